@@ -1,0 +1,100 @@
+import uuid
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    STUDENT = "student", "Student"
+    MENTOR = "mentor", "Mentor"
+    ADMIN = "admin", "Administrator"
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **fields):
+        fields.setdefault("role", Role.ADMIN)
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person on the platform. Logs in with an email address."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    display_name = models.CharField(max_length=150)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STUDENT)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="May log in to the Django admin site."
+    )
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["display_name"]
+
+    class Meta:
+        db_table = "users"
+        ordering = ["display_name"]
+        indexes = [models.Index(fields=["role"], name="users_role_idx")]
+
+    def __str__(self):
+        return f"{self.display_name} <{self.email}>"
+
+    def get_full_name(self):
+        return self.display_name
+
+    def get_short_name(self):
+        return self.display_name
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in self.display_name.split() if p]
+        letters = "".join(p[0] for p in parts[:2]) or self.email[:1]
+        return letters.upper()
+
+
+class MentorAssignment(models.Model):
+    """Which mentor looks after which student."""
+
+    mentor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentees"
+    )
+    student = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentors"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "mentor_assignments"
+        constraints = [
+            models.UniqueConstraint(fields=["mentor", "student"], name="uniq_mentor_student"),
+            models.CheckConstraint(
+                condition=~Q(mentor=F("student")), name="mentor_is_not_own_student"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.mentor} → {self.student}"

@@ -1,0 +1,21 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+
+from accounts import services
+
+
+@login_required
+def profile(request):
+    if request.method == "POST":
+        try:
+            services.update_profile(
+                user=request.user, display_name=request.POST.get("display_name", "")
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("profile")
+    return render(request, "accounts/profile.html")

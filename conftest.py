@@ -1,0 +1,31 @@
+"""Shared test setup.
+
+Tests marked ``services`` need the real PostgreSQL and Redis. Outside CI they
+skip when those are not configured; under CI (``CI`` set) a missing service
+stops the run instead, so nothing that needs one is silently skipped.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+
+
+def services_available() -> bool:
+    return (
+        settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+        and bool(settings.REDIS_URL)
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if services_available():
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(
+            "CI needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL (make test does)."
+        )
+    skip = pytest.mark.skip(reason="needs PostgreSQL and Redis (set DATABASE_URL and REDIS_URL)")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)

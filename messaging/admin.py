@@ -1,0 +1,135 @@
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from messaging import services
+from messaging.errors import MessagingError
+from messaging.models import (
+    AuditLog,
+    Conversation,
+    ConversationParticipant,
+    Message,
+    MessageStatus,
+    UserPresence,
+)
+
+
+class ParticipantInline(admin.TabularInline):
+    model = ConversationParticipant
+    extra = 0
+    fields = ["user", "role", "joined_at", "left_at", "last_read_seq", "last_delivered_seq"]
+    readonly_fields = ["joined_at", "last_read_seq", "last_delivered_seq"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "type", "last_seq", "last_message_at", "archived_at", "created_by"]
+    list_filter = ["type", ("archived_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["id", "title", "participants__user__email",
+                     "participants__user__display_name"]
+    readonly_fields = ["id", "last_seq", "last_message_at", "created_at", "updated_at",
+                       "direct_key", "archived_at"]
+    list_select_related = ["created_by"]
+    inlines = [ParticipantInline]
+    actions = ["archive", "unarchive"]
+    date_hierarchy = "created_at"
+
+    @admin.action(description="Archive the selected conversations")
+    def archive(self, request, queryset):
+        self._set_archived(request, queryset, archived=True)
+
+    @admin.action(description="Unarchive the selected conversations")
+    def unarchive(self, request, queryset):
+        self._set_archived(request, queryset, archived=False)
+
+    def _set_archived(self, request, queryset, *, archived):
+        done = 0
+        for conversation in queryset:
+            try:
+                services.set_archived(actor=request.user, conversation_id=conversation.pk,
+                                      archived=archived)
+                done += 1
+            except MessagingError as error:
+                self.message_user(request, f"{conversation}: {error.message}", messages.ERROR)
+        self.message_user(request, f"{done} conversation(s) updated.")
+
+
+@admin.register(ConversationParticipant)
+class ConversationParticipantAdmin(admin.ModelAdmin):
+    list_display = ["user", "conversation", "role", "joined_at", "left_at", "last_read_seq"]
+    list_filter = ["role", ("left_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__email", "user__display_name", "conversation__title"]
+    list_select_related = ["user", "conversation"]
+    autocomplete_fields = ["user", "conversation"]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["seq", "conversation", "sender", "message_type", "short_content", "sent_at",
+                    "edited_at", "deleted_at"]
+    list_filter = ["message_type", ("deleted_at", admin.EmptyFieldListFilter), "sent_at"]
+    search_fields = ["content", "sender__email", "sender__display_name", "id"]
+    list_select_related = ["sender", "conversation"]
+    readonly_fields = ["id", "conversation", "sender", "seq", "client_id", "sent_at",
+                       "edited_at", "deleted_at", "message_type", "content", "file_url",
+                       "metadata"]
+    actions = ["delete_for_moderation"]
+    date_hierarchy = "sent_at"
+
+    def has_add_permission(self, request):
+        return False  # messages are sent through services, which take seq and audit
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deletion is the moderation action below: soft, audited, announced
+
+    @admin.display(description="content")
+    def short_content(self, obj):
+        if obj.deleted_at:
+            return format_html("<em>{}</em>", "deleted")
+        return obj.content[:80]
+
+    @admin.action(description="Delete the selected messages (moderation)")
+    def delete_for_moderation(self, request, queryset):
+        for message in queryset:
+            try:
+                services.delete_message(actor=request.user, message_id=message.pk)
+            except MessagingError as error:
+                self.message_user(request, f"#{message.seq}: {error.message}", messages.ERROR)
+        self.message_user(request, "Moderation done.")
+
+
+@admin.register(MessageStatus)
+class MessageStatusAdmin(admin.ModelAdmin):
+    list_display = ["message", "user", "status", "timestamp"]
+    list_filter = ["status"]
+    search_fields = ["user__email", "message__id"]
+    list_select_related = ["user", "message"]
+    raw_id_fields = ["message", "user"]
+
+
+@admin.register(UserPresence)
+class UserPresenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "status", "last_seen", "updated_at"]
+    list_filter = ["status"]
+    search_fields = ["user__email", "user__display_name"]
+    list_select_related = ["user"]
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    """Read-only: the audit trail is append-only."""
+
+    list_display = ["at", "action", "actor", "conversation_id", "message_id"]
+    list_filter = ["action", "at"]
+    search_fields = ["actor__email", "conversation_id", "message_id"]
+    list_select_related = ["actor"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

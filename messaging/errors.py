@@ -1,0 +1,50 @@
+"""Errors the messaging services raise.
+
+Each carries a stable ``code`` that the socket protocol and the REST API both
+report (docs/protocol.md lists them), and a message a person can read.
+"""
+
+
+class MessagingError(Exception):
+    code = "error"
+    http_status = 400
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class InvalidInput(MessagingError):
+    code = "invalid"
+    http_status = 400
+
+
+class NotFound(MessagingError):
+    code = "not_found"
+    http_status = 404
+
+
+class AccessDenied(MessagingError):
+    code = "forbidden"
+    http_status = 403
+
+
+class ConversationArchived(MessagingError):
+    code = "archived"
+    http_status = 409
+
+
+class ClientIdConflict(MessagingError):
+    code = "client_id_conflict"
+    http_status = 409
+
+
+class RateLimited(MessagingError):
+    code = "rate_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: float):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,0 +1,176 @@
+"""Every event Parley pushes: the payload builders and the one helper that
+sends them after commit.
+
+Groups: every socket of a user joins ``user.<id>``, and the group of each
+conversation the user is in, ``conv.<id>``. An event travels through the
+channel layer as ``{"type": <handler>, "frame": <JSON text>, ...routing}``:
+the frame is serialized once per event, not once per member, and the
+consumer writes it to the socket unchanged. The channel layer may drop
+events; clients recover from PostgreSQL (resume, history), so an event is a
+hint, never the record.
+"""
+
+import json
+import logging
+from datetime import datetime
+from uuid import UUID
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def conversation_group(conversation_id: UUID | str) -> str:
+    return f"conv.{UUID(str(conversation_id)).hex}"
+
+
+def user_group(user_id: UUID | str) -> str:
+    return f"user.{UUID(str(user_id)).hex}"
+
+
+def session_group(session_key: str) -> str:
+    return f"session.{session_key}"
+
+
+def to_json(frame: dict) -> str:
+    return json.dumps(frame, cls=DjangoJSONEncoder, separators=(",", ":"))
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --- Payloads ---------------------------------------------------------------
+
+
+def user_payload(user) -> dict:
+    return {"id": str(user.pk), "display_name": user.display_name, "role": user.role}
+
+
+def message_payload(message) -> dict:
+    """The public shape of a message. A deleted message keeps its place
+    (id, seq) and loses its content."""
+    sender = message.sender
+    return {
+        "id": str(message.id),
+        "conversation_id": str(message.conversation_id),
+        "seq": message.seq,
+        "sender": user_payload(sender) if sender else None,
+        "client_id": str(message.client_id) if message.client_id else None,
+        "message_type": message.message_type,
+        "content": "" if message.deleted_at else message.content,
+        "file_url": "" if message.deleted_at else message.file_url,
+        "metadata": {} if message.deleted_at else message.metadata,
+        "sent_at": _iso(message.sent_at),
+        "edited_at": _iso(message.edited_at),
+        "deleted_at": _iso(message.deleted_at),
+    }
+
+
+def participant_payload(participant) -> dict:
+    return {
+        "user": user_payload(participant.user),
+        "role": participant.role,
+        "joined_at": _iso(participant.joined_at),
+        "last_read_seq": participant.last_read_seq,
+        "last_delivered_seq": participant.last_delivered_seq,
+    }
+
+
+def conversation_payload(conversation, participants=None) -> dict:
+    """``participants`` are the active memberships; loaded when not given."""
+    if participants is None:
+        participants = conversation.participants.active().select_related("user")
+    return {
+        "id": str(conversation.id),
+        "type": conversation.type,
+        "title": conversation.title,
+        "created_at": _iso(conversation.created_at),
+        "archived_at": _iso(conversation.archived_at),
+        "last_seq": conversation.last_seq,
+        "last_message_at": _iso(conversation.last_message_at),
+        "metadata": conversation.metadata,
+        "participants": [participant_payload(p) for p in participants],
+    }
+
+
+# --- Sending ----------------------------------------------------------------
+
+
+def publish(group: str, frame: dict, **routing) -> None:
+    """Send ``frame`` to every socket in ``group`` now.
+
+    ``routing`` adds fields the consumer reads but does not forward (for
+    example the conversation to join on ``conversation.added``).
+    """
+    handler = frame["type"].replace(".", "_")
+    try:
+        async_to_sync(get_channel_layer().group_send)(
+            group, {"type": handler, "frame": to_json(frame), **routing}
+        )
+    except Exception:
+        # The layer is a hint: the record is in the database, clients resume.
+        logger.exception("Could not publish %s to %s", frame["type"], group)
+
+
+def publish_on_commit(group: str, frame: dict, **routing) -> None:
+    """Publish once the current transaction commits; never if it rolls back."""
+    transaction.on_commit(lambda: publish(group, frame, **routing))
+
+
+# --- Event frames -------------------------------------------------------------
+
+
+def message_new(message) -> dict:
+    return {"type": "message.new", "message": message_payload(message)}
+
+
+def message_edited(message) -> dict:
+    return {"type": "message.edited", "message": message_payload(message)}
+
+
+def message_deleted(message) -> dict:
+    return {"type": "message.deleted", "message": message_payload(message)}
+
+
+def receipt(*, conversation_id, user_id, status: str, up_to_seq: int) -> dict:
+    return {
+        "type": "receipt",
+        "conversation_id": str(conversation_id),
+        "user_id": str(user_id),
+        "status": status,
+        "up_to_seq": up_to_seq,
+    }
+
+
+def conversation_added(conversation) -> dict:
+    return {"type": "conversation.added", "conversation": conversation_payload(conversation)}
+
+
+def conversation_updated(conversation) -> dict:
+    return {"type": "conversation.updated", "conversation": conversation_payload(conversation)}
+
+
+def conversation_removed(conversation_id) -> dict:
+    return {"type": "conversation.removed", "conversation_id": str(conversation_id)}
+
+
+def typing(*, conversation_id, user, is_typing: bool) -> dict:
+    return {
+        "type": "typing",
+        "conversation_id": str(conversation_id),
+        "user": user_payload(user),
+        "is_typing": is_typing,
+    }
+
+
+def presence(*, user_id, status: str, last_seen: datetime | None) -> dict:
+    return {
+        "type": "presence",
+        "user_id": str(user_id),
+        "status": status,
+        "last_seen": _iso(last_seen),
+    }

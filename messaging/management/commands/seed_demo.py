@@ -1,0 +1,103 @@
+"""Demo data: an admin, two mentors, four students, conversations of each
+type with some history. Running it again changes nothing."""
+
+import uuid
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import services as account_services
+from accounts.models import Role, User
+from messaging import services
+from messaging.models import Conversation, ConversationType
+
+DEMO_PASSWORD = "parley-demo"
+
+PEOPLE = [
+    ("admin@parley.test", "Ada Admin", Role.ADMIN),
+    ("maria@parley.test", "Maria Mentor", Role.MENTOR),
+    ("marcus@parley.test", "Marcus Mentor", Role.MENTOR),
+    ("sam@parley.test", "Sam Student", Role.STUDENT),
+    ("sofia@parley.test", "Sofia Student", Role.STUDENT),
+    ("theo@parley.test", "Theo Student", Role.STUDENT),
+    ("tara@parley.test", "Tara Student", Role.STUDENT),
+]
+
+ASSIGNMENTS = [
+    ("maria@parley.test", "sam@parley.test"),
+    ("maria@parley.test", "sofia@parley.test"),
+    ("marcus@parley.test", "theo@parley.test"),
+    ("marcus@parley.test", "tara@parley.test"),
+]
+
+# (kind, creator, others, title, [(sender, text), ...])
+CONVERSATIONS = [
+    (ConversationType.DIRECT, "maria@parley.test", ["sam@parley.test"], "", [
+        ("sam@parley.test", "Hi Maria! Do you have a minute to look at my project plan?"),
+        ("maria@parley.test", "Of course. Send it over and I'll read it tonight."),
+        ("sam@parley.test", "Thanks! It's in the shared folder."),
+    ]),
+    (ConversationType.DIRECT, "marcus@parley.test", ["theo@parley.test"], "", [
+        ("marcus@parley.test", "Theo, how did the mock interview go?"),
+        ("theo@parley.test", "Better than I expected. I froze once on the system design part."),
+    ]),
+    (ConversationType.DIRECT, "maria@parley.test", ["marcus@parley.test"], "", [
+        ("maria@parley.test", "Shall we run a joint session for our students next week?"),
+    ]),
+    (ConversationType.GROUP, "maria@parley.test",
+     ["sam@parley.test", "sofia@parley.test", "marcus@parley.test"], "Capstone study group", [
+        ("maria@parley.test", "Welcome to the capstone group! Introduce yourselves."),
+        ("sofia@parley.test", "Hi all, I'm Sofia, working on a data pipeline project."),
+        ("sam@parley.test", "Sam here: a web app for tutoring schedules."),
+    ]),
+    (ConversationType.SUPPORT, "tara@parley.test", [], "Cannot upload my assignment", [
+        ("tara@parley.test", "The upload button does nothing when I pick a PDF."),
+        ("admin@parley.test", "Thanks Tara, we're looking into it. Which browser do you use?"),
+    ]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo users and conversations (idempotent) and print the logins."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        users = {}
+        for email, name, role in PEOPLE:
+            user = User.objects.filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(
+                    email=email,
+                    password=DEMO_PASSWORD,
+                    display_name=name,
+                    role=role,
+                    is_staff=role == Role.ADMIN,
+                    is_superuser=role == Role.ADMIN,
+                )
+            users[email] = user
+        for mentor, student in ASSIGNMENTS:
+            account_services.assign_mentor(mentor=users[mentor], student=users[student])
+
+        for index, (kind, creator, others, title, lines) in enumerate(CONVERSATIONS):
+            conversation = Conversation.objects.filter(metadata__demo=index).first()
+            conversation = conversation or services.create_conversation(
+                creator=users[creator],
+                kind=kind,
+                participants=[users[e] for e in others],
+                title=title,
+                metadata={"demo": index},
+            )
+            for line_no, (sender, text) in enumerate(lines):
+                # Fixed client ids make a second run return the stored messages.
+                client_id = uuid.uuid5(uuid.NAMESPACE_URL, f"parley-demo/{index}/{line_no}")
+                services.send_message(
+                    sender=users[sender],
+                    conversation_id=conversation.pk,
+                    content=text,
+                    client_id=client_id,
+                )
+
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/"))
+        self.stdout.write(f"Every demo account's password: {DEMO_PASSWORD}")
+        for email, name, role in PEOPLE:
+            self.stdout.write(f"  {role:<8} {email:<22} {name}")

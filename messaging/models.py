@@ -1,0 +1,273 @@
+"""The seed's messaging tables, plus the columns reliable delivery needs.
+
+Table and column names follow the product brief (``conversations``,
+``conversation_participants``, ``messages``, ``message_status``,
+``user_presence``). Additions are named in each model's docstring.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ConversationType(models.TextChoices):
+    DIRECT = "direct", "Direct"
+    GROUP = "group", "Group"
+    SUPPORT = "support", "Support"
+
+
+class Conversation(models.Model):
+    """A conversation. Beyond the seed: ``title``, ``created_by``,
+    ``archived_at``, ``last_seq`` (the per-conversation sequence counter),
+    ``last_message_at`` (inbox ordering) and ``direct_key`` (one direct
+    conversation per pair of people)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=20, choices=ConversationType.choices)
+    title = models.CharField(max_length=200, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    last_seq = models.BigIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    # NULL for group and support conversations, so the UNIQUE constraint
+    # applies to direct ones only.
+    direct_key = models.CharField(  # noqa: DJ001
+        max_length=80, null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        db_table = "conversations"
+        ordering = ["-last_message_at", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["direct_key"], name="uniq_direct_pair"),
+            models.CheckConstraint(
+                condition=Q(type__in=ConversationType.values), name="conversation_type_valid"
+            ),
+            models.CheckConstraint(condition=Q(last_seq__gte=0), name="last_seq_not_negative"),
+        ]
+
+    def __str__(self):
+        return self.title or f"{self.get_type_display()} {str(self.id)[:8]}"
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def group_name(self) -> str:
+        """The channel-layer group every member's socket joins."""
+        return f"conv.{self.id.hex}"
+
+
+class ParticipantRole(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+class ActiveParticipantQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(left_at__isnull=True)
+
+
+class ConversationParticipant(models.Model):
+    """Membership. Beyond the seed: ``last_read_seq`` and
+    ``last_delivered_seq`` cursors, so unread counts are a subtraction."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="participants"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="participations"
+    )
+    joined_at = models.DateTimeField(auto_now_add=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    role = models.CharField(
+        max_length=20, choices=ParticipantRole.choices, default=ParticipantRole.MEMBER
+    )
+    last_read_seq = models.BigIntegerField(default=0)
+    last_delivered_seq = models.BigIntegerField(default=0)
+
+    objects = ActiveParticipantQuerySet.as_manager()
+
+    class Meta:
+        db_table = "conversation_participants"
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "user"], name="uniq_participant"),
+        ]
+        indexes = [
+            models.Index(fields=["user", "left_at"], name="participant_user_active_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.conversation}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.left_at is None
+
+
+class MessageType(models.TextChoices):
+    TEXT = "text", "Text"
+    FILE = "file", "File"
+    IMAGE = "image", "Image"
+    SYSTEM = "system", "System"
+
+
+class Message(models.Model):
+    """A message. Beyond the seed: ``seq`` (contiguous per conversation) and
+    ``client_id`` (the sender's idempotency key)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages_sent",
+    )
+    content = models.TextField(blank=True, default="")
+    message_type = models.CharField(
+        max_length=20, choices=MessageType.choices, default=MessageType.TEXT
+    )
+    file_url = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    seq = models.BigIntegerField()
+    client_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        db_table = "messages"
+        ordering = ["conversation", "seq"]
+        constraints = [
+            # Also the index that serves history by (conversation, seq).
+            models.UniqueConstraint(fields=["conversation", "seq"], name="uniq_message_seq"),
+            models.UniqueConstraint(fields=["sender", "client_id"], name="uniq_sender_client_id"),
+            models.CheckConstraint(condition=Q(seq__gte=1), name="message_seq_positive"),
+        ]
+        indexes = [models.Index(fields=["sender", "sent_at"], name="message_sender_sent_idx")]
+
+    def __str__(self):
+        return f"#{self.seq} in {self.conversation_id}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class ReceiptStatus(models.TextChoices):
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+
+
+class MessageStatus(models.Model):
+    """Per-member delivered / read state of one message."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="statuses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="message_statuses"
+    )
+    status = models.CharField(max_length=20, choices=ReceiptStatus.choices)
+    timestamp = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "message_status"
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="uniq_message_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.status} {self.message_id}"
+
+
+class PresenceStatus(models.TextChoices):
+    ONLINE = "online", "Online"
+    AWAY = "away", "Away"
+    OFFLINE = "offline", "Offline"
+
+
+class UserPresence(models.Model):
+    """The durable side of presence: the last status and ``last_seen``.
+    Live presence is kept in Redis (or memory) by ``messaging.presence``."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="presence",
+    )
+    status = models.CharField(
+        max_length=20, choices=PresenceStatus.choices, default=PresenceStatus.OFFLINE
+    )
+    last_seen = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "user_presence"
+        verbose_name_plural = "user presence"
+
+    def __str__(self):
+        return f"{self.user}: {self.status}"
+
+
+class AuditAction(models.TextChoices):
+    CONVERSATION_CREATE = "conversation.create"
+    CONVERSATION_UPDATE = "conversation.update"
+    CONVERSATION_ARCHIVE = "conversation.archive"
+    CONVERSATION_UNARCHIVE = "conversation.unarchive"
+    PARTICIPANT_ADD = "participant.add"
+    PARTICIPANT_REMOVE = "participant.remove"
+    MESSAGE_SEND = "message.send"
+    MESSAGE_EDIT = "message.edit"
+    MESSAGE_DELETE = "message.delete"
+    READ_MARK = "read.mark"
+    ACCESS_DENIED = "access.denied"
+
+
+class AuditLog(models.Model):
+    """Append-only record of messaging activity.
+
+    Conversation and message are plain ids, not foreign keys, so the record
+    outlives what it describes. On PostgreSQL a trigger refuses UPDATE and
+    DELETE (migration 0002).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(max_length=40, choices=AuditAction.choices)
+    conversation_id = models.UUIDField(null=True, blank=True, db_index=True)
+    message_id = models.UUIDField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "messaging_audit_log"
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["actor", "at"], name="audit_actor_at_idx")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action}"

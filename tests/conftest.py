@@ -1,0 +1,45 @@
+import itertools
+
+import pytest
+
+from accounts.models import MentorAssignment, Role, User
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(db):
+    def make(role: str = Role.STUDENT, *, name: str | None = None, **fields) -> User:
+        n = next(_counter)
+        name = name or f"{role.title()} {n}"
+        return User.objects.create_user(
+            email=f"{role}{n}@example.test",
+            password="pw-" + "x" * 12,
+            display_name=name,
+            role=role,
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def student(make_user):
+    return make_user(Role.STUDENT)
+
+
+@pytest.fixture
+def mentor(make_user):
+    return make_user(Role.MENTOR)
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user(Role.ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def assigned(mentor, student):
+    """``mentor`` looks after ``student``."""
+    MentorAssignment.objects.create(mentor=mentor, student=student)
+    return mentor, student
