@@ -43,3 +43,21 @@ def assigned(mentor, student):
     """``mentor`` looks after ``student``."""
     MentorAssignment.objects.create(mentor=mentor, student=student)
     return mentor, student
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """Start real daphne processes on the test database: ``asgi_server()``
+    returns a running ``ServerProcess``; all are stopped after the test."""
+    from tests.servers import ServerProcess
+
+    started = []
+
+    def start(**kwargs):
+        server = ServerProcess(**kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
