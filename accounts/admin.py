@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from accounts import services
 from accounts.forms import UserChangeForm, UserCreationForm
 from accounts.models import MentorAssignment, User
 
@@ -24,6 +25,23 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ["display_name", "email"]
     readonly_fields = ["date_joined", "last_login"]
     inlines = [MentorAssignmentInline]
+    actions = ["deactivate", "activate"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            # Through the service, so a deactivated person's sockets close.
+            services.set_active(user=obj, active=obj.is_active)
+
+    @admin.action(description="Deactivate the selected people (closes their sockets)")
+    def deactivate(self, request, queryset):
+        for user in queryset:
+            services.set_active(user=user, active=False)
+
+    @admin.action(description="Activate the selected people")
+    def activate(self, request, queryset):
+        for user in queryset:
+            services.set_active(user=user, active=True)
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["display_name", "role"]}),

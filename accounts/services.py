@@ -1,8 +1,10 @@
 """Writes for accounts."""
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from accounts.models import MentorAssignment, Role, User
+from messaging import events
 
 
 def assign_mentor(*, mentor: User, student: User) -> MentorAssignment:
@@ -23,4 +25,15 @@ def update_profile(*, user: User, display_name: str) -> User:
         raise ValidationError("A display name has at most 150 characters.")
     user.display_name = display_name
     user.save(update_fields=["display_name"])
+    return user
+
+
+def set_active(*, user: User, active: bool) -> User:
+    """Activate or deactivate an account. Deactivation closes the person's
+    open sockets at once; their messages stay."""
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        if not active:
+            events.publish_on_commit(events.user_group(user.pk), events.session_revoked())
     return user

@@ -125,6 +125,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Redis: channel layer, cache, Celery broker -----------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Namespaces Parley's own Redis keys (presence, rate limits) and channel layer.
+REDIS_KEY_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="parley")
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -134,7 +136,7 @@ if REDIS_URL:
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="parley"),
+                "prefix": REDIS_KEY_PREFIX,
             },
         }
     }

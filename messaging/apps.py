@@ -5,3 +5,6 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "messaging"
     verbose_name = "Messaging"
+
+    def ready(self):
+        from messaging import signals  # noqa: F401 - connects the receivers

@@ -100,19 +100,33 @@ def conversation_payload(conversation, participants=None) -> dict:
 # --- Sending ----------------------------------------------------------------
 
 
+def _layer_message(group: str, frame: dict, routing: dict) -> dict:
+    message = {"type": frame["type"].replace(".", "_"), "frame": to_json(frame), **routing}
+    if group.startswith("conv."):
+        # Sockets drop conversation events for conversations they have left,
+        # even if the event was already on its way when they left.
+        message["conversation"] = group.removeprefix("conv.")
+    return message
+
+
 def publish(group: str, frame: dict, **routing) -> None:
     """Send ``frame`` to every socket in ``group`` now.
 
     ``routing`` adds fields the consumer reads but does not forward (for
     example the conversation to join on ``conversation.added``).
     """
-    handler = frame["type"].replace(".", "_")
     try:
-        async_to_sync(get_channel_layer().group_send)(
-            group, {"type": handler, "frame": to_json(frame), **routing}
-        )
+        async_to_sync(get_channel_layer().group_send)(group, _layer_message(group, frame, routing))
     except Exception:
         # The layer is a hint: the record is in the database, clients resume.
+        logger.exception("Could not publish %s to %s", frame["type"], group)
+
+
+async def apublish(group: str, frame: dict, **routing) -> None:
+    """``publish`` for async callers (consumers): ephemeral events only."""
+    try:
+        await get_channel_layer().group_send(group, _layer_message(group, frame, routing))
+    except Exception:
         logger.exception("Could not publish %s to %s", frame["type"], group)
 
 
@@ -158,13 +172,18 @@ def conversation_removed(conversation_id) -> dict:
     return {"type": "conversation.removed", "conversation_id": str(conversation_id)}
 
 
-def typing(*, conversation_id, user, is_typing: bool) -> dict:
+def typing(*, conversation_id, user, is_typing: bool, expires_in: int) -> dict:
     return {
         "type": "typing",
         "conversation_id": str(conversation_id),
         "user": user_payload(user),
         "is_typing": is_typing,
+        "expires_in": expires_in,
     }
+
+
+def session_revoked() -> dict:
+    return {"type": "session.revoked"}
 
 
 def presence(*, user_id, status: str, last_seen: datetime | None) -> dict:

@@ -1,6 +1,7 @@
 """Every messaging read. Reads that need membership check it here and record
 refusals in the audit log."""
 
+from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
@@ -107,18 +108,26 @@ def participants(conversation: Conversation) -> list[ConversationParticipant]:
     return list(conversation.participants.active().select_related("user").order_by("joined_at"))
 
 
-def history(
+@dataclass(frozen=True)
+class HistoryPage:
+    messages: list[Message]
+    has_more: bool
+
+
+def history_page(
     *,
     user: User,
     conversation_id,
     after_seq: int | None = None,
     before_seq: int | None = None,
     limit: int | None = None,
-) -> list[Message]:
+) -> HistoryPage:
     """One page of a conversation, oldest first, by keyset on seq.
 
     ``after_seq`` pages forward (resume, gap fill); ``before_seq`` pages back
-    (scrolling up); with neither, the latest page.
+    (scrolling up); with neither, the latest page. ``has_more`` says whether
+    messages lie beyond the page in the direction of travel (older ones for
+    ``before_seq`` and the latest page, newer ones for ``after_seq``).
     """
     membership = membership_for(user, conversation_id, attempted="history")
     limit = clean_page_size(limit)
@@ -127,13 +136,22 @@ def history(
     messages = Message.objects.filter(conversation_id=membership.conversation_id).select_related(
         "sender"
     )
+    # One row more than asked tells whether there is more.
     if after_seq is not None:
-        return list(messages.filter(seq__gt=clean_seq(after_seq)).order_by("seq")[:limit])
+        page = list(messages.filter(seq__gt=clean_seq(after_seq)).order_by("seq")[: limit + 1])
+        return HistoryPage(page[:limit], has_more=len(page) > limit)
     if before_seq is not None:
         messages = messages.filter(seq__lt=clean_seq(before_seq))
-    page = list(messages.order_by("-seq")[:limit])
+    page = list(messages.order_by("-seq")[: limit + 1])
+    has_more = len(page) > limit
+    page = page[:limit]
     page.reverse()
-    return page
+    return HistoryPage(page, has_more=has_more)
+
+
+def history(**kwargs) -> list[Message]:
+    """The messages of ``history_page`` (same arguments)."""
+    return history_page(**kwargs).messages
 
 
 def clean_page_size(limit) -> int:
@@ -165,3 +183,61 @@ def users_user_may_message(user: User) -> QuerySet[User]:
             Q(role__in=[Role.ADMIN, Role.MENTOR]) | Q(role=Role.STUDENT, mentors__mentor=user)
         ).distinct()
     return people.filter(Q(role=Role.ADMIN) | Q(role=Role.MENTOR, mentees__student=user)).distinct()
+
+
+def socket_conversations(user: User) -> list[dict]:
+    """What a socket needs at connect: each conversation's id, latest seq and
+    the user's read cursor."""
+    return [
+        {"id": str(cid), "last_seq": last_seq, "last_read_seq": last_read}
+        for cid, last_seq, last_read in ConversationParticipant.objects.active()
+        .filter(user=user)
+        .values_list("conversation_id", "conversation__last_seq", "last_read_seq")
+    ]
+
+
+# --- REST API reads ---------------------------------------------------------------
+
+
+def last_messages(conversation_ids) -> dict[UUID, Message]:
+    """The latest message of each conversation, by conversation id."""
+    return {
+        message.conversation_id: message
+        for message in Message.objects.filter(
+            conversation_id__in=list(conversation_ids), seq=F("conversation__last_seq")
+        ).select_related("sender")
+    }
+
+
+def users_by_ids(user_ids) -> list[User]:
+    """The users with these ids, each once, in the order given; InvalidInput
+    names any id that matches nobody."""
+    wanted = list(dict.fromkeys(parse_uuid(pk, what="user id") for pk in user_ids))
+    found = {user.pk: user for user in User.objects.filter(pk__in=wanted)}
+    missing = [str(pk) for pk in wanted if pk not in found]
+    if missing:
+        raise InvalidInput("No such user: " + ", ".join(missing))
+    return [found[pk] for pk in wanted]
+
+
+def user_by_id(user_id) -> User:
+    try:
+        return User.objects.get(pk=parse_uuid(user_id, what="user id"))
+    except User.DoesNotExist:
+        raise NotFound("No such user.") from None
+
+
+def presence_visible_ids(user: User, user_ids) -> list[str]:
+    """Which of ``user_ids`` ``user`` may see the presence of: themselves,
+    people who share an active conversation with them, and people they may
+    message. Order kept."""
+    wanted = list(dict.fromkeys(parse_uuid(pk, what="user id") for pk in user_ids))
+    shared = ConversationParticipant.objects.active().filter(
+        user_id__in=wanted,
+        conversation_id__in=ConversationParticipant.objects.active()
+        .filter(user=user)
+        .values("conversation_id"),
+    ).values_list("user_id", flat=True)
+    visible = {user.pk, *shared}
+    visible.update(users_user_may_message(user).filter(pk__in=wanted).values_list("pk", flat=True))
+    return [str(pk) for pk in wanted if pk in visible]

@@ -48,7 +48,7 @@ class ServerProcess:
             "REDIS_URL": settings.REDIS_URL,
             "DEBUG": "true",
             "DATABASE_POOL_MAX": "4",
-            "CHANNEL_LAYER_PREFIX": settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
+            "CHANNEL_LAYER_PREFIX": settings.REDIS_KEY_PREFIX,
             "PYTHONUNBUFFERED": "1",
             **(extra_env or {}),
         }

@@ -1,0 +1,361 @@
+"""The WebSocket endpoint: one socket per tab, all of a user's conversations.
+
+The consumer parses frames, checks them, calls services and selectors, and
+relays events; docs/protocol.md is its contract. Every command is authorized
+on its own (services and selectors check membership); an error frame never
+closes the socket.
+"""
+
+import json
+import logging
+import time
+from functools import partial
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import timezone
+
+from messaging import events, ratelimit, selectors, services
+from messaging import presence as presence_store
+from messaging.errors import InvalidInput, MessagingError
+from messaging.models import PresenceStatus
+
+logger = logging.getLogger(__name__)
+LIMITS = settings.PARLEY
+
+# Database work runs in the thread pool, not on one shared thread, so one
+# slow query does not hold up every socket of the process.
+db = partial(database_sync_to_async, thread_sensitive=False)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_TOO_MANY_SOCKETS = 4429
+MAX_REF_CHARS = 64
+MAX_RESUME_CONVERSATIONS = 1000
+MAX_PRESENCE_QUERY = 200
+
+
+class CommandError(MessagingError):
+    """A frame the consumer refuses before any service sees it."""
+
+
+def _field(frame: dict, name: str, kind: type, *, required: bool = True):
+    value = frame.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise InvalidInput(f"{name} is required and must be {kind.__name__}.")
+    return value
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    # --- Connection -------------------------------------------------------------
+
+    async def connect(self):
+        self.user = self.scope.get("user")
+        self.conversations: set[str] = set()  # hex ids of conversations joined
+        self.groups_joined: list[str] = []
+        self.registered = False
+        self.typing_since: dict[str, float] = {}
+        await self.accept()
+        if self.user is None or not self.user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+
+        change = await presence_store.connect(self.user.pk, self.channel_name)
+        self.registered = True
+        if change.connections > LIMITS["MAX_SOCKETS_PER_USER"]:
+            await self._send_error(
+                "too_many_connections",
+                f"At most {LIMITS['MAX_SOCKETS_PER_USER']} open tabs per person.",
+            )
+            await self.close(code=CLOSE_TOO_MANY_SOCKETS)
+            return
+
+        # The user's own group first: a conversation added from now on
+        # reaches this socket even while it joins the others.
+        await self._join(events.user_group(self.user.pk))
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        if session_key:
+            await self._join(events.session_group(session_key))
+        conversations = await db(selectors.socket_conversations)(self.user)
+        for conversation in conversations:
+            await self._join_conversation(conversation["id"])
+        await self._send_frame(
+            {
+                "type": "hello",
+                "user": events.user_payload(self.user),
+                "conversations": conversations,
+                "heartbeat_seconds": presence_store.heartbeat_seconds()[1],
+                "limits": {
+                    "max_frame_bytes": LIMITS["MAX_FRAME_BYTES"],
+                    "max_content_chars": LIMITS["MAX_CONTENT_CHARS"],
+                    "send_rate_per_second": LIMITS["SEND_RATE_PER_SECOND"],
+                    "send_burst": LIMITS["SEND_BURST"],
+                },
+            }
+        )
+        await presence_store.announce(change)
+
+    async def disconnect(self, code):
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        if not self.registered:
+            return
+        for conversation_id in list(self.typing_since):
+            await self._publish_typing(conversation_id, is_typing=False)
+        change = await presence_store.disconnect(self.user.pk, self.channel_name)
+        await presence_store.announce(change)
+
+    async def _join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined.append(group)
+
+    async def _join_conversation(self, conversation_id: str) -> None:
+        hex_id = services.parse_uuid(conversation_id, what="conversation_id").hex
+        if hex_id not in self.conversations:
+            self.conversations.add(hex_id)
+            await self._join(f"conv.{hex_id}")
+
+    async def _leave_conversation(self, conversation_id: str) -> None:
+        hex_id = services.parse_uuid(conversation_id, what="conversation_id").hex
+        self.conversations.discard(hex_id)
+        group = f"conv.{hex_id}"
+        if group in self.groups_joined:
+            self.groups_joined.remove(group)
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.typing_since.pop(str(services.parse_uuid(conversation_id, what="id")), None)
+
+    # --- Frames in ----------------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None:
+            await self._send_error("binary_unsupported", "Send JSON text frames.")
+            return
+        if len(text_data) > LIMITS["MAX_FRAME_BYTES"] or (
+            len(text_data.encode("utf-8")) > LIMITS["MAX_FRAME_BYTES"]
+        ):
+            await self._send_error(
+                "frame_too_large", f"A frame has at most {LIMITS['MAX_FRAME_BYTES']} bytes."
+            )
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self._send_error("bad_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self._send_error("bad_frame", "A frame is a JSON object with a string type.")
+            return
+        ref = frame.get("ref")
+        echo = {}
+        if isinstance(ref, str) and len(ref) <= MAX_REF_CHARS:
+            echo["ref"] = ref
+        if isinstance(frame.get("client_id"), str) and len(frame["client_id"]) <= 64:
+            echo["client_id"] = frame["client_id"]
+        handler = COMMANDS.get(frame["type"])
+        if handler is None:
+            await self._send_error("unknown_type", f"Unknown type {frame['type'][:40]!r}.", **echo)
+            return
+        if ref is not None and "ref" not in echo:
+            await self._send_error("invalid", f"ref must be text of at most {MAX_REF_CHARS}.")
+            return
+        try:
+            await handler(self, frame, echo)
+        except MessagingError as error:
+            extra = {"retry_after": error.retry_after} if hasattr(error, "retry_after") else {}
+            if isinstance(frame.get("conversation_id"), str):
+                extra["conversation_id"] = frame["conversation_id"][:64]
+            await self._send_error(error.code, error.message, **echo, **extra)
+        except Exception:
+            logger.exception("Command %s failed", frame["type"])
+            await self._send_error("internal", "Something went wrong; try again.", **echo)
+
+    async def send_message(self, frame, echo):
+        await ratelimit.take(self.user.pk)
+        result = await db(services.send_message)(
+            sender=self.user,
+            conversation_id=frame.get("conversation_id"),
+            content=frame.get("content"),
+            client_id=frame.get("client_id"),
+        )
+        await self._send_frame(
+            {
+                "type": "ack",
+                **echo,
+                "client_id": str(result.message.client_id),
+                "duplicate": not result.created,
+                "message": events.message_payload(result.message),
+            }
+        )
+
+    async def edit_message(self, frame, echo):
+        await ratelimit.take(self.user.pk)
+        await db(services.edit_message)(
+            editor=self.user, message_id=frame.get("message_id"), content=frame.get("content")
+        )
+        await self._send_frame({"type": "ok", **echo})
+
+    async def delete_message(self, frame, echo):
+        await ratelimit.take(self.user.pk)
+        await db(services.delete_message)(actor=self.user, message_id=frame.get("message_id"))
+        await self._send_frame({"type": "ok", **echo})
+
+    async def typing_start(self, frame, echo):
+        conversation_id = str(services.parse_uuid(frame.get("conversation_id"),
+                                                  what="conversation_id"))
+        now = time.monotonic()
+        last = self.typing_since.get(conversation_id)
+        if last is not None and now - last < LIMITS["TYPING_MIN_INTERVAL_SECONDS"]:
+            return  # throttled: the last announcement is still fresh
+        await db(selectors.membership_for)(self.user, conversation_id, attempted="typing")
+        self.typing_since[conversation_id] = now
+        await self._publish_typing(conversation_id, is_typing=True)
+
+    async def typing_stop(self, frame, echo):
+        conversation_id = str(services.parse_uuid(frame.get("conversation_id"),
+                                                  what="conversation_id"))
+        if self.typing_since.pop(conversation_id, None) is not None:
+            await self._publish_typing(conversation_id, is_typing=False)
+
+    async def _publish_typing(self, conversation_id: str, *, is_typing: bool):
+        if not is_typing:
+            self.typing_since.pop(conversation_id, None)
+        await events.apublish(
+            events.conversation_group(conversation_id),
+            events.typing(
+                conversation_id=conversation_id,
+                user=self.user,
+                is_typing=is_typing,
+                expires_in=LIMITS["TYPING_TTL_SECONDS"],
+            ),
+            user_id=str(self.user.pk),
+        )
+
+    async def mark_read(self, frame, echo):
+        await db(services.mark_read)(
+            user=self.user, conversation_id=frame.get("conversation_id"), up_to_seq=frame.get("seq")
+        )
+        await self._send_frame({"type": "ok", **echo})
+
+    async def mark_delivered(self, frame, echo):
+        await db(services.mark_delivered)(
+            user=self.user, conversation_id=frame.get("conversation_id"), up_to_seq=frame.get("seq")
+        )
+        await self._send_frame({"type": "ok", **echo})
+
+    async def resume(self, frame, echo):
+        cursors = frame.get("cursors")
+        if not isinstance(cursors, dict) or len(cursors) > MAX_RESUME_CONVERSATIONS:
+            raise InvalidInput(
+                f"cursors must map up to {MAX_RESUME_CONVERSATIONS} conversation ids to seqs."
+            )
+        for conversation_id, after_seq in cursors.items():
+            try:
+                await self._send_history(echo, conversation_id, after_seq=after_seq,
+                                         limit=LIMITS["RESUME_PAGE_SIZE"])
+            except MessagingError as error:
+                await self._send_error(
+                    error.code, error.message, conversation_id=conversation_id[:64], **echo
+                )
+        await self._send_frame({"type": "resume.done", **echo})
+
+    async def fetch_history(self, frame, echo):
+        await self._send_history(
+            echo,
+            frame.get("conversation_id"),
+            after_seq=frame.get("after_seq"),
+            before_seq=frame.get("before_seq"),
+            limit=frame.get("limit"),
+        )
+
+    async def _send_history(self, echo, conversation_id, *, after_seq=None, before_seq=None,
+                            limit=None):
+        page = await db(self._history_page)(
+            conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit
+        )
+        await self._send_frame({"type": "history", **echo,
+                                "conversation_id": str(conversation_id), **page})
+
+    def _history_page(self, conversation_id, **kwargs) -> dict:
+        page = selectors.history_page(user=self.user, conversation_id=conversation_id, **kwargs)
+        return {
+            "messages": [events.message_payload(m) for m in page.messages],
+            "has_more": page.has_more,
+        }
+
+    async def set_presence(self, frame, echo):
+        status = frame.get("status")
+        if status not in (PresenceStatus.ONLINE, PresenceStatus.AWAY):
+            raise InvalidInput("status must be online or away.")
+        change = await presence_store.set_status(self.user.pk, self.channel_name, status)
+        await presence_store.announce(change)
+
+    async def query_presence(self, frame, echo):
+        user_ids = frame.get("user_ids")
+        if not isinstance(user_ids, list) or len(user_ids) > MAX_PRESENCE_QUERY:
+            raise InvalidInput(f"user_ids must be a list of up to {MAX_PRESENCE_QUERY} ids.")
+        ids = [str(services.parse_uuid(u, what="user_ids[]")) for u in user_ids]
+        states = await presence_store.statuses(ids)
+        await self._send_frame(
+            {
+                "type": "presence.state",
+                **echo,
+                "users": [{"user_id": uid, **state} for uid, state in states.items()],
+            }
+        )
+
+    async def ping(self, frame, echo):
+        await self._send_frame(
+            {"type": "pong", **echo, "server_time": timezone.now().isoformat()}
+        )
+
+    # --- Events out (channel-layer handlers, named after the event type) -------------
+
+    async def _relay(self, event):
+        conversation = event.get("conversation")
+        if conversation is not None and conversation not in self.conversations:
+            return  # left the conversation while this event was in flight
+        await self.send(text_data=event["frame"])
+
+    message_new = message_edited = message_deleted = receipt = _relay
+    conversation_updated = presence = _relay
+
+    async def typing(self, event):
+        if event.get("user_id") != str(self.user.pk):
+            await self._relay(event)
+
+    async def conversation_added(self, event):
+        await self._join_conversation(event["conversation_id"])
+        await self.send(text_data=event["frame"])
+
+    async def conversation_removed(self, event):
+        await self._leave_conversation(event["conversation_id"])
+        await self.send(text_data=event["frame"])
+
+    async def session_revoked(self, event):
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
+    # --- Sending ----------------------------------------------------------------------
+
+    async def _send_frame(self, frame: dict) -> None:
+        await self.send(text_data=events.to_json(frame))
+
+    async def _send_error(self, code: str, message: str, **fields) -> None:
+        await self._send_frame({"type": "error", "code": code, "message": message, **fields})
+
+
+COMMANDS = {
+    "message.send": ChatConsumer.send_message,
+    "message.edit": ChatConsumer.edit_message,
+    "message.delete": ChatConsumer.delete_message,
+    "typing.start": ChatConsumer.typing_start,
+    "typing.stop": ChatConsumer.typing_stop,
+    "read": ChatConsumer.mark_read,
+    "delivered": ChatConsumer.mark_delivered,
+    "resume": ChatConsumer.resume,
+    "history.fetch": ChatConsumer.fetch_history,
+    "presence.set": ChatConsumer.set_presence,
+    "presence.query": ChatConsumer.query_presence,
+    "ping": ChatConsumer.ping,
+}

@@ -1,0 +1,59 @@
+"""Per-user token bucket for socket writes: ``rate`` tokens a second, up to
+``burst``. Shared by all server processes through Redis in production; kept
+in the process in the embedded default (there is only one process)."""
+
+import time
+
+from django.conf import settings
+
+from messaging.errors import RateLimited
+from messaging.redis_client import get_redis
+
+# KEYS[1]: the bucket; ARGV: rate, burst, now. Returns {allowed, retry_after}.
+TOKEN_BUCKET = """
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or burst
+local ts = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local allowed, retry = 0, 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  retry = (1 - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return {allowed, tostring(retry)}
+"""
+
+_local_buckets: dict[str, tuple[float, float]] = {}
+
+
+def _take_local(key: str, rate: float, burst: float, now: float) -> float:
+    tokens, ts = _local_buckets.get(key, (burst, now))
+    tokens = min(burst, tokens + max(0.0, now - ts) * rate)
+    if tokens >= 1:
+        _local_buckets[key] = (tokens - 1, now)
+        return 0.0
+    _local_buckets[key] = (tokens, now)
+    return (1 - tokens) / rate
+
+
+async def take(user_id, *, kind: str = "send") -> None:
+    """Spend one token of ``user_id``'s bucket or raise RateLimited."""
+    limits = settings.PARLEY
+    rate, burst = limits["SEND_RATE_PER_SECOND"], limits["SEND_BURST"]
+    key = f"{settings.REDIS_KEY_PREFIX}:rate:{kind}:{user_id}"
+    now = time.time()
+    client = get_redis()
+    if client is None:
+        retry_after = _take_local(key, rate, burst, now)
+    else:
+        allowed, retry = await client.eval(TOKEN_BUCKET, 1, key, rate, burst, now)
+        retry_after = 0.0 if int(allowed) else float(retry)
+    if retry_after:
+        raise RateLimited(
+            f"Too many messages; wait {retry_after:.1f}s.", retry_after=round(retry_after, 3)
+        )
