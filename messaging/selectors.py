@@ -174,7 +174,9 @@ def message_for(user: User, message_id) -> Message:
 
 def users_user_may_message(user: User) -> QuerySet[User]:
     """People ``user`` may start a direct conversation with (the policy's
-    rule, as a query)."""
+    rule, as a query). Nobody, for a deactivated user, as in the policy."""
+    if not user.is_active:
+        return User.objects.none()
     people = User.objects.filter(is_active=True).exclude(pk=user.pk)
     if user.role == Role.ADMIN:
         return people
