@@ -96,6 +96,10 @@ def _lock_conversation(conversation_id) -> Conversation:
 
 
 def _membership(conversation: Conversation, user: User) -> ConversationParticipant:
+    # A deactivated account keeps its memberships (history stays intact) but
+    # may no longer act in them; the policy covers active users only.
+    if not user.is_active:
+        raise AccessDenied("This account is deactivated.")
     membership = (
         ConversationParticipant.objects.active()
         .filter(conversation=conversation, user=user)
@@ -130,12 +134,6 @@ def _append_message(
     metadata: dict | None = None,
 ) -> Message:
     """Take the next seq and store a message. The caller holds the lock."""
-    now = timezone.now()
-    conversation.last_seq += 1
-    conversation.last_message_at = now
-    Conversation.objects.filter(pk=conversation.pk).update(
-        last_seq=conversation.last_seq, last_message_at=now, updated_at=now
-    )
     message = Message.objects.create(
         conversation=conversation,
         sender=sender,
@@ -144,7 +142,14 @@ def _append_message(
         client_id=client_id,
         file_url=file_url,
         metadata=metadata or {},
-        seq=conversation.last_seq,
+        seq=conversation.last_seq + 1,
+    )
+    # The inbox orders by last_message_at and shows the last message's time:
+    # both must be the message's own sent_at.
+    conversation.last_seq = message.seq
+    conversation.last_message_at = message.sent_at
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_seq=message.seq, last_message_at=message.sent_at, updated_at=message.sent_at
     )
     events.publish_on_commit(
         events.conversation_group(conversation.pk), events.message_new(message)
@@ -152,9 +157,12 @@ def _append_message(
     return message
 
 
-def _advance_cursor(membership: ConversationParticipant, *, status: str, up_to_seq: int) -> bool:
+def _advance_cursor(
+    membership: ConversationParticipant, *, status: str, up_to_seq: int, announce: bool = True
+) -> bool:
     """Move a member's read or delivered cursor forward (never back), record
-    ``message_status`` for the messages it passes, and announce it.
+    ``message_status`` for the messages it passes, and announce it unless
+    ``announce`` is False (a sender's own message announces it already).
 
     Read implies delivered. Returns whether anything moved.
     """
@@ -189,6 +197,8 @@ def _advance_cursor(membership: ConversationParticipant, *, status: str, up_to_s
     else:
         # A delivered receipt never downgrades a read one.
         MessageStatus.objects.bulk_create(rows, ignore_conflicts=True)
+    if not announce:
+        return True
     events.publish_on_commit(
         events.conversation_group(membership.conversation_id),
         events.receipt(
@@ -201,12 +211,28 @@ def _advance_cursor(membership: ConversationParticipant, *, status: str, up_to_s
     return True
 
 
+def _read_own_message(conversation: Conversation, *, actor: User | None, seq: int) -> None:
+    """Whoever writes a message has read it: move the actor's read cursor, if
+    they are an active member, so their own system messages are not unread."""
+    if actor is None:
+        return
+    membership = (
+        ConversationParticipant.objects.active()
+        .filter(conversation=conversation, user=actor)
+        .first()
+    )
+    if membership is not None:
+        _advance_cursor(membership, status=ReceiptStatus.READ, up_to_seq=seq)
+
+
 def _announce_membership(conversation: Conversation, *, added=(), removed=()) -> None:
+    if added:
+        # Built once: the payload loads every member, and support
+        # conversations are announced to all admins.
+        frame = events.conversation_added(conversation)
     for user in added:
         events.publish_on_commit(
-            events.user_group(user.pk),
-            events.conversation_added(conversation),
-            conversation_id=str(conversation.pk),
+            events.user_group(user.pk), frame, conversation_id=str(conversation.pk)
         )
     for user in removed:
         events.publish_on_commit(
@@ -375,22 +401,31 @@ def add_participants(*, actor: User, conversation_id, users: Iterable[User]) -> 
         if active_count + len(added) > LIMITS["MAX_GROUP_MEMBERS"]:
             raise InvalidInput(f"A conversation has at most {LIMITS['MAX_GROUP_MEMBERS']} members.")
         now = timezone.now()
+        # Newcomers can read the history, but what was said before they came
+        # is not news to them: unread starts at the "added" message.
+        cursors = {
+            "last_read_seq": conversation.last_seq,
+            "last_delivered_seq": conversation.last_seq,
+        }
         for user in added:
             if user.pk in current:
                 ConversationParticipant.objects.filter(pk=current[user.pk].pk).update(
-                    left_at=None, joined_at=now, role=ParticipantRole.MEMBER
+                    left_at=None, joined_at=now, role=ParticipantRole.MEMBER, **cursors
                 )
             else:
-                ConversationParticipant.objects.create(conversation=conversation, user=user)
+                ConversationParticipant.objects.create(
+                    conversation=conversation, user=user, **cursors
+                )
         if added:
             names = ", ".join(u.display_name for u in added)
-            _append_message(
+            notice = _append_message(
                 conversation,
                 sender=actor,
                 content=f"{actor.display_name} added {names}",
                 message_type=MessageType.SYSTEM,
                 metadata={"event": "participant.add", "user_ids": [str(u.pk) for u in added]},
             )
+            _read_own_message(conversation, actor=actor, seq=notice.seq)
             audit.record(
                 actor=actor,
                 action=AuditAction.PARTICIPANT_ADD,
@@ -423,13 +458,14 @@ def remove_participant(*, actor: User, conversation_id, user: User) -> Conversat
         membership.save(update_fields=["left_at"])
         verb = "left" if actor.pk == user.pk else f"removed {user.display_name}"
         if not conversation.is_archived:
-            _append_message(
+            notice = _append_message(
                 conversation,
                 sender=actor,
                 content=f"{actor.display_name} {verb}",
                 message_type=MessageType.SYSTEM,
                 metadata={"event": "participant.remove", "user_ids": [str(user.pk)]},
             )
+            _read_own_message(conversation, actor=actor, seq=notice.seq)
         audit.record(
             actor=actor,
             action=AuditAction.PARTICIPANT_REMOVE,
@@ -502,7 +538,10 @@ def send_message(
                 file_url=file_url,
                 metadata=metadata,
             )
-            _advance_cursor(membership, status=ReceiptStatus.READ, up_to_seq=message.seq)
+            # Writing is reading: the sender has seen everything up to here.
+            _advance_cursor(
+                membership, status=ReceiptStatus.READ, up_to_seq=message.seq, announce=False
+            )
             audit.record(
                 actor=sender,
                 action=AuditAction.MESSAGE_SEND,
@@ -520,18 +559,28 @@ def send_message(
 
 
 def _own_message_for_update(actor: User, message_id, *, moderator_allowed: bool) -> Message:
+    """The message, read under its conversation's lock, once ``actor`` may
+    change it: its sender (a member, in a writable conversation) or, where
+    ``moderator_allowed``, a platform admin."""
     message_id = parse_uuid(message_id, what="message_id")
-    try:
-        message = Message.objects.select_related("sender").get(pk=message_id)
-    except Message.DoesNotExist:
-        raise NotFound("No such message.") from None
-    conversation = _lock_conversation(message.conversation_id)
+    conversation_id = (
+        Message.objects.filter(pk=message_id).values_list("conversation_id", flat=True).first()
+    )
+    if conversation_id is None:
+        raise NotFound("No such message.")
+    conversation = _lock_conversation(conversation_id)
+    # Read the message only now: a delete or edit that committed while we
+    # waited for the lock must be seen, or an edit could bring back the
+    # content of a deleted message.
+    message = Message.objects.select_related("sender").get(pk=message_id)
     message.conversation = conversation
-    is_moderator = moderator_allowed and actor.role == Role.ADMIN
+    is_moderator = moderator_allowed and actor.is_active and actor.role == Role.ADMIN
     if not is_moderator:
         _membership(conversation, actor)
         if message.sender_id != actor.pk:
             raise AccessDenied("You can change only your own messages.")
+        # Archived means read-only for members; moderation still applies.
+        _require_writable(conversation)
     if message.message_type == MessageType.SYSTEM:
         raise InvalidInput("System messages cannot be changed.")
     if message.is_deleted:
@@ -545,7 +594,6 @@ def edit_message(*, editor: User, message_id, content) -> Message:
         actor=editor, attempted=AuditAction.MESSAGE_EDIT
     ), transaction.atomic():
         message = _own_message_for_update(editor, message_id, moderator_allowed=False)
-        _require_writable(message.conversation)
         if message.content == content:
             return message
         previous_length = len(message.content)
@@ -621,7 +669,7 @@ def _mark(*, user: User, conversation_id, up_to_seq, status: str) -> Conversatio
             .filter(conversation=conversation, user=user, left_at__isnull=True)
             .first()
         )
-        if membership is None:
+        if membership is None or not user.is_active:
             raise AccessDenied("You are not a member of this conversation.")
         moved = _advance_cursor(
             membership, status=status, up_to_seq=min(up_to_seq, conversation.last_seq)
