@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
 from accounts import services
+from accounts.models import MentorAssignment
 
 
 @login_required
@@ -18,4 +19,12 @@ def profile(request):
         else:
             messages.success(request, "Profile saved.")
             return redirect("profile")
-    return render(request, "accounts/profile.html")
+    assignments = MentorAssignment.objects.select_related("mentor", "student")
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "mentors": [a.mentor for a in assignments.filter(student=request.user)],
+            "students": [a.student for a in assignments.filter(mentor=request.user)],
+        },
+    )

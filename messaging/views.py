@@ -1,9 +1,391 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The server-rendered pages. Thin: reads come from ``selectors``, writes go
+through ``services``, and a ``MessagingError`` becomes a message on the page.
 
-from messaging import selectors
+The browser client (static/js) takes over once a page is loaded: live
+messages, typing, presence and receipts travel over the socket.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.models import Role, User
+from messaging import policy, selectors, services
+from messaging.errors import MessagingError, NotFound
+from messaging.events import message_payload
+from messaging.models import (
+    ConversationParticipant,
+    ConversationType,
+    MessageType,
+    ParticipantRole,
+    UserPresence,
+)
+
+FILTERS = [
+    ("all", "All"),
+    ("direct", "Direct"),
+    ("group", "Groups"),
+    ("support", "Support"),
+    ("archived", "Archived"),
+]
+
+
+# --- Helpers -----------------------------------------------------------------
+
+
+def _title_for(conversation, members, user) -> str:
+    if conversation.title:
+        return conversation.title
+    others = [m.user for m in members if m.user_id != user.pk]
+    if conversation.type == ConversationType.SUPPORT:
+        return "Support"
+    if not others:
+        return "Just you"
+    return ", ".join(u.display_name for u in others[:3]) + (
+        f" +{len(others) - 3}" if len(others) > 3 else ""
+    )
+
+
+def _other_person(conversation, members, user):
+    """The other person of a direct conversation, else None."""
+    if conversation.type != ConversationType.DIRECT:
+        return None
+    return next((m.user for m in members if m.user_id != user.pk), None)
+
+
+def _presence_of(user_ids) -> dict:
+    """The last stored presence; the socket corrects it once connected."""
+    return dict(
+        UserPresence.objects.filter(user_id__in=list(user_ids)).values_list("user_id", "status")
+    )
+
+
+def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
+    memberships = list(selectors.inbox(user, kind=kind, archived=archived))
+    people = {}
+    for membership in memberships:
+        for member in membership.conversation.active_participants:
+            people[member.user_id] = member.user
+    presence = _presence_of(people)
+    rows = []
+    for membership in memberships:
+        conversation = membership.conversation
+        members = conversation.active_participants
+        other = _other_person(conversation, members, user)
+        sender_id = membership.last_message_sender_id
+        if membership.last_message_deleted_at:
+            preview = "Message deleted"
+        elif membership.last_message_type in (MessageType.FILE, MessageType.IMAGE):
+            preview = "Sent a file"
+        else:
+            preview = membership.last_message_content or ""
+        if sender_id and membership.last_message_type != MessageType.SYSTEM and preview:
+            if sender_id == user.pk:
+                preview = f"You: {preview}"
+            elif conversation.type != ConversationType.DIRECT and sender_id in people:
+                preview = f"{people[sender_id].display_name.split()[0]}: {preview}"
+        rows.append(
+            {
+                "conversation": conversation,
+                "title": _title_for(conversation, members, user),
+                "other": other,
+                "presence": presence.get(other.pk, "offline") if other else "",
+                "initials": other.initials if other else _group_initials(conversation, user),
+                "preview": preview,
+                "unread": max(membership.unread_count, 0),
+                "last_seq": conversation.last_seq,
+            }
+        )
+    return rows
+
+
+def _group_initials(conversation, user) -> str:
+    if conversation.title:
+        words = conversation.title.split()
+        return "".join(w[0] for w in words[:2]).upper() or "#"
+    return "#" if conversation.type == ConversationType.GROUP else "?"
+
+
+def _can_manage(conversation, membership, user) -> bool:
+    return user.role == Role.ADMIN or (
+        membership is not None and membership.role == ParticipantRole.ADMIN
+    )
+
+
+def _messaging_errors_shown(view):
+    """Show a refused action's reason and go back where the user came from."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except MessagingError as error:
+            messages.error(request, error.message)
+            fallback = (
+                reverse("conversation", args=[kwargs["conversation_id"]])
+                if "conversation_id" in kwargs
+                else reverse("inbox")
+            )
+            return redirect(request.POST.get("next") or fallback)
+
+    return wrapper
+
+
+def _user_from_post(request, field: str = "user_id") -> User:
+    try:
+        return User.objects.get(pk=request.POST.get(field, ""), is_active=True)
+    except (User.DoesNotExist, ValidationError, ValueError):
+        raise Http404("No such person.") from None
+
+
+# --- Inbox -------------------------------------------------------------------
 
 
 @login_required
 def inbox(request):
-    return render(request, "messaging/inbox.html", {"memberships": selectors.inbox(request.user)})
+    current = request.GET.get("filter", "all")
+    if current not in dict(FILTERS):
+        current = "all"
+    kind = current if current in ConversationType.values else None
+    rows = _inbox_rows(request.user, kind=kind, archived=current == "archived")
+    return render(
+        request,
+        "messaging/inbox.html",
+        {
+            "rows": rows,
+            "filters": FILTERS,
+            "current_filter": current,
+            "may_create_group": policy.can_create_group(request.user),
+        },
+    )
+
+
+# --- One conversation ----------------------------------------------------------
+
+
+@login_required
+def conversation(request, conversation_id):
+    try:
+        membership = selectors.membership_for(
+            request.user, conversation_id, attempted="conversation.view"
+        )
+        page = selectors.history(user=request.user, conversation_id=conversation_id)
+    except NotFound:
+        raise Http404("No such conversation.") from None
+    except MessagingError as error:
+        messages.error(request, error.message)
+        return redirect("inbox")
+    convo = membership.conversation
+    members = selectors.participants(convo)
+    user = request.user
+    other = _other_person(convo, members, user)
+    presence = _presence_of(m.user_id for m in members)
+    page_data = {
+        "conversation_id": str(convo.pk),
+        "type": convo.type,
+        "archived": convo.is_archived,
+        "last_seq": convo.last_seq,
+        "me": str(user.pk),
+        "has_more_before": bool(page) and page[0].seq > 1,
+        "participants": [
+            {
+                "id": str(m.user_id),
+                "display_name": m.user.display_name,
+                "role": m.user.role,
+                "last_read_seq": m.last_read_seq,
+                "last_delivered_seq": m.last_delivered_seq,
+            }
+            for m in members
+        ],
+        "messages": [message_payload(m) for m in page],
+    }
+    return render(
+        request,
+        "messaging/conversation.html",
+        {
+            "conversation": convo,
+            "membership": membership,
+            "title": _title_for(convo, members, user),
+            "other": other,
+            "other_presence": presence.get(other.pk, "offline") if other else "",
+            "members": members,
+            "messages_page": page,
+            "page_data": page_data,
+            "can_manage": _can_manage(convo, membership, user),
+            "rows": _inbox_rows(user),
+        },
+    )
+
+
+@login_required
+def members(request, conversation_id):
+    try:
+        membership = selectors.membership_for(
+            request.user, conversation_id, attempted="conversation.view"
+        )
+    except NotFound:
+        raise Http404("No such conversation.") from None
+    except MessagingError as error:
+        messages.error(request, error.message)
+        return redirect("inbox")
+    convo = membership.conversation
+    people = selectors.participants(convo)
+    can_manage = _can_manage(convo, membership, request.user)
+    candidates = []
+    if can_manage and convo.type != ConversationType.DIRECT and not convo.is_archived:
+        member_ids = {p.user_id for p in people}
+        if convo.type == ConversationType.SUPPORT:
+            pool = User.objects.filter(is_active=True, role=Role.ADMIN)
+        else:
+            pool = selectors.users_user_may_message(request.user)
+        candidates = [u for u in pool.order_by("display_name") if u.pk not in member_ids]
+    presence = _presence_of(p.user_id for p in people)
+    for person in people:
+        person.presence_status = presence.get(person.user_id, "offline")
+    return render(
+        request,
+        "messaging/members.html",
+        {
+            "conversation": convo,
+            "title": _title_for(convo, people, request.user),
+            "members": people,
+            "membership": membership,
+            "can_manage": can_manage,
+            "candidates": candidates,
+        },
+    )
+
+
+@login_required
+@require_POST
+@_messaging_errors_shown
+def archive(request, conversation_id):
+    archived = request.POST.get("archived") == "1"
+    services.set_archived(actor=request.user, conversation_id=conversation_id, archived=archived)
+    messages.success(request, "Conversation archived." if archived else "Conversation restored.")
+    return redirect(request.POST.get("next") or reverse("conversation", args=[conversation_id]))
+
+
+@login_required
+@require_POST
+@_messaging_errors_shown
+def rename(request, conversation_id):
+    services.rename_conversation(
+        actor=request.user, conversation_id=conversation_id, title=request.POST.get("title", "")
+    )
+    messages.success(request, "Conversation renamed.")
+    return redirect("members", conversation_id=conversation_id)
+
+
+@login_required
+@require_POST
+@_messaging_errors_shown
+def add_members(request, conversation_id):
+    ids = request.POST.getlist("user_ids")
+    try:
+        users = list(User.objects.filter(pk__in=ids, is_active=True))
+    except ValidationError:
+        users = []
+    if not users:
+        messages.error(request, "Choose at least one person to add.")
+        return redirect("members", conversation_id=conversation_id)
+    services.add_participants(actor=request.user, conversation_id=conversation_id, users=users)
+    messages.success(request, "Added " + ", ".join(u.display_name for u in users) + ".")
+    return redirect("members", conversation_id=conversation_id)
+
+
+@login_required
+@require_POST
+@_messaging_errors_shown
+def remove_member(request, conversation_id):
+    user = _user_from_post(request)
+    services.remove_participant(actor=request.user, conversation_id=conversation_id, user=user)
+    if user.pk == request.user.pk:
+        messages.success(request, "You left the conversation.")
+        return redirect("inbox")
+    messages.success(request, f"Removed {user.display_name}.")
+    return redirect("members", conversation_id=conversation_id)
+
+
+# --- Starting conversations ------------------------------------------------------
+
+
+@login_required
+@_messaging_errors_shown
+def new_direct(request):
+    if request.method == "POST":
+        other = _user_from_post(request)
+        convo = services.create_conversation(
+            creator=request.user, kind=ConversationType.DIRECT, participants=[other]
+        )
+        if convo.is_archived:
+            services.set_archived(actor=request.user, conversation_id=convo.pk, archived=False)
+        return redirect("conversation", conversation_id=convo.pk)
+    people = selectors.users_user_may_message(request.user).order_by("role", "display_name")
+    existing = dict(
+        ConversationParticipant.objects.active()
+        .filter(
+            conversation__type=ConversationType.DIRECT,
+            conversation__participants__user=request.user,
+            conversation__participants__left_at__isnull=True,
+        )
+        .exclude(user=request.user)
+        .values_list("user_id", "conversation_id")
+    )
+    presence = _presence_of(p.pk for p in people)
+    return render(
+        request,
+        "messaging/new_direct.html",
+        {
+            "people": [
+                {"user": p, "conversation_id": existing.get(p.pk),
+                 "presence": presence.get(p.pk, "offline")}
+                for p in people
+            ],
+            "may_open_support": request.user.role != Role.ADMIN,
+        },
+    )
+
+
+@login_required
+@_messaging_errors_shown
+def new_group(request):
+    if not policy.can_create_group(request.user):
+        messages.error(request, "Only mentors and admins create groups.")
+        return redirect("inbox")
+    people = selectors.users_user_may_message(request.user).order_by("role", "display_name")
+    if request.method == "POST":
+        chosen = [p for p in people if str(p.pk) in set(request.POST.getlist("user_ids"))]
+        title = request.POST.get("title", "").strip()
+        if not title:
+            messages.error(request, "A group needs a name.")
+        else:
+            convo = services.create_conversation(
+                creator=request.user, kind=ConversationType.GROUP, participants=chosen,
+                title=title,
+            )
+            return redirect("conversation", conversation_id=convo.pk)
+    return render(
+        request,
+        "messaging/new_group.html",
+        {"people": people, "title": request.POST.get("title", ""),
+         "chosen": set(request.POST.getlist("user_ids"))},
+    )
+
+
+@login_required
+@require_POST
+@_messaging_errors_shown
+def new_support(request):
+    convo = services.create_conversation(
+        creator=request.user,
+        kind=ConversationType.SUPPORT,
+        title=request.POST.get("title", "").strip(),
+    )
+    return redirect("conversation", conversation_id=convo.pk)
