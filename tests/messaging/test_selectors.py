@@ -1,0 +1,199 @@
+"""messaging.selectors: the inbox with unread counts, and history by keyset."""
+
+import uuid
+
+import pytest
+from django.conf import settings
+
+from accounts.models import Role
+from messaging import selectors, services
+from messaging.errors import AccessDenied, InvalidInput, NotFound
+from messaging.models import AuditAction, AuditLog, ConversationType
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def send(sender, conversation, content="hello"):
+    return services.send_message(
+        sender=sender, conversation_id=conversation.pk, content=content, client_id=uuid.uuid4()
+    ).message
+
+
+@pytest.fixture
+def direct(assigned):
+    mentor, student = assigned
+    return services.create_conversation(
+        creator=mentor, kind=ConversationType.DIRECT, participants=[student]
+    )
+
+
+@pytest.mark.django_db
+def test_inbox_unread_counts_and_order(assigned, direct, make_user):
+    mentor, student = assigned
+    colleague = make_user(Role.MENTOR)
+    group = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=[student, colleague],
+        title="Study",
+    )
+    for i in range(3):
+        send(mentor, direct, f"d{i}")
+    send(colleague, group, "g0")
+    send(colleague, group, "g1")
+
+    rows = list(selectors.inbox(student))
+    assert [r.conversation_id for r in rows] == [group.pk, direct.pk]  # newest activity first
+    assert {r.conversation_id: r.unread_count for r in rows} == {group.pk: 2, direct.pk: 3}
+    assert rows[0].last_message_content == "g1"
+    assert rows[0].last_message_sender_id == colleague.pk
+    assert {p.user_id for p in rows[0].conversation.active_participants} == {
+        mentor.pk, student.pk, colleague.pk,
+    }
+    assert selectors.unread_total(student) == 5
+
+    services.mark_read(user=student, conversation_id=direct.pk, up_to_seq=2)
+    assert {r.conversation_id: r.unread_count for r in selectors.inbox(student)} == {
+        group.pk: 2, direct.pk: 1,
+    }
+    # Replying reads everything before the reply.
+    send(student, group, "me too")
+    assert selectors.unread_total(student) == 1
+    # Own messages are never unread for their sender.
+    assert {r.conversation_id: r.unread_count for r in selectors.inbox(mentor)} == {
+        group.pk: 3, direct.pk: 0,
+    }
+
+    assert [r.conversation_id for r in selectors.inbox(student, kind="direct")] == [direct.pk]
+    with pytest.raises(InvalidInput, match="Unknown conversation type"):
+        selectors.inbox(student, kind="broadcast")
+
+
+@pytest.mark.django_db
+def test_inbox_leaves_out_archived_and_left_conversations(assigned, direct, make_user):
+    mentor, student = assigned
+    group = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=[student], title="g"
+    )
+    services.set_archived(actor=mentor, conversation_id=direct.pk, archived=True)
+    assert [r.conversation_id for r in selectors.inbox(student)] == [group.pk]
+    assert [r.conversation_id for r in selectors.inbox(student, archived=True)] == [direct.pk]
+
+    services.remove_participant(actor=student, conversation_id=group.pk, user=student)
+    assert list(selectors.inbox(student)) == []
+    assert selectors.conversation_ids_for(student) == [direct.pk]
+    assert set(selectors.member_ids(group.pk)) == {mentor.pk}
+
+
+@pytest.mark.django_db
+def test_a_newcomer_is_not_behind_on_what_came_before(assigned, make_user):
+    mentor, student = assigned
+    group = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=[student], title="g"
+    )
+    for i in range(5):
+        send(student, group, f"old {i}")
+    colleague = make_user(Role.MENTOR)
+    services.add_participants(actor=mentor, conversation_id=group.pk, users=[colleague])
+    (row,) = selectors.inbox(colleague)
+    assert row.unread_count == 1  # the notice that they were added
+    (own,) = selectors.inbox(mentor)
+    assert own.unread_count == 0  # the adder wrote that notice
+
+
+@pytest.fixture
+def long_history(direct, assigned):
+    mentor, student = assigned
+    for i in range(1, 26):
+        send(mentor if i % 2 else student, direct, f"m{i}")
+    return direct
+
+
+def seqs(page):
+    return [m.seq for m in page]
+
+
+@pytest.mark.django_db
+def test_history_pages_both_ways(long_history, assigned):
+    _, student = assigned
+    conversation_id = long_history.pk
+
+    latest = selectors.history(user=student, conversation_id=conversation_id, limit=10)
+    assert seqs(latest) == list(range(16, 26))
+    back = selectors.history(user=student, conversation_id=conversation_id,
+                             before_seq=latest[0].seq, limit=10)
+    assert seqs(back) == list(range(6, 16))
+    oldest = selectors.history(user=student, conversation_id=conversation_id,
+                               before_seq=back[0].seq, limit=10)
+    assert seqs(oldest) == [1, 2, 3, 4, 5]
+    assert selectors.history(user=student, conversation_id=conversation_id,
+                             before_seq=1) == []
+
+    forward = selectors.history(user=student, conversation_id=conversation_id,
+                                after_seq=0, limit=7)
+    assert seqs(forward) == list(range(1, 8))
+    resume = selectors.history(user=student, conversation_id=str(conversation_id),
+                               after_seq=20)
+    assert seqs(resume) == [21, 22, 23, 24, 25]
+    assert selectors.history(user=student, conversation_id=conversation_id,
+                             after_seq=25) == []
+    assert [m.content for m in resume] == ["m21", "m22", "m23", "m24", "m25"]
+    default = selectors.history(user=student, conversation_id=conversation_id)
+    assert seqs(default) == list(range(1, 26))  # under the default page size
+
+
+@pytest.mark.django_db
+def test_history_page_size_is_capped(long_history, assigned, monkeypatch):
+    _, student = assigned
+    monkeypatch.setitem(settings.PARLEY, "HISTORY_MAX_PAGE_SIZE", 4)
+    page = selectors.history(user=student, conversation_id=long_history.pk, limit=1000)
+    assert seqs(page) == [22, 23, 24, 25]
+
+
+@pytest.mark.django_db
+def test_history_keeps_deleted_messages_in_place(long_history, assigned):
+    mentor, student = assigned
+    services.delete_message(actor=mentor, message_id=selectors.history(
+        user=student, conversation_id=long_history.pk, after_seq=2, limit=1)[0].pk)
+    page = selectors.history(user=student, conversation_id=long_history.pk, after_seq=1, limit=3)
+    assert seqs(page) == [2, 3, 4]
+    assert page[1].deleted_at is not None and page[1].content == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "kwargs, pattern",
+    [
+        ({"after_seq": 1, "before_seq": 5}, "not both"),
+        ({"after_seq": -1}, "seq must be a whole number"),
+        ({"before_seq": "5"}, "seq must be a whole number"),
+        ({"limit": 0}, "limit must be a whole number"),
+        ({"limit": "10"}, "limit must be a whole number"),
+        ({"limit": True}, "limit must be a whole number"),
+        ({"conversation_id": "nope"}, "conversation_id must be a UUID"),
+    ],
+)
+def test_history_rejects_bad_input(direct, assigned, kwargs, pattern):
+    _, student = assigned
+    call = {"user": student, "conversation_id": direct.pk, **kwargs}
+    with pytest.raises(InvalidInput, match=pattern):
+        selectors.history(**call)
+
+
+@pytest.mark.django_db
+def test_history_is_for_members_only(long_history, assigned, make_user):
+    mentor, _ = assigned
+    outsider = make_user(Role.STUDENT)
+    with pytest.raises(AccessDenied, match="not a member"):
+        selectors.history(user=outsider, conversation_id=long_history.pk)
+    row = AuditLog.objects.get(action=AuditAction.ACCESS_DENIED)
+    assert (row.actor_id, row.conversation_id) == (outsider.pk, long_history.pk)
+    assert row.details["attempted"] == "history"
+    with pytest.raises(NotFound):
+        selectors.history(user=outsider, conversation_id=uuid.uuid4())
+    message = selectors.history(user=mentor, conversation_id=long_history.pk, limit=1)[0]
+    assert selectors.message_for(mentor, message.pk).pk == message.pk
+    with pytest.raises(AccessDenied):
+        selectors.message_for(outsider, message.pk)
+    assert AuditLog.objects.filter(action=AuditAction.ACCESS_DENIED).count() == 2
