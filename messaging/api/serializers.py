@@ -1,0 +1,275 @@
+"""Input validation, and output in the socket's JSON shapes.
+
+Output serializers declare their fields for the OpenAPI schema, but render
+through the payload builders in ``messaging.events``, so a message or a
+conversation looks the same over HTTP as in a socket frame. Length and
+content rules stay in the services (``too_long`` and friends come from
+there); these serializers check types and presence.
+"""
+
+from django.conf import settings
+from rest_framework import serializers
+
+from messaging import events
+from messaging.models import ConversationType, MessageType, ParticipantRole, PresenceStatus
+
+LIMITS = settings.PARLEY
+MAX_PRESENCE_USERS = 200
+
+
+# --- Input --------------------------------------------------------------------
+
+
+class TextField(serializers.CharField):
+    """A CharField that takes only strings, as the socket does: DRF's would
+    turn ``5`` into ``"5"``."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ConversationListQuery(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ConversationType.choices, required=False)
+    archived = serializers.BooleanField(
+        default=False, help_text="true lists archived conversations instead of active ones."
+    )
+
+
+class ConversationCreateIn(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ConversationType.choices)
+    participant_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        default=list,
+        max_length=LIMITS["MAX_GROUP_MEMBERS"],
+        help_text="The other people: one for direct; none for your own support conversation "
+        "(an admin names the person it is for).",
+    )
+    title = TextField(required=False, allow_blank=True, default="")
+
+
+class ConversationUpdateIn(serializers.Serializer):
+    title = TextField(allow_blank=True)
+
+
+class ParticipantsAddIn(serializers.Serializer):
+    user_ids = serializers.ListField(
+        child=serializers.UUIDField(), min_length=1, max_length=LIMITS["MAX_GROUP_MEMBERS"]
+    )
+
+
+class HistoryQuery(serializers.Serializer):
+    after_seq = serializers.IntegerField(
+        min_value=0, required=False, help_text="Page forward: messages after this seq."
+    )
+    before_seq = serializers.IntegerField(
+        min_value=0, required=False, help_text="Page back: messages before this seq."
+    )
+    limit = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text=f"Page size, default {LIMITS['HISTORY_PAGE_SIZE']}, "
+        f"at most {LIMITS['HISTORY_MAX_PAGE_SIZE']}.",
+    )
+
+    def validate(self, attrs):
+        if "after_seq" in attrs and "before_seq" in attrs:
+            raise serializers.ValidationError("Give after_seq or before_seq, not both.")
+        return attrs
+
+
+class MessageSendIn(serializers.Serializer):
+    client_id = serializers.UUIDField(
+        help_text="A UUID the client makes for this message; sending again with it is "
+        "answered with the stored message."
+    )
+    # Emptiness and length are the service's rules (codes invalid / too_long).
+    content = TextField(allow_blank=True, trim_whitespace=False)
+
+
+class MessageEditIn(serializers.Serializer):
+    content = TextField(allow_blank=True, trim_whitespace=False)
+
+
+class ReadIn(serializers.Serializer):
+    seq = serializers.IntegerField(
+        min_value=0, help_text="Everything up to this seq is read (capped at the latest)."
+    )
+
+
+class PresenceQuery(serializers.Serializer):
+    user_ids = serializers.CharField(help_text="Comma-separated user ids, at most 200.")
+
+    def validate_user_ids(self, value):
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        if not ids:
+            raise serializers.ValidationError("Name at least one user id.")
+        if len(ids) > MAX_PRESENCE_USERS:
+            raise serializers.ValidationError(f"At most {MAX_PRESENCE_USERS} user ids.")
+        field = serializers.UUIDField()
+        return list(dict.fromkeys(str(field.to_internal_value(pk)) for pk in ids))
+
+
+class TokenIn(serializers.Serializer):
+    email = serializers.EmailField()
+    password = TextField(trim_whitespace=False, style={"input_type": "password"})
+
+
+# --- Output -------------------------------------------------------------------
+
+
+class UserOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    display_name = serializers.CharField()
+    role = serializers.CharField()
+
+    def to_representation(self, user):
+        return events.user_payload(user)
+
+
+class MeOut(UserOut):
+    email = serializers.EmailField()
+    unread_total = serializers.IntegerField()
+
+    def to_representation(self, user):
+        return {
+            **events.user_payload(user),
+            "email": user.email,
+            "unread_total": self.context["unread_total"],
+        }
+
+
+class UserListOut(serializers.Serializer):
+    users = UserOut(many=True)
+
+
+class MessageOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    conversation_id = serializers.UUIDField()
+    seq = serializers.IntegerField()
+    sender = UserOut(allow_null=True)
+    client_id = serializers.UUIDField(allow_null=True)
+    message_type = serializers.ChoiceField(choices=MessageType.choices)
+    content = serializers.CharField(help_text="Empty once deleted.")
+    file_url = serializers.CharField()
+    metadata = serializers.DictField()
+    sent_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, message):
+        return events.message_payload(message)
+
+
+class ParticipantOut(serializers.Serializer):
+    user = UserOut()
+    role = serializers.ChoiceField(choices=ParticipantRole.choices)
+    joined_at = serializers.DateTimeField()
+    last_read_seq = serializers.IntegerField()
+    last_delivered_seq = serializers.IntegerField()
+
+    def to_representation(self, participant):
+        return events.participant_payload(participant)
+
+
+class ConversationOut(serializers.Serializer):
+    """A conversation as the socket's ``conversation.*`` events carry it."""
+
+    id = serializers.UUIDField()
+    type = serializers.ChoiceField(choices=ConversationType.choices)
+    title = TextField()
+    created_at = serializers.DateTimeField()
+    archived_at = serializers.DateTimeField(allow_null=True)
+    last_seq = serializers.IntegerField()
+    last_message_at = serializers.DateTimeField(allow_null=True)
+    metadata = serializers.DictField()
+    participants = ParticipantOut(many=True)
+
+    def to_representation(self, conversation):
+        return events.conversation_payload(
+            conversation, getattr(conversation, "active_participants", None)
+        )
+
+
+class ConversationDetailOut(ConversationOut):
+    """The requester's view of a conversation they are in: rendered from
+    their membership (``conversation.active_participants`` set by the
+    caller, or loaded)."""
+
+    unread_count = serializers.IntegerField()
+
+    def to_representation(self, membership):
+        payload = super().to_representation(membership.conversation)
+        payload["unread_count"] = max(
+            0, membership.conversation.last_seq - membership.last_read_seq
+        )
+        return payload
+
+
+class InboxConversationOut(ConversationDetailOut):
+    last_message = MessageOut(allow_null=True)
+
+    def to_representation(self, membership):
+        payload = super().to_representation(membership)
+        last = self.context["last_messages"].get(membership.conversation_id)
+        payload["last_message"] = events.message_payload(last) if last else None
+        return payload
+
+
+class ConversationListOut(serializers.Serializer):
+    conversations = InboxConversationOut(many=True)
+
+
+class HistoryOut(serializers.Serializer):
+    messages = MessageOut(many=True)
+    has_more = serializers.BooleanField(
+        help_text="More messages lie beyond this page in the direction of travel: newer "
+        "ones after after_seq, older ones otherwise."
+    )
+    next_after_seq = serializers.IntegerField(
+        allow_null=True, help_text="The last seq of this page: pass as after_seq for newer."
+    )
+    next_before_seq = serializers.IntegerField(
+        allow_null=True, help_text="The first seq of this page: pass as before_seq for older."
+    )
+
+
+class ReadOut(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    last_read_seq = serializers.IntegerField()
+    last_delivered_seq = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+
+    def to_representation(self, membership):
+        return {
+            "conversation_id": str(membership.conversation_id),
+            "last_read_seq": membership.last_read_seq,
+            "last_delivered_seq": membership.last_delivered_seq,
+            "unread_count": max(0, membership.conversation.last_seq - membership.last_read_seq),
+        }
+
+
+class PresenceOut(serializers.Serializer):
+    user_id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=PresenceStatus.choices)
+    last_seen = serializers.DateTimeField(allow_null=True)
+
+
+class PresenceListOut(serializers.Serializer):
+    users = PresenceOut(many=True)
+
+
+class TokenOut(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class ErrorDetailOut(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(required=False, help_text="Per-field details (invalid).")
+
+
+class ErrorOut(serializers.Serializer):
+    error = ErrorDetailOut()

@@ -1,0 +1,385 @@
+"""The REST API: thin views over ``messaging.services`` (writes) and
+``messaging.selectors`` (reads). Each validates its input, makes one call
+and renders the result in the socket's JSON shapes. Errors are raised by the
+services and shaped by ``messaging.api.errors``.
+"""
+
+from asgiref.sync import async_to_sync
+from django.contrib.auth import authenticate
+from django.http import HttpResponse
+from django.template import Context, Engine
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.views import SpectacularSwaggerSplitView
+from rest_framework import status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from messaging import presence, ratelimit, selectors, services
+from messaging.api import serializers as s
+from messaging.errors import InvalidInput
+
+
+class ParleyAPIView(APIView):
+    """Token first, so a request without credentials is told ``401`` with
+    ``WWW-Authenticate: Token`` (DRF takes the header from the first class);
+    the browser's session works the same, CSRF included."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+
+
+def _errors(*codes: int) -> dict:
+    described = {
+        400: "invalid input (code invalid, too_long)",
+        401: "not authenticated",
+        403: "not a member or not allowed (recorded in the audit log)",
+        404: "no such conversation, message or user",
+        409: "archived, or client_id_conflict",
+        429: "rate_limited, with Retry-After",
+    }
+    return {code: OpenApiResponse(s.ErrorOut, description=described[code]) for code in codes}
+
+
+def _valid(serializer_class, data):
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _take_send_token(user) -> None:
+    """Spend from the same per-user bucket as the socket's sends, edits and
+    deletes, so the API is no way around the limit."""
+    async_to_sync(ratelimit.take)(user.pk)
+
+
+# --- Conversations ------------------------------------------------------------
+
+
+class ConversationListView(ParleyAPIView):
+    @extend_schema(
+        operation_id="conversations_list",
+        parameters=[s.ConversationListQuery],
+        responses={200: s.ConversationListOut, **_errors(400, 401)},
+        description="The user's conversations, latest activity first, with unread counts "
+        "and the last message.",
+    )
+    def get(self, request):
+        query = _valid(s.ConversationListQuery, request.query_params)
+        memberships = list(
+            selectors.inbox(request.user, kind=query.get("type"), archived=query["archived"])
+        )
+        last = selectors.last_messages(m.conversation_id for m in memberships)
+        out = s.InboxConversationOut(memberships, many=True, context={"last_messages": last})
+        return Response({"conversations": out.data})
+
+    @extend_schema(
+        operation_id="conversations_create",
+        request=s.ConversationCreateIn,
+        responses={
+            201: s.ConversationDetailOut,
+            200: OpenApiResponse(
+                s.ConversationDetailOut,
+                description="The direct conversation between the two already existed.",
+            ),
+            **_errors(400, 401, 403),
+        },
+    )
+    def post(self, request):
+        data = _valid(s.ConversationCreateIn, request.data)
+        started = timezone.now()
+        conversation = services.create_conversation(
+            creator=request.user,
+            kind=data["type"],
+            participants=selectors.users_by_ids(data["participant_ids"]),
+            title=data["title"],
+        )
+        # A direct conversation exists once per pair: asking again returns it.
+        created = conversation.created_at >= started
+        membership = selectors.membership_for(
+            request.user, conversation.pk, attempted="conversation.read"
+        )
+        return Response(
+            s.ConversationDetailOut(membership).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ConversationDetailView(ParleyAPIView):
+    @extend_schema(
+        operation_id="conversations_retrieve",
+        responses={200: s.ConversationDetailOut, **_errors(401, 403, 404)},
+        description="One conversation with its members and their read / delivered cursors.",
+    )
+    def get(self, request, conversation_id):
+        membership = selectors.membership_for(
+            request.user, conversation_id, attempted="conversation.read"
+        )
+        conversation = membership.conversation
+        conversation.active_participants = selectors.participants(conversation)
+        return Response(s.ConversationDetailOut(membership).data)
+
+    @extend_schema(
+        operation_id="conversations_rename",
+        request=s.ConversationUpdateIn,
+        responses={200: s.ConversationOut, **_errors(400, 401, 403, 404)},
+        description="Rename a group or support conversation (its admins, platform admins).",
+    )
+    def patch(self, request, conversation_id):
+        data = _valid(s.ConversationUpdateIn, request.data)
+        conversation = services.rename_conversation(
+            actor=request.user, conversation_id=conversation_id, title=data["title"]
+        )
+        return Response(s.ConversationOut(conversation).data)
+
+
+class ConversationArchiveView(ParleyAPIView):
+    archived = True
+
+    @extend_schema(
+        request=None,
+        responses={200: s.ConversationOut, **_errors(401, 403, 404)},
+        description="Archive (read-only, out of the inbox) or unarchive; repeating is harmless.",
+    )
+    def post(self, request, conversation_id):
+        conversation = services.set_archived(
+            actor=request.user, conversation_id=conversation_id, archived=self.archived
+        )
+        return Response(s.ConversationOut(conversation).data)
+
+
+class ConversationUnarchiveView(ConversationArchiveView):
+    archived = False
+
+
+class ParticipantListView(ParleyAPIView):
+    @extend_schema(
+        operation_id="participants_add",
+        request=s.ParticipantsAddIn,
+        responses={200: s.ConversationOut, **_errors(400, 401, 403, 404, 409)},
+        description="Add people to a group (or admins to a support conversation).",
+    )
+    def post(self, request, conversation_id):
+        data = _valid(s.ParticipantsAddIn, request.data)
+        conversation = services.add_participants(
+            actor=request.user,
+            conversation_id=conversation_id,
+            users=selectors.users_by_ids(data["user_ids"]),
+        )
+        return Response(s.ConversationOut(conversation).data)
+
+
+class ParticipantDetailView(ParleyAPIView):
+    @extend_schema(
+        operation_id="participants_remove",
+        responses={204: None, **_errors(400, 401, 403, 404)},
+        description="Remove someone (the conversation's admins), or leave (your own id).",
+    )
+    def delete(self, request, conversation_id, user_id):
+        services.remove_participant(
+            actor=request.user,
+            conversation_id=conversation_id,
+            user=selectors.user_by_id(user_id),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Messages -----------------------------------------------------------------
+
+
+class MessageListView(ParleyAPIView):
+    @extend_schema(
+        operation_id="messages_list",
+        parameters=[s.HistoryQuery],
+        responses={200: s.HistoryOut, **_errors(400, 401, 403, 404)},
+        description="History by keyset on seq, oldest first within a page: after_seq pages "
+        "forward, before_seq pages back, neither gives the latest page.",
+    )
+    def get(self, request, conversation_id):
+        query = _valid(s.HistoryQuery, request.query_params)
+        page = selectors.history_page(user=request.user, conversation_id=conversation_id, **query)
+        messages = page.messages
+        return Response(
+            {
+                "messages": s.MessageOut(messages, many=True).data,
+                "has_more": page.has_more,
+                "next_after_seq": messages[-1].seq if messages else query.get("after_seq"),
+                "next_before_seq": messages[0].seq if messages else query.get("before_seq"),
+            }
+        )
+
+    @extend_schema(
+        operation_id="messages_send",
+        request=s.MessageSendIn,
+        responses={
+            201: s.MessageOut,
+            200: OpenApiResponse(
+                s.MessageOut, description="This client_id was sent before: the stored message."
+            ),
+            **_errors(400, 401, 403, 404, 409, 429),
+        },
+    )
+    def post(self, request, conversation_id):
+        data = _valid(s.MessageSendIn, request.data)
+        _take_send_token(request.user)
+        result = services.send_message(
+            sender=request.user,
+            conversation_id=conversation_id,
+            content=data["content"],
+            client_id=data["client_id"],
+        )
+        return Response(
+            s.MessageOut(result.message).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
+
+
+class MessageDetailView(ParleyAPIView):
+    @extend_schema(
+        operation_id="messages_edit",
+        request=s.MessageEditIn,
+        responses={200: s.MessageOut, **_errors(400, 401, 403, 404, 409, 429)},
+    )
+    def patch(self, request, message_id):
+        data = _valid(s.MessageEditIn, request.data)
+        _take_send_token(request.user)
+        message = services.edit_message(
+            editor=request.user, message_id=message_id, content=data["content"]
+        )
+        return Response(s.MessageOut(message).data)
+
+    @extend_schema(
+        operation_id="messages_delete",
+        responses={
+            200: OpenApiResponse(s.MessageOut, description="The message, emptied; keeps its seq."),
+            **_errors(401, 403, 404, 429),
+        },
+    )
+    def delete(self, request, message_id):
+        _take_send_token(request.user)
+        message = services.delete_message(actor=request.user, message_id=message_id)
+        return Response(s.MessageOut(message).data)
+
+
+class ReadView(ParleyAPIView):
+    @extend_schema(
+        operation_id="conversations_read",
+        request=s.ReadIn,
+        responses={200: s.ReadOut, **_errors(400, 401, 403, 404)},
+        description="Mark read up to seq. The cursor never moves back.",
+    )
+    def post(self, request, conversation_id):
+        data = _valid(s.ReadIn, request.data)
+        membership = services.mark_read(
+            user=request.user, conversation_id=conversation_id, up_to_seq=data["seq"]
+        )
+        return Response(s.ReadOut(membership).data)
+
+
+# --- People -------------------------------------------------------------------
+
+
+class PresenceView(ParleyAPIView):
+    @extend_schema(
+        operation_id="presence_list",
+        parameters=[s.PresenceQuery],
+        responses={200: s.PresenceListOut, **_errors(400, 401)},
+        description="Presence of up to 200 users. Only people you share a conversation with, "
+        "or may message, are reported; other ids are left out.",
+    )
+    def get(self, request):
+        query = _valid(s.PresenceQuery, request.query_params)
+        visible = selectors.presence_visible_ids(request.user, query["user_ids"])
+        states = presence.statuses_sync(visible) if visible else {}
+        users = [{"user_id": pk, **states[pk]} for pk in visible]
+        return Response({"users": users})
+
+
+class MeView(ParleyAPIView):
+    @extend_schema(operation_id="me", responses={200: s.MeOut, **_errors(401)})
+    def get(self, request):
+        unread = selectors.unread_total(request.user)
+        return Response(s.MeOut(request.user, context={"unread_total": unread}).data)
+
+
+class MessageableUsersView(ParleyAPIView):
+    @extend_schema(
+        operation_id="users_messageable",
+        responses={200: s.UserListOut, **_errors(401)},
+        description="People you may start a direct conversation with.",
+    )
+    def get(self, request):
+        users = selectors.users_user_may_message(request.user).order_by("display_name", "id")
+        return Response({"users": s.UserOut(users, many=True).data})
+
+
+# --- Auth and docs ------------------------------------------------------------
+
+
+class TokenThrottle(AnonRateThrottle):
+    """Slows password guessing: a few attempts a minute per address."""
+
+    scope = "auth_token"
+    rate = "10/min"
+
+
+class ObtainTokenView(ParleyAPIView):
+    """An API token for email and password (send it as ``Authorization:
+    Token <key>``). The same token is returned until it is deleted."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [TokenThrottle]
+
+    @extend_schema(
+        operation_id="auth_token",
+        request=s.TokenIn,
+        responses={200: s.TokenOut, **_errors(400, 429)},
+        auth=[],
+    )
+    def post(self, request):
+        data = _valid(s.TokenIn, request.data)
+        user = authenticate(request, email=data["email"].lower(), password=data["password"])
+        if user is None:
+            raise InvalidInput("Unable to log in with these credentials.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+_DOCS_PAGE = Engine.get_default().from_string(
+    """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title>
+<link rel="icon" href="{{ favicon_href }}">
+<link rel="stylesheet" href="{{ swagger_ui_css }}">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{{ swagger_ui_bundle }}"></script>
+<script src="{{ swagger_ui_standalone }}"></script>
+<script src="{{ script_url }}"></script>
+</body>
+</html>
+"""
+)
+
+
+class DocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from the server's own static files, its init script served
+    as a separate file: the site's Content-Security-Policy allows no inline
+    script or style (drf-spectacular's page has an inline style block)."""
+
+    url_name = "api-schema"
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if request.GET.get("script") is not None:
+            return response
+        return HttpResponse(_DOCS_PAGE.render(Context(response.data)))
