@@ -1,0 +1,356 @@
+import pytest
+
+from accounts.models import Role
+from messaging import services
+from messaging.models import AuditAction, AuditLog, Conversation, ConversationParticipant
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db]
+
+UNKNOWN = "00000000-0000-4000-8000-0000000000ff"
+
+
+def code(response):
+    return response.json()["error"]["code"]
+
+
+# --- list ---------------------------------------------------------------------
+
+
+def test_list_has_unread_counts_and_last_message(api, group, direct, mentor, student, send):
+    send(mentor, group, "one")
+    last = send(mentor, group, "two")
+    send(student, direct, "hi mentor")
+
+    response = api(student).get("/api/conversations/")
+    assert response.status_code == 200
+    conversations = response.json()["conversations"]
+    by_id = {c["id"]: c for c in conversations}
+    assert set(by_id) == {str(group.pk), str(direct.pk)}
+    assert by_id[str(group.pk)]["unread_count"] == 2
+    assert by_id[str(group.pk)]["last_message"]["id"] == str(last.pk)
+    assert by_id[str(group.pk)]["last_message"]["content"] == "two"
+    assert by_id[str(direct.pk)]["unread_count"] == 0  # one's own message is read
+    assert {p["user"]["id"] for p in by_id[str(group.pk)]["participants"]} == {
+        str(mentor.pk),
+        str(student.pk),
+    }
+    # newest activity first
+    assert conversations[0]["id"] == str(direct.pk)
+
+
+def test_list_filters_by_type_and_archive(api, group, direct, mentor):
+    client = api(mentor)
+    groups = client.get("/api/conversations/?type=group").json()["conversations"]
+    assert [c["id"] for c in groups] == [str(group.pk)]
+
+    services.set_archived(actor=mentor, conversation_id=group.pk, archived=True)
+    active = client.get("/api/conversations/").json()["conversations"]
+    assert [c["id"] for c in active] == [str(direct.pk)]
+    archived = client.get("/api/conversations/?archived=true").json()["conversations"]
+    assert [c["id"] for c in archived] == [str(group.pk)]
+    assert archived[0]["archived_at"] is not None
+
+
+def test_list_leaves_out_other_peoples_conversations(api, group, outsider):
+    response = api(outsider).get("/api/conversations/")
+    assert response.json() == {"conversations": []}
+
+
+@pytest.mark.parametrize("query", ["type=channel", "archived=maybe"])
+def test_list_bad_filter_is_invalid(api, mentor, query):
+    response = api(mentor).get(f"/api/conversations/?{query}")
+    assert response.status_code == 400
+    assert code(response) == "invalid"
+
+
+# --- create -------------------------------------------------------------------
+
+
+def test_create_group(api, mentor, student, assigned):
+    response = api(mentor).post(
+        "/api/conversations/",
+        {"type": "group", "participant_ids": [str(student.pk)], "title": "Capstone"},
+        format="json",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["type"] == "group"
+    assert body["title"] == "Capstone"
+    assert body["unread_count"] == 0
+    assert {p["user"]["id"] for p in body["participants"]} == {str(mentor.pk), str(student.pk)}
+    assert Conversation.objects.filter(pk=body["id"]).exists()
+
+
+def test_create_direct_twice_returns_the_same_conversation(api, assigned):
+    mentor, student = assigned
+    client = api(student)
+    payload = {"type": "direct", "participant_ids": [str(mentor.pk)]}
+    first = client.post("/api/conversations/", payload, format="json")
+    second = client.post("/api/conversations/", payload, format="json")
+    assert first.status_code == 201
+    assert second.status_code == 200
+    assert first.json()["id"] == second.json()["id"]
+    assert Conversation.objects.filter(type="direct").count() == 1
+
+
+def test_create_support_adds_admins(api, student, admin_user):
+    response = api(student).post("/api/conversations/", {"type": "support"}, format="json")
+    assert response.status_code == 201
+    members = {p["user"]["id"] for p in response.json()["participants"]}
+    assert members == {str(student.pk), str(admin_user.pk)}
+
+
+def test_create_refused_by_policy_is_403_and_audited(api, student, outsider, denials):
+    response = api(student).post(
+        "/api/conversations/",
+        {"type": "direct", "participant_ids": [str(outsider.pk)]},
+        format="json",
+    )
+    assert response.status_code == 403
+    assert code(response) == "forbidden"
+    assert denials(student)[0].details["attempted"] == AuditAction.CONVERSATION_CREATE
+    assert not Conversation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"type": "channel"},
+        {"type": "group", "participant_ids": ["not-a-uuid"]},
+        {"type": "group", "participant_ids": "abc"},
+        {"type": "group", "participant_ids": [UNKNOWN]},
+        {"type": "group", "title": "x" * 201},
+        {"type": "direct", "participant_ids": []},
+    ],
+)
+def test_create_bad_input_is_invalid(api, mentor, payload):
+    response = api(mentor).post("/api/conversations/", payload, format="json")
+    assert response.status_code == 400
+    assert code(response) == "invalid"
+    assert response.json()["error"]["message"]
+    assert not Conversation.objects.exists()
+
+
+# --- detail and rename --------------------------------------------------------
+
+
+def test_detail_has_participants_and_cursors(api, group, mentor, student, send):
+    send(mentor, group, "one")
+    send(mentor, group, "two")
+    services.mark_read(user=student, conversation_id=group.pk, up_to_seq=1)
+    response = api(student).get(f"/api/conversations/{group.pk}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["last_seq"] == 2
+    assert body["unread_count"] == 1
+    cursors = {p["user"]["id"]: (p["last_read_seq"], p["role"]) for p in body["participants"]}
+    assert cursors == {str(mentor.pk): (2, "admin"), str(student.pk): (1, "member")}
+
+
+def test_detail_for_non_member_is_403_and_audited(api, group, outsider, denials):
+    response = api(outsider).get(f"/api/conversations/{group.pk}/")
+    assert response.status_code == 403
+    assert code(response) == "forbidden"
+    assert "participants" not in response.json()
+    rows = denials(outsider, conversation_id=group.pk)
+    assert len(rows) == 1
+
+
+def test_detail_unknown_is_404(api, mentor):
+    response = api(mentor).get(f"/api/conversations/{UNKNOWN}/")
+    assert response.status_code == 404
+    assert code(response) == "not_found"
+
+
+def test_rename(api, group, mentor):
+    response = api(mentor).patch(
+        f"/api/conversations/{group.pk}/", {"title": "  Renamed  "}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["title"] == "Renamed"
+    group.refresh_from_db()
+    assert group.title == "Renamed"
+
+
+def test_rename_by_member_not_admin_is_403_and_audited(api, group, student, denials):
+    response = api(student).patch(f"/api/conversations/{group.pk}/", {"title": "X"}, format="json")
+    assert response.status_code == 403
+    assert denials(student, conversation_id=group.pk)
+    group.refresh_from_db()
+    assert group.title == "Study group"
+
+
+def test_rename_by_non_member_is_403_and_audited(api, group, outsider, denials):
+    response = api(outsider).patch(
+        f"/api/conversations/{group.pk}/", {"title": "X"}, format="json"
+    )
+    assert response.status_code == 403
+    assert denials(outsider, conversation_id=group.pk)
+
+
+@pytest.mark.parametrize("payload", [{}, {"title": 5}, {"title": "x" * 201}])
+def test_rename_bad_input_is_invalid(api, group, mentor, payload):
+    response = api(mentor).patch(f"/api/conversations/{group.pk}/", payload, format="json")
+    assert response.status_code == 400
+    assert code(response) == "invalid"
+
+
+def test_rename_direct_is_invalid(api, direct, mentor):
+    response = api(mentor).patch(f"/api/conversations/{direct.pk}/", {"title": "x"}, format="json")
+    assert response.status_code == 400
+    assert code(response) == "invalid"
+
+
+def test_rename_unknown_is_404(api, mentor):
+    response = api(mentor).patch(f"/api/conversations/{UNKNOWN}/", {"title": "x"}, format="json")
+    assert response.status_code == 404
+
+
+# --- archive ------------------------------------------------------------------
+
+
+def test_archive_and_unarchive(api, group, mentor):
+    client = api(mentor)
+    archived = client.post(f"/api/conversations/{group.pk}/archive/")
+    assert archived.status_code == 200
+    assert archived.json()["archived_at"] is not None
+    group.refresh_from_db()
+    assert group.is_archived
+    assert AuditLog.objects.filter(action=AuditAction.CONVERSATION_ARCHIVE).count() == 1
+
+    again = client.post(f"/api/conversations/{group.pk}/archive/")
+    assert again.status_code == 200
+    assert AuditLog.objects.filter(action=AuditAction.CONVERSATION_ARCHIVE).count() == 1
+
+    unarchived = client.post(f"/api/conversations/{group.pk}/unarchive/")
+    assert unarchived.status_code == 200
+    assert unarchived.json()["archived_at"] is None
+    group.refresh_from_db()
+    assert not group.is_archived
+
+
+@pytest.mark.parametrize("action", ["archive", "unarchive"])
+def test_archive_by_non_manager_is_403_and_audited(api, group, student, outsider, denials, action):
+    for user in (student, outsider):
+        response = api(user).post(f"/api/conversations/{group.pk}/{action}/")
+        assert response.status_code == 403
+        assert code(response) == "forbidden"
+        assert denials(user, conversation_id=group.pk)
+
+
+@pytest.mark.parametrize("action", ["archive", "unarchive"])
+def test_archive_unknown_is_404(api, mentor, action):
+    response = api(mentor).post(f"/api/conversations/{UNKNOWN}/{action}/")
+    assert response.status_code == 404
+
+
+# --- participants -------------------------------------------------------------
+
+
+def test_add_participants(api, group, mentor, make_user):
+    newcomer = make_user(Role.MENTOR)
+    response = api(mentor).post(
+        f"/api/conversations/{group.pk}/participants/",
+        {"user_ids": [str(newcomer.pk)]},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert str(newcomer.pk) in {p["user"]["id"] for p in response.json()["participants"]}
+    assert ConversationParticipant.objects.active().filter(
+        conversation=group, user=newcomer
+    ).exists()
+
+
+def test_add_participants_by_non_manager_is_403_and_audited(
+    api, group, student, outsider, make_user, denials
+):
+    newcomer = make_user(Role.MENTOR)
+    for user in (student, outsider):
+        response = api(user).post(
+            f"/api/conversations/{group.pk}/participants/",
+            {"user_ids": [str(newcomer.pk)]},
+            format="json",
+        )
+        assert response.status_code == 403
+        assert denials(user, conversation_id=group.pk)
+    assert not ConversationParticipant.objects.filter(user=newcomer).exists()
+
+
+@pytest.mark.parametrize(
+    "payload", [{}, {"user_ids": []}, {"user_ids": ["nope"]}, {"user_ids": [UNKNOWN]}]
+)
+def test_add_participants_bad_input_is_invalid(api, group, mentor, payload):
+    response = api(mentor).post(
+        f"/api/conversations/{group.pk}/participants/", payload, format="json"
+    )
+    assert response.status_code == 400
+    assert code(response) == "invalid"
+
+
+def test_add_participants_to_archived_is_409(api, group, mentor, make_user):
+    newcomer = make_user(Role.MENTOR)
+    services.set_archived(actor=mentor, conversation_id=group.pk, archived=True)
+    response = api(mentor).post(
+        f"/api/conversations/{group.pk}/participants/",
+        {"user_ids": [str(newcomer.pk)]},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert code(response) == "archived"
+
+
+def test_add_participants_unknown_conversation_is_404(api, mentor, student):
+    response = api(mentor).post(
+        f"/api/conversations/{UNKNOWN}/participants/",
+        {"user_ids": [str(student.pk)]},
+        format="json",
+    )
+    assert response.status_code == 404
+
+
+def test_remove_participant_and_leave(api, group, mentor, student, make_user):
+    other = make_user(Role.MENTOR)
+    services.add_participants(actor=mentor, conversation_id=group.pk, users=[other])
+
+    removed = api(mentor).delete(f"/api/conversations/{group.pk}/participants/{student.pk}/")
+    assert removed.status_code == 204
+    left = api(other).delete(f"/api/conversations/{group.pk}/participants/{other.pk}/")
+    assert left.status_code == 204
+    active = set(
+        ConversationParticipant.objects.active()
+        .filter(conversation=group)
+        .values_list("user_id", flat=True)
+    )
+    assert active == {mentor.pk}
+    # Gone means gone: the conversation is no longer theirs to read.
+    assert api(student).get(f"/api/conversations/{group.pk}/").status_code == 403
+
+
+def test_remove_participant_by_non_manager_is_403_and_audited(
+    api, group, mentor, student, outsider, denials
+):
+    for user in (student, outsider):
+        response = api(user).delete(f"/api/conversations/{group.pk}/participants/{mentor.pk}/")
+        assert response.status_code == 403
+        assert denials(user, conversation_id=group.pk)
+    assert ConversationParticipant.objects.active().filter(
+        conversation=group, user=mentor
+    ).exists()
+
+
+def test_remove_unknown_or_absent_participant_is_404(api, group, mentor, outsider):
+    client = api(mentor)
+    unknown_user = client.delete(f"/api/conversations/{group.pk}/participants/{UNKNOWN}/")
+    assert unknown_user.status_code == 404
+    not_member = client.delete(f"/api/conversations/{group.pk}/participants/{outsider.pk}/")
+    assert not_member.status_code == 404
+    unknown_conv = client.delete(f"/api/conversations/{UNKNOWN}/participants/{mentor.pk}/")
+    assert unknown_conv.status_code == 404
+    assert code(unknown_conv) == "not_found"
+
+
+def test_remove_from_direct_is_invalid(api, direct, mentor, student):
+    response = api(mentor).delete(f"/api/conversations/{direct.pk}/participants/{student.pk}/")
+    assert response.status_code == 400
+    assert code(response) == "invalid"
