@@ -9,7 +9,7 @@ from django.db import transaction
 from accounts import services as account_services
 from accounts.models import Role, User
 from messaging import services
-from messaging.models import Conversation, ConversationType
+from messaging.models import Conversation, ConversationType, Message
 
 DEMO_PASSWORD = "parley-demo"
 
@@ -88,8 +88,13 @@ class Command(BaseCommand):
                 metadata={"demo": index},
             )
             for line_no, (sender, text) in enumerate(lines):
-                # Fixed client ids make a second run return the stored messages.
+                # Fixed client ids mark the lines already sent. They are
+                # skipped rather than resent: `make run` seeds every time, and
+                # a demo line edited, deleted or archived since would make a
+                # resend a client_id conflict or an archived refusal.
                 client_id = uuid.uuid5(uuid.NAMESPACE_URL, f"parley-demo/{index}/{line_no}")
+                if Message.objects.filter(sender=users[sender], client_id=client_id).exists():
+                    continue
                 services.send_message(
                     sender=users[sender],
                     conversation_id=conversation.pk,

@@ -1,0 +1,92 @@
+"""manage.py seed_demo: the demo data, printed logins, and a second run that
+changes nothing."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from accounts.models import MentorAssignment, Role, User
+from messaging import services
+from messaging.management.commands.seed_demo import CONVERSATIONS, DEMO_PASSWORD, PEOPLE
+from messaging.models import (
+    AuditLog,
+    Conversation,
+    ConversationParticipant,
+    ConversationType,
+    Message,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def counts():
+    return {
+        model.__name__: model.objects.count()
+        for model in (User, MentorAssignment, Conversation, ConversationParticipant, Message,
+                      AuditLog)
+    }
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_seed_demo_creates_the_demo_and_prints_the_logins(client):
+    output = seed()
+
+    assert DEMO_PASSWORD in output
+    for email, name, _ in PEOPLE:
+        assert email in output and name in output
+    roles = list(User.objects.values_list("role", flat=True))
+    assert sorted(roles) == sorted(role for _, _, role in PEOPLE)
+    assert roles.count(Role.STUDENT) == 4 and roles.count(Role.MENTOR) == 2
+    assert MentorAssignment.objects.count() == 4
+    assert set(Conversation.objects.values_list("type", flat=True)) == set(ConversationType.values)
+    assert Message.objects.count() == sum(len(c[4]) for c in CONVERSATIONS)
+    for conversation in Conversation.objects.all():
+        seqs = list(conversation.messages.order_by("seq").values_list("seq", flat=True))
+        assert seqs == list(range(1, conversation.last_seq + 1))
+    # The printed logins work.
+    admin = User.objects.get(role=Role.ADMIN)
+    assert admin.is_staff and admin.is_superuser
+    assert client.login(email=admin.email, password=DEMO_PASSWORD)
+    student_email = next(e for e, _, r in PEOPLE if r == Role.STUDENT)
+    assert client.login(email=student_email, password=DEMO_PASSWORD)
+
+
+@pytest.mark.django_db
+def test_seed_demo_twice_creates_nothing_new():
+    seed()
+    first = counts()
+    assert all(first.values()), first
+    output = seed()
+    assert counts() == first
+    assert DEMO_PASSWORD in output
+
+
+@pytest.mark.django_db
+def test_seed_demo_runs_again_after_the_demo_was_used():
+    """People edit, delete and archive in the demo; `make run` seeds again."""
+    seed()
+    first = counts()
+    group = Conversation.objects.get(type=ConversationType.GROUP)
+    edited, deleted = group.messages.exclude(sender=None).order_by("seq")[:2]
+    services.edit_message(editor=edited.sender, message_id=edited.pk, content="edited")
+    services.delete_message(actor=deleted.sender, message_id=deleted.pk)
+    support = Conversation.objects.get(type=ConversationType.SUPPORT)
+    services.set_archived(actor=User.objects.get(role=Role.ADMIN),
+                          conversation_id=support.pk, archived=True)
+    audit_rows = AuditLog.objects.count()
+
+    seed()
+
+    assert counts() == {**first, "AuditLog": audit_rows}
+    edited.refresh_from_db()
+    assert edited.content == "edited"
