@@ -1,0 +1,163 @@
+"""The Django admin: every registered model's pages open for a superuser,
+search and filters narrow the lists, and admin actions go through services."""
+
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.urls import reverse
+
+from accounts.models import Role, User
+from messaging import services
+from messaging.models import (
+    AuditAction,
+    AuditLog,
+    Conversation,
+    ConversationType,
+    Message,
+    UserPresence,
+)
+from notifications.models import NotificationPreference
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def superuser(db):
+    return User.objects.create_superuser(
+        email="root@example.test", password="root-password-1", display_name="Root"
+    )
+
+
+@pytest.fixture
+def populated(superuser):
+    """At least one row of every registered model."""
+    call_command("seed_demo", stdout=StringIO())
+    direct = Conversation.objects.filter(type=ConversationType.DIRECT).first()
+    reader = direct.participants.exclude(user=direct.messages.last().sender).first().user
+    services.mark_read(user=reader, conversation_id=direct.pk, up_to_seq=direct.last_seq)
+    UserPresence.objects.create(user=reader)
+    NotificationPreference.objects.create(user=reader)
+    Group.objects.create(name="Moderators")
+    if apps.is_installed("rest_framework.authtoken"):
+        from rest_framework.authtoken.models import Token
+
+        Token.objects.create(user=reader)
+
+
+@pytest.fixture
+def admin_client(client, superuser):
+    client.force_login(superuser)
+    return client
+
+
+def _registered():
+    return sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
+
+
+def _url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", [m for m, _ in _registered()],
+                         ids=[m._meta.label for m, _ in _registered()])
+def test_every_admin_page_opens(model, admin_client, populated):
+    model_admin = admin.site._registry[model]
+    changelist = _url(model, "changelist")
+    response = admin_client.get(changelist)
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    assert cl.result_count >= 1
+    # Every choice of every list filter opens.
+    for spec in cl.filter_specs:
+        for choice in spec.choices(cl):
+            assert admin_client.get(changelist + choice["query_string"]).status_code == 200
+
+    request = response.wsgi_request
+    if model_admin.has_add_permission(request):
+        assert admin_client.get(_url(model, "add")).status_code == 200
+
+    obj = model._default_manager.first()
+    assert obj is not None, f"no {model._meta.label} to open"
+    response = admin_client.get(_url(model, "change", obj.pk))
+    assert response.status_code == 200, response.content[:500]
+
+    if model_admin.search_fields:
+        assert admin_client.get(changelist, {"q": "a"}).status_code == 200
+
+
+def _results(response):
+    assert response.status_code == 200
+    return list(response.context["cl"].result_list)
+
+
+@pytest.mark.django_db
+def test_search_and_filters_narrow_the_lists(admin_client, populated):
+    group = Conversation.objects.get(type=ConversationType.GROUP)
+    by_title = _results(admin_client.get(_url(Conversation, "changelist"), {"q": "Capstone"}))
+    assert by_title == [group]
+    by_member = _results(admin_client.get(_url(Conversation, "changelist"),
+                                          {"q": "tara@parley.test"}))
+    assert {c.type for c in by_member} == {ConversationType.SUPPORT}
+
+    supports = _results(admin_client.get(_url(Conversation, "changelist"),
+                                         {"type__exact": "support"}))
+    assert supports and all(c.type == ConversationType.SUPPORT for c in supports)
+
+    mentors = _results(admin_client.get(_url(User, "changelist"), {"role__exact": "mentor"}))
+    assert sorted(u.email for u in mentors) == ["marcus@parley.test", "maria@parley.test"]
+
+    found = _results(admin_client.get(_url(Message, "changelist"), {"q": "mock interview"}))
+    assert [m.content for m in found] == ["Theo, how did the mock interview go?"]
+
+    sends = _results(admin_client.get(_url(AuditLog, "changelist"),
+                                      {"action__exact": AuditAction.MESSAGE_SEND}))
+    assert sends and {row.action for row in sends} == {AuditAction.MESSAGE_SEND}
+
+
+@pytest.mark.django_db
+def test_admin_actions_go_through_services(admin_client, populated, superuser):
+    group = Conversation.objects.get(type=ConversationType.GROUP)
+    response = admin_client.post(_url(Conversation, "changelist"),
+                                 {"action": "archive", "_selected_action": [group.pk]})
+    assert response.status_code == 302
+    group.refresh_from_db()
+    assert group.archived_at is not None
+    assert AuditLog.objects.filter(action=AuditAction.CONVERSATION_ARCHIVE,
+                                   actor=superuser, conversation_id=group.pk).exists()
+
+    message = Message.objects.filter(content__contains="mock interview").get()
+    response = admin_client.post(_url(Message, "changelist"),
+                                 {"action": "delete_for_moderation",
+                                  "_selected_action": [message.pk]})
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert message.deleted_at is not None and message.content == ""
+    row = AuditLog.objects.get(action=AuditAction.MESSAGE_DELETE, message_id=message.pk)
+    assert row.details["moderation"] is True
+
+
+@pytest.mark.django_db
+def test_audit_log_and_messages_cannot_be_changed_in_the_admin(admin_client, populated):
+    row = AuditLog.objects.first()
+    response = admin_client.post(_url(AuditLog, "change", row.pk), {"action": "read.mark"})
+    assert response.status_code == 403
+    assert admin_client.get(_url(AuditLog, "delete", row.pk)).status_code == 403
+    assert admin_client.get(_url(Message, "add")).status_code == 403
+    message = Message.objects.first()
+    assert admin_client.get(_url(Message, "delete", message.pk)).status_code == 403
+    assert Message.objects.filter(pk=message.pk).exists()
+
+
+@pytest.mark.django_db
+def test_staff_without_permissions_sees_no_messaging_admin(client, make_user):
+    staff = make_user(Role.ADMIN, is_staff=True)
+    client.force_login(staff)
+    assert client.get(_url(Message, "changelist")).status_code == 403
