@@ -214,6 +214,7 @@ def conversation(request, conversation_id):
             "title": _title_for(convo, members, user),
             "other": other,
             "other_presence": presence.get(other.pk, "offline") if other else "",
+            "header_initials": other.initials if other else _group_initials(convo, user),
             "members": members,
             "messages_page": page,
             "page_data": page_data,

@@ -1,0 +1,168 @@
+// Entry point on every signed-in page: one socket for the tab, the outbox
+// and its sender, presence, and the page's own view (inbox list,
+// conversation).
+
+import { Connection } from "./socket.js";
+import { Outbox } from "./outbox.js";
+import { Presence } from "./presence.js";
+import { InboxList } from "./inbox.js";
+import { localizeTimes } from "./render.js";
+
+const SEND_ERRORS_TO_RETRY = new Set(["internal", "timeout", "connection_lost", "not_connected"]);
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sends outbox entries one at a time, oldest first, whenever connected. */
+class Sender {
+  constructor(conn, outbox) {
+    this.conn = conn;
+    this.outbox = outbox;
+    this.running = false;
+    this.again = false;
+    this.retryTimer = null;
+  }
+
+  async flush() {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    try {
+      while (this.conn.ready) {
+        const item = this.outbox.all().find((entry) => entry.state === "pending");
+        if (!item) break;
+        try {
+          const ack = await this.conn.request(
+            { type: "message.send", conversation_id: item.conversation_id,
+              client_id: item.client_id, content: item.content },
+            { key: item.client_id, done: ["ack"] },
+          );
+          this.outbox.remove(item.client_id);
+          // The stored message, as every other member gets it.
+          this.conn.emit("message.new", { type: "message.new", message: ack.message, via: "ack" });
+        } catch (error) {
+          if (error.code === "rate_limited") {
+            await sleep(Math.max(0.2, Number(error.frame.retry_after) || 1) * 1000);
+            continue;
+          }
+          if (SEND_ERRORS_TO_RETRY.has(error.code)) {
+            this._retryLater();
+            break;
+          }
+          // Refused for good (forbidden, archived, too long, ...): the
+          // person decides whether to retry.
+          this.outbox.update(item.client_id, { state: "failed", error: error.message });
+        }
+      }
+    } finally {
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        this.flush();
+      }
+    }
+  }
+
+  _retryLater() {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.flush(), 3000 + Math.random() * 2000);
+  }
+}
+
+function connectionIndicator(conn) {
+  const node = document.getElementById("connection");
+  if (!node) return;
+  const labels = {
+    connecting: "Connecting…",
+    online: "Connected",
+    reconnecting: "Reconnecting…",
+    offline: "Offline: messages will be sent when you are back",
+    "signed-out": "Signed out",
+  };
+  conn.on("state", (state) => {
+    node.dataset.state = state;
+    node.textContent = labels[state] || state;
+    document.body.dataset.connection = state;
+  });
+}
+
+/** Delivered receipts for conversations not open in this tab. */
+function deliveredReceipts(app) {
+  const sent = new Map();
+  const acknowledge = (conversationId, seq) => {
+    if (conversationId === app.activeConversationId) return;
+    if ((sent.get(conversationId) || 0) >= seq) return;
+    if (app.conn.send({ type: "delivered", conversation_id: conversationId, seq })) {
+      sent.set(conversationId, seq);
+    }
+  };
+  app.conn.on("message.new", (frame) => {
+    const message = frame.message;
+    if (message && message.sender && message.sender.id !== app.me && frame.via !== "ack") {
+      acknowledge(message.conversation_id, message.seq);
+    }
+  });
+  app.conn.on("history", (frame) => {
+    const others = (frame.messages || []).filter((m) => m.sender && m.sender.id !== app.me);
+    if (others.length) acknowledge(frame.conversation_id, Math.max(...others.map((m) => m.seq)));
+  });
+}
+
+async function resume(app, hello) {
+  const cursors = {};
+  for (const source of app.cursorSources) {
+    for (const [id, seq] of Object.entries(source(hello))) {
+      cursors[id] = id in cursors ? Math.min(cursors[id], seq) : seq;
+    }
+  }
+  if (!Object.keys(cursors).length) return;
+  try {
+    await app.conn.request(
+      { type: "resume", cursors },
+      { done: ["resume.done"], dispatch: true, errorsEnd: false, timeout: 30000 },
+    );
+  } catch (error) {
+    /* the connection dropped; the next hello resumes again */
+  }
+}
+
+async function main() {
+  const me = document.body.dataset.userId;
+  if (!me) return;
+  localizeTimes();
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  const conn = new Connection(`${scheme}//${window.location.host}/ws/`);
+  const outbox = new Outbox(me);
+  const app = {
+    conn, outbox, me,
+    myName: document.body.dataset.userName || "",
+    sender: new Sender(conn, outbox),
+    cursorSources: [],
+    activeConversationId: null,
+    isActive: () => document.visibilityState === "visible" && document.hasFocus(),
+  };
+  window.parley = app; // for the console and the browser tests
+  connectionIndicator(conn);
+  app.presence = new Presence(app);
+  deliveredReceipts(app);
+  const listNode = document.getElementById("conversation-list");
+  if (listNode) app.inbox = new InboxList(app, listNode);
+  if (document.body.dataset.page === "conversation") {
+    const { ConversationView } = await import("./conversation.js");
+    app.view = new ConversationView(app);
+  }
+  conn.on("hello", async (hello) => {
+    app.presence.onHello();
+    await resume(app, hello);
+    app.sender.flush();
+    document.body.dataset.synced = "true";
+  });
+  conn.on("down", () => {
+    document.body.dataset.synced = "false";
+  });
+  outbox.addEventListener("change", () => app.sender.flush());
+  conn.start();
+}
+
+main();

@@ -1,0 +1,488 @@
+// One open conversation: history (server-rendered first page, older pages
+// on scroll up, gaps filled by seq), live messages de-duplicated by id, the
+// outbox's pending and failed messages, typing, receipts, edit and delete.
+
+import { announce, dayKey, el, formatDay, messageElement, outboxElement } from "./render.js";
+
+const TYPING_RENEW_MS = 2000;
+const GROUP_WINDOW_MS = 5 * 60 * 1000;
+const PAGE_SIZE = 50;
+
+export class ConversationView {
+  constructor(app) {
+    this.app = app;
+    this.conn = app.conn;
+    this.me = app.me;
+    const data = JSON.parse(document.getElementById("page-data").textContent);
+    this.id = data.conversation_id;
+    app.activeConversationId = this.id;
+    this.type = data.type;
+    this.archived = data.archived;
+    this.removed = false;
+    this.hasMoreBefore = data.has_more_before;
+    this.participants = new Map(data.participants.map((p) => [p.id, { ...p }]));
+    this.messages = new Map(); // id -> message
+    this.seqs = new Map(); // seq -> id
+    this.cursor = 0; // every seq up to here is held
+    this.list = document.getElementById("message-list");
+    this.outboxList = document.getElementById("outbox-list");
+    this.scroller = document.getElementById("messages");
+    this.status = document.getElementById("history-status");
+    this.typingLine = document.getElementById("typing-line");
+    this.composer = document.getElementById("composer");
+    this.input = document.getElementById("composer-input");
+    this.typers = new Map(); // user id -> {name, timer}
+    this.typingSentAt = 0;
+    this.loadingOlder = false;
+    this.filling = false;
+
+    this.list.replaceChildren();
+    for (const message of data.messages) this.upsert(message);
+    this.cursor = data.messages.length ? Math.max(...data.messages.map((m) => m.seq)) : 0;
+    this._advanceCursor();
+    this.readSent = this.participants.get(this.me)?.last_read_seq || 0;
+    this.decorate();
+    this.renderOutbox();
+    this.scrollToBottom();
+
+    app.cursorSources.push(() => (this.removed ? {} : { [this.id]: this.cursor }));
+    app.outbox.addEventListener("change", () => this.renderOutbox());
+    this._listen();
+    this._wireComposer();
+    this._wireActions();
+    this._updateOnlineCount();
+  }
+
+  // --- Socket events ---------------------------------------------------------
+
+  _listen() {
+    const conn = this.conn;
+    conn.on("hello", (hello) => {
+      const mine = (hello.conversations || []).find((c) => c.id === this.id);
+      if (!mine) {
+        this._gone("You are no longer a member of this conversation.");
+        return;
+      }
+      this.readSent = Math.max(this.readSent, mine.last_read_seq);
+    });
+    conn.on("message.new", (frame) => {
+      const message = frame.message;
+      if (!message || message.conversation_id !== this.id) return;
+      const stick = this.nearBottom() || (message.sender && message.sender.id === this.me);
+      const added = this.upsert(message);
+      this.decorate();
+      if (message.seq > this.cursor) this.fillGap();
+      if (added && message.sender && message.sender.id !== this.me) {
+        this._stopTyping(message.sender.id);
+        if (frame.via !== "ack") announce(`${message.sender.display_name}: ${(message.content || "").slice(0, 140)}`);
+      }
+      if (stick) this.scrollToBottom();
+      this.markSeen();
+    });
+    for (const type of ["message.edited", "message.deleted"]) {
+      conn.on(type, (frame) => {
+        if (frame.message && frame.message.conversation_id === this.id) {
+          this.upsert(frame.message);
+          this.decorate();
+        }
+      });
+    }
+    conn.on("history", (frame) => {
+      if (frame.conversation_id !== this.id) return;
+      const stick = this.nearBottom();
+      for (const message of frame.messages || []) this.upsert(message);
+      this.decorate();
+      if (frame.has_more) this.fillGap();
+      if (stick) this.scrollToBottom();
+      this.markSeen();
+    });
+    conn.on("typing", (frame) => this._onTyping(frame));
+    conn.on("receipt", (frame) => {
+      if (frame.conversation_id !== this.id) return;
+      const person = this.participants.get(frame.user_id);
+      if (!person) return;
+      if (frame.status === "read") {
+        person.last_read_seq = Math.max(person.last_read_seq, frame.up_to_seq);
+      }
+      person.last_delivered_seq = Math.max(person.last_delivered_seq, frame.up_to_seq);
+      this.updateReceipts();
+    });
+    conn.on("conversation.updated", (frame) => {
+      const conversation = frame.conversation;
+      if (!conversation || conversation.id !== this.id) return;
+      if (conversation.participants) {
+        this.participants = new Map(conversation.participants.map((p) => [p.user.id, {
+          id: p.user.id, display_name: p.user.display_name, role: p.user.role,
+          last_read_seq: p.last_read_seq, last_delivered_seq: p.last_delivered_seq,
+        }]));
+        this.updateReceipts();
+        this._updateOnlineCount();
+      }
+      if (conversation.title) document.getElementById("chat-title").textContent = conversation.title;
+      if (conversation.archived_at && !this.archived) {
+        this.archived = true;
+        this._disableComposer("This conversation was archived and is read-only.");
+      }
+    });
+    conn.on("conversation.removed", (frame) => {
+      if (frame.conversation_id === this.id) this._gone("You are no longer a member of this conversation.");
+    });
+    conn.on("down", () => {
+      this.typingSentAt = 0;
+      for (const id of [...this.typers.keys()]) this._stopTyping(id);
+    });
+    conn.on("error", (frame) => {
+      if (frame.conversation_id === this.id && (frame.code === "forbidden" || frame.code === "not_found") && !frame.client_id) {
+        this._gone("You are no longer a member of this conversation.");
+      }
+    });
+    window.addEventListener("focus", () => this.markSeen());
+    document.addEventListener("visibilitychange", () => this.markSeen());
+    document.addEventListener("parley:presence", () => this._updateOnlineCount());
+    this.scroller.addEventListener("scroll", () => {
+      if (this.scroller.scrollTop < 200) this.loadOlder();
+      if (this.nearBottom()) this.markSeen();
+    }, { passive: true });
+  }
+
+  _gone(text) {
+    this.removed = true;
+    this._disableComposer(text);
+  }
+
+  _disableComposer(text) {
+    if (this.composer) {
+      const note = el("p", { class: "archived-note", role: "status", text });
+      this.composer.replaceWith(note);
+      this.composer = null;
+      this.input = null;
+    }
+  }
+
+  // --- Messages ----------------------------------------------------------------
+
+  /** Add or update a message; false when it was already shown as it is. */
+  upsert(message) {
+    if (message.conversation_id !== this.id) return false;
+    const known = this.messages.get(message.id);
+    if (known && known.edited_at === message.edited_at && known.deleted_at === message.deleted_at) {
+      return false;
+    }
+    this.messages.set(message.id, message);
+    this.seqs.set(message.seq, message.id);
+    const node = messageElement(message, { me: this.me });
+    const existing = document.getElementById(`m-${message.id}`);
+    if (existing) {
+      existing.replaceWith(node);
+    } else {
+      let after = null;
+      const items = this.list.querySelectorAll("li.message");
+      for (let i = items.length - 1; i >= 0; i -= 1) {
+        if (Number(items[i].dataset.seq) < message.seq) {
+          after = items[i];
+          break;
+        }
+      }
+      if (after) after.after(node);
+      else this.list.prepend(node);
+    }
+    if (message.client_id && message.sender && message.sender.id === this.me) {
+      this.app.outbox.remove(message.client_id);
+      document.getElementById(`o-${message.client_id}`)?.remove();
+    }
+    this._advanceCursor();
+    return !known;
+  }
+
+  _advanceCursor() {
+    while (this.seqs.has(this.cursor + 1)) this.cursor += 1;
+  }
+
+  /** Fetch whatever follows the last contiguous seq (a gap, or more to resume). */
+  async fillGap() {
+    if (this.filling || !this.conn.ready) return;
+    this.filling = true;
+    try {
+      for (let round = 0; round < 50; round += 1) {
+        const before = this.cursor;
+        const reply = await this.conn.request({
+          type: "history.fetch", conversation_id: this.id, after_seq: this.cursor, limit: 200,
+        }, { done: ["history"] });
+        const stick = this.nearBottom();
+        for (const message of reply.messages || []) this.upsert(message);
+        this.decorate();
+        if (stick) this.scrollToBottom();
+        if (!reply.has_more || this.cursor === before) break;
+      }
+      this.markSeen();
+    } catch (error) {
+      /* retried on the next resume */
+    } finally {
+      this.filling = false;
+    }
+  }
+
+  async loadOlder() {
+    if (this.loadingOlder || !this.hasMoreBefore || !this.conn.ready) return;
+    const first = this.list.querySelector("li.message");
+    if (!first) return;
+    this.loadingOlder = true;
+    this.status.textContent = "Loading older messages…";
+    try {
+      const reply = await this.conn.request({
+        type: "history.fetch", conversation_id: this.id, before_seq: Number(first.dataset.seq), limit: PAGE_SIZE,
+      }, { done: ["history"] });
+      const height = this.scroller.scrollHeight;
+      const top = this.scroller.scrollTop;
+      for (const message of reply.messages || []) this.upsert(message);
+      this.decorate();
+      this.scroller.scrollTop = top + (this.scroller.scrollHeight - height);
+      this.hasMoreBefore = !!reply.has_more && (reply.messages || []).length > 0;
+    } catch (error) {
+      /* try again on the next scroll */
+    } finally {
+      this.loadingOlder = false;
+      this.status.textContent = this.hasMoreBefore
+        ? "Scroll up for older messages" : "This is the beginning of the conversation.";
+    }
+  }
+
+  /** Date separators, consecutive-message grouping, receipt marks. */
+  decorate() {
+    for (const sep of this.list.querySelectorAll("li.date-sep")) sep.remove();
+    let previous = null;
+    for (const node of this.list.querySelectorAll("li.message")) {
+      const sentAt = new Date(node.dataset.sentAt || this.messages.get(node.dataset.id)?.sent_at);
+      const day = dayKey(sentAt);
+      if (!previous || previous.day !== day) {
+        node.before(el("li", { class: "date-sep", role: "separator", "aria-label": formatDay(sentAt) },
+          el("span", { text: formatDay(sentAt) })));
+      }
+      const continued = previous && previous.day === day && !node.classList.contains("system")
+        && !previous.system && previous.sender === node.dataset.sender
+        && sentAt - previous.sentAt < GROUP_WINDOW_MS;
+      node.classList.toggle("continued", !!continued);
+      previous = { day, sender: node.dataset.sender, sentAt, system: node.classList.contains("system") };
+    }
+    this.updateReceipts();
+  }
+
+  /** Sent / delivered / read for each of my messages, from members' cursors. */
+  updateReceipts() {
+    const others = [...this.participants.values()].filter((p) => p.id !== this.me);
+    const mine = [...this.list.querySelectorAll("li.message.mine")];
+    mine.forEach((node, index) => {
+      const receipt = node.querySelector(".receipt");
+      if (!receipt) return;
+      const seq = Number(node.dataset.seq);
+      const readers = others.filter((p) => p.last_read_seq >= seq);
+      const delivered = others.length > 0 && others.every((p) => Math.max(p.last_delivered_seq, p.last_read_seq) >= seq);
+      const read = others.length > 0 && readers.length === others.length;
+      const state = read ? "read" : delivered ? "delivered" : "sent";
+      let text = { read: "Read", delivered: "Delivered", sent: "Sent" }[state];
+      if (this.type !== "direct" && readers.length) {
+        text = read && others.length > 1 ? "Seen by everyone"
+          : `Seen by ${readers.map((p) => p.display_name.split(" ")[0]).join(", ")}`;
+      }
+      receipt.dataset.state = state;
+      receipt.querySelector(".receipt-icon").textContent = state === "sent" ? "✓" : "✓✓";
+      receipt.querySelector(".receipt-text").textContent = text;
+      receipt.title = readers.length ? `Read by ${readers.map((p) => p.display_name).join(", ")}` : text;
+      receipt.setAttribute("aria-label", text);
+      node.classList.toggle("last-mine", index === mine.length - 1);
+    });
+  }
+
+  renderOutbox() {
+    const items = this.app.outbox.forConversation(this.id).filter((item) => !this._stored(item.client_id));
+    this.outboxList.replaceChildren(...items.map((item) => outboxElement(item, { me: this.me, myName: this.app.myName })));
+    for (const item of this.app.outbox.forConversation(this.id)) {
+      if (this._stored(item.client_id)) this.app.outbox.remove(item.client_id);
+    }
+  }
+
+  _stored(clientId) {
+    for (const message of this.messages.values()) {
+      if (message.client_id === clientId && message.sender && message.sender.id === this.me) return true;
+    }
+    return false;
+  }
+
+  markSeen() {
+    if (this.removed || !this.app.isActive()) return;
+    const seq = this.cursor;
+    if (seq <= this.readSent) return;
+    if (this.conn.send({ type: "read", conversation_id: this.id, seq })) {
+      this.readSent = seq;
+      const me = this.participants.get(this.me);
+      if (me) me.last_read_seq = Math.max(me.last_read_seq, seq);
+    }
+  }
+
+  nearBottom() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
+  }
+
+  scrollToBottom() {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+  }
+
+  // --- Composer and typing ---------------------------------------------------
+
+  _wireComposer() {
+    if (!this.composer) return;
+    this.composer.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.send();
+    });
+    this.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.send();
+      }
+    });
+    this.input.addEventListener("input", () => {
+      if (!this.input.value.trim()) {
+        this._typingStop();
+        return;
+      }
+      const now = Date.now();
+      if (now - this.typingSentAt >= TYPING_RENEW_MS) {
+        if (this.conn.send({ type: "typing.start", conversation_id: this.id })) this.typingSentAt = now;
+      }
+    });
+    this.input.addEventListener("blur", () => this._typingStop());
+  }
+
+  _typingStop() {
+    if (!this.typingSentAt) return;
+    this.typingSentAt = 0;
+    this.conn.send({ type: "typing.stop", conversation_id: this.id });
+  }
+
+  send() {
+    if (!this.input) return;
+    const content = this.input.value;
+    if (!content.trim()) return;
+    this._typingStop();
+    this.app.outbox.add(this.id, content);
+    this.input.value = "";
+    this.input.focus();
+    this.scrollToBottom();
+  }
+
+  _onTyping(frame) {
+    if (frame.conversation_id !== this.id || !frame.user || frame.user.id === this.me) return;
+    if (!frame.is_typing) {
+      this._stopTyping(frame.user.id);
+      return;
+    }
+    const previous = this.typers.get(frame.user.id);
+    if (previous) clearTimeout(previous.timer);
+    const seconds = Number(frame.expires_in) > 0 ? Number(frame.expires_in) : 6;
+    const timer = setTimeout(() => this._stopTyping(frame.user.id), seconds * 1000);
+    this.typers.set(frame.user.id, { name: frame.user.display_name, timer });
+    this._renderTyping();
+  }
+
+  _stopTyping(userId) {
+    const typer = this.typers.get(userId);
+    if (!typer) return;
+    clearTimeout(typer.timer);
+    this.typers.delete(userId);
+    this._renderTyping();
+  }
+
+  _renderTyping() {
+    const names = [...this.typers.values()].map((t) => t.name);
+    let text = "";
+    if (names.length === 1) text = `${names[0]} is typing…`;
+    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+    else if (names.length > 2) text = "Several people are typing…";
+    this.typingLine.textContent = text;
+    this.typingLine.classList.toggle("active", !!text);
+  }
+
+  _updateOnlineCount() {
+    const node = document.getElementById("online-count");
+    if (!node) return;
+    const presence = this.app.presence;
+    const online = [...this.participants.keys()].filter((id) => id !== this.me
+      && presence && presence.status(id) === "online").length;
+    node.textContent = online ? `${online} online` : "";
+  }
+
+  // --- Edit, delete, retry -----------------------------------------------------
+
+  _wireActions() {
+    this.list.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action]");
+      if (!button) return;
+      const node = button.closest("li.message");
+      const message = node && this.messages.get(node.dataset.id);
+      if (!message) return;
+      if (button.dataset.action === "edit") this._edit(node, message);
+      if (button.dataset.action === "delete") this._delete(message);
+    });
+    this.outboxList.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-action]");
+      const node = button && button.closest("li.outbox");
+      if (!node) return;
+      const clientId = node.dataset.clientId;
+      if (button.dataset.action === "retry") this.app.outbox.update(clientId, { state: "pending", error: "" });
+      if (button.dataset.action === "discard") this.app.outbox.remove(clientId);
+    });
+  }
+
+  _edit(node, message) {
+    if (node.querySelector("form.edit-form")) return;
+    const content = node.querySelector(".content");
+    const field = el("textarea", { class: "edit-input", "aria-label": "Edit message", rows: "2" });
+    field.value = message.content;
+    const error = el("p", { class: "form-error", role: "alert" });
+    const form = el("form", { class: "edit-form" }, field,
+      el("div", { class: "edit-actions" },
+        el("button", { type: "submit", class: "btn btn-primary btn-small", text: "Save" }),
+        el("button", { type: "button", class: "btn btn-small", dataset: { cancel: "1" }, text: "Cancel" })),
+      error);
+    const cancel = () => {
+      form.remove();
+      content.hidden = false;
+    };
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (field.value === message.content) {
+        cancel();
+        return;
+      }
+      try {
+        await this.conn.request({ type: "message.edit", message_id: message.id, content: field.value }, { done: ["ok"] });
+        cancel();
+      } catch (err) {
+        error.textContent = err.message || "Could not save.";
+      }
+    });
+    form.querySelector("[data-cancel]").addEventListener("click", cancel);
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") cancel();
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    content.hidden = true;
+    content.after(form);
+    field.focus();
+  }
+
+  async _delete(message) {
+    if (!window.confirm("Delete this message for everyone?")) return;
+    try {
+      await this.conn.request({ type: "message.delete", message_id: message.id }, { done: ["ok"] });
+    } catch (err) {
+      announce(`Could not delete: ${err.message}`);
+      window.alert(`Could not delete the message: ${err.message}`);
+    }
+  }
+}

@@ -1,0 +1,157 @@
+// The conversation list (inbox page and the conversation page's sidebar),
+// kept current from the socket: last message, time, order, unread badge.
+
+import { announce, el, formatFull, formatShort, initials } from "./render.js";
+
+function preview(message, me, type) {
+  if (message.deleted_at) return "Message deleted";
+  if (message.message_type === "file" || message.message_type === "image") return "Sent a file";
+  const text = (message.content || "").replace(/\s+/g, " ").trim();
+  if (message.message_type === "system" || !message.sender) return text;
+  if (message.sender.id === me) return `You: ${text}`;
+  if (type !== "direct") return `${message.sender.display_name.split(" ")[0]}: ${text}`;
+  return text;
+}
+
+export class InboxList {
+  constructor(app, node) {
+    this.app = app;
+    this.node = node;
+    this.filter = node.dataset.filter || "all";
+    this.rows = new Map();
+    for (const row of node.querySelectorAll(".conversation-row")) {
+      this.rows.set(row.dataset.conversationId, {
+        node: row,
+        lastSeq: Number(row.dataset.lastSeq) || 0,
+        type: row.dataset.type,
+      });
+    }
+    const conn = app.conn;
+    app.cursorSources.push((hello) => this.cursors(hello));
+    conn.on("hello", (hello) => this.onHello(hello));
+    conn.on("message.new", (frame) => this.onMessage(frame.message, { live: frame.via !== "ack" }));
+    conn.on("message.edited", (frame) => this.onMessage(frame.message, { live: false }));
+    conn.on("message.deleted", (frame) => this.onMessage(frame.message, { live: false }));
+    conn.on("history", (frame) => {
+      const messages = frame.messages || [];
+      if (messages.length) this.onMessage(messages[messages.length - 1], { live: false });
+    });
+    conn.on("receipt", (frame) => {
+      if (frame.user_id !== app.me || frame.status !== "read") return;
+      const row = this.rows.get(frame.conversation_id);
+      if (row) this.setUnread(row, row.lastSeq - frame.up_to_seq);
+    });
+    conn.on("conversation.added", (frame) => this.add(frame.conversation));
+    conn.on("conversation.removed", (frame) => this.remove(frame.conversation_id));
+    conn.on("conversation.updated", (frame) => this.updated(frame.conversation));
+  }
+
+  /** Rows whose last message we have not seen: fetch just the newest. */
+  cursors(hello) {
+    const cursors = {};
+    for (const c of hello.conversations || []) {
+      const row = this.rows.get(c.id);
+      if (row && c.last_seq > row.lastSeq && c.id !== this.app.activeConversationId) {
+        cursors[c.id] = Math.max(row.lastSeq, c.last_seq - 1);
+      }
+    }
+    return cursors;
+  }
+
+  onHello(hello) {
+    for (const c of hello.conversations || []) {
+      const row = this.rows.get(c.id);
+      if (row) this.setUnread(row, c.last_seq - c.last_read_seq);
+    }
+  }
+
+  setUnread(row, count) {
+    count = Math.max(0, count);
+    row.unread = count;
+    const badge = row.node.querySelector(".unread-badge");
+    badge.hidden = count === 0;
+    badge.textContent = String(count);
+    badge.setAttribute("aria-label", `${count} unread`);
+    row.node.classList.toggle("has-unread", count > 0);
+  }
+
+  onMessage(message, { live }) {
+    if (!message) return;
+    const row = this.rows.get(message.conversation_id);
+    if (!row) return;
+    if (message.seq < row.lastSeq) return;
+    const isNew = message.seq > row.lastSeq;
+    row.lastSeq = message.seq;
+    row.node.dataset.lastSeq = String(message.seq);
+    row.node.querySelector(".row-preview").textContent = preview(message, this.app.me, row.type);
+    const time = row.node.querySelector(".row-time");
+    const sent = new Date(message.sent_at);
+    time.setAttribute("datetime", message.sent_at);
+    time.textContent = formatShort(sent);
+    time.title = formatFull(sent);
+    if (!isNew) return;
+    if (this.node.firstElementChild !== row.node) this.node.prepend(row.node);
+    const mine = message.sender && message.sender.id === this.app.me;
+    const watching = message.conversation_id === this.app.activeConversationId && this.app.isActive();
+    if (live && !mine && !watching) {
+      this.setUnread(row, (row.unread ?? Number(row.node.querySelector(".unread-badge").textContent)) + 1);
+      if (message.conversation_id !== this.app.activeConversationId && message.sender) {
+        announce(`New message from ${message.sender.display_name}`);
+      }
+    }
+  }
+
+  add(conversation) {
+    if (!conversation || this.rows.has(conversation.id)) return;
+    const wanted = this.filter === "all" ? !conversation.archived_at
+      : this.filter === "archived" ? !!conversation.archived_at
+        : conversation.type === this.filter && !conversation.archived_at;
+    if (!wanted) return;
+    const others = (conversation.participants || []).filter((p) => p.user.id !== this.app.me);
+    const title = conversation.title || (conversation.type === "support" ? "Support"
+      : others.map((p) => p.user.display_name).join(", ") || "Just you");
+    const other = conversation.type === "direct" && others[0] ? others[0].user : null;
+    const link = el("a", { href: `/c/${conversation.id}/` },
+      el("span", { class: "avatar-wrap" },
+        el("span", { class: `avatar avatar-${conversation.type}`, "aria-hidden": "true",
+          text: other ? initials(other.display_name) : initials(conversation.title || "#") }),
+        other ? el("span", { class: "presence-dot", dataset: { presenceUser: other.id, status: "offline" } }) : null),
+      el("span", { class: "row-main" },
+        el("span", { class: "row-top" },
+          el("span", { class: "row-title", text: title }),
+          conversation.type !== "direct" ? el("span", { class: "type-tag", text: conversation.type }) : null,
+          el("time", { class: "row-time", datetime: conversation.last_message_at || "", dataset: { format: "short" } })),
+        el("span", { class: "row-bottom" },
+          el("span", { class: "row-preview", text: "New conversation" }),
+          el("span", { class: "unread-badge", hidden: true, text: "0" }))));
+    const node = el("li", {
+      class: "conversation-row",
+      dataset: { conversationId: conversation.id, lastSeq: String(conversation.last_seq), type: conversation.type },
+    }, link);
+    this.node.querySelector(".empty-state")?.remove();
+    this.node.prepend(node);
+    const row = { node, lastSeq: conversation.last_seq, type: conversation.type };
+    this.rows.set(conversation.id, row);
+    const me = (conversation.participants || []).find((p) => p.user.id === this.app.me);
+    if (me) this.setUnread(row, conversation.last_seq - me.last_read_seq);
+    announce(`You were added to ${title}`);
+  }
+
+  remove(conversationId) {
+    const row = this.rows.get(conversationId);
+    if (!row) return;
+    row.node.remove();
+    this.rows.delete(conversationId);
+  }
+
+  updated(conversation) {
+    const row = this.rows.get(conversation.id);
+    if (!row) return;
+    const archivedView = this.filter === "archived";
+    if (!!conversation.archived_at !== archivedView) {
+      this.remove(conversation.id);
+      return;
+    }
+    if (conversation.title) row.node.querySelector(".row-title").textContent = conversation.title;
+  }
+}

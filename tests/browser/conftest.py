@@ -1,0 +1,122 @@
+"""Fixtures for the browser tests: Debian's Chromium driven by Playwright's
+sync API against a real daphne process on the test database.
+
+Playwright's sync API keeps an event loop in the test thread, so Django's
+ORM refuses to run there unless DJANGO_ALLOW_ASYNC_UNSAFE is set. It is set
+for the length of each browser test only, and Playwright is stopped before
+pytest-django flushes the database.
+"""
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from accounts.models import MentorAssignment, Role, User
+from messaging import services
+from messaging.models import ConversationType
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "browser-test-pass-1"
+TIMEOUT_MS = 15_000
+CSP_PATTERN = re.compile(r"content security policy|content-security-policy|refused to", re.I)
+
+
+@dataclass
+class Console:
+    """Everything the pages printed, and the CSP violations among it."""
+
+    lines: list = field(default_factory=list)
+
+    def attach(self, page):
+        page.on("console", lambda msg: self.lines.append(f"{msg.type}: {msg.text}"))
+        page.on("pageerror", lambda err: self.lines.append(f"pageerror: {err}"))
+
+    def csp_violations(self):
+        return [line for line in self.lines if CSP_PATTERN.search(line)]
+
+
+@pytest.fixture
+def browser(monkeypatch, transactional_db):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+        playwright.stop()
+
+
+@pytest.fixture
+def console():
+    collected = Console()
+    yield collected
+    assert collected.csp_violations() == [], "\n".join(collected.lines)
+
+
+@pytest.fixture
+def server(asgi_server):
+    return asgi_server()
+
+
+@pytest.fixture
+def pair(db):
+    """A mentor and their student, with a direct conversation between them."""
+    mentor = User.objects.create_user(
+        email="maria@example.test", password=PASSWORD, display_name="Maria Mentor",
+        role=Role.MENTOR,
+    )
+    student = User.objects.create_user(
+        email="sam@example.test", password=PASSWORD, display_name="Sam Student",
+        role=Role.STUDENT,
+    )
+    MentorAssignment.objects.create(mentor=mentor, student=student)
+    conversation = services.create_conversation(
+        creator=mentor, kind=ConversationType.DIRECT, participants=[student]
+    )
+    return mentor, student, conversation
+
+
+def open_as(browser, server, console, user, path="/", viewport=None):
+    """A new browser context logged in as ``user`` through the login page."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    console.attach(page)
+    page.goto(f"{server.http_url}/login/?next={path}")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server.http_url}{path}")
+    wait_synced(page)
+    expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+    return context, page
+
+
+def wait_synced(page):
+    """The socket said hello and the resume after it finished."""
+    page.wait_for_selector("body[data-synced='true']", state="attached", timeout=TIMEOUT_MS)
+
+
+def screenshot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name))

@@ -1,0 +1,247 @@
+"""The web chat in real headless Chromium: a mentor and their student, each
+in their own browser context, against a real daphne process on PostgreSQL
+and Redis."""
+
+import json
+
+import pytest
+from playwright.sync_api import expect
+
+from messaging import services
+from messaging.models import Message
+from tests.browser.conftest import TIMEOUT_MS, open_as, screenshot, wait_synced
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.services,
+    pytest.mark.browser,
+]
+
+
+def conversation_path(conversation):
+    return f"/c/{conversation.pk}/"
+
+
+def message_texts(page):
+    return page.locator("#message-list li.message .content").all_text_contents()
+
+
+def outbox_entries(page):
+    return json.loads(page.evaluate("JSON.stringify(window.parley.outbox.all())"))
+
+
+def write(page, text):
+    box = page.get_by_label("Message Maria Mentor")
+    box.fill(text)
+    box.press("Enter")
+
+
+def test_live_message_delivered_read_and_typing(browser, server, console, pair):
+    mentor, student, conversation = pair
+    path = conversation_path(conversation)
+    _, student_page = open_as(browser, server, console, student, path)
+    _, mentor_page = open_as(browser, server, console, mentor, "/")
+    mentor_page.evaluate("window.__notReloaded = true")
+
+    write(student_page, "Hi Maria, line one\nand line two")
+
+    # The mentor's inbox shows it live: preview, unread badge, no reload.
+    row = mentor_page.locator(f".conversation-row[data-conversation-id='{conversation.pk}']")
+    expect(row.locator(".row-preview")).to_have_text("Hi Maria, line one and line two")
+    expect(row.locator(".unread-badge")).to_have_text("1")
+    assert mentor_page.evaluate("window.__notReloaded") is True
+
+    # Her tab received it but she has not opened it: delivered, not read.
+    mine = student_page.locator("#message-list li.message.mine").last
+    expect(mine.locator(".receipt")).to_have_attribute("data-state", "delivered")
+    expect(mine.locator(".content")).to_have_text("Hi Maria, line one\nand line two")
+    screenshot(mentor_page, "inbox.png")
+
+    # She opens it: the student sees it read.
+    row.locator("a").click()
+    mentor_page.wait_for_url(f"**{path}")
+    wait_synced(mentor_page)
+    expect(mentor_page.locator("#message-list li.message .content").last).to_have_text(
+        "Hi Maria, line one\nand line two"
+    )
+    expect(mine.locator(".receipt")).to_have_attribute("data-state", "read")
+    expect(mine.locator(".receipt-text")).to_have_text("Read")
+
+    # She types: the typing line appears for the student, and expires.
+    box = mentor_page.get_by_label("Message Sam Student")
+    box.press_sequentially("Sure, let me", delay=30)
+    typing = student_page.locator("#typing-line")
+    expect(typing).to_have_text("Maria Mentor is typing…")
+    expect(typing).to_have_text("", timeout=TIMEOUT_MS)
+
+    # She sends: it arrives live in the student's open conversation.
+    box.press_sequentially(" look.", delay=10)
+    expect(typing).to_have_text("Maria Mentor is typing…")
+    box.press("Enter")
+    expect(typing).to_have_text("")
+    expect(student_page.locator("#message-list li.message .content").last).to_have_text(
+        "Sure, let me look."
+    )
+    # Shift+Enter is a new line, not a send.
+    student_box = student_page.get_by_label("Message Maria Mentor")
+    student_box.press_sequentially("first")
+    student_box.press("Shift+Enter")
+    student_box.press_sequentially("second")
+    expect(student_box).to_have_value("first\nsecond")
+    screenshot(student_page, "conversation.png")
+
+
+def test_messages_written_offline_arrive_once_in_order(browser, server, console, pair):
+    mentor, student, conversation = pair
+    path = conversation_path(conversation)
+    student_context, student_page = open_as(browser, server, console, student, path)
+    _, mentor_page = open_as(browser, server, console, mentor, path)
+
+    student_context.set_offline(True)
+    expect(student_page.locator("#connection")).to_have_attribute("data-state", "offline")
+    write(student_page, "offline one")
+    write(student_page, "offline two")
+    pending = student_page.locator("#outbox-list li.outbox.pending")
+    expect(pending).to_have_count(2)
+    expect(pending.locator(".content")).to_have_text(["offline one", "offline two"])
+    assert [e["content"] for e in outbox_entries(student_page)] == ["offline one", "offline two"]
+    assert not Message.objects.filter(content__startswith="offline").exists()
+
+    student_context.set_offline(False)
+    expect(pending).to_have_count(0)
+    expect(student_page.locator("#message-list li.message .content")).to_have_text(
+        ["offline one", "offline two"]
+    )
+    expect(mentor_page.locator("#message-list li.message .content")).to_have_text(
+        ["offline one", "offline two"]
+    )
+    assert outbox_entries(student_page) == []
+    stored = list(
+        Message.objects.filter(conversation=conversation).order_by("seq")
+        .values_list("content", flat=True)
+    )
+    assert stored == ["offline one", "offline two"]
+
+
+def test_outbox_survives_a_reload(browser, server, console, pair):
+    """Written offline, then the page reloaded before the socket came back.
+
+    A page cannot be reloaded while the browser is offline (there is no
+    offline copy of the page), so the messages are written offline, the
+    socket is held away from the server while the network returns and the
+    page reloads, and then the socket is let through.
+    """
+    mentor, student, conversation = pair
+    path = conversation_path(conversation)
+    student_context, student_page = open_as(browser, server, console, student, path)
+    _, mentor_page = open_as(browser, server, console, mentor, path)
+
+    student_context.set_offline(True)
+    write(student_page, "before reload one")
+    write(student_page, "before reload two")
+    expect(student_page.locator("#outbox-list li.outbox.pending")).to_have_count(2)
+
+    held = []
+    let_through = {"yes": False}
+
+    def route(ws):
+        if let_through["yes"]:
+            ws.connect_to_server()
+        else:
+            held.append(ws)  # open, but it never says hello
+
+    student_page.route_web_socket("**/ws/", route)
+    student_context.set_offline(False)
+    student_page.reload()
+    pending = student_page.locator("#outbox-list li.outbox.pending")
+    expect(pending.locator(".content")).to_have_text(["before reload one", "before reload two"])
+    expect(student_page.locator("#outbox-list .send-state.pending").first).to_have_text("Pending")
+    student_page.wait_for_timeout(0)
+    assert held, "the reloaded page opened no socket"
+    assert not Message.objects.filter(content__startswith="before reload").exists()
+
+    let_through["yes"] = True
+    held[-1].close()  # the client reconnects, now to the server
+    expect(pending).to_have_count(0)
+    expect(mentor_page.locator("#message-list li.message .content")).to_have_text(
+        ["before reload one", "before reload two"]
+    )
+    expect(student_page.locator("#message-list li.message .content")).to_have_text(
+        ["before reload one", "before reload two"]
+    )
+    assert outbox_entries(student_page) == []
+    assert Message.objects.filter(content__startswith="before reload").count() == 2
+
+
+def test_refused_message_shows_failed_with_retry(browser, server, console, pair):
+    mentor, student, conversation = pair
+    path = conversation_path(conversation)
+    student_context, student_page = open_as(browser, server, console, student, path)
+
+    student_context.set_offline(True)
+    write(student_page, "sent into an archived conversation")
+    services.set_archived(actor=mentor, conversation_id=conversation.pk, archived=True)
+    student_context.set_offline(False)
+
+    failed = student_page.locator("#outbox-list li.outbox.failed")
+    expect(failed).to_have_count(1)
+    expect(failed.locator(".send-state")).to_contain_text("archived")
+    # Kept across a reload, still failed, still offered for retry.
+    student_page.reload()
+    wait_synced(student_page)
+    expect(failed).to_have_count(1)
+
+    services.set_archived(actor=mentor, conversation_id=conversation.pk, archived=False)
+    failed.get_by_role("button", name="Retry").click()
+    expect(student_page.locator("#outbox-list li.outbox")).to_have_count(0)
+    expect(student_page.locator("#message-list li.message .content").last).to_have_text(
+        "sent into an archived conversation"
+    )
+    assert Message.objects.filter(content="sent into an archived conversation").count() == 1
+
+
+def test_presence_goes_offline_when_the_mentor_leaves(browser, server, console, pair):
+    mentor, student, conversation = pair
+    path = conversation_path(conversation)
+    _, student_page = open_as(browser, server, console, student, path)
+    header = student_page.locator("#header-presence")
+    expect(header).to_have_attribute("data-status", "offline")
+
+    mentor_context, _ = open_as(browser, server, console, mentor, path)
+    expect(header).to_have_attribute("data-status", "online")
+    expect(header).to_have_text("Online")
+
+    mentor_context.close()
+    expect(header).to_have_attribute("data-status", "offline")
+    expect(header).to_have_text("Offline")
+
+
+def test_html_and_script_in_a_message_stay_text(browser, server, console, pair):
+    mentor, student, conversation = pair
+    path = conversation_path(conversation)
+    _, student_page = open_as(browser, server, console, student, path)
+    _, mentor_page = open_as(browser, server, console, mentor, path)
+    payload = (
+        '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+        '<b>bold</b> <a href="javascript:window.__pwned=3">click</a> '
+        "see https://example.test/a?b=1&c=2. javascript:alert(1)"
+    )
+    write(student_page, payload)
+
+    def check(page):
+        content = page.locator("#message-list li.message .content").last
+        expect(content).to_have_text(payload)
+        assert content.locator("img, script, b, iframe").count() == 0
+        links = content.locator("a")
+        expect(links).to_have_count(1)
+        expect(links).to_have_attribute("href", "https://example.test/a?b=1&c=2")
+        expect(links).to_have_attribute("rel", "noopener noreferrer nofollow")
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+
+    check(mentor_page)
+    check(student_page)
+    # The server-rendered page escapes it too.
+    mentor_page.reload()
+    wait_synced(mentor_page)
+    check(mentor_page)
+    assert mentor_page.evaluate("typeof window.__pwned") == "undefined"
