@@ -25,6 +25,11 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username):
+        # Emails are stored lowercase (create_user, User.clean); people type
+        # them as they like at the login form.
+        return self.get(**{self.model.USERNAME_FIELD: (username or "").lower()})
+
     def create_superuser(self, email, password=None, **fields):
         fields.setdefault("role", Role.ADMIN)
         fields.setdefault("is_staff", True)
@@ -58,6 +63,12 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self):
         return f"{self.display_name} <{self.email}>"
+
+    def clean(self):
+        super().clean()
+        # Forms (admin, sign-up) store the same lowercase form as create_user,
+        # so the unique constraint also holds across letter case.
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
 
     def get_full_name(self):
         return self.display_name
