@@ -1,0 +1,126 @@
+"""Server processes for the benchmark, and what they cost (CPU, memory)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far (``/proc/<pid>/stat``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # After the command name: state is field 3, utime 14 and stime 15.
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def pids_named(name: str) -> list[int]:
+    """Processes whose command name is ``name`` (for read-only CPU accounting
+    of the shared PostgreSQL and Redis)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == name:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def total_cpu(pids) -> float:
+    return sum(cpu_by_pid(pids).values())
+
+
+def cpu_by_pid(pids) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = cpu_seconds(pid)
+        except OSError:
+            continue
+    return out
+
+
+def cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU spent between two ``cpu_by_pid`` readings; a process that started
+    in between counts in full, one that ended is missed."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def service_pids() -> list[int]:
+    return pids_named("redis-server") + pids_named("postgres")
+
+
+class Server:
+    """One server process on 127.0.0.1:<port>, logging to a file."""
+
+    def __init__(self, argv: list[str], *, env: dict, port: int, log_dir: Path, name: str):
+        self.port = port
+        self.name = name
+        self.log_path = log_dir / f"{name}-{port}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_listening(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.tail()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not listen within {timeout}s:\n{self.tail()}")
+
+    def tail(self, chars: int = 3000) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        if not self._log.closed:
+            self._log.close()
+
+
+def daphne_argv(port: int, app: str) -> list[str]:
+    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+
+
+def limit_argv(port: int, redis_url: str, prefix: str) -> list[str]:
+    return [sys.executable, "-m", "bench.baselines.limit", "--port", str(port),
+            "--redis", redis_url, "--prefix", prefix]
