@@ -28,7 +28,7 @@ test: install
 	@if [ -z "$$DATABASE_URL" ] && $(BIN)/python -m tests.services_probe; then \
 		export DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)"; \
 	fi; \
-	DEBUG=true $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DEBUG=true DATABASE_POOL=false $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

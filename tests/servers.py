@@ -47,6 +47,9 @@ class ServerProcess:
             "DATABASE_URL": test_database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "DEBUG": "true",
+            # The test process itself runs without the pool (Makefile); the
+            # servers run as production does.
+            "DATABASE_POOL": "true",
             "DATABASE_POOL_MAX": "4",
             "CHANNEL_LAYER_PREFIX": settings.REDIS_KEY_PREFIX,
             "PYTHONUNBUFFERED": "1",

@@ -1,0 +1,103 @@
+"""Socket test helpers: real sessions, the real ASGI application (origin
+check and session auth included), real PostgreSQL and Redis."""
+
+import contextlib
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from config.asgi import application
+from messaging import services
+from messaging.models import ConversationType
+
+ORIGIN = b"http://127.0.0.1"
+
+
+def session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+class Socket:
+    """A WebsocketCommunicator that speaks JSON frames."""
+
+    def __init__(self, communicator: WebsocketCommunicator, session_key: str):
+        self.communicator = communicator
+        self.session_key = session_key
+
+    async def send(self, frame: dict) -> None:
+        await self.communicator.send_json_to(frame)
+
+    async def send_text(self, text: str) -> None:
+        await self.communicator.send_to(text_data=text)
+
+    async def recv(self, timeout: float = 3) -> dict:
+        return await self.communicator.receive_json_from(timeout=timeout)
+
+    async def recv_type(self, frame_type: str, timeout: float = 3) -> dict:
+        """The next frame of ``frame_type``, skipping presence chatter."""
+        while True:
+            frame = await self.recv(timeout)
+            if frame["type"] == frame_type:
+                return frame
+            if frame["type"] not in ("presence", "receipt"):
+                raise AssertionError(f"expected {frame_type}, got {frame}")
+
+    async def nothing(self, timeout: float = 0.3, *, ignore=("presence",)) -> bool:
+        """True when no frame (other than ``ignore`` types) arrives in ``timeout``."""
+        while True:
+            if await self.communicator.receive_nothing(timeout=timeout):
+                return True
+            frame = await self.recv()
+            if frame["type"] not in ignore:
+                raise AssertionError(f"expected nothing, got {frame}")
+
+    async def request(self, frame: dict, timeout: float = 3) -> dict:
+        """Send a command with a fresh ref and return the reply carrying it."""
+        ref = frame.setdefault("ref", uuid.uuid4().hex[:12])
+        await self.send(frame)
+        while True:
+            reply = await self.recv(timeout)
+            if reply.get("ref") == ref:
+                return reply
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.communicator.disconnect()
+
+
+@pytest.fixture
+def open_socket():
+    """``await open_socket(user)`` → a connected Socket whose hello was read."""
+    sockets = []
+
+    async def open_(user=None, *, origin=ORIGIN, cookie=None, expect_hello=True):
+        headers = [(b"origin", origin)] if origin else []
+        key = cookie or (await sync_to_async(session_cookie)(user) if user else "")
+        if key:
+            headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()))
+        communicator = WebsocketCommunicator(application, "/ws/", headers=headers)
+        connected, _ = await communicator.connect(timeout=5)
+        socket = Socket(communicator, key)
+        socket.connected = connected
+        sockets.append(socket)
+        if connected and expect_hello:
+            socket.hello = await socket.recv_type("hello")
+        return socket
+
+    yield open_
+    # Sockets are closed by each test (the event loop ends with it).
+
+
+@pytest.fixture
+def conversation_between(assigned):
+    """A direct conversation of the assigned mentor and student."""
+    mentor, student = assigned
+    return services.create_conversation(
+        creator=mentor, kind=ConversationType.DIRECT, participants=[student]
+    )

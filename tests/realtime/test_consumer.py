@@ -1,0 +1,595 @@
+"""Every frame of docs/protocol.md, both ways, over the real ASGI stack."""
+
+import json
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from accounts import services as account_services
+from accounts.models import Role
+from messaging import services
+from messaging.models import (
+    AuditAction,
+    AuditLog,
+    ConversationParticipant,
+    ConversationType,
+    Message,
+    MessageStatus,
+)
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+orm = sync_to_async
+
+
+def send_frame(conversation, content="hello", client_id=None):
+    return {
+        "type": "message.send",
+        "conversation_id": str(conversation.pk),
+        "client_id": str(client_id or uuid.uuid4()),
+        "content": content,
+    }
+
+
+async def denials(user, attempted):
+    return await orm(
+        AuditLog.objects.filter(
+            actor=user, action=AuditAction.ACCESS_DENIED, details__attempted=attempted
+        ).count
+    )()
+
+
+# --- Connecting -------------------------------------------------------------------
+
+
+async def test_anonymous_socket_is_closed_4401(open_socket):
+    socket = await open_socket(None, expect_hello=False)
+    assert socket.connected
+    closed = await socket.communicator.receive_output(timeout=3)
+    assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_foreign_origin_is_refused(open_socket, student):
+    socket = await open_socket(student, origin=b"http://evil.example", expect_hello=False)
+    assert socket.connected is False
+
+
+async def test_hello_lists_conversations_and_limits(open_socket, conversation_between, assigned):
+    mentor, student = assigned
+    await orm(services.send_message)(
+        sender=mentor, conversation_id=conversation_between.pk, content="hi", client_id=uuid.uuid4()
+    )
+    socket = await open_socket(student)
+    hello = socket.hello
+    assert hello["user"]["id"] == str(student.pk)
+    assert hello["conversations"] == [
+        {"id": str(conversation_between.pk), "last_seq": 1, "last_read_seq": 0}
+    ]
+    assert hello["limits"]["max_content_chars"] == settings.PARLEY["MAX_CONTENT_CHARS"]
+    assert hello["heartbeat_seconds"] > 0
+    await socket.close()
+
+
+async def test_too_many_sockets_are_refused(open_socket, student, monkeypatch):
+    monkeypatch.setitem(settings.PARLEY, "MAX_SOCKETS_PER_USER", 2)
+    first = await open_socket(student)
+    second = await open_socket(student)
+    third = await open_socket(student, expect_hello=False)
+    error = await third.recv()
+    assert error["type"] == "error" and error["code"] == "too_many_connections"
+    closed = await third.communicator.receive_output(timeout=3)
+    assert closed["code"] == 4429
+    # The first two still work.
+    assert (await first.request({"type": "ping"}))["type"] == "pong"
+    assert (await second.request({"type": "ping"}))["type"] == "pong"
+    await first.close()
+    await second.close()
+
+
+# --- Sending ------------------------------------------------------------------------
+
+
+async def test_send_acks_after_commit_and_reaches_every_member(
+    open_socket, conversation_between, assigned
+):
+    mentor, student = assigned
+    student_socket = await open_socket(student)
+    mentor_socket = await open_socket(mentor)
+    frame = send_frame(conversation_between, "Hello mentor")
+    await student_socket.send(frame)
+
+    ack = await student_socket.recv_type("ack")
+    assert ack["client_id"] == frame["client_id"]
+    assert ack["duplicate"] is False
+    assert ack["message"]["seq"] == 1
+    assert ack["message"]["content"] == "Hello mentor"
+    # Acknowledged means stored.
+    stored = await orm(Message.objects.get)(pk=ack["message"]["id"])
+    assert stored.seq == 1 and stored.client_id == uuid.UUID(frame["client_id"])
+
+    new = await mentor_socket.recv_type("message.new")
+    assert new["message"]["id"] == ack["message"]["id"]
+    own = await student_socket.recv_type("message.new")
+    assert own["message"]["id"] == ack["message"]["id"]
+    await student_socket.close()
+    await mentor_socket.close()
+
+
+async def test_resend_returns_the_original_and_announces_nothing(
+    open_socket, conversation_between, assigned
+):
+    mentor, student = assigned
+    student_socket = await open_socket(student)
+    mentor_socket = await open_socket(mentor)
+    frame = send_frame(conversation_between, "once")
+    await student_socket.send(frame)
+    first = await student_socket.recv_type("ack")
+    await mentor_socket.recv_type("message.new")
+
+    await student_socket.send(dict(frame))
+    frames = []
+    while not frames or frames[-1]["type"] != "ack":
+        frames.append(await student_socket.recv())
+    ack = frames[-1]
+    assert ack["duplicate"] is True
+    assert ack["message"]["id"] == first["message"]["id"]
+    assert ack["message"]["seq"] == first["message"]["seq"]
+    assert await mentor_socket.nothing(), "a resend must not be announced again"
+    assert await orm(Message.objects.count)() == 1
+    await student_socket.close()
+    await mentor_socket.close()
+
+
+async def test_client_id_reused_for_other_content_is_refused(
+    open_socket, conversation_between, assigned
+):
+    _, student = assigned
+    socket = await open_socket(student)
+    frame = send_frame(conversation_between, "first")
+    await socket.send(frame)
+    await socket.recv_type("ack")
+    await socket.send({**frame, "content": "second", "ref": "x"})
+    error = await socket.recv_type("error")
+    assert error["code"] == "client_id_conflict"
+    assert error["client_id"] == frame["client_id"] and error["ref"] == "x"
+    assert await orm(Message.objects.count)() == 1
+    await socket.close()
+
+
+async def test_non_member_cannot_send_and_is_audited(open_socket, conversation_between, make_user):
+    outsider = await orm(make_user)(Role.MENTOR)
+    socket = await open_socket(outsider)
+    frame = send_frame(conversation_between, "let me in")
+    await socket.send(frame)
+    error = await socket.recv_type("error")
+    assert error["code"] == "forbidden"
+    assert error["client_id"] == frame["client_id"]
+    assert error["conversation_id"] == str(conversation_between.pk)
+    assert await orm(Message.objects.count)() == 0
+    assert await denials(outsider, AuditAction.MESSAGE_SEND) == 1
+    assert (await socket.request({"type": "ping"}))["type"] == "pong"
+    await socket.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [("", "invalid"), ("   ", "invalid"), (42, "invalid"), (None, "invalid"),
+     ("x" * 10_001, "too_long")],
+)
+async def test_bad_content_is_refused(open_socket, conversation_between, assigned, content, code):
+    _, student = assigned
+    socket = await open_socket(student)
+    await socket.send({**send_frame(conversation_between), "content": content})
+    error = await socket.recv_type("error")
+    assert error["code"] == code
+    assert await orm(Message.objects.count)() == 0
+    await socket.close()
+
+
+async def test_unknown_conversation_and_bad_ids(open_socket, student):
+    socket = await open_socket(student)
+    await socket.send({"type": "message.send", "conversation_id": str(uuid.uuid4()),
+                       "client_id": str(uuid.uuid4()), "content": "x"})
+    assert (await socket.recv_type("error"))["code"] == "not_found"
+    await socket.send({"type": "message.send", "conversation_id": "nope",
+                       "client_id": str(uuid.uuid4()), "content": "x"})
+    assert (await socket.recv_type("error"))["code"] == "invalid"
+    await socket.send({"type": "message.send", "conversation_id": str(uuid.uuid4()),
+                       "client_id": "not-a-uuid", "content": "x"})
+    assert (await socket.recv_type("error"))["code"] == "invalid"
+    await socket.close()
+
+
+async def test_archived_conversation_refuses_sends(open_socket, conversation_between, assigned):
+    mentor, student = assigned
+    await orm(services.set_archived)(actor=mentor, conversation_id=conversation_between.pk,
+                                     archived=True)
+    socket = await open_socket(student)
+    await socket.send(send_frame(conversation_between))
+    assert (await socket.recv_type("error"))["code"] == "archived"
+    await socket.close()
+
+
+async def test_send_rate_is_limited_and_socket_survives(
+    open_socket, conversation_between, assigned, monkeypatch
+):
+    monkeypatch.setitem(settings.PARLEY, "SEND_BURST", 3)
+    monkeypatch.setitem(settings.PARLEY, "SEND_RATE_PER_SECOND", 0.5)
+    mentor, student = assigned
+    socket = await open_socket(student)
+    other = await open_socket(mentor)
+    for _ in range(3):
+        await socket.send(send_frame(conversation_between))
+        await socket.recv_type("ack")
+    await socket.send(send_frame(conversation_between))
+    error = await socket.recv_type("error")
+    assert error["code"] == "rate_limited" and error["retry_after"] > 0
+    assert await orm(Message.objects.count)() == 3
+    # Another person is not limited by this one's bucket.
+    await other.send(send_frame(conversation_between, "still fine"))
+    assert (await other.recv_type("ack"))["message"]["seq"] == 4
+    assert (await socket.request({"type": "ping"}))["type"] == "pong"
+    await socket.close()
+    await other.close()
+
+
+# --- Edit and delete ------------------------------------------------------------------
+
+
+async def test_edit_and_delete_own_message(open_socket, conversation_between, assigned):
+    mentor, student = assigned
+    socket = await open_socket(student)
+    watcher = await open_socket(mentor)
+    await socket.send(send_frame(conversation_between, "typo"))
+    message_id = (await socket.recv_type("ack"))["message"]["id"]
+    await watcher.recv_type("message.new")
+
+    reply = await socket.request({"type": "message.edit", "message_id": message_id,
+                                  "content": "fixed"})
+    assert reply["type"] == "ok"
+    edited = await watcher.recv_type("message.edited")
+    assert edited["message"]["content"] == "fixed" and edited["message"]["edited_at"]
+
+    reply = await socket.request({"type": "message.delete", "message_id": message_id})
+    assert reply["type"] == "ok"
+    deleted = await watcher.recv_type("message.deleted")
+    assert deleted["message"]["deleted_at"] and deleted["message"]["content"] == ""
+    assert deleted["message"]["seq"] == 1
+    await socket.close()
+    await watcher.close()
+
+
+async def test_cannot_edit_or_delete_someone_elses_message(
+    open_socket, conversation_between, assigned
+):
+    mentor, student = assigned
+    result = await orm(services.send_message)(
+        sender=mentor, conversation_id=conversation_between.pk, content="mine",
+        client_id=uuid.uuid4()
+    )
+    socket = await open_socket(student)
+    reply = await socket.request({"type": "message.edit", "message_id": str(result.message.pk),
+                                  "content": "yours now"})
+    assert reply["type"] == "error" and reply["code"] == "forbidden"
+    reply = await socket.request({"type": "message.delete", "message_id": str(result.message.pk)})
+    assert reply["type"] == "error" and reply["code"] == "forbidden"
+    reply = await socket.request({"type": "message.delete", "message_id": str(uuid.uuid4())})
+    assert reply["code"] == "not_found"
+    message = await orm(Message.objects.get)(pk=result.message.pk)
+    assert message.content == "mine" and message.deleted_at is None
+    await socket.close()
+
+
+# --- Typing -----------------------------------------------------------------------------
+
+
+async def test_typing_is_relayed_throttled_and_stopped(open_socket, conversation_between, assigned):
+    mentor, student = assigned
+    typist = await open_socket(student)
+    reader = await open_socket(mentor)
+    conversation_id = str(conversation_between.pk)
+
+    await typist.send({"type": "typing.start", "conversation_id": conversation_id})
+    frame = await reader.recv_type("typing")
+    assert frame["is_typing"] is True and frame["user"]["id"] == str(student.pk)
+    assert frame["conversation_id"] == conversation_id and frame["expires_in"] > 0
+    assert await typist.nothing(), "the typist does not hear their own typing"
+
+    # A second start within the throttle window is not relayed.
+    await typist.send({"type": "typing.start", "conversation_id": conversation_id})
+    assert await reader.nothing()
+
+    await typist.send({"type": "typing.stop", "conversation_id": conversation_id})
+    assert (await reader.recv_type("typing"))["is_typing"] is False
+
+    # Closing the socket while typing stops the typing line at once.
+    await typist.send({"type": "typing.start", "conversation_id": conversation_id})
+    assert (await reader.recv_type("typing"))["is_typing"] is True
+    await typist.close()
+    assert (await reader.recv_type("typing"))["is_typing"] is False
+    assert await orm(Message.objects.count)() == 0, "typing is never stored"
+    await reader.close()
+
+
+async def test_non_member_cannot_type(open_socket, conversation_between, make_user, assigned):
+    mentor, _ = assigned
+    outsider = await orm(make_user)(Role.STUDENT)
+    socket = await open_socket(outsider)
+    reader = await open_socket(mentor)
+    await socket.send({"type": "typing.start", "conversation_id": str(conversation_between.pk)})
+    assert (await socket.recv_type("error"))["code"] == "forbidden"
+    assert await reader.nothing()
+    assert await denials(outsider, "typing") == 1
+    await socket.close()
+    await reader.close()
+
+
+# --- Receipts -----------------------------------------------------------------------------
+
+
+async def test_read_and_delivered_receipts(open_socket, conversation_between, assigned):
+    mentor, student = assigned
+    sender = await open_socket(student)
+    reader = await open_socket(mentor)
+    await sender.send(send_frame(conversation_between, "one"))
+    await sender.send(send_frame(conversation_between, "two"))
+    await sender.recv_type("ack")
+    await sender.recv_type("ack")
+
+    reply = await reader.request({"type": "delivered", "conversation_id":
+                                  str(conversation_between.pk), "seq": 2})
+    assert reply["type"] == "ok"
+    receipt = await _next_receipt(sender, str(mentor.pk))
+    assert receipt["status"] == "delivered" and receipt["up_to_seq"] == 2
+
+    reply = await reader.request({"type": "read", "conversation_id": str(conversation_between.pk),
+                                  "seq": 99})
+    assert reply["type"] == "ok"
+    receipt = await _next_receipt(sender, str(mentor.pk))
+    assert receipt == {"type": "receipt", "conversation_id": str(conversation_between.pk),
+                       "user_id": str(mentor.pk), "status": "read", "up_to_seq": 2}
+
+    membership = await orm(ConversationParticipant.objects.get)(
+        conversation=conversation_between, user=mentor
+    )
+    assert membership.last_read_seq == 2 and membership.last_delivered_seq == 2
+    statuses = await orm(lambda: sorted(
+        MessageStatus.objects.filter(user=mentor).values_list("status", flat=True)))()
+    assert statuses == ["read", "read"]
+
+    reply = await reader.request({"type": "read", "conversation_id": str(conversation_between.pk),
+                                  "seq": "two"})
+    assert reply["type"] == "error" and reply["code"] == "invalid"
+    await sender.close()
+    await reader.close()
+
+
+async def _next_receipt(socket, user_id):
+    while True:
+        frame = await socket.recv()
+        if frame["type"] == "receipt" and frame["user_id"] == user_id:
+            return frame
+
+
+async def test_non_member_cannot_mark_read(open_socket, conversation_between, make_user):
+    outsider = await orm(make_user)(Role.ADMIN)
+    socket = await open_socket(outsider)
+    reply = await socket.request({"type": "read", "conversation_id": str(conversation_between.pk),
+                                  "seq": 1})
+    assert reply["code"] == "forbidden"
+    assert await denials(outsider, AuditAction.READ_MARK) == 1
+    await socket.close()
+
+
+# --- Resume and history ---------------------------------------------------------------------
+
+
+async def test_resume_returns_what_follows_each_cursor_in_pages(
+    open_socket, conversation_between, assigned, monkeypatch
+):
+    monkeypatch.setitem(settings.PARLEY, "RESUME_PAGE_SIZE", 3)
+    mentor, student = assigned
+    for n in range(5):
+        await orm(services.send_message)(sender=mentor, conversation_id=conversation_between.pk,
+                                         content=f"m{n + 1}", client_id=uuid.uuid4())
+    socket = await open_socket(student)
+    conversation_id = str(conversation_between.pk)
+    await socket.send({"type": "resume", "ref": "r1", "cursors": {conversation_id: 1}})
+    page = await socket.recv_type("history")
+    assert page["ref"] == "r1" and page["conversation_id"] == conversation_id
+    assert [m["seq"] for m in page["messages"]] == [2, 3, 4]
+    assert page["has_more"] is True
+    assert (await socket.recv_type("resume.done"))["ref"] == "r1"
+
+    await socket.send({"type": "resume", "ref": "r2", "cursors": {conversation_id: 4}})
+    page = await socket.recv_type("history")
+    assert [m["seq"] for m in page["messages"]] == [5] and page["has_more"] is False
+    await socket.recv_type("resume.done")
+    await socket.close()
+
+
+async def test_resume_refuses_foreign_conversations_but_finishes(
+    open_socket, conversation_between, make_user
+):
+    outsider = await orm(make_user)(Role.STUDENT)
+    socket = await open_socket(outsider)
+    missing = str(uuid.uuid4())
+    await socket.send({"type": "resume", "ref": "r",
+                       "cursors": {str(conversation_between.pk): 0, missing: 0}})
+    first = await socket.recv_type("error")
+    second = await socket.recv_type("error")
+    codes = {first["conversation_id"]: first["code"], second["conversation_id"]: second["code"]}
+    assert codes == {str(conversation_between.pk): "forbidden", missing: "not_found"}
+    await socket.recv_type("resume.done")
+    assert await denials(outsider, "history") == 1
+    reply = await socket.request({"type": "resume", "cursors": ["not", "a", "map"]})
+    assert reply["code"] == "invalid"
+    await socket.close()
+
+
+async def test_history_fetch_both_directions(open_socket, conversation_between, assigned):
+    mentor, student = assigned
+    for n in range(6):
+        await orm(services.send_message)(sender=mentor, conversation_id=conversation_between.pk,
+                                         content=f"m{n + 1}", client_id=uuid.uuid4())
+    socket = await open_socket(student)
+    cid = str(conversation_between.pk)
+    latest = await socket.request({"type": "history.fetch", "conversation_id": cid, "limit": 2})
+    assert [m["seq"] for m in latest["messages"]] == [5, 6] and latest["has_more"] is True
+    older = await socket.request({"type": "history.fetch", "conversation_id": cid,
+                                  "before_seq": 5, "limit": 4})
+    assert [m["seq"] for m in older["messages"]] == [1, 2, 3, 4] and older["has_more"] is False
+    newer = await socket.request({"type": "history.fetch", "conversation_id": cid,
+                                  "after_seq": 4, "limit": 1})
+    assert [m["seq"] for m in newer["messages"]] == [5] and newer["has_more"] is True
+    bad = await socket.request({"type": "history.fetch", "conversation_id": cid, "limit": 0})
+    assert bad["code"] == "invalid"
+    await socket.close()
+
+
+# --- Presence -------------------------------------------------------------------------------
+
+
+async def test_presence_online_away_offline_and_query(open_socket, conversation_between, assigned):
+    mentor, student = assigned
+    watcher = await open_socket(student)
+    mentor_socket = await open_socket(mentor)
+    online = await _presence_of(watcher, mentor)
+    assert online["status"] == "online" and online["last_seen"]
+
+    await mentor_socket.send({"type": "presence.set", "status": "away"})
+    assert (await _presence_of(watcher, mentor))["status"] == "away"
+
+    state = await watcher.request({"type": "presence.query", "user_ids": [str(mentor.pk)]})
+    assert state["type"] == "presence.state"
+    assert state["users"][0]["user_id"] == str(mentor.pk)
+    assert state["users"][0]["status"] == "away"
+
+    bad = await mentor_socket.request({"type": "presence.set", "status": "invisible"})
+    assert bad["code"] == "invalid"
+
+    await mentor_socket.close()
+    assert (await _presence_of(watcher, mentor))["status"] == "offline"
+    await watcher.close()
+
+
+async def _presence_of(socket, user):
+    while True:
+        frame = await socket.recv()
+        if frame["type"] == "presence" and frame["user_id"] == str(user.pk):
+            return frame
+
+
+async def test_ping_pong(open_socket, student):
+    socket = await open_socket(student)
+    pong = await socket.request({"type": "ping", "ref": "p1"})
+    assert pong["type"] == "pong" and pong["ref"] == "p1" and pong["server_time"]
+    await socket.close()
+
+
+# --- Membership changes -----------------------------------------------------------------------
+
+
+async def test_added_member_receives_live_and_removed_member_stops(open_socket, assigned,
+                                                                   make_user):
+    mentor, student = assigned
+    group = await orm(services.create_conversation)(
+        creator=mentor, kind=ConversationType.GROUP, participants=[], title="Study"
+    )
+    socket = await open_socket(student)
+    mentor_socket = await open_socket(mentor)
+
+    await orm(services.add_participants)(actor=mentor, conversation_id=group.pk, users=[student])
+    added = await socket.recv_type("conversation.added")
+    assert added["conversation"]["id"] == str(group.pk)
+    assert str(student.pk) in {p["user"]["id"] for p in added["conversation"]["participants"]}
+
+    await mentor_socket.send(send_frame(group, "welcome"))
+    new = await socket.recv_type("message.new")
+    while new["message"]["content"] != "welcome":  # the system message "added" comes first
+        new = await socket.recv_type("message.new")
+
+    await orm(services.remove_participant)(actor=mentor, conversation_id=group.pk, user=student)
+    while (frame := await socket.recv())["type"] != "conversation.removed":
+        pass
+    assert frame["conversation_id"] == str(group.pk)
+    await mentor_socket.send(send_frame(group, "after you left"))
+    await mentor_socket.recv_type("ack")
+    assert await socket.nothing(ignore=("presence", "message.new", "conversation.updated",
+                                        "receipt")) is True
+    # Nothing of the conversation reaches the removed member any more.
+    reply = await socket.request({"type": "history.fetch", "conversation_id": str(group.pk)})
+    assert reply["code"] == "forbidden"
+    await socket.close()
+    await mentor_socket.close()
+
+
+# --- Revocation -----------------------------------------------------------------------------
+
+
+async def test_logout_closes_that_sessions_sockets(open_socket, student):
+    socket = await open_socket(student)
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.auth import logout
+    from django.http import HttpRequest
+
+    def log_out():
+        request = HttpRequest()
+        request.session = SessionStore(session_key=socket.session_key)
+        request.user = student
+        logout(request)
+
+    await orm(log_out)()
+    closed = await socket.communicator.receive_output(timeout=3)
+    while closed["type"] != "websocket.close":
+        closed = await socket.communicator.receive_output(timeout=3)
+    assert closed["code"] == 4401
+
+
+async def test_deactivation_closes_sockets(open_socket, student):
+    socket = await open_socket(student)
+    await orm(account_services.set_active)(user=student, active=False)
+    closed = await socket.communicator.receive_output(timeout=3)
+    while closed["type"] != "websocket.close":
+        closed = await socket.communicator.receive_output(timeout=3)
+    assert closed["code"] == 4401
+
+
+# --- Malformed frames -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("{not json", "bad_json"),
+        ("[1, 2]", "bad_frame"),
+        ('{"no": "type"}', "bad_frame"),
+        ('{"type": 5}', "bad_frame"),
+        ('{"type": "teleport"}', "unknown_type"),
+        ('{"type": "ping", "ref": 7}', "invalid"),
+        ('{"type": "ping", "ref": "' + "r" * 65 + '"}', "invalid"),
+    ],
+)
+async def test_malformed_frames_get_clear_errors(open_socket, student, raw, code):
+    socket = await open_socket(student)
+    await socket.send_text(raw)
+    error = await socket.recv_type("error")
+    assert error["code"] == code and error["message"]
+    assert (await socket.request({"type": "ping"}))["type"] == "pong"
+    await socket.close()
+
+
+async def test_oversize_and_binary_frames(open_socket, conversation_between, assigned):
+    _, student = assigned
+    socket = await open_socket(student)
+    big = json.dumps({**send_frame(conversation_between), "content": "x" * 70_000})
+    await socket.send_text(big)
+    assert (await socket.recv_type("error"))["code"] == "frame_too_large"
+    await socket.communicator.send_to(bytes_data=b"\x00\x01")
+    assert (await socket.recv_type("error"))["code"] == "binary_unsupported"
+    await socket.send(send_frame(conversation_between, "still works"))
+    assert (await socket.recv_type("ack"))["message"]["content"] == "still works"
+    assert await orm(Message.objects.count)() == 1
+    await socket.close()
