@@ -13,16 +13,30 @@ from messaging.models import (
 )
 
 
-class ParticipantInline(admin.TabularInline):
+class ReadOnlyAdmin:
+    """Rows that only services write: editing them here would skip the
+    access policy, the audit trail and the live events. Changes are made
+    through the actions, which call services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ParticipantInline(ReadOnlyAdmin, admin.TabularInline):
     model = ConversationParticipant
     extra = 0
     fields = ["user", "role", "joined_at", "left_at", "last_read_seq", "last_delivered_seq"]
-    readonly_fields = ["joined_at", "last_read_seq", "last_delivered_seq"]
-    autocomplete_fields = ["user"]
+    readonly_fields = fields
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["__str__", "type", "last_seq", "last_message_at", "archived_at", "created_by"]
     list_filter = ["type", ("archived_at", admin.EmptyFieldListFilter), "created_at"]
     search_fields = ["id", "title", "participants__user__email",
@@ -34,13 +48,16 @@ class ConversationAdmin(admin.ModelAdmin):
     actions = ["archive", "unarchive"]
     date_hierarchy = "created_at"
 
-    @admin.action(description="Archive the selected conversations")
+    @admin.action(description="Archive the selected conversations", permissions=["archive"])
     def archive(self, request, queryset):
         self._set_archived(request, queryset, archived=True)
 
-    @admin.action(description="Unarchive the selected conversations")
+    @admin.action(description="Unarchive the selected conversations", permissions=["archive"])
     def unarchive(self, request, queryset):
         self._set_archived(request, queryset, archived=False)
+
+    def has_archive_permission(self, request):
+        return request.user.has_perm("messaging.change_conversation")
 
     def _set_archived(self, request, queryset, *, archived):
         done = 0
@@ -55,12 +72,11 @@ class ConversationAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConversationParticipant)
-class ConversationParticipantAdmin(admin.ModelAdmin):
+class ConversationParticipantAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["user", "conversation", "role", "joined_at", "left_at", "last_read_seq"]
     list_filter = ["role", ("left_at", admin.EmptyFieldListFilter)]
     search_fields = ["user__email", "user__display_name", "conversation__title"]
     list_select_related = ["user", "conversation"]
-    autocomplete_fields = ["user", "conversation"]
 
 
 @admin.register(Message)
@@ -88,7 +104,11 @@ class MessageAdmin(admin.ModelAdmin):
             return format_html("<em>{}</em>", "deleted")
         return obj.content[:80]
 
-    @admin.action(description="Delete the selected messages (moderation)")
+    def has_moderate_permission(self, request):
+        return request.user.has_perm("messaging.delete_message")
+
+    @admin.action(description="Delete the selected messages (moderation)",
+                  permissions=["moderate"])
     def delete_for_moderation(self, request, queryset):
         for message in queryset:
             try:
@@ -99,7 +119,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(MessageStatus)
-class MessageStatusAdmin(admin.ModelAdmin):
+class MessageStatusAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["message", "user", "status", "timestamp"]
     list_filter = ["status"]
     search_fields = ["user__email", "message__id"]

@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -16,8 +16,10 @@ from messaging.models import (
     AuditAction,
     AuditLog,
     Conversation,
+    ConversationParticipant,
     ConversationType,
     Message,
+    MessageStatus,
     UserPresence,
 )
 from notifications.models import NotificationPreference
@@ -125,6 +127,8 @@ def test_search_and_filters_narrow_the_lists(admin_client, populated):
 @pytest.mark.django_db
 def test_admin_actions_go_through_services(admin_client, populated, superuser):
     group = Conversation.objects.get(type=ConversationType.GROUP)
+    assert {"archive", "unarchive"} <= _actions(admin_client.get(_url(Conversation,
+                                                                      "changelist")))
     response = admin_client.post(_url(Conversation, "changelist"),
                                  {"action": "archive", "_selected_action": [group.pk]})
     assert response.status_code == 302
@@ -157,7 +161,46 @@ def test_audit_log_and_messages_cannot_be_changed_in_the_admin(admin_client, pop
 
 
 @pytest.mark.django_db
+def test_rows_that_services_write_are_read_only_in_the_admin(admin_client, populated):
+    """Editing them here would skip the policy, the audit and the events."""
+    conversation = Conversation.objects.filter(type=ConversationType.GROUP).get()
+    participant = conversation.participants.first()
+    for model, obj in [(Conversation, conversation), (ConversationParticipant, participant),
+                       (MessageStatus, MessageStatus.objects.first())]:
+        assert admin_client.get(_url(model, "add")).status_code == 403
+        assert admin_client.get(_url(model, "delete", obj.pk)).status_code == 403
+    response = admin_client.post(_url(Conversation, "change", conversation.pk),
+                                 {"title": "Hijacked", "type": "direct"})
+    assert response.status_code == 403
+    conversation.refresh_from_db()
+    assert (conversation.title, conversation.type) == ("Capstone study group", "group")
+
+
+@pytest.mark.django_db
 def test_staff_without_permissions_sees_no_messaging_admin(client, make_user):
     staff = make_user(Role.ADMIN, is_staff=True)
     client.force_login(staff)
     assert client.get(_url(Message, "changelist")).status_code == 403
+
+
+def _actions(response) -> set[str]:
+    form = response.context["action_form"]
+    return set(dict(form.fields["action"].choices)) if form else set()
+
+
+@pytest.mark.django_db
+def test_view_only_staff_cannot_run_the_actions(client, make_user, populated):
+    viewer = make_user(Role.ADMIN, is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_conversation", "view_message"]))
+    client.force_login(viewer)
+    group = Conversation.objects.get(type=ConversationType.GROUP)
+    response = client.get(_url(Conversation, "changelist"))
+    assert response.status_code == 200
+    assert "archive" not in _actions(response)
+    client.post(_url(Conversation, "changelist"),
+                {"action": "archive", "_selected_action": [group.pk]})
+    group.refresh_from_db()
+    assert group.archived_at is None
+    response = client.get(_url(Message, "changelist"))
+    assert "delete_for_moderation" not in _actions(response)
