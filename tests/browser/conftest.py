@@ -1,17 +1,26 @@
 """Fixtures for the browser tests: Debian's Chromium driven by Playwright's
 sync API against a real daphne process on the test database.
 
-Playwright's sync API keeps an event loop in the test thread, so Django's
-ORM refuses to run there unless DJANGO_ALLOW_ASYNC_UNSAFE is set. It is set
-for the length of each browser test only, and Playwright is stopped before
-pytest-django flushes the database.
+Playwright's sync API keeps an event loop running in the test thread. Two
+things follow. Django's ORM refuses to run there unless
+DJANGO_ALLOW_ASYNC_UNSAFE is set, and even with it set, a query made inside
+that loop's context opens a connection of its own that nothing closes (so the
+test database cannot be dropped afterwards); and services publish their
+events with ``async_to_sync``, which refuses to run in such a thread. So test
+data is made before the browser starts, and anything that touches the
+database while it runs goes through ``off_loop``, a short-lived thread that
+closes its connections. DJANGO_ALLOW_ASYNC_UNSAFE is deliberately not set:
+a stray query in the test thread fails loudly instead of leaking. Playwright
+is stopped before pytest-django flushes the database.
 """
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from accounts.models import MentorAssignment, Role, User
 from messaging import services
@@ -49,8 +58,7 @@ class Console:
 
 
 @pytest.fixture
-def browser(monkeypatch, transactional_db):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def browser(transactional_db):
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()
@@ -92,6 +100,21 @@ def pair(db):
         creator=mentor, kind=ConversationType.DIRECT, participants=[student]
     )
     return mentor, student, conversation
+
+
+def off_loop(fn, /, **kwargs):
+    """Run ``fn`` in a thread without Playwright's event loop: services
+    publish their events with ``async_to_sync``, which refuses to run in a
+    thread whose loop is running."""
+
+    def run():
+        try:
+            return fn(**kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(run).result()
 
 
 def open_as(browser, server, console, user, path="/", viewport=None):

@@ -3,13 +3,15 @@ in their own browser context, against a real daphne process on PostgreSQL
 and Redis."""
 
 import json
+import uuid
 
 import pytest
 from playwright.sync_api import expect
 
+from accounts.models import MentorAssignment, Role, User
 from messaging import services
-from messaging.models import Message
-from tests.browser.conftest import TIMEOUT_MS, open_as, screenshot, wait_synced
+from messaging.models import ConversationType, Message
+from tests.browser.conftest import TIMEOUT_MS, off_loop, open_as, screenshot, wait_synced
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -36,7 +38,30 @@ def write(page, text):
     box.press("Enter")
 
 
-def test_live_message_delivered_read_and_typing(browser, server, console, pair):
+@pytest.fixture
+def study_group(pair):
+    """A group with some history, so the inbox has more than one row."""
+    mentor, student, _ = pair
+    other = User.objects.create_user(
+        email="sofia@example.test", password="x" * 16, display_name="Sofia Student",
+        role=Role.STUDENT,
+    )
+    MentorAssignment.objects.create(mentor=mentor, student=other)
+    group = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=[student, other],
+        title="Capstone study group",
+    )
+    for sender, text in [
+        (mentor, "Welcome to the capstone group! Introduce yourselves."),
+        (other, "Hi all, I'm Sofia, working on a data pipeline project."),
+        (student, "Sam here: a web app for tutoring schedules. Notes: https://example.test/plan"),
+    ]:
+        services.send_message(sender=sender, conversation_id=group.pk, content=text,
+                              client_id=uuid.uuid4())
+    return group
+
+
+def test_live_message_delivered_read_and_typing(pair, study_group, browser, server, console):
     mentor, student, conversation = pair
     path = conversation_path(conversation)
     _, student_page = open_as(browser, server, console, student, path)
@@ -91,7 +116,7 @@ def test_live_message_delivered_read_and_typing(browser, server, console, pair):
     screenshot(student_page, "conversation.png")
 
 
-def test_messages_written_offline_arrive_once_in_order(browser, server, console, pair):
+def test_messages_written_offline_arrive_once_in_order(pair, browser, server, console):
     mentor, student, conversation = pair
     path = conversation_path(conversation)
     student_context, student_page = open_as(browser, server, console, student, path)
@@ -105,7 +130,7 @@ def test_messages_written_offline_arrive_once_in_order(browser, server, console,
     expect(pending).to_have_count(2)
     expect(pending.locator(".content")).to_have_text(["offline one", "offline two"])
     assert [e["content"] for e in outbox_entries(student_page)] == ["offline one", "offline two"]
-    assert not Message.objects.filter(content__startswith="offline").exists()
+    assert not off_loop(lambda: Message.objects.filter(content__startswith="offline").exists())
 
     student_context.set_offline(False)
     expect(pending).to_have_count(0)
@@ -116,14 +141,14 @@ def test_messages_written_offline_arrive_once_in_order(browser, server, console,
         ["offline one", "offline two"]
     )
     assert outbox_entries(student_page) == []
-    stored = list(
+    stored = off_loop(lambda: list(
         Message.objects.filter(conversation=conversation).order_by("seq")
         .values_list("content", flat=True)
-    )
+    ))
     assert stored == ["offline one", "offline two"]
 
 
-def test_outbox_survives_a_reload(browser, server, console, pair):
+def test_outbox_survives_a_reload(pair, browser, server, console):
     """Written offline, then the page reloaded before the socket came back.
 
     A page cannot be reloaded while the browser is offline (there is no
@@ -158,7 +183,9 @@ def test_outbox_survives_a_reload(browser, server, console, pair):
     expect(student_page.locator("#outbox-list .send-state.pending").first).to_have_text("Pending")
     student_page.wait_for_timeout(0)
     assert held, "the reloaded page opened no socket"
-    assert not Message.objects.filter(content__startswith="before reload").exists()
+    assert not off_loop(
+        lambda: Message.objects.filter(content__startswith="before reload").exists()
+    )
 
     let_through["yes"] = True
     held[-1].close()  # the client reconnects, now to the server
@@ -170,17 +197,19 @@ def test_outbox_survives_a_reload(browser, server, console, pair):
         ["before reload one", "before reload two"]
     )
     assert outbox_entries(student_page) == []
-    assert Message.objects.filter(content__startswith="before reload").count() == 2
+    assert off_loop(
+        lambda: Message.objects.filter(content__startswith="before reload").count()
+    ) == 2
 
 
-def test_refused_message_shows_failed_with_retry(browser, server, console, pair):
+def test_refused_message_shows_failed_with_retry(pair, browser, server, console):
     mentor, student, conversation = pair
     path = conversation_path(conversation)
     student_context, student_page = open_as(browser, server, console, student, path)
 
     student_context.set_offline(True)
     write(student_page, "sent into an archived conversation")
-    services.set_archived(actor=mentor, conversation_id=conversation.pk, archived=True)
+    off_loop(services.set_archived, actor=mentor, conversation_id=conversation.pk, archived=True)
     student_context.set_offline(False)
 
     failed = student_page.locator("#outbox-list li.outbox.failed")
@@ -191,16 +220,18 @@ def test_refused_message_shows_failed_with_retry(browser, server, console, pair)
     wait_synced(student_page)
     expect(failed).to_have_count(1)
 
-    services.set_archived(actor=mentor, conversation_id=conversation.pk, archived=False)
+    off_loop(services.set_archived, actor=mentor, conversation_id=conversation.pk, archived=False)
     failed.get_by_role("button", name="Retry").click()
     expect(student_page.locator("#outbox-list li.outbox")).to_have_count(0)
     expect(student_page.locator("#message-list li.message .content").last).to_have_text(
         "sent into an archived conversation"
     )
-    assert Message.objects.filter(content="sent into an archived conversation").count() == 1
+    assert off_loop(
+        lambda: Message.objects.filter(content="sent into an archived conversation").count()
+    ) == 1
 
 
-def test_presence_goes_offline_when_the_mentor_leaves(browser, server, console, pair):
+def test_presence_goes_offline_when_the_mentor_leaves(pair, browser, server, console):
     mentor, student, conversation = pair
     path = conversation_path(conversation)
     _, student_page = open_as(browser, server, console, student, path)
@@ -216,7 +247,7 @@ def test_presence_goes_offline_when_the_mentor_leaves(browser, server, console, 
     expect(header).to_have_text("Offline")
 
 
-def test_html_and_script_in_a_message_stay_text(browser, server, console, pair):
+def test_html_and_script_in_a_message_stay_text(pair, browser, server, console):
     mentor, student, conversation = pair
     path = conversation_path(conversation)
     _, student_page = open_as(browser, server, console, student, path)
