@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from accounts.models import User
 from messaging import events
 from messaging.models import ConversationParticipant, PresenceStatus, UserPresence
 from messaging.redis_client import get_redis
@@ -175,10 +176,14 @@ async def sweep() -> list[PresenceChange]:
         due = await client.zrangebyscore(_index_key(), "-inf", now)
     changes = []
     for user_id in due:
-        change = await _apply("sweep", user_id)
-        if change.changed:
-            await announce(change)
-            changes.append(change)
+        try:
+            change = await _apply("sweep", user_id)
+            if change.changed:
+                await announce(change)
+                changes.append(change)
+        except Exception:
+            # One user's failure must not keep everyone else online.
+            logger.exception("Presence sweep failed for user %s", user_id)
     return changes
 
 
@@ -242,6 +247,8 @@ def contact_ids(user_id) -> list[str]:
 
 def _record(user_id: str, status: str):
     now = timezone.now()
+    if not User.objects.filter(pk=user_id).exists():
+        return now, []  # the account is gone; nobody to tell
     UserPresence.objects.update_or_create(
         user_id=user_id, defaults={"status": status, "last_seen": now}
     )
@@ -277,9 +284,7 @@ def _last_seen_interval() -> int:
 
 def _write_last_seen(user_id: str) -> None:
     if cache.add(_last_seen_gate(user_id), 1, _last_seen_interval()):
-        UserPresence.objects.update_or_create(
-            user_id=user_id, defaults={"last_seen": timezone.now()}
-        )
+        UserPresence.objects.filter(user_id=user_id).update(last_seen=timezone.now())
 
 
 async def _touch_last_seen(user_id: str) -> None:

@@ -101,3 +101,17 @@ def conversation_between(assigned):
     return services.create_conversation(
         creator=mentor, kind=ConversationType.DIRECT, participants=[student]
     )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_presence():
+    """Presence lives in Redis, outside the test database: start each test
+    without the sockets of earlier tests' (now deleted) users."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:presence:*"))
+    keys += list(client.scan_iter(f"{settings.REDIS_KEY_PREFIX}:rate:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
