@@ -86,7 +86,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "type": "hello",
                 "user": events.user_payload(self.user),
                 "conversations": conversations,
-                "heartbeat_seconds": presence_store.heartbeat_seconds()[1],
+                "heartbeat_seconds": presence_store.heartbeat_seconds(),
                 "limits": {
                     "max_frame_bytes": LIMITS["MAX_FRAME_BYTES"],
                     "max_content_chars": LIMITS["MAX_CONTENT_CHARS"],
