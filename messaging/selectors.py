@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, UUIDField
 
 from accounts.models import Role, User
 from messaging import audit
@@ -39,7 +39,10 @@ def inbox(
             last_message_content=Subquery(last_message.values("content")[:1]),
             last_message_type=Subquery(last_message.values("message_type")[:1]),
             last_message_deleted_at=Subquery(last_message.values("deleted_at")[:1]),
-            last_message_sender_id=Subquery(last_message.values("sender_id")[:1]),
+            # Typed so SQLite, which stores UUIDs as text, returns a UUID too.
+            last_message_sender_id=Subquery(
+                last_message.values("sender_id")[:1], output_field=UUIDField()
+            ),
         )
         .prefetch_related(
             Prefetch(
