@@ -55,5 +55,5 @@ async def take(user_id, *, kind: str = "send") -> None:
         retry_after = 0.0 if int(allowed) else float(retry)
     if retry_after:
         raise RateLimited(
-            f"Too many messages; wait {retry_after:.1f}s.", retry_after=round(retry_after, 3)
+            f"Too many messages; wait {max(retry_after, 0.1):.1f}s.", retry_after=round(retry_after, 3)
         )

@@ -531,8 +531,8 @@ async def test_added_member_receives_live_and_removed_member_stops(open_socket, 
 
 async def test_logout_closes_that_sessions_sockets(open_socket, student):
     socket = await open_socket(student)
-    from django.contrib.sessions.backends.db import SessionStore
     from django.contrib.auth import logout
+    from django.contrib.sessions.backends.db import SessionStore
     from django.http import HttpRequest
 
     def log_out():

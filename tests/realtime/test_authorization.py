@@ -1,0 +1,112 @@
+"""A non-member can neither read, send, type, mark read nor resume in a
+conversation, by socket or by API; each attempt is refused, reveals nothing
+of the conversation, and is in the audit log."""
+
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from messaging import services
+from messaging.models import AuditAction, AuditLog, ConversationType, Message
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+orm = sync_to_async
+SECRET = "the secret plan"
+
+
+@pytest.fixture
+def private_conversation(assigned):
+    mentor, student = assigned
+    conversation = services.create_conversation(
+        creator=mentor, kind=ConversationType.DIRECT, participants=[student]
+    )
+    result = services.send_message(sender=mentor, conversation_id=conversation.pk,
+                                   content=SECRET, client_id=uuid.uuid4())
+    return conversation, result.message
+
+
+@pytest.fixture
+def outsider(make_user):
+    # A mentor: allowed to talk to many people, but not a member here.
+    return make_user(Role.MENTOR)
+
+
+def denial_count(user) -> int:
+    return AuditLog.objects.filter(actor=user, action=AuditAction.ACCESS_DENIED).count()
+
+
+SOCKET_ATTEMPTS = {
+    "send": lambda c, m: {"type": "message.send", "conversation_id": str(c.pk),
+                          "client_id": str(uuid.uuid4()), "content": "hi"},
+    "type": lambda c, m: {"type": "typing.start", "conversation_id": str(c.pk)},
+    "mark read": lambda c, m: {"type": "read", "conversation_id": str(c.pk), "seq": 1},
+    "mark delivered": lambda c, m: {"type": "delivered", "conversation_id": str(c.pk),
+                                    "seq": 1},
+    "read history": lambda c, m: {"type": "history.fetch", "conversation_id": str(c.pk)},
+    "resume": lambda c, m: {"type": "resume", "cursors": {str(c.pk): 0}},
+    "edit": lambda c, m: {"type": "message.edit", "message_id": str(m.pk), "content": "x"},
+    "delete": lambda c, m: {"type": "message.delete", "message_id": str(m.pk)},
+}
+
+
+@pytest.mark.parametrize("attempt", SOCKET_ATTEMPTS)
+async def test_socket_refuses_non_members(attempt, open_socket, private_conversation, outsider):
+    conversation, message = private_conversation
+    before = await orm(denial_count)(outsider)
+    socket = await open_socket(outsider)
+    assert socket.hello["conversations"] == []
+    frame = SOCKET_ATTEMPTS[attempt](conversation, message)
+    frame["ref"] = "attempt"
+    await socket.send(frame)
+    replies = []
+    while True:
+        reply = await socket.recv()
+        replies.append(reply)
+        if reply["type"] in ("error", "ok", "ack", "history") and reply.get("ref") == "attempt":
+            if frame["type"] != "resume":
+                break
+        if reply["type"] == "resume.done":
+            break
+    errors = [r for r in replies if r["type"] == "error"]
+    assert errors and errors[0]["code"] == "forbidden", replies
+    assert SECRET not in str(replies)
+    assert await orm(denial_count)(outsider) == before + 1
+    # Nothing changed and the socket still works.
+    stored = await orm(Message.objects.get)(pk=message.pk)
+    assert stored.content == SECRET and stored.deleted_at is None
+    assert await orm(Message.objects.count)() == 1
+    assert (await socket.request({"type": "ping"}))["type"] == "pong"
+    await socket.close()
+
+
+API_ATTEMPTS = {
+    "read history": ("get", "/api/conversations/{c}/messages/", None),
+    "detail": ("get", "/api/conversations/{c}/", None),
+    "send": ("post", "/api/conversations/{c}/messages/",
+             {"client_id": "00000000-0000-4000-8000-000000000001", "content": "hi"}),
+    "mark read": ("post", "/api/conversations/{c}/read/", {"seq": 1}),
+    "edit": ("patch", "/api/messages/{m}/", {"content": "x"}),
+    "delete": ("delete", "/api/messages/{m}/", None),
+}
+
+
+@pytest.mark.parametrize("attempt", API_ATTEMPTS)
+def test_api_refuses_non_members(attempt, private_conversation, outsider):
+    conversation, message = private_conversation
+    method, path, body = API_ATTEMPTS[attempt]
+    client = APIClient()
+    client.force_authenticate(outsider)
+    before = denial_count(outsider)
+    response = getattr(client, method)(path.format(c=conversation.pk, m=message.pk), body,
+                                       format="json")
+    assert response.status_code == 403, response.content
+    assert response.json()["error"]["code"] == "forbidden"
+    assert SECRET.encode() not in response.content
+    assert denial_count(outsider) == before + 1
+    stored = Message.objects.get(pk=message.pk)
+    assert stored.content == SECRET and stored.deleted_at is None
+    assert Message.objects.count() == 1

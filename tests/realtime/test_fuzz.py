@@ -1,0 +1,96 @@
+"""Hypothesis throws malformed, oversize and wrongly typed frames at the
+consumer: every one gets a documented error or a valid reply, nothing is
+unhandled, and the socket still answers afterwards."""
+
+import json
+import re
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings as django_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from messaging import services
+from messaging.models import ConversationType, Message
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+PROTOCOL = (
+    __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+).read_text()
+DOCUMENTED_CODES = set(re.findall(r"^\| `([a-z_]+)` \|", PROTOCOL, re.M))
+COMMAND_TYPES = ["message.send", "message.edit", "message.delete", "typing.start", "typing.stop",
+                 "read", "delivered", "resume", "history.fetch", "presence.set",
+                 "presence.query", "ping"]
+FIELDS = ["conversation_id", "client_id", "content", "message_id", "seq", "cursors",
+          "after_seq", "before_seq", "limit", "status", "user_ids", "ref"]
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False) | st.text(max_size=50),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
+                                                                 max_size=4),
+    max_leaves=10,
+)
+
+
+def frames(conversation_id: str):
+    field_values = json_values | st.just(conversation_id) | st.uuids().map(str) | st.just(
+        {conversation_id: 0}
+    ) | st.integers(60_000, 70_000).map(lambda n: "x" * n)
+    command = st.fixed_dictionaries(
+        {"type": st.sampled_from(COMMAND_TYPES) | st.text(max_size=20)},
+        optional={name: field_values for name in FIELDS},
+    ).map(json.dumps)
+    garbage = st.text(min_size=1, max_size=200) | json_values.map(json.dumps) | st.binary(
+        min_size=1, max_size=50).map(
+        lambda b: b.decode("latin-1")
+    )
+    return st.lists(command | garbage, min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+async def test_fuzzed_frames_get_clear_errors_and_the_socket_survives(
+    data, open_socket, assigned, monkeypatch
+):
+    # The examples share one sender; the rate limit is tested elsewhere.
+    monkeypatch.setitem(django_settings.PARLEY, "SEND_BURST", 10_000)
+    mentor, student = assigned
+    conversation = await sync_to_async(services.create_conversation)(
+        creator=mentor, kind=ConversationType.DIRECT, participants=[student]
+    )
+    raw_frames = data.draw(frames(str(conversation.pk)))
+    socket = await open_socket(student)
+    try:
+        for raw in raw_frames:
+            await socket.send_text(raw)
+        ping_ref = uuid.uuid4().hex[:8]
+        await socket.send({"type": "ping", "ref": ping_ref})
+        while True:
+            frame = await socket.recv(timeout=10)
+            assert isinstance(frame.get("type"), str)
+            if frame["type"] == "error":
+                assert frame["code"] in DOCUMENTED_CODES, frame
+                assert frame["code"] != "internal", frame
+                assert frame["message"]
+            if frame["type"] == "pong" and frame.get("ref") == ping_ref:
+                break
+        assert not socket.communicator.future.done(), "the consumer must still be running"
+        # And it still does real work.
+        await socket.send({"type": "message.send", "conversation_id": str(conversation.pk),
+                           "client_id": str(uuid.uuid4()), "content": "after the storm"})
+        assert (await socket.recv_type("ack", timeout=10))["message"]["content"] == \
+            "after the storm"
+        assert await sync_to_async(
+            Message.objects.filter(content="after the storm").exists)()
+    finally:
+        await socket.close()
+
+
+def test_documented_codes_are_parsed():
+    assert {"bad_json", "bad_frame", "unknown_type", "forbidden", "rate_limited"} <= \
+        DOCUMENTED_CODES
