@@ -54,6 +54,5 @@ async def take(user_id, *, kind: str = "send") -> None:
         allowed, retry = await client.eval(TOKEN_BUCKET, 1, key, rate, burst, now)
         retry_after = 0.0 if int(allowed) else float(retry)
     if retry_after:
-        raise RateLimited(
-            f"Too many messages; wait {max(retry_after, 0.1):.1f}s.", retry_after=round(retry_after, 3)
-        )
+        wait = max(retry_after, 0.1)
+        raise RateLimited(f"Too many messages; wait {wait:.1f}s.", retry_after=round(wait, 3))

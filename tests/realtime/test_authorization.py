@@ -66,9 +66,9 @@ async def test_socket_refuses_non_members(attempt, open_socket, private_conversa
     while True:
         reply = await socket.recv()
         replies.append(reply)
-        if reply["type"] in ("error", "ok", "ack", "history") and reply.get("ref") == "attempt":
-            if frame["type"] != "resume":
-                break
+        answered = reply["type"] in ("error", "ok", "ack", "history")
+        if answered and reply.get("ref") == "attempt" and frame["type"] != "resume":
+            break
         if reply["type"] == "resume.done":
             break
     errors = [r for r in replies if r["type"] == "error"]
