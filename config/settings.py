@@ -161,6 +161,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-presence": {"task": "messaging.tasks.sweep_presence", "schedule": 30.0},
+}
 
 # --- Files ----------------------------------------------------------------
 MEDIA_URL = "/media/"

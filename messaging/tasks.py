@@ -1,0 +1,18 @@
+"""Periodic messaging work for the Celery worker (scheduled by beat)."""
+
+from asgiref.sync import async_to_sync
+from celery import shared_task
+
+from messaging import presence
+
+
+@shared_task(ignore_result=True)
+def sweep_presence() -> int:
+    """Announce offline the users whose sockets all expired.
+
+    ASGI processes sweep while they serve sockets; this covers the time when
+    none does (every process restarted or idle). Safe to run anywhere and
+    any number of times: a user already swept is not announced again.
+    Returns how many users changed.
+    """
+    return len(async_to_sync(presence.sweep)())
