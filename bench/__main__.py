@@ -65,10 +65,10 @@ def parse_args(argv=None):
     if args.rates:
         args.rates = sorted(float(r) for r in args.rates.split(","))
     elif args.full:
-        args.rates = [500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000,
+        args.rates = [250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000,
                       32000, 48000, 64000]
     else:
-        args.rates = [1000, 2000, 4000, 8000, 16000, 32000, 64000]
+        args.rates = [250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000]
     args.fixed_rates = sorted(float(r) for r in args.fixed_rates.split(",") if r)
     args.bisect = 3 if args.full else 2
     if args.profile is None:

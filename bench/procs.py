@@ -76,13 +76,14 @@ def service_pids() -> list[int]:
 class Server:
     """One server process on 127.0.0.1:<port>, logging to a file."""
 
-    def __init__(self, argv: list[str], *, env: dict, port: int, log_dir: Path, name: str):
+    def __init__(self, argv: list[str], *, env: dict, port: int, log_dir: Path, name: str,
+                 cwd: Path = ROOT):
         self.port = port
         self.name = name
         self.log_path = log_dir / f"{name}-{port}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT
+            argv, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
 
     @property

@@ -32,6 +32,7 @@ class Stack:
     name = ""
     protocol = "relay"
     path = "/"
+    root = procs.ROOT
 
     def __init__(self, *, rooms: int, size: int, log_dir: Path, run_id: str):
         self.n_rooms = rooms
@@ -59,7 +60,8 @@ class Stack:
             port = procs.free_port()
             self.ports.append(port)
             self.servers.append(procs.Server(self.argv(port), env=env, port=port,
-                                             log_dir=self.log_dir, name=self.name))
+                                             log_dir=self.log_dir, name=self.name,
+                                             cwd=self.root))
         for server in self.servers:
             server.wait_listening()
 
@@ -141,11 +143,15 @@ class ParleyStack(Stack):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
+        # BENCH_PARLEY_ROOT runs Parley from another checkout (a candidate
+        # fix) under the same harness.
+        self.root = Path(os.environ.get("BENCH_PARLEY_ROOT") or procs.ROOT).resolve()
         self.secret_key = secrets.token_urlsafe(40)
         self.setup: dict = {}
 
     def env(self):
         env = _base_env()
+        env["PYTHONPATH"] = f"{self.root}:{procs.ROOT}"
         env.update({
             "DATABASE_URL": f"{BENCH_PG}/{self.database}",
             "REDIS_URL": BENCH_REDIS_URL,
@@ -171,11 +177,11 @@ class ParleyStack(Stack):
         recreate_database(self.database)
         env = self.env()
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-                       cwd=procs.ROOT, env=env, check=True, timeout=600)
+                       cwd=self.root, env=env, check=True, timeout=600)
         out = subprocess.run(
             [sys.executable, "-m", "bench.parley_setup", "--rooms", str(self.n_rooms),
              "--size", str(self.size)],
-            cwd=procs.ROOT, env=env, check=True, timeout=600, capture_output=True, text=True,
+            cwd=self.root, env=env, check=True, timeout=600, capture_output=True, text=True,
         )
         self.setup = json.loads(out.stdout)
 
