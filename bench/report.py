@@ -60,6 +60,9 @@ def rows(results: dict) -> list[tuple[str, dict, bool]]:
     out.append(("memory per idle socket, KiB",
                 {n: (_get(s, "idle", "bytes_per_socket") or 0) / 1024 if s.get("idle") else None
                  for n, s in stacks.items()}, True))
+    out.append(("ack p99 ms at Parley's held rate",
+                {n: _get(s, "held_phase", "ack_latency_ms", "p99") if n == "parley" else None
+                 for n, s in stacks.items()}, True))
     for rate in fixed:
         out.append((f"ack p99 ms @ {rate:,.0f}/s (Parley sends)",
                     {n: _get(_phase(s, rate), "ack_latency_ms", "p99") if n == "parley" else None
