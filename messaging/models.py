@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class ConversationType(models.TextChoices):
@@ -145,7 +146,7 @@ class Message(models.Model):
         max_length=20, choices=MessageType.choices, default=MessageType.TEXT
     )
     file_url = models.TextField(blank=True, default="")
-    sent_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
@@ -154,7 +155,9 @@ class Message(models.Model):
 
     class Meta:
         db_table = "messages"
-        ordering = ["conversation", "seq"]
+        # By the column, not the relation: "conversation" would join
+        # conversations and sort by its own ordering first.
+        ordering = ["conversation_id", "seq"]
         constraints = [
             # Also the index that serves history by (conversation, seq).
             models.UniqueConstraint(fields=["conversation", "seq"], name="uniq_message_seq"),

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -123,9 +123,11 @@ def _can_manage(conversation: Conversation, user: User) -> bool:
     ).exists()
 
 
-def _append_message(
-    conversation: Conversation,
+def _store_message(
     *,
+    conversation_id: uuid.UUID,
+    seq: int,
+    sent_at,
     sender: User | None,
     content: str,
     message_type: str = MessageType.TEXT,
@@ -133,28 +135,75 @@ def _append_message(
     file_url: str = "",
     metadata: dict | None = None,
 ) -> Message:
-    """Take the next seq and store a message. The caller holds the lock."""
+    """Insert a message under an already taken ``seq`` and announce it after
+    commit. ``sent_at`` is also the conversation's ``last_message_at``: the
+    inbox orders by one and shows the other."""
     message = Message.objects.create(
-        conversation=conversation,
+        conversation_id=conversation_id,
         sender=sender,
         content=content,
         message_type=message_type,
         client_id=client_id,
         file_url=file_url,
         metadata=metadata or {},
-        seq=conversation.last_seq + 1,
-    )
-    # The inbox orders by last_message_at and shows the last message's time:
-    # both must be the message's own sent_at.
-    conversation.last_seq = message.seq
-    conversation.last_message_at = message.sent_at
-    Conversation.objects.filter(pk=conversation.pk).update(
-        last_seq=message.seq, last_message_at=message.sent_at, updated_at=message.sent_at
+        seq=seq,
+        sent_at=sent_at,
     )
     events.publish_on_commit(
-        events.conversation_group(conversation.pk), events.message_new(message)
+        events.conversation_group(conversation_id), events.message_new(message)
     )
     return message
+
+
+def _append_message(conversation: Conversation, **fields) -> Message:
+    """Take the next seq and store a message. The caller holds the lock."""
+    now = timezone.now()
+    conversation.last_seq += 1
+    conversation.last_message_at = now
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_seq=conversation.last_seq, last_message_at=now, updated_at=now
+    )
+    return _store_message(
+        conversation_id=conversation.pk, seq=conversation.last_seq, sent_at=now, **fields
+    )
+
+
+def _claim_seq_for_sender(conversation_id: uuid.UUID, sender: User, now) -> int:
+    """Lock the conversation and take its next seq in one statement, provided
+    ``sender`` is an active member and the conversation is not archived.
+
+    This is the hot path of every send: one round trip instead of a locking
+    SELECT, a membership SELECT and an UPDATE. When the statement matches no
+    row, the reason is looked up and raised (NotFound, AccessDenied or
+    ConversationArchived, in that order).
+    """
+    conversations = Conversation._meta.db_table
+    participants = ConversationParticipant._meta.db_table
+    prep_id = Conversation._meta.pk.get_db_prep_value
+    prep_time = Conversation._meta.get_field("updated_at").get_db_prep_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {conversations} SET last_seq = last_seq + 1,"  # noqa: S608 - table names
+            " last_message_at = %s, updated_at = %s"
+            f" WHERE id = %s AND archived_at IS NULL AND EXISTS (SELECT 1 FROM {participants} p"
+            f" WHERE p.conversation_id = {conversations}.id AND p.user_id = %s"
+            " AND p.left_at IS NULL) RETURNING last_seq",
+            [
+                prep_time(now, connection),
+                prep_time(now, connection),
+                prep_id(conversation_id, connection),
+                prep_id(sender.pk, connection),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0]
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    _membership(conversation, sender)
+    _require_writable(conversation)
+    raise AssertionError("unreachable: the conversation was writable")  # pragma: no cover
 
 
 def _advance_cursor(
@@ -501,36 +550,23 @@ def send_message(
     if message_type not in (MessageType.TEXT, MessageType.FILE, MessageType.IMAGE):
         raise InvalidInput(f"Unknown message_type {message_type!r}.")
 
-    def original() -> SendResult | None:
-        stored = (
-            Message.objects.select_related("sender")
-            .filter(sender=sender, client_id=client_id)
-            .first()
-        )
-        if stored is None:
-            return None
-        if stored.conversation_id != conversation_id or stored.content != content:
-            raise ClientIdConflict(
-                "This client_id was already used for a different message.",
-            )
-        return SendResult(stored, created=False)
-
-    resent = original()
-    if resent:
-        return resent
+    if not sender.is_active:
+        with audit.denials_recorded(
+            actor=sender, attempted=AuditAction.MESSAGE_SEND, conversation_id=conversation_id
+        ):
+            raise AccessDenied("This account is deactivated.")
     try:
         with audit.denials_recorded(
             actor=sender, attempted=AuditAction.MESSAGE_SEND, conversation_id=conversation_id
         ), transaction.atomic():
-            conversation = _lock_conversation(conversation_id)
-            membership = _membership(conversation, sender)
-            _require_writable(conversation)
-            # A concurrent resend may have committed while we waited for the lock.
-            resent = original()
-            if resent:
-                return resent
-            message = _append_message(
-                conversation,
+            now = timezone.now()
+            seq = _claim_seq_for_sender(conversation_id, sender, now)
+            # A resend (same client_id) fails here on UNIQUE(sender, client_id);
+            # the whole transaction, seq included, rolls back below.
+            message = _store_message(
+                conversation_id=conversation_id,
+                seq=seq,
+                sent_at=now,
                 sender=sender,
                 content=content,
                 message_type=message_type,
@@ -539,22 +575,31 @@ def send_message(
                 metadata=metadata,
             )
             # Writing is reading: the sender has seen everything up to here.
-            _advance_cursor(
-                membership, status=ReceiptStatus.READ, up_to_seq=message.seq, announce=False
-            )
+            # Cursors define "read by"; no message_status rows are needed.
+            ConversationParticipant.objects.filter(
+                conversation_id=conversation_id, user=sender
+            ).update(last_read_seq=seq, last_delivered_seq=seq)
             audit.record(
                 actor=sender,
                 action=AuditAction.MESSAGE_SEND,
-                conversation_id=conversation.pk,
+                conversation_id=conversation_id,
                 message_id=message.pk,
-                seq=message.seq,
+                seq=seq,
             )
     except IntegrityError:
-        # The same client_id committed into another conversation meanwhile.
-        resent = original()
-        if resent:
-            return resent
-        raise
+        # Only a resend collides: return what the first send stored.
+        stored = (
+            Message.objects.select_related("sender")
+            .filter(sender=sender, client_id=client_id)
+            .first()
+        )
+        if stored is None:
+            raise
+        if stored.conversation_id != conversation_id or stored.content != content:
+            raise ClientIdConflict(
+                "This client_id was already used for a different message."
+            ) from None
+        return SendResult(stored, created=False)
     return SendResult(message, created=True)
 
 
