@@ -122,6 +122,13 @@ def daphne_argv(port: int, app: str) -> list[str]:
     return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
 
 
+def uvicorn_argv(port: int, app: str) -> list[str]:
+    return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+            "--ws", "websockets", "--loop", "uvloop", "--http", "httptools",
+            "--lifespan", "off", "--no-access-log", "--log-level", "warning",
+            "--ws-max-size", str(1024 * 1024), app]
+
+
 def limit_argv(port: int, redis_url: str, prefix: str) -> list[str]:
     return [sys.executable, "-m", "bench.baselines.limit", "--port", str(port),
             "--redis", redis_url, "--prefix", prefix]

@@ -186,6 +186,8 @@ class ParleyStack(Stack):
         self.setup = json.loads(out.stdout)
 
     def argv(self, port):
+        if os.environ.get("BENCH_PARLEY_SERVER") == "uvicorn":
+            return procs.uvicorn_argv(port, "config.asgi:application")
         return procs.daphne_argv(port, "config.asgi:application")
 
     def room_key(self, k):

@@ -11,6 +11,7 @@ import logging
 import time
 from functools import partial
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -125,6 +126,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.groups_joined.remove(group)
             await self.channel_layer.group_discard(group, self.channel_name)
         self.typing_since.pop(str(services.parse_uuid(conversation_id, what="id")), None)
+
+    async def dispatch(self, message):
+        """Channels' dispatch, without its per-message ``close_old_connections``.
+
+        Channels 4.2 runs that on a thread before every handler, so that
+        handlers touching the ORM get fresh connections. Here every event
+        relay is a pure write to the socket, and every database call goes
+        through ``database_sync_to_async``, which closes old connections
+        itself; skipping it saves a thread round trip per delivered event.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- Frames in ----------------------------------------------------------------
 
