@@ -3,8 +3,18 @@ import itertools
 import pytest
 
 from accounts.models import MentorAssignment, Role, User
+from messaging import services
+from messaging.models import ConversationType
 
 _counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    """Users are made by the dozen; the default hasher is deliberately slow.
+    Tests that start a server process keep it: the server checks passwords."""
+    if "asgi_server" not in request.fixturenames:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -43,6 +53,15 @@ def assigned(mentor, student):
     """``mentor`` looks after ``student``."""
     MentorAssignment.objects.create(mentor=mentor, student=student)
     return mentor, student
+
+
+@pytest.fixture
+def direct(assigned):
+    """A direct conversation of the assigned mentor and student."""
+    mentor, student = assigned
+    return services.create_conversation(
+        creator=mentor, kind=ConversationType.DIRECT, participants=[student]
+    )
 
 
 @pytest.fixture

@@ -8,11 +8,6 @@ from accounts import services
 from accounts.models import MentorAssignment, Role, User
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.django_db
 def test_users_log_in_by_email_which_is_stored_lowercase():
     user = User.objects.create_user(email="Ada.Lovelace@Example.TEST", password="pw-secret-123",

@@ -25,11 +25,6 @@ from messaging.models import (
 from notifications.models import NotificationPreference
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def superuser(db):
     return User.objects.create_superuser(

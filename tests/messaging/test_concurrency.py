@@ -21,10 +21,6 @@ from messaging.models import (
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def run_at_once(count: int, work) -> list:
     """Run ``work(index)`` in ``count`` threads released together; return

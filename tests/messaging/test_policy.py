@@ -21,10 +21,6 @@ from messaging.models import (
 S, M, A = Role.STUDENT, Role.MENTOR, Role.ADMIN
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Each case makes several users; the default hasher is deliberately slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 OK, DENIED, INVALID = "ok", "denied", "invalid"
 
 

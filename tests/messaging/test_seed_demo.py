@@ -18,11 +18,6 @@ from messaging.models import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def counts():
     return {
         model.__name__: model.objects.count()

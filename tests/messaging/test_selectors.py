@@ -9,25 +9,7 @@ from accounts.models import Role
 from messaging import selectors, services
 from messaging.errors import AccessDenied, InvalidInput, NotFound
 from messaging.models import AuditAction, AuditLog, ConversationType
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def send(sender, conversation, content="hello"):
-    return services.send_message(
-        sender=sender, conversation_id=conversation.pk, content=content, client_id=uuid.uuid4()
-    ).message
-
-
-@pytest.fixture
-def direct(assigned):
-    mentor, student = assigned
-    return services.create_conversation(
-        creator=mentor, kind=ConversationType.DIRECT, participants=[student]
-    )
+from tests.messaging.helpers import send
 
 
 @pytest.mark.django_db

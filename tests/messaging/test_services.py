@@ -28,27 +28,7 @@ from messaging.models import (
     ParticipantRole,
     ReceiptStatus,
 )
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Users are made by the dozen here; the default hasher is deliberately slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def send(sender, conversation, content="hello", **kwargs):
-    kwargs.setdefault("client_id", uuid.uuid4())
-    return services.send_message(
-        sender=sender, conversation_id=conversation.pk, content=content, **kwargs
-    ).message
-
-
-@pytest.fixture
-def direct(assigned):
-    mentor, student = assigned
-    return services.create_conversation(
-        creator=mentor, kind=ConversationType.DIRECT, participants=[student]
-    )
+from tests.messaging.helpers import send
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ from django.conf import settings
 from django.test import Client
 
 from config.asgi import application
-from messaging import services
-from messaging.models import ConversationType
 
 ORIGIN = b"http://127.0.0.1"
 
@@ -92,15 +90,6 @@ def open_socket():
 
     yield open_
     # Sockets are closed by each test (the event loop ends with it).
-
-
-@pytest.fixture
-def conversation_between(assigned):
-    """A direct conversation of the assigned mentor and student."""
-    mentor, student = assigned
-    return services.create_conversation(
-        creator=mentor, kind=ConversationType.DIRECT, participants=[student]
-    )
 
 
 @pytest.fixture(autouse=True)

@@ -56,16 +56,16 @@ async def test_foreign_origin_is_refused(open_socket, student):
     assert socket.connected is False
 
 
-async def test_hello_lists_conversations_and_limits(open_socket, conversation_between, assigned):
+async def test_hello_lists_conversations_and_limits(open_socket, direct, assigned):
     mentor, student = assigned
     await orm(services.send_message)(
-        sender=mentor, conversation_id=conversation_between.pk, content="hi", client_id=uuid.uuid4()
+        sender=mentor, conversation_id=direct.pk, content="hi", client_id=uuid.uuid4()
     )
     socket = await open_socket(student)
     hello = socket.hello
     assert hello["user"]["id"] == str(student.pk)
     assert hello["conversations"] == [
-        {"id": str(conversation_between.pk), "last_seq": 1, "last_read_seq": 0}
+        {"id": str(direct.pk), "last_seq": 1, "last_read_seq": 0}
     ]
     assert hello["limits"]["max_content_chars"] == settings.PARLEY["MAX_CONTENT_CHARS"]
     assert hello["heartbeat_seconds"] > 0
@@ -92,12 +92,12 @@ async def test_too_many_sockets_are_refused(open_socket, student, monkeypatch):
 
 
 async def test_send_acks_after_commit_and_reaches_every_member(
-    open_socket, conversation_between, assigned
+    open_socket, direct, assigned
 ):
     mentor, student = assigned
     student_socket = await open_socket(student)
     mentor_socket = await open_socket(mentor)
-    frame = send_frame(conversation_between, "Hello mentor")
+    frame = send_frame(direct, "Hello mentor")
     await student_socket.send(frame)
 
     ack = await student_socket.recv_type("ack")
@@ -118,12 +118,12 @@ async def test_send_acks_after_commit_and_reaches_every_member(
 
 
 async def test_resend_returns_the_original_and_announces_nothing(
-    open_socket, conversation_between, assigned
+    open_socket, direct, assigned
 ):
     mentor, student = assigned
     student_socket = await open_socket(student)
     mentor_socket = await open_socket(mentor)
-    frame = send_frame(conversation_between, "once")
+    frame = send_frame(direct, "once")
     await student_socket.send(frame)
     first = await student_socket.recv_type("ack")
     await mentor_socket.recv_type("message.new")
@@ -143,11 +143,11 @@ async def test_resend_returns_the_original_and_announces_nothing(
 
 
 async def test_client_id_reused_for_other_content_is_refused(
-    open_socket, conversation_between, assigned
+    open_socket, direct, assigned
 ):
     _, student = assigned
     socket = await open_socket(student)
-    frame = send_frame(conversation_between, "first")
+    frame = send_frame(direct, "first")
     await socket.send(frame)
     await socket.recv_type("ack")
     await socket.send({**frame, "content": "second", "ref": "x"})
@@ -158,15 +158,15 @@ async def test_client_id_reused_for_other_content_is_refused(
     await socket.close()
 
 
-async def test_non_member_cannot_send_and_is_audited(open_socket, conversation_between, make_user):
+async def test_non_member_cannot_send_and_is_audited(open_socket, direct, make_user):
     outsider = await orm(make_user)(Role.MENTOR)
     socket = await open_socket(outsider)
-    frame = send_frame(conversation_between, "let me in")
+    frame = send_frame(direct, "let me in")
     await socket.send(frame)
     error = await socket.recv_type("error")
     assert error["code"] == "forbidden"
     assert error["client_id"] == frame["client_id"]
-    assert error["conversation_id"] == str(conversation_between.pk)
+    assert error["conversation_id"] == str(direct.pk)
     assert await orm(Message.objects.count)() == 0
     assert await denials(outsider, AuditAction.MESSAGE_SEND) == 1
     assert (await socket.request({"type": "ping"}))["type"] == "pong"
@@ -178,10 +178,10 @@ async def test_non_member_cannot_send_and_is_audited(open_socket, conversation_b
     [("", "invalid"), ("   ", "invalid"), (42, "invalid"), (None, "invalid"),
      ("x" * 10_001, "too_long")],
 )
-async def test_bad_content_is_refused(open_socket, conversation_between, assigned, content, code):
+async def test_bad_content_is_refused(open_socket, direct, assigned, content, code):
     _, student = assigned
     socket = await open_socket(student)
-    await socket.send({**send_frame(conversation_between), "content": content})
+    await socket.send({**send_frame(direct), "content": content})
     error = await socket.recv_type("error")
     assert error["code"] == code
     assert await orm(Message.objects.count)() == 0
@@ -202,18 +202,18 @@ async def test_unknown_conversation_and_bad_ids(open_socket, student):
     await socket.close()
 
 
-async def test_archived_conversation_refuses_sends(open_socket, conversation_between, assigned):
+async def test_archived_conversation_refuses_sends(open_socket, direct, assigned):
     mentor, student = assigned
-    await orm(services.set_archived)(actor=mentor, conversation_id=conversation_between.pk,
+    await orm(services.set_archived)(actor=mentor, conversation_id=direct.pk,
                                      archived=True)
     socket = await open_socket(student)
-    await socket.send(send_frame(conversation_between))
+    await socket.send(send_frame(direct))
     assert (await socket.recv_type("error"))["code"] == "archived"
     await socket.close()
 
 
 async def test_send_rate_is_limited_and_socket_survives(
-    open_socket, conversation_between, assigned, monkeypatch
+    open_socket, direct, assigned, monkeypatch
 ):
     monkeypatch.setitem(settings.PARLEY, "SEND_BURST", 3)
     monkeypatch.setitem(settings.PARLEY, "SEND_RATE_PER_SECOND", 0.5)
@@ -221,14 +221,14 @@ async def test_send_rate_is_limited_and_socket_survives(
     socket = await open_socket(student)
     other = await open_socket(mentor)
     for _ in range(3):
-        await socket.send(send_frame(conversation_between))
+        await socket.send(send_frame(direct))
         await socket.recv_type("ack")
-    await socket.send(send_frame(conversation_between))
+    await socket.send(send_frame(direct))
     error = await socket.recv_type("error")
     assert error["code"] == "rate_limited" and error["retry_after"] > 0
     assert await orm(Message.objects.count)() == 3
     # Another person is not limited by this one's bucket.
-    await other.send(send_frame(conversation_between, "still fine"))
+    await other.send(send_frame(direct, "still fine"))
     assert (await other.recv_type("ack"))["message"]["seq"] == 4
     assert (await socket.request({"type": "ping"}))["type"] == "pong"
     await socket.close()
@@ -238,11 +238,11 @@ async def test_send_rate_is_limited_and_socket_survives(
 # --- Edit and delete ------------------------------------------------------------------
 
 
-async def test_edit_and_delete_own_message(open_socket, conversation_between, assigned):
+async def test_edit_and_delete_own_message(open_socket, direct, assigned):
     mentor, student = assigned
     socket = await open_socket(student)
     watcher = await open_socket(mentor)
-    await socket.send(send_frame(conversation_between, "typo"))
+    await socket.send(send_frame(direct, "typo"))
     message_id = (await socket.recv_type("ack"))["message"]["id"]
     await watcher.recv_type("message.new")
 
@@ -262,11 +262,11 @@ async def test_edit_and_delete_own_message(open_socket, conversation_between, as
 
 
 async def test_cannot_edit_or_delete_someone_elses_message(
-    open_socket, conversation_between, assigned
+    open_socket, direct, assigned
 ):
     mentor, student = assigned
     result = await orm(services.send_message)(
-        sender=mentor, conversation_id=conversation_between.pk, content="mine",
+        sender=mentor, conversation_id=direct.pk, content="mine",
         client_id=uuid.uuid4()
     )
     socket = await open_socket(student)
@@ -285,11 +285,11 @@ async def test_cannot_edit_or_delete_someone_elses_message(
 # --- Typing -----------------------------------------------------------------------------
 
 
-async def test_typing_is_relayed_throttled_and_stopped(open_socket, conversation_between, assigned):
+async def test_typing_is_relayed_throttled_and_stopped(open_socket, direct, assigned):
     mentor, student = assigned
     typist = await open_socket(student)
     reader = await open_socket(mentor)
-    conversation_id = str(conversation_between.pk)
+    conversation_id = str(direct.pk)
 
     await typist.send({"type": "typing.start", "conversation_id": conversation_id})
     frame = await reader.recv_type("typing")
@@ -313,12 +313,12 @@ async def test_typing_is_relayed_throttled_and_stopped(open_socket, conversation
     await reader.close()
 
 
-async def test_non_member_cannot_type(open_socket, conversation_between, make_user, assigned):
+async def test_non_member_cannot_type(open_socket, direct, make_user, assigned):
     mentor, _ = assigned
     outsider = await orm(make_user)(Role.STUDENT)
     socket = await open_socket(outsider)
     reader = await open_socket(mentor)
-    await socket.send({"type": "typing.start", "conversation_id": str(conversation_between.pk)})
+    await socket.send({"type": "typing.start", "conversation_id": str(direct.pk)})
     assert (await socket.recv_type("error"))["code"] == "forbidden"
     assert await reader.nothing()
     assert await denials(outsider, "typing") == 1
@@ -329,37 +329,37 @@ async def test_non_member_cannot_type(open_socket, conversation_between, make_us
 # --- Receipts -----------------------------------------------------------------------------
 
 
-async def test_read_and_delivered_receipts(open_socket, conversation_between, assigned):
+async def test_read_and_delivered_receipts(open_socket, direct, assigned):
     mentor, student = assigned
     sender = await open_socket(student)
     reader = await open_socket(mentor)
-    await sender.send(send_frame(conversation_between, "one"))
-    await sender.send(send_frame(conversation_between, "two"))
+    await sender.send(send_frame(direct, "one"))
+    await sender.send(send_frame(direct, "two"))
     await sender.recv_type("ack")
     await sender.recv_type("ack")
 
     reply = await reader.request({"type": "delivered", "conversation_id":
-                                  str(conversation_between.pk), "seq": 2})
+                                  str(direct.pk), "seq": 2})
     assert reply["type"] == "ok"
     receipt = await _next_receipt(sender, str(mentor.pk))
     assert receipt["status"] == "delivered" and receipt["up_to_seq"] == 2
 
-    reply = await reader.request({"type": "read", "conversation_id": str(conversation_between.pk),
+    reply = await reader.request({"type": "read", "conversation_id": str(direct.pk),
                                   "seq": 99})
     assert reply["type"] == "ok"
     receipt = await _next_receipt(sender, str(mentor.pk))
-    assert receipt == {"type": "receipt", "conversation_id": str(conversation_between.pk),
+    assert receipt == {"type": "receipt", "conversation_id": str(direct.pk),
                        "user_id": str(mentor.pk), "status": "read", "up_to_seq": 2}
 
     membership = await orm(ConversationParticipant.objects.get)(
-        conversation=conversation_between, user=mentor
+        conversation=direct, user=mentor
     )
     assert membership.last_read_seq == 2 and membership.last_delivered_seq == 2
     statuses = await orm(lambda: sorted(
         MessageStatus.objects.filter(user=mentor).values_list("status", flat=True)))()
     assert statuses == ["read", "read"]
 
-    reply = await reader.request({"type": "read", "conversation_id": str(conversation_between.pk),
+    reply = await reader.request({"type": "read", "conversation_id": str(direct.pk),
                                   "seq": "two"})
     assert reply["type"] == "error" and reply["code"] == "invalid"
     await sender.close()
@@ -373,10 +373,10 @@ async def _next_receipt(socket, user_id):
             return frame
 
 
-async def test_non_member_cannot_mark_read(open_socket, conversation_between, make_user):
+async def test_non_member_cannot_mark_read(open_socket, direct, make_user):
     outsider = await orm(make_user)(Role.ADMIN)
     socket = await open_socket(outsider)
-    reply = await socket.request({"type": "read", "conversation_id": str(conversation_between.pk),
+    reply = await socket.request({"type": "read", "conversation_id": str(direct.pk),
                                   "seq": 1})
     assert reply["code"] == "forbidden"
     assert await denials(outsider, AuditAction.READ_MARK) == 1
@@ -387,15 +387,15 @@ async def test_non_member_cannot_mark_read(open_socket, conversation_between, ma
 
 
 async def test_resume_returns_what_follows_each_cursor_in_pages(
-    open_socket, conversation_between, assigned, monkeypatch
+    open_socket, direct, assigned, monkeypatch
 ):
     monkeypatch.setitem(settings.PARLEY, "RESUME_PAGE_SIZE", 3)
     mentor, student = assigned
     for n in range(5):
-        await orm(services.send_message)(sender=mentor, conversation_id=conversation_between.pk,
+        await orm(services.send_message)(sender=mentor, conversation_id=direct.pk,
                                          content=f"m{n + 1}", client_id=uuid.uuid4())
     socket = await open_socket(student)
-    conversation_id = str(conversation_between.pk)
+    conversation_id = str(direct.pk)
     await socket.send({"type": "resume", "ref": "r1", "cursors": {conversation_id: 1}})
     page = await socket.recv_type("history")
     assert page["ref"] == "r1" and page["conversation_id"] == conversation_id
@@ -411,17 +411,17 @@ async def test_resume_returns_what_follows_each_cursor_in_pages(
 
 
 async def test_resume_refuses_foreign_conversations_but_finishes(
-    open_socket, conversation_between, make_user
+    open_socket, direct, make_user
 ):
     outsider = await orm(make_user)(Role.STUDENT)
     socket = await open_socket(outsider)
     missing = str(uuid.uuid4())
     await socket.send({"type": "resume", "ref": "r",
-                       "cursors": {str(conversation_between.pk): 0, missing: 0}})
+                       "cursors": {str(direct.pk): 0, missing: 0}})
     first = await socket.recv_type("error")
     second = await socket.recv_type("error")
     codes = {first["conversation_id"]: first["code"], second["conversation_id"]: second["code"]}
-    assert codes == {str(conversation_between.pk): "forbidden", missing: "not_found"}
+    assert codes == {str(direct.pk): "forbidden", missing: "not_found"}
     await socket.recv_type("resume.done")
     assert await denials(outsider, "history") == 1
     reply = await socket.request({"type": "resume", "cursors": ["not", "a", "map"]})
@@ -429,13 +429,13 @@ async def test_resume_refuses_foreign_conversations_but_finishes(
     await socket.close()
 
 
-async def test_history_fetch_both_directions(open_socket, conversation_between, assigned):
+async def test_history_fetch_both_directions(open_socket, direct, assigned):
     mentor, student = assigned
     for n in range(6):
-        await orm(services.send_message)(sender=mentor, conversation_id=conversation_between.pk,
+        await orm(services.send_message)(sender=mentor, conversation_id=direct.pk,
                                          content=f"m{n + 1}", client_id=uuid.uuid4())
     socket = await open_socket(student)
-    cid = str(conversation_between.pk)
+    cid = str(direct.pk)
     latest = await socket.request({"type": "history.fetch", "conversation_id": cid, "limit": 2})
     assert [m["seq"] for m in latest["messages"]] == [5, 6] and latest["has_more"] is True
     older = await socket.request({"type": "history.fetch", "conversation_id": cid,
@@ -452,7 +452,7 @@ async def test_history_fetch_both_directions(open_socket, conversation_between, 
 # --- Presence -------------------------------------------------------------------------------
 
 
-async def test_presence_online_away_offline_and_query(open_socket, conversation_between, assigned):
+async def test_presence_online_away_offline_and_query(open_socket, direct, assigned):
     mentor, student = assigned
     watcher = await open_socket(student)
     mentor_socket = await open_socket(mentor)
@@ -581,15 +581,15 @@ async def test_malformed_frames_get_clear_errors(open_socket, student, raw, code
     await socket.close()
 
 
-async def test_oversize_and_binary_frames(open_socket, conversation_between, assigned):
+async def test_oversize_and_binary_frames(open_socket, direct, assigned):
     _, student = assigned
     socket = await open_socket(student)
-    big = json.dumps({**send_frame(conversation_between), "content": "x" * 70_000})
+    big = json.dumps({**send_frame(direct), "content": "x" * 70_000})
     await socket.send_text(big)
     assert (await socket.recv_type("error"))["code"] == "frame_too_large"
     await socket.communicator.send_to(bytes_data=b"\x00\x01")
     assert (await socket.recv_type("error"))["code"] == "binary_unsupported"
-    await socket.send(send_frame(conversation_between, "still works"))
+    await socket.send(send_frame(direct, "still works"))
     assert (await socket.recv_type("ack"))["message"]["content"] == "still works"
     assert await orm(Message.objects.count)() == 1
     await socket.close()
