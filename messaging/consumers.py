@@ -9,6 +9,7 @@ closes the socket.
 import json
 import logging
 import time
+import uuid
 from functools import partial
 
 from channels.consumer import get_handler_name
@@ -34,19 +35,6 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 MAX_REF_CHARS = 64
 MAX_RESUME_CONVERSATIONS = 1000
 MAX_PRESENCE_QUERY = 200
-
-
-class CommandError(MessagingError):
-    """A frame the consumer refuses before any service sees it."""
-
-
-def _field(frame: dict, name: str, kind: type, *, required: bool = True):
-    value = frame.get(name)
-    if value is None and not required:
-        return None
-    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise InvalidInput(f"{name} is required and must be {kind.__name__}.")
-    return value
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -113,19 +101,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.groups_joined.append(group)
 
     async def _join_conversation(self, conversation_id: str) -> None:
-        hex_id = services.parse_uuid(conversation_id, what="conversation_id").hex
+        hex_id = uuid.UUID(conversation_id).hex
         if hex_id not in self.conversations:
             self.conversations.add(hex_id)
-            await self._join(f"conv.{hex_id}")
+            await self._join(events.conversation_group(conversation_id))
 
     async def _leave_conversation(self, conversation_id: str) -> None:
-        hex_id = services.parse_uuid(conversation_id, what="conversation_id").hex
-        self.conversations.discard(hex_id)
-        group = f"conv.{hex_id}"
+        self.conversations.discard(uuid.UUID(conversation_id).hex)
+        group = events.conversation_group(conversation_id)
         if group in self.groups_joined:
             self.groups_joined.remove(group)
             await self.channel_layer.group_discard(group, self.channel_name)
-        self.typing_since.pop(str(services.parse_uuid(conversation_id, what="id")), None)
+        self.typing_since.pop(str(uuid.UUID(conversation_id)), None)
 
     async def dispatch(self, message):
         """Channels' dispatch, without its per-message ``close_old_connections``.
