@@ -15,6 +15,7 @@ from messaging.models import (
     ConversationParticipant,
     ConversationType,
     Message,
+    UserPresence,
 )
 from messaging.services import clean_seq, parse_uuid
 
@@ -223,6 +224,14 @@ def users_by_ids(user_ids) -> list[User]:
     if missing:
         raise InvalidInput("No such user: " + ", ".join(missing))
     return [found[pk] for pk in wanted]
+
+
+def stored_presence(user_ids) -> dict[UUID, str]:
+    """The last status written to ``user_presence`` for each id that has one
+    (pages render it first; the socket brings the live one)."""
+    return dict(
+        UserPresence.objects.filter(user_id__in=list(user_ids)).values_list("user_id", "status")
+    )
 
 
 def user_by_id(user_id) -> User:

@@ -9,7 +9,6 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,14 +16,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Role, User
 from messaging import policy, selectors, services
-from messaging.errors import MessagingError, NotFound
+from messaging.errors import InvalidInput, MessagingError, NotFound
 from messaging.events import message_payload
 from messaging.models import (
     ConversationParticipant,
     ConversationType,
     MessageType,
     ParticipantRole,
-    UserPresence,
 )
 
 FILTERS = [
@@ -61,9 +59,7 @@ def _other_person(conversation, members, user):
 
 def _presence_of(user_ids) -> dict:
     """The last stored presence; the socket corrects it once connected."""
-    return dict(
-        UserPresence.objects.filter(user_id__in=list(user_ids)).values_list("user_id", "status")
-    )
+    return selectors.stored_presence(user_ids)
 
 
 def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
@@ -139,8 +135,8 @@ def _messaging_errors_shown(view):
 
 def _user_from_post(request, field: str = "user_id") -> User:
     try:
-        return User.objects.get(pk=request.POST.get(field, ""), is_active=True)
-    except (User.DoesNotExist, ValidationError, ValueError):
+        return selectors.user_by_id(request.POST.get(field, ""))
+    except (NotFound, InvalidInput):
         raise Http404("No such person.") from None
 
 
@@ -288,11 +284,7 @@ def rename(request, conversation_id):
 @require_POST
 @_messaging_errors_shown
 def add_members(request, conversation_id):
-    ids = request.POST.getlist("user_ids")
-    try:
-        users = list(User.objects.filter(pk__in=ids, is_active=True))
-    except ValidationError:
-        users = []
+    users = selectors.users_by_ids(request.POST.getlist("user_ids"))
     if not users:
         messages.error(request, "Choose at least one person to add.")
         return redirect("members", conversation_id=conversation_id)
