@@ -226,6 +226,20 @@ def users_by_ids(user_ids) -> list[User]:
     return [found[pk] for pk in wanted]
 
 
+def direct_partners(user: User) -> dict[UUID, UUID]:
+    """``{other person's id: conversation id}`` for the user's direct conversations."""
+    return dict(
+        ConversationParticipant.objects.active()
+        .filter(
+            conversation__type=ConversationType.DIRECT,
+            conversation__participants__user=user,
+            conversation__participants__left_at__isnull=True,
+        )
+        .exclude(user=user)
+        .values_list("user_id", "conversation_id")
+    )
+
+
 def stored_presence(user_ids) -> dict[UUID, str]:
     """The last status written to ``user_presence`` for each id that has one
     (pages render it first; the socket brings the live one)."""

@@ -19,7 +19,6 @@ from messaging import policy, selectors, services
 from messaging.errors import InvalidInput, MessagingError, NotFound
 from messaging.events import message_payload
 from messaging.models import (
-    ConversationParticipant,
     ConversationType,
     MessageType,
     ParticipantRole,
@@ -321,16 +320,7 @@ def new_direct(request):
             services.set_archived(actor=request.user, conversation_id=convo.pk, archived=False)
         return redirect("conversation", conversation_id=convo.pk)
     people = selectors.users_user_may_message(request.user).order_by("role", "display_name")
-    existing = dict(
-        ConversationParticipant.objects.active()
-        .filter(
-            conversation__type=ConversationType.DIRECT,
-            conversation__participants__user=request.user,
-            conversation__participants__left_at__isnull=True,
-        )
-        .exclude(user=request.user)
-        .values_list("user_id", "conversation_id")
-    )
+    existing = selectors.direct_partners(request.user)
     presence = _presence_of(p.pk for p in people)
     return render(
         request,
