@@ -17,7 +17,6 @@ import logging
 import time
 from typing import NamedTuple
 
-from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -27,7 +26,7 @@ from django.utils import timezone
 from accounts.models import User
 from messaging import events
 from messaging.models import ConversationParticipant, PresenceStatus, UserPresence
-from messaging.redis_client import get_redis
+from messaging.redis_client import get_redis, get_sync_redis
 
 logger = logging.getLogger(__name__)
 
@@ -187,38 +186,64 @@ async def sweep() -> list[PresenceChange]:
     return changes
 
 
+def _live(user_ids: list[str], stored: list[dict], now: float) -> dict[str, str]:
+    """Aggregate each user's stored socket entries (``channel ->
+    "status:expires"``), ignoring expired ones."""
+    live = {}
+    for user_id, entries in zip(user_ids, stored, strict=True):
+        alive = []
+        for value in entries.values():
+            status, _, expires = value.partition(":")
+            if float(expires) >= now:
+                alive.append((status, float(expires)))
+        live[user_id] = _aggregate(alive)
+    return live
+
+
+def _from_memory(user_ids: list[str], now: float) -> dict[str, str]:
+    return {
+        user_id: _aggregate([e for e in _memory.get(user_id, {}).values() if e[1] >= now])
+        for user_id in user_ids
+    }
+
+
+def _with_last_seen(live: dict[str, str], last_seen: dict[str, str]) -> dict[str, dict]:
+    return {
+        user_id: {"status": status, "last_seen": last_seen.get(user_id)}
+        for user_id, status in live.items()
+    }
+
+
 async def statuses(user_ids) -> dict[str, dict]:
     """``{user_id: {"status", "last_seen"}}`` for each id; live status from the
     store, ``last_seen`` from ``user_presence``."""
     user_ids = [str(u) for u in user_ids]
     now = time.time()
     client = get_redis()
-    live: dict[str, str] = {}
     if client is None:
-        for user_id in user_ids:
-            entries = [e for e in _memory.get(user_id, {}).values() if e[1] >= now]
-            live[user_id] = _aggregate(entries)
+        live = _from_memory(user_ids, now)
     else:
         async with client.pipeline(transaction=False) as pipe:
             for user_id in user_ids:
                 pipe.hgetall(_key(user_id))
-            results = await pipe.execute()
-        for user_id, entries in zip(user_ids, results, strict=True):
-            alive = []
-            for value in entries.values():
-                status, _, expires = value.partition(":")
-                if float(expires) >= now:
-                    alive.append((status, float(expires)))
-            live[user_id] = _aggregate(alive)
-    last_seen = await database_sync_to_async(_last_seen)(user_ids)
-    return {
-        user_id: {"status": live[user_id], "last_seen": last_seen.get(user_id)}
-        for user_id in user_ids
-    }
+            live = _live(user_ids, await pipe.execute(), now)
+    return _with_last_seen(live, await database_sync_to_async(_last_seen)(user_ids))
 
 
 def statuses_sync(user_ids) -> dict[str, dict]:
-    return async_to_sync(statuses)(user_ids)
+    """``statuses`` for sync callers (the REST API): no event loop, and the
+    caller's database connection is left alone."""
+    user_ids = [str(u) for u in user_ids]
+    now = time.time()
+    client = get_sync_redis()
+    if client is None:
+        live = _from_memory(user_ids, now)
+    else:
+        with client.pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.hgetall(_key(user_id))
+            live = _live(user_ids, pipe.execute(), now)
+    return _with_last_seen(live, _last_seen(user_ids))
 
 
 def _last_seen(user_ids) -> dict[str, str]:

@@ -7,7 +7,7 @@ import time
 from django.conf import settings
 
 from messaging.errors import RateLimited
-from messaging.redis_client import get_redis
+from messaging.redis_client import get_redis, get_sync_redis
 
 # KEYS[1]: the bucket; ARGV: rate, burst, now. Returns {allowed, retry_after}.
 TOKEN_BUCKET = """
@@ -41,18 +41,38 @@ def _take_local(key: str, rate: float, burst: float, now: float) -> float:
     return (1 - tokens) / rate
 
 
-async def take(user_id, *, kind: str = "send") -> None:
-    """Spend one token of ``user_id``'s bucket or raise RateLimited."""
+def _bucket(user_id, kind: str) -> tuple[str, float, int, float]:
     limits = settings.PARLEY
-    rate, burst = limits["SEND_RATE_PER_SECOND"], limits["SEND_BURST"]
     key = f"{settings.REDIS_KEY_PREFIX}:rate:{kind}:{user_id}"
-    now = time.time()
-    client = get_redis()
-    if client is None:
-        retry_after = _take_local(key, rate, burst, now)
-    else:
-        allowed, retry = await client.eval(TOKEN_BUCKET, 1, key, rate, burst, now)
-        retry_after = 0.0 if int(allowed) else float(retry)
+    return key, limits["SEND_RATE_PER_SECOND"], limits["SEND_BURST"], time.time()
+
+
+def _spent(retry_after: float) -> None:
     if retry_after:
         wait = max(retry_after, 0.1)
         raise RateLimited(f"Too many messages; wait {wait:.1f}s.", retry_after=round(wait, 3))
+
+
+def _retry_after(reply) -> float:
+    allowed, retry = reply
+    return 0.0 if int(allowed) else float(retry)
+
+
+async def take(user_id, *, kind: str = "send") -> None:
+    """Spend one token of ``user_id``'s bucket or raise RateLimited."""
+    key, rate, burst, now = _bucket(user_id, kind)
+    client = get_redis()
+    if client is None:
+        _spent(_take_local(key, rate, burst, now))
+    else:
+        _spent(_retry_after(await client.eval(TOKEN_BUCKET, 1, key, rate, burst, now)))
+
+
+def take_sync(user_id, *, kind: str = "send") -> None:
+    """``take`` for sync callers (the REST API)."""
+    key, rate, burst, now = _bucket(user_id, kind)
+    client = get_sync_redis()
+    if client is None:
+        _spent(_take_local(key, rate, burst, now))
+    else:
+        _spent(_retry_after(client.eval(TOKEN_BUCKET, 1, key, rate, burst, now)))

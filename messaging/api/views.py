@@ -4,7 +4,6 @@ and renders the result in the socket's JSON shapes. Errors are raised by the
 services and shaped by ``messaging.api.errors``.
 """
 
-from asgiref.sync import async_to_sync
 from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from django.template import Context, Engine
@@ -53,7 +52,7 @@ def _valid(serializer_class, data):
 def _take_send_token(user) -> None:
     """Spend from the same per-user bucket as the socket's sends, edits and
     deletes, so the API is no way around the limit."""
-    async_to_sync(ratelimit.take)(user.pk)
+    ratelimit.take_sync(user.pk)
 
 
 # --- Conversations ------------------------------------------------------------
