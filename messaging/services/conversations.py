@@ -116,6 +116,7 @@ def rename_conversation(*, actor: User, conversation_id, title: str) -> Conversa
             raise InvalidInput("A direct conversation has no title.")
         if not can_manage(conversation, actor):
             raise AccessDenied("Only the conversation's admins rename it.")
+        require_writable(conversation)
         conversation.title = title
         conversation.save(update_fields=["title", "updated_at"])
         audit.record(

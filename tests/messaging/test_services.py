@@ -646,3 +646,16 @@ def test_no_event_on_rollback_or_refusal(direct, assigned, published,
     ):
         send(mentor, direct, "too late")
     assert pending == [] and published == []
+
+
+@pytest.mark.django_db
+def test_archived_group_cannot_be_renamed(assigned):
+    mentor, student = assigned
+    group = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=[student], title="Before"
+    )
+    services.set_archived(actor=mentor, conversation_id=group.pk, archived=True)
+    with pytest.raises(ConversationArchived):
+        services.rename_conversation(actor=mentor, conversation_id=group.pk, title="After")
+    group.refresh_from_db()
+    assert group.title == "Before"
