@@ -164,18 +164,28 @@ def inbox(request):
 # --- One conversation ----------------------------------------------------------
 
 
-@login_required
-def conversation(request, conversation_id):
+def _membership_or_refusal(request, conversation_id):
+    """``(membership, None)``, or ``(None, response)`` refusing the page: back
+    to the inbox with the reason (recorded in the audit log). An unknown
+    conversation is a 404."""
     try:
         membership = selectors.membership_for(
             request.user, conversation_id, attempted="conversation.view"
         )
-        page = selectors.history(user=request.user, conversation_id=conversation_id)
     except NotFound:
         raise Http404("No such conversation.") from None
     except MessagingError as error:
         messages.error(request, error.message)
-        return redirect("inbox")
+        return None, redirect("inbox")
+    return membership, None
+
+
+@login_required
+def conversation(request, conversation_id):
+    membership, refusal = _membership_or_refusal(request, conversation_id)
+    if refusal:
+        return refusal
+    page = selectors.history(user=request.user, conversation_id=conversation_id)
     convo = membership.conversation
     members = selectors.participants(convo)
     user = request.user
@@ -221,15 +231,9 @@ def conversation(request, conversation_id):
 
 @login_required
 def members(request, conversation_id):
-    try:
-        membership = selectors.membership_for(
-            request.user, conversation_id, attempted="conversation.view"
-        )
-    except NotFound:
-        raise Http404("No such conversation.") from None
-    except MessagingError as error:
-        messages.error(request, error.message)
-        return redirect("inbox")
+    membership, refusal = _membership_or_refusal(request, conversation_id)
+    if refusal:
+        return refusal
     convo = membership.conversation
     people = selectors.participants(convo)
     can_manage = _can_manage(convo, membership, request.user)
