@@ -1,9 +1,11 @@
 """Sending, editing and deleting messages."""
 
+import functools
 import uuid
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from accounts.models import Role, User
 from messaging import audit, events
@@ -15,6 +17,7 @@ from messaging.errors import (
 )
 from messaging.models import (
     AuditAction,
+    AuditLog,
     Conversation,
     ConversationParticipant,
     Message,
@@ -27,19 +30,25 @@ from messaging.services.common import (
     parse_uuid,
     require_membership,
     require_writable,
-    store_message,
 )
+
+
+def _refuse_send(conversation_id: uuid.UUID, sender: User) -> None:
+    """The send matched no writable conversation of the sender's: raise why
+    (NotFound, AccessDenied or ConversationArchived, in that order)."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    require_membership(conversation, sender)
+    require_writable(conversation)
+    raise AssertionError("unreachable: the conversation was writable")  # pragma: no cover
 
 
 def _claim_seq_for_sender(conversation_id: uuid.UUID, sender: User, now) -> int:
     """Lock the conversation and take its next seq in one statement, provided
-    ``sender`` is an active member and the conversation is not archived.
-
-    This is the hot path of every send: one round trip instead of a locking
-    SELECT, a membership SELECT and an UPDATE. When the statement matches no
-    row, the reason is looked up and raised (NotFound, AccessDenied or
-    ConversationArchived, in that order).
-    """
+    ``sender`` is an active member and the conversation is not archived:
+    one round trip instead of a locking SELECT, a membership SELECT and an
+    UPDATE."""
     conversations = Conversation._meta.db_table
     participants = ConversationParticipant._meta.db_table
     prep_id = Conversation._meta.pk.get_db_prep_value
@@ -59,14 +68,98 @@ def _claim_seq_for_sender(conversation_id: uuid.UUID, sender: User, now) -> int:
             ],
         )
         row = cursor.fetchone()
-    if row is not None:
-        return row[0]
-    conversation = Conversation.objects.filter(pk=conversation_id).first()
-    if conversation is None:
-        raise NotFound("No such conversation.")
-    require_membership(conversation, sender)
-    require_writable(conversation)
-    raise AssertionError("unreachable: the conversation was writable")  # pragma: no cover
+    if row is None:
+        _refuse_send(conversation_id, sender)
+    return row[0]
+
+
+def _store_sent_message_portably(message: Message) -> None:
+    """Four statements: claim the seq, insert, move the sender's cursor,
+    audit. Used where the database has no data-modifying CTEs (SQLite)."""
+    message.seq = _claim_seq_for_sender(message.conversation_id, message.sender, message.sent_at)
+    message.save(force_insert=True)
+    ConversationParticipant.objects.filter(
+        conversation_id=message.conversation_id, user=message.sender
+    ).update(last_read_seq=message.seq, last_delivered_seq=message.seq)
+    audit.record(
+        actor=message.sender,
+        action=AuditAction.MESSAGE_SEND,
+        conversation_id=message.conversation_id,
+        message_id=message.pk,
+        seq=message.seq,
+    )
+
+
+def _column(model, name: str) -> str:
+    return model._meta.get_field(name).column
+
+
+@functools.cache
+def _one_statement_sql() -> str:
+    """The whole send as one PostgreSQL statement (data-modifying CTEs):
+    lock the conversation and take the seq (only for an active member of a
+    writable conversation), insert the message, move the sender's cursors,
+    write the audit row. It is atomic on its own; a resend fails it on
+    UNIQUE(sender, client_id) and nothing of it remains."""
+    conversations = Conversation._meta.db_table
+    participants = ConversationParticipant._meta.db_table
+    messages = Message._meta.db_table
+    audit_log = AuditLog._meta.db_table
+    m = {name: _column(Message, name) for name in (
+        "id", "conversation", "sender", "content", "message_type", "file_url", "sent_at",
+        "metadata", "seq", "client_id")}
+    a = {name: _column(AuditLog, name) for name in (
+        "at", "actor", "action", "conversation_id", "message_id", "details")}
+    p = {name: _column(ConversationParticipant, name) for name in (
+        "conversation", "user", "left_at", "last_read_seq", "last_delivered_seq")}
+    # Only table and column names are formatted in; values are parameters.
+    return (
+        f"WITH claimed AS (UPDATE {conversations} SET last_seq = last_seq + 1,"  # noqa: S608
+        " last_message_at = %(now)s, updated_at = %(now)s"
+        " WHERE id = %(conversation)s AND archived_at IS NULL"
+        f" AND EXISTS (SELECT 1 FROM {participants} p WHERE p.{p['conversation']} ="
+        f" %(conversation)s AND p.{p['user']} = %(sender)s AND p.{p['left_at']} IS NULL)"
+        " RETURNING last_seq),"
+        f" stored AS (INSERT INTO {messages} ({m['id']}, {m['conversation']}, {m['sender']},"
+        f" {m['content']}, {m['message_type']}, {m['file_url']}, {m['sent_at']},"
+        f" {m['metadata']}, {m['seq']}, {m['client_id']})"
+        " SELECT %(id)s, %(conversation)s, %(sender)s, %(content)s, %(message_type)s,"
+        " %(file_url)s, %(now)s, %(metadata)s, last_seq, %(client_id)s FROM claimed"
+        f" RETURNING {m['seq']} AS seq),"
+        f" reader AS (UPDATE {participants} SET {p['last_read_seq']} = stored.seq,"
+        f" {p['last_delivered_seq']} = stored.seq FROM stored"
+        f" WHERE {p['conversation']} = %(conversation)s AND {p['user']} = %(sender)s),"
+        f" audited AS (INSERT INTO {audit_log} ({a['at']}, {a['actor']}, {a['action']},"
+        f" {a['conversation_id']}, {a['message_id']}, {a['details']})"
+        " SELECT %(now)s, %(sender)s, %(action)s, %(conversation)s, %(id)s,"
+        " jsonb_build_object('seq', seq) FROM stored)"
+        " SELECT seq FROM stored"
+    )
+
+
+def _store_sent_message_in_one_statement(message: Message) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _one_statement_sql(),
+            {
+                "now": message.sent_at,
+                "conversation": message.conversation_id,
+                "sender": message.sender.pk,
+                "id": message.pk,
+                "content": message.content,
+                "message_type": message.message_type,
+                "file_url": message.file_url,
+                "metadata": Jsonb(message.metadata),
+                "client_id": message.client_id,
+                "action": AuditAction.MESSAGE_SEND.value,
+            },
+        )
+        row = cursor.fetchone()
+    if row is None:
+        _refuse_send(message.conversation_id, message.sender)
+    message.seq = row[0]
+    message._state.adding = False
+    message._state.db = connection.alias
 
 
 def send_message(
@@ -96,36 +189,32 @@ def send_message(
             actor=sender, attempted=AuditAction.MESSAGE_SEND, conversation_id=conversation_id
         ):
             raise AccessDenied("This account is deactivated.")
+    message = Message(
+        conversation_id=conversation_id,
+        sender=sender,
+        content=content,
+        message_type=message_type,
+        client_id=client_id,
+        file_url=file_url,
+        metadata=metadata or {},
+        sent_at=timezone.now(),
+    )
+    store = (
+        _store_sent_message_in_one_statement
+        if connection.vendor == "postgresql"
+        else _store_sent_message_portably
+    )
     try:
         with audit.denials_recorded(
             actor=sender, attempted=AuditAction.MESSAGE_SEND, conversation_id=conversation_id
         ), transaction.atomic():
-            now = timezone.now()
-            seq = _claim_seq_for_sender(conversation_id, sender, now)
             # A resend (same client_id) fails here on UNIQUE(sender, client_id);
-            # the whole transaction, seq included, rolls back below.
-            message = store_message(
-                conversation_id=conversation_id,
-                seq=seq,
-                sent_at=now,
-                sender=sender,
-                content=content,
-                message_type=message_type,
-                client_id=client_id,
-                file_url=file_url,
-                metadata=metadata,
-            )
-            # Writing is reading: the sender has seen everything up to here.
-            # Cursors define "read by"; no message_status rows are needed.
-            ConversationParticipant.objects.filter(
-                conversation_id=conversation_id, user=sender
-            ).update(last_read_seq=seq, last_delivered_seq=seq)
-            audit.record(
-                actor=sender,
-                action=AuditAction.MESSAGE_SEND,
-                conversation_id=conversation_id,
-                message_id=message.pk,
-                seq=seq,
+            # the whole transaction, seq included, rolls back below. Writing
+            # is reading: the sender's cursors move to the new seq (cursors
+            # define "read by"; no message_status rows are needed).
+            store(message)
+            events.publish_on_commit(
+                events.conversation_group(conversation_id), events.message_new(message)
             )
     except IntegrityError:
         # Only a resend collides: return what the first send stored.
