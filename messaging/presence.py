@@ -132,8 +132,8 @@ async def _apply(op: str, user_id, channel: str = "", status: str = "") -> Prese
     if client is None:
         before, after, count = _apply_memory(op, user_id, channel, status, now, ttl)
     else:
-        before, after, count = await client.eval(
-            APPLY, 2, _key(user_id), _index_key(), op, channel, status, now, ttl, user_id
+        before, after, count = await client.register_script(APPLY)(
+            keys=[_key(user_id), _index_key()], args=[op, channel, status, now, ttl, user_id]
         )
     return PresenceChange(user_id, before, after, int(count))
 

@@ -10,6 +10,7 @@ from messaging.errors import RateLimited
 from messaging.redis_client import get_redis, get_sync_redis
 
 # KEYS[1]: the bucket; ARGV: rate, burst, now. Returns {allowed, retry_after}.
+# Run through register_script: EVALSHA, so the script text is sent once.
 TOKEN_BUCKET = """
 local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -65,7 +66,8 @@ async def take(user_id, *, kind: str = "send") -> None:
     if client is None:
         _spent(_take_local(key, rate, burst, now))
     else:
-        _spent(_retry_after(await client.eval(TOKEN_BUCKET, 1, key, rate, burst, now)))
+        bucket = client.register_script(TOKEN_BUCKET)
+        _spent(_retry_after(await bucket(keys=[key], args=[rate, burst, now])))
 
 
 def take_sync(user_id, *, kind: str = "send") -> None:
@@ -75,4 +77,5 @@ def take_sync(user_id, *, kind: str = "send") -> None:
     if client is None:
         _spent(_take_local(key, rate, burst, now))
     else:
-        _spent(_retry_after(client.eval(TOKEN_BUCKET, 1, key, rate, burst, now)))
+        bucket = client.register_script(TOKEN_BUCKET)
+        _spent(_retry_after(bucket(keys=[key], args=[rate, burst, now])))
