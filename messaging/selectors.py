@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, UUIDField
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, UUIDField
 
 from accounts.models import Role, User
 from messaging import audit
@@ -63,7 +63,14 @@ def inbox(
 
 
 def unread_total(user: User) -> int:
-    return sum(m.unread_count for m in inbox(user).only("id", "last_read_seq", "conversation"))
+    """Unread messages over the user's active, unarchived conversations: one
+    aggregate over the cursors, no rows fetched."""
+    return (
+        ConversationParticipant.objects.active()
+        .filter(user=user, conversation__archived_at__isnull=True)
+        .aggregate(total=Sum(F("conversation__last_seq") - F("last_read_seq")))["total"]
+        or 0
+    )
 
 
 def conversation_ids_for(user: User) -> list[UUID]:
