@@ -1,15 +1,18 @@
-"""What the messaging services share: input checks, the conversation lock,
-membership checks, storing a message under a seq, cursors and membership
-announcements. Internal to ``messaging.services``."""
+"""What the messaging services share: input checks, the write transaction,
+the conversation lock, membership checks, appending a message under the next
+seq, cursors and membership announcements. Internal to ``messaging.services``."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
-from messaging import events
+from messaging import audit, events
 from messaging.errors import (
     AccessDenied,
     ConversationArchived,
@@ -78,6 +81,16 @@ def clean_seq(value) -> int:
 # --- Shared steps -------------------------------------------------------------
 
 
+@contextmanager
+def write_transaction(*, actor: User, attempted: str, conversation_id=None) -> Iterator[None]:
+    """The transaction of one service call. An AccessDenied raised inside
+    rolls it back, then is recorded in the audit log, outside the rollback."""
+    with audit.denials_recorded(
+        actor=actor, attempted=attempted, conversation_id=conversation_id
+    ), transaction.atomic():
+        yield
+
+
 def lock_conversation(conversation_id) -> Conversation:
     """Lock the conversation row for the rest of the transaction: writers to
     one conversation queue here, which keeps seq contiguous."""
@@ -115,49 +128,41 @@ def can_manage(conversation: Conversation, user: User) -> bool:
     ).exists()
 
 
-def store_message(
+def publish_new_message(message: Message) -> None:
+    events.publish_on_commit(
+        events.conversation_group(message.conversation_id), events.message_new(message)
+    )
+
+
+def append_message(
+    conversation: Conversation,
     *,
-    conversation_id: uuid.UUID,
-    seq: int,
-    sent_at,
     sender: User | None,
     content: str,
-    message_type: str = MessageType.TEXT,
-    client_id: uuid.UUID | None = None,
-    file_url: str = "",
+    message_type: str = MessageType.SYSTEM,
     metadata: dict | None = None,
 ) -> Message:
-    """Insert a message under an already taken ``seq`` and announce it after
-    commit. ``sent_at`` is also the conversation's ``last_message_at``: the
-    inbox orders by one and shows the other."""
-    message = Message.objects.create(
-        conversation_id=conversation_id,
-        sender=sender,
-        content=content,
-        message_type=message_type,
-        client_id=client_id,
-        file_url=file_url,
-        metadata=metadata or {},
-        seq=seq,
-        sent_at=sent_at,
-    )
-    events.publish_on_commit(
-        events.conversation_group(conversation_id), events.message_new(message)
-    )
-    return message
-
-
-def append_message(conversation: Conversation, **fields) -> Message:
-    """Take the next seq and store a message. The caller holds the lock."""
+    """Take the next seq and store a message (system messages: someone was
+    added or left). The caller holds the conversation lock. ``sent_at`` is
+    also the conversation's ``last_message_at``: the inbox orders by one and
+    shows the other."""
     now = timezone.now()
     conversation.last_seq += 1
     conversation.last_message_at = now
     Conversation.objects.filter(pk=conversation.pk).update(
         last_seq=conversation.last_seq, last_message_at=now, updated_at=now
     )
-    return store_message(
-        conversation_id=conversation.pk, seq=conversation.last_seq, sent_at=now, **fields
+    message = Message.objects.create(
+        conversation_id=conversation.pk,
+        sender=sender,
+        content=content,
+        message_type=message_type,
+        metadata=metadata or {},
+        seq=conversation.last_seq,
+        sent_at=now,
     )
+    publish_new_message(message)
+    return message
 
 
 def advance_cursor(

@@ -17,7 +17,6 @@ from messaging.models import (
     Conversation,
     ConversationParticipant,
     ConversationType,
-    MessageType,
     ParticipantRole,
 )
 from messaging.services.common import (
@@ -30,6 +29,7 @@ from messaging.services.common import (
     parse_uuid,
     read_own_message,
     require_writable,
+    write_transaction,
 )
 
 
@@ -108,9 +108,9 @@ def create_conversation(
 def rename_conversation(*, actor: User, conversation_id, title: str) -> Conversation:
     title = clean_title(title)
     conversation_id = parse_uuid(conversation_id, what="conversation_id")
-    with audit.denials_recorded(
+    with write_transaction(
         actor=actor, attempted=AuditAction.CONVERSATION_UPDATE, conversation_id=conversation_id
-    ), transaction.atomic():
+    ):
         conversation = lock_conversation(conversation_id)
         if conversation.type == ConversationType.DIRECT:
             raise InvalidInput("A direct conversation has no title.")
@@ -137,9 +137,9 @@ def set_archived(*, actor: User, conversation_id, archived: bool) -> Conversatio
     """
     conversation_id = parse_uuid(conversation_id, what="conversation_id")
     action = AuditAction.CONVERSATION_ARCHIVE if archived else AuditAction.CONVERSATION_UNARCHIVE
-    with audit.denials_recorded(
+    with write_transaction(
         actor=actor, attempted=action, conversation_id=conversation_id
-    ), transaction.atomic():
+    ):
         conversation = lock_conversation(conversation_id)
         if not can_manage(conversation, actor):
             raise AccessDenied("Only the conversation's admins archive it.")
@@ -159,9 +159,9 @@ def add_participants(*, actor: User, conversation_id, users: Iterable[User]) -> 
     users = list({u.pk: u for u in users}.values())
     if not users:
         raise InvalidInput("Name at least one person to add.")
-    with audit.denials_recorded(
+    with write_transaction(
         actor=actor, attempted=AuditAction.PARTICIPANT_ADD, conversation_id=conversation_id
-    ), transaction.atomic():
+    ):
         conversation = lock_conversation(conversation_id)
         require_writable(conversation)
         if conversation.type == ConversationType.DIRECT:
@@ -208,7 +208,6 @@ def add_participants(*, actor: User, conversation_id, users: Iterable[User]) -> 
                 conversation,
                 sender=actor,
                 content=f"{actor.display_name} added {names}",
-                message_type=MessageType.SYSTEM,
                 metadata={"event": "participant.add", "user_ids": [str(u.pk) for u in added]},
             )
             read_own_message(conversation, actor=actor, seq=notice.seq)
@@ -227,9 +226,9 @@ def remove_participant(*, actor: User, conversation_id, user: User) -> Conversat
     user themselves (leaving) or one of its admins. Their sockets stop
     receiving it at once."""
     conversation_id = parse_uuid(conversation_id, what="conversation_id")
-    with audit.denials_recorded(
+    with write_transaction(
         actor=actor, attempted=AuditAction.PARTICIPANT_REMOVE, conversation_id=conversation_id
-    ), transaction.atomic():
+    ):
         conversation = lock_conversation(conversation_id)
         if conversation.type == ConversationType.DIRECT:
             raise InvalidInput("Nobody leaves a direct conversation; archive it instead.")
@@ -248,7 +247,6 @@ def remove_participant(*, actor: User, conversation_id, user: User) -> Conversat
                 conversation,
                 sender=actor,
                 content=f"{actor.display_name} {verb}",
-                message_type=MessageType.SYSTEM,
                 metadata={"event": "participant.remove", "user_ids": [str(user.pk)]},
             )
             read_own_message(conversation, actor=actor, seq=notice.seq)

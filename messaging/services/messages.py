@@ -3,7 +3,7 @@
 import functools
 import uuid
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -28,8 +28,10 @@ from messaging.services.common import (
     clean_content,
     lock_conversation,
     parse_uuid,
+    publish_new_message,
     require_membership,
     require_writable,
+    write_transaction,
 )
 
 
@@ -205,17 +207,15 @@ def send_message(
         else _store_sent_message_portably
     )
     try:
-        with audit.denials_recorded(
+        with write_transaction(
             actor=sender, attempted=AuditAction.MESSAGE_SEND, conversation_id=conversation_id
-        ), transaction.atomic():
+        ):
             # A resend (same client_id) fails here on UNIQUE(sender, client_id);
             # the whole transaction, seq included, rolls back below. Writing
             # is reading: the sender's cursors move to the new seq (cursors
             # define "read by"; no message_status rows are needed).
             store(message)
-            events.publish_on_commit(
-                events.conversation_group(conversation_id), events.message_new(message)
-            )
+            publish_new_message(message)
     except IntegrityError:
         # Only a resend collides: return what the first send stored.
         stored = (
@@ -265,9 +265,9 @@ def _own_message_for_update(actor: User, message_id, *, moderator_allowed: bool)
 
 def edit_message(*, editor: User, message_id, content) -> Message:
     content = clean_content(content)
-    with audit.denials_recorded(
+    with write_transaction(
         actor=editor, attempted=AuditAction.MESSAGE_EDIT
-    ), transaction.atomic():
+    ):
         message = _own_message_for_update(editor, message_id, moderator_allowed=False)
         if message.content == content:
             return message
@@ -291,9 +291,9 @@ def edit_message(*, editor: User, message_id, content) -> Message:
 def delete_message(*, actor: User, message_id) -> Message:
     """Soft-delete: the message keeps its seq, its content is gone. Senders
     delete their own messages; platform admins delete any (moderation)."""
-    with audit.denials_recorded(
+    with write_transaction(
         actor=actor, attempted=AuditAction.MESSAGE_DELETE
-    ), transaction.atomic():
+    ):
         message = _own_message_for_update(actor, message_id, moderator_allowed=True)
         message.deleted_at = timezone.now()
         message.content = ""

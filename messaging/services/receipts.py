@@ -1,7 +1,6 @@
 """Delivered and read receipts."""
 
 
-from django.db import transaction
 
 from accounts.models import User
 from messaging import audit
@@ -19,6 +18,7 @@ from messaging.services.common import (
     advance_cursor,
     clean_seq,
     parse_uuid,
+    write_transaction,
 )
 
 
@@ -37,9 +37,9 @@ def mark_delivered(*, user: User, conversation_id, up_to_seq) -> ConversationPar
 def _mark(*, user: User, conversation_id, up_to_seq, status: str) -> ConversationParticipant:
     conversation_id = parse_uuid(conversation_id, what="conversation_id")
     up_to_seq = clean_seq(up_to_seq)
-    with audit.denials_recorded(
+    with write_transaction(
         actor=user, attempted=AuditAction.READ_MARK, conversation_id=conversation_id
-    ), transaction.atomic():
+    ):
         try:
             conversation = Conversation.objects.get(pk=conversation_id)
         except Conversation.DoesNotExist:
