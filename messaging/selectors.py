@@ -101,12 +101,6 @@ def membership_for(user: User, conversation_id, *, attempted: str) -> Conversati
     return membership
 
 
-def is_member(user_id, conversation_id) -> bool:
-    return ConversationParticipant.objects.active().filter(
-        user_id=user_id, conversation_id=conversation_id
-    ).exists()
-
-
 def member_ids(conversation_id) -> list[UUID]:
     return list(
         ConversationParticipant.objects.active()
