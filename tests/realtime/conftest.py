@@ -37,13 +37,14 @@ class Socket:
     async def recv(self, timeout: float = 3) -> dict:
         return await self.communicator.receive_json_from(timeout=timeout)
 
-    async def recv_type(self, frame_type: str, timeout: float = 3) -> dict:
-        """The next frame of ``frame_type``, skipping presence chatter."""
+    async def recv_type(self, frame_type: str, timeout: float = 3, *, also_skip=()) -> dict:
+        """The next frame of ``frame_type``, skipping presence chatter and
+        the types in ``also_skip``; any other frame fails the test."""
         while True:
             frame = await self.recv(timeout)
             if frame["type"] == frame_type:
                 return frame
-            if frame["type"] not in ("presence", "receipt"):
+            if frame["type"] not in ("presence", "receipt", *also_skip):
                 raise AssertionError(f"expected {frame_type}, got {frame}")
 
     async def nothing(self, timeout: float = 0.3, *, ignore=("presence",)) -> bool:
