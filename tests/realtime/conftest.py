@@ -14,6 +14,11 @@ from config.asgi import application
 
 ORIGIN = b"http://127.0.0.1"
 
+# docs/protocol.md orders neither way a sender's ``ack`` and the sender's own
+# ``message.new`` for the same message: waiting for one holds the other back
+# for a later ``recv_type`` instead of failing the test.
+UNORDERED_WITH = {"ack": ("message.new",), "message.new": ("ack",)}
+
 
 def session_cookie(user) -> str:
     client = Client()
@@ -27,6 +32,7 @@ class Socket:
     def __init__(self, communicator: WebsocketCommunicator, session_key: str):
         self.communicator = communicator
         self.session_key = session_key
+        self.held: list[dict] = []  # frames received out of a promised-free order
 
     async def send(self, frame: dict) -> None:
         await self.communicator.send_json_to(frame)
@@ -39,16 +45,26 @@ class Socket:
 
     async def recv_type(self, frame_type: str, timeout: float = 3, *, also_skip=()) -> dict:
         """The next frame of ``frame_type``, skipping presence chatter and
-        the types in ``also_skip``; any other frame fails the test."""
+        the types in ``also_skip``; a frame the protocol may send before it
+        (``UNORDERED_WITH``) is held for later; any other frame fails the test."""
+        for index, frame in enumerate(self.held):
+            if frame["type"] == frame_type:
+                return self.held.pop(index)
         while True:
             frame = await self.recv(timeout)
             if frame["type"] == frame_type:
                 return frame
-            if frame["type"] not in ("presence", "receipt", *also_skip):
+            if frame["type"] in UNORDERED_WITH.get(frame_type, ()):
+                self.held.append(frame)
+            elif frame["type"] not in ("presence", "receipt", *also_skip):
                 raise AssertionError(f"expected {frame_type}, got {frame}")
 
     async def nothing(self, timeout: float = 0.3, *, ignore=("presence",)) -> bool:
-        """True when no frame (other than ``ignore`` types) arrives in ``timeout``."""
+        """True when no frame (other than ``ignore`` types) arrives in ``timeout``
+        and none is held back unread."""
+        unread = [frame for frame in self.held if frame["type"] not in ignore]
+        if unread:
+            raise AssertionError(f"expected nothing, still holding {unread}")
         while True:
             if await self.communicator.receive_nothing(timeout=timeout):
                 return True

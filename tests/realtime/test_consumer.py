@@ -216,13 +216,15 @@ async def test_send_rate_is_limited_and_socket_survives(
     open_socket, direct, assigned, monkeypatch
 ):
     monkeypatch.setitem(settings.PARLEY, "SEND_BURST", 3)
-    monkeypatch.setitem(settings.PARLEY, "SEND_RATE_PER_SECOND", 0.5)
+    # One token per 1,000 s: no refill between the sends, however slow the machine.
+    monkeypatch.setitem(settings.PARLEY, "SEND_RATE_PER_SECOND", 0.001)
     mentor, student = assigned
     socket = await open_socket(student)
     other = await open_socket(mentor)
     for _ in range(3):
         await socket.send(send_frame(direct))
         await socket.recv_type("ack")
+        await socket.recv_type("message.new")  # the sender's own copy, in either order
     await socket.send(send_frame(direct))
     error = await socket.recv_type("error")
     assert error["code"] == "rate_limited" and error["retry_after"] > 0
@@ -285,7 +287,11 @@ async def test_cannot_edit_or_delete_someone_elses_message(
 # --- Typing -----------------------------------------------------------------------------
 
 
-async def test_typing_is_relayed_throttled_and_stopped(open_socket, direct, assigned):
+async def test_typing_is_relayed_throttled_and_stopped(
+    open_socket, direct, assigned, monkeypatch
+):
+    # A window no loaded machine outlasts between two frames.
+    monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 3600)
     mentor, student = assigned
     typist = await open_socket(student)
     reader = await open_socket(mentor)
