@@ -12,9 +12,8 @@ from django.conf import settings
 
 
 def services_available() -> bool:
-    return (
-        settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-        and bool(settings.REDIS_URL)
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and bool(
+        settings.REDIS_URL
     )
 
 

@@ -42,6 +42,7 @@ class UserAdmin(DjangoUserAdmin):
     def activate(self, request, queryset):
         for user in queryset:
             services.set_active(user=user, active=True)
+
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["display_name", "role"]}),
@@ -65,7 +66,11 @@ class UserAdmin(DjangoUserAdmin):
 @admin.register(MentorAssignment)
 class MentorAssignmentAdmin(admin.ModelAdmin):
     list_display = ["mentor", "student", "created_at"]
-    search_fields = ["mentor__display_name", "mentor__email", "student__display_name",
-                     "student__email"]
+    search_fields = [
+        "mentor__display_name",
+        "mentor__email",
+        "student__display_name",
+        "student__email",
+    ]
     autocomplete_fields = ["mentor", "student"]
     list_select_related = ["mentor", "student"]

@@ -45,9 +45,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     display_name = models.CharField(max_length=150)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.STUDENT)
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(
-        default=False, help_text="May log in to the Django admin site."
-    )
+    is_staff = models.BooleanField(default=False, help_text="May log in to the Django admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects = UserManager()

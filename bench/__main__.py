@@ -31,29 +31,46 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Delivery, latency, CPU and memory of Parley against the limit and peer "
-                    "baselines, and history / unread figures on 1M messages.",
+        "baselines, and history / unread figures on 1M messages.",
     )
-    parser.add_argument("--only", default="limit,peer,parley,data",
-                        help="comma list of limit, peer, parley, data (default: all)")
-    parser.add_argument("--full", action="store_true",
-                        help="longer steps (10 s), finer rate steps, more iterations")
+    parser.add_argument(
+        "--only",
+        default="limit,peer,parley,data",
+        help="comma list of limit, peer, parley, data (default: all)",
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="longer steps (10 s), finer rate steps, more iterations"
+    )
     parser.add_argument("--duration", type=float, help="seconds per rate step (short: 3)")
-    parser.add_argument("--rates", help="comma list of delivery rates (deliveries/s) to step "
-                                        "through, ascending")
-    parser.add_argument("--fixed-rates", default="1000,2000",
-                        help="rates always run, for the latency table (default 1000,2000)")
+    parser.add_argument(
+        "--rates", help="comma list of delivery rates (deliveries/s) to step through, ascending"
+    )
+    parser.add_argument(
+        "--fixed-rates",
+        default="1000,2000",
+        help="rates always run, for the latency table (default 1000,2000)",
+    )
     parser.add_argument("--rooms", type=int, default=20, help="conversations (default 20)")
     parser.add_argument("--size", type=int, default=10, help="members each (default 10)")
-    parser.add_argument("--idle", type=int, default=1000,
-                        help="idle sockets for the memory figure (default 1000)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="load generator processes (default 1)")
+    parser.add_argument(
+        "--idle", type=int, default=1000, help="idle sockets for the memory figure (default 1000)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="load generator processes (default 1)"
+    )
     parser.add_argument("--p99-ms", type=float, default=100.0, help="latency bound (100)")
-    parser.add_argument("--profile", type=float, default=None,
-                        help="seconds of py-spy sampling of one Parley server under load "
-                             "after the steps (short: 8, full: 20; 0 skips)")
-    parser.add_argument("--fresh-data", action="store_true",
-                        help="rebuild the 1M-message data set even if it exists")
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=None,
+        help="seconds of py-spy sampling of one Parley server under load "
+        "after the steps (short: 8, full: 20; 0 skips)",
+    )
+    parser.add_argument(
+        "--fresh-data",
+        action="store_true",
+        help="rebuild the 1M-message data set even if it exists",
+    )
     parser.add_argument("--out", help="results file (default bench/results/<time>.json)")
     args = parser.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -65,8 +82,23 @@ def parse_args(argv=None):
     if args.rates:
         args.rates = sorted(float(r) for r in args.rates.split(","))
     elif args.full:
-        args.rates = [250, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000,
-                      32000, 48000, 64000]
+        args.rates = [
+            250,
+            500,
+            1000,
+            1500,
+            2000,
+            3000,
+            4000,
+            6000,
+            8000,
+            12000,
+            16000,
+            24000,
+            32000,
+            48000,
+            64000,
+        ]
     else:
         args.rates = [250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000]
     args.fixed_rates = sorted(float(r) for r in args.fixed_rates.split(",") if r)
@@ -86,8 +118,11 @@ def log(message: str) -> None:
 
 def run_phase(pool, stack, rate: float, args, duration: float | None = None) -> dict:
     cpu0, svc0 = procs.total_cpu(stack.pids), procs.cpu_by_pid(procs.service_pids())
-    raw = pool.run_phase(send_rate=rate / args.size, duration=duration or args.duration,
-                         warmup=min(1.0, args.duration / 4))
+    raw = pool.run_phase(
+        send_rate=rate / args.size,
+        duration=duration or args.duration,
+        warmup=min(1.0, args.duration / 4),
+    )
     cpu1 = procs.total_cpu(stack.pids)
     svc = procs.cpu_delta(svc0, procs.cpu_by_pid(procs.service_pids()))
     out = raw.summary()
@@ -95,15 +130,19 @@ def run_phase(pool, stack, rate: float, args, duration: float | None = None) -> 
     out["server_cpu_s"] = round(cpu1 - cpu0, 3)
     out["services_cpu_s"] = round(svc, 3)
     out["cpu_s_per_1k_deliveries"] = (
-        round(1000 * (cpu1 - cpu0) / raw.delivered, 4) if raw.delivered else None)
+        round(1000 * (cpu1 - cpu0) / raw.delivered, 4) if raw.delivered else None
+    )
     out["services_cpu_s_per_1k_deliveries"] = (
-        round(1000 * svc / raw.delivered, 4) if raw.delivered else None)
+        round(1000 * svc / raw.delivered, 4) if raw.delivered else None
+    )
     out["held"] = held(out, p99_ms=args.p99_ms)
     lat = out["latency_ms"]
-    log(f"{stack.name:6} {rate:>8.0f}/s  delivered {out['delivered_per_s']}/s  "
+    log(
+        f"{stack.name:6} {rate:>8.0f}/s  delivered {out['delivered_per_s']}/s  "
         f"p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']} ms  loss {out['loss_pct']}%  "
         f"errors {out['errors']}  cpu {out['server_cpu_s']}s  "
-        f"{'held' if out['held'] else 'BROKE'}")
+        f"{'held' if out['held'] else 'BROKE'}"
+    )
     if out["error_samples"]:
         log(f"       first errors: {out['error_samples'][:2]}")
     return out
@@ -175,8 +214,10 @@ def profile_under_load(pool, stack, out: dict, args, log_dir: Path) -> dict:
     spy = profile.record(stack.pids[0], args.profile, raw_path)
     if spy is None:
         return {"skipped": "py-spy is not installed (.venv/bin/pip install py-spy)"}
-    log(f"{stack.name}: profiling server pid {stack.pids[0]} for {args.profile:g} s "
-        f"at {rate:,.0f} deliveries/s")
+    log(
+        f"{stack.name}: profiling server pid {stack.pids[0]} for {args.profile:g} s "
+        f"at {rate:,.0f} deliveries/s"
+    )
     time.sleep(0.5)
     phase = run_phase(pool, stack, rate, args, duration=args.profile)
     try:
@@ -198,8 +239,9 @@ def idle_memory(stack, count: int) -> dict:
     endpoints = stack.idle_endpoints(count)
 
     async def main():
-        gen = LoadGen(endpoints, [], PROTOCOLS[stack.protocol](), connect_concurrency=20,
-                      connect_timeout=60)
+        gen = LoadGen(
+            endpoints, [], PROTOCOLS[stack.protocol](), connect_concurrency=20, connect_timeout=60
+        )
         await asyncio.sleep(1.0)
         before = sum(procs.rss_bytes(p) for p in stack.pids)
         try:
@@ -212,10 +254,16 @@ def idle_memory(stack, count: int) -> dict:
 
     before, after = asyncio.run(main())
     per = (after - before) / count
-    log(f"{stack.name:6} idle: {count} sockets, RSS {before / 2**20:.1f} → "
-        f"{after / 2**20:.1f} MiB, {per / 1024:.1f} KiB per socket")
-    return {"sockets": count, "rss_before": before, "rss_after": after,
-            "bytes_per_socket": round(per)}
+    log(
+        f"{stack.name:6} idle: {count} sockets, RSS {before / 2**20:.1f} → "
+        f"{after / 2**20:.1f} MiB, {per / 1024:.1f} KiB per socket"
+    )
+    return {
+        "sockets": count,
+        "rss_before": before,
+        "rss_after": after,
+        "bytes_per_socket": round(per),
+    }
 
 
 # --- Stacks -----------------------------------------------------------------------------
@@ -250,19 +298,37 @@ def run_stack(name: str, args, run_id: str, log_dir: Path) -> dict:
 
 def run_data(args, log_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
-    env.update({"DATABASE_URL": f"{BENCH_PG}/{DATA_DATABASE}", "REDIS_URL": BENCH_REDIS_URL,
-                "DEBUG": "true", "PYTHONPATH": str(procs.ROOT), "LOG_LEVEL": "WARNING",
-                "CHANNEL_LAYER_PREFIX": "parleybenchdata"})
+    env.update(
+        {
+            "DATABASE_URL": f"{BENCH_PG}/{DATA_DATABASE}",
+            "REDIS_URL": BENCH_REDIS_URL,
+            "DEBUG": "true",
+            "PYTHONPATH": str(procs.ROOT),
+            "LOG_LEVEL": "WARNING",
+            "CHANNEL_LAYER_PREFIX": "parleybenchdata",
+        }
+    )
     if args.fresh_data or not database_exists(DATA_DATABASE):
         recreate_database(DATA_DATABASE)
     for attempt in range(2):
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-                       cwd=procs.ROOT, env=env, check=True, timeout=600)
-        log("data: measuring history and unread counts on 1M messages "
-            "(the first run generates them, ~1 min)")
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=procs.ROOT,
+            env=env,
+            check=True,
+            timeout=600,
+        )
+        log(
+            "data: measuring history and unread counts on 1M messages "
+            "(the first run generates them, ~1 min)"
+        )
         done = subprocess.run(
             [sys.executable, "-m", "bench.data", "--iterations", str(args.iterations)],
-            cwd=procs.ROOT, env=env, timeout=1800, capture_output=True, text=True,
+            cwd=procs.ROOT,
+            env=env,
+            timeout=1800,
+            capture_output=True,
+            text=True,
         )
         if done.returncode == 3 and attempt == 0:
             recreate_database(DATA_DATABASE)
@@ -278,8 +344,9 @@ def machine() -> dict:
     cpu = ""
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name")), "")
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), ""
+            )
     except OSError:
         pass
     mem = 0
@@ -288,9 +355,14 @@ def machine() -> dict:
             mem = int(next(line for line in f if line.startswith("MemTotal")).split()[1]) * 1024
     except (OSError, StopIteration):
         pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "memory_bytes": mem,
-            "python": platform.python_version(), "platform": platform.platform(),
-            "load_average_at_start": os.getloadavg()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_bytes": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 def raise_fd_limit(wanted: int) -> None:

@@ -37,19 +37,35 @@ def build(*, total: int, deep: int, conversations: int) -> dict:
     started = time.perf_counter()
     password = make_password("bench-password-not-secret")
     with transaction.atomic():
-        reader = User.objects.create(email="reader@bench.test", display_name="Bench Reader",
-                                     role=Role.STUDENT, password=password)
-        mentor = User.objects.create(email="mentor@bench.test", display_name="Bench Mentor",
-                                     role=Role.MENTOR, password=password)
+        reader = User.objects.create(
+            email="reader@bench.test",
+            display_name="Bench Reader",
+            role=Role.STUDENT,
+            password=password,
+        )
+        mentor = User.objects.create(
+            email="mentor@bench.test",
+            display_name="Bench Mentor",
+            role=Role.MENTOR,
+            password=password,
+        )
         now = timezone.now()
         convs = Conversation.objects.bulk_create(
-            Conversation(type=ConversationType.GROUP, title=f"Data {i}", created_by=mentor,
-                         created_at=now, updated_at=now)
+            Conversation(
+                type=ConversationType.GROUP,
+                title=f"Data {i}",
+                created_by=mentor,
+                created_at=now,
+                updated_at=now,
+            )
             for i in range(conversations)
         )
         ConversationParticipant.objects.bulk_create(
-            [ConversationParticipant(conversation=c, user=u) for c in convs
-             for u in (reader, mentor)]
+            [
+                ConversationParticipant(conversation=c, user=u)
+                for c in convs
+                for u in (reader, mentor)
+            ]
         )
     deep_id = convs[0].pk
     rest = [c.pk for c in convs[1:]]
@@ -117,8 +133,12 @@ def timed(fn, iterations: int) -> dict:
         fn()
         samples.append(time.perf_counter() - t)
     s = stats.summarize(samples)
-    return {"count": s["count"], "p50_ms": round(s["p50"] * 1000, 3),
-            "p95_ms": round(s["p95"] * 1000, 3), "p99_ms": round(s["p99"] * 1000, 3)}
+    return {
+        "count": s["count"],
+        "p50_ms": round(s["p50"] * 1000, 3),
+        "p95_ms": round(s["p95"] * 1000, 3),
+        "p99_ms": round(s["p99"] * 1000, 3),
+    }
 
 
 def measure(*, iterations: int) -> dict:
@@ -130,8 +150,11 @@ def measure(*, iterations: int) -> dict:
 
     reader = User.objects.get(email="reader@bench.test")
     deep = Conversation.objects.filter(participants__user=reader).order_by("-last_seq").first()
-    out = {"messages": Message.objects.count(), "deep_conversation_messages": deep.last_seq,
-           "history": {}}
+    out = {
+        "messages": Message.objects.count(),
+        "deep_conversation_messages": deep.last_seq,
+        "history": {},
+    }
     for depth in (1, 100, 10_000):
         # Depth d: the page a reader reaches after scrolling up d - 1 pages.
         before = None if depth == 1 else deep.last_seq - (depth - 1) * PAGE + 1
@@ -146,8 +169,11 @@ def measure(*, iterations: int) -> dict:
         out["history"][str(depth)] = timed(page, iterations)
     # The plan of the deepest page, for the record.
     before = deep.last_seq - (10_000 - 1) * PAGE + 1
-    qs = (Message.objects.filter(conversation_id=deep.pk, seq__lt=before)
-          .select_related("sender").order_by("-seq")[:PAGE])
+    qs = (
+        Message.objects.filter(conversation_id=deep.pk, seq__lt=before)
+        .select_related("sender")
+        .order_by("-seq")[:PAGE]
+    )
     out["history_plan_depth_10000"] = qs.explain()
 
     conversations = selectors.inbox(reader).count()
@@ -157,8 +183,11 @@ def measure(*, iterations: int) -> dict:
         assert len(rows) == conversations
         return sum(r.unread_count for r in rows)
 
-    out["inbox"] = {"conversations": conversations, "unread_total": inbox(),
-                    **timed(inbox, max(10, iterations // 4))}
+    out["inbox"] = {
+        "conversations": conversations,
+        "unread_total": inbox(),
+        **timed(inbox, max(10, iterations // 4)),
+    }
     out["unread_total"] = timed(lambda: selectors.unread_total(reader), max(10, iterations // 4))
     out["search"] = "pending (no search yet)"
     for name in ("search_messages", "search"):

@@ -134,9 +134,19 @@ class PhaseResult:
     generator_cpu: float = 0.0
 
     def merge(self, other: "PhaseResult") -> "PhaseResult":
-        for name in ("send_rate", "sent", "send_failures", "expected", "delivered",
-                     "duplicates", "measured_expected", "measured_delivered", "acks",
-                     "errors", "generator_cpu"):
+        for name in (
+            "send_rate",
+            "sent",
+            "send_failures",
+            "expected",
+            "delivered",
+            "duplicates",
+            "measured_expected",
+            "measured_delivered",
+            "acks",
+            "errors",
+            "generator_cpu",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.duration = max(self.duration, other.duration)
         self.measured_seconds = max(self.measured_seconds, other.measured_seconds)
@@ -166,7 +176,8 @@ class PhaseResult:
             "acks": self.acks,
             "delivered_per_s": (
                 round(self.measured_delivered / self.measured_seconds, 1)
-                if self.measured_seconds else None
+                if self.measured_seconds
+                else None
             ),
             "latency_ms": {k: _ms(v) if k != "count" else v for k, v in lat.items()},
             "ack_latency_ms": {k: _ms(v) if k != "count" else v for k, v in ack.items()},
@@ -206,8 +217,15 @@ class _Conn:
 class LoadGen:
     """Sockets for ``endpoints`` and an open-loop sender over ``rooms``."""
 
-    def __init__(self, endpoints: list[Endpoint], rooms: list[Room], protocol,
-                 *, connect_concurrency: int = 50, connect_timeout: float = 30.0):
+    def __init__(
+        self,
+        endpoints: list[Endpoint],
+        rooms: list[Room],
+        protocol,
+        *,
+        connect_concurrency: int = 50,
+        connect_timeout: float = 30.0,
+    ):
         self.endpoints = endpoints
         self.rooms = rooms
         self.proto = protocol
@@ -305,9 +323,16 @@ class LoadGen:
 
     # -- one phase ----------------------------------------------------------------
 
-    async def run_phase(self, *, send_rate: float, duration: float, warmup: float = 0.5,
-                        drain_timeout: float = 2.0, drain_limit: float = 20.0,
-                        start_at: float | None = None) -> PhaseResult:
+    async def run_phase(
+        self,
+        *,
+        send_rate: float,
+        duration: float,
+        warmup: float = 0.5,
+        drain_timeout: float = 2.0,
+        drain_limit: float = 20.0,
+        start_at: float | None = None,
+    ) -> PhaseResult:
         """Send at ``send_rate`` messages/s for ``duration`` seconds, then wait
         for the deliveries owed (see below). ``start_at`` is a
         wall-clock time (several worker processes start together)."""
@@ -365,8 +390,8 @@ class LoadGen:
             if now_progress != progress:
                 progress, last_progress = now_progress, clock()
             done = result.delivered >= result.expected and (
-                not isinstance(proto, ParleyProtocol) or result.acks + result.errors
-                >= result.sent)
+                not isinstance(proto, ParleyProtocol) or result.acks + result.errors >= result.sent
+            )
             if done or clock() - last_progress > drain_timeout:
                 break
             await asyncio.sleep(0.05)
@@ -436,8 +461,7 @@ class WorkerPool:
         self.procs = []
         for eps, rms in split(endpoints, rooms, workers):
             here, there = ctx.Pipe()
-            proc = ctx.Process(target=_worker, args=(there, eps, rms, protocol_name),
-                               daemon=True)
+            proc = ctx.Process(target=_worker, args=(there, eps, rms, protocol_name), daemon=True)
             proc.start()
             self.pipes.append(here)
             self.procs.append(proc)
@@ -454,14 +478,25 @@ class WorkerPool:
         for pipe in self.pipes:
             self._recv(pipe, timeout)
 
-    def run_phase(self, *, send_rate, duration, warmup=0.5, drain_timeout=2.0,
-                  drain_limit=20.0) -> PhaseResult:
+    def run_phase(
+        self, *, send_rate, duration, warmup=0.5, drain_timeout=2.0, drain_limit=20.0
+    ) -> PhaseResult:
         start_at = time.time() + 0.3
         share = send_rate / len(self.pipes)
         for pipe in self.pipes:
-            pipe.send(("phase", {"send_rate": share, "duration": duration, "warmup": warmup,
-                                 "drain_timeout": drain_timeout, "drain_limit": drain_limit,
-                                 "start_at": start_at}))
+            pipe.send(
+                (
+                    "phase",
+                    {
+                        "send_rate": share,
+                        "duration": duration,
+                        "warmup": warmup,
+                        "drain_timeout": drain_timeout,
+                        "drain_limit": drain_limit,
+                        "start_at": start_at,
+                    },
+                )
+            )
         merged = PhaseResult()
         for pipe in self.pipes:
             merged.merge(self._recv(pipe, duration + drain_limit + 60))

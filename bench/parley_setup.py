@@ -41,19 +41,28 @@ def main() -> None:
     for k in range(args.rooms):
         for j in range(args.size):
             role = Role.ADMIN if j == 0 else Role.STUDENT
-            users.append(User(email=f"bench-{k}-{j}@bench.test", display_name=f"Bench {k}.{j}",
-                              role=role, password=password))
+            users.append(
+                User(
+                    email=f"bench-{k}-{j}@bench.test",
+                    display_name=f"Bench {k}.{j}",
+                    role=role,
+                    password=password,
+                )
+            )
     User.objects.bulk_create(users, batch_size=500)
 
     rooms = []
     for k in range(args.rooms):
-        members = users[k * args.size:(k + 1) * args.size]
+        members = users[k * args.size : (k + 1) * args.size]
         conversation = services.create_conversation(
-            creator=members[0], kind=ConversationType.GROUP, participants=members[1:],
+            creator=members[0],
+            kind=ConversationType.GROUP,
+            participants=members[1:],
             title=f"Bench room {k}",
         )
-        rooms.append({"id": str(conversation.pk),
-                      "members": list(range(k * args.size, (k + 1) * args.size))})
+        rooms.append(
+            {"id": str(conversation.pk), "members": list(range(k * args.size, (k + 1) * args.size))}
+        )
 
     out_users = []
     for user in users:
@@ -64,8 +73,10 @@ def main() -> None:
         session.create()
         out_users.append({"id": str(user.pk), "session": session.session_key})
 
-    json.dump({"cookie_name": settings.SESSION_COOKIE_NAME, "users": out_users,
-               "rooms": rooms}, sys.stdout)
+    json.dump(
+        {"cookie_name": settings.SESSION_COOKIE_NAME, "users": out_users, "rooms": rooms},
+        sys.stdout,
+    )
 
 
 if __name__ == "__main__":

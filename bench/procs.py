@@ -76,8 +76,9 @@ def service_pids() -> list[int]:
 class Server:
     """One server process on 127.0.0.1:<port>, logging to a file."""
 
-    def __init__(self, argv: list[str], *, env: dict, port: int, log_dir: Path, name: str,
-                 cwd: Path = ROOT):
+    def __init__(
+        self, argv: list[str], *, env: dict, port: int, log_dir: Path, name: str, cwd: Path = ROOT
+    ):
         self.port = port
         self.name = name
         self.log_path = log_dir / f"{name}-{port}.log"
@@ -123,12 +124,40 @@ def daphne_argv(port: int, app: str) -> list[str]:
 
 
 def uvicorn_argv(port: int, app: str) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-            "--ws", "websockets", "--loop", "uvloop", "--http", "httptools",
-            "--lifespan", "off", "--no-access-log", "--log-level", "warning",
-            "--ws-max-size", str(1024 * 1024), app]
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ws",
+        "websockets",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--lifespan",
+        "off",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--ws-max-size",
+        str(1024 * 1024),
+        app,
+    ]
 
 
 def limit_argv(port: int, redis_url: str, prefix: str) -> list[str]:
-    return [sys.executable, "-m", "bench.baselines.limit", "--port", str(port),
-            "--redis", redis_url, "--prefix", prefix]
+    return [
+        sys.executable,
+        "-m",
+        "bench.baselines.limit",
+        "--port",
+        str(port),
+        "--redis",
+        redis_url,
+        "--prefix",
+        prefix,
+    ]

@@ -21,8 +21,10 @@ AREAS = [
     ("channel layer (channels_redis)", ("channels_redis/",)),
     ("Redis client (redis-py)", ("redis/",)),
     ("Channels consumer machinery", ("channels/",)),
-    ("daphne / Twisted / autobahn (sockets, frames)", ("twisted/", "autobahn/", "daphne/",
-                                                       "txaio/")),
+    (
+        "daphne / Twisted / autobahn (sockets, frames)",
+        ("twisted/", "autobahn/", "daphne/", "txaio/"),
+    ),
     ("JSON encode / decode", ("json/",)),
     ("Parley code (messaging/, accounts/)", ("messaging/", "accounts/")),
     ("asyncio event loop", ("asyncio/",)),
@@ -41,9 +43,23 @@ def record(pid: int, seconds: float, out: Path, *, rate: int = 200) -> subproces
     if exe is None:
         return None
     return subprocess.Popen(
-        [exe, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate",
-         str(rate), "--format", "raw", "--output", str(out), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            exe,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            str(rate),
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -72,8 +88,9 @@ def summarize(path: Path, top: int = 25) -> dict:
                     seen.add(label)
                     area_incl[label] += count
         innermost = frames[-1]
-        area_self[next((label for label, keys in AREAS
-                        if any(k in innermost for k in keys)), "other")] += count
+        area_self[
+            next((label for label, keys in AREAS if any(k in innermost for k in keys)), "other")
+        ] += count
     if not total:
         return {"samples": 0}
 
@@ -85,6 +102,13 @@ def summarize(path: Path, top: int = 25) -> dict:
         "self_by_area_pct": share(area_self),
         "inclusive_by_area_pct": share(area_incl),
         "inclusive_by_function_pct": share(
-            Counter({k: v for k, v in inclusive.items()
-                     if "/site-packages/" not in k or "django/db" in k}), top),
+            Counter(
+                {
+                    k: v
+                    for k, v in inclusive.items()
+                    if "/site-packages/" not in k or "django/db" in k
+                }
+            ),
+            top,
+        ),
     }

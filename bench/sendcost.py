@@ -39,17 +39,28 @@ def main() -> None:
     def run(n):
         wall, cpu = time.perf_counter(), time.process_time()
         for i in range(n):
-            services.send_message(sender=members[i % len(members)],
-                                  conversation_id=conversation.pk, content="cost",
-                                  client_id=uuid.uuid4())
-        return {"wall_ms": round((time.perf_counter() - wall) / n * 1000, 2),
-                "cpu_ms": round((time.process_time() - cpu) / n * 1000, 2)}
+            services.send_message(
+                sender=members[i % len(members)],
+                conversation_id=conversation.pk,
+                content="cost",
+                client_id=uuid.uuid4(),
+            )
+        return {
+            "wall_ms": round((time.perf_counter() - wall) / n * 1000, 2),
+            "cpu_ms": round((time.process_time() - cpu) / n * 1000, 2),
+        }
 
     run(10)
     with CaptureQueriesContext(connection) as queries:
         run(1)
-    print(json.dumps({"statements_per_send": len(queries.captured_queries),
-                      "runs": [run(args.sends) for _ in range(args.repeat)]}))
+    print(
+        json.dumps(
+            {
+                "statements_per_send": len(queries.captured_queries),
+                "runs": [run(args.sends) for _ in range(args.repeat)],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -21,8 +21,11 @@ ORIGIN = "http://127.0.0.1"
 
 
 def _base_env() -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG")
+    }
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = str(procs.ROOT)
     return env
@@ -59,9 +62,16 @@ class Stack:
         for _ in range(2):
             port = procs.free_port()
             self.ports.append(port)
-            self.servers.append(procs.Server(self.argv(port), env=env, port=port,
-                                             log_dir=self.log_dir, name=self.name,
-                                             cwd=self.root))
+            self.servers.append(
+                procs.Server(
+                    self.argv(port),
+                    env=env,
+                    port=port,
+                    log_dir=self.log_dir,
+                    name=self.name,
+                    cwd=self.root,
+                )
+            )
         for server in self.servers:
             server.wait_listening()
 
@@ -152,36 +162,55 @@ class ParleyStack(Stack):
     def env(self):
         env = _base_env()
         env["PYTHONPATH"] = f"{self.root}:{procs.ROOT}"
-        env.update({
-            "DATABASE_URL": f"{BENCH_PG}/{self.database}",
-            "REDIS_URL": BENCH_REDIS_URL,
-            "DEBUG": "false",
-            "SECRET_KEY": self.secret_key,
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "SECURE_SSL_REDIRECT": "false",
-            "SESSION_COOKIE_SECURE": "false",
-            "CSRF_COOKIE_SECURE": "false",
-            "CHANNEL_LAYER_PREFIX": f"parleybench{self.run_id}",
-            "CACHE_KEY_PREFIX": f"parleybench{self.run_id}",
-            "CELERY_BROKER_URL": BENCH_REDIS_URL,
-            "LOG_LEVEL": "WARNING",
-            # The load spreads sends over every member; the per-person limit
-            # (5/s) is policy, not capacity, so it is raised out of the way.
-            # The token-bucket check itself still runs on every send.
-            "PARLEY_SEND_RATE_PER_SECOND": "10000",
-            "PARLEY_SEND_BURST": "10000",
-        })
+        env.update(
+            {
+                "DATABASE_URL": f"{BENCH_PG}/{self.database}",
+                "REDIS_URL": BENCH_REDIS_URL,
+                "DEBUG": "false",
+                "SECRET_KEY": self.secret_key,
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "SECURE_SSL_REDIRECT": "false",
+                "SESSION_COOKIE_SECURE": "false",
+                "CSRF_COOKIE_SECURE": "false",
+                "CHANNEL_LAYER_PREFIX": f"parleybench{self.run_id}",
+                "CACHE_KEY_PREFIX": f"parleybench{self.run_id}",
+                "CELERY_BROKER_URL": BENCH_REDIS_URL,
+                "LOG_LEVEL": "WARNING",
+                # The load spreads sends over every member; the per-person limit
+                # (5/s) is policy, not capacity, so it is raised out of the way.
+                # The token-bucket check itself still runs on every send.
+                "PARLEY_SEND_RATE_PER_SECOND": "10000",
+                "PARLEY_SEND_BURST": "10000",
+            }
+        )
         return env
 
     def prepare(self):
         recreate_database(self.database)
         env = self.env()
-        subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-                       cwd=self.root, env=env, check=True, timeout=600)
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=self.root,
+            env=env,
+            check=True,
+            timeout=600,
+        )
         out = subprocess.run(
-            [sys.executable, "-m", "bench.parley_setup", "--rooms", str(self.n_rooms),
-             "--size", str(self.size)],
-            cwd=self.root, env=env, check=True, timeout=600, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "bench.parley_setup",
+                "--rooms",
+                str(self.n_rooms),
+                "--size",
+                str(self.size),
+            ],
+            cwd=self.root,
+            env=env,
+            check=True,
+            timeout=600,
+            capture_output=True,
+            text=True,
         )
         self.setup = json.loads(out.stdout)
 
@@ -212,9 +241,14 @@ def recreate_database(name: str) -> None:
     import psycopg
 
     url = urlsplit(BENCH_PG)
-    with psycopg.connect(host=url.hostname or "127.0.0.1", port=url.port or 5432,
-                         user=url.username or "postgres", password=url.password,
-                         dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(
+        host=url.hostname or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -223,8 +257,15 @@ def database_exists(name: str) -> bool:
     import psycopg
 
     url = urlsplit(BENCH_PG)
-    with psycopg.connect(host=url.hostname or "127.0.0.1", port=url.port or 5432,
-                         user=url.username or "postgres", password=url.password,
-                         dbname="postgres", autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                            (name,)).fetchone() is not None
+    with psycopg.connect(
+        host=url.hostname or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        return (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            is not None
+        )

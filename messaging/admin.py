@@ -39,10 +39,16 @@ class ParticipantInline(ReadOnlyAdmin, admin.TabularInline):
 class ConversationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["__str__", "type", "last_seq", "last_message_at", "archived_at", "created_by"]
     list_filter = ["type", ("archived_at", admin.EmptyFieldListFilter), "created_at"]
-    search_fields = ["id", "title", "participants__user__email",
-                     "participants__user__display_name"]
-    readonly_fields = ["id", "last_seq", "last_message_at", "created_at", "updated_at",
-                       "direct_key", "archived_at"]
+    search_fields = ["id", "title", "participants__user__email", "participants__user__display_name"]
+    readonly_fields = [
+        "id",
+        "last_seq",
+        "last_message_at",
+        "created_at",
+        "updated_at",
+        "direct_key",
+        "archived_at",
+    ]
     list_select_related = ["created_by"]
     inlines = [ParticipantInline]
     actions = ["archive", "unarchive"]
@@ -63,8 +69,9 @@ class ConversationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
         done = 0
         for conversation in queryset:
             try:
-                services.set_archived(actor=request.user, conversation_id=conversation.pk,
-                                      archived=archived)
+                services.set_archived(
+                    actor=request.user, conversation_id=conversation.pk, archived=archived
+                )
                 done += 1
             except MessagingError as error:
                 self.message_user(request, f"{conversation}: {error.message}", messages.ERROR)
@@ -81,14 +88,33 @@ class ConversationParticipantAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["seq", "conversation", "sender", "message_type", "short_content", "sent_at",
-                    "edited_at", "deleted_at"]
+    list_display = [
+        "seq",
+        "conversation",
+        "sender",
+        "message_type",
+        "short_content",
+        "sent_at",
+        "edited_at",
+        "deleted_at",
+    ]
     list_filter = ["message_type", ("deleted_at", admin.EmptyFieldListFilter), "sent_at"]
     search_fields = ["content", "sender__email", "sender__display_name", "id"]
     list_select_related = ["sender", "conversation"]
-    readonly_fields = ["id", "conversation", "sender", "seq", "client_id", "sent_at",
-                       "edited_at", "deleted_at", "message_type", "content", "file_url",
-                       "metadata"]
+    readonly_fields = [
+        "id",
+        "conversation",
+        "sender",
+        "seq",
+        "client_id",
+        "sent_at",
+        "edited_at",
+        "deleted_at",
+        "message_type",
+        "content",
+        "file_url",
+        "metadata",
+    ]
     actions = ["delete_for_moderation"]
     date_hierarchy = "sent_at"
 
@@ -107,8 +133,7 @@ class MessageAdmin(admin.ModelAdmin):
     def has_moderate_permission(self, request):
         return request.user.has_perm("messaging.delete_message")
 
-    @admin.action(description="Delete the selected messages (moderation)",
-                  permissions=["moderate"])
+    @admin.action(description="Delete the selected messages (moderation)", permissions=["moderate"])
     def delete_for_moderation(self, request, queryset):
         for message in queryset:
             try:

@@ -204,8 +204,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_frame({"type": "ok", **echo})
 
     async def typing_start(self, frame, echo):
-        conversation_id = str(services.parse_uuid(frame.get("conversation_id"),
-                                                  what="conversation_id"))
+        conversation_id = str(
+            services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+        )
         now = time.monotonic()
         last = self.typing_since.get(conversation_id)
         if last is not None and now - last < LIMITS["TYPING_MIN_INTERVAL_SECONDS"]:
@@ -215,8 +216,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._publish_typing(conversation_id, is_typing=True)
 
     async def typing_stop(self, frame, echo):
-        conversation_id = str(services.parse_uuid(frame.get("conversation_id"),
-                                                  what="conversation_id"))
+        conversation_id = str(
+            services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+        )
         if self.typing_since.pop(conversation_id, None) is not None:
             await self._publish_typing(conversation_id, is_typing=False)
 
@@ -254,8 +256,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         for conversation_id, after_seq in cursors.items():
             try:
-                await self._send_history(echo, conversation_id, after_seq=after_seq,
-                                         limit=LIMITS["RESUME_PAGE_SIZE"])
+                await self._send_history(
+                    echo, conversation_id, after_seq=after_seq, limit=LIMITS["RESUME_PAGE_SIZE"]
+                )
             except MessagingError as error:
                 await self._send_error(
                     error.code, error.message, conversation_id=conversation_id[:64], **echo
@@ -271,13 +274,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             limit=frame.get("limit"),
         )
 
-    async def _send_history(self, echo, conversation_id, *, after_seq=None, before_seq=None,
-                            limit=None):
+    async def _send_history(
+        self, echo, conversation_id, *, after_seq=None, before_seq=None, limit=None
+    ):
         page = await db(self._history_page)(
             conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit
         )
-        await self._send_frame({"type": "history", **echo,
-                                "conversation_id": str(conversation_id), **page})
+        await self._send_frame(
+            {"type": "history", **echo, "conversation_id": str(conversation_id), **page}
+        )
 
     def _history_page(self, conversation_id, **kwargs) -> dict:
         page = selectors.history_page(user=self.user, conversation_id=conversation_id, **kwargs)
@@ -308,9 +313,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def ping(self, frame, echo):
-        await self._send_frame(
-            {"type": "pong", **echo, "server_time": timezone.now().isoformat()}
-        )
+        await self._send_frame({"type": "pong", **echo, "server_time": timezone.now().isoformat()})
 
     # --- Events out (channel-layer handlers, named after the event type) -------------
 

@@ -286,8 +286,9 @@ async def announce(change: PresenceChange) -> None:
     if not change.changed:
         return
     seen, contacts = await database_sync_to_async(_record)(change.user_id, change.after)
-    frame = events.to_json(events.presence(user_id=change.user_id, status=change.after,
-                                           last_seen=seen))
+    frame = events.to_json(
+        events.presence(user_id=change.user_id, status=change.after, last_seen=seen)
+    )
     layer = get_channel_layer()
     await asyncio.gather(
         *(

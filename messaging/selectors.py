@@ -52,8 +52,9 @@ def inbox(
                 to_attr="active_participants",
             )
         )
-        .order_by(F("conversation__last_message_at").desc(nulls_last=True),
-                  "-conversation__created_at")
+        .order_by(
+            F("conversation__last_message_at").desc(nulls_last=True), "-conversation__created_at"
+        )
     )
     if kind:
         if kind not in ConversationType.values:
@@ -261,12 +262,16 @@ def presence_visible_ids(user: User, user_ids) -> list[str]:
     people who share an active conversation with them, and people they may
     message. Order kept."""
     wanted = list(dict.fromkeys(parse_uuid(pk, what="user id") for pk in user_ids))
-    shared = ConversationParticipant.objects.active().filter(
-        user_id__in=wanted,
-        conversation_id__in=ConversationParticipant.objects.active()
-        .filter(user=user)
-        .values("conversation_id"),
-    ).values_list("user_id", flat=True)
+    shared = (
+        ConversationParticipant.objects.active()
+        .filter(
+            user_id__in=wanted,
+            conversation_id__in=ConversationParticipant.objects.active()
+            .filter(user=user)
+            .values("conversation_id"),
+        )
+        .values_list("user_id", flat=True)
+    )
     visible = {user.pk, *shared}
     visible.update(users_user_may_message(user).filter(pk__in=wanted).values_list("pk", flat=True))
     return [str(pk) for pk in wanted if pk in visible]

@@ -331,8 +331,11 @@ def new_direct(request):
         "messaging/new_direct.html",
         {
             "people": [
-                {"user": p, "conversation_id": existing.get(p.pk),
-                 "presence": presence.get(p.pk, "offline")}
+                {
+                    "user": p,
+                    "conversation_id": existing.get(p.pk),
+                    "presence": presence.get(p.pk, "offline"),
+                }
                 for p in people
             ],
             "may_open_support": request.user.role != Role.ADMIN,
@@ -354,15 +357,20 @@ def new_group(request):
             messages.error(request, "A group needs a name.")
         else:
             convo = services.create_conversation(
-                creator=request.user, kind=ConversationType.GROUP, participants=chosen,
+                creator=request.user,
+                kind=ConversationType.GROUP,
+                participants=chosen,
                 title=title,
             )
             return redirect("conversation", conversation_id=convo.pk)
     return render(
         request,
         "messaging/new_group.html",
-        {"people": people, "title": request.POST.get("title", ""),
-         "chosen": set(request.POST.getlist("user_ids"))},
+        {
+            "people": people,
+            "title": request.POST.get("title", ""),
+            "chosen": set(request.POST.getlist("user_ids")),
+        },
     )
 
 

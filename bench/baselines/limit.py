@@ -112,7 +112,11 @@ async def main(port: int, redis_url: str, prefix: str) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set_result, None)
     async with serve(
-        relay.handler, "127.0.0.1", port, compression=None, ping_interval=None,
+        relay.handler,
+        "127.0.0.1",
+        port,
+        compression=None,
+        ping_interval=None,
         max_size=64 * 1024,
     ):
         await stop

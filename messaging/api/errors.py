@@ -50,9 +50,7 @@ def exception_handler(exc, context):
         headers = {}
         if isinstance(exc, RateLimited):
             headers["Retry-After"] = _retry_after(exc.retry_after)
-        return Response(
-            error_body(exc.code, exc.message), status=exc.http_status, headers=headers
-        )
+        return Response(error_body(exc.code, exc.message), status=exc.http_status, headers=headers)
     if isinstance(exc, exceptions.ValidationError):
         return Response(
             error_body("invalid", _first_message(exc.detail), fields=exc.detail),

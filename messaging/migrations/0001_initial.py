@@ -8,153 +8,317 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UserPresence',
+            name="UserPresence",
             fields=[
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='presence', serialize=False, to=settings.AUTH_USER_MODEL)),
-                ('status', models.CharField(choices=[('online', 'Online'), ('away', 'Away'), ('offline', 'Offline')], default='offline', max_length=20)),
-                ('last_seen', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="presence",
+                        serialize=False,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("online", "Online"), ("away", "Away"), ("offline", "Offline")],
+                        default="offline",
+                        max_length=20,
+                    ),
+                ),
+                ("last_seen", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name_plural': 'user presence',
-                'db_table': 'user_presence',
+                "verbose_name_plural": "user presence",
+                "db_table": "user_presence",
             },
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('type', models.CharField(choices=[('direct', 'Direct'), ('group', 'Group'), ('support', 'Support')], max_length=20)),
-                ('title', models.CharField(blank=True, default='', max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('archived_at', models.DateTimeField(blank=True, null=True)),
-                ('last_seq', models.BigIntegerField(default=0)),
-                ('last_message_at', models.DateTimeField(blank=True, null=True)),
-                ('direct_key', models.CharField(blank=True, editable=False, max_length=80, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[("direct", "Direct"), ("group", "Group"), ("support", "Support")],
+                        max_length=20,
+                    ),
+                ),
+                ("title", models.CharField(blank=True, default="", max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("archived_at", models.DateTimeField(blank=True, null=True)),
+                ("last_seq", models.BigIntegerField(default=0)),
+                ("last_message_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "direct_key",
+                    models.CharField(blank=True, editable=False, max_length=80, null=True),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'conversations',
-                'ordering': ['-last_message_at', '-created_at'],
+                "db_table": "conversations",
+                "ordering": ["-last_message_at", "-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ConversationParticipant',
+            name="ConversationParticipant",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('joined_at', models.DateTimeField(auto_now_add=True)),
-                ('left_at', models.DateTimeField(blank=True, null=True)),
-                ('role', models.CharField(choices=[('admin', 'Admin'), ('member', 'Member')], default='member', max_length=20)),
-                ('last_read_seq', models.BigIntegerField(default=0)),
-                ('last_delivered_seq', models.BigIntegerField(default=0)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='messaging.conversation')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participations', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("joined_at", models.DateTimeField(auto_now_add=True)),
+                ("left_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("admin", "Admin"), ("member", "Member")],
+                        default="member",
+                        max_length=20,
+                    ),
+                ),
+                ("last_read_seq", models.BigIntegerField(default=0)),
+                ("last_delivered_seq", models.BigIntegerField(default=0)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participants",
+                        to="messaging.conversation",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="participations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'conversation_participants',
+                "db_table": "conversation_participants",
             },
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('content', models.TextField(blank=True, default='')),
-                ('message_type', models.CharField(choices=[('text', 'Text'), ('file', 'File'), ('image', 'Image'), ('system', 'System')], default='text', max_length=20)),
-                ('file_url', models.TextField(blank=True, default='')),
-                ('sent_at', models.DateTimeField(auto_now_add=True)),
-                ('edited_at', models.DateTimeField(blank=True, null=True)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('seq', models.BigIntegerField()),
-                ('client_id', models.UUIDField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='messaging.conversation')),
-                ('sender', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='messages_sent', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("content", models.TextField(blank=True, default="")),
+                (
+                    "message_type",
+                    models.CharField(
+                        choices=[
+                            ("text", "Text"),
+                            ("file", "File"),
+                            ("image", "Image"),
+                            ("system", "System"),
+                        ],
+                        default="text",
+                        max_length=20,
+                    ),
+                ),
+                ("file_url", models.TextField(blank=True, default="")),
+                ("sent_at", models.DateTimeField(auto_now_add=True)),
+                ("edited_at", models.DateTimeField(blank=True, null=True)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("seq", models.BigIntegerField()),
+                ("client_id", models.UUIDField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="messaging.conversation",
+                    ),
+                ),
+                (
+                    "sender",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="messages_sent",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'messages',
-                'ordering': ['conversation', 'seq'],
+                "db_table": "messages",
+                "ordering": ["conversation", "seq"],
             },
         ),
         migrations.CreateModel(
-            name='MessageStatus',
+            name="MessageStatus",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('status', models.CharField(choices=[('delivered', 'Delivered'), ('read', 'Read')], max_length=20)),
-                ('timestamp', models.DateTimeField(auto_now=True)),
-                ('message', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='statuses', to='messaging.message')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='message_statuses', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("delivered", "Delivered"), ("read", "Read")], max_length=20
+                    ),
+                ),
+                ("timestamp", models.DateTimeField(auto_now=True)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="statuses",
+                        to="messaging.message",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="message_statuses",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'message_status',
+                "db_table": "message_status",
             },
         ),
         migrations.CreateModel(
-            name='AuditLog',
+            name="AuditLog",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('action', models.CharField(choices=[('conversation.create', 'Conversation Create'), ('conversation.update', 'Conversation Update'), ('conversation.archive', 'Conversation Archive'), ('conversation.unarchive', 'Conversation Unarchive'), ('participant.add', 'Participant Add'), ('participant.remove', 'Participant Remove'), ('message.send', 'Message Send'), ('message.edit', 'Message Edit'), ('message.delete', 'Message Delete'), ('read.mark', 'Read Mark'), ('access.denied', 'Access Denied')], max_length=40)),
-                ('conversation_id', models.UUIDField(blank=True, db_index=True, null=True)),
-                ('message_id', models.UUIDField(blank=True, null=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("conversation.create", "Conversation Create"),
+                            ("conversation.update", "Conversation Update"),
+                            ("conversation.archive", "Conversation Archive"),
+                            ("conversation.unarchive", "Conversation Unarchive"),
+                            ("participant.add", "Participant Add"),
+                            ("participant.remove", "Participant Remove"),
+                            ("message.send", "Message Send"),
+                            ("message.edit", "Message Edit"),
+                            ("message.delete", "Message Delete"),
+                            ("read.mark", "Read Mark"),
+                            ("access.denied", "Access Denied"),
+                        ],
+                        max_length=40,
+                    ),
+                ),
+                ("conversation_id", models.UUIDField(blank=True, db_index=True, null=True)),
+                ("message_id", models.UUIDField(blank=True, null=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'messaging_audit_log',
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['actor', 'at'], name='audit_actor_at_idx')],
+                "db_table": "messaging_audit_log",
+                "ordering": ["-at", "-id"],
+                "indexes": [models.Index(fields=["actor", "at"], name="audit_actor_at_idx")],
             },
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.UniqueConstraint(fields=('direct_key',), name='uniq_direct_pair'),
+            model_name="conversation",
+            constraint=models.UniqueConstraint(fields=("direct_key",), name="uniq_direct_pair"),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.CheckConstraint(condition=models.Q(('type__in', ['direct', 'group', 'support'])), name='conversation_type_valid'),
+            model_name="conversation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("type__in", ["direct", "group", "support"])),
+                name="conversation_type_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='conversation',
-            constraint=models.CheckConstraint(condition=models.Q(('last_seq__gte', 0)), name='last_seq_not_negative'),
+            model_name="conversation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("last_seq__gte", 0)), name="last_seq_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversationparticipant',
-            index=models.Index(fields=['user', 'left_at'], name='participant_user_active_idx'),
+            model_name="conversationparticipant",
+            index=models.Index(fields=["user", "left_at"], name="participant_user_active_idx"),
         ),
         migrations.AddConstraint(
-            model_name='conversationparticipant',
-            constraint=models.UniqueConstraint(fields=('conversation', 'user'), name='uniq_participant'),
+            model_name="conversationparticipant",
+            constraint=models.UniqueConstraint(
+                fields=("conversation", "user"), name="uniq_participant"
+            ),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['sender', 'sent_at'], name='message_sender_sent_idx'),
+            model_name="message",
+            index=models.Index(fields=["sender", "sent_at"], name="message_sender_sent_idx"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(fields=('conversation', 'seq'), name='uniq_message_seq'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                fields=("conversation", "seq"), name="uniq_message_seq"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(fields=('sender', 'client_id'), name='uniq_sender_client_id'),
+            model_name="message",
+            constraint=models.UniqueConstraint(
+                fields=("sender", "client_id"), name="uniq_sender_client_id"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.CheckConstraint(condition=models.Q(('seq__gte', 1)), name='message_seq_positive'),
+            model_name="message",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("seq__gte", 1)), name="message_seq_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='messagestatus',
-            constraint=models.UniqueConstraint(fields=('message', 'user'), name='uniq_message_status'),
+            model_name="messagestatus",
+            constraint=models.UniqueConstraint(
+                fields=("message", "user"), name="uniq_message_status"
+            ),
         ),
     ]

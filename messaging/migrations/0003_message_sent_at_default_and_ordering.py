@@ -5,19 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0002_audit_log_append_only'),
+        ("messaging", "0002_audit_log_append_only"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='message',
-            options={'ordering': ['conversation_id', 'seq']},
+            name="message",
+            options={"ordering": ["conversation_id", "seq"]},
         ),
         migrations.AlterField(
-            model_name='message',
-            name='sent_at',
+            model_name="message",
+            name="sent_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
     ]

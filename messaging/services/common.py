@@ -85,9 +85,10 @@ def clean_seq(value) -> int:
 def write_transaction(*, actor: User, attempted: str, conversation_id=None) -> Iterator[None]:
     """The transaction of one service call. An AccessDenied raised inside
     rolls it back, then is recorded in the audit log, outside the rollback."""
-    with audit.denials_recorded(
-        actor=actor, attempted=attempted, conversation_id=conversation_id
-    ), transaction.atomic():
+    with (
+        audit.denials_recorded(actor=actor, attempted=attempted, conversation_id=conversation_id),
+        transaction.atomic(),
+    ):
         yield
 
 
@@ -123,9 +124,11 @@ def require_writable(conversation: Conversation) -> None:
 def can_manage(conversation: Conversation, user: User) -> bool:
     if user.role == Role.ADMIN:
         return True
-    return ConversationParticipant.objects.active().filter(
-        conversation=conversation, user=user, role=ParticipantRole.ADMIN
-    ).exists()
+    return (
+        ConversationParticipant.objects.active()
+        .filter(conversation=conversation, user=user, role=ParticipantRole.ADMIN)
+        .exists()
+    )
 
 
 def publish_new_message(message: Message) -> None:
@@ -185,12 +188,16 @@ def advance_cursor(
     for name, value in updates.items():
         setattr(membership, name, value)
 
-    passed = Message.objects.filter(
-        conversation_id=membership.conversation_id,
-        seq__gt=previous,
-        seq__lte=up_to_seq,
-        deleted_at__isnull=True,
-    ).exclude(sender_id=membership.user_id).values_list("id", flat=True)
+    passed = (
+        Message.objects.filter(
+            conversation_id=membership.conversation_id,
+            seq__gt=previous,
+            seq__lte=up_to_seq,
+            deleted_at__isnull=True,
+        )
+        .exclude(sender_id=membership.user_id)
+        .values_list("id", flat=True)
+    )
     rows = [
         MessageStatus(message_id=message_id, user_id=membership.user_id, status=status)
         for message_id in passed

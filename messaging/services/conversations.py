@@ -137,9 +137,7 @@ def set_archived(*, actor: User, conversation_id, archived: bool) -> Conversatio
     """
     conversation_id = parse_uuid(conversation_id, what="conversation_id")
     action = AuditAction.CONVERSATION_ARCHIVE if archived else AuditAction.CONVERSATION_UNARCHIVE
-    with write_transaction(
-        actor=actor, attempted=action, conversation_id=conversation_id
-    ):
+    with write_transaction(actor=actor, attempted=action, conversation_id=conversation_id):
         conversation = lock_conversation(conversation_id)
         if not can_manage(conversation, actor):
             raise AccessDenied("Only the conversation's admins archive it.")
@@ -234,9 +232,11 @@ def remove_participant(*, actor: User, conversation_id, user: User) -> Conversat
             raise InvalidInput("Nobody leaves a direct conversation; archive it instead.")
         if actor.pk != user.pk and not can_manage(conversation, actor):
             raise AccessDenied("Only the conversation's admins remove people.")
-        membership = ConversationParticipant.objects.active().filter(
-            conversation=conversation, user=user
-        ).first()
+        membership = (
+            ConversationParticipant.objects.active()
+            .filter(conversation=conversation, user=user)
+            .first()
+        )
         if membership is None:
             raise NotFound(f"{user.display_name} is not in this conversation.")
         membership.left_at = timezone.now()

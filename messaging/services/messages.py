@@ -107,13 +107,29 @@ def _one_statement_sql() -> str:
     participants = ConversationParticipant._meta.db_table
     messages = Message._meta.db_table
     audit_log = AuditLog._meta.db_table
-    m = {name: _column(Message, name) for name in (
-        "id", "conversation", "sender", "content", "message_type", "file_url", "sent_at",
-        "metadata", "seq", "client_id")}
-    a = {name: _column(AuditLog, name) for name in (
-        "at", "actor", "action", "conversation_id", "message_id", "details")}
-    p = {name: _column(ConversationParticipant, name) for name in (
-        "conversation", "user", "left_at", "last_read_seq", "last_delivered_seq")}
+    m = {
+        name: _column(Message, name)
+        for name in (
+            "id",
+            "conversation",
+            "sender",
+            "content",
+            "message_type",
+            "file_url",
+            "sent_at",
+            "metadata",
+            "seq",
+            "client_id",
+        )
+    }
+    a = {
+        name: _column(AuditLog, name)
+        for name in ("at", "actor", "action", "conversation_id", "message_id", "details")
+    }
+    p = {
+        name: _column(ConversationParticipant, name)
+        for name in ("conversation", "user", "left_at", "last_read_seq", "last_delivered_seq")
+    }
     # Only table and column names are formatted in; values are parameters.
     return (
         f"WITH claimed AS (UPDATE {conversations} SET last_seq = last_seq + 1,"  # noqa: S608
@@ -265,9 +281,7 @@ def _own_message_for_update(actor: User, message_id, *, moderator_allowed: bool)
 
 def edit_message(*, editor: User, message_id, content) -> Message:
     content = clean_content(content)
-    with write_transaction(
-        actor=editor, attempted=AuditAction.MESSAGE_EDIT
-    ):
+    with write_transaction(actor=editor, attempted=AuditAction.MESSAGE_EDIT):
         message = _own_message_for_update(editor, message_id, moderator_allowed=False)
         if message.content == content:
             return message
@@ -291,9 +305,7 @@ def edit_message(*, editor: User, message_id, content) -> Message:
 def delete_message(*, actor: User, message_id) -> Message:
     """Soft-delete: the message keeps its seq, its content is gone. Senders
     delete their own messages; platform admins delete any (moderation)."""
-    with write_transaction(
-        actor=actor, attempted=AuditAction.MESSAGE_DELETE
-    ):
+    with write_transaction(actor=actor, attempted=AuditAction.MESSAGE_DELETE):
         message = _own_message_for_update(actor, message_id, moderator_allowed=True)
         message.deleted_at = timezone.now()
         message.content = ""

@@ -1,7 +1,5 @@
 """Delivered and read receipts."""
 
-
-
 from accounts.models import User
 from messaging import audit
 from messaging.errors import (
@@ -25,13 +23,18 @@ from messaging.services.common import (
 def mark_read(*, user: User, conversation_id, up_to_seq) -> ConversationParticipant:
     """Move ``user``'s read cursor up to ``up_to_seq`` (capped at the latest
     message). Going backwards is ignored, so repeats are harmless."""
-    return _mark(user=user, conversation_id=conversation_id, up_to_seq=up_to_seq,
-                 status=ReceiptStatus.READ)
+    return _mark(
+        user=user, conversation_id=conversation_id, up_to_seq=up_to_seq, status=ReceiptStatus.READ
+    )
 
 
 def mark_delivered(*, user: User, conversation_id, up_to_seq) -> ConversationParticipant:
-    return _mark(user=user, conversation_id=conversation_id, up_to_seq=up_to_seq,
-                 status=ReceiptStatus.DELIVERED)
+    return _mark(
+        user=user,
+        conversation_id=conversation_id,
+        up_to_seq=up_to_seq,
+        status=ReceiptStatus.DELIVERED,
+    )
 
 
 def _mark(*, user: User, conversation_id, up_to_seq, status: str) -> ConversationParticipant:

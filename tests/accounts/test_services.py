@@ -10,8 +10,9 @@ from accounts.models import MentorAssignment, Role, User
 
 @pytest.mark.django_db
 def test_users_log_in_by_email_which_is_stored_lowercase():
-    user = User.objects.create_user(email="Ada.Lovelace@Example.TEST", password="pw-secret-123",
-                                    display_name="Ada Lovelace")
+    user = User.objects.create_user(
+        email="Ada.Lovelace@Example.TEST", password="pw-secret-123", display_name="Ada Lovelace"
+    )
     assert user.email == "ada.lovelace@example.test"
     assert user.role == Role.STUDENT and not user.is_staff
     assert user.initials == "AL" and user.get_full_name() == "Ada Lovelace"
@@ -19,14 +20,16 @@ def test_users_log_in_by_email_which_is_stored_lowercase():
     with pytest.raises(ValueError, match="email address is required"):
         User.objects.create_user(email="", password="x", display_name="Nobody")
     with pytest.raises(IntegrityError), transaction.atomic():
-        User.objects.create_user(email="ada.lovelace@example.test", password="x",
-                                 display_name="Again")
+        User.objects.create_user(
+            email="ada.lovelace@example.test", password="x", display_name="Again"
+        )
 
 
 @pytest.mark.django_db
 def test_superusers_are_platform_admins():
-    root = User.objects.create_superuser(email="root@example.test", password="pw-secret-123",
-                                         display_name="Root")
+    root = User.objects.create_superuser(
+        email="root@example.test", password="pw-secret-123", display_name="Root"
+    )
     assert root.role == Role.ADMIN and root.is_platform_admin
     assert root.is_staff and root.is_superuser
     assert root.pk.version == 4
@@ -64,17 +67,28 @@ def test_the_database_refuses_duplicate_and_self_assignments(mentor, student):
 def test_login_and_forms_ignore_email_letter_case(client):
     from accounts.forms import UserCreationForm
 
-    User.objects.create_user(email="sam@example.test", password="pw-secret-123",
-                             display_name="Sam")
+    User.objects.create_user(email="sam@example.test", password="pw-secret-123", display_name="Sam")
     assert client.login(email="Sam@Example.TEST", password="pw-secret-123")
 
-    form = UserCreationForm(data={"email": "New.Person@Example.TEST", "display_name": "New",
-                                  "role": Role.MENTOR, "password1": "a-Long-pass-9876",
-                                  "password2": "a-Long-pass-9876"})
+    form = UserCreationForm(
+        data={
+            "email": "New.Person@Example.TEST",
+            "display_name": "New",
+            "role": Role.MENTOR,
+            "password1": "a-Long-pass-9876",
+            "password2": "a-Long-pass-9876",
+        }
+    )
     assert form.is_valid(), form.errors
     assert form.save().email == "new.person@example.test"
-    duplicate = UserCreationForm(data={"email": "SAM@example.test", "display_name": "Sam 2",
-                                       "role": Role.STUDENT, "password1": "a-Long-pass-9876",
-                                       "password2": "a-Long-pass-9876"})
+    duplicate = UserCreationForm(
+        data={
+            "email": "SAM@example.test",
+            "display_name": "Sam 2",
+            "role": Role.STUDENT,
+            "password1": "a-Long-pass-9876",
+            "password2": "a-Long-pass-9876",
+        }
+    )
     assert not duplicate.is_valid()
     assert "email" in duplicate.errors

@@ -64,4 +64,3 @@ def denials():
         )
 
     return rows
-

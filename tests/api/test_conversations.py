@@ -182,9 +182,7 @@ def test_rename_by_member_not_admin_is_403_and_audited(api, group, student, deni
 
 
 def test_rename_by_non_member_is_403_and_audited(api, group, outsider, denials):
-    response = api(outsider).patch(
-        f"/api/conversations/{group.pk}/", {"title": "X"}, format="json"
-    )
+    response = api(outsider).patch(f"/api/conversations/{group.pk}/", {"title": "X"}, format="json")
     assert response.status_code == 403
     assert denials(outsider, conversation_id=group.pk)
 
@@ -257,9 +255,9 @@ def test_add_participants(api, group, mentor, make_user):
     )
     assert response.status_code == 200
     assert str(newcomer.pk) in {p["user"]["id"] for p in response.json()["participants"]}
-    assert ConversationParticipant.objects.active().filter(
-        conversation=group, user=newcomer
-    ).exists()
+    assert (
+        ConversationParticipant.objects.active().filter(conversation=group, user=newcomer).exists()
+    )
 
 
 def test_add_participants_by_non_manager_is_403_and_audited(
@@ -334,9 +332,7 @@ def test_remove_participant_by_non_manager_is_403_and_audited(
         response = api(user).delete(f"/api/conversations/{group.pk}/participants/{mentor.pk}/")
         assert response.status_code == 403
         assert denials(user, conversation_id=group.pk)
-    assert ConversationParticipant.objects.active().filter(
-        conversation=group, user=mentor
-    ).exists()
+    assert ConversationParticipant.objects.active().filter(conversation=group, user=mentor).exists()
 
 
 def test_remove_unknown_or_absent_participant_is_404(api, group, mentor, outsider):

@@ -238,8 +238,9 @@ def test_send_rate_is_limited_with_retry_after(api, group, student):
 
 def test_edit_own_message(api, group, student, send):
     message = send(student, group, "befor")
-    response = api(student).patch(f"/api/messages/{message.pk}/", {"content": "before"},
-                                  format="json")
+    response = api(student).patch(
+        f"/api/messages/{message.pk}/", {"content": "before"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json()["content"] == "before"
     assert response.json()["edited_at"] is not None
@@ -247,11 +248,11 @@ def test_edit_own_message(api, group, student, send):
     assert message.content == "before"
 
 
-def test_edit_someone_elses_message_is_403_and_audited(api, group, mentor, student, send,
-                                                        denials):
+def test_edit_someone_elses_message_is_403_and_audited(api, group, mentor, student, send, denials):
     message = send(mentor, group, "mine")
-    response = api(student).patch(f"/api/messages/{message.pk}/", {"content": "yours"},
-                                  format="json")
+    response = api(student).patch(
+        f"/api/messages/{message.pk}/", {"content": "yours"}, format="json"
+    )
     assert response.status_code == 403
     assert denials(student)
     message.refresh_from_db()
@@ -260,8 +261,7 @@ def test_edit_someone_elses_message_is_403_and_audited(api, group, mentor, stude
 
 def test_edit_by_non_member_is_403_and_audited(api, group, mentor, outsider, send, denials):
     message = send(mentor, group, "mine")
-    response = api(outsider).patch(f"/api/messages/{message.pk}/", {"content": "x"},
-                                   format="json")
+    response = api(outsider).patch(f"/api/messages/{message.pk}/", {"content": "x"}, format="json")
     assert response.status_code == 403
     assert denials(outsider)
 
@@ -283,16 +283,19 @@ def test_edit_too_long_and_invalid(api, group, student, send):
 def test_edit_in_archived_is_409(api, group, mentor, student, send):
     message = send(student, group, "short")
     services.set_archived(actor=mentor, conversation_id=group.pk, archived=True)
-    response = api(student).patch(f"/api/messages/{message.pk}/", {"content": "long"},
-                                  format="json")
+    response = api(student).patch(
+        f"/api/messages/{message.pk}/", {"content": "long"}, format="json"
+    )
     assert response.status_code == 409
     assert code(response) == "archived"
 
 
 def test_edit_and_delete_unknown_message_is_404(api, student):
     client = api(student)
-    assert client.patch(f"/api/messages/{UNKNOWN}/", {"content": "x"},
-                        format="json").status_code == 404
+    assert (
+        client.patch(f"/api/messages/{UNKNOWN}/", {"content": "x"}, format="json").status_code
+        == 404
+    )
     response = client.delete(f"/api/messages/{UNKNOWN}/")
     assert response.status_code == 404
     assert code(response) == "not_found"
@@ -312,8 +315,9 @@ def test_delete_own_message_keeps_its_seq(api, group, student, send):
     assert again.status_code == 404
 
 
-def test_delete_someone_elses_message_is_403_and_audited(api, group, mentor, student, send,
-                                                          denials):
+def test_delete_someone_elses_message_is_403_and_audited(
+    api, group, mentor, student, send, denials
+):
     message = send(mentor, group, "keep")
     response = api(student).delete(f"/api/messages/{message.pk}/")
     assert response.status_code == 403
@@ -363,14 +367,11 @@ def test_mark_read_by_non_member_is_403_and_audited(api, thirteen, outsider, den
 
 @pytest.mark.parametrize("payload", [{}, {"seq": -1}, {"seq": "ten"}, {"seq": True}])
 def test_mark_read_bad_input_is_invalid(api, thirteen, student, payload):
-    response = api(student).post(
-        f"/api/conversations/{thirteen.pk}/read/", payload, format="json"
-    )
+    response = api(student).post(f"/api/conversations/{thirteen.pk}/read/", payload, format="json")
     assert response.status_code == 400
     assert code(response) == "invalid"
 
 
 def test_mark_read_unknown_conversation_is_404(api, student):
-    response = api(student).post(f"/api/conversations/{UNKNOWN}/read/", {"seq": 1},
-                                 format="json")
+    response = api(student).post(f"/api/conversations/{UNKNOWN}/read/", {"seq": 1}, format="json")
     assert response.status_code == 404

@@ -73,8 +73,15 @@ def test_loadgen_counts_every_delivery_against_the_limit_baseline(tmp_path):
     try:
         for _ in range(2):
             port = procs.free_port()
-            servers.append(procs.Server(procs.limit_argv(port, settings.REDIS_URL, prefix),
-                                        env=env, port=port, log_dir=tmp_path, name="limit"))
+            servers.append(
+                procs.Server(
+                    procs.limit_argv(port, settings.REDIS_URL, prefix),
+                    env=env,
+                    port=port,
+                    log_dir=tmp_path,
+                    name="limit",
+                )
+            )
         for server in servers:
             server.wait_listening()
         endpoints, rooms = [], []
@@ -82,8 +89,9 @@ def test_loadgen_counts_every_delivery_against_the_limit_baseline(tmp_path):
             members = []
             for j in range(4):
                 members.append(len(endpoints))
-                endpoints.append(Endpoint(url=f"ws://127.0.0.1:{servers[j % 2].port}/",
-                                          rooms=[f"room{k}"]))
+                endpoints.append(
+                    Endpoint(url=f"ws://127.0.0.1:{servers[j % 2].port}/", rooms=[f"room{k}"])
+                )
             rooms.append(Room(f"room{k}", members))
 
         async def run():
@@ -114,8 +122,13 @@ def test_loadgen_counts_every_delivery_against_the_limit_baseline(tmp_path):
 def test_bench_help_lists_the_options():
     import subprocess
 
-    out = subprocess.run([sys.executable, "-m", "bench", "--help"], cwd=procs.ROOT,
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", "--help"],
+        cwd=procs.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0
     for option in ("--duration", "--rates", "--full", "--only"):
         assert option in out.stdout

@@ -88,11 +88,15 @@ def server(asgi_server):
 def pair(db):
     """A mentor and their student, with a direct conversation between them."""
     mentor = User.objects.create_user(
-        email="maria@example.test", password=PASSWORD, display_name="Maria Mentor",
+        email="maria@example.test",
+        password=PASSWORD,
+        display_name="Maria Mentor",
         role=Role.MENTOR,
     )
     student = User.objects.create_user(
-        email="sam@example.test", password=PASSWORD, display_name="Sam Student",
+        email="sam@example.test",
+        password=PASSWORD,
+        display_name="Sam Student",
         role=Role.STUDENT,
     )
     MentorAssignment.objects.create(mentor=mentor, student=student)

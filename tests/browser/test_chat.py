@@ -43,12 +43,16 @@ def study_group(pair):
     """A group with some history, so the inbox has more than one row."""
     mentor, student, _ = pair
     other = User.objects.create_user(
-        email="sofia@example.test", password="x" * 16, display_name="Sofia Student",
+        email="sofia@example.test",
+        password="x" * 16,
+        display_name="Sofia Student",
         role=Role.STUDENT,
     )
     MentorAssignment.objects.create(mentor=mentor, student=other)
     group = services.create_conversation(
-        creator=mentor, kind=ConversationType.GROUP, participants=[student, other],
+        creator=mentor,
+        kind=ConversationType.GROUP,
+        participants=[student, other],
         title="Capstone study group",
     )
     for sender, text in [
@@ -56,8 +60,9 @@ def study_group(pair):
         (other, "Hi all, I'm Sofia, working on a data pipeline project."),
         (student, "Sam here: a web app for tutoring schedules. Notes: https://example.test/plan"),
     ]:
-        services.send_message(sender=sender, conversation_id=group.pk, content=text,
-                              client_id=uuid.uuid4())
+        services.send_message(
+            sender=sender, conversation_id=group.pk, content=text, client_id=uuid.uuid4()
+        )
     return group
 
 
@@ -141,10 +146,13 @@ def test_messages_written_offline_arrive_once_in_order(pair, browser, server, co
         ["offline one", "offline two"]
     )
     assert outbox_entries(student_page) == []
-    stored = off_loop(lambda: list(
-        Message.objects.filter(conversation=conversation).order_by("seq")
-        .values_list("content", flat=True)
-    ))
+    stored = off_loop(
+        lambda: list(
+            Message.objects.filter(conversation=conversation)
+            .order_by("seq")
+            .values_list("content", flat=True)
+        )
+    )
     assert stored == ["offline one", "offline two"]
 
 
@@ -197,9 +205,9 @@ def test_outbox_survives_a_reload(pair, browser, server, console):
         ["before reload one", "before reload two"]
     )
     assert outbox_entries(student_page) == []
-    assert off_loop(
-        lambda: Message.objects.filter(content__startswith="before reload").count()
-    ) == 2
+    assert (
+        off_loop(lambda: Message.objects.filter(content__startswith="before reload").count()) == 2
+    )
 
 
 def test_refused_message_shows_failed_with_retry(pair, browser, server, console):
@@ -226,9 +234,12 @@ def test_refused_message_shows_failed_with_retry(pair, browser, server, console)
     expect(student_page.locator("#message-list li.message .content").last).to_have_text(
         "sent into an archived conversation"
     )
-    assert off_loop(
-        lambda: Message.objects.filter(content="sent into an archived conversation").count()
-    ) == 1
+    assert (
+        off_loop(
+            lambda: Message.objects.filter(content="sent into an archived conversation").count()
+        )
+        == 1
+    )
 
 
 def test_presence_goes_offline_when_the_mentor_leaves(pair, browser, server, console):

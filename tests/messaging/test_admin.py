@@ -63,8 +63,9 @@ def _url(model, view, *args):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("model", [m for m, _ in _registered()],
-                         ids=[m._meta.label for m, _ in _registered()])
+@pytest.mark.parametrize(
+    "model", [m for m, _ in _registered()], ids=[m._meta.label for m, _ in _registered()]
+)
 def test_every_admin_page_opens(model, admin_client, populated):
     model_admin = admin.site._registry[model]
     changelist = _url(model, "changelist")
@@ -100,12 +101,14 @@ def test_search_and_filters_narrow_the_lists(admin_client, populated):
     group = Conversation.objects.get(type=ConversationType.GROUP)
     by_title = _results(admin_client.get(_url(Conversation, "changelist"), {"q": "Capstone"}))
     assert by_title == [group]
-    by_member = _results(admin_client.get(_url(Conversation, "changelist"),
-                                          {"q": "tara@parley.test"}))
+    by_member = _results(
+        admin_client.get(_url(Conversation, "changelist"), {"q": "tara@parley.test"})
+    )
     assert {c.type for c in by_member} == {ConversationType.SUPPORT}
 
-    supports = _results(admin_client.get(_url(Conversation, "changelist"),
-                                         {"type__exact": "support"}))
+    supports = _results(
+        admin_client.get(_url(Conversation, "changelist"), {"type__exact": "support"})
+    )
     assert supports and all(c.type == ConversationType.SUPPORT for c in supports)
 
     mentors = _results(admin_client.get(_url(User, "changelist"), {"role__exact": "mentor"}))
@@ -114,28 +117,31 @@ def test_search_and_filters_narrow_the_lists(admin_client, populated):
     found = _results(admin_client.get(_url(Message, "changelist"), {"q": "mock interview"}))
     assert [m.content for m in found] == ["Theo, how did the mock interview go?"]
 
-    sends = _results(admin_client.get(_url(AuditLog, "changelist"),
-                                      {"action__exact": AuditAction.MESSAGE_SEND}))
+    sends = _results(
+        admin_client.get(_url(AuditLog, "changelist"), {"action__exact": AuditAction.MESSAGE_SEND})
+    )
     assert sends and {row.action for row in sends} == {AuditAction.MESSAGE_SEND}
 
 
 @pytest.mark.django_db
 def test_admin_actions_go_through_services(admin_client, populated, superuser):
     group = Conversation.objects.get(type=ConversationType.GROUP)
-    assert {"archive", "unarchive"} <= _actions(admin_client.get(_url(Conversation,
-                                                                      "changelist")))
-    response = admin_client.post(_url(Conversation, "changelist"),
-                                 {"action": "archive", "_selected_action": [group.pk]})
+    assert {"archive", "unarchive"} <= _actions(admin_client.get(_url(Conversation, "changelist")))
+    response = admin_client.post(
+        _url(Conversation, "changelist"), {"action": "archive", "_selected_action": [group.pk]}
+    )
     assert response.status_code == 302
     group.refresh_from_db()
     assert group.archived_at is not None
-    assert AuditLog.objects.filter(action=AuditAction.CONVERSATION_ARCHIVE,
-                                   actor=superuser, conversation_id=group.pk).exists()
+    assert AuditLog.objects.filter(
+        action=AuditAction.CONVERSATION_ARCHIVE, actor=superuser, conversation_id=group.pk
+    ).exists()
 
     message = Message.objects.filter(content__contains="mock interview").get()
-    response = admin_client.post(_url(Message, "changelist"),
-                                 {"action": "delete_for_moderation",
-                                  "_selected_action": [message.pk]})
+    response = admin_client.post(
+        _url(Message, "changelist"),
+        {"action": "delete_for_moderation", "_selected_action": [message.pk]},
+    )
     assert response.status_code == 302
     message.refresh_from_db()
     assert message.deleted_at is not None and message.content == ""
@@ -160,12 +166,16 @@ def test_rows_that_services_write_are_read_only_in_the_admin(admin_client, popul
     """Editing them here would skip the policy, the audit and the events."""
     conversation = Conversation.objects.filter(type=ConversationType.GROUP).get()
     participant = conversation.participants.first()
-    for model, obj in [(Conversation, conversation), (ConversationParticipant, participant),
-                       (MessageStatus, MessageStatus.objects.first())]:
+    for model, obj in [
+        (Conversation, conversation),
+        (ConversationParticipant, participant),
+        (MessageStatus, MessageStatus.objects.first()),
+    ]:
         assert admin_client.get(_url(model, "add")).status_code == 403
         assert admin_client.get(_url(model, "delete", obj.pk)).status_code == 403
-    response = admin_client.post(_url(Conversation, "change", conversation.pk),
-                                 {"title": "Hijacked", "type": "direct"})
+    response = admin_client.post(
+        _url(Conversation, "change", conversation.pk), {"title": "Hijacked", "type": "direct"}
+    )
     assert response.status_code == 403
     conversation.refresh_from_db()
     assert (conversation.title, conversation.type) == ("Capstone study group", "group")
@@ -186,15 +196,17 @@ def _actions(response) -> set[str]:
 @pytest.mark.django_db
 def test_view_only_staff_cannot_run_the_actions(client, make_user, populated):
     viewer = make_user(Role.ADMIN, is_staff=True)
-    viewer.user_permissions.add(*Permission.objects.filter(
-        codename__in=["view_conversation", "view_message"]))
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_conversation", "view_message"])
+    )
     client.force_login(viewer)
     group = Conversation.objects.get(type=ConversationType.GROUP)
     response = client.get(_url(Conversation, "changelist"))
     assert response.status_code == 200
     assert "archive" not in _actions(response)
-    client.post(_url(Conversation, "changelist"),
-                {"action": "archive", "_selected_action": [group.pk]})
+    client.post(
+        _url(Conversation, "changelist"), {"action": "archive", "_selected_action": [group.pk]}
+    )
     group.refresh_from_db()
     assert group.archived_at is None
     response = client.get(_url(Message, "changelist"))

@@ -21,7 +21,6 @@ from messaging.models import (
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-
 def run_at_once(count: int, work) -> list:
     """Run ``work(index)`` in ``count`` threads released together; return
     each thread's result or exception, by index."""
@@ -77,7 +76,8 @@ def test_twenty_concurrent_sends_get_seqs_one_to_twenty(group):
     seqs = sorted(r.message.seq for r in results)
     assert seqs == list(range(1, 21))
     stored = list(
-        Message.objects.filter(conversation=conversation).order_by("seq")
+        Message.objects.filter(conversation=conversation)
+        .order_by("seq")
         .values_list("seq", flat=True)
     )
     assert stored == list(range(1, 21))
@@ -103,7 +103,9 @@ def test_resend_returns_the_original_and_a_changed_resend_is_refused(group):
     assert again.message.pk == first.message.pk and again.message.seq == 1
     with pytest.raises(ClientIdConflict, match="already used for a different message"):
         services.send_message(
-            sender=sender, conversation_id=conversation.pk, content="changed",
+            sender=sender,
+            conversation_id=conversation.pk,
+            content="changed",
             client_id=client_id,
         )
     assert Message.objects.filter(conversation=conversation).count() == 1
@@ -116,10 +118,15 @@ def test_concurrent_resends_of_one_client_id_store_one_message(group):
     sender = people[2]
     client_id = uuid.uuid4()
 
-    results = run_at_once(8, lambda _: services.send_message(
-        sender=sender, conversation_id=conversation.pk, content="retry storm",
-        client_id=client_id,
-    ))
+    results = run_at_once(
+        8,
+        lambda _: services.send_message(
+            sender=sender,
+            conversation_id=conversation.pk,
+            content="retry storm",
+            client_id=client_id,
+        ),
+    )
 
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert sum(r.created for r in results) == 1
@@ -138,9 +145,15 @@ def test_one_client_id_raced_into_two_conversations_stores_one(group, make_user)
     client_id = uuid.uuid4()
     targets = [conversation, other] * 3
 
-    results = run_at_once(len(targets), lambda i: services.send_message(
-        sender=sender, conversation_id=targets[i].pk, content="same", client_id=client_id,
-    ))
+    results = run_at_once(
+        len(targets),
+        lambda i: services.send_message(
+            sender=sender,
+            conversation_id=targets[i].pk,
+            content="same",
+            client_id=client_id,
+        ),
+    )
 
     stored = Message.objects.get(sender=sender, client_id=client_id)
     for target, result in zip(targets, results, strict=True):
@@ -150,8 +163,11 @@ def test_one_client_id_raced_into_two_conversations_stores_one(group, make_user)
         else:
             assert isinstance(result, ClientIdConflict), result
     # The loser's seq was rolled back with it: no gap.
-    seqs = dict(Conversation.objects.filter(pk__in=[conversation.pk, other.pk])
-                .values_list("id", "last_seq"))
+    seqs = dict(
+        Conversation.objects.filter(pk__in=[conversation.pk, other.pk]).values_list(
+            "id", "last_seq"
+        )
+    )
     assert sorted(seqs.values()) == [0, 1]
 
 
@@ -159,9 +175,12 @@ def test_concurrent_direct_creation_makes_one_conversation(assigned):
     mentor, student = assigned
     pairs = [(mentor, student), (student, mentor)] * 3
 
-    results = run_at_once(len(pairs), lambda i: services.create_conversation(
-        creator=pairs[i][0], kind=ConversationType.DIRECT, participants=[pairs[i][1]]
-    ))
+    results = run_at_once(
+        len(pairs),
+        lambda i: services.create_conversation(
+            creator=pairs[i][0], kind=ConversationType.DIRECT, participants=[pairs[i][1]]
+        ),
+    )
 
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert len({r.pk for r in results}) == 1
@@ -190,7 +209,9 @@ def test_edit_waiting_behind_a_delete_does_not_restore_the_content(group):
     conversation, people = group
     author = people[1]
     message = services.send_message(
-        sender=author, conversation_id=conversation.pk, content="regrettable",
+        sender=author,
+        conversation_id=conversation.pk,
+        content="regrettable",
         client_id=uuid.uuid4(),
     ).message
     locked = threading.Event()
@@ -216,8 +237,10 @@ def test_edit_waiting_behind_a_delete_does_not_restore_the_content(group):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=delete_while_holding_the_lock),
-               threading.Thread(target=edit)]
+    threads = [
+        threading.Thread(target=delete_while_holding_the_lock),
+        threading.Thread(target=edit),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

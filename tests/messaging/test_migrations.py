@@ -49,17 +49,25 @@ def test_seed_column_names_exist_on_postgresql():
     """The seed's column names, as the brief spells them."""
     expected = {
         "conversations": {"id", "type", "created_at", "updated_at", "metadata"},
-        "conversation_participants": {"conversation_id", "user_id", "joined_at", "left_at",
-                                      "role"},
-        "messages": {"id", "conversation_id", "sender_id", "content", "message_type",
-                     "file_url", "sent_at", "edited_at", "deleted_at", "metadata"},
+        "conversation_participants": {"conversation_id", "user_id", "joined_at", "left_at", "role"},
+        "messages": {
+            "id",
+            "conversation_id",
+            "sender_id",
+            "content",
+            "message_type",
+            "file_url",
+            "sent_at",
+            "edited_at",
+            "deleted_at",
+            "metadata",
+        },
         "message_status": {"message_id", "user_id", "status", "timestamp"},
         "user_presence": {"user_id", "status", "last_seen", "updated_at"},
     }
     with connection.cursor() as cursor:
         for table, columns in expected.items():
-            found = {c.name for c in connection.introspection.get_table_description(cursor,
-                                                                                       table)}
+            found = {c.name for c in connection.introspection.get_table_description(cursor, table)}
             assert columns <= found, (table, columns - found)
 
 
@@ -71,8 +79,11 @@ def test_audit_log_is_append_only_on_postgresql(student):
         AuditLog.objects.filter(pk=row.pk).update(action=AuditAction.MESSAGE_DELETE)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditLog.objects.filter(pk=row.pk).delete()
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("DELETE FROM messaging_audit_log")
     row.refresh_from_db()
     assert row.action == AuditAction.MESSAGE_SEND

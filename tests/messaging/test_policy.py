@@ -58,18 +58,23 @@ class Case:
 # someone else is malformed, not forbidden.
 CASES = {
     # student initiates
-    "student-student": Case(S, S, direct=False, group=False, support=False,
-                            group_svc=DENIED, support_svc=INVALID),
-    "student-mentor-unassigned": Case(S, M, direct=False, group=False, support=False,
-                                      support_svc=INVALID),
-    "student-mentor-assigned": Case(S, M, assigned=True, direct=True, group=False,
-                                    support=False, support_svc=INVALID),
+    "student-student": Case(
+        S, S, direct=False, group=False, support=False, group_svc=DENIED, support_svc=INVALID
+    ),
+    "student-mentor-unassigned": Case(
+        S, M, direct=False, group=False, support=False, support_svc=INVALID
+    ),
+    "student-mentor-assigned": Case(
+        S, M, assigned=True, direct=True, group=False, support=False, support_svc=INVALID
+    ),
     "student-admin": Case(S, A, direct=True, group=False, support=False, support_svc=INVALID),
     # mentor initiates
-    "mentor-student-unassigned": Case(M, S, direct=False, group=False, support=False,
-                                      support_svc=INVALID),
-    "mentor-student-assigned": Case(M, S, assigned=True, direct=True, group=True,
-                                    support=False, support_svc=INVALID),
+    "mentor-student-unassigned": Case(
+        M, S, direct=False, group=False, support=False, support_svc=INVALID
+    ),
+    "mentor-student-assigned": Case(
+        M, S, assigned=True, direct=True, group=True, support=False, support_svc=INVALID
+    ),
     "mentor-mentor": Case(M, M, direct=True, group=True, support=False, support_svc=INVALID),
     "mentor-admin": Case(M, A, direct=True, group=True, support=False, support_svc=INVALID),
     # admin initiates
@@ -78,27 +83,75 @@ CASES = {
     "admin-admin": Case(A, A, direct=True, group=True, support=False),
     # self: no direct conversation with yourself; a group of one is allowed
     # to those who create groups; support is opened for yourself.
-    "student-self": Case(S, None, direct=False, group=False, support=True,
-                         direct_svc=INVALID, group_svc=DENIED, support_svc=OK),
-    "mentor-self": Case(M, None, direct=False, group=False, support=True,
-                        direct_svc=INVALID, group_svc=OK, support_svc=OK),
-    "admin-self": Case(A, None, direct=False, group=True, support=False,
-                       direct_svc=INVALID, group_svc=OK, support_svc=INVALID),
+    "student-self": Case(
+        S,
+        None,
+        direct=False,
+        group=False,
+        support=True,
+        direct_svc=INVALID,
+        group_svc=DENIED,
+        support_svc=OK,
+    ),
+    "mentor-self": Case(
+        M,
+        None,
+        direct=False,
+        group=False,
+        support=True,
+        direct_svc=INVALID,
+        group_svc=OK,
+        support_svc=OK,
+    ),
+    "admin-self": Case(
+        A,
+        None,
+        direct=False,
+        group=True,
+        support=False,
+        direct_svc=INVALID,
+        group_svc=OK,
+        support_svc=INVALID,
+    ),
     # inactive people
-    "student-inactive-mentor-assigned": Case(S, M, assigned=True, other_active=False,
-                                             direct=False, group=False, support=False,
-                                             support_svc=INVALID),
-    "mentor-inactive-mentor": Case(M, M, other_active=False, direct=False, group=False,
-                                   support=False, support_svc=INVALID),
-    "admin-inactive-student": Case(A, S, other_active=False, direct=False, group=False,
-                                   support=False),
-    "inactive-admin-student": Case(A, S, initiator_active=False, direct=False, group=False,
-                                   support=False),
-    "inactive-mentor-student-assigned": Case(M, S, assigned=True, initiator_active=False,
-                                             direct=False, group=False, support=False,
-                                             support_svc=INVALID),
-    "inactive-student-self": Case(S, None, initiator_active=False, direct=False, group=False,
-                                  support=False, direct_svc=INVALID),
+    "student-inactive-mentor-assigned": Case(
+        S,
+        M,
+        assigned=True,
+        other_active=False,
+        direct=False,
+        group=False,
+        support=False,
+        support_svc=INVALID,
+    ),
+    "mentor-inactive-mentor": Case(
+        M, M, other_active=False, direct=False, group=False, support=False, support_svc=INVALID
+    ),
+    "admin-inactive-student": Case(
+        A, S, other_active=False, direct=False, group=False, support=False
+    ),
+    "inactive-admin-student": Case(
+        A, S, initiator_active=False, direct=False, group=False, support=False
+    ),
+    "inactive-mentor-student-assigned": Case(
+        M,
+        S,
+        assigned=True,
+        initiator_active=False,
+        direct=False,
+        group=False,
+        support=False,
+        support_svc=INVALID,
+    ),
+    "inactive-student-self": Case(
+        S,
+        None,
+        initiator_active=False,
+        direct=False,
+        group=False,
+        support=False,
+        direct_svc=INVALID,
+    ),
 }
 
 
@@ -157,16 +210,17 @@ def test_access_policy(case: Case, make_user):
         assert outcome == expected, f"{kind}: expected {expected}, got {outcome}"
 
         if outcome == OK:
-            members = set(
-                conversation.participants.active().values_list("user_id", flat=True)
-            )
+            members = set(conversation.participants.active().values_list("user_id", flat=True))
             assert initiator.pk in members
             assert other.pk in members
             if conversation_type == ConversationType.SUPPORT:
                 assert bystander_admin.pk in members
-            assert AuditLog.objects.filter(
-                action=AuditAction.CONVERSATION_CREATE, conversation_id=conversation.pk
-            ).count() == 1
+            assert (
+                AuditLog.objects.filter(
+                    action=AuditAction.CONVERSATION_CREATE, conversation_id=conversation.pk
+                ).count()
+                == 1
+            )
             continue
 
         # Refused: nothing written but, for a denial, its audit row.

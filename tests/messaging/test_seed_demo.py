@@ -21,8 +21,14 @@ from messaging.models import (
 def counts():
     return {
         model.__name__: model.objects.count()
-        for model in (User, MentorAssignment, Conversation, ConversationParticipant, Message,
-                      AuditLog)
+        for model in (
+            User,
+            MentorAssignment,
+            Conversation,
+            ConversationParticipant,
+            Message,
+            AuditLog,
+        )
     }
 
 
@@ -76,8 +82,9 @@ def test_seed_demo_runs_again_after_the_demo_was_used():
     services.edit_message(editor=edited.sender, message_id=edited.pk, content="edited")
     services.delete_message(actor=deleted.sender, message_id=deleted.pk)
     support = Conversation.objects.get(type=ConversationType.SUPPORT)
-    services.set_archived(actor=User.objects.get(role=Role.ADMIN),
-                          conversation_id=support.pk, archived=True)
+    services.set_archived(
+        actor=User.objects.get(role=Role.ADMIN), conversation_id=support.pk, archived=True
+    )
     audit_rows = AuditLog.objects.count()
 
     seed()

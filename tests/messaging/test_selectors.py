@@ -17,7 +17,9 @@ def test_inbox_unread_counts_and_order(assigned, direct, make_user):
     mentor, student = assigned
     colleague = make_user(Role.MENTOR)
     group = services.create_conversation(
-        creator=mentor, kind=ConversationType.GROUP, participants=[student, colleague],
+        creator=mentor,
+        kind=ConversationType.GROUP,
+        participants=[student, colleague],
         title="Study",
     )
     for i in range(3):
@@ -31,20 +33,24 @@ def test_inbox_unread_counts_and_order(assigned, direct, make_user):
     assert rows[0].last_message_content == "g1"
     assert rows[0].last_message_sender_id == colleague.pk
     assert {p.user_id for p in rows[0].conversation.active_participants} == {
-        mentor.pk, student.pk, colleague.pk,
+        mentor.pk,
+        student.pk,
+        colleague.pk,
     }
     assert selectors.unread_total(student) == 5
 
     services.mark_read(user=student, conversation_id=direct.pk, up_to_seq=2)
     assert {r.conversation_id: r.unread_count for r in selectors.inbox(student)} == {
-        group.pk: 2, direct.pk: 1,
+        group.pk: 2,
+        direct.pk: 1,
     }
     # Replying reads everything before the reply.
     send(student, group, "me too")
     assert selectors.unread_total(student) == 1
     # Own messages are never unread for their sender.
     assert {r.conversation_id: r.unread_count for r in selectors.inbox(mentor)} == {
-        group.pk: 3, direct.pk: 0,
+        group.pk: 3,
+        direct.pk: 0,
     }
 
     assert [r.conversation_id for r in selectors.inbox(student, kind="direct")] == [direct.pk]
@@ -103,23 +109,21 @@ def test_history_pages_both_ways(long_history, assigned):
 
     latest = selectors.history(user=student, conversation_id=conversation_id, limit=10)
     assert seqs(latest) == list(range(16, 26))
-    back = selectors.history(user=student, conversation_id=conversation_id,
-                             before_seq=latest[0].seq, limit=10)
+    back = selectors.history(
+        user=student, conversation_id=conversation_id, before_seq=latest[0].seq, limit=10
+    )
     assert seqs(back) == list(range(6, 16))
-    oldest = selectors.history(user=student, conversation_id=conversation_id,
-                               before_seq=back[0].seq, limit=10)
+    oldest = selectors.history(
+        user=student, conversation_id=conversation_id, before_seq=back[0].seq, limit=10
+    )
     assert seqs(oldest) == [1, 2, 3, 4, 5]
-    assert selectors.history(user=student, conversation_id=conversation_id,
-                             before_seq=1) == []
+    assert selectors.history(user=student, conversation_id=conversation_id, before_seq=1) == []
 
-    forward = selectors.history(user=student, conversation_id=conversation_id,
-                                after_seq=0, limit=7)
+    forward = selectors.history(user=student, conversation_id=conversation_id, after_seq=0, limit=7)
     assert seqs(forward) == list(range(1, 8))
-    resume = selectors.history(user=student, conversation_id=str(conversation_id),
-                               after_seq=20)
+    resume = selectors.history(user=student, conversation_id=str(conversation_id), after_seq=20)
     assert seqs(resume) == [21, 22, 23, 24, 25]
-    assert selectors.history(user=student, conversation_id=conversation_id,
-                             after_seq=25) == []
+    assert selectors.history(user=student, conversation_id=conversation_id, after_seq=25) == []
     assert [m.content for m in resume] == ["m21", "m22", "m23", "m24", "m25"]
     default = selectors.history(user=student, conversation_id=conversation_id)
     assert seqs(default) == list(range(1, 26))  # under the default page size
@@ -136,8 +140,12 @@ def test_history_page_size_is_capped(long_history, assigned, monkeypatch):
 @pytest.mark.django_db
 def test_history_keeps_deleted_messages_in_place(long_history, assigned):
     mentor, student = assigned
-    services.delete_message(actor=mentor, message_id=selectors.history(
-        user=student, conversation_id=long_history.pk, after_seq=2, limit=1)[0].pk)
+    services.delete_message(
+        actor=mentor,
+        message_id=selectors.history(
+            user=student, conversation_id=long_history.pk, after_seq=2, limit=1
+        )[0].pk,
+    )
     page = selectors.history(user=student, conversation_id=long_history.pk, after_seq=1, limit=3)
     assert seqs(page) == [2, 3, 4]
     assert page[1].deleted_at is not None and page[1].content == ""

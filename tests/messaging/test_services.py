@@ -79,37 +79,79 @@ LIMIT = settings.PARLEY["MAX_CONTENT_CHARS"]
 BAD_SENDS = {
     "empty": (lambda w: {"content": ""}, InvalidInput, "cannot be empty", False),
     "whitespace": (lambda w: {"content": " \n\t "}, InvalidInput, "cannot be empty", False),
-    "too-long": (lambda w: {"content": "x" * (LIMIT + 1)}, InvalidInput,
-                 f"at most {LIMIT} characters", False),
+    "too-long": (
+        lambda w: {"content": "x" * (LIMIT + 1)},
+        InvalidInput,
+        f"at most {LIMIT} characters",
+        False,
+    ),
     "int-content": (lambda w: {"content": 42}, InvalidInput, "content must be text", False),
     "none-content": (lambda w: {"content": None}, InvalidInput, "content must be text", False),
     "bytes-content": (lambda w: {"content": b"hi"}, InvalidInput, "content must be text", False),
     "list-content": (lambda w: {"content": ["hi"]}, InvalidInput, "content must be text", False),
     "nul-content": (lambda w: {"content": "a\x00b"}, InvalidInput, "NUL", False),
-    "bad-conversation-id": (lambda w: {"conversation_id": "not-a-uuid"}, InvalidInput,
-                            "conversation_id must be a UUID", False),
-    "int-conversation-id": (lambda w: {"conversation_id": 7}, InvalidInput,
-                            "conversation_id must be a UUID", False),
-    "none-conversation-id": (lambda w: {"conversation_id": None}, InvalidInput,
-                             "conversation_id must be a UUID", False),
-    "bad-client-id": (lambda w: {"client_id": "abc"}, InvalidInput,
-                      "client_id must be a UUID", False),
-    "missing-client-id": (lambda w: {"client_id": None}, InvalidInput,
-                          "client_id must be a UUID", False),
-    "system-type": (lambda w: {"message_type": MessageType.SYSTEM}, InvalidInput,
-                    "Unknown message_type", False),
-    "unknown-conversation": (lambda w: {"conversation_id": uuid.uuid4()}, NotFound,
-                             "No such conversation", False),
-    "non-participant": (lambda w: {"sender": w["outsider"]}, AccessDenied,
-                        "not a member", True),
-    "admin-non-participant": (lambda w: {"sender": w["admin"]}, AccessDenied,
-                              "not a member", True),
-    "archived": (lambda w: {"sender": w["other_mentor"], "conversation_id": w["archived"].pk},
-                 ConversationArchived, "archived", False),
-    "left-participant": (lambda w: {"sender": w["leaver"], "conversation_id": w["group"].pk},
-                         AccessDenied, "not a member", True),
-    "deactivated-member": (lambda w: {"sender": w["deactivated"]}, AccessDenied,
-                           "deactivated", True),
+    "bad-conversation-id": (
+        lambda w: {"conversation_id": "not-a-uuid"},
+        InvalidInput,
+        "conversation_id must be a UUID",
+        False,
+    ),
+    "int-conversation-id": (
+        lambda w: {"conversation_id": 7},
+        InvalidInput,
+        "conversation_id must be a UUID",
+        False,
+    ),
+    "none-conversation-id": (
+        lambda w: {"conversation_id": None},
+        InvalidInput,
+        "conversation_id must be a UUID",
+        False,
+    ),
+    "bad-client-id": (
+        lambda w: {"client_id": "abc"},
+        InvalidInput,
+        "client_id must be a UUID",
+        False,
+    ),
+    "missing-client-id": (
+        lambda w: {"client_id": None},
+        InvalidInput,
+        "client_id must be a UUID",
+        False,
+    ),
+    "system-type": (
+        lambda w: {"message_type": MessageType.SYSTEM},
+        InvalidInput,
+        "Unknown message_type",
+        False,
+    ),
+    "unknown-conversation": (
+        lambda w: {"conversation_id": uuid.uuid4()},
+        NotFound,
+        "No such conversation",
+        False,
+    ),
+    "non-participant": (lambda w: {"sender": w["outsider"]}, AccessDenied, "not a member", True),
+    "admin-non-participant": (lambda w: {"sender": w["admin"]}, AccessDenied, "not a member", True),
+    "archived": (
+        lambda w: {"sender": w["other_mentor"], "conversation_id": w["archived"].pk},
+        ConversationArchived,
+        "archived",
+        False,
+    ),
+    "left-participant": (
+        lambda w: {"sender": w["leaver"], "conversation_id": w["group"].pk},
+        AccessDenied,
+        "not a member",
+        True,
+    ),
+    "deactivated-member": (
+        lambda w: {"sender": w["deactivated"]},
+        AccessDenied,
+        "deactivated",
+        True,
+    ),
 }
 
 
@@ -260,8 +302,7 @@ def test_support_includes_every_active_admin(student, make_user):
 def test_create_rejects_bad_title_and_kind(mentor):
     before = Conversation.objects.count()
     with pytest.raises(InvalidInput, match="at most 200"):
-        services.create_conversation(creator=mentor, kind=ConversationType.GROUP,
-                                     title="t" * 201)
+        services.create_conversation(creator=mentor, kind=ConversationType.GROUP, title="t" * 201)
     with pytest.raises(InvalidInput, match="title must be text"):
         services.create_conversation(creator=mentor, kind=ConversationType.GROUP, title=5)
     with pytest.raises(InvalidInput, match="Unknown conversation type"):
@@ -293,8 +334,9 @@ def test_group_add_and_remove_write_system_messages_in_seq(group, assigned, make
     MentorAssignment.objects.create(mentor=mentor, student=other_student)
     send(student, group, "hi")
 
-    services.add_participants(actor=mentor, conversation_id=group.pk,
-                              users=[colleague, other_student])
+    services.add_participants(
+        actor=mentor, conversation_id=group.pk, users=[colleague, other_student]
+    )
     services.remove_participant(actor=mentor, conversation_id=group.pk, user=student)
     services.remove_participant(actor=colleague, conversation_id=group.pk, user=colleague)
 
@@ -308,7 +350,8 @@ def test_group_add_and_remove_write_system_messages_in_seq(group, assigned, make
     group.refresh_from_db()
     assert group.last_seq == 4
     assert set(group.participants.active().values_list("user_id", flat=True)) == {
-        mentor.pk, other_student.pk,
+        mentor.pk,
+        other_student.pk,
     }
     added = Message.objects.get(conversation=group, seq=2)
     assert added.metadata == {
@@ -393,8 +436,9 @@ def test_archived_group_takes_no_new_members(group, assigned, make_user):
     mentor, _ = assigned
     services.set_archived(actor=mentor, conversation_id=group.pk, archived=True)
     with pytest.raises(ConversationArchived):
-        services.add_participants(actor=mentor, conversation_id=group.pk,
-                                  users=[make_user(Role.MENTOR)])
+        services.add_participants(
+            actor=mentor, conversation_id=group.pk, users=[make_user(Role.MENTOR)]
+        )
 
 
 # --- Edit and delete --------------------------------------------------------------
@@ -419,8 +463,9 @@ def test_edit_own_message(direct, assigned):
 def test_edit_refusals(direct, assigned, admin_user, group):
     mentor, student = assigned
     message = send(mentor, direct, "original")
-    notice = Message.objects.create(conversation=group, seq=99, content="sys",
-                                    message_type=MessageType.SYSTEM, sender=mentor)
+    notice = Message.objects.create(
+        conversation=group, seq=99, content="sys", message_type=MessageType.SYSTEM, sender=mentor
+    )
 
     with pytest.raises(AccessDenied, match="only your own"):
         services.edit_message(editor=student, message_id=message.pk, content="mine now")
@@ -449,9 +494,12 @@ def test_edit_refusals(direct, assigned, admin_user, group):
     assert (other.content, other.edited_at) == ("later", None)
     assert message.content == ""
     assert AuditLog.objects.filter(action=AuditAction.MESSAGE_EDIT).count() == 0
-    assert AuditLog.objects.filter(
-        action=AuditAction.ACCESS_DENIED, details__attempted=AuditAction.MESSAGE_EDIT
-    ).count() == 2
+    assert (
+        AuditLog.objects.filter(
+            action=AuditAction.ACCESS_DENIED, details__attempted=AuditAction.MESSAGE_EDIT
+        ).count()
+        == 2
+    )
 
 
 @pytest.mark.django_db
@@ -569,15 +617,18 @@ def test_mark_read_refuses_outsiders(direct, assigned, make_user):
 @pytest.fixture
 def published(monkeypatch):
     sent = []
-    monkeypatch.setattr(events, "publish", lambda group, frame, **routing: sent.append(
-        (group, frame["type"], routing)
-    ))
+    monkeypatch.setattr(
+        events,
+        "publish",
+        lambda group, frame, **routing: sent.append((group, frame["type"], routing)),
+    )
     return sent
 
 
 @pytest.mark.django_db
-def test_events_leave_only_on_commit(direct, assigned, published,
-                                     django_capture_on_commit_callbacks):
+def test_events_leave_only_on_commit(
+    direct, assigned, published, django_capture_on_commit_callbacks
+):
     mentor, student = assigned
     group = events.conversation_group(direct.pk)
 
@@ -596,13 +647,16 @@ def test_events_leave_only_on_commit(direct, assigned, published,
         services.mark_read(user=student, conversation_id=direct.pk, up_to_seq=1)
         services.delete_message(actor=mentor, message_id=message.pk)
     assert [t for _, t, _ in published] == [
-        "message.edited", "receipt", "message.deleted",
+        "message.edited",
+        "receipt",
+        "message.deleted",
     ]
 
 
 @pytest.mark.django_db
-def test_membership_events_go_to_the_people_concerned(assigned, published, make_user,
-                                                      django_capture_on_commit_callbacks):
+def test_membership_events_go_to_the_people_concerned(
+    assigned, published, make_user, django_capture_on_commit_callbacks
+):
     mentor, student = assigned
     colleague = make_user(Role.MENTOR)
     with django_capture_on_commit_callbacks(execute=True):
@@ -610,7 +664,8 @@ def test_membership_events_go_to_the_people_concerned(assigned, published, make_
             creator=mentor, kind=ConversationType.GROUP, participants=[student]
         )
     assert {g for g, t, _ in published if t == "conversation.added"} == {
-        events.user_group(mentor.pk), events.user_group(student.pk)
+        events.user_group(mentor.pk),
+        events.user_group(student.pk),
     }
     published.clear()
     with django_capture_on_commit_callbacks(execute=True):
@@ -620,13 +675,17 @@ def test_membership_events_go_to_the_people_concerned(assigned, published, make_
     assert (events.user_group(colleague.pk), "conversation.added") in kinds
     assert (events.user_group(student.pk), "conversation.removed") in kinds
     assert kinds.count((events.conversation_group(group.pk), "message.new")) == 2
-    assert all(r == {"conversation_id": str(group.pk)}
-               for g, t, r in published if t.startswith("conversation.a"))
+    assert all(
+        r == {"conversation_id": str(group.pk)}
+        for g, t, r in published
+        if t.startswith("conversation.a")
+    )
 
 
 @pytest.mark.django_db
-def test_no_event_on_rollback_or_refusal(direct, assigned, published,
-                                         django_capture_on_commit_callbacks):
+def test_no_event_on_rollback_or_refusal(
+    direct, assigned, published, django_capture_on_commit_callbacks
+):
     mentor, _ = assigned
     with django_capture_on_commit_callbacks(execute=True) as pending:
         with pytest.raises(RuntimeError), transaction.atomic():

@@ -28,14 +28,12 @@ def mentor_client(client, assigned):
 
 
 def test_pages_need_a_login(client, direct):
-    for url in (reverse("inbox"), reverse("conversation", args=[direct.pk]),
-                reverse("new_direct")):
+    for url in (reverse("inbox"), reverse("conversation", args=[direct.pk]), reverse("new_direct")):
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith(reverse("login"))
 
 
-def test_inbox_lists_conversations_with_unread_counts_and_filters(mentor_client, direct,
-                                                                   assigned):
+def test_inbox_lists_conversations_with_unread_counts_and_filters(mentor_client, direct, assigned):
     mentor, student = assigned
     send(student, direct, "Are we still on for Friday?")
     response = mentor_client.get(reverse("inbox"))
@@ -86,16 +84,20 @@ def test_start_direct_only_with_allowed_people(client, assigned, make_user):
 def test_group_create_add_remove_rename_archive(mentor_client, assigned, make_user):
     mentor, student = assigned
     colleague = make_user(Role.MENTOR)
-    response = mentor_client.post(reverse("new_group"), {
-        "title": "Study group", "user_ids": [str(student.pk)]})
+    response = mentor_client.post(
+        reverse("new_group"), {"title": "Study group", "user_ids": [str(student.pk)]}
+    )
     group = Conversation.objects.get(type=ConversationType.GROUP)
     assert response.url == reverse("conversation", args=[group.pk])
     assert group.title == "Study group"
 
     mentor_client.post(reverse("add_members", args=[group.pk]), {"user_ids": [str(colleague.pk)]})
     mentor_client.post(reverse("remove_member", args=[group.pk]), {"user_id": str(student.pk)})
-    active = set(ConversationParticipant.objects.active().filter(conversation=group)
-                 .values_list("user_id", flat=True))
+    active = set(
+        ConversationParticipant.objects.active()
+        .filter(conversation=group)
+        .values_list("user_id", flat=True)
+    )
     assert active == {mentor.pk, colleague.pk}
 
     mentor_client.post(reverse("rename", args=[group.pk]), {"title": "Capstone"})
@@ -108,13 +110,15 @@ def test_group_create_add_remove_rename_archive(mentor_client, assigned, make_us
 
 def test_students_cannot_create_groups_or_manage_members(client, assigned, direct, make_user):
     mentor, student = assigned
-    group = services.create_conversation(creator=mentor, kind=ConversationType.GROUP,
-                                         participants=[student], title="G")
+    group = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=[student], title="G"
+    )
     client.force_login(student)
     response = client.get(reverse("new_group"), follow=True)
     assert "Only mentors and admins create groups" in response.content.decode()
-    response = client.post(reverse("remove_member", args=[group.pk]),
-                           {"user_id": str(mentor.pk)}, follow=True)
+    response = client.post(
+        reverse("remove_member", args=[group.pk]), {"user_id": str(mentor.pk)}, follow=True
+    )
     assert "admins remove people" in response.content.decode()
     assert ConversationParticipant.objects.active().filter(conversation=group).count() == 2
 

@@ -61,8 +61,9 @@ class ProtocolClient:
 
     async def resume(self) -> None:
         self._resumed.clear()
-        await self.socket.send(json.dumps({"type": "resume", "ref": "resume",
-                                           "cursors": dict(self.cursors)}))
+        await self.socket.send(
+            json.dumps({"type": "resume", "ref": "resume", "cursors": dict(self.cursors)})
+        )
 
     async def wait_resumed(self, timeout: float = 10) -> None:
         await asyncio.wait_for(self._resumed.wait(), timeout)
@@ -76,9 +77,16 @@ class ProtocolClient:
         return client_id
 
     async def _write_send(self, conversation_id, client_id, content):
-        await self.socket.send(json.dumps({"type": "message.send", "conversation_id":
-                                           conversation_id, "client_id": client_id,
-                                           "content": content}))
+        await self.socket.send(
+            json.dumps(
+                {
+                    "type": "message.send",
+                    "conversation_id": conversation_id,
+                    "client_id": client_id,
+                    "content": content,
+                }
+            )
+        )
 
     async def command(self, frame: dict) -> None:
         await self.socket.send(json.dumps(frame))

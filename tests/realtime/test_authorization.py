@@ -24,8 +24,9 @@ def private_conversation(assigned):
     conversation = services.create_conversation(
         creator=mentor, kind=ConversationType.DIRECT, participants=[student]
     )
-    result = services.send_message(sender=mentor, conversation_id=conversation.pk,
-                                   content=SECRET, client_id=uuid.uuid4())
+    result = services.send_message(
+        sender=mentor, conversation_id=conversation.pk, content=SECRET, client_id=uuid.uuid4()
+    )
     return conversation, result.message
 
 
@@ -40,12 +41,15 @@ def denial_count(user) -> int:
 
 
 SOCKET_ATTEMPTS = {
-    "send": lambda c, m: {"type": "message.send", "conversation_id": str(c.pk),
-                          "client_id": str(uuid.uuid4()), "content": "hi"},
+    "send": lambda c, m: {
+        "type": "message.send",
+        "conversation_id": str(c.pk),
+        "client_id": str(uuid.uuid4()),
+        "content": "hi",
+    },
     "type": lambda c, m: {"type": "typing.start", "conversation_id": str(c.pk)},
     "mark read": lambda c, m: {"type": "read", "conversation_id": str(c.pk), "seq": 1},
-    "mark delivered": lambda c, m: {"type": "delivered", "conversation_id": str(c.pk),
-                                    "seq": 1},
+    "mark delivered": lambda c, m: {"type": "delivered", "conversation_id": str(c.pk), "seq": 1},
     "read history": lambda c, m: {"type": "history.fetch", "conversation_id": str(c.pk)},
     "resume": lambda c, m: {"type": "resume", "cursors": {str(c.pk): 0}},
     "edit": lambda c, m: {"type": "message.edit", "message_id": str(m.pk), "content": "x"},
@@ -86,8 +90,11 @@ async def test_socket_refuses_non_members(attempt, open_socket, private_conversa
 API_ATTEMPTS = {
     "read history": ("get", "/api/conversations/{c}/messages/", None),
     "detail": ("get", "/api/conversations/{c}/", None),
-    "send": ("post", "/api/conversations/{c}/messages/",
-             {"client_id": "00000000-0000-4000-8000-000000000001", "content": "hi"}),
+    "send": (
+        "post",
+        "/api/conversations/{c}/messages/",
+        {"client_id": "00000000-0000-4000-8000-000000000001", "content": "hi"},
+    ),
     "mark read": ("post", "/api/conversations/{c}/read/", {"seq": 1}),
     "edit": ("patch", "/api/messages/{m}/", {"content": "x"}),
     "delete": ("delete", "/api/messages/{m}/", None),
@@ -101,8 +108,9 @@ def test_api_refuses_non_members(attempt, private_conversation, outsider):
     client = APIClient()
     client.force_authenticate(outsider)
     before = denial_count(outsider)
-    response = getattr(client, method)(path.format(c=conversation.pk, m=message.pk), body,
-                                       format="json")
+    response = getattr(client, method)(
+        path.format(c=conversation.pk, m=message.pk), body, format="json"
+    )
     assert response.status_code == 403, response.content
     assert response.json()["error"]["code"] == "forbidden"
     assert SECRET.encode() not in response.content

@@ -64,9 +64,7 @@ async def test_hello_lists_conversations_and_limits(open_socket, direct, assigne
     socket = await open_socket(student)
     hello = socket.hello
     assert hello["user"]["id"] == str(student.pk)
-    assert hello["conversations"] == [
-        {"id": str(direct.pk), "last_seq": 1, "last_read_seq": 0}
-    ]
+    assert hello["conversations"] == [{"id": str(direct.pk), "last_seq": 1, "last_read_seq": 0}]
     assert hello["limits"]["max_content_chars"] == settings.PARLEY["MAX_CONTENT_CHARS"]
     assert hello["heartbeat_seconds"] > 0
     await socket.close()
@@ -91,9 +89,7 @@ async def test_too_many_sockets_are_refused(open_socket, student, monkeypatch):
 # --- Sending ------------------------------------------------------------------------
 
 
-async def test_send_acks_after_commit_and_reaches_every_member(
-    open_socket, direct, assigned
-):
+async def test_send_acks_after_commit_and_reaches_every_member(open_socket, direct, assigned):
     mentor, student = assigned
     student_socket = await open_socket(student)
     mentor_socket = await open_socket(mentor)
@@ -117,9 +113,7 @@ async def test_send_acks_after_commit_and_reaches_every_member(
     await mentor_socket.close()
 
 
-async def test_resend_returns_the_original_and_announces_nothing(
-    open_socket, direct, assigned
-):
+async def test_resend_returns_the_original_and_announces_nothing(open_socket, direct, assigned):
     mentor, student = assigned
     student_socket = await open_socket(student)
     mentor_socket = await open_socket(mentor)
@@ -142,9 +136,7 @@ async def test_resend_returns_the_original_and_announces_nothing(
     await mentor_socket.close()
 
 
-async def test_client_id_reused_for_other_content_is_refused(
-    open_socket, direct, assigned
-):
+async def test_client_id_reused_for_other_content_is_refused(open_socket, direct, assigned):
     _, student = assigned
     socket = await open_socket(student)
     frame = send_frame(direct, "first")
@@ -175,8 +167,13 @@ async def test_non_member_cannot_send_and_is_audited(open_socket, direct, make_u
 
 @pytest.mark.parametrize(
     ("content", "code"),
-    [("", "invalid"), ("   ", "invalid"), (42, "invalid"), (None, "invalid"),
-     ("x" * 10_001, "too_long")],
+    [
+        ("", "invalid"),
+        ("   ", "invalid"),
+        (42, "invalid"),
+        (None, "invalid"),
+        ("x" * 10_001, "too_long"),
+    ],
 )
 async def test_bad_content_is_refused(open_socket, direct, assigned, content, code):
     _, student = assigned
@@ -190,31 +187,46 @@ async def test_bad_content_is_refused(open_socket, direct, assigned, content, co
 
 async def test_unknown_conversation_and_bad_ids(open_socket, student):
     socket = await open_socket(student)
-    await socket.send({"type": "message.send", "conversation_id": str(uuid.uuid4()),
-                       "client_id": str(uuid.uuid4()), "content": "x"})
+    await socket.send(
+        {
+            "type": "message.send",
+            "conversation_id": str(uuid.uuid4()),
+            "client_id": str(uuid.uuid4()),
+            "content": "x",
+        }
+    )
     assert (await socket.recv_type("error"))["code"] == "not_found"
-    await socket.send({"type": "message.send", "conversation_id": "nope",
-                       "client_id": str(uuid.uuid4()), "content": "x"})
+    await socket.send(
+        {
+            "type": "message.send",
+            "conversation_id": "nope",
+            "client_id": str(uuid.uuid4()),
+            "content": "x",
+        }
+    )
     assert (await socket.recv_type("error"))["code"] == "invalid"
-    await socket.send({"type": "message.send", "conversation_id": str(uuid.uuid4()),
-                       "client_id": "not-a-uuid", "content": "x"})
+    await socket.send(
+        {
+            "type": "message.send",
+            "conversation_id": str(uuid.uuid4()),
+            "client_id": "not-a-uuid",
+            "content": "x",
+        }
+    )
     assert (await socket.recv_type("error"))["code"] == "invalid"
     await socket.close()
 
 
 async def test_archived_conversation_refuses_sends(open_socket, direct, assigned):
     mentor, student = assigned
-    await orm(services.set_archived)(actor=mentor, conversation_id=direct.pk,
-                                     archived=True)
+    await orm(services.set_archived)(actor=mentor, conversation_id=direct.pk, archived=True)
     socket = await open_socket(student)
     await socket.send(send_frame(direct))
     assert (await socket.recv_type("error"))["code"] == "archived"
     await socket.close()
 
 
-async def test_send_rate_is_limited_and_socket_survives(
-    open_socket, direct, assigned, monkeypatch
-):
+async def test_send_rate_is_limited_and_socket_survives(open_socket, direct, assigned, monkeypatch):
     monkeypatch.setitem(settings.PARLEY, "SEND_BURST", 3)
     # One token per 1,000 s: no refill between the sends, however slow the machine.
     monkeypatch.setitem(settings.PARLEY, "SEND_RATE_PER_SECOND", 0.001)
@@ -248,8 +260,9 @@ async def test_edit_and_delete_own_message(open_socket, direct, assigned):
     message_id = (await socket.recv_type("ack"))["message"]["id"]
     await watcher.recv_type("message.new")
 
-    reply = await socket.request({"type": "message.edit", "message_id": message_id,
-                                  "content": "fixed"})
+    reply = await socket.request(
+        {"type": "message.edit", "message_id": message_id, "content": "fixed"}
+    )
     assert reply["type"] == "ok"
     edited = await watcher.recv_type("message.edited")
     assert edited["message"]["content"] == "fixed" and edited["message"]["edited_at"]
@@ -263,17 +276,15 @@ async def test_edit_and_delete_own_message(open_socket, direct, assigned):
     await watcher.close()
 
 
-async def test_cannot_edit_or_delete_someone_elses_message(
-    open_socket, direct, assigned
-):
+async def test_cannot_edit_or_delete_someone_elses_message(open_socket, direct, assigned):
     mentor, student = assigned
     result = await orm(services.send_message)(
-        sender=mentor, conversation_id=direct.pk, content="mine",
-        client_id=uuid.uuid4()
+        sender=mentor, conversation_id=direct.pk, content="mine", client_id=uuid.uuid4()
     )
     socket = await open_socket(student)
-    reply = await socket.request({"type": "message.edit", "message_id": str(result.message.pk),
-                                  "content": "yours now"})
+    reply = await socket.request(
+        {"type": "message.edit", "message_id": str(result.message.pk), "content": "yours now"}
+    )
     assert reply["type"] == "error" and reply["code"] == "forbidden"
     reply = await socket.request({"type": "message.delete", "message_id": str(result.message.pk)})
     assert reply["type"] == "error" and reply["code"] == "forbidden"
@@ -287,9 +298,7 @@ async def test_cannot_edit_or_delete_someone_elses_message(
 # --- Typing -----------------------------------------------------------------------------
 
 
-async def test_typing_is_relayed_throttled_and_stopped(
-    open_socket, direct, assigned, monkeypatch
-):
+async def test_typing_is_relayed_throttled_and_stopped(open_socket, direct, assigned, monkeypatch):
     # A window no loaded machine outlasts between two frames.
     monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 3600)
     mentor, student = assigned
@@ -344,29 +353,30 @@ async def test_read_and_delivered_receipts(open_socket, direct, assigned):
     await sender.recv_type("ack")
     await sender.recv_type("ack")
 
-    reply = await reader.request({"type": "delivered", "conversation_id":
-                                  str(direct.pk), "seq": 2})
+    reply = await reader.request({"type": "delivered", "conversation_id": str(direct.pk), "seq": 2})
     assert reply["type"] == "ok"
     receipt = await _next_receipt(sender, str(mentor.pk))
     assert receipt["status"] == "delivered" and receipt["up_to_seq"] == 2
 
-    reply = await reader.request({"type": "read", "conversation_id": str(direct.pk),
-                                  "seq": 99})
+    reply = await reader.request({"type": "read", "conversation_id": str(direct.pk), "seq": 99})
     assert reply["type"] == "ok"
     receipt = await _next_receipt(sender, str(mentor.pk))
-    assert receipt == {"type": "receipt", "conversation_id": str(direct.pk),
-                       "user_id": str(mentor.pk), "status": "read", "up_to_seq": 2}
+    assert receipt == {
+        "type": "receipt",
+        "conversation_id": str(direct.pk),
+        "user_id": str(mentor.pk),
+        "status": "read",
+        "up_to_seq": 2,
+    }
 
-    membership = await orm(ConversationParticipant.objects.get)(
-        conversation=direct, user=mentor
-    )
+    membership = await orm(ConversationParticipant.objects.get)(conversation=direct, user=mentor)
     assert membership.last_read_seq == 2 and membership.last_delivered_seq == 2
-    statuses = await orm(lambda: sorted(
-        MessageStatus.objects.filter(user=mentor).values_list("status", flat=True)))()
+    statuses = await orm(
+        lambda: sorted(MessageStatus.objects.filter(user=mentor).values_list("status", flat=True))
+    )()
     assert statuses == ["read", "read"]
 
-    reply = await reader.request({"type": "read", "conversation_id": str(direct.pk),
-                                  "seq": "two"})
+    reply = await reader.request({"type": "read", "conversation_id": str(direct.pk), "seq": "two"})
     assert reply["type"] == "error" and reply["code"] == "invalid"
     await sender.close()
     await reader.close()
@@ -382,8 +392,7 @@ async def _next_receipt(socket, user_id):
 async def test_non_member_cannot_mark_read(open_socket, direct, make_user):
     outsider = await orm(make_user)(Role.ADMIN)
     socket = await open_socket(outsider)
-    reply = await socket.request({"type": "read", "conversation_id": str(direct.pk),
-                                  "seq": 1})
+    reply = await socket.request({"type": "read", "conversation_id": str(direct.pk), "seq": 1})
     assert reply["code"] == "forbidden"
     assert await denials(outsider, AuditAction.READ_MARK) == 1
     await socket.close()
@@ -398,8 +407,9 @@ async def test_resume_returns_what_follows_each_cursor_in_pages(
     monkeypatch.setitem(settings.PARLEY, "RESUME_PAGE_SIZE", 3)
     mentor, student = assigned
     for n in range(5):
-        await orm(services.send_message)(sender=mentor, conversation_id=direct.pk,
-                                         content=f"m{n + 1}", client_id=uuid.uuid4())
+        await orm(services.send_message)(
+            sender=mentor, conversation_id=direct.pk, content=f"m{n + 1}", client_id=uuid.uuid4()
+        )
     socket = await open_socket(student)
     conversation_id = str(direct.pk)
     await socket.send({"type": "resume", "ref": "r1", "cursors": {conversation_id: 1}})
@@ -416,14 +426,11 @@ async def test_resume_returns_what_follows_each_cursor_in_pages(
     await socket.close()
 
 
-async def test_resume_refuses_foreign_conversations_but_finishes(
-    open_socket, direct, make_user
-):
+async def test_resume_refuses_foreign_conversations_but_finishes(open_socket, direct, make_user):
     outsider = await orm(make_user)(Role.STUDENT)
     socket = await open_socket(outsider)
     missing = str(uuid.uuid4())
-    await socket.send({"type": "resume", "ref": "r",
-                       "cursors": {str(direct.pk): 0, missing: 0}})
+    await socket.send({"type": "resume", "ref": "r", "cursors": {str(direct.pk): 0, missing: 0}})
     first = await socket.recv_type("error")
     second = await socket.recv_type("error")
     codes = {first["conversation_id"]: first["code"], second["conversation_id"]: second["code"]}
@@ -438,17 +445,20 @@ async def test_resume_refuses_foreign_conversations_but_finishes(
 async def test_history_fetch_both_directions(open_socket, direct, assigned):
     mentor, student = assigned
     for n in range(6):
-        await orm(services.send_message)(sender=mentor, conversation_id=direct.pk,
-                                         content=f"m{n + 1}", client_id=uuid.uuid4())
+        await orm(services.send_message)(
+            sender=mentor, conversation_id=direct.pk, content=f"m{n + 1}", client_id=uuid.uuid4()
+        )
     socket = await open_socket(student)
     cid = str(direct.pk)
     latest = await socket.request({"type": "history.fetch", "conversation_id": cid, "limit": 2})
     assert [m["seq"] for m in latest["messages"]] == [5, 6] and latest["has_more"] is True
-    older = await socket.request({"type": "history.fetch", "conversation_id": cid,
-                                  "before_seq": 5, "limit": 4})
+    older = await socket.request(
+        {"type": "history.fetch", "conversation_id": cid, "before_seq": 5, "limit": 4}
+    )
     assert [m["seq"] for m in older["messages"]] == [1, 2, 3, 4] and older["has_more"] is False
-    newer = await socket.request({"type": "history.fetch", "conversation_id": cid,
-                                  "after_seq": 4, "limit": 1})
+    newer = await socket.request(
+        {"type": "history.fetch", "conversation_id": cid, "after_seq": 4, "limit": 1}
+    )
     assert [m["seq"] for m in newer["messages"]] == [5] and newer["has_more"] is True
     bad = await socket.request({"type": "history.fetch", "conversation_id": cid, "limit": 0})
     assert bad["code"] == "invalid"
@@ -498,8 +508,9 @@ async def test_ping_pong(open_socket, student):
 # --- Membership changes -----------------------------------------------------------------------
 
 
-async def test_added_member_receives_live_and_removed_member_stops(open_socket, assigned,
-                                                                   make_user):
+async def test_added_member_receives_live_and_removed_member_stops(
+    open_socket, assigned, make_user
+):
     mentor, student = assigned
     group = await orm(services.create_conversation)(
         creator=mentor, kind=ConversationType.GROUP, participants=[], title="Study"
@@ -515,9 +526,9 @@ async def test_added_member_receives_live_and_removed_member_stops(open_socket, 
     await mentor_socket.send(send_frame(group, "welcome"))
     # The "added" system message and conversation.updated may come first,
     # depending on when this socket's group join reached Redis.
-    while (await socket.recv_type("message.new", also_skip=("conversation.updated",)))[
-        "message"
-    ]["content"] != "welcome":
+    while (await socket.recv_type("message.new", also_skip=("conversation.updated",)))["message"][
+        "content"
+    ] != "welcome":
         pass
 
     await orm(services.remove_participant)(actor=mentor, conversation_id=group.pk, user=student)
@@ -527,8 +538,10 @@ async def test_added_member_receives_live_and_removed_member_stops(open_socket, 
     await mentor_socket.send(send_frame(group, "after you left"))
     # The mentor's socket still holds this conversation's earlier events.
     await mentor_socket.recv_type("ack", also_skip=("message.new", "conversation.updated"))
-    assert await socket.nothing(ignore=("presence", "message.new", "conversation.updated",
-                                        "receipt")) is True
+    assert (
+        await socket.nothing(ignore=("presence", "message.new", "conversation.updated", "receipt"))
+        is True
+    )
     # Nothing of the conversation reaches the removed member any more.
     reply = await socket.request({"type": "history.fetch", "conversation_id": str(group.pk)})
     assert reply["code"] == "forbidden"

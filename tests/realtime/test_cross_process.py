@@ -26,8 +26,8 @@ SERVER_ENV = {
 
 
 def is_type(kind, **fields):
-    return lambda f: f["type"] == kind and all(
-        _get(f, key) == value for key, value in fields.items()
+    return lambda f: (
+        f["type"] == kind and all(_get(f, key) == value for key, value in fields.items())
     )
 
 
@@ -53,8 +53,9 @@ async def test_message_typing_and_presence_cross_processes(asgi_server, assigned
         await student_client.wait_for(is_type("presence", user_id=str(mentor.pk), status="online"))
 
         await student_client.send(cid, "across processes")
-        new = await mentor_client.wait_for(is_type("message.new",
-                                                   message__content="across processes"))
+        new = await mentor_client.wait_for(
+            is_type("message.new", message__content="across processes")
+        )
         assert new["message"]["seq"] == 1
 
         await mentor_client.command({"type": "typing.start", "conversation_id": cid})
@@ -62,8 +63,7 @@ async def test_message_typing_and_presence_cross_processes(asgi_server, assigned
         assert typing["user"]["id"] == str(mentor.pk)
 
         await mentor_client.close()
-        await student_client.wait_for(is_type("presence", user_id=str(mentor.pk),
-                                              status="offline"))
+        await student_client.wait_for(is_type("presence", user_id=str(mentor.pk), status="offline"))
     finally:
         await student_client.close()
         await mentor_client.close()
@@ -113,9 +113,13 @@ async def test_killed_process_loses_nothing_acknowledged(asgi_server, make_user)
             await client.resume()
             await client.wait_resumed()
 
-        stored = await orm(lambda: list(
-            Message.objects.filter(conversation_id=group.pk).order_by("seq")
-            .values("id", "seq", "client_id", "message_type")))()
+        stored = await orm(
+            lambda: list(
+                Message.objects.filter(conversation_id=group.pk)
+                .order_by("seq")
+                .values("id", "seq", "client_id", "message_type")
+            )
+        )()
         texts = [m for m in stored if m["message_type"] == "text"]
         # Every acknowledged message is stored exactly once...
         stored_client_ids = [str(m["client_id"]) for m in texts]

@@ -21,38 +21,73 @@ PROTOCOL = (
     __import__("pathlib").Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
 ).read_text()
 DOCUMENTED_CODES = set(re.findall(r"^\| `([a-z_]+)` \|", PROTOCOL, re.M))
-COMMAND_TYPES = ["message.send", "message.edit", "message.delete", "typing.start", "typing.stop",
-                 "read", "delivered", "resume", "history.fetch", "presence.set",
-                 "presence.query", "ping"]
-FIELDS = ["conversation_id", "client_id", "content", "message_id", "seq", "cursors",
-          "after_seq", "before_seq", "limit", "status", "user_ids", "ref"]
+COMMAND_TYPES = [
+    "message.send",
+    "message.edit",
+    "message.delete",
+    "typing.start",
+    "typing.stop",
+    "read",
+    "delivered",
+    "resume",
+    "history.fetch",
+    "presence.set",
+    "presence.query",
+    "ping",
+]
+FIELDS = [
+    "conversation_id",
+    "client_id",
+    "content",
+    "message_id",
+    "seq",
+    "cursors",
+    "after_seq",
+    "before_seq",
+    "limit",
+    "status",
+    "user_ids",
+    "ref",
+]
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False) | st.text(max_size=50),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
-                                                                 max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=50),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=10,
 )
 
 
 def frames(conversation_id: str):
-    field_values = json_values | st.just(conversation_id) | st.uuids().map(str) | st.just(
-        {conversation_id: 0}
-    ) | st.integers(60_000, 70_000).map(lambda n: "x" * n)
+    field_values = (
+        json_values
+        | st.just(conversation_id)
+        | st.uuids().map(str)
+        | st.just({conversation_id: 0})
+        | st.integers(60_000, 70_000).map(lambda n: "x" * n)
+    )
     command = st.fixed_dictionaries(
         {"type": st.sampled_from(COMMAND_TYPES) | st.text(max_size=20)},
         optional={name: field_values for name in FIELDS},
     ).map(json.dumps)
-    garbage = st.text(min_size=1, max_size=200) | json_values.map(json.dumps) | st.binary(
-        min_size=1, max_size=50).map(
-        lambda b: b.decode("latin-1")
+    garbage = (
+        st.text(min_size=1, max_size=200)
+        | json_values.map(json.dumps)
+        | st.binary(min_size=1, max_size=50).map(lambda b: b.decode("latin-1"))
     )
     return st.lists(command | garbage, min_size=1, max_size=8)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 async def test_fuzzed_frames_get_clear_errors_and_the_socket_survives(
     data, open_socket, assigned, monkeypatch
@@ -83,8 +118,14 @@ async def test_fuzzed_frames_get_clear_errors_and_the_socket_survives(
         # And it still does real work. (A message.new of an earlier example,
         # read from Redis after this socket joined, may come first.)
         client_id = str(uuid.uuid4())
-        await socket.send({"type": "message.send", "conversation_id": str(conversation.pk),
-                           "client_id": client_id, "content": "after the storm"})
+        await socket.send(
+            {
+                "type": "message.send",
+                "conversation_id": str(conversation.pk),
+                "client_id": client_id,
+                "content": "after the storm",
+            }
+        )
         while (frame := await socket.recv(timeout=10))["type"] != "ack":
             assert frame["type"] in ("message.new", "presence", "receipt"), frame
         assert frame["client_id"] == client_id
@@ -95,5 +136,10 @@ async def test_fuzzed_frames_get_clear_errors_and_the_socket_survives(
 
 
 def test_documented_codes_are_parsed():
-    assert {"bad_json", "bad_frame", "unknown_type", "forbidden", "rate_limited"} <= \
-        DOCUMENTED_CODES
+    assert {
+        "bad_json",
+        "bad_frame",
+        "unknown_type",
+        "forbidden",
+        "rate_limited",
+    } <= DOCUMENTED_CODES

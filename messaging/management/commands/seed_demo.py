@@ -32,28 +32,57 @@ ASSIGNMENTS = [
 
 # (kind, creator, others, title, [(sender, text), ...])
 CONVERSATIONS = [
-    (ConversationType.DIRECT, "maria@parley.test", ["sam@parley.test"], "", [
-        ("sam@parley.test", "Hi Maria! Do you have a minute to look at my project plan?"),
-        ("maria@parley.test", "Of course. Send it over and I'll read it tonight."),
-        ("sam@parley.test", "Thanks! It's in the shared folder."),
-    ]),
-    (ConversationType.DIRECT, "marcus@parley.test", ["theo@parley.test"], "", [
-        ("marcus@parley.test", "Theo, how did the mock interview go?"),
-        ("theo@parley.test", "Better than I expected. I froze once on the system design part."),
-    ]),
-    (ConversationType.DIRECT, "maria@parley.test", ["marcus@parley.test"], "", [
-        ("maria@parley.test", "Shall we run a joint session for our students next week?"),
-    ]),
-    (ConversationType.GROUP, "maria@parley.test",
-     ["sam@parley.test", "sofia@parley.test", "marcus@parley.test"], "Capstone study group", [
-        ("maria@parley.test", "Welcome to the capstone group! Introduce yourselves."),
-        ("sofia@parley.test", "Hi all, I'm Sofia, working on a data pipeline project."),
-        ("sam@parley.test", "Sam here: a web app for tutoring schedules."),
-    ]),
-    (ConversationType.SUPPORT, "tara@parley.test", [], "Cannot upload my assignment", [
-        ("tara@parley.test", "The upload button does nothing when I pick a PDF."),
-        ("admin@parley.test", "Thanks Tara, we're looking into it. Which browser do you use?"),
-    ]),
+    (
+        ConversationType.DIRECT,
+        "maria@parley.test",
+        ["sam@parley.test"],
+        "",
+        [
+            ("sam@parley.test", "Hi Maria! Do you have a minute to look at my project plan?"),
+            ("maria@parley.test", "Of course. Send it over and I'll read it tonight."),
+            ("sam@parley.test", "Thanks! It's in the shared folder."),
+        ],
+    ),
+    (
+        ConversationType.DIRECT,
+        "marcus@parley.test",
+        ["theo@parley.test"],
+        "",
+        [
+            ("marcus@parley.test", "Theo, how did the mock interview go?"),
+            ("theo@parley.test", "Better than I expected. I froze once on the system design part."),
+        ],
+    ),
+    (
+        ConversationType.DIRECT,
+        "maria@parley.test",
+        ["marcus@parley.test"],
+        "",
+        [
+            ("maria@parley.test", "Shall we run a joint session for our students next week?"),
+        ],
+    ),
+    (
+        ConversationType.GROUP,
+        "maria@parley.test",
+        ["sam@parley.test", "sofia@parley.test", "marcus@parley.test"],
+        "Capstone study group",
+        [
+            ("maria@parley.test", "Welcome to the capstone group! Introduce yourselves."),
+            ("sofia@parley.test", "Hi all, I'm Sofia, working on a data pipeline project."),
+            ("sam@parley.test", "Sam here: a web app for tutoring schedules."),
+        ],
+    ),
+    (
+        ConversationType.SUPPORT,
+        "tara@parley.test",
+        [],
+        "Cannot upload my assignment",
+        [
+            ("tara@parley.test", "The upload button does nothing when I pick a PDF."),
+            ("admin@parley.test", "Thanks Tara, we're looking into it. Which browser do you use?"),
+        ],
+    ),
 ]
 
 
