@@ -208,7 +208,7 @@ class PresenceStatus(models.TextChoices):
 
 class UserPresence(models.Model):
     """The durable side of presence: the last status and ``last_seen``.
-    Live presence is kept in Redis (or memory) by ``messaging.presence``."""
+    Live presence is kept in Redis (or memory) by ``messaging.realtime.presence``."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,

@@ -3,7 +3,7 @@
 from asgiref.sync import async_to_sync
 from celery import shared_task
 
-from messaging import presence
+from messaging.realtime import presence
 
 
 @shared_task(ignore_result=True)

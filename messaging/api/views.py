@@ -18,9 +18,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from messaging import presence, ratelimit, selectors, services
+from messaging import selectors, services
 from messaging.api import serializers as s
 from messaging.errors import InvalidInput
+from messaging.realtime import presence, ratelimit
 
 
 class ParleyAPIView(APIView):

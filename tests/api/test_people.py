@@ -2,7 +2,8 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from accounts.models import Role
-from messaging import presence, services
+from messaging import services
+from messaging.realtime import presence
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

@@ -4,8 +4,8 @@ import pytest
 import redis
 from django.conf import settings
 
-from messaging import presence
 from messaging.models import PresenceStatus, UserPresence
+from messaging.realtime import presence
 from messaging.tasks import sweep_presence
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

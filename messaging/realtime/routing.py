@@ -1,5 +1,5 @@
 from django.urls import path
 
-from messaging.consumers import ChatConsumer
+from messaging.realtime.consumers import ChatConsumer
 
 websocket_urlpatterns = [path("ws/", ChatConsumer.as_asgi())]

@@ -7,7 +7,7 @@ import time
 from django.conf import settings
 
 from messaging.errors import RateLimited
-from messaging.redis_client import get_redis, get_sync_redis
+from messaging.realtime.redis_client import get_redis, get_sync_redis
 
 # KEYS[1]: the bucket; ARGV: rate, burst, now. Returns {allowed, retry_after}.
 # Run through register_script: EVALSHA, so the script text is sent once.

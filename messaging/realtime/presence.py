@@ -26,7 +26,7 @@ from django.utils import timezone
 from accounts.models import User
 from messaging import events
 from messaging.models import ConversationParticipant, PresenceStatus, UserPresence
-from messaging.redis_client import get_redis, get_sync_redis
+from messaging.realtime.redis_client import get_redis, get_sync_redis
 
 logger = logging.getLogger(__name__)
 

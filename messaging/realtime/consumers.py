@@ -18,10 +18,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from messaging import events, ratelimit, selectors, services
-from messaging import presence as presence_store
+from messaging import events, selectors, services
 from messaging.errors import InvalidInput, MessagingError
 from messaging.models import PresenceStatus
+from messaging.realtime import presence as presence_store
+from messaging.realtime import ratelimit
 
 logger = logging.getLogger(__name__)
 LIMITS = settings.PARLEY
