@@ -1,0 +1,75 @@
+"""Parley's limits, in one place, read from ``settings.PARLEY`` at call time.
+
+Nothing binds a limit at import: an override (a deployment's environment, a
+test's ``settings`` fixture or ``monkeypatch.setitem(settings.PARLEY, …)``)
+is seen by every caller at once. Use ``limits.max_content_chars()`` and
+friends rather than indexing ``settings.PARLEY`` directly.
+"""
+
+from django.conf import settings
+
+
+def _limit(name: str):
+    return settings.PARLEY[name]
+
+
+def max_content_chars() -> int:
+    return int(_limit("MAX_CONTENT_CHARS"))
+
+
+def max_title_chars() -> int:
+    return int(_limit("MAX_TITLE_CHARS"))
+
+
+def max_group_members() -> int:
+    return int(_limit("MAX_GROUP_MEMBERS"))
+
+
+def max_frame_bytes() -> int:
+    return int(_limit("MAX_FRAME_BYTES"))
+
+
+def max_sockets_per_user() -> int:
+    return int(_limit("MAX_SOCKETS_PER_USER"))
+
+
+def send_rate_per_second() -> float:
+    return float(_limit("SEND_RATE_PER_SECOND"))
+
+
+def send_burst() -> int:
+    return int(_limit("SEND_BURST"))
+
+
+def history_page_size() -> int:
+    return int(_limit("HISTORY_PAGE_SIZE"))
+
+
+def history_max_page_size() -> int:
+    return int(_limit("HISTORY_MAX_PAGE_SIZE"))
+
+
+def resume_page_size() -> int:
+    return int(_limit("RESUME_PAGE_SIZE"))
+
+
+def typing_ttl_seconds() -> int:
+    return int(_limit("TYPING_TTL_SECONDS"))
+
+
+def typing_min_interval_seconds() -> float:
+    return float(_limit("TYPING_MIN_INTERVAL_SECONDS"))
+
+
+def presence_ttl_seconds() -> int:
+    return int(_limit("PRESENCE_TTL_SECONDS"))
+
+
+def presence_heartbeat_seconds() -> int:
+    """How often sockets are refreshed: often enough that a live one never
+    expires between two beats."""
+    return min(int(_limit("PRESENCE_HEARTBEAT_SECONDS")), max(1, presence_ttl_seconds() // 3))
+
+
+def last_seen_write_interval_seconds() -> int:
+    return int(_limit("LAST_SEEN_WRITE_INTERVAL_SECONDS"))
