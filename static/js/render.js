@@ -114,8 +114,21 @@ export function announce(text) {
 }
 
 /**
- * One message as a list item. `mine` adds edit/delete and a receipt mark;
- * `item` (an outbox entry) renders a message that is not stored yet.
+ * The parts every chat bubble shares, stored or not: avatar, meta line
+ * (sender, then `metaExtras`), content with its links, then `extras` below
+ * the bubble. Filled into `li`, which is returned.
+ */
+function bubbleItem(li, { name, avatar, metaExtras = [], content, extras = [] }) {
+  const meta = el("div", { class: "meta" }, el("span", { class: "sender", text: name }), ...metaExtras);
+  const wrap = el("div", { class: "bubble-wrap" }, meta, el("div", { class: "bubble" }, content), ...extras);
+  li.append(el("span", { class: "avatar avatar-sm", "aria-hidden": "true", text: avatar }), wrap);
+  return li;
+}
+
+/**
+ * One stored message as a list item: the only renderer of messages in the
+ * conversation page (its first page, live ones, older pages, gap fills).
+ * My own messages get edit/delete controls and a receipt mark.
  */
 export function messageElement(message, { me }) {
   const mine = message.sender && message.sender.id === me;
@@ -140,10 +153,8 @@ export function messageElement(message, { me }) {
   }
   const sent = new Date(message.sent_at);
   const name = message.sender ? message.sender.display_name : "Former member";
-  const meta = el("div", { class: "meta" },
-    el("span", { class: "sender", text: name }), " ",
-    el("time", { datetime: message.sent_at, title: formatFull(sent), text: formatTime(sent) }));
-  if (message.edited_at && !message.deleted_at) meta.append(" ", el("span", { class: "edited", text: "(edited)" }));
+  const metaExtras = [" ", el("time", { datetime: message.sent_at, title: formatFull(sent), text: formatTime(sent) })];
+  if (message.edited_at && !message.deleted_at) metaExtras.push(" ", el("span", { class: "edited", text: "(edited)" }));
   const content = el("div", { class: "content" });
   if (message.deleted_at) content.textContent = "This message was deleted.";
   else content.append(linkified(message.content || ""));
@@ -151,40 +162,37 @@ export function messageElement(message, { me }) {
     content.append(el("div", { class: "file" },
       el("a", { href: message.file_url, rel: "noopener noreferrer", target: "_blank", text: "Open attachment" })));
   }
-  const bubble = el("div", { class: "bubble" }, content);
-  const wrap = el("div", { class: "bubble-wrap" }, meta, bubble);
+  const extras = [];
   if (mine && !message.deleted_at) {
-    wrap.append(el("div", { class: "message-actions" },
+    extras.push(el("div", { class: "message-actions" },
       el("button", { type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": "Edit message", text: "Edit" }),
       el("button", { type: "button", class: "link-btn", dataset: { action: "delete" }, "aria-label": "Delete message", text: "Delete" })));
   }
   if (mine) {
-    wrap.append(el("div", { class: "receipt", dataset: { state: "sent" } },
+    extras.push(el("div", { class: "receipt", dataset: { state: "sent" } },
       el("span", { class: "receipt-icon", "aria-hidden": "true", text: "✓" }),
       el("span", { class: "receipt-text", text: "Sent" })));
   }
-  li.append(el("span", { class: "avatar avatar-sm", "aria-hidden": "true", text: message.sender ? initials(name) : "?" }), wrap);
-  return li;
+  return bubbleItem(li, { name, avatar: message.sender ? initials(name) : "?", metaExtras, content, extras });
 }
 
+/** A message in the outbox (not stored yet): pending, or failed with retry. */
 export function outboxElement(item, { me, myName }) {
   const li = el("li", {
     class: `message mine outbox ${item.state}`,
     id: `o-${item.client_id}`,
     dataset: { clientId: item.client_id, state: item.state, sender: me },
   });
-  const meta = el("div", { class: "meta" }, el("span", { class: "sender", text: myName }));
   const content = el("div", { class: "content" }, linkified(item.content));
-  const wrap = el("div", { class: "bubble-wrap" }, meta, el("div", { class: "bubble" }, content));
+  let state;
   if (item.state === "failed") {
-    wrap.append(el("div", { class: "send-state failed", role: "alert" },
+    state = el("div", { class: "send-state failed", role: "alert" },
       el("span", { text: `Not sent: ${item.error || "the server refused this message"}` }), " ",
       el("button", { type: "button", class: "link-btn", dataset: { action: "retry" }, text: "Retry" }), " ",
-      el("button", { type: "button", class: "link-btn", dataset: { action: "discard" }, text: "Discard" })));
+      el("button", { type: "button", class: "link-btn", dataset: { action: "discard" }, text: "Discard" }));
   } else {
-    wrap.append(el("div", { class: "send-state pending" },
-      el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: "Pending" })));
+    state = el("div", { class: "send-state pending" },
+      el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: "Pending" }));
   }
-  li.append(el("span", { class: "avatar avatar-sm", "aria-hidden": "true", text: initials(myName) }), wrap);
-  return li;
+  return bubbleItem(li, { name: myName, avatar: initials(myName), content, extras: [state] });
 }
