@@ -182,6 +182,9 @@ def _membership_or_refusal(request, conversation_id):
 
 @login_required
 def conversation(request, conversation_id):
+    """The chat page. Its messages travel as JSON (``page_data``, the latest
+    page in the protocol's message shape) and the browser renders them with
+    the code that renders live ones."""
     membership, refusal = _membership_or_refusal(request, conversation_id)
     if refusal:
         return refusal
@@ -221,7 +224,6 @@ def conversation(request, conversation_id):
             "other_presence": presence.get(other.pk, "offline") if other else "",
             "header_initials": other.initials if other else _group_initials(convo, user),
             "members": members,
-            "messages_page": page,
             "page_data": page_data,
             "can_manage": _can_manage(convo, membership, user),
             "rows": _inbox_rows(user),

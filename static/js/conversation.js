@@ -1,6 +1,8 @@
-// One open conversation: history (server-rendered first page, older pages
-// on scroll up, gaps filled by seq), live messages de-duplicated by id, the
-// outbox's pending and failed messages, typing, receipts, edit and delete.
+// One open conversation: history (the first page from the page's JSON,
+// older pages on scroll up, gaps filled by seq), live messages de-duplicated
+// by id, the outbox's pending and failed messages, typing, receipts, edit and
+// delete. Every message goes through render.js's messageElement, whichever
+// way it arrived.
 
 import { announce, dayKey, el, formatDay, messageElement, outboxElement } from "./render.js";
 
@@ -36,12 +38,12 @@ export class ConversationView {
     this.loadingOlder = false;
     this.filling = false;
 
-    this.list.replaceChildren();
     for (const message of data.messages) this.upsert(message);
     this.cursor = data.messages.length ? Math.max(...data.messages.map((m) => m.seq)) : 0;
     this._advanceCursor();
     this.readSent = this.participants.get(this.me)?.last_read_seq || 0;
     this.decorate();
+    this._showHistoryStatus();
     this.renderOutbox();
     this.scrollToBottom();
 
@@ -242,9 +244,13 @@ export class ConversationView {
       /* try again on the next scroll */
     } finally {
       this.loadingOlder = false;
-      this.status.textContent = this.hasMoreBefore
-        ? "Scroll up for older messages" : "This is the beginning of the conversation.";
+      this._showHistoryStatus();
     }
+  }
+
+  _showHistoryStatus() {
+    this.status.textContent = this.hasMoreBefore
+      ? "Scroll up for older messages" : "This is the beginning of the conversation.";
   }
 
   /** Date separators, consecutive-message grouping, receipt marks. */

@@ -3,6 +3,7 @@ in their own browser context, against a real daphne process on PostgreSQL
 and Redis."""
 
 import json
+import re
 import uuid
 
 import pytest
@@ -11,7 +12,14 @@ from playwright.sync_api import expect
 from accounts.models import MentorAssignment, Role, User
 from messaging import services
 from messaging.models import ConversationType, Message
-from tests.browser.conftest import TIMEOUT_MS, off_loop, open_as, screenshot, wait_synced
+from tests.browser.conftest import (
+    PASSWORD,
+    TIMEOUT_MS,
+    off_loop,
+    open_as,
+    screenshot,
+    wait_synced,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -282,8 +290,122 @@ def test_html_and_script_in_a_message_stay_text(pair, browser, server, console):
 
     check(mentor_page)
     check(student_page)
-    # The server-rendered page escapes it too.
-    mentor_page.reload()
-    wait_synced(mentor_page)
-    check(mentor_page)
-    assert mentor_page.evaluate("typeof window.__pwned") == "undefined"
+    # Stored, it comes back with the first page (the page's JSON) as text too.
+    for page in (mentor_page, student_page):
+        page.reload()
+        wait_synced(page)
+        check(page)
+        assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
+def shown_messages(page):
+    """Each shown message's markup by id, without its receipt mark (which
+    follows the members' read cursors, not how the message arrived)."""
+    return page.evaluate(
+        """() => Object.fromEntries(
+            [...document.querySelectorAll("#message-list li.message")].map((li) => {
+                const copy = li.cloneNode(true);
+                copy.querySelector(".receipt")?.remove();
+                return [li.dataset.id, copy.outerHTML];
+            }))"""
+    )
+
+
+def test_first_page_renders_messages_as_live_ones(pair, browser, server, console):
+    """A message looks the same whether it arrived live or with the page:
+    links, the edited marker, a deleted message's text, grouping, and the
+    sender's own controls."""
+    mentor, student, conversation = pair
+    path = conversation_path(conversation)
+    _, student_page = open_as(browser, server, console, student, path)
+    _, mentor_page = open_as(browser, server, console, mentor, path)
+
+    def converse():
+        def say(sender, text):
+            return services.send_message(
+                sender=sender, conversation_id=conversation.pk, content=text, client_id=uuid.uuid4()
+            ).message
+
+        say(student, "My notes: https://example.test/plan?week=2.")
+        draft = say(student, "Due Friday")
+        services.edit_message(editor=student, message_id=draft.pk, content="Due Monday")
+        wrong = say(mentor, "meant for another chat")
+        services.delete_message(actor=mentor, message_id=wrong.pk)
+        say(mentor, "Read https://example.test/guide first")
+
+    off_loop(converse)
+    expected = [
+        "My notes: https://example.test/plan?week=2.",
+        "Due Monday",
+        "This message was deleted.",
+        "Read https://example.test/guide first",
+    ]
+
+    def check(page):
+        items = page.locator("#message-list li.message")
+        expect(items.locator(".content")).to_have_text(expected)
+        links = items.locator(".content a")
+        expect(links).to_have_count(2)
+        expect(links.first).to_have_attribute("href", "https://example.test/plan?week=2")
+        expect(links.last).to_have_attribute("href", "https://example.test/guide")
+        expect(items.nth(1).locator(".meta .edited")).to_have_text("(edited)")
+        expect(items.locator(".edited")).to_have_count(1)
+        expect(items.nth(2)).to_have_class(re.compile(r"\bdeleted\b"))
+        # The student's second message follows his first: grouped under one name.
+        expect(items.nth(0)).not_to_have_class(re.compile(r"\bcontinued\b"))
+        expect(items.nth(1)).to_have_class(re.compile(r"\bcontinued\b"))
+
+    live = {}
+    for page in (student_page, mentor_page):
+        check(page)
+        live[page] = shown_messages(page)
+    # Her own messages carry her controls: none on the deleted one.
+    mine = mentor_page.locator("#message-list li.message.mine")
+    expect(mine.nth(0).locator(".message-actions")).to_have_count(0)
+    expect(mine.nth(1).get_by_role("button", name="Edit message")).to_be_visible()
+
+    # Reloaded, the same messages come from the page itself: the mentor's
+    # socket is held back, so nothing arrives over it.
+    held = []
+
+    def hold(ws):
+        held.append(ws)  # open, but it never says hello
+
+    mentor_page.route_web_socket("**/ws/", hold)
+    for page in (student_page, mentor_page):
+        page.reload()
+        check(page)
+        assert shown_messages(page) == live[page]
+    wait_synced(student_page)
+    assert shown_messages(student_page) == live[student_page]
+    assert held, "the reloaded page opened no socket"
+    assert mentor_page.locator("body[data-synced='true']").count() == 0
+
+
+def test_without_javascript_the_chat_says_so(pair, browser, server, console):
+    """The conversation page needs JavaScript and says so; the inbox, which
+    the server renders, still lists the conversation."""
+    mentor, student, conversation = pair
+    off_loop(
+        services.send_message,
+        sender=mentor,
+        conversation_id=conversation.pk,
+        content="Welcome aboard",
+        client_id=uuid.uuid4(),
+    )
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    console.attach(page)
+    page.goto(f"{server.http_url}/login/?next=/")
+    page.get_by_label("Email").fill(student.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{server.http_url}/")
+    row = page.locator(f".conversation-row[data-conversation-id='{conversation.pk}']")
+    expect(row.locator(".row-preview")).to_have_text("Welcome aboard")
+
+    page.goto(f"{server.http_url}{conversation_path(conversation)}")
+    expect(page.locator(".noscript-note")).to_contain_text("The chat needs JavaScript")
+    expect(page.locator(".noscript-note").get_by_role("link", name="inbox")).to_be_visible()
+    expect(page.locator("#message-list li")).to_have_count(0)

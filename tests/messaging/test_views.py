@@ -1,13 +1,17 @@
 """The server-rendered pages: what each shows, and that each refusal is a
 clear message that changes nothing."""
 
+import json
+import re
 import uuid
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from accounts.models import Role
 from messaging import services
+from messaging.events import message_payload
 from messaging.models import (
     AuditAction,
     AuditLog,
@@ -45,12 +49,73 @@ def test_inbox_lists_conversations_with_unread_counts_and_filters(mentor_client,
     assert "Are we still on for Friday?" not in group
 
 
-def test_conversation_page_renders_history_escaped(mentor_client, direct, assigned):
+PAGE_DATA = re.compile(r'<script id="page-data" type="application/json">(.*?)</script>', re.S)
+
+
+def page_data(body):
+    """The page's data island, as the browser reads it (render.js draws
+    every message from it)."""
+    (data,) = PAGE_DATA.findall(body)
+    return data, json.loads(data)
+
+
+def test_conversation_page_carries_history_escaped(mentor_client, direct, assigned):
     _, student = assigned
-    send(student, direct, "<script>window.pwned = 1</script> see https://example.test")
+    content = "<script>window.pwned = 1</script> see https://example.test"
+    send(student, direct, content)
     body = mentor_client.get(reverse("conversation", args=[direct.pk])).content.decode()
-    assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;" in body
+    raw, data = page_data(body)
+    assert [m["content"] for m in data["messages"]] == [content]
+    # Nothing in the data island can end it or open a tag.
+    assert "<" not in raw and ">" not in raw
     assert "<script>window.pwned" not in body
+
+
+def test_conversation_page_data_is_the_latest_page_as_the_protocol_shapes_it(
+    mentor_client, direct, assigned, monkeypatch
+):
+    mentor, student = assigned
+    monkeypatch.setitem(settings.PARLEY, "HISTORY_PAGE_SIZE", 3)
+    send(mentor, direct, "first, off the page")
+    plain = send(student, direct, "notes at https://example.test/plan")
+    edited = send(mentor, direct, "draft")
+    services.edit_message(editor=mentor, message_id=edited.pk, content="final")
+    deleted = send(student, direct, "oops, wrong chat")
+    services.delete_message(actor=student, message_id=deleted.pk)
+
+    response = mentor_client.get(reverse("conversation", args=[direct.pk]))
+    body = response.content.decode()
+    _, data = page_data(body)
+    assert data["conversation_id"] == str(direct.pk) and data["me"] == str(mentor.pk)
+    assert data["has_more_before"] is True
+    for message in (plain, edited, deleted):
+        message.refresh_from_db()
+    assert data["messages"] == [
+        json.loads(json.dumps(message_payload(m))) for m in (plain, edited, deleted)
+    ]
+    shown = {m["seq"]: m for m in data["messages"]}
+    assert shown[3]["content"] == "final" and shown[3]["edited_at"]
+    assert shown[4]["content"] == "" and shown[4]["deleted_at"]
+    assert "oops, wrong chat" not in body and "draft" not in body
+    # No second, server-side rendering of the messages; a note for browsers
+    # without JavaScript instead.
+    html = PAGE_DATA.sub("", body)
+    assert "notes at https://example.test/plan" not in html
+    assert '<ol class="message-list" id="message-list"></ol>' in html
+    assert "<noscript>" in body and "needs JavaScript" in body
+    assert "messages_page" not in response.context
+
+
+def test_conversation_page_data_of_a_short_conversation_has_nothing_before(
+    mentor_client, direct, assigned
+):
+    _, student = assigned
+    send(student, direct, "only one")
+    _, data = page_data(
+        mentor_client.get(reverse("conversation", args=[direct.pk])).content.decode()
+    )
+    assert data["has_more_before"] is False
+    assert [(m["seq"], m["content"]) for m in data["messages"]] == [(1, "only one")]
 
 
 def test_non_member_is_refused_and_audited(client, direct, make_user):
