@@ -18,7 +18,6 @@ import time
 from typing import NamedTuple
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
@@ -286,16 +285,9 @@ async def announce(change: PresenceChange) -> None:
     if not change.changed:
         return
     seen, contacts = await database_sync_to_async(_record)(change.user_id, change.after)
-    frame = events.to_json(
-        events.presence(user_id=change.user_id, status=change.after, last_seen=seen)
-    )
-    layer = get_channel_layer()
-    await asyncio.gather(
-        *(
-            layer.group_send(events.user_group(contact), {"type": "presence", "frame": frame})
-            for contact in contacts
-        ),
-        return_exceptions=True,
+    await events.apublish_many(
+        (events.user_group(contact) for contact in contacts),
+        events.presence(user_id=change.user_id, status=change.after, last_seen=seen),
     )
 
 
