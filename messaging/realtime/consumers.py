@@ -15,17 +15,15 @@ from functools import partial
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.utils import timezone
 
-from messaging import events, selectors, services
+from messaging import events, limits, selectors, services
 from messaging.errors import InvalidInput, MessagingError
 from messaging.models import PresenceStatus
+from messaging.realtime import maintenance, ratelimit
 from messaging.realtime import presence as presence_store
-from messaging.realtime import ratelimit
 
 logger = logging.getLogger(__name__)
-LIMITS = settings.PARLEY
 
 # Database work runs in the thread pool, not on one shared thread, so one
 # slow query does not hold up every socket of the process.
@@ -54,10 +52,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
         change = await presence_store.connect(self.user.pk, self.channel_name)
         self.registered = True
-        if change.connections > LIMITS["MAX_SOCKETS_PER_USER"]:
+        maintenance.ensure_running()
+        if change.connections > limits.max_sockets_per_user():
             await self._send_error(
                 "too_many_connections",
-                f"At most {LIMITS['MAX_SOCKETS_PER_USER']} open tabs per person.",
+                f"At most {limits.max_sockets_per_user()} open tabs per person.",
             )
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
@@ -76,12 +75,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "type": "hello",
                 "user": events.user_payload(self.user),
                 "conversations": conversations,
-                "heartbeat_seconds": presence_store.heartbeat_seconds(),
+                "heartbeat_seconds": limits.presence_heartbeat_seconds(),
                 "limits": {
-                    "max_frame_bytes": LIMITS["MAX_FRAME_BYTES"],
-                    "max_content_chars": LIMITS["MAX_CONTENT_CHARS"],
-                    "send_rate_per_second": LIMITS["SEND_RATE_PER_SECOND"],
-                    "send_burst": LIMITS["SEND_BURST"],
+                    "max_frame_bytes": limits.max_frame_bytes(),
+                    "max_content_chars": limits.max_content_chars(),
+                    "send_rate_per_second": limits.send_rate_per_second(),
+                    "send_burst": limits.send_burst(),
                 },
             }
         )
@@ -135,12 +134,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if bytes_data is not None:
             await self._send_error("binary_unsupported", "Send JSON text frames.")
             return
-        if len(text_data) > LIMITS["MAX_FRAME_BYTES"] or (
-            len(text_data.encode("utf-8")) > LIMITS["MAX_FRAME_BYTES"]
-        ):
-            await self._send_error(
-                "frame_too_large", f"A frame has at most {LIMITS['MAX_FRAME_BYTES']} bytes."
-            )
+        max_bytes = limits.max_frame_bytes()
+        if len(text_data) > max_bytes or len(text_data.encode("utf-8")) > max_bytes:
+            await self._send_error("frame_too_large", f"A frame has at most {max_bytes} bytes.")
             return
         try:
             frame = json.loads(text_data)
@@ -210,7 +206,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
         now = time.monotonic()
         last = self.typing_since.get(conversation_id)
-        if last is not None and now - last < LIMITS["TYPING_MIN_INTERVAL_SECONDS"]:
+        if last is not None and now - last < limits.typing_min_interval_seconds():
             return  # throttled: the last announcement is still fresh
         await db(selectors.membership_for)(self.user, conversation_id, attempted="typing")
         self.typing_since[conversation_id] = now
@@ -232,7 +228,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 conversation_id=conversation_id,
                 user=self.user,
                 is_typing=is_typing,
-                expires_in=LIMITS["TYPING_TTL_SECONDS"],
+                expires_in=limits.typing_ttl_seconds(),
             ),
             user_id=str(self.user.pk),
         )
@@ -258,7 +254,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for conversation_id, after_seq in cursors.items():
             try:
                 await self._send_history(
-                    echo, conversation_id, after_seq=after_seq, limit=LIMITS["RESUME_PAGE_SIZE"]
+                    echo, conversation_id, after_seq=after_seq, limit=limits.resume_page_size()
                 )
             except MessagingError as error:
                 await self._send_error(
