@@ -8,7 +8,6 @@ closes the socket.
 
 import json
 import logging
-import time
 import uuid
 from functools import partial
 
@@ -22,6 +21,7 @@ from messaging.errors import InvalidInput, MessagingError
 from messaging.models import PresenceStatus
 from messaging.realtime import maintenance, ratelimit
 from messaging.realtime import presence as presence_store
+from messaging.realtime.typing import Typing
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.conversations: set[str] = set()  # hex ids of conversations joined
         self.groups_joined: list[str] = []
         self.registered = False
-        self.typing_since: dict[str, float] = {}
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
 
+        self.typing_state = Typing(self.user)
         change = await presence_store.connect(self.user.pk, self.channel_name)
         self.registered = True
         maintenance.ensure_running()
@@ -91,8 +91,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         if not self.registered:
             return
-        for conversation_id in list(self.typing_since):
-            await self._publish_typing(conversation_id, is_typing=False)
+        await self.typing_state.stop_all()
         change = await presence_store.disconnect(self.user.pk, self.channel_name)
         await presence_store.announce(change)
 
@@ -112,7 +111,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if group in self.groups_joined:
             self.groups_joined.remove(group)
             await self.channel_layer.group_discard(group, self.channel_name)
-        self.typing_since.pop(str(uuid.UUID(conversation_id)), None)
+        self.typing_state.forget(str(uuid.UUID(conversation_id)))
 
     async def dispatch(self, message):
         """Channels' dispatch, without its per-message ``close_old_connections``.
@@ -204,34 +203,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         conversation_id = str(
             services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
-        now = time.monotonic()
-        last = self.typing_since.get(conversation_id)
-        if last is not None and now - last < limits.typing_min_interval_seconds():
-            return  # throttled: the last announcement is still fresh
+        if self.typing_state.throttled(conversation_id):
+            return  # the last announcement is still fresh
         await db(selectors.membership_for)(self.user, conversation_id, attempted="typing")
-        self.typing_since[conversation_id] = now
-        await self._publish_typing(conversation_id, is_typing=True)
+        await self.typing_state.start(conversation_id)
 
     async def typing_stop(self, frame, echo):
         conversation_id = str(
             services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
-        if self.typing_since.pop(conversation_id, None) is not None:
-            await self._publish_typing(conversation_id, is_typing=False)
-
-    async def _publish_typing(self, conversation_id: str, *, is_typing: bool):
-        if not is_typing:
-            self.typing_since.pop(conversation_id, None)
-        await events.apublish(
-            events.conversation_group(conversation_id),
-            events.typing(
-                conversation_id=conversation_id,
-                user=self.user,
-                is_typing=is_typing,
-                expires_in=limits.typing_ttl_seconds(),
-            ),
-            user_id=str(self.user.pk),
-        )
+        await self.typing_state.stop(conversation_id)
 
     async def mark_read(self, frame, echo):
         await db(services.mark_read)(

@@ -308,9 +308,10 @@ async def test_cannot_edit_or_delete_someone_elses_message(open_socket, direct, 
 # --- Typing -----------------------------------------------------------------------------
 
 
-async def test_typing_is_relayed_throttled_and_stopped(open_socket, direct, assigned, monkeypatch):
-    # A window no loaded machine outlasts between two frames.
-    monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 3600)
+async def test_typing_is_relayed_throttled_and_stopped(
+    open_socket, direct, assigned, monkeypatch, fake_clock
+):
+    monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 2)
     mentor, student = assigned
     typist = await open_socket(student)
     reader = await open_socket(mentor)
@@ -322,9 +323,14 @@ async def test_typing_is_relayed_throttled_and_stopped(open_socket, direct, assi
     assert frame["conversation_id"] == conversation_id and frame["expires_in"] > 0
     assert await typist.nothing(), "the typist does not hear their own typing"
 
-    # A second start within the throttle window is not relayed.
+    # A second start within the throttle window is not relayed...
+    fake_clock.advance(1.9)
     await typist.send({"type": "typing.start", "conversation_id": conversation_id})
     assert await reader.nothing()
+    # ...one after it is.
+    fake_clock.advance(0.1)
+    await typist.send({"type": "typing.start", "conversation_id": conversation_id})
+    assert (await reader.recv_type("typing"))["is_typing"] is True
 
     await typist.send({"type": "typing.stop", "conversation_id": conversation_id})
     assert (await reader.recv_type("typing"))["is_typing"] is False
