@@ -12,6 +12,8 @@ and announced to the people who share a conversation with the user.
 
 import asyncio
 import weakref
+from collections.abc import Iterable
+from datetime import datetime
 from uuid import UUID
 
 from channels.db import database_sync_to_async
@@ -64,7 +66,7 @@ async def disconnect(user_id: UUID | str, channel: str) -> PresenceChange:
     return await presence_store().remove(user_id, channel)
 
 
-async def statuses(user_ids) -> dict[str, dict]:
+async def statuses(user_ids: Iterable[UUID | str]) -> dict[str, dict]:
     """``{user_id: {"status", "last_seen"}}`` for each id; live status from the
     store, ``last_seen`` from ``user_presence``."""
     user_ids = [str(u) for u in user_ids]
@@ -72,7 +74,7 @@ async def statuses(user_ids) -> dict[str, dict]:
     return _with_last_seen(live, await database_sync_to_async(selectors.last_seen)(user_ids))
 
 
-def statuses_sync(user_ids) -> dict[str, dict]:
+def statuses_sync(user_ids: Iterable[UUID | str]) -> dict[str, dict]:
     """``statuses`` for sync callers (the REST API): no event loop, and the
     caller's database connection is used as it is."""
     user_ids = [str(u) for u in user_ids]
@@ -86,7 +88,7 @@ def _with_last_seen(live: dict[str, str], last_seen: dict[str, str]) -> dict[str
     }
 
 
-def _record(user_id: str, status: str):
+def _record(user_id: str, status: str) -> tuple[datetime | None, list[str]]:
     seen = record_presence(user_id=user_id, status=status)
     return seen, (selectors.contact_ids(user_id) if seen is not None else [])
 
