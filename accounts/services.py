@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import MentorAssignment, Role, User
-from messaging import events
+from messaging.services.sockets import close_user_sockets
 
 
 def assign_mentor(*, mentor: User, student: User) -> MentorAssignment:
@@ -35,5 +35,5 @@ def set_active(*, user: User, active: bool) -> User:
         user.is_active = active
         user.save(update_fields=["is_active"])
         if not active:
-            events.publish_on_commit(events.user_group(user.pk), events.session_revoked())
+            close_user_sockets(user_id=user.pk)
     return user

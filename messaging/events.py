@@ -1,5 +1,5 @@
-"""Every event Parley pushes: the payload builders and the one helper that
-sends them after commit.
+"""Every event Parley pushes: the payload builders and the one transport that
+sends them (after commit from services; at once for ephemeral events).
 
 Groups: every socket of a user joins ``user.<id>``, and the group of each
 conversation the user is in, ``conv.<id>``. An event travels through the
@@ -10,8 +10,10 @@ events; clients recover from PostgreSQL (resume, history), so an event is a
 hint, never the record.
 """
 
+import asyncio
 import json
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
@@ -98,10 +100,14 @@ def conversation_payload(conversation, participants=None) -> dict:
 
 
 # --- Sending ----------------------------------------------------------------
+#
+# The only code that sends to the channel layer: services publish after
+# commit; the consumer publishes ephemeral events (typing, presence), which
+# no transaction backs, at once.
 
 
-def _layer_message(group: str, frame: dict, routing: dict) -> dict:
-    message = {"type": frame["type"].replace(".", "_"), "frame": to_json(frame), **routing}
+def _layer_message(group: str, frame_type: str, text: str, routing: dict) -> dict:
+    message = {"type": frame_type.replace(".", "_"), "frame": text, **routing}
     if group.startswith("conv."):
         # Sockets drop conversation events for conversations they have left,
         # even if the event was already on its way when they left.
@@ -116,7 +122,8 @@ def publish(group: str, frame: dict, **routing) -> None:
     example the conversation to join on ``conversation.added``).
     """
     try:
-        async_to_sync(get_channel_layer().group_send)(group, _layer_message(group, frame, routing))
+        message = _layer_message(group, frame["type"], to_json(frame), routing)
+        async_to_sync(get_channel_layer().group_send)(group, message)
     except Exception:
         # The layer is a hint: the record is in the database, clients resume.
         logger.exception("Could not publish %s to %s", frame["type"], group)
@@ -125,9 +132,36 @@ def publish(group: str, frame: dict, **routing) -> None:
 async def apublish(group: str, frame: dict, **routing) -> None:
     """``publish`` for async callers (consumers): ephemeral events only."""
     try:
-        await get_channel_layer().group_send(group, _layer_message(group, frame, routing))
+        message = _layer_message(group, frame["type"], to_json(frame), routing)
+        await get_channel_layer().group_send(group, message)
     except Exception:
         logger.exception("Could not publish %s to %s", frame["type"], group)
+
+
+async def apublish_many(groups: Iterable[str], frame: dict, **routing) -> None:
+    """``apublish`` of one frame to each of ``groups``, serialized once and
+    sent concurrently; a group the layer fails to reach does not hold up
+    the others."""
+    groups = list(groups)
+    text = to_json(frame)
+    layer = get_channel_layer()
+    results = await asyncio.gather(
+        *(
+            layer.group_send(group, _layer_message(group, frame["type"], text, routing))
+            for group in groups
+        ),
+        return_exceptions=True,
+    )
+    failed = [g for g, r in zip(groups, results, strict=True) if isinstance(r, BaseException)]
+    if failed:
+        logger.error(
+            "Could not publish %s to %d of %d groups, e.g. %s",
+            frame["type"],
+            len(failed),
+            len(groups),
+            failed[0],
+            exc_info=next(r for r in results if isinstance(r, BaseException)),
+        )
 
 
 def publish_on_commit(group: str, frame: dict, **routing) -> None:

@@ -8,11 +8,11 @@ path.
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 
-from messaging import events
+from messaging.services.sockets import close_session_sockets
 
 
 @receiver(user_logged_out)
 def close_sockets_of_session(sender, request, user, **kwargs):
     session_key = getattr(getattr(request, "session", None), "session_key", None)
     if session_key:
-        events.publish(events.session_group(session_key), events.session_revoked())
+        close_session_sockets(session_key=session_key)

@@ -3,7 +3,7 @@
 from asgiref.sync import async_to_sync
 from celery import shared_task
 
-from messaging.realtime import presence
+from messaging.realtime import maintenance
 
 
 @shared_task(ignore_result=True)
@@ -15,4 +15,4 @@ def sweep_presence() -> int:
     any number of times: a user already swept is not announced again.
     Returns how many users changed.
     """
-    return len(async_to_sync(presence.sweep)())
+    return len(async_to_sync(maintenance.sweep)())

@@ -8,24 +8,22 @@ closes the socket.
 
 import json
 import logging
-import time
 import uuid
 from functools import partial
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.utils import timezone
 
-from messaging import events, selectors, services
+from messaging import events, limits, selectors, services
 from messaging.errors import InvalidInput, MessagingError
 from messaging.models import PresenceStatus
+from messaging.realtime import maintenance, ratelimit
 from messaging.realtime import presence as presence_store
-from messaging.realtime import ratelimit
+from messaging.realtime.typing import Typing
 
 logger = logging.getLogger(__name__)
-LIMITS = settings.PARLEY
 
 # Database work runs in the thread pool, not on one shared thread, so one
 # slow query does not hold up every socket of the process.
@@ -46,18 +44,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.conversations: set[str] = set()  # hex ids of conversations joined
         self.groups_joined: list[str] = []
         self.registered = False
-        self.typing_since: dict[str, float] = {}
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
 
+        self.typing_state = Typing(self.user)
         change = await presence_store.connect(self.user.pk, self.channel_name)
         self.registered = True
-        if change.connections > LIMITS["MAX_SOCKETS_PER_USER"]:
+        maintenance.ensure_running()
+        if change.connections > limits.max_sockets_per_user():
             await self._send_error(
                 "too_many_connections",
-                f"At most {LIMITS['MAX_SOCKETS_PER_USER']} open tabs per person.",
+                f"At most {limits.max_sockets_per_user()} open tabs per person.",
             )
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
@@ -76,12 +75,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "type": "hello",
                 "user": events.user_payload(self.user),
                 "conversations": conversations,
-                "heartbeat_seconds": presence_store.heartbeat_seconds(),
+                "heartbeat_seconds": limits.presence_heartbeat_seconds(),
                 "limits": {
-                    "max_frame_bytes": LIMITS["MAX_FRAME_BYTES"],
-                    "max_content_chars": LIMITS["MAX_CONTENT_CHARS"],
-                    "send_rate_per_second": LIMITS["SEND_RATE_PER_SECOND"],
-                    "send_burst": LIMITS["SEND_BURST"],
+                    "max_frame_bytes": limits.max_frame_bytes(),
+                    "max_content_chars": limits.max_content_chars(),
+                    "send_rate_per_second": limits.send_rate_per_second(),
+                    "send_burst": limits.send_burst(),
                 },
             }
         )
@@ -92,8 +91,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
         if not self.registered:
             return
-        for conversation_id in list(self.typing_since):
-            await self._publish_typing(conversation_id, is_typing=False)
+        await self.typing_state.stop_all()
         change = await presence_store.disconnect(self.user.pk, self.channel_name)
         await presence_store.announce(change)
 
@@ -113,7 +111,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if group in self.groups_joined:
             self.groups_joined.remove(group)
             await self.channel_layer.group_discard(group, self.channel_name)
-        self.typing_since.pop(str(uuid.UUID(conversation_id)), None)
+        self.typing_state.forget(str(uuid.UUID(conversation_id)))
 
     async def dispatch(self, message):
         """Channels' dispatch, without its per-message ``close_old_connections``.
@@ -135,12 +133,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if bytes_data is not None:
             await self._send_error("binary_unsupported", "Send JSON text frames.")
             return
-        if len(text_data) > LIMITS["MAX_FRAME_BYTES"] or (
-            len(text_data.encode("utf-8")) > LIMITS["MAX_FRAME_BYTES"]
-        ):
-            await self._send_error(
-                "frame_too_large", f"A frame has at most {LIMITS['MAX_FRAME_BYTES']} bytes."
-            )
+        max_bytes = limits.max_frame_bytes()
+        if len(text_data) > max_bytes or len(text_data.encode("utf-8")) > max_bytes:
+            await self._send_error("frame_too_large", f"A frame has at most {max_bytes} bytes.")
             return
         try:
             frame = json.loads(text_data)
@@ -208,34 +203,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         conversation_id = str(
             services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
-        now = time.monotonic()
-        last = self.typing_since.get(conversation_id)
-        if last is not None and now - last < LIMITS["TYPING_MIN_INTERVAL_SECONDS"]:
-            return  # throttled: the last announcement is still fresh
+        if self.typing_state.throttled(conversation_id):
+            return  # the last announcement is still fresh
         await db(selectors.membership_for)(self.user, conversation_id, attempted="typing")
-        self.typing_since[conversation_id] = now
-        await self._publish_typing(conversation_id, is_typing=True)
+        await self.typing_state.start(conversation_id)
 
     async def typing_stop(self, frame, echo):
         conversation_id = str(
             services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
-        if self.typing_since.pop(conversation_id, None) is not None:
-            await self._publish_typing(conversation_id, is_typing=False)
-
-    async def _publish_typing(self, conversation_id: str, *, is_typing: bool):
-        if not is_typing:
-            self.typing_since.pop(conversation_id, None)
-        await events.apublish(
-            events.conversation_group(conversation_id),
-            events.typing(
-                conversation_id=conversation_id,
-                user=self.user,
-                is_typing=is_typing,
-                expires_in=LIMITS["TYPING_TTL_SECONDS"],
-            ),
-            user_id=str(self.user.pk),
-        )
+        await self.typing_state.stop(conversation_id)
 
     async def mark_read(self, frame, echo):
         await db(services.mark_read)(
@@ -258,7 +235,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for conversation_id, after_seq in cursors.items():
             try:
                 await self._send_history(
-                    echo, conversation_id, after_seq=after_seq, limit=LIMITS["RESUME_PAGE_SIZE"]
+                    echo, conversation_id, after_seq=after_seq, limit=limits.resume_page_size()
                 )
             except MessagingError as error:
                 await self._send_error(

@@ -121,3 +121,13 @@ def _fresh_presence():
     if keys:
         client.delete(*keys)
     client.close()
+
+
+@pytest.fixture
+def fake_clock():
+    """Time in ``messaging.realtime`` (rate limits, typing throttle, presence
+    expiry) stands still until the test calls ``fake_clock.advance(seconds)``."""
+    from messaging.realtime import clock
+
+    with clock.replaced(clock.FakeClock()) as fake:
+        yield fake

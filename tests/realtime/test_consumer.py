@@ -227,10 +227,12 @@ async def test_archived_conversation_refuses_sends(open_socket, direct, assigned
     await socket.close()
 
 
-async def test_send_rate_is_limited_and_socket_survives(open_socket, direct, assigned, monkeypatch):
+async def test_send_rate_is_limited_and_socket_survives(
+    open_socket, direct, assigned, monkeypatch, fake_clock
+):
     monkeypatch.setitem(settings.PARLEY, "SEND_BURST", 3)
-    # One token per 1,000 s: no refill between the sends, however slow the machine.
-    monkeypatch.setitem(settings.PARLEY, "SEND_RATE_PER_SECOND", 0.001)
+    # One token per 100 s of the fake clock, which moves only when told to.
+    monkeypatch.setitem(settings.PARLEY, "SEND_RATE_PER_SECOND", 0.01)
     mentor, student = assigned
     socket = await open_socket(student)
     other = await open_socket(mentor)
@@ -241,11 +243,19 @@ async def test_send_rate_is_limited_and_socket_survives(open_socket, direct, ass
     await socket.send(send_frame(direct))
     error = await socket.recv_type("error")
     assert error["code"] == "rate_limited" and error["retry_after"] > 0
+    assert error["retry_after"] == 100
     assert await orm(Message.objects.count)() == 3
     # Another person is not limited by this one's bucket.
     await other.send(send_frame(direct, "still fine"))
     assert (await other.recv_type("ack"))["message"]["seq"] == 4
     assert (await socket.request({"type": "ping"}))["type"] == "pong"
+    # Within the wait nothing refills; after it, one more send, and only one.
+    fake_clock.advance(99)
+    assert (await socket.request(send_frame(direct)))["code"] == "rate_limited"
+    fake_clock.advance(1)
+    assert (await socket.request(send_frame(direct)))["type"] == "ack"
+    assert (await socket.request(send_frame(direct)))["code"] == "rate_limited"
+    assert await orm(Message.objects.count)() == 5
     await socket.close()
     await other.close()
 
@@ -299,9 +309,10 @@ async def test_cannot_edit_or_delete_someone_elses_message(open_socket, direct, 
 # --- Typing -----------------------------------------------------------------------------
 
 
-async def test_typing_is_relayed_throttled_and_stopped(open_socket, direct, assigned, monkeypatch):
-    # A window no loaded machine outlasts between two frames.
-    monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 3600)
+async def test_typing_is_relayed_throttled_and_stopped(
+    open_socket, direct, assigned, monkeypatch, fake_clock
+):
+    monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 2)
     mentor, student = assigned
     typist = await open_socket(student)
     reader = await open_socket(mentor)
@@ -313,9 +324,14 @@ async def test_typing_is_relayed_throttled_and_stopped(open_socket, direct, assi
     assert frame["conversation_id"] == conversation_id and frame["expires_in"] > 0
     assert await typist.nothing(), "the typist does not hear their own typing"
 
-    # A second start within the throttle window is not relayed.
+    # A second start within the throttle window is not relayed...
+    fake_clock.advance(1.9)
     await typist.send({"type": "typing.start", "conversation_id": conversation_id})
     assert await reader.nothing()
+    # ...one after it is.
+    fake_clock.advance(0.1)
+    await typist.send({"type": "typing.start", "conversation_id": conversation_id})
+    assert (await reader.recv_type("typing"))["is_typing"] is True
 
     await typist.send({"type": "typing.stop", "conversation_id": conversation_id})
     assert (await reader.recv_type("typing"))["is_typing"] is False

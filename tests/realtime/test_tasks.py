@@ -1,27 +1,30 @@
-import time
-
 import pytest
 import redis
+from asgiref.sync import async_to_sync
 from django.conf import settings
 
+from messaging import limits
 from messaging.models import PresenceStatus, UserPresence
-from messaging.realtime import presence
+from messaging.realtime import backends
 from messaging.tasks import sweep_presence
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
-def test_sweep_task_announces_users_whose_sockets_expired(student):
+def test_sweep_task_announces_users_whose_sockets_expired(student, fake_clock):
     """A socket entry left by a process that died expires and is swept."""
-    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
-    expired = time.time() - 5
-    client.hset(presence._key(str(student.pk)), "dead-process-channel", f"online:{expired}")
-    client.zadd(presence._index_key(), {str(student.pk): expired})
+    store = backends.presence_store()
+    # A socket whose process stops refreshing it...
+    async_to_sync(store.put)(student.pk, "dead-process-channel", PresenceStatus.ONLINE)
+    assert sweep_presence.apply().get() == 0, "a live entry is not swept"
+    # ...outlives its expiry.
+    fake_clock.advance(limits.presence_ttl_seconds() + 1)
 
     assert sweep_presence.apply().get() == 1
     assert UserPresence.objects.get(user=student).status == PresenceStatus.OFFLINE
-    assert not client.exists(presence._key(str(student.pk)))
-    assert client.zscore(presence._index_key(), str(student.pk)) is None
+    client = redis.Redis.from_url(settings.REDIS_URL, decode_responses=True)
+    assert not client.exists(store.key(str(student.pk)))
+    assert client.zscore(store.index_key(), str(student.pk)) is None
+    client.close()
     # Sweeping again finds nothing to announce.
     assert sweep_presence.apply().get() == 0
-    client.close()

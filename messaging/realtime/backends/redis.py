@@ -1,0 +1,183 @@
+"""The production backend: presence and rate limits in Redis, shared by every
+server process. Each operation is one Lua script, so it is atomic across
+processes; the async client serves the consumer, the sync client the REST
+API, and both run the same script and parse its reply the same way.
+"""
+
+import asyncio
+import functools
+import weakref
+
+import redis
+import redis.asyncio as aioredis
+
+from messaging.realtime.backends.base import PresenceStore, RateLimiter, aggregate
+
+# KEYS[1]: the user's hash, KEYS[2]: index of users by earliest expiry.
+# ARGV: op (set | del | sweep), channel, status, now, ttl, user_id.
+# "before" counts expired entries still present (what others were last told);
+# "after" drops them. Numbers are stored with all 17 digits: Lua's tostring
+# keeps 14, a tenth of a millisecond at today's epoch.
+APPLY = """
+local key, index = KEYS[1], KEYS[2]
+local op, channel, status = ARGV[1], ARGV[2], ARGV[3]
+local now, ttl, user = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+local function aggregate(drop_expired)
+  local entries = redis.call('HGETALL', key)
+  local result, count, earliest = 'offline', 0, nil
+  for i = 1, #entries, 2 do
+    local value = entries[i + 1]
+    local sep = string.find(value, ':', 1, true)
+    local st, exp = string.sub(value, 1, sep - 1), tonumber(string.sub(value, sep + 1))
+    if drop_expired and exp < now then
+      redis.call('HDEL', key, entries[i])
+    else
+      count = count + 1
+      if st == 'online' then result = 'online' elseif result == 'offline' then result = 'away' end
+      if earliest == nil or exp < earliest then earliest = exp end
+    end
+  end
+  return result, count, earliest
+end
+local before = aggregate(false)
+if op == 'set' then
+  redis.call('HSET', key, channel, status .. ':' .. string.format('%.17g', now + ttl))
+elseif op == 'del' then
+  redis.call('HDEL', key, channel)
+end
+local after, count, earliest = aggregate(true)
+if earliest then redis.call('ZADD', index, earliest, user) else redis.call('ZREM', index, user) end
+return {before, after, count}
+"""
+
+# KEYS[1]: the bucket; ARGV: rate, burst, now. Returns {allowed, retry_after}.
+# Numbers kept with all 17 digits, as above.
+TOKEN_BUCKET = """
+local rate, burst, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or burst
+local ts = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local allowed, retry = 0, 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  retry = (1 - tokens) / rate
+end
+local function exact(x) return string.format('%.17g', x) end
+redis.call('HSET', KEYS[1], 'tokens', exact(tokens), 'ts', exact(now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return {allowed, exact(retry)}
+"""
+
+# An asyncio client is bound to the loop that made it: one per loop and URL.
+_ClientsByUrl = dict[str, aioredis.Redis]
+_async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ClientsByUrl]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def async_client(url: str) -> aioredis.Redis:
+    """The running loop's client for ``url``."""
+    clients = _async_clients.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(url)
+    if client is None:
+        client = clients[url] = aioredis.from_url(url, decode_responses=True)
+    return client
+
+
+@functools.cache
+def sync_client(url: str) -> redis.Redis:
+    """One thread-safe client (a connection pool) per ``url`` for sync code."""
+    return redis.Redis.from_url(url, decode_responses=True)
+
+
+class _Script:
+    """A Lua script for both clients: run through EVALSHA, so its text is
+    sent to Redis once."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    async def run(self, url: str, keys: list[str], args: list) -> list:
+        return await async_client(url).register_script(self.source)(keys=keys, args=args)
+
+    def run_sync(self, url: str, keys: list[str], args: list) -> list:
+        return sync_client(url).register_script(self.source)(keys=keys, args=args)
+
+
+_apply = _Script(APPLY)
+_token_bucket = _Script(TOKEN_BUCKET)
+
+
+class RedisPresenceStore(PresenceStore):
+    def __init__(self, url: str, prefix: str):
+        self.url = url
+        self.prefix = prefix
+
+    def key(self, user_id: str) -> str:
+        """The hash of ``user_id``'s socket entries, ``channel -> "status:expires_at"``."""
+        return f"{self.prefix}:presence:{user_id}"
+
+    def index_key(self) -> str:
+        """Users scored by their earliest entry expiry: what a sweep visits."""
+        return f"{self.prefix}:presence:index"
+
+    async def _write(
+        self, op: str, user_id: str, channel: str, status: str, now: float, ttl: int
+    ) -> tuple[str, str, int]:
+        before, after, count = await _apply.run(
+            self.url,
+            keys=[self.key(user_id), self.index_key()],
+            args=[op, channel, status, now, ttl, user_id],
+        )
+        return before, after, int(count)
+
+    async def _due(self, now: float) -> list[str]:
+        return await async_client(self.url).zrangebyscore(self.index_key(), "-inf", now)
+
+    async def _statuses(self, user_ids: list[str], now: float) -> dict[str, str]:
+        async with async_client(self.url).pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.hgetall(self.key(user_id))
+            return _live(user_ids, await pipe.execute(), now)
+
+    def _statuses_sync(self, user_ids: list[str], now: float) -> dict[str, str]:
+        with sync_client(self.url).pipeline(transaction=False) as pipe:
+            for user_id in user_ids:
+                pipe.hgetall(self.key(user_id))
+            return _live(user_ids, pipe.execute(), now)
+
+
+def _live(user_ids: list[str], stored: list[dict[str, str]], now: float) -> dict[str, str]:
+    """Aggregate each user's stored entries, ignoring expired ones."""
+    live = {}
+    for user_id, entries in zip(user_ids, stored, strict=True):
+        statuses = []
+        for value in entries.values():
+            status, _, expires = value.partition(":")
+            if float(expires) >= now:
+                statuses.append(status)
+        live[user_id] = aggregate(statuses)
+    return live
+
+
+class RedisRateLimiter(RateLimiter):
+    def __init__(self, url: str, prefix: str):
+        self.url = url
+        self.prefix = prefix
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}:rate:{name}"
+
+    async def _take(self, key: str, rate: float, burst: int, now: float) -> float:
+        return _retry_after(await _token_bucket.run(self.url, [key], [rate, burst, now]))
+
+    def _take_sync(self, key: str, rate: float, burst: int, now: float) -> float:
+        return _retry_after(_token_bucket.run_sync(self.url, [key], [rate, burst, now]))
+
+
+def _retry_after(reply: list) -> float:
+    allowed, retry = reply
+    return 0.0 if int(allowed) else float(retry)

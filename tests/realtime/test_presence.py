@@ -1,0 +1,80 @@
+"""Presence's parts on their own: the ``user_presence`` writes, the fan-out
+of one frame to many groups, and announcing to contacts only."""
+
+import json
+import uuid
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.cache import cache
+
+from messaging import events
+from messaging.models import PresenceStatus, UserPresence
+from messaging.realtime import presence
+from messaging.realtime.backends import PresenceChange
+from messaging.services.presence import _last_seen_gate, record_presence, touch_last_seen
+
+pytestmark = [pytest.mark.services]
+
+
+class RecordingLayer:
+    def __init__(self, failing=()):
+        self.sent: list[tuple[str, dict]] = []
+        self.failing = set(failing)
+
+    async def group_send(self, group, message):
+        if group in self.failing:
+            raise ConnectionError("layer down")
+        self.sent.append((group, message))
+
+
+@pytest.fixture
+def layer(monkeypatch):
+    recording = RecordingLayer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: recording)
+    return recording
+
+
+@pytest.mark.django_db
+def test_record_presence_and_last_seen_writes(student):
+    seen = record_presence(user_id=student.pk, status=PresenceStatus.AWAY)
+    row = UserPresence.objects.get(user=student)
+    assert (row.status, row.last_seen) == (PresenceStatus.AWAY, seen)
+    # A status change counts as the last_seen write of its interval.
+    assert touch_last_seen(user_id=student.pk) is False
+    cache.delete(_last_seen_gate(student.pk))  # the interval has passed
+    assert touch_last_seen(user_id=student.pk) is True
+    assert UserPresence.objects.get(user=student).last_seen > seen
+    assert touch_last_seen(user_id=student.pk) is False
+    # A deleted account is not written.
+    assert record_presence(user_id=uuid.uuid4(), status=PresenceStatus.ONLINE) is None
+    assert UserPresence.objects.count() == 1
+
+
+async def test_apublish_many_serializes_once_and_survives_a_failing_group(monkeypatch):
+    groups = [events.user_group(uuid.uuid4()) for _ in range(3)]
+    recording = RecordingLayer(failing=[groups[1]])
+    monkeypatch.setattr(events, "get_channel_layer", lambda: recording)
+    frame = events.presence(user_id=uuid.uuid4(), status="online", last_seen=None)
+    await events.apublish_many(groups, frame)
+    assert [group for group, _ in recording.sent] == [groups[0], groups[2]]
+    first, last = (message for _, message in recording.sent)
+    assert first == {"type": "presence", "frame": events.to_json(frame)}
+    assert first["frame"] is last["frame"], "serialized once for every group"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_announce_tells_contacts_only(direct, assigned, make_user, layer):
+    mentor, student = assigned
+    stranger = make_user()
+    async_to_sync(presence.announce)(PresenceChange(str(mentor.pk), "offline", "online", 1))
+    told = {group for group, _ in layer.sent}
+    assert told == {events.user_group(mentor.pk), events.user_group(student.pk)}
+    assert events.user_group(stranger.pk) not in told
+    frame = json.loads(layer.sent[0][1]["frame"])
+    assert frame["user_id"] == str(mentor.pk) and frame["status"] == "online"
+    assert UserPresence.objects.get(user=mentor).status == "online"
+    # No change, no event and no write.
+    layer.sent.clear()
+    async_to_sync(presence.announce)(PresenceChange(str(mentor.pk), "online", "online", 2))
+    assert layer.sent == []
