@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from accounts.models import MentorAssignment, Role, User
 from messaging import events
@@ -15,6 +16,14 @@ def assign_mentor(*, mentor: User, student: User) -> MentorAssignment:
         raise ValidationError(f"{student} is not a student.")
     assignment, _ = MentorAssignment.objects.get_or_create(mentor=mentor, student=student)
     return assignment
+
+
+def issue_api_token(*, user: User) -> str:
+    """The key of ``user``'s API token, made on the first call; the same key
+    comes back until the token is deleted. The caller has authenticated
+    ``user``."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
 
 
 def update_profile(*, user: User, display_name: str) -> User:
