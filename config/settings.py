@@ -58,9 +58,9 @@ else:
     _missing = [name for name in PRODUCTION_REQUIRED if not env.str(name, default="").strip()]
     if _missing:
         raise ImproperlyConfigured(
-            f"The production profile needs {', '.join(_missing)} "
-            f"(required: {', '.join(PRODUCTION_REQUIRED)}). "
-            "To run on this machine without them, set PARLEY_PROFILE=embedded (make run does)."
+            f"The production profile (the default) is missing {', '.join(_missing)}; "
+            f"it needs {', '.join(PRODUCTION_REQUIRED)}. To run on this machine "
+            "without them, set PARLEY_PROFILE=embedded (make run does)."
         )
     SECRET_KEY = env.str("SECRET_KEY")
     ALLOWED_HOSTS = [host for host in env.list("ALLOWED_HOSTS") if host]
