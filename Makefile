@@ -1,5 +1,7 @@
-# Parley: `make run` serves the embedded default with demo users;
+# Parley: `make run` serves the embedded profile with demo users;
 # `make test` runs the suite (on PostgreSQL and Redis when they answer locally).
+# Both ask for the embedded profile: without PARLEY_PROFILE Parley starts in
+# its production profile, which needs its services and secrets.
 
 PYTHON ?= python3
 VENV := .venv
@@ -18,6 +20,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+
+run test: export PARLEY_PROFILE = embedded
 
 run: install
 	$(BIN)/python manage.py migrate --noinput

@@ -1,5 +1,9 @@
 """Shared test setup.
 
+The suite runs Parley's embedded profile (``PARLEY_PROFILE=embedded``): on
+the real PostgreSQL and Redis when ``DATABASE_URL`` and ``REDIS_URL`` name
+them, on SQLite and in-memory services otherwise.
+
 Tests marked ``services`` need the real PostgreSQL and Redis. Outside CI they
 skip when those are not configured; under CI (``CI`` set) a missing service
 stops the run instead, so nothing that needs one is silently skipped.
@@ -7,8 +11,18 @@ stops the run instead, so nothing that needs one is silently skipped.
 
 import os
 
-import pytest
-from django.conf import settings
+# The profile must be chosen before the settings load. pytest-django loads
+# them before any conftest when DJANGO_SETTINGS_MODULE comes from pytest's
+# ini, so the module is named here instead, and Django is set up here, before
+# the other conftests import models.
+os.environ.setdefault("PARLEY_PROFILE", "embedded")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+import pytest  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+django.setup()
 
 
 def services_available() -> bool:

@@ -1,13 +1,38 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.forms.models import BaseInlineFormSet
 
 from accounts import services
-from accounts.forms import UserChangeForm, UserCreationForm
+from accounts.forms import MentorAssignmentForm, UserChangeForm, UserCreationForm
 from accounts.models import MentorAssignment, User
 
 
-class MentorAssignmentInline(admin.TabularInline):
+class AssignmentsAreAddedOrRemoved:
+    """An assignment is added or removed, never re-pointed at someone else:
+    both go through ``accounts.services``, whose role checks hold here as
+    everywhere else."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MentorAssignmentFormSet(BaseInlineFormSet):
+    """The mentors inline stores and removes rows through the services."""
+
+    def save_new(self, form, commit=True):
+        if not commit:
+            raise NotImplementedError("Mentor assignments are stored by accounts.services.")
+        return services.assign_mentor(mentor=form.cleaned_data["mentor"], student=self.instance)
+
+    def delete_existing(self, obj, commit=True):
+        if commit:
+            services.unassign_mentor(mentor=obj.mentor, student=obj.student)
+
+
+class MentorAssignmentInline(AssignmentsAreAddedOrRemoved, admin.TabularInline):
     model = MentorAssignment
+    form = MentorAssignmentForm
+    formset = MentorAssignmentFormSet
     fk_name = "student"
     extra = 0
     autocomplete_fields = ["mentor"]
@@ -28,10 +53,8 @@ class UserAdmin(DjangoUserAdmin):
     actions = ["deactivate", "activate"]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if change and "is_active" in form.changed_data:
-            # Through the service, so a deactivated person's sockets close.
-            services.set_active(user=obj, active=obj.is_active)
+        # Through the service, so a deactivated person's sockets close.
+        services.save_account(user=obj, changed=form.changed_data if change else ())
 
     @admin.action(description="Deactivate the selected people (closes their sockets)")
     def deactivate(self, request, queryset):
@@ -64,7 +87,8 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(MentorAssignment)
-class MentorAssignmentAdmin(admin.ModelAdmin):
+class MentorAssignmentAdmin(AssignmentsAreAddedOrRemoved, admin.ModelAdmin):
+    form = MentorAssignmentForm
     list_display = ["mentor", "student", "created_at"]
     search_fields = [
         "mentor__display_name",
@@ -74,3 +98,16 @@ class MentorAssignmentAdmin(admin.ModelAdmin):
     ]
     autocomplete_fields = ["mentor", "student"]
     list_select_related = ["mentor", "student"]
+
+    def save_model(self, request, obj, form, change):
+        stored = services.assign_mentor(mentor=obj.mentor, student=obj.student)
+        # The admin logs and links to ``obj`` next: make it the stored row.
+        obj.pk, obj.created_at = stored.pk, stored.created_at
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        services.unassign_mentor(mentor=obj.mentor, student=obj.student)
+
+    def delete_queryset(self, request, queryset):
+        for assignment in queryset.select_related("mentor", "student"):
+            services.unassign_mentor(mentor=assignment.mentor, student=assignment.student)

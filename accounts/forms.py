@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
 
-from accounts.models import User
+from accounts import services
+from accounts.models import MentorAssignment, User
 
 
 class UserCreationForm(auth_forms.BaseUserCreationForm):
@@ -16,7 +17,20 @@ class UserChangeForm(auth_forms.UserChangeForm):
         fields = "__all__"
 
 
-class ProfileForm(forms.ModelForm):
+class MentorAssignmentForm(forms.ModelForm):
+    """A new mentor assignment (the admin's add page and the mentors inline
+    on a student's page): refused with a form error unless the mentor is a
+    mentor and the student a student, the same check ``assign_mentor`` makes
+    when the admin stores it."""
+
     class Meta:
-        model = User
-        fields = ("display_name",)
+        model = MentorAssignment
+        fields = ("mentor", "student")
+
+    def clean(self):
+        cleaned = super().clean()
+        mentor, student = cleaned.get("mentor"), cleaned.get("student")
+        # Only new rows: existing ones are never edited, only removed.
+        if self.instance._state.adding and mentor is not None and student is not None:
+            services.check_assignment_roles(mentor=mentor, student=student)
+        return cleaned

@@ -3,8 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
-from accounts import services
-from accounts.models import MentorAssignment
+from accounts import selectors, services
 
 
 @login_required
@@ -19,12 +18,11 @@ def profile(request):
         else:
             messages.success(request, "Profile saved.")
             return redirect("profile")
-    assignments = MentorAssignment.objects.select_related("mentor", "student")
     return render(
         request,
         "accounts/profile.html",
         {
-            "mentors": [a.mentor for a in assignments.filter(student=request.user)],
-            "students": [a.student for a in assignments.filter(mentor=request.user)],
+            "mentors": list(selectors.mentors_of(request.user)),
+            "students": list(selectors.students_of(request.user)),
         },
     )

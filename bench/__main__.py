@@ -297,12 +297,18 @@ def run_stack(name: str, args, run_id: str, log_dir: Path) -> dict:
 
 
 def run_data(args, log_dir: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE",)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SETTINGS_MODULE", "PARLEY_PROFILE", "DEBUG")
+    }
     env.update(
         {
+            # A measuring script, not a server: the embedded profile (DEBUG on,
+            # no secrets needed) pointed at the bench PostgreSQL and Redis.
+            "PARLEY_PROFILE": "embedded",
             "DATABASE_URL": f"{BENCH_PG}/{DATA_DATABASE}",
             "REDIS_URL": BENCH_REDIS_URL,
-            "DEBUG": "true",
             "PYTHONPATH": str(procs.ROOT),
             "LOG_LEVEL": "WARNING",
             "CHANNEL_LAYER_PREFIX": "parleybenchdata",

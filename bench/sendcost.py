@@ -6,7 +6,7 @@ run leaves behind, from any checkout (run it with that checkout as the
 working directory and first on ``PYTHONPATH`` to compare a candidate fix):
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/parley_bench \\
-    REDIS_URL=redis://127.0.0.1:6379/13 DEBUG=true python -m bench.sendcost
+    REDIS_URL=redis://127.0.0.1:6379/13 PARLEY_PROFILE=embedded python -m bench.sendcost
 """
 
 import argparse

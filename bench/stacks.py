@@ -20,12 +20,13 @@ BENCH_PG = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5
 ORIGIN = "http://127.0.0.1"
 
 
+# Each stack sets these itself; the caller's values (the test suite's
+# embedded profile, a developer's DATABASE_URL) must not leak into a server.
+_NOT_INHERITED = ("PARLEY_PROFILE", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG")
+
+
 def _base_env() -> dict:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG")
-    }
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = str(procs.ROOT)
     return env
@@ -164,9 +165,11 @@ class ParleyStack(Stack):
         env["PYTHONPATH"] = f"{self.root}:{procs.ROOT}"
         env.update(
             {
+                # Named rather than left to the default, for the reader. The
+                # production profile runs with DEBUG off and refuses it on.
+                "PARLEY_PROFILE": "production",
                 "DATABASE_URL": f"{BENCH_PG}/{self.database}",
                 "REDIS_URL": BENCH_REDIS_URL,
-                "DEBUG": "false",
                 "SECRET_KEY": self.secret_key,
                 "ALLOWED_HOSTS": "127.0.0.1,localhost",
                 "SECURE_SSL_REDIRECT": "false",

@@ -1,4 +1,5 @@
-"""Celery application. In the embedded default tasks run eagerly in-process."""
+"""Celery application. In the embedded profile without REDIS_URL tasks run
+eagerly in-process; the production profile needs Redis as the broker."""
 
 import os
 

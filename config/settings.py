@@ -1,10 +1,21 @@
 """Parley settings.
 
-Two profiles from one file. With no environment at all Parley runs embedded:
-SQLite under ``var/``, an in-memory channel layer, eager Celery, media on the
-filesystem and console email. Setting ``DATABASE_URL``, ``REDIS_URL``,
-``EMAIL_URL`` or ``AWS_STORAGE_BUCKET_NAME`` switches each part to its
-production service. With ``DEBUG`` off, secrets have no default.
+Two profiles from one file, chosen by ``PARLEY_PROFILE``:
+
+``production`` (the default when unset)
+    ``DEBUG`` is off and cannot be switched on; ``SECRET_KEY``,
+    ``ALLOWED_HOSTS``, ``DATABASE_URL`` and ``REDIS_URL`` are required and
+    nothing falls back to a local substitute; HTTPS hardening is on.
+``embedded``
+    Runs with nothing installed but Python: SQLite under ``var/``, an
+    in-memory channel layer, eager Celery, media on the filesystem and
+    console email, ``DEBUG`` on by default and an insecure development
+    secret. Setting ``DATABASE_URL``, ``REDIS_URL``, ``EMAIL_URL`` or
+    ``AWS_STORAGE_BUCKET_NAME`` still switches that part to the real service
+    (the test suite runs this profile against PostgreSQL and Redis).
+
+The profile is never inferred from which variables happen to be set, so a
+deployment that forgets one gets an error, not a development server.
 """
 
 from pathlib import Path
@@ -17,16 +28,44 @@ VAR_DIR = Path(environ.Env().str("PARLEY_VAR_DIR", default=str(BASE_DIR / "var")
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=not env.str("DATABASE_URL", default=""))
+PROFILES = ("production", "embedded")
+# An empty value counts as unset (``PARLEY_PROFILE=`` in an env file), which
+# selects the safe default.
+PARLEY_PROFILE = env.str("PARLEY_PROFILE", default="").strip() or "production"
+if PARLEY_PROFILE not in PROFILES:
+    raise ImproperlyConfigured(
+        f"PARLEY_PROFILE must be 'production' (the default) or 'embedded', not {PARLEY_PROFILE!r}."
+    )
+EMBEDDED = PARLEY_PROFILE == "embedded"
 
-if DEBUG:
+# Variables the production profile cannot run without. REDIS_URL is among
+# them: without it the channel layer, presence and rate limits would live in
+# one process's memory and Celery would run tasks inside the web process, so a
+# second web process would silently miss every event of the first.
+PRODUCTION_REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
+
+if EMBEDDED:
+    DEBUG = env.bool("DEBUG", default=True)
     SECRET_KEY = env.str("SECRET_KEY", default="parley-embedded-insecure-key-do-not-deploy")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 else:
-    SECRET_KEY = env.str("SECRET_KEY", default="")
-    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
-    if not SECRET_KEY or not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("SECRET_KEY and ALLOWED_HOSTS must be set when DEBUG is off.")
+    if env.bool("DEBUG", default=False):
+        raise ImproperlyConfigured(
+            "DEBUG is for the embedded profile (PARLEY_PROFILE=embedded); "
+            "the production profile always runs with DEBUG off."
+        )
+    DEBUG = False
+    _missing = [name for name in PRODUCTION_REQUIRED if not env.str(name, default="").strip()]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"The production profile (the default) is missing {', '.join(_missing)}; "
+            f"it needs {', '.join(PRODUCTION_REQUIRED)}. To run on this machine "
+            "without them, set PARLEY_PROFILE=embedded (make run does)."
+        )
+    SECRET_KEY = env.str("SECRET_KEY")
+    ALLOWED_HOSTS = [host for host in env.list("ALLOWED_HOSTS") if host]
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured("ALLOWED_HOSTS must list at least one host name.")
     if "*" in ALLOWED_HOSTS:
         # AllowedHostsOriginValidator trusts ALLOWED_HOSTS: "*" would switch
         # the WebSocket origin check off.
@@ -100,6 +139,7 @@ if env.str("DATABASE_URL", default=""):
     if env.str("TEST_DATABASE_NAME", default=""):
         DATABASES["default"]["TEST"]["NAME"] = env.str("TEST_DATABASE_NAME")
 else:
+    # Only the embedded profile gets here: production requires DATABASE_URL.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
@@ -192,7 +232,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
+            if EMBEDDED
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -211,13 +251,13 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-# --- Security (production) -------------------------------------------------
+# --- Security ---------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the browser client reads it for API writes
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG:
+if not EMBEDDED:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
@@ -280,7 +320,7 @@ LOGGING = {
     },
 }
 
-# Static files are served by WhiteNoise under ASGI; in DEBUG straight from
-# the source folders, so a server process needs no collectstatic.
-WHITENOISE_USE_FINDERS = DEBUG
-WHITENOISE_AUTOREFRESH = DEBUG
+# Static files are served by WhiteNoise under ASGI; in the embedded profile
+# straight from the source folders, so a server process needs no collectstatic.
+WHITENOISE_USE_FINDERS = EMBEDDED
+WHITENOISE_AUTOREFRESH = EMBEDDED

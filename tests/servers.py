@@ -44,6 +44,9 @@ class ServerProcess:
         )
         env = {
             **os.environ,
+            # The suite's own profile: embedded, switched to the test
+            # PostgreSQL and Redis by their URLs.
+            "PARLEY_PROFILE": "embedded",
             "DATABASE_URL": test_database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "DEBUG": "true",

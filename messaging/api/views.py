@@ -12,12 +12,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from accounts import services as account_services
 from messaging import selectors, services
 from messaging.api import serializers as s
 from messaging.errors import InvalidInput
@@ -345,8 +345,7 @@ class ObtainTokenView(ParleyAPIView):
         user = authenticate(request, email=data["email"].lower(), password=data["password"])
         if user is None:
             raise InvalidInput("Unable to log in with these credentials.")
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": account_services.issue_api_token(user=user)})
 
 
 _DOCS_PAGE = Engine.get_default().from_string(

@@ -92,3 +92,15 @@ def test_login_and_forms_ignore_email_letter_case(client):
     )
     assert not duplicate.is_valid()
     assert "email" in duplicate.errors
+
+
+@pytest.mark.django_db
+def test_issue_api_token_returns_the_same_key_until_the_token_is_deleted(student, mentor):
+    from rest_framework.authtoken.models import Token
+
+    key = services.issue_api_token(user=student)
+    assert services.issue_api_token(user=student) == key
+    assert Token.objects.get(user=student).key == key
+    assert services.issue_api_token(user=mentor) != key
+    Token.objects.filter(user=student).delete()
+    assert services.issue_api_token(user=student) not in (key, "")

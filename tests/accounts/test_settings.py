@@ -1,12 +1,20 @@
-"""The production profile passes `check --deploy`; without its secrets it
-refuses to start."""
+"""Settings profiles. ``PARLEY_PROFILE`` picks one explicitly: production
+(the default) passes `check --deploy` and refuses to start without its
+secrets and services or with DEBUG on; embedded runs on nothing but Python
+unless a service URL switches one part to the real service.
 
+Each test loads the settings in a child process with exactly the environment
+it names."""
+
+import json
 import os
 import secrets
 import string
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -22,6 +30,8 @@ PRODUCTION = {
 
 # Variables the settings read; the child gets only what each test gives it.
 SETTINGS_VARIABLES = {
+    "PARLEY_PROFILE",
+    "PARLEY_VAR_DIR",
     "DEBUG",
     "SECRET_KEY",
     "ALLOWED_HOSTS",
@@ -40,10 +50,10 @@ SETTINGS_VARIABLES = {
 }
 
 
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        argv,
         cwd=BASE_DIR,
         env={**base, **env},
         capture_output=True,
@@ -52,8 +62,45 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     )
 
 
-def test_production_profile_passes_check_deploy():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return _run([sys.executable, "manage.py", *args], env)
+
+
+SUMMARY = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "profile": settings.PARLEY_PROFILE,
+    "debug": settings.DEBUG,
+    "database": settings.DATABASES["default"]["ENGINE"],
+    "database_name": str(settings.DATABASES["default"]["NAME"]),
+    "channel_layer": settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    "celery_eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "media_storage": settings.STORAGES["default"]["BACKEND"],
+    "email": settings.EMAIL_BACKEND,
+    "secret_key": settings.SECRET_KEY,
+    "ssl_redirect": getattr(settings, "SECURE_SSL_REDIRECT", False),
+}))
+"""
+
+
+def load_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Load ``config.settings`` in a child process with only ``env`` set."""
+    return _run(
+        [sys.executable, "-c", SUMMARY], {"DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    )
+
+
+def summary(env: dict[str, str]) -> dict:
+    result = load_settings(env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("profile", [None, "production"], ids=["unset", "production"])
+def test_production_profile_passes_check_deploy(profile):
+    env = PRODUCTION if profile is None else {**PRODUCTION, "PARLEY_PROFILE": profile}
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -78,3 +125,97 @@ def test_check_deploy_flags_a_weak_production_setup():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=weak)
     assert result.returncode != 0
     assert "security.W009" in result.stderr and "security.W008" in result.stderr
+
+
+def test_without_a_profile_or_environment_parley_refuses_to_start():
+    """No environment means production, not a silent development server:
+    the error names every missing variable and the way to run locally."""
+    result = manage("check", env={})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert "is missing SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL;" in message
+    assert "PARLEY_PROFILE=embedded" in message
+
+
+@pytest.mark.parametrize("missing", ["ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"])
+def test_production_requires_its_services(missing):
+    """No silent SQLite, in-memory channel layer or open host list."""
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    result = load_settings(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert f"is missing {missing};" in message
+
+
+@pytest.mark.parametrize("profile", [None, "production"], ids=["unset", "production"])
+def test_production_refuses_debug(profile):
+    env = {**PRODUCTION, "DEBUG": "true"}
+    if profile:
+        env["PARLEY_PROFILE"] = profile
+    result = load_settings(env)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DEBUG is for the embedded profile" in result.stderr
+    # Off is what production runs with anyway.
+    assert summary({**PRODUCTION, "DEBUG": "false"})["debug"] is False
+
+
+@pytest.mark.parametrize("profile", ["staging", "Embedded", "dev"])
+def test_an_unknown_profile_is_refused(profile):
+    result = load_settings({**PRODUCTION, "PARLEY_PROFILE": profile})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert f"PARLEY_PROFILE must be 'production' (the default) or 'embedded', not {profile!r}" in (
+        result.stderr
+    )
+
+
+def test_embedded_profile_with_nothing_else_runs_on_python_alone(tmp_path):
+    found = summary({"PARLEY_PROFILE": "embedded", "PARLEY_VAR_DIR": str(tmp_path)})
+    assert found == {
+        "profile": "embedded",
+        "debug": True,
+        "database": "django.db.backends.sqlite3",
+        "database_name": str(tmp_path / "parley.sqlite3"),
+        "channel_layer": "channels.layers.InMemoryChannelLayer",
+        "celery_eager": True,
+        "media_storage": "django.core.files.storage.FileSystemStorage",
+        "email": "django.core.mail.backends.console.EmailBackend",
+        "secret_key": "parley-embedded-insecure-key-do-not-deploy",
+        "ssl_redirect": False,
+    }
+
+
+def test_embedded_profile_switches_each_part_to_its_real_service(tmp_path):
+    base = {"PARLEY_PROFILE": "embedded", "PARLEY_VAR_DIR": str(tmp_path)}
+    on_postgres = summary({**base, "DATABASE_URL": PRODUCTION["DATABASE_URL"]})
+    assert on_postgres["database"] == "django.db.backends.postgresql"
+    assert on_postgres["database_name"] == "parley"
+    # Only the database moved; DEBUG stays on for the embedded profile.
+    assert on_postgres["channel_layer"] == "channels.layers.InMemoryChannelLayer"
+    assert on_postgres["debug"] is True and on_postgres["ssl_redirect"] is False
+
+    on_both = summary(
+        {**base, "DATABASE_URL": PRODUCTION["DATABASE_URL"], "REDIS_URL": PRODUCTION["REDIS_URL"]}
+    )
+    assert on_both["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert on_both["celery_eager"] is False
+    assert on_both["debug"] is True
+    assert not (tmp_path / "parley.sqlite3").exists()
+
+
+def test_the_benchmark_runs_parley_in_its_production_profile(tmp_path):
+    """bench/ measures the production profile: its server environment loads
+    as production even when the caller (this suite) runs embedded."""
+    from bench.stacks import ParleyStack
+
+    stack = ParleyStack(rooms=1, size=2, log_dir=tmp_path, run_id="settingstest")
+    env = stack.env()
+    assert os.environ.get("PARLEY_PROFILE") == "embedded"
+    found = summary(env)
+    assert found["profile"] == "production"
+    assert found["debug"] is False
+    assert found["database"] == "django.db.backends.postgresql"
+    assert found["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"

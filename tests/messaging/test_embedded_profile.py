@@ -1,6 +1,7 @@
-"""The embedded default (no environment: SQLite, in-memory layer) runs the
-same services through their portable path; CI's PostgreSQL run would not
-touch it otherwise."""
+"""The embedded profile (``PARLEY_PROFILE=embedded`` and nothing else:
+SQLite, in-memory layer, as ``make run`` starts it) runs the same services
+through their portable path; CI's PostgreSQL run would not touch it
+otherwise."""
 
 import os
 import subprocess
@@ -47,6 +48,7 @@ def test_embedded_default_seeds_and_sends_on_sqlite(tmp_path):
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "TEST_DATABASE_NAME")
     }
+    env["PARLEY_PROFILE"] = "embedded"
     env["PARLEY_VAR_DIR"] = str(tmp_path)
 
     def manage(*args):
