@@ -173,6 +173,15 @@ def test_group_create_add_remove_rename_archive(mentor_client, assigned, make_us
     assert "Capstone" in archived
 
 
+def test_the_new_group_link_follows_the_policy(client, assigned):
+    mentor, student = assigned
+    new_group = f'href="{reverse("new_group")}"'
+    client.force_login(mentor)
+    assert new_group in client.get(reverse("profile")).content.decode()
+    client.force_login(student)
+    assert new_group not in client.get(reverse("profile")).content.decode()
+
+
 def test_students_cannot_create_groups_or_manage_members(client, assigned, direct, make_user):
     mentor, student = assigned
     group = services.create_conversation(
