@@ -1,0 +1,102 @@
+"""The one store path: PostgreSQL's one statement and the portable steps
+(SQLite, the embedded default) store the same rows, for sends and system
+messages alike; the statement writes every field of Message."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from messaging.models import Conversation, Message
+from messaging.services import store
+from tests.messaging import store_scenario
+from tests.messaging.helpers import send
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db]
+
+ROOT = Path(__file__).resolve().parents[2]
+MARK = "STORE-DUMP "
+
+
+def _on_sqlite(tmp_path) -> dict:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "TEST_DATABASE_NAME")
+    }
+    env["PARLEY_PROFILE"] = "embedded"
+    env["PARLEY_VAR_DIR"] = str(tmp_path)
+
+    def manage(*args):
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        ).stdout
+
+    manage("migrate", "--noinput", "-v", "0")
+    out = manage(
+        "shell",
+        "-c",
+        "import json; from django.db import connection;"
+        " from tests.messaging.store_scenario import run;"
+        " assert connection.vendor == 'sqlite', connection.vendor;"
+        f" print({MARK!r} + json.dumps(run('sqlite')))",
+    )
+    line = next(line for line in out.splitlines() if line.startswith(MARK))
+    return json.loads(line.removeprefix(MARK))
+
+
+def _round_trip(dumped: dict) -> dict:
+    return json.loads(json.dumps(dumped))  # tuples as lists, as from the subprocess
+
+
+def test_postgresql_and_the_embedded_default_store_the_same_rows(tmp_path):
+    assert connection.vendor == "postgresql"
+    on_postgresql = _round_trip(store_scenario.run("pg"))
+    assert len(on_postgresql["messages"]) == 7
+    assert on_postgresql == _on_sqlite(tmp_path)
+
+
+def test_both_paths_store_the_same_rows_on_postgresql(monkeypatch):
+    one_statement = store_scenario.run("one")
+    monkeypatch.setattr(store, "_in_one_statement", lambda: False)
+    in_steps = store_scenario.run("steps")
+    assert one_statement == in_steps
+
+
+def test_the_statement_writes_every_field_of_message(direct, assigned):
+    mentor, _ = assigned
+    sent = send(
+        mentor,
+        direct,
+        "all of it",
+        message_type="file",
+        file_url="/media/a.pdf",
+        metadata={"pages": 2},
+    )
+    stored = Message.objects.get(pk=sent.pk)
+    for field in Message._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(sent, field.attname), field.name
+    template = store._one_statement_template(True)
+    for field in Message._meta.concrete_fields:
+        assert connection.ops.quote_name(field.column) in template, field.name
+
+
+def test_a_claim_that_joins_is_refused(direct, assigned):
+    """Conditions through a join would not be re-checked on the locked row."""
+    mentor, _ = assigned
+    joined = Conversation.objects.filter(participants__user=mentor)
+    message = Message(conversation_id=direct.pk, sender=mentor, content="x", client_id=uuid.uuid4())
+    with pytest.raises(ValueError, match="must not join"):
+        store.store_message(message, claim=joined, audit_action=None)
+    assert not Message.objects.exists()
