@@ -316,8 +316,6 @@ def new_direct(request):
         convo = services.create_conversation(
             creator=request.user, kind=ConversationType.DIRECT, participants=[other]
         )
-        if convo.is_archived:
-            services.set_archived(actor=request.user, conversation_id=convo.pk, archived=False)
         return redirect("conversation", conversation_id=convo.pk)
     people = policy.messageable_users(request.user).order_by("role", "display_name")
     existing = selectors.direct_partners(request.user)
@@ -348,16 +346,17 @@ def new_group(request):
     people = policy.messageable_users(request.user).order_by("role", "display_name")
     if request.method == "POST":
         chosen = [p for p in people if str(p.pk) in set(request.POST.getlist("user_ids"))]
-        title = validation.clean_title(request.POST.get("title", ""))
-        if not title:
-            messages.error(request, "A group needs a name.")
-        else:
+        try:
             convo = services.create_conversation(
                 creator=request.user,
                 kind=ConversationType.GROUP,
                 participants=chosen,
-                title=title,
+                title=validation.clean_title(request.POST.get("title", "")),
             )
+        except InvalidInput as error:
+            # Shown on the form, which keeps what was typed and chosen.
+            messages.error(request, error.message)
+        else:
             return redirect("conversation", conversation_id=convo.pk)
     return render(
         request,

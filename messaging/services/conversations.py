@@ -41,19 +41,22 @@ def create_conversation(
 ) -> Conversation:
     """Start a conversation of ``kind`` between ``creator`` and ``participants``.
 
-    ``title`` is clean (``validation.clean_title``). A direct conversation
-    between two people exists once: asking again returns it. A support
-    conversation adds every active admin.
+    ``title`` is clean (``validation.clean_title``); a group needs one. A
+    direct conversation between two people exists once: asking again
+    returns it, unarchived if it was archived (audited as an unarchive). A
+    support conversation adds every active admin.
     """
     others = list({u.pk: u for u in participants if u.pk != creator.pk}.values())
     _check_size(len(others) + 1)
+    if kind == ConversationType.GROUP and not title.strip():
+        raise InvalidInput("A group needs a name.")
     with audit.denials_recorded(actor=creator, attempted=AuditAction.CONVERSATION_CREATE):
         policy.check_new_conversation(creator=creator, kind=kind, others=others)
 
     if kind == ConversationType.DIRECT:
         existing = Conversation.objects.filter(direct_key=_direct_key(creator, others[0])).first()
         if existing:
-            return existing
+            return _reopened(existing, creator=creator)
 
     members: dict[UUID, tuple[User, str]] = {creator.pk: (creator, ParticipantRole.ADMIN)}
     if kind == ConversationType.DIRECT:
@@ -96,6 +99,14 @@ def create_conversation(
             return Conversation.objects.get(direct_key=_direct_key(creator, others[0]))
         raise
     return conversation
+
+
+def _reopened(conversation: Conversation, *, creator: User) -> Conversation:
+    """Someone opens a direct conversation again: it comes back from the
+    archive, so that they can write in it."""
+    if not conversation.is_archived:
+        return conversation
+    return set_archived(actor=creator, conversation_id=conversation.pk, archived=False)
 
 
 def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Conversation:

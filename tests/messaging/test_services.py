@@ -263,11 +263,37 @@ def test_support_includes_every_active_admin(student, make_user):
 
 
 @pytest.mark.django_db
-def test_create_rejects_an_unknown_kind(mentor):
-    before = Conversation.objects.count()
+def test_create_rejects_a_nameless_group_and_an_unknown_kind(mentor):
+    before = (Conversation.objects.count(), AuditLog.objects.count())
+    for title in ("", "   "):
+        with pytest.raises(InvalidInput, match="A group needs a name") as raised:
+            services.create_conversation(creator=mentor, kind=ConversationType.GROUP, title=title)
+        assert raised.value.code == "invalid"
     with pytest.raises(InvalidInput, match="Unknown conversation type"):
         services.create_conversation(creator=mentor, kind="broadcast")
-    assert Conversation.objects.count() == before
+    assert (Conversation.objects.count(), AuditLog.objects.count()) == before
+    # A support conversation may go without a subject, as a direct one has none.
+    services.create_conversation(creator=mentor, kind=ConversationType.SUPPORT)
+
+
+@pytest.mark.django_db
+def test_reopening_an_archived_direct_conversation_unarchives_it(direct, assigned):
+    mentor, student = assigned
+    services.set_archived(actor=mentor, conversation_id=direct.pk, archived=True)
+    again = services.create_conversation(
+        creator=student, kind=ConversationType.DIRECT, participants=[mentor]
+    )
+    assert again.pk == direct.pk and not again.is_archived
+    direct.refresh_from_db()
+    assert not direct.is_archived
+    row = AuditLog.objects.get(action=AuditAction.CONVERSATION_UNARCHIVE)
+    assert (row.actor_id, row.conversation_id) == (student.pk, direct.pk)
+    # Open already: asking again changes nothing more.
+    services.create_conversation(
+        creator=student, kind=ConversationType.DIRECT, participants=[mentor]
+    )
+    assert AuditLog.objects.filter(action=AuditAction.CONVERSATION_UNARCHIVE).count() == 1
+    assert send(student, direct, "back again").seq == 1
 
 
 @pytest.fixture
