@@ -311,7 +311,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not isinstance(user_ids, list) or len(user_ids) > MAX_PRESENCE_QUERY:
             raise InvalidInput(f"user_ids must be a list of up to {MAX_PRESENCE_QUERY} ids.")
         ids = validation.parse_uuids(user_ids, what="user_ids")
-        states = await presence_store.statuses(ids)
+        # Only the people the policy lets this user see; other ids are left out.
+        visible = await db(selectors.presence_visible_ids)(self.user, ids)
+        states = await presence_store.statuses(visible) if visible else {}
         await self._send_frame(
             {
                 "type": "presence.state",
