@@ -28,11 +28,14 @@ class ReadOnlyAdmin:
         return False
 
 
+PARTICIPANT_FIELDS = ("user", "role", "joined_at", "left_at", "last_read_seq", "last_delivered_seq")
+
+
 class ParticipantInline(ReadOnlyAdmin, admin.TabularInline):
     model = ConversationParticipant
     extra = 0
-    fields = ["user", "role", "joined_at", "left_at", "last_read_seq", "last_delivered_seq"]
-    readonly_fields = fields
+    fields = PARTICIPANT_FIELDS
+    readonly_fields = PARTICIPANT_FIELDS
 
 
 @admin.register(Conversation)
