@@ -77,7 +77,10 @@ def is_acting(user: Any) -> bool:
 def _acting(user: Any) -> Q:
     """``is_acting`` in SQL, read from the database at query time: a socket
     holds its user object for hours, and a deactivation must count at once."""
-    return Q(Exists(User.objects.filter(pk=getattr(user, "pk", None), is_active=True)))
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        return Q(pk__in=[])  # anonymous: matches nothing
+    return Q(Exists(User.objects.filter(pk=user_id, is_active=True)))
 
 
 def _rule(rule: Callable[..., bool]) -> Callable[..., bool]:

@@ -63,9 +63,6 @@ class Allowed:
     path: str
     function: str
     what: str
-    # True for entries that go once the code moves where the rule wants it:
-    # they may stop matching without failing the test.
-    temporary: bool = False
 
 
 def _allowed(finding: Finding, allow_list: list[Allowed]) -> bool:
@@ -76,9 +73,9 @@ def _allowed(finding: Finding, allow_list: list[Allowed]) -> bool:
 
 
 def _stale(allow_list: list[Allowed], findings: list[Finding]) -> list[Allowed]:
-    """Lasting exceptions that no longer match anything."""
+    """Exceptions that no longer match anything."""
     found = {(f.path, f.function, f.what) for f in findings}
-    return [a for a in allow_list if not a.temporary and (a.path, a.function, a.what) not in found]
+    return [a for a in allow_list if (a.path, a.function, a.what) not in found]
 
 
 def _walk_with_scope(tree: ast.AST) -> Iterator[tuple[ast.AST, str]]:
@@ -190,13 +187,7 @@ GROUP_MEMBERSHIP = {"group_add", "group_discard"}
 
 # (path, enclosing function, name) that may reach the channel layer outside
 # messaging/events.py.
-CHANNEL_LAYER_ALLOWED = [
-    # Removed by the ongoing restructuring: presence announcements move to
-    # the events transport.
-    Allowed("messaging/realtime/presence.py", "", "channels.layers", temporary=True),
-    Allowed("messaging/realtime/presence.py", "announce", "get_channel_layer", temporary=True),
-    Allowed("messaging/realtime/presence.py", "announce", "group_send", temporary=True),
-]
+CHANNEL_LAYER_ALLOWED: list[Allowed] = []
 
 
 def channel_layer_uses(path: str, source: str) -> list[Finding]:
@@ -302,13 +293,6 @@ ORM_WRITES_ALLOWED = [
     # user model), called by services, the seed and tests.
     Allowed("accounts/models.py", "UserManager.create_user", "save"),
     Allowed("accounts/models.py", "UserManager.create_superuser", "create_user"),
-    # Removed by the ongoing restructuring: the API token is issued by an
-    # accounts service.
-    Allowed("messaging/api/views.py", "ObtainTokenView.post", "get_or_create", temporary=True),
-    # Removed by the ongoing restructuring: presence rows are written by a
-    # presence service.
-    Allowed("messaging/realtime/presence.py", "_record", "update_or_create", temporary=True),
-    Allowed("messaging/realtime/presence.py", "_write_last_seen", "update", temporary=True),
 ]
 
 

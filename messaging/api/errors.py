@@ -11,6 +11,7 @@ the same shape.
 """
 
 import math
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
@@ -85,10 +86,10 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handling and logging
-    code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-    if not isinstance(code, str):
-        code = getattr(exc, "default_code", "error")
-    response.data = error_body(_DRF_CODES.get(code, code), str(exc.detail))
+    codes: Any = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+    if not isinstance(codes, str):
+        codes = getattr(exc, "default_code", "error")
+    response.data = error_body(_DRF_CODES.get(codes, codes), str(exc.detail))
     return response
 
 

@@ -342,7 +342,11 @@ class TokenOut(serializers.Serializer):
 class ErrorDetailOut(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(required=False, help_text="Per-field details (invalid).")
+    # DRF's metaclass takes declared fields out of the class, so this names
+    # the output key without shadowing Serializer.fields at run time.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        required=False, help_text="Per-field details (invalid)."
+    )
 
 
 class ErrorOut(serializers.Serializer):

@@ -52,6 +52,7 @@ def _mark(
             .first()
         )
         policy.check_read(user, conversation, membership=membership)
+        assert membership is not None  # check_read refuses a non-member
         moved = advance_cursor(
             membership, status=status, up_to_seq=min(up_to_seq, conversation.last_seq)
         )

@@ -19,6 +19,7 @@ store the same rows.
 
 import functools
 from datetime import datetime
+from typing import cast
 from uuid import UUID
 
 from django.db import connection
@@ -59,14 +60,21 @@ def _in_one_statement() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _qn(name: str) -> str:
+def _qn(name: str | None) -> str:
+    assert name is not None, "a concrete field always has a column"
     return connection.ops.quote_name(name)
+
+
+def _field(model: type[Model], name: str) -> Field:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field), f"{name} is a concrete field"
+    return field
 
 
 def _claim(claim: QuerySet[Conversation], conversation_id: UUID, now: datetime) -> tuple[str, list]:
     """``UPDATE conversations SET last_seq = last_seq + 1, … WHERE <claim>
     AND id = … RETURNING last_seq``, compiled by Django from the queryset."""
-    query = claim.filter(pk=conversation_id).query.chain(UpdateQuery)
+    query = cast(UpdateQuery, claim.filter(pk=conversation_id).query.chain(UpdateQuery))
     query.add_update_values(
         {"last_seq": F("last_seq") + 1, "last_message_at": now, "updated_at": now}
     )
@@ -78,7 +86,7 @@ def _claim(claim: QuerySet[Conversation], conversation_id: UUID, now: datetime) 
         # archived while the send waited for the lock would take it.
         raise ValueError("A claim's conditions must not join other tables; use Exists().")
     sql, params = query.get_compiler(connection=connection).as_sql()
-    last_seq = _qn(Conversation._meta.get_field("last_seq").column)
+    last_seq = _qn(_field(Conversation, "last_seq").column)
     return f"{sql} RETURNING {last_seq}", list(params)
 
 
@@ -120,16 +128,16 @@ def _prep(model: Model, field: Field) -> object:
 def _one_statement_template(audited: bool) -> str:
     """The statement around the claim (``{claim}``). Table and column names
     come from the models; every value is a parameter."""
-    last_seq = _qn(Conversation._meta.get_field("last_seq").column)
+    last_seq = _qn(_field(Conversation, "last_seq").column)
     messages = Message._meta
     columns, values = [], []
     for field in messages.concrete_fields:
         columns.append(_qn(field.column))
         values.append(f"claimed.{last_seq}" if field.name == "seq" else _cast(field))
-    seq = _qn(messages.get_field("seq").column)
+    seq = _qn(_field(Message, "seq").column)
     participant = ConversationParticipant._meta
     p = {
-        name: _qn(participant.get_field(name).column)
+        name: _qn(_field(ConversationParticipant, name).column)
         for name in ("conversation", "user", "left_at", "last_read_seq", "last_delivered_seq")
     }
     statement = (
@@ -143,13 +151,13 @@ def _one_statement_template(audited: bool) -> str:
     if audited:
         log = AuditLog._meta
         a = {
-            name: log.get_field(name)
+            name: _field(AuditLog, name)
             for name in ("at", "actor", "action", "conversation_id", "message_id")
         }
         statement += (
             f", audited AS (INSERT INTO {_qn(log.db_table)}"  # noqa: S608 - as above
             f" ({', '.join(_qn(f.column) for f in a.values())},"
-            f" {_qn(log.get_field('details').column)})"
+            f" {_qn(_field(AuditLog, 'details').column)})"
             f" SELECT {', '.join(_cast(f) for f in a.values())},"
             " jsonb_build_object('seq', seq) FROM stored)"
         )
