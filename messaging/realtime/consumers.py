@@ -208,7 +208,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def typing_start(self, frame, echo):
         conversation_id = str(
-            services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+            validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
         if self.typing_state.throttled(conversation_id):
             return  # the last announcement is still fresh
@@ -217,7 +217,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def typing_stop(self, frame, echo):
         conversation_id = str(
-            services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+            validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
         await self.typing_state.stop(conversation_id)
 
