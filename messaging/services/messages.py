@@ -36,8 +36,12 @@ from messaging.services.common import (
 
 
 def _refuse_send(conversation_id: uuid.UUID, sender: User) -> None:
-    """The send matched no writable conversation of the sender's: raise why
-    (NotFound, AccessDenied or ConversationArchived, in that order)."""
+    """The send matched no writable conversation of an active sender's:
+    raise why (AccessDenied for a deactivated account, then NotFound,
+    AccessDenied or ConversationArchived, in that order). The account is
+    read again: the caller's ``sender`` may predate a deactivation."""
+    if not User.objects.filter(pk=sender.pk, is_active=True).exists():
+        raise AccessDenied("This account is deactivated.")
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
         raise NotFound("No such conversation.")
@@ -48,11 +52,12 @@ def _refuse_send(conversation_id: uuid.UUID, sender: User) -> None:
 
 def _claim_seq_for_sender(conversation_id: uuid.UUID, sender: User, now) -> int:
     """Lock the conversation and take its next seq in one statement, provided
-    ``sender`` is an active member and the conversation is not archived:
-    one round trip instead of a locking SELECT, a membership SELECT and an
-    UPDATE."""
+    ``sender`` is an active account, an active member and the conversation
+    is not archived: one round trip instead of a locking SELECT, a
+    membership SELECT and an UPDATE."""
     conversations = Conversation._meta.db_table
     participants = ConversationParticipant._meta.db_table
+    users, user_id = User._meta.db_table, User._meta.pk.column
     prep_id = Conversation._meta.pk.get_db_prep_value
     prep_time = Conversation._meta.get_field("updated_at").get_db_prep_value
     with connection.cursor() as cursor:
@@ -61,11 +66,14 @@ def _claim_seq_for_sender(conversation_id: uuid.UUID, sender: User, now) -> int:
             " last_message_at = %s, updated_at = %s"
             f" WHERE id = %s AND archived_at IS NULL AND EXISTS (SELECT 1 FROM {participants} p"
             f" WHERE p.conversation_id = {conversations}.id AND p.user_id = %s"
-            " AND p.left_at IS NULL) RETURNING last_seq",
+            " AND p.left_at IS NULL)"
+            f" AND EXISTS (SELECT 1 FROM {users} u WHERE u.{user_id} = %s AND u.is_active)"
+            " RETURNING last_seq",
             [
                 prep_time(now, connection),
                 prep_time(now, connection),
                 prep_id(conversation_id, connection),
+                prep_id(sender.pk, connection),
                 prep_id(sender.pk, connection),
             ],
         )
@@ -99,14 +107,17 @@ def _column(model, name: str) -> str:
 @functools.cache
 def _one_statement_sql() -> str:
     """The whole send as one PostgreSQL statement (data-modifying CTEs):
-    lock the conversation and take the seq (only for an active member of a
-    writable conversation), insert the message, move the sender's cursors,
+    lock the conversation and take the seq (only for an active account that
+    is an active member of a writable conversation: the account is read
+    here, not trusted from the caller's object), insert the message, move the sender's cursors,
     write the audit row. It is atomic on its own; a resend fails it on
     UNIQUE(sender, client_id) and nothing of it remains."""
     conversations = Conversation._meta.db_table
     participants = ConversationParticipant._meta.db_table
     messages = Message._meta.db_table
     audit_log = AuditLog._meta.db_table
+    users, user_id = User._meta.db_table, User._meta.pk.column
+    active = User._meta.get_field("is_active").column
     m = {
         name: _column(Message, name)
         for name in (
@@ -137,6 +148,7 @@ def _one_statement_sql() -> str:
         " WHERE id = %(conversation)s AND archived_at IS NULL"
         f" AND EXISTS (SELECT 1 FROM {participants} p WHERE p.{p['conversation']} ="
         f" %(conversation)s AND p.{p['user']} = %(sender)s AND p.{p['left_at']} IS NULL)"
+        f" AND EXISTS (SELECT 1 FROM {users} u WHERE u.{user_id} = %(sender)s AND u.{active})"
         " RETURNING last_seq),"
         f" stored AS (INSERT INTO {messages} ({m['id']}, {m['conversation']}, {m['sender']},"
         f" {m['content']}, {m['message_type']}, {m['file_url']}, {m['sent_at']},"
