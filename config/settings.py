@@ -165,6 +165,10 @@ if env.str("DATABASE_URL", default=""):
             # How long a caller waits for a connection when none is free or
             # the database cannot be reached.
             "timeout": DATABASE_POOL_TIMEOUT,
+            # The pool's reconnection attempts back off, doubling; giving up
+            # after a few seconds lets the next request start a fresh attempt
+            # at once, so recovery after an outage stays quick.
+            "reconnect_timeout": max(5.0, 2.0 * DATABASE_CONNECT_TIMEOUT),
         }
     DATABASES["default"].setdefault("TEST", {})
     if env.str("TEST_DATABASE_NAME", default=""):
