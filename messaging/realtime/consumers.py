@@ -44,6 +44,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.groups_joined: list[str] = []
         self.registered = False
         self.released = False
+        self.greeted = False  # hello sent: the client may hear other frames now
         # What this socket's client was last told of live delivery: it
         # assumes it works until told otherwise (docs/protocol.md, degraded).
         self.live_delivery_told = True
@@ -106,6 +107,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 },
             }
         )
+        self.greeted = True
         if not health.live():
             await self.tell_live_delivery(False, health.reason())
         await presence_store.announce(change)

@@ -86,7 +86,8 @@ async def watch_live_delivery() -> None:
     live, reason = health.live(), health.reason()
     for socket in list(presence.local_sockets().values()):
         consumer = socket.live_consumer()
-        if consumer is not None and consumer.live_delivery_told != live:
+        # A socket still connecting hears of it right after its hello.
+        if consumer is not None and consumer.greeted and consumer.live_delivery_told != live:
             await consumer.tell_live_delivery(live, reason)
 
 

@@ -5,7 +5,11 @@ Each socket is one entry in the presence store (``messaging.realtime.
 backends``: Redis in production, memory in the embedded default). A user is
 online if any live entry is online, away if all live entries are away,
 offline when none is left. This process's sockets are refreshed every
-heartbeat and expired entries swept (``messaging.realtime.maintenance``).
+heartbeat and expired entries swept (``messaging.realtime.maintenance``);
+an entry belongs to a live socket (``LocalSocket.alive``), so a consumer
+that died without ``disconnect()`` is dropped, not refreshed. While the
+store (Redis) is unreachable, writes are skipped, reads answer ``unknown``
+and the per-user socket cap counts this process's sockets only.
 Every change is written to ``user_presence`` (``messaging.services.presence``)
 and announced to the people who share a conversation with the user.
 """
