@@ -140,19 +140,17 @@ if env.str("DATABASE_URL", default=""):
     # Long-lived ASGI consumers must not hold stale connections (DESIGN.md);
     # psycopg's pool makes the short-lived ones cheap.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _db_options.update(
-        {
-            "connect_timeout": DATABASE_CONNECT_TIMEOUT,
-            # A peer that vanishes (packets dropped) is noticed by the kernel
-            # within a few seconds instead of TCP's quarter of an hour.
-            "keepalives": 1,
-            "keepalives_idle": max(1, DATABASE_CONNECT_TIMEOUT),
-            "keepalives_interval": 1,
-            "keepalives_count": 3,
-            "tcp_user_timeout": max(1, DATABASE_CONNECT_TIMEOUT) * 1000,
-        }
-    )
+    _db_options = DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+        # A peer that vanishes (packets dropped) is noticed by the kernel
+        # within a few seconds instead of TCP's quarter of an hour.
+        "keepalives": 1,
+        "keepalives_idle": max(1, DATABASE_CONNECT_TIMEOUT),
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": max(1, DATABASE_CONNECT_TIMEOUT) * 1000,
+    }
     if DATABASE_STATEMENT_TIMEOUT_MS:
         _db_options["options"] = (
             _db_options.get("options", "")

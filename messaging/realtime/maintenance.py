@@ -20,9 +20,7 @@ import logging
 import time
 from collections import defaultdict
 
-from channels.layers import get_channel_layer
-
-from messaging import limits
+from messaging import events, limits
 from messaging.errors import ServiceUnavailable
 from messaging.realtime import health, presence
 from messaging.realtime import selectors as realtime_selectors
@@ -78,9 +76,7 @@ async def watch_live_delivery() -> None:
             pass
         else:
             health.report_ok()
-            layer = get_channel_layer()
-            if hasattr(layer, "resubscribe"):
-                await layer.resubscribe()
+            await events.resubscribe()
             # A restarted Redis has lost every entry: write ours back now.
             await heartbeat()
     live, reason = health.live(), health.reason()
