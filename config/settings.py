@@ -102,6 +102,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -124,16 +125,48 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
+# A database fault must never hang a request or a socket (DESIGN.md): every
+# connection attempt, pool checkout and statement has a bound, and the
+# caller answers the retryable ``unavailable`` error (docs/protocol.md,
+# docs/api.md) when one runs out.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)  # seconds
+DATABASE_POOL_TIMEOUT = env.float("DATABASE_POOL_TIMEOUT", default=3.0)  # seconds
+# 0 switches the statement timeout (and the client-side deadline) off, for
+# ``migrate`` on large tables.
+DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=5000)
+
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     # Long-lived ASGI consumers must not hold stale connections (DESIGN.md);
     # psycopg's pool makes the short-lived ones cheap.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    _db_options = DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+        # A peer that vanishes (packets dropped) is noticed by the kernel
+        # within a few seconds instead of TCP's quarter of an hour.
+        "keepalives": 1,
+        "keepalives_idle": max(1, DATABASE_CONNECT_TIMEOUT),
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": max(1, DATABASE_CONNECT_TIMEOUT) * 1000,
+    }
+    if DATABASE_STATEMENT_TIMEOUT_MS:
+        _db_options["options"] = (
+            _db_options.get("options", "")
+            + f" -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+        ).strip()
     if env.bool("DATABASE_POOL", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        _db_options["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=1),
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
-            "timeout": 10,
+            # How long a caller waits for a connection when none is free or
+            # the database cannot be reached.
+            "timeout": DATABASE_POOL_TIMEOUT,
+            # The pool's reconnection attempts back off, doubling; giving up
+            # after a few seconds lets the next request start a fresh attempt
+            # at once, so recovery after an outage stays quick.
+            "reconnect_timeout": max(5.0, 2.0 * DATABASE_CONNECT_TIMEOUT),
         }
     DATABASES["default"].setdefault("TEST", {})
     if env.str("TEST_DATABASE_NAME", default=""):
@@ -168,15 +201,28 @@ AUTH_PASSWORD_VALIDATORS = [
 REDIS_URL = env.str("REDIS_URL", default="")
 # Namespaces Parley's own Redis keys (presence, rate limits) and channel layer.
 REDIS_KEY_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="parley")
+# Every Redis call is bounded: Redis holds only what may be lost, so a slow or
+# absent Redis degrades live delivery (docs/protocol.md, ``degraded``) and
+# never holds up a send, which needs only PostgreSQL.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)  # seconds
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=2.0)  # seconds
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            # One PUBLISH per group send and no per-channel capacity to
-            # overflow: the default layer drops messages under load (DESIGN.md).
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis's pub/sub layer (one PUBLISH per group send and no
+            # per-channel capacity to overflow: the default layer drops
+            # messages under load, DESIGN.md), made to ride out an outage:
+            # sockets open and join their groups while Redis is away.
+            "BACKEND": "messaging.realtime.layer.ResilientPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                    }
+                ],
                 "prefix": REDIS_KEY_PREFIX,
             },
         }
@@ -186,9 +232,17 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="parley"),
+            "OPTIONS": {
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+            },
         }
     }
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    }
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
