@@ -276,6 +276,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "messaging.api.errors.exception_handler",
 }
+# /api/schema/ and /api/docs/ answer anonymous requests only when this is on.
+PARLEY_PUBLIC_API_SCHEMA = env.bool("PARLEY_PUBLIC_API_SCHEMA", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
     "DESCRIPTION": "Conversations, history, sending and receipts over HTTP.",
