@@ -3,7 +3,12 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.forms.models import BaseInlineFormSet
 
 from accounts import services
-from accounts.forms import MentorAssignmentForm, UserChangeForm, UserCreationForm
+from accounts.forms import (
+    AdminPasswordChangeForm,
+    MentorAssignmentForm,
+    UserChangeForm,
+    UserCreationForm,
+)
 from accounts.models import MentorAssignment, User
 
 
@@ -44,6 +49,7 @@ class MentorAssignmentInline(AssignmentsAreAddedOrRemoved, admin.TabularInline):
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     ordering = ["display_name"]
     list_display = ["display_name", "email", "role", "is_active", "is_staff", "date_joined"]
     list_filter = ["role", "is_active", "is_staff"]
