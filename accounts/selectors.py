@@ -1,5 +1,7 @@
 """Reads for accounts."""
 
+from uuid import UUID
+
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.db.models import QuerySet
@@ -27,3 +29,8 @@ def session_keys_of(user: User) -> list[str]:
         for session in Session.objects.only("session_key", "session_data").iterator()
         if session.get_decoded().get(SESSION_KEY) == user_id
     ]
+
+
+def user_id_for_email(email: str) -> UUID | None:
+    """The id of the account with this (lowercase) email, if any."""
+    return User.objects.filter(email=email).values_list("pk", flat=True).first()

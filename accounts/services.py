@@ -120,3 +120,30 @@ def change_password(
             tokens_revoked=tokens_revoked,
         )
     return user
+
+
+def record_lockout(
+    *,
+    email: str | None,
+    address: str | None,
+    locked: Collection[str],
+    failures: int,
+    path: str,
+    cooloff_minutes: int,
+) -> None:
+    """Audit one login lockout (``auth.locked_out``): the account as typed
+    (lowercase) and its id if it exists, the client address, which of the two
+    ``locked`` (``account``, ``address``), the failures counted, where, and for
+    how long. Written once per lockout, not per refused attempt."""
+    user_id = selectors.user_id_for_email(email) if email else None
+    audit.record(
+        actor=None,
+        action=AuditAction.LOCKED_OUT,
+        email=email,
+        user_id=str(user_id) if user_id else None,
+        address=address,
+        locked=list(locked),
+        failures=failures,
+        path=path,
+        cooloff_minutes=cooloff_minutes,
+    )
