@@ -1,3 +1,4 @@
+from axes.models import AccessFailureLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.forms.models import BaseInlineFormSet
@@ -10,6 +11,12 @@ from accounts.forms import (
     UserCreationForm,
 )
 from accounts.models import MentorAssignment, User
+
+# Parley keeps no log of each failed login (AXES_ENABLE_ACCESS_FAILURE_LOG
+# is off): Access attempts counts them and Access logs lists sign-ins, so
+# axes' third page would always be empty.
+if admin.site.is_registered(AccessFailureLog):
+    admin.site.unregister(AccessFailureLog)
 
 
 class AssignmentsAreAddedOrRemoved:

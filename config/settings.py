@@ -76,6 +76,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
+    # Login lockout; before accounts, whose admin trims axes' pages.
+    "axes",
     # Before django.contrib.auth: its changepassword command replaces
     # Django's (through accounts.services.change_password).
     "accounts",
@@ -91,7 +93,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "axes",
     "messaging",
     "notifications",
 ]
