@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -11,12 +12,14 @@ from accounts import selectors, services
 from config.redirects import safe_next
 
 
-class SameSiteRedirects:
+class SameSiteRedirects(auth_views.RedirectURLMixin):
     """Login and logout follow ``next`` only within this site, through the
     same check as every other page (``config.redirects.safe_next``)."""
 
-    def get_redirect_url(self):
-        return safe_next(self.request) or ""
+    request: HttpRequest
+
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
+        return safe_next(request or self.request) or ""
 
 
 class LoginView(SameSiteRedirects, auth_views.LoginView):

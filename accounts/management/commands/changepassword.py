@@ -4,6 +4,8 @@ their API tokens are revoked, as for a change on the profile page or in the
 admin. (It replaces Django's command of the same name: ``accounts`` is
 listed before ``django.contrib.auth`` in ``INSTALLED_APPS``.)"""
 
+import getpass
+
 from django.contrib.auth.management.commands import changepassword
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -17,6 +19,12 @@ MAX_TRIES = 3
 
 class Command(changepassword.Command):
     help = "Change a person's password, ending their sessions, sockets and API tokens."
+
+    def _get_pass(self, prompt: str = "Password: ") -> str:
+        password = getpass.getpass(prompt=prompt)
+        if not password:
+            raise CommandError("aborted")
+        return password
 
     def handle(self, *args, **options):
         email = (options["username"] or "").strip().lower()
