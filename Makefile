@@ -34,12 +34,16 @@ test: install
 	fi; \
 	DEBUG=true DATABASE_POOL=false $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# mypy loads the settings (django-stubs' plugin): the embedded profile with
+# DEBUG on needs no production secret.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PARLEY_PROFILE=embedded DEBUG=true $(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf var .pytest_cache
+	rm -rf var .pytest_cache .mypy_cache .import_linter_cache

@@ -43,7 +43,7 @@ class MentorAssignmentForm(forms.ModelForm):
         fields = ("mentor", "student")
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         mentor, student = cleaned.get("mentor"), cleaned.get("student")
         # Only new rows: existing ones are never edited, only removed.
         if self.instance._state.adding and mentor is not None and student is not None:

@@ -14,7 +14,7 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Administrator"
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email, password=None, **fields):

@@ -9,17 +9,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
+from accounts.models import User
 from messaging.errors import AccessDenied
 from messaging.models import AuditAction, AuditLog
 
 
 def record(
     *,
-    actor,
+    actor: User | None,
     action: str,
     conversation_id: UUID | None = None,
     message_id: UUID | None = None,
-    **details,
+    **details: object,
 ) -> AuditLog:
     return AuditLog.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -31,7 +32,9 @@ def record(
 
 
 @contextmanager
-def denials_recorded(*, actor, attempted: str, conversation_id=None) -> Iterator[None]:
+def denials_recorded(
+    *, actor: User | None, attempted: str, conversation_id: object = None
+) -> Iterator[None]:
     """Record an ``access.denied`` row for any AccessDenied raised inside.
 
     Use it outside ``transaction.atomic`` so the record survives the rollback.
@@ -49,7 +52,7 @@ def denials_recorded(*, actor, attempted: str, conversation_id=None) -> Iterator
         raise
 
 
-def _as_uuid(value) -> UUID | None:
+def _as_uuid(value: object) -> UUID | None:
     if value is None or isinstance(value, UUID):
         return value
     try:

@@ -1,59 +1,198 @@
-"""Who may talk to whom. Every messaging service asks this module.
+"""Every "may X" rule of messaging. Services, selectors, views, templates
+(through ``messaging.templatetags.policy``) and consumers ask this module;
+nothing else tests roles, memberships or archive state to decide access.
 
-The rules, for active users only:
+The rules:
 
-* Direct: a student with their assigned mentors and with admins; a mentor with
-  their students, with other mentors and with admins; an admin with anyone.
-  Nobody starts a direct conversation with themselves.
+* Nobody acts unless their account is active (``is_acting``; one place for
+  the Python forms, ``_acting`` for the query forms).
+* Direct: a student with their assigned mentors and with admins; a mentor
+  with their students, with other mentors and with admins; an admin with
+  anyone active. Nobody starts a direct conversation with themselves.
 * Group: mentors and admins create groups. A mentor may add the people they
-  could message directly; an admin may add anyone.
+  could message directly; an admin may add anyone active. Only admins join
+  a support conversation after it was opened.
 * Support: connects one student or mentor (the requester) with all admins.
   A student or mentor opens one for themselves; an admin opens one for a
   student or mentor.
+* Read a conversation: its active members.
+* Post to it: its active members, while it is not archived.
+* Manage it (rename, archive, add and remove people): its conversation
+  admins (active members with the admin role) and platform admins.
+* Change a message: its sender, as a member of a writable conversation.
+  Moderate (delete anyone's message): platform admins.
+* See someone's presence: oneself, the people one shares a conversation
+  with (both active members), and the people one may message.
+
+Most rules come in two forms that must agree (tests/messaging/test_policy.py
+compares them over every role pair): ``may_…(user, …) -> bool`` for one
+case, and a queryset for lists and for SQL that must decide in the database
+(``postable_conversations`` is the condition of the one-statement send).
+``check_…`` raises the error a service reports.
+
+A query form's conditions stay on its model's own row or inside ``Exists``
+subqueries (no joins): the send turns ``postable_conversations`` into an
+``UPDATE … WHERE`` whose conditions PostgreSQL re-checks on the row it
+locked, so a conversation archived while a send waited is not written to.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any, Final, TypeVar
+
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from accounts.models import MentorAssignment, Role, User
-from messaging.errors import AccessDenied, InvalidInput
-from messaging.models import ConversationType
+from messaging.errors import AccessDenied, ConversationArchived, InvalidInput
+from messaging.models import (
+    Conversation,
+    ConversationParticipant,
+    ConversationType,
+    Message,
+    ParticipantRole,
+)
+
+M = TypeVar("M", bound=Model)
+
+
+class _LookUp:
+    """The caller did not bring the user's membership row: look it up."""
+
+    def __repr__(self) -> str:
+        return "LOOK_UP"
+
+
+LOOK_UP: Final = _LookUp()
+Membership = ConversationParticipant | None | _LookUp
+
+
+# --- Who acts -----------------------------------------------------------------
+
+
+def is_acting(user: Any) -> bool:
+    """Every rule's first condition: a signed-in, active account."""
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def _acting(user: Any) -> Q:
+    """``is_acting`` in SQL, read from the database at query time: a socket
+    holds its user object for hours, and a deactivation must count at once."""
+    user_id = getattr(user, "pk", None)
+    if user_id is None:
+        return Q(pk__in=[])  # anonymous: matches nothing
+    return Q(Exists(User.objects.filter(pk=user_id, is_active=True)))
+
+
+def _rule(rule: Callable[..., bool]) -> Callable[..., bool]:
+    """A Python form: False unless its first argument ``is_acting``."""
+
+    @wraps(rule)
+    def checked(user: Any, *args: Any, **kwargs: Any) -> bool:
+        return is_acting(user) and rule(user, *args, **kwargs)
+
+    return checked
+
+
+def _query(query: Callable[..., QuerySet[M]]) -> Callable[..., QuerySet[M]]:
+    """A query form: empty unless its first argument is active in the database."""
+
+    @wraps(query)
+    def checked(user: Any, *args: Any, **kwargs: Any) -> QuerySet[M]:
+        return query(user, *args, **kwargs).filter(_acting(user))
+
+    return checked
+
+
+def _check_acting(user: Any) -> None:
+    if not is_acting(user):
+        raise AccessDenied("This account is deactivated.")
+
+
+# --- People -------------------------------------------------------------------
 
 
 def is_assigned(*, mentor: User, student: User) -> bool:
     return MentorAssignment.objects.filter(mentor=mentor, student=student).exists()
 
 
-def can_start_direct(initiator: User, other: User) -> bool:
-    if not (initiator.is_active and other.is_active) or initiator.pk == other.pk:
+@_rule
+def may_start_direct(user: User, other: User) -> bool:
+    if not other.is_active or other.pk == user.pk:
         return False
-    if Role.ADMIN in (initiator.role, other.role):
+    if Role.ADMIN in (user.role, other.role):
         return True
-    if initiator.role == Role.MENTOR and other.role == Role.MENTOR:
+    if user.role == Role.MENTOR and other.role == Role.MENTOR:
         return True
-    if initiator.role == Role.MENTOR and other.role == Role.STUDENT:
-        return is_assigned(mentor=initiator, student=other)
-    if initiator.role == Role.STUDENT and other.role == Role.MENTOR:
-        return is_assigned(mentor=other, student=initiator)
+    if user.role == Role.MENTOR and other.role == Role.STUDENT:
+        return is_assigned(mentor=user, student=other)
+    if user.role == Role.STUDENT and other.role == Role.MENTOR:
+        return is_assigned(mentor=other, student=user)
     return False
 
 
-def can_create_group(user: User) -> bool:
-    return user.is_active and user.role in (Role.MENTOR, Role.ADMIN)
+@_query
+def messageable_users(user: User) -> QuerySet[User]:
+    """The people ``user`` may start a direct conversation with."""
+    people = User.objects.filter(is_active=True).exclude(pk=user.pk)
+    if user.role == Role.ADMIN:
+        return people
+    if user.role == Role.MENTOR:
+        mentored = Exists(MentorAssignment.objects.filter(mentor=user, student=OuterRef("pk")))
+        return people.filter(Q(role__in=[Role.ADMIN, Role.MENTOR]) | Q(mentored, role=Role.STUDENT))
+    if user.role == Role.STUDENT:
+        mentoring = Exists(MentorAssignment.objects.filter(mentor=OuterRef("pk"), student=user))
+        return people.filter(Q(role=Role.ADMIN) | Q(mentoring, role=Role.MENTOR))
+    return people.none()
 
 
-def can_add_to_group(actor: User, target: User) -> bool:
-    """Whether ``actor`` may bring ``target`` into a group they manage."""
-    if not (actor.is_active and target.is_active):
+@_rule
+def may_create_group(user: User) -> bool:
+    return user.role in (Role.MENTOR, Role.ADMIN)
+
+
+@_rule
+def may_add_to_group(actor: User, target: User) -> bool:
+    """Whether ``actor`` may bring ``target`` into a group (at its creation,
+    or later as one of its managers)."""
+    if not target.is_active:
         return False
     if actor.role == Role.ADMIN:
         return True
-    return actor.role == Role.MENTOR and can_start_direct(actor, target)
+    return actor.role == Role.MENTOR and may_start_direct(actor, target)
 
 
-def can_open_support(creator: User, requester: User) -> bool:
-    if not (creator.is_active and requester.is_active) or requester.role == Role.ADMIN:
+@_rule
+def may_open_support(creator: User, requester: User) -> bool:
+    if not requester.is_active or requester.role == Role.ADMIN:
         return False
     return creator.pk == requester.pk or creator.role == Role.ADMIN
+
+
+@_rule
+def may_add_member(actor: User, conversation: Conversation, target: User) -> bool:
+    """Whether ``target`` may be brought into ``conversation`` by ``actor``
+    (who must also ``may_manage`` it): anyone ``may_add_to_group`` for a
+    group, active admins for a support conversation, nobody for a direct one."""
+    if conversation.type == ConversationType.GROUP:
+        return may_add_to_group(actor, target)
+    if conversation.type == ConversationType.SUPPORT:
+        return target.is_active and target.role == Role.ADMIN
+    return False
+
+
+@_query
+def addable_users(actor: User, conversation: Conversation) -> QuerySet[User]:
+    """``may_add_member`` as a query: who ``actor`` may add to ``conversation``
+    (current members included; the caller leaves them out)."""
+    active = User.objects.filter(is_active=True)
+    if conversation.type == ConversationType.SUPPORT:
+        return active.filter(role=Role.ADMIN)
+    if conversation.type == ConversationType.GROUP:
+        if actor.role == Role.ADMIN:
+            return active
+        if actor.role == Role.MENTOR:
+            return messageable_users(actor)
+    return active.none()
 
 
 def check_new_conversation(*, creator: User, kind: str, others: Iterable[User]) -> None:
@@ -67,12 +206,12 @@ def check_new_conversation(*, creator: User, kind: str, others: Iterable[User]) 
     if kind == ConversationType.DIRECT:
         if len(others) != 1:
             raise InvalidInput("A direct conversation has exactly one other person.")
-        if not can_start_direct(creator, others[0]):
+        if not may_start_direct(creator, others[0]):
             raise AccessDenied("You may not start a conversation with this person.")
     elif kind == ConversationType.GROUP:
-        if not can_create_group(creator):
+        if not may_create_group(creator):
             raise AccessDenied("Only mentors and admins create groups.")
-        denied = [u for u in others if not can_add_to_group(creator, u)]
+        denied = [u for u in others if not may_add_to_group(creator, u)]
         if denied:
             raise AccessDenied(
                 "You may not add: " + ", ".join(sorted(u.display_name for u in denied))
@@ -86,7 +225,164 @@ def check_new_conversation(*, creator: User, kind: str, others: Iterable[User]) 
             if others:
                 raise InvalidInput("A support conversation connects you with the admins.")
             requester = creator
-        if not can_open_support(creator, requester):
+        if not may_open_support(creator, requester):
             raise AccessDenied("You may not open this support conversation.")
     else:
         raise InvalidInput(f"Unknown conversation type {kind!r}.")
+
+
+# --- Conversations --------------------------------------------------------------
+
+
+def _membership(
+    user: User, conversation: Conversation, membership: Membership
+) -> ConversationParticipant | None:
+    """The user's active membership of the conversation, or None. A row the
+    caller brought counts only if it is that: theirs, here, not left."""
+    if isinstance(membership, _LookUp):
+        return (
+            ConversationParticipant.objects.active()
+            .filter(conversation_id=conversation.pk, user_id=user.pk)
+            .first()
+        )
+    if (
+        membership is None
+        or membership.user_id != user.pk
+        or membership.conversation_id != conversation.pk
+        or membership.left_at is not None
+    ):
+        return None
+    return membership
+
+
+def _member_of(user: User, **conditions: Any) -> Exists:
+    """Conversations (the outer query's rows) ``user`` is an active member of."""
+    return Exists(
+        ConversationParticipant.objects.filter(
+            conversation=OuterRef("pk"),
+            user=getattr(user, "pk", None),
+            left_at__isnull=True,
+            **conditions,
+        )
+    )
+
+
+@_rule
+def may_read(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> bool:
+    return _membership(user, conversation, membership) is not None
+
+
+@_query
+def readable_conversations(user: User) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(_member_of(user))
+
+
+@_rule
+def may_post(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> bool:
+    return not conversation.is_archived and may_read(user, conversation, membership=membership)
+
+
+@_query
+def postable_conversations(user: User) -> QuerySet[Conversation]:
+    return Conversation.objects.filter(_member_of(user), archived_at__isnull=True)
+
+
+@_rule
+def may_manage(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> bool:
+    if user.role == Role.ADMIN:
+        return True
+    membership = _membership(user, conversation, membership)
+    return membership is not None and membership.role == ParticipantRole.ADMIN
+
+
+@_query
+def managed_conversations(user: User) -> QuerySet[Conversation]:
+    if user.role == Role.ADMIN:
+        return Conversation.objects.all()
+    return Conversation.objects.filter(_member_of(user, role=ParticipantRole.ADMIN))
+
+
+def check_read(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> None:
+    _check_acting(user)
+    if not may_read(user, conversation, membership=membership):
+        raise AccessDenied("You are not a member of this conversation.")
+
+
+def check_post(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> None:
+    check_read(user, conversation, membership=membership)
+    if conversation.is_archived:
+        raise ConversationArchived("This conversation is archived.")
+
+
+def check_manage(
+    user: User,
+    conversation: Conversation,
+    *,
+    refusal: str,
+    membership: Membership = LOOK_UP,
+) -> None:
+    """Raise ``AccessDenied(refusal)`` unless ``user`` may manage ``conversation``."""
+    _check_acting(user)
+    if not may_manage(user, conversation, membership=membership):
+        raise AccessDenied(refusal)
+
+
+# --- Messages -------------------------------------------------------------------
+
+
+@_rule
+def may_moderate(user: User) -> bool:
+    """Platform admins delete anyone's message, member or not, archived or not."""
+    return user.role == Role.ADMIN
+
+
+@_rule
+def may_change_message(user: User, message: Message) -> bool:
+    """Edit or delete as its author: one's own message, as a member of a
+    writable conversation. System messages are nobody's to change; that is
+    the service's ``invalid``, not a refusal."""
+    return message.sender_id == user.pk and may_post(user, message.conversation)
+
+
+def check_change_message(user: User, message: Message, *, moderation: bool) -> None:
+    """Raise unless ``user`` may change ``message``: as its author or, where
+    ``moderation`` applies (deleting), as a moderator."""
+    _check_acting(user)
+    if moderation and may_moderate(user):
+        return
+    conversation = message.conversation
+    check_read(user, conversation)
+    if message.sender_id != user.pk:
+        raise AccessDenied("You can change only your own messages.")
+    if conversation.is_archived:
+        raise ConversationArchived("This conversation is archived.")
+
+
+# --- Presence ---------------------------------------------------------------------
+
+
+def _shares_a_conversation_with(user: User) -> Exists:
+    """People (the outer query's rows) who are active members of a
+    conversation ``user`` is an active member of."""
+    theirs = ConversationParticipant.objects.active().filter(user=user).values("conversation_id")
+    return Exists(
+        ConversationParticipant.objects.active().filter(
+            user=OuterRef("pk"), conversation_id__in=theirs
+        )
+    )
+
+
+@_rule
+def may_see_presence(user: User, other: User) -> bool:
+    if other.pk == user.pk or may_start_direct(user, other):
+        return True
+    return User.objects.filter(pk=other.pk).filter(_shares_a_conversation_with(user)).exists()
+
+
+@_query
+def presence_visible_users(user: User) -> QuerySet[User]:
+    return User.objects.filter(
+        Q(pk=user.pk)
+        | Q(_shares_a_conversation_with(user))
+        | Q(pk__in=messageable_users(user).values("pk"))
+    )

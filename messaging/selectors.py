@@ -1,15 +1,16 @@
-"""Every messaging read. Reads that need membership check it here and record
-refusals in the audit log."""
+"""Every messaging read. Reads that need access ask ``messaging.policy`` and
+record refusals in the audit log. Arguments are typed values, parsed at the
+edge (``messaging.validation``)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.conf import settings
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, UUIDField
+from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Sum, UUIDField
 
-from accounts.models import Role, User
-from messaging import audit
-from messaging.errors import AccessDenied, InvalidInput, NotFound
+from accounts.models import User
+from messaging import audit, limits, policy
+from messaging.errors import InvalidInput, NotFound
 from messaging.models import (
     Conversation,
     ConversationParticipant,
@@ -17,9 +18,6 @@ from messaging.models import (
     Message,
     UserPresence,
 )
-from messaging.services import clean_seq, parse_uuid
-
-LIMITS = settings.PARLEY
 
 
 def inbox(
@@ -83,26 +81,28 @@ def conversation_ids_for(user: User) -> list[UUID]:
     )
 
 
-def membership_for(user: User, conversation_id, *, attempted: str) -> ConversationParticipant:
-    """The user's active membership, or NotFound / AccessDenied (recorded)."""
-    conversation_id = parse_uuid(conversation_id, what="conversation_id")
+def membership_for(user: User, conversation_id: UUID, *, attempted: str) -> ConversationParticipant:
+    """The user's active membership, once ``policy.check_read`` allows it;
+    else NotFound, or AccessDenied (recorded)."""
     membership = (
         ConversationParticipant.objects.active()
         .select_related("conversation")
         .filter(user=user, conversation_id=conversation_id)
         .first()
     )
-    if membership is None:
-        if not Conversation.objects.filter(pk=conversation_id).exists():
-            raise NotFound("No such conversation.")
-        with audit.denials_recorded(
-            actor=user, attempted=attempted, conversation_id=conversation_id
-        ):
-            raise AccessDenied("You are not a member of this conversation.")
-    return membership
+    if membership is not None and policy.may_read(
+        user, membership.conversation, membership=membership
+    ):
+        return membership
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    with audit.denials_recorded(actor=user, attempted=attempted, conversation_id=conversation_id):
+        policy.check_read(user, conversation, membership=membership)
+        raise AssertionError("unreachable: check_read refused")  # pragma: no cover
 
 
-def member_ids(conversation_id) -> list[UUID]:
+def member_ids(conversation_id: UUID) -> list[UUID]:
     return list(
         ConversationParticipant.objects.active()
         .filter(conversation_id=conversation_id)
@@ -123,7 +123,7 @@ class HistoryPage:
 def history_page(
     *,
     user: User,
-    conversation_id,
+    conversation_id: UUID,
     after_seq: int | None = None,
     before_seq: int | None = None,
     limit: int | None = None,
@@ -131,23 +131,25 @@ def history_page(
     """One page of a conversation, oldest first, by keyset on seq.
 
     ``after_seq`` pages forward (resume, gap fill); ``before_seq`` pages back
-    (scrolling up); with neither, the latest page. ``has_more`` says whether
-    messages lie beyond the page in the direction of travel (older ones for
-    ``before_seq`` and the latest page, newer ones for ``after_seq``).
+    (scrolling up); with neither, the latest page; never both
+    (``validation.clean_history_cursors``). ``limit`` is a page size from
+    ``validation.clean_page_size``; None is the default size. ``has_more``
+    says whether messages lie beyond the page in the direction of travel
+    (older ones for ``before_seq`` and the latest page, newer ones for
+    ``after_seq``).
     """
     membership = membership_for(user, conversation_id, attempted="history")
-    limit = clean_page_size(limit)
-    if after_seq is not None and before_seq is not None:
-        raise InvalidInput("Give after_seq or before_seq, not both.")
+    if limit is None:
+        limit = limits.history_page_size()
     messages = Message.objects.filter(conversation_id=membership.conversation_id).select_related(
         "sender"
     )
     # One row more than asked tells whether there is more.
     if after_seq is not None:
-        page = list(messages.filter(seq__gt=clean_seq(after_seq)).order_by("seq")[: limit + 1])
+        page = list(messages.filter(seq__gt=after_seq).order_by("seq")[: limit + 1])
         return HistoryPage(page[:limit], has_more=len(page) > limit)
     if before_seq is not None:
-        messages = messages.filter(seq__lt=clean_seq(before_seq))
+        messages = messages.filter(seq__lt=before_seq)
     page = list(messages.order_by("-seq")[: limit + 1])
     has_more = len(page) > limit
     page = page[:limit]
@@ -155,42 +157,32 @@ def history_page(
     return HistoryPage(page, has_more=has_more)
 
 
-def history(**kwargs) -> list[Message]:
+def history(
+    *,
+    user: User,
+    conversation_id: UUID,
+    after_seq: int | None = None,
+    before_seq: int | None = None,
+    limit: int | None = None,
+) -> list[Message]:
     """The messages of ``history_page`` (same arguments)."""
-    return history_page(**kwargs).messages
+    return history_page(
+        user=user,
+        conversation_id=conversation_id,
+        after_seq=after_seq,
+        before_seq=before_seq,
+        limit=limit,
+    ).messages
 
 
-def clean_page_size(limit) -> int:
-    if limit is None:
-        return LIMITS["HISTORY_PAGE_SIZE"]
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidInput("limit must be a whole number, 1 or more.")
-    return min(limit, LIMITS["HISTORY_MAX_PAGE_SIZE"])
-
-
-def message_for(user: User, message_id) -> Message:
-    message_id = parse_uuid(message_id, what="message_id")
+def message_for(user: User, message_id: UUID) -> Message:
+    """A message of a conversation ``user`` may read."""
     try:
         message = Message.objects.select_related("sender").get(pk=message_id)
     except Message.DoesNotExist:
         raise NotFound("No such message.") from None
     membership_for(user, message.conversation_id, attempted="message.read")
     return message
-
-
-def users_user_may_message(user: User) -> QuerySet[User]:
-    """People ``user`` may start a direct conversation with (the policy's
-    rule, as a query). Nobody, for a deactivated user, as in the policy."""
-    if not user.is_active:
-        return User.objects.none()
-    people = User.objects.filter(is_active=True).exclude(pk=user.pk)
-    if user.role == Role.ADMIN:
-        return people
-    if user.role == Role.MENTOR:
-        return people.filter(
-            Q(role__in=[Role.ADMIN, Role.MENTOR]) | Q(role=Role.STUDENT, mentors__mentor=user)
-        ).distinct()
-    return people.filter(Q(role=Role.ADMIN) | Q(role=Role.MENTOR, mentees__student=user)).distinct()
 
 
 def socket_conversations(user: User) -> list[dict]:
@@ -207,7 +199,7 @@ def socket_conversations(user: User) -> list[dict]:
 # --- REST API reads ---------------------------------------------------------------
 
 
-def last_messages(conversation_ids) -> dict[UUID, Message]:
+def last_messages(conversation_ids: Iterable[UUID]) -> dict[UUID, Message]:
     """The latest message of each conversation, by conversation id."""
     return {
         message.conversation_id: message
@@ -217,10 +209,10 @@ def last_messages(conversation_ids) -> dict[UUID, Message]:
     }
 
 
-def users_by_ids(user_ids) -> list[User]:
+def users_by_ids(user_ids: Iterable[UUID]) -> list[User]:
     """The users with these ids, each once, in the order given; InvalidInput
     names any id that matches nobody."""
-    wanted = list(dict.fromkeys(parse_uuid(pk, what="user id") for pk in user_ids))
+    wanted = list(dict.fromkeys(user_ids))
     found = {user.pk: user for user in User.objects.filter(pk__in=wanted)}
     missing = [str(pk) for pk in wanted if pk not in found]
     if missing:
@@ -242,7 +234,7 @@ def direct_partners(user: User) -> dict[UUID, UUID]:
     )
 
 
-def stored_presence(user_ids) -> dict[UUID, str]:
+def stored_presence(user_ids: Iterable[UUID]) -> dict[UUID, str]:
     """The last status written to ``user_presence`` for each id that has one
     (pages render it first; the socket brings the live one)."""
     return dict(
@@ -250,28 +242,18 @@ def stored_presence(user_ids) -> dict[UUID, str]:
     )
 
 
-def user_by_id(user_id) -> User:
+def user_by_id(user_id: UUID) -> User:
     try:
-        return User.objects.get(pk=parse_uuid(user_id, what="user id"))
+        return User.objects.get(pk=user_id)
     except User.DoesNotExist:
         raise NotFound("No such user.") from None
 
 
-def presence_visible_ids(user: User, user_ids) -> list[str]:
-    """Which of ``user_ids`` ``user`` may see the presence of: themselves,
-    people who share an active conversation with them, and people they may
-    message. Order kept."""
-    wanted = list(dict.fromkeys(parse_uuid(pk, what="user id") for pk in user_ids))
-    shared = (
-        ConversationParticipant.objects.active()
-        .filter(
-            user_id__in=wanted,
-            conversation_id__in=ConversationParticipant.objects.active()
-            .filter(user=user)
-            .values("conversation_id"),
-        )
-        .values_list("user_id", flat=True)
+def presence_visible_ids(user: User, user_ids: Iterable[UUID]) -> list[str]:
+    """Which of ``user_ids`` ``user`` may see the presence of
+    (``policy.presence_visible_users``), as text, each once, order kept."""
+    wanted = list(dict.fromkeys(user_ids))
+    visible = set(
+        policy.presence_visible_users(user).filter(pk__in=wanted).values_list("pk", flat=True)
     )
-    visible = {user.pk, *shared}
-    visible.update(users_user_may_message(user).filter(pk__in=wanted).values_list("pk", flat=True))
     return [str(pk) for pk in wanted if pk in visible]

@@ -14,15 +14,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.models import Role, User
+from accounts.models import User
 from config.redirects import safe_next
-from messaging import policy, selectors, services
+from messaging import policy, selectors, services, validation
 from messaging.errors import InvalidInput, MessagingError, NotFound
 from messaging.events import message_payload
 from messaging.models import (
     ConversationType,
     MessageType,
-    ParticipantRole,
 )
 
 FILTERS = [
@@ -108,12 +107,6 @@ def _group_initials(conversation, user) -> str:
     return "#" if conversation.type == ConversationType.GROUP else "?"
 
 
-def _can_manage(conversation, membership, user) -> bool:
-    return user.role == Role.ADMIN or (
-        membership is not None and membership.role == ParticipantRole.ADMIN
-    )
-
-
 def _messaging_errors_shown(view):
     """Show a refused action's reason and go back where the user came from."""
 
@@ -135,7 +128,7 @@ def _messaging_errors_shown(view):
 
 def _user_from_post(request, field: str = "user_id") -> User:
     try:
-        return selectors.user_by_id(request.POST.get(field, ""))
+        return selectors.user_by_id(validation.parse_uuid(request.POST.get(field), what=field))
     except (NotFound, InvalidInput):
         raise Http404("No such person.") from None
 
@@ -157,7 +150,7 @@ def inbox(request):
             "rows": rows,
             "filters": FILTERS,
             "current_filter": current,
-            "may_create_group": policy.can_create_group(request.user),
+            "may_create_group": policy.may_create_group(request.user),
         },
     )
 
@@ -226,7 +219,7 @@ def conversation(request, conversation_id):
             "header_initials": other.initials if other else _group_initials(convo, user),
             "members": members,
             "page_data": page_data,
-            "can_manage": _can_manage(convo, membership, user),
+            "can_manage": policy.may_manage(user, convo, membership=membership),
             "rows": _inbox_rows(user),
         },
     )
@@ -239,15 +232,12 @@ def members(request, conversation_id):
         return refusal
     convo = membership.conversation
     people = selectors.participants(convo)
-    can_manage = _can_manage(convo, membership, request.user)
+    can_manage = policy.may_manage(request.user, convo, membership=membership)
     candidates = []
-    if can_manage and convo.type != ConversationType.DIRECT and not convo.is_archived:
+    if can_manage and not convo.is_archived:
         member_ids = {p.user_id for p in people}
-        if convo.type == ConversationType.SUPPORT:
-            pool = User.objects.filter(is_active=True, role=Role.ADMIN)
-        else:
-            pool = selectors.users_user_may_message(request.user)
-        candidates = [u for u in pool.order_by("display_name") if u.pk not in member_ids]
+        pool = policy.addable_users(request.user, convo).order_by("display_name")
+        candidates = [u for u in pool if u.pk not in member_ids]
     presence = _presence_of(p.user_id for p in people)
     for person in people:
         person.presence_status = presence.get(person.user_id, "offline")
@@ -280,7 +270,9 @@ def archive(request, conversation_id):
 @_messaging_errors_shown
 def rename(request, conversation_id):
     services.rename_conversation(
-        actor=request.user, conversation_id=conversation_id, title=request.POST.get("title", "")
+        actor=request.user,
+        conversation_id=conversation_id,
+        title=validation.clean_title(request.POST.get("title", "")),
     )
     messages.success(request, "Conversation renamed.")
     return redirect("members", conversation_id=conversation_id)
@@ -290,7 +282,9 @@ def rename(request, conversation_id):
 @require_POST
 @_messaging_errors_shown
 def add_members(request, conversation_id):
-    users = selectors.users_by_ids(request.POST.getlist("user_ids"))
+    users = selectors.users_by_ids(
+        validation.parse_uuids(request.POST.getlist("user_ids"), what="user_ids")
+    )
     if not users:
         messages.error(request, "Choose at least one person to add.")
         return redirect("members", conversation_id=conversation_id)
@@ -323,10 +317,8 @@ def new_direct(request):
         convo = services.create_conversation(
             creator=request.user, kind=ConversationType.DIRECT, participants=[other]
         )
-        if convo.is_archived:
-            services.set_archived(actor=request.user, conversation_id=convo.pk, archived=False)
         return redirect("conversation", conversation_id=convo.pk)
-    people = selectors.users_user_may_message(request.user).order_by("role", "display_name")
+    people = policy.messageable_users(request.user).order_by("role", "display_name")
     existing = selectors.direct_partners(request.user)
     presence = _presence_of(p.pk for p in people)
     return render(
@@ -341,7 +333,7 @@ def new_direct(request):
                 }
                 for p in people
             ],
-            "may_open_support": request.user.role != Role.ADMIN,
+            "may_open_support": policy.may_open_support(request.user, request.user),
         },
     )
 
@@ -349,22 +341,23 @@ def new_direct(request):
 @login_required
 @_messaging_errors_shown
 def new_group(request):
-    if not policy.can_create_group(request.user):
+    if not policy.may_create_group(request.user):
         messages.error(request, "Only mentors and admins create groups.")
         return redirect("inbox")
-    people = selectors.users_user_may_message(request.user).order_by("role", "display_name")
+    people = policy.messageable_users(request.user).order_by("role", "display_name")
     if request.method == "POST":
         chosen = [p for p in people if str(p.pk) in set(request.POST.getlist("user_ids"))]
-        title = request.POST.get("title", "").strip()
-        if not title:
-            messages.error(request, "A group needs a name.")
-        else:
+        try:
             convo = services.create_conversation(
                 creator=request.user,
                 kind=ConversationType.GROUP,
                 participants=chosen,
-                title=title,
+                title=validation.clean_title(request.POST.get("title", "")),
             )
+        except InvalidInput as error:
+            # Shown on the form, which keeps what was typed and chosen.
+            messages.error(request, error.message)
+        else:
             return redirect("conversation", conversation_id=convo.pk)
     return render(
         request,
@@ -384,6 +377,6 @@ def new_support(request):
     convo = services.create_conversation(
         creator=request.user,
         kind=ConversationType.SUPPORT,
-        title=request.POST.get("title", "").strip(),
+        title=validation.clean_title(request.POST.get("title", "")),
     )
     return redirect("conversation", conversation_id=convo.pk)

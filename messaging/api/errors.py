@@ -2,13 +2,16 @@
 ``{"error": {"code": "...", "message": "..."}}``.
 
 Messaging errors keep their ``code`` and ``http_status``; DRF's validation
-errors become ``invalid`` (with the per-field details under ``fields``);
+errors become ``invalid`` (with the per-field details under ``fields``), or
+``too_long`` when the first refused field was refused for that (the input
+fields parse with ``messaging.validation``, which says so);
 DRF's own exceptions (authentication, permission, throttling, parsing) keep
 their status and headers (``WWW-Authenticate``, ``Retry-After``) and take
 the same shape.
 """
 
 import math
+from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
@@ -34,6 +37,20 @@ def _retry_after(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
+# Codes of ``messaging.validation`` that the API reports as themselves.
+_INPUT_CODES = {"too_long"}
+
+
+def _first_code(codes) -> str:
+    """The first code in a (nested) DRF error's ``get_codes()``."""
+    if isinstance(codes, dict):
+        for value in codes.values():
+            return _first_code(value)
+    if isinstance(codes, list) and codes:
+        return _first_code(codes[0])
+    return codes if isinstance(codes, str) else "invalid"
+
+
 def _first_message(detail) -> str:
     """The first human-readable message in a (nested) DRF error detail."""
     if isinstance(detail, dict):
@@ -52,8 +69,13 @@ def exception_handler(exc, context):
             headers["Retry-After"] = _retry_after(exc.retry_after)
         return Response(error_body(exc.code, exc.message), status=exc.http_status, headers=headers)
     if isinstance(exc, exceptions.ValidationError):
+        code = _first_code(exc.get_codes())
         return Response(
-            error_body("invalid", _first_message(exc.detail), fields=exc.detail),
+            error_body(
+                code if code in _INPUT_CODES else "invalid",
+                _first_message(exc.detail),
+                fields=exc.detail,
+            ),
             status=exc.status_code,
         )
     if isinstance(exc, Http404):
@@ -64,10 +86,10 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handling and logging
-    code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-    if not isinstance(code, str):
-        code = getattr(exc, "default_code", "error")
-    response.data = error_body(_DRF_CODES.get(code, code), str(exc.detail))
+    codes: Any = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+    if not isinstance(codes, str):
+        codes = getattr(exc, "default_code", "error")
+    response.data = error_body(_DRF_CODES.get(codes, codes), str(exc.detail))
     return response
 
 

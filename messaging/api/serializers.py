@@ -1,23 +1,39 @@
 """Input validation, and output in the socket's JSON shapes.
 
+Input fields parse with the functions the socket uses
+(``messaging.validation``), so a value is refused the same way, with the
+same code (``invalid``, ``too_long``), over HTTP and over the socket; the
+services then trust what they are given.
+
 Output serializers declare their fields for the OpenAPI schema, but render
 through the payload builders in ``messaging.events``, so a message or a
-conversation looks the same over HTTP as in a socket frame. Length and
-content rules stay in the services (``too_long`` and friends come from
-there); these serializers check types and presence.
+conversation looks the same over HTTP as in a socket frame.
 """
 
-from django.conf import settings
-from rest_framework import serializers
+from collections.abc import Callable
 
-from messaging import events
+from django.utils.functional import lazy
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.fields import empty
+
+from messaging import events, limits, validation
+from messaging.errors import InvalidInput
 from messaging.models import ConversationType, MessageType, ParticipantRole, PresenceStatus
 
-LIMITS = settings.PARLEY
 MAX_PRESENCE_USERS = 200
 
 
 # --- Input --------------------------------------------------------------------
+
+
+def _parsed(parse: Callable, *args, **kwargs):
+    """``parse(*args, **kwargs)``, its InvalidInput as DRF's ValidationError
+    with the same code (``messaging.api.errors`` reports it)."""
+    try:
+        return parse(*args, **kwargs)
+    except InvalidInput as error:
+        raise serializers.ValidationError(error.message, code=error.code) from None
 
 
 class TextField(serializers.CharField):
@@ -30,6 +46,64 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class _CleanedTextField(serializers.CharField):
+    """Text cleaned by one ``messaging.validation`` function, blank and all
+    (DRF's own blank and whitespace handling would run before it)."""
+
+    clean: Callable[[object], str]
+
+    def run_validation(self, data=empty):
+        is_empty, data = self.validate_empty_values(data)
+        if is_empty:
+            return data
+        return _parsed(type(self).clean, data)
+
+
+class ContentField(_CleanedTextField):
+    """A message's text: ``validation.clean_content``."""
+
+    clean = staticmethod(validation.clean_content)
+
+
+class TitleField(_CleanedTextField):
+    """A conversation's title: ``validation.clean_title``."""
+
+    clean = staticmethod(validation.clean_title)
+
+
+class UUIDField(serializers.UUIDField):
+    """A UUID as ``validation.parse_uuid`` reads one (text, not a number)."""
+
+    def to_internal_value(self, data):
+        what = self.field_name or getattr(self.parent, "field_name", "") or "id"
+        return _parsed(validation.parse_uuid, data, what=what)
+
+
+@extend_schema_field({"type": "integer", "minimum": 0})
+class SeqField(serializers.IntegerField):
+    """A seq: ``validation.clean_seq``, after a query string's text is read
+    as a number."""
+
+    def to_internal_value(self, data):
+        return _parsed(validation.clean_seq, super().to_internal_value(data), what=self.field_name)
+
+
+@extend_schema_field({"type": "integer", "minimum": 1})
+class PageSizeField(serializers.IntegerField):
+    """A history page size: ``validation.clean_page_size`` (capped at the maximum)."""
+
+    def to_internal_value(self, data):
+        return _parsed(validation.clean_page_size, super().to_internal_value(data))
+
+
+def _at_most_group_size(ids: list) -> list:
+    if len(ids) > limits.max_group_members():
+        raise serializers.ValidationError(
+            f"A conversation has at most {limits.max_group_members()} members."
+        )
+    return ids
+
+
 class ConversationListQuery(serializers.Serializer):
     type = serializers.ChoiceField(choices=ConversationType.choices, required=False)
     archived = serializers.BooleanField(
@@ -40,63 +114,64 @@ class ConversationListQuery(serializers.Serializer):
 class ConversationCreateIn(serializers.Serializer):
     type = serializers.ChoiceField(choices=ConversationType.choices)
     participant_ids = serializers.ListField(
-        child=serializers.UUIDField(),
+        child=UUIDField(),
         required=False,
         default=list,
-        max_length=LIMITS["MAX_GROUP_MEMBERS"],
         help_text="The other people: one for direct; none for your own support conversation "
         "(an admin names the person it is for).",
     )
-    title = TextField(required=False, allow_blank=True, default="")
+    title = TitleField(
+        required=False,
+        default="",
+        help_text="Needed for a group; none for a direct conversation.",
+    )
+
+    def validate_participant_ids(self, value):
+        return _at_most_group_size(value)
 
 
 class ConversationUpdateIn(serializers.Serializer):
-    title = TextField(allow_blank=True)
+    title = TitleField()
 
 
 class ParticipantsAddIn(serializers.Serializer):
-    user_ids = serializers.ListField(
-        child=serializers.UUIDField(), min_length=1, max_length=LIMITS["MAX_GROUP_MEMBERS"]
+    user_ids = serializers.ListField(child=UUIDField(), min_length=1)
+
+    def validate_user_ids(self, value):
+        return _at_most_group_size(value)
+
+
+def _page_size_help() -> str:
+    return (
+        f"Page size, default {limits.history_page_size()}, "
+        f"at most {limits.history_max_page_size()}."
     )
 
 
 class HistoryQuery(serializers.Serializer):
-    after_seq = serializers.IntegerField(
-        min_value=0, required=False, help_text="Page forward: messages after this seq."
-    )
-    before_seq = serializers.IntegerField(
-        min_value=0, required=False, help_text="Page back: messages before this seq."
-    )
-    limit = serializers.IntegerField(
-        min_value=1,
-        required=False,
-        help_text=f"Page size, default {LIMITS['HISTORY_PAGE_SIZE']}, "
-        f"at most {LIMITS['HISTORY_MAX_PAGE_SIZE']}.",
-    )
+    after_seq = SeqField(required=False, help_text="Page forward: messages after this seq.")
+    before_seq = SeqField(required=False, help_text="Page back: messages before this seq.")
+    limit = PageSizeField(required=False, help_text=lazy(_page_size_help, str)())
 
     def validate(self, attrs):
-        if "after_seq" in attrs and "before_seq" in attrs:
-            raise serializers.ValidationError("Give after_seq or before_seq, not both.")
+        _parsed(validation.clean_history_cursors, attrs.get("after_seq"), attrs.get("before_seq"))
         return attrs
 
 
 class MessageSendIn(serializers.Serializer):
-    client_id = serializers.UUIDField(
+    client_id = UUIDField(
         help_text="A UUID the client makes for this message; sending again with it is "
         "answered with the stored message."
     )
-    # Emptiness and length are the service's rules (codes invalid / too_long).
-    content = TextField(allow_blank=True, trim_whitespace=False)
+    content = ContentField()
 
 
 class MessageEditIn(serializers.Serializer):
-    content = TextField(allow_blank=True, trim_whitespace=False)
+    content = ContentField()
 
 
 class ReadIn(serializers.Serializer):
-    seq = serializers.IntegerField(
-        min_value=0, help_text="Everything up to this seq is read (capped at the latest)."
-    )
+    seq = SeqField(help_text="Everything up to this seq is read (capped at the latest).")
 
 
 class PresenceQuery(serializers.Serializer):
@@ -108,8 +183,7 @@ class PresenceQuery(serializers.Serializer):
             raise serializers.ValidationError("Name at least one user id.")
         if len(ids) > MAX_PRESENCE_USERS:
             raise serializers.ValidationError(f"At most {MAX_PRESENCE_USERS} user ids.")
-        field = serializers.UUIDField()
-        return list(dict.fromkeys(str(field.to_internal_value(pk)) for pk in ids))
+        return _parsed(validation.parse_uuids, ids, what="user_ids")
 
 
 class TokenIn(serializers.Serializer):
@@ -268,7 +342,11 @@ class TokenOut(serializers.Serializer):
 class ErrorDetailOut(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(required=False, help_text="Per-field details (invalid).")
+    # DRF's metaclass takes declared fields out of the class, so this names
+    # the output key without shadowing Serializer.fields at run time.
+    fields = serializers.DictField(  # type: ignore[assignment]
+        required=False, help_text="Per-field details (invalid)."
+    )
 
 
 class ErrorOut(serializers.Serializer):

@@ -18,7 +18,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services as account_services
-from messaging import selectors, services
+from messaging import policy, selectors, services
 from messaging.api import serializers as s
 from messaging.errors import InvalidInput
 from messaging.realtime import presence, ratelimit
@@ -312,7 +312,7 @@ class MessageableUsersView(ParleyAPIView):
         description="People you may start a direct conversation with.",
     )
     def get(self, request):
-        users = selectors.users_user_may_message(request.user).order_by("display_name", "id")
+        users = policy.messageable_users(request.user).order_by("display_name", "id")
         return Response({"users": s.UserOut(users, many=True).data})
 
 

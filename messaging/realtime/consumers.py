@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
-from messaging import events, limits, selectors, services
+from messaging import events, limits, selectors, services, validation
 from messaging.errors import InvalidInput, MessagingError
 from messaging.models import PresenceStatus
 from messaging.realtime import maintenance, ratelimit
@@ -173,9 +173,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await ratelimit.take(self.user.pk)
         result = await db(services.send_message)(
             sender=self.user,
-            conversation_id=frame.get("conversation_id"),
-            content=frame.get("content"),
-            client_id=frame.get("client_id"),
+            conversation_id=validation.parse_uuid(
+                frame.get("conversation_id"), what="conversation_id"
+            ),
+            client_id=validation.parse_uuid(frame.get("client_id"), what="client_id"),
+            content=validation.clean_content(frame.get("content")),
         )
         await self._send_frame(
             {
@@ -190,18 +192,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def edit_message(self, frame, echo):
         await ratelimit.take(self.user.pk)
         await db(services.edit_message)(
-            editor=self.user, message_id=frame.get("message_id"), content=frame.get("content")
+            editor=self.user,
+            message_id=validation.parse_uuid(frame.get("message_id"), what="message_id"),
+            content=validation.clean_content(frame.get("content")),
         )
         await self._send_frame({"type": "ok", **echo})
 
     async def delete_message(self, frame, echo):
         await ratelimit.take(self.user.pk)
-        await db(services.delete_message)(actor=self.user, message_id=frame.get("message_id"))
+        await db(services.delete_message)(
+            actor=self.user,
+            message_id=validation.parse_uuid(frame.get("message_id"), what="message_id"),
+        )
         await self._send_frame({"type": "ok", **echo})
 
     async def typing_start(self, frame, echo):
         conversation_id = str(
-            services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+            validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
         if self.typing_state.throttled(conversation_id):
             return  # the last announcement is still fresh
@@ -210,19 +217,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def typing_stop(self, frame, echo):
         conversation_id = str(
-            services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+            validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
         await self.typing_state.stop(conversation_id)
 
     async def mark_read(self, frame, echo):
         await db(services.mark_read)(
-            user=self.user, conversation_id=frame.get("conversation_id"), up_to_seq=frame.get("seq")
+            user=self.user,
+            conversation_id=validation.parse_uuid(
+                frame.get("conversation_id"), what="conversation_id"
+            ),
+            up_to_seq=validation.clean_seq(frame.get("seq")),
         )
         await self._send_frame({"type": "ok", **echo})
 
     async def mark_delivered(self, frame, echo):
         await db(services.mark_delivered)(
-            user=self.user, conversation_id=frame.get("conversation_id"), up_to_seq=frame.get("seq")
+            user=self.user,
+            conversation_id=validation.parse_uuid(
+                frame.get("conversation_id"), what="conversation_id"
+            ),
+            up_to_seq=validation.clean_seq(frame.get("seq")),
         )
         await self._send_frame({"type": "ok", **echo})
 
@@ -235,7 +250,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for conversation_id, after_seq in cursors.items():
             try:
                 await self._send_history(
-                    echo, conversation_id, after_seq=after_seq, limit=limits.resume_page_size()
+                    echo,
+                    validation.parse_uuid(conversation_id, what="conversation_id"),
+                    after_seq=validation.clean_seq(after_seq),
+                    limit=limits.resume_page_size(),
                 )
             except MessagingError as error:
                 await self._send_error(
@@ -244,16 +262,28 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_frame({"type": "resume.done", **echo})
 
     async def fetch_history(self, frame, echo):
+        conversation_id = validation.parse_uuid(
+            frame.get("conversation_id"), what="conversation_id"
+        )
+        after_seq = validation.clean_optional_seq(frame.get("after_seq"), what="after_seq")
+        before_seq = validation.clean_optional_seq(frame.get("before_seq"), what="before_seq")
+        validation.clean_history_cursors(after_seq, before_seq)
         await self._send_history(
             echo,
-            frame.get("conversation_id"),
-            after_seq=frame.get("after_seq"),
-            before_seq=frame.get("before_seq"),
-            limit=frame.get("limit"),
+            conversation_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            limit=validation.clean_page_size(frame.get("limit")),
         )
 
     async def _send_history(
-        self, echo, conversation_id, *, after_seq=None, before_seq=None, limit=None
+        self,
+        echo: dict,
+        conversation_id: uuid.UUID,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int,
     ):
         page = await db(self._history_page)(
             conversation_id, after_seq=after_seq, before_seq=before_seq, limit=limit
@@ -262,7 +292,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             {"type": "history", **echo, "conversation_id": str(conversation_id), **page}
         )
 
-    def _history_page(self, conversation_id, **kwargs) -> dict:
+    def _history_page(self, conversation_id: uuid.UUID, **kwargs) -> dict:
         page = selectors.history_page(user=self.user, conversation_id=conversation_id, **kwargs)
         return {
             "messages": [events.message_payload(m) for m in page.messages],
@@ -280,8 +310,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         user_ids = frame.get("user_ids")
         if not isinstance(user_ids, list) or len(user_ids) > MAX_PRESENCE_QUERY:
             raise InvalidInput(f"user_ids must be a list of up to {MAX_PRESENCE_QUERY} ids.")
-        ids = [str(services.parse_uuid(u, what="user_ids[]")) for u in user_ids]
-        states = await presence_store.statuses(ids)
+        ids = validation.parse_uuids(user_ids, what="user_ids")
+        # Only the people the policy lets this user see; other ids are left out.
+        visible = await db(selectors.presence_visible_ids)(self.user, ids)
+        states = await presence_store.statuses(visible) if visible else {}
         await self._send_frame(
             {
                 "type": "presence.state",

@@ -1,40 +1,34 @@
 """Starting conversations and managing who is in them."""
 
 from collections.abc import Iterable
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
-from messaging import audit, policy
-from messaging.errors import (
-    AccessDenied,
-    InvalidInput,
-    NotFound,
-)
+from messaging import audit, events, limits, policy
+from messaging.errors import AccessDenied, ConversationArchived, InvalidInput, NotFound
 from messaging.models import (
     AuditAction,
     Conversation,
     ConversationParticipant,
     ConversationType,
+    Message,
+    MessageType,
     ParticipantRole,
 )
-from messaging.services.common import (
-    LIMITS,
-    announce_membership,
-    append_message,
-    can_manage,
-    clean_title,
-    lock_conversation,
-    parse_uuid,
-    read_own_message,
-    require_writable,
-    write_transaction,
-)
+from messaging.services.store import store_message
+from messaging.services.transactions import lock_conversation, write_transaction
 
 
 def _direct_key(a: User, b: User) -> str:
     return ":".join(sorted([a.pk.hex, b.pk.hex]))
+
+
+def _check_size(count: int) -> None:
+    if count > limits.max_group_members():
+        raise InvalidInput(f"A conversation has at most {limits.max_group_members()} members.")
 
 
 def create_conversation(
@@ -47,22 +41,24 @@ def create_conversation(
 ) -> Conversation:
     """Start a conversation of ``kind`` between ``creator`` and ``participants``.
 
-    A direct conversation between two people exists once: asking again
-    returns it. A support conversation adds every active admin.
+    ``title`` is clean (``validation.clean_title``); a group needs one. A
+    direct conversation between two people exists once: asking again
+    returns it, unarchived if it was archived (audited as an unarchive). A
+    support conversation adds every active admin.
     """
     others = list({u.pk: u for u in participants if u.pk != creator.pk}.values())
-    title = clean_title(title)
-    if len(others) + 1 > LIMITS["MAX_GROUP_MEMBERS"]:
-        raise InvalidInput(f"A conversation has at most {LIMITS['MAX_GROUP_MEMBERS']} members.")
+    _check_size(len(others) + 1)
+    if kind == ConversationType.GROUP and not title.strip():
+        raise InvalidInput("A group needs a name.")
     with audit.denials_recorded(actor=creator, attempted=AuditAction.CONVERSATION_CREATE):
         policy.check_new_conversation(creator=creator, kind=kind, others=others)
 
     if kind == ConversationType.DIRECT:
         existing = Conversation.objects.filter(direct_key=_direct_key(creator, others[0])).first()
         if existing:
-            return existing
+            return _reopened(existing, creator=creator)
 
-    members: dict = {creator.pk: (creator, ParticipantRole.ADMIN)}
+    members: dict[UUID, tuple[User, str]] = {creator.pk: (creator, ParticipantRole.ADMIN)}
     if kind == ConversationType.DIRECT:
         members[others[0].pk] = (others[0], ParticipantRole.ADMIN)
     elif kind == ConversationType.GROUP:
@@ -96,7 +92,7 @@ def create_conversation(
                 type=kind,
                 participants=[str(pk) for pk in members],
             )
-            announce_membership(conversation, added=[u for u, _ in members.values()])
+            _announce_membership(conversation, added=[u for u, _ in members.values()])
     except IntegrityError:
         # Two people opened the same direct conversation at once.
         if kind == ConversationType.DIRECT:
@@ -105,18 +101,26 @@ def create_conversation(
     return conversation
 
 
-def rename_conversation(*, actor: User, conversation_id, title: str) -> Conversation:
-    title = clean_title(title)
-    conversation_id = parse_uuid(conversation_id, what="conversation_id")
+def _reopened(conversation: Conversation, *, creator: User) -> Conversation:
+    """Someone opens a direct conversation again: it comes back from the
+    archive, so that they can write in it."""
+    if not conversation.is_archived:
+        return conversation
+    return set_archived(actor=creator, conversation_id=conversation.pk, archived=False)
+
+
+def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Conversation:
+    """Retitle a group or support conversation (``title`` clean)."""
     with write_transaction(
         actor=actor, attempted=AuditAction.CONVERSATION_UPDATE, conversation_id=conversation_id
     ):
         conversation = lock_conversation(conversation_id)
         if conversation.type == ConversationType.DIRECT:
             raise InvalidInput("A direct conversation has no title.")
-        if not can_manage(conversation, actor):
-            raise AccessDenied("Only the conversation's admins rename it.")
-        require_writable(conversation)
+        policy.check_manage(
+            actor, conversation, refusal="Only the conversation's admins rename it."
+        )
+        _check_writable(conversation)
         conversation.title = title
         conversation.save(update_fields=["title", "updated_at"])
         audit.record(
@@ -125,35 +129,34 @@ def rename_conversation(*, actor: User, conversation_id, title: str) -> Conversa
             conversation_id=conversation.pk,
             title=title,
         )
-        announce_membership(conversation)
+        _announce_membership(conversation)
     return conversation
 
 
-def set_archived(*, actor: User, conversation_id, archived: bool) -> Conversation:
+def set_archived(*, actor: User, conversation_id: UUID, archived: bool) -> Conversation:
     """Archive (read-only, out of the inbox) or unarchive a conversation.
 
-    Allowed to the conversation's admins (both people of a direct
-    conversation) and to platform admins.
+    Allowed to whoever ``policy.may_manage`` it: the conversation's admins
+    (both people of a direct conversation) and platform admins.
     """
-    conversation_id = parse_uuid(conversation_id, what="conversation_id")
     action = AuditAction.CONVERSATION_ARCHIVE if archived else AuditAction.CONVERSATION_UNARCHIVE
     with write_transaction(actor=actor, attempted=action, conversation_id=conversation_id):
         conversation = lock_conversation(conversation_id)
-        if not can_manage(conversation, actor):
-            raise AccessDenied("Only the conversation's admins archive it.")
+        policy.check_manage(
+            actor, conversation, refusal="Only the conversation's admins archive it."
+        )
         if conversation.is_archived == archived:
             return conversation
         conversation.archived_at = timezone.now() if archived else None
         conversation.save(update_fields=["archived_at", "updated_at"])
         audit.record(actor=actor, action=action, conversation_id=conversation.pk)
-        announce_membership(conversation)
+        _announce_membership(conversation)
     return conversation
 
 
-def add_participants(*, actor: User, conversation_id, users: Iterable[User]) -> Conversation:
+def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User]) -> Conversation:
     """Bring people into a group (or, for admins, more admins into a support
     conversation). People who had left are brought back."""
-    conversation_id = parse_uuid(conversation_id, what="conversation_id")
     users = list({u.pk: u for u in users}.values())
     if not users:
         raise InvalidInput("Name at least one person to add.")
@@ -161,18 +164,14 @@ def add_participants(*, actor: User, conversation_id, users: Iterable[User]) -> 
         actor=actor, attempted=AuditAction.PARTICIPANT_ADD, conversation_id=conversation_id
     ):
         conversation = lock_conversation(conversation_id)
-        require_writable(conversation)
+        _check_writable(conversation)
         if conversation.type == ConversationType.DIRECT:
             raise InvalidInput("A direct conversation has exactly two people.")
-        if not can_manage(conversation, actor):
-            raise AccessDenied("Only the conversation's admins add people.")
+        policy.check_manage(
+            actor, conversation, refusal="Only the conversation's admins add people."
+        )
         for user in users:
-            allowed = (
-                user.role == Role.ADMIN and user.is_active
-                if conversation.type == ConversationType.SUPPORT
-                else policy.can_add_to_group(actor, user)
-            )
-            if not allowed:
+            if not policy.may_add_member(actor, conversation, user):
                 raise AccessDenied(f"You may not add {user.display_name}.")
         current = {
             p.user_id: p
@@ -181,9 +180,7 @@ def add_participants(*, actor: User, conversation_id, users: Iterable[User]) -> 
             )
         }
         added = [u for u in users if u.pk not in current or current[u.pk].left_at is not None]
-        active_count = conversation.participants.active().count()
-        if active_count + len(added) > LIMITS["MAX_GROUP_MEMBERS"]:
-            raise InvalidInput(f"A conversation has at most {LIMITS['MAX_GROUP_MEMBERS']} members.")
+        _check_size(conversation.participants.active().count() + len(added))
         now = timezone.now()
         # Newcomers can read the history, but what was said before they came
         # is not news to them: unread starts at the "added" message.
@@ -202,36 +199,36 @@ def add_participants(*, actor: User, conversation_id, users: Iterable[User]) -> 
                 )
         if added:
             names = ", ".join(u.display_name for u in added)
-            notice = append_message(
+            _post_notice(
                 conversation,
-                sender=actor,
+                actor=actor,
                 content=f"{actor.display_name} added {names}",
                 metadata={"event": "participant.add", "user_ids": [str(u.pk) for u in added]},
             )
-            read_own_message(conversation, actor=actor, seq=notice.seq)
             audit.record(
                 actor=actor,
                 action=AuditAction.PARTICIPANT_ADD,
                 conversation_id=conversation.pk,
                 user_ids=[str(u.pk) for u in added],
             )
-            announce_membership(conversation, added=added)
+            _announce_membership(conversation, added=added)
     return conversation
 
 
-def remove_participant(*, actor: User, conversation_id, user: User) -> Conversation:
+def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Conversation:
     """Take ``user`` out of a group or support conversation; ``actor`` is the
-    user themselves (leaving) or one of its admins. Their sockets stop
+    user themselves (leaving) or one of its managers. Their sockets stop
     receiving it at once."""
-    conversation_id = parse_uuid(conversation_id, what="conversation_id")
     with write_transaction(
         actor=actor, attempted=AuditAction.PARTICIPANT_REMOVE, conversation_id=conversation_id
     ):
         conversation = lock_conversation(conversation_id)
         if conversation.type == ConversationType.DIRECT:
             raise InvalidInput("Nobody leaves a direct conversation; archive it instead.")
-        if actor.pk != user.pk and not can_manage(conversation, actor):
-            raise AccessDenied("Only the conversation's admins remove people.")
+        if actor.pk != user.pk:
+            policy.check_manage(
+                actor, conversation, refusal="Only the conversation's admins remove people."
+            )
         membership = (
             ConversationParticipant.objects.active()
             .filter(conversation=conversation, user=user)
@@ -243,18 +240,68 @@ def remove_participant(*, actor: User, conversation_id, user: User) -> Conversat
         membership.save(update_fields=["left_at"])
         verb = "left" if actor.pk == user.pk else f"removed {user.display_name}"
         if not conversation.is_archived:
-            notice = append_message(
+            _post_notice(
                 conversation,
-                sender=actor,
+                actor=actor,
                 content=f"{actor.display_name} {verb}",
                 metadata={"event": "participant.remove", "user_ids": [str(user.pk)]},
             )
-            read_own_message(conversation, actor=actor, seq=notice.seq)
         audit.record(
             actor=actor,
             action=AuditAction.PARTICIPANT_REMOVE,
             conversation_id=conversation.pk,
             user_ids=[str(user.pk)],
         )
-        announce_membership(conversation, removed=[user])
+        _announce_membership(conversation, removed=[user])
     return conversation
+
+
+# --- Shared steps -------------------------------------------------------------------
+
+
+def _check_writable(conversation: Conversation) -> None:
+    if conversation.is_archived:
+        raise ConversationArchived("This conversation is archived.")
+
+
+def _post_notice(conversation: Conversation, *, actor: User, content: str, metadata: dict) -> None:
+    """Store a system message under the next seq (the caller holds the
+    conversation's lock and has checked the policy; the actor need not be a
+    member, or may just have left). The actor wrote it, so it is not unread
+    for them."""
+    message = Message(
+        conversation_id=conversation.pk,
+        sender=actor,
+        content=content,
+        message_type=MessageType.SYSTEM,
+        metadata=metadata,
+        sent_at=timezone.now(),
+    )
+    store_message(message, claim=Conversation.objects.all(), audit_action=None)
+    conversation.last_seq = message.seq
+    conversation.last_message_at = message.sent_at
+
+
+def _announce_membership(
+    conversation: Conversation, *, added: Iterable[User] = (), removed: Iterable[User] = ()
+) -> None:
+    """Tell the people added and removed (their own groups) and the members
+    (the conversation's group) after commit."""
+    added, removed = list(added), list(removed)
+    if added:
+        # Built once: the payload loads every member, and support
+        # conversations are announced to all admins.
+        frame = events.conversation_added(conversation)
+    for user in added:
+        events.publish_on_commit(
+            events.user_group(user.pk), frame, conversation_id=str(conversation.pk)
+        )
+    for user in removed:
+        events.publish_on_commit(
+            events.user_group(user.pk),
+            events.conversation_removed(conversation.pk),
+            conversation_id=str(conversation.pk),
+        )
+    events.publish_on_commit(
+        events.conversation_group(conversation.pk), events.conversation_updated(conversation)
+    )

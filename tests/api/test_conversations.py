@@ -93,6 +93,35 @@ def test_create_direct_twice_returns_the_same_conversation(api, assigned):
     assert Conversation.objects.filter(type="direct").count() == 1
 
 
+def test_create_group_needs_a_name(api, mentor, student, assigned):
+    for payload in ({}, {"title": ""}, {"title": "   "}):
+        response = api(mentor).post(
+            "/api/conversations/",
+            {"type": "group", "participant_ids": [str(student.pk)], **payload},
+            format="json",
+        )
+        assert response.status_code == 400
+        assert response.json()["error"] == {"code": "invalid", "message": "A group needs a name."}
+    assert not Conversation.objects.exists()
+
+
+def test_create_direct_again_brings_it_back_from_the_archive(api, direct, assigned):
+    mentor, student = assigned
+    services.set_archived(actor=mentor, conversation_id=direct.pk, archived=True)
+    response = api(student).post(
+        "/api/conversations/",
+        {"type": "direct", "participant_ids": [str(mentor.pk)]},
+        format="json",
+    )
+    assert response.status_code == 200
+    assert response.json()["id"] == str(direct.pk)
+    assert response.json()["archived_at"] is None
+    direct.refresh_from_db()
+    assert not direct.is_archived
+    row = AuditLog.objects.get(action=AuditAction.CONVERSATION_UNARCHIVE)
+    assert (row.actor_id, row.conversation_id) == (student.pk, direct.pk)
+
+
 def test_create_support_adds_admins(api, student, admin_user):
     response = api(student).post("/api/conversations/", {"type": "support"}, format="json")
     assert response.status_code == 201

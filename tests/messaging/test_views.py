@@ -173,6 +173,40 @@ def test_group_create_add_remove_rename_archive(mentor_client, assigned, make_us
     assert "Capstone" in archived
 
 
+def test_a_group_needs_a_name_and_the_form_keeps_what_was_chosen(mentor_client, assigned):
+    _, student = assigned
+    response = mentor_client.post(
+        reverse("new_group"), {"title": "   ", "user_ids": [str(student.pk)]}
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "A group needs a name." in body
+    assert f'value="{student.pk}" checked' in body
+    assert not Conversation.objects.exists()
+
+
+def test_reopening_an_archived_direct_conversation_unarchives_it(client, direct, assigned):
+    mentor, student = assigned
+    services.set_archived(actor=mentor, conversation_id=direct.pk, archived=True)
+    client.force_login(student)
+    response = client.post(reverse("new_direct"), {"user_id": str(mentor.pk)})
+    assert response.url == reverse("conversation", args=[direct.pk])
+    direct.refresh_from_db()
+    assert not direct.is_archived
+    assert AuditLog.objects.filter(
+        action=AuditAction.CONVERSATION_UNARCHIVE, actor=student, conversation_id=direct.pk
+    ).exists()
+
+
+def test_the_new_group_link_follows_the_policy(client, assigned):
+    mentor, student = assigned
+    new_group = f'href="{reverse("new_group")}"'
+    client.force_login(mentor)
+    assert new_group in client.get(reverse("profile")).content.decode()
+    client.force_login(student)
+    assert new_group not in client.get(reverse("profile")).content.decode()
+
+
 def test_students_cannot_create_groups_or_manage_members(client, assigned, direct, make_user):
     mentor, student = assigned
     group = services.create_conversation(

@@ -118,3 +118,19 @@ def test_api_refuses_non_members(attempt, private_conversation, outsider):
     stored = Message.objects.get(pk=message.pk)
     assert stored.content == SECRET and stored.deleted_at is None
     assert Message.objects.count() == 1
+
+
+async def test_presence_query_leaves_out_people_one_may_not_see(
+    open_socket, private_conversation, outsider, assigned
+):
+    """As the API's presence endpoint: oneself, people one shares a
+    conversation with, people one may message; nobody else."""
+    mentor, student = assigned
+    socket = await open_socket(student)
+    asked = [str(mentor.pk), str(outsider.pk), str(student.pk)]
+    reply = await socket.request({"type": "presence.query", "user_ids": asked})
+    assert reply["type"] == "presence.state"
+    assert {u["user_id"] for u in reply["users"]} == {str(mentor.pk), str(student.pk)}
+    nobody = await socket.request({"type": "presence.query", "user_ids": [str(outsider.pk)]})
+    assert nobody["users"] == []
+    await socket.close()

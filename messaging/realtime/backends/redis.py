@@ -135,7 +135,8 @@ class RedisPresenceStore(PresenceStore):
         return before, after, int(count)
 
     async def _due(self, now: float) -> list[str]:
-        return await async_client(self.url).zrangebyscore(self.index_key(), "-inf", now)
+        due = await async_client(self.url).zrangebyscore(self.index_key(), "-inf", now)
+        return [str(user_id) for user_id in due]
 
     async def _statuses(self, user_ids: list[str], now: float) -> dict[str, str]:
         async with async_client(self.url).pipeline(transaction=False) as pipe:

@@ -1,0 +1,188 @@
+"""The one path that stores a message: a person's send (text, file, image)
+and a system notice (someone was added or left) alike.
+
+Storing claims the conversation's next seq with ``UPDATE … SET last_seq =
+last_seq + 1 … RETURNING``, whose condition is a queryset (for a send,
+``policy.postable_conversations(sender)``: the policy's own definition, so
+membership, archive state and an active account are decided in the same
+statement that locks the row). It then inserts the message under that seq,
+moves the sender's cursors to it (writing is reading; no receipt, the
+``message.new`` says as much), writes the audit row when asked, and
+publishes ``message.new`` after commit.
+
+On PostgreSQL all of that is one statement (data-modifying CTEs), one round
+trip; its INSERT writes every concrete field of ``Message``. Elsewhere
+(SQLite, the embedded default) the same steps run as separate statements in
+the caller's transaction. tests/messaging/test_store.py checks that both
+store the same rows.
+"""
+
+import functools
+from datetime import datetime
+from typing import cast
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import F, Field, Model, QuerySet
+from django.db.models.sql import UpdateQuery
+
+from messaging import audit, events
+from messaging.models import AuditLog, Conversation, ConversationParticipant, Message
+
+
+def store_message(
+    message: Message, *, claim: QuerySet[Conversation], audit_action: str | None
+) -> bool:
+    """Store ``message`` (its seq unset) under the next seq of its
+    conversation, provided the conversation is in ``claim``.
+
+    Returns False, having written nothing, when it is not. Sets
+    ``message.seq``; ``message.sent_at`` becomes the conversation's
+    ``last_message_at`` (the inbox orders by one and shows the other). A
+    second message with the same sender and ``client_id`` raises
+    ``IntegrityError`` and leaves nothing behind once the caller's
+    transaction rolls back. Run it inside the caller's transaction.
+    """
+    claim_sql, claim_params = _claim(claim, message.conversation_id, message.sent_at)
+    if _in_one_statement():
+        stored = _store_in_one_statement(message, claim_sql, claim_params, audit_action)
+    else:
+        stored = _store_in_steps(message, claim_sql, claim_params, audit_action)
+    if stored:
+        events.publish_on_commit(
+            events.conversation_group(message.conversation_id), events.message_new(message)
+        )
+    return stored
+
+
+def _in_one_statement() -> bool:
+    """PostgreSQL has data-modifying CTEs; SQLite has not."""
+    return connection.vendor == "postgresql"
+
+
+def _qn(name: str | None) -> str:
+    assert name is not None, "a concrete field always has a column"
+    return connection.ops.quote_name(name)
+
+
+def _field(model: type[Model], name: str) -> Field:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field), f"{name} is a concrete field"
+    return field
+
+
+def _claim(claim: QuerySet[Conversation], conversation_id: UUID, now: datetime) -> tuple[str, list]:
+    """``UPDATE conversations SET last_seq = last_seq + 1, … WHERE <claim>
+    AND id = … RETURNING last_seq``, compiled by Django from the queryset."""
+    query = cast(UpdateQuery, claim.filter(pk=conversation_id).query.chain(UpdateQuery))
+    query.add_update_values(
+        {"last_seq": F("last_seq") + 1, "last_message_at": now, "updated_at": now}
+    )
+    query.clear_select_clause()
+    query.get_initial_alias()
+    if query.count_active_tables() != 1:
+        # Django would turn the condition into "id IN (SELECT …)", which
+        # PostgreSQL does not re-check on the row it locked: a conversation
+        # archived while the send waited for the lock would take it.
+        raise ValueError("A claim's conditions must not join other tables; use Exists().")
+    sql, params = query.get_compiler(connection=connection).as_sql()
+    last_seq = _qn(_field(Conversation, "last_seq").column)
+    return f"{sql} RETURNING {last_seq}", list(params)
+
+
+def _store_in_steps(
+    message: Message, claim_sql: str, claim_params: list, audit_action: str | None
+) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(claim_sql, claim_params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.seq = row[0]
+    message.save(force_insert=True)
+    ConversationParticipant.objects.active().filter(
+        conversation_id=message.conversation_id, user_id=message.sender_id
+    ).update(last_read_seq=message.seq, last_delivered_seq=message.seq)
+    if audit_action:
+        audit.record(
+            actor=message.sender,
+            action=audit_action,
+            conversation_id=message.conversation_id,
+            message_id=message.pk,
+            seq=message.seq,
+        )
+    return True
+
+
+def _cast(field: Field) -> str:
+    # Typed placeholders: in INSERT … SELECT a bare NULL parameter would be
+    # taken for text and refused by a timestamp or uuid column.
+    return f"CAST(%s AS {field.cast_db_type(connection)})"
+
+
+def _prep(model: Model, field: Field) -> object:
+    return field.get_db_prep_save(field.pre_save(model, add=True), connection=connection)
+
+
+@functools.cache
+def _one_statement_template(audited: bool) -> str:
+    """The statement around the claim (``{claim}``). Table and column names
+    come from the models; every value is a parameter."""
+    last_seq = _qn(_field(Conversation, "last_seq").column)
+    messages = Message._meta
+    columns, values = [], []
+    for field in messages.concrete_fields:
+        columns.append(_qn(field.column))
+        values.append(f"claimed.{last_seq}" if field.name == "seq" else _cast(field))
+    seq = _qn(_field(Message, "seq").column)
+    participant = ConversationParticipant._meta
+    p = {
+        name: _qn(_field(ConversationParticipant, name).column)
+        for name in ("conversation", "user", "left_at", "last_read_seq", "last_delivered_seq")
+    }
+    statement = (
+        "WITH claimed AS ({claim}),"  # noqa: S608 - names from the models, values are parameters
+        f" stored AS (INSERT INTO {_qn(messages.db_table)} ({', '.join(columns)})"
+        f" SELECT {', '.join(values)} FROM claimed RETURNING {seq} AS seq),"
+        f" reader AS (UPDATE {_qn(participant.db_table)} SET {p['last_read_seq']} = stored.seq,"
+        f" {p['last_delivered_seq']} = stored.seq FROM stored WHERE {p['conversation']} = %s"
+        f" AND {p['user']} = %s AND {p['left_at']} IS NULL)"
+    )
+    if audited:
+        log = AuditLog._meta
+        a = {
+            name: _field(AuditLog, name)
+            for name in ("at", "actor", "action", "conversation_id", "message_id")
+        }
+        statement += (
+            f", audited AS (INSERT INTO {_qn(log.db_table)}"  # noqa: S608 - as above
+            f" ({', '.join(_qn(f.column) for f in a.values())},"
+            f" {_qn(_field(AuditLog, 'details').column)})"
+            f" SELECT {', '.join(_cast(f) for f in a.values())},"
+            " jsonb_build_object('seq', seq) FROM stored)"
+        )
+    return statement + " SELECT seq FROM stored"  # noqa: S608 - as above
+
+
+def _store_in_one_statement(
+    message: Message, claim_sql: str, claim_params: list, audit_action: str | None
+) -> bool:
+    """Claim, insert, cursors and audit in one PostgreSQL statement. It is
+    atomic on its own; a resend fails it on UNIQUE(sender, client_id) and
+    nothing of it remains."""
+    params = [*claim_params]
+    params += [_prep(message, f) for f in Message._meta.concrete_fields if f.name != "seq"]
+    params += [message.conversation_id, message.sender_id]
+    if audit_action:
+        params += [message.sent_at, message.sender_id, audit_action]
+        params += [message.conversation_id, message.pk]
+    sql = _one_statement_template(bool(audit_action)).replace("{claim}", claim_sql, 1)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    message.seq = row[0]
+    message._state.adding = False
+    message._state.db = connection.alias
+    return True

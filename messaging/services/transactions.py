@@ -1,0 +1,34 @@
+"""The transaction of one service call, and the conversation lock."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import UUID
+
+from django.db import transaction
+
+from accounts.models import User
+from messaging import audit
+from messaging.errors import NotFound
+from messaging.models import Conversation
+
+
+@contextmanager
+def write_transaction(
+    *, actor: User, attempted: str, conversation_id: UUID | None = None
+) -> Iterator[None]:
+    """The transaction of one service call. An AccessDenied raised inside
+    rolls it back, then is recorded in the audit log, outside the rollback."""
+    with (
+        audit.denials_recorded(actor=actor, attempted=attempted, conversation_id=conversation_id),
+        transaction.atomic(),
+    ):
+        yield
+
+
+def lock_conversation(conversation_id: UUID) -> Conversation:
+    """Lock the conversation row for the rest of the transaction: writers to
+    one conversation queue here, which keeps seq contiguous."""
+    try:
+        return Conversation.objects.select_for_update().get(pk=conversation_id)
+    except Conversation.DoesNotExist:
+        raise NotFound("No such conversation.") from None
