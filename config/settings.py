@@ -18,6 +18,7 @@ The profile is never inferred from which variables happen to be set, so a
 deployment that forgets one gets an error, not a development server.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -75,6 +76,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
+    # Login lockout; before accounts, whose admin trims axes' pages.
+    "axes",
+    # Before django.contrib.auth: its changepassword command replaces
+    # Django's (through accounts.services.change_password).
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -87,7 +93,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "accounts",
     "messaging",
     "notifications",
 ]
@@ -103,6 +108,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -312,13 +319,49 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not EMBEDDED:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# --- Authentication: trusted proxies and login lockout ----------------------
+# How many reverse proxies stand in front of Parley, each appending the
+# address it received from to X-Forwarded-For: the one switch for forwarded
+# headers (config/proxies.py). 0, the default, trusts none of them, so a
+# client cannot pick its own address for the lockout and the throttles.
+PARLEY_TRUSTED_PROXIES = env.int("PARLEY_TRUSTED_PROXIES", default=0)
+if PARLEY_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("PARLEY_TRUSTED_PROXIES is a number of proxies, 0 or more.")
+if PARLEY_TRUSTED_PROXIES:
+    # Only a trusted proxy may say the client came over HTTPS (the HTTPS
+    # redirect, CSRF and the WebSocket origin check read it).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses every password check while the account or address is locked.
+    "accounts.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes (accounts/lockout.py): failures count per account and per
+# address over a sliding window of AXES_COOLOFF_TIME; reaching either limit
+# locks for that long after the failure that set it.
+AXES_ENABLED = True
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # in this order (LockoutHandler)
+AXES_FAILURE_LIMIT = env.int("PARLEY_LOGIN_FAILURE_LIMIT", default=5)  # per account
+PARLEY_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("PARLEY_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("PARLEY_LOGIN_LOCKOUT_MINUTES", default=15))
+# Attempts refused while locked neither count nor extend the lock: a class
+# behind one address is not kept out by one person retrying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success does not wipe the failures: an attacker's own valid account must
+# not reset their address's count.
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -329,7 +372,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "messaging.api.errors.exception_handler",
+    # Throttles identify clients as the lockout does (config/proxies.py).
+    "NUM_PROXIES": PARLEY_TRUSTED_PROXIES,
 }
+# /api/schema/ and /api/docs/ answer anonymous requests only when this is on.
+PARLEY_PUBLIC_API_SCHEMA = env.bool("PARLEY_PUBLIC_API_SCHEMA", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
     "DESCRIPTION": "Conversations, history, sending and receipts over HTTP.",
@@ -371,6 +418,8 @@ LOGGING = {
         # which printed every runserver line twice).
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # Lockouts are warnings; every login and attempt would be INFO.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -8,6 +8,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role, User
@@ -46,6 +47,9 @@ def populated(superuser):
         from rest_framework.authtoken.models import Token
 
         Token.objects.create(user=reader)
+    if apps.is_installed("axes"):
+        # A failed login is what makes an access attempt row.
+        Client().post("/login/", {"username": reader.email, "password": "wrong"})
 
 
 @pytest.fixture
