@@ -11,7 +11,7 @@ import uuid
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-ORIGIN = "http://127.0.0.1"
+from tests.realtime.clients import origin_of
 
 
 class Peer:
@@ -25,7 +25,7 @@ class Peer:
     async def open(cls, url: str, cookie: str | None, *, open_timeout: float = 30) -> "Peer":
         headers = {"Cookie": f"sessionid={cookie}"} if cookie else {}
         socket = await connect(
-            url, additional_headers=headers, origin=ORIGIN, open_timeout=open_timeout
+            url, additional_headers=headers, origin=origin_of(url), open_timeout=open_timeout
         )
         return cls(socket)
 
