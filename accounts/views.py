@@ -8,6 +8,7 @@ from accounts import selectors, services
 
 @login_required
 def profile(request):
+    status = 200
     if request.method == "POST":
         try:
             services.update_profile(
@@ -15,6 +16,7 @@ def profile(request):
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
+            status = 400  # the page again, with what was refused
         else:
             messages.success(request, "Profile saved.")
             return redirect("profile")
@@ -25,4 +27,5 @@ def profile(request):
             "mentors": list(selectors.mentors_of(request.user)),
             "students": list(selectors.students_of(request.user)),
         },
+        status=status,
     )

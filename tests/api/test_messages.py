@@ -1,3 +1,4 @@
+import json
 import uuid
 
 import pytest
@@ -183,6 +184,28 @@ def test_send_bad_input_is_invalid(api, group, student, payload):
     assert response.status_code == 400
     assert code(response) == "invalid"
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ("half \ud800 a pair", "U+D800"),
+        ("nul \x00", "U+0000"),
+        ("bell \x07", "U+0007"),
+        ("noncharacter \uffff", "U+FFFF"),
+    ],
+)
+def test_send_refuses_characters_the_text_rule_refuses(api, group, student, content, named):
+    response = api(student).post(
+        messages_url(group),
+        json.dumps({"client_id": str(uuid.uuid4()), "content": content}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert "content" in error["fields"] and named in error["message"]
+    assert not Message.objects.filter(conversation=group).exists()
 
 
 def test_send_to_archived_is_409(api, group, mentor, student):

@@ -174,6 +174,9 @@ async def test_non_member_cannot_send_and_is_audited(open_socket, direct, make_u
         (42, "invalid"),
         (None, "invalid"),
         ("x" * 10_001, "too_long"),
+        ("half \ud800 a pair", "invalid"),
+        ("nul \x00", "invalid"),
+        ("escape \x1b[2J", "invalid"),
     ],
 )
 async def test_bad_content_is_refused(open_socket, direct, assigned, content, code):
@@ -183,6 +186,8 @@ async def test_bad_content_is_refused(open_socket, direct, assigned, content, co
     error = await socket.recv_type("error")
     assert error["code"] == code
     assert await orm(Message.objects.count)() == 0
+    await socket.send(send_frame(direct, "still works"))
+    assert (await socket.recv_type("ack"))["message"]["content"] == "still works"
     await socket.close()
 
 
