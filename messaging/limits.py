@@ -61,6 +61,10 @@ def typing_min_interval_seconds() -> float:
     return float(_limit("TYPING_MIN_INTERVAL_SECONDS"))
 
 
+def audit_denial_window_seconds() -> int:
+    return int(_limit("AUDIT_DENIAL_WINDOW_SECONDS"))
+
+
 def presence_ttl_seconds() -> int:
     return int(_limit("PRESENCE_TTL_SECONDS"))
 

@@ -5,8 +5,9 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from messaging import services
+from messaging import audit, services
 from messaging.models import AuditAction, Message
+from messaging.realtime import clock
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -91,6 +92,32 @@ def test_history_for_non_member_is_403_and_audited(api, thirteen, outsider, deni
     assert code(response) == "forbidden"
     assert "messages" not in response.json()
     assert denials(outsider, conversation_id=thirteen.pk)[0].details["attempted"] == "history"
+
+
+def test_repeated_403s_are_one_audit_row_with_a_count(api, thirteen, outsider, denials):
+    """Each refusal answers 403, but the log grows by one row per window
+    (``AUDIT_DENIAL_WINDOW_SECONDS``), not one per request."""
+    client = api(outsider)
+    window = settings.PARLEY["AUDIT_DENIAL_WINDOW_SECONDS"]
+    with clock.replaced(clock.FakeClock()) as fake:
+        for _ in range(200):
+            response = client.get(messages_url(thirteen))
+            assert response.status_code == 403 and code(response) == "forbidden"
+        [row] = denials(outsider)
+        assert row.conversation_id == thirteen.pk and row.details["attempted"] == "history"
+        assert row.details["window_seconds"] == window
+        assert audit.repeats(row) == 200
+        # Another refusal (sending, not reading) is a row of its own...
+        response = client.post(
+            messages_url(thirteen), {"client_id": str(uuid.uuid4()), "content": "hi"}
+        )
+        assert response.status_code == 403
+        assert len(denials(outsider)) == 2
+        # ...and so is the next window's first.
+        fake.advance(window)
+        assert client.get(messages_url(thirteen)).status_code == 403
+    rows = denials(outsider, details__attempted="history")
+    assert sorted(audit.repeats(r) for r in rows) == [1, 200]
 
 
 def test_history_unknown_conversation_is_404(api, mentor):
