@@ -208,17 +208,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def typing_start(self, frame, echo):
         conversation_id = str(
-            services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+            validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
-        if self.typing_state.throttled(conversation_id):
-            return  # the last announcement is still fresh
-        await db(selectors.membership_for)(self.user, conversation_id, attempted="typing")
-        await self.typing_state.start(conversation_id)
+        if not self.typing_state.admit(start=True):
+            return  # over the typing budget: ignored (docs/protocol.md, Typing)
+        if self.typing_state.start_matters(conversation_id):
+            await db(selectors.membership_for)(self.user, conversation_id, attempted="typing")
+            await self.typing_state.start(conversation_id)
 
     async def typing_stop(self, frame, echo):
         conversation_id = str(
-            services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+            validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
+        self.typing_state.admit(start=False)
         await self.typing_state.stop(conversation_id)
 
     async def mark_read(self, frame, echo):

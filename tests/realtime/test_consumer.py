@@ -338,15 +338,112 @@ async def test_typing_is_relayed_throttled_and_stopped(
     await typist.send({"type": "typing.start", "conversation_id": conversation_id})
     assert (await reader.recv_type("typing"))["is_typing"] is True
 
+    # A stop within the interval of the last event is held until it ends.
     await typist.send({"type": "typing.stop", "conversation_id": conversation_id})
+    assert await reader.nothing()
+    fake_clock.advance(2)
     assert (await reader.recv_type("typing"))["is_typing"] is False
 
-    # Closing the socket while typing stops the typing line at once.
+    # So is a start right after that stop.
     await typist.send({"type": "typing.start", "conversation_id": conversation_id})
+    assert await reader.nothing()
+    fake_clock.advance(2)
     assert (await reader.recv_type("typing"))["is_typing"] is True
+
+    # Closing the socket while typing stops the typing line at once.
     await typist.close()
     assert (await reader.recv_type("typing"))["is_typing"] is False
     assert await orm(Message.objects.count)() == 0, "typing is never stored"
+    await reader.close()
+
+
+def typing_frames(conversation_id, count, *, last):
+    """``count`` alternating typing frames ending with ``last`` (start or stop)."""
+    kinds = ("typing.stop", "typing.start") if last == "stop" else ("typing.start", "typing.stop")
+    return [
+        {"type": kinds[(count - 1 - n) % 2], "conversation_id": conversation_id}
+        for n in range(count)
+    ]
+
+
+async def test_typing_flood_delivers_one_event_per_interval(
+    open_socket, direct, assigned, monkeypatch, fake_clock
+):
+    """Alternating start and stop, however many: a member hears at most one
+    typing event per interval, the latest state, and nothing in between."""
+    monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 2)
+    monkeypatch.setitem(settings.PARLEY, "TYPING_FRAME_BURST", 10_000)  # the throttle alone
+    mentor, student = assigned
+    typist = await open_socket(student)
+    reader = await open_socket(mentor)
+    cid = str(direct.pk)
+
+    await typist.send({"type": "typing.start", "conversation_id": cid})
+    assert (await reader.recv_type("typing"))["is_typing"] is True
+    for frame in typing_frames(cid, 500, last="stop"):
+        await typist.send(frame)
+    assert (await typist.request({"type": "ping"}))["type"] == "pong"  # all handled
+    assert await reader.nothing()
+    fake_clock.advance(2)
+    assert (await reader.recv_type("typing"))["is_typing"] is False
+    assert await reader.nothing()
+
+    # Another flood within the interval of that stop, ending on a start.
+    for frame in typing_frames(cid, 501, last="start"):
+        await typist.send(frame)
+    assert (await typist.request({"type": "ping"}))["type"] == "pong"
+    assert await reader.nothing()
+    fake_clock.advance(1.9)
+    assert await reader.nothing()
+    fake_clock.advance(0.1)
+    assert (await reader.recv_type("typing"))["is_typing"] is True
+    assert await reader.nothing()
+    assert await typist.nothing(), "the typist hears nothing of its own typing"
+    await typist.close()
+    assert (await reader.recv_type("typing"))["is_typing"] is False
+    await reader.close()
+
+
+async def test_typing_frames_beyond_the_budget_are_ignored_but_stops_count(
+    open_socket, direct, assigned, monkeypatch, fake_clock
+):
+    monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 2)
+    monkeypatch.setitem(settings.PARLEY, "TYPING_FRAME_BURST", 10)
+    monkeypatch.setitem(settings.PARLEY, "TYPING_FRAMES_PER_SECOND", 2)
+    mentor, student = assigned
+    typist = await open_socket(student)
+    reader = await open_socket(mentor)
+    cid = str(direct.pk)
+    start = {"type": "typing.start", "conversation_id": cid}
+
+    for _ in range(10):  # the whole burst: one start, nine repeats of it
+        await typist.send(start)
+    assert (await reader.recv_type("typing"))["is_typing"] is True
+    await typist.send(start)  # over the budget: told once...
+    error = await typist.recv_type("error")
+    assert error["code"] == "rate_limited" and error["retry_after"] == 0.5
+    assert error["conversation_id"] == cid
+    for _ in range(50):  # ...then ignored quietly
+        await typist.send(start)
+    assert (await typist.request({"type": "ping"}))["type"] == "pong"
+    assert await typist.nothing()
+
+    # A stop is never ignored: members hear it once the interval is over.
+    await typist.send({"type": "typing.stop", "conversation_id": cid})
+    assert await reader.nothing()
+    fake_clock.advance(2)
+    assert (await reader.recv_type("typing"))["is_typing"] is False
+    # Four tokens came back in those two seconds: four starts are taken (the
+    # first is held for the interval after that stop), the fifth is not.
+    for _ in range(4):
+        await typist.send(start)
+    await typist.send(start)
+    assert (await typist.recv_type("error"))["code"] == "rate_limited"
+    assert await reader.nothing()
+    fake_clock.advance(2)
+    assert (await reader.recv_type("typing"))["is_typing"] is True
+    assert await reader.nothing()
+    await typist.close()
     await reader.close()
 
 
