@@ -712,6 +712,14 @@ async def test_deactivation_closes_sockets(open_socket, student):
         ('{"type": "teleport"}', "unknown_type"),
         ('{"type": "ping", "ref": 7}', "invalid"),
         ('{"type": "ping", "ref": "' + "r" * 65 + '"}', "invalid"),
+        # Nested deeper than the parser goes: RecursionError, not ValueError.
+        ("[" * 60_000, "bad_json"),
+        ("[" * 5_000 + "]" * 5_000, "bad_json"),
+        ('{"type": "ping", "x": ' + '{"a": ' * 3_000 + "1" + "}" * 3_001, "bad_json"),
+        # A number with too many digits to read.
+        ('{"type": "ping", "x": ' + "9" * 5_000 + "}", "bad_json"),
+        # A lone surrogate that reached the consumer raw, outside a string.
+        ("\ud800", "bad_json"),
     ],
 )
 async def test_malformed_frames_get_clear_errors(open_socket, student, raw, code):
@@ -719,6 +727,31 @@ async def test_malformed_frames_get_clear_errors(open_socket, student, raw, code
     await socket.send_text(raw)
     error = await socket.recv_type("error")
     assert error["code"] == code and error["message"]
+    assert (await socket.request({"type": "ping"}))["type"] == "pong"
+    await socket.close()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "read", "seq": 2**63},
+        {"type": "delivered", "seq": 10**400},
+        {"type": "history.fetch", "after_seq": 2**63},
+        {"type": "history.fetch", "before_seq": 2**64},
+        {"type": "resume", "cursors": "{conversation}"},
+    ],
+    ids=["read", "delivered", "after", "before", "resume"],
+)
+async def test_numbers_beyond_a_seq_are_invalid(open_socket, direct, assigned, frame):
+    """A seq is a bigint: a larger number is refused, not sent to the
+    database to fail there."""
+    _, student = assigned
+    socket = await open_socket(student)
+    frame = {**frame, "conversation_id": str(direct.pk)}
+    if frame["type"] == "resume":
+        frame["cursors"] = {str(direct.pk): 2**63}
+    reply = await socket.request(frame)
+    assert reply["type"] == "error" and reply["code"] == "invalid", reply
     assert (await socket.request({"type": "ping"}))["type"] == "pong"
     await socket.close()
 
