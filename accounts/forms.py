@@ -3,15 +3,29 @@ from django.contrib.auth import forms as auth_forms
 
 from accounts import services
 from accounts.models import MentorAssignment, User
+from messaging import validation
+from messaging.errors import InvalidInput
 
 
-class UserCreationForm(auth_forms.BaseUserCreationForm):
+class DisplayNameCleaned(forms.BaseForm):
+    """The display name passes the text rule every user-supplied string
+    does (``messaging.validation.clean_display_name``), as on the profile
+    page: a refusal is a form error naming the field."""
+
+    def clean_display_name(self):
+        try:
+            return validation.clean_display_name(self.cleaned_data.get("display_name"))
+        except InvalidInput as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
+
+
+class UserCreationForm(DisplayNameCleaned, auth_forms.BaseUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "display_name", "role")
 
 
-class UserChangeForm(auth_forms.UserChangeForm):
+class UserChangeForm(DisplayNameCleaned, auth_forms.UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

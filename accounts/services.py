@@ -10,7 +10,8 @@ from rest_framework.authtoken.models import Token
 
 from accounts import selectors
 from accounts.models import MentorAssignment, Role, User
-from messaging import audit
+from messaging import audit, validation
+from messaging.errors import InvalidInput
 from messaging.models import AuditAction
 from messaging.services.sockets import close_user_sockets
 
@@ -63,11 +64,13 @@ def save_account(*, user: User, changed: Collection[str] = ()) -> User:
 
 
 def update_profile(*, user: User, display_name: str) -> User:
-    display_name = display_name.strip()
-    if not display_name:
-        raise ValidationError("A display name is required.")
-    if len(display_name) > 150:
-        raise ValidationError("A display name has at most 150 characters.")
+    """Store ``user``'s display name, cleaned by the text rule every
+    user-supplied string passes (``validation.clean_display_name``); a
+    refusal is a ``ValidationError`` with its message, nothing stored."""
+    try:
+        display_name = validation.clean_display_name(display_name)
+    except InvalidInput as error:
+        raise ValidationError(error.message, code=error.code) from None
     user.display_name = display_name
     user.save(update_fields=["display_name"])
     return user

@@ -46,6 +46,7 @@ def _render_profile(request, *, password_form=None, status=200):
 
 @login_required
 def profile(request):
+    status = 200
     if request.method == "POST":
         try:
             services.update_profile(
@@ -53,10 +54,11 @@ def profile(request):
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
+            status = 400  # the page again, with what was refused
         else:
             messages.success(request, "Profile saved.")
             return redirect("profile")
-    return _render_profile(request)
+    return _render_profile(request, status=status)
 
 
 @login_required

@@ -403,6 +403,11 @@ PARLEY = {
     "RESUME_PAGE_SIZE": 200,
     "TYPING_TTL_SECONDS": 6,
     "TYPING_MIN_INTERVAL_SECONDS": 2,
+    # Typing frames one socket may send: a burst, then so many a second.
+    "TYPING_FRAME_BURST": 10,
+    "TYPING_FRAMES_PER_SECOND": 2.0,
+    # Repeats of one refusal within this window are one audit row with a count.
+    "AUDIT_DENIAL_WINDOW_SECONDS": env.int("PARLEY_AUDIT_DENIAL_WINDOW_SECONDS", default=60),
     "PRESENCE_TTL_SECONDS": env.int("PARLEY_PRESENCE_TTL_SECONDS", default=90),
     "PRESENCE_HEARTBEAT_SECONDS": env.int("PARLEY_PRESENCE_HEARTBEAT_SECONDS", default=30),
     "LAST_SEEN_WRITE_INTERVAL_SECONDS": 60,

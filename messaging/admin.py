@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from messaging import services
+from messaging import audit, services
 from messaging.errors import MessagingError
 from messaging.models import (
     AuditLog,
@@ -172,11 +172,17 @@ class UserPresenceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 class AuditLogAdmin(admin.ModelAdmin):
     """Read-only: the audit trail is append-only."""
 
-    list_display = ["at", "action", "actor", "conversation_id", "message_id"]
+    list_display = ["at", "action", "times", "actor", "conversation_id", "message_id"]
     list_filter = ["action", "at"]
     search_fields = ["actor__email", "conversation_id", "message_id"]
-    list_select_related = ["actor"]
+    list_select_related = ["actor", "repeat"]
+    readonly_fields = ["times"]
     date_hierarchy = "at"
+
+    @admin.display(description="times")
+    def times(self, obj):
+        """A refusal repeated within its window is one row with a count."""
+        return audit.repeats(obj)
 
     def has_add_permission(self, request):
         return False

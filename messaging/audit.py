@@ -3,15 +3,28 @@
 Rows for successful actions are written inside the action's transaction, so
 an action and its record commit together. Refusals are written outside it,
 since the refused transaction rolls back.
+
+A refusal repeated within ``AUDIT_DENIAL_WINDOW_SECONDS`` (the same actor,
+attempt, conversation and reason) is one row with a count, not one row per
+attempt: a client cannot grow the log by retrying what it may not do. The
+log itself stays append-only; the count lives beside it
+(``AuditRepeat``), see ``record_denial``.
 """
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import UUID
 
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
 from accounts.models import User
+from messaging import limits
 from messaging.errors import AccessDenied
-from messaging.models import AuditAction, AuditLog
+from messaging.models import AuditAction, AuditLog, AuditRepeat
+from messaging.realtime import clock
 
 
 def record(
@@ -31,22 +44,78 @@ def record(
     )
 
 
+def record_denial(
+    *, actor: User | None, attempted: str, conversation_id: UUID | None, reason: str
+) -> None:
+    """Record an ``access.denied``, once per window.
+
+    Windows are ``AUDIT_DENIAL_WINDOW_SECONDS`` long, aligned on multiples
+    of it (``messaging.realtime.clock`` wall time). The first refusal in a
+    window writes its row at once (``details``: ``attempted``, ``reason``,
+    ``window_seconds``) with an ``AuditRepeat`` count of 1; each repeat in
+    the same window (same actor, ``attempted``, conversation and reason)
+    adds one to that count and writes no row. Two processes refusing the
+    same thing at once still write one row: the window is unique.
+    """
+    window_seconds = limits.audit_denial_window_seconds()
+    actor = actor if actor is not None and actor.is_authenticated else None
+    who_what_where_why = "\x1f".join(
+        (
+            str(actor.pk if actor else ""),
+            attempted,
+            str(conversation_id or ""),
+            reason,
+            str(int(clock.wall() // window_seconds)),
+        )
+    )
+    window = hashlib.sha256(who_what_where_why.encode("utf-8", "surrogatepass")).hexdigest()
+    now = timezone.now()
+    this_window = AuditRepeat.objects.filter(window=window)
+    with transaction.atomic():
+        if this_window.update(count=F("count") + 1, last_at=now):
+            return
+        try:
+            with transaction.atomic():
+                row = record(
+                    actor=actor,
+                    action=AuditAction.ACCESS_DENIED,
+                    conversation_id=conversation_id,
+                    attempted=attempted,
+                    reason=reason,
+                    window_seconds=window_seconds,
+                )
+                AuditRepeat.objects.create(entry=row, window=window, last_at=now)
+                return
+        except IntegrityError:
+            pass  # the same refusal's row, written a moment ago elsewhere
+        this_window.update(count=F("count") + 1, last_at=now)
+
+
+def repeats(row: AuditLog) -> int:
+    """How many times what ``row`` records happened (1 unless a refusal
+    repeated within its window)."""
+    try:
+        return row.repeat.count
+    except AuditRepeat.DoesNotExist:
+        return 1
+
+
 @contextmanager
 def denials_recorded(
     *, actor: User | None, attempted: str, conversation_id: object = None
 ) -> Iterator[None]:
-    """Record an ``access.denied`` row for any AccessDenied raised inside.
+    """Record an ``access.denied`` (``record_denial``) for any AccessDenied
+    raised inside.
 
     Use it outside ``transaction.atomic`` so the record survives the rollback.
     """
     try:
         yield
     except AccessDenied as denied:
-        record(
+        record_denial(
             actor=actor,
-            action=AuditAction.ACCESS_DENIED,
-            conversation_id=_as_uuid(conversation_id),
             attempted=attempted,
+            conversation_id=_as_uuid(conversation_id),
             reason=denied.message,
         )
         raise

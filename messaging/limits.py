@@ -61,6 +61,18 @@ def typing_min_interval_seconds() -> float:
     return float(_limit("TYPING_MIN_INTERVAL_SECONDS"))
 
 
+def typing_frame_burst() -> int:
+    return int(_limit("TYPING_FRAME_BURST"))
+
+
+def typing_frames_per_second() -> float:
+    return float(_limit("TYPING_FRAMES_PER_SECOND"))
+
+
+def audit_denial_window_seconds() -> int:
+    return int(_limit("AUDIT_DENIAL_WINDOW_SECONDS"))
+
+
 def presence_ttl_seconds() -> int:
     return int(_limit("PRESENCE_TTL_SECONDS"))
 

@@ -276,3 +276,28 @@ class AuditLog(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action}"
+
+
+class AuditRepeat(models.Model):
+    """How many times the refusal an ``access.denied`` row records happened
+    within its window (``AUDIT_DENIAL_WINDOW_SECONDS``), the first included.
+
+    The audit log stays append-only; repeats of one refusal (same actor,
+    attempt, conversation and reason) within a window add to this count
+    rather than write rows (``messaging.audit.record_denial``). It is the one
+    audit figure that changes, and only upwards while its window is open.
+    """
+
+    entry = models.OneToOneField(
+        AuditLog, on_delete=models.CASCADE, primary_key=True, related_name="repeat"
+    )
+    # A digest of who, what, where, why and the window's number: one row per window.
+    window = models.CharField(max_length=64, unique=True)
+    count = models.PositiveIntegerField(default=1)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "messaging_audit_repeat"
+
+    def __str__(self):
+        return f"{self.entry} ×{self.count}"

@@ -10,12 +10,69 @@ codes docs/protocol.md and docs/api.md list.
 The functions take JSON values as a socket frame carries them: a seq is an
 int, not the text ``"5"`` (the API's query strings are turned into ints by
 its fields before these run).
+
+Every string a person supplies (message content, titles, display names)
+passes ``check_text``, the one text rule: see ``REFUSED_CHARACTERS``.
 """
 
+import re
+from dataclasses import dataclass, field
 from uuid import UUID
 
 from messaging import limits
 from messaging.errors import InvalidInput
+
+# --- Text -----------------------------------------------------------------------
+
+# Refused in every string a person supplies, with the words a refusal uses:
+# NUL (PostgreSQL text cannot hold it), lone surrogates (no UTF-8 encoding
+# exists for them: storing or sending one fails), the other C0 and C1
+# control characters and DEL (invisible; terminal escapes in logs and
+# exports), and Unicode's noncharacters (never for interchange). Tab, line
+# feed and carriage return are ordinary text in a message.
+_REFUSED_EVERYWHERE = (
+    ("\x00", "NUL"),
+    ("\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f", "a control character"),
+    ("\ud800-\udfff", "a lone surrogate"),
+    (
+        "\ufdd0-\ufdef"
+        + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17)),
+        "a noncharacter",
+    ),
+)
+# Refused besides in one-line strings (titles, display names), which are
+# shown inside other text: line breaks and tabs, and the bidirectional
+# embedding, override and isolate controls, which would reorder the text
+# around a name (a name that displays as another).
+_REFUSED_IN_ONE_LINE = (
+    ("\t\n\r\u2028\u2029", "a line break or tab"),
+    ("\u202a-\u202e\u2066-\u2069", "a bidirectional control"),
+)
+REFUSED_CHARACTERS = _REFUSED_EVERYWHERE + _REFUSED_IN_ONE_LINE
+
+
+def _pattern(groups) -> re.Pattern[str]:
+    return re.compile("|".join(f"([{chars}])" for chars, _ in groups))
+
+
+_EVERYWHERE = _pattern(_REFUSED_EVERYWHERE)
+_ONE_LINE = _pattern(REFUSED_CHARACTERS)
+
+
+def check_text(value: str, *, what: str, one_line: bool = False) -> str:
+    """``value`` unchanged, or InvalidInput (``invalid``) naming the field
+    ``what``, the first refused character's code point and its position
+    (``REFUSED_CHARACTERS``; ``one_line`` adds line breaks, tabs and
+    bidirectional controls)."""
+    groups = REFUSED_CHARACTERS if one_line else _REFUSED_EVERYWHERE
+    found = (_ONE_LINE if one_line else _EVERYWHERE).search(value)
+    if found is None or found.lastindex is None:
+        return value
+    kind = groups[found.lastindex - 1][1]  # the pattern's group is the category's
+    raise InvalidInput(
+        f"{what} must not contain {kind} (U+{ord(found.group()):04X}, "
+        f"character {found.start() + 1})."
+    )
 
 
 def parse_uuid(value: object, *, what: str) -> UUID:
@@ -30,6 +87,15 @@ def parse_uuid(value: object, *, what: str) -> UUID:
         raise InvalidInput(f"{what} must be a UUID.") from None
 
 
+def echo_id(value: str) -> str:
+    """An id as an error frame echoes it: canonical (lower case, dashed) if it
+    is a UUID in any spelling, else its first 64 characters."""
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return value[:64]
+
+
 def parse_uuids(values: object, *, what: str) -> list[UUID]:
     """A list of UUIDs, each once, in the order given."""
     if not isinstance(values, list | tuple):
@@ -39,7 +105,8 @@ def parse_uuids(values: object, *, what: str) -> list[UUID]:
 
 def clean_content(value: object) -> str:
     """A message's text: not blank, at most ``max_content_chars`` characters
-    (``too_long`` beyond), no NUL. Kept as written, whitespace included."""
+    (``too_long`` beyond), ``check_text``. Kept as written, whitespace
+    included."""
     if not isinstance(value, str):
         raise InvalidInput("content must be text.")
     if not value.strip():
@@ -47,29 +114,46 @@ def clean_content(value: object) -> str:
     limit = limits.max_content_chars()
     if len(value) > limit:
         raise InvalidInput(f"A message has at most {limit} characters.", code="too_long")
-    if "\x00" in value:
-        raise InvalidInput("content must not contain NUL characters.")
-    return value
+    return check_text(value, what="content")
 
 
 def clean_title(value: object) -> str:
     """A conversation's title, stripped; may be empty (a direct
-    conversation has none; whether a group needs one is the service's rule)."""
+    conversation has none; whether a group needs one is the service's rule).
+    One line: ``check_text(one_line=True)``."""
     if not isinstance(value, str):
         raise InvalidInput("title must be text.")
     value = value.strip()
     limit = limits.max_title_chars()
     if len(value) > limit:
         raise InvalidInput(f"A title has at most {limit} characters.")
-    if "\x00" in value:
-        raise InvalidInput("title must not contain NUL characters.")
-    return value
+    return check_text(value, what="title", one_line=True)
+
+
+MAX_DISPLAY_NAME_CHARS = 150  # accounts.User.display_name
+
+
+def clean_display_name(value: object) -> str:
+    """A person's display name, stripped: required, at most 150 characters,
+    one line (``check_text(one_line=True)``)."""
+    if not isinstance(value, str):
+        raise InvalidInput("display_name must be text.")
+    value = value.strip()
+    if not value:
+        raise InvalidInput("A display name is required.")
+    if len(value) > MAX_DISPLAY_NAME_CHARS:
+        raise InvalidInput(f"A display name has at most {MAX_DISPLAY_NAME_CHARS} characters.")
+    return check_text(value, what="display_name", one_line=True)
+
+
+MAX_SEQ = 2**63 - 1  # a seq is a PostgreSQL bigint
 
 
 def clean_seq(value: object, *, what: str = "seq") -> int:
-    """A seq: a whole number, 0 or more (booleans are not numbers here)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"{what} must be a whole number, 0 or more.")
+    """A seq: a whole number from 0 to ``MAX_SEQ`` (booleans are not numbers
+    here; a larger number would fail in the database, not be refused)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
+        raise InvalidInput(f"{what} must be a whole number from 0 to {MAX_SEQ}.")
     return value
 
 
@@ -81,6 +165,40 @@ def clean_history_cursors(after_seq: int | None, before_seq: int | None) -> None
     """A history page is asked for forward or back, not both."""
     if after_seq is not None and before_seq is not None:
         raise InvalidInput("Give after_seq or before_seq, not both.")
+
+
+MAX_RESUME_CURSORS = 500
+
+
+@dataclass(frozen=True)
+class ResumeCursors:
+    """A ``resume`` frame's cursors, parsed: ``cursors`` maps each
+    conversation (by its UUID, however it was spelled) to the lowest seq
+    given for it, in the order first given; ``refused`` lists each entry that
+    could not be read, as given, with the reason."""
+
+    cursors: dict[UUID, int] = field(default_factory=dict)
+    refused: list[tuple[str, InvalidInput]] = field(default_factory=list)
+
+
+def clean_resume_cursors(value: object) -> ResumeCursors:
+    """A ``resume`` frame's ``cursors``: an object of at most
+    ``MAX_RESUME_CURSORS`` entries ``{conversation_id: last_seq_held}``, or
+    InvalidInput. Spellings of one id (upper case, braces, ``urn:uuid:``, no
+    dashes) are one conversation, so each is looked at once."""
+    if not isinstance(value, dict) or len(value) > MAX_RESUME_CURSORS:
+        raise InvalidInput(f"cursors must map up to {MAX_RESUME_CURSORS} conversation ids to seqs.")
+    parsed = ResumeCursors()
+    for key, seq in value.items():
+        try:
+            conversation_id = parse_uuid(key, what="conversation_id")
+            seq = clean_seq(seq)
+        except InvalidInput as error:
+            parsed.refused.append((key, error))
+            continue
+        held = parsed.cursors.get(conversation_id)
+        parsed.cursors[conversation_id] = seq if held is None else min(held, seq)
+    return parsed
 
 
 def clean_page_size(value: object) -> int:

@@ -293,6 +293,10 @@ ORM_WRITES_ALLOWED = [
     # The audit helper that every service calls to write its audit row
     # (inside the service's transaction, or after its rollback for refusals).
     Allowed("messaging/audit.py", "record", "create"),
+    # Its refusal counter: the first refusal in a window makes the count,
+    # repeats raise it (``record_denial``).
+    Allowed("messaging/audit.py", "record_denial", "create"),
+    Allowed("messaging/audit.py", "record_denial", "update"),
     # The model manager's own creation path (Django's contract for a custom
     # user model), called by services, the seed and tests.
     Allowed("accounts/models.py", "UserManager.create_user", "save"),

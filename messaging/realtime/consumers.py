@@ -31,7 +31,6 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 # 1013 says the same, but ASGI servers only send 1000 and 3000-4999.)
 CLOSE_TRY_AGAIN_LATER = 4503
 MAX_REF_CHARS = 64
-MAX_RESUME_CONVERSATIONS = 1000
 MAX_PRESENCE_QUERY = 200
 
 
@@ -188,16 +187,30 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- Frames in ----------------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is not None:
+        """Answer one frame: its reply, or an ``error`` frame. Nothing a
+        client sends ends the socket: an unexpected failure anywhere is
+        logged and answered ``internal`` (never a 1011 close)."""
+        try:
+            await self._receive(text_data, bytes_data)
+        except Exception:
+            logger.exception("A frame could not be handled")
+            await self._send_error("internal", "Something went wrong; try again.")
+
+    async def _receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
+        if bytes_data is not None or text_data is None:
             await self._send_error("binary_unsupported", "Send JSON text frames.")
             return
         max_bytes = limits.max_frame_bytes()
-        if len(text_data) > max_bytes or len(text_data.encode("utf-8")) > max_bytes:
+        # surrogatepass: a str that reached us with a lone surrogate in it is
+        # measured, not refused here (the text rule names the field later).
+        encoded_bytes = len(text_data.encode("utf-8", "surrogatepass"))
+        if len(text_data) > max_bytes or encoded_bytes > max_bytes:
             await self._send_error("frame_too_large", f"A frame has at most {max_bytes} bytes.")
             return
         try:
             frame = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: nested deeper than the parser goes.
             await self._send_error("bad_json", "The frame is not valid JSON.")
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
@@ -221,7 +234,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except MessagingError as error:
             extra = {"retry_after": error.retry_after} if hasattr(error, "retry_after") else {}
             if isinstance(frame.get("conversation_id"), str):
-                extra["conversation_id"] = frame["conversation_id"][:64]
+                extra["conversation_id"] = validation.echo_id(frame["conversation_id"])
             await self._send_error(error.code, error.message, **echo, **extra)
         except Exception:
             logger.exception("Command %s failed", frame["type"])
@@ -267,15 +280,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def typing_start(self, frame, echo):
         conversation = validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         conversation_id = str(conversation)
-        if self.typing_state.throttled(conversation_id):
-            return  # the last announcement is still fresh
-        await db(selectors.membership_for)(self.user, conversation, attempted="typing")
-        await self.typing_state.start(conversation_id)
+        if not self.typing_state.admit(start=True):
+            return  # over the typing budget: ignored (docs/protocol.md, Typing)
+        if self.typing_state.start_matters(conversation_id):
+            await db(selectors.membership_for)(self.user, conversation, attempted="typing")
+            await self.typing_state.start(conversation_id)
 
     async def typing_stop(self, frame, echo):
         conversation_id = str(
             validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
+        self.typing_state.admit(start=False)
         await self.typing_state.stop(conversation_id)
 
     async def mark_read(self, frame, echo):
@@ -299,22 +314,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_frame({"type": "ok", **echo})
 
     async def resume(self, frame, echo):
-        cursors = frame.get("cursors")
-        if not isinstance(cursors, dict) or len(cursors) > MAX_RESUME_CONVERSATIONS:
-            raise InvalidInput(
-                f"cursors must map up to {MAX_RESUME_CONVERSATIONS} conversation ids to seqs."
+        # Each conversation once, however its id is spelled: a foreign one is
+        # refused (and audited) once per frame, not once per spelling.
+        parsed = validation.clean_resume_cursors(frame.get("cursors"))
+        for given, error in parsed.refused:
+            await self._send_error(
+                error.code, error.message, conversation_id=validation.echo_id(given), **echo
             )
-        for conversation_id, after_seq in cursors.items():
+        for conversation_id, after_seq in parsed.cursors.items():
             try:
                 await self._send_history(
-                    echo,
-                    validation.parse_uuid(conversation_id, what="conversation_id"),
-                    after_seq=validation.clean_seq(after_seq),
-                    limit=limits.resume_page_size(),
+                    echo, conversation_id, after_seq=after_seq, limit=limits.resume_page_size()
                 )
             except MessagingError as error:
                 await self._send_error(
-                    error.code, error.message, conversation_id=conversation_id[:64], **echo
+                    error.code, error.message, conversation_id=str(conversation_id), **echo
                 )
         await self._send_frame({"type": "resume.done", **echo})
 

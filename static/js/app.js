@@ -9,6 +9,7 @@ import { InboxList } from "./inbox.js";
 import { localizeTimes } from "./render.js";
 
 const SEND_ERRORS_TO_RETRY = new Set(["internal", "timeout", "connection_lost", "not_connected"]);
+const MAX_RESUME_CURSORS = 500; // docs/protocol.md, resume
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -116,14 +117,20 @@ async function resume(app, hello) {
       cursors[id] = id in cursors ? Math.min(cursors[id], seq) : seq;
     }
   }
-  if (!Object.keys(cursors).length) return;
-  try {
-    await app.conn.request(
-      { type: "resume", cursors },
-      { done: ["resume.done"], dispatch: true, errorsEnd: false, timeout: 30000 },
+  // A resume frame names at most MAX_RESUME_CURSORS conversations.
+  const ids = Object.keys(cursors);
+  for (let start = 0; start < ids.length; start += MAX_RESUME_CURSORS) {
+    const part = Object.fromEntries(
+      ids.slice(start, start + MAX_RESUME_CURSORS).map((id) => [id, cursors[id]]),
     );
-  } catch (error) {
-    /* the connection dropped; the next hello resumes again */
+    try {
+      await app.conn.request(
+        { type: "resume", cursors: part },
+        { done: ["resume.done"], dispatch: true, errorsEnd: false, timeout: 30000 },
+      );
+    } catch (error) {
+      return; /* the connection dropped; the next hello resumes again */
+    }
   }
 }
 

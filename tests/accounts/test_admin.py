@@ -324,3 +324,39 @@ def test_deactivating_on_the_change_page_goes_through_set_active(admin_client, c
     student.refresh_from_db()
     assert student.display_name == "Renamed" and not student.is_active
     assert [c[0] for c in calls] == ["save_account"]
+
+
+@pytest.mark.parametrize(
+    ("name", "named"),
+    [
+        ("Sam\x1b[2J", "a control character (U+001B"),
+        ("\u202enmdA", "a bidirectional control (U+202E"),
+        ("Sam\nStudent", "a line break or tab (U+000A"),
+        ("Sam\ufdd0", "a noncharacter (U+FDD0"),
+    ],
+)
+def test_the_admin_refuses_display_names_the_text_rule_refuses(
+    admin_client, calls, student, name, named
+):
+    """On the change page and the add page alike: a form error naming the
+    field, nothing stored."""
+    url = _url(User, "change", student.pk)
+    page = admin_client.get(url)
+    data = {**_form_data(page), **_inline_data(page, student.pk), "display_name": name}
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert f"display_name must not contain {named}" in _page_errors(response)
+    student.refresh_from_db()
+    assert student.display_name != name
+
+    page = admin_client.get(_url(User, "add"))
+    data = {
+        **_add_user_data(Role.STUDENT, "new.student@example.test"),
+        **_inline_data(page, None),
+        "display_name": name,
+    }
+    response = admin_client.post(_url(User, "add"), data)
+    assert response.status_code == 200
+    assert f"display_name must not contain {named}" in _page_errors(response)
+    assert not User.objects.filter(email="new.student@example.test").exists()
+    assert calls == []

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from accounts.models import Role
@@ -200,6 +202,30 @@ def test_rename(api, group, mentor):
     assert response.json()["title"] == "Renamed"
     group.refresh_from_db()
     assert group.title == "Renamed"
+
+
+@pytest.mark.parametrize(
+    ("title", "named"),
+    [
+        ("Study\ngroup", "a line break or tab (U+000A"),
+        ("\u202epuorg ydutS", "a bidirectional control (U+202E"),
+        ("Study \ud800", "a lone surrogate (U+D800"),
+        ("Study\x00", "NUL (U+0000"),
+    ],
+)
+def test_rename_refuses_characters_a_title_may_not_hold(api, group, mentor, title, named):
+    # json.dumps writes a lone surrogate as its escape, as an outside client would.
+    response = api(mentor).patch(
+        f"/api/conversations/{group.pk}/",
+        json.dumps({"title": title}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid" and "title" in error["fields"]
+    assert named in error["message"]
+    group.refresh_from_db()
+    assert group.title == "Study group"
 
 
 def test_rename_by_member_not_admin_is_403_and_audited(api, group, student, denials):

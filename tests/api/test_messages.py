@@ -1,11 +1,13 @@
+import json
 import uuid
 
 import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from messaging import services
+from messaging import audit, services
 from messaging.models import AuditAction, Message
+from messaging.realtime import clock
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -90,6 +92,32 @@ def test_history_for_non_member_is_403_and_audited(api, thirteen, outsider, deni
     assert code(response) == "forbidden"
     assert "messages" not in response.json()
     assert denials(outsider, conversation_id=thirteen.pk)[0].details["attempted"] == "history"
+
+
+def test_repeated_403s_are_one_audit_row_with_a_count(api, thirteen, outsider, denials):
+    """Each refusal answers 403, but the log grows by one row per window
+    (``AUDIT_DENIAL_WINDOW_SECONDS``), not one per request."""
+    client = api(outsider)
+    window = settings.PARLEY["AUDIT_DENIAL_WINDOW_SECONDS"]
+    with clock.replaced(clock.FakeClock()) as fake:
+        for _ in range(200):
+            response = client.get(messages_url(thirteen))
+            assert response.status_code == 403 and code(response) == "forbidden"
+        [row] = denials(outsider)
+        assert row.conversation_id == thirteen.pk and row.details["attempted"] == "history"
+        assert row.details["window_seconds"] == window
+        assert audit.repeats(row) == 200
+        # Another refusal (sending, not reading) is a row of its own...
+        response = client.post(
+            messages_url(thirteen), {"client_id": str(uuid.uuid4()), "content": "hi"}
+        )
+        assert response.status_code == 403
+        assert len(denials(outsider)) == 2
+        # ...and so is the next window's first.
+        fake.advance(window)
+        assert client.get(messages_url(thirteen)).status_code == 403
+    rows = denials(outsider, details__attempted="history")
+    assert sorted(audit.repeats(r) for r in rows) == [1, 200]
 
 
 def test_history_unknown_conversation_is_404(api, mentor):
@@ -183,6 +211,28 @@ def test_send_bad_input_is_invalid(api, group, student, payload):
     assert response.status_code == 400
     assert code(response) == "invalid"
     assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        ("half \ud800 a pair", "U+D800"),
+        ("nul \x00", "U+0000"),
+        ("bell \x07", "U+0007"),
+        ("noncharacter \uffff", "U+FFFF"),
+    ],
+)
+def test_send_refuses_characters_the_text_rule_refuses(api, group, student, content, named):
+    response = api(student).post(
+        messages_url(group),
+        json.dumps({"client_id": str(uuid.uuid4()), "content": content}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert "content" in error["fields"] and named in error["message"]
+    assert not Message.objects.filter(conversation=group).exists()
 
 
 def test_send_to_archived_is_409(api, group, mentor, student):

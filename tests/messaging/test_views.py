@@ -239,3 +239,22 @@ def test_profile_updates_display_name(client, student):
     assert "display name is required" in response.content.decode()
     student.refresh_from_db()
     assert student.display_name == "Sam S."
+
+
+@pytest.mark.parametrize(
+    ("name", "named"),
+    [
+        ("Sam\x00", "NUL (U+0000"),
+        ("Sam\x07", "a control character (U+0007"),
+        ("\u202eSam", "a bidirectional control (U+202E"),
+        ("Sam\u2028S.", "a line break or tab (U+2028"),
+    ],
+)
+def test_profile_refuses_display_names_the_text_rule_refuses(client, student, name, named):
+    """A page error (400) naming the field, not a server error; nothing stored."""
+    client.force_login(student)
+    response = client.post(reverse("profile"), {"display_name": name})
+    assert response.status_code == 400
+    assert f"display_name must not contain {named}" in response.content.decode()
+    student.refresh_from_db()
+    assert student.display_name != name

@@ -157,3 +157,57 @@ class ProtocolClient:
         if self._reader is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._reader, 5)
+
+
+class RawSocket:
+    """A bare WebSocket client, as an outside attacker would write one: it
+    sends any text, and reads frames as they come, nothing interpreted."""
+
+    def __init__(self, socket, hello: dict):
+        self.socket = socket
+        self.hello = hello
+        self.frames: list[dict] = []  # every frame read so far, in order
+
+    @classmethod
+    async def open(cls, url: str, cookie: str) -> "RawSocket":
+        socket = await connect(
+            url,
+            additional_headers={"Cookie": f"sessionid={cookie}"},
+            origin=origin_of(url),
+            open_timeout=10,
+            max_size=None,
+        )
+        hello = json.loads(await asyncio.wait_for(socket.recv(), 10))
+        assert hello["type"] == "hello", hello
+        return cls(socket, hello)
+
+    async def send_text(self, text: str) -> None:
+        await self.socket.send(text)
+
+    async def send(self, frame: dict) -> None:
+        await self.socket.send(json.dumps(frame))
+
+    async def recv(self, timeout: float = 10) -> dict:
+        frame = json.loads(await asyncio.wait_for(self.socket.recv(), timeout))
+        self.frames.append(frame)
+        return frame
+
+    async def recv_until(self, predicate, timeout: float = 10) -> dict:
+        """The next frame matching ``predicate``; frames before it are kept in
+        ``frames`` and otherwise skipped."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            frame = await self.recv(max(0.01, deadline - loop.time()))
+            if predicate(frame):
+                return frame
+
+    async def request(self, frame: dict, timeout: float = 10) -> dict:
+        """Send ``frame`` with a fresh ref; the frame that answers it."""
+        ref = frame.setdefault("ref", uuid.uuid4().hex[:12])
+        await self.send(frame)
+        return await self.recv_until(lambda f: f.get("ref") == ref, timeout)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.socket.close()

@@ -2,6 +2,7 @@
 conversation, by socket or by API; each attempt is refused, reveals nothing
 of the conversation, and is in the audit log."""
 
+import random
 import uuid
 
 import pytest
@@ -9,7 +10,7 @@ from asgiref.sync import sync_to_async
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from messaging import services
+from messaging import audit, services, validation
 from messaging.models import AuditAction, AuditLog, ConversationType, Message
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -133,4 +134,77 @@ async def test_presence_query_leaves_out_people_one_may_not_see(
     assert {u["user_id"] for u in reply["users"]} == {str(mentor.pk), str(student.pk)}
     nobody = await socket.request({"type": "presence.query", "user_ids": [str(outsider.pk)]})
     assert nobody["users"] == []
+    await socket.close()
+
+
+def spellings(conversation_id: uuid.UUID, count: int) -> list[str]:
+    """``count`` different texts that all read as ``conversation_id``: upper
+    and lower case hex digits, braces, ``urn:uuid:``, dashes or none."""
+    rng = random.Random(10)
+    forms = [str, lambda u: u.replace("-", ""), lambda u: f"{{{u}}}", lambda u: f"urn:uuid:{u}"]
+    found: dict[str, None] = {}
+    while len(found) < count:
+        digits = "".join(c.upper() if rng.random() < 0.5 else c for c in str(conversation_id))
+        text = rng.choice(forms)(digits)
+        assert uuid.UUID(text) == conversation_id
+        found[text] = None
+    return list(found)
+
+
+async def test_resume_of_one_foreign_conversation_however_spelled_is_refused_once(
+    open_socket, private_conversation, outsider, fake_clock
+):
+    """One resume frame listing a foreign conversation under many spellings
+    is one refusal and, repeated, one audit row per window with a count."""
+    conversation, _ = private_conversation
+    socket = await open_socket(outsider)
+
+    # More cursors than a frame may hold: invalid, nothing looked up.
+    many = {text: 0 for text in spellings(conversation.pk, 1_000)}
+    reply = await socket.request({"type": "resume", "cursors": many})
+    assert reply["type"] == "error" and reply["code"] == "invalid"
+    assert str(validation.MAX_RESUME_CURSORS) in reply["message"]
+    assert await orm(denial_count)(outsider) == 0
+
+    cap = {text: 0 for text in spellings(conversation.pk, validation.MAX_RESUME_CURSORS)}
+    for _ in range(3):
+        await socket.send({"type": "resume", "ref": "r", "cursors": cap})
+        error = await socket.recv_type("error")
+        assert error["code"] == "forbidden" and error["ref"] == "r"
+        assert error["conversation_id"] == str(conversation.pk)  # canonical
+        await socket.recv_type("resume.done")  # and no second error before it
+    rows = await orm(lambda: list(AuditLog.objects.filter(actor=outsider)))()
+    assert len(rows) == 1 and rows[0].action == AuditAction.ACCESS_DENIED
+    assert await orm(audit.repeats)(rows[0]) == 3
+
+    fake_clock.advance(rows[0].details["window_seconds"])
+    await socket.send({"type": "resume", "cursors": cap})
+    await socket.recv_type("error")
+    await socket.recv_type("resume.done")
+    assert await orm(denial_count)(outsider) == 2
+    await socket.close()
+
+
+async def test_resume_spellings_of_ones_own_conversation_are_one_cursor(
+    open_socket, private_conversation, assigned
+):
+    """Every spelling of a conversation's id is that conversation, resumed
+    once from the lowest cursor given; an entry that is no id is refused
+    alone."""
+    conversation, message = private_conversation
+    _, student = assigned
+    socket = await open_socket(student)
+    texts = spellings(conversation.pk, 4)
+    cursors = {texts[0]: 1, texts[1]: 0, texts[2]: 1, "not-an-id": 0, texts[3]: -1}
+    await socket.send({"type": "resume", "ref": "r", "cursors": cursors})
+    errors = [await socket.recv_type("error"), await socket.recv_type("error")]
+    assert {(e["code"], e["conversation_id"]) for e in errors} == {
+        ("invalid", "not-an-id"),
+        ("invalid", str(conversation.pk)),
+    }
+    page = await socket.recv_type("history")
+    assert page["conversation_id"] == str(conversation.pk)
+    assert [m["id"] for m in page["messages"]] == [str(message.pk)]  # from seq 0
+    await socket.recv_type("resume.done")
+    assert await socket.nothing()
     await socket.close()

@@ -174,6 +174,9 @@ async def test_non_member_cannot_send_and_is_audited(open_socket, direct, make_u
         (42, "invalid"),
         (None, "invalid"),
         ("x" * 10_001, "too_long"),
+        ("half \ud800 a pair", "invalid"),
+        ("nul \x00", "invalid"),
+        ("escape \x1b[2J", "invalid"),
     ],
 )
 async def test_bad_content_is_refused(open_socket, direct, assigned, content, code):
@@ -183,6 +186,8 @@ async def test_bad_content_is_refused(open_socket, direct, assigned, content, co
     error = await socket.recv_type("error")
     assert error["code"] == code
     assert await orm(Message.objects.count)() == 0
+    await socket.send(send_frame(direct, "still works"))
+    assert (await socket.recv_type("ack"))["message"]["content"] == "still works"
     await socket.close()
 
 
@@ -333,15 +338,112 @@ async def test_typing_is_relayed_throttled_and_stopped(
     await typist.send({"type": "typing.start", "conversation_id": conversation_id})
     assert (await reader.recv_type("typing"))["is_typing"] is True
 
+    # A stop within the interval of the last event is held until it ends.
     await typist.send({"type": "typing.stop", "conversation_id": conversation_id})
+    assert await reader.nothing()
+    fake_clock.advance(2)
     assert (await reader.recv_type("typing"))["is_typing"] is False
 
-    # Closing the socket while typing stops the typing line at once.
+    # So is a start right after that stop.
     await typist.send({"type": "typing.start", "conversation_id": conversation_id})
+    assert await reader.nothing()
+    fake_clock.advance(2)
     assert (await reader.recv_type("typing"))["is_typing"] is True
+
+    # Closing the socket while typing stops the typing line at once.
     await typist.close()
     assert (await reader.recv_type("typing"))["is_typing"] is False
     assert await orm(Message.objects.count)() == 0, "typing is never stored"
+    await reader.close()
+
+
+def typing_frames(conversation_id, count, *, last):
+    """``count`` alternating typing frames ending with ``last`` (start or stop)."""
+    kinds = ("typing.stop", "typing.start") if last == "stop" else ("typing.start", "typing.stop")
+    return [
+        {"type": kinds[(count - 1 - n) % 2], "conversation_id": conversation_id}
+        for n in range(count)
+    ]
+
+
+async def test_typing_flood_delivers_one_event_per_interval(
+    open_socket, direct, assigned, monkeypatch, fake_clock
+):
+    """Alternating start and stop, however many: a member hears at most one
+    typing event per interval, the latest state, and nothing in between."""
+    monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 2)
+    monkeypatch.setitem(settings.PARLEY, "TYPING_FRAME_BURST", 10_000)  # the throttle alone
+    mentor, student = assigned
+    typist = await open_socket(student)
+    reader = await open_socket(mentor)
+    cid = str(direct.pk)
+
+    await typist.send({"type": "typing.start", "conversation_id": cid})
+    assert (await reader.recv_type("typing"))["is_typing"] is True
+    for frame in typing_frames(cid, 500, last="stop"):
+        await typist.send(frame)
+    assert (await typist.request({"type": "ping"}))["type"] == "pong"  # all handled
+    assert await reader.nothing()
+    fake_clock.advance(2)
+    assert (await reader.recv_type("typing"))["is_typing"] is False
+    assert await reader.nothing()
+
+    # Another flood within the interval of that stop, ending on a start.
+    for frame in typing_frames(cid, 501, last="start"):
+        await typist.send(frame)
+    assert (await typist.request({"type": "ping"}))["type"] == "pong"
+    assert await reader.nothing()
+    fake_clock.advance(1.9)
+    assert await reader.nothing()
+    fake_clock.advance(0.1)
+    assert (await reader.recv_type("typing"))["is_typing"] is True
+    assert await reader.nothing()
+    assert await typist.nothing(), "the typist hears nothing of its own typing"
+    await typist.close()
+    assert (await reader.recv_type("typing"))["is_typing"] is False
+    await reader.close()
+
+
+async def test_typing_frames_beyond_the_budget_are_ignored_but_stops_count(
+    open_socket, direct, assigned, monkeypatch, fake_clock
+):
+    monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 2)
+    monkeypatch.setitem(settings.PARLEY, "TYPING_FRAME_BURST", 10)
+    monkeypatch.setitem(settings.PARLEY, "TYPING_FRAMES_PER_SECOND", 2)
+    mentor, student = assigned
+    typist = await open_socket(student)
+    reader = await open_socket(mentor)
+    cid = str(direct.pk)
+    start = {"type": "typing.start", "conversation_id": cid}
+
+    for _ in range(10):  # the whole burst: one start, nine repeats of it
+        await typist.send(start)
+    assert (await reader.recv_type("typing"))["is_typing"] is True
+    await typist.send(start)  # over the budget: told once...
+    error = await typist.recv_type("error")
+    assert error["code"] == "rate_limited" and error["retry_after"] == 0.5
+    assert error["conversation_id"] == cid
+    for _ in range(50):  # ...then ignored quietly
+        await typist.send(start)
+    assert (await typist.request({"type": "ping"}))["type"] == "pong"
+    assert await typist.nothing()
+
+    # A stop is never ignored: members hear it once the interval is over.
+    await typist.send({"type": "typing.stop", "conversation_id": cid})
+    assert await reader.nothing()
+    fake_clock.advance(2)
+    assert (await reader.recv_type("typing"))["is_typing"] is False
+    # Four tokens came back in those two seconds: four starts are taken (the
+    # first is held for the interval after that stop), the fifth is not.
+    for _ in range(4):
+        await typist.send(start)
+    await typist.send(start)
+    assert (await typist.recv_type("error"))["code"] == "rate_limited"
+    assert await reader.nothing()
+    fake_clock.advance(2)
+    assert (await reader.recv_type("typing"))["is_typing"] is True
+    assert await reader.nothing()
+    await typist.close()
     await reader.close()
 
 
@@ -610,6 +712,14 @@ async def test_deactivation_closes_sockets(open_socket, student):
         ('{"type": "teleport"}', "unknown_type"),
         ('{"type": "ping", "ref": 7}', "invalid"),
         ('{"type": "ping", "ref": "' + "r" * 65 + '"}', "invalid"),
+        # Nested deeper than the parser goes: RecursionError, not ValueError.
+        ("[" * 60_000, "bad_json"),
+        ("[" * 5_000 + "]" * 5_000, "bad_json"),
+        ('{"type": "ping", "x": ' + '{"a": ' * 3_000 + "1" + "}" * 3_001, "bad_json"),
+        # A number with too many digits to read.
+        ('{"type": "ping", "x": ' + "9" * 5_000 + "}", "bad_json"),
+        # A lone surrogate that reached the consumer raw, outside a string.
+        ("\ud800", "bad_json"),
     ],
 )
 async def test_malformed_frames_get_clear_errors(open_socket, student, raw, code):
@@ -617,6 +727,31 @@ async def test_malformed_frames_get_clear_errors(open_socket, student, raw, code
     await socket.send_text(raw)
     error = await socket.recv_type("error")
     assert error["code"] == code and error["message"]
+    assert (await socket.request({"type": "ping"}))["type"] == "pong"
+    await socket.close()
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "read", "seq": 2**63},
+        {"type": "delivered", "seq": 10**400},
+        {"type": "history.fetch", "after_seq": 2**63},
+        {"type": "history.fetch", "before_seq": 2**64},
+        {"type": "resume", "cursors": "{conversation}"},
+    ],
+    ids=["read", "delivered", "after", "before", "resume"],
+)
+async def test_numbers_beyond_a_seq_are_invalid(open_socket, direct, assigned, frame):
+    """A seq is a bigint: a larger number is refused, not sent to the
+    database to fail there."""
+    _, student = assigned
+    socket = await open_socket(student)
+    frame = {**frame, "conversation_id": str(direct.pk)}
+    if frame["type"] == "resume":
+        frame["cursors"] = {str(direct.pk): 2**63}
+    reply = await socket.request(frame)
+    assert reply["type"] == "error" and reply["code"] == "invalid", reply
     assert (await socket.request({"type": "ping"}))["type"] == "pong"
     await socket.close()
 

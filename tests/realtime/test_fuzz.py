@@ -50,16 +50,44 @@ FIELDS = [
     "ref",
 ]
 
+# Text with what the text rule refuses: lone surrogates, controls, noncharacters.
+lone_surrogates = st.integers(0xD800, 0xDFFF).map(chr)
+awkward_text = st.lists(
+    st.characters() | lone_surrogates | st.sampled_from(["\x00", "\x1b", "\ufffe", "\u202e"]),
+    max_size=30,
+).map("".join)
+# Numbers past a bigint seq, and past what int() reads from text at all.
+huge_integers = st.integers(2**63 - 2, 2**64) | st.integers(10**300, 10**4000)
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(2**70), 2**70)
+    | huge_integers
     | st.floats(allow_nan=False)
-    | st.text(max_size=50),
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=50)
+    | awkward_text,
     lambda inner: (
         st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
     ),
     max_leaves=10,
+)
+
+
+# Nested deeper than the parser goes (RecursionError): open, closed, inside
+# a command, in arrays and objects; all under the frame size limit.
+nested = st.one_of(
+    st.integers(1_000, 60_000).map(lambda n: "[" * n),
+    st.integers(1_000, 12_000).map(lambda n: '{"a":' * n),
+    st.builds(
+        lambda kind, field, n: (
+            json.dumps({"type": kind, field: None})[:-5] + "[" * n + "]" * n + "}"
+        ),
+        st.sampled_from(COMMAND_TYPES),
+        st.sampled_from(FIELDS),
+        st.integers(900, 30_000),
+    ),
 )
 
 
@@ -79,6 +107,11 @@ def frames(conversation_id: str):
         st.text(min_size=1, max_size=200)
         | json_values.map(json.dumps)
         | st.binary(min_size=1, max_size=50).map(lambda b: b.decode("latin-1"))
+        # Raw text with lone surrogates, as only an in-process client can send.
+        | awkward_text.filter(bool)
+        | lone_surrogates.map(lambda t: '{"type": "message.send", "content": "' + t + '"}')
+        | nested
+        | st.integers(4_301, 6_000).map(lambda n: '{"type": "ping", "n": ' + "9" * n + "}")
     )
     return st.lists(command | garbage, min_size=1, max_size=8)
 
