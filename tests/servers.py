@@ -69,7 +69,7 @@ class ServerProcess:
             [
                 sys.executable,
                 "-m",
-                "daphne",
+                "config.server",
                 "-b",
                 "127.0.0.1",
                 "-p",

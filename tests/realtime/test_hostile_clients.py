@@ -12,6 +12,7 @@ import uuid
 import pytest
 import requests
 from asgiref.sync import sync_to_async
+from websockets.exceptions import ConnectionClosed
 
 from accounts import services as account_services
 from accounts.models import Role
@@ -186,3 +187,26 @@ async def test_presence_of_strangers_is_left_out_by_socket_and_api_alike(
     finally:
         await socket.close()
         await stranger_socket.close()
+
+
+async def test_an_oversized_frame_gets_its_documented_answer(asgi_server, student):
+    """Defect 3: a 2 MiB frame reset the TCP connection (daphne dropped it)
+    where docs/protocol.md promises close 1009; a frame over Parley's own
+    limit but under the server's gets frame_too_large and the socket lives."""
+    server = asgi_server()
+    socket = await open_raw(server, student)
+    try:
+        await socket.send_text(json.dumps({"type": "ping", "pad": "x" * (100 * 1024)}))
+        error = await socket.recv_until(lambda f: f["type"] == "error")
+        assert error["code"] == "frame_too_large", error
+        assert (await socket.request({"type": "ping"}))["type"] == "pong"
+
+        await socket.send_text("x" * (2 * 1024 * 1024))
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await socket.recv(timeout=30)
+        assert socket.socket.close_code == 1009, (
+            f"expected close 1009, got {socket.socket.close_code}"
+        )
+    finally:
+        await socket.close()
