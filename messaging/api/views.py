@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accounts import services as account_services
 from messaging import policy, selectors, services
 from messaging.api import serializers as s
+from messaging.api.parsers import PARSER_CLASSES
 from messaging.errors import InvalidInput
 from messaging.realtime import presence, ratelimit
 
@@ -27,9 +28,11 @@ from messaging.realtime import presence, ratelimit
 class ParleyAPIView(APIView):
     """Token first, so a request without credentials is told ``401`` with
     ``WWW-Authenticate: Token`` (DRF takes the header from the first class);
-    the browser's session works the same, CSRF included."""
+    the browser's session works the same, CSRF included. Bodies are JSON
+    only (``messaging.api.parsers``)."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
+    parser_classes = PARSER_CLASSES
 
 
 def _errors(*codes: int) -> dict:
