@@ -21,6 +21,7 @@ from accounts import services as account_services
 from messaging import policy, selectors, services
 from messaging.api import serializers as s
 from messaging.api.parsers import PARSER_CLASSES
+from messaging.api.schema import ParleyAutoSchema
 from messaging.errors import InvalidInput
 from messaging.realtime import presence, ratelimit
 
@@ -29,18 +30,21 @@ class ParleyAPIView(APIView):
     """Token first, so a request without credentials is told ``401`` with
     ``WWW-Authenticate: Token`` (DRF takes the header from the first class);
     the browser's session works the same, CSRF included. Bodies are JSON
-    only (``messaging.api.parsers``)."""
+    only (``messaging.api.parsers``); the schema is ``messaging.api.schema``'s."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     parser_classes = PARSER_CLASSES
+    schema = ParleyAutoSchema()
 
 
 def _errors(*codes: int) -> dict:
     described = {
-        400: "invalid input (code invalid, too_long)",
+        400: "invalid (a field or query parameter, or a body that is not JSON), "
+        "or too_long (content)",
         401: "not authenticated",
         403: "not a member or not allowed (recorded in the audit log)",
-        404: "no such conversation, message or user",
+        404: "no such conversation, message or user (named in the path), or the id in the "
+        "path is not a UUID",
         409: "archived, or client_id_conflict",
         429: "rate_limited, with Retry-After",
     }
