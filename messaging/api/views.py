@@ -12,7 +12,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
@@ -26,14 +28,27 @@ from messaging.errors import InvalidInput
 from messaging.realtime import presence, ratelimit
 
 
+class JSONAnswers(DefaultContentNegotiation):
+    """Every answer is JSON, whatever ``Accept`` asks for: the API has no
+    other form (DRF's browsable HTML pages are not part of it), and a
+    client that asked for something else still gets an answer it can read
+    rather than a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ParleyAPIView(APIView):
     """Token first, so a request without credentials is told ``401`` with
     ``WWW-Authenticate: Token`` (DRF takes the header from the first class);
-    the browser's session works the same, CSRF included. Bodies are JSON
-    only (``messaging.api.parsers``); the schema is ``messaging.api.schema``'s."""
+    the browser's session works the same, CSRF included. Bodies and answers
+    are JSON only (``messaging.api.parsers``); the schema is
+    ``messaging.api.schema``'s."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     parser_classes = PARSER_CLASSES
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONAnswers
     schema = ParleyAutoSchema()
 
 
