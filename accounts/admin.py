@@ -1,10 +1,22 @@
+from axes.models import AccessFailureLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.forms.models import BaseInlineFormSet
 
 from accounts import services
-from accounts.forms import MentorAssignmentForm, UserChangeForm, UserCreationForm
+from accounts.forms import (
+    AdminPasswordChangeForm,
+    MentorAssignmentForm,
+    UserChangeForm,
+    UserCreationForm,
+)
 from accounts.models import MentorAssignment, User
+
+# Parley keeps no log of each failed login (AXES_ENABLE_ACCESS_FAILURE_LOG
+# is off): Access attempts counts them and Access logs lists sign-ins, so
+# axes' third page would always be empty.
+if admin.site.is_registered(AccessFailureLog):
+    admin.site.unregister(AccessFailureLog)
 
 
 class AssignmentsAreAddedOrRemoved:
@@ -44,6 +56,7 @@ class MentorAssignmentInline(AssignmentsAreAddedOrRemoved, admin.TabularInline):
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     ordering = ["display_name"]
     list_display = ["display_name", "email", "role", "is_active", "is_staff", "date_joined"]
     list_filter = ["role", "is_active", "is_staff"]

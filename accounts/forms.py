@@ -17,6 +17,21 @@ class UserChangeForm(auth_forms.UserChangeForm):
         fields = "__all__"
 
 
+class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
+    """The admin's password page stores through ``change_password``: the
+    person's sessions end, their sockets close and their API tokens are
+    revoked. When admins change their own password, the admin view keeps
+    their current session (``update_session_auth_hash``)."""
+
+    def save(self, commit=True):
+        if not commit:
+            raise NotImplementedError("Passwords are stored by accounts.services.")
+        password = (
+            self.cleaned_data["password1"] if self.cleaned_data["set_usable_password"] else None
+        )
+        return services.change_password(user=self.user, password=password, actor=None, via="admin")
+
+
 class MentorAssignmentForm(forms.ModelForm):
     """A new mentor assignment (the admin's add page and the mentors inline
     on a student's page): refused with a form error unless the mentor is a

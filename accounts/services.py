@@ -3,11 +3,15 @@ than saving accounts, assignments or tokens themselves."""
 
 from collections.abc import Collection
 
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from accounts import selectors
 from accounts.models import MentorAssignment, Role, User
+from messaging import audit
+from messaging.models import AuditAction
 from messaging.services.sockets import close_user_sockets
 
 
@@ -78,3 +82,68 @@ def set_active(*, user: User, active: bool) -> User:
         if not active:
             close_user_sockets(user_id=user.pk)
     return user
+
+
+def change_password(
+    *,
+    user: User,
+    password: str | None,
+    actor: User | None,
+    via: str,
+    keep_session_key: str | None = None,
+) -> User:
+    """Set ``user``'s password (``None``: no usable password; ``password`` is
+    already validated) and end what the old one let in, as logout and
+    deactivation do: every stored session of ``user`` but
+    ``keep_session_key`` (the one that made a change of one's own) is
+    deleted, every socket of ``user`` closes with 4401 once this commits
+    (the kept session's pages reconnect; a stolen copy of its cookie cannot),
+    and every API token of ``user`` is deleted. Audited as
+    ``auth.password_changed``; ``via`` says where (``profile``, ``admin``,
+    ``command``)."""
+    with transaction.atomic():
+        if password is None:
+            user.set_unusable_password()
+        else:
+            user.set_password(password)
+        user.save(update_fields=["password"])
+        tokens_revoked, _ = Token.objects.filter(user=user).delete()
+        ended = [key for key in selectors.session_keys_of(user) if key != keep_session_key]
+        Session.objects.filter(session_key__in=ended).delete()
+        close_user_sockets(user_id=user.pk)
+        audit.record(
+            actor=actor,
+            action=AuditAction.PASSWORD_CHANGED,
+            user_id=str(user.pk),
+            via=via,
+            sessions_ended=len(ended),
+            tokens_revoked=tokens_revoked,
+        )
+    return user
+
+
+def record_lockout(
+    *,
+    email: str | None,
+    address: str | None,
+    locked: Collection[str],
+    failures: int,
+    path: str,
+    cooloff_minutes: int,
+) -> None:
+    """Audit one login lockout (``auth.locked_out``): the account as typed
+    (lowercase) and its id if it exists, the client address, which of the two
+    ``locked`` (``account``, ``address``), the failures counted, where, and for
+    how long. Written once per lockout, not per refused attempt."""
+    user_id = selectors.user_id_for_email(email) if email else None
+    audit.record(
+        actor=None,
+        action=AuditAction.LOCKED_OUT,
+        email=email,
+        user_id=str(user_id) if user_id else None,
+        address=address,
+        locked=list(locked),
+        failures=failures,
+        path=path,
+        cooloff_minutes=cooloff_minutes,
+    )

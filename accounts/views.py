@@ -1,9 +1,47 @@
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
+from config.redirects import safe_next
+
+
+class SameSiteRedirects(auth_views.RedirectURLMixin):
+    """Login and logout follow ``next`` only within this site, through the
+    same check as every other page (``config.redirects.safe_next``)."""
+
+    request: HttpRequest
+
+    def get_redirect_url(self, request: HttpRequest | None = None) -> str:
+        return safe_next(request or self.request) or ""
+
+
+class LoginView(SameSiteRedirects, auth_views.LoginView):
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+class LogoutView(SameSiteRedirects, auth_views.LogoutView):
+    pass
+
+
+def _render_profile(request, *, password_form=None, status=200):
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "mentors": list(selectors.mentors_of(request.user)),
+            "students": list(selectors.students_of(request.user)),
+            "password_form": password_form or PasswordChangeForm(request.user),
+        },
+        status=status,
+    )
 
 
 @login_required
@@ -18,11 +56,29 @@ def profile(request):
         else:
             messages.success(request, "Profile saved.")
             return redirect("profile")
-    return render(
-        request,
-        "accounts/profile.html",
-        {
-            "mentors": list(selectors.mentors_of(request.user)),
-            "students": list(selectors.students_of(request.user)),
-        },
+    return _render_profile(request)
+
+
+@login_required
+@require_POST
+def password_change(request):
+    """The profile page's password form: checks the old password, then
+    ``change_password`` ends the person's other sessions, closes every socket
+    of theirs and revokes their API tokens. This session goes on under the
+    new password and a new key (a stolen copy of its old cookie is dead); its
+    pages reconnect their sockets with it."""
+    form = PasswordChangeForm(request.user, request.POST)
+    if not form.is_valid():
+        return _render_profile(request, password_form=form)
+    services.change_password(
+        user=request.user,
+        password=form.cleaned_data["new_password1"],
+        actor=request.user,
+        via="profile",
+        keep_session_key=request.session.session_key,
     )
+    update_session_auth_hash(request, request.user)
+    messages.success(
+        request, "Password changed. Your other sessions and API tokens have been signed out."
+    )
+    return redirect("profile")

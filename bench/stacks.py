@@ -17,7 +17,6 @@ from bench.loadgen import Endpoint, Room
 
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 BENCH_PG = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
-ORIGIN = "http://127.0.0.1"
 
 
 # Each stack sets these itself; the caller's values (the test suite's
@@ -232,7 +231,8 @@ class ParleyStack(Stack):
             url=f"ws://127.0.0.1:{port}{self.path}",
             rooms=[room_key],
             headers={"Cookie": f"{self.setup['cookie_name']}={session}"},
-            origin=ORIGIN,
+            # The origin check wants the server's own origin, port included.
+            origin=f"http://127.0.0.1:{port}",
         )
 
 

@@ -1,7 +1,9 @@
 """ASGI entry point: HTTP to Django, WebSockets to the Parley consumer.
 
-Follows the Channels example: the origin is checked against ALLOWED_HOSTS,
-then the session identifies the user.
+Follows the Channels example, with the origin check comparing the whole
+origin (scheme, host and port; ``config.origins``), then the session
+identifies the user (or, with the database unreachable, the socket is
+told to try again later).
 """
 
 import os
@@ -14,15 +16,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from config.origins import SameOriginValidator  # noqa: E402
+from messaging.realtime.guard import DatabaseFaultGuard  # noqa: E402
 from messaging.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        "websocket": SameOriginValidator(
+            # A database fault while loading the session answers close 4503.
+            DatabaseFaultGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
         ),
     }
 )

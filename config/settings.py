@@ -18,6 +18,7 @@ The profile is never inferred from which variables happen to be set, so a
 deployment that forgets one gets an error, not a development server.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -75,6 +76,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "daphne",
+    # Login lockout; before accounts, whose admin trims axes' pages.
+    "axes",
+    # Before django.contrib.auth: its changepassword command replaces
+    # Django's (through accounts.services.change_password).
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -87,7 +93,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "accounts",
     "messaging",
     "notifications",
 ]
@@ -102,6 +107,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -124,16 +132,48 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------
+# A database fault must never hang a request or a socket (DESIGN.md): every
+# connection attempt, pool checkout and statement has a bound, and the
+# caller answers the retryable ``unavailable`` error (docs/protocol.md,
+# docs/api.md) when one runs out.
+DATABASE_CONNECT_TIMEOUT = env.int("DATABASE_CONNECT_TIMEOUT", default=3)  # seconds
+DATABASE_POOL_TIMEOUT = env.float("DATABASE_POOL_TIMEOUT", default=3.0)  # seconds
+# 0 switches the statement timeout (and the client-side deadline) off, for
+# ``migrate`` on large tables.
+DATABASE_STATEMENT_TIMEOUT_MS = env.int("DATABASE_STATEMENT_TIMEOUT_MS", default=5000)
+
 if env.str("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
     # Long-lived ASGI consumers must not hold stale connections (DESIGN.md);
     # psycopg's pool makes the short-lived ones cheap.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    _db_options = DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+        # A peer that vanishes (packets dropped) is noticed by the kernel
+        # within a few seconds instead of TCP's quarter of an hour.
+        "keepalives": 1,
+        "keepalives_idle": max(1, DATABASE_CONNECT_TIMEOUT),
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+        "tcp_user_timeout": max(1, DATABASE_CONNECT_TIMEOUT) * 1000,
+    }
+    if DATABASE_STATEMENT_TIMEOUT_MS:
+        _db_options["options"] = (
+            _db_options.get("options", "")
+            + f" -c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}"
+        ).strip()
     if env.bool("DATABASE_POOL", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        _db_options["pool"] = {
             "min_size": env.int("DATABASE_POOL_MIN", default=1),
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
-            "timeout": 10,
+            # How long a caller waits for a connection when none is free or
+            # the database cannot be reached.
+            "timeout": DATABASE_POOL_TIMEOUT,
+            # The pool's reconnection attempts back off, doubling; giving up
+            # after a few seconds lets the next request start a fresh attempt
+            # at once, so recovery after an outage stays quick.
+            "reconnect_timeout": max(5.0, 2.0 * DATABASE_CONNECT_TIMEOUT),
         }
     DATABASES["default"].setdefault("TEST", {})
     if env.str("TEST_DATABASE_NAME", default=""):
@@ -168,15 +208,28 @@ AUTH_PASSWORD_VALIDATORS = [
 REDIS_URL = env.str("REDIS_URL", default="")
 # Namespaces Parley's own Redis keys (presence, rate limits) and channel layer.
 REDIS_KEY_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="parley")
+# Every Redis call is bounded: Redis holds only what may be lost, so a slow or
+# absent Redis degrades live delivery (docs/protocol.md, ``degraded``) and
+# never holds up a send, which needs only PostgreSQL.
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)  # seconds
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=2.0)  # seconds
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            # One PUBLISH per group send and no per-channel capacity to
-            # overflow: the default layer drops messages under load (DESIGN.md).
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            # channels-redis's pub/sub layer (one PUBLISH per group send and no
+            # per-channel capacity to overflow: the default layer drops
+            # messages under load, DESIGN.md), made to ride out an outage:
+            # sockets open and join their groups while Redis is away.
+            "BACKEND": "messaging.realtime.layer.ResilientPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+                    }
+                ],
                 "prefix": REDIS_KEY_PREFIX,
             },
         }
@@ -186,9 +239,17 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="parley"),
+            "OPTIONS": {
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+            },
         }
     }
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+    }
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -258,13 +319,49 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 if not EMBEDDED:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+
+# --- Authentication: trusted proxies and login lockout ----------------------
+# How many reverse proxies stand in front of Parley, each appending the
+# address it received from to X-Forwarded-For: the one switch for forwarded
+# headers (config/proxies.py). 0, the default, trusts none of them, so a
+# client cannot pick its own address for the lockout and the throttles.
+PARLEY_TRUSTED_PROXIES = env.int("PARLEY_TRUSTED_PROXIES", default=0)
+if PARLEY_TRUSTED_PROXIES < 0:
+    raise ImproperlyConfigured("PARLEY_TRUSTED_PROXIES is a number of proxies, 0 or more.")
+if PARLEY_TRUSTED_PROXIES:
+    # Only a trusted proxy may say the client came over HTTPS (the HTTPS
+    # redirect, CSRF and the WebSocket origin check read it).
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses every password check while the account or address is locked.
+    "accounts.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# django-axes (accounts/lockout.py): failures count per account and per
+# address over a sliding window of AXES_COOLOFF_TIME; reaching either limit
+# locks for that long after the failure that set it.
+AXES_ENABLED = True
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # in this order (LockoutHandler)
+AXES_FAILURE_LIMIT = env.int("PARLEY_LOGIN_FAILURE_LIMIT", default=5)  # per account
+PARLEY_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("PARLEY_LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("PARLEY_LOGIN_LOCKOUT_MINUTES", default=15))
+# Attempts refused while locked neither count nor extend the lock: a class
+# behind one address is not kept out by one person retrying.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success does not wipe the failures: an attacker's own valid account must
+# not reset their address's count.
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 
 # --- REST API -------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -275,7 +372,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "messaging.api.errors.exception_handler",
+    # Throttles identify clients as the lockout does (config/proxies.py).
+    "NUM_PROXIES": PARLEY_TRUSTED_PROXIES,
 }
+# /api/schema/ and /api/docs/ answer anonymous requests only when this is on.
+PARLEY_PUBLIC_API_SCHEMA = env.bool("PARLEY_PUBLIC_API_SCHEMA", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Parley API",
     "DESCRIPTION": "Conversations, history, sending and receipts over HTTP.",
@@ -317,6 +418,8 @@ LOGGING = {
         # which printed every runserver line twice).
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
+        # Lockouts are warnings; every login and attempt would be INFO.
+        "axes": {"level": "WARNING"},
     },
 }
 

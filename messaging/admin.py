@@ -124,6 +124,9 @@ class MessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # messages are sent through services, which take seq and audit
 
+    def has_change_permission(self, request, obj=None):
+        return False  # edits are the author's, through the service; moderation below
+
     def has_delete_permission(self, request, obj=None):
         return False  # deletion is the moderation action below: soft, audited, announced
 
@@ -156,7 +159,9 @@ class MessageStatusAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 
 
 @admin.register(UserPresence)
-class UserPresenceAdmin(admin.ModelAdmin):
+class UserPresenceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
+    """Written by the presence service as sockets come and go."""
+
     list_display = ["user", "status", "last_seen", "updated_at"]
     list_filter = ["status"]
     search_fields = ["user__email", "user__display_name"]

@@ -7,4 +7,7 @@ class MessagingConfig(AppConfig):
     verbose_name = "Messaging"
 
     def ready(self):
+        from config import database
         from messaging import signals  # noqa: F401 - connects the receivers
+
+        database.install()

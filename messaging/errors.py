@@ -48,3 +48,16 @@ class RateLimited(MessagingError):
     def __init__(self, message: str, *, retry_after: float):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ServiceUnavailable(MessagingError):
+    """A dependency the command needs (PostgreSQL) did not answer in time or
+    refused: nothing was done, and the same command may be sent again after
+    ``retry_after`` seconds (sends are idempotent by ``client_id``)."""
+
+    code = "unavailable"
+    http_status = 503
+
+    def __init__(self, message: str = "", *, retry_after: float = 2.0):
+        super().__init__(message or "The database is unavailable; try again shortly.")
+        self.retry_after = retry_after

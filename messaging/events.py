@@ -164,6 +164,14 @@ async def apublish_many(groups: Iterable[str], frame: dict, **routing) -> None:
         )
 
 
+async def resubscribe() -> None:
+    """Subscribe this process's channels and groups again, on the layers that
+    can (``messaging.realtime.layer``): a restarted Redis forgot them all."""
+    layer = get_channel_layer()
+    if hasattr(layer, "resubscribe"):
+        await layer.resubscribe()
+
+
 def publish_on_commit(group: str, frame: dict, **routing) -> None:
     """Publish once the current transaction commits; never if it rolls back."""
     transaction.on_commit(lambda: publish(group, frame, **routing))

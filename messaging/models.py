@@ -242,6 +242,8 @@ class AuditAction(models.TextChoices):
     MESSAGE_DELETE = "message.delete"
     READ_MARK = "read.mark"
     ACCESS_DENIED = "access.denied"
+    PASSWORD_CHANGED = "auth.password_changed"
+    LOCKED_OUT = "auth.locked_out"
 
 
 class AuditLog(models.Model):

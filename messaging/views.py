@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
+from config.redirects import safe_next
 from messaging import policy, selectors, services, validation
 from messaging.errors import InvalidInput, MessagingError, NotFound
 from messaging.events import message_payload
@@ -120,7 +121,7 @@ def _messaging_errors_shown(view):
                 if "conversation_id" in kwargs
                 else reverse("inbox")
             )
-            return redirect(request.POST.get("next") or fallback)
+            return redirect(safe_next(request) or fallback)
 
     return wrapper
 
@@ -261,7 +262,7 @@ def archive(request, conversation_id):
     archived = request.POST.get("archived") == "1"
     services.set_archived(actor=request.user, conversation_id=conversation_id, archived=archived)
     messages.success(request, "Conversation archived." if archived else "Conversation restored.")
-    return redirect(request.POST.get("next") or reverse("conversation", args=[conversation_id]))
+    return redirect(safe_next(request) or reverse("conversation", args=[conversation_id]))
 
 
 @login_required

@@ -37,7 +37,13 @@ def test_database_url() -> str:
 class ServerProcess:
     """One daphne process serving Parley on 127.0.0.1:<port>."""
 
-    def __init__(self, *, extra_env: dict | None = None, log_dir: Path | None = None):
+    def __init__(
+        self,
+        *,
+        extra_env: dict | None = None,
+        log_dir: Path | None = None,
+        application: str = "config.asgi:application",
+    ):
         self.port = free_port()
         self.log_path = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / (
             f"parley-server-{self.port}.log"
@@ -68,7 +74,7 @@ class ServerProcess:
                 "127.0.0.1",
                 "-p",
                 str(self.port),
-                "config.asgi:application",
+                application,
             ],
             cwd=ROOT,
             env=env,

@@ -7,7 +7,12 @@ every write goes through ``messaging.services`` and every event through
 - ``backends``: the store of presence entries and rate-limit buckets,
   Redis or memory, chosen once per process.
 - ``presence``: a socket's status changes, reads, and announcing changes.
-- ``maintenance``: the per-process heartbeat and sweep.
+- ``maintenance``: the per-process heartbeat, sweep, session re-check and
+  live-delivery watch.
+- ``health``: whether this process reaches Redis (live delivery degraded).
+- ``layer``: the pub/sub channel layer, riding out Redis outages.
+- ``database``: database calls from the event loop, faults as ``unavailable``.
+- ``guard``: the answer to a socket the database cannot serve yet.
 - ``typing``: a socket's typing indicators and their throttle.
 - ``ratelimit``: the per-user send bucket, for the socket and the REST API.
 - ``clock``: the time all of these read, replaceable in tests.

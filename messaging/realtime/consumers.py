@@ -9,28 +9,27 @@ closes the socket.
 import json
 import logging
 import uuid
-from functools import partial
+from typing import Any
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 
 from messaging import events, limits, selectors, services, validation
-from messaging.errors import InvalidInput, MessagingError
+from messaging.errors import InvalidInput, MessagingError, ServiceUnavailable
 from messaging.models import PresenceStatus
-from messaging.realtime import maintenance, ratelimit
+from messaging.realtime import health, maintenance, ratelimit
 from messaging.realtime import presence as presence_store
+from messaging.realtime.database import db
 from messaging.realtime.typing import Typing
 
 logger = logging.getLogger(__name__)
 
-# Database work runs in the thread pool, not on one shared thread, so one
-# slow query does not hold up every socket of the process.
-db = partial(database_sync_to_async, thread_sensitive=False)
-
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_TOO_MANY_SOCKETS = 4429
+# The database cannot serve a new socket now; try again later. (RFC 6455's
+# 1013 says the same, but ASGI servers only send 1000 and 3000-4999.)
+CLOSE_TRY_AGAIN_LATER = 4503
 MAX_REF_CHARS = 64
 MAX_RESUME_CONVERSATIONS = 1000
 MAX_PRESENCE_QUERY = 200
@@ -39,18 +38,39 @@ MAX_PRESENCE_QUERY = 200
 class ChatConsumer(AsyncWebsocketConsumer):
     # --- Connection -------------------------------------------------------------
 
-    async def connect(self):
-        self.user = self.scope.get("user")
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user: Any = None  # the scope's user, set in connect()
         self.conversations: set[str] = set()  # hex ids of conversations joined
         self.groups_joined: list[str] = []
         self.registered = False
+        self.released = False
+        self.greeted = False  # hello sent: the client may hear other frames now
+        # What this socket's client was last told of live delivery: it
+        # assumes it works until told otherwise (docs/protocol.md, degraded).
+        self.live_delivery_told = True
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # A consumer that crashed or was cancelled never ran disconnect():
+            # its presence entry and groups must not outlive it.
+            await self._release()
+
+    @property
+    def session_key(self) -> str | None:
+        return getattr(self.scope.get("session"), "session_key", None)
+
+    async def connect(self):
+        self.user = self.scope.get("user")
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
 
         self.typing_state = Typing(self.user)
-        change = await presence_store.connect(self.user.pk, self.channel_name)
+        change = await presence_store.connect(self.user.pk, self.channel_name, consumer=self)
         self.registered = True
         maintenance.ensure_running()
         if change.connections > limits.max_sockets_per_user():
@@ -64,10 +84,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The user's own group first: a conversation added from now on
         # reaches this socket even while it joins the others.
         await self._join(events.user_group(self.user.pk))
-        session_key = getattr(self.scope.get("session"), "session_key", None)
-        if session_key:
-            await self._join(events.session_group(session_key))
-        conversations = await db(selectors.socket_conversations)(self.user)
+        if self.session_key:
+            await self._join(events.session_group(self.session_key))
+        try:
+            conversations = await db(selectors.socket_conversations)(self.user)
+        except ServiceUnavailable as error:
+            await self._send_error(error.code, error.message, retry_after=error.retry_after)
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         for conversation in conversations:
             await self._join_conversation(conversation["id"])
         await self._send_frame(
@@ -84,16 +108,50 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 },
             }
         )
+        self.greeted = True
+        if not health.live():
+            await self.tell_live_delivery(False, health.reason())
         await presence_store.announce(change)
 
     async def disconnect(self, code):
+        await self._release()
+
+    async def _release(self) -> None:
+        """Leave every group and drop this socket's presence, once, whether
+        the socket closed or the consumer died. Best effort: a Redis fault
+        leaves the entry to expire."""
+        if self.released:
+            return
+        self.released = True
         for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            except Exception:
+                logger.debug("Could not leave %s", group, exc_info=True)
         if not self.registered:
             return
-        await self.typing_state.stop_all()
+        try:
+            await self.typing_state.stop_all()
+        except Exception:
+            logger.debug("Could not stop typing", exc_info=True)
         change = await presence_store.disconnect(self.user.pk, self.channel_name)
         await presence_store.announce(change)
+
+    async def tell_live_delivery(self, live: bool, reason: str | None = None) -> None:
+        """Tell the client whether live events reach it (docs/protocol.md,
+        ``degraded``)."""
+        self.live_delivery_told = live
+        frame = {"type": "degraded", "live": live}
+        if not live:
+            frame["reason"] = reason or "redis_unavailable"
+        try:
+            await self._send_frame(frame)
+        except Exception:
+            logger.debug("Could not tell a socket about live delivery", exc_info=True)
+
+    async def revoke(self) -> None:
+        """The session or account no longer stands: close with 4401."""
+        await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def _join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
@@ -207,17 +265,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_frame({"type": "ok", **echo})
 
     async def typing_start(self, frame, echo):
-        conversation_id = str(
-            services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
-        )
+        conversation = validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+        conversation_id = str(conversation)
         if self.typing_state.throttled(conversation_id):
             return  # the last announcement is still fresh
-        await db(selectors.membership_for)(self.user, conversation_id, attempted="typing")
+        await db(selectors.membership_for)(self.user, conversation, attempted="typing")
         await self.typing_state.start(conversation_id)
 
     async def typing_stop(self, frame, echo):
         conversation_id = str(
-            services.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+            validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         )
         await self.typing_state.stop(conversation_id)
 
@@ -349,7 +406,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["frame"])
 
     async def session_revoked(self, event):
-        await self.close(code=CLOSE_UNAUTHENTICATED)
+        await self.revoke()
 
     # --- Sending ----------------------------------------------------------------------
 

@@ -1,7 +1,15 @@
-"""Each server process's presence upkeep: while it serves any socket, every
-heartbeat it refreshes its sockets' entries (so they do not expire), moves
-their users' ``last_seen`` on, and sweeps the store for entries left by
-processes that died, announcing those users offline or away.
+"""Each server process's upkeep of its sockets, while it serves any:
+
+- every second, while Redis is unreachable, a probe; when live delivery
+  stops or comes back every socket is told (docs/protocol.md ``degraded``)
+  and, on recovery, the channel layer subscribes again;
+- every heartbeat (``PRESENCE_HEARTBEAT_SECONDS``): the presence entries of
+  live sockets are refreshed and those of dead ones (a consumer that died
+  without ``disconnect()``) dropped; users' ``last_seen`` moves on; expired
+  entries left by processes that died are swept, their users announced
+  offline or away; and every socket's session and account are checked
+  again, closing with 4401 those revoked (a lost revoke event delays
+  revocation by one heartbeat, not forever).
 
 The Celery task ``messaging.tasks.sweep_presence`` runs the same sweep when
 no process serves a socket.
@@ -9,15 +17,22 @@ no process serves a socket.
 
 import asyncio
 import logging
+import time
+from collections import defaultdict
 
-from channels.db import database_sync_to_async
-
-from messaging import limits
-from messaging.realtime import presence
-from messaging.realtime.backends import PresenceChange, presence_store
+from messaging import events, limits
+from messaging.errors import ServiceUnavailable
+from messaging.realtime import health, presence
+from messaging.realtime import selectors as realtime_selectors
+from messaging.realtime.backends import PresenceChange, StoreUnavailable, presence_store
+from messaging.realtime.database import db
 from messaging.services.presence import touch_last_seen
 
 logger = logging.getLogger(__name__)
+
+# How often the loop wakes: to probe Redis while it is away, and to tell
+# sockets of a change in live delivery.
+TICK_SECONDS = 1.0
 
 _running: "dict[asyncio.AbstractEventLoop, asyncio.Task]" = {}
 
@@ -31,38 +46,83 @@ def ensure_running() -> None:
 
 
 async def _maintain(loop: asyncio.AbstractEventLoop) -> None:
-    """Heartbeat and sweep while this process serves any socket."""
+    """Watch live delivery every tick and beat every heartbeat while this
+    process serves any socket."""
+    last_beat = time.monotonic()
     try:
         while presence.local_sockets():
-            await asyncio.sleep(limits.presence_heartbeat_seconds())
+            beat = limits.presence_heartbeat_seconds()
+            await asyncio.sleep(min(TICK_SECONDS, beat))
             try:
-                await heartbeat()
-                await sweep()
+                await watch_live_delivery()
+                if time.monotonic() - last_beat >= beat:
+                    last_beat = time.monotonic()
+                    await heartbeat()
+                    await sweep()
+                    await recheck_access()
             except Exception:
-                logger.exception("Presence maintenance failed; retrying next beat")
+                logger.exception("Socket maintenance failed; retrying next beat")
     finally:
         _running.pop(loop, None)
 
 
+async def watch_live_delivery() -> None:
+    """Probe Redis while it is away; tell every socket whose client last
+    heard otherwise whether live delivery works."""
+    if not health.live():
+        try:
+            await presence_store().ping()
+        except StoreUnavailable:
+            pass
+        else:
+            health.report_ok()
+            await events.resubscribe()
+            # A restarted Redis has lost every entry: write ours back now.
+            await heartbeat()
+    live, reason = health.live(), health.reason()
+    for socket in list(presence.local_sockets().values()):
+        consumer = socket.live_consumer()
+        # A socket still connecting hears of it right after its hello.
+        if consumer is not None and consumer.greeted and consumer.live_delivery_told != live:
+            await consumer.tell_live_delivery(live, reason)
+
+
 async def heartbeat() -> None:
-    """Extend the expiry of this process's sockets and move their users'
-    ``last_seen`` on (at most once a ``LAST_SEEN_WRITE_INTERVAL_SECONDS``)."""
+    """Extend the expiry of this process's live sockets, drop the entries of
+    dead ones, and move their users' ``last_seen`` on (at most once a
+    ``LAST_SEEN_WRITE_INTERVAL_SECONDS``)."""
     store = presence_store()
-    sockets = list(presence.local_sockets().items())
-    for channel, (user_id, status) in sockets:
-        change = await store.put(user_id, channel, status)
-        if change.changed:
-            # The entry had expired and been swept (a stalled process).
-            await presence.announce(change)
-    for user_id in {user_id for _, (user_id, _) in sockets}:
-        await database_sync_to_async(touch_last_seen)(user_id=user_id)
+    sockets = presence.local_sockets()
+    try:
+        for channel, socket in list(sockets.items()):
+            if socket.alive():
+                change = await store.put(socket.user_id, channel, socket.status)
+            else:
+                sockets.pop(channel, None)
+                change = await store.remove(socket.user_id, channel)
+            if change.changed:
+                # A dead socket's user went offline, or the entry had expired
+                # and been swept (a stalled process, a restarted Redis).
+                await presence.announce(change)
+    except StoreUnavailable as error:
+        health.report_failure("presence heartbeat", error)
+    for user_id in {socket.user_id for socket in list(sockets.values())}:
+        try:
+            await db(touch_last_seen)(user_id=user_id)
+        except ServiceUnavailable:
+            break
 
 
 async def sweep() -> list[PresenceChange]:
     """Drop expired sockets of every user and announce who went offline or away."""
     store = presence_store()
-    changes = []
-    for user_id in await store.due():
+    changes: list[PresenceChange] = []
+    try:
+        due = await store.due()
+    except StoreUnavailable as error:
+        health.report_failure("presence sweep", error)
+        return changes
+    for user_id in due:
         try:
             change = await store.expire(user_id)
             if change.changed:
@@ -72,3 +132,28 @@ async def sweep() -> list[PresenceChange]:
             # One user's failure must not keep everyone else online.
             logger.exception("Presence sweep failed for user %s", user_id)
     return changes
+
+
+async def recheck_access() -> int:
+    """Close (4401) every socket of this process whose session or account
+    no longer stands. While the database cannot answer, sockets stay open
+    (they can do nothing that needs it) and are checked at the next beat.
+    Returns how many sockets were closed."""
+    consumers = defaultdict(list)
+    for socket in list(presence.local_sockets().values()):
+        consumer = socket.live_consumer()
+        if consumer is not None:
+            consumers[(consumer.session_key, socket.user_id)].append(consumer)
+    if not consumers:
+        return 0
+    try:
+        revoked = await db(realtime_selectors.revoked_sockets)(list(consumers))
+    except ServiceUnavailable:
+        logger.warning("Could not re-check socket sessions: the database is unavailable")
+        return 0
+    closed = 0
+    for pair in revoked:
+        for consumer in consumers[pair]:
+            await consumer.revoke()
+            closed += 1
+    return closed

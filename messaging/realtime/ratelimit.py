@@ -1,18 +1,48 @@
 """Per-user token bucket for socket and API writes: ``SEND_RATE_PER_SECOND``
 tokens a second, up to ``SEND_BURST``, in this process's backend
 (``messaging.realtime.backends``: Redis, shared by every server process, or
-memory in the embedded default)."""
+memory in the embedded default).
 
+When Redis cannot be reached the bucket is kept in this process's memory
+instead (the same rate per process, so a user spread over N processes may
+send up to N times as fast during the outage): a send needs only
+PostgreSQL, never Redis. The outage is logged once
+(``messaging.realtime.health``).
+"""
+
+import threading
 from uuid import UUID
 
-from messaging.realtime.backends import rate_limiter
+from messaging.realtime import health
+from messaging.realtime.backends import StoreUnavailable, rate_limiter
+from messaging.realtime.backends.memory import MemoryRateLimiter
+
+_fallback: MemoryRateLimiter | None = None
+_fallback_lock = threading.Lock()
+
+
+def fallback_limiter() -> MemoryRateLimiter:
+    """This process's own buckets, used while the shared store is away."""
+    global _fallback
+    with _fallback_lock:
+        if _fallback is None:
+            _fallback = MemoryRateLimiter()
+        return _fallback
 
 
 async def take(user_id: UUID | str, *, kind: str = "send") -> None:
     """Spend one token of ``user_id``'s bucket or raise RateLimited."""
-    await rate_limiter().take(user_id, kind=kind)
+    try:
+        await rate_limiter().take(user_id, kind=kind)
+    except StoreUnavailable as error:
+        health.report_failure("rate limit", error)
+        await fallback_limiter().take(user_id, kind=kind)
 
 
 def take_sync(user_id: UUID | str, *, kind: str = "send") -> None:
     """``take`` for sync callers (the REST API)."""
-    rate_limiter().take_sync(user_id, kind=kind)
+    try:
+        rate_limiter().take_sync(user_id, kind=kind)
+    except StoreUnavailable as error:
+        health.report_failure("rate limit", error)
+        fallback_limiter().take_sync(user_id, kind=kind)

@@ -1,9 +1,16 @@
-"""Reads presence needs: who is told of a user's status, and the stored
-``last_seen`` that accompanies a live status."""
+"""Reads the real-time package needs: who is told of a user's status, the
+stored ``last_seen`` that accompanies a live status, and whether an open
+socket's session still stands."""
 
 from collections.abc import Iterable
+from importlib import import_module
 from uuid import UUID
 
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.utils.crypto import constant_time_compare
+
+from accounts.models import User
 from messaging.models import ConversationParticipant, UserPresence
 
 
@@ -27,3 +34,35 @@ def last_seen(user_ids: Iterable[UUID | str]) -> dict[str, str]:
             "user_id", "last_seen"
         )
     }
+
+
+def revoked_sockets(sockets: Iterable[tuple[str | None, str]]) -> set[tuple[str | None, str]]:
+    """The ``(session_key, user_id)`` pairs whose socket must close: the
+    account is gone or deactivated, or the session is gone (logged out,
+    expired, flushed), belongs to someone else, or was signed with a password
+    that has changed since. The same rules as Django's ``get_user`` applies
+    to every HTTP request; a pair without a session key is checked for the
+    account only."""
+    pairs = set(sockets)
+    users = {
+        str(user.pk): user
+        for user in User.objects.filter(pk__in={user_id for _, user_id in pairs}, is_active=True)
+    }
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    revoked = set()
+    for session_key, user_id in pairs:
+        user = users.get(str(user_id))
+        session = store(session_key).load() if session_key is not None and user else None
+        if user is None or (session is not None and not _session_of(session, user)):
+            revoked.add((session_key, user_id))
+    return revoked
+
+
+def _session_of(session: dict, user: User) -> bool:
+    if session.get(SESSION_KEY) != user._meta.pk.value_to_string(user):
+        return False
+    signed = session.get(HASH_SESSION_KEY) or ""
+    return constant_time_compare(signed, user.get_session_auth_hash()) or any(
+        constant_time_compare(signed, fallback)
+        for fallback in user.get_session_auth_fallback_hash()
+    )

@@ -22,9 +22,6 @@ from messaging.services.conversations import (
 from messaging.services.messages import SendResult, delete_message, edit_message, send_message
 from messaging.services.receipts import mark_delivered, mark_read
 
-# The typing handlers of the socket consumer still parse ids through here.
-from messaging.validation import parse_uuid
-
 __all__ = [
     "SendResult",
     "add_participants",
@@ -33,7 +30,6 @@ __all__ = [
     "edit_message",
     "mark_delivered",
     "mark_read",
-    "parse_uuid",
     "remove_participant",
     "rename_conversation",
     "send_message",

@@ -3,6 +3,7 @@
 ``messaging.realtime``, which calls these when a status changes and at
 every heartbeat."""
 
+import logging
 from datetime import datetime
 from uuid import UUID
 
@@ -12,6 +13,8 @@ from django.utils import timezone
 from accounts.models import User
 from messaging import limits
 from messaging.models import UserPresence
+
+logger = logging.getLogger(__name__)
 
 
 def _last_seen_gate(user_id: UUID | str) -> str:
@@ -29,7 +32,12 @@ def record_presence(*, user_id: UUID | str, status: str) -> datetime | None:
     row, _ = UserPresence.objects.update_or_create(
         user_id=user_id, defaults={"status": status, "last_seen": now}
     )
-    cache.set(_last_seen_gate(user_id), 1, limits.last_seen_write_interval_seconds())
+    try:
+        cache.set(_last_seen_gate(user_id), 1, limits.last_seen_write_interval_seconds())
+    except Exception:
+        # The cache (Redis) only spares writes; without it the next
+        # heartbeat writes last_seen again.
+        logger.debug("Could not set the last_seen gate of %s", user_id, exc_info=True)
     return row.last_seen  # a new row takes its insert time (auto_now_add)
 
 
@@ -37,7 +45,11 @@ def touch_last_seen(*, user_id: UUID | str) -> bool:
     """Move ``user_id``'s ``last_seen`` to now, at most once per
     ``LAST_SEEN_WRITE_INTERVAL_SECONDS`` (a status change counts as a write).
     Returns whether it wrote."""
-    if not cache.add(_last_seen_gate(user_id), 1, limits.last_seen_write_interval_seconds()):
+    try:
+        fresh = cache.add(_last_seen_gate(user_id), 1, limits.last_seen_write_interval_seconds())
+    except Exception:
+        fresh = True  # the cache is away: write, as at most once per heartbeat
+    if not fresh:
         return False
     UserPresence.objects.filter(user_id=user_id).update(last_seen=timezone.now())
     return True

@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.test import RequestFactory
 
 from accounts import services
 from accounts.models import MentorAssignment, Role, User
@@ -68,7 +69,9 @@ def test_login_and_forms_ignore_email_letter_case(client):
     from accounts.forms import UserCreationForm
 
     User.objects.create_user(email="sam@example.test", password="pw-secret-123", display_name="Sam")
-    assert client.login(email="Sam@Example.TEST", password="pw-secret-123")
+    # Password checks need the request (the login lockout counts per address).
+    login_page = RequestFactory().post("/login/")
+    assert client.login(request=login_page, email="Sam@Example.TEST", password="pw-secret-123")
 
     form = UserCreationForm(
         data={

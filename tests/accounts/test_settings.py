@@ -47,6 +47,11 @@ SETTINGS_VARIABLES = {
     "SECURE_HSTS_SECONDS",
     "SECURE_HSTS_PRELOAD",
     "DJANGO_SETTINGS_MODULE",
+    "PARLEY_TRUSTED_PROXIES",
+    "PARLEY_LOGIN_FAILURE_LIMIT",
+    "PARLEY_LOGIN_ADDRESS_FAILURE_LIMIT",
+    "PARLEY_LOGIN_LOCKOUT_MINUTES",
+    "PARLEY_PUBLIC_API_SCHEMA",
 }
 
 
@@ -200,7 +205,7 @@ def test_embedded_profile_switches_each_part_to_its_real_service(tmp_path):
     on_both = summary(
         {**base, "DATABASE_URL": PRODUCTION["DATABASE_URL"], "REDIS_URL": PRODUCTION["REDIS_URL"]}
     )
-    assert on_both["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert on_both["channel_layer"] == "messaging.realtime.layer.ResilientPubSubChannelLayer"
     assert on_both["celery_eager"] is False
     assert on_both["debug"] is True
     assert not (tmp_path / "parley.sqlite3").exists()
@@ -218,4 +223,4 @@ def test_the_benchmark_runs_parley_in_its_production_profile(tmp_path):
     assert found["profile"] == "production"
     assert found["debug"] is False
     assert found["database"] == "django.db.backends.postgresql"
-    assert found["channel_layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert found["channel_layer"] == "messaging.realtime.layer.ResilientPubSubChannelLayer"

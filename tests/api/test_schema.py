@@ -17,8 +17,9 @@ from messaging.errors import InvalidInput
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
 
-def test_schema_is_valid_openapi_with_every_endpoint(api):
-    response = api().get("/api/schema/?format=json")
+def test_schema_is_valid_openapi_with_every_endpoint(api, student):
+    # Signed in: the schema is not public by default (tests/security).
+    response = api(student).get("/api/schema/?format=json")
     assert response.status_code == 200
     schema = response.json()
     validate_schema(schema)
@@ -41,8 +42,8 @@ def test_schema_is_valid_openapi_with_every_endpoint(api):
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 
 
-def test_docs_page_loads_only_local_files_and_no_inline_code(api):
-    response = api().get("/api/docs/")
+def test_docs_page_loads_only_local_files_and_no_inline_code(api, student):
+    response = api(student).get("/api/docs/")
     assert response.status_code == 200
     html = response.content.decode()
     assert "script-src 'self'" in response["Content-Security-Policy"]
@@ -55,7 +56,7 @@ def test_docs_page_loads_only_local_files_and_no_inline_code(api):
         if url.startswith("/static/"):
             assert finders.find(url.removeprefix("/static/")), url
     script_url = next(u for u in urls if "script" in u and "/api/docs/" in u)
-    script = api().get(script_url.replace("&amp;", "&"))
+    script = api(student).get(script_url.replace("&amp;", "&"))
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()

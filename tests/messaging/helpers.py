@@ -1,6 +1,13 @@
+import os
+import subprocess
+import sys
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 
 from messaging import services
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def send(sender, conversation, content="hello", **kwargs):
@@ -9,3 +16,29 @@ def send(sender, conversation, content="hello", **kwargs):
     return services.send_message(
         sender=sender, conversation_id=conversation.pk, content=content, **kwargs
     ).message
+
+
+def embedded_manage(var_dir: Path) -> Callable[..., str]:
+    """``manage(*args) -> stdout``: ``manage.py`` in a fresh process on the
+    embedded default (SQLite under ``var_dir``, no PostgreSQL or Redis), as
+    ``make run`` starts it."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "TEST_DATABASE_NAME")
+    }
+    env["PARLEY_PROFILE"] = "embedded"
+    env["PARLEY_VAR_DIR"] = str(var_dir)
+
+    def manage(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        ).stdout
+
+    return manage

@@ -8,6 +8,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import Role, User
@@ -22,7 +23,7 @@ from messaging.models import (
     MessageStatus,
     UserPresence,
 )
-from notifications.models import NotificationPreference
+from notifications import services as notification_services
 
 
 @pytest.fixture
@@ -40,12 +41,15 @@ def populated(superuser):
     reader = direct.participants.exclude(user=direct.messages.last().sender).first().user
     services.mark_read(user=reader, conversation_id=direct.pk, up_to_seq=direct.last_seq)
     UserPresence.objects.create(user=reader)
-    NotificationPreference.objects.create(user=reader)
+    notification_services.update_preferences(user=reader)
     Group.objects.create(name="Moderators")
     if apps.is_installed("rest_framework.authtoken"):
         from rest_framework.authtoken.models import Token
 
         Token.objects.create(user=reader)
+    if apps.is_installed("axes"):
+        # A failed login is what makes an access attempt row.
+        Client().post("/login/", {"username": reader.email, "password": "wrong"})
 
 
 @pytest.fixture
@@ -211,3 +215,18 @@ def test_view_only_staff_cannot_run_the_actions(client, make_user, populated):
     assert group.archived_at is None
     response = client.get(_url(Message, "changelist"))
     assert "delete_for_moderation" not in _actions(response)
+
+
+def test_message_and_presence_rows_cannot_be_edited_in_the_admin(admin_client, populated):
+    """Messages change through services (edit by the author, moderation
+    action) and presence rows through the presence service: their change
+    pages are view-only, and a forged POST changes nothing."""
+    message = Message.objects.exclude(message_type="system").first()
+    url = reverse("admin:messaging_message_change", args=[message.pk])
+    response = admin_client.post(url, {"content": "rewritten by hand"})
+    assert response.status_code == 403
+    message.refresh_from_db()
+    assert message.content != "rewritten by hand"
+    presence = UserPresence.objects.first()
+    url = reverse("admin:messaging_userpresence_change", args=[presence.pk])
+    assert admin_client.post(url, {"status": "away"}).status_code == 403

@@ -3,12 +3,7 @@ SQLite, in-memory layer, as ``make run`` starts it) runs the same services
 through their portable path; CI's PostgreSQL run would not touch it
 otherwise."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.messaging.helpers import embedded_manage
 
 CHECK = """
 import uuid
@@ -43,24 +38,7 @@ print("embedded ok", Message.objects.count())
 
 
 def test_embedded_default_seeds_and_sends_on_sqlite(tmp_path):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "TEST_DATABASE_NAME")
-    }
-    env["PARLEY_PROFILE"] = "embedded"
-    env["PARLEY_VAR_DIR"] = str(tmp_path)
-
-    def manage(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        ).stdout
+    manage = embedded_manage(tmp_path)
 
     manage("migrate", "--noinput", "-v", "0")
     first = manage("seed_demo")

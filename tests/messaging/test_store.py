@@ -3,11 +3,7 @@
 messages alike; the statement writes every field of Message."""
 
 import json
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -15,33 +11,15 @@ from django.db import connection
 from messaging.models import Conversation, Message
 from messaging.services import store
 from tests.messaging import store_scenario
-from tests.messaging.helpers import send
+from tests.messaging.helpers import embedded_manage, send
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
-ROOT = Path(__file__).resolve().parents[2]
 MARK = "STORE-DUMP "
 
 
 def _on_sqlite(tmp_path) -> dict:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "DEBUG", "TEST_DATABASE_NAME")
-    }
-    env["PARLEY_PROFILE"] = "embedded"
-    env["PARLEY_VAR_DIR"] = str(tmp_path)
-
-    def manage(*args):
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        ).stdout
+    manage = embedded_manage(tmp_path)
 
     manage("migrate", "--noinput", "-v", "0")
     out = manage(

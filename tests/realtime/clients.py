@@ -6,11 +6,17 @@ import asyncio
 import contextlib
 import json
 import uuid
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-ORIGIN = "http://127.0.0.1"
+
+def origin_of(ws_url: str) -> str:
+    """The origin of the page a browser would open ``ws_url`` from: the
+    server's own (scheme, host and port), which the origin check requires."""
+    parts = urlsplit(ws_url)
+    return f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
 
 
 class ProtocolClient:
@@ -36,7 +42,7 @@ class ProtocolClient:
         self.socket = await connect(
             url,
             additional_headers={"Cookie": f"sessionid={self.cookie}"},
-            origin=ORIGIN,
+            origin=origin_of(url),
             open_timeout=10,
         )
         hello = json.loads(await asyncio.wait_for(self.socket.recv(), 10))

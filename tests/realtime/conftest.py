@@ -12,6 +12,9 @@ from django.test import Client
 
 from config.asgi import application
 
+# A browser's handshake to http://127.0.0.1: its Host and its page's Origin
+# (the origin check compares the two, scheme and port included).
+HOST = b"127.0.0.1"
 ORIGIN = b"http://127.0.0.1"
 
 # docs/protocol.md orders neither way a sender's ``ack`` and the sender's own
@@ -92,7 +95,9 @@ def open_socket():
     sockets = []
 
     async def open_(user=None, *, origin=ORIGIN, cookie=None, expect_hello=True):
-        headers = [(b"origin", origin)] if origin else []
+        headers = [(b"host", HOST)]
+        if origin:
+            headers.append((b"origin", origin))
         key = cookie or (await sync_to_async(session_cookie)(user) if user else "")
         if key:
             headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()))

@@ -19,6 +19,7 @@ from messaging.realtime.backends.base import (
     PresenceChange,
     PresenceStore,
     RateLimiter,
+    StoreUnavailable,
     aggregate,
 )
 
@@ -26,6 +27,7 @@ __all__ = [
     "PresenceChange",
     "PresenceStore",
     "RateLimiter",
+    "StoreUnavailable",
     "aggregate",
     "presence_store",
     "rate_limiter",

@@ -25,6 +25,11 @@ ONLINE, AWAY, OFFLINE = (
 )
 
 
+class StoreUnavailable(Exception):
+    """The shared store (Redis) did not answer in time or refused: the
+    caller degrades (``messaging.realtime.health``) rather than failing."""
+
+
 class PresenceChange(NamedTuple):
     """One user's aggregate status before and after a store operation, and
     how many live sockets they have left."""
@@ -74,6 +79,13 @@ class PresenceStore(ABC):
     async def due(self) -> list[str]:
         """Ids of the users with an entry whose expiry has come."""
         return await self._due(clock.wall())
+
+    async def ping(self) -> None:
+        """Return if the store answers; raise StoreUnavailable otherwise."""
+        await self._ping()
+
+    async def _ping(self) -> None:
+        return None
 
     async def statuses(self, user_ids: Iterable[UUID | str]) -> dict[str, str]:
         """``{user_id: aggregate status}`` of the live entries, for async callers."""

@@ -5,13 +5,44 @@ API, and both run the same script and parse its reply the same way.
 """
 
 import asyncio
+import contextlib
 import functools
 import weakref
+from collections.abc import Iterator
 
 import redis
 import redis.asyncio as aioredis
+from django.conf import settings
 
-from messaging.realtime.backends.base import PresenceStore, RateLimiter, aggregate
+from messaging.realtime.backends.base import (
+    PresenceStore,
+    RateLimiter,
+    StoreUnavailable,
+    aggregate,
+)
+
+# What an unreachable, refusing or too slow Redis raises.
+REDIS_FAULTS = (redis.RedisError, OSError, asyncio.TimeoutError)
+
+
+@contextlib.contextmanager
+def _unavailable_on_fault() -> Iterator[None]:
+    try:
+        yield
+    except REDIS_FAULTS as error:
+        raise StoreUnavailable(f"{type(error).__name__}: {error}") from error
+
+
+def _timeouts() -> dict:
+    """Every call is bounded (settings ``REDIS_SOCKET_TIMEOUT`` and
+    ``REDIS_CONNECT_TIMEOUT``), and a failed one is not retried here: the
+    caller degrades at once instead of waiting through retries."""
+    return {
+        "socket_timeout": settings.REDIS_SOCKET_TIMEOUT,
+        "socket_connect_timeout": settings.REDIS_CONNECT_TIMEOUT,
+        "retry_on_timeout": False,
+    }
+
 
 # KEYS[1]: the user's hash, KEYS[2]: index of users by earliest expiry.
 # ARGV: op (set | del | sweep), channel, status, now, ttl, user_id.
@@ -83,14 +114,14 @@ def async_client(url: str) -> aioredis.Redis:
     clients = _async_clients.setdefault(asyncio.get_running_loop(), {})
     client = clients.get(url)
     if client is None:
-        client = clients[url] = aioredis.from_url(url, decode_responses=True)
+        client = clients[url] = aioredis.from_url(url, decode_responses=True, **_timeouts())
     return client
 
 
 @functools.cache
 def sync_client(url: str) -> redis.Redis:
     """One thread-safe client (a connection pool) per ``url`` for sync code."""
-    return redis.Redis.from_url(url, decode_responses=True)
+    return redis.Redis.from_url(url, decode_responses=True, **_timeouts())
 
 
 class _Script:
@@ -101,10 +132,12 @@ class _Script:
         self.source = source
 
     async def run(self, url: str, keys: list[str], args: list) -> list:
-        return await async_client(url).register_script(self.source)(keys=keys, args=args)
+        with _unavailable_on_fault():
+            return await async_client(url).register_script(self.source)(keys=keys, args=args)
 
     def run_sync(self, url: str, keys: list[str], args: list) -> list:
-        return sync_client(url).register_script(self.source)(keys=keys, args=args)
+        with _unavailable_on_fault():
+            return sync_client(url).register_script(self.source)(keys=keys, args=args)
 
 
 _apply = _Script(APPLY)
@@ -135,17 +168,26 @@ class RedisPresenceStore(PresenceStore):
         return before, after, int(count)
 
     async def _due(self, now: float) -> list[str]:
-        due = await async_client(self.url).zrangebyscore(self.index_key(), "-inf", now)
+        with _unavailable_on_fault():
+            due = await async_client(self.url).zrangebyscore(self.index_key(), "-inf", now)
         return [str(user_id) for user_id in due]
 
+    async def _ping(self) -> None:
+        with _unavailable_on_fault():
+            await async_client(self.url).ping()
+
     async def _statuses(self, user_ids: list[str], now: float) -> dict[str, str]:
-        async with async_client(self.url).pipeline(transaction=False) as pipe:
-            for user_id in user_ids:
-                pipe.hgetall(self.key(user_id))
-            return _live(user_ids, await pipe.execute(), now)
+        with _unavailable_on_fault():
+            async with async_client(self.url).pipeline(transaction=False) as pipe:
+                for user_id in user_ids:
+                    pipe.hgetall(self.key(user_id))
+                return _live(user_ids, await pipe.execute(), now)
 
     def _statuses_sync(self, user_ids: list[str], now: float) -> dict[str, str]:
-        with sync_client(self.url).pipeline(transaction=False) as pipe:
+        with (
+            _unavailable_on_fault(),
+            sync_client(self.url).pipeline(transaction=False) as pipe,
+        ):
             for user_id in user_ids:
                 pipe.hgetall(self.key(user_id))
             return _live(user_ids, pipe.execute(), now)

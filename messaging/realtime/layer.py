@@ -1,0 +1,124 @@
+"""channels-redis's pub/sub channel layer, made to ride out a Redis outage.
+
+The stock layer raises from ``new_channel`` and ``group_add`` when Redis is
+away, so a socket could not even open, and it never subscribes again what
+failed. Here a channel or group is registered in this process at once and
+subscribed when Redis answers: while it does not, sockets open, join and
+relay what this process publishes locally to no one (live delivery is
+degraded, docs/protocol.md ``degraded``), and ``resubscribe()`` (called by
+``messaging.realtime.maintenance`` when Redis is back) subscribes every
+channel and group this process serves on a fresh connection.
+
+Publishing while Redis is away drops the event (an event is a hint; the
+record is in PostgreSQL, and clients told ``degraded`` resume from it).
+"""
+
+import asyncio
+import logging
+import uuid
+
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
+from channels_redis.utils import _wrap_close, decode_hosts
+
+from messaging.realtime import health
+from messaging.realtime.backends.redis import REDIS_FAULTS
+
+logger = logging.getLogger(__name__)
+
+
+class _Shard(RedisSingleShardConnection):
+    async def _do_receiving(self):
+        """The stock receive loop, which reports an outage once (``health``)
+        instead of logging a traceback every second of it."""
+        while True:
+            try:
+                if self._pubsub and self._pubsub.subscribed:
+                    message = await self._pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=0.1
+                    )
+                    self._receive_message(message)
+                else:
+                    await asyncio.sleep(0.1)
+            except (asyncio.CancelledError, GeneratorExit):
+                raise
+            except REDIS_FAULTS as error:
+                health.report_failure("channel layer", error)
+                await asyncio.sleep(1)
+            except Exception:
+                logger.exception("Unexpected exception in the channel layer's receive task")
+                await asyncio.sleep(1)
+
+
+class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
+    def __init__(self, hosts=None, *args, **kwargs):
+        super().__init__(hosts, *args, **kwargs)
+        self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
+
+    async def _try_subscribe(self, name: str) -> None:
+        try:
+            await self._get_shard(name).subscribe(name)
+        except REDIS_FAULTS as error:
+            health.report_failure("channel layer", error)
+
+    async def _subscribe_to_channel(self, channel):
+        self.channels.setdefault(channel, asyncio.Queue())
+        await self._try_subscribe(channel)
+
+    async def new_channel(self, prefix="specific."):
+        channel = f"{self.prefix}{prefix}{uuid.uuid4().hex}"
+        await self._subscribe_to_channel(channel)
+        return channel
+
+    async def group_add(self, group, channel):
+        if channel not in self.channels:
+            raise RuntimeError("group_add() needs a channel of this process.")
+        group_channel = self._get_group_channel_name(group)
+        self.groups.setdefault(group_channel, set()).add(channel)
+        await self._try_subscribe(group_channel)
+
+    async def group_discard(self, group, channel):
+        try:
+            await super().group_discard(group, channel)
+        except REDIS_FAULTS as error:
+            health.report_failure("channel layer", error)
+
+    async def group_send(self, group, message):
+        try:
+            await super().group_send(group, message)
+        except REDIS_FAULTS as error:
+            # The event is lost, as a hint may be: the outage is logged once
+            # and every socket is told (``degraded``), rather than a
+            # traceback per event.
+            health.report_failure("channel layer", error)
+
+    async def resubscribe(self) -> None:
+        """Subscribe everything this process serves again, on new connections
+        (a restarted Redis has forgotten every subscription)."""
+        for shard in self._shards:
+            try:
+                await shard.flush()
+            except Exception:
+                logger.debug("Dropping a broken pub/sub connection failed", exc_info=True)
+        for name in [*self.channels, *self.groups]:
+            await self._try_subscribe(name)
+
+
+class ResilientPubSubChannelLayer(RedisPubSubChannelLayer):
+    """``RedisPubSubChannelLayer`` with ``ResilientPubSubLoopLayer`` per loop."""
+
+    def _get_layer(self):
+        loop = asyncio.get_running_loop()
+        try:
+            return self._layers[loop]
+        except KeyError:
+            layer = ResilientPubSubLoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            self._layers[loop] = layer
+            _wrap_close(self, loop)
+            return layer
+
+    async def resubscribe(self) -> None:
+        await self._get_layer().resubscribe()
