@@ -27,6 +27,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 DATA_DATABASE = "parley_bench_data"
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m bench",
@@ -53,7 +60,10 @@ def parse_args(argv=None):
     parser.add_argument("--rooms", type=int, default=20, help="conversations (default 20)")
     parser.add_argument("--size", type=int, default=10, help="members each (default 10)")
     parser.add_argument(
-        "--idle", type=int, default=1000, help="idle sockets for the memory figure (default 1000)"
+        "--idle",
+        type=non_negative_int,
+        default=1000,
+        help="idle sockets for the memory figure (default 1000; 0 skips it)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="load generator processes (default 1)"
@@ -235,7 +245,12 @@ def profile_under_load(pool, stack, out: dict, args, log_dir: Path) -> dict:
 # --- Memory per idle socket -------------------------------------------------------------
 
 
-def idle_memory(stack, count: int) -> dict:
+def idle_memory(stack, count: int) -> dict | None:
+    """RSS of the stack's servers before and after ``count`` idle sockets
+    connect, per socket; None for no sockets (``--idle 0``): nothing to
+    divide by, and the report shows the figure as not measured."""
+    if count <= 0:
+        return None
     endpoints = stack.idle_endpoints(count)
 
     async def main():
@@ -285,7 +300,9 @@ def run_stack(name: str, args, run_id: str, log_dir: Path) -> dict:
                 out["profile"] = profile_under_load(pool, stack, out, args, log_dir)
         finally:
             pool.close()
-        out["idle"] = idle_memory(stack, args.idle)
+        idle = idle_memory(stack, args.idle)
+        if idle is not None:
+            out["idle"] = idle
     except Exception as exc:
         log(f"{name}: FAILED: {exc!r}")
         out["failed"] = repr(exc)

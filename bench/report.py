@@ -35,6 +35,10 @@ def _get(stack, *path):
     return value
 
 
+def _kib(value):
+    return None if value is None else value / 1024
+
+
 def rows(results: dict) -> list[tuple[str, dict, bool]]:
     """(label, {stack: value}, lower_is_better) for every delivery figure."""
     stacks = results["stacks"]
@@ -85,10 +89,7 @@ def rows(results: dict) -> list[tuple[str, dict, bool]]:
     out.append(
         (
             "memory per idle socket, KiB",
-            {
-                n: (_get(s, "idle", "bytes_per_socket") or 0) / 1024 if s.get("idle") else None
-                for n, s in stacks.items()
-            },
+            {n: _kib(_get(s, "idle", "bytes_per_socket")) for n, s in stacks.items()},
             True,
         )
     )

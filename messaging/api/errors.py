@@ -1,23 +1,40 @@
 """One error shape for the whole API, the socket's codes:
-``{"error": {"code": "...", "message": "..."}}``.
+``{"error": {"code": "...", "message": "..."}}``, always as JSON (whatever
+the client's ``Accept`` asked for).
 
 Messaging errors keep their ``code`` and ``http_status``; DRF's validation
 errors become ``invalid`` (with the per-field details under ``fields``), or
 ``too_long`` when the first refused field was refused for that (the input
 fields parse with ``messaging.validation``, which says so);
-DRF's own exceptions (authentication, permission, throttling, parsing) keep
-their status and headers (``WWW-Authenticate``, ``Retry-After``) and take
-the same shape.
+DRF's own exceptions (authentication, permission, throttling, parsing,
+method, media type) keep their status and headers (``WWW-Authenticate``,
+``Retry-After``, ``Allow``) and take the same shape. Django's request limits
+answer ``413 too_large`` (body size) and ``400 invalid`` (number of query
+parameters) rather than its HTML 400 page; anything unexpected is logged as
+Django logs it and answers ``500 internal``.
 """
 
+import logging
 import math
 from typing import Any
 
+from django.conf import settings
+from django.core import signals
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
-from rest_framework import exceptions
+from django.utils.log import log_response
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from messaging.errors import MessagingError, RateLimited
 
@@ -62,7 +79,57 @@ def _first_message(detail) -> str:
     return str(detail) or "Invalid input."
 
 
+def _refused_request(exc: SuspiciousOperation | BadRequest) -> tuple[int, str, str]:
+    """Status, code and message for a request Django refused while reading
+    it: over one of its limits (``DATA_UPLOAD_MAX_MEMORY_SIZE`` for a body,
+    ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` for a query string), or malformed."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return 413, "too_large", f"A request body has at most {limit} bytes."
+    if isinstance(exc, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return 400, "invalid", f"A query string has at most {limit} parameters."
+    return 400, "invalid", "The request is malformed."
+
+
 def exception_handler(exc, context):
+    request = context.get("request")
+    if request is not None:
+        # Errors are JSON even where the view also renders HTML (DRF's
+        # browsable API) or YAML (the schema): clients read one shape.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+    response = _error_response(exc, context)
+    return response if response is not None else _internal_error(exc, request)
+
+
+def _internal_error(exc: Exception, request) -> Response:
+    """What Django does with an uncaught exception (the test client's hook,
+    the ``django.request`` log with the traceback), answered in the API's
+    shape. Nothing of the exception reaches the client."""
+    set_rollback()
+    signals.got_request_exception.send(sender=None, request=_django_request(request))
+    response = Response(
+        error_body("internal", "An unexpected error; the request may be retried."),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+    if request is not None:
+        log_response(
+            "Internal Server Error: %s",
+            request.path,
+            response=response,
+            request=_django_request(request),
+            exception=exc,
+        )
+    return response
+
+
+def _django_request(request):
+    """The HttpRequest under DRF's Request, as Django's log handlers expect."""
+    return getattr(request, "_request", request)
+
+
+def _error_response(exc, context) -> Response | None:
     if isinstance(exc, MessagingError):
         headers = {}
         if isinstance(exc, RateLimited):
@@ -78,6 +145,22 @@ def exception_handler(exc, context):
             ),
             status=exc.status_code,
         )
+    if isinstance(exc, SuspiciousOperation | BadRequest):
+        status_code, code, message = _refused_request(exc)
+        refused = Response(error_body(code, message), status=status_code)
+        request = context.get("request")
+        if isinstance(exc, SuspiciousOperation) and request is not None:
+            # Logged as Django logs these: to django.security.<name>, where
+            # a deployment's alerting already looks.
+            log_response(
+                str(exc),
+                response=refused,
+                request=_django_request(request),
+                level="error",
+                logger=logging.getLogger(f"django.security.{type(exc).__name__}"),
+                exception=exc,
+            )
+        return refused
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -85,7 +168,7 @@ def exception_handler(exc, context):
     # DRF sets WWW-Authenticate (401 vs 403), Retry-After and Allow.
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None  # an unexpected error: Django's 500 handling and logging
+        return None  # unexpected: exception_handler answers 500
     codes: Any = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
     if not isinstance(codes, str):
         codes = getattr(exc, "default_code", "error")
@@ -93,7 +176,11 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
     """Unknown API paths (and malformed ids in them) answer in the API's
-    shape rather than with Django's HTML page."""
+    shape rather than with Django's HTML page, with any method. Exempt from
+    Django's CSRF check, whose refusal is an HTML page: this view changes
+    nothing, and every other API view checks CSRF itself (DRF's session
+    authentication), answering in the API's shape."""
     return JsonResponse(error_body("not_found", "No such endpoint or object."), status=404)

@@ -10,12 +10,14 @@ through the payload builders in ``messaging.events``, so a message or a
 conversation looks the same over HTTP as in a socket frame.
 """
 
+import re
 from collections.abc import Callable
 
 from django.utils.functional import lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.utils import html
 
 from messaging import events, limits, validation
 from messaging.errors import InvalidInput
@@ -25,6 +27,59 @@ MAX_PRESENCE_USERS = 200
 
 
 # --- Input --------------------------------------------------------------------
+
+
+# Comments, not docstrings, on the two bases below: the schema takes a
+# serializer's docstring (inherited ones too) as its component's description.
+
+
+class InputSerializer(serializers.Serializer):
+    # A request body, validated whole: the API has no partial updates, so a
+    # PATCH body names every field it needs, as the schema says.
+
+    @property
+    def partial(self) -> bool:
+        return False
+
+    @partial.setter
+    def partial(self, value: bool) -> None:
+        pass  # DRF (and the schema generator) set it for PATCH; it stays False
+
+
+class QuerySerializer(serializers.Serializer):
+    # Query parameters, read as given: ``?type=`` is an empty value, which
+    # the field refuses, not an absent one (DRF's reading of HTML forms).
+    # ``exclusive`` names parameters that may not be given together.
+
+    exclusive: tuple[str, ...] = ()
+
+    def __init__(self, instance=None, data=empty, **kwargs):
+        if html.is_html_input(data):
+            data = {key: data.get(key) for key in data}
+        super().__init__(instance, data, **kwargs)
+
+
+def _reads_text(field: serializers.Field) -> bool:
+    """Whether the field's value came as text (a query string), where a
+    number is written in digits, rather than in a JSON body."""
+    return isinstance(field.root, QuerySerializer)
+
+
+# As many digits as Python reads into an int (``sys.get_int_max_str_digits``),
+# the same bound a JSON body's integers have.
+_DIGITS = re.compile(r"[0-9]{1,4300}")
+
+
+def _whole_number(field: serializers.Field, data: object) -> object:
+    """A JSON body's value as given (``messaging.validation`` wants a JSON
+    integer, as over the socket); a query string's ASCII digits as a
+    number. DRF's IntegerField would also take ``"5.0"``, ``" 5"`` and other
+    digits than ASCII, which the schema's ``integer`` does not."""
+    if not _reads_text(field):
+        return data
+    if isinstance(data, str) and _DIGITS.fullmatch(data):
+        return int(data)
+    raise serializers.ValidationError(f"{field.field_name} must be a whole number.")
 
 
 def _parsed(parse: Callable, *args, **kwargs):
@@ -81,11 +136,11 @@ class UUIDField(serializers.UUIDField):
 
 @extend_schema_field({"type": "integer", "minimum": 0})
 class SeqField(serializers.IntegerField):
-    """A seq: ``validation.clean_seq``, after a query string's text is read
-    as a number."""
+    """A seq: ``validation.clean_seq``, after a query string's digits are
+    read as a number."""
 
     def to_internal_value(self, data):
-        return _parsed(validation.clean_seq, super().to_internal_value(data), what=self.field_name)
+        return _parsed(validation.clean_seq, _whole_number(self, data), what=self.field_name)
 
 
 @extend_schema_field({"type": "integer", "minimum": 1})
@@ -93,7 +148,15 @@ class PageSizeField(serializers.IntegerField):
     """A history page size: ``validation.clean_page_size`` (capped at the maximum)."""
 
     def to_internal_value(self, data):
-        return _parsed(validation.clean_page_size, super().to_internal_value(data))
+        return _parsed(validation.clean_page_size, _whole_number(self, data))
+
+
+class QueryBooleanField(serializers.BooleanField):
+    """``true`` or ``false``, as the schema's boolean is written in a query
+    string (DRF's field also takes ``1``, ``yes``, ``on`` and others)."""
+
+    TRUE_VALUES = {"true"}
+    FALSE_VALUES = {"false"}
 
 
 def _at_most_group_size(ids: list) -> list:
@@ -104,14 +167,14 @@ def _at_most_group_size(ids: list) -> list:
     return ids
 
 
-class ConversationListQuery(serializers.Serializer):
+class ConversationListQuery(QuerySerializer):
     type = serializers.ChoiceField(choices=ConversationType.choices, required=False)
-    archived = serializers.BooleanField(
+    archived = QueryBooleanField(
         default=False, help_text="true lists archived conversations instead of active ones."
     )
 
 
-class ConversationCreateIn(serializers.Serializer):
+class ConversationCreateIn(InputSerializer):
     type = serializers.ChoiceField(choices=ConversationType.choices)
     participant_ids = serializers.ListField(
         child=UUIDField(),
@@ -130,11 +193,11 @@ class ConversationCreateIn(serializers.Serializer):
         return _at_most_group_size(value)
 
 
-class ConversationUpdateIn(serializers.Serializer):
+class ConversationUpdateIn(InputSerializer):
     title = TitleField()
 
 
-class ParticipantsAddIn(serializers.Serializer):
+class ParticipantsAddIn(InputSerializer):
     user_ids = serializers.ListField(child=UUIDField(), min_length=1)
 
     def validate_user_ids(self, value):
@@ -148,7 +211,9 @@ def _page_size_help() -> str:
     )
 
 
-class HistoryQuery(serializers.Serializer):
+class HistoryQuery(QuerySerializer):
+    exclusive = ("after_seq", "before_seq")  # stated in the schema (messaging.api.schema)
+
     after_seq = SeqField(required=False, help_text="Page forward: messages after this seq.")
     before_seq = SeqField(required=False, help_text="Page back: messages before this seq.")
     limit = PageSizeField(required=False, help_text=lazy(_page_size_help, str)())
@@ -158,7 +223,7 @@ class HistoryQuery(serializers.Serializer):
         return attrs
 
 
-class MessageSendIn(serializers.Serializer):
+class MessageSendIn(InputSerializer):
     client_id = UUIDField(
         help_text="A UUID the client makes for this message; sending again with it is "
         "answered with the stored message."
@@ -166,27 +231,40 @@ class MessageSendIn(serializers.Serializer):
     content = ContentField()
 
 
-class MessageEditIn(serializers.Serializer):
+class MessageEditIn(InputSerializer):
     content = ContentField()
 
 
-class ReadIn(serializers.Serializer):
+class ReadIn(InputSerializer):
     seq = SeqField(help_text="Everything up to this seq is read (capped at the latest).")
 
 
-class PresenceQuery(serializers.Serializer):
-    user_ids = serializers.CharField(help_text="Comma-separated user ids, at most 200.")
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# What the schema states and the field checks: 1 to 200 UUIDs, comma-separated.
+USER_IDS_PATTERN = f"^{_UUID}(,{_UUID}){{0,{MAX_PRESENCE_USERS - 1}}}$"
+_USER_IDS = re.compile(USER_IDS_PATTERN)
+
+
+@extend_schema_field({"type": "string", "pattern": USER_IDS_PATTERN})
+class UserIdsField(serializers.CharField):
+    """Comma-separated UUIDs, as ``USER_IDS_PATTERN`` says."""
+
+
+class PresenceQuery(QuerySerializer):
+    user_ids = UserIdsField(
+        help_text=f"Comma-separated user ids (UUIDs, no spaces), 1 to {MAX_PRESENCE_USERS}."
+    )
 
     def validate_user_ids(self, value):
-        ids = [part.strip() for part in value.split(",") if part.strip()]
-        if not ids:
-            raise serializers.ValidationError("Name at least one user id.")
+        ids = value.split(",")
         if len(ids) > MAX_PRESENCE_USERS:
             raise serializers.ValidationError(f"At most {MAX_PRESENCE_USERS} user ids.")
+        if not _USER_IDS.fullmatch(value):
+            raise serializers.ValidationError("user_ids must be UUIDs separated by commas.")
         return _parsed(validation.parse_uuids, ids, what="user_ids")
 
 
-class TokenIn(serializers.Serializer):
+class TokenIn(InputSerializer):
     email = serializers.EmailField()
     password = TextField(trim_whitespace=False, style={"input_type": "password"})
 

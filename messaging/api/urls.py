@@ -89,6 +89,7 @@ urlpatterns = [
     path("auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
     path("schema/", schema_view, name="api-schema"),
     path("docs/", signed_in_page(views.DocsView.as_view()), name="api-docs"),
-    # Last: anything else under /api/ is a JSON 404, not Django's HTML page.
-    re_path(r"^.*$", errors.not_found),
+    # Last: anything else under /api/ is a JSON 404, not Django's HTML page
+    # (newlines included: a path may carry an encoded one).
+    re_path(r"^[\s\S]*$", errors.not_found),
 ]

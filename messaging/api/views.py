@@ -12,7 +12,9 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
@@ -20,24 +22,44 @@ from rest_framework.views import APIView
 from accounts import services as account_services
 from messaging import policy, selectors, services
 from messaging.api import serializers as s
+from messaging.api.parsers import PARSER_CLASSES
+from messaging.api.schema import ParleyAutoSchema
 from messaging.errors import InvalidInput
 from messaging.realtime import presence, ratelimit
+
+
+class JSONAnswers(DefaultContentNegotiation):
+    """Every answer is JSON, whatever ``Accept`` asks for: the API has no
+    other form (DRF's browsable HTML pages are not part of it), and a
+    client that asked for something else still gets an answer it can read
+    rather than a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class ParleyAPIView(APIView):
     """Token first, so a request without credentials is told ``401`` with
     ``WWW-Authenticate: Token`` (DRF takes the header from the first class);
-    the browser's session works the same, CSRF included."""
+    the browser's session works the same, CSRF included. Bodies and answers
+    are JSON only (``messaging.api.parsers``); the schema is
+    ``messaging.api.schema``'s."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
+    parser_classes = PARSER_CLASSES
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONAnswers
+    schema = ParleyAutoSchema()
 
 
 def _errors(*codes: int) -> dict:
     described = {
-        400: "invalid input (code invalid, too_long)",
+        400: "invalid (a field or query parameter, or a body that is not JSON), "
+        "or too_long (content)",
         401: "not authenticated",
         403: "not a member or not allowed (recorded in the audit log)",
-        404: "no such conversation, message or user",
+        404: "no such conversation, message or user (named in the path), or the id in the "
+        "path is not a UUID",
         409: "archived, or client_id_conflict",
         429: "rate_limited, with Retry-After",
     }

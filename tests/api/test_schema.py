@@ -1,11 +1,18 @@
 import re
+import sys
+import uuid
 
+import jsonschema_rs
 import pytest
 from django.contrib.staticfiles import finders
 from drf_spectacular.validation import validate_schema
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from messaging import events
+from messaging import events, validation
 from messaging.api import serializers as s
+from messaging.errors import InvalidInput
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -63,3 +70,197 @@ def test_output_serializers_describe_the_socket_payloads(group, mentor, send):
     assert set(s.ParticipantOut().fields) == set(events.participant_payload(participant))
     assert set(s.ConversationOut().fields) == set(events.conversation_payload(group))
     assert set(s.UserOut().fields) == set(events.user_payload(mentor))
+
+
+# --- The schema states what the server enforces ---------------------------------
+# Schemathesis (tests/api/test_schemathesis.py) tries the server against the
+# schema with generated data; these pin the text rules exactly, with the
+# validator Schemathesis itself uses (ECMAScript regular expressions).
+
+WHITESPACE = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()]
+_TEXT = st.text(
+    alphabet=st.one_of(
+        st.sampled_from(WHITESPACE + ["\x00", "a", "é", "\u200b", "\ufeff", "\x7f"]),
+        st.characters(exclude_categories=["Cs"]),
+    ),
+    max_size=12,
+)
+
+
+def _field_schema(api, user, component: str, field: str) -> dict:
+    schema = api(user).get("/api/schema/?format=json").json()
+    return schema["components"]["schemas"][component]["properties"][field]
+
+
+def _accepts(clean, value) -> bool:
+    try:
+        clean(value)
+    except InvalidInput:
+        return False
+    return True
+
+
+def test_content_schema_is_clean_content(api, student, settings):
+    settings.PARLEY = {**settings.PARLEY, "MAX_CONTENT_CHARS": 6}
+    field = _field_schema(api, student, "MessageSendIn", "content")
+    assert field["minLength"] == 1
+    assert field["maxLength"] == 6  # read from the limits when the schema is built
+    validator = jsonschema_rs.validator_for(field)
+
+    @given(_TEXT)
+    @hypothesis_settings(max_examples=500, deadline=None)
+    def agree(text):
+        assert validator.is_valid(text) == _accepts(validation.clean_content, text), repr(text)
+
+    agree()
+
+
+def test_title_schema_is_clean_title(api, student, settings):
+    settings.PARLEY = {**settings.PARLEY, "MAX_TITLE_CHARS": 5}
+    validator = jsonschema_rs.validator_for(
+        _field_schema(api, student, "ConversationCreateIn", "title")
+    )
+
+    @given(_TEXT)
+    @hypothesis_settings(max_examples=500, deadline=None)
+    def agree(text):
+        assert validator.is_valid(text) == _accepts(validation.clean_title, text), repr(text)
+
+    agree()
+    for text in ["", "   ", " abcde ", "a   e", "abcdef", " a\x00 ", "\u3000abcde\u2029"]:
+        assert validator.is_valid(text) == _accepts(validation.clean_title, text), repr(text)
+
+
+def test_password_schema_is_what_the_token_endpoint_reads(api, student):
+    field = _field_schema(api, student, "TokenIn", "password")
+    validator = jsonschema_rs.validator_for(field)
+    assert not validator.is_valid("")
+    assert not validator.is_valid("pass\x00word")
+    assert validator.is_valid(" ")
+    for password in ("", "pass\x00word"):
+        response = api().post(
+            "/api/auth/token/", {"email": student.email, "password": password}, format="json"
+        )
+        assert response.status_code == 400
+        assert "password" in response.json()["error"]["fields"]
+
+
+def test_patch_bodies_are_whole(api, group, mentor):
+    schema = api(mentor).get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    assert not [name for name in components if name.startswith("Patched")]
+    assert components["ConversationUpdateIn"]["required"] == ["title"]
+    assert components["MessageEditIn"]["required"] == ["content"]
+    response = api(mentor).patch(f"/api/conversations/{group.pk}/", {}, format="json")
+    assert response.status_code == 400
+    assert "title" in response.json()["error"]["fields"]
+
+
+def test_schema_states_id_formats_and_cursor_exclusivity(api, mentor):
+    schema = api(mentor).get("/api/schema/?format=json").json()
+    history = schema["paths"]["/api/conversations/{conversation_id}/messages/"]["get"]
+    (path_id,) = [p for p in history["parameters"] if p["in"] == "path"]
+    assert jsonschema_rs.validator_for(path_id["schema"]).is_valid(str(mentor.pk))
+    assert not jsonschema_rs.validator_for(path_id["schema"]).is_valid(str(mentor.pk).upper())
+    (cursor,) = [p for p in history["parameters"] if p["in"] == "query"]
+    assert (cursor["style"], cursor["explode"]) == ("form", True)
+    page = jsonschema_rs.validator_for(cursor["schema"])
+    assert page.is_valid({"after_seq": 1, "limit": 5})
+    assert page.is_valid({"before_seq": 1})
+    assert not page.is_valid({"after_seq": 1, "before_seq": 5})
+
+    presence = schema["paths"]["/api/presence/"]["get"]["parameters"][0]["schema"]
+    ids = jsonschema_rs.validator_for(presence)
+    assert ids.is_valid(",".join(str(uuid.uuid4()) for _ in range(200)))
+    assert not ids.is_valid(",".join(str(uuid.uuid4()) for _ in range(201)))
+    assert not ids.is_valid(f"{uuid.uuid4()}, {uuid.uuid4()}")
+
+
+def test_every_operation_states_its_generic_errors(api, mentor):
+    schema = api(mentor).get("/api/schema/?format=json").json()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            codes = set(operation["responses"])
+            where = f"{method.upper()} {path}"
+            if "requestBody" in operation:
+                assert {"400", "413", "415"} <= codes, where
+                assert set(operation["requestBody"]["content"]) == {"application/json"}, where
+            if "{" in path:
+                assert "404" in codes, where
+            if path != "/api/auth/token/":
+                assert "401" in codes, where
+
+
+# --- Queries are read as the schema writes them ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "type=",
+        "archived=",
+        "archived=1",
+        "archived=yes",
+    ],
+)
+def test_empty_or_loose_list_filters_are_invalid(api, mentor, query):
+    response = api(mentor).get(f"/api/conversations/?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "after_seq=",
+        "before_seq=",
+        "limit=",
+        "after_seq=1&limit=",
+        "after_seq=5.0",
+        "limit=%205",
+        "after_seq=-1",
+        "after_seq=%D9%A5",  # an Arabic-Indic 5: a digit to Python, not to the schema
+        "after_seq=1&before_seq=2",
+    ],
+)
+def test_history_query_is_ascii_digits_and_one_cursor(api, group, mentor, query):
+    response = api(mentor).get(f"/api/conversations/{group.pk}/messages/?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+
+
+def test_history_query_digits_are_read(api, group, mentor):
+    response = api(mentor).get(f"/api/conversations/{group.pk}/messages/?after_seq=0000&limit=7")
+    assert response.status_code == 200
+    assert response.json()["next_after_seq"] == 0
+
+
+@pytest.mark.parametrize("seq", ["5", 5.0, True, None, -1])
+def test_body_numbers_are_json_integers(api, group, mentor, seq):
+    """As over the socket: a seq is a JSON integer, not text or a float."""
+    response = api(mentor).post(f"/api/conversations/{group.pk}/read/", {"seq": seq}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        "{a}, {b}",
+        "{a},,{b}",
+        "{a},",
+        "{{{a}}}",
+        "urn:uuid:{a}",
+        "{hex}",
+    ],
+)
+def test_presence_ids_are_exactly_comma_separated_uuids(api, student, ids):
+    a, b = uuid.uuid4(), uuid.uuid4()
+    response = api(student).get(f"/api/presence/?user_ids={ids.format(a=a, b=b, hex=a.hex)}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+
+
+def test_presence_ids_in_capitals_are_accepted(api, student):
+    response = api(student).get(f"/api/presence/?user_ids={str(student.pk).upper()}")
+    assert response.status_code == 200

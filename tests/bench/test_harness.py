@@ -132,3 +132,44 @@ def test_bench_help_lists_the_options():
     assert out.returncode == 0
     for option in ("--duration", "--rates", "--full", "--only"):
         assert option in out.stdout
+
+
+def test_idle_must_not_be_negative(capsys):
+    from bench.__main__ import parse_args
+
+    assert parse_args(["--idle", "0"]).idle == 0
+    with pytest.raises(SystemExit):
+        parse_args(["--idle", "-1"])
+    assert "negative" in capsys.readouterr().err
+
+
+@pytest.mark.services
+def test_idle_zero_skips_the_memory_figure_and_the_stack_still_reports(tmp_path, monkeypatch):
+    """``--idle 0`` (no idle sockets): the stack's delivery figures are
+    reported, the memory figure shows as not measured, nothing fails."""
+    from django.conf import settings
+
+    from bench import __main__ as bench
+    from bench import report, stacks
+
+    monkeypatch.setattr(stacks, "BENCH_REDIS_URL", settings.REDIS_URL)
+    args = bench.parse_args(
+        ["--only", "limit", "--idle", "0", "--rates", "40", "--fixed-rates", "40"]
+        + ["--duration", "1", "--profile", "0", "--rooms", "2", "--size", "2"]
+    )
+    out = bench.run_stack("limit", args, f"idle0-{os.getpid()}", tmp_path)
+    assert "failed" not in out, out.get("failed")
+    assert "idle" not in out
+    assert out["phases"] and out["phases"][0]["sent"] > 0
+
+    table = report.table(
+        {
+            "run_id": "test",
+            "machine": bench.machine(),
+            "settings": {k: v for k, v in vars(args).items() if k != "only"},
+            "stacks": {"limit": out},
+        }
+    )
+    assert "!!" not in table
+    memory = next(line for line in table.splitlines() if line.startswith("memory per idle"))
+    assert memory.split()[-1] == "—"
