@@ -28,15 +28,17 @@ from messaging.errors import InvalidInput
 # NUL (PostgreSQL text cannot hold it), lone surrogates (no UTF-8 encoding
 # exists for them: storing or sending one fails), the other C0 and C1
 # control characters and DEL (invisible; terminal escapes in logs and
-# exports), and Unicode's noncharacters (never for interchange). Tab, line
+# exports), and the Basic Multilingual Plane's noncharacters (U+FFFE is a
+# byte-order mark read backwards; the supplementary planes' noncharacters
+# pass: Unicode permits noncharacters in interchange, and the API schema's
+# ECMAScript patterns cannot name them). Tab, line
 # feed and carriage return are ordinary text in a message.
 _REFUSED_EVERYWHERE = (
     ("\x00", "NUL"),
     ("\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f", "a control character"),
     ("\ud800-\udfff", "a lone surrogate"),
     (
-        "\ufdd0-\ufdef"
-        + "".join(chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17)),
+        "\ufdd0-\ufdef\ufffe\uffff",
         "a noncharacter",
     ),
 )
@@ -57,6 +59,12 @@ def _pattern(groups) -> re.Pattern[str]:
 
 _EVERYWHERE = _pattern(_REFUSED_EVERYWHERE)
 _ONE_LINE = _pattern(REFUSED_CHARACTERS)
+
+
+def refused_pattern(*, one_line: bool = False) -> re.Pattern[str]:
+    """What ``check_text`` refuses, as a pattern matching one character (the
+    API schema states the same rule)."""
+    return _ONE_LINE if one_line else _EVERYWHERE
 
 
 def check_text(value: str, *, what: str, one_line: bool = False) -> str:

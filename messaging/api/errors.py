@@ -36,6 +36,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from config.database import DATABASE_FAULTS
 from messaging.errors import MessagingError, RateLimited
 
 # DRF's codes where the socket protocol names the same thing differently.
@@ -93,6 +94,10 @@ def _refused_request(exc: SuspiciousOperation | BadRequest) -> tuple[int, str, s
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, DATABASE_FAULTS):
+        # Not a 500: config.middleware answers 503 unavailable with
+        # Retry-After (docs/api.md), for pages and the API alike.
+        return None
     request = context.get("request")
     if request is not None:
         # Errors are JSON even where the view also renders HTML (DRF's

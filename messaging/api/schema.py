@@ -25,7 +25,7 @@ import sys
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
 
-from messaging import limits
+from messaging import limits, validation
 from messaging.api.serializers import QuerySerializer
 
 LOWER_UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
@@ -41,24 +41,52 @@ def _whitespace() -> str:
 _NUL = "\\u0000"
 
 
+def _escape(code: int) -> str:
+    return f"\\u{code:04x}"
+
+
+@functools.cache
+def _refused(one_line: bool) -> str:
+    """What the text rule refuses (``validation.refused_pattern``) as a regex
+    character class body. Surrogates are left out: decoded JSON text holds
+    none (the server refuses a lone ``\\ud800`` escape all the same)."""
+    refused = validation.refused_pattern(one_line=one_line)
+    # The rule refuses characters of the Basic Multilingual Plane only, which
+    # ECMAScript's \\uXXXX escapes (the schema's regex dialect) can name.
+    codes = [c for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF and refused.fullmatch(chr(c))]
+    assert not any(refused.fullmatch(chr(c)) for c in range(0x10000, sys.maxunicode + 1))
+    ranges: list[list[int]] = []
+    for code in codes:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1][1] = code
+        else:
+            ranges.append([code, code])
+    return "".join(
+        _escape(low) if low == high else f"{_escape(low)}-{_escape(high)}" for low, high in ranges
+    )
+
+
 def no_nul_pattern() -> str:
     """Text without NUL."""
     return f"^[^{_NUL}]*$"
 
 
 def not_blank_pattern() -> str:
-    """Text with something besides whitespace, and no NUL
-    (``validation.clean_content``)."""
-    return f"^[^{_NUL}]*[^{_NUL}{_whitespace()}][^{_NUL}]*$"
+    """Text with something besides whitespace, and nothing the text rule
+    refuses (``validation.clean_content``)."""
+    refused = _refused(False)
+    return f"^[^{refused}]*[^{refused}{_whitespace()}][^{refused}]*$"
 
 
 def stripped_at_most_pattern(limit: int) -> str:
-    """Text of at most ``limit`` characters once stripped of whitespace, and
-    no NUL (``validation.clean_title``; empty is allowed)."""
+    """Text of at most ``limit`` characters once stripped of whitespace,
+    holding nothing the one-line text rule refuses (``validation.clean_title``;
+    empty is allowed)."""
     ws = _whitespace()
-    edge = f"[^{_NUL}{ws}]"
+    refused = _refused(True)
+    edge = f"[^{refused}{ws}]"
     if limit >= 2:
-        inner = f"{edge}([^{_NUL}]{{0,{limit - 2}}}{edge})?"
+        inner = f"{edge}([^{refused}]{{0,{limit - 2}}}{edge})?"
     else:
         inner = edge if limit == 1 else ""
     return f"^[{ws}]*({inner})?[{ws}]*$"
@@ -73,7 +101,8 @@ class ContentFieldSchema(OpenApiSerializerFieldExtension):
             "minLength": 1,
             "maxLength": limits.max_content_chars(),
             "pattern": not_blank_pattern(),
-            "description": "Not blank, no NUL character; kept as written.",
+            "description": "Not blank; none of the characters the text rule refuses "
+            "(docs/protocol.md, Text); kept as written.",
         }
 
 
@@ -86,7 +115,7 @@ class TitleFieldSchema(OpenApiSerializerFieldExtension):
             "type": "string",
             "pattern": stripped_at_most_pattern(limit),
             "description": f"Stripped of surrounding whitespace, then at most {limit} "
-            "characters; no NUL character.",
+            "characters; none of the characters the one-line text rule refuses.",
         }
 
 

@@ -134,7 +134,7 @@ class UUIDField(serializers.UUIDField):
         return _parsed(validation.parse_uuid, data, what=what)
 
 
-@extend_schema_field({"type": "integer", "minimum": 0})
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": validation.MAX_SEQ})
 class SeqField(serializers.IntegerField):
     """A seq: ``validation.clean_seq``, after a query string's digits are
     read as a number."""

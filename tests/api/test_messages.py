@@ -109,7 +109,9 @@ def test_repeated_403s_are_one_audit_row_with_a_count(api, thirteen, outsider, d
         assert audit.repeats(row) == 200
         # Another refusal (sending, not reading) is a row of its own...
         response = client.post(
-            messages_url(thirteen), {"client_id": str(uuid.uuid4()), "content": "hi"}
+            messages_url(thirteen),
+            {"client_id": str(uuid.uuid4()), "content": "hi"},
+            format="json",
         )
         assert response.status_code == 403
         assert len(denials(outsider)) == 2

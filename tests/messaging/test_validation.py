@@ -122,7 +122,7 @@ REFUSED_TEXT = {
     "c1": ("a\x85", False, "a control character (U+0085, character 2)"),
     "noncharacter": ("\ufdd0", False, "a noncharacter (U+FDD0, character 1)"),
     "bom-reversed": ("x\ufffe", False, "a noncharacter (U+FFFE, character 2)"),
-    "plane-16-noncharacter": ("x\U0010ffff", False, "a noncharacter (U+10FFFF, character 2)"),
+    "last-bmp-noncharacter": ("x\uffff", False, "a noncharacter (U+FFFF, character 2)"),
     "newline-in-a-name": ("Sam\nStudent", True, "a line break or tab (U+000A, character 4)"),
     "tab-in-a-name": ("Sam\tS", True, "a line break or tab (U+0009, character 4)"),
     "line-separator": ("a\u2028b", True, "a line break or tab (U+2028, character 2)"),
