@@ -175,6 +175,10 @@ def clean_history_cursors(after_seq: int | None, before_seq: int | None) -> None
         raise InvalidInput("Give after_seq or before_seq, not both.")
 
 
+# One presence question names at most this many people, over the socket
+# (``presence.query``) and the REST API (``GET presence/``) alike.
+MAX_PRESENCE_IDS = 200
+
 MAX_RESUME_CURSORS = 500
 
 

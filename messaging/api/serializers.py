@@ -23,7 +23,7 @@ from messaging import events, limits, validation
 from messaging.errors import InvalidInput
 from messaging.models import ConversationType, MessageType, ParticipantRole, PresenceStatus
 
-MAX_PRESENCE_USERS = 200
+MAX_PRESENCE_USERS = validation.MAX_PRESENCE_IDS
 
 
 # --- Input --------------------------------------------------------------------

@@ -31,7 +31,6 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 # 1013 says the same, but ASGI servers only send 1000 and 3000-4999.)
 CLOSE_TRY_AGAIN_LATER = 4503
 MAX_REF_CHARS = 64
-MAX_PRESENCE_QUERY = 200
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -379,8 +378,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def query_presence(self, frame, echo):
         user_ids = frame.get("user_ids")
-        if not isinstance(user_ids, list) or len(user_ids) > MAX_PRESENCE_QUERY:
-            raise InvalidInput(f"user_ids must be a list of up to {MAX_PRESENCE_QUERY} ids.")
+        if not isinstance(user_ids, list) or len(user_ids) > validation.MAX_PRESENCE_IDS:
+            raise InvalidInput(
+                f"user_ids must be a list of up to {validation.MAX_PRESENCE_IDS} ids."
+            )
         ids = validation.parse_uuids(user_ids, what="user_ids")
         # Only the people the policy lets this user see; other ids are left out.
         visible = await db(selectors.presence_visible_ids)(self.user, ids)
