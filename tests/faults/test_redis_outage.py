@@ -25,6 +25,17 @@ def private_redis():
     server.stop()
 
 
+def on_private_redis(private_redis) -> dict:
+    """A server's environment on the test's own redis-server, with a fast
+    heartbeat so outages and recoveries show within seconds."""
+    return {
+        "REDIS_URL": private_redis.url,
+        "CHANNEL_LAYER_PREFIX": f"pout{uuid.uuid4().hex[:6]}",
+        "PARLEY_PRESENCE_HEARTBEAT_SECONDS": "1",
+        "PARLEY_PRESENCE_TTL_SECONDS": "3",
+    }
+
+
 def stored(client_id: str) -> bool:
     return Message.objects.filter(client_id=client_id).exists()
 
@@ -33,14 +44,7 @@ async def test_sends_commit_and_clients_hear_of_the_outage_and_the_recovery(
     asgi_server, private_redis, direct, assigned, cookie_of, token_of
 ):
     mentor, student = assigned
-    server = asgi_server(
-        extra_env={
-            "REDIS_URL": private_redis.url,
-            "CHANNEL_LAYER_PREFIX": f"pout{uuid.uuid4().hex[:6]}",
-            "PARLEY_PRESENCE_HEARTBEAT_SECONDS": "1",
-            "PARLEY_PRESENCE_TTL_SECONDS": "3",
-        }
-    )
+    server = asgi_server(extra_env=on_private_redis(private_redis))
     conversation = str(direct.pk)
     student_cookie, mentor_cookie = await cookie_of(student), await cookie_of(mentor)
     mentor_token = await token_of(mentor)
@@ -108,14 +112,7 @@ async def test_presence_recovers_after_redis_comes_back(
     asgi_server, private_redis, direct, assigned, cookie_of, token_of
 ):
     mentor, student = assigned
-    server = asgi_server(
-        extra_env={
-            "REDIS_URL": private_redis.url,
-            "CHANNEL_LAYER_PREFIX": f"pout{uuid.uuid4().hex[:6]}",
-            "PARLEY_PRESENCE_HEARTBEAT_SECONDS": "1",
-            "PARLEY_PRESENCE_TTL_SECONDS": "3",
-        }
-    )
+    server = asgi_server(extra_env=on_private_redis(private_redis))
     mentor_token = await token_of(mentor)
     peer = await Peer.open(server.ws_url, await cookie_of(student))
     url = f"{server.http_url}/api/presence/?user_ids={student.pk}"
