@@ -22,7 +22,7 @@ from channels_redis.pubsub import (
     RedisPubSubLoopLayer,
     RedisSingleShardConnection,
 )
-from channels_redis.utils import _wrap_close, decode_hosts
+from channels_redis.utils import _close_redis, _wrap_close, decode_hosts
 
 from messaging.realtime import health
 from messaging.realtime.backends.redis import REDIS_FAULTS
@@ -31,10 +31,18 @@ logger = logging.getLogger(__name__)
 
 
 class _Shard(RedisSingleShardConnection):
+    """One Redis connection of the layer, which reports an outage to
+    ``health`` and can be retired without being waited on."""
+
+    def __init__(self, host, channel_layer):
+        super().__init__(host, channel_layer)
+        self._retired = False
+
     async def _do_receiving(self):
         """The stock receive loop, which reports an outage once (``health``)
-        instead of logging a traceback every second of it."""
-        while True:
+        instead of logging a traceback every second of it, and ends once
+        the shard is retired."""
+        while not self._retired:
             try:
                 if self._pubsub and self._pubsub.subscribed:
                     message = await self._pubsub.get_message(
@@ -52,11 +60,42 @@ class _Shard(RedisSingleShardConnection):
                 logger.exception("Unexpected exception in the channel layer's receive task")
                 await asyncio.sleep(1)
 
+    def retire(self) -> None:
+        """Stop receiving and close the connection in the background.
+
+        The stock ``flush()`` awaits the cancelled receive task, and a task
+        cancelled inside redis-py's reconnect after a Redis restart may never
+        finish: the process would never subscribe again (seen in
+        tests/faults/test_redis_outage.py). Nothing here is awaited."""
+        self._retired = True
+        if self._receive_task is not None:
+            self._receive_task.cancel()
+            self._receive_task = None
+        connection, self._redis, self._pubsub = self._redis, None, None
+        self._subscribed_to = set()
+        if connection is not None:
+            closing = asyncio.ensure_future(_close_quietly(connection))
+            _closing.add(closing)
+            closing.add_done_callback(_closing.discard)
+
+
+# Connections being closed in the background (a reference keeps each task
+# alive until it ends).
+_closing: "set[asyncio.Future]" = set()
+
+
+async def _close_quietly(connection) -> None:
+    try:
+        await _close_redis(connection)
+    except Exception:
+        logger.debug("Closing a broken pub/sub connection failed", exc_info=True)
+
 
 class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
     def __init__(self, hosts=None, *args, **kwargs):
         super().__init__(hosts, *args, **kwargs)
-        self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
+        self._hosts = decode_hosts(hosts)
+        self._shards = [_Shard(host, self) for host in self._hosts]
 
     async def _try_subscribe(self, name: str) -> None:
         try:
@@ -98,11 +137,9 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
     async def resubscribe(self) -> None:
         """Subscribe everything this process serves again, on new connections
         (a restarted Redis has forgotten every subscription)."""
-        for shard in self._shards:
-            try:
-                await shard.flush()
-            except Exception:
-                logger.debug("Dropping a broken pub/sub connection failed", exc_info=True)
+        retired, self._shards = self._shards, [_Shard(host, self) for host in self._hosts]
+        for shard in retired:
+            shard.retire()
         for name in [*self.channels, *self.groups]:
             await self._try_subscribe(name)
 
