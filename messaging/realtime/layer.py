@@ -68,11 +68,14 @@ class _Shard(RedisSingleShardConnection):
         finish: the process would never subscribe again (seen in
         tests/faults/test_redis_outage.py). Nothing here is awaited."""
         self._retired = True
-        if self._receive_task is not None:
-            self._receive_task.cancel()
+        # (channels-redis is untyped: mypy cannot see its attributes' types.)
+        task = self._receive_task  # type: ignore[has-type]
+        if task is not None:
+            task.cancel()
             self._receive_task = None
-        connection, self._redis, self._pubsub = self._redis, None, None
-        self._subscribed_to = set()
+        connection = self._redis  # type: ignore[has-type]
+        self._redis = self._pubsub = None
+        self._subscribed_to.clear()
         if connection is not None:
             closing = asyncio.ensure_future(_close_quietly(connection))
             _closing.add(closing)
