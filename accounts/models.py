@@ -47,6 +47,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May log in to the Django admin site.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # An IANA zone name: quiet hours and digests follow the person's clock.
+    time_zone = models.CharField(max_length=64, default="UTC")
 
     objects = UserManager()
 

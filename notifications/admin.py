@@ -10,6 +10,7 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     list_filter = ["email_enabled", "push_enabled", "digest"]
     search_fields = ["user__email", "user__display_name"]
     autocomplete_fields = ["user"]
+    fields = ["user", "email_enabled", "push_enabled", "digest"]
 
     def save_model(self, request, obj, form, change):
         # Through the service, like every other write of the table.
