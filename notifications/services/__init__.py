@@ -1,0 +1,7 @@
+"""Writes of the notifications app, one module per concern: ``preferences``,
+``feed`` (the in-app centre), ``fanout`` (who hears of a message), ``push``,
+``missed_email``, ``digests``. Nothing else writes these tables."""
+
+from notifications.services.preferences import update_preferences
+
+__all__ = ["update_preferences"]
