@@ -1,6 +1,8 @@
 """Writes for accounts. Views, API views and the admin call these rather
 than saving accounts, assignments or tokens themselves."""
 
+import functools
+import zoneinfo
 from collections.abc import Collection
 
 from django.contrib.sessions.models import Session
@@ -150,3 +152,41 @@ def record_lockout(
         path=path,
         cooloff_minutes=cooloff_minutes,
     )
+
+
+def time_zone_names() -> list[str]:
+    """The IANA zone names a person may choose (this system's tz database),
+    sorted; the settings page, the API schema and ``set_time_zone`` share it."""
+    return _time_zone_names()
+
+
+@functools.cache
+def _time_zone_names() -> list[str]:
+    # Reading the tz database walks the file system: once per process.
+    return sorted(zoneinfo.available_timezones())
+
+
+def check_time_zone(name: object) -> str:
+    """``name`` if it is a zone of ``time_zone_names``; else a
+    ``ValidationError`` naming ``time_zone``. Abbreviations and offsets
+    ("CET", "+02:00") are refused: quiet hours and digests need a zone whose
+    rules follow daylight saving time."""
+    if not isinstance(name, str) or name not in _time_zone_set():
+        raise ValidationError(
+            {"time_zone": f"{str(name)[:80]!r} is not a known time zone (e.g. Europe/Berlin)."},
+            code="invalid",
+        )
+    return name
+
+
+@functools.cache
+def _time_zone_set() -> frozenset[str]:
+    return frozenset(_time_zone_names())
+
+
+def set_time_zone(*, user: User, time_zone: str) -> User:
+    """Store ``user``'s time zone (an IANA name, ``check_time_zone``); quiet
+    hours and digest hours are read in it. Nothing is stored on a refusal."""
+    user.time_zone = check_time_zone(time_zone)
+    user.save(update_fields=["time_zone"])
+    return user

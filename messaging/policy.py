@@ -17,6 +17,8 @@ The rules:
   student or mentor.
 * Read a conversation: its active members.
 * Post to it: its active members, while it is not archived.
+* Mute it (its notifications, for oneself): its active members, archived
+  or not.
 * Manage it (rename, archive, add and remove people): its conversation
   admins (active members with the admin role) and platform admins.
 * Change a message: its sender, as a member of a writable conversation.
@@ -269,6 +271,11 @@ def _member_of(user: User, **conditions: Any) -> Exists:
 
 @_rule
 def may_read(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> bool:
+    return _membership(user, conversation, membership) is not None
+
+
+@_rule
+def may_mute(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> bool:
     return _membership(user, conversation, membership) is not None
 
 

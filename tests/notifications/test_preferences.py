@@ -1,7 +1,10 @@
 """Notification preferences are written by notifications.services only: the
 admin saves through it, and a partial update keeps the other choices."""
 
+import datetime as dt
+
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.models import User
@@ -30,8 +33,9 @@ def test_update_sets_only_what_is_given(student):
 
 
 def test_unknown_digest_is_refused_and_nothing_stored(student):
-    with pytest.raises(ValueError, match="digest"):
+    with pytest.raises(ValidationError) as refused:
         services.update_preferences(user=student, digest="hourly")
+    assert set(refused.value.message_dict) == {"digest"}
     assert not NotificationPreference.objects.exists()
 
 
@@ -55,3 +59,120 @@ def test_admin_saves_through_the_service(client, student, monkeypatch):
         False,
         DigestFrequency.OFF,
     )
+
+
+def refused_fields(**changes) -> set[str]:
+    """The fields ``update_preferences`` names when it refuses ``changes``."""
+    with pytest.raises(ValidationError) as refused:
+        services.update_preferences(**changes)
+    return set(refused.value.message_dict)
+
+
+def test_every_field_is_stored_and_read_back(student):
+    services.update_preferences(
+        user=student,
+        email_enabled=False,
+        push_enabled=False,
+        push_show_content=False,
+        kinds={"group": {"in_app": True, "push": True}},
+        quiet_hours_start=dt.time(22, 0),
+        quiet_hours_end=dt.time(7, 30),
+        digest=DigestFrequency.WEEKLY,
+        digest_hour=18,
+        digest_weekday=4,
+        time_zone="Europe/Berlin",
+    )
+    stored = NotificationPreference.objects.get(user=student)
+    assert not stored.email_enabled and not stored.push_enabled and not stored.push_show_content
+    assert (stored.quiet_hours_start, stored.quiet_hours_end) == (dt.time(22), dt.time(7, 30))
+    assert (stored.digest, stored.digest_hour, stored.digest_weekday) == ("weekly", 18, 4)
+    student.refresh_from_db()
+    assert student.time_zone == "Europe/Berlin"
+
+
+def test_kinds_change_only_the_channels_given(student):
+    services.update_preferences(user=student, kinds={"group": {"push": True}})
+    services.update_preferences(user=student, kinds={"direct": {"email": False}})
+    kinds = NotificationPreference.objects.get(user=student).kinds
+    assert kinds["group"] == {"in_app": False, "push": True, "email": False}
+    assert kinds["direct"] == {"in_app": True, "push": True, "email": False}
+    assert kinds["mention"] == {"in_app": True, "push": True, "email": True}
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [
+        {"reactions": {"email": True}},
+        {"direct": {"sms": True}},
+        {"direct": {"email": "yes"}},
+        {"direct": {"email": 1}},
+        {"direct": True},
+        ["direct"],
+    ],
+)
+def test_unknown_kinds_channels_and_non_booleans_are_refused(student, kinds):
+    assert refused_fields(user=student, kinds=kinds) == {"kinds"}
+    assert not NotificationPreference.objects.exists()
+
+
+def test_quiet_hours_both_or_neither(student):
+    assert refused_fields(user=student, quiet_hours_start=dt.time(22)) == {"quiet_hours_end"}
+    assert refused_fields(user=student, quiet_hours_end=dt.time(7)) == {"quiet_hours_start"}
+    assert refused_fields(user=student, quiet_hours_start=dt.time(22), quiet_hours_end=None) == {
+        "quiet_hours_end"
+    }
+    assert refused_fields(
+        user=student, quiet_hours_start=dt.time(7), quiet_hours_end=dt.time(7)
+    ) == {"quiet_hours_end"}
+    assert not NotificationPreference.objects.exists()
+    services.update_preferences(
+        user=student, quiet_hours_start=dt.time(22), quiet_hours_end=dt.time(7)
+    )
+    # Other changes leave them be; None for both clears them.
+    services.update_preferences(user=student, digest="off")
+    stored = NotificationPreference.objects.get(user=student)
+    assert (stored.quiet_hours_start, stored.quiet_hours_end) == (dt.time(22), dt.time(7))
+    services.update_preferences(user=student, quiet_hours_start=None, quiet_hours_end=None)
+    stored.refresh_from_db()
+    assert (stored.quiet_hours_start, stored.quiet_hours_end) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("digest_hour", 24),
+        ("digest_hour", -1),
+        ("digest_hour", True),
+        ("digest_hour", 8.0),
+        ("digest_weekday", 7),
+        ("digest_weekday", "1"),
+        ("email_enabled", "false"),
+        ("push_show_content", 0),
+    ],
+)
+def test_out_of_range_and_mistyped_values_are_refused(student, field, value):
+    assert refused_fields(user=student, **{field: value}) == {field}
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "CET+1", "+02:00", "", "europe/berlin"])
+def test_an_unknown_time_zone_is_refused_and_nothing_stored(student, zone):
+    assert refused_fields(user=student, time_zone=zone, digest="off") == {"time_zone"}
+    student.refresh_from_db()
+    assert student.time_zone == "UTC"
+    assert not NotificationPreference.objects.exists()
+
+
+def test_every_refused_field_is_named_at_once(student):
+    assert refused_fields(
+        user=student, digest_hour=99, time_zone="Nowhere", quiet_hours_start=dt.time(1)
+    ) == {"digest_hour", "time_zone", "quiet_hours_end"}
+
+
+def test_set_time_zone_stores_a_known_zone(student):
+    from accounts import services as account_services
+
+    account_services.set_time_zone(user=student, time_zone="America/Sao_Paulo")
+    assert User.objects.get(pk=student.pk).time_zone == "America/Sao_Paulo"
+    with pytest.raises(ValidationError):
+        account_services.set_time_zone(user=student, time_zone="America/Atlantis")
+    assert User.objects.get(pk=student.pk).time_zone == "America/Sao_Paulo"

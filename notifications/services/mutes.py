@@ -1,0 +1,53 @@
+"""Writes of conversation mutes: a person silences a conversation's
+notifications for themselves, for a while or until they turn it back on.
+Who may is ``messaging.policy.may_mute`` (its active members)."""
+
+import datetime as dt
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from accounts.models import User
+from messaging import policy
+from messaging.errors import NotFound
+from messaging.models import Conversation
+from notifications.models import ConversationMute
+
+
+def _conversation_to_mute(user: User, conversation_id: UUID) -> Conversation:
+    """The conversation, if ``user`` may mute it. Anyone else is told it
+    does not exist: a mute is no way to learn which conversations there are."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None or not policy.may_mute(user, conversation):
+        raise NotFound("No such conversation.")
+    return conversation
+
+
+def mute_conversation(
+    *, user: User, conversation_id: UUID, until: dt.datetime | None
+) -> ConversationMute:
+    """Silence the conversation's notifications to ``user`` until ``until``
+    (an aware time in the future), or for ever (``None``); replaces an
+    earlier mute. ``NotFound`` unless ``user`` is a member;
+    ``ValidationError`` naming ``until`` for a time without a zone or not
+    in the future."""
+    if until is not None:
+        if timezone.is_naive(until):
+            raise ValidationError({"until": "A time with its UTC offset."}, code="invalid")
+        if until <= timezone.now():
+            raise ValidationError({"until": "A mute ends in the future."}, code="invalid")
+    conversation = _conversation_to_mute(user, conversation_id)
+    mute, _ = ConversationMute.objects.update_or_create(
+        user=user, conversation=conversation, defaults={"until": until}
+    )
+    return mute
+
+
+def unmute_conversation(*, user: User, conversation_id: UUID) -> bool:
+    """Notifications of the conversation reach ``user`` again. Returns
+    whether a mute was there (expired ones included); ``NotFound`` unless
+    ``user`` is a member."""
+    conversation = _conversation_to_mute(user, conversation_id)
+    deleted, _ = ConversationMute.objects.filter(user=user, conversation=conversation).delete()
+    return deleted > 0
