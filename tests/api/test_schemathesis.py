@@ -48,6 +48,9 @@ CROSS_FIELD_REFUSALS = {
     "participants_add": "user_ids that name nobody; a direct conversation has two people",
     "participants_remove": "nobody leaves a direct conversation",
     "auth_token": "wrong email or password",
+    "notification_preferences_update": "quiet hours that start when they end",
+    "conversation_mute": "a mute that ends in the past (or a date-time Python cannot read, "
+    "such as a leap second)",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
