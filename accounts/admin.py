@@ -81,7 +81,7 @@ class UserAdmin(DjangoUserAdmin):
 
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["display_name", "role"]}),
+        ("Profile", {"fields": ["display_name", "role", "time_zone"]}),
         (
             "Permissions",
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},

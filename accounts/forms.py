@@ -30,6 +30,19 @@ class UserChangeForm(DisplayNameCleaned, auth_forms.UserChangeForm):
         model = User
         fields = "__all__"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "time_zone" in self.fields:
+            # A list of the zones a person may have, not free text.
+            zones = services.time_zone_names()
+            self.fields["time_zone"].widget = forms.Select(choices=[(z, z) for z in zones])
+
+    def clean_time_zone(self):
+        try:
+            return services.check_time_zone(self.cleaned_data.get("time_zone"))
+        except forms.ValidationError as error:
+            raise forms.ValidationError(error.message_dict["time_zone"]) from None
+
 
 class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
     """The admin's password page stores through ``change_password``: the

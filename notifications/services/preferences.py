@@ -89,27 +89,23 @@ def _check_quiet_hours(
         errors["quiet_hours_end"] = "Quiet hours end at another time than they start."
 
 
-def update_preferences(
+def check_preferences(
     *,
-    user: User,
-    email_enabled: bool | None = None,
-    push_enabled: bool | None = None,
-    push_show_content: bool | None = None,
-    kinds: Mapping[str, Mapping[str, bool]] | None = None,
+    email_enabled: object = None,
+    push_enabled: object = None,
+    push_show_content: object = None,
+    kinds: object = None,
     quiet_hours_start: dt.time | None | _Unset = UNSET,
     quiet_hours_end: dt.time | None | _Unset = UNSET,
-    digest: str | None = None,
-    digest_hour: int | None = None,
-    digest_weekday: int | None = None,
-    time_zone: str | None = None,
-) -> NotificationPreference:
-    """Set the given preferences of ``user``; the others keep their value (or
-    the defaults, for a person who never chose). ``kinds`` may name only some
-    kinds and channels: those change, the rest of the map stays. Quiet hours
-    are local times in the person's time zone, given both (``None`` for both
-    clears them). ``time_zone`` (an IANA name) is stored on the user, in the
-    same transaction. Returns the stored row; on a refusal nothing is stored
-    (``ValidationError`` with a dict naming each refused field)."""
+    digest: object = None,
+    digest_hour: object = None,
+    digest_weekday: object = None,
+    time_zone: object = None,
+) -> dict[str, dict[str, bool]] | None:
+    """``update_preferences``'s checks, storing nothing (the admin's form
+    asks first, so a refusal shows next to its field). Returns the cleaned
+    kinds map (or None); raises ``ValidationError`` naming each refused
+    field."""
     errors: dict[str, str] = {}
     booleans = {
         "email_enabled": email_enabled,
@@ -140,6 +136,45 @@ def update_preferences(
     if errors:
         raise ValidationError(errors, code="invalid")
 
+    return cleaned_kinds
+
+
+def update_preferences(
+    *,
+    user: User,
+    email_enabled: bool | None = None,
+    push_enabled: bool | None = None,
+    push_show_content: bool | None = None,
+    kinds: Mapping[str, Mapping[str, bool]] | None = None,
+    quiet_hours_start: dt.time | None | _Unset = UNSET,
+    quiet_hours_end: dt.time | None | _Unset = UNSET,
+    digest: str | None = None,
+    digest_hour: int | None = None,
+    digest_weekday: int | None = None,
+    time_zone: str | None = None,
+) -> NotificationPreference:
+    """Set the given preferences of ``user``; the others keep their value (or
+    the defaults, for a person who never chose). ``kinds`` may name only some
+    kinds and channels: those change, the rest of the map stays. Quiet hours
+    are local times in the person's time zone, given both (``None`` for both
+    clears them). ``time_zone`` (an IANA name) is stored on the user, in the
+    same transaction. Returns the stored row; on a refusal nothing is stored
+    (``ValidationError`` with a dict naming each refused field)."""
+    booleans = {
+        "email_enabled": email_enabled,
+        "push_enabled": push_enabled,
+        "push_show_content": push_show_content,
+    }
+    cleaned_kinds = check_preferences(
+        **booleans,
+        kinds=kinds,
+        quiet_hours_start=quiet_hours_start,
+        quiet_hours_end=quiet_hours_end,
+        digest=digest,
+        digest_hour=digest_hour,
+        digest_weekday=digest_weekday,
+        time_zone=time_zone,
+    )
     changes: dict[str, object] = {
         name: value
         for name, value in {

@@ -49,7 +49,14 @@ def test_admin_saves_through_the_service(client, student, monkeypatch):
     monkeypatch.setattr(services, "update_preferences", lambda **kw: calls.append(kw) or real(**kw))
     response = client.post(
         reverse("admin:notifications_notificationpreference_add"),
-        {"user": str(student.pk), "email_enabled": "on", "digest": DigestFrequency.OFF},
+        {
+            "user": str(student.pk),
+            "email_enabled": "on",
+            "digest": DigestFrequency.OFF,
+            "digest_hour": "8",
+            "digest_weekday": "0",
+            "kinds": '{"direct": {"email": true}}',
+        },
     )
     assert response.status_code == 302, response.content[:500]
     assert [c["user"] for c in calls] == [student]
@@ -176,3 +183,98 @@ def test_set_time_zone_stores_a_known_zone(student):
     with pytest.raises(ValidationError):
         account_services.set_time_zone(user=student, time_zone="America/Atlantis")
     assert User.objects.get(pk=student.pk).time_zone == "America/Sao_Paulo"
+
+
+def superuser() -> User:
+    return User.objects.create_superuser(
+        email="root2@example.test", password="root-password-1", display_name="Root"
+    )
+
+
+def test_admin_edits_every_field(client, student):
+    client.force_login(superuser())
+    response = client.post(
+        reverse("admin:notifications_notificationpreference_add"),
+        {
+            "user": str(student.pk),
+            "push_show_content": "on",
+            "kinds": '{"group": {"push": true}}',
+            "quiet_hours_start": "23:00",
+            "quiet_hours_end": "06:00",
+            "digest": DigestFrequency.WEEKLY,
+            "digest_hour": "19",
+            "digest_weekday": "5",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    stored = NotificationPreference.objects.get(user=student)
+    assert (stored.email_enabled, stored.push_enabled, stored.push_show_content) == (
+        False,
+        False,
+        True,
+    )
+    assert stored.kinds["group"]["push"] is True
+    assert (stored.quiet_hours_start, stored.quiet_hours_end) == (dt.time(23), dt.time(6))
+    assert (stored.digest_hour, stored.digest_weekday) == (19, 5)
+    page = client.get(
+        reverse("admin:notifications_notificationpreference_change", args=[student.pk])
+    ).content.decode()
+    for name in ("push_show_content", "kinds", "quiet_hours_start", "digest_weekday"):
+        assert f'name="{name}"' in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "refused"),
+    [
+        ({"kinds": '{"reactions": {"push": true}}'}, "Unknown kind"),
+        ({"quiet_hours_start": "08:00", "quiet_hours_end": "08:00"}, "another time"),
+        ({"digest_hour": "30"}, "digest_hour"),
+    ],
+)
+def test_admin_shows_refusals_and_stores_nothing(client, student, fields, refused):
+    client.force_login(superuser())
+    response = client.post(
+        reverse("admin:notifications_notificationpreference_add"),
+        {
+            "user": str(student.pk),
+            "digest": "daily",
+            "digest_hour": "8",
+            "digest_weekday": "0",
+            "kinds": '{"direct": {"email": true}}',
+            **fields,
+        },
+    )
+    assert response.status_code == 200
+    assert refused in response.content.decode()
+    assert not NotificationPreference.objects.exists()
+
+
+def test_mutes_are_listed_read_only_in_the_admin(client, direct, student):
+    services.mute_conversation(user=student, conversation_id=direct.pk, until=None)
+    client.force_login(superuser())
+    listing = client.get(reverse("admin:notifications_conversationmute_changelist"))
+    assert listing.status_code == 200 and student.display_name in listing.content.decode()
+    assert client.get(reverse("admin:notifications_conversationmute_add")).status_code == 403
+
+
+def test_user_admin_sets_a_known_time_zone_only(client, student):
+    client.force_login(superuser())
+    url = reverse("admin:accounts_user_change", args=[student.pk])
+    page = client.get(url).content.decode()
+    assert '<option value="Europe/Berlin">' in page
+    form = {
+        "email": student.email,
+        "display_name": student.display_name,
+        "role": student.role,
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "mentors-TOTAL_FORMS": "0",
+        "mentors-INITIAL_FORMS": "0",
+    }
+    refused = client.post(url, {**form, "time_zone": "Mars/Olympus"})
+    assert refused.status_code == 200
+    assert User.objects.get(pk=student.pk).time_zone == "UTC"
+    saved = client.post(url, {**form, "time_zone": "Europe/Berlin"})
+    assert saved.status_code == 302, saved.content[:3000]
+    assert User.objects.get(pk=student.pk).time_zone == "Europe/Berlin"
