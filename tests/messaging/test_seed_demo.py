@@ -95,3 +95,24 @@ def test_seed_demo_runs_again_after_the_demo_was_used():
     assert counts() == {**first, "AuditLog": audit_rows}
     edited.refresh_from_db()
     assert edited.content == "edited"
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_sofia_quiet_hours_and_a_muted_group_once():
+    import datetime as dt
+
+    from notifications import selectors as notification_selectors
+    from notifications import services as notification_services
+
+    seed()
+    sofia = User.objects.get(email="sofia@parley.test")
+    preference = notification_selectors.preferences_for(sofia)
+    assert (preference.quiet_hours_start, preference.quiet_hours_end) == (dt.time(22), dt.time(7))
+    assert sofia.time_zone == "Europe/Berlin"
+    group = Conversation.objects.get(type=ConversationType.GROUP)
+    mute = notification_selectors.active_mute(sofia, group.pk)
+    assert mute is not None and mute.until is None
+    # She unmutes; seeding again leaves her choice alone.
+    notification_services.unmute_conversation(user=sofia, conversation_id=group.pk)
+    seed()
+    assert notification_selectors.active_mute(sofia, group.pk) is None

@@ -1,6 +1,7 @@
 """Demo data: an admin, two mentors, four students, conversations of each
 type with some history. Running it again changes nothing."""
 
+import datetime as dt
 import uuid
 
 from django.core.management.base import BaseCommand
@@ -10,6 +11,8 @@ from accounts import services as account_services
 from accounts.models import Role, User
 from messaging import services
 from messaging.models import Conversation, ConversationType, Message
+from notifications import selectors as notification_selectors
+from notifications import services as notification_services
 
 DEMO_PASSWORD = "parley-demo"
 
@@ -86,6 +89,12 @@ CONVERSATIONS = [
 ]
 
 
+# Sofia keeps quiet hours in her own zone and has muted the busy study group
+# (the notification settings page and the mute menu show both).
+QUIET_PERSON = "sofia@parley.test"
+MUTED_GROUP = 3  # index in CONVERSATIONS: the capstone study group
+
+
 class Command(BaseCommand):
     help = "Create the demo users and conversations (idempotent) and print the logins."
 
@@ -131,7 +140,23 @@ class Command(BaseCommand):
                     client_id=client_id,
                 )
 
+        self._seed_notification_settings(users)
+
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/"))
         self.stdout.write(f"Every demo account's password: {DEMO_PASSWORD}")
         for email, name, role in PEOPLE:
             self.stdout.write(f"  {role:<8} {email:<22} {name}")
+
+    def _seed_notification_settings(self, users: dict[str, User]) -> None:
+        sofia = users[QUIET_PERSON]
+        # Only the first time: a later run leaves what she changed since.
+        if not notification_selectors.preferences_for(sofia)._state.adding:
+            return
+        notification_services.update_preferences(
+            user=sofia,
+            time_zone="Europe/Berlin",
+            quiet_hours_start=dt.time(22, 0),
+            quiet_hours_end=dt.time(7, 0),
+        )
+        group = Conversation.objects.get(metadata__demo=MUTED_GROUP)
+        notification_services.mute_conversation(user=sofia, conversation_id=group.pk, until=None)
