@@ -6,6 +6,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     path("api/", include("messaging.api.urls")),
+    path("notifications/", include("notifications.urls")),
     path("", include("messaging.urls")),
 ]
 

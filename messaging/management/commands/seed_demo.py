@@ -2,6 +2,7 @@
 type with some history. Running it again changes nothing."""
 
 import uuid
+from functools import partial
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -10,6 +11,7 @@ from accounts import services as account_services
 from accounts.models import Role, User
 from messaging import services
 from messaging.models import Conversation, ConversationType, Message
+from notifications.services import missed_email
 
 DEMO_PASSWORD = "parley-demo"
 
@@ -86,6 +88,10 @@ CONVERSATIONS = [
 ]
 
 
+def _schedule(conversation_id: uuid.UUID, user_ids: list) -> None:
+    missed_email.schedule_for(conversation_id=conversation_id, user_ids=user_ids)
+
+
 class Command(BaseCommand):
     help = "Create the demo users and conversations (idempotent) and print the logins."
 
@@ -107,6 +113,9 @@ class Command(BaseCommand):
         for mentor, student in ASSIGNMENTS:
             account_services.assign_mentor(mentor=users[mentor], student=users[student])
 
+        # Direct conversations whose new lines are left unread by the other
+        # person: `make run` emails them after the delay (missed-message email).
+        unread_for: dict = {}
         for index, (kind, creator, others, title, lines) in enumerate(CONVERSATIONS):
             conversation = Conversation.objects.filter(metadata__demo=index).first()
             conversation = conversation or services.create_conversation(
@@ -130,6 +139,13 @@ class Command(BaseCommand):
                     content=text,
                     client_id=client_id,
                 )
+                if kind == ConversationType.DIRECT:
+                    members = {users[creator].pk, *(users[e].pk for e in others)}
+                    unread_for.setdefault(conversation.pk, set()).update(
+                        members - {users[sender].pk}
+                    )
+        for conversation_id, user_ids in unread_for.items():
+            transaction.on_commit(partial(_schedule, conversation_id, list(user_ids)))
 
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/"))
         self.stdout.write(f"Every demo account's password: {DEMO_PASSWORD}")
