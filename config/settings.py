@@ -273,7 +273,7 @@ else:
     # worker that `make run` starts (manage.py runembedded, which switches
     # eager mode off). Anything else in this profile (tests, manage.py
     # commands) runs tasks eagerly, in-process, as before.
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost/"
     _celery_dir = VAR_DIR / "celery"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),
@@ -337,10 +337,15 @@ STORAGES = {
 
 # --- Email ----------------------------------------------------------------
 # EMAIL_URL: smtp://user:password@host:25, smtp+tls://…:587 (STARTTLS) or
-# smtps://…:465 (TLS from the start), django-environ's email_url. Without it
-# email goes to the console (the embedded profile's default).
+# smtps://…:465 (TLS from the start; smtp+ssl:// too), read by
+# django-environ's email_url. Without it email goes to the console (the
+# embedded profile's default).
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
+    if env.str("EMAIL_URL").lower().startswith("smtps:"):
+        # smtps:// is TLS from the first byte (port 465, RFC 8314), as mail
+        # software means it; django-environ would read it as STARTTLS.
+        EMAIL_USE_TLS, EMAIL_USE_SSL = False, True
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 # Every SMTP call (connect, each command, the message) is bounded: a mail
