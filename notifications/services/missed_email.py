@@ -47,11 +47,14 @@ def schedule_for(*, conversation_id: UUID | str, user_ids: list) -> None:
     from notifications.tasks import send_missed_messages as task
 
     countdown = settings.PARLEY_MISSED_EMAIL_DELAY_SECONDS
-    for user_id in dict.fromkeys(str(u) for u in user_ids):
-        task.apply_async(
-            kwargs={"conversation_id": str(conversation_id), "user_id": user_id},
-            countdown=countdown,
-        )
+    # One broker connection for the whole list (a big group's fan-out).
+    with task.app.producer_or_acquire() as producer:
+        for user_id in dict.fromkeys(str(u) for u in user_ids):
+            task.apply_async(
+                kwargs={"conversation_id": str(conversation_id), "user_id": user_id},
+                countdown=countdown,
+                producer=producer,
+            )
 
 
 def _kind_of(message: Message, user_id: UUID, conversation_type: str) -> str:
@@ -79,18 +82,20 @@ def send_missed_messages(*, conversation_id: UUID | str, user_id: UUID | str) ->
         return False
 
     previous = selectors.last_missed_email_at(conversation.pk, user.pk)
-    window = selectors.unread_window(
-        membership,
-        sent_after=previous - delay() if previous is not None else None,
-        sent_until=now - delay(),
-    )
+    sent_after = previous - delay() if previous is not None else None
     preference = preferences_for(user)
-    window = [
-        message
-        for message in window
-        if Channel.EMAIL.value
-        in rules.channels_for(preference, _kind_of(message, user.pk, conversation.type))
-    ]
+
+    def mailable(sent_until: dt.datetime) -> list[Message]:
+        return [
+            message
+            for message in selectors.unread_window(
+                membership, sent_after=sent_after, sent_until=sent_until
+            )
+            if Channel.EMAIL.value
+            in rules.channels_for(preference, _kind_of(message, user.pk, conversation.type))
+        ]
+
+    window = mailable(now - delay())
     if not window:
         return False
 
@@ -104,6 +109,10 @@ def send_missed_messages(*, conversation_id: UUID | str, user_id: UUID | str) ->
     )
     if delivery is None:
         return False
+    # What this email covers ends where the next one's window starts
+    # (``last_missed_email_at`` minus the delay): read again up to that
+    # instant, so no message falls between two windows.
+    window = mailable(delivery.created_at - delay()) or window
     senders = list(dict.fromkeys(m.sender.display_name if m.sender else "Someone" for m in window))
     if conversation.type == ConversationType.DIRECT:
         subject = (

@@ -399,3 +399,28 @@ def test_digest_hour_is_the_persons_local_hour(smtp, direct, assigned):
     assert digests.send_due_digests(at=at.replace(hour=8)) == 0  # 04:00 there
     assert digests.send_due_digests(at=at) == 1
     assert Delivery.objects.get(user=student).key == "digest:daily:2026-07-01"
+
+
+@pytest.mark.services
+def test_schedule_for_queues_one_check_per_person_after_the_delay(settings, direct, assigned):
+    from config.celery import app
+    from notifications.services import missed_email
+
+    if app.conf.task_always_eager:
+        pytest.skip("needs the Redis broker")
+    app.control.purge()
+    settings.PARLEY_MISSED_EMAIL_DELAY_SECONDS = 120
+    mentor, student = assigned
+    before = timezone.now()
+    missed_email.schedule_for(
+        conversation_id=direct.pk, user_ids=[student.pk, str(student.pk), mentor.pk]
+    )
+    queued = _broker_messages(app)
+    assert sorted(m.payload[1]["user_id"] for m in queued) == sorted(
+        [str(student.pk), str(mentor.pk)]
+    )
+    for message in queued:
+        assert message.headers["task"] == "notifications.tasks.send_missed_messages"
+        assert message.payload[1]["conversation_id"] == str(direct.pk)
+        eta = dt.datetime.fromisoformat(message.headers["eta"])
+        assert eta >= before + dt.timedelta(seconds=120)
