@@ -424,3 +424,25 @@ def test_schedule_for_queues_one_check_per_person_after_the_delay(settings, dire
         assert message.payload[1]["conversation_id"] == str(direct.pk)
         eta = dt.datetime.fromisoformat(message.headers["eta"])
         assert eta >= before + dt.timedelta(seconds=120)
+
+
+def test_a_mail_server_that_stops_answering_is_given_up_on(tmp_path, settings, direct, assigned):
+    """EMAIL_TIMEOUT bounds each SMTP call: a server that never answers
+    DATA fails the send, recorded as failed, and nothing is retried."""
+    server = MailServer(tmp_path / "slow", data_delay=600)
+    try:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_TIMEOUT = 1
+        settings.PARLEY_MISSED_EMAIL_DELAY_SECONDS = 0
+        mentor, student = assigned
+        send(mentor, direct, "hello")
+        assert run_task(direct, student) is False
+        delivery = Delivery.objects.get(user=student)
+        assert delivery.state == DeliveryState.FAILED
+        assert "timed out" in delivery.error
+        assert run_task(direct, student) is False  # at most once: no second try
+        assert Delivery.objects.filter(user=student).count() == 1
+    finally:
+        server.stop()
