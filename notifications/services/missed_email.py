@@ -121,7 +121,16 @@ def send_missed_messages(*, conversation_id: UUID | str, user_id: UUID | str) ->
             else f"{senders[0]} sent you {len(window)} messages"
         )
     else:
-        subject = f"New messages in {conversation}"
+        mentioners = [
+            m.sender.display_name
+            for m in window
+            if m.sender and _kind_of(m, user.pk, conversation.type) == Kind.MENTION
+        ]
+        subject = (
+            f"{mentioners[0]} mentioned you in {conversation}"
+            if mentioners
+            else f"New messages in {conversation}"
+        )
     link = absolute_url(reverse("conversation", args=[conversation.pk]))
     return send_templated(
         delivery=delivery,
@@ -136,7 +145,6 @@ def send_missed_messages(*, conversation_id: UUID | str, user_id: UUID | str) ->
             "messages": window,
             "senders": senders,
             "conversation_url": link,
-            "preferences_url": absolute_url("/"),
         },
     )
 

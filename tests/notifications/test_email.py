@@ -234,6 +234,28 @@ def test_group_subject_names_the_group(smtp, assigned, make_user):
     assert message["Subject"] == "New messages in Capstone"
 
 
+def test_a_mention_in_a_quiet_group_is_mailed_and_named(smtp, assigned):
+    mentor, student = assigned
+    mentor.display_name = "Maria Mentor"
+    mentor.save()
+    group = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=[student], title="Capstone"
+    )
+    send(mentor, group, "Just chatting")  # groups send no email by default
+    services.send_message(
+        sender=mentor,
+        conversation_id=group.pk,
+        content="@Student what do you think?",
+        client_id=uuid.uuid4(),
+        metadata={"mentions": [str(student.pk)]},
+    )
+    assert run_task(group, student) is True
+    [message] = smtp.wait_for(1)
+    assert message["Subject"] == "Maria Mentor mentioned you in Capstone"
+    text = body(message, "plain")
+    assert "what do you think?" in text and "Just chatting" not in text
+
+
 def test_busy_groups_send_no_email_by_default(smtp, assigned):
     mentor, student = assigned
     group = services.create_conversation(
