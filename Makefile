@@ -23,10 +23,14 @@ install: $(VENV)/.installed
 
 run test: export PARLEY_PROFILE = embedded
 
+# The web server and a Celery worker (with beat) run together on a broker
+# that needs no server (docs/operations.md); tasks are queued, not run eagerly.
+run: export CELERY_TASK_ALWAYS_EAGER = false
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py setup_periodic_tasks
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(BIN)/python manage.py runembedded 127.0.0.1:8000
 
 test: install
 	@if [ -z "$$DATABASE_URL" ] && $(BIN)/python -m tests.services_probe; then \

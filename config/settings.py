@@ -93,6 +93,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Periodic tasks kept in the database, editable in the admin.
+    "django_celery_beat",
     "messaging",
     "notifications",
 ]
@@ -187,7 +189,14 @@ else:
             "NAME": VAR_DIR / "parley.sqlite3",
             # IMMEDIATE takes the write lock at BEGIN, so concurrent sends
             # queue instead of failing with "database is locked".
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # The embedded Celery worker (and its beat) write the same file as
+            # the web server: WAL lets readers go on while one writes, and the
+            # timeout makes a writer wait for the lock instead of failing.
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 
@@ -249,19 +258,46 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_timeout": REDIS_SOCKET_TIMEOUT,
         "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
+        # A task taken by a worker that died (never acknowledged: acks_late)
+        # goes back to the queue after this long. Longer than any countdown
+        # we use (the missed-message delay), or a waiting task would be
+        # handed out twice (harmless: deliveries are recorded, but wasteful).
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     }
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CELERY_BROKER_URL = "memory://"
-    CELERY_TASK_ALWAYS_EAGER = True
+    # A broker that needs no server: kombu's filesystem transport, a folder
+    # of message files under var/celery/ shared by the web server and the
+    # worker that `make run` starts (manage.py runembedded, which switches
+    # eager mode off). Anything else in this profile (tests, manage.py
+    # commands) runs tasks eagerly, in-process, as before.
+    CELERY_BROKER_URL = "filesystem://localhost/"
+    _celery_dir = VAR_DIR / "celery"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_dir / "queue"),
+        "data_folder_out": str(_celery_dir / "queue"),
+        "processed_folder": str(_celery_dir / "processed"),
+        "store_processed": False,
+        "control_folder": str(_celery_dir / "control"),
+    }
+    for _folder in ("queue", "processed", "control"):
+        (_celery_dir / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
+# With acks_late, a task whose worker process died goes back to the queue:
+# every task is safe to run twice (delivery records), so redelivery is right.
+CELERY_TASK_REJECT_ON_WORKER_LOST = env.bool("CELERY_TASK_REJECT_ON_WORKER_LOST", default=True)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Schedules live in the database (django-celery-beat), editable in the admin;
+# `manage.py setup_periodic_tasks` (release, make run) creates Parley's own.
+# The entries below are also copied there by the scheduler when beat starts.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-presence": {"task": "messaging.tasks.sweep_presence", "schedule": 30.0},
 }
@@ -300,11 +336,30 @@ STORAGES = {
 }
 
 # --- Email ----------------------------------------------------------------
+# EMAIL_URL: smtp://user:password@host:25, smtp+tls://…:587 (STARTTLS) or
+# smtps://…:465 (TLS from the start; smtp+ssl:// too), read by
+# django-environ's email_url. Without it email goes to the console (the
+# embedded profile's default).
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
+    if env.str("EMAIL_URL").lower().startswith("smtps:"):
+        # smtps:// is TLS from the first byte (port 465, RFC 8314), as mail
+        # software means it; django-environ would read it as STARTTLS.
+        EMAIL_USE_TLS, EMAIL_USE_SSL = False, True
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Every SMTP call (connect, each command, the message) is bounded: a mail
+# server that stops answering must not hold a worker for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Parley <parley@localhost>")
+# Absolute links in emails (open the conversation, unsubscribe) start here.
+PARLEY_SITE_URL = env.str(
+    "PARLEY_SITE_URL", default="http://127.0.0.1:8000" if EMBEDDED else ""
+).rstrip("/")
+if not EMBEDDED and not PARLEY_SITE_URL:
+    PARLEY_SITE_URL = f"https://{ALLOWED_HOSTS[0].lstrip('.')}"
+# How long a message may stay unread before its recipient gets an email.
+PARLEY_MISSED_EMAIL_DELAY_SECONDS = env.int("PARLEY_MISSED_EMAIL_DELAY_SECONDS", default=120)
 
 # --- Internationalization --------------------------------------------------
 LANGUAGE_CODE = "en-us"

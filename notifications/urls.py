@@ -9,4 +9,9 @@ urlpatterns = [
         name="notification_settings",
     ),
     path("c/<uuid:conversation_id>/mute/", views.mute, name="mute_conversation"),
+    path(
+        "notifications/unsubscribe/<str:token>/",
+        views.unsubscribe,
+        name="notifications_unsubscribe",
+    ),
 ]

@@ -1,21 +1,26 @@
-"""The notification pages: the settings page, and the conversation page's
-mute form for browsers without JavaScript (with it, the same control talks
-to ``PUT/DELETE /api/conversations/<id>/mute/``). Thin: reads from
+"""The notification pages: the settings page, one-click unsubscribe from
+email, and the conversation page's mute form for browsers without
+JavaScript (with it, the same control talks to
+``PUT/DELETE /api/conversations/<id>/mute/``). Thin: reads from
 ``selectors``, writes through ``services``."""
 
 import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core import signing
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
+from messaging import selectors as messaging_selectors
 from messaging.errors import NotFound
 from notifications import selectors, services
 from notifications.forms import NotificationSettingsForm
+from notifications.tokens import user_id_from_unsubscribe_token
 
 MUTE_DURATIONS = {
     "1h": dt.timedelta(hours=1),
@@ -81,3 +86,21 @@ def mute(request, conversation_id):
     except NotFound:
         raise Http404("No such conversation.") from None
     return redirect("conversation", conversation_id=conversation_id)
+
+
+# RFC 8058: the mail client POSTs without cookies, session or CSRF token;
+# the signed token in the URL is the only credential, and it can only
+# switch email off.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a confirmation page with a button (a link scanner that
+    follows links changes nothing); POST switches the person's email off."""
+    try:
+        user = messaging_selectors.user_by_id(user_id_from_unsubscribe_token(token))
+    except (signing.BadSignature, NotFound):
+        return render(request, "notifications/unsubscribe_invalid.html", status=400)
+    if request.method == "POST":
+        services.update_preferences(user=user, email_enabled=False)
+        return render(request, "notifications/unsubscribed.html", {"person": user})
+    return render(request, "notifications/unsubscribe.html", {"person": user})

@@ -47,6 +47,17 @@ def populated(superuser):
         from rest_framework.authtoken.models import Token
 
         Token.objects.create(user=reader)
+    if apps.is_installed("django_celery_beat"):
+        # The periodic tasks' pages (their schedule is edited there).
+        import datetime as dt
+
+        from django.utils import timezone
+        from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
+
+        call_command("setup_periodic_tasks", stdout=StringIO())
+        CrontabSchedule.objects.create(minute="0", hour="8")
+        SolarSchedule.objects.create(event="sunrise", latitude=52.5, longitude=13.4)
+        ClockedSchedule.objects.create(clocked_time=timezone.now() + dt.timedelta(days=1))
     if apps.is_installed("axes"):
         # A failed login is what makes an access attempt row.
         Client().post("/login/", {"username": reader.email, "password": "wrong"})

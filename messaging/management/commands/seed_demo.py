@@ -3,6 +3,7 @@ type with some history. Running it again changes nothing."""
 
 import datetime as dt
 import uuid
+from functools import partial
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -13,6 +14,7 @@ from messaging import services
 from messaging.models import Conversation, ConversationType, Message
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
+from notifications.services import missed_email
 
 DEMO_PASSWORD = "parley-demo"
 
@@ -95,6 +97,10 @@ QUIET_PERSON = "sofia@parley.test"
 MUTED_GROUP = 3  # index in CONVERSATIONS: the capstone study group
 
 
+def _schedule(conversation_id: uuid.UUID, user_ids: list) -> None:
+    missed_email.schedule_for(conversation_id=conversation_id, user_ids=user_ids)
+
+
 class Command(BaseCommand):
     help = "Create the demo users and conversations (idempotent) and print the logins."
 
@@ -116,6 +122,9 @@ class Command(BaseCommand):
         for mentor, student in ASSIGNMENTS:
             account_services.assign_mentor(mentor=users[mentor], student=users[student])
 
+        # Direct conversations whose new lines are left unread by the other
+        # person: `make run` emails them after the delay (missed-message email).
+        unread_for: dict = {}
         for index, (kind, creator, others, title, lines) in enumerate(CONVERSATIONS):
             conversation = Conversation.objects.filter(metadata__demo=index).first()
             conversation = conversation or services.create_conversation(
@@ -139,6 +148,13 @@ class Command(BaseCommand):
                     content=text,
                     client_id=client_id,
                 )
+                if kind == ConversationType.DIRECT:
+                    members = {users[creator].pk, *(users[e].pk for e in others)}
+                    unread_for.setdefault(conversation.pk, set()).update(
+                        members - {users[sender].pk}
+                    )
+        for conversation_id, user_ids in unread_for.items():
+            transaction.on_commit(partial(_schedule, conversation_id, list(user_ids)))
 
         self._seed_notification_settings(users)
 

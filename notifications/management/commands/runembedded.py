@@ -1,0 +1,63 @@
+"""`make run`'s one command: the development web server and a Celery worker
+with beat inside it, on the embedded profile's broker (kombu's filesystem
+transport under var/celery/, no server to install). Ctrl-C stops both; if
+either stops on its own, the other is stopped too."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class Command(BaseCommand):
+    help = "Run the web server and a Celery worker with beat together (embedded profile)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+
+    def handle(self, *args, addrport: str, **options):
+        if not settings.EMBEDDED:
+            raise CommandError(
+                "runembedded is for the embedded profile; production runs the Procfile."
+            )
+        env = {
+            **os.environ,
+            # Both processes queue tasks on the filesystem broker instead of
+            # running them in the request (settings: eager is the default).
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+        worker = [
+            sys.executable, "-m", "celery", "-A", "config", "worker",
+            "--beat",  # one process: the embedded profile needs no separate beat
+            "--pool", "solo",  # SQLite: one writer from the worker at a time
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--loglevel", "INFO",
+        ]  # fmt: skip
+        server = [sys.executable, "manage.py", "runserver", addrport]
+        processes = [
+            subprocess.Popen(worker, cwd=ROOT, env=env),  # noqa: S603
+            subprocess.Popen(server, cwd=ROOT, env=env),  # noqa: S603
+        ]
+        try:
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

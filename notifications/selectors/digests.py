@@ -1,0 +1,92 @@
+"""Reads for digests: who may be due, and what they have not read."""
+
+import datetime as dt
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db.models import Count, F, Q, QuerySet
+
+from accounts.models import User
+from messaging.models import Conversation, ConversationParticipant, Message, MessageType
+from notifications.models import ConversationMute, DigestFrequency
+
+
+@dataclass(frozen=True)
+class UnreadConversation:
+    conversation: Conversation
+    unread: int
+    latest: Message
+
+
+def digest_candidates() -> QuerySet[User]:
+    """Active people with an address whose digest is daily or weekly and
+    whose email is on; those who never chose have the defaults (daily)."""
+    return (
+        User.objects.filter(is_active=True)
+        .exclude(email="")
+        .filter(
+            Q(notification_preference__isnull=True)
+            | Q(
+                notification_preference__digest__in=[
+                    DigestFrequency.DAILY,
+                    DigestFrequency.WEEKLY,
+                ],
+                notification_preference__email_enabled=True,
+            )
+        )
+        .select_related("notification_preference")
+        .order_by("pk")
+    )
+
+
+def unread_conversations(user: User, *, at: dt.datetime) -> list[UnreadConversation]:
+    """The person's unarchived, unmuted conversations holding messages of
+    others they have not read: how many, and the latest of them."""
+    muted = ConversationMute.objects.filter(user=user).filter(
+        Q(until__isnull=True) | Q(until__gt=at)
+    )
+    memberships = (
+        ConversationParticipant.objects.active()
+        .filter(
+            user=user,
+            conversation__archived_at__isnull=True,
+            conversation__last_seq__gt=F("last_read_seq"),
+        )
+        .exclude(conversation_id__in=muted.values("conversation_id"))
+        .select_related("conversation")
+        .order_by(F("conversation__last_message_at").desc(nulls_last=True))
+    )
+    found = []
+    for membership in memberships:
+        unread = (
+            Message.objects.filter(
+                conversation_id=membership.conversation_id,
+                seq__gt=membership.last_read_seq,
+                deleted_at__isnull=True,
+            )
+            .exclude(sender_id=user.pk)
+            .exclude(message_type=MessageType.SYSTEM)
+            .select_related("sender")
+            .order_by("-seq")
+        )
+        latest = unread.first()
+        if latest is None:
+            continue
+        found.append(
+            UnreadConversation(
+                conversation=membership.conversation,
+                unread=unread.aggregate(n=Count("pk"))["n"],
+                latest=latest,
+            )
+        )
+    return found
+
+
+def support_updates(user_id: UUID, *, since: dt.datetime) -> list[dict]:
+    """Support requests of the person that changed since ``since``.
+
+    The seam for the support app, which does not exist yet: when it does,
+    answer its requests here (``{"title", "status", "url"}`` each) and the
+    digest lists them; until then there is nothing to say.
+    """
+    return []

@@ -1,0 +1,71 @@
+"""Reads for the missed-message email: what a person has not read in one
+conversation, and what was already emailed."""
+
+import datetime as dt
+from uuid import UUID
+
+from messaging.models import ConversationParticipant, Message, MessageType
+from notifications.models import Channel, ConversationMute, Delivery
+
+MISSED_KEY_PREFIX = "missed"
+
+
+def missed_key(conversation_id: UUID | str, first_seq: int) -> str:
+    return f"{MISSED_KEY_PREFIX}:{UUID(str(conversation_id))}:{first_seq}"
+
+
+def membership(conversation_id: UUID | str, user_id: UUID | str) -> ConversationParticipant | None:
+    """The person's active membership of the conversation (with the
+    conversation and the person), or None when they are not in it."""
+    return (
+        ConversationParticipant.objects.active()
+        .select_related("conversation", "user")
+        .filter(conversation_id=conversation_id, user_id=user_id)
+        .first()
+    )
+
+
+def mute_of(conversation_id: UUID | str, user_id: UUID | str) -> ConversationMute | None:
+    return ConversationMute.objects.filter(conversation_id=conversation_id, user_id=user_id).first()
+
+
+def last_missed_email_at(conversation_id: UUID | str, user_id: UUID | str) -> dt.datetime | None:
+    """When the latest missed-message email of this conversation to this
+    person was recorded (sent or being sent), or None."""
+    latest = (
+        Delivery.objects.filter(
+            user_id=user_id,
+            channel=Channel.EMAIL,
+            key__startswith=f"{MISSED_KEY_PREFIX}:{UUID(str(conversation_id))}:",
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return latest
+
+
+def unread_window(
+    membership: ConversationParticipant,
+    *,
+    sent_after: dt.datetime | None,
+    sent_until: dt.datetime,
+) -> list[Message]:
+    """The messages of others the member has not read (seq past their read
+    cursor), not deleted, not system notices, sent in
+    ``(sent_after, sent_until]``; oldest first, senders loaded."""
+    messages = (
+        Message.objects.select_related("sender")
+        .filter(
+            conversation_id=membership.conversation_id,
+            seq__gt=membership.last_read_seq,
+            deleted_at__isnull=True,
+            sent_at__lte=sent_until,
+        )
+        .exclude(sender_id=membership.user_id)
+        .exclude(message_type=MessageType.SYSTEM)
+        .order_by("seq")
+    )
+    if sent_after is not None:
+        messages = messages.filter(sent_at__gt=sent_after)
+    return list(messages)

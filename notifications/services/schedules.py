@@ -1,0 +1,33 @@
+"""Parley's periodic tasks in django-celery-beat's tables, where the admin
+edits them. Created once; an entry someone changed in the admin (interval,
+enabled) is left as they set it."""
+
+from django.db import transaction
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+DIGEST_TASK_NAME = "notifications: send due digests"
+DIGEST_EVERY_MINUTES = 15
+
+
+@transaction.atomic
+def ensure_periodic_tasks() -> list[str]:
+    """Create the periodic tasks that are missing; returns their names.
+    Running it again changes nothing."""
+    created = []
+    every, _ = IntervalSchedule.objects.get_or_create(
+        every=DIGEST_EVERY_MINUTES, period=IntervalSchedule.MINUTES
+    )
+    _, made = PeriodicTask.objects.get_or_create(
+        name=DIGEST_TASK_NAME,
+        defaults={
+            "task": "notifications.tasks.send_due_digests",
+            "interval": every,
+            "description": (
+                "Daily and weekly email digests. Every 15 minutes: each person's digest "
+                "goes out at their local hour, once (delivery records)."
+            ),
+        },
+    )
+    if made:
+        created.append(DIGEST_TASK_NAME)
+    return created

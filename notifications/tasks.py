@@ -1,0 +1,21 @@
+"""Celery tasks of the notifications app: thin, they take ids and call a service."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def send_missed_messages(conversation_id: str, user_id: str) -> bool:
+    """Email the person the conversation's messages they left unread
+    (``services.missed_email``); safe to run twice."""
+    from notifications.services import missed_email
+
+    return missed_email.send_missed_messages(conversation_id=conversation_id, user_id=user_id)
+
+
+@shared_task(acks_late=True)
+def send_due_digests() -> int:
+    """Send the digests whose local hour is now (beat runs this every 15
+    minutes); safe to run twice in the same hour."""
+    from notifications.services import digests
+
+    return digests.send_due_digests()
