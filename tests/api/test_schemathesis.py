@@ -48,6 +48,8 @@ CROSS_FIELD_REFUSALS = {
     "participants_add": "user_ids that name nobody; a direct conversation has two people",
     "participants_remove": "nobody leaves a direct conversation",
     "auth_token": "wrong email or password",
+    "push_subscriptions_create": "an endpoint that is not https to a public host (the server "
+    "posts to it); a p256dh that is not a point on P-256",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 
