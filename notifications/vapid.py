@@ -99,6 +99,15 @@ def vapid() -> Vapid02:
     return signer
 
 
+def configured() -> bool:
+    """Whether this deployment sends push (it has a VAPID key)."""
+    try:
+        vapid()
+    except PushNotConfigured:
+        return False
+    return True
+
+
 def _public(signer: Vapid02) -> str:
     return b64url(
         signer.public_key.public_bytes(

@@ -28,7 +28,6 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from pywebpush import WebPushException, webpush
 
@@ -192,7 +191,7 @@ def enqueue_for(notifications: list[Notification]) -> None:
     ``PUSH["TASK_CHUNK"]``: one task per chunk, not per person. People with
     no device are left out, and so are people inside their quiet hours:
     a push then is dropped, not held (the in-app feed and email keep it)."""
-    if not notifications:
+    if not notifications or not vapid.configured():
         return
     now = timezone.now()
     user_ids = {n.user_id for n in notifications}
@@ -224,6 +223,9 @@ def deliver_notifications(*, notification_ids: list[str]) -> None:
     device. Re-checked at send time: nothing for a notification read or
     deleted since, a message deleted since, push switched off, or quiet
     hours begun. Safe to call again with the same ids."""
+    if not vapid.configured():
+        logger.warning("push is not configured (no VAPID key): %d not sent", len(notification_ids))
+        return
     notifications = selectors.notifications_to_push(notification_ids)
     user_ids = {n.user_id for n in notifications}
     preferences = selectors.preferences_by_user(user_ids)
@@ -395,8 +397,14 @@ def _deliver(
     urgency = _urgency(notification)
     attempt = delivery.attempts
     while True:
+        # Claim the attempt: of two runs of the same task at once, one moves
+        # the count on and sends; the other finds it moved and leaves.
+        claimed = Delivery.objects.filter(
+            pk=delivery.pk, state=DeliveryState.PENDING, attempts=attempt
+        ).update(attempts=attempt + 1)
+        if not claimed:
+            return
         attempt += 1
-        Delivery.objects.filter(pk=delivery.pk).update(attempts=F("attempts") + 1)
         answer = _send(subscription, payload, urgency, session)
         if answer.status is not None and 200 <= answer.status < 300:
             now = timezone.now()

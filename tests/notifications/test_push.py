@@ -523,3 +523,32 @@ def test_device_names():
     assert push.device_name(firefox_android) == "Firefox on Android"
     assert push.device_name(safari_iphone) == "Safari on iOS"
     assert push.device_name("") == ""
+
+
+def test_a_send_cut_short_by_a_crash_is_made_again(push_service, subscribe, notify, student):
+    """A worker killed between writing its claim and hearing the push
+    service's answer leaves the row pending: the redelivered task sends
+    (the one window where a device may get a push twice; the tag makes the
+    browser show it once) and settles the row."""
+    subscription, _ = subscribe(student)
+    notification = notify(student)
+    Delivery.objects.create(
+        user=student,
+        channel="push",
+        key=f"notification:{notification.pk}:{subscription.pk}",
+        attempts=1,
+    )
+    push.deliver_notifications(notification_ids=[str(notification.pk)])
+    assert len(push_service.to(path_of(subscription))) == 1
+    [delivery] = deliveries(subscription)
+    assert (delivery.state, delivery.attempts) == (DeliveryState.SENT, 2)
+
+
+def test_nothing_is_sent_without_a_vapid_key(push_service, subscribe, notify, student, settings):
+    subscription, _ = subscribe(student)
+    notification = notify(student)
+    settings.VAPID_KEY_FILE = ""
+    vapid.vapid.cache_clear()
+    push.deliver_notifications(notification_ids=[str(notification.pk)])
+    assert push_service.received == []
+    assert deliveries() == []
