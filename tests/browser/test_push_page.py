@@ -134,3 +134,57 @@ def test_push_page_registers_the_worker_lists_and_removes_devices(
     expect(devices).to_have_count(1)
     expect(this_browser).to_contain_text("Chrome on Linux")
     context.close()
+
+
+def test_service_worker_shows_pushes_one_per_conversation(
+    pair, browser, asgi_server, console, tmp_path
+):
+    """A push message handed to the registered worker (Chromium's DevTools
+    protocol delivers it as a push service would) becomes a notification
+    with the payload's title, body and link; a second one for the same
+    conversation replaces the first."""
+    _, student, conversation = pair
+    server = asgi_server(extra_env={"VAPID_KEY_FILE": str(tmp_path / "vapid.pem")})
+    context, page = open_as(browser, server, console, student, "/settings/push/")
+    context.grant_permissions(["notifications"], origin=server.http_url)
+    expect(page.locator("body")).to_have_attribute("data-service-worker", "ready")
+
+    cdp = context.new_cdp_session(page)
+    registrations = []
+    cdp.on(
+        "ServiceWorker.workerRegistrationUpdated",
+        lambda event: registrations.extend(event["registrations"]),
+    )
+    cdp.send("ServiceWorker.enable")
+    for _ in range(100):
+        if registrations:
+            break
+        page.wait_for_timeout(50)
+    [registration] = [r for r in registrations if r["scopeURL"] == f"{server.http_url}/"][:1]
+
+    def deliver(payload):
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {
+                "origin": server.http_url,
+                "registrationId": registration["registrationId"],
+                "data": json.dumps(payload),
+            },
+        )
+
+    url = f"/c/{conversation.pk}/"
+    tag = f"conversation:{conversation.pk}"
+    base = {"url": url, "tag": tag, "conversation_id": str(conversation.pk)}
+    deliver({**base, "title": "Maria Mentor", "body": "First"})
+    deliver({**base, "title": "Maria Mentor", "body": "Are you free at 3?"})
+    shown = (
+        "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list =>"
+        " list.map(n => ({title: n.title, body: n.body, tag: n.tag, url: n.data.url})))"
+    )
+    page.wait_for_function(
+        f"{shown}.then(list => list.length === 1 && list[0].body === 'Are you free at 3?')"
+    )
+    assert page.evaluate(shown) == [
+        {"title": "Maria Mentor", "body": "Are you free at 3?", "tag": tag, "url": url}
+    ]
+    context.close()
