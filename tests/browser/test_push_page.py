@@ -175,16 +175,26 @@ def test_service_worker_shows_pushes_one_per_conversation(
     url = f"/c/{conversation.pk}/"
     tag = f"conversation:{conversation.pk}"
     base = {"url": url, "tag": tag, "conversation_id": str(conversation.pk)}
-    deliver({**base, "title": "Maria Mentor", "body": "First"})
-    deliver({**base, "title": "Maria Mentor", "body": "Are you free at 3?"})
     shown = (
         "navigator.serviceWorker.ready.then(r => r.getNotifications()).then(list =>"
         " list.map(n => ({title: n.title, body: n.body, tag: n.tag, url: n.data.url})))"
     )
-    page.wait_for_function(
-        f"{shown}.then(list => list.length === 1 && list[0].body === 'Are you free at 3?')"
-    )
-    assert page.evaluate(shown) == [
+
+    def shown_once_with(body):
+        # page.evaluate awaits the promise (wait_for_function would not).
+        notifications = []
+        for _ in range(200):
+            notifications = page.evaluate(shown)
+            if any(n["body"] == body for n in notifications):
+                break
+            page.wait_for_timeout(50)
+        return notifications
+
+    deliver({**base, "title": "Maria Mentor", "body": "First"})
+    assert [n["body"] for n in shown_once_with("First")] == ["First"]
+    deliver({**base, "title": "Maria Mentor", "body": "Are you free at 3?"})
+    notifications = shown_once_with("Are you free at 3?")
+    assert notifications == [
         {"title": "Maria Mentor", "body": "Are you free at 3?", "tag": tag, "url": url}
     ]
     context.close()
