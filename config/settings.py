@@ -361,6 +361,33 @@ if not EMBEDDED and not PARLEY_SITE_URL:
 # How long a message may stay unread before its recipient gets an email.
 PARLEY_MISSED_EMAIL_DELAY_SECONDS = env.int("PARLEY_MISSED_EMAIL_DELAY_SECONDS", default=120)
 
+# --- Web Push (notifications/vapid.py, notifications/services/push.py) -----
+# Production takes its VAPID key pair from the environment: the private key as
+# PEM or as the base64url raw 32 bytes (``vapid --gen`` and most guides give
+# one or the other); the public key, when given, must match it. Without a
+# private key push is off (the API says so). The embedded profile makes its
+# own key pair on first use and keeps it in VAPID_KEY_FILE (mode 0600).
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="mailto:parley@localhost" if EMBEDDED else "")
+VAPID_KEY_FILE = env.str("VAPID_KEY_FILE", default=str(VAR_DIR / "vapid.pem") if EMBEDDED else "")
+PUSH = {
+    # How long a push service keeps a message for a device that is offline.
+    "TTL_SECONDS": env.int("PUSH_TTL_SECONDS", default=24 * 60 * 60),
+    # Every request to a push service is bounded (DESIGN.md: every call has a timeout).
+    "TIMEOUT_SECONDS": env.float("PUSH_TIMEOUT_SECONDS", default=5.0),
+    # Sends of one notification to one device, the first included, on 429 / 5xx / no answer.
+    "MAX_ATTEMPTS": env.int("PUSH_MAX_ATTEMPTS", default=4),
+    # A Retry-After longer than this ends the delivery as failed rather than
+    # holding a worker; backoff without Retry-After starts at one second and doubles.
+    "MAX_RETRY_DELAY_SECONDS": env.float("PUSH_MAX_RETRY_DELAY_SECONDS", default=30.0),
+    # Notifications per deliver_push task.
+    "TASK_CHUNK": env.int("PUSH_TASK_CHUNK", default=100),
+    # Push services may be plain http on the loopback interface only in
+    # DEBUG (tests run their own); production needs https to a public host.
+    "ALLOW_LOOPBACK_HTTP": DEBUG,
+}
+
 # --- Internationalization --------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

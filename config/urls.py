@@ -6,7 +6,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
     # Before messaging's API, whose last route answers 404 for any other path.
-    path("api/", include("notifications.api")),
+    path("api/", include("notifications.api.urls")),
     path("api/", include("messaging.api.urls")),
     path("", include("notifications.urls")),
     path("", include("messaging.urls")),

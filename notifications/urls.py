@@ -3,6 +3,8 @@ from django.urls import path
 from notifications import views
 
 urlpatterns = [
+    path("sw.js", views.service_worker, name="service_worker"),
+    path("settings/push/", views.push_settings, name="push_settings"),
     path(
         "settings/notifications/",
         views.notification_settings,

@@ -147,7 +147,7 @@ class ConversationDetailView(ParleyAPIView):
     @extend_schema(
         operation_id="conversations_rename",
         request=s.ConversationUpdateIn,
-        responses={200: s.ConversationOut, **_errors(400, 401, 403, 404)},
+        responses={200: s.ConversationOut, **_errors(400, 401, 403, 404, 409)},
         description="Rename a group or support conversation (its admins, platform admins).",
     )
     def patch(self, request, conversation_id):

@@ -41,6 +41,9 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/presence/",
         "/api/me/",
         "/api/users/messageable/",
+        "/api/push/subscriptions/",
+        "/api/push/subscriptions/{subscription_id}/",
+        "/api/push/vapid-public-key/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

@@ -51,6 +51,8 @@ CROSS_FIELD_REFUSALS = {
     "notification_preferences_update": "quiet hours that start when they end",
     "conversation_mute": "a mute that ends in the past (or a date-time Python cannot read, "
     "such as a leap second)",
+    "push_subscriptions_create": "an endpoint that is not https to a public host (the server "
+    "posts to it); a p256dh that is not a point on P-256",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -297,17 +296,3 @@ class MuteView(ParleyAPIView):
     def delete(self, request, conversation_id):
         services.unmute_conversation(user=request.user, conversation_id=conversation_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-urlpatterns = [
-    path(
-        "notifications/preferences/",
-        PreferencesView.as_view(),
-        name="api-notification-preferences",
-    ),
-    path(
-        "conversations/<uuid:conversation_id>/mute/",
-        MuteView.as_view(),
-        name="api-conversation-mute",
-    ),
-]

@@ -1,0 +1,1 @@
+"""The notifications app's REST API, one module per concern; `urls` routes them."""

@@ -1,0 +1,439 @@
+"""Web Push: a person's devices (subscribe, unsubscribe) and sending them
+notifications, encrypted (aes128gcm, RFC 8291) and signed (VAPID, RFC 8292)
+with pywebpush.
+
+Every send to a device writes its ``Delivery`` row first (key
+``notification:<id>:<subscription id>``), so a retried or redelivered task
+sends nothing twice. The push service's answer decides the rest: 2xx sent;
+404/410 the device is gone (its subscription is deleted); 429, 5xx or no
+answer in time are retried here, in a bounded loop that honours
+``Retry-After`` (docs/operations.md, "Web Push"); any other status fails the
+delivery.
+"""
+
+import datetime as dt
+import email.utils
+import functools
+import ipaddress
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from pywebpush import WebPushException, webpush
+
+from accounts.models import User
+from messaging.errors import InvalidInput
+from notifications import rules, vapid
+from notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryState,
+    Kind,
+    Notification,
+    NotificationPreference,
+    PushSubscription,
+)
+from notifications.selectors import push as selectors
+
+logger = logging.getLogger(__name__)
+
+MAX_ENDPOINT_CHARS = 1000
+P256DH_BYTES = 65  # an uncompressed P-256 point
+AUTH_BYTES = 16
+EXCERPT_CHARS = 200
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]", "::1"}
+
+
+# --- Subscriptions --------------------------------------------------------------
+
+
+def _decoded(name: str, text: str, size: int) -> bytes:
+    try:
+        raw = vapid.b64url_decode(text)
+    except ValueError:
+        raise InvalidInput(f"keys.{name} must be base64url.") from None
+    if len(raw) != size:
+        raise InvalidInput(f"keys.{name} must encode {size} bytes.")
+    return raw
+
+
+def check_endpoint(endpoint: str) -> None:
+    """Refuse a push service URL the server must not post to: anything but
+    https to a public host name or address (plain http to the loopback
+    interface is allowed with ``PUSH["ALLOW_LOOPBACK_HTTP"]``, DEBUG only).
+    The server makes requests to this URL, so it must not reach inside the
+    network it runs in."""
+    if len(endpoint) > MAX_ENDPOINT_CHARS:
+        raise InvalidInput(f"endpoint is at most {MAX_ENDPOINT_CHARS} characters.")
+    try:
+        parts = urlsplit(endpoint)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 (a bad port raises)
+    except ValueError:
+        raise InvalidInput("endpoint is not a URL.") from None
+    if parts.username or parts.password or not host or any(c.isspace() for c in endpoint):
+        raise InvalidInput("endpoint is not a push service URL.")
+    loopback_http = (
+        parts.scheme == "http"
+        and settings.PUSH["ALLOW_LOOPBACK_HTTP"]
+        and (host in _LOOPBACK_NAMES or _is_loopback(host))
+    )
+    if loopback_http:
+        return
+    if parts.scheme != "https":
+        raise InvalidInput("endpoint must be an https URL.")
+    if host in _LOOPBACK_NAMES or host.endswith((".localhost", ".local", ".internal")):
+        raise InvalidInput("endpoint must be a public push service.")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if "." not in host:
+            raise InvalidInput("endpoint must be a public push service.") from None
+        return
+    if not address.is_global:
+        raise InvalidInput("endpoint must be a public push service.")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def device_name(user_agent: str) -> str:
+    """ "Chrome on Android" from a browser's User-Agent; "" when unknown."""
+    ua = user_agent or ""
+    browser = next(
+        (
+            name
+            for token, name in (
+                ("Edg/", "Edge"),
+                ("OPR/", "Opera"),
+                ("SamsungBrowser/", "Samsung Internet"),
+                ("Firefox/", "Firefox"),
+                ("Chrome/", "Chrome"),
+                ("Chromium/", "Chromium"),
+                ("Safari/", "Safari"),
+            )
+            if token in ua
+        ),
+        "",
+    )
+    system = next(
+        (
+            name
+            for token, name in (
+                ("Android", "Android"),
+                ("iPhone", "iOS"),
+                ("iPad", "iPadOS"),
+                ("CrOS", "ChromeOS"),
+                ("Windows", "Windows"),
+                ("Mac OS X", "macOS"),
+                ("Linux", "Linux"),
+            )
+            if token in ua
+        ),
+        "",
+    )
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system
+
+
+def subscribe(
+    *, user: User, endpoint: str, p256dh: str, auth: str, user_agent: str = ""
+) -> tuple[PushSubscription, bool]:
+    """Register a browser's push subscription for ``user``; returns it and
+    whether it is new. The endpoint names one browser: subscribing it again
+    updates its keys, and moves it to ``user`` when someone else signed in
+    on that browser before (it reaches whoever uses it now)."""
+    check_endpoint(endpoint)
+    point = _decoded("p256dh", p256dh, P256DH_BYTES)
+    _decoded("auth", auth, AUTH_BYTES)
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    except ValueError:
+        raise InvalidInput("keys.p256dh is not a P-256 public key.") from None
+    subscription, created = PushSubscription.objects.update_or_create(
+        endpoint=endpoint,
+        defaults={
+            "user": user,
+            "p256dh": p256dh.rstrip("="),
+            "auth": auth.rstrip("="),
+            "device_name": device_name(user_agent)[:200],
+        },
+    )
+    return subscription, created
+
+
+def unsubscribe(*, user: User, subscription_id: UUID) -> None:
+    """Forget one of ``user``'s devices (``NotFound`` for anyone else's)."""
+    selectors.subscription_of(user, subscription_id).delete()
+
+
+# --- Sending ----------------------------------------------------------------------
+
+
+def enqueue_for(notifications: list[Notification]) -> None:
+    """Queue push delivery of these notifications (their channels include
+    push), after the surrounding transaction commits, in chunks of
+    ``PUSH["TASK_CHUNK"]``: one task per chunk, not per person. People with
+    no device are left out, and so are people inside their quiet hours:
+    a push then is dropped, not held (the in-app feed and email keep it)."""
+    if not notifications or not vapid.configured():
+        return
+    now = timezone.now()
+    user_ids = {n.user_id for n in notifications}
+    reachable = selectors.users_with_subscriptions(user_ids)
+    preferences = selectors.preferences_by_user(reachable)
+    zones = selectors.time_zones_of(reachable)
+    ids = [
+        str(n.pk)
+        for n in notifications
+        if n.user_id in reachable
+        and rules.quiet_hours_end(_preference(preferences, n.user_id), zones[n.user_id], now)
+        is None
+    ]
+    from notifications.tasks import deliver_push
+
+    size = max(1, settings.PUSH["TASK_CHUNK"])
+    for start in range(0, len(ids), size):
+        transaction.on_commit(functools.partial(deliver_push.delay, ids[start : start + size]))
+
+
+def _preference(
+    preferences: dict[UUID, NotificationPreference], user_id: UUID
+) -> NotificationPreference:
+    return preferences.get(user_id) or NotificationPreference(user_id=user_id)
+
+
+def deliver_notifications(*, notification_ids: list[str]) -> None:
+    """Send each notification to every device of its person, once per
+    device. Re-checked at send time: nothing for a notification read or
+    deleted since, a message deleted since, push switched off, or quiet
+    hours begun. Safe to call again with the same ids."""
+    if not vapid.configured():
+        logger.warning("push is not configured (no VAPID key): %d not sent", len(notification_ids))
+        return
+    notifications = selectors.notifications_to_push(notification_ids)
+    user_ids = {n.user_id for n in notifications}
+    preferences = selectors.preferences_by_user(user_ids)
+    devices = selectors.subscriptions_by_user(user_ids)
+    now = timezone.now()
+    with requests.Session() as session:
+        # A push service that redirects is not followed (the endpoint was
+        # checked, where it redirects to was not).
+        session.max_redirects = 0
+        for notification in notifications:
+            preference = _preference(preferences, notification.user_id)
+            if not _still_wanted(notification, preference, now):
+                continue
+            payload = json.dumps(_payload(notification, preference), separators=(",", ":"))
+            for subscription in devices.get(notification.user_id, []):
+                _deliver(notification, subscription, payload, session)
+
+
+def _still_wanted(
+    notification: Notification, preference: NotificationPreference, now: dt.datetime
+) -> bool:
+    if notification.read_at is not None:
+        return False
+    if notification.message is not None and notification.message.deleted_at is not None:
+        return False
+    if Channel.PUSH.value not in rules.channels_for(preference, notification.kind):
+        return False
+    return rules.quiet_hours_end(preference, notification.user.time_zone, now) is None
+
+
+def _excerpt(notification: Notification) -> str:
+    text = str((notification.data or {}).get("excerpt") or "")
+    if not text and notification.message is not None:
+        text = notification.message.content
+    text = " ".join(text.split())
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+
+
+def _payload(notification: Notification, preference: NotificationPreference) -> dict:
+    """What the service worker shows (static/js/sw.js): a title, a body, the
+    page to open, and a tag per conversation so a burst collapses into one
+    notification on the device."""
+    actor = notification.actor.display_name if notification.actor else "Parley"
+    conversation = notification.conversation
+    place = conversation.title if conversation is not None and conversation.title else ""
+    kind = notification.kind
+    if not preference.push_show_content:
+        title = "Parley"
+        body = (
+            f"{actor} added you to a conversation"
+            if kind == Kind.ADDED
+            else f"New message from {actor}"
+        )
+    else:
+        if kind == Kind.MENTION:
+            title = f"{actor} mentioned you" + (f" in {place}" if place else "")
+        elif kind == Kind.ADDED:
+            title = f"{actor} added you" + (f" to {place}" if place else "")
+        elif kind == Kind.SUPPORT:
+            title = "Support request" + (f": {place}" if place else "")
+        elif place:
+            title = f"{actor} in {place}"
+        else:
+            title = actor
+        body = _excerpt(notification) or (
+            str((notification.data or {}).get("status") or "") or "Open Parley to see it."
+        )
+    conversation_id = str(notification.conversation_id) if notification.conversation_id else None
+    return {
+        "title": title,
+        "body": body,
+        "url": f"/c/{conversation_id}/" if conversation_id else "/",
+        "tag": f"conversation:{conversation_id}"
+        if conversation_id
+        else f"notification:{notification.pk}",
+        "conversation_id": conversation_id,
+    }
+
+
+def _urgency(notification: Notification) -> str:
+    return "high" if notification.kind in (Kind.MENTION, Kind.DIRECT) else "normal"
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int | None  # None: no answer (timeout, connection refused)
+    retry_after: float | None
+    detail: str
+
+
+def _send(
+    subscription: PushSubscription, payload: str, urgency: str, session: requests.Session
+) -> _Answer:
+    parts = urlsplit(subscription.endpoint)
+    try:
+        response = webpush(
+            subscription_info={
+                "endpoint": subscription.endpoint,
+                "keys": {"p256dh": subscription.p256dh, "auth": subscription.auth},
+            },
+            data=payload,
+            vapid_private_key=vapid.vapid(),
+            vapid_claims=vapid.claims_for(f"{parts.scheme}://{parts.netloc}"),
+            content_encoding="aes128gcm",
+            ttl=settings.PUSH["TTL_SECONDS"],
+            headers={"Urgency": urgency},
+            timeout=settings.PUSH["TIMEOUT_SECONDS"],
+            requests_session=session,
+        )
+    except WebPushException as error:
+        answer = error.response
+        if answer is None:
+            return _Answer(None, None, str(error)[:500])
+        return _Answer(
+            answer.status_code,
+            _retry_after(answer.headers.get("Retry-After")),
+            f"{answer.status_code} {answer.reason}: {answer.text[:300]}",
+        )
+    except requests.TooManyRedirects:
+        return _Answer(399, None, "the push service redirected")
+    except requests.RequestException as error:
+        return _Answer(None, None, f"no answer: {type(error).__name__}")
+    if isinstance(response, str):  # only with curl=True, never here
+        return _Answer(None, None, "no response")
+    return _Answer(response.status_code, None, "")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def _retryable(answer: _Answer) -> bool:
+    return answer.status is None or answer.status == 429 or answer.status >= 500
+
+
+def _backoff(attempt: int) -> float:
+    """Without ``Retry-After``: 1 s, 2 s, 4 s… with a little jitter, so
+    deliveries that failed together do not retry together."""
+    return (2 ** (attempt - 1)) * (1 + random.random() / 4)
+
+
+def _deliver(
+    notification: Notification,
+    subscription: PushSubscription,
+    payload: str,
+    session: requests.Session,
+) -> None:
+    delivery, _ = Delivery.objects.get_or_create(
+        user_id=notification.user_id,
+        channel=Channel.PUSH,
+        key=f"notification:{notification.pk}:{subscription.pk}",
+    )
+    if delivery.state != DeliveryState.PENDING:
+        return  # sent (or settled) by an earlier run of this task
+    max_attempts = max(1, settings.PUSH["MAX_ATTEMPTS"])
+    max_delay = settings.PUSH["MAX_RETRY_DELAY_SECONDS"]
+    urgency = _urgency(notification)
+    attempt = delivery.attempts
+    while True:
+        # Claim the attempt: of two runs of the same task at once, one moves
+        # the count on and sends; the other finds it moved and leaves.
+        claimed = Delivery.objects.filter(
+            pk=delivery.pk, state=DeliveryState.PENDING, attempts=attempt
+        ).update(attempts=attempt + 1)
+        if not claimed:
+            return
+        attempt += 1
+        answer = _send(subscription, payload, urgency, session)
+        if answer.status is not None and 200 <= answer.status < 300:
+            now = timezone.now()
+            _finish(delivery, DeliveryState.SENT, "")
+            PushSubscription.objects.filter(pk=subscription.pk).update(last_success_at=now)
+            return
+        if answer.status in (404, 410):
+            # The browser unsubscribed or the subscription expired: it will
+            # never work again (RFC 8030, section 7.3).
+            _finish(delivery, DeliveryState.FAILED, f"subscription gone: {answer.detail}")
+            PushSubscription.objects.filter(pk=subscription.pk).delete()
+            return
+        if not _retryable(answer):
+            _finish(delivery, DeliveryState.FAILED, answer.detail)
+            return
+        delay = answer.retry_after if answer.retry_after is not None else _backoff(attempt)
+        if attempt >= max_attempts or delay > max_delay:
+            _finish(delivery, DeliveryState.FAILED, f"gave up after {attempt}: {answer.detail}")
+            return
+        logger.info(
+            "push to subscription %s answered %s; retrying in %.1f s",
+            subscription.pk,
+            answer.status or "nothing",
+            delay,
+        )
+        time.sleep(math.ceil(delay * 10) / 10)
+
+
+def _finish(delivery: Delivery, state: DeliveryState, error: str) -> None:
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=state, error=error[:2000], finished_at=timezone.now()
+    )

@@ -1,0 +1,201 @@
+"""The push subscription API (/api/push/…), the devices page and /sw.js."""
+
+import base64
+import os
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+from notifications import vapid
+from notifications.models import PushSubscription
+
+pytestmark = [pytest.mark.django_db]
+
+CHROME_LINUX = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+LIST = "/api/push/subscriptions/"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def browser_keys() -> dict:
+    key = ec.generate_private_key(ec.SECP256R1())
+    point = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return {"p256dh": b64url(point), "auth": b64url(os.urandom(16))}
+
+
+def body(endpoint="https://push.example.com/send/abc123", **keys) -> dict:
+    return {"endpoint": endpoint, "keys": {**browser_keys(), **keys}, "expirationTime": None}
+
+
+@pytest.fixture(autouse=True)
+def vapid_key(tmp_path, settings):
+    settings.VAPID_PRIVATE_KEY = ""
+    settings.VAPID_KEY_FILE = str(tmp_path / "vapid.pem")
+    vapid.vapid.cache_clear()
+    yield
+    vapid.vapid.cache_clear()
+
+
+@pytest.fixture
+def api():
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return make
+
+
+def test_anonymous_requests_are_refused(api):
+    for method, path in [
+        ("get", LIST),
+        ("post", LIST),
+        ("get", "/api/push/vapid-public-key/"),
+        ("delete", f"{LIST}00000000-0000-4000-8000-000000000000/"),
+    ]:
+        response = getattr(api(), method)(path, format="json")
+        assert response.status_code == 401, (method, path)
+        assert response.json()["error"]["code"] == "not_authenticated"
+
+
+def test_vapid_public_key(api, student):
+    response = api(student).get("/api/push/vapid-public-key/")
+    assert response.status_code == 200
+    key = response.json()["public_key"]
+    assert key == vapid.public_key()
+    assert len(base64.urlsafe_b64decode(key + "=")) == 65
+
+
+def test_vapid_public_key_when_push_is_not_configured(api, student, settings):
+    settings.VAPID_KEY_FILE = ""
+    vapid.vapid.cache_clear()
+    response = api(student).get("/api/push/vapid-public-key/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "push_unavailable"
+
+
+def test_subscribe_list_resubscribe_and_remove(api, student):
+    client = api(student)
+    sent = body()
+    created = client.post(LIST, sent, format="json", HTTP_USER_AGENT=CHROME_LINUX)
+    assert created.status_code == 201, created.json()
+    device = created.json()
+    assert device["device_name"] == "Chrome on Linux"
+    assert device["endpoint"] == sent["endpoint"]
+    assert device["last_success_at"] is None
+
+    # The same browser again (new keys): the same device, updated.
+    again = client.post(LIST, body(), format="json", HTTP_USER_AGENT=CHROME_LINUX)
+    assert again.status_code == 200 and again.json()["id"] == device["id"]
+    second = client.post(LIST, body("https://push.example.com/send/other"), format="json")
+    assert second.status_code == 201
+
+    listed = client.get(LIST).json()["subscriptions"]
+    assert {d["id"] for d in listed} == {device["id"], second.json()["id"]}
+
+    assert client.delete(f"{LIST}{device['id']}/").status_code == 204
+    assert client.delete(f"{LIST}{device['id']}/").status_code == 404
+    assert [d["id"] for d in client.get(LIST).json()["subscriptions"]] == [second.json()["id"]]
+
+
+def test_someone_elses_device_is_not_found(api, student, make_user):
+    other = make_user(Role.STUDENT)
+    mine = api(student).post(LIST, body(), format="json").json()
+    response = api(other).delete(f"{LIST}{mine['id']}/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+    assert api(other).get(LIST).json()["subscriptions"] == []
+    assert PushSubscription.objects.filter(pk=mine["id"], user=student).exists()
+
+
+def test_a_browser_subscribed_again_by_someone_else_moves_to_them(api, student, make_user):
+    other = make_user(Role.STUDENT)
+    sent = body()
+    first = api(student).post(LIST, sent, format="json").json()
+    moved = api(other).post(LIST, body(sent["endpoint"]), format="json")
+    assert moved.status_code == 200 and moved.json()["id"] == first["id"]
+    assert api(student).get(LIST).json()["subscriptions"] == []
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        body("http://push.example.com/send/abc"),  # not https
+        body("https://10.0.0.8/send/abc"),  # a private address
+        body("https://169.254.169.254/latest"),  # link-local
+        body("https://localhost/send"),
+        body("https://user:pw@push.example.com/send"),
+        body("ftp://push.example.com/send"),
+        body("https://push.example.com/" + "a" * 1000),
+        body(p256dh="!" * 87),
+        body(p256dh="A" * 86),  # 64 bytes
+        body(p256dh=b64url(b"\x04" + b"\x00" * 64)),  # not a point on the curve
+        body(auth=b64url(os.urandom(15))),
+        body(auth="not base64 at all!!!!!"),
+        {"endpoint": "https://push.example.com/x"},
+        {"keys": browser_keys()},
+    ],
+)
+def test_invalid_subscriptions_are_refused(api, student, sent):
+    response = api(student).post(LIST, sent, format="json")
+    assert response.status_code == 400, response.json()
+    assert response.json()["error"]["code"] == "invalid"
+    assert not PushSubscription.objects.exists()
+
+
+def test_loopback_http_only_in_debug(api, student, settings):
+    local = body("http://127.0.0.1:8999/push/1")
+    assert api(student).post(LIST, local, format="json").status_code == 201
+    settings.PUSH = {**settings.PUSH, "ALLOW_LOOPBACK_HTTP": False}
+    refused = api(student).post(LIST, body("http://127.0.0.1:8999/push/2"), format="json")
+    assert refused.status_code == 400
+
+
+def test_session_writes_need_the_csrf_token(student):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(student)
+    response = client.post(LIST, body(), format="json")
+    assert response.status_code == 403
+
+
+def test_service_worker_is_served_from_the_root(client):
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/javascript"
+    assert response["Service-Worker-Allowed"] == "/"
+    assert "no-cache" in response["Cache-Control"]
+    source = b"".join(response.streaming_content) if response.streaming else response.content
+    assert b'addEventListener("push"' in source
+    assert b'addEventListener("notificationclick"' in source
+
+
+def test_devices_page_lists_only_your_devices(client, student, make_user):
+    other = make_user(Role.STUDENT, name="Olive Other")
+    api_student = APIClient()
+    api_student.force_login(student)
+    api_student.post(LIST, body(), format="json", HTTP_USER_AGENT=CHROME_LINUX)
+    api_other = APIClient()
+    api_other.force_login(other)
+    api_other.post(
+        LIST,
+        body("https://push.example.com/send/olive"),
+        format="json",
+        HTTP_USER_AGENT="Firefox/1",
+    )
+    assert client.get("/settings/push/").status_code == 302  # to the login page
+    client.force_login(student)
+    page = client.get("/settings/push/").content.decode()
+    assert "Chrome on Linux" in page
+    assert "Enable push on this browser" in page
+    assert "Firefox" not in page
