@@ -623,6 +623,8 @@ def test_events_leave_only_on_commit(
     assert [t for _, t, _ in published] == [
         "message.edited",
         "receipt",
+        # Reading the conversation cleared the student's bell entry for it.
+        "notification.read",
         "message.deleted",
     ]
 

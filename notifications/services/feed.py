@@ -1,0 +1,70 @@
+"""Writes of the in-app notification centre: marking read. Every change is
+announced to all of the user's sockets (``notification.read``, with the new
+unread count), so every open tab's bell agrees."""
+
+from uuid import UUID
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from messaging import events
+from messaging.errors import NotFound
+from notifications.models import Notification
+from notifications.selectors import feed as feed_selectors
+
+
+def _announce(user: User, ids: list[UUID] | None) -> None:
+    # Counted after commit: a tab must never show a count from a rolled-back
+    # or not yet visible state.
+    def send() -> None:
+        count = feed_selectors.unread_count(user)
+        events.publish(
+            events.user_group(user.pk), events.notification_read(ids=ids, unread_count=count)
+        )
+
+    transaction.on_commit(send)
+
+
+def mark_read(*, user: User, notification_id: UUID) -> Notification:
+    """Mark one of the user's notifications read (again: no change). Another
+    person's notification is NotFound, as one that does not exist."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update().filter(pk=notification_id, user=user).first()
+        )
+        if notification is None:
+            raise NotFound("No such notification.")
+        if notification.read_at is None:
+            notification.read_at = timezone.now()
+            notification.save(update_fields=["read_at"])
+            _announce(user, [notification.pk])
+    return notification
+
+
+def mark_all_read(*, user: User) -> int:
+    """Mark every notification of the user read; returns how many changed."""
+    with transaction.atomic():
+        changed = Notification.objects.filter(user=user, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        if changed:
+            _announce(user, None)
+    return changed
+
+
+def mark_conversation_read(*, user: User, conversation_id: UUID, up_to_seq: int) -> int:
+    """Reading a conversation up to ``up_to_seq`` clears its bell entries
+    about those messages (and about being added to it). Called by the
+    receipts service inside its transaction; returns how many changed."""
+    ids = feed_selectors.unread_ids_in_conversation(
+        user=user, conversation_id=conversation_id, up_to_seq=up_to_seq
+    )
+    if not ids:
+        return 0
+    changed = Notification.objects.filter(pk__in=ids, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    if changed:
+        _announce(user, ids)
+    return changed
