@@ -5,6 +5,8 @@ from django.urls import URLPattern, URLResolver, include, path
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("", include("accounts.urls")),
+    # Before messaging's API, whose last route answers every other /api/ path.
+    path("api/notifications/", include("notifications.urls")),
     path("api/", include("messaging.api.urls")),
     path("", include("messaging.urls")),
 ]

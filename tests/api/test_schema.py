@@ -39,6 +39,10 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/presence/",
         "/api/me/",
         "/api/users/messageable/",
+        "/api/notifications/",
+        "/api/notifications/{notification_id}/read/",
+        "/api/notifications/read-all/",
+        "/api/notifications/unread-count/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 
