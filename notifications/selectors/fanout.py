@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from accounts.models import User
 from messaging.models import Conversation, ConversationParticipant, Message, MessageType
 from notifications.models import ConversationMute, Kind, Notification, NotificationPreference
 
@@ -99,3 +100,17 @@ def stored_for_message(
             message_id=message_id, user_id__in=list(user_ids), kind__in=list(kinds)
         )
     )
+
+
+def actor_and_notice(
+    actor_id: UUID | str | None, message_id: UUID | str | None, conversation_id: UUID | str
+) -> tuple[User | None, Message | None]:
+    """Who added people (None: unknown or gone), and the "added" notice of
+    the conversation (None when not given or not of this conversation)."""
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    notice = (
+        Message.objects.filter(pk=message_id, conversation_id=conversation_id).first()
+        if message_id
+        else None
+    )
+    return actor, notice

@@ -101,14 +101,9 @@ def notify_added(
         return 0
     told = selectors.already_told_added(conversation_id, audience.user_ids, message_id=message_id)
     audience.user_ids = [u for u in audience.user_ids if u not in told]
-    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     conversation = audience.conversation
     assert conversation is not None  # added_audience always names it
-    message = (
-        Message.objects.filter(pk=message_id, conversation=conversation).first()
-        if message_id
-        else None
-    )
+    actor, message = selectors.actor_and_notice(actor_id, message_id, conversation.pk)
     data = {
         "conversation_title": conversation.title,
         "conversation_type": conversation.type,
