@@ -196,6 +196,8 @@ def queries_of_fanout(sender, size, make_user):
     with CaptureQueriesContext(connection) as queries:
         created = fanout.notify_message(message_id=message.pk)
     assert created == size - 1  # the muted one hears nothing
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1  # one bulk step, whatever the size
     return len(queries)
 
 
