@@ -301,13 +301,18 @@ def notification_new(notification, *, unread_count: int) -> dict:
     }
 
 
-def notification_read(*, ids: Iterable[UUID | str] | None, unread_count: int) -> dict:
-    """``ids`` None: every notification of the user was marked read."""
+def notification_read(
+    *, ids: Iterable[UUID | str] | None, unread_count: int, removed: bool = False
+) -> dict:
+    """``ids`` None: every notification of the user was marked read.
+    ``removed``: the notifications are gone (their message was deleted)."""
     frame: dict = {"type": "notification.read", "unread_count": unread_count}
     if ids is None:
         frame["all"] = True
     else:
         frame["ids"] = [str(i) for i in ids]
+    if removed:
+        frame["removed"] = True
     return frame
 
 

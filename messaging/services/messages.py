@@ -13,6 +13,7 @@ from messaging.models import AuditAction, Conversation, Message, MessageType
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from notifications import tasks as notification_tasks
+from notifications.services import feed as notification_feed
 
 SENDABLE_TYPES = (MessageType.TEXT, MessageType.FILE, MessageType.IMAGE)
 
@@ -148,6 +149,7 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
         message.content = content
         message.edited_at = timezone.now()
         message.save(update_fields=["content", "edited_at", "metadata"])
+        notification_feed.message_edited(message=message)
         newly_mentioned = set(found.user_ids) - set(before.get("mentions", []))
         if newly_mentioned or (found.everyone and not before.get("mention_everyone")):
             events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk), True)
@@ -180,6 +182,8 @@ def delete_message(*, actor: User, message_id: UUID) -> Message:
             message_id=message.pk,
             moderation=message.sender_id != actor.pk,
         )
+        # Its notifications would keep an excerpt of what was deleted.
+        notification_feed.message_deleted(message_id=message.pk)
         events.publish_on_commit(
             events.conversation_group(message.conversation_id), events.message_deleted(message)
         )

@@ -30,7 +30,8 @@ from notifications.services import missed_email, push
 EXCERPT_LENGTH = 200
 
 
-def _message_data(message: Message) -> dict:
+def message_data(message: Message) -> dict:
+    """What a notification about ``message`` shows without another query."""
     conversation = message.conversation
     return {
         "excerpt": message.content[:EXCERPT_LENGTH],
@@ -67,7 +68,7 @@ def notify_message(*, message_id: UUID | str, mentions_only: bool = False) -> in
     everyone = metadata.get("mention_everyone")
     here = _online(audience.user_ids) if everyone == "here" and audience.user_ids else set()
     plain_kind = Kind.DIRECT if message.conversation.type == ConversationType.DIRECT else Kind.GROUP
-    data = _message_data(message)
+    data = message_data(message)
 
     def kind_for(user_id: UUID) -> str | None:
         uid = str(user_id)

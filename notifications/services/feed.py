@@ -10,17 +10,18 @@ from django.utils import timezone
 from accounts.models import User
 from messaging import events
 from messaging.errors import NotFound
-from notifications.models import Notification
+from notifications.models import Kind, Notification
 from notifications.selectors import feed as feed_selectors
 
 
-def _announce(user: User, ids: list[UUID] | None) -> None:
+def _announce(user: User, ids: list[UUID] | None, *, removed: bool = False) -> None:
     # Counted after commit: a tab must never show a count from a rolled-back
     # or not yet visible state.
     def send() -> None:
         count = feed_selectors.unread_count(user)
         events.publish(
-            events.user_group(user.pk), events.notification_read(ids=ids, unread_count=count)
+            events.user_group(user.pk),
+            events.notification_read(ids=ids, unread_count=count, removed=removed),
         )
 
     transaction.on_commit(send)
@@ -68,3 +69,35 @@ def mark_conversation_read(*, user: User, conversation_id: UUID, up_to_seq: int)
     if changed:
         _announce(user, ids)
     return changed
+
+
+_ABOUT_MESSAGES = (Kind.DIRECT, Kind.GROUP, Kind.MENTION)
+
+
+def message_edited(*, message) -> int:
+    """The notifications about an edited message show its new text (the
+    excerpt is kept with them). Called by the edit service in its
+    transaction; returns how many changed."""
+    # Imported here: the fan-out reaches messaging.realtime, which this
+    # module (imported by messaging's services) must not load at import time.
+    from notifications.services.fanout import message_data
+
+    return Notification.objects.filter(message=message, kind__in=_ABOUT_MESSAGES).update(
+        data=message_data(message)
+    )
+
+
+def message_deleted(*, message_id: UUID) -> int:
+    """A deleted message's notifications go (their excerpt would outlive
+    its content); the people who had them in their bell are told
+    (``notification.read`` with ``removed``) and get the new count. Called
+    by the delete service in its transaction."""
+    rows = Notification.objects.filter(message_id=message_id, kind__in=_ABOUT_MESSAGES)
+    shown = list(rows.filter(in_app=True).values_list("user_id", "id"))
+    removed, _ = rows.delete()
+    by_user: dict[UUID, list[UUID]] = {}
+    for user_id, notification_id in shown:
+        by_user.setdefault(user_id, []).append(notification_id)
+    for user_id, ids in by_user.items():
+        _announce(User(pk=user_id), ids, removed=True)
+    return removed

@@ -141,6 +141,10 @@ export class Bell {
   _onRead(frame) {
     const now = new Date().toISOString();
     const ids = frame.all ? [...this.items.keys()] : frame.ids || [];
+    if (frame.removed) {
+      // Their message was deleted: nothing of it stays on screen.
+      for (const id of ids) this.items.delete(id);
+    }
     for (const id of ids) {
       const item = this.items.get(id);
       if (item && !item.read_at) item.read_at = now;

@@ -205,3 +205,12 @@ def test_fanout_queries_do_not_grow_with_the_group(admin_user, make_user):
     assert queries_of_fanout(admin_user, 5, make_user) == queries_of_fanout(
         admin_user, 50, make_user
     )
+
+
+def test_an_edit_updates_the_excerpt_and_a_delete_takes_the_notification_away(direct, assigned):
+    mentor, student = assigned
+    message = send(mentor, direct, "meet at 3")
+    services.edit_message(editor=mentor, message_id=message.pk, content="meet at 4")
+    assert Notification.objects.get(message=message).data["excerpt"] == "meet at 4"
+    services.delete_message(actor=mentor, message_id=message.pk)
+    assert not Notification.objects.filter(message=message).exists()

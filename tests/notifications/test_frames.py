@@ -128,3 +128,33 @@ async def test_here_reaches_the_members_online(open_socket, mentor, make_user):
     assert kinds == {(online.pk, "mention")}
     await socket.close()
     await sender.close()
+
+
+async def test_a_deleted_message_takes_its_notification_off_every_tab(
+    open_socket, direct, assigned
+):
+    from messaging import services
+
+    mentor, student = assigned
+    tab = await open_socket(student)
+    sender = await open_socket(mentor)
+    await sender.send(
+        {
+            "type": "message.send",
+            "conversation_id": str(direct.pk),
+            "client_id": str(uuid.uuid4()),
+            "content": "oops, wrong person",
+        }
+    )
+    ack = await sender.recv_type("ack")
+    new = await next_of(tab, "notification.new")
+    await orm(services.delete_message)(actor=mentor, message_id=ack["message"]["id"])
+    gone = await next_of(tab, "notification.read")
+    assert gone == {
+        "type": "notification.read",
+        "ids": [new["notification"]["id"]],
+        "unread_count": 0,
+        "removed": True,
+    }
+    await tab.close()
+    await sender.close()
