@@ -177,6 +177,51 @@ def publish_on_commit(group: str, frame: dict, **routing) -> None:
     transaction.on_commit(lambda: publish(group, frame, **routing))
 
 
+def publish_each(frames: Iterable[tuple[str, dict]]) -> None:
+    """``publish`` of several ``(group, frame)`` pairs, sent concurrently
+    from one event loop round trip (a fan-out tells hundreds of people, each
+    their own unread count). A group the layer fails to reach is logged and
+    does not hold up the others."""
+    pairs = list(frames)
+    if not pairs:
+        return
+
+    async def send_all() -> None:
+        layer = get_channel_layer()
+        results = await asyncio.gather(
+            *(
+                layer.group_send(group, _layer_message(group, frame["type"], to_json(frame), {}))
+                for group, frame in pairs
+            ),
+            return_exceptions=True,
+        )
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed:
+            logger.error(
+                "Could not publish to %d of %d groups", len(failed), len(pairs), exc_info=failed[0]
+            )
+
+    try:
+        async_to_sync(send_all)()
+    except Exception:
+        logger.exception("Could not publish %d frames", len(pairs))
+
+
+def enqueue_on_commit(task, *args) -> None:
+    """Queue the Celery ``task`` with ``args`` (ids) once the current
+    transaction commits; never if it rolls back, so a worker never looks for
+    rows that do not exist. Like an event, a task that cannot be queued
+    (broker down) is logged, not raised: the message is stored either way."""
+
+    def enqueue() -> None:
+        try:
+            task.delay(*args)
+        except Exception:
+            logger.exception("Could not enqueue %s%r", getattr(task, "name", task), args)
+
+    transaction.on_commit(enqueue)
+
+
 # --- Event frames -------------------------------------------------------------
 
 
@@ -222,6 +267,53 @@ def typing(*, conversation_id, user, is_typing: bool, expires_in: int) -> dict:
         "is_typing": is_typing,
         "expires_in": expires_in,
     }
+
+
+def notification_payload(notification) -> dict:
+    """One entry of the notification centre. ``data`` holds what the feed
+    shows without another query (excerpt, conversation title, seq)."""
+    actor = notification.actor
+    data = notification.data or {}
+    conversation_id = notification.conversation_id
+    url = None
+    if conversation_id:
+        url = f"/c/{conversation_id}/"
+        if data.get("seq"):
+            url += f"#seq-{data['seq']}"
+    return {
+        "id": str(notification.id),
+        "kind": notification.kind,
+        "conversation_id": str(conversation_id) if conversation_id else None,
+        "message_id": str(notification.message_id) if notification.message_id else None,
+        "actor": user_payload(actor) if actor else None,
+        "data": data,
+        "url": url,
+        "created_at": _iso(notification.created_at),
+        "read_at": _iso(notification.read_at),
+    }
+
+
+def notification_new(notification, *, unread_count: int) -> dict:
+    return {
+        "type": "notification.new",
+        "notification": notification_payload(notification),
+        "unread_count": unread_count,
+    }
+
+
+def notification_read(
+    *, ids: Iterable[UUID | str] | None, unread_count: int, removed: bool = False
+) -> dict:
+    """``ids`` None: every notification of the user was marked read.
+    ``removed``: the notifications are gone (their message was deleted)."""
+    frame: dict = {"type": "notification.read", "unread_count": unread_count}
+    if ids is None:
+        frame["all"] = True
+    else:
+        frame["ids"] = [str(i) for i in ids]
+    if removed:
+        frame["removed"] = True
+    return frame
 
 
 def session_revoked() -> dict:

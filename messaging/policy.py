@@ -23,6 +23,8 @@ The rules:
   admins (active members with the admin role) and platform admins.
 * Change a message: its sender, as a member of a writable conversation.
   Moderate (delete anyone's message): platform admins.
+* Mention everyone (``@all``, ``@here``): mentors and admins, in group and
+  support conversations.
 * See someone's presence: oneself, the people one shares a conversation
   with (both active members), and the people one may message.
 
@@ -363,6 +365,20 @@ def check_change_message(user: User, message: Message, *, moderation: bool) -> N
         raise AccessDenied("You can change only your own messages.")
     if conversation.is_archived:
         raise ConversationArchived("This conversation is archived.")
+
+
+# --- Mentions ---------------------------------------------------------------------
+
+
+@_rule
+def may_mention_everyone(user: User, conversation: Conversation) -> bool:
+    """``@all`` and ``@here`` reach a whole group or support conversation:
+    mentors and admins may use them; from anyone else they are plain text
+    (a student cannot page a 500-member group)."""
+    return user.role in (Role.MENTOR, Role.ADMIN) and conversation.type in (
+        ConversationType.GROUP,
+        ConversationType.SUPPORT,
+    )
 
 
 # --- Presence ---------------------------------------------------------------------

@@ -195,6 +195,8 @@ def conversation(request, conversation_id):
         "last_seq": convo.last_seq,
         "me": str(user.pk),
         "has_more_before": bool(page) and page[0].seq > 1,
+        # Offers @all and @here in the composer's autocomplete.
+        "may_mention_everyone": policy.may_mention_everyone(user, convo),
         "participants": [
             {
                 "id": str(m.user_id),

@@ -17,6 +17,20 @@ def _fast_password_hashing(request, settings):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """Celery tasks queued after commit run at once in the process that
+    queued them, as in the embedded default, so a test sees their effect
+    (notifications) without a worker. A test of the worker process itself
+    starts a real one and switches this off."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def make_user(db):
     def make(role: str = Role.STUDENT, *, name: str | None = None, **fields) -> User:

@@ -407,6 +407,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     message_new = message_edited = message_deleted = receipt = _relay
     conversation_updated = presence = _relay
+    # The user's own group: every tab's bell hears the same.
+    notification_new = notification_read = _relay
 
     async def typing(self, event):
         if event.get("user_id") != str(self.user.pk):

@@ -20,6 +20,7 @@ from messaging.models import (
 )
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
+from notifications import tasks as notification_tasks
 
 
 def _direct_key(a: User, b: User) -> str:
@@ -93,6 +94,14 @@ def create_conversation(
                 participants=[str(pk) for pk in members],
             )
             _announce_membership(conversation, added=[u for u, _ in members.values()])
+            if kind != ConversationType.DIRECT:
+                # A direct conversation tells its other person with its first message.
+                events.enqueue_on_commit(
+                    notification_tasks.notify_added,
+                    str(conversation.pk),
+                    [str(pk) for pk in members if pk != creator.pk],
+                    str(creator.pk),
+                )
     except IntegrityError:
         # Two people opened the same direct conversation at once.
         if kind == ConversationType.DIRECT:
@@ -199,7 +208,7 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
                 )
         if added:
             names = ", ".join(u.display_name for u in added)
-            _post_notice(
+            notice = _post_notice(
                 conversation,
                 actor=actor,
                 content=f"{actor.display_name} added {names}",
@@ -212,6 +221,13 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
                 user_ids=[str(u.pk) for u in added],
             )
             _announce_membership(conversation, added=added)
+            events.enqueue_on_commit(
+                notification_tasks.notify_added,
+                str(conversation.pk),
+                [str(u.pk) for u in added],
+                str(actor.pk),
+                str(notice.pk),
+            )
     return conversation
 
 
@@ -264,7 +280,9 @@ def _check_writable(conversation: Conversation) -> None:
         raise ConversationArchived("This conversation is archived.")
 
 
-def _post_notice(conversation: Conversation, *, actor: User, content: str, metadata: dict) -> None:
+def _post_notice(
+    conversation: Conversation, *, actor: User, content: str, metadata: dict
+) -> Message:
     """Store a system message under the next seq (the caller holds the
     conversation's lock and has checked the policy; the actor need not be a
     member, or may just have left). The actor wrote it, so it is not unread
@@ -280,6 +298,7 @@ def _post_notice(conversation: Conversation, *, actor: User, content: str, metad
     store_message(message, claim=Conversation.objects.all(), audit_action=None)
     conversation.last_seq = message.seq
     conversation.last_message_at = message.sent_at
+    return message
 
 
 def _announce_membership(

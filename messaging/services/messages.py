@@ -7,11 +7,13 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from accounts.models import User
-from messaging import audit, events, policy
+from messaging import audit, events, mentions, policy
 from messaging.errors import AccessDenied, ClientIdConflict, InvalidInput, NotFound
 from messaging.models import AuditAction, Conversation, Message, MessageType
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
+from notifications import tasks as notification_tasks
+from notifications.services import feed as notification_feed
 
 SENDABLE_TYPES = (MessageType.TEXT, MessageType.FILE, MessageType.IMAGE)
 
@@ -55,10 +57,16 @@ def send_message(
     key: sending again with the same key returns the stored message
     (``created`` is False) and adds nothing; the same key with other content
     is a ``ClientIdConflict``.
+
+    The mentions in ``content`` (``messaging.mentions``) are stored in
+    ``metadata``; a new message is handed to the notification fan-out after
+    commit (a resend or a rolled-back send queues nothing).
     """
     if message_type not in SENDABLE_TYPES:
         # System messages are written by the services that announce changes.
         raise InvalidInput(f"Unknown message_type {message_type!r}.")
+    found = mentions.mentions_in(sender=sender, conversation_id=conversation_id, content=content)
+    metadata = mentions.with_mentions(metadata, found)
     message = Message(
         conversation_id=conversation_id,
         sender=sender,
@@ -82,6 +90,7 @@ def send_message(
             )
             if not stored:
                 _refuse_send(conversation_id, sender)
+            events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk))
     except IntegrityError:
         # Only a resend collides: return what the first send stored.
         original = (
@@ -123,15 +132,27 @@ def _message_for_update(actor: User, message_id: UUID, *, moderation: bool) -> M
 
 def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
     """Replace the text of one's own message (``content`` clean); the same
-    text again changes nothing. Moderators delete; they do not edit."""
+    text again changes nothing. Moderators delete; they do not edit.
+
+    Mentions are found again; people newly mentioned (or ``@all``/``@here``
+    newly used) are notified after commit, the others not a second time."""
     with write_transaction(actor=editor, attempted=AuditAction.MESSAGE_EDIT):
         message = _message_for_update(editor, message_id, moderation=False)
         if message.content == content:
             return message
         previous_length = len(message.content)
+        before = message.metadata or {}
+        found = mentions.mentions_in(
+            sender=editor, conversation_id=message.conversation_id, content=content
+        )
+        message.metadata = mentions.with_mentions(before, found)
         message.content = content
         message.edited_at = timezone.now()
-        message.save(update_fields=["content", "edited_at"])
+        message.save(update_fields=["content", "edited_at", "metadata"])
+        notification_feed.message_edited(message=message)
+        newly_mentioned = set(found.user_ids) - set(before.get("mentions", []))
+        if newly_mentioned or (found.everyone and not before.get("mention_everyone")):
+            events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk), True)
         audit.record(
             actor=editor,
             action=AuditAction.MESSAGE_EDIT,
@@ -161,6 +182,8 @@ def delete_message(*, actor: User, message_id: UUID) -> Message:
             message_id=message.pk,
             moderation=message.sender_id != actor.pk,
         )
+        # Its notifications would keep an excerpt of what was deleted.
+        notification_feed.message_deleted(message_id=message.pk)
         events.publish_on_commit(
             events.conversation_group(message.conversation_id), events.message_deleted(message)
         )

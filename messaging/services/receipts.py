@@ -14,6 +14,7 @@ from messaging.models import (
     ReceiptStatus,
 )
 from messaging.services.transactions import write_transaction
+from notifications.services import feed as notification_feed
 
 
 def mark_read(*, user: User, conversation_id: UUID, up_to_seq: int) -> ConversationParticipant:
@@ -62,6 +63,10 @@ def _mark(
                 action=AuditAction.READ_MARK,
                 conversation_id=conversation.pk,
                 up_to_seq=membership.last_read_seq,
+            )
+            # Reading the conversation clears its bell entries.
+            notification_feed.mark_conversation_read(
+                user=user, conversation_id=conversation.pk, up_to_seq=membership.last_read_seq
             )
     return membership
 

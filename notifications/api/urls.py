@@ -3,9 +3,25 @@ before messaging's, whose last pattern answers every other /api/ path)."""
 
 from django.urls import path
 
-from notifications.api import preferences, push
+from notifications.api import feed, preferences, push
 
 urlpatterns = [
+    path("notifications/", feed.NotificationListView.as_view(), name="api-notifications"),
+    path(
+        "notifications/read-all/",
+        feed.NotificationReadAllView.as_view(),
+        name="api-notifications-read-all",
+    ),
+    path(
+        "notifications/unread-count/",
+        feed.UnreadCountView.as_view(),
+        name="api-notifications-unread-count",
+    ),
+    path(
+        "notifications/<uuid:notification_id>/read/",
+        feed.NotificationReadView.as_view(),
+        name="api-notification-read",
+    ),
     path(
         "notifications/preferences/",
         preferences.PreferencesView.as_view(),

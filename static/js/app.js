@@ -6,6 +6,7 @@ import { Connection } from "./socket.js";
 import { Outbox } from "./outbox.js";
 import { Presence } from "./presence.js";
 import { InboxList } from "./inbox.js";
+import { Bell } from "./bell.js";
 import { localizeTimes } from "./render.js";
 
 const SEND_ERRORS_TO_RETRY = new Set(["internal", "timeout", "connection_lost", "not_connected"]);
@@ -153,6 +154,7 @@ async function main() {
   connectionIndicator(conn);
   app.presence = new Presence(app);
   deliveredReceipts(app);
+  app.bell = new Bell(app);
   const listNode = document.getElementById("conversation-list");
   if (listNode) app.inbox = new InboxList(app, listNode);
   if (document.body.dataset.page === "conversation") {

@@ -5,6 +5,7 @@
 // way it arrived.
 
 import { announce, dayKey, el, formatDay, messageElement, outboxElement } from "./render.js";
+import { MentionAutocomplete } from "./mentions.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -23,6 +24,8 @@ export class ConversationView {
     this.removed = false;
     this.hasMoreBefore = data.has_more_before;
     this.participants = new Map(data.participants.map((p) => [p.id, { ...p }]));
+    this.mayMentionEveryone = !!data.may_mention_everyone;
+    this._updateNames();
     this.messages = new Map(); // id -> message
     this.seqs = new Map(); // seq -> id
     this.cursor = 0; // every seq up to here is held
@@ -46,6 +49,7 @@ export class ConversationView {
     this._showHistoryStatus();
     this.renderOutbox();
     this.scrollToBottom();
+    this.goToHash();
 
     app.cursorSources.push(() => (this.removed ? {} : { [this.id]: this.cursor }));
     app.outbox.addEventListener("change", () => this.renderOutbox());
@@ -57,8 +61,37 @@ export class ConversationView {
 
   // --- Socket events ---------------------------------------------------------
 
+  /** Names of the current members by id: mentions are highlighted by them. */
+  _updateNames() {
+    this.names = new Map([...this.participants.values()].map((p) => [p.id, p.display_name]));
+  }
+
+  /**
+   * A link to a message in context (`#seq-<n>`, from the notification
+   * centre): load older pages until it is held, then scroll to it and mark
+   * it. Waits for the socket when it needs older pages.
+   */
+  async goToHash() {
+    const match = window.location.hash.match(/^#seq-(\d+)$/);
+    if (!match) return;
+    const seq = Number(match[1]);
+    for (let round = 0; round < 40 && !this.seqs.has(seq) && this.hasMoreBefore; round += 1) {
+      if (!this.conn.ready) {
+        await new Promise((resolve) => this.conn.addEventListener("hello", resolve, { once: true }));
+      }
+      await this.loadOlder();
+    }
+    const id = this.seqs.get(seq);
+    const node = id && document.getElementById(`m-${id}`);
+    if (!node) return;
+    for (const old of this.list.querySelectorAll("li.message.target")) old.classList.remove("target");
+    node.classList.add("target");
+    node.scrollIntoView({ block: "center" });
+  }
+
   _listen() {
     const conn = this.conn;
+    window.addEventListener("hashchange", () => this.goToHash());
     conn.on("hello", (hello) => {
       const mine = (hello.conversations || []).find((c) => c.id === this.id);
       if (!mine) {
@@ -117,6 +150,7 @@ export class ConversationView {
           id: p.user.id, display_name: p.user.display_name, role: p.user.role,
           last_read_seq: p.last_read_seq, last_delivered_seq: p.last_delivered_seq,
         }]));
+        this._updateNames();
         this.updateReceipts();
         this._updateOnlineCount();
       }
@@ -172,7 +206,7 @@ export class ConversationView {
     }
     this.messages.set(message.id, message);
     this.seqs.set(message.seq, message.id);
-    const node = messageElement(message, { me: this.me });
+    const node = messageElement(message, { me: this.me, names: this.names });
     const existing = document.getElementById(`m-${message.id}`);
     if (existing) {
       existing.replaceWith(node);
@@ -338,11 +372,16 @@ export class ConversationView {
 
   _wireComposer() {
     if (!this.composer) return;
+    this.mentions = new MentionAutocomplete(this.input, {
+      members: () => [...this.participants.values()].filter((p) => p.id !== this.me),
+      everyone: this.mayMentionEveryone && this.type !== "direct",
+    });
     this.composer.addEventListener("submit", (event) => {
       event.preventDefault();
       this.send();
     });
     this.input.addEventListener("keydown", (event) => {
+      if (this.mentions.onKeydown(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.send();

@@ -45,6 +45,56 @@ export function linkified(text) {
   return fragment;
 }
 
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * Text with its mentions (the ids stored in ``metadata.mentions``, and
+ * ``@all``/``@here`` when ``metadata.mention_everyone``) as highlighted spans
+ * and the rest linkified. Only the names of the stored ids are matched, so
+ * text that merely looks like a mention stays text; everything stays text
+ * nodes. Mentions of ``me`` (and everyone) get ``mention-me``.
+ */
+export function withMentions(text, metadata, { me, names }) {
+  const ids = (metadata && Array.isArray(metadata.mentions)) ? metadata.mentions : [];
+  const everyone = metadata && metadata.mention_everyone;
+  const byName = new Map();
+  for (const id of ids) {
+    const name = names && names.get(id);
+    if (name) byName.set(name.toLowerCase(), id);
+  }
+  const words = [...byName.keys()];
+  if (everyone) words.push(everyone);
+  if (!words.length) return linkified(text);
+  words.sort((a, b) => b.length - a.length);
+  // Word characters as Python's re sees them (Unicode letters and digits), so
+  // the page agrees with messaging/mentions.py.
+  const pattern = new RegExp(
+    `(?<![\\p{L}\\p{N}_.+\\-%'])@(${words.map(escapeRegExp).join("|")})(?![\\p{L}\\p{N}_])`, "giu");
+  const fragment = document.createDocumentFragment();
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    const said = match[1].toLowerCase();
+    const id = byName.get(said);
+    const mine = id ? id === me : said === everyone;
+    fragment.append(linkified(text.slice(last, match.index)));
+    fragment.append(el("span", {
+      class: mine ? "mention mention-me" : "mention",
+      dataset: id ? { userId: id } : { everyone: said },
+      text: match[0],
+    }));
+    last = match.index + match[0].length;
+  }
+  fragment.append(linkified(text.slice(last)));
+  return fragment;
+}
+
+/** Whether ``message`` mentions ``me`` (by id, or everyone). */
+export function mentionsMe(message, me) {
+  const metadata = message.metadata || {};
+  if (message.sender && message.sender.id === me) return false;
+  return !!metadata.mention_everyone || (Array.isArray(metadata.mentions) && metadata.mentions.includes(me));
+}
+
 export function initials(name) {
   const parts = (name || "").split(/\s+/).filter(Boolean);
   return (parts.slice(0, 2).map((p) => p[0]).join("") || "?").toUpperCase();
@@ -130,10 +180,11 @@ function bubbleItem(li, { name, avatar, metaExtras = [], content, extras = [] })
  * conversation page (its first page, live ones, older pages, gap fills).
  * My own messages get edit/delete controls and a receipt mark.
  */
-export function messageElement(message, { me }) {
+export function messageElement(message, { me, names = null }) {
   const mine = message.sender && message.sender.id === me;
   const classes = ["message"];
   if (mine) classes.push("mine");
+  if (!message.deleted_at && mentionsMe(message, me)) classes.push("mentions-me");
   if (message.message_type === "system") classes.push("system");
   if (message.deleted_at) classes.push("deleted");
   const li = el("li", {
@@ -157,7 +208,7 @@ export function messageElement(message, { me }) {
   if (message.edited_at && !message.deleted_at) metaExtras.push(" ", el("span", { class: "edited", text: "(edited)" }));
   const content = el("div", { class: "content" });
   if (message.deleted_at) content.textContent = "This message was deleted.";
-  else content.append(linkified(message.content || ""));
+  else content.append(withMentions(message.content || "", message.metadata, { me, names }));
   if (message.file_url && !message.deleted_at && /^(https?:\/\/|\/)/.test(message.file_url)) {
     content.append(el("div", { class: "file" },
       el("a", { href: message.file_url, rel: "noopener noreferrer", target: "_blank", text: "Open attachment" })));

@@ -44,6 +44,10 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/push/subscriptions/",
         "/api/push/subscriptions/{subscription_id}/",
         "/api/push/vapid-public-key/",
+        "/api/notifications/",
+        "/api/notifications/{notification_id}/read/",
+        "/api/notifications/read-all/",
+        "/api/notifications/unread-count/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

@@ -24,6 +24,7 @@ from accounts import services as account_services
 from accounts.models import Role
 from messaging import services
 from messaging.models import ConversationType
+from notifications.models import Notification
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -90,6 +91,8 @@ def config(ids: dict[str, list[str]]) -> str:
         "path.conversation_id": "conversations",
         "path.message_id": "messages",
         "path.user_id": "users",
+        "path.notification_id": "notifications",
+        "query.before": "notifications",
         "query.user_ids": "users",
         "body.participant_ids[*]": "users",
         "body.user_ids[*]": "users",
@@ -137,6 +140,8 @@ def world(make_user, assigned, send_as):
             "conversations": [str(group.pk), str(direct.pk)],
             "messages": [str(m.pk) for m in messages],
             "users": [str(u.pk) for u in (mentor, student, admin, other)],
+            # Being added to the group told the student and the admin.
+            "notifications": [str(pk) for pk in Notification.objects.values_list("pk", flat=True)],
         },
     }
 

@@ -118,9 +118,10 @@ def workers(tmp_path):
         worker.stop()
 
 
-def test_a_worker_killed_mid_send_gives_one_email(tmp_path, direct, assigned, workers):
-    from config.celery import app
-
+def test_a_worker_killed_mid_send_gives_one_email(
+    tmp_path, direct, assigned, workers, on_the_broker
+):
+    app = on_the_broker
     app.control.purge()
     mentor, student = assigned
     services.send_message(

@@ -1,5 +1,7 @@
 """Demo data: an admin, two mentors, four students, conversations of each
-type with some history. Running it again changes nothing."""
+type with some history, a mention among it. Running it again changes
+nothing. Notifications come from the messages as they would live (after the
+command's transaction commits)."""
 
 import datetime as dt
 import uuid
@@ -76,6 +78,11 @@ CONVERSATIONS = [
             ("maria@parley.test", "Welcome to the capstone group! Introduce yourselves."),
             ("sofia@parley.test", "Hi all, I'm Sofia, working on a data pipeline project."),
             ("sam@parley.test", "Sam here: a web app for tutoring schedules."),
+            # A mention: Sam and Sofia find it in their notification bell.
+            (
+                "maria@parley.test",
+                "@Sam Student and @Sofia Student, please share your project plans by Friday.",
+            ),
         ],
     ),
     (

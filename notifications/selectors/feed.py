@@ -1,0 +1,75 @@
+"""Reads of the in-app notification centre."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db.models import Count, Q, QuerySet
+
+from accounts.models import User
+from messaging.errors import NotFound
+from notifications.models import Notification
+
+DEFAULT_PAGE_SIZE = 30
+MAX_PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    notifications: list[Notification]
+    has_more: bool
+
+
+def _feed(user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user, in_app=True)
+
+
+def feed_page(
+    *,
+    user: User,
+    unread_only: bool = False,
+    before: UUID | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+) -> FeedPage:
+    """The user's in-app notifications, newest first, ``limit`` at a time.
+    ``before`` (a notification id from the previous page) pages back by
+    keyset on (created_at, id); an id that is not the user's is NotFound."""
+    rows = _feed(user).select_related("actor")
+    if unread_only:
+        rows = rows.filter(read_at__isnull=True)
+    if before is not None:
+        anchor = _feed(user).filter(pk=before).values_list("created_at", flat=True).first()
+        if anchor is None:
+            raise NotFound("No such notification.")
+        rows = rows.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, id__lt=before))
+    limit = max(1, min(limit, MAX_PAGE_SIZE))
+    page = list(rows.order_by("-created_at", "-id")[: limit + 1])
+    return FeedPage(notifications=page[:limit], has_more=len(page) > limit)
+
+
+def unread_count(user: User) -> int:
+    """How many in-app notifications the user has not read."""
+    return Notification.objects.filter(user=user, in_app=True, read_at__isnull=True).count()
+
+
+def unread_counts(user_ids: Iterable[UUID | str]) -> dict[UUID, int]:
+    """``unread_count`` of many people in one query (0 is left out)."""
+    rows = (
+        Notification.objects.filter(user_id__in=list(user_ids), in_app=True, read_at__isnull=True)
+        .values("user_id")
+        .annotate(n=Count("id"))
+        .values_list("user_id", "n")
+    )
+    return dict(rows)
+
+
+def unread_ids_in_conversation(*, user: User, conversation_id: UUID, up_to_seq: int) -> list[UUID]:
+    """The user's unread notifications of the conversation about messages
+    up to ``up_to_seq`` (and those about no message: being added)."""
+    return list(
+        Notification.objects.filter(
+            user=user, conversation_id=conversation_id, read_at__isnull=True
+        )
+        .filter(Q(message__isnull=True) | Q(message__seq__lte=up_to_seq))
+        .values_list("id", flat=True)
+    )

@@ -1,0 +1,209 @@
+// The notification centre in the top bar: the unread count (as text, and in
+// the tab title), the list with links to each message in context, mark one
+// or all read. Kept live by the socket's notification.new / notification.read
+// frames (docs/protocol.md) and refreshed from the REST API on every hello,
+// since frames sent while the socket was down are lost.
+// When the tab is hidden and the person allowed it, a new notification also
+// shows as a browser Notification; permission is asked only from a click.
+
+import { el, formatFull, formatShort } from "./render.js";
+
+const PAGE = 20;
+
+function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  if (match) return decodeURIComponent(match[1]);
+  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+async function api(path, { method = "GET" } = {}) {
+  const response = await fetch(path, {
+    method,
+    credentials: "same-origin",
+    headers: { Accept: "application/json", ...(method === "GET" ? {} : { "X-CSRFToken": csrfToken() }) },
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status}`);
+  return response.json();
+}
+
+function describe(n) {
+  const who = n.actor ? n.actor.display_name : "Someone";
+  const where = n.data && n.data.conversation_title ? ` in ${n.data.conversation_title}` : "";
+  switch (n.kind) {
+    case "mention": return `${who} mentioned you${where}`;
+    case "direct": return `${who} sent you a message`;
+    case "group": return `${who} wrote${where}`;
+    case "added": return `${who} added you${where || " to a conversation"}`;
+    case "support": return `Support request updated${n.data && n.data.status ? `: ${n.data.status}` : ""}`;
+    default: return `${who}${where}`;
+  }
+}
+
+export class Bell {
+  constructor(app) {
+    this.app = app;
+    this.root = document.getElementById("bell");
+    if (!this.root) return;
+    this.button = document.getElementById("bell-button");
+    this.panel = document.getElementById("bell-panel");
+    this.countNode = document.getElementById("bell-count");
+    this.list = document.getElementById("bell-list");
+    this.empty = document.getElementById("bell-empty");
+    this.alerts = document.getElementById("bell-alerts");
+    this.items = new Map(); // id -> notification, newest first by insertion
+    this.count = 0;
+    this.baseTitle = document.title.replace(/^\(\d+\)\s*/, "");
+    this._wire();
+    this._showAlertsOffer();
+    app.conn.on("hello", () => this.refresh());
+    app.conn.on("notification.new", (frame) => this._onNew(frame));
+    app.conn.on("notification.read", (frame) => this._onRead(frame));
+  }
+
+  async refresh() {
+    try {
+      const page = await api(`/api/notifications/?limit=${PAGE}`);
+      this.items = new Map(page.notifications.map((n) => [n.id, n]));
+      this._setCount(page.unread_count);
+      this._render();
+    } catch (error) {
+      /* the next hello tries again */
+    }
+  }
+
+  _wire() {
+    this.button.addEventListener("click", () => this.toggle());
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !this.panel.hidden) {
+        this.toggle(false);
+        this.button.focus();
+      }
+    });
+    document.addEventListener("click", (event) => {
+      if (!this.panel.hidden && !this.root.contains(event.target)) this.toggle(false);
+    });
+    document.getElementById("bell-read-all").addEventListener("click", async () => {
+      try {
+        const reply = await api("/api/notifications/read-all/", { method: "POST" });
+        this._onRead({ all: true, unread_count: reply.unread_count });
+      } catch (error) {
+        /* the frame or the next refresh corrects it */
+      }
+    });
+    document.getElementById("bell-enable").addEventListener("click", async () => {
+      await Notification.requestPermission();
+      this._showAlertsOffer();
+    });
+    this.list.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-read]");
+      const link = event.target.closest("a[data-id]");
+      if (button) this.markRead(button.dataset.read);
+      else if (link) this.markRead(link.dataset.id, { keepalive: true });
+    });
+  }
+
+  toggle(open = this.panel.hidden) {
+    this.panel.hidden = !open;
+    this.button.setAttribute("aria-expanded", String(open));
+  }
+
+  async markRead(id, { keepalive = false } = {}) {
+    const item = this.items.get(id);
+    if (!item || item.read_at) return;
+    if (keepalive) {
+      // The link navigates away: the request must outlive the page.
+      fetch(`/api/notifications/${id}/read/`, {
+        method: "POST", credentials: "same-origin", keepalive: true,
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+      });
+      return;
+    }
+    try {
+      await api(`/api/notifications/${id}/read/`, { method: "POST" });
+    } catch (error) {
+      /* the next refresh shows the truth */
+    }
+  }
+
+  _onNew(frame) {
+    const n = frame.notification;
+    if (!n || this.items.has(n.id)) {
+      if (frame.unread_count !== undefined) this._setCount(frame.unread_count);
+      return;
+    }
+    this.items = new Map([[n.id, n], ...this.items]);
+    this._setCount(frame.unread_count);
+    this._render();
+    this._browserAlert(n);
+  }
+
+  _onRead(frame) {
+    const now = new Date().toISOString();
+    const ids = frame.all ? [...this.items.keys()] : frame.ids || [];
+    if (frame.removed) {
+      // Their message was deleted: nothing of it stays on screen.
+      for (const id of ids) this.items.delete(id);
+    }
+    for (const id of ids) {
+      const item = this.items.get(id);
+      if (item && !item.read_at) item.read_at = now;
+    }
+    this._setCount(frame.unread_count);
+    this._render();
+  }
+
+  _setCount(count) {
+    this.count = Math.max(0, Number(count) || 0);
+    this.countNode.dataset.count = String(this.count);
+    this.countNode.textContent = `${this.count} unread`;
+    this.root.dataset.unread = String(this.count);
+    document.title = this.count ? `(${this.count}) ${this.baseTitle}` : this.baseTitle;
+  }
+
+  _render() {
+    const nodes = [...this.items.values()].slice(0, PAGE).map((n) => this._item(n));
+    this.list.replaceChildren(...nodes);
+    this.empty.hidden = nodes.length > 0;
+  }
+
+  _item(n) {
+    const created = new Date(n.created_at);
+    const unread = !n.read_at;
+    const body = [
+      el("span", { class: "bell-title", text: describe(n) }),
+      n.data && n.data.excerpt ? el("span", { class: "bell-excerpt", text: n.data.excerpt }) : null,
+      el("time", { datetime: n.created_at, title: formatFull(created), text: formatShort(created) }),
+    ];
+    const main = n.url
+      ? el("a", { href: n.url, class: "bell-link", dataset: { id: n.id } }, ...body)
+      : el("div", { class: "bell-link" }, ...body);
+    const li = el("li", { class: `bell-item${unread ? " unread" : ""}`, dataset: { id: n.id, kind: n.kind } }, main);
+    if (unread) {
+      li.prepend(el("span", { class: "visually-hidden", text: "Unread: " }));
+      li.append(el("button", { type: "button", class: "link-btn", dataset: { read: n.id }, text: "Mark read" }));
+    }
+    return li;
+  }
+
+  _showAlertsOffer() {
+    this.alerts.hidden = !("Notification" in window) || Notification.permission !== "default";
+  }
+
+  _browserAlert(n) {
+    if (document.visibilityState !== "hidden") return;
+    if (!("Notification" in window) || Notification.permission !== "granted") return;
+    try {
+      const alert = new Notification(describe(n), {
+        body: (n.data && n.data.excerpt) || "", tag: n.id, icon: "/static/img/parley.svg",
+      });
+      alert.addEventListener("click", () => {
+        window.focus();
+        if (n.url) window.location.assign(n.url);
+        alert.close();
+      });
+    } catch (error) {
+      /* some browsers only allow notifications from a service worker */
+    }
+  }
+}
