@@ -1,8 +1,16 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from messaging.errors import MessagingError
 from notifications import services
-from notifications.models import ConversationMute, NotificationPreference
+from notifications.models import (
+    ConversationMute,
+    Delivery,
+    Notification,
+    NotificationPreference,
+    PushSubscription,
+)
+from notifications.services import feed, push
 from notifications.services.preferences import check_preferences
 
 _CHECKED = [
@@ -112,3 +120,128 @@ class ConversationMuteAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class _ViewOnly:
+    """Rows the notification services write: an edit here would skip the
+    events (every tab's bell), the delivery records and their checks.
+    Changes are made by the actions, which call services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(_ViewOnly, admin.ModelAdmin):
+    """The in-app feed, written by the fan-out and the feed service."""
+
+    list_display = ["user", "kind", "conversation", "created_at", "read"]
+    list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter), "in_app", "created_at"]
+    search_fields = ["user__email", "user__display_name"]
+    list_select_related = ["user", "conversation"]
+    raw_id_fields = ["user", "conversation", "message", "actor"]
+    readonly_fields = [
+        "id",
+        "user",
+        "kind",
+        "conversation",
+        "message",
+        "actor",
+        "in_app",
+        "data",
+        "created_at",
+        "read_at",
+    ]
+    actions = ["mark_read"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="read", boolean=True, ordering="read_at")
+    def read(self, obj):
+        return obj.read_at is not None
+
+    def has_mark_read_permission(self, request):
+        return request.user.has_perm("notifications.change_notification")
+
+    @admin.action(description="Mark the selected notifications read", permissions=["mark_read"])
+    def mark_read(self, request, queryset):
+        # One by one through the service: each person's open tabs hear of it
+        # (notification.read with their new unread count).
+        changed = 0
+        for notification in queryset.select_related("user").filter(read_at__isnull=True):
+            try:
+                feed.mark_read(user=notification.user, notification_id=notification.pk)
+                changed += 1
+            except MessagingError as error:
+                self.message_user(request, f"{notification}: {error.message}", messages.ERROR)
+        self.message_user(request, f"{changed} notification(s) marked read.")
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(_ViewOnly, admin.ModelAdmin):
+    """One row per send, written before sending. A ``pending`` row older than
+    a few minutes is a send that never finished (docs/operations.md); filter
+    by state and sort by created to find them."""
+
+    list_display = ["user", "channel", "key", "state", "attempts", "created_at", "finished_at"]
+    list_filter = ["channel", "state", ("finished_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["user__email", "user__display_name", "key"]
+    list_select_related = ["user"]
+    readonly_fields = [
+        "user",
+        "channel",
+        "key",
+        "state",
+        "attempts",
+        "error",
+        "created_at",
+        "finished_at",
+    ]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(_ViewOnly, admin.ModelAdmin):
+    """A person's devices. Keys are theirs to change (by subscribing again
+    from the browser); an operator may only forget a device, through the
+    push service, with the action below."""
+
+    list_display = ["user", "device_name", "short_endpoint", "created_at", "last_success_at"]
+    list_filter = [("last_success_at", admin.EmptyFieldListFilter), "created_at"]
+    search_fields = ["user__email", "user__display_name", "device_name", "endpoint"]
+    list_select_related = ["user"]
+    readonly_fields = [
+        "id",
+        "user",
+        "device_name",
+        "endpoint",
+        "created_at",
+        "last_success_at",
+    ]
+    # The encryption keys stay off the page: nobody needs to read them.
+    exclude = ["p256dh", "auth"]
+    actions = ["forget_devices"]
+
+    @admin.display(description="endpoint")
+    def short_endpoint(self, obj):
+        return obj.endpoint if len(obj.endpoint) <= 60 else f"{obj.endpoint[:57]}..."
+
+    def has_forget_permission(self, request):
+        return request.user.has_perm("notifications.delete_pushsubscription")
+
+    @admin.action(description="Forget the selected devices", permissions=["forget"])
+    def forget_devices(self, request, queryset):
+        forgotten = 0
+        for subscription in queryset.select_related("user"):
+            try:
+                push.unsubscribe(user=subscription.user, subscription_id=subscription.pk)
+                forgotten += 1
+            except MessagingError as error:
+                self.message_user(request, f"{subscription}: {error.message}", messages.ERROR)
+        self.message_user(request, f"{forgotten} device(s) forgotten.")

@@ -1,6 +1,7 @@
 """The Django admin: every registered model's pages open for a superuser,
 search and filters narrow the lists, and admin actions go through services."""
 
+import os
 from io import StringIO
 
 import pytest
@@ -24,6 +25,26 @@ from messaging.models import (
     UserPresence,
 )
 from notifications import services as notification_services
+from notifications.models import Channel, Delivery
+from notifications.services import fanout, push
+
+
+def subscribe_device(user, endpoint):
+    """A push subscription made as a browser makes it, with real keys."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from notifications.vapid import b64url
+
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    subscription, _ = push.subscribe(
+        user=user, endpoint=endpoint, p256dh=b64url(point), auth=b64url(os.urandom(16))
+    )
+    return subscription
 
 
 @pytest.fixture
@@ -39,9 +60,15 @@ def populated(superuser):
     call_command("seed_demo", stdout=StringIO())
     direct = Conversation.objects.filter(type=ConversationType.DIRECT).first()
     reader = direct.participants.exclude(user=direct.messages.last().sender).first().user
+    # The seed's notifications follow its commits, which a test never makes:
+    # the fan-out of the last direct message is run here instead.
+    fanout.notify_message(message_id=direct.messages.last().pk)
     services.mark_read(user=reader, conversation_id=direct.pk, up_to_seq=direct.last_seq)
     UserPresence.objects.create(user=reader)
     notification_services.update_preferences(user=reader)
+    # A device and a delivery record (seeded messages make the notifications).
+    subscribe_device(reader, "https://push.example.com/send/reader")
+    Delivery.objects.create(user=reader, channel=Channel.EMAIL, key="digest:daily:2026-01-05")
     Group.objects.create(name="Moderators")
     if apps.is_installed("rest_framework.authtoken"):
         from rest_framework.authtoken.models import Token
