@@ -1,7 +1,6 @@
 """The Django admin: every registered model's pages open for a superuser,
 search and filters narrow the lists, and admin actions go through services."""
 
-import os
 from io import StringIO
 
 import pytest
@@ -26,25 +25,8 @@ from messaging.models import (
 )
 from notifications import services as notification_services
 from notifications.models import Channel, Delivery
-from notifications.services import fanout, push
-
-
-def subscribe_device(user, endpoint):
-    """A push subscription made as a browser makes it, with real keys."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    from notifications.vapid import b64url
-
-    point = (
-        ec.generate_private_key(ec.SECP256R1())
-        .public_key()
-        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    )
-    subscription, _ = push.subscribe(
-        user=user, endpoint=endpoint, p256dh=b64url(point), auth=b64url(os.urandom(16))
-    )
-    return subscription
+from notifications.services import fanout
+from tests.notifications.helpers import subscribe_device
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from notifications.models import (
     PushSubscription,
 )
 from notifications.services import fanout
-from tests.messaging.test_admin import subscribe_device
+from tests.notifications.helpers import subscribe_device
 
 pytestmark = pytest.mark.django_db
 
