@@ -6,6 +6,9 @@ Redis must be up (``BENCH_POSTGRES_URL``, default
 postgres://postgres@127.0.0.1:5432; ``BENCH_REDIS_URL``, default
 redis://127.0.0.1:6379/13). Results go to bench/results/<time>.json and the
 table to stdout. docs/benchmarks.md explains every figure.
+
+``python -m bench notify`` (``make bench BENCH_ARGS=notify``) measures
+notifications instead: bench/notifycost.py, ``python -m bench notify --help``.
 """
 
 import argparse
@@ -397,6 +400,12 @@ def raise_fd_limit(wanted: int) -> None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["notify"]:
+        # ``python -m bench notify``: what notifications cost (bench/notifycost.py).
+        from bench import notifycost
+
+        return notifycost.cli(argv[1:])
     args = parse_args(argv)
     raise_fd_limit(4 * args.idle + 1000)
     run_id = dt.datetime.now().strftime("%Y%m%d%H%M%S")
@@ -406,7 +415,7 @@ def main(argv=None) -> int:
     started = time.monotonic()
     results = {
         "run_id": run_id,
-        "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": "python -m bench " + " ".join(argv),
         "machine": machine(),
         "settings": {k: v for k, v in vars(args).items() if k != "only"} | {"only": args.only},
         "stacks": {},

@@ -58,8 +58,12 @@ def schedule_for(*, conversation_id: UUID | str, user_ids: list) -> None:
 
 
 def _kind_of(message: Message, user_id: UUID, conversation_type: str) -> str:
-    mentioned = (message.metadata or {}).get("mentions") or []
-    if str(user_id) in {str(m) for m in mentioned}:
+    metadata = message.metadata or {}
+    mentioned = metadata.get("mentions") or []
+    # ``@all`` mentions every member, as the fan-out counts it: without this
+    # the fan-out scheduled the email of a mention and this check, seeing a
+    # plain group message (email off by default), sent nothing.
+    if str(user_id) in {str(m) for m in mentioned} or metadata.get("mention_everyone") == "all":
         return Kind.MENTION.value
     if conversation_type == ConversationType.GROUP:
         return Kind.GROUP.value

@@ -255,6 +255,22 @@ def test_a_mention_in_a_quiet_group_is_mailed_and_named(smtp, assigned):
     assert "what do you think?" in text and "Just chatting" not in text
 
 
+def test_at_all_in_a_quiet_group_is_mailed_as_a_mention(smtp, assigned):
+    """The fan-out counts ``@all`` as a mention of every member and schedules
+    the email; the email agrees (groups alone send none by default)."""
+    mentor, student = assigned
+    mentor.display_name = "Maria Mentor"
+    mentor.save()
+    group = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=[student], title="Capstone"
+    )
+    send(mentor, group, "@all the room moves to B12")
+    assert run_task(group, student) is True
+    [message] = smtp.wait_for(1)
+    assert message["Subject"] == "Maria Mentor mentioned you in Capstone"
+    assert "the room moves to B12" in body(message, "plain")
+
+
 def test_busy_groups_send_no_email_by_default(smtp, assigned):
     mentor, student = assigned
     group = services.create_conversation(
