@@ -286,6 +286,12 @@ else:
         (_celery_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 
+# Tasks that publish live frames (the notification fan-out) run in the web
+# process when the channel layer is in-memory: a worker process could not
+# reach that process's sockets (messaging.events.enqueue_on_commit). They
+# queue their slow parts (push, email) for the worker as usual.
+PARLEY_LIVE_TASKS_IN_PROCESS = env.bool("PARLEY_LIVE_TASKS_IN_PROCESS", default=not REDIS_URL)
+
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 # With acks_late, a task whose worker process died goes back to the queue:

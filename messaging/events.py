@@ -19,6 +19,7 @@ from uuid import UUID
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
@@ -210,12 +211,21 @@ def publish_each(frames: Iterable[tuple[str, dict]]) -> None:
 def enqueue_on_commit(task, *args) -> None:
     """Queue the Celery ``task`` with ``args`` (ids) once the current
     transaction commits; never if it rolls back, so a worker never looks for
-    rows that do not exist. Like an event, a task that cannot be queued
+    rows that do not exist. Every such task publishes live frames: with
+    ``PARLEY_LIVE_TASKS_IN_PROCESS`` (the embedded default) it runs in this
+    process instead of a worker. Like an event, a task that cannot be queued
     (broker down) is logged, not raised: the message is stored either way."""
 
     def enqueue() -> None:
         try:
-            task.delay(*args)
+            if settings.PARLEY_LIVE_TASKS_IN_PROCESS:
+                # The in-memory channel layer reaches only this process's
+                # sockets: a worker elsewhere could not deliver the task's
+                # frames, so the task runs here, now (it queues its own
+                # slow parts, push and email, for the worker).
+                task.apply(args=args)
+            else:
+                task.delay(*args)
         except Exception:
             logger.exception("Could not enqueue %s%r", getattr(task, "name", task), args)
 

@@ -53,6 +53,8 @@ export class Bell {
     this.alerts = document.getElementById("bell-alerts");
     this.items = new Map(); // id -> notification, newest first by insertion
     this.count = 0;
+    this.refreshing = false;
+    this.framesDuringRefresh = 0;
     this.baseTitle = document.title.replace(/^\(\d+\)\s*/, "");
     this._wire();
     this._showAlertsOffer();
@@ -62,13 +64,29 @@ export class Bell {
   }
 
   async refresh() {
+    // A frame that arrives while the page is being fetched may be newer
+    // than the page (or older: the two race). Fetch again until a page
+    // comes back with no frame in between, so a stale page never
+    // overwrites a live count; after a few tries the page is taken as is.
+    if (this.refreshing) {
+      this.framesDuringRefresh += 1;
+      return;
+    }
+    this.refreshing = true;
     try {
-      const page = await api(`/api/notifications/?limit=${PAGE}`);
-      this.items = new Map(page.notifications.map((n) => [n.id, n]));
-      this._setCount(page.unread_count);
-      this._render();
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        this.framesDuringRefresh = 0;
+        const page = await api(`/api/notifications/?limit=${PAGE}`);
+        if (this.framesDuringRefresh && attempt < 2) continue;
+        this.items = new Map(page.notifications.map((n) => [n.id, n]));
+        this._setCount(page.unread_count);
+        this._render();
+        break;
+      }
     } catch (error) {
       /* the next hello tries again */
+    } finally {
+      this.refreshing = false;
     }
   }
 
@@ -127,6 +145,7 @@ export class Bell {
   }
 
   _onNew(frame) {
+    this.framesDuringRefresh += 1;
     const n = frame.notification;
     if (!n || this.items.has(n.id)) {
       if (frame.unread_count !== undefined) this._setCount(frame.unread_count);
@@ -139,6 +158,7 @@ export class Bell {
   }
 
   _onRead(frame) {
+    this.framesDuringRefresh += 1;
     const now = new Date().toISOString();
     const ids = frame.all ? [...this.items.keys()] : frame.ids || [];
     if (frame.removed) {

@@ -220,3 +220,23 @@ def test_an_edit_updates_the_excerpt_and_a_delete_takes_the_notification_away(di
     assert Notification.objects.get(message=message).data["excerpt"] == "meet at 4"
     services.delete_message(actor=mentor, message_id=message.pk)
     assert not Notification.objects.filter(message=message).exists()
+
+
+@pytest.mark.parametrize("in_process", [True, False])
+def test_live_tasks_run_where_the_sockets_are_when_the_layer_is_in_memory(
+    in_process, settings, direct, assigned, on_the_broker, django_capture_on_commit_callbacks
+):
+    """With the in-memory channel layer (the embedded default, where a
+    worker process could not reach this process's sockets) the fan-out runs
+    in this process right after commit; otherwise it waits on the broker
+    for a worker."""
+    settings.PARLEY_LIVE_TASKS_IN_PROCESS = in_process
+    on_the_broker.control.purge()
+    mentor, student = assigned
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = services.send_message(
+            sender=mentor, conversation_id=direct.pk, content="hi", client_id=uuid.uuid4()
+        )
+    notified = Notification.objects.filter(user=student, message_id=sent.message.pk).exists()
+    on_the_broker.control.purge()
+    assert notified is in_process
