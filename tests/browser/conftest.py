@@ -85,6 +85,13 @@ def server(asgi_server):
 
 
 @pytest.fixture
+def eager_server(asgi_server):
+    """A server that runs its Celery tasks (the notification fan-out) itself,
+    at once, so a page sees their effect without a worker."""
+    return asgi_server(extra_env={"CELERY_TASK_ALWAYS_EAGER": "true"})
+
+
+@pytest.fixture
 def pair(db):
     """A mentor and their student, with a direct conversation between them."""
     mentor = User.objects.create_user(
@@ -121,11 +128,20 @@ def off_loop(fn, /, **kwargs):
         return pool.submit(run).result()
 
 
-def open_as(browser, server, console, user, path="/", viewport=None):
-    """A new browser context logged in as ``user`` through the login page."""
+def open_as(
+    browser, server, console, user, path="/", viewport=None, *, time_zone=None, javascript=True
+):
+    """A new browser context logged in as ``user`` through the login page;
+    its clock in ``time_zone`` when given, and without JavaScript (so with
+    no socket to wait for) when ``javascript`` is false."""
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
+    options = {"timezone_id": time_zone} if time_zone else {}
+    context = browser.new_context(
+        viewport=viewport or {"width": 1280, "height": 800},
+        java_script_enabled=javascript,
+        **options,
+    )
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     console.attach(page)
@@ -134,8 +150,9 @@ def open_as(browser, server, console, user, path="/", viewport=None):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{server.http_url}{path}")
-    wait_synced(page)
-    expect(page.locator("#connection")).to_have_attribute("data-state", "online")
+    if javascript:
+        wait_synced(page)
+        expect(page.locator("#connection")).to_have_attribute("data-state", "online")
     return context, page
 
 

@@ -23,8 +23,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def server(asgi_server):
-    return asgi_server(extra_env={"CELERY_TASK_ALWAYS_EAGER": "true"})
+def server(eager_server):
+    return eager_server
 
 
 def api(context, server, method, path, body=None):

@@ -13,8 +13,6 @@ from notifications import selectors
 from notifications.models import NotificationPreference
 from tests.browser.conftest import (
     ARTIFACTS,
-    PASSWORD,
-    TIMEOUT_MS,
     off_loop,
     open_as,
     screenshot,
@@ -32,26 +30,6 @@ SETTINGS = "/settings/notifications/"
 # (written to test-artifacts/ on every run).
 
 
-def open_in_zone(browser, server, console, user, path, *, time_zone, javascript=True):
-    """Like ``open_as``, in a browser whose clock is in ``time_zone``."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900},
-        timezone_id=time_zone,
-        java_script_enabled=javascript,
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    console.attach(page)
-    page.goto(f"{server.http_url}/login/?next={path}")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{server.http_url}{path}")
-    if javascript:
-        wait_synced(page)
-    return context, page
-
-
 def stored_preferences(user):
     def read():
         return (
@@ -64,8 +42,14 @@ def stored_preferences(user):
 
 def test_settings_page_saves_and_shows_the_choices_after_reload(pair, browser, server, console):
     _, student, _ = pair
-    context, page = open_in_zone(
-        browser, server, console, student, SETTINGS, time_zone="Asia/Tokyo"
+    context, page = open_as(
+        browser,
+        server,
+        console,
+        student,
+        SETTINGS,
+        {"width": 1280, "height": 900},
+        time_zone="Asia/Tokyo",
     )
     # Never chosen: the browser's zone is offered instead of UTC.
     expect(page.get_by_label("Time zone")).to_have_value("Asia/Tokyo")
@@ -154,8 +138,15 @@ def test_muting_from_the_conversation_page_shows_after_reload(pair, browser, ser
 def test_muting_works_without_javascript(pair, browser, server, console):
     _, student, conversation = pair
     path = f"/c/{conversation.pk}/"
-    context, page = open_in_zone(
-        browser, server, console, student, path, time_zone="UTC", javascript=False
+    context, page = open_as(
+        browser,
+        server,
+        console,
+        student,
+        path,
+        {"width": 1280, "height": 900},
+        time_zone="UTC",
+        javascript=False,
     )
     page.get_by_text("Mute", exact=True).click()
     page.get_by_role("button", name="Mute for 1 hour").click()

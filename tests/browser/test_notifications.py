@@ -22,8 +22,8 @@ pytestmark = [
 
 
 @pytest.fixture
-def server(asgi_server):
-    return asgi_server(extra_env={"CELERY_TASK_ALWAYS_EAGER": "true"})
+def server(eager_server):
+    return eager_server
 
 
 @pytest.fixture
