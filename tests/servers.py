@@ -34,6 +34,23 @@ def test_database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
+def child_environment(**overrides: str) -> dict:
+    """The environment of a Parley process the tests start (a server, a
+    Celery worker): the suite's own profile, embedded, switched to the test
+    PostgreSQL and Redis by their URLs; ``overrides`` on top."""
+    return {
+        **os.environ,
+        "PARLEY_PROFILE": "embedded",
+        "DATABASE_URL": test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "DEBUG": "true",
+        "DATABASE_POOL": "false",
+        "CHANNEL_LAYER_PREFIX": settings.REDIS_KEY_PREFIX,
+        "PYTHONUNBUFFERED": "1",
+        **overrides,
+    }
+
+
 class ServerProcess:
     """One daphne process serving Parley on 127.0.0.1:<port>."""
 
@@ -48,22 +65,11 @@ class ServerProcess:
         self.log_path = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / (
             f"parley-server-{self.port}.log"
         )
-        env = {
-            **os.environ,
-            # The suite's own profile: embedded, switched to the test
-            # PostgreSQL and Redis by their URLs.
-            "PARLEY_PROFILE": "embedded",
-            "DATABASE_URL": test_database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "DEBUG": "true",
-            # The test process itself runs without the pool (Makefile); the
-            # servers run as production does.
-            "DATABASE_POOL": "true",
-            "DATABASE_POOL_MAX": "4",
-            "CHANNEL_LAYER_PREFIX": settings.REDIS_KEY_PREFIX,
-            "PYTHONUNBUFFERED": "1",
-            **(extra_env or {}),
-        }
+        # The test process itself runs without the pool (Makefile); the
+        # servers run as production does, unless the test says otherwise.
+        env = child_environment(
+            **{"DATABASE_POOL": "true", "DATABASE_POOL_MAX": "4", **(extra_env or {})}
+        )
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [

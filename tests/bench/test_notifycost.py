@@ -3,10 +3,7 @@ on the test Redis, the bench's own push endpoint and SMTP server. What is
 asserted are counts (every push and every email arrives exactly once, every
 task ran and succeeded), never a time."""
 
-import os
-
 import pytest
-from django.conf import settings
 
 from bench import notifycost
 from tests import servers
@@ -23,15 +20,7 @@ def test_the_notifications_bench_counts_every_push_and_email_once(tmp_path):
         members=members,
         repeat=2,
         sends=3,
-        worker_env={
-            **os.environ,
-            "PARLEY_PROFILE": "embedded",
-            "DEBUG": "true",
-            "DATABASE_URL": servers.test_database_url(),
-            "DATABASE_POOL": "false",
-            "REDIS_URL": settings.REDIS_URL,
-            "CHANNEL_LAYER_PREFIX": settings.REDIS_KEY_PREFIX,
-        },
+        worker_env=servers.child_environment(),
         log_dir=tmp_path,
         pool="solo",
         timeout=120,

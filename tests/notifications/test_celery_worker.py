@@ -17,7 +17,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from messaging import services
 from notifications import tasks
@@ -34,18 +33,7 @@ class Worker:
 
     def __init__(self, log: Path, extra_env: dict):
         self.log = log
-        env = {
-            **os.environ,
-            "PARLEY_PROFILE": "embedded",
-            "DEBUG": "true",
-            "DATABASE_URL": servers.test_database_url(),
-            "DATABASE_POOL": "false",
-            "REDIS_URL": settings.REDIS_URL,
-            "CHANNEL_LAYER_PREFIX": settings.REDIS_KEY_PREFIX,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "PYTHONUNBUFFERED": "1",
-            **extra_env,
-        }
+        env = servers.child_environment(**{"CELERY_TASK_ALWAYS_EAGER": "false", **extra_env})
         self._out = open(log, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [
