@@ -2,18 +2,17 @@
 the service worker registers from /sw.js, the person's devices are listed
 and removed, and "Enable push" subscribes with the server's VAPID key."""
 
-import base64
 import json
-import os
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from playwright.sync_api import expect
 
 from notifications.models import PushSubscription
 from notifications.services import push
+from notifications.vapid import b64url
 from tests.browser.conftest import ARTIFACTS, off_loop, open_as
+from tests.notifications.helpers import browser_keys
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -51,18 +50,6 @@ FAKE_PUSH_MANAGER = """
   };
 })();
 """
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def browser_keys() -> dict:
-    key = ec.generate_private_key(ec.SECP256R1())
-    point = key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    return {"p256dh": b64url(point), "auth": b64url(os.urandom(16))}
 
 
 @pytest.fixture

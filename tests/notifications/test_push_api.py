@@ -4,13 +4,13 @@ import base64
 import os
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from rest_framework.test import APIClient
 
 from accounts.models import Role
 from notifications import vapid
 from notifications.models import PushSubscription
+from notifications.vapid import b64url
+from tests.notifications.helpers import browser_keys
 
 pytestmark = [pytest.mark.django_db]
 
@@ -19,18 +19,6 @@ CHROME_LINUX = (
     "Chrome/131.0.0.0 Safari/537.36"
 )
 LIST = "/api/push/subscriptions/"
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def browser_keys() -> dict:
-    key = ec.generate_private_key(ec.SECP256R1())
-    point = key.public_key().public_bytes(
-        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-    )
-    return {"p256dh": b64url(point), "auth": b64url(os.urandom(16))}
 
 
 def body(endpoint="https://push.example.com/send/abc123", **keys) -> dict:
