@@ -316,6 +316,8 @@ STATIC_ROOT = env.str("STATIC_ROOT", default=str(VAR_DIR / "static"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+    from botocore.config import Config as _BotoConfig
+
     _default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -323,8 +325,18 @@ if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default=None),
             "region_name": env.str("AWS_S3_REGION_NAME", default=None),
             "default_acl": None,
+            # A private bucket: every fetch is a short-lived signed URL
+            # handed out after Parley's own access check (messaging.files).
             "querystring_auth": True,
+            "querystring_expire": env.int("PARLEY_FILE_URL_EXPIRY_SECONDS", default=60),
             "file_overwrite": False,
+            # Every S3 call is bounded: a stalled store must not hold a request.
+            "client_config": _BotoConfig(
+                connect_timeout=env.float("AWS_S3_CONNECT_TIMEOUT", default=5.0),
+                read_timeout=env.float("AWS_S3_READ_TIMEOUT", default=30.0),
+                retries={"max_attempts": 2, "mode": "standard"},
+                signature_version="s3v4",
+            ),
         },
     }
 else:
@@ -499,6 +511,24 @@ PARLEY = {
     "PRESENCE_TTL_SECONDS": env.int("PARLEY_PRESENCE_TTL_SECONDS", default=90),
     "PRESENCE_HEARTBEAT_SECONDS": env.int("PARLEY_PRESENCE_HEARTBEAT_SECONDS", default=30),
     "LAST_SEEN_WRITE_INTERVAL_SECONDS": 60,
+    # Files (messaging.files): limits on what is stored, and for how long.
+    "MAX_UPLOAD_BYTES": env.int("PARLEY_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024),
+    "MAX_ATTACHMENTS_PER_MESSAGE": env.int("PARLEY_MAX_ATTACHMENTS_PER_MESSAGE", default=10),
+    # What one person may upload in any 24 hours.
+    "DAILY_UPLOAD_BYTES": env.int("PARLEY_DAILY_UPLOAD_BYTES", default=500 * 1024 * 1024),
+    "DAILY_UPLOAD_COUNT": env.int("PARLEY_DAILY_UPLOAD_COUNT", default=500),
+    # Larger images are refused unopened (decompression bombs).
+    "MAX_IMAGE_PIXELS": env.int("PARLEY_MAX_IMAGE_PIXELS", default=50_000_000),
+    "THUMBNAIL_MAX_PIXELS": 480,  # longest side
+    "PREVIEW_MAX_PAGES": env.int("PARLEY_PREVIEW_MAX_PAGES", default=3),
+    "PREVIEW_PAGE_WIDTH": 900,
+    # LibreOffice and page rendering together, per file.
+    "PREVIEW_TIMEOUT_SECONDS": env.int("PARLEY_PREVIEW_TIMEOUT_SECONDS", default=60),
+    "EXTRACTED_TEXT_MAX_CHARS": 200_000,
+    "EXCERPT_MAX_CHARS": 2_000,
+    # Uploads never sent, and files of deleted messages, are purged after these.
+    "UNSENT_UPLOAD_HOURS": env.int("PARLEY_UNSENT_UPLOAD_HOURS", default=24),
+    "DELETED_FILE_RETENTION_DAYS": env.int("PARLEY_DELETED_FILE_RETENTION_DAYS", default=30),
 }
 
 LOGGING = {

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
@@ -7,12 +6,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("accounts.urls")),
     # Before messaging's API, whose last route answers 404 for any other path.
     path("api/", include("notifications.api.urls")),
+    path("api/", include("messaging.files.api.urls")),
     path("api/", include("messaging.api.urls")),
     path("", include("notifications.urls")),
+    path("", include("messaging.files.urls")),
     path("", include("messaging.urls")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded files are never served from MEDIA_URL: every fetch goes through
+# messaging.files' checked endpoints.

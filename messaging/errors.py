@@ -61,3 +61,36 @@ class ServiceUnavailable(MessagingError):
     def __init__(self, message: str = "", *, retry_after: float = 2.0):
         super().__init__(message or "The database is unavailable; try again shortly.")
         self.retry_after = retry_after
+
+
+# --- Files (messaging.files) ------------------------------------------------
+
+
+class FileTooLarge(MessagingError):
+    """Over the per-file limit (``MAX_UPLOAD_BYTES``)."""
+
+    code = "file_too_large"
+    http_status = 413
+
+
+class UnsupportedFile(MessagingError):
+    """The bytes are not of an allowed type (whatever the name says)."""
+
+    code = "unsupported_file"
+    http_status = 415
+
+
+class FileRefused(MessagingError):
+    """An allowed type that cannot be stored as it is: ``empty_file``,
+    ``damaged_file`` (truncated, undecodable), ``image_too_large`` (too many
+    pixels: a decompression bomb), ``too_many_files`` (per message)."""
+
+    code = "damaged_file"
+    http_status = 422
+
+
+class UploadQuotaExceeded(MessagingError):
+    """The uploader's bytes or files in the last 24 hours are used up."""
+
+    code = "upload_quota"
+    http_status = 429

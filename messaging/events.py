@@ -23,6 +23,9 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from messaging.files.payloads import attachment_payload
+from messaging.models import MessageType
+
 logger = logging.getLogger(__name__)
 
 
@@ -67,10 +70,20 @@ def message_payload(message) -> dict:
         "content": "" if message.deleted_at else message.content,
         "file_url": "" if message.deleted_at else message.file_url,
         "metadata": {} if message.deleted_at else message.metadata,
+        "attachments": attachments_payload(message),
         "sent_at": _iso(message.sent_at),
         "edited_at": _iso(message.edited_at),
         "deleted_at": _iso(message.deleted_at),
     }
+
+
+def attachments_payload(message) -> list[dict]:
+    """A file or image message's attachments, in order; none once deleted.
+    Text messages have none and cost no query (selectors prefetch them for
+    the others)."""
+    if message.deleted_at or message.message_type not in (MessageType.FILE, MessageType.IMAGE):
+        return []
+    return [attachment_payload(a) for a in message.attachments.all()]
 
 
 def participant_payload(participant) -> dict:
@@ -245,6 +258,17 @@ def message_edited(message) -> dict:
 
 def message_deleted(message) -> dict:
     return {"type": "message.deleted", "message": message_payload(message)}
+
+
+def attachment_updated(attachment) -> dict:
+    """An attachment of a sent message changed (its preview is ready or
+    failed): members' pages replace its placeholder."""
+    return {
+        "type": "attachment.updated",
+        "conversation_id": str(attachment.conversation_id),
+        "message_id": str(attachment.message_id),
+        "attachment": attachment_payload(attachment),
+    }
 
 
 def receipt(*, conversation_id, user_id, status: str, up_to_seq: int) -> dict:

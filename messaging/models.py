@@ -244,6 +244,10 @@ class AuditAction(models.TextChoices):
     ACCESS_DENIED = "access.denied"
     PASSWORD_CHANGED = "auth.password_changed"
     LOCKED_OUT = "auth.locked_out"
+    FILE_UPLOAD = "file.upload"
+    FILE_DOWNLOAD = "file.download"
+    FILE_DISCARD = "file.discard"
+    FILE_PURGE = "file.purge"
 
 
 class AuditLog(models.Model):
@@ -301,3 +305,8 @@ class AuditRepeat(models.Model):
 
     def __str__(self):
         return f"{self.entry} ×{self.count}"
+
+
+# Capability packages keep their tables beside their code; Django finds an
+# app's models through this module.
+from messaging.files.models import Attachment  # noqa: E402, F401

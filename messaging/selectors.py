@@ -141,8 +141,10 @@ def history_page(
     membership = membership_for(user, conversation_id, attempted="history")
     if limit is None:
         limit = limits.history_page_size()
-    messages = Message.objects.filter(conversation_id=membership.conversation_id).select_related(
-        "sender"
+    messages = (
+        Message.objects.filter(conversation_id=membership.conversation_id)
+        .select_related("sender")
+        .prefetch_related("attachments")
     )
     # One row more than asked tells whether there is more.
     if after_seq is not None:
@@ -178,7 +180,11 @@ def history(
 def message_for(user: User, message_id: UUID) -> Message:
     """A message of a conversation ``user`` may read."""
     try:
-        message = Message.objects.select_related("sender").get(pk=message_id)
+        message = (
+            Message.objects.select_related("sender")
+            .prefetch_related("attachments")
+            .get(pk=message_id)
+        )
     except Message.DoesNotExist:
         raise NotFound("No such message.") from None
     membership_for(user, message.conversation_id, attempted="message.read")
@@ -205,7 +211,9 @@ def last_messages(conversation_ids: Iterable[UUID]) -> dict[UUID, Message]:
         message.conversation_id: message
         for message in Message.objects.filter(
             conversation_id__in=list(conversation_ids), seq=F("conversation__last_seq")
-        ).select_related("sender")
+        )
+        .select_related("sender")
+        .prefetch_related("attachments")
     }
 
 

@@ -21,6 +21,7 @@ from rest_framework.utils import html
 
 from messaging import events, limits, validation
 from messaging.errors import InvalidInput
+from messaging.files.api.serializers import AttachmentOut
 from messaging.models import ConversationType, MessageType, ParticipantRole, PresenceStatus
 
 MAX_PRESENCE_USERS = validation.MAX_PRESENCE_IDS
@@ -307,6 +308,7 @@ class MessageOut(serializers.Serializer):
     content = serializers.CharField(help_text="Empty once deleted.")
     file_url = serializers.CharField()
     metadata = serializers.DictField()
+    attachments = AttachmentOut(many=True, help_text="Files and images; none once deleted.")
     sent_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted_at = serializers.DateTimeField(allow_null=True)

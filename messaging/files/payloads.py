@@ -1,0 +1,63 @@
+"""The public shape of an attachment, in message payloads, ``attachment.*``
+frames and the API (docs/protocol.md, docs/api.md).
+
+URLs are Parley's own endpoints, never a storage address: every fetch is
+checked there (``messaging.files.serving``)."""
+
+from django.conf import settings
+from django.urls import reverse
+
+from messaging.files.models import Attachment, AttachmentKind, PreviewState
+
+
+def content_url(attachment: Attachment) -> str:
+    return reverse("api-attachment-content", args=[attachment.pk])
+
+
+def thumbnail_url(attachment: Attachment) -> str:
+    return reverse("api-attachment-thumbnail", args=[attachment.pk])
+
+
+def preview_url(attachment: Attachment, page: int) -> str:
+    """``page`` counts from 1."""
+    return reverse("api-attachment-preview", args=[attachment.pk, page])
+
+
+def excerpt(attachment: Attachment) -> str | None:
+    """The start of a text file's text (plain text: pages escape it)."""
+    if attachment.kind != AttachmentKind.TEXT or attachment.preview_state != PreviewState.READY:
+        return None
+    return attachment.extracted_text[: settings.PARLEY["EXCERPT_MAX_CHARS"]]
+
+
+def attachment_payload(attachment: Attachment) -> dict:
+    has_thumbnail = bool(attachment.thumbnail_key)
+    return {
+        "id": str(attachment.pk),
+        "message_id": str(attachment.message_id) if attachment.message_id else None,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "kind": attachment.kind,
+        "url": content_url(attachment),
+        "width": attachment.width,
+        "height": attachment.height,
+        "thumbnail": (
+            {
+                "url": thumbnail_url(attachment),
+                "width": attachment.thumbnail_width,
+                "height": attachment.thumbnail_height,
+            }
+            if has_thumbnail
+            else None
+        ),
+        "preview": {
+            "state": attachment.preview_state,
+            "page_count": attachment.page_count,
+            "pages": [
+                {"url": preview_url(attachment, n), "width": p["width"], "height": p["height"]}
+                for n, p in enumerate(attachment.preview_pages, start=1)
+            ],
+            "excerpt": excerpt(attachment),
+        },
+    }
