@@ -328,7 +328,6 @@ if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
             # A private bucket: every fetch is a short-lived signed URL
             # handed out after Parley's own access check (messaging.files).
             "querystring_auth": True,
-            "querystring_expire": env.int("PARLEY_FILE_URL_EXPIRY_SECONDS", default=60),
             "file_overwrite": False,
             # Every S3 call is bounded: a stalled store must not hold a request.
             "client_config": _BotoConfig(
@@ -512,6 +511,8 @@ PARLEY = {
     "PRESENCE_HEARTBEAT_SECONDS": env.int("PARLEY_PRESENCE_HEARTBEAT_SECONDS", default=30),
     "LAST_SEEN_WRITE_INTERVAL_SECONDS": 60,
     # Files (messaging.files): limits on what is stored, and for how long.
+    # How long a signed storage URL (S3) stays valid once handed out.
+    "FILE_URL_EXPIRY_SECONDS": env.int("PARLEY_FILE_URL_EXPIRY_SECONDS", default=60),
     "MAX_UPLOAD_BYTES": env.int("PARLEY_MAX_UPLOAD_BYTES", default=25 * 1024 * 1024),
     "MAX_ATTACHMENTS_PER_MESSAGE": env.int("PARLEY_MAX_ATTACHMENTS_PER_MESSAGE", default=10),
     # What one person may upload in any 24 hours.

@@ -16,3 +16,8 @@ def sweep_presence() -> int:
     Returns how many users changed.
     """
     return len(async_to_sync(maintenance.sweep)())
+
+
+# The files package's tasks live beside its code; the worker finds an app's
+# tasks through this module.
+from messaging.files.tasks import make_preview, purge_files  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Writes of the files package: uploads, claiming by a send, previews, purge."""
