@@ -3,30 +3,30 @@ answers 404 for any other path). docs/api.md describes each endpoint."""
 
 from django.urls import path
 
-from messaging.files.api import views
+from messaging.files.api import downloads, uploads
 
 urlpatterns = [
     path(
         "conversations/<uuid:conversation_id>/attachments/",
-        views.UploadView.as_view(),
+        uploads.UploadView.as_view(),
         name="api-attachments-upload",
     ),
     path(
-        "attachments/<uuid:attachment_id>/", views.AttachmentView.as_view(), name="api-attachment"
+        "attachments/<uuid:attachment_id>/", uploads.AttachmentView.as_view(), name="api-attachment"
     ),
     path(
         "attachments/<uuid:attachment_id>/content/",
-        views.ContentView.as_view(),
+        downloads.ContentView.as_view(),
         name="api-attachment-content",
     ),
     path(
         "attachments/<uuid:attachment_id>/thumbnail/",
-        views.ThumbnailView.as_view(),
+        downloads.ThumbnailView.as_view(),
         name="api-attachment-thumbnail",
     ),
     path(
         "attachments/<uuid:attachment_id>/preview/<int:page>/",
-        views.PreviewView.as_view(),
+        downloads.PreviewView.as_view(),
         name="api-attachment-preview",
     ),
 ]

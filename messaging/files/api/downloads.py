@@ -1,14 +1,6 @@
-"""Thin API views over ``messaging.files.services`` and ``serving``."""
+"""Fetching a file, its thumbnail or a preview page, after the access check."""
 
 from messaging.api.views import ParleyAPIView
-
-
-class UploadView(ParleyAPIView):
-    pass
-
-
-class AttachmentView(ParleyAPIView):
-    pass
 
 
 class ContentView(ParleyAPIView):
