@@ -35,9 +35,11 @@ class Sender {
         const item = this.outbox.all().find((entry) => entry.state === "pending");
         if (!item) break;
         try {
+          const frame = { type: "message.send", conversation_id: item.conversation_id,
+            client_id: item.client_id, content: item.content };
+          if (item.attachments && item.attachments.length) frame.attachments = item.attachments;
           const ack = await this.conn.request(
-            { type: "message.send", conversation_id: item.conversation_id,
-              client_id: item.client_id, content: item.content },
+            frame,
             { key: item.client_id, done: ["ack"] },
           );
           this.outbox.remove(item.client_id);

@@ -4,12 +4,19 @@
 // delete. Every message goes through render.js's messageElement, whichever
 // way it arrived.
 
-import { announce, dayKey, el, formatDay, messageElement, outboxElement } from "./render.js";
+import {
+  announce, attachmentElement, dayKey, el, formatDay, messageElement, openLightbox, outboxElement,
+} from "./render.js";
 import { MentionAutocomplete } from "./mentions.js";
+import { UploadTray, wireDrop, wirePaste } from "./uploads.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
 const PAGE_SIZE = 50;
+// A document's preview made by a worker that cannot reach this page's socket
+// (the embedded default: docs/protocol.md, Files) is fetched instead.
+const PREVIEW_POLL_MS = 5000;
+const PREVIEW_POLL_FOR_MS = 3 * 60 * 1000;
 
 export class ConversationView {
   constructor(app) {
@@ -40,6 +47,7 @@ export class ConversationView {
     this.typingSentAt = 0;
     this.loadingOlder = false;
     this.filling = false;
+    this.polls = new Map(); // attachment id -> timer, while its preview is pending
 
     for (const message of data.messages) this.upsert(message);
     this.cursor = data.messages.length ? Math.max(...data.messages.map((m) => m.seq)) : 0;
@@ -130,6 +138,11 @@ export class ConversationView {
       if (frame.has_more) this.fillGap();
       if (stick) this.scrollToBottom();
       this.markSeen();
+    });
+    conn.on("attachment.updated", (frame) => {
+      if (frame.conversation_id === this.id && frame.attachment) {
+        this._applyAttachment(frame.message_id, frame.attachment, "frame");
+      }
     });
     conn.on("typing", (frame) => this._onTyping(frame));
     conn.on("receipt", (frame) => {
@@ -222,12 +235,81 @@ export class ConversationView {
       if (after) after.after(node);
       else this.list.prepend(node);
     }
+    this._watchPending(message);
     if (message.client_id && message.sender && message.sender.id === this.me) {
       this.app.outbox.remove(message.client_id);
       document.getElementById(`o-${message.client_id}`)?.remove();
     }
     this._advanceCursor();
     return !known;
+  }
+
+  // --- Attachments -------------------------------------------------------------
+
+  /** Poll each of ``message``'s attachments whose preview is being made. */
+  _watchPending(message) {
+    if (message.deleted_at) return;
+    for (const attachment of message.attachments || []) {
+      if (attachment.preview && attachment.preview.state === "pending" && !this.polls.has(attachment.id)) {
+        this._poll(message.id, attachment.id);
+      }
+    }
+  }
+
+  /** GET the attachment every PREVIEW_POLL_MS, for at most PREVIEW_POLL_FOR_MS,
+   * until its preview is no longer pending (or the attachment is gone). */
+  _poll(messageId, attachmentId) {
+    const started = Date.now();
+    const tick = async () => {
+      if (!this.polls.has(attachmentId)) return;
+      if (Date.now() - started > PREVIEW_POLL_FOR_MS) {
+        this.polls.delete(attachmentId);
+        return;
+      }
+      try {
+        const response = await fetch(`/api/attachments/${encodeURIComponent(attachmentId)}/`, {
+          credentials: "same-origin", headers: { Accept: "application/json" },
+        });
+        if (response.ok) {
+          this._applyAttachment(messageId, await response.json(), "poll");
+        } else if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+          this.polls.delete(attachmentId); // deleted, or no longer ours to see
+          return;
+        }
+      } catch (error) {
+        /* offline for a moment: the next tick tries again */
+      }
+      if (this.polls.has(attachmentId)) this.polls.set(attachmentId, setTimeout(tick, PREVIEW_POLL_MS));
+    };
+    this.polls.set(attachmentId, setTimeout(tick, PREVIEW_POLL_MS));
+  }
+
+  /** A newer state of one attachment (``attachment.updated``, or a poll):
+   * its block is replaced in place; a pending state never replaces a
+   * settled one (a poll answered after the frame). */
+  _applyAttachment(messageId, attachment, via) {
+    const message = this.messages.get(messageId);
+    if (!message || message.deleted_at) return;
+    const known = (message.attachments || []).find((a) => a.id === attachment.id);
+    if (!known) return;
+    const state = attachment.preview ? attachment.preview.state : "none";
+    if (state === "pending" && known.preview && known.preview.state !== "pending") return;
+    if (state !== "pending") {
+      clearTimeout(this.polls.get(attachment.id));
+      this.polls.delete(attachment.id);
+    }
+    message.attachments = message.attachments.map((a) => (a.id === attachment.id ? attachment : a));
+    const node = [...this.list.querySelectorAll("li.attachment[data-attachment-id]")]
+      .find((n) => n.dataset.attachmentId === attachment.id);
+    if (!node) return;
+    const stick = this.nearBottom();
+    const fresh = attachmentElement(attachment);
+    fresh.dataset.updatedVia = via;
+    node.replaceWith(fresh);
+    if (stick) this.scrollToBottom();
+    if (state === "ready" && known.preview && known.preview.state === "pending") {
+      announce(`The preview of ${attachment.name} is ready.`);
+    }
   }
 
   _advanceCursor() {
@@ -380,6 +462,7 @@ export class ConversationView {
       event.preventDefault();
       this.send();
     });
+    this._wireFiles();
     this.input.addEventListener("keydown", (event) => {
       if (this.mentions.onKeydown(event)) return;
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -406,12 +489,59 @@ export class ConversationView {
     this.conn.send({ type: "typing.stop", conversation_id: this.id });
   }
 
+  _wireFiles() {
+    const picker = document.getElementById("composer-files");
+    if (!picker) return;
+    this.uploadStatus = document.getElementById("upload-status");
+    this.tray = new UploadTray({
+      conversationId: this.id,
+      list: document.getElementById("upload-list"),
+      status: this.uploadStatus,
+    });
+    const add = (files) => {
+      if (!this.composer) return;
+      this.tray.add(files);
+      this.uploadStatus.textContent = files.length === 1
+        ? `Uploading ${files[0].name || "a file"}…` : `Uploading ${files.length} files…`;
+    };
+    picker.addEventListener("change", () => {
+      add([...picker.files]);
+      picker.value = ""; // the same file may be chosen again
+    });
+    wireDrop(document.getElementById("chat"), document.getElementById("drop-zone"), add);
+    wirePaste(this.input, add);
+    this.tray.addEventListener("change", () => {
+      if (this.sendWhenUploaded && !this.tray.uploading()) {
+        this.sendWhenUploaded = false;
+        this.send();
+      }
+    });
+    // A send's chips go once it is acknowledged (or taken out of the outbox).
+    this.app.outbox.addEventListener("change", () => {
+      this.tray.settle((clientId) => this.app.outbox.get(clientId)?.state === "pending");
+    });
+  }
+
   send() {
     if (!this.input) return;
     const content = this.input.value;
-    if (!content.trim()) return;
+    if (this.tray && this.tray.uploading()) {
+      this.sendWhenUploaded = true;
+      this.uploadStatus.textContent = "Your message will be sent when the files finish uploading.";
+      return;
+    }
+    const ready = this.tray ? this.tray.ready() : [];
+    if (!content.trim() && !ready.length) return;
     this._typingStop();
-    this.app.outbox.add(this.id, content);
+    const item = this.app.outbox.add(this.id, ready.length && !content.trim() ? "" : content, {
+      attachments: ready.map((u) => u.attachment.id),
+      files: ready.map((u) => ({ name: u.attachment.name, size: u.attachment.size, kind: u.attachment.kind })),
+    });
+    if (ready.length) {
+      this.tray.claim(item.client_id);
+      this.tray.settle((clientId) => this.app.outbox.get(clientId)?.state === "pending");
+      this.uploadStatus.textContent = "";
+    }
     this.input.value = "";
     this.input.focus();
     this.scrollToBottom();
@@ -467,6 +597,11 @@ export class ConversationView {
       const node = button.closest("li.message");
       const message = node && this.messages.get(node.dataset.id);
       if (!message) return;
+      if (button.dataset.action === "open-image") {
+        const id = button.closest("li.attachment")?.dataset.attachmentId;
+        const attachment = (message.attachments || []).find((a) => a.id === id);
+        if (attachment) openLightbox(attachment, button);
+      }
       if (button.dataset.action === "edit") this._edit(node, message);
       if (button.dataset.action === "delete") this._delete(message);
     });

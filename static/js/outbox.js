@@ -61,11 +61,18 @@ export class Outbox extends EventTarget {
     return this.all().filter((item) => item.conversation_id === conversationId);
   }
 
-  add(conversationId, content) {
+  /**
+   * A new message to send. ``attachments``: the ids of its uploaded files,
+   * kept with it so every resend lists the same ones; ``files``: their name,
+   * size and kind, for showing it while it waits.
+   */
+  add(conversationId, content, { attachments = [], files = [] } = {}) {
     const item = {
       client_id: newClientId(),
       conversation_id: conversationId,
       content,
+      attachments,
+      files,
       created_at: Date.now(),
       state: "pending",
       error: "",

@@ -209,7 +209,8 @@ export function messageElement(message, { me, names = null }) {
   const content = el("div", { class: "content" });
   if (message.deleted_at) content.textContent = "This message was deleted.";
   else content.append(withMentions(message.content || "", message.metadata, { me, names }));
-  if (message.file_url && !message.deleted_at && /^(https?:\/\/|\/)/.test(message.file_url)) {
+  const attachments = message.deleted_at ? [] : (message.attachments || []);
+  if (!attachments.length && message.file_url && !message.deleted_at && /^(https?:\/\/|\/)/.test(message.file_url)) {
     content.append(el("div", { class: "file" },
       el("a", { href: message.file_url, rel: "noopener noreferrer", target: "_blank", text: "Open attachment" })));
   }
@@ -224,6 +225,10 @@ export function messageElement(message, { me, names = null }) {
       el("span", { class: "receipt-icon", "aria-hidden": "true", text: "✓" }),
       el("span", { class: "receipt-text", text: "Sent" })));
   }
+  if (attachments.length) {
+    extras.unshift(attachmentsElement(attachments));
+    if (!message.content) li.classList.add("no-caption");
+  }
   return bubbleItem(li, { name, avatar: message.sender ? initials(name) : "?", metaExtras, content, extras });
 }
 
@@ -235,6 +240,8 @@ export function outboxElement(item, { me, myName }) {
     dataset: { clientId: item.client_id, state: item.state, sender: me },
   });
   const content = el("div", { class: "content" }, linkified(item.content));
+  const files = item.files || [];
+  if (files.length && !item.content) li.classList.add("no-caption");
   let state;
   if (item.state === "failed") {
     state = el("div", { class: "send-state failed", role: "alert" },
@@ -245,5 +252,165 @@ export function outboxElement(item, { me, myName }) {
     state = el("div", { class: "send-state pending" },
       el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: "Pending" }));
   }
-  return bubbleItem(li, { name: myName, avatar: initials(myName), content, extras: [state] });
+  const extras = [state];
+  if (files.length) {
+    extras.unshift(el("ul", { class: "attachments pending-files", "aria-label": "Files" },
+      ...files.map((file) => el("li", { class: "attachment attachment-card" },
+        el("span", { class: "file-icon", dataset: { kind: file.kind || "file" }, "aria-hidden": "true", text: KIND_LABELS[file.kind] || "FILE" }),
+        el("span", { class: "file-text" },
+          el("span", { class: "file-name", text: file.name }),
+          el("span", { class: "file-size", text: formatSize(file.size) }))))));
+  }
+  return bubbleItem(li, { name: myName, avatar: initials(myName), content, extras });
+}
+
+// --- Attachments (docs/protocol.md, Files) ------------------------------------
+
+const KIND_LABELS = { image: "IMG", pdf: "PDF", office: "DOC", text: "TXT", archive: "ZIP" };
+const KIND_WORDS = { image: "Image", pdf: "PDF document", office: "Office document", text: "Text file", archive: "Archive" };
+const SIZE_UNITS = ["KB", "MB", "GB"];
+
+/** ``bytes`` for people: 820 bytes, 14 KB, 3.2 MB. */
+export function formatSize(bytes) {
+  const n = Number(bytes) || 0;
+  if (n < 1024) return `${n} byte${n === 1 ? "" : "s"}`;
+  let value = n;
+  let unit = "";
+  for (const next of SIZE_UNITS) {
+    value /= 1024;
+    unit = next;
+    if (value < 1000) break;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
+}
+
+/** A URL of Parley's own (the payload's are root-relative paths): nothing
+ * else is put into a src or href. */
+function ownUrl(url) {
+  return typeof url === "string" && url.startsWith("/") && !url.startsWith("//") ? url : null;
+}
+
+function downloadUrl(attachment) {
+  const url = ownUrl(attachment.url);
+  return url ? `${url}${url.includes("?") ? "&" : "?"}download=1` : null;
+}
+
+/** Every attachment of a message, in its order. */
+export function attachmentsElement(attachments) {
+  return el("ul", { class: "attachments", "aria-label": attachments.length === 1 ? "File" : `${attachments.length} files` },
+    ...attachments.map((attachment) => attachmentElement(attachment)));
+}
+
+/**
+ * One attachment as a list item keyed by its id (``attachment.updated``
+ * replaces it in place): an image inline at its thumbnail's size (the box is
+ * reserved before it loads) that opens the lightbox; a document's first
+ * page linking to its preview page once rendered, or a placeholder while it
+ * is made; a text file's excerpt; and for every file a card with its name,
+ * size and download link. Names and excerpts are text nodes only.
+ */
+export function attachmentElement(attachment) {
+  const preview = attachment.preview || { state: "none", pages: [] };
+  const item = el("li", {
+    class: `attachment attachment-${attachment.kind}`,
+    dataset: { attachmentId: attachment.id, kind: attachment.kind, previewState: preview.state },
+  });
+  const thumbnail = attachment.thumbnail;
+  if (attachment.kind === "image" && (thumbnail || attachment.width)) {
+    const box = thumbnail || { url: attachment.url, width: attachment.width, height: attachment.height };
+    const src = ownUrl(box.url);
+    if (src) {
+      item.append(el("button", {
+        type: "button",
+        class: "image-open",
+        dataset: { action: "open-image" },
+        "aria-label": `Open image ${attachment.name}`,
+      }, el("img", {
+        class: "attachment-image",
+        src,
+        alt: attachment.name,
+        width: box.width,
+        height: box.height,
+        loading: "lazy",
+        decoding: "async",
+      })));
+      return item;
+    }
+  }
+  if ((attachment.kind === "pdf" || attachment.kind === "office") && preview.state === "pending") {
+    item.append(el("div", { class: "preview-placeholder", role: "status" },
+      el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: "Preparing preview…" })));
+  } else if ((attachment.kind === "pdf" || attachment.kind === "office") && preview.state === "ready"
+    && preview.pages && preview.pages.length && ownUrl(preview.pages[0].url)) {
+    const page = preview.pages[0];
+    item.append(el("a", { class: "preview-link", href: `/files/${encodeURIComponent(attachment.id)}/` },
+      el("img", {
+        class: "preview-page",
+        src: ownUrl(page.url),
+        alt: `First page of ${attachment.name}`,
+        width: page.width,
+        height: page.height,
+        loading: "lazy",
+        decoding: "async",
+      }),
+      el("span", { class: "preview-more", text: preview.page_count > 1 ? `Open the preview (${preview.page_count} pages)` : "Open the preview" })));
+  } else if (attachment.kind === "text" && preview.state === "pending") {
+    item.append(el("div", { class: "preview-placeholder", role: "status" },
+      el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: "Preparing preview…" })));
+  } else if (attachment.kind === "text" && typeof preview.excerpt === "string" && preview.excerpt) {
+    const excerpt = el("pre", { class: "excerpt" });
+    excerpt.textContent = preview.excerpt; // never markup, whatever the file says
+    item.append(excerpt);
+  }
+  item.append(fileCard(attachment));
+  return item;
+}
+
+function fileCard(attachment) {
+  const download = downloadUrl(attachment);
+  return el("div", { class: "file-card" },
+    el("span", { class: "file-icon", dataset: { kind: attachment.kind }, "aria-hidden": "true", text: KIND_LABELS[attachment.kind] || "FILE" }),
+    el("span", { class: "file-text" },
+      el("span", { class: "file-name", text: attachment.name }),
+      el("span", { class: "file-size" }, `${KIND_WORDS[attachment.kind] || "File"} · ${formatSize(attachment.size)}`)),
+    download ? el("a", { class: "btn btn-small file-download", href: download, download: attachment.name },
+      "Download", el("span", { class: "visually-hidden", text: ` ${attachment.name}` })) : null);
+}
+
+/** Show ``attachment`` (an image) full size in the page's ``<dialog>``. */
+export function openLightbox(attachment, opener = null) {
+  const dialog = document.getElementById("lightbox");
+  const src = ownUrl(attachment.url);
+  if (!dialog || !src) return;
+  const image = document.getElementById("lightbox-image");
+  image.removeAttribute("src");
+  image.alt = attachment.name;
+  if (attachment.width && attachment.height) {
+    image.width = attachment.width;
+    image.height = attachment.height;
+  } else {
+    image.removeAttribute("width");
+    image.removeAttribute("height");
+  }
+  image.src = src;
+  document.getElementById("lightbox-name").textContent = attachment.name;
+  document.getElementById("lightbox-size").textContent = formatSize(attachment.size);
+  const download = document.getElementById("lightbox-download");
+  download.href = downloadUrl(attachment);
+  download.setAttribute("download", attachment.name);
+  if (!dialog.dataset.wired) {
+    dialog.dataset.wired = "1";
+    document.getElementById("lightbox-close").addEventListener("click", () => dialog.close());
+    // A click on the backdrop (the dialog itself, outside its content) closes it.
+    dialog.addEventListener("click", (event) => {
+      if (event.target === dialog) dialog.close();
+    });
+    dialog.addEventListener("close", () => {
+      dialog._opener?.focus();
+      dialog._opener = null;
+    });
+  }
+  dialog._opener = opener;
+  dialog.showModal();
+  document.getElementById("lightbox-close").focus();
 }

@@ -1,0 +1,282 @@
+// The composer's files: each file chosen (the Attach button, a drop onto
+// the conversation, an image pasted) uploads at once with XHR, so its
+// progress shows, and becomes an unsent attachment on the server
+// (docs/api.md, Uploading). The next send lists the uploaded ones' ids; their
+// chips stay, marked as sending, until that message is acknowledged.
+
+import { el, formatSize } from "./render.js";
+
+// Words for the refusals of docs/api.md, used when the server's own message
+// is missing (a proxy's 413 page, a dropped connection).
+const ERROR_WORDS = {
+  file_too_large: "This file is larger than the upload limit.",
+  too_large: "This file is larger than the upload limit.",
+  unsupported_file: "Files of this type cannot be sent.",
+  empty_file: "This file is empty.",
+  damaged_file: "This file is damaged or incomplete.",
+  image_too_large: "This image has too many pixels.",
+  too_many_files: "Too many files for one message.",
+  upload_quota: "You have reached today's upload limit. Try again tomorrow.",
+  rate_limited: "Too many uploads at once. Wait a moment and try again.",
+  not_found: "This conversation is not available.",
+  forbidden: "You may not send files here.",
+};
+const STATUS_WORDS = {
+  413: ERROR_WORDS.file_too_large,
+  415: ERROR_WORDS.unsupported_file,
+  422: "This file was refused.",
+  429: ERROR_WORDS.upload_quota,
+};
+
+export function csrfToken() {
+  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  if (match) return decodeURIComponent(match[1]);
+  const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+  return input ? input.value : "";
+}
+
+/** ``{code, message}`` of a refused upload, from the API's error body. */
+function refusal(xhr) {
+  let code = "";
+  let message = "";
+  try {
+    const body = JSON.parse(xhr.responseText);
+    code = body?.error?.code || "";
+    message = body?.error?.message || "";
+  } catch (error) {
+    /* not JSON: a proxy's page */
+  }
+  return {
+    code: code || String(xhr.status),
+    message: message || ERROR_WORDS[code] || STATUS_WORDS[xhr.status]
+      || `The upload failed (HTTP ${xhr.status}).`,
+  };
+}
+
+let counter = 0;
+
+/**
+ * The files of the next message. ``items`` hold one entry per file:
+ * ``state`` is uploading, done, failed or sending (listed by a send not
+ * yet acknowledged: ``clientId`` says which).
+ */
+export class UploadTray extends EventTarget {
+  constructor({ conversationId, list, status }) {
+    super();
+    this.conversationId = conversationId;
+    this.list = list;
+    this.status = status;
+    this.items = [];
+    this.list.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-upload-action]");
+      const row = button && button.closest("li[data-key]");
+      if (row) this.cancel(row.dataset.key);
+    });
+  }
+
+  /** Upload each of ``files`` at once. */
+  add(files) {
+    for (const file of files) {
+      counter += 1;
+      const item = { key: `u${counter}`, file, state: "uploading", loaded: 0, attachment: null, error: null, xhr: null };
+      this.items.push(item);
+      this._upload(item);
+    }
+    this._changed();
+  }
+
+  _upload(item) {
+    const xhr = new XMLHttpRequest();
+    item.xhr = xhr;
+    xhr.open("POST", `/api/conversations/${this.conversationId}/attachments/`);
+    xhr.setRequestHeader("X-CSRFToken", csrfToken());
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.responseType = "text";
+    xhr.upload.addEventListener("progress", (event) => {
+      item.loaded = event.loaded;
+      item.total = event.lengthComputable ? event.total : item.file.size;
+      item.progressEvents = (item.progressEvents || 0) + 1;
+      this._renderProgress(item);
+    });
+    xhr.addEventListener("load", () => {
+      item.xhr = null;
+      if (xhr.status === 201) {
+        try {
+          item.attachment = JSON.parse(xhr.responseText);
+          item.state = "done";
+        } catch (error) {
+          item.state = "failed";
+          item.error = { code: "bad_response", message: "The server's answer could not be read." };
+        }
+      } else {
+        item.state = "failed";
+        item.error = refusal(xhr);
+      }
+      this._changed();
+    });
+    xhr.addEventListener("error", () => {
+      item.xhr = null;
+      item.state = "failed";
+      item.error = { code: "network", message: "The upload was interrupted: check your connection and try again." };
+      this._changed();
+    });
+    const form = new FormData();
+    form.append("file", item.file, item.file.name || "pasted-file");
+    xhr.send(form);
+  }
+
+  /** Stop an upload, or take back a finished one (DELETE on the server). */
+  cancel(key) {
+    const item = this.items.find((i) => i.key === key);
+    if (!item || item.state === "sending") return;
+    if (item.xhr) item.xhr.abort();
+    if (item.state === "done" && item.attachment) {
+      // An unsent upload the purge would remove after a day anyway: a failed
+      // DELETE changes nothing the person sees.
+      fetch(`/api/attachments/${item.attachment.id}/`, {
+        method: "DELETE",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+      }).catch(() => {});
+    }
+    this.items = this.items.filter((i) => i !== item);
+    this._say(`${item.file.name} removed.`);
+    this._changed();
+  }
+
+  uploading() {
+    return this.items.some((i) => i.state === "uploading");
+  }
+
+  /** The uploads ready for the next message. */
+  ready() {
+    return this.items.filter((i) => i.state === "done");
+  }
+
+  /** The ready uploads now belong to the send ``clientId``. */
+  claim(clientId) {
+    const claimed = this.ready();
+    for (const item of claimed) {
+      item.state = "sending";
+      item.clientId = clientId;
+    }
+    // A refused file's chip has said why; it is not part of what was sent.
+    this.items = this.items.filter((i) => i.state !== "failed");
+    this._changed();
+    return claimed;
+  }
+
+  /** Clear the chips of sends that are no longer waiting (``waiting(clientId)``
+   * false: acknowledged, or discarded from the outbox). */
+  settle(waiting) {
+    const before = this.items.length;
+    this.items = this.items.filter((i) => i.state !== "sending" || waiting(i.clientId));
+    if (this.items.length !== before) this._changed();
+  }
+
+  _say(text) {
+    this.status.textContent = text;
+  }
+
+  _changed() {
+    this.render();
+    this.dispatchEvent(new CustomEvent("change"));
+  }
+
+  render() {
+    this.list.hidden = this.items.length === 0;
+    this.list.replaceChildren(...this.items.map((item) => this._row(item)));
+  }
+
+  _row(item) {
+    const name = item.file.name || "Pasted file";
+    const id = `upload-${item.key}`;
+    const row = el("li", {
+      class: `upload upload-${item.state}`,
+      dataset: { key: item.key, state: item.state, attachmentId: item.attachment ? item.attachment.id : "" },
+    });
+    row.append(el("span", { class: "upload-name", id: `${id}-name`, text: name }),
+      el("span", { class: "upload-size", text: formatSize(item.file.size) }));
+    const progress = el("progress", {
+      class: "upload-progress",
+      max: String(item.file.size || 1),
+      "aria-label": `Upload of ${name}`,
+    });
+    progress.value = item.state === "uploading" ? item.loaded : item.file.size || 1;
+    row.append(progress);
+    const words = {
+      uploading: "Uploading…", done: "Ready to send", sending: "Sending…", failed: "Not uploaded",
+    }[item.state];
+    row.append(el("span", { class: "upload-state", text: words }));
+    if (item.state === "failed") {
+      row.append(el("span", {
+        class: "upload-error", role: "alert", dataset: { code: item.error.code }, text: item.error.message,
+      }));
+    }
+    if (item.state !== "sending") {
+      row.append(el("button", {
+        type: "button",
+        class: "link-btn upload-cancel",
+        dataset: { uploadAction: "cancel" },
+        "aria-label": `${item.state === "uploading" ? "Cancel" : "Remove"} ${name}`,
+        text: item.state === "uploading" ? "Cancel" : "Remove",
+      }));
+    }
+    return row;
+  }
+
+  _renderProgress(item) {
+    const row = this.list.querySelector(`li[data-key="${item.key}"]`);
+    const progress = row && row.querySelector("progress");
+    if (!progress) return;
+    progress.max = item.total || item.file.size || 1;
+    progress.value = item.loaded;
+    row.dataset.progressEvents = String(item.progressEvents);
+  }
+}
+
+/** Files dragged over ``target`` show ``zone``; dropped, they go to ``onFiles``. */
+export function wireDrop(target, zone, onFiles) {
+  let depth = 0;
+  const carriesFiles = (event) => [...(event.dataTransfer?.types || [])].includes("Files");
+  const hide = () => {
+    depth = 0;
+    zone.hidden = true;
+    target.classList.remove("dragging");
+  };
+  target.addEventListener("dragenter", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    depth += 1;
+    zone.hidden = false;
+    target.classList.add("dragging");
+  });
+  target.addEventListener("dragover", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "copy";
+  });
+  target.addEventListener("dragleave", () => {
+    depth -= 1;
+    if (depth <= 0) hide();
+  });
+  target.addEventListener("drop", (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    hide();
+    const files = [...event.dataTransfer.files];
+    if (files.length) onFiles(files);
+  });
+}
+
+/** Files pasted into ``input`` (an image from the clipboard) go to ``onFiles``;
+ * pasted text is left to the text box. */
+export function wirePaste(input, onFiles) {
+  input.addEventListener("paste", (event) => {
+    const files = [...(event.clipboardData?.files || [])];
+    if (!files.length) return;
+    event.preventDefault();
+    onFiles(files.map((file) => (file.name && file.name !== "image.png" ? file
+      : new File([file], `pasted-image-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-")}.${(file.type.split("/")[1] || "png").replace(/[^a-z0-9]/g, "")}`, { type: file.type }))));
+  });
+}
