@@ -501,8 +501,6 @@ export class ConversationView {
     const add = (files) => {
       if (!this.composer) return;
       this.tray.add(files);
-      this.uploadStatus.textContent = files.length === 1
-        ? `Uploading ${files[0].name || "a file"}…` : `Uploading ${files.length} files…`;
     };
     picker.addEventListener("change", () => {
       add([...picker.files]);

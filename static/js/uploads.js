@@ -140,8 +140,8 @@ export class UploadTray extends EventTarget {
       }).catch(() => {});
     }
     this.items = this.items.filter((i) => i !== item);
-    this._say(`${item.file.name} removed.`);
     this._changed();
+    this._say(`${item.file.name || "The file"} removed.`);
   }
 
   uploading() {
@@ -184,6 +184,8 @@ export class UploadTray extends EventTarget {
   }
 
   render() {
+    const uploading = this.items.filter((i) => i.state === "uploading").length;
+    this._say(uploading === 0 ? "" : uploading === 1 ? "Uploading 1 file…" : `Uploading ${uploading} files…`);
     this.list.hidden = this.items.length === 0;
     this.list.replaceChildren(...this.items.map((item) => this._row(item)));
   }
@@ -203,23 +205,24 @@ export class UploadTray extends EventTarget {
       "aria-label": `Upload of ${name}`,
     });
     progress.value = item.state === "uploading" ? item.loaded : item.file.size || 1;
-    row.append(progress);
     const words = {
       uploading: "Uploading…", done: "Ready to send", sending: "Sending…", failed: "Not uploaded",
     }[item.state];
     row.append(el("span", { class: "upload-state", text: words }));
-    if (item.state === "failed") {
-      row.append(el("span", {
-        class: "upload-error", role: "alert", dataset: { code: item.error.code }, text: item.error.message,
-      }));
-    }
-    if (item.state !== "sending") {
+    if (item.state === "sending") row.append(el("span"));
+    else {
       row.append(el("button", {
         type: "button",
         class: "link-btn upload-cancel",
         dataset: { uploadAction: "cancel" },
         "aria-label": `${item.state === "uploading" ? "Cancel" : "Remove"} ${name}`,
         text: item.state === "uploading" ? "Cancel" : "Remove",
+      }));
+    }
+    row.append(progress);
+    if (item.state === "failed") {
+      row.append(el("span", {
+        class: "upload-error", role: "alert", dataset: { code: item.error.code }, text: item.error.message,
       }));
     }
     return row;
