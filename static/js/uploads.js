@@ -195,7 +195,12 @@ export class UploadTray extends EventTarget {
     const id = `upload-${item.key}`;
     const row = el("li", {
       class: `upload upload-${item.state}`,
-      dataset: { key: item.key, state: item.state, attachmentId: item.attachment ? item.attachment.id : "" },
+      dataset: {
+        key: item.key,
+        state: item.state,
+        attachmentId: item.attachment ? item.attachment.id : "",
+        progressEvents: String(item.progressEvents || 0),
+      },
     });
     row.append(el("span", { class: "upload-name", id: `${id}-name`, text: name }),
       el("span", { class: "upload-size", text: formatSize(item.file.size) }));
