@@ -192,6 +192,23 @@ def test_cancel_and_attach_button_are_keyboard_reachable(pair, browser, files_se
     page.keyboard.press("Shift+Tab")
     assert page.evaluate("document.activeElement.id") == "composer-files"
 
+    # An image pasted into the message box uploads like a chosen file.
+    page.locator("#composer-input").evaluate(
+        """(box, data) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const clipboard = new DataTransfer();
+            clipboard.items.add(new File([bytes], "image.png", { type: "image/png" }));
+            const paste = new ClipboardEvent("paste", { clipboardData: clipboard, bubbles: true });
+            box.dispatchEvent(paste);
+        }""",
+        base64.b64encode(makers.png()).decode(),
+    )
+    pasted = page.locator("#upload-list li.upload").first
+    expect(pasted).to_have_attribute("data-state", "done")
+    expect(pasted.locator(".upload-name")).to_have_text(re.compile(r"^pasted-image-.+\.png$"))
+    pasted.get_by_role("button", name=re.compile("^Remove pasted-image")).click()
+    expect(page.locator("#upload-list li")).to_have_count(0)
+
     page.set_input_files(
         "#composer-files",
         files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": makers.text()}],
@@ -413,6 +430,47 @@ def test_a_preview_arrives_live_in_another_members_tab(
     expect(attachment_item(mentor_page, attachment_id)).to_have_attribute(
         "data-preview-state", "ready"
     )
+
+
+def test_a_pending_preview_is_fetched_by_polling_when_no_frame_comes(
+    pair, browser, files_server, console, media
+):
+    """The embedded default's path: there the worker cannot reach the web
+    process's in-memory layer, so no ``attachment.updated`` frame comes and
+    the page polls ``GET /api/attachments/<id>/``. Here the page drops that
+    frame itself, and the preview is made (in this process) after the send."""
+    from messaging.files.services import previews
+
+    mentor, student, conversation = pair
+    path = conversation_path(conversation)
+    _, mentor_page = open_as(browser, files_server, console, mentor, path)
+    _, student_page = open_as(browser, files_server, console, student, path)
+    student_page.evaluate(
+        """() => {
+            const conn = window.parley.conn;
+            const emit = conn.emit.bind(conn);
+            conn.emit = (type, detail) => {
+                if (type !== "attachment.updated") emit(type, detail);
+            };
+        }"""
+    )
+    mentor_page.set_input_files(
+        "#composer-files",
+        files=[{"name": "notes.pdf", "mimeType": "application/pdf", "buffer": makers.pdf("Notes")}],
+    )
+    expect(upload_row(mentor_page, "notes.pdf")).to_have_attribute("data-state", "done")
+    mentor_page.get_by_role("button", name="Send message").click()
+    item = student_page.locator("#message-list li.message").last.locator("li.attachment")
+    expect(item).to_have_attribute("data-preview-state", "pending")
+    attachment_id = item.get_attribute("data-attachment-id")
+
+    with student_page.expect_response(f"**/api/attachments/{attachment_id}/", timeout=20_000):
+        off_loop(previews.make_preview, attachment_id=uuid.UUID(attachment_id))
+
+    item = attachment_item(student_page, attachment_id)
+    expect(item).to_have_attribute("data-preview-state", "ready", timeout=20_000)
+    expect(item).to_have_attribute("data-updated-via", "poll")
+    expect(item.get_by_role("link", name="First page of notes.pdf")).to_be_visible()
 
 
 def test_hostile_files_are_refused_or_shown_without_running(
