@@ -277,6 +277,14 @@ export function wireDrop(target, zone, onFiles) {
   });
 }
 
+/** A name for a pasted image: browsers call every one "image.png". */
+function pastedName(file) {
+  if (file.name && file.name !== "image.png") return file;
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-");
+  const extension = (file.type.split("/")[1] || "png").replace(/[^a-z0-9]/g, "") || "png";
+  return new File([file], `pasted-image-${stamp}.${extension}`, { type: file.type });
+}
+
 /** Files pasted into ``input`` (an image from the clipboard) go to ``onFiles``;
  * pasted text is left to the text box. */
 export function wirePaste(input, onFiles) {
@@ -284,7 +292,6 @@ export function wirePaste(input, onFiles) {
     const files = [...(event.clipboardData?.files || [])];
     if (!files.length) return;
     event.preventDefault();
-    onFiles(files.map((file) => (file.name && file.name !== "image.png" ? file
-      : new File([file], `pasted-image-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, "-")}.${(file.type.split("/")[1] || "png").replace(/[^a-z0-9]/g, "")}`, { type: file.type }))));
+    onFiles(files.map(pastedName));
   });
 }
