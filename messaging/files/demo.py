@@ -29,8 +29,8 @@ def whiteboard_png(width: int = 960, height: int = 600) -> bytes:
     draw.line((80, 540, 80, 250), fill=(60, 60, 60), width=3)
     points = [(80 + i * 40, 520 - i * 11 - 30 * math.sin(i / 2)) for i in range(21)]
     draw.line(points, fill=(79, 70, 229), width=5, joint="curve")
-    for x, y in points[::4]:
-        draw.ellipse((x - 7, y - 7, x + 7, y + 7), fill=(79, 70, 229))
+    for px, py in points[::4]:
+        draw.ellipse((px - 7, py - 7, px + 7, py + 7), fill=(79, 70, 229))
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)
     return out.getvalue()
