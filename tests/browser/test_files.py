@@ -18,9 +18,9 @@ from playwright.sync_api import expect
 
 from accounts.models import Role, User
 from messaging import services
-from messaging.files import demo
 from messaging.files.models import Attachment, PreviewState
 from messaging.files.payloads import attachment_payload
+from messaging.management import demo_files
 from tests.browser.conftest import (
     PASSWORD,
     TIMEOUT_MS,
@@ -130,7 +130,7 @@ def test_drag_and_drop_uploads_with_progress_then_sends(pair, browser, files_ser
     path = conversation_path(conversation)
     _, page = open_as(browser, files_server, console, mentor, path)
     _, student_page = open_as(browser, files_server, console, student, path)
-    picture = demo.whiteboard_png()
+    picture = demo_files.whiteboard_png()
 
     drop_files(
         page,
