@@ -230,7 +230,10 @@ def test_an_image_shows_inline_at_its_reserved_size_and_opens_in_a_lightbox(
 ):
     mentor, student, conversation = pair
     (image,) = uploaded_and_sent(
-        mentor, conversation, [("sunset.png", makers.png(640, 400, "orange"))], "A sunset"
+        mentor,
+        conversation,
+        [("whiteboard.png", demo_files.whiteboard_png(960, 600))],
+        "Our whiteboard",
     )
     thumbnail = image["thumbnail"]
     assert thumbnail and thumbnail["width"] <= 480
@@ -243,7 +246,7 @@ def test_an_image_shows_inline_at_its_reserved_size_and_opens_in_a_lightbox(
         page.goto(f"{files_server.http_url}{conversation_path(conversation)}")
     img = attachment_item(page, image["id"]).locator("img.attachment-image")
     expect(img).to_be_attached()
-    expect(img).to_have_attribute("alt", "sunset.png")
+    expect(img).to_have_attribute("alt", "whiteboard.png")
     assert img.evaluate("i => i.complete && i.naturalWidth > 0") is False
     before = img.bounding_box()
     assert (round(before["width"]), round(before["height"])) == (
@@ -268,20 +271,21 @@ def test_an_image_shows_inline_at_its_reserved_size_and_opens_in_a_lightbox(
 
     # Enter on it opens the lightbox: the full image, its name, size and a
     # download link; Esc closes it and gives the focus back.
-    opener = attachment_item(page, image["id"]).get_by_role("button", name="Open image sunset.png")
+    item = attachment_item(page, image["id"])
+    opener = item.get_by_role("button", name="Open image whiteboard.png")
     opener.focus()
     page.keyboard.press("Enter")
     dialog = page.locator("#lightbox")
     expect(dialog).to_be_visible()
-    expect(dialog.locator("#lightbox-name")).to_have_text("sunset.png")
+    expect(dialog.locator("#lightbox-name")).to_have_text("whiteboard.png")
     full = dialog.locator("#lightbox-image")
     expect(full).to_have_attribute("src", image["url"])
-    expect(full).to_have_attribute("alt", "sunset.png")
+    expect(full).to_have_attribute("alt", "whiteboard.png")
     page.wait_for_function(
         "() => { const i = document.getElementById('lightbox-image');"
         " return i.complete && i.naturalWidth > 0; }"
     )
-    assert full.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [640, 400]
+    assert full.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [960, 600]
     expect(dialog.get_by_role("link", name="Download")).to_have_attribute(
         "href", f"{image['url']}?download=1"
     )
