@@ -8,7 +8,7 @@ import {
   announce, attachmentElement, dayKey, el, formatDay, messageElement, openLightbox, outboxElement,
 } from "./render.js";
 import { MentionAutocomplete } from "./mentions.js";
-import { UploadTray, wireDrop, wirePaste } from "./uploads.js";
+import { UploadTray, discardUpload, wireDrop, wirePaste } from "./uploads.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -609,7 +609,12 @@ export class ConversationView {
       if (!node) return;
       const clientId = node.dataset.clientId;
       if (button.dataset.action === "retry") this.app.outbox.update(clientId, { state: "pending", error: "" });
-      if (button.dataset.action === "discard") this.app.outbox.remove(clientId);
+      if (button.dataset.action === "discard") {
+        // Its uploads were never sent: take them back now rather than leave
+        // them to the purge.
+        for (const id of this.app.outbox.get(clientId)?.attachments || []) discardUpload(id);
+        this.app.outbox.remove(clientId);
+      }
     });
   }
 

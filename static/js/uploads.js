@@ -53,6 +53,16 @@ function refusal(xhr) {
   };
 }
 
+/** Take back an unsent upload (DELETE). The purge removes unsent uploads
+ * after a day anyway, so a failure changes nothing the person sees. */
+export function discardUpload(id) {
+  fetch(`/api/attachments/${encodeURIComponent(id)}/`, {
+    method: "DELETE",
+    credentials: "same-origin",
+    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+  }).catch(() => {});
+}
+
 let counter = 0;
 
 /**
@@ -130,15 +140,7 @@ export class UploadTray extends EventTarget {
     const item = this.items.find((i) => i.key === key);
     if (!item || item.state === "sending") return;
     if (item.xhr) item.xhr.abort();
-    if (item.state === "done" && item.attachment) {
-      // An unsent upload the purge would remove after a day anyway: a failed
-      // DELETE changes nothing the person sees.
-      fetch(`/api/attachments/${item.attachment.id}/`, {
-        method: "DELETE",
-        credentials: "same-origin",
-        headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-      }).catch(() => {});
-    }
+    if (item.state === "done" && item.attachment) discardUpload(item.attachment.id);
     this.items = this.items.filter((i) => i !== item);
     this._changed();
     this._say(`${item.file.name || "The file"} removed.`);
