@@ -64,7 +64,7 @@ class UploadIn(serializers.Serializer):
 _ERRORS = {
     400: "invalid: no ``file`` field, or a body that is not well-formed multipart",
     401: "not authenticated",
-    403: "forbidden: a deactivated account, or a session's write without its CSRF token",
+    403: "forbidden: a session's write without its CSRF token",
     404: "not_found: no such conversation, or not a member of it",
     409: "archived: the conversation is archived",
     413: "file_too_large: over MAX_UPLOAD_BYTES (refused from Content-Length before the "
