@@ -74,28 +74,36 @@ def _encode(image: Image.Image, file_type: FileType, **options) -> bytes:
     return out.getvalue()
 
 
-def _frames(image: Image.Image) -> list[Image.Image]:
-    """Every frame of an animated image, composed as shown, within the
-    pixel budget (frames × width × height): a small image of thousands of
-    frames is a bomb too."""
-    frames = []
+def _frames(image: Image.Image) -> tuple[list[Image.Image], list[int]]:
+    """Every frame of an animated image, composed as shown, and how long
+    each shows (ms), within the pixel budget (frames × width × height): a
+    small image of thousands of frames is a bomb too."""
+    frames, durations = [], []
     pixels = 0
     for frame in ImageSequence.Iterator(image):
         pixels += frame.width * frame.height
         if pixels > _max_pixels():
             raise _too_large()
+        durations.append(frame.info.get("duration", 100))
         frames.append(_plain(frame.convert("RGBA")))
-    return frames
+    return frames, durations
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says. EXIF that cannot be
+    read turns nothing: the pixels are sound, and no EXIF is kept anyway."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception:
+        return image
 
 
 def _reencode(image: Image.Image, file_type: FileType) -> tuple[bytes, Image.Image]:
     """The image's bytes in ``file_type`` without metadata, and its first
-    frame (for the thumbnail)."""
-    if file_type is GIF and getattr(image, "n_frames", 1) > 1:
-        frames = _frames(image)
-        durations = []
-        for frame in ImageSequence.Iterator(image):
-            durations.append(frame.info.get("duration", 100))
+    frame (for the thumbnail). Only GIFs keep their animation; an animated
+    WebP or PNG is stored as its first frame."""
+    if file_type is GIF and getattr(image, "is_animated", False):
+        frames, durations = _frames(image)
         content = _encode(
             frames[0],
             GIF,
@@ -108,7 +116,7 @@ def _reencode(image: Image.Image, file_type: FileType) -> tuple[bytes, Image.Ima
         )
         return content, frames[0]
     image.load()
-    upright = _plain(ImageOps.exif_transpose(image))
+    upright = _plain(_upright(image))
     if file_type is JPEG:
         if upright.mode not in {"RGB", "L"}:
             upright = upright.convert("RGB")

@@ -157,3 +157,12 @@ def test_bytes_of_another_format_are_damaged():
     with pytest.raises(FileRefused) as refused:
         images.process(animated_gif(), sniffing.PNG)
     assert refused.value.code == "damaged_file"
+
+
+def test_unreadable_exif_does_not_refuse_a_sound_image():
+    out = io.BytesIO()
+    broken_exif = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05\x01\x12\x00\x03\x00\x00\x00\x01"
+    Image.new("RGB", (20, 10), "red").save(out, "JPEG", exif=broken_exif)
+    result = images.process(out.getvalue(), sniffing.JPEG)
+    assert (result.width, result.height) == (20, 10)
+    assert b"Exif" not in result.content
