@@ -379,3 +379,32 @@ def test_a_failure_after_the_bytes_were_stored_removes_them(
         )
     assert not Attachment.objects.exists()
     assert stored_files(media_root) == []
+
+
+def test_the_quota_is_checked_again_when_the_upload_is_written(
+    group, student, settings, monkeypatch, media_root
+):
+    """Another upload of the same person finished while this one was being
+    processed and took the last of the quota: this one is refused at its
+    insert, and its stored bytes removed."""
+    settings.PARLEY = {**settings.PARLEY, "DAILY_UPLOAD_COUNT": 1}
+    real_prepare = uploads.prepare
+
+    def meanwhile(content, name):
+        monkeypatch.setattr(uploads, "prepare", real_prepare)
+        uploads.create_upload(
+            uploader=student,
+            conversation_id=group.pk,
+            upload=SimpleUploadedFile("first.txt", b"first"),
+        )
+        return real_prepare(content, name)
+
+    monkeypatch.setattr(uploads, "prepare", meanwhile)
+    with pytest.raises(UploadQuotaExceeded):
+        uploads.create_upload(
+            uploader=student,
+            conversation_id=group.pk,
+            upload=SimpleUploadedFile("second.png", makers.png()),
+        )
+    assert list(Attachment.objects.values_list("name", flat=True)) == ["first.txt"]
+    assert len(stored_files(media_root)) == 1

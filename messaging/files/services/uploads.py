@@ -133,22 +133,30 @@ def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversatio
     return conversation
 
 
-def _check_limits(uploader: User, size: int) -> None:
+def _check_size(size: int) -> None:
     limit = settings.PARLEY["MAX_UPLOAD_BYTES"]
     if size > limit:
         raise FileTooLarge(f"A file has at most {limit} bytes.")
     if size == 0:
         raise FileRefused("The file is empty.", code="empty_file")
+
+
+def _check_quota(uploader: User, size: int) -> None:
+    """``UploadQuotaExceeded`` unless one more file of ``size`` bytes fits
+    the uploader's last 24 hours."""
     used = quota.uploaded_last_day(uploader)
-    if used.count + 1 > settings.PARLEY["DAILY_UPLOAD_COUNT"]:
-        raise UploadQuotaExceeded(
-            f"At most {settings.PARLEY['DAILY_UPLOAD_COUNT']} files in 24 hours; try later."
-        )
-    if used.bytes + size > settings.PARLEY["DAILY_UPLOAD_BYTES"]:
-        raise UploadQuotaExceeded(
-            f"At most {settings.PARLEY['DAILY_UPLOAD_BYTES']} bytes of files in 24 hours; "
-            "try later."
-        )
+    files, total = settings.PARLEY["DAILY_UPLOAD_COUNT"], settings.PARLEY["DAILY_UPLOAD_BYTES"]
+    if used.count + 1 > files:
+        raise UploadQuotaExceeded(f"At most {files} files in 24 hours; try later.")
+    if used.bytes + size > total:
+        raise UploadQuotaExceeded(f"At most {total} bytes of files in 24 hours; try later.")
+
+
+def _lock_uploader(uploader: User) -> None:
+    """Hold the uploader's row until the transaction ends: one person's
+    uploads insert one at a time, so two at once cannot both fit the last
+    of a quota. (SQLite writes one transaction at a time anyway.)"""
+    list(User.objects.select_for_update().filter(pk=uploader.pk).values_list("pk", flat=True))
 
 
 def _read(upload: UploadedFile) -> bytes:
@@ -193,16 +201,20 @@ def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile
     ``AccessDenied`` for a deactivated account); ``upload.size`` at most
     ``MAX_UPLOAD_BYTES`` (``FileTooLarge``, before a byte is read) and not
     zero (``FileRefused`` ``empty_file``); the daily limits
-    (``UploadQuotaExceeded``); the type from the bytes and its checks
-    (``prepare``). Then the bytes (and an image's thumbnail) are stored,
-    the row and a ``file.upload`` audit record written, and for PDF, office
-    and text files the preview task queued once that commits.
+    (``UploadQuotaExceeded``, checked on the size uploaded, and again on
+    the size stored when the row is written, under a lock of the
+    uploader's row); the type from the bytes and its checks (``prepare``).
+    Then the bytes (and an image's thumbnail) are stored, the row and a
+    ``file.upload`` audit record written, and for PDF, office and text
+    files the preview task queued once that commits.
 
     Call it outside a transaction: bytes stored for a row that an outer
     rollback removes would stay behind.
     """
     conversation = _postable_conversation(uploader, conversation_id)
-    _check_limits(uploader, upload.size or 0)
+    _check_size(upload.size or 0)
+    # Early, on the size as uploaded, so a refused file is never read...
+    _check_quota(uploader, upload.size or 0)
     prepared = prepare(_read(upload), upload.name or "")
     file_type = prepared.file_type
     attachment_id = uuid.uuid4()
@@ -237,6 +249,10 @@ def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile
             )
             stored.append(attachment.thumbnail_key)
         with transaction.atomic():
+            # ...and again on the size as stored, with the uploader's other
+            # uploads held off, so the quota is exact.
+            _lock_uploader(uploader)
+            _check_quota(uploader, attachment.size)
             attachment.save(force_insert=True)
             audit.record(
                 actor=uploader,
