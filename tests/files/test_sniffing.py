@@ -79,3 +79,32 @@ def test_everything_else_is_refused(content, name):
 )
 def test_text_that_merely_contains_angle_brackets_is_text(content):
     assert sniffing.sniff(content, "notes.txt").content_type == "text/plain"
+
+
+@pytest.mark.parametrize(
+    "maker, content_type",
+    [
+        (makers.jpeg_with_exif_rotation, "image/jpeg"),
+        (makers.png, "image/png"),
+        (makers.animated_gif, "image/gif"),
+        (makers.pdf, "application/pdf"),
+        (makers.docx, GOOD_FILES["docx"][3]),
+        (makers.text, "text/plain"),
+        (makers.csv_file, "text/csv"),
+        # Images by their bytes; what makes them hostile is for the image
+        # step (the polyglot's page is dropped, the bomb refused).
+        (makers.png_html_polyglot, "image/png"),
+        (makers.decompression_bomb, "image/png"),
+        (makers.svg_with_script, None),
+        (makers.html_page, None),
+        (makers.elf_executable, None),
+    ],
+    ids=lambda value: getattr(value, "__name__", None) or str(value),
+)
+def test_every_maker(maker, content_type):
+    name = "data.csv" if maker is makers.csv_file else "x.png"
+    if content_type is None:
+        with pytest.raises(UnsupportedFile):
+            sniffing.sniff(maker(), name)
+    else:
+        assert sniffing.sniff(maker(), name).content_type == content_type

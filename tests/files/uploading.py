@@ -166,6 +166,7 @@ GOOD_FILES = {
     "jpeg": (makers.jpeg_with_exif_rotation, "photo.JPG", "image", "image/jpeg", "photo.jpg"),
     "png": (makers.png, "diagram.png", "image", "image/png", "diagram.png"),
     "gif": (animated_gif, "wave.gif", "image", "image/gif", "wave.gif"),
+    "gif-maker": (makers.animated_gif, "still.gif", "image", "image/gif", "still.gif"),
     "webp": (webp, "sticker.webp", "image", "image/webp", "sticker.webp"),
     "pdf": (makers.pdf, "essay.pdf", "pdf", "application/pdf", "essay.pdf"),
     "docx": (
