@@ -43,6 +43,8 @@ def sanitize(name: str, file_type: FileType) -> str:
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = unicodedata.normalize("NFC", name)
     name = _SPACES.sub(" ", _visible(name)).strip()
+    if name.lower() in file_type.extensions:
+        name = ""  # ".pdf": an extension with no name before it
     name = name.lstrip(". ").rstrip(". ")
     stem, extension = os.path.splitext(name)
     if extension.lower() in file_type.extensions:

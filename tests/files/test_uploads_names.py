@@ -18,6 +18,7 @@ from messaging.files import names, sniffing
         ("v1.2 final notes", sniffing.TEXT, "v1.2 final notes.txt"),
         (".htaccess", sniffing.TEXT, "htaccess.txt"),
         ("...", sniffing.PNG, "file.png"),
+        (".PNG", sniffing.PNG, "file.png"),
         ("", sniffing.PNG, "file.png"),
         ("  lots   of\tspace  .csv", sniffing.CSV, "lots of space.csv"),
         # Right-to-left override: "harmless\u202egnp.exe" reads "harmlessexe.png".
