@@ -22,6 +22,7 @@ from tests.files import makers, uploading
 from tests.files.uploading import (
     GOOD_FILES,
     error_code,
+    named,
     raw_multipart,
     stored_files,
     upload,
@@ -274,6 +275,11 @@ def test_a_missing_file_field_is_invalid(api, group, student):
     assert error_code(response) == "invalid"
     response = client.post(upload_url(group), {"file": "not a file, a field"}, format="multipart")
     assert response.status_code == 400
+    two = [named(makers.png(), "a.png"), named(makers.png(), "b.png")]
+    response = client.post(upload_url(group), {"file": two}, format="multipart")
+    assert response.status_code == 400
+    assert error_code(response) == "invalid"
+    assert not Attachment.objects.exists()
 
 
 def test_a_json_body_is_415(api, group, student):

@@ -107,9 +107,10 @@ class UploadView(ParleyAPIView):
         "office and text files get a preview made after the upload (preview.state pending).",
     )
     def post(self, request, conversation_id):
-        upload = request.data.get("file") if hasattr(request.data, "get") else None
-        if upload is None or not hasattr(upload, "read"):
-            raise InvalidInput("Send the file as the multipart field 'file'.")
+        parts = request.data.getlist("file") if hasattr(request.data, "getlist") else []
+        if len(parts) != 1 or not hasattr(parts[0], "read"):
+            raise InvalidInput("Send one file as the multipart field 'file'.")
+        upload = parts[0]
         _take_send_token(request.user)
         attachment = uploads.create_upload(
             uploader=request.user, conversation_id=conversation_id, upload=upload
