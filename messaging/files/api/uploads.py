@@ -62,7 +62,8 @@ class UploadIn(serializers.Serializer):
 
 
 _ERRORS = {
-    400: "invalid: no ``file`` field, or a body that is not well-formed multipart",
+    400: "invalid: no `file` part, more than one, or `file` not a file; or a body that is "
+    "not well-formed multipart",
     401: "not authenticated",
     403: "forbidden: a session's write without its CSRF token",
     404: "not_found: no such conversation, or not a member of it",
@@ -102,7 +103,7 @@ class UploadView(ParleyAPIView):
         request={"multipart/form-data": UploadIn},
         responses={201: AttachmentOut, **_errors(400, 401, 403, 404, 409, 413, 415, 422, 429)},
         description="Upload one file to a conversation you may post in. The answer is the "
-        "unsent upload (message_id null): name it in a send's ``attachments`` to share it. "
+        "unsent upload (message_id null): name it in a send's `attachments` to share it. "
         "Images are stored re-encoded (upright, without metadata) with a thumbnail; PDF, "
         "office and text files get a preview made after the upload (preview.state pending).",
     )
