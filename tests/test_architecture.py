@@ -270,8 +270,18 @@ WRITE_METHODS = {
 }
 # Receivers whose write-named methods are not the ORM, by a word in their
 # name: the cache, sessions (the consumer saves its own), Redis clients and
-# pipelines, the realtime stores and backends (Redis or in-process memory).
-NON_ORM_RECEIVER_WORDS = ("cache", "session", "redis", "client", "pipe", "store", "backend")
+# pipelines, the realtime stores and backends (Redis or in-process memory),
+# Django's file storages (``messaging.files.storage``).
+NON_ORM_RECEIVER_WORDS = (
+    "cache",
+    "session",
+    "redis",
+    "client",
+    "pipe",
+    "store",
+    "backend",
+    "storage",
+)
 # Values that are plain containers, whatever they are later called with.
 CONTAINER_FACTORIES = {
     "set",
@@ -297,6 +307,8 @@ ORM_WRITES_ALLOWED = [
     # repeats raise it (``record_denial``).
     Allowed("messaging/audit.py", "record_denial", "create"),
     Allowed("messaging/audit.py", "record_denial", "update"),
+    # Pillow writing an image into a buffer (the files package's one encoder).
+    Allowed("messaging/files/images.py", "_encode", "save"),
     # The model manager's own creation path (Django's contract for a custom
     # user model), called by services, the seed and tests.
     Allowed("accounts/models.py", "UserManager.create_user", "save"),

@@ -1,0 +1,301 @@
+"""Taking a file in, and discarding an upload that was never sent.
+
+An upload is stored whole or not at all: its bytes are written first, then
+its row and audit record in one transaction, and if anything after the
+first byte was stored fails, the stored bytes are removed again. The row
+holds the bytes as served (for an image, Parley's re-encoded image), their
+type as sniffed, and a sanitized name.
+"""
+
+import hashlib
+import io
+import logging
+import uuid
+import zipfile
+from dataclasses import dataclass
+from functools import partial
+from uuid import UUID
+
+import pypdfium2
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+
+from accounts.models import User
+from messaging import audit, policy
+from messaging.errors import FileRefused, FileTooLarge, NotFound, UploadQuotaExceeded
+from messaging.files import images, names, sniffing, storage, tasks
+from messaging.files.models import Attachment, AttachmentKind, PreviewState
+from messaging.files.selectors import quota
+from messaging.models import AuditAction, Conversation
+from messaging.services.transactions import write_transaction
+
+logger = logging.getLogger(__name__)
+
+# Kinds whose preview a task makes after the upload commits. Images get
+# their thumbnail during the upload; archives are never opened.
+PREVIEWED_KINDS = frozenset({AttachmentKind.PDF, AttachmentKind.OFFICE, AttachmentKind.TEXT})
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An upload checked and made ready to store."""
+
+    file_type: sniffing.FileType
+    content: bytes  # what is stored and served
+    width: int | None = None
+    height: int | None = None
+    thumbnail: bytes = b""
+    thumbnail_type: sniffing.FileType | None = None
+    thumbnail_width: int | None = None
+    thumbnail_height: int | None = None
+    page_count: int = 0
+
+
+def _damaged(what: str) -> FileRefused:
+    return FileRefused(f"The {what} is damaged or incomplete.", code="damaged_file")
+
+
+def _pdf_pages(content: bytes) -> int:
+    """The number of pages of a PDF that PDFium opens; refused otherwise.
+    Opening reads the cross-reference table only, not the pages."""
+    try:
+        document = pypdfium2.PdfDocument(content)
+    except pypdfium2.PdfiumError:
+        raise _damaged("PDF") from None
+    try:
+        pages = len(document)
+    finally:
+        document.close()
+    if pages < 1:
+        raise _damaged("PDF")
+    return pages
+
+
+def _check_zip(content: bytes, what: str) -> None:
+    """A zip container (an archive, or an office document of the zip kind)
+    whose central directory reads: a truncated one has none. Nothing is
+    extracted."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
+        raise _damaged(what) from None
+
+
+def prepare(content: bytes, name: str) -> Prepared:
+    """Sniff ``content`` and check it as its type asks (``FileRefused``,
+    ``UnsupportedFile`` otherwise): images decoded and re-encoded with a
+    thumbnail (``messaging.files.images``); a PDF opened by PDFium (its
+    page count kept); zip containers' directories read."""
+    if not content:
+        raise FileRefused("The file is empty.", code="empty_file")
+    file_type = sniffing.sniff(content, name)
+    if file_type.kind == AttachmentKind.IMAGE:
+        image = images.process(content, file_type)
+        return Prepared(
+            file_type=file_type,
+            content=image.content,
+            width=image.width,
+            height=image.height,
+            thumbnail=image.thumbnail,
+            thumbnail_type=image.thumbnail_type,
+            thumbnail_width=image.thumbnail_width,
+            thumbnail_height=image.thumbnail_height,
+        )
+    if file_type.kind == AttachmentKind.PDF:
+        return Prepared(file_type=file_type, content=content, page_count=_pdf_pages(content))
+    if file_type.zipped:
+        what = "archive" if file_type.kind == AttachmentKind.ARCHIVE else "document"
+        _check_zip(content, what)
+    return Prepared(file_type=file_type, content=content)
+
+
+def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversation:
+    """The conversation, once ``uploader`` may post in it. Someone who is
+    not a member is told there is no such conversation (its existence is
+    not theirs to learn); the refusal is in the audit log all the same."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    if policy.is_acting(uploader) and not policy.may_read(uploader, conversation):
+        audit.record_denial(
+            actor=uploader,
+            attempted=AuditAction.FILE_UPLOAD,
+            conversation_id=conversation.pk,
+            reason="You are not a member of this conversation.",
+        )
+        raise NotFound("No such conversation.")
+    with audit.denials_recorded(
+        actor=uploader, attempted=AuditAction.FILE_UPLOAD, conversation_id=conversation.pk
+    ):
+        policy.check_post(uploader, conversation)  # deactivated, archived
+    return conversation
+
+
+def _check_size(size: int) -> None:
+    limit = settings.PARLEY["MAX_UPLOAD_BYTES"]
+    if size > limit:
+        raise FileTooLarge(f"A file has at most {limit} bytes.")
+    if size == 0:
+        raise FileRefused("The file is empty.", code="empty_file")
+
+
+def _check_quota(uploader: User, size: int) -> None:
+    """``UploadQuotaExceeded`` unless one more file of ``size`` bytes fits
+    the uploader's last 24 hours."""
+    used = quota.uploaded_last_day(uploader)
+    files, total = settings.PARLEY["DAILY_UPLOAD_COUNT"], settings.PARLEY["DAILY_UPLOAD_BYTES"]
+    if used.count + 1 > files:
+        raise UploadQuotaExceeded(f"At most {files} files in 24 hours; try later.")
+    if used.bytes + size > total:
+        raise UploadQuotaExceeded(f"At most {total} bytes of files in 24 hours; try later.")
+
+
+def _lock_uploader(uploader: User) -> None:
+    """Hold the uploader's row until the transaction ends: one person's
+    uploads insert one at a time, so two at once cannot both fit the last
+    of a quota. (SQLite writes one transaction at a time anyway.)"""
+    list(User.objects.select_for_update().filter(pk=uploader.pk).values_list("pk", flat=True))
+
+
+def _read(upload: UploadedFile) -> bytes:
+    """The upload's bytes, never more than the limit (``size`` is what the
+    request parser counted; a file object handed in otherwise may say less
+    than it holds)."""
+    limit = settings.PARLEY["MAX_UPLOAD_BYTES"]
+    upload.seek(0)
+    content = upload.read(limit + 1)
+    if len(content) > limit:
+        raise FileTooLarge(f"A file has at most {limit} bytes.")
+    return content
+
+
+def _original_name(upload: UploadedFile) -> str:
+    """The name as given, printable characters only (PostgreSQL stores no
+    NUL), cut to the column."""
+    return "".join(c for c in (upload.name or "") if c.isprintable())[:255]
+
+
+def _queue_preview(attachment_id: UUID) -> None:
+    # Like events.enqueue_on_commit: a broker that is down loses a preview,
+    # not the upload (the purge and a later look find it still pending).
+    try:
+        tasks.make_preview.delay(str(attachment_id))
+    except Exception:
+        logger.exception("Could not queue the preview of attachment %s", attachment_id)
+
+
+def _delete_quietly(keys: list[str]) -> None:
+    try:
+        storage.delete(*keys)
+    except Exception:
+        logger.exception("Could not remove the stored files %s", keys)
+
+
+def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile) -> Attachment:
+    """Store ``upload`` as an unsent attachment of the conversation.
+
+    In order: the uploader must be able to post there (``NotFound`` for no
+    such conversation or not a member, ``ConversationArchived``,
+    ``AccessDenied`` for a deactivated account); ``upload.size`` at most
+    ``MAX_UPLOAD_BYTES`` (``FileTooLarge``, before a byte is read) and not
+    zero (``FileRefused`` ``empty_file``); the daily limits
+    (``UploadQuotaExceeded``, checked on the size uploaded, and again on
+    the size stored when the row is written, under a lock of the
+    uploader's row); the type from the bytes and its checks (``prepare``).
+    Then the bytes (and an image's thumbnail) are stored, the row and a
+    ``file.upload`` audit record written, and for PDF, office and text
+    files the preview task queued once that commits.
+
+    Call it outside a transaction: bytes stored for a row that an outer
+    rollback removes would stay behind.
+    """
+    conversation = _postable_conversation(uploader, conversation_id)
+    _check_size(upload.size or 0)
+    # Early, on the size as uploaded, so a refused file is never read...
+    _check_quota(uploader, upload.size or 0)
+    prepared = prepare(_read(upload), upload.name or "")
+    file_type = prepared.file_type
+    attachment_id = uuid.uuid4()
+    pending = file_type.kind in PREVIEWED_KINDS
+    attachment = Attachment(
+        id=attachment_id,
+        conversation=conversation,
+        uploader=uploader,
+        original_name=_original_name(upload),
+        name=names.sanitize(upload.name or "", file_type),
+        size=len(prepared.content),
+        content_type=file_type.content_type,
+        kind=file_type.kind,
+        sha256=hashlib.sha256(prepared.content).hexdigest(),
+        width=prepared.width,
+        height=prepared.height,
+        thumbnail_width=prepared.thumbnail_width,
+        thumbnail_height=prepared.thumbnail_height,
+        page_count=prepared.page_count,
+        preview_state=PreviewState.PENDING if pending else PreviewState.NONE,
+    )
+    stored: list[str] = []
+    try:
+        attachment.storage_key = storage.save(
+            storage.key_for(attachment_id, "original", file_type.extension), prepared.content
+        )
+        stored.append(attachment.storage_key)
+        if prepared.thumbnail_type is not None:
+            attachment.thumbnail_key = storage.save(
+                storage.key_for(attachment_id, "thumbnail", prepared.thumbnail_type.extension),
+                prepared.thumbnail,
+            )
+            stored.append(attachment.thumbnail_key)
+        with transaction.atomic():
+            # ...and again on the size as stored, with the uploader's other
+            # uploads held off, so the quota is exact.
+            _lock_uploader(uploader)
+            _check_quota(uploader, attachment.size)
+            attachment.save(force_insert=True)
+            audit.record(
+                actor=uploader,
+                action=AuditAction.FILE_UPLOAD,
+                conversation_id=conversation.pk,
+                attachment_id=str(attachment_id),
+                name=attachment.name,
+                size=attachment.size,
+                content_type=attachment.content_type,
+                sha256=attachment.sha256,
+            )
+            if pending:
+                transaction.on_commit(partial(_queue_preview, attachment_id))
+    except BaseException:
+        _delete_quietly(stored)
+        raise
+    return attachment
+
+
+def discard_upload(*, actor: User, attachment_id: UUID) -> None:
+    """Remove an upload that no message claimed: the uploader's own only
+    (``NotFound`` for anything else, sent or someone else's). The row goes
+    with a ``file.discard`` audit record; the bytes (original, thumbnail,
+    preview pages) once that commits. The row is locked first, so a send
+    claiming it at the same moment either wins (and this finds nothing) or
+    finds it gone."""
+    with write_transaction(actor=actor, attempted=AuditAction.FILE_DISCARD):
+        attachment = (
+            Attachment.objects.select_for_update()
+            .filter(pk=attachment_id, uploader_id=actor.pk, message__isnull=True)
+            .first()
+        )
+        if attachment is None:
+            raise NotFound("No such upload.")
+        keys = [attachment.storage_key, attachment.thumbnail_key]
+        keys += [page.get("key", "") for page in attachment.preview_pages or []]
+        attachment.delete()
+        audit.record(
+            actor=actor,
+            action=AuditAction.FILE_DISCARD,
+            conversation_id=attachment.conversation_id,
+            attachment_id=str(attachment_id),
+            name=attachment.name,
+            size=attachment.size,
+        )
+        transaction.on_commit(partial(_delete_quietly, [key for key in keys if key]))
