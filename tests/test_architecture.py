@@ -301,6 +301,9 @@ ORM_WRITES_ALLOWED = [
     # user model), called by services, the seed and tests.
     Allowed("accounts/models.py", "UserManager.create_user", "save"),
     Allowed("accounts/models.py", "UserManager.create_superuser", "create_user"),
+    # A file storage's delete (bytes in MEDIA_ROOT or S3), not the ORM's; the
+    # services that remove attachments call it.
+    Allowed("messaging/files/storage.py", "delete", "delete"),
 ]
 
 
