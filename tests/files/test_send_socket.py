@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the socket fixtures of tests/realtime, imported, are the tests' arguments
 """Sending with files over the socket (message.send ``attachments``): the
 ack and every member's message.new carry the attachments; a resend is a
 duplicate ack; bad lists are clear errors that change nothing."""
@@ -29,9 +30,7 @@ def send_frame(conversation, attachments, content="", client_id=None) -> dict:
 
 async def test_send_with_files_reaches_every_member_with_them(open_socket, direct, assigned):
     mentor, student = assigned
-    pdf = await orm(make_attachment)(
-        uploader=student, conversation=direct, kind=AttachmentKind.PDF
-    )
+    pdf = await orm(make_attachment)(uploader=student, conversation=direct, kind=AttachmentKind.PDF)
     image = await orm(make_attachment)(uploader=student, conversation=direct)
     student_socket = await open_socket(student)
     mentor_socket = await open_socket(mentor)
@@ -85,7 +84,9 @@ async def test_a_caption_is_optional_only_with_files(open_socket, direct, assign
         ([str(uuid.UUID(int=3))], "invalid"),  # no such upload
     ],
 )
-async def test_bad_attachment_lists_are_clear_errors(open_socket, direct, assigned, attachments, code):
+async def test_bad_attachment_lists_are_clear_errors(
+    open_socket, direct, assigned, attachments, code
+):
     _, student = assigned
     socket = await open_socket(student)
     frame = send_frame(direct, attachments, content="x")
