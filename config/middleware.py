@@ -14,6 +14,8 @@ keeps it.
 import functools
 import logging
 import math
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -42,7 +44,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def storage_origins(storage_settings: dict) -> list[str]:
+def storage_origins(storage_settings: Mapping[str, Any]) -> list[str]:
     """The origins a signed file URL of the default storage points to: the
     S3 endpoint (``AWS_S3_ENDPOINT_URL``, path and virtual-host style) or
     the bucket's AWS host; none when the storage does not sign (Parley
@@ -69,7 +71,8 @@ def storage_origins(storage_settings: dict) -> list[str]:
 def site_policy() -> str:
     """``CONTENT_SECURITY_POLICY``, with the file storage's origins in
     ``img-src`` when it signs URLs."""
-    extra = storage_origins(settings.STORAGES.get("default", {}))
+    default: Mapping[str, Any] = settings.STORAGES.get("default") or {}
+    extra = storage_origins(default)
     if not extra:
         return CONTENT_SECURITY_POLICY
     img_src = "img-src 'self' data: blob:"
