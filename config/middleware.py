@@ -71,8 +71,8 @@ def storage_origins(storage_settings: Mapping[str, Any]) -> list[str]:
 def site_policy() -> str:
     """``CONTENT_SECURITY_POLICY``, with the file storage's origins in
     ``img-src`` when it signs URLs."""
-    default: Mapping[str, Any] = settings.STORAGES.get("default") or {}
-    extra = storage_origins(default)
+    default = settings.STORAGES.get("default")
+    extra = storage_origins(default if isinstance(default, Mapping) else {})
     if not extra:
         return CONTENT_SECURITY_POLICY
     img_src = "img-src 'self' data: blob:"
