@@ -25,6 +25,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import Role
+from config.middleware import storage_origins
 from messaging import services
 from messaging.files import storage
 from messaging.files.models import AttachmentKind
@@ -249,3 +250,25 @@ def test_purge_removes_the_objects_from_the_bucket(s3_storage, student, group):
     for key in keys:
         with pytest.raises(client.exceptions.ClientError):
             client.head_object(Bucket=BUCKET, Key=key)
+
+
+def test_storage_origins_for_aws_and_for_an_endpoint():
+    aws = {
+        "OPTIONS": {"querystring_auth": True, "bucket_name": "files", "region_name": "eu-west-1"}
+    }
+    assert storage_origins(aws) == [
+        "https://files.s3.amazonaws.com",
+        "https://files.s3.eu-west-1.amazonaws.com",
+    ]
+    minio = {
+        "OPTIONS": {
+            "querystring_auth": True,
+            "bucket_name": "files",
+            "endpoint_url": "https://minio.example.org:9000/base",
+        }
+    }
+    assert storage_origins(minio) == [
+        "https://minio.example.org:9000",
+        "https://files.minio.example.org:9000",
+    ]
+    assert storage_origins({"BACKEND": "django.core.files.storage.FileSystemStorage"}) == []
