@@ -13,6 +13,7 @@ from messaging import events, services
 from messaging.errors import AccessDenied, ClientIdConflict, FileRefused, InvalidInput
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
 from messaging.files.payloads import content_url
+from messaging.files.services import attach
 from messaging.models import Message, MessageType
 from tests.files.factories import make_attachment
 
@@ -86,14 +87,30 @@ def test_only_images_make_an_image_message_and_the_caption_may_be_empty(student,
     assert message.content == ""
 
 
-def test_message_new_carries_a_preview_that_was_ready_before_the_send(student, group):
-    """The claim reads the rows it locked: a preview that committed between
-    the upload and the send is in the announced payload."""
+def test_message_new_carries_a_preview_that_finished_during_the_send(
+    student, group, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The claim reads the rows it locked: a preview that committed after
+    the send read the uploads (before its transaction) is in the announced
+    ``message.new``, not the stale state read first."""
     pdf = make_attachment(uploader=student, conversation=group, kind=AttachmentKind.PDF)
-    # The preview task finishes after the send read the upload, before the claim.
-    Attachment.objects.filter(pk=pdf.pk).update(preview_state=PreviewState.READY, page_count=2)
-    message = send(student, group, attachments=[pdf]).message
-    assert events.message_payload(message)["attachments"][0]["preview"]["state"] == "ready"
+    Attachment.objects.filter(pk=pdf.pk).update(preview_state=PreviewState.PENDING)
+    read_uploads = attach.uploads_to_send
+
+    def read_then_preview_finishes(**kwargs):
+        uploads = read_uploads(**kwargs)
+        Attachment.objects.filter(pk=pdf.pk).update(preview_state=PreviewState.READY, page_count=2)
+        return uploads
+
+    monkeypatch.setattr(attach, "uploads_to_send", read_then_preview_finishes)
+    published = []
+    monkeypatch.setattr(events, "publish", lambda group, frame, **_: published.append(frame))
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send(student, group, attachments=[pdf]).message
+    (new,) = [f for f in published if f["type"] == "message.new"]
+    assert new["message"]["id"] == str(message.pk)
+    assert new["message"]["attachments"][0]["preview"]["state"] == "ready"
+    assert new["message"]["attachments"][0]["preview"]["page_count"] == 2
 
 
 def test_resend_returns_the_original_and_other_files_conflict(student, group):
