@@ -137,7 +137,7 @@ def _percentiles(values: list[float]) -> dict:
 
     summary = stats.summarize(values)
     return {
-        k: (round(v, 3) if isinstance(v, float) else v)
+        k: (round(v, 1) if isinstance(v, float) else v)
         for k, v in summary.items()
         if k in ("count", "p50", "p95", "max")
     }

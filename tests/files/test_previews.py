@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -14,7 +15,7 @@ from channels.layers import get_channel_layer
 from PIL import Image
 
 from messaging import events, services
-from messaging.files import payloads, storage, tasks
+from messaging.files import payloads, rendering, storage, tasks
 from messaging.files.models import Attachment, PreviewState
 from messaging.files.services.previews import make_preview
 from tests.files import makers
@@ -195,13 +196,39 @@ def test_a_storage_failure_half_way_removes_the_pages_already_stored(upload, mon
     assert stored_objects(attachment) == ["original.pdf"]
 
 
-def test_a_preview_that_takes_too_long_fails(upload, settings):
+@pytest.mark.parametrize(
+    ("data", "kind_type_extension"),
+    [(makers.docx("Never converted in time"), DOCX), (makers.pdf("Never drawn in time"), PDF)],
+    ids=["docx", "pdf"],
+)
+def test_a_preview_that_takes_too_long_fails(upload, settings, data, kind_type_extension):
+    # Far less than LibreOffice or a Python child process needs to start.
     settings.PARLEY = {**settings.PARLEY, "PREVIEW_TIMEOUT_SECONDS": 0.01}
-    attachment = previewed(upload(makers.docx("Never converted in time"), DOCX))
+    attachment = previewed(upload(data, kind_type_extension))
 
     assert attachment.preview_state == PreviewState.FAILED
     assert "too long" in attachment.preview_error
-    assert stored_objects(attachment) == ["original.docx"]
+    assert stored_objects(attachment) == [f"original{kind_type_extension[2]}"]
+
+
+def test_concurrent_conversions_each_get_their_own_libreoffice(tmp_path):
+    """Two conversions at once: with a shared profile the second soffice
+    would hand its file to the first and exit; each must produce its PDF."""
+    texts = [f"Document number {n}" for n in range(3)]
+    sources = []
+    for n, text in enumerate(texts):
+        source = tmp_path / f"in-{n}" / "original.docx"
+        source.parent.mkdir()
+        source.write_bytes(makers.docx(text))
+        sources.append(source)
+
+    def convert(source):
+        pdf = rendering.office_to_pdf(source, timeout=120, outdir=source.parent)
+        return rendering.render_pdf(pdf, max_pages=1, width=100, max_chars=1000).text
+
+    with ThreadPoolExecutor(max_workers=len(sources)) as pool:
+        results = list(pool.map(convert, sources))
+    assert results == texts
 
 
 def test_without_libreoffice_an_office_document_fails_clearly(upload, monkeypatch):
