@@ -158,7 +158,7 @@ def render_pdf_isolated(
             "--max-chars",
             str(max_chars),
         ]
-        done = run_killing_group(command, timeout=timeout, cwd=ROOT)
+        done = run_killing_group(command, timeout=timeout, cwd=ROOT, env=_child_env())
         summary_path = Path(outdir) / "result.json"
         if done.returncode != 0 or not summary_path.exists():
             reason = done.stdout.decode(errors="replace").strip().splitlines()
@@ -210,12 +210,20 @@ def office_to_pdf(path: str | Path, *, timeout: float, outdir: str | Path) -> Pa
             str(path),
         ]
         # LibreOffice writes into $HOME too (fonts cache): keep it in the profile.
-        env = {**os.environ, "HOME": profile}
-        done = run_killing_group(command, timeout=timeout, env=env)
+        done = run_killing_group(command, timeout=timeout, env=_child_env(HOME=profile))
     converted = outdir / (path.stem + ".pdf")
     if done.returncode != 0 or not converted.exists() or converted.stat().st_size == 0:
         raise RenderError("The document could not be converted.")
     return converted
+
+
+def _child_env(**extra: str) -> dict[str, str]:
+    """The environment of a process that reads uploaded bytes: what it needs
+    to run and nothing of the worker's (no database URL, no keys)."""
+    env = {"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8"}
+    if "TMPDIR" in os.environ:
+        env["TMPDIR"] = os.environ["TMPDIR"]
+    return {**env, **extra}
 
 
 def run_killing_group(
