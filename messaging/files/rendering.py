@@ -28,6 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # The project root: the child process imports this module from there.
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,8 +56,9 @@ class Page:
     height: int
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):
+    """``(pages, page_count, text)``."""
+
     pages: list[Page]
     page_count: int  # pages in the document; ``pages`` holds the first few
     text: str
@@ -72,14 +74,20 @@ def clean_text(text: str, max_chars: int) -> str:
 
 
 def render_pdf(
-    source: str | Path | bytes, *, max_pages: int, width: int, max_chars: int
+    source: str | Path | bytes, *, max_pages: int, width: int, max_chars: int | None = None
 ) -> Rendered:
     """The first ``max_pages`` pages drawn ``width`` pixels wide (PNG), the
     document's page count, and the text of all its pages up to
-    ``max_chars``. In this process: callers that take untrusted files use
-    ``render_pdf_isolated``. Raises ``RenderError`` for a file PDFium cannot
-    open (damaged, encrypted, not a PDF)."""
+    ``max_chars`` (default ``EXTRACTED_TEXT_MAX_CHARS``). In this process:
+    callers that take untrusted files use ``render_pdf_isolated``. Raises
+    ``RenderError`` for a file PDFium cannot open (damaged, encrypted, not a
+    PDF)."""
     import pypdfium2 as pdfium  # type: ignore[import-untyped]
+
+    if max_chars is None:
+        from django.conf import settings
+
+        max_chars = settings.PARLEY["EXTRACTED_TEXT_MAX_CHARS"]
 
     try:
         document = pdfium.PdfDocument(source if isinstance(source, bytes) else str(source))

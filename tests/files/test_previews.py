@@ -409,3 +409,23 @@ def test_a_celery_worker_process_makes_the_preview(
     assert "Made by the worker" in attachment.extracted_text
     assert stored_objects(attachment) == ["original.pdf", "page-1.png", "page-2.png"]
     assert f"Task messaging.files.tasks.make_preview[{result.id}] received" in worker.text()
+
+
+# --- The renderer on its own ----------------------------------------------------------
+
+
+def test_render_pdf_takes_bytes_and_answers_pages_count_and_text():
+    pages, page_count, text = rendering.render_pdf(
+        makers.pdf("One", "Two", "Three"), max_pages=2, width=300
+    )
+    assert page_count == 3
+    assert [(p.width, Image.open(io.BytesIO(p.data)).width) for p in pages] == [(300, 300)] * 2
+    assert text == "One\n\nTwo\n\nThree"
+
+
+def test_text_decoding_never_fails(tmp_path):
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(b"caf\xc3\xa9 then \xff\xfe broken \x00 nul")
+    text = rendering.read_text(path, max_chars=100)
+    assert "\x00" not in text  # PostgreSQL text refuses NUL
+    assert text.startswith("caf")
