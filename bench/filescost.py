@@ -32,6 +32,7 @@ part the test suite calls in-process.
 """
 
 import argparse
+import contextlib
 import datetime as dt
 import io
 import json
@@ -192,12 +193,15 @@ class _Socket:
     def __init__(self, port: int, cookie: str):
         from websockets.sync.client import connect
 
-        self.ws = connect(
-            f"ws://127.0.0.1:{port}/ws/",
-            additional_headers={"Cookie": cookie},
-            origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
-            open_timeout=30,
-            max_size=2**22,
+        self._closing = contextlib.ExitStack()
+        self.ws = self._closing.enter_context(
+            connect(
+                f"ws://127.0.0.1:{port}/ws/",
+                additional_headers={"Cookie": cookie},
+                origin=f"http://127.0.0.1:{port}",  # type: ignore[arg-type]
+                open_timeout=30,
+                max_size=2**22,
+            )
         )
         self.recv_type("hello")
 
@@ -211,7 +215,7 @@ class _Socket:
                 raise RuntimeError(f"the server answered {frame}")
 
     def close(self) -> None:
-        self.ws.close()
+        self._closing.close()
 
 
 def upload_to_ack(
