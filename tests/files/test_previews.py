@@ -21,6 +21,9 @@ from messaging.files.services.previews import make_preview
 from tests.files import makers
 from tests.files.preview_helpers import CSV, DOCX, PDF, TEXT, stored_attachment, stored_objects
 
+# The socket fixtures of tests/realtime: real sessions, the real ASGI stack.
+from tests.realtime.conftest import _fresh_presence, open_socket  # noqa: F401
+
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
 
@@ -367,6 +370,41 @@ async def test_an_unsent_upload_s_preview_is_announced_to_nobody(direct, assigne
         assert frame == {"type": "marker"}
     finally:
         await layer.group_discard(group, channel)
+
+
+def _socket_relays_attachment_updated() -> bool:
+    from messaging.realtime.consumers import ChatConsumer
+
+    return hasattr(ChatConsumer, "attachment_updated")
+
+
+@pytest.mark.skipif(
+    not _socket_relays_attachment_updated(),
+    reason="the socket does not relay attachment.updated yet (messaging/realtime/consumers.py)",
+)
+@pytest.mark.django_db(transaction=True)
+async def test_a_member_s_socket_hears_the_preview_is_ready(
+    open_socket,  # noqa: F811 - the fixture imported above
+    direct,
+    assigned,
+):
+    mentor, student = assigned
+    message = (
+        await sync_to_async(services.send_message)(
+            sender=mentor, conversation_id=direct.pk, content="Read this", client_id=uuid.uuid4()
+        )
+    ).message
+    attachment = await sync_to_async(stored_attachment)(
+        conversation=direct, uploader=mentor, data=makers.pdf("For the student"), message=message
+    )
+    socket = await open_socket(student)
+    try:
+        await sync_to_async(make_preview)(attachment.pk)
+        frame = await socket.recv_type("attachment.updated", timeout=10)
+        assert frame["message_id"] == str(message.pk)
+        assert frame["attachment"]["preview"]["state"] == "ready"
+    finally:
+        await socket.close()
 
 
 # --- A real worker --------------------------------------------------------------------
