@@ -20,6 +20,7 @@ import codecs
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -36,6 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # A page is drawn at the preview width; a freak page shape (a PDF may say a
 # page is a mile tall) is capped at this many widths high.
 MAX_PAGE_ASPECT = 4
+
+# The address space the PDF child may use.
+CHILD_MEMORY_BYTES = 1024 * 1024 * 1024
 
 
 class RenderError(Exception):
@@ -145,11 +149,18 @@ def _draw(page, width: int) -> Page:
 
 
 def render_pdf_isolated(
-    path: str | Path, *, max_pages: int, width: int, max_chars: int, timeout: float
+    path: str | Path,
+    *,
+    max_pages: int,
+    width: int,
+    max_chars: int,
+    timeout: float,
+    memory_bytes: int = CHILD_MEMORY_BYTES,
 ) -> Rendered:
     """``render_pdf`` in a child process killed after ``timeout`` seconds
-    (``RenderTimeout``). The child writes its pages and a JSON summary into
-    a folder of its own, removed afterwards."""
+    (``RenderTimeout``) and limited to ``memory_bytes`` of address space.
+    The child writes its pages and a JSON summary into a folder of its own,
+    removed afterwards."""
     if timeout <= 0:
         raise RenderTimeout("The preview took too long.")
     with tempfile.TemporaryDirectory(prefix="parley-render-") as outdir:
@@ -165,6 +176,8 @@ def render_pdf_isolated(
             str(width),
             "--max-chars",
             str(max_chars),
+            "--memory-bytes",
+            str(memory_bytes),
         ]
         done = run_killing_group(command, timeout=timeout, cwd=ROOT, env=_child_env())
         summary_path = Path(outdir) / "result.json"
@@ -306,7 +319,12 @@ def _child(argv: list[str]) -> int:
     parser.add_argument("--max-pages", type=int, required=True)
     parser.add_argument("--width", type=int, required=True)
     parser.add_argument("--max-chars", type=int, required=True)
+    parser.add_argument("--memory-bytes", type=int, default=CHILD_MEMORY_BYTES)
     args = parser.parse_args(argv)
+    # A file that makes PDFium allocate without end fails here, in this
+    # process, rather than pushing the worker's machine into swap. Pages
+    # drawn 900 pixels wide need a few tens of megabytes.
+    resource.setrlimit(resource.RLIMIT_AS, (args.memory_bytes, args.memory_bytes))
     started = time.monotonic()
     try:
         rendered = render_pdf(

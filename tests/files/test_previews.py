@@ -467,3 +467,13 @@ def test_text_decoding_never_fails(tmp_path):
     text = rendering.read_text(path, max_chars=100)
     assert "\x00" not in text  # PostgreSQL text refuses NUL
     assert text.startswith("caf")
+
+
+def test_the_pdf_child_lives_within_its_memory_limit(tmp_path):
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(makers.pdf("Fits in a gigabyte"))
+    common = {"max_pages": 1, "width": 900, "max_chars": 100, "timeout": 60}
+    assert rendering.render_pdf_isolated(path, **common).text == "Fits in a gigabyte"
+    # Too little for Python and PDFium to start: the limit is applied.
+    with pytest.raises(rendering.RenderError):
+        rendering.render_pdf_isolated(path, **common, memory_bytes=16 * 1024 * 1024)
