@@ -217,6 +217,7 @@ def office_to_pdf(path: str | Path, *, timeout: float, outdir: str | Path) -> Pa
     path = Path(path)
     outdir = Path(outdir)
     with tempfile.TemporaryDirectory(prefix="parley-soffice-") as profile:
+        _harden_profile(Path(profile))
         command = [
             soffice,
             f"-env:UserInstallation={Path(profile).as_uri()}",
@@ -236,6 +237,54 @@ def office_to_pdf(path: str | Path, *, timeout: float, outdir: str | Path) -> Pa
     if done.returncode != 0 or not converted.exists() or converted.stat().st_size == 0:
         raise RenderError("The document could not be converted.")
     return converted
+
+
+# LibreOffice's settings for a document nobody trusts, written into each
+# conversion's fresh profile. Without them a document's linked images are
+# fetched while it converts: an http:// link makes the worker request any
+# address the uploader names (internal services, cloud metadata), and a
+# file:// link draws a file of the worker's machine into the preview.
+#   BlockUntrustedRefererLinks: no linked resource is loaded from a document
+#     outside the trusted locations (there are none);
+#   a manual proxy on a closed local port: anything that still goes to the
+#     network fails at once;
+#   links never updated (Writer, Calc); macros never run.
+_UNTRUSTED_DOCUMENT_SETTINGS = {
+    ("/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks"): "true",
+    ("/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution"): "true",
+    ("/org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel"): "3",
+    ("/org.openoffice.Inet/Settings", "ooInetProxyType"): "1",
+    ("/org.openoffice.Inet/Settings", "ooInetHTTPProxyName"): "127.0.0.1",
+    ("/org.openoffice.Inet/Settings", "ooInetHTTPProxyPort"): "9",
+    ("/org.openoffice.Inet/Settings", "ooInetHTTPSProxyName"): "127.0.0.1",
+    ("/org.openoffice.Inet/Settings", "ooInetHTTPSProxyPort"): "9",
+    ("/org.openoffice.Inet/Settings", "ooInetFTPProxyName"): "127.0.0.1",
+    ("/org.openoffice.Inet/Settings", "ooInetFTPProxyPort"): "9",
+    ("/org.openoffice.Inet/Settings", "ooInetNoProxy"): "",
+    ("/org.openoffice.Office.Writer/Content/Update", "Link"): "2",
+    ("/org.openoffice.Office.Calc/Content/Update", "Link"): "2",
+}
+
+
+def _harden_profile(profile: Path) -> None:
+    """Write ``_UNTRUSTED_DOCUMENT_SETTINGS`` where LibreOffice reads a
+    profile's settings (``user/registrymodifications.xcu``)."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    items = "".join(
+        f"<item oor:path={quoteattr(group)}><prop oor:name={quoteattr(name)} "
+        f'oor:op="fuse"><value>{escape(value)}</value></prop></item>\n'
+        for (group, name), value in _UNTRUSTED_DOCUMENT_SETTINGS.items()
+    )
+    user = profile / "user"
+    user.mkdir(parents=True, exist_ok=True)
+    (user / "registrymodifications.xcu").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+        'xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+        f"{items}</oor:items>\n"
+    )
 
 
 def _child_env(**extra: str) -> dict[str, str]:

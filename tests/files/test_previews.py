@@ -6,8 +6,10 @@ layer, and the task in a real Celery worker on the Redis broker."""
 import asyncio
 import io
 import json
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -19,7 +21,15 @@ from messaging.files import payloads, rendering, storage, tasks
 from messaging.files.models import Attachment, PreviewState
 from messaging.files.services.previews import make_preview
 from tests.files import makers
-from tests.files.preview_helpers import CSV, DOCX, PDF, TEXT, stored_attachment, stored_objects
+from tests.files.preview_helpers import (
+    CSV,
+    DOCX,
+    PDF,
+    TEXT,
+    docx_with_linked_image,
+    stored_attachment,
+    stored_objects,
+)
 
 # The socket fixtures of tests/realtime: real sessions, the real ASGI stack.
 from tests.realtime.conftest import _fresh_presence, open_socket  # noqa: F401
@@ -232,6 +242,55 @@ def test_concurrent_conversions_each_get_their_own_libreoffice(tmp_path):
     with ThreadPoolExecutor(max_workers=len(sources)) as pool:
         results = list(pool.map(convert, sources))
     assert results == texts
+
+
+@pytest.fixture
+def http_server():
+    """A local HTTP server that notes every path asked of it."""
+    requested: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            requested.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", requested
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_document_s_linked_image_is_never_fetched(upload, http_server):
+    """Server-side request forgery: a DOCX whose picture links to an
+    internal address must not make the worker ask for it."""
+    base, requested = http_server
+    attachment = previewed(
+        upload(docx_with_linked_image(f"{base}/latest/meta-data/secret.png"), DOCX)
+    )
+
+    assert attachment.preview_state == PreviewState.READY, attachment.preview_error
+    assert "Before the picture" in attachment.extracted_text
+    assert requested == []
+
+
+def test_a_document_s_link_to_a_local_file_is_never_drawn(upload, tmp_path):
+    """A file:// link must not put a file of the worker's machine into the
+    preview: here a red picture, which must not show on the page."""
+    secret = tmp_path / "secret.png"
+    Image.new("RGB", (200, 200), "red").save(secret)
+    attachment = previewed(upload(docx_with_linked_image(secret.as_uri()), DOCX))
+
+    assert attachment.preview_state == PreviewState.READY, attachment.preview_error
+    page = page_image(attachment.preview_pages[0]["key"]).convert("RGB")
+    colors = page.getcolors(maxcolors=page.width * page.height)
+    red = sum(count for count, (r, g, b) in colors if r > 200 and g < 60 and b < 60)
+    assert red == 0
 
 
 def test_without_libreoffice_an_office_document_fails_clearly(upload, monkeypatch):
