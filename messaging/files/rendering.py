@@ -19,6 +19,7 @@ import argparse
 import codecs
 import contextlib
 import json
+import logging
 import os
 import resource
 import shutil
@@ -31,12 +32,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+logger = logging.getLogger(__name__)
+
 # The project root: the child process imports this module from there.
 ROOT = Path(__file__).resolve().parents[2]
 
 # A page is drawn at the preview width; a freak page shape (a PDF may say a
 # page is a mile tall) is capped at this many widths high.
 MAX_PAGE_ASPECT = 4
+
+# The PDF child's exit status for a file it refuses (its reason on stdout).
+_REFUSED = 3
 
 # The address space the PDF child may use.
 CHILD_MEMORY_BYTES = 1024 * 1024 * 1024
@@ -182,11 +188,13 @@ def render_pdf_isolated(
         done = run_killing_group(command, timeout=timeout, cwd=ROOT, env=_child_env())
         summary_path = Path(outdir) / "result.json"
         if done.returncode != 0 or not summary_path.exists():
-            reason = done.stdout.decode(errors="replace").strip().splitlines()
+            output = done.stdout.decode(errors="replace").strip()
             # The child prints a RenderError's reason as its last line;
-            # anything else (a crash inside PDFium) is a damaged file.
-            if done.returncode == 2 and reason:
-                raise RenderError(reason[-1][:200])
+            # anything else (a crash inside PDFium, the memory limit) is a
+            # file that cannot be read, told in the log.
+            if done.returncode == _REFUSED and output:
+                raise RenderError(output.splitlines()[-1][:200])
+            logger.warning("PDF renderer exited with %s: %s", done.returncode, output[-2000:])
             raise RenderError("The PDF could not be read.")
         summary = json.loads(summary_path.read_text())
         pages = [
@@ -235,6 +243,11 @@ def office_to_pdf(path: str | Path, *, timeout: float, outdir: str | Path) -> Pa
         done = run_killing_group(command, timeout=timeout, env=_child_env(HOME=profile))
     converted = outdir / (path.stem + ".pdf")
     if done.returncode != 0 or not converted.exists() or converted.stat().st_size == 0:
+        logger.warning(
+            "LibreOffice exited with %s: %s",
+            done.returncode,
+            done.stdout.decode(errors="replace").strip()[-2000:],
+        )
         raise RenderError("The document could not be converted.")
     return converted
 
@@ -381,7 +394,7 @@ def _child(argv: list[str]) -> int:
         )
     except RenderError as exc:
         print(str(exc))
-        return 2
+        return _REFUSED
     outdir = Path(args.outdir)
     pages = []
     for number, page in enumerate(rendered.pages, start=1):
