@@ -92,7 +92,7 @@ def render_pdf(
     callers that take untrusted files use ``render_pdf_isolated``. Raises
     ``RenderError`` for a file PDFium cannot open (damaged, encrypted, not a
     PDF)."""
-    import pypdfium2 as pdfium  # type: ignore[import-untyped]
+    import pypdfium2 as pdfium
 
     if max_chars is None:
         from django.conf import settings

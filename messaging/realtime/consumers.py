@@ -410,7 +410,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["frame"])
 
     message_new = message_edited = message_deleted = receipt = _relay
-    conversation_updated = presence = _relay
+    conversation_updated = presence = attachment_updated = _relay
     # The user's own group: every tab's bell hears the same.
     notification_new = notification_read = _relay
 

@@ -45,13 +45,6 @@ def test_the_preview_figure_runs_every_document_through_the_worker(media, tmp_pa
     assert "renderer alone" in table
 
 
-def _upload_api_exists() -> bool:
-    from messaging.files.api.uploads import UploadView
-
-    return hasattr(UploadView, "post")
-
-
-@pytest.mark.skipif(not _upload_api_exists(), reason="the upload API is not built yet")
 def test_the_upload_figure_sends_a_file_until_its_ack(media, tmp_path):
     result = filescost.measure(
         upload_bytes=200_000,

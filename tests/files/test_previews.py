@@ -431,16 +431,6 @@ async def test_an_unsent_upload_s_preview_is_announced_to_nobody(direct, assigne
         await layer.group_discard(group, channel)
 
 
-def _socket_relays_attachment_updated() -> bool:
-    from messaging.realtime.consumers import ChatConsumer
-
-    return hasattr(ChatConsumer, "attachment_updated")
-
-
-@pytest.mark.skipif(
-    not _socket_relays_attachment_updated(),
-    reason="the socket does not relay attachment.updated yet (messaging/realtime/consumers.py)",
-)
 @pytest.mark.django_db(transaction=True)
 async def test_a_member_s_socket_hears_the_preview_is_ready(
     open_socket,  # noqa: F811 - the fixture imported above
