@@ -9,6 +9,8 @@ table to stdout. docs/benchmarks.md explains every figure.
 
 ``python -m bench notify`` (``make bench BENCH_ARGS=notify``) measures
 notifications instead: bench/notifycost.py, ``python -m bench notify --help``.
+``python -m bench files`` measures uploads and document previews:
+bench/filescost.py, ``python -m bench files --help``.
 """
 
 import argparse
@@ -406,6 +408,11 @@ def main(argv=None) -> int:
         from bench import notifycost
 
         return notifycost.cli(argv[1:])
+    if argv[:1] == ["files"]:
+        # ``python -m bench files``: uploads and previews (bench/filescost.py).
+        from bench import filescost
+
+        return filescost.cli(argv[1:])
     args = parse_args(argv)
     raise_fd_limit(4 * args.idle + 1000)
     run_id = dt.datetime.now().strftime("%Y%m%d%H%M%S")

@@ -3,13 +3,23 @@
 ``ContentSecurityPolicyMiddleware``: a strict Content-Security-Policy on
 every response. Everything Parley serves comes from its own origin, so
 nothing else is allowed: no inline scripts, no third-party hosts, no framing.
+One exception: when files are stored in S3, an image's URL answers with a
+redirect to a signed URL of the bucket, so ``img-src`` also names the
+storage's origin. A response that brings its own policy (a served file's)
+keeps it.
 
 ``DatabaseUnavailableMiddleware``: a database fault answers 503, not 500.
 """
 
+import functools
 import logging
 import math
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.http import HttpResponse, JsonResponse
 
 from config.database import DATABASE_FAULTS
@@ -34,13 +44,56 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def storage_origins(storage_settings: Mapping[str, Any]) -> list[str]:
+    """The origins a signed file URL of the default storage points to: the
+    S3 endpoint (``AWS_S3_ENDPOINT_URL``, path and virtual-host style) or
+    the bucket's AWS host; none when the storage does not sign (Parley
+    serves the bytes itself)."""
+    options = storage_settings.get("OPTIONS") or {}
+    if not options.get("querystring_auth"):
+        return []
+    bucket = options.get("bucket_name") or ""
+    endpoint = options.get("endpoint_url")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        origins = [f"{parts.scheme}://{parts.netloc}"]
+        if bucket:
+            origins.append(f"{parts.scheme}://{bucket}.{parts.netloc}")
+        return origins
+    region = options.get("region_name")
+    origins = [f"https://{bucket}.s3.amazonaws.com"]
+    if region:
+        origins.append(f"https://{bucket}.s3.{region}.amazonaws.com")
+    return origins
+
+
+@functools.cache
+def site_policy() -> str:
+    """``CONTENT_SECURITY_POLICY``, with the file storage's origins in
+    ``img-src`` when it signs URLs."""
+    default = settings.STORAGES.get("default")
+    extra = storage_origins(default if isinstance(default, Mapping) else {})
+    if not extra:
+        return CONTENT_SECURITY_POLICY
+    img_src = "img-src 'self' data: blob:"
+    return CONTENT_SECURITY_POLICY.replace(img_src, " ".join([img_src, *extra]), 1)
+
+
+def _storage_changed(*, setting: str, **kwargs) -> None:
+    if setting == "STORAGES":
+        site_policy.cache_clear()
+
+
+setting_changed.connect(_storage_changed)
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", site_policy())
         return response
 
 

@@ -306,6 +306,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-presence": {"task": "messaging.tasks.sweep_presence", "schedule": 30.0},
+    # Unsent uploads and deleted messages' files past their retention.
+    "purge-files": {"task": "messaging.files.tasks.purge_files", "schedule": 3600.0},
 }
 
 # --- Files ----------------------------------------------------------------

@@ -192,3 +192,8 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The files package's admin lives beside its code; Django's autodiscovery
+# finds an app's admin through this module.
+from messaging.files import admin as files_admin  # noqa: E402, F401

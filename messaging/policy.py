@@ -27,6 +27,11 @@ The rules:
   support conversations.
 * See someone's presence: oneself, the people one shares a conversation
   with (both active members), and the people one may message.
+* Fetch an attachment (its bytes, thumbnail, preview pages): an unsent
+  upload, its uploader only; a sent one, the current (active) members of
+  its conversation while its message is not deleted. Platform admins are
+  no exception here: moderation will read files through its own audited
+  path.
 
 Most rules come in two forms that must agree (tests/messaging/test_policy.py
 compares them over every role pair): ``may_…(user, …) -> bool`` for one
@@ -48,6 +53,7 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from accounts.models import MentorAssignment, Role, User
 from messaging.errors import AccessDenied, ConversationArchived, InvalidInput
+from messaging.files.models import Attachment
 from messaging.models import (
     Conversation,
     ConversationParticipant,
@@ -378,6 +384,28 @@ def may_mention_everyone(user: User, conversation: Conversation) -> bool:
     return user.role in (Role.MENTOR, Role.ADMIN) and conversation.type in (
         ConversationType.GROUP,
         ConversationType.SUPPORT,
+    )
+
+
+# --- Files ------------------------------------------------------------------------
+
+
+@_rule
+def may_fetch_attachment(user: User, attachment: Attachment) -> bool:
+    """Its bytes, thumbnail or preview pages. Unsent: its uploader only (the
+    conversation's members have not been shown it). Sent: the conversation's
+    current members, as long as the message is not deleted; leaving the
+    conversation or deleting the message ends access at once. Reads the
+    message (``attachment.message``) when sent."""
+    if attachment.message_id is None:
+        return attachment.uploader_id == user.pk
+    message = attachment.message
+    if message is None or message.deleted_at is not None:
+        return False
+    return (
+        ConversationParticipant.objects.active()
+        .filter(conversation_id=attachment.conversation_id, user_id=user.pk)
+        .exists()
     )
 
 

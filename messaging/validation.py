@@ -19,8 +19,10 @@ import re
 from dataclasses import dataclass, field
 from uuid import UUID
 
+from django.conf import settings
+
 from messaging import limits
-from messaging.errors import InvalidInput
+from messaging.errors import FileRefused, InvalidInput
 
 # --- Text -----------------------------------------------------------------------
 
@@ -123,6 +125,38 @@ def clean_content(value: object) -> str:
     if len(value) > limit:
         raise InvalidInput(f"A message has at most {limit} characters.", code="too_long")
     return check_text(value, what="content")
+
+
+def clean_caption(value: object) -> str:
+    """The text of a message that carries files: ``clean_content``'s rules,
+    except that it may be empty (absent, ``null`` or ``""``: no caption)."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str):
+        raise InvalidInput("content must be text.")
+    if not value.strip():
+        return ""
+    return clean_content(value)
+
+
+def clean_attachment_ids(value: object) -> list[UUID]:
+    """A send's ``attachments``: absent (``None``) or a list of upload ids
+    (UUID strings), each once; an empty list is no files. More than
+    ``MAX_ATTACHMENTS_PER_MESSAGE`` is ``FileRefused`` (``too_many_files``),
+    as the send itself says."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidInput("attachments must be a list of upload ids.")
+    limit = int(settings.PARLEY["MAX_ATTACHMENTS_PER_MESSAGE"])
+    if len(value) > limit:
+        raise FileRefused(f"A message has at most {limit} files.", code="too_many_files")
+    if not all(isinstance(item, str) for item in value):
+        raise InvalidInput("attachments must be a list of upload ids (UUID strings).")
+    ids = [parse_uuid(item, what="attachments[]") for item in value]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("attachments lists the same upload twice.")
+    return ids
 
 
 def clean_title(value: object) -> str:

@@ -300,6 +300,8 @@ CONTAINER_NODES = (ast.Set, ast.Dict, ast.List, ast.SetComp, ast.DictComp, ast.L
 
 # (path, enclosing function, method) that may write outside services.
 ORM_WRITES_ALLOWED = [
+    # Pillow's Image.save, encoding a rendered page as PNG; no database.
+    Allowed("messaging/files/rendering.py", "_draw", "save"),
     # The audit helper that every service calls to write its audit row
     # (inside the service's transaction, or after its rollback for refusals).
     Allowed("messaging/audit.py", "record", "create"),

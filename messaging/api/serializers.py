@@ -224,12 +224,56 @@ class HistoryQuery(QuerySerializer):
         return attrs
 
 
+class CaptionField(_CleanedTextField):
+    """A message's text beside files: ``validation.clean_caption`` (may be empty)."""
+
+    clean = staticmethod(validation.clean_caption)
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "format": "uuid"},
+        "maxItems": 10,
+        "uniqueItems": True,
+    }
+)
+class AttachmentIdsField(serializers.Field):
+    """Upload ids: ``validation.clean_attachment_ids`` (a list of UUID
+    strings, each once; over the limit is ``too_many_files``)."""
+
+    def to_internal_value(self, data):
+        return _parsed(validation.clean_attachment_ids, data)
+
+
 class MessageSendIn(InputSerializer):
     client_id = UUIDField(
         help_text="A UUID the client makes for this message; sending again with it is "
         "answered with the stored message."
     )
-    content = ContentField()
+    content = ContentField(
+        required=False,
+        help_text="The text; required without attachments, a caption (may be empty) with them.",
+    )
+    attachments = AttachmentIdsField(
+        required=False,
+        default=list,
+        help_text="Ids of your unsent uploads in this conversation, in the order to show "
+        "(at most MAX_ATTACHMENTS_PER_MESSAGE, 10 by default).",
+    )
+
+    def to_internal_value(self, data):
+        # The content's rule depends on the attachments: with files it is a
+        # caption and may be empty or absent.
+        if isinstance(data, dict) and data.get("attachments"):
+            self.fields["content"] = CaptionField(required=False, default="")
+        return super().to_internal_value(data)
+
+    def validate(self, attrs):
+        if not attrs["attachments"] and "content" not in attrs:
+            raise serializers.ValidationError({"content": ["This field is required."]})
+        attrs.setdefault("content", "")
+        return attrs
 
 
 class MessageEditIn(InputSerializer):

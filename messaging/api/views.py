@@ -61,6 +61,7 @@ def _errors(*codes: int) -> dict:
         404: "no such conversation, message or user (named in the path), or the id in the "
         "path is not a UUID",
         409: "archived, or client_id_conflict",
+        422: "too_many_files (more attachments than a message may carry)",
         429: "rate_limited, with Retry-After",
     }
     return {code: OpenApiResponse(s.ErrorOut, description=described[code]) for code in codes}
@@ -241,7 +242,7 @@ class MessageListView(ParleyAPIView):
             200: OpenApiResponse(
                 s.MessageOut, description="This client_id was sent before: the stored message."
             ),
-            **_errors(400, 401, 403, 404, 409, 429),
+            **_errors(400, 401, 403, 404, 409, 422, 429),
         },
     )
     def post(self, request, conversation_id):
@@ -252,6 +253,7 @@ class MessageListView(ParleyAPIView):
             conversation_id=conversation_id,
             content=data["content"],
             client_id=data["client_id"],
+            attachment_ids=data["attachments"],
         )
         return Response(
             s.MessageOut(result.message).data,

@@ -241,13 +241,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_message(self, frame, echo):
         await ratelimit.take(self.user.pk)
+        attachment_ids = validation.clean_attachment_ids(frame.get("attachments"))
+        # With files the text is a caption, and may be empty.
+        clean = validation.clean_caption if attachment_ids else validation.clean_content
         result = await db(services.send_message)(
             sender=self.user,
             conversation_id=validation.parse_uuid(
                 frame.get("conversation_id"), what="conversation_id"
             ),
             client_id=validation.parse_uuid(frame.get("client_id"), what="client_id"),
-            content=validation.clean_content(frame.get("content")),
+            content=clean(frame.get("content")),
+            attachment_ids=attachment_ids,
         )
         await self._send_frame(
             {
@@ -406,7 +410,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=event["frame"])
 
     message_new = message_edited = message_deleted = receipt = _relay
-    conversation_updated = presence = _relay
+    conversation_updated = presence = attachment_updated = _relay
     # The user's own group: every tab's bell hears the same.
     notification_new = notification_read = _relay
 

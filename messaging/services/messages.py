@@ -1,5 +1,6 @@
 """Sending, editing and deleting messages."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -9,6 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from messaging import audit, events, mentions, policy
 from messaging.errors import AccessDenied, ClientIdConflict, InvalidInput, NotFound
+from messaging.files.services import attach
 from messaging.models import AuditAction, Conversation, Message, MessageType
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
@@ -48,15 +50,27 @@ def send_message(
     message_type: str = MessageType.TEXT,
     file_url: str = "",
     metadata: dict | None = None,
+    attachment_ids: Sequence[UUID] = (),
 ) -> SendResult:
     """Store a message once and announce it after commit.
 
-    ``content`` is clean (``validation.clean_content``). The sender must be
-    allowed to post (``policy.postable_conversations``, decided in the
+    ``content`` is clean (``validation.clean_content``; with attachments
+    ``validation.clean_caption``, which lets it be empty). The sender must
+    be allowed to post (``policy.postable_conversations``, decided in the
     statement that takes the seq). ``client_id`` is the sender's idempotency
     key: sending again with the same key returns the stored message
     (``created`` is False) and adds nothing; the same key with other content
-    is a ``ClientIdConflict``.
+    or other attachments is a ``ClientIdConflict``.
+
+    ``attachment_ids`` names the sender's unsent uploads in this
+    conversation (``attach.uploads_to_send`` refuses anything else before
+    the transaction: ``invalid``, or ``too_many_files``). The message is
+    then an ``image`` (every file an image) or ``file`` message, its
+    ``file_url`` the first file's URL, and the uploads are claimed in the
+    send's transaction: an upload another send took first is ``invalid``
+    ("already sent") and the whole send rolls back, leaving the others
+    unsent. The stored message carries its attachments (``message_payload``
+    and ``message.new`` show them, previews included, without a query).
 
     The mentions in ``content`` (``messaging.mentions``) are stored in
     ``metadata``; a new message is handed to the notification fan-out after
@@ -65,6 +79,13 @@ def send_message(
     if message_type not in SENDABLE_TYPES:
         # System messages are written by the services that announce changes.
         raise InvalidInput(f"Unknown message_type {message_type!r}.")
+    uploads = []
+    if attachment_ids:
+        uploads = attach.uploads_to_send(
+            sender=sender, conversation_id=conversation_id, attachment_ids=attachment_ids
+        )
+        message_type = attach.message_type_for(uploads)
+        file_url = attach.file_url_for(uploads)
     found = mentions.mentions_in(sender=sender, conversation_id=conversation_id, content=content)
     metadata = mentions.with_mentions(metadata, found)
     message = Message(
@@ -81,8 +102,14 @@ def send_message(
         with write_transaction(
             actor=sender, attempted=AuditAction.MESSAGE_SEND, conversation_id=conversation_id
         ):
-            # A resend (same client_id) fails here on UNIQUE(sender, client_id);
-            # the whole transaction, seq included, rolls back below.
+            if uploads:
+                # Claimed before the message is stored (the foreign key is
+                # checked at commit): store_message builds the message.new
+                # frame at once, and it must list the files as claimed.
+                attach.claim(message=message, uploads=uploads)
+            # A resend (same client_id) fails here on UNIQUE(sender, client_id)
+            # (or, with files, on the claim above); the whole transaction,
+            # seq included, rolls back below.
             stored = store_message(
                 message,
                 claim=policy.postable_conversations(sender),
@@ -91,16 +118,21 @@ def send_message(
             if not stored:
                 _refuse_send(conversation_id, sender)
             events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk))
-    except IntegrityError:
-        # Only a resend collides: return what the first send stored.
+    except (IntegrityError, attach.AlreadyClaimed) as error:
+        # A resend collides: return what the first send stored.
         original = (
             Message.objects.select_related("sender")
+            .prefetch_related("attachments")
             .filter(sender=sender, client_id=client_id)
             .first()
         )
         if original is None:
-            raise
-        if original.conversation_id != conversation_id or original.content != content:
+            raise error from None
+        if (
+            original.conversation_id != conversation_id
+            or original.content != content
+            or attach.sent_ids(original) != [u.pk for u in uploads]
+        ):
             raise ClientIdConflict(
                 "This client_id was already used for a different message."
             ) from None
@@ -168,7 +200,11 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
 
 def delete_message(*, actor: User, message_id: UUID) -> Message:
     """Soft-delete: the message keeps its seq, its content is gone. Senders
-    delete their own messages; platform admins delete any (moderation)."""
+    delete their own messages; platform admins delete any (moderation).
+
+    Its files go with it at once: nobody may fetch them any more
+    (``policy.may_fetch_attachment``), the payload lists none, and the purge
+    removes them after ``DELETED_FILE_RETENTION_DAYS``."""
     with write_transaction(actor=actor, attempted=AuditAction.MESSAGE_DELETE):
         message = _message_for_update(actor, message_id, moderation=True)
         message.deleted_at = timezone.now()

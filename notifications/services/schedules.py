@@ -7,6 +7,8 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 DIGEST_TASK_NAME = "notifications: send due digests"
 DIGEST_EVERY_MINUTES = 15
+PURGE_FILES_TASK_NAME = "files: purge expired uploads and deleted messages' files"
+PURGE_FILES_EVERY_HOURS = 1
 
 
 @transaction.atomic
@@ -30,4 +32,20 @@ def ensure_periodic_tasks() -> list[str]:
     )
     if made:
         created.append(DIGEST_TASK_NAME)
+    hourly, _ = IntervalSchedule.objects.get_or_create(
+        every=PURGE_FILES_EVERY_HOURS, period=IntervalSchedule.HOURS
+    )
+    _, made = PeriodicTask.objects.get_or_create(
+        name=PURGE_FILES_TASK_NAME,
+        defaults={
+            "task": "messaging.files.tasks.purge_files",
+            "interval": hourly,
+            "description": (
+                "Hourly: removes uploads never sent (after UNSENT_UPLOAD_HOURS) and the "
+                "files of messages deleted more than DELETED_FILE_RETENTION_DAYS ago."
+            ),
+        },
+    )
+    if made:
+        created.append(PURGE_FILES_TASK_NAME)
     return created

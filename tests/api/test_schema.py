@@ -50,6 +50,9 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/notifications/{notification_id}/read/",
         "/api/notifications/read-all/",
         "/api/notifications/unread-count/",
+        "/api/attachments/{attachment_id}/content/",
+        "/api/attachments/{attachment_id}/thumbnail/",
+        "/api/attachments/{attachment_id}/preview/{page}/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

@@ -46,6 +46,8 @@ CROSS_FIELD_REFUSALS = {
     "conversations_create": "participant_ids that name nobody; a group needs a title; "
     "a direct conversation is with one other person",
     "conversations_rename": "a direct conversation has no title",
+    "messages_send": "attachments that are not unsent uploads of the sender in that "
+    "conversation; content is required when there are no attachments",
     "participants_add": "user_ids that name nobody; a direct conversation has two people",
     "participants_remove": "nobody leaves a direct conversation",
     "auth_token": "wrong email or password",

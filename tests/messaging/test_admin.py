@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from accounts.models import Role, User
 from messaging import services
+from messaging.files.models import Attachment, AttachmentKind
 from messaging.models import (
     AuditAction,
     AuditLog,
@@ -48,6 +49,19 @@ def populated(superuser):
     services.mark_read(user=reader, conversation_id=direct.pk, up_to_seq=direct.last_seq)
     UserPresence.objects.create(user=reader)
     notification_services.update_preferences(user=reader)
+    if not Attachment.objects.exists():
+        # An upload's row (its bytes are not needed to list it).
+        Attachment.objects.create(
+            conversation=direct,
+            uploader=reader,
+            original_name="notes.txt",
+            name="notes.txt",
+            size=5,
+            content_type="text/plain",
+            kind=AttachmentKind.TEXT,
+            sha256="0" * 64,
+            storage_key="attachments/00/none/original.txt",
+        )
     # A device and a delivery record (seeded messages make the notifications).
     subscribe_device(reader, "https://push.example.com/send/reader")
     Delivery.objects.create(user=reader, channel=Channel.EMAIL, key="digest:daily:2026-01-05")

@@ -47,6 +47,7 @@ FIELDS = [
     "limit",
     "status",
     "user_ids",
+    "attachments",
     "ref",
 ]
 

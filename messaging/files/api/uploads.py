@@ -13,12 +13,11 @@ from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from messaging import policy
 from messaging.api.serializers import ErrorOut
 from messaging.api.views import ParleyAPIView, _take_send_token
-from messaging.errors import FileTooLarge, InvalidInput, NotFound
+from messaging.errors import FileTooLarge, InvalidInput
 from messaging.files.api.serializers import AttachmentOut
-from messaging.files.models import Attachment
+from messaging.files.selectors import access
 from messaging.files.services import uploads
 
 # Room for the multipart framing (boundaries, part headers, a long file
@@ -119,28 +118,6 @@ class UploadView(ParleyAPIView):
         return Response(AttachmentOut(attachment).data, status=status.HTTP_201_CREATED)
 
 
-def _attachment_for(user, attachment_id) -> Attachment:
-    """An attachment ``user`` may see: their own unsent upload, or one of a
-    message not deleted in a conversation they may read; ``NotFound``
-    otherwise. (Stands in for ``messaging.files.selectors.access
-    .attachment_for``, which replaces it when the serving part lands.)"""
-    attachment = (
-        Attachment.objects.select_related("conversation", "message")
-        .filter(pk=attachment_id)
-        .first()
-    )
-    if attachment is None:
-        raise NotFound("No such attachment.")
-    message = attachment.message
-    if message is None:
-        visible = attachment.uploader_id == user.pk and policy.is_acting(user)
-    else:
-        visible = not message.is_deleted and policy.may_read(user, attachment.conversation)
-    if not visible:
-        raise NotFound("No such attachment.")
-    return attachment
-
-
 class AttachmentView(ParleyAPIView):
     @extend_schema(
         operation_id="attachments_retrieve",
@@ -149,7 +126,7 @@ class AttachmentView(ParleyAPIView):
         "conversation you are a member of. Pages poll it while preview.state is pending.",
     )
     def get(self, request, attachment_id):
-        return Response(AttachmentOut(_attachment_for(request.user, attachment_id)).data)
+        return Response(AttachmentOut(access.attachment_for(request.user, attachment_id)).data)
 
     @extend_schema(
         operation_id="attachments_discard",

@@ -1,0 +1,37 @@
+"""Which attachment a person may fetch: the one read every download,
+thumbnail and preview page goes through."""
+
+from uuid import UUID
+
+from accounts.models import User
+from messaging import audit, policy
+from messaging.errors import NotFound
+from messaging.files.models import Attachment
+from messaging.models import AuditAction
+
+# What the audit's ``attempted`` names for a refused fetch.
+ATTEMPTED_FETCH = AuditAction.FILE_DOWNLOAD
+
+
+def attachment_for(user: User, attachment_id: UUID) -> Attachment:
+    """The attachment ``user`` may fetch (``policy.may_fetch_attachment``),
+    its message loaded.
+
+    Anything else raises ``NotFound``, the same answer as for an id that
+    does not exist, so a refusal tells nobody that a file is there. A
+    refusal of an attachment that exists is recorded as an
+    ``access.denied`` (``audit.record_denial``: one row per window, with a
+    count of repeats), as other refusals are.
+    """
+    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound("No such file.")
+    if not policy.may_fetch_attachment(user, attachment):
+        audit.record_denial(
+            actor=user,
+            attempted=ATTEMPTED_FETCH,
+            conversation_id=attachment.conversation_id,
+            reason="You may not fetch this file.",
+        )
+        raise NotFound("No such file.")
+    return attachment
