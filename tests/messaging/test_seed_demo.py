@@ -1,5 +1,5 @@
-"""manage.py seed_demo: the demo data, printed logins, and a second run that
-changes nothing."""
+"""manage.py seed_demo: the demo data (files included), printed logins, and a
+second run that changes nothing."""
 
 from io import StringIO
 
@@ -9,7 +9,8 @@ from django.test import RequestFactory
 
 from accounts.models import MentorAssignment, Role, User
 from messaging import services
-from messaging.management.commands.seed_demo import CONVERSATIONS, DEMO_PASSWORD, PEOPLE
+from messaging.files.models import Attachment, AttachmentKind
+from messaging.management.commands.seed_demo import CONVERSATIONS, DEMO_PASSWORD, FILES, PEOPLE
 from messaging.models import (
     AuditLog,
     Conversation,
@@ -17,6 +18,13 @@ from messaging.models import (
     ConversationType,
     Message,
 )
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    """The demo's files go to the test's own folder, never into var/."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
 
 
 def counts():
@@ -29,6 +37,7 @@ def counts():
             ConversationParticipant,
             Message,
             AuditLog,
+            Attachment,
         )
     }
 
@@ -51,7 +60,7 @@ def test_seed_demo_creates_the_demo_and_prints_the_logins(client):
     assert roles.count(Role.STUDENT) == 4 and roles.count(Role.MENTOR) == 2
     assert MentorAssignment.objects.count() == 4
     assert set(Conversation.objects.values_list("type", flat=True)) == set(ConversationType.values)
-    assert Message.objects.count() == sum(len(c[4]) for c in CONVERSATIONS)
+    assert Message.objects.count() == sum(len(c[4]) for c in CONVERSATIONS) + len(FILES)
     for conversation in Conversation.objects.all():
         seqs = list(conversation.messages.order_by("seq").values_list("seq", flat=True))
         assert seqs == list(range(1, conversation.last_seq + 1))
@@ -116,3 +125,24 @@ def test_seed_demo_gives_sofia_quiet_hours_and_a_muted_group_once():
     notification_services.unmute_conversation(user=sofia, conversation_id=group.pk)
     seed()
     assert notification_selectors.active_mute(sofia, group.pk) is None
+
+
+@pytest.mark.django_db
+def test_seed_demo_sends_an_image_a_pdf_and_a_word_document(media_root):
+    seed()
+    attachments = list(Attachment.objects.select_related("message").order_by("created_at"))
+    assert {a.name: a.kind for a in attachments} == {
+        "project-plan.pdf": AttachmentKind.PDF,
+        "interview-notes.docx": AttachmentKind.OFFICE,
+        "whiteboard.png": AttachmentKind.IMAGE,
+    }
+    # Sent, through the upload service (stored, sniffed, thumbnailed).
+    assert all(a.message is not None and a.sent_at for a in attachments)
+    image = next(a for a in attachments if a.kind == AttachmentKind.IMAGE)
+    assert (image.width, image.height) == (960, 600) and image.thumbnail_key
+    pdf = next(a for a in attachments if a.kind == AttachmentKind.PDF)
+    assert pdf.page_count == 4
+    assert pdf.message.message_type == "file"
+    assert image.message.message_type == "image"
+    for attachment in attachments:
+        assert (media_root / attachment.storage_key).is_file()

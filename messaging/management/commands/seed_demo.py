@@ -1,18 +1,23 @@
 """Demo data: an admin, two mentors, four students, conversations of each
-type with some history, a mention among it. Running it again changes
-nothing. Notifications come from the messages as they would live (after the
+type with some history, a mention among it, and files (a PDF, a Word
+document and a picture, made by ``messaging.management.demo_files``). Running it again
+changes nothing. Notifications come from the messages as they would live (after the
 command's transaction commits)."""
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from functools import partial
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import services as account_services
 from accounts.models import Role, User
 from messaging import services
+from messaging.files.services.uploads import create_upload
+from messaging.management import demo_files
 from messaging.models import Conversation, ConversationType, Message
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
@@ -98,6 +103,29 @@ CONVERSATIONS = [
 ]
 
 
+# Files sent in a demo conversation, through the upload service and a send,
+# as the page sends them: (conversation index, sender, caption,
+# [(file name, maker), ...]). The documents get their previews from the
+# preview task each upload queues (in-process here, unless a worker runs).
+FILES: list[tuple[int, str, str, list[tuple[str, Callable[[], bytes]]]]] = [
+    (
+        0,
+        "maria@parley.test",
+        "Our whiteboard from today's session, for reference.",
+        [("whiteboard.png", demo_files.whiteboard_png)],
+    ),
+    # Sam's comes last: Maria has it unread, and `make run` emails her.
+    (
+        0,
+        "sam@parley.test",
+        "Here is my project plan, and my interview notes so far.",
+        [
+            ("project-plan.pdf", demo_files.project_plan_pdf),
+            ("interview-notes.docx", demo_files.report_docx),
+        ],
+    ),
+]
+
 # Sofia keeps quiet hours in her own zone and has muted the busy study group
 # (the notification settings page and the mute menu show both).
 QUIET_PERSON = "sofia@parley.test"
@@ -111,8 +139,19 @@ def _schedule(conversation_id: uuid.UUID, user_ids: list) -> None:
 class Command(BaseCommand):
     help = "Create the demo users and conversations (idempotent) and print the logins."
 
-    @transaction.atomic
     def handle(self, *args, **options):
+        users = self._seed_people_and_conversations()
+        # Uploads store their bytes before their rows commit, so they run
+        # outside a transaction (an outer rollback would leave the bytes).
+        self._seed_files(users)
+
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/"))
+        self.stdout.write(f"Every demo account's password: {DEMO_PASSWORD}")
+        for email, name, role in PEOPLE:
+            self.stdout.write(f"  {role:<8} {email:<22} {name}")
+
+    @transaction.atomic
+    def _seed_people_and_conversations(self) -> dict[str, User]:
         users = {}
         for email, name, role in PEOPLE:
             user = User.objects.filter(email=email).first()
@@ -164,11 +203,30 @@ class Command(BaseCommand):
             transaction.on_commit(partial(_schedule, conversation_id, list(user_ids)))
 
         self._seed_notification_settings(users)
+        return users
 
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/"))
-        self.stdout.write(f"Every demo account's password: {DEMO_PASSWORD}")
-        for email, name, role in PEOPLE:
-            self.stdout.write(f"  {role:<8} {email:<22} {name}")
+    def _seed_files(self, users: dict[str, User]) -> None:
+        for number, (index, sender, caption, files) in enumerate(FILES):
+            client_id = uuid.uuid5(uuid.NAMESPACE_URL, f"parley-demo/files/{number}")
+            # Checked before uploading: a second run stores no second copy.
+            if Message.objects.filter(sender=users[sender], client_id=client_id).exists():
+                continue
+            conversation = Conversation.objects.get(metadata__demo=index)
+            uploads = [
+                create_upload(
+                    uploader=users[sender],
+                    conversation_id=conversation.pk,
+                    upload=SimpleUploadedFile(name, make()),
+                )
+                for name, make in files
+            ]
+            services.send_message(
+                sender=users[sender],
+                conversation_id=conversation.pk,
+                content=caption,
+                client_id=client_id,
+                attachment_ids=[upload.pk for upload in uploads],
+            )
 
     def _seed_notification_settings(self, users: dict[str, User]) -> None:
         sofia = users[QUIET_PERSON]
