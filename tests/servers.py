@@ -4,11 +4,15 @@ pytest-django's ``live_server`` cannot serve WebSockets, so these tests start
 daphne on the test database and the test Redis, exactly as production runs.
 """
 
+import atexit
+import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +38,13 @@ def test_database_url() -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
+@functools.cache
+def _media_root() -> str:
+    folder = tempfile.mkdtemp(prefix="parley-test-media-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def child_environment(**overrides: str) -> dict:
     """The environment of a Parley process the tests start (a server, a
     Celery worker): the suite's own profile, embedded, switched to the test
@@ -47,6 +58,8 @@ def child_environment(**overrides: str) -> dict:
         "DATABASE_POOL": "false",
         "CHANNEL_LAYER_PREFIX": settings.REDIS_KEY_PREFIX,
         "PYTHONUNBUFFERED": "1",
+        # Files the processes store go to a folder of the run's, never var/.
+        "MEDIA_ROOT": _media_root(),
         **overrides,
     }
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from accounts.models import User
+from messaging.files.payloads import message_text
 from notifications import rules
 from notifications.models import DigestFrequency, NotificationPreference
 from notifications.selectors import digests as selectors
@@ -67,7 +68,7 @@ def send_digest(
             "name": str(item.conversation),
             "unread": item.unread,
             "sender": item.latest.sender.display_name if item.latest.sender else "Someone",
-            "excerpt": Truncator(item.latest.content).chars(EXCERPT_CHARS),
+            "excerpt": Truncator(message_text(item.latest)).chars(EXCERPT_CHARS),
             "url": absolute_url(reverse("conversation", args=[item.conversation.pk])),
         }
         for item in conversations

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from messaging import events
+from messaging.files.payloads import message_text
 from messaging.models import ConversationType, Message
 from messaging.realtime import presence
 from notifications import rules
@@ -34,7 +35,7 @@ def message_data(message: Message) -> dict:
     """What a notification about ``message`` shows without another query."""
     conversation = message.conversation
     return {
-        "excerpt": message.content[:EXCERPT_LENGTH],
+        "excerpt": message_text(message)[:EXCERPT_LENGTH],
         "seq": message.seq,
         "conversation_title": conversation.title,
         "conversation_type": conversation.type,

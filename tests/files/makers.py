@@ -30,7 +30,9 @@ def png(width: int = 64, height: int = 48, color: str = "green") -> bytes:
 
 
 def animated_gif(width: int = 40, height: int = 40, frames: int = 3) -> bytes:
-    images = [Image.new("P", (width, height), i * 40) for i in range(frames)]
+    # Frames of clearly different colours: Pillow merges frames that look alike.
+    colours = ["red", "lime", "blue", "yellow", "fuchsia", "aqua"]
+    images = [Image.new("RGB", (width, height), colours[i % len(colours)]) for i in range(frames)]
     out = io.BytesIO()
     images[0].save(out, "GIF", save_all=True, append_images=images[1:], duration=100, loop=0)
     return out.getvalue()

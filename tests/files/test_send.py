@@ -290,3 +290,15 @@ def test_outsider_gets_forbidden_and_the_upload_stays(student, group, make_user)
     # Not their upload: the send cannot name it (nothing about it is told).
     assert response.status_code == 400
     assert unsent(mine)
+
+
+def test_a_file_sent_without_a_caption_is_named_in_its_notification(
+    student, mentor, direct, django_capture_on_commit_callbacks
+):
+    from notifications.models import Notification
+
+    pdf = make_attachment(uploader=student, conversation=direct, kind=AttachmentKind.PDF)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send(student, direct, attachments=[pdf]).message
+    notification = Notification.objects.get(user=mentor, message=message)
+    assert notification.data["excerpt"] == f"📎 {pdf.name}"
