@@ -225,6 +225,27 @@ def test_cancel_and_attach_button_are_keyboard_reachable(pair, browser, files_se
     assert not off_loop(lambda: Attachment.objects.filter(pk=attachment_id).exists())
 
 
+def test_a_file_over_the_limit_says_so_in_words(pair, browser, asgi_server, media, console):
+    """The server refuses it from its Content-Length, before reading the
+    body; the page still gets that answer and shows it beside the file."""
+    mentor, _, conversation = pair
+    small = asgi_server(extra_env={"MEDIA_ROOT": str(media), "PARLEY_MAX_UPLOAD_BYTES": "20000"})
+    _, page = open_as(browser, small, console, mentor, conversation_path(conversation))
+    expect(page.get_by_label("Attach files")).to_have_attribute("type", "file")
+    page.set_input_files(
+        "#composer-files",
+        files=[{"name": "big.txt", "mimeType": "text/plain", "buffer": b"x" * 200_000}],
+    )
+    row = upload_row(page, "big.txt")
+    expect(row).to_have_attribute("data-state", "failed")
+    error = row.get_by_role("alert")
+    expect(error).to_have_attribute("data-code", "file_too_large")
+    expect(error).to_contain_text("20000")
+    # Nothing to send: Enter with an empty caption sends nothing.
+    page.get_by_label("Message Sam Student").press("Enter")
+    assert off_loop(lambda: conversation.messages.count()) == 0
+
+
 def test_an_image_shows_inline_at_its_reserved_size_and_opens_in_a_lightbox(
     pair, browser, files_server, console, media
 ):
