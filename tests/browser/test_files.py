@@ -131,17 +131,49 @@ def test_drag_and_drop_uploads_with_progress_then_sends(pair, browser, files_ser
     _, page = open_as(browser, files_server, console, mentor, path)
     _, student_page = open_as(browser, files_server, console, student, path)
     picture = demo_files.whiteboard_png()
+    # A slow uplink (Chromium's network emulation), so progress is seen
+    # part-way and a long upload can be cancelled while it runs.
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 100_000},
+    )
 
     drop_files(
         page,
         [
             ("whiteboard.png", "image/png", picture),
             ("plan.pdf", "application/pdf", makers.pdf("Plan", "Milestones")),
+            ("long-notes.txt", "text/plain", b"A line of notes.\n" * 40_000),
         ],
     )
 
     # One row per file, each with its name, size and a progress bar that
-    # has an accessible name; the upload reports progress and completes.
+    # has an accessible name; the long one is seen part-way, then cancelled.
+    long_row = upload_row(page, "long-notes.txt")
+    expect(long_row).to_have_attribute("data-state", "uploading")
+    long_progress = long_row.get_by_role("progressbar", name="Upload of long-notes.txt")
+    expect(long_progress).to_be_visible()
+    # Rows are redrawn as the other files finish: look the bar up each time.
+    page.wait_for_function(
+        """() => {
+            const row = [...document.querySelectorAll("#upload-list li.upload")]
+                .find((r) => r.querySelector(".upload-name").textContent === "long-notes.txt");
+            const bar = row && row.querySelector("progress");
+            return !!bar && row.dataset.state === "uploading"
+                && bar.value > 0 && bar.value < bar.max;
+        }"""
+    )
+    expect(page.locator("#upload-status")).to_have_text(re.compile(r"^Uploading \d files?…$"))
+    screenshot(page, "files-upload.png")
+    long_row.get_by_role("button", name="Cancel long-notes.txt").click()
+    expect(long_row).to_have_count(0)
+    network.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+
     image_row = upload_row(page, "whiteboard.png")
     progress = image_row.get_by_role("progressbar", name="Upload of whiteboard.png")
     expect(progress).to_be_attached()
@@ -151,7 +183,6 @@ def test_drag_and_drop_uploads_with_progress_then_sends(pair, browser, files_ser
     assert progress.evaluate("p => p.value === p.max")
     expect(upload_row(page, "plan.pdf")).to_have_attribute("data-state", "done")
     expect(image_row.locator(".upload-state")).to_have_text("Ready to send")
-    screenshot(page, "files-upload.png")
 
     box = page.get_by_label("Message Sam Student")
     box.fill("The whiteboard and the plan")
@@ -179,6 +210,8 @@ def test_drag_and_drop_uploads_with_progress_then_sends(pair, browser, files_ser
         "file",
         ["whiteboard.png", "plan.pdf"],
     )
+    # The cancelled upload never became an attachment.
+    assert off_loop(lambda: Attachment.objects.filter(uploader=mentor).count()) == 2
     screenshot(page, "files-sent.png")
 
 
