@@ -77,7 +77,14 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
         if membership.last_message_deleted_at:
             preview = "Message deleted"
         elif membership.last_message_type in (MessageType.FILE, MessageType.IMAGE):
-            preview = "Sent a file"
+            # The caption when there is one; else what kind of file came.
+            caption = membership.last_message_content
+            if caption:
+                preview = f"📎 {caption}"
+            elif membership.last_message_type == MessageType.IMAGE:
+                preview = "Sent an image"
+            else:
+                preview = "Sent a file"
         else:
             preview = membership.last_message_content or ""
         if sender_id and membership.last_message_type != MessageType.SYSTEM and preview:

@@ -5,8 +5,11 @@ import { announce, el, formatFull, formatShort, initials } from "./render.js";
 
 function preview(message, me, type) {
   if (message.deleted_at) return "Message deleted";
-  if (message.message_type === "file" || message.message_type === "image") return "Sent a file";
-  const text = (message.content || "").replace(/\s+/g, " ").trim();
+  let text = (message.content || "").replace(/\s+/g, " ").trim();
+  if (message.message_type === "file" || message.message_type === "image") {
+    // The caption when there is one; else what kind of file came.
+    text = text ? `📎 ${text}` : message.message_type === "image" ? "Sent an image" : "Sent a file";
+  }
   if (message.message_type === "system" || !message.sender) return text;
   if (message.sender.id === me) return `You: ${text}`;
   if (type !== "direct") return `${message.sender.display_name.split(" ")[0]}: ${text}`;

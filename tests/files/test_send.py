@@ -302,3 +302,16 @@ def test_a_file_sent_without_a_caption_is_named_in_its_notification(
         message = send(student, direct, attachments=[pdf]).message
     notification = Notification.objects.get(user=mentor, message=message)
     assert notification.data["excerpt"] == f"📎 {pdf.name}"
+
+
+def test_the_inbox_shows_a_file_message_by_its_caption_or_its_kind(client, student, mentor, direct):
+    client.force_login(mentor)
+    image = make_attachment(uploader=student, conversation=direct)
+    send(student, direct, attachments=[image])
+    assert "Sent an image" in client.get("/").content.decode()
+    pdf = make_attachment(uploader=student, conversation=direct, kind=AttachmentKind.PDF)
+    send(student, direct, attachments=[pdf])
+    assert "Sent a file" in client.get("/").content.decode()
+    pdf = make_attachment(uploader=student, conversation=direct, kind=AttachmentKind.PDF)
+    send(student, direct, attachments=[pdf], content="my essay")
+    assert "📎 my essay" in client.get("/").content.decode()
