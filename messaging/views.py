@@ -80,7 +80,7 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
             # The caption when there is one; else what kind of file came.
             caption = membership.last_message_content
             if caption:
-                preview = f"📎 {caption}"
+                preview = caption
             elif membership.last_message_type == MessageType.IMAGE:
                 preview = "Sent an image"
             else:

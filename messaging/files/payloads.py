@@ -65,8 +65,8 @@ def attachment_payload(attachment: Attachment) -> dict:
 
 def message_text(message) -> str:
     """What a message says, for a notification or an email: its text, or,
-    for files sent without a caption, their names (``📎 a.pdf, b.png``)."""
+    for files sent without a caption, their names (``Sent a.pdf, b.png``)."""
     if message.content or message.deleted_at:
         return message.content
     names = [a.name for a in message.attachments.all()]
-    return "📎 " + ", ".join(names) if names else ""
+    return "Sent " + ", ".join(names) if names else ""

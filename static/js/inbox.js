@@ -8,7 +8,7 @@ function preview(message, me, type) {
   let text = (message.content || "").replace(/\s+/g, " ").trim();
   if (message.message_type === "file" || message.message_type === "image") {
     // The caption when there is one; else what kind of file came.
-    text = text ? `📎 ${text}` : message.message_type === "image" ? "Sent an image" : "Sent a file";
+    text = text || (message.message_type === "image" ? "Sent an image" : "Sent a file");
   }
   if (message.message_type === "system" || !message.sender) return text;
   if (message.sender.id === me) return `You: ${text}`;
