@@ -33,43 +33,23 @@ part the test suite calls in-process.
 
 import argparse
 import contextlib
-import datetime as dt
 import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from bench.childrun import log
+from messaging.management.demo_files import pdf_from_objects
+
 DATABASE = "parley_bench_files"
 
 
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 # --- Files made for the bench ---------------------------------------------------------
-
-
-def _pdf(objects: list[bytes]) -> bytes:
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(
-        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    )
-    return out.getvalue()
 
 
 def text_pdf(pages: int = 3, *, padding: int = 0) -> bytes:
@@ -96,7 +76,7 @@ def text_pdf(pages: int = 3, *, padding: int = 0) -> bytes:
     if padding:
         filler = os.urandom(padding)
         objects.append(b"<< /Length %d >>\nstream\n" % len(filler) + filler + b"\nendstream")
-    return _pdf(objects)
+    return pdf_from_objects(objects)
 
 
 def docx(paragraphs: int = 60) -> bytes:
@@ -578,80 +558,26 @@ def parse_args(argv) -> argparse.Namespace:
 
 def cli(argv) -> int:
     """``python -m bench files``: a fresh database, the child, the table."""
-    from bench import procs
-    from bench.__main__ import RESULTS, machine
-    from bench.stacks import BENCH_PG, BENCH_REDIS_URL, recreate_database
+    from bench import childrun
 
     args = parse_args(argv)
-    run_id = dt.datetime.now().strftime("%Y%m%d%H%M%S")
-    RESULTS.mkdir(exist_ok=True)
-    log_dir = RESULTS / f"logs-files-{run_id}"
-    log_dir.mkdir()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DJANGO_SETTINGS_MODULE", "PARLEY_PROFILE", "DEBUG", "MEDIA_ROOT")
-    }
-    env.update(
-        {
-            # The embedded profile on the bench PostgreSQL and Redis: Redis
-            # makes the Celery broker Redis, as in production.
-            "PARLEY_PROFILE": "embedded",
-            "DEBUG": "true",
-            "DATABASE_URL": f"{BENCH_PG}/{DATABASE}",
-            "DATABASE_POOL": "false",
-            "REDIS_URL": BENCH_REDIS_URL,
-            "PYTHONPATH": str(procs.ROOT),
-            "LOG_LEVEL": "WARNING",
-            "CHANNEL_LAYER_PREFIX": "parleybenchfiles",
-            "CACHE_KEY_PREFIX": "parleybenchfiles",
-        }
+    return childrun.run(
+        scenario="files",
+        database=DATABASE,
+        child_args=[
+            "--upload-bytes",
+            str(int(args.upload_mb * 2**20)),
+            "--repeat",
+            str(args.repeat),
+        ]
+        + ["--documents", str(args.documents), "--parts", ",".join(args.only)],
+        argv=argv,
+        table=table,
+        out=args.out,
+        # The child stores files in a temporary folder of its own.
+        drop_env=["MEDIA_ROOT"],
+        extra_results={"repeat": args.repeat},
     )
-    started = time.monotonic()
-    machine_note = machine()
-    recreate_database(DATABASE)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=procs.ROOT,
-        env=env,
-        check=True,
-        timeout=600,
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.filescost"]
-        + ["--upload-bytes", str(int(args.upload_mb * 2**20)), "--repeat", str(args.repeat)]
-        + ["--documents", str(args.documents), "--parts", ",".join(args.only)]
-        + ["--log-dir", str(log_dir)],
-        cwd=procs.ROOT,
-        env=env,
-        timeout=3600,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    if done.returncode != 0:
-        log(f"files: FAILED (exit {done.returncode}); logs in {log_dir}")
-        return 1
-    results = json.loads(done.stdout)
-    results.update(
-        {
-            "run_id": run_id,
-            "command": "python -m bench files " + " ".join(argv),
-            "repeat": args.repeat,
-            "machine": machine_note,
-            "seconds": round(time.monotonic() - started, 1),
-        }
-    )
-    out = Path(args.out) if args.out else RESULTS / f"files-{run_id}.json"
-    out.write_text(json.dumps(results, indent=2, default=str))
-    print(table(results))
-    print(f"\nresults: {out}  ({results['seconds']} s)")
-    try:
-        import redis
-
-        redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
-    except Exception as exc:  # noqa: BLE001 - best effort
-        log(f"could not flush {BENCH_REDIS_URL}: {exc!r}")
-    return 0
 
 
 if __name__ == "__main__":

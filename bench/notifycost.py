@@ -36,7 +36,6 @@ prints JSON. ``measure`` is the part the test suite calls in-process.
 
 import argparse
 import base64
-import datetime as dt
 import json
 import math
 import os
@@ -50,11 +49,9 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bench.childrun import log
+
 DATABASE = "parley_bench_notify"
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # --- Sinks: a push service and a mail server, both in this process --------------------
@@ -600,79 +597,21 @@ def table(results: dict) -> str:
 
 def cli(argv) -> int:
     """``python -m bench notify``: a fresh database, the child, the table."""
-    from bench import procs
-    from bench.__main__ import RESULTS, machine
-    from bench.stacks import BENCH_PG, BENCH_REDIS_URL, recreate_database
+    from bench import childrun
 
     args = parse_args(argv)
-    run_id = dt.datetime.now().strftime("%Y%m%d%H%M%S")
-    RESULTS.mkdir(exist_ok=True)
-    log_dir = RESULTS / f"logs-notify-{run_id}"
-    log_dir.mkdir()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DJANGO_SETTINGS_MODULE", "PARLEY_PROFILE", "DEBUG", "EMAIL_URL")
-    }
-    env.update(
-        {
-            # The embedded profile (DEBUG on: plain-http push endpoints on the
-            # loopback interface are allowed) on the bench PostgreSQL and
-            # Redis; Redis makes the Celery broker Redis, as in production.
-            "PARLEY_PROFILE": "embedded",
-            "DEBUG": "true",
-            "DATABASE_URL": f"{BENCH_PG}/{DATABASE}",
-            "DATABASE_POOL": "false",
-            "REDIS_URL": BENCH_REDIS_URL,
-            "PYTHONPATH": str(procs.ROOT),
-            "LOG_LEVEL": "WARNING",
-            "CHANNEL_LAYER_PREFIX": "parleybenchnotify",
-        }
-    )
-    started = time.monotonic()
-    machine_note = machine()
-    recreate_database(DATABASE)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=procs.ROOT,
-        env=env,
-        check=True,
-        timeout=600,
-    )
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.notifycost"]
-        + ["--members", str(args.members), "--repeat", str(args.repeat)]
+    return childrun.run(
+        scenario="notify",
+        database=DATABASE,
+        child_args=["--members", str(args.members), "--repeat", str(args.repeat)]
         + ["--sends", str(args.sends), "--pool", args.pool]
-        + ["--concurrency", str(args.concurrency), "--log-dir", str(log_dir)],
-        cwd=procs.ROOT,
-        env=env,
-        timeout=3600,
-        stdout=subprocess.PIPE,
-        text=True,
+        + ["--concurrency", str(args.concurrency)],
+        argv=argv,
+        table=table,
+        out=args.out,
+        # The child's email goes to its own SMTP server.
+        drop_env=["EMAIL_URL"],
     )
-    if done.returncode != 0:
-        log(f"notify: FAILED (exit {done.returncode}); logs in {log_dir}")
-        return 1
-    results = json.loads(done.stdout)
-    results.update(
-        {
-            "run_id": run_id,
-            "command": "python -m bench notify " + " ".join(argv),
-            "machine": machine_note,
-            "seconds": round(time.monotonic() - started, 1),
-        }
-    )
-    out = Path(args.out) if args.out else RESULTS / f"notify-{run_id}.json"
-    out.write_text(json.dumps(results, indent=2, default=str))
-    print(table(results))
-    print(f"\nresults: {out}  ({results['seconds']} s)")
-    try:
-        import redis
-
-        redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
-    except Exception as exc:  # noqa: BLE001 - best effort
-        log(f"could not flush {BENCH_REDIS_URL}: {exc!r}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -47,6 +47,36 @@ def _page(width: int = 90, height: int = 120) -> bytes:
     return out.getvalue()
 
 
+def stored_row(
+    attachment_id: uuid.UUID,
+    *,
+    conversation,
+    uploader,
+    data: bytes,
+    kind: str,
+    content_type: str,
+    extension: str,
+    name: str,
+    **fields,
+) -> Attachment:
+    """``data`` stored as the original under its key, and the row for it
+    (``fields``: any other columns)."""
+    key = storage.save(storage.key_for(attachment_id, "original", extension), data)
+    return Attachment.objects.create(
+        id=attachment_id,
+        conversation=conversation,
+        uploader=uploader,
+        original_name=name,
+        name=name,
+        size=len(data),
+        content_type=content_type,
+        kind=kind,
+        sha256=hashlib.sha256(data).hexdigest(),
+        storage_key=key,
+        **fields,
+    )
+
+
 def make_attachment(
     *,
     uploader,
@@ -80,18 +110,15 @@ def make_attachment(
         fields.update(
             preview_pages=pages, page_count=preview_pages, preview_state=PreviewState.READY
         )
-    key = storage.save(storage.key_for(attachment_id, "original", extension), data)
-    attachment = Attachment.objects.create(
-        id=attachment_id,
+    attachment = stored_row(
+        attachment_id,
         conversation=conversation,
         uploader=uploader,
-        original_name=name or default_name,
-        name=name or default_name,
-        size=len(data),
-        content_type=content_type,
+        data=data,
         kind=kind,
-        sha256=hashlib.sha256(data).hexdigest(),
-        storage_key=key,
+        content_type=content_type,
+        extension=extension,
+        name=name or default_name,
         **fields,
     )
     if created_at is not None:

@@ -6,6 +6,8 @@ import zlib
 
 from PIL import Image
 
+from messaging.management.demo_files import pdf_from_objects
+
 
 def jpeg_with_exif_rotation(width: int = 60, height: int = 30) -> bytes:
     """A ``width``×``height`` JPEG whose EXIF says "rotate 90° clockwise"
@@ -38,24 +40,6 @@ def animated_gif(width: int = 40, height: int = 40, frames: int = 3) -> bytes:
     return out.getvalue()
 
 
-def _pdf(objects: list[bytes]) -> bytes:
-    """A PDF from numbered objects (1-based, object 1 the catalog)."""
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(
-        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    )
-    return out.getvalue()
-
-
 def pdf(*page_texts: str, javascript: str | None = None) -> bytes:
     """A PDF with one page per text (Helvetica, selectable text). With
     ``javascript``, the document runs it on open (/OpenAction)."""
@@ -80,7 +64,7 @@ def pdf(*page_texts: str, javascript: str | None = None) -> bytes:
             b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % (first_page + 2 * i + 1)
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    return _pdf(objects)
+    return pdf_from_objects(objects)
 
 
 def docx(*paragraphs: str) -> bytes:

@@ -1,11 +1,11 @@
 """Attachments made directly for the preview tests: the bytes stored under
 their key, the row written as an upload would leave it (pending)."""
 
-import hashlib
 import uuid
 
 from messaging.files import storage
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
+from tests.files.factories import stored_row
 
 # kind, detected type, stored extension
 PDF = (AttachmentKind.PDF, "application/pdf", ".pdf")
@@ -28,20 +28,16 @@ def stored_attachment(
     preview_state: str = PreviewState.PENDING,
 ) -> Attachment:
     kind, content_type, extension = kind_type_extension
-    attachment_id = uuid.uuid4()
-    key = storage.save(storage.key_for(attachment_id, "original", extension), data)
-    return Attachment.objects.create(
-        id=attachment_id,
+    return stored_row(
+        uuid.uuid4(),
         conversation=conversation,
-        message=message,
         uploader=uploader,
-        original_name=f"file{extension}",
-        name=f"file{extension}",
-        size=len(data),
-        content_type=content_type,
+        data=data,
         kind=kind,
-        sha256=hashlib.sha256(data).hexdigest(),
-        storage_key=key,
+        content_type=content_type,
+        extension=extension,
+        name=f"file{extension}",
+        message=message,
         preview_state=preview_state,
     )
 
