@@ -308,6 +308,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-presence": {"task": "messaging.tasks.sweep_presence", "schedule": 30.0},
     # Unsent uploads and deleted messages' files past their retention.
     "purge-files": {"task": "messaging.files.tasks.purge_files", "schedule": 3600.0},
+    "sweep-previews": {"task": "messaging.files.tasks.sweep_previews", "schedule": 600.0},
 }
 
 # --- Files ----------------------------------------------------------------

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from celery import shared_task
 
-from messaging.files.services import previews, purge
+from messaging.files.services import previews, purge, uploads
 
 
 @shared_task(ignore_result=True)
@@ -19,3 +19,11 @@ def purge_files() -> int:
     """Remove unsent uploads and the files of deleted messages past their
     retention (periodic). Returns how many attachments were removed."""
     return purge.purge_expired()
+
+
+@shared_task(ignore_result=True)
+def sweep_previews() -> None:
+    """Previews stuck pending (periodic): queued again, or given up after an
+    hour so their message shows the file's card."""
+    uploads.requeue_stale_previews()
+    previews.fail_abandoned()

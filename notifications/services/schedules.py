@@ -9,6 +9,8 @@ DIGEST_TASK_NAME = "notifications: send due digests"
 DIGEST_EVERY_MINUTES = 15
 PURGE_FILES_TASK_NAME = "files: purge expired uploads and deleted messages' files"
 PURGE_FILES_EVERY_HOURS = 1
+SWEEP_PREVIEWS_TASK_NAME = "files: retry or give up previews stuck pending"
+SWEEP_PREVIEWS_EVERY_MINUTES = 10
 
 
 @transaction.atomic
@@ -48,4 +50,20 @@ def ensure_periodic_tasks() -> list[str]:
     )
     if made:
         created.append(PURGE_FILES_TASK_NAME)
+    every_ten, _ = IntervalSchedule.objects.get_or_create(
+        every=SWEEP_PREVIEWS_EVERY_MINUTES, period=IntervalSchedule.MINUTES
+    )
+    _, made = PeriodicTask.objects.get_or_create(
+        name=SWEEP_PREVIEWS_TASK_NAME,
+        defaults={
+            "task": "messaging.files.tasks.sweep_previews",
+            "interval": every_ten,
+            "description": (
+                "Every 10 minutes: previews still pending after twice their timeout are "
+                "queued again (the broker was down, the worker died); after an hour they fail."
+            ),
+        },
+    )
+    if made:
+        created.append(SWEEP_PREVIEWS_TASK_NAME)
     return created

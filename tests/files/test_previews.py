@@ -432,6 +432,29 @@ async def test_an_unsent_upload_s_preview_is_announced_to_nobody(direct, assigne
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_a_deleted_message_s_preview_is_announced_to_nobody(direct, assigned):
+    mentor, _ = assigned
+    message = (
+        await sync_to_async(services.send_message)(
+            sender=mentor, conversation_id=direct.pk, content="Wrong file", client_id=uuid.uuid4()
+        )
+    ).message
+    attachment = await sync_to_async(stored_attachment)(
+        conversation=direct, uploader=mentor, data=makers.pdf("Private text"), message=message
+    )
+    await sync_to_async(services.delete_message)(actor=mentor, message_id=message.pk)
+    group = events.conversation_group(direct.pk)
+    layer, channel = await _listen(group)
+    try:
+        await sync_to_async(make_preview)(attachment.pk)
+        await layer.group_send(group, {"type": "marker", "frame": '{"type": "marker"}'})
+        frame = await _next_frame(layer, channel)
+        assert frame == {"type": "marker"}
+    finally:
+        await layer.group_discard(group, channel)
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_a_member_s_socket_hears_the_preview_is_ready(
     open_socket,  # noqa: F811 - the fixture imported above
     direct,

@@ -138,3 +138,19 @@ def test_a_body_without_an_honest_length_is_cut_off_while_it_is_read(
     assert response.status_code == 413
     assert error_code(response) == "file_too_large"
     assert stored_files(media_root) == []
+
+
+def test_a_zip_bomb_is_refused_from_its_directory(api, group, student, media_root, monkeypatch):
+    import io
+    import zipfile
+
+    from messaging.files.services import uploads
+
+    monkeypatch.setattr(uploads, "MAX_UNZIPPED_BYTES", 1024 * 1024)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.bin", b"\0" * (2 * 1024 * 1024))
+    response = upload(api(student), group, bomb.getvalue(), "bomb.zip")
+    assert response.status_code == 422, response.content
+    assert error_code(response) == "damaged_file"
+    assert stored_files(media_root) == []

@@ -3,7 +3,8 @@
 The upload is the API's one body that is not JSON: ``multipart/form-data``
 with one file field, ``file``. Its size is refused from ``Content-Length``
 before the body is parsed, and again while it is parsed, so an oversized
-file is never spooled to disk whole."""
+file is never parsed whole. (daphne receives the body before any of this
+runs: the reverse proxy's body limit bounds what reaches the server.)"""
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
@@ -68,7 +69,7 @@ _ERRORS = {
     404: "not_found: no such conversation, or not a member of it",
     409: "archived: the conversation is archived",
     413: "file_too_large: over MAX_UPLOAD_BYTES (refused from Content-Length before the "
-    "body is read)",
+    "body is parsed)",
     415: "unsupported_file: the bytes are not of an allowed type (HTML, SVG and XML never "
     "are); unsupported_media_type: the body is not multipart/form-data",
     422: "empty_file, damaged_file (truncated or undecodable), or image_too_large "

@@ -14,17 +14,23 @@ import logging
 import shutil
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from messaging import events
 from messaging.files import rendering, storage
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
+from messaging.models import Message
 
 logger = logging.getLogger(__name__)
+
+# A preview pending this long after its upload is given up (fail_abandoned).
+ABANDONED_AFTER = timedelta(hours=1)
 
 
 def make_preview(attachment_id: UUID) -> None:
@@ -111,7 +117,7 @@ def _record(
 ) -> bool:
     """Write the outcome if the attachment is still pending (True), under the
     row's lock; publish ``attachment.updated`` after commit when a message
-    already carries it. False when the row is gone or no longer pending."""
+    (not deleted) already carries it. False when the row is gone or no longer pending."""
     with transaction.atomic():
         attachment = Attachment.objects.select_for_update().filter(pk=attachment_id).first()
         if attachment is None or attachment.preview_state != PreviewState.PENDING:
@@ -134,9 +140,29 @@ def _record(
                 "extracted_text",
             ]
         )
-        if attachment.message_id:
+        # A deleted message's files are nobody's to see any more: its members
+        # hear nothing of them (the name and the excerpt would leak).
+        message_live = attachment.message_id and not (
+            Message.objects.filter(pk=attachment.message_id, deleted_at__isnull=False).exists()
+        )
+        if message_live:
             events.publish_on_commit(
                 events.conversation_group(attachment.conversation_id),
                 events.attachment_updated(attachment),
             )
     return True
+
+
+def fail_abandoned() -> int:
+    """Previews still pending ``ABANDONED_AFTER`` after their upload (their
+    task was never queued, or its worker died each time) fail, so their
+    message shows the file's card instead of a placeholder for ever; the
+    conversation is told as for any failure. Returns how many."""
+    before = timezone.now() - ABANDONED_AFTER
+    abandoned = Attachment.objects.filter(
+        preview_state=PreviewState.PENDING, created_at__lt=before
+    ).values_list("pk", flat=True)
+    return sum(
+        _record(attachment_id, result=None, pages=[], error="The preview was not made in time.")
+        for attachment_id in list(abandoned)
+    )

@@ -10,9 +10,11 @@ type as sniffed, and a sanitized name.
 import hashlib
 import io
 import logging
+import threading
 import uuid
 import zipfile
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from uuid import UUID
 
@@ -20,6 +22,7 @@ import pypdfium2
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import User
 from messaging import audit, policy
@@ -27,6 +30,7 @@ from messaging.errors import FileRefused, FileTooLarge, NotFound, UploadQuotaExc
 from messaging.files import images, names, sniffing, storage, tasks
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
 from messaging.files.selectors import quota
+from messaging.files.services import previews
 from messaging.models import AuditAction, Conversation
 from messaging.services.transactions import write_transaction
 
@@ -56,17 +60,34 @@ def _damaged(what: str) -> FileRefused:
     return FileRefused(f"The {what} is damaged or incomplete.", code="damaged_file")
 
 
+# PDFium is not thread-safe (pypdfium2's documentation: concurrent use
+# corrupts or crashes the process), and each request's view runs in a thread
+# of its own: one PDF is opened at a time in a process. Opening reads the
+# cross-reference table only, so the wait is short.
+_PDFIUM = threading.Lock()
+
+# Decoding an image within the pixel limit can take hundreds of MB and
+# seconds of CPU: at most this many at once in a process, so a burst of
+# uploads queues instead of exhausting the web process's memory.
+_IMAGE_DECODES = threading.BoundedSemaphore(2)
+
+# A zip container's members may expand to at most this many bytes in all (a
+# zip bomb would hold the preview's LibreOffice far longer than its bytes).
+MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
+
+
 def _pdf_pages(content: bytes) -> int:
     """The number of pages of a PDF that PDFium opens; refused otherwise.
     Opening reads the cross-reference table only, not the pages."""
-    try:
-        document = pypdfium2.PdfDocument(content)
-    except pypdfium2.PdfiumError:
-        raise _damaged("PDF") from None
-    try:
-        pages = len(document)
-    finally:
-        document.close()
+    with _PDFIUM:
+        try:
+            document = pypdfium2.PdfDocument(content)
+        except pypdfium2.PdfiumError:
+            raise _damaged("PDF") from None
+        try:
+            pages = len(document)
+        finally:
+            document.close()
     if pages < 1:
         raise _damaged("PDF")
     return pages
@@ -78,9 +99,14 @@ def _check_zip(content: bytes, what: str) -> None:
     extracted."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            archive.infolist()
+            unzipped = sum(member.file_size for member in archive.infolist())
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise _damaged(what) from None
+    if unzipped > MAX_UNZIPPED_BYTES:
+        raise FileRefused(
+            f"The {what} would expand to more than {MAX_UNZIPPED_BYTES // 2**20} MB.",
+            code="damaged_file",
+        )
 
 
 def prepare(content: bytes, name: str) -> Prepared:
@@ -92,7 +118,8 @@ def prepare(content: bytes, name: str) -> Prepared:
         raise FileRefused("The file is empty.", code="empty_file")
     file_type = sniffing.sniff(content, name)
     if file_type.kind == AttachmentKind.IMAGE:
-        image = images.process(content, file_type)
+        with _IMAGE_DECODES:
+            image = images.process(content, file_type)
         return Prepared(
             file_type=file_type,
             content=image.content,
@@ -177,9 +204,29 @@ def _original_name(upload: UploadedFile) -> str:
     return "".join(c for c in (upload.name or "") if c.isprintable())[:255]
 
 
+def requeue_stale_previews() -> int:
+    """Queue again the previews still pending well after their task should
+    have ended (twice the preview timeout, and a minute): the broker was
+    down when they were uploaded, or the worker died. A preview made twice
+    is written once (``previews.make_preview``); one pending too long is
+    given up (``previews.fail_abandoned``). Returns how many were queued."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=2 * settings.PARLEY["PREVIEW_TIMEOUT_SECONDS"] + 60)
+    ids = list(
+        Attachment.objects.filter(
+            preview_state=PreviewState.PENDING,
+            created_at__lt=stale,
+            created_at__gte=now - previews.ABANDONED_AFTER,
+        ).values_list("pk", flat=True)
+    )
+    for attachment_id in ids:
+        _queue_preview(attachment_id)
+    return len(ids)
+
+
 def _queue_preview(attachment_id: UUID) -> None:
     # Like events.enqueue_on_commit: a broker that is down loses a preview,
-    # not the upload (the purge and a later look find it still pending).
+    # not the upload (requeue_stale_previews queues it again later).
     try:
         tasks.make_preview.delay(str(attachment_id))
     except Exception:
