@@ -9,5 +9,6 @@ class MessagingConfig(AppConfig):
     def ready(self):
         from config import database
         from messaging import signals  # noqa: F401 - connects the receivers
+        from messaging.files import receivers  # noqa: F401 - connects the receivers
 
         database.install()

@@ -2,12 +2,15 @@
 under ``var/media`` in the embedded default, a private S3 bucket in
 production). Keys are made here, never from a user's file name."""
 
+import logging
 from uuid import UUID
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage, storages
 from django.utils.http import content_disposition_header
+
+logger = logging.getLogger(__name__)
 
 
 def backend() -> Storage:
@@ -40,6 +43,15 @@ def delete(*keys: str) -> None:
     for key in keys:
         if key:
             storage.delete(key)
+
+
+def delete_quietly(*keys: str) -> None:
+    """``delete``, for cleaning up after the fact: a failure is logged, not
+    raised (the row is gone either way; the object is left over)."""
+    try:
+        delete(*keys)
+    except Exception:
+        logger.exception("Could not remove the stored files %s", keys)
 
 
 def signed_url(key: str, *, filename: str, content_type: str, inline: bool) -> str | None:

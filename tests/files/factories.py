@@ -11,6 +11,7 @@ from PIL import Image
 
 from messaging.files import storage
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
+from messaging.files.services import purge
 from tests.files import makers
 
 # kind -> (bytes maker, detected type, extension, name)
@@ -129,8 +130,7 @@ def make_attachment(
 
 
 def stored_keys(attachment: Attachment) -> list[str]:
-    pages = [p["key"] for p in attachment.preview_pages]
-    return [k for k in (attachment.storage_key, attachment.thumbnail_key, *pages) if k]
+    return [key for key in purge.keys_of(attachment) if key]
 
 
 def exists(key: str) -> bool:

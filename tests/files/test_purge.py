@@ -103,3 +103,22 @@ def test_the_purge_is_scheduled_hourly(settings):
     call_command("setup_periodic_tasks", stdout=StringIO())
     task = PeriodicTask.objects.get(task=entry["task"])
     assert (task.interval.every, task.interval.period) == (1, "hours")
+
+
+def test_rows_deleted_by_a_cascade_take_their_bytes_once_that_commits(
+    student, mentor, direct, django_capture_on_commit_callbacks
+):
+    """A conversation deleted in the admin cascades to its attachments; no
+    service sees it, and their stored objects must not be left behind."""
+    sent_one = make_attachment(uploader=student, conversation=direct)
+    sent(student, direct, sent_one)
+    unsent = make_attachment(uploader=mentor, conversation=direct)
+    keys = stored_keys(sent_one) + stored_keys(unsent)
+    assert keys and all(exists(key) for key in keys)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        direct.delete()
+    assert all(exists(key) for key in keys)  # not before the commit
+    for callback in callbacks:
+        callback()
+    assert not Attachment.objects.exists()
+    assert not any(exists(key) for key in keys)

@@ -233,13 +233,6 @@ def _queue_preview(attachment_id: UUID) -> None:
         logger.exception("Could not queue the preview of attachment %s", attachment_id)
 
 
-def _delete_quietly(keys: list[str]) -> None:
-    try:
-        storage.delete(*keys)
-    except Exception:
-        logger.exception("Could not remove the stored files %s", keys)
-
-
 def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile) -> Attachment:
     """Store ``upload`` as an unsent attachment of the conversation.
 
@@ -314,7 +307,7 @@ def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile
             if pending:
                 transaction.on_commit(partial(_queue_preview, attachment_id))
     except BaseException:
-        _delete_quietly(stored)
+        storage.delete_quietly(*stored)
         raise
     return attachment
 
@@ -323,9 +316,9 @@ def discard_upload(*, actor: User, attachment_id: UUID) -> None:
     """Remove an upload that no message claimed: the uploader's own only
     (``NotFound`` for anything else, sent or someone else's). The row goes
     with a ``file.discard`` audit record; the bytes (original, thumbnail,
-    preview pages) once that commits. The row is locked first, so a send
-    claiming it at the same moment either wins (and this finds nothing) or
-    finds it gone."""
+    preview pages) once that commits (``messaging.files.receivers``). The
+    row is locked first, so a send claiming it at the same moment either
+    wins (and this finds nothing) or finds it gone."""
     with write_transaction(actor=actor, attempted=AuditAction.FILE_DISCARD):
         attachment = (
             Attachment.objects.select_for_update()
@@ -334,8 +327,7 @@ def discard_upload(*, actor: User, attachment_id: UUID) -> None:
         )
         if attachment is None:
             raise NotFound("No such upload.")
-        keys = [attachment.storage_key, attachment.thumbnail_key]
-        keys += [page.get("key", "") for page in attachment.preview_pages or []]
+        # Its bytes go once this commits (messaging.files.receivers).
         attachment.delete()
         audit.record(
             actor=actor,
@@ -345,4 +337,3 @@ def discard_upload(*, actor: User, attachment_id: UUID) -> None:
             name=attachment.name,
             size=attachment.size,
         )
-        transaction.on_commit(partial(_delete_quietly, [key for key in keys if key]))
