@@ -4,6 +4,7 @@ failures a hostile or slow file causes, the live frame on the real channel
 layer, and the task in a real Celery worker on the Redis broker."""
 
 import asyncio
+import contextlib
 import io
 import json
 import threading
@@ -350,11 +351,16 @@ def test_the_task_takes_the_id_as_text(upload):
 # --- The live frame, on the real channel layer --------------------------------------
 
 
-async def _listen(group: str) -> tuple:
+@contextlib.asynccontextmanager
+async def _listening(group: str):
+    """A channel in ``group`` on the real channel layer, for the block."""
     layer = get_channel_layer()
     channel = await layer.new_channel()
     await layer.group_add(group, channel)
-    return layer, channel
+    try:
+        yield layer, channel
+    finally:
+        await layer.group_discard(group, channel)
 
 
 async def _next_frame(layer, channel) -> dict:
@@ -362,19 +368,33 @@ async def _next_frame(layer, channel) -> dict:
     return json.loads(message["frame"])
 
 
-@pytest.mark.django_db(transaction=True)
-async def test_a_sent_attachment_s_preview_is_announced_to_the_conversation(direct, assigned):
-    mentor, _ = assigned
+async def _assert_nothing_was_published(layer, channel, group: str) -> None:
+    # Anything the preview published went out before this marker (one
+    # Redis, commands in order): the marker is the first thing to arrive.
+    await layer.group_send(group, {"type": "marker", "frame": '{"type": "marker"}'})
+    assert await _next_frame(layer, channel) == {"type": "marker"}
+
+
+async def _sent_with(conversation, sender, *, content: str, data: bytes) -> tuple:
+    """A message of ``sender`` and a pending attachment of ``data`` it carries."""
     message = (
         await sync_to_async(services.send_message)(
-            sender=mentor, conversation_id=direct.pk, content="My draft", client_id=uuid.uuid4()
+            sender=sender, conversation_id=conversation.pk, content=content, client_id=uuid.uuid4()
         )
     ).message
     attachment = await sync_to_async(stored_attachment)(
-        conversation=direct, uploader=mentor, data=makers.pdf("Draft"), message=message
+        conversation=conversation, uploader=sender, data=data, message=message
     )
-    layer, channel = await _listen(events.conversation_group(direct.pk))
-    try:
+    return message, attachment
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_sent_attachment_s_preview_is_announced_to_the_conversation(direct, assigned):
+    mentor, _ = assigned
+    message, attachment = await _sent_with(
+        direct, mentor, content="My draft", data=makers.pdf("Draft")
+    )
+    async with _listening(events.conversation_group(direct.pk)) as (layer, channel):
         await sync_to_async(make_preview)(attachment.pk)
 
         frame = await _next_frame(layer, channel)
@@ -385,29 +405,17 @@ async def test_a_sent_attachment_s_preview_is_announced_to_the_conversation(dire
         assert frame["attachment"]["preview"]["state"] == "ready"
         assert frame["attachment"]["preview"]["page_count"] == 1
         assert len(frame["attachment"]["preview"]["pages"]) == 1
-    finally:
-        await layer.group_discard(events.conversation_group(direct.pk), channel)
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_failed_preview_is_announced_too(direct, assigned):
     mentor, _ = assigned
-    message = (
-        await sync_to_async(services.send_message)(
-            sender=mentor, conversation_id=direct.pk, content="Broken", client_id=uuid.uuid4()
-        )
-    ).message
-    attachment = await sync_to_async(stored_attachment)(
-        conversation=direct, uploader=mentor, data=b"%PDF-1.4 nonsense", message=message
-    )
-    layer, channel = await _listen(events.conversation_group(direct.pk))
-    try:
+    _, attachment = await _sent_with(direct, mentor, content="Broken", data=b"%PDF-1.4 nonsense")
+    async with _listening(events.conversation_group(direct.pk)) as (layer, channel):
         await sync_to_async(make_preview)(attachment.pk)
         frame = await _next_frame(layer, channel)
         assert frame["type"] == "attachment.updated"
         assert frame["attachment"]["preview"]["state"] == "failed"
-    finally:
-        await layer.group_discard(events.conversation_group(direct.pk), channel)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -417,41 +425,24 @@ async def test_an_unsent_upload_s_preview_is_announced_to_nobody(direct, assigne
         conversation=direct, uploader=mentor, data=makers.pdf("Not sent yet")
     )
     group = events.conversation_group(direct.pk)
-    layer, channel = await _listen(group)
-    try:
+    async with _listening(group) as (layer, channel):
         await sync_to_async(make_preview)(attachment.pk)
         await sync_to_async(attachment.refresh_from_db)()
         assert attachment.preview_state == PreviewState.READY
-        # Anything the preview published went out before this marker (one
-        # Redis, commands in order): the marker is the first thing to arrive.
-        await layer.group_send(group, {"type": "marker", "frame": '{"type": "marker"}'})
-        frame = await _next_frame(layer, channel)
-        assert frame == {"type": "marker"}
-    finally:
-        await layer.group_discard(group, channel)
+        await _assert_nothing_was_published(layer, channel, group)
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_deleted_message_s_preview_is_announced_to_nobody(direct, assigned):
     mentor, _ = assigned
-    message = (
-        await sync_to_async(services.send_message)(
-            sender=mentor, conversation_id=direct.pk, content="Wrong file", client_id=uuid.uuid4()
-        )
-    ).message
-    attachment = await sync_to_async(stored_attachment)(
-        conversation=direct, uploader=mentor, data=makers.pdf("Private text"), message=message
+    message, attachment = await _sent_with(
+        direct, mentor, content="Wrong file", data=makers.pdf("Private text")
     )
     await sync_to_async(services.delete_message)(actor=mentor, message_id=message.pk)
     group = events.conversation_group(direct.pk)
-    layer, channel = await _listen(group)
-    try:
+    async with _listening(group) as (layer, channel):
         await sync_to_async(make_preview)(attachment.pk)
-        await layer.group_send(group, {"type": "marker", "frame": '{"type": "marker"}'})
-        frame = await _next_frame(layer, channel)
-        assert frame == {"type": "marker"}
-    finally:
-        await layer.group_discard(group, channel)
+        await _assert_nothing_was_published(layer, channel, group)
 
 
 @pytest.mark.django_db(transaction=True)
