@@ -210,8 +210,14 @@ def test_drag_and_drop_uploads_with_progress_then_sends(pair, browser, files_ser
         "file",
         ["whiteboard.png", "plan.pdf"],
     )
-    # The cancelled upload never became an attachment.
-    assert off_loop(lambda: Attachment.objects.filter(uploader=mentor).count()) == 2
+    # The cancelled upload is on no message. Under throttling the browser
+    # may have handed the server every byte before the abort: then the
+    # upload exists unsent, seen by nobody else, until it expires.
+    def cancelled_rows():
+        rows = Attachment.objects.filter(uploader=mentor, original_name="long-notes.txt")
+        return [row.message_id for row in rows]
+
+    assert off_loop(cancelled_rows) in ([], [None])
     screenshot(page, "files-sent.png")
 
 
