@@ -533,6 +533,19 @@ PARLEY = {
     # Uploads never sent, and files of deleted messages, are purged after these.
     "UNSENT_UPLOAD_HOURS": env.int("PARLEY_UNSENT_UPLOAD_HOURS", default=24),
     "DELETED_FILE_RETENTION_DAYS": env.int("PARLEY_DELETED_FILE_RETENTION_DAYS", default=30),
+    # Search (messaging.search). The text search configuration (PostgreSQL's
+    # regconfig, e.g. "english", "simple", "german"); changing it needs
+    # `manage.py rebuild_search_index`. SQLite's FTS5 stems English (porter).
+    "SEARCH_CONFIG": env.str("PARLEY_SEARCH_CONFIG", default="english"),
+    "SEARCH_PAGE_SIZE": 20,
+    "SEARCH_MAX_PAGE_SIZE": 50,
+    "SEARCH_MAX_QUERY_CHARS": 500,
+    # Support requests (messaging.support): a request is overdue when it has
+    # waited longer than these for its first response, or for its resolution.
+    "SUPPORT_FIRST_RESPONSE_HOURS": env.int("PARLEY_SUPPORT_FIRST_RESPONSE_HOURS", default=24),
+    "SUPPORT_RESOLUTION_HOURS": env.int("PARLEY_SUPPORT_RESOLUTION_HOURS", default=72),
+    "SUPPORT_SUBJECT_MAX_CHARS": 200,
+    "SUPPORT_RATING_COMMENT_MAX_CHARS": 2000,
 }
 
 LOGGING = {

@@ -7,9 +7,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # Before messaging's API, whose last route answers 404 for any other path.
     path("api/", include("notifications.api.urls")),
     path("api/", include("messaging.files.api.urls")),
+    path("api/", include("messaging.search.api.urls")),
+    path("api/", include("messaging.support.api.urls")),
     path("api/", include("messaging.api.urls")),
     path("", include("notifications.urls")),
     path("", include("messaging.files.urls")),
+    path("", include("messaging.search.urls")),
+    path("", include("messaging.support.urls")),
     path("", include("messaging.urls")),
 ]
 # Uploaded files are never served from MEDIA_URL: every fetch goes through

@@ -94,3 +94,15 @@ class UploadQuotaExceeded(MessagingError):
 
     code = "upload_quota"
     http_status = 429
+
+
+# --- Support requests (messaging.support) -----------------------------------
+
+
+class InvalidTransition(MessagingError):
+    """A support request cannot move from its status to the one asked, or
+    not by this person (``support.transitions``); a rating before the
+    request is resolved or closed, or a second rating."""
+
+    code = "invalid_transition"
+    http_status = 409

@@ -99,6 +99,10 @@ class ConversationParticipant(models.Model):
     )
     last_read_seq = models.BigIntegerField(default=0)
     last_delivered_seq = models.BigIntegerField(default=0)
+    # Archived by this person for themselves (not the conversation's own
+    # archive): it leaves their inbox until a message newer than this
+    # arrives, unless they also muted it.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     objects = ActiveParticipantQuerySet.as_manager()
 
@@ -248,6 +252,12 @@ class AuditAction(models.TextChoices):
     FILE_DOWNLOAD = "file.download"
     FILE_DISCARD = "file.discard"
     FILE_PURGE = "file.purge"
+    SUPPORT_OPEN = "support.open"
+    SUPPORT_STATUS = "support.status"
+    SUPPORT_ASSIGN = "support.assign"
+    SUPPORT_PRIORITY = "support.priority"
+    SUPPORT_RATE = "support.rate"
+    SUPPORT_IMPORT = "support.import"
 
 
 class AuditLog(models.Model):
@@ -310,3 +320,10 @@ class AuditRepeat(models.Model):
 # Capability packages keep their tables beside their code; Django finds an
 # app's models through this module.
 from messaging.files.models import Attachment  # noqa: E402, F401
+from messaging.search.models import SearchDocument  # noqa: E402, F401
+from messaging.support.models import (  # noqa: E402, F401
+    SupportCategory,
+    SupportPriority,
+    SupportRequest,
+    SupportStatus,
+)

@@ -1,0 +1,1 @@
+"""The search REST API (docs/api.md)."""

@@ -1,0 +1,5 @@
+"""The search pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

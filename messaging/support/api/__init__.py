@@ -1,0 +1,1 @@
+"""The support REST API (docs/api.md)."""

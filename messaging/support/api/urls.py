@@ -1,0 +1,6 @@
+"""The support API, mounted at ``api/`` before messaging's (whose last route
+answers 404 for any other path). docs/api.md describes each endpoint."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""The support pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
