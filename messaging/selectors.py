@@ -6,7 +6,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import F, OuterRef, Prefetch, QuerySet, Subquery, Sum, UUIDField
+from django.db.models import (
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    UUIDField,
+)
+from django.utils import timezone
 
 from accounts.models import User
 from messaging import audit, limits, policy
@@ -18,6 +29,7 @@ from messaging.models import (
     Message,
     UserPresence,
 )
+from notifications.models import ConversationMute
 
 
 def inbox(
@@ -25,13 +37,23 @@ def inbox(
 ) -> QuerySet[ConversationParticipant]:
     """The user's memberships, newest activity first, each annotated with
     ``unread_count`` and the last message's text, sender and type; the
-    conversation and all its active members come along."""
+    conversation and all its active members come along.
+
+    ``archived`` False is the inbox: conversations neither archived by
+    their admins nor put away by the user (``put_away``); True is the
+    Archived view, the rest."""
     last_message = Message.objects.filter(
         conversation_id=OuterRef("conversation_id"), seq=OuterRef("conversation__last_seq")
     )
     memberships = (
         ConversationParticipant.objects.active()
-        .filter(user=user, conversation__archived_at__isnull=not archived)
+        .filter(user=user)
+        .alias(muted=_muted_by(user))
+        .filter(
+            Q(conversation__archived_at__isnull=False) | _put_away()
+            if archived
+            else Q(conversation__archived_at__isnull=True) & ~_put_away()
+        )
         .select_related("conversation")
         .annotate(
             unread_count=F("conversation__last_seq") - F("last_read_seq"),
@@ -59,6 +81,39 @@ def inbox(
             raise InvalidInput(f"Unknown conversation type {kind!r}.")
         memberships = memberships.filter(conversation__type=kind)
     return memberships
+
+
+def _muted_by(user: User) -> Exists:
+    """The membership's conversation is muted by ``user`` now."""
+    return Exists(
+        ConversationMute.objects.filter(
+            user_id=user.pk, conversation_id=OuterRef("conversation_id")
+        ).filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
+    )
+
+
+def _put_away() -> Q:
+    """Archived by the member for themselves, and still away: nothing has
+    arrived since they archived it, or they have it muted (annotation
+    ``muted``). A message newer than the archiving brings it back."""
+    return Q(archived_at__isnull=False) & (
+        Q(conversation__last_message_at__isnull=True)
+        | Q(conversation__last_message_at__lte=F("archived_at"))
+        | Q(muted=True)
+    )
+
+
+def is_put_away(membership: ConversationParticipant) -> bool:
+    """Whether the member's own archive keeps the conversation out of their
+    inbox now (the inbox's rule, asked of one membership)."""
+    if membership.archived_at is None:
+        return False
+    return (
+        ConversationParticipant.objects.filter(pk=membership.pk)
+        .alias(muted=_muted_by(membership.user))
+        .filter(_put_away())
+        .exists()
+    )
 
 
 def unread_total(user: User) -> int:

@@ -13,4 +13,5 @@ urlpatterns = [
     path("c/<uuid:conversation_id>/members/remove/", views.remove_member, name="remove_member"),
     path("c/<uuid:conversation_id>/rename/", views.rename, name="rename"),
     path("c/<uuid:conversation_id>/archive/", views.archive, name="archive"),
+    path("c/<uuid:conversation_id>/put-away/", views.put_away, name="put_away"),
 ]

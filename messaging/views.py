@@ -229,6 +229,7 @@ def conversation(request, conversation_id):
             "members": members,
             "page_data": page_data,
             "can_manage": policy.may_manage(user, convo, membership=membership),
+            "put_away": selectors.is_put_away(membership),
             "rows": _inbox_rows(user),
         },
     )
@@ -271,6 +272,24 @@ def archive(request, conversation_id):
     archived = request.POST.get("archived") == "1"
     services.set_archived(actor=request.user, conversation_id=conversation_id, archived=archived)
     messages.success(request, "Conversation archived." if archived else "Conversation restored.")
+    return redirect(safe_next(request) or reverse("conversation", args=[conversation_id]))
+
+
+@login_required
+@require_POST
+@_messaging_errors_shown
+def put_away(request, conversation_id):
+    """The member's own archive: out of their inbox, or back into it."""
+    archived = request.POST.get("archived") == "1"
+    services.set_archived_for_me(
+        user=request.user, conversation_id=conversation_id, archived=archived
+    )
+    if archived:
+        messages.success(
+            request, "Archived for you. A new message brings it back unless you mute it."
+        )
+        return redirect("inbox")
+    messages.success(request, "Back in your inbox.")
     return redirect(safe_next(request) or reverse("conversation", args=[conversation_id]))
 
 

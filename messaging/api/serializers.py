@@ -397,13 +397,31 @@ class ConversationDetailOut(ConversationOut):
     caller, or loaded)."""
 
     unread_count = serializers.IntegerField()
+    archived_for_me_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When you archived it for yourself (PUT …/personal-archive/); null if "
+        "you did not. A message newer than this brings it back to your inbox unless muted.",
+    )
 
     def to_representation(self, membership):
         payload = super().to_representation(membership.conversation)
         payload["unread_count"] = max(
             0, membership.conversation.last_seq - membership.last_read_seq
         )
+        archived_at = membership.archived_at
+        payload["archived_for_me_at"] = archived_at.isoformat() if archived_at else None
         return payload
+
+
+class PersonalArchiveOut(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    archived_for_me_at = serializers.DateTimeField()
+
+    def to_representation(self, membership):
+        return {
+            "conversation_id": str(membership.conversation_id),
+            "archived_for_me_at": membership.archived_at.isoformat(),
+        }
 
 
 class InboxConversationOut(ConversationDetailOut):

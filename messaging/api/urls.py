@@ -59,6 +59,11 @@ urlpatterns = [
         name="api-conversation-unarchive",
     ),
     path(
+        "conversations/<uuid:conversation_id>/personal-archive/",
+        views.PersonalArchiveView.as_view(),
+        name="api-conversation-personal-archive",
+    ),
+    path(
         "conversations/<uuid:conversation_id>/participants/",
         views.ParticipantListView.as_view(),
         name="api-participants",

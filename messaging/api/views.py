@@ -178,6 +178,34 @@ class ConversationUnarchiveView(ConversationArchiveView):
     archived = False
 
 
+class PersonalArchiveView(ParleyAPIView):
+    @extend_schema(
+        operation_id="conversation_put_away",
+        request=None,
+        responses={200: s.PersonalArchiveOut, **_errors(401, 404)},
+        description="Archive the conversation for yourself: it leaves your inbox (it is "
+        "listed with archived=true) until a message newer than this arrives, unless you "
+        "have it muted. Nobody else sees a change. Repeating moves the time on.",
+    )
+    def put(self, request, conversation_id):
+        membership = services.set_archived_for_me(
+            user=request.user, conversation_id=conversation_id, archived=True
+        )
+        return Response(s.PersonalArchiveOut(membership).data)
+
+    @extend_schema(
+        operation_id="conversation_bring_back",
+        responses={204: None, **_errors(401, 404)},
+        description="Undo your own archive: the conversation is back in your inbox. "
+        "Harmless when it was not archived by you.",
+    )
+    def delete(self, request, conversation_id):
+        services.set_archived_for_me(
+            user=request.user, conversation_id=conversation_id, archived=False
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class ParticipantListView(ParleyAPIView):
     @extend_schema(
         operation_id="participants_add",

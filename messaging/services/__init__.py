@@ -9,7 +9,8 @@ The package's rooms: ``conversations`` (starting them, membership),
 ``messages`` (send, edit, delete), ``receipts`` (cursors), ``store`` (the one
 path that stores a message), ``transactions`` (the write transaction and the
 conversation lock), ``presence`` (stored presence), ``sockets`` (closing a
-user's or a session's sockets).
+user's or a session's sockets), ``personal_archive`` (a member's own archive
+of a conversation).
 """
 
 from messaging.services.conversations import (
@@ -20,6 +21,7 @@ from messaging.services.conversations import (
     set_archived,
 )
 from messaging.services.messages import SendResult, delete_message, edit_message, send_message
+from messaging.services.personal_archive import set_archived_for_me
 from messaging.services.receipts import mark_delivered, mark_read
 
 __all__ = [
@@ -34,4 +36,5 @@ __all__ = [
     "rename_conversation",
     "send_message",
     "set_archived",
+    "set_archived_for_me",
 ]

@@ -31,6 +31,7 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/conversations/{conversation_id}/",
         "/api/conversations/{conversation_id}/archive/",
         "/api/conversations/{conversation_id}/unarchive/",
+        "/api/conversations/{conversation_id}/personal-archive/",
         "/api/conversations/{conversation_id}/participants/",
         "/api/conversations/{conversation_id}/participants/{user_id}/",
         "/api/conversations/{conversation_id}/messages/",
