@@ -1,0 +1,203 @@
+"""Keeping the search table (``message_search``) in step with the messages.
+
+A message has a row while it may be found: stored, not deleted, a person's
+message (system notices are never indexed). The row's ``text`` is the
+message's content, its files' names and the text extracted from its
+documents; on PostgreSQL its ``vector`` is ``to_tsvector(SEARCH_CONFIG,
+text)``, computed by the database in the same statement that writes the
+row, and on SQLite the FTS5 table follows through migration 0007's
+triggers. Callers run these inside their own transaction (the send, the
+edit, the delete), so the table changes exactly when the message does.
+"""
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.db import connection, transaction
+
+from messaging import limits
+from messaging.files.models import Attachment, AttachmentKind
+from messaging.models import Message, MessageType
+from messaging.search.backends import MARK_START, MARK_STOP, PARSER_SAFE
+from messaging.search.models import SearchDocument
+
+_LINK = re.compile(r"https?://\S", re.IGNORECASE)
+# The highlighting markers never come from a message (backends.marked_html).
+_MARKERS = str.maketrans("", "", MARK_START + MARK_STOP + "\ue002\ue003")
+
+
+@dataclass(frozen=True)
+class _Row:
+    message_id: UUID
+    conversation_id: UUID
+    sender_id: UUID
+    seq: int
+    sent_at: object
+    text: str
+    has_file: bool
+    has_image: bool
+    has_link: bool
+
+
+def is_searchable(message: Message) -> bool:
+    """Whether ``message`` may have a row: stored, not deleted, not a system notice."""
+    return (
+        message.deleted_at is None
+        and message.message_type != MessageType.SYSTEM
+        and message.sender_id is not None
+    )
+
+
+def _row(message: Message, attachments: Iterable[Attachment]) -> _Row:
+    attachments = list(attachments)
+    parts = [message.content]
+    parts += [a.name for a in attachments]
+    parts += [a.extracted_text for a in attachments if a.extracted_text]
+    text = "\n".join(p for p in parts if p).translate(_MARKERS)
+    return _Row(
+        message_id=message.pk,
+        conversation_id=message.conversation_id,
+        sender_id=message.sender_id,  # type: ignore[arg-type]
+        seq=message.seq,
+        sent_at=message.sent_at,
+        text=text,
+        has_file=bool(attachments),
+        has_image=any(a.kind == AttachmentKind.IMAGE for a in attachments),
+        has_link=bool(_LINK.search(message.content)),
+    )
+
+
+# The row's columns in the statement's order (the first three are keys).
+_COLUMNS = (
+    "message",
+    "conversation",
+    "sender",
+    "seq",
+    "sent_at",
+    "text",
+    "has_file",
+    "has_image",
+    "has_link",
+)
+
+
+@functools.cache
+def _upsert_sql(vendor: str) -> str:
+    """INSERT … ON CONFLICT (message) DO UPDATE, on both databases; the
+    vector is computed by PostgreSQL from the text parameter."""
+    vector = "to_tsvector(CAST(%s AS regconfig), %s)" if vendor == "postgresql" else "NULL"
+    columns = ", ".join([*(f"{name}_id" for name in _COLUMNS[:3]), *_COLUMNS[3:], "vector"])
+    return (
+        f"INSERT INTO {SearchDocument._meta.db_table} ({columns})"  # noqa: S608 - constants
+        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, {vector})"
+        " ON CONFLICT (message_id) DO UPDATE SET text = excluded.text,"
+        " has_file = excluded.has_file, has_image = excluded.has_image,"
+        " has_link = excluded.has_link, vector = excluded.vector"
+    )
+
+
+_COLUMNS = (
+    "message",
+    "conversation",
+    "sender",
+    "seq",
+    "sent_at",
+    "text",
+    "has_file",
+    "has_image",
+    "has_link",
+)
+
+
+def _params(row: _Row) -> list:
+    values = (
+        row.message_id,
+        row.conversation_id,
+        row.sender_id,
+        row.seq,
+        row.sent_at,
+        row.text,
+        row.has_file,
+        row.has_image,
+        row.has_link,
+    )
+    fields = [SearchDocument._meta.get_field(name) for name in _COLUMNS]
+    params = [
+        field.get_db_prep_save(value, connection=connection)  # type: ignore[union-attr]
+        for field, value in zip(fields, values, strict=True)
+    ]
+    if connection.vendor == "postgresql":
+        params += [limits.search_config(), row.text.translate(PARSER_SAFE)]
+    return params
+
+
+def _write(rows: list[_Row]) -> None:
+    if not rows:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(_upsert_sql(connection.vendor), [_params(r) for r in rows])
+
+
+def index_message(message: Message) -> None:
+    """Insert or replace ``message``'s row (one statement), or remove it if
+    the message may not be found any more. Reads the attachments from
+    ``message.attachments`` (its prefetch cache when loaded)."""
+    if not is_searchable(message):
+        remove_message(message.pk)
+        return
+    attachments = message.attachments.all() if message.message_type != MessageType.TEXT else []
+    _write([_row(message, attachments)])
+
+
+def remove_message(message_id: UUID) -> None:
+    """Remove a message's row (deleted, or hidden by moderation); nothing if none."""
+    SearchDocument.objects.filter(message_id=message_id).delete()
+
+
+def reindex_attachments_of(message_id: UUID) -> None:
+    """Index a message again once one of its files' text was extracted.
+    Nothing for a message that is gone, deleted or a system notice (its row
+    is removed)."""
+    message = Message.objects.filter(pk=message_id).prefetch_related("attachments").first()
+    if message is None:
+        return
+    index_message(message)
+
+
+def rebuild(*, batch_size: int = 1000) -> int:
+    """Rebuild the whole table from the messages: rows for every searchable
+    message (their vectors recomputed, with the current ``SEARCH_CONFIG``),
+    none for the others; on SQLite the FTS5 index is rebuilt from the table.
+    Runs in batches, each its own transaction, so the site keeps working.
+    Returns how many messages are indexed."""
+    SearchDocument.objects.exclude(
+        message__deleted_at__isnull=True, message__message_type__in=_searchable_types()
+    ).delete()
+    indexed = 0
+    last_id = None
+    while True:
+        batch = Message.objects.filter(
+            deleted_at__isnull=True,
+            message_type__in=_searchable_types(),
+            sender__isnull=False,
+        ).order_by("pk")
+        if last_id is not None:
+            batch = batch.filter(pk__gt=last_id)
+        messages = list(batch.prefetch_related("attachments")[:batch_size])
+        if not messages:
+            break
+        with transaction.atomic():
+            _write([_row(m, m.attachments.all()) for m in messages])
+        indexed += len(messages)
+        last_id = messages[-1].pk
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO message_search_fts(message_search_fts) VALUES ('rebuild')")
+    return indexed
+
+
+def _searchable_types() -> list[str]:
+    return [t for t in MessageType.values if t != MessageType.SYSTEM]
