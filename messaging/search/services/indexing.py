@@ -21,12 +21,13 @@ from django.db import connection, transaction
 from messaging import limits
 from messaging.files.models import Attachment, AttachmentKind
 from messaging.models import Message, MessageType
-from messaging.search.backends import MARK_START, MARK_STOP, PARSER_SAFE
+from messaging.search.backends import PARSER_SAFE, RESERVED
 from messaging.search.models import SearchDocument
 
 _LINK = re.compile(r"https?://\S", re.IGNORECASE)
-# The highlighting markers never come from a message (backends.marked_html).
-_MARKERS = str.maketrans("", "", MARK_START + MARK_STOP + "\ue002\ue003")
+# Highlighting markers and parser stand-ins never come from a message
+# (backends.marked_html).
+_RESERVED = str.maketrans("", "", RESERVED)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def _row(message: Message, attachments: Iterable[Attachment]) -> _Row:
     parts = [message.content]
     parts += [a.name for a in attachments]
     parts += [a.extracted_text for a in attachments if a.extracted_text]
-    text = "\n".join(p for p in parts if p).translate(_MARKERS)
+    text = "\n".join(p for p in parts if p).translate(_RESERVED)
     return _Row(
         message_id=message.pk,
         conversation_id=message.conversation_id,
@@ -89,27 +90,14 @@ def _upsert_sql(vendor: str) -> str:
     """INSERT … ON CONFLICT (message) DO UPDATE, on both databases; the
     vector is computed by PostgreSQL from the text parameter."""
     vector = "to_tsvector(CAST(%s AS regconfig), %s)" if vendor == "postgresql" else "NULL"
-    columns = ", ".join([*(f"{name}_id" for name in _COLUMNS[:3]), *_COLUMNS[3:], "vector"])
+    names = [*(f"{name}_id" for name in _COLUMNS[:3]), *_COLUMNS[3:], "vector"]
+    # Every column but the key: a rebuild refreshes all of a row.
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
     return (
-        f"INSERT INTO {SearchDocument._meta.db_table} ({columns})"  # noqa: S608 - constants
-        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, {vector})"
-        " ON CONFLICT (message_id) DO UPDATE SET text = excluded.text,"
-        " has_file = excluded.has_file, has_image = excluded.has_image,"
-        " has_link = excluded.has_link, vector = excluded.vector"
+        f"INSERT INTO {SearchDocument._meta.db_table} ({', '.join(names)})"  # noqa: S608 - constants
+        f" VALUES ({placeholders}, {vector}) ON CONFLICT (message_id) DO UPDATE SET {updates}"
     )
-
-
-_COLUMNS = (
-    "message",
-    "conversation",
-    "sender",
-    "seq",
-    "sent_at",
-    "text",
-    "has_file",
-    "has_image",
-    "has_link",
-)
 
 
 def _params(row: _Row) -> list:
