@@ -40,6 +40,13 @@ class OffsetField(serializers.IntegerField):
         return _number("offset", data, lowest=0, highest=MAX_OFFSET)
 
 
+@extend_schema_field(
+    {"type": "string", "minLength": 1, "maxLength": limits.search_max_query_chars()}
+)
+class QueryTextField(s.TextField):
+    """The query as typed; ``query.parse`` reads it (and refuses what it must)."""
+
+
 def _q_help() -> str:
     return (
         f"What to search for, at most {limits.search_max_query_chars()} characters: words, "
@@ -56,7 +63,7 @@ def _limit_help() -> str:
 
 
 class SearchQueryIn(s.QuerySerializer):
-    q = s.TextField(help_text=lazy(_q_help, str)(), trim_whitespace=False)
+    q = QueryTextField(help_text=lazy(_q_help, str)(), trim_whitespace=False)
     conversation_id = s.UUIDField(required=False, help_text="Search this conversation only.")
     limit = LimitField(required=False, help_text=lazy(_limit_help, str)())
     offset = OffsetField(
