@@ -12,6 +12,8 @@ still the 9th for him).
 import datetime
 import uuid
 
+from django.db import transaction
+
 from accounts.models import MentorAssignment, Role, User
 from messaging import services
 from messaging.files.models import Attachment, AttachmentKind
@@ -145,7 +147,8 @@ def build() -> dict:
     # The text of the plan was extracted after the send (as a preview does).
     plan = sent[("Study group", "The budget report is attached")]
     Attachment.objects.filter(message=plan).update(extracted_text="photosynthesis and chlorophyll")
-    indexing.reindex_attachments_of(plan.pk)
+    with transaction.atomic():
+        indexing.reindex_attachments_of(plan.pk)
     services.edit_message(
         editor=sam,
         message_id=sent[("Study group", "kangaroo sighting near campus")].pk,

@@ -9,8 +9,8 @@ from messaging.search.query import ParsedQuery, parse
 
 
 def test_plain_words_are_terms_cut_at_punctuation():
-    parsed = parse("Budget  report, draft-two")
-    assert parsed.terms == ("Budget", "report", "draft", "two")
+    parsed = parse("Budget  report, draft-two snake_case ___")
+    assert parsed.terms == ("Budget", "report", "draft", "two", "snake", "case")
     assert parsed.has_text()
 
 

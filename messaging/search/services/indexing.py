@@ -129,6 +129,11 @@ def _write(rows: list[_Row]) -> None:
         cursor.executemany(_upsert_sql(connection.vendor), [_params(r) for r in rows])
 
 
+def _attachments_of(message: Message) -> Iterable[Attachment]:
+    # A text message has none: no query for it.
+    return message.attachments.all() if message.message_type != MessageType.TEXT else []
+
+
 def index_message(message: Message) -> None:
     """Insert or replace ``message``'s row (one statement), or remove it if
     the message may not be found any more. Reads the attachments from
@@ -136,8 +141,38 @@ def index_message(message: Message) -> None:
     if not is_searchable(message):
         remove_message(message.pk)
         return
-    attachments = message.attachments.all() if message.message_type != MessageType.TEXT else []
-    _write([_row(message, attachments)])
+    _write([_row(message, _attachments_of(message))])
+
+
+@functools.cache
+def insert_from_sql(source: str, seq: str) -> str:
+    """For ``services.store``'s one PostgreSQL statement: ``INSERT … SELECT
+    … FROM {source}``, writing a new message's row with its seq read from
+    ``{source}.{seq}`` (nothing when ``source`` has no row: the claim was
+    refused). Its parameters are ``insert_from_params(message)``."""
+    values = []
+    for name in _COLUMNS:
+        if name == "seq":
+            values.append(f"{source}.{seq}")
+        else:
+            field = SearchDocument._meta.get_field(name)
+            # Typed placeholders: INSERT … SELECT does not infer them.
+            values.append(f"CAST(%s AS {field.cast_db_type(connection)})")  # type: ignore[union-attr]
+    names = [*(f"{name}_id" for name in _COLUMNS[:3]), *_COLUMNS[3:], "vector"]
+    return (
+        f"INSERT INTO {SearchDocument._meta.db_table} ({', '.join(names)})"  # noqa: S608 - constants
+        f" SELECT {', '.join(values)}, to_tsvector(CAST(%s AS regconfig), %s) FROM {source}"
+    )
+
+
+def insert_from_params(message: Message) -> list:
+    """The parameters of ``insert_from_sql`` for ``message`` (a new,
+    searchable message; its attachments, if any, in its prefetch cache)."""
+    assert connection.vendor == "postgresql", "the one statement is PostgreSQL's"
+    assert is_searchable(message), "only a searchable message has a row"
+    params = _params(_row(message, _attachments_of(message)))
+    del params[_COLUMNS.index("seq")]  # read from the statement's stored row
+    return params
 
 
 def remove_message(message_id: UUID) -> None:
@@ -148,8 +183,15 @@ def remove_message(message_id: UUID) -> None:
 def reindex_attachments_of(message_id: UUID) -> None:
     """Index a message again once one of its files' text was extracted.
     Nothing for a message that is gone, deleted or a system notice (its row
-    is removed)."""
-    message = Message.objects.filter(pk=message_id).prefetch_related("attachments").first()
+    is removed). Run it in a transaction: the message's row is locked while
+    it is read, so an edit or a delete committing meanwhile is not undone
+    by a row built from what it replaced."""
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .filter(pk=message_id)
+        .prefetch_related("attachments")
+        .first()
+    )
     if message is None:
         return
     index_message(message)
