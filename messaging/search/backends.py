@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BigIntegerField, F, Func, QuerySet, Value
 from django.db.models.expressions import RawSQL
@@ -177,7 +178,10 @@ class SQLiteBackend:
     def page(
         self, documents: QuerySet[SearchDocument], parsed: ParsedQuery, *, limit: int, offset: int
     ) -> list[Row]:
-        allowed_sql, allowed_params = documents.values("id").query.sql_with_params()
+        try:
+            allowed_sql, allowed_params = documents.values("id").query.sql_with_params()
+        except EmptyResultSet:
+            return []  # an operator that named nobody (``sender IN ()``)
         sql = (
             f"SELECT d.id, d.message_id, -bm25({self.table}) AS rank"  # noqa: S608 - names are constants
             f" FROM {self.table} JOIN message_search d ON d.id = {self.table}.rowid"

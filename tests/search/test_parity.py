@@ -47,5 +47,5 @@ def test_postgresql_and_the_embedded_default_find_the_same_messages(tmp_path):
     # The scenario exercises something: most queries find messages, a few
     # must find none (edited away, deleted, another's conversation, system).
     assert sum(1 for answer in on_postgresql.values() if answer) >= 25
-    for query in ("kangaroo", "leak", "added", "typo"):
+    for query in ("kangaroo", "leak", "added", "typo", "from:olga budget", "in:secret"):
         assert on_postgresql[query] == [], query
