@@ -86,6 +86,7 @@ QUERIES = [
     ("typo", False),
     ("quarterly plan", False),
     ("alert", False),
+    ('"quarterly plan"', False),
 ]
 
 
@@ -183,10 +184,17 @@ def key(message: Message) -> list:
     return [message.conversation.title, message.seq]
 
 
-def run(user: User) -> dict[str, list[list]]:
-    """Every query of ``QUERIES`` as ``user``: the keys of all results, in order."""
-    answers = {}
+# Queries whose snippets are compared too (as HTML: marks and escaping).
+SNIPPET_QUERIES = ("alert", '"quarterly plan"', "fieldtrip")
+
+
+def run(user: User) -> dict:
+    """Every query of ``QUERIES`` as ``user``: the keys of all results, in
+    order (``answers``), and the snippets of ``SNIPPET_QUERIES``."""
+    answers, snippets = {}, {}
     for query, _ordered in QUERIES:
         results = selectors.search(user=user, query=query, limit=50)
         answers[query] = [key(hit.message) for hit in results.hits]
-    return answers
+        if query in SNIPPET_QUERIES:
+            snippets[query] = [hit.snippet for hit in results.hits]
+    return {"answers": answers, "snippets": snippets}
