@@ -1,6 +1,7 @@
 """The embedded default (SQLite FTS5) finds what PostgreSQL finds: the same
 scenario and queries (tests/search/scenario.py) give the same messages,
-in the same order where the order is defined."""
+in the same order where the order is defined, and both engines mark and
+escape their snippets alike."""
 
 import json
 
