@@ -201,8 +201,9 @@ def rebuild(*, batch_size: int = 1000) -> int:
     """Rebuild the whole table from the messages: rows for every searchable
     message (their vectors recomputed, with the current ``SEARCH_CONFIG``),
     none for the others; on SQLite the FTS5 index is rebuilt from the table.
-    Runs in batches, each its own transaction, so the site keeps working.
-    Returns how many messages are indexed."""
+    Runs in batches, each its own transaction (its messages locked while
+    their rows are written), so the site keeps working. Returns how many
+    messages are indexed."""
     SearchDocument.objects.exclude(
         message__deleted_at__isnull=True, message__message_type__in=_searchable_types()
     ).delete()
@@ -216,11 +217,13 @@ def rebuild(*, batch_size: int = 1000) -> int:
         ).order_by("pk")
         if last_id is not None:
             batch = batch.filter(pk__gt=last_id)
-        messages = list(batch.prefetch_related("attachments")[:batch_size])
+        with transaction.atomic():
+            # Locked while read and written: an edit or a delete waits, then
+            # writes its own row (or removes it) after this batch's.
+            messages = list(batch.select_for_update().prefetch_related("attachments")[:batch_size])
+            _write([_row(m, m.attachments.all()) for m in messages])
         if not messages:
             break
-        with transaction.atomic():
-            _write([_row(m, m.attachments.all()) for m in messages])
         indexed += len(messages)
         last_id = messages[-1].pk
     if connection.vendor == "sqlite":
