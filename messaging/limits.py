@@ -85,3 +85,20 @@ def presence_heartbeat_seconds() -> int:
 
 def last_seen_write_interval_seconds() -> int:
     return int(_limit("LAST_SEEN_WRITE_INTERVAL_SECONDS"))
+
+
+def search_config() -> str:
+    """The PostgreSQL text search configuration (its language)."""
+    return str(_limit("SEARCH_CONFIG"))
+
+
+def search_page_size() -> int:
+    return int(_limit("SEARCH_PAGE_SIZE"))
+
+
+def search_max_page_size() -> int:
+    return int(_limit("SEARCH_MAX_PAGE_SIZE"))
+
+
+def search_max_query_chars() -> int:
+    return int(_limit("SEARCH_MAX_QUERY_CHARS"))

@@ -12,6 +12,7 @@ from messaging import audit, events, mentions, policy
 from messaging.errors import AccessDenied, ClientIdConflict, InvalidInput, NotFound
 from messaging.files.services import attach
 from messaging.models import AuditAction, Conversation, Message, MessageType
+from messaging.search.services import indexing
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from notifications import tasks as notification_tasks
@@ -114,6 +115,7 @@ def send_message(
                 message,
                 claim=policy.postable_conversations(sender),
                 audit_action=AuditAction.MESSAGE_SEND,
+                searchable=True,
             )
             if not stored:
                 _refuse_send(conversation_id, sender)
@@ -181,6 +183,7 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
         message.content = content
         message.edited_at = timezone.now()
         message.save(update_fields=["content", "edited_at", "metadata"])
+        indexing.index_message(message)
         notification_feed.message_edited(message=message)
         newly_mentioned = set(found.user_ids) - set(before.get("mentions", []))
         if newly_mentioned or (found.everyone and not before.get("mention_everyone")):
@@ -211,6 +214,7 @@ def delete_message(*, actor: User, message_id: UUID) -> Message:
         message.content = ""
         message.file_url = ""
         message.save(update_fields=["deleted_at", "content", "file_url"])
+        indexing.remove_message(message.pk)
         audit.record(
             actor=actor,
             action=AuditAction.MESSAGE_DELETE,

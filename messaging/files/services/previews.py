@@ -26,6 +26,7 @@ from messaging import events
 from messaging.files import rendering, storage
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
 from messaging.models import Message
+from messaging.search.services import indexing
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,9 @@ def _record(
         message_live = attachment.message_id and not (
             Message.objects.filter(pk=attachment.message_id, deleted_at__isnull=False).exists()
         )
+        if message_live and attachment.message_id and result is not None and result.text:
+            # Its text is now searchable with the message.
+            indexing.reindex_attachments_of(attachment.message_id)
         if message_live:
             events.publish_on_commit(
                 events.conversation_group(attachment.conversation_id),
