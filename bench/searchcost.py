@@ -8,9 +8,10 @@ so every row is a candidate (the worst case for the membership filter):
 * ``--messages`` messages (1,000,000) in ``--conversations`` conversations
   (200) of ten members, round-robin, one a second, oldest first;
 * each message 8–12 words drawn from a vocabulary of ``VOCABULARY``
-  made-up words with a Zipf-like law (word of rank r in about 1 / r of the
-  draws), so terms range from very common to rare, as in real chat; every
-  40th message carries a link, every 50th is flagged as having a file;
+  made-up words with a Zipf-like law (the word of rank r in a share of
+  the draws proportional to 1 / r), so terms range from very common to
+  rare, as in real chat; every 40th message carries a link, every 50th is
+  flagged as having a file;
 * the ``message_search`` row of each, its ``vector`` being
   ``to_tsvector(SEARCH_CONFIG, text)``, as indexing writes it; the table's
   indexes (the GIN index among them) are dropped for the load and made
