@@ -22,10 +22,12 @@ message reaches the page unescaped.
 """
 
 import functools
+import string
 from collections.abc import Iterable
 from typing import Protocol
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BigIntegerField, F, Func, QuerySet, Value
 from django.db.models.expressions import RawSQL
@@ -40,12 +42,18 @@ from messaging.search.query import ParsedQuery
 MARK_START = "\ue000"
 MARK_STOP = "\ue001"
 ELLIPSIS = "…"
-# PostgreSQL's parser reads "<…>" as an HTML tag and drops it, with the
-# words inside: chat text is not HTML, so both the vector and the headline
-# see these two characters in their place (separators to the parser), and
-# the headline gets the real ones back before escaping.
-PARSER_SAFE = str.maketrans("<>", "\ue002\ue003")
-_PARSER_SAFE_BACK = str.maketrans("\ue002\ue003", "<>")
+# PostgreSQL's parser reads "<…>" as an HTML tag (and drops it with the
+# words inside), "a.txt" as a file name, "x-y" as one more word: chat text
+# is not HTML, and the query side cuts words at punctuation (query.py) as
+# FTS5 does. So the vector and the headline see ASCII punctuation as
+# private-use stand-ins (separators to the parser), and the headline gets
+# the real characters back before it is escaped.
+_PUNCTUATION = string.punctuation
+_STAND_INS = "".join(chr(0xE010 + n) for n in range(len(_PUNCTUATION)))
+PARSER_SAFE = str.maketrans(_PUNCTUATION, _STAND_INS)
+_PARSER_SAFE_BACK = str.maketrans(_STAND_INS, _PUNCTUATION)
+# Characters a message's indexed text never holds (indexing drops them).
+RESERVED = MARK_START + MARK_STOP + _STAND_INS
 # Without positive text a snippet is the start of the text.
 PLAIN_SNIPPET_CHARS = 200
 
@@ -108,8 +116,13 @@ class PostgresBackend:
         self, documents: QuerySet[SearchDocument], parsed: ParsedQuery, *, limit: int, offset: int
     ) -> list[Row]:
         query = self._query(parsed)
-        # Ranked by what is sought; the excluded words only filter.
-        rank = SearchRank(F("vector"), self._positive(parsed), normalization=Value(1))
+        # Ranked by what is sought (the excluded words only filter): cover
+        # density counts every occurrence and favours words close together;
+        # normalization 1 divides by the log of the length, as bm25 weighs
+        # length on SQLite.
+        rank = SearchRank(
+            F("vector"), self._positive(parsed), normalization=Value(1), cover_density=True
+        )
         rows = (
             documents.filter(vector=query)
             .annotate(rank=rank)
@@ -127,7 +140,7 @@ class PostgresBackend:
 
     def snippets(self, ids: list[int], parsed: ParsedQuery) -> dict[int, str]:
         headline = SearchHeadline(
-            Func(F("text"), Value("<>"), Value("\ue002\ue003"), function="translate"),
+            Func(F("text"), Value(_PUNCTUATION), Value(_STAND_INS), function="translate"),
             self._positive(parsed),
             config=limits.search_config(),
             start_sel=MARK_START,
@@ -165,7 +178,10 @@ class SQLiteBackend:
     def page(
         self, documents: QuerySet[SearchDocument], parsed: ParsedQuery, *, limit: int, offset: int
     ) -> list[Row]:
-        allowed_sql, allowed_params = documents.values("id").query.sql_with_params()
+        try:
+            allowed_sql, allowed_params = documents.values("id").query.sql_with_params()
+        except EmptyResultSet:
+            return []  # an operator that named nobody (``sender IN ()``)
         sql = (
             f"SELECT d.id, d.message_id, -bm25({self.table}) AS rank"  # noqa: S608 - names are constants
             f" FROM {self.table} JOIN message_search d ON d.id = {self.table}.rowid"
@@ -174,7 +190,10 @@ class SQLiteBackend:
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, [self._expression(parsed), *allowed_params, limit, offset])
-            return [(pk, message_id, float(rank)) for pk, message_id, rank in cursor.fetchall()]
+            fetched = cursor.fetchall()
+        # A raw cursor gives the UUID as SQLite stores it (hex text).
+        message_id = SearchDocument._meta.get_field("message")
+        return [(pk, message_id.to_python(value), float(rank)) for pk, value, rank in fetched]
 
     def excluding(
         self, documents: QuerySet[SearchDocument], excluded: Iterable[str]

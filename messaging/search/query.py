@@ -14,7 +14,8 @@ What a user may type (docs/api.md, "Search", lists the same):
 
 Operator names are case-insensitive. Anything else of the form ``x:y`` is
 plain text (``10:30`` or ``re:budget`` are words). Plain text is cut into
-words (letters and digits); punctuation only separates them, so user input
+words (letters and digits); punctuation, ``_`` included, only separates
+them, as both engines read the indexed text, so user input
 never reaches a search engine as syntax. A bad operator value, a negated
 operator, a query over ``SEARCH_MAX_QUERY_CHARS`` or one with nothing to
 search for is ``InvalidInput`` with a message saying which.
@@ -31,7 +32,7 @@ HAS_VALUES = frozenset({"file", "image", "link"})
 IS_VALUES = frozenset({"unread", "mention"})
 OPERATORS = ("from", "in", "has", "is", "before", "after")
 
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"[^\W_]+")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # One token from the current position: an optional "-", then a quoted
 # phrase, an operator with a quoted or bare value, or a run of non-spaces.

@@ -29,7 +29,7 @@ from messaging.search.query import ParsedQuery, parse
 # Paging deeper than this is refused: nobody reads that far, and an offset
 # costs the rows it skips.
 MAX_OFFSET = 1000
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)

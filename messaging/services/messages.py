@@ -115,11 +115,10 @@ def send_message(
                 message,
                 claim=policy.postable_conversations(sender),
                 audit_action=AuditAction.MESSAGE_SEND,
+                searchable=True,
             )
             if not stored:
                 _refuse_send(conversation_id, sender)
-            # Findable exactly when stored: the same transaction.
-            indexing.index_message(message)
             events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk))
     except (IntegrityError, attach.AlreadyClaimed) as error:
         # A resend collides: return what the first send stored.

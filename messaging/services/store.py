@@ -7,8 +7,10 @@ last_seq + 1 … RETURNING``, whose condition is a queryset (for a send,
 membership, archive state and an active account are decided in the same
 statement that locks the row). It then inserts the message under that seq,
 moves the sender's cursors to it (writing is reading; no receipt, the
-``message.new`` says as much), writes the audit row when asked, and
-publishes ``message.new`` after commit.
+``message.new`` says as much), writes the audit row when asked, writes the
+message's search row when asked (``search.services.indexing``: a send is
+findable exactly when it is stored), and publishes ``message.new`` after
+commit.
 
 On PostgreSQL all of that is one statement (data-modifying CTEs), one round
 trip; its INSERT writes every concrete field of ``Message``. Elsewhere
@@ -28,10 +30,15 @@ from django.db.models.sql import UpdateQuery
 
 from messaging import audit, events
 from messaging.models import AuditLog, Conversation, ConversationParticipant, Message
+from messaging.search.services import indexing
 
 
 def store_message(
-    message: Message, *, claim: QuerySet[Conversation], audit_action: str | None
+    message: Message,
+    *,
+    claim: QuerySet[Conversation],
+    audit_action: str | None,
+    searchable: bool = False,
 ) -> bool:
     """Store ``message`` (its seq unset) under the next seq of its
     conversation, provided the conversation is in ``claim``.
@@ -42,12 +49,19 @@ def store_message(
     second message with the same sender and ``client_id`` raises
     ``IntegrityError`` and leaves nothing behind once the caller's
     transaction rolls back. Run it inside the caller's transaction.
+
+    ``searchable``: also index the message for search (a person's message;
+    its attachments, if any, already in ``message.attachments``' cache).
     """
     claim_sql, claim_params = _claim(claim, message.conversation_id, message.sent_at)
     if _in_one_statement():
-        stored = _store_in_one_statement(message, claim_sql, claim_params, audit_action)
+        stored = _store_in_one_statement(
+            message, claim_sql, claim_params, audit_action, searchable=searchable
+        )
     else:
         stored = _store_in_steps(message, claim_sql, claim_params, audit_action)
+        if stored and searchable:
+            indexing.index_message(message)
     if stored:
         events.publish_on_commit(
             events.conversation_group(message.conversation_id), events.message_new(message)
@@ -125,7 +139,7 @@ def _prep(model: Model, field: Field) -> object:
 
 
 @functools.cache
-def _one_statement_template(audited: bool) -> str:
+def _one_statement_template(audited: bool, searchable: bool = False) -> str:
     """The statement around the claim (``{claim}``). Table and column names
     come from the models; every value is a parameter."""
     last_seq = _qn(_field(Conversation, "last_seq").column)
@@ -161,22 +175,32 @@ def _one_statement_template(audited: bool) -> str:
             f" SELECT {', '.join(_cast(f) for f in a.values())},"
             " jsonb_build_object('seq', seq) FROM stored)"
         )
+    if searchable:
+        statement += f", indexed AS ({indexing.insert_from_sql('stored', 'seq')})"
     return statement + " SELECT seq FROM stored"  # noqa: S608 - as above
 
 
 def _store_in_one_statement(
-    message: Message, claim_sql: str, claim_params: list, audit_action: str | None
+    message: Message,
+    claim_sql: str,
+    claim_params: list,
+    audit_action: str | None,
+    *,
+    searchable: bool,
 ) -> bool:
-    """Claim, insert, cursors and audit in one PostgreSQL statement. It is
-    atomic on its own; a resend fails it on UNIQUE(sender, client_id) and
-    nothing of it remains."""
+    """Claim, insert, cursors, audit and search row in one PostgreSQL
+    statement. It is atomic on its own; a resend fails it on
+    UNIQUE(sender, client_id) and nothing of it remains."""
     params = [*claim_params]
     params += [_prep(message, f) for f in Message._meta.concrete_fields if f.name != "seq"]
     params += [message.conversation_id, message.sender_id]
     if audit_action:
         params += [message.sent_at, message.sender_id, audit_action]
         params += [message.conversation_id, message.pk]
-    sql = _one_statement_template(bool(audit_action)).replace("{claim}", claim_sql, 1)
+    template = _one_statement_template(bool(audit_action), searchable)
+    sql = template.replace("{claim}", claim_sql, 1)
+    if searchable:
+        params += indexing.insert_from_params(message)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

@@ -53,6 +53,7 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/attachments/{attachment_id}/content/",
         "/api/attachments/{attachment_id}/thumbnail/",
         "/api/attachments/{attachment_id}/preview/{page}/",
+        "/api/search/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

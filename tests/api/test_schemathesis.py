@@ -56,6 +56,8 @@ CROSS_FIELD_REFUSALS = {
     "such as a leap second)",
     "push_subscriptions_create": "an endpoint that is not https to a public host (the server "
     "posts to it); a p256dh that is not a point on P-256",
+    "search": "a q with nothing to search for (spaces, punctuation) or a bad operator value "
+    "(has:video, before:soon)",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # Refusals of what a file holds, which a schema cannot describe: an upload

@@ -21,12 +21,13 @@ from django.db import connection, transaction
 from messaging import limits
 from messaging.files.models import Attachment, AttachmentKind
 from messaging.models import Message, MessageType
-from messaging.search.backends import MARK_START, MARK_STOP, PARSER_SAFE
+from messaging.search.backends import PARSER_SAFE, RESERVED
 from messaging.search.models import SearchDocument
 
 _LINK = re.compile(r"https?://\S", re.IGNORECASE)
-# The highlighting markers never come from a message (backends.marked_html).
-_MARKERS = str.maketrans("", "", MARK_START + MARK_STOP + "\ue002\ue003")
+# Highlighting markers and parser stand-ins never come from a message
+# (backends.marked_html).
+_RESERVED = str.maketrans("", "", RESERVED)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def _row(message: Message, attachments: Iterable[Attachment]) -> _Row:
     parts = [message.content]
     parts += [a.name for a in attachments]
     parts += [a.extracted_text for a in attachments if a.extracted_text]
-    text = "\n".join(p for p in parts if p).translate(_MARKERS)
+    text = "\n".join(p for p in parts if p).translate(_RESERVED)
     return _Row(
         message_id=message.pk,
         conversation_id=message.conversation_id,
@@ -89,27 +90,14 @@ def _upsert_sql(vendor: str) -> str:
     """INSERT … ON CONFLICT (message) DO UPDATE, on both databases; the
     vector is computed by PostgreSQL from the text parameter."""
     vector = "to_tsvector(CAST(%s AS regconfig), %s)" if vendor == "postgresql" else "NULL"
-    columns = ", ".join([*(f"{name}_id" for name in _COLUMNS[:3]), *_COLUMNS[3:], "vector"])
+    names = [*(f"{name}_id" for name in _COLUMNS[:3]), *_COLUMNS[3:], "vector"]
+    # Every column but the key: a rebuild refreshes all of a row.
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
     return (
-        f"INSERT INTO {SearchDocument._meta.db_table} ({columns})"  # noqa: S608 - constants
-        f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, {vector})"
-        " ON CONFLICT (message_id) DO UPDATE SET text = excluded.text,"
-        " has_file = excluded.has_file, has_image = excluded.has_image,"
-        " has_link = excluded.has_link, vector = excluded.vector"
+        f"INSERT INTO {SearchDocument._meta.db_table} ({', '.join(names)})"  # noqa: S608 - constants
+        f" VALUES ({placeholders}, {vector}) ON CONFLICT (message_id) DO UPDATE SET {updates}"
     )
-
-
-_COLUMNS = (
-    "message",
-    "conversation",
-    "sender",
-    "seq",
-    "sent_at",
-    "text",
-    "has_file",
-    "has_image",
-    "has_link",
-)
 
 
 def _params(row: _Row) -> list:
@@ -141,6 +129,11 @@ def _write(rows: list[_Row]) -> None:
         cursor.executemany(_upsert_sql(connection.vendor), [_params(r) for r in rows])
 
 
+def _attachments_of(message: Message) -> Iterable[Attachment]:
+    # A text message has none: no query for it.
+    return message.attachments.all() if message.message_type != MessageType.TEXT else []
+
+
 def index_message(message: Message) -> None:
     """Insert or replace ``message``'s row (one statement), or remove it if
     the message may not be found any more. Reads the attachments from
@@ -148,8 +141,38 @@ def index_message(message: Message) -> None:
     if not is_searchable(message):
         remove_message(message.pk)
         return
-    attachments = message.attachments.all() if message.message_type != MessageType.TEXT else []
-    _write([_row(message, attachments)])
+    _write([_row(message, _attachments_of(message))])
+
+
+@functools.cache
+def insert_from_sql(source: str, seq: str) -> str:
+    """For ``services.store``'s one PostgreSQL statement: ``INSERT … SELECT
+    … FROM {source}``, writing a new message's row with its seq read from
+    ``{source}.{seq}`` (nothing when ``source`` has no row: the claim was
+    refused). Its parameters are ``insert_from_params(message)``."""
+    values = []
+    for name in _COLUMNS:
+        if name == "seq":
+            values.append(f"{source}.{seq}")
+        else:
+            field = SearchDocument._meta.get_field(name)
+            # Typed placeholders: INSERT … SELECT does not infer them.
+            values.append(f"CAST(%s AS {field.cast_db_type(connection)})")  # type: ignore[union-attr]
+    names = [*(f"{name}_id" for name in _COLUMNS[:3]), *_COLUMNS[3:], "vector"]
+    return (
+        f"INSERT INTO {SearchDocument._meta.db_table} ({', '.join(names)})"  # noqa: S608 - constants
+        f" SELECT {', '.join(values)}, to_tsvector(CAST(%s AS regconfig), %s) FROM {source}"
+    )
+
+
+def insert_from_params(message: Message) -> list:
+    """The parameters of ``insert_from_sql`` for ``message`` (a new,
+    searchable message; its attachments, if any, in its prefetch cache)."""
+    assert connection.vendor == "postgresql", "the one statement is PostgreSQL's"
+    assert is_searchable(message), "only a searchable message has a row"
+    params = _params(_row(message, _attachments_of(message)))
+    del params[_COLUMNS.index("seq")]  # read from the statement's stored row
+    return params
 
 
 def remove_message(message_id: UUID) -> None:
@@ -160,8 +183,15 @@ def remove_message(message_id: UUID) -> None:
 def reindex_attachments_of(message_id: UUID) -> None:
     """Index a message again once one of its files' text was extracted.
     Nothing for a message that is gone, deleted or a system notice (its row
-    is removed)."""
-    message = Message.objects.filter(pk=message_id).prefetch_related("attachments").first()
+    is removed). Run it in a transaction: the message's row is locked while
+    it is read, so an edit or a delete committing meanwhile is not undone
+    by a row built from what it replaced."""
+    message = (
+        Message.objects.select_for_update(of=("self",))
+        .filter(pk=message_id)
+        .prefetch_related("attachments")
+        .first()
+    )
     if message is None:
         return
     index_message(message)
@@ -171,8 +201,9 @@ def rebuild(*, batch_size: int = 1000) -> int:
     """Rebuild the whole table from the messages: rows for every searchable
     message (their vectors recomputed, with the current ``SEARCH_CONFIG``),
     none for the others; on SQLite the FTS5 index is rebuilt from the table.
-    Runs in batches, each its own transaction, so the site keeps working.
-    Returns how many messages are indexed."""
+    Runs in batches, each its own transaction (its messages locked while
+    their rows are written), so the site keeps working. Returns how many
+    messages are indexed."""
     SearchDocument.objects.exclude(
         message__deleted_at__isnull=True, message__message_type__in=_searchable_types()
     ).delete()
@@ -186,11 +217,13 @@ def rebuild(*, batch_size: int = 1000) -> int:
         ).order_by("pk")
         if last_id is not None:
             batch = batch.filter(pk__gt=last_id)
-        messages = list(batch.prefetch_related("attachments")[:batch_size])
+        with transaction.atomic():
+            # Locked while read and written: an edit or a delete waits, then
+            # writes its own row (or removes it) after this batch's.
+            messages = list(batch.select_for_update().prefetch_related("attachments")[:batch_size])
+            _write([_row(m, m.attachments.all()) for m in messages])
         if not messages:
             break
-        with transaction.atomic():
-            _write([_row(m, m.attachments.all()) for m in messages])
         indexed += len(messages)
         last_id = messages[-1].pk
     if connection.vendor == "sqlite":
