@@ -65,3 +65,24 @@ def test_bench_search_is_a_subcommand_with_its_options():
     assert out.returncode == 0, out.stderr
     for option in ("--messages", "--conversations", "--iterations", "--repeat", "--keep"):
         assert option in out.stdout
+
+
+def test_the_bench_vectors_are_the_ones_indexing_writes():
+    """The bench's SQL stands in for punctuation as indexing does before
+    ``to_tsvector`` (``backends.PARSER_SAFE``), so its vectors are the same."""
+    from django.db import connection
+
+    from messaging import limits
+    from messaging.search.backends import PARSER_SAFE
+
+    text = "Notes at https://example.test/notes/7 — a.txt x-y <b>bold</b>"
+    source, target = searchcost._parser_safe()
+    config = limits.search_config()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_tsvector(%s::regconfig, translate(%s, %s, %s))::text,"
+            " to_tsvector(%s::regconfig, %s)::text",
+            [config, text, source, target, config, text.translate(PARSER_SAFE)],
+        )
+        bench, service = cursor.fetchone()
+    assert bench == service
