@@ -173,3 +173,46 @@ def test_on_a_phone_the_header_offers_search_as_a_button(pair, browser, server, 
     expect(page.get_by_role("search", name="Search").get_by_role("searchbox")).to_be_focused()
     screenshot(page, "search-phone.png")
     context.close()
+
+
+def test_without_javascript_the_header_box_and_the_page_still_search(
+    pair, browser, server, console
+):
+    mentor, student, direct = pair
+    target = off_loop(say, sender=mentor, conversation=direct, content=TARGET_TEXT)
+    context, page = open_as(browser, server, console, student, "/", javascript=False)
+    box = page.get_by_role("search", name="Search messages").get_by_role("searchbox")
+    box.fill("budget")
+    box.press("Enter")
+    page.wait_for_url(f"{server.http_url}/search/?q=budget")
+    hit = page.locator("a.search-hit-link")
+    expect(hit).to_have_count(1)
+    expect(hit).to_have_attribute("href", f"/c/{direct.pk}/?around={target.seq}#m-{target.seq}")
+    expect(hit.locator("mark")).to_have_text("budget")
+    context.close()
+
+
+def test_more_results_are_added_below_without_leaving_the_page(pair, browser, server, console):
+    mentor, student, direct = pair
+
+    def seed_many():
+        return [say(mentor, direct, f"Budget line {n}") for n in range(1, 26)]
+
+    sent = off_loop(seed_many)
+    context, page = open_as(browser, server, console, student, "/search/?q=budget")
+    hits = page.locator("a.search-hit-link")
+    expect(hits).to_have_count(20)  # SEARCH_PAGE_SIZE
+    page.get_by_role("link", name="More results").click()
+    expect(hits).to_have_count(25)
+    # Still this page; the next page's hits went on in the same group.
+    assert page.url == f"{server.http_url}/search/?q=budget"
+    expect(page.locator(".search-group")).to_have_count(1)
+    expect(page.get_by_role("link", name="More results")).to_have_count(0)
+    expect(page.locator("#search-count")).to_have_text("Results 1–25")
+    expect(hits.nth(20)).to_be_focused()
+    shown = {
+        h.split("around=")[1].split("#")[0]
+        for h in hits.evaluate_all("links => links.map((a) => a.getAttribute('href'))")
+    }
+    assert shown == {str(m.seq) for m in sent}
+    context.close()
