@@ -216,3 +216,26 @@ def test_more_results_are_added_below_without_leaving_the_page(pair, browser, se
     }
     assert shown == {str(m.seq) for m in sent}
     context.close()
+
+
+def test_a_recent_message_is_marked_in_place_and_an_unknown_one_leaves_the_latest(
+    pair, browser, server, console
+):
+    mentor, student, direct = pair
+
+    def seed_few():
+        return [say(mentor, direct, f"Recent {n}") for n in range(1, 4)]
+
+    first, middle, last = off_loop(seed_few)
+    path = f"/c/{direct.pk}/"
+    context, page = open_as(browser, server, console, student, f"{path}?around={middle.seq}")
+    found = page.locator("#message-list li.message.jump-target")
+    expect(found.locator(".content")).to_have_text("Recent 2")
+    expect(page.locator("#message-list li.message")).to_have_count(3)
+    expect(page.locator("#jump-newer")).to_have_count(0)
+
+    page.goto(f"{server.http_url}{path}?around={last.seq + 50}")
+    expect(page.locator("#live-region")).to_contain_text("That message could not be shown")
+    expect(page.locator("#message-list li.message")).to_have_count(3)
+    expect(page.locator("#message-list li.message.jump-target")).to_have_count(0)
+    context.close()
