@@ -25,7 +25,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from messaging import limits
+from messaging import limits, validation
 from messaging.errors import InvalidInput
 
 HAS_VALUES = frozenset({"file", "image", "link"})
@@ -107,10 +107,14 @@ def _dedupe(items: list[str]) -> tuple[str, ...]:
 def parse(text: str) -> ParsedQuery:
     """Parse what was typed in the search box. Pure; raises InvalidInput
     (code ``invalid``) for a bad operator value, a negated operator, a
-    query longer than ``limits.search_max_query_chars()`` or one with
-    nothing to search for."""
+    query longer than ``limits.search_max_query_chars()``, one holding a
+    character the text rule refuses (``validation.check_text``: NUL,
+    control characters…) or one with nothing to search for."""
     if not isinstance(text, str):
         raise InvalidInput("The query must be text.")
+    # NUL and the other characters no text of Parley holds (PostgreSQL
+    # could not even compare with them).
+    validation.check_text(text, what="The query")
     if len(text) > limits.search_max_query_chars():
         raise InvalidInput(
             f"The query is longer than {limits.search_max_query_chars()} characters."

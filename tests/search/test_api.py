@@ -74,6 +74,8 @@ def test_anonymous_is_401():
         ({"q": "x" * 501}, "longer than 500"),
         ({"q": "has:video"}, "has:file"),
         ({"q": "before:soon"}, "YYYY-MM-DD"),
+        ({"q": "from:a\x00@b.test"}, "Null characters"),
+        ({"q": "in:\x1b[2J"}, "a control character"),
         ({"q": "budget", "limit": "0"}, "limit"),
         ({"q": "budget", "limit": "51"}, "limit"),
         ({"q": "budget", "limit": "ten"}, "limit"),

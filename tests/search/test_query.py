@@ -78,6 +78,9 @@ def test_repeated_words_count_once():
         ("", "nothing to search for"),
         ("   ", "nothing to search for"),
         ('"" - !!', "nothing to search for"),
+        ("budget\x00", "NUL (U+0000, character 7)"),
+        ("from:a\x00@b.test", "NUL"),
+        ("in:\x1b[2J", "a control character"),
     ],
 )
 def test_bad_queries_are_invalid_with_a_clear_message(query, says):

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from messaging import events, limits
+from messaging.api import schema
 from messaging.api import serializers as s
 from messaging.models import ConversationType
 from messaging.search.selectors import MAX_OFFSET, SearchHit
@@ -41,7 +42,12 @@ class OffsetField(serializers.IntegerField):
 
 
 @extend_schema_field(
-    {"type": "string", "minLength": 1, "maxLength": limits.search_max_query_chars()}
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": limits.search_max_query_chars(),
+        "pattern": schema.not_blank_pattern(),
+    }
 )
 class QueryTextField(s.TextField):
     """The query as typed; ``query.parse`` reads it (and refuses what it must)."""
