@@ -6,6 +6,7 @@ conversation with its neighbours (``/c/<id>/?around=<seq>#m-<seq>``)."""
 import html
 import re
 from dataclasses import dataclass, field
+from uuid import UUID
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
@@ -14,6 +15,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
+from accounts.models import User
 from messaging import limits
 from messaging import selectors as messaging_selectors
 from messaging.errors import InvalidInput
@@ -76,7 +78,7 @@ class ConversationGroup:
 def group_by_conversation(hits: list[selectors.SearchHit]) -> list[ConversationGroup]:
     """The hits grouped by conversation; groups in the order of their best hit
     (``search`` answers best first), hits in their own order within each."""
-    groups: dict[object, ConversationGroup] = {}
+    groups: dict[UUID, ConversationGroup] = {}
     for hit in hits:
         conversation = hit.message.conversation
         group = groups.get(conversation.pk)
@@ -86,7 +88,7 @@ def group_by_conversation(hits: list[selectors.SearchHit]) -> list[ConversationG
     return list(groups.values())
 
 
-def _title_of(conversation: Conversation, user) -> str:
+def _title_of(conversation: Conversation, user: User) -> str:
     """What the inbox calls a conversation: its title, or for one without a
     title (direct, support) the other members' names."""
     if conversation.title:
@@ -103,9 +105,14 @@ def _title_of(conversation: Conversation, user) -> str:
     return ", ".join(others[:3]) + (f" +{len(others) - 3}" if len(others) > 3 else "")
 
 
+_OFFSET = re.compile(r"[0-9]{1,9}")
+
+
 def _offset_from(request) -> int:
-    raw = request.GET.get("offset", "0").strip() or "0"
-    if not raw.isdigit():
+    """``offset`` from the query string; how far it may go is the
+    selector's to say (InvalidInput past its limit)."""
+    raw = request.GET.get("offset", "").strip() or "0"
+    if not _OFFSET.fullmatch(raw):
         raise InvalidInput("offset must be a whole number of 0 or more.")
     return int(raw)
 

@@ -134,7 +134,7 @@ def test_no_results_says_so(student_client, direct):
 
 @pytest.mark.parametrize(
     "query",
-    ["before:2026-13-45", "has:pizza budget", "from:", "-from:me budget", "x" * 501],
+    ["before:2026-13-45", "has:pizza budget", "from:", "-from:me budget", "x" * 501, "a\x00b"],
 )
 def test_an_invalid_query_shows_the_parsers_message(student_client, direct, query):
     response = search(student_client, query)
@@ -146,7 +146,7 @@ def test_an_invalid_query_shows_the_parsers_message(student_client, direct, quer
     assert 'aria-invalid="true"' in body and 'id="search-results"' not in body
 
 
-@pytest.mark.parametrize("offset", ["abc", "-1", "5000"])
+@pytest.mark.parametrize("offset", ["abc", "-1", "5000", "²", "1e3", "9" * 30])
 def test_a_bad_offset_is_a_clear_error(student_client, direct, assigned, offset):
     send(assigned[0], direct, "budget")
     response = search(student_client, "budget", offset=offset)
