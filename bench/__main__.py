@@ -11,6 +11,8 @@ table to stdout. docs/benchmarks.md explains every figure.
 notifications instead: bench/notifycost.py, ``python -m bench notify --help``.
 ``python -m bench files`` measures uploads and document previews:
 bench/filescost.py, ``python -m bench files --help``.
+``python -m bench search`` measures search over a million messages:
+bench/searchcost.py, ``python -m bench search --help``.
 """
 
 import argparse
@@ -413,6 +415,11 @@ def main(argv=None) -> int:
         from bench import filescost
 
         return filescost.cli(argv[1:])
+    if argv[:1] == ["search"]:
+        # ``python -m bench search``: search latency (bench/searchcost.py).
+        from bench import searchcost
+
+        return searchcost.cli(argv[1:])
     args = parse_args(argv)
     raise_fd_limit(4 * args.idle + 1000)
     run_id = dt.datetime.now().strftime("%Y%m%d%H%M%S")

@@ -1,5 +1,9 @@
 """The search pages."""
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from messaging.search import views
+
+urlpatterns = [
+    path("search/", views.search_page, name="search"),
+]

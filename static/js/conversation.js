@@ -9,6 +9,7 @@ import {
 } from "./render.js";
 import { MentionAutocomplete } from "./mentions.js";
 import { UploadTray, discardUpload, wireDrop, wirePaste } from "./uploads.js";
+import { jumpFromLocation } from "./jump.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -56,8 +57,14 @@ export class ConversationView {
     this.decorate();
     this._showHistoryStatus();
     this.renderOutbox();
-    this.scrollToBottom();
-    this.goToHash();
+    // ?around=<seq> (a search hit): that message in context, not the latest.
+    this.jump = jumpFromLocation(this);
+    if (this.jump) {
+      this.jump.open();
+    } else {
+      this.scrollToBottom();
+      this.goToHash();
+    }
 
     app.cursorSources.push(() => (this.removed ? {} : { [this.id]: this.cursor }));
     app.outbox.addEventListener("change", () => this.renderOutbox());
@@ -316,9 +323,11 @@ export class ConversationView {
     while (this.seqs.has(this.cursor + 1)) this.cursor += 1;
   }
 
-  /** Fetch whatever follows the last contiguous seq (a gap, or more to resume). */
+  /** Fetch whatever follows the last contiguous seq (a gap, or more to resume).
+   * Not while a message is open in context far back: jump.js pages newer
+   * history as the person scrolls down instead. */
   async fillGap() {
-    if (this.filling || !this.conn.ready) return;
+    if (this.filling || !this.conn.ready || this.jump?.detached) return;
     this.filling = true;
     try {
       for (let round = 0; round < 50; round += 1) {
@@ -362,6 +371,19 @@ export class ConversationView {
       this.loadingOlder = false;
       this._showHistoryStatus();
     }
+  }
+
+  /** Show ``messages`` (one stretch without gaps, oldest first) instead of
+   * what is held: a message opened in context (jump.js). */
+  replaceHistory(messages, { hasMoreBefore }) {
+    this.messages.clear();
+    this.seqs.clear();
+    this.list.replaceChildren();
+    this.hasMoreBefore = hasMoreBefore;
+    this.cursor = messages.length ? messages[0].seq - 1 : 0;
+    for (const message of messages) this.upsert(message);
+    this.decorate();
+    this._showHistoryStatus();
   }
 
   _showHistoryStatus() {
@@ -441,7 +463,10 @@ export class ConversationView {
     }
   }
 
+  /** False while the newest messages are not loaded (jump.js): the end of
+   * the list is then not the end of the conversation to stick to. */
   nearBottom() {
+    if (this.jump?.detached) return false;
     const s = this.scroller;
     return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
   }
