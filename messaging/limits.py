@@ -85,3 +85,24 @@ def presence_heartbeat_seconds() -> int:
 
 def last_seen_write_interval_seconds() -> int:
     return int(_limit("LAST_SEEN_WRITE_INTERVAL_SECONDS"))
+
+
+# --- Support requests (messaging.support) -------------------------------------
+
+
+def support_first_response_hours() -> int:
+    """A request without a first response is overdue after this many hours."""
+    return int(_limit("SUPPORT_FIRST_RESPONSE_HOURS"))
+
+
+def support_resolution_hours() -> int:
+    """A request still open or pending is overdue after this many hours."""
+    return int(_limit("SUPPORT_RESOLUTION_HOURS"))
+
+
+def support_subject_max_chars() -> int:
+    return int(_limit("SUPPORT_SUBJECT_MAX_CHARS"))
+
+
+def support_rating_comment_max_chars() -> int:
+    return int(_limit("SUPPORT_RATING_COMMENT_MAX_CHARS"))
