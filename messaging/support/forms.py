@@ -46,8 +46,10 @@ class NewRequestForm(forms.Form):
         label="Category",
     )
     subject = forms.CharField(label="Subject", strip=False)
-    body = forms.CharField(label="Your message", widget=forms.Textarea(attrs={"rows": 6}))
-    client_id = forms.UUIDField(widget=forms.HiddenInput)
+    body = forms.CharField(
+        label="Your message", strip=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    client_id = forms.UUIDField(widget=forms.HiddenInput, label="The form's key")
 
     def __init__(self, *args, categories, **kwargs):
         super().__init__(*args, **kwargs)

@@ -33,6 +33,12 @@ from messaging.support import selectors, services, transitions
 from messaging.support.forms import BULK_ACTIONS, NewRequestForm, QueueFilterForm, RatingForm
 from messaging.support.models import SupportPriority, SupportRequest, SupportStatus
 
+class SignedInRequest(HttpRequest):
+    """A request past ``login_required``: its user is a ``User``."""
+
+    user: User
+
+
 # --- The banner on a support conversation's page --------------------------------
 
 
@@ -86,7 +92,7 @@ def banner_context(user: User, conversation: Conversation) -> dict | None:
 
 
 @login_required
-def support_home(request: HttpRequest) -> HttpResponse:
+def support_home(request: SignedInRequest) -> HttpResponse:
     """Platform admins get the queue; everyone else their own requests."""
     if policy.may_work_support_queue(request.user):
         return _queue(request)
@@ -100,7 +106,7 @@ def support_home(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _queue(request: HttpRequest) -> HttpResponse:
+def _queue(request: SignedInRequest) -> HttpResponse:
     form = QueueFilterForm(
         request.GET or None, categories=selectors.categories(include_inactive=True)
     )
@@ -127,7 +133,7 @@ def _queue(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def new_request(request: HttpRequest) -> HttpResponse:
+def new_request(request: SignedInRequest) -> HttpResponse:
     """The form; a valid post opens the request and goes to its conversation.
     A refused one shows the form again with what was typed and why."""
     user = request.user
@@ -159,7 +165,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
     return render(request, "support/new.html", {"form": form})
 
 
-def legacy_new_support_target(request: HttpRequest) -> str:
+def legacy_new_support_target(request: SignedInRequest) -> str:
     """Where the old "Contact support" form now leads: the new request page,
     with the subject typed there carried over."""
     subject = request.POST.get("title", "").strip()
@@ -171,7 +177,7 @@ def legacy_new_support_target(request: HttpRequest) -> str:
 
 
 def _request_action(
-    action: Callable[[HttpRequest, SupportRequest], str],
+    action: Callable[[SignedInRequest, SupportRequest], str],
 ) -> Callable[..., HttpResponse]:
     """A banner form's view: find the request (404 unless the person may see
     it), do ``action`` (which returns what to tell the person), and go back
@@ -180,7 +186,7 @@ def _request_action(
     @wraps(action)
     @login_required
     @require_POST
-    def view(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    def view(request: SignedInRequest, request_id: uuid.UUID) -> HttpResponse:
         try:
             support_request = selectors.request_for(request.user, request_id)
         except NotFound:
@@ -192,14 +198,13 @@ def _request_action(
         except MessagingError as error:
             messages.error(request, error.message)
         return redirect(
-            safe_next(request)
-            or reverse("conversation", args=[support_request.conversation_id])
+            safe_next(request) or reverse("conversation", args=[support_request.conversation_id])
         )
 
     return view
 
 
-def _choice(request: HttpRequest, field: str, choices: list[str]) -> str:
+def _choice(request: SignedInRequest, field: str, choices: list[str]) -> str:
     value = request.POST.get(field, "")
     if value not in choices:
         raise InvalidInput(f"{field} must be one of: {', '.join(choices)}.")
@@ -207,7 +212,7 @@ def _choice(request: HttpRequest, field: str, choices: list[str]) -> str:
 
 
 @_request_action
-def change_status(request: HttpRequest, support_request: SupportRequest) -> str:
+def change_status(request: SignedInRequest, support_request: SupportRequest) -> str:
     status = _choice(request, "status", SupportStatus.values)
     changed = services.change_status(
         actor=request.user, request_id=support_request.pk, status=status
@@ -216,7 +221,7 @@ def change_status(request: HttpRequest, support_request: SupportRequest) -> str:
 
 
 @_request_action
-def assign(request: HttpRequest, support_request: SupportRequest) -> str:
+def assign(request: SignedInRequest, support_request: SupportRequest) -> str:
     raw = request.POST.get("assignee_id", "")
     assignee_id = validation.parse_uuid(raw, what="assignee_id") if raw else None
     changed = services.assign(
@@ -228,7 +233,7 @@ def assign(request: HttpRequest, support_request: SupportRequest) -> str:
 
 
 @_request_action
-def set_priority(request: HttpRequest, support_request: SupportRequest) -> str:
+def set_priority(request: SignedInRequest, support_request: SupportRequest) -> str:
     priority = _choice(request, "priority", SupportPriority.values)
     changed = services.set_priority(
         actor=request.user, request_id=support_request.pk, priority=priority
@@ -237,10 +242,10 @@ def set_priority(request: HttpRequest, support_request: SupportRequest) -> str:
 
 
 @_request_action
-def rate(request: HttpRequest, support_request: SupportRequest) -> str:
+def rate(request: SignedInRequest, support_request: SupportRequest) -> str:
     form = RatingForm(request.POST)
     if not form.is_valid():
-        raise InvalidInput(" ".join(e for errors in form.errors.values() for e in errors))
+        raise InvalidInput(" ".join(str(e) for errors in form.errors.values() for e in errors))
     services.rate(
         actor=request.user,
         request_id=support_request.pk,
@@ -252,7 +257,7 @@ def rate(request: HttpRequest, support_request: SupportRequest) -> str:
 
 @login_required
 @require_POST
-def bulk(request: HttpRequest) -> HttpResponse:
+def bulk(request: SignedInRequest) -> HttpResponse:
     """The queue's "Assign to me" and "Close" on the checked requests; back
     to the queue as it was filtered."""
     back = safe_next(request) or reverse("support")

@@ -210,6 +210,7 @@ def test_drag_and_drop_uploads_with_progress_then_sends(pair, browser, files_ser
         "file",
         ["whiteboard.png", "plan.pdf"],
     )
+
     # The cancelled upload is on no message. Under throttling the browser
     # may have handed the server every byte before the abort: then the
     # upload exists unsent, seen by nobody else, until it expires.

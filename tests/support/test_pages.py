@@ -397,9 +397,12 @@ def test_an_admin_works_a_request_from_its_page(admin_client, admin_user, studen
     changed = refreshed(support_request)
     assert (changed.status, changed.priority, changed.assignee) == ("resolved", "high", None)
     # Each change is a system message in the conversation.
-    assert Message.objects.filter(
-        conversation_id=support_request.conversation_id, message_type=MessageType.SYSTEM
-    ).count() >= 4
+    assert (
+        Message.objects.filter(
+            conversation_id=support_request.conversation_id, message_type=MessageType.SYSTEM
+        ).count()
+        >= 4
+    )
 
 
 @pytest.mark.parametrize(
