@@ -33,6 +33,7 @@ from messaging.support import selectors, services, transitions
 from messaging.support.forms import BULK_ACTIONS, NewRequestForm, QueueFilterForm, RatingForm
 from messaging.support.models import SupportPriority, SupportRequest, SupportStatus
 
+
 class SignedInRequest(HttpRequest):
     """A request past ``login_required``: its user is a ``User``."""
 
