@@ -110,10 +110,13 @@ def test_a_student_files_a_complaint_and_sees_it_worked_live(people, browser, se
     admin_context.close()
 
 
-def test_the_queue_closes_requests_in_bulk(people, browser, server, console):
-    student, admin = people
+@pytest.fixture
+def three_requests(people):
+    """Three technical requests of the student, opened before the browser
+    starts (services cannot run in Playwright's thread)."""
+    student, _ = people
     technical = SupportCategory.objects.get(slug="technical")
-    opened = [
+    return [
         services.open_request(
             requester=student,
             category_id=technical.pk,
@@ -123,6 +126,11 @@ def test_the_queue_closes_requests_in_bulk(people, browser, server, console):
         )
         for subject in ("Wifi in room 4", "Projector flickers", "Exam portal down")
     ]
+
+
+def test_the_queue_closes_requests_in_bulk(people, three_requests, browser, server, console):
+    _, admin = people
+    opened = three_requests
     context, page = open_as(browser, server, console, admin, "/support/")
     expect(page.locator("tbody tr")).to_have_count(3)
     page.get_by_label("Choose Wifi in room 4").check()
