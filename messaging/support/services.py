@@ -215,6 +215,11 @@ def open_request(
     category = _category(category_id)
     try:
         with write_transaction(actor=opener, attempted=AuditAction.SUPPORT_OPEN):
+            if not policy.may_open_support(opener, requester):
+                raise AccessDenied(
+                    "Support requests are opened by students and mentors (or by an admin "
+                    "for one of them)."
+                )
             conversation = create_conversation(
                 creator=opener,
                 kind=ConversationType.SUPPORT,
