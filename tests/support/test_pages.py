@@ -338,7 +338,7 @@ def test_the_requester_sees_the_status_and_no_staff_controls(client, student):
     client.force_login(student)
     body = client.get(reverse("conversation", args=[support_request.conversation_id])).content
     banner = banner_of(body.decode())
-    assert "Broken upload" in banner and ">Open<" in banner and "Unassigned" in banner
+    assert "Support request" in banner and ">Open<" in banner and "Unassigned" in banner
     assert "Assign to me" not in banner and 'name="priority"' not in banner
     data = page_support(body.decode())
     assert data["id"] == str(support_request.pk)
