@@ -23,7 +23,19 @@ pytestmark = [
 
 
 @pytest.fixture
-def people(db):
+def categories(db):
+    """The default categories. Migration 0007 makes them, but a transactional
+    test before this one flushed them away."""
+    for position, (slug, name) in enumerate(
+        [("technical", "Technical support"), ("feedback", "Feedback"), ("complaint", "Complaint")]
+    ):
+        SupportCategory.objects.get_or_create(
+            slug=slug, defaults={"name": name, "position": position}
+        )
+
+
+@pytest.fixture
+def people(categories):
     student = User.objects.create_user(
         email="sam@example.test", password=PASSWORD, display_name="Sam Student", role=Role.STUDENT
     )
