@@ -10,7 +10,6 @@ from asgiref.sync import sync_to_async
 from accounts.models import Role
 from messaging.support import services
 from messaging.support.models import SupportCategory
-from tests.realtime.conftest import _fresh_presence, open_socket  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
