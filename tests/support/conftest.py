@@ -5,6 +5,7 @@ import pytest
 from accounts.models import Role
 from messaging.support import services
 from messaging.support.models import SupportCategory
+from tests.realtime.conftest import _fresh_presence, open_socket  # noqa: F401 (socket fixtures)
 
 
 @pytest.fixture
