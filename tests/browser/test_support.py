@@ -168,3 +168,30 @@ def test_the_queue_closes_requests_in_bulk(people, three_requests, browser, serv
         opened[2].subject: SupportStatus.OPEN,
     }
     context.close()
+
+
+def test_the_forms_work_without_javascript(people, browser, server, console):
+    """A student without JavaScript files a request, withdraws it and rates
+    it: each form posts and the page comes back with the outcome."""
+    student, _ = people
+    context, page = open_as(browser, server, console, student, "/support/new/", javascript=False)
+    page.get_by_label("Category").select_option(label="Technical support")
+    page.get_by_label("Subject").fill("Password reset mail never arrives")
+    page.get_by_label("Your message").fill("Tried three times today.")
+    page.get_by_role("button", name="Send request").click()
+    page.wait_for_url(f"{server.http_url}/c/**")
+    expect(page.locator("#support-status")).to_have_text("Open")
+    expect(page.locator("#support-rating-form")).to_be_hidden()
+    page.get_by_role("button", name="Close", exact=True).click()
+    expect(page.locator(".flash-success")).to_have_text("Status changed to Closed.")
+    expect(page.locator("#support-status")).to_have_text("Closed")
+    rating = page.locator("#support-rating-form")
+    rating.get_by_label("Not satisfied").check()
+    rating.get_by_label("Comment").fill("Still no mail.")
+    rating.get_by_role("button", name="Send rating").click()
+    expect(page.locator(".flash-success")).to_have_text("Thank you for your rating.")
+    expect(page.locator("#support-rating")).to_contain_text("Not satisfied")
+    page.goto(f"{server.http_url}/support/")
+    row = page.locator("tbody tr", has_text="Password reset mail never arrives")
+    expect(row.locator(".support-status")).to_have_text("Closed")
+    context.close()
