@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -32,6 +33,8 @@ from messaging.models import Conversation, ConversationType
 from messaging.support import selectors, services, transitions
 from messaging.support.forms import BULK_ACTIONS, NewRequestForm, QueueFilterForm, RatingForm
 from messaging.support.models import SupportPriority, SupportRequest, SupportStatus
+
+QUEUE_PAGE_SIZE = 50
 
 
 class SignedInRequest(HttpRequest):
@@ -114,17 +117,22 @@ def _queue(request: SignedInRequest) -> HttpResponse:
     # An invalid filter is shown beside its field; the others still apply.
     valid = form.is_valid() if form.is_bound else True
     requests = selectors.queue(user=request.user, **form.queue_filters())
+    page = Paginator(requests, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     now = timezone.now()
     rows = [
         {"request": support_request, "overdue": selectors.is_overdue(support_request, now=now)}
-        for support_request in requests
+        for support_request in page
     ]
+    filters = request.GET.copy()
+    filters.pop("page", None)
     return render(
         request,
         "support/queue.html",
         {
             "form": form,
             "rows": rows,
+            "page": page,
+            "filters_query": filters.urlencode(),
             "filtered": any(value is not None for value in form.queue_filters().values()),
             "bulk_actions": BULK_ACTIONS,
             "here": request.get_full_path(),

@@ -505,3 +505,17 @@ def test_the_inbox_shows_a_support_conversations_status(client, student, admin_u
         rf'data-support-status-for="{support_request.conversation_id}"[^>]*>Pending<', body
     )
     assert body.count("data-support-status-for=") == 1
+
+
+def test_the_queue_comes_in_pages_that_keep_the_filters(admin_client, student, monkeypatch):
+    from messaging.support import views
+
+    monkeypatch.setattr(views, "QUEUE_PAGE_SIZE", 2)
+    opened = [open_request(student, subject=f"Request {n}") for n in range(3)]
+    first = admin_client.get(reverse("support"), {"status": "open"}).content.decode()
+    assert "3 requests match · page 1 of 2" in first
+    assert 'href="?status=open&amp;page=2"' in first
+    second = admin_client.get(reverse("support"), {"status": "open", "page": "2"})
+    assert rows_of(second.content.decode()) == [str(opened[0].pk)]
+    # A page number that is not one is the last page, not an error.
+    assert admin_client.get(reverse("support"), {"page": "99"}).status_code == 200
