@@ -2,14 +2,21 @@
 and watches an admin, in another browser context, assign and resolve it,
 live; the admins' queue closes several requests at once."""
 
+import datetime as dt
 import uuid
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Role, User
 from messaging.support import services
-from messaging.support.models import SupportCategory, SupportRequest, SupportStatus
+from messaging.support.models import (
+    SupportCategory,
+    SupportPriority,
+    SupportRequest,
+    SupportStatus,
+)
 from tests.browser.conftest import PASSWORD, off_loop, open_as, screenshot
 
 pytestmark = [
@@ -126,9 +133,9 @@ def test_a_student_files_a_complaint_and_sees_it_worked_live(people, browser, se
 def three_requests(people):
     """Three technical requests of the student, opened before the browser
     starts (services cannot run in Playwright's thread)."""
-    student, _ = people
+    student, admin = people
     technical = SupportCategory.objects.get(slug="technical")
-    return [
+    opened = [
         services.open_request(
             requester=student,
             category_id=technical.pk,
@@ -136,15 +143,22 @@ def three_requests(people):
             body="Details.",
             client_id=uuid.uuid4(),
         )
-        for subject in ("Wifi in room 4", "Projector flickers", "Exam portal down")
+        for subject in ("Exam portal down", "Projector flickers", "Wifi in room 4")
     ]
+    # The oldest waits past its first-response time, urgent.
+    SupportRequest.objects.filter(pk=opened[0].pk).update(
+        created_at=timezone.now() - dt.timedelta(days=3)
+    )
+    services.set_priority(actor=admin, request_id=opened[0].pk, priority=SupportPriority.URGENT)
+    return opened
 
 
 def test_the_queue_closes_requests_in_bulk(people, three_requests, browser, server, console):
     _, admin = people
-    opened = three_requests
     context, page = open_as(browser, server, console, admin, "/support/")
     expect(page.locator("tbody tr")).to_have_count(3)
+    expect(page.locator("tbody tr", has_text="Exam portal down")).to_contain_text("Overdue")
+    expect(page.locator("tbody tr", has_text="Wifi in room 4")).not_to_contain_text("Overdue")
     page.get_by_label("Choose Wifi in room 4").check()
     page.get_by_label("Choose Projector flickers").check()
     screenshot(page, "support-queue.png")
@@ -163,9 +177,9 @@ def test_the_queue_closes_requests_in_bulk(people, three_requests, browser, serv
         return dict(SupportRequest.objects.values_list("subject", "status"))
 
     assert off_loop(statuses) == {
-        opened[0].subject: SupportStatus.CLOSED,
-        opened[1].subject: SupportStatus.CLOSED,
-        opened[2].subject: SupportStatus.OPEN,
+        "Wifi in room 4": SupportStatus.CLOSED,
+        "Projector flickers": SupportStatus.CLOSED,
+        "Exam portal down": SupportStatus.OPEN,
     }
     context.close()
 
