@@ -1,7 +1,8 @@
 """Demo data: an admin, two mentors, four students, conversations of each
 type with some history, a mention among it, a support request (a complaint,
 assigned and pending), and files (a PDF, a Word document and a picture, made
-by ``messaging.management.demo_files``). Running it again changes nothing. Notifications come from the messages as they would live (after the
+by ``messaging.management.demo_files``). Running it again changes nothing.
+Notifications come from the messages as they would live (after the
 command's transaction commits)."""
 
 import datetime as dt
