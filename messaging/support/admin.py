@@ -74,10 +74,9 @@ class AgeFilter(admin.SimpleListFilter):
         return self.AGES
 
     def queryset(self, request, queryset):
-        if self.value() in dict(self.AGES):
-            return queryset.filter(
-                created_at__lt=timezone.now() - timedelta(hours=int(self.value()))
-            )
+        hours = self.value()
+        if hours in dict(self.AGES):
+            return queryset.filter(created_at__lt=timezone.now() - timedelta(hours=int(hours)))
         return queryset
 
 
