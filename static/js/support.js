@@ -43,7 +43,6 @@ export class SupportBanner {
     this.allowed = support.allowed_statuses || [];
     this.url = `/api/support/requests/${support.id}/`;
     this.fetches = 0; // only the newest answer is applied
-    this.helloSeen = false;
     if (!this.node) return;
     this.csrf = this.node.querySelector("input[name='csrfmiddlewaretoken']")?.value || "";
     this.conn.on("support.updated", (frame) => {
@@ -53,11 +52,10 @@ export class SupportBanner {
         this.refresh();
       }
     });
-    // A frame may have been lost while the socket was down.
-    this.conn.on("hello", () => {
-      if (this.helloSeen) this.refresh();
-      this.helloSeen = true;
-    });
+    // Frames sent before the socket joined (the page was rendered earlier)
+    // or while it was down are not replayed: ask for the request instead.
+    this.conn.on("hello", () => this.refresh());
+    if (this.conn.ready) this.refresh();
     for (const form of this.node.querySelectorAll("form[data-api]")) {
       form.addEventListener("submit", (event) => this.submit(event, form));
     }
