@@ -209,3 +209,52 @@ def test_the_forms_work_without_javascript(people, browser, server, console):
     row = page.locator("tbody tr", has_text="Password reset mail never arrives")
     expect(row.locator(".support-status")).to_have_text("Closed")
     context.close()
+
+
+@pytest.fixture
+def complaint_of_student(people):
+    student, _ = people
+    return services.open_request(
+        requester=student,
+        category_id=SupportCategory.objects.get(slug="complaint").pk,
+        subject="Lost my quiz answers",
+        body="They vanished on submit.",
+        client_id=uuid.uuid4(),
+    )
+
+
+def test_a_change_made_while_the_socket_was_away_shows_once_it_is_back(
+    people, complaint_of_student, browser, server, console
+):
+    """No frame reaches a socket that is not connected; the banner asks for
+    the request again when the socket says hello."""
+    student, admin = people
+    path = f"/c/{complaint_of_student.conversation_id}/"
+    _, page = open_as(browser, server, console, student, path)
+    held = []
+    let_through = {"yes": False}
+
+    def route(ws):
+        if let_through["yes"]:
+            ws.connect_to_server()
+        else:
+            held.append(ws)  # open, but it never says hello
+
+    page.route_web_socket("**/ws/", route)
+    page.reload()
+    page.wait_for_function("() => !!(window.parley.view && window.parley.view.support)")
+    expect(page.locator("#support-status")).to_have_text("Open")
+    page.wait_for_timeout(0)
+    assert held, "the reloaded page opened no socket"
+
+    off_loop(
+        services.change_status,
+        actor=admin,
+        request_id=complaint_of_student.pk,
+        status=SupportStatus.PENDING,
+    )
+    expect(page.locator("#support-status")).to_have_text("Open")  # nothing reached it
+    let_through["yes"] = True
+    held[-1].close()  # the client reconnects, now to the server
+    expect(page.locator("#support-status")).to_have_text("Pending")
+    expect(page.locator("#live-region")).to_contain_text("Support request Pending")
