@@ -472,6 +472,12 @@ def test_the_requester_rates_a_resolved_request_once(client, student, admin_user
     assert (changed.satisfied, changed.rating_comment) == (False, "Took a week.")
     again = client.post(rating, {"satisfied": "yes"}, follow=True)
     assert flashed(again) and refreshed(support_request).satisfied is False
+    # The admins see it too.
+    client.force_login(admin_user)
+    page = client.get(reverse("conversation", args=[support_request.conversation_id]))
+    banner = banner_of(page.content.decode())
+    assert f"{student.display_name} rated this request" in banner and "Took a week." in banner
+    assert 'id="support-rating-form"' not in banner
 
 
 def test_a_rating_needs_a_verdict(client, student, admin_user):
