@@ -20,11 +20,15 @@ function statusActionLabel(target, current) {
   return "Close";
 }
 
-/** "after 2 hours, 5 minutes": the time between two ISO instants, in its two
- * largest units, as Django's timesince words it on the server. */
+/** "after 2 hours, 5 minutes": the time between two ISO instants in its two
+ * largest adjacent units, as Django's timesince words it on the server (which
+ * also counts months and years; a request is rarely that slow). */
 function after(fromIso, toIso) {
   const minutes = Math.max(0, Math.floor((new Date(toIso) - new Date(fromIso)) / 60000));
-  const units = [["day", Math.floor(minutes / 1440)], ["hour", Math.floor(minutes / 60) % 24], ["minute", minutes % 60]];
+  const units = [
+    ["week", Math.floor(minutes / 10080)], ["day", Math.floor(minutes / 1440) % 7],
+    ["hour", Math.floor(minutes / 60) % 24], ["minute", minutes % 60],
+  ];
   const first = units.findIndex(([, count]) => count > 0);
   if (first === -1) return "after 0 minutes";
   const parts = [units[first]];
