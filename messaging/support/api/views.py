@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from messaging import policy
 from messaging.api.serializers import ErrorOut
-from messaging.api.views import ParleyAPIView
+from messaging.api.views import ParleyAPIView, _take_send_token
 from messaging.support import selectors, services
 from messaging.support.api import serializers as s
 
@@ -21,6 +21,8 @@ _ERRORS = {
     "someone who is not a platform admin, or a rating by someone other than the "
     "requester; a platform admin opening a request for themselves",
     404: "not_found: no such support request, or one you may not see",
+    429: "rate_limited: opening a request sends a message, and spends from the same "
+    "per-user bucket as sends, with Retry-After",
     409: "invalid_transition: a status move the transitions table does not give you from "
     "the request's status, or a rating before it is resolved or closed, or a second one; "
     "client_id_conflict: the client_id was used for another message",
@@ -79,7 +81,7 @@ class SupportRequestListView(ParleyAPIView):
                 s.SupportRequestOut,
                 description="Opened before with this client_id: the same request.",
             ),
-            **_errors(400, 401, 403, 409),
+            **_errors(400, 401, 403, 409, 429),
         },
         description="Open a support request: a support conversation with the platform admins, "
         "its first message `body`.",
@@ -90,6 +92,7 @@ class SupportRequestListView(ParleyAPIView):
         if existing is not None:
             return _one(request, existing)
         category = selectors.category_by_slug(data["category"])
+        _take_send_token(request.user)
         opened = services.open_request(
             requester=request.user,
             category_id=category.pk,
