@@ -30,6 +30,7 @@ from messaging import policy, validation
 from messaging.errors import InvalidInput, MessagingError, NotFound
 from messaging.events import support_payload
 from messaging.models import Conversation, ConversationType
+from messaging.realtime import ratelimit
 from messaging.support import selectors, services, transitions
 from messaging.support.forms import BULK_ACTIONS, NewRequestForm, QueueFilterForm, RatingForm
 from messaging.support.models import SupportPriority, SupportRequest, SupportStatus
@@ -152,9 +153,13 @@ def new_request(request: SignedInRequest) -> HttpResponse:
     categories = selectors.categories()
     if request.method == "POST":
         form = NewRequestForm(request.POST, categories=categories)
+        status = 400
         if form.is_valid():
             data = form.cleaned_data
             try:
+                if selectors.opened_with(opener=user, client_id=data["client_id"]) is None:
+                    # Opening sends a message: the same bucket as every send.
+                    ratelimit.take_sync(user.pk)
                 support_request = services.open_request(
                     requester=user,
                     category_id=data["category"].pk,
@@ -164,9 +169,10 @@ def new_request(request: SignedInRequest) -> HttpResponse:
                 )
             except MessagingError as error:
                 form.add_error(None, error.message)
+                status = error.http_status
             else:
                 return redirect("conversation", conversation_id=support_request.conversation_id)
-        return render(request, "support/new.html", {"form": form}, status=400)
+        return render(request, "support/new.html", {"form": form}, status=status)
     subject = request.GET.get("subject", "")
     form = NewRequestForm(
         initial={"client_id": uuid.uuid4(), "subject": subject}, categories=categories

@@ -180,6 +180,24 @@ def test_a_refused_request_shows_why_and_keeps_what_was_typed(client, student, c
     assert not SupportRequest.objects.exists()
 
 
+def test_filing_spends_from_the_send_rate_limit(client, student, settings):
+    settings.PARLEY = {**settings.PARLEY, "SEND_BURST": 1, "SEND_RATE_PER_SECOND": 0.01}
+    client.force_login(student)
+
+    def file(subject, client_id):
+        form = {"category": "technical", "subject": subject, "body": "Help."}
+        return client.post(reverse("support_new"), {**form, "client_id": str(client_id)})
+
+    first_id = uuid.uuid4()
+    assert file("First", first_id).status_code == 302
+    # Sending the same form again spends nothing: it is the same request.
+    assert file("First", first_id).status_code == 302
+    refused = file("Second", uuid.uuid4())
+    assert refused.status_code == 429
+    assert "Second" in refused.content.decode()  # the form keeps what was typed
+    assert SupportRequest.objects.count() == 1
+
+
 def test_an_inactive_category_is_refused(client, student):
     SupportCategory.objects.filter(slug="feedback").update(is_active=False)
     client.force_login(student)
