@@ -20,7 +20,7 @@ from messaging.models import (
     Message,
     MessageType,
 )
-from messaging.support import services
+from messaging.support import selectors, services
 from messaging.support.models import SupportRequest, SupportStatus
 from notifications.models import Kind, Notification
 from tests.messaging.helpers import send
@@ -339,13 +339,13 @@ def test_overdue_after_the_first_response_and_the_resolution_times(
     }
     now = timezone.now()
     opened = request_of.created_at
-    assert not services.selectors.is_overdue(request_of, now=opened + timedelta(hours=1))
-    assert services.selectors.is_overdue(request_of, now=opened + timedelta(hours=3))
+    assert not selectors.is_overdue(request_of, now=opened + timedelta(hours=1))
+    assert selectors.is_overdue(request_of, now=opened + timedelta(hours=3))
     request_of.first_response_at = opened + timedelta(minutes=5)
-    assert not services.selectors.is_overdue(request_of, now=opened + timedelta(hours=3))
-    assert services.selectors.is_overdue(request_of, now=opened + timedelta(hours=11))
+    assert not selectors.is_overdue(request_of, now=opened + timedelta(hours=3))
+    assert selectors.is_overdue(request_of, now=opened + timedelta(hours=11))
     request_of.status = SupportStatus.RESOLVED
-    assert not services.selectors.is_overdue(request_of, now=opened + timedelta(hours=11))
+    assert not selectors.is_overdue(request_of, now=opened + timedelta(hours=11))
     assert now >= opened
 
 
