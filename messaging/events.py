@@ -24,7 +24,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from messaging.files.payloads import attachment_payload
-from messaging.models import MessageType
+from messaging.models import ConversationType, MessageType
+from messaging.support import timers
+from messaging.support.models import SupportRequest
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +112,56 @@ def conversation_payload(conversation, participants=None) -> dict:
         "last_message_at": _iso(conversation.last_message_at),
         "metadata": conversation.metadata,
         "participants": [participant_payload(p) for p in participants],
+        **_support_of(conversation),
+    }
+
+
+def _support_of(conversation) -> dict:
+    """``{"support": <payload> | None}`` for a support conversation (None: one
+    opened before support requests existed), nothing for the others. A
+    caller that lists many (the inbox) brings the request along with
+    ``select_related("support_request__category", …)``; otherwise it costs
+    one query, for support conversations only."""
+    if conversation.type != ConversationType.SUPPORT:
+        return {}
+    descriptor = type(conversation).support_request
+    if descriptor.is_cached(conversation):
+        request = getattr(conversation, "support_request", None)
+    else:
+        request = (
+            SupportRequest.objects.select_related("category", "requester", "assignee")
+            .filter(conversation_id=conversation.pk)
+            .first()
+        )
+    return {"support": support_payload(request) if request is not None else None}
+
+
+def support_payload(request) -> dict:
+    """A support request as frames and the API show it (the API adds
+    ``allowed_statuses`` for the person asking). Its category, requester and
+    assignee should come with it (``select_related``)."""
+    rated = request.rated_at is not None
+    return {
+        "id": str(request.id),
+        "conversation_id": str(request.conversation_id),
+        "subject": request.subject,
+        "status": request.status,
+        "priority": request.priority,
+        "category": {"slug": request.category.slug, "name": request.category.name},
+        "requester": user_payload(request.requester),
+        "assignee": user_payload(request.assignee) if request.assignee_id else None,
+        "created_at": _iso(request.created_at),
+        "first_response_at": _iso(request.first_response_at),
+        "resolved_at": _iso(request.resolved_at),
+        "closed_at": _iso(request.closed_at),
+        "overdue": timers.is_overdue(request),
+        "rating": {
+            "satisfied": request.satisfied,
+            "comment": request.rating_comment,
+            "rated_at": _iso(request.rated_at),
+        }
+        if rated
+        else None,
     }
 
 
@@ -287,6 +339,12 @@ def conversation_added(conversation) -> dict:
 
 def conversation_updated(conversation) -> dict:
     return {"type": "conversation.updated", "conversation": conversation_payload(conversation)}
+
+
+def support_updated(request) -> dict:
+    """A support request changed (status, assignee, priority, rating, timers):
+    to its conversation's group."""
+    return {"type": "support.updated", "support": support_payload(request)}
 
 
 def conversation_removed(conversation_id) -> dict:

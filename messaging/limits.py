@@ -102,3 +102,24 @@ def search_max_page_size() -> int:
 
 def search_max_query_chars() -> int:
     return int(_limit("SEARCH_MAX_QUERY_CHARS"))
+
+
+# --- Support requests (messaging.support) -------------------------------------
+
+
+def support_first_response_hours() -> int:
+    """A request without a first response is overdue after this many hours."""
+    return int(_limit("SUPPORT_FIRST_RESPONSE_HOURS"))
+
+
+def support_resolution_hours() -> int:
+    """A request still open or pending is overdue after this many hours."""
+    return int(_limit("SUPPORT_RESOLUTION_HOURS"))
+
+
+def support_subject_max_chars() -> int:
+    return int(_limit("SUPPORT_SUBJECT_MAX_CHARS"))
+
+
+def support_rating_comment_max_chars() -> int:
+    return int(_limit("SUPPORT_RATING_COMMENT_MAX_CHARS"))

@@ -27,6 +27,13 @@ The rules:
   support conversations.
 * See someone's presence: oneself, the people one shares a conversation
   with (both active members), and the people one may message.
+* Support requests (``messaging.support``): platform admins are its staff:
+  they see every request (the queue), move statuses, assign and set
+  priorities. The requester sees their own requests and, with the staff,
+  is one of the parties of ``messaging.support.transitions`` (the one table
+  of who may make which status move; ``support_parties`` says which parties
+  a user is). Only the requester rates a request, once, after it was
+  resolved or closed. Assignees are active platform admins.
 * Fetch an attachment (its bytes, thumbnail, preview pages): an unsent
   upload, its uploader only; a sent one, the current (active) members of
   its conversation while its message is not deleted. Platform admins are
@@ -52,7 +59,7 @@ from typing import Any, Final, TypeVar
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from accounts.models import MentorAssignment, Role, User
-from messaging.errors import AccessDenied, ConversationArchived, InvalidInput
+from messaging.errors import AccessDenied, ConversationArchived, InvalidInput, NotFound
 from messaging.files.models import Attachment
 from messaging.models import (
     Conversation,
@@ -61,6 +68,7 @@ from messaging.models import (
     Message,
     ParticipantRole,
 )
+from messaging.support.models import SupportRequest, SupportStatus
 
 M = TypeVar("M", bound=Model)
 
@@ -437,3 +445,75 @@ def presence_visible_users(user: User) -> QuerySet[User]:
         | Q(_shares_a_conversation_with(user))
         | Q(pk__in=messageable_users(user).values("pk"))
     )
+
+
+# --- Support requests -------------------------------------------------------------
+
+SUPPORT_STAFF: Final = "staff"
+SUPPORT_REQUESTER: Final = "requester"
+
+
+@_rule
+def may_work_support_queue(user: User) -> bool:
+    """See every request, move statuses, assign, set priorities: platform admins."""
+    return user.role == Role.ADMIN
+
+
+@_rule
+def may_see_support_request(user: User, request: SupportRequest) -> bool:
+    return request.requester_id == user.pk or may_work_support_queue(user)
+
+
+@_query
+def visible_support_requests(user: User) -> QuerySet[SupportRequest]:
+    """``may_see_support_request`` as a query."""
+    if user.role == Role.ADMIN:
+        return SupportRequest.objects.all()
+    return SupportRequest.objects.filter(requester=getattr(user, "pk", None))
+
+
+def support_parties(user: User, request: SupportRequest) -> frozenset[str]:
+    """Which parties of ``messaging.support.transitions`` ``user`` is for
+    ``request``: ``SUPPORT_STAFF``, ``SUPPORT_REQUESTER``, both (never in
+    practice: admins do not open requests for themselves) or none."""
+    if not is_acting(user):
+        return frozenset()
+    parties = set()
+    if may_work_support_queue(user):
+        parties.add(SUPPORT_STAFF)
+    if request.requester_id == user.pk:
+        parties.add(SUPPORT_REQUESTER)
+    return frozenset(parties)
+
+
+@_rule
+def may_rate_support(user: User, request: SupportRequest) -> bool:
+    """The requester, once, after the request was resolved or closed."""
+    return (
+        request.requester_id == user.pk
+        and request.status in (SupportStatus.RESOLVED, SupportStatus.CLOSED)
+        and request.rated_at is None
+    )
+
+
+def may_be_assigned_support(user: User) -> bool:
+    """Who a request may be assigned to: an active platform admin."""
+    return user.is_active and user.role == Role.ADMIN
+
+
+def support_assignees() -> QuerySet[User]:
+    """``may_be_assigned_support`` as a query."""
+    return User.objects.filter(is_active=True, role=Role.ADMIN)
+
+
+def check_see_support_request(user: User, request: SupportRequest) -> None:
+    """Raise NotFound (never reveal a request) unless ``user`` may see it."""
+    _check_acting(user)
+    if not may_see_support_request(user, request):
+        raise NotFound("No such support request.")
+
+
+def check_work_support_queue(user: User, *, refusal: str) -> None:
+    _check_acting(user)
+    if not may_work_support_queue(user):
+        raise AccessDenied(refusal)

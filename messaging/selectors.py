@@ -54,7 +54,13 @@ def inbox(
             if archived
             else Q(conversation__archived_at__isnull=True) & ~_put_away()
         )
-        .select_related("conversation")
+        # A support conversation's payload shows its request: no query each.
+        .select_related(
+            "conversation",
+            "conversation__support_request__category",
+            "conversation__support_request__requester",
+            "conversation__support_request__assignee",
+        )
         .annotate(
             unread_count=F("conversation__last_seq") - F("last_read_seq"),
             last_message_content=Subquery(last_message.values("content")[:1]),

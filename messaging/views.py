@@ -23,6 +23,7 @@ from messaging.models import (
     ConversationType,
     MessageType,
 )
+from messaging.support import views as support_views
 
 FILTERS = [
     ("all", "All"),
@@ -216,6 +217,11 @@ def conversation(request, conversation_id):
         ],
         "messages": [message_payload(m) for m in page],
     }
+    # A support conversation's request: its banner, and its payload for
+    # static/js/support.js.
+    support = support_views.banner_context(user, convo)
+    if support:
+        page_data["support"] = support["data"]
     return render(
         request,
         "messaging/conversation.html",
@@ -231,6 +237,7 @@ def conversation(request, conversation_id):
             "can_manage": policy.may_manage(user, convo, membership=membership),
             "put_away": selectors.is_put_away(membership),
             "rows": _inbox_rows(user),
+            "support": support,
         },
     )
 
@@ -399,12 +406,7 @@ def new_group(request):
 
 
 @login_required
-@require_POST
-@_messaging_errors_shown
 def new_support(request):
-    convo = services.create_conversation(
-        creator=request.user,
-        kind=ConversationType.SUPPORT,
-        title=validation.clean_title(request.POST.get("title", "")),
-    )
-    return redirect("conversation", conversation_id=convo.pk)
+    """The old "Contact support" form: support requests have their own page
+    now (``support_new``), which gets the subject typed here."""
+    return redirect(support_views.legacy_new_support_target(request))

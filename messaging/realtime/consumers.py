@@ -411,6 +411,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     message_new = message_edited = message_deleted = receipt = _relay
     conversation_updated = presence = attachment_updated = _relay
+    support_updated = _relay  # a support request changed (its conversation's group)
     # The user's own group: every tab's bell hears the same.
     notification_new = notification_read = _relay
 

@@ -5,10 +5,13 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.db.models import Count, F, Q, QuerySet
+from django.urls import reverse
 
 from accounts.models import User
 from messaging.models import Conversation, ConversationParticipant, Message, MessageType
+from messaging.support.models import SupportRequest
 from notifications.models import ConversationMute, DigestFrequency
+from notifications.tokens import absolute_url
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,17 @@ def unread_conversations(user: User, *, at: dt.datetime) -> list[UnreadConversat
 
 
 def support_updates(user_id: UUID, *, since: dt.datetime) -> list[dict]:
-    """Support requests of the person that changed since ``since``.
-
-    The seam for the support app, which does not exist yet: when it does,
-    answer its requests here (``{"title", "status", "url"}`` each) and the
-    digest lists them; until then there is nothing to say.
-    """
-    return []
+    """The person's own support requests that changed since ``since``
+    (status, assignee, priority, rating, first response), most recently
+    changed first: ``{"title", "status", "url"}`` each."""
+    changed = SupportRequest.objects.filter(requester_id=user_id, updated_at__gte=since).order_by(
+        "-updated_at"
+    )
+    return [
+        {
+            "title": request.subject,
+            "status": request.get_status_display(),
+            "url": absolute_url(reverse("conversation", args=[request.conversation_id])),
+        }
+        for request in changed
+    ]

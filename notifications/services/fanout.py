@@ -21,6 +21,7 @@ from messaging import events
 from messaging.files.payloads import message_text
 from messaging.models import ConversationType, Message
 from messaging.realtime import presence
+from messaging.support import services as support_services
 from notifications import rules
 from notifications.models import Channel, Kind, Notification
 from notifications.selectors import fanout as selectors
@@ -63,6 +64,12 @@ def notify_message(*, message_id: UUID | str, mentions_only: bool = False) -> in
     message = selectors.message_for_fanout(message_id)
     if message is None:
         return 0
+    if message.conversation.type == ConversationType.SUPPORT and not mentions_only:
+        # Timers and automatic status moves of a support request, off the
+        # send's hot path (``messaging.support.services.message_posted``).
+        support_services.message_posted(message)
+        if support_services.is_imported(message):
+            return 0  # imported history, not news
     audience = selectors.message_audience(message)
     metadata = message.metadata or {}
     mentioned = set(metadata.get("mentions", []))

@@ -69,6 +69,10 @@ export class ConversationView {
     app.cursorSources.push(() => (this.removed ? {} : { [this.id]: this.cursor }));
     app.outbox.addEventListener("change", () => this.renderOutbox());
     this._listen();
+    // A support conversation's request banner, live on support.updated.
+    if (data.support) {
+      import("./support.js").then(({ SupportBanner }) => { this.support = new SupportBanner(this, data.support); });
+    }
     this._wireComposer();
     this._wireActions();
     this._updateOnlineCount();

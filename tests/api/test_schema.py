@@ -55,6 +55,14 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/attachments/{attachment_id}/thumbnail/",
         "/api/attachments/{attachment_id}/preview/{page}/",
         "/api/search/",
+        "/api/support/categories/",
+        "/api/support/requests/",
+        "/api/support/requests/bulk/",
+        "/api/support/requests/{request_id}/",
+        "/api/support/requests/{request_id}/status/",
+        "/api/support/requests/{request_id}/assign/",
+        "/api/support/requests/{request_id}/priority/",
+        "/api/support/requests/{request_id}/rating/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

@@ -24,6 +24,8 @@ from accounts import services as account_services
 from accounts.models import Role
 from messaging import services
 from messaging.models import ConversationType
+from messaging.support import services as support_services
+from messaging.support.models import SupportCategory
 from notifications.models import Notification
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -58,6 +60,12 @@ CROSS_FIELD_REFUSALS = {
     "posts to it); a p256dh that is not a point on P-256",
     "search": "a q with nothing to search for (spaces, punctuation) or a bad operator value "
     "(has:video, before:soon)",
+    "support_requests_list": "a category slug that names no category",
+    "support_requests_create": "a category slug that names no active category; a subject "
+    "that is blank, over SUPPORT_SUBJECT_MAX_CHARS or not one line",
+    "support_requests_assign": "an assignee_id that is not an active admin",
+    "support_requests_rate": "a comment over SUPPORT_RATING_COMMENT_MAX_CHARS",
+    "support_requests_bulk": "an assignee_id that is not an active admin",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # Refusals of what a file holds, which a schema cannot describe: an upload
@@ -102,6 +110,8 @@ def config(ids: dict[str, list[str]]) -> str:
         "path.message_id": "messages",
         "path.user_id": "users",
         "path.notification_id": "notifications",
+        "path.request_id": "support_requests",
+        "body.ids[*]": "support_requests",
         "query.before": "notifications",
         "query.user_ids": "users",
         "body.participant_ids[*]": "users",
@@ -151,6 +161,15 @@ def world(make_user, assigned, send_as):
     )
     messages = [send_as(user, group) for user in (student, admin, mentor)]
     messages.append(send_as(student, direct))
+    support_request = support_services.open_request(
+        requester=student,
+        category_id=SupportCategory.objects.get_or_create(
+            slug="complaint", defaults={"name": "Complaint"}
+        )[0].pk,
+        subject="Help",
+        body="Please help.",
+        client_id=uuid.uuid4(),
+    )
     return {
         "student": student,
         "admin": admin,
@@ -158,6 +177,7 @@ def world(make_user, assigned, send_as):
             "conversations": [str(group.pk), str(direct.pk)],
             "messages": [str(m.pk) for m in messages],
             "users": [str(u.pk) for u in (mentor, student, admin, other)],
+            "support_requests": [str(support_request.pk)],
             # Being added to the group told the student and the admin.
             "notifications": [str(pk) for pk in Notification.objects.values_list("pk", flat=True)],
         },

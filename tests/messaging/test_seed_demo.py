@@ -18,6 +18,7 @@ from messaging.models import (
     ConversationType,
     Message,
 )
+from messaging.support.models import SupportRequest
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +39,7 @@ def counts():
             Message,
             AuditLog,
             Attachment,
+            SupportRequest,
         )
     }
 
@@ -60,7 +62,13 @@ def test_seed_demo_creates_the_demo_and_prints_the_logins(client):
     assert roles.count(Role.STUDENT) == 4 and roles.count(Role.MENTOR) == 2
     assert MentorAssignment.objects.count() == 4
     assert set(Conversation.objects.values_list("type", flat=True)) == set(ConversationType.values)
-    assert Message.objects.count() == sum(len(c[4]) for c in CONVERSATIONS) + len(FILES)
+    seeded = Message.objects.filter(conversation__support_request__isnull=True)
+    assert seeded.count() == sum(len(c[4]) for c in CONVERSATIONS) + len(FILES)
+    # The support request: Sam's complaint, assigned to the admin, pending.
+    [request] = SupportRequest.objects.select_related("category", "requester", "assignee")
+    assert request.category.slug == "complaint"
+    assert request.requester.email == "sam@parley.test"
+    assert request.assignee.role == Role.ADMIN and request.status == "pending"
     for conversation in Conversation.objects.all():
         seqs = list(conversation.messages.order_by("seq").values_list("seq", flat=True))
         assert seqs == list(range(1, conversation.last_seq + 1))
@@ -93,7 +101,7 @@ def test_seed_demo_runs_again_after_the_demo_was_used():
     edited, deleted = group.messages.exclude(sender=None).order_by("seq")[:2]
     services.edit_message(editor=edited.sender, message_id=edited.pk, content="edited")
     services.delete_message(actor=deleted.sender, message_id=deleted.pk)
-    support = Conversation.objects.get(type=ConversationType.SUPPORT)
+    support = Conversation.objects.get(type=ConversationType.SUPPORT, support_request__isnull=True)
     services.set_archived(
         actor=User.objects.get(role=Role.ADMIN), conversation_id=support.pk, archived=True
     )

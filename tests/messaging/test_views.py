@@ -222,12 +222,12 @@ def test_students_cannot_create_groups_or_manage_members(client, assigned, direc
     assert ConversationParticipant.objects.active().filter(conversation=group).count() == 2
 
 
-def test_support_conversation_reaches_the_admins(client, student, admin_user):
+def test_the_old_support_form_leads_to_support_requests(client, student, admin_user):
+    """Support requests have their own page (tests/support/test_pages.py)."""
     client.force_login(student)
-    client.post(reverse("new_support"), {"title": "Upload broken"})
-    support = Conversation.objects.get(type=ConversationType.SUPPORT)
-    members = set(support.participants.values_list("user_id", flat=True))
-    assert members == {student.pk, admin_user.pk}
+    response = client.post(reverse("new_support"), {"title": "Upload broken"})
+    assert response.url == reverse("support_new") + "?subject=Upload+broken"
+    assert not Conversation.objects.filter(type=ConversationType.SUPPORT).exists()
 
 
 def test_profile_updates_display_name(client, student):

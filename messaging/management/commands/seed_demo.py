@@ -1,7 +1,8 @@
 """Demo data: an admin, two mentors, four students, conversations of each
-type with some history, a mention among it, and files (a PDF, a Word
-document and a picture, made by ``messaging.management.demo_files``). Running it again
-changes nothing. Notifications come from the messages as they would live (after the
+type with some history, a mention among it, a support request (a complaint,
+assigned and pending), and files (a PDF, a Word document and a picture, made
+by ``messaging.management.demo_files``). Running it again changes nothing.
+Notifications come from the messages as they would live (after the
 command's transaction commits)."""
 
 import datetime as dt
@@ -19,6 +20,8 @@ from messaging import services
 from messaging.files.services.uploads import create_upload
 from messaging.management import demo_files
 from messaging.models import Conversation, ConversationType, Message
+from messaging.support import selectors as support_selectors
+from messaging.support import services as support_services
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
 from notifications.services import missed_email
@@ -129,6 +132,8 @@ FILES: list[tuple[int, str, str, list[tuple[str, Callable[[], bytes]]]]] = [
 # Sofia keeps quiet hours in her own zone and has muted the busy study group
 # (the notification settings page and the mute menu show both).
 QUIET_PERSON = "sofia@parley.test"
+# The demo's support request (a complaint, assigned, pending) is Sam's.
+SUPPORT_REQUESTER = "sam@parley.test"
 MUTED_GROUP = 3  # index in CONVERSATIONS: the capstone study group
 
 
@@ -203,7 +208,32 @@ class Command(BaseCommand):
             transaction.on_commit(partial(_schedule, conversation_id, list(user_ids)))
 
         self._seed_notification_settings(users)
+        self._seed_support_request(users)
         return users
+
+    def _seed_support_request(self, users: dict[str, User]) -> None:
+        """Sam's complaint, assigned to Ada and waiting for Sam (pending): the
+        support page and its queue show one from the start."""
+        sam, ada = users[SUPPORT_REQUESTER], users["admin@parley.test"]
+        client_id = uuid.uuid5(uuid.NAMESPACE_URL, "parley-demo/support/0")
+        if support_selectors.opened_with(opener=sam, client_id=client_id):
+            return  # a later run leaves what was done with it since
+        request = support_services.open_request(
+            requester=sam,
+            category_id=support_selectors.category_by_slug("complaint").pk,
+            subject="The library is too loud to study in the afternoons",
+            body="Every day after 2 pm the group tables are so noisy that I cannot "
+            "concentrate. Could the quiet zone be enforced?",
+            client_id=client_id,
+        )
+        support_services.assign(actor=ada, request_id=request.pk, assignee_id=ada.pk)
+        services.send_message(
+            sender=ada,
+            conversation_id=request.conversation_id,
+            content="Thanks Sam. Which room is it, and does it happen every weekday?",
+            client_id=uuid.uuid5(uuid.NAMESPACE_URL, "parley-demo/support/0/answer"),
+        )
+        support_services.change_status(actor=ada, request_id=request.pk, status="pending")
 
     def _seed_files(self, users: dict[str, User]) -> None:
         for number, (index, sender, caption, files) in enumerate(FILES):

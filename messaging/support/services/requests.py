@@ -1,0 +1,271 @@
+"""Opening a support request and changing it: status, assignee, priority,
+rating, one at a time or in bulk."""
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from django.utils import timezone
+
+from accounts.models import User
+from messaging import policy, validation
+from messaging.errors import (
+    AccessDenied,
+    ClientIdConflict,
+    InvalidInput,
+    InvalidTransition,
+    NotFound,
+)
+from messaging.models import AuditAction, ConversationType
+from messaging.services.conversations import add_participants, create_conversation
+from messaging.services.messages import send_message
+from messaging.services.transactions import lock_conversation, write_transaction
+from messaging.support import selectors, transitions
+from messaging.support.models import SupportPriority, SupportRequest, SupportStatus
+from messaging.support.services import steps
+
+# --- Opening ----------------------------------------------------------------------------
+
+
+def open_request(
+    *,
+    requester: User,
+    category_id: UUID | str,
+    subject: str,
+    body: str,
+    client_id: UUID,
+    opened_by: User | None = None,
+) -> SupportRequest:
+    """Open a support request: its support conversation (the requester and
+    every active admin, ``create_conversation``), an "opened" system message,
+    the first message (``body``, sent by whoever opens it) and an audit row.
+
+    A student or mentor opens one for themselves; an admin (``opened_by``)
+    for a student or mentor, and then the request counts as answered
+    (``first_response_at`` is its opening time): staff wrote first.
+    ``client_id`` is the first message's key: opening again with it returns
+    the same request and adds nothing; it is a ``ClientIdConflict`` if it
+    was used for another message. ``subject`` and ``body`` are checked here
+    (``clean_subject``, ``validation.clean_content``)."""
+    opener = opened_by or requester
+    existing = selectors.opened_with(opener=opener, client_id=client_id)
+    if existing is not None:
+        steps.check_visible(opener, existing)
+        return existing
+    subject = steps.clean_subject(subject)
+    body = validation.clean_content(body)
+    category = steps.category(category_id)
+    try:
+        with write_transaction(actor=opener, attempted=AuditAction.SUPPORT_OPEN):
+            if not policy.may_open_support(opener, requester):
+                raise AccessDenied(
+                    "Support requests are opened by students and mentors (or by an admin "
+                    "for one of them)."
+                )
+            conversation = create_conversation(
+                creator=opener,
+                kind=ConversationType.SUPPORT,
+                participants=[requester] if opener.pk != requester.pk else [],
+                title=subject,
+            )
+            now = timezone.now()
+            request = SupportRequest.objects.create(
+                conversation=conversation,
+                requester=requester,
+                category=category,
+                subject=subject,
+                created_at=now,
+                first_response_at=now if opener.pk != requester.pk else None,
+            )
+            conversation = lock_conversation(conversation.pk)
+            request = steps.announce(
+                request,
+                conversation,
+                actor=opener,
+                event="opened",
+                content=f"{opener.display_name} opened a support request ({category.name}): "
+                f"{subject}",
+                audit_action=AuditAction.SUPPORT_OPEN,
+                notify=False,
+                category=category.slug,
+                requester_id=str(requester.pk),
+            )
+            send_message(
+                sender=opener, conversation_id=conversation.pk, content=body, client_id=client_id
+            )
+    except ClientIdConflict:
+        # The same open, committed by a concurrent call a moment ago.
+        existing = selectors.opened_with(opener=opener, client_id=client_id)
+        if existing is None:
+            raise
+        return existing
+    return request
+
+
+# --- Status, assignee, priority, rating -------------------------------------------------
+
+
+def change_status(*, actor: User, request_id: UUID | str, status: str) -> SupportRequest:
+    """Move the request to ``status`` if ``transitions`` lets ``actor`` make
+    that move from its current status (``InvalidTransition`` otherwise,
+    asking for the status it has included); NotFound for a request
+    ``actor`` may not see."""
+    if status not in SupportStatus.values:
+        raise InvalidInput(f"Unknown status {status!r}.")
+    with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_STATUS):
+        request, conversation = steps.locked(request_id)
+        steps.check_visible(actor, request)
+        if not transitions.may_move(request, actor, status):
+            raise InvalidTransition(
+                f"A {request.status} request cannot be moved to {status} by you."
+            )
+        return steps.move(request, conversation, actor=actor, status=status, automatic=False)
+
+
+def assign(
+    *, actor: User, request_id: UUID | str, assignee_id: UUID | str | None
+) -> SupportRequest:
+    """Give the request to an active platform admin (``assignee_id``), or to
+    nobody (None). Staff only (AccessDenied). An assignee who is not in the
+    conversation (an admin who joined the platform after it was opened) is
+    added to it. Assigning the current assignee again changes nothing."""
+    with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_ASSIGN):
+        request, conversation = steps.locked(request_id)
+        steps.check_staff(actor, request, "Only platform admins assign support requests.")
+        assignee = None
+        if assignee_id is not None:
+            assignee = User.objects.filter(pk=assignee_id).first()
+            if assignee is None or not policy.may_be_assigned_support(assignee):
+                raise InvalidInput("A support request is assigned to an active admin.")
+        if request.assignee_id == (assignee.pk if assignee else None):
+            return steps.fresh(request.pk)
+        if (
+            assignee is not None
+            and not conversation.participants.active().filter(user=assignee).exists()
+        ):
+            conversation = add_participants(
+                actor=actor, conversation_id=conversation.pk, users=[assignee]
+            )
+        request.assignee = assignee
+        request.save(update_fields=["assignee", "updated_at"])
+        if assignee is None:
+            content = f"{actor.display_name} unassigned the request"
+        elif assignee.pk == actor.pk:
+            content = f"{actor.display_name} took the request"
+        else:
+            content = f"{actor.display_name} assigned the request to {assignee.display_name}"
+        return steps.announce(
+            request,
+            conversation,
+            actor=actor,
+            event="assign",
+            content=content,
+            audit_action=AuditAction.SUPPORT_ASSIGN,
+            notify=True,
+            assignee_id=str(assignee.pk) if assignee else None,
+        )
+
+
+def set_priority(*, actor: User, request_id: UUID | str, priority: str) -> SupportRequest:
+    """Set the request's priority; staff only. The same priority again
+    changes nothing."""
+    if priority not in SupportPriority.values:
+        raise InvalidInput(f"Unknown priority {priority!r}.")
+    with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_PRIORITY):
+        request, conversation = steps.locked(request_id)
+        steps.check_staff(actor, request, "Only platform admins set a support request's priority.")
+        if request.priority == priority:
+            return steps.fresh(request.pk)
+        previous = request.priority
+        request.priority = priority
+        request.save(update_fields=["priority", "updated_at"])
+        return steps.announce(
+            request,
+            conversation,
+            actor=actor,
+            event="priority",
+            content=f"{actor.display_name} set the priority to "
+            f"{steps.label(SupportPriority, priority)}",
+            audit_action=AuditAction.SUPPORT_PRIORITY,
+            notify=False,
+            previous=previous,
+            priority=priority,
+        )
+
+
+def rate(
+    *, actor: User, request_id: UUID | str, satisfied: bool, comment: str = ""
+) -> SupportRequest:
+    """The requester's rating, once, after the request was resolved or
+    closed (``InvalidTransition`` before, or a second time); AccessDenied for
+    the staff, who see it but do not rate it."""
+    comment = steps.clean_rating_comment(comment)
+    with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_RATE):
+        request, conversation = steps.locked(request_id)
+        steps.check_visible(actor, request)
+        if request.requester_id != actor.pk:
+            raise AccessDenied("Only the requester rates a support request.")
+        if not policy.may_rate_support(actor, request):
+            if request.rated_at is not None:
+                raise InvalidTransition("This support request was rated already.")
+            raise InvalidTransition("A support request is rated once it is resolved or closed.")
+        request.satisfied = bool(satisfied)
+        request.rating_comment = comment
+        request.rated_at = timezone.now()
+        request.save(update_fields=["satisfied", "rating_comment", "rated_at", "updated_at"])
+        verdict = "satisfied" if satisfied else "not satisfied"
+        return steps.announce(
+            request,
+            conversation,
+            actor=actor,
+            event="rated",
+            content=f"{actor.display_name} rated the support: {verdict}",
+            audit_action=AuditAction.SUPPORT_RATE,
+            notify=False,
+            satisfied=bool(satisfied),
+        )
+
+
+# --- Bulk -----------------------------------------------------------------------------------
+
+
+def _bulk_requests(actor: User, request_ids: Iterable[UUID | str]) -> list[UUID]:
+    policy.check_work_support_queue(actor, refusal="Only platform admins work the support queue.")
+    try:
+        ids = list(dict.fromkeys(UUID(str(i)) for i in request_ids))
+    except ValueError:
+        raise InvalidInput("ids must be support request ids.") from None
+    if not ids:
+        raise InvalidInput("Name at least one support request.")
+    found = set(SupportRequest.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound(f"No such support request: {missing[0]}.")
+    return ids
+
+
+def bulk_assign(
+    *, actor: User, request_ids: Iterable[UUID | str], assignee_id: UUID | str | None
+) -> int:
+    """``assign`` each request (in one transaction); returns how many changed."""
+    with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_ASSIGN):
+        ids = _bulk_requests(actor, request_ids)
+        changed = 0
+        for request_id in ids:
+            before = SupportRequest.objects.values_list("assignee_id", flat=True).get(pk=request_id)
+            after = assign(actor=actor, request_id=request_id, assignee_id=assignee_id)
+            changed += before != after.assignee_id
+        return changed
+
+
+def bulk_close(*, actor: User, request_ids: Iterable[UUID | str]) -> int:
+    """Close each request not closed yet (in one transaction); returns how
+    many were closed."""
+    with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_STATUS):
+        ids = _bulk_requests(actor, request_ids)
+        changed = 0
+        for request_id in ids:
+            if SupportRequest.objects.filter(pk=request_id, status=SupportStatus.CLOSED).exists():
+                continue
+            change_status(actor=actor, request_id=request_id, status=SupportStatus.CLOSED)
+            changed += 1
+        return changed

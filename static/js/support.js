@@ -1,0 +1,179 @@
+// A support conversation's banner (templates/support/_banner.html): the
+// request's status, assignee, priority and times, kept current from
+// `support.updated` frames (docs/protocol.md). Without JavaScript its forms
+// post and come back; here they call the REST API
+// (/api/support/requests/{id}/…, docs/api.md) and the banner changes in
+// place. A status change is announced in the page's polite live region.
+
+import { announce } from "./render.js";
+
+const STATUS_LABELS = { open: "Open", pending: "Pending", resolved: "Resolved", closed: "Closed" };
+const PRIORITY_LABELS = { low: "Low", normal: "Normal", high: "High", urgent: "Urgent" };
+const FINISHED = new Set(["resolved", "closed"]);
+
+/** What the button moving a request from `current` to `target` says
+ * (the same words as messaging/support/views.py's status_action_label). */
+function statusActionLabel(target, current) {
+  if (target === "open") return current === "pending" ? "Mark open" : "Reopen";
+  if (target === "pending") return "Mark pending";
+  if (target === "resolved") return "Mark resolved";
+  return "Close";
+}
+
+/** "after 2 hours, 5 minutes": the time between two ISO instants in its two
+ * largest adjacent units, as Django's timesince words it on the server (which
+ * also counts months and years; a request is rarely that slow). */
+function after(fromIso, toIso) {
+  const minutes = Math.max(0, Math.floor((new Date(toIso) - new Date(fromIso)) / 60000));
+  const units = [
+    ["week", Math.floor(minutes / 10080)], ["day", Math.floor(minutes / 1440) % 7],
+    ["hour", Math.floor(minutes / 60) % 24], ["minute", minutes % 60],
+  ];
+  const first = units.findIndex(([, count]) => count > 0);
+  if (first === -1) return "after 0 minutes";
+  const parts = [units[first]];
+  if (first + 1 < units.length && units[first + 1][1] > 0) parts.push(units[first + 1]);
+  return `after ${parts.map(([name, count]) => `${count} ${name}${count === 1 ? "" : "s"}`).join(", ")}`;
+}
+
+export class SupportBanner {
+  /** `view` is the page's ConversationView; `support` the request's payload
+   * with `allowed_statuses` (the page data). */
+  constructor(view, support) {
+    this.conn = view.conn;
+    this.me = view.me;
+    this.node = document.getElementById("support-banner");
+    this.support = support;
+    this.allowed = support.allowed_statuses || [];
+    this.url = `/api/support/requests/${support.id}/`;
+    this.fetches = 0; // only the newest answer is applied
+    if (!this.node) return;
+    this.csrf = this.node.querySelector("input[name='csrfmiddlewaretoken']")?.value || "";
+    this.conn.on("support.updated", (frame) => {
+      if (frame.support && frame.support.id === this.support.id) {
+        this.show(frame.support);
+        // Frames do not carry what this person may do next; the API says.
+        this.refresh();
+      }
+    });
+    // Frames sent before the socket joined (the page was rendered earlier)
+    // or while it was down are not replayed: ask for the request instead.
+    this.conn.on("hello", () => this.refresh());
+    if (this.conn.ready) this.refresh();
+    for (const form of this.node.querySelectorAll("form[data-api]")) {
+      form.addEventListener("submit", (event) => this.submit(event, form));
+    }
+  }
+
+  async refresh() {
+    const mine = ++this.fetches;
+    try {
+      const response = await fetch(this.url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const support = await response.json();
+      if (mine === this.fetches) this.show(support);
+    } catch {
+      /* offline: the next hello asks again */
+    }
+  }
+
+  /** The form's API call; its answer (the request) updates the banner. */
+  async submit(event, form) {
+    const kind = form.dataset.api;
+    let body;
+    if (kind === "status") {
+      if (!event.submitter) return;
+      body = { status: event.submitter.value };
+    } else if (kind === "assign") {
+      body = { assignee_id: form.elements.assignee_id.value || null };
+    } else if (kind === "priority") {
+      body = { priority: form.elements.priority.value };
+    } else if (kind === "rating") {
+      body = { satisfied: form.elements.satisfied.value === "yes", comment: form.elements.comment.value };
+    } else {
+      return;
+    }
+    event.preventDefault();
+    const error = this.node.querySelector(kind === "rating" ? "#support-rating-error" : "#support-error");
+    error.textContent = "";
+    const mine = ++this.fetches;
+    try {
+      const response = await fetch(`${this.url}${kind}/`, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": this.csrf, "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+      const answer = await response.json().catch(() => null);
+      if (!response.ok) {
+        error.textContent = answer?.error?.message || `That did not work (HTTP ${response.status}); try again.`;
+        this.refresh();
+        return;
+      }
+      if (mine === this.fetches) this.show(answer);
+    } catch {
+      error.textContent = "Could not reach the server; try again.";
+    }
+  }
+
+  /** Show `support` (a payload); `allowed_statuses` when it has them. */
+  show(support) {
+    const before = this.support;
+    this.support = support;
+    if (Array.isArray(support.allowed_statuses)) this.allowed = support.allowed_statuses;
+    const node = this.node;
+    const status = node.querySelector("#support-status");
+    status.textContent = STATUS_LABELS[support.status] || support.status;
+    status.dataset.status = support.status;
+    node.dataset.status = support.status;
+    node.querySelector("#support-overdue").hidden = !support.overdue;
+    const assignee = support.assignee ? `Assigned to ${support.assignee.display_name}` : "Unassigned";
+    node.querySelector("#support-assignee").textContent = assignee;
+    const priority = node.querySelector("#support-priority");
+    priority.textContent = PRIORITY_LABELS[support.priority] || support.priority;
+    priority.dataset.priority = support.priority;
+    node.querySelector("#support-category").textContent = support.category.name;
+    node.querySelector("#support-first-response").textContent = support.first_response_at
+      ? after(support.created_at, support.first_response_at) : "Not yet";
+    node.querySelector("#support-resolution").textContent = support.resolved_at
+      ? after(support.created_at, support.resolved_at) : "Not yet";
+    this._controls(support);
+    const row = document.querySelector(`[data-support-status-for="${support.conversation_id}"]`);
+    if (row) {
+      row.textContent = STATUS_LABELS[support.status] || support.status;
+      row.dataset.status = support.status;
+    }
+    if (before.status !== support.status) {
+      announce(`Support request ${STATUS_LABELS[support.status] || support.status}`);
+    }
+    if ((before.assignee?.id || null) !== (support.assignee?.id || null)) announce(assignee);
+  }
+
+  _controls(support) {
+    const node = this.node;
+    const statusForm = node.querySelector("#support-status-form");
+    statusForm.hidden = this.allowed.length === 0;
+    for (const button of statusForm.querySelectorAll("button[data-status-target]")) {
+      const target = button.dataset.statusTarget;
+      button.hidden = !this.allowed.includes(target);
+      button.textContent = statusActionLabel(target, support.status);
+    }
+    const assignMe = node.querySelector("#support-assign-me");
+    if (assignMe) assignMe.hidden = support.assignee?.id === this.me;
+    const assigneeSelect = node.querySelector("#support-assignee-select");
+    if (assigneeSelect) assigneeSelect.value = support.assignee?.id || "";
+    const prioritySelect = node.querySelector("#support-priority-select");
+    if (prioritySelect) prioritySelect.value = support.priority;
+    const rated = node.querySelector("#support-rating");
+    if (rated) {
+      rated.hidden = !support.rating;
+      if (support.rating) {
+        node.querySelector("#support-rating-verdict").textContent = support.rating.satisfied ? "Satisfied" : "Not satisfied";
+        node.querySelector("#support-rating-comment").textContent = support.rating.comment ? ` · “${support.rating.comment}”` : "";
+      }
+    }
+    const ratingForm = node.querySelector("#support-rating-form");
+    // The requester rates once, after it was resolved or closed (the policy's rule).
+    if (ratingForm) ratingForm.hidden = !(FINISHED.has(support.status) && !support.rating);
+  }
+}
