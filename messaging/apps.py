@@ -10,5 +10,6 @@ class MessagingConfig(AppConfig):
         from config import database
         from messaging import signals  # noqa: F401 - connects the receivers
         from messaging.files import receivers  # noqa: F401 - connects the receivers
+        from messaging.support import receivers as support_receivers  # noqa: F401 - as above
 
         database.install()

@@ -33,12 +33,7 @@ pytestmark = [
 def categories(db):
     """The default categories. Migration 0007 makes them, but a transactional
     test before this one flushed them away."""
-    for position, (slug, name) in enumerate(
-        [("technical", "Technical support"), ("feedback", "Feedback"), ("complaint", "Complaint")]
-    ):
-        SupportCategory.objects.get_or_create(
-            slug=slug, defaults={"name": name, "position": position}
-        )
+    services.ensure_default_categories()
 
 
 @pytest.fixture

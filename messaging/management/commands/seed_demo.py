@@ -218,6 +218,7 @@ class Command(BaseCommand):
         client_id = uuid.uuid5(uuid.NAMESPACE_URL, "parley-demo/support/0")
         if support_selectors.opened_with(opener=sam, client_id=client_id):
             return  # a later run leaves what was done with it since
+        support_services.ensure_default_categories()
         request = support_services.open_request(
             requester=sam,
             category_id=support_selectors.category_by_slug("complaint").pk,

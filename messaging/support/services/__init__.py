@@ -17,9 +17,11 @@ requester; ``resolved_at`` the last move to resolved (cleared by a reopen);
 
 The package's rooms: ``requests`` (opening, status, assignee, priority,
 rating, bulk), ``posted`` (what a message does to its request), ``importing``
-(the old Messages page's submissions) and ``steps`` (what they share).
+(the old Messages page's submissions), ``categories`` (the defaults) and
+``steps`` (what they share).
 """
 
+from messaging.support.services.categories import ensure_default_categories
 from messaging.support.services.importing import import_request, legacy_key
 from messaging.support.services.posted import is_imported, message_posted
 from messaging.support.services.requests import (
@@ -40,6 +42,7 @@ __all__ = [
     "change_status",
     "clean_rating_comment",
     "clean_subject",
+    "ensure_default_categories",
     "import_request",
     "is_imported",
     "legacy_key",

@@ -1,0 +1,27 @@
+"""The categories a fresh installation offers. Migration 0007 makes them
+(with its own frozen copy, as migrations must); this puts back any that are
+missing, for the demo data and for databases emptied since (a test's
+flush)."""
+
+from messaging.support.models import SupportCategory
+
+DEFAULT_CATEGORIES = (
+    ("technical", "Technical support", "Something does not work: logins, pages, files."),
+    ("feedback", "Feedback", "An idea or an opinion about the platform or a course."),
+    ("complaint", "Complaint", "Something went wrong and should be looked into."),
+)
+
+
+def ensure_default_categories(
+    *, model: type[SupportCategory] = SupportCategory, using: str = "default"
+) -> list[SupportCategory]:
+    """The default categories, made where their slug is missing; one that
+    exists is left as an admin edited it (even if made inactive).
+    ``model`` is the migrations' historical model when ``post_migrate``
+    calls this (``receivers``)."""
+    return [
+        model.objects.using(using).get_or_create(
+            slug=slug, defaults={"name": name, "description": description, "position": position}
+        )[0]
+        for position, (slug, name, description) in enumerate(DEFAULT_CATEGORIES)
+    ]
