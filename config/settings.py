@@ -489,6 +489,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # One enum per choice set, named, where several fields share it.
+    "ENUM_NAME_OVERRIDES": {
+        "SupportStatusEnum": "messaging.support.models.SupportStatus",
+        "SupportPriorityEnum": "messaging.support.models.SupportPriority",
+    },
 }
 
 # --- Parley limits ---------------------------------------------------------
