@@ -83,12 +83,25 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+# A day either side stays a date in every time zone (the selector turns a
+# date into the instants of its start and its end).
+_FIRST_DATE = datetime.date.min + datetime.timedelta(days=2)
+_LAST_DATE = datetime.date.max - datetime.timedelta(days=2)
+
+
 def _date(operator: str, value: str) -> datetime.date:
     if _DATE.fullmatch(value):
         try:
-            return datetime.date.fromisoformat(value)
+            date = datetime.date.fromisoformat(value)
         except ValueError:
             pass
+        else:
+            if _FIRST_DATE <= date <= _LAST_DATE:
+                return date
+            raise InvalidInput(
+                f"{operator}: takes a date from {_FIRST_DATE.isoformat()} "
+                f"to {_LAST_DATE.isoformat()}, not {value!r}."
+            )
     raise InvalidInput(f"{operator}: takes a date written YYYY-MM-DD, not {value!r}.")
 
 

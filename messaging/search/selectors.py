@@ -84,7 +84,8 @@ def search(
                 "id", "message_id"
             )[offset : offset + limit + 1]
         ]
-    has_more = len(rows) > limit
+    # Paging stops at MAX_OFFSET: a next page it could not ask for is none.
+    has_more = len(rows) > limit and offset + limit <= MAX_OFFSET
     rows = rows[:limit]
     hits = _hits(rows, parsed, engine)
     return SearchResults(

@@ -39,13 +39,16 @@ def create_conversation(
     participants: Iterable[User] = (),
     title: str = "",
     metadata: dict | None = None,
+    notify: bool = True,
 ) -> Conversation:
     """Start a conversation of ``kind`` between ``creator`` and ``participants``.
 
     ``title`` is clean (``validation.clean_title``); a group needs one. A
     direct conversation between two people exists once: asking again
     returns it, unarchived if it was archived (audited as an unarchive). A
-    support conversation adds every active admin.
+    support conversation adds every active admin. The people added are
+    notified of it unless ``notify`` is False (old history imported: their
+    sockets still receive ``conversation.added``).
     """
     others = list({u.pk: u for u in participants if u.pk != creator.pk}.values())
     _check_size(len(others) + 1)
@@ -94,7 +97,7 @@ def create_conversation(
                 participants=[str(pk) for pk in members],
             )
             _announce_membership(conversation, added=[u for u, _ in members.values()])
-            if kind != ConversationType.DIRECT:
+            if notify and kind != ConversationType.DIRECT:
                 # A direct conversation tells its other person with its first message.
                 events.enqueue_on_commit(
                     notification_tasks.notify_added,

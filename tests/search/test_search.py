@@ -448,6 +448,27 @@ def test_pages_by_limit_and_offset(people, study):
     assert (last.has_more, last.next_offset) == (False, None)
 
 
+def test_paging_stops_where_the_next_offset_could_not_be_asked_for(people, study, monkeypatch):
+    maria, sam, _, _ = people
+    for n in range(4):
+        say(maria, study, f"budget {n}")
+    monkeypatch.setattr(selectors, "MAX_OFFSET", 2)
+    page = selectors.search(user=sam, query="budget", limit=1, offset=2)
+    assert (len(page.hits), page.has_more, page.next_offset) == (1, False, None)
+    page = selectors.search(user=sam, query="budget", limit=1, offset=1)
+    assert (page.has_more, page.next_offset) == (True, 2)
+
+
+@pytest.mark.parametrize("query", ["budget after:9999-12-31", "budget before:0001-01-01"])
+def test_dates_at_the_ends_of_the_calendar_are_invalid_not_a_crash(people, study, query):
+    _, sam, _, _ = people
+    sam.time_zone = "Pacific/Kiritimati"  # UTC+14: the start of 0001-01-01 is before year 1
+    sam.save(update_fields=["time_zone"])
+    with pytest.raises(InvalidInput) as raised:
+        selectors.search(user=sam, query=query)
+    assert "takes a date from" in raised.value.message
+
+
 @pytest.mark.parametrize(
     "kwargs", [{"limit": 0}, {"limit": 51}, {"offset": -1}, {"offset": 1001}, {"query": "has:x"}]
 )

@@ -11,8 +11,9 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Role
 from messaging.models import AuditAction, AuditLog, Conversation, Message, MessageType
+from messaging.search.models import SearchDocument
 from messaging.support.models import SupportRequest
-from notifications.models import Notification
+from notifications.models import Kind, Notification
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,7 @@ nobody@example.test,complaint,Ghost,Boo.,open,2026-03-04
 {student},complaint,Bad date,Hm.,open,yesterday
 {admin},complaint,Admin,Admins do not file requests.,open,2026-03-08
 {student},complaint,Empty body,,open,2026-03-09
+{student}\x00,complaint,NUL in the address,Hm.,open,2026-03-10
 """
 
 
@@ -52,12 +54,12 @@ def run(path):
 
 
 def test_good_rows_are_imported_bad_rows_reported_and_a_rerun_adds_nothing(
-    export, student, mentor, django_capture_on_commit_callbacks
+    export, student, mentor, admin_user, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         failed, out, err = run(export)
     assert failed
-    assert "10 rows: 3 imported, 0 already imported, 7 failed." in out
+    assert "11 rows: 3 imported, 0 already imported, 8 failed." in out
     reported = err.strip().splitlines()
     assert reported == [
         "line 6: unknown requester email 'nobody@example.test'",
@@ -67,6 +69,7 @@ def test_good_rows_are_imported_bad_rows_reported_and_a_rerun_adds_nothing(
         "line 10: bad created_at 'yesterday' (expected an ISO 8601 date or date-time)",
         f"line 11: {reported[5].split(': ', 1)[1]}",
         "line 12: A message cannot be empty.",
+        f"line 13: unknown requester email {student.email.upper() + chr(0)!r}",
     ]
     assert "may not open support requests" in reported[5]
 
@@ -88,6 +91,14 @@ def test_good_rows_are_imported_bad_rows_reported_and_a_rerun_adds_nothing(
     # History, not news: the imported messages notify nobody, and their
     # status stays as imported.
     assert not Notification.objects.filter(message__conversation__support_request__isnull=False)
+    # Nor are the admins told they were added; nobody finds it unread; and
+    # search dates it as the history does.
+    assert not Notification.objects.filter(kind=Kind.ADDED).exists()
+    for request in requests.values():
+        members = request.conversation.participants.all()
+        assert admin_user.pk in {m.user_id for m in members}
+        assert {m.last_read_seq for m in members} == {request.conversation.last_seq}
+    assert SearchDocument.objects.get(message=first).sent_at == chair.created_at
     assert projector.__class__.objects.get(pk=projector.pk).status == "resolved"
 
     before = {
@@ -99,7 +110,7 @@ def test_good_rows_are_imported_bad_rows_reported_and_a_rerun_adds_nothing(
     with django_capture_on_commit_callbacks(execute=True):
         failed, out, _ = run(export)
     assert failed  # the bad rows are still bad
-    assert "10 rows: 0 imported, 3 already imported, 7 failed." in out
+    assert "11 rows: 0 imported, 3 already imported, 8 failed." in out
     assert before == {
         "requests": SupportRequest.objects.count(),
         "conversations": Conversation.objects.count(),

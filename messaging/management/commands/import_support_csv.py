@@ -137,6 +137,9 @@ class Command(BaseCommand):
         status = (row.get("status") or "").strip().lower()
         created_text = row.get("created_at") or ""
 
+        if any(ord(character) < 32 for character in email):
+            # No address holds one, and PostgreSQL refuses a NUL outright.
+            raise BadRow(f"unknown requester email {email!r}")
         requester = User.objects.filter(Q(email__iexact=email)).first() if email else None
         if requester is None:
             raise BadRow(f"unknown requester email {email!r}")

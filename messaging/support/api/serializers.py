@@ -22,7 +22,7 @@ from messaging.support.models import SupportPriority, SupportStatus
 
 # The longest ``older_than_hours`` (a century): beyond it a date before the
 # calendar's first year would be asked for.
-MAX_AGE_HOURS = 24 * 366 * 100
+MAX_AGE_HOURS = 24 * 365 * 100  # a century: 876,000 (docs/api.md)
 MAX_BULK_IDS = 500
 _DIGITS = re.compile(r"[0-9]{1,7}")
 _ASSIGNEE = re.compile(

@@ -90,6 +90,8 @@ class SupportRequestListView(ParleyAPIView):
         data = _valid(s.SupportRequestCreateIn, request.data)
         existing = selectors.opened_with(opener=request.user, client_id=data["client_id"])
         if existing is not None:
+            # Still theirs to see? (An admin who opened it may have become a student.)
+            policy.check_see_support_request(request.user, existing)
             return _one(request, existing)
         category = selectors.category_by_slug(data["category"])
         _take_send_token(request.user)

@@ -11,7 +11,14 @@ from django.db import IntegrityError, transaction
 from accounts.models import User
 from messaging import audit, events, policy, validation
 from messaging.errors import InvalidInput
-from messaging.models import AuditAction, Conversation, ConversationType, Message
+from messaging.models import (
+    AuditAction,
+    Conversation,
+    ConversationParticipant,
+    ConversationType,
+    Message,
+)
+from messaging.search.models import SearchDocument
 from messaging.services.conversations import _post_notice, create_conversation
 from messaging.services.messages import send_message
 from messaging.services.transactions import lock_conversation
@@ -62,7 +69,7 @@ def import_request(
     try:
         with transaction.atomic():
             conversation = create_conversation(
-                creator=requester, kind=ConversationType.SUPPORT, title=subject
+                creator=requester, kind=ConversationType.SUPPORT, title=subject, notify=False
             )
             request = SupportRequest.objects.create(
                 conversation=conversation,
@@ -96,10 +103,15 @@ def import_request(
                     }
                 },
             )
-            # The history keeps its own date.
+            # The history keeps its own date, in search too; and it is old
+            # news: read by everyone in it, so no inbox counts it as unread.
             Message.objects.filter(conversation=conversation).update(sent_at=created_at)
+            SearchDocument.objects.filter(conversation=conversation).update(sent_at=created_at)
             Conversation.objects.filter(pk=conversation.pk).update(
                 created_at=created_at, last_message_at=created_at
+            )
+            ConversationParticipant.objects.filter(conversation=conversation).update(
+                last_read_seq=conversation.last_seq, last_delivered_seq=conversation.last_seq
             )
             audit.record(
                 actor=None,
