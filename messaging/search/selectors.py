@@ -185,15 +185,7 @@ def _senders(user: User, said: tuple[str, ...], readable: QuerySet[Conversation]
         elif "@" in value:
             ids.update(people.filter(email__iexact=value).values_list("pk", flat=True))
         else:
-            words = _WORD.findall(value.casefold())
-            if not words:
-                continue
-            candidates = people
-            for word in words:
-                candidates = candidates.filter(display_name__icontains=word)
-            for pk, name in candidates.values_list("pk", "display_name"):
-                if set(words) <= set(_WORD.findall(name.casefold())):
-                    ids.add(pk)
+            ids.update(_holding_words(people, "display_name", value))
     return list(ids)
 
 
@@ -207,16 +199,24 @@ def _conversations(said: tuple[str, ...], readable: QuerySet[Conversation]) -> l
             continue
         except ValueError:
             pass
-        words = _WORD.findall(value.casefold())
-        if not words:
-            continue
-        candidates = readable
-        for word in words:
-            candidates = candidates.filter(title__icontains=word)
-        for pk, title in candidates.values_list("pk", "title"):
-            if set(words) <= set(_WORD.findall(title.casefold())):
-                ids.add(pk)
+        ids.update(_holding_words(readable, "title", value))
     return list(ids)
+
+
+def _holding_words(candidates: QuerySet, field: str, value: str) -> set[UUID]:
+    """The ids of ``candidates`` whose ``field`` holds every word of
+    ``value`` as a whole word (the database narrows by substring, Python
+    keeps whole words); none when ``value`` has no words."""
+    words = _WORD.findall(value.casefold())
+    if not words:
+        return set()
+    for word in words:
+        candidates = candidates.filter(**{f"{field}__icontains": word})
+    return {
+        pk
+        for pk, text in candidates.values_list("pk", field)
+        if set(words) <= set(_WORD.findall(text.casefold()))
+    }
 
 
 def _mentions(user: User) -> Q:

@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -42,3 +43,21 @@ def embedded_manage(var_dir: Path) -> Callable[..., str]:
         ).stdout
 
     return manage
+
+
+def json_on_embedded(var_dir: Path, expression: str, *, imports: str):
+    """The JSON value of ``expression`` evaluated in a fresh, migrated
+    embedded default (SQLite under ``var_dir``) after ``imports`` (Python
+    statements): the same scenario run there, to compare with PostgreSQL."""
+    manage = embedded_manage(var_dir)
+    manage("migrate", "--noinput", "-v", "0")
+    mark = "EMBEDDED-JSON "
+    out = manage(
+        "shell",
+        "-c",
+        f"import json; from django.db import connection; {imports};"
+        " assert connection.vendor == 'sqlite', connection.vendor;"
+        f" print({mark!r} + json.dumps({expression}))",
+    )
+    line = next(line for line in out.splitlines() if line.startswith(mark))
+    return json.loads(line.removeprefix(mark))

@@ -11,27 +11,15 @@ from django.db import connection
 from messaging.models import Conversation, Message
 from messaging.services import store
 from tests.messaging import store_scenario
-from tests.messaging.helpers import embedded_manage, send
+from tests.messaging.helpers import json_on_embedded, send
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
-MARK = "STORE-DUMP "
-
 
 def _on_sqlite(tmp_path) -> dict:
-    manage = embedded_manage(tmp_path)
-
-    manage("migrate", "--noinput", "-v", "0")
-    out = manage(
-        "shell",
-        "-c",
-        "import json; from django.db import connection;"
-        " from tests.messaging.store_scenario import run;"
-        " assert connection.vendor == 'sqlite', connection.vendor;"
-        f" print({MARK!r} + json.dumps(run('sqlite')))",
+    return json_on_embedded(
+        tmp_path, "run('sqlite')", imports="from tests.messaging.store_scenario import run"
     )
-    line = next(line for line in out.splitlines() if line.startswith(MARK))
-    return json.loads(line.removeprefix(MARK))
 
 
 def _round_trip(dumped: dict) -> dict:

@@ -8,28 +8,18 @@ import json
 import pytest
 from django.db import connection
 
-from tests.messaging.helpers import embedded_manage
+from tests.messaging.helpers import json_on_embedded
 from tests.search import scenario
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
-MARK = "SEARCH-PARITY "
-
 
 def _on_sqlite(tmp_path) -> dict:
-    manage = embedded_manage(tmp_path)
-    manage("migrate", "--noinput", "-v", "0")
-    out = manage(
-        "shell",
-        "-c",
-        "import json; from django.db import connection;"
-        " from tests.search import scenario;"
-        " assert connection.vendor == 'sqlite', connection.vendor;"
-        " built = scenario.build();"
-        f" print({MARK!r} + json.dumps(scenario.run(built['people']['sam'])))",
+    return json_on_embedded(
+        tmp_path,
+        "scenario.run(scenario.build()['people']['sam'])",
+        imports="from tests.search import scenario",
     )
-    line = next(line for line in out.splitlines() if line.startswith(MARK))
-    return json.loads(line.removeprefix(MARK))
 
 
 @pytest.fixture(scope="module")
