@@ -22,6 +22,7 @@ export class InboxList {
     this.node = node;
     this.filter = node.dataset.filter || "all";
     this.rows = new Map();
+    this.askedBack = new Map(); // conversation id → when we last asked whether it came back
     for (const row of node.querySelectorAll(".conversation-row")) {
       this.rows.set(row.dataset.conversationId, {
         node: row,
@@ -81,7 +82,10 @@ export class InboxList {
   onMessage(message, { live }) {
     if (!message) return;
     const row = this.rows.get(message.conversation_id);
-    if (!row) return;
+    if (!row) {
+      if (live) this.maybeBack(message.conversation_id);
+      return;
+    }
     if (message.seq < row.lastSeq) return;
     const isNew = message.seq > row.lastSeq;
     row.lastSeq = message.seq;
@@ -104,7 +108,35 @@ export class InboxList {
     }
   }
 
-  add(conversation) {
+  /** A message came for a conversation this list does not show: one the
+   * person archived for themselves comes back with a newer message unless
+   * they muted it. The server decides (its inbox list); asked at most every
+   * 10 seconds per conversation, so a muted one's chatter costs little. */
+  async maybeBack(conversationId) {
+    if (this.filter === "archived") return;
+    const now = Date.now();
+    if (now - (this.askedBack.get(conversationId) || 0) < 10000) return;
+    this.askedBack.set(conversationId, now);
+    const type = this.filter === "all" ? "" : `?type=${encodeURIComponent(this.filter)}`;
+    let listed;
+    try {
+      const response = await fetch(`/api/conversations/${type}`, {
+        headers: { Accept: "application/json" }, credentials: "same-origin",
+      });
+      if (!response.ok) return;
+      listed = (await response.json()).conversations || [];
+    } catch (error) {
+      return; // offline: the next message asks again
+    }
+    const back = listed.find((c) => c.id === conversationId);
+    if (!back || this.rows.has(back.id)) return;
+    this.add(back, { announcement: null });
+    if (back.last_message) this.onMessage(back.last_message, { live: false });
+    const row = this.rows.get(back.id);
+    announce(`New message in ${row.node.querySelector(".row-title").textContent}`);
+  }
+
+  add(conversation, { announcement } = {}) {
     if (!conversation || this.rows.has(conversation.id)) return;
     const wanted = this.filter === "all" ? !conversation.archived_at
       : this.filter === "archived" ? !!conversation.archived_at
@@ -137,7 +169,7 @@ export class InboxList {
     this.rows.set(conversation.id, row);
     const me = (conversation.participants || []).find((p) => p.user.id === this.app.me);
     if (me) this.setUnread(row, conversation.last_seq - me.last_read_seq);
-    announce(`You were added to ${title}`);
+    if (announcement !== null) announce(announcement || `You were added to ${title}`);
   }
 
   remove(conversationId) {

@@ -156,6 +156,21 @@ def open_as(
     return context, page
 
 
+def api(context, server, method, path, body=None):
+    """A REST request with ``context``'s session (and CSRF token for a
+    write); its JSON answer, which must be a success."""
+    url = f"{server.http_url}/api/{path}"
+    if method == "GET":
+        response = context.request.get(url)
+    else:
+        token = next(c["value"] for c in context.cookies() if c["name"] == "csrftoken")
+        response = context.request.fetch(
+            url, method=method, data=body, headers={"X-CSRFToken": token}
+        )
+    assert response.ok, f"{method} {path}: {response.status} {response.text()}"
+    return response.json()
+
+
 def wait_synced(page):
     """The socket said hello and the resume after it finished."""
     page.wait_for_selector("body[data-synced='true']", state="attached", timeout=TIMEOUT_MS)

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import open_as, wait_synced
+from tests.browser.conftest import api, open_as, wait_synced
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -25,20 +25,6 @@ pytestmark = [
 @pytest.fixture
 def server(eager_server):
     return eager_server
-
-
-def api(context, server, method, path, body=None):
-    """A request with the page's session (and CSRF token for a write)."""
-    url = f"{server.http_url}/api/{path}"
-    if method == "GET":
-        response = context.request.get(url)
-    else:
-        token = next(c["value"] for c in context.cookies() if c["name"] == "csrftoken")
-        response = context.request.fetch(
-            url, method=method, data=body, headers={"X-CSRFToken": token}
-        )
-    assert response.ok, f"{method} {path}: {response.status} {response.text()}"
-    return response.json()
 
 
 def choose_in_mute_menu(page, item):
