@@ -77,8 +77,18 @@ def plain_snippet(text: str) -> str:
 
 class Backend(Protocol):
     def page(
-        self, documents: QuerySet[SearchDocument], parsed: ParsedQuery, *, limit: int, offset: int
+        self,
+        documents: QuerySet[SearchDocument],
+        parsed: ParsedQuery,
+        *,
+        limit: int,
+        offset: int,
+        newest_first: bool = False,
     ) -> list[Row]: ...
+
+    def matches_more_than(
+        self, documents: QuerySet[SearchDocument], parsed: ParsedQuery, count: int
+    ) -> bool: ...
 
     def excluding(
         self, documents: QuerySet[SearchDocument], excluded: Iterable[str]
@@ -113,7 +123,13 @@ class PostgresBackend:
         return query
 
     def page(
-        self, documents: QuerySet[SearchDocument], parsed: ParsedQuery, *, limit: int, offset: int
+        self,
+        documents: QuerySet[SearchDocument],
+        parsed: ParsedQuery,
+        *,
+        limit: int,
+        offset: int,
+        newest_first: bool = False,
     ) -> list[Row]:
         query = self._query(parsed)
         # Ranked by what is sought (the excluded words only filter): cover
@@ -123,13 +139,19 @@ class PostgresBackend:
         rank = SearchRank(
             F("vector"), self._positive(parsed), normalization=Value(1), cover_density=True
         )
+        order = ("-sent_at", "-id") if newest_first else ("-rank", "-sent_at", "-id")
         rows = (
             documents.filter(vector=query)
             .annotate(rank=rank)
-            .order_by("-rank", "-sent_at", "-id")
+            .order_by(*order)
             .values_list("id", "message_id", "rank")[offset : offset + limit]
         )
         return [(pk, message_id, float(rank)) for pk, message_id, rank in rows]
+
+    def matches_more_than(
+        self, documents: QuerySet[SearchDocument], parsed: ParsedQuery, count: int
+    ) -> bool:
+        return documents.filter(vector=self._query(parsed))[count : count + 1].exists()
 
     def excluding(
         self, documents: QuerySet[SearchDocument], excluded: Iterable[str]
@@ -175,21 +197,52 @@ class SQLiteBackend:
             expression += f" NOT {fts5_string(excluded)}"
         return expression
 
-    def page(
-        self, documents: QuerySet[SearchDocument], parsed: ParsedQuery, *, limit: int, offset: int
-    ) -> list[Row]:
+    def _matching(self, documents: QuerySet[SearchDocument], parsed: ParsedQuery, columns: str):
+        """``SELECT columns FROM`` the matching rows of ``documents`` (the
+        statement's tail and its parameters), or None when ``documents``
+        cannot match anything."""
         try:
             allowed_sql, allowed_params = documents.values("id").query.sql_with_params()
         except EmptyResultSet:
-            return []  # an operator that named nobody (``sender IN ()``)
+            return None  # an operator that named nobody (``sender IN ()``)
         sql = (
-            f"SELECT d.id, d.message_id, -bm25({self.table}) AS rank"  # noqa: S608 - names are constants
+            f"SELECT {columns}"  # noqa: S608 - names are constants
             f" FROM {self.table} JOIN message_search d ON d.id = {self.table}.rowid"
             f" WHERE {self.table} MATCH %s AND d.id IN ({allowed_sql})"
-            " ORDER BY rank DESC, d.sent_at DESC, d.id DESC LIMIT %s OFFSET %s"
+        )
+        return sql, [self._expression(parsed), *allowed_params]
+
+    def matches_more_than(
+        self, documents: QuerySet[SearchDocument], parsed: ParsedQuery, count: int
+    ) -> bool:
+        matching = self._matching(documents, parsed, "1")
+        if matching is None:
+            return False
+        sql, params = matching
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} LIMIT 1 OFFSET %s", [*params, count])
+            return cursor.fetchone() is not None
+
+    def page(
+        self,
+        documents: QuerySet[SearchDocument],
+        parsed: ParsedQuery,
+        *,
+        limit: int,
+        offset: int,
+        newest_first: bool = False,
+    ) -> list[Row]:
+        matching = self._matching(
+            documents, parsed, f"d.id, d.message_id, -bm25({self.table}) AS rank"
+        )
+        if matching is None:
+            return []
+        sql, params = matching
+        order = (
+            "d.sent_at DESC, d.id DESC" if newest_first else "rank DESC, d.sent_at DESC, d.id DESC"
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [self._expression(parsed), *allowed_params, limit, offset])
+            cursor.execute(f"{sql} ORDER BY {order} LIMIT %s OFFSET %s", [*params, limit, offset])
             fetched = cursor.fetchall()
         # A raw cursor gives the UUID as SQLite stores it (hex text).
         message_id = SearchDocument._meta.get_field("message")

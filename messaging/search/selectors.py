@@ -29,6 +29,10 @@ from messaging.search.query import ParsedQuery, parse
 # Paging deeper than this is refused: nobody reads that far, and an offset
 # costs the rows it skips.
 MAX_OFFSET = 1000
+# Words found in more messages than this are answered newest first: ranking
+# would read every match (docs/benchmarks.md, Search), and for so common a
+# search the latest messages are the likely ones sought.
+RANKED_AT_MOST = 500
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -41,7 +45,9 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResults:
-    hits: list[SearchHit]  # best first (rank, then newest); without text newest first
+    # Best first (rank, then newest); newest first without words, or when the
+    # words match more than RANKED_AT_MOST messages.
+    hits: list[SearchHit]
     has_more: bool
     next_offset: int | None
 
@@ -75,7 +81,10 @@ def search(
     documents = _with_operators(documents, user=user, parsed=parsed, readable=readable)
     engine = backends.backend()
     if parsed.has_text():
-        rows = engine.page(documents, parsed, limit=limit + 1, offset=offset)
+        newest_first = engine.matches_more_than(documents, parsed, RANKED_AT_MOST)
+        rows = engine.page(
+            documents, parsed, limit=limit + 1, offset=offset, newest_first=newest_first
+        )
     else:
         documents = engine.excluding(documents, parsed.excluded)
         rows = [

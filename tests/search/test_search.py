@@ -220,6 +220,28 @@ def test_equal_ranks_are_newest_first(people, study):
     assert found(sam, "budget") == ["budget 3", "budget 2", "budget 1"]
 
 
+def test_words_in_more_messages_than_are_ranked_come_newest_first(people, study, monkeypatch):
+    maria, sam, _, _ = people
+    twice = say(maria, study, "syllabus syllabus review")
+    once = say(maria, study, "syllabus draft ready")
+    _at(twice, _day(1))
+    _at(once, _day(2))
+    monkeypatch.setattr(selectors, "RANKED_AT_MOST", 2)
+    assert found(sam, "syllabus") == [twice.content, once.content]  # two: ranked
+
+    newest = say(maria, study, "syllabus posted later")
+    _at(newest, _day(3))
+    results = selectors.search(user=sam, query="syllabus")
+    assert [h.message.content for h in results.hits] == [
+        newest.content,
+        once.content,
+        twice.content,
+    ]
+    assert all(hit.rank > 0 for hit in results.hits)  # still told, not used to order
+    # Narrowed below the bound again (an operator or another word), ranked.
+    assert found(sam, "syllabus -draft") == [twice.content, newest.content]
+
+
 def test_snippets_mark_the_matches(people, study):
     maria, sam, _, _ = people
     say(maria, study, "The budget report and the budgets")
