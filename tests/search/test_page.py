@@ -166,7 +166,7 @@ def test_more_results_pages_on(student_client, direct, assigned, settings):
     assert second.status_code == 200
     body = second.content.decode()
     assert len(hits_of(body)) == 2 and 'id="search-more"' not in body
-    assert "Results 4–5" in re.sub(r"<[^>]+>", "", body) and "Back to the best results" in body
+    assert "Results 4–5" in re.sub(r"<[^>]+>", "", body) and "Back to the first results" in body
     seen = {h.split("around=")[1].split("#")[0] for h in hits_of(first) + hits_of(body)}
     assert seen == {str(m.seq) for m in sent}
 
