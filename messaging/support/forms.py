@@ -7,6 +7,7 @@ from django import forms
 
 from messaging import limits, validation
 from messaging.errors import InvalidInput
+from messaging.support import services
 from messaging.support.models import SupportCategory, SupportPriority, SupportStatus
 
 ANYONE = ""
@@ -22,16 +23,6 @@ def _checked(clean, value):
         return clean(value)
     except InvalidInput as error:
         raise forms.ValidationError(error.message) from None
-
-
-def _clean_subject(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidInput("A subject is required.")
-    limit = limits.support_subject_max_chars()
-    if len(value) > limit:
-        raise InvalidInput(f"A subject has at most {limit} characters.")
-    return validation.check_text(value, what="subject", one_line=True)
 
 
 class NewRequestForm(forms.Form):
@@ -62,7 +53,7 @@ class NewRequestForm(forms.Form):
         body.widget.attrs["maxlength"] = str(limits.max_content_chars())
 
     def clean_subject(self) -> str:
-        return _checked(_clean_subject, self.cleaned_data["subject"])
+        return _checked(services.clean_subject, self.cleaned_data["subject"])
 
     def clean_body(self) -> str:
         return _checked(validation.clean_content, self.cleaned_data["body"])
@@ -122,8 +113,4 @@ class RatingForm(forms.Form):
     comment = forms.CharField(required=False, strip=True, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean_comment(self) -> str:
-        comment = self.cleaned_data["comment"]
-        limit = limits.support_rating_comment_max_chars()
-        if len(comment) > limit:
-            raise forms.ValidationError(f"A comment has at most {limit} characters.")
-        return _checked(lambda value: validation.check_text(value, what="comment"), comment)
+        return _checked(services.clean_rating_comment, self.cleaned_data["comment"])

@@ -29,7 +29,7 @@ def clean_subject(value: object) -> str:
         raise InvalidInput("subject must be text.")
     value = value.strip()
     if not value:
-        raise InvalidInput("A support request needs a subject.")
+        raise InvalidInput("A subject is required.")
     limit = limits.support_subject_max_chars()
     if len(value) > limit:
         raise InvalidInput(f"A subject has at most {limit} characters.")
