@@ -395,23 +395,10 @@ def _measure_main() -> None:
 
 
 def _drop_database(name: str) -> None:
-    """Drop ``name`` on the bench PostgreSQL: a million rows do not stay."""
-    from urllib.parse import urlsplit
+    """Drop ``name``: a million rows do not stay."""
+    from bench.stacks import drop_database
 
-    import psycopg
-
-    from bench.stacks import BENCH_PG
-
-    url = urlsplit(BENCH_PG)
-    with psycopg.connect(
-        host=url.hostname or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(name)
     log(f"search: dropped the {name} database")
 
 

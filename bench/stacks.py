@@ -239,35 +239,37 @@ class ParleyStack(Stack):
 STACKS = {"limit": LimitStack, "peer": PeerStack, "parley": ParleyStack}
 
 
-def recreate_database(name: str) -> None:
-    """Drop and create ``name`` on the bench PostgreSQL."""
+def _maintenance_connection():
+    """An autocommit connection to the bench PostgreSQL's ``postgres``
+    database, where databases are made and dropped."""
     import psycopg
 
     url = urlsplit(BENCH_PG)
-    with psycopg.connect(
+    return psycopg.connect(
         host=url.hostname or "127.0.0.1",
         port=url.port or 5432,
         user=url.username or "postgres",
         password=url.password,
         dbname="postgres",
         autocommit=True,
-    ) as conn:
+    )
+
+
+def drop_database(name: str) -> None:
+    """Drop ``name`` on the bench PostgreSQL (connections to it ended)."""
+    with _maintenance_connection() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def recreate_database(name: str) -> None:
+    """Drop and create ``name`` on the bench PostgreSQL."""
+    drop_database(name)
+    with _maintenance_connection() as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def database_exists(name: str) -> bool:
-    import psycopg
-
-    url = urlsplit(BENCH_PG)
-    with psycopg.connect(
-        host=url.hostname or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        dbname="postgres",
-        autocommit=True,
-    ) as conn:
+    with _maintenance_connection() as conn:
         return (
             conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             is not None
