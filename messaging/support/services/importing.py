@@ -18,7 +18,7 @@ from messaging.models import (
     ConversationType,
     Message,
 )
-from messaging.search.models import SearchDocument
+from messaging.search.services import indexing
 from messaging.services.conversations import _post_notice, create_conversation
 from messaging.services.messages import send_message
 from messaging.services.transactions import lock_conversation
@@ -79,13 +79,13 @@ def import_request(
                 created_at=created_at,
                 legacy_key=legacy_key,
             )
-            send_message(
+            first = send_message(
                 sender=requester,
                 conversation_id=conversation.pk,
                 content=body,
                 client_id=uuid.uuid5(IMPORT_NAMESPACE, legacy_key),
                 metadata={"support": {"imported": True}},
-            )
+            ).message
             conversation = lock_conversation(conversation.pk)
             steps.set_status(request, status, now=created_at)
             request.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
@@ -106,7 +106,8 @@ def import_request(
             # The history keeps its own date, in search too; and it is old
             # news: read by everyone in it, so no inbox counts it as unread.
             Message.objects.filter(conversation=conversation).update(sent_at=created_at)
-            SearchDocument.objects.filter(conversation=conversation).update(sent_at=created_at)
+            first.sent_at = created_at
+            indexing.index_message(first)
             Conversation.objects.filter(pk=conversation.pk).update(
                 created_at=created_at, last_message_at=created_at
             )
