@@ -37,12 +37,18 @@ FILTERS = [
 # --- Helpers -----------------------------------------------------------------
 
 
-def _title_for(conversation, members, user) -> str:
+def title_for(conversation, members, user) -> str:
+    """What pages call a conversation: its title, else "Support" for an
+    untitled support conversation, else the other members' names.
+    ``members`` are its active memberships, or None to look them up only
+    when the names are needed."""
     if conversation.title:
         return conversation.title
-    others = [m.user for m in members if m.user_id != user.pk]
     if conversation.type == ConversationType.SUPPORT:
         return "Support"
+    if members is None:
+        members = selectors.participants(conversation)
+    others = [m.user for m in members if m.user_id != user.pk]
     if not others:
         return "Just you"
     return ", ".join(u.display_name for u in others[:3]) + (
@@ -96,7 +102,7 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
         rows.append(
             {
                 "conversation": conversation,
-                "title": _title_for(conversation, members, user),
+                "title": title_for(conversation, members, user),
                 "other": other,
                 "presence": presence.get(other.pk, "offline") if other else "",
                 "initials": other.initials if other else _group_initials(conversation, user),
@@ -228,7 +234,7 @@ def conversation(request, conversation_id):
         {
             "conversation": convo,
             "membership": membership,
-            "title": _title_for(convo, members, user),
+            "title": title_for(convo, members, user),
             "other": other,
             "other_presence": presence.get(other.pk, "offline") if other else "",
             "header_initials": other.initials if other else _group_initials(convo, user),
@@ -263,7 +269,7 @@ def members(request, conversation_id):
         "messaging/members.html",
         {
             "conversation": convo,
-            "title": _title_for(convo, people, request.user),
+            "title": title_for(convo, people, request.user),
             "members": people,
             "membership": membership,
             "can_manage": can_manage,

@@ -15,12 +15,11 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET
 
-from accounts.models import User
 from messaging import limits
-from messaging import selectors as messaging_selectors
 from messaging.errors import InvalidInput
-from messaging.models import Conversation, ConversationType
+from messaging.models import Conversation
 from messaging.search import selectors
+from messaging.views import title_for
 
 # The operators the help on the page explains, in the order shown.
 OPERATORS = (
@@ -88,23 +87,6 @@ def group_by_conversation(hits: list[selectors.SearchHit]) -> list[ConversationG
     return list(groups.values())
 
 
-def _title_of(conversation: Conversation, user: User) -> str:
-    """What the inbox calls a conversation: its title, or for one without a
-    title (direct, support) the other members' names."""
-    if conversation.title:
-        return conversation.title
-    if conversation.type == ConversationType.SUPPORT:
-        return "Support"
-    others = [
-        member.user.display_name
-        for member in messaging_selectors.participants(conversation)
-        if member.user_id != user.pk
-    ]
-    if not others:
-        return "Just you"
-    return ", ".join(others[:3]) + (f" +{len(others) - 3}" if len(others) > 3 else "")
-
-
 _OFFSET = re.compile(r"[0-9]{1,9}")
 
 
@@ -141,7 +123,7 @@ def search_page(request):
         return render(request, "search/search.html", context, status=400)
     groups = group_by_conversation(results.hits)
     for group in groups:
-        group.title = _title_of(group.conversation, request.user)
+        group.title = title_for(group.conversation, None, request.user)
     context.update(
         {
             "results": results,
