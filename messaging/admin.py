@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from messaging import audit, services
+from messaging.admin_mixins import ReadOnlyAdmin
 from messaging.errors import MessagingError
 from messaging.models import (
     AuditLog,
@@ -11,22 +12,6 @@ from messaging.models import (
     MessageStatus,
     UserPresence,
 )
-
-
-class ReadOnlyAdmin:
-    """Rows that only services write: editing them here would skip the
-    access policy, the audit trail and the live events. Changes are made
-    through the actions, which call services."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 PARTICIPANT_FIELDS = ("user", "role", "joined_at", "left_at", "last_read_seq", "last_delivered_seq")
 
@@ -169,7 +154,7 @@ class UserPresenceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only: the audit trail is append-only."""
 
     list_display = ["at", "action", "times", "actor", "conversation_id", "message_id"]
@@ -183,15 +168,6 @@ class AuditLogAdmin(admin.ModelAdmin):
     def times(self, obj):
         """A refusal repeated within its window is one row with a count."""
         return audit.repeats(obj)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # The files package's admin lives beside its code; Django's autodiscovery

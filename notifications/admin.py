@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
 
+from messaging.admin_mixins import ReadOnlyAdmin
 from messaging.errors import MessagingError
 from notifications import services
 from notifications.models import (
@@ -102,7 +103,7 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConversationMute)
-class ConversationMuteAdmin(admin.ModelAdmin):
+class ConversationMuteAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """Read-only: a mute is its person's own choice, made and ended on the
     conversation page or through the API."""
 
@@ -112,33 +113,9 @@ class ConversationMuteAdmin(admin.ModelAdmin):
     list_select_related = ["user", "conversation"]
     readonly_fields = ["user", "conversation", "until", "created_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class _ViewOnly:
-    """Rows the notification services write: an edit here would skip the
-    events (every tab's bell), the delivery records and their checks.
-    Changes are made by the actions, which call services."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(_ViewOnly, admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """The in-app feed, written by the fan-out and the feed service."""
 
     list_display = ["user", "kind", "conversation", "created_at", "read"]
@@ -183,7 +160,7 @@ class NotificationAdmin(_ViewOnly, admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(_ViewOnly, admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """One row per send, written before sending. A ``pending`` row older than
     a few minutes is a send that never finished (docs/operations.md); filter
     by state and sort by created to find them."""
@@ -207,7 +184,7 @@ class DeliveryAdmin(_ViewOnly, admin.ModelAdmin):
 
 
 @admin.register(PushSubscription)
-class PushSubscriptionAdmin(_ViewOnly, admin.ModelAdmin):
+class PushSubscriptionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     """A person's devices. Keys are theirs to change (by subscribing again
     from the browser); an operator may only forget a device, through the
     push service, with the action below."""

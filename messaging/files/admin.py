@@ -4,11 +4,12 @@ through the checked, audited endpoints, not here."""
 
 from django.contrib import admin
 
+from messaging.admin_mixins import ReadOnlyAdmin
 from messaging.files.models import Attachment
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = [
         "name",
         "kind",
@@ -27,12 +28,3 @@ class AttachmentAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in Attachment._meta.fields if f.name != "extracted_text"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -17,6 +17,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.utils import timezone
 
 from messaging import policy
+from messaging.admin_mixins import ReadOnlyAdmin
 from messaging.errors import MessagingError
 from messaging.support import services, timers
 from messaging.support.models import (
@@ -105,7 +106,7 @@ class SupportActionForm(ActionForm):
 
 
 @admin.register(SupportRequest)
-class SupportRequestAdmin(admin.ModelAdmin):
+class SupportRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_display = [
         "subject",
         "requester",
@@ -130,15 +131,6 @@ class SupportRequestAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in SupportRequest._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def _report(self, request, changed: int, failures: list[str]) -> None:
         if changed:
