@@ -106,3 +106,46 @@ class InvalidTransition(MessagingError):
 
     code = "invalid_transition"
     http_status = 409
+
+
+# --- Moderation (messaging.moderation) --------------------------------------
+
+
+class ContentBlocked(MessagingError):
+    """A content filter rule refused the text (a send, an edit, a caption
+    or a file name). Nothing was stored; the draft is the sender's to
+    change. ``rule`` names the kind of rule, not its terms."""
+
+    code = "content_blocked"
+    http_status = 422
+
+    def __init__(self, message: str, *, rule: str):
+        super().__init__(message)
+        self.rule = rule
+
+
+class Muted(MessagingError):
+    """A moderator muted the sender here (or everywhere) until ``until``
+    (an aware datetime); ``retry_after`` is the seconds left."""
+
+    code = "muted"
+    http_status = 403
+
+    def __init__(self, message: str, *, until, retry_after: float):
+        super().__init__(message)
+        self.until = until
+        self.retry_after = retry_after
+
+
+class PersonBlocked(MessagingError):
+    """One of two people blocked the other: no direct messages between them."""
+
+    code = "blocked"
+    http_status = 403
+
+
+class MessageHidden(MessagingError):
+    """The message was hidden by a moderator: its sender cannot edit it."""
+
+    code = "hidden"
+    http_status = 409

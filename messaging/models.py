@@ -131,8 +131,8 @@ class MessageType(models.TextChoices):
 
 
 class Message(models.Model):
-    """A message. Beyond the seed: ``seq`` (contiguous per conversation) and
-    ``client_id`` (the sender's idempotency key)."""
+    """A message. Beyond the seed: ``seq`` (contiguous per conversation),
+    ``client_id`` (the sender's idempotency key) and ``hidden_at``."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     conversation = models.ForeignKey(
@@ -153,6 +153,9 @@ class Message(models.Model):
     sent_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Hidden by a moderator (``messaging.moderation``): members see a
+    # placeholder until it is restored; the content is kept for moderators.
+    hidden_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     seq = models.BigIntegerField()
     client_id = models.UUIDField(null=True, blank=True)
@@ -176,6 +179,10 @@ class Message(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
 
 
 class ReceiptStatus(models.TextChoices):
@@ -258,14 +265,30 @@ class AuditAction(models.TextChoices):
     SUPPORT_PRIORITY = "support.priority"
     SUPPORT_RATE = "support.rate"
     SUPPORT_IMPORT = "support.import"
+    # Moderation (messaging.moderation)
+    MESSAGE_HIDE = "message.hide"
+    MESSAGE_RESTORE = "message.restore"
+    REPORT = "moderation.report"
+    BLOCK = "person.block"
+    UNBLOCK = "person.unblock"
+    FILTER_HIT = "moderation.filter_hit"
+    FILTER_RULE_CHANGE = "moderation.rule_change"
+    CASE_DISMISS = "moderation.dismiss"
+    WARN = "moderation.warn"
+    MUTE = "moderation.mute"
+    UNMUTE = "moderation.unmute"
+    DEACTIVATE = "moderation.deactivate"
+    REVIEW_CONVERSATION = "moderation.review"
+    LIMITS_CHANGE = "moderation.limits_change"
 
 
 class AuditLog(models.Model):
     """Append-only record of messaging activity.
 
-    Conversation and message are plain ids, not foreign keys, so the record
-    outlives what it describes. On PostgreSQL a trigger refuses UPDATE and
-    DELETE (migration 0002).
+    Conversation, message and target are plain ids, not foreign keys, so the
+    record outlives what it describes. The database refuses UPDATE and
+    DELETE: a trigger on PostgreSQL (migration 0002) and on SQLite
+    (migration 0009).
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -279,6 +302,9 @@ class AuditLog(models.Model):
         related_name="+",
     )
     action = models.CharField(max_length=40, choices=AuditAction.choices)
+    # The person the action was about (added, removed, warned, muted,
+    # blocked, whose message was hidden…), when it is someone else.
+    target_user_id = models.UUIDField(null=True, blank=True, db_index=True)
     conversation_id = models.UUIDField(null=True, blank=True, db_index=True)
     message_id = models.UUIDField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
@@ -320,6 +346,20 @@ class AuditRepeat(models.Model):
 # Capability packages keep their tables beside their code; Django finds an
 # app's models through this module.
 from messaging.files.models import Attachment  # noqa: E402, F401
+from messaging.moderation.models import (  # noqa: E402, F401
+    CaseStatus,
+    FilterAction,
+    FilterHit,
+    FilterKind,
+    FilterRule,
+    ModerationCase,
+    Mute,
+    Report,
+    ReportReason,
+    RoleLimits,
+    UserBlock,
+    Warning,
+)
 from messaging.search.models import SearchDocument  # noqa: E402, F401
 from messaging.support.models import (  # noqa: E402, F401
     SupportCategory,

@@ -56,6 +56,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, Final, TypeVar
 
+from django.contrib.auth.models import Permission
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from accounts.models import MentorAssignment, Role, User
@@ -353,10 +354,17 @@ def check_manage(
 # --- Messages -------------------------------------------------------------------
 
 
+MODERATE_PERMISSION: Final = "messaging.moderate"
+WORK_SUPPORT_PERMISSION: Final = "messaging.work_support_queue"
+
+
 @_rule
 def may_moderate(user: User) -> bool:
-    """Platform admins delete anyone's message, member or not, archived or not."""
-    return user.role == Role.ADMIN
+    """Moderators act on anyone's message and on people (the moderation
+    queue, ``messaging.moderation``), member or not, archived or not:
+    platform admins by their role, anyone else through the ``moderate``
+    permission (the Moderators group, handed out in the admin)."""
+    return user.role == Role.ADMIN or user.has_perm(MODERATE_PERMISSION)
 
 
 @_rule
@@ -447,6 +455,30 @@ def presence_visible_users(user: User) -> QuerySet[User]:
     )
 
 
+def _holds(permission: str) -> Q:
+    """``User.has_perm(permission)`` for active users, as a condition on
+    users: superusers, and holders through their own or a group's grant."""
+    app_label, codename = permission.split(".")
+    granted = Permission.objects.filter(codename=codename, content_type__app_label=app_label)
+    return (
+        Q(is_superuser=True)
+        | Q(
+            Exists(
+                User.user_permissions.through.objects.filter(
+                    user=OuterRef("pk"), permission__in=granted
+                )
+            )
+        )
+        | Q(
+            Exists(
+                User.groups.through.objects.filter(
+                    user=OuterRef("pk"), group__permissions__in=granted
+                )
+            )
+        )
+    )
+
+
 # --- Support requests -------------------------------------------------------------
 
 SUPPORT_STAFF: Final = "staff"
@@ -455,8 +487,10 @@ SUPPORT_REQUESTER: Final = "requester"
 
 @_rule
 def may_work_support_queue(user: User) -> bool:
-    """See every request, move statuses, assign, set priorities: platform admins."""
-    return user.role == Role.ADMIN
+    """See every request, move statuses, assign, set priorities: platform
+    admins by their role, anyone else through the ``work_support_queue``
+    permission (the Support agents group). Moderating alone is not enough."""
+    return user.role == Role.ADMIN or user.has_perm(WORK_SUPPORT_PERMISSION)
 
 
 @_rule
@@ -467,7 +501,7 @@ def may_see_support_request(user: User, request: SupportRequest) -> bool:
 @_query
 def visible_support_requests(user: User) -> QuerySet[SupportRequest]:
     """``may_see_support_request`` as a query."""
-    if user.role == Role.ADMIN:
+    if may_work_support_queue(user):
         return SupportRequest.objects.all()
     return SupportRequest.objects.filter(requester=getattr(user, "pk", None))
 
@@ -497,13 +531,16 @@ def may_rate_support(user: User, request: SupportRequest) -> bool:
 
 
 def may_be_assigned_support(user: User) -> bool:
-    """Who a request may be assigned to: an active platform admin."""
-    return user.is_active and user.role == Role.ADMIN
+    """Who a request may be assigned to: an active member of the support
+    staff (``may_work_support_queue``)."""
+    return is_acting(user) and may_work_support_queue(user)
 
 
 def support_assignees() -> QuerySet[User]:
     """``may_be_assigned_support`` as a query."""
-    return User.objects.filter(is_active=True, role=Role.ADMIN)
+    return User.objects.filter(is_active=True).filter(
+        Q(role=Role.ADMIN) | _holds(WORK_SUPPORT_PERMISSION)
+    )
 
 
 def check_see_support_request(user: User, request: SupportRequest) -> None:

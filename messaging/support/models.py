@@ -90,6 +90,7 @@ class SupportRequest(models.Model):
             models.Index(fields=["assignee", "status"], name="support_assignee_status_idx"),
             models.Index(fields=["requester", "created_at"], name="support_requester_idx"),
         ]
+        permissions = [("work_support_queue", "Can work the support queue")]
 
     def __str__(self):
         return self.subject

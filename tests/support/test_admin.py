@@ -5,6 +5,7 @@ and an audit row each), never a raw save."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -94,11 +95,20 @@ def test_status_and_priority_from_the_action_bar(admin_client, requests):
     assert "cannot be moved" in response.content.decode()
 
 
-def test_a_superuser_who_is_not_a_platform_admin_is_refused(client, requests, make_user):
-    staff = make_user(Role.MENTOR, is_staff=True, is_superuser=True)
-    client.force_login(staff)
+def test_a_moderator_without_the_support_role_cannot_close_requests(client, requests, make_user):
+    moderator = make_user(Role.MENTOR, is_staff=True)
+    moderator.groups.add(Group.objects.get(name="Moderators"))
+    client.force_login(moderator)
     act(client, "close", requests)
     assert set(SupportRequest.objects.values_list("status", flat=True)) == {"open"}
+
+
+def test_a_support_agent_closes_requests_through_the_group(client, requests, make_user):
+    agent = make_user(Role.MENTOR, is_staff=True)
+    agent.groups.add(Group.objects.get(name="Support agents"))
+    client.force_login(agent)
+    act(client, "close", requests)
+    assert set(SupportRequest.objects.values_list("status", flat=True)) == {"closed"}
 
 
 def test_requests_are_read_only_and_not_added_here(admin_client, requests):
