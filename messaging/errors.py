@@ -15,6 +15,11 @@ class MessagingError(Exception):
         if code:
             self.code = code
 
+    def fields(self) -> dict:
+        """What the error frame and the API's error body carry beside
+        ``code`` and ``message``."""
+        return {}
+
 
 class InvalidInput(MessagingError):
     code = "invalid"
@@ -49,6 +54,9 @@ class RateLimited(MessagingError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def fields(self) -> dict:
+        return {"retry_after": self.retry_after}
+
 
 class ServiceUnavailable(MessagingError):
     """A dependency the command needs (PostgreSQL) did not answer in time or
@@ -61,6 +69,9 @@ class ServiceUnavailable(MessagingError):
     def __init__(self, message: str = "", *, retry_after: float = 2.0):
         super().__init__(message or "The database is unavailable; try again shortly.")
         self.retry_after = retry_after
+
+    def fields(self) -> dict:
+        return {"retry_after": self.retry_after}
 
 
 # --- Files (messaging.files) ------------------------------------------------
@@ -123,6 +134,9 @@ class ContentBlocked(MessagingError):
         super().__init__(message)
         self.rule = rule
 
+    def fields(self) -> dict:
+        return {"rule": self.rule}
+
 
 class Muted(MessagingError):
     """A moderator muted the sender here (or everywhere) until ``until``
@@ -135,6 +149,9 @@ class Muted(MessagingError):
         super().__init__(message)
         self.until = until
         self.retry_after = retry_after
+
+    def fields(self) -> dict:
+        return {"until": self.until.isoformat(), "retry_after": self.retry_after}
 
 
 class PersonBlocked(MessagingError):

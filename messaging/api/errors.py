@@ -37,7 +37,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from config.database import DATABASE_FAULTS
-from messaging.errors import MessagingError, RateLimited
+from messaging.errors import MessagingError, Muted, RateLimited
 
 # DRF's codes where the socket protocol names the same thing differently.
 _DRF_CODES = {
@@ -137,9 +137,13 @@ def _django_request(request):
 def _error_response(exc, context) -> Response | None:
     if isinstance(exc, MessagingError):
         headers = {}
-        if isinstance(exc, RateLimited):
+        if isinstance(exc, RateLimited | Muted):
             headers["Retry-After"] = _retry_after(exc.retry_after)
-        return Response(error_body(exc.code, exc.message), status=exc.http_status, headers=headers)
+        return Response(
+            error_body(exc.code, exc.message, **exc.fields()),
+            status=exc.http_status,
+            headers=headers,
+        )
     if isinstance(exc, exceptions.ValidationError):
         code = _first_code(exc.get_codes())
         return Response(

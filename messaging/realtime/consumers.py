@@ -231,7 +231,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             await handler(self, frame, echo)
         except MessagingError as error:
-            extra = {"retry_after": error.retry_after} if hasattr(error, "retry_after") else {}
+            extra = error.fields()
             if isinstance(frame.get("conversation_id"), str):
                 extra["conversation_id"] = validation.echo_id(frame["conversation_id"])
             await self._send_error(error.code, error.message, **echo, **extra)
