@@ -10,6 +10,7 @@ import {
 import { MentionAutocomplete } from "./mentions.js";
 import { UploadTray, discardUpload, wireDrop, wirePaste } from "./uploads.js";
 import { jumpFromLocation } from "./jump.js";
+import { ModerationWarnings } from "./warnings.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -76,6 +77,7 @@ export class ConversationView {
     this._wireComposer();
     this._wireActions();
     this._updateOnlineCount();
+    this.warnings = new ModerationWarnings(this);
   }
 
   // --- Socket events ---------------------------------------------------------
