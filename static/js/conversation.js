@@ -34,6 +34,7 @@ export class ConversationView {
     this.hasMoreBefore = data.has_more_before;
     this.participants = new Map(data.participants.map((p) => [p.id, { ...p }]));
     this.mayMentionEveryone = !!data.may_mention_everyone;
+    this.muted = data.muted || null;
     this._updateNames();
     this.messages = new Map(); // id -> message
     this.seqs = new Map(); // seq -> id

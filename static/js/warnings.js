@@ -23,6 +23,22 @@ export class ModerationWarnings {
     // Warnings given while this page was closed or its socket down.
     this.conn.on("hello", () => this.refresh());
     this.refresh();
+    if (view.muted) this.showMute(view.muted);
+  }
+
+  /** A moderator's mute in force when the page was made, until it ends. */
+  showMute(muted) {
+    const until = new Date(muted.until);
+    const left = until.getTime() - Date.now();
+    if (!(left > 0)) return;
+    const where = muted.everywhere ? "everywhere" : "in this conversation";
+    const time = until.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    const notice = el("div", { class: "moderation-warning moderation-mute", role: "status" },
+      el("strong", { text: "Muted: " }),
+      `A moderator muted you ${where} until ${time}. You can read, but not send.`);
+    this.node.append(notice);
+    // It ends by the clock: nothing will tell the page, so it removes itself.
+    setTimeout(() => notice.remove(), Math.min(left, 2 ** 31 - 1));
   }
 
   _dismissed() {

@@ -84,3 +84,26 @@ def test_hidden_restored_and_warned_as_the_pages_show_it(pair, moderator, browse
     # The page listed the warnings again; the dismissed one stays away.
     student_page.wait_for_selector("#moderation-notices[data-loaded='true']", state="attached")
     expect(notice).to_have_count(0)
+
+
+def test_a_muted_person_is_told_on_the_page_and_when_sending(
+    pair, moderator, browser, server, console
+):
+    mentor, student, conversation = pair
+    off_loop(
+        actions.mute_user,
+        moderator=moderator,
+        user_id=student.pk,
+        conversation_id=conversation.pk,
+        minutes=45,
+        note="cool off",
+    )
+    _, page = open_as(browser, server, console, student, f"/c/{conversation.pk}/")
+    expect(page.locator(".moderation-mute")).to_contain_text(
+        "A moderator muted you in this conversation until"
+    )
+    page.get_by_label(f"Message {mentor.display_name}").fill("Let me speak")
+    page.get_by_role("button", name="Send message").click()
+    expect(page.locator("#outbox-list .send-state.failed")).to_contain_text(
+        "You are muted in this conversation until"
+    )

@@ -351,3 +351,18 @@ def test_every_action_requires_a_note(group, assigned, moderator, note):
             attempt()
     assert not Mute.objects.exists() and not Warning.objects.exists()
     assert User.objects.get(pk=student.pk).is_active
+
+
+def test_conversation_page_says_when_the_mute_ends(group, direct, assigned, moderator):
+    _, student = assigned
+    mute = actions.mute_user(
+        moderator=moderator, user_id=student.pk, conversation_id=group.pk, minutes=30, note="x"
+    )
+    client = APIClient()
+    client.force_login(student)
+    page = client.get(f"/c/{group.pk}/")
+    assert page.context["page_data"]["muted"] == {
+        "until": mute.ends_at.isoformat(),
+        "everywhere": False,
+    }
+    assert client.get(f"/c/{direct.pk}/").context["page_data"]["muted"] is None
