@@ -23,6 +23,7 @@ from messaging.models import (
     ConversationType,
     MessageType,
 )
+from messaging.moderation import selectors as moderation_selectors
 from messaging.support import views as support_views
 
 FILTERS = [
@@ -83,6 +84,8 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
         sender_id = membership.last_message_sender_id
         if membership.last_message_deleted_at:
             preview = "Message deleted"
+        elif membership.last_message_hidden_at:
+            preview = "Message hidden by a moderator"
         elif membership.last_message_type in (MessageType.FILE, MessageType.IMAGE):
             # The caption when there is one; else what kind of file came.
             caption = membership.last_message_content
@@ -188,6 +191,13 @@ def _membership_or_refusal(request, conversation_id):
     return membership, None
 
 
+def _mute_of(user: User, conversation) -> dict | None:
+    mute = moderation_selectors.active_mute(user, conversation.pk)
+    if mute is None:
+        return None
+    return {"until": mute.ends_at.isoformat(), "everywhere": mute.conversation_id is None}
+
+
 @login_required
 def conversation(request, conversation_id):
     """The chat page. Its messages travel as JSON (``page_data``, the latest
@@ -222,6 +232,9 @@ def conversation(request, conversation_id):
             for m in members
         ],
         "messages": [message_payload(m) for m in page],
+        # A moderator's mute in force here: the page says so above the
+        # composer (sends are refused with ``muted`` either way).
+        "muted": _mute_of(user, convo),
     }
     # A support conversation's request: its banner, and its payload for
     # static/js/support.js.
