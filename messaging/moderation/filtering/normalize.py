@@ -215,9 +215,9 @@ def term_regex(term: str) -> str | None:
     """The regular expression (no word boundaries) for one term of a term
     rule, in the skeleton's alphabet: an "i" or "l" also accepts what "1",
     "!" and "|" became; whitespace accepts any separators. None for a term
-    with nothing left to match."""
+    without a letter or digit to match."""
     words = skeleton(term).split()
-    if not words:
+    if not any(char.isalnum() for word in words for char in word):
         return None
     parts = []
     for word in words:
