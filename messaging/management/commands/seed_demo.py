@@ -9,6 +9,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
@@ -145,7 +146,7 @@ MUTED_GROUP = 3  # index in CONVERSATIONS: the capstone study group
 
 
 # (name, fields) of the demo's content filter rules.
-FILTER_RULES = [
+FILTER_RULES: list[tuple[str, dict[str, Any]]] = [
     (
         "Blocked words (demo)",
         {

@@ -6,6 +6,8 @@ compiles a pattern before it is saved; every save and delete writes a
 ``delete_rule``) and every process reads the rules again. Hits are
 read-only: the filter writes them."""
 
+from typing import Any
+
 import regex
 from django import forms
 from django.contrib import admin
@@ -50,7 +52,7 @@ class FilterRuleForm(forms.ModelForm):
         }
 
     # What each kind needs beyond the name, kind and action.
-    REQUIRED = {
+    REQUIRED: dict[str, tuple[str, ...]] = {
         FilterKind.TERM: ("pattern",),
         FilterKind.PATTERN: ("pattern",),
         FilterKind.LINK_LIMIT: ("max_links", "new_account_days"),
@@ -58,9 +60,9 @@ class FilterRuleForm(forms.ModelForm):
     }
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned: dict[str, Any] = super().clean() or {}
         kind = cleaned.get("kind")
-        for name in self.REQUIRED.get(kind, ()):
+        for name in self.REQUIRED.get(kind or "", ()):
             value = cleaned.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
                 self.add_error(name, "This kind of rule needs this field.")
