@@ -169,29 +169,42 @@ def squeeze(text: str, keep: int) -> str:
     return _STRETCHED.sub(lambda match: match.group(1) * keep, text)
 
 
-# Single characters each followed by one separator, three or more: "b a d",
-# "b.a.d", "b-4-d", "s_h_1_t". Digits and signs count, as in ``unleet``.
-_SPACED = re.compile(
-    r"(?<![^\W_])(?:(?:[^\W_]|[$@!|])[ .\-_*~+/·•]){2,}(?:[^\W_]|[$@!|])(?![^\W_])"
-)
-_SEPARATORS = re.compile(r"[ .\-_*~+/·•]")
+# Single characters each followed by one separator: "b a d", "b.a.d",
+# "b-4-d", "s_h_1_t". Digits and signs count, as in ``unleet``. No
+# lookaround: a run is taken whole in one pass (a lookahead at its end would
+# make a long "a a a … ab" cost time in the square of its length), and its
+# ends are checked after.
+_SPACED = re.compile(r"(?:[^\W_]|[$@!|])(?:[ .\-_*~+/·•](?:[^\W_]|[$@!|]))+")
+_WORD_CHAR = re.compile(r"[^\W_]|[$@!|]")
 # One-letter words that may stand before spaced-out letters: "a b a d idea".
 _ONE_LETTER_WORDS = ("a", "i")
 
 
 def spaced_runs(folded: str) -> tuple[str, ...]:
-    """The runs of spaced-out single characters in ``folded`` that have at
-    least one letter, joined and read as letters ("b 4 d" → "bad"); with a
-    leading one-letter word ("a b a d") also the run without it. A term must
-    match a whole run (``rules``): "c l a s s" is "class", never "ass"."""
+    """The runs of three or more spaced-out single characters in ``folded``
+    that have at least one letter, joined and read as letters ("b 4 d" →
+    "bad"); with a leading one-letter word ("a b a d") also the run without
+    it (up to two such words). A term must match a whole run (``rules``): "c l a s s" is "class",
+    never "ass"."""
     runs: list[str] = []
     for match in _SPACED.finditer(folded):
-        chars = _SEPARATORS.sub("", match.group(0))
-        if not _LETTER.search(chars):
-            continue  # "3 4 5 5": numbers
+        start, end = match.span()
+        chars = match.group(0)[::2]  # one character, one separator, …
+        # A first or last character that is part of a longer word ("ab a b
+        # a", "b a d ok") is not spaced out.
+        if start > 0 and _WORD_CHAR.match(folded, start - 1):
+            chars = chars[1:]
+        if end < len(folded) and _WORD_CHAR.match(folded, end):
+            chars = chars[:-1]
+        if len(chars) < 3 or not _LETTER.search(chars):
+            continue  # too short, or numbers: "3 4 5 5"
         joined = "".join(_LEET.get(char, char) for char in chars)
         runs.append(joined)
-        while len(joined) > 2 and joined[0] in _ONE_LETTER_WORDS:
+        # At most two such words ("i a b a d"): a long run of them is no
+        # sentence, and each copy costs its length.
+        for _ in range(2):
+            if len(joined) <= 3 or joined[0] not in _ONE_LETTER_WORDS:
+                break
             joined = joined[1:]
             runs.append(joined)
     return tuple(runs)
