@@ -10,5 +10,5 @@ from messaging.moderation.filtering import rules
 
 @receiver(post_save, sender=FilterRule, dispatch_uid="filter-rules-saved")
 @receiver(post_delete, sender=FilterRule, dispatch_uid="filter-rules-deleted")
-def _rules_changed(**_kwargs) -> None:
+def _rules_changed(**_kwargs: object) -> None:
     rules.rules_changed()

@@ -9,6 +9,7 @@ queue.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from uuid import UUID
 
 from django.db import transaction
 
@@ -20,7 +21,7 @@ from messaging.moderation.filtering.checks import Blocked, Hit, Verdict
 from messaging.moderation.services import cases
 
 
-def _write_hit(hit: Hit, *, user: User, conversation_id, message: Message | None) -> None:
+def _write_hit(hit: Hit, *, user: User, conversation_id: UUID, message: Message | None) -> None:
     # The rule may have been deleted since the rules were read: keep its name.
     rule_id = hit.rule_id if FilterRule.objects.filter(pk=hit.rule_id).exists() else None
     FilterHit.objects.create(
