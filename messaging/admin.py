@@ -173,4 +173,5 @@ class AuditLogAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 # The files package's admin lives beside its code; Django's autodiscovery
 # finds an app's admin through this module.
 from messaging.files import admin as files_admin  # noqa: E402, F401
+from messaging.moderation.filtering import admin as filtering_admin  # noqa: E402, F401
 from messaging.support import admin as support_admin  # noqa: E402, F401

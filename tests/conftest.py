@@ -31,6 +31,18 @@ def _tasks_run_in_process():
     app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def _filter_rules_read_afresh():
+    """Each process keeps the content filter's rules until one is saved or
+    deleted; a test's rolled-back rules send no signal, so the next test
+    must not inherit them."""
+    from messaging.moderation.filtering import rules
+
+    rules.forget()
+    yield
+    rules.forget()
+
+
 @pytest.fixture
 def make_user(db):
     def make(role: str = Role.STUDENT, *, name: str | None = None, **fields) -> User:

@@ -293,7 +293,7 @@ class MessageDetailView(ParleyAPIView):
     @extend_schema(
         operation_id="messages_edit",
         request=s.MessageEditIn,
-        responses={200: s.MessageOut, **_errors(400, 401, 403, 404, 409, 429)},
+        responses={200: s.MessageOut, **_errors(400, 401, 403, 404, 409, 422, 429)},
     )
     def patch(self, request, message_id):
         data = _valid(s.MessageEditIn, request.data)

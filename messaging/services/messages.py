@@ -21,6 +21,7 @@ from messaging.errors import (
 )
 from messaging.files.services import attach
 from messaging.models import AuditAction, Conversation, Message, MessageType
+from messaging.moderation import filtering
 from messaging.moderation import selectors as moderation_selectors
 from messaging.search.services import indexing
 from messaging.services.store import store_message
@@ -82,6 +83,7 @@ def send_message(
     file_url: str = "",
     metadata: dict | None = None,
     attachment_ids: Sequence[UUID] = (),
+    filtered: bool = True,
 ) -> SendResult:
     """Store a message once and announce it after commit.
 
@@ -106,6 +108,14 @@ def send_message(
     The mentions in ``content`` (``messaging.mentions``) are stored in
     ``metadata``; a new message is handed to the notification fan-out after
     commit (a resend or a rolled-back send queues nothing).
+
+    The content filter (``messaging.moderation.filtering``) checks the text
+    (the caption, with files) and the files' names: a blocking rule refuses
+    the send with ``ContentBlocked`` once the send was otherwise allowed
+    (the hit is recorded after the rollback); flagging rules let it through
+    and put it in the moderation queue, in the send's transaction. A resend
+    of a stored message is answered as before, whatever the rules say now.
+    ``filtered=False`` skips the filter (history imported as it was).
     """
     if message_type not in SENDABLE_TYPES:
         # System messages are written by the services that announce changes.
@@ -117,6 +127,7 @@ def send_message(
         )
         message_type = attach.message_type_for(uploads)
         file_url = attach.file_url_for(uploads)
+    verdict = _filter_send(sender, conversation_id, content, uploads) if filtered else None
     found = mentions.mentions_in(sender=sender, conversation_id=conversation_id, content=content)
     metadata = mentions.with_mentions(metadata, found)
     message = Message(
@@ -130,8 +141,11 @@ def send_message(
         sent_at=timezone.now(),
     )
     try:
-        with write_transaction(
-            actor=sender, attempted=AuditAction.MESSAGE_SEND, conversation_id=conversation_id
+        with (
+            filtering.blocks_recorded(),
+            write_transaction(
+                actor=sender, attempted=AuditAction.MESSAGE_SEND, conversation_id=conversation_id
+            ),
         ):
             if uploads:
                 # Claimed before the message is stored (the foreign key is
@@ -149,6 +163,11 @@ def send_message(
             )
             if not stored:
                 _refuse_send(conversation_id, sender)
+            if verdict is not None:
+                # Only now: someone who may not post here is told that, not
+                # what the filter thinks of their text.
+                verdict.refuse()
+                filtering.record_flags(verdict, message)
             events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk))
     except (IntegrityError, attach.AlreadyClaimed) as error:
         # A resend collides: return what the first send stored.
@@ -170,6 +189,27 @@ def send_message(
             ) from None
         return SendResult(original, created=False)
     return SendResult(message, created=True)
+
+
+def _filter_send(
+    sender: User, conversation_id: UUID, content: str, uploads: Sequence
+) -> filtering.Verdict:
+    """The filter's verdict on a send: its text (a caption when it carries
+    files) and each file's name as uploaded."""
+    verdict = filtering.check(
+        user=sender,
+        conversation=conversation_id,
+        text=content,
+        field=filtering.FIELD_CAPTION if uploads else filtering.FIELD_CONTENT,
+    )
+    for upload in uploads:
+        verdict += filtering.check(
+            user=sender,
+            conversation=conversation_id,
+            text=upload.original_name,
+            field=filtering.FIELD_FILE_NAME,
+        )
+    return verdict
 
 
 def _message_for_update(actor: User, message_id: UUID, *, moderation: bool) -> Message:
@@ -201,14 +241,32 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
     and a muted sender edits nothing there (Muted), as they send nothing.
 
     Mentions are found again; people newly mentioned (or ``@all``/``@here``
-    newly used) are notified after commit, the others not a second time."""
-    with write_transaction(actor=editor, attempted=AuditAction.MESSAGE_EDIT):
+    newly used) are notified after commit, the others not a second time.
+
+    The new text goes through the content filter as a send's does
+    (``ContentBlocked``, the message unchanged; or delivered and flagged)."""
+    with (
+        filtering.blocks_recorded(),
+        write_transaction(actor=editor, attempted=AuditAction.MESSAGE_EDIT),
+    ):
         message = _message_for_update(editor, message_id, moderation=False)
         if message.is_hidden:
             raise MessageHidden("A moderator hid this message; it cannot be edited.")
         refuse_if_muted(editor, message.conversation_id)
         if message.content == content:
             return message
+        verdict = filtering.check(
+            user=editor,
+            conversation=message.conversation_id,
+            text=content,
+            field=(
+                filtering.FIELD_CAPTION
+                if message.message_type in (MessageType.FILE, MessageType.IMAGE)
+                else filtering.FIELD_CONTENT
+            ),
+            editing=message.pk,
+        )
+        verdict.refuse()
         previous_length = len(message.content)
         before = message.metadata or {}
         found = mentions.mentions_in(
@@ -230,6 +288,7 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
             message_id=message.pk,
             previous_length=previous_length,
         )
+        filtering.record_flags(verdict, message)
         events.publish_on_commit(
             events.conversation_group(message.conversation_id), events.message_edited(message)
         )

@@ -55,8 +55,10 @@ class Sender {
             break;
           }
           // Refused for good (forbidden, archived, too long, ...): the
-          // person decides whether to retry.
-          this.outbox.update(item.client_id, { state: "failed", error: error.message });
+          // person decides whether to retry. A content rule's refusal
+          // (content_blocked) is never retried as it is: the conversation
+          // view puts its text back in the composer to be changed.
+          this.outbox.update(item.client_id, { state: "failed", error: error.message, code: error.code });
         }
       }
     } finally {

@@ -497,6 +497,10 @@ export class ConversationView {
       event.preventDefault();
       this.send();
     });
+    this.composerError = document.getElementById("composer-error");
+    this.input.addEventListener("input", () => { if (this.composerError) this.composerError.textContent = ""; });
+    this.app.outbox.addEventListener("change", () => this._restoreRefusedDraft());
+    this._restoreRefusedDraft(); // refused while this page was not open
     this._wireFiles();
     this.input.addEventListener("keydown", (event) => {
       if (this.mentions.onKeydown(event)) return;
@@ -516,6 +520,25 @@ export class ConversationView {
       }
     });
     this.input.addEventListener("blur", () => this._typingStop());
+  }
+
+  /**
+   * A message a content rule refused (content_blocked) goes back into the
+   * composer, with the server's reason, so it can be changed and sent
+   * again; resending it unchanged would be refused again. Only into an
+   * empty composer: a new draft is never overwritten (the refused message
+   * then stays in the outbox, marked not sent). Messages with files stay
+   * in the outbox too: their files are not put back in the tray.
+   */
+  _restoreRefusedDraft() {
+    if (!this.input || this.input.value.trim()) return;
+    const refused = this.app.outbox.forConversation(this.id).find((item) =>
+      item.state === "failed" && item.code === "content_blocked" && !(item.attachments || []).length);
+    if (!refused) return;
+    this.input.value = refused.content;
+    if (this.composerError) this.composerError.textContent = refused.error || "This message can't be sent.";
+    this.app.outbox.remove(refused.client_id);
+    this.input.focus();
   }
 
   _typingStop() {

@@ -20,6 +20,9 @@ from messaging.models import (
     Conversation,
     ConversationParticipant,
     ConversationType,
+    FilterAction,
+    FilterHit,
+    FilterRule,
     Message,
     MessageStatus,
     UserPresence,
@@ -65,7 +68,17 @@ def populated(superuser):
     # A device and a delivery record (seeded messages make the notifications).
     subscribe_device(reader, "https://push.example.com/send/reader")
     Delivery.objects.create(user=reader, channel=Channel.EMAIL, key="digest:daily:2026-01-05")
-    Group.objects.create(name="Moderators")
+    Group.objects.get_or_create(name="Moderators")  # migration 0009 makes it
+    # A flagged message's filter hit (the seed has the rules, not hits).
+    FilterHit.objects.create(
+        rule=FilterRule.objects.first(),
+        rule_name="Demo rule",
+        action=FilterAction.FLAG,
+        user=reader,
+        conversation=direct,
+        message=direct.messages.last(),
+        excerpt="a flagged line",
+    )
     if apps.is_installed("rest_framework.authtoken"):
         from rest_framework.authtoken.models import Token
 

@@ -32,6 +32,7 @@ from messaging.files.models import Attachment, AttachmentKind, PreviewState
 from messaging.files.selectors import quota
 from messaging.files.services import previews
 from messaging.models import AuditAction, Conversation
+from messaging.moderation import filtering
 from messaging.services.transactions import write_transaction
 
 logger = logging.getLogger(__name__)
@@ -238,7 +239,9 @@ def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile
 
     In order: the uploader must be able to post there (``NotFound`` for no
     such conversation or not a member, ``ConversationArchived``,
-    ``AccessDenied`` for a deactivated account); ``upload.size`` at most
+    ``AccessDenied`` for a deactivated account); the name must pass the
+    content filter's blocking rules (``ContentBlocked``; flagging rules
+    look at the name again when the file is sent); ``upload.size`` at most
     ``MAX_UPLOAD_BYTES`` (``FileTooLarge``, before a byte is read) and not
     zero (``FileRefused`` ``empty_file``); the daily limits
     (``UploadQuotaExceeded``, checked on the size uploaded, and again on
@@ -252,6 +255,13 @@ def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile
     rollback removes would stay behind.
     """
     conversation = _postable_conversation(uploader, conversation_id)
+    with filtering.blocks_recorded():
+        filtering.check(
+            user=uploader,
+            conversation=conversation,
+            text=_original_name(upload),
+            field=filtering.FIELD_FILE_NAME,
+        ).refuse()
     _check_size(upload.size or 0)
     # Early, on the size as uploaded, so a refused file is never read...
     _check_quota(uploader, upload.size or 0)

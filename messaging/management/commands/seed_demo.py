@@ -9,6 +9,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management.base import BaseCommand
@@ -19,7 +20,14 @@ from accounts.models import Role, User
 from messaging import services
 from messaging.files.services.uploads import create_upload
 from messaging.management import demo_files
-from messaging.models import Conversation, ConversationType, Message
+from messaging.models import (
+    Conversation,
+    ConversationType,
+    FilterAction,
+    FilterKind,
+    FilterRule,
+    Message,
+)
 from messaging.support import selectors as support_selectors
 from messaging.support import services as support_services
 from notifications import selectors as notification_selectors
@@ -137,6 +145,49 @@ SUPPORT_REQUESTER = "sam@parley.test"
 MUTED_GROUP = 3  # index in CONVERSATIONS: the capstone study group
 
 
+# (name, fields) of the demo's content filter rules.
+FILTER_RULES: list[tuple[str, dict[str, Any]]] = [
+    (
+        "Blocked words (demo)",
+        {
+            "kind": FilterKind.TERM,
+            "action": FilterAction.BLOCK,
+            "pattern": "darn\nfrick\nheck off",
+            "message": "Please keep it friendly: that word isn't allowed here.",
+        },
+    ),
+    (
+        "Unkind words from students (demo)",
+        {
+            "kind": FilterKind.TERM,
+            "action": FilterAction.FLAG,
+            "roles": [Role.STUDENT],
+            "pattern": "stupid\nidiot\nshut up",
+        },
+    ),
+    (
+        "Links from new accounts",
+        {
+            "kind": FilterKind.LINK_LIMIT,
+            "action": FilterAction.BLOCK,
+            "max_links": 2,
+            "new_account_days": 7,
+            "message": "New accounts may share at most 2 links in a message.",
+        },
+    ),
+    (
+        "Repeated messages",
+        {
+            "kind": FilterKind.REPEAT,
+            "action": FilterAction.BLOCK,
+            "repeat_count": 5,
+            "repeat_window_seconds": 60,
+            "message": "You sent the same message several times in a row; please wait a moment.",
+        },
+    ),
+]
+
+
 def _schedule(conversation_id: uuid.UUID, user_ids: list) -> None:
     missed_email.schedule_for(conversation_id=conversation_id, user_ids=user_ids)
 
@@ -149,6 +200,8 @@ class Command(BaseCommand):
         # Uploads store their bytes before their rows commit, so they run
         # outside a transaction (an outer rollback would leave the bytes).
         self._seed_files(users)
+        # Last, so the demo's own lines are not held to them.
+        self._seed_filter_rules()
 
         self.stdout.write(self.style.SUCCESS("Demo data ready. Log in at http://127.0.0.1:8000/"))
         self.stdout.write(f"Every demo account's password: {DEMO_PASSWORD}")
@@ -210,6 +263,14 @@ class Command(BaseCommand):
         self._seed_notification_settings(users)
         self._seed_support_request(users)
         return users
+
+    def _seed_filter_rules(self) -> None:
+        """A few content rules to try (Admin → Filter rules): mild blocked
+        words for everyone, a stricter flagging list for students, a link
+        limit for new accounts and a repeat rule. Found by name on a second
+        run, and left as an admin has edited them since."""
+        for name, fields in FILTER_RULES:
+            FilterRule.objects.get_or_create(name=name, defaults=fields)
 
     def _seed_support_request(self, users: dict[str, User]) -> None:
         """Sam's complaint, assigned to Ada and waiting for Sam (pending): the

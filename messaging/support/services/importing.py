@@ -85,6 +85,9 @@ def import_request(
                 content=body,
                 client_id=uuid.uuid5(IMPORT_NAMESPACE, legacy_key),
                 metadata={"support": {"imported": True}},
+                # History is imported as it was written, whatever the
+                # content rules of today say.
+                filtered=False,
             ).message
             conversation = lock_conversation(conversation.pk)
             steps.set_status(request, status, now=created_at)
