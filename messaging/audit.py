@@ -33,11 +33,16 @@ def record(
     action: str,
     conversation_id: UUID | None = None,
     message_id: UUID | None = None,
+    target_user_id: UUID | None = None,
     **details: object,
 ) -> AuditLog:
+    """One row: who (``actor``) did what (``action``), where, to whom
+    (``target_user_id``: the person acted on, when it is someone else: added,
+    removed, assigned, warned, muted…) and ``details`` (JSON)."""
     return AuditLog.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
+        target_user_id=target_user_id,
         conversation_id=conversation_id,
         message_id=message_id,
         details=details,

@@ -133,13 +133,15 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
             actor, conversation, refusal="Only the conversation's admins rename it."
         )
         _check_writable(conversation)
+        old_title = conversation.title
         conversation.title = title
         conversation.save(update_fields=["title", "updated_at"])
         audit.record(
             actor=actor,
             action=AuditAction.CONVERSATION_UPDATE,
             conversation_id=conversation.pk,
-            title=title,
+            old_title=old_title,
+            new_title=title,
         )
         _announce_membership(conversation)
     return conversation
@@ -217,12 +219,16 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
                 content=f"{actor.display_name} added {names}",
                 metadata={"event": "participant.add", "user_ids": [str(u.pk) for u in added]},
             )
-            audit.record(
-                actor=actor,
-                action=AuditAction.PARTICIPANT_ADD,
-                conversation_id=conversation.pk,
-                user_ids=[str(u.pk) for u in added],
-            )
+            # One row per person, so the log filters by whom it was about.
+            for user in added:
+                audit.record(
+                    actor=actor,
+                    action=AuditAction.PARTICIPANT_ADD,
+                    conversation_id=conversation.pk,
+                    message_id=notice.pk,
+                    target_user_id=user.pk,
+                    user_ids=[str(user.pk)],
+                )
             _announce_membership(conversation, added=added)
             events.enqueue_on_commit(
                 notification_tasks.notify_added,
@@ -258,8 +264,9 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
         membership.left_at = timezone.now()
         membership.save(update_fields=["left_at"])
         verb = "left" if actor.pk == user.pk else f"removed {user.display_name}"
+        notice = None
         if not conversation.is_archived:
-            _post_notice(
+            notice = _post_notice(
                 conversation,
                 actor=actor,
                 content=f"{actor.display_name} {verb}",
@@ -269,6 +276,8 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
             actor=actor,
             action=AuditAction.PARTICIPANT_REMOVE,
             conversation_id=conversation.pk,
+            message_id=notice.pk if notice else None,
+            target_user_id=user.pk,
             user_ids=[str(user.pk)],
         )
         _announce_membership(conversation, removed=[user])

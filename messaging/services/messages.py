@@ -174,7 +174,8 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
         message = _message_for_update(editor, message_id, moderation=False)
         if message.content == content:
             return message
-        previous_length = len(message.content)
+        previous_text = message.content
+        previous_length = len(previous_text)
         before = message.metadata or {}
         found = mentions.mentions_in(
             sender=editor, conversation_id=message.conversation_id, content=content
@@ -194,6 +195,8 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
             conversation_id=message.conversation_id,
             message_id=message.pk,
             previous_length=previous_length,
+            old_text=previous_text,
+            new_text=content,
         )
         events.publish_on_commit(
             events.conversation_group(message.conversation_id), events.message_edited(message)

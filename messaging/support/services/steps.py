@@ -96,6 +96,7 @@ def announce(
     content: str,
     audit_action: str,
     notify: bool,
+    target_user_id: UUID | None = None,
     **details: object,
 ) -> SupportRequest:
     """The steps every change shares: its system message, audit row,
@@ -113,6 +114,7 @@ def announce(
         action=audit_action,
         conversation_id=conversation.pk,
         message_id=notice.pk,
+        target_user_id=target_user_id,
         request_id=str(request.pk),
         **details,
     )
