@@ -1,11 +1,10 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from messaging import audit, services
+from messaging import services
 from messaging.admin_mixins import ReadOnlyAdmin
 from messaging.errors import MessagingError
 from messaging.models import (
-    AuditLog,
     Conversation,
     ConversationParticipant,
     Message,
@@ -153,24 +152,9 @@ class UserPresenceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_select_related = ["user"]
 
 
-@admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin, admin.ModelAdmin):
-    """Read-only: the audit trail is append-only."""
-
-    list_display = ["at", "action", "times", "actor", "conversation_id", "message_id"]
-    list_filter = ["action", "at"]
-    search_fields = ["actor__email", "conversation_id", "message_id"]
-    list_select_related = ["actor", "repeat"]
-    readonly_fields = ["times"]
-    date_hierarchy = "at"
-
-    @admin.display(description="times")
-    def times(self, obj):
-        """A refusal repeated within its window is one row with a count."""
-        return audit.repeats(obj)
-
-
 # The files package's admin lives beside its code; Django's autodiscovery
 # finds an app's admin through this module.
+from messaging import audit_admin  # noqa: E402, F401
 from messaging.files import admin as files_admin  # noqa: E402, F401
+from messaging.moderation import admin as moderation_admin  # noqa: E402, F401
 from messaging.support import admin as support_admin  # noqa: E402, F401

@@ -78,10 +78,13 @@ def _respond(*, key: str, filename: str, content_type: str, inline: bool) -> Htt
     return response
 
 
-def serve_content(user: User, attachment: Attachment, *, download: bool) -> HttpResponseBase:
+def serve_content(
+    user: User, attachment: Attachment, *, download: bool, moderation: bool = False
+) -> HttpResponseBase:
     """The original's bytes: images inline unless ``download``, the rest as
     an attachment. Writes the ``file.download`` audit row (one per fetch,
-    the redirect to S3 included: the check is the fetch)."""
+    the redirect to S3 included: the check is the fetch); ``moderation``
+    marks a moderator's fetch (``moderation: true`` in its details)."""
     content_type = served_type(attachment)
     response = _respond(
         key=attachment.storage_key,
@@ -96,6 +99,7 @@ def serve_content(user: User, attachment: Attachment, *, download: bool) -> Http
         message_id=attachment.message_id,
         attachment_id=str(attachment.pk),
         size=attachment.size,
+        **({"moderation": True} if moderation else {}),
     )
     return response
 
