@@ -27,9 +27,12 @@ def _direct_key(a: User, b: User) -> str:
     return ":".join(sorted([a.pk.hex, b.pk.hex]))
 
 
-def _check_size(count: int) -> None:
-    if count > limits.max_group_members():
-        raise InvalidInput(f"A conversation has at most {limits.max_group_members()} members.")
+def _check_size(count: int, *, actor: User) -> None:
+    """At most the group size of ``actor``'s role (``limits.max_group_members``):
+    whoever makes a conversation bigger is held to their role's limit."""
+    most = limits.max_group_members(actor.role)
+    if count > most:
+        raise InvalidInput(f"A conversation has at most {most} members.")
 
 
 def create_conversation(
@@ -51,7 +54,7 @@ def create_conversation(
     sockets still receive ``conversation.added``).
     """
     others = list({u.pk: u for u in participants if u.pk != creator.pk}.values())
-    _check_size(len(others) + 1)
+    _check_size(len(others) + 1, actor=creator)
     if kind == ConversationType.GROUP and not title.strip():
         raise InvalidInput("A group needs a name.")
     with audit.denials_recorded(actor=creator, attempted=AuditAction.CONVERSATION_CREATE):
@@ -194,7 +197,7 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
             )
         }
         added = [u for u in users if u.pk not in current or current[u.pk].left_at is not None]
-        _check_size(conversation.participants.active().count() + len(added))
+        _check_size(conversation.participants.active().count() + len(added), actor=actor)
         now = timezone.now()
         # Newcomers can read the history, but what was said before they came
         # is not news to them: unread starts at the "added" message.
