@@ -84,9 +84,10 @@ class ActorFilter(TextInputFilter):
     placeholder = "email or id"
 
     def queryset(self, request, queryset):
-        if not self.value():
+        value = self.value()
+        if not value:
             return queryset
-        person = _person_id(self.value())
+        person = _person_id(value)
         return queryset.filter(actor_id=person) if person else queryset.none()
 
 
@@ -96,9 +97,10 @@ class TargetFilter(TextInputFilter):
     placeholder = "email or id"
 
     def queryset(self, request, queryset):
-        if not self.value():
+        value = self.value()
+        if not value:
             return queryset
-        person = _person_id(self.value())
+        person = _person_id(value)
         return queryset.filter(target_user_id=person) if person else queryset.none()
 
 
@@ -108,10 +110,11 @@ class ConversationFilter(TextInputFilter):
     placeholder = "conversation id"
 
     def queryset(self, request, queryset):
-        if not self.value():
+        value = self.value()
+        if not value:
             return queryset
         try:
-            return queryset.filter(conversation_id=UUID(self.value().strip()))
+            return queryset.filter(conversation_id=UUID(value.strip()))
         except ValueError:
             return queryset.none()
 
@@ -120,9 +123,10 @@ class _DateBound(TextInputFilter):
     placeholder = "YYYY-MM-DD"
 
     def day(self) -> date | None:
+        value = self.value()
         try:
-            return date.fromisoformat(self.value().strip())
-        except (AttributeError, ValueError):
+            return date.fromisoformat(value.strip()) if value else None
+        except ValueError:
             return None
 
     def start_of(self, day: date) -> datetime:
@@ -186,7 +190,7 @@ def _csv_chunk(writer, chunk: list[AuditLog]) -> Iterator[str]:
                 row.actor_id or "",
                 row.actor.email if row.actor else "",
                 row.target_user_id or "",
-                emails.get(row.target_user_id, ""),
+                emails.get(row.target_user_id, "") if row.target_user_id else "",
                 row.conversation_id or "",
                 row.message_id or "",
                 json.dumps(row.details, cls=DjangoJSONEncoder, sort_keys=True),

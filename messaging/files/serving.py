@@ -12,6 +12,7 @@ and disposition are fixed in the signature (``storage.signed_url``).
 
 import mimetypes
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.http import FileResponse, HttpResponseBase, HttpResponseRedirect
 from django.utils.http import content_disposition_header
@@ -92,14 +93,15 @@ def serve_content(
         content_type=content_type,
         inline=attachment.kind == AttachmentKind.IMAGE and not download,
     )
+    details: dict[str, Any] = {"attachment_id": str(attachment.pk), "size": attachment.size}
+    if moderation:
+        details["moderation"] = True
     audit.record(
         actor=user,
         action=AuditAction.FILE_DOWNLOAD,
         conversation_id=attachment.conversation_id,
         message_id=attachment.message_id,
-        attachment_id=str(attachment.pk),
-        size=attachment.size,
-        **({"moderation": True} if moderation else {}),
+        **details,
     )
     return response
 

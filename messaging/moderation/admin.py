@@ -24,6 +24,7 @@ from uuid import UUID
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 from django.http import Http404
@@ -168,8 +169,18 @@ class ReasonFilter(admin.SimpleListFilter):
         )
 
 
-# One action: what it is called, the form it asks for, and what it does to
-# the selected cases (returning how many changed and what was refused).
+# What a case's page shows (all read-only, built by the methods below).
+CASE_FIELDS = [
+    "case_summary",
+    "message_view",
+    "context_view",
+    "reports_view",
+    "hits_view",
+    "moderation_history",
+]
+
+# What acting on the selected cases came to: how many were done, and what
+# was refused, one line each.
 Outcome = tuple[int, list[str]]
 
 
@@ -188,15 +199,11 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     list_filter = [CaseStatusFilter, "conversation__type", ReasonFilter]
     list_select_related = ["message", "sender", "conversation"]
     search_fields = ["sender__email", "sender__display_name", "message__content"]
-    fields = [
-        "case_summary",
-        "message_view",
-        "context_view",
-        "reports_view",
-        "hits_view",
-        "history_view",
-    ]
-    readonly_fields = fields
+    readonly_fields = CASE_FIELDS
+
+    def get_fields(self, request, obj=None):
+        return CASE_FIELDS
+
     actions = [
         "hide",
         "restore",
@@ -310,7 +317,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         return _table(("at", "rule", "action", "field", "excerpt"), rows)
 
     @admin.display(description="history (this message and its sender)")
-    def history_view(self, obj):
+    def moderation_history(self, obj):
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -557,7 +564,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             "form": form,
             "cases": [(case, excerpt(case.message)) for case in selected],
             "selected_ids": [str(case.pk) for case in selected],
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, ACTION_TEMPLATE, context)
 
@@ -745,7 +752,7 @@ class MuteAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             "form": form,
             "cases": [(mute, mute.note) for mute in selected],
             "selected_ids": [str(mute.pk) for mute in selected],
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, ACTION_TEMPLATE, context)
 

@@ -24,7 +24,7 @@ class ConversationReview:
 
 
 def review_conversation(
-    *, moderator: User, conversation_id: UUID, page_number: object = 1
+    *, moderator: User, conversation_id: UUID, page_number: int | str | None = 1
 ) -> ConversationReview:
     """One page (``REVIEW_PAGE_SIZE`` messages, seq order) of a
     conversation's messages with their contents, hidden ones included, for
