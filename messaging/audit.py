@@ -14,6 +14,7 @@ log itself stays append-only; the count lives beside it
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
@@ -34,17 +35,19 @@ def record(
     conversation_id: UUID | None = None,
     message_id: UUID | None = None,
     target_user_id: UUID | None = None,
-    **details: object,
+    **details: Any,
 ) -> AuditLog:
-    """One row: who (``actor``) did what (``action``), where, to whom
-    (``target_user_id``: the person acted on, when it is someone else: added,
-    removed, assigned, warned, muted…) and ``details`` (JSON)."""
+    """One row: who (``actor``) did what (``action``), where, and
+    ``details`` (JSON). ``target_user_id`` names the person acted on when it
+    is someone other than the actor (added, removed, assigned, the sender
+    whose message was hidden, the person muted or deactivated), so their
+    history is one filter away."""
     return AuditLog.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
-        target_user_id=target_user_id,
         conversation_id=conversation_id,
         message_id=message_id,
+        target_user_id=target_user_id,
         details=details,
     )
 

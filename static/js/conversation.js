@@ -10,6 +10,7 @@ import {
 import { MentionAutocomplete } from "./mentions.js";
 import { UploadTray, discardUpload, wireDrop, wirePaste } from "./uploads.js";
 import { jumpFromLocation } from "./jump.js";
+import { ModerationWarnings } from "./warnings.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -76,6 +77,7 @@ export class ConversationView {
     this._wireComposer();
     this._wireActions();
     this._updateOnlineCount();
+    this.warnings = new ModerationWarnings(this);
   }
 
   // --- Socket events ---------------------------------------------------------
@@ -133,7 +135,7 @@ export class ConversationView {
       if (stick) this.scrollToBottom();
       this.markSeen();
     });
-    for (const type of ["message.edited", "message.deleted"]) {
+    for (const type of ["message.edited", "message.deleted", "message.hidden", "message.restored"]) {
       conn.on(type, (frame) => {
         if (frame.message && frame.message.conversation_id === this.id) {
           this.upsert(frame.message);
@@ -225,7 +227,10 @@ export class ConversationView {
   upsert(message) {
     if (message.conversation_id !== this.id) return false;
     const known = this.messages.get(message.id);
-    if (known && known.edited_at === message.edited_at && known.deleted_at === message.deleted_at) {
+    if (
+      known && known.edited_at === message.edited_at && known.deleted_at === message.deleted_at
+      && Boolean(known.hidden) === Boolean(message.hidden)
+    ) {
       return false;
     }
     this.messages.set(message.id, message);
@@ -259,7 +264,7 @@ export class ConversationView {
 
   /** Poll each of ``message``'s attachments whose preview is being made. */
   _watchPending(message) {
-    if (message.deleted_at) return;
+    if (message.deleted_at || message.hidden) return;
     for (const attachment of message.attachments || []) {
       if (attachment.preview && attachment.preview.state === "pending" && !this.polls.has(attachment.id)) {
         this._poll(message.id, attachment.id);

@@ -182,11 +182,14 @@ function bubbleItem(li, { name, avatar, metaExtras = [], content, extras = [] })
  */
 export function messageElement(message, { me, names = null }) {
   const mine = message.sender && message.sender.id === me;
+  // Deleted, or hidden by a moderator: a placeholder keeps its place.
+  const gone = Boolean(message.deleted_at || message.hidden);
   const classes = ["message"];
   if (mine) classes.push("mine");
-  if (!message.deleted_at && mentionsMe(message, me)) classes.push("mentions-me");
+  if (!gone && mentionsMe(message, me)) classes.push("mentions-me");
   if (message.message_type === "system") classes.push("system");
-  if (message.deleted_at) classes.push("deleted");
+  if (gone) classes.push("deleted");
+  if (message.hidden) classes.push("moderated");
   const li = el("li", {
     class: classes.join(" "),
     id: `m-${message.id}`,
@@ -205,19 +208,21 @@ export function messageElement(message, { me, names = null }) {
   const sent = new Date(message.sent_at);
   const name = message.sender ? message.sender.display_name : "Former member";
   const metaExtras = [" ", el("time", { datetime: message.sent_at, title: formatFull(sent), text: formatTime(sent) })];
-  if (message.edited_at && !message.deleted_at) metaExtras.push(" ", el("span", { class: "edited", text: "(edited)" }));
+  if (message.edited_at && !gone) metaExtras.push(" ", el("span", { class: "edited", text: "(edited)" }));
   const content = el("div", { class: "content" });
   if (message.deleted_at) content.textContent = "This message was deleted.";
+  else if (message.hidden) content.textContent = "This message was hidden by a moderator.";
   else content.append(withMentions(message.content || "", message.metadata, { me, names }));
-  const attachments = message.deleted_at ? [] : (message.attachments || []);
-  if (!attachments.length && message.file_url && !message.deleted_at && /^(https?:\/\/|\/)/.test(message.file_url)) {
+  const attachments = gone ? [] : (message.attachments || []);
+  if (!attachments.length && message.file_url && !gone && /^(https?:\/\/|\/)/.test(message.file_url)) {
     content.append(el("div", { class: "file" },
       el("a", { href: message.file_url, rel: "noopener noreferrer", target: "_blank", text: "Open attachment" })));
   }
   const extras = [];
   if (mine && !message.deleted_at) {
+    // A hidden message may still be deleted by its sender, not edited.
     extras.push(el("div", { class: "message-actions" },
-      el("button", { type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": "Edit message", text: "Edit" }),
+      message.hidden ? null : el("button", { type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": "Edit message", text: "Edit" }),
       el("button", { type: "button", class: "link-btn", dataset: { action: "delete" }, "aria-label": "Delete message", text: "Delete" })));
   }
   if (mine) {

@@ -4,6 +4,7 @@ message, audit row, ``support.updated`` frame and the requester's
 notification)."""
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
@@ -97,7 +98,7 @@ def announce(
     audit_action: str,
     notify: bool,
     target_user_id: UUID | None = None,
-    **details: object,
+    **details: Any,
 ) -> SupportRequest:
     """The steps every change shares: its system message, audit row,
     ``support.updated`` frame and, when ``notify``, the requester's
