@@ -18,6 +18,7 @@ from messaging.models import (
     Message,
     ModerationCase,
     Mute,
+    Warning,
 )
 from tests.files.factories import make_attachment
 from tests.moderation.conftest import report, say
@@ -247,3 +248,109 @@ def test_every_action_asks_for_a_note_first(client, moderator, reported):
     assert message.hidden_at is None and message.deleted_at is None
     assert ModerationCase.objects.get(pk=case.pk).status == CaseStatus.OPEN
     assert not Mute.objects.exists()
+
+
+@pytest.fixture
+def two_cases(reported, assigned):
+    """Two open cases, both on the student's messages in the group."""
+    case, messages = reported
+    mentor, _ = assigned
+    return [case, report(messages[8], mentor)], messages
+
+
+def notices(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def test_hide_then_restore_several_cases_at_once(client, moderator, two_cases):
+    cases, _ = two_cases
+    logged_in(client, moderator)
+    done = act(client, "hide", cases, apply="1", note="Insults in both")
+    assert done.status_code == 302
+    hidden = Message.objects.filter(pk__in=[c.message_id for c in cases])
+    assert all(m.hidden_at is not None for m in hidden)
+    rows = AuditLog.objects.filter(action=AuditAction.MESSAGE_HIDE)
+    assert {r.message_id for r in rows} == {c.message_id for c in cases}
+    assert {r.actor_id for r in rows} == {moderator.pk}
+    assert {r.details["note"] for r in rows} == {"Insults in both"}
+    assert set(ModerationCase.objects.values_list("status", flat=True)) == {CaseStatus.ACTIONED}
+    # The queue is empty now; the closed cases are under "All".
+    assert listed(client) == []
+    act(client, "restore", cases, query="?status=all", apply="1", note="On appeal")
+    assert all(m.hidden_at is None for m in Message.objects.filter(pk__in=hidden))
+    assert AuditLog.objects.filter(action=AuditAction.MESSAGE_RESTORE).count() == 2
+
+
+def test_delete_and_warn_go_through_the_actions(client, moderator, two_cases, student):
+    cases, _ = two_cases
+    logged_in(client, moderator)
+    act(client, "warn_sender", cases[:1], apply="1", note="first time", text="Please be kind.")
+    warning = Warning.objects.get()
+    assert warning.user_id == student.pk and warning.text == "Please be kind."
+    act(client, "delete", cases[1:], apply="1", note="spam")
+    deleted = Message.objects.get(pk=cases[1].message_id)
+    assert deleted.deleted_at is not None and deleted.content == ""
+    row = AuditLog.objects.get(action=AuditAction.MESSAGE_DELETE, message_id=deleted.pk)
+    assert row.details["note"] == "spam" and row.actor_id == moderator.pk
+
+
+def test_a_mute_is_one_per_sender_and_closes_the_cases(client, moderator, two_cases, student):
+    cases, _ = two_cases
+    logged_in(client, moderator)
+    act(client, "mute_here", cases, apply="1", note="cool off", minutes="1440")
+    mute = Mute.objects.get()
+    assert mute.user_id == student.pk and mute.conversation_id == cases[0].conversation_id
+    assert (mute.ends_at - mute.starts_at).total_seconds() == 24 * 3600
+    assert set(ModerationCase.objects.values_list("status", flat=True)) == {CaseStatus.ACTIONED}
+    assert AuditLog.objects.get(action=AuditAction.MUTE).details["note"] == "cool off"
+
+
+def test_mute_everywhere_and_deactivate(client, moderator, two_cases, student):
+    cases, _ = two_cases
+    logged_in(client, moderator)
+    act(client, "mute_everywhere", cases[:1], apply="1", note="everywhere", minutes="60")
+    assert Mute.objects.get().conversation_id is None
+    act(client, "deactivate_sender", cases, query="?status=all", apply="1", note="repeated")
+    student.refresh_from_db()
+    assert student.is_active is False
+    assert AuditLog.objects.filter(action=AuditAction.DEACTIVATE).count() == 1
+
+
+def test_one_refused_case_does_not_stop_the_others(client, moderator, two_cases):
+    cases, _ = two_cases
+    ModerationCase.objects.filter(pk=cases[0].pk).update(status=CaseStatus.DISMISSED)
+    logged_in(client, moderator)
+    response = client.post(
+        reverse(CHANGELIST) + "?status=all",
+        {
+            "action": "dismiss",
+            "_selected_action": [str(c.pk) for c in cases],
+            "apply": "1",
+            "note": "not harassment",
+        },
+        follow=True,
+    )
+    said = notices(response)
+    assert any("already closed" in line for line in said), said
+    assert any("1 done" in line for line in said), said
+    assert ModerationCase.objects.get(pk=cases[1].pk).status == CaseStatus.DISMISSED
+    assert AuditLog.objects.filter(action=AuditAction.CASE_DISMISS).count() == 1
+
+
+def test_a_mute_is_lifted_with_a_note(client, moderator, two_cases):
+    cases, _ = two_cases
+    logged_in(client, moderator)
+    act(client, "mute_here", cases[:1], apply="1", note="cool off", minutes="60")
+    mute = Mute.objects.get()
+    url = reverse("admin:messaging_mute_changelist")
+    asked = client.post(url, {"action": "lift", "_selected_action": [str(mute.pk)]})
+    assert asked.status_code == 200 and 'name="note"' in asked.content.decode()
+    client.post(url, {"action": "lift", "_selected_action": [str(mute.pk)], "apply": "1"})
+    mute.refresh_from_db()
+    assert mute.lifted_at is None  # no note, no lift
+    client.post(
+        url, {"action": "lift", "_selected_action": [str(mute.pk)], "apply": "1", "note": "ok"}
+    )
+    mute.refresh_from_db()
+    assert mute.lifted_at is not None and mute.lifted_by_id == moderator.pk
+    assert AuditLog.objects.get(action=AuditAction.UNMUTE).details["note"] == "ok"
