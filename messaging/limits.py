@@ -105,10 +105,14 @@ def forget_role_limits() -> None:
         logger.warning("Role limits: could not drop the cached rows", exc_info=True)
 
 
-def _for_role(role: str | None, field: str, fallback):
+def _for_role(role: str | None, field: str, fallback, *, row: dict | None = None):
+    """``role``'s figure for ``field`` (from ``row`` when the caller read it
+    already), or ``fallback`` when the role has none."""
     if not role:
         return fallback
-    value = role_limits_table().get(role, {}).get(field)
+    if row is None:
+        row = role_limits_table().get(role, {})
+    value = row.get(field)
     return fallback if value is None else value
 
 
@@ -122,7 +126,10 @@ class SendAllowance:
 
 def send_allowance(role: str | None = None) -> SendAllowance:
     """The send bucket of ``role`` (one lookup of the role rows)."""
-    return SendAllowance(rate=send_rate_per_second(role), burst=send_burst(role))
+    row = role_limits_table().get(role, {}) if role else {}
+    rate = _for_role(role, "send_rate_per_second", _limit("SEND_RATE_PER_SECOND"), row=row)
+    burst = _for_role(role, "send_burst", _limit("SEND_BURST"), row=row)
+    return SendAllowance(rate=float(rate), burst=int(burst))
 
 
 def history_page_size() -> int:
