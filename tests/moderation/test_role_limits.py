@@ -165,13 +165,17 @@ async def test_sockets_per_person_follow_the_role(open_socket, make_user):  # no
     )
     student = await sync_to_async(make_user)(Role.STUDENT)
     mentor = await sync_to_async(make_user)(Role.MENTOR)
-    await sync_to_async(set_limits)(root, Role.STUDENT, max_sockets_per_user=1)
+    await sync_to_async(set_limits)(root, Role.STUDENT, max_sockets_per_user=1, send_burst=3)
     first = await open_socket(student)
+    # The hello tells the client its own bucket: the role's burst, the setting's rate.
+    assert first.hello["limits"]["send_burst"] == 3
+    assert first.hello["limits"]["send_rate_per_second"] == settings.PARLEY["SEND_RATE_PER_SECOND"]
     second = await open_socket(student, expect_hello=False)
     error = await second.recv()
     assert error["type"] == "error" and error["code"] == "too_many_connections"
     assert (await second.communicator.receive_output(timeout=3))["code"] == 4429
     mentors = [await open_socket(mentor), await open_socket(mentor)]
+    assert mentors[0].hello["limits"]["send_burst"] == settings.PARLEY["SEND_BURST"]
     assert (await mentors[1].request({"type": "ping"}))["type"] == "pong"
     assert (await first.request({"type": "ping"}))["type"] == "pong"
     for socket in [first, *mentors]:
