@@ -66,6 +66,9 @@ class TextInputFilter(admin.SimpleListFilter):
             "placeholder": self.placeholder,
             "kept": kept,
             "clear": changelist.get_query_string(remove=[self.parameter_name]),
+            # The list with this filter's value as it is (what a link to
+            # the choice would be).
+            "query_string": changelist.get_query_string(),
         }
 
 

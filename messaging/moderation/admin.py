@@ -118,6 +118,50 @@ class MuteForm(NoteForm):
     minutes = forms.TypedChoiceField(choices=MUTE_PRESETS, coerce=int, initial=60, label="For")
 
 
+# What acting on the selected rows came to: how many were done, and what
+# was refused, one line each.
+Outcome = tuple[int, list[str]]
+
+
+def note_page(
+    model_admin: admin.ModelAdmin,
+    request,
+    *,
+    action: str,
+    title: str,
+    form_class: type[NoteForm],
+    selected: list[tuple[object, object, str]],
+    perform: Callable[[dict], Outcome],
+) -> TemplateResponse | None:
+    """The page between a moderation action and its effect: the selected
+    rows (``(pk, row, what it says)``) and the form (the note, and minutes
+    or text when the action needs them). Once the form comes back valid
+    (``apply``), ``perform(cleaned_data)`` acts and the list says what came
+    of it; until then nothing is done."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            done, failures = perform(form.cleaned_data)
+            if done:
+                model_admin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
+            for failure in failures:
+                model_admin.message_user(request, failure, messages.ERROR)
+            return None
+    else:
+        form = form_class()
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": title,
+        "action": action,
+        "form": form,
+        "cases": [(row, text) for _, row, text in selected],
+        "selected_ids": [str(pk) for pk, _, _ in selected],
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, ACTION_TEMPLATE, context)
+
+
 # --- The queue ------------------------------------------------------------------
 
 
@@ -178,10 +222,6 @@ CASE_FIELDS = [
     "hits_view",
     "moderation_history",
 ]
-
-# What acting on the selected cases came to: how many were done, and what
-# was refused, one line each.
-Outcome = tuple[int, list[str]]
 
 
 @admin.register(ModerationCase)
@@ -540,33 +580,16 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         form_class: type[NoteForm],
         perform: Callable[[list[ModerationCase], dict], Outcome],
     ):
-        """The intermediate page: the form (note, and minutes or text when
-        the action needs them) for the selected cases; once it is sent
-        valid, ``perform`` acts on each case and the list says what came of
-        it."""
         selected = list(queryset.select_related("message", "sender", "conversation"))
-        if "apply" in request.POST:
-            form = form_class(request.POST)
-            if form.is_valid():
-                done, failures = perform(selected, form.cleaned_data)
-                if done:
-                    self.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
-                for failure in failures:
-                    self.message_user(request, failure, messages.ERROR)
-                return None
-        else:
-            form = form_class()
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
-            "action": action,
-            "form": form,
-            "cases": [(case, excerpt(case.message)) for case in selected],
-            "selected_ids": [str(case.pk) for case in selected],
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, ACTION_TEMPLATE, context)
+        return note_page(
+            self,
+            request,
+            action=action,
+            title=title,
+            form_class=form_class,
+            selected=[(case.pk, case, excerpt(case.message)) for case in selected],
+            perform=lambda data: perform(selected, data),
+        )
 
     @staticmethod
     def _each_message(
@@ -727,34 +750,26 @@ class MuteAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     @admin.action(description="Lift the mute", permissions=["moderate"])
     def lift(self, request, queryset):
         selected = list(queryset.select_related("user"))
-        if "apply" in request.POST:
-            form = NoteForm(request.POST)
-            if form.is_valid():
-                done = 0
-                for mute in selected:
-                    try:
-                        actions.lift_mute(
-                            moderator=request.user, mute_id=mute.pk, note=form.cleaned_data["note"]
-                        )
-                        done += 1
-                    except MessagingError as error:
-                        self.message_user(request, f"{mute}: {error.message}", messages.ERROR)
-                if done:
-                    self.message_user(request, f"{done} mute(s) lifted.", messages.SUCCESS)
-                return None
-        else:
-            form = NoteForm()
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Lift the mutes",
-            "action": "lift",
-            "form": form,
-            "cases": [(mute, mute.note) for mute in selected],
-            "selected_ids": [str(mute.pk) for mute in selected],
-            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-        }
-        return TemplateResponse(request, ACTION_TEMPLATE, context)
+
+        def perform(data: dict) -> Outcome:
+            done, failures = 0, []
+            for mute in selected:
+                try:
+                    actions.lift_mute(moderator=request.user, mute_id=mute.pk, note=data["note"])
+                    done += 1
+                except MessagingError as error:
+                    failures.append(f"{mute}: {error.message}")
+            return done, failures
+
+        return note_page(
+            self,
+            request,
+            action="lift",
+            title="Lift the mutes",
+            form_class=NoteForm,
+            selected=[(mute.pk, mute, mute.note) for mute in selected],
+            perform=perform,
+        )
 
 
 @admin.register(Warning)
