@@ -119,6 +119,7 @@ def change_password(
         audit.record(
             actor=actor,
             action=AuditAction.PASSWORD_CHANGED,
+            target_user_id=user.pk,
             user_id=str(user.pk),
             via=via,
             sessions_ended=len(ended),
@@ -144,6 +145,7 @@ def record_lockout(
     audit.record(
         actor=None,
         action=AuditAction.LOCKED_OUT,
+        target_user_id=user_id,
         email=email,
         user_id=str(user_id) if user_id else None,
         address=address,

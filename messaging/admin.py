@@ -1,17 +1,18 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
-from messaging import audit, services
+from messaging import policy, services
 from messaging.admin_mixins import ReadOnlyAdmin
 from messaging.errors import MessagingError
 from messaging.models import (
-    AuditLog,
     Conversation,
     ConversationParticipant,
     Message,
     MessageStatus,
     UserPresence,
 )
+from messaging.moderation.admin import NoteForm, excerpt, note_page
+from messaging.moderation.services import actions
 
 PARTICIPANT_FIELDS = ("user", "role", "joined_at", "left_at", "last_read_seq", "last_delivered_seq")
 
@@ -122,16 +123,36 @@ class MessageAdmin(admin.ModelAdmin):
         return obj.content[:80]
 
     def has_moderate_permission(self, request):
-        return request.user.has_perm("messaging.delete_message")
+        return request.user.has_perm("messaging.delete_message") and policy.may_moderate(
+            request.user
+        )
 
     @admin.action(description="Delete the selected messages (moderation)", permissions=["moderate"])
     def delete_for_moderation(self, request, queryset):
-        for message in queryset:
-            try:
-                services.delete_message(actor=request.user, message_id=message.pk)
-            except MessagingError as error:
-                self.message_user(request, f"#{message.seq}: {error.message}", messages.ERROR)
-        self.message_user(request, "Moderation done.")
+        """Like the queue's "Delete": a note first, then the actions service."""
+        selected = list(queryset)
+
+        def perform(data: dict) -> tuple[int, list[str]]:
+            done, failures = 0, []
+            for message in selected:
+                try:
+                    actions.delete_message(
+                        moderator=request.user, message_id=message.pk, note=data["note"]
+                    )
+                    done += 1
+                except MessagingError as error:
+                    failures.append(f"#{message.seq}: {error.message}")
+            return done, failures
+
+        return note_page(
+            self,
+            request,
+            action="delete_for_moderation",
+            title="Delete the messages",
+            form_class=NoteForm,
+            selected=[(m.pk, f"#{m.seq}", excerpt(m)) for m in selected],
+            perform=perform,
+        )
 
 
 @admin.register(MessageStatus)
@@ -153,25 +174,10 @@ class UserPresenceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     list_select_related = ["user"]
 
 
-@admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdmin, admin.ModelAdmin):
-    """Read-only: the audit trail is append-only."""
-
-    list_display = ["at", "action", "times", "actor", "conversation_id", "message_id"]
-    list_filter = ["action", "at"]
-    search_fields = ["actor__email", "conversation_id", "message_id"]
-    list_select_related = ["actor", "repeat"]
-    readonly_fields = ["times"]
-    date_hierarchy = "at"
-
-    @admin.display(description="times")
-    def times(self, obj):
-        """A refusal repeated within its window is one row with a count."""
-        return audit.repeats(obj)
-
-
 # The files package's admin lives beside its code; Django's autodiscovery
 # finds an app's admin through this module.
+from messaging import audit_admin  # noqa: E402, F401
 from messaging.files import admin as files_admin  # noqa: E402, F401
+from messaging.moderation import admin as moderation_admin  # noqa: E402, F401
 from messaging.moderation.filtering import admin as filtering_admin  # noqa: E402, F401
 from messaging.support import admin as support_admin  # noqa: E402, F401

@@ -37,9 +37,11 @@ def record(
     target_user_id: UUID | None = None,
     **details: Any,
 ) -> AuditLog:
-    """One row. ``target_user_id`` names the person acted on when it is
-    someone other than the actor (the sender whose message was hidden, the
-    person muted or deactivated), so their history is one filter away."""
+    """One row: who (``actor``) did what (``action``), where, and
+    ``details`` (JSON). ``target_user_id`` names the person acted on when it
+    is someone other than the actor (added, removed, assigned, the sender
+    whose message was hidden, the person muted or deactivated), so their
+    history is one filter away."""
     return AuditLog.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,

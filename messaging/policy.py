@@ -460,6 +460,23 @@ def may_fetch_attachment(user: User, attachment: Attachment) -> bool:
     )
 
 
+@_rule
+def may_fetch_attachment_as_moderator(user: User, attachment: Attachment) -> bool:
+    """A moderator reviewing a reported message fetches its files, member of
+    the conversation or not, deleted or hidden message or not (the evidence
+    stays reachable until the purge): through the moderation download,
+    which audits every fetch as one by a moderator. Unsent uploads are
+    nobody's business but their uploader's."""
+    return attachment.message_id is not None and may_moderate(user)
+
+
+@_rule
+def may_review_conversation(user: User, conversation: Conversation) -> bool:
+    """Read a conversation one is not in, to judge a report in context:
+    moderators, every reading audited (``moderation.review``)."""
+    return may_moderate(user)
+
+
 # --- Presence ---------------------------------------------------------------------
 
 

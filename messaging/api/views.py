@@ -76,7 +76,7 @@ def _valid(serializer_class, data):
 def _take_send_token(user) -> None:
     """Spend from the same per-user bucket as the socket's sends, edits and
     deletes, so the API is no way around the limit."""
-    ratelimit.take_sync(user.pk)
+    ratelimit.take_sync(user.pk, role=user.role)
 
 
 # --- Conversations ------------------------------------------------------------

@@ -12,6 +12,7 @@ and disposition are fixed in the signature (``storage.signed_url``).
 
 import mimetypes
 from pathlib import PurePosixPath
+from typing import Any
 
 from django.http import FileResponse, HttpResponseBase, HttpResponseRedirect
 from django.utils.http import content_disposition_header
@@ -78,10 +79,13 @@ def _respond(*, key: str, filename: str, content_type: str, inline: bool) -> Htt
     return response
 
 
-def serve_content(user: User, attachment: Attachment, *, download: bool) -> HttpResponseBase:
+def serve_content(
+    user: User, attachment: Attachment, *, download: bool, moderation: bool = False
+) -> HttpResponseBase:
     """The original's bytes: images inline unless ``download``, the rest as
     an attachment. Writes the ``file.download`` audit row (one per fetch,
-    the redirect to S3 included: the check is the fetch)."""
+    the redirect to S3 included: the check is the fetch); ``moderation``
+    marks a moderator's fetch (``moderation: true`` in its details)."""
     content_type = served_type(attachment)
     response = _respond(
         key=attachment.storage_key,
@@ -89,13 +93,15 @@ def serve_content(user: User, attachment: Attachment, *, download: bool) -> Http
         content_type=content_type,
         inline=attachment.kind == AttachmentKind.IMAGE and not download,
     )
+    details: dict[str, Any] = {"attachment_id": str(attachment.pk), "size": attachment.size}
+    if moderation:
+        details["moderation"] = True
     audit.record(
         actor=user,
         action=AuditAction.FILE_DOWNLOAD,
         conversation_id=attachment.conversation_id,
         message_id=attachment.message_id,
-        attachment_id=str(attachment.pk),
-        size=attachment.size,
+        **details,
     )
     return response
 

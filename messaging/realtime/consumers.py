@@ -71,10 +71,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         change = await presence_store.connect(self.user.pk, self.channel_name, consumer=self)
         self.registered = True
         maintenance.ensure_running()
-        if change.connections > limits.max_sockets_per_user():
+        # The role's own figures (RoleLimits); the deployment's settings if
+        # the database cannot say (the conversations read below reports it).
+        try:
+            max_sockets = await db(limits.max_sockets_per_user)(self.user.role)
+            allowance = await db(limits.send_allowance)(self.user.role)
+        except ServiceUnavailable:
+            max_sockets, allowance = limits.max_sockets_per_user(), limits.send_allowance()
+        if change.connections > max_sockets:
             await self._send_error(
                 "too_many_connections",
-                f"At most {limits.max_sockets_per_user()} open tabs per person.",
+                f"At most {max_sockets} open tabs per person.",
             )
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
@@ -101,8 +108,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 "limits": {
                     "max_frame_bytes": limits.max_frame_bytes(),
                     "max_content_chars": limits.max_content_chars(),
-                    "send_rate_per_second": limits.send_rate_per_second(),
-                    "send_burst": limits.send_burst(),
+                    "send_rate_per_second": allowance.rate,
+                    "send_burst": allowance.burst,
                 },
             }
         )
@@ -240,7 +247,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_error("internal", "Something went wrong; try again.", **echo)
 
     async def send_message(self, frame, echo):
-        await ratelimit.take(self.user.pk)
+        await ratelimit.take(self.user.pk, role=self.user.role)
         attachment_ids = validation.clean_attachment_ids(frame.get("attachments"))
         # With files the text is a caption, and may be empty.
         clean = validation.clean_caption if attachment_ids else validation.clean_content
@@ -264,7 +271,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     async def edit_message(self, frame, echo):
-        await ratelimit.take(self.user.pk)
+        await ratelimit.take(self.user.pk, role=self.user.role)
         await db(services.edit_message)(
             editor=self.user,
             message_id=validation.parse_uuid(frame.get("message_id"), what="message_id"),
@@ -273,7 +280,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_frame({"type": "ok", **echo})
 
     async def delete_message(self, frame, echo):
-        await ratelimit.take(self.user.pk)
+        await ratelimit.take(self.user.pk, role=self.user.role)
         await db(services.delete_message)(
             actor=self.user,
             message_id=validation.parse_uuid(frame.get("message_id"), what="message_id"),

@@ -1,5 +1,6 @@
 """Per-user token bucket for socket and API writes: ``SEND_RATE_PER_SECOND``
-tokens a second, up to ``SEND_BURST``, in this process's backend
+tokens a second, up to ``SEND_BURST`` (or the sender's role's own figures,
+``RoleLimits``, when the caller names the role), in this process's backend
 (``messaging.realtime.backends``: Redis, shared by every server process, or
 memory in the embedded default).
 
@@ -13,9 +14,11 @@ PostgreSQL, never Redis. The outage is logged once
 import threading
 from uuid import UUID
 
+from messaging import limits
 from messaging.realtime import health
 from messaging.realtime.backends import StoreUnavailable, rate_limiter
 from messaging.realtime.backends.memory import MemoryRateLimiter
+from messaging.realtime.database import db
 
 _fallback: MemoryRateLimiter | None = None
 _fallback_lock = threading.Lock()
@@ -30,19 +33,22 @@ def fallback_limiter() -> MemoryRateLimiter:
         return _fallback
 
 
-async def take(user_id: UUID | str, *, kind: str = "send") -> None:
-    """Spend one token of ``user_id``'s bucket or raise RateLimited."""
+async def take(user_id: UUID | str, *, kind: str = "send", role: str | None = None) -> None:
+    """Spend one token of ``user_id``'s bucket or raise RateLimited; with
+    ``role``, the bucket has that role's rate and burst (``RoleLimits``)."""
+    allowance = await db(limits.send_allowance)(role) if role else None
     try:
-        await rate_limiter().take(user_id, kind=kind)
+        await rate_limiter().take(user_id, kind=kind, allowance=allowance)
     except StoreUnavailable as error:
         health.report_failure("rate limit", error)
-        await fallback_limiter().take(user_id, kind=kind)
+        await fallback_limiter().take(user_id, kind=kind, allowance=allowance)
 
 
-def take_sync(user_id: UUID | str, *, kind: str = "send") -> None:
+def take_sync(user_id: UUID | str, *, kind: str = "send", role: str | None = None) -> None:
     """``take`` for sync callers (the REST API)."""
+    allowance = limits.send_allowance(role) if role else None
     try:
-        rate_limiter().take_sync(user_id, kind=kind)
+        rate_limiter().take_sync(user_id, kind=kind, allowance=allowance)
     except StoreUnavailable as error:
         health.report_failure("rate limit", error)
-        fallback_limiter().take_sync(user_id, kind=kind)
+        fallback_limiter().take_sync(user_id, kind=kind, allowance=allowance)

@@ -27,9 +27,12 @@ def _direct_key(a: User, b: User) -> str:
     return ":".join(sorted([a.pk.hex, b.pk.hex]))
 
 
-def _check_size(count: int) -> None:
-    if count > limits.max_group_members():
-        raise InvalidInput(f"A conversation has at most {limits.max_group_members()} members.")
+def _check_size(count: int, *, actor: User) -> None:
+    """At most the group size of ``actor``'s role (``limits.max_group_members``):
+    whoever makes a conversation bigger is held to their role's limit."""
+    most = limits.max_group_members(actor.role)
+    if count > most:
+        raise InvalidInput(f"A conversation has at most {most} members.")
 
 
 def create_conversation(
@@ -51,7 +54,7 @@ def create_conversation(
     sockets still receive ``conversation.added``).
     """
     others = list({u.pk: u for u in participants if u.pk != creator.pk}.values())
-    _check_size(len(others) + 1)
+    _check_size(len(others) + 1, actor=creator)
     if kind == ConversationType.GROUP and not title.strip():
         raise InvalidInput("A group needs a name.")
     with audit.denials_recorded(actor=creator, attempted=AuditAction.CONVERSATION_CREATE):
@@ -133,13 +136,15 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
             actor, conversation, refusal="Only the conversation's admins rename it."
         )
         _check_writable(conversation)
+        old_title = conversation.title
         conversation.title = title
         conversation.save(update_fields=["title", "updated_at"])
         audit.record(
             actor=actor,
             action=AuditAction.CONVERSATION_UPDATE,
             conversation_id=conversation.pk,
-            title=title,
+            old_title=old_title,
+            new_title=title,
         )
         _announce_membership(conversation)
     return conversation
@@ -192,7 +197,7 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
             )
         }
         added = [u for u in users if u.pk not in current or current[u.pk].left_at is not None]
-        _check_size(conversation.participants.active().count() + len(added))
+        _check_size(conversation.participants.active().count() + len(added), actor=actor)
         now = timezone.now()
         # Newcomers can read the history, but what was said before they came
         # is not news to them: unread starts at the "added" message.
@@ -217,12 +222,16 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
                 content=f"{actor.display_name} added {names}",
                 metadata={"event": "participant.add", "user_ids": [str(u.pk) for u in added]},
             )
-            audit.record(
-                actor=actor,
-                action=AuditAction.PARTICIPANT_ADD,
-                conversation_id=conversation.pk,
-                user_ids=[str(u.pk) for u in added],
-            )
+            # One row per person, so the log filters by whom it was about.
+            for user in added:
+                audit.record(
+                    actor=actor,
+                    action=AuditAction.PARTICIPANT_ADD,
+                    conversation_id=conversation.pk,
+                    message_id=notice.pk,
+                    target_user_id=user.pk,
+                    user_ids=[str(user.pk)],
+                )
             _announce_membership(conversation, added=added)
             events.enqueue_on_commit(
                 notification_tasks.notify_added,
@@ -258,8 +267,9 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
         membership.left_at = timezone.now()
         membership.save(update_fields=["left_at"])
         verb = "left" if actor.pk == user.pk else f"removed {user.display_name}"
+        notice = None
         if not conversation.is_archived:
-            _post_notice(
+            notice = _post_notice(
                 conversation,
                 actor=actor,
                 content=f"{actor.display_name} {verb}",
@@ -269,6 +279,8 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
             actor=actor,
             action=AuditAction.PARTICIPANT_REMOVE,
             conversation_id=conversation.pk,
+            message_id=notice.pk if notice else None,
+            target_user_id=user.pk,
             user_ids=[str(user.pk)],
         )
         _announce_membership(conversation, removed=[user])

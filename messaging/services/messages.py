@@ -267,7 +267,8 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
             editing=message.pk,
         )
         verdict.refuse()
-        previous_length = len(message.content)
+        previous_text = message.content
+        previous_length = len(previous_text)
         before = message.metadata or {}
         found = mentions.mentions_in(
             sender=editor, conversation_id=message.conversation_id, content=content
@@ -287,6 +288,8 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
             conversation_id=message.conversation_id,
             message_id=message.pk,
             previous_length=previous_length,
+            old_text=previous_text,
+            new_text=content,
         )
         filtering.record_flags(verdict, message)
         events.publish_on_commit(

@@ -1,6 +1,7 @@
 """The Django admin: every registered model's pages open for a superuser,
 search and filters narrow the lists, and admin actions go through services."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -10,6 +11,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Role, User
 from messaging import services
@@ -25,8 +27,14 @@ from messaging.models import (
     FilterRule,
     Message,
     MessageStatus,
+    Mute,
+    Report,
+    RoleLimits,
+    UserBlock,
     UserPresence,
+    Warning,
 )
+from messaging.moderation.services import cases
 from notifications import services as notification_services
 from notifications.models import Channel, Delivery
 from notifications.services import fanout
@@ -79,6 +87,20 @@ def populated(superuser):
         message=direct.messages.last(),
         excerpt="a flagged line",
     )
+    # Moderation: a reported message's case, a mute, a warning, a block,
+    # limits for a role.
+    reported = direct.messages.exclude(sender=None).first()
+    case = cases.open_case(reported, reports=1)
+    Report.objects.create(case=case, message=reported, reporter=reader, reason="spam")
+    now = timezone.now()
+    Mute.objects.create(
+        user=reported.sender, starts_at=now, ends_at=now + timedelta(hours=1), note="cool off"
+    )
+    Warning.objects.create(
+        user=reported.sender, conversation=direct, message=reported, text="Be kind."
+    )
+    UserBlock.objects.create(blocker=reader, blocked=reported.sender)
+    RoleLimits.objects.create(role=Role.STUDENT, send_burst=10)
     if apps.is_installed("rest_framework.authtoken"):
         from rest_framework.authtoken.models import Token
 
@@ -87,7 +109,6 @@ def populated(superuser):
         # The periodic tasks' pages (their schedule is edited there).
         import datetime as dt
 
-        from django.utils import timezone
         from django_celery_beat.models import ClockedSchedule, CrontabSchedule, SolarSchedule
 
         call_command("setup_periodic_tasks", stdout=StringIO())
@@ -189,15 +210,21 @@ def test_admin_actions_go_through_services(admin_client, populated, superuser):
     ).exists()
 
     message = Message.objects.filter(content__contains="mock interview").get()
+    chosen = {"action": "delete_for_moderation", "_selected_action": [message.pk]}
+    # First the page asking why; nothing is deleted without a note.
+    response = admin_client.post(_url(Message, "changelist"), chosen)
+    assert response.status_code == 200 and 'name="note"' in response.content.decode()
+    admin_client.post(_url(Message, "changelist"), {**chosen, "apply": "1", "note": " "})
+    message.refresh_from_db()
+    assert message.deleted_at is None
     response = admin_client.post(
-        _url(Message, "changelist"),
-        {"action": "delete_for_moderation", "_selected_action": [message.pk]},
+        _url(Message, "changelist"), {**chosen, "apply": "1", "note": "spam"}
     )
     assert response.status_code == 302
     message.refresh_from_db()
     assert message.deleted_at is not None and message.content == ""
     row = AuditLog.objects.get(action=AuditAction.MESSAGE_DELETE, message_id=message.pk)
-    assert row.details["moderation"] is True
+    assert row.details["moderation"] is True and row.details["note"] == "spam"
 
 
 @pytest.mark.django_db

@@ -353,9 +353,21 @@ def test_group_add_and_remove_write_system_messages_in_seq(group, assigned, make
         AuditAction.CONVERSATION_CREATE,
         AuditAction.MESSAGE_SEND,
         AuditAction.PARTICIPANT_ADD,
+        AuditAction.PARTICIPANT_ADD,
         AuditAction.PARTICIPANT_REMOVE,
         AuditAction.PARTICIPANT_REMOVE,
     ]
+    # One row per person added or removed, naming them as its target.
+    targets = list(
+        AuditLog.objects.filter(
+            conversation_id=group.pk,
+            action__in=[AuditAction.PARTICIPANT_ADD, AuditAction.PARTICIPANT_REMOVE],
+        )
+        .order_by("id")
+        .values_list("target_user_id", flat=True)
+    )
+    assert sorted(targets[:2]) == sorted([colleague.pk, other_student.pk])
+    assert targets[2:] == [student.pk, colleague.pk]
     # The actor wrote the notices, so they are not unread for them; the
     # newcomer's unread count starts at the notice announcing them.
     rows = dict(group.participants.values_list("user_id", "last_read_seq"))
@@ -439,7 +451,8 @@ def test_edit_own_message(direct, assigned):
     assert message.content == "hello" and message.edited_at is not None
     assert edited.pk == message.pk and edited.seq == 1
     row = AuditLog.objects.get(action=AuditAction.MESSAGE_EDIT)
-    assert row.message_id == message.pk and row.details == {"previous_length": 4}
+    assert row.message_id == message.pk
+    assert row.details == {"previous_length": 4, "old_text": "helo", "new_text": "hello"}
     # The same text again is not an edit.
     services.edit_message(editor=mentor, message_id=message.pk, content="hello")
     assert AuditLog.objects.filter(action=AuditAction.MESSAGE_EDIT).count() == 1

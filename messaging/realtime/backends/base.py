@@ -123,21 +123,33 @@ class RateLimiter(ABC):
     second, up to ``SEND_BURST``; each take spends one or raises
     ``RateLimited`` with the time until the next token."""
 
-    async def take(self, user_id: UUID | str, *, kind: str = "send") -> None:
-        """Spend one token of ``user_id``'s bucket or raise RateLimited."""
-        _spent(await self._take(*self._bucket(user_id, kind)))
+    async def take(
+        self,
+        user_id: UUID | str,
+        *,
+        kind: str = "send",
+        allowance: limits.SendAllowance | None = None,
+    ) -> None:
+        """Spend one token of ``user_id``'s bucket or raise RateLimited.
+        ``allowance``: the person's rate and burst (their role's,
+        ``limits.send_allowance``); the deployment's settings without it."""
+        _spent(await self._take(*self._bucket(user_id, kind, allowance)))
 
-    def take_sync(self, user_id: UUID | str, *, kind: str = "send") -> None:
+    def take_sync(
+        self,
+        user_id: UUID | str,
+        *,
+        kind: str = "send",
+        allowance: limits.SendAllowance | None = None,
+    ) -> None:
         """``take`` for sync callers (the REST API)."""
-        _spent(self._take_sync(*self._bucket(user_id, kind)))
+        _spent(self._take_sync(*self._bucket(user_id, kind, allowance)))
 
-    def _bucket(self, user_id: UUID | str, kind: str) -> tuple[str, float, int, float]:
-        return (
-            self._key(f"{kind}:{user_id}"),
-            limits.send_rate_per_second(),
-            limits.send_burst(),
-            clock.wall(),
-        )
+    def _bucket(
+        self, user_id: UUID | str, kind: str, allowance: limits.SendAllowance | None
+    ) -> tuple[str, float, int, float]:
+        allowance = allowance or limits.send_allowance()
+        return (self._key(f"{kind}:{user_id}"), allowance.rate, allowance.burst, clock.wall())
 
     def _key(self, name: str) -> str:
         return name

@@ -161,6 +161,7 @@ def assign(
             content=content,
             audit_action=AuditAction.SUPPORT_ASSIGN,
             notify=True,
+            target_user_id=assignee.pk if assignee else None,
             assignee_id=str(assignee.pk) if assignee else None,
         )
 

@@ -97,6 +97,7 @@ def announce(
     content: str,
     audit_action: str,
     notify: bool,
+    target_user_id: UUID | None = None,
     **details: Any,
 ) -> SupportRequest:
     """The steps every change shares: its system message, audit row,
@@ -114,6 +115,7 @@ def announce(
         action=audit_action,
         conversation_id=conversation.pk,
         message_id=notice.pk,
+        target_user_id=target_user_id,
         request_id=str(request.pk),
         **details,
     )

@@ -1,0 +1,825 @@
+"""Moderation in the Django admin: the queue, and the lists beside it.
+
+The queue is the ModerationCase list: open cases first (the list opens on
+them), oldest first, each with its message as written (moderators see what
+was hidden), its sender, conversation and counts. A case's page shows the
+message among the five before and after it, its reports, filter hits, and
+what moderators did before about this message or its sender. Its actions
+(hide, restore, delete, warn, mute here or everywhere, deactivate, dismiss)
+act on every selected case through ``messaging.moderation.services.actions``
+after a page that asks for the moderator's note; one refused case is
+reported and does not stop the others.
+
+Everything here is for moderators (``policy.may_moderate``): a staff member
+without the permission sees none of it, and a moderator reads a
+conversation they are not in, or a reported file, only through the
+audited review and download views below.
+
+Limits per role are edited here too (RoleLimits), saved through
+``messaging.moderation.services.limits``.
+"""
+
+from collections.abc import Callable, Iterable
+from uuid import UUID
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+
+from messaging import policy
+from messaging.admin_mixins import ReadOnlyAdmin
+from messaging.errors import AccessDenied, MessagingError, NotFound
+from messaging.files import serving
+from messaging.models import (
+    CaseStatus,
+    Message,
+    ModerationCase,
+    Mute,
+    Report,
+    ReportReason,
+    RoleLimits,
+    UserBlock,
+    Warning,
+)
+from messaging.moderation import queue
+from messaging.moderation.services import actions, cases, review
+from messaging.moderation.services import limits as limits_service
+
+EXCERPT_CHARS = 80
+ACTION_TEMPLATE = "admin/moderation/action_note.html"
+REVIEW_TEMPLATE = "admin/moderation/review.html"
+HIGHLIGHT_STYLE = mark_safe(' style="background: #fff3b0; font-weight: bold"')  # a constant
+
+
+class ModeratorsOnly:
+    """Shown to and usable by moderators only, whatever else the staff
+    member may do in the admin."""
+
+    def has_module_permission(self, request):
+        return policy.may_moderate(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return policy.may_moderate(request.user)
+
+    def has_moderate_permission(self, request):
+        return policy.may_moderate(request.user)
+
+
+def excerpt(message: Message | None) -> str:
+    """What the message says, shortened, as stored: moderators read hidden
+    messages too (marked), deleted ones have nothing left to read."""
+    if message is None:
+        return "—"
+    if message.deleted_at is not None:
+        return "(deleted)"
+    text = Truncator(message.content or message.file_url or "(no text)").chars(EXCERPT_CHARS)
+    return f"[hidden] {text}" if message.hidden_at is not None else text
+
+
+# --- The note form --------------------------------------------------------------
+
+
+class NoteForm(forms.Form):
+    """Every moderation action asks why: the note goes to the audit log."""
+
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Why: kept in the audit log, seen by moderators only.",
+    )
+
+    def clean_note(self):
+        note = self.cleaned_data["note"].strip()
+        if not note:
+            raise forms.ValidationError("A moderator note is required.")
+        return note
+
+
+class WarnForm(NoteForm):
+    text = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="What the sender reads (blank: the standard wording).",
+    )
+
+
+MUTE_PRESETS = [(60, "1 hour"), (24 * 60, "24 hours"), (7 * 24 * 60, "7 days")]
+
+
+class MuteForm(NoteForm):
+    minutes = forms.TypedChoiceField(choices=MUTE_PRESETS, coerce=int, initial=60, label="For")
+
+
+# What acting on the selected rows came to: how many were done, and what
+# was refused, one line each.
+Outcome = tuple[int, list[str]]
+
+
+def note_page(
+    model_admin: admin.ModelAdmin,
+    request,
+    *,
+    action: str,
+    title: str,
+    form_class: type[NoteForm],
+    selected: list[tuple[object, object, str]],
+    perform: Callable[[dict], Outcome],
+) -> TemplateResponse | None:
+    """The page between a moderation action and its effect: the selected
+    rows (``(pk, row, what it says)``) and the form (the note, and minutes
+    or text when the action needs them). Once the form comes back valid
+    (``apply``), ``perform(cleaned_data)`` acts and the list says what came
+    of it; until then nothing is done."""
+    if "apply" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            done, failures = perform(form.cleaned_data)
+            if done:
+                model_admin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
+            for failure in failures:
+                model_admin.message_user(request, failure, messages.ERROR)
+            return None
+    else:
+        form = form_class()
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": title,
+        "action": action,
+        "form": form,
+        "cases": [(row, text) for _, row, text in selected],
+        "selected_ids": [str(pk) for pk, _, _ in selected],
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, ACTION_TEMPLATE, context)
+
+
+# --- The queue ------------------------------------------------------------------
+
+
+class CaseStatusFilter(admin.SimpleListFilter):
+    """Open cases unless another status (or all) is chosen: the queue is
+    what is waiting."""
+
+    title = "status"
+    parameter_name = "status"
+    ALL = "all"
+
+    def lookups(self, request, model_admin):
+        return [*CaseStatus.choices, (self.ALL, "All")]
+
+    def chosen(self) -> str:
+        return self.value() or CaseStatus.OPEN
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.chosen() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        chosen = self.chosen()
+        if chosen == self.ALL:
+            return queryset
+        if chosen not in CaseStatus.values:
+            return queryset.none()
+        return queryset.filter(status=chosen)
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    """Cases with at least one report for this reason."""
+
+    title = "report reason"
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        return ReportReason.choices
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        return queryset.filter(
+            Exists(Report.objects.filter(case_id=OuterRef("pk"), reason=self.value()))
+        )
+
+
+# What a case's page shows (all read-only, built by the methods below).
+CASE_FIELDS = [
+    "case_summary",
+    "message_view",
+    "context_view",
+    "reports_view",
+    "hits_view",
+    "moderation_history",
+]
+
+
+@admin.register(ModerationCase)
+class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = [
+        "message_excerpt",
+        "sender",
+        "conversation",
+        "report_count",
+        "flag_count",
+        "opened_at",
+        "status",
+    ]
+    list_display_links = ["message_excerpt"]
+    list_filter = [CaseStatusFilter, "conversation__type", ReasonFilter]
+    list_select_related = ["message", "sender", "conversation"]
+    search_fields = ["sender__email", "sender__display_name", "message__content"]
+    readonly_fields = CASE_FIELDS
+
+    def get_fields(self, request, obj=None):
+        return CASE_FIELDS
+
+    actions = [
+        "hide",
+        "restore",
+        "delete",
+        "warn_sender",
+        "mute_here",
+        "mute_everywhere",
+        "deactivate_sender",
+        "dismiss",
+    ]
+
+    def get_ordering(self, request):
+        # Open cases first, the longest waiting first among them.
+        waiting = Case(
+            When(status=CaseStatus.OPEN, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+        return [waiting.asc(), "opened_at"]
+
+    def get_actions(self, request):
+        # Django's bulk delete would remove cases without a trace.
+        actions_ = super().get_actions(request)
+        actions_.pop("delete_selected", None)
+        return actions_
+
+    # --- Columns ---------------------------------------------------------------
+
+    @admin.display(description="message")
+    def message_excerpt(self, obj):
+        return excerpt(obj.message)
+
+    # --- The case's page ---------------------------------------------------------
+
+    @admin.display(description="case")
+    def case_summary(self, obj):
+        review_url = self._review_url(obj.message)
+        return format_html(
+            "{} · {} report(s), {} flag(s) · opened {}{} · "
+            '<a href="{}">Review the whole conversation</a> (recorded in the audit log)',
+            obj.get_status_display(),
+            obj.report_count,
+            obj.flag_count,
+            obj.opened_at.strftime("%Y-%m-%d %H:%M"),
+            f" · closed by {obj.closed_by} at {obj.closed_at:%Y-%m-%d %H:%M}"
+            if obj.closed_at
+            else "",
+            review_url,
+        )
+
+    @admin.display(description="message")
+    def message_view(self, obj):
+        message = obj.message
+        state = []
+        if message.hidden_at:
+            state.append(f"hidden {message.hidden_at:%Y-%m-%d %H:%M}")
+        if message.deleted_at:
+            state.append(f"deleted {message.deleted_at:%Y-%m-%d %H:%M}")
+        if message.edited_at:
+            state.append("edited")
+        files = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> ({} bytes)</li>',
+            (
+                (self._download_url(a.pk), a.name, a.size)
+                for a in message.attachments.order_by("position")
+            ),
+        )
+        return format_html(
+            "<p><strong>{}</strong> · {} · #{} {}</p>"
+            '<blockquote style="white-space: pre-wrap">{}</blockquote><ul>{}</ul>',
+            message.sender or "—",
+            message.sent_at.strftime("%Y-%m-%d %H:%M"),
+            message.seq,
+            f"({', '.join(state)})" if state else "",
+            message.content,
+            files,
+        )
+
+    @admin.display(description="in context (5 before, 5 after)")
+    def context_view(self, obj):
+        return _messages_table(queue.surrounding_messages(obj.message), highlight=obj.message_id)
+
+    @admin.display(description="reports")
+    def reports_view(self, obj):
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    r.created_at.strftime("%Y-%m-%d %H:%M"),
+                    r.reporter,
+                    r.get_reason_display(),
+                    r.details,
+                )
+                for r in queue.reports_of(obj)
+            ),
+        )
+        return _table(("at", "reporter", "reason", "details"), rows)
+
+    @admin.display(description="filter hits")
+    def hits_view(self, obj):
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (h.at.strftime("%Y-%m-%d %H:%M"), h.rule_name, h.action, h.field, h.excerpt)
+                for h in queue.filter_hits_of(obj)
+            ),
+        )
+        return _table(("at", "rule", "action", "field", "excerpt"), rows)
+
+    @admin.display(description="history (this message and its sender)")
+    def moderation_history(self, obj):
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row.at.strftime("%Y-%m-%d %H:%M"),
+                    row.action,
+                    row.actor or "system",
+                    row.details.get("note", ""),
+                )
+                for row in queue.history_of(obj)
+            ),
+        )
+        return _table(("at", "action", "by", "note"), rows)
+
+    # --- Review and download views --------------------------------------------------
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "conversation/<uuid:conversation_id>/review/",
+                view(self.review_view),
+                name="messaging_moderationcase_review",
+            ),
+            path(
+                "attachment/<uuid:attachment_id>/download/",
+                view(self.download_view),
+                name="messaging_moderationcase_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _review_url(self, message: Message) -> str:
+        url = reverse("admin:messaging_moderationcase_review", args=[message.conversation_id])
+        page = (message.seq - 1) // review.REVIEW_PAGE_SIZE + 1
+        return f"{url}?page={page}&message={message.pk}"
+
+    def _download_url(self, attachment_id: UUID) -> str:
+        return reverse("admin:messaging_moderationcase_download", args=[attachment_id])
+
+    def review_view(self, request, conversation_id):
+        """A conversation's messages, paged, for a moderator who is not in
+        it; every opening is audited (``moderation.review``)."""
+        try:
+            result = review.review_conversation(
+                moderator=request.user,
+                conversation_id=conversation_id,
+                page_number=request.GET.get("page", 1),
+            )
+        except AccessDenied as error:
+            raise PermissionDenied(error.message) from None
+        except NotFound as error:
+            raise Http404(error.message) from None
+        highlight = _as_uuid(request.GET.get("message"))
+        messages_ = list(result.page.object_list)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Review: {result.conversation}",
+            "conversation": result.conversation,
+            "page": result.page,
+            "table": _messages_table(
+                messages_, highlight=highlight, download_url=self._download_url
+            ),
+        }
+        return TemplateResponse(request, REVIEW_TEMPLATE, context)
+
+    def download_view(self, request, attachment_id):
+        """A reported message's file, for a moderator; the fetch is audited
+        as ``file.download`` with ``moderation: true``."""
+        try:
+            attachment = review.attachment_for_moderator(
+                moderator=request.user, attachment_id=attachment_id
+            )
+            return serving.serve_content(request.user, attachment, download=True, moderation=True)
+        except NotFound as error:
+            raise Http404(error.message) from None
+
+    # --- Actions ----------------------------------------------------------------------
+
+    @admin.action(description="Hide the message", permissions=["moderate"])
+    def hide(self, request, queryset):
+        return self._with_note(
+            request,
+            queryset,
+            "hide",
+            "Hide the messages",
+            NoteForm,
+            self._each_message(
+                lambda case, data: actions.hide_message(
+                    moderator=request.user, message_id=case.message_id, note=data["note"]
+                )
+            ),
+        )
+
+    @admin.action(description="Restore the message", permissions=["moderate"])
+    def restore(self, request, queryset):
+        return self._with_note(
+            request,
+            queryset,
+            "restore",
+            "Restore the messages",
+            NoteForm,
+            self._each_message(
+                lambda case, data: actions.restore_message(
+                    moderator=request.user, message_id=case.message_id, note=data["note"]
+                )
+            ),
+        )
+
+    @admin.action(description="Delete the message", permissions=["moderate"])
+    def delete(self, request, queryset):
+        return self._with_note(
+            request,
+            queryset,
+            "delete",
+            "Delete the messages",
+            NoteForm,
+            self._each_message(
+                lambda case, data: actions.delete_message(
+                    moderator=request.user, message_id=case.message_id, note=data["note"]
+                )
+            ),
+        )
+
+    @admin.action(description="Warn the sender", permissions=["moderate"])
+    def warn_sender(self, request, queryset):
+        return self._with_note(
+            request,
+            queryset,
+            "warn_sender",
+            "Warn the senders",
+            WarnForm,
+            self._each_message(
+                lambda case, data: actions.warn_sender(
+                    moderator=request.user,
+                    message_id=case.message_id,
+                    note=data["note"],
+                    text=data["text"],
+                )
+            ),
+        )
+
+    @admin.action(description="Mute the sender in this conversation", permissions=["moderate"])
+    def mute_here(self, request, queryset):
+        def mute(sender_id, conversation_id, data):
+            actions.mute_user(
+                moderator=request.user,
+                user_id=sender_id,
+                conversation_id=conversation_id,
+                minutes=data["minutes"],
+                note=data["note"],
+            )
+
+        return self._with_note(
+            request,
+            queryset,
+            "mute_here",
+            "Mute the senders in these conversations",
+            MuteForm,
+            self._each_sender(request, mute, per_conversation=True),
+        )
+
+    @admin.action(description="Mute the sender everywhere", permissions=["moderate"])
+    def mute_everywhere(self, request, queryset):
+        def mute(sender_id, conversation_id, data):
+            actions.mute_user(
+                moderator=request.user,
+                user_id=sender_id,
+                conversation_id=None,
+                minutes=data["minutes"],
+                note=data["note"],
+            )
+
+        return self._with_note(
+            request,
+            queryset,
+            "mute_everywhere",
+            "Mute the senders everywhere",
+            MuteForm,
+            self._each_sender(request, mute, per_conversation=False),
+        )
+
+    @admin.action(description="Deactivate the sender's account", permissions=["moderate"])
+    def deactivate_sender(self, request, queryset):
+        def deactivate(sender_id, conversation_id, data):
+            actions.deactivate_user(moderator=request.user, user_id=sender_id, note=data["note"])
+
+        return self._with_note(
+            request,
+            queryset,
+            "deactivate_sender",
+            "Deactivate the senders' accounts",
+            NoteForm,
+            self._each_sender(request, deactivate, per_conversation=False),
+        )
+
+    @admin.action(description="Dismiss (nothing to do)", permissions=["moderate"])
+    def dismiss(self, request, queryset):
+        return self._with_note(
+            request,
+            queryset,
+            "dismiss",
+            "Dismiss the cases",
+            NoteForm,
+            self._each_message(
+                lambda case, data: actions.dismiss_case(
+                    moderator=request.user, case_id=case.pk, note=data["note"]
+                )
+            ),
+        )
+
+    def _with_note(
+        self,
+        request,
+        queryset,
+        action: str,
+        title: str,
+        form_class: type[NoteForm],
+        perform: Callable[[list[ModerationCase], dict], Outcome],
+    ):
+        selected = list(queryset.select_related("message", "sender", "conversation"))
+        return note_page(
+            self,
+            request,
+            action=action,
+            title=title,
+            form_class=form_class,
+            selected=[(case.pk, case, excerpt(case.message)) for case in selected],
+            perform=lambda data: perform(selected, data),
+        )
+
+    @staticmethod
+    def _each_message(
+        act: Callable[[ModerationCase, dict], object],
+    ) -> Callable[[list[ModerationCase], dict], Outcome]:
+        def perform(selected: list[ModerationCase], data: dict) -> Outcome:
+            done, failures = 0, []
+            for case in selected:
+                try:
+                    act(case, data)
+                    done += 1
+                except MessagingError as error:
+                    failures.append(f"{excerpt(case.message)}: {error.message}")
+            return done, failures
+
+        return perform
+
+    @staticmethod
+    def _each_sender(
+        request, act: Callable[[UUID, UUID | None, dict], object], *, per_conversation: bool
+    ) -> Callable[[list[ModerationCase], dict], Outcome]:
+        """Act once per sender (and conversation, for a mute there) however
+        many of their cases were selected, then close those cases: the
+        measure answered them."""
+
+        def perform(selected: list[ModerationCase], data: dict) -> Outcome:
+            done, failures = 0, []
+            groups: dict[tuple[UUID, UUID | None], list[ModerationCase]] = {}
+            for case in selected:
+                if case.sender_id is None:
+                    failures.append(f"{excerpt(case.message)}: its sender's account is gone.")
+                    continue
+                where = case.conversation_id if per_conversation else None
+                groups.setdefault((case.sender_id, where), []).append(case)
+            for (sender_id, where), its_cases in groups.items():
+                try:
+                    act(sender_id, where, data)
+                except MessagingError as error:
+                    failures.append(f"{its_cases[0].sender}: {error.message}")
+                    continue
+                done += 1
+                for case in its_cases:
+                    cases.close_case(case.message_id, moderator=request.user)
+            return done, failures
+
+        return perform
+
+
+def _as_uuid(value: object) -> UUID | None:
+    try:
+        return UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _table(headings: Iterable[str], rows) -> str:
+    if not rows:
+        return format_html("<p>{}</p>", "None.")
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headings))
+    return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, rows)
+
+
+def _messages_table(
+    messages_: Iterable[Message],
+    *,
+    highlight: UUID | None,
+    download_url: Callable[[UUID], str] | None = None,
+) -> str:
+    """Messages as a moderator reads them: seq, time, sender, the stored
+    text (hidden ones too, marked), the highlighted one in bold on yellow."""
+    rows = []
+    for message in messages_:
+        style = HIGHLIGHT_STYLE if message.pk == highlight else ""
+        files = ""
+        if download_url is not None:
+            files = format_html_join(
+                " ",
+                '<a href="{}">{}</a>',
+                ((download_url(a.pk), a.name) for a in message.attachments.all()),
+            )
+        rows.append(
+            format_html(
+                '<tr{}><td>#{}</td><td>{}</td><td>{}</td><td style="white-space: pre-wrap">{}'
+                "</td><td>{}</td></tr>",
+                style,
+                message.seq,
+                message.sent_at.strftime("%Y-%m-%d %H:%M"),
+                message.sender or "system",
+                excerpt_full(message),
+                files,
+            )
+        )
+    body = format_html_join("", "{}", ((row,) for row in rows))
+    return _table(("#", "at", "sender", "message", "files"), body)
+
+
+def excerpt_full(message: Message) -> str:
+    if message.deleted_at is not None:
+        return "(deleted)"
+    if message.hidden_at is not None:
+        return f"[hidden] {message.content}"
+    return message.content
+
+
+# --- Beside the queue ---------------------------------------------------------------
+
+
+@admin.register(Report)
+class ReportAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ["created_at", "reporter", "reason", "message_excerpt", "case"]
+    list_filter = ["reason", "created_at"]
+    search_fields = ["reporter__email", "details"]
+    list_select_related = ["reporter", "message", "case"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="message")
+    def message_excerpt(self, obj):
+        return excerpt(obj.message)
+
+
+class MuteActiveFilter(admin.SimpleListFilter):
+    title = "in force"
+    parameter_name = "in_force"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "In force"), ("no", "Ended or lifted")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        in_force = Q(lifted_at__isnull=True, starts_at__lte=now, ends_at__gt=now)
+        if self.value() == "yes":
+            return queryset.filter(in_force)
+        if self.value() == "no":
+            return queryset.exclude(in_force)
+        return queryset
+
+
+@admin.register(Mute)
+class MuteAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = [
+        "user",
+        "where",
+        "starts_at",
+        "ends_at",
+        "lifted_at",
+        "created_by",
+        "note",
+    ]
+    list_filter = [MuteActiveFilter, ("conversation", admin.EmptyFieldListFilter)]
+    search_fields = ["user__email", "user__display_name", "note"]
+    list_select_related = ["user", "conversation", "created_by"]
+    actions = ["lift"]
+
+    @admin.display(description="where")
+    def where(self, obj):
+        return obj.conversation or "everywhere"
+
+    @admin.action(description="Lift the mute", permissions=["moderate"])
+    def lift(self, request, queryset):
+        selected = list(queryset.select_related("user"))
+
+        def perform(data: dict) -> Outcome:
+            done, failures = 0, []
+            for mute in selected:
+                try:
+                    actions.lift_mute(moderator=request.user, mute_id=mute.pk, note=data["note"])
+                    done += 1
+                except MessagingError as error:
+                    failures.append(f"{mute}: {error.message}")
+            return done, failures
+
+        return note_page(
+            self,
+            request,
+            action="lift",
+            title="Lift the mutes",
+            form_class=NoteForm,
+            selected=[(mute.pk, mute, mute.note) for mute in selected],
+            perform=perform,
+        )
+
+
+@admin.register(Warning)
+class WarningAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ["created_at", "user", "conversation", "created_by", "text"]
+    search_fields = ["user__email", "user__display_name", "text"]
+    list_select_related = ["user", "conversation", "created_by"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(UserBlock)
+class UserBlockAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
+    list_display = ["created_at", "blocker", "blocked"]
+    search_fields = ["blocker__email", "blocked__email"]
+    list_select_related = ["blocker", "blocked"]
+
+
+# --- Limits per role --------------------------------------------------------------
+
+
+@admin.register(RoleLimits)
+class RoleLimitsAdmin(admin.ModelAdmin):
+    """One row per role; a blank field uses the deployment's setting. Saved
+    through the limits service: audited, and every process sees it at once."""
+
+    list_display = [
+        "role",
+        "send_rate_per_second",
+        "send_burst",
+        "max_sockets_per_user",
+        "max_group_members",
+        "updated_at",
+    ]
+    fields = [
+        "role",
+        "send_rate_per_second",
+        "send_burst",
+        "max_sockets_per_user",
+        "max_group_members",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["role"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # blank the fields instead: the change is audited
+
+    def save_model(self, request, obj, form, change):
+        limits_service.set_role_limits(
+            actor=request.user,
+            role=obj.role,
+            values={name: form.cleaned_data.get(name) for name in limits_service.LIMIT_FIELDS},
+        )
