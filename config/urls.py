@@ -9,6 +9,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", include("messaging.files.api.urls")),
     path("api/", include("messaging.search.api.urls")),
     path("api/", include("messaging.support.api.urls")),
+    path("api/", include("messaging.moderation.api.urls")),
     path("api/", include("messaging.api.urls")),
     path("", include("notifications.urls")),
     path("", include("messaging.files.urls")),

@@ -33,13 +33,17 @@ def record(
     action: str,
     conversation_id: UUID | None = None,
     message_id: UUID | None = None,
+    target_user_id: UUID | None = None,
     **details: object,
 ) -> AuditLog:
+    """One row. ``target_user_id`` names the person acted on (a message's
+    sender, someone blocked or muted), so their history can be found."""
     return AuditLog.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,
         conversation_id=conversation_id,
         message_id=message_id,
+        target_user_id=target_user_id,
         details=details,
     )
 

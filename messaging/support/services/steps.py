@@ -4,6 +4,7 @@ message, audit row, ``support.updated`` frame and the requester's
 notification)."""
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
@@ -96,7 +97,7 @@ def announce(
     content: str,
     audit_action: str,
     notify: bool,
-    **details: object,
+    **details: Any,
 ) -> SupportRequest:
     """The steps every change shares: its system message, audit row,
     ``support.updated`` frame and, when ``notify``, the requester's
