@@ -56,7 +56,7 @@ class Sender {
           }
           // Refused for good (forbidden, archived, too long, ...): the
           // person decides whether to retry.
-          this.outbox.update(item.client_id, { state: "failed", error: error.message });
+          this.outbox.update(item.client_id, { state: "failed", error: error.message, code: error.code });
         }
       }
     } finally {

@@ -6,7 +6,11 @@
 
 import {
   announce, attachmentElement, dayKey, el, formatDay, messageElement, openLightbox, outboxElement,
+  warningElement,
 } from "./render.js";
+import {
+  ReportDialog, closeMenus, loadWarnings, menuKeydown, openMenu, wireBlockControl,
+} from "./moderation.js";
 import { MentionAutocomplete } from "./mentions.js";
 import { UploadTray, discardUpload, wireDrop, wirePaste } from "./uploads.js";
 import { jumpFromLocation } from "./jump.js";
@@ -18,6 +22,9 @@ const PAGE_SIZE = 50;
 // (the embedded default: docs/protocol.md, Files) is fetched instead.
 const PREVIEW_POLL_MS = 5000;
 const PREVIEW_POLL_FOR_MS = 3 * 60 * 1000;
+// Sends refused for a reason the person must act on first (docs/protocol.md):
+// the draft goes back to the composer with the reason, and is not retried.
+const DRAFT_KEEPING_REFUSALS = new Set(["muted", "blocked"]);
 
 export class ConversationView {
   constructor(app) {
@@ -75,6 +82,7 @@ export class ConversationView {
     }
     this._wireComposer();
     this._wireActions();
+    this._wireModeration();
     this._updateOnlineCount();
   }
 
@@ -133,7 +141,7 @@ export class ConversationView {
       if (stick) this.scrollToBottom();
       this.markSeen();
     });
-    for (const type of ["message.edited", "message.deleted"]) {
+    for (const type of ["message.edited", "message.deleted", "message.hidden", "message.restored"]) {
       conn.on(type, (frame) => {
         if (frame.message && frame.message.conversation_id === this.id) {
           this.upsert(frame.message);
@@ -154,6 +162,9 @@ export class ConversationView {
       if (frame.conversation_id === this.id && frame.attachment) {
         this._applyAttachment(frame.message_id, frame.attachment, "frame");
       }
+    });
+    conn.on("moderation.warning", (frame) => {
+      if (frame.warning && frame.warning.conversation_id === this.id) this.showWarning(frame.warning, { live: true });
     });
     conn.on("typing", (frame) => this._onTyping(frame));
     conn.on("receipt", (frame) => {
@@ -225,7 +236,8 @@ export class ConversationView {
   upsert(message) {
     if (message.conversation_id !== this.id) return false;
     const known = this.messages.get(message.id);
-    if (known && known.edited_at === message.edited_at && known.deleted_at === message.deleted_at) {
+    if (known && known.edited_at === message.edited_at && known.deleted_at === message.deleted_at
+      && !!known.hidden === !!message.hidden) {
       return false;
     }
     this.messages.set(message.id, message);
@@ -442,11 +454,35 @@ export class ConversationView {
   }
 
   renderOutbox() {
+    this._keepRefusedDrafts();
     const items = this.app.outbox.forConversation(this.id).filter((item) => !this._stored(item.client_id));
     this.outboxList.replaceChildren(...items.map((item) => outboxElement(item, { me: this.me, myName: this.app.myName })));
     for (const item of this.app.outbox.forConversation(this.id)) {
       if (this._stored(item.client_id)) this.app.outbox.remove(item.client_id);
     }
+  }
+
+  /** A send refused as muted or blocked: its text goes back to the
+   * composer (unless something else is being written there), the reason
+   * shows under it, and it leaves the outbox; nothing retries it. A send
+   * with files stays in the outbox as failed, to be retried or discarded. */
+  _keepRefusedDrafts() {
+    for (const item of this.app.outbox.forConversation(this.id)) {
+      if (item.state !== "failed" || !DRAFT_KEEPING_REFUSALS.has(item.code)) continue;
+      if ((item.attachments || []).length) continue;
+      if (this.input && !this.input.value.trim()) this.input.value = item.content;
+      else if (this.input && this.input.value !== item.content) continue;
+      this._composerNotice(item.error || "This message was not sent.");
+      this.app.outbox.remove(item.client_id);
+    }
+  }
+
+  /** A reason shown under the composer until the next send. */
+  _composerNotice(text) {
+    const notice = document.getElementById("composer-notice");
+    if (!notice) return;
+    notice.textContent = text;
+    notice.hidden = !text;
   }
 
   _stored(clientId) {
@@ -560,6 +596,7 @@ export class ConversationView {
     const ready = this.tray ? this.tray.ready() : [];
     if (!content.trim() && !ready.length) return;
     this._typingStop();
+    this._composerNotice("");
     const item = this.app.outbox.add(this.id, ready.length && !content.trim() ? "" : content, {
       attachments: ready.map((u) => u.attachment.id),
       files: ready.map((u) => ({ name: u.attachment.name, size: u.attachment.size, kind: u.attachment.kind })),
@@ -631,6 +668,16 @@ export class ConversationView {
       }
       if (button.dataset.action === "edit") this._edit(node, message);
       if (button.dataset.action === "delete") this._delete(message);
+      if (button.dataset.action === "menu") openMenu(button);
+      if (button.dataset.action === "report") {
+        const menuButton = node.querySelector("[data-action=menu]");
+        closeMenus();
+        this.reportDialog?.open(message, menuButton);
+      }
+    });
+    this.list.addEventListener("keydown", menuKeydown);
+    document.addEventListener("click", (event) => {
+      if (!event.target.closest(".message-menu")) closeMenus();
     });
     this.outboxList.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-action]");
@@ -645,6 +692,39 @@ export class ConversationView {
         this.app.outbox.remove(clientId);
       }
     });
+  }
+
+  // --- Moderation: reports, blocks, warnings -----------------------------------
+
+  _wireModeration() {
+    const dialog = document.getElementById("report-dialog");
+    if (dialog) this.reportDialog = new ReportDialog(dialog);
+    wireBlockControl(document.getElementById("block-toggle"), document.getElementById("block-dialog"));
+    loadWarnings(this.id).then((warnings) => {
+      for (const warning of warnings) this.showWarning(warning);
+    });
+  }
+
+  /** A moderator's warning to me: after the message it is about (at the
+   * end when that is not loaded), once. */
+  showWarning(warning, { live = false } = {}) {
+    if (document.getElementById(`w-${warning.id}`)) return;
+    const about = warning.message_id && document.getElementById(`m-${warning.message_id}`);
+    const seq = about ? Number(about.dataset.seq) : this.cursor;
+    const node = warningElement(warning, { seq });
+    const stick = this.nearBottom();
+    if (about) {
+      let after = about;
+      while (after.nextElementSibling && after.nextElementSibling.classList.contains("moderation-warning")) {
+        after = after.nextElementSibling;
+      }
+      after.after(node);
+    } else {
+      this.list.append(node);
+    }
+    this.decorate();
+    if (stick) this.scrollToBottom();
+    if (live) announce(`A moderator warned you: ${warning.text}`);
   }
 
   _edit(node, message) {

@@ -187,6 +187,10 @@ export function messageElement(message, { me, names = null }) {
   if (!message.deleted_at && mentionsMe(message, me)) classes.push("mentions-me");
   if (message.message_type === "system") classes.push("system");
   if (message.deleted_at) classes.push("deleted");
+  // Hidden by a moderator: the same for everyone, the sender included; the
+  // payload carries no content (docs/protocol.md, message.hidden).
+  const hidden = !!message.hidden && !message.deleted_at;
+  if (hidden) classes.push("hidden-by-moderator");
   const li = el("li", {
     class: classes.join(" "),
     id: `m-${message.id}`,
@@ -205,20 +209,24 @@ export function messageElement(message, { me, names = null }) {
   const sent = new Date(message.sent_at);
   const name = message.sender ? message.sender.display_name : "Former member";
   const metaExtras = [" ", el("time", { datetime: message.sent_at, title: formatFull(sent), text: formatTime(sent) })];
-  if (message.edited_at && !message.deleted_at) metaExtras.push(" ", el("span", { class: "edited", text: "(edited)" }));
+  if (message.edited_at && !message.deleted_at && !hidden) metaExtras.push(" ", el("span", { class: "edited", text: "(edited)" }));
   const content = el("div", { class: "content" });
+  const gone = message.deleted_at || hidden;
   if (message.deleted_at) content.textContent = "This message was deleted.";
+  else if (hidden) content.textContent = HIDDEN_TEXT;
   else content.append(withMentions(message.content || "", message.metadata, { me, names }));
-  const attachments = message.deleted_at ? [] : (message.attachments || []);
-  if (!attachments.length && message.file_url && !message.deleted_at && /^(https?:\/\/|\/)/.test(message.file_url)) {
+  const attachments = gone ? [] : (message.attachments || []);
+  if (!attachments.length && message.file_url && !gone && /^(https?:\/\/|\/)/.test(message.file_url)) {
     content.append(el("div", { class: "file" },
       el("a", { href: message.file_url, rel: "noopener noreferrer", target: "_blank", text: "Open attachment" })));
   }
   const extras = [];
-  if (mine && !message.deleted_at) {
+  if (mine && !gone) {
     extras.push(el("div", { class: "message-actions" },
       el("button", { type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": "Edit message", text: "Edit" }),
       el("button", { type: "button", class: "link-btn", dataset: { action: "delete" }, "aria-label": "Delete message", text: "Delete" })));
+  } else if (!mine && !message.deleted_at && message.sender) {
+    extras.push(messageMenu(name));
   }
   if (mine) {
     extras.push(el("div", { class: "receipt", dataset: { state: "sent" } },
@@ -230,6 +238,47 @@ export function messageElement(message, { me, names = null }) {
     if (!message.content) li.classList.add("no-caption");
   }
   return bubbleItem(li, { name, avatar: message.sender ? initials(name) : "?", metaExtras, content, extras });
+}
+
+export const HIDDEN_TEXT = "This message was hidden by a moderator.";
+
+/**
+ * The menu of someone else's message: a button that opens a short list of
+ * actions (the menu-button pattern: arrow keys move, Escape closes and
+ * returns to the button; conversation.js drives it). Only "Report…" so far.
+ */
+function messageMenu(senderName) {
+  const menuId = `menu-${Math.random().toString(36).slice(2, 10)}`;
+  return el("div", { class: "message-actions message-menu" },
+    el("button", {
+      type: "button",
+      class: "link-btn menu-button",
+      dataset: { action: "menu" },
+      "aria-haspopup": "menu",
+      "aria-expanded": "false",
+      "aria-controls": menuId,
+      "aria-label": `More actions for the message from ${senderName}`,
+      text: "⋯",
+    }),
+    el("ul", { class: "menu-list", role: "menu", id: menuId, hidden: true },
+      el("li", { role: "none" },
+        el("button", { type: "button", role: "menuitem", class: "menu-item", dataset: { action: "report" }, tabindex: "-1", text: "Report…" }))));
+}
+
+/**
+ * A moderator's warning to me, shown only to me in the conversation (the
+ * ``moderation.warning`` frame, or the warnings list on open): a notice in
+ * the system style, placed after the message it is about.
+ */
+export function warningElement(warning, { seq = 0 } = {}) {
+  const li = el("li", {
+    class: "message system moderation-warning",
+    id: `w-${warning.id}`,
+    dataset: { warningId: warning.id, seq: String(seq), sender: "", sentAt: warning.created_at },
+  });
+  li.append(el("div", { class: "system-text warning-text", role: "note" },
+    el("strong", { text: "A moderator warned you: " }), warning.text));
+  return li;
 }
 
 /** A message in the outbox (not stored yet): pending, or failed with retry. */
