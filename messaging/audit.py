@@ -14,6 +14,7 @@ log itself stays append-only; the count lives beside it
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
@@ -34,10 +35,11 @@ def record(
     conversation_id: UUID | None = None,
     message_id: UUID | None = None,
     target_user_id: UUID | None = None,
-    **details: object,
+    **details: Any,
 ) -> AuditLog:
-    """One row. ``target_user_id`` names the person acted on (a message's
-    sender, someone blocked or muted), so their history can be found."""
+    """One row. ``target_user_id`` names the person acted on when it is
+    someone other than the actor (the sender whose message was hidden, the
+    person muted or deactivated), so their history is one filter away."""
     return AuditLog.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         action=action,

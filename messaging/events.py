@@ -60,8 +60,11 @@ def user_payload(user) -> dict:
 
 def message_payload(message) -> dict:
     """The public shape of a message. A deleted message keeps its place
-    (id, seq) and loses its content."""
+    (id, seq) and loses its content; so does a message a moderator hid
+    (``hidden``), for everyone, its sender included: the content stays in
+    the database for the moderators and comes back if they restore it."""
     sender = message.sender
+    gone = bool(message.deleted_at or message.hidden_at)
     return {
         "id": str(message.id),
         "conversation_id": str(message.conversation_id),
@@ -69,21 +72,24 @@ def message_payload(message) -> dict:
         "sender": user_payload(sender) if sender else None,
         "client_id": str(message.client_id) if message.client_id else None,
         "message_type": message.message_type,
-        "content": "" if message.deleted_at else message.content,
-        "file_url": "" if message.deleted_at else message.file_url,
-        "metadata": {} if message.deleted_at else message.metadata,
+        "content": "" if gone else message.content,
+        "file_url": "" if gone else message.file_url,
+        "metadata": {} if gone else message.metadata,
         "attachments": attachments_payload(message),
         "sent_at": _iso(message.sent_at),
         "edited_at": _iso(message.edited_at),
         "deleted_at": _iso(message.deleted_at),
+        "hidden": message.hidden_at is not None,
     }
 
 
 def attachments_payload(message) -> list[dict]:
-    """A file or image message's attachments, in order; none once deleted.
-    Text messages have none and cost no query (selectors prefetch them for
-    the others)."""
-    if message.deleted_at or message.message_type not in (MessageType.FILE, MessageType.IMAGE):
+    """A file or image message's attachments, in order; none once deleted
+    or hidden. Text messages have none and cost no query (selectors
+    prefetch them for the others)."""
+    if message.deleted_at or message.hidden_at:
+        return []
+    if message.message_type not in (MessageType.FILE, MessageType.IMAGE):
         return []
     return [attachment_payload(a) for a in message.attachments.all()]
 
@@ -310,6 +316,32 @@ def message_edited(message) -> dict:
 
 def message_deleted(message) -> dict:
     return {"type": "message.deleted", "message": message_payload(message)}
+
+
+def message_hidden(message) -> dict:
+    """A moderator hid the message: every member's page shows the
+    placeholder (the payload carries no content)."""
+    return {"type": "message.hidden", "message": message_payload(message)}
+
+
+def message_restored(message) -> dict:
+    """A moderator restored a hidden message: its full payload again."""
+    return {"type": "message.restored", "message": message_payload(message)}
+
+
+def warning_payload(warning) -> dict:
+    return {
+        "id": str(warning.id),
+        "conversation_id": str(warning.conversation_id),
+        "message_id": str(warning.message_id) if warning.message_id else None,
+        "text": warning.text,
+        "created_at": _iso(warning.created_at),
+    }
+
+
+def moderation_warning(warning) -> dict:
+    """A moderator's warning, to the warned person's own group only."""
+    return {"type": "moderation.warning", "warning": warning_payload(warning)}
 
 
 def attachment_updated(attachment) -> dict:

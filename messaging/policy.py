@@ -22,13 +22,15 @@ The rules:
   A student or mentor opens one for themselves; an admin opens one for a
   student or mentor.
 * Read a conversation: its active members.
-* Post to it: its active members, while it is not archived.
+* Post to it: its active members, while it is not archived and no
+  moderator's mute (``Mute``) applies to them there or everywhere.
 * Mute it (its notifications, for oneself): its active members, archived
   or not.
 * Manage it (rename, archive, add and remove people): its conversation
   admins (active members with the admin role) and platform admins.
 * Change a message: its sender, as a member of a writable conversation.
-  Moderate (delete anyone's message): platform admins.
+  Moderate (delete or hide anyone's message, warn, mute, deactivate):
+  platform admins and holders of the ``moderate`` permission.
 * Mention everyone (``@all``, ``@here``): mentors and admins, in group and
   support conversations.
 * See someone's presence: oneself, the people one shares a conversation
@@ -42,7 +44,8 @@ The rules:
   resolved or closed. Assignees are active platform admins.
 * Fetch an attachment (its bytes, thumbnail, preview pages): an unsent
   upload, its uploader only; a sent one, the current (active) members of
-  its conversation while its message is not deleted. Platform admins are
+  its conversation while its message is neither deleted nor hidden by a
+  moderator. Platform admins are
   no exception here: moderation will read files through its own audited
   path.
 
@@ -64,6 +67,7 @@ from typing import Any, Final, TypeVar
 
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import MentorAssignment, Role, User
 from messaging.errors import (
@@ -79,6 +83,7 @@ from messaging.models import (
     ConversationParticipant,
     ConversationType,
     Message,
+    Mute,
     ParticipantRole,
     UserBlock,
 )
@@ -393,20 +398,38 @@ def _with_a_block(user: User) -> Q:
     return Q(type=ConversationType.DIRECT) & Q(Exists(blocked_pair))
 
 
+def mutes_in_force(user_id: Any, conversation: Any) -> QuerySet[Mute]:
+    """The moderators' mutes that stop ``user_id`` posting in
+    ``conversation`` (an id, or ``OuterRef("pk")`` in a query form) now:
+    started, not ended, not lifted, for that conversation or everywhere.
+    A mute ends by the clock alone: no job lifts it."""
+    now = timezone.now()
+    return Mute.objects.filter(
+        Q(conversation=conversation) | Q(conversation__isnull=True),
+        user_id=user_id,
+        starts_at__lte=now,
+        ends_at__gt=now,
+        lifted_at__isnull=True,
+    )
+
+
 @_rule
 def may_post(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> bool:
     return (
         not conversation.is_archived
         and may_read(user, conversation, membership=membership)
+        and not mutes_in_force(user.pk, conversation.pk).exists()
         and not _direct_block(user, conversation)
     )
 
 
 @_query
 def postable_conversations(user: User) -> QuerySet[Conversation]:
-    return Conversation.objects.filter(_member_of(user), archived_at__isnull=True).exclude(
-        _with_a_block(user)
-    )
+    return Conversation.objects.filter(
+        _member_of(user),
+        ~Exists(mutes_in_force(getattr(user, "pk", None), OuterRef("pk"))),
+        archived_at__isnull=True,
+    ).exclude(_with_a_block(user))
 
 
 @_rule
@@ -479,6 +502,13 @@ def may_moderate(user: User) -> bool:
     return user.role == Role.ADMIN or user.has_perm(MODERATE_PERMISSION)
 
 
+def check_moderate(user: User) -> None:
+    """Raise AccessDenied unless ``user`` may moderate (``may_moderate``)."""
+    _check_acting(user)
+    if not may_moderate(user):
+        raise AccessDenied("Only moderators may do this.")
+
+
 @_rule
 def may_change_message(user: User, message: Message) -> bool:
     """Edit or delete as its author: one's own message, as a member of a
@@ -526,13 +556,14 @@ def may_mention_everyone(user: User, conversation: Conversation) -> bool:
 def may_fetch_attachment(user: User, attachment: Attachment) -> bool:
     """Its bytes, thumbnail or preview pages. Unsent: its uploader only (the
     conversation's members have not been shown it). Sent: the conversation's
-    current members, as long as the message is not deleted; leaving the
-    conversation or deleting the message ends access at once. Reads the
+    current members, as long as the message is neither deleted nor hidden
+    by a moderator; leaving the conversation, deleting or hiding the
+    message ends access at once (restoring it gives it back). Reads the
     message (``attachment.message``) when sent."""
     if attachment.message_id is None:
         return attachment.uploader_id == user.pk
     message = attachment.message
-    if message is None or message.deleted_at is not None:
+    if message is None or message.deleted_at is not None or message.hidden_at is not None:
         return False
     return (
         ConversationParticipant.objects.active()

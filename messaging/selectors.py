@@ -66,6 +66,7 @@ def inbox(
             last_message_content=Subquery(last_message.values("content")[:1]),
             last_message_type=Subquery(last_message.values("message_type")[:1]),
             last_message_deleted_at=Subquery(last_message.values("deleted_at")[:1]),
+            last_message_hidden_at=Subquery(last_message.values("hidden_at")[:1]),
             # Typed so SQLite, which stores UUIDs as text, returns a UUID too.
             last_message_sender_id=Subquery(
                 last_message.values("sender_id")[:1], output_field=UUIDField()

@@ -99,6 +99,8 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
         sender_id = membership.last_message_sender_id
         if membership.last_message_deleted_at:
             preview = "Message deleted"
+        elif membership.last_message_hidden_at:
+            preview = "Message hidden by a moderator"
         elif membership.last_message_type in (MessageType.FILE, MessageType.IMAGE):
             # The caption when there is one; else what kind of file came.
             caption = membership.last_message_content

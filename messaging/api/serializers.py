@@ -349,13 +349,18 @@ class MessageOut(serializers.Serializer):
     sender = UserOut(allow_null=True)
     client_id = serializers.UUIDField(allow_null=True)
     message_type = serializers.ChoiceField(choices=MessageType.choices)
-    content = serializers.CharField(help_text="Empty once deleted.")
+    content = serializers.CharField(help_text="Empty once deleted or hidden.")
     file_url = serializers.CharField()
     metadata = serializers.DictField()
-    attachments = AttachmentOut(many=True, help_text="Files and images; none once deleted.")
+    attachments = AttachmentOut(
+        many=True, help_text="Files and images; none once deleted or hidden."
+    )
     sent_at = serializers.DateTimeField()
     edited_at = serializers.DateTimeField(allow_null=True)
     deleted_at = serializers.DateTimeField(allow_null=True)
+    hidden = serializers.BooleanField(
+        help_text="Hidden by a moderator: shown as a placeholder to everyone, sender included."
+    )
 
     def to_representation(self, message):
         return events.message_payload(message)

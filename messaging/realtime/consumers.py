@@ -412,6 +412,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     message_new = message_edited = message_deleted = receipt = _relay
     conversation_updated = presence = attachment_updated = _relay
     support_updated = _relay  # a support request changed (its conversation's group)
+    # A moderator hid or restored a message (its conversation's group).
+    message_hidden = message_restored = _relay
+    # A moderator's warning (the warned person's own group).
+    moderation_warning = _relay
     # The user's own group: every tab's bell hears the same.
     notification_new = notification_read = _relay
 

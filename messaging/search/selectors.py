@@ -119,7 +119,7 @@ def _hits(
     ids = [pk for pk, _, _ in rows]
     messages = (
         Message.objects.filter(pk__in=[message_id for _, message_id, _ in rows])
-        .filter(deleted_at__isnull=True)
+        .filter(deleted_at__isnull=True, hidden_at__isnull=True)
         .select_related("sender", "conversation")
         .prefetch_related("attachments")
         .in_bulk()

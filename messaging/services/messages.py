@@ -1,7 +1,9 @@
 """Sending, editing and deleting messages."""
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from uuid import UUID
 
 from django.db import IntegrityError
@@ -9,9 +11,17 @@ from django.utils import timezone
 
 from accounts.models import User
 from messaging import audit, events, mentions, policy
-from messaging.errors import AccessDenied, ClientIdConflict, InvalidInput, NotFound
+from messaging.errors import (
+    AccessDenied,
+    ClientIdConflict,
+    InvalidInput,
+    MessageHidden,
+    Muted,
+    NotFound,
+)
 from messaging.files.services import attach
 from messaging.models import AuditAction, Conversation, Message, MessageType
+from messaging.moderation import selectors as moderation_selectors
 from messaging.search.services import indexing
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
@@ -27,9 +37,28 @@ class SendResult:
     created: bool
 
 
+def refuse_if_muted(user: User, conversation_id: UUID) -> None:
+    """Raise Muted when a moderator's mute stops ``user`` posting in that
+    conversation now, saying until when (the longest-lasting one)."""
+    mute = moderation_selectors.active_mute(user, conversation_id)
+    if mute is None:
+        return
+    until = mute.ends_at
+    now = timezone.now()
+    # The clock time alone when it is within the day; the date too beyond.
+    fmt = "%H:%M UTC" if until - now < timedelta(hours=12) else "%Y-%m-%d %H:%M UTC"
+    when = until.astimezone(UTC).strftime(fmt)
+    where = "in this conversation" if mute.conversation_id else "everywhere"
+    raise Muted(
+        f"You are muted {where} until {when}.",
+        until=until,
+        retry_after=max(1, math.ceil((until - now).total_seconds())),
+    )
+
+
 def _refuse_send(conversation_id: UUID, sender: User) -> None:
     """The send's claim matched nothing: raise why (NotFound, then the
-    policy's AccessDenied or ConversationArchived)."""
+    policy's AccessDenied or ConversationArchived, then Muted)."""
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
         raise NotFound("No such conversation.")
@@ -37,6 +66,7 @@ def _refuse_send(conversation_id: UUID, sender: User) -> None:
     # for hours, and the claim refused a deactivated sender already.
     current = User.objects.filter(pk=sender.pk).first() or sender
     policy.check_post(current, conversation)
+    refuse_if_muted(current, conversation_id)
     # Changed between the claim and this look (unarchived, added back):
     # the send was still refused.
     raise AccessDenied("You may not write to this conversation.")
@@ -166,12 +196,17 @@ def _message_for_update(actor: User, message_id: UUID, *, moderation: bool) -> M
 
 def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
     """Replace the text of one's own message (``content`` clean); the same
-    text again changes nothing. Moderators delete; they do not edit.
+    text again changes nothing. Moderators delete; they do not edit. A
+    message a moderator hid is not its sender's to change (MessageHidden),
+    and a muted sender edits nothing there (Muted), as they send nothing.
 
     Mentions are found again; people newly mentioned (or ``@all``/``@here``
     newly used) are notified after commit, the others not a second time."""
     with write_transaction(actor=editor, attempted=AuditAction.MESSAGE_EDIT):
         message = _message_for_update(editor, message_id, moderation=False)
+        if message.is_hidden:
+            raise MessageHidden("A moderator hid this message; it cannot be edited.")
+        refuse_if_muted(editor, message.conversation_id)
         if message.content == content:
             return message
         previous_length = len(message.content)
@@ -201,9 +236,10 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
     return message
 
 
-def delete_message(*, actor: User, message_id: UUID) -> Message:
+def delete_message(*, actor: User, message_id: UUID, note: str = "") -> Message:
     """Soft-delete: the message keeps its seq, its content is gone. Senders
-    delete their own messages; platform admins delete any (moderation).
+    delete their own messages; moderators delete any (moderation), and
+    ``note`` (the moderator's reason) goes into the audit row.
 
     Its files go with it at once: nobody may fetch them any more
     (``policy.may_fetch_attachment``), the payload lists none, and the purge
@@ -215,12 +251,15 @@ def delete_message(*, actor: User, message_id: UUID) -> Message:
         message.file_url = ""
         message.save(update_fields=["deleted_at", "content", "file_url"])
         indexing.remove_message(message.pk)
+        moderation = message.sender_id != actor.pk
         audit.record(
             actor=actor,
             action=AuditAction.MESSAGE_DELETE,
             conversation_id=message.conversation_id,
             message_id=message.pk,
-            moderation=message.sender_id != actor.pk,
+            target_user_id=message.sender_id if moderation else None,
+            moderation=moderation,
+            **({"note": note} if note else {}),
         )
         # Its notifications would keep an excerpt of what was deleted.
         notification_feed.message_deleted(message_id=message.pk)

@@ -66,6 +66,7 @@ def unread_conversations(user: User, *, at: dt.datetime) -> list[UnreadConversat
                 conversation_id=membership.conversation_id,
                 seq__gt=membership.last_read_seq,
                 deleted_at__isnull=True,
+                hidden_at__isnull=True,
             )
             .exclude(sender_id=user.pk)
             .exclude(message_type=MessageType.SYSTEM)

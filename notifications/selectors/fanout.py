@@ -44,9 +44,15 @@ def _choices(conversation: Conversation, user_ids: list[UUID]) -> Audience:
 
 def message_for_fanout(message_id: UUID | str) -> Message | None:
     """The message with its sender and conversation, or None when there is
-    nothing to notify of (gone, deleted, a system notice)."""
+    nothing to notify of (gone, deleted, hidden by a moderator, a system
+    notice)."""
     message = Message.objects.select_related("sender", "conversation").filter(pk=message_id).first()
-    if message is None or message.deleted_at or message.message_type == MessageType.SYSTEM:
+    if (
+        message is None
+        or message.deleted_at
+        or message.hidden_at
+        or message.message_type == MessageType.SYSTEM
+    ):
         return None
     return message
 

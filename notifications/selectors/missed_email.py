@@ -52,7 +52,7 @@ def unread_window(
     sent_until: dt.datetime,
 ) -> list[Message]:
     """The messages of others the member has not read (seq past their read
-    cursor), not deleted, not system notices, sent in
+    cursor), not deleted or hidden, not system notices, sent in
     ``(sent_after, sent_until]``; oldest first, senders loaded."""
     messages = (
         Message.objects.select_related("sender")
@@ -60,6 +60,7 @@ def unread_window(
             conversation_id=membership.conversation_id,
             seq__gt=membership.last_read_seq,
             deleted_at__isnull=True,
+            hidden_at__isnull=True,
             sent_at__lte=sent_until,
         )
         .exclude(sender_id=membership.user_id)

@@ -249,7 +249,8 @@ def _still_wanted(
 ) -> bool:
     if notification.read_at is not None:
         return False
-    if notification.message is not None and notification.message.deleted_at is not None:
+    message = notification.message
+    if message is not None and (message.deleted_at is not None or message.hidden_at is not None):
         return False
     if Channel.PUSH.value not in rules.channels_for(preference, notification.kind):
         return False

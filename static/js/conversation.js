@@ -236,8 +236,10 @@ export class ConversationView {
   upsert(message) {
     if (message.conversation_id !== this.id) return false;
     const known = this.messages.get(message.id);
-    if (known && known.edited_at === message.edited_at && known.deleted_at === message.deleted_at
-      && !!known.hidden === !!message.hidden) {
+    if (
+      known && known.edited_at === message.edited_at && known.deleted_at === message.deleted_at
+      && Boolean(known.hidden) === Boolean(message.hidden)
+    ) {
       return false;
     }
     this.messages.set(message.id, message);
@@ -271,7 +273,7 @@ export class ConversationView {
 
   /** Poll each of ``message``'s attachments whose preview is being made. */
   _watchPending(message) {
-    if (message.deleted_at) return;
+    if (message.deleted_at || message.hidden) return;
     for (const attachment of message.attachments || []) {
       if (attachment.preview && attachment.preview.state === "pending" && !this.polls.has(attachment.id)) {
         this._poll(message.id, attachment.id);

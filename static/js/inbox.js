@@ -5,6 +5,7 @@ import { announce, el, formatFull, formatShort, initials } from "./render.js";
 
 function preview(message, me, type) {
   if (message.deleted_at) return "Message deleted";
+  if (message.hidden) return "Message hidden by a moderator";
   let text = (message.content || "").replace(/\s+/g, " ").trim();
   if (message.message_type === "file" || message.message_type === "image") {
     // The caption when there is one; else what kind of file came.
@@ -36,6 +37,8 @@ export class InboxList {
     conn.on("message.new", (frame) => this.onMessage(frame.message, { live: frame.via !== "ack" }));
     conn.on("message.edited", (frame) => this.onMessage(frame.message, { live: false }));
     conn.on("message.deleted", (frame) => this.onMessage(frame.message, { live: false }));
+    conn.on("message.hidden", (frame) => this.onMessage(frame.message, { live: false }));
+    conn.on("message.restored", (frame) => this.onMessage(frame.message, { live: false }));
     conn.on("history", (frame) => {
       const messages = frame.messages || [];
       if (messages.length) this.onMessage(messages[messages.length - 1], { live: false });

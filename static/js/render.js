@@ -182,15 +182,16 @@ function bubbleItem(li, { name, avatar, metaExtras = [], content, extras = [] })
  */
 export function messageElement(message, { me, names = null }) {
   const mine = message.sender && message.sender.id === me;
+  // Deleted, or hidden by a moderator: a placeholder keeps its place.
+  const gone = Boolean(message.deleted_at || message.hidden);
   const classes = ["message"];
   if (mine) classes.push("mine");
-  if (!message.deleted_at && mentionsMe(message, me)) classes.push("mentions-me");
+  if (!gone && mentionsMe(message, me)) classes.push("mentions-me");
   if (message.message_type === "system") classes.push("system");
-  if (message.deleted_at) classes.push("deleted");
+  if (gone) classes.push("deleted");
   // Hidden by a moderator: the same for everyone, the sender included; the
   // payload carries no content (docs/protocol.md, message.hidden).
-  const hidden = !!message.hidden && !message.deleted_at;
-  if (hidden) classes.push("hidden-by-moderator");
+  if (message.hidden) classes.push("moderated");
   const li = el("li", {
     class: classes.join(" "),
     id: `m-${message.id}`,
@@ -209,11 +210,10 @@ export function messageElement(message, { me, names = null }) {
   const sent = new Date(message.sent_at);
   const name = message.sender ? message.sender.display_name : "Former member";
   const metaExtras = [" ", el("time", { datetime: message.sent_at, title: formatFull(sent), text: formatTime(sent) })];
-  if (message.edited_at && !message.deleted_at && !hidden) metaExtras.push(" ", el("span", { class: "edited", text: "(edited)" }));
+  if (message.edited_at && !gone) metaExtras.push(" ", el("span", { class: "edited", text: "(edited)" }));
   const content = el("div", { class: "content" });
-  const gone = message.deleted_at || hidden;
   if (message.deleted_at) content.textContent = "This message was deleted.";
-  else if (hidden) content.textContent = HIDDEN_TEXT;
+  else if (message.hidden) content.textContent = HIDDEN_TEXT;
   else content.append(withMentions(message.content || "", message.metadata, { me, names }));
   const attachments = gone ? [] : (message.attachments || []);
   if (!attachments.length && message.file_url && !gone && /^(https?:\/\/|\/)/.test(message.file_url)) {
@@ -221,11 +221,12 @@ export function messageElement(message, { me, names = null }) {
       el("a", { href: message.file_url, rel: "noopener noreferrer", target: "_blank", text: "Open attachment" })));
   }
   const extras = [];
-  if (mine && !gone) {
+  if (mine && !message.deleted_at) {
+    // A hidden message may still be deleted by its sender, not edited.
     extras.push(el("div", { class: "message-actions" },
-      el("button", { type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": "Edit message", text: "Edit" }),
+      message.hidden ? null : el("button", { type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": "Edit message", text: "Edit" }),
       el("button", { type: "button", class: "link-btn", dataset: { action: "delete" }, "aria-label": "Delete message", text: "Delete" })));
-  } else if (!mine && !message.deleted_at && message.sender) {
+  } else if (!mine && !gone && message.sender) {
     extras.push(messageMenu(name));
   }
   if (mine) {

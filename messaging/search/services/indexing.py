@@ -44,9 +44,11 @@ class _Row:
 
 
 def is_searchable(message: Message) -> bool:
-    """Whether ``message`` may have a row: stored, not deleted, not a system notice."""
+    """Whether ``message`` may have a row: stored, not deleted, not hidden
+    by a moderator, not a system notice."""
     return (
         message.deleted_at is None
+        and message.hidden_at is None
         and message.message_type != MessageType.SYSTEM
         and message.sender_id is not None
     )
@@ -205,13 +207,16 @@ def rebuild(*, batch_size: int = 1000) -> int:
     their rows are written), so the site keeps working. Returns how many
     messages are indexed."""
     SearchDocument.objects.exclude(
-        message__deleted_at__isnull=True, message__message_type__in=_searchable_types()
+        message__deleted_at__isnull=True,
+        message__hidden_at__isnull=True,
+        message__message_type__in=_searchable_types(),
     ).delete()
     indexed = 0
     last_id = None
     while True:
         batch = Message.objects.filter(
             deleted_at__isnull=True,
+            hidden_at__isnull=True,
             message_type__in=_searchable_types(),
             sender__isnull=False,
         ).order_by("pk")
