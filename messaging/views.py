@@ -262,7 +262,7 @@ def conversation(request, conversation_id):
             "put_away": selectors.is_put_away(membership),
             "rows": _inbox_rows(user),
             "support": support,
-            "block": _block_state(user, other),
+            "blocking": _block_state(user, other),
             "report_reasons": ReportReason.choices,
         },
     )

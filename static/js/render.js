@@ -263,7 +263,7 @@ function messageMenu(senderName) {
     }),
     el("ul", { class: "menu-list", role: "menu", id: menuId, hidden: true },
       el("li", { role: "none" },
-        el("button", { type: "button", role: "menuitem", class: "menu-item", dataset: { action: "report" }, tabindex: "-1", text: "Report…" }))));
+        el("button", { type: "button", role: "menuitem", class: "message-menu-item", dataset: { action: "report" }, tabindex: "-1", text: "Report…" }))));
 }
 
 /**

@@ -152,3 +152,23 @@ async def test_the_socket_refuses_a_send_to_a_blocked_person(open_socket, direct
         assert error["code"] == "blocked" and error["client_id"] == client_id
         await socket.close()
     assert not await orm(Message.objects.filter(conversation=direct, message_type="text").exists)()
+
+
+@pytest.mark.django_db
+def test_the_conversation_page_shows_the_block_control_and_notice(client, direct, assigned):
+    mentor, student = assigned
+    page = f"/c/{direct.pk}/"
+    client.force_login(mentor)
+    html = client.get(page).content.decode()
+    assert 'id="block-toggle"' in html and 'id="composer"' in html
+    assert 'id="report-dialog"' in html and 'value="safeguarding"' in html
+    blocks.block_person(blocker=mentor, blocked_id=student.pk)
+    html = client.get(page).content.decode()
+    assert "You blocked" in html and 'id="composer"' not in html
+    assert 'data-blocked="true"' in html
+
+    client.force_login(student)
+    html = client.get(page).content.decode()
+    # No Block for one's assigned mentor; the notice says why nothing can be sent.
+    assert 'id="block-toggle"' not in html
+    assert "can't receive your messages" in html and 'id="composer"' not in html
