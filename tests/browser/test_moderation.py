@@ -236,3 +236,29 @@ def test_a_warning_shows_to_the_warned_person_only(pair, group_of_three, browser
     expect(student_page.locator("li.moderation-warning")).to_have_text(
         "A moderator warned you: Please keep to the topic."
     )
+
+
+def test_a_muted_send_keeps_its_draft_and_is_not_retried(
+    pair, group_of_three, browser, server, console
+):
+    mentor, student, _ = pair
+    group, peer, admin = group_of_three
+    off_loop(
+        actions.mute_user,
+        moderator=admin,
+        user_id=student.pk,
+        conversation_id=group.pk,
+        minutes=30,
+        note="Cooling off.",
+    )
+    _, page = open_as(browser, server, console, student, conversation_path(group))
+    box = page.get_by_label("Message Cohort")
+    box.fill("Let me explain!")
+    box.press("Enter")
+    notice = page.locator("#composer-notice")
+    expect(notice).to_contain_text("You are muted in this conversation until")
+    expect(box).to_have_value("Let me explain!")
+    expect(page.locator("#outbox-list li")).to_have_count(0)
+    outbox = page.evaluate("JSON.stringify(window.parley.outbox.all())")
+    assert outbox == "[]"
+    assert off_loop(lambda: group.messages.filter(sender=student).count()) == 0
