@@ -227,7 +227,7 @@ export function messageElement(message, { me, names = null }) {
       message.hidden ? null : el("button", { type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": "Edit message", text: "Edit" }),
       el("button", { type: "button", class: "link-btn", dataset: { action: "delete" }, "aria-label": "Delete message", text: "Delete" })));
   } else if (!mine && !gone && message.sender) {
-    extras.push(messageMenu(name));
+    extras.push(messageMenu(message.id, name));
   }
   if (mine) {
     extras.push(el("div", { class: "receipt", dataset: { state: "sent" } },
@@ -248,8 +248,9 @@ export const HIDDEN_TEXT = "This message was hidden by a moderator.";
  * actions (the menu-button pattern: arrow keys move, Escape closes and
  * returns to the button; conversation.js drives it). Only "Report…" so far.
  */
-function messageMenu(senderName) {
-  const menuId = `menu-${Math.random().toString(36).slice(2, 10)}`;
+function messageMenu(messageId, senderName) {
+  // Keyed by the message: the first page and live messages render alike.
+  const menuId = `menu-${messageId}`;
   return el("div", { class: "message-actions message-menu" },
     el("button", {
       type: "button",
