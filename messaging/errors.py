@@ -4,6 +4,8 @@ Each carries a stable ``code`` that the socket protocol and the REST API both
 report (docs/protocol.md lists them), and a message a person can read.
 """
 
+from datetime import datetime
+
 
 class MessagingError(Exception):
     code = "error"
@@ -145,7 +147,7 @@ class Muted(MessagingError):
     code = "muted"
     http_status = 403
 
-    def __init__(self, message: str, *, until, retry_after: float):
+    def __init__(self, message: str, *, until: datetime, retry_after: float):
         super().__init__(message)
         self.until = until
         self.retry_after = retry_after

@@ -45,9 +45,8 @@ The rules:
 * Fetch an attachment (its bytes, thumbnail, preview pages): an unsent
   upload, its uploader only; a sent one, the current (active) members of
   its conversation while its message is neither deleted nor hidden by a
-  moderator. Platform admins are
-  no exception here: moderation will read files through its own audited
-  path.
+  moderator. Platform admins are no exception here: moderation will read
+  files through its own audited path.
 
 Most rules come in two forms that must agree (tests/messaging/test_policy.py
 compares them over every role pair): ``may_…(user, …) -> bool`` for one

@@ -206,6 +206,13 @@ def _membership_or_refusal(request, conversation_id):
     return membership, None
 
 
+def _mute_of(user: User, conversation) -> dict | None:
+    mute = moderation_selectors.active_mute(user, conversation.pk)
+    if mute is None:
+        return None
+    return {"until": mute.ends_at.isoformat(), "everywhere": mute.conversation_id is None}
+
+
 @login_required
 def conversation(request, conversation_id):
     """The chat page. Its messages travel as JSON (``page_data``, the latest
@@ -240,6 +247,9 @@ def conversation(request, conversation_id):
             for m in members
         ],
         "messages": [message_payload(m) for m in page],
+        # A moderator's mute in force here: the page says so above the
+        # composer (sends are refused with ``muted`` either way).
+        "muted": _mute_of(user, convo),
     }
     # A support conversation's request: its banner, and its payload for
     # static/js/support.js.

@@ -6,14 +6,14 @@
 
 import {
   announce, attachmentElement, dayKey, el, formatDay, messageElement, openLightbox, outboxElement,
-  warningElement,
 } from "./render.js";
 import {
-  ReportDialog, closeMenus, loadWarnings, menuKeydown, openMenu, wireBlockControl,
+  ReportDialog, closeMenus, menuKeydown, openMenu, wireBlockControl,
 } from "./moderation.js";
 import { MentionAutocomplete } from "./mentions.js";
 import { UploadTray, discardUpload, wireDrop, wirePaste } from "./uploads.js";
 import { jumpFromLocation } from "./jump.js";
+import { ModerationWarnings } from "./warnings.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -40,6 +40,7 @@ export class ConversationView {
     this.hasMoreBefore = data.has_more_before;
     this.participants = new Map(data.participants.map((p) => [p.id, { ...p }]));
     this.mayMentionEveryone = !!data.may_mention_everyone;
+    this.muted = data.muted || null;
     this._updateNames();
     this.messages = new Map(); // id -> message
     this.seqs = new Map(); // seq -> id
@@ -84,6 +85,7 @@ export class ConversationView {
     this._wireActions();
     this._wireModeration();
     this._updateOnlineCount();
+    this.warnings = new ModerationWarnings(this);
   }
 
   // --- Socket events ---------------------------------------------------------
@@ -162,9 +164,6 @@ export class ConversationView {
       if (frame.conversation_id === this.id && frame.attachment) {
         this._applyAttachment(frame.message_id, frame.attachment, "frame");
       }
-    });
-    conn.on("moderation.warning", (frame) => {
-      if (frame.warning && frame.warning.conversation_id === this.id) this.showWarning(frame.warning, { live: true });
     });
     conn.on("typing", (frame) => this._onTyping(frame));
     conn.on("receipt", (frame) => {
@@ -696,37 +695,12 @@ export class ConversationView {
     });
   }
 
-  // --- Moderation: reports, blocks, warnings -----------------------------------
+  // --- Moderation: reports and blocks -------------------------------------------
 
   _wireModeration() {
     const dialog = document.getElementById("report-dialog");
     if (dialog) this.reportDialog = new ReportDialog(dialog);
     wireBlockControl(document.getElementById("block-toggle"), document.getElementById("block-dialog"));
-    loadWarnings(this.id).then((warnings) => {
-      for (const warning of warnings) this.showWarning(warning);
-    });
-  }
-
-  /** A moderator's warning to me: after the message it is about (at the
-   * end when that is not loaded), once. */
-  showWarning(warning, { live = false } = {}) {
-    if (document.getElementById(`w-${warning.id}`)) return;
-    const about = warning.message_id && document.getElementById(`m-${warning.message_id}`);
-    const seq = about ? Number(about.dataset.seq) : this.cursor;
-    const node = warningElement(warning, { seq });
-    const stick = this.nearBottom();
-    if (about) {
-      let after = about;
-      while (after.nextElementSibling && after.nextElementSibling.classList.contains("moderation-warning")) {
-        after = after.nextElementSibling;
-      }
-      after.after(node);
-    } else {
-      this.list.append(node);
-    }
-    this.decorate();
-    if (stick) this.scrollToBottom();
-    if (live) announce(`A moderator warned you: ${warning.text}`);
   }
 
   _edit(node, message) {

@@ -1,7 +1,6 @@
-// The chat page's side of moderation (docs/api.md, Reports and blocks):
-// the report dialog of a message, the Block / Unblock control of a direct
-// conversation, and a moderator's warnings to me (loaded on open, then
-// live from the moderation.warning frame).
+// The chat page's side of reports and blocks (docs/api.md, Reports and
+// blocks): the report dialog and menu of a message, and the Block / Unblock
+// control of a direct conversation. (The moderators' warnings: warnings.js.)
 
 import { announce } from "./render.js";
 
@@ -127,17 +126,6 @@ export function wireBlockControl(button, dialog) {
       error.textContent = failure.message;
     }
   });
-}
-
-/** My warnings in this conversation, oldest first ([] if none, or if they
- * cannot be fetched now: the live frame still shows new ones). */
-export async function loadWarnings(conversationId) {
-  try {
-    const data = await api(`/api/conversations/${encodeURIComponent(conversationId)}/warnings/`);
-    return (data && data.warnings) || [];
-  } catch (error) {
-    return [];
-  }
 }
 
 /** The menu-button pattern for a message's menu: open, move, close. */

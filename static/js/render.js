@@ -267,22 +267,6 @@ function messageMenu(messageId, senderName) {
         el("button", { type: "button", role: "menuitem", class: "message-menu-item", dataset: { action: "report" }, tabindex: "-1", text: "Report…" }))));
 }
 
-/**
- * A moderator's warning to me, shown only to me in the conversation (the
- * ``moderation.warning`` frame, or the warnings list on open): a notice in
- * the system style, placed after the message it is about.
- */
-export function warningElement(warning, { seq = 0 } = {}) {
-  const li = el("li", {
-    class: "message system moderation-warning",
-    id: `w-${warning.id}`,
-    dataset: { warningId: warning.id, seq: String(seq), sender: "", sentAt: warning.created_at },
-  });
-  li.append(el("div", { class: "system-text warning-text", role: "note" },
-    el("strong", { text: "A moderator warned you: " }), warning.text));
-  return li;
-}
-
 /** A message in the outbox (not stored yet): pending, or failed with retry. */
 export function outboxElement(item, { me, myName }) {
   const li = el("li", {

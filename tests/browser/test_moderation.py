@@ -225,16 +225,14 @@ def test_a_warning_shows_to_the_warned_person_only(pair, group_of_three, browser
         note="Second time.",
         text="Please keep to the topic.",
     )
-    warning = student_page.locator("#message-list li.moderation-warning")
-    expect(warning).to_have_text("A moderator warned you: Please keep to the topic.")
-    # Placed after the message it is about.
-    expect(_message(student_page, message).locator("+ li.moderation-warning")).to_have_count(1)
-    expect(mentor_page.locator("li.moderation-warning")).to_have_count(0)
+    warning = student_page.locator("#moderation-notices .moderation-warning")
+    expect(warning).to_contain_text("Warning from the moderators: Please keep to the topic.")
+    expect(mentor_page.locator(".moderation-warning")).to_have_count(0)
     expect(mentor_page.get_by_text("Please keep to the topic.")).to_have_count(0)
 
     student_page.reload()
-    expect(student_page.locator("li.moderation-warning")).to_have_text(
-        "A moderator warned you: Please keep to the topic."
+    expect(student_page.locator("#moderation-notices .moderation-warning")).to_contain_text(
+        "Please keep to the topic."
     )
 
 

@@ -213,3 +213,18 @@ def test_frames_carry_the_placeholder_then_the_full_payload(group, assigned, mod
     frame = events.message_restored(restored)
     assert frame["type"] == "message.restored"
     assert frame["message"]["hidden"] is False and frame["message"]["content"] == SECRET
+
+
+def test_inbox_previews_show_the_placeholder(group, assigned, moderator):
+    mentor, student = assigned
+    message = say(student, group)
+    actions.hide_message(moderator=moderator, message_id=message.pk, note="rude")
+    client = APIClient()
+    client.force_login(mentor)
+    inbox = client.get("/")
+    assert inbox.status_code == 200
+    assert "Message hidden by a moderator" in inbox.content.decode()
+    assert SECRET not in inbox.content.decode()
+    (listed,) = client.get("/api/conversations/").json()["conversations"]
+    assert listed["last_message"]["hidden"] is True
+    assert listed["last_message"]["content"] == ""

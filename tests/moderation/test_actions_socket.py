@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 
 from accounts.models import MentorAssignment, Role
 from messaging import services
@@ -22,8 +22,14 @@ SECRET = "a rude remark about pineapples"
 
 @pytest.fixture
 def moderator(make_user):
+    """A mentor in the Moderators group. A transactional test's flush
+    removes the group its migration made: made again here as it was."""
+    group, _ = Group.objects.get_or_create(name="Moderators")
+    group.permissions.add(
+        Permission.objects.get(codename="moderate", content_type__app_label="messaging")
+    )
     user = make_user(Role.MENTOR, name="Mo Moderator")
-    user.groups.add(Group.objects.get(name="Moderators"))
+    user.groups.add(group)
     return user
 
 
@@ -88,3 +94,74 @@ async def test_hide_and_restore_reach_every_member_socket(open_socket, group, as
         assert frame["message"]["hidden"] is False and frame["message"]["content"] == SECRET
     await sender.close()
     await watcher.close()
+
+
+async def test_warning_reaches_only_the_senders_sockets(open_socket, group, assigned, moderator):  # noqa: F811
+    mentor, student = assigned
+    sender = await open_socket(student)
+    other_tab = await open_socket(student)
+    watcher = await open_socket(mentor)
+    await sender.send(send_frame(group, "rude"))
+    message_id = (await sender.recv_type("ack"))["message"]["id"]
+    await sender.recv_type("message.new")
+    await other_tab.recv_type("message.new")
+    await watcher.recv_type("message.new")
+
+    warning = await orm(actions.warn_sender)(
+        moderator=moderator, message_id=message_id, note="rude", text="Mind your words."
+    )
+    for socket in (sender, other_tab):
+        frame = await socket.recv_type("moderation.warning")
+        assert frame["warning"] == {
+            "id": str(warning.pk),
+            "conversation_id": str(group.pk),
+            "message_id": message_id,
+            "text": "Mind your words.",
+            "created_at": warning.created_at.isoformat(),
+        }
+    assert await watcher.nothing()
+    for socket in (sender, other_tab, watcher):
+        await socket.close()
+
+
+async def test_muted_sender_gets_a_muted_error_frame_and_nothing_is_delivered(
+    open_socket,  # noqa: F811
+    group,
+    direct,
+    assigned,
+    moderator,
+):
+    mentor, student = assigned
+    sender = await open_socket(student)
+    watcher = await open_socket(mentor)
+    mute = await orm(actions.mute_user)(
+        moderator=moderator, user_id=student.pk, conversation_id=group.pk, minutes=15, note="x"
+    )
+    reply = await sender.request(send_frame(group, "let me speak"))
+    assert reply["type"] == "error" and reply["code"] == "muted"
+    assert reply["until"] == mute.ends_at.isoformat()
+    assert 0 < reply["retry_after"] <= 15 * 60
+    assert "in this conversation" in reply["message"]
+    assert await watcher.nothing()
+
+    # The direct conversation is not muted.
+    await sender.send(send_frame(direct, "still here"))
+    assert (await sender.recv_type("ack"))["message"]["content"] == "still here"
+    assert (await watcher.recv_type("message.new"))["message"]["content"] == "still here"
+
+    # Lifted: the same socket sends again at once.
+    await orm(actions.lift_mute)(moderator=moderator, mute_id=mute.pk, note="ok")
+    await sender.send(send_frame(group, "thanks"))
+    assert (await sender.recv_type("ack"))["message"]["content"] == "thanks"
+    await sender.close()
+    await watcher.close()
+
+
+async def test_deactivation_closes_the_persons_sockets(open_socket, assigned, moderator):  # noqa: F811
+    _, student = assigned
+    socket = await open_socket(student)
+    await orm(actions.deactivate_user)(moderator=moderator, user_id=student.pk, note="threats")
+    closed = await socket.communicator.receive_output(timeout=3)
+    while closed.get("type") == "websocket.send":  # presence chatter before the close
+        closed = await socket.communicator.receive_output(timeout=3)
+    assert closed == {"type": "websocket.close", "code": 4401}

@@ -1,0 +1,90 @@
+// The moderators' warnings to me in this conversation: shown as notices
+// above the composer, live on moderation.warning, and again after a reload
+// (GET /api/conversations/{id}/warnings/). Only the warned person ever
+// receives them. A notice I dismiss stays dismissed in this browser.
+
+import { announce, el } from "./render.js";
+
+export class ModerationWarnings {
+  constructor(view) {
+    this.view = view;
+    this.conn = view.conn;
+    this.url = `/api/conversations/${encodeURIComponent(view.id)}/warnings/`;
+    this.key = `parley.warnings.dismissed.${view.me}`;
+    this.shown = new Set();
+    this.node = el("div", { class: "moderation-notices", id: "moderation-notices", "aria-live": "polite" });
+    const typing = document.getElementById("typing-line");
+    typing.parentNode.insertBefore(this.node, typing);
+    this.conn.on("moderation.warning", (frame) => {
+      const warning = frame.warning;
+      if (!warning || warning.conversation_id !== view.id) return;
+      if (this.show(warning)) announce(`Warning from the moderators: ${warning.text}`);
+    });
+    // Warnings given while this page was closed or its socket down.
+    this.conn.on("hello", () => this.refresh());
+    this.refresh();
+    if (view.muted) this.showMute(view.muted);
+  }
+
+  /** A moderator's mute in force when the page was made, until it ends. */
+  showMute(muted) {
+    const until = new Date(muted.until);
+    const left = until.getTime() - Date.now();
+    if (!(left > 0)) return;
+    const where = muted.everywhere ? "everywhere" : "in this conversation";
+    const time = until.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    const notice = el("div", { class: "moderation-warning moderation-mute", role: "status" },
+      el("strong", { text: "Muted: " }),
+      `A moderator muted you ${where} until ${time}. You can read, but not send.`);
+    this.node.append(notice);
+    // It ends by the clock: nothing will tell the page, so it removes itself.
+    setTimeout(() => notice.remove(), Math.min(left, 2 ** 31 - 1));
+  }
+
+  _dismissed() {
+    try {
+      const ids = JSON.parse(window.localStorage.getItem(this.key) || "[]");
+      return new Set(Array.isArray(ids) ? ids : []);
+    } catch {
+      return new Set();
+    }
+  }
+
+  _dismiss(id, notice) {
+    const ids = this._dismissed();
+    ids.add(id);
+    try {
+      window.localStorage.setItem(this.key, JSON.stringify([...ids].slice(-200)));
+    } catch {
+      /* storage full or disabled: dismissed for this page only */
+    }
+    notice.remove();
+  }
+
+  async refresh() {
+    try {
+      const response = await fetch(this.url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const body = await response.json();
+      for (const warning of body.warnings || []) this.show(warning);
+      // For tests and assistive tools: the stored warnings are on screen.
+      this.node.dataset.loaded = "true";
+    } catch {
+      /* offline: the next hello asks again */
+    }
+  }
+
+  /** Show one warning unless it is shown or dismissed; true when shown now. */
+  show(warning) {
+    if (this.shown.has(warning.id) || this._dismissed().has(warning.id)) return false;
+    this.shown.add(warning.id);
+    const notice = el("div", { class: "moderation-warning", role: "alert", dataset: { warningId: warning.id } },
+      el("strong", { text: "Warning from the moderators: " }),
+      el("span", { class: "moderation-warning-text", text: warning.text }),
+      " ",
+      el("button", { type: "button", class: "link-btn", "aria-label": "Dismiss this warning", text: "Dismiss" }));
+    notice.querySelector("button").addEventListener("click", () => this._dismiss(warning.id, notice));
+    this.node.append(notice);
+    return true;
+  }
+}
