@@ -201,9 +201,13 @@ def check_block(user: User, other: User) -> None:
 
 @_rule
 def may_start_direct(user: User, other: User) -> bool:
+    return _roles_allow_direct(user, other) and not blocked_between(user, other)
+
+
+def _roles_allow_direct(user: User, other: User) -> bool:
+    """``may_start_direct`` before blocks: who may talk to whom by role and
+    assignment."""
     if not other.is_active or other.pk == user.pk:
-        return False
-    if blocked_between(user, other):
         return False
     if Role.ADMIN in (user.role, other.role):
         return True
@@ -297,7 +301,8 @@ def check_new_conversation(*, creator: User, kind: str, others: Iterable[User]) 
         if len(others) != 1:
             raise InvalidInput("A direct conversation has exactly one other person.")
         if not may_start_direct(creator, others[0]):
-            check_not_blocked(creator, others[0])
+            if is_acting(creator) and _roles_allow_direct(creator, others[0]):
+                check_not_blocked(creator, others[0])  # allowed but for a block: say so
             raise AccessDenied("You may not start a conversation with this person.")
     elif kind == ConversationType.GROUP:
         if not may_create_group(creator):

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 
 from accounts.models import Role
 from messaging import policy, services
-from messaging.errors import PersonBlocked
+from messaging.errors import AccessDenied, PersonBlocked
 from messaging.models import AuditAction, AuditLog, Message, UserBlock
 from messaging.moderation.services import blocks
 
@@ -172,3 +172,13 @@ def test_the_conversation_page_shows_the_block_control_and_notice(client, direct
     # No Block for one's assigned mentor; the notice says why nothing can be sent.
     assert 'id="block-toggle"' not in html
     assert "can't receive your messages" in html and 'id="composer"' not in html
+
+
+@pytest.mark.django_db
+def test_a_block_is_named_only_where_the_conversation_was_allowed(make_user):
+    """Someone who could never write to the other is refused as before, not
+    told about a block."""
+    student, stranger = make_user(Role.STUDENT), make_user(Role.STUDENT)
+    UserBlock.objects.create(blocker=stranger, blocked=student)
+    with pytest.raises(AccessDenied):
+        services.create_conversation(creator=student, kind="direct", participants=[stranger])
