@@ -9,6 +9,12 @@ The rules:
 * Direct: a student with their assigned mentors and with admins; a mentor
   with their students, with other mentors and with admins; an admin with
   anyone active. Nobody starts a direct conversation with themselves.
+  Nobody writes directly to someone they blocked or who blocked them
+  (``messaging.moderation``): not in a new direct conversation, not in an
+  existing one. Group and support conversations are unaffected (a block
+  removes nobody from a group).
+* Block: anyone but oneself, except that a student may not block their
+  assigned mentor or any admin (they report instead).
 * Group: mentors and admins create groups. A mentor may add the people they
   could message directly; an admin may add anyone active. Only admins join
   a support conversation after it was opened.
@@ -63,7 +69,13 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import MentorAssignment, Role, User
-from messaging.errors import AccessDenied, ConversationArchived, InvalidInput, NotFound
+from messaging.errors import (
+    AccessDenied,
+    ConversationArchived,
+    InvalidInput,
+    NotFound,
+    PersonBlocked,
+)
 from messaging.files.models import Attachment
 from messaging.models import (
     Conversation,
@@ -72,6 +84,7 @@ from messaging.models import (
     Message,
     Mute,
     ParticipantRole,
+    UserBlock,
 )
 from messaging.support.models import SupportRequest, SupportStatus
 
@@ -131,6 +144,12 @@ def _check_acting(user: Any) -> None:
         raise AccessDenied("This account is deactivated.")
 
 
+def check_acting(user: Any) -> None:
+    """Raise AccessDenied unless ``user`` is signed in and active: for
+    actions that only ask that (lifting one's own block)."""
+    _check_acting(user)
+
+
 # --- People -------------------------------------------------------------------
 
 
@@ -138,8 +157,56 @@ def is_assigned(*, mentor: User, student: User) -> bool:
     return MentorAssignment.objects.filter(mentor=mentor, student=student).exists()
 
 
+def blocked_between(user: User, other: User) -> bool:
+    """Whether either of the two blocked the other."""
+    return UserBlock.objects.filter(
+        Q(blocker=user.pk, blocked=other.pk) | Q(blocker=other.pk, blocked=user.pk)
+    ).exists()
+
+
+def _blocked_with(user: User, person: Any) -> Exists:
+    """``person`` (an ``OuterRef`` to a user id) and ``user``: either
+    blocked the other."""
+    user_id = getattr(user, "pk", None)
+    return Exists(
+        UserBlock.objects.filter(
+            Q(blocker=user_id, blocked=person) | Q(blocker=person, blocked=user_id)
+        )
+    )
+
+
+@_rule
+def may_block(user: User, other: User) -> bool:
+    """Block ``other``: anyone but oneself, except that a student keeps
+    their assigned mentors and the admins within reach (they report a
+    message instead: a block would cut them off from the people who look
+    after them). Deactivated accounts may be blocked too."""
+    if other.pk == user.pk:
+        return False
+    if user.role == Role.STUDENT:
+        if other.role == Role.ADMIN:
+            return False
+        if other.role == Role.MENTOR and is_assigned(mentor=other, student=user):
+            return False
+    return True
+
+
+def check_block(user: User, other: User) -> None:
+    _check_acting(user)
+    if other.pk == user.pk:
+        raise InvalidInput("You can't block yourself.")
+    if not may_block(user, other):
+        raise AccessDenied("You can't block your mentor or an admin; report a message instead.")
+
+
 @_rule
 def may_start_direct(user: User, other: User) -> bool:
+    return _roles_allow_direct(user, other) and not blocked_between(user, other)
+
+
+def _roles_allow_direct(user: User, other: User) -> bool:
+    """``may_start_direct`` before blocks: who may talk to whom by role and
+    assignment."""
     if not other.is_active or other.pk == user.pk:
         return False
     if Role.ADMIN in (user.role, other.role):
@@ -156,7 +223,11 @@ def may_start_direct(user: User, other: User) -> bool:
 @_query
 def messageable_users(user: User) -> QuerySet[User]:
     """The people ``user`` may start a direct conversation with."""
-    people = User.objects.filter(is_active=True).exclude(pk=user.pk)
+    people = (
+        User.objects.filter(is_active=True)
+        .exclude(pk=user.pk)
+        .exclude(_blocked_with(user, OuterRef("pk")))
+    )
     if user.role == Role.ADMIN:
         return people
     if user.role == Role.MENTOR:
@@ -230,6 +301,8 @@ def check_new_conversation(*, creator: User, kind: str, others: Iterable[User]) 
         if len(others) != 1:
             raise InvalidInput("A direct conversation has exactly one other person.")
         if not may_start_direct(creator, others[0]):
+            if is_acting(creator) and _roles_allow_direct(creator, others[0]):
+                check_not_blocked(creator, others[0])  # allowed but for a block: say so
             raise AccessDenied("You may not start a conversation with this person.")
     elif kind == ConversationType.GROUP:
         if not may_create_group(creator):
@@ -305,6 +378,30 @@ def readable_conversations(user: User) -> QuerySet[Conversation]:
     return Conversation.objects.filter(_member_of(user))
 
 
+def _direct_block(user: User, conversation: Conversation) -> bool:
+    """A direct conversation between ``user`` and someone either of them
+    blocked (its other participants, whether or not they left)."""
+    if conversation.type != ConversationType.DIRECT:
+        return False
+    others = (
+        ConversationParticipant.objects.filter(conversation_id=conversation.pk)
+        .exclude(user_id=user.pk)
+        .values("user_id")
+    )
+    return UserBlock.objects.filter(
+        Q(blocker=user.pk, blocked__in=others) | Q(blocked=user.pk, blocker__in=others)
+    ).exists()
+
+
+def _with_a_block(user: User) -> Q:
+    """``_direct_block`` as a condition on conversations (the outer query's
+    rows), inside ``Exists`` only: the send's claim locks the row."""
+    blocked_pair = ConversationParticipant.objects.filter(conversation=OuterRef("pk")).filter(
+        _blocked_with(user, OuterRef("user_id"))
+    )
+    return Q(type=ConversationType.DIRECT) & Q(Exists(blocked_pair))
+
+
 def mutes_in_force(user_id: Any, conversation: Any) -> QuerySet[Mute]:
     """The moderators' mutes that stop ``user_id`` posting in
     ``conversation`` (an id, or ``OuterRef("pk")`` in a query form) now:
@@ -326,6 +423,7 @@ def may_post(user: User, conversation: Conversation, *, membership: Membership =
         not conversation.is_archived
         and may_read(user, conversation, membership=membership)
         and not mutes_in_force(user.pk, conversation.pk).exists()
+        and not _direct_block(user, conversation)
     )
 
 
@@ -335,7 +433,7 @@ def postable_conversations(user: User) -> QuerySet[Conversation]:
         _member_of(user),
         ~Exists(mutes_in_force(getattr(user, "pk", None), OuterRef("pk"))),
         archived_at__isnull=True,
-    )
+    ).exclude(_with_a_block(user))
 
 
 @_rule
@@ -363,6 +461,20 @@ def check_post(user: User, conversation: Conversation, *, membership: Membership
     check_read(user, conversation, membership=membership)
     if conversation.is_archived:
         raise ConversationArchived("This conversation is archived.")
+    if _direct_block(user, conversation):
+        others = conversation.participants.exclude(user_id=user.pk).values_list("user_id")
+        other = User.objects.filter(pk__in=others).first()
+        if other is not None:
+            check_not_blocked(user, other)
+
+
+def check_not_blocked(user: User, other: User) -> None:
+    """Raise PersonBlocked, saying who blocked whom, if either of the two
+    blocked the other."""
+    if UserBlock.objects.filter(blocker=user.pk, blocked=other.pk).exists():
+        raise PersonBlocked("You can't message this person.")
+    if UserBlock.objects.filter(blocker=other.pk, blocked=user.pk).exists():
+        raise PersonBlocked("This person can't receive your messages.")
 
 
 def check_manage(
@@ -421,6 +533,10 @@ def check_change_message(user: User, message: Message, *, moderation: bool) -> N
         raise AccessDenied("You can change only your own messages.")
     if conversation.is_archived:
         raise ConversationArchived("This conversation is archived.")
+    if not moderation and _direct_block(user, conversation):
+        # An edit reaches the other person as much as a send; deleting
+        # one's own message stays possible.
+        check_post(user, conversation)
 
 
 # --- Mentions ---------------------------------------------------------------------

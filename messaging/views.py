@@ -22,6 +22,7 @@ from messaging.events import message_payload
 from messaging.models import (
     ConversationType,
     MessageType,
+    ReportReason,
 )
 from messaging.moderation import selectors as moderation_selectors
 from messaging.support import views as support_views
@@ -62,6 +63,20 @@ def _other_person(conversation, members, user):
     if conversation.type != ConversationType.DIRECT:
         return None
     return next((m.user for m in members if m.user_id != user.pk), None)
+
+
+def _block_state(user, other) -> dict:
+    """A direct conversation's block, for its header control and the notice
+    shown instead of the composer: whether I blocked the other person,
+    whether they blocked me, and whether I may block them."""
+    if other is None:
+        return {}
+    i_blocked = moderation_selectors.has_blocked(user, other.pk)
+    return {
+        "i_blocked": i_blocked,
+        "blocked_me": moderation_selectors.has_blocked(other, user.pk),
+        "may_block": i_blocked or policy.may_block(user, other),
+    }
 
 
 def _presence_of(user_ids) -> dict:
@@ -257,6 +272,8 @@ def conversation(request, conversation_id):
             "put_away": selectors.is_put_away(membership),
             "rows": _inbox_rows(user),
             "support": support,
+            "blocking": _block_state(user, other),
+            "report_reasons": ReportReason.choices,
         },
     )
 

@@ -1,5 +1,5 @@
-"""Reads of moderators' measures: the mute that stops a person posting, and
-the warnings a person was given."""
+"""Moderation reads: the mute that stops a person posting, the warnings a
+person was given, and the people a person blocked."""
 
 from uuid import UUID
 
@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from messaging import policy
-from messaging.models import Mute, Warning
+from messaging.models import Mute, UserBlock, Warning
 
 
 def active_mute(user: User, conversation_id: UUID | str | None) -> Mute | None:
@@ -24,3 +24,17 @@ def warnings_for(user: User, conversation_id: UUID | str) -> QuerySet[Warning]:
     return Warning.objects.filter(user=user, conversation_id=conversation_id).order_by(
         "created_at", "id"
     )
+
+
+def blocks_made(user: User) -> QuerySet[UserBlock]:
+    """The people ``user`` blocked, newest block first, with the person."""
+    return (
+        UserBlock.objects.filter(blocker=user.pk)
+        .select_related("blocked")
+        .order_by("-created_at", "-id")
+    )
+
+
+def has_blocked(user: User, other_id: UUID) -> bool:
+    """Whether ``user`` blocked the person ``other_id``."""
+    return UserBlock.objects.filter(blocker=user.pk, blocked_id=other_id).exists()

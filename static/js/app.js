@@ -55,9 +55,9 @@ class Sender {
             break;
           }
           // Refused for good (forbidden, archived, too long, ...): the
-          // person decides whether to retry. A content rule's refusal
-          // (content_blocked) is never retried as it is: the conversation
-          // view puts its text back in the composer to be changed.
+          // person decides whether to retry. Refusals that keep the draft
+          // (muted, blocked, content_blocked) go back to the composer
+          // (ConversationView._keepRefusedDrafts).
           this.outbox.update(item.client_id, { state: "failed", error: error.message, code: error.code });
         }
       }

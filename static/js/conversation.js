@@ -7,6 +7,9 @@
 import {
   announce, attachmentElement, dayKey, el, formatDay, messageElement, openLightbox, outboxElement,
 } from "./render.js";
+import {
+  ReportDialog, closeMenus, menuKeydown, openMenu, wireBlockControl,
+} from "./moderation.js";
 import { MentionAutocomplete } from "./mentions.js";
 import { UploadTray, discardUpload, wireDrop, wirePaste } from "./uploads.js";
 import { jumpFromLocation } from "./jump.js";
@@ -19,6 +22,9 @@ const PAGE_SIZE = 50;
 // (the embedded default: docs/protocol.md, Files) is fetched instead.
 const PREVIEW_POLL_MS = 5000;
 const PREVIEW_POLL_FOR_MS = 3 * 60 * 1000;
+// Sends refused for a reason the person must act on first (docs/protocol.md):
+// the draft goes back to the composer with the reason, and is not retried.
+const DRAFT_KEEPING_REFUSALS = new Set(["muted", "blocked", "content_blocked"]);
 
 export class ConversationView {
   constructor(app) {
@@ -77,6 +83,7 @@ export class ConversationView {
     }
     this._wireComposer();
     this._wireActions();
+    this._wireModeration();
     this._updateOnlineCount();
     this.warnings = new ModerationWarnings(this);
   }
@@ -448,11 +455,39 @@ export class ConversationView {
   }
 
   renderOutbox() {
+    this._keepRefusedDrafts();
     const items = this.app.outbox.forConversation(this.id).filter((item) => !this._stored(item.client_id));
     this.outboxList.replaceChildren(...items.map((item) => outboxElement(item, { me: this.me, myName: this.app.myName })));
     for (const item of this.app.outbox.forConversation(this.id)) {
       if (this._stored(item.client_id)) this.app.outbox.remove(item.client_id);
     }
+  }
+
+  /** A send refused as muted, blocked or by a content rule
+   * (content_blocked): its text goes back to the composer (unless something
+   * else is being written there), the reason shows under it, and it leaves
+   * the outbox; nothing retries it (sent again unchanged, it would be
+   * refused again). A send with files stays in the outbox as failed, to be
+   * retried or discarded: its files are not put back in the tray. */
+  _keepRefusedDrafts() {
+    for (const item of this.app.outbox.forConversation(this.id)) {
+      if (item.state !== "failed" || !DRAFT_KEEPING_REFUSALS.has(item.code)) continue;
+      if ((item.attachments || []).length) continue;
+      if (this.input && !this.input.value.trim()) {
+        this.input.value = item.content;
+        this.input.focus();
+      } else if (this.input && this.input.value !== item.content) continue;
+      this._composerNotice(item.error || "This message was not sent.");
+      this.app.outbox.remove(item.client_id);
+    }
+  }
+
+  /** A reason shown under the composer until the next send. */
+  _composerNotice(text) {
+    const notice = document.getElementById("composer-notice");
+    if (!notice) return;
+    notice.textContent = text;
+    notice.hidden = !text;
   }
 
   _stored(clientId) {
@@ -497,10 +532,8 @@ export class ConversationView {
       event.preventDefault();
       this.send();
     });
-    this.composerError = document.getElementById("composer-error");
-    this.input.addEventListener("input", () => { if (this.composerError) this.composerError.textContent = ""; });
-    this.app.outbox.addEventListener("change", () => this._restoreRefusedDraft());
-    this._restoreRefusedDraft(); // refused while this page was not open
+    // The reason a draft came back goes once the draft is changed.
+    this.input.addEventListener("input", () => this._composerNotice(""));
     this._wireFiles();
     this.input.addEventListener("keydown", (event) => {
       if (this.mentions.onKeydown(event)) return;
@@ -520,25 +553,6 @@ export class ConversationView {
       }
     });
     this.input.addEventListener("blur", () => this._typingStop());
-  }
-
-  /**
-   * A message a content rule refused (content_blocked) goes back into the
-   * composer, with the server's reason, so it can be changed and sent
-   * again; resending it unchanged would be refused again. Only into an
-   * empty composer: a new draft is never overwritten (the refused message
-   * then stays in the outbox, marked not sent). Messages with files stay
-   * in the outbox too: their files are not put back in the tray.
-   */
-  _restoreRefusedDraft() {
-    if (!this.input || this.input.value.trim()) return;
-    const refused = this.app.outbox.forConversation(this.id).find((item) =>
-      item.state === "failed" && item.code === "content_blocked" && !(item.attachments || []).length);
-    if (!refused) return;
-    this.input.value = refused.content;
-    if (this.composerError) this.composerError.textContent = refused.error || "This message can't be sent.";
-    this.app.outbox.remove(refused.client_id);
-    this.input.focus();
   }
 
   _typingStop() {
@@ -589,6 +603,7 @@ export class ConversationView {
     const ready = this.tray ? this.tray.ready() : [];
     if (!content.trim() && !ready.length) return;
     this._typingStop();
+    this._composerNotice("");
     const item = this.app.outbox.add(this.id, ready.length && !content.trim() ? "" : content, {
       attachments: ready.map((u) => u.attachment.id),
       files: ready.map((u) => ({ name: u.attachment.name, size: u.attachment.size, kind: u.attachment.kind })),
@@ -660,6 +675,16 @@ export class ConversationView {
       }
       if (button.dataset.action === "edit") this._edit(node, message);
       if (button.dataset.action === "delete") this._delete(message);
+      if (button.dataset.action === "menu") openMenu(button);
+      if (button.dataset.action === "report") {
+        const menuButton = node.querySelector("[data-action=menu]");
+        closeMenus();
+        this.reportDialog?.open(message, menuButton);
+      }
+    });
+    this.list.addEventListener("keydown", menuKeydown);
+    document.addEventListener("click", (event) => {
+      if (!event.target.closest(".message-menu")) closeMenus();
     });
     this.outboxList.addEventListener("click", (event) => {
       const button = event.target.closest("button[data-action]");
@@ -674,6 +699,14 @@ export class ConversationView {
         this.app.outbox.remove(clientId);
       }
     });
+  }
+
+  // --- Moderation: reports and blocks -------------------------------------------
+
+  _wireModeration() {
+    const dialog = document.getElementById("report-dialog");
+    if (dialog) this.reportDialog = new ReportDialog(dialog);
+    wireBlockControl(document.getElementById("block-toggle"), document.getElementById("block-dialog"));
   }
 
   _edit(node, message) {

@@ -189,6 +189,8 @@ export function messageElement(message, { me, names = null }) {
   if (!gone && mentionsMe(message, me)) classes.push("mentions-me");
   if (message.message_type === "system") classes.push("system");
   if (gone) classes.push("deleted");
+  // Hidden by a moderator: the same for everyone, the sender included; the
+  // payload carries no content (docs/protocol.md, message.hidden).
   if (message.hidden) classes.push("moderated");
   const li = el("li", {
     class: classes.join(" "),
@@ -211,7 +213,7 @@ export function messageElement(message, { me, names = null }) {
   if (message.edited_at && !gone) metaExtras.push(" ", el("span", { class: "edited", text: "(edited)" }));
   const content = el("div", { class: "content" });
   if (message.deleted_at) content.textContent = "This message was deleted.";
-  else if (message.hidden) content.textContent = "This message was hidden by a moderator.";
+  else if (message.hidden) content.textContent = HIDDEN_TEXT;
   else content.append(withMentions(message.content || "", message.metadata, { me, names }));
   const attachments = gone ? [] : (message.attachments || []);
   if (!attachments.length && message.file_url && !gone && /^(https?:\/\/|\/)/.test(message.file_url)) {
@@ -224,6 +226,8 @@ export function messageElement(message, { me, names = null }) {
     extras.push(el("div", { class: "message-actions" },
       message.hidden ? null : el("button", { type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": "Edit message", text: "Edit" }),
       el("button", { type: "button", class: "link-btn", dataset: { action: "delete" }, "aria-label": "Delete message", text: "Delete" })));
+  } else if (!mine && !gone && message.sender) {
+    extras.push(messageMenu(message.id, name));
   }
   if (mine) {
     extras.push(el("div", { class: "receipt", dataset: { state: "sent" } },
@@ -235,6 +239,32 @@ export function messageElement(message, { me, names = null }) {
     if (!message.content) li.classList.add("no-caption");
   }
   return bubbleItem(li, { name, avatar: message.sender ? initials(name) : "?", metaExtras, content, extras });
+}
+
+export const HIDDEN_TEXT = "This message was hidden by a moderator.";
+
+/**
+ * The menu of someone else's message: a button that opens a short list of
+ * actions (the menu-button pattern: arrow keys move, Escape closes and
+ * returns to the button; conversation.js drives it). Only "Report…" so far.
+ */
+function messageMenu(messageId, senderName) {
+  // Keyed by the message: the first page and live messages render alike.
+  const menuId = `menu-${messageId}`;
+  return el("div", { class: "message-actions message-menu" },
+    el("button", {
+      type: "button",
+      class: "link-btn menu-button",
+      dataset: { action: "menu" },
+      "aria-haspopup": "menu",
+      "aria-expanded": "false",
+      "aria-controls": menuId,
+      "aria-label": `More actions for the message from ${senderName}`,
+      text: "⋯",
+    }),
+    el("ul", { class: "menu-list", role: "menu", id: menuId, hidden: true },
+      el("li", { role: "none" },
+        el("button", { type: "button", role: "menuitem", class: "message-menu-item", dataset: { action: "report" }, tabindex: "-1", text: "Report…" }))));
 }
 
 /** A message in the outbox (not stored yet): pending, or failed with retry. */

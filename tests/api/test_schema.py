@@ -64,6 +64,9 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/support/requests/{request_id}/priority/",
         "/api/support/requests/{request_id}/rating/",
         "/api/conversations/{conversation_id}/warnings/",
+        "/api/messages/{message_id}/report/",
+        "/api/blocks/",
+        "/api/blocks/{user_id}/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

@@ -66,6 +66,9 @@ CROSS_FIELD_REFUSALS = {
     "support_requests_assign": "an assignee_id that is not an active admin",
     "support_requests_rate": "a comment over SUPPORT_RATING_COMMENT_MAX_CHARS",
     "support_requests_bulk": "an assignee_id that is not an active admin",
+    "messages_report": "one's own message or a system message; details with a character "
+    "the API refuses in any text",
+    "blocks_create": "blocking oneself",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # Refusals of what a file holds, which a schema cannot describe: an upload

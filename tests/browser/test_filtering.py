@@ -39,7 +39,7 @@ def test_a_blocked_message_stays_in_the_composer(pair, blocked_word, browser, se
     box.fill("Well, d4rn it, the build failed again")
     box.press("Enter")
 
-    expect(page.locator("#composer-error")).to_have_text(REFUSAL)
+    expect(page.locator("#composer-notice")).to_have_text(REFUSAL)
     expect(box).to_have_value("Well, d4rn it, the build failed again")
     expect(box).to_be_focused()
     # Not waiting in the outbox to be retried, and not in the list.
@@ -49,7 +49,7 @@ def test_a_blocked_message_stays_in_the_composer(pair, blocked_word, browser, se
 
     # Changed, it goes; the reason goes as soon as the text is changed.
     box.fill("Well, the build failed again")
-    expect(page.locator("#composer-error")).to_have_text("")
+    expect(page.locator("#composer-notice")).to_have_text("")
     box.press("Enter")
     expect(page.locator("#message-list li.message .content")).to_have_text(
         ["Well, the build failed again"]

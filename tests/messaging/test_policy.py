@@ -20,6 +20,7 @@ from messaging.models import (
     ConversationParticipant,
     ConversationType,
     ParticipantRole,
+    UserBlock,
 )
 
 S, M, A = Role.STUDENT, Role.MENTOR, Role.ADMIN
@@ -275,9 +276,11 @@ PLACES = (NONE, MEMBER, ADMIN, LEFT)
 def world(make_user):
     """Two people of each role, active and deactivated (12). Mentor #0 looks
     after student #0 (active and deactivated alike), so mentor-student pairs
-    come assigned and not. Conversations of each type, archived and not, in
-    which each person holds every place in turn; so every pair of people
-    also shares a conversation, or does not, in some combination."""
+    come assigned and not. Mentor #0 blocked student #0 and admin #1 blocked
+    mentor #1, so some pairs that could write to each other cannot.
+    Conversations of each type, archived and not, in which each person
+    holds every place in turn; so every pair of people also shares a
+    conversation, or does not, in some combination."""
     people = {}
     for role in (S, M, A):
         for active in (True, False):
@@ -287,6 +290,8 @@ def world(make_user):
     for mentor in (people["mentor0"], people["mentor0-inactive"]):
         for student in (people["student0"], people["student0-inactive"]):
             MentorAssignment.objects.create(mentor=mentor, student=student)
+    UserBlock.objects.create(blocker=people["mentor0"], blocked=people["student0"])
+    UserBlock.objects.create(blocker=people["admin1"], blocked=people["mentor1"])
 
     conversations = {}
     users = list(people.values())
@@ -409,3 +414,37 @@ def test_a_membership_row_brought_by_the_caller_must_be_theirs(world):
     assert not policy.may_manage(outsider, group, membership=admin_row)
     left = next(p for p in rows.values() if p.left_at is not None)
     assert not policy.may_read(left.user, group, membership=left)
+
+
+@pytest.mark.django_db
+def test_who_may_block_whom(make_user):
+    """Anyone but oneself, except that a student keeps their assigned mentor
+    and the admins within reach."""
+    student, other_student = make_user(S), make_user(S)
+    mentor, other_mentor, admin = make_user(M), make_user(M), make_user(A)
+    MentorAssignment.objects.create(mentor=mentor, student=student)
+    assert not policy.may_block(student, mentor)
+    assert not policy.may_block(student, admin)
+    assert not policy.may_block(student, student)
+    assert policy.may_block(student, other_mentor)
+    assert policy.may_block(student, other_student)
+    assert policy.may_block(mentor, student)
+    assert policy.may_block(mentor, admin)
+    assert policy.may_block(admin, student)
+    assert not policy.may_block(make_user(M, is_active=False), student)
+
+
+@pytest.mark.django_db
+def test_a_block_is_mutual_for_direct_conversations_only(make_user):
+    mentor, peer = make_user(M), make_user(M)
+    direct = services.create_conversation(creator=mentor, kind="direct", participants=[peer])
+    group = services.create_conversation(
+        creator=mentor, kind="group", participants=[peer], title="Both"
+    )
+    UserBlock.objects.create(blocker=peer, blocked=mentor)
+    for user, other in ((mentor, peer), (peer, mentor)):
+        assert not policy.may_start_direct(user, other)
+        assert not policy.may_post(user, direct)
+        assert policy.may_post(user, group)
+        assert policy.may_read(user, direct)
+        assert set(policy.postable_conversations(user)) == {group}

@@ -11,6 +11,8 @@ from accounts.models import Role
 from messaging import services
 from messaging.models import FilterAction, FilterKind, FilterRule, Report, ReportReason
 from messaging.moderation.services import cases
+from tests.api.conftest import api, send  # noqa: F401
+from tests.realtime.conftest import _fresh_presence, open_socket  # noqa: F401
 
 
 @pytest.fixture

@@ -1,0 +1,54 @@
+"""Blocks between people: ``blocker`` no longer exchanges direct messages
+with ``blocked``, in either direction, until the block is lifted.
+
+A block is enforced by ``messaging.policy`` (``may_start_direct``,
+``messageable_users``, ``postable_conversations``): the send's one-statement
+claim refuses a direct conversation with a block, and the refusal says
+``blocked``. It removes nobody from group or support conversations.
+"""
+
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+
+from accounts.models import User
+from messaging import audit, policy
+from messaging.errors import NotFound
+from messaging.models import AuditAction, UserBlock
+
+
+def _person(user_id: UUID) -> User:
+    person = User.objects.filter(pk=user_id).first()
+    if person is None:
+        raise NotFound("No such user.")
+    return person
+
+
+def block_person(*, blocker: User, blocked_id: UUID) -> tuple[UserBlock, bool]:
+    """Block someone (``policy.check_block``: not oneself; a student not
+    their assigned mentor nor an admin). Returns the block and whether it is
+    new; blocking again changes nothing."""
+    blocked = _person(blocked_id)
+    with audit.denials_recorded(actor=blocker, attempted=AuditAction.BLOCK):
+        policy.check_block(blocker, blocked)
+    existing = UserBlock.objects.filter(blocker=blocker, blocked=blocked).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            block = UserBlock.objects.create(blocker=blocker, blocked=blocked)
+            audit.record(actor=blocker, action=AuditAction.BLOCK, target_user_id=blocked.pk)
+    except IntegrityError:
+        return UserBlock.objects.get(blocker=blocker, blocked=blocked), False
+    return block, True
+
+
+def unblock_person(*, blocker: User, blocked_id: UUID) -> bool:
+    """Lift one's block of someone; whether there was one. Direct messages
+    flow again unless the other person blocked too."""
+    policy.check_acting(blocker)
+    with transaction.atomic():
+        deleted, _ = UserBlock.objects.filter(blocker=blocker, blocked_id=blocked_id).delete()
+        if deleted:
+            audit.record(actor=blocker, action=AuditAction.UNBLOCK, target_user_id=blocked_id)
+    return bool(deleted)

@@ -1,0 +1,55 @@
+// The profile page's "Blocked people": the people I blocked
+// (GET /api/blocks/), each with an Unblock button (DELETE /api/blocks/<id>/).
+
+import { api } from "./moderation.js";
+import { el, initials } from "./render.js";
+
+const section = document.getElementById("blocked-people");
+const list = document.getElementById("blocked-list");
+const empty = document.getElementById("blocked-empty");
+const error = document.getElementById("blocked-error");
+
+function row(block) {
+  const person = block.user;
+  const button = el("button", {
+    type: "button",
+    class: "btn btn-small",
+    dataset: { userId: person.id },
+    "aria-label": `Unblock ${person.display_name}`,
+    text: "Unblock",
+  });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    error.textContent = "";
+    try {
+      await api(`/api/blocks/${encodeURIComponent(person.id)}/`, { method: "DELETE" });
+      const item = button.closest("li");
+      const next = item.nextElementSibling || item.previousElementSibling;
+      item.remove();
+      empty.hidden = list.childElementCount > 0;
+      (next?.querySelector("button") || section).focus?.();
+    } catch (failure) {
+      error.textContent = failure.message;
+      button.disabled = false;
+    }
+  });
+  return el("li", { dataset: { userId: person.id } },
+    el("span", { class: "avatar avatar-sm", "aria-hidden": "true", text: initials(person.display_name) }),
+    el("span", { class: "blocked-name", text: person.display_name }),
+    el("span", { class: `role-badge role-${person.role}`, text: person.role }),
+    button);
+}
+
+async function load() {
+  try {
+    const data = await api("/api/blocks/");
+    list.replaceChildren(...data.blocks.map(row));
+    empty.hidden = data.blocks.length > 0;
+  } catch (failure) {
+    error.textContent = `The list could not be loaded: ${failure.message}`;
+  } finally {
+    section.setAttribute("aria-busy", "false");
+  }
+}
+
+if (section) load();
