@@ -1,7 +1,8 @@
 """Demo data: an admin, two mentors, four students, conversations of each
 type with some history, a mention among it, a support request (a complaint,
-assigned and pending), and files (a PDF, a Word document and a picture, made
-by ``messaging.management.demo_files``). Running it again changes nothing.
+assigned and pending), a reported message in the moderation queue, content
+filter rules, and files (a PDF, a Word document and a picture, made by
+``messaging.management.demo_files``). Running it again changes nothing.
 Notifications come from the messages as they would live (after the
 command's transaction commits)."""
 
@@ -27,7 +28,9 @@ from messaging.models import (
     FilterKind,
     FilterRule,
     Message,
+    ReportReason,
 )
+from messaging.moderation.services import reports
 from messaging.support import selectors as support_selectors
 from messaging.support import services as support_services
 from notifications import selectors as notification_selectors
@@ -188,6 +191,12 @@ FILTER_RULES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+# The moderation queue's demo case: an unkind line in the study group, and
+# the person it was about reports it.
+REPORTED_LINE = ("sam@parley.test", "Honestly Sofia, a data pipeline is a stupid capstone idea.")
+REPORTER = "sofia@parley.test"
+
+
 def _schedule(conversation_id: uuid.UUID, user_ids: list) -> None:
     missed_email.schedule_for(conversation_id=conversation_id, user_ids=user_ids)
 
@@ -200,6 +209,7 @@ class Command(BaseCommand):
         # Uploads store their bytes before their rows commit, so they run
         # outside a transaction (an outer rollback would leave the bytes).
         self._seed_files(users)
+        self._seed_moderation_case(users)
         # Last, so the demo's own lines are not held to them.
         self._seed_filter_rules()
 
@@ -271,6 +281,27 @@ class Command(BaseCommand):
         run, and left as an admin has edited them since."""
         for name, fields in FILTER_RULES:
             FilterRule.objects.get_or_create(name=name, defaults=fields)
+
+    def _seed_moderation_case(self, users: dict[str, User]) -> None:
+        """Sofia reports Sam's unkind line in the study group: the
+        moderation queue (Admin → Moderation cases) opens on it. A second
+        run finds the line and the report and adds neither again."""
+        sender, text = REPORTED_LINE
+        client_id = uuid.uuid5(uuid.NAMESPACE_URL, "parley-demo/moderation/0")
+        message = Message.objects.filter(sender=users[sender], client_id=client_id).first()
+        if message is None:
+            message = services.send_message(
+                sender=users[sender],
+                conversation_id=Conversation.objects.get(metadata__demo=MUTED_GROUP).pk,
+                content=text,
+                client_id=client_id,
+            ).message
+        reports.report_message(
+            reporter=users[REPORTER],
+            message_id=message.pk,
+            reason=ReportReason.HARASSMENT,
+            details="He keeps putting people down in this group.",
+        )
 
     def _seed_support_request(self, users: dict[str, User]) -> None:
         """Sam's complaint, assigned to Ada and waiting for Sam (pending): the
