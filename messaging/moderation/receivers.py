@@ -1,10 +1,10 @@
 """Signal receivers of moderation: the staff groups come back after
-``flush`` (see ``roles``)."""
+``flush`` (see ``services.staff_groups``)."""
 
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
-from messaging.moderation.roles import ensure_staff_groups
+from messaging.moderation.services.staff_groups import ensure_staff_groups
 
 
 @receiver(post_migrate, dispatch_uid="messaging.moderation.staff_groups")

@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from accounts.models import Role
 from messaging import policy
-from messaging.moderation.roles import MODERATORS, SUPPORT_AGENTS
+from messaging.moderation.services.staff_groups import MODERATORS, SUPPORT_AGENTS
 
 
 def _grants(name: str) -> set[str]:
@@ -37,7 +37,7 @@ def test_flush_brings_the_groups_back(make_user):
 
 @pytest.mark.django_db
 def test_a_group_an_administrator_changed_is_left_as_changed():
-    from messaging.moderation.roles import ensure_staff_groups
+    from messaging.moderation.services.staff_groups import ensure_staff_groups
 
     Group.objects.get(name=MODERATORS).permissions.clear()
     ensure_staff_groups()
