@@ -3,6 +3,7 @@ names, the details of each kind, the per-process copy and its refresh, the
 admin that edits them, and the demo's rules."""
 
 import datetime as dt
+import threading
 import uuid
 from io import StringIO
 
@@ -269,6 +270,59 @@ def test_another_processs_change_is_seen_through_the_shared_version(make_rule, s
     # ...only the new version that process wrote to the cache.
     cache.set(rules.VERSION_KEY, uuid.uuid4().hex, timeout=None)
     assert verdict(student, "darn").blocking is not None
+
+
+class _ChangeWhileWaiting:
+    """Stands in for the loading lock: a rule change lands (``_bump``) just
+    as the checking thread reaches the lock, after it took its copy."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.changes = 0
+
+    def __enter__(self):
+        if not self.changes:
+            self.changes += 1
+            rules._bump()
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc):
+        return self.lock.__exit__(*exc)
+
+
+def test_a_change_while_waiting_for_the_lock_never_leaves_a_send_unfiltered(
+    make_rule, student, monkeypatch
+):
+    """The empty copy a change leaves is not "another thread's read": the
+    rules are read again, and the send is refused."""
+    make_rule(FilterKind.TERM, FilterAction.BLOCK, pattern="darn")
+    lock = _ChangeWhileWaiting()
+    monkeypatch.setattr(rules, "_loading", lock)
+    assert verdict(student, "darn").blocking is not None
+    assert lock.changes == 1
+    assert verdict(student, "darn").blocking is not None
+
+
+def test_a_read_by_another_thread_while_waiting_is_used(make_rule, student, monkeypatch):
+    """While one thread waits for the lock another reads the rules: the
+    waiting one takes that copy and costs no query."""
+    make_rule(FilterKind.TERM, FilterAction.BLOCK, pattern="darn")
+    real_lock = rules._loading
+
+    class OtherThreadReads:
+        def __enter__(self):
+            monkeypatch.setattr(rules, "_loading", real_lock)
+            rules.active_rules()  # the other thread's read
+            return real_lock.__enter__()
+
+        def __exit__(self, *exc):
+            return real_lock.__exit__(*exc)
+
+    monkeypatch.setattr(rules, "_loading", OtherThreadReads())
+    with CaptureQueriesContext(connection) as queries:
+        found = rules.active_rules()
+    assert [rule.name for rule in found] == [FilterRule.objects.get().name]
+    assert len(queries) == 1  # the other thread's read only
 
 
 def test_a_cache_outage_delays_a_change_but_not_a_send(make_rule, student, monkeypatch):

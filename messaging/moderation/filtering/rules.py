@@ -12,6 +12,7 @@ is per process), and, while the cache does not answer, after
 """
 
 import logging
+import math
 import re
 import threading
 import time
@@ -155,6 +156,12 @@ class _Loaded:
     loaded_at: float = float("-inf")
     rules: tuple[CompiledRule, ...] = field(default_factory=tuple)
 
+    @property
+    def is_read(self) -> bool:
+        """Whether these rules were read from the database: the empty copy
+        that ``_bump`` and ``forget`` leave is not (its time is -inf)."""
+        return math.isfinite(self.loaded_at)
+
 
 _loaded = _Loaded()
 _loading = threading.Lock()
@@ -186,8 +193,13 @@ def active_rules() -> tuple[CompiledRule, ...]:
     if version is None and age < FALLBACK_AGE_SECONDS:
         return loaded.rules
     with _loading:
-        if _loaded is not loaded:
-            return _loaded.rules  # another thread has just read them
+        # Another thread may have read them while this one waited: use its
+        # copy, but only a copy that was read. A change (``_bump``) between
+        # taking ``loaded`` above and the lock leaves the empty copy here,
+        # which is a different object too; returning its rules would let a
+        # send through unfiltered.
+        if _loaded is not loaded and _loaded.is_read:
+            return _loaded.rules
         rows = FilterRule.objects.filter(is_active=True).order_by("name")
         rules = tuple(rule for rule in map(compile_rule, rows) if rule is not None)
         _loaded = _Loaded(version=version, loaded_at=time.monotonic(), rules=rules)
