@@ -45,7 +45,6 @@ def matches(text: str) -> bool:
         "sh1t",
         "sh!t",
         "$hit",
-        "5h17",
         "a$$",
         "@ss",
         "4ss",
@@ -65,6 +64,28 @@ def matches(text: str) -> bool:
         "KILL_YOURSELF",
         "my_ass",
         "go to hell",
+        # Capital I for l inside a mixed-case word
+        "HeII",
+        "go to HeIl",
+        # Letters split by newlines, commas, full stops and spaces
+        "b\na\nd",
+        "b\r\na\r\nd",
+        "b,a,d",
+        "b, a, d",
+        "b. a. d.",
+        # A phrase's words run together, or half spaced out
+        "killyourself",
+        "KillYourself",
+        "k i l l yourself",
+        "kill y o u r s e l f",
+        "k i l l y o u r s e l f",
+        "k1llyourself",
+        # Substitutions in words that read as words
+        "r4p3",
+        "b4d",
+        "$h1t",
+        "@ss",
+        "a$$",
     ],
 )
 def test_disguised_terms_are_caught(text):
@@ -115,6 +136,28 @@ def test_disguised_terms_are_caught(text):
         "I skill yourself up",  # a term's words must be whole words too
         "helllo",
         "Brrr",
+        # Codes that are mostly digits keep their digits
+        "My Galaxy A55 broke",
+        "room A55",
+        "A55",
+        "5h17",
+        # Capital I: at a word's start, alone, or in an all-capital word
+        "Hello",
+        "HELLO",
+        "I'll",
+        "I'll be there",
+        "Illinois",
+        "ILL",
+        "McIntosh",
+        # Whole words still: a phrase's first word inside a longer one
+        "skill yourself up",
+        "skillyourself",
+        "s k i l l yourself",
+        "I skill yourself up",
+        # Short lists and initials
+        "a, b, c",
+        "J. R. R. Tolkien",
+        "x\ny\nz",
     ],
 )
 def test_ordinary_words_are_not_caught(text):
@@ -123,6 +166,7 @@ def test_ordinary_words_are_not_caught(text):
 
 def test_numbers_stay_numbers_and_closing_punctuation_stays():
     assert normalize.unleet("2024 and 100") == "2024 and 100"
+    assert normalize.unleet("galaxy a55 and room 4b") == "galaxy a55 and room 4b"
     assert normalize.unleet("wow!") == "wow!"
     assert normalize.unleet("b4d") == "bad"
 
@@ -154,6 +198,20 @@ def test_repeat_key_ignores_case_accents_and_spacing():
         ("version 2.1.3", 0),
         ("notes.zip and report.pdf", 0),
         ("end.Next sentence", 0),
+        # A missing space after a full stop before a word that is also a
+        # top-level domain: not a link
+        ("I finished.In the morning", 0),
+        ("see you.At 5", 0),
+        ("done.Be there", 0),
+        ("Thanks.Us too", 0),
+        ("Great.Win for us", 0),
+        # ...while links still count
+        ("evil.io/x", 1),
+        ("www.x.org", 1),
+        ("https://example.In/page", 1),
+        ("Example.com", 1),
+        ("evil.IO/x", 1),
+        ("shop.example.in", 1),
     ],
 )
 def test_links_are_counted(text, count):

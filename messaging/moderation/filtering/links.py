@@ -5,7 +5,8 @@ A link is anything a reader could follow or paste into a browser: an
 known top-level domain ("example.com", "shop.example.co.uk/sale"). Bare
 names are matched against a list of common top-level domains rather than
 any letters after a dot, so "e.g.", "i.e.", "v2.1" or "end.Next" are not
-links; an e-mail address is not a link either.
+links; an e-mail address is not a link either. Nor is a bare name whose
+last part starts a sentence ("done.Be there": ``_is_sentence_break``).
 """
 
 import re
@@ -134,12 +135,29 @@ _DOMAIN = (
 _LINK = re.compile(
     r"https?://\S+"
     r"|(?<![\w@.-])www\.\S+"
-    rf"|(?<![\w@.-]){_DOMAIN}(?![@\w])(?::\d{{1,5}})?(?:/\S*)?",
+    rf"|(?<![\w@.-])(?P<domain>{_DOMAIN})(?![@\w])(?::\d{{1,5}})?(?P<path>/\S*)?",
     re.IGNORECASE,
 )
+
+
+def _is_sentence_break(match: re.Match[str]) -> bool:
+    """A bare name whose last part has a capital while the name is not all
+    capitals, and no path: a missing space after a full stop ("finished.In
+    the morning", "see you.At 5", "Thanks.Us too"), not a link. Many
+    top-level domains are words ("in", "at", "be", "us", "win", "live").
+    "example.com", "Example.com", "EXAMPLE.COM" and "evil.IO/x" are links."""
+    domain = match.group("domain")
+    if domain is None or match.group("path"):
+        return False
+    top_level = domain.rsplit(".", 1)[1]
+    return any(char.isupper() for char in top_level) and not domain.isupper()
 
 
 def count_links(text: str) -> int:
     """How many links ``text`` holds (fullwidth letters and dots count as
     ordinary ones)."""
-    return sum(1 for _ in _LINK.finditer(unicodedata.normalize("NFKC", text)))
+    return sum(
+        1
+        for match in _LINK.finditer(unicodedata.normalize("NFKC", text))
+        if not _is_sentence_break(match)
+    )

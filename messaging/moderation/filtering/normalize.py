@@ -112,6 +112,7 @@ _LEET = {
     "$": "s",
     "7": "t",
 }
+_SIGNS = frozenset("$@!|")
 # A run of letters, digits and the signs above: one word, possibly disguised.
 _WORDISH = re.compile(r"(?:[^\W_]|[$@!|])+")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -119,30 +120,62 @@ _LETTER = re.compile(r"[^\W\d_]")
 _STRETCHED = re.compile(r"([^\W\d_])\1{2,}")
 
 
-def fold(text: str) -> str:
+# A capital "I" inside a word with lower-case letters is drawn like an "l"
+# in most fonts ("HeII" for "hell"): ``fold(capital_i=True)`` marks it with
+# Latin iota, which no other step changes, and then makes it AMBIGUOUS. A
+# word's first letter ("Illinois", "I'll") and all-capital words ("AI",
+# "HELL") are left alone.
+_LETTERS = re.compile(r"[^\W\d_]+")
+_CAPITAL_I_MARK = "\u0269"
+
+
+def _mark_capital_i(match: re.Match[str]) -> str:
+    word = match.group(0)
+    if "I" not in word[1:] or not any(char.islower() for char in word):
+        return word
+    return word[0] + word[1:].replace("I", _CAPITAL_I_MARK)
+
+
+def fold(text: str, *, capital_i: bool = False) -> str:
     """Case, width, accents, invisible characters and look-alike letters
     folded away: the form pattern rules are matched against, and the base
-    of ``skeleton``. Digits and punctuation are kept as they are."""
+    of ``skeleton``. Digits and punctuation are kept as they are.
+    ``capital_i``: a capital "I" inside a mixed-case word reads as "i" or
+    "l" (AMBIGUOUS), for term rules."""
     text = unicodedata.normalize("NFKC", text)
     text = "".join(char for char in text if not _is_invisible(char))
+    if capital_i:
+        text = _LETTERS.sub(_mark_capital_i, text)
     text = text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     text = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return text.translate(HOMOGLYPHS)
+    text = text.translate(HOMOGLYPHS)
+    if capital_i:
+        text = text.replace(_CAPITAL_I_MARK, AMBIGUOUS)
+    return text
 
 
 def _unleet_word(match: re.Match[str]) -> str:
     word = match.group(0)
-    if not _LETTER.search(word):
-        return word  # a number or a price: "2024", "100", "$5"
     # A closing "!" is punctuation ("wow!"), a closing "$" a letter ("a$$").
     body = word.rstrip("!|")
+    letters = len(_LETTER.findall(body))
+    if not letters:
+        return word  # a number or a price: "2024", "100", "$5"
+    # A code is mostly digits around a letter ("A55", "S21", "4b", "5pm"):
+    # its digits stay digits, or "Galaxy A55" would read "galaxy ass". A
+    # disguised word has at least two letters or signs, and no more digits
+    # than that ("b4d", "r4p3", "$h1t", "a$$", "@ss").
+    lettery = letters + sum(1 for char in body if char in _SIGNS)
+    if lettery < 2 or lettery < sum(1 for char in body if char.isdigit()):
+        return word
     return "".join(_LEET.get(char, char) for char in body) + word[len(body) :]
 
 
 def unleet(text: str) -> str:
-    """Digits and signs inside words that have letters read as the letters
-    they stand for ("b4d" → "bad", "$h1t" → "shıt"); numbers stay numbers."""
+    """Digits and signs inside words read as the letters they stand for
+    ("b4d" → "bad", "$h1t" → "shıt"); numbers stay numbers, and so do codes
+    that are mostly digits ("A55", "4b")."""
     return _WORDISH.sub(_unleet_word, text)
 
 
@@ -151,8 +184,10 @@ class Forms:
     """The forms of one text that rules are matched against."""
 
     folded: str  # ``fold``: pattern rules
-    # Letters stretched to three or more squeezed to one ("baaad" → "bad")
-    # and to two ("asssss" → "ass"): term rules try both.
+    # The skeleton (the first: pattern rules try it too), then the skeleton
+    # with spaced-out runs joined in place (``despaced``); each also with
+    # letters stretched to three or more squeezed to one ("baaad" → "bad")
+    # and to two ("asssss" → "ass"). Term rules search them for whole words.
     squeezed: tuple[str, ...]
     # Spaced-out letters joined ("b a d" → "bad"), each run on its own
     # (``spaced_runs``): a term must match a whole run.
@@ -170,54 +205,97 @@ def squeeze(text: str, keep: int) -> str:
 
 
 # Single characters each followed by one separator: "b a d", "b.a.d",
-# "b-4-d", "s_h_1_t". Digits and signs count, as in ``unleet``. No
-# lookaround: a run is taken whole in one pass (a lookahead at its end would
-# make a long "a a a … ab" cost time in the square of its length), and its
-# ends are checked after.
-_SPACED = re.compile(r"(?:[^\W_]|[$@!|])(?:[ .\-_*~+/·•](?:[^\W_]|[$@!|]))+")
+# "b-4-d", "s_h_1_t", "b. a. d.", "b, a, d", one per line ("b\na\nd").
+# Digits and signs count, as in ``unleet``. No lookaround: a run is taken
+# whole in one pass (a lookahead at its end would make a long "a a a … ab"
+# cost time in the square of its length), and its ends are checked after.
+# Separators are short (at most a sign and a few spaces), so a long stretch
+# of spaces costs no backtracking over its length.
+_SPACED_SEPARATOR = r"(?:\s?[.,\-_*~+/·•]\s{0,2}|\s{1,3})"
+_SPACED = re.compile(rf"(?:[^\W_]|[$@!|])(?:{_SPACED_SEPARATOR}(?:[^\W_]|[$@!|]))+")
 _WORD_CHAR = re.compile(r"[^\W_]|[$@!|]")
 # One-letter words that may stand before spaced-out letters: "a b a d idea".
 _ONE_LETTER_WORDS = ("a", "i")
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Spaced-out characters: where they stand and what they spell."""
+
+    start: int
+    end: int
+    joined: str  # the characters without separators, read as letters
+
+
+def _runs(folded: str) -> list[_Run]:
+    """The runs of three or more spaced-out single characters in ``folded``
+    that have at least one letter."""
+    runs: list[_Run] = []
+    for match in _SPACED.finditer(folded):
+        chars = list(_WORD_CHAR.finditer(folded, *match.span()))
+        # A first or last character that is part of a longer word ("ab a b
+        # a", "b a d ok") is not spaced out.
+        if match.start() > 0 and _WORD_CHAR.match(folded, match.start() - 1):
+            chars = chars[1:]
+        if match.end() < len(folded) and _WORD_CHAR.match(folded, match.end()):
+            chars = chars[:-1]
+        text = "".join(char.group(0) for char in chars)
+        if len(text) < 3 or not _LETTER.search(text):
+            continue  # too short, or numbers: "3 4 5 5"
+        joined = "".join(_LEET.get(char, char) for char in text)
+        runs.append(_Run(chars[0].start(), chars[-1].end(), joined))
+    return runs
 
 
 def spaced_runs(folded: str) -> tuple[str, ...]:
     """The runs of three or more spaced-out single characters in ``folded``
     that have at least one letter, joined and read as letters ("b 4 d" →
     "bad"); with a leading one-letter word ("a b a d") also the run without
-    it (up to two such words). A term must match a whole run (``rules``): "c l a s s" is "class",
-    never "ass"."""
-    runs: list[str] = []
-    for match in _SPACED.finditer(folded):
-        start, end = match.span()
-        chars = match.group(0)[::2]  # one character, one separator, …
-        # A first or last character that is part of a longer word ("ab a b
-        # a", "b a d ok") is not spaced out.
-        if start > 0 and _WORD_CHAR.match(folded, start - 1):
-            chars = chars[1:]
-        if end < len(folded) and _WORD_CHAR.match(folded, end):
-            chars = chars[:-1]
-        if len(chars) < 3 or not _LETTER.search(chars):
-            continue  # too short, or numbers: "3 4 5 5"
-        joined = "".join(_LEET.get(char, char) for char in chars)
-        runs.append(joined)
+    it (up to two such words). A term must match a whole run (``rules``):
+    "c l a s s" is "class", never "ass"."""
+    found: list[str] = []
+    for run in _runs(folded):
+        joined = run.joined
+        found.append(joined)
         # At most two such words ("i a b a d"): a long run of them is no
         # sentence, and each copy costs its length.
         for _ in range(2):
             if len(joined) <= 3 or joined[0] not in _ONE_LETTER_WORDS:
                 break
             joined = joined[1:]
-            runs.append(joined)
-    return tuple(runs)
+            found.append(joined)
+    return tuple(found)
+
+
+def despaced(folded: str) -> str:
+    """``folded`` with each run of spaced-out characters joined in place
+    ("k i l l yourself" → "kill yourself"), so a term can start or end in
+    one and go on in ordinary words; whole-word matching still holds ("s k
+    i l l yourself" is "skill yourself")."""
+    pieces: list[str] = []
+    position = 0
+    for run in _runs(folded):
+        pieces += [folded[position : run.start], run.joined]
+        position = run.end
+    return "".join(pieces) + folded[position:]
 
 
 def forms(text: str) -> Forms:
     folded = fold(text)
-    skeletal = unleet(folded)
-    squeezed = tuple(dict.fromkeys((skeletal, squeeze(skeletal, 1), squeeze(skeletal, 2))))
+    for_terms = fold(text, capital_i=True)
+    skeletal = unleet(for_terms)
+    rejoined = unleet(despaced(for_terms))
+    squeezed = tuple(
+        dict.fromkeys(
+            variant
+            for form in (skeletal, rejoined)
+            for variant in (form, squeeze(form, 1), squeeze(form, 2))
+        )
+    )
     spaced = tuple(
         dict.fromkeys(
             variant
-            for run in spaced_runs(folded)
+            for run in spaced_runs(for_terms)
             for variant in (run, squeeze(run, 1), squeeze(run, 2))
         )
     )
@@ -227,8 +305,8 @@ def forms(text: str) -> Forms:
 def term_regex(term: str) -> str | None:
     """The regular expression (no word boundaries) for one term of a term
     rule, in the skeleton's alphabet: an "i" or "l" also accepts what "1",
-    "!" and "|" became; whitespace accepts any separators. None for a term
-    without a letter or digit to match."""
+    "!" and "|" became; between a phrase's words any separators, or none
+    ("killyourself"). None for a term without a letter or digit to match."""
     words = skeleton(term).split()
     if not any(char.isalnum() for word in words for char in word):
         return None
@@ -243,7 +321,7 @@ def term_regex(term: str) -> str | None:
             else:
                 pieces.append(re.escape(char))
         parts.append("".join(pieces))
-    return r"[\W_]+".join(parts)
+    return r"[\W_]*".join(parts)
 
 
 def repeat_key(text: str) -> str:
