@@ -178,6 +178,43 @@ def test_the_link_limit_is_for_new_accounts_only(make_rule, make_user):
     assert verdict(veteran, three).blocking is None
 
 
+@pytest.mark.parametrize(
+    ("text", "blocked"),
+    [
+        ("I finished.In the morning", False),
+        ("see you.At 5", False),
+        ("done.Be there", False),
+        ("Thanks.Us too", False),
+        ("see example.com", True),
+        ("evil.io/x", True),
+        ("www.x.org", True),
+        ("https://example.org", True),
+    ],
+)
+def test_a_sentence_break_is_no_link_for_a_new_account(make_rule, make_user, text, blocked):
+    make_rule(FilterKind.LINK_LIMIT, FilterAction.BLOCK, max_links=0, new_account_days=7)
+    assert (verdict(make_user(), text).blocking is not None) is blocked
+
+
+@pytest.mark.parametrize(
+    ("text", "blocked"),
+    [
+        ("My Galaxy A55 broke", False),
+        ("room A55", False),
+        ("Hello, I'll be in Illinois", False),
+        ("skill yourself up", False),
+        ("@ss", True),
+        ("HeII no", True),
+        ("b\na\nd", True),
+        ("killyourself", True),
+        ("k i l l yourself", True),
+    ],
+)
+def test_a_term_rule_catches_disguises_but_not_codes_or_names(make_rule, student, text, blocked):
+    make_rule(FilterKind.TERM, FilterAction.BLOCK, pattern="ass\nhell\nbad\nkill yourself")
+    assert (verdict(student, text).blocking is not None) is blocked
+
+
 def test_repeats_count_in_every_conversation_within_the_window(make_rule, group, student, mentor):
     make_rule(FilterKind.REPEAT, FilterAction.BLOCK, repeat_count=3, repeat_window_seconds=60)
     other = services.create_conversation(
