@@ -7,6 +7,8 @@ friends rather than indexing ``settings.PARLEY`` directly.
 """
 
 import logging
+import math
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -55,10 +57,14 @@ def send_burst(role: str | None = None) -> int:
 # A role's row (``messaging.moderation.models.RoleLimits``, edited in the
 # admin) overrides the deployment's setting field by field; a blank field
 # keeps the setting. The rows are read once into the Django cache (Redis in
-# production, shared by every process) and the cache entry is dropped when a
-# row is saved (``forget_role_limits``), so every process sees a change on
-# its next lookup. Without the cache (Redis away) the rows are read from the
-# database: a limit never depends on Redis.
+# production, shared by every process) under a key that names the current
+# version of the rows; a save replaces the version after it commits
+# (``forget_role_limits``), so every process reads the rows again on its
+# next lookup. A reader stores what it read under the version it saw
+# *before* its query: a reader that raced a save writes its (possibly old)
+# rows under a version nobody asks for any more, never over the new one.
+# Without the cache (Redis away) the rows are read from the database: a
+# limit never depends on Redis.
 
 ROLE_LIMIT_FIELDS = (
     "send_rate_per_second",
@@ -66,41 +72,101 @@ ROLE_LIMIT_FIELDS = (
     "max_sockets_per_user",
     "max_group_members",
 )
+# The least each figure may be: a rate of 0 would divide by zero in the send
+# bucket, a burst or socket limit of 0 would lock the role out, and a
+# conversation holds at least two people. The model's validators, the admin
+# form and the service refuse less; a stored row with less (a raw SQL fix)
+# is raised to the minimum when read, so it can never break a send.
+ROLE_LIMIT_MINIMUMS: dict[str, float | int] = {
+    "send_rate_per_second": 0.01,
+    "send_burst": 1,
+    "max_sockets_per_user": 1,
+    "max_group_members": 2,
+}
 ROLE_LIMITS_CACHE_KEY = "parley:role-limits"
-# Dropped on every save; the timeout only bounds how long a row deleted
-# behind the service's back (a raw SQL fix) is still applied.
+ROLE_LIMITS_VERSION_KEY = "parley:role-limits:version"
+# A version is replaced on every save; the timeout bounds how long a row
+# changed behind the service's back (a raw SQL fix) is still applied, and
+# how long an abandoned version's rows stay in the cache.
 ROLE_LIMITS_CACHE_SECONDS = 300
+
+
+def role_limit_error(field: str, value) -> str | None:
+    """Why ``value`` cannot be ``field``'s figure, or None when it can
+    (None itself can: the deployment's setting applies)."""
+    if value is None:
+        return None
+    minimum = ROLE_LIMIT_MINIMUMS[field]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{field} must be a number."
+    if not math.isfinite(value):
+        return f"{field} must be a finite number."
+    if isinstance(minimum, int) and not float(value).is_integer():
+        return f"{field} must be a whole number."
+    if value < minimum:
+        return f"{field} must be at least {minimum}."
+    return None
+
+
+def _safe_role_limit(role: str, field: str, value):
+    """``value`` as stored, or the nearest figure that cannot break a send:
+    below the minimum it is raised to it; not a finite number, it is
+    dropped (the deployment's setting applies)."""
+    if value is None or role_limit_error(field, value) is None:
+        return value
+    minimum = ROLE_LIMIT_MINIMUMS[field]
+    if isinstance(value, int | float) and not isinstance(value, bool) and value < minimum:
+        safe = minimum
+    else:
+        safe = None
+    logger.warning("Role limits: %s's stored %s %r is invalid; using %r", role, field, value, safe)
+    return safe
+
+
+def _read_role_rows() -> dict[str, dict[str, float | int | None]]:
+    """The rows as stored, each figure made safe."""
+    from messaging.moderation.models import RoleLimits  # models load after this module
+
+    return {
+        row["role"]: {
+            field: _safe_role_limit(row["role"], field, row[field]) for field in ROLE_LIMIT_FIELDS
+        }
+        for row in RoleLimits.objects.values("role", *ROLE_LIMIT_FIELDS)
+    }
+
+
+def _role_limits_version() -> str:
+    """The current version of the rows (made if the cache has none)."""
+    version = cache.get(ROLE_LIMITS_VERSION_KEY)
+    if version is None:
+        cache.add(ROLE_LIMITS_VERSION_KEY, uuid.uuid4().hex, None)
+        version = cache.get(ROLE_LIMITS_VERSION_KEY)
+    return str(version)
 
 
 def role_limits_table() -> dict[str, dict[str, float | int | None]]:
     """``{role: {field: value or None}}`` for the roles that have a row."""
     try:
-        table = cache.get(ROLE_LIMITS_CACHE_KEY)
+        version = _role_limits_version()
+        key = f"{ROLE_LIMITS_CACHE_KEY}:{version}"
+        table = cache.get(key)
     except Exception:  # the cache's own client errors (redis-py): read the database
         logger.warning("Role limits: the cache is unavailable", exc_info=True)
-        table = None
-        cached = False
-    else:
-        cached = True
+        return _read_role_rows()
     if table is None:
-        from messaging.moderation.models import RoleLimits  # models load after this module
-
-        table = {
-            row["role"]: {field: row[field] for field in ROLE_LIMIT_FIELDS}
-            for row in RoleLimits.objects.values("role", *ROLE_LIMIT_FIELDS)
-        }
-        if cached:
-            try:
-                cache.set(ROLE_LIMITS_CACHE_KEY, table, ROLE_LIMITS_CACHE_SECONDS)
-            except Exception:
-                logger.warning("Role limits: could not cache", exc_info=True)
+        table = _read_role_rows()
+        try:
+            cache.set(key, table, ROLE_LIMITS_CACHE_SECONDS)
+        except Exception:
+            logger.warning("Role limits: could not cache", exc_info=True)
     return table
 
 
 def forget_role_limits() -> None:
-    """Drop the cached rows: the next lookup, in any process, reads them."""
+    """Start a new version of the cached rows: the next lookup, in any
+    process, reads them (called after a save commits)."""
     try:
-        cache.delete(ROLE_LIMITS_CACHE_KEY)
+        cache.set(ROLE_LIMITS_VERSION_KEY, uuid.uuid4().hex, None)
     except Exception:
         logger.warning("Role limits: could not drop the cached rows", exc_info=True)
 

@@ -7,6 +7,7 @@ Moderators and Support agents groups."""
 
 import uuid
 
+import django.core.validators
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
@@ -158,10 +159,38 @@ class Migration(migrations.Migration):
                         serialize=False,
                     ),
                 ),
-                ("send_rate_per_second", models.FloatField(blank=True, null=True)),
-                ("send_burst", models.PositiveIntegerField(blank=True, null=True)),
-                ("max_sockets_per_user", models.PositiveIntegerField(blank=True, null=True)),
-                ("max_group_members", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "send_rate_per_second",
+                    models.FloatField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0.01)],
+                    ),
+                ),
+                (
+                    "send_burst",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                (
+                    "max_sockets_per_user",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                (
+                    "max_group_members",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(2)],
+                    ),
+                ),
                 ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={

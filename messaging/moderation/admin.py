@@ -790,11 +790,28 @@ class UserBlockAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
 # --- Limits per role --------------------------------------------------------------
 
 
+class RoleLimitsForm(forms.ModelForm):
+    """Refuses what the limits service would: a figure below its minimum or
+    not a finite number, shown beside the field rather than as an error page."""
+
+    class Meta:
+        model = RoleLimits
+        fields = list(limits_service.LIMIT_FIELDS)
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        for name, problem in limits_service.limit_problems(cleaned).items():
+            if name not in self.errors:
+                self.add_error(name, problem)
+        return cleaned
+
+
 @admin.register(RoleLimits)
 class RoleLimitsAdmin(admin.ModelAdmin):
     """One row per role; a blank field uses the deployment's setting. Saved
     through the limits service: audited, and every process sees it at once."""
 
+    form = RoleLimitsForm
     list_display = [
         "role",
         "send_rate_per_second",

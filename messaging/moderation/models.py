@@ -4,10 +4,12 @@ back (relations to messaging's models are by name)."""
 import uuid
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from accounts.models import Role
+from messaging.limits import ROLE_LIMIT_MINIMUMS
 
 # --- Content filter ---------------------------------------------------------
 
@@ -291,10 +293,26 @@ class RoleLimits(models.Model):
     the deployment's setting (``settings.PARLEY``, ``messaging.limits``)."""
 
     role = models.CharField(max_length=20, choices=Role.choices, primary_key=True)
-    send_rate_per_second = models.FloatField(null=True, blank=True)
-    send_burst = models.PositiveIntegerField(null=True, blank=True)
-    max_sockets_per_user = models.PositiveIntegerField(null=True, blank=True)
-    max_group_members = models.PositiveIntegerField(null=True, blank=True)
+    # The minimums (``messaging.limits.ROLE_LIMIT_MINIMUMS``) keep a figure
+    # from breaking or locking out every send of the role.
+    send_rate_per_second = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(ROLE_LIMIT_MINIMUMS["send_rate_per_second"])],
+    )
+    send_burst = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(ROLE_LIMIT_MINIMUMS["send_burst"])]
+    )
+    max_sockets_per_user = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(ROLE_LIMIT_MINIMUMS["max_sockets_per_user"])],
+    )
+    max_group_members = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(ROLE_LIMIT_MINIMUMS["max_group_members"])],
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

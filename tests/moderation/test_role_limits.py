@@ -1,8 +1,11 @@
 """Limits per role (RoleLimits, edited in the admin): a role's row overrides
 the deployment's settings field by field, every process sees a save at once
-(the cached rows are dropped), and the send bucket, the socket count and
-the group size each hold people to their role's figures."""
+(the cached rows' version is replaced, and a reader racing the save cannot
+bring the old rows back), the send bucket, the socket count and the group
+size each hold people to their role's figures, and no figure, saved or
+stored, can break or lock out a role's sends."""
 
+import math
 import uuid
 
 import pytest
@@ -13,10 +16,11 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role, User
 from messaging import limits, services
-from messaging.errors import AccessDenied, InvalidInput
+from messaging.errors import AccessDenied, InvalidInput, RateLimited
 from messaging.models import AuditAction, AuditLog, RoleLimits
 from messaging.moderation.services.limits import set_role_limits
 from tests.realtime.conftest import _fresh_presence, open_socket  # noqa: F401 (socket fixtures)
+from tests.realtime.test_backends import make_limiter
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +113,7 @@ def test_a_stricter_student_is_rate_limited_sooner_than_a_mentor(
 ):
     mentor, student, group = group_of_two
     with django_capture_on_commit_callbacks(execute=True):
-        set_limits(platform_admin, Role.STUDENT, send_burst=2, send_rate_per_second=0.001)
+        set_limits(platform_admin, Role.STUDENT, send_burst=2, send_rate_per_second=0.01)
 
     def codes(user):
         client = APIClient()
@@ -180,3 +184,167 @@ async def test_sockets_per_person_follow_the_role(open_socket, make_user):  # no
     assert (await first.request({"type": "ping"}))["type"] == "pong"
     for socket in [first, *mentors]:
         await socket.close()
+
+
+# --- Safe figures ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("send_rate_per_second", 0),
+        ("send_rate_per_second", -1.5),
+        ("send_rate_per_second", 0.001),
+        ("send_rate_per_second", math.nan),
+        ("send_rate_per_second", math.inf),
+        ("send_burst", 0),
+        ("send_burst", -2),
+        ("max_sockets_per_user", 0),
+        ("max_group_members", 1),
+        ("max_group_members", 2.5),
+    ],
+)
+def test_the_service_refuses_a_figure_that_would_break_or_lock_out_sends(
+    platform_admin, field, value
+):
+    with pytest.raises(InvalidInput, match=field):
+        set_limits(platform_admin, Role.STUDENT, **{field: value})
+    assert not RoleLimits.objects.exists()
+    assert not AuditLog.objects.filter(action=AuditAction.LIMITS_CHANGE).exists()
+
+
+def test_the_least_figures_are_accepted(platform_admin, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        set_limits(
+            platform_admin,
+            Role.STUDENT,
+            send_rate_per_second=0.01,
+            send_burst=1,
+            max_sockets_per_user=1,
+            max_group_members=2,
+        )
+    assert limits.send_allowance(Role.STUDENT) == limits.SendAllowance(rate=0.01, burst=1)
+    assert limits.max_sockets_per_user(Role.STUDENT) == 1
+    assert limits.max_group_members(Role.STUDENT) == 2
+
+
+def test_the_admin_form_refuses_them_beside_the_fields(client, platform_admin):
+    client.force_login(platform_admin)
+    response = client.post(
+        reverse("admin:messaging_rolelimits_add"),
+        {
+            "role": Role.STUDENT,
+            "send_rate_per_second": "0",
+            "send_burst": "0",
+            "max_sockets_per_user": "0",
+            "max_group_members": "1",
+        },
+    )
+    assert response.status_code == 200  # the form again, not a redirect
+    errors = response.context["adminform"].form.errors
+    assert set(errors) == {
+        "send_rate_per_second",
+        "send_burst",
+        "max_sockets_per_user",
+        "max_group_members",
+    }
+    assert not RoleLimits.objects.exists()
+    assert not AuditLog.objects.filter(action=AuditAction.LIMITS_CHANGE).exists()
+
+
+def test_the_model_validates_the_minimums():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as raised:
+        RoleLimits(
+            role=Role.STUDENT,
+            send_rate_per_second=0,
+            send_burst=0,
+            max_sockets_per_user=0,
+            max_group_members=1,
+        ).full_clean()
+    assert set(raised.value.message_dict) == set(limits.ROLE_LIMIT_FIELDS)
+
+
+def test_a_bad_stored_row_is_made_safe_when_read():
+    """A row written behind the service's back (raw SQL, a queryset update)
+    is raised to the minimums, or ignored when not a number at all."""
+    RoleLimits.objects.create(role=Role.STUDENT)
+    RoleLimits.objects.filter(role=Role.STUDENT).update(
+        send_rate_per_second=-1, send_burst=0, max_sockets_per_user=0, max_group_members=0
+    )
+    RoleLimits.objects.create(role=Role.MENTOR)
+    RoleLimits.objects.filter(role=Role.MENTOR).update(send_rate_per_second=math.nan)
+    assert limits.send_allowance(Role.STUDENT) == limits.SendAllowance(rate=0.01, burst=1)
+    assert limits.max_sockets_per_user(Role.STUDENT) == 1
+    assert limits.max_group_members(Role.STUDENT) == 2
+    assert limits.send_rate_per_second(Role.MENTOR) == settings.PARLEY["SEND_RATE_PER_SECOND"]
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_a_bad_stored_row_cannot_break_a_bucket(kind):
+    """A zero rate once divided by zero in the memory bucket and made Redis's
+    EXPIRE fail; a zero burst refused every send."""
+    RoleLimits.objects.create(role=Role.STUDENT)
+    RoleLimits.objects.filter(role=Role.STUDENT).update(send_rate_per_second=0, send_burst=0)
+    limiter = make_limiter(kind)
+    user = str(uuid.uuid4())
+    allowance = limits.send_allowance(Role.STUDENT)
+    limiter.take_sync(user, allowance=allowance)  # the one token of a burst of 1
+    with pytest.raises(RateLimited) as refused:
+        limiter.take_sync(user, allowance=allowance)
+    assert refused.value.retry_after > 0
+
+
+def test_a_bad_stored_row_cannot_break_a_send(group_of_two):
+    mentor, student, group = group_of_two
+    RoleLimits.objects.create(role=Role.STUDENT)
+    RoleLimits.objects.filter(role=Role.STUDENT).update(send_rate_per_second=0, send_burst=0)
+    limits.forget_role_limits()  # making the group cached the rows before the update
+    client = APIClient()
+    client.force_login(student)
+    codes = [
+        client.post(
+            f"/api/conversations/{group.pk}/messages/",
+            {"client_id": str(uuid.uuid4()), "content": f"n{n}"},
+            format="json",
+        ).status_code
+        for n in range(2)
+    ]
+    assert codes == [201, 429]
+
+
+# --- A reader racing a save --------------------------------------------------------
+
+
+def test_a_reader_racing_a_save_cannot_cache_the_old_rows(
+    platform_admin, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The reader misses the cache and reads the rows; the save commits and
+    drops the cached rows; only then does the reader store what it read.
+    The next lookup must see the save, not the reader's old rows."""
+    with django_capture_on_commit_callbacks(execute=True):
+        set_limits(platform_admin, Role.STUDENT, send_burst=2)
+    real_cache = limits.cache
+    raced = []
+
+    class SaveBeforeTheReaderStores:
+        """The Django cache, except that the first store of the rows waits
+        for a save to commit (the interleaving, made deterministic)."""
+
+        def __getattr__(self, name):
+            return getattr(real_cache, name)
+
+        def set(self, key, value, *args, **kwargs):
+            if isinstance(value, dict) and not raced:
+                raced.append(value)
+                with django_capture_on_commit_callbacks(execute=True):
+                    set_limits(platform_admin, Role.STUDENT, send_burst=3)
+            return real_cache.set(key, value, *args, **kwargs)
+
+    monkeypatch.setattr(limits, "cache", SaveBeforeTheReaderStores())
+    assert limits.send_burst(Role.STUDENT) == 2  # the reader: rows read before the save
+    assert raced and raced[0][Role.STUDENT]["send_burst"] == 2
+    assert limits.send_burst(Role.STUDENT) == 3  # every later lookup: the save
+    monkeypatch.setattr(limits, "cache", real_cache)
+    assert limits.send_burst(Role.STUDENT) == 3

@@ -1,6 +1,6 @@
 """Limits per role: saved from the admin, audited, and seen by every process
-at once (``messaging.limits`` reads them through the Django cache, dropped
-here after the commit)."""
+at once (``messaging.limits`` reads them through the Django cache, whose
+version is replaced here after the commit)."""
 
 from django.db import transaction
 
@@ -12,18 +12,34 @@ from messaging.models import AuditAction, RoleLimits
 LIMIT_FIELDS = limits.ROLE_LIMIT_FIELDS
 
 
+def limit_problems(values: dict) -> dict[str, str]:
+    """``{field: why}`` for each figure of ``values`` that cannot be saved:
+    below its minimum (``limits.ROLE_LIMIT_MINIMUMS``: it would break or
+    lock out the role's sends) or not a finite number. The admin form shows
+    them beside the fields; ``set_role_limits`` refuses them."""
+    return {
+        field: problem
+        for field in LIMIT_FIELDS
+        if (problem := limits.role_limit_error(field, values.get(field))) is not None
+    }
+
+
 def set_role_limits(*, actor: User, role: str, values: dict) -> RoleLimits:
     """Set ``role``'s limits to ``values`` (``{field: number or None}``; None
     means the deployment's setting). Only holders of
     ``messaging.change_rolelimits`` (platform admins) change them
-    (AccessDenied, recorded). Writes one ``moderation.limits_change`` row
-    with the old and the new values, and drops the cached rows after the
-    commit."""
+    (AccessDenied, recorded). A figure ``limit_problems`` names is
+    InvalidInput. Writes one ``moderation.limits_change`` row with the old
+    and the new values, and starts a new version of the cached rows after
+    the commit."""
     if role not in Role.values:
         raise InvalidInput(f"Unknown role {role!r}.")
     unknown = set(values) - set(LIMIT_FIELDS)
     if unknown:
         raise InvalidInput(f"Unknown limit {sorted(unknown)[0]!r}.")
+    problems = limit_problems(values)
+    if problems:
+        raise InvalidInput(next(iter(problems.values())))
     with audit.denials_recorded(actor=actor, attempted=AuditAction.LIMITS_CHANGE):
         if not actor.has_perm("messaging.change_rolelimits"):
             raise AccessDenied("Only platform admins change the limits per role.")
