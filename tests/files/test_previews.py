@@ -23,6 +23,7 @@ from messaging import events, services
 from messaging.files import payloads, rendering, storage, tasks
 from messaging.files.models import Attachment, PreviewState
 from messaging.files.services.previews import fail_abandoned, make_preview
+from messaging.models import Message, MessageType
 from messaging.moderation.services import actions as moderation_actions
 from tests.files import makers
 from tests.files.preview_helpers import (
@@ -467,6 +468,19 @@ async def test_a_hidden_message_s_preview_is_announced_to_nobody(direct, assigne
         await sync_to_async(attachment.refresh_from_db)()
         assert attachment.preview_state == PreviewState.READY
         await _assert_nothing_was_published(layer, channel, group)
+
+        # Restored, the message comes back with its file as it is now.
+        # (A send with files makes a file message; this one was stored
+        # beside a text send.)
+        await Message.objects.filter(pk=message.pk).aupdate(message_type=MessageType.FILE)
+        await sync_to_async(moderation_actions.restore_message)(
+            moderator=admin_user, message_id=message.pk, note="Checked: fine"
+        )
+        frame = await _next_frame(layer, channel)
+        assert frame["type"] == "message.restored"
+        (restored,) = frame["message"]["attachments"]
+        assert restored["id"] == str(attachment.pk)
+        assert restored["preview"]["state"] == "ready"
 
 
 @pytest.mark.django_db(transaction=True)
