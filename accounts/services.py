@@ -15,6 +15,7 @@ from accounts.models import MentorAssignment, Role, User
 from messaging import audit, validation
 from messaging.errors import InvalidInput
 from messaging.models import AuditAction
+from messaging.moderation.services import blocks
 from messaging.services.sockets import close_user_sockets
 
 
@@ -30,9 +31,14 @@ def check_assignment_roles(*, mentor: User, student: User) -> None:
 
 def assign_mentor(*, mentor: User, student: User) -> MentorAssignment:
     """Make ``mentor`` look after ``student``; returns the existing row if any.
-    Raises ``ValidationError`` (nothing stored) when the roles do not fit."""
+    Raises ``ValidationError`` (nothing stored) when the roles do not fit.
+    A block the student made of that mentor earlier is lifted with it
+    (``blocks.lift_for_assignment``): a student may not block their
+    assigned mentor, and must be able to reach them."""
     check_assignment_roles(mentor=mentor, student=student)
-    assignment, _ = MentorAssignment.objects.get_or_create(mentor=mentor, student=student)
+    with transaction.atomic():
+        assignment, _ = MentorAssignment.objects.get_or_create(mentor=mentor, student=student)
+        blocks.lift_for_assignment(student=student, mentor=mentor)
     return assignment
 
 

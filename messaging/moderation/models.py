@@ -73,8 +73,10 @@ class FilterHit(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="filter_hits"
     )
+    # Null when the refused write would have made the conversation: the
+    # first message of a support request being opened rolls back with it.
     conversation = models.ForeignKey(
-        "messaging.Conversation", on_delete=models.CASCADE, related_name="+"
+        "messaging.Conversation", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     message = models.ForeignKey(
         "messaging.Message", on_delete=models.CASCADE, null=True, blank=True, related_name="+"

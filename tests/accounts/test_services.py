@@ -1,5 +1,7 @@
 """accounts: the user model, mentor assignments and their service."""
 
+import uuid
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -7,6 +9,10 @@ from django.test import RequestFactory
 
 from accounts import services
 from accounts.models import MentorAssignment, Role, User
+from messaging import policy
+from messaging import services as messaging_services
+from messaging.models import AuditAction, AuditLog, UserBlock
+from messaging.moderation.services import blocks
 
 
 @pytest.mark.django_db
@@ -53,6 +59,36 @@ def test_assign_mentor_is_idempotent_and_checks_roles(mentor, student, admin_use
     with pytest.raises(ValidationError, match="not a student"):
         services.assign_mentor(mentor=mentor, student=admin_user)
     assert MentorAssignment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_assigning_a_mentor_lifts_the_student_s_block_of_them(mentor, student, make_user):
+    other_mentor = make_user(Role.MENTOR, name="Other Mentor")
+    blocks.block_person(blocker=student, blocked_id=mentor.pk)
+    blocks.block_person(blocker=student, blocked_id=other_mentor.pk)
+    assert not policy.may_start_direct(student, mentor)
+
+    services.assign_mentor(mentor=mentor, student=student)
+
+    assert not UserBlock.objects.filter(blocker=student, blocked=mentor).exists()
+    # Only that mentor's: the student's other blocks stay.
+    assert UserBlock.objects.filter(blocker=student, blocked=other_mentor).exists()
+    row = AuditLog.objects.get(action=AuditAction.UNBLOCK)
+    assert (row.actor, row.target_user_id) == (student, mentor.pk)
+    assert row.details == {"reason": "assigned"}
+    # They can write to each other again.
+    assert policy.may_start_direct(student, mentor)
+    direct = messaging_services.create_conversation(
+        creator=student, kind="direct", participants=[mentor]
+    )
+    sent = messaging_services.send_message(
+        sender=student, conversation_id=direct.pk, content="Hello", client_id=uuid.uuid4()
+    )
+    assert sent.message.seq == 1
+
+    # Assigning again (no block left) records nothing more.
+    services.assign_mentor(mentor=mentor, student=student)
+    assert AuditLog.objects.filter(action=AuditAction.UNBLOCK).count() == 1
 
 
 @pytest.mark.django_db

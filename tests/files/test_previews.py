@@ -10,17 +10,21 @@ import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.utils import timezone
 from PIL import Image
 
 from messaging import events, services
 from messaging.files import payloads, rendering, storage, tasks
 from messaging.files.models import Attachment, PreviewState
-from messaging.files.services.previews import make_preview
+from messaging.files.services.previews import fail_abandoned, make_preview
+from messaging.models import Message, MessageType
+from messaging.moderation.services import actions as moderation_actions
 from tests.files import makers
 from tests.files.preview_helpers import (
     CSV,
@@ -442,6 +446,58 @@ async def test_a_deleted_message_s_preview_is_announced_to_nobody(direct, assign
     group = events.conversation_group(direct.pk)
     async with _listening(group) as (layer, channel):
         await sync_to_async(make_preview)(attachment.pk)
+        await _assert_nothing_was_published(layer, channel, group)
+
+
+async def _hidden_by_a_moderator(message, moderator) -> None:
+    await sync_to_async(moderation_actions.hide_message)(
+        moderator=moderator, message_id=message.pk, note="Private data in the file"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_hidden_message_s_preview_is_announced_to_nobody(direct, assigned, admin_user):
+    mentor, _ = assigned
+    message, attachment = await _sent_with(
+        direct, mentor, content="Wrong file", data=makers.pdf("Private text")
+    )
+    await _hidden_by_a_moderator(message, admin_user)
+    group = events.conversation_group(direct.pk)
+    async with _listening(group) as (layer, channel):
+        await sync_to_async(make_preview)(attachment.pk)
+        await sync_to_async(attachment.refresh_from_db)()
+        assert attachment.preview_state == PreviewState.READY
+        await _assert_nothing_was_published(layer, channel, group)
+
+        # Restored, the message comes back with its file as it is now.
+        # (A send with files makes a file message; this one was stored
+        # beside a text send.)
+        await Message.objects.filter(pk=message.pk).aupdate(message_type=MessageType.FILE)
+        await sync_to_async(moderation_actions.restore_message)(
+            moderator=admin_user, message_id=message.pk, note="Checked: fine"
+        )
+        frame = await _next_frame(layer, channel)
+        assert frame["type"] == "message.restored"
+        (restored,) = frame["message"]["attachments"]
+        assert restored["id"] == str(attachment.pk)
+        assert restored["preview"]["state"] == "ready"
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_hidden_message_s_abandoned_preview_is_announced_to_nobody(
+    direct, assigned, admin_user
+):
+    mentor, _ = assigned
+    message, attachment = await _sent_with(
+        direct, mentor, content="Wrong file", data=makers.pdf("Private text")
+    )
+    await _hidden_by_a_moderator(message, admin_user)
+    await Attachment.objects.filter(pk=attachment.pk).aupdate(
+        created_at=timezone.now() - timedelta(hours=2)
+    )
+    group = events.conversation_group(direct.pk)
+    async with _listening(group) as (layer, channel):
+        assert await sync_to_async(fail_abandoned)() == 1
         await _assert_nothing_was_published(layer, channel, group)
 
 

@@ -18,6 +18,7 @@ from messaging.files import storage
 from messaging.files.models import Attachment
 from messaging.files.services import uploads
 from messaging.models import AuditAction, AuditLog
+from messaging.moderation.services import actions
 from tests.files import makers, uploading
 from tests.files.uploading import (
     GOOD_FILES,
@@ -265,6 +266,33 @@ def test_an_archived_conversation_takes_no_uploads(api, group, mentor, student):
     response = upload(api(student), group, makers.png(), "a.png")
     assert response.status_code == 409
     assert error_code(response) == "archived"
+    assert not Attachment.objects.exists()
+
+
+def test_a_muted_member_uploads_nothing_and_is_told_why_as_a_send_is(
+    api, group, student, admin_user, media_root
+):
+    mute = actions.mute_user(
+        moderator=admin_user, user_id=student.pk, conversation_id=group.pk, minutes=30, note="spam"
+    )
+    response = upload(api(student), group, makers.png(), "a.png")
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "muted"
+    assert "in this conversation until" in error["message"]
+    assert error["until"] == mute.ends_at.isoformat()
+    assert 0 < error["retry_after"] <= 30 * 60
+    assert not Attachment.objects.exists()
+    assert stored_files(media_root) == []
+
+
+def test_a_mute_everywhere_refuses_uploads_everywhere(api, group, student, admin_user):
+    actions.mute_user(
+        moderator=admin_user, user_id=student.pk, conversation_id=None, minutes=60, note="abuse"
+    )
+    response = upload(api(student), group, makers.png(), "a.png")
+    assert response.status_code == 403
+    assert error_code(response) == "muted"
     assert not Attachment.objects.exists()
 
 

@@ -11,12 +11,23 @@ from django.utils import timezone
 
 from accounts.models import Role
 from messaging import events
-from messaging.errors import AccessDenied, ClientIdConflict, InvalidInput, InvalidTransition
+from messaging.errors import (
+    AccessDenied,
+    ClientIdConflict,
+    ContentBlocked,
+    InvalidInput,
+    InvalidTransition,
+)
 from messaging.models import (
     AuditAction,
     AuditLog,
+    Conversation,
     ConversationParticipant,
     ConversationType,
+    FilterAction,
+    FilterHit,
+    FilterKind,
+    FilterRule,
     Message,
     MessageType,
 )
@@ -143,6 +154,29 @@ def test_an_admin_opens_one_for_a_student_and_that_counts_as_a_response(
     assert request.first_response_at == request.created_at
     first = request.conversation.messages.get(message_type=MessageType.TEXT)
     assert first.sender == admin_user
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_message_a_blocking_rule_refuses_opens_nothing_but_leaves_its_trace(
+    student, admin_user, open_request
+):
+    # Transactional: the hit is written after the opening rolled back, and
+    # must commit on its own (its conversation was never stored).
+    FilterRule.objects.create(
+        name="No slurs", kind=FilterKind.TERM, action=FilterAction.BLOCK, pattern="darn"
+    )
+    with pytest.raises(ContentBlocked):
+        open_request(student, body="This darn projector.")
+    assert not SupportRequest.objects.exists()
+    assert not Conversation.objects.filter(type=ConversationType.SUPPORT).exists()
+    hit = FilterHit.objects.get()
+    assert (hit.user, hit.rule_name, hit.action) == (student, "No slurs", FilterAction.BLOCK)
+    assert hit.message is None and hit.conversation is None
+    assert hit.excerpt == "This darn projector."
+    audit = AuditLog.objects.get(action=AuditAction.FILTER_HIT)
+    assert audit.actor == student
+    assert audit.details["rule_name"] == "No slurs"
+    assert not AuditLog.objects.filter(action=AuditAction.SUPPORT_OPEN).exists()
 
 
 # --- Changes: notice, audit, notification ------------------------------------------------

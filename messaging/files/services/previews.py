@@ -20,6 +20,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from messaging import events
@@ -118,7 +119,8 @@ def _record(
 ) -> bool:
     """Write the outcome if the attachment is still pending (True), under the
     row's lock; publish ``attachment.updated`` after commit when a message
-    (not deleted) already carries it. False when the row is gone or no longer pending."""
+    (neither deleted nor hidden) already carries it. False when the row is
+    gone or no longer pending."""
     with transaction.atomic():
         attachment = Attachment.objects.select_for_update().filter(pk=attachment_id).first()
         if attachment is None or attachment.preview_state != PreviewState.PENDING:
@@ -141,10 +143,15 @@ def _record(
                 "extracted_text",
             ]
         )
-        # A deleted message's files are nobody's to see any more: its members
-        # hear nothing of them (the name and the excerpt would leak).
+        # A deleted message's files are nobody's to see any more, and a
+        # message a moderator hid shows nothing of them to anyone: its
+        # members hear nothing of them (the name and the excerpt would leak)
+        # and its text is not made searchable. Restoring a hidden message
+        # puts it back whole, previews included.
         message_live = attachment.message_id and not (
-            Message.objects.filter(pk=attachment.message_id, deleted_at__isnull=False).exists()
+            Message.objects.filter(pk=attachment.message_id)
+            .filter(Q(deleted_at__isnull=False) | Q(hidden_at__isnull=False))
+            .exists()
         )
         if message_live and attachment.message_id and result is not None and result.text:
             # Its text is now searchable with the message.

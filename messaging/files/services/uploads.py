@@ -33,6 +33,7 @@ from messaging.files.selectors import quota
 from messaging.files.services import previews
 from messaging.models import AuditAction, Conversation
 from messaging.moderation import filtering
+from messaging.services.messages import refuse_if_muted
 from messaging.services.transactions import write_transaction
 
 logger = logging.getLogger(__name__)
@@ -157,7 +158,11 @@ def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversatio
     with audit.denials_recorded(
         actor=uploader, attempted=AuditAction.FILE_UPLOAD, conversation_id=conversation.pk
     ):
-        policy.check_post(uploader, conversation)  # deactivated, archived
+        policy.check_post(uploader, conversation)  # deactivated, archived, blocked
+    # A file is only ever sent with a message, which a mute refuses: refused
+    # here already, as a send is (same error, same until and retry_after),
+    # so a muted person stores nothing and learns why at once.
+    refuse_if_muted(uploader, conversation.pk)
     return conversation
 
 
@@ -239,7 +244,9 @@ def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile
 
     In order: the uploader must be able to post there (``NotFound`` for no
     such conversation or not a member, ``ConversationArchived``,
-    ``AccessDenied`` for a deactivated account); the name must pass the
+    ``AccessDenied`` for a deactivated account, ``PersonBlocked`` in a
+    direct conversation with a block, ``Muted`` while a moderator's mute
+    is in force there or everywhere); the name must pass the
     content filter's blocking rules (``ContentBlocked``; flagging rules
     look at the name again when the file is sent); ``upload.size`` at most
     ``MAX_UPLOAD_BYTES`` (``FileTooLarge``, before a byte is read) and not

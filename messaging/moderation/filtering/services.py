@@ -15,13 +15,15 @@ from django.db import transaction
 
 from accounts.models import User
 from messaging import audit
-from messaging.models import AuditAction, FilterHit, FilterRule, Message
+from messaging.models import AuditAction, Conversation, FilterHit, FilterRule, Message
 from messaging.moderation.filtering import rules
 from messaging.moderation.filtering.checks import Blocked, Hit, Verdict
 from messaging.moderation.services import cases
 
 
-def _write_hit(hit: Hit, *, user: User, conversation_id: UUID, message: Message | None) -> None:
+def _write_hit(
+    hit: Hit, *, user: User, conversation_id: UUID | None, message: Message | None
+) -> None:
     # The rule may have been deleted since the rules were read: keep its name.
     rule_id = hit.rule_id if FilterRule.objects.filter(pk=hit.rule_id).exists() else None
     FilterHit.objects.create(
@@ -49,10 +51,16 @@ def _write_hit(hit: Hit, *, user: User, conversation_id: UUID, message: Message 
 
 def record_block(blocked: Blocked) -> None:
     """The hit of a refused send, edit or upload (no message) and its audit
-    row, in a transaction of their own."""
+    row, in a transaction of their own. A conversation the refused write
+    was making (a support request's opening) rolled back with it: the hit
+    then names none."""
+    stored = Conversation.objects.filter(pk=blocked.conversation_id).exists()
     with transaction.atomic():
         _write_hit(
-            blocked.hit, user=blocked.user, conversation_id=blocked.conversation_id, message=None
+            blocked.hit,
+            user=blocked.user,
+            conversation_id=blocked.conversation_id if stored else None,
+            message=None,
         )
 
 

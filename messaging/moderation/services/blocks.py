@@ -52,3 +52,19 @@ def unblock_person(*, blocker: User, blocked_id: UUID) -> bool:
         if deleted:
             audit.record(actor=blocker, action=AuditAction.UNBLOCK, target_user_id=blocked_id)
     return bool(deleted)
+
+
+def lift_for_assignment(*, student: User, mentor: User) -> bool:
+    """``mentor`` is now ``student``'s assigned mentor, whom a student may
+    not block (``policy.may_block``): lift a block the student made before
+    the assignment, so the two can write to each other. Audited as the
+    student's ``person.unblock`` with ``{"reason": "assigned"}`` (they did
+    not choose it). Whether there was one. Run it in the assignment's
+    transaction. The mentor's own block of the student stays: theirs to
+    lift."""
+    deleted, _ = UserBlock.objects.filter(blocker=student, blocked=mentor).delete()
+    if deleted:
+        audit.record(
+            actor=student, action=AuditAction.UNBLOCK, target_user_id=mentor.pk, reason="assigned"
+        )
+    return bool(deleted)

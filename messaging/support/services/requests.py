@@ -16,6 +16,7 @@ from messaging.errors import (
     NotFound,
 )
 from messaging.models import AuditAction, ConversationType
+from messaging.moderation import filtering
 from messaging.services.conversations import add_participants, create_conversation
 from messaging.services.messages import send_message
 from messaging.services.transactions import lock_conversation, write_transaction
@@ -45,7 +46,9 @@ def open_request(
     ``client_id`` is the first message's key: opening again with it returns
     the same request and adds nothing; it is a ``ClientIdConflict`` if it
     was used for another message. ``subject`` and ``body`` are checked here
-    (``clean_subject``, ``validation.clean_content``)."""
+    (``clean_subject``, ``validation.clean_content``). A first message a
+    blocking filter rule refuses (``ContentBlocked``) opens nothing; its
+    hit and ``moderation.filter_hit`` audit row are kept."""
     opener = opened_by or requester
     existing = selectors.opened_with(opener=opener, client_id=client_id)
     if existing is not None:
@@ -55,7 +58,13 @@ def open_request(
     body = validation.clean_content(body)
     category = steps.category(category_id)
     try:
-        with write_transaction(actor=opener, attempted=AuditAction.SUPPORT_OPEN):
+        # The first message goes through the content filter inside this
+        # transaction: a blocking rule's hit is recorded once it has rolled
+        # back (blocks_recorded outermost), as for any refused send.
+        with (
+            filtering.blocks_recorded(),
+            write_transaction(actor=opener, attempted=AuditAction.SUPPORT_OPEN),
+        ):
             if not policy.may_open_support(opener, requester):
                 raise AccessDenied(
                     "Support requests are opened by students and mentors (or by an admin "
