@@ -3,8 +3,10 @@
 The queue is the ModerationCase list: open cases first (the list opens on
 them), oldest first, each with its message as written (moderators see what
 was hidden), its sender, conversation and counts. A case's page shows the
-message among the five before and after it, its reports, filter hits, and
-what moderators did before about this message or its sender. Its actions
+message as reported (the case's snapshot) beside what it is now, the five
+messages before and after it, its reports, filter hits, and what
+moderators did before about this message or its sender; every opening is
+audited (``moderation.review``). Its actions
 (hide, restore, delete, warn, mute here or everywhere, deactivate, dismiss)
 act on every selected case through ``messaging.moderation.services.actions``
 after a page that asks for the moderator's note; one refused case is
@@ -13,7 +15,8 @@ reported and does not stop the others.
 Everything here is for moderators (``policy.may_moderate``): a staff member
 without the permission sees none of it, and a moderator reads a
 conversation they are not in, or a reported file, only through the
-audited review and download views below.
+audited case page and the review and download views below (the Moderators
+group has no view on the Messages or Conversations lists).
 
 Limits per role are edited here too (RoleLimits), saved through
 ``messaging.moderation.services.limits``.
