@@ -521,19 +521,20 @@ def may_change_message(user: User, message: Message) -> bool:
     return message.sender_id == user.pk and may_post(user, message.conversation)
 
 
-def check_change_message(user: User, message: Message, *, moderation: bool) -> None:
-    """Raise unless ``user`` may change ``message``: as its author or, where
-    ``moderation`` applies (deleting), as a moderator."""
+def check_change_message(user: User, message: Message, *, deleting: bool) -> None:
+    """Raise unless ``user`` may change (edit, or delete when ``deleting``)
+    ``message``: one's own messages only, whoever one is. A moderator
+    removes someone else's message through the moderation queue
+    (``moderation.services.actions.delete_message``, with a note), never
+    through the ordinary delete."""
     _check_acting(user)
-    if moderation and may_moderate(user):
-        return
     conversation = message.conversation
     check_read(user, conversation)
     if message.sender_id != user.pk:
         raise AccessDenied("You can change only your own messages.")
     if conversation.is_archived:
         raise ConversationArchived("This conversation is archived.")
-    if not moderation and _direct_block(user, conversation):
+    if not deleting and _direct_block(user, conversation):
         # An edit reaches the other person as much as a send; deleting
         # one's own message stays possible.
         check_post(user, conversation)

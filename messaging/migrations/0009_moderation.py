@@ -14,7 +14,9 @@ from django.db import migrations, models
 
 # The groups an administrator hands out in the admin (Users → Groups). Their
 # holders need ``is_staff`` to reach the admin site; platform admins hold
-# both powers by their role (messaging.policy).
+# both powers by their role (messaging.policy). Moderators get no view on
+# messages or conversations: they read them through the queue's audited
+# case and review pages only.
 GROUPS = {
     "Moderators": [
         (
@@ -29,8 +31,6 @@ GROUPS = {
         ("messaging", "warning", ["view_warning"]),
         ("messaging", "userblock", ["view_userblock"]),
         ("messaging", "auditlog", ["view_auditlog"]),
-        ("messaging", "message", ["view_message"]),
-        ("messaging", "conversation", ["view_conversation"]),
     ],
     "Support agents": [
         ("messaging", "supportrequest", ["work_support_queue", "view_supportrequest"]),
@@ -352,6 +352,8 @@ class Migration(migrations.Migration):
                         to=settings.AUTH_USER_MODEL,
                     ),
                 ),
+                ("reported_content", models.TextField(blank=True, default="")),
+                ("reported_files", models.JSONField(blank=True, default=list)),
                 (
                     "conversation",
                     models.ForeignKey(

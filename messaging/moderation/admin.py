@@ -3,8 +3,10 @@
 The queue is the ModerationCase list: open cases first (the list opens on
 them), oldest first, each with its message as written (moderators see what
 was hidden), its sender, conversation and counts. A case's page shows the
-message among the five before and after it, its reports, filter hits, and
-what moderators did before about this message or its sender. Its actions
+message as reported (the case's snapshot) beside what it is now, the five
+messages before and after it, its reports, filter hits, and what
+moderators did before about this message or its sender; every opening is
+audited (``moderation.review``). Its actions
 (hide, restore, delete, warn, mute here or everywhere, deactivate, dismiss)
 act on every selected case through ``messaging.moderation.services.actions``
 after a page that asks for the moderator's note; one refused case is
@@ -13,7 +15,8 @@ reported and does not stop the others.
 Everything here is for moderators (``policy.may_moderate``): a staff member
 without the permission sees none of it, and a moderator reads a
 conversation they are not in, or a reported file, only through the
-audited review and download views below.
+audited case page and the review and download views below (the Moderators
+group has no view on the Messages or Conversations lists).
 
 Limits per role are edited here too (RoleLimits), saved through
 ``messaging.moderation.services.limits``.
@@ -40,6 +43,8 @@ from messaging.admin_mixins import ReadOnlyAdmin
 from messaging.errors import AccessDenied, MessagingError, NotFound
 from messaging.files import serving
 from messaging.models import (
+    AuditAction,
+    AuditLog,
     CaseStatus,
     Message,
     ModerationCase,
@@ -270,6 +275,17 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         actions_.pop("delete_selected", None)
         return actions_
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The case's page shows people's messages: every opening is
+        written to the audit log (``cases.record_case_opened``)."""
+        case = self.get_object(request, object_id)
+        if case is not None:
+            try:
+                cases.record_case_opened(moderator=request.user, case=case)
+            except AccessDenied as error:
+                raise PermissionDenied(error.message) from None
+        return super().change_view(request, object_id, form_url, extra_context)
+
     # --- Columns ---------------------------------------------------------------
 
     @admin.display(description="message")
@@ -296,6 +312,9 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
     @admin.display(description="message")
     def message_view(self, obj):
+        """What was reported (the case's snapshot, taken when it last
+        opened) beside what the message is now: its author may have edited
+        or deleted it since, and the evidence stays readable."""
         message = obj.message
         state = []
         if message.hidden_at:
@@ -304,6 +323,32 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             state.append(f"deleted {message.deleted_at:%Y-%m-%d %H:%M}")
         if message.edited_at:
             state.append("edited")
+        reported_files = format_html_join(
+            "", "<li>{}</li>", ((name,) for name in obj.reported_files)
+        )
+        reported = format_html(
+            "<p><strong>{}</strong> · {} · #{} {}</p>"
+            "<p>As reported (when the case last opened, {}):</p>"
+            '<blockquote style="white-space: pre-wrap">{}</blockquote><ul>{}</ul>',
+            message.sender or "—",
+            message.sent_at.strftime("%Y-%m-%d %H:%M"),
+            message.seq,
+            f"({', '.join(state)})" if state else "",
+            obj.opened_at.strftime("%Y-%m-%d %H:%M"),
+            obj.reported_content,
+            reported_files,
+        )
+        return format_html("{}<p>Now: {}</p>", reported, self._current_state(obj))
+
+    def _current_state(self, obj) -> str:
+        message = obj.message
+        if message.deleted_at:
+            by = "its author" if _deleted_by_author(message) else "a moderator"
+            return format_html(
+                "<strong>deleted by {} at {}</strong>; the text above is what was reported.",
+                by,
+                message.deleted_at.strftime("%Y-%m-%d %H:%M"),
+            )
         files = format_html_join(
             "",
             '<li><a href="{}">{}</a> ({} bytes)</li>',
@@ -312,13 +357,12 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
                 for a in message.attachments.order_by("position")
             ),
         )
+        if message.content == obj.reported_content:
+            return format_html("unchanged since it was reported.<ul>{}</ul>", files)
         return format_html(
-            "<p><strong>{}</strong> · {} · #{} {}</p>"
+            "<strong>edited since{}</strong>; it now reads:"
             '<blockquote style="white-space: pre-wrap">{}</blockquote><ul>{}</ul>',
-            message.sender or "—",
-            message.sent_at.strftime("%Y-%m-%d %H:%M"),
-            message.seq,
-            f"({', '.join(state)})" if state else "",
+            f" (last at {message.edited_at:%Y-%m-%d %H:%M})" if message.edited_at else "",
             message.content,
             files,
         )
@@ -636,6 +680,16 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             return done, failures
 
         return perform
+
+
+def _deleted_by_author(message: Message) -> bool:
+    """Whether the message's deletion was its sender's own (its
+    ``message.delete`` audit row's actor)."""
+    return AuditLog.objects.filter(
+        action=AuditAction.MESSAGE_DELETE,
+        message_id=message.pk,
+        actor_id=message.sender_id,
+    ).exists()
 
 
 def _as_uuid(value: object) -> UUID | None:

@@ -134,6 +134,12 @@ class ModerationCase(models.Model):
         blank=True,
         related_name="+",
     )
+    # What the message said (its text, its files' names) when the case last
+    # opened: the author may edit or delete it afterwards, and moderators
+    # must still read what was reported. Refreshed when a reopening finds
+    # the message changed, so it is always the latest reported state.
+    reported_content = models.TextField(blank=True, default="")
+    reported_files = models.JSONField(blank=True, default=list)
 
     class Meta:
         db_table = "moderation_cases"

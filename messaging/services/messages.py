@@ -212,9 +212,12 @@ def _filter_send(
     return verdict
 
 
-def _message_for_update(actor: User, message_id: UUID, *, moderation: bool) -> Message:
+def _message_for_update(
+    actor: User, message_id: UUID, *, deleting: bool, as_moderator: bool = False
+) -> Message:
     """The message, read under its conversation's lock, once ``actor`` may
-    change it (``policy.check_change_message``)."""
+    change it: as its author (``policy.check_change_message``) or, for a
+    moderator's deletion, as a moderator (``policy.check_moderate``)."""
     conversation_id = (
         Message.objects.filter(pk=message_id).values_list("conversation_id", flat=True).first()
     )
@@ -226,7 +229,10 @@ def _message_for_update(actor: User, message_id: UUID, *, moderation: bool) -> M
     # content of a deleted message.
     message = Message.objects.select_related("sender").get(pk=message_id)
     message.conversation = conversation
-    policy.check_change_message(actor, message, moderation=moderation)
+    if as_moderator:
+        policy.check_moderate(actor)
+    else:
+        policy.check_change_message(actor, message, deleting=deleting)
     if message.message_type == MessageType.SYSTEM:
         raise InvalidInput("System messages cannot be changed.")
     if message.is_deleted:
@@ -249,7 +255,7 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
         filtering.blocks_recorded(),
         write_transaction(actor=editor, attempted=AuditAction.MESSAGE_EDIT),
     ):
-        message = _message_for_update(editor, message_id, moderation=False)
+        message = _message_for_update(editor, message_id, deleting=False)
         if message.is_hidden:
             raise MessageHidden("A moderator hid this message; it cannot be edited.")
         refuse_if_muted(editor, message.conversation_id)
@@ -298,22 +304,32 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
     return message
 
 
-def delete_message(*, actor: User, message_id: UUID, note: str = "") -> Message:
-    """Soft-delete: the message keeps its seq, its content is gone. Senders
-    delete their own messages; moderators delete any (moderation), and
-    ``note`` (the moderator's reason) goes into the audit row.
+def delete_message(*, actor: User, message_id: UUID, moderator_note: str | None = None) -> Message:
+    """Soft-delete: the message keeps its seq, its content is gone.
+
+    Without ``moderator_note``, the author deletes their own message (the
+    API's DELETE and the socket's ``message.delete``); nobody deletes
+    someone else's message that way, moderators included. With it, a
+    moderator deletes any message: only
+    ``moderation.services.actions.delete_message`` passes it, once it has
+    checked the note, and the note goes into the audit row.
+
+    The audit row keeps the text (``old_text``), as an edit's does, so a
+    deletion never loses what was written for moderators (the audit log is
+    theirs; members see the message emptied).
 
     Its files go with it at once: nobody may fetch them any more
     (``policy.may_fetch_attachment``), the payload lists none, and the purge
     removes them after ``DELETED_FILE_RETENTION_DAYS``."""
+    moderation = moderator_note is not None
     with write_transaction(actor=actor, attempted=AuditAction.MESSAGE_DELETE):
-        message = _message_for_update(actor, message_id, moderation=True)
+        message = _message_for_update(actor, message_id, deleting=True, as_moderator=moderation)
+        old_text = message.content
         message.deleted_at = timezone.now()
         message.content = ""
         message.file_url = ""
         message.save(update_fields=["deleted_at", "content", "file_url"])
         indexing.remove_message(message.pk)
-        moderation = message.sender_id != actor.pk
         audit.record(
             actor=actor,
             action=AuditAction.MESSAGE_DELETE,
@@ -321,7 +337,8 @@ def delete_message(*, actor: User, message_id: UUID, note: str = "") -> Message:
             message_id=message.pk,
             target_user_id=message.sender_id if moderation else None,
             moderation=moderation,
-            **({"note": note} if note else {}),
+            old_text=old_text,
+            **({"note": moderator_note} if moderation else {}),
         )
         # Its notifications would keep an excerpt of what was deleted.
         notification_feed.message_deleted(message_id=message.pk)

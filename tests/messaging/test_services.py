@@ -27,6 +27,7 @@ from messaging.models import (
     ParticipantRole,
     ReceiptStatus,
 )
+from messaging.moderation.services import actions
 from tests.messaging.helpers import send
 
 
@@ -512,13 +513,19 @@ def test_delete_is_soft_and_admins_moderate(direct, assigned, admin_user):
     assert (own.content, own.file_url, own.seq) == ("", "", 1)
     assert events.message_payload(own)["content"] == ""
 
-    # A platform admin who is not a member deletes as moderation.
-    services.delete_message(actor=admin_user, message_id=theirs.pk)
+    # A platform admin does not delete someone else's message this way: a
+    # moderator's deletion goes through the queue, with a note.
+    with pytest.raises(AccessDenied):
+        services.delete_message(actor=admin_user, message_id=theirs.pk)
+    actions.delete_message(moderator=admin_user, message_id=theirs.pk, note="abusive")
     theirs.refresh_from_db()
     assert theirs.deleted_at is not None and theirs.content == ""
     rows = AuditLog.objects.filter(action=AuditAction.MESSAGE_DELETE).order_by("id")
     assert [r.details["moderation"] for r in rows] == [False, True]
     assert rows[1].actor_id == admin_user.pk
+    assert rows[1].details["note"] == "abusive"
+    # Both rows keep what was written, for moderators.
+    assert [r.details["old_text"] for r in rows] == ["oops", "rude words"]
 
     with pytest.raises(NotFound, match="deleted"):
         services.delete_message(actor=student, message_id=own.pk)
@@ -537,7 +544,7 @@ def test_archived_is_read_only_for_members_but_not_for_moderation(direct, assign
         services.delete_message(actor=student, message_id=mine.pk)
     mine.refresh_from_db()
     assert mine.deleted_at is None and mine.content == "keep"
-    services.delete_message(actor=admin_user, message_id=abusive.pk)
+    actions.delete_message(moderator=admin_user, message_id=abusive.pk, note="abuse")
     abusive.refresh_from_db()
     assert abusive.deleted_at is not None
 

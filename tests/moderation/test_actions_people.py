@@ -269,7 +269,7 @@ def test_moderation_delete_writes_one_row_with_the_note_and_closes_the_case(
     assert deleted.deleted_at is not None and deleted.content == ""
     (row,) = AuditLog.objects.filter(action=AuditAction.MESSAGE_DELETE)
     assert row.actor_id == moderator.pk and row.target_user_id == student.pk
-    assert row.details == {"moderation": True, "note": "awful"}
+    assert row.details == {"moderation": True, "note": "awful", "old_text": "awful"}
     assert ModerationCase.objects.get(message=message).status == CaseStatus.ACTIONED
 
 

@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group, Permission
 
 from accounts.models import MentorAssignment, Role
 from messaging import services
+from messaging.models import Message
 from messaging.moderation.services import actions
 from tests.realtime.conftest import _fresh_presence, open_socket  # noqa: F401 - fixtures
 
@@ -165,3 +166,31 @@ async def test_deactivation_closes_the_persons_sockets(open_socket, assigned, mo
     while closed.get("type") == "websocket.send":  # presence chatter before the close
         closed = await socket.communicator.receive_output(timeout=3)
     assert closed == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_moderator_deletes_anothers_message_through_the_queue_not_the_socket(
+    open_socket,  # noqa: F811
+    group,
+    assigned,
+    moderator,
+):
+    """The socket's ``message.delete`` is one's own messages only, even for
+    a member who moderates; the queue's delete (with its note) reaches the
+    members as ``message.deleted``."""
+    mentor, student = assigned
+    await orm(lambda: mentor.groups.add(*moderator.groups.all()))()
+    result = await orm(services.send_message)(
+        sender=student, conversation_id=group.pk, content=SECRET, client_id=uuid.uuid4()
+    )
+    message_id = str(result.message.pk)
+    socket = await open_socket(mentor)
+    reply = await socket.request({"type": "message.delete", "message_id": message_id})
+    assert reply["type"] == "error" and reply["code"] == "forbidden"
+    assert reply["message"] == "You can change only your own messages."
+    message = await orm(Message.objects.get)(pk=message_id)
+    assert message.deleted_at is None and message.content == SECRET
+
+    await orm(actions.delete_message)(moderator=mentor, message_id=message_id, note="rude")
+    deleted = await socket.recv_type("message.deleted")
+    assert deleted["message"]["id"] == message_id and deleted["message"]["content"] == ""
+    await socket.close()

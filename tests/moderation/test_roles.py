@@ -19,6 +19,8 @@ def _grants(name: str) -> set[str]:
 def test_the_migration_made_both_groups_with_their_powers():
     assert {"moderate", "view_auditlog", "view_moderationcase"} <= _grants(MODERATORS)
     assert "work_support_queue" not in _grants(MODERATORS)
+    # Moderators read messages on the queue's audited pages only.
+    assert not {"view_message", "view_conversation"} & _grants(MODERATORS)
     assert {"work_support_queue", "view_supportrequest"} <= _grants(SUPPORT_AGENTS)
     assert "moderate" not in _grants(SUPPORT_AGENTS)
 
@@ -28,6 +30,7 @@ def test_flush_brings_the_groups_back(make_user):
     Group.objects.all().delete()
     call_command("flush", interactive=False, verbosity=0)
     assert "moderate" in _grants(MODERATORS)
+    assert not {"view_message", "view_conversation"} & _grants(MODERATORS)
     assert "work_support_queue" in _grants(SUPPORT_AGENTS)
     mentor = make_user(Role.MENTOR, is_staff=True)
     mentor.groups.add(Group.objects.get(name=MODERATORS))

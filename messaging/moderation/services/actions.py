@@ -143,11 +143,14 @@ def restore_message(*, moderator: User, message_id: UUID, note: str) -> Message:
 def delete_message(*, moderator: User, message_id: UUID, note: str) -> Message:
     """The soft delete of ``messaging.services.delete_message`` (content and
     files gone for good, ``message.deleted``), as a moderator, with the note
-    in its one audit row."""
+    in its one audit row. The one way to delete someone else's message: the
+    ordinary delete (API, socket) is the author's own."""
     with write_transaction(actor=moderator, attempted=AuditAction.MESSAGE_DELETE):
         policy.check_moderate(moderator)
         note = _clean_note(note)
-        message = messages.delete_message(actor=moderator, message_id=message_id, note=note)
+        message = messages.delete_message(
+            actor=moderator, message_id=message_id, moderator_note=note
+        )
         cases.close_case(message.pk, moderator=moderator)
     return message
 

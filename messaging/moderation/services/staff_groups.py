@@ -22,8 +22,10 @@ GRANTS: dict[str, dict[str, list[str]]] = {
         "warning": ["view_warning"],
         "userblock": ["view_userblock"],
         "auditlog": ["view_auditlog"],
-        "message": ["view_message"],
-        "conversation": ["view_conversation"],
+        # No view_message / view_conversation: moderators read people's
+        # messages only on the queue's case and review pages, each opening
+        # audited; the Messages and Conversations lists are for platform
+        # admins.
     },
     SUPPORT_AGENTS: {
         "supportrequest": ["work_support_queue", "view_supportrequest"],
