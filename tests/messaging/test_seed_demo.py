@@ -10,13 +10,21 @@ from django.test import RequestFactory
 from accounts.models import MentorAssignment, Role, User
 from messaging import services
 from messaging.files.models import Attachment, AttachmentKind
-from messaging.management.commands.seed_demo import CONVERSATIONS, DEMO_PASSWORD, FILES, PEOPLE
+from messaging.management.commands.seed_demo import (
+    CONVERSATIONS,
+    DEMO_PASSWORD,
+    FILES,
+    PEOPLE,
+    REPORTED_LINE,
+    REPORTER,
+)
 from messaging.models import (
     AuditLog,
     Conversation,
     ConversationParticipant,
     ConversationType,
     Message,
+    ModerationCase,
 )
 from messaging.support.models import SupportRequest
 
@@ -63,7 +71,12 @@ def test_seed_demo_creates_the_demo_and_prints_the_logins(client):
     assert MentorAssignment.objects.count() == 4
     assert set(Conversation.objects.values_list("type", flat=True)) == set(ConversationType.values)
     seeded = Message.objects.filter(conversation__support_request__isnull=True)
-    assert seeded.count() == sum(len(c[4]) for c in CONVERSATIONS) + len(FILES)
+    # The lines, the files' messages, and the line in the moderation queue.
+    assert seeded.count() == sum(len(c[4]) for c in CONVERSATIONS) + len(FILES) + 1
+    [case] = ModerationCase.objects.select_related("message", "sender")
+    assert case.status == "open" and case.report_count == 1
+    assert case.message.content == REPORTED_LINE[1] == case.reported_content
+    assert case.reports.get().reporter.email == REPORTER
     # The support request: Sam's complaint, assigned to the admin, pending.
     [request] = SupportRequest.objects.select_related("category", "requester", "assignee")
     assert request.category.slug == "complaint"
