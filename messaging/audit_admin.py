@@ -81,30 +81,30 @@ def _person_id(value: str) -> UUID | None:
         return User.objects.filter(email__iexact=value).values_list("pk", flat=True).first()
 
 
-class ActorFilter(TextInputFilter):
+class _PersonFilter(TextInputFilter):
+    """Rows whose ``column`` names the person typed (an email or an id)."""
+
+    column = ""
+    placeholder = "email or id"
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        person = _person_id(value)
+        return queryset.filter(**{self.column: person}) if person else queryset.none()
+
+
+class ActorFilter(_PersonFilter):
     title = "actor (email or id)"
     parameter_name = "actor"
-    placeholder = "email or id"
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if not value:
-            return queryset
-        person = _person_id(value)
-        return queryset.filter(actor_id=person) if person else queryset.none()
+    column = "actor_id"
 
 
-class TargetFilter(TextInputFilter):
+class TargetFilter(_PersonFilter):
     title = "target (email or id)"
     parameter_name = "target"
-    placeholder = "email or id"
-
-    def queryset(self, request, queryset):
-        value = self.value()
-        if not value:
-            return queryset
-        person = _person_id(value)
-        return queryset.filter(target_user_id=person) if person else queryset.none()
+    column = "target_user_id"
 
 
 class ConversationFilter(TextInputFilter):

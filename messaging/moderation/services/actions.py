@@ -95,19 +95,27 @@ def hide_message(*, moderator: User, message_id: UUID, note: str) -> Message:
         message.save(update_fields=["hidden_at"])
         indexing.remove_message(message.pk)
         notification_feed.message_deleted(message_id=message.pk)
-        cases.close_case(message.pk, moderator=moderator)
-        audit.record(
-            actor=moderator,
-            action=AuditAction.MESSAGE_HIDE,
-            conversation_id=message.conversation_id,
-            message_id=message.pk,
-            target_user_id=message.sender_id,
-            note=note,
-        )
-        events.publish_on_commit(
-            events.conversation_group(message.conversation_id), events.message_hidden(message)
+        _closed_and_announced(
+            message, moderator, AuditAction.MESSAGE_HIDE, note, events.message_hidden(message)
         )
     return message
+
+
+def _closed_and_announced(
+    message: Message, moderator: User, action: str, note: str, frame: dict
+) -> None:
+    """What hiding and restoring share: the case closes, one audit row with
+    the note, and the frame to the conversation after commit."""
+    cases.close_case(message.pk, moderator=moderator)
+    audit.record(
+        actor=moderator,
+        action=action,
+        conversation_id=message.conversation_id,
+        message_id=message.pk,
+        target_user_id=message.sender_id,
+        note=note,
+    )
+    events.publish_on_commit(events.conversation_group(message.conversation_id), frame)
 
 
 def restore_message(*, moderator: User, message_id: UUID, note: str) -> Message:
@@ -125,17 +133,8 @@ def restore_message(*, moderator: User, message_id: UUID, note: str) -> Message:
         message.hidden_at = None
         message.save(update_fields=["hidden_at"])
         indexing.index_message(message)
-        cases.close_case(message.pk, moderator=moderator)
-        audit.record(
-            actor=moderator,
-            action=AuditAction.MESSAGE_RESTORE,
-            conversation_id=message.conversation_id,
-            message_id=message.pk,
-            target_user_id=message.sender_id,
-            note=note,
-        )
-        events.publish_on_commit(
-            events.conversation_group(message.conversation_id), events.message_restored(message)
+        _closed_and_announced(
+            message, moderator, AuditAction.MESSAGE_RESTORE, note, events.message_restored(message)
         )
     return message
 
