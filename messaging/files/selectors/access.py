@@ -1,6 +1,7 @@
 """Which attachment a person may fetch: the one read every download,
 thumbnail and preview page goes through."""
 
+from collections.abc import Callable
 from uuid import UUID
 
 from accounts.models import User
@@ -13,9 +14,16 @@ from messaging.models import AuditAction
 ATTEMPTED_FETCH = AuditAction.FILE_DOWNLOAD
 
 
-def attachment_for(user: User, attachment_id: UUID) -> Attachment:
-    """The attachment ``user`` may fetch (``policy.may_fetch_attachment``),
-    its message loaded.
+def attachment_for(
+    user: User,
+    attachment_id: UUID,
+    *,
+    may_fetch: Callable[[User, Attachment], bool] = policy.may_fetch_attachment,
+    refusal: str = "You may not fetch this file.",
+) -> Attachment:
+    """The attachment ``user`` may fetch (``may_fetch``: a member's rule,
+    ``policy.may_fetch_attachment``, unless the caller names another such
+    as the moderators'), its message loaded.
 
     Anything else raises ``NotFound``, the same answer as for an id that
     does not exist, so a refusal tells nobody that a file is there. A
@@ -26,12 +34,12 @@ def attachment_for(user: User, attachment_id: UUID) -> Attachment:
     attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
     if attachment is None:
         raise NotFound("No such file.")
-    if not policy.may_fetch_attachment(user, attachment):
+    if not may_fetch(user, attachment):
         audit.record_denial(
             actor=user,
             attempted=ATTEMPTED_FETCH,
             conversation_id=attachment.conversation_id,
-            reason="You may not fetch this file.",
+            reason=refusal,
         )
         raise NotFound("No such file.")
     return attachment

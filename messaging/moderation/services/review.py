@@ -11,6 +11,7 @@ from accounts.models import User
 from messaging import audit, policy
 from messaging.errors import AccessDenied, NotFound
 from messaging.files.models import Attachment
+from messaging.files.selectors import access
 from messaging.models import AuditAction, Conversation
 from messaging.moderation import queue
 
@@ -59,15 +60,9 @@ def attachment_for_moderator(*, moderator: User, attachment_id: UUID) -> Attachm
     (recorded) with NotFound, as the members' download answers. The caller
     serves it with ``serving.serve_content(..., moderation=True)``, which
     writes the ``file.download`` row."""
-    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
-    if attachment is None:
-        raise NotFound("No such file.")
-    if not policy.may_fetch_attachment_as_moderator(moderator, attachment):
-        audit.record_denial(
-            actor=moderator,
-            attempted=AuditAction.FILE_DOWNLOAD,
-            conversation_id=attachment.conversation_id,
-            reason="Only moderators fetch files through the moderation queue.",
-        )
-        raise NotFound("No such file.")
-    return attachment
+    return access.attachment_for(
+        moderator,
+        attachment_id,
+        may_fetch=policy.may_fetch_attachment_as_moderator,
+        refusal="Only moderators fetch files through the moderation queue.",
+    )
