@@ -11,7 +11,7 @@ from messaging.models import (
     MessageStatus,
     UserPresence,
 )
-from messaging.moderation.admin import NoteForm, excerpt, note_page
+from messaging.moderation.admin import NoteForm, Outcome, each_row, excerpt, note_page
 from messaging.moderation.services import actions
 
 PARTICIPANT_FIELDS = ("user", "role", "joined_at", "left_at", "last_read_seq", "last_delivered_seq")
@@ -132,17 +132,14 @@ class MessageAdmin(admin.ModelAdmin):
         """Like the queue's "Delete": a note first, then the actions service."""
         selected = list(queryset)
 
-        def perform(data: dict) -> tuple[int, list[str]]:
-            done, failures = 0, []
-            for message in selected:
-                try:
-                    actions.delete_message(
-                        moderator=request.user, message_id=message.pk, note=data["note"]
-                    )
-                    done += 1
-                except MessagingError as error:
-                    failures.append(f"#{message.seq}: {error.message}")
-            return done, failures
+        def perform(data: dict) -> Outcome:
+            return each_row(
+                selected,
+                lambda message: actions.delete_message(
+                    moderator=request.user, message_id=message.pk, note=data["note"]
+                ),
+                lambda message: f"#{message.seq}",
+            )
 
         return note_page(
             self,

@@ -23,6 +23,7 @@ Limits per role are edited here too (RoleLimits), saved through
 """
 
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 from uuid import UUID
 
 from django import forms
@@ -126,6 +127,21 @@ class MuteForm(NoteForm):
 # What acting on the selected rows came to: how many were done, and what
 # was refused, one line each.
 Outcome = tuple[int, list[str]]
+R = TypeVar("R")
+
+
+def each_row(rows: Iterable[R], act: Callable[[R], object], label: Callable[[R], str]) -> Outcome:
+    """``act`` on every row; how many were done, and what each refusal said
+    (``label(row): message``): one refused row does not stop the others."""
+    done, failures = 0, []
+    for row in rows:
+        try:
+            act(row)
+        except MessagingError as error:
+            failures.append(f"{label(row)}: {error.message}")
+            continue
+        done += 1
+    return done, failures
 
 
 def note_page(
@@ -640,14 +656,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         act: Callable[[ModerationCase, dict], object],
     ) -> Callable[[list[ModerationCase], dict], Outcome]:
         def perform(selected: list[ModerationCase], data: dict) -> Outcome:
-            done, failures = 0, []
-            for case in selected:
-                try:
-                    act(case, data)
-                    done += 1
-                except MessagingError as error:
-                    failures.append(f"{excerpt(case.message)}: {error.message}")
-            return done, failures
+            return each_row(selected, lambda case: act(case, data), lambda c: excerpt(c.message))
 
         return perform
 
@@ -806,14 +815,13 @@ class MuteAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         selected = list(queryset.select_related("user"))
 
         def perform(data: dict) -> Outcome:
-            done, failures = 0, []
-            for mute in selected:
-                try:
-                    actions.lift_mute(moderator=request.user, mute_id=mute.pk, note=data["note"])
-                    done += 1
-                except MessagingError as error:
-                    failures.append(f"{mute}: {error.message}")
-            return done, failures
+            return each_row(
+                selected,
+                lambda mute: actions.lift_mute(
+                    moderator=request.user, mute_id=mute.pk, note=data["note"]
+                ),
+                str,
+            )
 
         return note_page(
             self,
