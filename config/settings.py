@@ -551,6 +551,16 @@ PARLEY = {
     "SUPPORT_RESOLUTION_HOURS": env.int("PARLEY_SUPPORT_RESOLUTION_HOURS", default=72),
     "SUPPORT_SUBJECT_MAX_CHARS": 200,
     "SUPPORT_RATING_COMMENT_MAX_CHARS": 2000,
+    # Reactions, pins, threads (messaging.threads).
+    "MAX_REACTIONS_PER_MESSAGE": 50,  # distinct emoji on one message
+    "MAX_REACTIONS_PER_PERSON": 20,  # one person's emoji on one message
+    "MAX_PINS_PER_CONVERSATION": 50,
+    "THREAD_PAGE_SIZE": 50,
+    # Link previews: off unless the deployment turns them on; fetched by a
+    # Celery task from public addresses only, within these bounds.
+    "LINK_PREVIEWS": env.bool("PARLEY_LINK_PREVIEWS", default=False),
+    "LINK_PREVIEW_TIMEOUT_SECONDS": env.float("PARLEY_LINK_PREVIEW_TIMEOUT_SECONDS", default=5.0),
+    "LINK_PREVIEW_MAX_BYTES": env.int("PARLEY_LINK_PREVIEW_MAX_BYTES", default=1024 * 1024),
 }
 
 LOGGING = {

@@ -168,3 +168,20 @@ class MessageHidden(MessagingError):
 
     code = "hidden"
     http_status = 409
+
+
+class TooManyReactions(MessagingError):
+    """A message has as many distinct emoji as it may, or the person has
+    put as many on it as they may (``MAX_REACTIONS_PER_MESSAGE``,
+    ``MAX_REACTIONS_PER_PERSON``)."""
+
+    code = "too_many_reactions"
+    http_status = 409
+
+
+class TooManyPins(MessagingError):
+    """The conversation has as many pinned messages as it may
+    (``MAX_PINS_PER_CONVERSATION``)."""
+
+    code = "too_many_pins"
+    http_status = 409

@@ -27,6 +27,7 @@ from messaging.files.payloads import attachment_payload
 from messaging.models import ConversationType, MessageType
 from messaging.support import timers
 from messaging.support.models import SupportRequest
+from messaging.threads import payloads as thread_payloads
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ def message_payload(message) -> dict:
         "edited_at": _iso(message.edited_at),
         "deleted_at": _iso(message.deleted_at),
         "hidden": message.hidden_at is not None,
+        # Replies, threads, reactions, pins, rich text, link previews.
+        **thread_payloads.message_extras(message, user_payload=user_payload, iso=_iso),
     }
 
 
@@ -327,6 +330,81 @@ def message_hidden(message) -> dict:
 def message_restored(message) -> dict:
     """A moderator restored a hidden message: its full payload again."""
     return {"type": "message.restored", "message": message_payload(message)}
+
+
+# --- Threads, reactions, pins, saved messages, link previews ------------------
+
+
+def thread_updated(root) -> dict:
+    """A thread's summary changed (a reply came, or one was deleted): to its
+    conversation's group. ``thread.last_reply_seq`` only grows: a client
+    keeps the summary with the highest one."""
+    thread = root.thread
+    return {
+        "type": "thread.updated",
+        "conversation_id": str(root.conversation_id),
+        "thread_id": str(root.pk),
+        "thread": thread_payloads.thread_payload(thread, iso=_iso),
+    }
+
+
+def thread_read(*, conversation_id, thread_id, up_to_seq: int, unread: int) -> dict:
+    """The person read a thread up to ``up_to_seq``: to their own group, so
+    every tab clears the same thread."""
+    return {
+        "type": "thread.read",
+        "conversation_id": str(conversation_id),
+        "thread_id": str(thread_id),
+        "up_to_seq": up_to_seq,
+        "unread": unread,
+    }
+
+
+def reaction_changed(*, added: bool, message, emoji: str, user) -> dict:
+    """``reaction.added`` or ``reaction.removed``: one person's emoji on one
+    message, to its conversation's group. Applying one twice changes
+    nothing (a set of (emoji, user) per message)."""
+    return {
+        "type": "reaction.added" if added else "reaction.removed",
+        "conversation_id": str(message.conversation_id),
+        "message_id": str(message.pk),
+        "emoji": emoji,
+        "user": user_payload(user),
+    }
+
+
+def message_pinned(message, pin) -> dict:
+    return {
+        "type": "message.pinned",
+        "conversation_id": str(message.conversation_id),
+        "message_id": str(message.pk),
+        "pinned": thread_payloads.pin_payload(pin, user_payload, _iso),
+        "message": message_payload(message),
+    }
+
+
+def message_unpinned(message) -> dict:
+    return {
+        "type": "message.unpinned",
+        "conversation_id": str(message.conversation_id),
+        "message_id": str(message.pk),
+    }
+
+
+def saved_changed(*, message_id, saved: bool) -> dict:
+    """The person saved or unsaved a message: to their own group."""
+    return {"type": "saved.changed", "message_id": str(message_id), "saved": saved}
+
+
+def link_preview_updated(message) -> dict:
+    """A message's link card is ready, or its sender removed it (``null``)."""
+    preview = thread_payloads.one_to_one(message, "link_preview")
+    return {
+        "type": "link_preview.updated",
+        "conversation_id": str(message.conversation_id),
+        "message_id": str(message.pk),
+        "link_preview": thread_payloads.preview_payload(preview),
+    }
 
 
 def warning_payload(warning) -> dict:

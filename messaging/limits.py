@@ -280,3 +280,34 @@ def support_subject_max_chars() -> int:
 
 def support_rating_comment_max_chars() -> int:
     return int(_limit("SUPPORT_RATING_COMMENT_MAX_CHARS"))
+
+
+# --- Threads, reactions, pins, link previews (messaging.threads) -------------
+
+
+def max_reactions_per_message() -> int:
+    return int(_limit("MAX_REACTIONS_PER_MESSAGE"))
+
+
+def max_reactions_per_person() -> int:
+    return int(_limit("MAX_REACTIONS_PER_PERSON"))
+
+
+def max_pins_per_conversation() -> int:
+    return int(_limit("MAX_PINS_PER_CONVERSATION"))
+
+
+def thread_page_size() -> int:
+    return int(_limit("THREAD_PAGE_SIZE"))
+
+
+def link_previews_enabled() -> bool:
+    return bool(_limit("LINK_PREVIEWS"))
+
+
+def link_preview_timeout_seconds() -> float:
+    return float(_limit("LINK_PREVIEW_TIMEOUT_SECONDS"))
+
+
+def link_preview_max_bytes() -> int:
+    return int(_limit("LINK_PREVIEW_MAX_BYTES"))

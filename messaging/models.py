@@ -132,7 +132,12 @@ class MessageType(models.TextChoices):
 
 class Message(models.Model):
     """A message. Beyond the seed: ``seq`` (contiguous per conversation),
-    ``client_id`` (the sender's idempotency key) and ``hidden_at``."""
+    ``client_id`` (the sender's idempotency key), ``hidden_at``, and the
+    columns of ``messaging.threads``: ``parent`` (the root of the thread a
+    reply belongs to), ``reply_to`` (the message a reply quotes),
+    ``also_to_conversation`` (a thread reply also shown in the main stream)
+    and ``content_html`` (``content`` rendered from Markdown and sanitized,
+    once, when it is written)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     conversation = models.ForeignKey(
@@ -159,6 +164,17 @@ class Message(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     seq = models.BigIntegerField()
     client_id = models.UUIDField(null=True, blank=True)
+    # Threads and replies (messaging.threads). A thread reply names its
+    # thread's root; replies to a reply join the root's thread.
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    # The message a reply quotes (in the stream or in a thread).
+    reply_to = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    also_to_conversation = models.BooleanField(default=False)
+    content_html = models.TextField(blank=True, default="")
 
     class Meta:
         db_table = "messages"
@@ -171,10 +187,24 @@ class Message(models.Model):
             models.UniqueConstraint(fields=["sender", "client_id"], name="uniq_sender_client_id"),
             models.CheckConstraint(condition=Q(seq__gte=1), name="message_seq_positive"),
         ]
-        indexes = [models.Index(fields=["sender", "sent_at"], name="message_sender_sent_idx")]
+        indexes = [
+            models.Index(fields=["sender", "sent_at"], name="message_sender_sent_idx"),
+            # A thread's replies by seq (history of a thread, paged).
+            models.Index(
+                fields=["parent", "seq"],
+                name="message_parent_seq_idx",
+                condition=Q(parent__isnull=False),
+            ),
+        ]
 
     def __str__(self):
         return f"#{self.seq} in {self.conversation_id}"
+
+    @property
+    def in_main_stream(self) -> bool:
+        """Shown in the conversation's main stream: not a thread reply, or
+        one also sent to the conversation."""
+        return self.parent_id is None or self.also_to_conversation
 
     @property
     def is_deleted(self) -> bool:
@@ -280,6 +310,12 @@ class AuditAction(models.TextChoices):
     DEACTIVATE = "moderation.deactivate"
     REVIEW_CONVERSATION = "moderation.review"
     LIMITS_CHANGE = "moderation.limits_change"
+    # Reactions, pins and link previews (messaging.threads)
+    REACTION_ADD = "reaction.add"
+    REACTION_REMOVE = "reaction.remove"
+    PIN = "message.pin"
+    UNPIN = "message.unpin"
+    PREVIEW_REMOVE = "preview.remove"
 
 
 class AuditLog(models.Model):
@@ -366,4 +402,13 @@ from messaging.support.models import (  # noqa: E402, F401
     SupportPriority,
     SupportRequest,
     SupportStatus,
+)
+from messaging.threads.models import (  # noqa: E402, F401
+    LinkPreview,
+    Pin,
+    PreviewState,
+    Reaction,
+    SavedMessage,
+    Thread,
+    ThreadFollow,
 )

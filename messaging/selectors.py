@@ -29,6 +29,7 @@ from messaging.models import (
     Message,
     UserPresence,
 )
+from messaging.threads.payloads import with_extras
 from notifications.models import ConversationMute
 
 
@@ -203,7 +204,7 @@ def history_page(
     membership = membership_for(user, conversation_id, attempted="history")
     if limit is None:
         limit = limits.history_page_size()
-    messages = (
+    messages = with_extras(
         Message.objects.filter(conversation_id=membership.conversation_id)
         .select_related("sender")
         .prefetch_related("attachments")
@@ -242,11 +243,9 @@ def history(
 def message_for(user: User, message_id: UUID) -> Message:
     """A message of a conversation ``user`` may read."""
     try:
-        message = (
-            Message.objects.select_related("sender")
-            .prefetch_related("attachments")
-            .get(pk=message_id)
-        )
+        message = with_extras(
+            Message.objects.select_related("sender").prefetch_related("attachments")
+        ).get(pk=message_id)
     except Message.DoesNotExist:
         raise NotFound("No such message.") from None
     membership_for(user, message.conversation_id, attempted="message.read")

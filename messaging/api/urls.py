@@ -2,7 +2,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import BasePermission
@@ -92,6 +92,8 @@ urlpatterns = [
         name="api-users-messageable",
     ),
     path("auth/token/", views.ObtainTokenView.as_view(), name="api-token"),
+    # Threads, reactions, pins, saved messages, link previews.
+    path("", include("messaging.threads.api.urls")),
     path("schema/", schema_view, name="api-schema"),
     path("docs/", signed_in_page(views.DocsView.as_view()), name="api-docs"),
     # Last: anything else under /api/ is a JSON 404, not Django's HTML page

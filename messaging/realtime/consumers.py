@@ -22,6 +22,7 @@ from messaging.realtime import health, maintenance, ratelimit
 from messaging.realtime import presence as presence_store
 from messaging.realtime.database import db
 from messaging.realtime.typing import Typing
+from messaging.threads.socket import COMMANDS as THREAD_COMMANDS
 
 logger = logging.getLogger(__name__)
 
@@ -425,6 +426,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     moderation_warning = _relay
     # The user's own group: every tab's bell hears the same.
     notification_new = notification_read = _relay
+    # Threads, reactions, pins, link previews (its conversation's group);
+    # thread reads and saved messages (the user's own group).
+    thread_updated = reaction_added = reaction_removed = _relay
+    message_pinned = message_unpinned = link_preview_updated = _relay
+    thread_read = saved_changed = _relay
 
     async def typing(self, event):
         if event.get("user_id") != str(self.user.pk):
@@ -463,4 +469,6 @@ COMMANDS = {
     "presence.set": ChatConsumer.set_presence,
     "presence.query": ChatConsumer.query_presence,
     "ping": ChatConsumer.ping,
+    # Threads, reactions, pins and saved messages (messaging.threads.socket).
+    **THREAD_COMMANDS,
 }

@@ -26,6 +26,7 @@ from messaging.moderation import selectors as moderation_selectors
 from messaging.search.services import indexing
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
+from messaging.threads import markdown
 from notifications import tasks as notification_tasks
 from notifications.services import feed as notification_feed
 
@@ -134,6 +135,7 @@ def send_message(
         conversation_id=conversation_id,
         sender=sender,
         content=content,
+        content_html=markdown.render(content),
         message_type=message_type,
         client_id=client_id,
         file_url=file_url,
@@ -281,8 +283,9 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
         )
         message.metadata = mentions.with_mentions(before, found)
         message.content = content
+        message.content_html = markdown.render(content)
         message.edited_at = timezone.now()
-        message.save(update_fields=["content", "edited_at", "metadata"])
+        message.save(update_fields=["content", "content_html", "edited_at", "metadata"])
         indexing.index_message(message)
         notification_feed.message_edited(message=message)
         newly_mentioned = set(found.user_ids) - set(before.get("mentions", []))
@@ -327,8 +330,9 @@ def delete_message(*, actor: User, message_id: UUID, moderator_note: str | None 
         old_text = message.content
         message.deleted_at = timezone.now()
         message.content = ""
+        message.content_html = ""
         message.file_url = ""
-        message.save(update_fields=["deleted_at", "content", "file_url"])
+        message.save(update_fields=["deleted_at", "content", "content_html", "file_url"])
         indexing.remove_message(message.pk)
         audit.record(
             actor=actor,

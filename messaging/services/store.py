@@ -31,6 +31,7 @@ from django.db.models.sql import UpdateQuery
 from messaging import audit, events
 from messaging.models import AuditLog, Conversation, ConversationParticipant, Message
 from messaging.search.services import indexing
+from messaging.threads import payloads as thread_payloads
 
 
 def store_message(
@@ -63,6 +64,8 @@ def store_message(
         if stored and searchable:
             indexing.index_message(message)
     if stored:
+        # Nothing reacted to, pinned or previewed yet: its payload asks no query.
+        thread_payloads.mark_fresh(message)
         events.publish_on_commit(
             events.conversation_group(message.conversation_id), events.message_new(message)
         )

@@ -238,7 +238,21 @@ export function messageElement(message, { me, names = null }) {
     extras.unshift(attachmentsElement(attachments));
     if (!message.content) li.classList.add("no-caption");
   }
-  return bubbleItem(li, { name, avatar: message.sender ? initials(name) : "?", metaExtras, content, extras });
+  const item = bubbleItem(li, { name, avatar: message.sender ? initials(name) : "?", metaExtras, content, extras });
+  for (const decorate of messageDecorators) decorate(item, message, { me, names, mine, gone });
+  return item;
+}
+
+/**
+ * Modules that add to every rendered message (its quote, thread summary,
+ * reactions, pin, link card) register here; each is called with the
+ * message's <li>, its payload and { me, names, mine, gone }, for the first
+ * page and live messages alike, and again when a message is re-rendered.
+ */
+const messageDecorators = [];
+
+export function addMessageDecorator(decorate) {
+  messageDecorators.push(decorate);
 }
 
 export const HIDDEN_TEXT = "This message was hidden by a moderator.";

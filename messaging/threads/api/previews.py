@@ -1,0 +1,3 @@
+"""API views for previews (docs/api.md)."""
+
+urlpatterns: list = []

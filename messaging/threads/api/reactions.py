@@ -1,0 +1,3 @@
+"""API views for reactions (docs/api.md)."""
+
+urlpatterns: list = []

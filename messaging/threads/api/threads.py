@@ -1,0 +1,3 @@
+"""API views for threads (docs/api.md)."""
+
+urlpatterns: list = []

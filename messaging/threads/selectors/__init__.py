@@ -1,0 +1,1 @@
+"""Reads of messaging.threads."""

@@ -1,0 +1,2 @@
+"""Writes of messaging.threads: replies and threads, reactions, pins,
+saved messages, link previews."""

@@ -1,0 +1,3 @@
+"""Socket commands for reactions, pins and saved messages."""
+
+COMMANDS: dict = {}
