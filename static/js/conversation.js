@@ -14,6 +14,8 @@ import { MentionAutocomplete } from "./mentions.js";
 import { UploadTray, discardUpload, wireDrop, wirePaste } from "./uploads.js";
 import { jumpFromLocation } from "./jump.js";
 import { ModerationWarnings } from "./warnings.js";
+import { wireThreads } from "./threads.js";
+import { wireMessageExtras } from "./reactions.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -44,6 +46,10 @@ export class ConversationView {
     this._updateNames();
     this.messages = new Map(); // id -> message
     this.seqs = new Map(); // seq -> id
+    // Threads (threads.js) and reactions, pins, saved, link cards
+    // (reactions.js) register their message decorators before anything renders.
+    this.threads = wireThreads(this);
+    this.extras = wireMessageExtras(this);
     this.cursor = 0; // every seq up to here is held
     this.list = document.getElementById("message-list");
     this.outboxList = document.getElementById("outbox-list");

@@ -255,6 +255,19 @@ export function addMessageDecorator(decorate) {
   messageDecorators.push(decorate);
 }
 
+/**
+ * The row of quick actions of a rendered message (reply, thread, react,
+ * pin, save…), made on first use; decorators add their buttons to it.
+ */
+export function messageTools(li) {
+  let tools = li.querySelector(":scope .message-tools");
+  if (!tools) {
+    tools = el("div", { class: "message-tools", role: "group", "aria-label": "Message actions" });
+    (li.querySelector(".bubble-wrap") || li).append(tools);
+  }
+  return tools;
+}
+
 export const HIDDEN_TEXT = "This message was hidden by a moderator.";
 
 /**
