@@ -106,11 +106,9 @@ def apply(message: Message, target: ReplyTarget) -> None:
         # The given id until ``check`` has refused a missing root: the
         # foreign key is checked at commit, after ``check`` ran.
         message.parent_id = target.root_id
-    if target.reply_to_id is not None:
-        if target.quoted is not None:
-            message.reply_to = target.quoted
-        else:
-            message.reply_to_id = target.reply_to_id
+    if target.quoted is not None:
+        # Missing: left unset, and ``check`` refuses the send.
+        message.reply_to = target.quoted
 
 
 def check(target: ReplyTarget) -> None:
