@@ -4,15 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_feed_mutes_push_deliveries'),
+        ("notifications", "0002_feed_mutes_push_deliveries"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('direct', 'Direct messages'), ('group', 'Group messages'), ('mention', 'Mentions'), ('support', 'Support request updates'), ('added', 'Added to a conversation'), ('thread_reply', 'Replies in threads you follow')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("direct", "Direct messages"),
+                    ("group", "Group messages"),
+                    ("mention", "Mentions"),
+                    ("support", "Support request updates"),
+                    ("added", "Added to a conversation"),
+                    ("thread_reply", "Replies in threads you follow"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

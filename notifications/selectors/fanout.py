@@ -75,7 +75,7 @@ def message_audience(message: Message) -> Audience:
     return _choices(message.conversation, user_ids)
 
 
-def thread_followers(root_id: UUID | str) -> set[UUID]:
+def thread_followers(root_id: UUID) -> set[UUID]:
     """The people following the thread of ``root_id`` (one query)."""
     return set(
         ThreadFollow.objects.filter(thread_id=root_id, following=True).values_list(

@@ -84,8 +84,9 @@ def notify_message(*, message_id: UUID | str, mentions_only: bool = False) -> in
     here = _online(audience.user_ids) if everyone == "here" and audience.user_ids else set()
     plain_kind = Kind.DIRECT if message.conversation.type == ConversationType.DIRECT else Kind.GROUP
     data = message_data(message)
-    in_thread = message.parent_id is not None
-    followers = selectors.thread_followers(message.parent_id) if in_thread else set()
+    root_id = message.parent_id
+    in_thread = root_id is not None
+    followers = selectors.thread_followers(root_id) if root_id is not None else set()
 
     def kind_for(user_id: UUID) -> str | None:
         uid = str(user_id)

@@ -86,9 +86,7 @@ def test_thread_detail_messages_read_and_follow(api, people, group):
         f"/api/threads/{root.pk}/messages/", {"before_seq": page["next_before_seq"]}
     ).json()
     assert [m["content"] for m in back["messages"]] == ["r0"] and not back["has_more"]
-    forward = client.get(
-        f"/api/threads/{root.pk}/messages/", {"after_seq": replies[1].seq}
-    ).json()
+    forward = client.get(f"/api/threads/{root.pk}/messages/", {"after_seq": replies[1].seq}).json()
     assert [m["content"] for m in forward["messages"]] == ["r2", "r3"]
     both = client.get(f"/api/threads/{root.pk}/messages/", {"after_seq": 1, "before_seq": 9})
     assert both.status_code == 400 and both.json()["error"]["code"] == "invalid"

@@ -148,7 +148,9 @@ def test_a_resend_returns_the_reply_once_and_another_thread_conflicts(people, gr
             parent_id=other.pk,
         )
     with pytest.raises(ClientIdConflict):
-        services.send_message(sender=ann, conversation_id=group.pk, content="r", client_id=client_id)
+        services.send_message(
+            sender=ann, conversation_id=group.pk, content="r", client_id=client_id
+        )
 
 
 def test_a_deleted_reply_keeps_its_place_and_the_count(people, group):

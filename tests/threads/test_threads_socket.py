@@ -101,9 +101,7 @@ async def test_thread_fetch_pages_back_and_forward_and_resume_carries_replies(
         replies.append(await orm(send)(ann if i % 2 else bob, group, f"r{i}", parent_id=root.pk))
         await orm(send)(mentor, group, f"main {i}")  # the main stream goes on between
     socket = await open_socket(mentor)
-    latest = await socket.request(
-        {"type": "thread.fetch", "thread_id": str(root.pk), "limit": 2}
-    )
+    latest = await socket.request({"type": "thread.fetch", "thread_id": str(root.pk), "limit": 2})
     assert latest["type"] == "thread.history"
     assert latest["thread_id"] == str(root.pk) and latest["conversation_id"] == str(group.pk)
     assert latest["root"]["id"] == str(root.pk)
@@ -180,7 +178,9 @@ async def test_thread_follow(open_socket, people, group):
     root = await orm(send)(mentor, group, "root")
     await orm(send)(ann, group, "r", parent_id=root.pk)
     socket = await open_socket(bob)
-    ok = await socket.request({"type": "thread.follow", "thread_id": str(root.pk), "following": True})
+    ok = await socket.request(
+        {"type": "thread.follow", "thread_id": str(root.pk), "following": True}
+    )
     assert ok["type"] == "ok"
     follow = await orm(lambda: Thread.objects.get(root=root).follows.get(user=bob))()
     assert follow.following is True
@@ -204,9 +204,7 @@ async def test_a_non_member_gets_the_answer_of_a_foreign_conversation(
     root = await orm(send)(mentor, group, "root")
     await orm(send)(ann, group, "r", parent_id=root.pk)
     socket = await open_socket(outsider)
-    history = await socket.request(
-        {"type": "history.fetch", "conversation_id": str(group.pk)}
-    )
+    history = await socket.request({"type": "history.fetch", "conversation_id": str(group.pk)})
     expected = history["code"]
     assert expected in ("forbidden", "not_found")
     for frame in (

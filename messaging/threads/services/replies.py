@@ -25,7 +25,7 @@ keeps its place in the stream.
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from accounts.models import User
 from messaging import events
@@ -130,10 +130,10 @@ def check(target: ReplyTarget) -> None:
             raise InvalidInput("A system message cannot start a thread.")
         # Read again under the conversation's lock: a delete or hide that
         # committed since ``resolve`` counts (both take the same lock).
-        state = (
-            Message.objects.filter(pk=root.pk).values("deleted_at", "hidden_at").first() or {}
-        )
-        if state.get("deleted_at") or state.get("hidden_at"):
+        gone = Message.objects.filter(
+            Q(deleted_at__isnull=False) | Q(hidden_at__isnull=False), pk=root.pk
+        ).exists()
+        if gone:
             raise InvalidInput("This message was deleted or hidden; it cannot get thread replies.")
 
 
@@ -154,9 +154,7 @@ def record(*, message: Message, target: ReplyTarget, sender: User) -> None:
     thread.last_reply_at = message.sent_at
     thread.last_reply_seq = message.seq
     thread.last_repliers = [replier, *others][:LAST_REPLIERS]
-    thread.save(
-        update_fields=["reply_count", "last_reply_at", "last_reply_seq", "last_repliers"]
-    )
+    thread.save(update_fields=["reply_count", "last_reply_at", "last_reply_seq", "last_repliers"])
     thread.refresh_from_db(fields=["reply_count"])
     _follow_as_replier(thread, sender, message.seq)
     if root.sender_id and root.sender_id != sender.pk:
