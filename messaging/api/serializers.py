@@ -367,6 +367,44 @@ class UserListOut(serializers.Serializer):
     users = UserOut(many=True)
 
 
+class ThreadSummaryOut(serializers.Serializer):
+    reply_count = serializers.IntegerField()
+    last_reply_at = serializers.DateTimeField(allow_null=True)
+    last_reply_seq = serializers.IntegerField()
+    last_repliers = UserOut(many=True, help_text="The last three distinct repliers, newest first.")
+
+
+class QuoteOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    seq = serializers.IntegerField()
+    parent_id = serializers.UUIDField(allow_null=True)
+    sender = UserOut(allow_null=True)
+    excerpt = serializers.CharField(help_text="Empty once the quoted message is deleted or hidden.")
+    deleted = serializers.BooleanField()
+    hidden = serializers.BooleanField()
+
+
+class ReactionOut(serializers.Serializer):
+    emoji = serializers.CharField()
+    count = serializers.IntegerField()
+    users = UserOut(many=True)
+
+
+class PinnedOut(serializers.Serializer):
+    pinned_by = UserOut(allow_null=True)
+    pinned_at = serializers.DateTimeField()
+
+
+class LinkPreviewOut(serializers.Serializer):
+    url = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    site_name = serializers.CharField()
+    image_url = serializers.CharField(allow_null=True)
+    image_width = serializers.IntegerField(allow_null=True)
+    image_height = serializers.IntegerField(allow_null=True)
+
+
 class MessageOut(serializers.Serializer):
     id = serializers.UUIDField()
     conversation_id = serializers.UUIDField()
@@ -386,6 +424,23 @@ class MessageOut(serializers.Serializer):
     hidden = serializers.BooleanField(
         help_text="Hidden by a moderator: shown as a placeholder to everyone, sender included."
     )
+    # messaging.threads (docs/protocol.md, "Rich text, replies, threads, …").
+    content_html = serializers.CharField(
+        help_text="content rendered from Markdown and sanitized; empty when deleted or hidden."
+    )
+    parent_id = serializers.UUIDField(
+        allow_null=True, help_text="The root of the thread this message replies in."
+    )
+    also_to_conversation = serializers.BooleanField(
+        help_text="A thread reply also shown in the main stream."
+    )
+    reply_to = QuoteOut(allow_null=True, help_text="The message this one quotes.")
+    thread = ThreadSummaryOut(
+        allow_null=True, help_text="On a thread's root: its summary; null without replies."
+    )
+    reactions = ReactionOut(many=True)
+    pinned = PinnedOut(allow_null=True)
+    link_preview = LinkPreviewOut(allow_null=True)
 
     def to_representation(self, message):
         return events.message_payload(message)
@@ -559,13 +614,6 @@ class ThreadReadIn(InputSerializer):
     seq = SeqField(
         help_text="The thread is read up to this seq (never moves back; capped at its last reply)."
     )
-
-
-class ThreadSummaryOut(serializers.Serializer):
-    reply_count = serializers.IntegerField()
-    last_reply_at = serializers.DateTimeField(allow_null=True)
-    last_reply_seq = serializers.IntegerField()
-    last_repliers = UserOut(many=True, help_text="The last three distinct repliers, newest first.")
 
 
 class ThreadStateOut(serializers.Serializer):

@@ -55,6 +55,12 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/attachments/{attachment_id}/thumbnail/",
         "/api/attachments/{attachment_id}/preview/{page}/",
         "/api/search/",
+        # Threads (messaging.threads.api.threads).
+        "/api/threads/",
+        "/api/threads/{root_id}/",
+        "/api/threads/{root_id}/messages/",
+        "/api/threads/{root_id}/read/",
+        "/api/threads/{root_id}/follow/",
         "/api/support/categories/",
         "/api/support/requests/",
         "/api/support/requests/bulk/",
