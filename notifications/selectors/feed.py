@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from messaging.errors import NotFound
-from notifications.models import Notification
+from notifications.models import Kind, Notification
 
 DEFAULT_PAGE_SIZE = 30
 MAX_PAGE_SIZE = 100
@@ -65,11 +65,26 @@ def unread_counts(user_ids: Iterable[UUID | str]) -> dict[UUID, int]:
 
 def unread_ids_in_conversation(*, user: User, conversation_id: UUID, up_to_seq: int) -> list[UUID]:
     """The user's unread notifications of the conversation about messages
-    up to ``up_to_seq`` (and those about no message: being added)."""
+    up to ``up_to_seq`` (and those about no message: being added). Thread
+    replies are read in their thread (``unread_ids_in_thread``), not here."""
     return list(
         Notification.objects.filter(
             user=user, conversation_id=conversation_id, read_at__isnull=True
         )
+        .exclude(kind=Kind.THREAD_REPLY)
         .filter(Q(message__isnull=True) | Q(message__seq__lte=up_to_seq))
         .values_list("id", flat=True)
+    )
+
+
+def unread_ids_in_thread(*, user: User, root_id: UUID, up_to_seq: int) -> list[UUID]:
+    """The user's unread notifications about the thread's replies up to
+    ``up_to_seq`` (``thread_reply`` and mentions alike)."""
+    return list(
+        Notification.objects.filter(
+            user=user,
+            read_at__isnull=True,
+            message__parent_id=root_id,
+            message__seq__lte=up_to_seq,
+        ).values_list("id", flat=True)
     )

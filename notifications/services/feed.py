@@ -72,6 +72,21 @@ def mark_conversation_read(*, user: User, conversation_id: UUID, up_to_seq: int)
     return changed
 
 
+def mark_thread_read(*, user: User, root_id: UUID, up_to_seq: int) -> int:
+    """Reading a thread up to ``up_to_seq`` clears the bell entries about
+    its replies up to there. Called by the thread-read service inside its
+    transaction; returns how many changed."""
+    ids = feed_selectors.unread_ids_in_thread(user=user, root_id=root_id, up_to_seq=up_to_seq)
+    if not ids:
+        return 0
+    changed = Notification.objects.filter(pk__in=ids, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+    if changed:
+        _announce(user, ids)
+    return changed
+
+
 _ABOUT_MESSAGES = (Kind.DIRECT, Kind.GROUP, Kind.MENTION, Kind.THREAD_REPLY)
 
 

@@ -43,6 +43,7 @@ def test_get_gives_the_defaults_whole(api, student):
             "mention": {"in_app": True, "push": True, "email": True},
             "support": {"in_app": True, "push": True, "email": True},
             "added": {"in_app": True, "push": False, "email": False},
+            "thread_reply": {"in_app": True, "push": True, "email": False},
         },
         "quiet_hours": None,
         "digest": "daily",

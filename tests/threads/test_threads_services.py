@@ -310,3 +310,19 @@ def test_concurrent_replies_are_each_counted(people, group):
     assert stored.count() == thread.reply_count == 2 * per_sender
     assert thread.last_reply_seq == max(stored.values_list("seq", flat=True))
     assert {r["id"] for r in thread.last_repliers} == {str(ann.pk), str(bob.pk)}
+
+
+def test_reading_the_thread_clears_its_notifications_and_the_conversation_does_not(
+    people, group, sent
+):
+    mentor, ann, bob = people
+    root = sent(mentor, group, "root")
+    replies = [sent(ann, group, f"r{i}", parent_id=root.pk) for i in range(2)]
+    notes = Notification.objects.filter(user=mentor, kind=Kind.THREAD_REPLY)
+    assert notes.count() == 2
+    services.mark_read(user=mentor, conversation_id=group.pk, up_to_seq=replies[-1].seq)
+    assert notes.filter(read_at__isnull=True).count() == 2
+    follows.mark_thread_read(user=mentor, root_id=root.pk, up_to_seq=replies[0].seq)
+    assert list(notes.filter(read_at__isnull=True).values_list("message_id", flat=True)) == [
+        replies[1].pk
+    ]

@@ -11,6 +11,7 @@ from accounts.models import User
 from messaging import events
 from messaging.threads.models import Thread, ThreadFollow
 from messaging.threads.selectors import threads as selectors
+from notifications.services import feed as notification_feed
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,9 @@ def mark_thread_read(*, user: User, root_id: UUID, up_to_seq: int) -> ReadState:
             follow.last_read_seq = target
             follow.save(update_fields=["last_read_seq", "updated_at"])
         unread = selectors.unread_count(user, root.pk, follow.last_read_seq)
+        notification_feed.mark_thread_read(
+            user=user, root_id=root.pk, up_to_seq=follow.last_read_seq
+        )
         events.publish_on_commit(
             events.user_group(user.pk),
             events.thread_read(
