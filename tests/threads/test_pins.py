@@ -3,6 +3,9 @@ the service agree), idempotent pin and unpin, the limit, the pinned list
 (newest first, deleted and hidden ones left out), the API, and the
 moderators' unpin in the admin."""
 
+# Fixtures imported from tests.threads.extras are parameters of the tests.
+# ruff: noqa: F811
+
 import uuid
 
 import pytest

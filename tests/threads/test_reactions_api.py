@@ -3,6 +3,9 @@
 answered with the message's reactions; refusals with their codes; the same
 token bucket as sends."""
 
+# Fixtures imported from tests.threads.extras are parameters of the tests.
+# ruff: noqa: F811
+
 import uuid
 from urllib.parse import quote
 

@@ -2,6 +2,9 @@
 remove, every refusal, the limits, the audit trail, the payload, and a
 moderator's removal through the admin."""
 
+# Fixtures imported from tests.threads.extras are parameters of the tests.
+# ruff: noqa: F811
+
 import pytest
 from django.urls import reverse
 

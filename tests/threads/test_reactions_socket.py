@@ -2,6 +2,9 @@
 ``ok``, the live frames other members (or one's own tabs) receive, and
 every refusal answered with its code while the socket stays usable."""
 
+# Fixtures imported from tests.threads.extras are parameters of the tests.
+# ruff: noqa: F811
+
 import uuid
 
 import pytest
@@ -28,7 +31,7 @@ async def still_usable(socket):
     assert (await socket.request({"type": "ping"}))["type"] == "pong"
 
 
-async def test_reactions_reach_every_member_live(open_socket, group, assigned):  # noqa: F811
+async def test_reactions_reach_every_member_live(open_socket, group, assigned):
     mentor, student = assigned
     message = await orm(say)(mentor, group, "react to me")
     reactor = await open_socket(student)
@@ -65,11 +68,11 @@ async def test_reactions_reach_every_member_live(open_socket, group, assigned): 
 
 
 async def test_every_refusal_keeps_the_socket_usable(
-    open_socket,  # noqa: F811
-    group,  # noqa: F811
+    open_socket,
+    group,
     assigned,
     make_user,
-    moderator,  # noqa: F811
+    moderator,
     monkeypatch,
 ):
     mentor, student = assigned
@@ -135,11 +138,11 @@ async def test_every_refusal_keeps_the_socket_usable(
 
 
 async def test_reactions_are_rate_limited_like_sends(
-    open_socket,  # noqa: F811
+    open_socket,
     direct,
     assigned,
     monkeypatch,
-    fake_clock,  # noqa: F811
+    fake_clock,
 ):
     monkeypatch.setitem(settings.PARLEY, "SEND_BURST", 2)
     monkeypatch.setitem(settings.PARLEY, "SEND_RATE_PER_SECOND", 0.01)
@@ -165,7 +168,7 @@ async def test_reactions_are_rate_limited_like_sends(
     await socket.close()
 
 
-async def test_pins_reach_every_member_live(open_socket, group, assigned):  # noqa: F811
+async def test_pins_reach_every_member_live(open_socket, group, assigned):
     mentor, student = assigned
     message = await orm(say)(student, group, "the plan")
     pinner = await open_socket(mentor)
@@ -198,7 +201,7 @@ async def test_pins_reach_every_member_live(open_socket, group, assigned):  # no
     await watcher.close()
 
 
-async def test_saving_tells_only_ones_own_tabs(open_socket, group, assigned):  # noqa: F811
+async def test_saving_tells_only_ones_own_tabs(open_socket, group, assigned):
     mentor, student = assigned
     message = await orm(say)(mentor, group)
     tab, other_tab = await open_socket(student), await open_socket(student)

@@ -2,6 +2,9 @@
 over the API (newest first, paged, by conversation, only conversations one
 is still in, deleted and hidden ones left out)."""
 
+# Fixtures imported from tests.threads.extras are parameters of the tests.
+# ruff: noqa: F811
+
 import uuid
 from urllib.parse import quote
 
