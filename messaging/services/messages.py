@@ -135,7 +135,7 @@ def send_message(
         conversation_id=conversation_id,
         sender=sender,
         content=content,
-        content_html=markdown.render(content),
+        content_html=markdown.render(content, mentions=found),
         message_type=message_type,
         client_id=client_id,
         file_url=file_url,
@@ -283,7 +283,7 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
         )
         message.metadata = mentions.with_mentions(before, found)
         message.content = content
-        message.content_html = markdown.render(content)
+        message.content_html = markdown.render(content, mentions=found)
         message.edited_at = timezone.now()
         message.save(update_fields=["content", "content_html", "edited_at", "metadata"])
         indexing.index_message(message)
