@@ -29,6 +29,7 @@ up to ``MAX_HIGHLIGHT_CHARS``.
 
 import functools
 import html
+import re
 from collections.abc import Mapping
 
 import nh3
@@ -92,9 +93,36 @@ def _parser() -> MarkdownIt:
     parser.disable(["image", "heading", "lheading", "hr", "html_block", "html_inline"])
     # A fuzzy link ("example.com") needs its scheme to be a link.
     parser.linkify.set({"fuzzy_link": False, "fuzzy_email": False})
+    # Only the schemes the sanitizer keeps become links; anything else stays
+    # text instead of turning into an anchor without an address.
+    parser.linkify.add("ftp:", None)
+    parser.linkify.add("//", None)
+    parser.validateLink = _valid_link  # type: ignore[method-assign]
+    parser.inline.ruler.before("link", "image_as_text", _image_as_text)
     parser.core.ruler.push("mentions", _mark_mentions)
     parser.add_render_rule("mention", _render_mention)
     return parser
+
+
+_LINK_SCHEME = re.compile(r"^(?:https?|mailto):", re.IGNORECASE)
+
+
+def _valid_link(url: str) -> bool:
+    """Links (written, autolinked or by reference) to http, https and mailto
+    addresses only; any other scheme, and relative addresses, stay text."""
+    return bool(_LINK_SCHEME.match(url.strip()))
+
+
+def _image_as_text(state, silent: bool) -> bool:
+    """``![`` is text, so an image's source stays text entirely instead of
+    becoming "!" and a link (with the image rule off, the link rule would
+    take the ``[alt](url)`` after the "!")."""
+    if state.src.startswith("![", state.pos):
+        if not silent:
+            state.pending += "!["
+        state.pos += 2
+        return True
+    return False
 
 
 def _mark_mentions(state) -> None:
