@@ -27,6 +27,7 @@ from messaging.search.services import indexing
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from messaging.threads import markdown
+from messaging.threads.services import previews as link_previews
 from notifications import tasks as notification_tasks
 from notifications.services import feed as notification_feed
 
@@ -171,6 +172,7 @@ def send_message(
                 verdict.refuse()
                 filtering.record_flags(verdict, message)
             events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk))
+            link_previews.queue_on_send(message)
     except (IntegrityError, attach.AlreadyClaimed) as error:
         # A resend collides: return what the first send stored.
         original = (
