@@ -199,8 +199,12 @@ export class Threads {
   }
 
   _placeSummary(li, rootId, thread) {
-    const fresh = summaryElement(thread, (button) => this.open(rootId, { opener: button }));
     const old = li.querySelector(":scope .thread-summary");
+    // The same summary again (the thread's own answer): the button stays,
+    // and with it the focus that may be on it.
+    if (old && old.dataset.replyCount === String(thread.reply_count)
+      && old.dataset.lastReplySeq === String(thread.last_reply_seq || 0)) return;
+    const fresh = summaryElement(thread, (button) => this.open(rootId, { opener: button }));
     if (old) {
       old.replaceWith(fresh);
       return;
@@ -610,8 +614,15 @@ export class Threads {
     if (!this.isOpen || document.visibilityState !== "visible" || !this.view.app.isActive()) return;
     let latest = 0;
     for (const message of this.replies.values()) latest = Math.max(latest, message.seq);
-    if (!latest || latest <= this.readSent) return;
-    if (this.view.conn.send({ type: "thread.read", thread_id: this.rootId, seq: latest })) this.readSent = latest;
+    if (!latest || latest <= this.readSent || !this.view.conn.ready) return;
+    const previous = this.readSent;
+    const rootId = this.rootId;
+    this.readSent = latest;
+    this.view.conn.request({ type: "thread.read", thread_id: rootId, seq: latest }, { done: ["ok"] })
+      .catch(() => {
+        // Not recorded (the connection dropped): the next look tries again.
+        if (this.rootId === rootId && this.readSent === latest) this.readSent = previous;
+      });
   }
 
   _nearBottom() {
