@@ -480,6 +480,9 @@ def notification_payload(notification) -> dict:
     url = None
     if conversation_id:
         url = f"/c/{conversation_id}/"
+        if data.get("thread_id"):
+            # A thread reply opens its thread beside the conversation.
+            url += f"?thread={data['thread_id']}"
         if data.get("seq"):
             url += f"#seq-{data['seq']}"
     return {

@@ -22,6 +22,7 @@ class Kind(models.TextChoices):
     MENTION = "mention", "Mentions"
     SUPPORT = "support", "Support request updates"
     ADDED = "added", "Added to a conversation"
+    THREAD_REPLY = "thread_reply", "Replies in threads you follow"
 
 
 class Channel(models.TextChoices):
@@ -34,7 +35,8 @@ class Channel(models.TextChoices):
 
 def default_kinds() -> dict[str, dict[str, bool]]:
     """Direct messages, mentions and support updates reach a person
-    everywhere; being added shows in the app; busy groups stay quiet."""
+    everywhere; being added shows in the app; replies in a followed thread
+    show in the app and on devices (no email); busy groups stay quiet."""
 
     def reaching(*channels: Channel) -> dict[str, bool]:
         return {channel.value: channel in channels for channel in Channel}
@@ -46,6 +48,7 @@ def default_kinds() -> dict[str, dict[str, bool]]:
         Kind.MENTION.value: reaching(*everywhere),
         Kind.SUPPORT.value: reaching(*everywhere),
         Kind.ADDED.value: reaching(Channel.IN_APP),
+        Kind.THREAD_REPLY.value: reaching(Channel.IN_APP, Channel.PUSH),
     }
 
 

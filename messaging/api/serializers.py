@@ -23,6 +23,7 @@ from messaging import events, limits, validation
 from messaging.errors import InvalidInput
 from messaging.files.api.serializers import AttachmentOut
 from messaging.models import ConversationType, MessageType, ParticipantRole, PresenceStatus
+from messaging.threads import validation as thread_validation
 
 MAX_PRESENCE_USERS = validation.MAX_PRESENCE_IDS
 
@@ -152,6 +153,14 @@ class PageSizeField(serializers.IntegerField):
         return _parsed(validation.clean_page_size, _whole_number(self, data))
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON ``true`` or ``false``, nothing else (DRF's field also takes
+    ``1``, ``"yes"`` and others): ``threads.validation.clean_flag``."""
+
+    def to_internal_value(self, data):
+        return _parsed(thread_validation.clean_flag, data, what=self.field_name)
+
+
 class QueryBooleanField(serializers.BooleanField):
     """``true`` or ``false``, as the schema's boolean is written in a query
     string (DRF's field also takes ``1``, ``yes``, ``on`` and others)."""
@@ -260,6 +269,22 @@ class MessageSendIn(InputSerializer):
         default=list,
         help_text="Ids of your unsent uploads in this conversation, in the order to show "
         "(at most MAX_ATTACHMENTS_PER_MESSAGE, 10 by default).",
+    )
+    parent_id = UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Reply in the thread of this message of the conversation (a thread reply "
+        "names its thread's root).",
+    )
+    reply_to_id = UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="Quote this message of the conversation (it may be deleted or hidden).",
+    )
+    also_to_conversation = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="With parent_id: show the thread reply in the main stream too.",
     )
 
     def to_internal_value(self, data):
@@ -498,3 +523,79 @@ class ErrorDetailOut(serializers.Serializer):
 
 class ErrorOut(serializers.Serializer):
     error = ErrorDetailOut()
+
+
+# --- Threads (messaging.threads.api.threads) ----------------------------------
+
+
+class ThreadHistoryQuery(HistoryQuery):
+    limit = PageSizeField(
+        required=False,
+        help_text="Page size, default THREAD_PAGE_SIZE (50), at most HISTORY_MAX_PAGE_SIZE.",
+    )
+
+
+@extend_schema_field({"type": "integer", "minimum": 0})
+class _WindowField(serializers.IntegerField):
+    """A whole number of the followed-threads list's window, read as the
+    socket reads one (``threads.validation.clean_list_window``)."""
+
+    def to_internal_value(self, data):
+        return _whole_number(self, data)
+
+
+class ThreadListQuery(QuerySerializer):
+    limit = _WindowField(required=False, help_text="Page size, default 20, at most 100.")
+    offset = _WindowField(required=False, help_text="Threads to skip, default 0.")
+
+    def validate(self, attrs):
+        limit, offset = _parsed(
+            thread_validation.clean_list_window, attrs.get("limit"), attrs.get("offset")
+        )
+        return {"limit": limit, "offset": offset}
+
+
+class ThreadReadIn(InputSerializer):
+    seq = SeqField(
+        help_text="The thread is read up to this seq (never moves back; capped at its last reply)."
+    )
+
+
+class ThreadSummaryOut(serializers.Serializer):
+    reply_count = serializers.IntegerField()
+    last_reply_at = serializers.DateTimeField(allow_null=True)
+    last_reply_seq = serializers.IntegerField()
+    last_repliers = UserOut(many=True, help_text="The last three distinct repliers, newest first.")
+
+
+class ThreadStateOut(serializers.Serializer):
+    thread_id = serializers.UUIDField()
+    conversation_id = serializers.UUIDField()
+    following = serializers.BooleanField()
+    last_read_seq = serializers.IntegerField()
+    unread = serializers.IntegerField(
+        help_text="Replies after last_read_seq, not yours, neither deleted nor hidden."
+    )
+
+
+class ThreadDetailOut(ThreadStateOut):
+    root = MessageOut()
+    thread = ThreadSummaryOut(allow_null=True, help_text="null while it has no replies.")
+
+
+class ThreadHistoryOut(HistoryOut):
+    messages = MessageOut(many=True, help_text="Replies, oldest first (by seq).")
+
+
+class FollowedThreadOut(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    root = MessageOut()
+    thread = ThreadSummaryOut()
+    unread = serializers.IntegerField()
+    following = serializers.BooleanField()
+
+
+class ThreadListOut(serializers.Serializer):
+    threads = FollowedThreadOut(many=True)
+    has_more = serializers.BooleanField()
+    next_offset = serializers.IntegerField(allow_null=True)

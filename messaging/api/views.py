@@ -282,6 +282,9 @@ class MessageListView(ParleyAPIView):
             content=data["content"],
             client_id=data["client_id"],
             attachment_ids=data["attachments"],
+            parent_id=data.get("parent_id"),
+            reply_to_id=data.get("reply_to_id"),
+            also_to_conversation=data["also_to_conversation"],
         )
         return Response(
             s.MessageOut(result.message).data,

@@ -22,6 +22,7 @@ from messaging.realtime import health, maintenance, ratelimit
 from messaging.realtime import presence as presence_store
 from messaging.realtime.database import db
 from messaging.realtime.typing import Typing
+from messaging.threads import validation as thread_validation
 from messaging.threads.socket import COMMANDS as THREAD_COMMANDS
 
 logger = logging.getLogger(__name__)
@@ -260,6 +261,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             client_id=validation.parse_uuid(frame.get("client_id"), what="client_id"),
             content=clean(frame.get("content")),
             attachment_ids=attachment_ids,
+            # Replies and threads (docs/protocol.md, "Replies and threads").
+            parent_id=thread_validation.parse_optional_uuid(
+                frame.get("parent_id"), what="parent_id"
+            ),
+            reply_to_id=thread_validation.parse_optional_uuid(
+                frame.get("reply_to_id"), what="reply_to_id"
+            ),
+            also_to_conversation=thread_validation.clean_flag(
+                frame.get("also_to_conversation"), what="also_to_conversation", default=False
+            ),
         )
         await self._send_frame(
             {

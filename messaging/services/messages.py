@@ -27,6 +27,8 @@ from messaging.search.services import indexing
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from messaging.threads import markdown
+from messaging.threads.payloads import with_extras
+from messaging.threads.services import replies
 from notifications import tasks as notification_tasks
 from notifications.services import feed as notification_feed
 
@@ -85,6 +87,9 @@ def send_message(
     metadata: dict | None = None,
     attachment_ids: Sequence[UUID] = (),
     filtered: bool = True,
+    parent_id: UUID | None = None,
+    reply_to_id: UUID | None = None,
+    also_to_conversation: bool = False,
 ) -> SendResult:
     """Store a message once and announce it after commit.
 
@@ -117,6 +122,19 @@ def send_message(
     and put it in the moderation queue, in the send's transaction. A resend
     of a stored message is answered as before, whatever the rules say now.
     ``filtered=False`` skips the filter (history imported as it was).
+
+    Replies (``messaging.threads.services.replies``): ``reply_to_id`` quotes
+    a message of the conversation (not a system message; a deleted or
+    hidden one may be quoted); ``parent_id`` makes the message a reply in
+    the thread of that message (a reply's parent is its thread's root: a
+    parent that is itself a thread reply means its root), which must be of
+    the conversation, not a system message, not deleted or hidden;
+    ``also_to_conversation`` (only with ``parent_id``) shows the thread
+    reply in the main stream too. Anything else is ``InvalidInput``, told
+    only to someone who may post here. The thread's summary and follows
+    are written in the send's transaction (``thread.updated`` after commit).
+    A resend with the same ``client_id`` but another thread is a
+    ``ClientIdConflict``.
     """
     if message_type not in SENDABLE_TYPES:
         # System messages are written by the services that announce changes.
@@ -128,6 +146,12 @@ def send_message(
         )
         message_type = attach.message_type_for(uploads)
         file_url = attach.file_url_for(uploads)
+    target = replies.resolve(
+        conversation_id=conversation_id,
+        parent_id=parent_id,
+        reply_to_id=reply_to_id,
+        also_to_conversation=also_to_conversation,
+    )
     verdict = _filter_send(sender, conversation_id, content, uploads) if filtered else None
     found = mentions.mentions_in(sender=sender, conversation_id=conversation_id, content=content)
     metadata = mentions.with_mentions(metadata, found)
@@ -142,6 +166,7 @@ def send_message(
         metadata=metadata or {},
         sent_at=timezone.now(),
     )
+    replies.apply(message, target)
     try:
         with (
             filtering.blocks_recorded(),
@@ -165,17 +190,19 @@ def send_message(
             )
             if not stored:
                 _refuse_send(conversation_id, sender)
+            # Only now, for the same reason as the filter's verdict below.
+            replies.check(target)
             if verdict is not None:
                 # Only now: someone who may not post here is told that, not
                 # what the filter thinks of their text.
                 verdict.refuse()
                 filtering.record_flags(verdict, message)
+            replies.record(message=message, target=target, sender=sender)
             events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk))
     except (IntegrityError, attach.AlreadyClaimed) as error:
         # A resend collides: return what the first send stored.
         original = (
-            Message.objects.select_related("sender")
-            .prefetch_related("attachments")
+            with_extras(Message.objects.select_related("sender").prefetch_related("attachments"))
             .filter(sender=sender, client_id=client_id)
             .first()
         )
@@ -185,6 +212,7 @@ def send_message(
             original.conversation_id != conversation_id
             or original.content != content
             or attach.sent_ids(original) != [u.pk for u in uploads]
+            or original.parent_id != (target.root_id if parent_id is not None else None)
         ):
             raise ClientIdConflict(
                 "This client_id was already used for a different message."

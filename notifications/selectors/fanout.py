@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from accounts.models import User
-from messaging.models import Conversation, ConversationParticipant, Message, MessageType
+from messaging.models import (
+    Conversation,
+    ConversationParticipant,
+    Message,
+    MessageType,
+    ThreadFollow,
+)
 from notifications.models import ConversationMute, Kind, Notification, NotificationPreference
 
 
@@ -67,6 +73,15 @@ def message_audience(message: Message) -> Audience:
         .values_list("user_id", flat=True)
     )
     return _choices(message.conversation, user_ids)
+
+
+def thread_followers(root_id: UUID | str) -> set[UUID]:
+    """The people following the thread of ``root_id`` (one query)."""
+    return set(
+        ThreadFollow.objects.filter(thread_id=root_id, following=True).values_list(
+            "user_id", flat=True
+        )
+    )
 
 
 def added_audience(conversation_id: UUID | str, user_ids: Iterable[UUID | str]) -> Audience | None:

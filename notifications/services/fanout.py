@@ -35,12 +35,16 @@ EXCERPT_LENGTH = 200
 def message_data(message: Message) -> dict:
     """What a notification about ``message`` shows without another query."""
     conversation = message.conversation
-    return {
+    data = {
         "excerpt": message_text(message)[:EXCERPT_LENGTH],
         "seq": message.seq,
         "conversation_title": conversation.title,
         "conversation_type": conversation.type,
     }
+    if message.parent_id:
+        # A thread reply: the link opens its thread (events.notification_payload).
+        data["thread_id"] = str(message.parent_id)
+    return data
 
 
 def _online(user_ids: list[UUID]) -> set[str]:
@@ -56,7 +60,10 @@ def notify_message(*, message_id: UUID | str, mentions_only: bool = False) -> in
 
     Kind: ``mention`` for the people it mentions (``@all``: every member;
     ``@here``: those online), else ``direct`` or ``group`` (group and
-    support conversations). A muted conversation reaches nobody; otherwise
+    support conversations). A thread reply (``parent_id``) tells the
+    thread's followers ``thread_reply`` (a mention wins: one notification
+    per person and message), and the other members only when it was also
+    sent to the conversation. A muted conversation reaches nobody; otherwise
     ``rules.channels_for`` decides, and a person with no channel gets no row.
     ``mentions_only`` (after an edit) tells only the people mentioned.
     Returns how many notifications this call created.
@@ -77,12 +84,20 @@ def notify_message(*, message_id: UUID | str, mentions_only: bool = False) -> in
     here = _online(audience.user_ids) if everyone == "here" and audience.user_ids else set()
     plain_kind = Kind.DIRECT if message.conversation.type == ConversationType.DIRECT else Kind.GROUP
     data = message_data(message)
+    in_thread = message.parent_id is not None
+    followers = selectors.thread_followers(message.parent_id) if in_thread else set()
 
     def kind_for(user_id: UUID) -> str | None:
         uid = str(user_id)
         if uid in mentioned or everyone == "all" or (everyone == "here" and uid in here):
             return Kind.MENTION
-        return None if mentions_only else plain_kind
+        if mentions_only:
+            return None
+        if in_thread:
+            if user_id in followers:
+                return Kind.THREAD_REPLY
+            return plain_kind if message.also_to_conversation else None
+        return plain_kind
 
     return _deliver(
         audience,

@@ -72,7 +72,7 @@ def mark_conversation_read(*, user: User, conversation_id: UUID, up_to_seq: int)
     return changed
 
 
-_ABOUT_MESSAGES = (Kind.DIRECT, Kind.GROUP, Kind.MENTION)
+_ABOUT_MESSAGES = (Kind.DIRECT, Kind.GROUP, Kind.MENTION, Kind.THREAD_REPLY)
 
 
 def message_edited(*, message: Message) -> int:

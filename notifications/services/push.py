@@ -285,6 +285,8 @@ def _payload(notification: Notification, preference: NotificationPreference) -> 
             title = f"{actor} mentioned you" + (f" in {place}" if place else "")
         elif kind == Kind.ADDED:
             title = f"{actor} added you" + (f" to {place}" if place else "")
+        elif kind == Kind.THREAD_REPLY:
+            title = f"{actor} replied in a thread" + (f" in {place}" if place else "")
         elif kind == Kind.SUPPORT:
             title = "Support request" + (f": {place}" if place else "")
         elif place:
