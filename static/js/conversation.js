@@ -167,6 +167,7 @@ export class ConversationView {
         return;
       }
       this.readSent = Math.max(this.readSent, mine.last_read_seq);
+      this._fillView();
     });
     conn.on("message.new", (frame) => {
       const message = frame.message;
@@ -429,6 +430,7 @@ export class ConversationView {
     if (this.loadingOlder || !this.hasMoreBefore || !this.conn.ready) return;
     const oldest = this._oldestSeq();
     if (oldest === Infinity) return;
+    let loaded = false;
     this.loadingOlder = true;
     this.status.textContent = "Loading older messages…";
     try {
@@ -441,12 +443,21 @@ export class ConversationView {
       this.decorate();
       this.scroller.scrollTop = top + (this.scroller.scrollHeight - height);
       this.hasMoreBefore = !!reply.has_more && (reply.messages || []).length > 0;
+      loaded = true;
     } catch (error) {
       /* try again on the next scroll */
     } finally {
       this.loadingOlder = false;
       this._showHistoryStatus();
     }
+    if (loaded) this._fillView();
+  }
+
+  /** Older pages while the list does not reach the top of the view: a
+   * page of thread replies shown only in their threads draws nothing, and
+   * there is then nothing to scroll. */
+  _fillView() {
+    if (this.hasMoreBefore && this.scroller.scrollTop < 200) setTimeout(() => this.loadOlder(), 0);
   }
 
   /** Show ``messages`` (one stretch without gaps, oldest first) instead of

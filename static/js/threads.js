@@ -394,6 +394,10 @@ export class Threads {
     const generation = this.generation;
     this.rootId = rootId;
     this.opener = opener || this.opener;
+    this._openerPlace = this.opener ? {
+      itemId: this.opener.closest("li.message")?.id,
+      kind: this.opener.classList.contains("thread-summary") ? "summary" : "button",
+    } : null;
     this.replies.clear();
     this.hasMore = false;
     this.readSent = 0;
@@ -455,9 +459,18 @@ export class Threads {
     closeMenus();
     document.getElementById("chat")?.closest(".chat-layout")?.classList.remove("thread-open");
     this._setLocation(null);
-    const back = this.opener && this.opener.isConnected ? this.opener : this.view.input;
+    (this._openerNow() || this.view.input)?.focus();
     this.opener = null;
-    back?.focus();
+  }
+
+  /** The button that opened the panel, or the one that took its place
+   * when its message was drawn again (a summary updated meanwhile). */
+  _openerNow() {
+    const opener = this.opener;
+    if (!opener || opener.isConnected) return opener;
+    const { itemId, kind } = this._openerPlace || {};
+    const item = itemId && document.getElementById(itemId);
+    return item ? item.querySelector(kind === "summary" ? ".thread-summary" : "[data-action=thread]") : null;
   }
 
   /** The composer is gone from the conversation (archived, removed). */
