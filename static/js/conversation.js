@@ -606,7 +606,8 @@ export class ConversationView {
     });
     // Formatting shortcuts and toolbar (format.js); the quoted message of a
     // reply above the box (threads.js).
-    wireFormatting(this.input, { form: this.composer, anchor: this.composer.querySelector(".attach-btn") || this.input });
+    // Before the file picker: Shift+Tab from the box still reaches Attach.
+    wireFormatting(this.input, { form: this.composer, anchor: document.getElementById("composer-files") || this.input });
     this.threads.attachMainComposer(this.composer, this.input, this.composer.querySelector(".format-toolbar"));
     // The reason a draft came back goes once the draft is changed.
     this.input.addEventListener("input", () => this._composerNotice(""));

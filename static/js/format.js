@@ -16,7 +16,8 @@ export const FORMATS = [
   { name: "italic", label: "Italic", face: "I", before: "_", after: "_", key: "i", shift: false },
   { name: "strike", label: "Strikethrough", face: "S", before: "~~", after: "~~", key: "x", shift: true },
   { name: "code", label: "Inline code", face: "</>", before: "`", after: "`", key: "e", shift: false },
-  { name: "codeblock", label: "Code block", face: "{ }", block: true, key: "c", shift: true },
+  // Not "Code block": the page's Block button must stay the only one of that name.
+  { name: "codeblock", label: "Multi-line code", face: "{ }", block: true, key: "c", shift: true },
 ];
 
 export function shortcutText(format) {

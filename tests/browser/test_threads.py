@@ -247,9 +247,7 @@ def test_quote_of_a_deleted_message(pair, browser, server, console):
 # --- Threads ---------------------------------------------------------------------
 
 
-def test_thread_reply_updates_the_count_live_for_another_member(
-    pair, browser, server, console
-):
+def test_thread_reply_updates_the_count_live_for_another_member(pair, browser, server, console):
     mentor, student, conversation = pair
     root = post(mentor, conversation, "Who reviews the pull request?")
     path = conversation_path(conversation)
@@ -321,6 +319,7 @@ def test_thread_reply_updates_the_count_live_for_another_member(
 
 def test_thread_pages_earlier_replies(pair, browser, server, console):
     mentor, student, conversation = pair
+
     def thread():
         root = send(mentor, conversation, "A long thread")
         for n in range(60):
