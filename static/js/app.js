@@ -38,6 +38,13 @@ class Sender {
           const frame = { type: "message.send", conversation_id: item.conversation_id,
             client_id: item.client_id, content: item.content };
           if (item.attachments && item.attachments.length) frame.attachments = item.attachments;
+          // A reply (quoting a message) and a thread reply (docs/protocol.md,
+          // "Replies and threads"): every resend says the same.
+          if (item.reply_to_id) frame.reply_to_id = item.reply_to_id;
+          if (item.parent_id) {
+            frame.parent_id = item.parent_id;
+            frame.also_to_conversation = !!item.also_to_conversation;
+          }
           const ack = await this.conn.request(
             frame,
             { key: item.client_id, done: ["ack"] },

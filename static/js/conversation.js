@@ -12,9 +12,10 @@ import {
 } from "./moderation.js";
 import { MentionAutocomplete } from "./mentions.js";
 import { UploadTray, discardUpload, wireDrop, wirePaste } from "./uploads.js";
-import { jumpFromLocation } from "./jump.js";
+import { JumpToContext, jumpFromLocation } from "./jump.js";
 import { ModerationWarnings } from "./warnings.js";
-import { wireThreads } from "./threads.js";
+import { inMainStream, wireThreads } from "./threads.js";
+import { wireFormatting } from "./format.js";
 import { wireMessageExtras } from "./reactions.js";
 
 const TYPING_RENEW_MS = 2000;
@@ -109,19 +110,51 @@ export class ConversationView {
   async goToHash() {
     const match = window.location.hash.match(/^#seq-(\d+)$/);
     if (!match) return;
-    const seq = Number(match[1]);
-    for (let round = 0; round < 40 && !this.seqs.has(seq) && this.hasMoreBefore; round += 1) {
+    // A thread's link (?thread=<root>#seq-<n>): the thread panel shows it.
+    if (new URLSearchParams(window.location.search).get("thread")) return;
+    await this.goToSeq(Number(match[1]));
+  }
+
+  /**
+   * Show the message with ``seq`` (a quote's target, a link): load older
+   * pages until it is held, then scroll to it, mark and focus it; a thread
+   * reply not in the main stream opens its thread instead. Far back, the
+   * stretch around it is loaded instead (jump.js).
+   */
+  async goToSeq(seq) {
+    for (let round = 0; round < 10 && !this.seqs.has(seq) && this.hasMoreBefore; round += 1) {
       if (!this.conn.ready) {
         await new Promise((resolve) => this.conn.addEventListener("hello", resolve, { once: true }));
       }
+      const before = this._oldestSeq();
       await this.loadOlder();
+      if (this._oldestSeq() === before) break;
+    }
+    if (!this.seqs.has(seq) && this.hasMoreBefore && seq < this._oldestSeq()) {
+      this.jump = new JumpToContext(this, seq);
+      await this.jump.open();
+      return;
     }
     const id = this.seqs.get(seq);
+    const message = id && this.messages.get(id);
+    if (message && !inMainStream(message)) {
+      await this.threads.open(message.parent_id, { seq });
+      return;
+    }
     const node = id && document.getElementById(`m-${id}`);
     if (!node) return;
     for (const old of this.list.querySelectorAll("li.message.target")) old.classList.remove("target");
     node.classList.add("target");
+    node.tabIndex = -1;
     node.scrollIntoView({ block: "center" });
+    node.focus({ preventScroll: true });
+  }
+
+  /** The oldest seq held (shown or not: thread replies fill seqs too). */
+  _oldestSeq() {
+    let oldest = Infinity;
+    for (const seq of this.seqs.keys()) if (seq < oldest) oldest = seq;
+    return oldest;
   }
 
   _listen() {
@@ -134,17 +167,21 @@ export class ConversationView {
         return;
       }
       this.readSent = Math.max(this.readSent, mine.last_read_seq);
+      this._fillView();
     });
     conn.on("message.new", (frame) => {
       const message = frame.message;
       if (!message || message.conversation_id !== this.id) return;
       const stick = this.nearBottom() || (message.sender && message.sender.id === this.me);
-      const added = this.upsert(message);
+      const added = this.upsert(message, { via: frame.via });
       this.decorate();
       if (message.seq > this.cursor) this.fillGap();
       if (added && message.sender && message.sender.id !== this.me) {
         this._stopTyping(message.sender.id);
-        if (frame.via !== "ack") announce(`${message.sender.display_name}: ${(message.content || "").slice(0, 140)}`);
+        // A reply shown only in its thread is announced by the thread panel.
+        if (frame.via !== "ack" && inMainStream(message)) {
+          announce(`${message.sender.display_name}: ${(message.content || "").slice(0, 140)}`);
+        }
       }
       if (stick) this.scrollToBottom();
       this.markSeen();
@@ -232,13 +269,16 @@ export class ConversationView {
       this.composer.replaceWith(note);
       this.composer = null;
       this.input = null;
+      this.threads.disableComposer();
     }
   }
 
   // --- Messages ----------------------------------------------------------------
 
-  /** Add or update a message; false when it was already shown as it is. */
-  upsert(message) {
+  /** Add or update a message; false when it was already shown as it is.
+   * Every message is held (its seq counts for the cursor); a thread reply
+   * not also sent to the conversation shows only in its thread (threads.js). */
+  upsert(message, { via = null } = {}) {
     if (message.conversation_id !== this.id) return false;
     const known = this.messages.get(message.id);
     if (
@@ -247,10 +287,18 @@ export class ConversationView {
     ) {
       return false;
     }
+    if (known && known.thread && !message.thread) message.thread = known.thread;
     this.messages.set(message.id, message);
     this.seqs.set(message.seq, message.id);
-    const node = messageElement(message, { me: this.me, names: this.names });
     const existing = document.getElementById(`m-${message.id}`);
+    if (!inMainStream(message)) {
+      existing?.remove();
+      this._settleSent(message);
+      this._advanceCursor();
+      this.threads.onMessage(message, { via });
+      return !known;
+    }
+    const node = messageElement(message, { me: this.me, names: this.names });
     if (existing) {
       existing.replaceWith(node);
     } else {
@@ -266,12 +314,18 @@ export class ConversationView {
       else this.list.prepend(node);
     }
     this._watchPending(message);
+    this._settleSent(message);
+    this._advanceCursor();
+    this.threads.onMessage(message, { via });
+    return !known;
+  }
+
+  /** My message is stored: it leaves the outbox. */
+  _settleSent(message) {
     if (message.client_id && message.sender && message.sender.id === this.me) {
       this.app.outbox.remove(message.client_id);
       document.getElementById(`o-${message.client_id}`)?.remove();
     }
-    this._advanceCursor();
-    return !known;
   }
 
   // --- Attachments -------------------------------------------------------------
@@ -374,13 +428,14 @@ export class ConversationView {
 
   async loadOlder() {
     if (this.loadingOlder || !this.hasMoreBefore || !this.conn.ready) return;
-    const first = this.list.querySelector("li.message");
-    if (!first) return;
+    const oldest = this._oldestSeq();
+    if (oldest === Infinity) return;
+    let loaded = false;
     this.loadingOlder = true;
     this.status.textContent = "Loading older messages…";
     try {
       const reply = await this.conn.request({
-        type: "history.fetch", conversation_id: this.id, before_seq: Number(first.dataset.seq), limit: PAGE_SIZE,
+        type: "history.fetch", conversation_id: this.id, before_seq: oldest, limit: PAGE_SIZE,
       }, { done: ["history"] });
       const height = this.scroller.scrollHeight;
       const top = this.scroller.scrollTop;
@@ -388,12 +443,21 @@ export class ConversationView {
       this.decorate();
       this.scroller.scrollTop = top + (this.scroller.scrollHeight - height);
       this.hasMoreBefore = !!reply.has_more && (reply.messages || []).length > 0;
+      loaded = true;
     } catch (error) {
       /* try again on the next scroll */
     } finally {
       this.loadingOlder = false;
       this._showHistoryStatus();
     }
+    if (loaded) this._fillView();
+  }
+
+  /** Older pages while the list does not reach the top of the view: a
+   * page of thread replies shown only in their threads draws nothing, and
+   * there is then nothing to scroll. */
+  _fillView() {
+    if (this.hasMoreBefore && this.scroller.scrollTop < 200) setTimeout(() => this.loadOlder(), 0);
   }
 
   /** Show ``messages`` (one stretch without gaps, oldest first) instead of
@@ -462,7 +526,9 @@ export class ConversationView {
 
   renderOutbox() {
     this._keepRefusedDrafts();
-    const items = this.app.outbox.forConversation(this.id).filter((item) => !this._stored(item.client_id));
+    // A thread reply waits in its thread's panel (threads.js).
+    const items = this.app.outbox.forConversation(this.id)
+      .filter((item) => !item.parent_id && !this._stored(item.client_id));
     this.outboxList.replaceChildren(...items.map((item) => outboxElement(item, { me: this.me, myName: this.app.myName })));
     for (const item of this.app.outbox.forConversation(this.id)) {
       if (this._stored(item.client_id)) this.app.outbox.remove(item.client_id);
@@ -477,7 +543,7 @@ export class ConversationView {
    * retried or discarded: its files are not put back in the tray. */
   _keepRefusedDrafts() {
     for (const item of this.app.outbox.forConversation(this.id)) {
-      if (item.state !== "failed" || !DRAFT_KEEPING_REFUSALS.has(item.code)) continue;
+      if (item.state !== "failed" || !DRAFT_KEEPING_REFUSALS.has(item.code) || item.parent_id) continue;
       if ((item.attachments || []).length) continue;
       if (this.input && !this.input.value.trim()) {
         this.input.value = item.content;
@@ -538,6 +604,11 @@ export class ConversationView {
       event.preventDefault();
       this.send();
     });
+    // Formatting shortcuts and toolbar (format.js); the quoted message of a
+    // reply above the box (threads.js).
+    // Before the file picker: Shift+Tab from the box still reaches Attach.
+    wireFormatting(this.input, { form: this.composer, anchor: document.getElementById("composer-files") || this.input });
+    this.threads.attachMainComposer(this.composer, this.input, this.composer.querySelector(".format-toolbar"));
     // The reason a draft came back goes once the draft is changed.
     this.input.addEventListener("input", () => this._composerNotice(""));
     this._wireFiles();
@@ -613,7 +684,9 @@ export class ConversationView {
     const item = this.app.outbox.add(this.id, ready.length && !content.trim() ? "" : content, {
       attachments: ready.map((u) => u.attachment.id),
       files: ready.map((u) => ({ name: u.attachment.name, size: u.attachment.size, kind: u.attachment.kind })),
+      replyToId: this.threads.mainReply?.id || null,
     });
+    this.threads.mainReply?.clear();
     if (ready.length) {
       this.tray.claim(item.client_id);
       this.tray.settle((clientId) => this.app.outbox.get(clientId)?.state === "pending");

@@ -91,6 +91,12 @@ export class JumpToContext {
 
   _mark() {
     const id = this.view.seqs.get(this.seq);
+    const message = id && this.view.messages.get(id);
+    // A thread reply shown only in its thread: the thread opens at it.
+    if (message && message.parent_id && !message.also_to_conversation) {
+      this.view.threads.open(message.parent_id, { seq: this.seq });
+      return;
+    }
     const node = id && document.getElementById(`m-${id}`);
     if (!node) return;
     for (const old of this.view.list.querySelectorAll("li.message.jump-target")) {

@@ -64,15 +64,22 @@ export class Outbox extends EventTarget {
   /**
    * A new message to send. ``attachments``: the ids of its uploaded files,
    * kept with it so every resend lists the same ones; ``files``: their name,
-   * size and kind, for showing it while it waits.
+   * size and kind, for showing it while it waits. ``reply_to_id``: the
+   * message it quotes; ``parent_id``: the root of the thread it replies in,
+   * and ``also_to_conversation``: whether it shows in the main stream too.
    */
-  add(conversationId, content, { attachments = [], files = [] } = {}) {
+  add(conversationId, content, {
+    attachments = [], files = [], replyToId = null, parentId = null, alsoToConversation = false,
+  } = {}) {
     const item = {
       client_id: newClientId(),
       conversation_id: conversationId,
       content,
       attachments,
       files,
+      reply_to_id: replyToId,
+      parent_id: parentId,
+      also_to_conversation: !!(parentId && alsoToConversation),
       created_at: Date.now(),
       state: "pending",
       error: "",

@@ -1,5 +1,8 @@
-// Building DOM for messages. Message content is only ever put in the page
-// as text nodes; links are made from http(s) URLs found in that text.
+// Building DOM for messages. A stored message's content is its
+// server-rendered, sanitized ``content_html`` (docs/protocol.md, "Rich
+// text"); everything else a message shows (names, excerpts, file names, the
+// outbox's text not yet stored) goes in as text nodes, links made from the
+// http(s) URLs found in that text.
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 const TRAILING = /[.,;:!?'")\]}]+$/;
@@ -48,13 +51,42 @@ export function linkified(text) {
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
- * Text with its mentions (the ids stored in ``metadata.mentions``, and
- * ``@all``/``@here`` when ``metadata.mention_everyone``) as highlighted spans
- * and the rest linkified. Only the names of the stored ids are matched, so
- * text that merely looks like a mention stays text; everything stays text
- * nodes. Mentions of ``me`` (and everyone) get ``mention-me``.
+ * A message's stored ``content_html`` (rendered from its Markdown and
+ * sanitized on the server, once: docs/protocol.md, "Rich text") as a
+ * fragment. It is the design that this HTML goes in as markup; the client
+ * renders no Markdown of its own. Mention spans of ``me`` get
+ * ``mention-me``. A message stored before rich text existed and never
+ * rendered falls back to its text.
  */
-export function withMentions(text, metadata, { me, names }) {
+export function richContent(message, { me, names }) {
+  if (!message.content_html) return withMentionSpans(linkified(message.content || ""), message.metadata, { me, names });
+  const template = document.createElement("template");
+  template.innerHTML = message.content_html;
+  const fragment = template.content;
+  for (const link of fragment.querySelectorAll("a[href]")) {
+    link.rel = "noopener noreferrer nofollow";
+    link.target = "_blank";
+  }
+  if (fragment.querySelector(".mention")) {
+    const everyone = message.metadata && message.metadata.mention_everyone;
+    for (const span of fragment.querySelectorAll("span.mention")) {
+      const id = span.dataset.userId;
+      if ((id && id === me) || (!id && everyone && message.sender?.id !== me)) span.classList.add("mention-me");
+    }
+    return fragment;
+  }
+  return withMentionSpans(fragment, message.metadata, { me, names });
+}
+
+/**
+ * ``fragment`` with the mentions stored in ``metadata.mentions`` (and
+ * ``@all``/``@here`` when ``metadata.mention_everyone``) wrapped in spans,
+ * for HTML rendered without them: only the text outside code and links is
+ * looked at, and only the names of the stored ids are matched, so text that
+ * merely looks like a mention stays text. Mentions of ``me`` (and everyone)
+ * get ``mention-me``.
+ */
+function withMentionSpans(fragment, metadata, { me, names }) {
   const ids = (metadata && Array.isArray(metadata.mentions)) ? metadata.mentions : [];
   const everyone = metadata && metadata.mention_everyone;
   const byName = new Map();
@@ -64,27 +96,39 @@ export function withMentions(text, metadata, { me, names }) {
   }
   const words = [...byName.keys()];
   if (everyone) words.push(everyone);
-  if (!words.length) return linkified(text);
+  if (!words.length) return fragment;
   words.sort((a, b) => b.length - a.length);
   // Word characters as Python's re sees them (Unicode letters and digits), so
   // the page agrees with messaging/mentions.py.
   const pattern = new RegExp(
     `(?<![\\p{L}\\p{N}_.+\\-%'])@(${words.map(escapeRegExp).join("|")})(?![\\p{L}\\p{N}_])`, "giu");
-  const fragment = document.createDocumentFragment();
-  let last = 0;
-  for (const match of text.matchAll(pattern)) {
-    const said = match[1].toLowerCase();
-    const id = byName.get(said);
-    const mine = id ? id === me : said === everyone;
-    fragment.append(linkified(text.slice(last, match.index)));
-    fragment.append(el("span", {
-      class: mine ? "mention mention-me" : "mention",
-      dataset: id ? { userId: id } : { everyone: said },
-      text: match[0],
-    }));
-    last = match.index + match[0].length;
+  const walker = document.createTreeWalker(fragment, NodeFilter.SHOW_TEXT, {
+    acceptNode: (node) => (node.parentElement?.closest("code, pre, a, .mention")
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+  });
+  const texts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) texts.push(node);
+  for (const node of texts) {
+    const text = node.data;
+    const matches = [...text.matchAll(pattern)];
+    if (!matches.length) continue;
+    const parts = document.createDocumentFragment();
+    let last = 0;
+    for (const match of matches) {
+      const said = match[1].toLowerCase();
+      const id = byName.get(said);
+      const mine = id ? id === me : said === everyone;
+      parts.append(document.createTextNode(text.slice(last, match.index)));
+      parts.append(el("span", {
+        class: mine ? "mention mention-me" : "mention",
+        dataset: id ? { userId: id } : { everyone: said },
+        text: match[0],
+      }));
+      last = match.index + match[0].length;
+    }
+    parts.append(document.createTextNode(text.slice(last)));
+    node.replaceWith(parts);
   }
-  fragment.append(linkified(text.slice(last)));
   return fragment;
 }
 
@@ -214,7 +258,10 @@ export function messageElement(message, { me, names = null }) {
   const content = el("div", { class: "content" });
   if (message.deleted_at) content.textContent = "This message was deleted.";
   else if (message.hidden) content.textContent = HIDDEN_TEXT;
-  else content.append(withMentions(message.content || "", message.metadata, { me, names }));
+  else {
+    content.classList.add("rich");
+    content.append(richContent(message, { me, names }));
+  }
   const attachments = gone ? [] : (message.attachments || []);
   if (!attachments.length && message.file_url && !gone && /^(https?:\/\/|\/)/.test(message.file_url)) {
     content.append(el("div", { class: "file" },
