@@ -1,0 +1,295 @@
+// The emoji picker of the conversation page (docs/api.md, Reactions): a
+// modal <dialog> with a search box, the person's recently used emoji and
+// the catalog's groups. The catalog comes from GET /api/emoji/ once per page
+// (the server lets the browser cache it for a day); recently used emoji are
+// kept in localStorage, most recent first.
+//
+// Keyboard: typing filters; ArrowDown from the search box enters the grid;
+// arrow keys move in the grid (up and down by visual row); Enter or Space
+// picks; Escape closes and gives focus back to the button that opened it.
+// A modal dialog keeps focus inside it while it is open.
+
+import { el } from "./render.js";
+
+const RECENT_KEY = "parley:recent-emoji";
+const RECENT_MAX = 16;
+const SEARCH_MAX = 120;
+
+let catalogPromise = null;
+let catalogByEmoji = null;
+
+/** The picker's catalog: ``[{emoji, name, group?, keywords?}]``, fetched once. */
+export function loadCatalog() {
+  if (!catalogPromise) {
+    catalogPromise = fetch("/api/emoji/", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((response) => {
+        if (!response.ok) throw new Error(`emoji answered ${response.status}`);
+        return response.json();
+      })
+      .then((data) => {
+        const list = Array.isArray(data) ? data : (data && (data.emoji || data.results)) || [];
+        const entries = list.filter((entry) => entry && typeof entry.emoji === "string" && entry.emoji);
+        catalogByEmoji = new Map(entries.map((entry) => [entry.emoji, entry]));
+        return entries;
+      })
+      .catch((error) => {
+        catalogPromise = null; // the next opening tries again
+        throw error;
+      });
+  }
+  return catalogPromise;
+}
+
+/** The English name of ``emoji`` once the catalog is loaded, else null. */
+export function emojiName(emoji) {
+  const entry = catalogByEmoji && catalogByEmoji.get(emoji);
+  return entry ? entry.name : null;
+}
+
+/** Recently used emoji, most recent first. */
+export function recentEmoji() {
+  try {
+    const value = JSON.parse(window.localStorage.getItem(RECENT_KEY) || "[]");
+    return Array.isArray(value) ? value.filter((e) => typeof e === "string").slice(0, RECENT_MAX) : [];
+  } catch (error) {
+    return [];
+  }
+}
+
+/** ``emoji`` was just used: first in the recently used row. */
+export function rememberEmoji(emoji) {
+  const list = [emoji, ...recentEmoji().filter((e) => e !== emoji)].slice(0, RECENT_MAX);
+  try {
+    window.localStorage.setItem(RECENT_KEY, JSON.stringify(list));
+  } catch (error) {
+    /* private mode or full: the row just stays as it was */
+  }
+}
+
+function matches(entry, words) {
+  const haystack = [entry.name || "", ...(Array.isArray(entry.keywords) ? entry.keywords : [])]
+    .join(" ").toLowerCase();
+  return words.every((word) => haystack.includes(word));
+}
+
+export class EmojiPicker {
+  constructor() {
+    this.onPick = null;
+    this.opener = null;
+    this.catalog = null;
+    this.dialog = el("dialog", { class: "emoji-picker", id: "emoji-picker", "aria-label": "Choose a reaction" });
+    this.search = el("input", {
+      type: "search",
+      class: "emoji-search",
+      id: "emoji-search",
+      placeholder: "Search emoji",
+      "aria-label": "Search emoji",
+      autocomplete: "off",
+      spellcheck: "false",
+    });
+    this.body = el("div", { class: "emoji-body" });
+    this.status = el("p", { class: "emoji-status muted", role: "status" });
+    this.dialog.append(
+      el("div", { class: "emoji-head" }, this.search,
+        el("button", { type: "button", class: "btn btn-small emoji-close", "aria-label": "Close", text: "✕" })),
+      this.status,
+      this.body,
+    );
+    document.body.append(this.dialog);
+    this.search.addEventListener("input", () => this._render());
+    this.search.addEventListener("keydown", (event) => {
+      if (event.key === "ArrowDown") {
+        event.preventDefault();
+        this._focusButton(this._buttons()[0]);
+      } else if (event.key === "Enter") {
+        event.preventDefault();
+        const first = this._buttons()[0];
+        if (first) this._pick(first.dataset.emoji);
+      }
+    });
+    this.body.addEventListener("click", (event) => {
+      const button = event.target.closest("button[data-emoji]");
+      if (button) this._pick(button.dataset.emoji);
+    });
+    this.body.addEventListener("keydown", (event) => this._onGridKey(event));
+    this.dialog.querySelector(".emoji-close").addEventListener("click", () => this.close());
+    // A click on the backdrop (outside the panel) closes it.
+    this.dialog.addEventListener("click", (event) => {
+      if (event.target === this.dialog) this.close();
+    });
+    this.dialog.addEventListener("close", () => {
+      const opener = this.opener;
+      this.opener = null;
+      this.onPick = null;
+      if (opener && opener.isConnected) opener.focus();
+    });
+  }
+
+  get isOpen() {
+    return this.dialog.open;
+  }
+
+  /** Open next to ``opener``; ``onPick(emoji)`` is called with the choice. */
+  async open(opener, onPick) {
+    if (this.dialog.open) this.dialog.close();
+    this.opener = opener;
+    this.onPick = onPick;
+    this.search.value = "";
+    this._render();
+    this.dialog.showModal();
+    this._place(opener);
+    this.search.focus();
+    if (!this.catalog) {
+      this.status.textContent = "Loading emoji…";
+      try {
+        this.catalog = await loadCatalog();
+        this.status.textContent = "";
+      } catch (error) {
+        this.status.textContent = "The emoji list could not be loaded; recently used ones still work.";
+      }
+      if (this.dialog.open) this._render();
+    }
+  }
+
+  close() {
+    if (this.dialog.open) this.dialog.close();
+  }
+
+  /** Near the opener when there is room, else where the browser puts it.
+   * (CSSOM positions are allowed by the page's style-src policy.) */
+  _place(opener) {
+    const style = this.dialog.style;
+    for (const side of ["margin", "left", "top", "right", "bottom"]) style[side] = "";
+    if (!opener || window.innerWidth < 520) return;
+    const box = opener.getBoundingClientRect();
+    const width = this.dialog.offsetWidth;
+    const height = this.dialog.offsetHeight;
+    const left = Math.max(8, Math.min(box.left, window.innerWidth - width - 8));
+    let top = box.bottom + 6;
+    if (top + height > window.innerHeight - 8) top = Math.max(8, box.top - height - 6);
+    style.margin = "0";
+    style.right = "auto";
+    style.bottom = "auto";
+    style.left = `${left}px`;
+    style.top = `${top}px`;
+  }
+
+  _pick(emoji) {
+    const onPick = this.onPick;
+    rememberEmoji(emoji);
+    this.close();
+    if (onPick) onPick(emoji);
+  }
+
+  _button(entry) {
+    const label = entry.name || entry.emoji;
+    return el("button", {
+      type: "button",
+      class: "emoji-option",
+      tabindex: "-1",
+      title: label,
+      "aria-label": label,
+      dataset: { emoji: entry.emoji },
+      text: entry.emoji,
+    });
+  }
+
+  _section(title, entries, id) {
+    const heading = el("h3", { class: "emoji-group-title", id, text: title });
+    const grid = el("div", { class: "emoji-grid", role: "group", "aria-labelledby": id },
+      ...entries.map((entry) => this._button(entry)));
+    return el("section", { class: "emoji-group" }, heading, grid);
+  }
+
+  _render() {
+    const query = this.search.value.trim().toLowerCase();
+    const sections = [];
+    if (query) {
+      const words = query.split(/\s+/);
+      const found = (this.catalog || []).filter((entry) => matches(entry, words)).slice(0, SEARCH_MAX);
+      if (found.length) sections.push(this._section("Search results", found, "emoji-results"));
+      this.status.textContent = this.catalog
+        ? (found.length ? `${found.length}${found.length === SEARCH_MAX ? "+" : ""} found` : "No emoji match.")
+        : this.status.textContent;
+    } else {
+      const recent = recentEmoji();
+      if (recent.length) {
+        sections.push(this._section("Recently used",
+          recent.map((emoji) => (catalogByEmoji && catalogByEmoji.get(emoji)) || { emoji, name: "" }),
+          "emoji-recent"));
+      }
+      const groups = new Map();
+      for (const entry of this.catalog || []) {
+        const group = entry.group || "Emoji";
+        if (!groups.has(group)) groups.set(group, []);
+        groups.get(group).push(entry);
+      }
+      let index = 0;
+      for (const [group, entries] of groups) {
+        index += 1;
+        sections.push(this._section(group, entries, `emoji-group-${index}`));
+      }
+    }
+    this.body.replaceChildren(...sections);
+    const first = this._buttons()[0];
+    if (first) first.tabIndex = 0;
+  }
+
+  _buttons() {
+    return [...this.body.querySelectorAll("button[data-emoji]")];
+  }
+
+  _focusButton(button) {
+    if (!button) return;
+    for (const other of this.body.querySelectorAll("button[data-emoji][tabindex='0']")) other.tabIndex = -1;
+    button.tabIndex = 0;
+    button.focus();
+    button.scrollIntoView({ block: "nearest" });
+  }
+
+  /** Arrow keys in the grid: left/right along the list, up/down to the
+   * nearest button in the row above or below (by position on screen, so it
+   * works whatever the number of columns). */
+  _onGridKey(event) {
+    const current = event.target.closest("button[data-emoji]");
+    if (!current) return;
+    const buttons = this._buttons();
+    const index = buttons.indexOf(current);
+    let next = null;
+    if (event.key === "ArrowRight") next = buttons[index + 1];
+    else if (event.key === "ArrowLeft") next = index === 0 ? null : buttons[index - 1];
+    else if (event.key === "Home") next = buttons[0];
+    else if (event.key === "End") next = buttons[buttons.length - 1];
+    else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      next = this._vertical(buttons, current, event.key === "ArrowDown");
+    } else return;
+    event.preventDefault();
+    if (next) this._focusButton(next);
+    else if (event.key === "ArrowUp" || event.key === "ArrowLeft") this.search.focus();
+  }
+
+  _vertical(buttons, current, down) {
+    const box = current.getBoundingClientRect();
+    const candidates = buttons.filter((b) => {
+      const top = b.getBoundingClientRect().top;
+      return down ? top > box.top + 2 : top < box.top - 2;
+    });
+    if (!candidates.length) return null;
+    const tops = candidates.map((b) => b.getBoundingClientRect().top);
+    const rowTop = down ? Math.min(...tops) : Math.max(...tops);
+    const row = candidates.filter((b, i) => Math.abs(tops[i] - rowTop) < 2);
+    let best = row[0];
+    for (const b of row) {
+      if (Math.abs(b.getBoundingClientRect().left - box.left) < Math.abs(best.getBoundingClientRect().left - box.left)) best = b;
+    }
+    return best;
+  }
+}
+
+let shared = null;
+
+/** The page's one picker, made on first use. */
+export function picker() {
+  if (!shared) shared = new EmojiPicker();
+  return shared;
+}
