@@ -15,6 +15,35 @@ const RECENT_KEY = "parley:recent-emoji";
 const RECENT_MAX = 16;
 const SEARCH_MAX = 120;
 
+// The reactions people reach for most, shown first.
+const POPULAR = ["👍", "❤️", "😂", "🎉", "🙏", "👀", "✅", "🔥", "😮", "😢", "💯", "🚀",
+  "👏", "🤔", "😄", "😍", "🙌", "💡", "⭐", "👎"];
+
+// A few groups by code point, for entries the catalog does not group
+// (its ``group`` field wins when it has one).
+const GROUPS = [
+  ["Smileys", [[0x1F600, 0x1F644], [0x1F910, 0x1F917], [0x1F920, 0x1F925], [0x1F927, 0x1F92F],
+    [0x1F970, 0x1F97A], [0x1F9D0, 0x1F9D0], [0x2639, 0x263A], [0x1F47B, 0x1F480], [0x1F4A9, 0x1F4A9]]],
+  ["People and gestures", [[0x1F440, 0x1F47A], [0x1F481, 0x1F487], [0x1F645, 0x1F64F], [0x1F90C, 0x1F90F],
+    [0x1F918, 0x1F91F], [0x1F926, 0x1F926], [0x1F930, 0x1F93E], [0x1F9B0, 0x1F9DF], [0x261D, 0x261D],
+    [0x270A, 0x270D], [0x1F6B4, 0x1F6B6], [0x1F574, 0x1F57A], [0x1F4AA, 0x1F4AA]]],
+  ["Animals and nature", [[0x1F300, 0x1F32C], [0x1F330, 0x1F344], [0x1F400, 0x1F43F], [0x1F980, 0x1F9AE],
+    [0x2600, 0x2604], [0x26C4, 0x26C8]]],
+  ["Food and drink", [[0x1F345, 0x1F37F], [0x1F950, 0x1F96F], [0x1F9C0, 0x1F9CB], [0x2615, 0x2615]]],
+  ["Activities and travel", [[0x1F380, 0x1F3FA], [0x1F680, 0x1F6FF], [0x26BD, 0x26BE], [0x26F0, 0x26FD]]],
+  ["Flags", [[0x1F1E6, 0x1F1FF], [0x1F3F4, 0x1F3F4], [0x1F6A9, 0x1F6A9]]],
+];
+const OTHER_GROUP = "Objects and symbols";
+
+function groupOf(entry) {
+  if (entry.group) return entry.group;
+  const code = entry.emoji.codePointAt(0);
+  for (const [name, ranges] of GROUPS) {
+    if (ranges.some(([low, high]) => code >= low && code <= high)) return name;
+  }
+  return OTHER_GROUP;
+}
+
 let catalogPromise = null;
 let catalogByEmoji = null;
 
@@ -70,6 +99,16 @@ function matches(entry, words) {
   const haystack = [entry.name || "", ...(Array.isArray(entry.keywords) ? entry.keywords : [])]
     .join(" ").toLowerCase();
   return words.every((word) => haystack.includes(word));
+}
+
+/** Best first: the name itself, then names starting with the query, then
+ * a word of the name starting with it, then the rest. */
+function rankOf(entry, query) {
+  const name = (entry.name || "").toLowerCase();
+  if (name === query) return 0;
+  if (name.startsWith(query)) return 1;
+  if (name.split(/\s+/).some((word) => word.startsWith(query))) return 2;
+  return 3;
 }
 
 export class EmojiPicker {
@@ -206,33 +245,52 @@ export class EmojiPicker {
     const sections = [];
     if (query) {
       const words = query.split(/\s+/);
-      const found = (this.catalog || []).filter((entry) => matches(entry, words)).slice(0, SEARCH_MAX);
+      const found = (this.catalog || []).filter((entry) => matches(entry, words))
+        .map((entry, index) => ({ entry, index, rank: rankOf(entry, query) }))
+        .sort((a, b) => a.rank - b.rank || a.index - b.index)
+        .slice(0, SEARCH_MAX)
+        .map((found) => found.entry);
       if (found.length) sections.push(this._section("Search results", found, "emoji-results"));
       this.status.textContent = this.catalog
         ? (found.length ? `${found.length}${found.length === SEARCH_MAX ? "+" : ""} found` : "No emoji match.")
         : this.status.textContent;
     } else {
+      if (this.catalog) this.status.textContent = "";
       const recent = recentEmoji();
       if (recent.length) {
         sections.push(this._section("Recently used",
           recent.map((emoji) => (catalogByEmoji && catalogByEmoji.get(emoji)) || { emoji, name: "" }),
           "emoji-recent"));
       }
-      const groups = new Map();
-      for (const entry of this.catalog || []) {
-        const group = entry.group || "Emoji";
-        if (!groups.has(group)) groups.set(group, []);
-        groups.get(group).push(entry);
-      }
-      let index = 0;
-      for (const [group, entries] of groups) {
-        index += 1;
-        sections.push(this._section(group, entries, `emoji-group-${index}`));
-      }
+      sections.push(...this._groupSections());
     }
     this.body.replaceChildren(...sections);
+    for (const button of this.body.querySelectorAll("button[data-emoji][tabindex='0']")) button.tabIndex = -1;
     const first = this._buttons()[0];
     if (first) first.tabIndex = 0;
+  }
+
+  /** Popular and the groups: built once (about two thousand buttons). */
+  _groupSections() {
+    if (!this.catalog) return [];
+    if (this.groupSections) return this.groupSections;
+    const sections = [];
+    const popular = POPULAR.map((emoji) => catalogByEmoji.get(emoji)).filter(Boolean);
+    if (popular.length) sections.push(this._section("Popular", popular, "emoji-popular"));
+    const groups = new Map([...GROUPS.map(([name]) => [name, []]), [OTHER_GROUP, []]]);
+    for (const entry of this.catalog) {
+      const group = groupOf(entry);
+      if (!groups.has(group)) groups.set(group, []);
+      groups.get(group).push(entry);
+    }
+    let index = 0;
+    for (const [group, entries] of groups) {
+      if (!entries.length) continue;
+      index += 1;
+      sections.push(this._section(group, entries, `emoji-group-${index}`));
+    }
+    this.groupSections = sections;
+    return sections;
   }
 
   _buttons() {
