@@ -178,3 +178,4 @@ from messaging.files import admin as files_admin  # noqa: E402, F401
 from messaging.moderation import admin as moderation_admin  # noqa: E402, F401
 from messaging.moderation.filtering import admin as filtering_admin  # noqa: E402, F401
 from messaging.support import admin as support_admin  # noqa: E402, F401
+from messaging.threads import admin as threads_admin  # noqa: E402, F401

@@ -33,6 +33,16 @@ The rules:
   platform admins and holders of the ``moderate`` permission.
 * Mention everyone (``@all``, ``@here``): mentors and admins, in group and
   support conversations.
+* React to a message (``messaging.threads``): as posting (a member, not
+  archived, no block in a direct conversation; a moderator's mute is the
+  service's ``muted``). Taking one's own reaction back: any member, archived,
+  blocked or muted.
+* Pin and unpin (``may_pin``): members only, never in an archived
+  conversation; in a direct conversation either person; in a group its
+  mentors and admins (by platform role) and its conversation admins; in a
+  support conversation the support staff (``may_work_support_queue``:
+  platform admins and Support agents). Students in groups and requesters in
+  support conversations may not.
 * See someone's presence: oneself, the people one shares a conversation
   with (both active members), and the people one may message.
 * Support requests (``messaging.support``): platform admins are its staff:
@@ -552,6 +562,50 @@ def may_mention_everyone(user: User, conversation: Conversation) -> bool:
         ConversationType.GROUP,
         ConversationType.SUPPORT,
     )
+
+
+# --- Reactions and pins (messaging.threads) -----------------------------------------
+
+
+def check_react(
+    user: User, conversation: Conversation, *, adding: bool, membership: Membership = LOOK_UP
+) -> None:
+    """Raise unless ``user`` may add a reaction in ``conversation`` (as
+    ``check_post``: whoever may not post may not react) or, with ``adding``
+    False, take one of their own back (``check_read``: a member). A
+    moderator's mute is checked by the service (``muted``), as for sends."""
+    if adding:
+        check_post(user, conversation, membership=membership)
+    else:
+        check_read(user, conversation, membership=membership)
+
+
+@_rule
+def may_pin(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> bool:
+    """Pin a message to ``conversation``, or unpin one (module docstring)."""
+    if conversation.is_archived:
+        return False
+    membership = _membership(user, conversation, membership)
+    if membership is None:
+        return False
+    if conversation.type == ConversationType.DIRECT:
+        return True
+    if conversation.type == ConversationType.GROUP:
+        return user.role in (Role.MENTOR, Role.ADMIN) or membership.role == ParticipantRole.ADMIN
+    if conversation.type == ConversationType.SUPPORT:
+        return may_work_support_queue(user)
+    return False
+
+
+def check_pin(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> None:
+    """Raise unless ``user`` may pin in ``conversation``: AccessDenied for a
+    non-member, ConversationArchived, then AccessDenied for a member whose
+    role does not pin here."""
+    check_read(user, conversation, membership=membership)
+    if conversation.is_archived:
+        raise ConversationArchived("This conversation is archived.")
+    if not may_pin(user, conversation, membership=membership):
+        raise AccessDenied("You may not pin messages in this conversation.")
 
 
 # --- Files ------------------------------------------------------------------------
