@@ -111,6 +111,12 @@ function rankOf(entry, query) {
   return 3;
 }
 
+/** Among equally good matches, the popular reactions first. */
+function popularity(entry) {
+  const index = POPULAR.indexOf(entry.emoji);
+  return index < 0 ? POPULAR.length : index;
+}
+
 export class EmojiPicker {
   constructor() {
     this.onPick = null;
@@ -247,7 +253,8 @@ export class EmojiPicker {
       const words = query.split(/\s+/);
       const found = (this.catalog || []).filter((entry) => matches(entry, words))
         .map((entry, index) => ({ entry, index, rank: rankOf(entry, query) }))
-        .sort((a, b) => a.rank - b.rank || a.index - b.index)
+        .sort((a, b) => a.rank - b.rank || popularity(a.entry) - popularity(b.entry)
+          || a.entry.name.length - b.entry.name.length || a.index - b.index)
         .slice(0, SEARCH_MAX)
         .map((found) => found.entry);
       if (found.length) sections.push(this._section("Search results", found, "emoji-results"));

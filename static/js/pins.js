@@ -55,6 +55,8 @@ export class Pins {
     }
     this._refreshTools();
     this._render();
+    // Whether the Pin action is offered is known from here on.
+    if (this.button) this.button.dataset.loaded = "true";
   }
 
   /** The quick action of one message. */
@@ -161,7 +163,7 @@ export class Pins {
   _render() {
     const n = this.items.size;
     if (this.button) this.button.hidden = n === 0 && !(this.dialog && this.dialog.open);
-    if (this.count) this.count.textContent = String(n);
+    if (this.count) this.count.textContent = `Pinned (${n})`;
     if (this.dialog && this.dialog.open) this._fill();
   }
 
