@@ -17,12 +17,13 @@ from messaging.views import title_for
 def saved(request):
     """The person's saved messages (filled in by static/js/saved.js)."""
     user = request.user
-    memberships = [
-        *selectors.inbox(user, archived=False),
-        *selectors.inbox(user, archived=True),
-    ]
-    titles = {
-        str(m.conversation_id): title_for(m.conversation, m.conversation.active_participants, user)
-        for m in memberships
-    }
+    titles = {}
+    # Both halves of the person's memberships: the inbox and the archived.
+    for archived in (False, True):
+        for membership in selectors.inbox(user, archived=archived):
+            conversation = membership.conversation
+            # Prefetched by the selector (``Prefetch(to_attr=…)``), which
+            # the stubs cannot see.
+            members = conversation.active_participants  # type: ignore[attr-defined]
+            titles[str(conversation.pk)] = title_for(conversation, members, user)
     return render(request, "messaging/saved.html", {"page_data": {"titles": titles}})

@@ -29,9 +29,14 @@ THUMBS_UP = "👍"
 def say(sender, conversation, content):
     """A message sent through the service, off Playwright's event loop."""
     return off_loop(
-        lambda: services.send_message(
-            sender=sender, conversation_id=conversation.pk, content=content, client_id=uuid.uuid4()
-        ).message
+        lambda: (
+            services.send_message(
+                sender=sender,
+                conversation_id=conversation.pk,
+                content=content,
+                client_id=uuid.uuid4(),
+            ).message
+        )
     )
 
 
@@ -208,9 +213,7 @@ def test_pins_mentor_pins_student_sees_the_list_and_may_not_pin(
     student_pin = item(student_page, question).locator("button[data-extra='pin']")
     if student_pin.is_visible():
         student_pin.click()
-        expect(item(student_page, question).locator(".extras-notice")).to_contain_text(
-            "Not pinned"
-        )
+        expect(item(student_page, question).locator(".extras-notice")).to_contain_text("Not pinned")
     expect(student_pin).to_be_hidden()
     expect(item(student_page, question).locator(".pin-label")).to_have_count(0)
     assert off_loop(lambda: list(Pin.objects.values_list("message_id", flat=True))) == [first.pk]
@@ -233,7 +236,6 @@ def test_pins_mentor_pins_student_sees_the_list_and_may_not_pin(
     expect(dialog).to_be_hidden()
     expect(item(student_page, first)).to_have_class(re.compile(r"\btarget\b"))
 
-
     # Maria unpins it: gone from Sam's page and header.
     item(mentor_page, first).locator("button[data-extra='pin']").click()
     expect(item(student_page, first).locator(".pin-label")).to_have_count(0)
@@ -251,7 +253,9 @@ def test_save_a_message_and_find_it_on_the_saved_page(pair, browser, server, con
     console.attach(saved_page)
     saved_page.goto(f"{server.http_url}/saved/")
     expect(saved_page.locator("#saved-empty")).to_be_visible()
-    expect(saved_page.get_by_role("link", name="Saved", exact=True)).to_have_attribute("aria-current", "page")
+    expect(saved_page.get_by_role("link", name="Saved", exact=True)).to_have_attribute(
+        "aria-current", "page"
+    )
 
     save = item(page, tip).locator("button[data-extra='save']")
     expect(save).to_have_attribute("aria-pressed", "false")
