@@ -77,13 +77,13 @@ export class Pins {
   }
 
   _refreshTools() {
-    for (const button of document.querySelectorAll("#message-list button[data-extra='pin']")) {
+    for (const button of document.querySelectorAll("li.message button[data-extra='pin']")) {
       button.hidden = !this._offered();
     }
   }
 
   async toggle(messageId, button) {
-    const message = this.view.messages.get(messageId);
+    const message = this.extras.payload(messageId);
     if (!message) return;
     const pinned = Boolean(message.pinned);
     if (button) button.disabled = true;
@@ -111,11 +111,10 @@ export class Pins {
   /** ``messageId`` is now pinned (``pinned``: {pinned_by, pinned_at}) or
    * not (null); ``payload`` is its message when the frame carried one. */
   apply(messageId, pinned, payload = null) {
-    const held = this.view.messages.get(messageId);
-    if (held) {
-      held.pinned = pinned;
-      const li = this.extras.itemOf(messageId);
-      if (li && !held.deleted_at && !held.hidden) {
+    const held = this.extras.payload(messageId);
+    for (const copy of this.extras.payloads(messageId)) copy.pinned = pinned;
+    if (held && !held.deleted_at && !held.hidden) {
+      for (const li of this.extras.itemsOf(messageId)) {
         this.extras._drawPinLabel(li, held);
         const old = li.querySelector("button[data-extra='pin']");
         if (old) old.replaceWith(this.toolButton(held));

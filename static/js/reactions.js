@@ -77,6 +77,7 @@ class MessageExtras {
     this.view = view;
     this.conn = view.conn;
     this.me = view.me;
+    this.drawn = new Map(); // message id -> the payload last drawn
     this.pins = new Pins(this);
     this.saved = new SavedMarks(this);
     addMessageDecorator((li, message, context) => this.decorate(li, message, context));
@@ -93,12 +94,26 @@ class MessageExtras {
     loadCatalog().then(() => this.refreshAll(), () => {});
   }
 
-  get list() {
-    return document.getElementById("message-list");
+  /** The payload of a message as held: the view's, else the last one
+   * drawn elsewhere on the page (a thread panel renders with the same
+   * messageElement, so the same decorator). */
+  payload(messageId) {
+    return this.view.messages.get(messageId) || this.drawn.get(messageId) || null;
+  }
+
+  /** Every held copy of a message's payload: each is kept current, so
+   * whichever a later re-render starts from is right. */
+  payloads(messageId) {
+    return [...new Set([this.view.messages.get(messageId), this.drawn.get(messageId)])].filter(Boolean);
+  }
+
+  /** Every rendered item of a message (the stream, a thread panel). */
+  itemsOf(messageId) {
+    return [...document.querySelectorAll(`li.message[data-id="${CSS.escape(String(messageId))}"]`)];
   }
 
   itemOf(messageId) {
-    return document.getElementById(`m-${messageId}`);
+    return document.getElementById(`m-${messageId}`) || this.itemsOf(messageId)[0] || null;
   }
 
   /** Whether this conversation still takes reactions and pins. */
@@ -109,6 +124,7 @@ class MessageExtras {
   // --- Drawing -----------------------------------------------------------------
 
   decorate(li, message, { gone }) {
+    if (message && message.id) this.drawn.set(message.id, message);
     if (gone || message.message_type === "system") return;
     const wrap = li.querySelector(".bubble-wrap");
     if (!wrap) return;
@@ -238,11 +254,9 @@ class MessageExtras {
 
   /** Chip titles again (the emoji names arrived). */
   refreshAll() {
-    for (const message of this.view.messages.values()) {
-      const li = this.itemOf(message.id);
-      if (li && !message.deleted_at && !message.hidden && message.reactions && message.reactions.length) {
-        this._drawReactions(li, message);
-      }
+    for (const message of new Set([...this.view.messages.values(), ...this.drawn.values()])) {
+      if (message.deleted_at || message.hidden || !(message.reactions && message.reactions.length)) continue;
+      for (const li of this.itemsOf(message.id)) this._drawReactions(li, message);
     }
   }
 
@@ -251,7 +265,7 @@ class MessageExtras {
   /** Add (or remove) ``user``'s ``emoji`` on a held message and redraw its
    * chips; nothing when it is already so, or the message is not held. */
   applyReaction(messageId, emoji, user, added) {
-    const message = this.view.messages.get(messageId);
+    const message = this.payload(messageId);
     if (!message || !user || !emoji) return;
     const reactions = (message.reactions || []).map((r) => ({ ...r, users: [...(r.users || [])] }));
     let reaction = reactions.find((r) => r.emoji === emoji);
@@ -267,9 +281,9 @@ class MessageExtras {
       reaction.users = reaction.users.filter((u) => u.id !== user.id);
     }
     reaction.count = reaction.users.length;
-    message.reactions = reactions.filter((r) => r.users.length);
-    const li = this.itemOf(messageId);
-    if (li && !message.deleted_at && !message.hidden) this._drawReactions(li, message);
+    for (const held of this.payloads(messageId)) held.reactions = reactions.filter((r) => r.users.length);
+    if (message.deleted_at || message.hidden) return;
+    for (const li of this.itemsOf(messageId)) this._drawReactions(li, message);
   }
 
   refusal(error) {
@@ -289,7 +303,7 @@ class MessageExtras {
   }
 
   async react(messageId, emoji) {
-    const message = this.view.messages.get(messageId);
+    const message = this.payload(messageId);
     if (!message) return;
     const mine = (message.reactions || []).some((r) => r.emoji === emoji && r.users.some((u) => u.id === this.me));
     const type = mine ? "reaction.remove" : "reaction.add";
@@ -304,11 +318,11 @@ class MessageExtras {
 
   /** A link card came, or its sender removed it (``null``). */
   applyPreview(messageId, preview) {
-    const message = this.view.messages.get(messageId);
+    const message = this.payload(messageId);
     if (!message) return;
-    message.link_preview = preview || null;
-    const li = this.itemOf(messageId);
-    if (li && !message.deleted_at && !message.hidden) this._drawCard(li, message);
+    for (const held of this.payloads(messageId)) held.link_preview = preview || null;
+    if (message.deleted_at || message.hidden) return;
+    for (const li of this.itemsOf(messageId)) this._drawCard(li, message);
   }
 
   async removePreview(messageId, button) {
@@ -338,14 +352,13 @@ class MessageExtras {
   }
 
   _wireClicks() {
-    const list = this.list;
-    if (!list) return;
-    list.addEventListener("click", (event) => {
-      const button = event.target.closest("button[data-extra]");
-      if (!button || !list.contains(button)) return;
+    // On the document: a message's actions work wherever it is drawn.
+    document.addEventListener("click", (event) => {
+      const button = event.target.closest("li.message button[data-extra]");
+      if (!button) return;
       const li = button.closest("li.message");
       const messageId = li && li.dataset.id;
-      if (!messageId || !this.view.messages.has(messageId)) return;
+      if (!messageId || !this.payload(messageId)) return;
       const action = button.dataset.extra;
       if (action === "toggle") this.react(messageId, button.dataset.emoji);
       else if (action === "react") picker().open(button, (emoji) => this.react(messageId, emoji));

@@ -86,9 +86,11 @@ export class SavedMarks {
   }
 
   _redraw(messageId) {
-    const message = this.view.messages.get(messageId);
-    const old = document.querySelector(`#m-${CSS.escape(messageId)} button[data-extra='save']`);
-    if (message && old) old.replaceWith(this.toolButton(message));
+    const message = this.extras.payload(messageId);
+    if (!message) return;
+    for (const li of this.extras.itemsOf(messageId)) {
+      li.querySelector("button[data-extra='save']")?.replaceWith(this.toolButton(message));
+    }
   }
 
   async toggle(messageId, button) {
