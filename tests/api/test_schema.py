@@ -38,6 +38,13 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/conversations/{conversation_id}/read/",
         "/api/conversations/{conversation_id}/mute/",
         "/api/messages/{message_id}/",
+        # Reactions, pins, saved messages (messaging.threads.api.reactions).
+        "/api/emoji/",
+        "/api/messages/{message_id}/reactions/{emoji}/",
+        "/api/messages/{message_id}/pin/",
+        "/api/messages/{message_id}/saved/",
+        "/api/conversations/{conversation_id}/pins/",
+        "/api/saved/",
         "/api/notifications/preferences/",
         "/api/presence/",
         "/api/me/",

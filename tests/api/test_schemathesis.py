@@ -50,6 +50,10 @@ CROSS_FIELD_REFUSALS = {
     "conversations_rename": "a direct conversation has no title",
     "messages_send": "attachments that are not unsent uploads of the sender in that "
     "conversation; content is required when there are no attachments",
+    # Reactions and saved messages (messaging.threads.api.reactions).
+    "reactions_add": "an emoji path segment that is not exactly one emoji",
+    "reactions_remove": "an emoji path segment that is not exactly one emoji",
+    "saved_list": "a before that is not a date-time Python can read (a leap second)",
     "participants_add": "user_ids that name nobody; a direct conversation has two people",
     "participants_remove": "nobody leaves a direct conversation",
     "auth_token": "wrong email or password",

@@ -118,6 +118,15 @@ def populated(superuser):
     if apps.is_installed("axes"):
         # A failed login is what makes an access attempt row.
         Client().post("/login/", {"username": reader.email, "password": "wrong"})
+    # Reactions, pins and link previews (messaging.threads).
+    from messaging.threads.models import LinkPreview, Pin, Reaction
+
+    if not Reaction.objects.exists():
+        Reaction.objects.create(message=reported, user=reader, emoji="👍")
+    if not Pin.objects.exists():
+        Pin.objects.create(message=reported, conversation=direct, pinned_by=reader)
+    if not LinkPreview.objects.exists():
+        LinkPreview.objects.create(message=reported, url="https://example.com/")
 
 
 @pytest.fixture
