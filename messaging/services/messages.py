@@ -27,6 +27,7 @@ from messaging.search.services import indexing
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from messaging.threads import markdown
+from messaging.threads.services import previews as link_previews
 from notifications import tasks as notification_tasks
 from notifications.services import feed as notification_feed
 
@@ -135,7 +136,7 @@ def send_message(
         conversation_id=conversation_id,
         sender=sender,
         content=content,
-        content_html=markdown.render(content),
+        content_html=markdown.render(content, mentions=found),
         message_type=message_type,
         client_id=client_id,
         file_url=file_url,
@@ -171,6 +172,7 @@ def send_message(
                 verdict.refuse()
                 filtering.record_flags(verdict, message)
             events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk))
+            link_previews.queue_on_send(message)
     except (IntegrityError, attach.AlreadyClaimed) as error:
         # A resend collides: return what the first send stored.
         original = (
@@ -283,7 +285,7 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
         )
         message.metadata = mentions.with_mentions(before, found)
         message.content = content
-        message.content_html = markdown.render(content)
+        message.content_html = markdown.render(content, mentions=found)
         message.edited_at = timezone.now()
         message.save(update_fields=["content", "content_html", "edited_at", "metadata"])
         indexing.index_message(message)
