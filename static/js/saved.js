@@ -182,11 +182,17 @@ class SavedPage {
     const conversationId = message.conversation_id;
     const title = this.titles[conversationId] || "A conversation";
     const sent = new Date(message.sent_at);
-    const content = el("div", { class: "saved-content rich-text" });
+    const content = el("div", { class: "saved-content content rich" });
     if (message.deleted_at) content.textContent = "This message was deleted.";
     else if (message.hidden) content.textContent = "This message was hidden by a moderator.";
     // Rendered and sanitized once on the server (docs/protocol.md, Rich text).
-    else if (message.content_html) content.innerHTML = message.content_html;
+    else if (message.content_html) {
+      content.innerHTML = message.content_html;
+      for (const link of content.querySelectorAll("a[href]")) {
+        link.rel = "noopener noreferrer nofollow";
+        link.target = "_blank";
+      }
+    }
     else content.textContent = message.content || "";
     const files = (message.attachments || []).map((a) => a.name).filter(Boolean);
     const context = `/c/${encodeURIComponent(conversationId)}/#seq-${message.seq}`;
