@@ -1,6 +1,7 @@
 from django.urls import path
 
 from messaging import views
+from messaging.threads import views as thread_views
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
@@ -14,4 +15,5 @@ urlpatterns = [
     path("c/<uuid:conversation_id>/rename/", views.rename, name="rename"),
     path("c/<uuid:conversation_id>/archive/", views.archive, name="archive"),
     path("c/<uuid:conversation_id>/put-away/", views.put_away, name="put_away"),
+    path("saved/", thread_views.saved, name="saved"),
 ]
