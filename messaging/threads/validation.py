@@ -9,6 +9,8 @@ from messaging.errors import InvalidInput
 # A page of the followed-threads list (``GET /api/threads/``).
 THREADS_LIST_DEFAULT = 20
 THREADS_LIST_MAX = 100
+# Far beyond any real list; keeps OFFSET within what the database takes.
+THREADS_LIST_MAX_OFFSET = 1_000_000
 
 
 def parse_optional_uuid(value: object, *, what: str) -> UUID | None:
@@ -35,14 +37,19 @@ def clean_thread_page_size(value: object) -> int:
 
 
 def clean_list_window(limit: object, offset: object) -> tuple[int, int]:
-    """``limit`` (1 to ``THREADS_LIST_MAX``, default ``THREADS_LIST_DEFAULT``)
-    and ``offset`` (0 or more, default 0) of the followed-threads list."""
+    """``limit`` (1 or more, read as at most ``THREADS_LIST_MAX``; default
+    ``THREADS_LIST_DEFAULT``) and ``offset`` (0 to ``THREADS_LIST_MAX_OFFSET``,
+    default 0) of the followed-threads list."""
     if limit is None:
         limit = THREADS_LIST_DEFAULT
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise InvalidInput("limit must be a whole number, 1 or more.")
     if offset is None:
         offset = 0
-    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-        raise InvalidInput("offset must be a whole number, 0 or more.")
+    if (
+        isinstance(offset, bool)
+        or not isinstance(offset, int)
+        or not 0 <= offset <= THREADS_LIST_MAX_OFFSET
+    ):
+        raise InvalidInput(f"offset must be a whole number from 0 to {THREADS_LIST_MAX_OFFSET}.")
     return min(limit, THREADS_LIST_MAX), offset

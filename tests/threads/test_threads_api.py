@@ -166,3 +166,19 @@ def test_a_non_member_gets_what_the_conversation_api_answers(api, people, group,
     assert api(ann).get(f"/api/threads/{uuid.uuid4()}/").status_code == 404
     services.remove_participant(actor=mentor, conversation_id=group.pk, user=ann)
     assert api(ann).get(f"/api/threads/{root.pk}/").status_code in (403, 404)
+
+
+def test_the_preferences_page_and_api_list_thread_replies(api, people):
+    mentor, ann, bob = people
+    page = api(ann).get("/settings/notifications/")
+    assert page.status_code == 200
+    assert "Replies in threads you follow" in page.content.decode()
+    kinds = api(ann).get("/api/notifications/preferences/").json()["kinds"]
+    assert kinds["thread_reply"] == {"in_app": True, "push": True, "email": False}
+    changed = api(ann).patch(
+        "/api/notifications/preferences/",
+        {"kinds": {"thread_reply": {"push": False}}},
+        format="json",
+    )
+    assert changed.status_code == 200
+    assert changed.json()["kinds"]["thread_reply"]["push"] is False

@@ -326,3 +326,23 @@ def test_reading_the_thread_clears_its_notifications_and_the_conversation_does_n
     assert list(notes.filter(read_at__isnull=True).values_list("message_id", flat=True)) == [
         replies[1].pk
     ]
+
+
+def test_a_thread_page_costs_the_same_queries_however_many_replies(people, group):
+    from django.db import connection as conn
+    from django.test.utils import CaptureQueriesContext
+
+    mentor, ann, bob = people
+    root = send(mentor, group, "root")
+
+    def cost() -> int:
+        with CaptureQueriesContext(conn) as queries:
+            page = selectors.thread_page(user=bob, root_id=root.pk)
+            [events.message_payload(m) for m in [page.root, *page.messages]]
+        return len(queries)
+
+    send(ann, group, "first", parent_id=root.pk)
+    few = cost()
+    for i in range(6):
+        send(ann if i % 2 else bob, group, f"r{i}", reply_to_id=root.pk, parent_id=root.pk)
+    assert cost() == few
