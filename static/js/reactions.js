@@ -79,12 +79,12 @@ class MessageExtras {
     this.conn = view.conn;
     this.me = view.me;
     this.drawn = new Map(); // message id -> the payload last drawn
+    this.namesAsked = false;
     this.pins = new Pins(this);
     this.saved = new SavedMarks(this);
     addMessageDecorator((li, message, context) => this.decorate(li, message, context));
     this._listen();
     this._wireClicks();
-    this.namesAsked = false;
   }
 
   /** The emoji names in the chips' titles: the catalog is fetched once,
