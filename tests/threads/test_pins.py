@@ -307,3 +307,14 @@ def test_a_moderator_unpins_through_the_admin(client, group, assigned, moderator
     row = AuditLog.objects.filter(action=AuditAction.UNPIN).get()
     assert row.actor == moderator and row.target_user_id == mentor.pk
     assert row.details == {"moderation": True, "note": "off topic"}
+
+
+def test_too_many_pins_over_the_api(client, group, assigned, settings):
+    mentor, _ = assigned
+    settings.PARLEY = {**settings.PARLEY, "MAX_PINS_PER_CONVERSATION": 1}
+    first, second = say(mentor, group), say(mentor, group)
+    client.force_login(mentor)
+    assert client.put(f"/api/messages/{first.pk}/pin/").status_code == 200
+    refused = client.put(f"/api/messages/{second.pk}/pin/")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "too_many_pins"
+    assert client.put(f"/api/messages/{first.pk}/pin/").status_code == 200  # already pinned

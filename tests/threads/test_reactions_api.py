@@ -106,3 +106,19 @@ def test_the_same_bucket_as_sends(client, direct, assigned, settings):
     assert limited.status_code == 429 and limited.json()["error"]["code"] == "rate_limited"
     assert limited.has_header("Retry-After")
     assert client.put(f"/api/messages/{message.pk}/pin/").status_code == 429
+
+
+def test_the_schema_shapes_are_the_payloads(group, assigned):
+    """The API's declared shapes have the keys the payload builders emit."""
+    from messaging import events
+    from messaging.threads import payloads
+    from messaging.threads.api import reactions as api
+    from messaging.threads.services import pins, reactions
+
+    mentor, student = assigned
+    message = say(mentor, group)
+    reactions.add_reaction(user=student, message_id=message.pk, emoji="👍")
+    pin = pins.pin_message(user=mentor, message_id=message.pk)
+    (reaction,) = payloads.reactions_payload(Reaction.objects.all(), events.user_payload)
+    assert set(api.ReactionOut().fields) == set(reaction)
+    assert set(api.PinOut().fields) == set(payloads.pin_payload(pin, events.user_payload, api._iso))
