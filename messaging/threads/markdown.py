@@ -35,10 +35,10 @@ from collections.abc import Mapping
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from pygments import highlight as pygments_highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
+from pygments import highlight as pygments_highlight  # type: ignore[import-untyped]
+from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
+from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
+from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
 from messaging import mentions as mention_rules
 
@@ -92,6 +92,7 @@ def _parser() -> MarkdownIt:
     parser.enable(["strikethrough", "linkify"])
     parser.disable(["image", "heading", "lheading", "hr", "html_block", "html_inline"])
     # A fuzzy link ("example.com") needs its scheme to be a link.
+    assert parser.linkify is not None, "linkify-it-py is installed with markdown-it-py[linkify]"
     parser.linkify.set({"fuzzy_link": False, "fuzzy_email": False})
     # Only the schemes the sanitizer keeps become links; anything else stays
     # text instead of turning into an anchor without an address.

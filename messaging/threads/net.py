@@ -337,7 +337,7 @@ def _read(
     while size <= max_bytes:
         if sock is not None:
             sock.settimeout(deadline.left())
-        chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))  # type: ignore[attr-defined]
+        chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))
         if not chunk:
             break
         chunks.append(chunk)

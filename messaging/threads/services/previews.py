@@ -40,6 +40,7 @@ from messaging.threads.models import LinkPreview, PreviewState
 
 logger = logging.getLogger(__name__)
 
+MAX_URL_CHARS = 2000  # LinkPreview.url's length: a longer link gets no card
 TITLE_CHARS = 300
 DESCRIPTION_CHARS = 1000
 SITE_NAME_CHARS = 200
@@ -66,7 +67,7 @@ def queue_on_send(message: Message) -> None:
     if not limits.link_previews_enabled():
         return
     url = first_link(message)
-    if url is None or len(url) > LinkPreview._meta.get_field("url").max_length:  # type: ignore[union-attr]
+    if url is None or len(url) > MAX_URL_CHARS:
         return
     LinkPreview.objects.create(message=message, url=url)
     events.enqueue_on_commit(tasks.fetch_link_preview, str(message.pk))
