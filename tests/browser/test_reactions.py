@@ -369,3 +369,29 @@ def test_reactions_and_pins_missed_while_offline_are_caught_up(pair, browser, se
         "📌 Pinned by Maria Mentor"
     )
     expect(student_page.locator("#pins-button")).to_have_text("📌 Pinned (1)")
+
+
+def test_saved_page_pages_with_show_more(pair, browser, server, console):
+    mentor, student, conversation = pair
+
+    def seed():
+        for n in range(1, 56):
+            message = services.send_message(
+                sender=mentor,
+                conversation_id=conversation.pk,
+                content=f"Tip {n}",
+                client_id=uuid.uuid4(),
+            ).message
+            SavedMessage.objects.create(user=student, message=message)
+
+    off_loop(seed)
+    _, page = open_as(browser, server, console, student, "/saved/")
+    items = page.locator("li.saved-item")
+    # Newest save first, one page of 50, then the rest on "Show more".
+    expect(items).to_have_count(50)
+    expect(items.first.locator(".saved-content")).to_have_text("Tip 55")
+    more = page.get_by_role("button", name="Show more")
+    more.click()
+    expect(items).to_have_count(55)
+    expect(items.last.locator(".saved-content")).to_have_text("Tip 1")
+    expect(more).to_be_hidden()
