@@ -21,6 +21,7 @@ import { SavedMarks } from "./saved.js";
 
 const NOTICE_MS = 4000;
 const NAMES_SHOWN = 3;
+const CATCH_UP_MESSAGES = 100;
 
 // What a refused command means to the person (docs/protocol.md, Errors).
 const REFUSALS = {
@@ -78,12 +79,12 @@ class MessageExtras {
     this.conn = view.conn;
     this.me = view.me;
     this.drawn = new Map(); // message id -> the payload last drawn
+    this.namesAsked = false;
     this.pins = new Pins(this);
     this.saved = new SavedMarks(this);
     addMessageDecorator((li, message, context) => this.decorate(li, message, context));
     this._listen();
     this._wireClicks();
-    this.namesAsked = false;
   }
 
   /** The emoji names in the chips' titles: the catalog is fetched once,
@@ -349,6 +350,44 @@ class MessageExtras {
     conn.on("link_preview.updated", (frame) => {
       if (here(frame)) this.applyPreview(frame.message_id, frame.link_preview);
     });
+    // Frames missed while the socket was down are not replayed (resume
+    // brings new messages, not changes to held ones): after a reconnect the
+    // latest page is read again and its reactions, pins and cards applied.
+    let first = true;
+    conn.on("hello", () => {
+      if (first) {
+        first = false;
+        return;
+      }
+      this.catchUp();
+    });
+  }
+
+  async catchUp() {
+    let data;
+    try {
+      const query = new URLSearchParams({ limit: String(CATCH_UP_MESSAGES) });
+      const response = await fetch(`/api/conversations/${encodeURIComponent(this.view.id)}/messages/?${query}`, {
+        credentials: "same-origin", headers: { Accept: "application/json" },
+      });
+      if (!response.ok) return;
+      data = await response.json();
+    } catch (error) {
+      return; // the next reconnect tries again
+    }
+    for (const fresh of (data && data.messages) || []) {
+      const message = this.payload(fresh.id);
+      if (!message || message.deleted_at || message.hidden || fresh.deleted_at || fresh.hidden) continue;
+      for (const held of this.payloads(fresh.id)) {
+        held.reactions = fresh.reactions || [];
+        held.link_preview = fresh.link_preview || null;
+      }
+      for (const li of this.itemsOf(fresh.id)) {
+        this._drawReactions(li, message);
+        this._drawCard(li, message);
+      }
+      if (Boolean(fresh.pinned) !== Boolean(message.pinned)) this.pins.apply(fresh.id, fresh.pinned || null, fresh);
+    }
   }
 
   _wireClicks() {

@@ -4,7 +4,6 @@ each in their own browser context, against a real daphne process on
 PostgreSQL and Redis. What one does reaches the other live."""
 
 import re
-import shutil
 import uuid
 
 import pytest
@@ -15,7 +14,7 @@ from accounts.models import MentorAssignment, Role, User
 from messaging import events, services
 from messaging.models import ConversationType
 from messaging.threads.models import LinkPreview, Pin, PreviewState, Reaction, SavedMessage
-from tests.browser.conftest import ARTIFACTS, PASSWORD, off_loop, open_as, screenshot
+from tests.browser.conftest import PASSWORD, off_loop, open_as, screenshot
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -54,12 +53,6 @@ def chip(page, message, emoji=THUMBS_UP):
 
 def picker(page):
     return page.get_by_role("dialog", name="Choose a reaction")
-
-
-def keep_screenshot(name):
-    """docs/screenshots/<name> is this run's picture (as the other browser
-    tests leave theirs in test-artifacts/)."""
-    shutil.copyfile(ARTIFACTS / name, ARTIFACTS.parent / "docs" / "screenshots" / name)
 
 
 @pytest.fixture
@@ -133,7 +126,6 @@ def test_react_from_the_picker_live_and_one_click_removal(pair, browser, server,
     recent = dialog.get_by_role("group", name="Recently used")
     expect(recent.locator("button[data-emoji]").first).to_have_attribute("data-emoji", THUMBS_UP)
     screenshot(mentor_page, "reactions-picker.png")
-    keep_screenshot("reactions-picker.png")
     mentor_page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(opener).to_be_focused()
@@ -230,7 +222,6 @@ def test_pins_mentor_pins_student_sees_the_list_and_may_not_pin(
     expect(links.first).to_contain_text("Deadline for the capstone proposal: Friday 18:00.")
     expect(links.first).to_be_focused()
     screenshot(student_page, "pinned-list.png")
-    keep_screenshot("pinned-list.png")
     # Its link jumps to the message in the conversation.
     links.first.click()
     expect(dialog).to_be_hidden()
@@ -355,3 +346,52 @@ def test_sender_removes_a_link_card(pair, browser, server, console):
     expect(item(student_page, shown).locator(".link-card")).to_have_count(0)
     state = off_loop(lambda: LinkPreview.objects.get(message=shown).state)
     assert state == PreviewState.REMOVED
+
+
+def test_reactions_and_pins_missed_while_offline_are_caught_up(pair, browser, server, console):
+    from messaging.threads.services import pins, reactions
+
+    mentor, student, conversation = pair
+    message = say(mentor, conversation, "Office hours moved to Wednesday.")
+    student_context, student_page = open_as(
+        browser, server, console, student, path_of(conversation)
+    )
+    student_context.set_offline(True)
+    expect(student_page.locator("#connection")).to_have_attribute("data-state", "offline")
+    # While Sam is offline Maria reacts and pins: the frames never reach him.
+    off_loop(reactions.add_reaction, user=mentor, message_id=message.pk, emoji=THUMBS_UP)
+    off_loop(pins.pin_message, user=mentor, message_id=message.pk)
+    expect(chip(student_page, message)).to_have_count(0)
+    student_context.set_offline(False)
+    expect(student_page.locator("#connection")).to_have_attribute("data-state", "online")
+    expect(chip(student_page, message).locator(".reaction-count")).to_have_text("1")
+    expect(item(student_page, message).locator(".pin-label")).to_have_text(
+        "📌 Pinned by Maria Mentor"
+    )
+    expect(student_page.locator("#pins-button")).to_have_text("📌 Pinned (1)")
+
+
+def test_saved_page_pages_with_show_more(pair, browser, server, console):
+    mentor, student, conversation = pair
+
+    def seed():
+        for n in range(1, 56):
+            message = services.send_message(
+                sender=mentor,
+                conversation_id=conversation.pk,
+                content=f"Tip {n}",
+                client_id=uuid.uuid4(),
+            ).message
+            SavedMessage.objects.create(user=student, message=message)
+
+    off_loop(seed)
+    _, page = open_as(browser, server, console, student, "/saved/")
+    items = page.locator("li.saved-item")
+    # Newest save first, one page of 50, then the rest on "Show more".
+    expect(items).to_have_count(50)
+    expect(items.first.locator(".saved-content")).to_have_text("Tip 55")
+    more = page.get_by_role("button", name="Show more")
+    more.click()
+    expect(items).to_have_count(55)
+    expect(items.last.locator(".saved-content")).to_have_text("Tip 1")
+    expect(more).to_be_hidden()
