@@ -22,9 +22,9 @@ mention-everyone">@all</span>``), matched by the mentions module's own
 matcher in the text the parser leaves as text: never inside code, nor a
 link's text or address.
 
-Render time is bounded: the source is at most ``MAX_CONTENT_CHARS``, nesting
-deeper than ``MAX_NESTING`` stays text, and a code block is highlighted only
-up to ``MAX_HIGHLIGHT_CHARS``.
+Render time is bounded: the source is at most ``MAX_CONTENT_CHARS``, a
+message nested deeper than ``MAX_NESTING`` is shown whole as text, and a
+code block is highlighted only up to ``MAX_HIGHLIGHT_CHARS``.
 """
 
 import functools
@@ -99,10 +99,38 @@ def _parser() -> MarkdownIt:
     parser.linkify.add("ftp:", None)
     parser.linkify.add("//", None)
     parser.validateLink = _valid_link  # type: ignore[method-assign]
+    parser.block.tokenize = _noting_depth(parser.block.tokenize)  # type: ignore[method-assign]
     parser.inline.ruler.before("link", "image_as_text", _image_as_text)
     parser.core.ruler.push("mentions", _mark_mentions)
     parser.add_render_rule("mention", _render_mention)
     return parser
+
+
+def _noting_depth(tokenize):
+    """markdown-it drops the rest of a block nested deeper than
+    ``maxNesting`` (its guard against deep input); note when it does, so
+    that ``render`` shows the whole message as text instead of losing
+    words."""
+
+    def tokenize_noting_depth(state, start_line: int, end_line: int) -> None:
+        if state.level >= MAX_NESTING:
+            line = state.skipEmptyLines(start_line)
+            if line < end_line and state.sCount[line] >= state.blkIndent:
+                state.env["too_deep"] = True
+        tokenize(state, start_line, end_line)
+
+    return tokenize_noting_depth
+
+
+def _as_text(source: str) -> str:
+    """The source as escaped text: paragraphs at blank lines, ``<br>`` at
+    line breaks (what a message nested too deep shows)."""
+    paragraphs = [p.strip("\n") for p in re.split(r"\n[ \t]*\n", source)]
+    return "\n".join(
+        "<p>" + html.escape(p, quote=False).replace("\n", "<br>\n") + "</p>"
+        for p in paragraphs
+        if p.strip()
+    )
 
 
 _LINK_SCHEME = re.compile(r"^(?:https?|mailto):", re.IGNORECASE)
@@ -233,7 +261,10 @@ def render(
     if not source:
         return ""
     env = {"mentions": _wanted(mentions, names)}
-    return sanitize(_parser().render(source, env)).strip()
+    rendered = _parser().render(source, env)
+    if env.get("too_deep"):
+        rendered = _as_text(source)
+    return sanitize(rendered).strip()
 
 
 def plain_text(rendered: str) -> str:

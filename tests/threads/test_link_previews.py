@@ -494,3 +494,35 @@ def test_the_card_falls_back_to_the_title_and_meta_description():
     # A head of endless tags stops being read.
     flood = "<html><head>" + "<meta name=x content=y>" * 20_000 + "<title>t</title>"
     assert previews.parse_card(flood).title == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_process_mode_fetches_beside_the_send(settings, silent_server, make_user, tmp_path):
+    """The embedded default runs live tasks in the sending process: a link
+    preview must not hold up the send there. The silent server makes the
+    fetch last its whole timeout, so a send that waited for it would come
+    back with the card already failed."""
+    from accounts.models import MentorAssignment, Role
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PARLEY_LIVE_TASKS_IN_PROCESS = True
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "LINK_PREVIEWS": True,
+        "LINK_PREVIEW_ALLOW": ["127.0.0.1"],
+        "LINK_PREVIEW_TIMEOUT_SECONDS": 2.0,
+    }
+    mentor, student = make_user(Role.MENTOR), make_user(Role.STUDENT)
+    MentorAssignment.objects.create(mentor=mentor, student=student)
+    group = services.create_conversation(
+        creator=mentor, kind="group", participants=[student], title="Embedded"
+    )
+    message = services.send_message(
+        sender=mentor, conversation_id=group.pk, content=silent_server, client_id=uuid.uuid4()
+    ).message
+    assert LinkPreview.objects.get(message=message).state == PreviewState.PENDING
+    deadline = time.monotonic() + 30
+    while LinkPreview.objects.get(message=message).state == PreviewState.PENDING:
+        assert time.monotonic() < deadline, "the fetch never finished"
+        time.sleep(0.1)
+    assert LinkPreview.objects.get(message=message).state == PreviewState.FAILED

@@ -241,6 +241,28 @@ def test_what_stays_text(source, expected):
     assert markdown.render(source) == expected
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        ">" * 30 + " the deepest words",
+        "> " * 25 + "the deepest words\n\nand **after**",
+        "".join("  " * i + f"- item {i}\n" for i in range(40)) + "the deepest words",
+    ],
+)
+def test_nesting_too_deep_is_shown_whole_as_text(source):
+    rendered = markdown.render(source)
+    assert "the deepest words" in rendered
+    assert "<blockquote>" not in rendered and "<ul>" not in rendered
+    assert rendered.startswith("<p>")
+    assert_safe(rendered)
+
+
+def test_nesting_within_the_limit_is_formatted():
+    rendered = markdown.render("> " * (markdown.MAX_NESTING - 2) + "deep")
+    assert rendered.count("<blockquote>") == markdown.MAX_NESTING - 2
+    assert "deep" in rendered
+
+
 def test_an_image_stays_text_and_its_url_is_a_plain_link():
     rendered = markdown.render("![alt](https://example.com/i.png)")
     assert "<img" not in rendered

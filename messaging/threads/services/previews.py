@@ -4,7 +4,9 @@ link in a message, when the deployment turns them on
 
 A send whose rendered text links to an http(s) address gets a pending
 ``LinkPreview`` row in its transaction, and ``tasks.fetch_link_preview`` is
-queued after commit. The task fetches the page through ``net`` (public
+queued after commit (in the embedded default, which runs live tasks in the
+sending process, it runs on a small thread pool there, so the send is not
+held up). The task fetches the page through ``net`` (public
 addresses only, bounded in time and size), reads its Open Graph tags
 (``og:title``, ``og:description``, ``og:image``, ``og:site_name``) or
 ``<title>`` and the meta description, fetches the image the same way and
@@ -19,6 +21,7 @@ An edit does not fetch again: the card stays the one of the link the
 message was sent with (its sender may remove it).
 """
 
+import concurrent.futures
 import html
 import html.parser
 import logging
@@ -27,6 +30,8 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 from uuid import UUID
 
+from django import db
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -70,7 +75,28 @@ def queue_on_send(message: Message) -> None:
     if url is None or len(url) > MAX_URL_CHARS:
         return
     LinkPreview.objects.create(message=message, url=url)
-    events.enqueue_on_commit(tasks.fetch_link_preview, str(message.pk))
+    if settings.PARLEY_LIVE_TASKS_IN_PROCESS:
+        # The embedded default runs live tasks in the sending process, at
+        # commit, before the send is answered; a fetch takes seconds, so
+        # there it runs beside the send instead.
+        message_id = str(message.pk)
+        transaction.on_commit(lambda: _beside.submit(_fetch_here, message_id))
+    else:
+        events.enqueue_on_commit(tasks.fetch_link_preview, str(message.pk))
+
+
+# Two fetches at a time in a process that runs them itself.
+_beside = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="preview")
+
+
+def _fetch_here(message_id: str) -> None:
+    try:
+        tasks.fetch_link_preview.apply(args=[message_id])
+    except Exception:
+        logger.exception("Link preview of message %s failed", message_id)
+    finally:
+        # This thread's own database connection.
+        db.connections.close_all()
 
 
 @dataclass
