@@ -28,8 +28,8 @@ from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from messaging.threads import markdown
 from messaging.threads.payloads import with_extras
-from messaging.threads.services import replies
 from messaging.threads.services import previews as link_previews
+from messaging.threads.services import replies
 from notifications import tasks as notification_tasks
 from notifications.services import feed as notification_feed
 

@@ -47,25 +47,14 @@ class EmojiListOut(serializers.Serializer):
     emoji = EmojiOut(many=True)
 
 
-class ReactionOut(serializers.Serializer):
-    emoji = serializers.CharField()
-    count = serializers.IntegerField()
-    users = s.UserOut(many=True, help_text="In the order they reacted.")
-
-
 class ReactionsOut(serializers.Serializer):
-    reactions = ReactionOut(
+    reactions = s.ReactionOut(
         many=True, help_text="The message's reactions now, each emoji in the order it first came."
     )
 
 
-class PinOut(serializers.Serializer):
-    pinned_by = s.UserOut(allow_null=True)
-    pinned_at = serializers.DateTimeField()
-
-
-class PinnedOut(serializers.Serializer):
-    pinned = PinOut()
+class PinAnswerOut(serializers.Serializer):
+    pinned = s.PinnedOut()
 
 
 class PinListOut(serializers.Serializer):
@@ -150,7 +139,7 @@ class PinView(ParleyAPIView):
     @extend_schema(
         operation_id="pins_add",
         request=None,
-        responses={200: PinnedOut, **_errors(401, 403, 404, 409, 429)},
+        responses={200: PinAnswerOut, **_errors(401, 403, 404, 409, 429)},
         description="Pin the message to its conversation (repeating returns the pin). "
         "409: archived, hidden or too_many_pins.",
     )
