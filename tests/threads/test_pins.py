@@ -269,13 +269,18 @@ def test_pins_over_the_api(client, group, assigned):
     assert pinned.json()["pinned"]["pinned_by"]["id"] == str(mentor.pk)
     assert client.put(url).status_code == 200  # again: the same pin
     client.force_login(student)
-    listed = client.get(f"/api/conversations/{group.pk}/pins/").json()["pins"]
+    answer = client.get(f"/api/conversations/{group.pk}/pins/").json()
+    assert answer["may_pin"] is False  # a student in a group
+    listed = answer["pins"]
     assert [m["id"] for m in listed] == [str(message.pk)]
     assert listed[0]["pinned"]["pinned_by"]["id"] == str(mentor.pk)
     client.force_login(mentor)
     assert client.delete(url).status_code == 204
     assert client.delete(url).status_code == 204
-    assert client.get(f"/api/conversations/{group.pk}/pins/").json() == {"pins": []}
+    assert client.get(f"/api/conversations/{group.pk}/pins/").json() == {
+        "pins": [],
+        "may_pin": True,
+    }
     assert client.put(f"/api/messages/{uuid.uuid4()}/pin/").status_code == 404
 
 

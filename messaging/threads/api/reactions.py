@@ -59,6 +59,7 @@ class PinAnswerOut(serializers.Serializer):
 
 class PinListOut(serializers.Serializer):
     pins = s.MessageOut(many=True, help_text="Newest pin first; each with `pinned`.")
+    may_pin = serializers.BooleanField(help_text="Whether you may pin and unpin here now.")
 
 
 class SavedOut(serializers.Serializer):
@@ -168,7 +169,8 @@ class ConversationPinsView(ParleyAPIView):
     )
     def get(self, request, conversation_id):
         found = pin_selectors.pinned_messages(user=request.user, conversation_id=conversation_id)
-        return Response({"pins": [events.message_payload(m) for m in found]})
+        may_pin = pin_selectors.may_pin_here(user=request.user, conversation_id=conversation_id)
+        return Response({"pins": [events.message_payload(m) for m in found], "may_pin": may_pin})
 
 
 class SavedListView(ParleyAPIView):

@@ -10,7 +10,7 @@ from uuid import UUID
 from django.db.models import Q
 
 from accounts.models import User
-from messaging import selectors
+from messaging import policy, selectors
 from messaging.models import Message, MessageType
 from messaging.threads.models import Pin
 from messaging.threads.payloads import with_extras
@@ -42,3 +42,10 @@ def pinned_messages(*, user: User, conversation_id: UUID) -> list[Message]:
         .prefetch_related("attachments")
     )
     return list(messages.order_by("-pin__pinned_at", "-seq"))
+
+
+def may_pin_here(*, user: User, conversation_id: UUID) -> bool:
+    """Whether ``user``, a member, may pin and unpin in the conversation now
+    (``policy.may_pin``): the page offers the action only then."""
+    membership = selectors.membership_for(user, conversation_id, attempted="pins.list")
+    return policy.may_pin(user, membership.conversation, membership=membership)
