@@ -14,9 +14,13 @@ from messaging.management.commands.seed_demo import (
     CONVERSATIONS,
     DEMO_PASSWORD,
     FILES,
+    FORMATTED_LINE,
     PEOPLE,
+    REACTIONS,
     REPORTED_LINE,
     REPORTER,
+    SAVED_BY,
+    THREAD_REPLIES,
 )
 from messaging.models import (
     AuditLog,
@@ -27,6 +31,7 @@ from messaging.models import (
     ModerationCase,
 )
 from messaging.support.models import SupportRequest
+from messaging.threads.models import Pin, Reaction, SavedMessage
 
 
 @pytest.fixture(autouse=True)
@@ -71,8 +76,11 @@ def test_seed_demo_creates_the_demo_and_prints_the_logins(client):
     assert MentorAssignment.objects.count() == 4
     assert set(Conversation.objects.values_list("type", flat=True)) == set(ConversationType.values)
     seeded = Message.objects.filter(conversation__support_request__isnull=True)
-    # The lines, the files' messages, and the line in the moderation queue.
-    assert seeded.count() == sum(len(c[4]) for c in CONVERSATIONS) + len(FILES) + 1
+    # The lines, the files' messages, the line in the moderation queue, and
+    # the formatted plan with its thread.
+    assert seeded.count() == (
+        sum(len(c[4]) for c in CONVERSATIONS) + len(FILES) + 1 + 1 + len(THREAD_REPLIES)
+    )
     [case] = ModerationCase.objects.select_related("message", "sender")
     assert case.status == "open" and case.report_count == 1
     assert case.message.content == REPORTED_LINE[1] == case.reported_content
@@ -167,3 +175,22 @@ def test_seed_demo_sends_an_image_a_pdf_and_a_word_document(media_root):
     assert image.message.message_type == "image"
     for attachment in attachments:
         assert (media_root / attachment.storage_key).is_file()
+
+
+@pytest.mark.django_db
+def test_seed_demo_has_a_formatted_message_with_a_thread_reactions_a_pin_and_a_save():
+    seed()
+    author, text = FORMATTED_LINE
+    plan = Message.objects.get(sender__email=author, content=text)
+    assert "<ol>" in plan.content_html
+    assert '<pre><code class="language-python">' in plan.content_html
+    replies = list(plan.replies.order_by("seq").values_list("content", flat=True))
+    assert replies == [reply for _, reply in THREAD_REPLIES]
+    assert plan.thread.reply_count == len(THREAD_REPLIES)
+    reacted = set(Reaction.objects.filter(message=plan).values_list("user__email", "emoji"))
+    assert reacted == set(REACTIONS)
+    assert Pin.objects.get(message=plan).pinned_by.email == author
+    assert SavedMessage.objects.get(message=plan).user.email == SAVED_BY
+    seed()  # a second run adds nothing to it
+    assert plan.replies.count() == len(THREAD_REPLIES)
+    assert Reaction.objects.filter(message=plan).count() == len(REACTIONS)

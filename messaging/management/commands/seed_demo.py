@@ -1,5 +1,6 @@
 """Demo data: an admin, two mentors, four students, conversations of each
-type with some history, a mention among it, a support request (a complaint,
+type with some history, a mention among it, a formatted message with a
+thread, reactions, a pin and a saved copy, a support request (a complaint,
 assigned and pending), a reported message in the moderation queue, content
 filter rules, and files (a PDF, a Word document and a picture, made by
 ``messaging.management.demo_files``). Running it again changes nothing.
@@ -33,6 +34,7 @@ from messaging.models import (
 from messaging.moderation.services import reports
 from messaging.support import selectors as support_selectors
 from messaging.support import services as support_services
+from messaging.threads.services import pins, reactions, saved
 from notifications import selectors as notification_selectors
 from notifications import services as notification_services
 from notifications.services import missed_email
@@ -193,6 +195,26 @@ FILTER_RULES: list[tuple[str, dict[str, Any]]] = [
 
 # The moderation queue's demo case: an unkind line in the study group, and
 # the person it was about reports it.
+# Rich text, a thread, reactions, a pin and a saved message in the capstone
+# group: (sender, text) for the formatted line, then the thread's replies.
+FORMATTED_LINE = (
+    "maria@parley.test",
+    "**Plan for Friday** — bring these:\n\n"
+    "1. Your project's _one-sentence_ goal\n"
+    "2. A first milestone\n"
+    "3. One open question\n\n"
+    "If you use Python, a tiny example helps:\n\n"
+    "```python\ndef milestone(done: int, total: int) -> str:\n"
+    '    return f"{done}/{total} tasks"\n```',
+)
+THREAD_REPLIES = [
+    ("sam@parley.test", "Can the goal be two sentences if the project has two parts?"),
+    ("maria@parley.test", "Keep it to one: pick the part users see first."),
+    ("sofia@parley.test", "Is a `pandas` notebook fine as the example?"),
+]
+REACTIONS = [("sam@parley.test", "👍"), ("sofia@parley.test", "👍"), ("marcus@parley.test", "🎉")]
+SAVED_BY = "sam@parley.test"
+
 REPORTED_LINE = ("sam@parley.test", "Honestly Sofia, a data pipeline is a stupid capstone idea.")
 REPORTER = "sofia@parley.test"
 
@@ -210,6 +232,7 @@ class Command(BaseCommand):
         # outside a transaction (an outer rollback would leave the bytes).
         self._seed_files(users)
         self._seed_moderation_case(users)
+        self._seed_thread_and_reactions(users)
         # Last, so the demo's own lines are not held to them.
         self._seed_filter_rules()
 
@@ -302,6 +325,34 @@ class Command(BaseCommand):
             reason=ReportReason.HARASSMENT,
             details="He keeps putting people down in this group.",
         )
+
+    @transaction.atomic
+    def _seed_thread_and_reactions(self, users: dict[str, User]) -> None:
+        """Maria's formatted plan in the capstone group (bold, a list, code),
+        a thread of questions under it, reactions on it, pinned by Maria and
+        saved by Sam. Once: a second run finds the plan and leaves it, and
+        whatever people did with it since, alone."""
+        group = Conversation.objects.get(metadata__demo=MUTED_GROUP)
+
+        author, text = FORMATTED_LINE
+        key = uuid.uuid5(uuid.NAMESPACE_URL, "parley-demo/threads/plan")
+        if Message.objects.filter(sender=users[author], client_id=key).exists():
+            return  # seeded before: what people did with it since stays
+        plan = services.send_message(
+            sender=users[author], conversation_id=group.pk, content=text, client_id=key
+        ).message
+        for number, (email, reply) in enumerate(THREAD_REPLIES):
+            services.send_message(
+                sender=users[email],
+                conversation_id=group.pk,
+                content=reply,
+                client_id=uuid.uuid5(uuid.NAMESPACE_URL, f"parley-demo/threads/reply/{number}"),
+                parent_id=plan.pk,
+            )
+        for email, emoji in REACTIONS:
+            reactions.add_reaction(user=users[email], message_id=plan.pk, emoji=emoji)
+        pins.pin_message(user=users[author], message_id=plan.pk)
+        saved.save_message(user=users[SAVED_BY], message_id=plan.pk)
 
     def _seed_support_request(self, users: dict[str, User]) -> None:
         """Sam's complaint, assigned to Ada and waiting for Sam (pending): the
