@@ -526,9 +526,12 @@ export class ConversationView {
 
   renderOutbox() {
     this._keepRefusedDrafts();
-    // A thread reply waits in its thread's panel (threads.js).
+    // A thread reply waits in its thread's panel (threads.js); one that
+    // failed shows here too while its thread is closed, to be retried or
+    // discarded.
     const items = this.app.outbox.forConversation(this.id)
-      .filter((item) => !item.parent_id && !this._stored(item.client_id));
+      .filter((item) => (!item.parent_id || (item.state === "failed" && item.parent_id !== this.threads.rootId))
+        && !this._stored(item.client_id));
     this.outboxList.replaceChildren(...items.map((item) => outboxElement(item, { me: this.me, myName: this.app.myName })));
     for (const item of this.app.outbox.forConversation(this.id)) {
       if (this._stored(item.client_id)) this.app.outbox.remove(item.client_id);

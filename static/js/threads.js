@@ -413,6 +413,7 @@ export class Threads {
     document.getElementById("chat")?.closest(".chat-layout")?.classList.add("thread-open");
     this._setLocation(rootId);
     this._renderOutbox();
+    this.view.renderOutbox();
     const composerUsable = this.form && this.view.composer;
     if (this.form) this.form.hidden = !composerUsable;
     (composerUsable ? this.input : document.getElementById("thread-close")).focus();
@@ -459,6 +460,7 @@ export class Threads {
     closeMenus();
     document.getElementById("chat")?.closest(".chat-layout")?.classList.remove("thread-open");
     this._setLocation(null);
+    this.view.renderOutbox();
     (this._openerNow() || this.view.input)?.focus();
     this.opener = null;
   }
