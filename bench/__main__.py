@@ -13,6 +13,8 @@ notifications instead: bench/notifycost.py, ``python -m bench notify --help``.
 bench/filescost.py, ``python -m bench files --help``.
 ``python -m bench search`` measures search over a million messages:
 bench/searchcost.py, ``python -m bench search --help``.
+``python -m bench markdown`` measures rendering Markdown at send:
+bench/markdowncost.py, ``python -m bench markdown --help``.
 """
 
 import argparse
@@ -420,6 +422,11 @@ def main(argv=None) -> int:
         from bench import searchcost
 
         return searchcost.cli(argv[1:])
+    if argv[:1] == ["markdown"]:
+        # ``python -m bench markdown``: rendering at send (bench/markdowncost.py).
+        from bench import markdowncost
+
+        return markdowncost.cli(argv[1:])
     args = parse_args(argv)
     raise_fd_limit(4 * args.idle + 1000)
     run_id = dt.datetime.now().strftime("%Y%m%d%H%M%S")

@@ -561,6 +561,9 @@ PARLEY = {
     "LINK_PREVIEWS": env.bool("PARLEY_LINK_PREVIEWS", default=False),
     "LINK_PREVIEW_TIMEOUT_SECONDS": env.float("PARLEY_LINK_PREVIEW_TIMEOUT_SECONDS", default=5.0),
     "LINK_PREVIEW_MAX_BYTES": env.int("PARLEY_LINK_PREVIEW_MAX_BYTES", default=1024 * 1024),
+    # Host names, addresses or CIDR ranges fetched although not public (and
+    # on any port): an intranet wiki, a test server. Comma-separated.
+    "LINK_PREVIEW_ALLOW": env.list("PARLEY_LINK_PREVIEW_ALLOW", default=[]),
 }
 
 LOGGING = {

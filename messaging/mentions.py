@@ -19,8 +19,9 @@ Matching rules, in the order they decide:
   keyword (a person is more specific than everyone).
 """
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -39,6 +40,9 @@ _NOT_BEFORE = r"(?<![\w.+\-%'])"
 class Mentions:
     user_ids: list[str] = field(default_factory=list)  # in order of first mention
     everyone: str | None = None  # "all", "here" or None
+    # The mentioned members' display names by user id: what the renderer
+    # needs to draw the mentions (markdown.render), not stored.
+    names: dict[str, str] = field(default_factory=dict, compare=False)
 
     def as_metadata(self) -> dict:
         """The keys stored in ``Message.metadata`` (none when nothing is mentioned)."""
@@ -50,6 +54,26 @@ class Mentions:
         return stored
 
 
+def matches(text: str, *, names: Iterable[str]) -> Iterator[re.Match]:
+    """Where ``text`` mentions one of ``names`` (display names or the
+    ``EVERYONE`` keywords), by the rules above; each match's ``group(1)``
+    is the name as written. The one matcher: ``find_mentions`` decides who
+    is mentioned with it, and the renderer (``messaging.threads.markdown``)
+    draws the same spans with it."""
+    if "@" not in text:
+        return iter(())
+    folded = {n.strip().casefold() for n in names if n.strip()}
+    if not folded:
+        return iter(())
+    return _pattern(frozenset(folded)).finditer(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _pattern(names: frozenset[str]) -> re.Pattern:
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+    return re.compile(_NOT_BEFORE + "@(" + alternatives + r")(?!\w)", re.IGNORECASE)
+
+
 def find_mentions(
     content: str, *, members: Iterable[tuple[UUID | str, str]], everyone_allowed: bool
 ) -> Mentions:
@@ -57,30 +81,28 @@ def find_mentions(
     name)`` pairs), and ``@all``/``@here`` when ``everyone_allowed``. Pure."""
     if "@" not in content:
         return Mentions()
-    by_name: dict[str, list[str]] = {}
+    by_name: dict[str, list[tuple[str, str]]] = {}
     for user_id, name in members:
         name = name.strip()
         if name:
-            by_name.setdefault(name.casefold(), []).append(str(user_id))
+            by_name.setdefault(name.casefold(), []).append((str(user_id), name))
     names = set(by_name)
     if everyone_allowed:
         names |= set(EVERYONE)
-    if not names:
-        return Mentions()
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
-    pattern = re.compile(_NOT_BEFORE + "@(" + alternatives + r")(?!\w)", re.IGNORECASE)
     user_ids: list[str] = []
+    shown: dict[str, str] = {}
     everyone: str | None = None
-    for match in pattern.finditer(content):
+    for match in matches(content, names=names):
         said = match.group(1).casefold()
         if said in by_name:
-            for user_id in by_name[said]:
+            for user_id, name in by_name[said]:
                 if user_id not in user_ids:
                     user_ids.append(user_id)
+                    shown[user_id] = name
         elif said in EVERYONE:
             # "@all" reaches more people than "@here": the wider one wins.
             everyone = "all" if "all" in (everyone, said) else said
-    return Mentions(user_ids=user_ids, everyone=everyone)
+    return Mentions(user_ids=user_ids, everyone=everyone, names=shown)
 
 
 def mentions_in(*, sender: User, conversation_id: UUID, content: str) -> Mentions:

@@ -132,3 +132,10 @@ def serve_preview_page(attachment: Attachment, page: int) -> HttpResponseBase:
         content_type=_type_of_key(key),
         inline=True,
     )
+
+
+def serve_stored_image(*, key: str, filename: str) -> HttpResponseBase:
+    """An image Parley re-encoded itself and stored under ``key`` (a link
+    preview's), inline, typed from its stored extension, with the same
+    headers as a file's; the caller has checked access."""
+    return _respond(key=key, filename=filename, content_type=_type_of_key(key), inline=True)

@@ -28,6 +28,7 @@ from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from messaging.threads import markdown
 from messaging.threads.payloads import with_extras
+from messaging.threads.services import previews as link_previews
 from messaging.threads.services import replies
 from notifications import tasks as notification_tasks
 from notifications.services import feed as notification_feed
@@ -159,7 +160,7 @@ def send_message(
         conversation_id=conversation_id,
         sender=sender,
         content=content,
-        content_html=markdown.render(content),
+        content_html=markdown.render(content, mentions=found),
         message_type=message_type,
         client_id=client_id,
         file_url=file_url,
@@ -199,6 +200,7 @@ def send_message(
                 filtering.record_flags(verdict, message)
             replies.record(message=message, target=target, sender=sender)
             events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk))
+            link_previews.queue_on_send(message)
     except (IntegrityError, attach.AlreadyClaimed) as error:
         # A resend collides: return what the first send stored.
         original = (
@@ -311,7 +313,7 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
         )
         message.metadata = mentions.with_mentions(before, found)
         message.content = content
-        message.content_html = markdown.render(content)
+        message.content_html = markdown.render(content, mentions=found)
         message.edited_at = timezone.now()
         message.save(update_fields=["content", "content_html", "edited_at", "metadata"])
         indexing.index_message(message)

@@ -15,6 +15,13 @@ tell its server who read the message), headings, rules and tables.
 markdown-it-py renders with raw HTML off; nh3 then sanitizes the result
 against an allow-list of tags, attributes and URL schemes as a second line,
 and gives every link ``rel="noopener noreferrer nofollow"`` and a new tab.
+Mentions (``messaging.mentions``: ``metadata["mentions"]`` and
+``mention_everyone``) are drawn as ``<span class="mention"
+data-user-id="…">@Display Name</span>`` (``<span class="mention
+mention-everyone">@all</span>``), matched by the mentions module's own
+matcher in the text the parser leaves as text: never inside code, nor a
+link's text or address.
+
 Render time is bounded: the source is at most ``MAX_CONTENT_CHARS``, nesting
 deeper than ``MAX_NESTING`` stays text, and a code block is highlighted only
 up to ``MAX_HIGHLIGHT_CHARS``.
@@ -22,13 +29,18 @@ up to ``MAX_HIGHLIGHT_CHARS``.
 
 import functools
 import html
+import re
+from collections.abc import Mapping
 
 import nh3
 from markdown_it import MarkdownIt
-from pygments import highlight as pygments_highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
+from markdown_it.token import Token
+from pygments import highlight as pygments_highlight  # type: ignore[import-untyped]
+from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
+from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
+from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+
+from messaging import mentions as mention_rules
 
 # Deeper block quotes or lists render as text (markdown-it's own guard).
 MAX_NESTING = 20
@@ -80,8 +92,117 @@ def _parser() -> MarkdownIt:
     parser.enable(["strikethrough", "linkify"])
     parser.disable(["image", "heading", "lheading", "hr", "html_block", "html_inline"])
     # A fuzzy link ("example.com") needs its scheme to be a link.
+    assert parser.linkify is not None, "linkify-it-py is installed with markdown-it-py[linkify]"
     parser.linkify.set({"fuzzy_link": False, "fuzzy_email": False})
+    # Only the schemes the sanitizer keeps become links; anything else stays
+    # text instead of turning into an anchor without an address.
+    parser.linkify.add("ftp:", None)
+    parser.linkify.add("//", None)
+    parser.validateLink = _valid_link  # type: ignore[method-assign]
+    parser.inline.ruler.before("link", "image_as_text", _image_as_text)
+    parser.core.ruler.push("mentions", _mark_mentions)
+    parser.add_render_rule("mention", _render_mention)
     return parser
+
+
+_LINK_SCHEME = re.compile(r"^(?:https?|mailto):", re.IGNORECASE)
+
+
+def _valid_link(url: str) -> bool:
+    """Links (written, autolinked or by reference) to http, https and mailto
+    addresses only; any other scheme, and relative addresses, stay text."""
+    return bool(_LINK_SCHEME.match(url.strip()))
+
+
+def _image_as_text(state, silent: bool) -> bool:
+    """``![`` is text, so an image's source stays text entirely instead of
+    becoming "!" and a link (with the image rule off, the link rule would
+    take the ``[alt](url)`` after the "!")."""
+    if state.src.startswith("![", state.pos):
+        if not silent:
+            state.pending += "!["
+        state.pos += 2
+        return True
+    return False
+
+
+def _mark_mentions(state) -> None:
+    """Split the inline text outside links into text and ``mention`` tokens
+    where the mentions matcher finds a mentioned name (``env["mentions"]``:
+    casefolded name -> (user id or None for everyone, name shown))."""
+    wanted: Mapping[str, tuple[str | None, str]] = state.env.get("mentions") or {}
+    if not wanted:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children = []
+        in_link = 0
+        for token in block.children:
+            if token.type == "link_open":
+                in_link += 1
+            elif token.type == "link_close":
+                in_link -= 1
+            if token.type != "text" or in_link or "@" not in token.content:
+                children.append(token)
+                continue
+            children.extend(_split_text(token, wanted))
+        block.children = children
+
+
+def _split_text(token, wanted: Mapping[str, tuple[str | None, str]]) -> list:
+    text = token.content
+    pieces = []
+    at = 0
+    for match in mention_rules.matches(text, names=wanted.keys()):
+        user_id, shown = wanted[match.group(1).casefold()]
+        if match.start() > at:
+            pieces.append(_text_token(token, text[at : match.start()]))
+        mention = Token("mention", "span", 0)
+        mention.meta = {"user_id": user_id, "shown": shown}
+        pieces.append(mention)
+        at = match.end()
+    if not pieces:
+        return [token]
+    if at < len(text):
+        pieces.append(_text_token(token, text[at:]))
+    return pieces
+
+
+def _text_token(like, content: str):
+    token = Token("text", "", 0)
+    token.content = content
+    token.level = like.level
+    return token
+
+
+def _render_mention(_renderer, tokens, idx, _options, _env) -> str:
+    meta = tokens[idx].meta
+    shown = html.escape("@" + meta["shown"])
+    if meta["user_id"] is None:
+        return f'<span class="mention mention-everyone">{shown}</span>'
+    user_id = html.escape(meta["user_id"])
+    return f'<span class="mention" data-user-id="{user_id}">{shown}</span>'
+
+
+def _wanted(mentions, names: Mapping[str, str] | None) -> dict[str, tuple[str | None, str]]:
+    """The names to draw as mentions: each mentioned member's display name
+    (from ``names`` or ``mentions.names``), and ``@all``/``@here`` when the
+    message mentions everyone (both keywords were allowed then)."""
+    if mentions is None:
+        return {}
+    known = {**getattr(mentions, "names", {}), **(names or {})}
+    wanted: dict[str, tuple[str | None, str]] = {}
+    if mentions.everyone:
+        for keyword in mention_rules.EVERYONE:
+            wanted[keyword] = (None, keyword)
+    for user_id in mentions.user_ids:
+        name = (known.get(str(user_id)) or "").strip()
+        # The first member with a name wins when two share it (the text
+        # cannot say which one was meant; both were notified).
+        if name and wanted.get(name.casefold(), (None,))[0] is None:
+            wanted[name.casefold()] = (str(user_id), name)
+    return wanted
 
 
 def sanitize(markup: str) -> str:
@@ -98,11 +219,21 @@ def sanitize(markup: str) -> str:
     )
 
 
-def render(source: str) -> str:
-    """The stored HTML of a message's text (``""`` for ``""``)."""
+def render(
+    source: str,
+    *,
+    mentions: "mention_rules.Mentions | None" = None,
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """The stored HTML of a message's text (``""`` for ``""``).
+
+    ``mentions`` (what ``messaging.mentions`` found in ``source``) are drawn
+    as mention spans, named by ``names`` (user id -> display name; by
+    default the names ``mentions`` carries). Without them, no spans."""
     if not source:
         return ""
-    return sanitize(_parser().render(source)).strip()
+    env = {"mentions": _wanted(mentions, names)}
+    return sanitize(_parser().render(source, env)).strip()
 
 
 def plain_text(rendered: str) -> str:

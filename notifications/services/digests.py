@@ -12,13 +12,12 @@ import datetime as dt
 
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import Truncator
 
 from accounts.models import User
-from messaging.files.payloads import message_text
 from notifications import rules
 from notifications.models import DigestFrequency, NotificationPreference
 from notifications.selectors import digests as selectors
+from notifications.services import email_text
 from notifications.services.mail import claim_email, send_templated
 from notifications.tokens import absolute_url
 
@@ -68,7 +67,8 @@ def send_digest(
             "name": str(item.conversation),
             "unread": item.unread,
             "sender": item.latest.sender.display_name if item.latest.sender else "Someone",
-            "excerpt": Truncator(message_text(item.latest)).chars(EXCERPT_CHARS),
+            "excerpt": email_text.excerpt_text(item.latest, EXCERPT_CHARS),
+            "excerpt_html": email_text.excerpt_html(item.latest, EXCERPT_CHARS),
             "url": absolute_url(reverse("conversation", args=[item.conversation.pk])),
         }
         for item in conversations

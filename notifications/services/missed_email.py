@@ -31,6 +31,7 @@ from notifications import rules
 from notifications.models import Channel, Kind
 from notifications.selectors import missed_email as selectors
 from notifications.selectors.preferences import preferences_for
+from notifications.services import email_text
 from notifications.services.mail import claim_email, send_templated
 from notifications.tokens import absolute_url
 
@@ -146,7 +147,7 @@ def send_missed_messages(*, conversation_id: UUID | str, user_id: UUID | str) ->
             "conversation": conversation,
             "conversation_name": str(conversation),
             "is_direct": conversation.type == ConversationType.DIRECT,
-            "messages": window,
+            "messages": [email_text.mailed(m) for m in window],
             "senders": senders,
             "conversation_url": link,
         },

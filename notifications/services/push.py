@@ -33,6 +33,7 @@ from pywebpush import WebPushException, webpush
 
 from accounts.models import User
 from messaging.errors import InvalidInput
+from messaging.threads import net
 from notifications import rules, vapid
 from notifications.models import (
     Channel,
@@ -100,7 +101,7 @@ def check_endpoint(endpoint: str) -> None:
         if "." not in host:
             raise InvalidInput("endpoint must be a public push service.") from None
         return
-    if not address.is_global:
+    if not net.is_public_address(address):
         raise InvalidInput("endpoint must be a public push service.")
 
 

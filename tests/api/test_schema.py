@@ -67,6 +67,8 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/messages/{message_id}/report/",
         "/api/blocks/",
         "/api/blocks/{user_id}/",
+        "/api/messages/{message_id}/preview/",
+        "/api/messages/{message_id}/preview/image/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

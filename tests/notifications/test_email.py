@@ -134,6 +134,32 @@ def test_one_email_gathers_the_unread_messages_with_working_links(smtp, direct, 
     assert len(smtp.messages()) == 1
 
 
+def test_rich_text_is_mailed_as_the_page_shows_it(smtp, direct, assigned):
+    mentor, student = assigned
+    send(mentor, direct, f"**Read** [the plan](https://plan.example/a) @{student.display_name}")
+    send(mentor, direct, "`<b>code</b>` and <script>alert(1)</script>\n- one\n- two")
+
+    assert run_task(direct, student) is True
+    [message] = smtp.wait_for(1)
+    text, html = body(message, "plain"), body(message, "html")
+    # The HTML part carries the stored, sanitized rendering.
+    assert "<strong>Read</strong>" in html
+    assert (
+        '<a href="https://plan.example/a" target="_blank" rel="noopener noreferrer nofollow">'
+        "the plan</a>"
+    ) in html
+    assert (
+        f'<span class="mention" data-user-id="{student.pk}">@{student.display_name}</span>' in html
+    )
+    assert "<code>&lt;b&gt;code&lt;/b&gt;</code>" in html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<li>one</li>" in html
+    # The text part has the words, no Markdown and no tags.
+    assert f"Read the plan @{student.display_name}" in text
+    assert "**" not in text and "[the plan]" not in text and "<strong>" not in text
+    assert "<b>code</b> and <script>alert(1)</script>" in text
+
+
 def test_a_tampered_unsubscribe_token_is_refused(client, student):
     token = unsubscribe_token(student.pk)
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
@@ -370,7 +396,7 @@ def test_digest_lists_unread_conversations_once(smtp, direct, assigned):
     _digest_due(student, at=at)
     _digest_due(mentor, at=at)  # nothing unread: no digest
     send(mentor, direct, "first")
-    send(mentor, direct, "the latest thing I said")
+    send(mentor, direct, "the *latest* thing I said")
 
     assert digests.send_due_digests(at=at) == 1
     [message] = smtp.wait_for(1)
@@ -379,7 +405,8 @@ def test_digest_lists_unread_conversations_once(smtp, direct, assigned):
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text, html = body(message, "plain"), body(message, "html")
     assert "2 unread" in text and "the latest thing I said" in text
-    assert "the latest thing I said" in html
+    assert "the <em>latest</em> thing I said" in html
+    assert "*latest*" not in text
     assert f"/c/{direct.pk}/" in text
     assert Delivery.objects.get(user=student).key == f"digest:daily:{at.date()}"
 

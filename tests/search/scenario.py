@@ -41,6 +41,8 @@ MESSAGES = [
     ("Project Alpha", "maria", "syllabus syllabus review", (11, 6, 13), None),
     ("Project Alpha", "maria", "syllabus draft ready", (11, 6, 14), None),
     ("Project Alpha", "sam", "budget typo", (11, 7, 13), None),
+    # Found by its rendered words: "**rubric** ~~due~~" reads "rubric due".
+    ("Project Alpha", "sam", "the **rubric** ~~due~~ [link](https://x.example)", (11, 7, 14), None),
     ("Secret room", "maria", "budget secret leak", (11, 8, 12), None),
     ("Left room", "maria", "budget from the room Sam left", (11, 8, 13), None),
     ("", "maria", "Private budget advice for you", (11, 9, 12), None),
@@ -51,6 +53,7 @@ MESSAGES = [
 # on a clear case, or newest first without text) rather than only the set.
 QUERIES = [
     ("budget", False),
+    ('"rubric due link"', False),
     ("report", False),
     ("numbers", False),
     ("syllabus", True),

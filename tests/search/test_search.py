@@ -249,6 +249,17 @@ def test_snippets_mark_the_matches(people, study):
     assert hit.snippet == "The <mark>budget</mark> report and the <mark>budgets</mark>"
 
 
+def test_rich_text_is_found_and_shown_as_rendered(people, study):
+    maria, sam, _, _ = people
+    say(maria, study, "the **budget** is ~~late~~ see [the plan](https://plan.example) `x<y`")
+    [hit] = selectors.search(user=sam, query="budget plan").hits
+    # Matched on the rendered words; the snippet has no Markdown left.
+    assert hit.snippet == ("the <mark>budget</mark> is late see the <mark>plan</mark> x&lt;y")
+    assert found(sam, '"budget is late"') == [hit.message.content]
+    # The address is not text readers see, so it is not a word.
+    assert found(sam, "plan.example") == []
+
+
 def test_markup_in_a_message_comes_back_escaped(people, study):
     maria, sam, _, _ = people
     say(maria, study, 'budget <script>alert("x")</script> & <b>bold</b>')

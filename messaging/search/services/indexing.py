@@ -2,12 +2,13 @@
 
 A message has a row while it may be found: stored, not deleted, a person's
 message (system notices are never indexed). The row's ``text`` is the
-message's content, its files' names and the text extracted from its
-documents; on PostgreSQL its ``vector`` is ``to_tsvector(SEARCH_CONFIG,
-text)``, computed by the database in the same statement that writes the
-row, and on SQLite the FTS5 table follows through migration 0007's
-triggers. Callers run these inside their own transaction (the send, the
-edit, the delete), so the table changes exactly when the message does.
+message's rendered text without markup (what readers see), its files'
+names and the text extracted from its documents; on PostgreSQL its
+``vector`` is ``to_tsvector(SEARCH_CONFIG, text)``, computed by the
+database in the same statement that writes the row, and on SQLite the
+FTS5 table follows through migration 0007's triggers. Callers run these
+inside their own transaction (the send, the edit, the delete), so the
+table changes exactly when the message does.
 """
 
 import functools
@@ -23,6 +24,7 @@ from messaging.files.models import Attachment, AttachmentKind
 from messaging.models import Message, MessageType
 from messaging.search.backends import PARSER_SAFE, RESERVED
 from messaging.search.models import SearchDocument
+from messaging.threads import markdown
 
 _LINK = re.compile(r"https?://\S", re.IGNORECASE)
 # Highlighting markers and parser stand-ins never come from a message
@@ -54,9 +56,18 @@ def is_searchable(message: Message) -> bool:
     )
 
 
+def searchable_text(message: Message) -> str:
+    """The words of a message as readers see them: its rendered text
+    without markup (``**word**`` is "word"), so matches and snippets agree
+    with the page; the source when nothing was rendered."""
+    if message.content_html:
+        return markdown.plain_text(message.content_html)
+    return message.content
+
+
 def _row(message: Message, attachments: Iterable[Attachment]) -> _Row:
     attachments = list(attachments)
-    parts = [message.content]
+    parts = [searchable_text(message)]
     parts += [a.name for a in attachments]
     parts += [a.extracted_text for a in attachments if a.extracted_text]
     text = "\n".join(p for p in parts if p).translate(_RESERVED)

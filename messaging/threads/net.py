@@ -1,0 +1,346 @@
+"""A safe HTTP GET of a URL someone typed, for link previews: public
+addresses only.
+
+The server fetches what a message links to, so a link must not make it
+reach inside the network it runs in (server-side request forgery). A fetch:
+
+* takes ``http`` and ``https`` URLs without credentials, on ports 80 and 443
+  (any port for a target on the allow-list);
+* resolves the host first (``getaddrinfo``, within the fetch's time) and
+  refuses it unless every address it resolves to is public
+  (``is_public_address``: not loopback, private, link-local, multicast,
+  reserved, unspecified, shared (CGNAT), nor a cloud metadata address; an
+  IPv4-mapped IPv6 address is judged as its IPv4 one), whatever form the
+  host was written in (``127.1``, ``2130706433``, ``[::ffff:127.0.0.1]``);
+* connects to the address it checked, never resolving again, so DNS
+  rebinding cannot swap it; the request carries the original ``Host``, and
+  https checks the certificate against the original host name (SNI);
+* follows at most ``MAX_REDIRECTS`` redirects, each checked the same way;
+* gives up after one total time (``limits.link_preview_timeout_seconds``),
+  connect, TLS, headers and body together; reads at most ``max_bytes``;
+* accepts only the expected type: ``text/html`` for a page, ``image/*``
+  for an image.
+
+``PARLEY_LINK_PREVIEW_ALLOW`` (host names, addresses or CIDR ranges) lets a
+deployment, or a test, reach a target these rules would refuse.
+"""
+
+import concurrent.futures
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from django.conf import settings
+
+MAX_REDIRECTS = 3
+PORTS = {"http": 80, "https": 443}
+USER_AGENT = "ParleyLinkPreview/1.0 (+link previews)"
+_REDIRECTS = {301, 302, 303, 307, 308}
+_CHUNK = 16 * 1024
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Cloud instance metadata: also inside ranges refused anyway (link-local,
+# unique local), named so that no allow-list range lets them through.
+METADATA_ADDRESSES = frozenset(
+    {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
+)
+# Ranges ``is_global`` lets through that are still not the public internet.
+_NOT_PUBLIC = (
+    ipaddress.ip_network("100.64.0.0/10"),  # shared address space (CGNAT)
+    ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments
+    ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64
+)
+
+
+class Refused(Exception):
+    """The fetch was not made or not finished; ``code`` says why
+    (``scheme``, ``port``, ``address``, ``resolve``, ``timeout``,
+    ``too_many_redirects``, ``status``, ``type``, ``too_large``,
+    ``connection``)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str  # after redirects
+    content_type: str  # the media type, lower case, without parameters
+    charset: str | None
+    body: bytes
+    truncated: bool  # the body went on past max_bytes
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """Whether ``address`` is on the public internet: not loopback,
+    private, link-local, multicast, reserved, unspecified, shared (CGNAT)
+    nor a cloud metadata address. An IPv4-mapped IPv6 address is judged as
+    its IPv4 address. The one rule for every address the server connects
+    to on a user's word (link previews; push service endpoints)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_public_address(address.ipv4_mapped)
+        if address.sixtofour is not None and not is_public_address(address.sixtofour):
+            return False
+        if address.teredo is not None and not is_public_address(address.teredo[1]):
+            return False
+    if address in METADATA_ADDRESSES:
+        return False
+    if (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
+        or any(address in network for network in _NOT_PUBLIC)
+    ):
+        return False
+    return address.is_global
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """Targets the public-only rule does not apply to (any port)."""
+
+    hosts: frozenset[str]
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+    @classmethod
+    def parse(cls, entries: Iterable[str]) -> "AllowList":
+        hosts, networks = set(), []
+        for entry in entries:
+            entry = entry.strip().lower()
+            if not entry:
+                continue
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                hosts.add(entry.rstrip("."))
+        return cls(hosts=frozenset(hosts), networks=tuple(networks))
+
+    def allows(self, host: str, address: IPAddress) -> bool:
+        if address in METADATA_ADDRESSES:
+            return False
+        if host in self.hosts:
+            return True
+        return any(address in network for network in self.networks)
+
+
+def allow_list() -> AllowList:
+    return AllowList.parse(settings.PARLEY.get("LINK_PREVIEW_ALLOW", ()))
+
+
+class _Deadline:
+    def __init__(self, seconds: float):
+        self.ends = time.monotonic() + seconds
+
+    def left(self) -> float:
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise Refused("timeout", "The site did not answer in time.")
+        return left
+
+
+# getaddrinfo has no timeout of its own: it runs on this small pool and is
+# waited for only as long as the fetch has left (a resolver that hangs keeps
+# one of these threads, not the task).
+_resolver = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+
+
+def resolve(host: str, port: int, *, timeout: float) -> list[IPAddress]:
+    """Every address ``host`` resolves to (TCP), or ``Refused``."""
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return [literal]
+    future = _resolver.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
+    try:
+        answers = future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        raise Refused("timeout", "The site's name did not resolve in time.") from None
+    except (OSError, UnicodeError):
+        raise Refused("resolve", "The site's name does not resolve.") from None
+    addresses: list[IPAddress] = []
+    for _family, _type, _proto, _name, sockaddr in answers:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise Refused("resolve", "The site's name does not resolve.")
+    return addresses
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str  # lower case, as written (IPv6 without brackets)
+    port: int
+    path: str  # with its query
+    address: IPAddress  # checked: the one connected to
+
+
+def check_url(url: str, *, deadline: _Deadline, allowed: AllowList | None = None) -> Target:
+    """Where a fetch of ``url`` would connect, once every rule holds;
+    ``Refused`` otherwise."""
+    allowed = allowed if allowed is not None else allow_list()
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").rstrip(".")
+        port = parts.port
+    except ValueError:
+        raise Refused("scheme", "Not a URL.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in PORTS:
+        raise Refused("scheme", "Only http and https links are fetched.")
+    if parts.username is not None or parts.password is not None or not host:
+        raise Refused("scheme", "Not a URL that is fetched.")
+    port = port or PORTS[scheme]
+    addresses = resolve(host, port, timeout=deadline.left())
+    for address in addresses:
+        if not (is_public_address(address) or allowed.allows(host, address)):
+            raise Refused("address", "Links to private or local addresses are not fetched.")
+    if port != PORTS[scheme] and not all(allowed.allows(host, a) for a in addresses):
+        raise Refused("port", "Only the standard ports are fetched.")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return Target(scheme=scheme, host=host, port=port, path=path, address=addresses[0])
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to an address already checked, with SNI and the certificate
+    check for the host name the link named."""
+
+    def __init__(self, address: str, port: int, *, server_name: str, timeout: float):
+        super().__init__(address, port, timeout=timeout, context=ssl.create_default_context())
+        self._server_name = server_name
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)  # type: ignore[attr-defined]
+
+
+def _host_header(target: Target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    return host if target.port == PORTS[target.scheme] else f"{host}:{target.port}"
+
+
+def _media_type(value: str) -> tuple[str, str | None]:
+    kind, _, params = value.partition(";")
+    charset = None
+    for param in params.split(";"):
+        name, _, val = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = val.strip().strip('"') or None
+    return kind.strip().lower(), charset
+
+
+def _accepts(media_type: str, expect: str) -> bool:
+    if expect == "page":
+        return media_type in ("text/html", "application/xhtml+xml")
+    return media_type.startswith("image/")
+
+
+def fetch(
+    url: str,
+    *,
+    expect: str,
+    max_bytes: int,
+    timeout: float,
+    allowed: AllowList | None = None,
+) -> Fetched:
+    """GET ``url`` within the rules above. ``expect``: ``"page"``
+    (``text/html``; a longer body is cut at ``max_bytes``, ``truncated``)
+    or ``"image"`` (``image/*``; a longer body is ``Refused("too_large")``).
+    Raises ``Refused`` for anything else: refused target, timeout, an
+    answer other than 200, the wrong type."""
+    deadline = _Deadline(timeout)
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        target = check_url(current, deadline=deadline, allowed=allowed)
+        if target.scheme == "https":
+            connection: http.client.HTTPConnection = _PinnedHTTPSConnection(
+                str(target.address), target.port, server_name=target.host, timeout=deadline.left()
+            )
+        else:
+            connection = http.client.HTTPConnection(
+                str(target.address), target.port, timeout=deadline.left()
+            )
+        try:
+            connection.request(
+                "GET",
+                target.path,
+                headers={
+                    "Host": _host_header(target),
+                    "User-Agent": USER_AGENT,
+                    "Accept": "text/html" if expect == "page" else "image/*",
+                    "Accept-Encoding": "identity",
+                    "Connection": "close",
+                },
+            )
+            # Kept: http.client lets go of it once the answer says "close".
+            sock = connection.sock
+            if sock is not None:
+                sock.settimeout(deadline.left())
+            response = connection.getresponse()
+            if response.status in _REDIRECTS:
+                location = response.getheader("Location")
+                if not location:
+                    raise Refused("status", "A redirect without a location.")
+                current = urljoin(current, location.strip())
+                continue
+            if response.status != 200:
+                raise Refused("status", f"The site answered {response.status}.")
+            media_type, charset = _media_type(response.getheader("Content-Type") or "")
+            if not _accepts(media_type, expect):
+                raise Refused("type", f"Not what was expected ({media_type or 'no type'}).")
+            body, truncated = _read(response, sock, max_bytes, deadline)
+            if truncated and expect != "page":
+                raise Refused("too_large", "The image is larger than allowed.")
+            return Fetched(
+                url=current,
+                content_type=media_type,
+                charset=charset,
+                body=body,
+                truncated=truncated,
+            )
+        except TimeoutError:
+            raise Refused("timeout", "The site did not answer in time.") from None
+        except (OSError, http.client.HTTPException, ssl.CertificateError) as error:
+            raise Refused("connection", f"The fetch failed ({type(error).__name__}).") from None
+        finally:
+            connection.close()
+    raise Refused("too_many_redirects", f"More than {MAX_REDIRECTS} redirects.")
+
+
+def _read(
+    response: http.client.HTTPResponse,
+    sock: socket.socket | None,
+    max_bytes: int,
+    deadline: _Deadline,
+) -> tuple[bytes, bool]:
+    """At most ``max_bytes`` of the body, read before the deadline; whether
+    there was more."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= max_bytes:
+        if sock is not None:
+            sock.settimeout(deadline.left())
+        chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    body = b"".join(chunks)
+    return body[:max_bytes], len(body) > max_bytes
