@@ -340,3 +340,36 @@ def test_thread_pages_earlier_replies(pair, browser, server, console):
     expect(replies).to_have_count(60)
     expect(replies.first.locator(".content")).to_have_text("reply 0")
     expect(earlier).to_be_hidden()
+
+
+def test_thread_covers_the_conversation_on_a_phone(pair, browser, server, console):
+    mentor, student, conversation = pair
+    root = post(mentor, conversation, "Phone thread")
+    post(student, conversation, "a reply", parent_id=root.pk)
+    viewport = {"width": 390, "height": 800}
+    _, page = open_as(
+        browser,
+        server,
+        console,
+        student,
+        f"{conversation_path(conversation)}?thread={root.pk}",
+        viewport=viewport,
+    )
+    panel = page.get_by_role("complementary", name="Thread")
+    expect(panel.locator("#thread-list li.message .content")).to_have_text(["a reply"])
+    box = panel.bounding_box()
+    assert box is not None and box["x"] == 0 and box["width"] == viewport["width"]
+    # On top of the conversation: what is under the middle of the screen is the panel.
+    assert page.evaluate(
+        "document.elementFromPoint(innerWidth / 2, innerHeight / 2)"
+        ".closest('#thread-panel') !== null"
+    )
+    close = panel.get_by_role("button", name="Close the thread")
+    expect(close).to_be_in_viewport()
+    close.click()
+    expect(panel).to_be_hidden()
+    assert "thread=" not in page.url
+    # Its quick actions are in the flow on a phone, reachable without hover.
+    item = main_item(page, root.pk)
+    expect(item.get_by_role("button", name="Reply in thread to Maria Mentor")).to_be_in_viewport()
+    assert item.locator(".message-tools").evaluate("n => getComputedStyle(n).position") == "static"
