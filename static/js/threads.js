@@ -626,7 +626,7 @@ export class Threads {
   /** Tell the server the open thread is read up to its latest reply, while
    * the panel is open and the page visible. */
   markRead() {
-    if (!this.isOpen || document.visibilityState !== "visible" || !this.view.app.isActive()) return;
+    if (!this.isOpen || document.visibilityState !== "visible") return;
     let latest = 0;
     for (const message of this.replies.values()) latest = Math.max(latest, message.seq);
     if (!latest || latest <= this.readSent || !this.view.conn.ready) return;
