@@ -457,7 +457,10 @@ export class ConversationView {
    * page of thread replies shown only in their threads draws nothing, and
    * there is then nothing to scroll. */
   _fillView() {
-    if (this.hasMoreBefore && this.scroller.scrollTop < 200) setTimeout(() => this.loadOlder(), 0);
+    const s = this.scroller;
+    // Only while there is next to nothing to scroll: a message opened in
+    // context (jump.js) keeps its place.
+    if (this.hasMoreBefore && s.scrollHeight - s.clientHeight < 200) setTimeout(() => this.loadOlder(), 0);
   }
 
   /** Show ``messages`` (one stretch without gaps, oldest first) instead of
