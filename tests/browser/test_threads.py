@@ -156,8 +156,13 @@ def test_hostile_markdown_shows_as_text_and_runs_nothing(pair, browser, server, 
     post(mentor, conversation, hostile[0])
     path = conversation_path(conversation)
     context, page = open_as(browser, server, console, student, path)
-    dialogs = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    dialogs: list[str] = []
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     for text in hostile[1:]:
         post(mentor, conversation, text)
     items = page.locator("#message-list li.message")
