@@ -155,8 +155,10 @@ export class Threads {
       if (frame.conversation_id === view.id && frame.thread) this.applySummary(frame.thread_id, frame.thread);
     });
     view.conn.on("thread.read", (frame) => {
-      if (frame.thread_id === this.rootId) {
-        this.readSent = Math.max(this.readSent, frame.up_to_seq || 0);
+      // Read further in another tab: the marks go. This tab's own reads
+      // keep them while the thread stays open (they show what was new).
+      if (frame.thread_id === this.rootId && (frame.up_to_seq || 0) > this.readSent) {
+        this.readSent = frame.up_to_seq;
         if (!frame.unread) this._clearUnread();
       }
     });
