@@ -457,7 +457,10 @@ export class ConversationView {
    * page of thread replies shown only in their threads draws nothing, and
    * there is then nothing to scroll. */
   _fillView() {
-    if (this.hasMoreBefore && this.scroller.scrollTop < 200) setTimeout(() => this.loadOlder(), 0);
+    const s = this.scroller;
+    // Only while there is next to nothing to scroll: a message opened in
+    // context (jump.js) keeps its place.
+    if (this.hasMoreBefore && s.scrollHeight - s.clientHeight < 200) setTimeout(() => this.loadOlder(), 0);
   }
 
   /** Show ``messages`` (one stretch without gaps, oldest first) instead of
@@ -526,9 +529,12 @@ export class ConversationView {
 
   renderOutbox() {
     this._keepRefusedDrafts();
-    // A thread reply waits in its thread's panel (threads.js).
+    // A thread reply waits in its thread's panel (threads.js); one that
+    // failed shows here too while its thread is closed, to be retried or
+    // discarded.
     const items = this.app.outbox.forConversation(this.id)
-      .filter((item) => !item.parent_id && !this._stored(item.client_id));
+      .filter((item) => (!item.parent_id || (item.state === "failed" && item.parent_id !== this.threads.rootId))
+        && !this._stored(item.client_id));
     this.outboxList.replaceChildren(...items.map((item) => outboxElement(item, { me: this.me, myName: this.app.myName })));
     for (const item of this.app.outbox.forConversation(this.id)) {
       if (this._stored(item.client_id)) this.app.outbox.remove(item.client_id);

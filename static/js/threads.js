@@ -155,8 +155,10 @@ export class Threads {
       if (frame.conversation_id === view.id && frame.thread) this.applySummary(frame.thread_id, frame.thread);
     });
     view.conn.on("thread.read", (frame) => {
-      if (frame.thread_id === this.rootId) {
-        this.readSent = Math.max(this.readSent, frame.up_to_seq || 0);
+      // Read further in another tab: the marks go. This tab's own reads
+      // keep them while the thread stays open (they show what was new).
+      if (frame.thread_id === this.rootId && (frame.up_to_seq || 0) > this.readSent) {
+        this.readSent = frame.up_to_seq;
         if (!frame.unread) this._clearUnread();
       }
     });
@@ -413,6 +415,7 @@ export class Threads {
     document.getElementById("chat")?.closest(".chat-layout")?.classList.add("thread-open");
     this._setLocation(rootId);
     this._renderOutbox();
+    this.view.renderOutbox();
     const composerUsable = this.form && this.view.composer;
     if (this.form) this.form.hidden = !composerUsable;
     (composerUsable ? this.input : document.getElementById("thread-close")).focus();
@@ -459,6 +462,7 @@ export class Threads {
     closeMenus();
     document.getElementById("chat")?.closest(".chat-layout")?.classList.remove("thread-open");
     this._setLocation(null);
+    this.view.renderOutbox();
     (this._openerNow() || this.view.input)?.focus();
     this.opener = null;
   }
@@ -624,7 +628,7 @@ export class Threads {
   /** Tell the server the open thread is read up to its latest reply, while
    * the panel is open and the page visible. */
   markRead() {
-    if (!this.isOpen || document.visibilityState !== "visible" || !this.view.app.isActive()) return;
+    if (!this.isOpen || document.visibilityState !== "visible") return;
     let latest = 0;
     for (const message of this.replies.values()) latest = Math.max(latest, message.seq);
     if (!latest || latest <= this.readSent || !this.view.conn.ready) return;

@@ -6,13 +6,16 @@ docs/screenshots/thread-panel.png and rich-text.png are the screenshots
 these tests save in test-artifacts/."""
 
 import re
+import time
 import uuid
 
 import pytest
 from playwright.sync_api import expect
 
 from messaging import services
-from tests.browser.conftest import off_loop, open_as, screenshot
+from messaging.models import Message
+from messaging.threads.models import ThreadFollow
+from tests.browser.conftest import TIMEOUT_MS, off_loop, open_as, screenshot
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -44,6 +47,24 @@ def send(sender, conversation, content, **extra):
 def post(sender, conversation, content, **extra):
     """``send`` from a test's body: off Playwright's event loop."""
     return off_loop(send, sender=sender, conversation=conversation, content=content, **extra)
+
+
+def read_up_to(user, root):
+    """How far ``user`` has read the thread of ``root`` (thread.read)."""
+    return off_loop(
+        lambda: ThreadFollow.objects.get(thread__root_id=root.pk, user=user).last_read_seq
+    )
+
+
+def wait_until(condition, seconds=TIMEOUT_MS / 1000):
+    """Whether ``condition()`` became true, asked again until ``seconds``
+    passed (what the page sends, it sends without a reply to wait on)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
 
 
 def main_item(page, message_id):
@@ -135,8 +156,13 @@ def test_hostile_markdown_shows_as_text_and_runs_nothing(pair, browser, server, 
     post(mentor, conversation, hostile[0])
     path = conversation_path(conversation)
     context, page = open_as(browser, server, console, student, path)
-    dialogs = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    dialogs: list[str] = []
+
+    def on_dialog(dialog):
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     for text in hostile[1:]:
         post(mentor, conversation, text)
     items = page.locator("#message-list li.message")
@@ -294,12 +320,20 @@ def test_thread_reply_updates_the_count_live_for_another_member(pair, browser, s
     expect(panel).to_be_hidden()
     expect(opener).to_be_focused()
 
-    # The mentor opens it from the summary: both replies, a live one too.
+    # The mentor opens it from the summary: both replies, unread for her
+    # (she follows the thread she started), then read up to the last one.
     summary.click()
     mentor_panel = mentor_page.get_by_role("complementary", name="Thread")
     expect(mentor_panel.locator("#thread-list li.message .content")).to_have_text(
         ["I can review it", "Done, merged"]
     )
+    expect(mentor_panel.locator("#thread-list li.message.unread")).to_have_count(2)
+    expect(mentor_panel.locator(".unread-sep")).to_have_text("2 new replies")
+    last_seq = off_loop(
+        lambda: Message.objects.get(parent_id=root.pk, content="Done, **merged**").seq
+    )
+    assert wait_until(lambda: read_up_to(mentor, root) == last_seq)
+    # A live one too.
     post(student, conversation, "One more", parent_id=root.pk)
     expect(mentor_panel.locator("#thread-list li.message .content")).to_have_text(
         ["I can review it", "Done, merged", "One more"]
@@ -340,3 +374,36 @@ def test_thread_pages_earlier_replies(pair, browser, server, console):
     expect(replies).to_have_count(60)
     expect(replies.first.locator(".content")).to_have_text("reply 0")
     expect(earlier).to_be_hidden()
+
+
+def test_thread_covers_the_conversation_on_a_phone(pair, browser, server, console):
+    mentor, student, conversation = pair
+    root = post(mentor, conversation, "Phone thread")
+    post(student, conversation, "a reply", parent_id=root.pk)
+    viewport = {"width": 390, "height": 800}
+    _, page = open_as(
+        browser,
+        server,
+        console,
+        student,
+        f"{conversation_path(conversation)}?thread={root.pk}",
+        viewport=viewport,
+    )
+    panel = page.get_by_role("complementary", name="Thread")
+    expect(panel.locator("#thread-list li.message .content")).to_have_text(["a reply"])
+    box = panel.bounding_box()
+    assert box is not None and box["x"] == 0 and box["width"] == viewport["width"]
+    # On top of the conversation: what is under the middle of the screen is the panel.
+    assert page.evaluate(
+        "document.elementFromPoint(innerWidth / 2, innerHeight / 2)"
+        ".closest('#thread-panel') !== null"
+    )
+    close = panel.get_by_role("button", name="Close the thread")
+    expect(close).to_be_in_viewport()
+    close.click()
+    expect(panel).to_be_hidden()
+    assert "thread=" not in page.url
+    # Its quick actions are in the flow on a phone, reachable without hover.
+    item = main_item(page, root.pk)
+    expect(item.get_by_role("button", name="Reply in thread to Maria Mentor")).to_be_in_viewport()
+    assert item.locator(".message-tools").evaluate("n => getComputedStyle(n).position") == "static"
