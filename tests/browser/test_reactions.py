@@ -47,6 +47,13 @@ def item(page, message):
     return page.locator(f"#m-{message.pk}")
 
 
+def tool(page, message, action):
+    """A quick action of a message, as a person reaches it: the pointer
+    over the message first (the row shows, and takes clicks, only then)."""
+    item(page, message).hover()
+    return item(page, message).locator(f"button[data-extra='{action}']")
+
+
 def chip(page, message, emoji=THUMBS_UP):
     return item(page, message).locator(f".reaction-chip[data-emoji='{emoji}']")
 
@@ -80,7 +87,7 @@ def test_react_from_the_picker_live_and_one_click_removal(pair, browser, server,
     _, student_page = open_as(browser, server, console, student, path_of(conversation))
 
     # Maria opens the picker from the message's quick actions and searches.
-    opener = item(mentor_page, message).locator("button[data-extra='react']")
+    opener = tool(mentor_page, message, "react")
     opener.click()
     dialog = picker(mentor_page)
     expect(dialog).to_be_visible()
@@ -122,6 +129,7 @@ def test_react_from_the_picker_live_and_one_click_removal(pair, browser, server,
 
     # The picker remembers it: first in "Recently used". Escape closes it
     # and gives focus back to the button that opened it.
+    item(mentor_page, message).hover()
     opener.click()
     recent = dialog.get_by_role("group", name="Recently used")
     expect(recent.locator("button[data-emoji]").first).to_have_attribute("data-emoji", THUMBS_UP)
@@ -132,7 +140,7 @@ def test_react_from_the_picker_live_and_one_click_removal(pair, browser, server,
 
     # The keyboard alone: search, ArrowDown into the results, arrows move,
     # Enter picks.
-    later_opener = item(mentor_page, later).locator("button[data-extra='react']")
+    later_opener = tool(mentor_page, later, "react")
     later_opener.focus()
     mentor_page.keyboard.press("Enter")
     expect(search).to_be_focused()
@@ -168,7 +176,7 @@ def test_a_refused_reaction_is_said_and_the_page_keeps_working(pair, browser, se
     expect(notice).to_contain_text("Reaction not added")
     expect(mentor_page.locator("#live-region")).to_contain_text("Reaction not added")
     expect(notice).to_have_count(0)
-    item(mentor_page, message).locator("button[data-extra='react']").click()
+    tool(mentor_page, message, "react").click()
     picker(mentor_page).get_by_label("Search emoji").fill("thumbs up")
     picker(mentor_page).locator("button[data-emoji]").first.click()
     expect(chip(mentor_page, message)).to_have_attribute("aria-pressed", "true")
@@ -190,11 +198,11 @@ def test_pins_mentor_pins_student_sees_the_list_and_may_not_pin(
         expect(page.locator("#pins-button")).to_be_hidden()
 
     # Maria (a mentor) pins her deadline.
-    pin = item(mentor_page, first).locator("button[data-extra='pin']")
+    pin = tool(mentor_page, first, "pin")
     expect(pin).to_have_text("Pin")
     pin.click()
     expect(item(mentor_page, first).locator(".pin-label")).to_have_text("📌 Pinned by you")
-    expect(item(mentor_page, first).locator("button[data-extra='pin']")).to_have_text("Unpin")
+    expect(tool(mentor_page, first, "pin")).to_have_text("Unpin")
 
     # Sam sees it live.
     expect(item(student_page, first).locator(".pin-label")).to_have_text(
@@ -202,7 +210,7 @@ def test_pins_mentor_pins_student_sees_the_list_and_may_not_pin(
     )
     # Sam, a student in a group, has no effective Pin: the action is not
     # offered, or (the server being the judge) refused and then withdrawn.
-    student_pin = item(student_page, question).locator("button[data-extra='pin']")
+    student_pin = tool(student_page, question, "pin")
     if student_pin.is_visible():
         student_pin.click()
         expect(item(student_page, question).locator(".extras-notice")).to_contain_text("Not pinned")
@@ -228,7 +236,7 @@ def test_pins_mentor_pins_student_sees_the_list_and_may_not_pin(
     expect(item(student_page, first)).to_have_class(re.compile(r"\btarget\b"))
 
     # Maria unpins it: gone from Sam's page and header.
-    item(mentor_page, first).locator("button[data-extra='pin']").click()
+    tool(mentor_page, first, "pin").click()
     expect(item(student_page, first).locator(".pin-label")).to_have_count(0)
     expect(button).to_be_hidden()
     assert not off_loop(lambda: Pin.objects.exists())
@@ -248,7 +256,7 @@ def test_save_a_message_and_find_it_on_the_saved_page(pair, browser, server, con
         "aria-current", "page"
     )
 
-    save = item(page, tip).locator("button[data-extra='save']")
+    save = tool(page, tip, "save")
     expect(save).to_have_attribute("aria-pressed", "false")
     save.click()
     expect(save).to_have_attribute("aria-pressed", "true")
@@ -269,17 +277,13 @@ def test_save_a_message_and_find_it_on_the_saved_page(pair, browser, server, con
 
     # A reload of the conversation still knows it is saved.
     page.reload()
-    expect(item(page, tip).locator("button[data-extra='save']")).to_have_attribute(
-        "aria-pressed", "true"
-    )
+    expect(tool(page, tip, "save")).to_have_attribute("aria-pressed", "true")
 
     # Unsave on the Saved page: gone there, and live on the conversation.
     entry.get_by_role("button", name="Unsave").click()
     expect(entry).to_have_count(0)
     expect(saved_page.locator("#saved-empty")).to_be_visible()
-    expect(item(page, tip).locator("button[data-extra='save']")).to_have_attribute(
-        "aria-pressed", "false"
-    )
+    expect(tool(page, tip, "save")).to_have_attribute("aria-pressed", "false")
     assert not off_loop(lambda: SavedMessage.objects.exists())
 
 
