@@ -34,6 +34,7 @@ from messaging.moderation.services import cases
 from messaging.search.services import indexing
 from messaging.services import messages
 from messaging.services.transactions import lock_conversation, write_transaction
+from messaging.threads.payloads import with_extras
 from notifications.services import feed as notification_feed
 
 MAX_NOTE_CHARS: Final = 2000
@@ -67,9 +68,9 @@ def _moderated_message(message_id: UUID) -> Message:
     if conversation_id is None:
         raise NotFound("No such message.")
     conversation = lock_conversation(conversation_id)
-    message = (
-        Message.objects.select_related("sender").prefetch_related("attachments").get(pk=message_id)
-    )
+    message = with_extras(
+        Message.objects.select_related("sender").prefetch_related("attachments")
+    ).get(pk=message_id)
     message.conversation = conversation
     if message.message_type == MessageType.SYSTEM:
         raise InvalidInput("System messages cannot be moderated.")
