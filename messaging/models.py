@@ -173,8 +173,10 @@ class Message(models.Model):
     reply_to = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    also_to_conversation = models.BooleanField(default=False)
-    content_html = models.TextField(blank=True, default="")
+    # Defaults in the database too: rows written with SQL (imports, the
+    # bench's data) need not name the new columns.
+    also_to_conversation = models.BooleanField(default=False, db_default=False)
+    content_html = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         db_table = "messages"

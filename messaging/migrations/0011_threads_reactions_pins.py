@@ -159,12 +159,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="message",
             name="also_to_conversation",
-            field=models.BooleanField(default=False),
+            field=models.BooleanField(db_default=False, default=False),
         ),
         migrations.AddField(
             model_name="message",
             name="content_html",
-            field=models.TextField(blank=True, default=""),
+            field=models.TextField(blank=True, db_default="", default=""),
         ),
         migrations.AddField(
             model_name="message",

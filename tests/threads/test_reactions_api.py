@@ -111,6 +111,7 @@ def test_the_same_bucket_as_sends(client, direct, assigned, settings):
 def test_the_schema_shapes_are_the_payloads(group, assigned):
     """The API's declared shapes have the keys the payload builders emit."""
     from messaging import events
+    from messaging.api import serializers as s
     from messaging.threads import payloads
     from messaging.threads.api import reactions as api
     from messaging.threads.services import pins, reactions
@@ -120,5 +121,7 @@ def test_the_schema_shapes_are_the_payloads(group, assigned):
     reactions.add_reaction(user=student, message_id=message.pk, emoji="👍")
     pin = pins.pin_message(user=mentor, message_id=message.pk)
     (reaction,) = payloads.reactions_payload(Reaction.objects.all(), events.user_payload)
-    assert set(api.ReactionOut().fields) == set(reaction)
-    assert set(api.PinOut().fields) == set(payloads.pin_payload(pin, events.user_payload, api._iso))
+    assert set(s.ReactionOut().fields) == set(reaction)
+    assert set(s.PinnedOut().fields) == set(
+        payloads.pin_payload(pin, events.user_payload, api._iso)
+    )
