@@ -252,6 +252,34 @@ def publish_on_commit(group: str, frame: dict, **routing) -> None:
     transaction.on_commit(lambda: publish(group, frame, **routing))
 
 
+def publish_from_thread(
+    loop: asyncio.AbstractEventLoop | None, group: str, frame: dict, **routing
+) -> None:
+    """``publish`` from a plain thread of a server's process, on ``loop``
+    (the server's running event loop, which owns the in-memory channel
+    layer's queues: touching them from another loop or thread is unsafe).
+    Scheduled, not waited for. Without a loop, ``publish``."""
+    if loop is None or loop.is_closed():
+        publish(group, frame, **routing)
+        return
+    try:
+        message = _layer_message(group, frame["type"], to_json(frame), routing)
+        future = asyncio.run_coroutine_threadsafe(
+            get_channel_layer().group_send(group, message), loop
+        )
+    except Exception:
+        logger.exception("Could not publish %s to %s", frame["type"], group)
+        return
+
+    def done(sent) -> None:
+        if not sent.cancelled() and sent.exception() is not None:
+            logger.error(
+                "Could not publish %s to %s", frame["type"], group, exc_info=sent.exception()
+            )
+
+    future.add_done_callback(done)
+
+
 def publish_each(frames: Iterable[tuple[str, dict]]) -> None:
     """``publish`` of several ``(group, frame)`` pairs, sent concurrently
     from one event loop round trip (a fan-out tells hundreds of people, each

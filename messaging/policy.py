@@ -43,6 +43,8 @@ The rules:
   support conversation the support staff (``may_work_support_queue``:
   platform admins and Support agents). Students in groups and requesters in
   support conversations may not.
+* Remove a message's link preview card (``may_remove_link_preview``): its
+  sender only, while active; moderators hide or delete the message instead.
 * See someone's presence: oneself, the people one shares a conversation
   with (both active members), and the people one may message.
 * Support requests (``messaging.support``): platform admins are its staff:
@@ -606,6 +608,21 @@ def check_pin(user: User, conversation: Conversation, *, membership: Membership 
         raise ConversationArchived("This conversation is archived.")
     if not may_pin(user, conversation, membership=membership):
         raise AccessDenied("You may not pin messages in this conversation.")
+
+
+@_rule
+def may_remove_link_preview(user: User, message: Message) -> bool:
+    """Remove ``message``'s link preview card: its sender only (module
+    docstring). Whether the card exists and the user may read the message
+    is the caller's question first."""
+    return message.sender_id == user.pk
+
+
+def check_remove_link_preview(user: User, message: Message) -> None:
+    """Raise AccessDenied unless ``user`` may remove ``message``'s card."""
+    _check_acting(user)
+    if not may_remove_link_preview(user, message):
+        raise AccessDenied("Only the sender may remove a message's link preview.")
 
 
 # --- Files ------------------------------------------------------------------------

@@ -365,6 +365,7 @@ def delete_message(*, actor: User, message_id: UUID, moderator_note: str | None 
         message.content_html = ""
         message.file_url = ""
         message.save(update_fields=["deleted_at", "content", "content_html", "file_url"])
+        link_previews.discard_for_deleted(message_id=message.pk)
         indexing.remove_message(message.pk)
         audit.record(
             actor=actor,

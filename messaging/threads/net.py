@@ -17,7 +17,11 @@ reach inside the network it runs in (server-side request forgery). A fetch:
   https checks the certificate against the original host name (SNI);
 * follows at most ``MAX_REDIRECTS`` redirects, each checked the same way;
 * gives up after one total time (``limits.link_preview_timeout_seconds``),
-  connect, TLS, headers and body together; reads at most ``max_bytes``;
+  resolving, connect, TLS, headers and body of every redirect together: a
+  watchdog shuts the socket down at the deadline, so a server that sends a
+  byte now and then cannot stretch it; reads at most ``max_bytes``;
+* sends the path percent-encoded and the host in its IDNA (ASCII) form: a
+  link or redirect to ``/café`` is fetched as ``/caf%C3%A9``;
 * accepts only the expected type: ``text/html`` for a page, ``image/*``
   for an image.
 
@@ -26,14 +30,16 @@ deployment, or a test, reach a target these rules would refuse.
 """
 
 import concurrent.futures
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
 
@@ -42,6 +48,9 @@ PORTS = {"http": 80, "https": 443}
 USER_AGENT = "ParleyLinkPreview/1.0 (+link previews)"
 _REDIRECTS = {301, 302, 303, 307, 308}
 _CHUNK = 16 * 1024
+# Kept as written in a path or query: reserved characters and ``%`` (an
+# already encoded link is not encoded twice).
+_PATH_SAFE = "/%:@!$&'()*+,;=?~-._"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -149,6 +158,50 @@ class _Deadline:
             raise Refused("timeout", "The site did not answer in time.")
         return left
 
+    def passed(self) -> bool:
+        return time.monotonic() >= self.ends
+
+
+class _Watchdog:
+    """Shuts the fetch's socket down at the deadline. A socket timeout
+    bounds one ``recv`` only: a server sending a byte every so often would
+    keep ``http.client`` reading headers (or a body) for ever. Once shut
+    down, every read returns at once and the fetch ends as ``timeout``."""
+
+    def __init__(self, deadline: _Deadline):
+        self.deadline = deadline
+        self.fired = False
+        self._lock = threading.Lock()
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(max(0.0, deadline.ends - time.monotonic()), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def watch(self, sock: socket.socket) -> None:
+        """The socket the fetch now reads (the raw one, under any TLS)."""
+        with self._lock:
+            self._sock = sock
+            fired = self.fired
+        if fired:
+            _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sock = self._sock
+        if sock is not None:
+            _shut(sock)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    # socket.socket's own shutdown, also for a TLS socket: the TLS object
+    # is left alone while another thread may be reading it.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
 
 # getaddrinfo has no timeout of its own: it runs on this small pool and is
 # waited for only as long as the fetch has left (a resolver that hangs keeps
@@ -205,6 +258,11 @@ def check_url(url: str, *, deadline: _Deadline, allowed: AllowList | None = None
         raise Refused("scheme", "Only http and https links are fetched.")
     if parts.username is not None or parts.password is not None or not host:
         raise Refused("scheme", "Not a URL that is fetched.")
+    try:
+        # The Host header and certificate check use the ASCII (IDNA) name.
+        host = host if host.isascii() else host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise Refused("resolve", "The site's name is not a valid host name.") from None
     port = port or PORTS[scheme]
     addresses = resolve(host, port, timeout=deadline.left())
     for address in addresses:
@@ -212,23 +270,52 @@ def check_url(url: str, *, deadline: _Deadline, allowed: AllowList | None = None
             raise Refused("address", "Links to private or local addresses are not fetched.")
     if port != PORTS[scheme] and not all(allowed.allows(host, a) for a in addresses):
         raise Refused("port", "Only the standard ports are fetched.")
-    path = parts.path or "/"
+    # http.client sends ASCII only: anything else (a link or redirect to
+    # ``/café``) is percent-encoded; what is already encoded stays as is.
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
     if parts.query:
-        path += "?" + parts.query
+        path += "?" + quote(parts.query, safe=_PATH_SAFE)
     return Target(scheme=scheme, host=host, port=port, path=path, address=addresses[0])
+
+
+class _WatchedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to an address already checked, its socket under the watchdog."""
+
+    def __init__(self, address: str, port: int, *, watchdog: _Watchdog, timeout: float):
+        super().__init__(address, port, timeout=timeout)
+        self._watchdog = watchdog
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self._watchdog.watch(sock)
+        self.sock = sock
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to an address already checked, with SNI and the certificate
-    check for the host name the link named."""
+    check for the host name the link named; the raw socket under the
+    watchdog before the handshake (which a slow server could drag out)."""
 
-    def __init__(self, address: str, port: int, *, server_name: str, timeout: float):
+    def __init__(
+        self, address: str, port: int, *, server_name: str, watchdog: _Watchdog, timeout: float
+    ):
         super().__init__(address, port, timeout=timeout, context=ssl.create_default_context())
         self._server_name = server_name
+        self._watchdog = watchdog
 
     def connect(self) -> None:
         sock = socket.create_connection((self.host, self.port), self.timeout)
+        self._watchdog.watch(sock)
         self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)  # type: ignore[attr-defined]
+
+
+def _header_text(value: str) -> str:
+    """A header as sent: http.client reads it as Latin-1, but a server
+    that writes UTF-8 in a ``Location`` means UTF-8."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 def _host_header(target: Target) -> str:
@@ -263,19 +350,51 @@ def fetch(
     """GET ``url`` within the rules above. ``expect``: ``"page"``
     (``text/html``; a longer body is cut at ``max_bytes``, ``truncated``)
     or ``"image"`` (``image/*``; a longer body is ``Refused("too_large")``).
-    Raises ``Refused`` for anything else: refused target, timeout, an
-    answer other than 200, the wrong type."""
+    Raises ``Refused`` for anything else: refused target, timeout (one
+    deadline for the whole fetch, redirects included), an answer other than
+    200, the wrong type, a URL that cannot be sent."""
     deadline = _Deadline(timeout)
+    watchdog = _Watchdog(deadline)
+    try:
+        return _fetch(
+            url,
+            expect=expect,
+            max_bytes=max_bytes,
+            deadline=deadline,
+            watchdog=watchdog,
+            allowed=allowed,
+        )
+    except (ValueError, UnicodeError) as error:
+        # A URL (or redirect) http.client cannot send, or an answer it
+        # cannot read: a refusal like any other, never an escape.
+        raise Refused("connection", f"The fetch failed ({type(error).__name__}).") from None
+    finally:
+        watchdog.cancel()
+
+
+def _fetch(
+    url: str,
+    *,
+    expect: str,
+    max_bytes: int,
+    deadline: _Deadline,
+    watchdog: _Watchdog,
+    allowed: AllowList | None,
+) -> Fetched:
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
         target = check_url(current, deadline=deadline, allowed=allowed)
         if target.scheme == "https":
             connection: http.client.HTTPConnection = _PinnedHTTPSConnection(
-                str(target.address), target.port, server_name=target.host, timeout=deadline.left()
+                str(target.address),
+                target.port,
+                server_name=target.host,
+                watchdog=watchdog,
+                timeout=deadline.left(),
             )
         else:
-            connection = http.client.HTTPConnection(
-                str(target.address), target.port, timeout=deadline.left()
+            connection = _WatchedHTTPConnection(
+                str(target.address), target.port, watchdog=watchdog, timeout=deadline.left()
             )
         try:
             connection.request(
@@ -298,7 +417,7 @@ def fetch(
                 location = response.getheader("Location")
                 if not location:
                     raise Refused("status", "A redirect without a location.")
-                current = urljoin(current, location.strip())
+                current = urljoin(current, _header_text(location.strip()))
                 continue
             if response.status != 200:
                 raise Refused("status", f"The site answered {response.status}.")
@@ -306,6 +425,9 @@ def fetch(
             if not _accepts(media_type, expect):
                 raise Refused("type", f"Not what was expected ({media_type or 'no type'}).")
             body, truncated = _read(response, sock, max_bytes, deadline)
+            if watchdog.fired:
+                # The body ended because the socket was shut, not sent whole.
+                raise Refused("timeout", "The site did not answer in time.")
             if truncated and expect != "page":
                 raise Refused("too_large", "The image is larger than allowed.")
             return Fetched(
@@ -318,6 +440,9 @@ def fetch(
         except TimeoutError:
             raise Refused("timeout", "The site did not answer in time.") from None
         except (OSError, http.client.HTTPException, ssl.CertificateError) as error:
+            if watchdog.fired or deadline.passed():
+                # The watchdog shut the socket: the read failed for lack of time.
+                raise Refused("timeout", "The site did not answer in time.") from None
             raise Refused("connection", f"The fetch failed ({type(error).__name__}).") from None
         finally:
             connection.close()

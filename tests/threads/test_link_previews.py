@@ -4,6 +4,7 @@ and private addresses (in every spelling), redirects to them, oversize
 pages and servers that never answer; the sender removes the card; only
 members see its image."""
 
+import asyncio
 import io
 import socket
 import threading
@@ -12,11 +13,16 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import InMemoryChannelLayer
+from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from messaging import events, services
-from messaging.models import AuditAction, AuditLog
+from messaging import events, policy, services
+from messaging.errors import AccessDenied
+from messaging.files import sniffing, storage
+from messaging.models import AuditAction, AuditLog, Message
 from messaging.threads import net, tasks
 from messaging.threads.models import LinkPreview, PreviewState
 from messaging.threads.services import previews
@@ -526,3 +532,233 @@ def test_in_process_mode_fetches_beside_the_send(settings, silent_server, make_u
         assert time.monotonic() < deadline, "the fetch never finished"
         time.sleep(0.1)
     assert LinkPreview.objects.get(message=message).state == PreviewState.FAILED
+
+
+# --- One deadline per fetch; errors end as refusals ----------------------------------
+
+
+@pytest.fixture
+def drip_server():
+    """Answers every connection with headers one byte every 0.2 s: each
+    read gets a byte in time, so only a deadline for the whole fetch stops
+    it (the headers alone take about 14 s)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+    answer = (
+        b"HTTP/1.1 200 OK\r\n"
+        + b"X-Slow: "
+        + b"x" * 50
+        + b"\r\n"
+        + b"Content-Type: text/html\r\n\r\n"
+    )
+
+    def drip(conn):
+        with conn:
+            try:
+                conn.recv(65536)
+                for byte in answer:
+                    if stop.is_set():
+                        return
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.2)
+            except OSError:
+                pass
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=drip, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/page"
+    stop.set()
+    listener.close()
+
+
+def test_a_server_dripping_bytes_fails_within_the_total_timeout(previews_on, drip_server):
+    started = time.monotonic()
+    with pytest.raises(net.Refused) as refused:
+        net.fetch(drip_server, expect="page", max_bytes=65536, timeout=1.0)
+    assert refused.value.code == "timeout"
+    # The bound is 1 s; 3 s is a safety margin for a loaded machine, far
+    # below the ~14 s the drip lasts.
+    assert time.monotonic() - started < 3.0
+
+
+def test_the_deadline_covers_every_redirect(previews_on, site, drip_server):
+    site.routes["/to-drip"] = (302, {"Location": drip_server}, b"")
+    started = time.monotonic()
+    with pytest.raises(net.Refused) as refused:
+        net.fetch(site.url("/to-drip"), expect="page", max_bytes=65536, timeout=1.0)
+    assert refused.value.code == "timeout"
+    assert time.monotonic() - started < 3.0
+
+
+def test_a_redirect_to_a_non_ascii_path_is_followed_encoded(
+    previews_on, site, group, assigned, django_capture_on_commit_callbacks
+):
+    site.routes["/to-cafe"] = (302, {"Location": "/café?q=thé"}, b"")
+    site.routes["/caf%C3%A9?q=th%C3%A9"] = site.routes["/page"]
+    fetched = net.fetch(site.url("/to-cafe"), expect="page", max_bytes=65536, timeout=3.0)
+    assert b"og:title" in fetched.body
+    assert ("/caf%C3%A9?q=th%C3%A9", f"127.0.0.1:{site.port}") in site.seen
+    # Through the task too: the card is made, not left pending.
+    mentor, _ = assigned
+    message = send(mentor, group, site.url("/to-cafe"), django_capture_on_commit_callbacks)
+    assert LinkPreview.objects.get(message=message).state == PreviewState.READY
+
+
+def test_a_url_http_client_cannot_send_is_refused(previews_on, site):
+    site.routes["/to-bad"] = (302, {"Location": "/a\x7fb c"}, b"")
+    with pytest.raises(net.Refused):
+        net.fetch(site.url("/to-bad"), expect="page", max_bytes=65536, timeout=3.0)
+
+
+def test_a_failure_after_the_fetch_fails_the_card(
+    previews_on, site, group, assigned, tmp_path, django_capture_on_commit_callbacks
+):
+    """Storing the image fails (the media folder is a file): the card ends
+    failed, never pending for ever."""
+    mentor, _ = assigned
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("x")
+    previews_on.MEDIA_ROOT = str(blocked)
+    message = send(mentor, group, site.url("/page"), django_capture_on_commit_callbacks)
+    assert LinkPreview.objects.get(message=message).state == PreviewState.FAILED
+
+
+# --- The embedded profile publishes on the server's loop ------------------------------
+
+
+class _RecordingLayer(InMemoryChannelLayer):
+    """The in-memory layer, noting the loop each group send ran on."""
+
+    sends: list = []
+
+    async def group_send(self, group, message):
+        _RecordingLayer.sends.append((message["type"], asyncio.get_running_loop()))
+        await super().group_send(group, message)
+
+
+@pytest.fixture
+def server_loop():
+    """An event loop running in its own thread, as a server's would."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield loop
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(5)
+    loop.close()
+
+
+def test_a_fetch_beside_the_send_publishes_on_the_server_loop(
+    previews_on, site, group, assigned, server_loop, django_capture_on_commit_callbacks
+):
+    """The in-memory layer's queues belong to the server's loop: the card's
+    frame is sent there, not from the fetch's thread on a loop of its own."""
+    previews_on.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}._RecordingLayer"}}
+    _RecordingLayer.sends = []
+    # A sync thread of the server (a consumer's database call) sees its loop;
+    # a plain thread sees none.
+    seen = asyncio.run_coroutine_threadsafe(sync_to_async(previews.server_loop)(), server_loop)
+    assert seen.result(10) is server_loop
+    assert previews.server_loop() is None
+
+    mentor, _ = assigned
+    with django_capture_on_commit_callbacks(execute=False):
+        message = services.send_message(
+            sender=mentor,
+            conversation_id=group.pk,
+            content=site.url("/page"),
+            client_id=uuid.uuid4(),
+        ).message
+    with django_capture_on_commit_callbacks(execute=True):
+        assert previews.fetch(message_id=message.pk, publish_loop=server_loop) == "ready"
+    # Scheduled on the loop: wait for it to have run there.
+    asyncio.run_coroutine_threadsafe(asyncio.sleep(0), server_loop).result(10)
+    deadline = time.monotonic() + 10
+    while not any(kind == "link_preview_updated" for kind, _ in _RecordingLayer.sends):
+        assert time.monotonic() < deadline, "the frame was never sent"
+        time.sleep(0.05)
+    assert [loop for kind, loop in _RecordingLayer.sends if kind == "link_preview_updated"] == [
+        server_loop
+    ]
+
+
+# --- Deleting a message removes its card ----------------------------------------------
+
+
+def test_deleting_a_message_removes_its_card_and_image(
+    previews_on, site, group, assigned, django_capture_on_commit_callbacks
+):
+    mentor, student = assigned
+    message = send(mentor, group, site.url("/page"), django_capture_on_commit_callbacks)
+    preview = LinkPreview.objects.get(message=message)
+    key = preview.image_name
+    assert preview.state == PreviewState.READY and storage.backend().exists(key)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_message(actor=mentor, message_id=message.pk)
+    preview.refresh_from_db()
+    assert preview.state == PreviewState.REMOVED and preview.image_name == ""
+    assert not storage.backend().exists(key)
+    assert client_for(student).get(f"/api/messages/{message.pk}/preview/image/").status_code == 404
+
+
+def test_a_fetch_finishing_after_the_deletion_stores_nothing(
+    previews_on, site, group, assigned, django_capture_on_commit_callbacks
+):
+    mentor, _ = assigned
+    with django_capture_on_commit_callbacks(execute=False):
+        message = services.send_message(
+            sender=mentor,
+            conversation_id=group.pk,
+            content=site.url("/page"),
+            client_id=uuid.uuid4(),
+        ).message
+    # Deleted by the service: the pending card is removed, the fetch does nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.delete_message(actor=mentor, message_id=message.pk)
+    assert previews.fetch(message_id=message.pk) is None
+    assert LinkPreview.objects.get(message=message).state == PreviewState.REMOVED
+    # Deleted while the fetch ran (the card still pending when it records):
+    # nothing stored, no frame.
+    with django_capture_on_commit_callbacks(execute=False):
+        other = services.send_message(
+            sender=mentor,
+            conversation_id=group.pk,
+            content=site.url("/page"),
+            client_id=uuid.uuid4(),
+        ).message
+    Message.objects.filter(pk=other.pk).update(deleted_at=timezone.now())
+    published = []
+    original = events.publish
+    events.publish = lambda group_name, frame, **kw: published.append(frame)  # type: ignore[assignment]
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            previews.fetch(message_id=other.pk)
+    finally:
+        events.publish = original  # type: ignore[assignment]
+    preview = LinkPreview.objects.get(message=other)
+    assert preview.state == PreviewState.REMOVED and preview.image_name == ""
+    assert published == []
+    assert not storage.backend().exists(previews.image_key(other.pk, sniffing.JPEG))
+    assert not storage.backend().exists(previews.image_key(other.pk, sniffing.PNG))
+
+
+def test_only_the_sender_may_remove_a_card(previews_on, site, group, assigned, make_user):
+    mentor, student = assigned
+    message = services.send_message(
+        sender=mentor, conversation_id=group.pk, content="hi", client_id=uuid.uuid4()
+    ).message
+    assert policy.may_remove_link_preview(mentor, message)
+    assert not policy.may_remove_link_preview(student, message)
+    with pytest.raises(AccessDenied):
+        policy.check_remove_link_preview(student, message)
+    mentor.is_active = False
+    assert not policy.may_remove_link_preview(mentor, message)

@@ -17,10 +17,17 @@ keeps its thumbnail), then marks the row ready and tells the conversation
 fails the row, and nothing is shown; an image that cannot be fetched or
 decoded leaves a card without an image.
 
+Whatever goes wrong after the card was queued (a refusal, a page or image
+that cannot be read, storage) ends the card ``failed`` (logged), never
+pending. Deleting the message removes its card and stored image
+(``discard_for_deleted``), and a fetch that finishes after the deletion
+stores nothing.
+
 An edit does not fetch again: the card stays the one of the link the
 message was sent with (its sender may remove it).
 """
 
+import asyncio
 import concurrent.futures
 import html
 import html.parser
@@ -30,6 +37,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 from uuid import UUID
 
+from asgiref.sync import SyncToAsync
 from django import db
 from django.conf import settings
 from django.db import transaction
@@ -37,7 +45,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from messaging import audit, events, limits, policy
-from messaging.errors import AccessDenied, FileRefused, NotFound, UnsupportedFile
+from messaging.errors import FileRefused, NotFound, UnsupportedFile
 from messaging.files import images, sniffing, storage
 from messaging.models import AuditAction, Message
 from messaging.threads import net, tasks
@@ -78,9 +86,11 @@ def queue_on_send(message: Message) -> None:
     if settings.PARLEY_LIVE_TASKS_IN_PROCESS:
         # The embedded default runs live tasks in the sending process, at
         # commit, before the send is answered; a fetch takes seconds, so
-        # there it runs beside the send instead.
-        message_id = str(message.pk)
-        transaction.on_commit(lambda: _beside.submit(_fetch_here, message_id))
+        # there it runs beside the send instead. Its frame goes out on the
+        # server's event loop, the one that owns the in-memory channel
+        # layer's queues (captured here, in the send's thread).
+        message_id = message.pk
+        transaction.on_commit(lambda: _beside.submit(_fetch_here, message_id, server_loop()))
     else:
         events.enqueue_on_commit(tasks.fetch_link_preview, str(message.pk))
 
@@ -89,9 +99,18 @@ def queue_on_send(message: Message) -> None:
 _beside = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="preview")
 
 
-def _fetch_here(message_id: str) -> None:
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop this sync thread works for (a consumer's or
+    an ASGI view's ``sync_to_async`` thread), or None outside a server."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
+def _fetch_here(message_id: UUID, loop: asyncio.AbstractEventLoop | None) -> None:
     try:
-        tasks.fetch_link_preview.apply(args=[message_id])
+        fetch(message_id=message_id, publish_loop=loop)
     except Exception:
         logger.exception("Link preview of message %s failed", message_id)
     finally:
@@ -191,6 +210,10 @@ def _fetch_image(url: str, *, timeout: float) -> _Image | None:
     except (net.Refused, FileRefused, UnsupportedFile) as error:
         logger.info("Link preview image %s not used: %s", url, error)
         return None
+    except Exception:
+        # A decoder's own error: the card goes without its image.
+        logger.exception("Link preview image %s could not be processed", url)
+        return None
     return _Image(
         content=processed.thumbnail,
         file_type=processed.thumbnail_type,
@@ -203,34 +226,81 @@ def image_key(message_id: UUID, file_type: sniffing.FileType) -> str:
     return f"link-previews/{message_id.hex[:2]}/{message_id.hex}/image{file_type.extension}"
 
 
-def fetch(*, message_id: UUID) -> str | None:
+def fetch(*, message_id: UUID, publish_loop: asyncio.AbstractEventLoop | None = None) -> str | None:
     """Fetch the pending card of ``message_id`` and store what it shows;
     the state it ends in (``None`` when there was nothing pending: safe to
-    run twice). Tells the conversation when the card is ready."""
+    run twice). Tells the conversation when the card is ready (on
+    ``publish_loop`` when given: the server's loop, for a fetch run on a
+    thread of the server's process). Any failure, expected or not, ends
+    the card ``failed``: never left pending."""
     preview = LinkPreview.objects.filter(message_id=message_id, state=PreviewState.PENDING).first()
     if preview is None:
         return None
+    try:
+        card, image = _fetch_card(preview.url)
+        return _record(message_id=message_id, card=card, image=image, publish_loop=publish_loop)
+    except Exception:
+        logger.exception("Link preview of message %s failed", message_id)
+        return _fail(message_id=message_id)
+
+
+def _fetch_card(url: str) -> tuple[Card | None, _Image | None]:
     timeout = limits.link_preview_timeout_seconds()
     card = None
     image = None
     try:
         page = net.fetch(
-            preview.url, expect="page", max_bytes=limits.link_preview_max_bytes(), timeout=timeout
+            url, expect="page", max_bytes=limits.link_preview_max_bytes(), timeout=timeout
         )
         card = parse_card(page.body.decode(page.charset or "utf-8", errors="replace"))
         if card.image:
             image = _fetch_image(urljoin(page.url, card.image), timeout=timeout)
     except (net.Refused, LookupError) as error:
-        logger.info("Link preview of %s failed: %s", preview.url, error)
+        logger.info("Link preview of %s failed: %s", url, error)
     if card is not None and not (card.title or card.description):
         card = None
-    return _record(message_id=message_id, card=card, image=image)
+    return card, image
 
 
-def _record(*, message_id: UUID, card: Card | None, image: _Image | None) -> str | None:
+def _fail(*, message_id: UUID) -> str | None:
+    """End a card still pending as ``failed`` (after an unexpected error)."""
+    failed = LinkPreview.objects.filter(message_id=message_id, state=PreviewState.PENDING).update(
+        state=PreviewState.FAILED, fetched_at=timezone.now()
+    )
+    return PreviewState.FAILED if failed else None
+
+
+def _record(
+    *,
+    message_id: UUID,
+    card: Card | None,
+    image: _Image | None,
+    publish_loop: asyncio.AbstractEventLoop | None = None,
+) -> str | None:
     stored_key = ""
     if card is not None and image is not None:
         stored_key = storage.save(image_key(message_id, image.file_type), image.content)
+    try:
+        return _store(
+            message_id=message_id,
+            card=card,
+            image=image,
+            stored_key=stored_key,
+            publish_loop=publish_loop,
+        )
+    except BaseException:
+        storage.delete_quietly(stored_key)
+        raise
+
+
+def _store(
+    *,
+    message_id: UUID,
+    card: Card | None,
+    image: _Image | None,
+    stored_key: str,
+    publish_loop: asyncio.AbstractEventLoop | None,
+) -> str | None:
     with transaction.atomic():
         preview = (
             LinkPreview.objects.select_for_update()
@@ -242,6 +312,12 @@ def _record(*, message_id: UUID, card: Card | None, image: _Image | None) -> str
             # Removed (or finished by another run) meanwhile.
             storage.delete_quietly(stored_key)
             return None
+        if preview.message.deleted_at:
+            # Deleted meanwhile (its card is removed with it): nothing kept.
+            storage.delete_quietly(stored_key)
+            preview.state = PreviewState.REMOVED
+            preview.save(update_fields=["state"])
+            return preview.state
         preview.fetched_at = timezone.now()
         if card is None:
             preview.state = PreviewState.FAILED
@@ -256,17 +332,32 @@ def _record(*, message_id: UUID, card: Card | None, image: _Image | None) -> str
         preview.image_height = image.height if image and stored_key else None
         preview.save()
         message = preview.message
-        if not (message.deleted_at or message.hidden_at):
-            events.publish_on_commit(
-                events.conversation_group(message.conversation_id),
-                events.link_preview_updated(message),
-            )
+        if not message.hidden_at:
+            group = events.conversation_group(message.conversation_id)
+            frame = events.link_preview_updated(message)
+            if publish_loop is None:
+                events.publish_on_commit(group, frame)
+            else:
+                transaction.on_commit(
+                    lambda: events.publish_from_thread(publish_loop, group, frame)
+                )
         return preview.state
 
 
-def may_remove(user: User, message: Message) -> bool:
-    """Only the sender removes their message's card."""
-    return message.sender_id == user.pk
+def discard_for_deleted(*, message_id: UUID) -> None:
+    """The card of a message being deleted (called in the deletion's
+    transaction): state ``removed``, its stored image deleted after commit.
+    No frame (``message.deleted`` says it all) and no audit row (the
+    deletion has its own). Nothing to do without a card."""
+    preview = LinkPreview.objects.select_for_update().filter(message_id=message_id).first()
+    if preview is None or preview.state == PreviewState.REMOVED:
+        return
+    key = preview.image_name
+    preview.state = PreviewState.REMOVED
+    preview.image_name = ""
+    preview.save(update_fields=["state", "image_name"])
+    if key:
+        transaction.on_commit(lambda: storage.delete_quietly(key))
 
 
 def remove(*, actor: User, message_id: UUID) -> LinkPreview:
@@ -282,8 +373,7 @@ def remove(*, actor: User, message_id: UUID) -> LinkPreview:
         preview = LinkPreview.objects.select_for_update().filter(message_id=message_id).first()
         if preview is None or message.deleted_at or message.hidden_at:
             raise NotFound("This message has no link preview.")
-        if not may_remove(actor, message):
-            raise AccessDenied("Only the sender may remove a message's link preview.")
+        policy.check_remove_link_preview(actor, message)
         if preview.state == PreviewState.REMOVED:
             return preview
         key = preview.image_name
