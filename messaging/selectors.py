@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.db.models import (
+    Count,
     Exists,
     F,
     OuterRef,
@@ -16,7 +17,10 @@ from django.db.models import (
     Subquery,
     Sum,
     UUIDField,
+    Value,
 )
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -40,11 +44,20 @@ def inbox(
     ``unread_count`` and the last message's text, sender and type; the
     conversation and all its active members come along.
 
+    Unread and the last message are the main stream's: a thread-only reply
+    (``Message.in_main_stream`` false) has its thread's own unread state
+    (``ThreadFollow.last_read_seq``), so it neither raises the badge nor
+    becomes the preview (``last_message_seq`` is the preview's seq).
+
     ``archived`` False is the inbox: conversations neither archived by
     their admins nor put away by the user (``put_away``); True is the
     Archived view, the rest."""
-    last_message = Message.objects.filter(
-        conversation_id=OuterRef("conversation_id"), seq=OuterRef("conversation__last_seq")
+    # The latest main-stream message: a backward walk of the
+    # (conversation, seq) index that stops at the first one.
+    last_message = (
+        Message.objects.filter(conversation_id=OuterRef("conversation_id"))
+        .filter(main_stream())
+        .order_by("-seq")
     )
     memberships = (
         ConversationParticipant.objects.active()
@@ -63,7 +76,8 @@ def inbox(
             "conversation__support_request__assignee",
         )
         .annotate(
-            unread_count=F("conversation__last_seq") - F("last_read_seq"),
+            unread_count=_unread(),
+            last_message_seq=Subquery(last_message.values("seq")[:1]),
             last_message_content=Subquery(last_message.values("content")[:1]),
             last_message_type=Subquery(last_message.values("message_type")[:1]),
             last_message_deleted_at=Subquery(last_message.values("deleted_at")[:1]),
@@ -91,6 +105,46 @@ def inbox(
     return memberships
 
 
+def main_stream() -> Q:
+    """Messages shown in the conversation's main stream: not a thread reply,
+    or one also sent to the conversation (``Message.in_main_stream``)."""
+    return Q(parent__isnull=True) | Q(also_to_conversation=True)
+
+
+def _thread_only() -> Q:
+    return Q(parent__isnull=False, also_to_conversation=False)
+
+
+def _unread() -> CombinedExpression:
+    """A membership's unread count in its conversation's main stream: the
+    seqs above the read cursor less the thread-only replies among them.
+    Those are few and the (conversation, seq) index bounds the count to the
+    seqs above the cursor, so the inbox stays one query."""
+    thread_only_above = Subquery(
+        Message.objects.filter(
+            conversation_id=OuterRef("conversation_id"), seq__gt=OuterRef("last_read_seq")
+        )
+        .filter(_thread_only())
+        .order_by()
+        .values("conversation_id")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    return F("conversation__last_seq") - F("last_read_seq") - Coalesce(thread_only_above, Value(0))
+
+
+def unread_in(membership: ConversationParticipant) -> int:
+    """``membership``'s unread count in the main stream (the inbox's rule,
+    asked of one membership); never below 0."""
+    count = (
+        ConversationParticipant.objects.filter(pk=membership.pk)
+        .annotate(unread=_unread())
+        .values_list("unread", flat=True)
+        .first()
+    )
+    return max(count or 0, 0)
+
+
 def _muted_by(user: User) -> Exists:
     """The membership's conversation is muted by ``user`` now."""
     return Exists(
@@ -103,11 +157,19 @@ def _muted_by(user: User) -> Exists:
 def _put_away() -> Q:
     """Archived by the member for themselves, and still away: nothing has
     arrived since they archived it, or they have it muted (annotation
-    ``muted``). A message newer than the archiving brings it back."""
+    ``muted``). A main-stream message newer than the archiving brings it
+    back; a thread-only reply does not (it reaches the thread's followers
+    through their notifications and the thread's own unread)."""
+    newer_in_main_stream = Exists(
+        Message.objects.filter(
+            conversation_id=OuterRef("conversation_id"), sent_at__gt=OuterRef("archived_at")
+        ).filter(main_stream())
+    )
     return Q(archived_at__isnull=False) & (
         Q(conversation__last_message_at__isnull=True)
         | Q(conversation__last_message_at__lte=F("archived_at"))
         | Q(muted=True)
+        | ~Q(newer_in_main_stream)
     )
 
 
@@ -125,12 +187,14 @@ def is_put_away(membership: ConversationParticipant) -> bool:
 
 
 def unread_total(user: User) -> int:
-    """Unread messages over the user's active, unarchived conversations: one
-    aggregate over the cursors, no rows fetched."""
+    """Unread messages over the user's active, unarchived conversations (the
+    inbox's per-conversation rule: thread-only replies do not count): one
+    aggregate, no rows fetched."""
     return (
         ConversationParticipant.objects.active()
         .filter(user=user, conversation__archived_at__isnull=True)
-        .aggregate(total=Sum(F("conversation__last_seq") - F("last_read_seq")))["total"]
+        .annotate(unread=_unread())
+        .aggregate(total=Sum("unread"))["total"]
         or 0
     )
 
@@ -253,13 +317,15 @@ def message_for(user: User, message_id: UUID) -> Message:
 
 
 def socket_conversations(user: User) -> list[dict]:
-    """What a socket needs at connect: each conversation's id, latest seq and
-    the user's read cursor."""
+    """What a socket needs at connect: each conversation's id, latest seq,
+    the user's read cursor and unread count (the inbox's: main stream only,
+    so not ``last_seq - last_read_seq`` once thread-only replies came)."""
     return [
-        {"id": str(cid), "last_seq": last_seq, "last_read_seq": last_read}
-        for cid, last_seq, last_read in ConversationParticipant.objects.active()
+        {"id": str(cid), "last_seq": last_seq, "last_read_seq": last_read, "unread": max(unread, 0)}
+        for cid, last_seq, last_read, unread in ConversationParticipant.objects.active()
         .filter(user=user)
-        .values_list("conversation_id", "conversation__last_seq", "last_read_seq")
+        .annotate(unread=_unread())
+        .values_list("conversation_id", "conversation__last_seq", "last_read_seq", "unread")
     ]
 
 
@@ -267,12 +333,20 @@ def socket_conversations(user: User) -> list[dict]:
 
 
 def last_messages(conversation_ids: Iterable[UUID]) -> dict[UUID, Message]:
-    """The latest message of each conversation, by conversation id."""
+    """The latest main-stream message of each conversation (the inbox's
+    preview: a thread-only reply is not one), by conversation id."""
+    latest = (
+        Message.objects.filter(conversation_id=OuterRef("pk"))
+        .filter(main_stream())
+        .order_by("-seq")
+        .values("pk")[:1]
+    )
+    latest_ids = Conversation.objects.filter(pk__in=list(conversation_ids)).values(
+        last_id=Subquery(latest)
+    )
     return {
         message.conversation_id: message
-        for message in Message.objects.filter(
-            conversation_id__in=list(conversation_ids), seq=F("conversation__last_seq")
-        )
+        for message in Message.objects.filter(pk__in=latest_ids)
         .select_related("sender")
         .prefetch_related("attachments")
     }

@@ -126,7 +126,9 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
                 "initials": other.initials if other else _group_initials(conversation, user),
                 "preview": preview,
                 "unread": max(membership.unread_count, 0),
-                "last_seq": conversation.last_seq,
+                # The preview's seq: the page updates the row from newer
+                # main-stream messages only (thread-only replies skip it).
+                "last_seq": membership.last_message_seq or 0,
             }
         )
     return rows

@@ -19,7 +19,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.utils import html
 
-from messaging import events, limits, validation
+from messaging import events, limits, selectors, validation
 from messaging.errors import InvalidInput
 from messaging.files.api.serializers import AttachmentOut
 from messaging.models import ConversationType, MessageType, ParticipantRole, PresenceStatus
@@ -476,12 +476,24 @@ class ConversationOut(serializers.Serializer):
         )
 
 
+def _unread(membership) -> int:
+    """Main-stream unread (thread-only replies have their thread's own):
+    the inbox's annotation when the membership came from it, else asked."""
+    annotated = getattr(membership, "unread_count", None)
+    if annotated is not None:
+        return max(annotated, 0)
+    return selectors.unread_in(membership)
+
+
 class ConversationDetailOut(ConversationOut):
     """The requester's view of a conversation they are in: rendered from
     their membership (``conversation.active_participants`` set by the
     caller, or loaded)."""
 
-    unread_count = serializers.IntegerField()
+    unread_count = serializers.IntegerField(
+        help_text="Unread messages of the main stream; thread-only replies do not count "
+        "(each thread has its own unread)."
+    )
     archived_for_me_at = serializers.DateTimeField(
         allow_null=True,
         help_text="When you archived it for yourself (PUT …/personal-archive/); null if "
@@ -490,9 +502,7 @@ class ConversationDetailOut(ConversationOut):
 
     def to_representation(self, membership):
         payload = super().to_representation(membership.conversation)
-        payload["unread_count"] = max(
-            0, membership.conversation.last_seq - membership.last_read_seq
-        )
+        payload["unread_count"] = _unread(membership)
         archived_at = membership.archived_at
         payload["archived_for_me_at"] = archived_at.isoformat() if archived_at else None
         return payload
@@ -548,7 +558,7 @@ class ReadOut(serializers.Serializer):
             "conversation_id": str(membership.conversation_id),
             "last_read_seq": membership.last_read_seq,
             "last_delivered_seq": membership.last_delivered_seq,
-            "unread_count": max(0, membership.conversation.last_seq - membership.last_read_seq),
+            "unread_count": _unread(membership),
         }
 
 

@@ -43,8 +43,9 @@ def digest_candidates() -> QuerySet[User]:
 
 
 def unread_conversations(user: User, *, at: dt.datetime) -> list[UnreadConversation]:
-    """The person's unarchived, unmuted conversations holding messages of
-    others they have not read: how many, and the latest of them."""
+    """The person's unarchived, unmuted conversations holding main-stream
+    messages of others they have not read: how many, and the latest of them
+    (thread-only replies count in their thread, not here)."""
     muted = ConversationMute.objects.filter(user=user).filter(
         Q(until__isnull=True) | Q(until__gt=at)
     )
@@ -68,6 +69,9 @@ def unread_conversations(user: User, *, at: dt.datetime) -> list[UnreadConversat
                 deleted_at__isnull=True,
                 hidden_at__isnull=True,
             )
+            # Thread-only replies have their thread's unread, not the
+            # conversation's (they reach followers as thread_reply).
+            .filter(Q(parent__isnull=True) | Q(also_to_conversation=True))
             .exclude(sender_id=user.pk)
             .exclude(message_type=MessageType.SYSTEM)
             .select_related("sender")

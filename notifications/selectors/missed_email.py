@@ -4,6 +4,8 @@ conversation, and what was already emailed."""
 import datetime as dt
 from uuid import UUID
 
+from django.db.models import Q
+
 from messaging.models import ConversationParticipant, Message, MessageType
 from notifications.models import Channel, ConversationMute, Delivery
 
@@ -52,7 +54,8 @@ def unread_window(
     sent_until: dt.datetime,
 ) -> list[Message]:
     """The messages of others the member has not read (seq past their read
-    cursor), not deleted or hidden, not system notices, sent in
+    cursor) in the main stream (no thread-only replies), not deleted or
+    hidden, not system notices, sent in
     ``(sent_after, sent_until]``; oldest first, senders loaded."""
     messages = (
         Message.objects.select_related("sender")
@@ -63,6 +66,9 @@ def unread_window(
             hidden_at__isnull=True,
             sent_at__lte=sent_until,
         )
+        # Thread-only replies are the thread's unread, not the
+        # conversation's: followers hear of them as thread_reply.
+        .filter(Q(parent__isnull=True) | Q(also_to_conversation=True))
         .exclude(sender_id=membership.user_id)
         .exclude(message_type=MessageType.SYSTEM)
         .order_by("seq")

@@ -17,6 +17,13 @@ function preview(message, me, type) {
   return text;
 }
 
+/** Shown in the conversation's main stream: a thread-only reply (parent set,
+ * not also sent to the conversation) is not, and counts only in its thread's
+ * own unread, so it moves neither the badge nor the preview. */
+function inMainStream(message) {
+  return !message.parent_id || !!message.also_to_conversation;
+}
+
 export class InboxList {
   constructor(app, node) {
     this.app = app;
@@ -40,13 +47,16 @@ export class InboxList {
     conn.on("message.hidden", (frame) => this.onMessage(frame.message, { live: false }));
     conn.on("message.restored", (frame) => this.onMessage(frame.message, { live: false }));
     conn.on("history", (frame) => {
-      const messages = frame.messages || [];
+      const messages = (frame.messages || []).filter(inMainStream);
       if (messages.length) this.onMessage(messages[messages.length - 1], { live: false });
     });
     conn.on("receipt", (frame) => {
       if (frame.user_id !== app.me || frame.status !== "read") return;
       const row = this.rows.get(frame.conversation_id);
-      if (row) this.setUnread(row, row.lastSeq - frame.up_to_seq);
+      // row.lastSeq is the latest main-stream message's: read up to it is
+      // all read; short of it, at most the seqs between (thread-only
+      // replies among them do not count).
+      if (row) this.setUnread(row, Math.min(row.unread ?? Infinity, row.lastSeq - frame.up_to_seq));
     });
     conn.on("conversation.added", (frame) => this.add(frame.conversation));
     conn.on("conversation.removed", (frame) => this.remove(frame.conversation_id));
@@ -68,7 +78,8 @@ export class InboxList {
   onHello(hello) {
     for (const c of hello.conversations || []) {
       const row = this.rows.get(c.id);
-      if (row) this.setUnread(row, c.last_seq - c.last_read_seq);
+      // "unread" is the server's main-stream count; older servers sent only seqs.
+      if (row) this.setUnread(row, c.unread ?? c.last_seq - c.last_read_seq);
     }
   }
 
@@ -83,7 +94,7 @@ export class InboxList {
   }
 
   onMessage(message, { live }) {
-    if (!message) return;
+    if (!message || !inMainStream(message)) return;
     const row = this.rows.get(message.conversation_id);
     if (!row) {
       if (live) this.maybeBack(message.conversation_id);
@@ -171,7 +182,10 @@ export class InboxList {
     const row = { node, lastSeq: conversation.last_seq, type: conversation.type };
     this.rows.set(conversation.id, row);
     const me = (conversation.participants || []).find((p) => p.user.id === this.app.me);
-    if (me) this.setUnread(row, conversation.last_seq - me.last_read_seq);
+    // The API's list gives the main-stream unread_count; a conversation.added
+    // frame has only seqs (a new membership starts read up to last_seq).
+    if (conversation.unread_count !== undefined) this.setUnread(row, conversation.unread_count);
+    else if (me) this.setUnread(row, conversation.last_seq - me.last_read_seq);
     if (announcement !== null) announce(announcement || `You were added to ${title}`);
   }
 

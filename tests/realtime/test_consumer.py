@@ -64,7 +64,9 @@ async def test_hello_lists_conversations_and_limits(open_socket, direct, assigne
     socket = await open_socket(student)
     hello = socket.hello
     assert hello["user"]["id"] == str(student.pk)
-    assert hello["conversations"] == [{"id": str(direct.pk), "last_seq": 1, "last_read_seq": 0}]
+    assert hello["conversations"] == [
+        {"id": str(direct.pk), "last_seq": 1, "last_read_seq": 0, "unread": 1}
+    ]
     assert hello["limits"]["max_content_chars"] == settings.PARLEY["MAX_CONTENT_CHARS"]
     assert hello["heartbeat_seconds"] > 0
     await socket.close()
