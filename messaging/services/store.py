@@ -46,7 +46,8 @@ def store_message(
 
     Returns False, having written nothing, when it is not. Sets
     ``message.seq``; ``message.sent_at`` becomes the conversation's
-    ``last_message_at`` (the inbox orders by one and shows the other). A
+    ``last_message_at`` (the inbox orders by one and shows the other),
+    unless it is a thread-only reply (``Message.in_main_stream``). A
     second message with the same sender and ``client_id`` raises
     ``IntegrityError`` and leaves nothing behind once the caller's
     transaction rolls back. Run it inside the caller's transaction.
@@ -54,7 +55,9 @@ def store_message(
     ``searchable``: also index the message for search (a person's message;
     its attachments, if any, already in ``message.attachments``' cache).
     """
-    claim_sql, claim_params = _claim(claim, message.conversation_id, message.sent_at)
+    claim_sql, claim_params = _claim(
+        claim, message.conversation_id, message.sent_at, main_stream=message.in_main_stream
+    )
     if _in_one_statement():
         stored = _store_in_one_statement(
             message, claim_sql, claim_params, audit_action, searchable=searchable
@@ -88,13 +91,18 @@ def _field(model: type[Model], name: str) -> Field:
     return field
 
 
-def _claim(claim: QuerySet[Conversation], conversation_id: UUID, now: datetime) -> tuple[str, list]:
+def _claim(
+    claim: QuerySet[Conversation], conversation_id: UUID, now: datetime, *, main_stream: bool
+) -> tuple[str, list]:
     """``UPDATE conversations SET last_seq = last_seq + 1, … WHERE <claim>
-    AND id = … RETURNING last_seq``, compiled by Django from the queryset."""
+    AND id = … RETURNING last_seq``, compiled by Django from the queryset.
+    A thread-only reply (not ``main_stream``) takes a seq but leaves
+    ``last_message_at``: the inbox orders by the main stream."""
+    values: dict = {"last_seq": F("last_seq") + 1, "updated_at": now}
+    if main_stream:
+        values["last_message_at"] = now
     query = cast(UpdateQuery, claim.filter(pk=conversation_id).query.chain(UpdateQuery))
-    query.add_update_values(
-        {"last_seq": F("last_seq") + 1, "last_message_at": now, "updated_at": now}
-    )
+    query.add_update_values(values)
     query.clear_select_clause()
     query.get_initial_alias()
     if query.count_active_tables() != 1:

@@ -66,6 +66,18 @@ def test_a_thread_only_reply_leaves_unread_and_preview_alone(api, group, mentor,
     assert detail["unread_count"] == 1
 
 
+def test_a_thread_only_reply_leaves_the_conversation_in_its_place(group, mentor, student):
+    root = say(mentor, group, "root")
+    group.refresh_from_db()
+    at_root = group.last_message_at
+    say(mentor, group, "in the thread", parent=root)
+    group.refresh_from_db()
+    assert group.last_message_at == at_root  # the inbox orders by the main stream
+    shown = say(mentor, group, "for everyone", parent=root, also=True)
+    group.refresh_from_db()
+    assert group.last_message_at == shown.sent_at
+
+
 def test_a_reply_also_sent_to_the_conversation_counts(api, group, mentor, student):
     root = say(mentor, group, "root")
     say(mentor, group, "thread only", parent=root)
