@@ -79,6 +79,7 @@ def inbox(
             unread_count=_unread(),
             last_message_seq=Subquery(last_message.values("seq")[:1]),
             last_message_content=Subquery(last_message.values("content")[:1]),
+            last_message_html=Subquery(last_message.values("content_html")[:1]),
             last_message_type=Subquery(last_message.values("message_type")[:1]),
             last_message_deleted_at=Subquery(last_message.values("deleted_at")[:1]),
             last_message_hidden_at=Subquery(last_message.values("hidden_at")[:1]),

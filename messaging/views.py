@@ -26,6 +26,7 @@ from messaging.models import (
 )
 from messaging.moderation import selectors as moderation_selectors
 from messaging.support import views as support_views
+from messaging.threads import markdown
 
 FILTERS = [
     ("all", "All"),
@@ -97,13 +98,19 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
         members = conversation.active_participants
         other = _other_person(conversation, members, user)
         sender_id = membership.last_message_sender_id
+        # The words as the conversation shows them, without Markdown marks.
+        text = (
+            markdown.plain_text(membership.last_message_html)
+            if membership.last_message_html
+            else membership.last_message_content
+        )
         if membership.last_message_deleted_at:
             preview = "Message deleted"
         elif membership.last_message_hidden_at:
             preview = "Message hidden by a moderator"
         elif membership.last_message_type in (MessageType.FILE, MessageType.IMAGE):
             # The caption when there is one; else what kind of file came.
-            caption = membership.last_message_content
+            caption = text
             if caption:
                 preview = caption
             elif membership.last_message_type == MessageType.IMAGE:
@@ -111,7 +118,7 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
             else:
                 preview = "Sent a file"
         else:
-            preview = membership.last_message_content or ""
+            preview = text or ""
         if sender_id and membership.last_message_type != MessageType.SYSTEM and preview:
             if sender_id == user.pk:
                 preview = f"You: {preview}"

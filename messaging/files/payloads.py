@@ -8,6 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
+from messaging.threads import markdown
 
 
 def content_url(attachment: Attachment) -> str:
@@ -64,9 +65,15 @@ def attachment_payload(attachment: Attachment) -> dict:
 
 
 def message_text(message) -> str:
-    """What a message says, for a notification or an email: its text, or,
-    for files sent without a caption, their names (``Sent a.pdf, b.png``)."""
-    if message.content or message.deleted_at:
+    """What a message says, for a notification, an email or the inbox: its
+    words as the page shows them (its rendered text, without the Markdown
+    marks), or, for files sent without a caption, their names
+    (``Sent a.pdf, b.png``)."""
+    if message.deleted_at:
+        return ""
+    if message.content_html:
+        return markdown.plain_text(message.content_html)
+    if message.content:
         return message.content
     names = [a.name for a in message.attachments.all()]
     return "Sent " + ", ".join(names) if names else ""

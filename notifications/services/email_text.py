@@ -28,8 +28,6 @@ class MailedMessage:
 
 def text_of(message: Message) -> str:
     """The message's words as readers see them, without markup."""
-    if message.content_html and not message.deleted_at:
-        return markdown.plain_text(message.content_html)
     return message_text(message)
 
 

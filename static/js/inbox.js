@@ -3,10 +3,20 @@
 
 import { announce, el, formatFull, formatShort, initials } from "./render.js";
 
+/** A message's words as its conversation shows them: the text of its
+ * server-rendered ``content_html`` (parsed inert, in a <template>), without
+ * the Markdown marks of ``content``; system messages have only ``content``. */
+function plainText(message) {
+  if (!message.content_html) return message.content || "";
+  const template = document.createElement("template");
+  template.innerHTML = message.content_html;
+  return template.content.textContent || "";
+}
+
 function preview(message, me, type) {
   if (message.deleted_at) return "Message deleted";
   if (message.hidden) return "Message hidden by a moderator";
-  let text = (message.content || "").replace(/\s+/g, " ").trim();
+  let text = plainText(message).replace(/\s+/g, " ").trim();
   if (message.message_type === "file" || message.message_type === "image") {
     // The caption when there is one; else what kind of file came.
     text = text || (message.message_type === "image" ? "Sent an image" : "Sent a file");
