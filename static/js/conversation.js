@@ -5,7 +5,8 @@
 // way it arrived.
 
 import {
-  announce, attachmentElement, dayKey, el, formatDay, messageElement, openLightbox, outboxElement,
+  announce, attachmentElement, dayKey, el, formatDay, insertBySeq, messageElement, openLightbox,
+  outboxElement,
 } from "./render.js";
 import {
   ReportDialog, closeMenus, menuKeydown, openMenu, wireBlockControl,
@@ -302,16 +303,7 @@ export class ConversationView {
     if (existing) {
       existing.replaceWith(node);
     } else {
-      let after = null;
-      const items = this.list.querySelectorAll("li.message");
-      for (let i = items.length - 1; i >= 0; i -= 1) {
-        if (Number(items[i].dataset.seq) < message.seq) {
-          after = items[i];
-          break;
-        }
-      }
-      if (after) after.after(node);
-      else this.list.prepend(node);
+      insertBySeq(this.list, node, message.seq);
     }
     this._watchPending(message);
     this._settleSent(message);

@@ -290,6 +290,18 @@ export function messageElement(message, { me, names = null }) {
   return item;
 }
 
+/** Put a message's node into ``list`` after the last message with a lower seq. */
+export function insertBySeq(list, node, seq) {
+  const items = list.querySelectorAll("li.message");
+  for (let i = items.length - 1; i >= 0; i -= 1) {
+    if (Number(items[i].dataset.seq) < seq) {
+      items[i].after(node);
+      return;
+    }
+  }
+  list.prepend(node);
+}
+
 /**
  * Modules that add to every rendered message (its quote, thread summary,
  * reactions, pin, link card) register here; each is called with the

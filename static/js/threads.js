@@ -9,7 +9,7 @@
 // (`onMessage`), and the replies of the open thread show in the panel.
 
 import {
-  addMessageDecorator, announce, el, formatFull, formatShort, initials, messageElement, messageTools,
+  addMessageDecorator, announce, el, formatFull, formatShort, initials, insertBySeq, messageElement, messageTools,
   openLightbox, outboxElement,
 } from "./render.js";
 import { wireFormatting } from "./format.js";
@@ -566,16 +566,7 @@ export class Threads {
       node.classList.toggle("unread", existing.classList.contains("unread"));
       existing.replaceWith(node);
     } else {
-      let after = null;
-      const items = this.list.querySelectorAll("li.message");
-      for (let i = items.length - 1; i >= 0; i -= 1) {
-        if (Number(items[i].dataset.seq) < message.seq) {
-          after = items[i];
-          break;
-        }
-      }
-      if (after) after.after(node);
-      else this.list.prepend(node);
+      insertBySeq(this.list, node, message.seq);
     }
     this._renderOutbox();
     return !known;
