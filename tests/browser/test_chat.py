@@ -342,6 +342,9 @@ def test_first_page_renders_messages_as_live_ones(pair, browser, server, console
     ]
 
     def check(page):
+        # Whether the Pin action is offered is known once the pinned list
+        # has come: the markup compared below includes it.
+        expect(page.locator("#pins-button")).to_have_attribute("data-loaded", "true")
         items = page.locator("#message-list li.message")
         expect(items.locator(".content")).to_have_text(expected)
         links = items.locator(".content a")
