@@ -15,55 +15,26 @@ def _message_id(frame: dict):
     return validation.parse_uuid(frame.get("message_id"), what="message_id")
 
 
-def _emoji(frame: dict) -> str:
-    return clean_emoji(frame.get("emoji"))
+def _command(service, *, with_emoji: bool = False):
+    """A command that spends a send token, calls ``service`` for the frame's
+    ``message_id`` (and ``emoji``) as the socket's user, and answers ``ok``."""
 
+    async def handle(consumer, frame, echo):
+        await ratelimit.take(consumer.user.pk, role=consumer.user.role)
+        arguments = {"user": consumer.user, "message_id": _message_id(frame)}
+        if with_emoji:
+            arguments["emoji"] = clean_emoji(frame.get("emoji"))
+        await db(service)(**arguments)
+        await consumer._send_frame({"type": "ok", **echo})
 
-async def add_reaction(consumer, frame, echo):
-    await ratelimit.take(consumer.user.pk, role=consumer.user.role)
-    await db(reactions.add_reaction)(
-        user=consumer.user, message_id=_message_id(frame), emoji=_emoji(frame)
-    )
-    await consumer._send_frame({"type": "ok", **echo})
-
-
-async def remove_reaction(consumer, frame, echo):
-    await ratelimit.take(consumer.user.pk, role=consumer.user.role)
-    await db(reactions.remove_reaction)(
-        user=consumer.user, message_id=_message_id(frame), emoji=_emoji(frame)
-    )
-    await consumer._send_frame({"type": "ok", **echo})
-
-
-async def pin_message(consumer, frame, echo):
-    await ratelimit.take(consumer.user.pk, role=consumer.user.role)
-    await db(pins.pin_message)(user=consumer.user, message_id=_message_id(frame))
-    await consumer._send_frame({"type": "ok", **echo})
-
-
-async def unpin_message(consumer, frame, echo):
-    await ratelimit.take(consumer.user.pk, role=consumer.user.role)
-    await db(pins.unpin_message)(user=consumer.user, message_id=_message_id(frame))
-    await consumer._send_frame({"type": "ok", **echo})
-
-
-async def save_message(consumer, frame, echo):
-    await ratelimit.take(consumer.user.pk, role=consumer.user.role)
-    await db(saved.save_message)(user=consumer.user, message_id=_message_id(frame))
-    await consumer._send_frame({"type": "ok", **echo})
-
-
-async def unsave_message(consumer, frame, echo):
-    await ratelimit.take(consumer.user.pk, role=consumer.user.role)
-    await db(saved.unsave_message)(user=consumer.user, message_id=_message_id(frame))
-    await consumer._send_frame({"type": "ok", **echo})
+    return handle
 
 
 COMMANDS: dict = {
-    "reaction.add": add_reaction,
-    "reaction.remove": remove_reaction,
-    "message.pin": pin_message,
-    "message.unpin": unpin_message,
-    "message.save": save_message,
-    "message.unsave": unsave_message,
+    "reaction.add": _command(reactions.add_reaction, with_emoji=True),
+    "reaction.remove": _command(reactions.remove_reaction, with_emoji=True),
+    "message.pin": _command(pins.pin_message),
+    "message.unpin": _command(pins.unpin_message),
+    "message.save": _command(saved.save_message),
+    "message.unsave": _command(saved.unsave_message),
 }
