@@ -58,6 +58,25 @@ def refuse_if_gone(message: Message) -> None:
         raise MessageHidden("A moderator hid this message.")
 
 
+def _recorded(
+    *, actor: User, message: Message, emoji: str, person: User, added: bool, **details
+) -> None:
+    """The audit row of a reaction put on or taken off (``details`` added
+    to it), and its ``reaction.added``/``reaction.removed`` after commit."""
+    audit.record(
+        actor=actor,
+        action=AuditAction.REACTION_ADD if added else AuditAction.REACTION_REMOVE,
+        conversation_id=message.conversation_id,
+        message_id=message.pk,
+        emoji=emoji,
+        **details,
+    )
+    events.publish_on_commit(
+        events.conversation_group(message.conversation_id),
+        events.reaction_changed(added=added, message=message, emoji=emoji, user=person),
+    )
+
+
 def add_reaction(*, user: User, message_id: UUID, emoji: str) -> bool:
     """Put ``emoji`` (``clean_emoji``: ``invalid`` unless one emoji) on a
     message; True when it was added, False when the person had it there
@@ -99,17 +118,7 @@ def add_reaction(*, user: User, message_id: UUID, emoji: str) -> bool:
                 Reaction.objects.create(message=message, user=user, emoji=emoji)
         except IntegrityError:
             return False  # added a moment ago elsewhere (UNIQUE): already there
-        audit.record(
-            actor=user,
-            action=AuditAction.REACTION_ADD,
-            conversation_id=message.conversation_id,
-            message_id=message.pk,
-            emoji=emoji,
-        )
-        events.publish_on_commit(
-            events.conversation_group(message.conversation_id),
-            events.reaction_changed(added=True, message=message, emoji=emoji, user=user),
-        )
+        _recorded(actor=user, message=message, emoji=emoji, person=user, added=True)
     return True
 
 
@@ -129,17 +138,7 @@ def remove_reaction(*, user: User, message_id: UUID, emoji: str) -> bool:
         removed, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
         if not removed:
             return False
-        audit.record(
-            actor=user,
-            action=AuditAction.REACTION_REMOVE,
-            conversation_id=message.conversation_id,
-            message_id=message.pk,
-            emoji=emoji,
-        )
-        events.publish_on_commit(
-            events.conversation_group(message.conversation_id),
-            events.reaction_changed(added=False, message=message, emoji=emoji, user=user),
-        )
+        _recorded(actor=user, message=message, emoji=emoji, person=user, added=False)
     return True
 
 
@@ -160,20 +159,14 @@ def remove_reaction_as_moderator(*, moderator: User, reaction_id: int, note: str
         removed, _ = Reaction.objects.filter(pk=reaction.pk).delete()
         if not removed:
             raise NotFound("No such reaction.")
-        audit.record(
+        _recorded(
             actor=moderator,
-            action=AuditAction.REACTION_REMOVE,
-            conversation_id=message.conversation_id,
-            message_id=message.pk,
-            target_user_id=reaction.user_id,
+            message=message,
             emoji=reaction.emoji,
+            person=reaction.user,
+            added=False,
+            target_user_id=reaction.user_id,
             moderation=True,
             note=note,
-        )
-        events.publish_on_commit(
-            events.conversation_group(message.conversation_id),
-            events.reaction_changed(
-                added=False, message=message, emoji=reaction.emoji, user=reaction.user
-            ),
         )
     return reaction
