@@ -49,6 +49,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # An IANA zone name: quiet hours and digests follow the person's clock.
     time_zone = models.CharField(max_length=64, default="UTC")
+    # One of settings.LANGUAGES, or empty for the browser's language.
+    language = models.CharField(max_length=16, blank=True, default="", db_default="")
 
     objects = UserManager()
 

@@ -8,9 +8,10 @@ from collections.abc import Collection
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
-from accounts import selectors
+from accounts import locale, selectors
 from accounts.models import MentorAssignment, Role, User
 from messaging import audit, validation
 from messaging.errors import InvalidInput
@@ -71,16 +72,24 @@ def save_account(*, user: User, changed: Collection[str] = ()) -> User:
     return user
 
 
-def update_profile(*, user: User, display_name: str) -> User:
+def update_profile(*, user: User, display_name: str, language: str | None = None) -> User:
     """Store ``user``'s display name, cleaned by the text rule every
-    user-supplied string passes (``validation.clean_display_name``); a
-    refusal is a ``ValidationError`` with its message, nothing stored."""
+    user-supplied string passes (``validation.clean_display_name``), and
+    their language when given (one of ``settings.LANGUAGES``, or empty for
+    the browser's); a refusal is a ``ValidationError`` with its message,
+    nothing stored."""
     try:
         display_name = validation.clean_display_name(display_name)
     except InvalidInput as error:
         raise ValidationError(error.message, code=error.code) from None
+    fields = ["display_name"]
+    if language is not None:
+        if language and not locale.is_supported(language):
+            raise ValidationError(_("Choose one of the languages offered."), code="invalid")
+        user.language = language
+        fields.append("language")
     user.display_name = display_name
-    user.save(update_fields=["display_name"])
+    user.save(update_fields=fields)
     return user
 
 

@@ -6,9 +6,10 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import locale, selectors, services
 from config.redirects import safe_next
 
 
@@ -39,6 +40,7 @@ def _render_profile(request, *, password_form=None, status=200):
             "mentors": list(selectors.mentors_of(request.user)),
             "students": list(selectors.students_of(request.user)),
             "password_form": password_form or PasswordChangeForm(request.user),
+            "languages": locale.language_choices(),
         },
         status=status,
     )
@@ -50,13 +52,17 @@ def profile(request):
     if request.method == "POST":
         try:
             services.update_profile(
-                user=request.user, display_name=request.POST.get("display_name", "")
+                user=request.user,
+                display_name=request.POST.get("display_name", ""),
+                language=request.POST.get("language"),
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             status = 400  # the page again, with what was refused
         else:
-            messages.success(request, "Profile saved.")
+            # The confirmation reads in the language just chosen.
+            with locale.speaking_to(request.user):
+                messages.success(request, _("Profile saved."))
             return redirect("profile")
     return _render_profile(request, status=status)
 

@@ -1,8 +1,11 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.views.i18n import JavaScriptCatalog
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
+    # The translations static/js/i18n.js reads, in the request's language.
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("accounts.urls")),
     # Before messaging's API, whose last route answers 404 for any other path.
     path("api/", include("notifications.api.urls")),

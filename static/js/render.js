@@ -4,6 +4,8 @@
 // outbox's text not yet stored) goes in as text nodes, links made from the
 // http(s) URLs found in that text.
 
+import { dateFormat, gettext } from "./i18n.js";
+
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 const TRAILING = /[.,;:!?'")\]}]+$/;
 
@@ -144,14 +146,14 @@ export function initials(name) {
   return (parts.slice(0, 2).map((p) => p[0]).join("") || "?").toUpperCase();
 }
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const weekdayFormat = new Intl.DateTimeFormat(undefined, { weekday: "short" });
-const shortDateFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
-const longDateFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric" });
-const longDateYearFormat = new Intl.DateTimeFormat(undefined, {
+const timeFormat = dateFormat({ hour: "2-digit", minute: "2-digit" });
+const weekdayFormat = dateFormat({ weekday: "short" });
+const shortDateFormat = dateFormat({ month: "short", day: "numeric" });
+const longDateFormat = dateFormat({ weekday: "long", month: "long", day: "numeric" });
+const longDateYearFormat = dateFormat({
   weekday: "long", month: "long", day: "numeric", year: "numeric",
 });
-const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const fullFormat = dateFormat({ dateStyle: "full", timeStyle: "short" });
 
 export function dayKey(date) {
   return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
@@ -172,8 +174,8 @@ export function formatFull(date) {
 export function formatDay(date) {
   const today = startOfDay(new Date());
   const days = Math.round((today - startOfDay(date)) / 86400000);
-  if (days === 0) return "Today";
-  if (days === 1) return "Yesterday";
+  if (days === 0) return gettext("Today");
+  if (days === 1) return gettext("Yesterday");
   if (date.getFullYear() === today.getFullYear()) return longDateFormat.format(date);
   return longDateYearFormat.format(date);
 }
@@ -199,13 +201,8 @@ export function localizeTimes(root = document) {
   }
 }
 
-export function announce(text) {
-  const region = document.getElementById("live-region");
-  if (!region) return;
-  const item = el("p", { text });
-  region.append(item);
-  while (region.childElementCount > 5) region.firstElementChild.remove();
-}
+// Kept as render.js's export for the modules that import it from here.
+export { announce } from "./announce.js";
 
 /**
  * The parts every chat bubble shares, stored or not: avatar, meta line

@@ -1,0 +1,70 @@
+"""A person's language and time zone, applied wherever Parley speaks to them.
+
+A person who chose a language on their profile page reads Parley in it on
+every device; one who did not reads it in their browser's language
+(``LocaleMiddleware`` reads ``Accept-Language``), and whatever reaches them
+outside a request (emails, push, socket frames) falls back to the site's
+``LANGUAGE_CODE``. Times shown by the server follow their ``time_zone``.
+"""
+
+import zoneinfo
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.utils import timezone, translation
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """The languages a person may choose, each named in itself."""
+    return list(settings.LANGUAGES)
+
+
+def is_supported(code: str) -> bool:
+    return code in dict(settings.LANGUAGES)
+
+
+def language_of(user, default: str | None = None) -> str:
+    """The language to address ``user`` in: their choice, else ``default``
+    (the browser's, in a request), else the site's."""
+    chosen = getattr(user, "language", "") or ""
+    if chosen and is_supported(chosen):
+        return chosen
+    return default or settings.LANGUAGE_CODE
+
+
+@contextmanager
+def speaking_to(user, default: str | None = None):
+    """Translate and show times for ``user`` inside the block: emails,
+    notifications and socket frames are built in it."""
+    zone = None
+    try:
+        zone = zoneinfo.ZoneInfo(getattr(user, "time_zone", "") or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = None
+    with translation.override(language_of(user, default)):
+        if zone is None:
+            yield
+            return
+        with timezone.override(zone):
+            yield
+
+
+class PersonLocaleMiddleware:
+    """After ``LocaleMiddleware`` and authentication: a signed-in person's
+    chosen language replaces the browser's, and their time zone becomes the
+    current one, for the whole request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return self.get_response(request)
+        browser = translation.get_language()
+        with speaking_to(user, default=browser):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
+        # Content-Language for what this person was served.
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response
