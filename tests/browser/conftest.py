@@ -129,14 +129,28 @@ def off_loop(fn, /, **kwargs):
 
 
 def open_as(
-    browser, server, console, user, path="/", viewport=None, *, time_zone=None, javascript=True
+    browser,
+    server,
+    console,
+    user,
+    path="/",
+    viewport=None,
+    *,
+    time_zone=None,
+    javascript=True,
+    language=None,
 ):
     """A new browser context logged in as ``user`` through the login page;
-    its clock in ``time_zone`` when given, and without JavaScript (so with
-    no socket to wait for) when ``javascript`` is false."""
+    its clock in ``time_zone`` when given, its browser language
+    ``language`` when given (the login form is then found by its
+    translated labels), and without JavaScript (so with no socket to wait
+    for) when ``javascript`` is false."""
+    from django.utils import translation
     from playwright.sync_api import expect
 
     options = {"timezone_id": time_zone} if time_zone else {}
+    if language:
+        options["locale"] = language
     context = browser.new_context(
         viewport=viewport or {"width": 1280, "height": 800},
         java_script_enabled=javascript,
@@ -145,10 +159,13 @@ def open_as(
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     console.attach(page)
+    with translation.override(language or "en"):
+        labels = (translation.gettext("Email"), translation.gettext("Password"))
+        submit = translation.gettext("Log in")
     page.goto(f"{server.http_url}/login/?next={path}")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_label(labels[0]).fill(user.email)
+    page.get_by_label(labels[1]).fill(PASSWORD)
+    page.get_by_role("button", name=submit).click()
     page.wait_for_url(f"{server.http_url}{path}")
     if javascript:
         wait_synced(page)
