@@ -34,7 +34,6 @@ def assert_accessible(page, state: str) -> None:
     assert not found, f"{state}: {len(found)} WCAG violation(s)\n{describe(found)}"
 
 
-
 def tab_to(page, locator, *, backwards: bool = False, limit: int = 80) -> None:
     """Press Tab (or Shift+Tab) until ``locator`` has focus; fail after
     ``limit`` presses, so an unreachable control fails its test."""

@@ -35,9 +35,21 @@ def extracted(tmp_path_factory):
     languages = [arg for code in LANGUAGES for arg in ("-l", code)]
     for domain in DOMAINS:
         subprocess.run(
-            [sys.executable, "manage.py", "makemessages", *languages, "-d", domain,
-             "--no-obsolete", "--add-location=file"],
-            cwd=copy, env=env, check=True, capture_output=True, timeout=300,
+            [
+                sys.executable,
+                "manage.py",
+                "makemessages",
+                *languages,
+                "-d",
+                domain,
+                "--no-obsolete",
+                "--add-location=file",
+            ],
+            cwd=copy,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
         )
     return copy / "locale"
 
@@ -74,6 +86,8 @@ def test_translations_keep_their_placeholders(language, domain):
     source = ROOT / "locale" / language / "LC_MESSAGES" / f"{domain}.po"
     result = subprocess.run(
         ["msgfmt", "--check-format", "-o", os.devnull, str(source)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
