@@ -170,6 +170,6 @@ class VapidPublicKeyView(ParleyAPIView):
     def get(self, request):
         try:
             key = vapid.public_key()
-        except vapid.PushNotConfigured as error:
-            raise PushUnavailable(str(error)) from None
+        except vapid.PushNotConfigured:
+            raise PushUnavailable(_("Push notifications are not set up on this server.")) from None
         return Response({"public_key": key})
