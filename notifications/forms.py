@@ -97,7 +97,7 @@ class NotificationSettingsForm(forms.Form):
     def kinds_table(self) -> list[tuple[str, list[forms.BoundField]]]:
         """Rows of the kinds × channels table: a kind's label and its boxes."""
         return [
-            (kind.label, [self[kind_field_name(kind, channel)] for channel in Channel])
+            (str(kind.label), [self[kind_field_name(kind, channel)] for channel in Channel])
             for kind in Kind
         ]
 
