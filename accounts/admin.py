@@ -2,6 +2,7 @@ from axes.models import AccessFailureLog
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.forms import (
@@ -48,8 +49,8 @@ class MentorAssignmentInline(AssignmentsAreAddedOrRemoved, admin.TabularInline):
     fk_name = "student"
     extra = 0
     autocomplete_fields = ["mentor"]
-    verbose_name = "mentor"
-    verbose_name_plural = "mentors"
+    verbose_name = _("mentor")
+    verbose_name_plural = _("mentors")
 
 
 @admin.register(User)
@@ -69,24 +70,24 @@ class UserAdmin(DjangoUserAdmin):
         # Through the service, so a deactivated person's sockets close.
         services.save_account(user=obj, changed=form.changed_data if change else ())
 
-    @admin.action(description="Deactivate the selected people (closes their sockets)")
+    @admin.action(description=_("Deactivate the selected people (closes their sockets)"))
     def deactivate(self, request, queryset):
         for user in queryset:
             services.set_active(user=user, active=False)
 
-    @admin.action(description="Activate the selected people")
+    @admin.action(description=_("Activate the selected people"))
     def activate(self, request, queryset):
         for user in queryset:
             services.set_active(user=user, active=True)
 
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["display_name", "role", "time_zone"]}),
+        (_("Profile"), {"fields": ["display_name", "role", "time_zone"]}),
         (
-            "Permissions",
+            _("Permissions"),
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
         ),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
         (

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import ngettext
 
 from accounts import services
 
@@ -50,10 +51,14 @@ def cooloff_minutes() -> int:
 
 
 def lockout_message() -> str:
-    return (
+    minutes = cooloff_minutes()
+    return ngettext(
         "Too many failed sign-in attempts for this account or from this address. "
-        f"Try again in {cooloff_minutes()} minutes."
-    )
+        "Try again in %(minutes)s minute.",
+        "Too many failed sign-in attempts for this account or from this address. "
+        "Try again in %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
 
 
 def _django_request(request):

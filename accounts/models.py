@@ -6,12 +6,13 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    STUDENT = "student", "Student"
-    MENTOR = "mentor", "Mentor"
-    ADMIN = "admin", "Administrator"
+    STUDENT = "student", _("Student")
+    MENTOR = "mentor", _("Mentor")
+    ADMIN = "admin", _("Administrator")
 
 
 class UserManager(BaseUserManager["User"]):

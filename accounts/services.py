@@ -25,9 +25,9 @@ def check_assignment_roles(*, mentor: User, student: User) -> None:
     a student: the precondition of ``assign_mentor``, which forms ask first
     so that a refusal is a form error."""
     if mentor.role != Role.MENTOR:
-        raise ValidationError(f"{mentor} is not a mentor.")
+        raise ValidationError(_("%(person)s is not a mentor.") % {"person": mentor})
     if student.role != Role.STUDENT:
-        raise ValidationError(f"{student} is not a student.")
+        raise ValidationError(_("%(person)s is not a student.") % {"person": student})
 
 
 def assign_mentor(*, mentor: User, student: User) -> MentorAssignment:
@@ -190,7 +190,10 @@ def check_time_zone(name: object) -> str:
     rules follow daylight saving time."""
     if not isinstance(name, str) or name not in _time_zone_set():
         raise ValidationError(
-            {"time_zone": f"{str(name)[:80]!r} is not a known time zone (e.g. Europe/Berlin)."},
+            {
+                "time_zone": _("%(name)r is not a known time zone (e.g. Europe/Berlin).")
+                % {"name": str(name)[:80]}
+            },
             code="invalid",
         )
     return name

@@ -87,6 +87,6 @@ def password_change(request):
     )
     update_session_auth_hash(request, request.user)
     messages.success(
-        request, "Password changed. Your other sessions and API tokens have been signed out."
+        request, _("Password changed. Your other sessions and API tokens have been signed out.")
     )
     return redirect("profile")

@@ -21,6 +21,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.http import HttpResponse, JsonResponse
+from django.utils import translation
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from config.database import DATABASE_FAULTS
 from messaging.api.errors import error_body
@@ -97,6 +100,18 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
+def unavailable_page() -> str:
+    """The 503 page, in the request's language. Plain markup: rendering a
+    template could itself need what is failing."""
+    return format_html(
+        '<!doctype html><html lang="{}" dir="{}"><title>{}</title><p>{}</p></html>',
+        translation.get_language(),
+        "rtl" if translation.get_language_bidi() else "ltr",
+        _("Try again shortly"),
+        _("Parley cannot reach its database just now. Try again in a few seconds."),
+    )
+
+
 class DatabaseUnavailableMiddleware:
     """A database fault (unreachable, refusing, too slow: ``config.database``)
     answers 503 with ``Retry-After`` instead of a 500: under ``/api/`` in the
@@ -118,10 +133,6 @@ class DatabaseUnavailableMiddleware:
         if request.path.startswith("/api/"):
             response: HttpResponse = JsonResponse(error_body(error.code, error.message), status=503)
         else:
-            response = HttpResponse(
-                "<!doctype html><title>Try again shortly</title>"
-                "<p>Parley cannot reach its database just now. Try again in a few seconds.</p>",
-                status=503,
-            )
+            response = HttpResponse(unavailable_page(), status=503)
         response["Retry-After"] = retry_after
         return response

@@ -1,5 +1,7 @@
 from django import forms
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from messaging.admin_mixins import ReadOnlyAdmin
 from messaging.errors import MessagingError
@@ -59,25 +61,28 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     readonly_fields = ["updated_at"]
     fieldsets = [
         (None, {"fields": ["user"]}),
-        ("Channels", {"fields": ["email_enabled", "push_enabled", "push_show_content"]}),
+        (_("Channels"), {"fields": ["email_enabled", "push_enabled", "push_show_content"]}),
         (
-            "Kinds",
+            _("Kinds"),
             {
                 "fields": ["kinds"],
-                "description": "Each kind (direct, group, mention, support, added) to its "
-                'channels (in_app, push, email), e.g. {"group": {"push": true}}. '
-                "Kinds and channels left out take their defaults.",
+                "description": _(
+                    "Each kind (direct, group, mention, support, added) to its "
+                    'channels (in_app, push, email), e.g. {"group": {"push": true}}. '
+                    "Kinds and channels left out take their defaults."
+                ),
             },
         ),
         (
-            "Quiet hours",
+            _("Quiet hours"),
             {
                 "fields": ["quiet_hours_start", "quiet_hours_end"],
-                "description": "Local times in the person's time zone (on their account); "
-                "both or neither.",
+                "description": _(
+                    "Local times in the person's time zone (on their account); both or neither."
+                ),
             },
         ),
-        ("Digest", {"fields": ["digest", "digest_hour", "digest_weekday"]}),
+        (_("Digest"), {"fields": ["digest", "digest_hour", "digest_weekday"]}),
         (None, {"fields": ["updated_at"]}),
     ]
 
@@ -138,14 +143,14 @@ class NotificationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     actions = ["mark_read"]
     date_hierarchy = "created_at"
 
-    @admin.display(description="read", boolean=True, ordering="read_at")
+    @admin.display(description=_("read"), boolean=True, ordering="read_at")
     def read(self, obj):
         return obj.read_at is not None
 
     def has_mark_read_permission(self, request):
         return request.user.has_perm("notifications.change_notification")
 
-    @admin.action(description="Mark the selected notifications read", permissions=["mark_read"])
+    @admin.action(description=_("Mark the selected notifications read"), permissions=["mark_read"])
     def mark_read(self, request, queryset):
         # One by one through the service: each person's open tabs hear of it
         # (notification.read with their new unread count).
@@ -156,7 +161,15 @@ class NotificationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
                 changed += 1
             except MessagingError as error:
                 self.message_user(request, f"{notification}: {error.message}", messages.ERROR)
-        self.message_user(request, f"{changed} notification(s) marked read.")
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)s notification marked read.",
+                "%(count)s notifications marked read.",
+                changed,
+            )
+            % {"count": changed},
+        )
 
 
 @admin.register(Delivery)
@@ -205,14 +218,14 @@ class PushSubscriptionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     exclude = ["p256dh", "auth"]
     actions = ["forget_devices"]
 
-    @admin.display(description="endpoint")
+    @admin.display(description=_("endpoint"))
     def short_endpoint(self, obj):
         return obj.endpoint if len(obj.endpoint) <= 60 else f"{obj.endpoint[:57]}..."
 
     def has_forget_permission(self, request):
         return request.user.has_perm("notifications.delete_pushsubscription")
 
-    @admin.action(description="Forget the selected devices", permissions=["forget"])
+    @admin.action(description=_("Forget the selected devices"), permissions=["forget"])
     def forget_devices(self, request, queryset):
         forgotten = 0
         for subscription in queryset.select_related("user"):
@@ -221,4 +234,8 @@ class PushSubscriptionAdmin(ReadOnlyAdmin, admin.ModelAdmin):
                 forgotten += 1
             except MessagingError as error:
                 self.message_user(request, f"{subscription}: {error.message}", messages.ERROR)
-        self.message_user(request, f"{forgotten} device(s) forgotten.")
+        self.message_user(
+            request,
+            ngettext("%(count)s device forgotten.", "%(count)s devices forgotten.", forgotten)
+            % {"count": forgotten},
+        )

@@ -6,6 +6,9 @@ view puts next to their fields."""
 import datetime as dt
 
 from django import forms
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from accounts import services as account_services
 from notifications.models import Channel, DigestFrequency, Kind, NotificationPreference
@@ -13,11 +16,10 @@ from notifications.rules import channels_for
 
 # "Mentions by email": how each channel reads after a kind's name.
 CHANNEL_PHRASES = {
-    Channel.IN_APP: "in the app",
-    Channel.PUSH: "by push",
-    Channel.EMAIL: "by email",
+    Channel.IN_APP: _("in the app"),
+    Channel.PUSH: _("by push"),
+    Channel.EMAIL: _("by email"),
 }
-WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 
 def kind_field_name(kind: str, channel: str) -> str:
@@ -29,26 +31,27 @@ class TimeInput(forms.TimeInput):
 
 
 class NotificationSettingsForm(forms.Form):
-    email_enabled = forms.BooleanField(required=False, label="Email notifications")
-    push_enabled = forms.BooleanField(required=False, label="Push notifications")
+    email_enabled = forms.BooleanField(required=False, label=_("Email notifications"))
+    push_enabled = forms.BooleanField(required=False, label=_("Push notifications"))
     push_show_content = forms.BooleanField(
-        required=False, label="Show message text on the lock screen"
+        required=False, label=_("Show message text on the lock screen")
     )
     quiet_hours_start = forms.TimeField(
-        required=False, label="Quiet from", widget=TimeInput(format="%H:%M")
+        required=False, label=_("Quiet from"), widget=TimeInput(format="%H:%M")
     )
     quiet_hours_end = forms.TimeField(
-        required=False, label="Quiet until", widget=TimeInput(format="%H:%M")
+        required=False, label=_("Quiet until"), widget=TimeInput(format="%H:%M")
     )
-    time_zone = forms.ChoiceField(label="Time zone")
+    time_zone = forms.ChoiceField(label=_("Time zone"))
     digest = forms.ChoiceField(
-        choices=DigestFrequency.choices, widget=forms.RadioSelect, label="Digest email"
+        choices=DigestFrequency.choices, widget=forms.RadioSelect, label=_("Digest email")
     )
     digest_hour = forms.TypedChoiceField(
-        coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], label="Arrives at"
+        coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], label=_("Arrives at")
     )
+    # Django's own day names (0 is Monday), translated in every language.
     digest_weekday = forms.TypedChoiceField(
-        coerce=int, choices=list(enumerate(WEEKDAYS)), label="On (weekly)"
+        coerce=int, choices=list(WEEKDAYS.items()), label=_("On (weekly)")
     )
 
     def __init__(self, *args, **kwargs):
@@ -59,8 +62,13 @@ class NotificationSettingsForm(forms.Form):
         zones.choices = [(z, z) for z in account_services.time_zone_names()]
         for kind in Kind:
             for channel in Channel:
+                # "Mentions by email"; a language may put the two the other way round.
+                label = pgettext(
+                    "notification settings: a kind of notification, then how it reaches you",
+                    "%(kind)s %(channel)s",
+                ) % {"kind": kind.label, "channel": CHANNEL_PHRASES[channel]}
                 self.fields[kind_field_name(kind, channel)] = forms.BooleanField(
-                    required=False, label=f"{kind.label} {CHANNEL_PHRASES[channel]}"
+                    required=False, label=label
                 )
 
     @staticmethod
@@ -89,7 +97,7 @@ class NotificationSettingsForm(forms.Form):
     def kinds_table(self) -> list[tuple[str, list[forms.BoundField]]]:
         """Rows of the kinds × channels table: a kind's label and its boxes."""
         return [
-            (kind.label, [self[kind_field_name(kind, channel)] for channel in Channel])
+            (str(kind.label), [self[kind_field_name(kind, channel)] for channel in Channel])
             for kind in Kind
         ]
 

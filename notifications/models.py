@@ -6,31 +6,32 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class DigestFrequency(models.TextChoices):
-    OFF = "off", "Off"
-    DAILY = "daily", "Daily"
-    WEEKLY = "weekly", "Weekly"
+    OFF = "off", _("Off")
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
 
 
 class Kind(models.TextChoices):
     """What a notification is about; each has its own preferences."""
 
-    DIRECT = "direct", "Direct messages"
-    GROUP = "group", "Group messages"
-    MENTION = "mention", "Mentions"
-    SUPPORT = "support", "Support request updates"
-    ADDED = "added", "Added to a conversation"
-    THREAD_REPLY = "thread_reply", "Replies in threads you follow"
+    DIRECT = "direct", _("Direct messages")
+    GROUP = "group", _("Group messages")
+    MENTION = "mention", _("Mentions")
+    SUPPORT = "support", _("Support request updates")
+    ADDED = "added", _("Added to a conversation")
+    THREAD_REPLY = "thread_reply", _("Replies in threads you follow")
 
 
 class Channel(models.TextChoices):
     """How a person is reached."""
 
-    IN_APP = "in_app", "In the app"
-    PUSH = "push", "Push"
-    EMAIL = "email", "Email"
+    IN_APP = "in_app", _("In the app")
+    PUSH = "push", _("Push")
+    EMAIL = "email", _("Email")
 
 
 def default_kinds() -> dict[str, dict[str, bool]]:

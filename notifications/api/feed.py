@@ -5,6 +5,7 @@ only, the error shape, the schema). Entries look as in the socket's
 ``notification.new`` frame (``messaging.events.notification_payload``).
 """
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -26,9 +27,11 @@ class FeedPageSizeField(serializers.IntegerField):
     def to_internal_value(self, data):
         value = s._whole_number(self, data)
         if not isinstance(value, int) or isinstance(value, bool):
-            raise serializers.ValidationError("limit must be a whole number.")
+            raise serializers.ValidationError(_("limit must be a whole number."))
         if not 1 <= value <= selectors.MAX_PAGE_SIZE:
-            raise serializers.ValidationError(f"limit is between 1 and {selectors.MAX_PAGE_SIZE}.")
+            raise serializers.ValidationError(
+                _("limit is between 1 and %(max)s.") % {"max": selectors.MAX_PAGE_SIZE}
+            )
         return value
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -61,7 +62,7 @@ _LOCAL_TIME = re.compile(LOCAL_TIME_PATTERN.strip("^$"))
 class LocalTimeField(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, str) or not _LOCAL_TIME.fullmatch(data):
-            raise serializers.ValidationError("A time of day as HH:MM, 00:00 to 23:59.")
+            raise serializers.ValidationError(_("A time of day as HH:MM, 00:00 to 23:59."))
         hour, minute = data.split(":")
         return dt.time(int(hour), int(minute))
 
@@ -122,7 +123,7 @@ class AwareDateTimeField(serializers.Field):
             if parsed is not None and parsed.tzinfo is not None:
                 return parsed
         raise serializers.ValidationError(
-            "A date and time with its UTC offset, e.g. 2026-12-02T18:00:00Z."
+            _("A date and time with its UTC offset, e.g. 2026-12-02T18:00:00Z.")
         )
 
     def to_representation(self, value):

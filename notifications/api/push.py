@@ -5,6 +5,7 @@ messaging's API conventions (token or session, JSON only, one error shape,
 
 import re
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -46,7 +47,9 @@ def _pattern_field(pattern: str, max_length: int | None = None) -> type[serializ
         def to_internal_value(self, data):
             value = super().to_internal_value(data)
             if not compiled.match(value):
-                raise serializers.ValidationError(f"Must match {pattern}.")
+                raise serializers.ValidationError(
+                    _("Must match %(pattern)s.") % {"pattern": pattern}
+                )
             return value
 
     return PatternField
@@ -167,6 +170,6 @@ class VapidPublicKeyView(ParleyAPIView):
     def get(self, request):
         try:
             key = vapid.public_key()
-        except vapid.PushNotConfigured as error:
-            raise PushUnavailable(str(error)) from None
+        except vapid.PushNotConfigured:
+            raise PushUnavailable(_("Push notifications are not set up on this server.")) from None
         return Response({"public_key": key})

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging.errors import NotFound
@@ -40,7 +41,7 @@ def feed_page(
     if before is not None:
         anchor = _feed(user).filter(pk=before).values_list("created_at", flat=True).first()
         if anchor is None:
-            raise NotFound("No such notification.")
+            raise NotFound(_("No such notification."))
         rows = rows.filter(Q(created_at__lt=anchor) | Q(created_at=anchor, id__lt=before))
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     page = list(rows.order_by("-created_at", "-id")[: limit + 1])

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging.errors import NotFound
@@ -20,7 +21,7 @@ def subscription_of(user: User, subscription_id: UUID) -> PushSubscription:
     device that does not exist is (nobody learns which ids exist)."""
     found = PushSubscription.objects.filter(user=user, pk=subscription_id).first()
     if found is None:
-        raise NotFound("No such push subscription.")
+        raise NotFound(_("No such push subscription."))
     return found
 
 

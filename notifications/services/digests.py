@@ -12,10 +12,13 @@ import datetime as dt
 
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from accounts.locale import speaking_to
 from accounts.models import User
 from notifications import rules
-from notifications.models import DigestFrequency, NotificationPreference
+from notifications.models import Delivery, DigestFrequency, NotificationPreference
 from notifications.selectors import digests as selectors
 from notifications.services import email_text
 from notifications.services.mail import claim_email, send_templated
@@ -51,42 +54,78 @@ def send_due_digests(*, at: dt.datetime | None = None) -> int:
 def send_digest(
     *, user: User, preference: NotificationPreference, at: dt.datetime, local_date: dt.date
 ) -> bool:
-    """One person's digest for ``local_date``; False when there was nothing
-    to say or it was already sent."""
-    period = dt.timedelta(days=7 if preference.digest == DigestFrequency.WEEKLY else 1)
-    conversations = selectors.unread_conversations(user, at=at)
-    support = selectors.support_updates(user.pk, since=at - period)
-    if not conversations and not support:
-        return False
-    delivery = claim_email(user_id=user.pk, key=f"digest:{preference.digest}:{local_date}")
-    if delivery is None:
-        return False
+    """One person's digest for ``local_date``, in their language and time
+    zone; False when there was nothing to say or it was already sent."""
+    weekly = preference.digest == DigestFrequency.WEEKLY
+    period = dt.timedelta(days=7 if weekly else 1)
+    # Everything from here speaks to the person, the status names of their
+    # support requests (read by the selector) included.
+    with speaking_to(user):
+        conversations = selectors.unread_conversations(user, at=at)
+        support = selectors.support_updates(user.pk, since=at - period)
+        if not conversations and not support:
+            return False
+        delivery = claim_email(user_id=user.pk, key=f"digest:{preference.digest}:{local_date}")
+        if delivery is None:
+            return False
+        return _email(
+            delivery=delivery,
+            user=user,
+            weekly=weekly,
+            conversations=conversations,
+            support=support,
+        )
+
+
+def _subject(*, weekly: bool, total: int) -> str:
+    # One whole sentence per frequency: "daily" is not a word a translator
+    # can slot into another sentence.
+    if not total:
+        return _("Your weekly Parley digest") if weekly else _("Your daily Parley digest")
+    if weekly:
+        subject = ngettext(
+            "Your weekly Parley digest: %(count)s unread message",
+            "Your weekly Parley digest: %(count)s unread messages",
+            total,
+        )
+    else:
+        subject = ngettext(
+            "Your daily Parley digest: %(count)s unread message",
+            "Your daily Parley digest: %(count)s unread messages",
+            total,
+        )
+    return subject % {"count": total}
+
+
+def _email(
+    *,
+    delivery: Delivery,
+    user: User,
+    weekly: bool,
+    conversations: list[selectors.UnreadConversation],
+    support: list[dict],
+) -> bool:
+    """Send the digest, built in the active language."""
     total = sum(item.unread for item in conversations)
     items = [
         {
             "name": str(item.conversation),
             "unread": item.unread,
-            "sender": item.latest.sender.display_name if item.latest.sender else "Someone",
+            "sender": item.latest.sender.display_name if item.latest.sender else _("Someone"),
             "excerpt": email_text.excerpt_text(item.latest, EXCERPT_CHARS),
             "excerpt_html": email_text.excerpt_html(item.latest, EXCERPT_CHARS),
             "url": absolute_url(reverse("conversation", args=[item.conversation.pk])),
         }
         for item in conversations
     ]
-    label = "weekly" if preference.digest == DigestFrequency.WEEKLY else "daily"
-    subject = (
-        f"Your {label} Parley digest: {total} unread message{'s' if total != 1 else ''}"
-        if total
-        else f"Your {label} Parley digest"
-    )
     return send_templated(
         delivery=delivery,
         to=user.email,
-        subject=subject,
+        subject=_subject(weekly=weekly, total=total),
         template="digest",
         context={
             "user": user,
-            "label": label,
+            "weekly": weekly,
             "conversations": items,
             "support": support,
             "total": total,

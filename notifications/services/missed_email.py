@@ -25,10 +25,14 @@ from uuid import UUID
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from messaging.models import ConversationType, Message
+from accounts.locale import speaking_to
+from accounts.models import User
+from messaging.models import Conversation, ConversationType, Message
 from notifications import rules
-from notifications.models import Channel, Kind
+from notifications.models import Channel, Delivery, Kind
 from notifications.selectors import missed_email as selectors
 from notifications.selectors.preferences import preferences_for
 from notifications.services import email_text
@@ -118,29 +122,44 @@ def send_missed_messages(*, conversation_id: UUID | str, user_id: UUID | str) ->
     # (``last_missed_email_at`` minus the delay): read again up to that
     # instant, so no message falls between two windows.
     window = mailable(delivery.created_at - delay()) or window
-    senders = list(dict.fromkeys(m.sender.display_name if m.sender else "Someone" for m in window))
+    # In the person's language and time zone, whoever sent the messages.
+    with speaking_to(user):
+        return _email(delivery=delivery, user=user, conversation=conversation, window=window)
+
+
+def _subject(
+    user_id: UUID, conversation: Conversation, window: list[Message], first_sender: str
+) -> str:
     if conversation.type == ConversationType.DIRECT:
-        subject = (
-            f"{senders[0]} sent you a message"
-            if len(window) == 1
-            else f"{senders[0]} sent you {len(window)} messages"
-        )
-    else:
-        mentioners = [
-            m.sender.display_name
-            for m in window
-            if m.sender and _kind_of(m, user.pk, conversation.type) == Kind.MENTION
-        ]
-        subject = (
-            f"{mentioners[0]} mentioned you in {conversation}"
-            if mentioners
-            else f"New messages in {conversation}"
-        )
+        return ngettext(
+            "%(sender)s sent you a message",
+            "%(sender)s sent you %(count)s messages",
+            len(window),
+        ) % {"sender": first_sender, "count": len(window)}
+    mentioners = [
+        m.sender.display_name
+        for m in window
+        if m.sender and _kind_of(m, user_id, conversation.type) == Kind.MENTION
+    ]
+    if mentioners:
+        return _("%(sender)s mentioned you in %(conversation)s") % {
+            "sender": mentioners[0],
+            "conversation": conversation,
+        }
+    return _("New messages in %(conversation)s") % {"conversation": conversation}
+
+
+def _email(
+    *, delivery: Delivery, user: User, conversation: Conversation, window: list[Message]
+) -> bool:
+    """Send the email of ``window``, built in the active language."""
+    someone = _("Someone")
+    senders = list(dict.fromkeys(m.sender.display_name if m.sender else someone for m in window))
     link = absolute_url(reverse("conversation", args=[conversation.pk]))
     return send_templated(
         delivery=delivery,
         to=user.email,
-        subject=subject,
+        subject=_subject(user.pk, conversation, window, senders[0]),
         template="missed_messages",
         context={
             "user": user,

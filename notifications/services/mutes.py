@@ -7,6 +7,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import policy
@@ -20,7 +21,7 @@ def _conversation_to_mute(user: User, conversation_id: UUID) -> Conversation:
     does not exist: a mute is no way to learn which conversations there are."""
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None or not policy.may_mute(user, conversation):
-        raise NotFound("No such conversation.")
+        raise NotFound(_("No such conversation."))
     return conversation
 
 
@@ -34,11 +35,11 @@ def mute_conversation(
     in the future."""
     if until is not None:
         if timezone.is_naive(until):
-            raise ValidationError({"until": "A time with its UTC offset."}, code="invalid")
+            raise ValidationError({"until": _("A time with its UTC offset.")}, code="invalid")
         if until <= timezone.now():
-            raise ValidationError({"until": "A mute ends in the future."}, code="invalid")
+            raise ValidationError({"until": _("A mute ends in the future.")}, code="invalid")
     conversation = _conversation_to_mute(user, conversation_id)
-    mute, _ = ConversationMute.objects.update_or_create(
+    mute, _created = ConversationMute.objects.update_or_create(
         user=user, conversation=conversation, defaults={"until": until}
     )
     return mute
@@ -49,5 +50,5 @@ def unmute_conversation(*, user: User, conversation_id: UUID) -> bool:
     whether a mute was there (expired ones included); ``NotFound`` unless
     ``user`` is a member."""
     conversation = _conversation_to_mute(user, conversation_id)
-    deleted, _ = ConversationMute.objects.filter(user=user, conversation=conversation).delete()
+    deleted, _rows = ConversationMute.objects.filter(user=user, conversation=conversation).delete()
     return deleted > 0

@@ -15,6 +15,7 @@ from typing import Final
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts import services as account_services
 from accounts.models import User
@@ -42,23 +43,34 @@ def clean_kinds(value: object) -> dict[str, dict[str, bool]]:
         return ValidationError({"kinds": message}, code="invalid")
 
     if not isinstance(value, Mapping):
-        raise refuse("kinds must map each kind to its channels.")
+        raise refuse(_("kinds must map each kind to its channels."))
     cleaned: dict[str, dict[str, bool]] = {}
     for kind, channels in value.items():
         if kind not in Kind.values:
             raise refuse(
-                f"Unknown kind {str(kind)[:40]!r}; the kinds are {', '.join(Kind.values)}."
+                _("Unknown kind %(kind)r; the kinds are %(kinds)s.")
+                % {"kind": str(kind)[:40], "kinds": ", ".join(Kind.values)}
             )
         if not isinstance(channels, Mapping):
-            raise refuse(f"kinds.{kind} must map channels to true or false.")
+            raise refuse(_("kinds.%(kind)s must map channels to true or false.") % {"kind": kind})
         for channel, on in channels.items():
             if channel not in Channel.values:
                 raise refuse(
-                    f"Unknown channel {str(channel)[:40]!r} in kinds.{kind}; "
-                    f"the channels are {', '.join(Channel.values)}."
+                    _(
+                        "Unknown channel %(channel)r in kinds.%(kind)s; "
+                        "the channels are %(channels)s."
+                    )
+                    % {
+                        "channel": str(channel)[:40],
+                        "kind": kind,
+                        "channels": ", ".join(Channel.values),
+                    }
                 )
             if not isinstance(on, bool):
-                raise refuse(f"kinds.{kind}.{channel} must be true or false.")
+                raise refuse(
+                    _("kinds.%(kind)s.%(channel)s must be true or false.")
+                    % {"kind": kind, "channel": channel}
+                )
         cleaned[kind] = dict(channels)
     return cleaned
 
@@ -76,17 +88,17 @@ def _check_quiet_hours(
         return
     if start is UNSET or end is UNSET:
         missing = "quiet_hours_start" if start is UNSET else "quiet_hours_end"
-        errors[missing] = "Give quiet hours a start and an end, or clear both."
+        errors[missing] = _("Give quiet hours a start and an end, or clear both.")
         return
     if (start is None) != (end is None):
         missing = "quiet_hours_start" if start is None else "quiet_hours_end"
-        errors[missing] = "Give quiet hours a start and an end, or clear both."
+        errors[missing] = _("Give quiet hours a start and an end, or clear both.")
         return
     for name, value in (("quiet_hours_start", start), ("quiet_hours_end", end)):
         if value is not None and (not isinstance(value, dt.time) or value.tzinfo is not None):
-            errors[name] = "A local time of day (HH:MM), without a zone."
+            errors[name] = _("A local time of day (HH:MM), without a zone.")
     if start is not None and start == end and not errors:
-        errors["quiet_hours_end"] = "Quiet hours end at another time than they start."
+        errors["quiet_hours_end"] = _("Quiet hours end at another time than they start.")
 
 
 def check_preferences(
@@ -114,7 +126,7 @@ def check_preferences(
     }
     for name, flag in booleans.items():
         if flag is not None and not isinstance(flag, bool):
-            errors[name] = f"{name} must be true or false."
+            errors[name] = _("%(field)s must be true or false.") % {"field": name}
     cleaned_kinds: dict[str, dict[str, bool]] | None = None
     if kinds is not None:
         try:
@@ -123,11 +135,13 @@ def check_preferences(
             errors.update({k: " ".join(v) for k, v in error.message_dict.items()})
     _check_quiet_hours(quiet_hours_start, quiet_hours_end, errors)
     if digest is not None and digest not in DigestFrequency.values:
-        errors["digest"] = f"Unknown digest frequency {str(digest)[:40]!r}: off, daily or weekly."
+        errors["digest"] = _("Unknown digest frequency %(digest)r: off, daily or weekly.") % {
+            "digest": str(digest)[:40]
+        }
     if digest_hour is not None and not _whole_number_in(digest_hour, 0, 23):
-        errors["digest_hour"] = "digest_hour is an hour of the day, 0 to 23."
+        errors["digest_hour"] = _("digest_hour is an hour of the day, 0 to 23.")
     if digest_weekday is not None and not _whole_number_in(digest_weekday, 0, 6):
-        errors["digest_weekday"] = "digest_weekday is a day of the week, 0 (Monday) to 6."
+        errors["digest_weekday"] = _("digest_weekday is a day of the week, 0 (Monday) to 6.")
     if time_zone is not None:
         try:
             account_services.check_time_zone(time_zone)

@@ -29,10 +29,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from pywebpush import WebPushException, webpush
 
+from accounts.locale import speaking_to
 from accounts.models import User
 from messaging.errors import InvalidInput
+from messaging.support.models import SupportStatus
 from messaging.threads import net
 from notifications import rules, vapid
 from notifications.models import (
@@ -62,9 +65,11 @@ def _decoded(name: str, text: str, size: int) -> bytes:
     try:
         raw = vapid.b64url_decode(text)
     except ValueError:
-        raise InvalidInput(f"keys.{name} must be base64url.") from None
+        raise InvalidInput(_("keys.%(name)s must be base64url.") % {"name": name}) from None
     if len(raw) != size:
-        raise InvalidInput(f"keys.{name} must encode {size} bytes.")
+        raise InvalidInput(
+            _("keys.%(name)s must encode %(size)s bytes.") % {"name": name, "size": size}
+        )
     return raw
 
 
@@ -75,15 +80,17 @@ def check_endpoint(endpoint: str) -> None:
     The server makes requests to this URL, so it must not reach inside the
     network it runs in."""
     if len(endpoint) > MAX_ENDPOINT_CHARS:
-        raise InvalidInput(f"endpoint is at most {MAX_ENDPOINT_CHARS} characters.")
+        raise InvalidInput(
+            _("endpoint is at most %(count)s characters.") % {"count": MAX_ENDPOINT_CHARS}
+        )
     try:
         parts = urlsplit(endpoint)
         host = parts.hostname or ""
         parts.port  # noqa: B018 (a bad port raises)
     except ValueError:
-        raise InvalidInput("endpoint is not a URL.") from None
+        raise InvalidInput(_("endpoint is not a URL.")) from None
     if parts.username or parts.password or not host or any(c.isspace() for c in endpoint):
-        raise InvalidInput("endpoint is not a push service URL.")
+        raise InvalidInput(_("endpoint is not a push service URL."))
     loopback_http = (
         parts.scheme == "http"
         and settings.PUSH["ALLOW_LOOPBACK_HTTP"]
@@ -92,17 +99,17 @@ def check_endpoint(endpoint: str) -> None:
     if loopback_http:
         return
     if parts.scheme != "https":
-        raise InvalidInput("endpoint must be an https URL.")
+        raise InvalidInput(_("endpoint must be an https URL."))
     if host in _LOOPBACK_NAMES or host.endswith((".localhost", ".local", ".internal")):
-        raise InvalidInput("endpoint must be a public push service.")
+        raise InvalidInput(_("endpoint must be a public push service."))
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
         if "." not in host:
-            raise InvalidInput("endpoint must be a public push service.") from None
+            raise InvalidInput(_("endpoint must be a public push service.")) from None
         return
     if not net.is_public_address(address):
-        raise InvalidInput("endpoint must be a public push service.")
+        raise InvalidInput(_("endpoint must be a public push service."))
 
 
 def _is_loopback(host: str) -> bool:
@@ -165,7 +172,7 @@ def subscribe(
     try:
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
     except ValueError:
-        raise InvalidInput("keys.p256dh is not a P-256 public key.") from None
+        raise InvalidInput(_("keys.p256dh is not a P-256 public key.")) from None
     subscription, created = PushSubscription.objects.update_or_create(
         endpoint=endpoint,
         defaults={
@@ -240,7 +247,10 @@ def deliver_notifications(*, notification_ids: list[str]) -> None:
             preference = _preference(preferences, notification.user_id)
             if not _still_wanted(notification, preference, now):
                 continue
-            payload = json.dumps(_payload(notification, preference), separators=(",", ":"))
+            # In the person's language, whoever's action caused it.
+            with speaking_to(notification.user):
+                shown = _payload(notification, preference)
+            payload = json.dumps(shown, separators=(",", ":"))
             for subscription in devices.get(notification.user_id, []):
                 _deliver(notification, subscription, payload, session)
 
@@ -266,37 +276,55 @@ def _excerpt(notification: Notification) -> str:
     return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
 
 
+def _title(notification: Notification, actor: str, place: str) -> str:
+    """The notification's headline, in the active language."""
+    kind = notification.kind
+    names = {"actor": actor, "place": place}
+    if kind == Kind.MENTION:
+        title = _("%(actor)s mentioned you in %(place)s") if place else _("%(actor)s mentioned you")
+    elif kind == Kind.ADDED:
+        title = _("%(actor)s added you to %(place)s") if place else _("%(actor)s added you")
+    elif kind == Kind.THREAD_REPLY:
+        title = (
+            _("%(actor)s replied in a thread in %(place)s")
+            if place
+            else _("%(actor)s replied in a thread")
+        )
+    elif kind == Kind.SUPPORT:
+        title = _("Support request: %(place)s") if place else _("Support request")
+    elif place:
+        title = _("%(actor)s in %(place)s")
+    else:
+        return actor
+    return title % names
+
+
+def _status_label(notification: Notification) -> str:
+    """A support request's status as its person reads it ("Resolved")."""
+    status = str((notification.data or {}).get("status") or "")
+    if status in SupportStatus.values:
+        return str(SupportStatus(status).label)
+    return status
+
+
 def _payload(notification: Notification, preference: NotificationPreference) -> dict:
     """What the service worker shows (static/js/sw.js): a title, a body, the
     page to open, and a tag per conversation so a burst collapses into one
-    notification on the device."""
+    notification on the device. Built in the active language: the caller
+    speaks to the notification's person."""
     actor = notification.actor.display_name if notification.actor else "Parley"
     conversation = notification.conversation
     place = conversation.title if conversation is not None and conversation.title else ""
-    kind = notification.kind
     if not preference.push_show_content:
         title = "Parley"
         body = (
-            f"{actor} added you to a conversation"
-            if kind == Kind.ADDED
-            else f"New message from {actor}"
-        )
+            _("%(actor)s added you to a conversation")
+            if notification.kind == Kind.ADDED
+            else _("New message from %(actor)s")
+        ) % {"actor": actor}
     else:
-        if kind == Kind.MENTION:
-            title = f"{actor} mentioned you" + (f" in {place}" if place else "")
-        elif kind == Kind.ADDED:
-            title = f"{actor} added you" + (f" to {place}" if place else "")
-        elif kind == Kind.THREAD_REPLY:
-            title = f"{actor} replied in a thread" + (f" in {place}" if place else "")
-        elif kind == Kind.SUPPORT:
-            title = "Support request" + (f": {place}" if place else "")
-        elif place:
-            title = f"{actor} in {place}"
-        else:
-            title = actor
-        body = _excerpt(notification) or (
-            str((notification.data or {}).get("status") or "") or "Open Parley to see it."
-        )
+        title = _title(notification, actor, place)
+        body = _excerpt(notification) or _status_label(notification) or _("Open Parley to see it.")
     conversation_id = str(notification.conversation_id) if notification.conversation_id else None
     return {
         "title": title,
@@ -389,7 +417,7 @@ def _deliver(
     payload: str,
     session: requests.Session,
 ) -> None:
-    delivery, _ = Delivery.objects.get_or_create(
+    delivery, _created = Delivery.objects.get_or_create(
         user_id=notification.user_id,
         channel=Channel.PUSH,
         key=f"notification:{notification.pk}:{subscription.pk}",

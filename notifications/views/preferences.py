@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -43,7 +44,7 @@ def notification_settings(request):
                 # Dict errors land next to the fields they name.
                 form.add_error(None, error)
             else:
-                messages.success(request, "Saved. Your notification settings are up to date.")
+                messages.success(request, _("Saved. Your notification settings are up to date."))
                 return redirect("notification_settings")
         status = 400
     else:
@@ -72,7 +73,7 @@ def mute(request, conversation_id):
     try:
         if duration == "off":
             services.unmute_conversation(user=request.user, conversation_id=conversation_id)
-            messages.success(request, "Unmuted: this conversation notifies you again.")
+            messages.success(request, _("Unmuted: this conversation notifies you again."))
         elif duration in MUTE_DURATIONS:
             delta = MUTE_DURATIONS[duration]
             services.mute_conversation(
@@ -80,9 +81,9 @@ def mute(request, conversation_id):
                 conversation_id=conversation_id,
                 until=timezone.now() + delta if delta else None,
             )
-            messages.success(request, "Muted: this conversation will not notify you.")
+            messages.success(request, _("Muted: this conversation will not notify you."))
         else:
-            messages.error(request, "Choose how long to mute the conversation for.")
+            messages.error(request, _("Choose how long to mute the conversation for."))
     except NotFound:
         raise Http404("No such conversation.") from None
     return redirect("conversation", conversation_id=conversation_id)
