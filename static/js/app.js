@@ -94,13 +94,22 @@ class Sender {
 function connectionIndicator(conn) {
   const node = document.getElementById("connection");
   if (!node) return;
+  // Short in the top bar (it shares a line with the whole bar), whole
+  // sentences when said.
   const labels = {
     connecting: gettext("Connecting…"),
     online: gettext("Connected"),
     reconnecting: gettext("Reconnecting…"),
-    offline: gettext("Offline: messages will be sent when you are back"),
+    offline: gettext("Offline"),
     "signed-out": gettext("Signed out"),
-    degraded: gettext("Connected, but new messages may be late"),
+    degraded: gettext("Delayed"),
+  };
+  const sentences = {
+    online: gettext("Connected again."),
+    reconnecting: gettext("Connection lost. Reconnecting…"),
+    offline: gettext("You are offline. Your messages will be sent when you are back online."),
+    "signed-out": gettext("You were signed out."),
+    degraded: gettext("Connected, but new messages may arrive late."),
   };
   let shown = null;
   let everOnline = false;
@@ -112,8 +121,10 @@ function connectionIndicator(conn) {
     shown = state;
     node.dataset.state = state;
     node.textContent = labels[state] || state;
+    // The whole sentence on hover, while something is wrong.
+    node.title = state === "online" ? "" : sentences[state] || "";
     document.body.dataset.connection = state;
-    if (worthSaying) alertNow(state === "online" ? gettext("Connected again") : labels[state]);
+    if (worthSaying) alertNow(sentences[state]);
     if (state === "online") everOnline = true;
   };
   conn.on("state", (state) => show(state === "online" && degraded ? "degraded" : state));
