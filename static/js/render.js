@@ -451,7 +451,7 @@ function kindWords(kind) {
     pdf: gettext("PDF document"),
     office: gettext("Office document"),
     text: gettext("Text file"),
-    archive: gettext("Archive"),
+    archive: pgettext("file kind", "Archive"),
   };
   return words[kind] || gettext("File");
 }
