@@ -142,7 +142,9 @@ def test_typing_is_announced_once_per_burst(pair, browser, server, console):
     student_page.evaluate(
         """() => {
             window.typingFrames = 0;
-            window.parley.conn.on("typing", (frame) => { if (frame.is_typing) window.typingFrames += 1; });
+            window.parley.conn.on("typing", (frame) => {
+                if (frame.is_typing) window.typingFrames += 1;
+            });
         }"""
     )
     typing = "Maria Mentor is typing…"
@@ -283,7 +285,6 @@ def test_right_to_left_messages_read_right_to_left_in_an_english_page(
     directions = contents.evaluate_all("nodes => nodes.map((n) => getComputedStyle(n).direction)")
     assert directions == ["rtl", "ltr"]
     assert (
-        page.locator("#message-list .sender")
-        .first.evaluate("node => node.getAttribute('dir')")
+        page.locator("#message-list .sender").first.evaluate("node => node.getAttribute('dir')")
         == "auto"
     )
