@@ -70,6 +70,7 @@ export class ConversationView {
     this.loadingOlder = false;
     this.filling = false;
     this.polls = new Map(); // attachment id -> timer, while its preview is pending
+    this.failuresAlerted = new Set(); // client ids of failed sends already said
 
     for (const message of data.messages) this.upsert(message);
     this.cursor = data.messages.length ? Math.max(...data.messages.map((m) => m.seq)) : 0;
@@ -564,7 +565,6 @@ export class ConversationView {
   /** Said at once, and once, when a send of mine fails for good (the outbox
    * is redrawn on every change, so its items carry no alert role). */
   _alertNewFailures(items) {
-    this.failuresAlerted ||= new Set();
     for (const item of items) {
       if (item.state !== "failed" || this.failuresAlerted.has(item.client_id)) continue;
       this.failuresAlerted.add(item.client_id);
