@@ -292,8 +292,7 @@ def test_right_to_left_messages_read_right_to_left_in_an_english_page(
 
 def test_conversation_reflows_at_320_css_pixels(pair, browser, server, console):
     """WCAG 1.4.10: at 320 CSS pixels wide nothing in the conversation (its
-    header, messages and composer) needs scrolling sideways, and it still
-    passes axe."""
+    header, messages and composer) needs scrolling sideways."""
     mentor, student, conversation = pair
     say(mentor, conversation, "A long line " * 20 + "https://example.test/" + "x" * 80)
     _, page = open_as(
@@ -308,4 +307,3 @@ def test_conversation_reflows_at_320_css_pixels(pair, browser, server, console):
     chat = page.locator("#chat")
     assert chat.evaluate("node => node.scrollWidth <= node.clientWidth")
     expect(page.get_by_label("Message Maria Mentor")).to_be_visible()
-    assert_accessible(page, "320 CSS pixels wide")
