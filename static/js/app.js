@@ -8,6 +8,8 @@ import { Presence } from "./presence.js";
 import { InboxList } from "./inbox.js";
 import { Bell } from "./bell.js";
 import { localizeTimes } from "./render.js";
+import { alertNow } from "./announce.js";
+import { gettext } from "./i18n.js";
 
 const SEND_ERRORS_TO_RETRY = new Set(["internal", "timeout", "connection_lost", "not_connected"]);
 const MAX_RESUME_CURSORS = 500; // docs/protocol.md, resume
@@ -83,20 +85,52 @@ class Sender {
   }
 }
 
+/**
+ * The connection's state in the top bar, and said at once (assertively)
+ * when it changes: going offline, reconnecting, live delivery degraded (the
+ * server cannot reach Redis: docs/protocol.md, ``degraded``) and back. The
+ * first connection of the page is shown, not said.
+ */
 function connectionIndicator(conn) {
   const node = document.getElementById("connection");
   if (!node) return;
+  // Short in the top bar (it shares a line with the whole bar), whole
+  // sentences when said.
   const labels = {
-    connecting: "Connecting…",
-    online: "Connected",
-    reconnecting: "Reconnecting…",
-    offline: "Offline: messages will be sent when you are back",
-    "signed-out": "Signed out",
+    connecting: gettext("Connecting…"),
+    online: gettext("Connected"),
+    reconnecting: gettext("Reconnecting…"),
+    offline: gettext("Offline"),
+    "signed-out": gettext("Signed out"),
+    degraded: gettext("Delayed"),
   };
-  conn.on("state", (state) => {
+  const sentences = {
+    online: gettext("Connected again."),
+    reconnecting: gettext("Connection lost. Reconnecting…"),
+    offline: gettext("You are offline. Your messages will be sent when you are back online."),
+    "signed-out": gettext("You were signed out."),
+    degraded: gettext("Connected, but new messages may arrive late."),
+  };
+  let shown = null;
+  let everOnline = false;
+  let degraded = false;
+  const show = (state) => {
+    if (state === shown) return;
+    // Back online after a break, not the page's first connection.
+    const worthSaying = state === "online" ? everOnline : state !== "connecting";
+    shown = state;
     node.dataset.state = state;
     node.textContent = labels[state] || state;
+    // The whole sentence on hover, while something is wrong.
+    node.title = state === "online" ? "" : sentences[state] || "";
     document.body.dataset.connection = state;
+    if (worthSaying) alertNow(sentences[state]);
+    if (state === "online") everOnline = true;
+  };
+  conn.on("state", (state) => show(state === "online" && degraded ? "degraded" : state));
+  conn.on("degraded", (frame) => {
+    degraded = !frame.live;
+    if (conn.state === "online") show(degraded ? "degraded" : "online");
   });
 }
 

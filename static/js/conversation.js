@@ -5,9 +5,12 @@
 // way it arrived.
 
 import {
-  announce, attachmentElement, dayKey, el, formatDay, insertBySeq, messageElement, openLightbox,
-  outboxElement,
+  announce, attachmentElement, dayKey, el, formatDay, insertBySeq, messageElement, nameList, openLightbox,
+  outboxElement, receiptText,
 } from "./render.js";
+import { alertNow } from "./announce.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
+import { MessageKeyboard } from "./message-keyboard.js";
 import {
   ReportDialog, closeMenus, menuKeydown, openMenu, wireBlockControl,
 } from "./moderation.js";
@@ -29,6 +32,8 @@ const PREVIEW_POLL_FOR_MS = 3 * 60 * 1000;
 // Sends refused for a reason the person must act on first (docs/protocol.md):
 // the draft goes back to the composer with the reason, and is not retried.
 const DRAFT_KEEPING_REFUSALS = new Set(["muted", "blocked", "content_blocked"]);
+// How much of an arriving message the live region reads out.
+const ANNOUNCED_CHARACTERS = 140;
 
 export class ConversationView {
   constructor(app) {
@@ -65,6 +70,7 @@ export class ConversationView {
     this.loadingOlder = false;
     this.filling = false;
     this.polls = new Map(); // attachment id -> timer, while its preview is pending
+    this.failuresAlerted = new Set(); // client ids of failed sends already said
 
     for (const message of data.messages) this.upsert(message);
     this.cursor = data.messages.length ? Math.max(...data.messages.map((m) => m.seq)) : 0;
@@ -92,6 +98,8 @@ export class ConversationView {
     this._wireComposer();
     this._wireActions();
     this._wireModeration();
+    this._wireDeleteDialog();
+    this.keyboard = new MessageKeyboard(this);
     this._updateOnlineCount();
     this.warnings = new ModerationWarnings(this);
   }
@@ -164,7 +172,7 @@ export class ConversationView {
     conn.on("hello", (hello) => {
       const mine = (hello.conversations || []).find((c) => c.id === this.id);
       if (!mine) {
-        this._gone("You are no longer a member of this conversation.");
+        this._gone(gettext("You are no longer a member of this conversation."));
         return;
       }
       this.readSent = Math.max(this.readSent, mine.last_read_seq);
@@ -180,9 +188,7 @@ export class ConversationView {
       if (added && message.sender && message.sender.id !== this.me) {
         this._stopTyping(message.sender.id);
         // A reply shown only in its thread is announced by the thread panel.
-        if (frame.via !== "ack" && inMainStream(message)) {
-          announce(`${message.sender.display_name}: ${(message.content || "").slice(0, 140)}`);
-        }
+        if (frame.via !== "ack" && inMainStream(message)) this._announceArrival(message);
       }
       if (stick) this.scrollToBottom();
       this.markSeen();
@@ -235,11 +241,11 @@ export class ConversationView {
       if (conversation.title) document.getElementById("chat-title").textContent = conversation.title;
       if (conversation.archived_at && !this.archived) {
         this.archived = true;
-        this._disableComposer("This conversation was archived and is read-only.");
+        this._disableComposer(gettext("This conversation was archived and is read-only."));
       }
     });
     conn.on("conversation.removed", (frame) => {
-      if (frame.conversation_id === this.id) this._gone("You are no longer a member of this conversation.");
+      if (frame.conversation_id === this.id) this._gone(gettext("You are no longer a member of this conversation."));
     });
     conn.on("down", () => {
       this.typingSentAt = 0;
@@ -247,7 +253,7 @@ export class ConversationView {
     });
     conn.on("error", (frame) => {
       if (frame.conversation_id === this.id && (frame.code === "forbidden" || frame.code === "not_found") && !frame.client_id) {
-        this._gone("You are no longer a member of this conversation.");
+        this._gone(gettext("You are no longer a member of this conversation."));
       }
     });
     window.addEventListener("focus", () => this.markSeen());
@@ -257,6 +263,23 @@ export class ConversationView {
       if (this.scroller.scrollTop < 200) this.loadOlder();
       if (this.nearBottom()) this.markSeen();
     }, { passive: true });
+  }
+
+  /** Someone else's new message, for screen readers: "Maria Mentor: text"
+   * (its start, on one line), or that they sent files. Never the list
+   * itself (its log role is not live) and never my own sends. */
+  _announceArrival(message) {
+    const name = message.sender.display_name;
+    const text = (message.content || "").replace(/\s+/g, " ").trim();
+    const files = (message.attachments || []).length;
+    if (text) {
+      const clipped = text.length > ANNOUNCED_CHARACTERS ? `${text.slice(0, ANNOUNCED_CHARACTERS)}…` : text;
+      announce(interpolate(gettext("%(name)s: %(text)s"), { name, text: clipped }));
+    } else if (files) {
+      announce(interpolate(ngettext("%(name)s sent %(count)s file", "%(name)s sent %(count)s files", files), {
+        name, count: files,
+      }));
+    }
   }
 
   _gone(text) {
@@ -301,7 +324,10 @@ export class ConversationView {
     }
     const node = messageElement(message, { me: this.me, names: this.names });
     if (existing) {
+      // Focus on the message (or in it) stays on the message redrawn.
+      const hadFocus = existing.contains(document.activeElement);
       existing.replaceWith(node);
+      if (hadFocus) this.keyboard?.focus(node);
     } else {
       insertBySeq(this.list, node, message.seq);
     }
@@ -384,7 +410,7 @@ export class ConversationView {
     node.replaceWith(fresh);
     if (stick) this.scrollToBottom();
     if (state === "ready" && known.preview && known.preview.state === "pending") {
-      announce(`The preview of ${attachment.name} is ready.`);
+      announce(interpolate(gettext("The preview of %(name)s is ready."), { name: attachment.name }));
     }
   }
 
@@ -424,7 +450,7 @@ export class ConversationView {
     if (oldest === Infinity) return;
     let loaded = false;
     this.loadingOlder = true;
-    this.status.textContent = "Loading older messages…";
+    this.status.textContent = gettext("Loading older messages…");
     try {
       const reply = await this.conn.request({
         type: "history.fetch", conversation_id: this.id, before_seq: oldest, limit: PAGE_SIZE,
@@ -470,7 +496,7 @@ export class ConversationView {
 
   _showHistoryStatus() {
     this.status.textContent = this.hasMoreBefore
-      ? "Scroll up for older messages" : "This is the beginning of the conversation.";
+      ? gettext("Scroll up for older messages") : gettext("This is the beginning of the conversation.");
   }
 
   /** Date separators, consecutive-message grouping, receipt marks. */
@@ -481,8 +507,9 @@ export class ConversationView {
       const sentAt = new Date(node.dataset.sentAt || this.messages.get(node.dataset.id)?.sent_at);
       const day = dayKey(sentAt);
       if (!previous || previous.day !== day) {
-        node.before(el("li", { class: "date-sep", role: "separator", "aria-label": formatDay(sentAt) },
-          el("span", { text: formatDay(sentAt) })));
+        // A list item of its own holding a heading: the list stays a list,
+        // and a screen reader can jump from day to day.
+        node.before(el("li", { class: "date-sep" }, el("h2", { class: "date-sep-label", text: formatDay(sentAt) })));
       }
       const continued = previous && previous.day === day && !node.classList.contains("system")
         && !previous.system && previous.sender === node.dataset.sender
@@ -505,16 +532,17 @@ export class ConversationView {
       const delivered = others.length > 0 && others.every((p) => Math.max(p.last_delivered_seq, p.last_read_seq) >= seq);
       const read = others.length > 0 && readers.length === others.length;
       const state = read ? "read" : delivered ? "delivered" : "sent";
-      let text = { read: "Read", delivered: "Delivered", sent: "Sent" }[state];
+      let text = receiptText(state);
       if (this.type !== "direct" && readers.length) {
-        text = read && others.length > 1 ? "Seen by everyone"
-          : `Seen by ${readers.map((p) => p.display_name.split(" ")[0]).join(", ")}`;
+        text = read && others.length > 1 ? gettext("Seen by everyone")
+          : interpolate(gettext("Seen by %(names)s"), { names: nameList(readers.map((p) => p.display_name.split(" ")[0])) });
       }
       receipt.dataset.state = state;
       receipt.querySelector(".receipt-icon").textContent = state === "sent" ? "✓" : "✓✓";
+      // Also the end of the message's accessible name (aria-labelledby).
       receipt.querySelector(".receipt-text").textContent = text;
-      receipt.title = readers.length ? `Read by ${readers.map((p) => p.display_name).join(", ")}` : text;
-      receipt.setAttribute("aria-label", text);
+      receipt.title = readers.length
+        ? interpolate(gettext("Read by %(names)s"), { names: nameList(readers.map((p) => p.display_name)) }) : text;
       node.classList.toggle("last-mine", index === mine.length - 1);
     });
   }
@@ -528,8 +556,21 @@ export class ConversationView {
       .filter((item) => (!item.parent_id || (item.state === "failed" && item.parent_id !== this.threads.rootId))
         && !this._stored(item.client_id));
     this.outboxList.replaceChildren(...items.map((item) => outboxElement(item, { me: this.me, myName: this.app.myName })));
+    this._alertNewFailures(items);
     for (const item of this.app.outbox.forConversation(this.id)) {
       if (this._stored(item.client_id)) this.app.outbox.remove(item.client_id);
+    }
+  }
+
+  /** Said at once, and once, when a send of mine fails for good (the outbox
+   * is redrawn on every change, so its items carry no alert role). */
+  _alertNewFailures(items) {
+    for (const item of items) {
+      if (item.state !== "failed" || this.failuresAlerted.has(item.client_id)) continue;
+      this.failuresAlerted.add(item.client_id);
+      alertNow(interpolate(gettext("Your message was not sent: %(reason)s"), {
+        reason: item.error || gettext("the server refused this message"),
+      }));
     }
   }
 
@@ -547,7 +588,7 @@ export class ConversationView {
         this.input.value = item.content;
         this.input.focus();
       } else if (this.input && this.input.value !== item.content) continue;
-      this._composerNotice(item.error || "This message was not sent.");
+      this._composerNotice(item.error || gettext("This message was not sent."));
       this.app.outbox.remove(item.client_id);
     }
   }
@@ -616,6 +657,16 @@ export class ConversationView {
         event.preventDefault();
         this.send();
       }
+      // Up in an empty box edits my last message (as in Slack); the edit
+      // gives the focus back here when saved or cancelled.
+      const plain = !event.shiftKey && !event.altKey && !event.ctrlKey && !event.metaKey;
+      if (event.key === "ArrowUp" && plain && !this.input.value) {
+        const node = this._lastEditable();
+        if (node) {
+          event.preventDefault();
+          this.editMessage(node, this.messages.get(node.dataset.id), { returnTo: this.input });
+        }
+      }
     });
     this.input.addEventListener("input", () => {
       if (!this.input.value.trim()) {
@@ -672,7 +723,7 @@ export class ConversationView {
     const content = this.input.value;
     if (this.tray && this.tray.uploading()) {
       this.sendWhenUploaded = true;
-      this.uploadStatus.textContent = "Your message will be sent when the files finish uploading.";
+      this.uploadStatus.textContent = gettext("Your message will be sent when the files finish uploading.");
       return;
     }
     const ready = this.tray ? this.tray.ready() : [];
@@ -703,6 +754,8 @@ export class ConversationView {
     }
     const previous = this.typers.get(frame.user.id);
     if (previous) clearTimeout(previous.timer);
+    // Said once per burst: the renewals that follow while they type are not.
+    else announce(interpolate(gettext("%(name)s is typing…"), { name: frame.user.display_name }));
     const seconds = Number(frame.expires_in) > 0 ? Number(frame.expires_in) : 6;
     const timer = setTimeout(() => this._stopTyping(frame.user.id), seconds * 1000);
     this.typers.set(frame.user.id, { name: frame.user.display_name, timer });
@@ -720,9 +773,10 @@ export class ConversationView {
   _renderTyping() {
     const names = [...this.typers.values()].map((t) => t.name);
     let text = "";
-    if (names.length === 1) text = `${names[0]} is typing…`;
-    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-    else if (names.length > 2) text = "Several people are typing…";
+    if (names.length === 1) text = interpolate(gettext("%(name)s is typing…"), { name: names[0] });
+    else if (names.length === 2) {
+      text = interpolate(gettext("%(first)s and %(second)s are typing…"), { first: names[0], second: names[1] });
+    } else if (names.length > 2) text = gettext("Several people are typing…");
     this.typingLine.textContent = text;
     this.typingLine.classList.toggle("active", !!text);
   }
@@ -733,7 +787,7 @@ export class ConversationView {
     const presence = this.app.presence;
     const online = [...this.participants.keys()].filter((id) => id !== this.me
       && presence && presence.status(id) === "online").length;
-    node.textContent = online ? `${online} online` : "";
+    node.textContent = online ? interpolate(ngettext("%(count)s online", "%(count)s online", online), { count: online }) : "";
   }
 
   // --- Edit, delete, retry -----------------------------------------------------
@@ -750,8 +804,8 @@ export class ConversationView {
         const attachment = (message.attachments || []).find((a) => a.id === id);
         if (attachment) openLightbox(attachment, button);
       }
-      if (button.dataset.action === "edit") this._edit(node, message);
-      if (button.dataset.action === "delete") this._delete(message);
+      if (button.dataset.action === "edit") this.editMessage(node, message);
+      if (button.dataset.action === "delete") this.askToDelete(message);
       if (button.dataset.action === "menu") openMenu(button);
       if (button.dataset.action === "report") {
         const menuButton = node.querySelector("[data-action=menu]");
@@ -786,54 +840,100 @@ export class ConversationView {
     wireBlockControl(document.getElementById("block-toggle"), document.getElementById("block-dialog"));
   }
 
-  _edit(node, message) {
+  /** My last message in the list that may still be edited. */
+  _lastEditable() {
+    const mine = [...this.list.querySelectorAll("li.message.mine:not(.deleted)")];
+    return mine.reverse().find((node) => node.querySelector("[data-action=edit]")) || null;
+  }
+
+  /**
+   * Edit my message in place: Enter (or Save) saves, Shift+Enter is a new
+   * line, Escape (or Cancel) gives up. Either way the focus goes back to
+   * ``returnTo`` (the composer, for ArrowUp there), else to the message.
+   */
+  editMessage(node, message, { returnTo = null } = {}) {
     if (node.querySelector("form.edit-form")) return;
     const content = node.querySelector(".content");
-    const field = el("textarea", { class: "edit-input", "aria-label": "Edit message", rows: "2" });
+    const field = el("textarea", { class: "edit-input", dir: "auto", "aria-label": gettext("Edit message"), rows: "2" });
     field.value = message.content;
     const error = el("p", { class: "form-error", role: "alert" });
     const form = el("form", { class: "edit-form" }, field,
       el("div", { class: "edit-actions" },
-        el("button", { type: "submit", class: "btn btn-primary btn-small", text: "Save" }),
-        el("button", { type: "button", class: "btn btn-small", dataset: { cancel: "1" }, text: "Cancel" })),
+        el("button", { type: "submit", class: "btn btn-primary btn-small", text: gettext("Save") }),
+        el("button", { type: "button", class: "btn btn-small", dataset: { cancel: "1" }, text: gettext("Cancel") })),
       error);
-    const cancel = () => {
+    const finish = () => {
       form.remove();
       content.hidden = false;
+      if (returnTo?.isConnected) returnTo.focus();
+      else this.keyboard.focus(document.getElementById(`m-${message.id}`));
     };
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       if (field.value === message.content) {
-        cancel();
+        finish();
         return;
       }
       try {
         await this.conn.request({ type: "message.edit", message_id: message.id, content: field.value }, { done: ["ok"] });
-        cancel();
+        finish();
       } catch (err) {
-        error.textContent = err.message || "Could not save.";
+        error.textContent = interpolate(gettext("Could not save: %(reason)s"), { reason: err.message });
       }
     });
-    form.querySelector("[data-cancel]").addEventListener("click", cancel);
+    form.querySelector("[data-cancel]").addEventListener("click", finish);
     field.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") cancel();
-      if (event.key === "Enter" && !event.shiftKey) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        event.stopPropagation(); // the message list's Escape is not for this
+        finish();
+      }
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         form.requestSubmit();
       }
     });
     content.hidden = true;
     content.after(form);
+    this.keyboard.makeCurrent(node);
     field.focus();
+    field.setSelectionRange(field.value.length, field.value.length);
   }
 
-  async _delete(message) {
-    if (!window.confirm("Delete this message for everyone?")) return;
+  // --- Deleting: a confirmation dialog ------------------------------------------
+
+  _wireDeleteDialog() {
+    const dialog = document.getElementById("delete-dialog");
+    if (!dialog) return;
+    this.deleteDialog = dialog;
+    dialog.querySelector("[data-delete-cancel]").addEventListener("click", () => dialog.close());
+    dialog.querySelector("[data-delete-confirm]").addEventListener("click", () => this._confirmDelete());
+    // However it closes (Cancel, Escape, deleted): back to the message.
+    dialog.addEventListener("close", () => {
+      const { message } = this.deleting || {};
+      this.deleting = null;
+      if (message) this.keyboard.focus(document.getElementById(`m-${message.id}`));
+    });
+  }
+
+  /** Ask before deleting ``message`` for everyone; Cancel has the focus. */
+  askToDelete(message) {
+    if (!this.deleteDialog) return;
+    this.deleting = { message };
+    this.deleteDialog.querySelector("[data-delete-error]").textContent = "";
+    this.deleteDialog.showModal();
+    this.deleteDialog.querySelector("[data-delete-cancel]").focus();
+  }
+
+  async _confirmDelete() {
+    const { message } = this.deleting || {};
+    if (!message) return;
     try {
       await this.conn.request({ type: "message.delete", message_id: message.id }, { done: ["ok"] });
+      this.deleteDialog.close();
     } catch (err) {
-      announce(`Could not delete: ${err.message}`);
-      window.alert(`Could not delete the message: ${err.message}`);
+      this.deleteDialog.querySelector("[data-delete-error]").textContent = interpolate(
+        gettext("Could not delete the message: %(reason)s"), { reason: err.message });
     }
   }
 }

@@ -1,8 +1,12 @@
 // Other people's presence on the page's dots and labels, and our own:
-// away after a few idle minutes or while the tab is hidden.
+// away after a few idle minutes or while the tab is hidden. A dot is never
+// only its colour: it has a title and, where it stands alone, a visually
+// hidden .presence-text with the same word.
+
+import { gettext } from "./i18n.js";
 
 const IDLE_MS = 3 * 60 * 1000;
-const LABELS = { online: "Online", away: "Away", offline: "Offline" };
+const LABELS = { online: gettext("Online"), away: gettext("Away"), offline: gettext("Offline") };
 
 export class Presence {
   constructor(app) {

@@ -4,7 +4,9 @@
 // outbox's text not yet stored) goes in as text nodes, links made from the
 // http(s) URLs found in that text.
 
-import { dateFormat, gettext } from "./i18n.js";
+import {
+  dateFormat, formatNumber, gettext, interpolate, locale, ngettext, pgettext,
+} from "./i18n.js";
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 const TRAILING = /[.,;:!?'")\]}]+$/;
@@ -210,7 +212,7 @@ export { announce } from "./announce.js";
  * the bubble. Filled into `li`, which is returned.
  */
 function bubbleItem(li, { name, avatar, metaExtras = [], content, extras = [] }) {
-  const meta = el("div", { class: "meta" }, el("span", { class: "sender", text: name }), ...metaExtras);
+  const meta = el("div", { class: "meta" }, el("span", { class: "sender", dir: "auto", text: name }), ...metaExtras);
   const wrap = el("div", { class: "bubble-wrap" }, meta, el("div", { class: "bubble" }, content), ...extras);
   li.append(el("span", { class: "avatar avatar-sm", "aria-hidden": "true", text: avatar }), wrap);
   return li;
@@ -245,16 +247,27 @@ export function messageElement(message, { me, names = null }) {
     },
   });
   if (message.message_type === "system") {
-    li.append(el("div", { class: "system-text", text: message.content }));
+    li.append(el("div", { class: "system-text", dir: "auto", text: message.content }));
     return li;
   }
   const sent = new Date(message.sent_at);
-  const name = message.sender ? message.sender.display_name : "Former member";
+  const name = message.sender ? message.sender.display_name : gettext("Former member");
+  const edited = Boolean(message.edited_at && !gone);
   const metaExtras = [" ", el("time", { datetime: message.sent_at, title: formatFull(sent), text: formatTime(sent) })];
-  if (message.edited_at && !gone) metaExtras.push(" ", el("span", { class: "edited", text: "(edited)" }));
-  const content = el("div", { class: "content" });
-  if (message.deleted_at) content.textContent = "This message was deleted.";
-  else if (message.hidden) content.textContent = HIDDEN_TEXT;
+  if (edited) metaExtras.push(" ", el("span", { class: "edited", text: gettext("(edited)") }));
+  // The message's accessible name, read when it has focus: who, when,
+  // whether edited, then (for my own) its receipt, kept current by
+  // conversation.js. The text itself is its description.
+  const summaryId = `m-${message.id}-summary`;
+  const receiptId = `m-${message.id}-receipt`;
+  const contentId = `m-${message.id}-content`;
+  li.setAttribute("aria-labelledby", mine ? `${summaryId} ${receiptId}` : summaryId);
+  li.setAttribute("aria-describedby", contentId);
+  // Hidden: read through aria-labelledby only, not twice in browse mode.
+  metaExtras.push(el("span", { class: "message-summary", id: summaryId, hidden: true, text: messageSummary(name, sent, edited) }));
+  const content = el("div", { class: "content", id: contentId, dir: "auto" });
+  if (message.deleted_at) content.textContent = gettext("This message was deleted.");
+  else if (message.hidden) content.textContent = hiddenText();
   else {
     content.classList.add("rich");
     content.append(richContent(message, { me, names }));
@@ -262,21 +275,27 @@ export function messageElement(message, { me, names = null }) {
   const attachments = gone ? [] : (message.attachments || []);
   if (!attachments.length && message.file_url && !gone && /^(https?:\/\/|\/)/.test(message.file_url)) {
     content.append(el("div", { class: "file" },
-      el("a", { href: message.file_url, rel: "noopener noreferrer", target: "_blank", text: "Open attachment" })));
+      el("a", { href: message.file_url, rel: "noopener noreferrer", target: "_blank", text: gettext("Open attachment") })));
   }
   const extras = [];
   if (mine && !message.deleted_at) {
     // A hidden message may still be deleted by its sender, not edited.
     extras.push(el("div", { class: "message-actions" },
-      message.hidden ? null : el("button", { type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": "Edit message", text: "Edit" }),
-      el("button", { type: "button", class: "link-btn", dataset: { action: "delete" }, "aria-label": "Delete message", text: "Delete" })));
+      message.hidden ? null : el("button", {
+        type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": gettext("Edit message"),
+        "aria-keyshortcuts": "E", text: gettext("Edit"),
+      }),
+      el("button", {
+        type: "button", class: "link-btn", dataset: { action: "delete" }, "aria-label": gettext("Delete message"),
+        "aria-keyshortcuts": "Delete", text: gettext("Delete"),
+      })));
   } else if (!mine && !gone && message.sender) {
     extras.push(messageMenu(message.id, name));
   }
   if (mine) {
     extras.push(el("div", { class: "receipt", dataset: { state: "sent" } },
       el("span", { class: "receipt-icon", "aria-hidden": "true", text: "✓" }),
-      el("span", { class: "receipt-text", text: "Sent" })));
+      el("span", { class: "receipt-text", id: receiptId, text: receiptText("sent") })));
   }
   if (attachments.length) {
     extras.unshift(attachmentsElement(attachments));
@@ -318,13 +337,36 @@ export function addMessageDecorator(decorate) {
 export function messageTools(li) {
   let tools = li.querySelector(":scope .message-tools");
   if (!tools) {
-    tools = el("div", { class: "message-tools", role: "group", "aria-label": "Message actions" });
+    tools = el("div", { class: "message-tools", role: "group", "aria-label": gettext("Message actions") });
     (li.querySelector(".bubble-wrap") || li).append(tools);
   }
   return tools;
 }
 
-export const HIDDEN_TEXT = "This message was hidden by a moderator.";
+/** What a message hidden by a moderator shows instead of its text. */
+export function hiddenText() {
+  return gettext("This message was hidden by a moderator.");
+}
+
+/** "Maria Mentor, 10:42" (and "edited"): a message's accessible name. */
+export function messageSummary(name, sent, edited) {
+  const values = { name, time: formatTime(sent) };
+  return edited
+    ? interpolate(gettext("%(name)s, %(time)s, edited"), values)
+    : interpolate(gettext("%(name)s, %(time)s"), values);
+}
+
+/** The words of my message's receipt state: "sent", "delivered", "read". */
+export function receiptText(state) {
+  if (state === "read") return gettext("Read");
+  if (state === "delivered") return gettext("Delivered");
+  return gettext("Sent");
+}
+
+/** "Sam, Sofia and Ana" in the page's language. */
+export function nameList(names) {
+  return new Intl.ListFormat(locale, { style: "long", type: "conjunction" }).format(names);
+}
 
 /**
  * The menu of someone else's message: a button that opens a short list of
@@ -342,12 +384,12 @@ function messageMenu(messageId, senderName) {
       "aria-haspopup": "menu",
       "aria-expanded": "false",
       "aria-controls": menuId,
-      "aria-label": `More actions for the message from ${senderName}`,
+      "aria-label": interpolate(gettext("More actions for the message from %(name)s"), { name: senderName }),
       text: "⋯",
     }),
     el("ul", { class: "menu-list", role: "menu", id: menuId, hidden: true },
       el("li", { role: "none" },
-        el("button", { type: "button", role: "menuitem", class: "message-menu-item", dataset: { action: "report" }, tabindex: "-1", text: "Report…" }))));
+        el("button", { type: "button", role: "menuitem", class: "message-menu-item", dataset: { action: "report" }, tabindex: "-1", text: gettext("Report…") }))));
 }
 
 /** A message in the outbox (not stored yet): pending, or failed with retry. */
@@ -357,26 +399,32 @@ export function outboxElement(item, { me, myName }) {
     id: `o-${item.client_id}`,
     dataset: { clientId: item.client_id, state: item.state, sender: me },
   });
-  const content = el("div", { class: "content" }, linkified(item.content));
+  const content = el("div", { class: "content", dir: "auto" }, linkified(item.content));
   const files = item.files || [];
   if (files.length && !item.content) li.classList.add("no-caption");
   let state;
   if (item.state === "failed") {
-    state = el("div", { class: "send-state failed", role: "alert" },
-      el("span", { text: `Not sent: ${item.error || "the server refused this message"}` }), " ",
-      el("button", { type: "button", class: "link-btn", dataset: { action: "retry" }, text: "Retry" }), " ",
-      el("button", { type: "button", class: "link-btn", dataset: { action: "discard" }, text: "Discard" }));
+    // Said once by conversation.js (alertNow): the outbox is redrawn on
+    // every change, and an alert role would repeat it each time.
+    state = el("div", { class: "send-state failed" },
+      el("span", {
+        text: interpolate(gettext("Not sent: %(reason)s"), {
+          reason: item.error || gettext("the server refused this message"),
+        }),
+      }), " ",
+      el("button", { type: "button", class: "link-btn", dataset: { action: "retry" }, text: gettext("Retry") }), " ",
+      el("button", { type: "button", class: "link-btn", dataset: { action: "discard" }, text: gettext("Discard") }));
   } else {
     state = el("div", { class: "send-state pending" },
-      el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: "Pending" }));
+      el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: gettext("Pending") }));
   }
   const extras = [state];
   if (files.length) {
-    extras.unshift(el("ul", { class: "attachments pending-files", "aria-label": "Files" },
+    extras.unshift(el("ul", { class: "attachments pending-files", "aria-label": gettext("Files") },
       ...files.map((file) => el("li", { class: "attachment attachment-card" },
-        el("span", { class: "file-icon", dataset: { kind: file.kind || "file" }, "aria-hidden": "true", text: KIND_LABELS[file.kind] || "FILE" }),
+        el("span", { class: "file-icon", dataset: { kind: file.kind || "file" }, "aria-hidden": "true", text: kindBadge(file.kind) }),
         el("span", { class: "file-text" },
-          el("span", { class: "file-name", text: file.name }),
+          el("span", { class: "file-name", dir: "auto", text: file.name }),
           el("span", { class: "file-size", text: formatSize(file.size) }))))));
   }
   return bubbleItem(li, { name: myName, avatar: initials(myName), content, extras });
@@ -384,22 +432,44 @@ export function outboxElement(item, { me, myName }) {
 
 // --- Attachments (docs/protocol.md, Files) ------------------------------------
 
-const KIND_LABELS = { image: "IMG", pdf: "PDF", office: "DOC", text: "TXT", archive: "ZIP" };
-const KIND_WORDS = { image: "Image", pdf: "PDF document", office: "Office document", text: "Text file", archive: "Archive" };
-const SIZE_UNITS = ["KB", "MB", "GB"];
+/** The short badge on a file's icon (IMG, PDF…). */
+function kindBadge(kind) {
+  const badges = {
+    image: pgettext("file badge", "IMG"),
+    pdf: pgettext("file badge", "PDF"),
+    office: pgettext("file badge", "DOC"),
+    text: pgettext("file badge", "TXT"),
+    archive: pgettext("file badge", "ZIP"),
+  };
+  return badges[kind] || pgettext("file badge", "FILE");
+}
+
+/** What kind of file it is, in words. */
+function kindWords(kind) {
+  const words = {
+    image: gettext("Image"),
+    pdf: gettext("PDF document"),
+    office: gettext("Office document"),
+    text: gettext("Text file"),
+    archive: pgettext("file kind", "Archive"),
+  };
+  return words[kind] || gettext("File");
+}
 
 /** ``bytes`` for people: 820 bytes, 14 KB, 3.2 MB. */
 export function formatSize(bytes) {
   const n = Number(bytes) || 0;
-  if (n < 1024) return `${n} byte${n === 1 ? "" : "s"}`;
+  if (n < 1024) return interpolate(ngettext("%(count)s byte", "%(count)s bytes", n), { count: formatNumber(n) });
+  const units = [gettext("%(size)s KB"), gettext("%(size)s MB"), gettext("%(size)s GB")];
   let value = n;
   let unit = "";
-  for (const next of SIZE_UNITS) {
+  for (const next of units) {
     value /= 1024;
     unit = next;
     if (value < 1000) break;
   }
-  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
+  const size = new Intl.NumberFormat(locale, { maximumFractionDigits: value < 10 ? 1 : 0, minimumFractionDigits: value < 10 ? 1 : 0 }).format(value);
+  return interpolate(unit, { size });
 }
 
 /** A URL of Parley's own (the payload's are root-relative paths): nothing
@@ -415,7 +485,10 @@ function downloadUrl(attachment) {
 
 /** Every attachment of a message, in its order. */
 export function attachmentsElement(attachments) {
-  return el("ul", { class: "attachments", "aria-label": attachments.length === 1 ? "File" : `${attachments.length} files` },
+  const label = interpolate(ngettext("%(count)s file", "%(count)s files", attachments.length), {
+    count: formatNumber(attachments.length),
+  });
+  return el("ul", { class: "attachments", "aria-label": label },
     ...attachments.map((attachment) => attachmentElement(attachment)));
 }
 
@@ -442,7 +515,7 @@ export function attachmentElement(attachment) {
         type: "button",
         class: "image-open",
         dataset: { action: "open-image" },
-        "aria-label": `Open image ${attachment.name}`,
+        "aria-label": interpolate(gettext("Open image %(name)s"), { name: attachment.name }),
       }, el("img", {
         class: "attachment-image",
         src,
@@ -457,7 +530,7 @@ export function attachmentElement(attachment) {
   }
   if ((attachment.kind === "pdf" || attachment.kind === "office") && preview.state === "pending") {
     item.append(el("div", { class: "preview-placeholder", role: "status" },
-      el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: "Preparing preview…" })));
+      el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: gettext("Preparing preview…") })));
   } else if ((attachment.kind === "pdf" || attachment.kind === "office") && preview.state === "ready"
     && preview.pages && preview.pages.length && ownUrl(preview.pages[0].url)) {
     const page = preview.pages[0];
@@ -465,18 +538,18 @@ export function attachmentElement(attachment) {
       el("img", {
         class: "preview-page",
         src: ownUrl(page.url),
-        alt: `First page of ${attachment.name}`,
+        alt: interpolate(gettext("First page of %(name)s"), { name: attachment.name }),
         width: page.width,
         height: page.height,
         loading: "lazy",
         decoding: "async",
       }),
-      el("span", { class: "preview-more", text: preview.page_count > 1 ? `Open the preview (${preview.page_count} pages)` : "Open the preview" })));
+      el("span", { class: "preview-more", text: previewLinkText(preview.page_count) })));
   } else if (attachment.kind === "text" && preview.state === "pending") {
     item.append(el("div", { class: "preview-placeholder", role: "status" },
-      el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: "Preparing preview…" })));
+      el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: gettext("Preparing preview…") })));
   } else if (attachment.kind === "text" && typeof preview.excerpt === "string" && preview.excerpt) {
-    const excerpt = el("pre", { class: "excerpt" });
+    const excerpt = el("pre", { class: "excerpt", dir: "auto" });
     excerpt.textContent = preview.excerpt; // never markup, whatever the file says
     item.append(excerpt);
   }
@@ -484,15 +557,24 @@ export function attachmentElement(attachment) {
   return item;
 }
 
+function previewLinkText(pageCount) {
+  if (!(pageCount > 1)) return gettext("Open the preview");
+  return interpolate(ngettext("Open the preview (%(count)s page)", "Open the preview (%(count)s pages)", pageCount), {
+    count: formatNumber(pageCount),
+  });
+}
+
 function fileCard(attachment) {
   const download = downloadUrl(attachment);
   return el("div", { class: "file-card" },
-    el("span", { class: "file-icon", dataset: { kind: attachment.kind }, "aria-hidden": "true", text: KIND_LABELS[attachment.kind] || "FILE" }),
+    el("span", { class: "file-icon", dataset: { kind: attachment.kind }, "aria-hidden": "true", text: kindBadge(attachment.kind) }),
     el("span", { class: "file-text" },
-      el("span", { class: "file-name", text: attachment.name }),
-      el("span", { class: "file-size" }, `${KIND_WORDS[attachment.kind] || "File"} · ${formatSize(attachment.size)}`)),
+      el("span", { class: "file-name", dir: "auto", text: attachment.name }),
+      el("span", { class: "file-size" }, interpolate(gettext("%(kind)s · %(size)s"), {
+        kind: kindWords(attachment.kind), size: formatSize(attachment.size),
+      }))),
     download ? el("a", { class: "btn btn-small file-download", href: download, download: attachment.name },
-      "Download", el("span", { class: "visually-hidden", text: ` ${attachment.name}` })) : null);
+      gettext("Download"), el("span", { class: "visually-hidden", dir: "auto", text: ` ${attachment.name}` })) : null);
 }
 
 /** Show ``attachment`` (an image) full size in the page's ``<dialog>``. */

@@ -5,6 +5,8 @@
 // stays down while the browser says it is offline: an open socket is not
 // reliably closed by the network going away, so the client closes it itself.
 
+import { gettext } from "./i18n.js";
+
 const MAX_BACKOFF_MS = 30000;
 const BASE_BACKOFF_MS = 500;
 const PONG_TIMEOUT_MS = 10000;
@@ -13,7 +15,9 @@ const REPLY_TYPES = ["ok", "ack", "history", "presence.state", "pong", "resume.d
 
 export class RequestError extends Error {
   constructor(frame) {
-    super(frame.message || frame.code || "request failed");
+    // The server's message is in the person's language already; these
+    // messages of the client's own may be shown as the reason too.
+    super(frame.message || gettext("the request failed"));
     this.code = frame.code;
     this.frame = frame;
   }
@@ -97,7 +101,7 @@ export class Connection extends EventTarget {
     clearTimeout(this.pongTimer);
     for (const [ref, pending] of this.requests) {
       clearTimeout(pending.timer);
-      const error = new Error("connection lost");
+      const error = new Error(gettext("the connection was lost"));
       error.code = "connection_lost";
       pending.reject(error);
       this.requests.delete(ref);
@@ -230,14 +234,14 @@ export class Connection extends EventTarget {
     frame = { ...frame, ref };
     return new Promise((resolve, reject) => {
       if (!this.send(frame)) {
-        const error = new Error("not connected");
+        const error = new Error(gettext("not connected"));
         error.code = "not_connected";
         reject(error);
         return;
       }
       const timer = setTimeout(() => {
         this.requests.delete(ref);
-        const error = new Error("timed out");
+        const error = new Error(gettext("no answer in time"));
         error.code = "timeout";
         reject(error);
       }, timeout);
