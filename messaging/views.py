@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
@@ -323,7 +324,7 @@ def members(request, conversation_id):
 def archive(request, conversation_id):
     archived = request.POST.get("archived") == "1"
     services.set_archived(actor=request.user, conversation_id=conversation_id, archived=archived)
-    messages.success(request, "Conversation archived." if archived else "Conversation restored.")
+    messages.success(request, _("Conversation archived.") if archived else "Conversation restored.")
     return redirect(safe_next(request) or reverse("conversation", args=[conversation_id]))
 
 
@@ -338,10 +339,10 @@ def put_away(request, conversation_id):
     )
     if archived:
         messages.success(
-            request, "Archived for you. A new message brings it back unless you mute it."
+            request, _("Archived for you. A new message brings it back unless you mute it.")
         )
         return redirect("inbox")
-    messages.success(request, "Back in your inbox.")
+    messages.success(request, _("Back in your inbox."))
     return redirect(safe_next(request) or reverse("conversation", args=[conversation_id]))
 
 
@@ -354,7 +355,7 @@ def rename(request, conversation_id):
         conversation_id=conversation_id,
         title=validation.clean_title(request.POST.get("title", "")),
     )
-    messages.success(request, "Conversation renamed.")
+    messages.success(request, _("Conversation renamed."))
     return redirect("members", conversation_id=conversation_id)
 
 
@@ -366,10 +367,10 @@ def add_members(request, conversation_id):
         validation.parse_uuids(request.POST.getlist("user_ids"), what="user_ids")
     )
     if not users:
-        messages.error(request, "Choose at least one person to add.")
+        messages.error(request, _("Choose at least one person to add."))
         return redirect("members", conversation_id=conversation_id)
     services.add_participants(actor=request.user, conversation_id=conversation_id, users=users)
-    messages.success(request, "Added " + ", ".join(u.display_name for u in users) + ".")
+    messages.success(request, _("Added ") + ", ".join(u.display_name for u in users) + ".")
     return redirect("members", conversation_id=conversation_id)
 
 
@@ -380,7 +381,7 @@ def remove_member(request, conversation_id):
     user = _user_from_post(request)
     services.remove_participant(actor=request.user, conversation_id=conversation_id, user=user)
     if user.pk == request.user.pk:
-        messages.success(request, "You left the conversation.")
+        messages.success(request, _("You left the conversation."))
         return redirect("inbox")
     messages.success(request, f"Removed {user.display_name}.")
     return redirect("members", conversation_id=conversation_id)
@@ -422,7 +423,7 @@ def new_direct(request):
 @_messaging_errors_shown
 def new_group(request):
     if not policy.may_create_group(request.user):
-        messages.error(request, "Only mentors and admins create groups.")
+        messages.error(request, _("Only mentors and admins create groups."))
         return redirect("inbox")
     people = policy.messageable_users(request.user).order_by("role", "display_name")
     if request.method == "POST":

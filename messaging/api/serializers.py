@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from django.utils.functional import lazy
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -330,7 +331,7 @@ class PresenceQuery(QuerySerializer):
         if len(ids) > MAX_PRESENCE_USERS:
             raise serializers.ValidationError(f"At most {MAX_PRESENCE_USERS} user ids.")
         if not _USER_IDS.fullmatch(value):
-            raise serializers.ValidationError("user_ids must be UUIDs separated by commas.")
+            raise serializers.ValidationError(_("user_ids must be UUIDs separated by commas."))
         return _parsed(validation.parse_uuids, ids, what="user_ids")
 
 

@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, ImageSequence
 
 from messaging.errors import FileRefused
@@ -39,7 +40,7 @@ def _max_pixels() -> int:
 
 
 def _damaged() -> FileRefused:
-    return FileRefused("The image is damaged or incomplete.", code="damaged_file")
+    return FileRefused(_("The image is damaged or incomplete."), code="damaged_file")
 
 
 def _too_large() -> FileRefused:
@@ -54,7 +55,7 @@ def _has_alpha(image: Image.Image) -> bool:
         image = image.convert("RGBA")
     if "A" not in image.getbands():
         return False
-    lowest, _ = image.getchannel("A").getextrema()
+    lowest, _highest = image.getchannel("A").getextrema()
     return isinstance(lowest, int | float) and lowest < 255
 
 

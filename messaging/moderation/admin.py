@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from messaging import policy
 from messaging.admin_mixins import ReadOnlyAdmin
@@ -105,7 +106,7 @@ class NoteForm(forms.Form):
     def clean_note(self):
         note = self.cleaned_data["note"].strip()
         if not note:
-            raise forms.ValidationError("A moderator note is required.")
+            raise forms.ValidationError(_("A moderator note is required."))
         return note
 
 

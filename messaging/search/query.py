@@ -25,6 +25,8 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from messaging import limits, validation
 from messaging.errors import InvalidInput
 
@@ -124,7 +126,7 @@ def parse(text: str) -> ParsedQuery:
     character the text rule refuses (``validation.check_text``: NUL,
     control characters…) or one with nothing to search for."""
     if not isinstance(text, str):
-        raise InvalidInput("The query must be text.")
+        raise InvalidInput(_("The query must be text."))
     # NUL and the other characters no text of Parley holds (PostgreSQL
     # could not even compare with them).
     validation.check_text(text, what="The query")
@@ -200,5 +202,5 @@ def parse(text: str) -> ParsedQuery:
         after=after,
     )
     if parsed.is_empty():
-        raise InvalidInput("There is nothing to search for: type a word or an operator.")
+        raise InvalidInput(_("There is nothing to search for: type a word or an operator."))
     return parsed

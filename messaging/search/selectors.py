@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import limits, policy
@@ -74,7 +75,7 @@ def search(
     readable = policy.readable_conversations(user)
     if conversation_id is not None:
         if not readable.filter(pk=conversation_id).exists():
-            raise NotFound("No such conversation.")
+            raise NotFound(_("No such conversation."))
         readable = readable.filter(pk=conversation_id)
 
     documents = SearchDocument.objects.filter(conversation_id__in=readable.values("pk"))

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from messaging import limits
@@ -95,7 +96,7 @@ def _offset_from(request) -> int:
     selector's to say (InvalidInput past its limit)."""
     raw = request.GET.get("offset", "").strip() or "0"
     if not _OFFSET.fullmatch(raw):
-        raise InvalidInput("offset must be a whole number of 0 or more.")
+        raise InvalidInput(_("offset must be a whole number of 0 or more."))
     return int(raw)
 
 

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from messaging import audit, events, limits, policy
@@ -56,7 +57,7 @@ def create_conversation(
     others = list({u.pk: u for u in participants if u.pk != creator.pk}.values())
     _check_size(len(others) + 1, actor=creator)
     if kind == ConversationType.GROUP and not title.strip():
-        raise InvalidInput("A group needs a name.")
+        raise InvalidInput(_("A group needs a name."))
     with audit.denials_recorded(actor=creator, attempted=AuditAction.CONVERSATION_CREATE):
         policy.check_new_conversation(creator=creator, kind=kind, others=others)
 
@@ -131,7 +132,7 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
     ):
         conversation = lock_conversation(conversation_id)
         if conversation.type == ConversationType.DIRECT:
-            raise InvalidInput("A direct conversation has no title.")
+            raise InvalidInput(_("A direct conversation has no title."))
         policy.check_manage(
             actor, conversation, refusal="Only the conversation's admins rename it."
         )
@@ -176,14 +177,14 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
     conversation). People who had left are brought back."""
     users = list({u.pk: u for u in users}.values())
     if not users:
-        raise InvalidInput("Name at least one person to add.")
+        raise InvalidInput(_("Name at least one person to add."))
     with write_transaction(
         actor=actor, attempted=AuditAction.PARTICIPANT_ADD, conversation_id=conversation_id
     ):
         conversation = lock_conversation(conversation_id)
         _check_writable(conversation)
         if conversation.type == ConversationType.DIRECT:
-            raise InvalidInput("A direct conversation has exactly two people.")
+            raise InvalidInput(_("A direct conversation has exactly two people."))
         policy.check_manage(
             actor, conversation, refusal="Only the conversation's admins add people."
         )
@@ -252,7 +253,7 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
     ):
         conversation = lock_conversation(conversation_id)
         if conversation.type == ConversationType.DIRECT:
-            raise InvalidInput("Nobody leaves a direct conversation; archive it instead.")
+            raise InvalidInput(_("Nobody leaves a direct conversation; archive it instead."))
         if actor.pk != user.pk:
             policy.check_manage(
                 actor, conversation, refusal="Only the conversation's admins remove people."
@@ -292,7 +293,7 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
 
 def _check_writable(conversation: Conversation) -> None:
     if conversation.is_archived:
-        raise ConversationArchived("This conversation is archived.")
+        raise ConversationArchived(_("This conversation is archived."))
 
 
 def _post_notice(

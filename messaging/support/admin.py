@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from messaging import policy
 from messaging.admin_mixins import ReadOnlyAdmin
@@ -138,7 +139,7 @@ class SupportRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin):
         for failure in failures:
             self.message_user(request, failure, messages.ERROR)
         if not changed and not failures:
-            self.message_user(request, "Nothing to change.", messages.INFO)
+            self.message_user(request, _("Nothing to change."), messages.INFO)
 
     def _each(self, request, queryset, change) -> None:
         """``change(request_id)`` for each selected request; a refusal of one

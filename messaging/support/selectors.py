@@ -11,6 +11,7 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import policy
@@ -99,7 +100,7 @@ def queue(
         requests = requests.filter(condition) if overdue else requests.exclude(condition)
     if older_than_hours is not None:
         if older_than_hours < 0:
-            raise InvalidInput("older_than_hours must not be negative.")
+            raise InvalidInput(_("older_than_hours must not be negative."))
         requests = requests.filter(created_at__lt=now - timedelta(hours=older_than_hours))
     return _listed(requests)
 
@@ -118,7 +119,7 @@ def request_for(user: User, request_id: UUID | str) -> SupportRequest:
         .first()
     )
     if request is None:
-        raise NotFound("No such support request.")
+        raise NotFound(_("No such support request."))
     policy.check_see_support_request(user, request)
     return request
 
@@ -127,7 +128,7 @@ def _as_uuid_or_not_found(value: UUID | str) -> UUID:
     try:
         return _as_uuid(value, "id")
     except InvalidInput:
-        raise NotFound("No such support request.") from None
+        raise NotFound(_("No such support request.")) from None
 
 
 def request_for_conversation(user: User, conversation_id: UUID | str) -> SupportRequest | None:

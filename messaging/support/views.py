@@ -22,6 +22,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
@@ -148,7 +149,7 @@ def new_request(request: SignedInRequest) -> HttpResponse:
     A refused one shows the form again with what was typed and why."""
     user = request.user
     if not policy.may_open_support(user, user):
-        messages.error(request, "Admins answer support requests; they do not open them.")
+        messages.error(request, _("Admins answer support requests; they do not open them."))
         return redirect("support")
     categories = selectors.categories()
     if request.method == "POST":
@@ -260,7 +261,7 @@ def set_priority(request: SignedInRequest, support_request: SupportRequest) -> s
 def rate(request: SignedInRequest, support_request: SupportRequest) -> str:
     form = RatingForm(request.POST)
     if not form.is_valid():
-        raise InvalidInput(" ".join(str(e) for errors in form.errors.values() for e in errors))
+        raise InvalidInput(_(" ").join(str(e) for errors in form.errors.values() for e in errors))
     services.rate(
         actor=request.user,
         request_id=support_request.pk,
@@ -280,7 +281,7 @@ def bulk(request: SignedInRequest) -> HttpResponse:
         action = _choice(request, "action", [value for value, _ in BULK_ACTIONS])
         ids = validation.parse_uuids(request.POST.getlist("ids"), what="ids")
         if not ids:
-            raise InvalidInput("Choose at least one request.")
+            raise InvalidInput(_("Choose at least one request."))
         if action == "assign":
             changed = services.bulk_assign(
                 actor=request.user, request_ids=ids, assignee_id=request.user.pk

@@ -3,6 +3,8 @@ style of ``messaging.validation`` (``InvalidInput``, code ``invalid``)."""
 
 from uuid import UUID
 
+from django.utils.translation import gettext as _
+
 from messaging import limits, validation
 from messaging.errors import InvalidInput
 
@@ -43,7 +45,7 @@ def clean_list_window(limit: object, offset: object) -> tuple[int, int]:
     if limit is None:
         limit = THREADS_LIST_DEFAULT
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidInput("limit must be a whole number, 1 or more.")
+        raise InvalidInput(_("limit must be a whole number, 1 or more."))
     if offset is None:
         offset = 0
     if (

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging.errors import FileRefused, InvalidInput
@@ -43,7 +44,7 @@ def uploads_to_send(
     """
     ids = list(attachment_ids)
     if len(set(ids)) != len(ids):
-        raise InvalidInput("attachments lists the same upload twice.")
+        raise InvalidInput(_("attachments lists the same upload twice."))
     limit = max_attachments()
     if len(ids) > limit:
         raise FileRefused(f"A message has at most {limit} files.", code="too_many_files")

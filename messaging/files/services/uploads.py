@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, policy
@@ -117,7 +118,7 @@ def prepare(content: bytes, name: str) -> Prepared:
     thumbnail (``messaging.files.images``); a PDF opened by PDFium (its
     page count kept); zip containers' directories read."""
     if not content:
-        raise FileRefused("The file is empty.", code="empty_file")
+        raise FileRefused(_("The file is empty."), code="empty_file")
     file_type = sniffing.sniff(content, name)
     if file_type.kind == AttachmentKind.IMAGE:
         with _IMAGE_DECODES:
@@ -146,7 +147,7 @@ def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversatio
     not theirs to learn); the refusal is in the audit log all the same."""
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound(_("No such conversation."))
     if policy.is_acting(uploader) and not policy.may_read(uploader, conversation):
         audit.record_denial(
             actor=uploader,
@@ -154,7 +155,7 @@ def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversatio
             conversation_id=conversation.pk,
             reason="You are not a member of this conversation.",
         )
-        raise NotFound("No such conversation.")
+        raise NotFound(_("No such conversation."))
     with audit.denials_recorded(
         actor=uploader, attempted=AuditAction.FILE_UPLOAD, conversation_id=conversation.pk
     ):
@@ -171,7 +172,7 @@ def _check_size(size: int) -> None:
     if size > limit:
         raise FileTooLarge(f"A file has at most {limit} bytes.")
     if size == 0:
-        raise FileRefused("The file is empty.", code="empty_file")
+        raise FileRefused(_("The file is empty."), code="empty_file")
 
 
 def _check_quota(uploader: User, size: int) -> None:
@@ -343,7 +344,7 @@ def discard_upload(*, actor: User, attachment_id: UUID) -> None:
             .first()
         )
         if attachment is None:
-            raise NotFound("No such upload.")
+            raise NotFound(_("No such upload."))
         # Its bytes go once this commits (messaging.files.receivers).
         attachment.delete()
         audit.record(

@@ -8,6 +8,7 @@ and message: reporting again returns the first report and counts nothing.
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, policy, validation
@@ -24,7 +25,7 @@ def clean_details(value: object) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InvalidInput("details must be text.")
+        raise InvalidInput(_("details must be text."))
     if len(value) > MAX_DETAILS_CHARS:
         raise InvalidInput(f"Details have at most {MAX_DETAILS_CHARS} characters.")
     return validation.check_text(value.strip(), what="details")
@@ -36,14 +37,14 @@ def _reportable(reporter: User, message_id: UUID) -> Message:
     not a system message and not deleted."""
     message = Message.objects.select_related("conversation").filter(pk=message_id).first()
     if message is None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     policy.check_read(reporter, message.conversation)
     if message.message_type == MessageType.SYSTEM:
-        raise InvalidInput("System messages cannot be reported.")
+        raise InvalidInput(_("System messages cannot be reported."))
     if message.sender_id == reporter.pk:
-        raise InvalidInput("You can't report your own message.")
+        raise InvalidInput(_("You can't report your own message."))
     if message.is_deleted:
-        raise NotFound("This message was deleted.")
+        raise NotFound(_("This message was deleted."))
     return message
 
 

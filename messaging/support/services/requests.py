@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import policy, validation
@@ -67,8 +68,10 @@ def open_request(
         ):
             if not policy.may_open_support(opener, requester):
                 raise AccessDenied(
-                    "Support requests are opened by students and mentors (or by an admin "
-                    "for one of them)."
+                    _(
+                        "Support requests are opened by students and mentors (or by an admin "
+                        "for one of them)."
+                    )
                 )
             conversation = create_conversation(
                 creator=opener,
@@ -144,7 +147,7 @@ def assign(
         if assignee_id is not None:
             assignee = User.objects.filter(pk=assignee_id).first()
             if assignee is None or not policy.may_be_assigned_support(assignee):
-                raise InvalidInput("A support request is assigned to an active admin.")
+                raise InvalidInput(_("A support request is assigned to an active admin."))
         if request.assignee_id == (assignee.pk if assignee else None):
             return steps.fresh(request.pk)
         if (
@@ -213,11 +216,11 @@ def rate(
         request, conversation = steps.locked(request_id)
         steps.check_visible(actor, request)
         if request.requester_id != actor.pk:
-            raise AccessDenied("Only the requester rates a support request.")
+            raise AccessDenied(_("Only the requester rates a support request."))
         if not policy.may_rate_support(actor, request):
             if request.rated_at is not None:
-                raise InvalidTransition("This support request was rated already.")
-            raise InvalidTransition("A support request is rated once it is resolved or closed.")
+                raise InvalidTransition(_("This support request was rated already."))
+            raise InvalidTransition(_("A support request is rated once it is resolved or closed."))
         request.satisfied = bool(satisfied)
         request.rating_comment = comment
         request.rated_at = timezone.now()
@@ -243,9 +246,9 @@ def _bulk_requests(actor: User, request_ids: Iterable[UUID | str]) -> list[UUID]
     try:
         ids = list(dict.fromkeys(UUID(str(i)) for i in request_ids))
     except ValueError:
-        raise InvalidInput("ids must be support request ids.") from None
+        raise InvalidInput(_("ids must be support request ids.")) from None
     if not ids:
-        raise InvalidInput("Name at least one support request.")
+        raise InvalidInput(_("Name at least one support request."))
     found = set(SupportRequest.objects.filter(pk__in=ids).values_list("pk", flat=True))
     missing = [i for i in ids if i not in found]
     if missing:
