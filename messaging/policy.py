@@ -323,7 +323,8 @@ def check_new_conversation(*, creator: User, kind: str, others: Iterable[User]) 
         denied = [u for u in others if not may_add_to_group(creator, u)]
         if denied:
             raise AccessDenied(
-                _("You may not add: ") + ", ".join(sorted(u.display_name for u in denied))
+                _("You may not add: %(names)s")
+                % {"names": ", ".join(sorted(u.display_name for u in denied))}
             )
     elif kind == ConversationType.SUPPORT:
         if creator.role == Role.ADMIN:
@@ -337,7 +338,7 @@ def check_new_conversation(*, creator: User, kind: str, others: Iterable[User]) 
         if not may_open_support(creator, requester):
             raise AccessDenied(_("You may not open this support conversation."))
     else:
-        raise InvalidInput(f"Unknown conversation type {kind!r}.")
+        raise InvalidInput(_("Unknown conversation type %(type)s.") % {"type": repr(kind)})
 
 
 # --- Conversations --------------------------------------------------------------

@@ -102,7 +102,7 @@ def inbox(
     )
     if kind:
         if kind not in ConversationType.values:
-            raise InvalidInput(f"Unknown conversation type {kind!r}.")
+            raise InvalidInput(_("Unknown conversation type %(type)s.") % {"type": repr(kind)})
         memberships = memberships.filter(conversation__type=kind)
     return memberships
 
@@ -361,7 +361,7 @@ def users_by_ids(user_ids: Iterable[UUID]) -> list[User]:
     found = {user.pk: user for user in User.objects.filter(pk__in=wanted)}
     missing = [str(pk) for pk in wanted if pk not in found]
     if missing:
-        raise InvalidInput(_("No such user: ") + ", ".join(missing))
+        raise InvalidInput(_("No such user: %(ids)s") % {"ids": ", ".join(missing)})
     return [found[pk] for pk in wanted]
 
 

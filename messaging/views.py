@@ -49,12 +49,12 @@ def title_for(conversation, members, user) -> str:
     if conversation.title:
         return conversation.title
     if conversation.type == ConversationType.SUPPORT:
-        return "Support"
+        return _("Support")
     if members is None:
         members = selectors.participants(conversation)
     others = [m.user for m in members if m.user_id != user.pk]
     if not others:
-        return "Just you"
+        return _("Just you")
     return ", ".join(u.display_name for u in others[:3]) + (
         f" +{len(others) - 3}" if len(others) > 3 else ""
     )
@@ -106,25 +106,29 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
             else membership.last_message_content
         )
         if membership.last_message_deleted_at:
-            preview = "Message deleted"
+            preview = _("Message deleted")
         elif membership.last_message_hidden_at:
-            preview = "Message hidden by a moderator"
+            preview = _("Message hidden by a moderator")
         elif membership.last_message_type in (MessageType.FILE, MessageType.IMAGE):
             # The caption when there is one; else what kind of file came.
             caption = text
             if caption:
                 preview = caption
             elif membership.last_message_type == MessageType.IMAGE:
-                preview = "Sent an image"
+                preview = _("Sent an image")
             else:
-                preview = "Sent a file"
+                preview = _("Sent a file")
         else:
             preview = text or ""
         if sender_id and membership.last_message_type != MessageType.SYSTEM and preview:
             if sender_id == user.pk:
-                preview = f"You: {preview}"
+                preview = _("You: %(preview)s") % {"preview": preview}
             elif conversation.type != ConversationType.DIRECT and sender_id in people:
-                preview = f"{people[sender_id].display_name.split()[0]}: {preview}"
+                # Translators: a sender's first name, then their message.
+                preview = _("%(name)s: %(preview)s") % {
+                    "name": people[sender_id].display_name.split()[0],
+                    "preview": preview,
+                }
         rows.append(
             {
                 "conversation": conversation,
@@ -324,7 +328,9 @@ def members(request, conversation_id):
 def archive(request, conversation_id):
     archived = request.POST.get("archived") == "1"
     services.set_archived(actor=request.user, conversation_id=conversation_id, archived=archived)
-    messages.success(request, _("Conversation archived.") if archived else "Conversation restored.")
+    messages.success(
+        request, _("Conversation archived.") if archived else _("Conversation restored.")
+    )
     return redirect(safe_next(request) or reverse("conversation", args=[conversation_id]))
 
 
@@ -370,7 +376,9 @@ def add_members(request, conversation_id):
         messages.error(request, _("Choose at least one person to add."))
         return redirect("members", conversation_id=conversation_id)
     services.add_participants(actor=request.user, conversation_id=conversation_id, users=users)
-    messages.success(request, _("Added ") + ", ".join(u.display_name for u in users) + ".")
+    messages.success(
+        request, _("Added %(names)s.") % {"names": ", ".join(u.display_name for u in users)}
+    )
     return redirect("members", conversation_id=conversation_id)
 
 
@@ -383,7 +391,7 @@ def remove_member(request, conversation_id):
     if user.pk == request.user.pk:
         messages.success(request, _("You left the conversation."))
         return redirect("inbox")
-    messages.success(request, f"Removed {user.display_name}.")
+    messages.success(request, _("Removed %(name)s.") % {"name": user.display_name})
     return redirect("members", conversation_id=conversation_id)
 
 

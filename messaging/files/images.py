@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, ImageSequence
 
@@ -45,7 +46,9 @@ def _damaged() -> FileRefused:
 
 def _too_large() -> FileRefused:
     return FileRefused(
-        f"The image has too many pixels (at most {_max_pixels():,}).", code="image_too_large"
+        _("The image has too many pixels (at most %(count)s).")
+        % {"count": number_format(_max_pixels(), force_grouping=True)},
+        code="image_too_large",
     )
 
 

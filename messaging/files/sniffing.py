@@ -119,7 +119,9 @@ def sniff(content: bytes, name: str = "") -> FileType:
     if detected is not None:
         allowed = _ALLOWED.get(detected.extension)
         if allowed is None:
-            raise UnsupportedFile(f"Files of this type ({detected.mime}) cannot be shared.")
+            raise UnsupportedFile(
+                _("Files of this type (%(type)s) cannot be shared.") % {"type": detected.mime}
+            )
         return allowed
     if not _is_text(content):
         raise UnsupportedFile(_("Files of this type cannot be shared."))

@@ -71,7 +71,7 @@ def search(
     parsed = parse(query)
     limit = _page_size(limit)
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
-        raise InvalidInput(f"offset is a whole number from 0 to {MAX_OFFSET}.")
+        raise InvalidInput(_("offset is a whole number from 0 to %(max)s.") % {"max": MAX_OFFSET})
     readable = policy.readable_conversations(user)
     if conversation_id is not None:
         if not readable.filter(pk=conversation_id).exists():
@@ -108,7 +108,7 @@ def _page_size(limit: int | None) -> int:
         return limits.search_page_size()
     maximum = limits.search_max_page_size()
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= maximum:
-        raise InvalidInput(f"limit is a whole number from 1 to {maximum}.")
+        raise InvalidInput(_("limit is a whole number from 1 to %(max)s.") % {"max": maximum})
     return limit
 
 

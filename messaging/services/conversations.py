@@ -33,7 +33,7 @@ def _check_size(count: int, *, actor: User) -> None:
     whoever makes a conversation bigger is held to their role's limit."""
     most = limits.max_group_members(actor.role)
     if count > most:
-        raise InvalidInput(f"A conversation has at most {most} members.")
+        raise InvalidInput(_("A conversation has at most %(count)s members.") % {"count": most})
 
 
 def create_conversation(
@@ -134,7 +134,7 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
         if conversation.type == ConversationType.DIRECT:
             raise InvalidInput(_("A direct conversation has no title."))
         policy.check_manage(
-            actor, conversation, refusal="Only the conversation's admins rename it."
+            actor, conversation, refusal=_("Only the conversation's admins rename it.")
         )
         _check_writable(conversation)
         old_title = conversation.title
@@ -161,7 +161,7 @@ def set_archived(*, actor: User, conversation_id: UUID, archived: bool) -> Conve
     with write_transaction(actor=actor, attempted=action, conversation_id=conversation_id):
         conversation = lock_conversation(conversation_id)
         policy.check_manage(
-            actor, conversation, refusal="Only the conversation's admins archive it."
+            actor, conversation, refusal=_("Only the conversation's admins archive it.")
         )
         if conversation.is_archived == archived:
             return conversation
@@ -186,11 +186,11 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
         if conversation.type == ConversationType.DIRECT:
             raise InvalidInput(_("A direct conversation has exactly two people."))
         policy.check_manage(
-            actor, conversation, refusal="Only the conversation's admins add people."
+            actor, conversation, refusal=_("Only the conversation's admins add people.")
         )
         for user in users:
             if not policy.may_add_member(actor, conversation, user):
-                raise AccessDenied(f"You may not add {user.display_name}.")
+                raise AccessDenied(_("You may not add %(name)s.") % {"name": user.display_name})
         current = {
             p.user_id: p
             for p in ConversationParticipant.objects.filter(
@@ -256,7 +256,7 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
             raise InvalidInput(_("Nobody leaves a direct conversation; archive it instead."))
         if actor.pk != user.pk:
             policy.check_manage(
-                actor, conversation, refusal="Only the conversation's admins remove people."
+                actor, conversation, refusal=_("Only the conversation's admins remove people.")
             )
         membership = (
             ConversationParticipant.objects.active()
@@ -264,7 +264,7 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
             .first()
         )
         if membership is None:
-            raise NotFound(f"{user.display_name} is not in this conversation.")
+            raise NotFound(_("%(name)s is not in this conversation.") % {"name": user.display_name})
         membership.left_at = timezone.now()
         membership.save(update_fields=["left_at"])
         verb = "left" if actor.pk == user.pk else f"removed {user.display_name}"

@@ -54,9 +54,12 @@ def refuse_if_muted(user: User, conversation_id: UUID) -> None:
     # The clock time alone when it is within the day; the date too beyond.
     fmt = "%H:%M UTC" if until - now < timedelta(hours=12) else "%Y-%m-%d %H:%M UTC"
     when = until.astimezone(UTC).strftime(fmt)
-    where = "in this conversation" if mute.conversation_id else "everywhere"
+    if mute.conversation_id:
+        refusal = _("You are muted in this conversation until %(when)s.")
+    else:
+        refusal = _("You are muted everywhere until %(when)s.")
     raise Muted(
-        f"You are muted {where} until {when}.",
+        refusal % {"when": when},
         until=until,
         retry_after=max(1, math.ceil((until - now).total_seconds())),
     )
@@ -140,7 +143,7 @@ def send_message(
     """
     if message_type not in SENDABLE_TYPES:
         # System messages are written by the services that announce changes.
-        raise InvalidInput(f"Unknown message_type {message_type!r}.")
+        raise InvalidInput(_("Unknown message_type %(type)s.") % {"type": repr(message_type)})
     uploads = []
     if attachment_ids:
         uploads = attach.uploads_to_send(

@@ -23,6 +23,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
@@ -223,7 +224,10 @@ def _request_action(
 def _choice(request: SignedInRequest, field: str, choices: list[str]) -> str:
     value = request.POST.get(field, "")
     if value not in choices:
-        raise InvalidInput(f"{field} must be one of: {', '.join(choices)}.")
+        raise InvalidInput(
+            _("%(field)s must be one of: %(choices)s.")
+            % {"field": field, "choices": ", ".join(choices)}
+        )
     return value
 
 
@@ -233,7 +237,7 @@ def change_status(request: SignedInRequest, support_request: SupportRequest) -> 
     changed = services.change_status(
         actor=request.user, request_id=support_request.pk, status=status
     )
-    return f"Status changed to {changed.get_status_display()}."
+    return _("Status changed to %(status)s.") % {"status": changed.get_status_display()}
 
 
 @_request_action
@@ -244,8 +248,8 @@ def assign(request: SignedInRequest, support_request: SupportRequest) -> str:
         actor=request.user, request_id=support_request.pk, assignee_id=assignee_id
     )
     if changed.assignee is None:
-        return "The request is unassigned."
-    return f"Assigned to {changed.assignee.display_name}."
+        return _("The request is unassigned.")
+    return _("Assigned to %(name)s.") % {"name": changed.assignee.display_name}
 
 
 @_request_action
@@ -254,21 +258,21 @@ def set_priority(request: SignedInRequest, support_request: SupportRequest) -> s
     changed = services.set_priority(
         actor=request.user, request_id=support_request.pk, priority=priority
     )
-    return f"Priority set to {changed.get_priority_display()}."
+    return _("Priority set to %(priority)s.") % {"priority": changed.get_priority_display()}
 
 
 @_request_action
 def rate(request: SignedInRequest, support_request: SupportRequest) -> str:
     form = RatingForm(request.POST)
     if not form.is_valid():
-        raise InvalidInput(_(" ").join(str(e) for errors in form.errors.values() for e in errors))
+        raise InvalidInput(" ".join(str(e) for errors in form.errors.values() for e in errors))
     services.rate(
         actor=request.user,
         request_id=support_request.pk,
         satisfied=form.cleaned_data["satisfied"],
         comment=form.cleaned_data["comment"],
     )
-    return "Thank you for your rating."
+    return _("Thank you for your rating.")
 
 
 @login_required
@@ -286,12 +290,14 @@ def bulk(request: SignedInRequest) -> HttpResponse:
             changed = services.bulk_assign(
                 actor=request.user, request_ids=ids, assignee_id=request.user.pk
             )
-            done = "assigned to you"
+            done = ngettext(
+                "%(count)s request assigned to you.", "%(count)s requests assigned to you.", changed
+            )
         else:
             changed = services.bulk_close(actor=request.user, request_ids=ids)
-            done = "closed"
+            done = ngettext("%(count)s request closed.", "%(count)s requests closed.", changed)
     except MessagingError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{changed} request{'s' if changed != 1 else ''} {done}.")
+        messages.success(request, done % {"count": changed})
     return redirect(back)

@@ -32,7 +32,7 @@ def _max_upload_bytes() -> int:
 
 
 def _too_large() -> FileTooLarge:
-    return FileTooLarge(f"A file has at most {_max_upload_bytes()} bytes.")
+    return FileTooLarge(_("A file has at most %(count)s bytes.") % {"count": _max_upload_bytes()})
 
 
 class _SizeLimit(FileUploadHandler):

@@ -55,7 +55,9 @@ def _clean_note(note: str) -> str:
     if not note:
         raise InvalidInput(_("A moderator note is required."))
     if len(note) > MAX_NOTE_CHARS:
-        raise InvalidInput(f"A moderator note has at most {MAX_NOTE_CHARS} characters.")
+        raise InvalidInput(
+            _("A moderator note has at most %(count)s characters.") % {"count": MAX_NOTE_CHARS}
+        )
     return note
 
 
@@ -166,7 +168,9 @@ def warn_sender(*, moderator: User, message_id: UUID, note: str, text: str = "")
         note = _clean_note(note)
         text = (text or "").strip() or DEFAULT_WARNING
         if len(text) > MAX_WARNING_CHARS:
-            raise InvalidInput(f"A warning has at most {MAX_WARNING_CHARS} characters.")
+            raise InvalidInput(
+                _("A warning has at most %(count)s characters.") % {"count": MAX_WARNING_CHARS}
+            )
         message = _moderated_message(message_id)
         if message.sender_id is None:
             raise InvalidInput(_("This message's sender no longer exists."))
@@ -194,13 +198,22 @@ def warn_sender(*, moderator: User, message_id: UUID, note: str, text: str = "")
 
 
 def _target(user_id: UUID, moderator: User, *, doing: str) -> User:
+    """The person ``moderator`` would act on; ``doing``: "mute" or "deactivate"."""
     target = User.objects.filter(pk=user_id).first()
     if target is None:
         raise NotFound(_("No such person."))
     if target.pk == moderator.pk:
-        raise InvalidInput(f"You cannot {doing} yourself.")
+        refusals = {
+            "mute": _("You cannot mute yourself."),
+            "deactivate": _("You cannot deactivate yourself."),
+        }
+        raise InvalidInput(refusals[doing])
     if target.role == Role.ADMIN and moderator.role != Role.ADMIN:
-        raise AccessDenied(f"Only platform admins may {doing} an admin.")
+        refusals = {
+            "mute": _("Only platform admins may mute an admin."),
+            "deactivate": _("Only platform admins may deactivate an admin."),
+        }
+        raise AccessDenied(refusals[doing])
     return target
 
 
@@ -224,7 +237,9 @@ def mute_user(
         if isinstance(minutes, bool) or not isinstance(minutes, int):
             raise InvalidInput(_("minutes is a whole number."))
         if not 1 <= minutes <= MAX_MUTE_MINUTES:
-            raise InvalidInput(f"A mute lasts from 1 to {MAX_MUTE_MINUTES} minutes.")
+            raise InvalidInput(
+                _("A mute lasts from 1 to %(count)s minutes.") % {"count": MAX_MUTE_MINUTES}
+            )
         target = _target(user_id, moderator, doing="mute")
         if (
             conversation_id is not None

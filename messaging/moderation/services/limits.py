@@ -34,10 +34,10 @@ def set_role_limits(*, actor: User, role: str, values: dict) -> RoleLimits:
     and the new values, and starts a new version of the cached rows after
     the commit."""
     if role not in Role.values:
-        raise InvalidInput(f"Unknown role {role!r}.")
+        raise InvalidInput(_("Unknown role %(role)s.") % {"role": repr(role)})
     unknown = set(values) - set(LIMIT_FIELDS)
     if unknown:
-        raise InvalidInput(f"Unknown limit {sorted(unknown)[0]!r}.")
+        raise InvalidInput(_("Unknown limit %(field)s.") % {"field": repr(sorted(unknown)[0])})
     problems = limit_problems(values)
     if problems:
         raise InvalidInput(next(iter(problems.values())))

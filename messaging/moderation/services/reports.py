@@ -27,7 +27,9 @@ def clean_details(value: object) -> str:
     if not isinstance(value, str):
         raise InvalidInput(_("details must be text."))
     if len(value) > MAX_DETAILS_CHARS:
-        raise InvalidInput(f"Details have at most {MAX_DETAILS_CHARS} characters.")
+        raise InvalidInput(
+            _("Details have at most %(count)s characters.") % {"count": MAX_DETAILS_CHARS}
+        )
     return validation.check_text(value.strip(), what="details")
 
 
@@ -56,7 +58,7 @@ def report_message(
     second report of the same message by the same person is the first one,
     and neither counts again nor reopens the case."""
     if reason not in ReportReason.values:
-        raise InvalidInput(f"Unknown reason {reason!r}.")
+        raise InvalidInput(_("Unknown reason %(reason)s.") % {"reason": repr(reason)})
     with audit.denials_recorded(actor=reporter, attempted=AuditAction.REPORT):
         message = _reportable(reporter, message_id)
     existing = Report.objects.filter(message=message, reporter=reporter).first()

@@ -44,7 +44,9 @@ class AgeHoursField(serializers.IntegerField):
             )
         value = int(data)
         if value > MAX_AGE_HOURS:
-            raise serializers.ValidationError(f"older_than_hours is at most {MAX_AGE_HOURS}.")
+            raise serializers.ValidationError(
+                _("older_than_hours is at most %(max)s.") % {"max": MAX_AGE_HOURS}
+            )
         return value
 
 

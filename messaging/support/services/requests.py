@@ -122,13 +122,17 @@ def change_status(*, actor: User, request_id: UUID | str, status: str) -> Suppor
     asking for the status it has included); NotFound for a request
     ``actor`` may not see."""
     if status not in SupportStatus.values:
-        raise InvalidInput(f"Unknown status {status!r}.")
+        raise InvalidInput(_("Unknown status %(status)s.") % {"status": repr(status)})
     with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_STATUS):
         request, conversation = steps.locked(request_id)
         steps.check_visible(actor, request)
         if not transitions.may_move(request, actor, status):
             raise InvalidTransition(
-                f"A {request.status} request cannot be moved to {status} by you."
+                _("A request that is %(current)s cannot be moved to %(status)s by you.")
+                % {
+                    "current": steps.label(SupportStatus, request.status),
+                    "status": steps.label(SupportStatus, status),
+                }
             )
         return steps.move(request, conversation, actor=actor, status=status, automatic=False)
 
@@ -142,7 +146,7 @@ def assign(
     added to it. Assigning the current assignee again changes nothing."""
     with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_ASSIGN):
         request, conversation = steps.locked(request_id)
-        steps.check_staff(actor, request, "Only platform admins assign support requests.")
+        steps.check_staff(actor, request, _("Only platform admins assign support requests."))
         assignee = None
         if assignee_id is not None:
             assignee = User.objects.filter(pk=assignee_id).first()
@@ -182,10 +186,12 @@ def set_priority(*, actor: User, request_id: UUID | str, priority: str) -> Suppo
     """Set the request's priority; staff only. The same priority again
     changes nothing."""
     if priority not in SupportPriority.values:
-        raise InvalidInput(f"Unknown priority {priority!r}.")
+        raise InvalidInput(_("Unknown priority %(priority)s.") % {"priority": repr(priority)})
     with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_PRIORITY):
         request, conversation = steps.locked(request_id)
-        steps.check_staff(actor, request, "Only platform admins set a support request's priority.")
+        steps.check_staff(
+            actor, request, _("Only platform admins set a support request's priority.")
+        )
         if request.priority == priority:
             return steps.fresh(request.pk)
         previous = request.priority
@@ -242,7 +248,9 @@ def rate(
 
 
 def _bulk_requests(actor: User, request_ids: Iterable[UUID | str]) -> list[UUID]:
-    policy.check_work_support_queue(actor, refusal="Only platform admins work the support queue.")
+    policy.check_work_support_queue(
+        actor, refusal=_("Only platform admins work the support queue.")
+    )
     try:
         ids = list(dict.fromkeys(UUID(str(i)) for i in request_ids))
     except ValueError:
@@ -252,7 +260,7 @@ def _bulk_requests(actor: User, request_ids: Iterable[UUID | str]) -> list[UUID]
     found = set(SupportRequest.objects.filter(pk__in=ids).values_list("pk", flat=True))
     missing = [i for i in ids if i not in found]
     if missing:
-        raise NotFound(f"No such support request: {missing[0]}.")
+        raise NotFound(_("No such support request: %(id)s.") % {"id": missing[0]})
     return ids
 
 

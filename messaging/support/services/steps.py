@@ -34,7 +34,7 @@ def clean_subject(value: object) -> str:
         raise InvalidInput(_("A subject is required."))
     limit = limits.support_subject_max_chars()
     if len(value) > limit:
-        raise InvalidInput(f"A subject has at most {limit} characters.")
+        raise InvalidInput(_("A subject has at most %(count)s characters.") % {"count": limit})
     return validation.check_text(value, what="subject", one_line=True)
 
 
@@ -47,7 +47,7 @@ def clean_rating_comment(value: object) -> str:
         raise InvalidInput(_("comment must be text."))
     limit = limits.support_rating_comment_max_chars()
     if len(value) > limit:
-        raise InvalidInput(f"A comment has at most {limit} characters.")
+        raise InvalidInput(_("A comment has at most %(count)s characters.") % {"count": limit})
     return validation.check_text(value.strip(), what="comment")
 
 
