@@ -11,6 +11,7 @@ from typing import Any
 import regex
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from messaging.admin_mixins import ReadOnlyAdmin
@@ -74,7 +75,10 @@ class FilterRuleForm(forms.ModelForm):
             try:
                 compiled = rules.compile_pattern(pattern)
             except (regex.error, ValueError) as error:
-                self.add_error("pattern", f"This is not a usable regular expression: {error}")
+                self.add_error(
+                    "pattern",
+                    _("This is not a usable regular expression: %(error)s") % {"error": error},
+                )
             else:
                 if compiled.search("", timeout=rules.PATTERN_TIMEOUT_SECONDS) is not None:
                     self.add_error("pattern", "This expression matches every message.")

@@ -67,8 +67,8 @@ def pin_message(*, user: User, message_id: UUID) -> Pin:
             return existing
         if visible_pin_count(message.conversation_id) >= limits.max_pins_per_conversation():
             raise TooManyPins(
-                f"A conversation can have at most {limits.max_pins_per_conversation()} "
-                "pinned messages; unpin one first."
+                _("A conversation can have at most %(count)s pinned messages; unpin one first.")
+                % {"count": limits.max_pins_per_conversation()}
             )
         try:
             with transaction.atomic():

@@ -104,15 +104,16 @@ def add_reaction(*, user: User, message_id: UUID, emoji: str) -> bool:
             return False
         if len(mine) >= limits.max_reactions_per_person():
             raise TooManyReactions(
-                f"You can put at most {limits.max_reactions_per_person()} reactions on a message."
+                _("You can put at most %(count)s reactions on a message.")
+                % {"count": limits.max_reactions_per_person()}
             )
         if (
             not on_message.filter(emoji=emoji).exists()
             and on_message.values("emoji").distinct().count() >= limits.max_reactions_per_message()
         ):
             raise TooManyReactions(
-                f"A message can have at most {limits.max_reactions_per_message()} "
-                "different reactions."
+                _("A message can have at most %(count)s different reactions.")
+                % {"count": limits.max_reactions_per_message()}
             )
         try:
             with transaction.atomic():  # a savepoint: the race's loser carries on
