@@ -282,7 +282,7 @@ def bulk(request: SignedInRequest) -> HttpResponse:
     to the queue as it was filtered."""
     back = safe_next(request) or reverse("support")
     try:
-        action = _choice(request, "action", [value for value, _ in BULK_ACTIONS])
+        action = _choice(request, "action", [value for value, _label in BULK_ACTIONS])
         ids = validation.parse_uuids(request.POST.getlist("ids"), what="ids")
         if not ids:
             raise InvalidInput(_("Choose at least one request."))

@@ -12,6 +12,7 @@ import regex
 from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from messaging.admin_mixins import ReadOnlyAdmin
@@ -24,7 +25,9 @@ class FilterRuleForm(forms.ModelForm):
         choices=Role.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The roles whose messages the rule checks; none ticked: everyone's.",
+        help_text=gettext_lazy(
+            "The roles whose messages the rule checks; none ticked: everyone's."
+        ),
     )
 
     class Meta:
@@ -66,11 +69,11 @@ class FilterRuleForm(forms.ModelForm):
         for name in self.REQUIRED.get(kind or "", ()):
             value = cleaned.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
-                self.add_error(name, "This kind of rule needs this field.")
+                self.add_error(name, _("This kind of rule needs this field."))
         pattern = cleaned.get("pattern") or ""
         terms = rules.terms_of(pattern)
         if kind == FilterKind.TERM and terms and rules.compile_terms(terms) is None:
-            self.add_error("pattern", "No term has a letter or digit to match.")
+            self.add_error("pattern", _("No term has a letter or digit to match."))
         if kind == FilterKind.PATTERN and pattern.strip():
             try:
                 compiled = rules.compile_pattern(pattern)
@@ -81,11 +84,11 @@ class FilterRuleForm(forms.ModelForm):
                 )
             else:
                 if compiled.search("", timeout=rules.PATTERN_TIMEOUT_SECONDS) is not None:
-                    self.add_error("pattern", "This expression matches every message.")
+                    self.add_error("pattern", _("This expression matches every message."))
         if kind == FilterKind.REPEAT and (cleaned.get("repeat_count") or 0) == 1:
-            self.add_error("repeat_count", "A repeat needs at least 2 identical messages.")
+            self.add_error("repeat_count", _("A repeat needs at least 2 identical messages."))
         if kind == FilterKind.REPEAT and cleaned.get("repeat_window_seconds") == 0:
-            self.add_error("repeat_window_seconds", "The window needs at least one second.")
+            self.add_error("repeat_window_seconds", _("The window needs at least one second."))
         return cleaned
 
 
@@ -103,7 +106,7 @@ class FilterRuleAdmin(admin.ModelAdmin):
         ("Refusal", {"fields": ["message"]}),
     ]
 
-    @admin.display(description="roles")
+    @admin.display(description=gettext_lazy("roles"))
     def roles_display(self, obj):
         labels = dict(Role.choices)
         return ", ".join(labels.get(role, role) for role in obj.roles) or "Everyone"

@@ -16,8 +16,10 @@ from uuid import UUID
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import services as account_services
+from accounts.locale import speaking_to
 from accounts.models import Role, User
 from messaging import audit, events, policy
 from messaging.errors import AccessDenied, InvalidInput, NotFound
@@ -42,7 +44,7 @@ MAX_NOTE_CHARS: Final = 2000
 MAX_WARNING_CHARS: Final = 2000
 # A year: longer than that is a deactivation, not a mute.
 MAX_MUTE_MINUTES: Final = 60 * 24 * 365
-DEFAULT_WARNING: Final = (
+DEFAULT_WARNING: Final = gettext_lazy(
     "A moderator reviewed one of your messages in this conversation. "
     "Please keep to the community guidelines; further messages like it may "
     "lead to a mute."
@@ -166,7 +168,7 @@ def warn_sender(*, moderator: User, message_id: UUID, note: str, text: str = "")
     with write_transaction(actor=moderator, attempted=AuditAction.WARN):
         policy.check_moderate(moderator)
         note = _clean_note(note)
-        text = (text or "").strip() or DEFAULT_WARNING
+        text = (text or "").strip()
         if len(text) > MAX_WARNING_CHARS:
             raise InvalidInput(
                 _("A warning has at most %(count)s characters.") % {"count": MAX_WARNING_CHARS}
@@ -174,6 +176,11 @@ def warn_sender(*, moderator: User, message_id: UUID, note: str, text: str = "")
         message = _moderated_message(message_id)
         if message.sender_id is None:
             raise InvalidInput(_("This message's sender no longer exists."))
+        if not text:
+            # Stored as the warned person reads it: the moderator's language
+            # may not be theirs.
+            with speaking_to(message.sender):
+                text = str(DEFAULT_WARNING)
         warning = Warning.objects.create(
             user_id=message.sender_id,
             conversation_id=message.conversation_id,
