@@ -53,12 +53,12 @@ def status_action_label(target: str, current: str) -> str:
     """What the button that moves a request from ``current`` to ``target``
     says (static/js/support.js words it the same way)."""
     if target == SupportStatus.OPEN:
-        return "Mark open" if current == SupportStatus.PENDING else "Reopen"
+        return _("Mark open") if current == SupportStatus.PENDING else _("Reopen")
     if target == SupportStatus.PENDING:
-        return "Mark pending"
+        return _("Mark pending")
     if target == SupportStatus.RESOLVED:
-        return "Mark resolved"
-    return "Close"
+        return _("Mark resolved")
+    return _("Close")
 
 
 def banner_context(user: User, conversation: Conversation) -> dict | None:

@@ -23,7 +23,7 @@ class AlreadyClaimed(InvalidInput):
     first (or this is a resend of that send; ``send_message`` tells which)."""
 
     def __init__(self) -> None:
-        super().__init__("An attachment was already sent.")
+        super().__init__(_("An attachment was already sent."))
 
 
 def max_attachments() -> int:

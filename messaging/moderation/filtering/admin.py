@@ -46,13 +46,15 @@ class FilterRuleForm(forms.ModelForm):
             "message",
         ]
         help_texts = {
-            "pattern": (
+            "pattern": gettext_lazy(
                 "Blocked terms: one word or phrase per line, matched on whole words "
                 "whatever the case, accents, look-alike letters, digits for letters "
                 "or spacing. Pattern: one regular expression, matched against the "
                 "text in lower case without accents."
             ),
-            "message": "What the sender is told when the rule blocks (blank: a general refusal).",
+            "message": gettext_lazy(
+                "What the sender is told when the rule blocks (blank: a general refusal)."
+            ),
         }
 
     # What each kind needs beyond the name, kind and action.
@@ -100,10 +102,13 @@ class FilterRuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "pattern"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "action", "is_active", "roles"]}),
-        ("Blocked terms or pattern", {"fields": ["pattern"]}),
-        ("Link limit for new accounts", {"fields": ["max_links", "new_account_days"]}),
-        ("Repeated message", {"fields": ["repeat_count", "repeat_window_seconds"]}),
-        ("Refusal", {"fields": ["message"]}),
+        (gettext_lazy("Blocked terms or pattern"), {"fields": ["pattern"]}),
+        (
+            gettext_lazy("Link limit for new accounts"),
+            {"fields": ["max_links", "new_account_days"]},
+        ),
+        (gettext_lazy("Repeated message"), {"fields": ["repeat_count", "repeat_window_seconds"]}),
+        (gettext_lazy("Refusal"), {"fields": ["message"]}),
     ]
 
     @admin.display(description=gettext_lazy("roles"))

@@ -65,5 +65,5 @@ def attachment_for_moderator(*, moderator: User, attachment_id: UUID) -> Attachm
         moderator,
         attachment_id,
         may_fetch=policy.may_fetch_attachment_as_moderator,
-        refusal=_("Only moderators fetch files through the moderation queue."),
+        refusal="Only moderators fetch files through the moderation queue.",
     )
