@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.translation import trans_real
 
 
 def language_choices() -> list[tuple[str, str]]:
@@ -21,6 +22,20 @@ def language_choices() -> list[tuple[str, str]]:
 
 def is_supported(code: str) -> bool:
     return code in dict(settings.LANGUAGES)
+
+
+def accepted_language(accept_language: str) -> str | None:
+    """The first language of an ``Accept-Language`` header that Parley
+    speaks (``es-MX`` is served ``es``), or None: what ``LocaleMiddleware``
+    reads from a request, for a socket's handshake, which is no request."""
+    for code, _quality in trans_real.parse_accept_lang_header(accept_language):
+        if code == "*":
+            break
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return None
 
 
 def language_of(user, default: str | None = None) -> str:

@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from messaging import policy, services
 from messaging.admin_mixins import ReadOnlyAdmin
@@ -43,11 +45,15 @@ class ConversationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     actions = ["archive", "unarchive"]
     date_hierarchy = "created_at"
 
-    @admin.action(description="Archive the selected conversations", permissions=["archive"])
+    @admin.action(
+        description=gettext_lazy("Archive the selected conversations"), permissions=["archive"]
+    )
     def archive(self, request, queryset):
         self._set_archived(request, queryset, archived=True)
 
-    @admin.action(description="Unarchive the selected conversations", permissions=["archive"])
+    @admin.action(
+        description=gettext_lazy("Unarchive the selected conversations"), permissions=["archive"]
+    )
     def unarchive(self, request, queryset):
         self._set_archived(request, queryset, archived=False)
 
@@ -64,7 +70,11 @@ class ConversationAdmin(ReadOnlyAdmin, admin.ModelAdmin):
                 done += 1
             except MessagingError as error:
                 self.message_user(request, f"{conversation}: {error.message}", messages.ERROR)
-        self.message_user(request, f"{done} conversation(s) updated.")
+        self.message_user(
+            request,
+            ngettext("%(count)s conversation updated.", "%(count)s conversations updated.", done)
+            % {"count": done},
+        )
 
 
 @admin.register(ConversationParticipant)
@@ -116,7 +126,7 @@ class MessageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # deletion is the moderation action below: soft, audited, announced
 
-    @admin.display(description="content")
+    @admin.display(description=gettext_lazy("content"))
     def short_content(self, obj):
         if obj.deleted_at:
             return format_html("<em>{}</em>", "deleted")
@@ -127,7 +137,10 @@ class MessageAdmin(admin.ModelAdmin):
             request.user
         )
 
-    @admin.action(description="Delete the selected messages (moderation)", permissions=["moderate"])
+    @admin.action(
+        description=gettext_lazy("Delete the selected messages (moderation)"),
+        permissions=["moderate"],
+    )
     def delete_for_moderation(self, request, queryset):
         """Like the queue's "Delete": a note first, then the actions service."""
         selected = list(queryset)
@@ -145,7 +158,7 @@ class MessageAdmin(admin.ModelAdmin):
             self,
             request,
             action="delete_for_moderation",
-            title="Delete the messages",
+            title=_("Delete the messages"),
             form_class=NoteForm,
             selected=[(m.pk, f"#{m.seq}", excerpt(m)) for m in selected],
             perform=perform,

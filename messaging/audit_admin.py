@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from messaging import audit
@@ -96,19 +97,19 @@ class _PersonFilter(TextInputFilter):
 
 
 class ActorFilter(_PersonFilter):
-    title = "actor (email or id)"
+    title = gettext_lazy("actor (email or id)")
     parameter_name = "actor"
     column = "actor_id"
 
 
 class TargetFilter(_PersonFilter):
-    title = "target (email or id)"
+    title = gettext_lazy("target (email or id)")
     parameter_name = "target"
     column = "target_user_id"
 
 
 class ConversationFilter(TextInputFilter):
-    title = "conversation id"
+    title = gettext_lazy("conversation id")
     parameter_name = "conversation"
     placeholder = "conversation id"
 
@@ -139,7 +140,7 @@ class _DateBound(TextInputFilter):
 class FromDateFilter(_DateBound):
     """From the start of this day (the server's time zone), included."""
 
-    title = "from date"
+    title = gettext_lazy("from date")
     parameter_name = "from_date"
 
     def queryset(self, request, queryset):
@@ -150,7 +151,7 @@ class FromDateFilter(_DateBound):
 class ToDateFilter(_DateBound):
     """Up to the end of this day (the server's time zone), included."""
 
-    title = "to date"
+    title = gettext_lazy("to date")
     parameter_name = "to_date"
 
     def queryset(self, request, queryset):
@@ -247,16 +248,16 @@ class AuditLogAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     def has_export_permission(self, request):
         return request.user.has_perm(VIEW_PERMISSION)
 
-    @admin.display(description="times")
+    @admin.display(description=gettext_lazy("times"))
     def times(self, obj):
         """A refusal repeated within its window is one row with a count."""
         return audit.repeats(obj)
 
-    @admin.display(description="note")
+    @admin.display(description=gettext_lazy("note"))
     def note(self, obj):
         return obj.details.get("note", "") if isinstance(obj.details, dict) else ""
 
-    @admin.action(description="Export selected as CSV", permissions=["export"])
+    @admin.action(description=gettext_lazy("Export selected as CSV"), permissions=["export"])
     def export_selected_csv(self, request, queryset):
         return csv_response(queryset, filename="audit-log-selected.csv")
 

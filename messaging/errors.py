@@ -6,6 +6,8 @@ report (docs/protocol.md lists them), and a message a person can read.
 
 from datetime import datetime
 
+from django.utils.translation import gettext as _
+
 
 class MessagingError(Exception):
     code = "error"
@@ -69,7 +71,7 @@ class ServiceUnavailable(MessagingError):
     http_status = 503
 
     def __init__(self, message: str = "", *, retry_after: float = 2.0):
-        super().__init__(message or "The database is unavailable; try again shortly.")
+        super().__init__(message or _("The database is unavailable; try again shortly."))
         self.retry_after = retry_after
 
     def fields(self) -> dict:

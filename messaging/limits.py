@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +99,13 @@ def role_limit_error(field: str, value) -> str | None:
         return None
     minimum = ROLE_LIMIT_MINIMUMS[field]
     if isinstance(value, bool) or not isinstance(value, int | float):
-        return f"{field} must be a number."
+        return _("%(field)s must be a number.") % {"field": field}
     if not math.isfinite(value):
-        return f"{field} must be a finite number."
+        return _("%(field)s must be a finite number.") % {"field": field}
     if isinstance(minimum, int) and not float(value).is_integer():
-        return f"{field} must be a whole number."
+        return _("%(field)s must be a whole number.") % {"field": field}
     if value < minimum:
-        return f"{field} must be at least {minimum}."
+        return _("%(field)s must be at least %(minimum)s.") % {"field": field, "minimum": minimum}
     return None
 
 

@@ -11,12 +11,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class ConversationType(models.TextChoices):
-    DIRECT = "direct", "Direct"
-    GROUP = "group", "Group"
-    SUPPORT = "support", "Support"
+    DIRECT = "direct", _("Direct")
+    GROUP = "group", _("Group")
+    SUPPORT = "support", _("Support")
 
 
 class Conversation(models.Model):
@@ -72,8 +73,8 @@ class Conversation(models.Model):
 
 
 class ParticipantRole(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    MEMBER = "member", "Member"
+    ADMIN = "admin", _("Admin")
+    MEMBER = "member", _("Member")
 
 
 class ActiveParticipantQuerySet(models.QuerySet):
@@ -124,10 +125,10 @@ class ConversationParticipant(models.Model):
 
 
 class MessageType(models.TextChoices):
-    TEXT = "text", "Text"
-    FILE = "file", "File"
-    IMAGE = "image", "Image"
-    SYSTEM = "system", "System"
+    TEXT = "text", _("Text")
+    FILE = "file", _("File")
+    IMAGE = "image", _("Image")
+    SYSTEM = "system", _("System")
 
 
 class Message(models.Model):
@@ -218,8 +219,8 @@ class Message(models.Model):
 
 
 class ReceiptStatus(models.TextChoices):
-    DELIVERED = "delivered", "Delivered"
-    READ = "read", "Read"
+    DELIVERED = "delivered", _("Delivered")
+    READ = "read", _("Read")
 
 
 class MessageStatus(models.Model):
@@ -244,9 +245,9 @@ class MessageStatus(models.Model):
 
 
 class PresenceStatus(models.TextChoices):
-    ONLINE = "online", "Online"
-    AWAY = "away", "Away"
-    OFFLINE = "offline", "Offline"
+    ONLINE = "online", _("Online")
+    AWAY = "away", _("Away")
+    OFFLINE = "offline", _("Offline")
 
 
 class UserPresence(models.Model):

@@ -79,6 +79,7 @@ from typing import Any, Final, TypeVar
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import MentorAssignment, Role, User
 from messaging.errors import (
@@ -153,7 +154,7 @@ def _query(query: Callable[..., QuerySet[M]]) -> Callable[..., QuerySet[M]]:
 
 def _check_acting(user: Any) -> None:
     if not is_acting(user):
-        raise AccessDenied("This account is deactivated.")
+        raise AccessDenied(_("This account is deactivated."))
 
 
 def check_acting(user: Any) -> None:
@@ -206,9 +207,9 @@ def may_block(user: User, other: User) -> bool:
 def check_block(user: User, other: User) -> None:
     _check_acting(user)
     if other.pk == user.pk:
-        raise InvalidInput("You can't block yourself.")
+        raise InvalidInput(_("You can't block yourself."))
     if not may_block(user, other):
-        raise AccessDenied("You can't block your mentor or an admin; report a message instead.")
+        raise AccessDenied(_("You can't block your mentor or an admin; report a message instead."))
 
 
 @_rule
@@ -311,32 +312,33 @@ def check_new_conversation(*, creator: User, kind: str, others: Iterable[User]) 
     others = list(others)
     if kind == ConversationType.DIRECT:
         if len(others) != 1:
-            raise InvalidInput("A direct conversation has exactly one other person.")
+            raise InvalidInput(_("A direct conversation has exactly one other person."))
         if not may_start_direct(creator, others[0]):
             if is_acting(creator) and _roles_allow_direct(creator, others[0]):
                 check_not_blocked(creator, others[0])  # allowed but for a block: say so
-            raise AccessDenied("You may not start a conversation with this person.")
+            raise AccessDenied(_("You may not start a conversation with this person."))
     elif kind == ConversationType.GROUP:
         if not may_create_group(creator):
-            raise AccessDenied("Only mentors and admins create groups.")
+            raise AccessDenied(_("Only mentors and admins create groups."))
         denied = [u for u in others if not may_add_to_group(creator, u)]
         if denied:
             raise AccessDenied(
-                "You may not add: " + ", ".join(sorted(u.display_name for u in denied))
+                _("You may not add: %(names)s")
+                % {"names": ", ".join(sorted(u.display_name for u in denied))}
             )
     elif kind == ConversationType.SUPPORT:
         if creator.role == Role.ADMIN:
             if len(others) != 1:
-                raise InvalidInput("An admin opens a support conversation for one person.")
+                raise InvalidInput(_("An admin opens a support conversation for one person."))
             requester = others[0]
         else:
             if others:
-                raise InvalidInput("A support conversation connects you with the admins.")
+                raise InvalidInput(_("A support conversation connects you with the admins."))
             requester = creator
         if not may_open_support(creator, requester):
-            raise AccessDenied("You may not open this support conversation.")
+            raise AccessDenied(_("You may not open this support conversation."))
     else:
-        raise InvalidInput(f"Unknown conversation type {kind!r}.")
+        raise InvalidInput(_("Unknown conversation type %(type)s.") % {"type": repr(kind)})
 
 
 # --- Conversations --------------------------------------------------------------
@@ -466,13 +468,13 @@ def managed_conversations(user: User) -> QuerySet[Conversation]:
 def check_read(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> None:
     _check_acting(user)
     if not may_read(user, conversation, membership=membership):
-        raise AccessDenied("You are not a member of this conversation.")
+        raise AccessDenied(_("You are not a member of this conversation."))
 
 
 def check_post(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> None:
     check_read(user, conversation, membership=membership)
     if conversation.is_archived:
-        raise ConversationArchived("This conversation is archived.")
+        raise ConversationArchived(_("This conversation is archived."))
     if _direct_block(user, conversation):
         others = conversation.participants.exclude(user_id=user.pk).values_list("user_id")
         other = User.objects.filter(pk__in=others).first()
@@ -484,9 +486,9 @@ def check_not_blocked(user: User, other: User) -> None:
     """Raise PersonBlocked, saying who blocked whom, if either of the two
     blocked the other."""
     if UserBlock.objects.filter(blocker=user.pk, blocked=other.pk).exists():
-        raise PersonBlocked("You can't message this person.")
+        raise PersonBlocked(_("You can't message this person."))
     if UserBlock.objects.filter(blocker=other.pk, blocked=user.pk).exists():
-        raise PersonBlocked("This person can't receive your messages.")
+        raise PersonBlocked(_("This person can't receive your messages."))
 
 
 def check_manage(
@@ -522,7 +524,7 @@ def check_moderate(user: User) -> None:
     """Raise AccessDenied unless ``user`` may moderate (``may_moderate``)."""
     _check_acting(user)
     if not may_moderate(user):
-        raise AccessDenied("Only moderators may do this.")
+        raise AccessDenied(_("Only moderators may do this."))
 
 
 @_rule
@@ -543,9 +545,9 @@ def check_change_message(user: User, message: Message, *, deleting: bool) -> Non
     conversation = message.conversation
     check_read(user, conversation)
     if message.sender_id != user.pk:
-        raise AccessDenied("You can change only your own messages.")
+        raise AccessDenied(_("You can change only your own messages."))
     if conversation.is_archived:
-        raise ConversationArchived("This conversation is archived.")
+        raise ConversationArchived(_("This conversation is archived."))
     if not deleting and _direct_block(user, conversation):
         # An edit reaches the other person as much as a send; deleting
         # one's own message stays possible.
@@ -605,9 +607,9 @@ def check_pin(user: User, conversation: Conversation, *, membership: Membership 
     role does not pin here."""
     check_read(user, conversation, membership=membership)
     if conversation.is_archived:
-        raise ConversationArchived("This conversation is archived.")
+        raise ConversationArchived(_("This conversation is archived."))
     if not may_pin(user, conversation, membership=membership):
-        raise AccessDenied("You may not pin messages in this conversation.")
+        raise AccessDenied(_("You may not pin messages in this conversation."))
 
 
 @_rule
@@ -622,7 +624,7 @@ def check_remove_link_preview(user: User, message: Message) -> None:
     """Raise AccessDenied unless ``user`` may remove ``message``'s card."""
     _check_acting(user)
     if not may_remove_link_preview(user, message):
-        raise AccessDenied("Only the sender may remove a message's link preview.")
+        raise AccessDenied(_("Only the sender may remove a message's link preview."))
 
 
 # --- Files ------------------------------------------------------------------------
@@ -787,7 +789,7 @@ def check_see_support_request(user: User, request: SupportRequest) -> None:
     """Raise NotFound (never reveal a request) unless ``user`` may see it."""
     _check_acting(user)
     if not may_see_support_request(user, request):
-        raise NotFound("No such support request.")
+        raise NotFound(_("No such support request."))
 
 
 def check_work_support_queue(user: User, *, refusal: str) -> None:

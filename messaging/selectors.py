@@ -22,6 +22,7 @@ from django.db.models import (
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, limits, policy
@@ -101,7 +102,7 @@ def inbox(
     )
     if kind:
         if kind not in ConversationType.values:
-            raise InvalidInput(f"Unknown conversation type {kind!r}.")
+            raise InvalidInput(_("Unknown conversation type %(type)s.") % {"type": repr(kind)})
         memberships = memberships.filter(conversation__type=kind)
     return memberships
 
@@ -224,7 +225,7 @@ def membership_for(user: User, conversation_id: UUID, *, attempted: str) -> Conv
         return membership
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound(_("No such conversation."))
     with audit.denials_recorded(actor=user, attempted=attempted, conversation_id=conversation_id):
         policy.check_read(user, conversation, membership=membership)
         raise AssertionError("unreachable: check_read refused")  # pragma: no cover
@@ -312,7 +313,7 @@ def message_for(user: User, message_id: UUID) -> Message:
             Message.objects.select_related("sender").prefetch_related("attachments")
         ).get(pk=message_id)
     except Message.DoesNotExist:
-        raise NotFound("No such message.") from None
+        raise NotFound(_("No such message.")) from None
     membership_for(user, message.conversation_id, attempted="message.read")
     return message
 
@@ -360,7 +361,7 @@ def users_by_ids(user_ids: Iterable[UUID]) -> list[User]:
     found = {user.pk: user for user in User.objects.filter(pk__in=wanted)}
     missing = [str(pk) for pk in wanted if pk not in found]
     if missing:
-        raise InvalidInput("No such user: " + ", ".join(missing))
+        raise InvalidInput(_("No such user: %(ids)s") % {"ids": ", ".join(missing)})
     return [found[pk] for pk in wanted]
 
 
@@ -390,7 +391,7 @@ def user_by_id(user_id: UUID) -> User:
     try:
         return User.objects.get(pk=user_id)
     except User.DoesNotExist:
-        raise NotFound("No such user.") from None
+        raise NotFound(_("No such user.")) from None
 
 
 def presence_visible_ids(user: User, user_ids: Iterable[UUID]) -> list[str]:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from messaging import limits
 from messaging.errors import FileRefused, InvalidInput
@@ -37,11 +39,11 @@ from messaging.errors import FileRefused, InvalidInput
 # feed and carriage return are ordinary text in a message.
 _REFUSED_EVERYWHERE = (
     ("\x00", "NUL"),
-    ("\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f", "a control character"),
-    ("\ud800-\udfff", "a lone surrogate"),
+    ("\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f", gettext_lazy("a control character")),
+    ("\ud800-\udfff", gettext_lazy("a lone surrogate")),
     (
         "\ufdd0-\ufdef\ufffe\uffff",
-        "a noncharacter",
+        gettext_lazy("a noncharacter"),
     ),
 )
 # Refused besides in one-line strings (titles, display names), which are
@@ -49,8 +51,8 @@ _REFUSED_EVERYWHERE = (
 # embedding, override and isolate controls, which would reorder the text
 # around a name (a name that displays as another).
 _REFUSED_IN_ONE_LINE = (
-    ("\t\n\r\u2028\u2029", "a line break or tab"),
-    ("\u202a-\u202e\u2066-\u2069", "a bidirectional control"),
+    ("\t\n\r\u2028\u2029", gettext_lazy("a line break or tab")),
+    ("\u202a-\u202e\u2066-\u2069", gettext_lazy("a bidirectional control")),
 )
 REFUSED_CHARACTERS = _REFUSED_EVERYWHERE + _REFUSED_IN_ONE_LINE
 
@@ -80,8 +82,16 @@ def check_text(value: str, *, what: str, one_line: bool = False) -> str:
         return value
     kind = groups[found.lastindex - 1][1]  # the pattern's group is the category's
     raise InvalidInput(
-        f"{what} must not contain {kind} (U+{ord(found.group()):04X}, "
-        f"character {found.start() + 1})."
+        # Translators: %(kind)s is one of "NUL", "a control character",
+        # "a lone surrogate", "a noncharacter", "a line break or tab",
+        # "a bidirectional control"; %(field)s a field name, kept as is.
+        _("%(field)s must not contain %(kind)s (U+%(code_point)s, character %(position)s).")
+        % {
+            "field": what,
+            "kind": kind,
+            "code_point": f"{ord(found.group()):04X}",
+            "position": found.start() + 1,
+        }
     )
 
 
@@ -90,11 +100,11 @@ def parse_uuid(value: object, *, what: str) -> UUID:
     if isinstance(value, UUID):
         return value
     if not isinstance(value, str):
-        raise InvalidInput(f"{what} must be a UUID.")
+        raise InvalidInput(_("%(field)s must be a UUID.") % {"field": what})
     try:
         return UUID(value)
     except ValueError:
-        raise InvalidInput(f"{what} must be a UUID.") from None
+        raise InvalidInput(_("%(field)s must be a UUID.") % {"field": what}) from None
 
 
 def echo_id(value: str) -> str:
@@ -109,7 +119,7 @@ def echo_id(value: str) -> str:
 def parse_uuids(values: object, *, what: str) -> list[UUID]:
     """A list of UUIDs, each once, in the order given."""
     if not isinstance(values, list | tuple):
-        raise InvalidInput(f"{what} must be a list of UUIDs.")
+        raise InvalidInput(_("%(field)s must be a list of UUIDs.") % {"field": what})
     return list(dict.fromkeys(parse_uuid(value, what=f"{what}[]") for value in values))
 
 
@@ -118,12 +128,20 @@ def clean_content(value: object) -> str:
     (``too_long`` beyond), ``check_text``. Kept as written, whitespace
     included."""
     if not isinstance(value, str):
-        raise InvalidInput("content must be text.")
+        raise InvalidInput(_("content must be text."))
     if not value.strip():
-        raise InvalidInput("A message cannot be empty.")
+        raise InvalidInput(_("A message cannot be empty."))
     limit = limits.max_content_chars()
     if len(value) > limit:
-        raise InvalidInput(f"A message has at most {limit} characters.", code="too_long")
+        raise InvalidInput(
+            ngettext(
+                "A message has at most %(count)s character.",
+                "A message has at most %(count)s characters.",
+                limit,
+            )
+            % {"count": limit},
+            code="too_long",
+        )
     return check_text(value, what="content")
 
 
@@ -133,7 +151,7 @@ def clean_caption(value: object) -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str):
-        raise InvalidInput("content must be text.")
+        raise InvalidInput(_("content must be text."))
     if not value.strip():
         return ""
     return clean_content(value)
@@ -147,15 +165,23 @@ def clean_attachment_ids(value: object) -> list[UUID]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise InvalidInput("attachments must be a list of upload ids.")
+        raise InvalidInput(_("attachments must be a list of upload ids."))
     limit = int(settings.PARLEY["MAX_ATTACHMENTS_PER_MESSAGE"])
     if len(value) > limit:
-        raise FileRefused(f"A message has at most {limit} files.", code="too_many_files")
+        raise FileRefused(
+            ngettext(
+                "A message has at most %(count)s file.",
+                "A message has at most %(count)s files.",
+                limit,
+            )
+            % {"count": limit},
+            code="too_many_files",
+        )
     if not all(isinstance(item, str) for item in value):
-        raise InvalidInput("attachments must be a list of upload ids (UUID strings).")
+        raise InvalidInput(_("attachments must be a list of upload ids (UUID strings)."))
     ids = [parse_uuid(item, what="attachments[]") for item in value]
     if len(set(ids)) != len(ids):
-        raise InvalidInput("attachments lists the same upload twice.")
+        raise InvalidInput(_("attachments lists the same upload twice."))
     return ids
 
 
@@ -164,11 +190,18 @@ def clean_title(value: object) -> str:
     conversation has none; whether a group needs one is the service's rule).
     One line: ``check_text(one_line=True)``."""
     if not isinstance(value, str):
-        raise InvalidInput("title must be text.")
+        raise InvalidInput(_("title must be text."))
     value = value.strip()
     limit = limits.max_title_chars()
     if len(value) > limit:
-        raise InvalidInput(f"A title has at most {limit} characters.")
+        raise InvalidInput(
+            ngettext(
+                "A title has at most %(count)s character.",
+                "A title has at most %(count)s characters.",
+                limit,
+            )
+            % {"count": limit}
+        )
     return check_text(value, what="title", one_line=True)
 
 
@@ -179,12 +212,15 @@ def clean_display_name(value: object) -> str:
     """A person's display name, stripped: required, at most 150 characters,
     one line (``check_text(one_line=True)``)."""
     if not isinstance(value, str):
-        raise InvalidInput("display_name must be text.")
+        raise InvalidInput(_("display_name must be text."))
     value = value.strip()
     if not value:
-        raise InvalidInput("A display name is required.")
+        raise InvalidInput(_("A display name is required."))
     if len(value) > MAX_DISPLAY_NAME_CHARS:
-        raise InvalidInput(f"A display name has at most {MAX_DISPLAY_NAME_CHARS} characters.")
+        raise InvalidInput(
+            _("A display name has at most %(count)s characters.")
+            % {"count": MAX_DISPLAY_NAME_CHARS}
+        )
     return check_text(value, what="display_name", one_line=True)
 
 
@@ -195,7 +231,10 @@ def clean_seq(value: object, *, what: str = "seq") -> int:
     """A seq: a whole number from 0 to ``MAX_SEQ`` (booleans are not numbers
     here; a larger number would fail in the database, not be refused)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
-        raise InvalidInput(f"{what} must be a whole number from 0 to {MAX_SEQ}.")
+        raise InvalidInput(
+            _("%(field)s must be a whole number from 0 to %(max)s.")
+            % {"field": what, "max": MAX_SEQ}
+        )
     return value
 
 
@@ -206,7 +245,7 @@ def clean_optional_seq(value: object, *, what: str) -> int | None:
 def clean_history_cursors(after_seq: int | None, before_seq: int | None) -> None:
     """A history page is asked for forward or back, not both."""
     if after_seq is not None and before_seq is not None:
-        raise InvalidInput("Give after_seq or before_seq, not both.")
+        raise InvalidInput(_("Give after_seq or before_seq, not both."))
 
 
 # One presence question names at most this many people, over the socket
@@ -233,7 +272,10 @@ def clean_resume_cursors(value: object) -> ResumeCursors:
     InvalidInput. Spellings of one id (upper case, braces, ``urn:uuid:``, no
     dashes) are one conversation, so each is looked at once."""
     if not isinstance(value, dict) or len(value) > MAX_RESUME_CURSORS:
-        raise InvalidInput(f"cursors must map up to {MAX_RESUME_CURSORS} conversation ids to seqs.")
+        raise InvalidInput(
+            _("cursors must map up to %(count)s conversation ids to seqs.")
+            % {"count": MAX_RESUME_CURSORS}
+        )
     parsed = ResumeCursors()
     for key, seq in value.items():
         try:
@@ -252,5 +294,5 @@ def clean_page_size(value: object) -> int:
     if value is None:
         return limits.history_page_size()
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidInput("limit must be a whole number, 1 or more.")
+        raise InvalidInput(_("limit must be a whole number, 1 or more."))
     return min(value, limits.history_max_page_size())

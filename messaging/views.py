@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
@@ -48,12 +49,12 @@ def title_for(conversation, members, user) -> str:
     if conversation.title:
         return conversation.title
     if conversation.type == ConversationType.SUPPORT:
-        return "Support"
+        return _("Support")
     if members is None:
         members = selectors.participants(conversation)
     others = [m.user for m in members if m.user_id != user.pk]
     if not others:
-        return "Just you"
+        return _("Just you")
     return ", ".join(u.display_name for u in others[:3]) + (
         f" +{len(others) - 3}" if len(others) > 3 else ""
     )
@@ -105,25 +106,29 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
             else membership.last_message_content
         )
         if membership.last_message_deleted_at:
-            preview = "Message deleted"
+            preview = _("Message deleted")
         elif membership.last_message_hidden_at:
-            preview = "Message hidden by a moderator"
+            preview = _("Message hidden by a moderator")
         elif membership.last_message_type in (MessageType.FILE, MessageType.IMAGE):
             # The caption when there is one; else what kind of file came.
             caption = text
             if caption:
                 preview = caption
             elif membership.last_message_type == MessageType.IMAGE:
-                preview = "Sent an image"
+                preview = _("Sent an image")
             else:
-                preview = "Sent a file"
+                preview = _("Sent a file")
         else:
             preview = text or ""
         if sender_id and membership.last_message_type != MessageType.SYSTEM and preview:
             if sender_id == user.pk:
-                preview = f"You: {preview}"
+                preview = _("You: %(preview)s") % {"preview": preview}
             elif conversation.type != ConversationType.DIRECT and sender_id in people:
-                preview = f"{people[sender_id].display_name.split()[0]}: {preview}"
+                # Translators: a sender's first name, then their message.
+                preview = _("%(name)s: %(preview)s") % {
+                    "name": people[sender_id].display_name.split()[0],
+                    "preview": preview,
+                }
         rows.append(
             {
                 "conversation": conversation,
@@ -323,7 +328,9 @@ def members(request, conversation_id):
 def archive(request, conversation_id):
     archived = request.POST.get("archived") == "1"
     services.set_archived(actor=request.user, conversation_id=conversation_id, archived=archived)
-    messages.success(request, "Conversation archived." if archived else "Conversation restored.")
+    messages.success(
+        request, _("Conversation archived.") if archived else _("Conversation restored.")
+    )
     return redirect(safe_next(request) or reverse("conversation", args=[conversation_id]))
 
 
@@ -338,10 +345,10 @@ def put_away(request, conversation_id):
     )
     if archived:
         messages.success(
-            request, "Archived for you. A new message brings it back unless you mute it."
+            request, _("Archived for you. A new message brings it back unless you mute it.")
         )
         return redirect("inbox")
-    messages.success(request, "Back in your inbox.")
+    messages.success(request, _("Back in your inbox."))
     return redirect(safe_next(request) or reverse("conversation", args=[conversation_id]))
 
 
@@ -354,7 +361,7 @@ def rename(request, conversation_id):
         conversation_id=conversation_id,
         title=validation.clean_title(request.POST.get("title", "")),
     )
-    messages.success(request, "Conversation renamed.")
+    messages.success(request, _("Conversation renamed."))
     return redirect("members", conversation_id=conversation_id)
 
 
@@ -366,10 +373,12 @@ def add_members(request, conversation_id):
         validation.parse_uuids(request.POST.getlist("user_ids"), what="user_ids")
     )
     if not users:
-        messages.error(request, "Choose at least one person to add.")
+        messages.error(request, _("Choose at least one person to add."))
         return redirect("members", conversation_id=conversation_id)
     services.add_participants(actor=request.user, conversation_id=conversation_id, users=users)
-    messages.success(request, "Added " + ", ".join(u.display_name for u in users) + ".")
+    messages.success(
+        request, _("Added %(names)s.") % {"names": ", ".join(u.display_name for u in users)}
+    )
     return redirect("members", conversation_id=conversation_id)
 
 
@@ -380,9 +389,9 @@ def remove_member(request, conversation_id):
     user = _user_from_post(request)
     services.remove_participant(actor=request.user, conversation_id=conversation_id, user=user)
     if user.pk == request.user.pk:
-        messages.success(request, "You left the conversation.")
+        messages.success(request, _("You left the conversation."))
         return redirect("inbox")
-    messages.success(request, f"Removed {user.display_name}.")
+    messages.success(request, _("Removed %(name)s.") % {"name": user.display_name})
     return redirect("members", conversation_id=conversation_id)
 
 
@@ -422,7 +431,7 @@ def new_direct(request):
 @_messaging_errors_shown
 def new_group(request):
     if not policy.may_create_group(request.user):
-        messages.error(request, "Only mentors and admins create groups.")
+        messages.error(request, _("Only mentors and admins create groups."))
         return redirect("inbox")
     people = policy.messageable_users(request.user).order_by("role", "display_name")
     if request.method == "POST":

@@ -29,6 +29,7 @@ from django.core.exceptions import (
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.log import log_response
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
@@ -74,10 +75,13 @@ def _first_message(detail) -> str:
     if isinstance(detail, dict):
         for field, value in detail.items():
             message = _first_message(value)
-            return message if field == "non_field_errors" else f"{field}: {message}"
+            if field == "non_field_errors":
+                return message
+            # Translators: a refused field's name (as the API spells it), then why.
+            return _("%(field)s: %(message)s") % {"field": field, "message": message}
     if isinstance(detail, list) and detail:
         return _first_message(detail[0])
-    return str(detail) or "Invalid input."
+    return str(detail) or _("Invalid input.")
 
 
 def _refused_request(exc: SuspiciousOperation | BadRequest) -> tuple[int, str, str]:
@@ -86,11 +90,12 @@ def _refused_request(exc: SuspiciousOperation | BadRequest) -> tuple[int, str, s
     ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` for a query string), or malformed."""
     if isinstance(exc, RequestDataTooBig):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        return 413, "too_large", f"A request body has at most {limit} bytes."
+        return 413, "too_large", _("A request body has at most %(count)s bytes.") % {"count": limit}
     if isinstance(exc, TooManyFieldsSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-        return 400, "invalid", f"A query string has at most {limit} parameters."
-    return 400, "invalid", "The request is malformed."
+        message = _("A query string has at most %(count)s parameters.") % {"count": limit}
+        return 400, "invalid", message
+    return 400, "invalid", _("The request is malformed.")
 
 
 def exception_handler(exc, context):
@@ -115,7 +120,7 @@ def _internal_error(exc: Exception, request) -> Response:
     set_rollback()
     signals.got_request_exception.send(sender=None, request=_django_request(request))
     response = Response(
-        error_body("internal", "An unexpected error; the request may be retried."),
+        error_body("internal", _("An unexpected error; the request may be retried.")),
         status=status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
     if request is not None:
@@ -192,4 +197,4 @@ def not_found(request, *args, **kwargs):
     Django's CSRF check, whose refusal is an HTML page: this view changes
     nothing, and every other API view checks CSRF itself (DRF's session
     authentication), answering in the API's shape."""
-    return JsonResponse(error_body("not_found", "No such endpoint or object."), status=404)
+    return JsonResponse(error_body("not_found", _("No such endpoint or object.")), status=404)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from django.utils.functional import lazy
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -81,7 +82,9 @@ def _whole_number(field: serializers.Field, data: object) -> object:
         return data
     if isinstance(data, str) and _DIGITS.fullmatch(data):
         return int(data)
-    raise serializers.ValidationError(f"{field.field_name} must be a whole number.")
+    raise serializers.ValidationError(
+        _("%(field)s must be a whole number.") % {"field": field.field_name}
+    )
 
 
 def _parsed(parse: Callable, *args, **kwargs):
@@ -172,7 +175,8 @@ class QueryBooleanField(serializers.BooleanField):
 def _at_most_group_size(ids: list) -> list:
     if len(ids) > limits.max_group_members():
         raise serializers.ValidationError(
-            f"A conversation has at most {limits.max_group_members()} members."
+            _("A conversation has at most %(count)s members.")
+            % {"count": limits.max_group_members()}
         )
     return ids
 
@@ -328,9 +332,11 @@ class PresenceQuery(QuerySerializer):
     def validate_user_ids(self, value):
         ids = value.split(",")
         if len(ids) > MAX_PRESENCE_USERS:
-            raise serializers.ValidationError(f"At most {MAX_PRESENCE_USERS} user ids.")
+            raise serializers.ValidationError(
+                _("At most %(count)s user ids.") % {"count": MAX_PRESENCE_USERS}
+            )
         if not _USER_IDS.fullmatch(value):
-            raise serializers.ValidationError("user_ids must be UUIDs separated by commas.")
+            raise serializers.ValidationError(_("user_ids must be UUIDs separated by commas."))
         return _parsed(validation.parse_uuids, ids, what="user_ids")
 
 

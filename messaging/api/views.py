@@ -8,6 +8,7 @@ from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from django.template import Context, Engine
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 from rest_framework import status
@@ -399,7 +400,7 @@ class ObtainTokenView(ParleyAPIView):
         data = _valid(s.TokenIn, request.data)
         user = authenticate(request, email=data["email"].lower(), password=data["password"])
         if user is None:
-            raise InvalidInput("Unable to log in with these credentials.")
+            raise InvalidInput(_("Unable to log in with these credentials."))
         return Response({"token": account_services.issue_api_token(user=user)})
 
 

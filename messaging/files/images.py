@@ -13,6 +13,8 @@ import io
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, ImageSequence
 
 from messaging.errors import FileRefused
@@ -39,12 +41,14 @@ def _max_pixels() -> int:
 
 
 def _damaged() -> FileRefused:
-    return FileRefused("The image is damaged or incomplete.", code="damaged_file")
+    return FileRefused(_("The image is damaged or incomplete."), code="damaged_file")
 
 
 def _too_large() -> FileRefused:
     return FileRefused(
-        f"The image has too many pixels (at most {_max_pixels():,}).", code="image_too_large"
+        _("The image has too many pixels (at most %(count)s).")
+        % {"count": number_format(_max_pixels(), force_grouping=True)},
+        code="image_too_large",
     )
 
 
@@ -54,7 +58,7 @@ def _has_alpha(image: Image.Image) -> bool:
         image = image.convert("RGBA")
     if "A" not in image.getbands():
         return False
-    lowest, _ = image.getchannel("A").getextrema()
+    lowest, _highest = image.getchannel("A").getextrema()
     return isinstance(lowest, int | float) and lowest < 255
 
 

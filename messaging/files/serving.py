@@ -16,6 +16,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpResponseBase, HttpResponseRedirect
 from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit
@@ -67,7 +68,7 @@ def _respond(*, key: str, filename: str, content_type: str, inline: bool) -> Htt
             stored = storage.open_file(key)
         except FileNotFoundError:
             # A row whose object is gone (a purge half-way): nothing to serve.
-            raise NotFound("No such file.") from None
+            raise NotFound(_("No such file.")) from None
         response = FileResponse(stored, content_type=content_type)
         response["Content-Length"] = str(stored.size)
         response["Content-Disposition"] = (
@@ -109,7 +110,7 @@ def serve_content(
 def serve_thumbnail(attachment: Attachment) -> HttpResponseBase:
     """An image's thumbnail, inline; anything without one is not found."""
     if attachment.kind != AttachmentKind.IMAGE or not attachment.thumbnail_key:
-        raise NotFound("This file has no thumbnail.")
+        raise NotFound(_("This file has no thumbnail."))
     key = attachment.thumbnail_key
     return _respond(
         key=key,
@@ -124,7 +125,7 @@ def serve_preview_page(attachment: Attachment, page: int) -> HttpResponseBase:
     page beyond those rendered is not found."""
     pages = attachment.preview_pages or []
     if not 1 <= page <= len(pages):
-        raise NotFound("No such preview page.")
+        raise NotFound(_("No such preview page."))
     key = pages[page - 1]["key"]
     return _respond(
         key=key,

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 
 import filetype
+from django.utils.translation import gettext as _
 
 from messaging.errors import UnsupportedFile
 from messaging.files.models import AttachmentKind
@@ -118,11 +119,13 @@ def sniff(content: bytes, name: str = "") -> FileType:
     if detected is not None:
         allowed = _ALLOWED.get(detected.extension)
         if allowed is None:
-            raise UnsupportedFile(f"Files of this type ({detected.mime}) cannot be shared.")
+            raise UnsupportedFile(
+                _("Files of this type (%(type)s) cannot be shared.") % {"type": detected.mime}
+            )
         return allowed
     if not _is_text(content):
-        raise UnsupportedFile("Files of this type cannot be shared.")
+        raise UnsupportedFile(_("Files of this type cannot be shared."))
     if _is_markup(content):
-        raise UnsupportedFile("HTML, SVG and XML files cannot be shared.")
+        raise UnsupportedFile(_("HTML, SVG and XML files cannot be shared."))
     extension = os.path.splitext(name)[1].lower()
     return CSV if extension in CSV.extensions else TEXT

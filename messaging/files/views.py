@@ -3,18 +3,21 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from messaging.errors import MessagingError
 from messaging.files.models import AttachmentKind, PreviewState
 from messaging.files.payloads import attachment_payload
 from messaging.files.selectors import access
 
-KIND_WORDS: dict[str, str] = {
-    AttachmentKind.IMAGE: "Image",
-    AttachmentKind.PDF: "PDF document",
-    AttachmentKind.OFFICE: "Office document",
-    AttachmentKind.TEXT: "Text file",
-    AttachmentKind.ARCHIVE: "Archive",
+KIND_WORDS: dict[str, str | Promise] = {
+    AttachmentKind.IMAGE: gettext_lazy("Image"),
+    AttachmentKind.PDF: gettext_lazy("PDF document"),
+    AttachmentKind.OFFICE: gettext_lazy("Office document"),
+    AttachmentKind.TEXT: gettext_lazy("Text file"),
+    AttachmentKind.ARCHIVE: gettext_lazy("Archive"),
 }
 
 
@@ -36,7 +39,7 @@ def preview_page(request, attachment_id):
         "messaging/file_preview.html",
         {
             "attachment": attachment,
-            "kind_words": KIND_WORDS.get(attachment.kind, "File"),
+            "kind_words": KIND_WORDS.get(attachment.kind, _("File")),
             "file": payload,
             "pages": preview["pages"],
             "page_count": preview["page_count"],

@@ -38,6 +38,8 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from messaging import policy
 from messaging.admin_mixins import ReadOnlyAdmin
@@ -87,8 +89,8 @@ def excerpt(message: Message | None) -> str:
         return "—"
     if message.deleted_at is not None:
         return "(deleted)"
-    text = Truncator(message.content or message.file_url or "(no text)").chars(EXCERPT_CHARS)
-    return f"[hidden] {text}" if message.hidden_at is not None else text
+    text = Truncator(message.content or message.file_url or _("(no text)")).chars(EXCERPT_CHARS)
+    return _("[hidden] %(text)s") % {"text": text} if message.hidden_at is not None else text
 
 
 # --- The note form --------------------------------------------------------------
@@ -99,13 +101,13 @@ class NoteForm(forms.Form):
 
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Why: kept in the audit log, seen by moderators only.",
+        help_text=gettext_lazy("Why: kept in the audit log, seen by moderators only."),
     )
 
     def clean_note(self):
         note = self.cleaned_data["note"].strip()
         if not note:
-            raise forms.ValidationError("A moderator note is required.")
+            raise forms.ValidationError(_("A moderator note is required."))
         return note
 
 
@@ -113,15 +115,21 @@ class WarnForm(NoteForm):
     text = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="What the sender reads (blank: the standard wording).",
+        help_text=gettext_lazy("What the sender reads (blank: the standard wording)."),
     )
 
 
-MUTE_PRESETS = [(60, "1 hour"), (24 * 60, "24 hours"), (7 * 24 * 60, "7 days")]
+MUTE_PRESETS = [
+    (60, gettext_lazy("1 hour")),
+    (24 * 60, gettext_lazy("24 hours")),
+    (7 * 24 * 60, gettext_lazy("7 days")),
+]
 
 
 class MuteForm(NoteForm):
-    minutes = forms.TypedChoiceField(choices=MUTE_PRESETS, coerce=int, initial=60, label="For")
+    minutes = forms.TypedChoiceField(
+        choices=MUTE_PRESETS, coerce=int, initial=60, label=gettext_lazy("For")
+    )
 
 
 # What acting on the selected rows came to: how many were done, and what
@@ -164,7 +172,11 @@ def note_page(
         if form.is_valid():
             done, failures = perform(form.cleaned_data)
             if done:
-                model_admin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
+                model_admin.message_user(
+                    request,
+                    _("%(action)s: %(count)s done.") % {"action": title, "count": done},
+                    messages.SUCCESS,
+                )
             for failure in failures:
                 model_admin.message_user(request, failure, messages.ERROR)
             return None
@@ -190,12 +202,12 @@ class CaseStatusFilter(admin.SimpleListFilter):
     """Open cases unless another status (or all) is chosen: the queue is
     what is waiting."""
 
-    title = "status"
+    title = gettext_lazy("status")
     parameter_name = "status"
     ALL = "all"
 
     def lookups(self, request, model_admin):
-        return [*CaseStatus.choices, (self.ALL, "All")]
+        return [*CaseStatus.choices, (self.ALL, _("All"))]
 
     def chosen(self) -> str:
         return self.value() or CaseStatus.OPEN
@@ -220,7 +232,7 @@ class CaseStatusFilter(admin.SimpleListFilter):
 class ReasonFilter(admin.SimpleListFilter):
     """Cases with at least one report for this reason."""
 
-    title = "report reason"
+    title = gettext_lazy("report reason")
     parameter_name = "reason"
 
     def lookups(self, request, model_admin):
@@ -304,13 +316,13 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
     # --- Columns ---------------------------------------------------------------
 
-    @admin.display(description="message")
+    @admin.display(description=gettext_lazy("message"))
     def message_excerpt(self, obj):
         return excerpt(obj.message)
 
     # --- The case's page ---------------------------------------------------------
 
-    @admin.display(description="case")
+    @admin.display(description=gettext_lazy("case"))
     def case_summary(self, obj):
         review_url = self._review_url(obj.message)
         return format_html(
@@ -326,7 +338,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             review_url,
         )
 
-    @admin.display(description="message")
+    @admin.display(description=gettext_lazy("message"))
     def message_view(self, obj):
         """What was reported (the case's snapshot, taken when it last
         opened) beside what the message is now: its author may have edited
@@ -383,11 +395,11 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             files,
         )
 
-    @admin.display(description="in context (5 before, 5 after)")
+    @admin.display(description=gettext_lazy("in context (5 before, 5 after)"))
     def context_view(self, obj):
         return _messages_table(queue.surrounding_messages(obj.message), highlight=obj.message_id)
 
-    @admin.display(description="reports")
+    @admin.display(description=gettext_lazy("reports"))
     def reports_view(self, obj):
         rows = format_html_join(
             "",
@@ -404,7 +416,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         )
         return _table(("at", "reporter", "reason", "details"), rows)
 
-    @admin.display(description="filter hits")
+    @admin.display(description=gettext_lazy("filter hits"))
     def hits_view(self, obj):
         rows = format_html_join(
             "",
@@ -416,7 +428,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         )
         return _table(("at", "rule", "action", "field", "excerpt"), rows)
 
-    @admin.display(description="history (this message and its sender)")
+    @admin.display(description=gettext_lazy("history (this message and its sender)"))
     def moderation_history(self, obj):
         rows = format_html_join(
             "",
@@ -477,7 +489,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Review: {result.conversation}",
+            "title": _("Review: %(conversation)s") % {"conversation": result.conversation},
             "conversation": result.conversation,
             "page": result.page,
             "table": _messages_table(
@@ -499,13 +511,13 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
     # --- Actions ----------------------------------------------------------------------
 
-    @admin.action(description="Hide the message", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Hide the message"), permissions=["moderate"])
     def hide(self, request, queryset):
         return self._with_note(
             request,
             queryset,
             "hide",
-            "Hide the messages",
+            _("Hide the messages"),
             NoteForm,
             self._each_message(
                 lambda case, data: actions.hide_message(
@@ -514,13 +526,13 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Restore the message", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Restore the message"), permissions=["moderate"])
     def restore(self, request, queryset):
         return self._with_note(
             request,
             queryset,
             "restore",
-            "Restore the messages",
+            _("Restore the messages"),
             NoteForm,
             self._each_message(
                 lambda case, data: actions.restore_message(
@@ -529,13 +541,13 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Delete the message", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Delete the message"), permissions=["moderate"])
     def delete(self, request, queryset):
         return self._with_note(
             request,
             queryset,
             "delete",
-            "Delete the messages",
+            _("Delete the messages"),
             NoteForm,
             self._each_message(
                 lambda case, data: actions.delete_message(
@@ -544,13 +556,13 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Warn the sender", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Warn the sender"), permissions=["moderate"])
     def warn_sender(self, request, queryset):
         return self._with_note(
             request,
             queryset,
             "warn_sender",
-            "Warn the senders",
+            _("Warn the senders"),
             WarnForm,
             self._each_message(
                 lambda case, data: actions.warn_sender(
@@ -562,7 +574,9 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Mute the sender in this conversation", permissions=["moderate"])
+    @admin.action(
+        description=gettext_lazy("Mute the sender in this conversation"), permissions=["moderate"]
+    )
     def mute_here(self, request, queryset):
         def mute(sender_id, conversation_id, data):
             actions.mute_user(
@@ -577,12 +591,12 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             request,
             queryset,
             "mute_here",
-            "Mute the senders in these conversations",
+            _("Mute the senders in these conversations"),
             MuteForm,
             self._each_sender(request, mute, per_conversation=True),
         )
 
-    @admin.action(description="Mute the sender everywhere", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Mute the sender everywhere"), permissions=["moderate"])
     def mute_everywhere(self, request, queryset):
         def mute(sender_id, conversation_id, data):
             actions.mute_user(
@@ -597,12 +611,14 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             request,
             queryset,
             "mute_everywhere",
-            "Mute the senders everywhere",
+            _("Mute the senders everywhere"),
             MuteForm,
             self._each_sender(request, mute, per_conversation=False),
         )
 
-    @admin.action(description="Deactivate the sender's account", permissions=["moderate"])
+    @admin.action(
+        description=gettext_lazy("Deactivate the sender's account"), permissions=["moderate"]
+    )
     def deactivate_sender(self, request, queryset):
         def deactivate(sender_id, conversation_id, data):
             actions.deactivate_user(moderator=request.user, user_id=sender_id, note=data["note"])
@@ -611,18 +627,18 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             request,
             queryset,
             "deactivate_sender",
-            "Deactivate the senders' accounts",
+            _("Deactivate the senders' accounts"),
             NoteForm,
             self._each_sender(request, deactivate, per_conversation=False),
         )
 
-    @admin.action(description="Dismiss (nothing to do)", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Dismiss (nothing to do)"), permissions=["moderate"])
     def dismiss(self, request, queryset):
         return self._with_note(
             request,
             queryset,
             "dismiss",
-            "Dismiss the cases",
+            _("Dismiss the cases"),
             NoteForm,
             self._each_message(
                 lambda case, data: actions.dismiss_case(
@@ -673,7 +689,10 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             groups: dict[tuple[UUID, UUID | None], list[ModerationCase]] = {}
             for case in selected:
                 if case.sender_id is None:
-                    failures.append(f"{excerpt(case.message)}: its sender's account is gone.")
+                    failures.append(
+                        _("%(message)s: its sender's account is gone.")
+                        % {"message": excerpt(case.message)}
+                    )
                     continue
                 where = case.conversation_id if per_conversation else None
                 groups.setdefault((case.sender_id, where), []).append(case)
@@ -753,7 +772,7 @@ def excerpt_full(message: Message) -> str:
     if message.deleted_at is not None:
         return "(deleted)"
     if message.hidden_at is not None:
-        return f"[hidden] {message.content}"
+        return _("[hidden] %(text)s") % {"text": message.content}
     return message.content
 
 
@@ -768,17 +787,17 @@ class ReportAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     list_select_related = ["reporter", "message", "case"]
     date_hierarchy = "created_at"
 
-    @admin.display(description="message")
+    @admin.display(description=gettext_lazy("message"))
     def message_excerpt(self, obj):
         return excerpt(obj.message)
 
 
 class MuteActiveFilter(admin.SimpleListFilter):
-    title = "in force"
+    title = gettext_lazy("in force")
     parameter_name = "in_force"
 
     def lookups(self, request, model_admin):
-        return [("yes", "In force"), ("no", "Ended or lifted")]
+        return [("yes", _("In force")), ("no", _("Ended or lifted"))]
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -806,11 +825,11 @@ class MuteAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     list_select_related = ["user", "conversation", "created_by"]
     actions = ["lift"]
 
-    @admin.display(description="where")
+    @admin.display(description=gettext_lazy("where"))
     def where(self, obj):
         return obj.conversation or "everywhere"
 
-    @admin.action(description="Lift the mute", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Lift the mute"), permissions=["moderate"])
     def lift(self, request, queryset):
         selected = list(queryset.select_related("user"))
 
@@ -827,7 +846,7 @@ class MuteAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             self,
             request,
             action="lift",
-            title="Lift the mutes",
+            title=_("Lift the mutes"),
             form_class=NoteForm,
             selected=[(mute.pk, mute, mute.note) for mute in selected],
             perform=perform,

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from messaging.limits import ROLE_LIMIT_MINIMUMS
@@ -18,20 +19,20 @@ class FilterKind(models.TextChoices):
     # ``pattern`` holds words or phrases, one per line, matched on whole
     # words after normalization (case, accents, zero-width and look-alike
     # characters, letter substitutions).
-    TERM = "term", "Blocked terms"
+    TERM = "term", _("Blocked terms")
     # ``pattern`` is a regular expression matched against the normalized text.
-    PATTERN = "pattern", "Pattern (regular expression)"
+    PATTERN = "pattern", _("Pattern (regular expression)")
     # Accounts younger than ``new_account_days`` may post at most
     # ``max_links`` links in one message.
-    LINK_LIMIT = "link_limit", "Link limit for new accounts"
+    LINK_LIMIT = "link_limit", _("Link limit for new accounts")
     # The same text (normalized) ``repeat_count`` times within
     # ``repeat_window_seconds`` by one sender, in any conversation.
-    REPEAT = "repeat", "Repeated message (spam)"
+    REPEAT = "repeat", _("Repeated message (spam)")
 
 
 class FilterAction(models.TextChoices):
-    BLOCK = "block", "Block: refuse with an error (the draft stays)"
-    FLAG = "flag", "Deliver and flag for review"
+    BLOCK = "block", _("Block: refuse with an error (the draft stays)")
+    FLAG = "flag", _("Deliver and flag for review")
 
 
 class FilterRule(models.Model):
@@ -98,9 +99,9 @@ class FilterHit(models.Model):
 
 
 class CaseStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ACTIONED = "actioned", "Actioned"
-    DISMISSED = "dismissed", "Dismissed"
+    OPEN = "open", _("Open")
+    ACTIONED = "actioned", _("Actioned")
+    DISMISSED = "dismissed", _("Dismissed")
 
 
 class ModerationCase(models.Model):
@@ -152,11 +153,11 @@ class ModerationCase(models.Model):
 
 
 class ReportReason(models.TextChoices):
-    HARASSMENT = "harassment", "Harassment or bullying"
-    INAPPROPRIATE = "inappropriate", "Inappropriate or sexual content"
-    SAFEGUARDING = "safeguarding", "Someone may be at risk"
-    SPAM = "spam", "Spam"
-    OTHER = "other", "Something else"
+    HARASSMENT = "harassment", _("Harassment or bullying")
+    INAPPROPRIATE = "inappropriate", _("Inappropriate or sexual content")
+    SAFEGUARDING = "safeguarding", _("Someone may be at risk")
+    SPAM = "spam", _("Spam")
+    OTHER = "other", _("Something else")
 
 
 class Report(models.Model):

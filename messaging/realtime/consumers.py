@@ -14,7 +14,10 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from accounts.locale import accepted_language, speaking_to
 from messaging import events, limits, selectors, services, validation
 from messaging.errors import InvalidInput, MessagingError, ServiceUnavailable
 from messaging.models import PresenceStatus
@@ -49,6 +52,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # What this socket's client was last told of live delivery: it
         # assumes it works until told otherwise (docs/protocol.md, degraded).
         self.live_delivery_told = True
+        # The browser's language, from the handshake: the error frames of a
+        # person who chose none on their profile are written in it.
+        self.browser_language: str | None = None
 
     async def __call__(self, scope, receive, send):
         try:
@@ -62,13 +68,30 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def session_key(self) -> str | None:
         return getattr(self.scope.get("session"), "session_key", None)
 
+    def _speaking_to_user(self):
+        """Translation for what this socket tells its person: their profile's
+        language, else their browser's."""
+        return speaking_to(self.user, default=self.browser_language)
+
     async def connect(self):
         self.user = self.scope.get("user")
+        self.browser_language = self._handshake_language()
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        with self._speaking_to_user():
+            await self._greet()
 
+    def _handshake_language(self) -> str | None:
+        for name, value in self.scope.get("headers", ()):
+            if name == b"accept-language":
+                return accepted_language(value.decode("latin-1"))
+        return None
+
+    async def _greet(self) -> None:
+        """Register the socket, join its groups and send ``hello`` (or an
+        error frame and a close)."""
         self.typing_state = Typing(self.user)
         change = await presence_store.connect(self.user.pk, self.channel_name, consumer=self)
         self.registered = True
@@ -83,7 +106,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if change.connections > max_sockets:
             await self._send_error(
                 "too_many_connections",
-                f"At most {max_sockets} open tabs per person.",
+                ngettext(
+                    "At most %(count)s open tab per person.",
+                    "At most %(count)s open tabs per person.",
+                    max_sockets,
+                )
+                % {"count": max_sockets},
             )
             await self.close(code=CLOSE_TOO_MANY_SOCKETS)
             return
@@ -197,32 +225,37 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         """Answer one frame: its reply, or an ``error`` frame. Nothing a
         client sends ends the socket: an unexpected failure anywhere is
-        logged and answered ``internal`` (never a 1011 close)."""
-        try:
-            await self._receive(text_data, bytes_data)
-        except Exception:
-            logger.exception("A frame could not be handled")
-            await self._send_error("internal", "Something went wrong; try again.")
+        logged and answered ``internal`` (never a 1011 close). Messages
+        are in the person's language."""
+        with self._speaking_to_user():
+            try:
+                await self._receive(text_data, bytes_data)
+            except Exception:
+                logger.exception("A frame could not be handled")
+                await self._send_error("internal", _("Something went wrong; try again."))
 
     async def _receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
         if bytes_data is not None or text_data is None:
-            await self._send_error("binary_unsupported", "Send JSON text frames.")
+            await self._send_error("binary_unsupported", _("Send JSON text frames."))
             return
         max_bytes = limits.max_frame_bytes()
         # surrogatepass: a str that reached us with a lone surrogate in it is
         # measured, not refused here (the text rule names the field later).
         encoded_bytes = len(text_data.encode("utf-8", "surrogatepass"))
         if len(text_data) > max_bytes or encoded_bytes > max_bytes:
-            await self._send_error("frame_too_large", f"A frame has at most {max_bytes} bytes.")
+            await self._send_error(
+                "frame_too_large",
+                _("A frame has at most %(count)s bytes.") % {"count": max_bytes},
+            )
             return
         try:
             frame = json.loads(text_data)
         except (ValueError, RecursionError):
             # RecursionError: nested deeper than the parser goes.
-            await self._send_error("bad_json", "The frame is not valid JSON.")
+            await self._send_error("bad_json", _("The frame is not valid JSON."))
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self._send_error("bad_frame", "A frame is a JSON object with a string type.")
+            await self._send_error("bad_frame", _("A frame is a JSON object with a string type."))
             return
         ref = frame.get("ref")
         echo = {}
@@ -232,10 +265,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             echo["client_id"] = frame["client_id"]
         handler = COMMANDS.get(frame["type"])
         if handler is None:
-            await self._send_error("unknown_type", f"Unknown type {frame['type'][:40]!r}.", **echo)
+            await self._send_error(
+                "unknown_type",
+                _("Unknown type %(type)s.") % {"type": repr(frame["type"][:40])},
+                **echo,
+            )
             return
         if ref is not None and "ref" not in echo:
-            await self._send_error("invalid", f"ref must be text of at most {MAX_REF_CHARS}.")
+            await self._send_error(
+                "invalid",
+                _("ref must be text of at most %(count)s characters.") % {"count": MAX_REF_CHARS},
+            )
             return
         try:
             await handler(self, frame, echo)
@@ -246,7 +286,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._send_error(error.code, error.message, **echo, **extra)
         except Exception:
             logger.exception("Command %s failed", frame["type"])
-            await self._send_error("internal", "Something went wrong; try again.", **echo)
+            await self._send_error("internal", _("Something went wrong; try again."), **echo)
 
     async def send_message(self, frame, echo):
         await ratelimit.take(self.user.pk, role=self.user.role)
@@ -395,7 +435,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def set_presence(self, frame, echo):
         status = frame.get("status")
         if status not in (PresenceStatus.ONLINE, PresenceStatus.AWAY):
-            raise InvalidInput("status must be online or away.")
+            raise InvalidInput(_("status must be online or away."))
         change = await presence_store.set_status(self.user.pk, self.channel_name, status)
         await presence_store.announce(change)
 
@@ -403,7 +443,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         user_ids = frame.get("user_ids")
         if not isinstance(user_ids, list) or len(user_ids) > validation.MAX_PRESENCE_IDS:
             raise InvalidInput(
-                f"user_ids must be a list of up to {validation.MAX_PRESENCE_IDS} ids."
+                _("user_ids must be a list of up to %(count)s ids.")
+                % {"count": validation.MAX_PRESENCE_IDS}
             )
         ids = validation.parse_uuids(user_ids, what="user_ids")
         # Only the people the policy lets this user see; other ids are left out.

@@ -27,6 +27,8 @@ Time is ``messaging.realtime.clock``'s: tests move it with a ``FakeClock``.
 import asyncio
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from accounts.models import User
 from messaging import events, limits
 from messaging.errors import RateLimited
@@ -79,8 +81,11 @@ class Typing:
             return False
         self._refusing = True
         raise RateLimited(
-            f"At most {burst} typing frames at once and {rate:g} a second; "
-            "typing.start is ignored until then.",
+            _(
+                "At most %(burst)s typing frames at once and %(rate)s a second; "
+                "typing.start is ignored until then."
+            )
+            % {"burst": burst, "rate": f"{rate:g}"},
             retry_after=round((1 - self._tokens) / rate, 3),
         )
 

@@ -25,6 +25,8 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from messaging import limits, validation
 from messaging.errors import InvalidInput
 
@@ -99,17 +101,28 @@ def _date(operator: str, value: str) -> datetime.date:
             if _FIRST_DATE <= date <= _LAST_DATE:
                 return date
             raise InvalidInput(
-                f"{operator}: takes a date from {_FIRST_DATE.isoformat()} "
-                f"to {_LAST_DATE.isoformat()}, not {value!r}."
+                _("%(operator)s: takes a date from %(first)s to %(last)s, not %(value)s.")
+                % {
+                    "operator": operator,
+                    "first": _FIRST_DATE.isoformat(),
+                    "last": _LAST_DATE.isoformat(),
+                    "value": repr(value),
+                }
             )
-    raise InvalidInput(f"{operator}: takes a date written YYYY-MM-DD, not {value!r}.")
+    raise InvalidInput(
+        _("%(operator)s: takes a date written YYYY-MM-DD, not %(value)s.")
+        % {"operator": operator, "value": repr(value)}
+    )
 
 
 def _choice(operator: str, value: str, allowed: frozenset[str]) -> str:
     value = value.lower()
     if value not in allowed:
         choices = ", ".join(f"{operator}:{v}" for v in sorted(allowed))
-        raise InvalidInput(f"Unknown {operator}:{value}; use {choices}.")
+        raise InvalidInput(
+            _("Unknown %(operator)s:%(value)s; use %(choices)s.")
+            % {"operator": operator, "value": value, "choices": choices}
+        )
     return value
 
 
@@ -124,13 +137,14 @@ def parse(text: str) -> ParsedQuery:
     character the text rule refuses (``validation.check_text``: NUL,
     control characters…) or one with nothing to search for."""
     if not isinstance(text, str):
-        raise InvalidInput("The query must be text.")
+        raise InvalidInput(_("The query must be text."))
     # NUL and the other characters no text of Parley holds (PostgreSQL
     # could not even compare with them).
-    validation.check_text(text, what="The query")
+    validation.check_text(text, what=_("The query"))
     if len(text) > limits.search_max_query_chars():
         raise InvalidInput(
-            f"The query is longer than {limits.search_max_query_chars()} characters."
+            _("The query is longer than %(count)s characters.")
+            % {"count": limits.search_max_query_chars()}
         )
     terms: list[str] = []
     phrases: list[str] = []
@@ -153,9 +167,11 @@ def parse(text: str) -> ParsedQuery:
             value = match["quoted"] if match["quoted"] is not None else match["value"]
             value = value.strip()
             if negated:
-                raise InvalidInput(f"{key}: cannot be negated; leave out the '-'.")
+                raise InvalidInput(
+                    _("%(operator)s: cannot be negated; leave out the '-'.") % {"operator": key}
+                )
             if not value:
-                raise InvalidInput(f"{key}: needs a value.")
+                raise InvalidInput(_("%(operator)s: needs a value.") % {"operator": key})
             if key == "from":
                 from_users.append(value)
             elif key == "in":
@@ -171,7 +187,9 @@ def parse(text: str) -> ParsedQuery:
             continue
         bare = match["text"] or ""
         if bare.rstrip(":").lower() in OPERATORS and bare.endswith(":"):
-            raise InvalidInput(f"{bare.rstrip(':').lower()}: needs a value.")
+            raise InvalidInput(
+                _("%(operator)s: needs a value.") % {"operator": bare.rstrip(":").lower()}
+            )
         if match["phrase"] is not None:
             words = _words(match["phrase"])
             quoted = True
@@ -200,5 +218,5 @@ def parse(text: str) -> ParsedQuery:
         after=after,
     )
     if parsed.is_empty():
-        raise InvalidInput("There is nothing to search for: type a word or an operator.")
+        raise InvalidInput(_("There is nothing to search for: type a word or an operator."))
     return parsed

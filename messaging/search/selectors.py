@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import limits, policy
@@ -70,11 +71,11 @@ def search(
     parsed = parse(query)
     limit = _page_size(limit)
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= MAX_OFFSET:
-        raise InvalidInput(f"offset is a whole number from 0 to {MAX_OFFSET}.")
+        raise InvalidInput(_("offset is a whole number from 0 to %(max)s.") % {"max": MAX_OFFSET})
     readable = policy.readable_conversations(user)
     if conversation_id is not None:
         if not readable.filter(pk=conversation_id).exists():
-            raise NotFound("No such conversation.")
+            raise NotFound(_("No such conversation."))
         readable = readable.filter(pk=conversation_id)
 
     documents = SearchDocument.objects.filter(conversation_id__in=readable.values("pk"))
@@ -107,7 +108,7 @@ def _page_size(limit: int | None) -> int:
         return limits.search_page_size()
     maximum = limits.search_max_page_size()
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= maximum:
-        raise InvalidInput(f"limit is a whole number from 1 to {maximum}.")
+        raise InvalidInput(_("limit is a whole number from 1 to %(max)s.") % {"max": maximum})
     return limit
 
 

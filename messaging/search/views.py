@@ -13,6 +13,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from messaging import limits
@@ -23,13 +25,19 @@ from messaging.views import title_for
 
 # The operators the help on the page explains, in the order shown.
 OPERATORS = (
-    ("from:maria@parley.test  from:me", "messages someone sent (an email, or a word of a name)"),
-    ('in:"Physics lab"', "messages in one conversation, by words of its title"),
-    ('"exact phrase"', "these words next to each other"),
-    ("-word", "leave out messages with this word"),
-    ("has:file  has:image  has:link", "messages with a file, an image or a link"),
-    ("is:unread  is:mention", "messages you have not read, or that mention you"),
-    ("before:2026-11-30  after:2026-11-01", "messages sent before or after a day (not on it)"),
+    (
+        "from:maria@parley.test  from:me",
+        gettext_lazy("messages someone sent (an email, or a word of a name)"),
+    ),
+    ('in:"Physics lab"', gettext_lazy("messages in one conversation, by words of its title")),
+    ('"exact phrase"', gettext_lazy("these words next to each other")),
+    ("-word", gettext_lazy("leave out messages with this word")),
+    ("has:file  has:image  has:link", gettext_lazy("messages with a file, an image or a link")),
+    ("is:unread  is:mention", gettext_lazy("messages you have not read, or that mention you")),
+    (
+        "before:2026-11-30  after:2026-11-01",
+        gettext_lazy("messages sent before or after a day (not on it)"),
+    ),
 )
 
 
@@ -95,7 +103,7 @@ def _offset_from(request) -> int:
     selector's to say (InvalidInput past its limit)."""
     raw = request.GET.get("offset", "").strip() or "0"
     if not _OFFSET.fullmatch(raw):
-        raise InvalidInput("offset must be a whole number of 0 or more.")
+        raise InvalidInput(_("offset must be a whole number of 0 or more."))
     return int(raw)
 
 

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from messaging import audit, events, limits, policy
@@ -32,7 +33,7 @@ def _check_size(count: int, *, actor: User) -> None:
     whoever makes a conversation bigger is held to their role's limit."""
     most = limits.max_group_members(actor.role)
     if count > most:
-        raise InvalidInput(f"A conversation has at most {most} members.")
+        raise InvalidInput(_("A conversation has at most %(count)s members.") % {"count": most})
 
 
 def create_conversation(
@@ -56,7 +57,7 @@ def create_conversation(
     others = list({u.pk: u for u in participants if u.pk != creator.pk}.values())
     _check_size(len(others) + 1, actor=creator)
     if kind == ConversationType.GROUP and not title.strip():
-        raise InvalidInput("A group needs a name.")
+        raise InvalidInput(_("A group needs a name."))
     with audit.denials_recorded(actor=creator, attempted=AuditAction.CONVERSATION_CREATE):
         policy.check_new_conversation(creator=creator, kind=kind, others=others)
 
@@ -131,9 +132,9 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
     ):
         conversation = lock_conversation(conversation_id)
         if conversation.type == ConversationType.DIRECT:
-            raise InvalidInput("A direct conversation has no title.")
+            raise InvalidInput(_("A direct conversation has no title."))
         policy.check_manage(
-            actor, conversation, refusal="Only the conversation's admins rename it."
+            actor, conversation, refusal=_("Only the conversation's admins rename it.")
         )
         _check_writable(conversation)
         old_title = conversation.title
@@ -160,7 +161,7 @@ def set_archived(*, actor: User, conversation_id: UUID, archived: bool) -> Conve
     with write_transaction(actor=actor, attempted=action, conversation_id=conversation_id):
         conversation = lock_conversation(conversation_id)
         policy.check_manage(
-            actor, conversation, refusal="Only the conversation's admins archive it."
+            actor, conversation, refusal=_("Only the conversation's admins archive it.")
         )
         if conversation.is_archived == archived:
             return conversation
@@ -176,20 +177,20 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
     conversation). People who had left are brought back."""
     users = list({u.pk: u for u in users}.values())
     if not users:
-        raise InvalidInput("Name at least one person to add.")
+        raise InvalidInput(_("Name at least one person to add."))
     with write_transaction(
         actor=actor, attempted=AuditAction.PARTICIPANT_ADD, conversation_id=conversation_id
     ):
         conversation = lock_conversation(conversation_id)
         _check_writable(conversation)
         if conversation.type == ConversationType.DIRECT:
-            raise InvalidInput("A direct conversation has exactly two people.")
+            raise InvalidInput(_("A direct conversation has exactly two people."))
         policy.check_manage(
-            actor, conversation, refusal="Only the conversation's admins add people."
+            actor, conversation, refusal=_("Only the conversation's admins add people.")
         )
         for user in users:
             if not policy.may_add_member(actor, conversation, user):
-                raise AccessDenied(f"You may not add {user.display_name}.")
+                raise AccessDenied(_("You may not add %(name)s.") % {"name": user.display_name})
         current = {
             p.user_id: p
             for p in ConversationParticipant.objects.filter(
@@ -252,10 +253,10 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
     ):
         conversation = lock_conversation(conversation_id)
         if conversation.type == ConversationType.DIRECT:
-            raise InvalidInput("Nobody leaves a direct conversation; archive it instead.")
+            raise InvalidInput(_("Nobody leaves a direct conversation; archive it instead."))
         if actor.pk != user.pk:
             policy.check_manage(
-                actor, conversation, refusal="Only the conversation's admins remove people."
+                actor, conversation, refusal=_("Only the conversation's admins remove people.")
             )
         membership = (
             ConversationParticipant.objects.active()
@@ -263,7 +264,7 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
             .first()
         )
         if membership is None:
-            raise NotFound(f"{user.display_name} is not in this conversation.")
+            raise NotFound(_("%(name)s is not in this conversation.") % {"name": user.display_name})
         membership.left_at = timezone.now()
         membership.save(update_fields=["left_at"])
         verb = "left" if actor.pk == user.pk else f"removed {user.display_name}"
@@ -292,7 +293,7 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
 
 def _check_writable(conversation: Conversation) -> None:
     if conversation.is_archived:
-        raise ConversationArchived("This conversation is archived.")
+        raise ConversationArchived(_("This conversation is archived."))
 
 
 def _post_notice(

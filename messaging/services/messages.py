@@ -8,6 +8,7 @@ from uuid import UUID
 
 from django.db import IntegrityError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, events, mentions, policy
@@ -53,9 +54,12 @@ def refuse_if_muted(user: User, conversation_id: UUID) -> None:
     # The clock time alone when it is within the day; the date too beyond.
     fmt = "%H:%M UTC" if until - now < timedelta(hours=12) else "%Y-%m-%d %H:%M UTC"
     when = until.astimezone(UTC).strftime(fmt)
-    where = "in this conversation" if mute.conversation_id else "everywhere"
+    if mute.conversation_id:
+        refusal = _("You are muted in this conversation until %(when)s.")
+    else:
+        refusal = _("You are muted everywhere until %(when)s.")
     raise Muted(
-        f"You are muted {where} until {when}.",
+        refusal % {"when": when},
         until=until,
         retry_after=max(1, math.ceil((until - now).total_seconds())),
     )
@@ -66,7 +70,7 @@ def _refuse_send(conversation_id: UUID, sender: User) -> None:
     policy's AccessDenied or ConversationArchived, then Muted)."""
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound(_("No such conversation."))
     # The database's word on the account: a socket keeps its user object
     # for hours, and the claim refused a deactivated sender already.
     current = User.objects.filter(pk=sender.pk).first() or sender
@@ -74,7 +78,7 @@ def _refuse_send(conversation_id: UUID, sender: User) -> None:
     refuse_if_muted(current, conversation_id)
     # Changed between the claim and this look (unarchived, added back):
     # the send was still refused.
-    raise AccessDenied("You may not write to this conversation.")
+    raise AccessDenied(_("You may not write to this conversation."))
 
 
 def send_message(
@@ -139,7 +143,7 @@ def send_message(
     """
     if message_type not in SENDABLE_TYPES:
         # System messages are written by the services that announce changes.
-        raise InvalidInput(f"Unknown message_type {message_type!r}.")
+        raise InvalidInput(_("Unknown message_type %(type)s.") % {"type": repr(message_type)})
     uploads = []
     if attachment_ids:
         uploads = attach.uploads_to_send(
@@ -217,7 +221,7 @@ def send_message(
             or original.parent_id != (target.root_id if parent_id is not None else None)
         ):
             raise ClientIdConflict(
-                "This client_id was already used for a different message."
+                _("This client_id was already used for a different message.")
             ) from None
         return SendResult(original, created=False)
     return SendResult(message, created=True)
@@ -254,7 +258,7 @@ def _message_for_update(
         Message.objects.filter(pk=message_id).values_list("conversation_id", flat=True).first()
     )
     if conversation_id is None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     conversation = lock_conversation(conversation_id)
     # Read the message only now: a delete or edit that committed while we
     # waited for the lock must be seen, or an edit could bring back the
@@ -268,9 +272,9 @@ def _message_for_update(
     else:
         policy.check_change_message(actor, message, deleting=deleting)
     if message.message_type == MessageType.SYSTEM:
-        raise InvalidInput("System messages cannot be changed.")
+        raise InvalidInput(_("System messages cannot be changed."))
     if message.is_deleted:
-        raise NotFound("This message was deleted.")
+        raise NotFound(_("This message was deleted."))
     return message
 
 
@@ -291,7 +295,7 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
     ):
         message = _message_for_update(editor, message_id, deleting=False)
         if message.is_hidden:
-            raise MessageHidden("A moderator hid this message; it cannot be edited.")
+            raise MessageHidden(_("A moderator hid this message; it cannot be edited."))
         refuse_if_muted(editor, message.conversation_id)
         if message.content == content:
             return message

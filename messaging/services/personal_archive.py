@@ -10,6 +10,7 @@ the archiving arrives, unless the member has it muted."""
 from uuid import UUID
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import policy
@@ -36,7 +37,7 @@ def set_archived_for_me(
         or membership is None
         or not policy.may_read(user, conversation, membership=membership)
     ):
-        raise NotFound("No such conversation.")
+        raise NotFound(_("No such conversation."))
     membership.archived_at = timezone.now() if archived else None
     membership.save(update_fields=["archived_at"])
     return membership

@@ -2,6 +2,8 @@
 
 from uuid import UUID
 
+from django.utils.translation import gettext as _
+
 from accounts.models import User
 from messaging import audit, events, policy
 from messaging.errors import NotFound
@@ -44,7 +46,7 @@ def _mark(
         try:
             conversation = Conversation.objects.get(pk=conversation_id)
         except Conversation.DoesNotExist:
-            raise NotFound("No such conversation.") from None
+            raise NotFound(_("No such conversation.")) from None
         # The member row, not the conversation, is locked: receipts do not
         # queue behind senders.
         membership = (

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from uuid import UUID
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit
@@ -31,4 +32,4 @@ def lock_conversation(conversation_id: UUID) -> Conversation:
     try:
         return Conversation.objects.select_for_update().get(pk=conversation_id)
     except Conversation.DoesNotExist:
-        raise NotFound("No such conversation.") from None
+        raise NotFound(_("No such conversation.")) from None

@@ -15,6 +15,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from messaging import policy
 from messaging.admin_mixins import ReadOnlyAdmin
@@ -42,11 +44,11 @@ class SupportCategoryAdmin(admin.ModelAdmin):
 
 
 class AssigneeFilter(admin.SimpleListFilter):
-    title = "assignee"
+    title = gettext_lazy("assignee")
     parameter_name = "assignee"
 
     def lookups(self, request, model_admin):
-        choices = [("me", "Me"), ("none", "Nobody")]
+        choices = [("me", _("Me")), ("none", _("Nobody"))]
         choices += [(str(u.pk), u.display_name) for u in policy.support_assignees()]
         return choices
 
@@ -67,9 +69,13 @@ class AssigneeFilter(admin.SimpleListFilter):
 class AgeFilter(admin.SimpleListFilter):
     """Opened more than so long ago."""
 
-    title = "age"
+    title = gettext_lazy("age")
     parameter_name = "older_than_hours"
-    AGES = [("24", "Older than a day"), ("72", "Older than 3 days"), ("168", "Older than a week")]
+    AGES = [
+        ("24", gettext_lazy("Older than a day")),
+        ("72", gettext_lazy("Older than 3 days")),
+        ("168", gettext_lazy("Older than a week")),
+    ]
 
     def lookups(self, request, model_admin):
         return self.AGES
@@ -84,11 +90,11 @@ class AgeFilter(admin.SimpleListFilter):
 class OverdueFilter(admin.SimpleListFilter):
     """Past its first-response or resolution time (``support.timers``)."""
 
-    title = "overdue"
+    title = gettext_lazy("overdue")
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Overdue"), ("no", "In time")]
+        return [("yes", _("Overdue")), ("no", _("In time"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -125,7 +131,7 @@ class SupportRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     action_form = SupportActionForm
     actions = ["assign_to_me", "close", "set_status", "set_priority"]
 
-    @admin.display(boolean=True, description="overdue")
+    @admin.display(boolean=True, description=gettext_lazy("overdue"))
     def overdue(self, obj):
         return timers.is_overdue(obj)
 
@@ -134,11 +140,20 @@ class SupportRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 
     def _report(self, request, changed: int, failures: list[str]) -> None:
         if changed:
-            self.message_user(request, f"{changed} support request(s) changed.", messages.SUCCESS)
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)s support request changed.",
+                    "%(count)s support requests changed.",
+                    changed,
+                )
+                % {"count": changed},
+                messages.SUCCESS,
+            )
         for failure in failures:
             self.message_user(request, failure, messages.ERROR)
         if not changed and not failures:
-            self.message_user(request, "Nothing to change.", messages.INFO)
+            self.message_user(request, _("Nothing to change."), messages.INFO)
 
     def _each(self, request, queryset, change) -> None:
         """``change(request_id)`` for each selected request; a refusal of one
@@ -152,7 +167,7 @@ class SupportRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin):
                 failures.append(f"{support_request.subject}: {error.message}")
         self._report(request, changed, failures)
 
-    @admin.action(description="Assign to me")
+    @admin.action(description=gettext_lazy("Assign to me"))
     def assign_to_me(self, request, queryset):
         try:
             changed = services.bulk_assign(
@@ -165,7 +180,7 @@ class SupportRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin):
             return
         self._report(request, changed, [])
 
-    @admin.action(description="Close")
+    @admin.action(description=gettext_lazy("Close"))
     def close(self, request, queryset):
         try:
             changed = services.bulk_close(
@@ -176,11 +191,11 @@ class SupportRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin):
             return
         self._report(request, changed, [])
 
-    @admin.action(description="Set the status chosen above")
+    @admin.action(description=gettext_lazy("Set the status chosen above"))
     def set_status(self, request, queryset):
         status = request.POST.get("status", "")
         if status not in SupportStatus.values:
-            self._report(request, 0, ["Choose a status."])
+            self._report(request, 0, [_("Choose a status.")])
             return
         self._each(
             request,
@@ -188,11 +203,11 @@ class SupportRequestAdmin(ReadOnlyAdmin, admin.ModelAdmin):
             lambda pk: services.change_status(actor=request.user, request_id=pk, status=status),
         )
 
-    @admin.action(description="Set the priority chosen above")
+    @admin.action(description=gettext_lazy("Set the priority chosen above"))
     def set_priority(self, request, queryset):
         priority = request.POST.get("priority", "")
         if priority not in SupportPriority.values:
-            self._report(request, 0, ["Choose a priority."])
+            self._report(request, 0, [_("Choose a priority.")])
             return
         self._each(
             request,

@@ -4,6 +4,7 @@ who may do what is the services' and the policy's to say, and their
 refusals come back as messages on the page."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from messaging import limits, validation
 from messaging.errors import InvalidInput
@@ -11,10 +12,10 @@ from messaging.support import services
 from messaging.support.models import SupportCategory, SupportPriority, SupportStatus
 
 ANYONE = ""
-ASSIGNEE_CHOICES = [(ANYONE, "Anyone"), ("me", "Me"), ("none", "Unassigned")]
+ASSIGNEE_CHOICES = [(ANYONE, _("Anyone")), ("me", _("Me")), ("none", _("Unassigned"))]
 # "Older than": the queue's age filter, in hours.
-AGE_CHOICES = [("", "Any age"), ("24", "1 day"), ("72", "3 days"), ("168", "1 week")]
-BULK_ACTIONS = [("assign", "Assign to me"), ("close", "Close")]
+AGE_CHOICES = [("", _("Any age")), ("24", _("1 day")), ("72", _("3 days")), ("168", _("1 week"))]
+BULK_ACTIONS = [("assign", _("Assign to me")), ("close", _("Close"))]
 
 
 def _checked(clean, value):
@@ -32,13 +33,13 @@ class NewRequestForm(forms.Form):
 
     category = forms.ModelChoiceField(
         queryset=SupportCategory.objects.none(),
-        empty_label="Choose a category",
+        empty_label=_("Choose a category"),
         to_field_name="slug",
-        label="Category",
+        label=_("Category"),
     )
-    subject = forms.CharField(label="Subject", strip=False)
+    subject = forms.CharField(label=_("Subject"), strip=False)
     body = forms.CharField(
-        label="Your message", strip=False, widget=forms.Textarea(attrs={"rows": 6})
+        label=_("Your message"), strip=False, widget=forms.Textarea(attrs={"rows": 6})
     )
     client_id = forms.UUIDField(widget=forms.HiddenInput, label="The form's key")
 
@@ -65,27 +66,29 @@ class QueueFilterForm(forms.Form):
     unfiltered by it."""
 
     status = forms.ChoiceField(
-        choices=[("", "Any status"), *SupportStatus.choices], required=False, label="Status"
+        choices=[("", _("Any status")), *SupportStatus.choices], required=False, label=_("Status")
     )
-    category = forms.ChoiceField(required=False, label="Category")
-    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False, label="Assignee")
+    category = forms.ChoiceField(required=False, label=_("Category"))
+    assignee = forms.ChoiceField(choices=ASSIGNEE_CHOICES, required=False, label=_("Assignee"))
     priority = forms.ChoiceField(
-        choices=[("", "Any priority"), *SupportPriority.choices], required=False, label="Priority"
+        choices=[("", _("Any priority")), *SupportPriority.choices],
+        required=False,
+        label=_("Priority"),
     )
-    overdue = forms.BooleanField(required=False, label="Overdue only")
+    overdue = forms.BooleanField(required=False, label=_("Overdue only"))
     older_than_hours = forms.TypedChoiceField(
         choices=AGE_CHOICES,
         coerce=int,
         empty_value=None,
         required=False,
-        label="Older than",
+        label=_("Older than"),
     )
 
     def __init__(self, *args, categories, **kwargs):
         super().__init__(*args, **kwargs)
         category = self.fields["category"]
         assert isinstance(category, forms.ChoiceField)
-        category.choices = [("", "Any category"), *((c.slug, c.name) for c in categories)]
+        category.choices = [("", _("Any category")), *((c.slug, c.name) for c in categories)]
 
     def queue_filters(self) -> dict:
         """The keyword arguments for ``selectors.queue``: only the filters
@@ -105,10 +108,10 @@ class RatingForm(forms.Form):
     """The requester's rating of a resolved request."""
 
     satisfied = forms.TypedChoiceField(
-        choices=[("yes", "Satisfied"), ("no", "Not satisfied")],
+        choices=[("yes", _("Satisfied")), ("no", _("Not satisfied"))],
         coerce=lambda value: value == "yes",
         widget=forms.RadioSelect,
-        label="Were you satisfied?",
+        label=_("Were you satisfied?"),
     )
     comment = forms.CharField(required=False, strip=True, widget=forms.Textarea(attrs={"rows": 2}))
 

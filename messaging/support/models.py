@@ -5,20 +5,21 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class SupportStatus(models.TextChoices):
-    OPEN = "open", "Open"  # waiting for the admins
-    PENDING = "pending", "Pending"  # waiting for the requester
-    RESOLVED = "resolved", "Resolved"  # the admins consider it done; the requester may rate
-    CLOSED = "closed", "Closed"  # finished; a new message does not reopen it
+    OPEN = "open", _("Open")  # waiting for the admins
+    PENDING = "pending", _("Pending")  # waiting for the requester
+    RESOLVED = "resolved", _("Resolved")  # the admins consider it done; the requester may rate
+    CLOSED = "closed", _("Closed")  # finished; a new message does not reopen it
 
 
 class SupportPriority(models.TextChoices):
-    LOW = "low", "Low"
-    NORMAL = "normal", "Normal"
-    HIGH = "high", "High"
-    URGENT = "urgent", "Urgent"
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
 
 
 class SupportCategory(models.Model):

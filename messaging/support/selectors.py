@@ -11,6 +11,7 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import policy
@@ -42,7 +43,7 @@ def category_by_slug(slug: str) -> SupportCategory:
     """An active category by its slug, or InvalidInput naming it."""
     category = SupportCategory.objects.filter(slug=slug, is_active=True).first()
     if category is None:
-        raise InvalidInput(f"Unknown support category {slug!r}.")
+        raise InvalidInput(_("Unknown support category %(slug)s.") % {"slug": repr(slug)})
     return category
 
 
@@ -52,7 +53,7 @@ def _as_uuid(value: object, what: str) -> UUID:
     try:
         return UUID(str(value))
     except ValueError:
-        raise InvalidInput(f"{what} must be a UUID.") from None
+        raise InvalidInput(_("%(field)s must be a UUID.") % {"field": what}) from None
 
 
 def queue(
@@ -72,20 +73,20 @@ def queue(
     or an admin's id), ``overdue`` (True: overdue only; False: not overdue),
     ``older_than_hours`` (opened more than that many hours ago). A bad filter
     value is InvalidInput."""
-    policy.check_work_support_queue(user, refusal="Only platform admins see the support queue.")
+    policy.check_work_support_queue(user, refusal=_("Only platform admins see the support queue."))
     now = now or timezone.now()
     requests = SupportRequest.objects.all()
     if status:
         if status not in SupportStatus.values:
-            raise InvalidInput(f"Unknown status {status!r}.")
+            raise InvalidInput(_("Unknown status %(status)s.") % {"status": repr(status)})
         requests = requests.filter(status=status)
     if priority:
         if priority not in SupportPriority.values:
-            raise InvalidInput(f"Unknown priority {priority!r}.")
+            raise InvalidInput(_("Unknown priority %(priority)s.") % {"priority": repr(priority)})
         requests = requests.filter(priority=priority)
     if category:
         if not SupportCategory.objects.filter(slug=category).exists():
-            raise InvalidInput(f"Unknown support category {category!r}.")
+            raise InvalidInput(_("Unknown support category %(slug)s.") % {"slug": repr(category)})
         requests = requests.filter(category__slug=category)
     if assignee:
         if assignee == "me":
@@ -99,7 +100,7 @@ def queue(
         requests = requests.filter(condition) if overdue else requests.exclude(condition)
     if older_than_hours is not None:
         if older_than_hours < 0:
-            raise InvalidInput("older_than_hours must not be negative.")
+            raise InvalidInput(_("older_than_hours must not be negative."))
         requests = requests.filter(created_at__lt=now - timedelta(hours=older_than_hours))
     return _listed(requests)
 
@@ -118,7 +119,7 @@ def request_for(user: User, request_id: UUID | str) -> SupportRequest:
         .first()
     )
     if request is None:
-        raise NotFound("No such support request.")
+        raise NotFound(_("No such support request."))
     policy.check_see_support_request(user, request)
     return request
 
@@ -127,7 +128,7 @@ def _as_uuid_or_not_found(value: UUID | str) -> UUID:
     try:
         return _as_uuid(value, "id")
     except InvalidInput:
-        raise NotFound("No such support request.") from None
+        raise NotFound(_("No such support request.")) from None
 
 
 def request_for_conversation(user: User, conversation_id: UUID | str) -> SupportRequest | None:

@@ -22,6 +22,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
@@ -51,12 +53,12 @@ def status_action_label(target: str, current: str) -> str:
     """What the button that moves a request from ``current`` to ``target``
     says (static/js/support.js words it the same way)."""
     if target == SupportStatus.OPEN:
-        return "Mark open" if current == SupportStatus.PENDING else "Reopen"
+        return _("Mark open") if current == SupportStatus.PENDING else _("Reopen")
     if target == SupportStatus.PENDING:
-        return "Mark pending"
+        return _("Mark pending")
     if target == SupportStatus.RESOLVED:
-        return "Mark resolved"
-    return "Close"
+        return _("Mark resolved")
+    return _("Close")
 
 
 def banner_context(user: User, conversation: Conversation) -> dict | None:
@@ -148,7 +150,7 @@ def new_request(request: SignedInRequest) -> HttpResponse:
     A refused one shows the form again with what was typed and why."""
     user = request.user
     if not policy.may_open_support(user, user):
-        messages.error(request, "Admins answer support requests; they do not open them.")
+        messages.error(request, _("Admins answer support requests; they do not open them."))
         return redirect("support")
     categories = selectors.categories()
     if request.method == "POST":
@@ -222,7 +224,10 @@ def _request_action(
 def _choice(request: SignedInRequest, field: str, choices: list[str]) -> str:
     value = request.POST.get(field, "")
     if value not in choices:
-        raise InvalidInput(f"{field} must be one of: {', '.join(choices)}.")
+        raise InvalidInput(
+            _("%(field)s must be one of: %(choices)s.")
+            % {"field": field, "choices": ", ".join(choices)}
+        )
     return value
 
 
@@ -232,7 +237,7 @@ def change_status(request: SignedInRequest, support_request: SupportRequest) -> 
     changed = services.change_status(
         actor=request.user, request_id=support_request.pk, status=status
     )
-    return f"Status changed to {changed.get_status_display()}."
+    return _("Status changed to %(status)s.") % {"status": changed.get_status_display()}
 
 
 @_request_action
@@ -243,8 +248,8 @@ def assign(request: SignedInRequest, support_request: SupportRequest) -> str:
         actor=request.user, request_id=support_request.pk, assignee_id=assignee_id
     )
     if changed.assignee is None:
-        return "The request is unassigned."
-    return f"Assigned to {changed.assignee.display_name}."
+        return _("The request is unassigned.")
+    return _("Assigned to %(name)s.") % {"name": changed.assignee.display_name}
 
 
 @_request_action
@@ -253,7 +258,7 @@ def set_priority(request: SignedInRequest, support_request: SupportRequest) -> s
     changed = services.set_priority(
         actor=request.user, request_id=support_request.pk, priority=priority
     )
-    return f"Priority set to {changed.get_priority_display()}."
+    return _("Priority set to %(priority)s.") % {"priority": changed.get_priority_display()}
 
 
 @_request_action
@@ -267,7 +272,7 @@ def rate(request: SignedInRequest, support_request: SupportRequest) -> str:
         satisfied=form.cleaned_data["satisfied"],
         comment=form.cleaned_data["comment"],
     )
-    return "Thank you for your rating."
+    return _("Thank you for your rating.")
 
 
 @login_required
@@ -277,20 +282,22 @@ def bulk(request: SignedInRequest) -> HttpResponse:
     to the queue as it was filtered."""
     back = safe_next(request) or reverse("support")
     try:
-        action = _choice(request, "action", [value for value, _ in BULK_ACTIONS])
+        action = _choice(request, "action", [value for value, _label in BULK_ACTIONS])
         ids = validation.parse_uuids(request.POST.getlist("ids"), what="ids")
         if not ids:
-            raise InvalidInput("Choose at least one request.")
+            raise InvalidInput(_("Choose at least one request."))
         if action == "assign":
             changed = services.bulk_assign(
                 actor=request.user, request_ids=ids, assignee_id=request.user.pk
             )
-            done = "assigned to you"
+            done = ngettext(
+                "%(count)s request assigned to you.", "%(count)s requests assigned to you.", changed
+            )
         else:
             changed = services.bulk_close(actor=request.user, request_ids=ids)
-            done = "closed"
+            done = ngettext("%(count)s request closed.", "%(count)s requests closed.", changed)
     except MessagingError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{changed} request{'s' if changed != 1 else ''} {done}.")
+        messages.success(request, done % {"count": changed})
     return redirect(back)

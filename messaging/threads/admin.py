@@ -4,6 +4,8 @@ actions go through the services with a note, like the moderation queue's
 (``note_page``, ``each_row``), so every removal is audited and announced."""
 
 from django.contrib import admin
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from messaging.admin_mixins import ReadOnlyAdmin
 from messaging.moderation.admin import (
@@ -27,15 +29,15 @@ class ReactionAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     actions = ["remove_reactions"]
 
-    @admin.display(description="message")
+    @admin.display(description=gettext_lazy("message"))
     def message_excerpt(self, obj):
         return excerpt(obj.message)
 
-    @admin.display(description="conversation")
+    @admin.display(description=gettext_lazy("conversation"))
     def conversation(self, obj):
         return obj.message.conversation
 
-    @admin.action(description="Remove selected reactions", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Remove selected reactions"), permissions=["moderate"])
     def remove_reactions(self, request, queryset):
         selected = list(queryset.select_related("user", "message"))
 
@@ -52,7 +54,7 @@ class ReactionAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             self,
             request,
             action="remove_reactions",
-            title="Remove the reactions",
+            title=_("Remove the reactions"),
             form_class=NoteForm,
             selected=[(r.pk, r, excerpt(r.message)) for r in selected],
             perform=perform,
@@ -68,11 +70,11 @@ class PinAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     date_hierarchy = "pinned_at"
     actions = ["unpin"]
 
-    @admin.display(description="message")
+    @admin.display(description=gettext_lazy("message"))
     def message_excerpt(self, obj):
         return excerpt(obj.message)
 
-    @admin.action(description="Unpin selected messages", permissions=["moderate"])
+    @admin.action(description=gettext_lazy("Unpin selected messages"), permissions=["moderate"])
     def unpin(self, request, queryset):
         selected = list(queryset.select_related("message"))
 
@@ -89,7 +91,7 @@ class PinAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             self,
             request,
             action="unpin",
-            title="Unpin the messages",
+            title=_("Unpin the messages"),
             form_class=NoteForm,
             selected=[(p.pk, p, excerpt(p.message)) for p in selected],
             perform=perform,
@@ -106,6 +108,6 @@ class LinkPreviewAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     list_select_related = ["message"]
     date_hierarchy = "created_at"
 
-    @admin.display(description="message")
+    @admin.display(description=gettext_lazy("message"))
     def message_excerpt(self, obj):
         return excerpt(obj.message)

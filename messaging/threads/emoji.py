@@ -11,6 +11,7 @@ import functools
 from typing import Final
 
 import emoji as emoji_data
+from django.utils.translation import gettext as _
 
 from messaging.errors import InvalidInput
 
@@ -41,10 +42,10 @@ def clean_emoji(value: object) -> str:
     bare skin-tone swatch is not one), in its fully-qualified form; anything
     else raises InvalidInput."""
     if not isinstance(value, str) or not value or len(value) > MAX_EMOJI_CHARS:
-        raise InvalidInput("emoji must be a single emoji.")
+        raise InvalidInput(_("emoji must be a single emoji."))
     data = emoji_data.EMOJI_DATA.get(value)
     if data is None or data["status"] == _COMPONENT or not emoji_data.is_emoji(value):
-        raise InvalidInput("emoji must be a single emoji.")
+        raise InvalidInput(_("emoji must be a single emoji."))
     if data["status"] == _FULLY_QUALIFIED:
         return value
     return _fully_qualified_by_name().get(data["en"], value)

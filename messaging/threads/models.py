@@ -7,6 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Thread(models.Model):
@@ -130,10 +131,10 @@ class SavedMessage(models.Model):
 
 
 class PreviewState(models.TextChoices):
-    PENDING = "pending", "Pending"
-    READY = "ready", "Ready"
-    FAILED = "failed", "Failed"
-    REMOVED = "removed", "Removed by the sender"
+    PENDING = "pending", _("Pending")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+    REMOVED = "removed", _("Removed by the sender")
 
 
 class LinkPreview(models.Model):

@@ -3,6 +3,8 @@ style of ``messaging.validation`` (``InvalidInput``, code ``invalid``)."""
 
 from uuid import UUID
 
+from django.utils.translation import gettext as _
+
 from messaging import limits, validation
 from messaging.errors import InvalidInput
 
@@ -24,7 +26,7 @@ def clean_flag(value: object, *, what: str, default: bool | None = None) -> bool
     if value is None and default is not None:
         return default
     if not isinstance(value, bool):
-        raise InvalidInput(f"{what} must be true or false.")
+        raise InvalidInput(_("%(field)s must be true or false.") % {"field": what})
     return value
 
 
@@ -43,7 +45,7 @@ def clean_list_window(limit: object, offset: object) -> tuple[int, int]:
     if limit is None:
         limit = THREADS_LIST_DEFAULT
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidInput("limit must be a whole number, 1 or more.")
+        raise InvalidInput(_("limit must be a whole number, 1 or more."))
     if offset is None:
         offset = 0
     if (
@@ -51,5 +53,7 @@ def clean_list_window(limit: object, offset: object) -> tuple[int, int]:
         or not isinstance(offset, int)
         or not 0 <= offset <= THREADS_LIST_MAX_OFFSET
     ):
-        raise InvalidInput(f"offset must be a whole number from 0 to {THREADS_LIST_MAX_OFFSET}.")
+        raise InvalidInput(
+            _("offset must be a whole number from 0 to %(max)s.") % {"max": THREADS_LIST_MAX_OFFSET}
+        )
     return min(limit, THREADS_LIST_MAX), offset

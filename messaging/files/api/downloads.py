@@ -2,6 +2,7 @@
 (docs/api.md, "Fetching files, thumbnails and previews"). Session or token
 auth: a page's ``<img>`` sends the session cookie with its GET."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
@@ -43,7 +44,7 @@ class ContentView(ParleyAPIView):
     def get(self, request, attachment_id):
         download = request.query_params.get("download")
         if download not in (None, "1"):
-            raise InvalidInput("download is 1 or absent.")
+            raise InvalidInput(_("download is 1 or absent."))
         attachment = attachment_for(request.user, attachment_id)
         download = download == "1"
         return serving.serve_content(request.user, attachment, download=download)

@@ -8,6 +8,7 @@ runs: the reverse proxy's body limit bounds what reaches the server.)"""
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -31,7 +32,7 @@ def _max_upload_bytes() -> int:
 
 
 def _too_large() -> FileTooLarge:
-    return FileTooLarge(f"A file has at most {_max_upload_bytes()} bytes.")
+    return FileTooLarge(_("A file has at most %(count)s bytes.") % {"count": _max_upload_bytes()})
 
 
 class _SizeLimit(FileUploadHandler):
@@ -110,7 +111,7 @@ class UploadView(ParleyAPIView):
     def post(self, request, conversation_id):
         parts = request.data.getlist("file") if hasattr(request.data, "getlist") else []
         if len(parts) != 1 or not hasattr(parts[0], "read"):
-            raise InvalidInput("Send one file as the multipart field 'file'.")
+            raise InvalidInput(_("Send one file as the multipart field 'file'."))
         upload = parts[0]
         _take_send_token(request.user)
         attachment = uploads.create_upload(

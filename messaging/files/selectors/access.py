@@ -4,6 +4,8 @@ thumbnail and preview page goes through."""
 from collections.abc import Callable
 from uuid import UUID
 
+from django.utils.translation import gettext as _
+
 from accounts.models import User
 from messaging import audit, policy
 from messaging.errors import NotFound
@@ -33,7 +35,7 @@ def attachment_for(
     """
     attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
     if attachment is None:
-        raise NotFound("No such file.")
+        raise NotFound(_("No such file."))
     if not may_fetch(user, attachment):
         audit.record_denial(
             actor=user,
@@ -41,5 +43,5 @@ def attachment_for(
             conversation_id=attachment.conversation_id,
             reason=refusal,
         )
-        raise NotFound("No such file.")
+        raise NotFound(_("No such file."))
     return attachment

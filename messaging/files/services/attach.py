@@ -8,6 +8,8 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from messaging.errors import FileRefused, InvalidInput
@@ -21,7 +23,7 @@ class AlreadyClaimed(InvalidInput):
     first (or this is a resend of that send; ``send_message`` tells which)."""
 
     def __init__(self) -> None:
-        super().__init__("An attachment was already sent.")
+        super().__init__(_("An attachment was already sent."))
 
 
 def max_attachments() -> int:
@@ -43,10 +45,18 @@ def uploads_to_send(
     """
     ids = list(attachment_ids)
     if len(set(ids)) != len(ids):
-        raise InvalidInput("attachments lists the same upload twice.")
+        raise InvalidInput(_("attachments lists the same upload twice."))
     limit = max_attachments()
     if len(ids) > limit:
-        raise FileRefused(f"A message has at most {limit} files.", code="too_many_files")
+        raise FileRefused(
+            ngettext(
+                "A message has at most %(count)s file.",
+                "A message has at most %(count)s files.",
+                limit,
+            )
+            % {"count": limit},
+            code="too_many_files",
+        )
     found = {
         a.pk: a
         for a in Attachment.objects.filter(
@@ -55,7 +65,9 @@ def uploads_to_send(
     }
     missing = [str(i) for i in ids if i not in found]
     if missing:
-        raise InvalidInput(f"No such upload of yours in this conversation: {missing[0]}.")
+        raise InvalidInput(
+            _("No such upload of yours in this conversation: %(id)s.") % {"id": missing[0]}
+        )
     return [found[i] for i in ids]
 
 

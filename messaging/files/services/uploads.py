@@ -23,6 +23,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from messaging import audit, policy
@@ -59,7 +61,13 @@ class Prepared:
 
 
 def _damaged(what: str) -> FileRefused:
-    return FileRefused(f"The {what} is damaged or incomplete.", code="damaged_file")
+    """``what``: ``"PDF"``, ``"archive"`` or ``"document"``."""
+    messages = {
+        "PDF": _("The PDF is damaged or incomplete."),
+        "archive": _("The archive is damaged or incomplete."),
+        "document": _("The document is damaged or incomplete."),
+    }
+    return FileRefused(messages[what], code="damaged_file")
 
 
 # PDFium is not thread-safe (pypdfium2's documentation: concurrent use
@@ -105,9 +113,12 @@ def _check_zip(content: bytes, what: str) -> None:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise _damaged(what) from None
     if unzipped > MAX_UNZIPPED_BYTES:
+        messages = {
+            "archive": _("The archive would expand to more than %(count)s MB."),
+            "document": _("The document would expand to more than %(count)s MB."),
+        }
         raise FileRefused(
-            f"The {what} would expand to more than {MAX_UNZIPPED_BYTES // 2**20} MB.",
-            code="damaged_file",
+            messages[what] % {"count": MAX_UNZIPPED_BYTES // 2**20}, code="damaged_file"
         )
 
 
@@ -117,7 +128,7 @@ def prepare(content: bytes, name: str) -> Prepared:
     thumbnail (``messaging.files.images``); a PDF opened by PDFium (its
     page count kept); zip containers' directories read."""
     if not content:
-        raise FileRefused("The file is empty.", code="empty_file")
+        raise FileRefused(_("The file is empty."), code="empty_file")
     file_type = sniffing.sniff(content, name)
     if file_type.kind == AttachmentKind.IMAGE:
         with _IMAGE_DECODES:
@@ -146,7 +157,7 @@ def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversatio
     not theirs to learn); the refusal is in the audit log all the same."""
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound(_("No such conversation."))
     if policy.is_acting(uploader) and not policy.may_read(uploader, conversation):
         audit.record_denial(
             actor=uploader,
@@ -154,7 +165,7 @@ def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversatio
             conversation_id=conversation.pk,
             reason="You are not a member of this conversation.",
         )
-        raise NotFound("No such conversation.")
+        raise NotFound(_("No such conversation."))
     with audit.denials_recorded(
         actor=uploader, attempted=AuditAction.FILE_UPLOAD, conversation_id=conversation.pk
     ):
@@ -169,9 +180,9 @@ def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversatio
 def _check_size(size: int) -> None:
     limit = settings.PARLEY["MAX_UPLOAD_BYTES"]
     if size > limit:
-        raise FileTooLarge(f"A file has at most {limit} bytes.")
+        raise FileTooLarge(_("A file has at most %(count)s bytes.") % {"count": limit})
     if size == 0:
-        raise FileRefused("The file is empty.", code="empty_file")
+        raise FileRefused(_("The file is empty."), code="empty_file")
 
 
 def _check_quota(uploader: User, size: int) -> None:
@@ -180,9 +191,18 @@ def _check_quota(uploader: User, size: int) -> None:
     used = quota.uploaded_last_day(uploader)
     files, total = settings.PARLEY["DAILY_UPLOAD_COUNT"], settings.PARLEY["DAILY_UPLOAD_BYTES"]
     if used.count + 1 > files:
-        raise UploadQuotaExceeded(f"At most {files} files in 24 hours; try later.")
+        raise UploadQuotaExceeded(
+            ngettext(
+                "At most %(count)s file in 24 hours; try later.",
+                "At most %(count)s files in 24 hours; try later.",
+                files,
+            )
+            % {"count": files}
+        )
     if used.bytes + size > total:
-        raise UploadQuotaExceeded(f"At most {total} bytes of files in 24 hours; try later.")
+        raise UploadQuotaExceeded(
+            _("At most %(count)s bytes of files in 24 hours; try later.") % {"count": total}
+        )
 
 
 def _lock_uploader(uploader: User) -> None:
@@ -200,7 +220,7 @@ def _read(upload: UploadedFile) -> bytes:
     upload.seek(0)
     content = upload.read(limit + 1)
     if len(content) > limit:
-        raise FileTooLarge(f"A file has at most {limit} bytes.")
+        raise FileTooLarge(_("A file has at most %(count)s bytes.") % {"count": limit})
     return content
 
 
@@ -343,7 +363,7 @@ def discard_upload(*, actor: User, attachment_id: UUID) -> None:
             .first()
         )
         if attachment is None:
-            raise NotFound("No such upload.")
+            raise NotFound(_("No such upload."))
         # Its bytes go once this commits (messaging.files.receivers).
         attachment.delete()
         audit.record(

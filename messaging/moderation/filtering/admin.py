@@ -11,6 +11,8 @@ from typing import Any
 import regex
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Role
 from messaging.admin_mixins import ReadOnlyAdmin
@@ -23,7 +25,9 @@ class FilterRuleForm(forms.ModelForm):
         choices=Role.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The roles whose messages the rule checks; none ticked: everyone's.",
+        help_text=gettext_lazy(
+            "The roles whose messages the rule checks; none ticked: everyone's."
+        ),
     )
 
     class Meta:
@@ -42,13 +46,15 @@ class FilterRuleForm(forms.ModelForm):
             "message",
         ]
         help_texts = {
-            "pattern": (
+            "pattern": gettext_lazy(
                 "Blocked terms: one word or phrase per line, matched on whole words "
                 "whatever the case, accents, look-alike letters, digits for letters "
                 "or spacing. Pattern: one regular expression, matched against the "
                 "text in lower case without accents."
             ),
-            "message": "What the sender is told when the rule blocks (blank: a general refusal).",
+            "message": gettext_lazy(
+                "What the sender is told when the rule blocks (blank: a general refusal)."
+            ),
         }
 
     # What each kind needs beyond the name, kind and action.
@@ -65,23 +71,26 @@ class FilterRuleForm(forms.ModelForm):
         for name in self.REQUIRED.get(kind or "", ()):
             value = cleaned.get(name)
             if value is None or (isinstance(value, str) and not value.strip()):
-                self.add_error(name, "This kind of rule needs this field.")
+                self.add_error(name, _("This kind of rule needs this field."))
         pattern = cleaned.get("pattern") or ""
         terms = rules.terms_of(pattern)
         if kind == FilterKind.TERM and terms and rules.compile_terms(terms) is None:
-            self.add_error("pattern", "No term has a letter or digit to match.")
+            self.add_error("pattern", _("No term has a letter or digit to match."))
         if kind == FilterKind.PATTERN and pattern.strip():
             try:
                 compiled = rules.compile_pattern(pattern)
             except (regex.error, ValueError) as error:
-                self.add_error("pattern", f"This is not a usable regular expression: {error}")
+                self.add_error(
+                    "pattern",
+                    _("This is not a usable regular expression: %(error)s") % {"error": error},
+                )
             else:
                 if compiled.search("", timeout=rules.PATTERN_TIMEOUT_SECONDS) is not None:
-                    self.add_error("pattern", "This expression matches every message.")
+                    self.add_error("pattern", _("This expression matches every message."))
         if kind == FilterKind.REPEAT and (cleaned.get("repeat_count") or 0) == 1:
-            self.add_error("repeat_count", "A repeat needs at least 2 identical messages.")
+            self.add_error("repeat_count", _("A repeat needs at least 2 identical messages."))
         if kind == FilterKind.REPEAT and cleaned.get("repeat_window_seconds") == 0:
-            self.add_error("repeat_window_seconds", "The window needs at least one second.")
+            self.add_error("repeat_window_seconds", _("The window needs at least one second."))
         return cleaned
 
 
@@ -93,13 +102,16 @@ class FilterRuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "pattern"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "action", "is_active", "roles"]}),
-        ("Blocked terms or pattern", {"fields": ["pattern"]}),
-        ("Link limit for new accounts", {"fields": ["max_links", "new_account_days"]}),
-        ("Repeated message", {"fields": ["repeat_count", "repeat_window_seconds"]}),
-        ("Refusal", {"fields": ["message"]}),
+        (gettext_lazy("Blocked terms or pattern"), {"fields": ["pattern"]}),
+        (
+            gettext_lazy("Link limit for new accounts"),
+            {"fields": ["max_links", "new_account_days"]},
+        ),
+        (gettext_lazy("Repeated message"), {"fields": ["repeat_count", "repeat_window_seconds"]}),
+        (gettext_lazy("Refusal"), {"fields": ["message"]}),
     ]
 
-    @admin.display(description="roles")
+    @admin.display(description=gettext_lazy("roles"))
     def roles_display(self, obj):
         labels = dict(Role.choices)
         return ", ".join(labels.get(role, role) for role in obj.roles) or "Everyone"

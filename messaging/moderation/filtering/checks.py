@@ -9,6 +9,7 @@ from datetime import timedelta
 from uuid import UUID
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from messaging.errors import ContentBlocked
@@ -23,7 +24,7 @@ from messaging.moderation.filtering.rules import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_REFUSAL = (
+DEFAULT_REFUSAL = gettext_lazy(
     "This message can't be sent: it contains something the community rules don't allow."
 )
 EXCERPT_CHARS = 300
@@ -51,7 +52,7 @@ class Blocked(ContentBlocked):
     (``services.blocks_recorded``)."""
 
     def __init__(self, hit: Hit, *, user: User, conversation_id: UUID):
-        super().__init__(hit.message or DEFAULT_REFUSAL, rule=hit.kind)
+        super().__init__(hit.message or str(DEFAULT_REFUSAL), rule=hit.kind)
         self.hit = hit
         self.user = user
         self.conversation_id = conversation_id

@@ -23,6 +23,7 @@ from typing import Any
 import regex
 from django.core.cache import cache
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from messaging.models import FilterKind, FilterRule
 from messaging.moderation.filtering import normalize
@@ -78,7 +79,9 @@ def compile_pattern(pattern: str) -> Any:
     """A pattern rule's expression, compiled (``regex.error`` if it does
     not compile; ``ValueError`` if it is too long)."""
     if len(pattern) > MAX_PATTERN_CHARS:
-        raise ValueError(f"A pattern has at most {MAX_PATTERN_CHARS} characters.")
+        raise ValueError(
+            _("A pattern has at most %(count)s characters.") % {"count": MAX_PATTERN_CHARS}
+        )
     return regex.compile(pattern, PATTERN_FLAGS)
 
 

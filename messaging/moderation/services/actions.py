@@ -15,8 +15,11 @@ from typing import Final
 from uuid import UUID
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import services as account_services
+from accounts.locale import speaking_to
 from accounts.models import Role, User
 from messaging import audit, events, policy
 from messaging.errors import AccessDenied, InvalidInput, NotFound
@@ -41,7 +44,7 @@ MAX_NOTE_CHARS: Final = 2000
 MAX_WARNING_CHARS: Final = 2000
 # A year: longer than that is a deactivation, not a mute.
 MAX_MUTE_MINUTES: Final = 60 * 24 * 365
-DEFAULT_WARNING: Final = (
+DEFAULT_WARNING: Final = gettext_lazy(
     "A moderator reviewed one of your messages in this conversation. "
     "Please keep to the community guidelines; further messages like it may "
     "lead to a mute."
@@ -52,9 +55,11 @@ def _clean_note(note: str) -> str:
     """The moderator's reason, required: the audit log must say why."""
     note = (note or "").strip()
     if not note:
-        raise InvalidInput("A moderator note is required.")
+        raise InvalidInput(_("A moderator note is required."))
     if len(note) > MAX_NOTE_CHARS:
-        raise InvalidInput(f"A moderator note has at most {MAX_NOTE_CHARS} characters.")
+        raise InvalidInput(
+            _("A moderator note has at most %(count)s characters.") % {"count": MAX_NOTE_CHARS}
+        )
     return note
 
 
@@ -66,16 +71,16 @@ def _moderated_message(message_id: UUID) -> Message:
         Message.objects.filter(pk=message_id).values_list("conversation_id", flat=True).first()
     )
     if conversation_id is None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     conversation = lock_conversation(conversation_id)
     message = with_extras(
         Message.objects.select_related("sender").prefetch_related("attachments")
     ).get(pk=message_id)
     message.conversation = conversation
     if message.message_type == MessageType.SYSTEM:
-        raise InvalidInput("System messages cannot be moderated.")
+        raise InvalidInput(_("System messages cannot be moderated."))
     if message.is_deleted:
-        raise NotFound("This message was deleted.")
+        raise NotFound(_("This message was deleted."))
     return message
 
 
@@ -163,12 +168,19 @@ def warn_sender(*, moderator: User, message_id: UUID, note: str, text: str = "")
     with write_transaction(actor=moderator, attempted=AuditAction.WARN):
         policy.check_moderate(moderator)
         note = _clean_note(note)
-        text = (text or "").strip() or DEFAULT_WARNING
+        text = (text or "").strip()
         if len(text) > MAX_WARNING_CHARS:
-            raise InvalidInput(f"A warning has at most {MAX_WARNING_CHARS} characters.")
+            raise InvalidInput(
+                _("A warning has at most %(count)s characters.") % {"count": MAX_WARNING_CHARS}
+            )
         message = _moderated_message(message_id)
         if message.sender_id is None:
-            raise InvalidInput("This message's sender no longer exists.")
+            raise InvalidInput(_("This message's sender no longer exists."))
+        if not text:
+            # Stored as the warned person reads it: the moderator's language
+            # may not be theirs.
+            with speaking_to(message.sender):
+                text = str(DEFAULT_WARNING)
         warning = Warning.objects.create(
             user_id=message.sender_id,
             conversation_id=message.conversation_id,
@@ -193,13 +205,22 @@ def warn_sender(*, moderator: User, message_id: UUID, note: str, text: str = "")
 
 
 def _target(user_id: UUID, moderator: User, *, doing: str) -> User:
+    """The person ``moderator`` would act on; ``doing``: "mute" or "deactivate"."""
     target = User.objects.filter(pk=user_id).first()
     if target is None:
-        raise NotFound("No such person.")
+        raise NotFound(_("No such person."))
     if target.pk == moderator.pk:
-        raise InvalidInput(f"You cannot {doing} yourself.")
+        refusals = {
+            "mute": _("You cannot mute yourself."),
+            "deactivate": _("You cannot deactivate yourself."),
+        }
+        raise InvalidInput(refusals[doing])
     if target.role == Role.ADMIN and moderator.role != Role.ADMIN:
-        raise AccessDenied(f"Only platform admins may {doing} an admin.")
+        refusals = {
+            "mute": _("Only platform admins may mute an admin."),
+            "deactivate": _("Only platform admins may deactivate an admin."),
+        }
+        raise AccessDenied(refusals[doing])
     return target
 
 
@@ -221,15 +242,17 @@ def mute_user(
         policy.check_moderate(moderator)
         note = _clean_note(note)
         if isinstance(minutes, bool) or not isinstance(minutes, int):
-            raise InvalidInput("minutes is a whole number.")
+            raise InvalidInput(_("minutes is a whole number."))
         if not 1 <= minutes <= MAX_MUTE_MINUTES:
-            raise InvalidInput(f"A mute lasts from 1 to {MAX_MUTE_MINUTES} minutes.")
+            raise InvalidInput(
+                _("A mute lasts from 1 to %(count)s minutes.") % {"count": MAX_MUTE_MINUTES}
+            )
         target = _target(user_id, moderator, doing="mute")
         if (
             conversation_id is not None
             and not Conversation.objects.filter(pk=conversation_id).exists()
         ):
-            raise NotFound("No such conversation.")
+            raise NotFound(_("No such conversation."))
         now = timezone.now()
         mute = Mute.objects.create(
             user=target,
@@ -261,7 +284,7 @@ def lift_mute(*, moderator: User, mute_id: UUID, note: str) -> Mute:
         note = _clean_note(note)
         mute = Mute.objects.select_for_update().filter(pk=mute_id).first()
         if mute is None:
-            raise NotFound("No such mute.")
+            raise NotFound(_("No such mute."))
         if mute.lifted_at is not None:
             return mute
         mute.lifted_at = timezone.now()
@@ -307,9 +330,9 @@ def dismiss_case(*, moderator: User, case_id: UUID, note: str) -> ModerationCase
         note = _clean_note(note)
         case = ModerationCase.objects.select_for_update().filter(pk=case_id).first()
         if case is None:
-            raise NotFound("No such case.")
+            raise NotFound(_("No such case."))
         if case.status != CaseStatus.OPEN:
-            raise InvalidInput("This case is already closed.")
+            raise InvalidInput(_("This case is already closed."))
         cases.close_case(case.message_id, moderator=moderator, status=CaseStatus.DISMISSED)
         case.refresh_from_db()
         audit.record(

@@ -10,6 +10,7 @@ claim refuses a direct conversation with a block, and the refusal says
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, policy
@@ -20,7 +21,7 @@ from messaging.models import AuditAction, UserBlock
 def _person(user_id: UUID) -> User:
     person = User.objects.filter(pk=user_id).first()
     if person is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     return person
 
 
@@ -48,7 +49,9 @@ def unblock_person(*, blocker: User, blocked_id: UUID) -> bool:
     flow again unless the other person blocked too."""
     policy.check_acting(blocker)
     with transaction.atomic():
-        deleted, _ = UserBlock.objects.filter(blocker=blocker, blocked_id=blocked_id).delete()
+        deleted, _per_model = UserBlock.objects.filter(
+            blocker=blocker, blocked_id=blocked_id
+        ).delete()
         if deleted:
             audit.record(actor=blocker, action=AuditAction.UNBLOCK, target_user_id=blocked_id)
     return bool(deleted)
@@ -62,7 +65,7 @@ def lift_for_assignment(*, student: User, mentor: User) -> bool:
     not choose it). Whether there was one. Run it in the assignment's
     transaction. The mentor's own block of the student stays: theirs to
     lift."""
-    deleted, _ = UserBlock.objects.filter(blocker=student, blocked=mentor).delete()
+    deleted, _per_model = UserBlock.objects.filter(blocker=student, blocked=mentor).delete()
     if deleted:
         audit.record(
             actor=student, action=AuditAction.UNBLOCK, target_user_id=mentor.pk, reason="assigned"

@@ -8,6 +8,7 @@ inside the caller's transaction.
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, policy
@@ -86,7 +87,7 @@ def record_case_opened(*, moderator: User, case: ModerationCase) -> None:
         conversation_id=case.conversation_id,
     ):
         if not policy.may_moderate(moderator):
-            raise AccessDenied("Only moderators open cases.")
+            raise AccessDenied(_("Only moderators open cases."))
     audit.record(
         actor=moderator,
         action=AuditAction.REVIEW_CONVERSATION,

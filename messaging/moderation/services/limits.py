@@ -3,6 +3,7 @@ at once (``messaging.limits`` reads them through the Django cache, whose
 version is replaced here after the commit)."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from messaging import audit, limits
@@ -33,18 +34,18 @@ def set_role_limits(*, actor: User, role: str, values: dict) -> RoleLimits:
     and the new values, and starts a new version of the cached rows after
     the commit."""
     if role not in Role.values:
-        raise InvalidInput(f"Unknown role {role!r}.")
+        raise InvalidInput(_("Unknown role %(role)s.") % {"role": repr(role)})
     unknown = set(values) - set(LIMIT_FIELDS)
     if unknown:
-        raise InvalidInput(f"Unknown limit {sorted(unknown)[0]!r}.")
+        raise InvalidInput(_("Unknown limit %(field)s.") % {"field": repr(sorted(unknown)[0])})
     problems = limit_problems(values)
     if problems:
         raise InvalidInput(next(iter(problems.values())))
     with audit.denials_recorded(actor=actor, attempted=AuditAction.LIMITS_CHANGE):
         if not actor.has_perm("messaging.change_rolelimits"):
-            raise AccessDenied("Only platform admins change the limits per role.")
+            raise AccessDenied(_("Only platform admins change the limits per role."))
     with transaction.atomic():
-        row, _ = RoleLimits.objects.select_for_update().get_or_create(role=role)
+        row, _created = RoleLimits.objects.select_for_update().get_or_create(role=role)
         before = {field: getattr(row, field) for field in LIMIT_FIELDS}
         for field, value in values.items():
             setattr(row, field, value)

@@ -8,6 +8,7 @@ and message: reporting again returns the first report and counts nothing.
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, policy, validation
@@ -24,9 +25,11 @@ def clean_details(value: object) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InvalidInput("details must be text.")
+        raise InvalidInput(_("details must be text."))
     if len(value) > MAX_DETAILS_CHARS:
-        raise InvalidInput(f"Details have at most {MAX_DETAILS_CHARS} characters.")
+        raise InvalidInput(
+            _("Details have at most %(count)s characters.") % {"count": MAX_DETAILS_CHARS}
+        )
     return validation.check_text(value.strip(), what="details")
 
 
@@ -36,14 +39,14 @@ def _reportable(reporter: User, message_id: UUID) -> Message:
     not a system message and not deleted."""
     message = Message.objects.select_related("conversation").filter(pk=message_id).first()
     if message is None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     policy.check_read(reporter, message.conversation)
     if message.message_type == MessageType.SYSTEM:
-        raise InvalidInput("System messages cannot be reported.")
+        raise InvalidInput(_("System messages cannot be reported."))
     if message.sender_id == reporter.pk:
-        raise InvalidInput("You can't report your own message.")
+        raise InvalidInput(_("You can't report your own message."))
     if message.is_deleted:
-        raise NotFound("This message was deleted.")
+        raise NotFound(_("This message was deleted."))
     return message
 
 
@@ -55,7 +58,7 @@ def report_message(
     second report of the same message by the same person is the first one,
     and neither counts again nor reopens the case."""
     if reason not in ReportReason.values:
-        raise InvalidInput(f"Unknown reason {reason!r}.")
+        raise InvalidInput(_("Unknown reason %(reason)s.") % {"reason": repr(reason)})
     with audit.denials_recorded(actor=reporter, attempted=AuditAction.REPORT):
         message = _reportable(reporter, message_id)
     existing = Report.objects.filter(message=message, reporter=reporter).first()

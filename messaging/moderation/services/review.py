@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.core.paginator import Page, Paginator
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, policy
@@ -34,14 +35,14 @@ def review_conversation(
     row (actor, conversation, page)."""
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
-        raise NotFound("No such conversation.")
+        raise NotFound(_("No such conversation."))
     with audit.denials_recorded(
         actor=moderator,
         attempted=AuditAction.REVIEW_CONVERSATION,
         conversation_id=conversation_id,
     ):
         if not policy.may_review_conversation(moderator, conversation):
-            raise AccessDenied("Only moderators review conversations.")
+            raise AccessDenied(_("Only moderators review conversations."))
     page = Paginator(queue.messages_for_review(conversation.pk), REVIEW_PAGE_SIZE).get_page(
         page_number
     )

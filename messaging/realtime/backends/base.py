@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from typing import NamedTuple
 from uuid import UUID
 
+from django.utils.translation import gettext as _
+
 from messaging import limits
 from messaging.errors import RateLimited
 from messaging.models import PresenceStatus
@@ -166,4 +168,7 @@ class RateLimiter(ABC):
 def _spent(retry_after: float) -> None:
     if retry_after:
         wait = max(retry_after, 0.1)
-        raise RateLimited(f"Too many messages; wait {wait:.1f}s.", retry_after=round(wait, 3))
+        raise RateLimited(
+            _("Too many messages; wait %(seconds)ss.") % {"seconds": f"{wait:.1f}"},
+            retry_after=round(wait, 3),
+        )

@@ -4,6 +4,7 @@ the ``support.updated`` frame carries), declared for the schema."""
 
 import re
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -38,10 +39,14 @@ class AgeHoursField(serializers.IntegerField):
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or not _DIGITS.fullmatch(data):
-            raise serializers.ValidationError("older_than_hours must be a whole number of hours.")
+            raise serializers.ValidationError(
+                _("older_than_hours must be a whole number of hours.")
+            )
         value = int(data)
         if value > MAX_AGE_HOURS:
-            raise serializers.ValidationError(f"older_than_hours is at most {MAX_AGE_HOURS}.")
+            raise serializers.ValidationError(
+                _("older_than_hours is at most %(max)s.") % {"max": MAX_AGE_HOURS}
+            )
         return value
 
 
@@ -51,7 +56,7 @@ class AssigneeFilterField(serializers.CharField):
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or not _ASSIGNEE.fullmatch(data):
-            raise serializers.ValidationError("assignee is me, none or a user id.")
+            raise serializers.ValidationError(_("assignee is me, none or a user id."))
         return data
 
 

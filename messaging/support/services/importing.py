@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, events, policy, validation
@@ -63,9 +64,11 @@ def import_request(
     subject = steps.clean_subject(subject)
     body = validation.clean_content(body)
     if status not in SupportStatus.values:
-        raise InvalidInput(f"Unknown status {status!r}.")
+        raise InvalidInput(_("Unknown status %(status)s.") % {"status": repr(status)})
     if not policy.may_open_support(requester, requester):
-        raise InvalidInput(f"{requester.email} may not open support requests.")
+        raise InvalidInput(
+            _("%(email)s may not open support requests.") % {"email": requester.email}
+        )
     try:
         with transaction.atomic():
             conversation = create_conversation(

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import policy, validation
@@ -67,8 +68,10 @@ def open_request(
         ):
             if not policy.may_open_support(opener, requester):
                 raise AccessDenied(
-                    "Support requests are opened by students and mentors (or by an admin "
-                    "for one of them)."
+                    _(
+                        "Support requests are opened by students and mentors (or by an admin "
+                        "for one of them)."
+                    )
                 )
             conversation = create_conversation(
                 creator=opener,
@@ -119,13 +122,17 @@ def change_status(*, actor: User, request_id: UUID | str, status: str) -> Suppor
     asking for the status it has included); NotFound for a request
     ``actor`` may not see."""
     if status not in SupportStatus.values:
-        raise InvalidInput(f"Unknown status {status!r}.")
+        raise InvalidInput(_("Unknown status %(status)s.") % {"status": repr(status)})
     with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_STATUS):
         request, conversation = steps.locked(request_id)
         steps.check_visible(actor, request)
         if not transitions.may_move(request, actor, status):
             raise InvalidTransition(
-                f"A {request.status} request cannot be moved to {status} by you."
+                _("A request that is %(current)s cannot be moved to %(status)s by you.")
+                % {
+                    "current": steps.label(SupportStatus, request.status),
+                    "status": steps.label(SupportStatus, status),
+                }
             )
         return steps.move(request, conversation, actor=actor, status=status, automatic=False)
 
@@ -139,12 +146,12 @@ def assign(
     added to it. Assigning the current assignee again changes nothing."""
     with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_ASSIGN):
         request, conversation = steps.locked(request_id)
-        steps.check_staff(actor, request, "Only platform admins assign support requests.")
+        steps.check_staff(actor, request, _("Only platform admins assign support requests."))
         assignee = None
         if assignee_id is not None:
             assignee = User.objects.filter(pk=assignee_id).first()
             if assignee is None or not policy.may_be_assigned_support(assignee):
-                raise InvalidInput("A support request is assigned to an active admin.")
+                raise InvalidInput(_("A support request is assigned to an active admin."))
         if request.assignee_id == (assignee.pk if assignee else None):
             return steps.fresh(request.pk)
         if (
@@ -179,10 +186,12 @@ def set_priority(*, actor: User, request_id: UUID | str, priority: str) -> Suppo
     """Set the request's priority; staff only. The same priority again
     changes nothing."""
     if priority not in SupportPriority.values:
-        raise InvalidInput(f"Unknown priority {priority!r}.")
+        raise InvalidInput(_("Unknown priority %(priority)s.") % {"priority": repr(priority)})
     with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_PRIORITY):
         request, conversation = steps.locked(request_id)
-        steps.check_staff(actor, request, "Only platform admins set a support request's priority.")
+        steps.check_staff(
+            actor, request, _("Only platform admins set a support request's priority.")
+        )
         if request.priority == priority:
             return steps.fresh(request.pk)
         previous = request.priority
@@ -213,11 +222,11 @@ def rate(
         request, conversation = steps.locked(request_id)
         steps.check_visible(actor, request)
         if request.requester_id != actor.pk:
-            raise AccessDenied("Only the requester rates a support request.")
+            raise AccessDenied(_("Only the requester rates a support request."))
         if not policy.may_rate_support(actor, request):
             if request.rated_at is not None:
-                raise InvalidTransition("This support request was rated already.")
-            raise InvalidTransition("A support request is rated once it is resolved or closed.")
+                raise InvalidTransition(_("This support request was rated already."))
+            raise InvalidTransition(_("A support request is rated once it is resolved or closed."))
         request.satisfied = bool(satisfied)
         request.rating_comment = comment
         request.rated_at = timezone.now()
@@ -239,17 +248,19 @@ def rate(
 
 
 def _bulk_requests(actor: User, request_ids: Iterable[UUID | str]) -> list[UUID]:
-    policy.check_work_support_queue(actor, refusal="Only platform admins work the support queue.")
+    policy.check_work_support_queue(
+        actor, refusal=_("Only platform admins work the support queue.")
+    )
     try:
         ids = list(dict.fromkeys(UUID(str(i)) for i in request_ids))
     except ValueError:
-        raise InvalidInput("ids must be support request ids.") from None
+        raise InvalidInput(_("ids must be support request ids.")) from None
     if not ids:
-        raise InvalidInput("Name at least one support request.")
+        raise InvalidInput(_("Name at least one support request."))
     found = set(SupportRequest.objects.filter(pk__in=ids).values_list("pk", flat=True))
     missing = [i for i in ids if i not in found]
     if missing:
-        raise NotFound(f"No such support request: {missing[0]}.")
+        raise NotFound(_("No such support request: %(id)s.") % {"id": missing[0]})
     return ids
 
 

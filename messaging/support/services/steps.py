@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, events, limits, policy, validation
@@ -27,13 +28,13 @@ def clean_subject(value: object) -> str:
     """A request's subject: one line, stripped, not empty, at most
     ``SUPPORT_SUBJECT_MAX_CHARS``."""
     if not isinstance(value, str):
-        raise InvalidInput("subject must be text.")
+        raise InvalidInput(_("subject must be text."))
     value = value.strip()
     if not value:
-        raise InvalidInput("A subject is required.")
+        raise InvalidInput(_("A subject is required."))
     limit = limits.support_subject_max_chars()
     if len(value) > limit:
-        raise InvalidInput(f"A subject has at most {limit} characters.")
+        raise InvalidInput(_("A subject has at most %(count)s characters.") % {"count": limit})
     return validation.check_text(value, what="subject", one_line=True)
 
 
@@ -43,17 +44,17 @@ def clean_rating_comment(value: object) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise InvalidInput("comment must be text.")
+        raise InvalidInput(_("comment must be text."))
     limit = limits.support_rating_comment_max_chars()
     if len(value) > limit:
-        raise InvalidInput(f"A comment has at most {limit} characters.")
+        raise InvalidInput(_("A comment has at most %(count)s characters.") % {"count": limit})
     return validation.check_text(value.strip(), what="comment")
 
 
 def category(category_id: UUID | str) -> SupportCategory:
     category = SupportCategory.objects.filter(pk=category_id, is_active=True).first()
     if category is None:
-        raise InvalidInput("Unknown support category.")
+        raise InvalidInput(_("Unknown support category."))
     return category
 
 
@@ -68,7 +69,7 @@ def locked(request_id: UUID | str) -> tuple[SupportRequest, Conversation]:
         .first()
     )
     if conversation_id is None:
-        raise NotFound("No such support request.")
+        raise NotFound(_("No such support request."))
     conversation = lock_conversation(conversation_id)
     request = SupportRequest.objects.select_for_update().get(pk=request_id)
     return request, conversation

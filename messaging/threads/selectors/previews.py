@@ -2,6 +2,8 @@
 
 from uuid import UUID
 
+from django.utils.translation import gettext as _
+
 from accounts.models import User
 from messaging import policy
 from messaging.errors import NotFound
@@ -21,8 +23,8 @@ def image_for(user: User, message_id: UUID) -> LinkPreview:
         or message.hidden_at is not None
         or not policy.may_read(user, message.conversation)
     ):
-        raise NotFound("No such link preview image.")
+        raise NotFound(_("No such link preview image."))
     preview = LinkPreview.objects.filter(message_id=message_id, state=PreviewState.READY).first()
     if preview is None or not preview.image_name:
-        raise NotFound("No such link preview image.")
+        raise NotFound(_("No such link preview image."))
     return preview

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import limits
@@ -34,10 +35,10 @@ def root_for(user: User, root_id: UUID, *, attempted: str = "thread.read") -> Me
     conversation ``user`` does not read (``membership_for``)."""
     root = _messages().filter(pk=root_id).first()
     if root is None:
-        raise NotFound("No such thread.")
+        raise NotFound(_("No such thread."))
     membership_for(user, root.conversation_id, attempted=attempted)
     if root.parent_id is not None:
-        raise NotFound("No such thread: this message is a reply in a thread.")
+        raise NotFound(_("No such thread: this message is a reply in a thread."))
     return root
 
 

@@ -10,6 +10,7 @@ hidden keeps its row but leaves the pinned list (``selectors.pins``).
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, events, limits, policy
@@ -30,7 +31,7 @@ def _message_under_lock(message_id: UUID) -> Message:
         Message.objects.filter(pk=message_id).values_list("conversation_id", flat=True).first()
     )
     if conversation_id is None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     conversation = lock_conversation(conversation_id)
     message = Message.objects.get(pk=message_id)
     message.conversation = conversation
@@ -66,8 +67,8 @@ def pin_message(*, user: User, message_id: UUID) -> Pin:
             return existing
         if visible_pin_count(message.conversation_id) >= limits.max_pins_per_conversation():
             raise TooManyPins(
-                f"A conversation can have at most {limits.max_pins_per_conversation()} "
-                "pinned messages; unpin one first."
+                _("A conversation can have at most %(count)s pinned messages; unpin one first.")
+                % {"count": limits.max_pins_per_conversation()}
             )
         try:
             with transaction.atomic():

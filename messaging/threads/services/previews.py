@@ -42,6 +42,7 @@ from django import db
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, events, limits, policy
@@ -369,10 +370,10 @@ def remove(*, actor: User, message_id: UUID) -> LinkPreview:
     with transaction.atomic():
         message = Message.objects.select_related("conversation").filter(pk=message_id).first()
         if message is None or not policy.may_read(actor, message.conversation):
-            raise NotFound("No such message.")
+            raise NotFound(_("No such message."))
         preview = LinkPreview.objects.select_for_update().filter(message_id=message_id).first()
         if preview is None or message.deleted_at or message.hidden_at:
-            raise NotFound("This message has no link preview.")
+            raise NotFound(_("This message has no link preview."))
         policy.check_remove_link_preview(actor, message)
         if preview.state == PreviewState.REMOVED:
             return preview

@@ -13,6 +13,7 @@ or hidden a moment before.
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, events, limits, policy
@@ -36,7 +37,7 @@ def locked_message(message_id: UUID) -> Message:
         .first()
     )
     if message is None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     return message
 
 
@@ -53,9 +54,9 @@ def refuse_if_gone(message: Message) -> None:
     """System and deleted messages are ``not_found`` for reactions, pins and
     saving; a message a moderator hid is ``hidden``."""
     if message.message_type == MessageType.SYSTEM or message.deleted_at is not None:
-        raise NotFound("No such message.")
+        raise NotFound(_("No such message."))
     if message.hidden_at is not None:
-        raise MessageHidden("A moderator hid this message.")
+        raise MessageHidden(_("A moderator hid this message."))
 
 
 def _recorded(
@@ -103,15 +104,16 @@ def add_reaction(*, user: User, message_id: UUID, emoji: str) -> bool:
             return False
         if len(mine) >= limits.max_reactions_per_person():
             raise TooManyReactions(
-                f"You can put at most {limits.max_reactions_per_person()} reactions on a message."
+                _("You can put at most %(count)s reactions on a message.")
+                % {"count": limits.max_reactions_per_person()}
             )
         if (
             not on_message.filter(emoji=emoji).exists()
             and on_message.values("emoji").distinct().count() >= limits.max_reactions_per_message()
         ):
             raise TooManyReactions(
-                f"A message can have at most {limits.max_reactions_per_message()} "
-                "different reactions."
+                _("A message can have at most %(count)s different reactions.")
+                % {"count": limits.max_reactions_per_message()}
             )
         try:
             with transaction.atomic():  # a savepoint: the race's loser carries on
@@ -135,7 +137,9 @@ def remove_reaction(*, user: User, message_id: UUID, emoji: str) -> bool:
         policy.check_read(user, message.conversation, membership=membership)
         refuse_if_gone(message)
         policy.check_react(user, message.conversation, adding=False, membership=membership)
-        removed, _ = Reaction.objects.filter(message=message, user=user, emoji=emoji).delete()
+        removed, _per_model = Reaction.objects.filter(
+            message=message, user=user, emoji=emoji
+        ).delete()
         if not removed:
             return False
         _recorded(actor=user, message=message, emoji=emoji, person=user, added=False)
@@ -154,11 +158,11 @@ def remove_reaction_as_moderator(*, moderator: User, reaction_id: int, note: str
         note = clean_moderator_note(note)
         reaction = Reaction.objects.filter(pk=reaction_id).select_related("user").first()
         if reaction is None:
-            raise NotFound("No such reaction.")
+            raise NotFound(_("No such reaction."))
         message = locked_message(reaction.message_id)
-        removed, _ = Reaction.objects.filter(pk=reaction.pk).delete()
+        removed, _per_model = Reaction.objects.filter(pk=reaction.pk).delete()
         if not removed:
-            raise NotFound("No such reaction.")
+            raise NotFound(_("No such reaction."))
         _recorded(
             actor=moderator,
             message=message,

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.db.models import F, Q
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import events
@@ -74,7 +75,7 @@ def resolve(
     ``also_to_conversation`` without a parent is refused at once: it names
     no message."""
     if also_to_conversation and parent_id is None:
-        raise InvalidInput("also_to_conversation needs a parent_id.")
+        raise InvalidInput(_("also_to_conversation needs a parent_id."))
     if parent_id is None and reply_to_id is None:
         return NOTHING
     wanted = {i for i in (parent_id, reply_to_id) if i is not None}
@@ -119,22 +120,24 @@ def check(target: ReplyTarget) -> None:
     if target.reply_to_id is not None:
         quoted = target.quoted
         if quoted is None:
-            raise InvalidInput("reply_to_id is not a message of this conversation.")
+            raise InvalidInput(_("reply_to_id is not a message of this conversation."))
         if quoted.message_type == MessageType.SYSTEM:
-            raise InvalidInput("A system message cannot be replied to.")
+            raise InvalidInput(_("A system message cannot be replied to."))
     if target.parent_id is not None:
         root = target.root
         if root is None:
-            raise InvalidInput("parent_id is not a message of this conversation.")
+            raise InvalidInput(_("parent_id is not a message of this conversation."))
         if root.message_type == MessageType.SYSTEM:
-            raise InvalidInput("A system message cannot start a thread.")
+            raise InvalidInput(_("A system message cannot start a thread."))
         # Read again under the conversation's lock: a delete or hide that
         # committed since ``resolve`` counts (both take the same lock).
         gone = Message.objects.filter(
             Q(deleted_at__isnull=False) | Q(hidden_at__isnull=False), pk=root.pk
         ).exists()
         if gone:
-            raise InvalidInput("This message was deleted or hidden; it cannot get thread replies.")
+            raise InvalidInput(
+                _("This message was deleted or hidden; it cannot get thread replies.")
+            )
 
 
 def record(*, message: Message, target: ReplyTarget, sender: User) -> None:

@@ -9,6 +9,7 @@ other and to conversations). The person's other tabs hear
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import events, policy
@@ -27,7 +28,7 @@ def save_message(*, user: User, message_id: UUID) -> SavedMessage:
     with write_transaction(actor=user, attempted="message.save"):
         message = Message.objects.select_related("conversation").filter(pk=message_id).first()
         if message is None:
-            raise NotFound("No such message.")
+            raise NotFound(_("No such message."))
         policy.check_read(user, message.conversation, membership=membership_of(user, message))
         refuse_if_gone(message)
         existing = SavedMessage.objects.filter(user=user, message=message).first()
