@@ -74,6 +74,8 @@ def test_seed_demo_creates_the_demo_and_prints_the_logins(client):
     assert sorted(roles) == sorted(role for _, _, role in PEOPLE)
     assert roles.count(Role.STUDENT) == 4 and roles.count(Role.MENTOR) == 2
     assert MentorAssignment.objects.count() == 4
+    chosen = dict(User.objects.exclude(language="").values_list("email", "language"))
+    assert chosen == {"theo@parley.test": "es", "tara@parley.test": "ar"}
     assert set(Conversation.objects.values_list("type", flat=True)) == set(ConversationType.values)
     seeded = Message.objects.filter(conversation__support_request__isnull=True)
     # The lines, the files' messages, the line in the moderation queue, and

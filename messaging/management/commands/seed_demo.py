@@ -51,6 +51,10 @@ PEOPLE = [
     ("tara@parley.test", "Tara Student", Role.STUDENT),
 ]
 
+# Parley in other languages: Theo reads it in Spanish, Tara in Arabic (a
+# right-to-left interface); everyone else follows their browser.
+LANGUAGES = {"theo@parley.test": "es", "tara@parley.test": "ar"}
+
 ASSIGNMENTS = [
     ("maria@parley.test", "sam@parley.test"),
     ("maria@parley.test", "sofia@parley.test"),
@@ -254,6 +258,7 @@ class Command(BaseCommand):
                     role=role,
                     is_staff=role == Role.ADMIN,
                     is_superuser=role == Role.ADMIN,
+                    language=LANGUAGES.get(email, ""),
                 )
             users[email] = user
         for mentor, student in ASSIGNMENTS:
