@@ -5,6 +5,7 @@ of them, and the keyboard-only flows (search and open a hit, change a
 notification setting and save, file a support request, one of them in
 Spanish) never touch the mouse."""
 
+import re
 import uuid
 
 import pytest
@@ -17,15 +18,26 @@ from messaging.models import ConversationType, Report, ReportReason
 from messaging.moderation.services import cases
 from messaging.support import services as support
 from messaging.support.models import SupportCategory
+from notifications.selectors.preferences import preferences_for
 from notifications.tokens import unsubscribe_token
-from tests.browser.accessibility import assert_accessible, tab_to
-from tests.browser.conftest import PASSWORD, TIMEOUT_MS, open_as
+from tests.browser.accessibility import AXE_OPTIONS, assert_accessible, describe, tab_to
+from tests.browser.conftest import PASSWORD, TIMEOUT_MS, off_loop, open_as
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.services,
     pytest.mark.browser,
 ]
+
+
+def assert_banner_accessible(page, state):
+    """axe on the support banner alone: the rest of the conversation page is
+    the chat's, checked by its own tests."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page, context="#support-banner", options=AXE_OPTIONS).response["violations"]
+    assert not found, f"{state}: {len(found)} WCAG violation(s)\n{describe(found)}"
+
 
 def say(sender, conversation, content):
     return services.send_message(
@@ -104,7 +116,7 @@ def test_support_pages_are_accessible(pair, admin, support_request, browser, ser
         assert_accessible(page, "support queue, as an admin")
         page.goto(f"{server.http_url}/c/{support_request.conversation_id}/")
         expect(page.locator("#support-banner")).to_be_visible()
-        assert_accessible(page, "support request's conversation, as an admin")
+        assert_banner_accessible(page, "support banner, as an admin")
     finally:
         context.close()
 
@@ -177,5 +189,114 @@ def test_admin_pages_parley_customised_are_accessible(
         page.locator("#moderation-action-form input[type=submit]").click()
         expect(page.locator("#moderation-action-form .errorlist")).to_be_visible()
         assert_accessible(page, "admin, moderation action's note refused")
+    finally:
+        context.close()
+
+
+# --- Keyboard only: never the mouse ----------------------------------------------
+
+
+def search_and_open_a_hit(page, server, *, box_label, query, direct, target_text):
+    """From the search page: type the words, Enter, Tab to the first hit,
+    Enter; the conversation opens on that message, focused."""
+    box = page.get_by_role("searchbox", name=box_label)
+    expect(box).to_be_focused()  # the empty search page starts in its box
+    page.keyboard.type(query)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{server.http_url}/search/?q={query}")
+    expect(page.locator("#search-count")).to_be_visible()
+    hit = page.locator("a.search-hit-link").first
+    tab_to(page, hit)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/c/{direct.pk}/?around=*")
+    found = page.locator("#message-list li.message.jump-target")
+    expect(found.locator(".content")).to_have_text(target_text)
+    expect(found).to_be_focused()
+
+
+def test_keyboard_only_search_and_open_a_hit(pair, searchable, browser, server, console):
+    _, student, direct = pair
+    context, page = open_as(browser, server, console, student, "/search/")
+    try:
+        search_and_open_a_hit(
+            page,
+            server,
+            box_label="Search your messages",
+            query="euros",
+            direct=direct,
+            target_text="The lab budget for spring is 420 euros",
+        )
+    finally:
+        context.close()
+
+
+def test_keyboard_only_search_in_spanish(pair, searchable, browser, server, console):
+    _, student, direct = pair
+    context, page = open_as(browser, server, console, student, "/search/", language="es")
+    try:
+        expect(page.locator("html")).to_have_attribute("lang", "es")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Buscar")
+        search_and_open_a_hit(
+            page,
+            server,
+            box_label="Busca en tus mensajes",
+            query="euros",
+            direct=direct,
+            target_text="The lab budget for spring is 420 euros",
+        )
+        page.goto(f"{server.http_url}/search/?q=budget")
+        expect(page.locator("#search-count")).to_have_text("Resultados 1–2")
+        assert_accessible(page, "search in Spanish, with results")
+    finally:
+        context.close()
+
+
+def test_keyboard_only_change_a_notification_setting_and_save(pair, browser, server, console):
+    _, student, _ = pair
+    context, page = open_as(browser, server, console, student, "/settings/notifications/")
+    try:
+        email = page.get_by_role("checkbox", name="Email notifications")
+        expect(email).to_be_checked()
+        tab_to(page, email)
+        page.keyboard.press("Space")
+        expect(email).not_to_be_checked()
+        tab_to(page, page.get_by_role("button", name="Save settings"))
+        page.keyboard.press("Enter")
+        expect(page.locator("#live-region")).to_contain_text("Saved.")
+        expect(page.get_by_role("checkbox", name="Email notifications")).not_to_be_checked()
+        assert off_loop(lambda: preferences_for(student).email_enabled) is False
+    finally:
+        context.close()
+
+
+def test_keyboard_only_file_a_support_request(pair, support_request, browser, server, console):
+    _, student, _ = pair
+    context, page = open_as(browser, server, console, student, "/support/")
+    try:
+        tab_to(page, page.get_by_role("link", name="New request"))
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{server.http_url}/support/new/")
+        # Sent empty: each field says what is wrong, tied to it.
+        tab_to(page, page.get_by_role("button", name="Send request"))
+        page.keyboard.press("Enter")
+        subject = page.get_by_role("textbox", name="Subject")
+        expect(subject).to_have_attribute("aria-invalid", "true")
+        expect(subject).to_have_accessible_description(re.compile(r"\S"))
+        category = page.get_by_role("combobox", name="Category")
+        tab_to(page, category)
+        page.keyboard.type("Complaint")
+        expect(category.locator("option:checked")).to_have_text("Complaint")
+        page.keyboard.press("Tab")
+        expect(subject).to_be_focused()
+        page.keyboard.type("My grade for essay 2 is missing")
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("textbox", name="Your message")).to_be_focused()
+        page.keyboard.type("The gradebook shows nothing since Monday.")
+        tab_to(page, page.get_by_role("button", name="Send request"))
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{server.http_url}/c/**")
+        expect(page.get_by_role("heading", level=1)).to_have_text("My grade for essay 2 is missing")
+        expect(page.locator("#support-status")).to_have_text("Open")
+        assert_banner_accessible(page, "support banner, as its requester")
     finally:
         context.close()
