@@ -3,9 +3,12 @@
 // added below, into the last conversation's list when the next page goes
 // on in the same conversation, as new conversation groups otherwise. The
 // first new hit takes the focus. Without JavaScript the link opens that
-// page; if the fetch fails, it does too.
+// page; if the fetch fails, it does too. The outcome of a search (the
+// count, or that nothing matched) is announced when the page opens: a status
+// region already filled at load is not read out.
 
 import { gettext, interpolate } from "./i18n.js";
+import { announce } from "./announce.js";
 import { localizeTimes } from "./render.js";
 
 const results = document.getElementById("search-results");
@@ -77,3 +80,6 @@ if (results && more) {
     if (added) first.querySelector("a")?.focus();
   });
 }
+
+const outcome = document.querySelector("#search-count, #search-empty");
+if (outcome) announce(outcome.textContent);

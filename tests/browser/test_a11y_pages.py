@@ -205,6 +205,8 @@ def search_and_open_a_hit(page, server, *, box_label, query, direct, target_text
     page.keyboard.press("Enter")
     page.wait_for_url(f"{server.http_url}/search/?q={query}")
     expect(page.locator("#search-count")).to_be_visible()
+    # The outcome is announced (the count region was filled before load).
+    expect(page.locator("#live-region")).to_contain_text(page.locator("#search-count").inner_text())
     hit = page.locator("a.search-hit-link").first
     tab_to(page, hit)
     page.keyboard.press("Enter")
@@ -298,5 +300,29 @@ def test_keyboard_only_file_a_support_request(pair, support_request, browser, se
         expect(page.get_by_role("heading", level=1)).to_have_text("My grade for essay 2 is missing")
         expect(page.locator("#support-status")).to_have_text("Open")
         assert_banner_accessible(page, "support banner, as its requester")
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def reads_arabic(pair):
+    """The student chose Arabic on their profile."""
+    _, student, _ = pair
+    student.language = "ar"
+    student.save(update_fields=["language"])
+
+
+def test_search_in_arabic_reads_right_to_left(
+    pair, searchable, reads_arabic, browser, server, console
+):
+    _, student, _ = pair
+    context, page = open_as(browser, server, console, student, "/search/")
+    try:
+        page.goto(f"{server.http_url}/search/?q=budget")
+        expect(page.locator("html")).to_have_attribute("dir", "rtl")
+        expect(page.get_by_role("heading", level=1)).to_have_text("بحث")
+        expect(page.locator("#search-count")).to_have_text("النتائج 1–2")
+        expect(page.locator(".search-hit")).to_have_count(2)
+        assert_accessible(page, "search in Arabic, with results")
     finally:
         context.close()
