@@ -9,6 +9,7 @@ import re
 import uuid
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -30,12 +31,10 @@ pytestmark = [
 ]
 
 
-def assert_banner_accessible(page, state):
-    """axe on the support banner alone: the rest of the conversation page is
-    the chat's, checked by its own tests."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    found = Axe().run(page, context="#support-banner", options=AXE_OPTIONS).response["violations"]
+def assert_part_accessible(page, selector, state):
+    """axe on one part of the conversation page (the support banner, the mute
+    control): the rest of that page is the chat's, checked by its own tests."""
+    found = Axe().run(page, context=selector, options=AXE_OPTIONS).response["violations"]
     assert not found, f"{state}: {len(found)} WCAG violation(s)\n{describe(found)}"
 
 
@@ -116,7 +115,7 @@ def test_support_pages_are_accessible(pair, admin, support_request, browser, ser
         assert_accessible(page, "support queue, as an admin")
         page.goto(f"{server.http_url}/c/{support_request.conversation_id}/")
         expect(page.locator("#support-banner")).to_be_visible()
-        assert_banner_accessible(page, "support banner, as an admin")
+        assert_part_accessible(page, "#support-banner", "support banner, as an admin")
     finally:
         context.close()
 
@@ -299,7 +298,7 @@ def test_keyboard_only_file_a_support_request(pair, support_request, browser, se
         page.wait_for_url(f"{server.http_url}/c/**")
         expect(page.get_by_role("heading", level=1)).to_have_text("My grade for essay 2 is missing")
         expect(page.locator("#support-status")).to_have_text("Open")
-        assert_banner_accessible(page, "support banner, as its requester")
+        assert_part_accessible(page, "#support-banner", "support banner, as its requester")
     finally:
         context.close()
 
@@ -324,5 +323,24 @@ def test_search_in_arabic_reads_right_to_left(
         expect(page.locator("#search-count")).to_have_text("النتائج 1–2")
         expect(page.locator(".search-hit")).to_have_count(2)
         assert_accessible(page, "search in Arabic, with results")
+    finally:
+        context.close()
+
+
+def test_keyboard_only_mute_a_conversation(pair, browser, server, console):
+    _, student, direct = pair
+    context, page = open_as(browser, server, console, student, f"/c/{direct.pk}/")
+    try:
+        toggle = page.locator("#mute-toggle")
+        tab_to(page, toggle)
+        page.keyboard.press("Enter")
+        expect(page.locator("#mute-control details")).to_have_attribute("open", "")
+        assert_part_accessible(page, "#mute-control", "mute menu, open")
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name="Mute for 1 hour")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#mute-state")).to_contain_text("Muted until")
+        expect(toggle).to_have_text("Muted")
+        assert_part_accessible(page, "#mute-control", "mute control, muted")
     finally:
         context.close()
