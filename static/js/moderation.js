@@ -2,6 +2,7 @@
 // blocks): the report dialog and menu of a message, and the Block / Unblock
 // control of a direct conversation. (The moderators' warnings: warnings.js.)
 
+import { gettext, interpolate } from "./i18n.js";
 import { announce } from "./render.js";
 
 function csrfToken() {
@@ -28,7 +29,8 @@ export async function api(path, { method = "GET", body = undefined } = {}) {
     data = null;
   }
   if (!response.ok) {
-    const failure = new Error((data && data.error && data.error.message) || `The server answered ${response.status}.`);
+    const failure = new Error((data && data.error && data.error.message)
+      || interpolate(gettext("The server answered %(status)s."), { status: response.status }));
     failure.status = response.status;
     failure.code = data && data.error ? data.error.code : "";
     throw failure;
@@ -71,7 +73,7 @@ export class ReportDialog {
     this.done.hidden = true;
     this.error.textContent = "";
     const who = this.dialog.querySelector("[data-report-who]");
-    if (who) who.textContent = message.sender ? message.sender.display_name : "this person";
+    if (who) who.textContent = message.sender ? message.sender.display_name : gettext("this person");
     this.dialog.showModal();
     this.form.querySelector("input[name=reason]")?.focus();
   }
@@ -79,7 +81,7 @@ export class ReportDialog {
   async _send() {
     const reason = this.form.elements.reason.value;
     if (!reason) {
-      this.error.textContent = "Choose a reason.";
+      this.error.textContent = gettext("Choose a reason.");
       this.form.querySelector("input[name=reason]")?.focus();
       return;
     }
@@ -92,7 +94,7 @@ export class ReportDialog {
       this.form.hidden = true;
       this.done.hidden = false;
       this.done.querySelector("button")?.focus();
-      announce("Thanks — a moderator will review it.");
+      announce(gettext("Thanks — a moderator will review it."));
     } catch (error) {
       this.error.textContent = error.message;
     } finally {

@@ -3,6 +3,8 @@
 // (PUT/DELETE /api/conversations/<id>/mute/, docs/api.md) and update the
 // header in place.
 
+import { dateFormat, gettext, interpolate } from "./i18n.js";
+
 const HOUR = 3600 * 1000;
 const DURATIONS = { "1h": HOUR, "8h": 8 * HOUR, "1w": 7 * 24 * HOUR, forever: null };
 
@@ -12,9 +14,9 @@ function formatUntil(iso, timeZone) {
     hour: "2-digit", minute: "2-digit", hourCycle: "h23",
   };
   try {
-    return new Intl.DateTimeFormat("en-GB", { ...options, timeZone }).format(new Date(iso));
+    return dateFormat({ ...options, timeZone }).format(new Date(iso));
   } catch {
-    return new Intl.DateTimeFormat("en-GB", options).format(new Date(iso));
+    return dateFormat(options).format(new Date(iso)); // a time zone this browser does not know
   }
 }
 
@@ -24,9 +26,11 @@ function show(control, mute) {
   const unmute = control.querySelector("#unmute-button");
   control.dataset.muted = mute ? "true" : "false";
   if (!mute) state.textContent = "";
-  else if (mute.until) state.textContent = `Muted until ${formatUntil(mute.until, control.dataset.timeZone)}`;
-  else state.textContent = "Muted until you unmute";
-  toggle.textContent = mute ? "Muted" : "Mute";
+  else if (mute.until) {
+    const time = formatUntil(mute.until, control.dataset.timeZone);
+    state.textContent = interpolate(gettext("Muted until %(time)s"), { time });
+  } else state.textContent = gettext("Muted until you unmute");
+  toggle.textContent = mute ? gettext("Muted") : gettext("Mute");
   unmute.hidden = !mute;
 }
 
@@ -57,7 +61,7 @@ if (control) {
       show(control, choice === "off" ? null : await response.json());
       control.querySelector("details").open = false;
     } catch {
-      control.querySelector("#mute-state").textContent = "Could not change the mute; try again.";
+      control.querySelector("#mute-state").textContent = gettext("Could not change the mute; try again.");
     }
   });
 }

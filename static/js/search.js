@@ -3,8 +3,12 @@
 // added below, into the last conversation's list when the next page goes
 // on in the same conversation, as new conversation groups otherwise. The
 // first new hit takes the focus. Without JavaScript the link opens that
-// page; if the fetch fails, it does too.
+// page; if the fetch fails, it does too. The outcome of a search (the
+// count, or that nothing matched) is announced when the page opens: a status
+// region already filled at load is not read out.
 
+import { gettext, interpolate } from "./i18n.js";
+import { announce } from "./announce.js";
 import { localizeTimes } from "./render.js";
 
 const results = document.getElementById("search-results");
@@ -37,6 +41,16 @@ function addGroups(page) {
   return [added, first];
 }
 
+/** The count (a status region, so the new range is announced): from the
+ * first hit on this page to the last one added. */
+function showCount(last, hasMore) {
+  const count = document.getElementById("search-count");
+  if (!count || !last) return;
+  count.dataset.last = last;
+  const sentence = hasMore ? gettext("Results %(first)s–%(last)s; there are more") : gettext("Results %(first)s–%(last)s");
+  count.textContent = interpolate(sentence, { first: count.dataset.first, last });
+}
+
 if (results && more) {
   more.addEventListener("click", async (event) => {
     if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
@@ -44,7 +58,7 @@ if (results && more) {
     if (more.getAttribute("aria-disabled") === "true") return;
     const url = more.href;
     more.setAttribute("aria-disabled", "true");
-    more.textContent = "Loading more results…";
+    more.textContent = gettext("Loading more results…");
     let page;
     try {
       page = await nextPage(url);
@@ -54,20 +68,18 @@ if (results && more) {
     }
     const [added, first] = addGroups(page);
     localizeTimes(results);
-    for (const id of ["search-last", "search-more-note"]) {
-      const shown = document.getElementById(id);
-      const fresh = page.getElementById(id);
-      if (shown && fresh) shown.textContent = fresh.textContent;
-    }
     const next = page.getElementById("search-more");
+    showCount(page.getElementById("search-count")?.dataset.last, Boolean(next));
     if (next) {
       more.href = next.getAttribute("href");
-      more.textContent = "More results";
+      more.textContent = gettext("More results");
       more.removeAttribute("aria-disabled");
     } else {
       more.remove();
     }
-    // The count above is a status region: it announces the new range.
     if (added) first.querySelector("a")?.focus();
   });
 }
+
+const outcome = document.querySelector("#search-count, #search-empty");
+if (outcome) announce(outcome.textContent);

@@ -5,19 +5,41 @@
 // (/api/support/requests/{id}/…, docs/api.md) and the banner changes in
 // place. A status change is announced in the page's polite live region.
 
+import { gettext, interpolate, ngettext, pgettext } from "./i18n.js";
 import { announce } from "./render.js";
 
-const STATUS_LABELS = { open: "Open", pending: "Pending", resolved: "Resolved", closed: "Closed" };
-const PRIORITY_LABELS = { low: "Low", normal: "Normal", high: "High", urgent: "Urgent" };
+const STATUS_LABELS = {
+  open: pgettext("support status", "Open"),
+  pending: pgettext("support status", "Pending"),
+  resolved: pgettext("support status", "Resolved"),
+  closed: pgettext("support status", "Closed"),
+};
+const PRIORITY_LABELS = {
+  low: pgettext("support priority", "Low"),
+  normal: pgettext("support priority", "Normal"),
+  high: pgettext("support priority", "High"),
+  urgent: pgettext("support priority", "Urgent"),
+};
 const FINISHED = new Set(["resolved", "closed"]);
 
 /** What the button moving a request from `current` to `target` says
  * (the same words as messaging/support/views.py's status_action_label). */
 function statusActionLabel(target, current) {
-  if (target === "open") return current === "pending" ? "Mark open" : "Reopen";
-  if (target === "pending") return "Mark pending";
-  if (target === "resolved") return "Mark resolved";
-  return "Close";
+  if (target === "open") return current === "pending" ? gettext("Mark open") : gettext("Reopen");
+  if (target === "pending") return gettext("Mark pending");
+  if (target === "resolved") return gettext("Mark resolved");
+  return gettext("Close");
+}
+
+/** "3 hours": `count` of one of after()'s units, in the page's language. */
+function duration(unit, count) {
+  const words = {
+    week: ngettext("%(count)s week", "%(count)s weeks", count),
+    day: ngettext("%(count)s day", "%(count)s days", count),
+    hour: ngettext("%(count)s hour", "%(count)s hours", count),
+    minute: ngettext("%(count)s minute", "%(count)s minutes", count),
+  };
+  return interpolate(words[unit], { count });
 }
 
 /** "after 2 hours, 5 minutes": the time between two ISO instants in its two
@@ -30,10 +52,12 @@ function after(fromIso, toIso) {
     ["hour", Math.floor(minutes / 60) % 24], ["minute", minutes % 60],
   ];
   const first = units.findIndex(([, count]) => count > 0);
-  if (first === -1) return "after 0 minutes";
-  const parts = [units[first]];
-  if (first + 1 < units.length && units[first + 1][1] > 0) parts.push(units[first + 1]);
-  return `after ${parts.map(([name, count]) => `${count} ${name}${count === 1 ? "" : "s"}`).join(", ")}`;
+  const phrase = (text) => interpolate(gettext("after %(duration)s"), { duration: text });
+  if (first === -1) return phrase(duration("minute", 0));
+  const larger = duration(...units[first]);
+  const next = units[first + 1];
+  if (!next || next[1] === 0) return phrase(larger);
+  return phrase(interpolate(gettext("%(larger)s, %(smaller)s"), { larger, smaller: duration(...next) }));
 }
 
 export class SupportBanner {
@@ -106,13 +130,14 @@ export class SupportBanner {
       });
       const answer = await response.json().catch(() => null);
       if (!response.ok) {
-        error.textContent = answer?.error?.message || `That did not work (HTTP ${response.status}); try again.`;
+        error.textContent = answer?.error?.message
+          || interpolate(gettext("That did not work (HTTP %(status)s); try again."), { status: response.status });
         this.refresh();
         return;
       }
       if (mine === this.fetches) this.show(answer);
     } catch {
-      error.textContent = "Could not reach the server; try again.";
+      error.textContent = gettext("Could not reach the server; try again.");
     }
   }
 
@@ -127,16 +152,18 @@ export class SupportBanner {
     status.dataset.status = support.status;
     node.dataset.status = support.status;
     node.querySelector("#support-overdue").hidden = !support.overdue;
-    const assignee = support.assignee ? `Assigned to ${support.assignee.display_name}` : "Unassigned";
+    const assignee = support.assignee
+      ? interpolate(gettext("Assigned to %(name)s"), { name: support.assignee.display_name })
+      : gettext("Unassigned");
     node.querySelector("#support-assignee").textContent = assignee;
     const priority = node.querySelector("#support-priority");
     priority.textContent = PRIORITY_LABELS[support.priority] || support.priority;
     priority.dataset.priority = support.priority;
     node.querySelector("#support-category").textContent = support.category.name;
     node.querySelector("#support-first-response").textContent = support.first_response_at
-      ? after(support.created_at, support.first_response_at) : "Not yet";
+      ? after(support.created_at, support.first_response_at) : gettext("Not yet");
     node.querySelector("#support-resolution").textContent = support.resolved_at
-      ? after(support.created_at, support.resolved_at) : "Not yet";
+      ? after(support.created_at, support.resolved_at) : gettext("Not yet");
     this._controls(support);
     const row = document.querySelector(`[data-support-status-for="${support.conversation_id}"]`);
     if (row) {
@@ -144,7 +171,8 @@ export class SupportBanner {
       row.dataset.status = support.status;
     }
     if (before.status !== support.status) {
-      announce(`Support request ${STATUS_LABELS[support.status] || support.status}`);
+      const status = STATUS_LABELS[support.status] || support.status;
+      announce(interpolate(gettext("Support request status: %(status)s"), { status }));
     }
     if ((before.assignee?.id || null) !== (support.assignee?.id || null)) announce(assignee);
   }
@@ -168,8 +196,10 @@ export class SupportBanner {
     if (rated) {
       rated.hidden = !support.rating;
       if (support.rating) {
-        node.querySelector("#support-rating-verdict").textContent = support.rating.satisfied ? "Satisfied" : "Not satisfied";
-        node.querySelector("#support-rating-comment").textContent = support.rating.comment ? ` · “${support.rating.comment}”` : "";
+        node.querySelector("#support-rating-verdict").textContent = support.rating.satisfied ? gettext("Satisfied") : gettext("Not satisfied");
+        const comment = support.rating.comment;
+        node.querySelector("#support-rating-comment").textContent = comment
+          ? ` · ${interpolate(gettext("“%(comment)s”"), { comment })}` : "";
       }
     }
     const ratingForm = node.querySelector("#support-rating-form");

@@ -3,6 +3,7 @@
 // (GET /api/conversations/{id}/warnings/). Only the warned person ever
 // receives them. A notice I dismiss stays dismissed in this browser.
 
+import { dateFormat, gettext, interpolate } from "./i18n.js";
 import { announce, el } from "./render.js";
 
 export class ModerationWarnings {
@@ -18,7 +19,9 @@ export class ModerationWarnings {
     this.conn.on("moderation.warning", (frame) => {
       const warning = frame.warning;
       if (!warning || warning.conversation_id !== view.id) return;
-      if (this.show(warning)) announce(`Warning from the moderators: ${warning.text}`);
+      if (this.show(warning)) {
+        announce(interpolate(gettext("Warning from the moderators: %(text)s"), { text: warning.text }));
+      }
     });
     // Warnings given while this page was closed or its socket down.
     this.conn.on("hello", () => this.refresh());
@@ -31,11 +34,12 @@ export class ModerationWarnings {
     const until = new Date(muted.until);
     const left = until.getTime() - Date.now();
     if (!(left > 0)) return;
-    const where = muted.everywhere ? "everywhere" : "in this conversation";
-    const time = until.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    const time = dateFormat({ dateStyle: "medium", timeStyle: "short" }).format(until);
+    const sentence = muted.everywhere
+      ? gettext("A moderator muted you everywhere until %(time)s. You can read, but not send.")
+      : gettext("A moderator muted you in this conversation until %(time)s. You can read, but not send.");
     const notice = el("div", { class: "moderation-warning moderation-mute", role: "status" },
-      el("strong", { text: "Muted: " }),
-      `A moderator muted you ${where} until ${time}. You can read, but not send.`);
+      el("strong", { text: gettext("Muted:") }), " ", interpolate(sentence, { time }));
     this.node.append(notice);
     // It ends by the clock: nothing will tell the page, so it removes itself.
     setTimeout(() => notice.remove(), Math.min(left, 2 ** 31 - 1));
@@ -79,10 +83,11 @@ export class ModerationWarnings {
     if (this.shown.has(warning.id) || this._dismissed().has(warning.id)) return false;
     this.shown.add(warning.id);
     const notice = el("div", { class: "moderation-warning", role: "alert", dataset: { warningId: warning.id } },
-      el("strong", { text: "Warning from the moderators: " }),
+      el("strong", { text: gettext("Warning from the moderators:") }),
+      " ",
       el("span", { class: "moderation-warning-text", text: warning.text }),
       " ",
-      el("button", { type: "button", class: "link-btn", "aria-label": "Dismiss this warning", text: "Dismiss" }));
+      el("button", { type: "button", class: "link-btn", "aria-label": gettext("Dismiss this warning"), text: gettext("Dismiss") }));
     notice.querySelector("button").addEventListener("click", () => this._dismiss(warning.id, notice));
     this.node.append(notice);
     return true;

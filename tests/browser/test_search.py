@@ -5,6 +5,7 @@ far back in history (the message with its neighbours, in view and marked;
 older and newer history paged by scrolling; a live message still
 arriving), and a query the parser refuses."""
 
+import re
 import uuid
 
 import pytest
@@ -143,9 +144,10 @@ def test_an_invalid_query_shows_its_error(pair, browser, server, console):
     box.fill("before:2026-13-45 budget")
     box.press("Enter")
     page.wait_for_url("**/search/?q=before*")
-    expect(page.get_by_role("alert")).to_contain_text("before: takes a date")
+    expect(page.locator("#search-error[role=alert]")).to_contain_text("before: takes a date")
     expect(box).to_have_value("before:2026-13-45 budget")
     expect(box).to_have_attribute("aria-invalid", "true")
+    expect(box).to_have_accessible_description(re.compile("before: takes a date"))
     context.close()
 
 

@@ -95,7 +95,7 @@ def test_a_student_files_a_complaint_and_sees_it_worked_live(people, browser, se
     assert_not_reloaded(admin_page)
 
     expect(student_page.locator("#support-status")).to_have_text("Resolved")
-    expect(student_page.locator("#live-region")).to_contain_text("Support request Resolved")
+    expect(student_page.locator("#live-region")).to_contain_text("Support request status: Resolved")
     assert_not_reloaded(student_page)
     # The system messages of both changes reached the conversation too.
     expect(student_page.locator("#message-list")).to_contain_text("Ada Admin")
@@ -252,4 +252,4 @@ def test_a_change_made_while_the_socket_was_away_shows_once_it_is_back(
     let_through["yes"] = True
     held[-1].close()  # the client reconnects, now to the server
     expect(page.locator("#support-status")).to_have_text("Pending")
-    expect(page.locator("#live-region")).to_contain_text("Support request Pending")
+    expect(page.locator("#live-region")).to_contain_text("Support request status: Pending")

@@ -161,7 +161,7 @@ def test_the_case_page_shows_context_reports_hits_and_history(
     for n in range(2, 13):
         assert f"line {n}<" in page
     assert "line 1<" not in page
-    assert 'background: #fff3b0; font-weight: bold"><td>#7<' in page
+    assert 'class="moderation-highlight" aria-current="true"><td>#7<' in page
     assert "Not OK" in page and "Harassment or bullying" in page and mentor.display_name in page
     assert "Rude words" in page
     assert "an earlier warning" in page

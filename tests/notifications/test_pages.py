@@ -3,6 +3,7 @@ without JavaScript uses them: form posts through the services, values shown
 after the redirect, refusals next to their fields."""
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -116,7 +117,13 @@ def test_refusals_show_next_to_their_field_and_store_nothing(client, student, ov
     assert response.status_code == 400
     assert field in response.context["form"].errors
     html = response.content.decode()
-    assert 'class="form-error" role="alert"' in html
+    # The error is tied to its field: the field points at it and is invalid.
+    assert f'class="form-error" id="id_{field}_error" role="alert"' in html
+    assert re.search(rf'aria-describedby="[^"]*id_{field}_error"', html)
+    assert re.search(
+        rf'<[^>]*id="id_{field}"[^>]*aria-invalid="true"|<[^>]*aria-invalid="true"[^>]*id="id_{field}"',
+        html,
+    )
     assert not NotificationPreference.objects.exists()
     assert User.objects.get(pk=student.pk).time_zone == "UTC"
 
