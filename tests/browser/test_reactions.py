@@ -174,7 +174,7 @@ def test_a_refused_reaction_is_said_and_the_page_keeps_working(pair, browser, se
     )
     notice = item(mentor_page, message).locator(".extras-notice")
     expect(notice).to_contain_text("Reaction not added")
-    expect(mentor_page.locator("#live-region")).to_contain_text("Reaction not added")
+    expect(mentor_page.locator("#alert-region")).to_contain_text("Reaction not added")
     expect(notice).to_have_count(0)
     tool(mentor_page, message, "react").click()
     picker(mentor_page).get_by_label("Search emoji").fill("thumbs up")
