@@ -633,7 +633,9 @@ export class Threads {
       const words = count === 1
         ? gettext("New reply")
         : interpolate(ngettext("%(count)s new reply", "%(count)s new replies", count), { count: formatNumber(count) });
-      first.before(el("li", { class: "unread-sep", role: "separator", "aria-label": words }, el("span", { text: words })));
+      // A plain item of the list (a separator role would take its list
+      // item semantics away), read as its words.
+      first.before(el("li", { class: "unread-sep" }, el("span", { text: words })));
     }
   }
 
