@@ -211,7 +211,7 @@ def test_react_and_open_a_thread_in_spanish(pair, browser, server, console):
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     chip = main_item(page, root).locator(f".reaction-chip[data-emoji='{THUMBS_UP}']")
-    expect(chip).to_have_accessible_name("thumbs up, 1 reacción, de ti")
+    expect(chip).to_have_accessible_name("thumbs up, 1 reacción: tú")
 
     summary = main_item(page, root).locator(".thread-summary")
     expect(summary.locator(".thread-count")).to_have_text("1 respuesta")
@@ -231,6 +231,34 @@ def test_react_and_open_a_thread_in_spanish(pair, browser, server, console):
     page.keyboard.press("Escape")
     expect(panel).to_be_hidden()
     expect(focused(page).locator(".thread-count")).to_have_text("2 respuestas")
+
+
+def test_the_picker_in_arabic_reads_right_to_left(pair, browser, server, console):
+    """In Arabic the page is mirrored: Left moves to the next emoji, Right
+    back, as the grid reads; the names are Arabic."""
+    mentor, student, conversation = pair
+    student.language = "ar"
+    off_loop(student.save, update_fields=["language"])
+    message = post(mentor, conversation, "مرحبا بالجميع")
+    _, page = open_as(browser, server, console, student, conversation_path(conversation))
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+
+    opener = main_item(page, message).get_by_role("button", name="إضافة تفاعل")
+    tab_to(page, opener)
+    page.keyboard.press("Enter")
+    picker = page.get_by_role("dialog", name="اختر تفاعلًا")
+    expect(picker.get_by_label("البحث عن رمز تعبيري")).to_be_focused()
+    assert_accessible(page, "emoji picker open, in Arabic")
+    page.keyboard.type("thumbs")
+    page.keyboard.press("ArrowDown")
+    expect(focused(page)).to_have_attribute("data-emoji", THUMBS_UP)
+    page.keyboard.press("ArrowLeft")
+    expect(focused(page)).not_to_have_attribute("data-emoji", THUMBS_UP)
+    page.keyboard.press("ArrowRight")
+    expect(focused(page)).to_have_attribute("data-emoji", THUMBS_UP)
+    page.keyboard.press("Enter")
+    chip = main_item(page, message).locator(f".reaction-chip[data-emoji='{THUMBS_UP}']")
+    expect(chip).to_have_accessible_name("thumbs up، تفاعل واحد: أنت")
 
 
 # --- Pins and saved messages ------------------------------------------------------
