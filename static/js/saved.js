@@ -13,7 +13,7 @@
 
 import { announce, el, formatFull, formatShort, localizeTimes } from "./render.js";
 import { api } from "./moderation.js";
-import { gettext, interpolate } from "./i18n.js";
+import { gettext, interpolate, pgettext } from "./i18n.js";
 
 const PAGE_SIZE = 50;
 const MAX_PAGES_IN_CONVERSATION = 10;
@@ -75,7 +75,8 @@ export class SavedMarks {
       "aria-pressed": saved ? "true" : "false",
       "aria-label": gettext("Save message"),
       title: saved ? gettext("Saved: press to remove it from your saved messages") : gettext("Save for later"),
-      text: saved ? gettext("Saved") : gettext("Save"),
+      // The button's state ("Saved", a message I saved), not the page's name.
+      text: saved ? pgettext("a saved message", "Saved") : gettext("Save"),
     });
   }
 
