@@ -127,6 +127,31 @@ function quoteElement(quote, onActivate) {
   return button;
 }
 
+const ID_REFERENCES = ["aria-labelledby", "aria-describedby", "aria-controls", "aria-activedescendant", "for"];
+
+/**
+ * Every id in ``node`` (a message drawn for the panel) prefixed:
+ * the main stream may show the same message, and ids must stay unique for
+ * the names and menus that point at them. References follow their ids;
+ * a reference to a part the panel left out (the receipt) is dropped.
+ */
+function uniqueIds(node, prefix) {
+  const renamed = new Map();
+  for (const part of [node, ...node.querySelectorAll("[id]")]) {
+    if (!part.id) continue;
+    renamed.set(part.id, `${prefix}${part.id}`);
+    part.id = `${prefix}${part.id}`;
+  }
+  for (const attribute of ID_REFERENCES) {
+    for (const part of [node, ...node.querySelectorAll(`[${attribute}]`)]) {
+      if (!part.hasAttribute(attribute)) continue;
+      const ids = part.getAttribute(attribute).split(/\s+/).map((id) => renamed.get(id)).filter(Boolean);
+      if (ids.length) part.setAttribute(attribute, ids.join(" "));
+      else part.removeAttribute(attribute);
+    }
+  }
+}
+
 /** "3 replies · last reply 14:05" with the last repliers: opens the thread. */
 function summaryElement(thread, onActivate) {
   const count = thread.reply_count;
@@ -562,14 +587,9 @@ export class Threads {
    * the thread), no receipts. */
   _node(message) {
     const node = messageElement(message, { me: this.view.me, names: this.view.names });
-    node.id = `t-${message.id}`;
     for (const part of node.querySelectorAll("[data-action=thread], .thread-summary, .receipt")) part.remove();
-    const menu = node.querySelector(".menu-list");
-    if (menu) {
-      // The main stream may show the same message: ids stay unique.
-      menu.id = `t-${menu.id}`;
-      node.querySelector("[data-action=menu]")?.setAttribute("aria-controls", menu.id);
-    }
+    uniqueIds(node, "t-");
+    node.id = `t-${message.id}`; // what the panel looks its messages up by
     return node;
   }
 
