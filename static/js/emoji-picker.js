@@ -5,11 +5,13 @@
 // kept in localStorage, most recent first.
 //
 // Keyboard: typing filters; ArrowDown from the search box enters the grid;
-// arrow keys move in the grid (up and down by visual row); Enter or Space
+// arrow keys move in the grid (up and down by visual row, left and right as
+// the page reads, so mirrored in right-to-left languages); Enter or Space
 // picks; Escape closes and gives focus back to the button that opened it.
 // A modal dialog keeps focus inside it while it is open.
 
 import { el } from "./render.js";
+import { direction, formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
 
 const RECENT_KEY = "parley:recent-emoji";
 const RECENT_MAX = 16;
@@ -20,20 +22,35 @@ const POPULAR = ["👍", "❤️", "😂", "🎉", "🙏", "👀", "✅", "🔥"
   "👏", "🤔", "😄", "😍", "🙌", "💡", "⭐", "👎"];
 
 // A few groups by code point, for entries the catalog does not group
-// (its ``group`` field wins when it has one).
+// (its ``group`` field wins when it has one). Keys, not words: GROUP_NAMES
+// gives each its title in the page's language.
 const GROUPS = [
-  ["Smileys", [[0x1F600, 0x1F644], [0x1F910, 0x1F917], [0x1F920, 0x1F925], [0x1F927, 0x1F92F],
+  ["smileys", [[0x1F600, 0x1F644], [0x1F910, 0x1F917], [0x1F920, 0x1F925], [0x1F927, 0x1F92F],
     [0x1F970, 0x1F97A], [0x1F9D0, 0x1F9D0], [0x2639, 0x263A], [0x1F47B, 0x1F480], [0x1F4A9, 0x1F4A9]]],
-  ["People and gestures", [[0x1F440, 0x1F47A], [0x1F481, 0x1F487], [0x1F645, 0x1F64F], [0x1F90C, 0x1F90F],
+  ["people", [[0x1F440, 0x1F47A], [0x1F481, 0x1F487], [0x1F645, 0x1F64F], [0x1F90C, 0x1F90F],
     [0x1F918, 0x1F91F], [0x1F926, 0x1F926], [0x1F930, 0x1F93E], [0x1F9B0, 0x1F9DF], [0x261D, 0x261D],
     [0x270A, 0x270D], [0x1F6B4, 0x1F6B6], [0x1F574, 0x1F57A], [0x1F4AA, 0x1F4AA]]],
-  ["Animals and nature", [[0x1F300, 0x1F32C], [0x1F330, 0x1F344], [0x1F400, 0x1F43F], [0x1F980, 0x1F9AE],
+  ["nature", [[0x1F300, 0x1F32C], [0x1F330, 0x1F344], [0x1F400, 0x1F43F], [0x1F980, 0x1F9AE],
     [0x2600, 0x2604], [0x26C4, 0x26C8]]],
-  ["Food and drink", [[0x1F345, 0x1F37F], [0x1F950, 0x1F96F], [0x1F9C0, 0x1F9CB], [0x2615, 0x2615]]],
-  ["Activities and travel", [[0x1F380, 0x1F3FA], [0x1F680, 0x1F6FF], [0x26BD, 0x26BE], [0x26F0, 0x26FD]]],
-  ["Flags", [[0x1F1E6, 0x1F1FF], [0x1F3F4, 0x1F3F4], [0x1F6A9, 0x1F6A9]]],
+  ["food", [[0x1F345, 0x1F37F], [0x1F950, 0x1F96F], [0x1F9C0, 0x1F9CB], [0x2615, 0x2615]]],
+  ["activities", [[0x1F380, 0x1F3FA], [0x1F680, 0x1F6FF], [0x26BD, 0x26BE], [0x26F0, 0x26FD]]],
+  ["flags", [[0x1F1E6, 0x1F1FF], [0x1F3F4, 0x1F3F4], [0x1F6A9, 0x1F6A9]]],
 ];
-const OTHER_GROUP = "Objects and symbols";
+const OTHER_GROUP = "objects";
+
+function groupTitle(group) {
+  const titles = {
+    smileys: gettext("Smileys"),
+    people: gettext("People and gestures"),
+    nature: gettext("Animals and nature"),
+    food: gettext("Food and drink"),
+    activities: gettext("Activities and travel"),
+    flags: gettext("Flags"),
+    objects: gettext("Objects and symbols"),
+  };
+  // A group named by the catalog itself is shown as it comes.
+  return titles[group] || group;
+}
 
 function groupOf(entry) {
   if (entry.group) return entry.group;
@@ -122,13 +139,13 @@ export class EmojiPicker {
     this.onPick = null;
     this.opener = null;
     this.catalog = null;
-    this.dialog = el("dialog", { class: "emoji-picker", id: "emoji-picker", "aria-label": "Choose a reaction" });
+    this.dialog = el("dialog", { class: "emoji-picker", id: "emoji-picker", "aria-label": gettext("Choose a reaction") });
     this.search = el("input", {
       type: "search",
       class: "emoji-search",
       id: "emoji-search",
-      placeholder: "Search emoji",
-      "aria-label": "Search emoji",
+      placeholder: gettext("Search emoji"),
+      "aria-label": gettext("Search emoji"),
       autocomplete: "off",
       spellcheck: "false",
     });
@@ -136,7 +153,9 @@ export class EmojiPicker {
     this.status = el("p", { class: "emoji-status muted", role: "status" });
     this.dialog.append(
       el("div", { class: "emoji-head" }, this.search,
-        el("button", { type: "button", class: "btn btn-small emoji-close", "aria-label": "Close", text: "✕" })),
+        el("button", {
+          type: "button", class: "btn btn-small emoji-close", "aria-label": gettext("Close"), "aria-keyshortcuts": "Escape", text: "✕",
+        })),
       this.status,
       this.body,
     );
@@ -185,12 +204,12 @@ export class EmojiPicker {
     this._place(opener);
     this.search.focus();
     if (!this.catalog) {
-      this.status.textContent = "Loading emoji…";
+      this.status.textContent = gettext("Loading emoji…");
       try {
         this.catalog = await loadCatalog();
         this.status.textContent = "";
       } catch (error) {
-        this.status.textContent = "The emoji list could not be loaded; recently used ones still work.";
+        this.status.textContent = gettext("The emoji list could not be loaded; recently used ones still work.");
       }
       if (this.dialog.open) this._render();
     }
@@ -257,15 +276,13 @@ export class EmojiPicker {
           || a.entry.name.length - b.entry.name.length || a.index - b.index)
         .slice(0, SEARCH_MAX)
         .map((found) => found.entry);
-      if (found.length) sections.push(this._section("Search results", found, "emoji-results"));
-      this.status.textContent = this.catalog
-        ? (found.length ? `${found.length}${found.length === SEARCH_MAX ? "+" : ""} found` : "No emoji match.")
-        : this.status.textContent;
+      if (found.length) sections.push(this._section(gettext("Search results"), found, "emoji-results"));
+      if (this.catalog) this.status.textContent = this._foundText(found.length);
     } else {
       if (this.catalog) this.status.textContent = "";
       const recent = recentEmoji();
       if (recent.length) {
-        sections.push(this._section("Recently used",
+        sections.push(this._section(gettext("Recently used"),
           recent.map((emoji) => (catalogByEmoji && catalogByEmoji.get(emoji)) || { emoji, name: "" }),
           "emoji-recent"));
       }
@@ -283,7 +300,7 @@ export class EmojiPicker {
     if (this.groupSections) return this.groupSections;
     const sections = [];
     const popular = POPULAR.map((emoji) => catalogByEmoji.get(emoji)).filter(Boolean);
-    if (popular.length) sections.push(this._section("Popular", popular, "emoji-popular"));
+    if (popular.length) sections.push(this._section(gettext("Popular"), popular, "emoji-popular"));
     const groups = new Map([...GROUPS.map(([name]) => [name, []]), [OTHER_GROUP, []]]);
     for (const entry of this.catalog) {
       const group = groupOf(entry);
@@ -294,10 +311,18 @@ export class EmojiPicker {
     for (const [group, entries] of groups) {
       if (!entries.length) continue;
       index += 1;
-      sections.push(this._section(group, entries, `emoji-group-${index}`));
+      sections.push(this._section(groupTitle(group), entries, `emoji-group-${index}`));
     }
     this.groupSections = sections;
     return sections;
+  }
+
+  _foundText(count) {
+    if (!count) return gettext("No emoji match.");
+    if (count === SEARCH_MAX) {
+      return interpolate(gettext("At least %(count)s found"), { count: formatNumber(SEARCH_MAX) });
+    }
+    return interpolate(ngettext("%(count)s found", "%(count)s found", count), { count: formatNumber(count) });
   }
 
   _buttons() {
@@ -320,9 +345,11 @@ export class EmojiPicker {
     if (!current) return;
     const buttons = this._buttons();
     const index = buttons.indexOf(current);
+    const forward = direction === "rtl" ? "ArrowLeft" : "ArrowRight";
+    const backward = direction === "rtl" ? "ArrowRight" : "ArrowLeft";
     let next = null;
-    if (event.key === "ArrowRight") next = buttons[index + 1];
-    else if (event.key === "ArrowLeft") next = index === 0 ? null : buttons[index - 1];
+    if (event.key === forward) next = buttons[index + 1];
+    else if (event.key === backward) next = index === 0 ? null : buttons[index - 1];
     else if (event.key === "Home") next = buttons[0];
     else if (event.key === "End") next = buttons[buttons.length - 1];
     else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -330,7 +357,7 @@ export class EmojiPicker {
     } else return;
     event.preventDefault();
     if (next) this._focusButton(next);
-    else if (event.key === "ArrowUp" || event.key === "ArrowLeft") this.search.focus();
+    else if (event.key === "ArrowUp" || event.key === backward) this.search.focus();
   }
 
   _vertical(buttons, current, down) {

@@ -5,36 +5,42 @@
 // Enter sends and Shift+Enter breaks a line (the composer's own handler).
 
 import { el } from "./render.js";
+import { gettext, interpolate } from "./i18n.js";
 
 const MAC = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent || "");
 const MOD = MAC ? "⌘" : "Ctrl";
 
 /** Each format: its markers, its shortcut (key with Ctrl/⌘, and Shift or
- * not) and the toolbar button's face and name. */
+ * not), the toolbar button's face, and ``label()``: its name in the page's
+ * language. */
 export const FORMATS = [
-  { name: "bold", label: "Bold", face: "B", before: "**", after: "**", key: "b", shift: false },
-  { name: "italic", label: "Italic", face: "I", before: "_", after: "_", key: "i", shift: false },
-  { name: "strike", label: "Strikethrough", face: "S", before: "~~", after: "~~", key: "x", shift: true },
-  { name: "code", label: "Inline code", face: "</>", before: "`", after: "`", key: "e", shift: false },
+  { name: "bold", label: () => gettext("Bold"), face: "B", before: "**", after: "**", key: "b", shift: false },
+  { name: "italic", label: () => gettext("Italic"), face: "I", before: "_", after: "_", key: "i", shift: false },
+  { name: "strike", label: () => gettext("Strikethrough"), face: "S", before: "~~", after: "~~", key: "x", shift: true },
+  { name: "code", label: () => gettext("Inline code"), face: "</>", before: "`", after: "`", key: "e", shift: false },
   // Not "Code block": the page's Block button must stay the only one of that name.
-  { name: "codeblock", label: "Multi-line code", face: "{ }", block: true, key: "c", shift: true },
+  { name: "codeblock", label: () => gettext("Multi-line code"), face: "{ }", block: true, key: "c", shift: true },
 ];
 
 export function shortcutText(format) {
   return `${MOD}+${format.shift ? "Shift+" : ""}${format.key.toUpperCase()}`;
 }
 
-const HELP = [
-  ["**bold**", "bold"],
-  ["_italic_ or *italic*", "italic"],
-  ["~~strikethrough~~", "strikethrough"],
-  ["`code`", "inline code"],
-  ["```python (new line) code (new line) ```", "code block, coloured when it names its language"],
-  ["> quote", "quote"],
-  ["- item or 1. item", "bulleted or numbered list"],
-  ["[text](https://…) or a bare https:// link", "link"],
-  ["@name", "mention"],
-];
+/** The syntax (Markdown, not translated; its words are) and what it does. */
+function helpEntries() {
+  return [
+    ["**bold**", gettext("bold")],
+    [interpolate(gettext("%(one)s or %(other)s"), { one: "_italic_", other: "*italic*" }), gettext("italic")],
+    ["~~strikethrough~~", gettext("strikethrough")],
+    ["`code`", gettext("inline code")],
+    [interpolate(gettext("%(fence)s (new line) code (new line) %(fence_end)s"), { fence: "```python", fence_end: "```" }),
+      gettext("code block, coloured when it names its language")],
+    ["> quote", gettext("quote")],
+    [interpolate(gettext("%(one)s or %(other)s"), { one: "- item", other: "1. item" }), gettext("bulleted or numbered list")],
+    [interpolate(gettext("%(one)s or a bare %(other)s link"), { one: "[text](https://…)", other: "https://" }), gettext("link")],
+    ["@name", gettext("mention")],
+  ];
+}
 
 /** Replace the textarea's selection with ``text`` (kept in its undo history
  * where the browser allows it) and select ``[start, end)`` afterwards,
@@ -111,21 +117,26 @@ export function wireFormatting(textarea, { form, anchor = null }) {
   });
   helpCounter += 1;
   const helpId = `format-help-${helpCounter}`;
+  const keys = [
+    gettext("Enter sends"),
+    gettext("Shift+Enter breaks a line"),
+    ...FORMATS.map((f) => interpolate(gettext("%(keys)s: %(format)s"), { keys: shortcutText(f), format: f.label() })),
+  ];
   const help = el("div", { class: "format-help", id: helpId, role: "note", hidden: true },
-    el("p", { class: "format-help-title", text: "Formatting" }),
-    el("dl", {}, ...HELP.map(([syntax, meaning]) => el("div", {},
-      el("dt", {}, el("code", { text: syntax })), el("dd", { text: meaning })))),
-    el("p", { class: "format-help-keys", text: `Enter sends · Shift+Enter breaks a line · ${FORMATS.map((f) => `${shortcutText(f)} ${f.label.toLowerCase()}`).join(" · ")}` }));
+    el("p", { class: "format-help-title", text: gettext("Formatting") }),
+    el("dl", {}, ...helpEntries().map(([syntax, meaning]) => el("div", {},
+      el("dt", {}, el("code", { dir: "ltr", text: syntax })), el("dd", { text: meaning })))),
+    el("p", { class: "format-help-keys", text: keys.join(" · ") }));
   const helpButton = el("button", {
     type: "button", class: "format-btn format-help-btn", "aria-expanded": "false", "aria-controls": helpId,
-    text: "Formatting help",
+    text: gettext("Formatting help"),
   });
   const buttons = FORMATS.map((format) => {
     const button = el("button", {
       type: "button",
       class: `format-btn format-${format.name}`,
-      "aria-label": format.label,
-      title: `${format.label} (${shortcutText(format)})`,
+      "aria-label": format.label(),
+      title: interpolate(gettext("%(format)s (%(keys)s)"), { format: format.label(), keys: shortcutText(format) }),
       "aria-keyshortcuts": `${MAC ? "Meta" : "Control"}+${format.shift ? "Shift+" : ""}${format.key.toUpperCase()}`,
       dataset: { format: format.name },
       text: format.face,
@@ -135,7 +146,9 @@ export function wireFormatting(textarea, { form, anchor = null }) {
     button.addEventListener("click", () => applyFormat(textarea, format));
     return button;
   });
-  const toolbar = el("div", { class: "format-toolbar", role: "toolbar", "aria-label": "Formatting", "aria-controls": textarea.id || null },
+  const toolbar = el("div", {
+    class: "format-toolbar", role: "toolbar", "aria-label": gettext("Formatting"), "aria-controls": textarea.id || null,
+  },
     ...buttons, helpButton, help);
   const setHelp = (open) => {
     help.hidden = !open;

@@ -9,6 +9,7 @@
 // the pages reach them).
 
 import { announce, el } from "./render.js";
+import { gettext } from "./i18n.js";
 
 const NEIGHBOURS = 25; // each side of the message
 const PAGE_SIZE = 50;
@@ -57,7 +58,7 @@ export class JumpToContext {
       }
       if (!older || !older.messages.some((m) => m.seq === this.seq)) {
         view.scrollToBottom();
-        announce("That message could not be shown; here are the latest messages.");
+        announce(gettext("That message could not be shown; here are the latest messages."));
         return;
       }
       this.detached = newer.has_more;
@@ -114,9 +115,9 @@ export class JumpToContext {
   }
 
   _showNote() {
-    const latest = el("a", { href: window.location.pathname, text: "Go to the latest messages" });
+    const latest = el("a", { href: window.location.pathname, text: gettext("Go to the latest messages") });
     this.note = el("p", { class: "jump-newer", id: "jump-newer" },
-      "Newer messages load as you scroll down · ", latest);
+      gettext("Newer messages load as you scroll down"), " · ", latest);
     this.view.list.after(this.note);
   }
 

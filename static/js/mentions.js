@@ -5,6 +5,7 @@
 // text (messaging/mentions.py); this only helps to type them.
 
 import { el } from "./render.js";
+import { gettext } from "./i18n.js";
 
 const MAX_OPTIONS = 8;
 // "@" at the start or after a character that cannot end an email's local
@@ -23,7 +24,9 @@ export class MentionAutocomplete {
     this.options = [];
     this.active = 0;
     this.start = -1; // index of the "@" being completed
-    this.menu = el("ul", { class: "mention-menu", id: "mention-menu", role: "listbox", "aria-label": "People to mention", hidden: true });
+    this.menu = el("ul", {
+      class: "mention-menu", id: "mention-menu", role: "listbox", "aria-label": gettext("People to mention"), hidden: true,
+    });
     input.after(this.menu);
     input.setAttribute("role", "combobox");
     input.setAttribute("aria-autocomplete", "list");
@@ -53,8 +56,9 @@ export class MentionAutocomplete {
     this.start = caret - match[1].length - 1;
     const candidates = this.members().map((m) => ({ label: m.display_name, hint: "" }));
     if (this.everyone) {
-      candidates.push({ label: "all", hint: "everyone in this conversation" });
-      candidates.push({ label: "here", hint: "everyone online now" });
+      // @all and @here are keywords the server reads: only their hints translate.
+      candidates.push({ label: "all", hint: gettext("everyone in this conversation") });
+      candidates.push({ label: "here", hint: gettext("everyone online now") });
     }
     this.options = candidates.filter(({ label }) => {
       const name = label.toLowerCase();
@@ -69,13 +73,14 @@ export class MentionAutocomplete {
   render() {
     this.menu.replaceChildren(...this.options.map((option, index) => el("li", {
       role: "option",
-      id: `mention-option-${index}`,
+      // Named after the menu: the page's two autocompletes never share an id.
+      id: `${this.menu.id}-option-${index}`,
       "aria-selected": String(index === this.active),
       dataset: { index: String(index) },
     }, `@${option.label}`, option.hint ? el("span", { class: "mention-hint", text: option.hint }) : null)));
     this.menu.hidden = false;
     this.input.setAttribute("aria-expanded", "true");
-    this.input.setAttribute("aria-activedescendant", `mention-option-${this.active}`);
+    this.input.setAttribute("aria-activedescendant", `${this.menu.id}-option-${this.active}`);
   }
 
   close() {

@@ -10,6 +10,7 @@
 
 import { announce, el, formatFull, formatShort } from "./render.js";
 import { api } from "./moderation.js";
+import { formatNumber, gettext, interpolate } from "./i18n.js";
 
 const EXCERPT_CHARS = 140;
 
@@ -66,9 +67,9 @@ export class Pins {
       type: "button",
       class: "tool-btn tool-pin",
       dataset: { extra: "pin", pinned: pinned ? "true" : "false" },
-      "aria-label": pinned ? "Unpin message" : "Pin message",
+      "aria-label": pinned ? gettext("Unpin message") : gettext("Pin message"),
       hidden: this._offered() ? null : true,
-      text: pinned ? "Unpin" : "Pin",
+      text: pinned ? gettext("Unpin") : gettext("Pin"),
     });
   }
 
@@ -96,16 +97,24 @@ export class Pins {
           pinned_at: new Date().toISOString(),
         });
       }
-      announce(pinned ? "Message unpinned." : "Message pinned.");
+      announce(pinned ? gettext("Message unpinned.") : gettext("Message pinned."));
     } catch (error) {
       if (error.code === "forbidden") {
         this.mayPin = false;
         this._refreshTools();
       }
-      this.extras.notice(messageId, `${pinned ? "Not unpinned" : "Not pinned"}: ${this.extras.refusal(error)}`);
+      const template = pinned ? gettext("Not unpinned: %(reason)s") : gettext("Not pinned: %(reason)s");
+      this.extras.notice(messageId, interpolate(template, { reason: this.extras.refusal(error) }));
     } finally {
       if (button && button.isConnected) button.disabled = false;
     }
+  }
+
+  /** "Pinned by Maria Mentor", "Pinned by you" (``by``: who pinned it). */
+  pinnedByText(by) {
+    if (!by) return gettext("Pinned");
+    if (by.id === this.view.me) return gettext("Pinned by you");
+    return interpolate(gettext("Pinned by %(name)s"), { name: by.display_name });
   }
 
   /** ``messageId`` is now pinned (``pinned``: {pinned_by, pinned_at}) or
@@ -162,17 +171,17 @@ export class Pins {
   _render() {
     const n = this.items.size;
     if (this.button) this.button.hidden = n === 0 && !(this.dialog && this.dialog.open);
-    if (this.count) this.count.textContent = `Pinned (${n})`;
+    if (this.count) this.count.textContent = interpolate(gettext("Pinned (%(count)s)"), { count: formatNumber(n) });
     if (this.dialog && this.dialog.open) this._fill();
   }
 
   _makeDialog() {
     const dialog = el("dialog", { class: "modal pins-dialog", id: "pins-dialog", "aria-labelledby": "pins-title" },
       el("div", { class: "pins-head" },
-        el("h2", { id: "pins-title", text: "Pinned messages" }),
-        el("button", { type: "button", class: "btn btn-small", dataset: { pinsClose: "1" }, text: "Close" })),
-      el("ol", { class: "pins-list", id: "pins-list" }),
-      el("p", { class: "muted pins-empty", id: "pins-empty", text: "Nothing is pinned here." }));
+        el("h2", { id: "pins-title", text: gettext("Pinned messages") }),
+        el("button", { type: "button", class: "btn btn-small", dataset: { pinsClose: "1" }, text: gettext("Close") })),
+      el("ol", { class: "pins-list", id: "pins-list", "aria-labelledby": "pins-title" }),
+      el("p", { class: "muted pins-empty", id: "pins-empty", text: gettext("Nothing is pinned here.") }));
     dialog.querySelector("[data-pins-close]").addEventListener("click", () => dialog.close());
     dialog.addEventListener("click", (event) => {
       if (event.target === dialog) {
@@ -204,11 +213,11 @@ export class Pins {
       return el("li", { class: "pin-item", dataset: { messageId: message.id } },
         el("a", { class: "pin-link", href: `#seq-${message.seq}`, dataset: { seq: String(message.seq) } },
           el("span", { class: "pin-meta" },
-            el("span", { class: "sender", text: message.sender ? message.sender.display_name : "Former member" }), " ",
+            el("span", { class: "sender", text: message.sender ? message.sender.display_name : gettext("Former member") }), " ",
             Number.isNaN(sent.getTime()) ? null
               : el("time", { datetime: message.sent_at, title: formatFull(sent), text: formatShort(sent) })),
-          el("span", { class: "pin-excerpt", text: excerptOf(message) || "(no text)" }),
-          by ? el("span", { class: "pin-by muted", text: `Pinned by ${by.id === this.view.me ? "you" : by.display_name}` }) : null));
+          el("span", { class: "pin-excerpt", dir: "auto", text: excerptOf(message) || gettext("(no text)") }),
+          by ? el("span", { class: "pin-by muted", text: this.pinnedByText(by) }) : null));
     }));
     this.dialog.querySelector("#pins-empty").hidden = items.length > 0;
   }

@@ -14,8 +14,10 @@
 // follows it.
 
 import { addMessageDecorator, announce, el, messageTools } from "./render.js";
+import { alertNow } from "./announce.js";
 import { api } from "./moderation.js";
 import { emojiName, loadCatalog, picker, rememberEmoji } from "./emoji-picker.js";
+import { formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
 import { Pins } from "./pins.js";
 import { SavedMarks } from "./saved.js";
 
@@ -23,39 +25,63 @@ const NOTICE_MS = 4000;
 const NAMES_SHOWN = 3;
 const CATCH_UP_MESSAGES = 100;
 
-// What a refused command means to the person (docs/protocol.md, Errors).
-const REFUSALS = {
-  rate_limited: "You are doing that too fast. Try again in a moment.",
-  too_many_reactions: "This message can't take more reactions.",
-  too_many_pins: "This conversation has as many pinned messages as it can have. Unpin one first.",
-  hidden: "This message was hidden by a moderator.",
-  not_found: "That message is no longer there.",
-  forbidden: "You can't do that in this conversation.",
-  archived: "This conversation is archived and read-only.",
-  muted: "A moderator muted you here for now.",
-  blocked: "You can't interact with this person.",
-  invalid: "That emoji was not accepted.",
-  not_connected: "Not connected. Try again when you are back online.",
-  connection_lost: "The connection dropped. Try again.",
-  timeout: "The server did not answer in time. Try again.",
-};
-
-export function refusalText(error, fallback = "That did not work.") {
-  return REFUSALS[error && error.code] || (error && error.message) || fallback;
+// What a refused command means to the person (docs/protocol.md, Errors);
+// a function, so the words are looked up in the page's language when used.
+function refusals() {
+  return {
+    rate_limited: gettext("You are doing that too fast. Try again in a moment."),
+    too_many_reactions: gettext("This message can't take more reactions."),
+    too_many_pins: gettext("This conversation has as many pinned messages as it can have. Unpin one first."),
+    hidden: gettext("This message was hidden by a moderator."),
+    not_found: gettext("That message is no longer there."),
+    forbidden: gettext("You can't do that in this conversation."),
+    archived: gettext("This conversation is archived and read-only."),
+    muted: gettext("A moderator muted you here for now."),
+    blocked: gettext("You can't interact with this person."),
+    invalid: gettext("That emoji was not accepted."),
+    not_connected: gettext("Not connected. Try again when you are back online."),
+    connection_lost: gettext("The connection dropped. Try again."),
+    timeout: gettext("The server did not answer in time. Try again."),
+  };
 }
 
-/** "Maria Mentor, You and 2 others reacted with :thumbs up:" */
-export function reactorsText(users, emoji, me) {
-  const names = users.map((u) => (u.id === me ? "You" : u.display_name || "Someone"));
-  let who;
-  if (names.length <= NAMES_SHOWN) {
-    who = names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}` : names[0] || "Nobody";
-  } else {
-    const rest = names.length - (NAMES_SHOWN - 1);
-    who = `${names.slice(0, NAMES_SHOWN - 1).join(", ")} and ${rest} others`;
+export function refusalText(error, fallback = gettext("That did not work.")) {
+  return refusals()[error && error.code] || (error && error.message) || fallback;
+}
+
+/** "Maria Mentor and you" or "Ana, Luis and 3 others": who reacted, mine
+ * named "you". */
+function reactorsList(users, me) {
+  const mine = users.some((u) => u.id === me);
+  const others = users.filter((u) => u.id !== me).map((u) => u.display_name || gettext("Someone"));
+  if (users.length > NAMES_SHOWN) {
+    const shown = others.slice(0, mine ? NAMES_SHOWN - 2 : NAMES_SHOWN - 1);
+    const rest = users.length - shown.length - (mine ? 1 : 0);
+    const names = shown.join(gettext(", "));
+    return mine
+      ? interpolate(ngettext("%(names)s, you and %(count)s other", "%(names)s, you and %(count)s others", rest), {
+        names, count: formatNumber(rest),
+      })
+      : interpolate(ngettext("%(names)s and %(count)s other", "%(names)s and %(count)s others", rest), {
+        names, count: formatNumber(rest),
+      });
   }
-  const name = emojiName(emoji);
-  return `${who} reacted with ${name ? `:${name}:` : emoji}`;
+  if (mine && !others.length) return gettext("you");
+  if (mine) return interpolate(gettext("%(names)s and you"), { names: others.join(gettext(", ")) });
+  if (others.length === 1) return others[0];
+  return interpolate(gettext("%(names)s and %(last)s"), {
+    names: others.slice(0, -1).join(gettext(", ")), last: others[others.length - 1],
+  });
+}
+
+/** A chip's name: "thumbs up, 2 reactions, by Maria Mentor and you". */
+export function reactorsText(users, emoji, me) {
+  const count = users.length;
+  return interpolate(ngettext(
+    "%(emoji)s, %(count)s reaction, by %(who)s",
+    "%(emoji)s, %(count)s reactions, by %(who)s",
+    count,
+  ), { emoji: emojiName(emoji) || emoji, count: formatNumber(count), who: reactorsList(users, me) });
 }
 
 /** An http(s) URL as a string, or null: nothing else goes into an href. */
@@ -138,8 +164,8 @@ class MessageExtras {
         type: "button",
         class: "tool-btn tool-react",
         dataset: { extra: "react" },
-        "aria-label": "Add reaction",
-        title: "Add reaction",
+        "aria-label": gettext("Add reaction"),
+        title: gettext("Add reaction"),
       }, el("span", { "aria-hidden": "true", text: "☺︎+" })));
     }
     tools.append(this.pins.toolButton(message));
@@ -161,15 +187,15 @@ class MessageExtras {
       return;
     }
     this._askNames();
-    const row = el("div", { class: "reactions", role: "group", "aria-label": "Reactions" },
+    const row = el("div", { class: "reactions", role: "group", "aria-label": gettext("Reactions") },
       ...reactions.map((reaction) => this._chip(reaction)));
     if (this.writable()) {
       row.append(el("button", {
         type: "button",
         class: "reaction-add",
         dataset: { extra: "react" },
-        "aria-label": "Add reaction",
-        title: "Add reaction",
+        "aria-label": gettext("Add reaction"),
+        title: gettext("Add reaction"),
         text: "+",
       }));
     }
@@ -201,9 +227,8 @@ class MessageExtras {
       return;
     }
     const by = message.pinned.pinned_by;
-    const who = by ? (by.id === this.me ? "you" : by.display_name) : "someone";
     const label = el("div", { class: "pin-label" },
-      el("span", { "aria-hidden": "true", text: "📌 " }), `Pinned by ${who}`);
+      el("span", { "aria-hidden": "true", text: "📌 " }), this.pins.pinnedByText(by));
     li.classList.add("pinned");
     if (old) old.replaceWith(label);
     else li.querySelector(".bubble-wrap .bubble").before(label);
@@ -246,7 +271,10 @@ class MessageExtras {
         preview.description ? el("p", { class: "link-card-description", text: preview.description }) : null,
         message.sender && message.sender.id === this.me
           ? el("button", {
-            type: "button", class: "link-btn link-card-remove", dataset: { extra: "remove-preview" }, text: "Remove preview",
+            type: "button",
+            class: "link-btn link-card-remove",
+            dataset: { extra: "remove-preview" },
+            text: gettext("Remove preview"),
           })
           : null));
     if (old) old.replaceWith(card);
@@ -291,14 +319,15 @@ class MessageExtras {
     return refusalText(error);
   }
 
-  /** A short reason next to the message (and for screen readers). */
+  /** A short reason next to the message, and said at once to screen
+   * readers (a refusal is an error). */
   notice(messageId, text) {
-    announce(text);
+    alertNow(text);
     const li = messageId && this.itemOf(messageId);
     const wrap = li && li.querySelector(".bubble-wrap");
     if (!wrap) return;
     wrap.querySelector(".extras-notice")?.remove();
-    const note = el("p", { class: "extras-notice", role: "status", text });
+    const note = el("p", { class: "extras-notice", text });
     wrap.append(note);
     setTimeout(() => note.remove(), NOTICE_MS);
   }
@@ -313,7 +342,8 @@ class MessageExtras {
       this.applyReaction(messageId, emoji, { id: this.me, display_name: this.view.app.myName }, !mine);
       if (!mine) rememberEmoji(emoji);
     } catch (error) {
-      this.notice(messageId, `Reaction not ${mine ? "removed" : "added"}: ${refusalText(error)}`);
+      const template = mine ? gettext("Reaction not removed: %(reason)s") : gettext("Reaction not added: %(reason)s");
+      this.notice(messageId, interpolate(template, { reason: refusalText(error) }));
     }
   }
 
@@ -331,10 +361,10 @@ class MessageExtras {
     try {
       await api(`/api/messages/${encodeURIComponent(messageId)}/preview/`, { method: "DELETE" });
       this.applyPreview(messageId, null);
-      announce("Preview removed.");
+      announce(gettext("Preview removed."));
     } catch (error) {
       if (button) button.disabled = false;
-      this.notice(messageId, `Preview not removed: ${refusalText(error)}`);
+      this.notice(messageId, interpolate(gettext("Preview not removed: %(reason)s"), { reason: refusalText(error) }));
     }
   }
 

@@ -13,6 +13,7 @@
 
 import { announce, el, formatFull, formatShort, localizeTimes } from "./render.js";
 import { api } from "./moderation.js";
+import { gettext, interpolate, pgettext } from "./i18n.js";
 
 const PAGE_SIZE = 50;
 const MAX_PAGES_IN_CONVERSATION = 10;
@@ -72,9 +73,10 @@ export class SavedMarks {
       class: saved ? "tool-btn tool-save saved" : "tool-btn tool-save",
       dataset: { extra: "save" },
       "aria-pressed": saved ? "true" : "false",
-      "aria-label": "Save message",
-      title: saved ? "Saved: click to remove it from your saved messages" : "Save for later",
-      text: saved ? "Saved" : "Save",
+      "aria-label": gettext("Save message"),
+      title: saved ? gettext("Saved: press to remove it from your saved messages") : gettext("Save for later"),
+      // The button's state ("Saved", a message I saved), not the page's name.
+      text: saved ? pgettext("a saved message", "Saved") : gettext("Save"),
     });
   }
 
@@ -99,9 +101,10 @@ export class SavedMarks {
     try {
       await this.conn.request({ type: saved ? "message.unsave" : "message.save", message_id: messageId }, { done: ["ok"] });
       this.apply(messageId, !saved);
-      announce(saved ? "Removed from your saved messages." : "Saved. Find it under Saved.");
+      announce(saved ? gettext("Removed from your saved messages.") : gettext("Saved. Find it under Saved."));
     } catch (error) {
-      this.extras.notice(messageId, `${saved ? "Not removed" : "Not saved"}: ${this.extras.refusal(error)}`);
+      const template = saved ? gettext("Not removed: %(reason)s") : gettext("Not saved: %(reason)s");
+      this.extras.notice(messageId, interpolate(template, { reason: this.extras.refusal(error) }));
     } finally {
       if (button && button.isConnected) button.disabled = false;
     }
@@ -148,7 +151,9 @@ class SavedPage {
       this._append(data);
       this.status.textContent = "";
     } catch (error) {
-      this.status.textContent = `Your saved messages could not be loaded: ${error.message}`;
+      this.status.textContent = interpolate(gettext("Your saved messages could not be loaded: %(reason)s"), {
+        reason: error.message,
+      });
     }
     this._updateEmpty();
   }
@@ -159,7 +164,7 @@ class SavedPage {
     try {
       this._append(await this._page(this.next));
     } catch (error) {
-      this.status.textContent = `More could not be loaded: ${error.message}`;
+      this.status.textContent = interpolate(gettext("More could not be loaded: %(reason)s"), { reason: error.message });
     } finally {
       this.more.disabled = false;
     }
@@ -180,11 +185,11 @@ class SavedPage {
   _item(entry) {
     const message = entry.message;
     const conversationId = message.conversation_id;
-    const title = this.titles[conversationId] || "A conversation";
+    const title = this.titles[conversationId] || gettext("A conversation");
     const sent = new Date(message.sent_at);
-    const content = el("div", { class: "saved-content content rich" });
-    if (message.deleted_at) content.textContent = "This message was deleted.";
-    else if (message.hidden) content.textContent = "This message was hidden by a moderator.";
+    const content = el("div", { class: "saved-content content rich", dir: "auto" });
+    if (message.deleted_at) content.textContent = gettext("This message was deleted.");
+    else if (message.hidden) content.textContent = gettext("This message was hidden by a moderator.");
     // Rendered and sanitized once on the server (docs/protocol.md, Rich text).
     else if (message.content_html) {
       content.innerHTML = message.content_html;
@@ -198,15 +203,15 @@ class SavedPage {
     const context = `/c/${encodeURIComponent(conversationId)}/#seq-${message.seq}`;
     return el("li", { class: "saved-item", dataset: { messageId: message.id, conversationId } },
       el("div", { class: "saved-meta" },
-        el("a", { class: "saved-conversation", href: `/c/${encodeURIComponent(conversationId)}/`, text: title }),
-        el("span", { class: "sender", text: message.sender ? message.sender.display_name : "Former member" }),
+        el("a", { class: "saved-conversation", dir: "auto", href: `/c/${encodeURIComponent(conversationId)}/`, text: title }),
+        el("span", { class: "sender", dir: "auto", text: message.sender ? message.sender.display_name : gettext("Former member") }),
         Number.isNaN(sent.getTime()) ? null
           : el("time", { datetime: message.sent_at, "data-format": "short", title: formatFull(sent), text: formatShort(sent) })),
       content,
       files.length ? el("p", { class: "saved-files muted" }, el("span", { "aria-hidden": "true", text: "📎 " }), files.join(", ")) : null,
       el("div", { class: "saved-actions" },
-        el("a", { class: "btn btn-small saved-open", href: context, text: "Show in conversation" }),
-        el("button", { type: "button", class: "btn btn-small btn-ghost", dataset: { unsave: "1" }, text: "Unsave" })));
+        el("a", { class: "btn btn-small saved-open", href: context, text: gettext("Show in conversation") }),
+        el("button", { type: "button", class: "btn btn-small btn-ghost", dataset: { unsave: "1" }, text: gettext("Unsave") })));
   }
 
   async unsave(item, button) {
@@ -215,10 +220,10 @@ class SavedPage {
     try {
       await api(`/api/messages/${encodeURIComponent(item.dataset.messageId)}/saved/`, { method: "DELETE" });
       this._remove(item.dataset.messageId);
-      announce("Removed from your saved messages.");
+      announce(gettext("Removed from your saved messages."));
     } catch (error) {
       button.disabled = false;
-      this.status.textContent = `Not removed: ${error.message}`;
+      this.status.textContent = interpolate(gettext("Not removed: %(reason)s"), { reason: error.message });
     }
   }
 

@@ -15,6 +15,7 @@ import {
 import { wireFormatting } from "./format.js";
 import { MentionAutocomplete } from "./mentions.js";
 import { closeMenus, menuKeydown, openMenu } from "./moderation.js";
+import { formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const THREAD_PAGE = 50;
@@ -30,12 +31,12 @@ export function inMainStream(message) {
 
 function excerpt(message) {
   const text = (message.content || "").replace(/\s+/g, " ").trim();
-  if (!text) return (message.attachments || []).length ? "a file" : "";
+  if (!text) return (message.attachments || []).length ? gettext("a file") : "";
   return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS - 1)}…` : text;
 }
 
 function senderName(message) {
-  return message.sender ? message.sender.display_name : "Former member";
+  return message.sender ? message.sender.display_name : gettext("Former member");
 }
 
 /** The summary with the highest ``last_reply_seq`` (a newer one may come
@@ -56,7 +57,12 @@ class ReplyBar {
     this.target = null;
     this.text = el("span", { class: "reply-bar-text" });
     this.cancelButton = el("button", {
-      type: "button", class: "reply-bar-cancel", "aria-label": "Cancel reply", title: "Cancel reply (Escape)", text: "×",
+      type: "button",
+      class: "reply-bar-cancel",
+      "aria-label": gettext("Cancel reply"),
+      "aria-keyshortcuts": "Escape",
+      title: gettext("Cancel reply (Escape)"),
+      text: "×",
     });
     this.node = el("div", { class: "reply-bar", role: "status", hidden: true }, this.text, this.cancelButton);
     form.insertBefore(this.node, before && before.parentNode === form ? before : form.firstChild);
@@ -79,9 +85,15 @@ class ReplyBar {
 
   set(message) {
     this.target = message;
+    // The name in bold inside a translated sentence: the sentence is
+    // translated whole, then split around the name's placeholder.
+    const sentence = excerpt(message)
+      ? gettext("Replying to %(name)s: %(excerpt)s")
+      : gettext("Replying to %(name)s");
+    const [before, after] = sentence.split("%(name)s");
     this.text.replaceChildren(
-      "Replying to ", el("strong", { text: senderName(message) }),
-      excerpt(message) ? `: ${excerpt(message)}` : "",
+      before, el("strong", { text: senderName(message) }),
+      interpolate(after || "", { excerpt: excerpt(message) }),
     );
     this.node.hidden = false;
     this.textarea.focus();
@@ -97,20 +109,47 @@ class ReplyBar {
 /** The quote above a reply: who, and an excerpt (or that it is gone); a
  * button that goes to the quoted message. */
 function quoteElement(quote, onActivate) {
-  const name = quote.sender ? quote.sender.display_name : "Former member";
+  const name = quote.sender ? quote.sender.display_name : gettext("Former member");
   let text = quote.excerpt || "";
-  if (quote.deleted) text = "Deleted message";
-  else if (quote.hidden) text = "Hidden message";
+  if (quote.deleted) text = gettext("Deleted message");
+  else if (quote.hidden) text = gettext("Hidden message");
   const button = el("button", {
     type: "button",
     class: `reply-quote${quote.deleted || quote.hidden ? " gone" : ""}`,
     dataset: { quoteId: quote.id, quoteSeq: String(quote.seq) },
-    "aria-label": `Replying to ${name}: ${text || "a message"}. Go to that message`,
+    "aria-label": interpolate(gettext("Replying to %(name)s: %(excerpt)s. Go to that message"), {
+      name, excerpt: text || gettext("a message"),
+    }),
   },
   el("span", { class: "quote-name", text: name }),
   el("span", { class: "quote-text", text: text || "…" }));
   button.addEventListener("click", () => onActivate(quote, button));
   return button;
+}
+
+const ID_REFERENCES = ["aria-labelledby", "aria-describedby", "aria-controls", "aria-activedescendant", "for"];
+
+/**
+ * Every id in ``node`` (a message drawn for the panel) prefixed:
+ * the main stream may show the same message, and ids must stay unique for
+ * the names and menus that point at them. References follow their ids;
+ * a reference to a part the panel left out (the receipt) is dropped.
+ */
+function uniqueIds(node, prefix) {
+  const renamed = new Map();
+  for (const part of [node, ...node.querySelectorAll("[id]")]) {
+    if (!part.id) continue;
+    renamed.set(part.id, `${prefix}${part.id}`);
+    part.id = `${prefix}${part.id}`;
+  }
+  for (const attribute of ID_REFERENCES) {
+    for (const part of [node, ...node.querySelectorAll(`[${attribute}]`)]) {
+      if (!part.hasAttribute(attribute)) continue;
+      const ids = part.getAttribute(attribute).split(/\s+/).map((id) => renamed.get(id)).filter(Boolean);
+      if (ids.length) part.setAttribute(attribute, ids.join(" "));
+      else part.removeAttribute(attribute);
+    }
+  }
 }
 
 /** "3 replies · last reply 14:05" with the last repliers: opens the thread. */
@@ -119,19 +158,23 @@ function summaryElement(thread, onActivate) {
   const last = thread.last_reply_at ? new Date(thread.last_reply_at) : null;
   const repliers = (thread.last_repliers || []).slice(0, 3);
   const names = repliers.map((user) => user.display_name).filter(Boolean);
-  const countText = `${count} ${count === 1 ? "reply" : "replies"}`;
-  const lastText = last ? `last reply ${formatShort(last)}` : "";
+  const countText = interpolate(ngettext("%(count)s reply", "%(count)s replies", count), { count: formatNumber(count) });
+  const lastText = last ? interpolate(gettext("last reply %(time)s"), { time: formatShort(last) }) : "";
+  const nameList = names.join(gettext(", "));
+  const parts = [countText, lastText, names.length ? interpolate(gettext("from %(names)s"), { names: nameList }) : ""];
   const button = el("button", {
     type: "button",
     class: "thread-summary",
     dataset: { action: "open-thread", replyCount: String(count), lastReplySeq: String(thread.last_reply_seq || 0) },
-    "aria-label": `${countText}${lastText ? `, ${lastText}` : ""}${names.length ? `, from ${names.join(", ")}` : ""}. Open the thread`,
+    "aria-label": interpolate(gettext("%(summary)s. Open the thread"), {
+      summary: parts.filter(Boolean).join(gettext(", ")),
+    }),
   },
   el("span", { class: "thread-repliers", "aria-hidden": "true" },
     ...repliers.map((user) => el("span", { class: "avatar avatar-xs", title: user.display_name, text: initials(user.display_name) }))),
   el("span", { class: "thread-count", text: countText }),
   lastText ? el("span", { class: "thread-last", title: last ? formatFull(last) : null, text: ` · ${lastText}` }) : null,
-  names.length ? el("span", { class: "thread-names", text: ` · ${names.join(", ")}` }) : null);
+  names.length ? el("span", { class: "thread-names", text: ` · ${nameList}` }) : null);
   button.addEventListener("click", () => onActivate(button));
   return button;
 }
@@ -184,12 +227,16 @@ export class Threads {
       const tools = messageTools(li);
       const reply = el("button", {
         type: "button", class: "tool-btn", dataset: { action: "reply" },
-        "aria-label": `Reply to ${senderName(message)}`, title: "Reply", text: "Reply",
+        "aria-label": interpolate(gettext("Reply to %(name)s"), { name: senderName(message) }),
+        title: gettext("Reply"),
+        text: gettext("Reply"),
       });
       reply.addEventListener("click", () => this.startReply(message.id, reply));
       const threadButton = el("button", {
         type: "button", class: "tool-btn", dataset: { action: "thread" },
-        "aria-label": `Reply in thread to ${senderName(message)}`, title: "Reply in thread", text: "Thread",
+        "aria-label": interpolate(gettext("Reply in thread to %(name)s"), { name: senderName(message) }),
+        title: gettext("Reply in thread"),
+        text: gettext("Thread"),
       });
       threadButton.addEventListener("click", () => this.open(message.parent_id || message.id, { opener: threadButton }));
       tools.append(reply, threadButton);
@@ -253,7 +300,9 @@ export class Threads {
         const stick = this._nearBottom() || (message.sender && message.sender.id === this.view.me);
         const added = this._upsertReply(message);
         if (added && message.sender && message.sender.id !== this.view.me && via !== "ack") {
-          announce(`Reply in the thread from ${message.sender.display_name}: ${excerpt(message)}`);
+          announce(interpolate(gettext("Reply in the thread from %(name)s: %(excerpt)s"), {
+            name: message.sender.display_name, excerpt: excerpt(message),
+          }));
         }
         if (stick) this._scrollToBottom();
         this.markRead();
@@ -410,7 +459,7 @@ export class Threads {
     if (this.input) this.input.value = "";
     if (this.also) this.also.checked = false;
     this._renderRoot();
-    this.status.textContent = "Loading the thread…";
+    this.status.textContent = gettext("Loading the thread…");
     this.panel.hidden = false;
     document.getElementById("chat")?.closest(".chat-layout")?.classList.add("thread-open");
     this._setLocation(rootId);
@@ -425,7 +474,8 @@ export class Threads {
     } catch (error) {
       if (generation !== this.generation) return;
       this.status.textContent = error.code === "not_found" || error.code === "forbidden" || error.code === "invalid"
-        ? "This thread could not be opened." : `The thread could not be loaded: ${error.message}`;
+        ? gettext("This thread could not be opened.")
+        : interpolate(gettext("The thread could not be loaded: %(reason)s"), { reason: error.message });
       return;
     }
     if (generation !== this.generation) return;
@@ -537,14 +587,9 @@ export class Threads {
    * the thread), no receipts. */
   _node(message) {
     const node = messageElement(message, { me: this.view.me, names: this.view.names });
-    node.id = `t-${message.id}`;
     for (const part of node.querySelectorAll("[data-action=thread], .thread-summary, .receipt")) part.remove();
-    const menu = node.querySelector(".menu-list");
-    if (menu) {
-      // The main stream may show the same message: ids stay unique.
-      menu.id = `t-${menu.id}`;
-      node.querySelector("[data-action=menu]")?.setAttribute("aria-controls", menu.id);
-    }
+    uniqueIds(node, "t-");
+    node.id = `t-${message.id}`; // what the panel looks its messages up by
     return node;
   }
 
@@ -605,8 +650,12 @@ export class Threads {
       if (!first || Number(node.dataset.seq) < Number(first.dataset.seq)) first = node;
     }
     if (first) {
-      first.before(el("li", { class: "unread-sep", role: "separator", "aria-label": `${count} new ${count === 1 ? "reply" : "replies"}` },
-        el("span", { text: count === 1 ? "New reply" : `${count} new replies` })));
+      const words = count === 1
+        ? gettext("New reply")
+        : interpolate(ngettext("%(count)s new reply", "%(count)s new replies", count), { count: formatNumber(count) });
+      // A plain item of the list (a separator role would take its list
+      // item semantics away), read as its words.
+      first.before(el("li", { class: "unread-sep" }, el("span", { text: words })));
     }
   }
 

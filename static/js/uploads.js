@@ -4,29 +4,34 @@
 // (docs/api.md, Uploading). The next send lists the uploaded ones' ids; their
 // chips stay, marked as sending, until that message is acknowledged.
 
-import { el, formatSize } from "./render.js";
+import { announce, el, formatSize } from "./render.js";
+import { alertNow } from "./announce.js";
+import { formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
 
 // Words for the refusals of docs/api.md, used when the server's own message
-// is missing (a proxy's 413 page, a dropped connection).
-const ERROR_WORDS = {
-  file_too_large: "This file is larger than the upload limit.",
-  too_large: "This file is larger than the upload limit.",
-  unsupported_file: "Files of this type cannot be sent.",
-  empty_file: "This file is empty.",
-  damaged_file: "This file is damaged or incomplete.",
-  image_too_large: "This image has too many pixels.",
-  too_many_files: "Too many files for one message.",
-  upload_quota: "You have reached today's upload limit. Try again tomorrow.",
-  rate_limited: "Too many uploads at once. Wait a moment and try again.",
-  not_found: "This conversation is not available.",
-  forbidden: "You may not send files here.",
-};
-const STATUS_WORDS = {
-  413: ERROR_WORDS.file_too_large,
-  415: ERROR_WORDS.unsupported_file,
-  422: "This file was refused.",
-  429: ERROR_WORDS.upload_quota,
-};
+// is missing (a proxy's 413 page, a dropped connection); looked up when
+// used, in the page's language.
+function errorWords(code) {
+  return {
+    file_too_large: gettext("This file is larger than the upload limit."),
+    too_large: gettext("This file is larger than the upload limit."),
+    unsupported_file: gettext("Files of this type cannot be sent."),
+    empty_file: gettext("This file is empty."),
+    damaged_file: gettext("This file is damaged or incomplete."),
+    image_too_large: gettext("This image has too many pixels."),
+    too_many_files: gettext("Too many files for one message."),
+    upload_quota: gettext("You have reached today's upload limit. Try again tomorrow."),
+    rate_limited: gettext("Too many uploads at once. Wait a moment and try again."),
+    not_found: gettext("This conversation is not available."),
+    forbidden: gettext("You may not send files here."),
+  }[code];
+}
+const STATUS_CODES = { 413: "file_too_large", 415: "unsupported_file", 429: "upload_quota" };
+
+function statusWords(status) {
+  if (status === 422) return gettext("This file was refused.");
+  return STATUS_CODES[status] ? errorWords(STATUS_CODES[status]) : null;
+}
 
 export function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -48,8 +53,8 @@ function refusal(xhr) {
   }
   return {
     code: code || String(xhr.status),
-    message: message || ERROR_WORDS[code] || STATUS_WORDS[xhr.status]
-      || `The upload failed (HTTP ${xhr.status}).`,
+    message: message || errorWords(code) || statusWords(xhr.status)
+      || interpolate(gettext("The upload failed (HTTP %(status)s)."), { status: xhr.status }),
   };
 }
 
@@ -116,19 +121,23 @@ export class UploadTray extends EventTarget {
           item.state = "done";
         } catch (error) {
           item.state = "failed";
-          item.error = { code: "bad_response", message: "The server's answer could not be read." };
+          item.error = { code: "bad_response", message: gettext("The server's answer could not be read.") };
         }
       } else {
         item.state = "failed";
         item.error = refusal(xhr);
       }
       this._changed();
+      this._tell(item);
     });
     xhr.addEventListener("error", () => {
       item.xhr = null;
       item.state = "failed";
-      item.error = { code: "network", message: "The upload was interrupted: check your connection and try again." };
+      item.error = {
+        code: "network", message: gettext("The upload was interrupted: check your connection and try again."),
+      };
       this._changed();
+      this._tell(item);
     });
     const form = new FormData();
     form.append("file", item.file, item.file.name || "pasted-file");
@@ -141,9 +150,27 @@ export class UploadTray extends EventTarget {
     if (!item || item.state === "sending") return;
     if (item.xhr) item.xhr.abort();
     if (item.state === "done" && item.attachment) discardUpload(item.attachment.id);
+    const index = this.items.indexOf(item);
     this.items = this.items.filter((i) => i !== item);
     this._changed();
-    this._say(`${item.file.name || "The file"} removed.`);
+    announce(interpolate(gettext("%(name)s removed."), { name: this._name(item) }));
+    // Focus stays in the tray on the next file's button, else goes back to
+    // the message box, rather than to the page's start with the removed row.
+    const next = this.list.querySelectorAll("button[data-upload-action]")[Math.min(index, this.items.length - 1)];
+    (next || this.list.closest("form")?.querySelector("textarea"))?.focus();
+  }
+
+  /** An upload ended: said politely when it is ready, at once when refused. */
+  _tell(item) {
+    const name = this._name(item);
+    if (item.state === "done") announce(interpolate(gettext("%(name)s uploaded, ready to send."), { name }));
+    else if (item.state === "failed") {
+      alertNow(interpolate(gettext("%(name)s not uploaded: %(reason)s"), { name, reason: item.error.message }));
+    }
+  }
+
+  _name(item) {
+    return item.file.name || gettext("Pasted file");
   }
 
   uploading() {
@@ -187,13 +214,20 @@ export class UploadTray extends EventTarget {
 
   render() {
     const uploading = this.items.filter((i) => i.state === "uploading").length;
-    this._say(uploading === 0 ? "" : uploading === 1 ? "Uploading 1 file…" : `Uploading ${uploading} files…`);
+    this._say(uploading === 0 ? "" : interpolate(
+      ngettext("Uploading %(count)s file…", "Uploading %(count)s files…", uploading),
+      { count: formatNumber(uploading) },
+    ));
+    // The rows are drawn again: a focused Cancel becomes the same row's
+    // Remove, so the keyboard stays where it was.
+    const focusedKey = document.activeElement?.closest?.("li[data-key]")?.dataset.key;
     this.list.hidden = this.items.length === 0;
     this.list.replaceChildren(...this.items.map((item) => this._row(item)));
+    if (focusedKey) this.list.querySelector(`li[data-key="${focusedKey}"] button`)?.focus();
   }
 
   _row(item) {
-    const name = item.file.name || "Pasted file";
+    const name = this._name(item);
     const id = `upload-${item.key}`;
     const row = el("li", {
       class: `upload upload-${item.state}`,
@@ -209,11 +243,14 @@ export class UploadTray extends EventTarget {
     const progress = el("progress", {
       class: "upload-progress",
       max: String(item.file.size || 1),
-      "aria-label": `Upload of ${name}`,
+      "aria-label": interpolate(gettext("Upload of %(name)s"), { name }),
     });
     progress.value = item.state === "uploading" ? item.loaded : item.file.size || 1;
     const words = {
-      uploading: "Uploading…", done: "Ready to send", sending: "Sending…", failed: "Not uploaded",
+      uploading: gettext("Uploading…"),
+      done: gettext("Ready to send"),
+      sending: gettext("Sending…"),
+      failed: gettext("Not uploaded"),
     }[item.state];
     row.append(el("span", { class: "upload-state", text: words }));
     if (item.state === "sending") row.append(el("span"));
@@ -222,15 +259,16 @@ export class UploadTray extends EventTarget {
         type: "button",
         class: "link-btn upload-cancel",
         dataset: { uploadAction: "cancel" },
-        "aria-label": `${item.state === "uploading" ? "Cancel" : "Remove"} ${name}`,
-        text: item.state === "uploading" ? "Cancel" : "Remove",
+        "aria-label": interpolate(item.state === "uploading" ? gettext("Cancel %(name)s") : gettext("Remove %(name)s"), {
+          name,
+        }),
+        text: item.state === "uploading" ? gettext("Cancel") : gettext("Remove"),
       }));
     }
     row.append(progress);
     if (item.state === "failed") {
-      row.append(el("span", {
-        class: "upload-error", role: "alert", dataset: { code: item.error.code }, text: item.error.message,
-      }));
+      // Said once, when it failed (_tell); the row is drawn again on every change.
+      row.append(el("span", { class: "upload-error", dataset: { code: item.error.code }, text: item.error.message }));
     }
     return row;
   }

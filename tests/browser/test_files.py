@@ -278,9 +278,11 @@ def test_a_file_over_the_limit_says_so_in_words(pair, browser, asgi_server, medi
     )
     row = upload_row(page, "big.txt")
     expect(row).to_have_attribute("data-state", "failed")
-    error = row.get_by_role("alert")
+    error = row.locator(".upload-error")
     expect(error).to_have_attribute("data-code", "file_too_large")
     expect(error).to_contain_text("20000")
+    # Said at once to screen readers, with the file's name.
+    expect(page.locator("#alert-region")).to_contain_text("big.txt not uploaded")
     # Nothing to send: Enter with an empty caption sends nothing.
     page.get_by_label("Message Sam Student").press("Enter")
     assert off_loop(lambda: conversation.messages.count()) == 0
@@ -559,7 +561,7 @@ def test_hostile_files_are_refused_or_shown_without_running(
     for name in ("logo.svg", "page.html"):
         row = upload_row(page, name)
         expect(row).to_have_attribute("data-state", "failed")
-        error = row.get_by_role("alert")
+        error = row.locator(".upload-error")
         expect(error).to_have_attribute("data-code", "unsupported_file")
         expect(error).not_to_be_empty()
     screenshot(page, "files-refused.png")
