@@ -187,7 +187,8 @@ export class InboxList {
       el("span", { class: "avatar-wrap" },
         el("span", { class: `avatar avatar-${conversation.type}`, "aria-hidden": "true",
           text: other ? initials(other.display_name) : initials(conversation.title || "#") }),
-        other ? el("span", { class: "presence-dot", title: gettext("Offline"),
+        // The dot's colour, for the eye; the words below, for everyone.
+        other ? el("span", { class: "presence-dot", title: gettext("Offline"), "aria-hidden": "true",
           dataset: { presenceUser: other.id, status: "offline" } }) : null),
       el("span", { class: "row-main" },
         el("span", { class: "row-top" },
