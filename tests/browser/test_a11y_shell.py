@@ -223,7 +223,7 @@ def test_the_inbox_in_spanish(pair, group, browser, server, console):
     context, page = open_as(browser, server, console, student, "/", language="es")
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.get_by_role("heading", level=1)).to_have_text("Bandeja de entrada")
-    expect(page.locator("#bell-count")).to_have_text("0 sin leer")
+    expect(page.locator("#bell-count")).to_have_text(re.compile(r"^\d+ sin leer$"))
     assert_accessible(page, "inbox in Spanish")
     # Ctrl+K, the same dialog, in Spanish.
     page.keyboard.press("Control+k")
@@ -287,7 +287,7 @@ def error_page(view, status, language="en", **kwargs):
 
 def test_a_missing_conversation_answers_the_404_page(pair, browser, production_errors, console):
     _, student, _ = pair
-    context, page = open_as(browser, production_errors, console, student, "/", javascript=False)
+    context, page = open_as(browser, production_errors, console, student, "/")
     response = page.goto(f"{production_errors.http_url}/c/{uuid.uuid4()}/")
     assert response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
@@ -316,11 +316,10 @@ def test_every_error_page_is_accessible(language, browser, production_errors, co
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     console.attach(page)
+    # A page of the server's first, so the error page's stylesheet comes from there.
+    page.goto(f"{production_errors.http_url}/login/")
     for name, html in pages.items():
-        # The page as the server would send it, its stylesheet from the server.
-        url = f"{production_errors.http_url}/error-{name.replace(' ', '-')}/"
-        page.route(url, lambda route, html=html: route.fulfill(body=html, content_type="text/html"))
-        page.goto(url)
+        page.set_content(html)
         expect(page.locator("html")).to_have_attribute("lang", language)
         expect(page.get_by_role("heading", level=1)).to_be_visible()
         expect(page.get_by_role("link")).to_have_attribute("href", "/")
