@@ -209,7 +209,7 @@ export class Bell {
     const unread = !n.read_at;
     const body = [
       el("span", { class: "bell-title", text: describe(n) }),
-      n.data && n.data.excerpt ? el("span", { class: "bell-excerpt", text: n.data.excerpt }) : null,
+      n.data && n.data.excerpt ? el("span", { class: "bell-excerpt", dir: "auto", text: n.data.excerpt }) : null,
       el("time", { datetime: n.created_at, title: formatFull(created), text: formatShort(created) }),
     ];
     const main = n.url
