@@ -108,10 +108,9 @@ export class InboxList {
   setUnread(row, count) {
     count = Math.max(0, count);
     row.unread = count;
-    const badge = row.node.querySelector(".unread-badge");
-    badge.hidden = count === 0;
-    badge.querySelector(".unread-count").textContent = String(count);
-    badge.querySelector(".unread-text").textContent = ` ${ngettext("unread message", "unread messages", count)}`;
+    row.node.querySelector(".row-unread").hidden = count === 0;
+    row.node.querySelector(".unread-badge").textContent = String(count);
+    row.node.querySelector(".unread-text").textContent = ` ${ngettext("unread message", "unread messages", count)}`;
     row.node.classList.toggle("has-unread", count > 0);
   }
 
@@ -137,7 +136,7 @@ export class InboxList {
     const mine = message.sender && message.sender.id === this.app.me;
     const watching = message.conversation_id === this.app.activeConversationId && this.app.isActive();
     if (live && !mine && !watching) {
-      this.setUnread(row, (row.unread ?? Number(row.node.querySelector(".unread-count").textContent)) + 1);
+      this.setUnread(row, (row.unread ?? Number(row.node.querySelector(".unread-badge").textContent)) + 1);
       if (message.conversation_id !== this.app.activeConversationId && message.sender) {
         announce(interpolate(gettext("New message from %(name)s"), { name: message.sender.display_name }));
       }
@@ -204,9 +203,9 @@ export class InboxList {
         el("span", { class: "row-bottom" },
           el("span", { class: "visually-hidden", text: ": " }),
           el("span", { class: "row-preview", dir: "auto", text: gettext("New conversation") }),
-          el("span", { class: "unread-badge", hidden: true },
+          el("span", { class: "row-unread", hidden: true },
             el("span", { class: "visually-hidden", text: ", " }),
-            el("span", { class: "unread-count", text: "0" }),
+            el("span", { class: "unread-badge", text: "0" }),
             el("span", { class: "visually-hidden unread-text" })))));
     const node = el("li", {
       class: "conversation-row",

@@ -349,3 +349,17 @@ def test_a_form_sent_without_its_csrf_cookie_gets_the_translated_page(
     expect(page.get_by_role("heading", level=1)).to_have_text("El formulario caducó")
     assert_accessible(page, "CSRF failure in Spanish")
     context.close()
+
+
+def test_a_taller_top_bar_keeps_the_composer_on_screen(pair, browser, server, console):
+    """With large text the top bar wraps onto more lines; the conversation
+    below it shrinks to fit, so the composer is never pushed off screen."""
+    _, student, direct = pair
+    context, page = open_as(browser, server, console, student, f"/c/{direct.pk}/")
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    bar = page.locator(".topbar").bounding_box()
+    assert bar["height"] > 56, "the bar grew with its text"
+    composer = page.locator("#composer-input").bounding_box()
+    assert composer["y"] + composer["height"] <= 800
+    assert page.evaluate("document.documentElement.scrollHeight") <= 800
+    context.close()
