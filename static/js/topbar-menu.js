@@ -1,5 +1,5 @@
 // The top bar's menu button: on screens too narrow for every link (below
-// 1100 px, see .topbar[data-menu] in parley.css) the navigation, the
+// 1440 px, see .topbar[data-menu] in parley.css) the navigation, the
 // notification settings, the profile and "Log out" fold behind it. Without
 // JavaScript the bar simply wraps, so nothing is ever out of reach.
 
