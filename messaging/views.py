@@ -13,6 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
@@ -30,11 +31,11 @@ from messaging.support import views as support_views
 from messaging.threads import markdown
 
 FILTERS = [
-    ("all", "All"),
-    ("direct", "Direct"),
-    ("group", "Groups"),
-    ("support", "Support"),
-    ("archived", "Archived"),
+    ("all", gettext_lazy("All")),
+    ("direct", pgettext_lazy("inbox filter", "Direct")),
+    ("group", gettext_lazy("Groups")),
+    ("support", pgettext_lazy("inbox filter", "Support")),
+    ("archived", gettext_lazy("Archived")),
 ]
 
 

@@ -6,6 +6,7 @@
 // When the tab is hidden and the person allowed it, a new notification also
 // shows as a browser Notification; permission is asked only from a click.
 
+import { gettext, interpolate, ngettext } from "./i18n.js";
 import { el, formatFull, formatShort } from "./render.js";
 
 const PAGE = 20;
@@ -27,16 +28,20 @@ async function api(path, { method = "GET" } = {}) {
   return response.json();
 }
 
+/** A notification in one sentence. Each case is a whole sentence to
+ * translate: word order differs between languages. */
 function describe(n) {
-  const who = n.actor ? n.actor.display_name : "Someone";
-  const where = n.data && n.data.conversation_title ? ` in ${n.data.conversation_title}` : "";
+  const who = n.actor ? n.actor.display_name : gettext("Someone");
+  const where = n.data && n.data.conversation_title;
+  const status = n.data && n.data.status;
+  const say = (text) => interpolate(text, { who, where, status });
   switch (n.kind) {
-    case "mention": return `${who} mentioned you${where}`;
-    case "direct": return `${who} sent you a message`;
-    case "group": return `${who} wrote${where}`;
-    case "added": return `${who} added you${where || " to a conversation"}`;
-    case "support": return `Support request updated${n.data && n.data.status ? `: ${n.data.status}` : ""}`;
-    default: return `${who}${where}`;
+    case "mention": return say(where ? gettext("%(who)s mentioned you in %(where)s") : gettext("%(who)s mentioned you"));
+    case "direct": return say(gettext("%(who)s sent you a message"));
+    case "group": return say(where ? gettext("%(who)s wrote in %(where)s") : gettext("%(who)s wrote"));
+    case "added": return say(where ? gettext("%(who)s added you to %(where)s") : gettext("%(who)s added you to a conversation"));
+    case "support": return say(status ? gettext("Support request updated: %(status)s") : gettext("Support request updated"));
+    default: return where ? say(gettext("%(who)s in %(where)s")) : who;
   }
 }
 
@@ -100,6 +105,10 @@ export class Bell {
     });
     document.addEventListener("click", (event) => {
       if (!this.panel.hidden && !this.root.contains(event.target)) this.toggle(false);
+    });
+    // Tabbing out of the panel closes it, so it never covers what has the focus.
+    this.root.addEventListener("focusout", (event) => {
+      if (!this.panel.hidden && event.relatedTarget && !this.root.contains(event.relatedTarget)) this.toggle(false);
     });
     document.getElementById("bell-read-all").addEventListener("click", async () => {
       try {
@@ -176,15 +185,23 @@ export class Bell {
   _setCount(count) {
     this.count = Math.max(0, Number(count) || 0);
     this.countNode.dataset.count = String(this.count);
-    this.countNode.textContent = `${this.count} unread`;
+    this.countNode.textContent = interpolate(ngettext("%(count)s unread", "%(count)s unread", this.count), { count: this.count });
     this.root.dataset.unread = String(this.count);
     document.title = this.count ? `(${this.count}) ${this.baseTitle}` : this.baseTitle;
   }
 
   _render() {
+    // The list is rebuilt: a keyboard user inside it keeps their place (the
+    // same notification, its "Mark read" button now gone, so its link).
+    const focusedItem = this.list.contains(document.activeElement) ? document.activeElement.closest("li") : null;
     const nodes = [...this.items.values()].slice(0, PAGE).map((n) => this._item(n));
     this.list.replaceChildren(...nodes);
     this.empty.hidden = nodes.length > 0;
+    if (focusedItem) {
+      const same = nodes.find((node) => node.dataset.id === focusedItem.dataset.id);
+      const target = same?.querySelector("a, button") || document.getElementById("bell-read-all");
+      target.focus();
+    }
   }
 
   _item(n) {
@@ -192,7 +209,7 @@ export class Bell {
     const unread = !n.read_at;
     const body = [
       el("span", { class: "bell-title", text: describe(n) }),
-      n.data && n.data.excerpt ? el("span", { class: "bell-excerpt", text: n.data.excerpt }) : null,
+      n.data && n.data.excerpt ? el("span", { class: "bell-excerpt", dir: "auto", text: n.data.excerpt }) : null,
       el("time", { datetime: n.created_at, title: formatFull(created), text: formatShort(created) }),
     ];
     const main = n.url
@@ -200,8 +217,12 @@ export class Bell {
       : el("div", { class: "bell-link" }, ...body);
     const li = el("li", { class: `bell-item${unread ? " unread" : ""}`, dataset: { id: n.id, kind: n.kind } }, main);
     if (unread) {
-      li.prepend(el("span", { class: "visually-hidden", text: "Unread: " }));
-      li.append(el("button", { type: "button", class: "link-btn", dataset: { read: n.id }, text: "Mark read" }));
+      li.prepend(el("span", { class: "visually-hidden", text: gettext("Unread:") }));
+      li.append(el("button", {
+        type: "button", class: "link-btn", dataset: { read: n.id }, text: gettext("Mark read"),
+        // Which one, for a screen reader going through the buttons alone.
+        "aria-label": interpolate(gettext("Mark read: %(notification)s"), { notification: describe(n) }),
+      }));
     }
     return li;
   }

@@ -1,6 +1,7 @@
 // The profile page's "Blocked people": the people I blocked
 // (GET /api/blocks/), each with an Unblock button (DELETE /api/blocks/<id>/).
 
+import { gettext, interpolate } from "./i18n.js";
 import { api } from "./moderation.js";
 import { el, initials } from "./render.js";
 
@@ -8,6 +9,7 @@ const section = document.getElementById("blocked-people");
 const list = document.getElementById("blocked-list");
 const empty = document.getElementById("blocked-empty");
 const error = document.getElementById("blocked-error");
+const ROLE_NAMES = { student: gettext("Student"), mentor: gettext("Mentor"), admin: gettext("Administrator") };
 
 function row(block) {
   const person = block.user;
@@ -15,8 +17,8 @@ function row(block) {
     type: "button",
     class: "btn btn-small",
     dataset: { userId: person.id },
-    "aria-label": `Unblock ${person.display_name}`,
-    text: "Unblock",
+    "aria-label": interpolate(gettext("Unblock %(name)s"), { name: person.display_name }),
+    text: gettext("Unblock"),
   });
   button.addEventListener("click", async () => {
     button.disabled = true;
@@ -35,8 +37,8 @@ function row(block) {
   });
   return el("li", { dataset: { userId: person.id } },
     el("span", { class: "avatar avatar-sm", "aria-hidden": "true", text: initials(person.display_name) }),
-    el("span", { class: "blocked-name", text: person.display_name }),
-    el("span", { class: `role-badge role-${person.role}`, text: person.role }),
+    el("span", { class: "blocked-name", dir: "auto", text: person.display_name }),
+    el("span", { class: `role-badge role-${person.role}`, text: ROLE_NAMES[person.role] || person.role }),
     button);
 }
 
@@ -46,7 +48,7 @@ async function load() {
     list.replaceChildren(...data.blocks.map(row));
     empty.hidden = data.blocks.length > 0;
   } catch (failure) {
-    error.textContent = `The list could not be loaded: ${failure.message}`;
+    error.textContent = interpolate(gettext("The list could not be loaded: %(reason)s"), { reason: failure.message });
   } finally {
     section.setAttribute("aria-busy", "false");
   }

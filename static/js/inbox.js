@@ -1,6 +1,7 @@
 // The conversation list (inbox page and the conversation page's sidebar),
 // kept current from the socket: last message, time, order, unread badge.
 
+import { gettext, interpolate, ngettext } from "./i18n.js";
 import { announce, el, formatFull, formatShort, initials } from "./render.js";
 
 /** A message's words as its conversation shows them: the text of its
@@ -14,18 +15,29 @@ function plainText(message) {
 }
 
 function preview(message, me, type) {
-  if (message.deleted_at) return "Message deleted";
-  if (message.hidden) return "Message hidden by a moderator";
+  if (message.deleted_at) return gettext("Message deleted");
+  if (message.hidden) return gettext("Message hidden by a moderator");
   let text = plainText(message).replace(/\s+/g, " ").trim();
   if (message.message_type === "file" || message.message_type === "image") {
     // The caption when there is one; else what kind of file came.
-    text = text || (message.message_type === "image" ? "Sent an image" : "Sent a file");
+    text = text || (message.message_type === "image" ? gettext("Sent an image") : gettext("Sent a file"));
   }
   if (message.message_type === "system" || !message.sender) return text;
-  if (message.sender.id === me) return `You: ${text}`;
-  if (type !== "direct") return `${message.sender.display_name.split(" ")[0]}: ${text}`;
+  if (message.sender.id === me) return interpolate(gettext("You: %(text)s"), { text });
+  if (type !== "direct") {
+    const name = message.sender.display_name.split(" ")[0];
+    return interpolate(gettext("%(name)s: %(text)s"), { name, text });
+  }
   return text;
 }
+
+/** A conversation's type as the inbox names it (its server-rendered rows
+ * use the model's labels; these are the same words). */
+const TYPE_NAMES = {
+  direct: gettext("Direct"),
+  group: gettext("Group"),
+  support: gettext("Support"),
+};
 
 /** Shown in the conversation's main stream: a thread-only reply (parent set,
  * not also sent to the conversation) is not, and counts only in its thread's
@@ -96,10 +108,9 @@ export class InboxList {
   setUnread(row, count) {
     count = Math.max(0, count);
     row.unread = count;
-    const badge = row.node.querySelector(".unread-badge");
-    badge.hidden = count === 0;
-    badge.textContent = String(count);
-    badge.setAttribute("aria-label", `${count} unread`);
+    row.node.querySelector(".row-unread").hidden = count === 0;
+    row.node.querySelector(".unread-badge").textContent = String(count);
+    row.node.querySelector(".unread-text").textContent = ` ${ngettext("unread message", "unread messages", count)}`;
     row.node.classList.toggle("has-unread", count > 0);
   }
 
@@ -127,7 +138,7 @@ export class InboxList {
     if (live && !mine && !watching) {
       this.setUnread(row, (row.unread ?? Number(row.node.querySelector(".unread-badge").textContent)) + 1);
       if (message.conversation_id !== this.app.activeConversationId && message.sender) {
-        announce(`New message from ${message.sender.display_name}`);
+        announce(interpolate(gettext("New message from %(name)s"), { name: message.sender.display_name }));
       }
     }
   }
@@ -157,7 +168,8 @@ export class InboxList {
     this.add(back, { announcement: null });
     if (back.last_message) this.onMessage(back.last_message, { live: false });
     const row = this.rows.get(back.id);
-    announce(`New message in ${row.node.querySelector(".row-title").textContent}`);
+    const title = row.node.querySelector(".row-title").textContent;
+    announce(interpolate(gettext("New message in %(title)s"), { title }));
   }
 
   add(conversation, { announcement } = {}) {
@@ -167,22 +179,34 @@ export class InboxList {
         : conversation.type === this.filter && !conversation.archived_at;
     if (!wanted) return;
     const others = (conversation.participants || []).filter((p) => p.user.id !== this.app.me);
-    const title = conversation.title || (conversation.type === "support" ? "Support"
-      : others.map((p) => p.user.display_name).join(", ") || "Just you");
+    const title = conversation.title || (conversation.type === "support" ? gettext("Support")
+      : others.map((p) => p.user.display_name).join(", ") || gettext("Just you"));
     const other = conversation.type === "direct" && others[0] ? others[0].user : null;
     const link = el("a", { href: `/c/${conversation.id}/` },
       el("span", { class: "avatar-wrap" },
         el("span", { class: `avatar avatar-${conversation.type}`, "aria-hidden": "true",
           text: other ? initials(other.display_name) : initials(conversation.title || "#") }),
-        other ? el("span", { class: "presence-dot", dataset: { presenceUser: other.id, status: "offline" } }) : null),
+        // The dot's colour, for the eye; the words below, for everyone.
+        other ? el("span", { class: "presence-dot", title: gettext("Offline"), "aria-hidden": "true",
+          dataset: { presenceUser: other.id, status: "offline" } }) : null),
       el("span", { class: "row-main" },
         el("span", { class: "row-top" },
-          el("span", { class: "row-title", text: title }),
-          conversation.type !== "direct" ? el("span", { class: "type-tag", text: conversation.type }) : null,
+          el("span", { class: "row-title", dir: "auto", text: title }),
+          // Presence in words as well as the dot's colour; presence.js keeps it current.
+          other ? el("span", { class: "visually-hidden" }, "(",
+            el("span", { class: "presence-label", text: gettext("Offline"),
+              dataset: { presenceUser: other.id, status: "offline" } }), ")") : null,
+          conversation.type !== "direct"
+            ? el("span", { class: "type-tag" }, el("span", { class: "visually-hidden", text: ", " }), TYPE_NAMES[conversation.type] || conversation.type)
+            : null,
           el("time", { class: "row-time", datetime: conversation.last_message_at || "", dataset: { format: "short" } })),
         el("span", { class: "row-bottom" },
-          el("span", { class: "row-preview", text: "New conversation" }),
-          el("span", { class: "unread-badge", hidden: true, text: "0" }))));
+          el("span", { class: "visually-hidden", text: ": " }),
+          el("span", { class: "row-preview", dir: "auto", text: gettext("New conversation") }),
+          el("span", { class: "row-unread", hidden: true },
+            el("span", { class: "visually-hidden", text: ", " }),
+            el("span", { class: "unread-badge", text: "0" }),
+            el("span", { class: "visually-hidden unread-text" })))));
     const node = el("li", {
       class: "conversation-row",
       dataset: { conversationId: conversation.id, lastSeq: String(conversation.last_seq), type: conversation.type },
@@ -196,7 +220,7 @@ export class InboxList {
     // frame has only seqs (a new membership starts read up to last_seq).
     if (conversation.unread_count !== undefined) this.setUnread(row, conversation.unread_count);
     else if (me) this.setUnread(row, conversation.last_seq - me.last_read_seq);
-    if (announcement !== null) announce(announcement || `You were added to ${title}`);
+    if (announcement !== null) announce(announcement || interpolate(gettext("You were added to %(title)s"), { title }));
   }
 
   remove(conversationId) {

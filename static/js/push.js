@@ -2,6 +2,8 @@
 // (/sw.js), subscribes this browser with the server's VAPID key and lists
 // or removes the person's devices through the REST API (docs/api.md, Push).
 
+import { gettext, interpolate } from "./i18n.js";
+
 const statusLine = document.getElementById("push-status");
 const enableButton = document.getElementById("push-enable");
 const list = document.getElementById("push-devices");
@@ -55,7 +57,7 @@ async function enable() {
   // Asked from the click: browsers refuse a permission prompt without one.
   const permission = await Notification.requestPermission();
   if (permission !== "granted") {
-    say("Notifications are blocked for this site; allow them in the browser's site settings.");
+    say(gettext("Notifications are blocked for this site; allow them in the browser's site settings."));
     return;
   }
   enableButton.disabled = true;
@@ -76,10 +78,10 @@ async function enable() {
       applicationServerKey: keyBytes(key),
     });
     await api("POST", "/api/push/subscriptions/", subscription.toJSON());
-    say("Push is on for this browser.");
+    say(gettext("Push is on for this browser."));
     window.location.reload();
   } catch (error) {
-    say(`Could not enable push: ${error.message}`);
+    say(interpolate(gettext("Could not enable push: %(reason)s"), { reason: error.message }));
   } finally {
     enableButton.disabled = false;
   }
@@ -96,10 +98,10 @@ async function remove(row) {
       if (mine && mine.endpoint === row.dataset.endpoint) await mine.unsubscribe();
     }
     row.remove();
-    say("Device removed.");
+    say(gettext("Device removed."));
   } catch (error) {
     button.disabled = false;
-    say(`Could not remove the device: ${error.message}`);
+    say(interpolate(gettext("Could not remove the device: %(reason)s"), { reason: error.message }));
   }
 }
 
@@ -110,7 +112,7 @@ list.addEventListener("click", (event) => {
 
 if (!supported) {
   enableButton.disabled = true;
-  say("This browser does not support push notifications.");
+  say(gettext("This browser does not support push notifications."));
 } else {
   enableButton.addEventListener("click", enable);
   registration()
@@ -121,6 +123,6 @@ if (!supported) {
     })
     .catch((error) => {
       document.body.dataset.serviceWorker = "failed";
-      say(`The service worker could not start: ${error.message}`);
+      say(interpolate(gettext("The service worker could not start: %(reason)s"), { reason: error.message }));
     });
 }

@@ -1,6 +1,7 @@
 // The search box in the header of every signed-in page (and the search
-// page's own box): "/" or Ctrl+K (⌘K) focuses it, unless the person is
-// typing somewhere else; Escape in an empty box gives the focus back.
+// page's own box): "/" focuses it, unless the person is typing somewhere
+// else; Escape in an empty box gives the focus back. (Ctrl+K opens the
+// jump-to-conversation dialog instead: static/js/jump-to.js.)
 
 const box = () => document.getElementById("search-q") || document.getElementById("topbar-search-q");
 
@@ -12,9 +13,8 @@ function typingElsewhere(target) {
 document.addEventListener("keydown", (event) => {
   const input = box();
   if (!input || event.defaultPrevented || event.isComposing) return;
-  const shortcut = (event.key === "k" || event.key === "K") && (event.ctrlKey || event.metaKey) && !event.altKey;
   const slash = event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey && !typingElsewhere(event.target);
-  if (!shortcut && !slash) return;
+  if (!slash) return;
   event.preventDefault();
   input.focus();
   input.select();
