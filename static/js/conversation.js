@@ -805,7 +805,7 @@ export class ConversationView {
         if (attachment) openLightbox(attachment, button);
       }
       if (button.dataset.action === "edit") this.editMessage(node, message);
-      if (button.dataset.action === "delete") this.askToDelete(message);
+      if (button.dataset.action === "delete") this.askToDelete(node, message);
       if (button.dataset.action === "menu") openMenu(button);
       if (button.dataset.action === "report") {
         const menuButton = node.querySelector("[data-action=menu]");
@@ -849,7 +849,8 @@ export class ConversationView {
   /**
    * Edit my message in place: Enter (or Save) saves, Shift+Enter is a new
    * line, Escape (or Cancel) gives up. Either way the focus goes back to
-   * ``returnTo`` (the composer, for ArrowUp there), else to the message.
+   * ``returnTo`` (the composer, for ArrowUp there; the Edit button, in the
+   * thread panel), else to the message.
    */
   editMessage(node, message, { returnTo = null } = {}) {
     if (node.querySelector("form.edit-form")) return;
@@ -865,8 +866,7 @@ export class ConversationView {
     const finish = () => {
       form.remove();
       content.hidden = false;
-      if (returnTo?.isConnected) returnTo.focus();
-      else this.keyboard.focus(document.getElementById(`m-${message.id}`));
+      this._giveFocusBack(returnTo, node.id);
     };
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -900,6 +900,27 @@ export class ConversationView {
     field.setSelectionRange(field.value.length, field.value.length);
   }
 
+  /**
+   * After an edit or a delete, focus ``returnTo`` while it is on the page;
+   * else the message as drawn now where it was opened (it is redrawn when
+   * edited or deleted): ``m-<id>`` in the list, ``t-<id>`` in the thread
+   * panel, so the focus never drops to the page or leaves the panel.
+   */
+  _giveFocusBack(returnTo, nodeId) {
+    if (returnTo?.isConnected) {
+      returnTo.focus();
+      return;
+    }
+    const node = document.getElementById(nodeId);
+    if (!node) return;
+    if (this.list.contains(node)) {
+      this.keyboard.focus(node);
+    } else {
+      node.tabIndex = -1; // the thread panel's messages are not in the Tab order
+      node.focus();
+    }
+  }
+
   // --- Deleting: a confirmation dialog ------------------------------------------
 
   _wireDeleteDialog() {
@@ -908,18 +929,20 @@ export class ConversationView {
     this.deleteDialog = dialog;
     dialog.querySelector("[data-delete-cancel]").addEventListener("click", () => dialog.close());
     dialog.querySelector("[data-delete-confirm]").addEventListener("click", () => this._confirmDelete());
-    // However it closes (Cancel, Escape, deleted): back to the message.
+    // However it closes (Cancel, Escape, deleted): back to where it was asked.
     dialog.addEventListener("close", () => {
-      const { message } = this.deleting || {};
+      const { returnTo, nodeId } = this.deleting || {};
       this.deleting = null;
-      if (message) this.keyboard.focus(document.getElementById(`m-${message.id}`));
+      if (nodeId) this._giveFocusBack(returnTo, nodeId);
     });
   }
 
-  /** Ask before deleting ``message`` for everyone; Cancel has the focus. */
-  askToDelete(message) {
+  /** Ask before deleting ``message`` (drawn as ``node``) for everyone;
+   * Cancel has the focus. When the dialog closes, the focus goes back to
+   * ``returnTo``, else to the message. */
+  askToDelete(node, message, { returnTo = null } = {}) {
     if (!this.deleteDialog) return;
-    this.deleting = { message };
+    this.deleting = { message, returnTo, nodeId: node.id };
     this.deleteDialog.querySelector("[data-delete-error]").textContent = "";
     this.deleteDialog.showModal();
     this.deleteDialog.querySelector("[data-delete-cancel]").focus();

@@ -120,7 +120,7 @@ export class MessageKeyboard {
       handled = Boolean(edit);
     } else if (key === "Delete" || key === "Backspace") {
       handled = Boolean(node.querySelector("[data-action=delete]"));
-      if (handled) this.view.askToDelete(message);
+      if (handled) this.view.askToDelete(node, message);
     } else if (key === "t") {
       handled = click("[data-action=thread]");
     } else if (key === "r") {

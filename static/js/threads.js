@@ -129,6 +129,20 @@ function quoteElement(quote, onActivate) {
 
 const ID_REFERENCES = ["aria-labelledby", "aria-describedby", "aria-controls", "aria-activedescendant", "for"];
 
+/** The message that had the focus (or a control in it) was redrawn as
+ * ``node``: the focus goes to the same control in it (the Edit button an
+ * edit gave the focus back to), else to the message. */
+function keepFocusIn(node, focused) {
+  const action = focused.dataset?.action;
+  const control = action && node.querySelector(`[data-action="${action}"]`);
+  if (control) {
+    control.focus();
+  } else {
+    node.tabIndex = -1;
+    node.focus();
+  }
+}
+
 /**
  * Every id in ``node`` (a message drawn for the panel) prefixed:
  * the main stream may show the same message, and ids must stay unique for
@@ -609,7 +623,9 @@ export class Threads {
     const existing = document.getElementById(`t-${message.id}`);
     if (existing) {
       node.classList.toggle("unread", existing.classList.contains("unread"));
+      const focused = existing.contains(document.activeElement) ? document.activeElement : null;
       existing.replaceWith(node);
+      if (focused) keepFocusIn(node, focused);
     } else {
       insertBySeq(this.list, node, message.seq);
     }
@@ -699,8 +715,9 @@ export class Threads {
     const message = node && this._message(node.dataset.id);
     if (!message) return;
     const action = button.dataset.action;
-    if (action === "edit") this.view._edit(node, message);
-    if (action === "delete") this.view._delete(message);
+    // The panel's messages are not the list's: the focus comes back here.
+    if (action === "edit") this.view.editMessage(node, message, { returnTo: button });
+    if (action === "delete") this.view.askToDelete(node, message, { returnTo: button });
     if (action === "menu") openMenu(button);
     if (action === "report") {
       closeMenus();

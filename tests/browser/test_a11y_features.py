@@ -127,6 +127,34 @@ def test_the_thread_button_of_a_message_opens_it_from_the_keyboard(pair, browser
     expect(opener).to_be_focused()
 
 
+def test_edit_a_reply_in_the_thread_panel_by_keyboard_keeps_the_focus_in_the_panel(
+    pair, browser, server, console
+):
+    mentor, student, conversation = pair
+    root = post(mentor, conversation, "Who reviews the pull request?")
+    reply = post(student, conversation, "I can look at it tomorow", parent_id=root.pk)
+    _, page = open_as(browser, server, console, student, conversation_path(conversation))
+    tab_to(page, main_item(page, root).locator(".thread-summary"))
+    page.keyboard.press("Enter")
+    panel = page.get_by_role("complementary", name="Thread")
+    expect(panel.get_by_label("Reply in the thread")).to_be_focused()
+
+    mine = panel.locator(f"#t-{reply.pk}")
+    tab_to(page, mine.get_by_role("button", name="Edit message"))
+    page.keyboard.press("Enter")
+    field = mine.get_by_role("textbox", name="Edit message")
+    expect(field).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("I can look at it tomorrow")
+    page.keyboard.press("Enter")
+
+    expect(panel.locator(f"#t-{reply.pk} .content")).to_have_text("I can look at it tomorrow")
+    expect(field).to_be_hidden()
+    # The focus stays where the edit was opened, never on the page's body
+    # nor out in the conversation's list.
+    expect(panel.locator(":focus")).to_have_count(1)
+
+
 # --- Reactions and the emoji picker ---------------------------------------------
 
 
