@@ -25,7 +25,9 @@ export class MentionAutocomplete {
     this.active = 0;
     this.start = -1; // index of the "@" being completed
     this.menu = el("ul", {
-      class: "mention-menu", id: "mention-menu", role: "listbox", "aria-label": gettext("People to mention"), hidden: true,
+      // Named after its field: the page has two (composer and thread
+      // reply), and ids must stay unique.
+      class: "mention-menu", id: `${input.id}-mentions`, role: "listbox", "aria-label": gettext("People to mention"), hidden: true,
     });
     input.after(this.menu);
     input.setAttribute("role", "combobox");
@@ -73,7 +75,7 @@ export class MentionAutocomplete {
   render() {
     this.menu.replaceChildren(...this.options.map((option, index) => el("li", {
       role: "option",
-      // Named after the menu: the page's two autocompletes never share an id.
+      // Named after the menu, itself named after its field: unique on the page.
       id: `${this.menu.id}-option-${index}`,
       "aria-selected": String(index === this.active),
       dataset: { index: String(index) },

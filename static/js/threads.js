@@ -418,9 +418,6 @@ export class Threads {
         members: () => [...this.view.participants.values()].filter((p) => p.id !== this.view.me),
         everyone: this.view.mayMentionEveryone && this.view.type !== "direct",
       });
-      // One page, two autocompletes: each its own listbox id.
-      this.mentions.menu.id = "thread-mention-menu";
-      this.input.setAttribute("aria-controls", this.mentions.menu.id);
       this.form.addEventListener("submit", (event) => {
         event.preventDefault();
         this.send();
