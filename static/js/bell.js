@@ -6,6 +6,7 @@
 // When the tab is hidden and the person allowed it, a new notification also
 // shows as a browser Notification; permission is asked only from a click.
 
+import { announce } from "./announce.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
 import { el, formatFull, formatShort } from "./render.js";
 
@@ -163,6 +164,9 @@ export class Bell {
     this.items = new Map([[n.id, n], ...this.items]);
     this._setCount(frame.unread_count);
     this._render();
+    // Only the newcomer is said: the list is rebuilt whole, and a live list
+    // would be read again from the top each time.
+    announce(describe(n));
     this._browserAlert(n);
   }
 
