@@ -4,7 +4,7 @@
 // receives them. A notice I dismiss stays dismissed in this browser.
 
 import { dateFormat, gettext, interpolate } from "./i18n.js";
-import { announce, el } from "./render.js";
+import { el } from "./render.js";
 
 export class ModerationWarnings {
   constructor(view) {
@@ -13,15 +13,16 @@ export class ModerationWarnings {
     this.url = `/api/conversations/${encodeURIComponent(view.id)}/warnings/`;
     this.key = `parley.warnings.dismissed.${view.me}`;
     this.shown = new Set();
-    this.node = el("div", { class: "moderation-notices", id: "moderation-notices", "aria-live": "polite" });
+    // Not a live region itself: each notice is (role=alert or status), and a
+    // live container would have it said twice.
+    this.node = el("div", { class: "moderation-notices", id: "moderation-notices" });
     const typing = document.getElementById("typing-line");
     typing.parentNode.insertBefore(this.node, typing);
     this.conn.on("moderation.warning", (frame) => {
       const warning = frame.warning;
       if (!warning || warning.conversation_id !== view.id) return;
-      if (this.show(warning)) {
-        announce(interpolate(gettext("Warning from the moderators: %(text)s"), { text: warning.text }));
-      }
+      // Said once, by the notice's own role=alert.
+      this.show(warning);
     });
     // Warnings given while this page was closed or its socket down.
     this.conn.on("hello", () => this.refresh());
@@ -78,9 +79,9 @@ export class ModerationWarnings {
     }
   }
 
-  /** Show one warning unless it is shown or dismissed; true when shown now. */
+  /** Show one warning unless it is shown or dismissed. */
   show(warning) {
-    if (this.shown.has(warning.id) || this._dismissed().has(warning.id)) return false;
+    if (this.shown.has(warning.id) || this._dismissed().has(warning.id)) return;
     this.shown.add(warning.id);
     const notice = el("div", { class: "moderation-warning", role: "alert", dataset: { warningId: warning.id } },
       el("strong", { text: gettext("Warning from the moderators:") }),
@@ -90,6 +91,5 @@ export class ModerationWarnings {
       el("button", { type: "button", class: "link-btn", "aria-label": gettext("Dismiss this warning"), text: gettext("Dismiss") }));
     notice.querySelector("button").addEventListener("click", () => this._dismiss(warning.id, notice));
     this.node.append(notice);
-    return true;
   }
 }
