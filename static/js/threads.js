@@ -86,14 +86,15 @@ class ReplyBar {
   set(message) {
     this.target = message;
     // The name in bold inside a translated sentence: the sentence is
-    // translated whole, then split around the name's placeholder.
+    // translated whole, then split around the name's placeholder. Either
+    // half may hold the excerpt: a translation may put it first.
     const sentence = excerpt(message)
       ? gettext("Replying to %(name)s: %(excerpt)s")
       : gettext("Replying to %(name)s");
-    const [before, after] = sentence.split("%(name)s");
+    const [before, after = ""] = sentence.split("%(name)s");
+    const values = { excerpt: excerpt(message) };
     this.text.replaceChildren(
-      before, el("strong", { text: senderName(message) }),
-      interpolate(after || "", { excerpt: excerpt(message) }),
+      interpolate(before, values), el("strong", { text: senderName(message) }), interpolate(after, values),
     );
     this.node.hidden = false;
     this.textarea.focus();
