@@ -75,12 +75,15 @@ export class MessageKeyboard {
       node.tabIndex = isCurrent ? 0 : -1;
       for (const control of node.querySelectorAll(FOCUSABLE)) {
         if (isCurrent && "rovingOff" in control.dataset) {
+          const original = control.dataset.rovingOff;
           delete control.dataset.rovingOff;
-          control.removeAttribute("tabindex");
+          if (original) control.setAttribute("tabindex", original);
+          else control.removeAttribute("tabindex");
         } else if (!isCurrent && control.getAttribute("tabindex") !== "-1") {
-          // Only what was in the Tab order is taken out (and put back):
-          // menu items stay at -1 whatever happens.
-          control.dataset.rovingOff = "";
+          // Only what was in the Tab order is taken out (and put back as it
+          // was, its own tabindex if it had one): menu items stay at -1
+          // whatever happens.
+          control.dataset.rovingOff = control.getAttribute("tabindex") ?? "";
           control.tabIndex = -1;
         }
       }
