@@ -125,7 +125,9 @@ function connectionIndicator(conn) {
     node.title = state === "online" ? "" : sentences[state] || "";
     document.body.dataset.connection = state;
     if (worthSaying) alertNow(sentences[state]);
-    if (state === "online") everOnline = true;
+    // Degraded is connected too: a first connection that starts degraded
+    // still has its recovery said.
+    if (state === "online" || state === "degraded") everOnline = true;
   };
   conn.on("state", (state) => show(state === "online" && degraded ? "degraded" : state));
   conn.on("degraded", (frame) => {
