@@ -14,14 +14,17 @@ function setOpen(open) {
 if (bar && toggle && menu) {
   bar.dataset.menu = "collapsible";
   toggle.addEventListener("click", () => setOpen(toggle.getAttribute("aria-expanded") !== "true"));
-  // Escape inside the open menu closes it and gives the focus back to its button.
-  menu.addEventListener("keydown", (event) => {
+  // Escape in the open menu, or on its button, closes it; the focus is (or
+  // goes back) on the button.
+  const closeOnEscape = (event) => {
     if (event.key !== "Escape" || toggle.getAttribute("aria-expanded") !== "true") return;
     if (getComputedStyle(toggle).display === "none") return; // wide: not a menu
     event.preventDefault();
     setOpen(false);
     toggle.focus();
-  });
+  };
+  menu.addEventListener("keydown", closeOnEscape);
+  toggle.addEventListener("keydown", closeOnEscape);
   // Focus or a click leaving the bar closes the menu: it never hides what the person went to.
   document.addEventListener("focusin", (event) => {
     if (!bar.contains(event.target)) setOpen(false);
