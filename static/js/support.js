@@ -5,7 +5,7 @@
 // (/api/support/requests/{id}/…, docs/api.md) and the banner changes in
 // place. A status change is announced in the page's polite live region.
 
-import { gettext, interpolate, ngettext, pgettext } from "./i18n.js";
+import { formatNumber, gettext, interpolate, ngettext, pgettext } from "./i18n.js";
 import { announce } from "./render.js";
 
 const STATUS_LABELS = {
@@ -39,7 +39,7 @@ function duration(unit, count) {
     hour: ngettext("%(count)s hour", "%(count)s hours", count),
     minute: ngettext("%(count)s minute", "%(count)s minutes", count),
   };
-  return interpolate(words[unit], { count });
+  return interpolate(words[unit], { count: formatNumber(count) });
 }
 
 /** "after 2 hours, 5 minutes": the time between two ISO instants in its two
