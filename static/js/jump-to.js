@@ -44,7 +44,7 @@ async function load() {
       const title = titleOf(c, me);
       return { id: c.id, title, key: folded(title), unread: c.unread_count || 0 };
     });
-  } catch (error) {
+  } catch {
     conversations = [];
     status.textContent = gettext("Your conversations could not be loaded. Try again in a moment.");
     return;
