@@ -23,7 +23,8 @@ function preview(message, me, type) {
     text = text || (message.message_type === "image" ? gettext("Sent an image") : gettext("Sent a file"));
   }
   if (message.message_type === "system" || !message.sender) return text;
-  if (message.sender.id === me) return interpolate(gettext("You: %(text)s"), { text });
+  // The same msgid as the server-drawn preview (messaging/views.py).
+  if (message.sender.id === me) return interpolate(gettext("You: %(preview)s"), { preview: text });
   if (type !== "direct") {
     const name = message.sender.display_name.split(" ")[0];
     return interpolate(gettext("%(name)s: %(text)s"), { name, text });
