@@ -165,8 +165,9 @@ export class Bell {
     this._setCount(frame.unread_count);
     this._render();
     // Only the newcomer is said: the list is rebuilt whole, and a live list
-    // would be read again from the top each time.
-    announce(describe(n));
+    // would be read again from the top each time. Not when it is about the
+    // conversation open here: its message is said there already.
+    if (n.conversation_id !== this.app.activeConversationId) announce(describe(n));
     this._browserAlert(n);
   }
 
