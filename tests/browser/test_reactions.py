@@ -252,9 +252,12 @@ def test_save_a_message_and_find_it_on_the_saved_page(pair, browser, server, con
     console.attach(saved_page)
     saved_page.goto(f"{server.http_url}/saved/")
     expect(saved_page.locator("#saved-empty")).to_be_visible()
+    # Below 1440 px the top bar's links are behind its menu.
+    saved_page.get_by_role("button", name="Menu").click()
     expect(saved_page.get_by_role("link", name="Saved", exact=True)).to_have_attribute(
         "aria-current", "page"
     )
+    saved_page.keyboard.press("Escape")  # the menu closes
 
     save = tool(page, tip, "save")
     expect(save).to_have_attribute("aria-pressed", "false")

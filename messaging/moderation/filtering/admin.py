@@ -114,7 +114,7 @@ class FilterRuleAdmin(admin.ModelAdmin):
     @admin.display(description=gettext_lazy("roles"))
     def roles_display(self, obj):
         labels = dict(Role.choices)
-        return ", ".join(labels.get(role, role) for role in obj.roles) or "Everyone"
+        return ", ".join(str(labels.get(role, role)) for role in obj.roles) or _("Everyone")
 
     def save_model(self, request, obj, form, change):
         services.save_rule(
