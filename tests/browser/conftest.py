@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connections
+from playwright.sync_api import expect
 
 from accounts.models import MentorAssignment, Role, User
 from messaging import services
@@ -40,6 +41,10 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "browser-test-pass-1"
 TIMEOUT_MS = 15_000
+# Playwright's expect() waits 5 s by default; a page waiting on a server
+# round trip on a busy shared machine may need longer. Waiting longer never
+# turns a failure into a pass: an assertion still needs its state to appear.
+expect.set_options(timeout=TIMEOUT_MS)
 CSP_PATTERN = re.compile(r"content security policy|content-security-policy|refused to", re.I)
 
 
