@@ -7,6 +7,7 @@ report (docs/protocol.md lists them), and a message a person can read.
 from datetime import datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 
 class MessagingError(Exception):
@@ -102,6 +103,17 @@ class FileRefused(MessagingError):
 
     code = "damaged_file"
     http_status = 422
+
+    @classmethod
+    def too_many_files(cls, limit: int) -> "FileRefused":
+        """More files on one message than ``limit``: the upload's check and
+        the send's say it in the same words."""
+        message = ngettext(
+            "A message has at most %(count)s file.",
+            "A message has at most %(count)s files.",
+            limit,
+        ) % {"count": limit}
+        return cls(message, code="too_many_files")
 
 
 class UploadQuotaExceeded(MessagingError):

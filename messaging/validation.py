@@ -168,15 +168,7 @@ def clean_attachment_ids(value: object) -> list[UUID]:
         raise InvalidInput(_("attachments must be a list of upload ids."))
     limit = int(settings.PARLEY["MAX_ATTACHMENTS_PER_MESSAGE"])
     if len(value) > limit:
-        raise FileRefused(
-            ngettext(
-                "A message has at most %(count)s file.",
-                "A message has at most %(count)s files.",
-                limit,
-            )
-            % {"count": limit},
-            code="too_many_files",
-        )
+        raise FileRefused.too_many_files(limit)
     if not all(isinstance(item, str) for item in value):
         raise InvalidInput(_("attachments must be a list of upload ids (UUID strings)."))
     ids = [parse_uuid(item, what="attachments[]") for item in value]

@@ -9,7 +9,6 @@ from uuid import UUID
 from django.conf import settings
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from accounts.models import User
 from messaging.errors import FileRefused, InvalidInput
@@ -48,15 +47,7 @@ def uploads_to_send(
         raise InvalidInput(_("attachments lists the same upload twice."))
     limit = max_attachments()
     if len(ids) > limit:
-        raise FileRefused(
-            ngettext(
-                "A message has at most %(count)s file.",
-                "A message has at most %(count)s files.",
-                limit,
-            )
-            % {"count": limit},
-            code="too_many_files",
-        )
+        raise FileRefused.too_many_files(limit)
     found = {
         a.pk: a
         for a in Attachment.objects.filter(
