@@ -14,8 +14,19 @@ AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": [
 _axe = Axe()
 
 
-def violations(page) -> list[dict]:
-    return _axe.run(page, options=AXE_OPTIONS).response["violations"]
+# Transitions still running (a message's tools fading in when it takes the
+# focus) would be measured half-drawn: colour contrast of a blend. axe looks
+# at the page once every finite animation has finished.
+SETTLE_ANIMATIONS = """() => Promise.all(document.getAnimations()
+    .filter((animation) => animation.effect.getComputedTiming().endTime !== Infinity)
+    .map((animation) => animation.finished.catch(() => null)))"""
+
+
+def violations(page, within: str | None = None) -> list[dict]:
+    """axe's WCAG violations on ``page``, or only inside the element(s)
+    ``within`` selects, once its transitions have settled."""
+    page.evaluate(SETTLE_ANIMATIONS)
+    return _axe.run(page, context=within, options=AXE_OPTIONS).response["violations"]
 
 
 def describe(found: list[dict]) -> str:
@@ -27,10 +38,10 @@ def describe(found: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def assert_accessible(page, state: str) -> None:
-    """No WCAG 2.2 A/AA violation on ``page`` in ``state`` (named in the
-    failure)."""
-    found = violations(page)
+def assert_accessible(page, state: str, *, within: str | None = None) -> None:
+    """No WCAG 2.2 A/AA violation on ``page`` (or inside ``within``) in
+    ``state`` (named in the failure)."""
+    found = violations(page, within)
     assert not found, f"{state}: {len(found)} WCAG violation(s)\n{describe(found)}"
 
 

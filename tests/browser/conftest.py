@@ -15,6 +15,7 @@ is stopped before pytest-django flushes the database.
 """
 
 import re
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,22 @@ def eager_server(asgi_server):
 
 
 @pytest.fixture
+def media(settings, tmp_path):
+    """Uploaded files of this test, in a folder of its own."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = str(root)
+    return root
+
+
+@pytest.fixture
+def files_server(asgi_server, media):
+    """A server storing under ``media``. Its Celery tasks go to the Redis
+    broker (not eager): previews of what the page uploads wait for a worker."""
+    return asgi_server(extra_env={"MEDIA_ROOT": str(media)})
+
+
+@pytest.fixture
 def pair(db):
     """A mentor and their student, with a direct conversation between them."""
     mentor = User.objects.create_user(
@@ -116,6 +133,22 @@ def pair(db):
         creator=mentor, kind=ConversationType.DIRECT, participants=[student]
     )
     return mentor, student, conversation
+
+
+def send_as(sender, conversation, content, **extra):
+    """A message ``sender`` sends through the service, as if from another
+    device; safe before the browser starts and while it runs (off its loop)."""
+
+    def send():
+        return services.send_message(
+            sender=sender,
+            conversation_id=conversation.pk,
+            content=content,
+            client_id=uuid.uuid4(),
+            **extra,
+        ).message
+
+    return off_loop(send)
 
 
 def off_loop(fn, /, **kwargs):

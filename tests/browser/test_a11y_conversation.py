@@ -8,7 +8,6 @@ The keyboard tests never use the mouse: focus moves with Tab (``tab_to``)
 and the documented shortcuts."""
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -17,7 +16,7 @@ from accounts.models import MentorAssignment, Role, User
 from messaging import services
 from messaging.models import ConversationType
 from tests.browser.accessibility import assert_accessible, tab_to
-from tests.browser.conftest import off_loop, open_as
+from tests.browser.conftest import off_loop, open_as, send_as
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -28,17 +27,6 @@ pytestmark = [
 
 def path_of(conversation):
     return f"/c/{conversation.pk}/"
-
-
-def say(sender, conversation, text):
-    """A message sent by ``sender`` outside the browser (off its loop)."""
-
-    def send():
-        return services.send_message(
-            sender=sender, conversation_id=conversation.pk, content=text, client_id=uuid.uuid4()
-        ).message
-
-    return off_loop(send)
 
 
 def announced(page):
@@ -73,13 +61,13 @@ def group(pair):
 
 def test_conversation_states_have_no_violations(pair, group, browser, server, console):
     mentor, student, conversation = pair
-    say(mentor, conversation, "Welcome! **Bold** and a link: https://example.test/plan")
-    draft = say(student, conversation, "Due Friday")
+    send_as(mentor, conversation, "Welcome! **Bold** and a link: https://example.test/plan")
+    draft = send_as(student, conversation, "Due Friday")
     off_loop(services.edit_message, editor=student, message_id=draft.pk, content="Due Monday")
-    gone = say(student, conversation, "meant for another chat")
+    gone = send_as(student, conversation, "meant for another chat")
     off_loop(services.delete_message, actor=student, message_id=gone.pk)
-    say(mentor, group, "Hi all, introduce yourselves.")
-    say(student, group, "Sam here.")
+    send_as(mentor, group, "Hi all, introduce yourselves.")
+    send_as(student, group, "Sam here.")
 
     context, page = open_as(browser, server, console, student, path_of(conversation))
     expect(items(page)).to_have_count(3)
@@ -116,7 +104,7 @@ def test_arrivals_are_announced_but_not_my_own_sends(pair, browser, server, cons
     _, page = open_as(browser, server, console, student, path_of(conversation))
     assert announced(page) == []
 
-    say(mentor, conversation, "  Are you\nfree   at three?  ")
+    send_as(mentor, conversation, "  Are you\nfree   at three?  ")
     expect(items(page)).to_have_count(1)
     assert announced(page) == ["Maria Mentor: Are you free at three?"]
 
@@ -196,7 +184,7 @@ def test_write_edit_and_delete_with_the_keyboard_only(
     pair, browser, server, console, language, words
 ):
     mentor, student, conversation = pair
-    say(mentor, conversation, "Send me your draft")
+    send_as(mentor, conversation, "Send me your draft")
     # His own choice of language (the profile page's), whatever the browser's.
     student.language = language
     off_loop(student.save, update_fields=["language"])
@@ -276,8 +264,8 @@ def test_right_to_left_messages_read_right_to_left_in_an_english_page(
     pair, browser, server, console
 ):
     mentor, student, conversation = pair
-    say(mentor, conversation, "مرحبا، كيف حالك اليوم؟")
-    say(mentor, conversation, "And in English.")
+    send_as(mentor, conversation, "مرحبا، كيف حالك اليوم؟")
+    send_as(mentor, conversation, "And in English.")
     _, page = open_as(browser, server, console, student, path_of(conversation))
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
     contents = items(page).locator(".content")
@@ -294,7 +282,7 @@ def test_conversation_reflows_at_320_css_pixels(pair, browser, server, console):
     """WCAG 1.4.10: at 320 CSS pixels wide nothing in the conversation (its
     header, messages and composer) needs scrolling sideways."""
     mentor, student, conversation = pair
-    say(mentor, conversation, "A long line " * 20 + "https://example.test/" + "x" * 80)
+    send_as(mentor, conversation, "A long line " * 20 + "https://example.test/" + "x" * 80)
     _, page = open_as(
         browser,
         server,

@@ -19,7 +19,7 @@ from messaging.files.services.uploads import create_upload
 from messaging.threads.services.pins import pin_message
 from messaging.threads.services.saved import save_message
 from tests.browser.accessibility import assert_accessible, tab_to
-from tests.browser.conftest import off_loop, open_as
+from tests.browser.conftest import off_loop, open_as, send_as
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -34,40 +34,12 @@ def conversation_path(conversation):
     return f"/c/{conversation.pk}/"
 
 
-def post(sender, conversation, content, **extra):
-    """A message sent through the service, off Playwright's event loop."""
-    return off_loop(
-        lambda: (
-            services.send_message(
-                sender=sender,
-                conversation_id=conversation.pk,
-                content=content,
-                client_id=uuid.uuid4(),
-                **extra,
-            ).message
-        )
-    )
-
-
 def main_item(page, message):
     return page.locator(f"#message-list li.message[data-id='{message.pk}']")
 
 
 def focused(page):
     return page.locator(":focus")
-
-
-@pytest.fixture
-def media(settings, tmp_path):
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = str(root)
-    return root
-
-
-@pytest.fixture
-def files_server(asgi_server, media):
-    return asgi_server(extra_env={"MEDIA_ROOT": str(media)})
 
 
 # --- Threads ---------------------------------------------------------------------
@@ -77,8 +49,8 @@ def test_a_thread_by_keyboard_opens_takes_a_reply_and_closes_back_to_its_opener(
     pair, browser, server, console
 ):
     mentor, student, conversation = pair
-    root = post(mentor, conversation, "Who reviews the pull request?")
-    post(mentor, conversation, "I can look at it tonight", parent_id=root.pk)
+    root = send_as(mentor, conversation, "Who reviews the pull request?")
+    send_as(mentor, conversation, "I can look at it tonight", parent_id=root.pk)
     _, page = open_as(browser, server, console, student, conversation_path(conversation))
 
     # The summary under the root says what the thread holds, and opens it.
@@ -116,7 +88,7 @@ def test_a_thread_by_keyboard_opens_takes_a_reply_and_closes_back_to_its_opener(
 
 def test_the_thread_button_of_a_message_opens_it_from_the_keyboard(pair, browser, server, console):
     mentor, student, conversation = pair
-    root = post(mentor, conversation, "Questions about chapter 3 go here")
+    root = send_as(mentor, conversation, "Questions about chapter 3 go here")
     _, page = open_as(browser, server, console, student, conversation_path(conversation))
     opener = main_item(page, root).get_by_role("button", name="Reply in thread to Maria Mentor")
     tab_to(page, opener)
@@ -131,8 +103,8 @@ def test_edit_a_reply_in_the_thread_panel_by_keyboard_keeps_the_focus_in_the_pan
     pair, browser, server, console
 ):
     mentor, student, conversation = pair
-    root = post(mentor, conversation, "Who reviews the pull request?")
-    reply = post(student, conversation, "I can look at it tomorow", parent_id=root.pk)
+    root = send_as(mentor, conversation, "Who reviews the pull request?")
+    reply = send_as(student, conversation, "I can look at it tomorow", parent_id=root.pk)
     _, page = open_as(browser, server, console, student, conversation_path(conversation))
     tab_to(page, main_item(page, root).locator(".thread-summary"))
     page.keyboard.press("Enter")
@@ -162,7 +134,7 @@ def test_react_with_the_picker_by_keyboard_and_take_it_back_with_the_chip(
     pair, browser, server, console
 ):
     mentor, student, conversation = pair
-    message = post(mentor, conversation, "The rubric is in the shared folder.")
+    message = send_as(mentor, conversation, "The rubric is in the shared folder.")
     _, page = open_as(browser, server, console, student, conversation_path(conversation))
 
     opener = main_item(page, message).locator("button.tool-react")
@@ -204,7 +176,7 @@ def test_react_with_the_picker_by_keyboard_and_take_it_back_with_the_chip(
 
 def test_escape_closes_the_picker_and_returns_focus(pair, browser, server, console):
     mentor, student, conversation = pair
-    message = post(mentor, conversation, "Deadline moved to Friday.")
+    message = send_as(mentor, conversation, "Deadline moved to Friday.")
     _, page = open_as(browser, server, console, student, conversation_path(conversation))
     opener = main_item(page, message).locator("button.tool-react")
     tab_to(page, opener)
@@ -222,8 +194,8 @@ def test_react_and_open_a_thread_in_spanish(pair, browser, server, console):
     mentor, student, conversation = pair
     student.language = "es"
     off_loop(student.save, update_fields=["language"])
-    root = post(mentor, conversation, "¿Quién revisa el pull request?")
-    post(mentor, conversation, "Yo lo miro esta noche", parent_id=root.pk)
+    root = send_as(mentor, conversation, "¿Quién revisa el pull request?")
+    send_as(mentor, conversation, "Yo lo miro esta noche", parent_id=root.pk)
     _, page = open_as(browser, server, console, student, conversation_path(conversation))
     expect(page.locator("html")).to_have_attribute("lang", "es")
 
@@ -267,7 +239,7 @@ def test_the_picker_in_arabic_reads_right_to_left(pair, browser, server, console
     mentor, student, conversation = pair
     student.language = "ar"
     off_loop(student.save, update_fields=["language"])
-    message = post(mentor, conversation, "مرحبا بالجميع")
+    message = send_as(mentor, conversation, "مرحبا بالجميع")
     _, page = open_as(browser, server, console, student, conversation_path(conversation))
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
 
@@ -294,7 +266,7 @@ def test_the_picker_in_arabic_reads_right_to_left(pair, browser, server, console
 
 def test_the_pinned_list_by_keyboard(pair, browser, server, console):
     mentor, student, conversation = pair
-    message = post(mentor, conversation, "Deadline for the proposal: Friday 18:00.")
+    message = send_as(mentor, conversation, "Deadline for the proposal: Friday 18:00.")
     off_loop(pin_message, user=mentor, message_id=message.pk)
     _, page = open_as(browser, server, console, student, conversation_path(conversation))
 
@@ -316,7 +288,7 @@ def test_the_pinned_list_by_keyboard(pair, browser, server, console):
 
 def test_the_saved_page_is_accessible_and_unsaves_by_keyboard(pair, browser, server, console):
     mentor, student, conversation = pair
-    message = post(mentor, conversation, "Here is the reading list for the term.")
+    message = send_as(mentor, conversation, "Here is the reading list for the term.")
     off_loop(save_message, user=student, message_id=message.pk)
     _, page = open_as(browser, server, console, student, "/saved/")
 

@@ -9,7 +9,6 @@ import re
 import uuid
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -21,27 +20,14 @@ from messaging.support import services as support
 from messaging.support.models import SupportCategory
 from notifications.selectors.preferences import preferences_for
 from notifications.tokens import unsubscribe_token
-from tests.browser.accessibility import AXE_OPTIONS, assert_accessible, describe, tab_to
-from tests.browser.conftest import PASSWORD, TIMEOUT_MS, off_loop, open_as
+from tests.browser.accessibility import assert_accessible, tab_to
+from tests.browser.conftest import PASSWORD, TIMEOUT_MS, off_loop, open_as, send_as
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.services,
     pytest.mark.browser,
 ]
-
-
-def assert_part_accessible(page, selector, state):
-    """axe on one part of the conversation page (the support banner, the mute
-    control): the rest of that page is the chat's, checked by its own tests."""
-    found = Axe().run(page, context=selector, options=AXE_OPTIONS).response["violations"]
-    assert not found, f"{state}: {len(found)} WCAG violation(s)\n{describe(found)}"
-
-
-def say(sender, conversation, content):
-    return services.send_message(
-        sender=sender, conversation_id=conversation.pk, content=content, client_id=uuid.uuid4()
-    ).message
 
 
 @pytest.fixture
@@ -76,8 +62,8 @@ def support_request(pair, admin):
 def searchable(pair, group):
     """A hit for "budget" in the direct conversation and one in the group."""
     mentor, student, direct = pair
-    say(mentor, direct, "The lab budget for spring is 420 euros")
-    say(student, group, "Is the budget meeting still on Thursday?")
+    send_as(mentor, direct, "The lab budget for spring is 420 euros")
+    send_as(student, group, "Is the budget meeting still on Thursday?")
 
 
 def test_search_pages_are_accessible(pair, searchable, browser, server, console):
@@ -115,7 +101,7 @@ def test_support_pages_are_accessible(pair, admin, support_request, browser, ser
         assert_accessible(page, "support queue, as an admin")
         page.goto(f"{server.http_url}/c/{support_request.conversation_id}/")
         expect(page.locator("#support-banner")).to_be_visible()
-        assert_part_accessible(page, "#support-banner", "support banner, as an admin")
+        assert_accessible(page, within="#support-banner", state="support banner, as an admin")
     finally:
         context.close()
 
@@ -159,7 +145,7 @@ def test_unsubscribe_pages_are_accessible(pair, browser, server, console):
 @pytest.fixture
 def reported_case(pair, group):
     mentor, student, _ = pair
-    message = say(student, group, "Everyone here is a pineapple")
+    message = send_as(student, group, "Everyone here is a pineapple")
     case = cases.open_case(message, reports=1)
     Report.objects.create(
         case=case, message=message, reporter=mentor, reason=ReportReason.HARASSMENT
@@ -298,7 +284,7 @@ def test_keyboard_only_file_a_support_request(pair, support_request, browser, se
         page.wait_for_url(f"{server.http_url}/c/**")
         expect(page.get_by_role("heading", level=1)).to_have_text("My grade for essay 2 is missing")
         expect(page.locator("#support-status")).to_have_text("Open")
-        assert_part_accessible(page, "#support-banner", "support banner, as its requester")
+        assert_accessible(page, within="#support-banner", state="support banner, as its requester")
     finally:
         context.close()
 
@@ -335,12 +321,12 @@ def test_keyboard_only_mute_a_conversation(pair, browser, server, console):
         tab_to(page, toggle)
         page.keyboard.press("Enter")
         expect(page.locator("#mute-control details")).to_have_attribute("open", "")
-        assert_part_accessible(page, "#mute-control", "mute menu, open")
+        assert_accessible(page, within="#mute-control", state="mute menu, open")
         page.keyboard.press("Tab")
         expect(page.get_by_role("button", name="Mute for 1 hour")).to_be_focused()
         page.keyboard.press("Enter")
         expect(page.locator("#mute-state")).to_contain_text("Muted until")
         expect(toggle).to_have_text("Muted")
-        assert_part_accessible(page, "#mute-control", "mute control, muted")
+        assert_accessible(page, within="#mute-control", state="mute control, muted")
     finally:
         context.close()

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from messaging import services
 from messaging.models import ConversationType
 from tests.browser.accessibility import assert_accessible, tab_to
-from tests.browser.conftest import PASSWORD, TIMEOUT_MS, off_loop, open_as
+from tests.browser.conftest import PASSWORD, TIMEOUT_MS, off_loop, open_as, send_as
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -42,12 +42,6 @@ def group(pair):
         participants=[student],
         title="Capstone study group",
     )
-
-
-def send(sender, conversation, content):
-    return services.send_message(
-        sender=sender, conversation_id=conversation.pk, content=content, client_id=uuid.uuid4()
-    ).message
 
 
 def assert_no_sideways_scroll(page, state):
@@ -84,7 +78,7 @@ def test_the_inbox_is_accessible_wide_narrow_and_at_twice_the_text_size(
     pair, group, browser, server, console
 ):
     mentor, student, direct = pair
-    off_loop(send, sender=mentor, conversation=direct, content="Shall we meet on Friday?")
+    send_as(mentor, direct, "Shall we meet on Friday?")
     context, page = open_as(browser, server, console, student, "/")
     conversations = page.get_by_role("list", name="Conversations")
     expect(conversations.get_by_role("listitem")).to_have_count(2)
@@ -181,7 +175,7 @@ def test_ctrl_k_jumps_to_a_conversation(pair, group, browser, server, console):
 def test_the_bell_is_read_and_closed_with_the_keyboard(pair, browser, server, console):
     mentor, student, direct = pair
     context, page = open_as(browser, server, console, student, "/")
-    off_loop(send, sender=mentor, conversation=direct, content="Can we move our call to 4?")
+    send_as(mentor, direct, "Can we move our call to 4?")
     count = page.locator("#bell-count")
     expect(count).to_have_text("1 unread")
     bell = page.get_by_role("button", name="Notifications, 1 unread")

@@ -42,21 +42,6 @@ pytestmark = [
 PREVIEW_TIMEOUT_MS = 90_000
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = str(root)
-    return root
-
-
-@pytest.fixture
-def files_server(asgi_server, media):
-    """A server storing under ``media``. Its Celery tasks go to the Redis
-    broker (not eager): previews of what the page uploads wait for a worker."""
-    return asgi_server(extra_env={"MEDIA_ROOT": str(media)})
-
-
 def conversation_path(conversation):
     return f"/c/{conversation.pk}/"
 
