@@ -106,3 +106,16 @@ def asgi_server(transactional_db):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _site_language_for_each_test():
+    """A request served in this process (the test client) leaves its
+    language active, as LocaleMiddleware does not switch back: each test
+    starts, and ends, in the site's language, whatever ran before it."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
