@@ -4,13 +4,11 @@ badge nor its preview line (it counts in the thread's own unread); a reply
 also sent to the conversation moves both; a reload agrees (the page's rows
 and the socket's hello count the same way)."""
 
-import uuid
-
 import pytest
 from playwright.sync_api import expect
 
 from messaging import services
-from tests.browser.conftest import off_loop, open_as
+from tests.browser.conftest import off_loop, open_as, send_as
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -19,22 +17,9 @@ pytestmark = [
 ]
 
 
-def post(sender, conversation, content, **extra):
-    def send():
-        return services.send_message(
-            sender=sender,
-            conversation_id=conversation.pk,
-            content=content,
-            client_id=uuid.uuid4(),
-            **extra,
-        ).message
-
-    return off_loop(send)
-
-
 def test_inbox_badge_and_preview_skip_thread_only_replies(pair, browser, server, console):
     mentor, student, conversation = pair
-    root = post(student, conversation, "the root")
+    root = send_as(student, conversation, "the root")
     _, page = open_as(browser, server, console, mentor, "/")
     row = page.locator(f".conversation-row[data-conversation-id='{conversation.pk}']")
     badge = row.locator(".unread-badge")
@@ -42,8 +27,8 @@ def test_inbox_badge_and_preview_skip_thread_only_replies(pair, browser, server,
     expect(badge).to_have_text("1")
     expect(preview).to_have_text("the root")
 
-    post(student, conversation, "only in the thread", parent_id=root.pk)
-    shown = post(
+    send_as(student, conversation, "only in the thread", parent_id=root.pk)
+    shown = send_as(
         student, conversation, "for everyone", parent_id=root.pk, also_to_conversation=True
     )
     # Frames of one conversation arrive in order: once the second reply
@@ -51,7 +36,7 @@ def test_inbox_badge_and_preview_skip_thread_only_replies(pair, browser, server,
     expect(preview).to_have_text("for everyone")
     expect(badge).to_have_text("2")
 
-    post(student, conversation, "thread again", parent_id=root.pk)
+    send_as(student, conversation, "thread again", parent_id=root.pk)
     # An edit of the preview's message, sent after the thread-only reply:
     # the row still takes it (the thread reply did not become the latest).
     off_loop(
