@@ -54,3 +54,15 @@ def tab_to(page, locator, *, backwards: bool = False, limit: int = 80) -> None:
             return
         page.keyboard.press(key)
     raise AssertionError(f"{locator} never received focus in {limit} presses of {key}")
+
+
+def choose_files_by_keyboard(page, control, files, *, backwards: bool = False) -> None:
+    """Tab to the file input ``control``, press Enter, and answer the file
+    chooser it opens with ``files``. Playwright starts intercepting choosers
+    when the wait begins, without waiting for the browser to confirm it: the
+    wait begins before the Tab presses, whose round trips give the browser
+    that time, so the Enter cannot reach a page that is not intercepting yet."""
+    with page.expect_file_chooser() as chooser:
+        tab_to(page, control, backwards=backwards)
+        page.keyboard.press("Enter")
+    chooser.value.set_files(files)

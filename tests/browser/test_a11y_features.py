@@ -18,7 +18,7 @@ from messaging import services
 from messaging.files.services.uploads import create_upload
 from messaging.threads.services.pins import pin_message
 from messaging.threads.services.saved import save_message
-from tests.browser.accessibility import assert_accessible, tab_to
+from tests.browser.accessibility import assert_accessible, choose_files_by_keyboard, tab_to
 from tests.browser.conftest import off_loop, open_as, send_as
 
 pytestmark = [
@@ -316,15 +316,14 @@ def test_upload_by_keyboard_with_progress_said_and_a_file_removed(
     _, student, conversation = pair
     _, page = open_as(browser, files_server, console, student, conversation_path(conversation))
 
-    attach = page.get_by_label("Attach files")
-    tab_to(page, attach, backwards=True)
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
-    chooser.value.set_files(
+    choose_files_by_keyboard(
+        page,
+        page.get_by_label("Attach files"),
         [
             {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"chapter notes\n" * 50},
             {"name": "plan.txt", "mimeType": "text/plain", "buffer": b"the plan\n" * 50},
-        ]
+        ],
+        backwards=True,
     )
     uploads = page.get_by_role("list", name="Files to send")
     for name in ("notes.txt", "plan.txt"):
@@ -354,11 +353,11 @@ def test_a_refused_upload_is_said_at_once(pair, browser, asgi_server, console, m
     _, student, conversation = pair
     small = asgi_server(extra_env={"MEDIA_ROOT": str(media), "PARLEY_MAX_UPLOAD_BYTES": "2000"})
     _, page = open_as(browser, small, console, student, conversation_path(conversation))
-    tab_to(page, page.get_by_label("Attach files"), backwards=True)
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Enter")
-    chooser.value.set_files(
-        [{"name": "big.txt", "mimeType": "text/plain", "buffer": b"x" * 20_000}]
+    choose_files_by_keyboard(
+        page,
+        page.get_by_label("Attach files"),
+        [{"name": "big.txt", "mimeType": "text/plain", "buffer": b"x" * 20_000}],
+        backwards=True,
     )
     expect(page.locator("#alert-region")).to_contain_text("big.txt not uploaded:")
     row = page.locator("#upload-list li.upload", has_text="big.txt")
