@@ -181,12 +181,18 @@ def support_payload(request) -> dict:
 # no transaction backs, at once.
 
 
-def _layer_message(group: str, frame_type: str, text: str, routing: dict) -> dict:
+def _layer_message(group: str, frame: dict, text: str, routing: dict) -> dict:
+    frame_type = frame["type"]
     message = {"type": frame_type.replace(".", "_"), "frame": text, **routing}
     if group.startswith("conv."):
         # Sockets drop conversation events for conversations they have left,
         # even if the event was already on its way when they left.
         message["conversation"] = group.removeprefix("conv.")
+        if frame_type == "message.new":
+            # The hub releases a conversation's new messages in seq order
+            # (messaging.realtime.ordering): it reads the seq here, not
+            # from the frame's text.
+            message["seq"] = frame["message"]["seq"]
     return message
 
 
@@ -197,7 +203,7 @@ def publish(group: str, frame: dict, **routing) -> None:
     example the conversation to join on ``conversation.added``).
     """
     try:
-        message = _layer_message(group, frame["type"], to_json(frame), routing)
+        message = _layer_message(group, frame, to_json(frame), routing)
         async_to_sync(get_channel_layer().group_send)(group, message)
     except Exception:
         # The layer is a hint: the record is in the database, clients resume.
@@ -207,7 +213,7 @@ def publish(group: str, frame: dict, **routing) -> None:
 async def apublish(group: str, frame: dict, **routing) -> None:
     """``publish`` for async callers (consumers): ephemeral events only."""
     try:
-        message = _layer_message(group, frame["type"], to_json(frame), routing)
+        message = _layer_message(group, frame, to_json(frame), routing)
         await get_channel_layer().group_send(group, message)
     except Exception:
         logger.exception("Could not publish %s to %s", frame["type"], group)
@@ -221,10 +227,7 @@ async def apublish_many(groups: Iterable[str], frame: dict, **routing) -> None:
     text = to_json(frame)
     layer = get_channel_layer()
     results = await asyncio.gather(
-        *(
-            layer.group_send(group, _layer_message(group, frame["type"], text, routing))
-            for group in groups
-        ),
+        *(layer.group_send(group, _layer_message(group, frame, text, routing)) for group in groups),
         return_exceptions=True,
     )
     failed = [g for g, r in zip(groups, results, strict=True) if isinstance(r, BaseException)]
@@ -263,7 +266,7 @@ def publish_from_thread(
         publish(group, frame, **routing)
         return
     try:
-        message = _layer_message(group, frame["type"], to_json(frame), routing)
+        message = _layer_message(group, frame, to_json(frame), routing)
         future = asyncio.run_coroutine_threadsafe(
             get_channel_layer().group_send(group, message), loop
         )
@@ -293,7 +296,7 @@ def publish_each(frames: Iterable[tuple[str, dict]]) -> None:
         layer = get_channel_layer()
         results = await asyncio.gather(
             *(
-                layer.group_send(group, _layer_message(group, frame["type"], to_json(frame), {}))
+                layer.group_send(group, _layer_message(group, frame, to_json(frame), {}))
                 for group, frame in pairs
             ),
             return_exceptions=True,
