@@ -1,7 +1,8 @@
 """Real ASGI server processes for cross-process and browser tests.
 
 pytest-django's ``live_server`` cannot serve WebSockets, so these tests start
-daphne on the test database and the test Redis, exactly as production runs.
+the Procfile's ASGI server (or ``PARLEY_TEST_ASGI_SERVER``'s) on the test
+database and the test Redis, exactly as production runs.
 """
 
 import atexit
@@ -64,8 +65,40 @@ def child_environment(**overrides: str) -> dict:
     }
 
 
+# Which ASGI server the tests start: the Procfile's by default; another one
+# to run the suite on it (docs/operations.md, "ASGI server").
+ASGI_SERVERS = ("daphne", "uvicorn")
+
+
+def asgi_server_name() -> str:
+    name = os.environ.get("PARLEY_TEST_ASGI_SERVER", "daphne")
+    if name not in ASGI_SERVERS:
+        raise RuntimeError(f"PARLEY_TEST_ASGI_SERVER is one of {', '.join(ASGI_SERVERS)}")
+    return name
+
+
+def server_argv(port: int, application: str) -> list[str]:
+    """The command line of one server process on 127.0.0.1:``port``."""
+    if asgi_server_name() == "uvicorn":
+        return [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws",
+            "websockets",
+            "--lifespan",
+            "off",
+            application,
+        ]
+    return [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", str(port), application]
+
+
 class ServerProcess:
-    """One daphne process serving Parley on 127.0.0.1:<port>."""
+    """One ASGI server process serving Parley on 127.0.0.1:<port>."""
 
     def __init__(
         self,
@@ -85,16 +118,7 @@ class ServerProcess:
         )
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "config.server",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                application,
-            ],
+            server_argv(self.port, application),
             cwd=ROOT,
             env=env,
             stdout=self._log,
