@@ -272,7 +272,22 @@ if REDIS_URL:
     }
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {
+                # One channel (the hub's, messaging.realtime.hub) now takes
+                # every event of the process: past its capacity (100 by
+                # default) the in-memory layer drops, so a burst of a few
+                # hundred events must fit. It is a bound, not an allocation.
+                "capacity": 100_000,
+                # The hub holds its subscriptions as long as any socket needs
+                # them, often longer than the default day after which the
+                # in-memory layer forgets a group member; it always leaves.
+                "group_expiry": 10 * 365 * 24 * 3600,
+            },
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     # A broker that needs no server: kombu's filesystem transport, a folder
     # of message files under var/celery/ shared by the web server and the
@@ -297,6 +312,14 @@ else:
 # reach that process's sockets (messaging.events.enqueue_on_commit). They
 # queue their slow parts (push, email) for the worker as usual.
 PARLEY_LIVE_TASKS_IN_PROCESS = env.bool("PARLEY_LIVE_TASKS_IN_PROCESS", default=not REDIS_URL)
+
+# Back-pressure (messaging.realtime.outbox): how many bytes of live frames a
+# socket may have queued, unwritten, before it is closed with 4008 (too far
+# behind: reconnect and resume). 1 MiB is minutes of a busy room for a tab
+# that reads (a frame is ~0.5 KB: a backlog of ~2,000 frames), so only a
+# socket that has stopped reading reaches it, and a thousand stalled tabs
+# cost at most 1 GiB rather than without bound.
+PARLEY_SOCKET_SEND_BUFFER_BYTES = env.int("PARLEY_SOCKET_SEND_BUFFER_BYTES", default=1024 * 1024)
 
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True

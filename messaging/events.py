@@ -3,9 +3,12 @@ sends them (after commit from services; at once for ephemeral events).
 
 Groups: every socket of a user joins ``user.<id>``, and the group of each
 conversation the user is in, ``conv.<id>``. An event travels through the
-channel layer as ``{"type": <handler>, "frame": <JSON text>, ...routing}``:
-the frame is serialized once per event, not once per member, and the
-consumer writes it to the socket unchanged. The channel layer may drop
+channel layer as ``{"type": <handler>, "frame": <JSON text>, "group":
+<group>, ...routing}``: the frame is serialized once per event, not once per
+member; each process's hub (``messaging.realtime.hub``, the one subscriber
+per process, through the receiving functions at the end of this module)
+receives it once and hands the text unchanged to each local socket of the
+group. The channel layer may drop
 events; clients recover from PostgreSQL (resume, history), so an event is a
 hint, never the record.
 """
@@ -42,6 +45,12 @@ def user_group(user_id: UUID | str) -> str:
 
 def session_group(session_key: str) -> str:
     return f"session.{session_key}"
+
+
+def conversation_of_group(group: str) -> str | None:
+    """The conversation (hex id) a ``conv.<id>`` group stands for; None for
+    any other group."""
+    return group[5:] if group.startswith("conv.") else None
 
 
 def to_json(frame: dict) -> str:
@@ -183,7 +192,9 @@ def support_payload(request) -> dict:
 
 def _layer_message(group: str, frame: dict, text: str, routing: dict) -> dict:
     frame_type = frame["type"]
-    message = {"type": frame_type.replace(".", "_"), "frame": text, **routing}
+    # The group rides along: one subscriber per process receives the events
+    # of every group its sockets are in, and fans each out to that group's.
+    message = {"type": frame_type.replace(".", "_"), "frame": text, "group": group, **routing}
     if group.startswith("conv."):
         # Sockets drop conversation events for conversations they have left,
         # even if the event was already on its way when they left.
@@ -248,6 +259,34 @@ async def resubscribe() -> None:
     layer = get_channel_layer()
     if hasattr(layer, "resubscribe"):
         await layer.resubscribe()
+
+
+# --- Receiving: the hub's subscription ------------------------------------------
+#
+# One channel per process (``messaging.realtime.hub``) subscribes to every
+# group a local socket is in; sockets have no channel of their own.
+
+
+async def open_channel() -> str:
+    """A new channel of this process, for the hub to receive on."""
+    return await get_channel_layer().new_channel()
+
+
+async def subscribe(group: str, channel: str) -> None:
+    """Deliver ``group``'s events to ``channel`` too."""
+    await get_channel_layer().group_add(group, channel)
+
+
+async def unsubscribe(group: str, channel: str) -> None:
+    """Stop delivering ``group``'s events to ``channel``."""
+    await get_channel_layer().group_discard(group, channel)
+
+
+async def receive(channel: str) -> dict:
+    """The next event sent to ``channel`` (a group's, as ``_layer_message``
+    built it). Never cancel a wait here but to stop receiving for good: the
+    pub/sub layer then forgets the channel."""
+    return await get_channel_layer().receive(channel)
 
 
 def publish_on_commit(group: str, frame: dict, **routing) -> None:

@@ -1,7 +1,11 @@
 """The WebSocket endpoint: one socket per tab, all of a user's conversations.
 
 The consumer parses frames, checks them, calls services and selectors, and
-relays events; docs/protocol.md is its contract. Every command is authorized
+writes replies; docs/protocol.md is its contract. It has no channel-layer
+channel of its own: the process's hub (``messaging.realtime.hub``) receives
+each event once and hands the frame to the socket (``deliver``), and every
+frame leaves through the socket's outbox (``messaging.realtime.outbox``), in
+the order it was produced. Every command is authorized
 on its own (services and selectors check membership); an error frame never
 closes the socket.
 """
@@ -24,6 +28,8 @@ from messaging.models import PresenceStatus
 from messaging.realtime import health, maintenance, ratelimit
 from messaging.realtime import presence as presence_store
 from messaging.realtime.database import db
+from messaging.realtime.hub import hub, send_buffer_bytes
+from messaging.realtime.outbox import Outbox
 from messaging.realtime.typing import Typing
 from messaging.threads import validation as thread_validation
 from messaging.threads.socket import COMMANDS as THREAD_COMMANDS
@@ -35,17 +41,28 @@ CLOSE_TOO_MANY_SOCKETS = 4429
 # The database cannot serve a new socket now; try again later. (RFC 6455's
 # 1013 says the same, but ASGI servers only send 1000 and 3000-4999.)
 CLOSE_TRY_AGAIN_LATER = 4503
+# The socket fell too far behind reading its frames (more than
+# PARLEY_SOCKET_SEND_BUFFER_BYTES of them queued): reconnect and resume.
+CLOSE_TOO_FAR_BEHIND = 4008
 MAX_REF_CHARS = 64
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per socket: Channels skips the layer when the
+    # alias names none (AsyncConsumer.__call__), and the hub subscribes once
+    # per process for all of them.
+    channel_layer_alias = "no layer: sockets are served by messaging.realtime.hub"
+
     # --- Connection -------------------------------------------------------------
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.user: Any = None  # the scope's user, set in connect()
-        self.conversations: set[str] = set()  # hex ids of conversations joined
-        self.groups_joined: list[str] = []
+        self.user_id = ""  # str(user.pk) once authenticated (the hub's typing check)
+        # This socket's key in presence (Redis) and this process's socket map.
+        self.socket_id = uuid.uuid4().hex
+        self.hub_groups: set[str] = set()  # kept by the hub
+        self.outbox: Outbox | None = None  # set in connect(), once send exists
         self.registered = False
         self.released = False
         self.greeted = False  # hello sent: the client may hear other frames now
@@ -74,6 +91,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return speaking_to(self.user, default=self.browser_language)
 
     async def connect(self):
+        self.outbox = Outbox(self.base_send)
         self.user = self.scope.get("user")
         self.browser_language = self._handshake_language()
         await self.accept()
@@ -93,7 +111,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Register the socket, join its groups and send ``hello`` (or an
         error frame and a close)."""
         self.typing_state = Typing(self.user)
-        change = await presence_store.connect(self.user.pk, self.channel_name, consumer=self)
+        self.user_id = str(self.user.pk)
+        change = await presence_store.connect(self.user.pk, self.socket_id, consumer=self)
         self.registered = True
         maintenance.ensure_running()
         # The role's own figures (RoleLimits); the deployment's settings if
@@ -117,18 +136,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
 
         # The user's own group first: a conversation added from now on
-        # reaches this socket even while it joins the others.
-        await self._join(events.user_group(self.user.pk))
+        # reaches this socket even while it joins the others. Live frames
+        # that come before the hello wait in the outbox until it is queued.
+        own = [events.user_group(self.user.pk)]
         if self.session_key:
-            await self._join(events.session_group(self.session_key))
+            own.append(events.session_group(self.session_key))
+        await hub().join(self, own)
         try:
             conversations = await db(selectors.socket_conversations)(self.user)
         except ServiceUnavailable as error:
             await self._send_error(error.code, error.message, retry_after=error.retry_after)
             await self.close(code=CLOSE_TRY_AGAIN_LATER)
             return
-        for conversation in conversations:
-            await self._join_conversation(conversation["id"])
+        await hub().join(self, (events.conversation_group(c["id"]) for c in conversations))
         await self._send_frame(
             {
                 "type": "hello",
@@ -144,6 +164,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             }
         )
         self.greeted = True
+        assert self.outbox is not None
+        self.outbox.release()
         if not health.live():
             await self.tell_live_delivery(False, health.reason())
         await presence_store.announce(change)
@@ -152,73 +174,79 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._release()
 
     async def _release(self) -> None:
-        """Leave every group and drop this socket's presence, once, whether
-        the socket closed or the consumer died. Best effort: a Redis fault
-        leaves the entry to expire."""
+        """Leave every group and drop this socket's presence and outbox,
+        once, whether the socket closed or the consumer died. Best effort: a
+        Redis fault leaves the entry to expire."""
         if self.released:
             return
         self.released = True
-        for group in self.groups_joined:
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:
-                logger.debug("Could not leave %s", group, exc_info=True)
+        if self.hub_groups:
+            hub().leave_all(self)
+        if self.outbox is not None:
+            self.outbox.discard()
         if not self.registered:
             return
         try:
             await self.typing_state.stop_all()
         except Exception:
             logger.debug("Could not stop typing", exc_info=True)
-        change = await presence_store.disconnect(self.user.pk, self.channel_name)
+        change = await presence_store.disconnect(self.user.pk, self.socket_id)
         await presence_store.announce(change)
 
     async def tell_live_delivery(self, live: bool, reason: str | None = None) -> None:
         """Tell the client whether live events reach it (docs/protocol.md,
-        ``degraded``)."""
+        ``degraded``). Queued like a live frame: a socket that does not read
+        holds up no one."""
         self.live_delivery_told = live
         frame = {"type": "degraded", "live": live}
         if not live:
             frame["reason"] = reason or "redis_unavailable"
-        try:
-            await self._send_frame(frame)
-        except Exception:
-            logger.debug("Could not tell a socket about live delivery", exc_info=True)
+        text = events.to_json(frame)
+        self.deliver(text, len(text), send_buffer_bytes())
 
-    async def revoke(self) -> None:
-        """The session or account no longer stands: close with 4401."""
-        await self.close(code=CLOSE_UNAUTHENTICATED)
+    def revoke(self) -> None:
+        """The session or account no longer stands: close with 4401 once what
+        is queued is written (not waited for)."""
+        if self.outbox is not None:
+            self.outbox.close(CLOSE_UNAUTHENTICATED)
 
-    async def _join(self, group: str) -> None:
-        await self.channel_layer.group_add(group, self.channel_name)
-        self.groups_joined.append(group)
-
-    async def _join_conversation(self, conversation_id: str) -> None:
-        hex_id = uuid.UUID(conversation_id).hex
-        if hex_id not in self.conversations:
-            self.conversations.add(hex_id)
-            await self._join(events.conversation_group(conversation_id))
-
-    async def _leave_conversation(self, conversation_id: str) -> None:
-        self.conversations.discard(uuid.UUID(conversation_id).hex)
-        group = events.conversation_group(conversation_id)
-        if group in self.groups_joined:
-            self.groups_joined.remove(group)
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.typing_state.forget(str(uuid.UUID(conversation_id)))
+    async def close(self, code=None, reason=None):
+        """Close after the frames already queued, through the outbox."""
+        if self.outbox is not None:
+            self.outbox.close(code)
 
     async def dispatch(self, message):
         """Channels' dispatch, without its per-message ``close_old_connections``.
 
         Channels 4.2 runs that on a thread before every handler, so that
-        handlers touching the ORM get fresh connections. Here every event
-        relay is a pure write to the socket, and every database call goes
-        through ``database_sync_to_async``, which closes old connections
-        itself; skipping it saves a thread round trip per delivered event.
+        handlers touching the ORM get fresh connections. Here the only
+        messages are the socket's own (connect, frames, disconnect), and
+        every database call goes through ``database_sync_to_async``, which
+        closes old connections itself.
         """
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    # --- Frames from the hub (messaging.realtime.hub.Member) -----------------------
+
+    def deliver(self, text: str, size: int, limit: int) -> None:
+        """Queue a live frame; past ``limit`` queued bytes the socket is too
+        far behind: it leaves its groups and is closed with 4008."""
+        if self.outbox is None or self.outbox.put_live(text, size, limit):
+            return
+        logger.warning(
+            "A socket of user %s fell more than %d bytes behind: closed with %d",
+            self.user_id,
+            limit,
+            CLOSE_TOO_FAR_BEHIND,
+        )
+        hub().leave_all(self)
+        self.outbox.abandon(CLOSE_TOO_FAR_BEHIND)
+
+    def left_conversation(self, conversation: str) -> None:
+        self.typing_state.forget(str(uuid.UUID(conversation)))
 
     # --- Frames in ----------------------------------------------------------------
 
@@ -436,7 +464,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         status = frame.get("status")
         if status not in (PresenceStatus.ONLINE, PresenceStatus.AWAY):
             raise InvalidInput(_("status must be online or away."))
-        change = await presence_store.set_status(self.user.pk, self.channel_name, status)
+        change = await presence_store.set_status(self.user.pk, self.socket_id, status)
         await presence_store.announce(change)
 
     async def query_presence(self, frame, echo):
@@ -461,48 +489,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def ping(self, frame, echo):
         await self._send_frame({"type": "pong", **echo, "server_time": timezone.now().isoformat()})
 
-    # --- Events out (channel-layer handlers, named after the event type) -------------
-
-    async def _relay(self, event):
-        conversation = event.get("conversation")
-        if conversation is not None and conversation not in self.conversations:
-            return  # left the conversation while this event was in flight
-        await self.send(text_data=event["frame"])
-
-    message_new = message_edited = message_deleted = receipt = _relay
-    conversation_updated = presence = attachment_updated = _relay
-    support_updated = _relay  # a support request changed (its conversation's group)
-    # A moderator hid or restored a message (its conversation's group).
-    message_hidden = message_restored = _relay
-    # A moderator's warning (the warned person's own group).
-    moderation_warning = _relay
-    # The user's own group: every tab's bell hears the same.
-    notification_new = notification_read = _relay
-    # Threads, reactions, pins, link previews (its conversation's group);
-    # thread reads and saved messages (the user's own group).
-    thread_updated = reaction_added = reaction_removed = _relay
-    message_pinned = message_unpinned = link_preview_updated = _relay
-    thread_read = saved_changed = _relay
-
-    async def typing(self, event):
-        if event.get("user_id") != str(self.user.pk):
-            await self._relay(event)
-
-    async def conversation_added(self, event):
-        await self._join_conversation(event["conversation_id"])
-        await self.send(text_data=event["frame"])
-
-    async def conversation_removed(self, event):
-        await self._leave_conversation(event["conversation_id"])
-        await self.send(text_data=event["frame"])
-
-    async def session_revoked(self, event):
-        await self.revoke()
-
     # --- Sending ----------------------------------------------------------------------
 
     async def _send_frame(self, frame: dict) -> None:
-        await self.send(text_data=events.to_json(frame))
+        """A reply (or the hello): written after every frame queued before
+        it; returns once written."""
+        if self.outbox is not None:
+            await self.outbox.reply(events.to_json(frame))
 
     async def _send_error(self, code: str, message: str, **fields) -> None:
         await self._send_frame({"type": "error", "code": code, "message": message, **fields})

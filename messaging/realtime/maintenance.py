@@ -2,7 +2,8 @@
 
 - every second, while Redis is unreachable, a probe; when live delivery
   stops or comes back every socket is told (docs/protocol.md ``degraded``)
-  and, on recovery, the channel layer subscribes again;
+  and, on recovery, the channel layer subscribes the hub's channel and
+  groups again (``messaging.realtime.hub``);
 - every heartbeat (``PRESENCE_HEARTBEAT_SECONDS``): the presence entries of
   live sockets are refreshed and those of dead ones (a consumer that died
   without ``disconnect()``) dropped; users' ``last_seen`` moves on; expired
@@ -94,12 +95,12 @@ async def heartbeat() -> None:
     store = presence_store()
     sockets = presence.local_sockets()
     try:
-        for channel, socket in list(sockets.items()):
+        for socket_id, socket in list(sockets.items()):
             if socket.alive():
-                change = await store.put(socket.user_id, channel, socket.status)
+                change = await store.put(socket.user_id, socket_id, socket.status)
             else:
-                sockets.pop(channel, None)
-                change = await store.remove(socket.user_id, channel)
+                sockets.pop(socket_id, None)
+                change = await store.remove(socket.user_id, socket_id)
             if change.changed:
                 # A dead socket's user went offline, or the entry had expired
                 # and been swept (a stalled process, a restarted Redis).
@@ -154,6 +155,6 @@ async def recheck_access() -> int:
     closed = 0
     for pair in revoked:
         for consumer in consumers[pair]:
-            await consumer.revoke()
+            consumer.revoke()
             closed += 1
     return closed

@@ -72,15 +72,16 @@ class LocalSocket:
         return self.consumer() if self.consumer is not None and self.alive() else None
 
 
-# channel -> LocalSocket of the sockets each event loop serves (one loop per
-# server process; tests run one per test).
+# socket id -> LocalSocket of the sockets each event loop serves (one loop per
+# server process; tests run one per test). A socket's id is its own
+# (``ChatConsumer.socket_id``): sockets have no channel-layer channel.
 _local: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, LocalSocket]]" = (
     weakref.WeakKeyDictionary()
 )
 
 
 def local_sockets() -> dict[str, LocalSocket]:
-    """``channel -> LocalSocket`` for the sockets this process serves: what
+    """``socket id -> LocalSocket`` for the sockets this process serves: what
     its heartbeat refreshes."""
     return _local.setdefault(asyncio.get_running_loop(), {})
 
@@ -89,12 +90,12 @@ def _connections_here(user_id: str) -> int:
     return sum(1 for s in local_sockets().values() if s.user_id == user_id and s.alive())
 
 
-async def _put(user_id: str, channel: str, status: str) -> PresenceChange:
+async def _put(user_id: str, socket_id: str, status: str) -> PresenceChange:
     """Write the entry; while the store is away, report no change and count
     this process's live sockets only (the per-user cap then holds per
     process)."""
     try:
-        change = await presence_store().put(user_id, channel, status)
+        change = await presence_store().put(user_id, socket_id, status)
     except StoreUnavailable as error:
         health.report_failure("presence", error)
         return PresenceChange(user_id, status, status, _connections_here(user_id))
@@ -102,34 +103,34 @@ async def _put(user_id: str, channel: str, status: str) -> PresenceChange:
 
 
 async def connect(
-    user_id: UUID | str, channel: str, status: str = ONLINE, *, consumer=None
+    user_id: UUID | str, socket_id: str, status: str = ONLINE, *, consumer=None
 ) -> PresenceChange:
     """Register a new socket of ``user_id``, served by the calling task
     (and ``consumer``): the entry lives while they do."""
     task = asyncio.current_task()
-    local_sockets()[channel] = LocalSocket(
+    local_sockets()[socket_id] = LocalSocket(
         str(user_id),
         status,
         weakref.ref(task) if task is not None else None,
         weakref.ref(consumer) if consumer is not None else None,
     )
-    return await _put(str(user_id), channel, status)
+    return await _put(str(user_id), socket_id, status)
 
 
-async def set_status(user_id: UUID | str, channel: str, status: str) -> PresenceChange:
+async def set_status(user_id: UUID | str, socket_id: str, status: str) -> PresenceChange:
     """Change the status of one of ``user_id``'s sockets."""
-    local = local_sockets().get(channel)
+    local = local_sockets().get(socket_id)
     if local is not None:
         local.status = status
-    return await _put(str(user_id), channel, status)
+    return await _put(str(user_id), socket_id, status)
 
 
-async def disconnect(user_id: UUID | str, channel: str) -> PresenceChange:
+async def disconnect(user_id: UUID | str, socket_id: str) -> PresenceChange:
     """Forget a closed socket of ``user_id``. While the store is away its
     entry stays there, unrefreshed, and expires."""
-    local_sockets().pop(channel, None)
+    local_sockets().pop(socket_id, None)
     try:
-        return await presence_store().remove(user_id, channel)
+        return await presence_store().remove(user_id, socket_id)
     except StoreUnavailable as error:
         health.report_failure("presence", error)
         return PresenceChange(str(user_id), ONLINE, ONLINE, _connections_here(str(user_id)))
