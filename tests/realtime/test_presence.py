@@ -59,7 +59,7 @@ async def test_apublish_many_serializes_once_and_survives_a_failing_group(monkey
     await events.apublish_many(groups, frame)
     assert [group for group, _ in recording.sent] == [groups[0], groups[2]]
     first, last = (message for _, message in recording.sent)
-    assert first == {"type": "presence", "frame": events.to_json(frame)}
+    assert first == {"type": "presence", "frame": events.to_json(frame), "group": groups[0]}
     assert first["frame"] is last["frame"], "serialized once for every group"
 
 
