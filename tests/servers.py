@@ -70,16 +70,18 @@ def child_environment(**overrides: str) -> dict:
 ASGI_SERVERS = ("daphne", "uvicorn")
 
 
-def asgi_server_name() -> str:
-    name = os.environ.get("PARLEY_TEST_ASGI_SERVER", "daphne")
+def asgi_server_name(name: str | None = None) -> str:
+    """The server to start: ``name`` if a test asks for one, else
+    ``PARLEY_TEST_ASGI_SERVER``'s, else daphne."""
+    name = name or os.environ.get("PARLEY_TEST_ASGI_SERVER", "daphne")
     if name not in ASGI_SERVERS:
         raise RuntimeError(f"PARLEY_TEST_ASGI_SERVER is one of {', '.join(ASGI_SERVERS)}")
     return name
 
 
-def server_argv(port: int, application: str) -> list[str]:
+def server_argv(port: int, application: str, server: str | None = None) -> list[str]:
     """The command line of one server process on 127.0.0.1:``port``."""
-    if asgi_server_name() == "uvicorn":
+    if asgi_server_name(server) == "uvicorn":
         return [
             sys.executable,
             "-m",
@@ -106,7 +108,10 @@ class ServerProcess:
         extra_env: dict | None = None,
         log_dir: Path | None = None,
         application: str = "config.asgi:application",
+        asgi_server: str | None = None,
     ):
+        """``asgi_server`` names the server for a test that needs that one
+        (``ASGI_SERVERS``); by default, the suite's."""
         self.port = free_port()
         self.log_path = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / (
             f"parley-server-{self.port}.log"
@@ -118,7 +123,7 @@ class ServerProcess:
         )
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            server_argv(self.port, application),
+            server_argv(self.port, application, asgi_server),
             cwd=ROOT,
             env=env,
             stdout=self._log,

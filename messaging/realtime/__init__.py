@@ -4,6 +4,11 @@ every write goes through ``messaging.services`` and every event through
 ``messaging.events``.
 
 - ``consumers``, ``routing``: the socket endpoint (docs/protocol.md).
+- ``hub``: the one subscriber per process: one channel, one subscription per
+  group any local socket is in, each event received once and its frame
+  handed to the group's local sockets.
+- ``outbox``: a socket's frames in the order produced, one writer task while
+  any wait, and the send-buffer bound (close 4008).
 - ``backends``: the store of presence entries and rate-limit buckets,
   Redis or memory, chosen once per process.
 - ``presence``: a socket's status changes, reads, and announcing changes.

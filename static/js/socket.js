@@ -128,6 +128,8 @@ export class Connection extends EventTarget {
       this._setState("offline");
       return;
     }
+    // Any other close, 4008 (too far behind: frames were dropped) among them:
+    // reconnect; the next hello resumes from the cursors (app.js).
     this._scheduleReconnect(event.code === 4429 ? 10000 : 0);
   }
 
