@@ -255,12 +255,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client sends ends the socket: an unexpected failure anywhere is
         logged and answered ``internal`` (never a 1011 close). Messages
         are in the person's language."""
-        with self._speaking_to_user():
-            try:
-                await self._receive(text_data, bytes_data)
-            except Exception:
-                logger.exception("A frame could not be handled")
-                await self._send_error("internal", _("Something went wrong; try again."))
+        # Live frames that come while a command is answered follow its
+        # replies, as they did when each socket's events waited in its own
+        # channel until the consumer was free.
+        if self.greeted and self.outbox is not None:
+            self.outbox.hold()
+        try:
+            with self._speaking_to_user():
+                try:
+                    await self._receive(text_data, bytes_data)
+                except Exception:
+                    logger.exception("A frame could not be handled")
+                    await self._send_error("internal", _("Something went wrong; try again."))
+        finally:
+            if self.greeted and self.outbox is not None:
+                self.outbox.release()
 
     async def _receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
         if bytes_data is not None or text_data is None:

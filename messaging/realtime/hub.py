@@ -33,6 +33,7 @@ on a fresh channel subscribed to every group.
 """
 
 import asyncio
+import functools
 import logging
 import sys
 import weakref
@@ -161,7 +162,7 @@ class Hub:
         except Exception:
             # The layer rides out Redis faults itself (messaging.realtime.layer);
             # anything else is logged, and resubscribe() renews every group.
-            logger.exception("Could not %s %s", op.__name__, group)
+            logger.exception("Could not change the hub's subscription to %s", group)
 
     def _layer_op_done(self, group: str, task: asyncio.Task) -> None:
         if self._pending.get(group) is task:
@@ -227,14 +228,14 @@ class Hub:
         for group in list(self.members):
             self._layer_op(group, events.subscribe)
             if old is not None:
-                self._layer_op(group, lambda g, _c, old=old: events.unsubscribe(g, old))
+                self._layer_op(group, functools.partial(_unsubscribe_channel, old))
 
     # --- Fan-out ------------------------------------------------------------------
 
     def _release(self, event: dict) -> None:
         """Hand ``event``'s frame to each local socket of its group, as the
         membership stands now."""
-        members = self.members.get(event.get("group", ""))
+        members = self.members.get(_group_of(event))
         if not members:
             return
         kind = event["type"]
@@ -279,6 +280,20 @@ class Hub:
         if self._task is not None:
             self._task.cancel()
         await self._order.close()
+
+
+async def _unsubscribe_channel(channel: str, group: str, _current: str) -> None:
+    """Unsubscribe ``channel`` (the hub's former one) from ``group``."""
+    await events.unsubscribe(group, channel)
+
+
+def _group_of(event: dict) -> str:
+    """The group an event was sent to; a conversation's event (say, one
+    ``LiveOrder`` filled from PostgreSQL) may name only its conversation."""
+    group = event.get("group")
+    if group is None and "conversation" in event:
+        group = f"conv.{event['conversation']}"
+    return group or ""
 
 
 _hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()

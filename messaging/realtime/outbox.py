@@ -41,8 +41,8 @@ class Outbox:
         # (text, or the close code; live bytes it counts; waiter or None),
         # created with the first frame: an idle socket holds none.
         self._frames: deque[tuple[str | int, int, asyncio.Future | None]] | None = None
-        # Live frames that arrived before the socket's ``hello`` (its groups
-        # are joined first): written right after it.
+        # Live frames held back while the socket greets (its groups are
+        # joined before its ``hello``) or answers a command: written after.
         self._held: list[tuple[str, int]] | None = []
         self._live_bytes = 0
         self._writer: asyncio.Task | None = None
@@ -68,9 +68,16 @@ class Outbox:
             self._queue((text, size, None))
         return True
 
+    def hold(self) -> None:
+        """Hold live frames back (not their bound) until ``release``: the
+        replies queued meanwhile go first, as when each socket's events
+        waited in its own channel while it answered a command."""
+        if self._held is None and not self.closed:
+            self._held = []
+
     def release(self) -> None:
-        """The ``hello`` is queued: write the live frames held until now,
-        and from now on every live frame as it comes."""
+        """Queue the live frames held back, and from now on every live
+        frame as it comes."""
         held, self._held = self._held, None
         for text, size in held or ():
             self._queue((text, size, None))

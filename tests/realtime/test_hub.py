@@ -25,6 +25,7 @@ from accounts.models import Role
 from messaging import events, services
 from messaging.models import ConversationType
 from messaging.realtime.hub import hub
+from messaging.services.sockets import close_session_sockets
 from tests.realtime.clients import ProtocolClient, RawSocket
 from tests.realtime.conftest import session_cookie
 
@@ -231,7 +232,7 @@ async def test_revocation_closes_every_socket_of_the_session_across_processes(
     doomed = [await RawSocket.open(server.ws_url, revoked) for server in (first, second)]
     survivors = [await RawSocket.open(server.ws_url, kept) for server in (first, second)]
     try:
-        await orm(services.close_session_sockets)(session_key=revoked)
+        await orm(close_session_sockets)(session_key=revoked)
         for socket in doomed:
             with pytest.raises(ConnectionClosed) as closed:
                 while True:
@@ -336,9 +337,10 @@ async def test_a_stalled_reader_is_closed_with_4008_and_the_others_get_everythin
     try:
         content = "x" * 8000
         seqs = []
-        # Far more than any socket buffers hold: the stalled socket's queue
-        # passes its 64 KiB well before the end, whatever the kernel keeps.
-        for _ in range(400):
+        # Sends stop once the server has closed the stalled socket: on
+        # loopback the kernel took ~1.4 MB (~180 sends) first; at most 13 MB,
+        # three times what Linux's socket buffers can hold (tcp_wmem 4 MiB).
+        for _ in range(1500):
             ack = await sender.request(
                 {
                     "type": "message.send",
