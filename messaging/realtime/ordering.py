@@ -185,9 +185,7 @@ class LiveOrder:
             return
         stream.held[seq] = event
         if stream.timer is None and stream.fill is None:
-            stream.timer = asyncio.get_running_loop().create_task(
-                self._hold_then_fill(conversation, stream)
-            )
+            self._start_hold(conversation, stream)
         self._bound(conversation, stream)
 
     def _offer_other(self, conversation: str, stream: _Stream, event: dict) -> None:
@@ -235,8 +233,15 @@ class LiveOrder:
 
     # --- Timers and fills -----------------------------------------------------
 
-    async def _hold_then_fill(self, conversation: str, stream: _Stream) -> None:
-        await clock.sleep(self._hold_seconds)
+    def _start_hold(self, conversation: str, stream: _Stream) -> None:
+        # The deadline is taken now, not when the task first runs.
+        deadline = clock.monotonic() + self._hold_seconds
+        stream.timer = asyncio.get_running_loop().create_task(
+            self._hold_then_fill(conversation, stream, deadline)
+        )
+
+    async def _hold_then_fill(self, conversation: str, stream: _Stream, deadline: float) -> None:
+        await clock.sleep(max(0.0, deadline - clock.monotonic()))
         stream.timer = None
         if self._streams.get(conversation) is stream and stream.held and stream.fill is None:
             self._start_fill(conversation, stream)
@@ -278,9 +283,7 @@ class LiveOrder:
         self._release_through(stream, upto)
         if stream.held and stream.timer is None:
             # A later gap, opened while this one was read: its own hold.
-            stream.timer = asyncio.get_running_loop().create_task(
-                self._hold_then_fill(conversation, stream)
-            )
+            self._start_hold(conversation, stream)
 
     # --- Bookkeeping ----------------------------------------------------------
 
