@@ -229,7 +229,7 @@ class LiveOrder:
         else:
             # Still growing while the fill runs: stop holding.
             stream.stop()
-            self._release_through(stream, max(stream.held))
+            self._release_through(stream, max(stream.held, default=stream.last))
 
     # --- Timers and fills -----------------------------------------------------
 
@@ -292,8 +292,7 @@ class LiveOrder:
         while len(self._streams) > self._max_conversations:
             _, oldest = self._streams.popitem(last=False)
             oldest.stop()
-            if oldest.held:
-                self._release_through(oldest, max(oldest.held))
+            self._release_through(oldest, max(oldest.held, default=oldest.last))
 
     def _emit(self, event: dict) -> None:
         try:
