@@ -60,7 +60,8 @@ async def test_concurrent_senders_on_two_processes_are_received_in_seq_order(
     sending = [await open_client(person, i) for i, person in enumerate(senders)]
     reading = [await open_client(person, i) for i, person in enumerate(readers)]
     everyone = [*sending, *reading]
-    total = len(sending) * MESSAGES_PER_SENDER + 1  # and the last word, below
+    # The first word, the burst, and the last word (below).
+    total = 1 + len(sending) * MESSAGES_PER_SENDER + 1
 
     async def send_all(client: ProtocolClient) -> None:
         # Written back to back, not waiting for acks: the four sockets'
@@ -69,17 +70,21 @@ async def test_concurrent_senders_on_two_processes_are_received_in_seq_order(
             await client.send(cid, f"{client.name} #{n}")
         await client.wait_for(lambda f: not client.outbox, timeout=60)
 
-    async def received_all(client: ProtocolClient) -> None:
+    async def received(client: ProtocolClient, seq: int) -> None:
         await client.wait_for(
-            lambda f: f["type"] == "message.new" and f["message"]["seq"] == total, timeout=60
+            lambda f: f["type"] == "message.new" and f["message"]["seq"] == seq, timeout=60
         )
 
     try:
+        # A process orders a conversation from the first message it sees
+        # (docs/protocol.md, "Ordering"): one message, alone, starts it.
+        await sending[0].send(cid, "the first word")
+        await asyncio.gather(*(received(c, 1) for c in everyone))
         await asyncio.gather(*(send_all(c) for c in sending))
         # Every send is acknowledged; one more, after them all, marks the end
         # of the live stream each socket must have read.
         await sending[0].send(cid, "the last word")
-        await asyncio.gather(*(received_all(c) for c in everyone))
+        await asyncio.gather(*(received(c, total) for c in everyone))
 
         expected = list(range(1, total + 1))
         for client in everyone:
