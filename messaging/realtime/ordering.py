@@ -71,9 +71,10 @@ MAX_HELD = 200
 # Conversations with a cursor kept, per process. A cursor costs a few
 # hundred bytes; the hub forgets a conversation no local socket is in.
 MAX_CONVERSATIONS = 10_000
-# The most messages one fill reads. A wider gap (the layer lost a whole
-# burst) leaves the rest to the client's resume.
-FILL_LIMIT = 500
+# The most messages one fill reads (a resume page). A wider gap means the
+# layer lost a whole burst (Redis restarted): the rest is for the clients'
+# resume, a page at a time, not for one burst to every socket.
+FILL_LIMIT = 200
 
 # fill(conversation hex, after_seq, before_seq) -> [(seq, message.new frame)]
 Fill = Callable[[str, int, int], Awaitable[list[tuple[int, str]]]]
