@@ -16,6 +16,8 @@ from channels.layers import get_channel_layer
 from messaging import events, services
 from messaging.errors import ServiceUnavailable
 from messaging.models import ConversationType
+from messaging.realtime import selectors
+from messaging.realtime.database import db
 from messaging.realtime.ordering import LiveOrder
 
 HOLD = 0.15
@@ -379,3 +381,8 @@ async def test_the_gap_is_read_from_postgresql_as_published(released, fake_clock
         assert reply["content"] == "in the thread only"
     finally:
         await order.close()
+    # One read is a page at most: the lowest seqs of the gap.
+    lowest = await db(selectors.message_new_frames)(
+        conversation.pk, after_seq=1, before_seq=5, limit=2
+    )
+    assert lowest == [(e["seq"], e["frame"]) for e in published[1:3]]
