@@ -307,6 +307,16 @@ else:
         (_celery_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 
+# How long a process's hub holds a conversation's early ``message.new``
+# (one whose predecessor has not arrived) before it reads the missing ones
+# from PostgreSQL (messaging.realtime.ordering). Sends commit in seq order
+# but publish from different processes, so the predecessor is normally a
+# few milliseconds behind; the hold only has to outlast that spread, and
+# only a dropped event ever waits it out in full.
+PARLEY_LIVE_ORDER_HOLD_MS = env.int("PARLEY_LIVE_ORDER_HOLD_MS", default=150)
+if PARLEY_LIVE_ORDER_HOLD_MS < 0:
+    raise ImproperlyConfigured("PARLEY_LIVE_ORDER_HOLD_MS is a number of milliseconds, 0 or more.")
+
 # Tasks that publish live frames (the notification fan-out) run in the web
 # process when the channel layer is in-memory: a worker process could not
 # reach that process's sockets (messaging.events.enqueue_on_commit). They

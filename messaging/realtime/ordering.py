@@ -18,21 +18,286 @@ Interface (the hub depends on nothing else):
   more; drop what is kept for it.
 - ``close()``: stop timers and pending fills (the process is ending).
 
-This first version releases every event at once, in arrival order.
+How it orders, per conversation:
+
+- It keeps the last seq it released (the cursor). The first event it sees
+  for a conversation is released at once; a ``message.new`` among them
+  sets the cursor.
+- A ``message.new`` with the next seq is released at once, and so are the
+  held ones it makes contiguous. One with a seq at or below the cursor, or
+  already held, is a duplicate and dropped.
+- An early one (a gap before it) is held. Sends claim their seq under the
+  conversation row's lock and commit before the next send can claim, so
+  when seq n has been published every seq below it is already committed:
+  the missing ones are only late (or dropped by the layer, which is
+  at-most-once). After ``PARLEY_LIVE_ORDER_HOLD_MS`` they are read from
+  PostgreSQL (``selectors.message_new_frames``, the same frame the send
+  published) and released in order before the held ones. A seq PostgreSQL
+  does not have either (a purged message) is skipped.
+- Any other event (an edit, a deletion, a receipt, a reaction, typing…)
+  that arrives while messages are held waits until every message held
+  before it has been released, then leaves in arrival order: an edit of
+  message 5 never overtakes message 5 itself.
+- If the fill fails (the database is unavailable), what is held is
+  released in seq order anyway and the cursor moves past the gap. A late
+  arrival below the cursor is then dropped: the client's own gap check and
+  ``resume`` (docs/protocol.md) are the second line.
+
+Memory is bounded: at most ``max_held`` events held or waiting per
+conversation (past it, the fill starts at once; past it again while that
+fill runs, everything held is released in seq order, gap and all), and at
+most ``max_conversations`` cursors (the least recently active is dropped
+first, its held events released in order). Timers are asyncio tasks on the
+hub's loop, sleeping on ``messaging.realtime.clock`` (a test advances a
+``FakeClock`` instead of waiting); ``offer`` never awaits.
 """
 
-from collections.abc import Callable
+import asyncio
+import logging
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable
+
+from django.conf import settings
+
+from messaging.realtime import clock, selectors
+from messaging.realtime.database import db
+
+logger = logging.getLogger(__name__)
+
+# Events held or waiting behind a gap, per conversation. A gap normally
+# closes within milliseconds; this many events behind one means a burst, and
+# reading the gap at once beats holding more.
+MAX_HELD = 200
+# Conversations with a cursor kept, per process. A cursor costs a few
+# hundred bytes; the hub forgets a conversation no local socket is in.
+MAX_CONVERSATIONS = 10_000
+# The most messages one fill reads (a resume page). A wider gap means the
+# layer lost a whole burst (Redis restarted): the rest is for the clients'
+# resume, a page at a time, not for one burst to every socket.
+FILL_LIMIT = 200
+
+# fill(conversation hex, after_seq, before_seq) -> [(seq, message.new frame)]
+Fill = Callable[[str, int, int], Awaitable[list[tuple[int, str]]]]
+
+
+async def fill_from_database(
+    conversation: str, after_seq: int, before_seq: int
+) -> list[tuple[int, str]]:
+    """The stored ``message.new`` frames between two seqs (exclusive), read
+    with the database's timeout; a fault raises ``ServiceUnavailable``."""
+    return await db(selectors.message_new_frames)(
+        conversation, after_seq=after_seq, before_seq=before_seq, limit=FILL_LIMIT
+    )
+
+
+def hold_seconds_setting() -> float:
+    return settings.PARLEY_LIVE_ORDER_HOLD_MS / 1000
+
+
+class _Stream:
+    """What is kept for one conversation."""
+
+    __slots__ = ("fill", "held", "last", "timer", "waiting")
+
+    def __init__(self, last: int) -> None:
+        self.last = last  # the highest seq released
+        self.held: dict[int, dict] = {}  # early message.new events, by seq
+        # Other events behind held messages: (the highest seq held when it
+        # came, the event); it leaves once the cursor reaches that seq.
+        self.waiting: deque[tuple[int, dict]] = deque()
+        self.timer: asyncio.Task | None = None
+        self.fill: asyncio.Task | None = None
+
+    def pending(self) -> int:
+        return len(self.held) + len(self.waiting)
+
+    def stop(self) -> list[asyncio.Task]:
+        """Cancel the timer and the fill; the tasks, to be awaited."""
+        tasks = [task for task in (self.timer, self.fill) if task is not None]
+        for task in tasks:
+            task.cancel()
+        self.timer = self.fill = None
+        return tasks
 
 
 class LiveOrder:
-    def __init__(self, release: Callable[[dict], None]) -> None:
+    def __init__(
+        self,
+        release: Callable[[dict], None],
+        *,
+        fill: Fill = fill_from_database,
+        hold_seconds: float | None = None,
+        max_held: int = MAX_HELD,
+        max_conversations: int = MAX_CONVERSATIONS,
+    ) -> None:
+        """``hold_seconds``: how long an early message waits for the ones
+        before it (None: ``PARLEY_LIVE_ORDER_HOLD_MS``). ``fill`` reads the
+        missing ones (``fill_from_database``)."""
+        if max_held < 1 or max_conversations < 1:
+            raise ValueError("max_held and max_conversations must be at least 1.")
         self._release = release
+        self._fill = fill
+        self._hold_seconds = hold_seconds_setting() if hold_seconds is None else hold_seconds
+        self._max_held = max_held
+        self._max_conversations = max_conversations
+        self._streams: OrderedDict[str, _Stream] = OrderedDict()
+
+    # --- Interface ------------------------------------------------------------
 
     def offer(self, event: dict) -> None:
-        self._release(event)
+        conversation = event.get("conversation")
+        if conversation is None:
+            self._emit(event)  # not a conversation's event: nothing to order
+            return
+        seq = event.get("seq") if event.get("type") == "message_new" else None
+        stream = self._streams.get(conversation)
+        if stream is None:
+            self._emit(event)
+            if seq is not None:
+                self._track(conversation, _Stream(last=seq))
+            return
+        self._streams.move_to_end(conversation)
+        if seq is None:
+            self._offer_other(conversation, stream, event)
+        else:
+            self._offer_message(conversation, stream, seq, event)
 
     def forget(self, conversation: str) -> None:
-        pass
+        stream = self._streams.pop(conversation, None)
+        if stream is not None:
+            stream.stop()
 
     async def close(self) -> None:
-        pass
+        tasks = []
+        for stream in self._streams.values():
+            tasks += stream.stop()
+        self._streams.clear()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- Ordering -------------------------------------------------------------
+
+    def _offer_message(self, conversation: str, stream: _Stream, seq: int, event: dict) -> None:
+        if seq <= stream.last or seq in stream.held:
+            return  # a duplicate: released already, or held
+        if seq == stream.last + 1:
+            self._emit(event)
+            stream.last = seq
+            self._advance(stream)
+            return
+        stream.held[seq] = event
+        if stream.timer is None and stream.fill is None:
+            self._start_hold(conversation, stream)
+        self._bound(conversation, stream)
+
+    def _offer_other(self, conversation: str, stream: _Stream, event: dict) -> None:
+        if not stream.held and not stream.waiting:
+            self._emit(event)
+            return
+        barrier = max(stream.held, default=stream.last)
+        if stream.waiting:
+            barrier = max(barrier, stream.waiting[-1][0])  # arrival order among them
+        stream.waiting.append((barrier, event))
+        self._bound(conversation, stream)
+
+    def _advance(self, stream: _Stream) -> None:
+        """Release the held messages that follow the cursor without a gap,
+        then the other events no longer behind a held one."""
+        while stream.last + 1 in stream.held:
+            stream.last += 1
+            self._emit(stream.held.pop(stream.last))
+        while stream.waiting and stream.waiting[0][0] <= stream.last:
+            self._emit(stream.waiting.popleft()[1])
+        if not stream.held and stream.timer is not None:
+            stream.timer.cancel()
+            stream.timer = None
+
+    def _release_through(self, stream: _Stream, seq: int) -> None:
+        """Give up on the missing seqs up to ``seq``: release what is held
+        up to it in seq order and move the cursor past it."""
+        for held in sorted(s for s in stream.held if s <= seq):
+            self._emit(stream.held.pop(held))
+        stream.last = max(stream.last, seq)
+        self._advance(stream)
+
+    def _bound(self, conversation: str, stream: _Stream) -> None:
+        if stream.pending() <= self._max_held:
+            return
+        if stream.fill is None:
+            if stream.timer is not None:
+                stream.timer.cancel()
+                stream.timer = None
+            self._start_fill(conversation, stream)
+        else:
+            # Still growing while the fill runs: stop holding.
+            stream.stop()
+            self._release_through(stream, max(stream.held, default=stream.last))
+
+    # --- Timers and fills -----------------------------------------------------
+
+    def _start_hold(self, conversation: str, stream: _Stream) -> None:
+        # The deadline is taken now, not when the task first runs.
+        deadline = clock.monotonic() + self._hold_seconds
+        stream.timer = asyncio.get_running_loop().create_task(
+            self._hold_then_fill(conversation, stream, deadline)
+        )
+
+    async def _hold_then_fill(self, conversation: str, stream: _Stream, deadline: float) -> None:
+        await clock.sleep(max(0.0, deadline - clock.monotonic()))
+        stream.timer = None
+        if self._streams.get(conversation) is stream and stream.held and stream.fill is None:
+            self._start_fill(conversation, stream)
+
+    def _start_fill(self, conversation: str, stream: _Stream) -> None:
+        stream.fill = asyncio.get_running_loop().create_task(
+            self._fill_gap(conversation, stream, stream.last, max(stream.held))
+        )
+
+    async def _fill_gap(self, conversation: str, stream: _Stream, after: int, upto: int) -> None:
+        """Read the seqs missing between ``after`` and ``upto`` (held), then
+        release everything up to ``upto`` in seq order."""
+        try:
+            frames = await self._fill(conversation, after, upto)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The database is unavailable (or the read failed): release in
+            # order anyway; clients resume past the gap.
+            logger.warning(
+                "Could not read seqs %d-%d of conversation %s; releasing without them",
+                after + 1,
+                upto - 1,
+                conversation,
+                exc_info=True,
+            )
+            frames = []
+        if self._streams.get(conversation) is not stream:
+            return  # forgotten (or dropped for room) meanwhile
+        stream.fill = None
+        for seq, frame in frames:
+            if stream.last < seq < upto and seq not in stream.held:
+                stream.held[seq] = {
+                    "type": "message_new",
+                    "frame": frame,
+                    "conversation": conversation,
+                    "seq": seq,
+                }
+        self._release_through(stream, upto)
+        if stream.held and stream.timer is None:
+            # A later gap, opened while this one was read: its own hold.
+            self._start_hold(conversation, stream)
+
+    # --- Bookkeeping ----------------------------------------------------------
+
+    def _track(self, conversation: str, stream: _Stream) -> None:
+        self._streams[conversation] = stream
+        while len(self._streams) > self._max_conversations:
+            _, oldest = self._streams.popitem(last=False)
+            oldest.stop()
+            self._release_through(oldest, max(oldest.held, default=oldest.last))
+
+    def _emit(self, event: dict) -> None:
+        try:
+            self._release(event)
+        except Exception:
+            # One failed fan-out must not stall the conversation's order.
+            logger.exception("Could not release %s", event.get("type"))

@@ -1,6 +1,7 @@
 """Reads the real-time package needs: who is told of a user's status, the
-stored ``last_seen`` that accompanies a live status, and whether an open
-socket's session still stands."""
+stored ``last_seen`` that accompanies a live status, whether an open
+socket's session still stands, and the ``message.new`` frames that fill a
+gap in a conversation's live stream."""
 
 from collections.abc import Iterable
 from importlib import import_module
@@ -11,7 +12,9 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.utils.crypto import constant_time_compare
 
 from accounts.models import User
-from messaging.models import ConversationParticipant, UserPresence
+from messaging import events
+from messaging.models import ConversationParticipant, Message, UserPresence
+from messaging.threads.payloads import with_extras
 
 
 def contact_ids(user_id: UUID | str) -> list[str]:
@@ -66,3 +69,24 @@ def _session_of(session: dict, user: User) -> bool:
         constant_time_compare(signed, fallback)
         for fallback in user.get_session_auth_fallback_hash()
     )
+
+
+def message_new_frames(
+    conversation_id: UUID | str, *, after_seq: int, before_seq: int, limit: int
+) -> list[tuple[int, str]]:
+    """``(seq, frame)`` for each stored message of the conversation with
+    ``after_seq < seq < before_seq``, in seq order, at most ``limit`` (the
+    lowest seqs): ``frame`` is the ``message.new`` text the send published
+    (``events.message_new`` serialized by ``events.to_json``), built from
+    the message as it stands now (an edit or a deletion since shows). For
+    the live stream's own gap fill (``messaging.realtime.ordering``): the
+    sockets it reaches are already members, so no one is asked here."""
+    messages = with_extras(
+        Message.objects.filter(
+            conversation_id=conversation_id, seq__gt=after_seq, seq__lt=before_seq
+        )
+        .select_related("sender")
+        .prefetch_related("attachments")
+        .order_by("seq")
+    )[:limit]
+    return [(message.seq, events.to_json(events.message_new(message))) for message in messages]
