@@ -207,6 +207,18 @@ def _layer_message(group: str, frame: dict, text: str, routing: dict) -> dict:
     return message
 
 
+def message_new_event(conversation: str, seq: int, text: str) -> dict:
+    """The layer message ``publish`` sends for the ``message.new`` frame
+    ``text`` of seq ``seq`` in ``conversation`` (hex): what live order
+    releases for a message it read from the database to fill a gap."""
+    return _layer_message(
+        conversation_group(conversation),
+        {"type": "message.new", "message": {"seq": seq}},
+        text,
+        {},
+    )
+
+
 def publish(group: str, frame: dict, **routing) -> None:
     """Send ``frame`` to every socket in ``group`` now.
 

@@ -59,6 +59,7 @@ from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
+from messaging import events
 from messaging.realtime import clock, selectors
 from messaging.realtime.database import db
 
@@ -275,12 +276,7 @@ class LiveOrder:
         stream.fill = None
         for seq, frame in frames:
             if stream.last < seq < upto and seq not in stream.held:
-                stream.held[seq] = {
-                    "type": "message_new",
-                    "frame": frame,
-                    "conversation": conversation,
-                    "seq": seq,
-                }
+                stream.held[seq] = events.message_new_event(conversation, seq, frame)
         self._release_through(stream, upto)
         if stream.held and stream.timer is None:
             # A later gap, opened while this one was read: its own hold.
