@@ -73,7 +73,8 @@ class _Shard(RedisSingleShardConnection):
         cannot answer."""
         async with self._lock:
             self._ensure_redis()
-            await self._redis.ping()  # type: ignore[has-type]
+            # (Set by _ensure_redis; mypy only sees retire() assign it None.)
+            await self._redis.ping()  # type: ignore[attr-defined]
 
     def retire(self) -> None:
         """Stop receiving and close the connection in the background.
