@@ -228,6 +228,21 @@ REDIS_KEY_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="parley")
 # never holds up a send, which needs only PostgreSQL.
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)  # seconds
 REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=2.0)  # seconds
+# The Redis servers of the channel layer, comma-separated: channels-redis
+# puts each channel and group on one of them by a hash of its name, so live
+# events spread over them (docs/operations.md, "Growing from one machine to
+# many"). Every process must list the same servers in the same order.
+# Presence, rate limits, the cache and the broker stay on REDIS_URL.
+CHANNEL_LAYER_REDIS_URLS = [
+    url.strip()
+    for url in (env.str("CHANNEL_LAYER_REDIS_URLS", default="") or REDIS_URL).split(",")
+    if url.strip()
+]
+if CHANNEL_LAYER_REDIS_URLS and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "CHANNEL_LAYER_REDIS_URLS needs REDIS_URL (presence, rate limits, the cache "
+        "and the broker): set both, or neither for the in-memory layer."
+    )
 
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -240,10 +255,11 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        "address": url,
                         "socket_timeout": REDIS_SOCKET_TIMEOUT,
                         "socket_connect_timeout": REDIS_CONNECT_TIMEOUT,
                     }
+                    for url in CHANNEL_LAYER_REDIS_URLS
                 ],
                 "prefix": REDIS_KEY_PREFIX,
             },

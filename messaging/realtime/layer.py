@@ -9,6 +9,11 @@ degraded, docs/protocol.md ``degraded``), and ``resubscribe()`` (called by
 ``messaging.realtime.maintenance`` when Redis is back) subscribes every
 channel and group this process serves on a fresh connection.
 
+Sharded over several Redis servers (``CHANNEL_LAYER_REDIS_URLS``), only the
+shards that failed are connected and subscribed again, once they answer:
+the others keep their connections, so the groups on them go on delivering
+live while one shard is away.
+
 Publishing while Redis is away drops the event (an event is a hint; the
 record is in PostgreSQL, and clients told ``degraded`` resume from it).
 """
@@ -37,6 +42,8 @@ class _Shard(RedisSingleShardConnection):
     def __init__(self, host, channel_layer):
         super().__init__(host, channel_layer)
         self._retired = False
+        # A call to this Redis failed: its subscriptions may be gone.
+        self.failed = False
 
     async def _do_receiving(self):
         """The stock receive loop, which reports an outage once (``health``)
@@ -54,11 +61,20 @@ class _Shard(RedisSingleShardConnection):
             except (asyncio.CancelledError, GeneratorExit):
                 raise
             except REDIS_FAULTS as error:
+                self.failed = True
                 health.report_failure("channel layer", error)
                 await asyncio.sleep(1)
             except Exception:
                 logger.exception("Unexpected exception in the channel layer's receive task")
                 await asyncio.sleep(1)
+
+    async def ping(self) -> None:
+        """One bounded call to this Redis; raises ``REDIS_FAULTS`` while it
+        cannot answer."""
+        async with self._lock:
+            self._ensure_redis()
+            # (Set by _ensure_redis; mypy only sees retire() assign it None.)
+            await self._redis.ping()  # type: ignore[attr-defined]
 
     def retire(self) -> None:
         """Stop receiving and close the connection in the background.
@@ -101,9 +117,11 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
         self._shards = [_Shard(host, self) for host in self._hosts]
 
     async def _try_subscribe(self, name: str) -> None:
+        shard = self._get_shard(name)
         try:
-            await self._get_shard(name).subscribe(name)
+            await shard.subscribe(name)
         except REDIS_FAULTS as error:
+            shard.failed = True
             health.report_failure("channel layer", error)
 
     async def _subscribe_to_channel(self, channel):
@@ -126,6 +144,7 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
         try:
             await super().group_discard(group, channel)
         except REDIS_FAULTS as error:
+            self._get_shard(self._get_group_channel_name(group)).failed = True
             health.report_failure("channel layer", error)
 
     async def group_send(self, group, message):
@@ -135,16 +154,31 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
             # The event is lost, as a hint may be: the outage is logged once
             # and every socket is told (``degraded``), rather than a
             # traceback per event.
+            self._get_shard(self._get_group_channel_name(group)).failed = True
             health.report_failure("channel layer", error)
 
     async def resubscribe(self) -> None:
-        """Subscribe everything this process serves again, on new connections
-        (a restarted Redis has forgotten every subscription)."""
-        retired, self._shards = self._shards, [_Shard(host, self) for host in self._hosts]
-        for shard in retired:
+        """On each shard that failed and answers again, subscribe everything
+        this process serves there again, on a new connection (a restarted
+        Redis has forgotten every subscription). A shard that still does not
+        answer costs one bounded call and is tried again at the next call.
+        Shards that did not fail are left alone: replacing their connections
+        would drop the events published to them meanwhile."""
+        for index, shard in enumerate(self._shards):
+            if not shard.failed:
+                continue
+            fresh = _Shard(shard.host, self)
+            try:
+                await fresh.ping()
+            except REDIS_FAULTS as error:
+                fresh.retire()
+                health.report_failure("channel layer", error)
+                continue
+            self._shards[index] = fresh
             shard.retire()
-        for name in [*self.channels, *self.groups]:
-            await self._try_subscribe(name)
+            for name in [*self.channels, *self.groups]:
+                if self._get_shard(name) is fresh:
+                    await self._try_subscribe(name)
 
 
 class ResilientPubSubChannelLayer(RedisPubSubChannelLayer):

@@ -37,6 +37,7 @@ SETTINGS_VARIABLES = {
     "ALLOWED_HOSTS",
     "DATABASE_URL",
     "REDIS_URL",
+    "CHANNEL_LAYER_REDIS_URLS",
     "EMAIL_URL",
     "AWS_STORAGE_BUCKET_NAME",
     "TEST_DATABASE_NAME",
@@ -209,6 +210,46 @@ def test_embedded_profile_switches_each_part_to_its_real_service(tmp_path):
     assert on_both["celery_eager"] is False
     assert on_both["debug"] is True
     assert not (tmp_path / "parley.sqlite3").exists()
+
+
+LAYER_HOSTS = """
+from django.conf import settings
+print([host["address"] for host in settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]])
+print({(host["socket_timeout"], host["socket_connect_timeout"])
+       for host in settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]})
+"""
+
+
+def test_the_channel_layer_is_sharded_over_the_servers_listed(tmp_path):
+    """``CHANNEL_LAYER_REDIS_URLS`` lists the channel layer's Redis servers,
+    each with the same timeouts; unset (or empty), ``REDIS_URL`` alone; set
+    without ``REDIS_URL``, the settings refuse to start."""
+    base = {
+        "PARLEY_PROFILE": "embedded",
+        "PARLEY_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "REDIS_URL": PRODUCTION["REDIS_URL"],
+        "REDIS_SOCKET_TIMEOUT": "2",
+        "REDIS_CONNECT_TIMEOUT": "2",
+    }
+    load = [sys.executable, "-c", "import django; django.setup()\n" + LAYER_HOSTS]
+
+    alone = _run(load, base)
+    assert alone.returncode == 0, alone.stderr
+    assert alone.stdout.splitlines() == [f"['{PRODUCTION['REDIS_URL']}']", "{(2.0, 2.0)}"]
+    assert _run(load, {**base, "CHANNEL_LAYER_REDIS_URLS": ""}).stdout == alone.stdout
+
+    shards = "redis://events-1:6379/0, redis://events-2:6379/0"
+    sharded = _run(load, {**base, "CHANNEL_LAYER_REDIS_URLS": shards, "REDIS_SOCKET_TIMEOUT": "3"})
+    assert sharded.returncode == 0, sharded.stderr
+    assert sharded.stdout.splitlines() == [
+        "['redis://events-1:6379/0', 'redis://events-2:6379/0']",
+        "{(3.0, 2.0)}",
+    ]
+
+    refused = _run(load, {**base, "REDIS_URL": "", "CHANNEL_LAYER_REDIS_URLS": shards})
+    assert refused.returncode != 0
+    assert "CHANNEL_LAYER_REDIS_URLS needs REDIS_URL" in refused.stderr
 
 
 def test_the_benchmark_runs_parley_in_its_production_profile(tmp_path):
