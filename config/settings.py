@@ -327,8 +327,9 @@ else:
 # (one whose predecessor has not arrived) before it reads the missing ones
 # from PostgreSQL (messaging.realtime.ordering). Sends commit in seq order
 # but publish from different processes, so the predecessor is normally a
-# few milliseconds behind; the hold only has to outlast that spread, and
-# only a dropped event ever waits it out in full.
+# few milliseconds behind, more when a process is busy; 150 ms lets nearly
+# every gap close by itself and bounds what a lost event adds to the ones
+# behind it (docs/operations.md, "Delivery and recovery").
 PARLEY_LIVE_ORDER_HOLD_MS = env.int("PARLEY_LIVE_ORDER_HOLD_MS", default=150)
 if PARLEY_LIVE_ORDER_HOLD_MS < 0:
     raise ImproperlyConfigured("PARLEY_LIVE_ORDER_HOLD_MS is a number of milliseconds, 0 or more.")

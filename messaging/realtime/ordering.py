@@ -256,6 +256,7 @@ class LiveOrder:
     async def _fill_gap(self, conversation: str, stream: _Stream, after: int, upto: int) -> None:
         """Read the seqs missing between ``after`` and ``upto`` (held), then
         release everything up to ``upto`` in seq order."""
+        logger.debug("Reading seqs %d-%d of conversation %s", after + 1, upto - 1, conversation)
         try:
             frames = await self._fill(conversation, after, upto)
         except asyncio.CancelledError:
