@@ -109,7 +109,7 @@ def build(*, total: int, deep: int, conversations: int) -> dict:
             UPDATE messages m SET parent_id = root.id, reply_to_id = root.id
             FROM messages root
             WHERE root.conversation_id = m.conversation_id AND root.seq = 1
-              AND m.seq %% 20 = 0
+              AND m.seq % 20 = 0
             """
         )
         cur.execute(
