@@ -201,6 +201,20 @@ def measure(*, iterations: int) -> dict:
         "unread_total": inbox(),
         **timed(inbox, max(10, iterations // 4)),
     }
+    # The inbox's one statement alone (the database's share of the figure
+    # above; the rest is building the query and the model instances), and
+    # its plan, for the record.
+    sql, params = selectors.inbox(reader).query.sql_with_params()
+
+    def inbox_statement():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            assert len(cursor.fetchall()) == conversations
+
+    out["inbox_statement"] = timed(inbox_statement, max(10, iterations // 4))
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+        out["inbox_plan"] = "\n".join(row[0] for row in cursor.fetchall())
     out["unread_total"] = timed(lambda: selectors.unread_total(reader), max(10, iterations // 4))
     # What a socket's hello carries: every conversation's cursors and unread.
     out["hello"] = timed(lambda: selectors.socket_conversations(reader), max(10, iterations // 4))
