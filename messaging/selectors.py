@@ -2,7 +2,7 @@
 record refusals in the audit log. Arguments are typed values, parsed at the
 edge (``messaging.validation``)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -125,7 +125,7 @@ class _InboxRows(ModelIterable):
     spread into typed ``last_message_<name>`` attributes (None when the
     conversation has no main-stream message)."""
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[ConversationParticipant]:
         for membership in super().__iter__():
             last = membership.__dict__.pop("last_message", None) or {}
             for name in ("seq", "content", "html", "type"):
