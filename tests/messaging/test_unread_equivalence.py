@@ -19,11 +19,13 @@ reference counted here from the rows, by the definition:
   message as the preview.
 """
 
+import json
 import random
 import uuid
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -34,6 +36,8 @@ from messaging.models import Conversation, ConversationParticipant, Conversation
 from messaging.moderation.services import actions as moderation
 from notifications import services as notification_services
 from notifications.models import ConversationMute
+from tests.messaging import inbox_scenario
+from tests.messaging.helpers import json_on_embedded
 
 pytestmark = pytest.mark.django_db
 
@@ -291,3 +295,21 @@ def test_counts_equal_the_rule_over_random_operations(make_user, moderator):
     # The run did what it set out to: every kind of step happened.
     assert all(done.get(name, 0) > 0 for name in names), done
     assert Message.objects.filter(parent__isnull=False, also_to_conversation=False).exists()
+
+
+def test_postgresql_and_the_embedded_default_show_the_same_inbox(tmp_path):
+    """The preview comes back from one JSON object on both databases, its
+    timestamps aware and its sender a UUID on each."""
+    assert connection.vendor == "postgresql"
+    on_postgresql = json.loads(json.dumps(inbox_scenario.run("pg")))
+    ann = on_postgresql["Ann"]
+    # Study: above the root, which Ann read, the reply also sent to the
+    # conversation and the edited one (not the thread-only reply); Quiet:
+    # Bob's deleted one (Ann's own sending read hers).
+    assert ann["total"] == 2 + 1
+    assert [row[0] for row in ann["inbox"]] == ["Quiet", "Study"]
+    assert ann["inbox"][0][6:9] == ["0:00:00", None, "Bob"]  # deleted, last
+    on_sqlite = json_on_embedded(
+        tmp_path, "run('sqlite')", imports="from tests.messaging.inbox_scenario import run"
+    )
+    assert on_postgresql == on_sqlite
