@@ -198,6 +198,14 @@ class Message(models.Model):
                 name="message_parent_seq_idx",
                 condition=Q(parent__isnull=False),
             ),
+            # The thread-only replies of a conversation by seq: the main
+            # stream's unread count leaves them out (``selectors._unread``)
+            # with an index-only count of the few above a read cursor.
+            models.Index(
+                fields=["conversation", "seq"],
+                name="message_thread_only_idx",
+                condition=Q(parent__isnull=False, also_to_conversation=False),
+            ),
         ]
 
     def __str__(self):

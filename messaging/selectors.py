@@ -2,26 +2,29 @@
 record refusals in the audit log. Arguments are typed values, parsed at the
 edge (``messaging.validation``)."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 from django.db.models import (
     Count,
     Exists,
     F,
+    JSONField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
     Sum,
-    UUIDField,
     Value,
 )
 from django.db.models.expressions import CombinedExpression
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, JSONObject
+from django.db.models.query import ModelIterable
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -53,13 +56,6 @@ def inbox(
     ``archived`` False is the inbox: conversations neither archived by
     their admins nor put away by the user (``put_away``); True is the
     Archived view, the rest."""
-    # The latest main-stream message: a backward walk of the
-    # (conversation, seq) index that stops at the first one.
-    last_message = (
-        Message.objects.filter(conversation_id=OuterRef("conversation_id"))
-        .filter(main_stream())
-        .order_by("-seq")
-    )
     memberships = (
         ConversationParticipant.objects.active()
         .filter(user=user)
@@ -76,35 +72,80 @@ def inbox(
             "conversation__support_request__requester",
             "conversation__support_request__assignee",
         )
-        .annotate(
-            unread_count=_unread(),
-            last_message_seq=Subquery(last_message.values("seq")[:1]),
-            last_message_content=Subquery(last_message.values("content")[:1]),
-            last_message_html=Subquery(last_message.values("content_html")[:1]),
-            last_message_type=Subquery(last_message.values("message_type")[:1]),
-            last_message_deleted_at=Subquery(last_message.values("deleted_at")[:1]),
-            last_message_hidden_at=Subquery(last_message.values("hidden_at")[:1]),
-            # Typed so SQLite, which stores UUIDs as text, returns a UUID too.
-            last_message_sender_id=Subquery(
-                last_message.values("sender_id")[:1], output_field=UUIDField()
-            ),
-        )
+        .annotate(unread_count=_unread(), last_message=_last_message())
         .prefetch_related(
             Prefetch(
                 "conversation__participants",
-                queryset=ConversationParticipant.objects.active().select_related("user"),
+                queryset=ConversationParticipant.objects.active(),
                 to_attr="active_participants",
-            )
+            ),
+            # Each person once, however many of the conversations they are in.
+            "conversation__active_participants__user",
         )
         .order_by(
             F("conversation__last_message_at").desc(nulls_last=True), "-conversation__created_at"
         )
     )
+    memberships._iterable_class = _InboxRows
     if kind:
         if kind not in ConversationType.values:
             raise InvalidInput(_("Unknown conversation type %(type)s.") % {"type": repr(kind)})
         memberships = memberships.filter(conversation__type=kind)
     return memberships
+
+
+# The latest main-stream message's columns the inbox shows, by the name of
+# the attribute each becomes (``last_message_<name>``).
+_LAST_MESSAGE_COLUMNS = {
+    "seq": "seq",
+    "content": "content",
+    "html": "content_html",
+    "type": "message_type",
+    "deleted_at": "deleted_at",
+    "hidden_at": "hidden_at",
+    "sender_id": "sender_id",
+}
+
+
+def _last_message() -> Subquery:
+    """The latest main-stream message of the membership's conversation, as
+    one JSON object: one backward walk of the (conversation, seq) index
+    that stops at the first one, not one walk per column."""
+    latest = (
+        Message.objects.filter(conversation_id=OuterRef("conversation_id"))
+        .filter(main_stream())
+        .order_by("-seq")
+        .values(json=JSONObject(**_LAST_MESSAGE_COLUMNS))[:1]
+    )
+    return Subquery(latest, output_field=JSONField())
+
+
+class _InboxRows(ModelIterable):
+    """The inbox's memberships, each with the ``last_message`` object
+    spread into typed ``last_message_<name>`` attributes (None when the
+    conversation has no main-stream message)."""
+
+    def __iter__(self) -> Iterator[ConversationParticipant]:
+        for membership in super().__iter__():
+            last = membership.__dict__.pop("last_message", None) or {}
+            for name in ("seq", "content", "html", "type"):
+                setattr(membership, f"last_message_{name}", last.get(name))
+            for name in ("deleted_at", "hidden_at"):
+                setattr(membership, f"last_message_{name}", _as_datetime(last.get(name)))
+            sender_id = last.get("sender_id")
+            membership.last_message_sender_id = UUID(sender_id) if sender_id else None
+            yield membership
+
+
+def _as_datetime(value: str | None) -> datetime | None:
+    """A timestamp as JSON carries it: ISO with its offset (PostgreSQL), or
+    naive UTC (SQLite stores it so)."""
+    if value is None:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, UTC)
+    return parsed
 
 
 def main_stream() -> Q:
@@ -120,8 +161,12 @@ def _thread_only() -> Q:
 def _unread() -> CombinedExpression:
     """A membership's unread count in its conversation's main stream: the
     seqs above the read cursor less the thread-only replies among them.
-    Those are few and the (conversation, seq) index bounds the count to the
-    seqs above the cursor, so the inbox stays one query."""
+
+    The count of those replies is an index-only scan of
+    ``message_thread_only_idx`` (conversation, seq; thread-only replies
+    alone), so its cost is the number of thread-only replies above the
+    cursor, not the conversation's size or the unread depth; the inbox
+    stays one query."""
     thread_only_above = Subquery(
         Message.objects.filter(
             conversation_id=OuterRef("conversation_id"), seq__gt=OuterRef("last_read_seq")
@@ -129,7 +174,7 @@ def _unread() -> CombinedExpression:
         .filter(_thread_only())
         .order_by()
         .values("conversation_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values("n")[:1]
     )
     return F("conversation__last_seq") - F("last_read_seq") - Coalesce(thread_only_above, Value(0))
