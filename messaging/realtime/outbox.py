@@ -6,7 +6,10 @@ any of them; the consumer's own replies (ack, history, resume pages, errors)
 and its close go through the same FIFO, so a socket's frames leave in the
 order they were produced. One writer task per outbox writes them with the
 ASGI ``send``; it exists only while the outbox is non-empty, so an idle
-socket holds no task and no queue.
+socket holds no task and no queue. Live frames that come while the socket
+greets or answers a command are held back (within the same bound) and
+follow its replies, as they did when each socket's events waited in a
+channel of its own until the consumer was free.
 
 A socket that does not read: uvicorn's ``send`` awaits the transport's drain
 (``websockets``), so its writer waits and live frames pile up here; once the
