@@ -1,30 +1,232 @@
-"""``python -m config.server``: daphne, answering an oversized frame as
-docs/protocol.md promises.
+"""``python -m config.server``: the ``web`` process, on daphne (the default),
+uvicorn or granian, each configured to keep what docs/protocol.md and
+docs/operations.md ("ASGI server") promise.
 
-daphne refuses a WebSocket frame or message over its limit (1 MiB) by
-dropping the TCP connection: autobahn fails a connection "by drop" unless
-told otherwise, so the client sees a reset, not a close. This runs daphne's
-own command line with one change: a failed connection is closed with a close
-frame first, so an oversized frame is answered with close code 1009 (message
-too big). Frames over Parley's own limit (``PARLEY_MAX_FRAME_BYTES``, 64 KiB)
-but under daphne's get the ``frame_too_large`` error and the socket stays
-open. Arguments are daphne's.
+    python -m config.server [--server daphne|uvicorn|granian] [arguments]
+
+The server is ``--server`` or, without it, ``PARLEY_ASGI_SERVER`` (daphne
+when neither is given). For daphne the arguments are daphne's own, exactly
+as before. uvicorn and granian take the ones the Procfile uses:
+``-b/--bind``, ``-p/--port`` and the application (``config.asgi:application``
+when left out); uvicorn also takes ``--ws`` (its WebSocket implementation).
+
+What each server is made to do, whatever its defaults:
+
+- A WebSocket frame or message over 1 MiB (``SERVER_MAX_MESSAGE_BYTES``) is
+  closed with code 1009, not a dropped TCP connection. Frames over Parley's
+  own limit (``PARLEY_MAX_FRAME_BYTES``, 64 KiB) but under 1 MiB reach the
+  consumer, which answers ``frame_too_large`` and keeps the socket.
+- permessage-deflate is off: it costs a compressor and a decompressor per
+  socket (about 300 KiB with zlib's defaults) to shrink frames that are
+  mostly a few hundred bytes of JSON.
+- The server never rewrites the client address from forwarded headers:
+  Parley reads them itself, trusting only ``PARLEY_TRUSTED_PROXIES``.
+- No lifespan: Parley's application has no startup or shutdown work (and
+  Channels' router refuses the scope).
+- SIGTERM stops accepting connections, closes the open ones and exits
+  within ``SHUTDOWN_SECONDS``.
+- The access log goes to standard output while ``LOG_LEVEL`` is INFO or
+  lower (the default), as daphne's does; ``LOG_LEVEL=WARNING`` silences it.
 """
 
-import daphne.server  # noqa: I001 - installs Twisted's asyncio reactor first
-from daphne.cli import CommandLineInterface
-from daphne.ws_protocol import WebSocketFactory
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+SERVERS = ("daphne", "uvicorn", "granian")
+DEFAULT_APPLICATION = "config.asgi:application"
+# daphne's own hard limit, which docs/protocol.md promises close 1009 over.
+SERVER_MAX_MESSAGE_BYTES = 1024 * 1024
+# How long a stopping server waits for its connections and applications.
+SHUTDOWN_SECONDS = 10
+# The close code of a socket the server closes as it stops (RFC 6455's
+# registry: "service restart"; uvicorn's own choice too).
+SERVICE_RESTART = 1012
+UVICORN_WEBSOCKETS = ("websockets", "websockets-sansio", "wsproto")
+# Requests and open sockets one granian worker serves at once.
+GRANIAN_BACKPRESSURE = 65536
 
 
-class ClosingWebSocketFactory(WebSocketFactory):
-    def resetProtocolOptions(self) -> None:
-        super().resetProtocolOptions()
-        # Close with a status code (1009 for a frame over the size limit)
-        # rather than dropping the TCP connection.
-        self.failByDrop = False
+def log_level() -> int:
+    """``LOG_LEVEL`` (the level of Parley's own logs) as a number."""
+    level = logging.getLevelName(os.environ.get("LOG_LEVEL", "INFO").upper())
+    return level if isinstance(level, int) else logging.INFO
 
 
-daphne.server.WebSocketFactory = ClosingWebSocketFactory
+def access_log_wanted() -> bool:
+    return log_level() <= logging.INFO
+
+
+def split_server(argv: Sequence[str]) -> tuple[str, list[str]]:
+    """The server named by ``--server NAME`` (or ``--server=NAME``) or
+    ``PARLEY_ASGI_SERVER``, and the arguments left for it."""
+    name = os.environ.get("PARLEY_ASGI_SERVER") or "daphne"
+    rest: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--server":
+            name = next(args, "")
+        elif arg.startswith("--server="):
+            name = arg.partition("=")[2]
+        else:
+            rest.append(arg)
+    if name not in SERVERS:
+        raise SystemExit(f"config.server: the server is one of {', '.join(SERVERS)}, not {name!r}")
+    return name, rest
+
+
+def common_arguments(server: str, argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m config.server --server {server}",
+        description=f"Parley's web process on {server}.",
+    )
+    parser.add_argument("-b", "--bind", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("-p", "--port", type=int, default=8000, help="port to listen on")
+    if server == "uvicorn":
+        parser.add_argument(
+            "--ws",
+            choices=UVICORN_WEBSOCKETS,
+            default="websockets",
+            help="uvicorn's WebSocket implementation",
+        )
+    parser.add_argument("application", nargs="?", default=DEFAULT_APPLICATION)
+    return parser.parse_args(list(argv))
+
+
+# --- daphne -----------------------------------------------------------------
+
+
+def run_daphne(argv: list[str]) -> None:
+    """daphne's own command line with two changes. A failed connection is
+    closed with a close frame first, so a frame over daphne's 1 MiB limit is
+    answered with 1009 (autobahn fails a connection "by drop" unless told
+    otherwise: the client would see a reset, not a close). And SIGTERM
+    closes every open WebSocket with 1012 before daphne stops (it would
+    drop them). daphne accepts no compression offer and reads no proxy
+    headers unless told to."""
+    import daphne.server  # installs Twisted's asyncio reactor before the rest of Twisted
+    from daphne.cli import CommandLineInterface
+    from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+    from twisted.internet import reactor as twisted_reactor
+    from twisted.internet import task
+
+    reactor: Any = twisted_reactor  # the installed one; Twisted types it as a module
+
+    class ClosingWebSocketFactory(WebSocketFactory):
+        def resetProtocolOptions(self) -> None:
+            super().resetProtocolOptions()
+            # Close with a status code (1009 for a frame over the size
+            # limit) rather than dropping the TCP connection.
+            self.failByDrop = False
+
+    class GracefulServer(daphne.server.Server):
+        def run(self) -> None:
+            reactor.addSystemEventTrigger("before", "shutdown", self.close_websockets)
+            super().run()
+
+        def close_websockets(self):
+            """Send each open WebSocket a close frame (1012, "service
+            restart"); shutdown goes on once all are closed, or after
+            ``SHUTDOWN_SECONDS``."""
+            sockets = [p for p in self.connections if isinstance(p, WebSocketProtocol)]
+            for socket in sockets:
+                if socket.state == WebSocketProtocol.STATE_OPEN:
+                    socket.sendCloseFrame(code=SERVICE_RESTART)
+            deadline = reactor.seconds() + SHUTDOWN_SECONDS
+
+            def check() -> None:
+                closed = all(s.state == WebSocketProtocol.STATE_CLOSED for s in sockets)
+                if closed or reactor.seconds() >= deadline:
+                    waited.stop()
+
+            waited = task.LoopingCall(check)
+            return waited.start(0.05)
+
+    daphne.server.WebSocketFactory = ClosingWebSocketFactory
+    CommandLineInterface.server_class = GracefulServer
+    if not access_log_wanted() and not any(a in ("-v", "--verbosity") for a in argv):
+        argv = ["--verbosity", "0", *argv]
+    CommandLineInterface().run(argv)
+
+
+# --- uvicorn ----------------------------------------------------------------
+
+
+def run_uvicorn(args: argparse.Namespace) -> None:
+    """uvicorn on uvloop and httptools. Its defaults changed here: the
+    message limit (16 MiB) to 1 MiB, closed with 1009 by each of its
+    WebSocket implementations; compression (on) off; proxy headers (on,
+    trusted from 127.0.0.1) off; lifespan off; shutdown bounded (it would
+    wait for every connection)."""
+    import uvicorn
+
+    uvicorn.run(
+        args.application,
+        host=args.bind,
+        port=args.port,
+        loop="uvloop",
+        http="httptools",
+        ws=args.ws,
+        ws_max_size=SERVER_MAX_MESSAGE_BYTES,
+        ws_per_message_deflate=False,
+        proxy_headers=False,
+        lifespan="off",
+        access_log=access_log_wanted(),
+        log_level=log_level(),
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+    )
+
+
+# --- granian ----------------------------------------------------------------
+
+
+def run_granian(args: argparse.Namespace) -> None:
+    """granian's ASGI interface without lifespan (``asginl``), HTTP/1.1, one
+    worker on uvloop. Its WebSockets (tungstenite) accept messages up to
+    64 MiB and cannot be told otherwise, and it would drop them on SIGTERM:
+    its worker loads the application through
+    ``config.granian_worker.load_application``, which closes a socket with
+    1009 over 1 MiB and every socket with 1012 on SIGTERM. granian has no
+    compression and reads no proxy headers (its proxy wrapper is not
+    used)."""
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    from config.granian_worker import load_application
+
+    server = Server(
+        args.application,
+        address=args.bind,
+        port=args.port,
+        interface=Interfaces.ASGINL,
+        http=HTTPModes.http1,
+        websockets=True,
+        loop=Loops.uvloop,
+        workers=1,
+        # Every open WebSocket counts against this; granian's default
+        # (backlog / workers, 1,024) would queue sockets beyond it.
+        backpressure=GRANIAN_BACKPRESSURE,
+        log_enabled=True,
+        log_level=LogLevels(logging.getLevelName(log_level()).lower()),
+        log_access=access_log_wanted(),
+        workers_kill_timeout=SHUTDOWN_SECONDS,
+    )
+    server.serve(target_loader=load_application)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    server, rest = split_server(sys.argv[1:] if argv is None else argv)
+    if server == "daphne":
+        run_daphne(rest)
+    elif server == "uvicorn":
+        run_uvicorn(common_arguments(server, rest))
+    else:
+        run_granian(common_arguments(server, rest))
+
 
 if __name__ == "__main__":
-    CommandLineInterface.entrypoint()
+    main()

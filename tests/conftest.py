@@ -92,7 +92,7 @@ def direct(assigned):
 
 @pytest.fixture
 def asgi_server(transactional_db):
-    """Start real daphne processes on the test database: ``asgi_server()``
+    """Start real ASGI server processes on the test database: ``asgi_server()``
     returns a running ``ServerProcess``; all are stopped after the test."""
     from tests.servers import ServerProcess
 

@@ -6,6 +6,7 @@ database and the test Redis, exactly as production runs.
 """
 
 import atexit
+import contextlib
 import functools
 import os
 import shutil
@@ -66,13 +67,13 @@ def child_environment(**overrides: str) -> dict:
 
 
 # Which ASGI server the tests start: the Procfile's by default; another one
-# to run the suite on it (docs/operations.md, "ASGI server").
-ASGI_SERVERS = ("daphne", "uvicorn")
+# to run the suite on it (docs/operations.md, "ASGI server"). Every one is
+# started through the Procfile's entry point, configured as production is.
+ASGI_SERVERS = ("daphne", "uvicorn", "granian")
 
 
 def asgi_server_name(name: str | None = None) -> str:
-    """The server to start: ``name`` if a test asks for one, else
-    ``PARLEY_TEST_ASGI_SERVER``'s, else daphne."""
+    """``name``, or the one ``PARLEY_TEST_ASGI_SERVER`` says (daphne)."""
     name = name or os.environ.get("PARLEY_TEST_ASGI_SERVER", "daphne")
     if name not in ASGI_SERVERS:
         raise RuntimeError(f"PARLEY_TEST_ASGI_SERVER is one of {', '.join(ASGI_SERVERS)}")
@@ -80,23 +81,30 @@ def asgi_server_name(name: str | None = None) -> str:
 
 
 def server_argv(port: int, application: str, server: str | None = None) -> list[str]:
-    """The command line of one server process on 127.0.0.1:``port``."""
-    if asgi_server_name(server) == "uvicorn":
-        return [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ws",
-            "websockets",
-            "--lifespan",
-            "off",
-            application,
-        ]
-    return [sys.executable, "-m", "config.server", "-b", "127.0.0.1", "-p", str(port), application]
+    """The command line of one server process on 127.0.0.1:``port``:
+    ``python -m config.server``, as the Procfile's ``web``."""
+    name = asgi_server_name(server)
+    options = ["--server", name]
+    # uvicorn's WebSocket implementation, when another than its default.
+    if name == "uvicorn" and os.environ.get("PARLEY_TEST_UVICORN_WS"):
+        options += ["--ws", os.environ["PARLEY_TEST_UVICORN_WS"]]
+    return [
+        sys.executable,
+        "-m",
+        "config.server",
+        *options,
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        application,
+    ]
+
+
+# A request every server's HTTP parser refuses with 400 by itself, without
+# the application: an answer means a process that serves is up (granian's
+# supervisor listens before its worker has loaded the application).
+READINESS_PROBE = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n"
 
 
 class ServerProcess:
@@ -128,6 +136,8 @@ class ServerProcess:
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            # Its own process group: kill() ends a server's workers with it.
+            start_new_session=True,
         )
         self._wait_until_listening()
 
@@ -140,28 +150,41 @@ class ServerProcess:
         return f"ws://127.0.0.1:{self.port}/ws/"
 
     def _wait_until_listening(self, timeout: float = 30.0) -> None:
+        """Return once the server answers HTTP; polled often, as every test
+        with a server waits here."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early; see {self.log_path}:\n{self.log()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
+            if self._answers():
+                return
+            time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"server did not start in {timeout}s; see {self.log_path}")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1) as probe:
+                probe.sendall(READINESS_PROBE)
+                return probe.recv(16).startswith(b"HTTP/")
+        except OSError:
+            return False
 
     def log(self) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")[-5000:]
 
     def kill(self) -> None:
-        """Die abruptly, as a crashed machine would: no cleanup runs."""
+        """Die abruptly, as a crashed machine would: no cleanup runs, in
+        any of the server's processes."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            self._signal_group(signal.SIGKILL)
             self.process.wait(10)
         self._log.close()
+
+    def _signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -169,7 +192,9 @@ class ServerProcess:
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                self._signal_group(signal.SIGKILL)
                 self.process.wait(10)
+        # A worker the server left behind goes with its group.
+        self._signal_group(signal.SIGKILL)
         if not self._log.closed:
             self._log.close()

@@ -30,7 +30,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from pywebpush import WebPushException, webpush
 
 from accounts.locale import speaking_to
 from accounts.models import User
@@ -351,6 +350,11 @@ class _Answer:
 def _send(
     subscription: PushSubscription, payload: str, urgency: str, session: requests.Session
 ) -> _Answer:
+    # Imported here: pywebpush brings aiohttp, about half a second of imports
+    # in every process that loads this module (each web process, each test
+    # server), of which few ever send a push.
+    from pywebpush import WebPushException, webpush
+
     parts = urlsplit(subscription.endpoint)
     try:
         response = webpush(

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import timedelta
+from email.message import Message
 
 import pytest
 from django.conf import settings
@@ -299,13 +300,15 @@ def test_a_user_locked_out_reads_the_same_answer_whether_or_not_the_account_exis
 # --- On a real server (ASGI: axes' middleware runs in its async mode there) --------------
 
 
-def _post(url: str, data: bytes, headers: dict, opener) -> tuple[int, dict, str]:
+def _post(url: str, data: bytes, headers: dict, opener) -> tuple[int, Message, str]:
+    """The status, headers (looked up in any letter case, as HTTP's are:
+    uvicorn and granian send them in lower case) and body of a POST."""
     request = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with opener.open(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read().decode()
+            return response.status, response.headers, response.read().decode()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
+        return error.code, error.headers, error.read().decode()
 
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):
