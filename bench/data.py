@@ -19,6 +19,7 @@ An existing data set of the same size is reused (``--fresh`` rebuilds it).
 """
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -236,6 +237,15 @@ def measure(*, iterations: int) -> dict:
     out["unread_total"] = timed(lambda: selectors.unread_total(reader), iterations)
     # What a socket's hello carries: every conversation's cursors and unread.
     out["hello"] = timed(lambda: selectors.socket_conversations(reader), iterations)
+    # The same inbox with the objects the process had made before it
+    # (Django's, the app's: about 145,000) frozen out of the garbage
+    # collector, as a server can do once it has started (``gc.freeze()``):
+    # the slow tail above is mostly full collections walking them.
+    gc.freeze()
+    try:
+        out["inbox_gc_frozen"] = timed(inbox, iterations)
+    finally:
+        gc.unfreeze()
     out["search"] = "pending (no search yet)"
     for name in ("search_messages", "search"):
         if hasattr(selectors, name):
