@@ -2,7 +2,7 @@
 record refusals in the audit log. Arguments are typed values, parsed at the
 edge (``messaging.validation``)."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -15,14 +15,13 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
-    QuerySet,
     Subquery,
     Sum,
     Value,
+    prefetch_related_objects,
 )
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce, JSONObject
-from django.db.models.query import ModelIterable
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -37,16 +36,63 @@ from messaging.models import (
     Message,
     UserPresence,
 )
+from messaging.support.models import SupportRequest
 from messaging.threads.payloads import with_extras
 from notifications.models import ConversationMute
 
 
-def inbox(
-    user: User, *, kind: str | None = None, archived: bool = False
-) -> QuerySet[ConversationParticipant]:
-    """The user's memberships, newest activity first, each annotated with
-    ``unread_count`` and the last message's text, sender and type; the
-    conversation and all its active members come along.
+@dataclass(frozen=True, slots=True)
+class InboxMember:
+    """An active member of a conversation in the inbox, with what its
+    callers read of one: the participant fields of the conversation payload
+    (``events.participant_payload``) and the person, loaded once however
+    many of the conversations they are in."""
+
+    user: User
+    user_id: UUID
+    role: str
+    joined_at: datetime
+    last_read_seq: int
+    last_delivered_seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """One of the user's conversations as the inbox shows it.
+
+    ``conversation`` is the model instance (its support request loaded for
+    a support conversation) with ``active_participants`` set to ``members``
+    (what ``events.conversation_payload`` reads); ``archived_at`` is the
+    user's own archive (``put_away``); ``unread_count`` is the main
+    stream's (``unread_in``'s rule, unclamped) and the ``last_message_*``
+    fields are the preview's, None when the conversation has no main-stream
+    message."""
+
+    conversation: Conversation
+    members: list[InboxMember]
+    archived_at: datetime | None
+    unread_count: int
+    last_message_seq: int | None
+    last_message_content: str | None
+    last_message_html: str | None
+    last_message_type: str | None
+    last_message_deleted_at: datetime | None
+    last_message_hidden_at: datetime | None
+    last_message_sender_id: UUID | None
+
+    @property
+    def conversation_id(self) -> UUID:
+        return self.conversation.pk
+
+
+# Every column of the conversation, so its instance is complete (nothing
+# deferred that a caller could fetch row by row).
+_CONVERSATION_FIELDS = [field.attname for field in Conversation._meta.concrete_fields]
+
+
+def inbox(user: User, *, kind: str | None = None, archived: bool = False) -> list[InboxRow]:
+    """The user's conversations, newest activity first, each with its unread
+    count, its last message's text, sender and type, and its active members.
 
     Unread and the last message are the main stream's: a thread-only reply
     (``Message.in_main_stream`` false) has its thread's own unread state
@@ -55,7 +101,14 @@ def inbox(
 
     ``archived`` False is the inbox: conversations neither archived by
     their admins nor put away by the user (``put_away``); True is the
-    Archived view, the rest."""
+    Archived view, the rest.
+
+    Three queries (four with a support conversation): the memberships with
+    their conversations, counts and previews; the members; the people. Rows
+    come as tuples and become one model instance per conversation and per
+    person, not per membership."""
+    if kind and kind not in ConversationType.values:
+        raise InvalidInput(_("Unknown conversation type %(type)s.") % {"type": repr(kind)})
     memberships = (
         ConversationParticipant.objects.active()
         .filter(user=user)
@@ -65,33 +118,77 @@ def inbox(
             if archived
             else Q(conversation__archived_at__isnull=True) & ~_put_away()
         )
-        # A support conversation's payload shows its request: no query each.
-        .select_related(
-            "conversation",
-            "conversation__support_request__category",
-            "conversation__support_request__requester",
-            "conversation__support_request__assignee",
-        )
-        .annotate(unread_count=_unread(), last_message=_last_message())
-        .prefetch_related(
-            Prefetch(
-                "conversation__participants",
-                queryset=ConversationParticipant.objects.active(),
-                to_attr="active_participants",
-            ),
-            # Each person once, however many of the conversations they are in.
-            "conversation__active_participants__user",
-        )
+    )
+    if kind:
+        memberships = memberships.filter(conversation__type=kind)
+    found = (
+        memberships.annotate(unread_count=_unread(), last_message=_last_message())
         .order_by(
             F("conversation__last_message_at").desc(nulls_last=True), "-conversation__created_at"
         )
+        .values_list(
+            *(f"conversation__{name}" for name in _CONVERSATION_FIELDS),
+            "archived_at",
+            "unread_count",
+            "last_message",
+        )
     )
-    memberships._iterable_class = _InboxRows
-    if kind:
-        if kind not in ConversationType.values:
-            raise InvalidInput(_("Unknown conversation type %(type)s.") % {"type": repr(kind)})
-        memberships = memberships.filter(conversation__type=kind)
-    return memberships
+    width = len(_CONVERSATION_FIELDS)
+    rows = []
+    members_of: dict[UUID, list[InboxMember]] = {}
+    for values in found:
+        conversation = Conversation.from_db(found.db, _CONVERSATION_FIELDS, values[:width])
+        archived_at, unread_count, last = values[width:]
+        members = members_of[conversation.pk] = []
+        # Read by ``events.conversation_payload`` (the API) as its members.
+        conversation.active_participants = members  # type: ignore[attr-defined]
+        rows.append(
+            InboxRow(conversation, members, archived_at, unread_count, *_preview(last or {}))
+        )
+    _load_members(members_of)
+    _load_support_requests([row.conversation for row in rows])
+    return rows
+
+
+def _load_members(members_of: dict[UUID, list[InboxMember]]) -> None:
+    """Fill each conversation's list with its active members, in the order
+    they joined; each person is one ``User`` instance shared by every list."""
+    if not members_of:
+        return
+    found = (
+        ConversationParticipant.objects.active()
+        .filter(conversation_id__in=list(members_of))
+        .order_by("joined_at", "id")
+        .values_list(
+            "conversation_id",
+            "user_id",
+            "role",
+            "joined_at",
+            "last_read_seq",
+            "last_delivered_seq",
+        )
+    )
+    rows = list(found)
+    users = User.objects.in_bulk({row[1] for row in rows})
+    for conversation_id, user_id, role, joined_at, last_read, last_delivered in rows:
+        members_of[conversation_id].append(
+            InboxMember(users[user_id], user_id, role, joined_at, last_read, last_delivered)
+        )
+
+
+def _load_support_requests(conversations: list[Conversation]) -> None:
+    """A support conversation's payload and row show its request, with its
+    category, requester and assignee: one query for all of them, none when
+    the inbox has no support conversation."""
+    support = [c for c in conversations if c.type == ConversationType.SUPPORT]
+    if support:
+        prefetch_related_objects(
+            support,
+            Prefetch(
+                "support_request",
+                queryset=SupportRequest.objects.select_related("category", "requester", "assignee"),
+            ),
+        )
 
 
 # The latest main-stream message's columns the inbox shows, by the name of
@@ -120,21 +217,23 @@ def _last_message() -> Subquery:
     return Subquery(latest, output_field=JSONField())
 
 
-class _InboxRows(ModelIterable):
-    """The inbox's memberships, each with the ``last_message`` object
-    spread into typed ``last_message_<name>`` attributes (None when the
-    conversation has no main-stream message)."""
-
-    def __iter__(self) -> Iterator[ConversationParticipant]:
-        for membership in super().__iter__():
-            last = membership.__dict__.pop("last_message", None) or {}
-            for name in ("seq", "content", "html", "type"):
-                setattr(membership, f"last_message_{name}", last.get(name))
-            for name in ("deleted_at", "hidden_at"):
-                setattr(membership, f"last_message_{name}", _as_datetime(last.get(name)))
-            sender_id = last.get("sender_id")
-            membership.last_message_sender_id = UUID(sender_id) if sender_id else None
-            yield membership
+def _preview(
+    last: dict,
+) -> tuple[
+    int | None, str | None, str | None, str | None, datetime | None, datetime | None, UUID | None
+]:
+    """The ``last_message`` object as the row's typed preview fields, in
+    ``InboxRow``'s order (all None for an empty object)."""
+    sender_id = last.get("sender_id")
+    return (
+        last.get("seq"),
+        last.get("content"),
+        last.get("html"),
+        last.get("type"),
+        _as_datetime(last.get("deleted_at")),
+        _as_datetime(last.get("hidden_at")),
+        UUID(sender_id) if sender_id else None,
+    )
 
 
 def _as_datetime(value: str | None) -> datetime | None:
@@ -391,11 +490,15 @@ def last_messages(conversation_ids: Iterable[UUID]) -> dict[UUID, Message]:
     latest_ids = Conversation.objects.filter(pk__in=list(conversation_ids)).values(
         last_id=Subquery(latest)
     )
+    # With what the payload reads (threads, reactions, pins, previews), so
+    # a page of conversations costs a fixed number of queries, not some per row.
     return {
         message.conversation_id: message
-        for message in Message.objects.filter(pk__in=latest_ids)
-        .select_related("sender")
-        .prefetch_related("attachments")
+        for message in with_extras(
+            Message.objects.filter(pk__in=latest_ids)
+            .select_related("sender")
+            .prefetch_related("attachments")
+        )
     }
 
 

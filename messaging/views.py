@@ -88,16 +88,16 @@ def _presence_of(user_ids) -> dict:
 
 
 def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
-    memberships = list(selectors.inbox(user, kind=kind, archived=archived))
+    memberships = selectors.inbox(user, kind=kind, archived=archived)
     people = {}
     for membership in memberships:
-        for member in membership.conversation.active_participants:
+        for member in membership.members:
             people[member.user_id] = member.user
     presence = _presence_of(people)
     rows = []
     for membership in memberships:
         conversation = membership.conversation
-        members = conversation.active_participants
+        members = membership.members
         other = _other_person(conversation, members, user)
         sender_id = membership.last_message_sender_id
         # The words as the conversation shows them, without Markdown marks.

@@ -93,8 +93,8 @@ class ConversationListView(ParleyAPIView):
     )
     def get(self, request):
         query = _valid(s.ConversationListQuery, request.query_params)
-        memberships = list(
-            selectors.inbox(request.user, kind=query.get("type"), archived=query["archived"])
+        memberships = selectors.inbox(
+            request.user, kind=query.get("type"), archived=query["archived"]
         )
         last = selectors.last_messages(m.conversation_id for m in memberships)
         out = s.InboxConversationOut(memberships, many=True, context={"last_messages": last})

@@ -20,10 +20,6 @@ def saved(request):
     titles = {}
     # Both halves of the person's memberships: the inbox and the archived.
     for archived in (False, True):
-        for membership in selectors.inbox(user, archived=archived):
-            conversation = membership.conversation
-            # Prefetched by the selector (``Prefetch(to_attr=…)``), which
-            # the stubs cannot see.
-            members = conversation.active_participants  # type: ignore[attr-defined]
-            titles[str(conversation.pk)] = title_for(conversation, members, user)
+        for row in selectors.inbox(user, archived=archived):
+            titles[str(row.conversation_id)] = title_for(row.conversation, row.members, user)
     return render(request, "messaging/saved.html", {"page_data": {"titles": titles}})
