@@ -1,7 +1,8 @@
 """What granian's worker needs to keep Parley's promises (config.server).
 
-granian cannot be told a WebSocket message limit, and on SIGTERM it drops
-its WebSockets without a close frame. Its worker loads the application
+granian cannot be told a WebSocket message limit, on SIGTERM it drops its
+WebSockets without a close frame, and it sends no close frame the
+application asks for while a receive is pending. Its worker loads the application
 through ``load_application``, which wraps it in ``MessageSizeLimit`` (close
 1009 over 1 MiB) and ``OpenSockets`` (every accepted WebSocket, to close
 with 1012 when the worker stops), and makes the worker's signal handling
@@ -24,8 +25,12 @@ from config.message_size import ASGIApp, Message, MessageSizeLimit, Receive, Sen
 
 
 class OpenSockets:
-    """ASGI middleware that knows every accepted WebSocket, and closes them
-    all with ``close_all``."""
+    """ASGI middleware that knows every accepted WebSocket and closes them
+    all with ``close_all``; and that lets the application close a socket
+    while it waits to receive. granian sends no close frame while a receive
+    is pending (Channels' consumers always have one), so a close the
+    application sends first cancels that receive; the application's
+    receive then returns the disconnect that follows."""
 
     def __init__(self, application: ASGIApp):
         self.application = application
@@ -36,18 +41,46 @@ class OpenSockets:
         if scope["type"] != "websocket":
             await self.application(scope, receive, send)
             return
+        waiting: set[asyncio.Future] = set()
+        closing = asyncio.Event()  # the application asked to close
+        close_sent = asyncio.Event()
+
+        async def closable_receive() -> Message:
+            if not closing.is_set():
+                pending = asyncio.ensure_future(receive())
+                waiting.add(pending)
+                try:
+                    return await pending
+                except asyncio.CancelledError:
+                    if not closing.is_set():
+                        raise
+                finally:
+                    waiting.discard(pending)
+            # A receive started before the close frame is out would hold
+            # it back again: the disconnect is read after it.
+            await close_sent.wait()
+            return await receive()
 
         async def tracked_send(message: Message) -> None:
             if message["type"] == "websocket.accept":
-                self.sends.add(send)
-            elif message["type"] == "websocket.close":
-                self.sends.discard(send)
+                self.sends.add(tracked_send)
+            elif message["type"] == "websocket.close" and not closing.is_set():
+                self.sends.discard(tracked_send)
+                closing.set()
+                for pending in waiting:
+                    pending.cancel()
+                await asyncio.sleep(0)  # granian sees the receive cancelled
+                try:
+                    await send(message)
+                finally:
+                    close_sent.set()
+                return
             await send(message)
 
         try:
-            await self.application(scope, receive, tracked_send)
+            await self.application(scope, closable_receive, tracked_send)
         finally:
-            self.sends.discard(send)
+            self.sends.discard(tracked_send)
             if not self.sends:
                 self.closed.set()
 

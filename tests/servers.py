@@ -107,6 +107,18 @@ def server_argv(port: int, application: str, server: str | None = None) -> list[
 READINESS_PROBE = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n"
 
 
+# Servers still running: each runs in a process group of its own (so kill()
+# reaches granian's worker), which a Ctrl-C in the terminal no longer
+# reaches; they are ended when the test run exits, however it exits.
+_running: "set[ServerProcess]" = set()
+
+
+@atexit.register
+def _end_servers_left_running() -> None:
+    for server in list(_running):
+        server.kill()
+
+
 class ServerProcess:
     """One ASGI server process serving Parley on 127.0.0.1:<port>."""
 
@@ -139,6 +151,7 @@ class ServerProcess:
             # Its own process group: kill() ends a server's workers with it.
             start_new_session=True,
         )
+        _running.add(self)
         self._wait_until_listening()
 
     @property
@@ -180,6 +193,7 @@ class ServerProcess:
         if self.process.poll() is None:
             self._signal_group(signal.SIGKILL)
             self.process.wait(10)
+        _running.discard(self)
         self._log.close()
 
     def _signal_group(self, signum: int) -> None:
@@ -196,5 +210,6 @@ class ServerProcess:
                 self.process.wait(10)
         # A worker the server left behind goes with its group.
         self._signal_group(signal.SIGKILL)
+        _running.discard(self)
         if not self._log.closed:
             self._log.close()
