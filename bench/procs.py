@@ -161,3 +161,55 @@ def limit_argv(port: int, redis_url: str, prefix: str) -> list[str]:
         "--prefix",
         prefix,
     ]
+
+
+def wait_quiet(pids, *, busy: float = 0.2, limit: float = 30.0) -> float:
+    """Wait until ``pids`` together use less than ``busy`` of a core over a
+    second (a server still working off an overload), at most ``limit``
+    seconds; returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = total_cpu(pids)
+        time.sleep(1.0)
+        if total_cpu(pids) - before < busy:
+            break
+    return round(time.monotonic() - started, 1)
+
+
+class PeakRss:
+    """The highest summed RSS of ``pids`` while the ``with`` block runs,
+    sampled every ``every`` seconds from a thread (a stalled reader's
+    buffer may be freed the moment its socket closes, before the end)."""
+
+    def __init__(self, pids, every: float = 0.25):
+        import threading
+
+        self.pids = list(pids)
+        self.every = every
+        self.start = self.peak = self.end = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _total(self) -> int:
+        total = 0
+        for pid in self.pids:
+            try:
+                total += rss_bytes(pid)
+            except OSError:
+                continue
+        return total
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak = max(self.peak, self._total())
+
+    def __enter__(self) -> "PeakRss":
+        self.start = self.peak = self._total()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.end = self._total()
+        self.peak = max(self.peak, self.end)

@@ -1,14 +1,18 @@
 """The three stacks under test, each as two server processes on 127.0.0.1.
 
-Every stack gives the load generator the same shape: K rooms of S members,
-one socket per member, members alternating between the two processes.
+Every stack gives the load generator the same shapes: K rooms of S members
+(``Shape``; the first is the main one, 20 × 10), one socket per member,
+members alternating between the two processes. Each shape has members of
+its own (for Parley: people of their own), numbered one after another.
 """
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +28,53 @@ BENCH_PG = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5
 _NOT_INHERITED = ("PARLEY_PROFILE", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG")
 
 
+@dataclass(frozen=True)
+class Shape:
+    """``rooms`` rooms of ``size`` members; ``senders`` of each room send
+    (None: every member)."""
+
+    rooms: int
+    size: int
+    senders: int | None = None
+
+    @property
+    def members(self) -> int:
+        return self.rooms * self.size
+
+    @property
+    def label(self) -> str:
+        text = f"{self.rooms}×{self.size}"
+        return text if self.senders is None else f"{text}, {self.senders} senders"
+
+    @property
+    def key(self) -> str:
+        text = f"{self.rooms}x{self.size}"
+        return text if self.senders is None else f"{text}/{self.senders}"
+
+
+_SHAPE = re.compile(r"^\s*(\d+)\s*[x×]\s*(\d+)\s*(?:/\s*(\d+)\s*)?$")
+
+
+def parse_shape(text: str) -> Shape:
+    """``"20x10"`` (20 rooms of 10, every member sends) or ``"1x500/5"``
+    (one room of 500, 5 of them send)."""
+    found = _SHAPE.match(text)
+    if not found:
+        raise ValueError(f"{text!r} is not a shape: ROOMSxSIZE or ROOMSxSIZE/SENDERS, e.g. 1x500/5")
+    rooms, size = int(found[1]), int(found[2])
+    senders = int(found[3]) if found[3] else None
+    if rooms < 1 or size < 1:
+        raise ValueError(f"{text!r}: rooms and size must be at least 1")
+    if senders is not None and not 1 <= senders <= size:
+        raise ValueError(f"{text!r}: senders must be between 1 and the room size")
+    return Shape(rooms, size, None if senders == size else senders)
+
+
+def parse_shapes(text: str) -> list[Shape]:
+    """A comma list of shapes; empty for none."""
+    return [parse_shape(part) for part in text.split(",") if part.strip()]
+
+
 def _base_env() -> dict:
     env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
     env["PYTHONUNBUFFERED"] = "1"
@@ -37,9 +88,18 @@ class Stack:
     path = "/"
     root = procs.ROOT
 
-    def __init__(self, *, rooms: int, size: int, log_dir: Path, run_id: str):
-        self.n_rooms = rooms
-        self.size = size
+    def __init__(self, *, shapes: list[Shape], log_dir: Path, run_id: str):
+        self.shapes = shapes
+        # The first member and the first room of each shape, counted over
+        # every shape before it.
+        self.member_offsets, self.room_offsets = [], []
+        members = rooms = 0
+        for shape in shapes:
+            self.member_offsets.append(members)
+            self.room_offsets.append(rooms)
+            members += shape.members
+            rooms += shape.rooms
+        self.n_members = members
         self.log_dir = log_dir
         self.run_id = run_id
         self.servers: list[procs.Server] = []
@@ -58,6 +118,16 @@ class Stack:
 
     def start(self) -> None:
         self.prepare()
+        self.start_servers()
+
+    def restart(self) -> None:
+        """Fresh server processes on new ports, the prepared data kept (a
+        memory figure that earlier phases' freed heap would flatter)."""
+        self.stop()
+        self.start_servers()
+
+    def start_servers(self) -> None:
+        self.ports = []
         env = self.env()
         for _ in range(2):
             port = procs.free_port()
@@ -87,30 +157,47 @@ class Stack:
     # -- what the generator connects ---------------------------------------------
 
     def room_key(self, k: int) -> str:
+        """The key of room ``k``, counted over every shape."""
         return f"{self.run_id}-r{k}"
 
     def endpoint(self, member: int, room_key: str, copy: int = 0) -> Endpoint:
-        port = self.ports[member % 2]
+        port = self.ports[(member + copy) % 2]
         return Endpoint(url=f"ws://127.0.0.1:{port}{self.path}", rooms=[room_key])
 
-    def plan(self) -> tuple[list[Endpoint], list[Room]]:
+    def plan(self, shape_index: int = 0) -> tuple[list[Endpoint], list[Room]]:
+        """The sockets and rooms of one shape; a room's senders are its
+        first members (alternating processes, as all members do)."""
+        shape = self.shapes[shape_index]
+        first_member = self.member_offsets[shape_index]
+        first_room = self.room_offsets[shape_index]
         endpoints, rooms = [], []
-        for k in range(self.n_rooms):
-            key = self.room_key(k)
+        for k in range(shape.rooms):
+            key = self.room_key(first_room + k)
             members = []
-            for j in range(self.size):
+            for j in range(shape.size):
                 members.append(len(endpoints))
-                endpoints.append(self.endpoint(k * self.size + j, key))
-            rooms.append(Room(key, members))
+                endpoints.append(self.endpoint(first_member + k * shape.size + j, key))
+            senders = None if shape.senders is None else members[: shape.senders]
+            rooms.append(Room(key, members, senders))
         return endpoints, rooms
 
-    def idle_endpoints(self, count: int) -> list[Endpoint]:
-        """``count`` sockets, each in one room, alternating processes; each
-        member of the plan opens several when ``count`` exceeds them."""
-        members = self.n_rooms * self.size
+    def member_room(self, member: int) -> str:
+        """The key of the one room ``member`` (counted over every shape) is in."""
+        for index in reversed(range(len(self.shapes))):
+            if member >= self.member_offsets[index]:
+                shape = self.shapes[index]
+                k = (member - self.member_offsets[index]) // shape.size
+                return self.room_key(self.room_offsets[index] + k)
+        raise IndexError(member)
+
+    def idle_endpoints(self, count: int, start: int = 0) -> list[Endpoint]:
+        """Sockets ``start`` … ``start + count - 1`` of the idle set: each in
+        its member's room, alternating processes; every member of every
+        shape opens several when the count exceeds them."""
+        n = self.n_members
         return [
-            self.endpoint(i % members, self.room_key((i % members) // self.size), i // members)
-            for i in range(count)
+            self.endpoint(i % n, self.member_room(i % n), i // n)
+            for i in range(start, start + count)
         ]
 
     def describe(self) -> str:
@@ -199,13 +286,14 @@ class ParleyStack(Stack):
         )
         out = subprocess.run(
             [
+                # This checkout's setup script, whichever checkout the
+                # servers run (BENCH_PARLEY_ROOT may predate it).
                 sys.executable,
-                "-m",
-                "bench.parley_setup",
-                "--rooms",
-                str(self.n_rooms),
-                "--size",
-                str(self.size),
+                "-c",
+                "import runpy, sys; runpy.run_path(sys.argv.pop(1), run_name='__main__')",
+                str(procs.ROOT / "bench" / "parley_setup.py"),
+                "--shapes",
+                ",".join(shape.key for shape in self.shapes),
             ],
             cwd=self.root,
             env=env,
