@@ -613,6 +613,14 @@ def machine() -> dict:
     }
 
 
+def settings_of(args) -> dict:
+    """The run's settings as its results record them (JSON)."""
+    return {k: v for k, v in vars(args).items() if k not in ("only", "shapes")} | {
+        "only": args.only,
+        "shapes": [s.key for s in stack_shapes(args)],
+    }
+
+
 def parley_checkout() -> dict:
     """Which Parley ran: the checkout (``BENCH_PARLEY_ROOT``), its commit and
     the ASGI server (``BENCH_PARLEY_SERVER``; unset is the Procfile's)."""
@@ -674,8 +682,7 @@ def main(argv=None) -> int:
         "run_id": run_id,
         "command": "python -m bench " + " ".join(argv),
         "machine": machine(),
-        "settings": {k: v for k, v in vars(args).items() if k not in ("only", "shapes")}
-        | {"only": args.only, "shapes": [s.key for s in stack_shapes(args)]},
+        "settings": settings_of(args),
         "parley": parley_checkout(),
         "stacks": {},
     }
