@@ -137,14 +137,14 @@ def parse_args(argv=None):
         help="deliveries/s of the stalled-readers step (default 2000)",
     )
     parser.add_argument(
-        "--stall-seconds", type=float, help="length of that step (short: 20, full: 60)"
+        "--stall-seconds", type=float, help="length of that step (short: 25, full: 60)"
     )
     parser.add_argument(
         "--stall-pad",
         type=non_negative_int,
-        default=8000,
+        default=9000,
         help="characters added to each message of that step, so a stalled socket is "
-        "owed bytes fast (default 8000; Parley allows 10,000)",
+        "owed bytes fast (default 9000; Parley allows 10,000)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="load generator processes (default 1)"
@@ -203,7 +203,7 @@ def parse_args(argv=None):
     if args.idle_seconds is None:
         args.idle_seconds = 90.0 if args.full else 30.0
     if args.stall_seconds is None:
-        args.stall_seconds = 60.0 if args.full else 20.0
+        args.stall_seconds = 60.0 if args.full else 25.0
     args.fixed_rates = sorted(float(r) for r in args.fixed_rates.split(",") if r)
     args.bisect = 3 if args.full else 2
     args.shape_bisect = 2 if args.full else 1
@@ -436,6 +436,7 @@ def idle_sockets(stack, args) -> dict | None:
                     f"{rss / 2**20:.1f} MiB, {(rss - before) / opened / 1024:.1f} KiB per socket"
                 )
             out["connect_seconds"] = round(time.monotonic() - started, 1)
+            out["connect_retries"] = gen.connect_retries
             pings0, pongs0 = gen.pings, gen.pongs
             cpu0 = procs.total_cpu(stack.pids)
             svc0 = procs.cpu_by_pid(procs.service_pids())
@@ -502,8 +503,12 @@ def run_stack(name: str, args, run_id: str, log_dir: Path) -> dict:
                 stall_pct=args.stall_pct if index == 0 else 0.0,
             )
             try:
-                pool.connect()
-                log(f"{name}: {len(endpoints)} sockets connected in {len(rooms)} rooms")
+                retries = pool.connect()
+                out.setdefault("connect_retries", {})[shape.key] = retries
+                log(
+                    f"{name}: {len(endpoints)} sockets connected in {len(rooms)} rooms"
+                    + (f" ({retries} handshakes tried again)" if retries else "")
+                )
                 if index == 0:
                     out.update(step(pool, stack, args))
                     if name == "parley" and args.profile > 0:

@@ -41,12 +41,13 @@ from bench import stats
 DELIVER, ACK, ERROR, READY, OTHER, PONG = range(6)
 
 # A socket that may stall opens with an Internet MSS (loopback's is 64 KiB)
-# and, once stalled, a fixed receive buffer (no autotuning). Both keep what
-# the kernels hold for it small (on loopback's MSS the server's send buffer
-# alone grows to 4 MiB), so a bench step of seconds, not minutes, fills the
-# server's own buffer, as it would behind a real network.
+# and a small, fixed receive buffer (no autotuning). Together they keep what
+# the two kernels hold for it to a few hundred KiB (on loopback's defaults
+# the server's send buffer alone grows to 4 MiB), so a bench step of
+# seconds, not minutes, fills the server's own buffer, as it would behind a
+# real network. 16 KiB still carries tens of MB/s on loopback while read.
 STALLED_MSS = 1460
-STALLED_RCVBUF_BYTES = 64 * 1024
+STALLED_RCVBUF_BYTES = 16 * 1024
 
 
 @dataclass
@@ -323,6 +324,8 @@ class LoadGen:
         self._measure_from = 0.0
         self.pings = 0
         self.pongs = 0
+        self.connect_attempts = 3
+        self.connect_retries = 0
         self._beat: asyncio.Task | None = None
 
     # -- connections ------------------------------------------------------------
@@ -335,6 +338,20 @@ class LoadGen:
         first = len(self.conns)
 
         async def open_one(index: int, endpoint: Endpoint) -> _Conn:
+            # As a browser does, a refused handshake is tried again after a
+            # pause (daphne drops one the application has not accepted
+            # within 5 s); the retries are counted, not hidden.
+            for attempt in range(self.connect_attempts):
+                try:
+                    return await _open(index, endpoint)
+                except Exception as exc:
+                    if attempt + 1 == self.connect_attempts:
+                        raise RuntimeError(f"socket {index} to {endpoint.url}: {exc!r}") from exc
+                    self.connect_retries += 1
+                    await asyncio.sleep(1.0 + attempt)
+            raise AssertionError("unreachable")
+
+        async def _open(index: int, endpoint: Endpoint) -> _Conn:
             conn = _Conn(endpoint)
             async with gate:
                 sock = None
@@ -354,10 +371,16 @@ class LoadGen:
                     proxy=None,
                 )
                 conn.reader = asyncio.create_task(self._read(conn))
-                hello = self.proto.hello_frame(endpoint)
-                if hello:
-                    await conn.ws.send(hello)
-                await asyncio.wait_for(conn.ready.wait(), self.connect_timeout)
+                try:
+                    hello = self.proto.hello_frame(endpoint)
+                    if hello:
+                        await conn.ws.send(hello)
+                    await asyncio.wait_for(conn.ready.wait(), self.connect_timeout)
+                except BaseException:
+                    conn.reader.cancel()
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(conn.ws.close(), 3)
+                    raise
             return conn
 
         wanted = self.endpoints if endpoints is None else endpoints
@@ -481,14 +504,10 @@ class LoadGen:
 
     def _stall(self, conn: _Conn) -> None:
         """Stop reading ``conn``: its transport no longer reads the kernel
-        buffer, which is shrunk so the server's own buffer fills soon."""
+        buffer."""
         conn.stalled = True
-        transport = conn.ws.transport
-        sock = transport.get_extra_info("socket")
-        with contextlib.suppress(OSError, AttributeError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, STALLED_RCVBUF_BYTES)
         with contextlib.suppress(RuntimeError, AttributeError):
-            transport.pause_reading()
+            conn.ws.transport.pause_reading()
 
     async def _stall_outcomes(
         self, stalled: list[_Conn], result: PhaseResult, *, quiet: float, limit: float
@@ -622,12 +641,13 @@ class LoadGen:
 
 async def _small_segment_socket(url: str) -> socket.socket:
     """A TCP socket connected to ``url``'s host and port that advertises
-    ``STALLED_MSS``."""
+    ``STALLED_MSS`` and receives into ``STALLED_RCVBUF_BYTES``."""
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, STALLED_MSS)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, STALLED_RCVBUF_BYTES)
     sock.setblocking(False)
     try:
         await asyncio.get_running_loop().sock_connect(sock, (parts.hostname, parts.port or 80))
@@ -663,10 +683,16 @@ def split(endpoints: list[Endpoint], rooms: list[Room], parts: int):
 
 def _worker(conn, endpoints, rooms, protocol_name, stall_pct):
     async def main():
-        gen = LoadGen(endpoints, rooms, PROTOCOLS[protocol_name](), stall_pct=stall_pct)
+        gen = LoadGen(
+            endpoints,
+            rooms,
+            PROTOCOLS[protocol_name](),
+            connect_concurrency=20,
+            stall_pct=stall_pct,
+        )
         try:
             await gen.connect()
-            conn.send(("ready", None))
+            conn.send(("ready", gen.connect_retries))
             while True:
                 command, args = await asyncio.get_running_loop().run_in_executor(None, conn.recv)
                 if command == "phase":
@@ -717,9 +743,10 @@ class WorkerPool:
             raise RuntimeError(f"load generator worker failed: {value}")
         return value
 
-    def connect(self, timeout: float = 120.0) -> None:
-        for pipe in self.pipes:
-            self._recv(pipe, timeout)
+    def connect(self, timeout: float = 300.0) -> int:
+        """Open every worker's sockets; returns the handshakes that had to
+        be tried again."""
+        return sum(self._recv(pipe, timeout) for pipe in self.pipes)
 
     def run_phase(
         self,

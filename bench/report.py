@@ -68,7 +68,7 @@ def stall_outcome(stall: dict | None) -> str | None:
     """How the stalled sockets ended, in words: ``"4 closed 4008"``,
     ``"4 open, 100 % delivered late"``, ``"3 closed 1006, 1 open"``."""
     info = _get(stall, "stalled")
-    if not info:
+    if not info or not info.get("sockets"):
         return None
     parts = []
     outcomes = info.get("outcomes") or {}
@@ -195,6 +195,24 @@ def rows(results: dict) -> list[tuple[str, dict, bool]]:
                 "  others' loss %",
                 {n: _get(s, "stall", "loss_pct") for n, s in stacks.items()},
                 True,
+            )
+        )
+        pad = settings.get("stall_pad") or 0
+        out.append(
+            (
+                "  owed to each stalled socket, MiB (approx.)",
+                {
+                    n: (
+                        _get(s, "stall", "stalled", "owed")
+                        / _get(s, "stall", "stalled", "sockets")
+                        * (pad + 300)
+                        / 2**20
+                        if _get(s, "stall", "stalled", "sockets")
+                        else None
+                    )
+                    for n, s in stacks.items()
+                },
+                False,
             )
         )
         out.append(
