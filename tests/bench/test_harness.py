@@ -375,12 +375,17 @@ def test_stall_outcome_in_words():
 
     assert stall_outcome(None) is None
     assert stall_outcome({"stalled": None}) is None
-    info = {"owed": 200, "received_after": 50, "outcomes": {"open": 1, "4008": 2, "1006": 1}}
+    info = {
+        "sockets": 4,
+        "owed": 200,
+        "received_after": 50,
+        "outcomes": {"open": 1, "4008": 2, "1006": 1},
+    }
     assert (
         stall_outcome({"stalled": info})
         == "1 closed 1006, 2 closed 4008, 1 open, 25 % delivered late"
     )
-    info = {"owed": 200, "received_after": 0, "outcomes": {"4008": 4}}
+    info = {"sockets": 4, "owed": 200, "received_after": 0, "outcomes": {"4008": 4}}
     assert stall_outcome({"stalled": info}) == "4 closed 4008"
 
 
