@@ -443,12 +443,14 @@ def idle_sockets(stack, args) -> dict | None:
             await asyncio.sleep(args.idle_seconds)
             cpu = procs.total_cpu(stack.pids) - cpu0
             svc = procs.cpu_delta(svc0, procs.cpu_by_pid(procs.service_pids()))
+            window = args.idle_seconds
             out.update(
                 {
-                    "window_s": args.idle_seconds,
+                    "window_s": window,
                     "server_cpu_s": round(cpu, 3),
-                    "cpu_s_per_minute": round(60 * cpu / args.idle_seconds, 3),
-                    "services_cpu_s_per_minute": round(60 * svc / args.idle_seconds, 3),
+                    # No window (``--idle-seconds 0``), no CPU figure.
+                    "cpu_s_per_minute": round(60 * cpu / window, 3) if window else None,
+                    "services_cpu_s_per_minute": round(60 * svc / window, 3) if window else None,
                     "pings": gen.pings - pings0,
                     "pongs": gen.pongs - pongs0,
                     "heartbeat_seconds": gen.proto.heartbeat_seconds,
