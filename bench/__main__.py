@@ -390,7 +390,7 @@ def stalled_readers(pool, stack, args, previous: dict) -> dict:
 # --- Idle sockets: memory and CPU -----------------------------------------------------
 
 
-def idle_sockets(stack, args) -> dict | None:
+def idle_sockets(stack, args, people: list[int]) -> dict | None:
     """Open ``--idle`` sockets (each in one room, logged in for Parley),
     every one sending its heartbeat as real clients do. RSS of the servers
     per socket once ``--idle-first`` are open and once all are; then the
@@ -410,7 +410,7 @@ def idle_sockets(stack, args) -> dict | None:
         # What the first sockets load once per process (modules, pools) is
         # not a per-socket cost: a few sockets come and go before the count.
         warm = LoadGen([], [], PROTOCOLS[stack.protocol](), connect_concurrency=20)
-        await warm.connect(stack.idle_endpoints(10))
+        await warm.connect(stack.idle_endpoints(10, members=people))
         await warm.close()
         await asyncio.sleep(2.0)
         before = sum(procs.rss_bytes(p) for p in stack.pids)
@@ -421,7 +421,7 @@ def idle_sockets(stack, args) -> dict | None:
             for start, n in steps:
                 if n <= 0:
                     continue
-                await gen.connect(stack.idle_endpoints(n, start))
+                await gen.connect(stack.idle_endpoints(n, start, members=people))
                 if not gen._beat:
                     gen.start_heartbeat()
                 await asyncio.sleep(3.0)  # let the servers settle (presence, hello)
@@ -437,6 +437,7 @@ def idle_sockets(stack, args) -> dict | None:
                 )
             out["connect_seconds"] = round(time.monotonic() - started, 1)
             out["connect_retries"] = gen.connect_retries
+            out["people"] = len(people)
             pings0, pongs0 = gen.pings, gen.pongs
             cpu0 = procs.total_cpu(stack.pids)
             svc0 = procs.cpu_by_pid(procs.service_pids())
@@ -485,9 +486,30 @@ def stack_shapes(args) -> list[Shape]:
     return [main_shape] + [s for s in args.shapes if s != main_shape]
 
 
+# Idle sockets per person: a few tabs and devices each, well under
+# PARLEY_MAX_SOCKETS_PER_USER (10).
+IDLE_SOCKETS_PER_PERSON = 6
+
+
+def idle_shape(args) -> Shape | None:
+    """Rooms of 10 for the people the idle sockets need beyond the main
+    shape's (None when it has enough). Idle sockets are opened by people in
+    small rooms only: in a room of 500, each person's first socket tells
+    499 contacts they are online, a connection storm measured by the shapes
+    that have such rooms, not by the idle figure."""
+    people = -(-args.idle // IDLE_SOCKETS_PER_PERSON)
+    missing = people - args.rooms * args.size
+    return Shape(-(-missing // 10), 10) if missing > 0 else None
+
+
 def run_stack(name: str, args, run_id: str, log_dir: Path) -> dict:
     shapes = stack_shapes(args)
-    stack = STACKS[name](shapes=shapes, log_dir=log_dir, run_id=run_id)
+    extra = idle_shape(args)
+    stack = STACKS[name](shapes=shapes + ([extra] if extra else []), log_dir=log_dir, run_id=run_id)
+    # The idle sockets' people: the main shape's, and the extra rooms'.
+    idle_people = list(stack.shape_members(0))
+    if extra:
+        idle_people += list(stack.shape_members(len(shapes)))
     log(f"{name}: starting two server processes ({stack.description})")
     out: dict = {"description": stack.description}
     try:
@@ -505,7 +527,11 @@ def run_stack(name: str, args, run_id: str, log_dir: Path) -> dict:
                 stall_pct=args.stall_pct if index == 0 else 0.0,
             )
             try:
+                started = time.monotonic()
                 retries = pool.connect()
+                out.setdefault("connect_seconds", {})[shape.key] = round(
+                    time.monotonic() - started, 1
+                )
                 out.setdefault("connect_retries", {})[shape.key] = retries
                 log(
                     f"{name}: {len(endpoints)} sockets connected in {len(rooms)} rooms"
@@ -532,7 +558,7 @@ def run_stack(name: str, args, run_id: str, log_dir: Path) -> dict:
         if args.idle > 0:
             stack.restart()
             procs.wait_quiet(stack.pids)
-        idle = idle_sockets(stack, args)
+        idle = idle_sockets(stack, args, idle_people)
         if idle is not None:
             out["idle"] = idle
     except Exception as exc:

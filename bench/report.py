@@ -141,6 +141,14 @@ def rows(results: dict) -> list[tuple[str, dict, bool]]:
             )
         )
     top = max(fixed) if fixed else None
+    for key in shapes:
+        out.append(
+            (
+                f"seconds to open the sockets of {key.replace('x', '×')} (20 at a time)",
+                {n: _get(s, "connect_seconds", key) for n, s in stacks.items()},
+                True,
+            )
+        )
     for key in shapes[1:]:
         label = next(
             (_get(s, "shapes", key, "label") for s in stacks.values() if _get(s, "shapes", key)),

@@ -190,13 +190,22 @@ class Stack:
                 return self.room_key(self.room_offsets[index] + k)
         raise IndexError(member)
 
-    def idle_endpoints(self, count: int, start: int = 0) -> list[Endpoint]:
-        """Sockets ``start`` … ``start + count - 1`` of the idle set: each in
-        its member's room, alternating processes; every member of every
-        shape opens several when the count exceeds them."""
-        n = self.n_members
+    def shape_members(self, shape_index: int) -> range:
+        """The members of one shape, counted over every shape."""
+        first = self.member_offsets[shape_index]
+        return range(first, first + self.shapes[shape_index].members)
+
+    def idle_endpoints(
+        self, count: int, start: int = 0, members: list[int] | None = None
+    ) -> list[Endpoint]:
+        """Sockets ``start`` … ``start + count - 1`` of the idle set, opened by
+        ``members`` (default: every member of every shape) in turn: each in
+        its member's room, alternating processes; each member opens several
+        when the count exceeds them."""
+        members = list(range(self.n_members)) if members is None else members
+        n = len(members)
         return [
-            self.endpoint(i % n, self.member_room(i % n), i // n)
+            self.endpoint(members[i % n], self.member_room(members[i % n]), i // n)
             for i in range(start, start + count)
         ]
 

@@ -217,6 +217,22 @@ def test_bench_arguments_for_the_new_figures(capsys):
         parse_args(["--stall-pct", "-1"])
 
 
+def test_idle_sockets_are_opened_by_people_in_small_rooms():
+    from bench.__main__ import idle_shape, parse_args
+    from bench.stacks import LimitStack, Shape
+
+    args = parse_args([])
+    # 5,000 sockets, at most 6 a person: 834 people, 200 in the main shape.
+    assert idle_shape(args) == Shape(64, 10)
+    assert idle_shape(parse_args(["--idle", "1000"])) is None
+    stack = LimitStack(shapes=[Shape(2, 2), Shape(1, 5), Shape(1, 3)], log_dir=None, run_id="t")
+    stack.ports = [1, 2]
+    people = list(stack.shape_members(0)) + list(stack.shape_members(2))
+    assert people == [0, 1, 2, 3, 9, 10, 11]
+    rooms = [e.rooms[0] for e in stack.idle_endpoints(8, members=people)]
+    assert rooms == ["t-r0", "t-r0", "t-r1", "t-r1", "t-r3", "t-r3", "t-r3", "t-r0"]
+
+
 def test_setup_script_reads_the_same_shapes():
     from bench.parley_setup import shapes
 
