@@ -118,6 +118,12 @@ def parse_args(argv=None):
         help="memory per idle socket is also measured once this many are open (default 1000)",
     )
     parser.add_argument(
+        "--idle-concurrency",
+        type=int,
+        default=20,
+        help="idle sockets opened at once (default 20)",
+    )
+    parser.add_argument(
         "--idle-seconds",
         type=non_negative_float,
         help="seconds the idle sockets are held for the CPU figure (short: 30, full: 90; "
@@ -404,7 +410,11 @@ def idle_sockets(stack, args, people: list[int]) -> dict | None:
 
     async def main():
         gen = LoadGen(
-            [], [], PROTOCOLS[stack.protocol](), connect_concurrency=20, connect_timeout=60
+            [],
+            [],
+            PROTOCOLS[stack.protocol](),
+            connect_concurrency=args.idle_concurrency,
+            connect_timeout=60,
         )
         out: dict = {"sockets": count}
         # What the first sockets load once per process (modules, pools) is

@@ -90,8 +90,19 @@ def idle_count(results: dict, key: str) -> int | None:
     return None
 
 
-def rows(results: dict) -> list[tuple[str, dict, bool]]:
-    """(label, {stack: value}, lower_is_better) for every delivery figure."""
+def _shape_label(key: str) -> str:
+    from bench.stacks import parse_shape
+
+    try:
+        return parse_shape(key).label
+    except ValueError:
+        return key
+
+
+def rows(results: dict) -> list[tuple[str, dict, bool | None]]:
+    """(label, {stack: value}, lower_is_better) for every delivery figure;
+    None for a figure that is a condition of the step, not a result (no
+    ratio)."""
     stacks = results["stacks"]
     settings = results["settings"]
     fixed = settings["fixed_rates"]
@@ -144,7 +155,7 @@ def rows(results: dict) -> list[tuple[str, dict, bool]]:
     for key in shapes:
         out.append(
             (
-                f"seconds to open the sockets of {key.replace('x', '×')} (20 at a time)",
+                f"seconds to open the sockets of {_shape_label(key)} (20 at a time)",
                 {n: _get(s, "connect_seconds", key) for n, s in stacks.items()},
                 True,
             )
@@ -188,7 +199,7 @@ def rows(results: dict) -> list[tuple[str, dict, bool]]:
             (
                 f"{pct:g} % of sockets stalled, {main}: at deliveries/s",
                 {n: _get(s, "stall", "offered_deliveries_per_s") for n, s in stacks.items()},
-                False,
+                None,
             )
         )
         out.append(
@@ -220,7 +231,7 @@ def rows(results: dict) -> list[tuple[str, dict, bool]]:
                     )
                     for n, s in stacks.items()
                 },
-                False,
+                None,
             )
         )
         out.append(
@@ -328,14 +339,19 @@ def table(results: dict) -> str:
             header += "".join(f"{'parley/' + b:>15}" for b in ("peer", "limit") if b in names)
         lines.append("")
         lines.append(header)
-        for label, values, _lower in rows(results):
+        for label, values, lower in rows(results):
             cells = [_fmt(values.get(n)) for n in names]
             wide = any(len(c) > 10 for c in cells)
             line = f"{label:56}" + "".join(f"{c:>11}" if not wide else f"  {c}" for c in cells)
             if "parley" in names:
                 for b in ("peer", "limit"):
                     if b in names:
-                        line += f"{_x(number_ratio(values.get('parley'), values.get(b))):>15}"
+                        r = (
+                            None
+                            if lower is None
+                            else number_ratio(values.get("parley"), values.get(b))
+                        )
+                        line += f"{_x(r):>15}"
             lines.append(line)
         for n in names:
             if stacks[n].get("failed"):
@@ -381,9 +397,12 @@ def markdown(results: dict) -> str:
         "| " + " | ".join(head) + " |",
         "|---|" + "---:|" * (len(head) - 1),
     ]
-    for label, values, _lower in rows(results):
+    for label, values, lower in rows(results):
         cells = [label.strip(), *(_fmt(values.get(n)) for n in names)]
-        cells += [_x(number_ratio(values.get("parley"), values.get(b))) for b in bases]
+        cells += [
+            _x(None if lower is None else number_ratio(values.get("parley"), values.get(b)))
+            for b in bases
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
