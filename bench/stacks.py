@@ -6,6 +6,7 @@ members alternating between the two processes. Each shape has members of
 its own (for Parley: people of their own), numbered one after another.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -284,15 +285,20 @@ class ParleyStack(Stack):
         return env
 
     def prepare(self):
-        recreate_database(self.database)
         env = self.env()
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=self.root,
-            env=env,
-            check=True,
-            timeout=600,
-        )
+        template = migrated_template(self.root)
+        if database_exists(template):
+            copy_database(template, self.database)
+        else:
+            recreate_database(self.database)
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                cwd=self.root,
+                env=env,
+                check=True,
+                timeout=600,
+            )
+            keep_as_template(self.database, template)
         out = subprocess.run(
             [
                 # This checkout's setup script, whichever checkout the
@@ -350,6 +356,46 @@ def _maintenance_connection():
         dbname="postgres",
         autocommit=True,
     )
+
+
+TEMPLATE_PREFIX = "parley_bench_tpl_"
+
+
+def migrated_template(root: Path) -> str:
+    """The name of a migrated, empty database for the checkout at ``root``:
+    it changes whenever any migration file does, so a template is never
+    used for other migrations than its own."""
+    digest = hashlib.sha1()
+    migrations = [*root.glob("*/migrations/*.py"), *root.glob("*/*/migrations/*.py")]
+    for path in sorted(migrations):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return TEMPLATE_PREFIX + digest.hexdigest()[:16]
+
+
+def copy_database(template: str, name: str) -> None:
+    """``name``, made afresh as a copy of ``template`` (seconds, where
+    migrating takes half a minute)."""
+    drop_database(name)
+    with _maintenance_connection() as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
+def keep_as_template(name: str, template: str) -> None:
+    """Keep a copy of the freshly migrated ``name`` as ``template``, and
+    drop older templates (other migrations)."""
+    with _maintenance_connection() as conn:
+        old = [
+            row[0]
+            for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                (TEMPLATE_PREFIX + "%",),
+            )
+        ]
+    for other in old:
+        if other != template:
+            drop_database(other)
+    copy_database(name, template)
 
 
 def drop_database(name: str) -> None:
