@@ -560,3 +560,19 @@ def test_idle_sockets_on_fresh_servers_counted_at_both_counts(tmp_path, monkeypa
     assert "memory per idle socket, KiB (8 sockets)" in table
     assert "memory per idle socket, KiB (20 sockets)" in table
     assert "server CPU-s per minute, 20 idle sockets" in table
+
+
+def test_migrated_template_name_follows_the_migrations(tmp_path):
+    from bench.stacks import TEMPLATE_PREFIX, migrated_template
+
+    (tmp_path / "app" / "migrations").mkdir(parents=True)
+    first = tmp_path / "app" / "migrations" / "0001_initial.py"
+    first.write_text("operations = []\n")
+    name = migrated_template(tmp_path)
+    assert name.startswith(TEMPLATE_PREFIX) and len(name) <= 63  # PostgreSQL's limit
+    assert migrated_template(tmp_path) == name
+    first.write_text("operations = ['changed']\n")
+    assert migrated_template(tmp_path) != name
+    changed = migrated_template(tmp_path)
+    (tmp_path / "app" / "migrations" / "0002_more.py").write_text("operations = []\n")
+    assert migrated_template(tmp_path) not in (name, changed)
