@@ -364,6 +364,10 @@ def profile_under_load(pool, stack, out: dict, args, log_dir: Path) -> dict:
     return summary
 
 
+# What Parley logs when it closes a socket that fell too far behind (4008).
+TOO_FAR_BEHIND_LOG = "closed with 4008"
+
+
 def stalled_readers(pool, stack, args, previous: dict) -> dict:
     """One step at ``--stall-rate`` (or the stack's held rate, ``previous``'s,
     when lower) on the main shape with ``--stall-pct`` of
@@ -374,6 +378,7 @@ def stalled_readers(pool, stack, args, previous: dict) -> dict:
     # an overload (which would hide what they do to the others).
     rate = min(args.stall_rate, previous.get("held_rate") or args.rates[0] / 2)
     procs.wait_quiet(stack.pids)
+    logged = stack.count_in_logs(TOO_FAR_BEHIND_LOG)
     with procs.PeakRss(stack.pids) as rss:
         out = run_phase(
             pool,
@@ -386,6 +391,9 @@ def stalled_readers(pool, stack, args, previous: dict) -> dict:
         )
     out["rss_before"], out["rss_peak"], out["rss_after"] = rss.start, rss.peak, rss.end
     out["rss_growth_peak_bytes"] = rss.peak - rss.start
+    # A stalled socket's close frame waits behind what it did not read, so
+    # its client sees the connection drop (1006); the server's log says why.
+    out["server_logged_too_far_behind"] = stack.count_in_logs(TOO_FAR_BEHIND_LOG) - logged
     log(
         f"{stack.name:6} stalled step: server RSS {rss.start / 2**20:.1f} → peak "
         f"{rss.peak / 2**20:.1f} → {rss.end / 2**20:.1f} MiB"

@@ -243,6 +243,16 @@ def rows(results: dict) -> list[tuple[str, dict, bool | None]]:
         )
         out.append(
             (
+                "  closed with 4008 (the servers' logs)",
+                {
+                    n: _get(s, "stall", "server_logged_too_far_behind") if n == "parley" else None
+                    for n, s in stacks.items()
+                },
+                None,
+            )
+        )
+        out.append(
+            (
                 "  server RSS growth (peak), MiB",
                 {n: _mib(_get(s, "stall", "rss_growth_peak_bytes")) for n, s in stacks.items()},
                 True,

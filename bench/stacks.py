@@ -151,6 +151,15 @@ class Stack:
             server.stop()
         self.servers = []
 
+    def count_in_logs(self, text: str) -> int:
+        """Lines of the running servers' logs that contain ``text``."""
+        count = 0
+        for server in self.servers:
+            server._log.flush()
+            with open(server.log_path, errors="replace") as log:
+                count += sum(1 for line in log if text in line)
+        return count
+
     @property
     def pids(self) -> list[int]:
         return [s.pid for s in self.servers]
