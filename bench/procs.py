@@ -123,30 +123,11 @@ def daphne_argv(port: int, app: str) -> list[str]:
     return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
 
 
-def uvicorn_argv(port: int, app: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--ws",
-        "websockets",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-        "--lifespan",
-        "off",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--ws-max-size",
-        str(1024 * 1024),
-        app,
-    ]
+def parley_argv(port: int, app: str, server: str) -> list[str]:
+    """Parley's own entry point (the Procfile's ``web``) on ``server``:
+    daphne, uvicorn or granian, configured as in production."""
+    argv = ["--server", server, "--bind", "127.0.0.1", "--port", str(port), app]
+    return [sys.executable, "-m", "config.server", *argv]
 
 
 def limit_argv(port: int, redis_url: str, prefix: str) -> list[str]:

@@ -329,9 +329,8 @@ class ParleyStack(Stack):
         self.setup = json.loads(out.stdout)
 
     def argv(self, port):
-        if os.environ.get("BENCH_PARLEY_SERVER") == "uvicorn":
-            return procs.uvicorn_argv(port, "config.asgi:application")
-        return procs.daphne_argv(port, "config.asgi:application")
+        server = os.environ.get("BENCH_PARLEY_SERVER") or "daphne"
+        return procs.parley_argv(port, "config.asgi:application", server)
 
     def room_key(self, k):
         return self.setup["rooms"][k]["id"]
