@@ -424,8 +424,9 @@ def servers_markdown(runs: list[dict]) -> str:
         "held deliveries/s",
         "p99 ms @ 2,000/s",
         "CPU-s per 1000 @ 1,000/s",
+        "idle sockets",
         "KiB per idle socket",
-        "idle CPU-s per minute",
+        "idle CPU-s per minute per 1,000 sockets",
         "held / peer",
     ]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
@@ -441,12 +442,20 @@ def servers_markdown(runs: list[dict]) -> str:
             _fmt(parley.get("held_delivered_per_s")),
             _fmt(p99),
             _fmt(cpu),
+            _fmt(_get(parley, "idle", "sockets")),
             _fmt(_kib(_get(parley, "idle", "bytes_per_socket"))),
-            _fmt(_get(parley, "idle", "cpu_s_per_minute")),
+            _fmt(_per_thousand(parley)),
             _x(number_ratio(parley.get("held_delivered_per_s"), peer)),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _per_thousand(stack: dict) -> float | None:
+    """Idle CPU-s per minute per 1,000 idle sockets (runs that held
+    different counts side by side)."""
+    cpu, count = _get(stack, "idle", "cpu_s_per_minute"), _get(stack, "idle", "sockets")
+    return None if cpu is None or not count else 1000 * cpu / count
 
 
 def _verdict(ok: bool) -> str:

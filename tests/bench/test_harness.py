@@ -450,7 +450,7 @@ def test_servers_table_has_a_row_per_run():
     b["parley"]["server"], b["run_id"] = "granian", "r2"
     lines = report.servers_markdown([a, b]).splitlines()
     assert len(lines) == 4
-    assert lines[2].startswith("| uvicorn (r) | 7,000 | 15.0 | 0.2 | 20.0 | 1.5 | 2.33× |")
+    assert lines[2].startswith("| uvicorn (r) | 7,000 | 15.0 | 0.2 | 5,000 | 20.0 | 0.3 | 2.33× |")
     assert lines[3].startswith("| granian (r2) | 7,000 | 30.0 |")
 
 
