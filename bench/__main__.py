@@ -343,11 +343,11 @@ def profile_under_load(pool, stack, out: dict, args, log_dir: Path) -> dict:
 
     rate = out.get("held_rate") or args.rates[0] / 2
     raw_path = log_dir / f"profile-{stack.name}.txt"
-    spy = profile.record(stack.pids[0], args.profile, raw_path)
+    spy = profile.record(stack.profile_pid, args.profile, raw_path)
     if spy is None:
         return {"skipped": "py-spy is not installed (.venv/bin/pip install py-spy)"}
     log(
-        f"{stack.name}: profiling server pid {stack.pids[0]} for {args.profile:g} s "
+        f"{stack.name}: profiling server pid {stack.profile_pid} for {args.profile:g} s "
         f"at {rate:,.0f} deliveries/s"
     )
     time.sleep(0.5)

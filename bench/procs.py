@@ -49,6 +49,26 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
+def with_descendants(pids) -> list[int]:
+    """``pids`` and every process under them (a server that runs its
+    workers as child processes, as granian does, is measured whole)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
 def total_cpu(pids) -> float:
     return sum(cpu_by_pid(pids).values())
 

@@ -162,7 +162,15 @@ class Stack:
 
     @property
     def pids(self) -> list[int]:
-        return [s.pid for s in self.servers]
+        """The server processes and their children (granian's workers)."""
+        return procs.with_descendants([s.pid for s in self.servers])
+
+    @property
+    def profile_pid(self) -> int:
+        """The process that serves the first server's sockets: the server
+        itself, or its last-started child when it has workers."""
+        family = procs.with_descendants([self.servers[0].pid])
+        return max(family[1:], default=family[0])
 
     # -- what the generator connects ---------------------------------------------
 
