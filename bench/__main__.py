@@ -30,7 +30,15 @@ from pathlib import Path
 
 from bench import procs, report
 from bench.loadgen import PROTOCOLS, LoadGen, WorkerPool, held
-from bench.stacks import BENCH_PG, BENCH_REDIS_URL, STACKS, database_exists, recreate_database
+from bench.stacks import (
+    BENCH_PG,
+    BENCH_REDIS_URL,
+    STACKS,
+    Shape,
+    database_exists,
+    parse_shapes,
+    recreate_database,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATA_DATABASE = "parley_bench_data"
@@ -41,6 +49,20 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative")
     return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def shapes_arg(text: str) -> list[Shape]:
+    try:
+        return parse_shapes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def parse_args(argv=None):
@@ -66,13 +88,69 @@ def parse_args(argv=None):
         default="1000,2000",
         help="rates always run, for the latency table (default 1000,2000)",
     )
-    parser.add_argument("--rooms", type=int, default=20, help="conversations (default 20)")
+    parser.add_argument(
+        "--rooms", type=int, default=20, help="conversations of the main shape (default 20)"
+    )
     parser.add_argument("--size", type=int, default=10, help="members each (default 10)")
+    parser.add_argument(
+        "--shapes",
+        type=shapes_arg,
+        default="2x100,1x500/5",
+        help="more shapes, each stepped for its held rate and run at the fixed rates: "
+        "ROOMSxSIZE[/SENDERS], comma list (default 2x100,1x500/5; '' for none)",
+    )
+    parser.add_argument(
+        "--shape-rates",
+        help="delivery rates to step through on the other shapes "
+        "(short: 1000,2000,4000,8000,16000,32000)",
+    )
     parser.add_argument(
         "--idle",
         type=non_negative_int,
+        default=5000,
+        help="idle sockets held with their heartbeats, for the idle CPU and memory figures "
+        "(default 5000; 0 skips them)",
+    )
+    parser.add_argument(
+        "--idle-first",
+        type=non_negative_int,
         default=1000,
-        help="idle sockets for the memory figure (default 1000; 0 skips it)",
+        help="memory per idle socket is also measured once this many are open (default 1000)",
+    )
+    parser.add_argument(
+        "--idle-concurrency",
+        type=int,
+        default=20,
+        help="idle sockets opened at once (default 20)",
+    )
+    parser.add_argument(
+        "--idle-seconds",
+        type=non_negative_float,
+        help="seconds the idle sockets are held for the CPU figure (short: 30, full: 90; "
+        "at least one heartbeat of the clients and of the servers)",
+    )
+    parser.add_argument(
+        "--stall-pct",
+        type=non_negative_float,
+        default=2.0,
+        help="share of the main shape's sockets that stop reading in the stalled-readers "
+        "step (default 2; 0 skips the step)",
+    )
+    parser.add_argument(
+        "--stall-rate",
+        type=float,
+        default=2000.0,
+        help="deliveries/s of the stalled-readers step (default 2000)",
+    )
+    parser.add_argument(
+        "--stall-seconds", type=float, help="length of that step (short: 25, full: 60)"
+    )
+    parser.add_argument(
+        "--stall-pad",
+        type=non_negative_int,
+        default=9000,
+        help="characters added to each message of that step, so a stalled socket is "
+        "owed bytes fast (default 9000; Parley allows 10,000)",
     )
     parser.add_argument(
         "--workers", type=int, default=1, help="load generator processes (default 1)"
@@ -120,8 +198,21 @@ def parse_args(argv=None):
         ]
     else:
         args.rates = [250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000]
+    if isinstance(args.shapes, str):  # the default, not yet parsed
+        args.shapes = parse_shapes(args.shapes)
+    if args.shape_rates:
+        args.shape_rates = sorted(float(r) for r in args.shape_rates.split(","))
+    elif args.full:
+        args.shape_rates = [500, 1000, 2000, 3000, 4000, 6000, 8000, 12000, 16000, 24000, 32000]
+    else:
+        args.shape_rates = [1000, 2000, 4000, 8000, 16000, 32000]
+    if args.idle_seconds is None:
+        args.idle_seconds = 90.0 if args.full else 30.0
+    if args.stall_seconds is None:
+        args.stall_seconds = 60.0 if args.full else 25.0
     args.fixed_rates = sorted(float(r) for r in args.fixed_rates.split(",") if r)
     args.bisect = 3 if args.full else 2
+    args.shape_bisect = 2 if args.full else 1
     if args.profile is None:
         args.profile = 20.0 if args.full else 8.0
     args.iterations = 1000 if args.full else 200
@@ -135,12 +226,28 @@ def log(message: str) -> None:
 # --- One delivery phase, with what the servers spent ----------------------------------
 
 
-def run_phase(pool, stack, rate: float, args, duration: float | None = None) -> dict:
+def run_phase(
+    pool,
+    stack,
+    rate: float,
+    args,
+    duration: float | None = None,
+    *,
+    shape: Shape | None = None,
+    stall: bool = False,
+    pad: int = 0,
+) -> dict:
+    """One phase at ``rate`` deliveries/s (a send owes one delivery to every
+    member of its room) on ``shape`` (default: the main one)."""
+    shape = shape or stack.shapes[0]
+    duration = duration or args.duration
     cpu0, svc0 = procs.total_cpu(stack.pids), procs.cpu_by_pid(procs.service_pids())
     raw = pool.run_phase(
-        send_rate=rate / args.size,
-        duration=duration or args.duration,
-        warmup=min(1.0, args.duration / 4),
+        send_rate=rate / shape.size,
+        duration=duration,
+        warmup=min(1.0, duration / 4),
+        stall=stall,
+        pad=pad,
     )
     cpu1 = procs.total_cpu(stack.pids)
     svc = procs.cpu_delta(svc0, procs.cpu_by_pid(procs.service_pids()))
@@ -157,39 +264,45 @@ def run_phase(pool, stack, rate: float, args, duration: float | None = None) -> 
     out["held"] = held(out, p99_ms=args.p99_ms)
     lat = out["latency_ms"]
     log(
-        f"{stack.name:6} {rate:>8.0f}/s  delivered {out['delivered_per_s']}/s  "
+        f"{stack.name:6} {shape.key:>8} {rate:>8.0f}/s  delivered {out['delivered_per_s']}/s  "
         f"p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']} ms  loss {out['loss_pct']}%  "
         f"errors {out['errors']}  cpu {out['server_cpu_s']}s  "
         f"{'held' if out['held'] else 'BROKE'}"
     )
     if out["error_samples"]:
         log(f"       first errors: {out['error_samples'][:2]}")
+    if out["stalled"]:
+        log(f"       stalled readers: {out['stalled']}")
     return out
 
 
-def step(pool, stack, args) -> dict:
+def step(pool, stack, args, *, shape=None, rates=None, bisect=None) -> dict:
     """Raise the rate until p99 > bound or anything is lost; then bisect.
 
     A step that breaks is tried once more (the machine is shared; one noisy
     second should not decide it). The held rate is the highest one holding
     with every lower step holding too. Fixed rates always run.
     """
+    rates = args.rates if rates is None else rates
+    bisect = args.bisect if bisect is None else bisect
     phases: list[dict] = []
 
     def attempt(rate):
-        result = run_phase(pool, stack, rate, args)
+        result = run_phase(pool, stack, rate, args, shape=shape)
         phases.append(result)
         if not result["held"]:
-            again = run_phase(pool, stack, rate, args)
+            again = run_phase(pool, stack, rate, args, shape=shape)
             phases.append(again)
             if again["held"]:
                 return again
         return result
 
     best, broke_at = None, None
-    for rate in args.rates:
+    for rate in sorted(set(rates) | set(args.fixed_rates)):
         if broke_at is not None and rate > max(args.fixed_rates, default=0):
             break
+        if broke_at is not None and rate not in args.fixed_rates:
+            continue
         result = attempt(rate)
         if result["held"] and broke_at is None:
             best = result
@@ -198,7 +311,7 @@ def step(pool, stack, args) -> dict:
     if broke_at is not None:
         low = best["offered_deliveries_per_s"] if best else 0.0
         high = broke_at
-        for _ in range(args.bisect):
+        for _ in range(bisect):
             mid = round((low + high) / 2, -1)
             if mid <= low or mid >= high:
                 break
@@ -230,11 +343,11 @@ def profile_under_load(pool, stack, out: dict, args, log_dir: Path) -> dict:
 
     rate = out.get("held_rate") or args.rates[0] / 2
     raw_path = log_dir / f"profile-{stack.name}.txt"
-    spy = profile.record(stack.pids[0], args.profile, raw_path)
+    spy = profile.record(stack.profile_pid, args.profile, raw_path)
     if spy is None:
         return {"skipped": "py-spy is not installed (.venv/bin/pip install py-spy)"}
     log(
-        f"{stack.name}: profiling server pid {stack.pids[0]} for {args.profile:g} s "
+        f"{stack.name}: profiling server pid {stack.profile_pid} for {args.profile:g} s "
         f"at {rate:,.0f} deliveries/s"
     )
     time.sleep(0.5)
@@ -251,65 +364,219 @@ def profile_under_load(pool, stack, out: dict, args, log_dir: Path) -> dict:
     return summary
 
 
-# --- Memory per idle socket -------------------------------------------------------------
+# What Parley logs when it closes a socket that fell too far behind (4008).
+TOO_FAR_BEHIND_LOG = "closed with 4008"
 
 
-def idle_memory(stack, count: int) -> dict | None:
-    """RSS of the stack's servers before and after ``count`` idle sockets
-    connect, per socket; None for no sockets (``--idle 0``): nothing to
-    divide by, and the report shows the figure as not measured."""
+def stalled_readers(pool, stack, args, previous: dict) -> dict:
+    """One step at ``--stall-rate`` (or the stack's held rate, ``previous``'s,
+    when lower) on the main shape with ``--stall-pct`` of
+    the sockets not reading, each message padded by ``--stall-pad``
+    characters: the others' latency and loss, what became of the stalled
+    ones, and how far the servers' memory rose meanwhile."""
+    # At a rate the stack holds: the step is about the stalled sockets, not
+    # an overload (which would hide what they do to the others).
+    rate = min(args.stall_rate, previous.get("held_rate") or args.rates[0] / 2)
+    procs.wait_quiet(stack.pids)
+    logged = stack.count_in_logs(TOO_FAR_BEHIND_LOG)
+    with procs.PeakRss(stack.pids) as rss:
+        out = run_phase(
+            pool,
+            stack,
+            rate,
+            args,
+            duration=args.stall_seconds,
+            stall=True,
+            pad=args.stall_pad,
+        )
+    out["rss_before"], out["rss_peak"], out["rss_after"] = rss.start, rss.peak, rss.end
+    out["rss_growth_peak_bytes"] = rss.peak - rss.start
+    # A stalled socket's close frame waits behind what it did not read, so
+    # its client sees the connection drop (1006); the server's log says why.
+    out["server_logged_too_far_behind"] = stack.count_in_logs(TOO_FAR_BEHIND_LOG) - logged
+    log(
+        f"{stack.name:6} stalled step: server RSS {rss.start / 2**20:.1f} → peak "
+        f"{rss.peak / 2**20:.1f} → {rss.end / 2**20:.1f} MiB"
+    )
+    return out
+
+
+# --- Idle sockets: memory and CPU -----------------------------------------------------
+
+
+def idle_sockets(stack, args, people: list[int]) -> dict | None:
+    """Open ``--idle`` sockets (each in one room, logged in for Parley),
+    every one sending its heartbeat as real clients do. RSS of the servers
+    per socket once ``--idle-first`` are open and once all are; then the
+    servers' CPU while the sockets idle for ``--idle-seconds``, per minute.
+    None for no sockets (``--idle 0``): nothing to divide by, and the report
+    shows the figures as not measured."""
+    count = args.idle
     if count <= 0:
         return None
-    endpoints = stack.idle_endpoints(count)
+    first = min(args.idle_first, count)
 
     async def main():
         gen = LoadGen(
-            endpoints, [], PROTOCOLS[stack.protocol](), connect_concurrency=20, connect_timeout=60
+            [],
+            [],
+            PROTOCOLS[stack.protocol](),
+            connect_concurrency=args.idle_concurrency,
+            connect_timeout=60,
         )
-        await asyncio.sleep(1.0)
+        out: dict = {"sockets": count}
+        # What the first sockets load once per process (modules, pools) is
+        # not a per-socket cost: a few sockets come and go before the count.
+        warm = LoadGen([], [], PROTOCOLS[stack.protocol](), connect_concurrency=20)
+        await warm.connect(stack.idle_endpoints(10, members=people))
+        await warm.close()
+        await asyncio.sleep(2.0)
         before = sum(procs.rss_bytes(p) for p in stack.pids)
+        out["rss_before"] = before
         try:
-            await gen.connect()
-            await asyncio.sleep(3.0)  # let the servers settle (heartbeats, presence)
-            after = sum(procs.rss_bytes(p) for p in stack.pids)
+            started = time.monotonic()
+            steps = [(0, first), (first, count - first)] if first < count else [(0, count)]
+            for start, n in steps:
+                if n <= 0:
+                    continue
+                await gen.connect(stack.idle_endpoints(n, start, members=people))
+                if not gen._beat:
+                    gen.start_heartbeat()
+                await asyncio.sleep(3.0)  # let the servers settle (presence, hello)
+                rss = sum(procs.rss_bytes(p) for p in stack.pids)
+                opened = start + n
+                out[f"rss_at_{opened}"] = rss
+                out.setdefault("bytes_per_socket_by_count", {})[str(opened)] = round(
+                    (rss - before) / opened
+                )
+                log(
+                    f"{stack.name:6} idle: {opened} sockets, RSS {before / 2**20:.1f} → "
+                    f"{rss / 2**20:.1f} MiB, {(rss - before) / opened / 1024:.1f} KiB per socket"
+                )
+            out["connect_seconds"] = round(time.monotonic() - started, 1)
+            out["connect_retries"] = gen.connect_retries
+            out["people"] = len(people)
+            pings0, pongs0 = gen.pings, gen.pongs
+            cpu0 = procs.total_cpu(stack.pids)
+            svc0 = procs.cpu_by_pid(procs.service_pids())
+            await asyncio.sleep(args.idle_seconds)
+            cpu = procs.total_cpu(stack.pids) - cpu0
+            svc = procs.cpu_delta(svc0, procs.cpu_by_pid(procs.service_pids()))
+            window = args.idle_seconds
+            out.update(
+                {
+                    "window_s": window,
+                    "server_cpu_s": round(cpu, 3),
+                    # No window (``--idle-seconds 0``), no CPU figure.
+                    "cpu_s_per_minute": round(60 * cpu / window, 3) if window else None,
+                    "services_cpu_s_per_minute": round(60 * svc / window, 3) if window else None,
+                    "pings": gen.pings - pings0,
+                    "pongs": gen.pongs - pongs0,
+                    "heartbeat_seconds": gen.proto.heartbeat_seconds,
+                    "open_at_end": gen.open_sockets(),
+                    "closed_by_server": gen.close_codes(),
+                    "rss_end": sum(procs.rss_bytes(p) for p in stack.pids),
+                }
+            )
         finally:
             await gen.close()
-        return before, after
+        return out
 
-    before, after = asyncio.run(main())
-    per = (after - before) / count
+    out = asyncio.run(main())
+    by_count = out.get("bytes_per_socket_by_count", {})
+    out["bytes_per_socket"] = by_count.get(str(count))
+    out["bytes_per_socket_first"] = by_count.get(str(first))
+    out["first"] = first
     log(
-        f"{stack.name:6} idle: {count} sockets, RSS {before / 2**20:.1f} → "
-        f"{after / 2**20:.1f} MiB, {per / 1024:.1f} KiB per socket"
+        f"{stack.name:6} idle: {count} sockets for {args.idle_seconds:g} s: server CPU "
+        f"{out['cpu_s_per_minute']} s per minute, {out['pings']} pings, {out['pongs']} pongs, "
+        f"{out['open_at_end']} open at the end"
     )
-    return {
-        "sockets": count,
-        "rss_before": before,
-        "rss_after": after,
-        "bytes_per_socket": round(per),
-    }
+    return out
 
 
 # --- Stacks -----------------------------------------------------------------------------
 
 
+def stack_shapes(args) -> list[Shape]:
+    """The main shape first, then the others (a repeat of it left out)."""
+    main_shape = Shape(args.rooms, args.size)
+    return [main_shape] + [s for s in args.shapes if s != main_shape]
+
+
+# Idle sockets per person: a few tabs and devices each, well under
+# PARLEY_MAX_SOCKETS_PER_USER (10).
+IDLE_SOCKETS_PER_PERSON = 6
+
+
+def idle_shape(args) -> Shape | None:
+    """Rooms of 10 for the people the idle sockets need beyond the main
+    shape's (None when it has enough). Idle sockets are opened by people in
+    small rooms only: in a room of 500, each person's first socket tells
+    499 contacts they are online, a connection storm measured by the shapes
+    that have such rooms, not by the idle figure."""
+    people = -(-args.idle // IDLE_SOCKETS_PER_PERSON)
+    missing = people - args.rooms * args.size
+    return Shape(-(-missing // 10), 10) if missing > 0 else None
+
+
 def run_stack(name: str, args, run_id: str, log_dir: Path) -> dict:
-    stack = STACKS[name](rooms=args.rooms, size=args.size, log_dir=log_dir, run_id=run_id)
+    shapes = stack_shapes(args)
+    extra = idle_shape(args)
+    stack = STACKS[name](shapes=shapes + ([extra] if extra else []), log_dir=log_dir, run_id=run_id)
+    # The idle sockets' people: the main shape's, and the extra rooms'.
+    idle_people = list(stack.shape_members(0))
+    if extra:
+        idle_people += list(stack.shape_members(len(shapes)))
     log(f"{name}: starting two server processes ({stack.description})")
     out: dict = {"description": stack.description}
     try:
         stack.start()
-        endpoints, rooms = stack.plan()
-        pool = WorkerPool(endpoints, rooms, stack.protocol, args.workers)
-        try:
-            pool.connect()
-            log(f"{name}: {len(endpoints)} sockets connected in {len(rooms)} rooms")
-            out.update(step(pool, stack, args))
-            if name == "parley" and args.profile > 0:
-                out["profile"] = profile_under_load(pool, stack, out, args, log_dir)
-        finally:
-            pool.close()
-        idle = idle_memory(stack, args.idle)
+        for index, shape in enumerate(shapes):
+            waited = procs.wait_quiet(stack.pids)
+            if waited > 2:
+                log(f"{name}: waited {waited} s for the servers to go quiet")
+            endpoints, rooms = stack.plan(index)
+            pool = WorkerPool(
+                endpoints,
+                rooms,
+                stack.protocol,
+                args.workers,
+                stall_pct=args.stall_pct if index == 0 else 0.0,
+            )
+            try:
+                started = time.monotonic()
+                retries = pool.connect()
+                out.setdefault("connect_seconds", {})[shape.key] = round(
+                    time.monotonic() - started, 1
+                )
+                out.setdefault("connect_retries", {})[shape.key] = retries
+                log(
+                    f"{name}: {len(endpoints)} sockets connected in {len(rooms)} rooms"
+                    + (f" ({retries} handshakes tried again)" if retries else "")
+                )
+                if index == 0:
+                    out.update(step(pool, stack, args))
+                    if name == "parley" and args.profile > 0:
+                        out["profile"] = profile_under_load(pool, stack, out, args, log_dir)
+                    if args.stall_pct > 0:
+                        out["stall"] = stalled_readers(pool, stack, args, out)
+                else:
+                    found = step(
+                        pool,
+                        stack,
+                        args,
+                        shape=shape,
+                        rates=args.shape_rates,
+                        bisect=args.shape_bisect,
+                    )
+                    out.setdefault("shapes", {})[shape.key] = found | {"label": shape.label}
+            finally:
+                pool.close()
+        if args.idle > 0:
+            stack.restart()
+            procs.wait_quiet(stack.pids)
+        idle = idle_sockets(stack, args, idle_people)
         if idle is not None:
             out["idle"] = idle
     except Exception as exc:
@@ -397,6 +664,34 @@ def machine() -> dict:
     }
 
 
+def settings_of(args) -> dict:
+    """The run's settings as its results record them (JSON)."""
+    return {k: v for k, v in vars(args).items() if k not in ("only", "shapes")} | {
+        "only": args.only,
+        "shapes": [s.key for s in stack_shapes(args)],
+    }
+
+
+def parley_checkout() -> dict:
+    """Which Parley ran: the checkout (``BENCH_PARLEY_ROOT``), its commit and
+    the ASGI server (``BENCH_PARLEY_SERVER``; unset is the Procfile's)."""
+    root = Path(os.environ.get("BENCH_PARLEY_ROOT") or procs.ROOT).resolve()
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {
+        "root": str(root),
+        "commit": commit,
+        "server": os.environ.get("BENCH_PARLEY_SERVER") or "default (Procfile)",
+    }
+
+
 def raise_fd_limit(wanted: int) -> None:
     import resource
 
@@ -438,7 +733,8 @@ def main(argv=None) -> int:
         "run_id": run_id,
         "command": "python -m bench " + " ".join(argv),
         "machine": machine(),
-        "settings": {k: v for k, v in vars(args).items() if k != "only"} | {"only": args.only},
+        "settings": settings_of(args),
+        "parley": parley_checkout(),
         "stacks": {},
     }
     for name in ("limit", "peer", "parley"):

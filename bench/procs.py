@@ -49,6 +49,26 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
+def with_descendants(pids) -> list[int]:
+    """``pids`` and every process under them (a server that runs its
+    workers as child processes, as granian does, is measured whole)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
 def total_cpu(pids) -> float:
     return sum(cpu_by_pid(pids).values())
 
@@ -142,3 +162,55 @@ def limit_argv(port: int, redis_url: str, prefix: str) -> list[str]:
         "--prefix",
         prefix,
     ]
+
+
+def wait_quiet(pids, *, busy: float = 0.2, limit: float = 30.0) -> float:
+    """Wait until ``pids`` together use less than ``busy`` of a core over a
+    second (a server still working off an overload), at most ``limit``
+    seconds; returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = total_cpu(pids)
+        time.sleep(1.0)
+        if total_cpu(pids) - before < busy:
+            break
+    return round(time.monotonic() - started, 1)
+
+
+class PeakRss:
+    """The highest summed RSS of ``pids`` while the ``with`` block runs,
+    sampled every ``every`` seconds from a thread (a stalled reader's
+    buffer may be freed the moment its socket closes, before the end)."""
+
+    def __init__(self, pids, every: float = 0.25):
+        import threading
+
+        self.pids = list(pids)
+        self.every = every
+        self.start = self.peak = self.end = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _total(self) -> int:
+        total = 0
+        for pid in self.pids:
+            try:
+                total += rss_bytes(pid)
+            except OSError:
+                continue
+        return total
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.every):
+            self.peak = max(self.peak, self._total())
+
+    def __enter__(self) -> "PeakRss":
+        self.start = self.peak = self._total()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.end = self._total()
+        self.peak = max(self.peak, self.end)

@@ -98,6 +98,8 @@ class Relay:
                     await self.join(ws, wanted)
                     rooms.extend(r for r in wanted if r not in rooms)
                     await ws.send(json.dumps({"type": "joined", "rooms": rooms}))
+                elif kind == "ping":
+                    await ws.send('{"type":"pong"}')
                 else:
                     await ws.send('{"type":"error","code":"unknown_type"}')
         finally:

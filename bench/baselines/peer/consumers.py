@@ -35,6 +35,8 @@ class RelayConsumer(AsyncWebsocketConsumer):
                     await self.channel_layer.group_add(room, self.channel_name)
                     self.rooms.append(room)
             await self.send(text_data=json.dumps({"type": "joined", "rooms": self.rooms}))
+        elif kind == "ping":
+            await self.send(text_data='{"type":"pong"}')
         else:
             await self.send(text_data='{"type":"error","code":"unknown_type"}')
 
