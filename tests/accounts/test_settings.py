@@ -255,9 +255,9 @@ def test_the_channel_layer_is_sharded_over_the_servers_listed(tmp_path):
 def test_the_benchmark_runs_parley_in_its_production_profile(tmp_path):
     """bench/ measures the production profile: its server environment loads
     as production even when the caller (this suite) runs embedded."""
-    from bench.stacks import ParleyStack
+    from bench.stacks import ParleyStack, Shape
 
-    stack = ParleyStack(rooms=1, size=2, log_dir=tmp_path, run_id="settingstest")
+    stack = ParleyStack(shapes=[Shape(rooms=1, size=2)], log_dir=tmp_path, run_id="settingstest")
     env = stack.env()
     assert os.environ.get("PARLEY_PROFILE") == "embedded"
     found = summary(env)
