@@ -73,6 +73,7 @@ locked, so a conversation archived while a send waited is not written to.
 """
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from functools import wraps
 from typing import Any, Final, TypeVar
 
@@ -416,12 +417,15 @@ def _with_a_block(user: User) -> Q:
     return Q(type=ConversationType.DIRECT) & Q(Exists(blocked_pair))
 
 
-def mutes_in_force(user_id: Any, conversation: Any) -> QuerySet[Mute]:
+def mutes_in_force(
+    user_id: Any, conversation: Any, *, now: datetime | None = None
+) -> QuerySet[Mute]:
     """The moderators' mutes that stop ``user_id`` posting in
-    ``conversation`` (an id, or ``OuterRef("pk")`` in a query form) now:
-    started, not ended, not lifted, for that conversation or everywhere.
-    A mute ends by the clock alone: no job lifts it."""
-    now = timezone.now()
+    ``conversation`` (an id, or ``OuterRef("pk")`` in a query form) at
+    ``now`` (default: now): started, not ended, not lifted, for that
+    conversation or everywhere. A mute ends by the clock alone: no job
+    lifts it."""
+    now = now or timezone.now()
     return Mute.objects.filter(
         Q(conversation=conversation) | Q(conversation__isnull=True),
         user_id=user_id,
@@ -442,10 +446,12 @@ def may_post(user: User, conversation: Conversation, *, membership: Membership =
 
 
 @_query
-def postable_conversations(user: User) -> QuerySet[Conversation]:
+def postable_conversations(user: User, *, now: datetime | None = None) -> QuerySet[Conversation]:
+    """Where ``user`` may post at ``now`` (default: now; the send passes its
+    own time, ``messaging.services.claims``)."""
     return Conversation.objects.filter(
         _member_of(user),
-        ~Exists(mutes_in_force(getattr(user, "pk", None), OuterRef("pk"))),
+        ~Exists(mutes_in_force(getattr(user, "pk", None), OuterRef("pk"), now=now)),
         archived_at__isnull=True,
     ).exclude(_with_a_block(user))
 

@@ -25,6 +25,7 @@ from messaging.models import AuditAction, Conversation, Message, MessageType
 from messaging.moderation import filtering
 from messaging.moderation import selectors as moderation_selectors
 from messaging.search.services import indexing
+from messaging.services import claims
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from messaging.threads import markdown
@@ -189,7 +190,12 @@ def send_message(
             # seq included, rolls back below.
             stored = store_message(
                 message,
-                claim=policy.postable_conversations(sender),
+                claim=claims.postable(
+                    sender,
+                    conversation_id,
+                    message.sent_at,
+                    main_stream=message.in_main_stream,
+                ),
                 audit_action=AuditAction.MESSAGE_SEND,
                 searchable=True,
             )

@@ -20,6 +20,7 @@ store the same rows.
 """
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 from uuid import UUID
@@ -34,10 +35,18 @@ from messaging.search.services import indexing
 from messaging.threads import payloads as thread_payloads
 
 
+@dataclass(frozen=True)
+class CompiledClaim:
+    """A claim as SQL: ``UPDATE conversations … WHERE … RETURNING last_seq``."""
+
+    sql: str
+    params: list
+
+
 def store_message(
     message: Message,
     *,
-    claim: QuerySet[Conversation],
+    claim: QuerySet[Conversation] | CompiledClaim,
     audit_action: str | None,
     searchable: bool = False,
 ) -> bool:
@@ -54,10 +63,16 @@ def store_message(
 
     ``searchable``: also index the message for search (a person's message;
     its attachments, if any, already in ``message.attachments``' cache).
+
+    ``claim`` may come compiled already (``compile_claim``, or the send's
+    ``messaging.services.claims``), for the same conversation, with
+    ``message.sent_at`` as its time and ``message.in_main_stream``.
     """
-    claim_sql, claim_params = _claim(
-        claim, message.conversation_id, message.sent_at, main_stream=message.in_main_stream
-    )
+    if isinstance(claim, QuerySet):
+        claim = compile_claim(
+            claim, message.conversation_id, message.sent_at, main_stream=message.in_main_stream
+        )
+    claim_sql, claim_params = claim.sql, claim.params
     if _in_one_statement():
         stored = _store_in_one_statement(
             message, claim_sql, claim_params, audit_action, searchable=searchable
@@ -91,9 +106,9 @@ def _field(model: type[Model], name: str) -> Field:
     return field
 
 
-def _claim(
+def compile_claim(
     claim: QuerySet[Conversation], conversation_id: UUID, now: datetime, *, main_stream: bool
-) -> tuple[str, list]:
+) -> CompiledClaim:
     """``UPDATE conversations SET last_seq = last_seq + 1, … WHERE <claim>
     AND id = … RETURNING last_seq``, compiled by Django from the queryset.
     A thread-only reply (not ``main_stream``) takes a seq but leaves
@@ -112,7 +127,7 @@ def _claim(
         raise ValueError("A claim's conditions must not join other tables; use Exists().")
     sql, params = query.get_compiler(connection=connection).as_sql()
     last_seq = _qn(_field(Conversation, "last_seq").column)
-    return f"{sql} RETURNING {last_seq}", list(params)
+    return CompiledClaim(f"{sql} RETURNING {last_seq}", list(params))
 
 
 def _store_in_steps(
