@@ -8,6 +8,7 @@ friends rather than indexing ``settings.PARLEY`` directly.
 
 import logging
 import math
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -145,10 +146,35 @@ def _role_limits_version() -> str:
     return str(version)
 
 
+@dataclass(frozen=True)
+class _ProcessCopy:
+    """The rows this process last took from the cache, under their version."""
+
+    version: str
+    table: dict[str, dict[str, float | int | None]]
+    taken_at: float
+
+
+_process_copy: _ProcessCopy | None = None
+
+
 def role_limits_table() -> dict[str, dict[str, float | int | None]]:
-    """``{role: {field: value or None}}`` for the roles that have a row."""
+    """``{role: {field: value or None}}`` for the roles that have a row.
+
+    Every send asks (its bucket), so the version is the one read per call:
+    while it is unchanged the process keeps its own copy of the rows (for
+    at most ``ROLE_LIMITS_CACHE_SECONDS``, as the cache does), and only a
+    new version fetches them again."""
+    global _process_copy
     try:
         version = _role_limits_version()
+        copy = _process_copy
+        if (
+            copy is not None
+            and copy.version == version
+            and time.monotonic() - copy.taken_at < ROLE_LIMITS_CACHE_SECONDS
+        ):
+            return copy.table
         key = f"{ROLE_LIMITS_CACHE_KEY}:{version}"
         table = cache.get(key)
     except Exception:  # the cache's own client errors (redis-py): read the database
@@ -160,6 +186,7 @@ def role_limits_table() -> dict[str, dict[str, float | int | None]]:
             cache.set(key, table, ROLE_LIMITS_CACHE_SECONDS)
         except Exception:
             logger.warning("Role limits: could not cache", exc_info=True)
+    _process_copy = _ProcessCopy(version, table, time.monotonic())
     return table
 
 
