@@ -47,6 +47,11 @@ CLOSE_TOO_FAR_BEHIND = 4008
 MAX_REF_CHARS = 64
 
 
+def _socket_limits(role: str) -> tuple[int, limits.SendAllowance]:
+    """The role's socket limit and send bucket, in one trip to the thread pool."""
+    return limits.max_sockets_per_user(role), limits.send_allowance(role)
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     # No channel-layer channel per socket: Channels skips the layer when the
     # alias names none (AsyncConsumer.__call__), and the hub subscribes once
@@ -118,8 +123,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The role's own figures (RoleLimits); the deployment's settings if
         # the database cannot say (the conversations read below reports it).
         try:
-            max_sockets = await db(limits.max_sockets_per_user)(self.user.role)
-            allowance = await db(limits.send_allowance)(self.user.role)
+            max_sockets, allowance = await db(_socket_limits)(self.user.role)
         except ServiceUnavailable:
             max_sockets, allowance = limits.max_sockets_per_user(), limits.send_allowance()
         if change.connections > max_sockets:

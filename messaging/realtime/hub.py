@@ -18,6 +18,10 @@ The guarantees a channel per socket gave hold here:
 - a conversation's events go through ``LiveOrder``
   (``messaging.realtime.ordering``), which releases them to the fan-out;
   it forgets a conversation when its last local socket leaves;
+- an event for many people at once (a presence change, to every contact:
+  ``events.apublish_to_users``) is one layer message to the people group,
+  which every hub subscribes to when it starts; the hub hands its frame to
+  the local sockets of each person it names;
 - ``conversation.added`` joins every local socket of the user's group to the
   conversation (subscribed) before the frame goes out;
   ``conversation.removed`` removes them first; ``session.revoked`` closes
@@ -95,6 +99,7 @@ class Hub:
         self._pending: dict[str, asyncio.Task] = {}
         self._opening: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
+        self._people: asyncio.Task | None = None
         self._closed = False
 
     # --- Membership (synchronous; the layer follows) ---------------------------
@@ -183,6 +188,10 @@ class Hub:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._receive())
             self._task.add_done_callback(self._receive_ended)
+        if self._people is None:
+            # Every hub is in the people group, with or without members.
+            self._people = self._layer_op(events.PEOPLE_GROUP, events.subscribe)
+        await asyncio.wait({self._people})
 
     def _receive_ended(self, task: asyncio.Task) -> None:
         self._task = None
@@ -208,7 +217,9 @@ class Hub:
                 continue
             self.received += 1
             try:
-                if message.get("type") == "conversation_added":
+                if message.get("group") == events.PEOPLE_GROUP:
+                    self._release_to_people(message)
+                elif message.get("type") == "conversation_added":
                     await self._conversation_added(message)
                 elif "conversation" in message:
                     self._order.offer(message)
@@ -225,7 +236,7 @@ class Hub:
         except Exception:
             logger.exception("Could not open a new channel for the hub")
             return
-        for group in list(self.members):
+        for group in [events.PEOPLE_GROUP, *self.members]:
             self._layer_op(group, events.subscribe)
             if old is not None:
                 self._layer_op(group, functools.partial(_unsubscribe_channel, old))
@@ -260,6 +271,16 @@ class Hub:
                     member.deliver(text, size, limit)
         else:
             for member in tuple(members):
+                member.deliver(text, size, limit)
+
+    def _release_to_people(self, event: dict) -> None:
+        """Hand an ``apublish_to_users`` event's frame to the local sockets
+        of each person it names (their user groups)."""
+        text = event["frame"]
+        size = len(text)
+        limit = send_buffer_bytes()
+        for group in event.get("groups", ()):
+            for member in tuple(self.members.get(group, ())):
                 member.deliver(text, size, limit)
 
     async def _conversation_added(self, event: dict) -> None:

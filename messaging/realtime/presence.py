@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from channels.db import database_sync_to_async
-
 from messaging import events
 from messaging.realtime import health, selectors
 from messaging.realtime.backends import PresenceChange, StoreUnavailable, presence_store
 from messaging.realtime.backends.base import ONLINE
+from messaging.realtime.database import db
 from messaging.services.presence import record_presence
 
 __all__ = [
@@ -146,7 +145,7 @@ async def statuses(user_ids: Iterable[UUID | str]) -> dict[str, dict]:
     except StoreUnavailable as error:
         health.report_failure("presence", error)
         live = dict.fromkeys(ids, UNKNOWN)
-    return _with_last_seen(live, await database_sync_to_async(selectors.last_seen)(ids))
+    return _with_last_seen(live, await db(selectors.last_seen)(ids))
 
 
 def statuses_sync(user_ids: Iterable[UUID | str]) -> dict[str, dict]:
@@ -180,13 +179,12 @@ async def announce(change: PresenceChange) -> None:
     if not change.changed:
         return
     try:
-        seen, contacts = await database_sync_to_async(_record)(change.user_id, change.after)
+        seen, contacts = await db(_record)(change.user_id, change.after)
     except Exception:
         logger.warning("Could not record presence of %s", change.user_id, exc_info=True)
         return
     if not contacts:
         return  # the account is gone, or shares no conversation: nobody to tell
-    await events.apublish_many(
-        (events.user_group(contact) for contact in contacts),
-        events.presence(user_id=change.user_id, status=change.after, last_seen=seen),
+    await events.apublish_to_users(
+        contacts, events.presence(user_id=change.user_id, status=change.after, last_seen=seen)
     )

@@ -131,6 +131,50 @@ async def test_an_event_is_received_once_per_process_however_many_sockets(
         await socket.socket.close()
 
 
+async def test_a_presence_change_is_one_layer_message_for_every_contact(
+    make_user, open_socket, monkeypatch
+):
+    """A person who comes online in a room of five: one layer message
+    reaches this process (the people group), and every contact's socket
+    gets the presence frame once; someone who shares nothing gets none."""
+    delivered: list[dict] = []
+    layer_receive = events.receive
+
+    async def counting_receive(channel):
+        message = await layer_receive(channel)
+        delivered.append(message)
+        return message
+
+    monkeypatch.setattr(events, "receive", counting_receive)
+    admin = await orm(make_user)(Role.ADMIN)
+    students = [await orm(make_user)(Role.STUDENT) for _ in range(4)]
+    stranger = await orm(make_user)(Role.STUDENT)
+    await orm(services.create_conversation)(
+        creator=admin, kind=ConversationType.GROUP, participants=students[:3], title="Room"
+    )
+    sockets = [Recorder(await open_socket(user)) for user in [admin, *students[:3], stranger]]
+    newcomer = students[3]
+    await orm(services.create_conversation)(
+        creator=admin, kind=ConversationType.GROUP, participants=students, title="Room 2"
+    )
+    late = Recorder(await open_socket(newcomer))
+
+    def newcomer_online(frame):
+        return frame["type"] == "presence" and frame["user_id"] == str(newcomer.pk)
+
+    for socket in sockets[:4]:
+        await socket.until(newcomer_online)
+    for socket in sockets:
+        await socket.sync()
+        assert len([f for f in socket.frames if newcomer_online(f)]) == (socket is not sockets[4])
+    # The others' own announcements may still be on their way: count the
+    # newcomer's only.
+    presence = [m for m in delivered if m["type"] == "presence" and str(newcomer.pk) in m["frame"]]
+    assert len(presence) == 1 and presence[0]["group"] == events.PEOPLE_GROUP
+    for socket in [*sockets, late]:
+        await socket.socket.close()
+
+
 async def test_a_socket_joins_and_leaves_while_events_flow(make_user, open_socket):
     """While another conversation's messages keep coming, a member is
     removed and added back: they get every message while in, nothing of the

@@ -51,16 +51,29 @@ def test_record_presence_and_last_seen_writes(student):
     assert UserPresence.objects.count() == 1
 
 
-async def test_apublish_many_serializes_once_and_survives_a_failing_group(monkeypatch):
-    groups = [events.user_group(uuid.uuid4()) for _ in range(3)]
-    recording = RecordingLayer(failing=[groups[1]])
-    monkeypatch.setattr(events, "get_channel_layer", lambda: recording)
+async def test_a_frame_for_many_people_is_one_layer_message(layer):
+    people = [uuid.uuid4() for _ in range(300)]
     frame = events.presence(user_id=uuid.uuid4(), status="online", last_seen=None)
-    await events.apublish_many(groups, frame)
-    assert [group for group, _ in recording.sent] == [groups[0], groups[2]]
-    first, last = (message for _, message in recording.sent)
-    assert first == {"type": "presence", "frame": events.to_json(frame), "group": groups[0]}
-    assert first["frame"] is last["frame"], "serialized once for every group"
+    await events.apublish_to_users(people, frame)
+    assert layer.sent == [
+        (
+            events.PEOPLE_GROUP,
+            {
+                "type": "presence",
+                "frame": events.to_json(frame),
+                "group": events.PEOPLE_GROUP,
+                "groups": [events.user_group(person) for person in people],
+            },
+        )
+    ]
+
+
+async def test_a_failing_layer_loses_the_hint_only(monkeypatch):
+    monkeypatch.setattr(
+        events, "get_channel_layer", lambda: RecordingLayer(failing=[events.PEOPLE_GROUP])
+    )
+    frame = events.presence(user_id=uuid.uuid4(), status="online", last_seen=None)
+    await events.apublish_to_users([uuid.uuid4()], frame)  # logged, not raised
 
 
 @pytest.mark.django_db(transaction=True)
@@ -68,10 +81,12 @@ def test_announce_tells_contacts_only(direct, assigned, make_user, layer):
     mentor, student = assigned
     stranger = make_user()
     async_to_sync(presence.announce)(PresenceChange(str(mentor.pk), "offline", "online", 1))
-    told = {group for group, _ in layer.sent}
+    [(group, message)] = layer.sent
+    assert group == events.PEOPLE_GROUP
+    told = set(message["groups"])
     assert told == {events.user_group(mentor.pk), events.user_group(student.pk)}
     assert events.user_group(stranger.pk) not in told
-    frame = json.loads(layer.sent[0][1]["frame"])
+    frame = json.loads(message["frame"])
     assert frame["user_id"] == str(mentor.pk) and frame["status"] == "online"
     assert UserPresence.objects.get(user=mentor).status == "online"
     # No change, no event and no write.
