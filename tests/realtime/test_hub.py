@@ -88,21 +88,28 @@ async def send(sender, conversation, content: str):
     return result.message
 
 
-async def test_an_event_is_received_once_per_process_however_many_sockets(
-    make_user, open_socket, monkeypatch
-):
-    """Six sockets of one conversation in this process: the layer delivers
-    the event to the hub once, and each socket gets the frame once."""
-    delivered: list[dict] = []
+@pytest.fixture
+def delivered(monkeypatch) -> list[dict]:
+    """Every message the layer hands this process's hub, in order. Take it
+    before any socket opens: the hub of the test's event loop starts with
+    the first."""
+    received: list[dict] = []
     layer_receive = events.receive
 
     async def counting_receive(channel):
         message = await layer_receive(channel)
-        delivered.append(message)
+        received.append(message)
         return message
 
-    # Before any socket opens: the hub of this test's event loop starts with it.
     monkeypatch.setattr(events, "receive", counting_receive)
+    return received
+
+
+async def test_an_event_is_received_once_per_process_however_many_sockets(
+    make_user, open_socket, delivered
+):
+    """Six sockets of one conversation in this process: the layer delivers
+    the event to the hub once, and each socket gets the frame once."""
     admin = await orm(make_user)(Role.ADMIN)
     students = [await orm(make_user)(Role.STUDENT) for _ in range(4)]
     room = await orm(services.create_conversation)(
@@ -132,20 +139,11 @@ async def test_an_event_is_received_once_per_process_however_many_sockets(
 
 
 async def test_a_presence_change_is_one_layer_message_for_every_contact(
-    make_user, open_socket, monkeypatch
+    make_user, open_socket, delivered
 ):
     """A person who comes online in a room of five: one layer message
     reaches this process (the people group), and every contact's socket
     gets the presence frame once; someone who shares nothing gets none."""
-    delivered: list[dict] = []
-    layer_receive = events.receive
-
-    async def counting_receive(channel):
-        message = await layer_receive(channel)
-        delivered.append(message)
-        return message
-
-    monkeypatch.setattr(events, "receive", counting_receive)
     admin = await orm(make_user)(Role.ADMIN)
     students = [await orm(make_user)(Role.STUDENT) for _ in range(4)]
     stranger = await orm(make_user)(Role.STUDENT)
