@@ -597,9 +597,11 @@ def run_data(args, log_dir: Path) -> dict:
     }
     env.update(
         {
-            # A measuring script, not a server: the embedded profile (DEBUG on,
-            # no secrets needed) pointed at the bench PostgreSQL and Redis.
+            # A measuring script, not a server: the embedded profile (no
+            # secrets needed) pointed at the bench PostgreSQL and Redis, with
+            # DEBUG off as a server runs (DEBUG on records every query).
             "PARLEY_PROFILE": "embedded",
+            "DEBUG": "false",
             "DATABASE_URL": f"{BENCH_PG}/{DATA_DATABASE}",
             "REDIS_URL": BENCH_REDIS_URL,
             "PYTHONPATH": str(procs.ROOT),
