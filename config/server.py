@@ -1,14 +1,10 @@
-"""``python -m config.server``: the ``web`` process, on uvicorn (the default,
-with its ``websockets-sansio`` implementation), daphne or granian, each
-configured to keep what docs/protocol.md and docs/operations.md ("ASGI
-server") promise. uvicorn is the default because it measured best on
-docs/benchmarks.md's runs (throughput, latency, memory per socket) and
-because its ``send`` waits for the client, which the per-socket send
-buffer needs to close a stalled reader (docs/operations.md).
+"""``python -m config.server``: the ``web`` process, on daphne (the default),
+uvicorn or granian, each configured to keep what docs/protocol.md and
+docs/operations.md ("ASGI server") promise.
 
-    python -m config.server [--server uvicorn|daphne|granian] [arguments]
+    python -m config.server [--server daphne|uvicorn|granian] [arguments]
 
-The server is ``--server`` or, without it, ``PARLEY_ASGI_SERVER`` (uvicorn
+The server is ``--server`` or, without it, ``PARLEY_ASGI_SERVER`` (daphne
 when neither is given). For daphne the arguments are daphne's own, exactly
 as before. uvicorn and granian take the ones the Procfile uses:
 ``-b/--bind``, ``-p/--port`` and the application (``config.asgi:application``
@@ -40,8 +36,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-SERVERS = ("uvicorn", "daphne", "granian")
-DEFAULT_SERVER = "uvicorn"
+SERVERS = ("daphne", "uvicorn", "granian")
 DEFAULT_APPLICATION = "config.asgi:application"
 # daphne's own hard limit, which docs/protocol.md promises close 1009 over.
 SERVER_MAX_MESSAGE_BYTES = 1024 * 1024
@@ -50,7 +45,7 @@ SHUTDOWN_SECONDS = 10
 # The close code of a socket the server closes as it stops (RFC 6455's
 # registry: "service restart"; uvicorn's own choice too).
 SERVICE_RESTART = 1012
-UVICORN_WEBSOCKETS = ("websockets-sansio", "websockets", "wsproto")
+UVICORN_WEBSOCKETS = ("websockets", "websockets-sansio", "wsproto")
 # Requests and open sockets one granian worker serves at once.
 GRANIAN_BACKPRESSURE = 65536
 
@@ -68,7 +63,7 @@ def access_log_wanted() -> bool:
 def split_server(argv: Sequence[str]) -> tuple[str, list[str]]:
     """The server named by ``--server NAME`` (or ``--server=NAME``) or
     ``PARLEY_ASGI_SERVER``, and the arguments left for it."""
-    name = os.environ.get("PARLEY_ASGI_SERVER") or DEFAULT_SERVER
+    name = os.environ.get("PARLEY_ASGI_SERVER") or "daphne"
     rest: list[str] = []
     args = iter(argv)
     for arg in args:
@@ -94,7 +89,7 @@ def common_arguments(server: str, argv: Sequence[str]) -> argparse.Namespace:
         parser.add_argument(
             "--ws",
             choices=UVICORN_WEBSOCKETS,
-            default=UVICORN_WEBSOCKETS[0],
+            default="websockets",
             help="uvicorn's WebSocket implementation",
         )
     parser.add_argument("application", nargs="?", default=DEFAULT_APPLICATION)
