@@ -27,9 +27,11 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from accounts.models import User
 from messaging import policy
+from messaging.models import Conversation
 from messaging.services import store
 
 
@@ -90,13 +92,13 @@ def _template(main_stream: bool) -> _Template:
 
 def postable(
     sender: User, conversation_id: UUID, now: datetime, *, main_stream: bool
-) -> store.CompiledClaim:
-    """``store.compile_claim(policy.postable_conversations(sender, now=now),
-    conversation_id, now, main_stream=main_stream)``, without compiling on
-    PostgreSQL. Elsewhere (SQLite, the embedded default) Django adapts
-    values to text as it compiles, so they cannot be told apart from
-    constants by type; it compiles each time there, as before."""
+) -> QuerySet[Conversation] | store.CompiledClaim:
+    """The claim of ``sender``'s send to ``conversation_id`` at ``now``, for
+    ``store.store_message``: on PostgreSQL bound into the SQL compiled once.
+    Elsewhere (SQLite, the embedded default) Django adapts values to text as
+    it compiles, so they cannot be told apart from constants by type: there
+    it is ``policy.postable_conversations`` itself, which ``store_message``
+    compiles, as before."""
     if connection.vendor != "postgresql":
-        claim = policy.postable_conversations(sender, now=now)
-        return store.compile_claim(claim, conversation_id, now, main_stream=main_stream)
+        return policy.postable_conversations(sender, now=now)
     return _template(main_stream).bind(user=sender.pk, conversation=conversation_id, now=now)

@@ -68,12 +68,13 @@ async def test_a_frame_for_many_people_is_one_layer_message(layer):
     ]
 
 
-async def test_a_failing_layer_loses_the_hint_only(monkeypatch):
+async def test_a_failing_layer_loses_the_hint_only(monkeypatch, caplog):
     monkeypatch.setattr(
         events, "get_channel_layer", lambda: RecordingLayer(failing=[events.PEOPLE_GROUP])
     )
     frame = events.presence(user_id=uuid.uuid4(), status="online", last_seen=None)
     await events.apublish_to_users([uuid.uuid4()], frame)  # logged, not raised
+    assert f"Could not publish presence to {events.PEOPLE_GROUP}" in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
