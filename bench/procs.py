@@ -143,10 +143,13 @@ def daphne_argv(port: int, app: str) -> list[str]:
     return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
 
 
-def parley_argv(port: int, app: str, server: str) -> list[str]:
-    """Parley's own entry point (the Procfile's ``web``) on ``server``:
-    daphne, uvicorn or granian, configured as in production."""
-    argv = ["--server", server, "--bind", "127.0.0.1", "--port", str(port), app]
+def parley_argv(port: int, app: str, server: str | None = None) -> list[str]:
+    """Parley's own entry point (the Procfile's ``web``) on ``server``
+    (uvicorn, daphne or granian, configured as in production), or on the
+    checkout's own default when None."""
+    argv = ["--bind", "127.0.0.1", "--port", str(port), app]
+    if server:
+        argv = ["--server", server, *argv]
     return [sys.executable, "-m", "config.server", *argv]
 
 

@@ -257,13 +257,14 @@ class PeerStack(Stack):
 
 class ParleyStack(Stack):
     """Parley in its production profile: PostgreSQL, Redis, DEBUG off, two
-    daphne processes, logged-in users, every message stored and acked."""
+    server processes (the Procfile's, or ``BENCH_PARLEY_SERVER``'s),
+    logged-in users, every message stored and acked."""
 
     name = "parley"
     protocol = "parley"
     path = "/ws/"
     database = "parley_bench"
-    description = "Parley production profile: daphne ×2, PostgreSQL, RedisPubSubChannelLayer"
+    description = "Parley production profile: 2 servers, PostgreSQL, RedisPubSubChannelLayer"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -337,7 +338,7 @@ class ParleyStack(Stack):
         self.setup = json.loads(out.stdout)
 
     def argv(self, port):
-        server = os.environ.get("BENCH_PARLEY_SERVER") or "daphne"
+        server = os.environ.get("BENCH_PARLEY_SERVER") or None  # None: the Procfile's
         return procs.parley_argv(port, "config.asgi:application", server)
 
     def room_key(self, k):

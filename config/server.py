@@ -1,10 +1,14 @@
-"""``python -m config.server``: the ``web`` process, on daphne (the default),
-uvicorn or granian, each configured to keep what docs/protocol.md and
-docs/operations.md ("ASGI server") promise.
+"""``python -m config.server``: the ``web`` process, on uvicorn (the default,
+with its ``websockets-sansio`` implementation), daphne or granian, each
+configured to keep what docs/protocol.md and docs/operations.md ("ASGI
+server") promise. uvicorn is the default because it measured best on
+docs/benchmarks.md's runs (throughput, latency, memory per socket) and
+because its ``send`` waits for the client, which the per-socket send
+buffer needs to close a stalled reader (docs/operations.md).
 
-    python -m config.server [--server daphne|uvicorn|granian] [arguments]
+    python -m config.server [--server uvicorn|daphne|granian] [arguments]
 
-The server is ``--server`` or, without it, ``PARLEY_ASGI_SERVER`` (daphne
+The server is ``--server`` or, without it, ``PARLEY_ASGI_SERVER`` (uvicorn
 when neither is given). For daphne the arguments are daphne's own, exactly
 as before. uvicorn and granian take the ones the Procfile uses:
 ``-b/--bind``, ``-p/--port`` and the application (``config.asgi:application``
@@ -13,7 +17,8 @@ when left out); uvicorn also takes ``--ws`` (its WebSocket implementation).
 What each server is made to do, whatever its defaults:
 
 - A WebSocket frame or message over 1 MiB (``SERVER_MAX_MESSAGE_BYTES``) is
-  closed with code 1009, not a dropped TCP connection. Frames over Parley's
+  closed with code 1009, not a dropped or reset TCP connection (uvicorn's
+  close is ``config.uvicorn_websockets``'s). Frames over Parley's
   own limit (``PARLEY_MAX_FRAME_BYTES``, 64 KiB) but under 1 MiB reach the
   consumer, which answers ``frame_too_large`` and keeps the socket.
 - permessage-deflate is off: it costs a compressor and a decompressor per
@@ -36,7 +41,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-SERVERS = ("daphne", "uvicorn", "granian")
+SERVERS = ("uvicorn", "daphne", "granian")
+DEFAULT_SERVER = "uvicorn"
 DEFAULT_APPLICATION = "config.asgi:application"
 # daphne's own hard limit, which docs/protocol.md promises close 1009 over.
 SERVER_MAX_MESSAGE_BYTES = 1024 * 1024
@@ -45,7 +51,7 @@ SHUTDOWN_SECONDS = 10
 # The close code of a socket the server closes as it stops (RFC 6455's
 # registry: "service restart"; uvicorn's own choice too).
 SERVICE_RESTART = 1012
-UVICORN_WEBSOCKETS = ("websockets", "websockets-sansio", "wsproto")
+UVICORN_WEBSOCKETS = ("websockets-sansio", "websockets", "wsproto")
 # Requests and open sockets one granian worker serves at once.
 GRANIAN_BACKPRESSURE = 65536
 
@@ -63,7 +69,7 @@ def access_log_wanted() -> bool:
 def split_server(argv: Sequence[str]) -> tuple[str, list[str]]:
     """The server named by ``--server NAME`` (or ``--server=NAME``) or
     ``PARLEY_ASGI_SERVER``, and the arguments left for it."""
-    name = os.environ.get("PARLEY_ASGI_SERVER") or "daphne"
+    name = os.environ.get("PARLEY_ASGI_SERVER") or DEFAULT_SERVER
     rest: list[str] = []
     args = iter(argv)
     for arg in args:
@@ -89,7 +95,7 @@ def common_arguments(server: str, argv: Sequence[str]) -> argparse.Namespace:
         parser.add_argument(
             "--ws",
             choices=UVICORN_WEBSOCKETS,
-            default="websockets",
+            default=UVICORN_WEBSOCKETS[0],
             help="uvicorn's WebSocket implementation",
         )
     parser.add_argument("application", nargs="?", default=DEFAULT_APPLICATION)
@@ -155,6 +161,16 @@ def run_daphne(argv: list[str]) -> None:
 # --- uvicorn ----------------------------------------------------------------
 
 
+def uvicorn_websocket_protocol(name: str) -> Any:
+    """uvicorn's ``--ws`` choice, with ``websockets-sansio`` made to close a
+    failed connection without a reset (``config.uvicorn_websockets``)."""
+    if name == "websockets-sansio":
+        from config.uvicorn_websockets import ClosingWebSocketsProtocol
+
+        return ClosingWebSocketsProtocol
+    return name
+
+
 def run_uvicorn(args: argparse.Namespace) -> None:
     """uvicorn on uvloop and httptools. Its defaults changed here: the
     message limit (16 MiB) to 1 MiB, closed with 1009 by each of its
@@ -169,7 +185,7 @@ def run_uvicorn(args: argparse.Namespace) -> None:
         port=args.port,
         loop="uvloop",
         http="httptools",
-        ws=args.ws,
+        ws=uvicorn_websocket_protocol(args.ws),
         ws_max_size=SERVER_MAX_MESSAGE_BYTES,
         ws_per_message_deflate=False,
         proxy_headers=False,

@@ -21,6 +21,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from config.server import DEFAULT_SERVER, SERVERS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -69,12 +71,13 @@ def child_environment(**overrides: str) -> dict:
 # Which ASGI server the tests start: the Procfile's by default; another one
 # to run the suite on it (docs/operations.md, "ASGI server"). Every one is
 # started through the Procfile's entry point, configured as production is.
-ASGI_SERVERS = ("daphne", "uvicorn", "granian")
+ASGI_SERVERS = SERVERS
 
 
 def asgi_server_name(name: str | None = None) -> str:
-    """``name``, or the one ``PARLEY_TEST_ASGI_SERVER`` says (daphne)."""
-    name = name or os.environ.get("PARLEY_TEST_ASGI_SERVER", "daphne")
+    """``name``, or the one ``PARLEY_TEST_ASGI_SERVER`` says (the Procfile's,
+    ``config.server.DEFAULT_SERVER``, when unset)."""
+    name = name or os.environ.get("PARLEY_TEST_ASGI_SERVER", DEFAULT_SERVER)
     if name not in ASGI_SERVERS:
         raise RuntimeError(f"PARLEY_TEST_ASGI_SERVER is one of {', '.join(ASGI_SERVERS)}")
     return name

@@ -7,6 +7,7 @@ negotiated, forwarded headers are left to Parley (``PARLEY_TRUSTED_PROXIES``,
 process."""
 
 import asyncio
+import contextlib
 import http.cookiejar
 import json
 import re
@@ -62,6 +63,43 @@ async def test_a_message_over_one_mebibyte_is_closed_with_1009(asgi_server, stud
 
         await socket.send_text("é" * (SERVER_MAX_MESSAGE_BYTES // 2 + 1))  # 2 bytes each
         assert await close_frame_code(socket) == 1009
+    finally:
+        await socket.close()
+
+
+# Refused messages of this size are still arriving when the server answers.
+STILL_SENDING_BYTES = 8 * SERVER_MAX_MESSAGE_BYTES
+REFUSALS = 3
+
+
+@on_each_server
+async def test_a_refused_message_is_answered_with_1009_while_the_client_still_sends_it(
+    asgi_server, student, server_name
+):
+    """The server refuses a message by its header, long before the client
+    has sent the rest. Closing the TCP connection then would make the kernel
+    reset it over the unread data, and the client may see the reset before
+    the close frame: the server half-closes and reads to the end instead
+    (``config.uvicorn_websockets``)."""
+    server = asgi_server(asgi_server=server_name)
+    codes = []
+    for _ in range(REFUSALS):
+        socket = await open_raw(server, student)
+        try:
+            # Not reading while it sends, as a client busy sending may not:
+            # the close frame waits in the kernel until the message is out.
+            socket.socket.transport.pause_reading()
+            with contextlib.suppress(ConnectionClosed):
+                await socket.send_text("x" * STILL_SENDING_BYTES)
+            socket.socket.transport.resume_reading()
+            codes.append(await close_frame_code(socket))
+        finally:
+            await socket.close()
+    assert codes == [1009] * REFUSALS
+    # The process serves on.
+    socket = await open_raw(server, student)
+    try:
+        assert (await socket.request({"type": "ping"}))["type"] == "pong"
     finally:
         await socket.close()
 

@@ -1,0 +1,56 @@
+"""uvicorn's ``websockets-sansio`` WebSocket implementation, closing a
+failed connection the way RFC 6455 (7.1.1) asks.
+
+When the client breaks the protocol (a message over the size limit, which
+docs/protocol.md promises to answer with close 1009, or an invalid frame),
+uvicorn writes the close frame and closes the TCP connection at once. The
+client is often still sending the rest of the message it was refused: the
+kernel then answers that unread data with a reset, and the client, which
+may not have read the close frame yet, sees the connection reset instead of
+the documented code.
+
+``ClosingWebSocketsProtocol`` writes the close frame and half-closes (what
+the sans-I/O ``websockets`` layer asks a server to do when it fails a
+connection), then goes on reading and dropping what the client still sends
+until the client closes its side, or ``close_timeout`` has passed.
+
+It also lets go of the handshake (the parsed request and the response,
+about 5 KB a socket) once the socket is open: uvicorn keeps them for the
+connection's life, and nothing reads them after the accept.
+"""
+
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+
+class ClosingWebSocketsProtocol(WebSocketsSansIOProtocol):
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if self.handshake_complete and self.response is not None:
+            self.request = self.response = None  # type: ignore[assignment]
+
+    def handle_parser_exception(self) -> None:
+        if self.close_sent:
+            # Failed already (or closing): what the client still sends was
+            # read, and ``websockets`` drops it.
+            return
+        assert self.conn.close_sent is not None
+        self.queue.put_nowait(
+            {
+                "type": "websocket.disconnect",
+                "code": self.conn.close_sent.code,
+                "reason": self.conn.close_sent.reason,
+            }
+        )
+        for data in self.conn.data_to_send():
+            if data:
+                self.transport.write(data)
+            elif self.transport.can_write_eof():
+                # websockets' end-of-stream marker: half-close after the close frame.
+                self.transport.write_eof()
+        self.close_sent = True
+        self.stop_keepalive()
+        # The client's EOF closes the transport (``eof_received`` asks
+        # nothing else); this only ends a client that never closes.
+        self.close_timer = self.loop.call_later(self.close_timeout, self.transport.close)
