@@ -329,12 +329,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
             logger.exception("Command %s failed", frame["type"])
             await self._send_error("internal", _("Something went wrong; try again."), **echo)
 
+    # Sends, edits and deletes spend a token of the sender's bucket first;
+    # the token and the write take one trip to the thread pool together.
+
     async def send_message(self, frame, echo):
-        await ratelimit.take(self.user.pk, role=self.user.role)
+        result = await db(self._send_message)(frame)
+        await self._send_frame(
+            {
+                "type": "ack",
+                **echo,
+                "client_id": str(result.message.client_id),
+                "duplicate": not result.created,
+                "message": events.message_payload(result.message),
+            }
+        )
+
+    def _send_message(self, frame) -> services.SendResult:
+        ratelimit.take_sync(self.user.pk, role=self.user.role)
         attachment_ids = validation.clean_attachment_ids(frame.get("attachments"))
         # With files the text is a caption, and may be empty.
         clean = validation.clean_caption if attachment_ids else validation.clean_content
-        result = await db(services.send_message)(
+        return services.send_message(
             sender=self.user,
             conversation_id=validation.parse_uuid(
                 frame.get("conversation_id"), what="conversation_id"
@@ -353,32 +368,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 frame.get("also_to_conversation"), what="also_to_conversation", default=False
             ),
         )
-        await self._send_frame(
-            {
-                "type": "ack",
-                **echo,
-                "client_id": str(result.message.client_id),
-                "duplicate": not result.created,
-                "message": events.message_payload(result.message),
-            }
-        )
 
     async def edit_message(self, frame, echo):
-        await ratelimit.take(self.user.pk, role=self.user.role)
-        await db(services.edit_message)(
+        await db(self._edit_message)(frame)
+        await self._send_frame({"type": "ok", **echo})
+
+    def _edit_message(self, frame) -> None:
+        ratelimit.take_sync(self.user.pk, role=self.user.role)
+        services.edit_message(
             editor=self.user,
             message_id=validation.parse_uuid(frame.get("message_id"), what="message_id"),
             content=validation.clean_content(frame.get("content")),
         )
-        await self._send_frame({"type": "ok", **echo})
 
     async def delete_message(self, frame, echo):
-        await ratelimit.take(self.user.pk, role=self.user.role)
-        await db(services.delete_message)(
+        await db(self._delete_message)(frame)
+        await self._send_frame({"type": "ok", **echo})
+
+    def _delete_message(self, frame) -> None:
+        ratelimit.take_sync(self.user.pk, role=self.user.role)
+        services.delete_message(
             actor=self.user,
             message_id=validation.parse_uuid(frame.get("message_id"), what="message_id"),
         )
-        await self._send_frame({"type": "ok", **echo})
 
     async def typing_start(self, frame, echo):
         conversation = validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
