@@ -1,9 +1,10 @@
 """ASGI entry point: HTTP to Django, WebSockets to the Parley consumer.
 
-Follows the Channels example, with the origin check comparing the whole
-origin (scheme, host and port; ``config.origins``), then the session
-identifies the user (or, with the database unreachable, the socket is
-told to try again later).
+Follows the Channels example, with one handshake layer in place of its
+origin check and auth stack (``messaging.realtime.handshake``): the origin
+compared whole (scheme, host and port; ``config.origins``), then the
+session identifies the user (or, with the database unreachable, the socket
+is told to try again later).
 """
 
 import gc
@@ -15,20 +16,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from config.origins import SameOriginValidator  # noqa: E402
-from messaging.realtime.guard import DatabaseFaultGuard  # noqa: E402
+from messaging.realtime.handshake import SocketHandshake  # noqa: E402
 from messaging.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": SameOriginValidator(
-            # A database fault while loading the session answers close 4503.
-            DatabaseFaultGuard(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-        ),
+        # The origin, the session's user (or close 4503 while the database
+        # cannot say), then the consumer (messaging.realtime.handshake).
+        "websocket": SocketHandshake(URLRouter(websocket_urlpatterns)),
     }
 )
 

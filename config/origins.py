@@ -21,7 +21,6 @@ schemes, is refused with HTTP 403 before a consumer exists.
 
 from urllib.parse import urlsplit
 
-from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.utils.http import is_same_domain
@@ -116,16 +115,3 @@ def origin_allowed(scope) -> bool:
     if origin is None:
         return False
     return origin == own_origin(scope) or is_trusted_origin(origin)
-
-
-class SameOriginValidator:
-    """ASGI middleware: WebSocket handshakes from an origin that is not
-    allowed (``origin_allowed``) get HTTP 403; everything else passes."""
-
-    def __init__(self, application):
-        self.application = application
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "websocket" and not origin_allowed(scope):
-            return await WebsocketDenier()(scope, receive, send)
-        return await self.application(scope, receive, send)

@@ -17,7 +17,8 @@ every write goes through ``messaging.services`` and every event through
 - ``health``: whether this process reaches Redis (live delivery degraded).
 - ``layer``: the pub/sub channel layer, riding out Redis outages.
 - ``database``: database calls from the event loop, faults as ``unavailable``.
-- ``guard``: the answer to a socket the database cannot serve yet.
+- ``handshake``: the origin check and the session's user, or the answer to
+  a socket the database cannot serve yet.
 - ``typing``: a socket's typing indicators and their throttle.
 - ``ratelimit``: the per-user send bucket, for the socket and the REST API.
 - ``clock``: the time all of these read, replaceable in tests.

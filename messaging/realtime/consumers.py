@@ -88,7 +88,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     @property
     def session_key(self) -> str | None:
-        return getattr(self.scope.get("session"), "session_key", None)
+        return self.scope.get("session_key")
 
     def _speaking_to_user(self):
         """Translation for what this socket tells its person: their profile's
