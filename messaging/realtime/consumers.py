@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,10 +54,8 @@ def _socket_limits(role: str) -> tuple[int, limits.SendAllowance]:
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
-    # No channel-layer channel per socket: Channels skips the layer when the
-    # alias names none (AsyncConsumer.__call__), and the hub subscribes once
-    # per process for all of them.
-    channel_layer_alias = "no layer: sockets are served by messaging.realtime.hub"
+    # No channel-layer channel per socket (``__call__`` opens none): the hub
+    # subscribes once per process for all of them.
 
     # --- Connection -------------------------------------------------------------
 
@@ -79,8 +78,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.browser_language: str | None = None
 
     async def __call__(self, scope, receive, send):
+        """Channels' ``AsyncConsumer.__call__`` for a consumer with one
+        source, the socket: it reads the next message and dispatches it.
+        Channels' own loop (``await_many_dispatch``) wraps every read in a
+        task and waits on it with ``asyncio.wait``, a task and a waiter
+        held by every idle socket to choose among sources this consumer
+        does not have (its channel layer is the hub's)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
         try:
-            await super().__call__(scope, receive, send)
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
         finally:
             # A consumer that crashed or was cancelled never ran disconnect():
             # its presence entry and groups must not outlive it.
