@@ -85,12 +85,7 @@ async def answer_unavailable(receive, send) -> None:
         {
             "type": "websocket.send",
             "text": events.to_json(
-                {
-                    "type": "error",
-                    "code": error.code,
-                    "message": error.message,
-                    "retry_after": error.retry_after,
-                }
+                {"type": "error", "code": error.code, "message": error.message, **error.fields()}
             ),
         }
     )
