@@ -456,13 +456,14 @@ def idle_sockets(stack, args, people: list[int]) -> dict | None:
             out["connect_seconds"] = round(time.monotonic() - started, 1)
             out["connect_retries"] = gen.connect_retries
             out["people"] = len(people)
-            pings0, pongs0 = gen.pings, gen.pongs
+            beats = gen.heartbeat_mark()
             cpu0 = procs.total_cpu(stack.pids)
             svc0 = procs.cpu_by_pid(procs.service_pids())
             await asyncio.sleep(args.idle_seconds)
             cpu = procs.total_cpu(stack.pids) - cpu0
             svc = procs.cpu_delta(svc0, procs.cpu_by_pid(procs.service_pids()))
             window = args.idle_seconds
+            pings, pongs = gen.heartbeats_since(beats)
             out.update(
                 {
                     "window_s": window,
@@ -470,8 +471,8 @@ def idle_sockets(stack, args, people: list[int]) -> dict | None:
                     # No window (``--idle-seconds 0``), no CPU figure.
                     "cpu_s_per_minute": round(60 * cpu / window, 3) if window else None,
                     "services_cpu_s_per_minute": round(60 * svc / window, 3) if window else None,
-                    "pings": gen.pings - pings0,
-                    "pongs": gen.pongs - pongs0,
+                    "pings": pings,
+                    "pongs": pongs,
                     "heartbeat_seconds": gen.proto.heartbeat_seconds,
                     "open_at_end": gen.open_sockets(),
                     "closed_by_server": gen.close_codes(),

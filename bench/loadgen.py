@@ -268,7 +268,18 @@ def held(summary: dict, *, p99_ms: float = 100.0) -> bool:
 
 
 class _Conn:
-    __slots__ = ("ws", "endpoint", "seen", "reader", "ready", "stalled", "late", "dead")
+    __slots__ = (
+        "ws",
+        "endpoint",
+        "seen",
+        "reader",
+        "ready",
+        "stalled",
+        "late",
+        "dead",
+        "pings",
+        "pongs",
+    )
 
     def __init__(self, endpoint: Endpoint):
         self.endpoint = endpoint
@@ -279,6 +290,8 @@ class _Conn:
         self.stalled = False  # not reading (this phase's ``stall_pct``)
         self.late = 0  # this phase's deliveries that reached it once it read again
         self.dead = False  # stalled once: left out of every later phase
+        self.pings = 0  # heartbeats sent on this socket
+        self.pongs = 0  # and answered, in the order sent
 
 
 def pick_stalled(n_conns: int, pct: float, exclude=frozenset()) -> list[int]:
@@ -441,11 +454,28 @@ class LoadGen:
                 try:
                     await self.conns[index].ws.send(self.proto.ping_frame(ref))
                     self.pings += 1
+                    self.conns[index].pings += 1
                 except Exception:  # noqa: BLE001 - a closed socket shows in close_codes()
                     continue
                 heapq.heappush(due, (when + every, index))
             wait = (due[0][0] - clock()) if due else 0.5
             await asyncio.sleep(min(0.5, max(0.0, wait)))
+
+    def heartbeat_mark(self) -> list[int]:
+        """Each socket's heartbeats sent so far: where a window starts."""
+        return [c.pings for c in self.conns]
+
+    def heartbeats_since(self, mark: list[int]) -> tuple[int, int]:
+        """Heartbeats sent since ``mark`` and how many of those were
+        answered. A socket answers in the order it was asked, so a pong that
+        arrives in the window for a ping sent before it is not counted."""
+        sent = answered = 0
+        for index, conn in enumerate(self.conns):
+            before = mark[index] if index < len(mark) else 0  # opened since
+            window = conn.pings - before
+            sent += window
+            answered += min(window, max(0, conn.pongs - before))
+        return sent, answered
 
     def close_codes(self) -> dict[str, int]:
         """How many sockets the servers closed, by close code."""
@@ -493,6 +523,7 @@ class LoadGen:
                     conn.ready.set()
                 elif kind == PONG:
                     self.pongs += 1
+                    conn.pongs += 1
                 elif kind == ERROR:
                     self._result.errors += 1
                     if len(self._result.error_samples) < 5:
