@@ -8,12 +8,12 @@ so in-app, push and email are on by their default preferences):
 1. **Cost at commit.** ``messaging.services.send_message`` timed from the
    call until it returns: the transaction committed and its on-commit work
    done (the ``message.new`` publish and, with notifications on, the
-   ``notify_message`` task handed to the Redis broker and acknowledged by
-   it). The fan-out itself runs later, in a worker, and is not in this
-   figure. *Off* is the same send, same content, same process, with the one
-   hand-off to the notifications app left out (``events.enqueue_on_commit``
-   skipping ``notify_message``): Parley as it would be without
-   notifications. Preferences switched off would not do: they are read by
+   nudge: the conversation noted for the process's next hand-off, one
+   ``notify_conversations`` task per ``PARLEY_FANOUT_NUDGE_SECONDS``, see
+   ``notifications.services.fanout_cursor``). The fan-out itself runs later,
+   in a worker, and is not in this figure. *Off* is the same send, same
+   content, same process, with the nudge left out: Parley as it would be
+   without notifications. Preferences switched off would not do: they are read by
    the fan-out, after commit, so the send would cost the same. On and off
    alternate send by send, so the machine's noise falls on both alike; SQL
    statements are counted on a separate send of each. No worker runs.
@@ -21,7 +21,8 @@ so in-app, push and email are on by their default preferences):
 2. **Commit to the last task done.** A real worker (``celery -A config
    worker``, prefork by default, on the bench Redis) takes the fan-out, the
    push tasks and the missed-message email tasks
-   (``PARLEY_MISSED_EMAIL_DELAY_SECONDS=0``). Every recipient has one push
+   (``PARLEY_MISSED_EMAIL_DELAY_SECONDS=0``); the fan-out's figure includes
+   the nudge window. Every recipient has one push
    subscription whose endpoint is an HTTP server in this process answering
    201, and an address at an SMTP server (aiosmtpd) in this process. The
    worker logs every task's start and end (``bench.tasklog``); the clock
@@ -245,21 +246,18 @@ class _Sender:
     def __init__(self, sender, conversation_id) -> None:
         from django.db import transaction
 
-        from messaging import events
-        from notifications import tasks
+        from notifications.services import fanout_cursor
 
         self.sender, self.conversation_id = sender, conversation_id
-        self._events, self._real = events, events.enqueue_on_commit
+        self._module, self._real = fanout_cursor, fanout_cursor.nudge_on_commit
         self.committed_at: float | None = None
 
-        def on(task, *args):
-            transaction.on_commit(self._mark)  # before the enqueue: runs first
-            self._real(task, *args)
+        def on(conversation_id):
+            transaction.on_commit(self._mark)  # before the nudge: runs first
+            self._real(conversation_id)
 
-        def off(task, *args):
+        def off(conversation_id):
             transaction.on_commit(self._mark)
-            if task is not tasks.notify_message:
-                self._real(task, *args)
 
         self._modes = {True: on, False: off}
 
@@ -270,7 +268,7 @@ class _Sender:
         """One send; (wall ms, CPU ms) of the call."""
         from messaging import services
 
-        self._events.enqueue_on_commit = self._modes[notifications]
+        self._module.nudge_on_commit = self._modes[notifications]
         try:
             wall, cpu = time.perf_counter(), time.process_time()
             services.send_message(
@@ -281,7 +279,7 @@ class _Sender:
             )
             return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
         finally:
-            self._events.enqueue_on_commit = self._real
+            self._module.nudge_on_commit = self._real
 
 
 def _spread(values: list[float]) -> dict:
@@ -365,7 +363,7 @@ def delivery_run(sender, conversation, recipients, *, worker, push, mail, timeou
     every email task has run and every push and email has arrived."""
     from django.conf import settings
 
-    from notifications.tasks import deliver_push, notify_message, send_missed_messages
+    from notifications.tasks import deliver_push, notify_conversations, send_missed_messages
 
     expected = len(recipients)
     push_tasks = math.ceil(expected / max(1, settings.PUSH["TASK_CHUNK"]))
@@ -383,7 +381,7 @@ def delivery_run(sender, conversation, recipients, *, worker, push, mail, timeou
         return (
             len(push.hits) >= expected
             and len(mail.hits) >= expected
-            and len(by_name(notify_message.name)) >= 1
+            and len(by_name(notify_conversations.name)) >= 1
             and len(by_name(deliver_push.name)) >= push_tasks
             and len(by_name(send_missed_messages.name)) >= expected
         )
@@ -391,7 +389,7 @@ def delivery_run(sender, conversation, recipients, *, worker, push, mail, timeou
     finished = _wait(done, timeout)
     time.sleep(0.5)  # anything sent twice would show now
     fanout, pushes, emails = (
-        by_name(notify_message.name),
+        by_name(notify_conversations.name),
         by_name(deliver_push.name),
         by_name(send_missed_messages.name),
     )
@@ -441,6 +439,7 @@ def measure(
 
     from config.celery import app
     from notifications import vapid
+    from notifications.services import fanout_cursor
 
     token = uuid.uuid4().hex[:6]
     eager = app.conf.task_always_eager
@@ -455,7 +454,9 @@ def measure(
         log(f"notify: {members} members; cost at commit, {repeat} × {sends} sends each way")
         cost = cost_at_commit(sender, cost_group, sends=sends, repeat=repeat)
         groups = [_group(sender, recipients, f"Notify delivery {token} {k}") for k in range(repeat)]
-        app.control.purge()  # what the sends above queued: no worker was meant to run it
+        # What the sends above queued or would hand over: no worker was meant to run it.
+        fanout_cursor.discard_nudges()
+        app.control.purge()
         worker = Worker(
             {
                 **worker_env,

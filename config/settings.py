@@ -340,6 +340,16 @@ if PARLEY_LIVE_ORDER_HOLD_MS < 0:
 # queue their slow parts (push, email) for the worker as usual.
 PARLEY_LIVE_TASKS_IN_PROCESS = env.bool("PARLEY_LIVE_TASKS_IN_PROCESS", default=not REDIS_URL)
 
+# How long a web process gathers sends before handing their conversations to
+# the notification fan-out in one task (notifications.services.fanout_cursor):
+# a few hand-offs a second per process instead of one per send; a
+# notification waits at most this much longer for its worker.
+PARLEY_FANOUT_NUDGE_SECONDS = env.float("PARLEY_FANOUT_NUDGE_SECONDS", default=0.2)
+if not 0 < PARLEY_FANOUT_NUDGE_SECONDS <= 10:
+    raise ImproperlyConfigured(
+        "PARLEY_FANOUT_NUDGE_SECONDS is a number of seconds, over 0, at most 10."
+    )
+
 # Back-pressure (messaging.realtime.outbox): how many bytes of live frames a
 # socket may have queued, unwritten, before it is closed with 4008 (too far
 # behind: reconnect and resume). 1 MiB is minutes of a busy room for a tab
@@ -362,6 +372,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "sweep-presence": {"task": "messaging.tasks.sweep_presence", "schedule": 30.0},
+    # Conversations whose fan-out nudge was lost (notifications.services.fanout_cursor).
+    "notify-pending": {"task": "notifications.tasks.notify_pending", "schedule": 60.0},
     # Unsent uploads and deleted messages' files past their retention.
     "purge-files": {"task": "messaging.files.tasks.purge_files", "schedule": 3600.0},
     "sweep-previews": {"task": "messaging.files.tasks.sweep_previews", "schedule": 600.0},

@@ -240,3 +240,25 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.channel} {self.key} to {self.user_id}: {self.state}"
+
+
+class FanoutCursor(models.Model):
+    """How far the fan-out has gone in a conversation: every message up to
+    ``seq`` has been through ``services.fanout.notify_message``. A send does
+    not queue a task of its own; the fan-out walks each conversation from
+    its cursor (``services.fanout_cursor``). A conversation without a row
+    has been told nothing yet."""
+
+    conversation = models.OneToOneField(
+        "messaging.Conversation",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="fanout_cursor",
+    )
+    seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "notification_fanout_cursors"
+
+    def __str__(self):
+        return f"{self.conversation_id} told up to {self.seq}"

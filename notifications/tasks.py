@@ -41,6 +41,23 @@ def notify_message(message_id: str, mentions_only: bool = False) -> int:
 
 
 @shared_task(acks_late=True)
+def notify_conversations(conversation_ids: list[str]) -> int:
+    """Tell the members of these conversations of their messages past the
+    fan-out's cursor; see ``services.fanout_cursor`` (sends nudge this)."""
+    from notifications.services import fanout_cursor
+
+    return sum(fanout_cursor.notify_conversation(pk) for pk in conversation_ids)
+
+
+@shared_task(acks_late=True)
+def notify_pending() -> int:
+    """The sweep (beat, every minute): conversations whose nudge was lost."""
+    from notifications.services import fanout_cursor
+
+    return fanout_cursor.notify_pending()
+
+
+@shared_task(acks_late=True)
 def notify_added(
     conversation_id: str,
     user_ids: list[str],

@@ -24,11 +24,15 @@ def _tasks_run_in_process():
     (notifications) without a worker. A test of the worker process itself
     starts a real one and switches this off."""
     from config.celery import app
+    from notifications.services import fanout_cursor
 
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = previous
+    # A test that sent on the broker leaves its nudges here, not in the next
+    # test's broker.
+    fanout_cursor.discard_nudges()
 
 
 @pytest.fixture(autouse=True)

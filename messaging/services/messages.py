@@ -33,6 +33,7 @@ from messaging.threads.payloads import with_extras
 from messaging.threads.services import previews as link_previews
 from messaging.threads.services import replies
 from notifications import tasks as notification_tasks
+from notifications.services import fanout_cursor
 from notifications.services import feed as notification_feed
 
 SENDABLE_TYPES = (MessageType.TEXT, MessageType.FILE, MessageType.IMAGE)
@@ -209,7 +210,7 @@ def send_message(
                 verdict.refuse()
                 filtering.record_flags(verdict, message)
             replies.record(message=message, target=target, sender=sender)
-            events.enqueue_on_commit(notification_tasks.notify_message, str(message.pk))
+            fanout_cursor.nudge_on_commit(conversation_id)
             link_previews.queue_on_send(message)
     except (IntegrityError, attach.AlreadyClaimed) as error:
         # A resend collides: return what the first send stored.

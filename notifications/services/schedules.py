@@ -19,6 +19,16 @@ class Periodic:
 
 PERIODIC_TASKS = (
     Periodic(
+        name="notifications: tell what no nudge reached",
+        task="notifications.tasks.notify_pending",
+        every=1,
+        period=IntervalSchedule.MINUTES,
+        description=(
+            "Every minute: conversations with messages past the fan-out's cursor (a "
+            "web process stopped between a send and its nudge, a failed task) are told."
+        ),
+    ),
+    Periodic(
         name="notifications: send due digests",
         task="notifications.tasks.send_due_digests",
         every=15,

@@ -15,3 +15,19 @@ def on_the_broker():
     app.conf.task_always_eager = False
     yield app
     app.conf.task_always_eager = True
+
+
+def broker_messages(app):
+    """Every task message waiting in the default queue (taken off it)."""
+    found = []
+    with app.connection_for_read() as connection:
+        queue = connection.SimpleQueue(app.conf.task_default_queue, no_ack=True)
+        try:
+            while True:
+                try:
+                    found.append(queue.get(timeout=1))
+                except queue.Empty:
+                    break
+        finally:
+            queue.close()
+    return found

@@ -24,6 +24,7 @@ from notifications.models import (
 from notifications.selectors.preferences import preferences_for
 from notifications.services import digests
 from notifications.tokens import unsubscribe_token
+from tests.notifications.conftest import broker_messages
 from tests.notifications.mailserver import MailServer
 
 SITE = "http://parley.example"
@@ -323,22 +324,6 @@ def test_a_message_younger_than_the_delay_waits(smtp, settings, direct, assigned
 # --- Quiet hours -----------------------------------------------------------------
 
 
-def _broker_messages(app):
-    """Every task message waiting in the default queue (taken off it)."""
-    found = []
-    with app.connection_for_read() as connection:
-        queue = connection.SimpleQueue(app.conf.task_default_queue, no_ack=True)
-        try:
-            while True:
-                try:
-                    found.append(queue.get(timeout=1))
-                except queue.Empty:
-                    break
-        finally:
-            queue.close()
-    return found
-
-
 @pytest.mark.services
 def test_quiet_hours_hold_mail_until_they_end(smtp, direct, assigned, on_the_broker):
     """Inside quiet hours nothing is sent and the check is queued again for
@@ -360,7 +345,7 @@ def test_quiet_hours_hold_mail_until_they_end(smtp, direct, assigned, on_the_bro
     assert smtp.messages() == []
     assert not Delivery.objects.filter(user=student).exists()
 
-    [held] = _broker_messages(app)
+    [held] = broker_messages(app)
     assert held.headers["task"] == "notifications.tasks.send_missed_messages"
     args, kwargs, _ = held.payload
     assert kwargs == {"conversation_id": str(direct.pk), "user_id": str(student.pk)}
@@ -476,7 +461,7 @@ def test_schedule_for_queues_one_check_per_person_after_the_delay(
     missed_email.schedule_for(
         conversation_id=direct.pk, user_ids=[student.pk, str(student.pk), mentor.pk]
     )
-    queued = _broker_messages(app)
+    queued = broker_messages(app)
     assert sorted(m.payload[1]["user_id"] for m in queued) == sorted(
         [str(student.pk), str(mentor.pk)]
     )
