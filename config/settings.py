@@ -285,6 +285,11 @@ if REDIS_URL:
         # we use (the missed-message delay), or a waiting task would be
         # handed out twice (harmless: deliveries are recorded, but wasteful).
         "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        # How often a worker looks for such tasks. kombu's default scans on
+        # every tenth 10 s tick, so a task came back up to 100 s after its
+        # timeout ran out; one scan every interval is a cheap sorted-set read.
+        "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_SECONDS", default=10),
+        "unacked_restore_throttle": 1,
     }
     CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 else:

@@ -127,6 +127,7 @@ def test_a_worker_killed_mid_send_gives_one_email(
             "EMAIL_TIMEOUT": "900",
             # Redelivery of what a dead worker held comes quickly.
             "CELERY_VISIBILITY_TIMEOUT": "3",
+            "CELERY_UNACKED_RESTORE_SECONDS": "1",
         }
         first = workers(**env)
         assert first.wait_for("ready."), first.text()
