@@ -1,0 +1,38 @@
+"""Django's Redis cache with one client (one connection pool) per process.
+
+Django keeps a cache backend per asyncio context: ``caches`` is an asgiref
+``Local``, and a backend created inside ``sync_to_async`` is copied back into
+the calling task's context. Under ASGI every request, and every WebSocket
+for its whole life, so got a ``RedisCache`` of its own, with its own
+``RedisCacheClient``, connection pool and open Redis connection: about 10 KB
+and one Redis client connection per idle socket, once the socket had read a
+cached value (its role's limits, at connect). Here every backend of a
+process with the same servers and options shares one ``RedisCacheClient``;
+redis-py's pool is thread-safe and hands each call a connection of its own.
+Each context still gets its ``RedisCache`` (key prefix, version, timeouts:
+a few hundred bytes), which is what Django's per-context design asks.
+"""
+
+import threading
+from functools import cached_property
+
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+# (client class, servers, options) -> the process's client for them.
+_clients: dict[tuple, RedisCacheClient] = {}
+_clients_lock = threading.Lock()
+
+
+class ProcessRedisCache(RedisCache):
+    """``RedisCache`` whose client and pool are the process's (see the module)."""
+
+    @cached_property
+    def _cache(self) -> RedisCacheClient:
+        # Options are plain settings values, not always hashable: their repr
+        # tells two configurations apart.
+        key = (self._class, tuple(self._servers), repr(sorted(self._options.items())))
+        with _clients_lock:
+            client = _clients.get(key)
+            if client is None:
+                client = _clients[key] = self._class(self._servers, **self._options)
+        return client
