@@ -16,7 +16,10 @@ until the client closes its side, or ``close_timeout`` has passed.
 
 It also lets go of the handshake (the parsed request and the response,
 about 5 KB a socket) once the socket is open: uvicorn keeps them for the
-connection's life, and nothing reads them after the accept.
+connection's life, and nothing reads them after the accept. The request's
+headers are emptied too, not only let go of: ``websockets``' parser keeps
+the request in its generator's frame for as long as it reads frames, and
+its headers are most of it (about 3 KB a socket).
 """
 
 from typing import Any
@@ -28,6 +31,7 @@ class ClosingWebSocketsProtocol(WebSocketsSansIOProtocol):
     async def send(self, message: Any) -> None:
         await super().send(message)
         if self.handshake_complete and self.response is not None:
+            self.request.headers.clear()
             self.request = self.response = None  # type: ignore[assignment]
 
     def handle_parser_exception(self) -> None:
