@@ -110,6 +110,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.outbox = Outbox(self.base_send)
         self.user = self.scope.get("user")
         self.browser_language = self._handshake_language()
+        self._forget_handshake_headers()
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
@@ -122,6 +123,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if name == b"accept-language":
                 return accepted_language(value.decode("latin-1"))
         return None
+
+    def _forget_handshake_headers(self) -> None:
+        """Empty the scope's headers (cookie, user agent, ...: about 1.3 KB
+        a socket, more from a browser): nothing reads them after the
+        handshake (the origin and the session, ``messaging.realtime.
+        handshake``) and the language above. Emptied in place, since the
+        server's scope and each layer's copy of it share the one list and
+        live as long as the socket."""
+        headers = self.scope.get("headers")
+        if isinstance(headers, list):
+            headers.clear()
 
     async def _greet(self) -> None:
         """Register the socket, join its groups and send ``hello`` (or an
