@@ -66,6 +66,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # This socket's key in presence (Redis) and this process's socket map.
         self.socket_id = uuid.uuid4().hex
         self.hub_groups: set[str] = set()  # kept by the hub
+        self._typing: Typing | None = None  # made with the first typing frame
         self.outbox: Outbox | None = None  # set in connect(), once send exists
         self.registered = False
         self.released = False
@@ -96,6 +97,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # A consumer that crashed or was cancelled never ran disconnect():
             # its presence entry and groups must not outlive it.
             await self._release()
+
+    @property
+    def typing_state(self) -> Typing:
+        """This socket's typing state, made when it first types: most
+        sockets never do, and an idle one need not hold it."""
+        if self._typing is None:
+            self._typing = Typing(self.user)
+        return self._typing
 
     @property
     def session_key(self) -> str | None:
@@ -138,7 +147,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _greet(self) -> None:
         """Register the socket, join its groups and send ``hello`` (or an
         error frame and a close)."""
-        self.typing_state = Typing(self.user)
         self.user_id = str(self.user.pk)
         change = await presence_store.connect(self.user.pk, self.socket_id, consumer=self)
         self.registered = True
@@ -214,7 +222,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.registered:
             return
         try:
-            await self.typing_state.stop_all()
+            if self._typing is not None:
+                await self._typing.stop_all()
         except Exception:
             logger.debug("Could not stop typing", exc_info=True)
         change = await presence_store.disconnect(self.user.pk, self.socket_id)
@@ -273,7 +282,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.outbox.abandon(CLOSE_TOO_FAR_BEHIND)
 
     def left_conversation(self, conversation: str) -> None:
-        self.typing_state.forget(str(uuid.UUID(conversation)))
+        if self._typing is not None:
+            self._typing.forget(str(uuid.UUID(conversation)))
 
     # --- Frames in ----------------------------------------------------------------
 
