@@ -228,6 +228,9 @@ REDIS_KEY_PREFIX = env.str("CHANNEL_LAYER_PREFIX", default="parley")
 # never holds up a send, which needs only PostgreSQL.
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)  # seconds
 REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=2.0)  # seconds
+# Connections per process to REDIS_URL for presence and rate limits; a call
+# past them waits for one, at most REDIS_SOCKET_TIMEOUT.
+REDIS_MAX_CONNECTIONS = env.int("REDIS_MAX_CONNECTIONS", default=100)
 # The Redis servers of the channel layer, comma-separated: channels-redis
 # puts each channel and group on one of them by a hash of its name, so live
 # events spread over them (docs/operations.md, "Growing from one machine to

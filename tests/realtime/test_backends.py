@@ -3,6 +3,7 @@ scripts, production) and in memory (Python, the embedded default): every
 scenario runs on both with the same expectations, and random operation
 sequences give identical transcripts."""
 
+import asyncio
 import random
 import uuid
 
@@ -262,3 +263,20 @@ def test_backend_is_chosen_once_from_settings(settings):
     limiter = backends.rate_limiter()
     backends.reset()
     assert backends.rate_limiter() is not limiter
+
+
+async def test_a_burst_past_the_pool_waits_for_connections_instead_of_failing(monkeypatch):
+    """More presence scripts at once than the process's Redis connections
+    (a burst of sockets connecting): each waits for a connection and
+    succeeds; none fails with "Too many connections"."""
+    from messaging.realtime.backends import redis as redis_backend
+
+    monkeypatch.setattr(settings, "REDIS_MAX_CONNECTIONS", 5)
+    monkeypatch.setattr(redis_backend, "_async_clients", redis_backend.weakref.WeakKeyDictionary())
+    store = make_store("redis")
+    # Past redis-py's own default of 100, which raised "Too many connections".
+    users = [new_user() for _ in range(150)]
+    changes = await asyncio.gather(*(store.put(user, "socket", "online") for user in users))
+    assert changes == [PresenceChange(user, "offline", "online", 1) for user in users]
+    assert set((await store.statuses(users)).values()) == {"online"}
+    assert redis_backend.async_client(settings.REDIS_URL).connection_pool.max_connections == 5

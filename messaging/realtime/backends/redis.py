@@ -110,11 +110,24 @@ _async_clients: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _ClientsBy
 
 
 def async_client(url: str) -> aioredis.Redis:
-    """The running loop's client for ``url``."""
+    """The running loop's client for ``url``.
+
+    Its pool holds at most ``REDIS_MAX_CONNECTIONS`` connections and a call
+    past that waits for one (for at most the socket timeout) rather than
+    failing: redis-py's default pool raises "Too many connections" past
+    100, which a burst of connecting sockets (each one presence script)
+    reaches, and each failure marked live delivery degraded."""
     clients = _async_clients.setdefault(asyncio.get_running_loop(), {})
     client = clients.get(url)
     if client is None:
-        client = clients[url] = aioredis.from_url(url, decode_responses=True, **_timeouts())
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            max_connections=settings.REDIS_MAX_CONNECTIONS,
+            timeout=settings.REDIS_SOCKET_TIMEOUT,
+            **_timeouts(),
+        )
+        client = clients[url] = aioredis.Redis(connection_pool=pool)
     return client
 
 
