@@ -15,24 +15,32 @@ a few hundred bytes), which is what Django's per-context design asks.
 
 import threading
 from functools import cached_property
+from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-# (client class, servers, options) -> the process's client for them.
-_clients: dict[tuple, RedisCacheClient] = {}
+# (servers, options) -> the process's client for them.
+_clients: dict[tuple[str, str], RedisCacheClient] = {}
 _clients_lock = threading.Lock()
 
 
 class ProcessRedisCache(RedisCache):
     """``RedisCache`` whose client and pool are the process's (see the module)."""
 
+    def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        # What tells two configurations apart. Options are plain settings
+        # values, not always hashable: their repr does.
+        self._process_key = (repr(server), repr(sorted(params.get("OPTIONS", {}).items())))
+
     @cached_property
     def _cache(self) -> RedisCacheClient:
-        # Options are plain settings values, not always hashable: their repr
-        # tells two configurations apart.
-        key = (self._class, tuple(self._servers), repr(sorted(self._options.items())))
         with _clients_lock:
-            client = _clients.get(key)
+            client = _clients.get(self._process_key)
             if client is None:
-                client = _clients[key] = self._class(self._servers, **self._options)
+                # As RedisCache._cache builds it, once per process (its
+                # attributes are private, hence vars()).
+                mine = vars(self)
+                client = mine["_class"](mine["_servers"], **mine["_options"])
+                _clients[self._process_key] = client
         return client
