@@ -263,7 +263,8 @@ class ParleyStack(Stack):
     name = "parley"
     protocol = "parley"
     path = "/ws/"
-    database = "parley_bench"
+    # Dropped and made again by every run: two runs at once need two names.
+    database = os.environ.get("BENCH_PARLEY_DATABASE", "parley_bench")
     description = "Parley production profile: 2 servers, PostgreSQL, RedisPubSubChannelLayer"
 
     def __init__(self, **kwargs):
