@@ -31,3 +31,12 @@ def broker_messages(app):
         finally:
             queue.close()
     return found
+
+
+def run_task(task, *args):
+    """Run ``task`` here, as a worker would, and return what it returned
+    (``EagerResult.get`` refuses once a test has started a worker in this
+    process)."""
+    outcome = task.apply(args=args)
+    assert outcome.successful(), outcome.traceback
+    return outcome.result

@@ -15,7 +15,7 @@ from messaging.models import Conversation, ConversationType
 from notifications import tasks
 from notifications.models import FanoutCursor, Notification
 from notifications.services import fanout, fanout_cursor
-from tests.notifications.conftest import broker_messages
+from tests.notifications.conftest import broker_messages, run_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,14 +69,14 @@ def test_a_window_of_sends_is_one_task_for_all_its_conversations(
     assert not Notification.objects.exists()
 
     # What the worker does with it.
-    assert tasks.notify_conversations.apply(args=args).get() == 8
+    assert run_task(tasks.notify_conversations, *args) == 8
     assert sorted(
         Notification.objects.filter(user=student).values_list("data__seq", flat=True)
     ) == sorted(m.seq for m in first)
     assert Notification.objects.filter(user=other).count() == len(second)
     assert told_up_to(direct) == Conversation.objects.get(pk=direct.pk).last_seq
     # Handed over twice (a redelivered task): nothing is told twice.
-    assert tasks.notify_conversations.apply(args=args).get() == 0
+    assert run_task(tasks.notify_conversations, *args) == 0
     assert Notification.objects.count() == 8
 
 
@@ -87,10 +87,10 @@ def test_a_lost_hand_off_is_told_by_the_sweep(handed_to_a_worker, direct, assign
     handed_to_a_worker.control.purge()  # the broker lost it
     assert not Notification.objects.exists()
 
-    assert tasks.notify_pending.apply().get() == 3
+    assert run_task(tasks.notify_pending) == 3
     assert {n.message_id for n in Notification.objects.filter(user=student)} == {m.pk for m in sent}
     assert told_up_to(direct) == sent[-1].seq
-    assert tasks.notify_pending.apply().get() == 0  # nothing left behind
+    assert run_task(tasks.notify_pending) == 0  # nothing left behind
 
 
 def test_system_notices_move_the_cursor_and_tell_no_one(mentor, make_user):

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from notifications import tasks
 from notifications.models import Notification
 from tests.faults.peer import Peer
-from tests.notifications.conftest import broker_messages
+from tests.notifications.conftest import broker_messages, run_task
 from tests.notifications.test_celery_worker import workers  # noqa: F401 - fixture
 from tests.realtime.conftest import session_cookie
 
@@ -62,7 +62,7 @@ async def test_a_server_killed_before_its_hand_off_loses_no_notification(
     assert await orm(told)(student) == []
 
     # Beat's sweep, as the next minute would run it.
-    assert await orm(lambda: tasks.notify_pending.apply().get())() == 3
+    assert await orm(run_task)(tasks.notify_pending) == 3
     assert await orm(told)(student) == seqs
 
 
