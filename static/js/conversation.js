@@ -931,6 +931,10 @@ export class ConversationView {
     dialog.querySelector("[data-delete-confirm]").addEventListener("click", () => this._confirmDelete());
     // However it closes (Cancel, Escape, deleted): back to where it was asked.
     dialog.addEventListener("close", () => {
+      // The event comes a task after the close: if the dialog was opened
+      // again meanwhile (Escape, then Delete at once), it is not this
+      // close's to end, and clearing it would make Delete do nothing.
+      if (dialog.open) return;
       const { returnTo, nodeId } = this.deleting || {};
       this.deleting = null;
       if (nodeId) this._giveFocusBack(returnTo, nodeId);
