@@ -15,7 +15,6 @@ a few hundred bytes), which is what Django's per-context design asks.
 
 import threading
 from functools import cached_property
-from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
@@ -27,20 +26,15 @@ _clients_lock = threading.Lock()
 class ProcessRedisCache(RedisCache):
     """``RedisCache`` whose client and pool are the process's (see the module)."""
 
-    def __init__(self, server: str | list[str], params: dict[str, Any]) -> None:
-        super().__init__(server, params)
-        # What tells two configurations apart. Options are plain settings
-        # values, not always hashable: their repr does.
-        self._process_key = (repr(server), repr(sorted(params.get("OPTIONS", {}).items())))
-
     @cached_property
     def _cache(self) -> RedisCacheClient:
+        # RedisCache's own settings (private, hence vars()); options are plain
+        # settings values, not always hashable: their repr tells two apart.
+        mine = vars(self)
+        key = (repr(mine["_servers"]), repr(sorted(mine["_options"].items())))
         with _clients_lock:
-            client = _clients.get(self._process_key)
+            client = _clients.get(key)
             if client is None:
-                # As RedisCache._cache builds it, once per process (its
-                # attributes are private, hence vars()).
-                mine = vars(self)
-                client = mine["_class"](mine["_servers"], **mine["_options"])
-                _clients[self._process_key] = client
+                # As RedisCache._cache builds it, once per process.
+                client = _clients[key] = mine["_class"](mine["_servers"], **mine["_options"])
         return client
