@@ -20,7 +20,9 @@ What each server is made to do, whatever its defaults:
   closed with code 1009, not a dropped or reset TCP connection (uvicorn's
   close is ``config.uvicorn_websockets``'s). Frames over Parley's
   own limit (``PARLEY_MAX_FRAME_BYTES``, 64 KiB) but under 1 MiB reach the
-  consumer, which answers ``frame_too_large`` and keeps the socket.
+  consumer, which answers ``frame_too_large`` and keeps the socket. A
+  server that sent a close frame waits ``CLOSE_TIMEOUT_SECONDS`` for the
+  client's, which a client still sending a refused message sends late.
 - permessage-deflate is off: it costs a compressor and a decompressor per
   socket (about 300 KiB with zlib's defaults) to shrink frames that are
   mostly a few hundred bytes of JSON.
@@ -48,6 +50,9 @@ DEFAULT_APPLICATION = "config.asgi:application"
 SERVER_MAX_MESSAGE_BYTES = 1024 * 1024
 # How long a stopping server waits for its connections and applications.
 SHUTDOWN_SECONDS = 10
+# How long a server that sent a close frame waits for the client's (uvicorn's
+# ``close_timeout``; daphne is told the same).
+CLOSE_TIMEOUT_SECONDS = 10
 # The close code of a socket the server closes as it stops (RFC 6455's
 # registry: "service restart"; uvicorn's own choice too).
 SERVICE_RESTART = 1012
@@ -127,6 +132,12 @@ def run_daphne(argv: list[str]) -> None:
             # Close with a status code (1009 for a frame over the size
             # limit) rather than dropping the TCP connection.
             self.failByDrop = False
+            # And wait as long as uvicorn does for the client's side of the
+            # close. A client still sending the message it was refused
+            # answers only once it is out; dropping the connection before
+            # (autobahn waits one second) makes its next write fail, and it
+            # never reads the close frame waiting for it.
+            self.closeHandshakeTimeout = CLOSE_TIMEOUT_SECONDS
 
     class GracefulServer(daphne.server.Server):
         def run(self) -> None:

@@ -104,6 +104,42 @@ async def test_a_refused_message_is_answered_with_1009_while_the_client_still_se
         await socket.close()
 
 
+# A client on a slow link: the rest of the refused message comes after this
+# pause, longer than a server that gave up waiting for the client's close
+# (autobahn's default close-handshake timeout is one second) would wait.
+SLOW_LINK_PAUSE_SECONDS = 2.5
+
+
+@on_each_server
+async def test_a_refused_message_on_a_slow_link_is_still_answered_with_1009(
+    asgi_server, student, server_name
+):
+    """The client is still sending the refused message seconds after the
+    server answered it. A server that stops waiting for the client's close
+    and drops the connection makes the client's next write fail, and it
+    never reads the close frame already waiting for it."""
+    server = asgi_server(asgi_server=server_name)
+    socket = await open_raw(server, student)
+    try:
+        # The message framed by the client's own protocol, written in two
+        # halves by hand so that the pause falls inside it.
+        transport = socket.socket.transport
+        transport.pause_reading()
+        socket.socket.protocol.send_text(("x" * STILL_SENDING_BYTES).encode())
+        wire = b"".join(socket.socket.protocol.data_to_send())
+        half = len(wire) // 2
+        transport.write(wire[:half])
+        await asyncio.sleep(SLOW_LINK_PAUSE_SECONDS)
+        if not transport.is_closing():
+            transport.write(wire[half:])
+        while transport.get_write_buffer_size() and not transport.is_closing():
+            await asyncio.sleep(0.05)
+        transport.resume_reading()
+        assert await close_frame_code(socket) == 1009
+    finally:
+        await socket.close()
+
+
 @on_each_server
 async def test_no_compression_and_no_forwarded_header_is_believed(
     asgi_server, student, server_name
