@@ -39,6 +39,7 @@ from bench.stacks import (
     parse_shapes,
     recreate_database,
 )
+from bench.storm import reconnect_storm
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATA_DATABASE = "parley_bench_data"
@@ -128,6 +129,13 @@ def parse_args(argv=None):
         type=non_negative_float,
         help="seconds the idle sockets are held for the CPU figure (short: 30, full: 90; "
         "at least one heartbeat of the clients and of the servers)",
+    )
+    parser.add_argument(
+        "--storm",
+        type=non_negative_int,
+        default=1000,
+        help="of the idle sockets, this many dropped at once at the end and brought back as "
+        "the browser client does, resuming from their cursors (default 1000; 0 skips it)",
     )
     parser.add_argument(
         "--stall-pct",
@@ -479,6 +487,9 @@ def idle_sockets(stack, args, people: list[int]) -> dict | None:
                     "rss_end": sum(procs.rss_bytes(p) for p in stack.pids),
                 }
             )
+            if args.storm:
+                out["storm"] = await reconnect_storm(gen, min(args.storm, count))
+                log(f"{stack.name:6} reconnect storm: {out['storm']}")
         finally:
             await gen.close()
         return out

@@ -33,12 +33,13 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from websockets.asyncio.client import connect
 
 from bench import stats
 
-DELIVER, ACK, ERROR, READY, OTHER, PONG = range(6)
+DELIVER, ACK, ERROR, READY, OTHER, PONG, RESUMED = range(7)
 
 # A socket that may stall opens with an Internet MSS (loopback's is 64 KiB)
 # and a small, fixed receive buffer (no autotuning). Together they keep what
@@ -85,13 +86,16 @@ class RelayProtocol:
     def hello_frame(self, endpoint: Endpoint) -> str | None:
         return json.dumps({"type": "join", "rooms": endpoint.rooms})
 
+    def resume_frame(self, cursors: dict | None) -> str | None:
+        return None  # the relay keeps nothing to resume from
+
     def ping_frame(self, ref: int) -> str:
         return '{"type":"ping"}'
 
     def send_frame(self, room: str, body: str, ref: int) -> str:
         return json.dumps({"type": "send", "room": room, "body": body})
 
-    def classify(self, raw) -> tuple[int, str | None]:
+    def classify(self, raw) -> tuple[int, Any]:
         frame = json.loads(raw)
         kind = frame.get("type")
         if kind == "msg":
@@ -115,6 +119,11 @@ class ParleyProtocol:
     def hello_frame(self, endpoint: Endpoint) -> str | None:
         return None  # the server speaks first
 
+    def resume_frame(self, cursors: dict | None) -> str | None:
+        """What a client that held everything up to ``cursors`` sends after
+        its new ``hello`` (static/js/app.js: ``resume`` from its cursors)."""
+        return json.dumps({"type": "resume", "ref": "storm", "cursors": cursors or {}})
+
     def ping_frame(self, ref: int) -> str:
         # What static/js/socket.js sends every ``heartbeat_seconds``.
         return json.dumps({"type": "ping", "ref": f"p{ref}"})
@@ -130,7 +139,7 @@ class ParleyProtocol:
             }
         )
 
-    def classify(self, raw) -> tuple[int, str | None]:
+    def classify(self, raw) -> tuple[int, Any]:
         frame = json.loads(raw)
         kind = frame.get("type")
         if kind == "message.new":
@@ -139,7 +148,10 @@ class ParleyProtocol:
             return ACK, frame["message"]["content"]
         if kind == "hello":
             self.heartbeat_seconds = float(frame.get("heartbeat_seconds") or 25)
-            return READY, None
+            # The cursors a client holding everything so far would keep.
+            return READY, {c["id"]: c["last_seq"] for c in frame.get("conversations", [])}
+        if kind == "resume.done":
+            return RESUMED, None
         if kind == "pong":
             return PONG, None
         if kind == "error":
@@ -279,6 +291,8 @@ class _Conn:
         "dead",
         "pings",
         "pongs",
+        "cursors",
+        "resumed",
     )
 
     def __init__(self, endpoint: Endpoint):
@@ -292,6 +306,8 @@ class _Conn:
         self.dead = False  # stalled once: left out of every later phase
         self.pings = 0  # heartbeats sent on this socket
         self.pongs = 0  # and answered, in the order sent
+        self.cursors: dict | None = None  # Parley: each conversation's last seq at hello
+        self.resumed: asyncio.Event | None = None  # made when a resume is sent
 
 
 def pick_stalled(n_conns: int, pct: float, exclude=frozenset()) -> list[int]:
@@ -365,41 +381,59 @@ class LoadGen:
             raise AssertionError("unreachable")
 
         async def _open(index: int, endpoint: Endpoint) -> _Conn:
-            conn = _Conn(endpoint)
             async with gate:
                 sock = None
                 if index in self.stall_candidates:
                     sock = await _small_segment_socket(endpoint.url)
-                conn.ws = await connect(
-                    endpoint.url,
-                    sock=sock,
-                    origin=endpoint.origin,
-                    additional_headers=endpoint.headers or None,
-                    compression=None,
-                    ping_interval=None,
-                    open_timeout=self.connect_timeout,
-                    close_timeout=2,
-                    max_queue=1024,
-                    max_size=2**20,
-                    proxy=None,
-                )
-                conn.reader = asyncio.create_task(self._read(conn))
-                try:
-                    hello = self.proto.hello_frame(endpoint)
-                    if hello:
-                        await conn.ws.send(hello)
-                    await asyncio.wait_for(conn.ready.wait(), self.connect_timeout)
-                except BaseException:
-                    conn.reader.cancel()
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(conn.ws.close(), 3)
-                    raise
-            return conn
+                return await self._dial(endpoint, sock=sock, timeout=self.connect_timeout)
 
         wanted = self.endpoints if endpoints is None else endpoints
         self.conns += list(
             await asyncio.gather(*(open_one(first + i, e) for i, e in enumerate(wanted)))
         )
+
+    async def _dial(self, endpoint: Endpoint, *, sock=None, timeout: float) -> _Conn:
+        """A socket for ``endpoint``, read from, once the server says it is
+        ready (raises when it does not within ``timeout``)."""
+        conn = _Conn(endpoint)
+        conn.ws = await connect(
+            endpoint.url,
+            sock=sock,
+            origin=endpoint.origin,
+            additional_headers=endpoint.headers or None,
+            compression=None,
+            ping_interval=None,
+            open_timeout=timeout,
+            close_timeout=2,
+            max_queue=1024,
+            max_size=2**20,
+            proxy=None,
+        )
+        conn.reader = asyncio.create_task(self._read(conn))
+        try:
+            hello = self.proto.hello_frame(endpoint)
+            if hello:
+                await conn.ws.send(hello)
+            await asyncio.wait_for(conn.ready.wait(), timeout)
+        except BaseException:
+            await self.drop(conn)
+            raise
+        return conn
+
+    async def open_socket(self, endpoint: Endpoint, *, timeout: float) -> _Conn | None:
+        """One try at a socket for ``endpoint``: None when it was refused or
+        not ready in time (the caller decides when to try again)."""
+        try:
+            return await self._dial(endpoint, timeout=timeout)
+        except Exception:  # noqa: BLE001 - a refusal, whatever its form
+            return None
+
+    async def drop(self, conn: _Conn) -> None:
+        """Stop reading ``conn`` and close it (within 3 s)."""
+        if conn.reader is not None:
+            conn.reader.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(conn.ws.close(), 3)
 
     async def close(self) -> None:
         if self._beat is not None:
@@ -520,7 +554,11 @@ class LoadGen:
                         r.measured_delivered += 1
                         r.latencies.append(now - intended)
                 elif kind == READY:
+                    conn.cursors = body
                     conn.ready.set()
+                elif kind == RESUMED:
+                    if conn.resumed is not None:
+                        conn.resumed.set()
                 elif kind == PONG:
                     self.pongs += 1
                     conn.pongs += 1

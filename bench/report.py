@@ -298,6 +298,36 @@ def rows(results: dict) -> list[tuple[str, dict, bool | None]]:
                 True,
             )
         )
+    storm = max((_get(s, "idle", "storm", "sockets") or 0 for s in stacks.values()), default=0)
+    if storm:
+        out.append(
+            (
+                f"reconnect storm: s until all {storm:,} dropped are back (and resumed)",
+                {n: _get(s, "idle", "storm", "seconds_to_all") for n, s in stacks.items()},
+                True,
+            )
+        )
+        out.append(
+            (
+                "  half of them back, seconds",
+                {n: _get(s, "idle", "storm", "seconds_to_half") for n, s in stacks.items()},
+                True,
+            )
+        )
+        out.append(
+            (
+                "  tries again after a refusal / never back",
+                {
+                    n: (
+                        f"{s['idle']['storm']['retries']:,} / {s['idle']['storm']['failed']:,}"
+                        if _get(s, "idle", "storm", "retries") is not None
+                        else None
+                    )
+                    for n, s in stacks.items()
+                },
+                True,
+            )
+        )
     out.append(
         (
             "ack p99 ms at Parley's held rate",

@@ -528,8 +528,9 @@ def test_stalled_readers_and_senders_against_the_limit_baseline(tmp_path):
 @pytest.mark.services
 def test_idle_sockets_on_fresh_servers_counted_at_both_counts(tmp_path, monkeypatch):
     """``--idle 20 --idle-first 8`` on ``limit``: memory per socket at 8 and
-    at 20 sockets, the servers' CPU over the window per minute, every socket
-    still open at the end; the report shows both memory rows."""
+    at 20 sockets, the servers' CPU over the window per minute, then all 20
+    dropped at once and back (the reconnect storm), every socket open at the
+    end; the report shows both memory rows and the storm."""
     from django.conf import settings
 
     from bench import __main__ as bench
@@ -549,6 +550,10 @@ def test_idle_sockets_on_fresh_servers_counted_at_both_counts(tmp_path, monkeypa
     assert idle["bytes_per_socket_first"] == idle["bytes_per_socket_by_count"]["8"]
     assert idle["open_at_end"] == 20 and idle["closed_by_server"] == {}
     assert idle["cpu_s_per_minute"] >= 0 and idle["pongs"] <= idle["pings"]
+    # The storm at the end dropped all 20 and brought every one back.
+    storm = idle["storm"]
+    assert (storm["sockets"], storm["back"], storm["failed"]) == (20, 20, 0), storm
+    assert storm["attempts"] == 20 + storm["retries"] and storm["resumed"] is False
     table = report.table(
         {
             "run_id": "test",
@@ -560,6 +565,7 @@ def test_idle_sockets_on_fresh_servers_counted_at_both_counts(tmp_path, monkeypa
     assert "memory per idle socket, KiB (8 sockets)" in table
     assert "memory per idle socket, KiB (20 sockets)" in table
     assert "server CPU-s per minute, 20 idle sockets" in table
+    assert "reconnect storm: s until all 20 dropped are back (and resumed)" in table
 
 
 def test_migrated_template_name_follows_the_migrations(tmp_path):
