@@ -28,6 +28,12 @@ class ProtocolClient:
         self.sent: set[str] = set()  # every client_id ever written
         self.acked: dict[str, dict] = {}  # client_id -> stored message
         self.held: dict[str, dict] = {}  # message id -> message
+        # The live stream is once and in seq order per connection
+        # (docs/protocol.md); a resume may repeat what came live, by design.
+        self.live_repeats = 0  # a message.new for an id this connection had live
+        self.live_out_of_order = 0  # a message.new at or below its conversation's last live seq
+        self._live_seqs: dict[str, int] = {}
+        self._live_ids: set[str] = set()
         self.cursors: dict[str, int] = {}
         self.frames: list[dict] = []
         self.socket = None
@@ -49,6 +55,7 @@ class ProtocolClient:
         assert hello["type"] == "hello", hello
         for conversation in hello["conversations"]:
             self.cursors.setdefault(conversation["id"], 0)
+        self._live_seqs, self._live_ids = {}, set()
         self._reader = asyncio.create_task(self._read())
         await self.resume()
         for client_id, (conversation_id, content) in list(self.outbox.items()):
@@ -116,6 +123,17 @@ class ProtocolClient:
             cursor += 1
         self.cursors[conversation_id] = cursor
 
+    def _count_live(self, message: dict) -> None:
+        if message["id"] in self._live_ids:
+            self.live_repeats += 1
+        self._live_ids.add(message["id"])
+        conversation_id = message["conversation_id"]
+        if message["seq"] <= self._live_seqs.get(conversation_id, 0):
+            self.live_out_of_order += 1
+        self._live_seqs[conversation_id] = max(
+            message["seq"], self._live_seqs.get(conversation_id, 0)
+        )
+
     async def _read(self) -> None:
         try:
             async for raw in self.socket:
@@ -127,6 +145,7 @@ class ProtocolClient:
                     self.acked[frame["client_id"]] = frame["message"]
                     self._hold(frame["message"])
                 elif kind == "message.new":
+                    self._count_live(frame["message"])
                     self._hold(frame["message"])
                 elif kind == "history":
                     for message in frame["messages"]:

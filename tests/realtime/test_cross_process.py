@@ -134,6 +134,8 @@ async def test_killed_process_loses_nothing_acknowledged(asgi_server, make_user)
         for client in clients:
             held = {mid for mid, m in client.held.items() if m["conversation_id"] == cid}
             assert held == stored_ids, f"{client.name} misses {len(stored_ids - held)}"
+            # ...none of it twice or out of order on any one connection's live stream.
+            assert (client.live_repeats, client.live_out_of_order) == (0, 0), client.name
         assert any(c.reconnects for c in clients), "the kill must have cut someone off"
     finally:
         for client in clients:
