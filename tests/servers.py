@@ -68,6 +68,26 @@ def child_environment(**overrides: str) -> dict:
     }
 
 
+def production_profile(**overrides: str) -> dict:
+    """``extra_env`` for a server in the production profile, as deployed
+    behind a proxy that ends TLS: DEBUG off and every setting production
+    requires, plain HTTP on the loopback interface. The test process's
+    ``SECRET_KEY``, so the sessions it makes are the server's too. Pages
+    need ``collectstatic`` first (the manifest storage); sockets and the API
+    do not."""
+    return {
+        "PARLEY_PROFILE": "production",
+        "DEBUG": "false",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PARLEY_SITE_URL": "http://127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        **overrides,
+    }
+
+
 # Which ASGI server the tests start: the Procfile's by default; another one
 # to run the suite on it (docs/operations.md, "ASGI server"). Every one is
 # started through the Procfile's entry point, configured as production is.

@@ -1,6 +1,6 @@
 """Attack case 13 (docs/reliability.md): when a session ends (logout,
 deactivation, a password change) or a member is removed, that person's
-sockets on a real server process are closed (4401) or pruned
+sockets on a real server process (production profile) are closed (4401) or pruned
 (``conversation.removed``) as docs/protocol.md says, and what they held
 before no longer gets them anything: the old cookie opens a socket that is
 closed with 4401 at once, the old API token is 401, and a removed member's
@@ -24,6 +24,7 @@ from messaging import services
 from messaging.models import ConversationType
 from tests.realtime.clients import RawSocket, origin_of
 from tests.security.conftest import session_key, session_of
+from tests.servers import production_profile
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 orm = sync_to_async
@@ -73,7 +74,7 @@ def timed(started: float, what: str) -> None:
 
 
 async def test_logout_closes_that_sessions_sockets_and_its_cookie_is_dead(asgi_server, student):
-    server = asgi_server()
+    server = asgi_server(extra_env=production_profile())
     leaving, staying = await orm(lambda: (session_of(student), session_of(student)))()
     old_cookie = session_key(leaving)
     sockets = [await open_socket(server, old_cookie) for _ in range(2)]
@@ -93,7 +94,7 @@ async def test_logout_closes_that_sessions_sockets_and_its_cookie_is_dead(asgi_s
 
 
 async def test_deactivation_closes_every_socket_and_ends_cookie_and_token(asgi_server, student):
-    server = asgi_server()
+    server = asgi_server(extra_env=production_profile())
     client, token = await orm(
         lambda: (session_of(student), account_services.issue_api_token(user=student))
     )()
@@ -113,7 +114,7 @@ async def test_deactivation_closes_every_socket_and_ends_cookie_and_token(asgi_s
 
 
 async def test_a_password_change_ends_the_other_sessions_cookie_and_the_token(asgi_server, student):
-    server = asgi_server()
+    server = asgi_server(extra_env=production_profile())
     mine, other, token = await orm(
         lambda: (
             session_of(student),
@@ -146,7 +147,7 @@ async def test_a_removed_member_is_pruned_and_gets_what_a_stranger_gets(
     asgi_server, assigned, make_user
 ):
     mentor, student = assigned
-    server = asgi_server()
+    server = asgi_server(extra_env=production_profile())
 
     def setup():
         group = services.create_conversation(

@@ -13,6 +13,7 @@ from messaging import services
 from messaging.models import ConversationType, Message
 from tests.realtime.clients import ProtocolClient
 from tests.realtime.conftest import session_cookie
+from tests.servers import production_profile
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -78,7 +79,8 @@ async def test_killed_process_loses_nothing_acknowledged(asgi_server, make_user)
         creator=mentor, kind=ConversationType.GROUP, participants=students, title="Load"
     )
     cid = str(group.pk)
-    doomed, survivor = asgi_server(extra_env=SERVER_ENV), asgi_server(extra_env=SERVER_ENV)
+    # Both in the production profile, as deployed.
+    doomed, survivor = (asgi_server(extra_env=production_profile(**SERVER_ENV)) for _ in "ab")
     people = [mentor, *students]
     clients = []
     for index, person in enumerate(people):
