@@ -95,6 +95,19 @@ def direct(assigned):
 
 
 @pytest.fixture
+def on_the_broker():
+    """Tasks go to the real broker (Redis) instead of running in-process
+    (``_tasks_run_in_process``), for a test with a real worker or one that
+    inspects what was queued."""
+    from config.celery import app
+
+    assert app.conf.broker_url.startswith("redis"), "needs the Redis broker"
+    app.conf.task_always_eager = False
+    yield app
+    app.conf.task_always_eager = True
+
+
+@pytest.fixture
 def asgi_server(transactional_db):
     """Start real ASGI server processes on the test database: ``asgi_server()``
     returns a running ``ServerProcess``; all are stopped after the test."""

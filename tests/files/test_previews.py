@@ -529,17 +529,6 @@ async def test_a_member_s_socket_hears_the_preview_is_ready(
 # --- A real worker --------------------------------------------------------------------
 
 
-@pytest.fixture
-def on_the_broker():
-    """Tasks go to the real broker (Redis) instead of running in-process."""
-    from config.celery import app
-
-    assert app.conf.broker_url.startswith("redis"), "needs the Redis broker"
-    app.conf.task_always_eager = False
-    yield app
-    app.conf.task_always_eager = True
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_celery_worker_process_makes_the_preview(
     direct, assigned, media_root, tmp_path, on_the_broker

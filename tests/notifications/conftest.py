@@ -1,20 +1,6 @@
-import pytest
-
 # The socket fixtures of tests/realtime: real sessions, the real ASGI stack,
 # presence cleared between tests.
 from tests.realtime.conftest import _fresh_presence, open_socket  # noqa: F401
-
-
-@pytest.fixture
-def on_the_broker():
-    """Tasks go to the real broker (Redis) instead of running in-process
-    (tests/conftest.py), for a test that inspects what was queued."""
-    from config.celery import app
-
-    assert app.conf.broker_url.startswith("redis"), "needs the Redis broker"
-    app.conf.task_always_eager = False
-    yield app
-    app.conf.task_always_eager = True
 
 
 def broker_messages(app):
