@@ -6,6 +6,9 @@ from accounts.models import MentorAssignment, Role, User
 from messaging import services
 from messaging.models import ConversationType
 
+# Fixtures shared beyond one folder, from the modules that explain them.
+pytest_plugins = ["tests.faults.database_proxy"]
+
 _counter = itertools.count(1)
 
 

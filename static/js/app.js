@@ -59,6 +59,12 @@ class Sender {
             await sleep(Math.max(0.2, Number(error.frame.retry_after) || 1) * 1000);
             continue;
           }
+          if (error.code === "unavailable") {
+            // The server could not reach its database: nothing was stored.
+            // Send again after the pause it asks for (docs/protocol.md).
+            this._retryLater(Number(error.frame.retry_after) || 3);
+            break;
+          }
           if (SEND_ERRORS_TO_RETRY.has(error.code)) {
             this._retryLater();
             break;
@@ -79,9 +85,10 @@ class Sender {
     }
   }
 
-  _retryLater() {
+  _retryLater(seconds = 3) {
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.flush(), 3000 + Math.random() * 2000);
+    // Jitter: the tabs a fault held back do not all come back at once.
+    this.retryTimer = setTimeout(() => this.flush(), seconds * 1000 + Math.random() * 2000);
   }
 }
 

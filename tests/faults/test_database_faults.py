@@ -10,35 +10,17 @@ faults: ``blackhole`` (connections accepted or open, never answered) and
 import uuid
 
 import pytest
-from django.db import connection
 
 from messaging.models import Message
 from tests.faults.conftest import http, orm
+from tests.faults.database_proxy import unreachable_database_env
 from tests.faults.peer import Peer
-from tests.faults.proxy import BLACKHOLE, PASS, REFUSE, FaultProxy
-from tests.servers import test_database_url as url_of_the_test_database
+from tests.faults.proxy import BLACKHOLE, PASS, REFUSE
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 # Bounds for a loaded machine: the old behaviour hung for 45 s or more.
 ANSWER_BOUND = 30
-
-
-@pytest.fixture
-def pg_proxy():
-    settings_dict = connection.settings_dict
-    proxy = FaultProxy(
-        settings_dict.get("HOST") or "127.0.0.1", int(settings_dict.get("PORT") or 5432)
-    )
-    yield proxy
-    proxy.close()
-
-
-def through(proxy: FaultProxy) -> str:
-    url = url_of_the_test_database()
-    host_port = f"{connection.settings_dict.get('HOST') or '127.0.0.1'}:"
-    host_port += str(connection.settings_dict.get("PORT") or 5432)
-    return url.replace(host_port, f"127.0.0.1:{proxy.port}")
 
 
 def is_reply_to(client_id: str):
@@ -56,13 +38,7 @@ async def test_sends_fail_fast_and_retryably_then_recover(
 ):
     mentor, student = assigned
     cookie, token = await cookie_of(student), await token_of(student)
-    server = asgi_server(
-        extra_env={
-            "DATABASE_URL": through(pg_proxy),
-            "DATABASE_CONNECT_TIMEOUT": "2",
-            "DATABASE_POOL_TIMEOUT": "2",
-        }
-    )
+    server = asgi_server(extra_env=unreachable_database_env(pg_proxy))
     conversation = str(direct.pk)
     peer = await Peer.open(server.ws_url, cookie)
     try:
