@@ -225,6 +225,9 @@ class Delivery(models.Model):
         max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
     attempts = models.PositiveIntegerField(default=0)
+    # The task run (Celery task id) that claimed an email: the same run,
+    # given back by a dead worker, may send it again (services.mail).
+    claimed_by = models.CharField(max_length=255, blank=True, default="")
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

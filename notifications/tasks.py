@@ -3,22 +3,25 @@
 from celery import shared_task
 
 
-@shared_task(acks_late=True)
-def send_missed_messages(conversation_id: str, user_id: str) -> bool:
+@shared_task(bind=True, acks_late=True)
+def send_missed_messages(self, conversation_id: str, user_id: str) -> bool:
     """Email the person the conversation's messages they left unread
-    (``services.missed_email``); safe to run twice."""
+    (``services.missed_email``); safe to run twice, and run again by a
+    dead worker's redelivery, it sends what it had claimed."""
     from notifications.services import missed_email
 
-    return missed_email.send_missed_messages(conversation_id=conversation_id, user_id=user_id)
+    return missed_email.send_missed_messages(
+        conversation_id=conversation_id, user_id=user_id, run_id=self.request.id or ""
+    )
 
 
-@shared_task(acks_late=True)
-def send_due_digests() -> int:
+@shared_task(bind=True, acks_late=True)
+def send_due_digests(self) -> int:
     """Send the digests whose local hour is now (beat runs this every 15
     minutes); safe to run twice in the same hour."""
     from notifications.services import digests
 
-    return digests.send_due_digests()
+    return digests.send_due_digests(run_id=self.request.id or "")
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -7,7 +7,7 @@ from uuid import UUID
 from django.db.models import Q
 
 from messaging.models import ConversationParticipant, Message, MessageType
-from notifications.models import Channel, ConversationMute, Delivery
+from notifications.models import Channel, ConversationMute, Delivery, DeliveryState
 
 MISSED_KEY_PREFIX = "missed"
 
@@ -31,20 +31,39 @@ def mute_of(conversation_id: UUID | str, user_id: UUID | str) -> ConversationMut
     return ConversationMute.objects.filter(conversation_id=conversation_id, user_id=user_id).first()
 
 
-def last_missed_email_at(conversation_id: UUID | str, user_id: UUID | str) -> dt.datetime | None:
+def _missed_deliveries(conversation_id: UUID | str, user_id: UUID | str):
+    return Delivery.objects.filter(
+        user_id=user_id,
+        channel=Channel.EMAIL,
+        key__startswith=f"{MISSED_KEY_PREFIX}:{UUID(str(conversation_id))}:",
+    )
+
+
+def last_missed_email_at(
+    conversation_id: UUID | str, user_id: UUID | str, *, before: dt.datetime | None = None
+) -> dt.datetime | None:
     """When the latest missed-message email of this conversation to this
-    person was recorded (sent or being sent), or None."""
-    latest = (
-        Delivery.objects.filter(
-            user_id=user_id,
-            channel=Channel.EMAIL,
-            key__startswith=f"{MISSED_KEY_PREFIX}:{UUID(str(conversation_id))}:",
-        )
+    person was recorded (sent or being sent), or None; only those recorded
+    before ``before`` when given."""
+    deliveries = _missed_deliveries(conversation_id, user_id)
+    if before is not None:
+        deliveries = deliveries.filter(created_at__lt=before)
+    return deliveries.order_by("-created_at").values_list("created_at", flat=True).first()
+
+
+def pending_claim_of_run(
+    conversation_id: UUID | str, user_id: UUID | str, run_id: str
+) -> Delivery | None:
+    """The missed-message email the task run ``run_id`` claimed and never
+    finished (its worker died inside the send), or None."""
+    if not run_id:
+        return None
+    return (
+        _missed_deliveries(conversation_id, user_id)
+        .filter(state=DeliveryState.PENDING, claimed_by=run_id)
         .order_by("-created_at")
-        .values_list("created_at", flat=True)
         .first()
     )
-    return latest
 
 
 def unread_window(

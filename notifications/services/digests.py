@@ -35,8 +35,10 @@ def _due(preference: NotificationPreference, local: dt.datetime) -> bool:
     return False
 
 
-def send_due_digests(*, at: dt.datetime | None = None) -> int:
-    """Send every digest due at ``at`` (now); returns how many were sent."""
+def send_due_digests(*, at: dt.datetime | None = None, run_id: str = "") -> int:
+    """Send every digest due at ``at`` (now); returns how many were sent.
+    ``run_id``: the task's id (``services.mail``: the same run sends again
+    what it claimed before its worker died)."""
     now = at or timezone.now()
     sent = 0
     for user in selectors.digest_candidates():
@@ -46,13 +48,20 @@ def send_due_digests(*, at: dt.datetime | None = None) -> int:
         local = now.astimezone(rules.zone(user.time_zone))
         if not _due(preference, local):
             continue
-        if send_digest(user=user, preference=preference, at=now, local_date=local.date()):
+        if send_digest(
+            user=user, preference=preference, at=now, local_date=local.date(), run_id=run_id
+        ):
             sent += 1
     return sent
 
 
 def send_digest(
-    *, user: User, preference: NotificationPreference, at: dt.datetime, local_date: dt.date
+    *,
+    user: User,
+    preference: NotificationPreference,
+    at: dt.datetime,
+    local_date: dt.date,
+    run_id: str = "",
 ) -> bool:
     """One person's digest for ``local_date``, in their language and time
     zone; False when there was nothing to say or it was already sent."""
@@ -65,7 +74,9 @@ def send_digest(
         support = selectors.support_updates(user.pk, since=at - period)
         if not conversations and not support:
             return False
-        delivery = claim_email(user_id=user.pk, key=f"digest:{preference.digest}:{local_date}")
+        delivery = claim_email(
+            user_id=user.pk, key=f"digest:{preference.digest}:{local_date}", run_id=run_id
+        )
         if delivery is None:
             return False
         return _email(

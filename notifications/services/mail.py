@@ -1,15 +1,22 @@
 """Sending one email to one person, once: the delivery record is written
-(committed) before the message goes to the mail server.
+(committed) before the message goes to the mail server, naming the task run
+that claimed it.
 
-What "once" means here is *at most once*. A task redelivered after its
-worker died finds the record and sends nothing, even when the first attempt
-died before the mail server took the message: a lost email is better than a
-duplicate in someone's inbox, and the record (state ``pending`` with no
-``finished_at``) shows an operator which sends never finished. A send that
-fails with an error is recorded as ``failed`` and not retried either.
+None is dropped by a dead worker, and none is sent twice but in one window.
+A task run redelivered after its worker died (``acks_late``: the same task
+id comes back) finds its own pending claim and sends again, under the same
+``Message-ID``: if the first attempt died before the mail server accepted
+the message, this is the only copy; if it died after the server had taken
+the message but before it learnt so (RFC 1047's window), the person's mail
+system gets two copies of one ``Message-ID`` and shows one. Another run's
+claim (a second fan-out of the same window, a digest run) is another
+sender's: it sends nothing. A send that failed with an error is recorded as
+``failed`` and not retried (the server answered; a timeout may have
+delivered).
 """
 
 import logging
+from email.utils import parseaddr
 from uuid import UUID
 
 from django.conf import settings
@@ -24,18 +31,46 @@ from notifications.tokens import unsubscribe_url
 logger = logging.getLogger(__name__)
 
 
-def claim_email(*, user_id: UUID | str, key: str) -> Delivery | None:
-    """Record that ``key`` is being emailed to the person; None when it
-    already was (by this task before, or by another one now)."""
+def claim_email(*, user_id: UUID | str, key: str, run_id: str = "") -> Delivery | None:
+    """Record that ``key`` is being emailed to the person by the task run
+    ``run_id``; None when it was sent or is another run's to send. The
+    same run's pending claim is claimed again (its worker died inside the
+    send)."""
     try:
         # Its own transaction, committed before anything is sent (and a
         # savepoint when a caller holds one, so a collision spoils nothing).
         with transaction.atomic():
             return Delivery.objects.create(
-                user_id=user_id, channel=Channel.EMAIL, key=key, attempts=1
+                user_id=user_id, channel=Channel.EMAIL, key=key, attempts=1, claimed_by=run_id
             )
     except IntegrityError:
+        pass
+    if not run_id:
         return None
+    mine = Delivery.objects.filter(
+        user_id=user_id,
+        channel=Channel.EMAIL,
+        key=key,
+        state=DeliveryState.PENDING,
+        claimed_by=run_id,
+    )
+    delivery = mine.first()
+    # Compare and set on the attempt count: of two copies of one run at once
+    # (a redelivery while the first still ran), one sends.
+    if delivery is None or not mine.filter(attempts=delivery.attempts).update(
+        attempts=delivery.attempts + 1
+    ):
+        return None
+    delivery.attempts += 1
+    logger.info("Email %s to %s: sent again by its run %s", key, user_id, run_id)
+    return delivery
+
+
+def message_id(delivery: Delivery) -> str:
+    """The ``Message-ID`` of ``delivery``'s email, the same at every attempt,
+    so that a mail system keeps one of two copies (RFC 5322 3.6.4)."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "parley.invalid"
+    return f"<delivery-{delivery.pk}@{domain}>"
 
 
 def send_templated(
@@ -61,6 +96,7 @@ def send_templated(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             # Automatic mail: no out-of-office replies (RFC 3834).
             "Auto-Submitted": "auto-generated",
+            "Message-ID": message_id(delivery),
         },
     )
     message.attach_alternative(

@@ -76,11 +76,15 @@ def _kind_of(message: Message, user_id: UUID, conversation_type: str) -> str:
     return Kind.DIRECT.value
 
 
-def send_missed_messages(*, conversation_id: UUID | str, user_id: UUID | str) -> bool:
+def send_missed_messages(
+    *, conversation_id: UUID | str, user_id: UUID | str, run_id: str = ""
+) -> bool:
     """Email the person the conversation's messages they have not read, once
     per window; True when an email was sent. Nothing for a muted
     conversation or kinds whose email is off; inside quiet hours the check
-    is queued again for their end."""
+    is queued again for their end. ``run_id`` (the task's id) finds the
+    email this same run claimed before its worker died, and sends it again
+    (``services.mail``)."""
     membership = selectors.membership(conversation_id, user_id)
     if membership is None or not membership.user.is_active or not membership.user.email:
         return False
@@ -90,7 +94,10 @@ def send_missed_messages(*, conversation_id: UUID | str, user_id: UUID | str) ->
     if rules.is_muted(selectors.mute_of(conversation.pk, user.pk), now):
         return False
 
-    previous = selectors.last_missed_email_at(conversation.pk, user.pk)
+    unfinished = selectors.pending_claim_of_run(conversation.pk, user.pk, run_id)
+    previous = selectors.last_missed_email_at(
+        conversation.pk, user.pk, before=unfinished.created_at if unfinished else None
+    )
     sent_after = previous - delay() if previous is not None else None
     preference = preferences_for(user)
 
@@ -104,7 +111,7 @@ def send_missed_messages(*, conversation_id: UUID | str, user_id: UUID | str) ->
             in rules.channels_for(preference, _kind_of(message, user.pk, conversation.type))
         ]
 
-    window = mailable(now - delay())
+    window = mailable((unfinished.created_at if unfinished else now) - delay())
     if not window:
         return False
 
@@ -114,7 +121,9 @@ def send_missed_messages(*, conversation_id: UUID | str, user_id: UUID | str) ->
         return False
 
     delivery = claim_email(
-        user_id=user.pk, key=selectors.missed_key(conversation.pk, window[0].seq)
+        user_id=user.pk,
+        key=unfinished.key if unfinished else selectors.missed_key(conversation.pk, window[0].seq),
+        run_id=run_id,
     )
     if delivery is None:
         return False

@@ -28,12 +28,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Saver:
-    def __init__(self, folder: Path, data_delay: float):
+    def __init__(self, folder: Path, data_delay: float, hold_before_saving: float = 0.0):
         self.folder = folder
         self.data_delay = data_delay
+        self.hold_before_saving = hold_before_saving
         self.counter = itertools.count(1)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        if self.hold_before_saving:
+            # The message is here, not yet taken: a client gone meanwhile
+            # never had it accepted, and it is dropped (RFC 5321: the
+            # server is responsible for a message once it says 250).
+            (self.folder / ".holding").touch()
+            await asyncio.sleep(self.hold_before_saving)
+            if server.transport is None or server.transport.is_closing():
+                return "421 The client left"
         n = next(self.counter)
         temporary = self.folder / f".{n:04d}.tmp"
         temporary.write_bytes(envelope.original_content or envelope.content)
@@ -50,10 +59,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--folder", required=True)
     parser.add_argument("--data-delay", type=float, default=0.0)
+    parser.add_argument("--hold-before-saving", type=float, default=0.0)
     options = parser.parse_args()
-    controller = Controller(
-        _Saver(Path(options.folder), options.data_delay), hostname="127.0.0.1", port=options.port
-    )
+    saver = _Saver(Path(options.folder), options.data_delay, options.hold_before_saving)
+    controller = Controller(saver, hostname="127.0.0.1", port=options.port)
     controller.start()
     stop = False
 
@@ -76,7 +85,10 @@ def free_port() -> int:
 
 
 class MailServer:
-    def __init__(self, folder: Path, *, data_delay: float = 0.0):
+    def __init__(self, folder: Path, *, data_delay: float = 0.0, hold_before_saving: float = 0.0):
+        """``data_delay``: the answer to DATA comes that long after the
+        message was saved. ``hold_before_saving``: the message is saved
+        only that long after DATA, and only if the client is still there."""
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -91,6 +103,8 @@ class MailServer:
                 str(folder),
                 "--data-delay",
                 str(data_delay),
+                "--hold-before-saving",
+                str(hold_before_saving),
             ],
             cwd=ROOT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -117,6 +131,10 @@ class MailServer:
             email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
             for path in sorted(self.folder.glob("*.eml"))
         ]
+
+    def holding(self) -> bool:
+        """A message arrived and is being held (``hold_before_saving``)."""
+        return (self.folder / ".holding").exists()
 
     def wait_for(self, count: int, timeout: float = 30) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout
