@@ -212,7 +212,9 @@ class DeliveryState(models.TextChoices):
 
 class Delivery(models.Model):
     """One send to one person by one channel, written *before* sending: a
-    retried or redelivered task finds the row and sends nothing twice.
+    retried task finds the row and sends nothing twice; only the run that
+    claimed it, given back by a dead worker, sends again (services.mail,
+    services.push).
     ``key`` names what was sent (``notification:<id>``,
     ``missed:<conversation>:<first seq>``, ``digest:daily:<date>``)."""
 
