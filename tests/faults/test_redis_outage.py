@@ -3,7 +3,10 @@ presence answers ``unknown``; new sockets still connect; every socket is
 told that live delivery is degraded, and told again when it recovers.
 
 A private ``redis-server`` serves one real server process and is killed
-mid-test, then started again on the same port (empty, as after a crash)."""
+mid-test, then started again on the same port (empty, as after a crash);
+in the last case under traffic, checking that nothing acknowledged is lost,
+that the clients converge, and that presence and the shared send budget
+work again without restarting Parley."""
 
 import asyncio
 import uuid
