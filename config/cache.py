@@ -11,12 +11,59 @@ process with the same servers and options shares one ``RedisCacheClient``;
 redis-py's pool is thread-safe and hands each call a connection of its own.
 Each context still gets its ``RedisCache`` (key prefix, version, timeouts:
 a few hundred bytes), which is what Django's per-context design asks.
+
+Every call goes through the server's circuit (``config.redis_circuit``):
+moments after a call failed, the next ones fail at once instead of each
+waiting out the socket timeout (callers already treat a cache error as a
+miss).
 """
 
+import functools
 import threading
 from functools import cached_property
 
+import redis
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+from config.redis_circuit import CircuitOpen, circuit_for
+
+# What a Redis that is away, refusing or too slow raises.
+_FAULTS = (redis.RedisError, OSError)
+
+
+def _through_circuit(operation):
+    @functools.wraps(operation)
+    def call(self, *args, **kwargs):
+        circuit = circuit_for(self._servers[0])
+        circuit.check()
+        try:
+            result = operation(self, *args, **kwargs)
+        except CircuitOpen:
+            raise
+        except _FAULTS:
+            circuit.failed()
+            raise
+        circuit.succeeded()
+        return result
+
+    return call
+
+
+class CircuitRedisCacheClient(RedisCacheClient):
+    """Django's client, each operation through the server's circuit."""
+
+    add = _through_circuit(RedisCacheClient.add)
+    get = _through_circuit(RedisCacheClient.get)
+    set = _through_circuit(RedisCacheClient.set)
+    touch = _through_circuit(RedisCacheClient.touch)
+    delete = _through_circuit(RedisCacheClient.delete)
+    get_many = _through_circuit(RedisCacheClient.get_many)
+    has_key = _through_circuit(RedisCacheClient.has_key)
+    incr = _through_circuit(RedisCacheClient.incr)
+    set_many = _through_circuit(RedisCacheClient.set_many)
+    delete_many = _through_circuit(RedisCacheClient.delete_many)
+    clear = _through_circuit(RedisCacheClient.clear)
+
 
 # (servers, options) -> the process's client for them.
 _clients: dict[tuple[str, str], RedisCacheClient] = {}
@@ -36,5 +83,7 @@ class ProcessRedisCache(RedisCache):
             client = _clients.get(key)
             if client is None:
                 # As RedisCache._cache builds it, once per process.
-                client = _clients[key] = mine["_class"](mine["_servers"], **mine["_options"])
+                client = _clients[key] = CircuitRedisCacheClient(
+                    mine["_servers"], **mine["_options"]
+                )
         return client

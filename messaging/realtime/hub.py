@@ -173,6 +173,12 @@ class Hub:
         if self._pending.get(group) is task:
             del self._pending[group]
 
+    def live_delivery_restored(self) -> None:
+        """Redis is back after an outage (``maintenance``): conversations'
+        live order starts afresh (``LiveOrder.restart``), as the sockets
+        resume what they missed."""
+        self._order.restart()
+
     # --- Receiving ----------------------------------------------------------------
 
     async def _start(self) -> None:

@@ -16,6 +16,9 @@ live while one shard is away.
 
 Publishing while Redis is away drops the event (an event is a hint; the
 record is in PostgreSQL, and clients told ``degraded`` resume from it).
+Publishes go through the server's circuit (``config.redis_circuit``):
+moments after one failed, the next fail at once, so a send waits out the
+socket timeout for a shard at most once, not once per queued publish.
 """
 
 import asyncio
@@ -29,6 +32,7 @@ from channels_redis.pubsub import (
 )
 from channels_redis.utils import _close_redis, _wrap_close, decode_hosts
 
+from config.redis_circuit import CircuitOpen, circuit_for
 from messaging.realtime import health
 from messaging.realtime.backends.redis import REDIS_FAULTS
 
@@ -44,6 +48,21 @@ class _Shard(RedisSingleShardConnection):
         self._retired = False
         # A call to this Redis failed: its subscriptions may be gone.
         self.failed = False
+        self.circuit = circuit_for(host.get("address") or repr(sorted(host.items())))
+
+    async def publish(self, channel, message):
+        """The stock publish, through the circuit; checked once the lock is
+        taken, so publishes queued behind one that timed out fail at once."""
+        async with self._lock:
+            self.circuit.check()
+            self._ensure_redis()
+            try:
+                # (Set by _ensure_redis; mypy only sees retire() assign it None.)
+                await self._redis.publish(channel, message)  # type: ignore[attr-defined]
+            except REDIS_FAULTS:
+                self.circuit.failed()
+                raise
+        self.circuit.succeeded()
 
     async def _do_receiving(self):
         """The stock receive loop, which reports an outage once (``health``)
@@ -75,6 +94,7 @@ class _Shard(RedisSingleShardConnection):
             self._ensure_redis()
             # (Set by _ensure_redis; mypy only sees retire() assign it None.)
             await self._redis.ping()  # type: ignore[attr-defined]
+        self.circuit.succeeded()
 
     def retire(self) -> None:
         """Stop receiving and close the connection in the background.
@@ -150,6 +170,9 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
     async def group_send(self, group, message):
         try:
             await super().group_send(group, message)
+        except CircuitOpen as error:
+            # Not tried: the shard keeps its connection and subscriptions.
+            health.report_failure("channel layer", error)
         except REDIS_FAULTS as error:
             # The event is lost, as a hint may be: the outage is logged once
             # and every socket is told (``degraded``), rather than a

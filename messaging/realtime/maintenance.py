@@ -27,6 +27,7 @@ from messaging.realtime import health, presence
 from messaging.realtime import selectors as realtime_selectors
 from messaging.realtime.backends import PresenceChange, StoreUnavailable, presence_store
 from messaging.realtime.database import db
+from messaging.realtime.hub import hub
 from messaging.services.presence import touch_last_seen
 
 logger = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ async def watch_live_delivery() -> None:
         else:
             health.report_ok()
             await events.resubscribe()
+            # Sockets resume what they missed (told below): the hub must not
+            # read the same gap from PostgreSQL and send it a second time.
+            hub().live_delivery_restored()
             # A restarted Redis has lost every entry: write ours back now.
             await heartbeat()
     live, reason = health.live(), health.reason()

@@ -16,6 +16,8 @@ Interface (the hub depends on nothing else):
   layer delivered it. Released now, or later in order.
 - ``forget(conversation)``: no local socket is in that conversation any
   more; drop what is kept for it.
+- ``restart()``: live delivery was down (Redis away) and is back; every
+  conversation starts afresh (below).
 - ``close()``: stop timers and pending fills (the process is ending).
 
 How it orders, per conversation:
@@ -42,6 +44,13 @@ How it orders, per conversation:
   released in seq order anyway and the cursor moves past the gap. A late
   arrival below the cursor is then dropped: the client's own gap check and
   ``resume`` (docs/protocol.md) are the second line.
+
+After an outage of live delivery the sockets are told (``degraded``) and
+resume from PostgreSQL themselves; the cursors kept from before it would
+make the first live message after it read the whole outage's messages
+from PostgreSQL and send them again, to sockets that just resumed them. So
+``restart()`` releases what is held, in order, and drops every cursor: each
+conversation's next event is released as its first.
 
 Memory is bounded: at most ``max_held`` events held or waiting per
 conversation (past it, the fill starts at once; past it again while that
@@ -167,6 +176,12 @@ class LiveOrder:
         stream = self._streams.pop(conversation, None)
         if stream is not None:
             stream.stop()
+
+    def restart(self) -> None:
+        for stream in self._streams.values():
+            stream.stop()
+            self._release_through(stream, max(stream.held, default=stream.last))
+        self._streams.clear()
 
     async def close(self) -> None:
         tasks = []

@@ -1,12 +1,15 @@
 """A TCP proxy in front of a real service that a test switches between
-three faults' worth of behaviour, on its own thread and event loop:
+four faults' worth of behaviour, on its own thread and event loop:
 
 - ``pass``: bytes flow both ways;
 - ``refuse``: the port is closed (connection refused) and every open
   connection is reset;
 - ``blackhole``: new connections are accepted and never answered, and open
   ones stop carrying bytes (nothing is lost: they flow again once the mode
-  is ``pass``, as after a healed network partition).
+  is ``pass``, as after a healed network partition);
+- ``latency``: every chunk, either way, is passed on ``latency`` seconds
+  after it arrived, in order (a slow or congested link: a round trip takes
+  twice ``latency``).
 """
 
 import asyncio
@@ -14,7 +17,7 @@ import contextlib
 import socket
 import threading
 
-PASS, REFUSE, BLACKHOLE = "pass", "refuse", "blackhole"
+PASS, REFUSE, BLACKHOLE, LATENCY = "pass", "refuse", "blackhole", "latency"
 
 
 class FaultProxy:
@@ -24,6 +27,7 @@ class FaultProxy:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.mode = PASS
+        self.latency = 0.0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
@@ -44,11 +48,13 @@ class FaultProxy:
             self._handle, "127.0.0.1", self.port, reuse_address=True
         )
 
-    def set_mode(self, mode: str) -> None:
-        self._call(self._set_mode(mode))
+    def set_mode(self, mode: str, *, latency: float = 0.0) -> None:
+        """Switch to ``mode``; ``latency`` (seconds) is the ``latency`` mode's."""
+        self._call(self._set_mode(mode, latency if mode == LATENCY else 0.0))
         self.mode = mode
 
-    async def _set_mode(self, mode: str) -> None:
+    async def _set_mode(self, mode: str, latency: float = 0.0) -> None:
+        self.latency = latency
         if mode == REFUSE:
             if self._server is not None:
                 self._server.close()
@@ -83,8 +89,24 @@ class FaultProxy:
                         w.transport.abort()
 
     async def _pipe(self, reader, writer) -> None:
+        # Reading goes on while a chunk waits out its latency; the queue
+        # keeps the chunks in order, each with the time it is due.
+        chunks: asyncio.Queue = asyncio.Queue()
+        forwarding = asyncio.ensure_future(self._forward(chunks, writer))
+        try:
+            while True:
+                data = await reader.read(65536)
+                chunks.put_nowait((self._loop.time() + self.latency, data))
+                if not data:
+                    break
+            await forwarding
+        finally:
+            forwarding.cancel()
+
+    async def _forward(self, chunks: asyncio.Queue, writer) -> None:
         while True:
-            data = await reader.read(65536)
+            due, data = await chunks.get()
+            await asyncio.sleep(max(0.0, due - self._loop.time()))
             await self._flowing.wait()
             if not data:
                 with contextlib.suppress(OSError):
@@ -93,8 +115,15 @@ class FaultProxy:
             writer.write(data)
             await writer.drain()
 
+    async def _shut(self) -> None:
+        await self._set_mode(REFUSE)
+        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._call(self._set_mode(REFUSE))
+            self._call(self._shut())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)

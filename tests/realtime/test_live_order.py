@@ -308,6 +308,30 @@ async def test_forget_drops_what_is_held(order, released, fill, fake_clock):
     assert released.seqs() == [1, 9]
 
 
+async def test_restart_after_an_outage_reads_no_gap_and_keeps_what_was_held(
+    order, released, fill, fake_clock
+):
+    """Live delivery is back after an outage: the sockets resume what they
+    missed from PostgreSQL, so the first message after it is released at
+    once and the outage's messages are not read a second time."""
+    order.offer(new(1))
+    order.offer(new(2, OTHER_CONVERSATION))
+    order.offer(new(3))  # held behind 2
+    order.restart()
+    assert released.seqs() == [1, 3]  # what was held leaves, in order
+    order.offer(new(40))  # 4..39 came while Redis was away
+    order.offer(new(41))
+    order.offer(new(9, OTHER_CONVERSATION))
+    fake_clock.advance(HOLD)
+    await spin()
+    assert released.seqs() == [1, 3, 40, 41]
+    assert released.seqs(OTHER_CONVERSATION) == [2, 9]
+    assert not fill.calls
+    order.offer(new(43))  # a gap after the restart is read as ever
+    fake_clock.advance(HOLD)
+    assert await fill.called() == (CONVERSATION, 41, 43)
+
+
 async def test_close_stops_timers_and_fills(released, fill, fake_clock):
     order = LiveOrder(released, fill=fill, hold_seconds=HOLD)
     order.offer(new(1))

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from config import redis_circuit
 from messaging.realtime.backends.base import (
     PresenceChange,
     PresenceStore,
@@ -82,6 +83,7 @@ def reset() -> None:
     global _chosen
     with _lock:
         _chosen = None
+    redis_circuit.reset()
 
 
 @receiver(setting_changed)

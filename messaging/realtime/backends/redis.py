@@ -14,6 +14,7 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from config.redis_circuit import CircuitOpen, circuit_for
 from messaging.realtime.backends.base import (
     PresenceStore,
     RateLimiter,
@@ -26,11 +27,22 @@ REDIS_FAULTS = (redis.RedisError, OSError, asyncio.TimeoutError)
 
 
 @contextlib.contextmanager
-def _unavailable_on_fault() -> Iterator[None]:
+def _unavailable_on_fault(url: str, *, probe: bool = False) -> Iterator[None]:
+    """Turn a Redis fault into ``StoreUnavailable``, through the server's
+    circuit (``config.redis_circuit``): moments after a failure the call is
+    not made at all. A ``probe`` (the maintenance loop's ping) always goes:
+    it is how recovery is noticed."""
+    circuit = circuit_for(url)
     try:
+        if not probe:
+            circuit.check()
         yield
+    except CircuitOpen as error:
+        raise StoreUnavailable(str(error)) from error
     except REDIS_FAULTS as error:
+        circuit.failed()
         raise StoreUnavailable(f"{type(error).__name__}: {error}") from error
+    circuit.succeeded()
 
 
 def _timeouts() -> dict:
@@ -145,11 +157,11 @@ class _Script:
         self.source = source
 
     async def run(self, url: str, keys: list[str], args: list) -> list:
-        with _unavailable_on_fault():
+        with _unavailable_on_fault(url):
             return await async_client(url).register_script(self.source)(keys=keys, args=args)
 
     def run_sync(self, url: str, keys: list[str], args: list) -> list:
-        with _unavailable_on_fault():
+        with _unavailable_on_fault(url):
             return sync_client(url).register_script(self.source)(keys=keys, args=args)
 
 
@@ -181,16 +193,16 @@ class RedisPresenceStore(PresenceStore):
         return before, after, int(count)
 
     async def _due(self, now: float) -> list[str]:
-        with _unavailable_on_fault():
+        with _unavailable_on_fault(self.url):
             due = await async_client(self.url).zrangebyscore(self.index_key(), "-inf", now)
         return [str(user_id) for user_id in due]
 
     async def _ping(self) -> None:
-        with _unavailable_on_fault():
+        with _unavailable_on_fault(self.url, probe=True):
             await async_client(self.url).ping()
 
     async def _statuses(self, user_ids: list[str], now: float) -> dict[str, str]:
-        with _unavailable_on_fault():
+        with _unavailable_on_fault(self.url):
             async with async_client(self.url).pipeline(transaction=False) as pipe:
                 for user_id in user_ids:
                     pipe.hgetall(self.key(user_id))
@@ -198,7 +210,7 @@ class RedisPresenceStore(PresenceStore):
 
     def _statuses_sync(self, user_ids: list[str], now: float) -> dict[str, str]:
         with (
-            _unavailable_on_fault(),
+            _unavailable_on_fault(self.url),
             sync_client(self.url).pipeline(transaction=False) as pipe,
         ):
             for user_id in user_ids:
