@@ -27,8 +27,9 @@ from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
 from config.redis_circuit import CircuitOpen, circuit_for
 
-# What a Redis that is away, refusing or too slow raises.
-_FAULTS = (redis.RedisError, OSError)
+# What a Redis that is away, refusing or too slow raises (not an error in
+# the command itself, which says nothing about the server).
+_FAULTS = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
 def _through_circuit(operation):
