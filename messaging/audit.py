@@ -124,7 +124,7 @@ def denials_recorded(
             actor=actor,
             attempted=attempted,
             conversation_id=_as_uuid(conversation_id),
-            reason=denied.message,
+            reason=denied.reason,
         )
         raise
 

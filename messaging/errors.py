@@ -37,8 +37,33 @@ class NotFound(MessagingError):
 
 
 class AccessDenied(MessagingError):
+    """A refusal by the access policy, recorded in the audit log
+    (``audit.denials_recorded``) with ``reason``: the message, unless the
+    refusal answers something else (``NotVisible``)."""
+
     code = "forbidden"
     http_status = 403
+
+    def __init__(self, message: str, *, code: str | None = None, reason: str | None = None):
+        super().__init__(message, code=code)
+        self.reason = reason or message
+
+
+class NotVisible(AccessDenied, NotFound):
+    """The requester may not see the object they named (a conversation they
+    are not in, or a message, thread, pin or reaction of one): answered
+    exactly as an object that does not exist (``not_found``, 404, the
+    missing object's own words), so that nobody learns which ids exist by
+    trying them. Still an ``AccessDenied``: the audit log records the
+    refusal with its real ``reason``. A member refused for another reason
+    (not the author, muted, blocked, a role that may not) is told that
+    (``AccessDenied``): it reveals nothing they do not see already."""
+
+    code = "not_found"
+    http_status = 404
+
+    def __init__(self, message: str, *, reason: str):
+        super().__init__(message, reason=reason)
 
 
 class ConversationArchived(MessagingError):

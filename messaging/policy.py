@@ -60,6 +60,13 @@ The rules:
   moderator. Platform admins are no exception here: moderation will read
   files through its own audited path.
 
+A refusal never tells an outsider that a conversation exists:
+``check_read`` (and ``check_visible``, ``check_manage``) refuse someone who
+does not read a conversation with ``NotVisible``, answered exactly as a
+missing conversation (or message, or thread: the caller names what was
+asked for) and recorded as an ``access.denied`` with the real reason.
+``AccessDenied`` (``forbidden``) is for members refused for another reason.
+
 Most rules come in two forms that must agree (tests/messaging/test_policy.py
 compares them over every role pair): ``may_…(user, …) -> bool`` for one
 case, and a queryset for lists and for SQL that must decide in the database
@@ -88,6 +95,7 @@ from messaging.errors import (
     ConversationArchived,
     InvalidInput,
     NotFound,
+    NotVisible,
     PersonBlocked,
 )
 from messaging.files.models import Attachment
@@ -471,10 +479,45 @@ def managed_conversations(user: User) -> QuerySet[Conversation]:
     return Conversation.objects.filter(_member_of(user, role=ParticipantRole.ADMIN))
 
 
-def check_read(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> None:
-    _check_acting(user)
+def check_read(
+    user: User,
+    conversation: Conversation,
+    *,
+    membership: Membership = LOOK_UP,
+    missing: str | None = None,
+) -> None:
+    """Raise ``NotVisible`` unless ``user`` may read ``conversation``: the
+    answer for an object that does not exist, worded as ``missing`` (the
+    missing object the caller was asked for: "No such message." for a
+    message of the conversation; by default "No such conversation."), so
+    that a refusal tells nobody the conversation is there. The audit log
+    keeps the real reason. A deactivated account (a socket opened before
+    it was deactivated) reads nothing, and is answered the same."""
+    if not is_acting(user):
+        raise NotVisible(
+            missing or _("No such conversation."), reason=_("This account is deactivated.")
+        )
     if not may_read(user, conversation, membership=membership):
-        raise AccessDenied(_("You are not a member of this conversation."))
+        raise NotVisible(
+            missing or _("No such conversation."),
+            reason=_("You are not a member of this conversation."),
+        )
+
+
+def check_read_message(user: User, message: Message, *, membership: Membership = LOOK_UP) -> None:
+    """``check_read`` for an action that names ``message``: refused as a
+    message that does not exist ("No such message.")."""
+    check_read(user, message.conversation, membership=membership, missing=_("No such message."))
+
+
+def check_visible(user: User, conversation: Conversation) -> None:
+    """Raise ``NotVisible`` ("No such conversation.") unless ``user`` reads
+    ``conversation`` or may manage it (a platform admin): the first check of
+    anything done to a conversation by its id, before any rule that would
+    tell what kind of conversation it is."""
+    if is_acting(user) and may_manage(user, conversation):
+        return
+    check_read(user, conversation)
 
 
 def check_post(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> None:
@@ -504,9 +547,11 @@ def check_manage(
     refusal: str,
     membership: Membership = LOOK_UP,
 ) -> None:
-    """Raise ``AccessDenied(refusal)`` unless ``user`` may manage ``conversation``."""
+    """Raise ``AccessDenied(refusal)`` unless ``user`` may manage
+    ``conversation``; ``NotVisible`` for someone who does not even read it."""
     _check_acting(user)
     if not may_manage(user, conversation, membership=membership):
+        check_read(user, conversation, membership=membership)
         raise AccessDenied(refusal)
 
 
@@ -547,9 +592,8 @@ def check_change_message(user: User, message: Message, *, deleting: bool) -> Non
     removes someone else's message through the moderation queue
     (``moderation.services.actions.delete_message``, with a note), never
     through the ordinary delete."""
-    _check_acting(user)
     conversation = message.conversation
-    check_read(user, conversation)
+    check_read_message(user, message)
     if message.sender_id != user.pk:
         raise AccessDenied(_("You can change only your own messages."))
     if conversation.is_archived:
@@ -578,16 +622,17 @@ def may_mention_everyone(user: User, conversation: Conversation) -> bool:
 
 
 def check_react(
-    user: User, conversation: Conversation, *, adding: bool, membership: Membership = LOOK_UP
+    user: User, message: Message, *, adding: bool, membership: Membership = LOOK_UP
 ) -> None:
     """Raise unless ``user`` may add a reaction in ``conversation`` (as
     ``check_post``: whoever may not post may not react) or, with ``adding``
     False, take one of their own back (``check_read``: a member). A
-    moderator's mute is checked by the service (``muted``), as for sends."""
+    moderator's mute is checked by the service (``muted``), as for sends.
+    ``message`` is the one reacted to: a non-member is told there is no
+    such message."""
+    check_read_message(user, message, membership=membership)
     if adding:
-        check_post(user, conversation, membership=membership)
-    else:
-        check_read(user, conversation, membership=membership)
+        check_post(user, message.conversation, membership=membership)
 
 
 @_rule
@@ -607,11 +652,12 @@ def may_pin(user: User, conversation: Conversation, *, membership: Membership = 
     return False
 
 
-def check_pin(user: User, conversation: Conversation, *, membership: Membership = LOOK_UP) -> None:
-    """Raise unless ``user`` may pin in ``conversation``: AccessDenied for a
-    non-member, ConversationArchived, then AccessDenied for a member whose
-    role does not pin here."""
-    check_read(user, conversation, membership=membership)
+def check_pin(user: User, message: Message, *, membership: Membership = LOOK_UP) -> None:
+    """Raise unless ``user`` may pin ``message`` in its conversation:
+    NotVisible ("No such message.") for a non-member, ConversationArchived,
+    then AccessDenied for a member whose role does not pin here."""
+    conversation = message.conversation
+    check_read_message(user, message, membership=membership)
     if conversation.is_archived:
         raise ConversationArchived(_("This conversation is archived."))
     if not may_pin(user, conversation, membership=membership):

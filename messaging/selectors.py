@@ -354,9 +354,13 @@ def conversation_ids_for(user: User) -> list[UUID]:
     )
 
 
-def membership_for(user: User, conversation_id: UUID, *, attempted: str) -> ConversationParticipant:
+def membership_for(
+    user: User, conversation_id: UUID, *, attempted: str, missing: str | None = None
+) -> ConversationParticipant:
     """The user's active membership, once ``policy.check_read`` allows it;
-    else NotFound, or AccessDenied (recorded)."""
+    else NotFound, or NotVisible (recorded): the same answer, worded as
+    ``missing`` (what the caller was asked for; default "No such
+    conversation.")."""
     membership = (
         ConversationParticipant.objects.active()
         .select_related("conversation")
@@ -369,9 +373,9 @@ def membership_for(user: User, conversation_id: UUID, *, attempted: str) -> Conv
         return membership
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
-        raise NotFound(_("No such conversation."))
+        raise NotFound(missing or _("No such conversation."))
     with audit.denials_recorded(actor=user, attempted=attempted, conversation_id=conversation_id):
-        policy.check_read(user, conversation, membership=membership)
+        policy.check_read(user, conversation, membership=membership, missing=missing)
         raise AssertionError("unreachable: check_read refused")  # pragma: no cover
 
 
@@ -458,7 +462,9 @@ def message_for(user: User, message_id: UUID) -> Message:
         ).get(pk=message_id)
     except Message.DoesNotExist:
         raise NotFound(_("No such message.")) from None
-    membership_for(user, message.conversation_id, attempted="message.read")
+    membership_for(
+        user, message.conversation_id, attempted="message.read", missing=_("No such message.")
+    )
     return message
 
 

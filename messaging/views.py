@@ -207,8 +207,8 @@ def inbox(request):
 
 def _membership_or_refusal(request, conversation_id):
     """``(membership, None)``, or ``(None, response)`` refusing the page: back
-    to the inbox with the reason (recorded in the audit log). An unknown
-    conversation is a 404."""
+    to the inbox with the reason. An unknown conversation, and one the user
+    is not in (``NotVisible``, recorded in the audit log), is the same 404."""
     try:
         membership = selectors.membership_for(
             request.user, conversation_id, attempted="conversation.view"

@@ -58,9 +58,11 @@ def _errors(*codes: int) -> dict:
         400: "invalid (a field or query parameter, or a body that is not JSON), "
         "or too_long (content)",
         401: "not authenticated",
-        403: "not a member or not allowed (recorded in the audit log)",
-        404: "no such conversation, message or user (named in the path), or the id in the "
-        "path is not a UUID",
+        403: "a member not allowed this (not the author, not one of the conversation's "
+        "admins; recorded in the audit log)",
+        404: "no such conversation, message or user (named in the path), one you are not a "
+        "member of (the same answer; recorded in the audit log), or the id in the path is "
+        "not a UUID",
         409: "archived, or client_id_conflict",
         422: "too_many_files (more attachments than a message may carry)",
         429: "rate_limited, with Retry-After",

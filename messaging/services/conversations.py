@@ -131,6 +131,7 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
         actor=actor, attempted=AuditAction.CONVERSATION_UPDATE, conversation_id=conversation_id
     ):
         conversation = lock_conversation(conversation_id)
+        policy.check_visible(actor, conversation)
         if conversation.type == ConversationType.DIRECT:
             raise InvalidInput(_("A direct conversation has no title."))
         policy.check_manage(
@@ -160,6 +161,7 @@ def set_archived(*, actor: User, conversation_id: UUID, archived: bool) -> Conve
     action = AuditAction.CONVERSATION_ARCHIVE if archived else AuditAction.CONVERSATION_UNARCHIVE
     with write_transaction(actor=actor, attempted=action, conversation_id=conversation_id):
         conversation = lock_conversation(conversation_id)
+        policy.check_visible(actor, conversation)
         policy.check_manage(
             actor, conversation, refusal=_("Only the conversation's admins archive it.")
         )
@@ -182,6 +184,7 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
         actor=actor, attempted=AuditAction.PARTICIPANT_ADD, conversation_id=conversation_id
     ):
         conversation = lock_conversation(conversation_id)
+        policy.check_visible(actor, conversation)
         _check_writable(conversation)
         if conversation.type == ConversationType.DIRECT:
             raise InvalidInput(_("A direct conversation has exactly two people."))
@@ -252,6 +255,7 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
         actor=actor, attempted=AuditAction.PARTICIPANT_REMOVE, conversation_id=conversation_id
     ):
         conversation = lock_conversation(conversation_id)
+        policy.check_visible(actor, conversation)
         if conversation.type == ConversationType.DIRECT:
             raise InvalidInput(_("Nobody leaves a direct conversation; archive it instead."))
         if actor.pk != user.pk:

@@ -179,10 +179,10 @@ def test_detail_has_participants_and_cursors(api, group, mentor, student, send):
     assert cursors == {str(mentor.pk): (2, "admin"), str(student.pk): (1, "member")}
 
 
-def test_detail_for_non_member_is_403_and_audited(api, group, outsider, denials):
+def test_detail_for_non_member_is_404_and_audited(api, group, outsider, denials):
     response = api(outsider).get(f"/api/conversations/{group.pk}/")
-    assert response.status_code == 403
-    assert code(response) == "forbidden"
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No such conversation."}}
     assert "participants" not in response.json()
     rows = denials(outsider, conversation_id=group.pk)
     assert len(rows) == 1
@@ -236,9 +236,9 @@ def test_rename_by_member_not_admin_is_403_and_audited(api, group, student, deni
     assert group.title == "Study group"
 
 
-def test_rename_by_non_member_is_403_and_audited(api, group, outsider, denials):
+def test_rename_by_non_member_is_404_and_audited(api, group, outsider, denials):
     response = api(outsider).patch(f"/api/conversations/{group.pk}/", {"title": "X"}, format="json")
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert denials(outsider, conversation_id=group.pk)
 
 
@@ -284,11 +284,15 @@ def test_archive_and_unarchive(api, group, mentor):
 
 
 @pytest.mark.parametrize("action", ["archive", "unarchive"])
-def test_archive_by_non_manager_is_403_and_audited(api, group, student, outsider, denials, action):
-    for user in (student, outsider):
+def test_archive_by_non_manager_is_refused_and_audited(
+    api, group, student, outsider, denials, action
+):
+    # A member who does not manage it is told so; an outsider is told
+    # there is no such conversation.
+    for user, status, error in ((student, 403, "forbidden"), (outsider, 404, "not_found")):
         response = api(user).post(f"/api/conversations/{group.pk}/{action}/")
-        assert response.status_code == 403
-        assert code(response) == "forbidden"
+        assert response.status_code == status
+        assert code(response) == error
         assert denials(user, conversation_id=group.pk)
 
 
@@ -315,17 +319,17 @@ def test_add_participants(api, group, mentor, make_user):
     )
 
 
-def test_add_participants_by_non_manager_is_403_and_audited(
+def test_add_participants_by_non_manager_is_refused_and_audited(
     api, group, student, outsider, make_user, denials
 ):
     newcomer = make_user(Role.MENTOR)
-    for user in (student, outsider):
+    for user, status in ((student, 403), (outsider, 404)):
         response = api(user).post(
             f"/api/conversations/{group.pk}/participants/",
             {"user_ids": [str(newcomer.pk)]},
             format="json",
         )
-        assert response.status_code == 403
+        assert response.status_code == status
         assert denials(user, conversation_id=group.pk)
     assert not ConversationParticipant.objects.filter(user=newcomer).exists()
 
@@ -377,15 +381,15 @@ def test_remove_participant_and_leave(api, group, mentor, student, make_user):
     )
     assert active == {mentor.pk}
     # Gone means gone: the conversation is no longer theirs to read.
-    assert api(student).get(f"/api/conversations/{group.pk}/").status_code == 403
+    assert api(student).get(f"/api/conversations/{group.pk}/").status_code == 404
 
 
-def test_remove_participant_by_non_manager_is_403_and_audited(
+def test_remove_participant_by_non_manager_is_refused_and_audited(
     api, group, mentor, student, outsider, denials
 ):
-    for user in (student, outsider):
+    for user, status in ((student, 403), (outsider, 404)):
         response = api(user).delete(f"/api/conversations/{group.pk}/participants/{mentor.pk}/")
-        assert response.status_code == 403
+        assert response.status_code == status
         assert denials(user, conversation_id=group.pk)
     assert ConversationParticipant.objects.active().filter(conversation=group, user=mentor).exists()
 

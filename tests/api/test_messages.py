@@ -86,23 +86,24 @@ def test_history_keeps_deleted_messages_in_place(api, group, mentor, send):
     assert body["messages"][0]["deleted_at"] is not None
 
 
-def test_history_for_non_member_is_403_and_audited(api, thirteen, outsider, denials):
+def test_history_for_non_member_is_404_and_audited(api, thirteen, outsider, denials):
     response = api(outsider).get(messages_url(thirteen), {"after_seq": 0})
-    assert response.status_code == 403
-    assert code(response) == "forbidden"
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No such conversation."}}
     assert "messages" not in response.json()
     assert denials(outsider, conversation_id=thirteen.pk)[0].details["attempted"] == "history"
 
 
-def test_repeated_403s_are_one_audit_row_with_a_count(api, thirteen, outsider, denials):
-    """Each refusal answers 403, but the log grows by one row per window
-    (``AUDIT_DENIAL_WINDOW_SECONDS``), not one per request."""
+def test_repeated_refusals_are_one_audit_row_with_a_count(api, thirteen, outsider, denials):
+    """Each refusal answers 404 (as for a missing conversation), but the log
+    grows by one row per window (``AUDIT_DENIAL_WINDOW_SECONDS``), not one
+    per request."""
     client = api(outsider)
     window = settings.PARLEY["AUDIT_DENIAL_WINDOW_SECONDS"]
     with clock.replaced(clock.FakeClock()) as fake:
         for _ in range(200):
             response = client.get(messages_url(thirteen))
-            assert response.status_code == 403 and code(response) == "forbidden"
+            assert response.status_code == 404 and code(response) == "not_found"
         [row] = denials(outsider)
         assert row.conversation_id == thirteen.pk and row.details["attempted"] == "history"
         assert row.details["window_seconds"] == window
@@ -113,11 +114,11 @@ def test_repeated_403s_are_one_audit_row_with_a_count(api, thirteen, outsider, d
             {"client_id": str(uuid.uuid4()), "content": "hi"},
             format="json",
         )
-        assert response.status_code == 403
+        assert response.status_code == 404
         assert len(denials(outsider)) == 2
         # ...and so is the next window's first.
         fake.advance(window)
-        assert client.get(messages_url(thirteen)).status_code == 403
+        assert client.get(messages_url(thirteen)).status_code == 404
     rows = denials(outsider, details__attempted="history")
     assert sorted(audit.repeats(r) for r in rows) == [1, 200]
 
@@ -247,12 +248,12 @@ def test_send_to_archived_is_409(api, group, mentor, student):
     assert not Message.objects.exists()
 
 
-def test_send_by_non_member_is_403_and_audited(api, group, outsider, denials):
+def test_send_by_non_member_is_404_and_audited(api, group, outsider, denials):
     response = api(outsider).post(
         messages_url(group), {"client_id": str(uuid.uuid4()), "content": "hi"}, format="json"
     )
-    assert response.status_code == 403
-    assert code(response) == "forbidden"
+    assert response.status_code == 404
+    assert code(response) == "not_found"
     assert not Message.objects.exists()
     row = denials(outsider, conversation_id=group.pk)[0]
     assert row.details["attempted"] == AuditAction.MESSAGE_SEND
@@ -311,10 +312,11 @@ def test_edit_someone_elses_message_is_403_and_audited(api, group, mentor, stude
     assert message.content == "mine"
 
 
-def test_edit_by_non_member_is_403_and_audited(api, group, mentor, outsider, send, denials):
+def test_edit_by_non_member_is_404_and_audited(api, group, mentor, outsider, send, denials):
     message = send(mentor, group, "mine")
     response = api(outsider).patch(f"/api/messages/{message.pk}/", {"content": "x"}, format="json")
-    assert response.status_code == 403
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "No such message."}}
     assert denials(outsider)
 
 
@@ -379,11 +381,17 @@ def test_delete_someone_elses_message_is_403_and_audited(
 
 
 def test_an_admin_deletes_someone_elses_message_only_through_the_queue(
-    api, group, student, admin_user, send
+    api, group, mentor, student, admin_user, send
 ):
     # The ordinary delete is the author's own; a moderator's goes through
     # the moderation queue, with a note (moderation.services.actions).
     message = send(student, group, "moderate me")
+    # Not a member: the message is not there for them.
+    response = api(admin_user).delete(f"/api/messages/{message.pk}/")
+    assert response.status_code == 404
+    assert code(response) == "not_found"
+    # A member: told it is not theirs to delete.
+    services.add_participants(actor=mentor, conversation_id=group.pk, users=[admin_user])
     response = api(admin_user).delete(f"/api/messages/{message.pk}/")
     assert response.status_code == 403
     assert code(response) == "forbidden"
@@ -412,11 +420,11 @@ def test_mark_read(api, thirteen, student):
     assert detail["unread_count"] == 0
 
 
-def test_mark_read_by_non_member_is_403_and_audited(api, thirteen, outsider, denials):
+def test_mark_read_by_non_member_is_404_and_audited(api, thirteen, outsider, denials):
     response = api(outsider).post(
         f"/api/conversations/{thirteen.pk}/read/", {"seq": 3}, format="json"
     )
-    assert response.status_code == 403
+    assert response.status_code == 404
     assert denials(outsider, conversation_id=thirteen.pk)[0].details["attempted"] == (
         AuditAction.READ_MARK
     )

@@ -79,7 +79,9 @@ async def test_a_deactivated_sender_is_refused_by_the_send_itself(open_socket, d
             "content": "after deactivation",
         }
     )
-    assert reply["type"] == "error" and reply["code"] == "forbidden", reply
+    # A deactivated account reads nothing: answered as a missing conversation.
+    assert reply["type"] == "error" and reply["code"] == "not_found", reply
+    assert reply["message"] == "No such conversation."
     assert not await orm(Message.objects.filter(sender=student, message_type="text").exists)()
     await socket.close()
 

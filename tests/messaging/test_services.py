@@ -14,6 +14,7 @@ from messaging.errors import (
     ConversationArchived,
     InvalidInput,
     NotFound,
+    NotVisible,
 )
 from messaging.models import (
     AuditAction,
@@ -89,8 +90,9 @@ BAD_SENDS = {
         "No such conversation",
         False,
     ),
-    "non-participant": (lambda w: {"sender": w["outsider"]}, AccessDenied, "not a member", True),
-    "admin-non-participant": (lambda w: {"sender": w["admin"]}, AccessDenied, "not a member", True),
+    # Refused as a conversation that does not exist (the audit row says why).
+    "non-participant": (lambda w: {"sender": w["outsider"]}, NotVisible, "No such", True),
+    "admin-non-participant": (lambda w: {"sender": w["admin"]}, NotVisible, "No such", True),
     "archived": (
         lambda w: {"sender": w["other_mentor"], "conversation_id": w["archived"].pk},
         ConversationArchived,
@@ -99,14 +101,14 @@ BAD_SENDS = {
     ),
     "left-participant": (
         lambda w: {"sender": w["leaver"], "conversation_id": w["group"].pk},
-        AccessDenied,
-        "not a member",
+        NotVisible,
+        "No such",
         True,
     ),
     "deactivated-member": (
         lambda w: {"sender": w["deactivated"]},
-        AccessDenied,
-        "deactivated",
+        NotVisible,
+        "No such",
         True,
     ),
 }
@@ -147,6 +149,9 @@ def test_bad_send_is_refused_and_writes_nothing(name, world, admin_user, make_us
         assert row.actor_id == kwargs["sender"].pk
         assert row.conversation_id == kwargs["conversation_id"]
         assert row.details["attempted"] == AuditAction.MESSAGE_SEND
+        if error is NotVisible:
+            reason = "deactivated" if name == "deactivated-member" else "not a member"
+            assert reason in row.details["reason"]
 
 
 @pytest.mark.django_db
@@ -157,9 +162,10 @@ def test_a_deactivated_senders_stale_account_object_is_refused(direct, assigned)
     User.objects.filter(pk=student.pk).update(is_active=False)
     assert student.is_active  # what the open socket still holds
     before = _state()
-    with pytest.raises(AccessDenied, match="deactivated") as raised:
+    with pytest.raises(AccessDenied, match="No such conversation") as raised:
         send(student, direct, "still here?")
-    assert raised.value.code == "forbidden"
+    assert raised.value.code == "not_found"
+    assert "deactivated" in AuditLog.objects.latest("id").details["reason"]
     after = _state()
     assert (after["messages"], after["seqs"]) == (before["messages"], before["seqs"])
     assert after["denials"] == before["denials"] + 1

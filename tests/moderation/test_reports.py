@@ -119,7 +119,8 @@ def test_a_non_member_is_refused_and_audited(api, send, group, mentor, make_user
     message = send(mentor, group)
     outsider = make_user(Role.STUDENT)
     response = _report(api, outsider, message)
-    assert response.status_code == 403 and response.json()["error"]["code"] == "forbidden"
+    assert response.status_code == 404
+    assert response.json()["error"] == {"code": "not_found", "message": "No such message."}
     assert not Report.objects.exists() and not ModerationCase.objects.exists()
     denial = AuditLog.objects.get(action=AuditAction.ACCESS_DENIED, actor=outsider)
     assert denial.details["attempted"] == AuditAction.REPORT

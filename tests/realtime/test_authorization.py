@@ -1,6 +1,7 @@
 """A non-member can neither read, send, type, mark read nor resume in a
-conversation, by socket or by API; each attempt is refused, reveals nothing
-of the conversation, and is in the audit log."""
+conversation, by socket or by API; each attempt is refused as if the
+conversation (or the message) did not exist, reveals nothing of it, and is
+in the audit log."""
 
 import random
 import uuid
@@ -57,6 +58,9 @@ SOCKET_ATTEMPTS = {
     "delete": lambda c, m: {"type": "message.delete", "message_id": str(m.pk)},
 }
 
+# What the same attempt on an id that does not exist is told.
+MISSING = {"edit": "No such message.", "delete": "No such message."}
+
 
 @pytest.mark.parametrize("attempt", SOCKET_ATTEMPTS)
 async def test_socket_refuses_non_members(attempt, open_socket, private_conversation, outsider):
@@ -77,7 +81,8 @@ async def test_socket_refuses_non_members(attempt, open_socket, private_conversa
         if reply["type"] == "resume.done":
             break
     errors = [r for r in replies if r["type"] == "error"]
-    assert errors and errors[0]["code"] == "forbidden", replies
+    assert errors and errors[0]["code"] == "not_found", replies
+    assert errors[0]["message"] == MISSING.get(attempt, "No such conversation.")
     assert SECRET not in str(replies)
     assert await orm(denial_count)(outsider) == before + 1
     # Nothing changed and the socket still works.
@@ -112,8 +117,11 @@ def test_api_refuses_non_members(attempt, private_conversation, outsider):
     response = getattr(client, method)(
         path.format(c=conversation.pk, m=message.pk), body, format="json"
     )
-    assert response.status_code == 403, response.content
-    assert response.json()["error"]["code"] == "forbidden"
+    assert response.status_code == 404, response.content
+    assert response.json()["error"] == {
+        "code": "not_found",
+        "message": MISSING.get(attempt, "No such conversation."),
+    }
     assert SECRET.encode() not in response.content
     assert denial_count(outsider) == before + 1
     stored = Message.objects.get(pk=message.pk)
@@ -175,7 +183,7 @@ async def test_resume_of_one_foreign_conversation_however_spelled_is_refused_onc
     for _ in range(3):
         await socket.send({"type": "resume", "ref": "r", "cursors": cap})
         error = await socket.recv_type("error")
-        assert error["code"] == "forbidden" and error["ref"] == "r"
+        assert error["code"] == "not_found" and error["ref"] == "r"
         assert error["conversation_id"] == str(conversation.pk)  # canonical
         await socket.recv_type("resume.done")  # and no second error before it
     rows = await orm(lambda: list(AuditLog.objects.filter(actor=outsider)))()

@@ -159,7 +159,7 @@ async def test_non_member_cannot_send_and_is_audited(open_socket, direct, make_u
     frame = send_frame(direct, "let me in")
     await socket.send(frame)
     error = await socket.recv_type("error")
-    assert error["code"] == "forbidden"
+    assert error["code"] == "not_found" and error["message"] == "No such conversation."
     assert error["client_id"] == frame["client_id"]
     assert error["conversation_id"] == str(direct.pk)
     assert await orm(Message.objects.count)() == 0
@@ -455,7 +455,7 @@ async def test_non_member_cannot_type(open_socket, direct, make_user, assigned):
     socket = await open_socket(outsider)
     reader = await open_socket(mentor)
     await socket.send({"type": "typing.start", "conversation_id": str(direct.pk)})
-    assert (await socket.recv_type("error"))["code"] == "forbidden"
+    assert (await socket.recv_type("error"))["code"] == "not_found"
     assert await reader.nothing()
     assert await denials(outsider, "typing") == 1
     await socket.close()
@@ -514,7 +514,7 @@ async def test_non_member_cannot_mark_read(open_socket, direct, make_user):
     outsider = await orm(make_user)(Role.ADMIN)
     socket = await open_socket(outsider)
     reply = await socket.request({"type": "read", "conversation_id": str(direct.pk), "seq": 1})
-    assert reply["code"] == "forbidden"
+    assert reply["code"] == "not_found"
     assert await denials(outsider, AuditAction.READ_MARK) == 1
     await socket.close()
 
@@ -554,8 +554,10 @@ async def test_resume_refuses_foreign_conversations_but_finishes(open_socket, di
     await socket.send({"type": "resume", "ref": "r", "cursors": {str(direct.pk): 0, missing: 0}})
     first = await socket.recv_type("error")
     second = await socket.recv_type("error")
+    # The same answer for both: the outsider cannot tell which one exists.
     codes = {first["conversation_id"]: first["code"], second["conversation_id"]: second["code"]}
-    assert codes == {str(direct.pk): "forbidden", missing: "not_found"}
+    assert codes == {str(direct.pk): "not_found", missing: "not_found"}
+    assert first["message"] == second["message"] == "No such conversation."
     await socket.recv_type("resume.done")
     assert await denials(outsider, "history") == 1
     reply = await socket.request({"type": "resume", "cursors": ["not", "a", "map"]})
@@ -665,7 +667,7 @@ async def test_added_member_receives_live_and_removed_member_stops(
     )
     # Nothing of the conversation reaches the removed member any more.
     reply = await socket.request({"type": "history.fetch", "conversation_id": str(group.pk)})
-    assert reply["code"] == "forbidden"
+    assert reply["code"] == "not_found"
     await socket.close()
     await mentor_socket.close()
 

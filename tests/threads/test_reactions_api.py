@@ -73,7 +73,8 @@ def test_refusals(client, group, assigned, make_user, moderator):
     assert archived.status_code == 409 and archived.json()["error"]["code"] == "archived"
     client.force_login(make_user(Role.STUDENT))
     outsider = client.put(url(message))
-    assert outsider.status_code == 403 and outsider.json()["error"]["code"] == "forbidden"
+    # As for a message that does not exist: the outsider learns nothing.
+    assert outsider.status_code == 404 and outsider.json()["error"] == missing.json()["error"]
     client.logout()
     assert client.put(url(message)).status_code == 401
     assert not Reaction.objects.exists()

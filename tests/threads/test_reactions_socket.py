@@ -92,9 +92,10 @@ async def test_every_refusal_keeps_the_socket_usable(
         (socket, {**react(message), "message_id": str(uuid.uuid4())}, "not_found"),
         (socket, react(hidden), "hidden"),
         (socket, react(deleted), "not_found"),
-        (stranger, react(message), "forbidden"),
-        (stranger, react(message, kind="reaction.remove"), "forbidden"),
-        (stranger, {"type": "message.save", "message_id": str(message.pk)}, "forbidden"),
+        # Not a member: answered as a message that does not exist.
+        (stranger, react(message), "not_found"),
+        (stranger, react(message, kind="reaction.remove"), "not_found"),
+        (stranger, {"type": "message.save", "message_id": str(message.pk)}, "not_found"),
         (socket, {"type": "message.pin", "message_id": str(message.pk)}, "forbidden"),
         (socket, {"type": "message.pin", "message_id": str(hidden.pk)}, "forbidden"),
         (socket, {"type": "message.save", "message_id": str(hidden.pk)}, "hidden"),

@@ -91,7 +91,7 @@ def test_the_saved_list_over_the_api(client, group, direct, assigned, moderator)
     services.remove_participant(actor=student, conversation_id=group.pk, user=student)
     left = client.get("/api/saved/").json()
     assert [s["message"]["id"] for s in left["saved"]] == [str(in_direct.pk)]
-    assert client.get("/api/saved/", {"conversation_id": str(group.pk)}).status_code == 403
+    assert client.get("/api/saved/", {"conversation_id": str(group.pk)}).status_code == 404
 
     assert client.delete(f"/api/messages/{in_direct.pk}/saved/").status_code == 204
     assert client.delete(f"/api/messages/{in_direct.pk}/saved/").status_code == 204
@@ -103,7 +103,7 @@ def test_saved_api_refusals(client, group, assigned, make_user):
     message = say(mentor, group)
     assert client.get("/api/saved/").status_code == 401
     client.force_login(make_user(Role.STUDENT))
-    assert client.put(f"/api/messages/{message.pk}/saved/").status_code == 403
+    assert client.put(f"/api/messages/{message.pk}/saved/").status_code == 404
     assert client.put(f"/api/messages/{uuid.uuid4()}/saved/").status_code == 404
     for bad in ({"limit": "0"}, {"before": "yesterday"}, {"conversation_id": "nope"}):
         response = client.get("/api/saved/", bad)

@@ -14,8 +14,8 @@ _ERRORS = {
     400: "invalid: an unknown reason, details over 1000 characters, one's own message, "
     "or a system message",
     401: "not authenticated",
-    403: "forbidden: not a member of the message's conversation (recorded in the audit log)",
-    404: "not_found: no such message, or it was deleted",
+    404: "not_found: no such message, it was deleted, or you are not a member of its "
+    "conversation (the same answer; the refusal is recorded in the audit log)",
 }
 
 

@@ -33,8 +33,11 @@ class WarningListView(ParleyAPIView):
         responses={
             200: WarningListOut,
             401: OpenApiResponse(ErrorOut, description="not authenticated"),
-            403: OpenApiResponse(ErrorOut, description="not a member (recorded in the audit log)"),
-            404: OpenApiResponse(ErrorOut, description="no such conversation"),
+            404: OpenApiResponse(
+                ErrorOut,
+                description="no such conversation, or you are not a member of it (the same "
+                "answer; the refusal is recorded in the audit log)",
+            ),
         },
         description="The moderators' warnings to the caller in this conversation, oldest "
         "first. Nobody else's: a warning is shown only to the person warned.",

@@ -35,12 +35,13 @@ def clean_details(value: object) -> str:
 
 def _reportable(reporter: User, message_id: UUID) -> Message:
     """The message, once ``reporter`` may report it: they may read its
-    conversation (``forbidden`` otherwise, recorded), it is somebody else's,
+    conversation (otherwise ``not_found`` as for a missing message, recorded),
+    it is somebody else's,
     not a system message and not deleted."""
     message = Message.objects.select_related("conversation").filter(pk=message_id).first()
     if message is None:
         raise NotFound(_("No such message."))
-    policy.check_read(reporter, message.conversation)
+    policy.check_read_message(reporter, message)
     if message.message_type == MessageType.SYSTEM:
         raise InvalidInput(_("System messages cannot be reported."))
     if message.sender_id == reporter.pk:

@@ -9,7 +9,7 @@ from messaging.threads.models import Reaction
 
 def message_reactions(*, user: User, message_id: UUID) -> list[Reaction]:
     """The reactions on a message of a conversation ``user`` may read
-    (``selectors.message_for``: ``not_found``, or ``forbidden`` recorded), in
+    (``selectors.message_for``: ``not_found``, recorded for a non-member), in
     the order they came, each with its person; none once the message is
     deleted or hidden (its payload shows none either)."""
     message = selectors.message_for(user, message_id)

@@ -4,8 +4,8 @@ summary and the reader's follow state, and the threads a person follows.
 A thread reply is an ordinary message of its conversation's seq stream
 (``parent`` names its root), so these are reads of ``messages`` by
 ``(parent, seq)``. Every one checks membership with
-``messaging.selectors.membership_for`` (NotFound, or AccessDenied recorded),
-the answer the rest of the API gives for a foreign conversation.
+``messaging.selectors.membership_for`` (NotFound, or NotVisible recorded:
+the same answer), as the rest of the API does for a foreign conversation.
 """
 
 from dataclasses import dataclass
@@ -36,7 +36,7 @@ def root_for(user: User, root_id: UUID, *, attempted: str = "thread.read") -> Me
     root = _messages().filter(pk=root_id).first()
     if root is None:
         raise NotFound(_("No such thread."))
-    membership_for(user, root.conversation_id, attempted=attempted)
+    membership_for(user, root.conversation_id, attempted=attempted, missing=_("No such thread."))
     if root.parent_id is not None:
         raise NotFound(_("No such thread: this message is a reply in a thread."))
     return root

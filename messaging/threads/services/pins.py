@@ -52,15 +52,15 @@ def pin_message(*, user: User, message_id: UUID) -> Pin:
     """Pin a message to its conversation; pinning a pinned message returns
     its pin and changes nothing (nothing published).
 
-    Refusals, in this order: ``not_found`` (no such message), ``forbidden``
-    (not a member; recorded), ``archived``, ``forbidden`` (``may_pin``: not
+    Refusals, in this order: ``not_found`` (no such message, or not a
+    member: the same answer, recorded), ``archived``, ``forbidden`` (``may_pin``: not
     someone who pins here; recorded), ``not_found`` (a system or deleted
     message), ``hidden``, ``too_many_pins``. Audited (``message.pin``);
     ``message.pinned`` to the conversation after commit."""
     with write_transaction(actor=user, attempted=AuditAction.PIN):
         message = _message_under_lock(message_id)
         membership = membership_of(user, message)
-        policy.check_pin(user, message.conversation, membership=membership)
+        policy.check_pin(user, message, membership=membership)
         refuse_if_gone(message)
         existing = Pin.objects.filter(message=message).first()
         if existing is not None:
@@ -95,7 +95,7 @@ def unpin_message(*, user: User, message_id: UUID) -> bool:
     with write_transaction(actor=user, attempted=AuditAction.UNPIN):
         message = _message_under_lock(message_id)
         membership = membership_of(user, message)
-        policy.check_pin(user, message.conversation, membership=membership)
+        policy.check_pin(user, message, membership=membership)
         refuse_if_gone(message)
         return _unpin(user, message)
 

@@ -83,8 +83,8 @@ def add_reaction(*, user: User, message_id: UUID, emoji: str) -> bool:
     message; True when it was added, False when the person had it there
     already (nothing published, nothing audited).
 
-    Refusals, in this order: ``not_found`` (no such message), ``forbidden``
-    (not a member; recorded), ``not_found`` (a system or deleted message),
+    Refusals, in this order: ``not_found`` (no such message, or not a
+    member: the same answer, recorded), ``not_found`` (a system or deleted message),
     ``hidden``, ``archived``, ``blocked`` (a direct conversation with a
     block: whoever may not post may not react), ``muted`` (a moderator's
     mute), ``too_many_reactions``. Audited (``reaction.add``, the emoji in
@@ -93,9 +93,9 @@ def add_reaction(*, user: User, message_id: UUID, emoji: str) -> bool:
     with write_transaction(actor=user, attempted=AuditAction.REACTION_ADD):
         message = locked_message(message_id)
         membership = membership_of(user, message)
-        policy.check_read(user, message.conversation, membership=membership)
+        policy.check_read_message(user, message, membership=membership)
         refuse_if_gone(message)
-        policy.check_react(user, message.conversation, adding=True, membership=membership)
+        policy.check_react(user, message, adding=True, membership=membership)
         refuse_if_muted(user, message.conversation_id)
         # Two small reads, not every reaction of a popular message.
         on_message = Reaction.objects.filter(message=message)
@@ -127,16 +127,16 @@ def add_reaction(*, user: User, message_id: UUID, emoji: str) -> bool:
 def remove_reaction(*, user: User, message_id: UUID, emoji: str) -> bool:
     """Take one's own ``emoji`` off a message; True when it was there, False
     when it was not (nothing published). Any member may, in an archived
-    conversation, muted or blocked too; ``not_found``, ``forbidden`` and
-    ``hidden`` as for ``add_reaction``. Audited (``reaction.remove``);
+    conversation, muted or blocked too; ``not_found`` and ``hidden`` as for
+    ``add_reaction``. Audited (``reaction.remove``);
     ``reaction.removed`` after commit."""
     emoji = clean_emoji(emoji)
     with write_transaction(actor=user, attempted=AuditAction.REACTION_REMOVE):
         message = locked_message(message_id)
         membership = membership_of(user, message)
-        policy.check_read(user, message.conversation, membership=membership)
+        policy.check_read_message(user, message, membership=membership)
         refuse_if_gone(message)
-        policy.check_react(user, message.conversation, adding=False, membership=membership)
+        policy.check_react(user, message, adding=False, membership=membership)
         removed, _per_model = Reaction.objects.filter(
             message=message, user=user, emoji=emoji
         ).delete()

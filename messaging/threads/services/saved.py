@@ -23,13 +23,13 @@ from messaging.threads.services.reactions import membership_of, refuse_if_gone
 def save_message(*, user: User, message_id: UUID) -> SavedMessage:
     """Save a message of a conversation ``user`` is a member of now;
     saving it again returns the saved row and publishes nothing.
-    ``not_found`` (no such message, or a system or deleted one),
-    ``forbidden`` (not a member; recorded), ``hidden``."""
+    ``not_found`` (no such message, a system or deleted one, or not a
+    member: the same answer, recorded), ``hidden``."""
     with write_transaction(actor=user, attempted="message.save"):
         message = Message.objects.select_related("conversation").filter(pk=message_id).first()
         if message is None:
             raise NotFound(_("No such message."))
-        policy.check_read(user, message.conversation, membership=membership_of(user, message))
+        policy.check_read_message(user, message, membership=membership_of(user, message))
         refuse_if_gone(message)
         existing = SavedMessage.objects.filter(user=user, message=message).first()
         if existing is not None:
