@@ -203,7 +203,8 @@ async def test_a_removed_member_is_pruned_and_gets_what_a_stranger_gets(
         missing = await removed.request(answer(str(uuid.uuid4())))
         assert theirs["type"] == "error"
         assert "after you left" not in str(theirs)
-        assert theirs["code"] == missing["code"] or theirs["code"] == "forbidden"
+        assert (theirs["code"], theirs["message"]) == (missing["code"], missing["message"])
+        assert theirs["code"] == "not_found"
     finally:
         await removed.close()
         await sender.close()
