@@ -17,12 +17,14 @@ the test on any Content Security Policy refusal: a handler that got into a
 page and was stopped only by the policy is still a defect here. The email
 is rendered with ``page.set_content``, where no policy protects it."""
 
+import datetime as dt
 import uuid
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import MentorAssignment, Role, User
@@ -36,7 +38,8 @@ from messaging.support.models import SupportCategory
 from messaging.threads.models import LinkPreview, PreviewState
 from messaging.threads.services import pins, saved
 from notifications import tasks
-from notifications.models import Notification
+from notifications.models import DigestFrequency, Notification, NotificationPreference
+from notifications.services import digests
 from tests.browser.conftest import PASSWORD, TIMEOUT_MS, off_loop, open_as
 from tests.files import makers
 from tests.notifications.mailserver import MailServer
@@ -376,31 +379,56 @@ def smtp(tmp_path, settings):
     server.stop()
 
 
-def test_the_missed_message_emails_show_hostile_markup_as_text(smtp, stored, browser):
+def test_the_emails_show_hostile_markup_as_text(smtp, stored, browser):
     """The emails' HTML parts, as a mail client would draw them: with
-    scripts allowed and no Content Security Policy. Three go out: Sam's
-    mention in the group, Eve's mention by Sam (her name inside a mention)
-    and Eve's direct message to Sam."""
+    scripts allowed and no Content Security Policy. Five go out: three
+    missed-message emails (Sam's mention in the group, Eve's mention by Sam,
+    her name inside a mention, and Eve's direct message to Sam) and Sam's
+    and Eve's daily digests (conversation names, senders, excerpts, Eve's
+    support request by its subject, greetings by name)."""
     sam, eve = stored["sam"], stored["eve"]
-    for user, conversation in ((sam, stored["group"]), (sam, stored["direct"])):
+    for conversation in (stored["group"], stored["direct"]):
         off_loop(
-            tasks.send_missed_messages, conversation_id=str(conversation.pk), user_id=str(user.pk)
+            tasks.send_missed_messages, conversation_id=str(conversation.pk), user_id=str(sam.pk)
         )
-    mailed = smtp.wait_for(3)
-    by_subject = {m["Subject"]: m.get_body(preferencelist=("html",)).get_content() for m in mailed}
+
+    def digests_now():
+        at = timezone.now()
+        for user in (sam, eve):
+            NotificationPreference.objects.update_or_create(
+                user=user,
+                defaults={
+                    "digest": DigestFrequency.DAILY,
+                    "digest_hour": at.astimezone(dt.UTC).hour,
+                    "digest_weekday": at.astimezone(dt.UTC).weekday(),
+                },
+            )
+        return digests.send_due_digests(at=at)
+
+    assert off_loop(digests_now) == 2
+    mailed = smtp.wait_for(5)
+    by_subject = {(m["To"], m["Subject"]): m.get_body(preferencelist=("html",)) for m in mailed}
     expected = {
-        f"{NAME} mentioned you in {TITLE}": (shown("Xname"), shown("Xtitle"), shown("Xmention")),
-        f"Sam Student mentioned you in {TITLE}": (f"@{NAME} thanks", shown("Xtitle")),
-        f"{NAME} sent you a message": (shown("Xname"), shown("Xdirect")),
+        (sam.email, f"{NAME} mentioned you in {TITLE}"): (
+            shown("Xname"),
+            shown("Xtitle"),
+            shown("Xmention"),
+        ),
+        (eve.email, f"Sam Student mentioned you in {TITLE}"): (f"@{NAME} thanks", shown("Xtitle")),
+        (sam.email, f"{NAME} sent you a message"): (shown("Xname"), shown("Xdirect")),
+        (sam.email, "digest"): (shown("Xname"), shown("Xtitle"), shown("Xdirect")),
+        (eve.email, "digest"): (shown("Xname"), shown("Xsubject")),
     }
+    for key in list(by_subject):
+        if "digest" in key[1]:
+            by_subject[(key[0], "digest")] = by_subject.pop(key)
     assert sorted(by_subject) == sorted(expected)
-    assert sorted(m["To"] for m in mailed) == sorted([sam.email, eve.email, sam.email])
 
     dialogs = Dialogs()
     context = browser.new_context(java_script_enabled=True)
     context.set_default_timeout(TIMEOUT_MS)
     page = dialogs.watch(context.new_page())
-    for subject, texts in expected.items():
-        page.set_content(by_subject[subject], wait_until="load")
+    for key, texts in expected.items():
+        page.set_content(by_subject[key].get_content(), wait_until="load")
         assert_inert(page, dialogs, *texts)
     context.close()
