@@ -21,6 +21,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -77,7 +78,9 @@ PLAIN = "zebra " + hostile("Xplain")
 MARKDOWN = (
     "**Xmarkdown** [click](javascript:alert(1)) [entity](javascript&#58;alert(1)) "
     '<a href="javascript:alert(1)">raw</a> ![pic](x" onerror="alert(1)) '
-    "[ref][r] <javascript:alert(1)> <img src=x onerror=alert(1)>\n\n"
+    "[ref][r] <javascript:alert(1)> <img src=x onerror=alert(1)> [angle](<javascript:alert(1)>) "
+    "[case](JaVaScRiPt:alert(1)) [data](data:text/html,<script>alert(1)</script>) "
+    "[vb](vbscript:alert(1)) ![js](javascript:alert(1)) <svg><script>alert(1)</script></svg>\n\n"
     "[r]: javascript:alert(1)\n"
 )
 MENTION_OF_SAM = "@Sam Student " + hostile("Xmention")
@@ -94,7 +97,7 @@ INJECTED = """() => {
         if (node.id && node.id.startsWith("pwn-")) found.push(`#${node.id}`);
         for (const attribute of node.attributes) {
             if (/^on/i.test(attribute.name)) found.push(`${node.tagName}[${attribute.name}]`);
-            if (/^\\s*javascript:/i.test(attribute.value)) {
+            if (/^\\s*(javascript|vbscript):|^\\s*data:text\\/html/i.test(attribute.value)) {
                 found.push(`${node.tagName}[${attribute.name}=${attribute.value}]`);
             }
         }
@@ -361,6 +364,33 @@ def test_hostile_markup_stays_text_on_every_page(stored, browser, files_server, 
     assert_inert(page, dialogs, shown("Xplain"), shown("Xtitle"), shown("Xname"))
     page.goto(f"{server.http_url}/admin/accounts/user/")
     assert_inert(page, dialogs, shown("Xname"))
+
+
+def test_every_admin_list_and_page_shows_hostile_markup_as_text(
+    stored, browser, files_server, console
+):
+    """Every model the admin site registers: its list, and the page of its
+    list's first row. User text is on many of them (conversations,
+    messages, the audit log, reports, attachments, link cards, support
+    requests, notifications)."""
+    server = files_server
+    dialogs = Dialogs()
+    _, page = open_as(browser, server, console, stored["ada"], "/")
+    dialogs.watch(page)
+    models = list(admin.site._registry)
+    assert len(models) > 30
+    for model in models:
+        meta = model._meta
+        page.goto(server.http_url + reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+        expect(page.locator("#changelist")).to_have_count(1)
+        assert_inert(page, dialogs)
+        first_row = page.locator("#result_list tbody tr th a, #result_list tbody tr td a").first
+        if first_row.count():
+            first_row.click()
+            page.wait_for_load_state()
+            assert_inert(page, dialogs)
+    page.goto(server.http_url + reverse("admin:messaging_message_changelist"))
+    assert_inert(page, dialogs, shown("Xplain"), shown("Xname"))
 
 
 @pytest.fixture

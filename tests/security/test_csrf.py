@@ -330,15 +330,21 @@ def test_a_forged_form_changes_nothing_and_the_real_one_works(world, form):
     response = client.post(url, data)
     assert refused(response), response.status_code
     assert reading(world) == before
+    # A cross-site GET (an image, a link) carries the session and no token:
+    # the same fields in a query string change nothing either.
+    client.get(url, data)
+    assert reading(world) == before
 
     answered = client.post(url, with_token(client, data))
     assert answered.status_code in (200, 302), answered.status_code
     assert reading(world) != before
 
 
-def test_logout_without_the_token_keeps_the_session(world):
+def test_logout_without_the_token_or_by_get_keeps_the_session(world):
     client = signed_in(world["student"])
     assert refused(client.post(reverse("logout")))
+    assert client.get(reverse("inbox")).status_code == 200
+    assert client.get(reverse("logout")).status_code == 405
     assert client.get(reverse("inbox")).status_code == 200
     client.post(reverse("logout"), with_token(client, {}))
     assert client.get(reverse("inbox")).status_code == 302
