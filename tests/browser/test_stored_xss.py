@@ -40,7 +40,7 @@ from messaging.threads.models import LinkPreview, PreviewState
 from messaging.threads.services import pins, saved
 from notifications import tasks
 from notifications.models import DigestFrequency, Notification, NotificationPreference
-from notifications.services import digests
+from notifications.services import digests, mutes
 from tests.browser.conftest import PASSWORD, TIMEOUT_MS, off_loop, open_as
 from tests.files import makers
 from tests.notifications.mailserver import MailServer
@@ -337,6 +337,12 @@ def test_hostile_markup_stays_text_on_every_page(stored, browser, files_server, 
     expect(results).to_contain_text("Xplain")
     assert_inert(page, dialogs, "<img id=pwn-Xplain", shown("Xtitle"))
     expect(results.locator("mark", has_text="zebra")).not_to_have_count(0)
+
+    # The notification settings list muted conversations by title.
+    off_loop(mutes.mute_conversation, user=sam, conversation_id=group.pk, until=None)
+    page.goto(f"{server.http_url}/settings/notifications/")
+    expect(page.locator("#muted-conversations li")).to_have_count(1)
+    assert_inert(page, dialogs, shown("Xtitle"))
 
     # Eve: her own support request, its conversation and her profile.
     _, page = open_as(browser, server, console, eve, "/")
