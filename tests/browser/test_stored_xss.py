@@ -1,21 +1,22 @@
 """Stored cross-site scripting, in real headless Chromium against a real
 daphne process: hostile markup saved as a display name, a group's title,
-message text (plain and Markdown), a mention, a file's name, a support
-request's subject and a report's details is shown as text on every page
-that shows it (the inbox, the conversation with its quotes, pins, thread
-panel, link cards and live messages, its members, the jump-to dialog,
-search results, saved messages, the notification bell, the profile, the
-support pages, the moderators' admin pages) and in the missed-message
-emails, and none of it runs.
+message text (plain and Markdown), mentions, file names, a link card, a
+support request's subject and a report's details is shown as text on every
+page that shows it (the inbox, the conversation with its quotes, pins,
+thread panel, link cards and live messages, its members, the jump-to
+dialog, search results, saved messages, the notification bell and
+settings, the profile, the support pages, every admin page) and in the
+missed-message and digest emails, and none of it runs.
 
 Every page is checked three ways: no dialog opened (``alert`` in every
 payload), no element, attribute or script of a payload in the document
-(``pwn-`` ids, ``on…`` attributes, ``javascript:`` URLs, ``window.__pwned``),
-and the payload's own characters visible as text, so a page that left the
-payload out would fail rather than pass. The ``console`` fixture also fails
-the test on any Content Security Policy refusal: a handler that got into a
-page and was stopped only by the policy is still a defect here. The email
-is rendered with ``page.set_content``, where no policy protects it."""
+(``pwn-`` ids, ``on…`` attributes, ``javascript:``, ``vbscript:`` and
+``data:text/html`` URLs, ``window.__pwned``), and the payload's own
+characters visible as text, so a page that left the payload out would fail
+rather than pass. The ``console`` fixture also fails the test on any
+Content Security Policy refusal: a handler that got into a page and was
+stopped only by the policy is still a defect here. The emails are rendered
+with ``page.set_content``, where no policy protects them."""
 
 import datetime as dt
 import uuid
