@@ -38,7 +38,7 @@ from messaging.moderation.services.staff_groups import ensure_staff_groups
 from messaging.support import services as support_services
 from messaging.support.models import SupportCategory
 from messaging.threads.models import LinkPreview, PreviewState
-from messaging.threads.services import pins, saved
+from messaging.threads.services import pins, reactions, saved
 from notifications import tasks
 from notifications.models import DigestFrequency, Notification, NotificationPreference
 from notifications.services import digests, mutes
@@ -199,6 +199,7 @@ def stored(media):
     say(sam, group, hostile("Xquoting"), reply_to_id=plain.pk)
     say(sam, group, hostile("Xthread"), parent_id=markdown.pk)
     pins.pin_message(user=eve, message_id=markdown.pk)
+    reactions.add_reaction(user=eve, message_id=markdown.pk, emoji="👍")
     saved.save_message(user=sam, message_id=plain.pk)
     # A link's card, as if fetched from a hostile page (title, description,
     # site name), with a URL no page may link to.
@@ -279,6 +280,10 @@ def test_hostile_markup_stays_text_on_every_page(stored, browser, files_server, 
     expect(card).to_contain_text(shown("Xcard"))
     expect(card).to_contain_text(shown("Xcarddescription"))
     expect(messages.locator(".reply-quote").first).to_contain_text(shown("Xplain"))
+    # Who reacted is named in the chip's label and title, attributes only.
+    chip = messages.locator(".reactions button[aria-label*='Xname']")
+    expect(chip).to_have_count(1)
+    assert chip.get_attribute("title").endswith(f"by {NAME}")
     page.locator("#pins-button").click()
     pinned = page.get_by_role("dialog", name="Pinned messages")
     expect(pinned.locator("a.pin-link")).to_have_count(1)
