@@ -145,7 +145,7 @@ def stored(media):
     Markdown, a mention of Sam, a file and an image, a link whose card came
     from a hostile page), Sam mentions Eve back, quotes and reports Eve's
     plain message (markup in the details), saves it and answers the
-    Markdown one (which Eve pins) in its thread, and Eve opens a support
+    Markdown one (which Eve pins and reacts to) in its thread, and Eve opens a support
     request whose subject and first message are markup. Ada is a platform
     admin (a superuser of the admin site) who works the support queue
     and the moderation queue."""
