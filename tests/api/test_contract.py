@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from django.test import override_settings
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -193,14 +193,137 @@ def test_malformed_id_with_a_session_and_no_csrf_token_is_json_404(api, mentor):
     assert error_of(response)["code"] == "not_found"
 
 
-def test_session_write_without_csrf_token_is_json_403(api, group, mentor):
-    response = api(mentor, enforce_csrf=True).post(
-        f"/api/conversations/{group.pk}/archive/", HTTP_ACCEPT="text/html"
+def api_patterns() -> list[URLPattern]:
+    """Every route under /api/, each app's (messaging's catch-all last)."""
+    found: list[URLPattern] = []
+
+    def walk(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                found.append(pattern)
+
+    walk(
+        p
+        for p in get_resolver().url_patterns
+        if isinstance(p, URLResolver) and str(p.pattern) == "api/"
     )
-    assert response.status_code == 403
-    error = error_of(response)
-    assert error["code"] == "forbidden"
-    assert "CSRF" in error["message"]
+    return found
+
+
+WRITE_METHODS = ("post", "put", "patch", "delete")
+# Writes that take no session, so have no CSRF token to check: the token
+# endpoint authenticates by the email and password in its JSON body only.
+WRITES_WITHOUT_SESSION = {"api-token"}
+
+
+def api_writes() -> list[tuple[str, URLPattern, str]]:
+    """(route name, pattern, method) for every write method of every API
+    view, from the resolver: a new endpoint joins the sweep by itself."""
+    writes = []
+    for pattern in api_patterns():
+        view_class = getattr(pattern.callback, "cls", None)
+        if view_class is None:
+            continue  # the catch-all 404, which changes nothing
+        for method in WRITE_METHODS:
+            if hasattr(view_class, method):
+                writes.append((pattern.name, pattern, method.upper()))
+    return writes
+
+
+def api_url(pattern: URLPattern, ids: dict) -> str:
+    kwargs = {}
+    for key, converter in pattern.pattern.converters.items():
+        if type(converter).__name__ == "IntConverter":
+            kwargs[key] = 1
+        else:
+            kwargs[key] = ids.get(key, uuid.uuid4())
+    return reverse(pattern.name, kwargs=kwargs)
+
+
+def test_the_write_sweep_covers_every_write_endpoint():
+    writes = api_writes()
+    names = {name for name, _, _ in writes}
+    # Some of what the sweep below must reach, from every app.
+    assert {
+        "api-messages",
+        "api-message",
+        "api-conversation-archive",
+        "api-attachments-upload",
+        "api-support-request-status",
+        "api-message-report",
+        "api-block",
+        "api-notification-preferences",
+        "api-push-subscriptions",
+    } <= names
+    assert len(writes) >= 30
+    assert names >= WRITES_WITHOUT_SESSION
+    for name, pattern, _ in writes:
+        if name in WRITES_WITHOUT_SESSION:
+            assert pattern.callback.cls.authentication_classes == [], name
+
+
+def _state() -> dict:
+    """What an API write could change, as counts and the group's row."""
+    from messaging.files.models import Attachment
+    from messaging.models import Conversation, ConversationParticipant, Report, UserBlock
+    from messaging.support.models import SupportRequest
+    from messaging.threads.models import Pin, Reaction, SavedMessage, ThreadFollow
+    from notifications.models import ConversationMute, NotificationPreference, PushSubscription
+
+    models = (
+        Message,
+        Conversation,
+        ConversationParticipant,
+        Attachment,
+        Report,
+        UserBlock,
+        SupportRequest,
+        Pin,
+        Reaction,
+        SavedMessage,
+        ThreadFollow,
+        ConversationMute,
+        NotificationPreference,
+        PushSubscription,
+    )
+    counts = {model.__name__: model.objects.count() for model in models}
+    counts["conversations"] = list(
+        Conversation.objects.order_by("pk").values_list("title", "archived_at")
+    )
+    counts["messages"] = list(
+        Message.objects.order_by("pk").values_list("content", "deleted_at", "edited_at")
+    )
+    return counts
+
+
+def test_every_session_write_without_csrf_token_is_json_403(api, group, mentor, student, send):
+    """Every write method of every /api/ view, with a session cookie and no
+    X-CSRFToken, is refused in the API's shape and changes nothing; ids in
+    the path are real where the test has the object (the group, a message,
+    the student), so the refusal is not a 404 in disguise."""
+    message = send(mentor, group, "stays as it is")
+    ids = {"conversation_id": group.pk, "message_id": message.pk, "user_id": student.pk}
+    client = api(mentor, enforce_csrf=True)
+    before = _state()
+    answered = {}
+    for name, pattern, method in api_writes():
+        if name in WRITES_WITHOUT_SESSION:
+            continue
+        response = client.generic(
+            method,
+            api_url(pattern, ids),
+            json.dumps({"content": "forged", "title": "forged", "client_id": str(uuid.uuid4())}),
+            content_type="application/json",
+            HTTP_ACCEPT="text/html",
+        )
+        if response.status_code == 403 and error_of(response)["code"] == "forbidden":
+            assert "CSRF" in error_of(response)["message"]
+        else:
+            answered[f"{method} {name}"] = (response.status_code, response.content[:200])
+    assert answered == {}
+    assert _state() == before
 
 
 @pytest.mark.parametrize("accept", ["text/html", "application/yaml", "application/xml"])
