@@ -1,7 +1,8 @@
 """Schemathesis holds a real server to its own OpenAPI schema.
 
-``st run --checks all`` against a daphne process, once with a student's
-token and once with an admin's, a fixed seed and a bounded number of
+``st run --checks all`` against a real server process, once with a
+student's token, once with a mentor's and once with an admin's (fault case
+17, docs/reliability.md), a fixed seed and a bounded number of
 examples per operation: no 5xx, every status and body as the schema says,
 everything the schema allows accepted and everything it forbids refused.
 
@@ -179,6 +180,7 @@ def world(make_user, assigned, send_as):
     )
     return {
         "student": student,
+        "mentor": mentor,
         "admin": admin,
         "ids": {
             "conversations": [str(group.pk), str(direct.pk)],
@@ -211,7 +213,7 @@ def fetch_schema(server, token: str) -> dict:
         return json.loads(response.read())
 
 
-@pytest.mark.parametrize("role", ["student", "admin"])
+@pytest.mark.parametrize("role", ["student", "mentor", "admin"])
 def test_the_server_keeps_to_its_schema(asgi_server, world, role, tmp_path: Path):
     token = account_services.issue_api_token(user=world[role])
     # Uploads it makes are stored in the test's own folder, never in var/.
