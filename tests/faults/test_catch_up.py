@@ -91,17 +91,10 @@ async def test_a_member_back_from_away_resumes_every_message_once_in_order(
     deliveries: Counter = Counter()
     seqs: dict[str, list[int]] = defaultdict(list)
     arrivals: dict[str, list[str]] = defaultdict(list)
-    for frame in client.frames[seen_before:]:
-        if frame["type"] == "message.new":
-            messages = [frame["message"]]
-        elif frame["type"] == "history":
-            messages = frame["messages"]
-        else:
-            continue
-        for message in messages:
-            deliveries[message["id"]] += 1
-            seqs[message["conversation_id"]].append(message["seq"])
-            arrivals[message["conversation_id"]].append(message["id"])
+    for message in client.delivered(since=seen_before):
+        deliveries[message["id"]] += 1
+        seqs[message["conversation_id"]].append(message["seq"])
+        arrivals[message["conversation_id"]].append(message["id"])
     assert sum(deliveries.values()) == 500
     assert set(deliveries.values()) == {1}  # nothing twice
     for conversation in conversations:

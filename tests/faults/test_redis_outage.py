@@ -166,16 +166,9 @@ def delivered_once_in_order(client: ProtocolClient, conversation: str, stored, o
     duplicate, so deliveries are counted frame by frame."""
     counts: Counter = Counter()
     seqs = []
-    for frame in client.frames:
-        if frame["type"] == "message.new":
-            messages = [frame["message"]]
-        elif frame["type"] == "history":
-            messages = frame["messages"]
-        else:
-            continue
-        for message in messages:
-            counts[message["id"]] += 1
-            seqs.append(message["seq"])
+    for message in client.delivered():
+        counts[message["id"]] += 1
+        seqs.append(message["seq"])
     acked = {m["id"] for m in client.acked.values()}
     for message_id, seq in stored:
         if message_id in own:

@@ -93,15 +93,8 @@ def deliveries(client: ProtocolClient) -> Counter:
 
 def seqs_in_arrival_order(client: ProtocolClient) -> dict[str, list[int]]:
     order: dict[str, list[int]] = defaultdict(list)
-    for frame in client.frames:
-        if frame["type"] == "message.new":
-            messages = [frame["message"]]
-        elif frame["type"] == "history":
-            messages = frame["messages"]
-        else:
-            continue
-        for message in messages:
-            order[message["conversation_id"]].append(message["seq"])
+    for message in client.delivered():
+        order[message["conversation_id"]].append(message["seq"])
     return order
 
 

@@ -132,6 +132,18 @@ def emails_sent(people) -> bool:
     return rows.count() == len(people) and not rows.exclude(state=DeliveryState.SENT).exists()
 
 
+def worker_sending(workers, smtp, sender, conversation, content: str):
+    """A worker on ``smtp``, then a message whose fan-out it emails; the
+    worker and its environment (for the one that follows it)."""
+    env = {**REDELIVERY_ENV, "EMAIL_URL": smtp.url}
+    worker = workers(**env)
+    assert worker.wait_for("ready."), worker.text()
+    services.send_message(
+        sender=sender, conversation_id=conversation.pk, content=content, client_id=uuid.uuid4()
+    )
+    return worker, env
+
+
 # The fan-out (nudged by the send, run by the worker) queues each person's
 # missed-message email; the tests kill the worker inside those sends.
 
@@ -145,12 +157,7 @@ def test_a_worker_killed_before_the_mail_server_accepted_loses_nothing(
     # when the client is gone by then.
     smtp = MailServer(tmp_path / "mail", hold_before_saving=2)
     try:
-        env = {**REDELIVERY_ENV, "EMAIL_URL": smtp.url}
-        first = workers(**env)
-        assert first.wait_for("ready."), first.text()
-        services.send_message(
-            sender=mentor, conversation_id=direct.pk, content="Free at 3?", client_id=uuid.uuid4()
-        )
+        first, env = worker_sending(workers, smtp, mentor, direct, "Free at 3?")
         wait_until(smtp.holding, "the worker is inside the send")
         first.kill()
         assert smtp.messages() == []
@@ -176,12 +183,7 @@ def test_a_worker_killed_after_the_mail_server_took_it_resends_the_same_message_
     # A slow mail server: it has the message, then takes its time to say so.
     smtp = MailServer(tmp_path / "mail", data_delay=600)
     try:
-        env = {**REDELIVERY_ENV, "EMAIL_URL": smtp.url}
-        first = workers(**env)
-        assert first.wait_for("ready."), first.text()
-        services.send_message(
-            sender=mentor, conversation_id=direct.pk, content="Free at 3?", client_id=uuid.uuid4()
-        )
+        first, env = worker_sending(workers, smtp, mentor, direct, "Free at 3?")
         # The worker is inside the send: the server holds the message.
         assert len(smtp.wait_for(1, timeout=60)) == 1, first.text()
         assert Delivery.objects.get(user=student, channel="email").state == DeliveryState.PENDING
@@ -209,15 +211,7 @@ def test_a_worker_killed_in_a_batch_leaves_no_one_without_their_email(
     )
     smtp = MailServer(tmp_path / "mail", hold_before_saving=1)
     try:
-        env = {**REDELIVERY_ENV, "EMAIL_URL": smtp.url}
-        first = workers(**env)
-        assert first.wait_for("ready."), first.text()
-        services.send_message(
-            sender=mentor,
-            conversation_id=group.pk,
-            content="@all the room moved to B12",
-            client_id=uuid.uuid4(),
-        )
+        first, env = worker_sending(workers, smtp, mentor, group, "@all the room moved to B12")
         # Killed inside a send, some way into the batch.
         wait_until(lambda: len(smtp.messages()) >= 2 and smtp.holding(), "two sent, one more held")
         first.kill()

@@ -123,6 +123,18 @@ class ProtocolClient:
             cursor += 1
         self.cursors[conversation_id] = cursor
 
+    def delivered(self, since: int = 0) -> list[dict]:
+        """Every message received from frame ``since`` on, in arrival order,
+        live (``message.new``) or by resume (``history``), repeats kept:
+        ``held`` is keyed by id and would hide a duplicate."""
+        messages: list[dict] = []
+        for frame in self.frames[since:]:
+            if frame["type"] == "message.new":
+                messages.append(frame["message"])
+            elif frame["type"] == "history":
+                messages.extend(frame["messages"])
+        return messages
+
     def _count_live(self, message: dict) -> None:
         if message["id"] in self._live_ids:
             self.live_repeats += 1
