@@ -42,9 +42,9 @@ from messaging.threads.services import pins, reactions, saved
 from notifications import tasks
 from notifications.models import DigestFrequency, Notification, NotificationPreference
 from notifications.services import digests, mutes
-from tests.browser.conftest import PASSWORD, TIMEOUT_MS, off_loop, open_as
+from tests.browser.conftest import PASSWORD, TIMEOUT_MS, off_loop, open_as, send_as
 from tests.files import makers
-from tests.notifications.mailserver import MailServer
+from tests.notifications.mailserver import MailServer, send_django_mail_to
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -174,36 +174,27 @@ def stored(media):
         creator=eve, kind=ConversationType.DIRECT, participants=[sam]
     )
 
-    def say(sender, conversation, content, **extra):
-        return services.send_message(
-            sender=sender,
-            conversation_id=conversation.pk,
-            content=content,
-            client_id=uuid.uuid4(),
-            **extra,
-        ).message
-
-    plain = say(eve, group, PLAIN)
-    markdown = say(eve, group, MARKDOWN)
-    say(eve, group, MENTION_OF_SAM)
+    plain = send_as(eve, group, PLAIN)
+    markdown = send_as(eve, group, MARKDOWN)
+    send_as(eve, group, MENTION_OF_SAM)
     uploads = [
         create_upload(
             uploader=eve, conversation_id=group.pk, upload=SimpleUploadedFile(name, content)
         )
         for name, content in ((FILE_NAME, makers.text()), (IMAGE_NAME, makers.png()))
     ]
-    say(eve, group, "", attachment_ids=[upload.pk for upload in uploads])
-    say(sam, group, f"@{NAME} thanks")
+    send_as(eve, group, "", attachment_ids=[upload.pk for upload in uploads])
+    send_as(sam, group, f"@{NAME} thanks")
     # A quoted reply to the plain message, a thread under the Markdown one,
     # the Markdown one pinned, the plain one saved by Sam.
-    say(sam, group, hostile("Xquoting"), reply_to_id=plain.pk)
-    say(sam, group, hostile("Xthread"), parent_id=markdown.pk)
+    send_as(sam, group, hostile("Xquoting"), reply_to_id=plain.pk)
+    send_as(sam, group, hostile("Xthread"), parent_id=markdown.pk)
     pins.pin_message(user=eve, message_id=markdown.pk)
     reactions.add_reaction(user=eve, message_id=markdown.pk, emoji="👍")
     saved.save_message(user=sam, message_id=plain.pk)
     # A link's card, as if fetched from a hostile page (title, description,
     # site name), with a URL no page may link to.
-    linked = say(eve, group, "read https://example.test/article")
+    linked = send_as(eve, group, "read https://example.test/article")
     LinkPreview.objects.update_or_create(
         message=linked,
         defaults={
@@ -214,7 +205,7 @@ def stored(media):
             "site_name": hostile("Xsite"),
         },
     )
-    say(eve, direct, hostile("Xdirect"))
+    send_as(eve, direct, hostile("Xdirect"))
     reports.report_message(
         reporter=sam, message_id=plain.pk, reason=ReportReason.HARASSMENT, details=DETAILS
     )
@@ -409,13 +400,7 @@ def test_every_admin_list_and_page_shows_hostile_markup_as_text(
 def smtp(tmp_path, settings):
     """A real SMTP server process; Django sends to it."""
     server = MailServer(tmp_path / "mail")
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
+    send_django_mail_to(server, settings)
     settings.PARLEY_MISSED_EMAIL_DELAY_SECONDS = 0
     yield server
     server.stop()

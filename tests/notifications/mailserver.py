@@ -154,3 +154,15 @@ class MailServer:
 
 if __name__ == "__main__":
     main()
+
+
+def send_django_mail_to(server: MailServer, settings) -> None:
+    """Point Django's mail (pytest-django's ``settings``) at ``server``,
+    plain SMTP, no login."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""

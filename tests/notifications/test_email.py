@@ -25,7 +25,7 @@ from notifications.selectors.preferences import preferences_for
 from notifications.services import digests
 from notifications.tokens import unsubscribe_token
 from tests.notifications.conftest import broker_messages
-from tests.notifications.mailserver import MailServer
+from tests.notifications.mailserver import MailServer, send_django_mail_to
 
 SITE = "http://parley.example"
 
@@ -34,13 +34,7 @@ SITE = "http://parley.example"
 def smtp(tmp_path, settings):
     """A real SMTP server process; Django sends to it."""
     server = MailServer(tmp_path / "mail")
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
+    send_django_mail_to(server, settings)
     settings.PARLEY_SITE_URL = SITE
     # No waiting in most tests: a message counts as missed as soon as it is
     # stored (test_a_message_younger_than_the_delay_waits checks the delay).
