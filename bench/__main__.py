@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import procs, report
+from bench import flood, procs, report
 from bench.loadgen import PROTOCOLS, LoadGen, WorkerPool, held
 from bench.stacks import (
     BENCH_PG,
@@ -129,6 +129,13 @@ def parse_args(argv=None):
         type=non_negative_float,
         help="seconds the idle sockets are held for the CPU figure (short: 30, full: 90; "
         "at least one heartbeat of the clients and of the servers)",
+    )
+    parser.add_argument(
+        "--flood-rate",
+        type=non_negative_float,
+        default=1000.0,
+        help="Parley: the main shape at this many deliveries/s, quiet and while one person "
+        "floods (50 sockets, typing and receipts past their budgets) (default 1000; 0 skips it)",
     )
     parser.add_argument(
         "--storm",
@@ -412,6 +419,34 @@ def stalled_readers(pool, stack, args, previous: dict) -> dict:
 # --- Idle sockets: memory and CPU -----------------------------------------------------
 
 
+def flooded(pool, stack, args) -> dict:
+    """The main shape at ``--flood-rate`` deliveries/s twice: quiet, then
+    while one of its people floods (``bench.flood``: 50 sockets, typing and
+    read receipts far past their budgets). The others' p99 in both, and what
+    the flooder was answered."""
+    quiet = run_phase(pool, stack, args.flood_rate, args)
+    member = stack.shape_members(0)[0]
+    room = stack.member_room(member)
+    endpoints = [stack.endpoint(member, room, copy) for copy in range(flood.SOCKETS)]
+    with flood.Flood(endpoints) as flooder:
+        noisy = run_phase(pool, stack, args.flood_rate, args)
+    p99_quiet, p99_noisy = quiet["latency_ms"]["p99"], noisy["latency_ms"]["p99"]
+    out = {
+        "rate": args.flood_rate,
+        "quiet": quiet,
+        "flooded": noisy,
+        "p99_quiet_ms": p99_quiet,
+        "p99_flooded_ms": p99_noisy,
+        "p99_ratio": round(p99_noisy / p99_quiet, 2) if p99_quiet else None,
+        "flooder": flooder.result,
+    }
+    log(
+        f"{stack.name:6} flood: others' p99 {p99_quiet} → {p99_noisy} ms "
+        f"({out['p99_ratio']}×), flooder {flooder.result}"
+    )
+    return out
+
+
 def idle_sockets(stack, args, people: list[int]) -> dict | None:
     """Open ``--idle`` sockets (each in one room, logged in for Parley),
     every one sending its heartbeat as real clients do. RSS of the servers
@@ -573,6 +608,8 @@ def run_stack(name: str, args, run_id: str, log_dir: Path) -> dict:
                         out["profile"] = profile_under_load(pool, stack, out, args, log_dir)
                     if args.stall_pct > 0:
                         out["stall"] = stalled_readers(pool, stack, args, out)
+                    if name == "parley" and args.flood_rate > 0:
+                        out["flood"] = flooded(pool, stack, args)
                 else:
                     found = step(
                         pool,

@@ -258,6 +258,44 @@ def rows(results: dict) -> list[tuple[str, dict, bool | None]]:
                 True,
             )
         )
+    if any(s.get("flood") for s in stacks.values()):
+        rate = max(_get(s, "flood", "rate") or 0 for s in stacks.values())
+        out.append(
+            (
+                f"one person floods, {main} at {rate:,.0f}/s: others' p99 ms quiet → flooded",
+                {
+                    n: (
+                        f"{s['flood']['p99_quiet_ms']} → {s['flood']['p99_flooded_ms']}"
+                        if _get(s, "flood", "p99_quiet_ms") is not None
+                        else None
+                    )
+                    for n, s in stacks.items()
+                },
+                None,
+            )
+        )
+        out.append(
+            (
+                "  flooded ÷ quiet p99 (goal ≤ 2)",
+                {n: _get(s, "flood", "p99_ratio") for n, s in stacks.items()},
+                True,
+            )
+        )
+        out.append(
+            (
+                "  the flooder's 50 sockets: accepted / refused",
+                {
+                    n: (
+                        f"{s['flood']['flooder']['sockets_accepted']} / "
+                        f"{sum(s['flood']['flooder']['refusals'].values())}"
+                        if _get(s, "flood", "flooder", "refusals") is not None
+                        else None
+                    )
+                    for n, s in stacks.items()
+                },
+                None,
+            )
+        )
     first, count = idle_count(results, "first"), idle_count(results, "sockets")
     if first and first != count:
         out.append(
