@@ -405,6 +405,34 @@ def test_stall_outcome_in_words():
     assert stall_outcome({"stalled": info}) == "4 closed 4008"
 
 
+def test_report_shows_the_flood_and_the_storm():
+    from bench import report
+
+    results = _results()
+    results["stacks"]["parley"]["flood"] = {
+        "rate": 1000.0,
+        "p99_quiet_ms": 12.0,
+        "p99_flooded_ms": 18.0,
+        "p99_ratio": 1.5,
+        "flooder": {"sockets_accepted": 9, "refusals": {"4429": 41}},
+    }
+    results["stacks"]["parley"].setdefault("idle", {})["storm"] = {
+        "sockets": 1000,
+        "seconds_to_half": 7.9,
+        "seconds_to_all": 12.9,
+        "retries": 0,
+        "failed": 0,
+    }
+    rows = {label.strip(): values for label, values, _ in report.rows(results)}
+    flood = "one person floods, 20×10 at 1,000/s: others' p99 ms quiet → flooded"
+    assert rows[flood]["parley"] == "12.0 → 18.0"
+    assert rows["flooded ÷ quiet p99 (goal ≤ 2)"]["parley"] == 1.5
+    assert rows["the flooder's 50 sockets: accepted / refused"]["parley"] == "9 / 41"
+    storm = "reconnect storm: s until all 1,000 dropped are back (and resumed)"
+    assert rows[storm]["parley"] == 12.9 and rows[storm]["peer"] is None
+    assert rows["tries again after a refusal / never back"]["parley"] == "0 / 0"
+
+
 def test_report_rows_ratios_and_goals():
     from bench import report
 
