@@ -1,0 +1,459 @@
+"""Hostile input against a real server process (the Procfile's ``web``):
+oversized and malformed frames, floods from one person, and generated
+frames. Each gets what docs/protocol.md promises, read from the document
+where it lists something; the socket stays where the document says so
+(a ping answered after it proves it); nothing is stored; and the server
+logs no unhandled exception.
+
+tests/realtime/test_hostile_clients.py has the first real-server cases
+(60,000 ``[``, a lone surrogate, a typing flood's rate, a 100 KiB and a
+2 MiB frame); these go on from there."""
+
+import json
+import uuid
+
+import pytest
+from asgiref.sync import sync_to_async
+from websockets.exceptions import ConnectionClosed
+
+from messaging import limits
+from messaging.models import (
+    AuditLog,
+    AuditRepeat,
+    ConversationParticipant,
+    Message,
+    MessageStatus,
+)
+from messaging.threads.models import Pin, Reaction, SavedMessage, ThreadFollow
+from tests.faults.hostile import assert_no_tracebacks, documented
+from tests.realtime.clients import RawSocket
+from tests.realtime.conftest import session_cookie
+from tests.servers import asgi_server_name
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+orm = sync_to_async
+
+MIB = 1024 * 1024
+
+
+async def open_raw(server, user) -> RawSocket:
+    return await RawSocket.open(server.ws_url, await orm(session_cookie)(user))
+
+
+def stored() -> dict:
+    """What a refused frame must not change: the rows commands write, and
+    every member's cursors."""
+    counts = {
+        model.__name__: model.objects.count()
+        for model in (
+            Message,
+            MessageStatus,
+            Reaction,
+            Pin,
+            SavedMessage,
+            ThreadFollow,
+            AuditLog,
+            AuditRepeat,
+        )
+    }
+    counts["cursors"] = sorted(
+        ConversationParticipant.objects.values_list(
+            "user_id", "last_read_seq", "last_delivered_seq"
+        )
+    )
+    return counts
+
+
+async def still_answers(socket: RawSocket) -> None:
+    """The socket is open and usable: a ping gets its pong."""
+    reply = await socket.request({"type": "ping"})
+    assert reply["type"] == "pong", reply
+
+
+async def next_error(socket: RawSocket) -> dict:
+    return await socket.recv_until(lambda f: f["type"] == "error")
+
+
+async def closed_with(socket: RawSocket) -> int | None:
+    """Read until the server closes; its close code."""
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await socket.recv(timeout=60)
+    return socket.socket.close_code
+
+
+# --- Case 14: oversized and malformed frames -------------------------------------
+
+
+async def test_frame_sizes_at_each_documented_limit(asgi_server, direct, assigned):
+    """64 KiB is Parley's limit, counted in UTF-8 bytes: a frame of exactly
+    65,536 bytes is served, one byte more (or fewer characters of two bytes
+    each) is ``frame_too_large`` and the socket stays; up to the server's
+    1 MiB the same; over 1 MiB, as one frame or in fragments, close 1009."""
+    _, student = assigned
+    server = asgi_server()
+    socket = await open_raw(server, student)
+    limit = limits.max_frame_bytes()
+    before = await orm(stored)()
+    try:
+
+        def ping_of(size: int, pad_char: str = "x") -> str:
+            frame = json.dumps({"type": "ping", "ref": "p", "pad": ""})
+            pad = (size - len(frame.encode())) // len(pad_char.encode())
+            text = json.dumps(
+                {"type": "ping", "ref": "p", "pad": pad_char * pad}, ensure_ascii=False
+            )
+            return text
+
+        exact = ping_of(limit)
+        assert len(exact.encode()) == limit
+        await socket.send_text(exact)
+        assert (await socket.recv_until(lambda f: f.get("ref") == "p"))["type"] == "pong"
+
+        for text in (
+            ping_of(limit + 1),
+            ping_of(limit + 2, "é"),  # 32,768 characters, 65,538 bytes
+            ping_of(MIB - 64),  # under the server's own limit
+        ):
+            assert len(text.encode()) > limit
+            await socket.send_text(text)
+            error = await next_error(socket)
+            assert error["code"] == "frame_too_large", error
+            await still_answers(socket)
+
+        # A send over the limit stores nothing.
+        await socket.send(
+            {
+                "type": "message.send",
+                "ref": "big",
+                "conversation_id": str(direct.pk),
+                "client_id": str(uuid.uuid4()),
+                "content": "y" * limit,
+            }
+        )
+        assert (await next_error(socket))["code"] == "frame_too_large"
+        await still_answers(socket)
+        assert await orm(stored)() == before
+
+        # Over 1 MiB in one frame: 1009.
+        await socket.send_text("x" * (MIB + 1))
+        assert await closed_with(socket) == 1009
+    finally:
+        await socket.close()
+
+    # Over 1 MiB in 16 fragments of 64 KiB + 1 byte each: the message is
+    # what counts.
+    socket = await open_raw(server, student)
+    try:
+        await socket.socket.send(["z" * (limit + 1) for _ in range(16)])
+        assert await closed_with(socket) == 1009
+    finally:
+        await socket.close()
+    assert await orm(stored)() == before
+    assert_no_tracebacks(server)
+
+
+async def test_invalid_utf8_and_binary_frames(asgi_server, assigned):
+    """A binary frame is ``binary_unsupported`` and the socket stays; a text
+    frame whose bytes are not UTF-8 breaks RFC 6455 and the server closes
+    the socket with 1007 (invalid payload data), as docs/protocol.md says;
+    nothing of it reaches Parley's code, and no traceback reaches the log
+    (uvicorn logged one for each)."""
+    _, student = assigned
+    server = asgi_server()
+    socket = await open_raw(server, student)
+    try:
+        for payload in (b'{"type": "ping"}', b"\xff\xfe\x00garbage", b""):
+            await socket.socket.send(payload)
+            error = await next_error(socket)
+            assert error["code"] == "binary_unsupported", error
+            await still_answers(socket)
+    finally:
+        await socket.close()
+
+    for raw in (
+        b'{"type": "ping", "ref": "\xff"}',  # a byte no UTF-8 sequence starts with
+        b'{"type": "ping", "ref": "\xc3"}',  # a sequence cut short
+        b'{"type": "ping", "ref": "\xed\xa0\x80"}',  # a surrogate encoded (CESU-8)
+        b'{"type": "ping", "ref": "\xc0\xaf"}',  # an overlong "/"
+    ):
+        socket = await open_raw(server, student)
+        try:
+            await socket.socket.send(raw, text=True)
+            assert await closed_with(socket) == NOT_UTF8_CLOSE[asgi_server_name()], raw
+        finally:
+            await socket.close()
+    assert_no_tracebacks(server)
+
+
+# docs/operations.md, "ASGI server": granian's close frame has no code.
+NOT_UTF8_CLOSE = {"uvicorn": 1007, "daphne": 1007, "granian": 1005}
+
+
+def nested(depth: int, inner: str = "1") -> str:
+    return "[" * depth + inner + "]" * depth
+
+
+async def test_deep_nesting_inside_commands(asgi_server, direct, assigned):
+    """JSON nested in a command's fields, at depths the parser reads and
+    past them: ``bad_json`` past the parser's depth, ``invalid`` within it
+    (no command reads a nested value), never ``internal``; nothing stored."""
+    _, student = assigned
+    cid = str(direct.pk)
+    server = asgi_server()
+    socket = await open_raw(server, student)
+    before = await orm(stored)()
+    try:
+        for depth in (50, 500, 900, 5_000, 20_000):
+            for template in (
+                '{"type": "message.send", "conversation_id": "%s", "client_id": "%s", '
+                '"content": %s}',
+                '{"type": "resume", "cursors": {"%s": %s}}',
+                '{"type": "history.fetch", "conversation_id": "%s", "limit": %s}',
+                '{"type": "presence.query", "user_ids": %s}',
+                '{"type": "ping", "ref": %s}',
+                '{"type": %s}',
+            ):
+                fields = {
+                    3: (cid, uuid.uuid4(), nested(depth)),
+                    2: (cid, nested(depth)),
+                    1: (nested(depth),),
+                }[template.count("%s")]
+                text = template % fields
+                if len(text.encode()) > limits.max_frame_bytes():
+                    continue
+                await socket.send_text(text)
+                error = await next_error(socket)
+                assert error["code"] in {"bad_json", "bad_frame", "invalid"}, (
+                    depth,
+                    text[:80],
+                    error,
+                )
+            await still_answers(socket)
+        assert await orm(stored)() == before
+    finally:
+        await socket.close()
+    assert_no_tracebacks(server)
+
+
+HUGE = (10**30, -1, 1e308, "5", True, 0.5, None, [], {})
+
+
+async def test_huge_and_wrong_numbers_in_history_and_resume(asgi_server, direct, assigned):
+    """``limit``: more than 200 is read as 200 (10**30 too), anything but a
+    whole number from 1 is ``invalid``; a ``seq`` or a cursor past 2⁶³ − 1
+    or not a whole number is ``invalid``, and in ``resume`` that entry
+    alone is (the others are answered, then ``resume.done``). A number of
+    more than 4,300 digits is ``bad_json``."""
+    mentor, student = assigned
+    cid = str(direct.pk)
+    server = asgi_server()
+    socket = await open_raw(server, student)
+    before = await orm(stored)()
+    try:
+        reply = await socket.request(
+            {"type": "history.fetch", "conversation_id": cid, "limit": 10**30}
+        )
+        assert reply["type"] == "history", reply
+        for value in HUGE:
+            if value is None:
+                continue  # no limit: the default page
+            for field in ("limit", "after_seq", "before_seq"):
+                reply = await socket.request(
+                    {"type": "history.fetch", "conversation_id": cid, field: value}
+                )
+                if field != "limit" and value == 10**30:
+                    assert reply["type"] == "error" and reply["code"] == "invalid", (field, reply)
+                elif field == "limit" and value == 10**30:
+                    assert reply["type"] == "history", reply
+                else:
+                    assert reply["type"] == "error" and reply["code"] == "invalid", (
+                        field,
+                        value,
+                        reply,
+                    )
+        for value in HUGE:
+            for command in ("read", "delivered"):
+                reply = await socket.request(
+                    {"type": command, "conversation_id": cid, "seq": value}
+                )
+                assert reply["type"] == "error" and reply["code"] == "invalid", (
+                    command,
+                    value,
+                    reply,
+                )
+
+        # resume: each bad cursor its own invalid, the good one answered.
+        cursors = {cid: 0}
+        bad = {}
+        for value in HUGE:
+            key = str(uuid.uuid4())
+            bad[key] = value
+        cursors.update(bad)
+        ref = "r1"
+        await socket.send({"type": "resume", "ref": ref, "cursors": cursors})
+        replies = []
+        while True:
+            frame = await socket.recv_until(lambda f: f.get("ref") == ref)
+            replies.append(frame)
+            if frame["type"] == "resume.done":
+                break
+        errors = [f for f in replies if f["type"] == "error"]
+        assert {e["conversation_id"] for e in errors} == set(bad), errors
+        assert {e["code"] for e in errors} == {"invalid"}
+        assert [f["conversation_id"] for f in replies if f["type"] == "history"] == [cid]
+
+        # Numbers past what the parser reads.
+        await socket.send_text('{"type": "ping", "ref": %s}' % ("9" * 4_301))
+        assert (await next_error(socket))["code"] == "bad_json"
+        await socket.send_text(
+            '{"type": "read", "conversation_id": "' + cid + '", "seq": 1e999999}'
+        )
+        assert (await next_error(socket))["code"] == "invalid"  # read as infinity
+        await still_answers(socket)
+        assert await orm(stored)() == before
+    finally:
+        await socket.close()
+    assert_no_tracebacks(server)
+
+
+WRONG_VALUES = (None, True, 0, -1, 1.5, "", "x" * 70, [], [1], {}, {"a": 1})
+
+
+def valid_for(field: str, value) -> bool:
+    """Whether ``value`` of WRONG_VALUES happens to be right for ``field``."""
+    if field == "content":
+        return value == "x" * 70
+    if field in ("seq", "after_seq", "before_seq"):
+        return value == 0 and value is not False
+    if field == "following":
+        return value is True
+    if field in ("attachments", "cursors", "user_ids"):
+        return value in ([], {}) and type(value) is {"cursors": dict}.get(field, list)
+    return False
+
+
+async def test_unknown_types_and_wrong_field_types(asgi_server, direct, assigned):
+    """Every documented command with each of its fields of the wrong type,
+    and types that are not commands: the documented code (``unknown_type``,
+    ``bad_frame``, ``invalid``; ``not_found`` or ``forbidden`` only when the
+    wrong value was still a well-formed id), nothing stored, the socket
+    answering after each."""
+    mentor, student = assigned
+    cid = str(direct.pk)
+    # Refused sends spend a token too; the bucket is tested by the floods.
+    server = asgi_server(extra_env={"PARLEY_SEND_BURST": "100000"})
+    socket = await open_raw(server, student)
+    ack = await socket.request(
+        {
+            "type": "message.send",
+            "conversation_id": cid,
+            "client_id": str(uuid.uuid4()),
+            "content": "the one message",
+        }
+    )
+    assert ack["type"] == "ack", ack
+    mid = ack["message"]["id"]
+    before = await orm(stored)()
+    valid = {
+        "conversation_id": cid,
+        "message_id": mid,
+        "thread_id": mid,
+        "client_id": str(uuid.uuid4()),
+        "content": "hello",
+        "emoji": "👍",
+        "seq": 1,
+        "cursors": {cid: 0},
+        "status": "away",
+        "user_ids": [str(student.pk)],
+        "following": True,
+        "attachments": [],
+    }
+    fields_of = {
+        "message.send": ("conversation_id", "client_id", "content", "attachments", "parent_id"),
+        "message.edit": ("message_id", "content"),
+        "message.delete": ("message_id",),
+        "reaction.add": ("message_id", "emoji"),
+        "reaction.remove": ("message_id", "emoji"),
+        "message.pin": ("message_id",),
+        "message.unpin": ("message_id",),
+        "message.save": ("message_id",),
+        "message.unsave": ("message_id",),
+        "typing.start": ("conversation_id",),
+        "typing.stop": ("conversation_id",),
+        "read": ("conversation_id", "seq"),
+        "delivered": ("conversation_id", "seq"),
+        "resume": ("cursors",),
+        "history.fetch": ("conversation_id", "after_seq", "limit"),
+        "thread.fetch": ("thread_id", "before_seq", "limit"),
+        "thread.read": ("thread_id", "seq"),
+        "thread.follow": ("thread_id", "following"),
+        "presence.set": ("status",),
+        "presence.query": ("user_ids",),
+    }
+    assert set(fields_of) | {"ping"} == documented()["commands"]
+    try:
+        for command, fields in fields_of.items():
+            for field in fields:
+                for wrong in WRONG_VALUES:
+                    if valid_for(field, wrong):
+                        continue
+                    frame = {"type": command, **{f: valid.get(f) for f in fields if f in valid}}
+                    frame[field] = wrong
+                    if command == "message.send":
+                        frame["client_id"] = wrong if field == "client_id" else str(uuid.uuid4())
+                    optional = field in (
+                        "attachments",
+                        "parent_id",
+                        "after_seq",
+                        "before_seq",
+                        "limit",
+                    )
+                    if optional and wrong is None:
+                        continue  # left out: the command as usual
+                    reply = await socket.request(frame)
+                    assert reply["type"] == "error", (frame, reply)
+                    assert reply["code"] in documented()["error_codes"], reply
+                    assert reply["code"] not in ("internal", "unavailable"), (frame, reply)
+                    assert reply["code"] in ("invalid", "too_long", "not_found", "forbidden"), (
+                        frame,
+                        reply,
+                    )
+            await still_answers(socket)
+
+        for frame_type in (
+            "message.sned",
+            "PING",
+            " ping",
+            "ping\u0000",
+            "x" * 5_000,
+            "__init__",
+            "send_message",
+        ):
+            reply = await socket.request({"type": frame_type})
+            assert reply["type"] == "error" and reply["code"] == "unknown_type", reply
+            assert len(reply["message"]) < 200, "the unknown type is not echoed whole"
+        for text in (
+            '{"type": 5}',
+            '{"type": null}',
+            "{}",
+            "[]",
+            '"ping"',
+            "5",
+            "null",
+            '{"type": ["ping"]}',
+        ):
+            await socket.send_text(text)
+            assert (await next_error(socket))["code"] == "bad_frame", text
+        for text in ("", "{", "ping", '{"type": "ping",}', "{'type': 'ping'}", "NaN x"):
+            await socket.send_text(text)
+            assert (await next_error(socket))["code"] == "bad_json", text
+        await still_answers(socket)
+        after = await orm(stored)()
+    finally:
+        await socket.close()
+    # The refused reads and writes left no row (the one ``forbidden`` that
+    # could come, a foreign id, writes its audit row: none was sent here).
+    assert after == before
+    assert_no_tracebacks(server)
