@@ -9,24 +9,29 @@ tests/realtime/test_hostile_clients.py has the first real-server cases
 (60,000 ``[``, a lone surrogate, a typing flood's rate, a 100 KiB and a
 2 MiB frame); these go on from there."""
 
+import asyncio
+import contextlib
 import json
 import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from messaging import limits
+from accounts.models import Role
+from messaging import limits, services
 from messaging.models import (
     AuditLog,
     AuditRepeat,
     ConversationParticipant,
+    ConversationType,
     Message,
     MessageStatus,
 )
 from messaging.threads.models import Pin, Reaction, SavedMessage, ThreadFollow
 from tests.faults.hostile import assert_no_tracebacks, documented
-from tests.realtime.clients import RawSocket
+from tests.realtime.clients import RawSocket, origin_of
 from tests.realtime.conftest import session_cookie
 from tests.servers import asgi_server_name
 
@@ -456,4 +461,302 @@ async def test_unknown_types_and_wrong_field_types(asgi_server, direct, assigned
     # The refused reads and writes left no row (the one ``forbidden`` that
     # could come, a foreign id, writes its audit row: none was sent here).
     assert after == before
+    assert_no_tracebacks(server)
+
+
+# --- Case 15: floods from one person ----------------------------------------------
+
+
+def group_of(mentor, student, make_user):
+    """A group of ``mentor`` (its creator), ``student`` and another mentor."""
+    other = make_user(Role.MENTOR)
+    group = services.create_conversation(
+        creator=mentor,
+        kind=ConversationType.GROUP,
+        participants=[student, other],
+        title="Flooded",
+    )
+    return group, other
+
+
+class Reader:
+    """Reads a RawSocket's frames in the background, so the server never
+    waits on this client, and answers questions about them."""
+
+    def __init__(self, socket: RawSocket):
+        self.socket = socket
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        with contextlib.suppress(ConnectionClosed, asyncio.TimeoutError):
+            while True:
+                await self.socket.recv(timeout=120)
+
+    def frames(self, kind: str | None = None) -> list[dict]:
+        return [f for f in self.socket.frames if kind is None or f["type"] == kind]
+
+    def answer_to(self, ref: str) -> list[dict]:
+        return [f for f in self.socket.frames if f.get("ref") == ref]
+
+    async def wait(self, predicate, timeout: float = 60) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            assert not self.task.done(), "the socket closed"
+            assert loop.time() < deadline, "the condition never held"
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await self.socket.close()
+
+
+async def settled(reader: Reader) -> None:
+    """Every frame sent before is handled: a socket's frames are answered in
+    order, so the pong of a ping sent now comes after all their replies."""
+    ref = uuid.uuid4().hex
+    await reader.socket.send({"type": "ping", "ref": ref})
+    await reader.wait(lambda: reader.answer_to(ref))
+
+
+FLOOD = 300
+
+
+async def test_floods_are_throttled_and_the_others_still_get_their_messages(
+    asgi_server, assigned, make_user
+):
+    """One student floods a group with sends, reactions, typing and read
+    receipts (300 of each, as fast as the socket takes them) while another
+    member sends 20 messages: every flood frame gets its documented answer
+    (``rate_limited`` beyond the budgets; receipts beyond theirs held and
+    coalesced), nothing refused is stored, and the third member receives
+    each of the 20 once, in ``seq`` order."""
+    mentor, student = assigned
+    group, other = await orm(group_of)(mentor, student, make_user)
+    cid = str(group.pk)
+    server = asgi_server()
+    flooder = Reader(await open_raw(server, student))
+    receiver = Reader(await open_raw(server, mentor))
+    sender = Reader(await open_raw(server, other))
+    loop = asyncio.get_running_loop()
+    try:
+        await flooder.socket.send(
+            {
+                "type": "message.send",
+                "ref": "first",
+                "conversation_id": cid,
+                "client_id": str(uuid.uuid4()),
+                "content": "react to me",
+            }
+        )
+        await flooder.wait(lambda: flooder.answer_to("first"))
+        target = flooder.answer_to("first")[0]["message"]
+
+        async def flood() -> float:
+            started = loop.time()
+            for n in range(FLOOD):
+                await flooder.socket.send(
+                    {
+                        "type": "message.send",
+                        "ref": f"send-{n}",
+                        "conversation_id": cid,
+                        "client_id": str(uuid.uuid4()),
+                        "content": f"flood {n}",
+                    }
+                )
+                await flooder.socket.send(
+                    {
+                        "type": "reaction.add" if n % 2 == 0 else "reaction.remove",
+                        "ref": f"react-{n}",
+                        "message_id": target["id"],
+                        "emoji": "👍",
+                    }
+                )
+                await flooder.socket.send({"type": "typing.start", "conversation_id": cid})
+                await flooder.socket.send(
+                    {"type": "read", "ref": f"read-{n}", "conversation_id": cid, "seq": 1 + n % 20}
+                )
+            await settled(flooder)
+            return loop.time() - started
+
+        async def twenty() -> list[str]:
+            client_ids = []
+            for n in range(20):
+                client_id = str(uuid.uuid4())
+                client_ids.append(client_id)
+                ref = f"other-{n}"
+                await sender.socket.send(
+                    {
+                        "type": "message.send",
+                        "ref": ref,
+                        "conversation_id": cid,
+                        "client_id": client_id,
+                        "content": f"meanwhile {n}",
+                    }
+                )
+                await sender.wait(lambda ref=ref: sender.answer_to(ref))
+                assert sender.answer_to(ref)[0]["type"] == "ack", sender.answer_to(ref)
+            return client_ids
+
+        elapsed, client_ids = await asyncio.gather(flood(), twenty())
+
+        # Sends: each answered once, an ack or rate_limited; only acks stored.
+        answers = [flooder.answer_to(f"send-{n}") for n in range(FLOOD)]
+        assert all(len(a) == 1 for a in answers)
+        acked = [a[0] for a in answers if a[0]["type"] == "ack"]
+        refused = [a[0] for a in answers if a[0]["type"] == "error"]
+        assert {e["code"] for e in refused} == {"rate_limited"}
+        assert all(e["retry_after"] > 0 for e in refused)
+        stored = await orm(Message.objects.filter(sender=student).count)()
+        assert stored == len(acked) + 1  # the first message and the acked ones
+
+        # Reactions spend the sends' bucket too.
+        answers = [flooder.answer_to(f"react-{n}") for n in range(FLOOD)]
+        assert all(len(a) == 1 for a in answers)
+        reacted = [a[0] for a in answers if a[0]["type"] == "ok"]
+        refused = [a[0] for a in answers if a[0]["type"] == "error"]
+        assert refused and {e["code"] for e in refused} == {"rate_limited"}
+        assert await orm(Reaction.objects.filter(user=student).count)() <= 1
+        # The bucket: the burst, then the rate (an upper bound the server
+        # can only stay under, however slow the machine).
+        rate, burst = limits.send_rate_per_second(), limits.send_burst()
+        spent = 1 + len(acked) + len(reacted)
+        assert burst <= spent <= burst + rate * elapsed + 1, (spent, elapsed)
+
+        # Typing: ignored beyond its budget, the first refusal said once per run.
+        typing_errors = [f for f in flooder.frames("error") if f["message"].startswith("At most")]
+        assert typing_errors and {e["code"] for e in typing_errors} == {"rate_limited"}
+        assert len(typing_errors) <= 1 + elapsed * limits.typing_frames_per_second() + 1
+        assert len(receiver.frames("typing")) <= elapsed / limits.typing_min_interval_seconds() + 2
+
+        # Receipts: every frame answered ok; beyond the budget coalesced.
+        answers = [flooder.answer_to(f"read-{n}") for n in range(FLOOD)]
+        assert all(len(a) == 1 and a[0]["type"] == "ok" for a in answers), answers[:3]
+        applied = [a[0] for a in answers if not a[0].get("coalesced")]
+        receipt_burst = limits.receipt_frame_burst()
+        receipt_rate = limits.receipt_frames_per_second()
+        assert len(applied) <= receipt_burst + receipt_rate * elapsed + 1, (len(applied), elapsed)
+        assert len(applied) < FLOOD
+        # A receipt held now is still applied: the flooder reads one more
+        # message of the other member's (its own sends moved its cursor).
+        await sender.socket.send(
+            {
+                "type": "message.send",
+                "ref": "last",
+                "conversation_id": cid,
+                "client_id": str(uuid.uuid4()),
+                "content": "the last",
+            }
+        )
+        await sender.wait(lambda: sender.answer_to("last"))
+        last = sender.answer_to("last")[0]["message"]["seq"]
+        await flooder.socket.send(
+            {"type": "read", "ref": "read-last", "conversation_id": cid, "seq": last}
+        )
+        await flooder.wait(lambda: flooder.answer_to("read-last"))
+        assert flooder.answer_to("read-last")[0]["type"] == "ok"
+
+        def read_cursor() -> int:
+            return ConversationParticipant.objects.get(
+                conversation=group, user=student
+            ).last_read_seq
+
+        await receiver.wait(
+            lambda: any(
+                f["type"] == "receipt"
+                and f["user_id"] == str(student.pk)
+                and f["status"] == "read"
+                and f["up_to_seq"] == last
+                for f in receiver.frames()
+            )
+        )
+        assert await orm(read_cursor)() == last
+        read_receipts = [
+            f["up_to_seq"]
+            for f in receiver.frames("receipt")
+            if f["user_id"] == str(student.pk) and f["status"] == "read"
+        ]
+        assert read_receipts == sorted(set(read_receipts)), "cursors only move forward"
+
+        # The other member's twenty: each once, in order, among every
+        # message.new the receiver got, in strictly increasing seq order.
+        await receiver.wait(
+            lambda: (
+                {f["message"]["client_id"] for f in receiver.frames("message.new")}
+                >= set(client_ids)
+            )
+        )
+        news = [f["message"] for f in receiver.frames("message.new")]
+        seqs = [m["seq"] for m in news]
+        assert seqs == sorted(set(seqs)), "each once, in seq order"
+        assert [m["client_id"] for m in news if m["client_id"] in client_ids] == client_ids
+        await still_answers_reading(flooder)
+    finally:
+        for reader in (flooder, receiver, sender):
+            await reader.stop()
+    assert_no_tracebacks(server)
+
+
+async def still_answers_reading(reader: Reader) -> None:
+    ref = uuid.uuid4().hex
+    await reader.socket.send({"type": "ping", "ref": ref})
+    await reader.wait(lambda: reader.answer_to(ref))
+    assert reader.answer_to(ref)[0]["type"] == "pong"
+
+
+async def test_fifty_sockets_of_one_account(asgi_server, assigned):
+    """The first ``PARLEY_MAX_SOCKETS_PER_USER`` (10) sockets are served;
+    each of the other 40 gets ``too_many_connections`` and close 4429; the
+    10 still answer, and once one closes a new one is served again."""
+    _, student = assigned
+    cap = limits.max_sockets_per_user()
+    server = asgi_server()
+    cookie = await orm(session_cookie)(student)
+    served: list[RawSocket] = []
+    refused = 0
+    try:
+        for _ in range(50):
+            socket = await connect(
+                server.ws_url,
+                additional_headers={"Cookie": f"sessionid={cookie}"},
+                origin=origin_of(server.ws_url),
+                open_timeout=10,
+            )
+            first = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            if first["type"] == "hello":
+                served.append(RawSocket(socket, first))
+                continue
+            assert first["type"] == "error" and first["code"] == "too_many_connections", first
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(socket.recv(), 10)
+            assert socket.close_code == 4429
+            refused += 1
+        assert (len(served), refused) == (cap, 50 - cap)
+        for socket in served:
+            await still_answers(socket)
+
+        # A place comes free once a socket closes (its release is not
+        # instant: wait for it, by trying again).
+        await served.pop().close()
+        for _ in range(100):
+            socket = await connect(
+                server.ws_url,
+                additional_headers={"Cookie": f"sessionid={cookie}"},
+                origin=origin_of(server.ws_url),
+                open_timeout=10,
+            )
+            first = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            if first["type"] == "hello":
+                served.append(RawSocket(socket, first))
+                break
+            await socket.close()
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("no place came free")
+        await still_answers(served[-1])
+    finally:
+        for socket in served:
+            await socket.close()
     assert_no_tracebacks(server)
