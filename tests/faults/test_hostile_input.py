@@ -16,6 +16,9 @@ import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -323,6 +326,31 @@ async def test_huge_and_wrong_numbers_in_history_and_resume(asgi_server, direct,
     assert_no_tracebacks(server)
 
 
+# Each command and the fields it reads (docs/protocol.md, the commands table).
+COMMAND_FIELDS = {
+    "message.send": ("conversation_id", "client_id", "content", "attachments", "parent_id"),
+    "message.edit": ("message_id", "content"),
+    "message.delete": ("message_id",),
+    "reaction.add": ("message_id", "emoji"),
+    "reaction.remove": ("message_id", "emoji"),
+    "message.pin": ("message_id",),
+    "message.unpin": ("message_id",),
+    "message.save": ("message_id",),
+    "message.unsave": ("message_id",),
+    "typing.start": ("conversation_id",),
+    "typing.stop": ("conversation_id",),
+    "read": ("conversation_id", "seq"),
+    "delivered": ("conversation_id", "seq"),
+    "resume": ("cursors",),
+    "history.fetch": ("conversation_id", "after_seq", "limit"),
+    "thread.fetch": ("thread_id", "before_seq", "limit"),
+    "thread.read": ("thread_id", "seq"),
+    "thread.follow": ("thread_id", "following"),
+    "presence.set": ("status",),
+    "presence.query": ("user_ids",),
+}
+
+
 WRONG_VALUES = (None, True, 0, -1, 1.5, "", "x" * 70, [], [1], {}, {"a": 1})
 
 
@@ -375,31 +403,9 @@ async def test_unknown_types_and_wrong_field_types(asgi_server, direct, assigned
         "following": True,
         "attachments": [],
     }
-    fields_of = {
-        "message.send": ("conversation_id", "client_id", "content", "attachments", "parent_id"),
-        "message.edit": ("message_id", "content"),
-        "message.delete": ("message_id",),
-        "reaction.add": ("message_id", "emoji"),
-        "reaction.remove": ("message_id", "emoji"),
-        "message.pin": ("message_id",),
-        "message.unpin": ("message_id",),
-        "message.save": ("message_id",),
-        "message.unsave": ("message_id",),
-        "typing.start": ("conversation_id",),
-        "typing.stop": ("conversation_id",),
-        "read": ("conversation_id", "seq"),
-        "delivered": ("conversation_id", "seq"),
-        "resume": ("cursors",),
-        "history.fetch": ("conversation_id", "after_seq", "limit"),
-        "thread.fetch": ("thread_id", "before_seq", "limit"),
-        "thread.read": ("thread_id", "seq"),
-        "thread.follow": ("thread_id", "following"),
-        "presence.set": ("status",),
-        "presence.query": ("user_ids",),
-    }
-    assert set(fields_of) | {"ping"} == documented()["commands"]
+    assert set(COMMAND_FIELDS) | {"ping"} == documented()["commands"]
     try:
-        for command, fields in fields_of.items():
+        for command, fields in COMMAND_FIELDS.items():
             for field in fields:
                 for wrong in WRONG_VALUES:
                     if valid_for(field, wrong):
@@ -759,4 +765,144 @@ async def test_fifty_sockets_of_one_account(asgi_server, assigned):
     finally:
         for socket in served:
             await socket.close()
+    assert_no_tracebacks(server)
+
+
+# --- Case 18: generated frames ----------------------------------------------------
+
+# Text a real client can send (UTF-8 has no lone surrogates; their JSON
+# escapes are in reach through json.dumps), with what the text rule refuses.
+awkward_text = st.lists(
+    st.characters(codec="utf-8")
+    | st.sampled_from(["\x00", "\x1b", "\ufffe", "\u202e", "\ud800", "👨\u200d👩\u200d👧"]),
+    max_size=20,
+).map("".join)
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.integers(2**63 - 2, 2**64)
+    | st.integers(10**300, 10**1000)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | awkward_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(awkward_text, inner, max_size=4),
+    max_leaves=8,
+)
+
+
+def mostly(usual, other, ratio: int = 3):
+    """``usual`` ``ratio`` times as often as ``other``."""
+    return st.sampled_from([usual] * ratio + [other]).flatmap(lambda strategy: strategy)
+
+
+def generated_frames(ids: list[str]):
+    """Frames a client could send: commands of every documented type (and
+    others), fields mostly of the right kind and sometimes of any, and text
+    that is not a command at all. Each is JSON text (``json.dumps`` escapes
+    what UTF-8 cannot carry). ``ids``: a conversation, a message in it, and
+    two people."""
+    conversation_id, message_id = ids[0], ids[1]
+    seqs = st.integers(0, 50) | st.integers(2**63 - 2, 2**64)
+    right = {
+        "conversation_id": st.sampled_from([conversation_id, conversation_id.upper()])
+        | st.uuids().map(str),
+        "client_id": st.uuids().map(str),
+        "content": awkward_text | st.integers(9_990, 10_010).map(lambda n: "x" * n),
+        "attachments": st.just([]) | st.lists(st.uuids().map(str), max_size=11),
+        "parent_id": st.just(message_id),
+        "reply_to_id": st.just(message_id),
+        "also_to_conversation": st.booleans(),
+        "message_id": st.just(message_id) | st.uuids().map(str),
+        "thread_id": st.just(message_id),
+        "emoji": st.sampled_from(["👍", "❤", "👨‍👩‍👧", ":thumbs_up:", "ab"]),
+        "seq": seqs,
+        "cursors": st.dictionaries(
+            st.sampled_from([conversation_id, "{" + conversation_id + "}"]) | st.uuids().map(str),
+            seqs,
+            max_size=3,
+        ),
+        "after_seq": seqs,
+        "before_seq": seqs,
+        "limit": st.integers(-1, 300),
+        "status": st.sampled_from(["online", "away", "offline"]),
+        "user_ids": st.lists(st.sampled_from(ids) | st.uuids().map(str), max_size=5),
+        "following": st.booleans(),
+        "ref": st.text(max_size=70),
+    }
+    anything = json_values | st.sampled_from(ids) | st.uuids().map(str)
+    commands = sorted(documented()["commands"])
+    kind = mostly(st.sampled_from(commands), st.text(max_size=20) | json_values, ratio=6)
+    fields = {name: mostly(strategy, anything, ratio=6) for name, strategy in right.items()}
+    fields |= {"metadata": anything, "__class__": anything}
+    # A few fields at a time, so that commands get past their first check.
+    some_fields = st.lists(st.sampled_from(sorted(fields)), max_size=6, unique=True).flatmap(
+        lambda names: st.fixed_dictionaries({name: fields[name] for name in names})
+    )
+    command = st.builds(lambda t, rest: json.dumps({"type": t, **rest}), kind, some_fields)
+    # And whole commands, their every field mostly right.
+    whole = st.sampled_from(sorted(COMMAND_FIELDS)).flatmap(
+        lambda name: st.fixed_dictionaries(
+            {"type": st.just(name), **{f: fields[f] for f in COMMAND_FIELDS[name]}}
+        )
+    )
+    command = mostly(whole.map(json.dumps), command, ratio=2)
+    garbage = (
+        st.text(min_size=1, max_size=100)
+        | json_values.map(json.dumps)
+        | st.integers(1, 3_000).map(lambda n: '{"type": "resume", "cursors": ' + "[" * n)
+        | st.integers(4_301, 5_000).map(lambda n: '{"type": "ping", "n": ' + "9" * n + "}")
+    )
+    return mostly(command, garbage, ratio=4)
+
+
+async def exchange(socket: RawSocket, texts: list[str]) -> list[dict]:
+    """Send ``texts``, then a ping; every frame received until its pong."""
+    for text in texts:
+        await socket.send_text(text)
+    ref = f"end-{uuid.uuid4().hex}"
+    await socket.send({"type": "ping", "ref": ref})
+    start = len(socket.frames)
+    await socket.recv_until(lambda f: f.get("ref") == ref, timeout=60)
+    return socket.frames[start:]
+
+
+def test_generated_frames_get_only_documented_answers(asgi_server, direct, assigned):
+    """60 batches of up to 5 generated frames, valid and broken, on one
+    socket of a real server: every frame the server sends is of a type
+    docs/protocol.md lists for the server to send, every ``error`` has a
+    code its tables list (never ``internal``), the socket answers after
+    each batch, and the server logs no unhandled exception."""
+    mentor, student = assigned
+    message = services.send_message(
+        sender=mentor, conversation_id=direct.pk, content="fuzz me", client_id=uuid.uuid4()
+    ).message
+    ids = [str(direct.pk), str(message.pk), str(student.pk), str(mentor.pk)]
+    server_types = documented()["server_types"]
+    error_codes = documented()["error_codes"] - {"internal"}
+    # A bucket the batches do not empty, so sends reach past the rate limit.
+    server = asgi_server(extra_env={"PARLEY_SEND_BURST": "100000"})
+    loop = asyncio.new_event_loop()
+    socket = loop.run_until_complete(RawSocket.open(server.ws_url, session_cookie(student)))
+    answered: list[str] = []
+
+    @hypothesis_settings(
+        max_examples=60,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(texts=st.lists(generated_frames(ids), min_size=1, max_size=5))
+    def batch(texts):
+        for frame in loop.run_until_complete(exchange(socket, texts)):
+            assert frame["type"] in server_types, (texts, frame)
+            if frame["type"] == "error":
+                assert frame["code"] in error_codes, (texts, frame)
+            answered.append(frame.get("code", frame["type"]))
+
+    try:
+        batch()
+        assert len(answered) > 60
+    finally:
+        loop.run_until_complete(socket.close())
+        loop.close()
     assert_no_tracebacks(server)
