@@ -494,9 +494,11 @@ class Reader:
         self.task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        with contextlib.suppress(ConnectionClosed, asyncio.TimeoutError):
-            while True:
-                await self.socket.recv(timeout=120)
+        # No timeout: asyncio.wait_for (Python 3.11) may swallow the
+        # cancellation that stop() sends when a frame arrives at that moment.
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in self.socket.socket:
+                self.socket.frames.append(json.loads(raw))
 
     def frames(self, kind: str | None = None) -> list[dict]:
         return [f for f in self.socket.frames if kind is None or f["type"] == kind]
