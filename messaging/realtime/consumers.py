@@ -35,6 +35,7 @@ from messaging.realtime.receipts import Receipts
 from messaging.realtime.typing import Typing
 from messaging.threads import validation as thread_validation
 from messaging.threads.socket import COMMANDS as THREAD_COMMANDS
+from messaging.threads.socket.threads import THREAD_READ, apply_thread_read
 
 logger = logging.getLogger(__name__)
 
@@ -467,9 +468,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         applied = await self.receipts.receive(conversation, kind, seq)
         await self._send_frame({"type": "ok", **echo, **({} if applied else {"coalesced": True})})
 
-    async def _apply_receipt(self, conversation: uuid.UUID, kind: str, seq: int) -> None:
+    async def _apply_receipt(self, target: uuid.UUID, kind: str, seq: int) -> None:
+        """Apply a receipt: ``target`` is a conversation (``read``,
+        ``delivered``) or a thread's root (``thread.read``)."""
+        if kind == THREAD_READ:
+            await db(apply_thread_read)(self.user, target, seq)
+            return
         mark = services.mark_read if kind == ReceiptStatus.READ else services.mark_delivered
-        await db(mark)(user=self.user, conversation_id=conversation, up_to_seq=seq)
+        await db(mark)(user=self.user, conversation_id=target, up_to_seq=seq)
 
     async def resume(self, frame, echo):
         # Each conversation once, however its id is spelled: a foreign one is

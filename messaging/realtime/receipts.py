@@ -1,6 +1,6 @@
-"""Read and delivered receipts of one socket: the socket's budget of receipt
-frames, and the receipts it holds back once the budget is spent
-(docs/protocol.md, "Receipts").
+"""Read and delivered receipts of one socket (``read``, ``delivered`` and
+``thread.read``): the socket's budget of receipt frames, and the receipts
+it holds back once the budget is spent (docs/protocol.md, "Receipts").
 
 Each receipt frame costs a write transaction (the member's row locked, the
 cursor moved, its ``message_status`` rows, an audit row for a read) and may
@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 # Conversation-and-kind pairs one socket may hold back at once.
 MAX_HELD_RECEIPTS = 100
 
-# Applies one receipt: (conversation, kind, seq); kind is "read" or "delivered".
+# Applies one receipt: (conversation or thread root, kind, seq); kind is
+# "read", "delivered" or "thread.read".
 Apply = Callable[[UUID, str, int], Awaitable[None]]
 
 

@@ -127,3 +127,45 @@ async def test_receipts_for_too_many_conversations_at_once_are_rate_limited(
     await wait_until(delivered, timeout=30)
     assert (await reader.request({"type": "ping"}))["type"] == "pong"
     await reader.close()
+
+
+async def test_thread_reads_share_the_budget_and_are_coalesced(
+    open_socket, direct, assigned, monkeypatch, fake_clock
+):
+    """``thread.read`` is a receipt too: within the budget applied at once,
+    beyond it held at its highest ``seq`` and applied as the budget refills
+    (one ``thread.read`` event to the person's sockets then)."""
+    monkeypatch.setitem(settings.PARLEY, "RECEIPT_FRAME_BURST", 1)
+    monkeypatch.setitem(settings.PARLEY, "RECEIPT_FRAMES_PER_SECOND", 5)
+    mentor, student = assigned
+
+    def thread() -> tuple[str, list[int]]:
+        root = services.send_message(
+            sender=student, conversation_id=direct.pk, content="root", client_id=uuid.uuid4()
+        ).message
+        seqs = [
+            services.send_message(
+                sender=student,
+                conversation_id=direct.pk,
+                content=f"reply {n}",
+                client_id=uuid.uuid4(),
+                parent_id=root.pk,
+            ).message.seq
+            for n in range(3)
+        ]
+        return str(root.pk), seqs
+
+    root_id, seqs = await orm(thread)()
+    tab = await open_socket(mentor)
+    reply = await tab.request({"type": "thread.read", "thread_id": root_id, "seq": seqs[0]})
+    assert "coalesced" not in reply
+    assert (await tab.recv_type("thread.read"))["up_to_seq"] == seqs[0]
+    for seq in (seqs[2], seqs[1]):
+        reply = await tab.request({"type": "thread.read", "thread_id": root_id, "seq": seq})
+        assert reply.get("coalesced") is True, reply
+    assert await tab.nothing()
+    fake_clock.advance(0.2)
+    event = await tab.recv_type("thread.read")
+    assert (event["up_to_seq"], event["unread"]) == (seqs[2], 0)
+    assert await tab.nothing()
+    await tab.close()
