@@ -600,6 +600,11 @@ PARLEY = {
     # Typing frames one socket may send: a burst, then so many a second.
     "TYPING_FRAME_BURST": 10,
     "TYPING_FRAMES_PER_SECOND": 2.0,
+    # Read and delivered frames one socket may send: a burst, then so many a
+    # second; beyond it the latest seq per conversation is held and applied
+    # as the budget refills (messaging.realtime.receipts).
+    "RECEIPT_FRAME_BURST": env.int("PARLEY_RECEIPT_FRAME_BURST", default=20),
+    "RECEIPT_FRAMES_PER_SECOND": env.float("PARLEY_RECEIPT_FRAMES_PER_SECOND", default=5.0),
     # Repeats of one refusal within this window are one audit row with a count.
     "AUDIT_DENIAL_WINDOW_SECONDS": env.int("PARLEY_AUDIT_DENIAL_WINDOW_SECONDS", default=60),
     "PRESENCE_TTL_SECONDS": env.int("PARLEY_PRESENCE_TTL_SECONDS", default=90),

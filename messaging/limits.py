@@ -254,6 +254,14 @@ def typing_frames_per_second() -> float:
     return float(_limit("TYPING_FRAMES_PER_SECOND"))
 
 
+def receipt_frame_burst() -> int:
+    return int(_limit("RECEIPT_FRAME_BURST"))
+
+
+def receipt_frames_per_second() -> float:
+    return float(_limit("RECEIPT_FRAMES_PER_SECOND"))
+
+
 def audit_denial_window_seconds() -> int:
     return int(_limit("AUDIT_DENIAL_WINDOW_SECONDS"))
 

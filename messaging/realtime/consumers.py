@@ -25,15 +25,17 @@ from django.utils.translation import ngettext
 from accounts.locale import accepted_language, speaking_to
 from messaging import events, limits, selectors, services, validation
 from messaging.errors import InvalidInput, MessagingError, ServiceUnavailable
-from messaging.models import PresenceStatus
+from messaging.models import PresenceStatus, ReceiptStatus
 from messaging.realtime import health, maintenance, ratelimit
 from messaging.realtime import presence as presence_store
 from messaging.realtime.database import db
 from messaging.realtime.hub import hub, send_buffer_bytes
 from messaging.realtime.outbox import Outbox
+from messaging.realtime.receipts import Receipts
 from messaging.realtime.typing import Typing
 from messaging.threads import validation as thread_validation
 from messaging.threads.socket import COMMANDS as THREAD_COMMANDS
+from messaging.threads.socket.threads import THREAD_READ, apply_thread_read
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +69,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.socket_id = uuid.uuid4().hex
         self.hub_groups: set[str] = set()  # kept by the hub
         self._typing: Typing | None = None  # made with the first typing frame
+        self._receipts: Receipts | None = None  # made with the first receipt
         self.outbox: Outbox | None = None  # set in connect(), once send exists
         self.registered = False
         self.released = False
@@ -105,6 +108,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self._typing is None:
             self._typing = Typing(self.user)
         return self._typing
+
+    @property
+    def receipts(self) -> Receipts:
+        """This socket's receipt budget, made with its first receipt."""
+        if self._receipts is None:
+            self._receipts = Receipts(self._apply_receipt)
+        return self._receipts
 
     @property
     def session_key(self) -> str | None:
@@ -219,6 +229,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             hub().leave_all(self)
         if self.outbox is not None:
             self.outbox.discard()
+        if self._receipts is not None:
+            self._receipts.discard()
         if not self.registered:
             return
         try:
@@ -442,24 +454,28 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.typing_state.stop(conversation_id)
 
     async def mark_read(self, frame, echo):
-        await db(services.mark_read)(
-            user=self.user,
-            conversation_id=validation.parse_uuid(
-                frame.get("conversation_id"), what="conversation_id"
-            ),
-            up_to_seq=validation.clean_seq(frame.get("seq")),
-        )
-        await self._send_frame({"type": "ok", **echo})
+        await self._receipt(frame, echo, ReceiptStatus.READ)
 
     async def mark_delivered(self, frame, echo):
-        await db(services.mark_delivered)(
-            user=self.user,
-            conversation_id=validation.parse_uuid(
-                frame.get("conversation_id"), what="conversation_id"
-            ),
-            up_to_seq=validation.clean_seq(frame.get("seq")),
-        )
-        await self._send_frame({"type": "ok", **echo})
+        await self._receipt(frame, echo, ReceiptStatus.DELIVERED)
+
+    async def _receipt(self, frame, echo, kind: str) -> None:
+        """A ``read`` or ``delivered`` frame, within the socket's receipt
+        budget: applied now, or held and applied as the budget refills
+        (``coalesced``; docs/protocol.md, "Receipts")."""
+        conversation = validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
+        seq = validation.clean_seq(frame.get("seq"))
+        applied = await self.receipts.receive(conversation, kind, seq)
+        await self._send_frame({"type": "ok", **echo, **({} if applied else {"coalesced": True})})
+
+    async def _apply_receipt(self, target: uuid.UUID, kind: str, seq: int) -> None:
+        """Apply a receipt: ``target`` is a conversation (``read``,
+        ``delivered``) or a thread's root (``thread.read``)."""
+        if kind == THREAD_READ:
+            await db(apply_thread_read)(self.user, target, seq)
+            return
+        mark = services.mark_read if kind == ReceiptStatus.READ else services.mark_delivered
+        await db(mark)(user=self.user, conversation_id=target, up_to_seq=seq)
 
     async def resume(self, frame, echo):
         # Each conversation once, however its id is spelled: a foreign one is

@@ -37,13 +37,21 @@ async def fetch_thread(consumer, frame, echo):
 
 async def read_thread(consumer, frame, echo):
     """``thread.read`` → ``ok``; every tab of the person gets the
-    ``thread.read`` event."""
-    await db(follows.mark_thread_read)(
-        user=consumer.user,
-        root_id=validation.parse_uuid(frame.get("thread_id"), what="thread_id"),
-        up_to_seq=validation.clean_seq(frame.get("seq")),
-    )
-    await consumer._send_frame({"type": "ok", **echo})
+    ``thread.read`` event. A receipt like ``read``: it spends the socket's
+    receipt budget, and beyond it is held and coalesced (``coalesced``;
+    ``messaging.realtime.receipts``)."""
+    root_id = validation.parse_uuid(frame.get("thread_id"), what="thread_id")
+    seq = validation.clean_seq(frame.get("seq"))
+    applied = await consumer.receipts.receive(root_id, THREAD_READ, seq)
+    await consumer._send_frame({"type": "ok", **echo, **({} if applied else {"coalesced": True})})
+
+
+THREAD_READ = "thread.read"
+
+
+def apply_thread_read(user, root_id, seq: int) -> None:
+    """A ``thread.read`` receipt, applied now or once the budget allows."""
+    follows.mark_thread_read(user=user, root_id=root_id, up_to_seq=seq)
 
 
 async def follow_thread(consumer, frame, echo):
