@@ -600,6 +600,11 @@ PARLEY = {
     # Typing frames one socket may send: a burst, then so many a second.
     "TYPING_FRAME_BURST": 10,
     "TYPING_FRAMES_PER_SECOND": 2.0,
+    # Frames of any kind one socket is answered: a burst, then so many a
+    # second; beyond it its next frame waits its turn and the server reads
+    # nothing more from the socket meanwhile (messaging.realtime.consumers).
+    "SOCKET_FRAME_BURST": env.int("PARLEY_SOCKET_FRAME_BURST", default=100),
+    "SOCKET_FRAMES_PER_SECOND": env.float("PARLEY_SOCKET_FRAMES_PER_SECOND", default=30.0),
     # Read and delivered frames one socket may send: a burst, then so many a
     # second; beyond it the latest seq per conversation is held and applied
     # as the budget refills (messaging.realtime.receipts).

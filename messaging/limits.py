@@ -254,6 +254,14 @@ def typing_frames_per_second() -> float:
     return float(_limit("TYPING_FRAMES_PER_SECOND"))
 
 
+def socket_frame_burst() -> int:
+    return int(_limit("SOCKET_FRAME_BURST"))
+
+
+def socket_frames_per_second() -> float:
+    return float(_limit("SOCKET_FRAMES_PER_SECOND"))
+
+
 def receipt_frame_burst() -> int:
     return int(_limit("RECEIPT_FRAME_BURST"))
 

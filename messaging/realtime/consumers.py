@@ -26,8 +26,9 @@ from accounts.locale import accepted_language, speaking_to
 from messaging import events, limits, selectors, services, validation
 from messaging.errors import InvalidInput, MessagingError, ServiceUnavailable
 from messaging.models import PresenceStatus, ReceiptStatus
-from messaging.realtime import health, maintenance, ratelimit
+from messaging.realtime import clock, health, maintenance, ratelimit
 from messaging.realtime import presence as presence_store
+from messaging.realtime.bucket import SocketBucket
 from messaging.realtime.database import db
 from messaging.realtime.hub import hub, send_buffer_bytes
 from messaging.realtime.outbox import Outbox
@@ -70,6 +71,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.hub_groups: set[str] = set()  # kept by the hub
         self._typing: Typing | None = None  # made with the first typing frame
         self._receipts: Receipts | None = None  # made with the first receipt
+        self._frames: SocketBucket | None = None  # made with the first frame
         self.outbox: Outbox | None = None  # set in connect(), once send exists
         self.registered = False
         self.released = False
@@ -304,6 +306,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client sends ends the socket: an unexpected failure anywhere is
         logged and answered ``internal`` (never a 1011 close). Messages
         are in the person's language."""
+        await self._pace()
         # Live frames that come while a command is answered follow its
         # replies, as they did when each socket's events waited in its own
         # channel until the consumer was free.
@@ -319,6 +322,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         finally:
             if self.greeted and self.outbox is not None:
                 self.outbox.release()
+
+    async def _pace(self) -> None:
+        """Past its frame budget a socket's next frame waits its turn, not
+        refused: the server reads nothing more from the socket meanwhile,
+        so TCP holds the client back, and a flood costs the process the
+        budget's frames a second and nothing more (docs/protocol.md,
+        Limits)."""
+        if self._frames is None:
+            self._frames = SocketBucket()
+        rate, burst = limits.socket_frames_per_second(), limits.socket_frame_burst()
+        while not self._frames.take(rate, burst):
+            await clock.sleep(self._frames.seconds_to_next(rate))
 
     async def _receive(self, text_data: str | None, bytes_data: bytes | None) -> None:
         if bytes_data is not None or text_data is None:

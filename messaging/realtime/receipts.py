@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from messaging import limits
 from messaging.errors import MessagingError, RateLimited
 from messaging.realtime import clock
+from messaging.realtime.bucket import SocketBucket
 
 logger = logging.getLogger(__name__)
 
@@ -49,28 +50,17 @@ class Receipts:
 
     def __init__(self, apply: Apply):
         self._apply = apply
-        self._tokens: float | None = None  # full at first
-        self._tokens_at = 0.0
+        self._budget = SocketBucket()
         self._held: dict[tuple[UUID, str], int] = {}  # in the order first held
         self._flush: asyncio.Task | None = None
-
-    def _refill(self) -> float:
-        rate = limits.receipt_frames_per_second()
-        burst = float(limits.receipt_frame_burst())
-        now = clock.monotonic()
-        if self._tokens is None:
-            self._tokens = burst
-        else:
-            self._tokens = min(burst, self._tokens + (now - self._tokens_at) * rate)
-        self._tokens_at = now
-        return self._tokens
 
     async def receive(self, conversation: UUID, kind: str, seq: int) -> bool:
         """A ``read`` or ``delivered`` frame: applied now (True) or held
         (False); RateLimited when it can be neither."""
         key = (conversation, kind)
-        if self._refill() >= 1 and key not in self._held:
-            self._tokens = (self._tokens or 0.0) - 1
+        if key not in self._held and self._budget.take(
+            limits.receipt_frames_per_second(), limits.receipt_frame_burst()
+        ):
             await self._apply(conversation, kind, seq)
             return True
         if key not in self._held and len(self._held) >= MAX_HELD_RECEIPTS:
@@ -96,11 +86,9 @@ class Receipts:
         """Apply the held receipts, oldest first, one per unit of budget."""
         rate = limits.receipt_frames_per_second()
         while self._held:
-            tokens = self._refill()
-            if tokens < 1:
-                await clock.sleep((1 - tokens) / rate)
+            if not self._budget.take(rate, limits.receipt_frame_burst()):
+                await clock.sleep(self._budget.seconds_to_next(rate))
                 continue
-            self._tokens = tokens - 1
             key = next(iter(self._held))
             seq = self._held.pop(key)
             try:

@@ -33,6 +33,7 @@ from accounts.models import User
 from messaging import events, limits
 from messaging.errors import RateLimited
 from messaging.realtime import clock
+from messaging.realtime.bucket import SocketBucket
 
 
 @dataclass
@@ -51,8 +52,7 @@ class Typing:
     def __init__(self, user: User):
         self.user = user
         self._lines: dict[str, _Line] = {}  # conversation id -> its line
-        self._tokens: float | None = None  # the frame budget; full at first
-        self._tokens_at = 0.0
+        self._budget = SocketBucket()  # the frame budget
         self._refusing = False  # a start was refused since the last admitted frame
 
     # --- The frame budget ------------------------------------------------------
@@ -65,14 +65,7 @@ class Typing:
         the last admitted frame, which raises ``RateLimited``."""
         rate = limits.typing_frames_per_second()
         burst = limits.typing_frame_burst()
-        now = clock.monotonic()
-        if self._tokens is None:
-            self._tokens = float(burst)
-        else:
-            self._tokens = min(float(burst), self._tokens + (now - self._tokens_at) * rate)
-        self._tokens_at = now
-        if self._tokens >= 1:
-            self._tokens -= 1
+        if self._budget.take(rate, burst):
             self._refusing = False
             return True
         if not start:
@@ -86,7 +79,7 @@ class Typing:
                 "typing.start is ignored until then."
             )
             % {"burst": burst, "rate": f"{rate:g}"},
-            retry_after=round((1 - self._tokens) / rate, 3),
+            retry_after=round(self._budget.seconds_to_next(rate), 3),
         )
 
     # --- Frames --------------------------------------------------------------------

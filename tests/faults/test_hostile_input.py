@@ -40,6 +40,11 @@ from tests.servers import asgi_server_name
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
+# Each frame here is read as soon as it comes: these tests try what each
+# kind of frame is answered, not the socket's frame budget, which holds a
+# fast client back (tests/realtime/test_frame_pacing.py).
+EVERY_FRAME_READ = {"PARLEY_SOCKET_FRAME_BURST": "10000000"}
+
 orm = sync_to_async
 
 MIB = 1024 * 1024
@@ -100,7 +105,7 @@ async def test_frame_sizes_at_each_documented_limit(asgi_server, direct, assigne
     each) is ``frame_too_large`` and the socket stays; up to the server's
     1 MiB the same; over 1 MiB, as one frame or in fragments, close 1009."""
     _, student = assigned
-    server = asgi_server()
+    server = asgi_server(extra_env=EVERY_FRAME_READ)
     socket = await open_raw(server, student)
     limit = limits.max_frame_bytes()
     before = await orm(stored)()
@@ -169,7 +174,7 @@ async def test_invalid_utf8_and_binary_frames(asgi_server, assigned):
     nothing of it reaches Parley's code, and no traceback reaches the log
     (uvicorn logged one for each)."""
     _, student = assigned
-    server = asgi_server()
+    server = asgi_server(extra_env=EVERY_FRAME_READ)
     socket = await open_raw(server, student)
     try:
         for payload in (b'{"type": "ping"}', b"\xff\xfe\x00garbage", b""):
@@ -209,7 +214,7 @@ async def test_deep_nesting_inside_commands(asgi_server, direct, assigned):
     (no command reads a nested value), never ``internal``; nothing stored."""
     _, student = assigned
     cid = str(direct.pk)
-    server = asgi_server()
+    server = asgi_server(extra_env=EVERY_FRAME_READ)
     socket = await open_raw(server, student)
     before = await orm(stored)()
     try:
@@ -256,7 +261,7 @@ async def test_huge_and_wrong_numbers_in_history_and_resume(asgi_server, direct,
     more than 4,300 digits is ``bad_json``."""
     mentor, student = assigned
     cid = str(direct.pk)
-    server = asgi_server()
+    server = asgi_server(extra_env=EVERY_FRAME_READ)
     socket = await open_raw(server, student)
     before = await orm(stored)()
     try:
@@ -376,7 +381,7 @@ async def test_unknown_types_and_wrong_field_types(asgi_server, direct, assigned
     mentor, student = assigned
     cid = str(direct.pk)
     # Refused sends spend a token too; the bucket is tested by the floods.
-    server = asgi_server(extra_env={"PARLEY_SEND_BURST": "100000"})
+    server = asgi_server(extra_env={**EVERY_FRAME_READ, "PARLEY_SEND_BURST": "100000"})
     socket = await open_raw(server, student)
     ack = await socket.request(
         {
@@ -544,7 +549,7 @@ async def test_floods_are_throttled_and_the_others_still_get_their_messages(
     mentor, student = assigned
     group, other = await orm(group_of)(mentor, student, make_user)
     cid = str(group.pk)
-    server = asgi_server()
+    server = asgi_server(extra_env=EVERY_FRAME_READ)
     flooder = Reader(await open_raw(server, student))
     receiver = Reader(await open_raw(server, mentor))
     sender = Reader(await open_raw(server, other))
@@ -720,7 +725,7 @@ async def test_fifty_sockets_of_one_account(asgi_server, assigned):
     10 still answer, and once one closes a new one is served again."""
     _, student = assigned
     cap = limits.max_sockets_per_user()
-    server = asgi_server()
+    server = asgi_server(extra_env=EVERY_FRAME_READ)
     cookie = await orm(session_cookie)(student)
     served: list[RawSocket] = []
     refused = 0
@@ -882,7 +887,7 @@ def test_generated_frames_get_only_documented_answers(asgi_server, direct, assig
     server_types = documented()["server_types"]
     error_codes = documented()["error_codes"] - {"internal"}
     # A bucket the batches do not empty, so sends reach past the rate limit.
-    server = asgi_server(extra_env={"PARLEY_SEND_BURST": "100000"})
+    server = asgi_server(extra_env={**EVERY_FRAME_READ, "PARLEY_SEND_BURST": "100000"})
     loop = asyncio.new_event_loop()
     socket = loop.run_until_complete(RawSocket.open(server.ws_url, session_cookie(student)))
     answered: list[str] = []

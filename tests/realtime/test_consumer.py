@@ -374,7 +374,9 @@ async def test_typing_flood_delivers_one_event_per_interval(
     """Alternating start and stop, however many: a member hears at most one
     typing event per interval, the latest state, and nothing in between."""
     monkeypatch.setitem(settings.PARLEY, "TYPING_MIN_INTERVAL_SECONDS", 2)
-    monkeypatch.setitem(settings.PARLEY, "TYPING_FRAME_BURST", 10_000)  # the throttle alone
+    # The throttle alone: neither typing's frame budget nor the socket's.
+    monkeypatch.setitem(settings.PARLEY, "TYPING_FRAME_BURST", 10_000)
+    monkeypatch.setitem(settings.PARLEY, "SOCKET_FRAME_BURST", 10_000)
     mentor, student = assigned
     typist = await open_socket(student)
     reader = await open_socket(mentor)

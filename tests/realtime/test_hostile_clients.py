@@ -90,7 +90,9 @@ async def test_a_typing_flood_reaches_members_at_the_documented_rate(asgi_server
     (docs/protocol.md), and the last thing they hear is that typing stopped."""
     mentor, student = assigned
     interval = limits.typing_min_interval_seconds()
-    server = asgi_server()
+    # Every frame read as fast as it comes: the typing throttle is what is
+    # tried here, not the socket's frame budget (test_frame_pacing.py).
+    server = asgi_server(extra_env={"PARLEY_SOCKET_FRAME_BURST": "10000000"})
     typist = await open_raw(server, mentor)
     member = await open_raw(server, student)
     cid = str(direct.pk)

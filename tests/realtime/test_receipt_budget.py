@@ -92,6 +92,8 @@ async def test_receipts_for_too_many_conversations_at_once_are_rate_limited(
 ):
     monkeypatch.setitem(settings.PARLEY, "RECEIPT_FRAME_BURST", 1)
     monkeypatch.setitem(settings.PARLEY, "RECEIPT_FRAMES_PER_SECOND", 5)
+    # More than a socket's frame burst, on a clock that stands still.
+    monkeypatch.setitem(settings.PARLEY, "SOCKET_FRAME_BURST", 10_000)
     mentor, student = assigned
     await orm(send_many)(direct, mentor, 2)
     reader = await open_socket(student)

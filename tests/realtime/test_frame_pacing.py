@@ -1,0 +1,76 @@
+"""Every socket's frame budget (docs/protocol.md, Limits): past
+``SOCKET_FRAME_BURST`` frames, a socket's next frame waits its turn, one
+each ``1 / SOCKET_FRAMES_PER_SECOND`` seconds, answered then, never
+refused; on a real server, the server reads nothing more from the socket
+meanwhile, so a flooding client is held back by TCP and another person's
+socket is answered as usual."""
+
+import asyncio
+import json
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from tests.realtime.clients import RawSocket
+from tests.realtime.conftest import session_cookie
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+orm = sync_to_async
+
+
+async def test_frames_past_the_budget_wait_their_turn(
+    open_socket, student, monkeypatch, fake_clock
+):
+    monkeypatch.setitem(settings.PARLEY, "SOCKET_FRAME_BURST", 5)
+    monkeypatch.setitem(settings.PARLEY, "SOCKET_FRAMES_PER_SECOND", 2)
+    socket = await open_socket(student)
+    for n in range(8):
+        await socket.send({"type": "ping", "ref": f"p{n}"})
+    # The burst is answered at once; the sixth waits for time to pass.
+    for n in range(5):
+        assert (await socket.recv_type("pong"))["ref"] == f"p{n}"
+    assert await socket.nothing(ignore=("presence",))
+    fake_clock.advance(0.5)  # one frame's worth at 2 a second
+    assert (await socket.recv_type("pong"))["ref"] == "p5"
+    assert await socket.nothing(ignore=("presence",))
+    fake_clock.advance(1.0)
+    assert [(await socket.recv_type("pong"))["ref"] for _ in range(2)] == ["p6", "p7"]
+    await socket.close()
+
+
+# Frames big enough that what the server leaves unread fills the kernels'
+# buffers within a few hundred of them.
+PADDED_PING = json.dumps({"type": "ping", "ref": "flood", "pad": "x" * 60_000})
+FLOOD_FRAMES = 400
+
+
+async def test_a_flooding_socket_is_held_back_and_others_are_answered(asgi_server, student, mentor):
+    server = asgi_server(
+        extra_env={"PARLEY_SOCKET_FRAME_BURST": "10", "PARLEY_SOCKET_FRAMES_PER_SECOND": "5"}
+    )
+    flooder = await RawSocket.open(server.ws_url, await orm(session_cookie)(student))
+    other = await RawSocket.open(server.ws_url, await orm(session_cookie)(mentor))
+    try:
+        transport = flooder.socket.transport
+
+        async def flood():
+            for _ in range(FLOOD_FRAMES):
+                await flooder.send_text(PADDED_PING)
+
+        flooding = asyncio.create_task(flood())
+        # The server stopped reading: the flooder cannot get its frames out.
+        # (websockets' send waits while its transport's buffer is full.)
+        for _ in range(600):
+            if transport.get_write_buffer_size() > 0 or flooding.done():
+                break
+            await asyncio.sleep(0.05)
+        assert not flooding.done(), "every frame went out: nothing held the flooder back"
+        assert transport.get_write_buffer_size() > 0
+        # Meanwhile another person's socket is answered.
+        for n in range(3):
+            assert (await other.request({"type": "ping", "ref": f"o{n}"}))["type"] == "pong"
+        flooding.cancel()
+    finally:
+        await flooder.close()
+        await other.close()
