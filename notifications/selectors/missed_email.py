@@ -4,7 +4,7 @@ conversation, and what was already emailed."""
 import datetime as dt
 from uuid import UUID
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from messaging.models import ConversationParticipant, Message, MessageType
 from notifications.models import Channel, ConversationMute, Delivery, DeliveryState
@@ -31,7 +31,7 @@ def mute_of(conversation_id: UUID | str, user_id: UUID | str) -> ConversationMut
     return ConversationMute.objects.filter(conversation_id=conversation_id, user_id=user_id).first()
 
 
-def _missed_deliveries(conversation_id: UUID | str, user_id: UUID | str):
+def _missed_deliveries(conversation_id: UUID | str, user_id: UUID | str) -> QuerySet[Delivery]:
     return Delivery.objects.filter(
         user_id=user_id,
         channel=Channel.EMAIL,
