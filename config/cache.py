@@ -25,7 +25,7 @@ from functools import cached_property
 import redis
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-from config.redis_circuit import CircuitOpen, circuit_for
+from config.redis_circuit import circuit_for
 
 # What a Redis that is away, refusing or too slow raises (not an error in
 # the command itself, which says nothing about the server).
@@ -35,17 +35,8 @@ _FAULTS = (redis.ConnectionError, redis.TimeoutError, OSError)
 def _through_circuit(operation):
     @functools.wraps(operation)
     def call(self, *args, **kwargs):
-        circuit = circuit_for(self._servers[0])
-        circuit.check()
-        try:
-            result = operation(self, *args, **kwargs)
-        except CircuitOpen:
-            raise
-        except _FAULTS:
-            circuit.failed()
-            raise
-        circuit.succeeded()
-        return result
+        with circuit_for(self._servers[0]).guarded(_FAULTS):
+            return operation(self, *args, **kwargs)
 
     return call
 

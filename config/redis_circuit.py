@@ -13,8 +13,10 @@ Thread-safe: the REST API calls from its threads, the consumers from the
 event loop.
 """
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 # How long calls to a Redis that failed fail at once before one tries again
@@ -54,6 +56,24 @@ class Circuit:
     def succeeded(self) -> None:
         with self._lock:
             self._retry_at = None
+
+    @contextlib.contextmanager
+    def guarded(
+        self, faults: tuple[type[BaseException], ...], *, probe: bool = False
+    ) -> Iterator[None]:
+        """One call to this Redis, in the block: refused at once
+        (``CircuitOpen``) while the circuit is open, unless it is a
+        ``probe`` (how recovery is noticed, so it always goes); one of
+        ``faults`` raised in the block opens the circuit, and getting to
+        its end closes it."""
+        if not probe:
+            self.check()
+        try:
+            yield
+        except faults:
+            self.failed()
+            raise
+        self.succeeded()
 
     @property
     def is_open(self) -> bool:

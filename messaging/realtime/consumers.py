@@ -480,7 +480,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         (``coalesced``; docs/protocol.md, "Receipts")."""
         conversation = validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         seq = validation.clean_seq(frame.get("seq"))
-        applied = await self.receipts.receive(conversation, kind, seq)
+        await self.answer_receipt(conversation, kind, seq, echo)
+
+    async def answer_receipt(self, target: uuid.UUID, kind: str, seq: int, echo: dict) -> None:
+        """Spend the receipt budget on a receipt for ``target`` (see
+        ``_apply_receipt``) and answer ``ok``, ``coalesced`` when it was held."""
+        applied = await self.receipts.receive(target, kind, seq)
         await self._send_frame({"type": "ok", **echo, **({} if applied else {"coalesced": True})})
 
     async def _apply_receipt(self, target: uuid.UUID, kind: str, seq: int) -> None:

@@ -54,15 +54,10 @@ class _Shard(RedisSingleShardConnection):
         """The stock publish, through the circuit; checked once the lock is
         taken, so publishes queued behind one that timed out fail at once."""
         async with self._lock:
-            self.circuit.check()
-            self._ensure_redis()
-            try:
+            with self.circuit.guarded(REDIS_FAULTS):
+                self._ensure_redis()
                 # (Set by _ensure_redis; mypy only sees retire() assign it None.)
                 await self._redis.publish(channel, message)  # type: ignore[attr-defined]
-            except REDIS_FAULTS:
-                self.circuit.failed()
-                raise
-        self.circuit.succeeded()
 
     async def _do_receiving(self):
         """The stock receive loop, which reports an outage once (``health``)
@@ -89,12 +84,13 @@ class _Shard(RedisSingleShardConnection):
 
     async def ping(self) -> None:
         """One bounded call to this Redis; raises ``REDIS_FAULTS`` while it
-        cannot answer."""
+        cannot answer. A probe: it goes whatever the circuit says, and only
+        its answer counts (no fault is counted against the circuit)."""
         async with self._lock:
-            self._ensure_redis()
-            # (Set by _ensure_redis; mypy only sees retire() assign it None.)
-            await self._redis.ping()  # type: ignore[attr-defined]
-        self.circuit.succeeded()
+            with self.circuit.guarded((), probe=True):
+                self._ensure_redis()
+                # (Set by _ensure_redis; mypy only sees retire() assign it None.)
+                await self._redis.ping()  # type: ignore[attr-defined]
 
     def retire(self) -> None:
         """Stop receiving and close the connection in the background.

@@ -32,17 +32,13 @@ def _unavailable_on_fault(url: str, *, probe: bool = False) -> Iterator[None]:
     circuit (``config.redis_circuit``): moments after a failure the call is
     not made at all. A ``probe`` (the maintenance loop's ping) always goes:
     it is how recovery is noticed."""
-    circuit = circuit_for(url)
     try:
-        if not probe:
-            circuit.check()
-        yield
+        with circuit_for(url).guarded(REDIS_FAULTS, probe=probe):
+            yield
     except CircuitOpen as error:
         raise StoreUnavailable(str(error)) from error
     except REDIS_FAULTS as error:
-        circuit.failed()
         raise StoreUnavailable(f"{type(error).__name__}: {error}") from error
-    circuit.succeeded()
 
 
 def _timeouts() -> dict:

@@ -42,8 +42,7 @@ async def read_thread(consumer, frame, echo):
     ``messaging.realtime.receipts``)."""
     root_id = validation.parse_uuid(frame.get("thread_id"), what="thread_id")
     seq = validation.clean_seq(frame.get("seq"))
-    applied = await consumer.receipts.receive(root_id, THREAD_READ, seq)
-    await consumer._send_frame({"type": "ok", **echo, **({} if applied else {"coalesced": True})})
+    await consumer.answer_receipt(root_id, THREAD_READ, seq, echo)
 
 
 THREAD_READ = "thread.read"
