@@ -17,10 +17,9 @@ import threading
 import time
 from collections import Counter
 
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.loadgen import Endpoint
+from bench.loadgen import Endpoint, open_websocket
 
 SOCKETS = 50
 FRAMES_PER_SECOND = 400  # of each kind: typing.start, read
@@ -58,15 +57,7 @@ class Flood:
 
         async def open_one(endpoint: Endpoint):
             try:
-                ws = await connect(
-                    endpoint.url,
-                    origin=endpoint.origin,
-                    additional_headers=endpoint.headers or None,
-                    compression=None,
-                    ping_interval=None,
-                    open_timeout=30,
-                    close_timeout=2,
-                )
+                ws = await open_websocket(endpoint, timeout=30)
             except Exception:  # noqa: BLE001 - a refused handshake is a refusal
                 closes["handshake refused"] += 1
                 return None

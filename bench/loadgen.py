@@ -325,6 +325,24 @@ def pick_stalled(n_conns: int, pct: float, exclude=frozenset()) -> list[int]:
     return [candidates[int(k * step + step / 2)] for k in range(want)]
 
 
+async def open_websocket(endpoint: Endpoint, *, sock=None, timeout: float):
+    """The bench's WebSocket to ``endpoint``: no compression, no client
+    pings (heartbeats are the protocol's), no proxy."""
+    return await connect(
+        endpoint.url,
+        sock=sock,
+        origin=endpoint.origin,
+        additional_headers=endpoint.headers or None,
+        compression=None,
+        ping_interval=None,
+        open_timeout=timeout,
+        close_timeout=2,
+        max_queue=1024,
+        max_size=2**20,
+        proxy=None,
+    )
+
+
 class LoadGen:
     """Sockets for ``endpoints`` and an open-loop sender over ``rooms``."""
 
@@ -396,19 +414,7 @@ class LoadGen:
         """A socket for ``endpoint``, read from, once the server says it is
         ready (raises when it does not within ``timeout``)."""
         conn = _Conn(endpoint)
-        conn.ws = await connect(
-            endpoint.url,
-            sock=sock,
-            origin=endpoint.origin,
-            additional_headers=endpoint.headers or None,
-            compression=None,
-            ping_interval=None,
-            open_timeout=timeout,
-            close_timeout=2,
-            max_queue=1024,
-            max_size=2**20,
-            proxy=None,
-        )
+        conn.ws = await open_websocket(endpoint, sock=sock, timeout=timeout)
         conn.reader = asyncio.create_task(self._read(conn))
         try:
             hello = self.proto.hello_frame(endpoint)

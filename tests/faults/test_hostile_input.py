@@ -712,6 +712,18 @@ async def test_floods_are_throttled_and_the_others_still_get_their_messages(
     assert_no_tracebacks(server)
 
 
+async def open_with_first_frame(server, cookie: str):
+    """A socket of the session ``cookie``, and the first frame it got
+    (``hello``, or the error before a refusal's close)."""
+    socket = await connect(
+        server.ws_url,
+        additional_headers={"Cookie": f"sessionid={cookie}"},
+        origin=origin_of(server.ws_url),
+        open_timeout=10,
+    )
+    return socket, json.loads(await asyncio.wait_for(socket.recv(), 10))
+
+
 async def still_answers_reading(reader: Reader) -> None:
     ref = uuid.uuid4().hex
     await reader.socket.send({"type": "ping", "ref": ref})
@@ -731,13 +743,7 @@ async def test_fifty_sockets_of_one_account(asgi_server, assigned):
     refused = 0
     try:
         for _ in range(50):
-            socket = await connect(
-                server.ws_url,
-                additional_headers={"Cookie": f"sessionid={cookie}"},
-                origin=origin_of(server.ws_url),
-                open_timeout=10,
-            )
-            first = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            socket, first = await open_with_first_frame(server, cookie)
             if first["type"] == "hello":
                 served.append(RawSocket(socket, first))
                 continue
@@ -754,13 +760,7 @@ async def test_fifty_sockets_of_one_account(asgi_server, assigned):
         # instant: wait for it, by trying again).
         await served.pop().close()
         for _ in range(100):
-            socket = await connect(
-                server.ws_url,
-                additional_headers={"Cookie": f"sessionid={cookie}"},
-                origin=origin_of(server.ws_url),
-                open_timeout=10,
-            )
-            first = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            socket, first = await open_with_first_frame(server, cookie)
             if first["type"] == "hello":
                 served.append(RawSocket(socket, first))
                 break
