@@ -13,6 +13,8 @@ class Role(models.TextChoices):
     STUDENT = "student", _("Student")
     MENTOR = "mentor", _("Mentor")
     ADMIN = "admin", _("Administrator")
+    # Not a person: a bot (messaging.integrations.models.Bot) with an API token.
+    BOT = "bot", _("Bot")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -82,6 +84,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_platform_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def is_bot(self) -> bool:
+        return self.role == Role.BOT
 
     @property
     def initials(self) -> str:

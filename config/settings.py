@@ -682,3 +682,20 @@ LOGGING = {
 # straight from the source folders, so a server process needs no collectstatic.
 WHITENOISE_USE_FINDERS = EMBEDDED
 WHITENOISE_AUTOREFRESH = EMBEDDED
+
+# Integrations (docs/integrations.md). Each block belongs to one integration.
+
+# Scheduled messages and reminders (messaging.integrations.scheduling).
+
+
+# The calendar feed (messaging.integrations.calendar).
+
+
+# Video calls (messaging.integrations.meetings).
+
+
+# Bots, incoming and outgoing webhooks (messaging.integrations.webhooks).
+
+
+# The AI assistant (messaging.integrations.assistant).
+

@@ -13,11 +13,13 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", include("messaging.search.api.urls")),
     path("api/", include("messaging.support.api.urls")),
     path("api/", include("messaging.moderation.api.urls")),
+    path("api/", include("messaging.integrations.api.urls")),
     path("api/", include("messaging.api.urls")),
     path("", include("notifications.urls")),
     path("", include("messaging.files.urls")),
     path("", include("messaging.search.urls")),
     path("", include("messaging.support.urls")),
+    path("", include("messaging.integrations.urls")),
     path("", include("messaging.urls")),
 ]
 # Uploaded files are never served from MEDIA_URL: every fetch goes through

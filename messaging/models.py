@@ -129,6 +129,8 @@ class MessageType(models.TextChoices):
     FILE = "file", _("File")
     IMAGE = "image", _("Image")
     SYSTEM = "system", _("System")
+    # A video call started in the conversation (messaging.integrations.meetings).
+    MEETING = "meeting", _("Meeting")
 
 
 class Message(models.Model):
@@ -422,4 +424,13 @@ from messaging.threads.models import (  # noqa: E402, F401
     SavedMessage,
     Thread,
     ThreadFollow,
+)
+from messaging.integrations.models import (  # noqa: E402, F401
+    Bot,
+    CalendarFeed,
+    IncomingWebhook,
+    Meeting,
+    OutgoingDelivery,
+    Reminder,
+    ScheduledMessage,
 )

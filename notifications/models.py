@@ -24,6 +24,7 @@ class Kind(models.TextChoices):
     SUPPORT = "support", _("Support request updates")
     ADDED = "added", _("Added to a conversation")
     THREAD_REPLY = "thread_reply", _("Replies in threads you follow")
+    REMINDER = "reminder", _("Reminders you set")
 
 
 class Channel(models.TextChoices):
@@ -50,6 +51,7 @@ def default_kinds() -> dict[str, dict[str, bool]]:
         Kind.SUPPORT.value: reaching(*everywhere),
         Kind.ADDED.value: reaching(Channel.IN_APP),
         Kind.THREAD_REPLY.value: reaching(Channel.IN_APP, Channel.PUSH),
+        Kind.REMINDER.value: reaching(*everywhere),
     }
 
 

@@ -1,0 +1,1 @@
+"""The integrations' REST API (docs/api.md, "Integrations")."""

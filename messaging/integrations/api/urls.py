@@ -1,0 +1,6 @@
+"""The integrations' API routes, mounted under ``/api/`` before messaging's
+catch-all 404. Each integration adds its own module's ``urlpatterns``."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
