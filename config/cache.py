@@ -30,6 +30,9 @@ from config.redis_circuit import circuit_for
 # What a Redis that is away, refusing or too slow raises (not an error in
 # the command itself, which says nothing about the server).
 _FAULTS = (redis.ConnectionError, redis.TimeoutError, OSError)
+# What a caller of the cache sees when Redis is away: those, or the circuit's
+# ``CircuitOpen`` (a ``ConnectionError``, hence an ``OSError``).
+CACHE_FAULTS = _FAULTS
 
 
 def _through_circuit(operation):

@@ -166,3 +166,25 @@ def test_malformed_json_body_is_invalid(api, group, mentor):
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid"
+
+
+def test_token_is_issued_while_the_throttles_redis_is_away(api, student, monkeypatch):
+    """The throttle's count is in Redis; a Redis that refuses connections
+    (a real client on a port nothing listens on) lets the request through
+    rather than answering 500. The login lockout still applies."""
+    from config.cache import ProcessRedisCache
+    from messaging.api.views import TokenThrottle
+    from tests.servers import free_port
+
+    away = ProcessRedisCache(
+        f"redis://127.0.0.1:{free_port()}/0",
+        {"OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}},
+    )
+    monkeypatch.setattr(TokenThrottle, "cache", away)
+    response = api().post(
+        "/api/auth/token/",
+        {"email": student.email, "password": "pw-" + "x" * 12},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["token"] == Token.objects.get(user=student).key
