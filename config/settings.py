@@ -663,6 +663,21 @@ PARLEY = {
     "LINK_PREVIEW_ALLOW": env.list("PARLEY_LINK_PREVIEW_ALLOW", default=[]),
 }
 
+# The lowest value each limit may take (here and in a role's admin row):
+# below them a figure breaks every send (a rate of 0 never refills) or locks
+# a role out. A deployment asking for less is refused at start.
+PARLEY_LIMIT_MINIMUMS: dict[str, float | int] = {
+    "SEND_RATE_PER_SECOND": 0.01,
+    "SEND_BURST": 1,
+    "MAX_SOCKETS_PER_USER": 1,
+    "MAX_GROUP_MEMBERS": 2,
+}
+for _name, _minimum in PARLEY_LIMIT_MINIMUMS.items():
+    if not PARLEY[_name] >= _minimum:  # also refuses NaN
+        raise ImproperlyConfigured(
+            f"PARLEY_{_name} must be at least {_minimum}; it is {PARLEY[_name]}."
+        )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -80,10 +80,7 @@ ROLE_LIMIT_FIELDS = (
 # form and the service refuse less; a stored row with less (a raw SQL fix)
 # is raised to the minimum when read, so it can never break a send.
 ROLE_LIMIT_MINIMUMS: dict[str, float | int] = {
-    "send_rate_per_second": 0.01,
-    "send_burst": 1,
-    "max_sockets_per_user": 1,
-    "max_group_members": 2,
+    name.lower(): minimum for name, minimum in settings.PARLEY_LIMIT_MINIMUMS.items()
 }
 ROLE_LIMITS_CACHE_KEY = "parley:role-limits"
 ROLE_LIMITS_VERSION_KEY = "parley:role-limits:version"

@@ -265,3 +265,37 @@ def test_the_benchmark_runs_parley_in_its_production_profile(tmp_path):
     assert found["debug"] is False
     assert found["database"] == "django.db.backends.postgresql"
     assert found["channel_layer"] == "messaging.realtime.layer.ResilientPubSubChannelLayer"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PARLEY_SEND_RATE_PER_SECOND", "0"),
+        ("PARLEY_SEND_BURST", "0"),
+        ("PARLEY_MAX_SOCKETS_PER_USER", "0"),
+        ("PARLEY_MAX_GROUP_MEMBERS", "1"),
+    ],
+)
+def test_a_limit_below_its_minimum_is_refused_at_start(variable, value):
+    """A send rate of 0 used to start and then fail every send; the
+    deployment is told at start instead, naming the setting."""
+    result = load_settings({"PARLEY_PROFILE": "embedded", "DEBUG": "true", variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr
+
+
+def test_the_minimums_are_the_role_limits_minimums():
+    from django.conf import settings
+
+    from messaging.limits import ROLE_LIMIT_MINIMUMS
+
+    assert ROLE_LIMIT_MINIMUMS == {
+        name.lower(): minimum for name, minimum in settings.PARLEY_LIMIT_MINIMUMS.items()
+    }
+    assert set(ROLE_LIMIT_MINIMUMS) == {
+        "send_rate_per_second",
+        "send_burst",
+        "max_sockets_per_user",
+        "max_group_members",
+    }
