@@ -395,6 +395,15 @@ class AuditRepeat(models.Model):
 # Capability packages keep their tables beside their code; Django finds an
 # app's models through this module.
 from messaging.files.models import Attachment  # noqa: E402, F401
+from messaging.integrations.models import (  # noqa: E402, F401
+    Bot,
+    CalendarFeed,
+    IncomingWebhook,
+    Meeting,
+    OutgoingDelivery,
+    Reminder,
+    ScheduledMessage,
+)
 from messaging.moderation.models import (  # noqa: E402, F401
     CaseStatus,
     FilterAction,
@@ -424,13 +433,4 @@ from messaging.threads.models import (  # noqa: E402, F401
     SavedMessage,
     Thread,
     ThreadFollow,
-)
-from messaging.integrations.models import (  # noqa: E402, F401
-    Bot,
-    CalendarFeed,
-    IncomingWebhook,
-    Meeting,
-    OutgoingDelivery,
-    Reminder,
-    ScheduledMessage,
 )

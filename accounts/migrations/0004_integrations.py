@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_user_language'),
+        ("accounts", "0003_user_language"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='user',
-            name='role',
-            field=models.CharField(choices=[('student', 'Student'), ('mentor', 'Mentor'), ('admin', 'Administrator'), ('bot', 'Bot')], default='student', max_length=20),
+            model_name="user",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("student", "Student"),
+                    ("mentor", "Mentor"),
+                    ("admin", "Administrator"),
+                    ("bot", "Bot"),
+                ],
+                default="student",
+                max_length=20,
+            ),
         ),
     ]
