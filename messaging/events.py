@@ -579,6 +579,17 @@ def notification_new(notification, *, unread_count: int) -> dict:
     }
 
 
+def conversation_muted(*, conversation_id: UUID | str, until: datetime | None, muted: bool) -> dict:
+    """A person muted (``until`` null: for ever) or unmuted a conversation;
+    every tab of theirs shows it."""
+    return {
+        "type": "conversation.muted",
+        "conversation_id": str(conversation_id),
+        "muted": muted,
+        "until": _iso(until) if muted else None,
+    }
+
+
 def notification_read(
     *, ids: Iterable[UUID | str] | None, unread_count: int, removed: bool = False
 ) -> dict:

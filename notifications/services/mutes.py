@@ -6,11 +6,12 @@ import datetime as dt
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from messaging import policy
+from messaging import events, policy
 from messaging.errors import NotFound
 from messaging.models import Conversation
 from notifications.models import ConversationMute
@@ -39,9 +40,11 @@ def mute_conversation(
         if until <= timezone.now():
             raise ValidationError({"until": _("A mute ends in the future.")}, code="invalid")
     conversation = _conversation_to_mute(user, conversation_id)
-    mute, _created = ConversationMute.objects.update_or_create(
-        user=user, conversation=conversation, defaults={"until": until}
-    )
+    with transaction.atomic():
+        mute, _created = ConversationMute.objects.update_or_create(
+            user=user, conversation=conversation, defaults={"until": until}
+        )
+        _announce(user, conversation.pk, until=until, muted=True)
     return mute
 
 
@@ -50,5 +53,18 @@ def unmute_conversation(*, user: User, conversation_id: UUID) -> bool:
     whether a mute was there (expired ones included); ``NotFound`` unless
     ``user`` is a member."""
     conversation = _conversation_to_mute(user, conversation_id)
-    deleted, _rows = ConversationMute.objects.filter(user=user, conversation=conversation).delete()
+    with transaction.atomic():
+        deleted, _rows = ConversationMute.objects.filter(
+            user=user, conversation=conversation
+        ).delete()
+        _announce(user, conversation.pk, until=None, muted=False)
     return deleted > 0
+
+
+def _announce(user: User, conversation_id: UUID, *, until: dt.datetime | None, muted: bool) -> None:
+    """Every tab of the person shows the change (the mute control, wherever
+    the conversation is open), after commit."""
+    events.publish_on_commit(
+        events.user_group(user.pk),
+        events.conversation_muted(conversation_id=conversation_id, until=until, muted=muted),
+    )

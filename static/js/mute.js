@@ -64,4 +64,12 @@ if (control) {
       control.querySelector("#mute-state").textContent = gettext("Could not change the mute; try again.");
     }
   });
+  // A mute set in another tab (or through the API) shows here too.
+  const app = window.parley;
+  if (app) {
+    app.conn.on("conversation.muted", (frame) => {
+      if (frame.conversation_id !== control.dataset.conversationId) return;
+      show(control, frame.muted ? { until: frame.until } : null);
+    });
+  }
 }

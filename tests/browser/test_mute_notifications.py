@@ -61,10 +61,20 @@ def test_muting_a_conversation_from_its_page_stops_its_notifications(
         row = page.locator(f"li.conversation-row[data-conversation-id='{conversation.pk}']")
         return row.locator(".unread-badge")
 
+    # The same conversation open in a second tab of the student's.
+    second_tab = context.new_page()
+    second_tab.goto(f"{server.http_url}{path}")
+    wait_synced(second_tab)
+    expect(second_tab.locator("#mute-toggle")).to_have_text("Mute")
+
     # The student mutes the conversation from its header.
     choose_in_mute_menu(page, "Mute until I turn it back on")
     expect(page.locator("#mute-state")).to_have_text("Muted until you unmute")
     expect(page.locator("#mute-toggle")).to_have_text("Muted")
+    # The other tab shows it without a reload (conversation.muted).
+    expect(second_tab.locator("#mute-toggle")).to_have_text("Muted")
+    expect(second_tab.locator("#mute-state")).to_have_text("Muted until you unmute")
+    second_tab.close()
 
     badge = in_inbox()
     bell = page.locator("#bell-count")

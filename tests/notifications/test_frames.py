@@ -158,3 +158,33 @@ async def test_a_deleted_message_takes_its_notification_off_every_tab(
     }
     await tab.close()
     await sender.close()
+
+
+async def test_a_mute_is_shown_in_every_tab_of_the_person_and_nobody_elses(
+    open_socket, direct, assigned
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from notifications.services import mutes
+
+    mentor, student = assigned
+    tabs = [await open_socket(student), await open_socket(student)]
+    other = await open_socket(mentor)
+    until = timezone.now() + dt.timedelta(hours=8)
+    await orm(mutes.mute_conversation)(user=student, conversation_id=direct.pk, until=until)
+    for tab in tabs:
+        frame = await next_of(tab, "conversation.muted")
+        assert frame == {
+            "type": "conversation.muted",
+            "conversation_id": str(direct.pk),
+            "muted": True,
+            "until": until.isoformat(),
+        }
+    await orm(mutes.unmute_conversation)(user=student, conversation_id=direct.pk)
+    for tab in tabs:
+        frame = await next_of(tab, "conversation.muted")
+        assert frame["muted"] is False
+        assert frame["until"] is None
+    assert await other.nothing(ignore=("presence", "receipt"))
