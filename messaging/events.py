@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
+from config import broker
 from messaging.files.payloads import attachment_payload
 from messaging.models import ConversationType, MessageType
 from messaging.support import timers
@@ -372,7 +373,7 @@ def enqueue_on_commit(task, *args) -> None:
                 # slow parts, push and email, for the worker).
                 task.apply(args=args)
             else:
-                task.delay(*args)
+                broker.send(task, *args)
         except Exception:
             logger.exception("Could not enqueue %s%r", getattr(task, "name", task), args)
 

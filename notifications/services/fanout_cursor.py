@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
+from config import broker
 from messaging import events
 from messaging.models import Conversation, Message
 from notifications.models import FanoutCursor
@@ -157,7 +158,7 @@ class _Nudges:
         from notifications import tasks
 
         try:
-            tasks.notify_conversations.delay(pending)
+            broker.send(tasks.notify_conversations, pending)
         except Exception:
             logger.exception("Could not hand %d conversations to the fan-out", len(pending))
 

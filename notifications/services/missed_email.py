@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 
 from accounts.locale import speaking_to
 from accounts.models import User
+from config import broker
 from messaging.models import Conversation, ConversationType, Message
 from notifications import rules
 from notifications.models import Channel, Delivery, Kind
@@ -53,7 +54,7 @@ def schedule_for(*, conversation_id: UUID | str, user_ids: list) -> None:
 
     countdown = settings.PARLEY_MISSED_EMAIL_DELAY_SECONDS
     # One broker connection for the whole list (a big group's fan-out).
-    with task.app.producer_or_acquire() as producer:
+    with broker.guarded(task), task.app.producer_or_acquire() as producer:
         for user_id in dict.fromkeys(str(u) for u in user_ids):
             task.apply_async(
                 kwargs={"conversation_id": str(conversation_id), "user_id": user_id},
@@ -192,6 +193,6 @@ def _hold_until(*, conversation_id: UUID, user_id: UUID, eta: dt.datetime) -> No
     if task.app.conf.task_always_eager:
         logger.info("Quiet hours: eager mode cannot hold mail for %s until %s", user_id, eta)
         return
-    task.apply_async(
-        kwargs={"conversation_id": str(conversation_id), "user_id": str(user_id)}, eta=eta
+    broker.send(
+        task, eta=eta, kwargs={"conversation_id": str(conversation_id), "user_id": str(user_id)}
     )

@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from accounts.locale import speaking_to
 from accounts.models import User
+from config import broker
 from messaging.errors import InvalidInput
 from messaging.support.models import SupportStatus
 from messaging.threads import net
@@ -216,7 +217,18 @@ def enqueue_for(notifications: list[Notification]) -> None:
 
     size = max(1, settings.PUSH["TASK_CHUNK"])
     for start in range(0, len(ids), size):
-        transaction.on_commit(functools.partial(deliver_push.delay, ids[start : start + size]))
+        transaction.on_commit(
+            functools.partial(_queue_push, deliver_push, ids[start : start + size])
+        )
+
+
+def _queue_push(task, ids: list[str]) -> None:
+    # After commit: a broker that is down loses these pushes (the in-app
+    # feed and email keep the notifications), never the request.
+    try:
+        broker.send(task, ids)
+    except Exception:
+        logger.exception("Could not queue push delivery of %d notifications", len(ids))
 
 
 def _preference(

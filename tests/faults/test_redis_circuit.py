@@ -68,3 +68,40 @@ async def test_a_stopped_redis_is_waited_for_once_then_the_store_and_cache_fail_
     finally:
         redis_circuit.reset()
         server.stop()
+
+
+def test_after_a_failed_publish_the_next_tasks_fail_at_once_without_the_network():
+    """Queueing a task (config.broker) goes through the broker's circuit:
+    with the broker's Redis killed, the first publish tries and fails, the
+    next fail at once (CircuitOpen: no connection made) until a trial call
+    finds the server back, which closes the circuit again."""
+    from celery import Celery
+
+    from config import broker
+    from config.redis_circuit import circuit_for
+
+    server = PrivateRedis()
+    app = Celery("circuit-test", broker=server.url, set_as_current=False)
+    app.conf.broker_connection_timeout = 2
+    app.conf.broker_transport_options = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    app.conf.task_publish_retry_policy = {"max_retries": 0}
+
+    @app.task(name="circuit_test.noop", shared=False)
+    def noop():
+        """Never run: only queued."""
+
+    try:
+        broker.send(noop)
+        server.kill()
+        with pytest.raises(broker.PUBLISH_FAULTS) as first:
+            broker.send(noop)
+        assert not isinstance(first.value, CircuitOpen)  # this one tried
+        assert circuit_for(server.url).is_open
+        with pytest.raises(CircuitOpen):
+            broker.send(noop)
+        server.start()
+        circuit_for(server.url).succeeded()  # as the trial call after the wait would
+        broker.send(noop)
+    finally:
+        server.stop()
+        app.close()

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
+from config import broker
 from messaging import audit, policy
 from messaging.errors import FileRefused, FileTooLarge, NotFound, UploadQuotaExceeded
 from messaging.files import images, names, sniffing, storage, tasks
@@ -254,7 +255,7 @@ def _queue_preview(attachment_id: UUID) -> None:
     # Like events.enqueue_on_commit: a broker that is down loses a preview,
     # not the upload (requeue_stale_previews queues it again later).
     try:
-        tasks.make_preview.delay(str(attachment_id))
+        broker.send(tasks.make_preview, str(attachment_id))
     except Exception:
         logger.exception("Could not queue the preview of attachment %s", attachment_id)
 
