@@ -24,3 +24,10 @@ def fetch_link_preview(message_id: str) -> None:
     """Fetch a message's pending link card (``services.previews.fetch``).
     Safe to run twice: only a pending card is fetched, and only once."""
     previews.fetch(message_id=UUID(message_id))
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def sweep_link_previews() -> int:
+    """Cards stuck pending (periodic): queued again, or given up after an
+    hour (``services.previews.requeue_stale``)."""
+    return previews.requeue_stale()

@@ -58,6 +58,17 @@ PERIODIC_TASKS = (
             "queued again (the broker was down, the worker died); after an hour they fail."
         ),
     ),
+    Periodic(
+        name="threads: retry or give up link previews stuck pending",
+        task="messaging.threads.tasks.sweep_link_previews",
+        every=5,
+        period=IntervalSchedule.MINUTES,
+        description=(
+            "Every 5 minutes: link cards still pending two minutes after their message "
+            "(Redis or the broker restarted empty, the worker died) are fetched again; "
+            "after an hour they fail."
+        ),
+    ),
 )
 
 

@@ -762,3 +762,47 @@ def test_only_the_sender_may_remove_a_card(previews_on, site, group, assigned, m
         policy.check_remove_link_preview(student, message)
     mentor.is_active = False
     assert not policy.may_remove_link_preview(mentor, message)
+
+
+def test_a_card_whose_fetch_was_lost_is_fetched_by_the_sweep(
+    previews_on, site, group, assigned, django_capture_on_commit_callbacks
+):
+    """Redis restarted empty (or the worker died) after the send: the
+    fetch task is gone and the card stays pending. The sweep queues it
+    again once it is stale; a card pending for an hour is given up."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from messaging.threads.services import previews
+
+    mentor, _ = assigned
+    # Sent with its fetch lost: the card exists, pending, and nothing ran.
+    with django_capture_on_commit_callbacks(execute=False):
+        lost = services.send_message(
+            sender=mentor,
+            conversation_id=group.pk,
+            content=site.url("/page"),
+            client_id=uuid.uuid4(),
+        ).message
+        abandoned = services.send_message(
+            sender=mentor,
+            conversation_id=group.pk,
+            content=site.url("/page"),
+            client_id=uuid.uuid4(),
+        ).message
+    assert {p.state for p in LinkPreview.objects.all()} == {PreviewState.PENDING}
+
+    # Just sent: the sweep leaves it to its own fetch.
+    assert previews.requeue_stale() == 0
+    assert not site.seen
+
+    now = timezone.now()
+    LinkPreview.objects.filter(message=lost).update(created_at=now - dt.timedelta(minutes=3))
+    LinkPreview.objects.filter(message=abandoned).update(created_at=now - dt.timedelta(hours=2))
+    assert tasks.sweep_link_previews() == 1  # tasks run in-process in the tests
+
+    assert LinkPreview.objects.get(message=lost).state == PreviewState.READY
+    assert LinkPreview.objects.get(message=lost).title == "The & Title"
+    assert LinkPreview.objects.get(message=abandoned).state == PreviewState.FAILED
+    assert previews.requeue_stale() == 0

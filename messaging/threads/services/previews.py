@@ -29,6 +29,7 @@ message was sent with (its sender may remove it).
 
 import asyncio
 import concurrent.futures
+import datetime as dt
 import html
 import html.parser
 import logging
@@ -45,6 +46,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from config import broker
 from messaging import audit, events, limits, policy
 from messaging.errors import FileRefused, NotFound, UnsupportedFile
 from messaging.files import images, sniffing, storage
@@ -261,6 +263,38 @@ def _fetch_card(url: str) -> tuple[Card | None, _Image | None]:
     if card is not None and not (card.title or card.description):
         card = None
     return card, image
+
+
+# A card still pending this long after its message lost its fetch (the
+# broker or Redis restarted empty, the worker died): it is queued again,
+# until ABANDONED_AFTER, when it is given up.
+STALE_AFTER = dt.timedelta(minutes=2)
+ABANDONED_AFTER = dt.timedelta(hours=1)
+
+
+def requeue_stale() -> int:
+    """Queue the fetch of the cards still pending well after their fetch
+    should have ended, and end as ``failed`` those pending for an hour (a
+    failed card shows nothing, as a page without a card does). A card fetched
+    twice is stored once (``fetch`` takes only a pending card). Returns how
+    many were queued."""
+    now = timezone.now()
+    pending = LinkPreview.objects.filter(state=PreviewState.PENDING)
+    for message_id in list(
+        pending.filter(created_at__lt=now - ABANDONED_AFTER).values_list("message_id", flat=True)
+    ):
+        _fail(message_id=message_id)
+    stale = list(
+        pending.filter(
+            created_at__lt=now - STALE_AFTER, created_at__gte=now - ABANDONED_AFTER
+        ).values_list("message_id", flat=True)
+    )
+    for message_id in stale:
+        try:
+            broker.send(tasks.fetch_link_preview, str(message_id))
+        except Exception:
+            logger.exception("Could not queue the link preview of message %s again", message_id)
+    return len(stale)
 
 
 def _fail(*, message_id: UUID) -> str | None:
