@@ -72,7 +72,7 @@ class ConversationMeetingsView(ParleyAPIView):
     @extend_schema(
         operation_id="meetings_start",
         request=MeetingStartIn,
-        responses={201: MeetingStartedOut, **_errors(400, 401, 403, 404, 409, 429)},
+        responses={201: MeetingStartedOut, **_errors(400, 401, 403, 404, 409, 422, 429)},
         description="Start a video call: posts a `meeting` message (docs/protocol.md). "
         "Only someone who may post here; 409 `meetings_off` when calls are not set up, "
         "or `archived`.",
