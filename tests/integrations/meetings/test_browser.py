@@ -10,6 +10,7 @@ import jwt
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import (  # noqa: F401 - fixtures
     browser,
     console,
@@ -62,6 +63,9 @@ def test_a_call_started_by_one_member_reaches_the_other_with_their_own_link(
     mine = maria_page.locator(".meeting-card")
     expect(mine).to_contain_text("You started a video call")
     expect(maria_page.locator("li.message.meeting [data-action=edit]")).to_have_count(0)
+    assert_accessible(sam_page, "a call's card", within=".meeting-card")
+    assert_accessible(maria_page, "my call's card", within=".meeting-card")
+    assert_accessible(maria_page, "the call button", within=".chat-actions")
 
     # Sam's session follows the link as far as the redirect only.
     answer = sam_context.request.get(urljoin(jitsi_server.http_url, href), max_redirects=0)
