@@ -706,11 +706,32 @@ WHITENOISE_AUTOREFRESH = EMBEDDED
 # The calendar feed (messaging.integrations.calendar).
 
 
-# Video calls (messaging.integrations.meetings).
+# Video calls (messaging.integrations.meetings; docs/integrations/video-calls.md).
+# PROVIDER: "jitsi", "bigbluebutton" or "link"; empty turns video calls off.
+# The embedded profile uses the public Jitsi server without tokens; a
+# production deployment chooses its provider (where its people's calls go).
+PARLEY_MEETINGS = {
+    "PROVIDER": env.str("PARLEY_MEETING_PROVIDER", default="jitsi" if EMBEDDED else ""),
+    # How long a call is planned for (its card; Jitsi's token lasts this long past it).
+    "DURATION_MINUTES": env.int("PARLEY_MEETING_DURATION_MINUTES", default=60),
+    # Jitsi Meet: any server. With APP_ID and SECRET set the server requires
+    # tokens, and each join link carries one (HS256, signed with SECRET).
+    "JITSI_URL": env.str("PARLEY_JITSI_URL", default="https://meet.jit.si"),
+    "JITSI_APP_ID": env.str("PARLEY_JITSI_APP_ID", default=""),
+    "JITSI_SECRET": env.str("PARLEY_JITSI_SECRET", default=""),
+    # BigBlueButton: the API's URL (ending in /bigbluebutton/api/), its shared
+    # secret (`bbb-conf --secret`) and checksum ("sha1", or "sha256" where the
+    # server's supportedChecksumAlgorithms allows it).
+    "BBB_URL": env.str("PARLEY_BBB_URL", default=""),
+    "BBB_SECRET": env.str("PARLEY_BBB_SECRET", default=""),
+    "BBB_CHECKSUM": env.str("PARLEY_BBB_CHECKSUM", default="sha1"),
+    "BBB_TIMEOUT_SECONDS": env.float("PARLEY_BBB_TIMEOUT_SECONDS", default=5.0),
+    # Anything else (Zoom, Teams, a fixed room): a URL with {room} in it.
+    "LINK_TEMPLATE": env.str("PARLEY_MEETING_LINK_TEMPLATE", default=""),
+}
 
 
 # Bots, incoming and outgoing webhooks (messaging.integrations.webhooks).
 
 
 # The AI assistant (messaging.integrations.assistant).
-

@@ -329,6 +329,9 @@ class AuditAction(models.TextChoices):
     PIN = "message.pin"
     UNPIN = "message.unpin"
     PREVIEW_REMOVE = "preview.remove"
+    # Video calls (messaging.integrations.meetings)
+    MEETING_START = "meeting.start"
+    MEETING_JOIN = "meeting.join"
 
 
 class AuditLog(models.Model):

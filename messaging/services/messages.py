@@ -37,6 +37,9 @@ from notifications.services import fanout_cursor
 from notifications.services import feed as notification_feed
 
 SENDABLE_TYPES = (MessageType.TEXT, MessageType.FILE, MessageType.IMAGE)
+# Posted by a service as a person's message (``post_service_message``): a
+# client's send never chooses these, nor their metadata.
+SERVICE_TYPES = (MessageType.MEETING,)
 
 
 @dataclass(frozen=True)
@@ -144,8 +147,70 @@ def send_message(
     ``ClientIdConflict``.
     """
     if message_type not in SENDABLE_TYPES:
-        # System messages are written by the services that announce changes.
+        # System messages are written by the services that announce changes,
+        # SERVICE_TYPES by post_service_message.
         raise InvalidInput(_("Unknown message_type %(type)s.") % {"type": repr(message_type)})
+    return _send(
+        sender=sender,
+        conversation_id=conversation_id,
+        content=content,
+        client_id=client_id,
+        message_type=message_type,
+        file_url=file_url,
+        metadata=metadata,
+        attachment_ids=attachment_ids,
+        filtered=filtered,
+        parent_id=parent_id,
+        reply_to_id=reply_to_id,
+        also_to_conversation=also_to_conversation,
+    )
+
+
+def post_service_message(
+    *,
+    sender: User,
+    conversation_id: UUID,
+    message_type: str,
+    content: str,
+    client_id: UUID,
+    metadata: dict,
+) -> SendResult:
+    """Post a message of a kind only a service writes (``SERVICE_TYPES``:
+    a video call's announcement) as ``sender``'s, exactly as their send
+    would be: the same claim decides whether they may post here (member,
+    not archived, not muted, not blocked), and it takes a seq, writes the
+    audit and search rows, goes through the content filter, is delivered
+    as ``message.new`` and notifies like any message. ``content`` is
+    clean; ``metadata`` is the service's own. ``send_message`` refuses
+    these types: the API and the socket never let a client choose them."""
+    if message_type not in SERVICE_TYPES:
+        raise ValueError(f"{message_type!r} is not a service's message type")
+    return _send(
+        sender=sender,
+        conversation_id=conversation_id,
+        content=content,
+        client_id=client_id,
+        message_type=message_type,
+        metadata=metadata,
+    )
+
+
+def _send(
+    *,
+    sender: User,
+    conversation_id: UUID,
+    content: str,
+    client_id: UUID,
+    message_type: str,
+    file_url: str = "",
+    metadata: dict | None = None,
+    attachment_ids: Sequence[UUID] = (),
+    filtered: bool = True,
+    parent_id: UUID | None = None,
+    reply_to_id: UUID | None = None,
+    also_to_conversation: bool = False,
+) -> SendResult:
+    """``send_message`` once the type is known to be allowed."""
     uploads = []
     if attachment_ids:
         uploads = attach.uploads_to_send(
@@ -303,6 +368,9 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
         message = _message_for_update(editor, message_id, deleting=False)
         if message.is_hidden:
             raise MessageHidden(_("A moderator hid this message; it cannot be edited."))
+        if message.message_type in SERVICE_TYPES:
+            # Its text says what happened (a call started); it is not the sender's prose.
+            raise InvalidInput(_("This message cannot be edited."))
         refuse_if_muted(editor, message.conversation_id)
         if message.content == content:
             return message

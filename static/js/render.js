@@ -279,9 +279,10 @@ export function messageElement(message, { me, names = null }) {
   }
   const extras = [];
   if (mine && !message.deleted_at) {
-    // A hidden message may still be deleted by its sender, not edited.
+    // A hidden message may still be deleted by its sender, not edited; so
+    // may a call's announcement (meetings.js draws its card).
     extras.push(el("div", { class: "message-actions" },
-      message.hidden ? null : el("button", {
+      message.hidden || message.message_type === "meeting" ? null : el("button", {
         type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": gettext("Edit message"),
         "aria-keyshortcuts": "E", text: gettext("Edit"),
       }),

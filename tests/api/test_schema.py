@@ -82,6 +82,10 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/blocks/{user_id}/",
         "/api/messages/{message_id}/preview/",
         "/api/messages/{message_id}/preview/image/",
+        # Video calls (messaging.integrations.meetings.api).
+        "/api/conversations/{conversation_id}/meetings/",
+        "/api/meetings/{meeting_id}/",
+        "/api/meetings/{meeting_id}/join/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 
