@@ -78,6 +78,11 @@ def test_conversation_states_have_no_violations(pair, group, browser, server, co
     tab_to(page, items(page).last)
     assert_accessible(page, "a message focused")
 
+    # The other person comes online: the header says so in green text.
+    open_as(browser, server, console, mentor, path_of(conversation))
+    expect(page.locator("#header-presence")).to_have_attribute("data-status", "online")
+    assert_accessible(page, "the other person online")
+
     # A send refused for good: the failed message with Retry and Discard.
     context.set_offline(True)
     expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
