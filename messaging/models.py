@@ -329,6 +329,10 @@ class AuditAction(models.TextChoices):
     PIN = "message.pin"
     UNPIN = "message.unpin"
     PREVIEW_REMOVE = "preview.remove"
+    # The AI assistant (messaging.integrations.assistant): one row per call
+    # of the endpoint, without the content.
+    ASSISTANT_ANSWER = "assistant.answer"
+    ASSISTANT_SUMMARY = "assistant.summary"
 
 
 class AuditLog(models.Model):

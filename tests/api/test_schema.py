@@ -82,6 +82,7 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/blocks/{user_id}/",
         "/api/messages/{message_id}/preview/",
         "/api/messages/{message_id}/preview/image/",
+        "/api/conversations/{conversation_id}/assistant/summary/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

@@ -3,4 +3,8 @@ catch-all 404. Each integration adds its own module's ``urlpatterns``."""
 
 from django.urls import URLPattern, URLResolver
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from messaging.integrations.assistant import api as assistant_api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    *assistant_api.urlpatterns,
+]
