@@ -236,9 +236,17 @@ def complete(
             raise CallFailed("status", f"The endpoint answered {response.status}.")
         media_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
         if media_type == "text/event-stream":
-            return _read_stream(response, on_text)
-        return _read_json(response)
-    except CallFailed:
+            completion = _read_stream(response, on_text)
+        else:
+            completion = _read_json(response)
+        if watchdog.fired:
+            # The body ended because the watchdog shut the socket.
+            raise CallFailed("timeout", "The endpoint did not finish in time.")
+        return completion
+    except CallFailed as failure:
+        if watchdog.fired and failure.code != "timeout":
+            # A body cut by the watchdog reads as malformed: it was time.
+            raise CallFailed("timeout", "The endpoint did not finish in time.") from None
         raise
     except TimeoutError:
         raise CallFailed("timeout", "The endpoint did not answer in time.") from None

@@ -53,6 +53,7 @@ def fake_ai_process():
     finally:
         process.kill()
         process.wait(timeout=10)
+        process.stdout.close()
 
 
 @pytest.fixture

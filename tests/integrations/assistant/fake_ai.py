@@ -10,6 +10,8 @@ free port and prints the port on its first line.
 * ``json``: one JSON completion, whatever the request asked;
 * ``slow``: reads the request and never answers;
 * ``stall``: streams the first chunk, then never another;
+* ``trickle``: streams a chunk every 0.3 s for a minute (each wait is
+  short; only the total time bounds it);
 * ``error``: ``500`` with a JSON error body;
 * ``malformed``: ``200 application/json`` that is not JSON.
 
@@ -112,6 +114,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         pieces = [answer[i : i + CHUNK_CHARS] for i in range(0, len(answer), CHUNK_CHARS)]
+        if mode == "trickle":
+            for _ in range(200):
+                self._event({"choices": [{"index": 0, "delta": {"content": "."}}]})
+                time.sleep(0.3)
+            return
         for number, piece in enumerate(pieces):
             self._event({"choices": [{"index": 0, "delta": {"content": piece}}]})
             if mode == "stall" and number == 0:

@@ -184,6 +184,15 @@ def test_a_stream_that_stalls_keeps_the_text_so_far_with_a_note(fake_ai, group, 
     assert reply.content.endswith("_(The answer was cut short.)_")
 
 
+def test_a_stream_that_trickles_on_is_cut_at_the_total_timeout(fake_ai, group, people, bot):
+    fake_ai.control("trickle")
+    result = services.answer(bot_id=bot.user_id, message_id=send(people[1], group, "hi").pk)
+    assert result.outcome == "partial"
+    row = AuditLog.objects.get(action=AuditAction.ASSISTANT_ANSWER)
+    assert row.details["error"] == "timeout"
+    assert bot_messages(bot)[0].content.endswith("_(The answer was cut short.)_")
+
+
 def test_a_bot_that_is_not_a_member_answers_nothing_and_calls_nothing(
     fake_ai, group, people, bot, admin
 ):

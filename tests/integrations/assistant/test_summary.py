@@ -58,6 +58,13 @@ def test_a_mentor_gets_a_private_summary_of_what_they_have_not_read(fake_ai, gro
     assert "draft" not in json.dumps(row.details)
 
 
+def test_an_admin_member_may_ask_too(fake_ai, group, people, admin, bot):
+    send(people[1], group, "news for the admin")
+    response = client_of(admin).post(url(group), format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["covered"] == 1
+
+
 def test_after_seq_names_where_the_summary_starts_and_the_cap_keeps_the_latest(
     fake_ai, settings, group, people, bot
 ):
