@@ -16,6 +16,7 @@ from messaging.integrations.assistant import services
 class SummaryIn(serializers.Serializer):
     after_seq = serializers.IntegerField(
         min_value=0,
+        max_value=2**63 - 1,  # a seq is a bigint
         required=False,
         help_text="Summarise the messages after this seq (default: your read cursor).",
     )

@@ -132,7 +132,9 @@ def test_an_assistant_that_is_off_or_failing_is_unavailable(fake_ai, settings, g
     assert off.json()["error"]["message"] == "The AI assistant is not configured."
 
 
-@pytest.mark.parametrize("body", [{"after_seq": -1}, {"after_seq": "soon"}, [1, 2]])
+@pytest.mark.parametrize(
+    "body", [{"after_seq": -1}, {"after_seq": "soon"}, {"after_seq": 2**63}, [1, 2]]
+)
 def test_a_bad_after_seq_is_invalid(fake_ai, group, people, bot, body):
     response = client_of(people[0]).post(url(group), body, format="json")
     assert response.status_code == 400
