@@ -735,3 +735,40 @@ PARLEY_MEETINGS = {
 
 
 # The AI assistant (messaging.integrations.assistant).
+# Off unless AI_BASE_URL names an OpenAI-compatible endpoint (…/v1); see
+# docs/integrations/ai-assistant.md for every setting.
+AI_BASE_URL = env.str("AI_BASE_URL", default="").strip().rstrip("/")
+AI_MODEL = env.str("AI_MODEL", default="").strip()
+AI_API_KEY = env.str("AI_API_KEY", default="")
+# Connecting, and each wait for the next bytes (headers, a streamed chunk).
+AI_TIMEOUT_SECONDS = env.float("AI_TIMEOUT_SECONDS", default=30.0)
+# The whole call, however the endpoint trickles its answer.
+AI_TOTAL_TIMEOUT_SECONDS = env.float("AI_TOTAL_TIMEOUT_SECONDS", default=120.0)
+AI_MAX_HISTORY_MESSAGES = env.int("AI_MAX_HISTORY_MESSAGES", default=20)
+AI_MAX_TOKENS = env.int("AI_MAX_TOKENS", default=800)
+# "auto": ask for a stream, read either answer; "on"/"off": always/never stream.
+AI_STREAM = env.str("AI_STREAM", default="auto").strip().lower()
+# The streamed answer's message is edited at most this often.
+AI_STREAM_EDIT_INTERVAL_SECONDS = env.float("AI_STREAM_EDIT_INTERVAL_SECONDS", default=0.5)
+# The unread messages a summary covers at most (the latest ones).
+AI_SUMMARY_MAX_MESSAGES = env.int("AI_SUMMARY_MAX_MESSAGES", default=200)
+# Summaries one person may ask for (DRF's "count/period": s, m, h, d).
+AI_SUMMARY_RATE = env.str("AI_SUMMARY_RATE", default="20/h")
+# Hosts, addresses or CIDR ranges the endpoint may be on although they are
+# loopback or private (a model served on this machine or the intranet).
+AI_ALLOW = env.list("AI_ALLOW", default=[])
+if AI_STREAM not in ("auto", "on", "off"):
+    raise ImproperlyConfigured("AI_STREAM is auto, on or off.")
+if not (0 < AI_TIMEOUT_SECONDS <= AI_TOTAL_TIMEOUT_SECONDS <= 3600):
+    raise ImproperlyConfigured(
+        "AI_TIMEOUT_SECONDS and AI_TOTAL_TIMEOUT_SECONDS are seconds, over 0, "
+        "the first at most the second, the second at most 3600."
+    )
+if AI_MAX_HISTORY_MESSAGES < 1 or AI_MAX_TOKENS < 1 or AI_SUMMARY_MAX_MESSAGES < 1:
+    raise ImproperlyConfigured(
+        "AI_MAX_HISTORY_MESSAGES, AI_MAX_TOKENS and AI_SUMMARY_MAX_MESSAGES are 1 or more."
+    )
+if AI_STREAM_EDIT_INTERVAL_SECONDS < 0:
+    raise ImproperlyConfigured("AI_STREAM_EDIT_INTERVAL_SECONDS is 0 or more.")
+if AI_BASE_URL and not AI_BASE_URL.lower().startswith(("http://", "https://")):
+    raise ImproperlyConfigured("AI_BASE_URL is an http:// or https:// URL.")

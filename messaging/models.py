@@ -332,6 +332,10 @@ class AuditAction(models.TextChoices):
     # Video calls (messaging.integrations.meetings)
     MEETING_START = "meeting.start"
     MEETING_JOIN = "meeting.join"
+    # The AI assistant (messaging.integrations.assistant): one row per call
+    # of the endpoint, without the content.
+    ASSISTANT_ANSWER = "assistant.answer"
+    ASSISTANT_SUMMARY = "assistant.summary"
 
 
 class AuditLog(models.Model):

@@ -31,6 +31,8 @@ The rules:
 * Change a message: its sender, as a member of a writable conversation.
   Moderate (delete or hide anyone's message, warn, mute, deactivate):
   platform admins and holders of the ``moderate`` permission.
+* Ask the AI assistant for a summary of one's unread messages
+  (``may_summarise``): mentors and admins, as members.
 * Mention everyone (``@all``, ``@here``): mentors and admins, in group and
   support conversations.
 * React to a message (``messaging.threads``): as posting (a member, not
@@ -602,6 +604,31 @@ def check_change_message(user: User, message: Message, *, deleting: bool) -> Non
         # An edit reaches the other person as much as a send; deleting
         # one's own message stays possible.
         check_post(user, conversation)
+
+
+# --- The AI assistant (messaging.integrations.assistant) ---------------------------
+
+
+@_rule
+def may_summarise(
+    user: User, conversation: Conversation, *, membership: Membership = LOOK_UP
+) -> bool:
+    """Ask the conversation's assistant to summarise one's unread messages
+    there: its mentors and admins (by platform role), as members."""
+    return user.role in (Role.MENTOR, Role.ADMIN) and may_read(
+        user, conversation, membership=membership
+    )
+
+
+def check_summarise(
+    user: User, conversation: Conversation, *, membership: Membership = LOOK_UP
+) -> None:
+    """Raise unless ``user`` ``may_summarise`` ``conversation``: a
+    non-member is told it does not exist (``check_read``), a member of
+    another role ``AccessDenied``."""
+    check_read(user, conversation, membership=membership)
+    if not may_summarise(user, conversation, membership=membership):
+        raise AccessDenied(_("Only mentors and admins can ask the assistant for a summary."))
 
 
 # --- Mentions ---------------------------------------------------------------------

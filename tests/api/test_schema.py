@@ -86,6 +86,7 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/conversations/{conversation_id}/meetings/",
         "/api/meetings/{meeting_id}/",
         "/api/meetings/{meeting_id}/join/",
+        "/api/conversations/{conversation_id}/assistant/summary/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 
