@@ -329,6 +329,11 @@ class AuditAction(models.TextChoices):
     PIN = "message.pin"
     UNPIN = "message.unpin"
     PREVIEW_REMOVE = "preview.remove"
+    # Reminders and the calendar feed (messaging.integrations.reminders, .calendar)
+    REMINDER_CREATE = "reminder.create"
+    REMINDER_SNOOZE = "reminder.snooze"
+    REMINDER_CANCEL = "reminder.cancel"
+    CALENDAR_FEED_ROTATE = "calendar.rotate"
 
 
 class AuditLog(models.Model):

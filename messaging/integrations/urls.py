@@ -3,4 +3,9 @@ webhooks). Each integration adds its own module's ``urlpatterns``."""
 
 from django.urls import URLPattern, URLResolver
 
+from messaging.integrations.calendar import urls as calendar_urls
+from messaging.integrations.reminders import urls as reminders_urls
+
 urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns += reminders_urls.urlpatterns
+urlpatterns += calendar_urls.urlpatterns
