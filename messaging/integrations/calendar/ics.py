@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from icalendar import Alarm, Calendar, Event
+from icalendar import Alarm, Calendar, Event, vDuration
 
 from messaging.integrations.calendar.selectors import FeedItems
 from messaging.integrations.models import Meeting, Reminder, ScheduledMessage
@@ -51,7 +51,7 @@ def _calendar(name: str) -> Calendar:
     calendar.add("x-wr-calname", name)
     refresh = dt.timedelta(minutes=settings.CALENDAR_FEED["REFRESH_MINUTES"])
     calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", refresh)
+    calendar.add("x-published-ttl", vDuration(refresh))
     return calendar
 
 
