@@ -21,6 +21,7 @@ import { ModerationWarnings } from "./warnings.js";
 import { inMainStream, wireThreads } from "./threads.js";
 import { wireFormatting } from "./format.js";
 import { wireMessageExtras } from "./reactions.js";
+import { wireReminders } from "./reminders.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -57,6 +58,7 @@ export class ConversationView {
     // (reactions.js) register their message decorators before anything renders.
     this.threads = wireThreads(this);
     this.extras = wireMessageExtras(this);
+    wireReminders();
     this.cursor = 0; // every seq up to here is held
     this.list = document.getElementById("message-list");
     this.outboxList = document.getElementById("outbox-list");

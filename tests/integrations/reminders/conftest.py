@@ -8,6 +8,9 @@ from rest_framework.test import APIClient
 from accounts.models import Role
 from messaging import services
 
+# The browser tests' fixtures, for test_browser.py.
+from tests.browser.conftest import browser, console, eager_server, pair  # noqa: F401
+
 
 @pytest.fixture
 def api():
