@@ -7,11 +7,13 @@ import datetime as dt
 from django.urls import path
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.models import User
+from messaging.api import serializers as s
 from messaging.api.views import ParleyAPIView, _errors, _take_send_token, _valid
 from messaging.errors import InvalidInput
 from messaging.integrations.models import Reminder
@@ -63,19 +65,18 @@ def _one(reminder: Reminder, user: User) -> dict:
     return reminder_payload(reminder, readable=_readable_conversations(user, [reminder]))
 
 
-class _TimeFields(serializers.Serializer):
-    remind_at = serializers.CharField(
-        required=False, max_length=64, help_text="ISO 8601 with an offset or Z."
-    )
-    preset = serializers.ChoiceField(
-        required=False,
-        choices=list(presets.PRESETS),
-        help_text="Computed in your time zone (User.time_zone).",
-    )
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AwareDateTimeField(serializers.Field):
+    """An ISO 8601 date and time with its offset (or ``Z``): a time without
+    one would be read in a zone the client did not choose."""
 
-    def validate_remind_at(self, value: str) -> dt.datetime:
+    MAX_CHARS = 64
+
+    def to_internal_value(self, data) -> dt.datetime:
+        if not isinstance(data, str) or len(data) > self.MAX_CHARS:
+            raise serializers.ValidationError(_("Not an ISO 8601 date and time."))
         try:
-            parsed = parse_datetime(value.strip())
+            parsed = parse_datetime(data.strip())
         except ValueError:
             parsed = None
         if parsed is None:
@@ -83,6 +84,20 @@ class _TimeFields(serializers.Serializer):
         if parsed.tzinfo is None:
             raise serializers.ValidationError(_("Give a time zone (an offset or Z)."))
         return parsed
+
+    def to_representation(self, value: dt.datetime) -> str:
+        return value.isoformat()
+
+
+class _TimeFields(s.InputSerializer):
+    remind_at = AwareDateTimeField(
+        required=False, help_text="ISO 8601 with an offset or Z, in the future."
+    )
+    preset = serializers.ChoiceField(
+        required=False,
+        choices=list(presets.PRESETS),
+        help_text="Computed in your time zone (User.time_zone).",
+    )
 
 
 class ReminderIn(_TimeFields):
