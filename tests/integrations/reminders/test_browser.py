@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from messaging.integrations.models import Reminder, ReminderState
 from messaging.integrations.reminders import services
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import off_loop, open_as, screenshot, send_as
 
 pytestmark = [
@@ -43,6 +44,7 @@ def test_a_reminder_set_from_a_message_rings_the_bell_when_it_fires(pair, browse
     expect(dialog.get_by_label("At a time I choose")).to_be_checked()
     dialog.get_by_label("Note (optional)").fill("Ask about the format")
     screenshot(page, "reminder-dialog.png")
+    assert_accessible(page, "the reminder dialog", within="#reminder-dialog")
     dialog.get_by_role("button", name="Set reminder").click()
     expect(dialog).to_be_hidden()
 
@@ -72,6 +74,8 @@ def test_a_reminder_set_from_a_message_rings_the_bell_when_it_fires(pair, browse
     expect(page.locator("#calendar-url")).to_have_value(
         re.compile(r"/calendar/[A-Za-z0-9_-]{43}\.ics$")
     )
+    assert_accessible(page, "the Reminders page")
+    screenshot(page, "reminders-page.png")
     listed.get_by_role("button", name="Snooze").click()
     expect(listed).to_contain_text("Pending")
     assert off_loop(lambda: Reminder.objects.get(pk=reminder.pk).state) == ReminderState.PENDING

@@ -249,3 +249,19 @@ def test_a_hidden_message_takes_no_reminder(student, message, admin_user):
     actions.hide_message(moderator=admin_user, message_id=message.pk, note="spam")
     with pytest.raises(MessageHidden):
         services.create_reminder(user=student, message_id=message.pk, remind_at=soon())
+
+
+def test_beat_runs_the_sweep_every_few_seconds():
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from config.celery import app
+
+    call_command("setup_periodic_tasks", stdout=StringIO())
+    task = PeriodicTask.objects.get(task="messaging.integrations.reminders.tasks.sweep_reminders")
+    assert task.enabled
+    assert (task.interval.every, task.interval.period) == (5, IntervalSchedule.SECONDS)
+    app.loader.import_default_modules()  # what a worker loads: messaging.tasks
+    assert task.task in app.tasks
