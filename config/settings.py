@@ -703,7 +703,22 @@ WHITENOISE_AUTOREFRESH = EMBEDDED
 # Scheduled messages and reminders (messaging.integrations.scheduling).
 
 
-# The calendar feed (messaging.integrations.calendar).
+# The calendar feed (messaging.integrations.calendar), and reminders
+# (messaging.integrations.reminders; docs/integrations/reminders-and-calendar.md).
+REMINDERS = {
+    # How far ahead a reminder may be set.
+    "MAX_DAYS_AHEAD": env.int("REMINDERS_MAX_DAYS_AHEAD", default=366),
+    # Pending reminders one person may have at once.
+    "MAX_PENDING": env.int("REMINDERS_MAX_PENDING", default=500),
+    # Reminders one sweep transaction claims and fires at a time.
+    "SWEEP_BATCH": env.int("REMINDERS_SWEEP_BATCH", default=100),
+}
+CALENDAR_FEED = {
+    # Meetings that started up to this many days ago stay in the feed.
+    "PAST_DAYS": env.int("CALENDAR_FEED_PAST_DAYS", default=30),
+    # How often calendar programs are asked to fetch the feed again (minutes).
+    "REFRESH_MINUTES": env.int("CALENDAR_FEED_REFRESH_MINUTES", default=15),
+}
 
 
 # Video calls (messaging.integrations.meetings; docs/integrations/video-calls.md).

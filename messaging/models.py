@@ -336,6 +336,11 @@ class AuditAction(models.TextChoices):
     # of the endpoint, without the content.
     ASSISTANT_ANSWER = "assistant.answer"
     ASSISTANT_SUMMARY = "assistant.summary"
+    # Reminders and the calendar feed (messaging.integrations.reminders, .calendar)
+    REMINDER_CREATE = "reminder.create"
+    REMINDER_SNOOZE = "reminder.snooze"
+    REMINDER_CANCEL = "reminder.cancel"
+    CALENDAR_FEED_ROTATE = "calendar.rotate"
 
 
 class AuditLog(models.Model):

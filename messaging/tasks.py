@@ -22,3 +22,4 @@ def sweep_presence() -> int:
 # tasks through this module.
 from messaging.files.tasks import make_preview, purge_files  # noqa: E402, F401
 from messaging.integrations.assistant.tasks import answer_message  # noqa: E402, F401
+from messaging.integrations.reminders.tasks import sweep_reminders  # noqa: E402, F401

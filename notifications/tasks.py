@@ -16,6 +16,17 @@ def send_missed_messages(self, conversation_id: str, user_id: str) -> bool:
 
 
 @shared_task(bind=True, acks_late=True)
+def send_notification_email(self, notification_id: str) -> bool:
+    """Email one notification of a kind with an email of its own (a
+    reminder; ``services.notification_email``); safe to run twice."""
+    from notifications.services import notification_email
+
+    return notification_email.send_notification_email(
+        notification_id=notification_id, run_id=self.request.id or ""
+    )
+
+
+@shared_task(bind=True, acks_late=True)
 def send_due_digests(self) -> int:
     """Send the digests whose local hour is now (beat runs this every 15
     minutes); safe to run twice in the same hour."""

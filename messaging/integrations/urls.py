@@ -3,6 +3,12 @@ webhooks). Each integration adds its own module's ``urlpatterns``."""
 
 from django.urls import URLPattern, URLResolver
 
+from messaging.integrations.calendar import urls as calendar_urls
 from messaging.integrations.meetings import urls as meetings_urls
+from messaging.integrations.reminders import urls as reminders_urls
 
-urlpatterns: list[URLPattern | URLResolver] = [*meetings_urls.urlpatterns]
+urlpatterns: list[URLPattern | URLResolver] = [
+    *calendar_urls.urlpatterns,
+    *meetings_urls.urlpatterns,
+    *reminders_urls.urlpatterns,
+]

@@ -27,7 +27,7 @@ from notifications.models import Channel, Kind, Notification
 from notifications.selectors import fanout as selectors
 from notifications.selectors import feed as feed_selectors
 from notifications.selectors.fanout import Audience
-from notifications.services import missed_email, push
+from notifications.services import missed_email, notification_email, push
 
 EXCERPT_LENGTH = 200
 
@@ -145,10 +145,13 @@ def notify(
     message: Message | None = None,
     actor: User | None = None,
     data: dict | None = None,
+    ignore_mutes: bool = False,
 ) -> Notification | None:
     """Notify one person of one thing (support status changes and other
     single events): their preferences and mutes decide the channels, as in
-    the fan-out. Returns the notification, or None when no channel is on."""
+    the fan-out. ``ignore_mutes``: something the person asked for
+    themselves (a reminder) reaches them in a muted conversation too.
+    Returns the notification, or None when no channel is on."""
     if kind not in Kind.values:
         raise ValueError(f"Unknown notification kind {kind!r}.")
     conversation_id = conversation_id or (message.conversation_id if message else None)
@@ -159,6 +162,8 @@ def notify(
         if not audience.user_ids:
             # Not (or no longer) a member: preferences still apply.
             audience.user_ids = [user.pk]
+        if ignore_mutes:
+            audience.mutes = {}
     else:
         from notifications.selectors.preferences import preferences_for
 
@@ -260,8 +265,12 @@ def _hand_off(
     pushed = [n for n in stored if Channel.PUSH.value in channels[(n.user_id, n.kind)]]
     if pushed:
         push.enqueue_for(pushed)
-    emailed = sorted(
-        {str(n.user_id) for n in stored if Channel.EMAIL.value in channels[(n.user_id, n.kind)]}
-    )
+    mailed = [n for n in stored if Channel.EMAIL.value in channels[(n.user_id, n.kind)]]
+    # Kinds with an email of their own (a reminder); the others are told by
+    # the conversation's missed-message email.
+    own = [n for n in mailed if n.kind in notification_email.KINDS]
+    if own:
+        notification_email.schedule_for(own)
+    emailed = sorted({str(n.user_id) for n in mailed if n.kind not in notification_email.KINDS})
     if emailed and conversation_id is not None:
         missed_email.schedule_for(conversation_id=conversation_id, user_ids=emailed)

@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from messaging import events
 from messaging.errors import NotFound
+from messaging.integrations.models import Reminder
 from messaging.models import Message
 from notifications.models import Kind, Notification
 from notifications.selectors import feed as feed_selectors
@@ -109,6 +110,12 @@ def message_deleted(*, message_id: UUID) -> int:
     (``notification.read`` with ``removed``) and get the new count. Called
     by the delete service in its transaction."""
     rows = Notification.objects.filter(message_id=message_id, kind__in=_ABOUT_MESSAGES)
+    # Reminders name their message in ``data`` (a reminder fires once per
+    # snooze): those of the people who set one on it go too.
+    reminded = Reminder.objects.filter(message_id=message_id).values("user_id")
+    rows = rows | Notification.objects.filter(
+        kind=Kind.REMINDER, user_id__in=reminded, data__message_id=str(message_id)
+    )
     shown = list(rows.filter(in_app=True).values_list("user_id", "id"))
     removed, _ = rows.delete()
     by_user: dict[UUID, list[UUID]] = {}

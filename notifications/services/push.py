@@ -280,7 +280,9 @@ def _still_wanted(
 
 
 def _excerpt(notification: Notification) -> str:
-    text = str((notification.data or {}).get("excerpt") or "")
+    data = notification.data or {}
+    # A reminder about a message no longer readable shows the person's note.
+    text = str(data.get("excerpt") or data.get("note") or "")
     if not text and notification.message is not None:
         text = notification.message.content
     text = " ".join(text.split())
@@ -303,6 +305,9 @@ def _title(notification: Notification, actor: str, place: str) -> str:
         )
     elif kind == Kind.SUPPORT:
         title = _("Support request: %(place)s") if place else _("Support request")
+    elif kind == Kind.REMINDER:
+        # A reminder the person set: what it is about is the body.
+        return _("Reminder")
     elif place:
         title = _("%(actor)s in %(place)s")
     else:
@@ -328,11 +333,14 @@ def _payload(notification: Notification, preference: NotificationPreference) -> 
     place = conversation.title if conversation is not None and conversation.title else ""
     if not preference.push_show_content:
         title = "Parley"
-        body = (
-            _("%(actor)s added you to a conversation")
-            if notification.kind == Kind.ADDED
-            else _("New message from %(actor)s")
-        ) % {"actor": actor}
+        if notification.kind == Kind.REMINDER:
+            body = _("You have a reminder.")
+        else:
+            body = (
+                _("%(actor)s added you to a conversation")
+                if notification.kind == Kind.ADDED
+                else _("New message from %(actor)s")
+            ) % {"actor": actor}
     else:
         title = _title(notification, actor, place)
         body = _excerpt(notification) or _status_label(notification) or _("Open Parley to see it.")

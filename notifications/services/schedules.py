@@ -39,6 +39,16 @@ PERIODIC_TASKS = (
         ),
     ),
     Periodic(
+        name="reminders: fire due reminders",
+        task="messaging.integrations.reminders.tasks.sweep_reminders",
+        every=5,
+        period=IntervalSchedule.SECONDS,
+        description=(
+            "Every 5 seconds: each pending reminder whose time has come fires once "
+            "(a reminder notification, by the person's channels)."
+        ),
+    ),
+    Periodic(
         name="files: purge expired uploads and deleted messages' files",
         task="messaging.files.tasks.purge_files",
         every=1,

@@ -42,8 +42,16 @@ function describe(n) {
     case "group": return say(where ? gettext("%(who)s wrote in %(where)s") : gettext("%(who)s wrote"));
     case "added": return say(where ? gettext("%(who)s added you to %(where)s") : gettext("%(who)s added you to a conversation"));
     case "support": return say(status ? gettext("Support request updated: %(status)s") : gettext("Support request updated"));
+    case "reminder": return where ? say(gettext("Reminder about a message in %(where)s")) : gettext("Reminder about a message");
     default: return where ? say(gettext("%(who)s in %(where)s")) : who;
   }
+}
+
+/** What a notification quotes: its message's excerpt, or a reminder's
+ * own note when its message is no longer there to quote. */
+function excerptOf(n) {
+  if (!n.data) return "";
+  return n.data.excerpt || (n.kind === "reminder" ? n.data.note : "") || "";
 }
 
 export class Bell {
@@ -214,7 +222,7 @@ export class Bell {
     const unread = !n.read_at;
     const body = [
       el("span", { class: "bell-title", text: describe(n) }),
-      n.data && n.data.excerpt ? el("span", { class: "bell-excerpt", dir: "auto", text: n.data.excerpt }) : null,
+      excerptOf(n) ? el("span", { class: "bell-excerpt", dir: "auto", text: excerptOf(n) }) : null,
       el("time", { datetime: n.created_at, title: formatFull(created), text: formatShort(created) }),
     ];
     const main = n.url
@@ -241,7 +249,7 @@ export class Bell {
     if (!("Notification" in window) || Notification.permission !== "granted") return;
     try {
       const alert = new Notification(describe(n), {
-        body: (n.data && n.data.excerpt) || "", tag: n.id, icon: "/static/img/parley.svg",
+        body: excerptOf(n), tag: n.id, icon: "/static/img/parley.svg",
       });
       alert.addEventListener("click", () => {
         window.focus();

@@ -22,6 +22,7 @@ import { inMainStream, wireThreads } from "./threads.js";
 import { wireFormatting } from "./format.js";
 import { wireMessageExtras } from "./reactions.js";
 import { wireMeetings } from "./meetings.js";
+import { wireReminders } from "./reminders.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -59,6 +60,7 @@ export class ConversationView {
     this.threads = wireThreads(this);
     this.extras = wireMessageExtras(this);
     wireMeetings(); // video calls: the call button, and call cards
+    wireReminders();
     this.cursor = 0; // every seq up to here is held
     this.list = document.getElementById("message-list");
     this.outboxList = document.getElementById("outbox-list");

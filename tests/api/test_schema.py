@@ -87,6 +87,13 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/meetings/{meeting_id}/",
         "/api/meetings/{meeting_id}/join/",
         "/api/conversations/{conversation_id}/assistant/summary/",
+        # Reminders and the calendar feed (messaging.integrations.reminders, .calendar).
+        "/api/reminders/",
+        "/api/reminders/{reminder_id}/",
+        "/api/reminders/{reminder_id}/ics",
+        "/api/calendar/feed/",
+        "/api/calendar/feed/rotate/",
+        "/api/meetings/{meeting_id}/ics",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

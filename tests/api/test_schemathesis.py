@@ -74,6 +74,11 @@ CROSS_FIELD_REFUSALS = {
     "messages_report": "one's own message or a system message; details with a character "
     "the API refuses in any text",
     "blocks_create": "blocking oneself",
+    # Reminders (messaging.integrations.reminders.api).
+    "reminders_create": "remind_at and preset: exactly one; a time in the future and within "
+    "REMINDERS_MAX_DAYS_AHEAD; a note with a character the API refuses in any text",
+    "reminders_snooze": "remind_at and preset: at most one, or a note; a time in the future "
+    "and within REMINDERS_MAX_DAYS_AHEAD",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # Refusals of what a file holds, which a schema cannot describe: an upload

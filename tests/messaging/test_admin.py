@@ -127,6 +127,11 @@ def populated(superuser):
         Pin.objects.create(message=reported, conversation=direct, pinned_by=reader)
     if not LinkPreview.objects.exists():
         LinkPreview.objects.create(message=reported, url="https://example.com/")
+    # Reminders and calendar feeds (messaging.integrations.reminders).
+    from messaging.integrations.models import CalendarFeed, Reminder
+
+    Reminder.objects.create(user=reader, message=reported, remind_at=now, note="read it")
+    CalendarFeed.objects.create(user=reader, token="admin-page-test-token")
 
 
 @pytest.fixture

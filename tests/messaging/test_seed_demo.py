@@ -70,18 +70,27 @@ def test_seed_demo_creates_the_demo_and_prints_the_logins(client):
     assert DEMO_PASSWORD in output
     for email, name, _ in PEOPLE:
         assert email in output and name in output
-    roles = list(User.objects.values_list("role", flat=True))
+    # The people; the integrations' bots are users of their own role.
+    roles = list(User.objects.exclude(role=Role.BOT).values_list("role", flat=True))
     assert sorted(roles) == sorted(role for _, _, role in PEOPLE)
+    assert User.objects.filter(role=Role.BOT).exists()
     assert roles.count(Role.STUDENT) == 4 and roles.count(Role.MENTOR) == 2
     assert MentorAssignment.objects.count() == 4
     chosen = dict(User.objects.exclude(language="").values_list("email", "language"))
     assert chosen == {"theo@parley.test": "es", "tara@parley.test": "ar"}
     assert set(Conversation.objects.values_list("type", flat=True)) == set(ConversationType.values)
     seeded = Message.objects.filter(conversation__support_request__isnull=True)
-    # The lines, the files' messages, the line in the moderation queue, and
-    # the formatted plan with its thread.
+    # The lines, the files' messages, the line in the moderation queue, the
+    # formatted plan with its thread, and what the integrations posted: the
+    # meeting's message and the notice that the assistant joined the group.
+    integrations = 1 + 1
     assert seeded.count() == (
-        sum(len(c[4]) for c in CONVERSATIONS) + len(FILES) + 1 + 1 + len(THREAD_REPLIES)
+        sum(len(c[4]) for c in CONVERSATIONS)
+        + len(FILES)
+        + 1
+        + 1
+        + len(THREAD_REPLIES)
+        + integrations
     )
     [case] = ModerationCase.objects.select_related("message", "sender")
     assert case.status == "open" and case.report_count == 1

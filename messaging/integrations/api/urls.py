@@ -4,9 +4,13 @@ catch-all 404. Each integration adds its own module's ``urlpatterns``."""
 from django.urls import URLPattern, URLResolver
 
 from messaging.integrations.assistant import api as assistant_api
+from messaging.integrations.calendar import api as calendar_api
 from messaging.integrations.meetings import api as meetings_api
+from messaging.integrations.reminders import api as reminders_api
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *assistant_api.urlpatterns,
+    *calendar_api.urlpatterns,
     *meetings_api.urlpatterns,
+    *reminders_api.urlpatterns,
 ]

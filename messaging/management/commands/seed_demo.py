@@ -21,6 +21,9 @@ from accounts import services as account_services
 from accounts.models import Role, User
 from messaging import services
 from messaging.files.services.uploads import create_upload
+from messaging.integrations.assistant import demo as assistant_demo
+from messaging.integrations.meetings import demo as meetings_demo
+from messaging.integrations.reminders import demo as reminders_demo
 from messaging.management import demo_files
 from messaging.models import (
     Conversation,
@@ -223,6 +226,13 @@ REPORTED_LINE = ("sam@parley.test", "Honestly Sofia, a data pipeline is a stupid
 REPORTER = "sofia@parley.test"
 
 
+INTEGRATION_SEEDS = (
+    meetings_demo.seed_demo,
+    reminders_demo.seed_demo,
+    assistant_demo.seed_demo,
+)
+
+
 def _schedule(conversation_id: uuid.UUID, user_ids: list) -> None:
     missed_email.schedule_for(conversation_id=conversation_id, user_ids=user_ids)
 
@@ -237,6 +247,10 @@ class Command(BaseCommand):
         self._seed_files(users)
         self._seed_moderation_case(users)
         self._seed_thread_and_reactions(users)
+        # A scheduled message, a reminder, a meeting, a webhook that has
+        # posted, bots (docs/integrations.md): each integration seeds its own.
+        for seed in INTEGRATION_SEEDS:
+            seed(users)
         # Last, so the demo's own lines are not held to them.
         self._seed_filter_rules()
 

@@ -1,0 +1,126 @@
+"""The reminders' REST API: shapes, and bad input answered clearly."""
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from messaging.integrations.models import Reminder, ReminderState
+from messaging.integrations.reminders import services
+
+pytestmark = pytest.mark.django_db
+
+
+def iso(minutes: int) -> str:
+    return (timezone.now() + dt.timedelta(minutes=minutes)).isoformat()
+
+
+def test_set_list_read_snooze_and_cancel(api, student, message):
+    client = api(student)
+    made = client.post(
+        "/api/reminders/",
+        {"message_id": str(message.pk), "preset": "in_1_hour", "note": "reply"},
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert body["state"] == "pending"
+    assert body["note"] == "reply"
+    assert body["excerpt"] == "Please read chapter 4 before Friday"
+    assert body["url"] == f"/c/{message.conversation_id}/#seq-{message.seq}"
+    reminder_id = body["id"]
+
+    listed = client.get("/api/reminders/").json()
+    assert [r["id"] for r in listed["reminders"]] == [reminder_id]
+    assert "tomorrow_9" in listed["presets"]
+    assert client.get(f"/api/reminders/{reminder_id}/").json()["id"] == reminder_id
+
+    snoozed = client.patch(f"/api/reminders/{reminder_id}/", {"remind_at": iso(300)}, format="json")
+    assert snoozed.status_code == 200, snoozed.content
+    assert snoozed.json()["remind_at"] != body["remind_at"]
+
+    assert client.delete(f"/api/reminders/{reminder_id}/").status_code == 204
+    assert client.delete(f"/api/reminders/{reminder_id}/").status_code == 204
+    assert client.get("/api/reminders/").json()["reminders"] == []
+    assert client.get(f"/api/reminders/{reminder_id}/").status_code == 404
+
+
+def test_fired_reminders_stay_listed(api, student, message):
+    reminder = services.create_reminder(
+        user=student, message_id=message.pk, remind_at=timezone.now() + dt.timedelta(minutes=5)
+    )
+    services.fire_reminder(reminder_id=reminder.pk)
+    [listed] = api(student).get("/api/reminders/").json()["reminders"]
+    assert listed["state"] == "fired" and listed["fired_at"]
+
+
+def test_someone_elses_reminder_is_not_found(api, student, outsider, message):
+    reminder = services.create_reminder(
+        user=student, message_id=message.pk, remind_at=timezone.now() + dt.timedelta(hours=1)
+    )
+    client = api(outsider)
+    missing = client.get(f"/api/reminders/{uuid.uuid4()}/")
+    for response in (
+        client.get(f"/api/reminders/{reminder.pk}/"),
+        client.patch(f"/api/reminders/{reminder.pk}/", {"preset": "in_1_hour"}, format="json"),
+        client.delete(f"/api/reminders/{reminder.pk}/"),
+        client.get(f"/api/reminders/{reminder.pk}/ics"),
+    ):
+        assert response.status_code == 404
+        assert response.json() == missing.json()
+    assert client.get("/api/reminders/").json()["reminders"] == []
+    assert Reminder.objects.get().state == ReminderState.PENDING
+
+
+def test_an_invisible_message_answers_as_a_missing_one(api, outsider, message):
+    client = api(outsider)
+    invisible = client.post(
+        "/api/reminders/", {"message_id": str(message.pk), "preset": "in_1_hour"}, format="json"
+    )
+    missing = client.post(
+        "/api/reminders/", {"message_id": str(uuid.uuid4()), "preset": "in_1_hour"}, format="json"
+    )
+    assert invisible.status_code == missing.status_code == 404
+    assert invisible.json() == missing.json()
+    assert invisible.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"preset": "someday"}, "preset"),
+        ({"remind_at": "tomorrow morning"}, "remind_at"),
+        ({"remind_at": "2030-01-01T09:00:00"}, "remind_at"),  # no zone
+        ({"remind_at": "2001-01-01T09:00:00Z"}, None),  # past
+        ({}, None),
+        ({"preset": "in_1_hour", "remind_at": "2030-01-01T09:00:00Z"}, None),
+        ({"preset": "in_1_hour", "note": "x" * 501}, "note"),
+        ({"preset": ["in_1_hour"]}, "preset"),
+    ],
+)
+def test_bad_input_is_a_clear_400(api, student, message, body, field):
+    response = api(student).post(
+        "/api/reminders/", {"message_id": str(message.pk), **body}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    if field:
+        assert field in str(error.get("fields", error))
+    assert not Reminder.objects.exists()
+
+
+def test_a_malformed_body_or_id(api, student, message):
+    client = api(student)
+    broken = client.post("/api/reminders/", "{not json", content_type="application/json")
+    assert broken.status_code == 400
+    no_uuid = client.post(
+        "/api/reminders/", {"message_id": "42", "preset": "in_1_hour"}, format="json"
+    )
+    assert no_uuid.status_code == 400
+    assert client.get("/api/reminders/not-a-uuid/").status_code == 404
+
+
+def test_anonymous_is_refused(api):
+    assert api().get("/api/reminders/").status_code == 401

@@ -1,0 +1,82 @@
+"""In real Chromium: set a reminder from a message's quick actions with a
+custom near time, run the sweep, and see it ring the bell live; then the
+Reminders page lists it, fired."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from messaging.integrations.models import Reminder, ReminderState
+from messaging.integrations.reminders import services
+from tests.browser.accessibility import assert_accessible
+from tests.browser.conftest import off_loop, open_as, screenshot, send_as
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.services,
+    pytest.mark.browser,
+]
+
+
+@pytest.fixture
+def server(eager_server):
+    return eager_server
+
+
+def test_a_reminder_set_from_a_message_rings_the_bell_when_it_fires(pair, browser, server, console):
+    mentor, student, conversation = pair
+    message = send_as(mentor, conversation, "Submit the lab report by Thursday")
+    context, page = open_as(
+        browser, server, console, student, f"/c/{conversation.pk}/", time_zone="UTC"
+    )
+    item = page.locator(f"#m-{message.pk}")
+    item.hover()
+    item.get_by_role("button", name="Remind me about this message").click()
+
+    dialog = page.get_by_role("dialog", name="Remind me about this message")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Tomorrow at 9:00")).to_be_visible()
+    near = timezone.now().astimezone(dt.UTC) + dt.timedelta(minutes=3)
+    dialog.get_by_label("Date and time").fill(near.strftime("%Y-%m-%dT%H:%M"))
+    expect(dialog.get_by_label("At a time I choose")).to_be_checked()
+    dialog.get_by_label("Note (optional)").fill("Ask about the format")
+    screenshot(page, "reminder-dialog.png")
+    assert_accessible(page, "the reminder dialog", within="#reminder-dialog")
+    dialog.get_by_role("button", name="Set reminder").click()
+    expect(dialog).to_be_hidden()
+
+    reminder = off_loop(lambda: Reminder.objects.get(user=student))
+    assert reminder.message_id == message.pk
+    assert reminder.remind_at == near.replace(second=0, microsecond=0)
+    assert reminder.note == "Ask about the format"
+
+    expect(page.locator("#bell-count")).to_have_attribute("data-count", "0")
+    fired = off_loop(
+        lambda: services.fire_due_reminders(now=reminder.remind_at + dt.timedelta(seconds=1))
+    )
+    assert fired == 1
+    # Live, through the socket: no reload.
+    expect(page.locator("#bell-count")).to_have_attribute("data-count", "1")
+    page.locator("#bell-button").click()
+    entry = page.locator("#bell-list li[data-kind='reminder']")
+    expect(entry).to_contain_text("Reminder about a message")
+    expect(entry).to_contain_text("Submit the lab report by Thursday")
+    screenshot(page, "reminder-fired-bell.png")
+
+    page.goto(f"{server.http_url}/reminders/")
+    listed = page.locator("li.reminder-item")
+    expect(listed).to_have_count(1)
+    expect(listed).to_contain_text("Fired")
+    expect(listed).to_contain_text("Ask about the format")
+    expect(page.locator("#calendar-url")).to_have_value(
+        re.compile(r"/calendar/[A-Za-z0-9_-]{43}\.ics$")
+    )
+    assert_accessible(page, "the Reminders page")
+    screenshot(page, "reminders-page.png")
+    listed.get_by_role("button", name="Snooze").click()
+    expect(listed).to_contain_text("Pending")
+    assert off_loop(lambda: Reminder.objects.get(pk=reminder.pk).state) == ReminderState.PENDING
+    context.close()
