@@ -329,6 +329,12 @@ class AuditAction(models.TextChoices):
     PIN = "message.pin"
     UNPIN = "message.unpin"
     PREVIEW_REMOVE = "preview.remove"
+    # Scheduled messages (messaging.integrations.scheduling)
+    SCHEDULED_CREATE = "scheduled.create"
+    SCHEDULED_EDIT = "scheduled.edit"
+    SCHEDULED_CANCEL = "scheduled.cancel"
+    SCHEDULED_SEND = "scheduled.send"
+    SCHEDULED_FAIL = "scheduled.fail"
 
 
 class AuditLog(models.Model):

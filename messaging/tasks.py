@@ -21,3 +21,4 @@ def sweep_presence() -> int:
 # The files package's tasks live beside its code; the worker finds an app's
 # tasks through this module.
 from messaging.files.tasks import make_preview, purge_files  # noqa: E402, F401
+from messaging.integrations.scheduling.tasks import send_due_scheduled_messages  # noqa: E402, F401

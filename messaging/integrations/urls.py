@@ -3,4 +3,6 @@ webhooks). Each integration adds its own module's ``urlpatterns``."""
 
 from django.urls import URLPattern, URLResolver
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from messaging.integrations.scheduling import views as scheduling_views
+
+urlpatterns: list[URLPattern | URLResolver] = [*scheduling_views.urlpatterns]
