@@ -174,7 +174,7 @@ function wireScheduledPage() {
       });
       editing.querySelector("[data-scheduled-content]").textContent = saved.content;
       const time = editing.querySelector("[data-scheduled-time]");
-      time.dateTime = saved.send_at;
+      time.dataset.datetime = saved.send_at;
       time.textContent = showTime(saved.send_at, saved.time_zone);
       editing.dataset.local = saved.send_at_local.slice(0, 16);
       dialog.close();

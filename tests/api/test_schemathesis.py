@@ -74,6 +74,10 @@ CROSS_FIELD_REFUSALS = {
     "messages_report": "one's own message or a system message; details with a character "
     "the API refuses in any text",
     "blocks_create": "blocking oneself",
+    # Scheduled messages (messaging.integrations.scheduling.api).
+    "scheduled_messages_create": "a send_at that is not a date and time Python reads, is "
+    "past, more than SCHEDULED_MESSAGES_MAX_DAYS ahead, or skipped by the clocks in time_zone",
+    "scheduled_messages_edit": "as for creating; a body with neither content nor send_at",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # Refusals of what a file holds, which a schema cannot describe: an upload

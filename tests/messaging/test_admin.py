@@ -127,6 +127,11 @@ def populated(superuser):
         Pin.objects.create(message=reported, conversation=direct, pinned_by=reader)
     if not LinkPreview.objects.exists():
         LinkPreview.objects.create(message=reported, url="https://example.com/")
+    # A scheduled message (messaging.integrations.scheduling; idempotent).
+    from accounts.models import User
+    from messaging.integrations.scheduling.demo import seed_demo as seed_scheduled
+
+    seed_scheduled({user.email: user for user in User.objects.all()})
 
 
 @pytest.fixture

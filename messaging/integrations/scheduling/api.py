@@ -5,17 +5,17 @@ thin views over ``services`` and ``selectors``, mounted by
 and ``too_many_scheduled`` 409), shaped by ``messaging.api.errors``."""
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from accounts.services import time_zone_names
 from messaging.api.serializers import (
     ContentField,
     ErrorOut,
     InputSerializer,
     TextField,
     UUIDField,
-    _parsed,
 )
 from messaging.api.views import ParleyAPIView, _take_send_token
 from messaging.errors import InvalidInput
@@ -61,19 +61,29 @@ class _TimedIn(InputSerializer):
         return attrs
 
 
-class TimeZoneField(TextField):
-    def to_internal_value(self, data):
-        return _parsed(validation.clean_time_zone, data)
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": 64,
+        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}",
+    }
+)
+class SendAtField(TextField):
+    """ISO-8601 text, read by ``validation.parse_send_at`` once the zone is known."""
+
+
+def _time_zone_field(**kwargs) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=time_zone_names(), **kwargs)
 
 
 class ScheduledCreateIn(_TimedIn):
     conversation_id = UUIDField()
     content = ContentField(help_text="The message's text, as a send takes it.")
-    send_at = TextField(
+    send_at = SendAtField(
         help_text="ISO-8601 date and time. With an offset (or Z): that instant. Without: a "
         "wall-clock time in time_zone."
     )
-    time_zone = TimeZoneField(
+    time_zone = _time_zone_field(
         required=False,
         help_text="The IANA zone send_at is read (and shown) in; default: your time zone.",
     )
@@ -81,8 +91,8 @@ class ScheduledCreateIn(_TimedIn):
 
 class ScheduledEditIn(_TimedIn):
     content = ContentField(required=False)
-    send_at = TextField(required=False, help_text="As for creating.")
-    time_zone = TimeZoneField(required=False, help_text="As for creating.")
+    send_at = SendAtField(required=False, help_text="As for creating.")
+    time_zone = _time_zone_field(required=False, help_text="As for creating.")
 
     def validate(self, attrs):
         if "content" not in attrs and "send_at" not in attrs:
