@@ -30,6 +30,9 @@ SWEEP = "messaging.integrations.scheduling.tasks.send_due_scheduled_messages"
 
 def another_session_waits_for_a_lock() -> bool:
     with connection.cursor() as cursor:
+        # Inside a transaction PostgreSQL keeps its first look at the
+        # activity view: each poll asks afresh.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'"
