@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 from messaging.integrations.models import ScheduledMessage, ScheduledState
 from messaging.integrations.scheduling import services
 from tests.browser import conftest as browser_fixtures
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import off_loop, open_as
 
 # The browser tests' fixtures, used here as they are.
@@ -57,6 +58,7 @@ def test_schedule_from_the_composer_then_edit_and_cancel_on_the_scheduled_page(
     tomorrow = timezone.now().astimezone(ZoneInfo(ZONE)).date() + timedelta(days=1)
     expect(dialog.get_by_label("Message")).to_have_value("Good morning, Sam")
     expect(dialog.get_by_label("Send at")).to_have_value(f"{tomorrow.isoformat()}T09:00")
+    assert_accessible(page, "the schedule dialog")
     dialog.get_by_label("Send at").focus()
     page.keyboard.press("Enter")  # submits the dialog's form
     expect(dialog).to_be_hidden()
@@ -71,6 +73,7 @@ def test_schedule_from_the_composer_then_edit_and_cancel_on_the_scheduled_page(
     mine = page.locator(f"#scheduled-{scheduled.pk}")
     expect(mine).to_contain_text("Good morning, Sam")
     expect(mine).to_contain_text(f"({ZONE})")
+    assert_accessible(page, "the Scheduled page")
 
     mine.get_by_role("button", name="Edit").click()
     editor = page.locator("#scheduled-edit-dialog")
