@@ -701,6 +701,17 @@ WHITENOISE_AUTOREFRESH = EMBEDDED
 # Integrations (docs/integrations.md). Each block belongs to one integration.
 
 # Scheduled messages and reminders (messaging.integrations.scheduling).
+# A scheduled message's time: at most this many days ahead, and up to this
+# many seconds in the past (sent at once: a slow form is not refused).
+SCHEDULED_MESSAGES_MAX_DAYS = env.int("PARLEY_SCHEDULED_MESSAGES_MAX_DAYS", default=365)
+SCHEDULED_MESSAGES_PAST_SLACK_SECONDS = env.int(
+    "PARLEY_SCHEDULED_MESSAGES_PAST_SLACK_SECONDS", default=60
+)
+# Messages one person may have waiting at once.
+SCHEDULED_MESSAGES_MAX_PENDING = env.int("PARLEY_SCHEDULED_MESSAGES_MAX_PENDING", default=100)
+# Due messages one sweep sends (each in its own transaction); the next sweep,
+# seconds later, takes the rest.
+SCHEDULED_MESSAGES_SWEEP_BATCH = env.int("PARLEY_SCHEDULED_MESSAGES_SWEEP_BATCH", default=200)
 
 
 # The calendar feed (messaging.integrations.calendar), and reminders

@@ -341,6 +341,12 @@ class AuditAction(models.TextChoices):
     REMINDER_SNOOZE = "reminder.snooze"
     REMINDER_CANCEL = "reminder.cancel"
     CALENDAR_FEED_ROTATE = "calendar.rotate"
+    # Scheduled messages (messaging.integrations.scheduling)
+    SCHEDULED_CREATE = "scheduled.create"
+    SCHEDULED_EDIT = "scheduled.edit"
+    SCHEDULED_CANCEL = "scheduled.cancel"
+    SCHEDULED_SEND = "scheduled.send"
+    SCHEDULED_FAIL = "scheduled.fail"
 
 
 class AuditLog(models.Model):

@@ -79,6 +79,17 @@ PERIODIC_TASKS = (
             "after an hour they fail."
         ),
     ),
+    Periodic(
+        name="scheduled messages: send those due",
+        task="messaging.integrations.scheduling.tasks.send_due_scheduled_messages",
+        every=5,
+        period=IntervalSchedule.SECONDS,
+        description=(
+            "Every 5 seconds: scheduled messages whose time has come are sent through "
+            "the ordinary send, once each; those their author may no longer post fail "
+            "with the reason, and the author is told."
+        ),
+    ),
 )
 
 

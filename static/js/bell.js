@@ -36,6 +36,8 @@ function describe(n) {
   const where = n.data && n.data.conversation_title;
   const status = n.data && n.data.status;
   const say = (text) => interpolate(text, { who, where, status });
+  // A scheduled message that could not be sent (its reason is the excerpt).
+  if (n.data && n.data.scheduled_message_id) return gettext("Your scheduled message was not sent");
   switch (n.kind) {
     case "mention": return say(where ? gettext("%(who)s mentioned you in %(where)s") : gettext("%(who)s mentioned you"));
     case "direct": return say(gettext("%(who)s sent you a message"));

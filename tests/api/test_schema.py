@@ -94,6 +94,9 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/calendar/feed/",
         "/api/calendar/feed/rotate/",
         "/api/meetings/{meeting_id}/ics",
+        # Scheduled messages (messaging.integrations.scheduling.api).
+        "/api/scheduled-messages/",
+        "/api/scheduled-messages/{scheduled_id}/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

@@ -79,6 +79,10 @@ CROSS_FIELD_REFUSALS = {
     "REMINDERS_MAX_DAYS_AHEAD; a note with a character the API refuses in any text",
     "reminders_snooze": "remind_at and preset: at most one, or a note; a time in the future "
     "and within REMINDERS_MAX_DAYS_AHEAD",
+    # Scheduled messages (messaging.integrations.scheduling.api).
+    "scheduled_messages_create": "a send_at that is not a date and time Python reads, is "
+    "past, more than SCHEDULED_MESSAGES_MAX_DAYS ahead, or skipped by the clocks in time_zone",
+    "scheduled_messages_edit": "as for creating; a body with neither content nor send_at",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # Refusals of what a file holds, which a schema cannot describe: an upload

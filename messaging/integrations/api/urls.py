@@ -7,10 +7,12 @@ from messaging.integrations.assistant import api as assistant_api
 from messaging.integrations.calendar import api as calendar_api
 from messaging.integrations.meetings import api as meetings_api
 from messaging.integrations.reminders import api as reminders_api
+from messaging.integrations.scheduling import api as scheduling_api
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *assistant_api.urlpatterns,
     *calendar_api.urlpatterns,
     *meetings_api.urlpatterns,
     *reminders_api.urlpatterns,
+    *scheduling_api.urlpatterns,
 ]

@@ -24,6 +24,7 @@ from messaging.files.services.uploads import create_upload
 from messaging.integrations.assistant import demo as assistant_demo
 from messaging.integrations.meetings import demo as meetings_demo
 from messaging.integrations.reminders import demo as reminders_demo
+from messaging.integrations.scheduling import demo as scheduling_demo
 from messaging.management import demo_files
 from messaging.models import (
     Conversation,
@@ -229,6 +230,7 @@ REPORTER = "sofia@parley.test"
 INTEGRATION_SEEDS = (
     meetings_demo.seed_demo,
     reminders_demo.seed_demo,
+    scheduling_demo.seed_demo,
     assistant_demo.seed_demo,
 )
 

@@ -1,0 +1,99 @@
+"""Scheduling from the composer, then editing and cancelling on the
+Scheduled page, in real headless Chromium against a real daphne process;
+the sweep then sends the scheduled one into the conversation."""
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from messaging.integrations.models import ScheduledMessage, ScheduledState
+from messaging.integrations.scheduling import services
+from tests.browser import conftest as browser_fixtures
+from tests.browser.accessibility import assert_accessible
+from tests.browser.conftest import off_loop, open_as
+
+# The browser tests' fixtures, used here as they are.
+browser = browser_fixtures.browser
+console = browser_fixtures.console
+server = browser_fixtures.server
+pair = browser_fixtures.pair
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.services,
+    pytest.mark.browser,
+]
+
+ZONE = "America/New_York"
+WIDE = {"width": 1500, "height": 900}  # the top bar shows its links
+
+
+def test_schedule_from_the_composer_then_edit_and_cancel_on_the_scheduled_page(
+    pair, browser, server, console
+):
+    mentor, _, conversation = pair
+
+    def prepare():
+        mentor.time_zone = ZONE
+        mentor.save(update_fields=["time_zone"])
+        return services.schedule_message(
+            author=mentor,
+            conversation_id=conversation.pk,
+            content="To be cancelled",
+            send_at=timezone.now() + timedelta(days=3),
+            time_zone=ZONE,
+        )
+
+    # Playwright's loop runs in this thread: the ORM is used off it.
+    other = off_loop(prepare)
+    _, page = open_as(browser, server, console, mentor, f"/c/{conversation.pk}/", WIDE)
+
+    page.get_by_label("Message Sam Student").fill("Good morning, Sam")
+    page.get_by_role("button", name="Schedule", exact=True).first.click()
+    dialog = page.locator("#schedule-dialog")
+    expect(dialog).to_be_visible()
+    tomorrow = timezone.now().astimezone(ZoneInfo(ZONE)).date() + timedelta(days=1)
+    expect(dialog.get_by_label("Message")).to_have_value("Good morning, Sam")
+    expect(dialog.get_by_label("Send at")).to_have_value(f"{tomorrow.isoformat()}T09:00")
+    assert_accessible(page, "the schedule dialog")
+    dialog.get_by_label("Send at").focus()
+    page.keyboard.press("Enter")  # submits the dialog's form
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_label("Message Sam Student")).to_have_value("")
+
+    scheduled = off_loop(ScheduledMessage.objects.get, content="Good morning, Sam")
+    assert scheduled.send_at == datetime.combine(tomorrow, time(9, 0), tzinfo=ZoneInfo(ZONE))
+    assert scheduled.time_zone == ZONE
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Scheduled").click()
+    page.wait_for_url(f"{server.http_url}/scheduled/")
+    mine = page.locator(f"#scheduled-{scheduled.pk}")
+    expect(mine).to_contain_text("Good morning, Sam")
+    expect(mine).to_contain_text(f"({ZONE})")
+    assert_accessible(page, "the Scheduled page")
+
+    mine.get_by_role("button", name="Edit").click()
+    editor = page.locator("#scheduled-edit-dialog")
+    editor.get_by_label("Message").fill("Good morning, Sam! Edited")
+    editor.get_by_role("button", name="Save").click()
+    expect(editor).to_be_hidden()
+    expect(mine.locator("[data-scheduled-content]")).to_have_text("Good morning, Sam! Edited")
+    expect(page.locator("#scheduled-status")).to_have_text("Your changes were saved.")
+
+    cancelled = page.locator(f"#scheduled-{other.pk}")
+    cancelled.get_by_role("button", name="Cancel message").click()
+    expect(cancelled.locator("[data-scheduled-state]")).to_have_text("Cancelled")
+    expect(cancelled.get_by_role("button")).to_have_count(0)
+
+    off_loop(scheduled.refresh_from_db)
+    off_loop(other.refresh_from_db)
+    assert scheduled.content == "Good morning, Sam! Edited"
+    assert other.state == ScheduledState.CANCELLED
+
+    # Its time comes: the sweep sends it, and it is in the conversation.
+    assert off_loop(services.send_due, now=timezone.now() + timedelta(days=2)) == 1
+    page.goto(f"{server.http_url}/c/{conversation.pk}/")
+    expect(page.locator(".message").filter(has_text="Good morning, Sam! Edited")).to_have_count(1)
