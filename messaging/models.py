@@ -329,6 +329,13 @@ class AuditAction(models.TextChoices):
     PIN = "message.pin"
     UNPIN = "message.unpin"
     PREVIEW_REMOVE = "preview.remove"
+    # Bots and webhooks (messaging.integrations.bots, .webhooks)
+    BOT_CREATE = "bot.create"
+    BOT_UPDATE = "bot.update"
+    BOT_TOKEN_ROTATE = "bot.token_rotate"
+    BOT_DEACTIVATE = "bot.deactivate"
+    WEBHOOK_CREATE = "webhook.create"
+    WEBHOOK_REVOKE = "webhook.revoke"
 
 
 class AuditLog(models.Model):
@@ -395,6 +402,15 @@ class AuditRepeat(models.Model):
 # Capability packages keep their tables beside their code; Django finds an
 # app's models through this module.
 from messaging.files.models import Attachment  # noqa: E402, F401
+from messaging.integrations.models import (  # noqa: E402, F401
+    Bot,
+    CalendarFeed,
+    IncomingWebhook,
+    Meeting,
+    OutgoingDelivery,
+    Reminder,
+    ScheduledMessage,
+)
 from messaging.moderation.models import (  # noqa: E402, F401
     CaseStatus,
     FilterAction,
@@ -424,13 +440,4 @@ from messaging.threads.models import (  # noqa: E402, F401
     SavedMessage,
     Thread,
     ThreadFollow,
-)
-from messaging.integrations.models import (  # noqa: E402, F401
-    Bot,
-    CalendarFeed,
-    IncomingWebhook,
-    Meeting,
-    OutgoingDelivery,
-    Reminder,
-    ScheduledMessage,
 )

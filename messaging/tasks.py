@@ -21,3 +21,7 @@ def sweep_presence() -> int:
 # The files package's tasks live beside its code; the worker finds an app's
 # tasks through this module.
 from messaging.files.tasks import make_preview, purge_files  # noqa: E402, F401
+from messaging.integrations.webhooks.tasks import (  # noqa: E402, F401
+    deliver_outgoing,
+    route_message,
+)

@@ -3,4 +3,7 @@ webhooks). Each integration adds its own module's ``urlpatterns``."""
 
 from django.urls import URLPattern, URLResolver
 
+from messaging.integrations.webhooks import urls as webhook_urls
+
 urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns += webhook_urls.urlpatterns
