@@ -72,7 +72,7 @@ def serve_receiver(secret_of, *, failures: int = 0):
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorded)
     record.url = f"http://127.0.0.1:{httpd.server_address[1]}/parley"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
 
     def stop():
