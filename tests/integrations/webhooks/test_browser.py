@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from messaging import services
 from messaging.integrations.bots import services as bot_services
 from messaging.models import ConversationType
-from tests.browser.conftest import browser, console, open_as, pair  # noqa: F401 - fixtures
+from tests.browser.conftest import open_as
 from tests.integrations.receivers import serve_receiver
 
 pytestmark = [
