@@ -580,6 +580,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SupportStatusEnum": "messaging.support.models.SupportStatus",
         "SupportPriorityEnum": "messaging.support.models.SupportPriority",
+        "BotKindEnum": "messaging.integrations.models.BotKind",
     },
 }
 

@@ -68,7 +68,7 @@ class BotCreatedOut(BotOut):
         }
 
 
-class TokenOut(serializers.Serializer):
+class BotTokenOut(serializers.Serializer):
     token = serializers.CharField()
     signing_secret = serializers.CharField()
 
@@ -152,7 +152,7 @@ class BotTokenView(ParleyAPIView):
     @extend_schema(
         operation_id="bots_token_rotate",
         request=None,
-        responses={200: TokenOut, **_errors(400, 401, 404)},
+        responses={200: BotTokenOut, **_errors(400, 401, 404)},
         description="Replace the bot's API token and signing secret; the new ones are "
         "shown this once. The old token stops working and the bot's sockets close.",
     )
