@@ -67,7 +67,7 @@ class ReminderState(models.TextChoices):
 
 
 class Reminder(models.Model):
-    """"Remind me about this message" at ``remind_at``; snoozing sets a later
+    """ "Remind me about this message" at ``remind_at``; snoozing sets a later
     time and makes it pending again."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -226,9 +226,7 @@ class OutgoingDelivery(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="deliveries")
-    message = models.ForeignKey(
-        "messaging.Message", on_delete=models.CASCADE, related_name="+"
-    )
+    message = models.ForeignKey("messaging.Message", on_delete=models.CASCADE, related_name="+")
     state = models.CharField(
         max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )

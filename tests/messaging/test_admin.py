@@ -127,6 +127,13 @@ def populated(superuser):
         Pin.objects.create(message=reported, conversation=direct, pinned_by=reader)
     if not LinkPreview.objects.exists():
         LinkPreview.objects.create(message=reported, url="https://example.com/")
+    # Bots, incoming webhooks and the outgoing delivery log.
+    from messaging.integrations.models import Bot, OutgoingDelivery
+    from messaging.integrations.webhooks import demo as webhooks_demo
+
+    webhooks_demo.seed_demo({user.email: user for user in User.objects.all()})
+    if not OutgoingDelivery.objects.exists():
+        OutgoingDelivery.objects.create(bot=Bot.objects.first(), message=reported)
 
 
 @pytest.fixture
