@@ -63,5 +63,5 @@ class BotAdmin(ReadOnlyAdmin, admin.ModelAdmin):
             except MessagingError as error:
                 self.message_user(request, f"{bot.user.display_name}: {error}", messages.ERROR)
         self.message_user(
-            request, _("%(count)s bots deactivated.") % {"count": done}, messages.SUCCESS
+            request, _("Bots deactivated: %(count)s.") % {"count": done}, messages.SUCCESS
         )

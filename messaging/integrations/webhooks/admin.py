@@ -37,7 +37,7 @@ class IncomingWebhookAdmin(ReadOnlyAdmin, admin.ModelAdmin):
             except MessagingError as error:
                 self.message_user(request, f"{webhook.name}: {error}", messages.ERROR)
         self.message_user(
-            request, _("%(count)s webhooks revoked.") % {"count": done}, messages.SUCCESS
+            request, _("Webhooks revoked: %(count)s.") % {"count": done}, messages.SUCCESS
         )
 
 
