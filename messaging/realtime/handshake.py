@@ -42,6 +42,7 @@ from config.origins import origin_allowed
 from messaging import events
 from messaging.errors import ServiceUnavailable
 from messaging.realtime.consumers import CLOSE_TRY_AGAIN_LATER
+from messaging.realtime.selectors import TOKEN_SOCKET_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -93,12 +94,17 @@ def bot_with_token(key: str):
 
 async def identify(scope) -> tuple:
     """The handshake's user (anonymous when there is none) and, for a signed-in
-    user, the session's key (None for a bot's token)."""
+    user, the session's key (for a bot, ``TOKEN_SOCKET_PREFIX`` and its
+    token's key, ``realtime.selectors.revoked_sockets``)."""
     key = session_cookie(scope)
     if key is None:
         token = authorization_token(scope)
         bot = await bot_with_token(token) if token else None
-        return (bot or AnonymousUser()), None
+        if bot is None:
+            return AnonymousUser(), None
+        # The token stands for the session: the heartbeat's re-check
+        # closes the socket once it is rotated or deleted.
+        return bot, TOKEN_SOCKET_PREFIX + token
     session = import_string(settings.SESSION_ENGINE + ".SessionStore")(session_key=key)
     user = await get_user({"session": session})
     return user, (session.session_key if user.is_authenticated else None)

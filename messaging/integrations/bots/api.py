@@ -8,6 +8,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut, InputSerializer
+from messaging.api.serializers import TextField as StrictText
 from messaging.api.views import ParleyAPIView
 from messaging.integrations.bots import selectors, services
 from messaging.integrations.models import Bot, BotKind
@@ -74,20 +75,16 @@ class BotTokenOut(serializers.Serializer):
 
 
 class BotCreateIn(InputSerializer):
-    display_name = serializers.CharField(trim_whitespace=False)
+    display_name = StrictText(trim_whitespace=False)
     kind = serializers.ChoiceField(choices=BotKind.choices, default=BotKind.WEBHOOK)
-    outgoing_url = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False
-    )
-    instructions = serializers.CharField(
-        required=False, allow_blank=True, default="", trim_whitespace=False
-    )
+    outgoing_url = StrictText(required=False, allow_blank=True, default="", trim_whitespace=False)
+    instructions = StrictText(required=False, allow_blank=True, default="", trim_whitespace=False)
 
 
 class BotUpdateIn(InputSerializer):
-    display_name = serializers.CharField(required=False, trim_whitespace=False)
-    outgoing_url = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
-    instructions = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    display_name = StrictText(required=False, trim_whitespace=False)
+    outgoing_url = StrictText(required=False, allow_blank=True, trim_whitespace=False)
+    instructions = StrictText(required=False, allow_blank=True, trim_whitespace=False)
 
 
 def _valid(serializer_class, data):

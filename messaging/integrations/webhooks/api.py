@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut, InputSerializer
+from messaging.api.serializers import TextField as StrictText
 from messaging.api.views import ParleyAPIView
 from messaging.integrations.models import IncomingWebhook
 from messaging.integrations.webhooks import selectors
@@ -61,7 +62,7 @@ class WebhookCreatedOut(WebhookOut):
 
 
 class WebhookCreateIn(InputSerializer):
-    name = serializers.CharField(trim_whitespace=False)
+    name = StrictText(trim_whitespace=False)
 
 
 class ConversationWebhooksView(ParleyAPIView):

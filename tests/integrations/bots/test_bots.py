@@ -231,3 +231,13 @@ def test_rest_lists_creates_changes_and_deactivates_ones_own_bots(api, mentor, m
     assert not bot.user.is_active
     assert not Token.objects.filter(user=bot.user).exists()
     assert token_client(body["token"]).get("/api/me/").status_code == 401
+
+
+def test_a_bots_socket_stands_while_its_token_is_its_own(mentor, issued):
+    from messaging.realtime.selectors import TOKEN_SOCKET_PREFIX, revoked_sockets
+
+    socket = (TOKEN_SOCKET_PREFIX + issued.token, str(issued.bot.user_id))
+    stranger = (TOKEN_SOCKET_PREFIX + issued.token, str(mentor.pk))
+    assert revoked_sockets([socket, stranger]) == {stranger}
+    bot_services.rotate_token(actor=mentor, bot=issued.bot)
+    assert revoked_sockets([socket]) == {socket}

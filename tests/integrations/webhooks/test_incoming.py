@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -232,3 +233,31 @@ def test_a_bot_token_opens_the_socket_and_a_wrong_one_does_not(server, assigned)
     assert stored(group) == ["beep"]
     frames, code = asyncio.run(open_with("not-" + issued.token))
     assert (frames, code) == ([], 4401)
+
+
+def test_rotating_a_bots_token_closes_its_socket(server, mentor):
+    issued = bot_services.create_bot(owner=mentor, display_name="Rotated Bot")
+
+    async def scenario():
+        async with connect(
+            server.ws_url,
+            additional_headers={"Authorization": f"Token {issued.token}"},
+            origin=origin_of(server.ws_url),
+            open_timeout=10,
+        ) as socket:
+            hello = json.loads(await asyncio.wait_for(socket.recv(), 10))
+            assert hello["type"] == "hello"
+            await asyncio.to_thread(rotate)
+            try:
+                while True:
+                    await asyncio.wait_for(socket.recv(), 10)
+            except ConnectionClosed as closed:
+                return closed.rcvd.code if closed.rcvd else None
+
+    def rotate():
+        try:
+            bot_services.rotate_token(actor=mentor, bot=issued.bot)
+        finally:
+            connections.close_all()
+
+    assert asyncio.run(scenario()) == 4401
