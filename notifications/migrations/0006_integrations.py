@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0005_delivery_claimed_by'),
+        ("notifications", "0005_delivery_claimed_by"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('direct', 'Direct messages'), ('group', 'Group messages'), ('mention', 'Mentions'), ('support', 'Support request updates'), ('added', 'Added to a conversation'), ('thread_reply', 'Replies in threads you follow'), ('reminder', 'Reminders you set')], max_length=20),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("direct", "Direct messages"),
+                    ("group", "Group messages"),
+                    ("mention", "Mentions"),
+                    ("support", "Support request updates"),
+                    ("added", "Added to a conversation"),
+                    ("thread_reply", "Replies in threads you follow"),
+                    ("reminder", "Reminders you set"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -221,3 +221,14 @@ def test_routing_names_assistant_bots_instead_of_calling_them(
     assert routed.assistants == [str(assistant.pk)]
     assert routed.deliveries == []
     assert not OutgoingDelivery.objects.exists()
+
+
+def test_a_bot_is_told_by_its_webhook_not_by_notifications(
+    world, django_capture_on_commit_callbacks
+):
+    from notifications.models import Notification
+
+    _, student, bot, group, far = world()
+    sent(django_capture_on_commit_callbacks, student, group, "@Helper Bot ping")
+    assert len(far.requests) == 1
+    assert not Notification.objects.filter(user=bot.user).exists()
