@@ -580,6 +580,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SupportStatusEnum": "messaging.support.models.SupportStatus",
         "SupportPriorityEnum": "messaging.support.models.SupportPriority",
+        "BotKindEnum": "messaging.integrations.models.BotKind",
     },
 }
 
@@ -757,7 +758,34 @@ PARLEY_MEETINGS = {
 }
 
 
-# Bots, incoming and outgoing webhooks (messaging.integrations.webhooks).
+# Bots, incoming and outgoing webhooks (messaging.integrations.webhooks,
+# messaging.integrations.bots; docs/integrations/webhooks-and-bots.md).
+# An incoming webhook's body is refused (413) past this many bytes.
+PARLEY_INCOMING_WEBHOOK_MAX_BYTES = env.int("PARLEY_INCOMING_WEBHOOK_MAX_BYTES", default=64 * 1024)
+# Posts one incoming webhook may make: a burst, then so many a second (429).
+PARLEY_INCOMING_WEBHOOK_BURST = env.int("PARLEY_INCOMING_WEBHOOK_BURST", default=10)
+PARLEY_INCOMING_WEBHOOK_PER_SECOND = env.float("PARLEY_INCOMING_WEBHOOK_PER_SECOND", default=1.0)
+# Host names, addresses or CIDR ranges an outgoing webhook may reach although
+# not public (and on any port): a bot on the intranet. Never a cloud
+# metadata address. Comma-separated.
+PARLEY_OUTGOING_WEBHOOK_ALLOW = env.list("PARLEY_OUTGOING_WEBHOOK_ALLOW", default=[])
+# One outgoing call, resolving to the last byte of the answer.
+PARLEY_OUTGOING_WEBHOOK_TIMEOUT_SECONDS = env.float(
+    "PARLEY_OUTGOING_WEBHOOK_TIMEOUT_SECONDS", default=5.0
+)
+# Calls per message before it is given up (5xx, timeouts, connection
+# errors are tried again; a 4xx is not), the waits doubling from the first.
+PARLEY_OUTGOING_WEBHOOK_MAX_ATTEMPTS = env.int("PARLEY_OUTGOING_WEBHOOK_MAX_ATTEMPTS", default=5)
+PARLEY_OUTGOING_WEBHOOK_RETRY_SECONDS = env.float(
+    "PARLEY_OUTGOING_WEBHOOK_RETRY_SECONDS", default=10.0
+)
+# The bot's answer in the response body is read up to this many bytes.
+PARLEY_OUTGOING_WEBHOOK_MAX_ANSWER_BYTES = env.int(
+    "PARLEY_OUTGOING_WEBHOOK_MAX_ANSWER_BYTES", default=64 * 1024
+)
+# How long a process trusts its list of conversations that have a bot:
+# a bot added elsewhere is told of messages at most this much later.
+PARLEY_BOT_MEMBERS_CACHE_SECONDS = env.float("PARLEY_BOT_MEMBERS_CACHE_SECONDS", default=5.0)
 
 
 # The AI assistant (messaging.integrations.assistant).

@@ -188,9 +188,11 @@ class UserPresenceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 # finds an app's admin through this module.
 from messaging import audit_admin  # noqa: E402, F401
 from messaging.files import admin as files_admin  # noqa: E402, F401
+from messaging.integrations.bots import admin as bots_admin  # noqa: E402, F401
 from messaging.integrations.meetings import admin as meetings_admin  # noqa: E402, F401
 from messaging.integrations.reminders import admin as reminders_admin  # noqa: E402, F401
 from messaging.integrations.scheduling import admin as scheduling_admin  # noqa: E402, F401
+from messaging.integrations.webhooks import admin as webhooks_admin  # noqa: E402, F401
 from messaging.moderation import admin as moderation_admin  # noqa: E402, F401
 from messaging.moderation.filtering import admin as filtering_admin  # noqa: E402, F401
 from messaging.support import admin as support_admin  # noqa: E402, F401

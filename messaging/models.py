@@ -347,6 +347,13 @@ class AuditAction(models.TextChoices):
     SCHEDULED_CANCEL = "scheduled.cancel"
     SCHEDULED_SEND = "scheduled.send"
     SCHEDULED_FAIL = "scheduled.fail"
+    # Bots and webhooks (messaging.integrations.bots, .webhooks)
+    BOT_CREATE = "bot.create"
+    BOT_UPDATE = "bot.update"
+    BOT_TOKEN_ROTATE = "bot.token_rotate"
+    BOT_DEACTIVATE = "bot.deactivate"
+    WEBHOOK_CREATE = "webhook.create"
+    WEBHOOK_REVOKE = "webhook.revoke"
 
 
 class AuditLog(models.Model):

@@ -9,6 +9,14 @@ The rules:
 * Direct: a student with their assigned mentors and with admins; a mentor
   with their students, with other mentors and with admins; an admin with
   anyone active. Nobody starts a direct conversation with themselves.
+  Bots (role ``bot``) start none; a person starts one with a bot they own,
+  an admin with any bot. So a bot is in a group only when someone who
+  manages the group may add it (its owner, through ``may_add_to_group``,
+  or an admin), and posts only where it is a member, as anyone does.
+* Bots and incoming webhooks: mentors and admins create bots
+  (``may_create_bot``); the owner and admins manage one
+  (``may_manage_bot``); mentors and admins who may post in and manage a
+  conversation give it an incoming webhook (``may_create_incoming_webhook``).
   Nobody writes directly to someone they blocked or who blocked them
   (``messaging.moderation``): not in a new direct conversation, not in an
   existing one. Group and support conversations are unaffected (a block
@@ -101,6 +109,7 @@ from messaging.errors import (
     PersonBlocked,
 )
 from messaging.files.models import Attachment
+from messaging.integrations.models import Bot
 from messaging.models import (
     Conversation,
     ConversationParticipant,
@@ -230,9 +239,14 @@ def may_start_direct(user: User, other: User) -> bool:
 
 def _roles_allow_direct(user: User, other: User) -> bool:
     """``may_start_direct`` before blocks: who may talk to whom by role and
-    assignment."""
+    assignment. Bots start no conversation; a person talks to a bot
+    directly when they own it or are an admin."""
     if not other.is_active or other.pk == user.pk:
         return False
+    if user.role == Role.BOT:
+        return False
+    if other.role == Role.BOT:
+        return user.role == Role.ADMIN or owns_bot(user, other)
     if Role.ADMIN in (user.role, other.role):
         return True
     if user.role == Role.MENTOR and other.role == Role.MENTOR:
@@ -254,12 +268,15 @@ def messageable_users(user: User) -> QuerySet[User]:
     )
     if user.role == Role.ADMIN:
         return people
+    own_bots = Q(Exists(Bot.objects.filter(user=OuterRef("pk"), owner=user.pk)), role=Role.BOT)
     if user.role == Role.MENTOR:
         mentored = Exists(MentorAssignment.objects.filter(mentor=user, student=OuterRef("pk")))
-        return people.filter(Q(role__in=[Role.ADMIN, Role.MENTOR]) | Q(mentored, role=Role.STUDENT))
+        return people.filter(
+            Q(role__in=[Role.ADMIN, Role.MENTOR]) | Q(mentored, role=Role.STUDENT) | own_bots
+        )
     if user.role == Role.STUDENT:
         mentoring = Exists(MentorAssignment.objects.filter(mentor=OuterRef("pk"), student=user))
-        return people.filter(Q(role=Role.ADMIN) | Q(mentoring, role=Role.MENTOR))
+        return people.filter(Q(role=Role.ADMIN) | Q(mentoring, role=Role.MENTOR) | own_bots)
     return people.none()
 
 
@@ -281,7 +298,7 @@ def may_add_to_group(actor: User, target: User) -> bool:
 
 @_rule
 def may_open_support(creator: User, requester: User) -> bool:
-    if not requester.is_active or requester.role == Role.ADMIN:
+    if not requester.is_active or requester.role in (Role.ADMIN, Role.BOT):
         return False
     return creator.pk == requester.pk or creator.role == Role.ADMIN
 
@@ -350,6 +367,51 @@ def check_new_conversation(*, creator: User, kind: str, others: Iterable[User]) 
             raise AccessDenied(_("You may not open this support conversation."))
     else:
         raise InvalidInput(_("Unknown conversation type %(type)s.") % {"type": repr(kind)})
+
+
+# --- Bots and webhooks (messaging.integrations.bots, .webhooks) ------------------
+
+
+def owns_bot(user: User, bot_user: User) -> bool:
+    """Whether ``bot_user`` is a bot ``user`` owns."""
+    return Bot.objects.filter(user=bot_user.pk, owner=user.pk).exists()
+
+
+@_rule
+def may_create_bot(user: User) -> bool:
+    """Create a bot (owned by oneself): mentors and admins."""
+    return user.role in (Role.MENTOR, Role.ADMIN)
+
+
+@_rule
+def may_manage_bot(user: User, bot: Bot) -> bool:
+    """Change a bot, rotate its token, deactivate it, see its deliveries:
+    its owner (while they may still create bots) and admins."""
+    if user.role == Role.ADMIN:
+        return True
+    return bot.owner_id == user.pk and may_create_bot(user)
+
+
+@_query
+def managed_bots(user: User) -> QuerySet[Bot]:
+    """``may_manage_bot`` as a query."""
+    if user.role == Role.ADMIN:
+        return Bot.objects.all()
+    if user.role == Role.MENTOR:
+        return Bot.objects.filter(owner=user.pk)
+    return Bot.objects.none()
+
+
+@_rule
+def may_create_incoming_webhook(user: User, conversation: Conversation) -> bool:
+    """Give ``conversation`` an incoming webhook (a URL that posts there as
+    a bot of its own, which joins it): mentors and admins who may post
+    there and manage it (the webhook's bot is a new member)."""
+    return (
+        user.role in (Role.MENTOR, Role.ADMIN)
+        and may_post(user, conversation)
+        and may_manage(user, conversation)
+    )
 
 
 # --- Conversations --------------------------------------------------------------

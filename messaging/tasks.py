@@ -24,3 +24,7 @@ from messaging.files.tasks import make_preview, purge_files  # noqa: E402, F401
 from messaging.integrations.assistant.tasks import answer_message  # noqa: E402, F401
 from messaging.integrations.reminders.tasks import sweep_reminders  # noqa: E402, F401
 from messaging.integrations.scheduling.tasks import send_due_scheduled_messages  # noqa: E402, F401
+from messaging.integrations.webhooks.tasks import (  # noqa: E402, F401
+    deliver_outgoing,
+    route_message,
+)

@@ -318,7 +318,8 @@ class MessageDetailView(ParleyAPIView):
         operation_id="messages_delete",
         responses={
             200: OpenApiResponse(s.MessageOut, description="The message, emptied; keeps its seq."),
-            **_errors(401, 403, 404, 429),
+            # 400: a system message (someone joined, left...) is nobody's to delete.
+            **_errors(400, 401, 403, 404, 429),
         },
     )
     def delete(self, request, message_id):

@@ -13,8 +13,11 @@ the ``user`` and the ``session_key``, nothing more of the session
   HTTP 403 at the handshake.
 - The user is the session cookie's, verified as Django and Channels verify
   it (``channels.auth.get_user``: the session's auth hash must match the
-  user's password; a deactivated user is no one); without one the scope's
-  user is anonymous and the consumer closes with 4401.
+  user's password; a deactivated user is no one). Without a session
+  cookie, a bot identifies itself with its API token in an
+  ``Authorization: Token <key>`` header of the upgrade request (bots only:
+  people use their session; a deactivated bot is no one). Without either
+  the scope's user is anonymous and the consumer closes with 4401.
 - When the database cannot be reached to load the session or the user
   (bounded by ``config.database``), the handshake would otherwise fail with
   HTTP 500; the socket opens instead, gets an ``error`` frame with code
@@ -25,17 +28,21 @@ the ``user`` and the ``session_key``, nothing more of the session
 import logging
 
 from channels.auth import get_user
+from channels.db import database_sync_to_async
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.cookie import parse_cookie
 from django.utils.module_loading import import_string
+from rest_framework.authtoken.models import Token
 
+from accounts.models import Role
 from config.database import DATABASE_FAULTS
 from config.origins import origin_allowed
 from messaging import events
 from messaging.errors import ServiceUnavailable
 from messaging.realtime.consumers import CLOSE_TRY_AGAIN_LATER
+from messaging.realtime.selectors import TOKEN_SOCKET_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +70,41 @@ def session_cookie(scope) -> str | None:
     return parse_cookie("; ".join(values)).get(settings.SESSION_COOKIE_NAME) or None
 
 
+def authorization_token(scope) -> str | None:
+    """The key of the handshake's one ``Authorization: Token <key>`` header."""
+    values = [
+        value.decode("latin-1") for name, value in scope["headers"] if name == b"authorization"
+    ]
+    if len(values) != 1:
+        return None
+    scheme, _, key = values[0].strip().partition(" ")
+    if scheme.lower() != "token" or not key.strip():
+        return None
+    return key.strip()
+
+
+@database_sync_to_async
+def bot_with_token(key: str):
+    """The active bot whose API token is ``key``, or None."""
+    token = Token.objects.select_related("user").filter(key=key).first()
+    if token is None or not token.user.is_active or token.user.role != Role.BOT:
+        return None
+    return token.user
+
+
 async def identify(scope) -> tuple:
     """The handshake's user (anonymous when there is none) and, for a signed-in
-    user, the session's key."""
+    user, the session's key (for a bot, ``TOKEN_SOCKET_PREFIX`` and its
+    token's key, ``realtime.selectors.revoked_sockets``)."""
     key = session_cookie(scope)
     if key is None:
-        return AnonymousUser(), None
+        token = authorization_token(scope)
+        bot = await bot_with_token(token) if token else None
+        if bot is None:
+            return AnonymousUser(), None
+        # The token stands for the session: the heartbeat's re-check
+        # closes the socket once it is rotated or deleted.
+        return bot, TOKEN_SOCKET_PREFIX + token
     session = import_string(settings.SESSION_ENGINE + ".SessionStore")(session_key=key)
     user = await get_user({"session": session})
     return user, (session.session_key if user.is_authenticated else None)

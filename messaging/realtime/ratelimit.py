@@ -44,9 +44,18 @@ async def take(user_id: UUID | str, *, kind: str = "send", role: str | None = No
         await fallback_limiter().take(user_id, kind=kind, allowance=allowance)
 
 
-def take_sync(user_id: UUID | str, *, kind: str = "send", role: str | None = None) -> None:
-    """``take`` for sync callers (the REST API)."""
-    allowance = limits.send_allowance(role) if role else None
+def take_sync(
+    user_id: UUID | str,
+    *,
+    kind: str = "send",
+    role: str | None = None,
+    allowance: limits.SendAllowance | None = None,
+) -> None:
+    """``take`` for sync callers (the REST API). ``allowance`` names the
+    bucket's rate and burst outright (an incoming webhook's own bucket,
+    ``user_id`` being the webhook's id and ``kind`` its own)."""
+    if allowance is None and role:
+        allowance = limits.send_allowance(role)
     try:
         rate_limiter().take_sync(user_id, kind=kind, allowance=allowance)
     except StoreUnavailable as error:

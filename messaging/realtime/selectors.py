@@ -10,6 +10,7 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.utils.crypto import constant_time_compare
+from rest_framework.authtoken.models import Token
 
 from accounts.models import User
 from messaging import events
@@ -39,22 +40,43 @@ def last_seen(user_ids: Iterable[UUID | str]) -> dict[str, str]:
     }
 
 
+# A bot's socket (opened with its API token, messaging.realtime.handshake)
+# stands in its session key's place: this prefix and the token's key.
+TOKEN_SOCKET_PREFIX = "token-"
+
+
 def revoked_sockets(sockets: Iterable[tuple[str | None, str]]) -> set[tuple[str | None, str]]:
     """The ``(session_key, user_id)`` pairs whose socket must close: the
     account is gone or deactivated, or the session is gone (logged out,
     expired, flushed), belongs to someone else, or was signed with a password
     that has changed since. The same rules as Django's ``get_user`` applies
     to every HTTP request; a pair without a session key is checked for the
-    account only."""
+    account only. A bot's socket (its key ``TOKEN_SOCKET_PREFIX`` and its
+    API token's key) must close once that token is no longer the bot's
+    (rotated or deleted)."""
     pairs = set(sockets)
     users = {
         str(user.pk): user
         for user in User.objects.filter(pk__in={user_id for _, user_id in pairs}, is_active=True)
     }
+    tokens = {
+        key.removeprefix(TOKEN_SOCKET_PREFIX)
+        for key, _ in pairs
+        if key is not None and key.startswith(TOKEN_SOCKET_PREFIX)
+    }
+    live_tokens = {
+        (key, str(user_id))
+        for key, user_id in Token.objects.filter(key__in=tokens).values_list("key", "user_id")
+    }
     store = import_module(settings.SESSION_ENGINE).SessionStore
     revoked = set()
     for session_key, user_id in pairs:
         user = users.get(str(user_id))
+        if session_key is not None and session_key.startswith(TOKEN_SOCKET_PREFIX):
+            token = (session_key.removeprefix(TOKEN_SOCKET_PREFIX), str(user_id))
+            if user is None or token not in live_tokens:
+                revoked.add((session_key, user_id))
+            continue
         session = store(session_key).load() if session_key is not None and user else None
         if user is None or (session is not None and not _session_of(session, user)):
             revoked.add((session_key, user_id))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from messaging import audit, events, limits, policy
 from messaging.errors import AccessDenied, ConversationArchived, InvalidInput, NotFound
+from messaging.integrations.webhooks import dispatch as bot_dispatch
 from messaging.models import (
     AuditAction,
     Conversation,
@@ -101,6 +102,7 @@ def create_conversation(
                 participants=[str(pk) for pk in members],
             )
             _announce_membership(conversation, added=[u for u, _ in members.values()])
+            bot_dispatch.note_members([u for u, _ in members.values()])
             if notify and kind != ConversationType.DIRECT:
                 # A direct conversation tells its other person with its first message.
                 events.enqueue_on_commit(
@@ -218,6 +220,7 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
                 ConversationParticipant.objects.create(
                     conversation=conversation, user=user, **cursors
                 )
+        bot_dispatch.note_members(added)
         if added:
             names = ", ".join(u.display_name for u in added)
             notice = _post_notice(

@@ -21,6 +21,7 @@ from messaging.errors import (
     NotFound,
 )
 from messaging.files.services import attach
+from messaging.integrations.webhooks import dispatch as bot_dispatch
 from messaging.models import AuditAction, Conversation, Message, MessageType
 from messaging.moderation import filtering
 from messaging.moderation import selectors as moderation_selectors
@@ -123,7 +124,8 @@ def send_message(
 
     The mentions in ``content`` (``messaging.mentions``) are stored in
     ``metadata``; a new message is handed to the notification fan-out after
-    commit (a resend or a rolled-back send queues nothing).
+    commit (a resend or a rolled-back send queues nothing), and to the bots
+    it concerns (``messaging.integrations.webhooks.dispatch``).
 
     The content filter (``messaging.moderation.filtering``) checks the text
     (the caption, with files) and the files' names: a blocking rule refuses
@@ -277,6 +279,9 @@ def _send(
             replies.record(message=message, target=target, sender=sender)
             fanout_cursor.nudge_on_commit(conversation_id)
             link_previews.queue_on_send(message)
+            # Bots mentioned or written to directly are told after commit;
+            # no query unless the conversation has a bot.
+            bot_dispatch.queue_on_send(message)
     except (IntegrityError, attach.AlreadyClaimed) as error:
         # A resend collides: return what the first send stored.
         original = (

@@ -1,8 +1,9 @@
-"""A safe HTTP GET of a URL someone typed, for link previews: public
-addresses only.
+"""Safe HTTP to a URL someone typed: a GET for link previews, a JSON POST
+for outgoing webhooks (``post_json``); public addresses only.
 
-The server fetches what a message links to, so a link must not make it
-reach inside the network it runs in (server-side request forgery). A fetch:
+The server fetches what a message links to, and posts to the URL a bot's
+owner gave, so neither may make it reach inside the network it runs in
+(server-side request forgery). A fetch (and a post, but for redirects):
 
 * takes ``http`` and ``https`` URLs without credentials, on ports 80 and 443
   (any port for a target on the allow-list);
@@ -26,7 +27,12 @@ reach inside the network it runs in (server-side request forgery). A fetch:
   for an image.
 
 ``PARLEY_LINK_PREVIEW_ALLOW`` (host names, addresses or CIDR ranges) lets a
-deployment, or a test, reach a target these rules would refuse.
+deployment, or a test, reach a target these rules would refuse; outgoing
+webhooks have their own list (``PARLEY_OUTGOING_WEBHOOK_ALLOW``, passed as
+``allowed``). No list lets a cloud metadata address through.
+
+A post follows no redirect (a webhook's answer is the one it gets) and
+reads at most ``max_bytes`` of the answer, whatever its status.
 """
 
 import concurrent.futures
@@ -145,6 +151,7 @@ class AllowList:
 
 
 def allow_list() -> AllowList:
+    """The link previews' allow-list (``PARLEY_LINK_PREVIEW_ALLOW``)."""
     return AllowList.parse(settings.PARLEY.get("LINK_PREVIEW_ALLOW", ()))
 
 
@@ -278,6 +285,13 @@ def check_url(url: str, *, deadline: _Deadline, allowed: AllowList | None = None
     return Target(scheme=scheme, host=host, port=port, path=path, address=addresses[0])
 
 
+def check_target(url: str, *, timeout: float, allowed: AllowList | None = None) -> Target:
+    """``check_url`` within ``timeout`` seconds: where a request to ``url``
+    would connect, or ``Refused``. For a URL kept to be called later (a
+    bot's), checked when it is saved and again at every call."""
+    return check_url(url, deadline=_Deadline(timeout), allowed=allowed)
+
+
 class _WatchedHTTPConnection(http.client.HTTPConnection):
     """HTTP to an address already checked, its socket under the watchdog."""
 
@@ -372,6 +386,23 @@ def fetch(
         watchdog.cancel()
 
 
+def _connection(
+    target: Target, *, watchdog: _Watchdog, deadline: _Deadline
+) -> http.client.HTTPConnection:
+    """A connection to the checked address of ``target``, under the watchdog."""
+    if target.scheme == "https":
+        return _PinnedHTTPSConnection(
+            str(target.address),
+            target.port,
+            server_name=target.host,
+            watchdog=watchdog,
+            timeout=deadline.left(),
+        )
+    return _WatchedHTTPConnection(
+        str(target.address), target.port, watchdog=watchdog, timeout=deadline.left()
+    )
+
+
 def _fetch(
     url: str,
     *,
@@ -384,18 +415,7 @@ def _fetch(
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
         target = check_url(current, deadline=deadline, allowed=allowed)
-        if target.scheme == "https":
-            connection: http.client.HTTPConnection = _PinnedHTTPSConnection(
-                str(target.address),
-                target.port,
-                server_name=target.host,
-                watchdog=watchdog,
-                timeout=deadline.left(),
-            )
-        else:
-            connection = _WatchedHTTPConnection(
-                str(target.address), target.port, watchdog=watchdog, timeout=deadline.left()
-            )
+        connection = _connection(target, watchdog=watchdog, deadline=deadline)
         try:
             connection.request(
                 "GET",
@@ -469,3 +489,67 @@ def _read(
         size += len(chunk)
     body = b"".join(chunks)
     return body[:max_bytes], len(body) > max_bytes
+
+
+@dataclass(frozen=True)
+class Posted:
+    status: int
+    body: bytes  # at most max_bytes of the answer
+    truncated: bool  # the answer went on past max_bytes
+
+
+def post_json(
+    url: str,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    max_bytes: int,
+    timeout: float,
+    allowed: AllowList | None = None,
+    user_agent: str = USER_AGENT,
+) -> Posted:
+    """POST ``body`` (JSON) to ``url`` within the module's rules, with
+    ``headers`` beside the ones it sets (``Host``, ``Content-Type``,
+    ``Content-Length``); one deadline (``timeout``) for the whole call, no
+    redirect followed. Any status is an answer (``Posted``); ``Refused``
+    when the target is refused or the call fails or runs out of time."""
+    deadline = _Deadline(timeout)
+    watchdog = _Watchdog(deadline)
+    try:
+        target = check_url(url, deadline=deadline, allowed=allowed)
+        connection = _connection(target, watchdog=watchdog, deadline=deadline)
+        try:
+            connection.request(
+                "POST",
+                target.path,
+                body=body,
+                headers={
+                    **headers,
+                    "Host": _host_header(target),
+                    "User-Agent": user_agent,
+                    "Content-Type": "application/json",
+                    "Content-Length": str(len(body)),
+                    "Accept-Encoding": "identity",
+                    "Connection": "close",
+                },
+            )
+            sock = connection.sock
+            if sock is not None:
+                sock.settimeout(deadline.left())
+            response = connection.getresponse()
+            answer, truncated = _read(response, sock, max_bytes, deadline)
+            if watchdog.fired:
+                raise Refused("timeout", "The site did not answer in time.")
+            return Posted(status=response.status, body=answer, truncated=truncated)
+        except TimeoutError:
+            raise Refused("timeout", "The site did not answer in time.") from None
+        except (OSError, http.client.HTTPException, ssl.CertificateError) as error:
+            if watchdog.fired or deadline.passed():
+                raise Refused("timeout", "The site did not answer in time.") from None
+            raise Refused("connection", f"The call failed ({type(error).__name__}).") from None
+        finally:
+            connection.close()
+    except (ValueError, UnicodeError) as error:
+        raise Refused("connection", f"The call failed ({type(error).__name__}).") from None
+    finally:
+        watchdog.cancel()

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from accounts.models import User
+from accounts.models import Role, User
 from messaging.models import (
     Conversation,
     ConversationParticipant,
@@ -65,11 +65,14 @@ def message_for_fanout(message_id: UUID | str) -> Message | None:
 
 def message_audience(message: Message) -> Audience:
     """The active members (active accounts) of the message's conversation
-    but its sender, with their preferences and mutes: three queries."""
+    but its sender and bots (told through their own webhook or socket,
+    never by email or push), with their preferences and mutes: three
+    queries."""
     user_ids = list(
         ConversationParticipant.objects.active()
         .filter(conversation_id=message.conversation_id, user__is_active=True)
         .exclude(user_id=message.sender_id)
+        .exclude(user__role=Role.BOT)
         .values_list("user_id", flat=True)
     )
     return _choices(message.conversation, user_ids)
@@ -85,14 +88,16 @@ def thread_followers(root_id: UUID) -> set[UUID]:
 
 
 def added_audience(conversation_id: UUID | str, user_ids: Iterable[UUID | str]) -> Audience | None:
-    """Of ``user_ids``, the active members (active accounts) of the
-    conversation, with their preferences and mutes; None when it is gone."""
+    """Of ``user_ids``, the active members (active accounts, bots left out)
+    of the conversation, with their preferences and mutes; None when it is
+    gone."""
     conversation = Conversation.objects.filter(pk=conversation_id).first()
     if conversation is None:
         return None
     members = list(
         ConversationParticipant.objects.active()
         .filter(conversation=conversation, user__is_active=True, user_id__in=list(user_ids))
+        .exclude(user__role=Role.BOT)
         .values_list("user_id", flat=True)
     )
     return _choices(conversation, members)

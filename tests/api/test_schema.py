@@ -97,6 +97,12 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         # Scheduled messages (messaging.integrations.scheduling.api).
         "/api/scheduled-messages/",
         "/api/scheduled-messages/{scheduled_id}/",
+        # Bots and incoming webhooks (messaging.integrations.bots, .webhooks).
+        "/api/bots/",
+        "/api/bots/{bot_id}/",
+        "/api/bots/{bot_id}/token/",
+        "/api/conversations/{conversation_id}/webhooks/",
+        "/api/webhooks/{webhook_id}/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

@@ -83,6 +83,15 @@ CROSS_FIELD_REFUSALS = {
     "scheduled_messages_create": "a send_at that is not a date and time Python reads, is "
     "past, more than SCHEDULED_MESSAGES_MAX_DAYS ahead, or skipped by the clocks in time_zone",
     "scheduled_messages_edit": "as for creating; a body with neither content nor send_at",
+    "messages_delete": "a system message (someone joined or left)",
+    # Bots and incoming webhooks (messaging.integrations.bots, .webhooks).
+    "bots_create": "an outgoing_url that is refused (not http(s), a private, local or "
+    "metadata address, a port other than 80 and 443, a host that does not resolve); a "
+    "display name blank once stripped, or not one line",
+    "bots_update": "as bots_create; an outgoing_url for an assistant bot",
+    "bots_token_rotate": "a deactivated bot",
+    "conversation_webhooks_create": "a name blank once stripped or not one line; a "
+    "conversation that is not a group",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # Refusals of what a file holds, which a schema cannot describe: an upload

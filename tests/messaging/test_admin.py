@@ -132,6 +132,13 @@ def populated(superuser):
 
     Reminder.objects.create(user=reader, message=reported, remind_at=now, note="read it")
     CalendarFeed.objects.create(user=reader, token="admin-page-test-token")
+    # Bots, incoming webhooks and the outgoing delivery log.
+    from messaging.integrations.models import Bot, OutgoingDelivery
+    from messaging.integrations.webhooks import demo as webhooks_demo
+
+    webhooks_demo.seed_demo({user.email: user for user in User.objects.all()})
+    if not OutgoingDelivery.objects.exists():
+        OutgoingDelivery.objects.create(bot=Bot.objects.first(), message=reported)
 
 
 @pytest.fixture

@@ -82,8 +82,10 @@ def test_seed_demo_creates_the_demo_and_prints_the_logins(client):
     seeded = Message.objects.filter(conversation__support_request__isnull=True)
     # The lines, the files' messages, the line in the moderation queue, the
     # formatted plan with its thread, and what the integrations posted: the
-    # meeting's message and the notice that the assistant joined the group.
-    integrations = 1 + 1
+    # meeting's message, the notice that the assistant joined the group, the
+    # notices that the demo bot and the webhook's bot joined theirs, and the
+    # webhook's post.
+    integrations = 1 + 1 + 2 + 1
     assert seeded.count() == (
         sum(len(c[4]) for c in CONVERSATIONS)
         + len(FILES)

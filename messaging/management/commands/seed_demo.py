@@ -25,6 +25,7 @@ from messaging.integrations.assistant import demo as assistant_demo
 from messaging.integrations.meetings import demo as meetings_demo
 from messaging.integrations.reminders import demo as reminders_demo
 from messaging.integrations.scheduling import demo as scheduling_demo
+from messaging.integrations.webhooks import demo as webhooks_demo
 from messaging.management import demo_files
 from messaging.models import (
     Conversation,
@@ -231,6 +232,7 @@ INTEGRATION_SEEDS = (
     meetings_demo.seed_demo,
     reminders_demo.seed_demo,
     scheduling_demo.seed_demo,
+    webhooks_demo.seed_demo,
     assistant_demo.seed_demo,
 )
 

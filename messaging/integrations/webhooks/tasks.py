@@ -1,0 +1,44 @@
+"""The webhooks' Celery tasks: thin, they take ids and call services."""
+
+from uuid import UUID
+
+from celery import shared_task
+from django.conf import settings
+
+from messaging.integrations.webhooks.services import outgoing
+
+# One call is bounded by the outgoing timeout; the task's limits sit a
+# little above it, so a worker is never held longer.
+_CALL_BOUND = float(settings.PARLEY_OUTGOING_WEBHOOK_TIMEOUT_SECONDS)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def route_message(message_id: str) -> None:
+    """Queue what a message just sent calls for: one delivery task per bot
+    URL to tell, one assistant task per assistant bot concerned. Safe to run
+    twice (``outgoing.route_message``)."""
+    routed = outgoing.route_message(message_id=UUID(message_id))
+    for delivery_id in routed.deliveries:
+        deliver_outgoing.delay(delivery_id)
+    if routed.assistants:
+        # Written beside this package; imported only when an assistant bot
+        # is concerned.
+        from messaging.integrations.assistant.tasks import answer_message
+
+        for bot_id in routed.assistants:
+            answer_message.delay(bot_id=bot_id, message_id=message_id)
+
+
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    soft_time_limit=_CALL_BOUND + 10,
+    time_limit=_CALL_BOUND + 15,
+)
+def deliver_outgoing(delivery_id: str) -> None:
+    """One attempt at a delivery; the next one is queued with its wait when
+    the attempt should be made again. A delivered or failed delivery is not
+    called again, however often this runs."""
+    wait = outgoing.attempt_delivery(delivery_id=UUID(delivery_id))
+    if wait is not None:
+        deliver_outgoing.apply_async(args=[delivery_id], countdown=wait)
