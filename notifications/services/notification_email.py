@@ -12,6 +12,7 @@ inactive; inside quiet hours the email waits for their end.
 import logging
 from uuid import UUID
 
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -69,6 +70,8 @@ def send_notification_email(*, notification_id: UUID | str, run_id: str = "") ->
     if delivery is None:
         return False
     data = notification.data or {}
+    if data.get("scheduled_message_id"):
+        return _send_scheduled_failed(delivery, user, data)
     with speaking_to(user):
         excerpt = str(data.get("excerpt") or "")
         note = str(data.get("note") or "")
@@ -88,6 +91,24 @@ def send_notification_email(*, notification_id: UUID | str, run_id: str = "") ->
                 "conversation_title": data.get("conversation_title") or "",
                 "unavailable": bool(data.get("unavailable")),
                 "message_url": link_of(notification),
+            },
+        )
+
+
+def _send_scheduled_failed(delivery, user, data: dict) -> bool:
+    """A scheduled message of the person's that could not be sent
+    (``messaging.integrations.scheduling``): the reason is the excerpt."""
+    with speaking_to(user):
+        return send_templated(
+            delivery=delivery,
+            to=user.email,
+            subject=_("Your scheduled message was not sent"),
+            template="scheduled_failed",
+            context={
+                "user": user,
+                "excerpt": str(data.get("excerpt") or ""),
+                "conversation_title": data.get("conversation_title") or "",
+                "scheduled_url": absolute_url(reverse("scheduled")),
             },
         )
 

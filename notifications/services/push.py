@@ -306,6 +306,9 @@ def _title(notification: Notification, actor: str, place: str) -> str:
     elif kind == Kind.SUPPORT:
         title = _("Support request: %(place)s") if place else _("Support request")
     elif kind == Kind.REMINDER:
+        if (notification.data or {}).get("scheduled_message_id"):
+            # Its reason is the body (messaging.integrations.scheduling).
+            return _("Your scheduled message was not sent")
         # A reminder the person set: what it is about is the body.
         return _("Reminder")
     elif place:

@@ -255,6 +255,23 @@ def test_after_the_author_left_it_fails_and_the_author_is_told(group, assigned, 
         services.cancel_scheduled(author=student, scheduled_id=scheduled.pk)
 
 
+def test_the_author_is_emailed_that_it_was_not_sent_not_reminded(
+    group, assigned, schedule, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    _, student = assigned
+    schedule(student, group, "For the group")
+    messaging_services.remove_participant(actor=student, conversation_id=group.pk, user=student)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.send_due(now=later()) == 1
+    [email] = [e for e in mail.outbox if e.to == [student.email]]
+    assert email.subject == "Your scheduled message was not sent"
+    assert "You are not a member of this conversation." in email.body
+    assert "/scheduled/" in email.body
+    assert "remind" not in email.body.lower()
+
+
 def test_an_archived_conversation_fails_it_with_the_reason(direct, assigned, schedule):
     mentor, _ = assigned
     scheduled = schedule(mentor, direct)
