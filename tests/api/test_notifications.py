@@ -44,6 +44,7 @@ def test_get_gives_the_defaults_whole(api, student):
             "support": {"in_app": True, "push": True, "email": True},
             "added": {"in_app": True, "push": False, "email": False},
             "thread_reply": {"in_app": True, "push": True, "email": False},
+            "reminder": {"in_app": True, "push": True, "email": True},
         },
         "quiet_hours": None,
         "digest": "daily",
