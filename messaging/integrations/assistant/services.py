@@ -14,7 +14,6 @@ counts the endpoint gave, the outcome; never the text.
 """
 
 import logging
-import secrets
 import time
 import unicodedata
 import uuid
@@ -22,19 +21,18 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Role, User
+from accounts.models import User
 from messaging import audit, limits, policy
 from messaging import selectors as messaging_selectors
-from messaging.errors import AccessDenied, ClientIdConflict, MessagingError
+from messaging.errors import ClientIdConflict, MessagingError
 from messaging.integrations.assistant import client, selectors
 from messaging.integrations.assistant.errors import AssistantUnavailable, NoAssistant
 from messaging.integrations.assistant.indicator import TypingShown
-from messaging.integrations.models import Bot, BotKind
+from messaging.integrations.models import Bot
 from messaging.models import AuditAction, ConversationType, Message, MessageType
-from messaging.services import add_participants, edit_message, send_message
+from messaging.services import edit_message, send_message
 
 logger = logging.getLogger(__name__)
 
@@ -379,38 +377,3 @@ def summarise_unread(*, user: User, conversation_id: UUID, after_seq: int | None
 
 
 # --- The bot itself (demo and setup) ---------------------------------------------
-
-
-def ensure_assistant_bot(
-    *, owner: User, email: str, display_name: str = ASSISTANT_NAME, instructions: str = ""
-) -> Bot:
-    """The assistant bot whose user has ``email``, made if missing: a user
-    of role ``bot`` without a usable password, and its ``Bot`` row (kind
-    ``assistant``, owned by ``owner``). An existing one is returned as it
-    is. (Bots in general are made and managed by ``integrations.webhooks``;
-    this is the assistant's own setup for the demo and for tests.)"""
-    with transaction.atomic():
-        user = User.objects.filter(email=email.lower()).first()
-        if user is None:
-            # No password: create_user sets an unusable one.
-            user = User.objects.create_user(
-                email=email, password=None, display_name=display_name, role=Role.BOT
-            )
-        elif user.role != Role.BOT:
-            raise AccessDenied(_("That address belongs to a person, not a bot."))
-        bot, _created = Bot.objects.get_or_create(
-            user=user,
-            defaults={
-                "owner": owner,
-                "kind": BotKind.ASSISTANT,
-                "signing_secret": secrets.token_hex(32),
-                "instructions": instructions,
-            },
-        )
-    return bot
-
-
-def add_to_conversation(*, actor: User, bot: Bot, conversation_id: UUID) -> None:
-    """``actor`` (who may manage the conversation) adds the assistant to
-    it, through the ordinary membership service; a member already stays."""
-    add_participants(actor=actor, conversation_id=conversation_id, users=[bot.user])

@@ -11,7 +11,8 @@ import pytest
 
 from accounts.models import Role
 from messaging import services as messaging_services
-from messaging.integrations.assistant import services
+from messaging.integrations.bots import services as bot_services
+from messaging.integrations.models import BotKind
 from messaging.models import ConversationType
 
 INSTRUCTIONS = "You are the test assistant. Be brief."
@@ -80,9 +81,13 @@ def admin(make_user):
 
 @pytest.fixture
 def bot(admin):
-    return services.ensure_assistant_bot(
-        owner=admin, email="assistant@example.test", instructions=INSTRUCTIONS
-    )
+    return bot_services.create_bot(
+        owner=admin,
+        display_name="Success Partner AI",
+        kind=BotKind.ASSISTANT,
+        instructions=INSTRUCTIONS,
+        issue_token=False,
+    ).bot
 
 
 @pytest.fixture
@@ -104,5 +109,7 @@ def group(admin, people, bot):
         participants=list(people),
         title="Capstone",
     )
-    services.add_to_conversation(actor=admin, bot=bot, conversation_id=conversation.pk)
+    messaging_services.add_participants(
+        actor=admin, conversation_id=conversation.pk, users=[bot.user]
+    )
     return conversation

@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 from accounts.models import Role, User
 from messaging import services as messaging_services
 from messaging.integrations.assistant import services
+from messaging.integrations.bots import services as bot_services
+from messaging.integrations.models import BotKind
 from messaging.models import ConversationType, Message
 from tests.browser.conftest import (  # noqa: F401  (the fixtures)
     PASSWORD,
@@ -41,11 +43,13 @@ def scene(transactional_db):
     admin = person("ada@example.test", "Ada Admin", Role.ADMIN)
     maria = person("maria@example.test", "Maria Mentor", Role.MENTOR)
     sam = person("sam@example.test", "Sam Student", Role.STUDENT)
-    bot = services.ensure_assistant_bot(owner=admin, email="assistant@example.test")
+    bot = bot_services.create_bot(
+        owner=admin, display_name="Success Partner AI", kind=BotKind.ASSISTANT
+    ).bot
     group = messaging_services.create_conversation(
         creator=admin, kind=ConversationType.GROUP, participants=[maria, sam], title="Capstone"
     )
-    services.add_to_conversation(actor=admin, bot=bot, conversation_id=group.pk)
+    messaging_services.add_participants(actor=admin, conversation_id=group.pk, users=[bot.user])
     send_as(sam, group, "I finished the survey chapter.")
     send_as(sam, group, "Could someone review my methods section?")
     return maria, bot, group
