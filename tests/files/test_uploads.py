@@ -95,7 +95,9 @@ def test_previews_are_queued_after_commit_for_documents_only(
     api, group, student, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr(uploads.tasks.make_preview, "delay", queued.append)
+    monkeypatch.setattr(
+        uploads.tasks.make_preview, "apply_async", lambda args, **_: queued.append(*args)
+    )
     client = api(student)
     with django_capture_on_commit_callbacks(execute=True):
         pdf = upload(client, group, makers.pdf(), "a.pdf").json()
@@ -109,10 +111,10 @@ def test_previews_are_queued_after_commit_for_documents_only(
 def test_a_preview_that_cannot_be_queued_leaves_the_upload(
     api, group, student, monkeypatch, django_capture_on_commit_callbacks
 ):
-    def broker_down(attachment_id):
+    def broker_down(args, **options):
         raise ConnectionError("broker down")
 
-    monkeypatch.setattr(uploads.tasks.make_preview, "delay", broker_down)
+    monkeypatch.setattr(uploads.tasks.make_preview, "apply_async", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         response = upload(api(student), group, makers.pdf(), "a.pdf")
     assert response.status_code == 201
