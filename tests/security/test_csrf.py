@@ -35,12 +35,14 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db]
 CSRF_CHECKED = {
     "add_members",
     "archive",
+    "calendar-feed",
     "conversation",
     "file-preview",
     "inbox",
     "javascript-catalog",
     "login",
     "logout",
+    "meeting_join",
     "members",
     "mute_conversation",
     "new_direct",
@@ -51,9 +53,11 @@ CSRF_CHECKED = {
     "profile",
     "push_settings",
     "put_away",
+    "reminders",
     "remove_member",
     "rename",
     "saved",
+    "scheduled",
     "search",
     "service_worker",
     "support",
@@ -70,6 +74,10 @@ CSRF_EXEMPT = {
     # the signed token in the URL is the only credential and it can only
     # switch email off.
     "notifications_unsubscribe",
+    # Incoming webhooks: other systems POST without cookies; the secret
+    # token in the URL is the only credential and it can only post into
+    # its one conversation, as its bot (docs/integrations/webhooks-and-bots.md).
+    "incoming-webhook",
 }
 CSRF_PAGE_TITLE = b"The form expired"
 

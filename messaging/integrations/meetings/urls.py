@@ -6,5 +6,4 @@ from messaging.integrations.meetings import views
 
 urlpatterns = [
     path("meetings/<uuid:meeting_id>/join/", views.join, name="meeting_join"),
-    path("meetings/<uuid:meeting_id>/join", views.join),
 ]
