@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth import forms as auth_forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.models import MentorAssignment, User
@@ -49,6 +50,18 @@ class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
     person's sessions end, their sockets close and their API tokens are
     revoked. When admins change their own password, the admin view keeps
     their current session (``update_session_auth_hash``)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.user.is_bot and cleaned.get("set_usable_password"):
+            # On a field: the admin's password page shows no form-wide errors.
+            self.add_error(
+                "password1",
+                forms.ValidationError(
+                    _("A bot signs in with its API token, never with a password."), code="bot"
+                ),
+            )
+        return cleaned
 
     def save(self, commit=True):
         if not commit:

@@ -120,7 +120,10 @@ def change_password(
     (the kept session's pages reconnect; a stolen copy of its cookie cannot),
     and every API token of ``user`` is deleted. Audited as
     ``auth.password_changed``; ``via`` says where (``profile``, ``admin``,
-    ``command``)."""
+    ``command``). A bot (``Role.BOT``) never gets a usable password: it
+    signs in with its API token (``ValueError``)."""
+    if password is not None and user.role == Role.BOT:
+        raise ValueError("A bot signs in with its API token, never with a password.")
     with transaction.atomic():
         if password is None:
             user.set_unusable_password()

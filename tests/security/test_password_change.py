@@ -290,3 +290,29 @@ def admin_client_of(db):
         return admin, session_of(admin)
 
     return make
+
+
+@pytest.mark.django_db
+def test_a_bot_never_gets_a_password(admin_client_of, make_user):
+    """A bot signs in with its API token only: the admin's password page
+    refuses to give it a password (a form error, nothing stored), and so
+    does the service behind it and manage.py changepassword."""
+    from accounts import services as account_services
+    from accounts.models import Role
+
+    _, admin_client = admin_client_of()
+    bot = make_user(Role.BOT, name="Course calendar")
+    bot.set_unusable_password()
+    bot.save(update_fields=["password"])
+    response = admin_client.post(
+        reverse("admin:auth_user_password_change", args=[bot.pk]),
+        {"password1": NEW, "password2": NEW, "usable_password": "true"},
+    )
+    assert response.status_code == 200
+    assert b"never with a password" in response.content
+    bot.refresh_from_db()
+    assert not bot.has_usable_password()
+    with pytest.raises(ValueError):
+        account_services.change_password(user=bot, password=NEW, actor=None, via="command")
+    bot.refresh_from_db()
+    assert not bot.has_usable_password()
