@@ -4,6 +4,9 @@
   stops or comes back every socket is told (docs/protocol.md ``degraded``)
   and, on recovery, the channel layer subscribes the hub's channel and
   groups again (``messaging.realtime.hub``);
+- every few seconds on the embedded default, the integrations' live sweeps
+  (due scheduled messages, due reminders: ``messaging.integrations.sweeps``),
+  so that their frames reach this process's sockets;
 - every heartbeat (``PRESENCE_HEARTBEAT_SECONDS``): the presence entries of
   live sockets are refreshed and those of dead ones (a consumer that died
   without ``disconnect()``) dropped; users' ``last_seen`` moves on; expired
@@ -23,6 +26,7 @@ from collections import defaultdict
 
 from messaging import events, limits
 from messaging.errors import ServiceUnavailable
+from messaging.integrations import sweeps
 from messaging.realtime import health, presence
 from messaging.realtime import selectors as realtime_selectors
 from messaging.realtime.backends import PresenceChange, StoreUnavailable, presence_store
@@ -35,6 +39,9 @@ logger = logging.getLogger(__name__)
 # How often the loop wakes: to probe Redis while it is away, and to tell
 # sockets of a change in live delivery.
 TICK_SECONDS = 1.0
+# How often, on the embedded default, the process sends due scheduled
+# messages and fires due reminders itself (messaging.integrations.sweeps).
+LIVE_SWEEP_SECONDS = 5.0
 
 _running: "dict[asyncio.AbstractEventLoop, asyncio.Task]" = {}
 
@@ -50,13 +57,19 @@ def ensure_running() -> None:
 async def _maintain(loop: asyncio.AbstractEventLoop) -> None:
     """Watch live delivery every tick and beat every heartbeat while this
     process serves any socket."""
-    last_beat = time.monotonic()
+    last_beat = last_sweep = time.monotonic()
     try:
         while presence.local_sockets():
             beat = limits.presence_heartbeat_seconds()
             await asyncio.sleep(min(TICK_SECONDS, beat))
             try:
                 await watch_live_delivery()
+                if (
+                    sweeps.in_server_process()
+                    and time.monotonic() - last_sweep >= LIVE_SWEEP_SECONDS
+                ):
+                    last_sweep = time.monotonic()
+                    await db(sweeps.run_live)()
                 if time.monotonic() - last_beat >= beat:
                     last_beat = time.monotonic()
                     await heartbeat()

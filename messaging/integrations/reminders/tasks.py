@@ -8,6 +8,7 @@ from celery import shared_task
 def sweep_reminders() -> int:
     """Fire every due reminder once; safe to run twice or at once
     (``services.fire_due_reminders``). Returns how many fired."""
+    from messaging.integrations import sweeps
     from messaging.integrations.reminders import services
 
-    return services.fire_due_reminders()
+    return services.fire_due_reminders(now=sweeps.due_for_worker())

@@ -11,4 +11,6 @@ def send_due_scheduled_messages() -> int:
     seconds). Safe to run twice, or in several workers at once: each
     message is sent once (``services.send_scheduled``). Returns how many
     were sent or failed."""
-    return services.send_due()
+    from messaging.integrations import sweeps
+
+    return services.send_due(now=sweeps.due_for_worker())
