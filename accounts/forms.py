@@ -52,7 +52,7 @@ class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
     their current session (``update_session_auth_hash``)."""
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if self.user.is_bot and cleaned.get("set_usable_password"):
             # On a field: the admin's password page shows no form-wide errors.
             self.add_error(

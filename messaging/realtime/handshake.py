@@ -100,7 +100,7 @@ async def identify(scope) -> tuple:
     if key is None:
         token = authorization_token(scope)
         bot = await bot_with_token(token) if token else None
-        if bot is None:
+        if bot is None or token is None:
             return AnonymousUser(), None
         # The token stands for the session: the heartbeat's re-check
         # closes the socket once it is rotated or deleted.

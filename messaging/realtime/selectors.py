@@ -69,7 +69,7 @@ def revoked_sockets(sockets: Iterable[tuple[str | None, str]]) -> set[tuple[str 
         for key, user_id in Token.objects.filter(key__in=tokens).values_list("key", "user_id")
     }
     store = import_module(settings.SESSION_ENGINE).SessionStore
-    revoked = set()
+    revoked: set[tuple[str | None, str]] = set()
     for session_key, user_id in pairs:
         user = users.get(str(user_id))
         if session_key is not None and session_key.startswith(TOKEN_SOCKET_PREFIX):

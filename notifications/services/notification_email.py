@@ -9,6 +9,7 @@ message was deleted), for a person whose email for the kind is off, or
 inactive; inside quiet hours the email waits for their end.
 """
 
+import datetime as dt
 import logging
 from uuid import UUID
 
@@ -17,8 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.locale import speaking_to
+from accounts.models import User
 from notifications import rules
-from notifications.models import Channel, Kind, Notification
+from notifications.models import Channel, Delivery, Kind, Notification
 from notifications.selectors.preferences import preferences_for
 from notifications.services.mail import claim_email, send_templated
 from notifications.tokens import absolute_url
@@ -95,7 +97,7 @@ def send_notification_email(*, notification_id: UUID | str, run_id: str = "") ->
         )
 
 
-def _send_scheduled_failed(delivery, user, data: dict) -> bool:
+def _send_scheduled_failed(delivery: Delivery, user: User, data: dict) -> bool:
     """A scheduled message of the person's that could not be sent
     (``messaging.integrations.scheduling``): the reason is the excerpt."""
     with speaking_to(user):
@@ -118,7 +120,7 @@ def _shorten(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _hold_until(*, notification_id: UUID, eta) -> None:
+def _hold_until(*, notification_id: UUID, eta: dt.datetime) -> None:
     """Send when quiet hours end (eager mode cannot wait: there the email
     is dropped, as the in-app notification keeps it)."""
     from notifications.tasks import send_notification_email as task

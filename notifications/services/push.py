@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 import requests
+from celery import Task
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.db import transaction
@@ -222,7 +223,7 @@ def enqueue_for(notifications: list[Notification]) -> None:
         )
 
 
-def _queue_push(task, ids: list[str]) -> None:
+def _queue_push(task: Task, ids: list[str]) -> None:
     # After commit: a broker that is down loses these pushes (the in-app
     # feed and email keep the notifications), never the request.
     try:

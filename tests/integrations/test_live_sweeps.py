@@ -44,7 +44,10 @@ def _schedule_due(author, conversation, content: str, *, ago: timedelta) -> Sche
 
 
 async def test_the_server_process_sends_due_messages_and_fires_reminders_live(
-    live_in_process, open_socket, direct, assigned
+    live_in_process,
+    open_socket,  # noqa: F811
+    direct,
+    assigned,
 ):
     mentor, student = assigned
     socket = await open_socket(student)

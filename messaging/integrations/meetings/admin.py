@@ -14,7 +14,7 @@ class MeetingAdmin(ReadOnlyAdmin, admin.ModelAdmin):
     search_fields = ["title", "started_by__email", "started_by__display_name", "id"]
     list_select_related = ["conversation", "started_by"]
     date_hierarchy = "starts_at"
-    fields = [
+    fields = (
         "id",
         "conversation",
         "message",
@@ -24,5 +24,5 @@ class MeetingAdmin(ReadOnlyAdmin, admin.ModelAdmin):
         "starts_at",
         "duration_minutes",
         "created_at",
-    ]
+    )
     readonly_fields = fields

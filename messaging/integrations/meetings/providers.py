@@ -277,7 +277,8 @@ def _read_until(response, deadline: float) -> bytes:
     """The body, at most ``BBB_MAX_RESPONSE_BYTES``, read before
     ``deadline`` (each read also waits at most the socket's timeout: a
     server that trickles is cut off)."""
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while size <= BBB_MAX_RESPONSE_BYTES:
         if time.monotonic() > deadline:
             raise TimeoutError("the BBB server is too slow")

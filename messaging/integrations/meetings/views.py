@@ -4,6 +4,8 @@ new tab. Anyone else, and an unknown id, gets the 404 page; a provider
 that cannot be reached sends the person back to the conversation, told
 why."""
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -11,6 +13,7 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounts.models import User
 from messaging.errors import MessagingError, NotFound
 from messaging.integrations.meetings import selectors, services
 from messaging.models import AuditAction
@@ -21,12 +24,13 @@ from messaging.realtime import ratelimit
 @never_cache
 @login_required
 def join(request: HttpRequest, meeting_id) -> HttpResponse:
+    user = cast(User, request.user)  # login_required let only a person in
     try:
         meeting = selectors.visible_meeting(
-            user=request.user, meeting_id=meeting_id, attempted=AuditAction.MEETING_JOIN
+            user=user, meeting_id=meeting_id, attempted=AuditAction.MEETING_JOIN
         )
-        ratelimit.take_sync(request.user.pk, role=request.user.role)
-        url = services.join_url(user=request.user, meeting_id=meeting.pk)
+        ratelimit.take_sync(user.pk, role=user.role)
+        url = services.join_url(user=user, meeting_id=meeting.pk)
     except NotFound as missing:
         raise Http404(missing.message) from None
     except MessagingError as refused:

@@ -21,6 +21,7 @@ one (``UNIQUE(sender, client_id)``) and nothing is stored twice.
 
 import logging
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -164,7 +165,7 @@ def edit_scheduled(
     with transaction.atomic():
         scheduled = _own_for_update(author, scheduled_id)
         _check_may_post(author, scheduled.conversation_id, attempted=AuditAction.SCHEDULED_EDIT)
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         if content is not None and content != scheduled.content:
             changes["old_text"] = scheduled.content
             changes["new_text"] = content
