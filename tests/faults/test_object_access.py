@@ -21,13 +21,15 @@ import io
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -35,6 +37,10 @@ from accounts import services as account_services
 from accounts.models import MentorAssignment, Role, User
 from messaging import services
 from messaging.files.models import AttachmentKind
+from messaging.integrations.meetings import services as meetings
+from messaging.integrations.reminders import services as reminders
+from messaging.integrations.scheduling import services as scheduling
+from messaging.integrations.webhooks.services import incoming
 from messaging.models import AuditAction, AuditLog, Conversation, ConversationType
 from messaging.realtime.consumers import COMMANDS
 from messaging.support.models import SupportCategory
@@ -58,7 +64,13 @@ CAPTION = "caption of the zeppelin blueprint"
 FILE_NAME = "zeppelin-blueprint.txt"
 FILE_TEXT = "blueprint body: hydrogen cells and gondola"
 SUBJECT = "Support subject about quicksilver"
+MEETING_TITLE = "Saffron ledger review"
+REMINDER_NOTE = "ask about the tamarind budget"
+SCHEDULED_TEXT = "scheduled note about the juniper audit"
 SECRETS = [
+    "Saffron",
+    "tamarind",
+    "juniper",
     TITLE,
     ROOT_TEXT,
     "plutonium",
@@ -87,13 +99,17 @@ class Objects:
     request: uuid.UUID
     notification: uuid.UUID
     subscription: uuid.UUID
+    meeting: uuid.UUID
+    reminder: uuid.UUID
+    scheduled: uuid.UUID
+    webhook: uuid.UUID
 
     def ids(self) -> list[str]:
         return [str(value) for value in vars(self).values()]
 
     @classmethod
     def missing(cls) -> "Objects":
-        return cls(*(uuid.uuid4() for _ in range(6)))
+        return cls(*(uuid.uuid4() for _ in range(len(fields(cls)))))
 
 
 @dataclass
@@ -172,6 +188,22 @@ def build_world(make_user) -> World:
     subscription = PushSubscription.objects.create(
         user=member, endpoint="https://push.example.test/member", p256dh="p", auth="a"
     )
+    # The integrations' objects of the conversation and of its members.
+    meeting = meetings.start_meeting(actor=owner, conversation_id=group.pk, title=MEETING_TITLE)
+    later = timezone.now() + timedelta(hours=1)
+    reminder = reminders.create_reminder(
+        user=member, message_id=root.pk, remind_at=later, note=REMINDER_NOTE
+    )
+    scheduled = scheduling.schedule_message(
+        author=member,
+        conversation_id=group.pk,
+        content=SCHEDULED_TEXT,
+        send_at=later,
+        time_zone="UTC",
+    )
+    webhook = incoming.create_incoming_webhook(
+        actor=owner, conversation_id=group.pk, name="Orchard feed"
+    ).webhook
 
     services.remove_participant(actor=owner, conversation_id=group.pk, user=removed)
     # The deactivated person's session and token, taken while they could sign in.
@@ -193,6 +225,10 @@ def build_world(make_user) -> World:
             request=request.pk,
             notification=notification.pk,
             subscription=subscription.pk,
+            meeting=meeting.pk,
+            reminder=reminder.pk,
+            scheduled=scheduled.pk,
+            webhook=webhook.pk,
         ),
         reply_id=reply.pk,
         deactivated_cookie=deactivated_cookie,
@@ -256,6 +292,17 @@ API_CALLS: dict = {
     "api-support-request-assign": [("post", {"assignee_id": None})],
     "api-support-request-priority": [("post", {"priority": "high"})],
     "api-support-request-rating": [("post", {"satisfied": True})],
+    # The integrations (docs/integrations.md).
+    "api-meetings": [("post", {"title": "A call"})],
+    "api-meeting": [("get", None)],
+    "api-meeting-join": [("get", None)],
+    "api-meeting-ics": [("get", None)],
+    "api-reminder": [("get", None), ("patch", {"note": "changed"}), ("delete", None)],
+    "api-reminder-ics": [("get", None)],
+    "api-scheduled-message": [("get", None), ("patch", {"content": "changed"}), ("delete", None)],
+    "api-conversation-webhooks": [("get", None), ("post", {"name": "Another feed"})],
+    "api-webhook": [("delete", None)],
+    "api-assistant-summary": [("post", {})],
 }
 
 PAGE_CALLS: dict = {
@@ -272,12 +319,19 @@ PAGE_CALLS: dict = {
     "support_assign": [("post", {"assignee_id": ""})],
     "support_priority": [("post", {"priority": "high"})],
     "support_rating": [("post", {"satisfied": "1"})],
+    "meeting_join": [("get", None)],
 }
 
 # Routes with a path parameter that names no conversation content.
 NOT_CONTENT = {
     "api-block": "names a person (blocking is about people, not conversations)",
     "notifications_unsubscribe": "a signed token, not an object id: a bad one answers 400",
+    "calendar-feed": "a secret token, not an object id: an unknown one answers 404",
+    "incoming-webhook": "a secret token, not an object id: an unknown or revoked one "
+    "answers 404 and stores nothing (tests/integrations/webhooks)",
+    "api-bot": "names a bot, an account rather than conversation content: only its "
+    "owner and admins see it, anyone else gets 404 (tests/integrations/bots)",
+    "api-bot-token": "as api-bot",
 }
 
 # Answered 2xx whatever the id names: taking a message off one's own saved
@@ -332,6 +386,10 @@ def _kwargs(pattern: URLPattern, objects: Objects, actor: User) -> dict:
         "page": 1,
         "emoji": EMOJI,
         "object_id": objects.conversation,
+        "meeting_id": objects.meeting,
+        "reminder_id": objects.reminder,
+        "scheduled_id": objects.scheduled,
+        "webhook_id": objects.webhook,
     }
     return {name: values[name] for name in pattern.pattern.converters}
 

@@ -4,7 +4,7 @@ conversation, read one, and get one's own join URL. Thin, as
 and joining spend from the same per-user bucket as sends."""
 
 from django.urls import path, reverse
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -113,12 +113,6 @@ class MeetingJoinView(ParleyAPIView):
         )
 
 
-@extend_schema_view(get=extend_schema(exclude=True))
-class MeetingJoinWithoutSlashView(MeetingJoinView):
-    """``…/join`` as well as ``…/join/``: the API's catch-all 404 would
-    otherwise answer before Django could add the slash."""
-
-
 urlpatterns = [
     path(
         "conversations/<uuid:conversation_id>/meetings/",
@@ -127,5 +121,4 @@ urlpatterns = [
     ),
     path("meetings/<uuid:meeting_id>/", MeetingDetailView.as_view(), name="api-meeting"),
     path("meetings/<uuid:meeting_id>/join/", MeetingJoinView.as_view(), name="api-meeting-join"),
-    path("meetings/<uuid:meeting_id>/join", MeetingJoinWithoutSlashView.as_view()),
 ]
