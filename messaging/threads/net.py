@@ -155,7 +155,7 @@ def allow_list() -> AllowList:
     return AllowList.parse(settings.PARLEY.get("LINK_PREVIEW_ALLOW", ()))
 
 
-class _Deadline:
+class Deadline:
     def __init__(self, seconds: float):
         self.ends = time.monotonic() + seconds
 
@@ -169,13 +169,13 @@ class _Deadline:
         return time.monotonic() >= self.ends
 
 
-class _Watchdog:
+class Watchdog:
     """Shuts the fetch's socket down at the deadline. A socket timeout
     bounds one ``recv`` only: a server sending a byte every so often would
     keep ``http.client`` reading headers (or a body) for ever. Once shut
     down, every read returns at once and the fetch ends as ``timeout``."""
 
-    def __init__(self, deadline: _Deadline):
+    def __init__(self, deadline: Deadline):
         self.deadline = deadline
         self.fired = False
         self._lock = threading.Lock()
@@ -250,7 +250,7 @@ class Target:
     address: IPAddress  # checked: the one connected to
 
 
-def check_url(url: str, *, deadline: _Deadline, allowed: AllowList | None = None) -> Target:
+def check_url(url: str, *, deadline: Deadline, allowed: AllowList | None = None) -> Target:
     """Where a fetch of ``url`` would connect, once every rule holds;
     ``Refused`` otherwise."""
     allowed = allowed if allowed is not None else allow_list()
@@ -289,13 +289,13 @@ def check_target(url: str, *, timeout: float, allowed: AllowList | None = None) 
     """``check_url`` within ``timeout`` seconds: where a request to ``url``
     would connect, or ``Refused``. For a URL kept to be called later (a
     bot's), checked when it is saved and again at every call."""
-    return check_url(url, deadline=_Deadline(timeout), allowed=allowed)
+    return check_url(url, deadline=Deadline(timeout), allowed=allowed)
 
 
 class _WatchedHTTPConnection(http.client.HTTPConnection):
     """HTTP to an address already checked, its socket under the watchdog."""
 
-    def __init__(self, address: str, port: int, *, watchdog: _Watchdog, timeout: float):
+    def __init__(self, address: str, port: int, *, watchdog: Watchdog, timeout: float):
         super().__init__(address, port, timeout=timeout)
         self._watchdog = watchdog
 
@@ -311,7 +311,7 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     watchdog before the handshake (which a slow server could drag out)."""
 
     def __init__(
-        self, address: str, port: int, *, server_name: str, watchdog: _Watchdog, timeout: float
+        self, address: str, port: int, *, server_name: str, watchdog: Watchdog, timeout: float
     ):
         super().__init__(address, port, timeout=timeout, context=ssl.create_default_context())
         self._server_name = server_name
@@ -367,8 +367,8 @@ def fetch(
     Raises ``Refused`` for anything else: refused target, timeout (one
     deadline for the whole fetch, redirects included), an answer other than
     200, the wrong type, a URL that cannot be sent."""
-    deadline = _Deadline(timeout)
-    watchdog = _Watchdog(deadline)
+    deadline = Deadline(timeout)
+    watchdog = Watchdog(deadline)
     try:
         return _fetch(
             url,
@@ -386,20 +386,37 @@ def fetch(
         watchdog.cancel()
 
 
+def open_connection(
+    *,
+    scheme: str,
+    address: IPAddress,
+    port: int,
+    server_name: str,
+    watchdog: Watchdog,
+    timeout: float,
+) -> http.client.HTTPConnection:
+    """A connection to ``address``, already checked, under ``watchdog``:
+    for ``https`` with SNI and the certificate checked for ``server_name``.
+    ``timeout`` bounds each socket operation. For every outgoing call that
+    passed the address rules (here, and the AI assistant's client)."""
+    if scheme == "https":
+        return _PinnedHTTPSConnection(
+            str(address), port, server_name=server_name, watchdog=watchdog, timeout=timeout
+        )
+    return _WatchedHTTPConnection(str(address), port, watchdog=watchdog, timeout=timeout)
+
+
 def _connection(
-    target: Target, *, watchdog: _Watchdog, deadline: _Deadline
+    target: Target, *, watchdog: Watchdog, deadline: Deadline
 ) -> http.client.HTTPConnection:
     """A connection to the checked address of ``target``, under the watchdog."""
-    if target.scheme == "https":
-        return _PinnedHTTPSConnection(
-            str(target.address),
-            target.port,
-            server_name=target.host,
-            watchdog=watchdog,
-            timeout=deadline.left(),
-        )
-    return _WatchedHTTPConnection(
-        str(target.address), target.port, watchdog=watchdog, timeout=deadline.left()
+    return open_connection(
+        scheme=target.scheme,
+        address=target.address,
+        port=target.port,
+        server_name=target.host,
+        watchdog=watchdog,
+        timeout=deadline.left(),
     )
 
 
@@ -408,8 +425,8 @@ def _fetch(
     *,
     expect: str,
     max_bytes: int,
-    deadline: _Deadline,
-    watchdog: _Watchdog,
+    deadline: Deadline,
+    watchdog: Watchdog,
     allowed: AllowList | None,
 ) -> Fetched:
     current = url
@@ -473,7 +490,7 @@ def _read(
     response: http.client.HTTPResponse,
     sock: socket.socket | None,
     max_bytes: int,
-    deadline: _Deadline,
+    deadline: Deadline,
 ) -> tuple[bytes, bool]:
     """At most ``max_bytes`` of the body, read before the deadline; whether
     there was more."""
@@ -513,8 +530,8 @@ def post_json(
     ``Content-Length``); one deadline (``timeout``) for the whole call, no
     redirect followed. Any status is an answer (``Posted``); ``Refused``
     when the target is refused or the call fails or runs out of time."""
-    deadline = _Deadline(timeout)
-    watchdog = _Watchdog(deadline)
+    deadline = Deadline(timeout)
+    watchdog = Watchdog(deadline)
     try:
         target = check_url(url, deadline=deadline, allowed=allowed)
         connection = _connection(target, watchdog=watchdog, deadline=deadline)

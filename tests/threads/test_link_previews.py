@@ -317,7 +317,7 @@ def test_only_plain_http_and_https_urls(url):
 def test_a_public_address_on_another_port_is_refused():
     allowed = net.AllowList.parse([])
     with pytest.raises(net.Refused) as refused:
-        net.check_url("http://8.8.8.8:6379/", deadline=net._Deadline(3), allowed=allowed)
+        net.check_url("http://8.8.8.8:6379/", deadline=net.Deadline(3), allowed=allowed)
     assert refused.value.code == "port"
 
 

@@ -7,7 +7,9 @@ The call:
   resolves to is public (``messaging.threads.net.is_public_address``) or on
   the ``AI_ALLOW`` list (``net.AllowList``: hosts, addresses, CIDR ranges);
   it connects to the address it checked, never resolving again, with SNI
-  and the certificate checked against the configured host for https;
+  and the certificate checked against the configured host for https (the
+  link previews' and webhooks' resolver, watchdog and pinned connection:
+  ``net.resolve``, ``net.Watchdog``, ``net.open_connection``);
 * waits at most ``AI_TIMEOUT_SECONDS`` to connect and for each next bytes
   (the headers, every streamed chunk), and at most
   ``AI_TOTAL_TIMEOUT_SECONDS`` for the whole call: a watchdog shuts the
@@ -22,22 +24,17 @@ address rule), ``timeout``, ``status`` (an answer other than 200),
 ``malformed`` (an answer that is not a completion), ``connection``.
 """
 
-import concurrent.futures
-import contextlib
 import http.client
-import ipaddress
 import json
-import socket
 import ssl
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from messaging.threads.net import AllowList, is_public_address
+from messaging.threads import net
+from messaging.threads.net import AllowList, IPAddress, is_public_address
 
 USER_AGENT = "ParleyAssistant/1.0"
 # An answer larger than this is not a chat completion we can post.
@@ -92,29 +89,15 @@ class Endpoint:
 
 # getaddrinfo has no timeout of its own: it runs here and is waited for only
 # as long as the call may take.
-_resolver = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="ai-resolve")
-
-
-def checked_address(host: str, port: int, *, allowed: AllowList, timeout: float):
+def checked_address(host: str, port: int, *, allowed: AllowList, timeout: float) -> IPAddress:
     """The address to connect to for ``host``: every address it resolves to
     must be public or allowed (``CallFailed("refused")`` otherwise)."""
     try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        future = _resolver.submit(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
-        try:
-            answers = future.result(timeout=timeout)
-        except concurrent.futures.TimeoutError:
+        addresses = net.resolve(host, port, timeout=timeout)
+    except net.Refused as refused:
+        if refused.code == "timeout":
             raise CallFailed("timeout", "The endpoint's name did not resolve in time.") from None
-        except (OSError, UnicodeError):
-            raise CallFailed("connection", "The endpoint's name does not resolve.") from None
-        addresses = []
-        for *_rest, sockaddr in answers:
-            address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-            if address not in addresses:
-                addresses.append(address)
-    if not addresses:
-        raise CallFailed("connection", "The endpoint's name does not resolve.")
+        raise CallFailed("connection", "The endpoint's name does not resolve.") from None
     for address in addresses:
         if not (is_public_address(address) or allowed.allows(host, address)):
             raise CallFailed(
@@ -122,59 +105,6 @@ def checked_address(host: str, port: int, *, allowed: AllowList, timeout: float)
                 "The endpoint is on a private or local address that AI_ALLOW does not name.",
             )
     return addresses[0]
-
-
-class _Watchdog:
-    """Shuts the call's socket down once the total time is up: a socket
-    timeout bounds one read only."""
-
-    def __init__(self, seconds: float):
-        self.fired = False
-        self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sock = sock
-            fired = self.fired
-        if fired:
-            _shut(sock)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            sock = self._sock
-        if sock is not None:
-            _shut(sock)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-class _Connection(http.client.HTTPSConnection):
-    """HTTP or HTTPS to an address already checked (``server_name`` for SNI
-    and the certificate), its raw socket under the watchdog."""
-
-    def __init__(self, address: str, port: int, *, tls: bool, server_name: str, watchdog, timeout):
-        super().__init__(address, port, timeout=timeout, context=ssl.create_default_context())
-        self._tls = tls
-        self._server_name = server_name
-        self._watchdog = watchdog
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.host, self.port), self.timeout)
-        self._watchdog.watch(sock)
-        if self._tls:
-            sock = self._context.wrap_socket(sock, server_hostname=self._server_name)  # type: ignore[attr-defined]
-        self.sock = sock
 
 
 def complete(
@@ -212,8 +142,8 @@ def complete(
     }
     if endpoint.api_key:
         headers["Authorization"] = f"Bearer {endpoint.api_key}"
-    deadline = time.monotonic() + endpoint.total_timeout
-    watchdog = _Watchdog(endpoint.total_timeout)
+    deadline = net.Deadline(endpoint.total_timeout)
+    watchdog = net.Watchdog(deadline)
     connection = None
     try:
         address = checked_address(
@@ -222,10 +152,10 @@ def complete(
             allowed=endpoint.allowed,
             timeout=min(endpoint.timeout, endpoint.total_timeout),
         )
-        connection = _Connection(
-            str(address),
-            port,
-            tls=scheme == "https",
+        connection = net.open_connection(
+            scheme=scheme,
+            address=address,
+            port=port,
             server_name=host,
             watchdog=watchdog,
             timeout=endpoint.timeout,
@@ -251,7 +181,7 @@ def complete(
     except TimeoutError:
         raise CallFailed("timeout", "The endpoint did not answer in time.") from None
     except (OSError, http.client.HTTPException, ssl.CertificateError, ValueError) as error:
-        if watchdog.fired or time.monotonic() >= deadline:
+        if watchdog.fired or deadline.passed():
             raise CallFailed("timeout", "The endpoint did not answer in time.") from None
         raise CallFailed("connection", f"The call failed ({type(error).__name__}).") from None
     finally:
