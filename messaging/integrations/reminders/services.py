@@ -29,7 +29,6 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from messaging import audit, policy
 from messaging.errors import InvalidInput, NotFound
-from messaging.files.payloads import message_text
 from messaging.integrations.models import Reminder, ReminderState
 from messaging.integrations.reminders import presets
 from messaging.models import AuditAction, ConversationParticipant, Message
@@ -38,7 +37,6 @@ from messaging.threads.services.reactions import refuse_if_gone
 from notifications.models import Kind
 
 NOTE_MAX_CHARS = 500
-EXCERPT_CHARS = 200
 
 
 def remind_time(
@@ -211,19 +209,12 @@ def notification_data(reminder: Reminder, *, readable: bool) -> dict:
     if not readable:
         data["unavailable"] = True
         return data
+    # Imported here for the reason _notify gives.
+    from notifications.services.fanout import message_data
+
     message = reminder.message
-    conversation = message.conversation
-    data.update(
-        {
-            "message_id": str(message.pk),
-            "excerpt": message_text(message)[:EXCERPT_CHARS],
-            "seq": message.seq,
-            "conversation_title": conversation.title,
-            "conversation_type": conversation.type,
-        }
-    )
-    if message.parent_id:
-        data["thread_id"] = str(message.parent_id)
+    # What a notification about the message shows, as the fan-out's do.
+    data.update(message_data(message), message_id=str(message.pk))
     return data
 
 
