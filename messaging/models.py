@@ -131,6 +131,9 @@ class MessageType(models.TextChoices):
     SYSTEM = "system", _("System")
     # A video call started in the conversation (messaging.integrations.meetings).
     MEETING = "meeting", _("Meeting")
+    # End-to-end encrypted (messaging.e2e): empty content, the ciphertext in
+    # the message's ``e2e`` metadata.
+    ENCRYPTED = "encrypted", _("Encrypted")
 
 
 class Message(models.Model):
@@ -354,6 +357,12 @@ class AuditAction(models.TextChoices):
     BOT_DEACTIVATE = "bot.deactivate"
     WEBHOOK_CREATE = "webhook.create"
     WEBHOOK_REVOKE = "webhook.revoke"
+    # End-to-end encryption (messaging.e2e): events, never content or keys.
+    E2E_DEVICE_ADD = "e2e.device_add"
+    E2E_DEVICE_APPROVE = "e2e.device_approve"
+    E2E_DEVICE_REVOKE = "e2e.device_revoke"
+    E2E_KEY_ROTATE = "e2e.key_rotate"
+    E2E_RECOVERY_SET = "e2e.recovery_set"
 
 
 class AuditLog(models.Model):
@@ -419,6 +428,13 @@ class AuditRepeat(models.Model):
 
 # Capability packages keep their tables beside their code; Django finds an
 # app's models through this module.
+from messaging.e2e.models import (  # noqa: E402, F401
+    ConversationKey,
+    Device,
+    EncryptedConversation,
+    KeyEnvelope,
+    RecoveryBackup,
+)
 from messaging.files.models import Attachment  # noqa: E402, F401
 from messaging.integrations.models import (  # noqa: E402, F401
     Bot,

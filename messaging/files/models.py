@@ -13,6 +13,8 @@ class AttachmentKind(models.TextChoices):
     OFFICE = "office"  # docx, xlsx, pptx, odt, ods, odp (and the old binary formats)
     TEXT = "text"  # plain text and CSV
     ARCHIVE = "archive"  # zip, gzip, tar, 7z: a card, never opened
+    # Opaque bytes encrypted in the browser (messaging.e2e): never opened.
+    ENCRYPTED = "encrypted"
 
 
 class PreviewState(models.TextChoices):
