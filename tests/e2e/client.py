@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import requests
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from tests.e2e import scheme
 from tests.e2e.scheme import CannotDecrypt, DeviceKeys, EnvelopeRefused
@@ -45,7 +46,7 @@ class Socket:
         self.ws = connect(
             ws_url,
             additional_headers={"Cookie": f"{cookie_name}={session_cookie}"},
-            origin=origin,
+            origin=Origin(origin),
             open_timeout=10,
         )
         self.unread: list[dict] = []
@@ -140,7 +141,7 @@ class Person:
     # --- devices ---------------------------------------------------------
 
     def _device_body(self, device: DeviceKeys, name: str, approval: DeviceKeys | None) -> dict:
-        body = {
+        body: dict[str, object] = {
             "id": device.id,
             "name": name,
             "kind": device.kind,
@@ -269,6 +270,7 @@ class Person:
     def fetch_keys(self, cid: str) -> dict[int, bytes]:
         """Open every envelope of ``cid`` addressed to the current device;
         one that fails the checks is left out."""
+        assert self.device is not None
         members = self.member_ids(cid)
         keys = self.keys.setdefault(cid, {})
         for envelope in self.envelopes(cid):
