@@ -43,11 +43,15 @@ class Socket:
     def __init__(self, ws_url: str, session_cookie: str, cookie_name: str = "sessionid"):
         parts = urlsplit(ws_url)
         origin = f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
-        self.ws = connect(
-            ws_url,
-            additional_headers={"Cookie": f"{cookie_name}={session_cookie}"},
-            origin=Origin(origin),
-            open_timeout=10,
+        # Entered as a context manager, as websockets asks; closed in close().
+        self._context = contextlib.ExitStack()
+        self.ws = self._context.enter_context(
+            connect(
+                ws_url,
+                additional_headers={"Cookie": f"{cookie_name}={session_cookie}"},
+                origin=Origin(origin),
+                open_timeout=10,
+            )
         )
         self.unread: list[dict] = []
         self.seen: list[dict] = []
@@ -78,7 +82,7 @@ class Socket:
 
     def close(self) -> None:
         with contextlib.suppress(ConnectionClosed, OSError):
-            self.ws.close()
+            self._context.close()
 
 
 def is_frame(kind: str, **fields):
