@@ -27,6 +27,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from config import broker
+from messaging.e2e.payloads import e2e_of
 from messaging.files.payloads import attachment_payload
 from messaging.models import ConversationType, MessageType
 from messaging.support import timers
@@ -136,6 +137,8 @@ def conversation_payload(conversation, participants=None) -> dict:
         "last_message_at": _iso(conversation.last_message_at),
         "metadata": conversation.metadata,
         "participants": [participant_payload(p) for p in participants],
+        # null, or an encrypted conversation's key state (docs/e2e.md).
+        "e2e": e2e_of(conversation),
         **_support_of(conversation),
     }
 

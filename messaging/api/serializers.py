@@ -190,6 +190,13 @@ class ConversationListQuery(QuerySerializer):
 
 class ConversationCreateIn(InputSerializer):
     type = serializers.ChoiceField(choices=ConversationType.choices)
+    encrypted = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="End-to-end encrypted (docs/e2e.md): direct or group only, at most "
+        "PARLEY_E2E_MAX_MEMBERS members, no bots. An encrypted direct conversation is "
+        "distinct from the plain one between the same two people.",
+    )
     participant_ids = serializers.ListField(
         child=UUIDField(),
         required=False,
@@ -463,6 +470,13 @@ class ParticipantOut(serializers.Serializer):
         return events.participant_payload(participant)
 
 
+class ConversationE2EOut(serializers.Serializer):
+    key_version = serializers.IntegerField(help_text="0 until the first key is posted.")
+    rotation_required = serializers.BooleanField(
+        help_text="A member's browser must post the next key version before anyone writes."
+    )
+
+
 class ConversationOut(serializers.Serializer):
     """A conversation as the socket's ``conversation.*`` events carry it."""
 
@@ -475,6 +489,11 @@ class ConversationOut(serializers.Serializer):
     last_message_at = serializers.DateTimeField(allow_null=True)
     metadata = serializers.DictField()
     participants = ParticipantOut(many=True)
+    e2e = ConversationE2EOut(
+        allow_null=True,
+        help_text="null for a plain conversation; an end-to-end encrypted one's key state "
+        "(docs/e2e.md).",
+    )
 
     def to_representation(self, conversation):
         return events.conversation_payload(

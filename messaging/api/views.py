@@ -127,6 +127,7 @@ class ConversationListView(ParleyAPIView):
             kind=data["type"],
             participants=selectors.users_by_ids(data["participant_ids"]),
             title=data["title"],
+            encrypted=data["encrypted"],
         )
         # A direct conversation exists once per pair: asking again returns it.
         created = conversation.created_at >= started
