@@ -1,0 +1,48 @@
+"""Fixtures for the end-to-end encryption browser tests: one server process
+for the whole module (the CI suite stays fast), Chromium per test (it must
+stop before pytest-django flushes the database: tests/browser/conftest.py
+says why), a browser context per person and device."""
+
+import pytest
+
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Console
+from tests.servers import ServerProcess
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing():
+    """The server process checks passwords with its own (default) hashers,
+    so users made here keep the default one (tests/conftest.py swaps it
+    out for tests without a server)."""
+
+
+@pytest.fixture(scope="module")
+def e2e_server(django_db_setup, django_db_blocker):
+    """One server for the module, on the test database (each test's data
+    is flushed after it by ``transactional_db``)."""
+    with django_db_blocker.unblock():
+        server = ServerProcess()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def chromium(transactional_db):
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+        playwright.stop()
+
+
+@pytest.fixture
+def console():
+    collected = Console()
+    yield collected
+    assert collected.csp_violations() == [], "\n".join(collected.lines)
