@@ -37,14 +37,15 @@ def test_messages_edits_and_a_file_over_socket_and_rest(people):
         person.first_device()
     cid = alice.create_conversation([bob, carol], title="Welfare")
 
-    # Version 0: nobody writes until the creator made the first key.
+    # Version 0: nobody writes until the creator made the first key (a
+    # send under version 1 is stale; version 0 names no key at all).
     refused = alice.refused(
         "POST",
         f"conversations/{cid}/messages/",
         json={
             "client_id": "00000000-0000-4000-8000-000000000001",
             "e2e": {
-                "key_version": 0,
+                "key_version": 1,
                 "device_id": alice.device.id,
                 "nonce": scheme.b64(bytes(12)),
                 "ciphertext": scheme.b64(bytes(32)),
@@ -67,8 +68,8 @@ def test_messages_edits_and_a_file_over_socket_and_rest(people):
     )
     assert (plain.status, plain.code) == (400, "e2e_required")
 
-    # Over the socket: the ack and every member's message.new carry ciphertext only.
-    sent, payload = alice.send_socket(cid, "Can we talk about the exam?")
+    # Every member's message.new carries ciphertext only.
+    sent, payload = alice.send_rest(cid, "Can we talk about the exam?")
     assert sent["message_type"] == "encrypted" and sent["content"] == ""
     new = bob.socket.wait_for(
         lambda f: f["type"] == "message.new" and f["message"]["id"] == sent["id"]
@@ -109,6 +110,30 @@ def test_messages_edits_and_a_file_over_socket_and_rest(people):
         lambda f: f["type"] == "message.edited" and f["message"]["id"] == sent["id"]
     )
     assert carol.read(frame["message"])["text"] == "Can we talk about the resit?"
+
+
+def test_a_send_and_an_edit_over_the_socket(people):
+    alice, bob = people("Alice", "Bob")
+    cid = encrypted_group(alice, bob)
+    alice.connect()
+    bob.connect()
+    sent, payload = alice.send_socket(cid, "over the socket")
+    assert sent["message_type"] == "encrypted" and sent["content"] == ""
+    new = bob.socket.wait_for(
+        lambda f: f["type"] == "message.new" and f["message"]["id"] == sent["id"]
+    )
+    assert bob.read(new["message"]) == payload
+
+    body, _ = alice.encrypt(cid, "edited over the socket", client_id=sent["client_id"])
+    alice.socket.send(
+        {"type": "message.edit", "ref": "edit", "message_id": sent["id"], "e2e": body["e2e"]}
+    )
+    reply = alice.socket.wait_for(lambda f: f.get("ref") == "edit")
+    assert reply["type"] == "ok", reply
+    edited = bob.socket.wait_for(
+        lambda f: f["type"] == "message.edited" and f["message"]["id"] == sent["id"]
+    )
+    assert bob.read(edited["message"])["text"] == "edited over the socket"
 
 
 def test_a_second_rotation_of_the_same_version_conflicts(people):
