@@ -279,6 +279,9 @@ def _send(
                 # checked at commit): store_message builds the message.new
                 # frame at once, and it must list the files as claimed.
                 attach.claim(message=message, uploads=uploads)
+            elif e2e is not None:
+                # Its payload lists attachments (none): no query for them.
+                attach.attach_loaded(message, [])
             # A resend (same client_id) fails here on UNIQUE(sender, client_id)
             # (or, with files, on the claim above); the whole transaction,
             # seq included, rolls back below.
