@@ -581,6 +581,8 @@ SPECTACULAR_SETTINGS = {
         "SupportStatusEnum": "messaging.support.models.SupportStatus",
         "SupportPriorityEnum": "messaging.support.models.SupportPriority",
         "BotKindEnum": "messaging.integrations.models.BotKind",
+        "DeviceKindEnum": "messaging.e2e.models.DeviceKind",
+        "DeviceStatusEnum": "messaging.e2e.models.DeviceStatus",
     },
 }
 
@@ -786,6 +788,16 @@ PARLEY_OUTGOING_WEBHOOK_MAX_ANSWER_BYTES = env.int(
 # How long a process trusts its list of conversations that have a bot:
 # a bot added elsewhere is told of messages at most this much later.
 PARLEY_BOT_MEMBERS_CACHE_SECONDS = env.float("PARLEY_BOT_MEMBERS_CACHE_SECONDS", default=5.0)
+
+
+# End-to-end encrypted conversations (messaging.e2e; docs/e2e.md). Every key
+# rotation wraps the key for every device of every member, in a browser: the
+# members of one are capped.
+E2E_MAX_MEMBERS = env.int("PARLEY_E2E_MAX_MEMBERS", default=50)
+if E2E_MAX_MEMBERS < 2:
+    raise ImproperlyConfigured(
+        f"PARLEY_E2E_MAX_MEMBERS must be at least 2; it is {E2E_MAX_MEMBERS}."
+    )
 
 
 # The AI assistant (messaging.integrations.assistant).

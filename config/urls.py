@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/", include("messaging.support.api.urls")),
     path("api/", include("messaging.moderation.api.urls")),
     path("api/", include("messaging.integrations.api.urls")),
+    path("api/", include("messaging.e2e.api.urls")),
     path("api/", include("messaging.api.urls")),
     path("", include("notifications.urls")),
     path("", include("messaging.files.urls")),

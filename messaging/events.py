@@ -25,8 +25,11 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.utils.translation import gettext
 
 from config import broker
+from messaging.e2e import messages as e2e_messages
+from messaging.e2e.payloads import e2e_of
 from messaging.files.payloads import attachment_payload
 from messaging.models import ConversationType, MessageType
 from messaging.support import timers
@@ -90,7 +93,7 @@ def message_payload(message) -> dict:
         "message_type": message.message_type,
         "content": "" if gone else message.content,
         "file_url": "" if gone else message.file_url,
-        "metadata": {} if gone else message.metadata,
+        "metadata": {} if gone else e2e_messages.metadata_without_e2e(message.metadata),
         "attachments": attachments_payload(message),
         "sent_at": _iso(message.sent_at),
         "edited_at": _iso(message.edited_at),
@@ -98,6 +101,9 @@ def message_payload(message) -> dict:
         "hidden": message.hidden_at is not None,
         # Replies, threads, reactions, pins, rich text, link previews.
         **thread_payloads.message_extras(message, user_payload=user_payload, iso=_iso),
+        # End-to-end encrypted (docs/e2e.md): the ciphertext, as sent; null
+        # once deleted or hidden.
+        **({"e2e": e2e_messages.e2e_of(message)} if e2e_messages.is_encrypted(message) else {}),
     }
 
 
@@ -107,7 +113,7 @@ def attachments_payload(message) -> list[dict]:
     prefetch them for the others)."""
     if message.deleted_at or message.hidden_at:
         return []
-    if message.message_type not in (MessageType.FILE, MessageType.IMAGE):
+    if message.message_type not in (MessageType.FILE, MessageType.IMAGE, MessageType.ENCRYPTED):
         return []
     return [attachment_payload(a) for a in message.attachments.all()]
 
@@ -136,6 +142,8 @@ def conversation_payload(conversation, participants=None) -> dict:
         "last_message_at": _iso(conversation.last_message_at),
         "metadata": conversation.metadata,
         "participants": [participant_payload(p) for p in participants],
+        # null, or an encrypted conversation's key state (docs/e2e.md).
+        "e2e": e2e_of(conversation),
         **_support_of(conversation),
     }
 
@@ -550,6 +558,9 @@ def notification_payload(notification) -> dict:
     shows without another query (excerpt, conversation title, seq)."""
     actor = notification.actor
     data = notification.data or {}
+    if data.get("encrypted") and not data.get("excerpt"):
+        # The feed's text for an encrypted message, in the reader's language.
+        data = {**data, "excerpt": gettext("New encrypted message")}
     conversation_id = notification.conversation_id
     url = None
     if conversation_id:

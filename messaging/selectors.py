@@ -28,6 +28,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, limits, policy
+from messaging.e2e.models import EncryptedConversation
+from messaging.e2e.payloads import cache_e2e_state
 from messaging.errors import InvalidInput, NotFound
 from messaging.models import (
     Conversation,
@@ -131,6 +133,9 @@ def inbox(user: User, *, kind: str | None = None, archived: bool = False) -> lis
             "archived_at",
             "unread_count",
             "last_message",
+            # An encrypted conversation's key state, in the same query.
+            "conversation__e2e_state__key_version",
+            "conversation__e2e_state__rotation_required",
         )
     )
     width = len(_CONVERSATION_FIELDS)
@@ -138,7 +143,17 @@ def inbox(user: User, *, kind: str | None = None, archived: bool = False) -> lis
     members_of: dict[UUID, list[InboxMember]] = {}
     for values in found:
         conversation = Conversation.from_db(found.db, _CONVERSATION_FIELDS, values[:width])
-        archived_at, unread_count, last = values[width:]
+        archived_at, unread_count, last, key_version, rotation_required = values[width:]
+        cache_e2e_state(
+            conversation,
+            None
+            if key_version is None
+            else EncryptedConversation(
+                conversation=conversation,
+                key_version=key_version,
+                rotation_required=rotation_required,
+            ),
+        )
         members = members_of[conversation.pk] = []
         # Read by ``events.conversation_payload`` (the API) as its members.
         conversation.active_participants = members  # type: ignore[attr-defined]
@@ -363,7 +378,7 @@ def membership_for(
     conversation.")."""
     membership = (
         ConversationParticipant.objects.active()
-        .select_related("conversation")
+        .select_related("conversation__e2e_state")
         .filter(user=user, conversation_id=conversation_id)
         .first()
     )
@@ -527,6 +542,8 @@ def direct_partners(user: User) -> dict[UUID, UUID]:
             conversation__type=ConversationType.DIRECT,
             conversation__participants__user=user,
             conversation__participants__left_at__isnull=True,
+            # The plain one: an encrypted direct conversation is a second one.
+            conversation__e2e_state__isnull=True,
         )
         .exclude(user=user)
         .values_list("user_id", "conversation_id")

@@ -115,6 +115,9 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
             preview = _("Encrypted message")
         elif membership.last_message_hidden_at:
             preview = _("Message hidden by a moderator")
+        elif membership.last_message_type == MessageType.ENCRYPTED:
+            # The server has no text: the browser shows it once decrypted.
+            preview = _("Encrypted message")
         elif membership.last_message_type in (MessageType.FILE, MessageType.IMAGE):
             # The caption when there is one; else what kind of file came.
             caption = text

@@ -57,7 +57,7 @@ def _retry_after(seconds: float) -> str:
 
 
 # Codes of ``messaging.validation`` that the API reports as themselves.
-_INPUT_CODES = {"too_long"}
+_INPUT_CODES = {"too_long", "too_large"}
 
 
 def _first_code(codes) -> str:

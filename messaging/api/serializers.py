@@ -21,6 +21,7 @@ from rest_framework.fields import empty
 from rest_framework.utils import html
 
 from messaging import events, limits, selectors, validation
+from messaging.e2e import messages as e2e_messages
 from messaging.errors import InvalidInput
 from messaging.files.api.serializers import AttachmentOut
 from messaging.models import ConversationType, MessageType, ParticipantRole, PresenceStatus
@@ -190,6 +191,13 @@ class ConversationListQuery(QuerySerializer):
 
 class ConversationCreateIn(InputSerializer):
     type = serializers.ChoiceField(choices=ConversationType.choices)
+    encrypted = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="End-to-end encrypted (docs/e2e.md): direct or group only, at most "
+        "PARLEY_E2E_MAX_MEMBERS members, no bots. An encrypted direct conversation is "
+        "distinct from the plain one between the same two people.",
+    )
     participant_ids = serializers.ListField(
         child=UUIDField(),
         required=False,
@@ -259,7 +267,43 @@ class AttachmentIdsField(serializers.Field):
         return _parsed(validation.clean_attachment_ids, data)
 
 
-class MessageSendIn(InputSerializer):
+@extend_schema_field(
+    {
+        "type": "object",
+        "properties": {
+            "key_version": {"type": "integer", "minimum": 1},
+            "device_id": {"type": "string", "format": "uuid"},
+            "nonce": {"type": "string", "format": "byte"},
+            "ciphertext": {"type": "string", "format": "byte"},
+            "franking_tag": {"type": "string", "format": "byte"},
+        },
+        "required": list(e2e_messages.E2E_FIELDS),
+        "additionalProperties": False,
+    }
+)
+class E2eField(serializers.Field):
+    """An end-to-end encrypted message (docs/e2e.md): ``e2e_messages.clean_e2e``."""
+
+    def to_internal_value(self, data):
+        return _parsed(e2e_messages.clean_e2e, data)
+
+
+class _WithE2e(InputSerializer):
+    """A send or an edit: ``content``, or, end-to-end encrypted, ``e2e``
+    with no content (absent, null or "")."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and "e2e" in data:
+            try:
+                e2e_messages.clean_plain_content_absent(data.get("content"))
+            except InvalidInput as error:
+                raise serializers.ValidationError({"content": [error.message]}) from None
+            # Nothing else of a plain send applies.
+            self.fields["content"] = serializers.HiddenField(default="")
+        return super().to_internal_value(data)
+
+
+class MessageSendIn(_WithE2e):
     client_id = UUIDField(
         help_text="A UUID the client makes for this message; sending again with it is "
         "answered with the stored message."
@@ -290,11 +334,16 @@ class MessageSendIn(InputSerializer):
         default=False,
         help_text="With parent_id: show the thread reply in the main stream too.",
     )
+    e2e = E2eField(
+        required=False,
+        help_text="An end-to-end encrypted message instead of content (docs/e2e.md); "
+        "required in an encrypted conversation, refused in a plain one.",
+    )
 
     def to_internal_value(self, data):
         # The content's rule depends on the attachments: with files it is a
         # caption and may be empty or absent.
-        if isinstance(data, dict) and data.get("attachments"):
+        if isinstance(data, dict) and data.get("attachments") and "e2e" not in data:
             self.fields["content"] = CaptionField(required=False, default="")
         return super().to_internal_value(data)
 
@@ -305,8 +354,12 @@ class MessageSendIn(InputSerializer):
         return attrs
 
 
-class MessageEditIn(InputSerializer):
+class MessageEditIn(_WithE2e):
     content = ContentField()
+    e2e = E2eField(
+        required=False,
+        help_text="An encrypted message's new encryption instead of content (docs/e2e.md).",
+    )
 
 
 class ReadIn(InputSerializer):
@@ -447,6 +500,12 @@ class MessageOut(serializers.Serializer):
     reactions = ReactionOut(many=True)
     pinned = PinnedOut(allow_null=True)
     link_preview = LinkPreviewOut(allow_null=True)
+    e2e = E2eField(
+        required=False,
+        allow_null=True,
+        help_text="Only on encrypted messages (message_type encrypted): the ciphertext as sent; "
+        "null once deleted or hidden.",
+    )
 
     def to_representation(self, message):
         return events.message_payload(message)
@@ -463,6 +522,13 @@ class ParticipantOut(serializers.Serializer):
         return events.participant_payload(participant)
 
 
+class ConversationE2EOut(serializers.Serializer):
+    key_version = serializers.IntegerField(help_text="0 until the first key is posted.")
+    rotation_required = serializers.BooleanField(
+        help_text="A member's browser must post the next key version before anyone writes."
+    )
+
+
 class ConversationOut(serializers.Serializer):
     """A conversation as the socket's ``conversation.*`` events carry it."""
 
@@ -475,6 +541,11 @@ class ConversationOut(serializers.Serializer):
     last_message_at = serializers.DateTimeField(allow_null=True)
     metadata = serializers.DictField()
     participants = ParticipantOut(many=True)
+    e2e = ConversationE2EOut(
+        allow_null=True,
+        help_text="null for a plain conversation; an end-to-end encrypted one's key state "
+        "(docs/e2e.md).",
+    )
 
     def to_representation(self, conversation):
         return events.conversation_payload(

@@ -127,6 +127,7 @@ class ConversationListView(ParleyAPIView):
             kind=data["type"],
             participants=selectors.users_by_ids(data["participant_ids"]),
             title=data["title"],
+            encrypted=data["encrypted"],
         )
         # A direct conversation exists once per pair: asking again returns it.
         created = conversation.created_at >= started
@@ -293,6 +294,7 @@ class MessageListView(ParleyAPIView):
             parent_id=data.get("parent_id"),
             reply_to_id=data.get("reply_to_id"),
             also_to_conversation=data["also_to_conversation"],
+            e2e=data.get("e2e"),
         )
         return Response(
             s.MessageOut(result.message).data,
@@ -310,7 +312,7 @@ class MessageDetailView(ParleyAPIView):
         data = _valid(s.MessageEditIn, request.data)
         _take_send_token(request.user)
         message = services.edit_message(
-            editor=request.user, message_id=message_id, content=data["content"]
+            editor=request.user, message_id=message_id, content=data["content"], e2e=data.get("e2e")
         )
         return Response(s.MessageOut(message).data)
 

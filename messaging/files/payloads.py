@@ -6,6 +6,7 @@ checked there (``messaging.files.serving``)."""
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
 from messaging.threads import markdown
@@ -68,9 +69,13 @@ def message_text(message) -> str:
     """What a message says, for a notification, an email or the inbox: its
     words as the page shows them (its rendered text, without the Markdown
     marks), or, for files sent without a caption, their names
-    (``Sent a.pdf, b.png``)."""
+    (``Sent a.pdf, b.png``). An end-to-end encrypted message says only that
+    it is one, in the active language: the server has neither its text nor
+    its files' names."""
     if message.deleted_at:
         return ""
+    if message.message_type == "encrypted":
+        return gettext("New encrypted message")
     if message.content_html:
         return markdown.plain_text(message.content_html)
     if message.content:

@@ -24,6 +24,7 @@ from django.utils.translation import ngettext
 
 from accounts.locale import accepted_language, speaking_to
 from messaging import events, limits, selectors, services, validation
+from messaging.e2e import messages as e2e_messages
 from messaging.errors import InvalidInput, MessagingError, ServiceUnavailable
 from messaging.models import PresenceStatus, ReceiptStatus
 from messaging.realtime import clock, health, maintenance, ratelimit
@@ -407,15 +408,24 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _send_message(self, frame) -> services.SendResult:
         ratelimit.take_sync(self.user.pk, role=self.user.role)
         attachment_ids = validation.clean_attachment_ids(frame.get("attachments"))
-        # With files the text is a caption, and may be empty.
-        clean = validation.clean_caption if attachment_ids else validation.clean_content
+        e2e = None
+        if "e2e" in frame:
+            # End-to-end encrypted (docs/e2e.md): no content, the e2e object.
+            e2e_messages.clean_plain_content_absent(frame.get("content"))
+            e2e = e2e_messages.clean_e2e(frame["e2e"])
+            content = ""
+        elif attachment_ids:
+            # With files the text is a caption, and may be empty.
+            content = validation.clean_caption(frame.get("content"))
+        else:
+            content = validation.clean_content(frame.get("content"))
         return services.send_message(
             sender=self.user,
             conversation_id=validation.parse_uuid(
                 frame.get("conversation_id"), what="conversation_id"
             ),
             client_id=validation.parse_uuid(frame.get("client_id"), what="client_id"),
-            content=clean(frame.get("content")),
+            content=content,
             attachment_ids=attachment_ids,
             # Replies and threads (docs/protocol.md, "Replies and threads").
             parent_id=thread_validation.parse_optional_uuid(
@@ -427,6 +437,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             also_to_conversation=thread_validation.clean_flag(
                 frame.get("also_to_conversation"), what="also_to_conversation", default=False
             ),
+            e2e=e2e,
         )
 
     async def edit_message(self, frame, echo):
@@ -435,9 +446,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _edit_message(self, frame) -> None:
         ratelimit.take_sync(self.user.pk, role=self.user.role)
+        message_id = validation.parse_uuid(frame.get("message_id"), what="message_id")
+        if "e2e" in frame:
+            e2e_messages.clean_plain_content_absent(frame.get("content"))
+            services.edit_message(
+                editor=self.user, message_id=message_id, e2e=e2e_messages.clean_e2e(frame["e2e"])
+            )
+            return
         services.edit_message(
             editor=self.user,
-            message_id=validation.parse_uuid(frame.get("message_id"), what="message_id"),
+            message_id=message_id,
             content=validation.clean_content(frame.get("content")),
         )
 

@@ -31,6 +31,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from messaging import policy
+from messaging.e2e import messages as e2e_messages
 from messaging.models import Conversation
 from messaging.services import store
 
@@ -41,8 +42,8 @@ class _StandIns:
     conversation: UUID
     now: datetime
 
-    def compile(self, *, main_stream: bool) -> store.CompiledClaim:
-        claim = policy.postable_conversations(User(pk=self.user), now=self.now)
+    def compile(self, *, main_stream: bool, encrypted: bool) -> store.CompiledClaim:
+        claim = _claim(User(pk=self.user), self.now, encrypted=encrypted)
         return store.compile_claim(claim, self.conversation, self.now, main_stream=main_stream)
 
     def slot(self, value: object) -> str | None:
@@ -70,10 +71,19 @@ _FIRST = _StandIns(uuid.uuid4(), uuid.uuid4(), datetime(1999, 12, 31, 23, 59, 58
 _SECOND = _StandIns(uuid.uuid4(), uuid.uuid4(), datetime(1999, 1, 2, 3, 4, 5, 678901, UTC))
 
 
+def _claim(sender: User, now: datetime, *, encrypted: bool) -> QuerySet[Conversation]:
+    """The policy's postable conversations; a plain send's only those that
+    are not end-to-end encrypted (a subquery of the same statement: the
+    plain send's cost stays one statement), an encrypted send's any (its
+    key state is checked under a lock, ``e2e_messages.check_key_state``)."""
+    claim = policy.postable_conversations(sender, now=now)
+    return claim if encrypted else e2e_messages.plain_only(claim)
+
+
 @functools.cache
-def _template(main_stream: bool) -> _Template:
-    first = _FIRST.compile(main_stream=main_stream)
-    second = _SECOND.compile(main_stream=main_stream)
+def _template(main_stream: bool, encrypted: bool = False) -> _Template:
+    first = _FIRST.compile(main_stream=main_stream, encrypted=encrypted)
+    second = _SECOND.compile(main_stream=main_stream, encrypted=encrypted)
     if first.sql != second.sql or len(first.params) != len(second.params):
         raise ValueError("The send's claim compiles to different SQL for different values.")
     slots: list[tuple[str | None, object]] = []
@@ -91,14 +101,24 @@ def _template(main_stream: bool) -> _Template:
 
 
 def postable(
-    sender: User, conversation_id: UUID, now: datetime, *, main_stream: bool
+    sender: User,
+    conversation_id: UUID,
+    now: datetime,
+    *,
+    main_stream: bool,
+    encrypted: bool = False,
 ) -> QuerySet[Conversation] | store.CompiledClaim:
     """The claim of ``sender``'s send to ``conversation_id`` at ``now``, for
     ``store.store_message``: on PostgreSQL bound into the SQL compiled once.
     Elsewhere (SQLite, the embedded default) Django adapts values to text as
     it compiles, so they cannot be told apart from constants by type: there
     it is ``policy.postable_conversations`` itself, which ``store_message``
-    compiles, as before."""
+    compiles, as before.
+
+    ``encrypted``: the send carries an ``e2e`` object; without it the claim
+    refuses an end-to-end encrypted conversation (``e2e_required``)."""
     if connection.vendor != "postgresql":
-        return policy.postable_conversations(sender, now=now)
-    return _template(main_stream).bind(user=sender.pk, conversation=conversation_id, now=now)
+        return _claim(sender, now, encrypted=encrypted)
+    return _template(main_stream, encrypted).bind(
+        user=sender.pk, conversation=conversation_id, now=now
+    )

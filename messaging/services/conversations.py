@@ -3,12 +3,16 @@
 from collections.abc import Iterable
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from messaging import audit, events, limits, policy
+from messaging.e2e import services as e2e_services
+from messaging.e2e.models import EncryptedConversation
+from messaging.e2e.payloads import cache_e2e_state
 from messaging.errors import AccessDenied, ConversationArchived, InvalidInput, NotFound
 from messaging.integrations.webhooks import dispatch as bot_dispatch
 from messaging.models import (
@@ -25,8 +29,30 @@ from messaging.services.transactions import lock_conversation, write_transaction
 from notifications import tasks as notification_tasks
 
 
-def _direct_key(a: User, b: User) -> str:
-    return ":".join(sorted([a.pk.hex, b.pk.hex]))
+def _direct_key(a: User, b: User, *, encrypted: bool = False) -> str:
+    """One plain and one encrypted direct conversation per pair at most."""
+    key = ":".join(sorted([a.pk.hex, b.pk.hex]))
+    return f"{key}:e2e" if encrypted else key
+
+
+def _check_encryptable(kind: str, members: list[User]) -> None:
+    """An end-to-end encrypted conversation is direct or a group, of at
+    most ``E2E_MAX_MEMBERS`` people, none of them a bot (docs/e2e.md, "What
+    stops working, on purpose")."""
+    if kind == ConversationType.SUPPORT:
+        raise InvalidInput(_("Support conversations cannot be end-to-end encrypted."))
+    _check_encrypted_members(len(members), members)
+
+
+def _check_encrypted_members(count: int, users: Iterable[User]) -> None:
+    most = settings.E2E_MAX_MEMBERS
+    if count > most:
+        raise InvalidInput(
+            _("An end-to-end encrypted conversation has at most %(count)s members.")
+            % {"count": most}
+        )
+    if any(user.role == Role.BOT for user in users):
+        raise InvalidInput(_("Bots cannot be in end-to-end encrypted conversations."))
 
 
 def _check_size(count: int, *, actor: User) -> None:
@@ -45,6 +71,7 @@ def create_conversation(
     title: str = "",
     metadata: dict | None = None,
     notify: bool = True,
+    encrypted: bool = False,
 ) -> Conversation:
     """Start a conversation of ``kind`` between ``creator`` and ``participants``.
 
@@ -54,16 +81,27 @@ def create_conversation(
     support conversation adds every active admin. The people added are
     notified of it unless ``notify`` is False (old history imported: their
     sockets still receive ``conversation.added``).
+
+    ``encrypted``: end-to-end encrypted (docs/e2e.md), at key version 0
+    with a rotation required; the encrypted direct conversation of two
+    people is another than their plain one.
     """
     others = list({u.pk: u for u in participants if u.pk != creator.pk}.values())
     _check_size(len(others) + 1, actor=creator)
+    if encrypted:
+        _check_encryptable(kind, [creator, *others])
     if kind == ConversationType.GROUP and not title.strip():
         raise InvalidInput(_("A group needs a name."))
     with audit.denials_recorded(actor=creator, attempted=AuditAction.CONVERSATION_CREATE):
         policy.check_new_conversation(creator=creator, kind=kind, others=others)
 
-    if kind == ConversationType.DIRECT:
-        existing = Conversation.objects.filter(direct_key=_direct_key(creator, others[0])).first()
+    direct_key = (
+        _direct_key(creator, others[0], encrypted=encrypted)
+        if kind == ConversationType.DIRECT
+        else None
+    )
+    if direct_key is not None:
+        existing = Conversation.objects.filter(direct_key=direct_key).first()
         if existing:
             return _reopened(existing, creator=creator)
 
@@ -86,9 +124,10 @@ def create_conversation(
                 title=title,
                 created_by=creator,
                 metadata=metadata or {},
-                direct_key=_direct_key(creator, others[0])
-                if kind == ConversationType.DIRECT
-                else None,
+                direct_key=direct_key,
+            )
+            cache_e2e_state(
+                conversation, e2e_services.make_encrypted(conversation) if encrypted else None
             )
             ConversationParticipant.objects.bulk_create(
                 ConversationParticipant(conversation=conversation, user=user, role=role)
@@ -100,6 +139,7 @@ def create_conversation(
                 conversation_id=conversation.pk,
                 type=kind,
                 participants=[str(pk) for pk in members],
+                encrypted=encrypted,
             )
             _announce_membership(conversation, added=[u for u, _ in members.values()])
             bot_dispatch.note_members([u for u, _ in members.values()])
@@ -113,8 +153,8 @@ def create_conversation(
                 )
     except IntegrityError:
         # Two people opened the same direct conversation at once.
-        if kind == ConversationType.DIRECT:
-            return Conversation.objects.get(direct_key=_direct_key(creator, others[0]))
+        if direct_key is not None:
+            return Conversation.objects.get(direct_key=direct_key)
         raise
     return conversation
 
@@ -203,7 +243,11 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
             )
         }
         added = [u for u in users if u.pk not in current or current[u.pk].left_at is not None]
-        _check_size(conversation.participants.active().count() + len(added), actor=actor)
+        count = conversation.participants.active().count() + len(added)
+        _check_size(count, actor=actor)
+        encrypted = _is_encrypted(conversation)
+        if encrypted:
+            _check_encrypted_members(count, added)
         now = timezone.now()
         # Newcomers can read the history, but what was said before they came
         # is not news to them: unread starts at the "added" message.
@@ -239,6 +283,9 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
                     target_user_id=user.pk,
                     user_ids=[str(user.pk)],
                 )
+            if encrypted:
+                # Newcomers have no key yet, and get none made before they came.
+                e2e_services.require_rotation([conversation.pk])
             _announce_membership(conversation, added=added)
             events.enqueue_on_commit(
                 notification_tasks.notify_added,
@@ -291,11 +338,17 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
             target_user_id=user.pk,
             user_ids=[str(user.pk)],
         )
+        # Whoever left gets no key made after (read nothing said after).
+        e2e_services.require_rotation([conversation.pk])
         _announce_membership(conversation, removed=[user])
     return conversation
 
 
 # --- Shared steps -------------------------------------------------------------------
+
+
+def _is_encrypted(conversation: Conversation) -> bool:
+    return EncryptedConversation.objects.filter(conversation_id=conversation.pk).exists()
 
 
 def _check_writable(conversation: Conversation) -> None:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, events, mentions, policy
+from messaging.e2e import messages as e2e_messages
 from messaging.errors import (
     AccessDenied,
     ClientIdConflict,
@@ -82,6 +83,9 @@ def _refuse_send(conversation_id: UUID, sender: User) -> None:
     current = User.objects.filter(pk=sender.pk).first() or sender
     policy.check_post(current, conversation)
     refuse_if_muted(current, conversation_id)
+    if e2e_messages.is_encrypted_conversation(conversation_id):
+        # A plain send's claim leaves encrypted conversations out.
+        raise e2e_messages.e2e_required()
     # Changed between the claim and this look (unarchived, added back):
     # the send was still refused.
     raise AccessDenied(_("You may not write to this conversation."))
@@ -101,6 +105,7 @@ def send_message(
     parent_id: UUID | None = None,
     reply_to_id: UUID | None = None,
     also_to_conversation: bool = False,
+    e2e: dict | None = None,
 ) -> SendResult:
     """Store a message once and announce it after commit.
 
@@ -147,6 +152,14 @@ def send_message(
     are written in the send's transaction (``thread.updated`` after commit).
     A resend with the same ``client_id`` but another thread is a
     ``ClientIdConflict``.
+
+    ``e2e`` (``e2e_messages.clean_e2e``, ``content`` then "") sends an end-to-end
+    encrypted message (docs/e2e.md): ``messaging.e2e.messages`` checks it
+    (``e2e_not_allowed`` in a plain conversation, ``e2e_key_stale``, the
+    sending device), its attachments must be encrypted uploads, and there is
+    nothing the server reads: no mentions, Markdown, filter, link previews,
+    search row or bots. Plain content to an encrypted conversation is
+    ``e2e_required``. A resend with another ``e2e`` is a ``ClientIdConflict``.
     """
     if message_type not in SENDABLE_TYPES:
         # System messages are written by the services that announce changes,
@@ -165,6 +178,7 @@ def send_message(
         parent_id=parent_id,
         reply_to_id=reply_to_id,
         also_to_conversation=also_to_conversation,
+        e2e=e2e,
     )
 
 
@@ -211,6 +225,7 @@ def _send(
     parent_id: UUID | None = None,
     reply_to_id: UUID | None = None,
     also_to_conversation: bool = False,
+    e2e: dict | None = None,
 ) -> SendResult:
     """``send_message`` once the type is known to be allowed."""
     uploads = []
@@ -218,8 +233,13 @@ def _send(
         uploads = attach.uploads_to_send(
             sender=sender, conversation_id=conversation_id, attachment_ids=attachment_ids
         )
+        e2e_messages.check_uploads(uploads, encrypted=e2e is not None)
         message_type = attach.message_type_for(uploads)
         file_url = attach.file_url_for(uploads)
+    if e2e is not None:
+        # Nothing below reads it: the server has no text.
+        message_type, file_url, filtered = MessageType.ENCRYPTED, "", False
+        metadata = {**(metadata or {}), e2e_messages.METADATA_KEY: e2e}
     target = replies.resolve(
         conversation_id=conversation_id,
         parent_id=parent_id,
@@ -227,13 +247,19 @@ def _send(
         also_to_conversation=also_to_conversation,
     )
     verdict = _filter_send(sender, conversation_id, content, uploads) if filtered else None
-    found = mentions.mentions_in(sender=sender, conversation_id=conversation_id, content=content)
-    metadata = mentions.with_mentions(metadata, found)
+    if e2e is None:
+        found = mentions.mentions_in(
+            sender=sender, conversation_id=conversation_id, content=content
+        )
+        metadata = mentions.with_mentions(metadata, found)
+        content_html = markdown.render(content, mentions=found)
+    else:
+        content, content_html = "", ""
     message = Message(
         conversation_id=conversation_id,
         sender=sender,
         content=content,
-        content_html=markdown.render(content, mentions=found),
+        content_html=content_html,
         message_type=message_type,
         client_id=client_id,
         file_url=file_url,
@@ -253,6 +279,9 @@ def _send(
                 # checked at commit): store_message builds the message.new
                 # frame at once, and it must list the files as claimed.
                 attach.claim(message=message, uploads=uploads)
+            elif e2e is not None:
+                # Its payload lists attachments (none): no query for them.
+                attach.attach_loaded(message, [])
             # A resend (same client_id) fails here on UNIQUE(sender, client_id)
             # (or, with files, on the claim above); the whole transaction,
             # seq included, rolls back below.
@@ -263,12 +292,19 @@ def _send(
                     conversation_id,
                     message.sent_at,
                     main_stream=message.in_main_stream,
+                    encrypted=e2e is not None,
                 ),
                 audit_action=AuditAction.MESSAGE_SEND,
-                searchable=True,
+                searchable=e2e is None,
             )
             if not stored:
                 _refuse_send(conversation_id, sender)
+            if e2e is not None:
+                # Under the conversation's lock the claim took, and before
+                # commit: a rotation cannot slip in between (docs/e2e.md).
+                e2e_messages.check_key_state(
+                    sender=sender, conversation_id=conversation_id, e2e=e2e
+                )
             # Only now, for the same reason as the filter's verdict below.
             replies.check(target)
             if verdict is not None:
@@ -278,10 +314,11 @@ def _send(
                 filtering.record_flags(verdict, message)
             replies.record(message=message, target=target, sender=sender)
             fanout_cursor.nudge_on_commit(conversation_id)
-            link_previews.queue_on_send(message)
-            # Bots mentioned or written to directly are told after commit;
-            # no query unless the conversation has a bot.
-            bot_dispatch.queue_on_send(message)
+            if e2e is None:
+                link_previews.queue_on_send(message)
+                # Bots mentioned or written to directly are told after commit;
+                # no query unless the conversation has a bot.
+                bot_dispatch.queue_on_send(message)
     except (IntegrityError, attach.AlreadyClaimed) as error:
         # A resend collides: return what the first send stored.
         original = (
@@ -296,6 +333,7 @@ def _send(
             or original.content != content
             or attach.sent_ids(original) != [u.pk for u in uploads]
             or original.parent_id != (target.root_id if parent_id is not None else None)
+            or (original.metadata or {}).get(e2e_messages.METADATA_KEY) != e2e
         ):
             raise ClientIdConflict(
                 _("This client_id was already used for a different message.")
@@ -355,7 +393,9 @@ def _message_for_update(
     return message
 
 
-def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
+def edit_message(
+    *, editor: User, message_id: UUID, content: str = "", e2e: dict | None = None
+) -> Message:
     """Replace the text of one's own message (``content`` clean); the same
     text again changes nothing. Moderators delete; they do not edit. A
     message a moderator hid is not its sender's to change (MessageHidden),
@@ -365,7 +405,13 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
     newly used) are notified after commit, the others not a second time.
 
     The new text goes through the content filter as a send's does
-    (``ContentBlocked``, the message unchanged; or delivered and flagged)."""
+    (``ContentBlocked``, the message unchanged; or delivered and flagged).
+
+    An encrypted message is edited with ``e2e`` (``e2e_messages.clean_e2e``)
+    instead of ``content``, under the conversation's current key; its
+    ``e2e`` object is replaced (``_edit_encrypted``). ``e2e`` for any
+    other message is ``e2e_not_allowed``; ``content`` for an encrypted one
+    ``e2e_required``."""
     with (
         filtering.blocks_recorded(),
         write_transaction(actor=editor, attempted=AuditAction.MESSAGE_EDIT),
@@ -377,6 +423,8 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
             # Its text says what happened (a call started); it is not the sender's prose.
             raise InvalidInput(_("This message cannot be edited."))
         refuse_if_muted(editor, message.conversation_id)
+        if e2e_messages.is_encrypted(message) or e2e is not None:
+            return _edit_encrypted(editor, message, e2e)
         if message.content == content:
             return message
         verdict = filtering.check(
@@ -423,6 +471,34 @@ def edit_message(*, editor: User, message_id: UUID, content: str) -> Message:
     return message
 
 
+def _edit_encrypted(editor: User, message: Message, e2e: dict | None) -> Message:
+    """``edit_message`` of an encrypted message, in its transaction with the
+    conversation locked: the new ``e2e`` object replaces the old one. No
+    text to filter, index, mention from or audit."""
+    if not e2e_messages.is_encrypted(message):
+        raise e2e_messages.E2eNotAllowed(_("This message is not end-to-end encrypted."))
+    if e2e is None:
+        raise e2e_messages.e2e_required()
+    e2e_messages.check_key_state(sender=editor, conversation_id=message.conversation_id, e2e=e2e)
+    before = message.metadata or {}
+    if before.get(e2e_messages.METADATA_KEY) == e2e:
+        return message
+    message.metadata = {**before, e2e_messages.METADATA_KEY: e2e}
+    message.edited_at = timezone.now()
+    message.save(update_fields=["edited_at", "metadata"])
+    audit.record(
+        actor=editor,
+        action=AuditAction.MESSAGE_EDIT,
+        conversation_id=message.conversation_id,
+        message_id=message.pk,
+        key_version=e2e["key_version"],
+    )
+    events.publish_on_commit(
+        events.conversation_group(message.conversation_id), events.message_edited(message)
+    )
+    return message
+
+
 def delete_message(*, actor: User, message_id: UUID, moderator_note: str | None = None) -> Message:
     """Soft-delete: the message keeps its seq, its content is gone.
 
@@ -448,7 +524,11 @@ def delete_message(*, actor: User, message_id: UUID, moderator_note: str | None 
         message.content = ""
         message.content_html = ""
         message.file_url = ""
-        message.save(update_fields=["deleted_at", "content", "content_html", "file_url"])
+        # An encrypted message's ciphertext goes as its content would.
+        message.metadata = e2e_messages.metadata_without_e2e(message.metadata)
+        message.save(
+            update_fields=["deleted_at", "content", "content_html", "file_url", "metadata"]
+        )
         link_previews.discard_for_deleted(message_id=message.pk)
         indexing.remove_message(message.pk)
         audit.record(

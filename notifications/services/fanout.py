@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from messaging import events
 from messaging.files.payloads import message_text
-from messaging.models import ConversationType, Message
+from messaging.models import ConversationType, Message, MessageType
 from messaging.realtime import presence
 from messaging.support import services as support_services
 from notifications import rules
@@ -35,12 +35,17 @@ EXCERPT_LENGTH = 200
 def message_data(message: Message) -> dict:
     """What a notification about ``message`` shows without another query."""
     conversation = message.conversation
+    encrypted = message.message_type == MessageType.ENCRYPTED
     data = {
-        "excerpt": message_text(message)[:EXCERPT_LENGTH],
+        # An encrypted message has no text here: whoever shows the
+        # notification says "New encrypted message" in the reader's language.
+        "excerpt": "" if encrypted else message_text(message)[:EXCERPT_LENGTH],
         "seq": message.seq,
         "conversation_title": conversation.title,
         "conversation_type": conversation.type,
     }
+    if encrypted:
+        data["encrypted"] = True
     if message.parent_id:
         # A thread reply: the link opens its thread (events.notification_payload).
         data["thread_id"] = str(message.parent_id)

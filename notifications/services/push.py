@@ -282,6 +282,9 @@ def _still_wanted(
 
 def _excerpt(notification: Notification) -> str:
     data = notification.data or {}
+    if data.get("encrypted"):
+        # Neither the text nor a file name: the server has neither.
+        return _("New encrypted message")
     # A reminder about a message no longer readable shows the person's note.
     text = str(data.get("excerpt") or data.get("note") or "")
     if not text and notification.message is not None:

@@ -274,6 +274,7 @@ def test_the_benchmark_runs_parley_in_its_production_profile(tmp_path):
         ("PARLEY_SEND_BURST", "0"),
         ("PARLEY_MAX_SOCKETS_PER_USER", "0"),
         ("PARLEY_MAX_GROUP_MEMBERS", "1"),
+        ("PARLEY_E2E_MAX_MEMBERS", "1"),
     ],
 )
 def test_a_limit_below_its_minimum_is_refused_at_start(variable, value):

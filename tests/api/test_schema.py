@@ -103,6 +103,15 @@ def test_schema_is_valid_openapi_with_every_endpoint(api, student):
         "/api/bots/{bot_id}/token/",
         "/api/conversations/{conversation_id}/webhooks/",
         "/api/webhooks/{webhook_id}/",
+        # End-to-end encryption (messaging.e2e.api).
+        "/api/e2e/devices/",
+        "/api/e2e/devices/{device_id}/",
+        "/api/e2e/devices/{device_id}/approve/",
+        "/api/e2e/users/{user_id}/devices/",
+        "/api/e2e/conversations/{conversation_id}/",
+        "/api/e2e/conversations/{conversation_id}/keys/",
+        "/api/e2e/envelopes/",
+        "/api/e2e/recovery/",
     }
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
 

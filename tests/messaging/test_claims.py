@@ -2,6 +2,7 @@
 claim Django compiles for each send, and a claim that could not be bound
 safely is refused when the template is built."""
 
+import itertools
 import uuid
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from messaging import policy, services
+from messaging.e2e import messages as e2e_messages
 from messaging.models import Conversation, ConversationType
 from messaging.services import claims, store
 
@@ -33,10 +35,14 @@ def test_the_bound_claim_is_the_compiled_claim(make_user, assigned, direct, fres
     now = timezone.now()
     for person in (mentor, student, admin, gone):
         for conversation in (direct, group):
-            for main_stream in (True, False):
-                bound = claims.postable(person, conversation.pk, now, main_stream=main_stream)
+            for main_stream, encrypted in itertools.product((True, False), repeat=2):
+                bound = claims.postable(
+                    person, conversation.pk, now, main_stream=main_stream, encrypted=encrypted
+                )
+                postable = policy.postable_conversations(person, now=now)
                 compiled = store.compile_claim(
-                    policy.postable_conversations(person, now=now),
+                    # A plain send's claim leaves out encrypted conversations.
+                    postable if encrypted else e2e_messages.plain_only(postable),
                     conversation.pk,
                     now,
                     main_stream=main_stream,

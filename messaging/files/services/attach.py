@@ -120,6 +120,6 @@ def sent_ids(message: Message) -> list[UUID]:
     """The ids of a stored message's attachments, in order (a resend
     compares them); none for a text message, without a query. Answers from
     the prefetch cache when the message was read with its attachments."""
-    if message.message_type not in (MessageType.FILE, MessageType.IMAGE):
+    if message.message_type not in (MessageType.FILE, MessageType.IMAGE, MessageType.ENCRYPTED):
         return []
     return [a.pk for a in message.attachments.all()]
