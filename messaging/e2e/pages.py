@@ -21,9 +21,9 @@ def conversation_state(conversation_id) -> dict | None:
 def encrypted_ids(conversation_ids) -> set:
     """Which of ``conversation_ids`` are end-to-end encrypted (one query)."""
     return set(
-        EncryptedConversation.objects.filter(conversation_id__in=list(conversation_ids)).values_list(
-            "conversation_id", flat=True
-        )
+        EncryptedConversation.objects.filter(
+            conversation_id__in=list(conversation_ids)
+        ).values_list("conversation_id", flat=True)
     )
 
 

@@ -92,6 +92,11 @@ export class EncryptedChat {
     try {
       const state = await this.keys.conversationState(this.id, { fresh: true });
       if (state.rotation_required || !state.key_version) await this.keys.rotate(this.id);
+      // This person's first device came after the current key was made:
+      // a new one is made now, so what follows is readable here.
+      else if (!(await this.keys.hasEnvelope(this.id, state.key_version))) {
+        await this.keys.rotate(this.id, { ifVersion: state.key_version });
+      }
     } catch (error) {
       /* another member's browser may make it; a send tries again */
     }
@@ -333,8 +338,15 @@ export class EncryptedChat {
       return;
     }
     const changed = [];
+    this.withoutDevice = this.withoutDevice || new Set();
     for (const member of state.members || []) {
       if (member.user_id === this.me) continue;
+      if (!(member.devices || []).length && !this.withoutDevice.has(member.user_id)) {
+        this.withoutDevice.add(member.user_id);
+        this.notices?.append(el("p", { class: "e2e-notice", dataset: { kind: "no-device" } }, interpolate(gettext(
+          "%(name)s has not set up encryption yet: they will read what is sent after they first open this conversation."),
+        { name: member.display_name })));
+      }
       const print = hex(await this.keys.fingerprint(member.user_id, member.devices || []));
       const seen = await loadFingerprint(this.me, member.user_id);
       if (seen && seen !== print) changed.push(member.display_name);

@@ -265,26 +265,37 @@ export class KeyManager extends EventTarget {
       await this.rotate(conversationId);
       state = await this.conversationState(conversationId);
     }
-    const key = await this.keyFor(conversationId, state.key_version);
+    let key = await this.keyFor(conversationId, state.key_version);
+    if (!key) {
+      // No envelope of the current version for this browser: its person's
+      // first device came after the key was made. An active device makes
+      // the next version, for everyone's devices including itself.
+      await this._activeLocal();
+      await this.rotate(conversationId, { ifVersion: state.key_version });
+      state = await this.conversationState(conversationId);
+      key = await this.keyFor(conversationId, state.key_version);
+    }
     if (!key) throw new scheme.E2EError("no_key");
     return { version: state.key_version, key };
   }
 
-  /** Make the next key version when one is required (one rotation at a
-   * time per conversation in this tab). */
-  rotate(conversationId) {
+  /** Make the next key version when one is required, or when the current
+   * one is still ``ifVersion`` (one rotation at a time per conversation in
+   * this tab). */
+  rotate(conversationId, { ifVersion = null } = {}) {
     if (!this.rotations.has(conversationId)) {
-      const running = this._rotate(conversationId).finally(() => this.rotations.delete(conversationId));
+      const running = this._rotate(conversationId, ifVersion).finally(() => this.rotations.delete(conversationId));
       this.rotations.set(conversationId, running);
     }
     return this.rotations.get(conversationId);
   }
 
-  async _rotate(conversationId) {
+  async _rotate(conversationId, ifVersion) {
     const local = await this._activeLocal();
     for (let attempt = 0; attempt < ROTATION_ATTEMPTS; attempt += 1) {
       const state = await this.conversationState(conversationId, { fresh: true });
-      if (!state.rotation_required && state.key_version > 0) return state.key_version;
+      const wanted = state.rotation_required || !state.key_version || state.key_version === ifVersion;
+      if (!wanted) return state.key_version;
       const version = state.key_version + 1;
       const raw = scheme.makeConversationKey();
       const signer = { deviceId: local.device_id, signingPrivate: local.signingPrivate };
