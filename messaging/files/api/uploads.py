@@ -60,11 +60,18 @@ class UploadIn(serializers.Serializer):
         help_text="The file. Its type is read from its bytes, never from its name "
         "or the part's Content-Type.",
     )
+    encrypted = serializers.ChoiceField(
+        choices=["true", "false"],
+        required=False,
+        help_text="true: the file is end-to-end encrypted (docs/e2e.md), stored opaque as "
+        "encrypted.bin; required in an encrypted conversation, refused in a plain one.",
+    )
 
 
 _ERRORS = {
     400: "invalid: no `file` part, more than one, or `file` not a file; or a body that is "
-    "not well-formed multipart",
+    "not well-formed multipart; e2e_required: a plain file for an end-to-end encrypted "
+    "conversation; e2e_not_allowed: encrypted=true for a plain one",
     401: "not authenticated",
     403: "forbidden: a session's write without its CSRF token",
     404: "not_found: no such conversation, or not a member of it",
@@ -113,9 +120,15 @@ class UploadView(ParleyAPIView):
         if len(parts) != 1 or not hasattr(parts[0], "read"):
             raise InvalidInput(_("Send one file as the multipart field 'file'."))
         upload = parts[0]
+        encrypted = request.data.get("encrypted", "false")
+        if encrypted not in ("true", "false"):
+            raise InvalidInput(_("encrypted must be true or false."))
         _take_send_token(request.user)
         attachment = uploads.create_upload(
-            uploader=request.user, conversation_id=conversation_id, upload=upload
+            uploader=request.user,
+            conversation_id=conversation_id,
+            upload=upload,
+            encrypted=encrypted == "true",
         )
         return Response(AttachmentOut(attachment).data, status=status.HTTP_201_CREATED)
 

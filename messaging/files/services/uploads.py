@@ -29,6 +29,7 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from config import broker
 from messaging import audit, policy
+from messaging.e2e import messages as e2e_messages
 from messaging.errors import FileRefused, FileTooLarge, NotFound, UploadQuotaExceeded
 from messaging.files import images, names, sniffing, storage, tasks
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
@@ -152,6 +153,24 @@ def prepare(content: bytes, name: str) -> Prepared:
     return Prepared(file_type=file_type, content=content)
 
 
+# An end-to-end encrypted file (docs/e2e.md, "Files"): bytes the server
+# cannot read, stored and served as they came, under a name that says nothing.
+ENCRYPTED_TYPE = sniffing.FileType(AttachmentKind.ENCRYPTED, "application/octet-stream", (".bin",))
+ENCRYPTED_NAME = "encrypted.bin"
+
+
+def _check_encryption(conversation: Conversation, encrypted: bool) -> None:
+    """An encrypted conversation takes encrypted uploads only
+    (``e2e_required``), a plain one none (``e2e_not_allowed``)."""
+    if e2e_messages.is_encrypted_conversation(conversation.pk):
+        if not encrypted:
+            raise e2e_messages.E2eRequired(
+                _("This conversation is end-to-end encrypted; upload the file encrypted.")
+            )
+    elif encrypted:
+        raise e2e_messages.E2eNotAllowed(_("This conversation is not end-to-end encrypted."))
+
+
 def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversation:
     """The conversation, once ``uploader`` may post in it. Someone who is
     not a member is told there is no such conversation (its existence is
@@ -260,7 +279,9 @@ def _queue_preview(attachment_id: UUID) -> None:
         logger.exception("Could not queue the preview of attachment %s", attachment_id)
 
 
-def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile) -> Attachment:
+def create_upload(
+    *, uploader: User, conversation_id: UUID, upload: UploadedFile, encrypted: bool = False
+) -> Attachment:
     """Store ``upload`` as an unsent attachment of the conversation.
 
     In order: the uploader must be able to post there (``NotFound`` for no
@@ -279,21 +300,37 @@ def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile
     ``file.upload`` audit record written, and for PDF, office and text
     files the preview task queued once that commits.
 
+    ``encrypted``: the bytes are an end-to-end encrypted file (docs/e2e.md),
+    required in an encrypted conversation (``e2e_required`` without) and
+    refused in a plain one (``e2e_not_allowed``). Such a file is stored as
+    it came, ``application/octet-stream`` named ``encrypted.bin`` (whatever
+    it was called), kind ``encrypted``: no filter on its name, no type
+    check, no re-encoding, thumbnail or preview; the size and quota limits
+    apply.
+
     Call it outside a transaction: bytes stored for a row that an outer
     rollback removes would stay behind.
     """
     conversation = _postable_conversation(uploader, conversation_id)
-    with filtering.blocks_recorded():
-        filtering.check(
-            user=uploader,
-            conversation=conversation,
-            text=_original_name(upload),
-            field=filtering.FIELD_FILE_NAME,
-        ).refuse()
+    _check_encryption(conversation, encrypted)
+    original_name = ENCRYPTED_NAME if encrypted else _original_name(upload)
+    if not encrypted:
+        with filtering.blocks_recorded():
+            filtering.check(
+                user=uploader,
+                conversation=conversation,
+                text=original_name,
+                field=filtering.FIELD_FILE_NAME,
+            ).refuse()
     _check_size(upload.size or 0)
     # Early, on the size as uploaded, so a refused file is never read...
     _check_quota(uploader, upload.size or 0)
-    prepared = prepare(_read(upload), upload.name or "")
+    if encrypted:
+        content = _read(upload)
+        _check_size(len(content))
+        prepared = Prepared(file_type=ENCRYPTED_TYPE, content=content)
+    else:
+        prepared = prepare(_read(upload), upload.name or "")
     file_type = prepared.file_type
     attachment_id = uuid.uuid4()
     pending = file_type.kind in PREVIEWED_KINDS
@@ -301,8 +338,8 @@ def create_upload(*, uploader: User, conversation_id: UUID, upload: UploadedFile
         id=attachment_id,
         conversation=conversation,
         uploader=uploader,
-        original_name=_original_name(upload),
-        name=names.sanitize(upload.name or "", file_type),
+        original_name=original_name,
+        name=ENCRYPTED_NAME if encrypted else names.sanitize(upload.name or "", file_type),
         size=len(prepared.content),
         content_type=file_type.content_type,
         kind=file_type.kind,

@@ -179,3 +179,23 @@ def e2e_msg_send():
 
 
 __all__ = ["Sealed"]
+
+
+@pytest.fixture(autouse=True)
+def e2e_msg_media_root(settings, tmp_path):
+    """Stored files go to a folder of the test's own, never into var/."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def e2e_msg_api():
+    """``e2e_msg_api(user)``: a session client for ``user``."""
+    from rest_framework.test import APIClient
+
+    def make(user):
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return make
