@@ -1,6 +1,7 @@
 from django.urls import path
 
 from messaging import views
+from messaging.e2e import pages as e2e_pages
 from messaging.threads import views as thread_views
 
 urlpatterns = [
@@ -16,4 +17,5 @@ urlpatterns = [
     path("c/<uuid:conversation_id>/archive/", views.archive, name="archive"),
     path("c/<uuid:conversation_id>/put-away/", views.put_away, name="put_away"),
     path("saved/", thread_views.saved, name="saved"),
+    path("devices/", e2e_pages.devices, name="e2e_devices"),
 ]

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts.models import User
 from config.redirects import safe_next
 from messaging import policy, selectors, services, validation
+from messaging.e2e import pages as e2e_pages
 from messaging.errors import InvalidInput, MessagingError, NotFound
 from messaging.events import message_payload
 from messaging.models import (
@@ -94,6 +95,7 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
         for member in membership.members:
             people[member.user_id] = member.user
     presence = _presence_of(people)
+    encrypted = e2e_pages.encrypted_ids(m.conversation.pk for m in memberships)
     rows = []
     for membership in memberships:
         conversation = membership.conversation
@@ -108,6 +110,9 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
         )
         if membership.last_message_deleted_at:
             preview = _("Message deleted")
+        elif membership.last_message_type == MessageType.ENCRYPTED:
+            # The server cannot read it (docs/e2e.md).
+            preview = _("Encrypted message")
         elif membership.last_message_hidden_at:
             preview = _("Message hidden by a moderator")
         elif membership.last_message_type == MessageType.ENCRYPTED:
@@ -145,6 +150,7 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
                 # The preview's seq: the page updates the row from newer
                 # main-stream messages only (thread-only replies skip it).
                 "last_seq": membership.last_message_seq or 0,
+                "encrypted": conversation.pk in encrypted,
             }
         )
     return rows
@@ -268,6 +274,8 @@ def conversation(request, conversation_id):
         # A moderator's mute in force here: the page says so above the
         # composer (sends are refused with ``muted`` either way).
         "muted": _mute_of(user, convo),
+        # End-to-end encrypted: its key state (static/js/e2e/chat.js).
+        "e2e": e2e_pages.conversation_state(convo.pk),
     }
     # A support conversation's request: its banner, and its payload for
     # static/js/support.js.
@@ -292,6 +300,7 @@ def conversation(request, conversation_id):
             "support": support,
             "blocking": _block_state(user, other),
             "report_reasons": ReportReason.choices,
+            "e2e": page_data["e2e"],
         },
     )
 

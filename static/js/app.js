@@ -18,9 +18,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sends outbox entries one at a time, oldest first, whenever connected. */
 class Sender {
-  constructor(conn, outbox) {
+  constructor(conn, outbox, app = null) {
     this.conn = conn;
     this.outbox = outbox;
+    this.app = app;
     this.running = false;
     this.again = false;
     this.retryTimer = null;
@@ -37,8 +38,11 @@ class Sender {
         const item = this.outbox.all().find((entry) => entry.state === "pending");
         if (!item) break;
         try {
-          const frame = { type: "message.send", conversation_id: item.conversation_id,
-            client_id: item.client_id, content: item.content };
+          const frame = { type: "message.send", conversation_id: item.conversation_id, client_id: item.client_id };
+          // End-to-end encrypted: the ciphertext instead of the text (the
+          // same ciphertext on every resend; docs/e2e.md, Messages).
+          if (item.e2e) frame.e2e = item.e2e;
+          else frame.content = item.content;
           if (item.attachments && item.attachments.length) frame.attachments = item.attachments;
           // A reply (quoting a message) and a thread reply (docs/protocol.md,
           // "Replies and threads"): every resend says the same.
@@ -55,6 +59,11 @@ class Sender {
           // The stored message, as every other member gets it.
           this.conn.emit("message.new", { type: "message.new", message: ack.message, via: "ack" });
         } catch (error) {
+          if (error.code === "e2e_key_stale" && item.e2e && this.app?.e2eChat) {
+            // The key changed (a member came or went): encrypt again under
+            // the current one, same client_id, and send that.
+            if (await this.app.e2eChat.reencrypt(item, error.frame)) continue;
+          }
           if (error.code === "rate_limited") {
             await sleep(Math.max(0.2, Number(error.frame.retry_after) || 1) * 1000);
             continue;
@@ -199,11 +208,12 @@ async function main() {
   const app = {
     conn, outbox, me,
     myName: document.body.dataset.userName || "",
-    sender: new Sender(conn, outbox),
+    sender: null,
     cursorSources: [],
     activeConversationId: null,
     isActive: () => document.visibilityState === "visible" && document.hasFocus(),
   };
+  app.sender = new Sender(conn, outbox, app);
   window.parley = app; // for the console and the browser tests
   connectionIndicator(conn);
   app.presence = new Presence(app);

@@ -23,6 +23,7 @@ import { wireFormatting } from "./format.js";
 import { wireMessageExtras } from "./reactions.js";
 import { wireMeetings } from "./meetings.js";
 import { wireReminders } from "./reminders.js";
+import { EncryptedChat } from "./e2e/chat.js";
 
 const TYPING_RENEW_MS = 2000;
 const GROUP_WINDOW_MS = 5 * 60 * 1000;
@@ -75,6 +76,9 @@ export class ConversationView {
     this.filling = false;
     this.polls = new Map(); // attachment id -> timer, while its preview is pending
     this.failuresAlerted = new Set(); // client ids of failed sends already said
+    // End-to-end encrypted (docs/e2e.md): messages are decrypted before
+    // they are drawn, and sends encrypted before the outbox keeps them.
+    this.e2e = data.e2e ? new EncryptedChat(this) : null;
 
     for (const message of data.messages) this.upsert(message);
     this.cursor = data.messages.length ? Math.max(...data.messages.map((m) => m.seq)) : 0;
@@ -316,6 +320,7 @@ export class ConversationView {
       return false;
     }
     if (known && known.thread && !message.thread) message.thread = known.thread;
+    this.e2e?.prepare(message, known);
     this.messages.set(message.id, message);
     this.seqs.set(message.seq, message.id);
     const existing = document.getElementById(`m-${message.id}`);
@@ -340,6 +345,17 @@ export class ConversationView {
     this._advanceCursor();
     this.threads.onMessage(message, { via });
     return !known;
+  }
+
+  /** Draw ``message`` again where it is (its decrypted text came). */
+  redraw(message) {
+    const existing = document.getElementById(`m-${message.id}`);
+    if (!existing || this.messages.get(message.id) !== message) return;
+    const node = messageElement(message, { me: this.me, names: this.names });
+    const hadFocus = existing.contains(document.activeElement);
+    existing.replaceWith(node);
+    if (hadFocus) this.keyboard?.focus(node);
+    this.decorate();
   }
 
   /** My message is stored: it leaves the outbox. */
@@ -699,6 +715,7 @@ export class ConversationView {
       conversationId: this.id,
       list: document.getElementById("upload-list"),
       status: this.uploadStatus,
+      seal: this.e2e ? (file) => this.e2e.sealFile(file) : null,
     });
     const add = (files) => {
       if (!this.composer) return;
@@ -734,6 +751,10 @@ export class ConversationView {
     if (!content.trim() && !ready.length) return;
     this._typingStop();
     this._composerNotice("");
+    if (this.e2e) {
+      this._sendEncrypted(ready.length && !content.trim() ? "" : content, ready);
+      return;
+    }
     const item = this.app.outbox.add(this.id, ready.length && !content.trim() ? "" : content, {
       attachments: ready.map((u) => u.attachment.id),
       files: ready.map((u) => ({ name: u.attachment.name, size: u.attachment.size, kind: u.attachment.kind })),
@@ -747,6 +768,35 @@ export class ConversationView {
     }
     this.input.value = "";
     this.input.focus();
+    this.scrollToBottom();
+  }
+
+  /** Encrypt, then queue (docs/e2e.md, Messages): the box is emptied at
+   * once; a refusal to encrypt puts the draft back with the reason. */
+  async _sendEncrypted(content, ready) {
+    const replyToId = this.threads.mainReply?.id || null;
+    this.threads.mainReply?.clear();
+    this.input.value = "";
+    this.input.focus();
+    if (ready.length) {
+      for (const upload of ready) upload.state = "sending";
+    }
+    let item;
+    try {
+      item = await this.e2e.send(content, ready, { replyToId });
+    } catch (error) {
+      for (const upload of ready) upload.state = "done";
+      this.tray?.render();
+      if (this.input && !this.input.value) this.input.value = content;
+      this._composerNotice(this.e2e.refusal(error));
+      return;
+    }
+    if (ready.length) {
+      for (const upload of ready) upload.state = "done";
+      this.tray.claim(item.client_id);
+      this.tray.settle((clientId) => this.app.outbox.get(clientId)?.state === "pending");
+      this.uploadStatus.textContent = "";
+    }
     this.scrollToBottom();
   }
 
@@ -860,7 +910,10 @@ export class ConversationView {
     if (node.querySelector("form.edit-form")) return;
     const content = node.querySelector(".content");
     const field = el("textarea", { class: "edit-input", dir: "auto", "aria-label": gettext("Edit message"), rows: "2" });
-    field.value = message.content;
+    const encrypted = message.message_type === "encrypted";
+    if (encrypted && message.plain?.state !== "ok") return; // nothing readable to edit
+    const before = encrypted ? message.plain.text : message.content;
+    field.value = before;
     const error = el("p", { class: "form-error", role: "alert" });
     const form = el("form", { class: "edit-form" }, field,
       el("div", { class: "edit-actions" },
@@ -874,12 +927,13 @@ export class ConversationView {
     };
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      if (field.value === message.content) {
+      if (field.value === before) {
         finish();
         return;
       }
       try {
-        await this.conn.request({ type: "message.edit", message_id: message.id, content: field.value }, { done: ["ok"] });
+        if (encrypted) await this.e2e.edit(message, field.value);
+        else await this.conn.request({ type: "message.edit", message_id: message.id, content: field.value }, { done: ["ok"] });
         finish();
       } catch (err) {
         error.textContent = interpolate(gettext("Could not save: %(reason)s"), { reason: err.message });

@@ -74,6 +74,10 @@ export class ReportDialog {
     this.error.textContent = "";
     const who = this.dialog.querySelector("[data-report-who]");
     if (who) who.textContent = message.sender ? message.sender.display_name : gettext("this person");
+    // An end-to-end encrypted message: the moderators can read it only if
+    // the report carries its text (checked against its franking tag).
+    const note = this.dialog.querySelector("[data-report-e2e]");
+    if (note) note.hidden = message.message_type !== "encrypted";
     this.dialog.showModal();
     this.form.querySelector("input[name=reason]")?.focus();
   }
@@ -88,9 +92,12 @@ export class ReportDialog {
     const submit = this.form.querySelector("button[type=submit]");
     submit.disabled = true;
     try {
-      await api(`/api/messages/${encodeURIComponent(this.message.id)}/report/`, {
-        method: "POST", body: { reason, details: this.details.value },
-      });
+      const body = { reason, details: this.details.value };
+      const plain = this.message.plain;
+      if (this.message.message_type === "encrypted" && plain && plain.state === "ok") {
+        body.e2e = { text: plain.text, franking_key: plain.franking_key };
+      }
+      await api(`/api/messages/${encodeURIComponent(this.message.id)}/report/`, { method: "POST", body });
       this.form.hidden = true;
       this.done.hidden = false;
       this.done.querySelector("button")?.focus();

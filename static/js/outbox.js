@@ -67,12 +67,18 @@ export class Outbox extends EventTarget {
    * size and kind, for showing it while it waits. ``reply_to_id``: the
    * message it quotes; ``parent_id``: the root of the thread it replies in,
    * and ``also_to_conversation``: whether it shows in the main stream too.
+   * ``e2e``: in an end-to-end encrypted conversation, the encrypted message
+   * sent instead of ``content`` (which is kept for showing and for
+   * encrypting again under a newer key); it binds ``clientId``, made first.
    */
   add(conversationId, content, {
     attachments = [], files = [], replyToId = null, parentId = null, alsoToConversation = false,
+    clientId = null, e2e = null, sealedFiles = null,
   } = {}) {
     const item = {
-      client_id: newClientId(),
+      client_id: clientId || newClientId(),
+      e2e,
+      sealed_files: sealedFiles,
       conversation_id: conversationId,
       content,
       attachments,

@@ -268,11 +268,17 @@ export function messageElement(message, { me, names = null }) {
   const content = el("div", { class: "content", id: contentId, dir: "auto" });
   if (message.deleted_at) content.textContent = gettext("This message was deleted.");
   else if (message.hidden) content.textContent = hiddenText();
-  else {
+  else if (message.message_type === "encrypted") {
+    content.classList.add("e2e-text");
+    content.append(encryptedContent(message));
+  } else {
     content.classList.add("rich");
     content.append(richContent(message, { me, names }));
   }
-  const attachments = gone ? [] : (message.attachments || []);
+  // An encrypted message's uploads are opaque: its files are the ones its
+  // payload names, drawn from there once decrypted.
+  const encrypted = message.message_type === "encrypted";
+  const attachments = gone || encrypted ? [] : (message.attachments || []);
   if (!attachments.length && message.file_url && !gone && /^(https?:\/\/|\/)/.test(message.file_url)) {
     content.append(el("div", { class: "file" },
       el("a", { href: message.file_url, rel: "noopener noreferrer", target: "_blank", text: gettext("Open attachment") })));
@@ -302,9 +308,57 @@ export function messageElement(message, { me, names = null }) {
     extras.unshift(attachmentsElement(attachments));
     if (!message.content) li.classList.add("no-caption");
   }
+  const sealedFiles = encrypted && !gone && message.plain?.state === "ok" ? message.plain.files : [];
+  if (sealedFiles.length) {
+    extras.unshift(encryptedFilesElement(sealedFiles));
+    if (!message.plain.text) li.classList.add("no-caption");
+  }
   const item = bubbleItem(li, { name, avatar: message.sender ? initials(name) : "?", metaExtras, content, extras });
   for (const decorate of messageDecorators) decorate(item, message, { me, names, mine, gone });
   return item;
+}
+
+/**
+ * An end-to-end encrypted message's text, as static/js/e2e/chat.js left it
+ * in ``message.plain`` ({state, text, files}): plain text (links made
+ * clickable; never HTML, the server renders none), or the state that stands
+ * in for it. Nothing undecrypted is ever shown as text.
+ */
+function encryptedContent(message) {
+  const plain = message.plain || { state: "pending" };
+  if (plain.state === "ok") return linkified(plain.text);
+  const words = {
+    pending: gettext("Decrypting…"),
+    failed: gettext("Cannot decrypt this message."),
+    before_join: gettext("Sent before you joined: it was encrypted for the members of that time."),
+    not_approved: gettext("This browser cannot read this message until another of your devices approves it."),
+  };
+  return el("span", { class: `e2e-state e2e-${plain.state}`, dataset: { e2eState: plain.state }, text: words[plain.state] || words.failed });
+}
+
+/** The files an encrypted message's payload names: opened on click
+ * (downloaded, checked, decrypted in the browser: static/js/e2e/chat.js). */
+function encryptedFilesElement(files) {
+  const label = interpolate(ngettext("%(count)s file", "%(count)s files", files.length), {
+    count: formatNumber(files.length),
+  });
+  return el("ul", { class: "attachments e2e-files", "aria-label": label },
+    ...files.map((file, index) => {
+      const image = typeof file.type === "string" && /^image\/(png|jpeg|gif|webp)$/.test(file.type);
+      const kind = image ? "image" : file.type === "application/pdf" ? "pdf" : "file";
+      return el("li", { class: "attachment attachment-card e2e-file", dataset: { index: String(index), kind } },
+        el("div", { class: "file-card" },
+          el("span", { class: "file-icon", dataset: { kind }, "aria-hidden": "true", text: kindBadge(kind) }),
+          el("span", { class: "file-text" },
+            el("span", { class: "file-name", dir: "auto", text: file.name || gettext("File") }),
+            el("span", { class: "file-size" }, interpolate(gettext("%(kind)s · %(size)s"), {
+              kind: kindWords(kind), size: formatSize(file.size),
+            }))),
+          el("button", { type: "button", class: "btn btn-small", dataset: { action: "e2e-file", index: String(index) } },
+            image ? gettext("Show") : gettext("Download"),
+            el("span", { class: "visually-hidden", dir: "auto", text: ` ${file.name || ""}` }))),
+        el("p", { class: "e2e-file-status", role: "status" }));
+    }));
 }
 
 /** Put a message's node into ``list`` after the last message with a lower seq. */

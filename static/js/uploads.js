@@ -76,9 +76,14 @@ let counter = 0;
  * yet acknowledged: ``clientId`` says which).
  */
 export class UploadTray extends EventTarget {
-  constructor({ conversationId, list, status }) {
+  /** ``seal``: in an end-to-end encrypted conversation, an async function
+   * that encrypts a file's bytes ({blob, entry}); the blob is uploaded as
+   * opaque bytes (``encrypted=true``) and ``entry`` (name, type, key…) is
+   * kept with the upload for the message's payload. */
+  constructor({ conversationId, list, status, seal = null }) {
     super();
     this.conversationId = conversationId;
+    this.seal = seal;
     this.list = list;
     this.status = status;
     this.items = [];
@@ -100,7 +105,24 @@ export class UploadTray extends EventTarget {
     this._changed();
   }
 
-  _upload(item) {
+  async _upload(item) {
+    let body = item.file;
+    let name = item.file.name || "pasted-file";
+    if (this.seal) {
+      try {
+        const sealed = await this.seal(item.file);
+        body = sealed.blob;
+        name = "encrypted.bin";
+        item.sealed = sealed.entry;
+      } catch (error) {
+        item.state = "failed";
+        item.error = { code: "encrypt_failed", message: gettext("This file could not be encrypted.") };
+        this._changed();
+        this._tell(item);
+        return;
+      }
+      if (!this.items.includes(item)) return; // cancelled meanwhile
+    }
     const xhr = new XMLHttpRequest();
     item.xhr = xhr;
     xhr.open("POST", `/api/conversations/${this.conversationId}/attachments/`);
@@ -140,7 +162,8 @@ export class UploadTray extends EventTarget {
       this._tell(item);
     });
     const form = new FormData();
-    form.append("file", item.file, item.file.name || "pasted-file");
+    form.append("file", body, name);
+    if (this.seal) form.append("encrypted", "true");
     xhr.send(form);
   }
 

@@ -11,9 +11,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import MentorAssignment, Role
 from messaging import services
-from messaging.e2e.models import Device, DeviceStatus, EncryptedConversation
+from messaging.e2e.models import Device as DeviceModel
+from messaging.e2e.models import DeviceStatus, EncryptedConversation
 from messaging.models import Conversation, ConversationType
-from tests.e2e.server.keys import Device as KeyDevice
+from tests.e2e.server.keys import Device
 from tests.e2e.server.payloads import Sealed, b64, seal
 
 # The open_socket fixture of the socket tests.
@@ -39,7 +40,7 @@ def register(api):
     approved by ``device``; ``register(user, pending=True)`` a pending one."""
 
     def make(user, *, approver=None, pending=False, kind="browser"):
-        device = KeyDevice(user_id=user.pk, kind=kind)
+        device = Device(user_id=user.pk, kind=kind)
         body = device.body(approver=approver, self_signed=approver is None and not pending)
         response = api(user).post("/api/e2e/devices/", body, format="json")
         assert response.status_code == 201, response.json()
@@ -104,8 +105,8 @@ class E2eConversation:
         return client_id, sealed
 
 
-def e2e_msg_device(user) -> Device:
-    return Device.objects.create(
+def e2e_msg_device(user) -> DeviceModel:
+    return DeviceModel.objects.create(
         id=uuid.uuid4(),
         user=user,
         name="Test browser",
@@ -122,7 +123,7 @@ def make_encrypted(conversation: Conversation, members) -> E2eConversation:
     )
     made = E2eConversation(conversation=conversation, key=os.urandom(32))
     for member in members:
-        made.devices[member.pk] = Device.objects.filter(
+        made.devices[member.pk] = DeviceModel.objects.filter(
             user=member, status=DeviceStatus.ACTIVE
         ).first() or e2e_msg_device(member)
     return made

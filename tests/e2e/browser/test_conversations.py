@@ -1,0 +1,145 @@
+"""End-to-end encrypted conversations in real Chromium, two and three people
+on browser contexts of their own: what one writes the others read, what the
+server holds is ciphertext, and who may not read cannot."""
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import FileSystemStorage
+from PIL import Image
+from playwright.sync_api import expect
+
+from accounts.models import MentorAssignment, Role, User
+from messaging.files.models import Attachment
+from messaging.models import Message
+from tests.browser.conftest import PASSWORD, off_loop
+from tests.e2e.browser.helpers import (
+    conversation_id_of,
+    device_ready,
+    message,
+    open_conversation,
+    person,
+    send,
+    shows,
+)
+from tests.servers import _media_root
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def people(db):
+    """A mentor and two of their students."""
+    mentor = User.objects.create_user(
+        email="maria@example.test", password=PASSWORD, display_name="Maria Mentor", role=Role.MENTOR
+    )
+    sam = User.objects.create_user(
+        email="sam@example.test", password=PASSWORD, display_name="Sam Student", role=Role.STUDENT
+    )
+    tia = User.objects.create_user(
+        email="tia@example.test", password=PASSWORD, display_name="Tia Student", role=Role.STUDENT
+    )
+    for student in (sam, tia):
+        MentorAssignment.objects.create(mentor=mentor, student=student)
+    return mentor, sam, tia
+
+
+def png_bytes():
+    image = Image.new("RGB", (40, 30), (200, 30, 90))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj "
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj "
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF"
+)
+
+
+def send_with_file(page, text, name, mime, data):
+    page.locator("#composer-files").set_input_files(
+        {"name": name, "mimeType": mime, "buffer": data}
+    )
+    expect(page.locator("#upload-list li[data-state='done']")).to_have_count(1)
+    send(page, text)
+
+
+def stored_texts(conversation_id):
+    return off_loop(
+        lambda: list(
+            Message.objects.filter(conversation_id=conversation_id).values_list(
+                "message_type", "content", "metadata"
+            )
+        )
+    )
+
+
+def test_two_people_write_and_read_an_encrypted_direct_conversation(
+    people, chromium, e2e_server, console
+):
+    mentor, sam, _ = people
+    # Sam has used encryption before (their browser has its device).
+    sam_context, sam_page = person(chromium, e2e_server, console, sam, "/devices/")
+    sam_page.get_by_role("button", name="Set up this browser").click()
+    expect(sam_page.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
+
+    context, page = person(chromium, e2e_server, console, mentor, "/new/direct/")
+    page.get_by_label("End-to-end encrypted").check()
+    page.get_by_role("button", name="Message Sam Student").click()
+    page.wait_for_url("**/c/*/")
+    conversation_id = conversation_id_of(page)
+    device_ready(page)
+    expect(page.locator("#e2e-badge")).to_be_visible()
+    send(page, "Hello Sam, this is private <b>really</b>")
+
+    open_conversation(sam_page, e2e_server, conversation_id)
+    device_ready(sam_page)
+    shows(sam_page, "Hello Sam, this is private <b>really</b>")
+    # Plain text: the markup is text, not elements.
+    expect(message(sam_page, "Hello Sam").locator(".content b")).to_have_count(0)
+    send(sam_page, "Hi Maria, got it")
+    shows(page, "Hi Maria, got it")
+
+    # Files both ways: encrypted before upload, checked and decrypted on click.
+    image = png_bytes()
+    send_with_file(sam_page, "a photo", "photo.png", "image/png", image)
+    photo = message(page, "a photo")
+    expect(photo.locator(".e2e-file .file-name")).to_have_text("photo.png")
+    photo.get_by_role("button", name="Show").click()
+    shown = photo.locator("img.e2e-image")
+    expect(shown).to_be_visible()
+    assert shown.evaluate("(img) => img.complete && img.naturalWidth") == 40
+    send_with_file(page, "the report", "report.pdf", "application/pdf", PDF)
+    report = message(sam_page, "the report")
+    with sam_page.expect_download() as download:
+        report.get_by_role("button", name="Download").click()
+    assert download.value.suggested_filename == "report.pdf"
+    assert Path(download.value.path()).read_bytes() == PDF
+    stored = off_loop(
+        lambda: [
+            (a.kind, a.name, FileSystemStorage(location=_media_root()).open(a.storage_key).read())
+            for a in Attachment.objects.filter(message__conversation_id=conversation_id)
+        ]
+    )
+    assert len(stored) == 2
+    for kind, name, data in stored:
+        assert kind == "encrypted" and name == "encrypted.bin"
+        assert image not in data and b"%PDF" not in data
+
+    # The server holds no text.
+    for message_type, content, metadata in stored_texts(conversation_id):
+        assert message_type == "encrypted" and content == ""
+        assert "private" not in str(metadata) and "got it" not in str(metadata)
+
+    # A reload reads everything again (keys come back from the envelopes).
+    page.reload()
+    shows(page, "Hello Sam, this is private <b>really</b>")
+    shows(page, "Hi Maria, got it")
+    sam_page.reload()
+    shows(sam_page, "Hello Sam, this is private <b>really</b>")
+    context.close()
+    sam_context.close()
