@@ -20,7 +20,7 @@ from django.conf import settings
 
 from tests.e2e.conftest import start_server
 from tests.notifications.mailserver import MailServer
-from tests.servers import test_database_url
+from tests.servers import test_database_url as database_url_of_the_run
 
 pytestmark = [pytest.mark.services]
 
@@ -120,7 +120,7 @@ def redis_contents() -> bytes:
 def database_dump() -> bytes:
     """The test database, every row of every table (``pg_dump``)."""
     result = subprocess.run(
-        ["pg_dump", "--data-only", "--no-owner", "--dbname", test_database_url()],
+        ["pg_dump", "--data-only", "--no-owner", "--dbname", database_url_of_the_run()],
         capture_output=True,
         check=True,
         timeout=120,
