@@ -6,6 +6,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from accounts.models import Role
+from tests.e2e.browser.conftest import chromium, console  # noqa: F401 - Chromium, for the interop test
 from tests.e2e.client import Person
 from tests.realtime.conftest import session_cookie
 

@@ -1,0 +1,111 @@
+"""The browser and the Python client (written from docs/e2e.md alone) in one
+encrypted conversation, through a real server process: each reads what the
+other wrote, with keys the other made. The document is the contract."""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Role, User
+from tests.browser.conftest import PASSWORD
+from tests.e2e import scheme
+from tests.e2e.browser.helpers import (
+    conversation_id_of,
+    device_ready,
+    message,
+    open_conversation,
+    person,
+    send,
+    shows,
+)
+from tests.e2e.client import is_frame
+
+pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing():
+    """The page signs in with a password the server process checks with its
+    own hashers: keep the default one (tests/conftest.py swaps it)."""
+
+
+@pytest.fixture
+def maria(db):
+    return User.objects.create_user(
+        email="maria@example.test", password=PASSWORD, display_name="Maria Mentor", role=Role.MENTOR
+    )
+
+
+@pytest.fixture
+def pat(people):
+    """The Python client's person, with a device, made before Chromium starts."""
+    (made,) = people("Pat Python")
+    made.first_device()
+    return made
+
+
+def test_the_browser_and_the_python_client_read_each_other(
+    maria, pat, chromium, e2e_server, console
+):
+    # Maria's browser makes her device, then an encrypted direct conversation
+    # with Pat: the browser makes key version 1 and wraps it for Pat's
+    # Python device too.
+    context, page = person(chromium, e2e_server, console, maria, "/new/direct/")
+    page.get_by_label("End-to-end encrypted").check()
+    page.get_by_role("button", name="Message Pat Python").click()
+    page.wait_for_url("**/c/*/")
+    conversation_id = conversation_id_of(page)
+    device_ready(page)
+    expect(page.locator("#e2e-badge")).to_be_visible()
+    pat.connect()
+    send(page, "From Chromium: ¿qué tal? <i>plain</i>")
+
+    # Python opens the browser's envelope (its signature checked) and reads.
+    new = pat.socket.wait_for(
+        lambda f: f["type"] == "message.new" and f["message"]["message_type"] == "encrypted"
+    )
+    keys = pat.fetch_keys(conversation_id)
+    assert set(keys) == {1}
+    envelope = pat.envelopes(conversation_id)[0]
+    assert envelope["signer_user_id"] == str(maria.pk)
+    payload = pat.read(new["message"])
+    assert payload["text"] == "From Chromium: ¿qué tal? <i>plain</i>"
+    assert payload["files"] == []
+    assert len(scheme.unb64(payload["franking_key"])) == 32
+
+    # The browser reads Python's message, and a file Python encrypted.
+    pat.send_rest(conversation_id, "From Python: très bien ✓")
+    shows(page, "From Python: très bien ✓")
+    expect(message(page, "From Python").locator(".content i")).to_have_count(0)
+    notes = b"Notes from Python\n" * 50
+    entry = pat.upload(conversation_id, notes, name="notes.txt", content_type="text/plain")
+    pat.send_rest(conversation_id, "a file from Python", files=[entry])
+    expect(message(page, "a file from Python").locator(".e2e-file .file-name")).to_have_text(
+        "notes.txt"
+    )
+    with page.expect_download() as download:
+        message(page, "a file from Python").get_by_role("button", name="Download").click()
+    with open(download.value.path(), "rb") as saved:
+        assert saved.read() == notes
+
+    # Python makes the next key (a rotation Pat posts); the browser takes it
+    # from its envelope and both go on.
+    assert pat.rotate(conversation_id) == 2
+    pat.socket.wait_for(is_frame("e2e.key", conversation_id=conversation_id, key_version=2))
+    pat.send_rest(conversation_id, "under the key Python made")
+    open_conversation(page, e2e_server, conversation_id)
+    shows(page, "under the key Python made")
+    shows(page, "From Chromium: ¿qué tal? <i>plain</i>")
+    send(page, "Chromium under version 2")
+    stored = pat.socket.wait_for(
+        lambda f: (
+            f["type"] == "message.new"
+            and f["message"]["sender"]["id"] == str(maria.pk)
+            and f["message"]["e2e"]["key_version"] == 2
+        )
+    )
+    assert pat.read(stored["message"])["text"] == "Chromium under version 2"
+
+    # The report of the browser's message verifies with what Python decrypted.
+    verified = pat.report(new["message"], payload["text"], payload["franking_key"])
+    assert verified.status_code == 201, verified.text
+    context.close()
