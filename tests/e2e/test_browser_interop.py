@@ -2,6 +2,8 @@
 encrypted conversation, through a real server process: each reads what the
 other wrote, with keys the other made. The document is the contract."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -71,6 +73,16 @@ def test_the_browser_and_the_python_client_read_each_other(
     assert payload["text"] == "From Chromium: ¿qué tal? <i>plain</i>"
     assert payload["files"] == []
     assert len(scheme.unb64(payload["franking_key"])) == 32
+
+    # Both sides show the same safety number.
+    page.locator("#e2e-safety").click()
+    shown = page.locator("#e2e-safety-dialog [data-safety-number]")
+    expect(shown).to_have_text(re.compile(r"\d"))
+    maria_devices = pat.call("GET", f"e2e/users/{maria.pk}/devices/")["devices"]
+    pat_devices = pat.call("GET", f"e2e/users/{pat.user_id}/devices/")["devices"]
+    expected = scheme.safety_number(maria.pk, maria_devices, pat.user_id, pat_devices)
+    assert re.sub(r"\s", "", shown.inner_text()) == expected
+    page.keyboard.press("Escape")
 
     # The browser reads Python's message, and a file Python encrypted.
     pat.send_rest(conversation_id, "From Python: très bien ✓")

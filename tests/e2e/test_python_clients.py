@@ -287,6 +287,9 @@ def test_a_second_device_approved_reads_the_history(people):
 def test_recovery_after_every_browser_device_is_revoked(people):
     alice, bob = people("Alice", "Bob")
     alice.first_device("Phone")
+    # Keys made before the recovery key existed are not wrapped for it.
+    older = encrypted_group(alice, bob)
+    before, _ = bob.send_rest(older, "before the recovery key")
     recovery_key = alice.set_up_recovery()
     cid = encrypted_group(alice, bob)
     kinds = {d["kind"] for m in alice.state(cid)["members"] for d in m["devices"]}
@@ -304,6 +307,8 @@ def test_recovery_after_every_browser_device_is_revoked(people):
     statuses = {d["id"]: d["status"] for d in alice.devices()}
     assert statuses[device.id] == "active"
     assert alice.read(message)["text"] == "kept for you"
+    with pytest.raises(CannotDecrypt):
+        alice.read(before)
 
     # A rotation follows the revocation; the recovered device is in it.
     assert bob.rotate(cid) == 2
