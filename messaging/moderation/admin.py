@@ -411,7 +411,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
                     r.created_at.strftime("%Y-%m-%d %H:%M"),
                     r.reporter,
                     r.get_reason_display(),
-                    r.details,
+                    _details_with_verified_text(r),
                 )
                 for r in queue.reports_of(obj)
             ),
@@ -727,6 +727,22 @@ def _as_uuid(value: object) -> UUID | None:
         return UUID(str(value)) if value else None
     except ValueError:
         return None
+
+
+def _details_with_verified_text(report) -> str:
+    """A report's details, and for an end-to-end encrypted message the text
+    its reporter disclosed, which the server checked against the tag stored
+    when it was sent (messaging.e2e.franking): the only way its words reach
+    a moderator."""
+    if not report.franking_verified:
+        return format_html("{}", report.details)
+    return format_html(
+        '{}<div class="e2e-verified"><p><strong>{}</strong></p>'
+        '<blockquote dir="auto" style="white-space: pre-wrap">{}</blockquote></div>',
+        report.details,
+        _("Verified by message franking"),
+        report.verified_text,
+    )
 
 
 def _table(headings: Iterable[str], rows) -> str:

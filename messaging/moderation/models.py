@@ -171,6 +171,11 @@ class Report(models.Model):
     )
     reason = models.CharField(max_length=20, choices=ReportReason.choices)
     details = models.TextField(blank=True, default="")
+    # An end-to-end encrypted message's text as the reporter disclosed it,
+    # checked against the tag stored when it was sent (messaging.e2e.franking);
+    # ``franking_verified`` says which reports have one (the text may be empty).
+    franking_verified = models.BooleanField(default=False)
+    verified_text = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

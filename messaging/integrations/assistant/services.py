@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from messaging import audit, limits, policy
 from messaging import selectors as messaging_selectors
+from messaging.e2e import messages as e2e_messages
 from messaging.errors import ClientIdConflict, MessagingError
 from messaging.integrations.assistant import client, selectors
 from messaging.integrations.assistant.errors import AssistantUnavailable, NoAssistant
@@ -331,6 +332,8 @@ def summarise_unread(*, user: User, conversation_id: UUID, after_seq: int | None
         actor=user, attempted=AuditAction.ASSISTANT_SUMMARY, conversation_id=conversation_id
     ):
         policy.check_summarise(user, membership.conversation, membership=membership)
+    # The server has no text to give it (docs/e2e.md).
+    e2e_messages.refuse_if_encrypted(conversation_id)
     bot = selectors.assistant_in(conversation_id)
     if bot is None:
         raise NoAssistant(_("This conversation has no AI assistant among its members."))

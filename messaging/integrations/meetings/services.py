@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, validation
+from messaging.e2e import messages as e2e_messages
 from messaging.integrations.meetings import providers, selectors
 from messaging.integrations.models import Meeting
 from messaging.models import AuditAction, MessageType
@@ -59,22 +60,27 @@ def start_meeting(*, actor: User, conversation_id: UUID, title: str = "") -> Mee
             actor=actor, attempted=AuditAction.MEETING_START, conversation_id=conversation_id
         ),
     ):
-        posted = messages.post_service_message(
-            sender=actor,
-            conversation_id=conversation_id,
-            message_type=MessageType.MEETING,
-            content=announcement(name=actor.display_name, title=title),
-            # The call's id: one announcement per call, whatever happens.
-            client_id=meeting_id,
-            metadata={
-                "meeting": {
-                    "id": str(meeting_id),
-                    "provider": provider.name,
-                    "title": title,
-                    "starts_at": starts_at.isoformat(),
-                }
-            },
-        )
+        try:
+            posted = messages.post_service_message(
+                sender=actor,
+                conversation_id=conversation_id,
+                message_type=MessageType.MEETING,
+                content=announcement(name=actor.display_name, title=title),
+                # The call's id: one announcement per call, whatever happens.
+                client_id=meeting_id,
+                metadata={
+                    "meeting": {
+                        "id": str(meeting_id),
+                        "provider": provider.name,
+                        "title": title,
+                        "starts_at": starts_at.isoformat(),
+                    }
+                },
+            )
+        except e2e_messages.E2eRequired:
+            # Its announcement and link would be in the clear (docs/e2e.md);
+            # the claim told who may not post here first.
+            raise e2e_messages.refusal_in_encrypted() from None
         meeting = Meeting.objects.create(
             id=meeting_id,
             conversation_id=conversation_id,

@@ -32,6 +32,7 @@ from django.utils.translation import ngettext
 
 from accounts.models import User
 from messaging import audit, policy
+from messaging.e2e import messages as e2e_messages
 from messaging.errors import (
     AccessDenied,
     MessagingError,
@@ -117,6 +118,8 @@ def schedule_message(
     (``too_many_scheduled``). The content filter runs when it is sent."""
     check_send_at(send_at, now=timezone.now())
     _check_may_post(author, conversation_id, attempted=AuditAction.SCHEDULED_CREATE)
+    # The server would send it, so it would hold the text (docs/e2e.md).
+    e2e_messages.refuse_if_encrypted(conversation_id)
     limit = settings.SCHEDULED_MESSAGES_MAX_PENDING
     with transaction.atomic():
         waiting = selectors.pending_count(author)

@@ -12,7 +12,9 @@ from messaging.moderation.services import reports
 
 _ERRORS = {
     400: "invalid: an unknown reason, details over 1000 characters, one's own message, "
-    "or a system message",
+    "or a system message; an encrypted message without e2e ({text, franking_key}), or e2e "
+    "for a plain one; franking_mismatch: the text and key do not match the tag stored "
+    "when the message was sent",
     401: "not authenticated",
     404: "not_found: no such message, it was deleted, or you are not a member of its "
     "conversation (the same answer; the refusal is recorded in the audit log)",
@@ -42,6 +44,7 @@ class ReportMessageView(ParleyAPIView):
             message_id=message_id,
             reason=data["reason"],
             details=data["details"],
+            e2e=data.get("e2e"),
         )
         return Response(
             s.ReportOut(report).data,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, policy, validation
+from messaging.e2e import franking
 from messaging.errors import InvalidInput, NotFound
 from messaging.models import AuditAction, Message, MessageType, Report, ReportReason
 from messaging.moderation.services import cases
@@ -51,13 +52,37 @@ def _reportable(reporter: User, message_id: UUID) -> Message:
     return message
 
 
+def _verified_text(message: Message, e2e: franking.Disclosure | None) -> str | None:
+    if message.message_type != MessageType.ENCRYPTED:
+        if e2e is not None:
+            raise InvalidInput(_("Only an end-to-end encrypted message is reported with e2e."))
+        return None
+    if e2e is None:
+        raise InvalidInput(
+            _("Reporting an encrypted message needs e2e with its text and franking_key.")
+        )
+    return franking.verify(message, e2e)
+
+
 def report_message(
-    *, reporter: User, message_id: UUID, reason: str, details: str = ""
+    *,
+    reporter: User,
+    message_id: UUID,
+    reason: str,
+    details: str = "",
+    e2e: franking.Disclosure | None = None,
 ) -> tuple[Report, bool]:
     """Report a message (``reason`` one of ``ReportReason``; ``details``
     clean, ``clean_details``). Returns the report and whether it is new: a
     second report of the same message by the same person is the first one,
-    and neither counts again nor reopens the case."""
+    and neither counts again nor reopens the case.
+
+    An end-to-end encrypted message is reported with ``e2e``, its text and
+    franking key as the reporter's browser decrypted them (``invalid``
+    without): ``messaging.e2e.franking`` checks them against the tag stored
+    at send time (``franking_mismatch``, and no report, when they differ),
+    and the report keeps the verified text for the moderators. ``e2e`` for
+    any other message is ``invalid``."""
     if reason not in ReportReason.values:
         raise InvalidInput(_("Unknown reason %(reason)s.") % {"reason": repr(reason)})
     with audit.denials_recorded(actor=reporter, attempted=AuditAction.REPORT):
@@ -65,11 +90,18 @@ def report_message(
     existing = Report.objects.filter(message=message, reporter=reporter).first()
     if existing is not None:
         return existing, False
+    verified_text = _verified_text(message, e2e)
     try:
         with transaction.atomic():
             case = cases.open_case(message, reports=1)
             report = Report.objects.create(
-                case=case, message=message, reporter=reporter, reason=reason, details=details
+                case=case,
+                message=message,
+                reporter=reporter,
+                reason=reason,
+                details=details,
+                franking_verified=verified_text is not None,
+                verified_text=verified_text or "",
             )
             audit.record(
                 actor=reporter,

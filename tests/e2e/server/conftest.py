@@ -199,3 +199,13 @@ def e2e_msg_api():
         return client
 
     return make
+
+
+@pytest.fixture
+def e2e_msg_direct(e2e_msg_pair) -> E2eConversation:
+    """An encrypted direct conversation of the mentor and the student."""
+    mentor, student = e2e_msg_pair
+    conversation = services.create_conversation(
+        creator=mentor, kind=ConversationType.DIRECT, participants=[student]
+    )
+    return make_encrypted(conversation, [mentor, student])

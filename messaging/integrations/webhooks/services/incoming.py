@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from accounts import services as account_services
 from accounts.models import Role, User
 from messaging import audit, policy, services
+from messaging.e2e import messages as e2e_messages
 from messaging.errors import AccessDenied, InvalidInput, NotFound
 from messaging.integrations.bots import services as bot_services
 from messaging.integrations.models import BotKind, IncomingWebhook
@@ -57,6 +58,8 @@ def create_incoming_webhook(*, actor: User, conversation_id: UUID, name: str) ->
         raise InvalidInput(_("Incoming webhooks post into group conversations only."))
     if not policy.may_create_incoming_webhook(actor, conversation):
         raise AccessDenied(_("Only mentors and admins who manage this conversation add webhooks."))
+    # It would post as the server, in the clear (docs/e2e.md).
+    e2e_messages.refuse_if_encrypted(conversation.pk)
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput(_("A webhook needs a name."))
     name = check_text(name.strip(), what="name", one_line=True)
