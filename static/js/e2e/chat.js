@@ -165,12 +165,14 @@ export class EncryptedChat {
   async decrypt(message) {
     const e2e = message.e2e;
     if (!e2e || !message.client_id) return { state: "failed" };
+    // A pending (or unregistered) browser holds no envelopes yet.
+    if (!this.device || this.device.status !== "active") return { state: "not_approved" };
     let key = null;
     try {
       key = await this.keys.keyFor(this.id, e2e.key_version);
       if (!key) {
         if (await this.keys.hasEnvelope(this.id, e2e.key_version)) return { state: "failed" };
-        return { state: this.device && this.device.status === "active" ? "before_join" : "not_approved" };
+        return { state: "before_join" };
       }
       const payload = await scheme.decryptMessage({
         key, conversationId: this.id, clientId: message.client_id, e2e,

@@ -41,8 +41,17 @@ def chromium(transactional_db):
         playwright.stop()
 
 
+class PageConsole(Console):
+    """The pages' console, each line with the page's address (which of the
+    people's pages printed it)."""
+
+    def attach(self, page):
+        page.on("console", lambda msg: self.lines.append(f"{msg.type}: {msg.text} [{page.url}]"))
+        page.on("pageerror", lambda err: self.lines.append(f"pageerror: {err} [{page.url}]"))
+
+
 @pytest.fixture
 def console():
-    collected = Console()
+    collected = PageConsole()
     yield collected
     assert collected.csp_violations() == [], "\n".join(collected.lines)

@@ -1,5 +1,6 @@
 """Steps the encrypted-conversation browser tests share."""
 
+import json
 import re
 
 from playwright.sync_api import expect
@@ -44,3 +45,14 @@ def conversation_id_of(page):
     match = re.search(r"/c/([0-9a-f-]{36})/", page.url)
     assert match, page.url
     return match.group(1)
+
+
+def api_call(context, server, method, path, body=None):
+    """A REST request with ``context``'s session and CSRF token: (status,
+    JSON body or None)."""
+    token = next((c["value"] for c in context.cookies() if c["name"] == "csrftoken"), "")
+    response = context.request.fetch(
+        f"{server.http_url}/api/{path}", method=method, data=body, headers={"X-CSRFToken": token}
+    )
+    text = response.text()
+    return response.status, (json.loads(text) if text else None)

@@ -3,6 +3,7 @@ on browser contexts of their own: what one writes the others read, what the
 server holds is ciphertext, and who may not read cannot."""
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -11,10 +12,12 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from accounts.models import MentorAssignment, Role, User
+from messaging.e2e.models import KeyEnvelope
 from messaging.files.models import Attachment
 from messaging.models import Message
-from tests.browser.conftest import PASSWORD, off_loop
+from tests.browser.conftest import PASSWORD, api, off_loop
 from tests.e2e.browser.helpers import (
+    api_call,
     conversation_id_of,
     device_ready,
     message,
@@ -143,3 +146,96 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
     shows(sam_page, "Hello Sam, this is private <b>really</b>")
     context.close()
     sam_context.close()
+
+
+def set_up_device(browser, server, console, user):
+    """``user``'s browser with its device made on the Devices page."""
+    context, page = person(browser, server, console, user, "/devices/")
+    page.get_by_role("button", name="Set up this browser").click()
+    expect(page.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
+    return context, page
+
+
+def stored_key_version(conversation_id, text_marker_seq):
+    return off_loop(
+        lambda: Message.objects.get(conversation_id=conversation_id, seq=text_marker_seq).metadata[
+            "e2e"
+        ]["key_version"]
+    )
+
+
+def test_a_member_added_reads_from_then_on_and_a_member_removed_reads_nothing_after(
+    people, chromium, e2e_server, console
+):
+    mentor, sam, tia = people
+    sam_context, sam_page = set_up_device(chromium, e2e_server, console, sam)
+    tia_context, tia_page = set_up_device(chromium, e2e_server, console, tia)
+
+    context, page = person(chromium, e2e_server, console, mentor, "/new/group/")
+    page.get_by_label("Group name").fill("Welfare")
+    page.get_by_label("Sam Student").check()
+    page.get_by_label("End-to-end encrypted").check()
+    page.get_by_role("button", name="Create group").click()
+    page.wait_for_url("**/c/*/")
+    conversation_id = conversation_id_of(page)
+    device_ready(page)
+    send(page, "before Tia came")
+    open_conversation(sam_page, e2e_server, conversation_id)
+    shows(sam_page, "before Tia came")
+    # The inbox says which conversations are encrypted.
+    expect(
+        sam_page.locator(f"li[data-conversation-id='{conversation_id}'] .e2e-lock")
+    ).to_be_visible()
+
+    # Tia joins: a new key is made for everyone's devices, hers included.
+    api(
+        context,
+        e2e_server,
+        "POST",
+        f"conversations/{conversation_id}/participants/",
+        {"user_ids": [str(tia.pk)]},
+    )
+    send(page, "welcome Tia")
+    open_conversation(tia_page, e2e_server, conversation_id)
+    shows(tia_page, "welcome Tia")
+    before = tia_page.locator("#message-list li.message [data-e2e-state='before_join']")
+    expect(before).to_have_count(1)
+    expect(before).to_have_text(re.compile("Sent before you joined"))
+    shows(sam_page, "welcome Tia")
+    send(tia_page, "thanks, Tia here")
+    shows(page, "thanks, Tia here")
+    shows(sam_page, "thanks, Tia here")
+
+    # Sam is removed: the next key is made without Sam's devices.
+    sam_devices = [d["id"] for d in api(sam_context, e2e_server, "GET", "e2e/devices/")["devices"]]
+    status, _ = api_call(
+        context, e2e_server, "DELETE", f"conversations/{conversation_id}/participants/{sam.pk}/"
+    )
+    assert status in (200, 204)
+    expect(sam_page.locator(".archived-note")).to_contain_text("no longer a member")
+    send(page, "after Sam left")
+    shows(tia_page, "after Sam left")
+    after = off_loop(
+        lambda: Message.objects.filter(conversation_id=conversation_id).order_by("-seq").first()
+    )
+    version = after.metadata["e2e"]["key_version"]
+    envelopes_for_sam = off_loop(
+        lambda: KeyEnvelope.objects.filter(
+            conversation_id=conversation_id, device_id__in=sam_devices, key_version__gte=version
+        ).count()
+    )
+    assert envelopes_for_sam == 0
+    # Sam's browser cannot get one: the API answers as for a stranger.
+    response = sam_context.request.get(
+        f"{e2e_server.http_url}/api/e2e/envelopes/?device_id={sam_devices[0]}"
+        f"&conversation_id={conversation_id}"
+    )
+    assert response.status in (200, 404)
+    assert response.status == 404 or all(
+        e["key_version"] < version for e in response.json()["envelopes"]
+    )
+    # Nor the page: it is no longer Sam's to open.
+    expect(sam_page.get_by_text("after Sam left")).to_have_count(0)
+    assert sam_context.request.get(f"{e2e_server.http_url}/c/{conversation_id}/").status == 404
+    for each in (context, sam_context, tia_context):
+        each.close()

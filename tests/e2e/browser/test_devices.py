@@ -1,0 +1,137 @@
+"""A person's devices in real Chromium: a new browser approved from an
+existing one (the same code on both screens) reads the history, and a
+browser recovered with the recovery key after the old one was revoked."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import MentorAssignment, Role, User
+from tests.browser.conftest import PASSWORD
+from tests.e2e.browser.helpers import (
+    api_call,
+    conversation_id_of,
+    device_ready,
+    open_conversation,
+    person,
+    send,
+    shows,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def pair(db):
+    mentor = User.objects.create_user(
+        email="maria@example.test", password=PASSWORD, display_name="Maria Mentor", role=Role.MENTOR
+    )
+    sam = User.objects.create_user(
+        email="sam@example.test", password=PASSWORD, display_name="Sam Student", role=Role.STUDENT
+    )
+    MentorAssignment.objects.create(mentor=mentor, student=sam)
+    return mentor, sam
+
+
+def set_up_device(browser, server, console, user):
+    context, page = person(browser, server, console, user, "/devices/")
+    page.get_by_role("button", name="Set up this browser").click()
+    expect(page.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
+    return context, page
+
+
+def encrypted_direct(browser, server, console, mentor, other_name):
+    context, page = person(browser, server, console, mentor, "/new/direct/")
+    page.get_by_label("End-to-end encrypted").check()
+    page.get_by_role("button", name=f"Message {other_name}").click()
+    page.wait_for_url("**/c/*/")
+    device_ready(page)
+    return context, page, conversation_id_of(page)
+
+
+def test_a_new_browser_approved_from_an_old_one_reads_the_history(
+    pair, chromium, e2e_server, console
+):
+    mentor, sam = pair
+    old_context, old_page = set_up_device(chromium, e2e_server, console, sam)
+    context, page, conversation_id = encrypted_direct(
+        chromium, e2e_server, console, mentor, "Sam Student"
+    )
+    send(page, "history before the new laptop")
+
+    new_context, new_page = person(chromium, e2e_server, console, sam)
+    open_conversation(new_page, e2e_server, conversation_id)
+    device_ready(new_page, "pending")
+    banner = new_page.locator("#e2e-banner")
+    expect(banner).to_contain_text("Approve this browser from another of your devices")
+    code = banner.get_attribute("data-code")
+    assert len(code) == 7 and code[3] == " "
+    expect(banner).to_contain_text(code)
+    not_yet = new_page.locator("#message-list [data-e2e-state='not_approved']")
+    expect(not_yet).to_have_count(1)
+
+    # The old browser shows the same code and approves.
+    old_page.reload()
+    pending = old_page.locator("#pending-devices li.device")
+    expect(pending).to_have_count(1)
+    expect(pending.locator(".approval-code")).to_have_attribute("data-code", code)
+    pending.get_by_role("button", name="Approve").click()
+    expect(old_page.locator("#pending-devices li.device")).to_have_count(0)
+    expect(old_page.locator("#other-devices li.device")).to_have_count(1)
+
+    # The new browser reads the history without a reload, and writes.
+    device_ready(new_page, "active")
+    shows(new_page, "history before the new laptop")
+    send(new_page, "from my new laptop")
+    shows(page, "from my new laptop")
+    for each in (context, old_context, new_context):
+        each.close()
+
+
+def test_recovery_with_the_recovery_key_after_the_old_browser_was_revoked(
+    pair, chromium, e2e_server, console
+):
+    mentor, sam = pair
+    old_context, old_page = set_up_device(chromium, e2e_server, console, sam)
+    old_page.get_by_role("button", name="Set up a recovery key").click()
+    shown = old_page.locator("#recovery-key")
+    expect(shown).to_have_text(re.compile(r"^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$"))
+    recovery_key = shown.inner_text()
+    expect(old_page.locator("#recovery-shown")).to_contain_text("shown only once")
+    old_page.get_by_role("button", name="I have saved it").click()
+    expect(old_page.locator("#e2e-devices")).to_have_attribute("data-recovery", "set")
+    expect(old_page.locator("#recovery-key")).to_have_text("")
+
+    context, page, conversation_id = encrypted_direct(
+        chromium, e2e_server, console, mentor, "Sam Student"
+    )
+    send(page, "written before the laptop was lost")
+
+    # The old browser is lost: revoked (the API, as from another session).
+    devices = api_call(old_context, e2e_server, "GET", "e2e/devices/")[1]["devices"]
+    old = next(d for d in devices if d["kind"] == "browser" and d["status"] == "active")
+    status, _ = api_call(old_context, e2e_server, "DELETE", f"e2e/devices/{old['id']}/")
+    assert status == 204
+    old_context.close()
+
+    fresh_context, fresh = person(chromium, e2e_server, console, sam, "/devices/")
+    expect(fresh.locator("#e2e-devices")).to_have_attribute("data-this-device", "none")
+    fresh.get_by_role("textbox", name="Recovery key").fill(
+        "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA-AAAA"
+    )
+    fresh.get_by_role("button", name="Recover", exact=True).click()
+    expect(fresh.locator("#recover-error")).to_contain_text("does not open")
+    fresh.get_by_role("textbox", name="Recovery key").fill(recovery_key.lower())
+    fresh.get_by_role("button", name="Recover", exact=True).click()
+    expect(fresh.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
+
+    open_conversation(fresh, e2e_server, conversation_id)
+    device_ready(fresh)
+    shows(fresh, "written before the laptop was lost")
+    send(page, "after the recovery")
+    shows(fresh, "after the recovery")
+    send(fresh, "back again")
+    shows(page, "back again")
+    context.close()
+    fresh_context.close()
