@@ -239,6 +239,8 @@ def test_no_plaintext_leaves_the_clients(people, watched):
 
     mails = sent_emails(smtp)
     assert any(dan_address(dan) in mail for mail in mails)
+    # Nor the server's own log.
+    assert found(secret, server.log_path.read_bytes()) == []
     for mail in mails:
         assert found(secret, mail) == []
         assert b"encrypted" in mail.lower()
