@@ -172,6 +172,9 @@ class Person:
     def first_device(self, name: str = "Python") -> DeviceKeys:
         self.device, record = self.register_device(name)
         assert record["status"] == "active", record
+        # Self-signed, and the record carries the signature that made it active.
+        assert record["approved_by"] == self.device.id, record
+        assert scheme.device_signature_valid(record, self.user_id, self.device.signing_public)
         return self.device
 
     def devices(self) -> list[dict]:
@@ -324,7 +327,9 @@ class Person:
         for attempt in (1, 2):
             body, payload = self.encrypt(cid, text, files=files, version=version)
             try:
-                return self.call("POST", f"conversations/{cid}/messages/", json=body), payload
+                message = self.call("POST", f"conversations/{cid}/messages/", json=body)
+                assert message["e2e"] == body["e2e"], "stored as sent"
+                return message, payload
             except ApiError as error:
                 if attempt == 2 or not self._newer_key(
                     cid, error.code, error.body.get("error", {})
@@ -343,6 +348,7 @@ class Person:
                 lambda f: f["type"] in ("ack", "error") and f.get("client_id") == body["client_id"]
             )
             if reply["type"] == "ack":
+                assert reply["message"]["e2e"] == body["e2e"], "stored as sent"
                 return reply["message"], payload
             if attempt == 2 or not self._newer_key(cid, reply["code"], reply):
                 raise AssertionError(f"send refused: {reply}")

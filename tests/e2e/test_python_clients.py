@@ -135,6 +135,10 @@ def test_a_send_and_an_edit_over_the_socket(people):
     )
     assert bob.read(edited["message"])["text"] == "edited over the socket"
 
+    # A deleted message keeps no ciphertext.
+    deleted = alice.call("DELETE", f"messages/{sent['id']}/")
+    assert deleted["e2e"] is None and deleted["content"] == "" and deleted["deleted_at"]
+
 
 def test_a_second_rotation_of_the_same_version_conflicts(people):
     alice, bob = people("Alice", "Bob")
