@@ -40,12 +40,13 @@ def people(e2e_server, transactional_db, make_user):
     and group anyone), each with an API token and a session for the socket."""
     made: list[Person] = []
 
-    def make(*names: str, role: str = Role.MENTOR, server=None) -> list[Person]:
+    def make(*names: str, role: str = Role.MENTOR, server=None, user=None) -> list[Person]:
+        """``user``: the Python client of that existing person instead."""
         for name in names:
-            user = make_user(role, name=name)
-            token = Token.objects.create(user=user)
+            person = user or make_user(role, name=name)
+            token, _ = Token.objects.get_or_create(user=person)
             made.append(
-                Person(name, server or e2e_server, user.pk, token.key, session_cookie(user))
+                Person(name, server or e2e_server, person.pk, token.key, session_cookie(person))
             )
         return made[-len(names) :]
 

@@ -121,3 +121,56 @@ def test_the_browser_and_the_python_client_read_each_other(
     verified = pat.report(new["message"], payload["text"], payload["franking_key"])
     assert verified.status_code == 201, verified.text
     context.close()
+
+
+@pytest.fixture
+def maria_in_python(people, maria):
+    """Maria's own account from Python too (her token), made before Chromium starts."""
+    (made,) = people("Maria in Python", user=maria)
+    return made
+
+
+def test_python_recovers_with_the_recovery_key_a_browser_made(
+    maria, maria_in_python, pat, chromium, e2e_server, console
+):
+    context, page = person(chromium, e2e_server, console, maria, "/devices/")
+    page.get_by_role("button", name="Set up this browser").click()
+    expect(page.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
+    page.get_by_role("button", name="Set up a recovery key").click()
+    shown = page.locator("#recovery-key")
+    expect(shown).to_have_text(re.compile(r"^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$"))
+    recovery_key = shown.inner_text()
+    page.get_by_role("button", name="I have saved it").click()
+    expect(page.locator("#e2e-devices")).to_have_attribute("data-recovery", "set")
+
+    # The records the browser registered: its device, self-signed, and the
+    # recovery device it approved.
+    devices = {d["kind"]: d for d in maria_in_python.devices() if d["status"] == "active"}
+    browser_device, recovery_device = devices["browser"], devices["recovery"]
+    assert scheme.device_signature_valid(browser_device, maria.pk, browser_device["signing_public"])
+    assert recovery_device["approved_by"] == browser_device["id"]
+    assert scheme.device_signature_valid(
+        recovery_device, maria.pk, browser_device["signing_public"]
+    )
+
+    # Pat writes to Maria; the key is wrapped for her browser and her recovery device.
+    conversation_id = pat.create_conversation([maria_in_python], kind="direct")
+    pat.rotate(conversation_id)
+    sent, _ = pat.send_rest(conversation_id, "for Maria, whichever device she has")
+    open_conversation(page, e2e_server, conversation_id)
+    shows(page, "for Maria, whichever device she has")
+    context.close()
+
+    # Python opens the browser's backup with the key the page showed: the
+    # recovered keys are the recovery device's, and they approve a new
+    # device that reads Pat's message.
+    backup = maria_in_python.call("GET", "e2e/recovery/")
+    recovered = scheme.decrypt_recovery(backup, recovery_key, user_id=maria.pk)
+    assert (recovered.id, recovered.ecdh_public, recovered.signing_public) == (
+        recovery_device["id"],
+        recovery_device["ecdh_public"],
+        recovery_device["signing_public"],
+    )
+    maria_in_python.revoke(browser_device["id"])
+    maria_in_python.recover(recovery_key)
+    assert maria_in_python.read(sent)["text"] == "for Maria, whichever device she has"
