@@ -99,6 +99,24 @@ def test_the_browser_and_the_python_client_read_each_other(
     with open(download.value.path(), "rb") as saved:
         assert saved.read() == notes
 
+    # And Python opens a file the browser encrypted.
+    sheet = b"name,grade\nSam,A\n" * 40
+    page.locator("#composer-files").set_input_files(
+        {"name": "grades.csv", "mimeType": "text/csv", "buffer": sheet}
+    )
+    expect(page.locator("#upload-list li[data-state='done']")).to_have_count(1)
+    send(page, "a file from Chromium")
+    with_file = pat.socket.wait_for(
+        lambda f: (
+            f["type"] == "message.new"
+            and f["message"]["sender"]["id"] == str(maria.pk)
+            and f["message"]["attachments"]
+        )
+    )["message"]
+    entry = pat.read(with_file)["files"][0]
+    assert (entry["name"], entry["type"], entry["size"]) == ("grades.csv", "text/csv", len(sheet))
+    assert pat.open_file(with_file, entry) == sheet
+
     # Python makes the next key (a rotation Pat posts); the browser takes it
     # from its envelope and both go on.
     assert pat.rotate(conversation_id) == 2
