@@ -4,6 +4,7 @@ from rest_framework.test import APIClient
 from accounts.models import MentorAssignment, Role
 from messaging import services
 from tests.e2e.server.keys import Device
+from tests.realtime.conftest import open_socket  # noqa: F401 (socket fixtures)
 
 
 @pytest.fixture
