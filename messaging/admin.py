@@ -117,7 +117,7 @@ class MessageAdmin(admin.ModelAdmin):
         "encryption",
     ]
     # Those only: ``metadata`` itself would show an encrypted message's ciphertext.
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
     actions = ["delete_for_moderation"]
     date_hierarchy = "sent_at"
 
