@@ -738,7 +738,7 @@ def _details_with_verified_text(report) -> str:
         return format_html("{}", report.details)
     return format_html(
         '{}<div class="e2e-verified"><p><strong>{}</strong></p>'
-        '<blockquote dir="auto" style="white-space: pre-wrap">{}</blockquote></div>',
+        '<blockquote dir="auto" class="e2e-verified-text">{}</blockquote></div>',
         report.details,
         _("Verified by message franking"),
         report.verified_text,

@@ -22,6 +22,9 @@ function preview(message, me, type) {
     // The caption when there is one; else what kind of file came.
     text = text || (message.message_type === "image" ? gettext("Sent an image") : gettext("Sent a file"));
   }
+  // End-to-end encrypted: the list has no key to read it with (the same
+  // msgid as the server-drawn preview).
+  if (message.message_type === "encrypted") text = gettext("Encrypted message");
   if (message.message_type === "system" || !message.sender) return text;
   // The same msgid as the server-drawn preview (messaging/views.py).
   if (message.sender.id === me) return interpolate(gettext("You: %(preview)s"), { preview: text });

@@ -343,9 +343,13 @@ export class EncryptedChat {
     this.withoutDevice = this.withoutDevice || new Set();
     for (const member of state.members || []) {
       if (member.user_id === this.me) continue;
+      if ((member.devices || []).length && this.withoutDevice.has(member.user_id)) {
+        this.withoutDevice.delete(member.user_id);
+        this.notices?.querySelector(`[data-kind=no-device][data-user="${member.user_id}"]`)?.remove();
+      }
       if (!(member.devices || []).length && !this.withoutDevice.has(member.user_id)) {
         this.withoutDevice.add(member.user_id);
-        this.notices?.append(el("p", { class: "e2e-notice", dataset: { kind: "no-device" } }, interpolate(gettext(
+        this.notices?.append(el("p", { class: "e2e-notice", dataset: { kind: "no-device", user: member.user_id } }, interpolate(gettext(
           "%(name)s has not set up encryption yet: they will read what is sent after they first open this conversation."),
         { name: member.display_name })));
       }

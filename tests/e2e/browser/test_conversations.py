@@ -107,6 +107,49 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
     send(sam_page, "Hi Maria, got it")
     shows(page, "Hi Maria, got it")
 
+    # An edit is a new encryption, same client_id.
+    first = message(page, "Hello Sam")
+    first.hover()
+    first.get_by_role("button", name="Edit message").click()
+    field = first.get_by_role("textbox", name="Edit message")
+    expect(field).to_have_value("Hello Sam, this is private <b>really</b>")
+    field.fill("Hello Sam, edited in private")
+    field.press("Enter")
+    shows(sam_page, "Hello Sam, edited in private")
+    expect(message(sam_page, "Hello Sam, edited").locator(".edited")).to_be_visible()
+
+    # Both see the same safety number: 60 digits in 12 groups.
+    numbers = []
+    for each in (page, sam_page):
+        each.get_by_role("button", name="Safety number").click()
+        shown = each.locator("#e2e-safety-dialog [data-safety-number]")
+        expect(shown.locator(".safety-group")).to_have_count(12)
+        numbers.append(shown.get_attribute("data-number"))
+        each.get_by_role("button", name="Close").click()
+    assert numbers[0] == numbers[1] and re.fullmatch(r"\d{60}", numbers[0])
+
+    # Written offline: the outbox keeps the ciphertext, and the page that
+    # comes back after a reload sends that same ciphertext once.
+    context.set_offline(True)
+    expect(page.locator("#connection")).to_have_attribute("data-state", "offline")
+    page.locator("#composer-input").fill("written offline")
+    page.locator("#composer-input").press("Enter")
+    expect(page.locator("#outbox-list li")).to_have_count(1)
+    kept = page.evaluate(
+        "(me) => JSON.parse(localStorage.getItem(`parley.outbox.${me}`))[0]", str(mentor.pk)
+    )
+    assert kept["e2e"]["ciphertext"] and "written offline" not in kept["e2e"]["ciphertext"]
+    context.set_offline(False)
+    page.reload()
+    shows(page, "written offline")
+    shows(sam_page, "written offline")
+    resent = off_loop(
+        lambda: list(
+            Message.objects.filter(client_id=kept["client_id"]).values_list("metadata", flat=True)
+        )
+    )
+    assert len(resent) == 1 and resent[0]["e2e"]["ciphertext"] == kept["e2e"]["ciphertext"]
+
     # Files both ways: encrypted before upload, checked and decrypted on click.
     image = png_bytes()
     send_with_file(sam_page, "a photo", "photo.png", "image/png", image)
@@ -140,10 +183,11 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
 
     # A reload reads everything again (keys come back from the envelopes).
     page.reload()
-    shows(page, "Hello Sam, this is private <b>really</b>")
+    shows(page, "Hello Sam, edited in private")
     shows(page, "Hi Maria, got it")
     sam_page.reload()
-    shows(sam_page, "Hello Sam, this is private <b>really</b>")
+    shows(sam_page, "Hello Sam, edited in private")
+    shows(sam_page, "the report")
     context.close()
     sam_context.close()
 

@@ -80,6 +80,10 @@ def test_a_new_browser_approved_from_an_old_one_reads_the_history(
     expect(old_page.locator("#pending-devices li.device")).to_have_count(0)
     expect(old_page.locator("#other-devices li.device")).to_have_count(1)
 
+    # Maria's page says that Sam's devices changed.
+    expect(page.locator("#e2e-notices [data-kind='devices-changed']")).to_contain_text(
+        "Sam Student's devices changed."
+    )
     # The new browser reads the history without a reload, and writes.
     device_ready(new_page, "active")
     shows(new_page, "history before the new laptop")
