@@ -135,6 +135,17 @@ def test_a_send_and_an_edit_over_the_socket(people):
     )
     assert bob.read(edited["message"])["text"] == "edited over the socket"
 
+    # A file sent over the socket.
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+    entry = bob.upload(cid, picture, name="whiteboard.png", content_type="image/png")
+    with_file, _ = bob.send_socket(cid, "the whiteboard", files=[entry])
+    live = alice.socket.wait_for(
+        lambda f: f["type"] == "message.new" and f["message"]["id"] == with_file["id"]
+    )
+    read = alice.read(live["message"])
+    assert read["files"][0]["name"] == "whiteboard.png"
+    assert alice.open_file(live["message"], read["files"][0]) == picture
+
     # A deleted message keeps no ciphertext.
     deleted = alice.call("DELETE", f"messages/{sent['id']}/")
     assert deleted["e2e"] is None and deleted["content"] == "" and deleted["deleted_at"]
