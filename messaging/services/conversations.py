@@ -139,7 +139,7 @@ def create_conversation(
                 conversation_id=conversation.pk,
                 type=kind,
                 participants=[str(pk) for pk in members],
-                encrypted=encrypted,
+                **({"encrypted": True} if encrypted else {}),
             )
             _announce_membership(conversation, added=[u for u, _ in members.values()])
             bot_dispatch.note_members([u for u, _ in members.values()])
