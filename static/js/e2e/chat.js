@@ -310,7 +310,7 @@ export class EncryptedChat {
       status.textContent = "";
       if (INLINE_IMAGE.test(file.type)) {
         item.querySelector("img.e2e-image")?.remove();
-        item.prepend(el("img", { class: "attachment-image e2e-image", src: url, alt: file.name || gettext("Image") }));
+        item.prepend(el("img", { class: "e2e-image", src: url, alt: file.name || gettext("Image") }));
         item.dataset.shown = "true";
         button.hidden = true;
       } else {

@@ -1,6 +1,9 @@
 """End-to-end encrypted conversations in real Chromium, two and three people
 on browser contexts of their own: what one writes the others read, what the
-server holds is ciphertext, and who may not read cannot."""
+server holds is ciphertext, and who may not read cannot.
+
+docs/screenshots/e2e-conversation.png and e2e-safety-number.png are the
+screenshots these tests save in test-artifacts/."""
 
 import io
 import re
@@ -15,7 +18,7 @@ from accounts.models import MentorAssignment, Role, User
 from messaging.e2e.models import KeyEnvelope
 from messaging.files.models import Attachment
 from messaging.models import Message
-from tests.browser.conftest import PASSWORD, api, off_loop
+from tests.browser.conftest import PASSWORD, api, off_loop, screenshot
 from tests.e2e.browser.helpers import (
     api_call,
     conversation_id_of,
@@ -125,6 +128,8 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
         shown = each.locator("#e2e-safety-dialog [data-safety-number]")
         expect(shown.locator(".safety-group")).to_have_count(12)
         numbers.append(shown.get_attribute("data-number"))
+        if each is sam_page:
+            screenshot(each, "e2e-safety-number.png")
         each.get_by_role("button", name="Close").click()
     assert numbers[0] == numbers[1] and re.fullmatch(r"\d{60}", numbers[0])
 
@@ -160,6 +165,7 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
     expect(shown).to_be_visible()
     assert shown.evaluate("(img) => img.complete && img.naturalWidth") == 40
     send_with_file(page, "the report", "report.pdf", "application/pdf", PDF)
+    screenshot(page, "e2e-conversation.png")
     report = message(sam_page, "the report")
     with sam_page.expect_download() as download:
         report.get_by_role("button", name="Download").click()

@@ -1,6 +1,10 @@
 """A person's devices in real Chromium: a new browser approved from an
 existing one (the same code on both screens) reads the history, and a
-browser recovered with the recovery key after the old one was revoked."""
+browser recovered with the recovery key after the old one was revoked.
+
+docs/screenshots/e2e-devices.png, e2e-new-browser.png and
+e2e-recovery-key.png are the screenshots these tests save in
+test-artifacts/."""
 
 import re
 
@@ -8,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import MentorAssignment, Role, User
-from tests.browser.conftest import PASSWORD
+from tests.browser.conftest import PASSWORD, screenshot
 from tests.e2e.browser.helpers import (
     api_call,
     conversation_id_of,
@@ -70,12 +74,14 @@ def test_a_new_browser_approved_from_an_old_one_reads_the_history(
     expect(banner).to_contain_text(code)
     not_yet = new_page.locator("#message-list [data-e2e-state='not_approved']")
     expect(not_yet).to_have_count(1)
+    screenshot(new_page, "e2e-new-browser.png")
 
     # The old browser shows the same code and approves.
     old_page.reload()
     pending = old_page.locator("#pending-devices li.device")
     expect(pending).to_have_count(1)
     expect(pending.locator(".approval-code")).to_have_attribute("data-code", code)
+    screenshot(old_page, "e2e-devices.png")
     pending.get_by_role("button", name="Approve").click()
     expect(old_page.locator("#pending-devices li.device")).to_have_count(0)
     expect(old_page.locator("#other-devices li.device")).to_have_count(1)
@@ -102,6 +108,7 @@ def test_recovery_with_the_recovery_key_after_the_old_browser_was_revoked(
     shown = old_page.locator("#recovery-key")
     expect(shown).to_have_text(re.compile(r"^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$"))
     recovery_key = shown.inner_text()
+    screenshot(old_page, "e2e-recovery-key.png")
     expect(old_page.locator("#recovery-shown")).to_contain_text("shown only once")
     old_page.get_by_role("button", name="I have saved it").click()
     expect(old_page.locator("#e2e-devices")).to_have_attribute("data-recovery", "set")
