@@ -18,6 +18,7 @@ from accounts.models import MentorAssignment, Role, User
 from messaging.e2e.models import KeyEnvelope
 from messaging.files.models import Attachment
 from messaging.models import Message
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import PASSWORD, api, off_loop, screenshot
 from tests.e2e.browser.helpers import (
     api_call,
@@ -130,6 +131,7 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
         numbers.append(shown.get_attribute("data-number"))
         if each is sam_page:
             screenshot(each, "e2e-safety-number.png")
+            assert_accessible(each, "the safety number dialog")
         each.get_by_role("button", name="Close").click()
     assert numbers[0] == numbers[1] and re.fullmatch(r"\d{60}", numbers[0])
 
@@ -166,6 +168,7 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
     assert shown.evaluate("(img) => img.complete && img.naturalWidth") == 40
     send_with_file(page, "the report", "report.pdf", "application/pdf", PDF)
     screenshot(page, "e2e-conversation.png")
+    assert_accessible(page, "an encrypted conversation with files")
     report = message(sam_page, "the report")
     with sam_page.expect_download() as download:
         report.get_by_role("button", name="Download").click()
