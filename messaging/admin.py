@@ -187,6 +187,7 @@ class UserPresenceAdmin(ReadOnlyAdmin, admin.ModelAdmin):
 # The files package's admin lives beside its code; Django's autodiscovery
 # finds an app's admin through this module.
 from messaging import audit_admin  # noqa: E402, F401
+from messaging.e2e import admin as e2e_admin  # noqa: E402, F401
 from messaging.files import admin as files_admin  # noqa: E402, F401
 from messaging.integrations.bots import admin as bots_admin  # noqa: E402, F401
 from messaging.integrations.meetings import admin as meetings_admin  # noqa: E402, F401

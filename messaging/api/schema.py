@@ -92,6 +92,12 @@ def stripped_at_most_pattern(limit: int) -> str:
     return f"^[{ws}]*({inner})?[{ws}]*$"
 
 
+def one_line_at_most_pattern(limit: int) -> str:
+    """Text of at most ``limit`` characters holding nothing the one-line
+    text rule refuses (kept as written: not stripped)."""
+    return f"^[^{_refused(True)}]{{0,{limit}}}$"
+
+
 class ContentFieldSchema(OpenApiSerializerFieldExtension):
     target_class = "messaging.api.serializers.ContentField"
 

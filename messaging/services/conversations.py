@@ -133,13 +133,14 @@ def create_conversation(
                 ConversationParticipant(conversation=conversation, user=user, role=role)
                 for user, role in members.values()
             )
+            details: dict = {"type": kind, "participants": [str(pk) for pk in members]}
+            if encrypted:
+                details["encrypted"] = True
             audit.record(
                 actor=creator,
                 action=AuditAction.CONVERSATION_CREATE,
                 conversation_id=conversation.pk,
-                type=kind,
-                participants=[str(pk) for pk in members],
-                encrypted=encrypted,
+                **details,
             )
             _announce_membership(conversation, added=[u for u, _ in members.values()])
             bot_dispatch.note_members([u for u, _ in members.values()])

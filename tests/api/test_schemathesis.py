@@ -47,7 +47,8 @@ SERVER_ENV = {"PARLEY_SEND_RATE_PER_SECOND": "10000", "PARLEY_SEND_BURST": "1000
 # plus 400, for these operations only.
 CROSS_FIELD_REFUSALS = {
     "conversations_create": "participant_ids that name nobody; a group needs a title; "
-    "a direct conversation is with one other person",
+    "a direct conversation is with one other person; an encrypted one is not support, has "
+    "no bot and at most PARLEY_E2E_MAX_MEMBERS members",
     "conversations_rename": "a direct conversation has no title",
     "messages_send": "attachments that are not unsent uploads of the sender in that "
     "conversation; content is required when there are no attachments",
@@ -92,6 +93,16 @@ CROSS_FIELD_REFUSALS = {
     "bots_token_rotate": "a deactivated bot",
     "conversation_webhooks_create": "a name blank once stripped or not one line; a "
     "conversation that is not a group",
+    # End-to-end encryption (messaging.e2e.api): what cryptography decides.
+    "e2e_devices_create": "a public key that is not a point on P-256; an approval whose "
+    "signature does not verify, or a first device that does not sign itself; an id used "
+    "before; more than 20 devices",
+    "e2e_devices_approve": "a signature that does not verify; a signer that is not one of "
+    "your active devices; envelopes not for the device, of no encrypted conversation of "
+    "yours, at a version that does not exist, or with a signature that does not verify",
+    "e2e_conversation_key_create": "a point not on P-256; envelopes not signed by one active "
+    "device of yours, or with a signature that does not verify",
+    "e2e_recovery_put": "a device_id that is not your active recovery device",
 }
 POSITIVE_STATUSES = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
 # Refusals of what a file holds, which a schema cannot describe: an upload

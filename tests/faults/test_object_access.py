@@ -303,7 +303,27 @@ API_CALLS: dict = {
     "api-conversation-webhooks": [("get", None), ("post", {"name": "Another feed"})],
     "api-webhook": [("delete", None)],
     "api-assistant-summary": [("post", {})],
+    # End-to-end encryption (docs/api.md): a conversation's key state and key
+    # versions. The body's envelope is well formed; what it names is checked
+    # only after the conversation is found.
+    "api-e2e-conversation": [("get", None)],
+    "api-e2e-conversation-keys": [("post", lambda w, a: _key_version_body(a))],
 }
+
+
+def _key_version_body(actor) -> dict:
+    from tests.e2e.server.keys import Device
+
+    device = Device(user_id=actor.pk)
+    envelope = device.wrap(
+        conversation_id=uuid.UUID(int=1),
+        key_version=1,
+        recipient_id=device.id,
+        recipient_ecdh=device.ecdh_public,
+        key=bytes(32),
+    )
+    return {"key_version": 1, "envelopes": [envelope]}
+
 
 PAGE_CALLS: dict = {
     "conversation": [("get", None)],
@@ -332,6 +352,11 @@ NOT_CONTENT = {
     "api-bot": "names a bot, an account rather than conversation content: only its "
     "owner and admins see it, anyone else gets 404 (tests/integrations/bots)",
     "api-bot-token": "as api-bot",
+    "api-e2e-device": "names one of the person's own devices: anyone else's answers 404 "
+    "as a missing one (tests/e2e/server)",
+    "api-e2e-device-approve": "as api-e2e-device",
+    "api-e2e-user-devices": "names a person: their active devices' public keys, for whom "
+    "may see their presence; 404 as for nobody otherwise (tests/e2e/server)",
 }
 
 # Answered 2xx whatever the id names: taking a message off one's own saved

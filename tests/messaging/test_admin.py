@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from messaging import services
+from messaging.e2e.models import Device, DeviceStatus
 from messaging.files.models import Attachment, AttachmentKind
 from messaging.models import (
     AuditAction,
@@ -52,7 +53,10 @@ def superuser(db):
 def populated(superuser):
     """At least one row of every registered model."""
     call_command("seed_demo", stdout=StringIO())
-    direct = Conversation.objects.filter(type=ConversationType.DIRECT).first()
+    # A plain one: the seed's encrypted direct conversation has no messages.
+    direct = Conversation.objects.filter(
+        type=ConversationType.DIRECT, e2e_state__isnull=True
+    ).first()
     reader = direct.participants.exclude(user=direct.messages.last().sender).first().user
     # The seed's notifications follow its commits, which a test never makes:
     # the fan-out of the last direct message is run here instead.
@@ -137,6 +141,17 @@ def populated(superuser):
     from messaging.integrations.webhooks import demo as webhooks_demo
 
     webhooks_demo.seed_demo({user.email: user for user in User.objects.all()})
+    # End-to-end encryption: a device (the seed's encrypted conversation has none).
+    from tests.e2e.server.keys import Device as KeyPairs
+
+    keys = KeyPairs(user_id=reader.pk)
+    Device.objects.create(
+        id=keys.id,
+        user=reader,
+        status=DeviceStatus.ACTIVE,
+        ecdh_public=keys.ecdh_public,
+        signing_public=keys.signing_public,
+    )
     if not OutgoingDelivery.objects.exists():
         OutgoingDelivery.objects.create(bot=Bot.objects.first(), message=reported)
 

@@ -20,6 +20,7 @@ from django.db import transaction
 from accounts import services as account_services
 from accounts.models import Role, User
 from messaging import services
+from messaging.e2e import demo as e2e_demo
 from messaging.files.services.uploads import create_upload
 from messaging.integrations.assistant import demo as assistant_demo
 from messaging.integrations.meetings import demo as meetings_demo
@@ -229,6 +230,7 @@ REPORTER = "sofia@parley.test"
 
 
 INTEGRATION_SEEDS = (
+    e2e_demo.seed_demo,
     meetings_demo.seed_demo,
     reminders_demo.seed_demo,
     scheduling_demo.seed_demo,
