@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from messaging import policy, services
 from messaging.admin_mixins import ReadOnlyAdmin
+from messaging.e2e import messages as e2e_messages
 from messaging.errors import MessagingError
 from messaging.models import (
     Conversation,
@@ -112,8 +113,11 @@ class MessageAdmin(admin.ModelAdmin):
         "message_type",
         "content",
         "file_url",
-        "metadata",
+        "shown_metadata",
+        "encryption",
     ]
+    # Those only: ``metadata`` itself would show an encrypted message's ciphertext.
+    fields = tuple(readonly_fields)
     actions = ["delete_for_moderation"]
     date_hierarchy = "sent_at"
 
@@ -130,7 +134,30 @@ class MessageAdmin(admin.ModelAdmin):
     def short_content(self, obj):
         if obj.deleted_at:
             return format_html("<em>{}</em>", "deleted")
+        if e2e_messages.is_encrypted(obj):
+            return format_html("<em>{}</em>", _("Encrypted message"))
         return obj.content[:80]
+
+    @admin.display(description=gettext_lazy("metadata"))
+    def shown_metadata(self, obj):
+        # An encrypted message's ciphertext is no one's to read here: its
+        # facts are under "end-to-end encryption".
+        return e2e_messages.metadata_without_e2e(obj.metadata)
+
+    @admin.display(description=gettext_lazy("end-to-end encryption"))
+    def encryption(self, obj):
+        """Metadata only: the key version, the sending device, the size."""
+        if not e2e_messages.is_encrypted(obj):
+            return "-"
+        facts = e2e_messages.summary(obj)
+        if facts["key_version"] is None:
+            return _("Encrypted message")
+        return format_html(
+            "key version {} · device {} · {} characters of ciphertext (base64)",
+            facts["key_version"],
+            facts["device_id"],
+            facts["ciphertext_chars"],
+        )
 
     def has_moderate_permission(self, request):
         return request.user.has_perm("messaging.delete_message") and policy.may_moderate(

@@ -277,3 +277,11 @@ def test_replies_and_threads_work_with_an_empty_quote(
     )
     assert threaded.status_code == 201, threaded.json()
     assert threaded.json()["parent_id"] == str(root.pk)
+
+
+def test_the_schema_describes_an_encrypted_message(e2e_msg_pair, e2e_msg_group, e2e_msg_send):
+    from messaging import events
+    from messaging.api import serializers as s
+
+    message, _ = e2e_msg_send(e2e_msg_pair[0], e2e_msg_group)
+    assert set(s.MessageOut().fields) == set(events.message_payload(message))

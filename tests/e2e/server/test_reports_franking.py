@@ -134,3 +134,27 @@ def test_moderators_hide_and_delete_encrypted_messages(
     deleted.refresh_from_db()
     assert deleted.deleted_at is not None
     assert "e2e" not in deleted.metadata
+
+
+def test_the_message_admin_shows_metadata_only(client, e2e_msg_pair, e2e_msg_group, e2e_msg_send):
+    from accounts.models import User
+
+    mentor, _ = e2e_msg_pair
+    client.force_login(
+        User.objects.create_superuser(
+            email="root@example.test", password="root-password-1", display_name="Root"
+        )
+    )
+    admin_client = client
+    message, sealed = e2e_msg_send(mentor, e2e_msg_group, "private words")
+    page = admin_client.get(reverse("admin:messaging_message_change", args=[message.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "key version 1" in html
+    assert str(e2e_msg_group.devices[mentor.pk].pk) in html
+    assert f"{len(sealed.e2e['ciphertext'])} characters of ciphertext" in html
+    assert sealed.e2e["ciphertext"] not in html
+    assert sealed.e2e["franking_tag"] not in html
+    listing = admin_client.get(reverse("admin:messaging_message_changelist")).content.decode()
+    assert "Encrypted message" in listing
+    assert sealed.e2e["ciphertext"] not in listing
