@@ -287,6 +287,12 @@ def test_a_member_added_reads_from_then_on_and_a_member_removed_reads_nothing_af
     assert response.status == 404 or all(
         e["key_version"] < version for e in response.json()["envelopes"]
     )
+    # The rest still read the keys made while Sam was a member (Sam's own
+    # browser may have made one), after a reload too.
+    page.reload()
+    shows(page, "welcome Tia")
+    shows(page, "thanks, Tia here")
+    shows(page, "after Sam left")
     # Nor the page: it is no longer Sam's to open.
     expect(sam_page.get_by_text("after Sam left")).to_have_count(0)
     assert sam_context.request.get(f"{e2e_server.http_url}/c/{conversation_id}/").status == 404
