@@ -351,6 +351,27 @@ export class KeyManager extends EventTarget {
     return out;
   }
 
+  /**
+   * Make a new key in every encrypted conversation this browser reads, so
+   * that a device just added (the recovery device) gets what is written
+   * from now on: earlier keys cannot be wrapped for an active device.
+   * Best effort: a conversation that fails keeps its key until the next
+   * rotation.
+   */
+  async rotateAll() {
+    const local = await this._activeLocal();
+    const data = await api("GET", `e2e/envelopes/?device_id=${encodeURIComponent(local.device_id)}`);
+    const ids = [...new Set((data.envelopes || []).map((e) => e.conversation_id))];
+    for (const id of ids) {
+      try {
+        const state = await this.conversationState(id, { fresh: true });
+        await this.rotate(id, { ifVersion: state.key_version });
+      } catch (error) {
+        /* left, or another member rotates first */
+      }
+    }
+  }
+
   // --- Safety numbers -----------------------------------------------------------
 
   /** The fingerprint of ``userId`` over ``devices`` (their active ones). */

@@ -107,6 +107,12 @@ def test_recovery_with_the_recovery_key_after_the_old_browser_was_revoked(
 ):
     mentor, sam = pair
     old_context, old_page = set_up_device(chromium, e2e_server, console, sam)
+    context, page, conversation_id = encrypted_direct(
+        chromium, e2e_server, console, mentor, "Sam Student"
+    )
+    send(page, "before the recovery key")
+    # Setting up the recovery key makes a new key in Sam's conversations,
+    # wrapped for the recovery device too.
     old_page.get_by_role("button", name="Set up a recovery key").click()
     shown = old_page.locator("#recovery-key")
     expect(shown).to_have_text(re.compile(r"^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$"))
@@ -118,9 +124,6 @@ def test_recovery_with_the_recovery_key_after_the_old_browser_was_revoked(
     expect(old_page.locator("#e2e-devices")).to_have_attribute("data-recovery", "set")
     expect(old_page.locator("#recovery-key")).to_have_text("")
 
-    context, page, conversation_id = encrypted_direct(
-        chromium, e2e_server, console, mentor, "Sam Student"
-    )
     send(page, "written before the laptop was lost")
 
     # The old browser is lost: revoked (the API, as from another session).
@@ -144,6 +147,8 @@ def test_recovery_with_the_recovery_key_after_the_old_browser_was_revoked(
     open_conversation(fresh, e2e_server, conversation_id)
     device_ready(fresh)
     shows(fresh, "written before the laptop was lost")
+    # Keys from before the recovery key existed were never wrapped for it.
+    expect(fresh.locator("#message-list [data-e2e-state='before_join']")).to_have_count(1)
     send(page, "after the recovery")
     shows(fresh, "after the recovery")
     send(fresh, "back again")
