@@ -255,6 +255,22 @@ def test_a_member_added_reads_from_then_on_and_a_member_removed_reads_nothing_af
     expect(before).to_have_count(1)
     expect(before).to_have_text(re.compile("Sent before you joined"))
     shows(sam_page, "welcome Tia")
+    # A send encrypted under a key that is no longer current is refused
+    # (e2e_key_stale) and goes again under the current one, same client_id.
+    page.evaluate(
+        """(id) => {
+          const keys = window.parley.e2eKeys;
+          const stale = { key_version: 1, rotation_required: false, members: [] };
+          keys.states.set(id, Promise.resolve(stale));
+        }""",
+        conversation_id,
+    )
+    send(page, "sent with a stale key first")
+    shows(tia_page, "sent with a stale key first")
+    stale = off_loop(
+        lambda: Message.objects.filter(conversation_id=conversation_id).order_by("-seq").first()
+    )
+    assert stale.metadata["e2e"]["key_version"] > 1
     send(tia_page, "thanks, Tia here")
     shows(page, "thanks, Tia here")
     shows(sam_page, "thanks, Tia here")
