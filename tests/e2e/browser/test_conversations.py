@@ -111,6 +111,31 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
     send(sam_page, "Hi Maria, got it")
     shows(page, "Hi Maria, got it")
 
+    # Bytes that do not open (a client that got it wrong, or a server that
+    # swapped them) show as such, never as text.
+    garbled = page.evaluate(
+        """async (id) => {
+          const chat = window.parley.e2eChat;
+          const { version } = await chat.keys.current(id);
+          const bytes = (n) => crypto.getRandomValues(new Uint8Array(n));
+          const random = (n) => btoa(String.fromCharCode(...bytes(n)));
+          const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
+          const response = await fetch(`/api/conversations/${id}/messages/`, {
+            method: 'POST', credentials: 'same-origin',
+            headers: { 'Content-Type': 'application/json', 'X-CSRFToken': token },
+            body: JSON.stringify({ client_id: crypto.randomUUID(), e2e: {
+              key_version: version, device_id: chat.local.device_id, nonce: random(12),
+              ciphertext: random(80), franking_tag: random(32) } }),
+          });
+          return response.status;
+        }""",
+        conversation_id,
+    )
+    assert garbled == 201
+    failed = sam_page.locator("#message-list [data-e2e-state='failed']")
+    expect(failed).to_have_count(1)
+    expect(failed).to_have_text("Cannot decrypt this message.")
+
     # An edit is a new encryption, same client_id.
     first = message(page, "Hello Sam")
     first.hover()
