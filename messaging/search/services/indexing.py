@@ -47,11 +47,12 @@ class _Row:
 
 def is_searchable(message: Message) -> bool:
     """Whether ``message`` may have a row: stored, not deleted, not hidden
-    by a moderator, not a system notice."""
+    by a moderator, not a system notice, not end-to-end encrypted (the
+    server has no words of it, and its file names are not to be found)."""
     return (
         message.deleted_at is None
         and message.hidden_at is None
-        and message.message_type != MessageType.SYSTEM
+        and message.message_type not in _NEVER_INDEXED
         and message.sender_id is not None
     )
 
@@ -248,5 +249,8 @@ def rebuild(*, batch_size: int = 1000) -> int:
     return indexed
 
 
+_NEVER_INDEXED = (MessageType.SYSTEM, MessageType.ENCRYPTED)
+
+
 def _searchable_types() -> list[str]:
-    return [t for t in MessageType.values if t != MessageType.SYSTEM]
+    return [t for t in MessageType.values if t not in _NEVER_INDEXED]

@@ -90,3 +90,24 @@ def test_plain_conversations_keep_their_features(e2e_msg_pair, e2e_msg_plain):
         actor=mentor, conversation_id=e2e_msg_plain.pk, name="CI"
     )
     assert issued.token
+
+
+def test_rebuilding_the_search_index_leaves_encrypted_messages_out(
+    e2e_msg_pair, e2e_msg_group, e2e_msg_send
+):
+    from messaging.search.services import indexing
+
+    mentor, _ = e2e_msg_pair
+    message, _ = e2e_msg_send(mentor, e2e_msg_group)
+    indexing.index_message(message)  # as a moderator's restore would
+    indexing.rebuild()
+    assert not SearchDocument.objects.filter(message_id=message.pk).exists()
+
+
+def test_the_inbox_says_encrypted_message(client, e2e_msg_pair, e2e_msg_group, e2e_msg_send):
+    mentor, student = e2e_msg_pair
+    _, sealed = e2e_msg_send(mentor, e2e_msg_group, "inbox secret")
+    client.force_login(student)
+    page = client.get("/").content.decode()
+    assert "Encrypted message" in page
+    assert sealed.e2e["ciphertext"][:16] not in page
