@@ -110,9 +110,6 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
         )
         if membership.last_message_deleted_at:
             preview = _("Message deleted")
-        elif membership.last_message_type == MessageType.ENCRYPTED:
-            # The server cannot read it (docs/e2e.md).
-            preview = _("Encrypted message")
         elif membership.last_message_hidden_at:
             preview = _("Message hidden by a moderator")
         elif membership.last_message_type == MessageType.ENCRYPTED:

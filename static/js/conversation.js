@@ -278,8 +278,18 @@ export class ConversationView {
    * itself (its log role is not live) and never my own sends. */
   _announceArrival(message) {
     const name = message.sender.display_name;
-    const text = (message.content || "").replace(/\s+/g, " ").trim();
-    const files = (message.attachments || []).length;
+    let content = message.content;
+    let files = (message.attachments || []).length;
+    if (message.message_type === "encrypted") {
+      // Said once decrypted (e2e/chat.js calls here again), never before.
+      if (message.plain?.state !== "ok") {
+        message.announcePending = message.plain?.state === "pending";
+        return;
+      }
+      content = message.plain.text;
+      files = message.plain.files.length;
+    }
+    const text = (content || "").replace(/\s+/g, " ").trim();
     if (text) {
       const clipped = text.length > ANNOUNCED_CHARACTERS ? `${text.slice(0, ANNOUNCED_CHARACTERS)}…` : text;
       announce(interpolate(gettext("%(name)s: %(text)s"), { name, text: clipped }));

@@ -158,6 +158,10 @@ export class EncryptedChat {
     if (this.view.messages.get(message.id) !== message) return; // replaced meanwhile
     message.plain = plain;
     this.view.redraw(message);
+    if (message.announcePending) {
+      message.announcePending = false;
+      this.view._announceArrival(message);
+    }
   }
 
   /** {state, text, files, franking_key}: state ok, failed, before_join

@@ -188,6 +188,8 @@ document.getElementById("recovery-setup").addEventListener("click", async (event
       recoveryKey, userId: app.me, deviceId: id, ecdhPrivate: made.ecdhPrivate, signingPrivate: made.signingPrivate,
     });
     backup = await api("PUT", "e2e/recovery/", sealed);
+    // What is written from now on opens with the recovery key too.
+    await keys.rotateAll();
     document.getElementById("recovery-key").textContent = recoveryKey;
     const shown = document.getElementById("recovery-shown");
     shown.hidden = false;

@@ -182,19 +182,23 @@ export class KeyManager extends EventTarget {
   /**
    * Check ``envelope`` (addressed to ``recipient``) and open it: its
    * signature by its signer's signing key, and its signer a member of the
-   * conversation (or me). ``members`` caches the member list per
-   * conversation.
+   * conversation (or me). The API lists current members only: a key older
+   * than the current one may have been made by someone who has left since
+   * (the server took it only from a member then), so the membership is
+   * required of the current version's signer. ``members`` caches the
+   * member list per conversation.
    */
   async _unwrap(envelope, recipient, members = new Map()) {
     if (envelope.signer_user_id !== this.me) {
       if (!members.has(envelope.conversation_id)) {
         const state = await this.conversationState(envelope.conversation_id);
-        members.set(envelope.conversation_id, state.members || []);
+        members.set(envelope.conversation_id, { list: state.members || [], version: state.key_version });
       }
-      const member = members.get(envelope.conversation_id).find((m) => m.user_id === envelope.signer_user_id);
-      if (!member) throw new scheme.E2EError("signer_not_member");
+      const { list, version } = members.get(envelope.conversation_id);
+      const member = list.find((m) => m.user_id === envelope.signer_user_id);
+      if (!member && Number(envelope.key_version) >= Number(version)) throw new scheme.E2EError("signer_not_member");
       // A signer device the member list shows must carry the same key.
-      const listed = (member.devices || []).find((d) => d.id === envelope.signer_device_id);
+      const listed = ((member && member.devices) || []).find((d) => d.id === envelope.signer_device_id);
       if (listed && listed.signing_public !== envelope.signer_signing_public) throw new scheme.E2EError("signer_mismatch");
     }
     return scheme.unwrapEnvelope(envelope, {
@@ -345,6 +349,27 @@ export class KeyManager extends EventTarget {
       out.push(device);
     }
     return out;
+  }
+
+  /**
+   * Make a new key in every encrypted conversation this browser reads, so
+   * that a device just added (the recovery device) gets what is written
+   * from now on: earlier keys cannot be wrapped for an active device.
+   * Best effort: a conversation that fails keeps its key until the next
+   * rotation.
+   */
+  async rotateAll() {
+    const local = await this._activeLocal();
+    const data = await api("GET", `e2e/envelopes/?device_id=${encodeURIComponent(local.device_id)}`);
+    const ids = [...new Set((data.envelopes || []).map((e) => e.conversation_id))];
+    for (const id of ids) {
+      try {
+        const state = await this.conversationState(id, { fresh: true });
+        await this.rotate(id, { ifVersion: state.key_version });
+      } catch (error) {
+        /* left, or another member rotates first */
+      }
+    }
   }
 
   // --- Safety numbers -----------------------------------------------------------

@@ -18,6 +18,7 @@ from accounts.models import MentorAssignment, Role, User
 from messaging.e2e.models import KeyEnvelope
 from messaging.files.models import Attachment
 from messaging.models import Message
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import PASSWORD, api, off_loop, screenshot
 from tests.e2e.browser.helpers import (
     api_call,
@@ -110,6 +111,31 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
     send(sam_page, "Hi Maria, got it")
     shows(page, "Hi Maria, got it")
 
+    # Bytes that do not open (a client that got it wrong, or a server that
+    # swapped them) show as such, never as text.
+    garbled = page.evaluate(
+        """async (id) => {
+          const chat = window.parley.e2eChat;
+          const { version } = await chat.keys.current(id);
+          const bytes = (n) => crypto.getRandomValues(new Uint8Array(n));
+          const random = (n) => btoa(String.fromCharCode(...bytes(n)));
+          const token = document.cookie.match(/csrftoken=([^;]+)/)[1];
+          const response = await fetch(`/api/conversations/${id}/messages/`, {
+            method: 'POST', credentials: 'same-origin',
+            headers: { 'Content-Type': 'application/json', 'X-CSRFToken': token },
+            body: JSON.stringify({ client_id: crypto.randomUUID(), e2e: {
+              key_version: version, device_id: chat.local.device_id, nonce: random(12),
+              ciphertext: random(80), franking_tag: random(32) } }),
+          });
+          return response.status;
+        }""",
+        conversation_id,
+    )
+    assert garbled == 201
+    failed = sam_page.locator("#message-list [data-e2e-state='failed']")
+    expect(failed).to_have_count(1)
+    expect(failed).to_have_text("Cannot decrypt this message.")
+
     # An edit is a new encryption, same client_id.
     first = message(page, "Hello Sam")
     first.hover()
@@ -130,6 +156,7 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
         numbers.append(shown.get_attribute("data-number"))
         if each is sam_page:
             screenshot(each, "e2e-safety-number.png")
+            assert_accessible(each, "the safety number dialog")
         each.get_by_role("button", name="Close").click()
     assert numbers[0] == numbers[1] and re.fullmatch(r"\d{60}", numbers[0])
 
@@ -166,6 +193,7 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
     assert shown.evaluate("(img) => img.complete && img.naturalWidth") == 40
     send_with_file(page, "the report", "report.pdf", "application/pdf", PDF)
     screenshot(page, "e2e-conversation.png")
+    assert_accessible(page, "an encrypted conversation with files")
     report = message(sam_page, "the report")
     with sam_page.expect_download() as download:
         report.get_by_role("button", name="Download").click()
@@ -252,6 +280,22 @@ def test_a_member_added_reads_from_then_on_and_a_member_removed_reads_nothing_af
     expect(before).to_have_count(1)
     expect(before).to_have_text(re.compile("Sent before you joined"))
     shows(sam_page, "welcome Tia")
+    # A send encrypted under a key that is no longer current is refused
+    # (e2e_key_stale) and goes again under the current one, same client_id.
+    page.evaluate(
+        """(id) => {
+          const keys = window.parley.e2eKeys;
+          const stale = { key_version: 1, rotation_required: false, members: [] };
+          keys.states.set(id, Promise.resolve(stale));
+        }""",
+        conversation_id,
+    )
+    send(page, "sent with a stale key first")
+    shows(tia_page, "sent with a stale key first")
+    stale = off_loop(
+        lambda: Message.objects.filter(conversation_id=conversation_id).order_by("-seq").first()
+    )
+    assert stale.metadata["e2e"]["key_version"] > 1
     send(tia_page, "thanks, Tia here")
     shows(page, "thanks, Tia here")
     shows(sam_page, "thanks, Tia here")
@@ -284,6 +328,12 @@ def test_a_member_added_reads_from_then_on_and_a_member_removed_reads_nothing_af
     assert response.status == 404 or all(
         e["key_version"] < version for e in response.json()["envelopes"]
     )
+    # The rest still read the keys made while Sam was a member (Sam's own
+    # browser may have made one), after a reload too.
+    page.reload()
+    shows(page, "welcome Tia")
+    shows(page, "thanks, Tia here")
+    shows(page, "after Sam left")
     # Nor the page: it is no longer Sam's to open.
     expect(sam_page.get_by_text("after Sam left")).to_have_count(0)
     assert sam_context.request.get(f"{e2e_server.http_url}/c/{conversation_id}/").status == 404

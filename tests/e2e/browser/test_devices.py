@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import MentorAssignment, Role, User
+from tests.browser.accessibility import assert_accessible
 from tests.browser.conftest import PASSWORD, screenshot
 from tests.e2e.browser.helpers import (
     api_call,
@@ -75,6 +76,7 @@ def test_a_new_browser_approved_from_an_old_one_reads_the_history(
     not_yet = new_page.locator("#message-list [data-e2e-state='not_approved']")
     expect(not_yet).to_have_count(1)
     screenshot(new_page, "e2e-new-browser.png")
+    assert_accessible(new_page, "an encrypted conversation on a browser waiting for approval")
 
     # The old browser shows the same code and approves.
     old_page.reload()
@@ -82,6 +84,7 @@ def test_a_new_browser_approved_from_an_old_one_reads_the_history(
     expect(pending).to_have_count(1)
     expect(pending.locator(".approval-code")).to_have_attribute("data-code", code)
     screenshot(old_page, "e2e-devices.png")
+    assert_accessible(old_page, "the Devices page with a device waiting")
     pending.get_by_role("button", name="Approve").click()
     expect(old_page.locator("#pending-devices li.device")).to_have_count(0)
     expect(old_page.locator("#other-devices li.device")).to_have_count(1)
@@ -104,19 +107,23 @@ def test_recovery_with_the_recovery_key_after_the_old_browser_was_revoked(
 ):
     mentor, sam = pair
     old_context, old_page = set_up_device(chromium, e2e_server, console, sam)
+    context, page, conversation_id = encrypted_direct(
+        chromium, e2e_server, console, mentor, "Sam Student"
+    )
+    send(page, "before the recovery key")
+    # Setting up the recovery key makes a new key in Sam's conversations,
+    # wrapped for the recovery device too.
     old_page.get_by_role("button", name="Set up a recovery key").click()
     shown = old_page.locator("#recovery-key")
     expect(shown).to_have_text(re.compile(r"^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$"))
     recovery_key = shown.inner_text()
     screenshot(old_page, "e2e-recovery-key.png")
+    assert_accessible(old_page, "the recovery key shown once")
     expect(old_page.locator("#recovery-shown")).to_contain_text("shown only once")
     old_page.get_by_role("button", name="I have saved it").click()
     expect(old_page.locator("#e2e-devices")).to_have_attribute("data-recovery", "set")
     expect(old_page.locator("#recovery-key")).to_have_text("")
 
-    context, page, conversation_id = encrypted_direct(
-        chromium, e2e_server, console, mentor, "Sam Student"
-    )
     send(page, "written before the laptop was lost")
 
     # The old browser is lost: revoked (the API, as from another session).
@@ -140,6 +147,8 @@ def test_recovery_with_the_recovery_key_after_the_old_browser_was_revoked(
     open_conversation(fresh, e2e_server, conversation_id)
     device_ready(fresh)
     shows(fresh, "written before the laptop was lost")
+    # Keys from before the recovery key existed were never wrapped for it.
+    expect(fresh.locator("#message-list [data-e2e-state='before_join']")).to_have_count(1)
     send(page, "after the recovery")
     shows(fresh, "after the recovery")
     send(fresh, "back again")
