@@ -7,7 +7,7 @@ from messaging import services
 from messaging.models import ConversationType
 
 # Fixtures shared beyond one folder, from the modules that explain them.
-pytest_plugins = ["tests.faults.database_proxy"]
+pytest_plugins = ["tests.faults.database_proxy", "tests.database_flush"]
 
 _counter = itertools.count(1)
 
