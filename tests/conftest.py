@@ -110,16 +110,26 @@ def on_the_broker():
     app.conf.task_always_eager = True
 
 
-@pytest.fixture
-def asgi_server(transactional_db):
-    """Start real ASGI server processes on the test database: ``asgi_server()``
-    returns a running ``ServerProcess``; all are stopped after the test."""
-    from tests.servers import ServerProcess
+@pytest.fixture(scope="session")
+def _spare_servers(django_db_setup):
+    """Servers started ahead for the next test (``tests.servers.SpareServers``);
+    stopped before the test database is dropped."""
+    from tests.servers import SpareServers
 
+    spares = SpareServers()
+    yield spares
+    spares.stop_all()
+
+
+@pytest.fixture
+def asgi_server(transactional_db, _spare_servers):
+    """Start real ASGI server processes on the test database: ``asgi_server()``
+    returns a running ``ServerProcess`` of the test's own; all are stopped
+    after the test."""
     started = []
 
     def start(**kwargs):
-        server = ServerProcess(**kwargs)
+        server = _spare_servers.start(**kwargs)
         started.append(server)
         return server
 
