@@ -7,17 +7,37 @@ from messaging import services
 from messaging.models import ConversationType
 
 # Fixtures shared beyond one folder, from the modules that explain them.
-pytest_plugins = ["tests.faults.database_proxy"]
+pytest_plugins = ["tests.faults.database_proxy", "tests.database_flush"]
 
 _counter = itertools.count(1)
 
 
+# Each password's hash by the real hasher, made once in the run.
+_real_hashes: dict[tuple, str] = {}
+
+
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(request, settings):
+def _fast_password_hashing(request, settings, monkeypatch):
     """Users are made by the dozen; the default hasher is deliberately slow.
-    Tests that start a server process keep it: the server checks passwords."""
+    Tests that start a server process keep it, as the server checks
+    passwords; there a password is hashed (salted) once in the run, and its
+    users share the hash, which verifies as any other."""
     if "asgi_server" not in request.fixturenames:
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        return
+    from django.contrib.auth import base_user, hashers
+    from django.contrib.auth import models as auth_models
+
+    def make_password(password, salt=None, hasher="default"):
+        if password is None or salt is not None or hasher != "default":
+            return hashers.make_password(password, salt, hasher)
+        key = (password, tuple(settings.PASSWORD_HASHERS))
+        if key not in _real_hashes:
+            _real_hashes[key] = hashers.make_password(password)
+        return _real_hashes[key]
+
+    monkeypatch.setattr(base_user, "make_password", make_password)
+    monkeypatch.setattr(auth_models, "make_password", make_password)
 
 
 @pytest.fixture(autouse=True)
@@ -110,16 +130,26 @@ def on_the_broker():
     app.conf.task_always_eager = True
 
 
-@pytest.fixture
-def asgi_server(transactional_db):
-    """Start real ASGI server processes on the test database: ``asgi_server()``
-    returns a running ``ServerProcess``; all are stopped after the test."""
-    from tests.servers import ServerProcess
+@pytest.fixture(scope="session")
+def _spare_servers(django_db_setup):
+    """Servers started ahead for the next test (``tests.servers.SpareServers``);
+    stopped before the test database is dropped."""
+    from tests.servers import SpareServers
 
+    spares = SpareServers()
+    yield spares
+    spares.stop_all()
+
+
+@pytest.fixture
+def asgi_server(transactional_db, _spare_servers):
+    """Start real ASGI server processes on the test database: ``asgi_server()``
+    returns a running ``ServerProcess`` of the test's own; all are stopped
+    after the test."""
     started = []
 
     def start(**kwargs):
-        server = ServerProcess(**kwargs)
+        server = _spare_servers.start(**kwargs)
         started.append(server)
         return server
 

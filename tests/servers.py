@@ -53,8 +53,12 @@ def child_environment(**overrides: str) -> dict:
     """The environment of a Parley process the tests start (a server, a
     Celery worker): the suite's own profile, embedded, switched to the test
     PostgreSQL and Redis by their URLs; ``overrides`` on top."""
+    inherited = dict(os.environ)
+    # pytest's name of the test running now: a server started ahead, for the
+    # next test (SpareServers), would carry the wrong one; no process reads it.
+    inherited.pop("PYTEST_CURRENT_TEST", None)
     return {
-        **os.environ,
+        **inherited,
         "PARLEY_PROFILE": "embedded",
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
@@ -142,6 +146,15 @@ def _end_servers_left_running() -> None:
         server.kill()
 
 
+def server_environment(extra_env: dict | None) -> dict:
+    """The environment of a server process: the test process itself runs
+    without the pool (Makefile); the servers run as production does, unless
+    the test says otherwise."""
+    return child_environment(
+        **{"DATABASE_POOL": "true", "DATABASE_POOL_MAX": "4", **(extra_env or {})}
+    )
+
+
 class ServerProcess:
     """One ASGI server process serving Parley on 127.0.0.1:<port>."""
 
@@ -152,6 +165,7 @@ class ServerProcess:
         log_dir: Path | None = None,
         application: str = "config.asgi:application",
         asgi_server: str | None = None,
+        wait: bool = True,
     ):
         """``asgi_server`` names the server for a test that needs that one
         (``ASGI_SERVERS``); by default, the suite's."""
@@ -159,23 +173,19 @@ class ServerProcess:
         self.log_path = (log_dir or Path(os.environ.get("TMPDIR", "/tmp"))) / (
             f"parley-server-{self.port}.log"
         )
-        # The test process itself runs without the pool (Makefile); the
-        # servers run as production does, unless the test says otherwise.
-        env = child_environment(
-            **{"DATABASE_POOL": "true", "DATABASE_POOL_MAX": "4", **(extra_env or {})}
-        )
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             server_argv(self.port, application, asgi_server),
             cwd=ROOT,
-            env=env,
+            env=server_environment(extra_env),
             stdout=self._log,
             stderr=subprocess.STDOUT,
             # Its own process group: kill() ends a server's workers with it.
             start_new_session=True,
         )
         _running.add(self)
-        self._wait_until_listening()
+        if wait:
+            self._wait_until_listening()
 
     @property
     def http_url(self) -> str:
@@ -236,3 +246,64 @@ class ServerProcess:
         _running.discard(self)
         if not self._log.closed:
             self._log.close()
+
+
+class SpareServers:
+    """Servers started ahead, while the test before runs.
+
+    A server process takes about two seconds of CPU to start (Django, the
+    application, the ASGI server), and most tests with one start it exactly
+    as the test before did. Once a launch (application, ASGI server,
+    environment, log folder) has been asked for twice, the next one like it
+    is started as soon as it is handed out, so it is up when the next test
+    asks. A test still gets a process of its own, started fresh, that
+    served no other test: a spare is handed out only when everything it was
+    started with is what the test asks for now (the environment compared
+    whole), and is never reused. Spares not handed out are stopped by
+    ``stop_all``, before the test database goes.
+    """
+
+    # Spares kept at most: the launches of the last few kinds of test.
+    KEPT = 2
+
+    def __init__(self) -> None:
+        self._spares: dict[tuple, ServerProcess] = {}
+        self._asked: set[tuple] = set()
+
+    @staticmethod
+    def _launch(
+        *,
+        extra_env: dict | None = None,
+        log_dir: Path | None = None,
+        application: str = "config.asgi:application",
+        asgi_server: str | None = None,
+    ) -> tuple:
+        environment = frozenset(server_environment(extra_env).items())
+        return application, asgi_server_name(asgi_server), str(log_dir), environment
+
+    def start(self, **kwargs) -> ServerProcess:
+        """A running server, as ``ServerProcess(**kwargs)`` would start."""
+        launch = self._launch(**kwargs)
+        spare = self._spares.pop(launch, None)
+        if spare is not None and spare.process.poll() is None:
+            server = spare
+            server._wait_until_listening()
+        else:
+            if spare is not None:
+                spare.stop()
+            server = ServerProcess(**kwargs)
+        if launch in self._asked:
+            self._start_spare(launch, kwargs)
+        self._asked.add(launch)
+        return server
+
+    def _start_spare(self, launch: tuple, kwargs: dict) -> None:
+        while len(self._spares) >= self.KEPT:
+            oldest = next(iter(self._spares))
+            self._spares.pop(oldest).stop()
+        self._spares[launch] = ServerProcess(**kwargs, wait=False)
+
+    def stop_all(self) -> None:
+        for spare in self._spares.values():
+            spare.stop()
+        self._spares.clear()
