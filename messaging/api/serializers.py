@@ -291,6 +291,9 @@ class _WithE2e(InputSerializer):
     """A send or an edit: ``content``, or, end-to-end encrypted, ``e2e``
     with no content (absent, null or "")."""
 
+    # Stated in the schema (messaging.api.schema).
+    exclusive_fields = ("content", "e2e")
+
     def to_internal_value(self, data):
         if isinstance(data, dict) and "e2e" in data:
             try:
@@ -354,6 +357,8 @@ class MessageSendIn(_WithE2e):
 
 
 class MessageEditIn(_WithE2e):
+    one_of_exclusive_required = True
+
     content = ContentField()
     e2e = E2eField(
         required=False,
