@@ -171,6 +171,23 @@ class ParleyAutoSchema(AutoSchema):
         self._add_generic_errors(operation)
         return operation
 
+    def _map_basic_serializer(self, serializer, direction):
+        """A body whose ``exclusive_fields`` exclude each other (a send's
+        ``content`` and ``e2e``) says so (``not`` both); with
+        ``one_of_exclusive_required``, one of them is required."""
+        schema = super()._map_basic_serializer(serializer, direction)
+        exclusive = list(getattr(serializer, "exclusive_fields", ()))
+        if exclusive and direction == "request":
+            required = [name for name in schema.get("required", []) if name not in exclusive]
+            if required:
+                schema["required"] = required
+            else:
+                schema.pop("required", None)
+            schema["not"] = {"required": exclusive}
+            if getattr(serializer, "one_of_exclusive_required", False):
+                schema["anyOf"] = [{"required": [name]} for name in exclusive]
+        return schema
+
     def _fold_exclusive_query(self, operation: dict) -> None:
         """The parameters of a query serializer with ``exclusive`` names, as
         one object parameter (``style: form``, ``explode: true``, so on the

@@ -228,7 +228,10 @@ def test_patch_bodies_are_whole(api, group, mentor):
     components = schema["components"]["schemas"]
     assert not [name for name in components if name.startswith("Patched")]
     assert components["ConversationUpdateIn"]["required"] == ["title"]
-    assert components["MessageEditIn"]["required"] == ["content"]
+    # An edit is whole: its content, or an encrypted message's e2e (one of them).
+    edit = components["MessageEditIn"]
+    assert edit["anyOf"] == [{"required": ["content"]}, {"required": ["e2e"]}]
+    assert edit["not"] == {"required": ["content", "e2e"]}
     response = api(mentor).patch(f"/api/conversations/{group.pk}/", {}, format="json")
     assert response.status_code == 400
     assert "title" in response.json()["error"]["fields"]

@@ -51,7 +51,11 @@ CROSS_FIELD_REFUSALS = {
     "no bot and at most PARLEY_E2E_MAX_MEMBERS members",
     "conversations_rename": "a direct conversation has no title",
     "messages_send": "attachments that are not unsent uploads of the sender in that "
-    "conversation; content is required when there are no attachments",
+    "conversation; content is required when there are no attachments; e2e for a plain "
+    "conversation (e2e_not_allowed) or content for an encrypted one (e2e_required), a "
+    "device_id that is not the sender's active device",
+    "messages_edit": "e2e for a plain message (e2e_not_allowed), content for an encrypted "
+    "one (e2e_required)",
     # Reactions and saved messages (messaging.threads.api.reactions).
     "reactions_add": "an emoji path segment that is not exactly one emoji",
     "reactions_remove": "an emoji path segment that is not exactly one emoji",
@@ -73,7 +77,8 @@ CROSS_FIELD_REFUSALS = {
     "support_requests_rate": "a comment over SUPPORT_RATING_COMMENT_MAX_CHARS",
     "support_requests_bulk": "an assignee_id that is not an active admin",
     "messages_report": "one's own message or a system message; details with a character "
-    "the API refuses in any text",
+    "the API refuses in any text; e2e for a plain message, or an encrypted message's e2e "
+    "that does not match its franking tag",
     "blocks_create": "blocking oneself",
     # Reminders (messaging.integrations.reminders.api).
     "reminders_create": "remind_at and preset: exactly one; a time in the future and within "
