@@ -100,7 +100,8 @@ async function render() {
     : gettext("You have no recovery key.");
   root.dataset.recovery = backup ? "set" : "none";
   recoverySetup.textContent = backup ? gettext("Make a new recovery key") : gettext("Set up a recovery key");
-  recoverySetup.hidden = !active;
+  // Not while a new key is on the screen, waiting to be written down.
+  recoverySetup.hidden = !active || !document.getElementById("recovery-shown").hidden;
 }
 
 // --- Actions -----------------------------------------------------------------
