@@ -271,11 +271,17 @@ class AttachmentIdsField(serializers.Field):
     {
         "type": "object",
         "properties": {
-            "key_version": {"type": "integer", "minimum": 1},
+            "key_version": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
             "device_id": {"type": "string", "format": "uuid"},
-            "nonce": {"type": "string", "format": "byte"},
-            "ciphertext": {"type": "string", "format": "byte"},
-            "franking_tag": {"type": "string", "format": "byte"},
+            # 12 bytes, 32 bytes, at least 16 bytes: standard base64, padded.
+            "nonce": {"type": "string", "pattern": "^[A-Za-z0-9+/]{16}$"},
+            "ciphertext": {
+                "type": "string",
+                "minLength": 24,
+                "maxLength": e2e_messages.MAX_B64_CHARS - 16 - 44,
+                "pattern": "^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$",
+            },
+            "franking_tag": {"type": "string", "pattern": "^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$"},
         },
         "required": list(e2e_messages.E2E_FIELDS),
         "additionalProperties": False,
