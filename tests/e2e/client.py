@@ -184,18 +184,19 @@ class Person:
         """Every key ``signer`` holds an envelope for, wrapped again for
         ``recipient`` (a device record) and signed by ``signer``."""
         envelopes = self.call("GET", "e2e/envelopes/", params={"device_id": signer.id})["envelopes"]
-        members: dict[str, list[str]] = {}
+        states: dict[str, tuple[int, list[str]]] = {}
         out = []
         for envelope in envelopes:
             cid = envelope["conversation_id"]
-            if cid not in members:
-                members[cid] = self.member_ids(cid)
+            if cid not in states:
+                states[cid] = self.signers_allowed(cid)
+            current, members = states[cid]
             key = scheme.unwrap(
                 envelope,
                 signer,
                 conversation_id=cid,
                 key_version=envelope["key_version"],
-                member_user_ids=members[cid],
+                member_user_ids=members if envelope["key_version"] == current else None,
             )
             self.keys.setdefault(cid, {})[envelope["key_version"]] = key
             out.append(
@@ -244,6 +245,11 @@ class Person:
     def member_ids(self, cid: str) -> list[str]:
         return [member["user_id"] for member in self.state(cid)["members"]]
 
+    def signers_allowed(self, cid: str) -> tuple[int, list[str]]:
+        """The current key version and the members who may have signed it."""
+        state = self.state(cid)
+        return state["key_version"], [member["user_id"] for member in state["members"]]
+
     def rotate(self, cid: str) -> int:
         """Make the next key version and wrap it for every active device of
         every current member."""
@@ -280,7 +286,7 @@ class Person:
         assert self.device is not None
         keys = self.keys.setdefault(cid, {})
         try:
-            members = self.member_ids(cid)
+            current, members = self.signers_allowed(cid)
         except ApiError as error:
             if error.status != 404:
                 raise
@@ -293,7 +299,7 @@ class Person:
                     self.device,
                     conversation_id=cid,
                     key_version=envelope["key_version"],
-                    member_user_ids=members,
+                    member_user_ids=members if envelope["key_version"] == current else None,
                 )
         return keys
 

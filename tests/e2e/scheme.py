@@ -262,11 +262,13 @@ def unwrap(
     *,
     conversation_id,
     key_version: int,
-    member_user_ids,
+    member_user_ids: list | None,
     signer_signing_public: str | None = None,
 ) -> bytes:
     """The conversation key in ``envelope``, after the checks the document
-    asks for; ``EnvelopeRefused`` otherwise."""
+    asks for; ``EnvelopeRefused`` otherwise. ``member_user_ids``: the
+    current members, for the current version; ``None`` for an older one,
+    whose signer may have left since."""
     asked = (_canonical(conversation_id), key_version, device.id)
     got = (
         _canonical(envelope["conversation_id"]),
@@ -276,9 +278,10 @@ def unwrap(
     if got != asked:
         raise EnvelopeRefused(f"envelope for {got}, asked for {asked}")
     signer_user = envelope.get("signer_user_id")
-    members = {_canonical(u) for u in member_user_ids} | {_canonical(device.user_id)}
-    if signer_user is None or _canonical(signer_user) not in members:
-        raise EnvelopeRefused("signed by someone who is not a member")
+    if member_user_ids is not None:
+        members = {_canonical(u) for u in member_user_ids} | {_canonical(device.user_id)}
+        if signer_user is None or _canonical(signer_user) not in members:
+            raise EnvelopeRefused("signed by someone who is not a member")
     public = signer_signing_public or envelope.get("signer_signing_public") or ""
     info = envelope_info(conversation_id, key_version, device.id)
     signed = envelope_signed(

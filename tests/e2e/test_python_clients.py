@@ -251,6 +251,24 @@ def test_a_removed_member_reads_nothing_after(people):
     assert gone.status_code == 404 or gone.json()["envelopes"] == []
 
 
+def test_a_key_made_by_someone_who_left_since_still_opens(people):
+    alice, bob, carol = people("Alice", "Bob", "Carol")
+    cid = encrypted_group(alice, bob, carol)
+    carol.fetch_keys(cid)
+    assert carol.rotate(cid) == 2
+    under_carols_key, _ = bob.send_rest(cid, "under Carol's key")
+    alice.call("DELETE", f"conversations/{cid}/participants/{carol.user_id}/")
+    assert alice.rotate(cid) == 3
+
+    # Bob reads afresh (a reload): version 2 was signed by someone who has
+    # left, and still opens; the current version's signer is a member.
+    bob.keys.clear()
+    signers = {e["key_version"]: e["signer_user_id"] for e in bob.envelopes(cid)}
+    assert signers == {1: alice.user_id, 2: carol.user_id, 3: alice.user_id}
+    assert bob.read(under_carols_key)["text"] == "under Carol's key"
+    assert set(bob.keys[cid]) == {1, 2, 3}
+
+
 def test_a_second_device_approved_reads_the_history(people):
     alice, bob = people("Alice", "Bob")
     cid = encrypted_group(alice, bob)

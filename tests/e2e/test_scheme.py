@@ -192,6 +192,15 @@ def test_envelope_signed_by_a_non_member_is_refused():
         )
 
 
+def test_an_older_version_may_be_signed_by_someone_who_left():
+    """Checked of the current version's signer only (``member_user_ids=None``)."""
+    former, bob = DeviceKeys(user_id=str(uuid.uuid4())), DeviceKeys(user_id=OTHER)
+    envelope = _envelope(bytes(32), former, bob)
+    assert scheme.unwrap(
+        envelope, bob, conversation_id=CONVERSATION, key_version=1, member_user_ids=None
+    ) == bytes(32)
+
+
 @pytest.mark.parametrize(
     "change",
     [
