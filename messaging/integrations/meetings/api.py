@@ -33,11 +33,12 @@ def meeting_payload(meeting: Meeting) -> dict:
 
 
 class MeetingStartIn(s.InputSerializer):
-    title = serializers.CharField(
+    # A conversation's title rule, so the schema states what the service
+    # refuses (control characters, more than one line).
+    title = s.TitleField(
         required=False,
         default="",
         allow_blank=True,
-        trim_whitespace=False,
         help_text="What the call is about (one line, at most MAX_TITLE_CHARS, 200); may be empty.",
     )
 
