@@ -13,7 +13,7 @@ import base64
 import binascii
 from uuid import UUID
 
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
@@ -192,17 +192,23 @@ def _state_sql() -> str:
     return sql
 
 
+_UUID = models.UUIDField()
+
+
 def check_key_state(*, sender: User, conversation_id: UUID, e2e: dict) -> None:
     """Inside the send's (or edit's) transaction, after the conversation's
     row is locked (the same order as membership changes take): the
     conversation must be encrypted (``E2eNotAllowed``), its key current and
     no rotation due (``E2eKeyStale``), and ``e2e.device_id`` an active
     device of ``sender`` (``invalid``)."""
+    # Raw SQL gets its ids as each database stores them (SQLite, the
+    # embedded default, keeps UUIDs as text).
+    device_id, user_id, conversation = (
+        _UUID.get_db_prep_value(UUID(str(value)), connection)
+        for value in (e2e["device_id"], sender.pk, conversation_id)
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            _state_sql(),
-            [UUID(e2e["device_id"]), sender.pk, DeviceStatus.ACTIVE.value, conversation_id],
-        )
+        cursor.execute(_state_sql(), [device_id, user_id, DeviceStatus.ACTIVE.value, conversation])
         row = cursor.fetchone()
     if row is None:
         raise E2eNotAllowed(_("This conversation is not end-to-end encrypted; send content."))
