@@ -37,6 +37,7 @@ CSRF_CHECKED = {
     "archive",
     "calendar-feed",
     "conversation",
+    "e2e_devices",
     "file-preview",
     "inbox",
     "javascript-catalog",
