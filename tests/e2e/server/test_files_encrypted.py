@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from messaging.files import storage
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
-from tests.e2e.server.payloads import b64
+from tests.e2e.scheme import b64
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

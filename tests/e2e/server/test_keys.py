@@ -58,7 +58,10 @@ def test_first_key_is_stored_with_its_envelopes(api, keyed, trio):
         "key_version": 1,
         "rotation_required": False,
     }
-    assert ConversationKey.objects.get(conversation=conversation).created_by_device_id == laptop.id
+    assert (
+        str(ConversationKey.objects.get(conversation=conversation).created_by_device_id)
+        == laptop.id
+    )
     row = AuditLog.objects.get(action=AuditAction.E2E_KEY_ROTATE)
     assert row.details == {"key_version": 1, "devices": 3}
     assert row.conversation_id == conversation.pk

@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.models import Role
 from messaging.models import Message, ModerationCase, Report
 from messaging.moderation.services import actions
-from tests.e2e.server.payloads import b64
+from tests.e2e.scheme import b64
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
