@@ -145,8 +145,6 @@ def make_encrypted(conversation: Conversation, members) -> E2eConversation:
 @pytest.fixture
 def e2e_msg_pair(make_user):
     """A mentor and their student."""
-    from accounts.models import MentorAssignment
-
     mentor = make_user(Role.MENTOR, name="Mara Mentor")
     student = make_user(Role.STUDENT, name="Sami Student")
     MentorAssignment.objects.create(mentor=mentor, student=student)
@@ -196,19 +194,6 @@ def e2e_msg_media_root(settings, tmp_path):
     """Stored files go to a folder of the test's own, never into var/."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
     return tmp_path / "media"
-
-
-@pytest.fixture
-def e2e_msg_api():
-    """``e2e_msg_api(user)``: a session client for ``user``."""
-    from rest_framework.test import APIClient
-
-    def make(user):
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

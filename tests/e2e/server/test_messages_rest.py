@@ -15,18 +15,6 @@ from tests.e2e.scheme import b64
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
 
-@pytest.fixture
-def api():
-    from rest_framework.test import APIClient
-
-    def make(user):
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
-
-
 def post(api, user, conv, body):
     return api(user).post(f"/api/conversations/{conv.pk}/messages/", body, format="json")
 
