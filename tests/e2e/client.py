@@ -242,13 +242,13 @@ class Person:
         state = self.state(cid)
         version = state["key_version"] + 1
         key = os.urandom(scheme.KEY_BYTES)
-        envelopes = [
-            scheme.wrap(
-                key, conversation_id=cid, key_version=version, recipient=device, signer=self.device
-            )
-            for member in state["members"]
-            for device in member["devices"]
-        ]
+        envelopes = scheme.wrap_for(
+            key,
+            scheme.member_devices(state),
+            conversation_id=cid,
+            key_version=version,
+            signer=self.device,
+        )
         answer = self.call(
             "POST",
             f"e2e/conversations/{cid}/keys/",

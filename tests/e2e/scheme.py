@@ -274,6 +274,33 @@ def wrap(
     }
 
 
+def member_devices(state: dict) -> list[dict]:
+    """Every active device of every member in a conversation's key state
+    (``GET /api/e2e/conversations/<id>/``)."""
+    return [device for member in state["members"] for device in member["devices"]]
+
+
+def wrap_for(
+    conversation_key: bytes,
+    devices: list[dict],
+    *,
+    conversation_id,
+    key_version: int,
+    signer: DeviceKeys,
+) -> list[dict]:
+    """An envelope of ``conversation_key`` for each of ``devices``."""
+    return [
+        wrap(
+            conversation_key,
+            conversation_id=conversation_id,
+            key_version=key_version,
+            recipient=device,
+            signer=signer,
+        )
+        for device in devices
+    ]
+
+
 def unwrap(
     envelope: dict,
     device: DeviceKeys,

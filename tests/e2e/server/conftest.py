@@ -76,10 +76,6 @@ def key_state(client, conversation_id) -> dict:
     return response.json()
 
 
-def all_devices(state: dict) -> list[dict]:
-    return [device for member in state["members"] for device in member["devices"]]
-
-
 @dataclass(frozen=True)
 class Sealed:
     """A member's encrypted message: the ``e2e`` sent, and what its

@@ -35,16 +35,9 @@ class Device(scheme.DeviceKeys):
 
     def wrap_for(self, devices: list[dict], *, conversation_id, key_version: int, key: bytes):
         """Envelopes for each of ``devices`` (as the API lists them)."""
-        return [
-            self.wrap(
-                conversation_id=conversation_id,
-                key_version=key_version,
-                recipient_id=device["id"],
-                recipient_ecdh=device["ecdh_public"],
-                key=key,
-            )
-            for device in devices
-        ]
+        return scheme.wrap_for(
+            key, devices, conversation_id=conversation_id, key_version=key_version, signer=self
+        )
 
     def unwrap(self, envelope: dict) -> bytes:
         """The key inside an envelope addressed to this device, its
