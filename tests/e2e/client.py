@@ -144,28 +144,13 @@ class Person:
 
     # --- devices ---------------------------------------------------------
 
-    def _device_body(self, device: DeviceKeys, name: str, approval: DeviceKeys | None) -> dict:
-        body: dict[str, object] = {
-            "id": device.id,
-            "name": name,
-            "kind": device.kind,
-            "ecdh_public": device.ecdh_public,
-            "signing_public": device.signing_public,
-        }
-        if approval is not None:
-            body["approval"] = {
-                "signer_device_id": approval.id,
-                "signature": approval.approve(device.public(), self.user_id),
-            }
-        return body
-
     def register_device(self, name: str = "Python", *, kind: str = "browser", approval="self"):
         """A new device: ``approval`` is ``"self"`` (a first device), a held
         device that approves it, or ``None`` (pending). Returns the keys and
         the server's record."""
         device = DeviceKeys(user_id=self.user_id, kind=kind)
         signer = device if approval == "self" else approval
-        record = self.call("POST", "e2e/devices/", json=self._device_body(device, name, signer))
+        record = self.call("POST", "e2e/devices/", json=device.registration(name, approver=signer))
         self.held[device.id] = device
         return device, record
 
@@ -257,13 +242,13 @@ class Person:
         state = self.state(cid)
         version = state["key_version"] + 1
         key = os.urandom(scheme.KEY_BYTES)
-        envelopes = [
-            scheme.wrap(
-                key, conversation_id=cid, key_version=version, recipient=device, signer=self.device
-            )
-            for member in state["members"]
-            for device in member["devices"]
-        ]
+        envelopes = scheme.wrap_for(
+            key,
+            scheme.member_devices(state),
+            conversation_id=cid,
+            key_version=version,
+            signer=self.device,
+        )
         answer = self.call(
             "POST",
             f"e2e/conversations/{cid}/keys/",

@@ -190,6 +190,19 @@ class DeviceKeys:
             device_statement(user_id, device["id"], device["ecdh_public"], device["signing_public"])
         )
 
+    def approval_of(self, device: "DeviceKeys") -> dict:
+        """The ``approval`` object by which this device approves ``device``
+        (itself, for a first device)."""
+        return {"signer_device_id": self.id, "signature": self.sign(device.statement())}
+
+    def registration(self, name: str, *, approver: "DeviceKeys | None") -> dict:
+        """The body of ``POST /api/e2e/devices/``: approved by ``approver``
+        (this device itself for a first device), or pending without one."""
+        body: dict[str, object] = {"name": name, "kind": self.kind, **self.public()}
+        if approver is not None:
+            body["approval"] = approver.approval_of(self)
+        return body
+
     def private_json(self) -> bytes:
         def pkcs8(key):
             return b64(
@@ -220,6 +233,11 @@ def device_signature_valid(device: dict, user_id, signer_signing_public: str) ->
 
 
 # --- envelopes -----------------------------------------------------------------
+
+
+def new_key() -> bytes:
+    """A fresh conversation key."""
+    return os.urandom(KEY_BYTES)
 
 
 def _kek(shared: bytes, info: bytes) -> bytes:
@@ -254,6 +272,33 @@ def wrap(
         **fields,
         "signature": signer.sign(envelope_signed(info, **fields)),
     }
+
+
+def member_devices(state: dict) -> list[dict]:
+    """Every active device of every member in a conversation's key state
+    (``GET /api/e2e/conversations/<id>/``)."""
+    return [device for member in state["members"] for device in member["devices"]]
+
+
+def wrap_for(
+    conversation_key: bytes,
+    devices: list[dict],
+    *,
+    conversation_id,
+    key_version: int,
+    signer: DeviceKeys,
+) -> list[dict]:
+    """An envelope of ``conversation_key`` for each of ``devices``."""
+    return [
+        wrap(
+            conversation_key,
+            conversation_id=conversation_id,
+            key_version=key_version,
+            recipient=device,
+            signer=signer,
+        )
+        for device in devices
+    ]
 
 
 def unwrap(
@@ -425,8 +470,9 @@ def encrypt_recovery(
     }
 
 
-def decrypt_recovery(backup: dict, recovery_key: str, *, user_id) -> DeviceKeys:
-    """The recovery device's keys; ``CannotDecrypt`` with a wrong key."""
+def open_recovery(backup: dict, recovery_key: str, *, user_id) -> dict:
+    """The backup's plaintext: the recovery device's private keys as the
+    document's JSON object; ``CannotDecrypt`` with a wrong key."""
     kek = recovery_kek(recovery_key, unb64(backup["salt"]), backup["iterations"])
     try:
         plain = AESGCM(kek).decrypt(
@@ -436,7 +482,12 @@ def decrypt_recovery(backup: dict, recovery_key: str, *, user_id) -> DeviceKeys:
         )
     except InvalidTag as error:
         raise CannotDecrypt("wrong recovery key") from error
-    keys = json.loads(plain)
+    return json.loads(plain)
+
+
+def decrypt_recovery(backup: dict, recovery_key: str, *, user_id) -> DeviceKeys:
+    """The recovery device's keys; ``CannotDecrypt`` with a wrong key."""
+    keys = open_recovery(backup, recovery_key, user_id=user_id)
 
     def load(name):
         return serialization.load_der_private_key(unb64(keys[name]), password=None)

@@ -11,13 +11,12 @@ from accounts.models import Role, User
 from tests.browser.conftest import PASSWORD
 from tests.e2e import scheme
 from tests.e2e.browser.helpers import (
-    conversation_id_of,
-    device_ready,
     message,
     open_conversation,
-    person,
     send,
+    set_up_device,
     shows,
+    start_encrypted_direct,
 )
 from tests.e2e.client import is_frame
 
@@ -51,12 +50,9 @@ def test_the_browser_and_the_python_client_read_each_other(
     # Maria's browser makes her device, then an encrypted direct conversation
     # with Pat: the browser makes key version 1 and wraps it for Pat's
     # Python device too.
-    context, page = person(chromium, e2e_server, console, maria, "/new/direct/")
-    page.get_by_label("End-to-end encrypted").check()
-    page.get_by_role("button", name="Message Pat Python").click()
-    page.wait_for_url("**/c/*/")
-    conversation_id = conversation_id_of(page)
-    device_ready(page)
+    context, page, conversation_id = start_encrypted_direct(
+        chromium, e2e_server, console, maria, "Pat Python"
+    )
     expect(page.locator("#e2e-badge")).to_be_visible()
     pat.connect()
     send(page, "From Chromium: ¿qué tal? <i>plain</i>")
@@ -151,9 +147,7 @@ def maria_in_python(people, maria):
 def test_python_recovers_with_the_recovery_key_a_browser_made(
     maria, maria_in_python, pat, chromium, e2e_server, console
 ):
-    context, page = person(chromium, e2e_server, console, maria, "/devices/")
-    page.get_by_role("button", name="Set up this browser").click()
-    expect(page.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
+    context, page = set_up_device(chromium, e2e_server, console, maria)
     page.get_by_role("button", name="Set up a recovery key").click()
     shown = page.locator("#recovery-key")
     expect(shown).to_have_text(re.compile(r"^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$"))

@@ -156,11 +156,13 @@ def test_a_second_rotation_of_the_same_version_conflicts(people):
     cid = encrypted_group(alice, bob)
     bob.fetch_keys(cid)
     state = alice.state(cid)
-    envelopes = [
-        scheme.wrap(bytes(32), conversation_id=cid, key_version=1, recipient=d, signer=bob.device)
-        for m in state["members"]
-        for d in m["devices"]
-    ]
+    envelopes = scheme.wrap_for(
+        bytes(32),
+        scheme.member_devices(state),
+        conversation_id=cid,
+        key_version=1,
+        signer=bob.device,
+    )
     conflict = bob.refused(
         "POST", f"e2e/conversations/{cid}/keys/", json={"key_version": 1, "envelopes": envelopes}
     )
@@ -376,11 +378,13 @@ def test_keys_signed_by_someone_elses_device_are_refused(people):
         person.first_device()
     cid = alice.create_conversation([bob])
     state = alice.state(cid)
-    envelopes = [
-        scheme.wrap(bytes(32), conversation_id=cid, key_version=1, recipient=d, signer=bob.device)
-        for m in state["members"]
-        for d in m["devices"]
-    ]
+    envelopes = scheme.wrap_for(
+        bytes(32),
+        scheme.member_devices(state),
+        conversation_id=cid,
+        key_version=1,
+        signer=bob.device,
+    )
     refused = alice.refused(
         "POST", f"e2e/conversations/{cid}/keys/", json={"key_version": 1, "envelopes": envelopes}
     )

@@ -251,17 +251,14 @@ class MemberDevicesOut(serializers.Serializer):
     devices = DeviceOut(many=True)
 
 
-class KeyStateOut(serializers.Serializer):
-    conversation_id = serializers.UUIDField()
-    key_version = serializers.IntegerField()
-    rotation_required = serializers.BooleanField()
-    members = MemberDevicesOut(many=True)
-
-
 class KeyVersionOut(serializers.Serializer):
     conversation_id = serializers.UUIDField()
     key_version = serializers.IntegerField()
     rotation_required = serializers.BooleanField()
+
+
+class KeyStateOut(KeyVersionOut):
+    members = MemberDevicesOut(many=True)
 
 
 class EnvelopeOut(serializers.Serializer):

@@ -16,6 +16,16 @@ def _devices(devices) -> list[dict]:
     return [payloads.device_payload(device) for device in devices]
 
 
+def _key_version_payload(conversation_id, state) -> dict:
+    """An encrypted conversation's key version and whether it needs a new one
+    (``KeyVersionOut``; ``KeyStateOut`` adds the members)."""
+    return {
+        "conversation_id": str(conversation_id),
+        "key_version": state.key_version,
+        "rotation_required": state.rotation_required,
+    }
+
+
 class DeviceListView(ParleyAPIView):
     @extend_schema(
         operation_id="e2e_devices_list",
@@ -110,9 +120,7 @@ class KeyStateView(ParleyAPIView):
         members = selectors.members_with_devices(conversation_id)
         return Response(
             {
-                "conversation_id": str(conversation_id),
-                "key_version": state.key_version,
-                "rotation_required": state.rotation_required,
+                **_key_version_payload(conversation_id, state),
                 "members": [
                     {
                         "user_id": str(member.user.pk),
@@ -144,12 +152,7 @@ class KeyVersionView(ParleyAPIView):
             envelopes=e.envelopes_in(data["envelopes"]),
         )
         return Response(
-            {
-                "conversation_id": str(conversation_id),
-                "key_version": state.key_version,
-                "rotation_required": state.rotation_required,
-            },
-            status=status.HTTP_201_CREATED,
+            _key_version_payload(conversation_id, state), status=status.HTTP_201_CREATED
         )
 
 

@@ -5,7 +5,8 @@ says why), a browser context per person and device."""
 
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Console
+from accounts.models import MentorAssignment, Role, User
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Console
 from tests.servers import ServerProcess
 
 
@@ -55,3 +56,16 @@ def console():
     collected = PageConsole()
     yield collected
     assert collected.csp_violations() == [], "\n".join(collected.lines)
+
+
+@pytest.fixture
+def mentor_and_sam(db):
+    """Maria Mentor and her student Sam Student, who sign in with PASSWORD."""
+    mentor = User.objects.create_user(
+        email="maria@example.test", password=PASSWORD, display_name="Maria Mentor", role=Role.MENTOR
+    )
+    sam = User.objects.create_user(
+        email="sam@example.test", password=PASSWORD, display_name="Sam Student", role=Role.STUDENT
+    )
+    MentorAssignment.objects.create(mentor=mentor, student=sam)
+    return mentor, sam

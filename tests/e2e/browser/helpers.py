@@ -56,3 +56,22 @@ def api_call(context, server, method, path, body=None):
     )
     text = response.text()
     return response.status, (json.loads(text) if text else None)
+
+
+def set_up_device(browser, server, console, user):
+    """``user``'s browser with its device made on the Devices page."""
+    context, page = person(browser, server, console, user, "/devices/")
+    page.get_by_role("button", name="Set up this browser").click()
+    expect(page.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
+    return context, page
+
+
+def start_encrypted_direct(browser, server, console, user, other_name):
+    """``user``'s browser opens a new encrypted direct conversation with
+    ``other_name``: (context, page, conversation id), the device ready."""
+    context, page = person(browser, server, console, user, "/new/direct/")
+    page.get_by_label("End-to-end encrypted").check()
+    page.get_by_role("button", name=f"Message {other_name}").click()
+    page.wait_for_url("**/c/*/")
+    device_ready(page)
+    return context, page, conversation_id_of(page)

@@ -28,7 +28,9 @@ from tests.e2e.browser.helpers import (
     open_conversation,
     person,
     send,
+    set_up_device,
     shows,
+    start_encrypted_direct,
 )
 from tests.servers import _media_root
 
@@ -36,19 +38,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def people(db):
+def people(mentor_and_sam):
     """A mentor and two of their students."""
-    mentor = User.objects.create_user(
-        email="maria@example.test", password=PASSWORD, display_name="Maria Mentor", role=Role.MENTOR
-    )
-    sam = User.objects.create_user(
-        email="sam@example.test", password=PASSWORD, display_name="Sam Student", role=Role.STUDENT
-    )
+    mentor, sam = mentor_and_sam
     tia = User.objects.create_user(
         email="tia@example.test", password=PASSWORD, display_name="Tia Student", role=Role.STUDENT
     )
-    for student in (sam, tia):
-        MentorAssignment.objects.create(mentor=mentor, student=student)
+    MentorAssignment.objects.create(mentor=mentor, student=tia)
     return mentor, sam, tia
 
 
@@ -90,16 +86,11 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
 ):
     mentor, sam, _ = people
     # Sam has used encryption before (their browser has its device).
-    sam_context, sam_page = person(chromium, e2e_server, console, sam, "/devices/")
-    sam_page.get_by_role("button", name="Set up this browser").click()
-    expect(sam_page.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
+    sam_context, sam_page = set_up_device(chromium, e2e_server, console, sam)
 
-    context, page = person(chromium, e2e_server, console, mentor, "/new/direct/")
-    page.get_by_label("End-to-end encrypted").check()
-    page.get_by_role("button", name="Message Sam Student").click()
-    page.wait_for_url("**/c/*/")
-    conversation_id = conversation_id_of(page)
-    device_ready(page)
+    context, page, conversation_id = start_encrypted_direct(
+        chromium, e2e_server, console, mentor, "Sam Student"
+    )
     expect(page.locator("#e2e-badge")).to_be_visible()
     send(page, "Hello Sam, this is private <b>really</b>")
 
@@ -224,14 +215,6 @@ def test_two_people_write_and_read_an_encrypted_direct_conversation(
     shows(sam_page, "the report")
     context.close()
     sam_context.close()
-
-
-def set_up_device(browser, server, console, user):
-    """``user``'s browser with its device made on the Devices page."""
-    context, page = person(browser, server, console, user, "/devices/")
-    page.get_by_role("button", name="Set up this browser").click()
-    expect(page.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
-    return context, page
 
 
 def stored_key_version(conversation_id, text_marker_seq):

@@ -11,56 +11,28 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import MentorAssignment, Role, User
 from tests.browser.accessibility import assert_accessible
-from tests.browser.conftest import PASSWORD, screenshot
+from tests.browser.conftest import screenshot
 from tests.e2e.browser.helpers import (
     api_call,
-    conversation_id_of,
     device_ready,
     open_conversation,
     person,
     send,
+    set_up_device,
     shows,
+    start_encrypted_direct,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def pair(db):
-    mentor = User.objects.create_user(
-        email="maria@example.test", password=PASSWORD, display_name="Maria Mentor", role=Role.MENTOR
-    )
-    sam = User.objects.create_user(
-        email="sam@example.test", password=PASSWORD, display_name="Sam Student", role=Role.STUDENT
-    )
-    MentorAssignment.objects.create(mentor=mentor, student=sam)
-    return mentor, sam
-
-
-def set_up_device(browser, server, console, user):
-    context, page = person(browser, server, console, user, "/devices/")
-    page.get_by_role("button", name="Set up this browser").click()
-    expect(page.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
-    return context, page
-
-
-def encrypted_direct(browser, server, console, mentor, other_name):
-    context, page = person(browser, server, console, mentor, "/new/direct/")
-    page.get_by_label("End-to-end encrypted").check()
-    page.get_by_role("button", name=f"Message {other_name}").click()
-    page.wait_for_url("**/c/*/")
-    device_ready(page)
-    return context, page, conversation_id_of(page)
-
-
 def test_a_new_browser_approved_from_an_old_one_reads_the_history(
-    pair, chromium, e2e_server, console
+    mentor_and_sam, chromium, e2e_server, console
 ):
-    mentor, sam = pair
+    mentor, sam = mentor_and_sam
     old_context, old_page = set_up_device(chromium, e2e_server, console, sam)
-    context, page, conversation_id = encrypted_direct(
+    context, page, conversation_id = start_encrypted_direct(
         chromium, e2e_server, console, mentor, "Sam Student"
     )
     send(page, "history before the new laptop")
@@ -103,11 +75,11 @@ def test_a_new_browser_approved_from_an_old_one_reads_the_history(
 
 
 def test_recovery_with_the_recovery_key_after_the_old_browser_was_revoked(
-    pair, chromium, e2e_server, console
+    mentor_and_sam, chromium, e2e_server, console
 ):
-    mentor, sam = pair
+    mentor, sam = mentor_and_sam
     old_context, old_page = set_up_device(chromium, e2e_server, console, sam)
-    context, page, conversation_id = encrypted_direct(
+    context, page, conversation_id = start_encrypted_direct(
         chromium, e2e_server, console, mentor, "Sam Student"
     )
     send(page, "before the recovery key")

@@ -7,31 +7,25 @@ import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
-from accounts.models import MentorAssignment, Role, User
+from accounts.models import Role, User
 from messaging.moderation.models import ModerationCase
 from tests.browser.conftest import PASSWORD, off_loop
 from tests.e2e.browser.helpers import (
-    conversation_id_of,
-    device_ready,
     message,
     open_conversation,
     person,
     send,
+    set_up_device,
     shows,
+    start_encrypted_direct,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def cast(db):
-    mentor = User.objects.create_user(
-        email="maria@example.test", password=PASSWORD, display_name="Maria Mentor", role=Role.MENTOR
-    )
-    sam = User.objects.create_user(
-        email="sam@example.test", password=PASSWORD, display_name="Sam Student", role=Role.STUDENT
-    )
-    MentorAssignment.objects.create(mentor=mentor, student=sam)
+def cast(mentor_and_sam):
+    mentor, sam = mentor_and_sam
     moderator = User.objects.create_user(
         email="mo@example.test",
         password=PASSWORD,
@@ -45,15 +39,10 @@ def cast(db):
 
 def test_a_report_verifies_and_a_forged_one_is_refused(cast, chromium, e2e_server, console):
     mentor, sam, moderator = cast
-    sam_context, sam_page = person(chromium, e2e_server, console, sam, "/devices/")
-    sam_page.get_by_role("button", name="Set up this browser").click()
-    expect(sam_page.locator("#e2e-devices")).to_have_attribute("data-this-device", "active")
-    context, page = person(chromium, e2e_server, console, mentor, "/new/direct/")
-    page.get_by_label("End-to-end encrypted").check()
-    page.get_by_role("button", name="Message Sam Student").click()
-    page.wait_for_url("**/c/*/")
-    conversation_id = conversation_id_of(page)
-    device_ready(page)
+    sam_context, sam_page = set_up_device(chromium, e2e_server, console, sam)
+    context, page, conversation_id = start_encrypted_direct(
+        chromium, e2e_server, console, mentor, "Sam Student"
+    )
     send(page, "Meet me alone after class.")
     open_conversation(sam_page, e2e_server, conversation_id)
     shows(sam_page, "Meet me alone after class.")

@@ -14,8 +14,9 @@ from messaging import services
 from messaging.e2e.models import Device as DeviceModel
 from messaging.e2e.models import DeviceStatus, EncryptedConversation
 from messaging.models import Conversation, ConversationType
+from tests.e2e import scheme
+from tests.e2e.scheme import b64
 from tests.e2e.server.keys import Device
-from tests.e2e.server.payloads import Sealed, b64, seal
 
 # The open_socket fixture of the socket tests.
 from tests.realtime.conftest import open_socket  # noqa: F401
@@ -75,8 +76,14 @@ def key_state(client, conversation_id) -> dict:
     return response.json()
 
 
-def all_devices(state: dict) -> list[dict]:
-    return [device for member in state["members"] for device in member["devices"]]
+@dataclass(frozen=True)
+class Sealed:
+    """A member's encrypted message: the ``e2e`` sent, and what its
+    reporter would reveal."""
+
+    e2e: dict
+    text: str
+    franking_key: bytes
 
 
 @dataclass
@@ -93,8 +100,8 @@ class E2eConversation:
     def seal(self, user, text: str, *, client_id=None, key_version=None, files=None) -> tuple:
         """(client_id, Sealed) of ``user``'s message ``text``."""
         client_id = client_id or uuid.uuid4()
-        sealed = seal(
-            key=self.key,
+        e2e, payload = scheme.encrypt_message(
+            self.key,
             conversation_id=self.pk,
             client_id=client_id,
             key_version=key_version or self.key_version,
@@ -102,7 +109,9 @@ class E2eConversation:
             text=text,
             files=files,
         )
-        return client_id, sealed
+        return client_id, Sealed(
+            e2e=e2e, text=text, franking_key=scheme.unb64(payload["franking_key"])
+        )
 
 
 def e2e_msg_device(user) -> DeviceModel:
@@ -121,7 +130,7 @@ def make_encrypted(conversation: Conversation, members) -> E2eConversation:
     EncryptedConversation.objects.create(
         conversation=conversation, key_version=1, rotation_required=False
     )
-    made = E2eConversation(conversation=conversation, key=os.urandom(32))
+    made = E2eConversation(conversation=conversation, key=scheme.new_key())
     for member in members:
         made.devices[member.pk] = DeviceModel.objects.filter(
             user=member, status=DeviceStatus.ACTIVE
@@ -132,8 +141,6 @@ def make_encrypted(conversation: Conversation, members) -> E2eConversation:
 @pytest.fixture
 def e2e_msg_pair(make_user):
     """A mentor and their student."""
-    from accounts.models import MentorAssignment
-
     mentor = make_user(Role.MENTOR, name="Mara Mentor")
     student = make_user(Role.STUDENT, name="Sami Student")
     MentorAssignment.objects.create(mentor=mentor, student=student)
@@ -178,27 +185,11 @@ def e2e_msg_send():
     return send
 
 
-__all__ = ["Sealed"]
-
-
 @pytest.fixture(autouse=True)
 def e2e_msg_media_root(settings, tmp_path):
     """Stored files go to a folder of the test's own, never into var/."""
     settings.MEDIA_ROOT = str(tmp_path / "media")
     return tmp_path / "media"
-
-
-@pytest.fixture
-def e2e_msg_api():
-    """``e2e_msg_api(user)``: a session client for ``user``."""
-    from rest_framework.test import APIClient
-
-    def make(user):
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

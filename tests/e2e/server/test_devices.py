@@ -7,7 +7,8 @@ import pytest
 from messaging.e2e.models import Device as DeviceRow
 from messaging.e2e.models import DeviceStatus, EncryptedConversation, KeyEnvelope
 from messaging.models import AuditAction, AuditLog
-from tests.e2e.server.conftest import all_devices, key_state
+from tests.e2e.scheme import member_devices
+from tests.e2e.server.conftest import key_state
 from tests.e2e.server.keys import Device, new_key
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +64,7 @@ def test_second_device_is_pending_then_approved_with_envelopes(api, register, tr
     state = key_state(client, conversation.pk)
     key = new_key()
     envelopes = laptop.wrap_for(
-        all_devices(state), conversation_id=conversation.pk, key_version=1, key=key
+        member_devices(state), conversation_id=conversation.pk, key_version=1, key=key
     )
     response = client.post(
         f"/api/e2e/conversations/{conversation.pk}/keys/",

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from messaging.files import storage
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
-from tests.e2e.server.payloads import b64
+from tests.e2e.scheme import b64
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -34,12 +34,12 @@ def upload(api, user, conv, content: bytes, *, name="report.pdf", encrypted=None
     return api(user).post(f"/api/conversations/{conv.pk}/attachments/", data, format="multipart")
 
 
-def test_an_encrypted_upload_is_stored_opaque(e2e_msg_api, e2e_msg_pair, e2e_msg_group):
+def test_an_encrypted_upload_is_stored_opaque(api, e2e_msg_pair, e2e_msg_group):
     mentor, student = e2e_msg_pair
     sealed, _ = encrypted_file(e2e_msg_group.pk, b"the student's essay")
     # Whatever the bytes look like (here, a PNG's start), nobody sniffs them.
     sealed = PNG_HEAD + sealed
-    answer = upload(e2e_msg_api, mentor, e2e_msg_group, sealed, name="essay.png", encrypted="true")
+    answer = upload(api, mentor, e2e_msg_group, sealed, name="essay.png", encrypted="true")
     assert answer.status_code == 201, answer.json()
     stored = Attachment.objects.get(pk=answer.json()["id"])
     assert stored.kind == AttachmentKind.ENCRYPTED
@@ -66,7 +66,7 @@ def test_an_encrypted_upload_is_stored_opaque(e2e_msg_api, e2e_msg_pair, e2e_msg
             }
         ],
     )
-    sent = e2e_msg_api(mentor).post(
+    sent = api(mentor).post(
         f"/api/conversations/{e2e_msg_group.pk}/messages/",
         {"client_id": str(client_id), "e2e": message.e2e, "attachments": [str(stored.pk)]},
         format="json",
@@ -76,45 +76,41 @@ def test_an_encrypted_upload_is_stored_opaque(e2e_msg_api, e2e_msg_pair, e2e_msg
     assert [a["id"] for a in sent.json()["attachments"]] == [str(stored.pk)]
 
     # The other member downloads the bytes as they were uploaded.
-    download = e2e_msg_api(student).get(sent.json()["attachments"][0]["url"])
+    download = api(student).get(sent.json()["attachments"][0]["url"])
     assert download.status_code == 200
     assert download["Content-Type"] == "application/octet-stream"
     assert download["Content-Disposition"].startswith("attachment")
     assert b"".join(download.streaming_content) == sealed
 
 
-def test_encryption_must_match_the_conversation(
-    e2e_msg_api, e2e_msg_pair, e2e_msg_group, e2e_msg_plain
-):
+def test_encryption_must_match_the_conversation(api, e2e_msg_pair, e2e_msg_group, e2e_msg_plain):
     mentor, _ = e2e_msg_pair
-    plain_in_encrypted = upload(e2e_msg_api, mentor, e2e_msg_group, b"%PDF-1.4 in the clear")
+    plain_in_encrypted = upload(api, mentor, e2e_msg_group, b"%PDF-1.4 in the clear")
     assert plain_in_encrypted.status_code == 400
     assert plain_in_encrypted.json()["error"]["code"] == "e2e_required"
-    encrypted_in_plain = upload(
-        e2e_msg_api, mentor, e2e_msg_plain, os.urandom(64), encrypted="true"
-    )
+    encrypted_in_plain = upload(api, mentor, e2e_msg_plain, os.urandom(64), encrypted="true")
     assert encrypted_in_plain.status_code == 400
     assert encrypted_in_plain.json()["error"]["code"] == "e2e_not_allowed"
-    odd = upload(e2e_msg_api, mentor, e2e_msg_group, os.urandom(64), encrypted="yes")
+    odd = upload(api, mentor, e2e_msg_group, os.urandom(64), encrypted="yes")
     assert (odd.status_code, odd.json()["error"]["code"]) == (400, "invalid")
     assert not Attachment.objects.exists()
 
 
-def test_size_and_quota_limits_apply(e2e_msg_api, e2e_msg_pair, e2e_msg_group, settings):
+def test_size_and_quota_limits_apply(api, e2e_msg_pair, e2e_msg_group, settings):
     mentor, _ = e2e_msg_pair
     settings.PARLEY = {**settings.PARLEY, "MAX_UPLOAD_BYTES": 1000, "DAILY_UPLOAD_COUNT": 1}
-    too_big = upload(e2e_msg_api, mentor, e2e_msg_group, os.urandom(1001), encrypted="true")
+    too_big = upload(api, mentor, e2e_msg_group, os.urandom(1001), encrypted="true")
     assert too_big.status_code == 413
-    empty = upload(e2e_msg_api, mentor, e2e_msg_group, b"", encrypted="true")
+    empty = upload(api, mentor, e2e_msg_group, b"", encrypted="true")
     assert empty.json()["error"]["code"] == "empty_file"
-    first = upload(e2e_msg_api, mentor, e2e_msg_group, os.urandom(100), encrypted="true")
+    first = upload(api, mentor, e2e_msg_group, os.urandom(100), encrypted="true")
     assert first.status_code == 201
-    second = upload(e2e_msg_api, mentor, e2e_msg_group, os.urandom(100), encrypted="true")
+    second = upload(api, mentor, e2e_msg_group, os.urandom(100), encrypted="true")
     assert (second.status_code, second.json()["error"]["code"]) == (429, "upload_quota")
 
 
 def test_a_plain_send_cannot_attach_an_encrypted_upload_nor_the_reverse(
-    e2e_msg_api, e2e_msg_pair, e2e_msg_group, e2e_msg_plain
+    api, e2e_msg_pair, e2e_msg_group, e2e_msg_plain
 ):
     """Only through the ORM could the two meet (the upload checks the
     conversation): the send checks them again."""
@@ -165,14 +161,14 @@ def test_a_plain_send_cannot_attach_an_encrypted_upload_nor_the_reverse(
     assert not Attachment.objects.filter(message__isnull=False).exists()
 
 
-def test_a_resend_with_files_is_the_same_message(e2e_msg_api, e2e_msg_pair, e2e_msg_group):
+def test_a_resend_with_files_is_the_same_message(api, e2e_msg_pair, e2e_msg_group):
     mentor, _ = e2e_msg_pair
     sealed_file, _ = encrypted_file(e2e_msg_group.pk, b"notes")
-    uploaded = upload(e2e_msg_api, mentor, e2e_msg_group, sealed_file, encrypted="true").json()
+    uploaded = upload(api, mentor, e2e_msg_group, sealed_file, encrypted="true").json()
     client_id, message = e2e_msg_group.seal(mentor, "")
     body = {"client_id": str(client_id), "e2e": message.e2e, "attachments": [uploaded["id"]]}
     url = f"/api/conversations/{e2e_msg_group.pk}/messages/"
-    first = e2e_msg_api(mentor).post(url, body, format="json")
-    again = e2e_msg_api(mentor).post(url, body, format="json")
+    first = api(mentor).post(url, body, format="json")
+    again = api(mentor).post(url, body, format="json")
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]

@@ -10,7 +10,8 @@ from django.db import connection
 from messaging import services
 from messaging.e2e.models import ConversationKey, EncryptedConversation, KeyEnvelope
 from messaging.models import AuditAction, AuditLog
-from tests.e2e.server.conftest import all_devices, key_state
+from tests.e2e.scheme import member_devices
+from tests.e2e.server.conftest import key_state
 from tests.e2e.server.keys import Device, new_key
 
 pytestmark = pytest.mark.django_db
@@ -42,14 +43,14 @@ def test_first_key_is_stored_with_its_envelopes(api, keyed, trio):
     state = key_state(client, conversation.pk)
     assert (state["key_version"], state["rotation_required"]) == (0, True)
     assert [m["user_id"] for m in state["members"]] == [str(mentor.pk), str(student.pk)]
-    assert {d["id"] for d in all_devices(state)} == {
+    assert {d["id"] for d in member_devices(state)} == {
         str(laptop.id),
         str(phone.id),
         str(student_laptop.id),
     }
     key = new_key()
     envelopes = laptop.wrap_for(
-        all_devices(state), conversation_id=conversation.pk, key_version=1, key=key
+        member_devices(state), conversation_id=conversation.pk, key_version=1, key=key
     )
     response = post_key(client, conversation.pk, 1, envelopes)
     assert response.status_code == 201
@@ -58,7 +59,10 @@ def test_first_key_is_stored_with_its_envelopes(api, keyed, trio):
         "key_version": 1,
         "rotation_required": False,
     }
-    assert ConversationKey.objects.get(conversation=conversation).created_by_device_id == laptop.id
+    assert (
+        str(ConversationKey.objects.get(conversation=conversation).created_by_device_id)
+        == laptop.id
+    )
     row = AuditLog.objects.get(action=AuditAction.E2E_KEY_ROTATE)
     assert row.details == {"key_version": 1, "devices": 3}
     assert row.conversation_id == conversation.pk
@@ -79,7 +83,7 @@ def test_version_conflict(api, keyed, trio):
     mentor, _, _ = trio
     conversation, laptop, _, _ = keyed
     client = api(mentor)
-    devices = all_devices(key_state(client, conversation.pk))
+    devices = member_devices(key_state(client, conversation.pk))
     envelopes = laptop.wrap_for(
         devices, conversation_id=conversation.pk, key_version=2, key=b"k" * 32
     )
@@ -94,7 +98,7 @@ def test_device_set_mismatch_names_the_expected_devices(api, keyed, trio):
     mentor, _, _ = trio
     conversation, laptop, phone, student_laptop = keyed
     client = api(mentor)
-    devices = all_devices(key_state(client, conversation.pk))
+    devices = member_devices(key_state(client, conversation.pk))
     envelopes = laptop.wrap_for(
         devices, conversation_id=conversation.pk, key_version=1, key=new_key()
     )
@@ -115,7 +119,7 @@ def test_envelopes_are_signed_by_one_active_device_of_the_poster(api, keyed, tri
     mentor, student, _ = trio
     conversation, laptop, phone, student_laptop = keyed
     client = api(mentor)
-    devices = all_devices(key_state(client, conversation.pk))
+    devices = member_devices(key_state(client, conversation.pk))
     # Signed by the student's device, posted by the mentor.
     by_student = student_laptop.wrap_for(
         devices, conversation_id=conversation.pk, key_version=1, key=new_key()
@@ -145,7 +149,7 @@ def test_envelopes_are_for_the_owner_of_the_device_and_current_members(api, keye
     mentor, student, other = trio
     conversation, laptop, _, student_laptop = keyed
     client = api(mentor)
-    devices = all_devices(key_state(client, conversation.pk))
+    devices = member_devices(key_state(client, conversation.pk))
     post_key(
         client,
         conversation.pk,
@@ -202,7 +206,7 @@ def test_racing_rotations_one_wins(api, keyed, trio):
     transaction: exactly one is stored, the other is told of the conflict."""
     mentor, _, _ = trio
     conversation, laptop, phone, _ = keyed
-    devices = all_devices(key_state(api(mentor), conversation.pk))
+    devices = member_devices(key_state(api(mentor), conversation.pk))
     bodies = [
         signer.wrap_for(devices, conversation_id=conversation.pk, key_version=1, key=new_key())
         for signer in (laptop, phone)

@@ -9,21 +9,10 @@ import pytest
 from messaging import services
 from messaging.e2e.models import EncryptedConversation
 from messaging.models import AuditAction, AuditLog, Message
-from tests.e2e.server.payloads import b64, open_sealed
+from tests.e2e import scheme
+from tests.e2e.scheme import b64
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
-
-
-@pytest.fixture
-def api():
-    from rest_framework.test import APIClient
-
-    def make(user):
-        client = APIClient()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def post(api, user, conv, body):
@@ -46,8 +35,8 @@ def test_an_encrypted_send_is_stored_as_sent_and_reads_back(api, e2e_msg_pair, e
     # The other member reads it from history and decrypts it.
     history = api(student).get(f"/api/conversations/{e2e_msg_group.pk}/messages/").json()
     shown = [m for m in history["messages"] if m["id"] == body["id"]][0]
-    payload = open_sealed(
-        key=e2e_msg_group.key,
+    payload = scheme.decrypt_message(
+        {e2e_msg_group.key_version: e2e_msg_group.key},
         conversation_id=e2e_msg_group.pk,
         client_id=client_id,
         e2e=shown["e2e"],
@@ -214,8 +203,8 @@ def test_edit_replaces_the_e2e_object(api, e2e_msg_pair, e2e_msg_group, e2e_msg_
     assert answer.json()["edited_at"]
     message.refresh_from_db()
     assert message.metadata["e2e"] == again.e2e
-    payload = open_sealed(
-        key=e2e_msg_group.key,
+    payload = scheme.decrypt_message(
+        {e2e_msg_group.key_version: e2e_msg_group.key},
         conversation_id=e2e_msg_group.pk,
         client_id=message.client_id,
         e2e=answer.json()["e2e"],

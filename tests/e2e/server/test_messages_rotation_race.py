@@ -32,6 +32,15 @@ def _wait_for_lock_waiter(timeout: float = 10.0) -> None:
     raise AssertionError("the send did not wait for the rotation")
 
 
+def _run_together(*targets):
+    """Each of ``targets`` on a thread of its own, all started, then joined."""
+    threads = [threading.Thread(target=target) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+
 def test_a_send_waiting_behind_a_rotation_is_refused_once_it_commits(e2e_msg_pair, e2e_msg_group):
     mentor, _ = e2e_msg_pair
     client_id, sealed = e2e_msg_group.seal(mentor, "written under key 1")
@@ -65,11 +74,7 @@ def test_a_send_waiting_behind_a_rotation_is_refused_once_it_commits(e2e_msg_pai
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=rotate_while_the_send_waits), threading.Thread(target=send)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    _run_together(rotate_while_the_send_waits, send)
 
     assert isinstance(outcome["send"], E2eKeyStale), outcome
     assert outcome["send"].key_version == 2
@@ -113,11 +118,7 @@ def test_a_rotation_waits_for_a_send_that_holds_the_key_state(e2e_msg_pair, e2e_
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=send_and_hold), threading.Thread(target=rotate)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    _run_together(send_and_hold, rotate)
 
     assert order == ["send committed", "rotation locked"]
     stored = Message.objects.get(conversation_id=e2e_msg_group.pk)

@@ -37,7 +37,7 @@ def _texts(message) -> str:
 
 
 def test_the_bell_and_push_say_only_that_a_message_came(
-    e2e_msg_api, e2e_msg_pair, e2e_msg_direct, e2e_msg_send, django_capture_on_commit_callbacks
+    api, e2e_msg_pair, e2e_msg_direct, e2e_msg_send, django_capture_on_commit_callbacks
 ):
     mentor, student = e2e_msg_pair
     with django_capture_on_commit_callbacks(execute=True):
@@ -47,10 +47,10 @@ def test_the_bell_and_push_say_only_that_a_message_came(
     assert notification.data["encrypted"] is True
     assert sealed.e2e["ciphertext"] not in str(notification.data)
 
-    feed = e2e_msg_api(student).get("/api/notifications/").json()
+    feed = api(student).get("/api/notifications/").json()
     [entry] = [n for n in feed["notifications"] if n["message_id"] == str(message.pk)]
     assert entry["data"]["excerpt"] == "New encrypted message"
-    spanish = e2e_msg_api(student).get("/api/notifications/", HTTP_ACCEPT_LANGUAGE="es").json()
+    spanish = api(student).get("/api/notifications/", HTTP_ACCEPT_LANGUAGE="es").json()
     [entry] = [n for n in spanish["notifications"] if n["message_id"] == str(message.pk)]
     assert entry["data"]["excerpt"] == "Nuevo mensaje cifrado"
 

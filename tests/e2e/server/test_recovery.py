@@ -1,6 +1,5 @@
 """The recovery backup (docs/e2e.md, "Recovery")."""
 
-import base64
 import os
 
 import pytest
@@ -8,12 +7,9 @@ import pytest
 from messaging.e2e.models import Device as DeviceRow
 from messaging.e2e.models import DeviceStatus, EncryptedConversation, RecoveryBackup
 from messaging.models import AuditAction, AuditLog
+from tests.e2e.scheme import b64
 
 pytestmark = pytest.mark.django_db
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
 
 
 def backup_body(device, **changes) -> dict:
@@ -61,7 +57,7 @@ def test_a_new_recovery_key_revokes_the_old_recovery_device(api, register, trio,
     assert response.json()["device_id"] == str(new.id)
     assert DeviceRow.objects.get(pk=old.id).status == DeviceStatus.REVOKED
     assert DeviceRow.objects.get(pk=new.id).status == DeviceStatus.ACTIVE
-    assert RecoveryBackup.objects.get(user=mentor).device_id == new.id
+    assert str(RecoveryBackup.objects.get(user=mentor).device_id) == new.id
     # The old recovery device had envelopes: a new key is needed.
     assert EncryptedConversation.objects.get(pk=encrypted_group.pk).rotation_required is True
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts.models import Role
 from messaging.models import Message, ModerationCase, Report
 from messaging.moderation.services import actions
-from tests.e2e.server.payloads import b64
+from tests.e2e.scheme import b64
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -30,12 +30,12 @@ def e2e_msg_moderator(make_user):
 
 
 def test_a_report_that_verifies_shows_the_moderators_the_text(
-    client, e2e_msg_api, e2e_msg_pair, e2e_msg_group, e2e_msg_send, e2e_msg_moderator
+    client, api, e2e_msg_pair, e2e_msg_group, e2e_msg_send, e2e_msg_moderator
 ):
     mentor, student = e2e_msg_pair
     message, sealed = e2e_msg_send(mentor, e2e_msg_group, "Meet me alone after class.")
     answer = report(
-        e2e_msg_api,
+        api,
         student,
         message,
         {
@@ -70,10 +70,10 @@ def test_a_report_that_verifies_shows_the_moderators_the_text(
     ],
     ids=["other text", "other key", "one more space"],
 )
-def test_a_forged_report_is_refused(e2e_msg_api, e2e_msg_pair, e2e_msg_group, e2e_msg_send, forge):
+def test_a_forged_report_is_refused(api, e2e_msg_pair, e2e_msg_group, e2e_msg_send, forge):
     mentor, student = e2e_msg_pair
     message, sealed = e2e_msg_send(mentor, e2e_msg_group, "See you on Monday.")
-    answer = report(e2e_msg_api, student, message, {"reason": "harassment", "e2e": forge(sealed)})
+    answer = report(api, student, message, {"reason": "harassment", "e2e": forge(sealed)})
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "franking_mismatch"
     assert not Report.objects.exists()
@@ -81,7 +81,7 @@ def test_a_forged_report_is_refused(e2e_msg_api, e2e_msg_pair, e2e_msg_group, e2
 
 
 def test_a_tag_made_for_another_message_does_not_verify(
-    e2e_msg_api, e2e_msg_pair, e2e_msg_group, e2e_msg_send
+    api, e2e_msg_pair, e2e_msg_group, e2e_msg_send
 ):
     """The tag binds the conversation and client_id: a text and key that
     verified for one message do not for another with the same words."""
@@ -89,34 +89,34 @@ def test_a_tag_made_for_another_message_does_not_verify(
     first, sealed = e2e_msg_send(mentor, e2e_msg_group, "same words")
     second, _ = e2e_msg_send(mentor, e2e_msg_group, "same words")
     moved = {"text": sealed.text, "franking_key": b64(sealed.franking_key)}
-    answer = report(e2e_msg_api, student, second, {"reason": "spam", "e2e": moved})
+    answer = report(api, student, second, {"reason": "spam", "e2e": moved})
     assert answer.json()["error"]["code"] == "franking_mismatch"
-    assert report(e2e_msg_api, student, first, {"reason": "spam", "e2e": moved}).status_code == 201
+    assert report(api, student, first, {"reason": "spam", "e2e": moved}).status_code == 201
 
 
 def test_an_encrypted_message_needs_the_disclosure_and_a_plain_one_refuses_it(
-    e2e_msg_api, e2e_msg_pair, e2e_msg_group, e2e_msg_send, e2e_msg_plain
+    api, e2e_msg_pair, e2e_msg_group, e2e_msg_send, e2e_msg_plain
 ):
     from messaging import services
 
     mentor, student = e2e_msg_pair
     message, sealed = e2e_msg_send(mentor, e2e_msg_group)
-    bare = report(e2e_msg_api, student, message, {"reason": "spam"})
+    bare = report(api, student, message, {"reason": "spam"})
     assert (bare.status_code, bare.json()["error"]["code"]) == (400, "invalid")
     short_key = {"text": sealed.text, "franking_key": base64.b64encode(b"k" * 16).decode()}
-    bad = report(e2e_msg_api, student, message, {"reason": "spam", "e2e": short_key})
+    bad = report(api, student, message, {"reason": "spam", "e2e": short_key})
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid")
     plain = services.send_message(
         sender=mentor, conversation_id=e2e_msg_plain.pk, content="plain", client_id=uuid.uuid4()
     ).message
     refused = report(
-        e2e_msg_api,
+        api,
         student,
         plain,
         {"reason": "spam", "e2e": {"text": "plain", "franking_key": b64(os.urandom(32))}},
     )
     assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid")
-    assert report(e2e_msg_api, student, plain, {"reason": "spam"}).status_code == 201
+    assert report(api, student, plain, {"reason": "spam"}).status_code == 201
 
 
 def test_moderators_hide_and_delete_encrypted_messages(
