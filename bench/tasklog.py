@@ -1,7 +1,7 @@
 """Loaded into the notifications bench's Celery worker (``celery -A config
 worker --include bench.tasklog``): one JSON line per task run, appended to
 the file ``BENCH_TASK_LOG`` names, with the task's name, id, wall-clock start
-and end and its state.
+and end, its state and its arguments.
 
 Signal handlers connected at import, in the worker's main process, are
 inherited by its prefork children. Each line is written by one ``write`` on
@@ -24,8 +24,15 @@ def _task_started(task_id=None, **_) -> None:
         _started[task_id] = time.time()
 
 
+def _plain(args) -> list | None:
+    try:
+        return json.loads(json.dumps(list(args or ()), default=str))
+    except (TypeError, ValueError):
+        return None
+
+
 @task_postrun.connect
-def _task_done(task_id=None, task=None, state=None, retval=None, **_) -> None:
+def _task_done(task_id=None, task=None, state=None, retval=None, args=None, **_) -> None:
     path = os.environ.get("BENCH_TASK_LOG")
     if not path or task is None:
         return
@@ -36,6 +43,8 @@ def _task_done(task_id=None, task=None, state=None, retval=None, **_) -> None:
         "end": time.time(),
         "state": state,
         "retval": retval if isinstance(retval, bool | int | type(None)) else None,
+        # Ids and lists of ids: which conversation a fan-out task was for.
+        "args": _plain(args),
     }
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
