@@ -91,6 +91,12 @@ def device_statement(
     return _lines(f"{LABEL} device", _uuid(user_id), _uuid(device_id), ecdh_public, signing_public)
 
 
+def message_ad(*, conversation_id: UUID | str, client_id: UUID | str, key_version: object) -> str:
+    """A message's associated data (docs/e2e.md, "Messages"): what its
+    franking tag covers with its text."""
+    return _lines(f"{LABEL} message", _uuid(conversation_id), _uuid(client_id), key_version)
+
+
 def envelope_info(*, conversation_id: UUID | str, key_version: int, device_id: UUID | str) -> str:
     """An envelope's info ``EI``: HKDF info and GCM associated data of its
     wrap, and the head of what its signer signs."""

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from messaging.e2e import crypto
 from messaging.e2e import messages as e2e_messages
 from messaging.errors import InvalidInput, MessagingError
 
 # As a message's text (docs/e2e.md, "Messages").
 MAX_TEXT_CHARS = 10_000
 FRANKING_KEY_BYTES = 32
-AD_LABEL = "parley-e2e/v1 message"
 
 
 class FrankingMismatch(MessagingError):
@@ -64,13 +64,11 @@ def associated_data(message) -> bytes:
     """The message's ``AD``, from what the server stored: its conversation,
     its client_id and the key version of its ``e2e`` object."""
     e2e = (message.metadata or {}).get(e2e_messages.METADATA_KEY) or {}
-    lines = [
-        AD_LABEL,
-        str(message.conversation_id).lower(),
-        str(message.client_id).lower(),
-        str(e2e.get("key_version")),
-    ]
-    return "\n".join(lines).encode("utf-8")
+    return crypto.message_ad(
+        conversation_id=message.conversation_id,
+        client_id=message.client_id,
+        key_version=e2e.get("key_version"),
+    ).encode("utf-8")
 
 
 def verify(message, disclosure: Disclosure) -> str:
