@@ -1,5 +1,8 @@
-"""The errors of device and key management (docs/api.md, "End-to-end
-encryption"). Each is a ``MessagingError``: the API answers with its code."""
+"""The errors of end-to-end encryption: device and key management, the
+encrypted send and reports (docs/api.md, "End-to-end encryption"). Each is a
+``MessagingError``: the API and the socket answer with its code."""
+
+from django.utils.translation import gettext as _
 
 from messaging.errors import MessagingError
 
@@ -47,3 +50,45 @@ class DevicesChanged(MessagingError):
 
     def fields(self) -> dict:
         return {"devices": self.devices}
+
+
+class E2eRequired(MessagingError):
+    """Plain content (or a plain upload) for an encrypted conversation."""
+
+    code = "e2e_required"
+    http_status = 400
+
+
+class E2eNotAllowed(MessagingError):
+    """An ``e2e`` object (or an encrypted upload) for a plain conversation."""
+
+    code = "e2e_not_allowed"
+    http_status = 400
+
+
+class E2eKeyStale(MessagingError):
+    """Not under the conversation's current key, or a new key is due: the
+    client fetches the key state (and makes the next key if a rotation is
+    required), then encrypts again."""
+
+    code = "e2e_key_stale"
+    http_status = 409
+
+    def __init__(self, *, key_version: int, rotation_required: bool):
+        if rotation_required:
+            message = _("This conversation needs a new key before anyone writes.")
+        else:
+            message = _("This conversation has a newer key; encrypt again with it.")
+        super().__init__(message)
+        self.key_version = key_version
+        self.rotation_required = rotation_required
+
+    def fields(self) -> dict:
+        return {"key_version": self.key_version, "rotation_required": self.rotation_required}
+
+
+class FrankingMismatch(MessagingError):
+    """The reported text and key do not match what the sender committed to."""
+
+    code = "franking_mismatch"
+    http_status = 400

@@ -15,18 +15,12 @@ from django.utils.translation import gettext as _
 
 from messaging.e2e import crypto
 from messaging.e2e import messages as e2e_messages
-from messaging.errors import InvalidInput, MessagingError
+from messaging.e2e.errors import FrankingMismatch
+from messaging.errors import InvalidInput
 
 # As a message's text (docs/e2e.md, "Messages").
 MAX_TEXT_CHARS = 10_000
 FRANKING_KEY_BYTES = 32
-
-
-class FrankingMismatch(MessagingError):
-    """The reported text and key do not match what the sender committed to."""
-
-    code = "franking_mismatch"
-    http_status = 400
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from messaging.e2e.errors import E2eKeyStale, E2eNotAllowed, E2eRequired
 from messaging.e2e.models import Device, DeviceStatus, EncryptedConversation
-from messaging.errors import InvalidInput, MessagingError
+from messaging.errors import InvalidInput
 from messaging.files.models import AttachmentKind
 from messaging.models import MessageType
 
@@ -33,41 +34,6 @@ FRANKING_TAG_BYTES = 32
 # AES-GCM appends a 16-byte tag: a shorter ciphertext cannot be one.
 MIN_CIPHERTEXT_BYTES = 16
 METADATA_KEY = "e2e"
-
-
-class E2eRequired(MessagingError):
-    """Plain content (or a plain upload) for an encrypted conversation."""
-
-    code = "e2e_required"
-    http_status = 400
-
-
-class E2eNotAllowed(MessagingError):
-    """An ``e2e`` object (or an encrypted upload) for a plain conversation."""
-
-    code = "e2e_not_allowed"
-    http_status = 400
-
-
-class E2eKeyStale(MessagingError):
-    """Not under the conversation's current key, or a new key is due: the
-    client fetches the key state (and makes the next key if a rotation is
-    required), then encrypts again."""
-
-    code = "e2e_key_stale"
-    http_status = 409
-
-    def __init__(self, *, key_version: int, rotation_required: bool):
-        if rotation_required:
-            message = _("This conversation needs a new key before anyone writes.")
-        else:
-            message = _("This conversation has a newer key; encrypt again with it.")
-        super().__init__(message)
-        self.key_version = key_version
-        self.rotation_required = rotation_required
-
-    def fields(self) -> dict:
-        return {"key_version": self.key_version, "rotation_required": self.rotation_required}
 
 
 def refusal_in_encrypted() -> InvalidInput:

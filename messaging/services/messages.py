@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, events, mentions, policy
+from messaging.e2e import errors as e2e_errors
 from messaging.e2e import messages as e2e_messages
 from messaging.errors import (
     AccessDenied,
@@ -476,7 +477,7 @@ def _edit_encrypted(editor: User, message: Message, e2e: dict | None) -> Message
     conversation locked: the new ``e2e`` object replaces the old one. No
     text to filter, index, mention from or audit."""
     if not e2e_messages.is_encrypted(message):
-        raise e2e_messages.E2eNotAllowed(_("This message is not end-to-end encrypted."))
+        raise e2e_errors.E2eNotAllowed(_("This message is not end-to-end encrypted."))
     if e2e is None:
         raise e2e_messages.e2e_required()
     e2e_messages.check_key_state(sender=editor, conversation_id=message.conversation_id, e2e=e2e)

@@ -29,6 +29,7 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from config import broker
 from messaging import audit, policy
+from messaging.e2e import errors as e2e_errors
 from messaging.e2e import messages as e2e_messages
 from messaging.errors import FileRefused, FileTooLarge, NotFound, UploadQuotaExceeded
 from messaging.files import images, names, sniffing, storage, tasks
@@ -164,11 +165,11 @@ def _check_encryption(conversation: Conversation, encrypted: bool) -> None:
     (``e2e_required``), a plain one none (``e2e_not_allowed``)."""
     if e2e_messages.is_encrypted_conversation(conversation.pk):
         if not encrypted:
-            raise e2e_messages.E2eRequired(
+            raise e2e_errors.E2eRequired(
                 _("This conversation is end-to-end encrypted; upload the file encrypted.")
             )
     elif encrypted:
-        raise e2e_messages.E2eNotAllowed(_("This conversation is not end-to-end encrypted."))
+        raise e2e_errors.E2eNotAllowed(_("This conversation is not end-to-end encrypted."))
 
 
 def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversation:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, validation
+from messaging.e2e import errors as e2e_errors
 from messaging.e2e import messages as e2e_messages
 from messaging.integrations.meetings import providers, selectors
 from messaging.integrations.models import Meeting
@@ -77,7 +78,7 @@ def start_meeting(*, actor: User, conversation_id: UUID, title: str = "") -> Mee
                     }
                 },
             )
-        except e2e_messages.E2eRequired:
+        except e2e_errors.E2eRequired:
             # Its announcement and link would be in the clear (docs/e2e.md);
             # the claim told who may not post here first.
             raise e2e_messages.refusal_in_encrypted() from None

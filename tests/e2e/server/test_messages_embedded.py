@@ -8,7 +8,7 @@ CHECK = """
 import base64, os, uuid
 from accounts.models import User
 from messaging import services
-from messaging.e2e.messages import E2eKeyStale
+from messaging.e2e.errors import E2eKeyStale
 from messaging.e2e.models import Device, EncryptedConversation
 from messaging.errors import InvalidInput
 maria = User.objects.get(email="maria@parley.test")

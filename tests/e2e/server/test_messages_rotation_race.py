@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 
 from messaging import services
-from messaging.e2e.messages import E2eKeyStale
+from messaging.e2e.errors import E2eKeyStale
 from messaging.e2e.models import EncryptedConversation
 from messaging.models import Message
 
