@@ -166,6 +166,13 @@ if env.str("DATABASE_URL", default=""):
         "keepalives_count": 3,
         "tcp_user_timeout": max(1, DATABASE_CONNECT_TIMEOUT) * 1000,
     }
+    # Django turns psycopg's prepared statements off for every connection.
+    # Only ``config.prepared``'s server-binding cursor (a send's statement)
+    # asks for them; Django's own cursors bind on the client and never
+    # prepare. Off for a pooler that cannot keep them (PgBouncer in
+    # transaction mode before 1.21, or without max_prepared_statements).
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        _db_options["prepare_threshold"] = 5  # psycopg's own default
     if DATABASE_STATEMENT_TIMEOUT_MS:
         _db_options["options"] = (
             _db_options.get("options", "")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, timedelta
 from uuid import UUID
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +28,7 @@ from messaging.models import AuditAction, Conversation, Message, MessageType
 from messaging.moderation import filtering
 from messaging.moderation import selectors as moderation_selectors
 from messaging.search.services import indexing
-from messaging.services import claims
+from messaging.services import claims, store
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from messaging.threads import markdown
@@ -272,7 +272,12 @@ def _send(
         with (
             filtering.blocks_recorded(),
             write_transaction(
-                actor=sender, attempted=AuditAction.MESSAGE_SEND, conversation_id=conversation_id
+                actor=sender,
+                attempted=AuditAction.MESSAGE_SEND,
+                conversation_id=conversation_id,
+                atomic=not _one_statement_send(
+                    uploads=uploads, e2e=e2e, target=target, verdict=verdict, message=message
+                ),
             ),
         ):
             if uploads:
@@ -341,6 +346,33 @@ def _send(
             ) from None
         return SendResult(original, created=False)
     return SendResult(message, created=True)
+
+
+def _one_statement_send(
+    *,
+    uploads: Sequence,
+    e2e: dict | None,
+    target: replies.ReplyTarget,
+    verdict: filtering.Verdict | None,
+    message: Message,
+) -> bool:
+    """Whether the send writes nothing but ``store_message``'s one statement,
+    which is atomic on its own: then it needs no transaction around it, and
+    saves PostgreSQL's BEGIN and COMMIT (two round trips of three). That is
+    a plain message with no files, quote or thread, no filter hit, no link
+    card to make, and no outer transaction (inside one, the send's own
+    savepoint keeps a resend's conflict from breaking it). On SQLite the
+    store is several statements, and a resend would leave its seq taken.
+    What would be done "after commit" runs once the statement committed."""
+    return (
+        store.in_one_statement()
+        and not connection.in_atomic_block
+        and not uploads
+        and e2e is None
+        and not target.asked
+        and (verdict is None or not verdict.hits)
+        and not link_previews.makes_card(message)
+    )
 
 
 def _filter_send(

@@ -29,6 +29,7 @@ from django.db import connection
 from django.db.models import F, Field, Model, QuerySet
 from django.db.models.sql import UpdateQuery
 
+from config.prepared import prepared_cursor
 from messaging import audit, events
 from messaging.models import AuditLog, Conversation, ConversationParticipant, Message
 from messaging.search.services import indexing
@@ -73,7 +74,7 @@ def store_message(
             claim, message.conversation_id, message.sent_at, main_stream=message.in_main_stream
         )
     claim_sql, claim_params = claim.sql, claim.params
-    if _in_one_statement():
+    if in_one_statement():
         stored = _store_in_one_statement(
             message, claim_sql, claim_params, audit_action, searchable=searchable
         )
@@ -90,8 +91,9 @@ def store_message(
     return stored
 
 
-def _in_one_statement() -> bool:
-    """PostgreSQL has data-modifying CTEs; SQLite has not."""
+def in_one_statement() -> bool:
+    """Whether ``store_message`` writes with one statement, atomic on its
+    own: PostgreSQL has data-modifying CTEs; SQLite has not."""
     return connection.vendor == "postgresql"
 
 
@@ -227,7 +229,7 @@ def _store_in_one_statement(
     sql = template.replace("{claim}", claim_sql, 1)
     if searchable:
         params += indexing.insert_from_params(message)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

@@ -1,7 +1,7 @@
 """The transaction of one service call, and the conversation lock."""
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from uuid import UUID
 
 from django.db import transaction
@@ -15,13 +15,17 @@ from messaging.models import Conversation
 
 @contextmanager
 def write_transaction(
-    *, actor: User, attempted: str, conversation_id: UUID | None = None
+    *, actor: User, attempted: str, conversation_id: UUID | None = None, atomic: bool = True
 ) -> Iterator[None]:
     """The transaction of one service call. An AccessDenied raised inside
-    rolls it back, then is recorded in the audit log, outside the rollback."""
+    rolls it back, then is recorded in the audit log, outside the rollback.
+
+    ``atomic=False`` is for a call that writes with one statement, atomic
+    on its own, and nothing else: it runs in autocommit, and callbacks
+    registered with ``on_commit`` run as soon as they are registered."""
     with (
         audit.denials_recorded(actor=actor, attempted=attempted, conversation_id=conversation_id),
-        transaction.atomic(),
+        transaction.atomic() if atomic else nullcontext(),
     ):
         yield
 

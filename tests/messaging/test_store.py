@@ -35,7 +35,7 @@ def test_postgresql_and_the_embedded_default_store_the_same_rows(tmp_path):
 
 def test_both_paths_store_the_same_rows_on_postgresql(monkeypatch):
     one_statement = store_scenario.run("one")
-    monkeypatch.setattr(store, "_in_one_statement", lambda: False)
+    monkeypatch.setattr(store, "in_one_statement", lambda: False)
     in_steps = store_scenario.run("steps")
     assert one_statement == in_steps
 

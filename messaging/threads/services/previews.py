@@ -76,14 +76,29 @@ def first_link(message: Message) -> str | None:
     return html.unescape(found.group(1))
 
 
+def _card_url(message: Message) -> str | None:
+    """The address a card is made for, when previews are on and the
+    message links somewhere."""
+    if not limits.link_previews_enabled():
+        return None
+    url = first_link(message)
+    if url is None or len(url) > MAX_URL_CHARS:
+        return None
+    return url
+
+
+def makes_card(message: Message) -> bool:
+    """Whether ``queue_on_send`` would give ``message`` a card (a row
+    written in the send's transaction)."""
+    return _card_url(message) is not None
+
+
 def queue_on_send(message: Message) -> None:
     """Give a message just sent its pending card and queue the fetch after
     commit, when previews are on and the message links somewhere. Called
     inside the send's transaction."""
-    if not limits.link_previews_enabled():
-        return
-    url = first_link(message)
-    if url is None or len(url) > MAX_URL_CHARS:
+    url = _card_url(message)
+    if url is None:
         return
     LinkPreview.objects.create(message=message, url=url)
     if settings.PARLEY_LIVE_TASKS_IN_PROCESS:
