@@ -16,11 +16,11 @@ hint, never the record.
 import asyncio
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import datetime
 from uuid import UUID
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -32,6 +32,7 @@ from messaging.e2e import messages as e2e_messages
 from messaging.e2e.payloads import e2e_of
 from messaging.files.payloads import attachment_payload
 from messaging.models import ConversationType, MessageType
+from messaging.realtime.handover import handover_for
 from messaging.support import timers
 from messaging.support.models import SupportRequest
 from messaging.threads import payloads as thread_payloads
@@ -301,37 +302,43 @@ async def receive(channel: str) -> dict:
     return await get_channel_layer().receive(channel)
 
 
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop this sync thread works for (a consumer's or
+    an ASGI view's ``sync_to_async`` thread), or None outside a server."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
 def publish_on_commit(group: str, frame: dict, **routing) -> None:
-    """Publish once the current transaction commits; never if it rolls back."""
-    transaction.on_commit(lambda: publish(group, frame, **routing))
+    """Publish once the current transaction commits; never if it rolls back.
+    In a server's database thread the publish is handed to the event loop
+    (``publish_from_thread``), not waited for."""
+    loop = server_loop()
+    transaction.on_commit(lambda: publish_from_thread(loop, group, frame, **routing))
+
+
+def _group_send(group: str, message: dict) -> Awaitable[None]:
+    return get_channel_layer().group_send(group, message)
 
 
 def publish_from_thread(
     loop: asyncio.AbstractEventLoop | None, group: str, frame: dict, **routing
 ) -> None:
-    """``publish`` from a plain thread of a server's process, on ``loop``
-    (the server's running event loop, which owns the in-memory channel
-    layer's queues: touching them from another loop or thread is unsafe).
-    Scheduled, not waited for. Without a loop, ``publish``."""
+    """``publish`` from a thread of a server's process, on ``loop`` (the
+    server's running event loop, which owns the in-memory channel layer's
+    queues: touching them from another loop or thread is unsafe). Handed
+    over in order and not waited for (``messaging.realtime.handover``).
+    Without a loop, ``publish``."""
     if loop is None or loop.is_closed():
         publish(group, frame, **routing)
         return
     try:
         message = _layer_message(group, frame, to_json(frame), routing)
-        future = asyncio.run_coroutine_threadsafe(
-            get_channel_layer().group_send(group, message), loop
-        )
+        handover_for(loop, _group_send).hand(group, message)
     except Exception:
         logger.exception("Could not publish %s to %s", frame["type"], group)
-        return
-
-    def done(sent) -> None:
-        if not sent.cancelled() and sent.exception() is not None:
-            logger.error(
-                "Could not publish %s to %s", frame["type"], group, exc_info=sent.exception()
-            )
-
-    future.add_done_callback(done)
 
 
 def publish_each(frames: Iterable[tuple[str, dict]]) -> None:

@@ -666,9 +666,9 @@ def test_a_fetch_beside_the_send_publishes_on_the_server_loop(
     _RecordingLayer.sends = []
     # A sync thread of the server (a consumer's database call) sees its loop;
     # a plain thread sees none.
-    seen = asyncio.run_coroutine_threadsafe(sync_to_async(previews.server_loop)(), server_loop)
+    seen = asyncio.run_coroutine_threadsafe(sync_to_async(events.server_loop)(), server_loop)
     assert seen.result(10) is server_loop
-    assert previews.server_loop() is None
+    assert events.server_loop() is None
 
     mentor, _ = assigned
     with django_capture_on_commit_callbacks(execute=False):

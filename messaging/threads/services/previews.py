@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 from uuid import UUID
 
-from asgiref.sync import SyncToAsync
 from django import db
 from django.conf import settings
 from django.db import transaction
@@ -108,22 +107,13 @@ def queue_on_send(message: Message) -> None:
         # server's event loop, the one that owns the in-memory channel
         # layer's queues (captured here, in the send's thread).
         message_id = message.pk
-        transaction.on_commit(lambda: _beside.submit(_fetch_here, message_id, server_loop()))
+        transaction.on_commit(lambda: _beside.submit(_fetch_here, message_id, events.server_loop()))
     else:
         events.enqueue_on_commit(tasks.fetch_link_preview, str(message.pk))
 
 
 # Two fetches at a time in a process that runs them itself.
 _beside = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="preview")
-
-
-def server_loop() -> asyncio.AbstractEventLoop | None:
-    """The running event loop this sync thread works for (a consumer's or
-    an ASGI view's ``sync_to_async`` thread), or None outside a server."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is None or loop.is_closed() or not loop.is_running():
-        return None
-    return loop
 
 
 def _fetch_here(message_id: UUID, loop: asyncio.AbstractEventLoop | None) -> None:
