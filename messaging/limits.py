@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.translation import gettext as _
 
+from messaging import shared_versions
+
 logger = logging.getLogger(__name__)
 
 
@@ -136,11 +138,7 @@ def _read_role_rows() -> dict[str, dict[str, float | int | None]]:
 
 def _role_limits_version() -> str:
     """The current version of the rows (made if the cache has none)."""
-    version = cache.get(ROLE_LIMITS_VERSION_KEY)
-    if version is None:
-        cache.add(ROLE_LIMITS_VERSION_KEY, uuid.uuid4().hex, None)
-        version = cache.get(ROLE_LIMITS_VERSION_KEY)
-    return str(version)
+    return shared_versions.current(ROLE_LIMITS_VERSION_KEY)
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.locale import accepted_language, speaking_to
-from messaging import events, limits, selectors, services, validation
+from messaging import events, limits, selectors, services, shared_versions, validation
 from messaging.e2e import messages as e2e_messages
 from messaging.errors import InvalidInput, MessagingError, ServiceUnavailable
 from messaging.models import PresenceStatus, ReceiptStatus
+from messaging.moderation.filtering import rules as filter_rules
 from messaging.realtime import clock, health, maintenance, ratelimit
 from messaging.realtime import presence as presence_store
 from messaging.realtime.bucket import SocketBucket
@@ -50,6 +51,9 @@ CLOSE_TRY_AGAIN_LATER = 4503
 # PARLEY_SOCKET_SEND_BUFFER_BYTES of them queued): reconnect and resume.
 CLOSE_TOO_FAR_BEHIND = 4008
 MAX_REF_CHARS = 64
+# What a send asks the shared cache besides its bucket: whether this
+# process's role limits and filter rules are current. Read in one trip.
+SEND_VERSIONS = (limits.ROLE_LIMITS_VERSION_KEY, filter_rules.VERSION_KEY)
 
 
 def _socket_limits(role: str) -> tuple[int, limits.SendAllowance]:
@@ -406,6 +410,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         )
 
     def _send_message(self, frame) -> services.SendResult:
+        with shared_versions.read_together(*SEND_VERSIONS):
+            return self._send_message_now(frame)
+
+    def _send_message_now(self, frame) -> services.SendResult:
         ratelimit.take_sync(self.user.pk, role=self.user.role)
         attachment_ids = validation.clean_attachment_ids(frame.get("attachments"))
         e2e = None

@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from messaging import shared_versions
 from messaging.models import FilterKind, FilterRule
 from messaging.moderation.filtering import normalize
 
@@ -174,11 +175,7 @@ def _shared_version() -> str | None:
     """The rules' version in the shared cache (set now if missing), or None
     when the cache does not answer."""
     try:
-        version = cache.get(VERSION_KEY)
-        if version is None:
-            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-            version = cache.get(VERSION_KEY)
-        return version
+        return shared_versions.current(VERSION_KEY)
     except Exception:
         logger.warning("The cache did not answer; filter rules are re-read on a timer")
         return None
