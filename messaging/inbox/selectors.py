@@ -88,18 +88,12 @@ def inbox(
     (``statements``): the same rows, the reference the tests compare with."""
     if kind and kind not in ConversationType.values:
         raise InvalidInput(_("Unknown conversation type %(type)s.") % {"type": repr(kind)})
-    values = {
-        "user_id": user.pk,
-        "now": timezone.now(),
-        "kind": kind or None,
-        "archived": archived,
-        "compiled": compiled,
-    }
+    asked = statements.Asked(user.pk, timezone.now(), kind or None, archived, compiled)
     width = len(statements.CONVERSATION_FIELDS)
     database = connection.alias  # read once: the connection is a per-context proxy
     rows = []
     members_of: dict[UUID, list[InboxMember]] = {}
-    for values_of_row in statements.rows(statements.membership_rows, **values):
+    for values_of_row in statements.rows(statements.membership_rows, asked):
         conversation = Conversation.from_db(
             database, statements.CONVERSATION_FIELDS, values_of_row[:width]
         )
@@ -121,7 +115,7 @@ def inbox(
             InboxRow(conversation, members, archived_at, unread_count, *_preview(last or {}))
         )
     if rows:
-        _load_members(members_of, statements.rows(statements.member_rows, **values), database)
+        _load_members(members_of, statements.rows(statements.member_rows, asked), database)
         _load_support_requests([row.conversation for row in rows])
     return rows
 

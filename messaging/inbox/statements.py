@@ -155,25 +155,31 @@ def _last_message() -> Subquery:
 Statement = Callable[..., QuerySet[Any, tuple]]
 
 
-def rows(
-    statement: Statement,
-    *,
-    user_id: UUID,
-    now: datetime,
-    kind: str | None,
-    archived: bool,
-    compiled: bool = True,
-) -> list[tuple]:
-    """``statement``'s rows for the person at ``now``: on PostgreSQL bound
-    into its SQL compiled once (unless ``compiled`` is False), else the
-    queryset itself. The same tuples either way, converted as Django
-    converts them (the JSON columns parsed)."""
-    if not compiled or connection.vendor != "postgresql":
-        return list(statement(user_id, now, kind, archived=archived))
-    template = _template(statement, archived, kind is not None)
+@dataclass(frozen=True)
+class Asked:
+    """What one inbox call asks for: the person, the moment, the type (None:
+    any) and the view (``archived``); ``compiled`` False runs the querysets
+    as Django compiles them."""
+
+    user_id: UUID
+    now: datetime
+    kind: str | None
+    archived: bool
+    compiled: bool = True
+
+
+def rows(statement: Statement, asked: Asked) -> list[tuple]:
+    """``statement``'s rows for ``asked``: on PostgreSQL bound into its SQL
+    compiled once (unless ``asked.compiled`` is False), else the queryset
+    itself. The same tuples either way, converted as Django converts them
+    (the JSON columns parsed)."""
+    if not asked.compiled or connection.vendor != "postgresql":
+        return list(statement(asked.user_id, asked.now, asked.kind, archived=asked.archived))
+    template = _template(statement, asked.archived, asked.kind is not None)
+    params = template.bind(user_id=asked.user_id, now=asked.now, kind=asked.kind)
     with connection.cursor() as cursor:
         cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(template.sql, template.bind(user_id=user_id, now=now, kind=kind))
+        cursor.execute(template.sql, params)
         found = cursor.fetchall()
     return template.convert(found) if template.converters else found
 

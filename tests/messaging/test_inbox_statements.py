@@ -183,7 +183,7 @@ def test_a_conversation_that_comes_in_between_the_two_statements_is_left_out(
     mentor, student, _ = group_of_three
     rows = statements.rows
 
-    def joining_late(statement, **values):
+    def joining_late(statement, asked):
         if statement is statements.member_rows:
             later = services.create_conversation(
                 creator=mentor,
@@ -192,7 +192,7 @@ def test_a_conversation_that_comes_in_between_the_two_statements_is_left_out(
                 title="Later",
             )
             _send(mentor, later)
-        return rows(statement, **values)
+        return rows(statement, asked)
 
     monkeypatch.setattr(statements, "rows", joining_late)
     [row] = selectors.inbox(student)
