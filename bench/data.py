@@ -239,8 +239,9 @@ def measure(*, iterations: int) -> dict:
     out["hello"] = timed(lambda: selectors.socket_conversations(reader), iterations)
     # The same inbox with the objects the process had made before it
     # (Django's, the app's: about 145,000) frozen out of the garbage
-    # collector, as a server can do once it has started (``gc.freeze()``):
-    # the slow tail above is mostly full collections walking them.
+    # collector, as Parley's server processes do once started
+    # (``gc.freeze()`` in config/asgi.py): the inbox as a server runs it.
+    # The slow tail above is mostly full collections walking them.
     gc.freeze()
     try:
         out["inbox_gc_frozen"] = timed(inbox, iterations)

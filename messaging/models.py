@@ -204,7 +204,7 @@ class Message(models.Model):
                 condition=Q(parent__isnull=False),
             ),
             # The thread-only replies of a conversation by seq: the main
-            # stream's unread count leaves them out (``selectors._unread``)
+            # stream's unread count leaves them out (``messaging.inbox.rules.unread``)
             # with an index-only count of the few above a read cursor.
             models.Index(
                 fields=["conversation", "seq"],

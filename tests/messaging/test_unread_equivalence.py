@@ -16,7 +16,9 @@ reference counted here from the rows, by the definition:
   archived by their admins;
 * the inbox lists the active memberships of unarchived conversations the
   person has not put away, each with that count and its latest main-stream
-  message as the preview.
+  message as the preview; its statements compiled once
+  (``messaging.inbox.statements``) give, field for field, what the
+  querysets give as Django compiles them.
 """
 
 import json
@@ -32,12 +34,14 @@ from django.utils import timezone
 from accounts.models import Role
 from messaging import selectors, services
 from messaging.errors import MessagingError
+from messaging.inbox import selectors as inbox_selectors
 from messaging.models import Conversation, ConversationParticipant, ConversationType, Message
 from messaging.moderation.services import actions as moderation
 from notifications import services as notification_services
 from notifications.models import ConversationMute
 from tests.messaging import inbox_scenario
 from tests.messaging.helpers import json_on_embedded
+from tests.messaging.inbox_rows import inbox_shape
 
 pytestmark = pytest.mark.django_db
 
@@ -115,6 +119,13 @@ def check_person(user) -> None:
         }
         rows = list(selectors.inbox(user, archived=archived))
         assert {r.conversation_id for r in rows} == wanted, (user, archived)
+        # The statements compiled once give what the querysets give, field
+        # for field, and so does the type filter (every conversation here
+        # is a group).
+        by_queryset = inbox_selectors.inbox(user, archived=archived, compiled=False)
+        assert inbox_shape(rows) == inbox_shape(by_queryset), (user, archived)
+        groups = selectors.inbox(user, kind=ConversationType.GROUP, archived=archived)
+        assert inbox_shape(groups) == inbox_shape(rows), (user, archived)
         for row in rows:
             assert row.unread_count == expected[row.conversation_id], user
             last = reference_last(row.conversation_id)
