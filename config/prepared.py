@@ -6,9 +6,10 @@ value is quoted into the SQL text, and PostgreSQL parses and plans the
 whole text again for each call. For the send's one statement (a claim,
 four data-modifying CTEs, thirty-odd values) that quoting, parsing and
 planning is most of what the statement costs. ``prepared_cursor`` gives a
-Django cursor over psycopg's server-binding ``Cursor`` that asks for every
-statement to be prepared: the first call on a connection prepares it,
-later ones send only the values. psycopg keeps the connection's prepared
+Django cursor over psycopg's server-binding ``RawCursor`` (PostgreSQL's
+``$1`` placeholders; Django's ``%s`` converted once per text, ``numbered``)
+that asks for every statement to be prepared: the first call on a
+connection prepares it, later ones send only the values. psycopg keeps the connection's prepared
 statements (``prepared_max``) and knows when one was lost.
 
 It goes through Django's cursor wrapper, so the statement deadline
@@ -16,16 +17,38 @@ It goes through Django's cursor wrapper, so the statement deadline
 as any other statement. Only PostgreSQL has it; callers check the vendor.
 """
 
+import functools
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from django.db import connection
-from django.db.backends.postgresql.base import ServerBindingCursor
+
+_PLACEHOLDER = re.compile(r"%([%s])")
 
 
-class _PreparingCursor(ServerBindingCursor):
+@functools.lru_cache(maxsize=64)
+def numbered(query: str) -> str:
+    """Django's SQL with PostgreSQL's own placeholders: each ``%s`` in turn
+    ``$1``, ``$2`` …, and ``%%`` a ``%``. psycopg converts a query's
+    placeholders on every call and caches the result only for texts under
+    4 KiB; the send's statement is longer, so it is converted here once."""
+    count = 0
+
+    def placeholder(found: re.Match) -> str:
+        nonlocal count
+        if found.group(1) == "%":
+            return "%"
+        count += 1
+        return f"${count}"
+
+    return _PLACEHOLDER.sub(placeholder, query)
+
+
+class _PreparingCursor(psycopg.RawCursor):
     def execute(self, query, params=None, *, prepare=None, binary=None):  # type: ignore[override]
-        return super().execute(query, params, prepare=True, binary=binary)
+        return super().execute(numbered(query), params, prepare=True, binary=binary)
 
 
 @contextmanager

@@ -161,3 +161,12 @@ def test_the_send_statement_is_prepared_by_the_server(group, published):
         (prepared,) = cursor.fetchone()
     assert prepared == 1
     assert store.in_one_statement()
+
+
+def test_placeholders_are_numbered_once_per_text():
+    from config.prepared import numbered
+
+    assert numbered("SELECT %s, '100%%', %s FROM t WHERE a = %s") == (
+        "SELECT $1, '100%', $2 FROM t WHERE a = $3"
+    )
+    assert numbered("SELECT 1") == "SELECT 1"
