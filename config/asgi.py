@@ -9,6 +9,7 @@ is told to try again later).
 
 import gc
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
@@ -35,3 +36,11 @@ application = ProtocolTypeRouter(
 # a full collection no longer walks it: the tail of every request and every
 # socket's event gets shorter (docs/benchmarks.md, the read path).
 gc.freeze()
+
+# A send's database thread needs the GIL again after each round trip (its
+# rate check, the cache, the statement); the event loop, busy writing
+# frames, gives it up only every switch interval (5 ms by default), so each
+# trip could wait that long behind it. At 1 ms the 20 x 10 bench's p99 at
+# 2,000 deliveries/s went from 28-31 to 9-19 ms, CPU unchanged
+# (docs/benchmarks.md, "6 December").
+sys.setswitchinterval(0.001)
