@@ -455,6 +455,12 @@ def table(results: dict) -> str:
                 f"  inbox with unread counts, {inbox['conversations']} conversations:"
                 f"  p50 {inbox['p50_ms']:.1f} ms  p99 {inbox['p99_ms']:.1f} ms"
             )
+            frozen = data.get("inbox_gc_frozen")
+            if frozen:
+                lines.append(
+                    "  the same as a server runs it (objects loaded at start frozen):"
+                    f"  p50 {frozen['p50_ms']:.1f} ms  p99 {frozen['p99_ms']:.1f} ms"
+                )
             lines.append(
                 f"  unread total:  p50 {data['unread_total']['p50_ms']:.1f} ms  "
                 f"p99 {data['unread_total']['p99_ms']:.1f} ms"
@@ -581,10 +587,15 @@ def goals(results: dict) -> list[str]:
             f"{_verdict(r <= 1.5)}"
         )
     inbox = data.get("inbox") or {}
-    if inbox.get("p99_ms") is not None:
+    # Judged as a server runs it: its processes freeze what they loaded at
+    # start (config/asgi.py), which the bench's process does for this figure.
+    frozen = data.get("inbox_gc_frozen") or {}
+    p99 = frozen.get("p99_ms", inbox.get("p99_ms"))
+    if p99 is not None:
+        how = " (as a server runs it)" if frozen else ""
         out.append(
-            f"  inbox p99 ≤ 25 ms at {inbox.get('conversations')} conversations: "
-            f"{inbox['p99_ms']:.1f} ms {_verdict(inbox['p99_ms'] <= 25)}"
+            f"  inbox p99 ≤ 25 ms at {inbox.get('conversations')} conversations{how}: "
+            f"{p99:.1f} ms {_verdict(p99 <= 25)}"
         )
     return out
 

@@ -610,3 +610,26 @@ def test_migrated_template_name_follows_the_migrations(tmp_path):
     changed = migrated_template(tmp_path)
     (tmp_path / "app" / "migrations" / "0002_more.py").write_text("operations = []\n")
     assert migrated_template(tmp_path) not in (name, changed)
+
+
+def test_the_inbox_goal_is_judged_as_a_server_runs_it():
+    """Servers freeze what they loaded at start (config/asgi.py): the goal
+    reads that figure, named as such, and the process's own without it."""
+    from bench import report
+
+    inbox = {"conversations": 200, "p50_ms": 12.0, "p99_ms": 93.8}
+    frozen = {"p50_ms": 10.8, "p99_ms": 14.6}
+    both = report.goals(
+        {
+            "stacks": {},
+            "settings": {"fixed_rates": []},
+            "data": {"inbox": inbox, "inbox_gc_frozen": frozen},
+        }
+    )
+    assert [g for g in both if "inbox" in g] == [
+        "  inbox p99 ≤ 25 ms at 200 conversations (as a server runs it): 14.6 ms MET"
+    ]
+    alone = report.goals({"stacks": {}, "settings": {"fixed_rates": []}, "data": {"inbox": inbox}})
+    assert [g for g in alone if "inbox" in g] == [
+        "  inbox p99 ≤ 25 ms at 200 conversations: 93.8 ms NOT MET"
+    ]
