@@ -1,5 +1,7 @@
 """Cost of one ``services.send_message`` in isolation: SQL statements, wall
-and CPU milliseconds per send, publishing switched off.
+and CPU milliseconds per send, and the CPU of the PostgreSQL backend that
+served them, publishing switched off. ``--rate-check`` spends the sender's
+send token first, as the socket does.
 
 Runs against the ``parley_bench`` database a ``python -m bench --only parley``
 run leaves behind, from any checkout (run it with that checkout as the
@@ -20,6 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sends", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--rate-check", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
@@ -31,14 +34,28 @@ def main() -> None:
     from accounts.models import User
     from messaging import events, services
     from messaging.models import Conversation
+    from messaging.realtime import ratelimit
 
     events.publish = lambda *a, **k: None  # the database path only
     conversation = Conversation.objects.order_by("id").first()
     members = [User.objects.get(pk=p.user_id) for p in conversation.participants.all()]
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+
+    def backend_cpu() -> float:
+        """The backend's CPU seconds so far (PostgreSQL on this machine)."""
+        with open(f"/proc/{backend}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def run(n):
-        wall, cpu = time.perf_counter(), time.process_time()
+        wall, cpu, pg = time.perf_counter(), time.process_time(), backend_cpu()
         for i in range(n):
+            if args.rate_check:
+                sender = members[i % len(members)]
+                ratelimit.take_sync(sender.pk, role=sender.role)
             services.send_message(
                 sender=members[i % len(members)],
                 conversation_id=conversation.pk,
@@ -48,6 +65,7 @@ def main() -> None:
         return {
             "wall_ms": round((time.perf_counter() - wall) / n * 1000, 2),
             "cpu_ms": round((time.process_time() - cpu) / n * 1000, 2),
+            "postgresql_cpu_ms": round((backend_cpu() - pg) / n * 1000, 2),
         }
 
     run(10)
