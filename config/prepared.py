@@ -21,6 +21,7 @@ import functools
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 import psycopg
 from django.db import connection
@@ -47,7 +48,7 @@ def numbered(query: str) -> str:
 
 
 class _PreparingCursor(psycopg.RawCursor):
-    def execute(self, query, params=None, *, prepare=None, binary=None):  # type: ignore[override]
+    def execute(self, query, params=None, *, prepare=None, binary=None):
         return super().execute(numbered(query), params, prepare=True, binary=binary)
 
 
@@ -56,7 +57,8 @@ def prepared_cursor() -> Iterator:
     """A cursor of the default connection whose statements are prepared."""
     connection.validate_thread_sharing()
     connection.ensure_connection()
-    raw = _PreparingCursor(connection.connection)
+    # Django's wrappers take any DB-API cursor (their stubs say CursorWrapper).
+    raw = cast(Any, _PreparingCursor(connection.connection))
     logged = connection.queries_logged
     wrapped = connection.make_debug_cursor(raw) if logged else connection.make_cursor(raw)
     with wrapped as cursor:

@@ -13,10 +13,8 @@ to text as it compiles, so stand-ins cannot be told from constants, and
 the querysets are run as they are.
 
 Binding by value is safe only if every parameter is either a stand-in or a
-constant: ``_template`` compiles each statement twice with two different
-sets of stand-ins and refuses (``ValueError``) if anything but the
-stand-ins' places differ, or if a stand-in is missing (as
-``messaging.services.claims`` does for the send).
+constant: ``messaging.compiled.template`` proves it, as for the send's
+claim (``messaging.services.claims``).
 tests/messaging/test_inbox_statements.py runs the compiled statements and
 the querysets side by side.
 
@@ -29,7 +27,7 @@ Django's (UTC), so both give the same aware datetimes.
 
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +39,7 @@ from django.db.models.functions import JSONObject
 from psycopg.types.datetime import TimestamptzLoader
 
 from accounts.models import User
+from messaging import compiled
 from messaging.inbox.rules import main_stream, muted_by, put_away, unread
 from messaging.models import Conversation, ConversationParticipant, Message
 
@@ -176,57 +175,34 @@ def rows(statement: Statement, asked: Asked) -> list[tuple]:
     if not asked.compiled or connection.vendor != "postgresql":
         return list(statement(asked.user_id, asked.now, asked.kind, archived=asked.archived))
     template = _template(statement, asked.archived, asked.kind is not None)
-    params = template.bind(user_id=asked.user_id, now=asked.now, kind=asked.kind)
+    params = template.bound.bind(user_id=asked.user_id, now=asked.now, kind=asked.kind)
     with connection.cursor() as cursor:
         cursor.cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
-        cursor.execute(template.sql, params)
+        cursor.execute(template.bound.sql, params)
         found = cursor.fetchall()
     return template.convert(found) if template.converters else found
 
 
-@dataclass(frozen=True)
-class _StandIns:
-    user_id: UUID
-    now: datetime
-    kind: str
-
-    def compile(self, statement: Statement, archived: bool, by_kind: bool):
-        queryset = statement(
-            self.user_id, self.now, self.kind if by_kind else None, archived=archived
-        )
-        compiler = queryset.query.get_compiler(connection=connection)
-        sql, params = compiler.as_sql()
-        if compiler.has_extra_select:
-            raise ValueError("An inbox statement selects columns beyond its values_list.")
-        columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
-        return sql, params, compiler.get_converters(columns)
-
-    def slot(self, value: object) -> str | None:
-        """Which stand-in ``value`` is, if any."""
-        for name in ("user_id", "now", "kind"):
-            stand_in = getattr(self, name)
-            if type(value) is type(stand_in) and value == stand_in:
-                return name
-        return None
-
-
 # Values no real row, clock or conversation type has: random ids, an
 # instant in 1999, and types that are not one.
-_FIRST = _StandIns(uuid.uuid4(), datetime(1999, 12, 31, 23, 59, 58, 123457, UTC), "kind one")
-_SECOND = _StandIns(uuid.uuid4(), datetime(1999, 1, 2, 3, 4, 5, 678901, UTC), "kind two")
+_FIRST = {
+    "user_id": uuid.uuid4(),
+    "now": datetime(1999, 12, 31, 23, 59, 58, 123457, UTC),
+    "kind": "kind one",
+}
+_SECOND = {
+    "user_id": uuid.uuid4(),
+    "now": datetime(1999, 1, 2, 3, 4, 5, 678901, UTC),
+    "kind": "kind two",
+}
 
 
 @dataclass(frozen=True)
 class _Template:
-    sql: str
-    # For each parameter: the name of the value to bind there, or a constant.
-    slots: tuple[tuple[str | None, object], ...]
+    bound: compiled.Template
     # Django's converters for the columns that have some (position, the
     # functions, the column's expression), as ``SQLCompiler.apply_converters``.
     converters: tuple[tuple[int, tuple[Callable, ...], Any], ...]
-
-    def bind(self, **values: object) -> list:
-        return [values[name] if name else constant for name, constant in self.slots]
 
     def convert(self, found: list[tuple]) -> list[tuple]:
         converted = []
@@ -243,26 +219,30 @@ class _Template:
 
 @functools.cache
 def _template(statement: Statement, archived: bool, by_kind: bool) -> _Template:
-    sql, params, converters = _FIRST.compile(statement, archived, by_kind)
-    other_sql, other_params, _ = _SECOND.compile(statement, archived, by_kind)
-    name = statement.__name__
-    if sql != other_sql or len(params) != len(other_params):
-        raise ValueError(f"The inbox's {name} compile to different SQL for different values.")
-    slots: list[tuple[str | None, object]] = []
-    for one, other in zip(params, other_params, strict=True):
-        slot = _FIRST.slot(one)
-        if slot is None and one != other:
-            raise ValueError(f"A parameter of the inbox's {name} is not constant: {one!r}")
-        if slot is not None and _SECOND.slot(other) != slot:
-            raise ValueError(f"The inbox's {name} bind {slot} inconsistently.")
-        slots.append((slot, None if slot else one))
-    wanted = {"user_id", "now"} | ({"kind"} if by_kind else set())
-    missing = wanted - {slot for slot, _ in slots if slot}
-    if missing:
-        raise ValueError(f"The inbox's {name} do not depend on {', '.join(sorted(missing))}.")
+    converters: dict = {}
+
+    def compile_with(stand_ins: Mapping[str, Any]) -> tuple[str, Sequence]:
+        queryset = statement(
+            stand_ins["user_id"], stand_ins["now"], stand_ins.get("kind"), archived=archived
+        )
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        if compiler.has_extra_select:
+            raise ValueError("An inbox statement selects columns beyond its values_list.")
+        columns = [selected[0] for selected in compiler.select[: compiler.col_count]]
+        converters.update(compiler.get_converters(columns))
+        return sql, params
+
+    # The type is a value of the statement only when it filters on one.
+    names = ("user_id", "now", "kind") if by_kind else ("user_id", "now")
+    bound = compiled.template(
+        compile_with,
+        {name: _FIRST[name] for name in names},
+        {name: _SECOND[name] for name in names},
+        what=f"the inbox's {statement.__name__}",
+    )
     return _Template(
-        sql,
-        tuple(slots),
+        bound,
         tuple(
             (position, tuple(functions), expression)
             for position, (functions, expression) in converters.items()

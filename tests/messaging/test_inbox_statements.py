@@ -166,8 +166,8 @@ def _no_kind(user_id, now, kind, *, archived):
     ("statement", "by_kind", "refusal"),
     [
         (_unbound_time, False, "is not constant"),
-        (_unbound_person, False, "do not depend on user_id"),
-        (_no_kind, True, "do not depend on kind"),
+        (_unbound_person, False, "does not depend on user_id"),
+        (_no_kind, True, "does not depend on kind"),
     ],
 )
 def test_a_statement_that_cannot_be_bound_is_refused(statement, by_kind, refusal, fresh_templates):
