@@ -11,21 +11,27 @@ one task per loop sends the queued messages in the order they were handed
 over, so what one thread publishes (a send, then an edit of it) leaves in
 that order, as when each publish was waited for.
 
-The queue is bounded: past ``MAX_PENDING`` messages (the layer cannot keep
-up, or Redis is away and every send waits out its timeout) new ones are
-dropped and logged. Events are hints; clients recover from the database
-(docs/protocol.md, "resume").
+The queue is bounded by the bytes of its frames (``MAX_PENDING_BYTES``):
+past it, a thread that hands over another waits until that one is sent
+(at most ``MAX_WAIT_SECONDS``), as every publish used to. Sends then slow
+to what the layer takes, and nothing is dropped; the process's memory
+stays bounded when the loop or Redis falls behind.
 """
 
 import asyncio
+import concurrent.futures
 import logging
+import threading
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
 
 logger = logging.getLogger(__name__)
 
-MAX_PENDING = 10_000
+MAX_PENDING_BYTES = 8 * 1024 * 1024
+# The layer's own calls are bounded (messaging.realtime.layer); this bounds
+# a thread's wait even if the loop itself is stuck.
+MAX_WAIT_SECONDS = 5.0
 
 GroupSend = Callable[[str, dict], Awaitable[None]]
 
@@ -36,31 +42,59 @@ class Handover:
     def __init__(self, loop: asyncio.AbstractEventLoop, group_send: GroupSend) -> None:
         self._loop = loop
         self._group_send = group_send
-        self._pending: deque[tuple[str, dict]] = deque()
+        self._pending: deque[tuple[str, dict, int, concurrent.futures.Future | None]] = deque()
         self._task: asyncio.Task | None = None
-        self.dropped = 0
+        self._bytes_lock = threading.Lock()
+        self.pending_bytes = 0
+        self.waited = 0
 
     def hand(self, group: str, message: dict) -> None:
-        """Queue ``message`` for ``group`` from any thread; never waits."""
-        self._loop.call_soon_threadsafe(self._put, group, message)
-
-    def _put(self, group: str, message: dict) -> None:
-        if len(self._pending) >= MAX_PENDING:
-            self.dropped += 1
-            logger.warning("Publishing is %d events behind; dropped a %s", MAX_PENDING, group)
+        """Queue ``message`` for ``group``; from a thread, wait for it to be
+        sent only while the queue is over its bound."""
+        size = len(message.get("frame", ""))
+        with self._bytes_lock:
+            self.pending_bytes += size
+            over = self.pending_bytes > MAX_PENDING_BYTES
+        sent: concurrent.futures.Future | None = None
+        if over and not self._on_loop():
+            sent = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(self._put, group, message, size, sent)
+        if sent is None:
             return
-        self._pending.append((group, message))
+        self.waited += 1
+        try:
+            sent.result(timeout=MAX_WAIT_SECONDS)
+        except concurrent.futures.TimeoutError:
+            logger.warning("Publishing is %d bytes behind; went on without waiting", size)
+
+    def _on_loop(self) -> bool:
+        """Whether the caller is the loop's own thread (which must not wait
+        for itself)."""
+        try:
+            return asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            return False
+
+    def _put(
+        self, group: str, message: dict, size: int, sent: concurrent.futures.Future | None
+    ) -> None:
+        self._pending.append((group, message, size, sent))
         if self._task is None:
             self._task = self._loop.create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
             while self._pending:
-                group, message = self._pending.popleft()
+                group, message, size, sent = self._pending.popleft()
                 try:
                     await self._group_send(group, message)
                 except Exception:
                     logger.exception("Could not publish %s to %s", message.get("type"), group)
+                finally:
+                    with self._bytes_lock:
+                        self.pending_bytes -= size
+                    if sent is not None and not sent.done():
+                        sent.set_result(None)
         finally:
             self._task = None
 

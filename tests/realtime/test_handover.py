@@ -1,6 +1,7 @@
 """A server's database threads hand their publishes to the event loop and go
-on: the thread never waits for the loop, what one thread hands over leaves
-in that order, and a queue the layer cannot drain is bounded."""
+on: the thread does not wait for the loop, what one thread hands over
+leaves in that order, and a queue the layer cannot drain holds the threads
+back instead of growing."""
 
 import asyncio
 import threading
@@ -69,32 +70,76 @@ def test_a_failed_publish_does_not_stop_the_ones_after_it():
     assert _run(scenario()) == ["a", "c"]
 
 
-def test_the_queue_is_bounded(monkeypatch):
-    monkeypatch.setattr(handover, "MAX_PENDING", 2)
+def test_past_its_bound_a_thread_waits_for_its_own_publish(monkeypatch):
+    """Back-pressure, not loss: over the bound, the thread that hands over
+    waits until its message is sent, as every publish once did."""
+    monkeypatch.setattr(handover, "MAX_PENDING_BYTES", 10)
 
     async def scenario():
         loop = asyncio.get_running_loop()
         gate = asyncio.Event()
+        entered = asyncio.Event()
         sent: list[str] = []
 
         async def group_send(group, message):
+            entered.set()
             await gate.wait()
-            sent.append(message["n"])
+            sent.append(message["frame"])
 
         box = handover.Handover(loop, group_send)
-        # Handed from the loop's own thread: all four are queued before the
-        # sending task first runs, so two fit and two are dropped.
-        for n in "abcd":
-            box.hand("g", {"n": n})
-        await asyncio.sleep(0.05)
+        finished = threading.Event()
+
+        def in_a_thread():
+            box.hand("g", {"frame": "aaaaaaaa"})  # 8 bytes: within the bound
+            box.hand("g", {"frame": "bbbbbbbb"})  # 16 pending: waits until sent
+            finished.set()
+
+        thread = asyncio.ensure_future(asyncio.to_thread(in_a_thread))
+        await entered.wait()  # the first is being sent, and cannot finish
+        assert not finished.is_set()
         gate.set()
+        await thread
+        return sent, box.waited, box.pending_bytes
+
+    assert _run(scenario()) == (["aaaaaaaa", "bbbbbbbb"], 1, 0)
+
+
+def test_a_waiting_thread_never_hangs(monkeypatch):
+    monkeypatch.setattr(handover, "MAX_PENDING_BYTES", 0)
+    monkeypatch.setattr(handover, "MAX_WAIT_SECONDS", 0.2)
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+
+        async def group_send(group, message):
+            await asyncio.Event().wait()  # the layer never answers
+
+        box = handover.Handover(loop, group_send)
+        await asyncio.to_thread(box.hand, "g", {"frame": "x"})
+        return box.waited
+
+    assert _run(scenario()) == 1
+
+
+def test_the_loop_itself_never_waits_for_itself(monkeypatch):
+    monkeypatch.setattr(handover, "MAX_PENDING_BYTES", 0)
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        sent: list[str] = []
+
+        async def group_send(group, message):
+            sent.append(message["frame"])
+
+        box = handover.Handover(loop, group_send)
+        box.hand("g", {"frame": "from the loop"})  # over the bound, on the loop
         for _ in range(50):
-            if len(sent) >= 2:
+            if sent:
                 break
             await asyncio.sleep(0.01)
-        return sent, box.dropped
+        return sent, box.waited
 
-    assert _run(scenario()) == (["a", "b"], 2)
+    assert _run(scenario()) == (["from the loop"], 0)
 
 
 @pytest.mark.django_db(transaction=True)
