@@ -9,8 +9,9 @@ planning is most of what the statement costs. ``prepared_cursor`` gives a
 Django cursor over psycopg's server-binding ``RawCursor`` (PostgreSQL's
 ``$1`` placeholders; Django's ``%s`` converted once per text, ``numbered``)
 that asks for every statement to be prepared: the first call on a
-connection prepares it, later ones send only the values. psycopg keeps the connection's prepared
-statements (``prepared_max``) and knows when one was lost.
+connection prepares it, later ones send only the values. psycopg keeps the
+connection's prepared statements (``prepared_max``) and knows when one was
+lost.
 
 It goes through Django's cursor wrapper, so the statement deadline
 (``config.database``), query logging and ``CaptureQueriesContext`` see it
