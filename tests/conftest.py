@@ -59,6 +59,19 @@ def _tasks_run_in_process():
 
 
 @pytest.fixture(autouse=True)
+def _redis_health_per_test():
+    """Whether this process reaches Redis is process-wide
+    (``messaging.realtime.health``). A publish that a test's service call
+    handed to the test's event loop can still be on its way, and fail, when
+    that test's loop is busy starting servers or already closing; the next
+    test's sockets must not start degraded because of it."""
+    from messaging.realtime import health
+
+    health.reset()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _filter_rules_read_afresh():
     """Each process keeps the content filter's rules until one is saved or
     deleted; a test's rolled-back rules send no signal, so the next test
