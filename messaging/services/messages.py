@@ -268,6 +268,8 @@ def _send(
         sent_at=timezone.now(),
     )
     replies.apply(message, target)
+    # The link card's address, read once: it decides the transaction too.
+    card_url = link_previews.card_url(message) if e2e is None else None
     try:
         with (
             filtering.blocks_recorded(),
@@ -276,7 +278,7 @@ def _send(
                 attempted=AuditAction.MESSAGE_SEND,
                 conversation_id=conversation_id,
                 atomic=not _one_statement_send(
-                    uploads=uploads, e2e=e2e, target=target, verdict=verdict, message=message
+                    uploads=uploads, e2e=e2e, target=target, verdict=verdict, card_url=card_url
                 ),
             ),
         ):
@@ -321,7 +323,7 @@ def _send(
             replies.record(message=message, target=target, sender=sender)
             fanout_cursor.nudge_on_commit(conversation_id)
             if e2e is None:
-                link_previews.queue_on_send(message)
+                link_previews.queue_on_send(message, card_url)
                 # Bots mentioned or written to directly are told after commit;
                 # no query unless the conversation has a bot.
                 bot_dispatch.queue_on_send(message)
@@ -354,7 +356,7 @@ def _one_statement_send(
     e2e: dict | None,
     target: replies.ReplyTarget,
     verdict: filtering.Verdict | None,
-    message: Message,
+    card_url: str | None,
 ) -> bool:
     """Whether the send writes nothing but ``store_message``'s one statement,
     which is atomic on its own: then it needs no transaction around it, and
@@ -371,7 +373,7 @@ def _one_statement_send(
         and e2e is None
         and not target.asked
         and (verdict is None or not verdict.hits)
-        and not link_previews.makes_card(message)
+        and card_url is None
     )
 
 

@@ -75,9 +75,9 @@ def first_link(message: Message) -> str | None:
     return html.unescape(found.group(1))
 
 
-def _card_url(message: Message) -> str | None:
-    """The address a card is made for, when previews are on and the
-    message links somewhere."""
+def card_url(message: Message) -> str | None:
+    """The address a card is made for when ``message`` is sent (previews
+    on, and the message links somewhere), or None."""
     if not limits.link_previews_enabled():
         return None
     url = first_link(message)
@@ -86,17 +86,10 @@ def _card_url(message: Message) -> str | None:
     return url
 
 
-def makes_card(message: Message) -> bool:
-    """Whether ``queue_on_send`` would give ``message`` a card (a row
-    written in the send's transaction)."""
-    return _card_url(message) is not None
-
-
-def queue_on_send(message: Message) -> None:
-    """Give a message just sent its pending card and queue the fetch after
-    commit, when previews are on and the message links somewhere. Called
-    inside the send's transaction."""
-    url = _card_url(message)
+def queue_on_send(message: Message, url: str | None) -> None:
+    """Give a message just sent its pending card for ``url`` (its
+    ``card_url``, None for no card) and queue the fetch after commit.
+    Called inside the send's transaction."""
     if url is None:
         return
     LinkPreview.objects.create(message=message, url=url)
