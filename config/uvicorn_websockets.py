@@ -21,6 +21,13 @@ headers are emptied too, not only let go of: ``websockets``' parser keeps
 the request in its generator's frame for as long as it reads frames, and
 its headers are most of it (about 3 KB a socket).
 
+It offers the ``parley.write_text`` scope extension
+(``config.asgi_extensions``): a live frame or a reply written straight to the
+transport when nothing is queued before it, as the bytes ``send`` would
+write (an unmasked final text frame; no extension is negotiated), without
+the ASGI message, the coroutine and the frame object ``send`` builds for
+each of a conversation's members.
+
 A text message whose bytes are not UTF-8 is closed with 1007 as uvicorn
 closes it, but logged as one line at INFO, not as an ERROR with a
 traceback: it is the client's fault, and a client could otherwise write
@@ -30,9 +37,47 @@ a traceback into the server's log with every connection it opens.
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+from config.asgi_extensions import WRITE_TEXT
+
+# RFC 6455 5.2: FIN set, opcode 1 (text); the server's frames are unmasked.
+TEXT_FINAL = 0x81
+
+
+def text_frame_header(length: int) -> bytes:
+    """The header of an unmasked final text frame of ``length`` payload bytes."""
+    if length < 126:
+        return bytes((TEXT_FINAL, length))
+    if length < 1 << 16:
+        return bytes((TEXT_FINAL, 126)) + length.to_bytes(2, "big")
+    return bytes((TEXT_FINAL, 127)) + length.to_bytes(8, "big")
 
 
 class ClosingWebSocketsProtocol(WebSocketsSansIOProtocol):
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        self.scope["extensions"][WRITE_TEXT] = self.write_text  # type: ignore[index]
+
+    def write_text(self, text: str) -> bool:
+        """``text`` written now as one text message, or False when ``send``
+        must write it (``config.asgi_extensions``)."""
+        conn = self.conn
+        if (
+            not self.handshake_complete
+            or self.close_sent
+            or self.disconnected
+            or self.initial_response is not None
+            or not self.writable.is_set()  # the transport's buffer is full: wait in line
+            or conn.state is not State.OPEN
+            or conn.extensions
+            or conn.expect_continuation_frame
+        ):
+            return False
+        payload = text.encode()
+        self.transport.write(text_frame_header(len(payload)) + payload)
+        return True
+
     def send_receive_event_to_app(self) -> None:
         if self.curr_msg_data_type != "text" or self.close_sent:
             super().send_receive_event_to_app()

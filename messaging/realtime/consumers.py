@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.locale import accepted_language, speaking_to
+from config.asgi_extensions import WRITE_TEXT
 from messaging import events, limits, selectors, services, shared_versions, validation
 from messaging.e2e import messages as e2e_messages
 from messaging.errors import InvalidInput, MessagingError, ServiceUnavailable
@@ -133,7 +134,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return speaking_to(self.user, default=self.browser_language)
 
     async def connect(self):
-        self.outbox = Outbox(self.base_send)
+        self.outbox = Outbox(self.base_send, self.scope.get("extensions", {}).get(WRITE_TEXT))
         self.user = self.scope.get("user")
         self.browser_language = self._handshake_language()
         self._forget_handshake_headers()

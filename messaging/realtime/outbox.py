@@ -19,6 +19,13 @@ so (``put_live`` returns False) and its owner closes the socket with 4008
 bound), so there this outbox drains at once and the bound is not reached
 (docs/operations.md, "Back-pressure").
 
+Under Parley's uvicorn protocol a frame with nothing queued before it is
+written at once by the server's ``parley.write_text`` extension
+(``config.asgi_extensions``): no writer task, no ASGI message. The extension
+declines (and the frame is queued as above) while the transport asks its
+writer to wait, so a socket that does not read still fills this outbox and
+meets its bound.
+
 Replies are awaited until written (or dropped): a client that stops reading
 holds at most one reply of its own here, since the consumer handles one
 frame at a time; replies do not count towards the live bound.
@@ -32,15 +39,18 @@ from collections.abc import Awaitable, Callable
 logger = logging.getLogger(__name__)
 
 Send = Callable[[dict], Awaitable[None]]
+# ``config.asgi_extensions.WRITE_TEXT``: write a text message now, or say no.
+WriteText = Callable[[str], bool]
 
 
 class Outbox:
     """One socket's frames to write; see the module's docstring."""
 
-    __slots__ = ("_frames", "_held", "_live_bytes", "_send", "_writer", "closed")
+    __slots__ = ("_frames", "_held", "_live_bytes", "_send", "_write_text", "_writer", "closed")
 
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, write_text: WriteText | None = None) -> None:
         self._send = send
+        self._write_text = write_text
         # (text, or the close code; live bytes it counts; waiter or None),
         # created with the first frame: an idle socket holds none.
         self._frames: deque[tuple[str | int, int, asyncio.Future | None]] | None = None
@@ -62,6 +72,8 @@ class Outbox:
         owner should ``abandon`` the socket."""
         if self.closed:
             return True
+        if self._held is None and self._written_now(text):
+            return True
         if self._live_bytes + size > limit:
             return False
         self._live_bytes += size
@@ -70,6 +82,11 @@ class Outbox:
         else:
             self._queue((text, size, None))
         return True
+
+    def _written_now(self, text: str) -> bool:
+        """``text`` written by the server at once, nothing being queued
+        before it (module docstring)."""
+        return self._frames is None and self._write_text is not None and self._write_text(text)
 
     def hold(self) -> None:
         """Hold live frames back (not their bound) until ``release``: the
@@ -88,7 +105,7 @@ class Outbox:
     async def reply(self, text: str) -> None:
         """Write a reply after everything queued before it; return once it
         is written, or dropped with the outbox."""
-        if self.closed:
+        if self.closed or self._written_now(text):
             return
         waiter = asyncio.get_running_loop().create_future()
         self._queue((text, 0, waiter))
