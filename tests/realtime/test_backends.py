@@ -280,3 +280,32 @@ async def test_a_burst_past_the_pool_waits_for_connections_instead_of_failing(mo
     assert changes == [PresenceChange(user, "offline", "online", 1) for user in users]
     assert set((await store.statuses(users)).values()) == {"online"}
     assert redis_backend.async_client(settings.REDIS_URL).connection_pool.max_connections == 5
+
+
+async def test_a_script_is_registered_once_per_client(monkeypatch):
+    """redis-py hashes a script's text and builds its object on every
+    ``register_script``: each client registers a script once, and a new
+    client (another loop's) registers it again."""
+    from messaging.realtime.backends import redis as redis_backend
+
+    registered = []
+    real = redis_backend.redis.Redis.register_script
+    real_async = redis_backend.aioredis.Redis.register_script
+    monkeypatch.setattr(
+        redis_backend.redis.Redis,
+        "register_script",
+        lambda client, source: registered.append("sync") or real(client, source),
+    )
+    monkeypatch.setattr(
+        redis_backend.aioredis.Redis,
+        "register_script",
+        lambda client, source: registered.append("async") or real_async(client, source),
+    )
+    script = redis_backend._Script("return ARGV[1]")
+    url = settings.REDIS_URL
+    assert [script.run_sync(url, [], [n]) for n in range(3)] == ["0", "1", "2"]
+    assert [await script.run(url, [], [n]) for n in range(3)] == ["0", "1", "2"]
+    assert registered == ["sync", "async"]
+    monkeypatch.setattr(redis_backend, "_async_clients", redis_backend.weakref.WeakKeyDictionary())
+    assert await script.run(url, [], ["again"]) == "again"
+    assert registered == ["sync", "async", "async"]

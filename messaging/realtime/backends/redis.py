@@ -9,6 +9,7 @@ import contextlib
 import functools
 import weakref
 from collections.abc import Iterator
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -151,14 +152,23 @@ class _Script:
 
     def __init__(self, source: str):
         self.source = source
+        # Registered once per client, not on every call (redis-py hashes
+        # the text and builds the script's object each time).
+        self._scripts: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+    def _script(self, client: Any) -> Any:
+        script = self._scripts.get(client)
+        if script is None:
+            script = self._scripts[client] = client.register_script(self.source)
+        return script
 
     async def run(self, url: str, keys: list[str], args: list) -> list:
         with _unavailable_on_fault(url):
-            return await async_client(url).register_script(self.source)(keys=keys, args=args)
+            return await self._script(async_client(url))(keys=keys, args=args)
 
     def run_sync(self, url: str, keys: list[str], args: list) -> list:
         with _unavailable_on_fault(url):
-            return sync_client(url).register_script(self.source)(keys=keys, args=args)
+            return self._script(sync_client(url))(keys=keys, args=args)
 
 
 _apply = _Script(APPLY)
