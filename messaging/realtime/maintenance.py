@@ -124,11 +124,12 @@ async def heartbeat() -> None:
                 await presence.announce(change)
     except StoreUnavailable as error:
         health.report_failure("presence heartbeat", error)
-    for user_id in {socket.user_id for socket in list(sockets.values())}:
+    people = {socket.user_id for socket in list(sockets.values())}
+    if people:
         try:
-            await db(touch_last_seen)(user_id=user_id)
+            await db(touch_last_seen)(user_ids=people)
         except ServiceUnavailable:
-            break
+            logger.warning("Could not move last_seen on: the database is unavailable")
 
 
 async def sweep() -> list[PresenceChange]:

@@ -3,23 +3,19 @@
 ``messaging.realtime``, which calls these when a status changes and at
 every heartbeat."""
 
-import logging
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from uuid import UUID
 
-from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import User
 from messaging import limits
 from messaging.models import UserPresence
 
-logger = logging.getLogger(__name__)
-
-
-def _last_seen_gate(user_id: UUID | str) -> str:
-    """A cache key whose presence means last_seen was written recently."""
-    return f"presence-last-seen:{user_id}"
+# People whose last_seen one statement moves on (its parameters stay well
+# under PostgreSQL's 65,535).
+TOUCH_BATCH = 5000
 
 
 def record_presence(*, user_id: UUID | str, status: str) -> datetime | None:
@@ -32,24 +28,23 @@ def record_presence(*, user_id: UUID | str, status: str) -> datetime | None:
     row, _ = UserPresence.objects.update_or_create(
         user_id=user_id, defaults={"status": status, "last_seen": now}
     )
-    try:
-        cache.set(_last_seen_gate(user_id), 1, limits.last_seen_write_interval_seconds())
-    except Exception:
-        # The cache (Redis) only spares writes; without it the next
-        # heartbeat writes last_seen again.
-        logger.debug("Could not set the last_seen gate of %s", user_id, exc_info=True)
     return row.last_seen  # a new row takes its insert time (auto_now_add)
 
 
-def touch_last_seen(*, user_id: UUID | str) -> bool:
-    """Move ``user_id``'s ``last_seen`` to now, at most once per
-    ``LAST_SEEN_WRITE_INTERVAL_SECONDS`` (a status change counts as a write).
-    Returns whether it wrote."""
-    try:
-        fresh = cache.add(_last_seen_gate(user_id), 1, limits.last_seen_write_interval_seconds())
-    except Exception:
-        fresh = True  # the cache is away: write, as at most once per heartbeat
-    if not fresh:
-        return False
-    UserPresence.objects.filter(user_id=user_id).update(last_seen=timezone.now())
-    return True
+def touch_last_seen(*, user_ids: Iterable[UUID | str]) -> int:
+    """Move the ``last_seen`` of each of ``user_ids`` to now, unless it was
+    written within ``LAST_SEEN_WRITE_INTERVAL_SECONDS`` (a status change
+    counts as a write). Returns how many it wrote.
+
+    A process's heartbeat calls it once for the people of all its sockets:
+    one statement, whose condition on ``last_seen`` itself spares the rows
+    written recently (by this process, another, or a status change)."""
+    now = timezone.now()
+    recent = now - timedelta(seconds=limits.last_seen_write_interval_seconds())
+    people = list(dict.fromkeys(str(user_id) for user_id in user_ids))
+    written = 0
+    for start in range(0, len(people), TOUCH_BATCH):
+        written += UserPresence.objects.filter(
+            user_id__in=people[start : start + TOUCH_BATCH], last_seen__lt=recent
+        ).update(last_seen=now)
+    return written

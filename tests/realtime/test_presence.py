@@ -3,16 +3,16 @@ of one frame to many groups, and announcing to contacts only."""
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
-from django.core.cache import cache
 
-from messaging import events
+from messaging import events, limits
 from messaging.models import PresenceStatus, UserPresence
 from messaging.realtime import presence
 from messaging.realtime.backends import PresenceChange
-from messaging.services.presence import _last_seen_gate, record_presence, touch_last_seen
+from messaging.services.presence import record_presence, touch_last_seen
 
 pytestmark = [pytest.mark.services]
 
@@ -41,14 +41,42 @@ def test_record_presence_and_last_seen_writes(student):
     row = UserPresence.objects.get(user=student)
     assert (row.status, row.last_seen) == (PresenceStatus.AWAY, seen)
     # A status change counts as the last_seen write of its interval.
-    assert touch_last_seen(user_id=student.pk) is False
-    cache.delete(_last_seen_gate(student.pk))  # the interval has passed
-    assert touch_last_seen(user_id=student.pk) is True
+    assert touch_last_seen(user_ids=[student.pk]) == 0
+    # The interval has passed.
+    UserPresence.objects.filter(user=student).update(
+        last_seen=seen - timedelta(seconds=limits.last_seen_write_interval_seconds())
+    )
+    assert touch_last_seen(user_ids=[student.pk]) == 1
     assert UserPresence.objects.get(user=student).last_seen > seen
-    assert touch_last_seen(user_id=student.pk) is False
+    assert touch_last_seen(user_ids=[student.pk]) == 0
     # A deleted account is not written.
     assert record_presence(user_id=uuid.uuid4(), status=PresenceStatus.ONLINE) is None
     assert UserPresence.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_heartbeat_moves_everyones_last_seen_on_in_one_statement(
+    make_user, django_assert_num_queries
+):
+    people = [make_user(f"seen{n}@parley.test") for n in range(30)]
+    for person in people:
+        record_presence(user_id=person.pk, status=PresenceStatus.ONLINE)
+    long_ago = timedelta(seconds=limits.last_seen_write_interval_seconds() + 1)
+    stale, fresh = people[:20], people[20:]
+    before = {}
+    for person in stale:
+        row = UserPresence.objects.get(user=person)
+        row.last_seen -= long_ago
+        UserPresence.objects.filter(pk=row.pk).update(last_seen=row.last_seen)
+        before[person.pk] = row.last_seen
+    kept = {p.pk: UserPresence.objects.get(user=p).last_seen for p in fresh}
+    with django_assert_num_queries(1):
+        assert touch_last_seen(user_ids=[p.pk for p in people] + [uuid.uuid4()]) == 20
+    rows = {row.user_id: row.last_seen for row in UserPresence.objects.all()}
+    assert all(rows[p.pk] > before[p.pk] for p in stale)
+    assert all(rows[p.pk] == kept[p.pk] for p in fresh)  # written within the interval
+    with django_assert_num_queries(0):
+        assert touch_last_seen(user_ids=[]) == 0
 
 
 async def test_a_frame_for_many_people_is_one_layer_message(layer):
