@@ -254,6 +254,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         ``degraded``). Queued like a live frame: a socket that does not read
         holds up no one."""
         self.live_delivery_told = live
+        if live:
+            maintenance.told_stopped().discard(self)
+        else:
+            maintenance.told_stopped().add(self)
         frame = {"type": "degraded", "live": live}
         if not live:
             frame["reason"] = reason or "redis_unavailable"

@@ -22,6 +22,7 @@ no process serves a socket.
 import asyncio
 import logging
 import time
+import weakref
 from collections import defaultdict
 
 from messaging import events, limits
@@ -44,6 +45,9 @@ TICK_SECONDS = 1.0
 LIVE_SWEEP_SECONDS = 5.0
 
 _running: "dict[asyncio.AbstractEventLoop, asyncio.Task]" = {}
+_told_stopped: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakSet]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def ensure_running() -> None:
@@ -98,11 +102,26 @@ async def watch_live_delivery() -> None:
             # A restarted Redis has lost every entry: write ours back now.
             await heartbeat()
     live, reason = health.live(), health.reason()
-    for socket in list(presence.local_sockets().values()):
-        consumer = socket.live_consumer()
+    if live:
+        # Only the sockets told it had stopped can have been told otherwise.
+        consumers = [c for c in list(told_stopped()) if not c.released]
+    else:
+        consumers = [s.live_consumer() for s in list(presence.local_sockets().values())]
+    for consumer in consumers:
         # A socket still connecting hears of it right after its hello.
         if consumer is not None and consumer.greeted and consumer.live_delivery_told != live:
             await consumer.tell_live_delivery(live, reason)
+
+
+def told_stopped() -> "weakref.WeakSet":
+    """The running loop's sockets last told that live delivery had stopped
+    (the consumer keeps it): while it works, a tick looks at these alone,
+    not at each of the thousands of sockets every second."""
+    loop = asyncio.get_running_loop()
+    found = _told_stopped.get(loop)
+    if found is None:
+        found = _told_stopped[loop] = weakref.WeakSet()
+    return found
 
 
 async def heartbeat() -> None:
