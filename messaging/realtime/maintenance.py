@@ -130,13 +130,19 @@ async def heartbeat() -> None:
     ``LAST_SEEN_WRITE_INTERVAL_SECONDS``)."""
     store = presence_store()
     sockets = presence.local_sockets()
+    live: list[tuple[str, presence.LocalSocket]] = []
+    dead: list[tuple[str, presence.LocalSocket]] = []
+    for socket_id, socket in list(sockets.items()):
+        (live if socket.alive() else dead).append((socket_id, socket))
     try:
-        for socket_id, socket in list(sockets.items()):
-            if socket.alive():
-                change = await store.put(socket.user_id, socket_id, socket.status)
-            else:
-                sockets.pop(socket_id, None)
-                change = await store.remove(socket.user_id, socket_id)
+        # Every live socket's entry in one go (pipelined by the store).
+        changes = await store.put_many(
+            [(socket.user_id, socket_id, socket.status) for socket_id, socket in live]
+        )
+        for socket_id, socket in dead:
+            sockets.pop(socket_id, None)
+            changes.append(await store.remove(socket.user_id, socket_id))
+        for change in changes:
             if change.changed:
                 # A dead socket's user went offline, or the entry had expired
                 # and been swept (a stalled process, a restarted Redis).

@@ -74,6 +74,34 @@ async def test_status_aggregates_over_sockets(store):
     assert await store.due() == []
 
 
+async def test_a_heartbeats_writes_at_once_report_what_each_write_would(
+    kind, fake_clock, monkeypatch
+):
+    """``put_many`` (the heartbeat's, pipelined on Redis, past one
+    pipeline's worth here) reports for each entry what ``put`` one after
+    another reports, and leaves the same statuses."""
+    from messaging.realtime.backends import redis as redis_backend
+
+    monkeypatch.setattr(redis_backend, "PIPELINE_SCRIPTS", 7)
+    users = [new_user() for _ in range(6)]
+    entries = [
+        (user, f"{user}-{n}", "online" if (i + n) % 3 else "away")
+        for i, user in enumerate(users)
+        for n in range(3)
+    ]
+    one_by_one, at_once = make_store(kind), make_store(kind)
+    # The second store writes under keys of its own (Redis: another prefix).
+    if kind == "redis":
+        at_once = RedisPresenceStore(settings.REDIS_URL, f"{settings.REDIS_KEY_PREFIX}:many")
+    await one_by_one.put(users[0], "older", "away")
+    await at_once.put(users[0], "older", "away")
+    fake_clock.advance(TTL + 1)  # "older" has expired, not yet swept
+    expected = [await one_by_one.put(*entry) for entry in entries]
+    assert await at_once.put_many(entries) == expected
+    assert await at_once.statuses(users) == await one_by_one.statuses(users)
+    assert await at_once.put_many([]) == []
+
+
 async def test_entries_expire_and_are_swept(store, fake_clock):
     user = new_user()
     await store.put(user, "a", "online")

@@ -8,7 +8,7 @@ variant where both the REST API (sync) and the consumer (async) call it.
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 from uuid import UUID
 
@@ -69,6 +69,26 @@ class PresenceStore(ABC):
     async def put(self, user_id: UUID | str, channel: str, status: str) -> PresenceChange:
         """Add or refresh ``channel``'s entry with ``status``."""
         return await self._apply("set", str(user_id), channel, status)
+
+    async def put_many(self, entries: Sequence[tuple[str, str, str]]) -> list[PresenceChange]:
+        """``put`` for each ``(user_id, channel, status)``, in order: a
+        heartbeat refreshes every socket of its process at once. Each entry
+        is still written atomically on its own."""
+        now, ttl = clock.wall(), limits.presence_ttl_seconds()
+        written = await self._write_many([("set", *entry) for entry in entries], now, ttl)
+        return [
+            PresenceChange(user_id, before, after, count)
+            for (user_id, _channel, _status), (before, after, count) in zip(
+                entries, written, strict=True
+            )
+        ]
+
+    async def _write_many(
+        self, operations: list[tuple[str, str, str, str]], now: float, ttl: int
+    ) -> list[tuple[str, str, int]]:
+        """``_write`` of each ``(op, user_id, channel, status)``; a store
+        with round trips overrides it to make fewer."""
+        return [await self._write(*operation, now, ttl) for operation in operations]
 
     async def remove(self, user_id: UUID | str, channel: str) -> PresenceChange:
         """Drop ``channel``'s entry (its socket closed)."""
