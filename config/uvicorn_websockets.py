@@ -57,7 +57,7 @@ def text_frame_header(length: int) -> bytes:
 class ClosingWebSocketsProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
-        self.scope["extensions"][WRITE_TEXT] = self.write_text  # type: ignore[index]
+        self.scope["extensions"][WRITE_TEXT] = self.write_text  # type: ignore[assignment]
 
     def write_text(self, text: str) -> bool:
         """``text`` written now as one text message, or False when ``send``
