@@ -67,6 +67,7 @@ class ClosingWebSocketsProtocol(WebSocketsSansIOProtocol):
             not self.handshake_complete
             or self.close_sent
             or self.disconnected
+            or self.transport.is_closing()
             or self.initial_response is not None
             or not self.writable.is_set()  # the transport's buffer is full: wait in line
             or conn.state is not State.OPEN

@@ -172,9 +172,10 @@ class _Script:
 
 
 _apply = _Script(APPLY)
+_token_bucket = _Script(TOKEN_BUCKET)
+
 # Presence scripts one pipeline carries (a heartbeat's, in chunks).
 PIPELINE_SCRIPTS = 200
-_token_bucket = _Script(TOKEN_BUCKET)
 
 
 class RedisPresenceStore(PresenceStore):
