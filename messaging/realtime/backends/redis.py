@@ -194,12 +194,18 @@ class RedisPresenceStore(PresenceStore):
     async def _write(
         self, op: str, user_id: str, channel: str, status: str, now: float, ttl: int
     ) -> tuple[str, str, int]:
-        before, after, count = await _apply.run(
-            self.url,
-            keys=[self.key(user_id), self.index_key()],
-            args=[op, channel, status, now, ttl, user_id],
+        return _written(
+            await _apply.run(self.url, **self._apply_call(op, user_id, channel, status, now, ttl))
         )
-        return before, after, int(count)
+
+    def _apply_call(
+        self, op: str, user_id: str, channel: str, status: str, now: float, ttl: int
+    ) -> dict[str, list]:
+        """The ``APPLY`` script's keys and arguments for one operation."""
+        return {
+            "keys": [self.key(user_id), self.index_key()],
+            "args": [op, channel, status, now, ttl, user_id],
+        }
 
     async def _write_many(
         self, operations: list[tuple[str, str, str, str]], now: float, ttl: int
@@ -213,16 +219,10 @@ class RedisPresenceStore(PresenceStore):
         for start in range(0, len(operations), PIPELINE_SCRIPTS):
             with _unavailable_on_fault(self.url):
                 async with client.pipeline(transaction=False) as pipe:
-                    for op, user_id, channel, status in operations[
-                        start : start + PIPELINE_SCRIPTS
-                    ]:
-                        await script(
-                            keys=[self.key(user_id), self.index_key()],
-                            args=[op, channel, status, now, ttl, user_id],
-                            client=pipe,
-                        )
+                    for operation in operations[start : start + PIPELINE_SCRIPTS]:
+                        await script(**self._apply_call(*operation, now, ttl), client=pipe)
                     replies = await pipe.execute()
-            written.extend((before, after, int(count)) for before, after, count in replies)
+            written.extend(_written(reply) for reply in replies)
         return written
 
     async def _due(self, now: float) -> list[str]:
@@ -277,6 +277,12 @@ class RedisRateLimiter(RateLimiter):
 
     def _take_sync(self, key: str, rate: float, burst: int, now: float) -> float:
         return _retry_after(_token_bucket.run_sync(self.url, [key], [rate, burst, now]))
+
+
+def _written(reply: list) -> tuple[str, str, int]:
+    """``(before, after, live entries left)`` from an ``APPLY`` reply."""
+    before, after, count = reply
+    return before, after, int(count)
 
 
 def _retry_after(reply: list) -> float:
