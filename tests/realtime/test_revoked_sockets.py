@@ -6,24 +6,14 @@ many sockets there are."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from accounts.models import User
 from messaging.realtime.selectors import revoked_sockets
+from tests.realtime.conftest import session_cookie
 
 pytestmark = pytest.mark.django_db
-
-
-def session_for(user: User) -> str:
-    """A saved session of ``user``, as a login leaves it."""
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.create()
-    return session.session_key
 
 
 @pytest.fixture
@@ -34,23 +24,23 @@ def people(make_user):
 def cases(people):
     """(pair, revoked?) for every way a socket's access can stand or end."""
     standing, expired, deleted, borrowed, password, gone = people
-    expired_key = session_for(expired)
+    expired_key = session_cookie(expired)
     Session.objects.filter(session_key=expired_key).update(
         expire_date=timezone.now() - timedelta(seconds=1)
     )
-    deleted_key = session_for(deleted)
+    deleted_key = session_cookie(deleted)
     Session.objects.filter(session_key=deleted_key).delete()
-    password_key = session_for(password)
+    password_key = session_cookie(password)
     password.set_password("another-" + "y" * 12)
     User.objects.filter(pk=password.pk).update(password=password.password)
-    gone_key = session_for(gone)
+    gone_key = session_cookie(gone)
     User.objects.filter(pk=gone.pk).update(is_active=False)
     return [
-        ((session_for(standing), str(standing.pk)), False),
+        ((session_cookie(standing), str(standing.pk)), False),
         ((None, str(standing.pk)), False),  # no session: the account alone
         ((expired_key, str(expired.pk)), True),
         ((deleted_key, str(deleted.pk)), True),
-        ((session_for(standing), str(borrowed.pk)), True),  # someone else's session
+        ((session_cookie(standing), str(borrowed.pk)), True),  # someone else's session
         ((password_key, str(password.pk)), True),
         ((gone_key, str(gone.pk)), True),
         ((None, str(gone.pk)), True),
@@ -68,7 +58,7 @@ def test_sessions_are_read_in_one_statement_however_many_sockets(
     make_user, django_assert_max_num_queries
 ):
     users = [make_user(f"many{n}@parley.test") for n in range(40)]
-    pairs = [(session_for(user), str(user.pk)) for user in users]
+    pairs = [(session_cookie(user), str(user.pk)) for user in users]
     # Users, bots' tokens, sessions: three statements for forty sockets.
     with django_assert_max_num_queries(3):
         assert revoked_sockets(pairs) == set()
@@ -81,11 +71,8 @@ def test_an_engine_without_a_database_row_loads_each_session(people, settings):
     from django.contrib.sessions.backends.cache import SessionStore as CacheStore
 
     standing, other = people[:2]
-    session = CacheStore()
-    session[SESSION_KEY] = str(standing.pk)
-    session[HASH_SESSION_KEY] = standing.get_session_auth_hash()
-    session.create()
-    key = session.session_key
+    key = session_cookie(standing)
+    assert CacheStore().exists(key)  # a cache session, no table row
     try:
         assert revoked_sockets([(key, str(standing.pk)), (key, str(other.pk))]) == {
             (key, str(other.pk))
