@@ -16,6 +16,14 @@ past it, a thread that hands over another waits until that one is sent
 (at most ``MAX_WAIT_SECONDS``), as every publish used to. Sends then slow
 to what the layer takes, and nothing is dropped; the process's memory
 stays bounded when the loop or Redis falls behind.
+
+A ``message.new`` is not published once live delivery has failed since it
+was handed over (``health.live_since``): every socket is told ``degraded``
+and resumes the outage's messages from PostgreSQL, and docs/protocol.md
+promises they come in that resume's history, not as ``message.new``. Sent
+late instead (the loop got to it after Redis came back), it reached
+sockets that had resumed it already, or, released by the hub's live order
+ahead of a gap, made them read it a second time.
 """
 
 import asyncio
@@ -25,6 +33,9 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
+
+from messaging.realtime import health
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +46,20 @@ MAX_WAIT_SECONDS = 5.0
 
 GroupSend = Callable[[str, dict], Awaitable[None]]
 
+# Layer messages the sockets resume from PostgreSQL after an outage.
+RESUMED_AFTER_OUTAGE = frozenset({"message_new"})
+
+
+class _Publish(NamedTuple):
+    group: str
+    message: dict
+    size: int
+    sent: concurrent.futures.Future | None
+    # A message the sockets resume after an outage (RESUMED_AFTER_OUTAGE),
+    # and health.live_since() when it was handed over.
+    resumed_after_outage: bool
+    live_since: int | None
+
 
 class Handover:
     """The publishes of one event loop, sent in order by one task."""
@@ -42,11 +67,12 @@ class Handover:
     def __init__(self, loop: asyncio.AbstractEventLoop, group_send: GroupSend) -> None:
         self._loop = loop
         self._group_send = group_send
-        self._pending: deque[tuple[str, dict, int, concurrent.futures.Future | None]] = deque()
+        self._pending: deque[_Publish] = deque()
         self._task: asyncio.Task | None = None
         self._bytes_lock = threading.Lock()
         self.pending_bytes = 0
         self.waited = 0
+        self.dropped = 0
 
     def hand(self, group: str, message: dict) -> None:
         """Queue ``message`` for ``group``; from a thread, wait for it to be
@@ -58,7 +84,10 @@ class Handover:
         sent: concurrent.futures.Future | None = None
         if over and not self._on_loop():
             sent = concurrent.futures.Future()
-        self._loop.call_soon_threadsafe(self._put, group, message, size, sent)
+        resumed = message.get("type") in RESUMED_AFTER_OUTAGE
+        self._loop.call_soon_threadsafe(
+            self._put, _Publish(group, message, size, sent, resumed, health.live_since())
+        )
         if sent is None:
             return
         self.waited += 1
@@ -75,28 +104,39 @@ class Handover:
         except RuntimeError:
             return False
 
-    def _put(
-        self, group: str, message: dict, size: int, sent: concurrent.futures.Future | None
-    ) -> None:
-        self._pending.append((group, message, size, sent))
+    def _put(self, publish: _Publish) -> None:
+        self._pending.append(publish)
         if self._task is None:
             self._task = self._loop.create_task(self._drain())
 
     async def _drain(self) -> None:
         try:
             while self._pending:
-                group, message, size, sent = self._pending.popleft()
+                publish = self._pending.popleft()
                 try:
-                    await self._group_send(group, message)
+                    if self._outage_since(publish):
+                        self.dropped += 1
+                    else:
+                        await self._group_send(publish.group, publish.message)
                 except Exception:
-                    logger.exception("Could not publish %s to %s", message.get("type"), group)
+                    logger.exception(
+                        "Could not publish %s to %s", publish.message.get("type"), publish.group
+                    )
                 finally:
                     with self._bytes_lock:
-                        self.pending_bytes -= size
-                    if sent is not None and not sent.done():
-                        sent.set_result(None)
+                        self.pending_bytes -= publish.size
+                    if publish.sent is not None and not publish.sent.done():
+                        publish.sent.set_result(None)
         finally:
             self._task = None
+
+    @staticmethod
+    def _outage_since(publish: _Publish) -> bool:
+        """Whether ``publish`` is a message resumed after an outage, and
+        live delivery was down when it was handed over or failed since."""
+        if not publish.resumed_after_outage:
+            return False
+        return publish.live_since is None or health.live_since() != publish.live_since
 
 
 _handovers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Handover] = (

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer
 
 from messaging import events
-from messaging.realtime import handover
+from messaging.realtime import handover, health
 
 
 def _run(coroutine):
@@ -167,3 +167,60 @@ def test_publish_on_commit_in_a_server_thread_is_handed_over(monkeypatch):
 
     received = _run(scenario())
     assert [m["seq"] for m in received] == [1, 2, 3]
+
+
+def _handed_through_an_outage(outage) -> list[str]:
+    """What leaves the handover of a ``message.new`` (``m``) and an edit
+    (``e``) handed over by a thread, then ``outage()`` before the loop takes
+    them."""
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        sent: list[str] = []
+        gate = threading.Event()  # set once the thread is done
+
+        async def group_send(group, message):
+            sent.append(message["n"])
+
+        box = handover.Handover(loop, group_send)
+
+        def in_a_thread():
+            box.hand("conv.x", {"type": "message_new", "n": "m"})
+            box.hand("conv.x", {"type": "message_edited", "n": "e"})
+            outage()
+            gate.set()
+
+        # The loop is held until the thread is done: nothing is sent before.
+        loop.call_soon(gate.wait, 10)
+        await asyncio.to_thread(in_a_thread)
+        for _ in range(1000):  # until done; the overall bound is _run's
+            if not box._pending and box._task is None:
+                break
+            await asyncio.sleep(0.01)
+        return sent + [f"dropped {box.dropped}"]
+
+    return _run(scenario())
+
+
+def test_a_message_of_an_outage_is_resumed_not_published():
+    """docs/protocol.md: the messages an outage held back come in the
+    resume's history, not as ``message.new``. One handed over while live
+    delivery is down is not published; other events still are."""
+    health.report_failure("test", ConnectionError("down"))
+    assert _handed_through_an_outage(lambda: None) == ["e", "dropped 1"]
+
+
+def test_a_message_overtaken_by_an_outage_is_not_published_late():
+    """Handed over while live, but an outage began (and even ended) before
+    the loop sent it: the sockets were told and resume it, so it is not
+    published once Redis is back."""
+
+    def outage_and_recovery():
+        health.report_failure("test", ConnectionError("down"))
+        health.report_ok()
+
+    assert _handed_through_an_outage(outage_and_recovery) == ["e", "dropped 1"]
+
+
+def test_without_an_outage_a_message_is_published():
+    assert _handed_through_an_outage(lambda: None) == ["m", "e", "dropped 0"]
