@@ -46,6 +46,19 @@ _REFUSED = 3
 
 # The address space the PDF child may use.
 CHILD_MEMORY_BYTES = 1024 * 1024 * 1024
+# The address space LibreOffice may use: a conversion of an ordinary
+# document maps under 512 MiB; a document made to balloon fails its preview
+# instead of taking the worker's machine's memory.
+OFFICE_MEMORY_BYTES = 2 * 1024 * 1024 * 1024
+
+# Run argv[2:] with an address space of argv[1] bytes. soffice is a script
+# that starts soffice.bin: a limit set before the exec holds for both. (Not
+# ``preexec_fn``, which is unsafe in a process with threads.)
+_EXEC_WITH_MEMORY_LIMIT = (
+    "import os, resource, sys; limit = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_AS, (limit, limit)); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
 
 
 class RenderError(Exception):
@@ -207,14 +220,21 @@ def render_pdf_isolated(
 # --- Office documents ------------------------------------------------------------
 
 
-def office_to_pdf(path: str | Path, *, timeout: float, outdir: str | Path) -> Path:
+def office_to_pdf(
+    path: str | Path,
+    *,
+    timeout: float,
+    outdir: str | Path,
+    memory_bytes: int = OFFICE_MEMORY_BYTES,
+) -> Path:
     """Convert ``path`` (docx, xlsx, pptx, odt, …) to PDF with headless
     LibreOffice, into ``outdir``; the PDF's path. Each conversion has a
     LibreOffice profile of its own (``-env:UserInstallation``): two
     conversions sharing one would wait on its lock, or one would quietly
-    hand its work to the other's process. After ``timeout`` seconds the
-    whole process group (soffice starts soffice.bin) is killed and
-    ``RenderTimeout`` raised."""
+    hand its work to the other's process. LibreOffice gets ``memory_bytes``
+    of address space; past it the conversion fails (``RenderError``). After
+    ``timeout`` seconds the whole process group (soffice starts soffice.bin)
+    is killed and ``RenderTimeout`` raised."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         raise RenderError(
@@ -227,6 +247,10 @@ def office_to_pdf(path: str | Path, *, timeout: float, outdir: str | Path) -> Pa
     with tempfile.TemporaryDirectory(prefix="parley-soffice-") as profile:
         _harden_profile(Path(profile))
         command = [
+            sys.executable,
+            "-c",
+            _EXEC_WITH_MEMORY_LIMIT,
+            str(memory_bytes),
             soffice,
             f"-env:UserInstallation={Path(profile).as_uri()}",
             "--headless",

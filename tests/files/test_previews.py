@@ -585,3 +585,17 @@ def test_the_pdf_child_lives_within_its_memory_limit(tmp_path):
     # Too little for Python and PDFium to start: the limit is applied.
     with pytest.raises(rendering.RenderError):
         rendering.render_pdf_isolated(path, **common, memory_bytes=16 * 1024 * 1024)
+
+
+def test_libreoffice_past_its_memory_fails_the_conversion(tmp_path):
+    """LibreOffice runs with a bounded address space: given too little, the
+    conversion fails clearly (and the worker's memory is not its to take);
+    the default is enough for an ordinary document."""
+    source = tmp_path / "original.docx"
+    source.write_bytes(makers.docx("Within bounds"))
+
+    with pytest.raises(rendering.RenderError, match="could not be converted"):
+        rendering.office_to_pdf(source, timeout=60, outdir=tmp_path, memory_bytes=128 * 1024 * 1024)
+    pdf = rendering.office_to_pdf(source, timeout=60, outdir=tmp_path)
+    text = rendering.render_pdf(pdf, max_pages=1, width=100, max_chars=1000).text
+    assert text == "Within bounds"
