@@ -122,6 +122,9 @@ def schedule_message(
     e2e_messages.refuse_if_encrypted(conversation_id)
     limit = settings.SCHEDULED_MESSAGES_MAX_PENDING
     with transaction.atomic():
+        # Two schedules at once would each count the other's row as not yet
+        # there and both pass the cap: they queue on the author's row.
+        list(User.objects.select_for_update().filter(pk=author.pk).values_list("pk"))
         waiting = selectors.pending_count(author)
         if waiting >= limit:
             raise TooManyScheduled(

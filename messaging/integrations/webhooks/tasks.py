@@ -5,6 +5,7 @@ from uuid import UUID
 from celery import shared_task
 from django.conf import settings
 
+from messaging import events
 from messaging.integrations.webhooks.services import outgoing
 
 # One call is bounded by the outgoing timeout; the task's limits sit a
@@ -16,17 +17,26 @@ _CALL_BOUND = float(settings.PARLEY_OUTGOING_WEBHOOK_TIMEOUT_SECONDS)
 def route_message(message_id: str) -> None:
     """Queue what a message just sent calls for: one delivery task per bot
     URL to tell, one assistant task per assistant bot concerned. Safe to run
-    twice (``outgoing.route_message``)."""
+    twice (``outgoing.route_message``). On the embedded default they run in
+    this process instead (``events.run_beside``): a bot's answer posted by
+    a worker would reach no socket there."""
     routed = outgoing.route_message(message_id=UUID(message_id))
     for delivery_id in routed.deliveries:
-        deliver_outgoing.delay(delivery_id)
+        _queue(deliver_outgoing, delivery_id)
     if routed.assistants:
         # Written beside this package; imported only when an assistant bot
         # is concerned.
         from messaging.integrations.assistant.tasks import answer_message
 
         for bot_id in routed.assistants:
-            answer_message.delay(bot_id=bot_id, message_id=message_id)
+            _queue(answer_message, bot_id, message_id)
+
+
+def _queue(task, *args) -> None:
+    if settings.PARLEY_LIVE_TASKS_IN_PROCESS:
+        events.run_beside(task, *args)
+    else:
+        task.delay(*args)
 
 
 @shared_task(

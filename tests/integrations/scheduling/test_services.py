@@ -150,6 +150,47 @@ def test_too_many_waiting_is_refused(direct, assigned, schedule, settings):
         schedule(assigned[0], direct)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_schedules_at_once_do_not_both_pass_the_cap(direct, assigned, schedule, settings):
+    """The cap is one waiting message. One schedule is made and not yet
+    committed when another starts: the second waits for the first and is
+    refused, instead of counting without the first's row and passing."""
+    settings.SCHEDULED_MESSAGES_MAX_PENDING = 1
+    mentor, _ = assigned
+    outcome = {}
+
+    def other_schedule():
+        try:
+            schedule(mentor, direct, "Second")
+            outcome["second"] = "scheduled"
+        except services.TooManyScheduled:
+            outcome["second"] = "refused"
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_schedule)
+    with transaction.atomic():
+        schedule(mentor, direct, "First")
+        thread.start()
+        # Until the other has finished, or waits for a lock this one holds.
+        for _ in range(600):
+            thread.join(timeout=0.05)
+            if not thread.is_alive() or _someone_waits_for_a_lock():
+                break
+    thread.join(timeout=30)
+    assert outcome == {"second": "refused"}
+    assert ScheduledMessage.objects.filter(author=mentor).count() == 1
+
+
+def _someone_waits_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def test_editing_changes_text_and_time_and_audits_both(direct, assigned, schedule):
     mentor, _ = assigned
     scheduled = schedule(mentor, direct, "Old text")
