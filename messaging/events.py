@@ -14,8 +14,10 @@ hint, never the record.
 """
 
 import asyncio
+import concurrent.futures
 import json
 import logging
+import threading
 from collections.abc import Awaitable, Iterable
 from datetime import datetime
 from uuid import UUID
@@ -24,7 +26,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils.translation import gettext
 
 from config import broker
@@ -302,10 +304,17 @@ async def receive(channel: str) -> dict:
     return await get_channel_layer().receive(channel)
 
 
+# The event loop a thread of ``run_beside`` works for.
+_beside = threading.local()
+
+
 def server_loop() -> asyncio.AbstractEventLoop | None:
     """The running event loop this sync thread works for (a consumer's or
-    an ASGI view's ``sync_to_async`` thread), or None outside a server."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    an ASGI view's ``sync_to_async`` thread, or ``run_beside``'s), or None
+    outside a server."""
+    loop = getattr(_beside, "loop", None) or getattr(
+        SyncToAsync.threadlocal, "main_event_loop", None
+    )
     if loop is None or loop.is_closed() or not loop.is_running():
         return None
     return loop
@@ -393,6 +402,35 @@ def enqueue_on_commit(task, *args) -> None:
             logger.exception("Could not enqueue %s%r", getattr(task, "name", task), args)
 
     transaction.on_commit(enqueue)
+
+
+# Live tasks run beside the work that queued them (``run_beside``), a few at
+# a time: on the embedded default only, for one person trying Parley out.
+_beside_pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="live-task")
+
+
+def run_beside(task, *args) -> None:
+    """Run the Celery ``task`` with ``args`` in this process, on a thread of
+    its own, now. For live work that takes seconds (a link's card, an
+    assistant's answer) on the embedded default
+    (``PARLEY_LIVE_TASKS_IN_PROCESS``): a worker's frames would reach no
+    socket, and run where it was queued it would hold up a send. Its
+    publishes go to the event loop the caller works for (captured here),
+    the one that owns the in-memory channel layer."""
+    loop = server_loop()
+
+    def run() -> None:
+        _beside.loop = loop
+        try:
+            task.apply(args=args, throw=True)
+        except Exception:
+            logger.exception("%s%r failed", getattr(task, "name", task), args)
+        finally:
+            _beside.loop = None
+            # This thread's own database connection.
+            connections.close_all()
+
+    _beside_pool.submit(run)
 
 
 # --- Event frames -------------------------------------------------------------

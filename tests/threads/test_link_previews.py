@@ -657,11 +657,15 @@ def server_loop():
     loop.close()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_fetch_beside_the_send_publishes_on_the_server_loop(
-    previews_on, site, group, assigned, server_loop, django_capture_on_commit_callbacks
+    previews_on, site, group, assigned, server_loop
 ):
-    """The in-memory layer's queues belong to the server's loop: the card's
-    frame is sent there, not from the fetch's thread on a loop of its own."""
+    """The embedded default fetches a card beside the send
+    (``events.run_beside``, on a thread of its own), and the in-memory
+    layer's queues belong to the server's loop: the card's frame is sent
+    there, not from the fetch's thread on a loop of its own."""
+    previews_on.PARLEY_LIVE_TASKS_IN_PROCESS = True
     previews_on.CHANNEL_LAYERS = {"default": {"BACKEND": f"{__name__}._RecordingLayer"}}
     _RecordingLayer.sends = []
     # A sync thread of the server (a consumer's database call) sees its loop;
@@ -671,17 +675,18 @@ def test_a_fetch_beside_the_send_publishes_on_the_server_loop(
     assert events.server_loop() is None
 
     mentor, _ = assigned
-    with django_capture_on_commit_callbacks(execute=False):
-        message = services.send_message(
+
+    def send_in_a_server_thread():
+        return services.send_message(
             sender=mentor,
             conversation_id=group.pk,
             content=site.url("/page"),
             client_id=uuid.uuid4(),
         ).message
-    with django_capture_on_commit_callbacks(execute=True):
-        assert previews.fetch(message_id=message.pk, publish_loop=server_loop) == "ready"
-    # Scheduled on the loop: wait for it to have run there.
-    asyncio.run_coroutine_threadsafe(asyncio.sleep(0), server_loop).result(10)
+
+    message = asyncio.run_coroutine_threadsafe(
+        sync_to_async(send_in_a_server_thread)(), server_loop
+    ).result(10)
     deadline = time.monotonic() + 10
     while not any(kind == "link_preview_updated" for kind, _ in _RecordingLayer.sends):
         assert time.monotonic() < deadline, "the frame was never sent"
@@ -689,6 +694,7 @@ def test_a_fetch_beside_the_send_publishes_on_the_server_loop(
     assert [loop for kind, loop in _RecordingLayer.sends if kind == "link_preview_updated"] == [
         server_loop
     ]
+    assert LinkPreview.objects.get(message=message).state == PreviewState.READY
 
 
 # --- Deleting a message removes its card ----------------------------------------------

@@ -27,8 +27,6 @@ An edit does not fetch again: the card stays the one of the link the
 message was sent with (its sender may remove it).
 """
 
-import asyncio
-import concurrent.futures
 import datetime as dt
 import html
 import html.parser
@@ -38,7 +36,6 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 from uuid import UUID
 
-from django import db
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -96,27 +93,11 @@ def queue_on_send(message: Message, url: str | None) -> None:
     if settings.PARLEY_LIVE_TASKS_IN_PROCESS:
         # The embedded default runs live tasks in the sending process, at
         # commit, before the send is answered; a fetch takes seconds, so
-        # there it runs beside the send instead. Its frame goes out on the
-        # server's event loop, the one that owns the in-memory channel
-        # layer's queues (captured here, in the send's thread).
-        message_id = message.pk
-        transaction.on_commit(lambda: _beside.submit(_fetch_here, message_id, events.server_loop()))
+        # there it runs beside the send instead.
+        message_id = str(message.pk)
+        transaction.on_commit(lambda: events.run_beside(tasks.fetch_link_preview, message_id))
     else:
         events.enqueue_on_commit(tasks.fetch_link_preview, str(message.pk))
-
-
-# Two fetches at a time in a process that runs them itself.
-_beside = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="preview")
-
-
-def _fetch_here(message_id: UUID, loop: asyncio.AbstractEventLoop | None) -> None:
-    try:
-        fetch(message_id=message_id, publish_loop=loop)
-    except Exception:
-        logger.exception("Link preview of message %s failed", message_id)
-    finally:
-        # This thread's own database connection.
-        db.connections.close_all()
 
 
 @dataclass
@@ -227,19 +208,17 @@ def image_key(message_id: UUID, file_type: sniffing.FileType) -> str:
     return f"link-previews/{message_id.hex[:2]}/{message_id.hex}/image{file_type.extension}"
 
 
-def fetch(*, message_id: UUID, publish_loop: asyncio.AbstractEventLoop | None = None) -> str | None:
+def fetch(*, message_id: UUID) -> str | None:
     """Fetch the pending card of ``message_id`` and store what it shows;
     the state it ends in (``None`` when there was nothing pending: safe to
-    run twice). Tells the conversation when the card is ready (on
-    ``publish_loop`` when given: the server's loop, for a fetch run on a
-    thread of the server's process). Any failure, expected or not, ends
-    the card ``failed``: never left pending."""
+    run twice). Tells the conversation when the card is ready. Any failure,
+    expected or not, ends the card ``failed``: never left pending."""
     preview = LinkPreview.objects.filter(message_id=message_id, state=PreviewState.PENDING).first()
     if preview is None:
         return None
     try:
         card, image = _fetch_card(preview.url)
-        return _record(message_id=message_id, card=card, image=image, publish_loop=publish_loop)
+        return _record(message_id=message_id, card=card, image=image)
     except Exception:
         logger.exception("Link preview of message %s failed", message_id)
         return _fail(message_id=message_id)
@@ -308,7 +287,6 @@ def _record(
     message_id: UUID,
     card: Card | None,
     image: _Image | None,
-    publish_loop: asyncio.AbstractEventLoop | None = None,
 ) -> str | None:
     stored_key = ""
     if card is not None and image is not None:
@@ -319,7 +297,6 @@ def _record(
             card=card,
             image=image,
             stored_key=stored_key,
-            publish_loop=publish_loop,
         )
     except BaseException:
         storage.delete_quietly(stored_key)
@@ -332,7 +309,6 @@ def _store(
     card: Card | None,
     image: _Image | None,
     stored_key: str,
-    publish_loop: asyncio.AbstractEventLoop | None,
 ) -> str | None:
     with transaction.atomic():
         preview = (
@@ -366,14 +342,10 @@ def _store(
         preview.save()
         message = preview.message
         if not message.hidden_at:
-            group = events.conversation_group(message.conversation_id)
-            frame = events.link_preview_updated(message)
-            if publish_loop is None:
-                events.publish_on_commit(group, frame)
-            else:
-                transaction.on_commit(
-                    lambda: events.publish_from_thread(publish_loop, group, frame)
-                )
+            events.publish_on_commit(
+                events.conversation_group(message.conversation_id),
+                events.link_preview_updated(message),
+            )
         return preview.state
 
 
