@@ -332,6 +332,13 @@ def _group_send(group: str, message: dict) -> Awaitable[None]:
     return get_channel_layer().group_send(group, message)
 
 
+def _live_epoch(loop: asyncio.AbstractEventLoop, group: str) -> int | None:
+    """The channel layer's ``live_epoch`` of ``group`` (the Redis layer's;
+    the in-memory layer has no outages: always 0)."""
+    layer = get_channel_layer()
+    return layer.live_epoch(group, loop) if hasattr(type(layer), "live_epoch") else 0
+
+
 def publish_from_thread(
     loop: asyncio.AbstractEventLoop | None, group: str, frame: dict, **routing
 ) -> None:
@@ -345,7 +352,7 @@ def publish_from_thread(
         return
     try:
         message = _layer_message(group, frame, to_json(frame), routing)
-        handover_for(loop, _group_send).hand(group, message)
+        handover_for(loop, _group_send, _live_epoch).hand(group, message)
     except Exception:
         logger.exception("Could not publish %s to %s", frame["type"], group)
 

@@ -17,13 +17,15 @@ past it, a thread that hands over another waits until that one is sent
 to what the layer takes, and nothing is dropped; the process's memory
 stays bounded when the loop or Redis falls behind.
 
-A ``message.new`` is not published once live delivery has failed since it
-was handed over (``health.live_since``): every socket is told ``degraded``
-and resumes the outage's messages from PostgreSQL, and docs/protocol.md
+A ``message.new`` is not published when the Redis that carries its group
+was failed when it was handed over, or has failed since (``live_epoch``,
+the channel layer's ``live_epoch``): every socket is told ``degraded`` and
+resumes the outage's messages from PostgreSQL, and docs/protocol.md
 promises they come in that resume's history, not as ``message.new``. Sent
 late instead (the loop got to it after Redis came back), it reached
 sockets that had resumed it already, or, released by the hub's live order
-ahead of a gap, made them read it a second time.
+ahead of a gap, made them read it a second time. Groups on another Redis
+(a sharded layer) go on publishing.
 """
 
 import asyncio
@@ -35,8 +37,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
-from messaging.realtime import health
-
 logger = logging.getLogger(__name__)
 
 MAX_PENDING_BYTES = 8 * 1024 * 1024
@@ -45,6 +45,9 @@ MAX_PENDING_BYTES = 8 * 1024 * 1024
 MAX_WAIT_SECONDS = 5.0
 
 GroupSend = Callable[[str, dict], Awaitable[None]]
+# live_epoch(loop, group): None while the Redis carrying ``group`` is failed;
+# otherwise a number that changes once it fails again.
+LiveEpoch = Callable[[asyncio.AbstractEventLoop, str], int | None]
 
 # Layer messages the sockets resume from PostgreSQL after an outage.
 RESUMED_AFTER_OUTAGE = frozenset({"message_new"})
@@ -56,17 +59,23 @@ class _Publish(NamedTuple):
     size: int
     sent: concurrent.futures.Future | None
     # A message the sockets resume after an outage (RESUMED_AFTER_OUTAGE),
-    # and health.live_since() when it was handed over.
+    # and its group's live epoch when it was handed over.
     resumed_after_outage: bool
-    live_since: int | None
+    live_epoch: int | None
 
 
 class Handover:
     """The publishes of one event loop, sent in order by one task."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, group_send: GroupSend) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        group_send: GroupSend,
+        live_epoch: LiveEpoch | None = None,
+    ) -> None:
         self._loop = loop
         self._group_send = group_send
+        self._live_epoch = live_epoch
         self._pending: deque[_Publish] = deque()
         self._task: asyncio.Task | None = None
         self._bytes_lock = threading.Lock()
@@ -85,8 +94,9 @@ class Handover:
         if over and not self._on_loop():
             sent = concurrent.futures.Future()
         resumed = message.get("type") in RESUMED_AFTER_OUTAGE
+        epoch = self._epoch(group) if resumed else None
         self._loop.call_soon_threadsafe(
-            self._put, _Publish(group, message, size, sent, resumed, health.live_since())
+            self._put, _Publish(group, message, size, sent, resumed, epoch)
         )
         if sent is None:
             return
@@ -130,13 +140,15 @@ class Handover:
         finally:
             self._task = None
 
-    @staticmethod
-    def _outage_since(publish: _Publish) -> bool:
-        """Whether ``publish`` is a message resumed after an outage, and
-        live delivery was down when it was handed over or failed since."""
+    def _epoch(self, group: str) -> int | None:
+        return 0 if self._live_epoch is None else self._live_epoch(self._loop, group)
+
+    def _outage_since(self, publish: _Publish) -> bool:
+        """Whether ``publish`` is a message resumed after an outage, and the
+        Redis of its group was down when it was handed over or failed since."""
         if not publish.resumed_after_outage:
             return False
-        return publish.live_since is None or health.live_since() != publish.live_since
+        return publish.live_epoch is None or self._epoch(publish.group) != publish.live_epoch
 
 
 _handovers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Handover] = (
@@ -144,9 +156,12 @@ _handovers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Handover] = (
 )
 
 
-def handover_for(loop: asyncio.AbstractEventLoop, group_send: GroupSend) -> Handover:
-    """The handover of ``loop`` (made on first use; ``group_send`` then)."""
+def handover_for(
+    loop: asyncio.AbstractEventLoop, group_send: GroupSend, live_epoch: LiveEpoch | None = None
+) -> Handover:
+    """The handover of ``loop`` (made on first use; ``group_send`` and
+    ``live_epoch`` then)."""
     handover = _handovers.get(loop)
     if handover is None:
-        handover = _handovers.setdefault(loop, Handover(loop, group_send))
+        handover = _handovers.setdefault(loop, Handover(loop, group_send, live_epoch))
     return handover

@@ -20,20 +20,11 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _reason: str | None = None  # None while Redis answers
-_outages = 0  # outages begun in this process (what ``live_since`` tells apart)
 
 
 def live() -> bool:
     """Whether Redis answered the last time anyone asked."""
     return _reason is None
-
-
-def live_since() -> int | None:
-    """None while degraded; otherwise a number that changes once another
-    outage begins: a caller that took it before some work and finds it
-    changed (or None) after knows an outage came in between."""
-    with _lock:
-        return _outages if _reason is None else None
 
 
 def reason() -> str | None:
@@ -43,12 +34,11 @@ def reason() -> str | None:
 
 def report_failure(what: str, error: BaseException) -> None:
     """A Redis call for ``what`` failed: degrade (logged once per outage)."""
-    global _reason, _outages
+    global _reason
     with _lock:
         if _reason is not None:
             return
         _reason = "redis_unavailable"
-        _outages += 1
     logger.warning(
         "Redis is unreachable (%s: %s): live delivery is degraded; sends continue on "
         "PostgreSQL and send rates are limited per process until it is back",

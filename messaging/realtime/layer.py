@@ -43,12 +43,23 @@ class _Shard(RedisSingleShardConnection):
     """One Redis connection of the layer, which reports an outage to
     ``health`` and can be retired without being waited on."""
 
-    def __init__(self, host, channel_layer):
+    def __init__(self, host, channel_layer, *, outages: int = 0):
         super().__init__(host, channel_layer)
         self._retired = False
         # A call to this Redis failed: its subscriptions may be gone.
         self.failed = False
+        # Outages of this Redis so far (carried to the shard that replaces
+        # this one): what ``live_epoch`` tells apart.
+        self.outages = outages
         self.circuit = circuit_for(host.get("address") or repr(sorted(host.items())))
+
+    def mark_failed(self, what: str, error: BaseException) -> None:
+        """A call to this Redis failed: its subscriptions may be gone, and
+        the process is degraded (``health``)."""
+        if not self.failed:
+            self.failed = True
+            self.outages += 1
+        health.report_failure(what, error)
 
     async def publish(self, channel, message):
         """The stock publish, through the circuit; checked once the lock is
@@ -75,8 +86,7 @@ class _Shard(RedisSingleShardConnection):
             except (asyncio.CancelledError, GeneratorExit):
                 raise
             except REDIS_FAULTS as error:
-                self.failed = True
-                health.report_failure("channel layer", error)
+                self.mark_failed("channel layer", error)
                 await asyncio.sleep(1)
             except Exception:
                 logger.exception("Unexpected exception in the channel layer's receive task")
@@ -137,8 +147,7 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
         try:
             await shard.subscribe(name)
         except REDIS_FAULTS as error:
-            shard.failed = True
-            health.report_failure("channel layer", error)
+            shard.mark_failed("channel layer", error)
 
     async def _subscribe_to_channel(self, channel):
         self.channels.setdefault(channel, asyncio.Queue())
@@ -160,8 +169,7 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
         try:
             await super().group_discard(group, channel)
         except REDIS_FAULTS as error:
-            self._get_shard(self._get_group_channel_name(group)).failed = True
-            health.report_failure("channel layer", error)
+            self._get_shard(self._get_group_channel_name(group)).mark_failed("channel layer", error)
 
     async def group_send(self, group, message):
         try:
@@ -173,8 +181,14 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
             # The event is lost, as a hint may be: the outage is logged once
             # and every socket is told (``degraded``), rather than a
             # traceback per event.
-            self._get_shard(self._get_group_channel_name(group)).failed = True
-            health.report_failure("channel layer", error)
+            self._get_shard(self._get_group_channel_name(group)).mark_failed("channel layer", error)
+
+    def live_epoch(self, group: str) -> int | None:
+        """None while the Redis that carries ``group`` is failed; otherwise
+        a number that changes once it fails again (``messaging.realtime.
+        handover``: a message handed over in between is not published)."""
+        shard = self._get_shard(self._get_group_channel_name(group))
+        return None if shard.failed else shard.outages
 
     async def resubscribe(self) -> None:
         """On each shard that failed and answers again, subscribe everything
@@ -186,7 +200,7 @@ class ResilientPubSubLoopLayer(RedisPubSubLoopLayer):
         for index, shard in enumerate(self._shards):
             if not shard.failed:
                 continue
-            fresh = _Shard(shard.host, self)
+            fresh = _Shard(shard.host, self, outages=shard.outages)
             try:
                 await fresh.ping()
             except REDIS_FAULTS as error:
@@ -215,3 +229,9 @@ class ResilientPubSubChannelLayer(RedisPubSubChannelLayer):
 
     async def resubscribe(self) -> None:
         await self._get_layer().resubscribe()
+
+    def live_epoch(self, group: str, loop: asyncio.AbstractEventLoop) -> int | None:
+        """``ResilientPubSubLoopLayer.live_epoch`` of ``loop``'s layer; from
+        any thread (the send's, as it hands its publish over)."""
+        layer = self._layers.get(loop)
+        return 0 if layer is None else layer.live_epoch(group)

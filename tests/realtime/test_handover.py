@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer
 
 from messaging import events
-from messaging.realtime import handover, health
+from messaging.realtime import handover
 
 
 def _run(coroutine):
@@ -169,7 +169,25 @@ def test_publish_on_commit_in_a_server_thread_is_handed_over(monkeypatch):
     assert [m["seq"] for m in received] == [1, 2, 3]
 
 
-def _handed_through_an_outage(outage) -> list[str]:
+class _Redis:
+    """The live epoch of a group's Redis, as the channel layer reports it
+    (``live_epoch``): None while failed, a number that changes per outage."""
+
+    def __init__(self):
+        self.outages = 0
+        self.failed = False
+
+    def live_epoch(self, loop, group):
+        return None if self.failed else self.outages
+
+    def fail(self):
+        self.failed, self.outages = True, self.outages + 1
+
+    def recover(self):
+        self.failed = False
+
+
+def _handed_through(redis: _Redis, outage) -> list[str]:
     """What leaves the handover of a ``message.new`` (``m``) and an edit
     (``e``) handed over by a thread, then ``outage()`` before the loop takes
     them."""
@@ -182,7 +200,7 @@ def _handed_through_an_outage(outage) -> list[str]:
         async def group_send(group, message):
             sent.append(message["n"])
 
-        box = handover.Handover(loop, group_send)
+        box = handover.Handover(loop, group_send, redis.live_epoch)
 
         def in_a_thread():
             box.hand("conv.x", {"type": "message_new", "n": "m"})
@@ -204,23 +222,30 @@ def _handed_through_an_outage(outage) -> list[str]:
 
 def test_a_message_of_an_outage_is_resumed_not_published():
     """docs/protocol.md: the messages an outage held back come in the
-    resume's history, not as ``message.new``. One handed over while live
-    delivery is down is not published; other events still are."""
-    health.report_failure("test", ConnectionError("down"))
-    assert _handed_through_an_outage(lambda: None) == ["e", "dropped 1"]
+    resume's history, not as ``message.new``. One handed over while its
+    group's Redis is down is not published; other events still are."""
+    redis = _Redis()
+    redis.fail()
+    assert _handed_through(redis, lambda: None) == ["e", "dropped 1"]
 
 
 def test_a_message_overtaken_by_an_outage_is_not_published_late():
-    """Handed over while live, but an outage began (and even ended) before
-    the loop sent it: the sockets were told and resume it, so it is not
-    published once Redis is back."""
+    """Handed over while live, but its Redis failed (and even came back)
+    before the loop sent it: the sockets were told and resume it, so it is
+    not published once Redis is back."""
+    redis = _Redis()
 
     def outage_and_recovery():
-        health.report_failure("test", ConnectionError("down"))
-        health.report_ok()
+        redis.fail()
+        redis.recover()
 
-    assert _handed_through_an_outage(outage_and_recovery) == ["e", "dropped 1"]
+    assert _handed_through(redis, outage_and_recovery) == ["e", "dropped 1"]
 
 
 def test_without_an_outage_a_message_is_published():
-    assert _handed_through_an_outage(lambda: None) == ["m", "e", "dropped 0"]
+    """Live, or after an outage that ended before it was handed over."""
+    redis = _Redis()
+    assert _handed_through(redis, lambda: None) == ["m", "e", "dropped 0"]
+    redis.fail()
+    redis.recover()
+    assert _handed_through(redis, lambda: None) == ["m", "e", "dropped 0"]
