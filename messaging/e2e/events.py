@@ -44,8 +44,11 @@ def key_on_commit(state) -> None:
 def devices_on_commit(user_id: UUID | str, conversation_ids: Iterable[UUID]) -> None:
     """``user_id``'s devices changed: to their own sockets, and to the
     members of their encrypted conversations (one frame per conversation's
-    group, not one per member)."""
+    group, not one per member; not again to their own sockets, which the
+    hub skips by ``user_id``)."""
     frame = e2e_devices(user_id=user_id)
     events.publish_on_commit(events.user_group(user_id), frame)
     for conversation_id in conversation_ids:
-        events.publish_on_commit(events.conversation_group(conversation_id), frame)
+        events.publish_on_commit(
+            events.conversation_group(conversation_id), frame, user_id=str(user_id)
+        )

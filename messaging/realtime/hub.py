@@ -53,6 +53,10 @@ __all__ = ["Hub", "Member", "hub", "send_buffer_bytes"]
 
 logger = logging.getLogger(__name__)
 
+# Events of a conversation about one person (routed with their ``user_id``)
+# that are not for that person's own sockets.
+NOT_TO_THEIR_OWN_SOCKETS = frozenset({"typing", "e2e_devices"})
+
 # How long the receive loop waits before it subscribes again after the layer
 # failed to receive (not to spin while a broken layer fails at once).
 RETRY_SECONDS = 0.5
@@ -270,10 +274,12 @@ class Hub:
                 self.leave(member, group)
                 member.left_conversation(conversation)
                 member.deliver(text, size, limit)
-        elif kind == "typing":
-            typist = event.get("user_id")
+        elif kind in NOT_TO_THEIR_OWN_SOCKETS and event.get("user_id"):
+            # Someone's typing, or a change to someone's devices told to a
+            # conversation (their own sockets hear of it in their user group).
+            author = event["user_id"]
             for member in tuple(members):
-                if member.user_id != typist:
+                if member.user_id != author:
                     member.deliver(text, size, limit)
         else:
             for member in tuple(members):

@@ -7,6 +7,7 @@ from asgiref.sync import sync_to_async
 from messaging import services
 from messaging.e2e.models import EncryptedConversation
 from tests.e2e.server.keys import Device
+from tests.realtime.conftest import NOTIFICATIONS
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -86,6 +87,9 @@ async def test_revoking_a_device_sends_devices_and_rekey(open_socket, trio, api)
     }
     own = await own_socket.recv_type("e2e.devices", also_skip=("e2e.rekey",))
     assert own["user_id"] == str(mentor.pk)
+    # Once, from their user group: the hub released the conversation's copy
+    # to the member's socket above, and skips the mentor's own sockets.
+    assert await own_socket.nothing(timeout=1, ignore=("presence", "e2e.rekey", *NOTIFICATIONS))
     await member_socket.close()
     await own_socket.close()
 
