@@ -1,4 +1,4 @@
-"""The transaction of one service call, and the conversation lock."""
+"""The transaction of one service call, and the row locks writers queue on."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
@@ -37,3 +37,11 @@ def lock_conversation(conversation_id: UUID) -> Conversation:
         return Conversation.objects.select_for_update().get(pk=conversation_id)
     except Conversation.DoesNotExist:
         raise NotFound(_("No such conversation.")) from None
+
+
+def lock_person(user: User) -> None:
+    """Lock the person's row for the rest of the transaction: one person's
+    writes under a cap of theirs (an upload quota, scheduled messages, their
+    devices) go one at a time, so two at once cannot both see room for one
+    more. (SQLite writes one transaction at a time anyway.)"""
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))

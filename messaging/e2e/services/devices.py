@@ -20,6 +20,7 @@ from messaging.e2e.models import Device, DeviceKind, DeviceStatus, RecoveryBacku
 from messaging.e2e.services.keys import EnvelopeIn, require_rotation, store_approval_envelopes
 from messaging.errors import InvalidInput, NotFound
 from messaging.models import AuditAction
+from messaging.services.transactions import lock_person
 
 # Devices a person may have that are not revoked (pending ones included).
 MAX_DEVICES = 20
@@ -29,10 +30,6 @@ MAX_DEVICES = 20
 class Approval:
     signer_device_id: UUID
     signature: str
-
-
-def lock_person(user: User) -> None:
-    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).get()
 
 
 def statement_of(device: Device) -> str:

@@ -9,9 +9,10 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from messaging import audit
 from messaging.e2e.models import Device, DeviceKind, DeviceStatus, RecoveryBackup
-from messaging.e2e.services.devices import lock_person, revoke_locked
+from messaging.e2e.services.devices import revoke_locked
 from messaging.errors import InvalidInput
 from messaging.models import AuditAction
+from messaging.services.transactions import lock_person
 
 # docs/e2e.md: PBKDF2-HMAC-SHA-256 with at least this many iterations.
 MIN_ITERATIONS = 600_000

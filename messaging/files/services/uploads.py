@@ -39,7 +39,7 @@ from messaging.files.services import previews
 from messaging.models import AuditAction, Conversation
 from messaging.moderation import filtering
 from messaging.services.messages import refuse_if_muted
-from messaging.services.transactions import write_transaction
+from messaging.services.transactions import lock_person, write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -226,13 +226,6 @@ def _check_quota(uploader: User, size: int) -> None:
         )
 
 
-def _lock_uploader(uploader: User) -> None:
-    """Hold the uploader's row until the transaction ends: one person's
-    uploads insert one at a time, so two at once cannot both fit the last
-    of a quota. (SQLite writes one transaction at a time anyway.)"""
-    list(User.objects.select_for_update().filter(pk=uploader.pk).values_list("pk", flat=True))
-
-
 def _read(upload: UploadedFile) -> bytes:
     """The upload's bytes, never more than the limit (``size`` is what the
     request parser counted; a file object handed in otherwise may say less
@@ -367,7 +360,7 @@ def create_upload(
         with transaction.atomic():
             # ...and again on the size as stored, with the uploader's other
             # uploads held off, so the quota is exact.
-            _lock_uploader(uploader)
+            lock_person(uploader)
             _check_quota(uploader, attachment.size)
             attachment.save(force_insert=True)
             audit.record(

@@ -45,6 +45,7 @@ from messaging.integrations.scheduling.validation import check_send_at
 from messaging.models import AuditAction, Conversation
 from messaging.services import send_message
 from messaging.services.messages import refuse_if_muted
+from messaging.services.transactions import lock_person
 from notifications.models import Kind
 from notifications.services import fanout
 
@@ -124,7 +125,7 @@ def schedule_message(
     with transaction.atomic():
         # Two schedules at once would each count the other's row as not yet
         # there and both pass the cap: they queue on the author's row.
-        list(User.objects.select_for_update().filter(pk=author.pk).values_list("pk"))
+        lock_person(author)
         waiting = selectors.pending_count(author)
         if waiting >= limit:
             raise TooManyScheduled(
