@@ -387,28 +387,34 @@ def publish_each(frames: Iterable[tuple[str, dict]]) -> None:
         logger.exception("Could not publish %d frames", len(pairs))
 
 
-def enqueue_on_commit(task, *args) -> None:
+def enqueue_on_commit(task, *args, beside: bool = False) -> None:
     """Queue the Celery ``task`` with ``args`` (ids) once the current
     transaction commits; never if it rolls back, so a worker never looks for
-    rows that do not exist. Every such task publishes live frames: with
-    ``PARLEY_LIVE_TASKS_IN_PROCESS`` (the embedded default) it runs in this
-    process instead of a worker. Like an event, a task that cannot be queued
-    (broker down) is logged, not raised: the message is stored either way."""
+    rows that do not exist (``enqueue``)."""
+    transaction.on_commit(lambda: enqueue(task, *args, beside=beside))
 
-    def enqueue() -> None:
-        try:
-            if settings.PARLEY_LIVE_TASKS_IN_PROCESS:
-                # The in-memory channel layer reaches only this process's
-                # sockets: a worker elsewhere could not deliver the task's
-                # frames, so the task runs here, now (it queues its own
-                # slow parts, push and email, for the worker).
-                task.apply(args=args)
-            else:
-                broker.send(task, *args)
-        except Exception:
-            logger.exception("Could not enqueue %s%r", getattr(task, "name", task), args)
 
-    transaction.on_commit(enqueue)
+def enqueue(task, *args, beside: bool = False) -> None:
+    """Queue the Celery ``task`` with ``args`` (ids) now. Every such task
+    publishes live frames: with ``PARLEY_LIVE_TASKS_IN_PROCESS`` (the
+    embedded default) it runs in this process instead of a worker, where it
+    is (the caller waits for it), or ``beside`` it on a thread of its own
+    (``run_beside``: work that takes seconds, such as a link's card or a
+    bot's answer). Like an event, a task that cannot be queued (broker
+    down) is logged, not raised: the message is stored either way."""
+    try:
+        if not settings.PARLEY_LIVE_TASKS_IN_PROCESS:
+            broker.send(task, *args)
+        elif beside:
+            run_beside(task, *args)
+        else:
+            # The in-memory channel layer reaches only this process's
+            # sockets: a worker elsewhere could not deliver the task's
+            # frames, so the task runs here, now (it queues its own slow
+            # parts, push and email, for the worker).
+            task.apply(args=args)
+    except Exception:
+        logger.exception("Could not enqueue %s%r", getattr(task, "name", task), args)
 
 
 # Live tasks run beside the work that queued them (``run_beside``), a few at

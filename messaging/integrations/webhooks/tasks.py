@@ -18,25 +18,18 @@ def route_message(message_id: str) -> None:
     """Queue what a message just sent calls for: one delivery task per bot
     URL to tell, one assistant task per assistant bot concerned. Safe to run
     twice (``outgoing.route_message``). On the embedded default they run in
-    this process instead (``events.run_beside``): a bot's answer posted by
-    a worker would reach no socket there."""
+    this process instead, beside the send (``events.enqueue``): a bot's
+    answer posted by a worker would reach no socket there."""
     routed = outgoing.route_message(message_id=UUID(message_id))
     for delivery_id in routed.deliveries:
-        _queue(deliver_outgoing, delivery_id)
+        events.enqueue(deliver_outgoing, delivery_id, beside=True)
     if routed.assistants:
         # Written beside this package; imported only when an assistant bot
         # is concerned.
         from messaging.integrations.assistant.tasks import answer_message
 
         for bot_id in routed.assistants:
-            _queue(answer_message, bot_id, message_id)
-
-
-def _queue(task, *args) -> None:
-    if settings.PARLEY_LIVE_TASKS_IN_PROCESS:
-        events.run_beside(task, *args)
-    else:
-        task.delay(*args)
+            events.enqueue(answer_message, bot_id, message_id, beside=True)
 
 
 @shared_task(

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 from uuid import UUID
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -90,14 +89,9 @@ def queue_on_send(message: Message, url: str | None) -> None:
     if url is None:
         return
     LinkPreview.objects.create(message=message, url=url)
-    if settings.PARLEY_LIVE_TASKS_IN_PROCESS:
-        # The embedded default runs live tasks in the sending process, at
-        # commit, before the send is answered; a fetch takes seconds, so
-        # there it runs beside the send instead.
-        message_id = str(message.pk)
-        transaction.on_commit(lambda: events.run_beside(tasks.fetch_link_preview, message_id))
-    else:
-        events.enqueue_on_commit(tasks.fetch_link_preview, str(message.pk))
+    # A fetch takes seconds: where live tasks run in the sending process
+    # (the embedded default) it runs beside the send, not before its answer.
+    events.enqueue_on_commit(tasks.fetch_link_preview, str(message.pk), beside=True)
 
 
 @dataclass
