@@ -9,6 +9,7 @@ import {
   outboxElement, receiptText,
 } from "./render.js";
 import { alertNow } from "./announce.js";
+import { focusLeftBehind } from "./dialogs.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
 import { MessageKeyboard } from "./message-keyboard.js";
 import {
@@ -1005,7 +1006,9 @@ export class ConversationView {
       if (dialog.open) return;
       const { returnTo, nodeId } = this.deleting || {};
       this.deleting = null;
-      if (nodeId) this._giveFocusBack(returnTo, nodeId);
+      if (nodeId && focusLeftBehind(dialog, document.getElementById(nodeId), returnTo)) {
+        this._giveFocusBack(returnTo, nodeId);
+      }
     });
   }
 

@@ -11,6 +11,7 @@
 // A modal dialog keeps focus inside it while it is open.
 
 import { el } from "./render.js";
+import { focusLeftBehind } from "./dialogs.js";
 import { direction, formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
 
 const RECENT_KEY = "parley:recent-emoji";
@@ -185,7 +186,7 @@ export class EmojiPicker {
       const opener = this.opener;
       this.opener = null;
       this.onPick = null;
-      if (opener && opener.isConnected) opener.focus();
+      if (opener && opener.isConnected && focusLeftBehind(this.dialog, opener)) opener.focus();
     });
   }
 

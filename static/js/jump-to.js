@@ -6,6 +6,7 @@
 // was.
 
 import { gettext, interpolate, ngettext } from "./i18n.js";
+import { focusLeftBehind } from "./dialogs.js";
 
 const dialog = document.getElementById("jump-to");
 const field = document.getElementById("jump-to-q");
@@ -129,7 +130,7 @@ if (dialog) {
   opener?.addEventListener("click", open);
   document.getElementById("jump-to-close").addEventListener("click", close);
   dialog.addEventListener("close", () => {
-    if (returnFocusTo && returnFocusTo.isConnected) returnFocusTo.focus();
+    if (returnFocusTo && returnFocusTo.isConnected && focusLeftBehind(dialog, returnFocusTo)) returnFocusTo.focus();
     returnFocusTo = null;
   });
   field.addEventListener("input", filter);

@@ -4,6 +4,7 @@
 
 import { gettext, interpolate } from "./i18n.js";
 import { announce } from "./render.js";
+import { focusLeftBehind } from "./dialogs.js";
 
 function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -60,7 +61,7 @@ export class ReportDialog {
       button.addEventListener("click", () => dialog.close());
     }
     dialog.addEventListener("close", () => {
-      this.opener?.focus();
+      if (focusLeftBehind(dialog, this.opener)) this.opener?.focus();
       this.opener = null;
     });
   }
@@ -121,7 +122,9 @@ export function wireBlockControl(button, dialog) {
   const userId = button.dataset.userId;
   const error = dialog.querySelector("[data-block-error]");
   dialog.querySelector("[data-block-cancel]").addEventListener("click", () => dialog.close());
-  dialog.addEventListener("close", () => button.focus());
+  dialog.addEventListener("close", () => {
+    if (focusLeftBehind(dialog, button)) button.focus();
+  });
   button.addEventListener("click", () => {
     error.textContent = "";
     dialog.showModal();

@@ -10,6 +10,7 @@
 
 import { announce, el, formatFull, formatShort } from "./render.js";
 import { api } from "./moderation.js";
+import { focusLeftBehind } from "./dialogs.js";
 import { formatNumber, gettext, interpolate } from "./i18n.js";
 
 const EXCERPT_CHARS = 140;
@@ -198,7 +199,7 @@ export class Pins {
     });
     dialog.addEventListener("close", () => {
       this._render();
-      if (this.button && !this.button.hidden) this.button.focus();
+      if (this.button && !this.button.hidden && focusLeftBehind(dialog, this.button)) this.button.focus();
     });
     document.body.append(dialog);
     return dialog;

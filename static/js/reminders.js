@@ -14,6 +14,7 @@
 
 import { addMessageDecorator, announce, el, formatFull, messageTools } from "./render.js";
 import { api } from "./moderation.js";
+import { focusLeftBehind } from "./dialogs.js";
 import { gettext, interpolate } from "./i18n.js";
 
 /** The presets the server knows, in the order it offers them; the labels
@@ -68,7 +69,9 @@ class ReminderDialog {
       this.submit();
     });
     this.dialog.querySelector("[data-reminder-close]").addEventListener("click", () => this.dialog.close());
-    this.dialog.addEventListener("close", () => this.opener?.focus());
+    this.dialog.addEventListener("close", () => {
+      if (focusLeftBehind(this.dialog, this.opener)) this.opener?.focus();
+    });
   }
 
   open(messageId, opener) {

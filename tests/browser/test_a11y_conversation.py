@@ -262,6 +262,32 @@ def test_write_edit_and_delete_with_the_keyboard_only(
     assert_accessible(page, f"after the keyboard flow ({language})")
 
 
+
+def test_a_move_made_before_the_delete_dialog_has_closed_stands(pair, browser, server, console):
+    """The dialog's close event comes a task after it closes, and the person
+    can act in between (Escape on the message goes to the composer): the
+    close must not take the focus back to the message then."""
+    mentor, student, conversation = pair
+    send_as(student, conversation, "Mine to delete")
+    _, page = open_as(browser, server, console, student, path_of(conversation))
+    mine = items(page).last
+    mine.focus()
+    page.keyboard.press("Delete")
+    expect(page.get_by_role("dialog", name=ENGLISH["dialog"])).to_be_visible()
+    # The close and the move in one task, so the close event surely comes
+    # after the move; this listener runs after the page's own.
+    focused = page.evaluate(
+        """() => new Promise((resolve) => {
+            const dialog = document.getElementById("delete-dialog");
+            dialog.addEventListener("close", () => resolve(document.activeElement.id), { once: true });
+            dialog.close();
+            document.getElementById("composer-input").focus();
+        })"""
+    )
+    assert focused == "composer-input"
+    expect(page.get_by_label(ENGLISH["composer"])).to_be_focused()
+    expect(mine.locator(".content")).to_have_text("Mine to delete")
+
 # --- Right to left --------------------------------------------------------------
 
 
