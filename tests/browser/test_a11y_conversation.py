@@ -262,7 +262,6 @@ def test_write_edit_and_delete_with_the_keyboard_only(
     assert_accessible(page, f"after the keyboard flow ({language})")
 
 
-
 def test_a_move_made_before_the_delete_dialog_has_closed_stands(pair, browser, server, console):
     """The dialog's close event comes a task after it closes, and the person
     can act in between (Escape on the message goes to the composer): the
@@ -279,7 +278,8 @@ def test_a_move_made_before_the_delete_dialog_has_closed_stands(pair, browser, s
     focused = page.evaluate(
         """() => new Promise((resolve) => {
             const dialog = document.getElementById("delete-dialog");
-            dialog.addEventListener("close", () => resolve(document.activeElement.id), { once: true });
+            const focused = () => resolve(document.activeElement.id);
+            dialog.addEventListener("close", focused, { once: true });
             dialog.close();
             document.getElementById("composer-input").focus();
         })"""
@@ -287,6 +287,7 @@ def test_a_move_made_before_the_delete_dialog_has_closed_stands(pair, browser, s
     assert focused == "composer-input"
     expect(page.get_by_label(ENGLISH["composer"])).to_be_focused()
     expect(mine.locator(".content")).to_have_text("Mine to delete")
+
 
 # --- Right to left --------------------------------------------------------------
 
