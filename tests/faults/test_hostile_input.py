@@ -258,7 +258,8 @@ async def test_huge_and_wrong_numbers_in_history_and_resume(asgi_server, direct,
     whole number from 1 is ``invalid``; a ``seq`` or a cursor past 2⁶³ − 1
     or not a whole number is ``invalid``, and in ``resume`` that entry
     alone is (the others are answered, then ``resume.done``). A number of
-    more than 4,300 digits is ``bad_json``."""
+    more than 4,300 digits, NaN, Infinity or one only a float's infinity
+    holds is ``bad_json``."""
     mentor, student = assigned
     cid = str(direct.pk)
     server = asgi_server(extra_env=EVERY_FRAME_READ)
@@ -317,13 +318,22 @@ async def test_huge_and_wrong_numbers_in_history_and_resume(asgi_server, direct,
         assert {e["code"] for e in errors} == {"invalid"}
         assert [f["conversation_id"] for f in replies if f["type"] == "history"] == [cid]
 
-        # Numbers past what the parser reads.
-        await socket.send_text('{"type": "ping", "ref": %s}' % ("9" * 4_301))
-        assert (await next_error(socket))["code"] == "bad_json"
-        await socket.send_text(
-            '{"type": "read", "conversation_id": "' + cid + '", "seq": 1e999999}'
-        )
-        assert (await next_error(socket))["code"] == "invalid"  # read as infinity
+        # Numbers past what the parser reads, and what only Python's reads
+        # (NaN, Infinity, a float that is infinite): not JSON.
+        read = '{"type": "read", "conversation_id": "' + cid + '", "seq": %s}'
+        for number in (
+            "9" * 4_301,
+            "0." + "9" * 4_300,
+            "1e999999",
+            "-1e999",
+            "NaN",
+            "Infinity",
+            "-Infinity",
+        ):
+            await socket.send_text(read % number)
+            assert (await next_error(socket))["code"] == "bad_json", number
+        await socket.send_text(read % ("0." + "9" * 4_000))  # long, but a number
+        assert (await next_error(socket))["code"] == "invalid"  # not a whole number
         await still_answers(socket)
         assert await orm(stored)() == before
     finally:
