@@ -38,7 +38,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from config.database import DATABASE_FAULTS
-from messaging.errors import MessagingError, Muted, RateLimited
+from messaging.errors import MessagingError, Muted, RateLimited, ServiceUnavailable
 
 # DRF's codes where the socket protocol names the same thing differently.
 _DRF_CODES = {
@@ -142,7 +142,7 @@ def _django_request(request):
 def _error_response(exc, context) -> Response | None:
     if isinstance(exc, MessagingError):
         headers = {}
-        if isinstance(exc, RateLimited | Muted):
+        if isinstance(exc, RateLimited | Muted | ServiceUnavailable):
             headers["Retry-After"] = _retry_after(exc.retry_after)
         return Response(
             error_body(exc.code, exc.message, **exc.fields()),

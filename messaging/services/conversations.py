@@ -92,6 +92,8 @@ def create_conversation(
         _check_encryptable(kind, [creator, *others])
     if kind == ConversationType.GROUP and not title.strip():
         raise InvalidInput(_("A group needs a name."))
+    if kind == ConversationType.DIRECT and title.strip():
+        raise InvalidInput(_("A direct conversation has no title."))
     with audit.denials_recorded(actor=creator, attempted=AuditAction.CONVERSATION_CREATE):
         policy.check_new_conversation(creator=creator, kind=kind, others=others)
 
@@ -181,6 +183,8 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
             actor, conversation, refusal=_("Only the conversation's admins rename it.")
         )
         _check_writable(conversation)
+        if conversation.type == ConversationType.GROUP and not title.strip():
+            raise InvalidInput(_("A group needs a name."))
         old_title = conversation.title
         conversation.title = title
         conversation.save(update_fields=["title", "updated_at"])

@@ -107,6 +107,21 @@ def test_create_group_needs_a_name(api, mentor, student, assigned):
     assert not Conversation.objects.exists()
 
 
+def test_create_direct_with_a_title_is_invalid(api, assigned):
+    mentor, student = assigned
+    response = api(student).post(
+        "/api/conversations/",
+        {"type": "direct", "participant_ids": [str(mentor.pk)], "title": "Ours"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "A direct conversation has no title.",
+    }
+    assert not Conversation.objects.exists()
+
+
 def test_create_direct_again_brings_it_back_from_the_archive(api, direct, assigned):
     mentor, student = assigned
     services.set_archived(actor=mentor, conversation_id=direct.pk, archived=True)
@@ -247,6 +262,16 @@ def test_rename_bad_input_is_invalid(api, group, mentor, payload):
     response = api(mentor).patch(f"/api/conversations/{group.pk}/", payload, format="json")
     assert response.status_code == 400
     assert code(response) == "invalid"
+
+
+@pytest.mark.parametrize("title", ["", "   "])
+def test_rename_a_group_to_no_name_is_invalid(api, group, mentor, title):
+    before = group.title
+    response = api(mentor).patch(f"/api/conversations/{group.pk}/", {"title": title}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == {"code": "invalid", "message": "A group needs a name."}
+    group.refresh_from_db()
+    assert group.title == before
 
 
 def test_rename_direct_is_invalid(api, direct, mentor):

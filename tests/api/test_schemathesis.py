@@ -59,9 +59,10 @@ SERVER_ENV = {"PARLEY_SEND_RATE_PER_SECOND": "10000", "PARLEY_SEND_BURST": "1000
 # plus 400, for these operations only.
 CROSS_FIELD_REFUSALS = {
     "conversations_create": "participant_ids that name nobody; a group needs a title; "
-    "a direct conversation is with one other person; an encrypted one is not support, has "
+    "a direct conversation is with one other person, and has no title; an encrypted one is "
+    "not support, has "
     "no bot and at most PARLEY_E2E_MAX_MEMBERS members",
-    "conversations_rename": "a direct conversation has no title",
+    "conversations_rename": "a direct conversation has no title; a group needs one",
     "messages_send": "attachments that are not unsent uploads of the sender in that "
     "conversation; content is required when there are no attachments; e2e for a plain "
     "conversation (e2e_not_allowed) or content for an encrypted one (e2e_required), a "

@@ -8,15 +8,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 
-from messaging.api.serializers import ErrorOut
+from messaging.api.serializers import ErrorOut, SeqField
 from messaging.api.views import ParleyAPIView
 from messaging.integrations.assistant import services
 
 
 class SummaryIn(serializers.Serializer):
-    after_seq = serializers.IntegerField(
-        min_value=0,
-        max_value=2**63 - 1,  # a seq is a bigint
+    after_seq = SeqField(
         required=False,
         help_text="Summarise the messages after this seq (default: your read cursor).",
     )

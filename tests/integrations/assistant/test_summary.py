@@ -133,7 +133,16 @@ def test_an_assistant_that_is_off_or_failing_is_unavailable(fake_ai, settings, g
 
 
 @pytest.mark.parametrize(
-    "body", [{"after_seq": -1}, {"after_seq": "soon"}, {"after_seq": 2**63}, [1, 2]]
+    "body",
+    [
+        {"after_seq": -1},
+        {"after_seq": "soon"},
+        {"after_seq": 2**63},
+        [1, 2],
+        # A seq is a JSON integer, as everywhere else (docs/api.md).
+        {"after_seq": "1"},
+        {"after_seq": 1.0},
+    ],
 )
 def test_a_bad_after_seq_is_invalid(fake_ai, group, people, bot, body):
     response = client_of(people[0]).post(url(group), body, format="json")

@@ -359,6 +359,8 @@ def test_the_join_page_sends_a_member_back_when_the_provider_is_down(
     api_answer = client.get(reverse("api-meeting-join", args=[meeting.pk]))
     assert api_answer.status_code == 503
     assert api_answer.json()["error"]["code"] == "unavailable"
+    # As every 503 unavailable: when to try again, in the header and the body.
+    assert api_answer["Retry-After"] == str(api_answer.json()["error"]["retry_after"])
     assert not AuditLog.objects.filter(action=AuditAction.MEETING_JOIN).exists()
 
 
