@@ -41,7 +41,12 @@ def accepted_language(accept_language: str) -> str | None:
 def language_of(user, default: str | None = None) -> str:
     """The language to address ``user`` in: their choice, else ``default``
     (the browser's, in a request), else the site's."""
-    chosen = getattr(user, "language", "") or ""
+    return language_chosen(getattr(user, "language", "") or "", default)
+
+
+def language_chosen(chosen: str, default: str | None = None) -> str:
+    """``language_of`` a person whose profile says ``chosen`` ("" for no
+    choice), for callers that read the column alone."""
     if chosen and is_supported(chosen):
         return chosen
     return default or settings.LANGUAGE_CODE

@@ -81,4 +81,16 @@ def message_text(message) -> str:
     if message.content:
         return message.content
     names = [a.name for a in message.attachments.all()]
-    return "Sent " + ", ".join(names) if names else ""
+    return gettext("Sent %(names)s") % {"names": ", ".join(names)} if names else ""
+
+
+def worded_by_the_server(message) -> bool:
+    """Whether ``message_text`` words ``message`` in the active language
+    (files sent without a caption) rather than quoting its sender: what is
+    built from it for many people is then built in each one's language."""
+    return not (
+        message.deleted_at
+        or message.message_type == "encrypted"
+        or message.content_html
+        or message.content
+    )

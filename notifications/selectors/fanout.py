@@ -31,6 +31,11 @@ class Audience:
         return stored if stored is not None else NotificationPreference(user_id=user_id)
 
 
+def languages_of(user_ids: list[UUID]) -> dict[UUID, str]:
+    """The language each person chose on their profile ("" for none)."""
+    return dict(User.objects.filter(pk__in=user_ids).values_list("pk", "language"))
+
+
 def _choices(conversation: Conversation, user_ids: list[UUID]) -> Audience:
     """Preferences and mutes of ``user_ids``: two queries."""
     return Audience(

@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable
 from uuid import UUID
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from accounts.locale import language_chosen
 from accounts.models import User
 from messaging import events
-from messaging.files.payloads import message_text
+from messaging.files.payloads import message_text, worded_by_the_server
 from messaging.models import ConversationType, Message, MessageType
 from messaging.realtime import presence
 from messaging.support import services as support_services
@@ -50,6 +51,26 @@ def message_data(message: Message) -> dict:
         # A thread reply: the link opens its thread (events.notification_payload).
         data["thread_id"] = str(message.parent_id)
     return data
+
+
+DataFor = Callable[[UUID], dict]
+
+
+def _in_each_language(user_ids: list[UUID], build: Callable[[], dict]) -> DataFor:
+    """``build()``'s data for each of ``user_ids`` in their own language
+    (their profile's, else the site's), built once per language: what a
+    notification stores is shown to one person, in app and by push."""
+    languages = selectors.languages_of(user_ids)
+    built: dict[str, dict] = {}
+
+    def data_for(user_id: UUID) -> dict:
+        language = language_chosen(languages.get(user_id, ""))
+        if language not in built:
+            with translation.override(language):
+                built[language] = build()
+        return built[language]
+
+    return data_for
 
 
 def _online(user_ids: list[UUID]) -> set[str]:
@@ -88,7 +109,11 @@ def notify_message(*, message_id: UUID | str, mentions_only: bool = False) -> in
     everyone = metadata.get("mention_everyone")
     here = _online(audience.user_ids) if everyone == "here" and audience.user_ids else set()
     plain_kind = Kind.DIRECT if message.conversation.type == ConversationType.DIRECT else Kind.GROUP
-    data = message_data(message)
+    if worded_by_the_server(message):
+        data_for = _in_each_language(audience.user_ids, lambda: message_data(message))
+    else:
+        data = message_data(message)
+        data_for = lambda _: data  # noqa: E731 - the same for everyone
     root_id = message.parent_id
     in_thread = root_id is not None
     followers = selectors.thread_followers(root_id) if root_id is not None else set()
@@ -110,7 +135,7 @@ def notify_message(*, message_id: UUID | str, mentions_only: bool = False) -> in
         kind_for,
         actor=message.sender,
         message=message,
-        data=data,
+        data_for=data_for,
     )
 
 
@@ -139,7 +164,9 @@ def notify_added(
         "conversation_type": conversation.type,
         "seq": message.seq if message else None,
     }
-    return _deliver(audience, lambda _: Kind.ADDED, actor=actor, message=message, data=data)
+    return _deliver(
+        audience, lambda _: Kind.ADDED, actor=actor, message=message, data_for=lambda _: data
+    )
 
 
 def notify(
@@ -183,7 +210,7 @@ def notify(
         lambda _: kind,
         actor=actor,
         message=message,
-        data=data or {},
+        data_for=lambda _: data or {},
         conversation_id=conversation_id,
         collect=created,
     )
@@ -196,7 +223,7 @@ def _deliver(
     *,
     actor: User | None,
     message: Message | None,
-    data: dict,
+    data_for: DataFor,
     conversation_id: UUID | str | None = None,
     collect: list[Notification] | None = None,
 ) -> int:
@@ -224,7 +251,7 @@ def _deliver(
                 message=message,
                 actor=actor,
                 in_app=Channel.IN_APP.value in reach,
-                data=data,
+                data=data_for(user_id),
             )
         )
     if not rows:

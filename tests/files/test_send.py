@@ -304,6 +304,42 @@ def test_a_file_sent_without_a_caption_is_named_in_its_notification(
     assert notification.data["excerpt"] == f"Sent {pdf.name}"
 
 
+def test_a_file_without_a_caption_is_worded_in_each_readers_language(
+    student, mentor, group, django_capture_on_commit_callbacks
+):
+    """The fan-out stores one notification per person; the words around the
+    file's name are theirs (their profile's language), whoever sent it."""
+    from accounts.models import MentorAssignment, User
+    from notifications.models import (
+        Channel,
+        Kind,
+        Notification,
+        NotificationPreference,
+        default_kinds,
+    )
+
+    spanish = User.objects.create_user(
+        email="lucia@example.test",
+        password="x" * 16,
+        display_name="Lucia Student",
+        role=Role.STUDENT,
+        language="es",
+    )
+    MentorAssignment.objects.create(mentor=mentor, student=spanish)
+    services.add_participants(actor=mentor, conversation_id=group.pk, users=[spanish])
+    for person in (mentor, spanish):  # busy groups are quiet unless asked
+        kinds = default_kinds()
+        kinds[Kind.GROUP.value][Channel.IN_APP.value] = True
+        NotificationPreference.objects.create(user=person, kinds=kinds)
+    pdf = make_attachment(uploader=student, conversation=group, kind=AttachmentKind.PDF)
+    with django_capture_on_commit_callbacks(execute=True):
+        message = send(student, group, attachments=[pdf]).message
+    excerpts = dict(
+        Notification.objects.filter(message=message).values_list("user_id", "data__excerpt")
+    )
+    assert excerpts == {mentor.pk: f"Sent {pdf.name}", spanish.pk: f"Envió {pdf.name}"}
+
+
 def test_the_inbox_shows_a_file_message_by_its_caption_or_its_kind(client, student, mentor, direct):
     client.force_login(mentor)
     image = make_attachment(uploader=student, conversation=direct)
