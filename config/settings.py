@@ -384,17 +384,12 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # Schedules live in the database (django-celery-beat), editable in the admin;
-# `manage.py setup_periodic_tasks` (release, make run) creates Parley's own.
-# The entries below are also copied there by the scheduler when beat starts.
+# `manage.py setup_periodic_tasks` (release, make run) creates Parley's own
+# (notifications.services.schedules). Nothing comes from the settings: the
+# scheduler would copy such entries into the tables each time beat starts,
+# over any admin edit of them.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-CELERY_BEAT_SCHEDULE = {
-    "sweep-presence": {"task": "messaging.tasks.sweep_presence", "schedule": 30.0},
-    # Conversations whose fan-out nudge was lost (notifications.services.fanout_cursor).
-    "notify-pending": {"task": "notifications.tasks.notify_pending", "schedule": 60.0},
-    # Unsent uploads and deleted messages' files past their retention.
-    "purge-files": {"task": "messaging.files.tasks.purge_files", "schedule": 3600.0},
-    "sweep-previews": {"task": "messaging.files.tasks.sweep_previews", "schedule": 600.0},
-}
+CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Files ----------------------------------------------------------------
 MEDIA_URL = "/media/"

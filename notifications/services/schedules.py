@@ -19,6 +19,16 @@ class Periodic:
 
 PERIODIC_TASKS = (
     Periodic(
+        name="presence: mark offline who stopped beating",
+        task="messaging.tasks.sweep_presence",
+        every=30,
+        period=IntervalSchedule.SECONDS,
+        description=(
+            "Every 30 seconds: people whose sockets all expired go offline for their "
+            "contacts, when no server is running to sweep them itself."
+        ),
+    ),
+    Periodic(
         name="notifications: tell what no nudge reached",
         task="notifications.tasks.notify_pending",
         every=1,
