@@ -11,7 +11,7 @@ from accounts.models import User
 from messaging import events
 from messaging.errors import NotFound
 from messaging.integrations.models import Reminder
-from messaging.models import Message
+from messaging.models import ConversationParticipant, Message
 from notifications.models import Kind, Notification
 from notifications.selectors import feed as feed_selectors
 
@@ -93,15 +93,22 @@ _ABOUT_MESSAGES = (Kind.DIRECT, Kind.GROUP, Kind.MENTION, Kind.THREAD_REPLY)
 
 def message_edited(*, message: Message) -> int:
     """The notifications about an edited message show its new text (the
-    excerpt is kept with them). Called by the edit service in its
+    excerpt is kept with them), for the people who may still read it: one
+    removed from the conversation (or who left) keeps what they were told,
+    and learns nothing of it since. Called by the edit service in its
     transaction; returns how many changed."""
     # Imported here: the fan-out reaches messaging.realtime, which this
     # module (imported by messaging's services) must not load at import time.
     from notifications.services.fanout import message_data
 
-    return Notification.objects.filter(message=message, kind__in=_ABOUT_MESSAGES).update(
-        data=message_data(message)
+    readers = ConversationParticipant.objects.active().filter(
+        conversation_id=message.conversation_id
     )
+    return Notification.objects.filter(
+        message=message,
+        kind__in=_ABOUT_MESSAGES,
+        user_id__in=readers.values("user_id"),
+    ).update(data=message_data(message))
 
 
 def message_deleted(*, message_id: UUID) -> int:

@@ -148,6 +148,24 @@ def test_an_edit_notifies_only_the_newly_mentioned(mentor, group):
     assert Notification.objects.filter(message=message, user=ann).count() == 1
 
 
+def test_an_edit_does_not_reach_the_notification_of_someone_removed(mentor, group):
+    """Who left or was removed keeps what they were told, not what the
+    message says since, nor what the group is called now."""
+    conversation, (ann, bob, cy) = group
+    message = send(mentor, conversation, "@Ann Lee @Bob Ray the room is B12")
+    services.remove_participant(actor=mentor, conversation_id=conversation.pk, user=bob)
+    services.edit_message(
+        editor=mentor, message_id=message.pk, content="@Ann Lee the room is the secret C3"
+    )
+    excerpts = dict(
+        Notification.objects.filter(message=message).values_list("user_id", "data__excerpt")
+    )
+    assert excerpts == {
+        ann.pk: "@Ann Lee the room is the secret C3",
+        bob.pk: "@Ann Lee @Bob Ray the room is B12",
+    }
+
+
 def test_being_added_is_notified(admin_user, mentor, group, make_user):
     conversation, people = group
     # Those in the group from the start were told they were added.
