@@ -10,9 +10,11 @@ through the payload builders in ``messaging.events``, so a message or a
 conversation looks the same over HTTP as in a socket frame.
 """
 
+import datetime as dt
 import re
 from collections.abc import Callable
 
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
@@ -155,6 +157,37 @@ class PageSizeField(serializers.IntegerField):
 
     def to_internal_value(self, data):
         return _parsed(validation.clean_page_size, _whole_number(self, data))
+
+
+@extend_schema_field({"type": "string", "format": "date-time"})
+class AwareDateTimeField(serializers.Field):
+    """An ISO 8601 (RFC 3339) date and time with its offset or ``Z``: a time
+    without one would be read in a zone the client did not choose. It must
+    also be a time in UTC (year 9999 at most): ``9999-12-31T23:59-05:00``
+    is not, and PostgreSQL would store it and then fail to read it back."""
+
+    MAX_CHARS = 64
+
+    def to_internal_value(self, data) -> dt.datetime:
+        if not isinstance(data, str) or len(data) > self.MAX_CHARS:
+            raise serializers.ValidationError(_("Not an ISO 8601 date and time."))
+        try:
+            # RFC 3339 allows a lowercase "t" and "z".
+            parsed = parse_datetime(data.strip().upper())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise serializers.ValidationError(_("Not an ISO 8601 date and time."))
+        if parsed.tzinfo is None:
+            raise serializers.ValidationError(_("Give a time zone (an offset or Z)."))
+        try:
+            parsed.astimezone(dt.UTC)
+        except OverflowError:
+            raise serializers.ValidationError(_("Not an ISO 8601 date and time.")) from None
+        return parsed
+
+    def to_representation(self, value: dt.datetime) -> str:
+        return value.isoformat()
 
 
 class StrictBooleanField(serializers.BooleanField):

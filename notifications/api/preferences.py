@@ -21,7 +21,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts import services as account_services
-from messaging.api.serializers import ErrorOut, InputSerializer
+from messaging.api.serializers import AwareDateTimeField, ErrorOut, InputSerializer
 from messaging.api.views import ParleyAPIView
 from notifications import selectors, services
 from notifications.models import Channel, DigestFrequency, Kind, default_kinds
@@ -105,29 +105,12 @@ class KindsField(serializers.Field):
         "type": "string",
         "format": "date-time",
         "nullable": True,
-        "description": "When the mute ends (with its UTC offset, in the future); "
-        "null: until you turn it back on.",
+        "description": "When the mute ends (with its UTC offset, in the future, within "
+        "a year); null: until you turn it back on.",
     }
 )
-class AwareDateTimeField(serializers.Field):
-    """An ISO 8601 time with its offset; a time without one is refused
-    rather than read in some zone."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, str):
-            try:
-                # RFC 3339 allows a lowercase "t" and "z".
-                parsed = dt.datetime.fromisoformat(data.upper())
-            except ValueError:
-                parsed = None
-            if parsed is not None and parsed.tzinfo is not None:
-                return parsed
-        raise serializers.ValidationError(
-            _("A date and time with its UTC offset, e.g. 2026-12-02T18:00:00Z.")
-        )
-
-    def to_representation(self, value):
-        return value.isoformat()
+class MuteUntilField(AwareDateTimeField):
+    """``AwareDateTimeField``, described as a mute's end."""
 
 
 # --- Serializers -------------------------------------------------------------
@@ -199,7 +182,7 @@ class PreferencesOut(serializers.Serializer):
 
 
 class MuteIn(InputSerializer):
-    until = AwareDateTimeField(allow_null=True)
+    until = MuteUntilField(allow_null=True)
 
 
 class MuteOut(serializers.Serializer):

@@ -155,6 +155,9 @@ def test_a_non_member_or_unknown_conversation_is_404(api, direct, outsider):
         {"until": "2099-01-01T10:00:00"},  # no offset
         {"until": "2000-01-01T10:00:00Z"},  # past
         {"until": 4102444800},
+        # Past year 9999 in UTC: PostgreSQL would store it and then fail to
+        # read it back, and with it the fan-out of the whole conversation.
+        {"until": "9999-12-31T23:59:59-23:59"},
     ],
 )
 def test_a_bad_until_is_400_naming_it(api, direct, student, body):

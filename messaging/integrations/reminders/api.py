@@ -5,10 +5,8 @@ selector call, the JSON shape of ``reminder_payload``."""
 import datetime as dt
 
 from django.urls import path
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
@@ -65,32 +63,8 @@ def _one(reminder: Reminder, user: User) -> dict:
     return reminder_payload(reminder, readable=_readable_conversations(user, [reminder]))
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
-class AwareDateTimeField(serializers.Field):
-    """An ISO 8601 date and time with its offset (or ``Z``): a time without
-    one would be read in a zone the client did not choose."""
-
-    MAX_CHARS = 64
-
-    def to_internal_value(self, data) -> dt.datetime:
-        if not isinstance(data, str) or len(data) > self.MAX_CHARS:
-            raise serializers.ValidationError(_("Not an ISO 8601 date and time."))
-        try:
-            parsed = parse_datetime(data.strip())
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            raise serializers.ValidationError(_("Not an ISO 8601 date and time."))
-        if parsed.tzinfo is None:
-            raise serializers.ValidationError(_("Give a time zone (an offset or Z)."))
-        return parsed
-
-    def to_representation(self, value: dt.datetime) -> str:
-        return value.isoformat()
-
-
 class _TimeFields(s.InputSerializer):
-    remind_at = AwareDateTimeField(
+    remind_at = s.AwareDateTimeField(
         required=False, help_text="ISO 8601 with an offset or Z, in the future."
     )
     preset = serializers.ChoiceField(

@@ -37,27 +37,26 @@ def clean_time_zone(value: object) -> str:
 def parse_send_at(value: object, *, time_zone: str) -> datetime:
     """``value`` (see the module docstring) as an aware datetime in UTC;
     ``time_zone`` is clean (``clean_time_zone``)."""
+    refusal = _("send_at must be an ISO-8601 date and time, such as 2027-03-01T09:00+01:00.")
     if not isinstance(value, str) or len(value) > _MAX_TEXT or not _DATE_AND_TIME.match(value):
-        raise InvalidInput(
-            _("send_at must be an ISO-8601 date and time, such as 2027-03-01T09:00+01:00.")
-        )
+        raise InvalidInput(refusal)
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            _("send_at must be an ISO-8601 date and time, such as 2027-03-01T09:00+01:00.")
-        ) from None
-    if parsed.tzinfo is not None:
-        return parsed.astimezone(UTC)
-    zone = zoneinfo.ZoneInfo(time_zone)
-    local = parsed.replace(tzinfo=zone, fold=0)
+        if parsed.tzinfo is not None:
+            return parsed.astimezone(UTC)
+        zone = zoneinfo.ZoneInfo(time_zone)
+        local = parsed.replace(tzinfo=zone, fold=0)
+        in_utc = local.astimezone(UTC)
+    except (ValueError, OverflowError):
+        # OverflowError: a time that is past year 9999 in UTC.
+        raise InvalidInput(refusal) from None
     # A time in the gap the clocks skip comes back from UTC as another one.
-    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != parsed:
+    if in_utc.astimezone(zone).replace(tzinfo=None) != parsed:
         raise InvalidInput(
             _("%(time)s does not exist in %(zone)s (the clocks skip it).")
             % {"time": parsed.strftime("%Y-%m-%d %H:%M"), "zone": time_zone}
         )
-    return local.astimezone(UTC)
+    return in_utc
 
 
 def check_send_at(send_at: datetime, *, now: datetime) -> datetime:

@@ -93,6 +93,7 @@ def test_an_invisible_message_answers_as_a_missing_one(api, outsider, message):
         ({"remind_at": "tomorrow morning"}, "remind_at"),
         ({"remind_at": "2030-01-01T09:00:00"}, "remind_at"),  # no zone
         ({"remind_at": "2001-01-01T09:00:00Z"}, None),  # past
+        ({"remind_at": "9999-12-31T23:59:59-23:59"}, "remind_at"),  # past year 9999 in UTC
         ({}, None),
         ({"preset": "in_1_hour", "remind_at": "2030-01-01T09:00:00Z"}, None),
         ({"preset": "in_1_hour", "note": "x" * 501}, "note"),

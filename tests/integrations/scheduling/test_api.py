@@ -77,6 +77,9 @@ def test_a_time_with_offset_is_that_instant(direct, assigned, client_for):
         ({"send_at": "next tuesday"}, "ISO-8601"),
         ({"send_at": "2020-01-01T09:00Z"}, "in the past"),
         ({"send_at": "2999-01-01T09:00Z"}, "days ahead"),
+        # Past year 9999 in UTC, by its offset or by the named zone.
+        ({"send_at": "9999-12-31T23:00-05:00"}, "ISO-8601"),
+        ({"send_at": "9999-12-31T23:59", "time_zone": "America/New_York"}, "ISO-8601"),
         ({"send_at": 12}, "valid string"),
         ({"send_at": f"{DAY}T09:00", "time_zone": "Nowhere/Land"}, "valid choice"),
         ({"send_at": AHEAD, "content": ""}, "empty"),
