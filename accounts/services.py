@@ -18,6 +18,7 @@ from messaging.errors import InvalidInput
 from messaging.models import AuditAction
 from messaging.moderation.services import blocks
 from messaging.services.sockets import close_user_sockets
+from notifications.services import push
 
 
 def check_assignment_roles(*, mentor: User, student: User) -> None:
@@ -101,6 +102,7 @@ def set_active(*, user: User, active: bool) -> User:
         user.save(update_fields=["is_active"])
         if not active:
             close_user_sockets(user_id=user.pk)
+            push.forget_devices(user=user)
     return user
 
 
@@ -134,6 +136,7 @@ def change_password(
         ended = [key for key in selectors.session_keys_of(user) if key != keep_session_key]
         Session.objects.filter(session_key__in=ended).delete()
         close_user_sockets(user_id=user.pk)
+        push_devices_ended = push.forget_devices(user=user, keep_session_key=keep_session_key)
         audit.record(
             actor=actor,
             action=AuditAction.PASSWORD_CHANGED,
@@ -142,6 +145,7 @@ def change_password(
             via=via,
             sessions_ended=len(ended),
             tokens_revoked=tokens_revoked,
+            push_devices_ended=push_devices_ended,
         )
     return user
 

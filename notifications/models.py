@@ -195,6 +195,9 @@ class PushSubscription(models.Model):
     p256dh = models.CharField(max_length=200)
     auth = models.CharField(max_length=100)
     device_name = models.CharField(max_length=200, blank=True, default="")
+    # The session that subscribed ("" through an API token): logging out of
+    # it, or a password change made elsewhere, ends the subscription with it.
+    session_key = models.CharField(max_length=40, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
 

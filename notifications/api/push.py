@@ -135,6 +135,9 @@ class PushSubscriptionListView(ParleyAPIView):
             p256dh=data["keys"]["p256dh"],
             auth=data["keys"]["auth"],
             user_agent=request.headers.get("User-Agent", ""),
+            # Through a session, its end ends the subscription; a token's
+            # subscriptions end with the token's owner's password.
+            session_key="" if request.auth is not None else request.session.session_key or "",
         )
         return Response(
             PushSubscriptionOut(subscription).data,

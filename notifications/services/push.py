@@ -161,12 +161,20 @@ def device_name(user_agent: str) -> str:
 
 
 def subscribe(
-    *, user: User, endpoint: str, p256dh: str, auth: str, user_agent: str = ""
+    *,
+    user: User,
+    endpoint: str,
+    p256dh: str,
+    auth: str,
+    user_agent: str = "",
+    session_key: str = "",
 ) -> tuple[PushSubscription, bool]:
     """Register a browser's push subscription for ``user``; returns it and
     whether it is new. The endpoint names one browser: subscribing it again
     updates its keys, and moves it to ``user`` when someone else signed in
-    on that browser before (it reaches whoever uses it now)."""
+    on that browser before (it reaches whoever uses it now). ``session_key``:
+    the session that asks ("" through an API token), whose end ends it
+    (``forget_devices``)."""
     check_endpoint(endpoint)
     point = _decoded("p256dh", p256dh, P256DH_BYTES)
     _decoded("auth", auth, AUTH_BYTES)
@@ -181,9 +189,26 @@ def subscribe(
             "p256dh": p256dh.rstrip("="),
             "auth": auth.rstrip("="),
             "device_name": device_name(user_agent)[:200],
+            "session_key": session_key,
         },
     )
     return subscription, created
+
+
+def forget_devices(*, user: User, keep_session_key: str | None = None) -> int:
+    """End ``user``'s push subscriptions but those ``keep_session_key``
+    made: what a password change or a deactivation ends, as it ends the
+    sessions and tokens that subscribed (a stolen session could have
+    subscribed a browser of its own). Returns how many went."""
+    devices = PushSubscription.objects.filter(user=user)
+    if keep_session_key:
+        devices = devices.exclude(session_key=keep_session_key)
+    return devices.delete()[0]
+
+
+def forget_session_devices(*, session_key: str) -> int:
+    """End the push subscriptions ``session_key`` made (its logout)."""
+    return PushSubscription.objects.filter(session_key=session_key).delete()[0]
 
 
 def unsubscribe(*, user: User, subscription_id: UUID) -> None:

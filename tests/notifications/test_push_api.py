@@ -6,7 +6,9 @@ import os
 import pytest
 from rest_framework.test import APIClient
 
+from accounts import services as account_services
 from accounts.models import Role
+from messaging.models import AuditLog
 from notifications import vapid
 from notifications.models import PushSubscription
 from notifications.vapid import b64url
@@ -187,3 +189,59 @@ def test_devices_page_lists_only_your_devices(client, student, make_user):
     assert "Chrome on Linux" in page
     assert "Enable push on this browser" in page
     assert "Firefox" not in page
+
+
+# --- Subscriptions end with what made them ------------------------------------------
+
+
+def signed_in(user) -> APIClient:
+    """A browser signed in: a session of its own."""
+    client = APIClient()
+    client.force_login(user)
+    return client
+
+
+def test_a_subscription_ends_with_the_session_that_made_it(student):
+    phone, laptop = signed_in(student), signed_in(student)
+    assert (
+        phone.post(LIST, body("https://push.example.com/send/phone"), format="json").status_code
+        == 201
+    )
+    assert (
+        laptop.post(LIST, body("https://push.example.com/send/laptop"), format="json").status_code
+        == 201
+    )
+    phone.post("/logout/")
+    assert set(PushSubscription.objects.values_list("endpoint", flat=True)) == {
+        "https://push.example.com/send/laptop"
+    }
+
+
+def test_a_password_change_ends_every_subscription_but_the_changing_sessions(student):
+    """A session stolen before the change may have subscribed a browser of
+    its own: the change ends it with the session, and the token's ones with
+    the token; the browser the change was made in keeps its own."""
+    mine, stolen = signed_in(student), signed_in(student)
+    token = APIClient()
+    token.credentials(HTTP_AUTHORIZATION=f"Token {account_services.issue_api_token(user=student)}")
+    for client, name in ((mine, "mine"), (stolen, "stolen"), (token, "token")):
+        answer = client.post(LIST, body(f"https://push.example.com/send/{name}"), format="json")
+        assert answer.status_code == 201
+    account_services.change_password(
+        user=student,
+        password="a-new-password-1234",
+        actor=student,
+        via="profile",
+        keep_session_key=mine.session.session_key,
+    )
+    assert set(PushSubscription.objects.values_list("endpoint", flat=True)) == {
+        "https://push.example.com/send/mine"
+    }
+    assert AuditLog.objects.get(action="auth.password_changed").details["push_devices_ended"] == 2
+
+
+def test_deactivation_ends_every_subscription(student):
+    client = signed_in(student)
+    client.post(LIST, body(), format="json")
+    account_services.set_active(user=student, active=False)
+    assert not PushSubscription.objects.exists()

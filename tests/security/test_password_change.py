@@ -190,6 +190,7 @@ def test_a_self_change_keeps_only_the_current_session(owner_and_others):
         "via": "profile",
         "sessions_ended": 2,
         "tokens_revoked": 1,
+        "push_devices_ended": 0,
     }
 
 
