@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import locale, selectors, services
 from config.redirects import safe_next
+from notifications.services import push
 
 
 class SameSiteRedirects(auth_views.RedirectURLMixin):
@@ -78,14 +79,18 @@ def password_change(request):
     form = PasswordChangeForm(request.user, request.POST)
     if not form.is_valid():
         return _render_profile(request, password_form=form)
+    kept = request.session.session_key
     services.change_password(
         user=request.user,
         password=form.cleaned_data["new_password1"],
         actor=request.user,
         via="profile",
-        keep_session_key=request.session.session_key,
+        keep_session_key=kept,
     )
     update_session_auth_hash(request, request.user)
+    # The session's push subscriptions follow it to its new key, so its
+    # logout still ends them.
+    push.move_session_devices(old_key=kept, new_key=request.session.session_key)
     messages.success(
         request, _("Password changed. Your other sessions and API tokens have been signed out.")
     )

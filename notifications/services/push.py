@@ -211,6 +211,13 @@ def forget_session_devices(*, session_key: str) -> int:
     return PushSubscription.objects.filter(session_key=session_key).delete()[0]
 
 
+def move_session_devices(*, old_key: str | None, new_key: str | None) -> None:
+    """A session went on under a new key (``cycle_key``): its push
+    subscriptions follow it."""
+    if old_key and new_key and old_key != new_key:
+        PushSubscription.objects.filter(session_key=old_key).update(session_key=new_key)
+
+
 def unsubscribe(*, user: User, subscription_id: UUID) -> None:
     """Forget one of ``user``'s devices (``NotFound`` for anyone else's)."""
     selectors.subscription_of(user, subscription_id).delete()

@@ -194,6 +194,35 @@ def test_a_self_change_keeps_only_the_current_session(owner_and_others):
     }
 
 
+def test_push_subscriptions_of_the_changing_session_follow_it_to_its_new_key(owner_and_others):
+    """The change gives this session a new key; its push subscriptions stay
+    with it (so its logout still ends them), the other session's go."""
+    from notifications.models import PushSubscription
+    from tests.notifications.test_push_api import body
+
+    student, mine, other, _token = owner_and_others
+    for client, name in ((mine, "mine"), (other, "other")):
+        answer = client.post(
+            "/api/push/subscriptions/",
+            body(f"https://push.example.com/send/{name}"),
+            content_type="application/json",
+        )
+        assert answer.status_code == 201, answer.content
+    before = session_key(mine)
+    mine.post(
+        reverse("password_change"),
+        {"old_password": OLD, "new_password1": NEW, "new_password2": NEW},
+    )
+    assert session_key(mine) != before
+    kept = PushSubscription.objects.get()
+    assert (kept.endpoint, kept.session_key) == (
+        "https://push.example.com/send/mine",
+        session_key(mine),
+    )
+    mine.post(reverse("logout"))
+    assert not PushSubscription.objects.exists()
+
+
 @pytest.mark.django_db
 def test_an_admin_change_ends_every_session_and_token(owner_and_others, admin_client_of):
     student, mine, other, token = owner_and_others
