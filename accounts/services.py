@@ -96,13 +96,19 @@ def update_profile(*, user: User, display_name: str, language: str | None = None
 
 def set_active(*, user: User, active: bool) -> User:
     """Activate or deactivate an account. Deactivation closes the person's
-    open sockets at once; their messages stay."""
+    open sockets at once and ends their push subscriptions; their messages
+    stay. The bots they own are deactivated with them (their tokens, sockets
+    and incoming webhooks stop, as Mattermost does): a person cut off must
+    not go on through a bot. Reactivating the person leaves their bots off,
+    for an admin to turn on one by one."""
     with transaction.atomic():
         user.is_active = active
         user.save(update_fields=["is_active"])
         if not active:
             close_user_sockets(user_id=user.pk)
             push.forget_devices(user=user)
+            for bot in User.objects.filter(bot__owner=user, is_active=True):
+                set_active(user=bot, active=False)
     return user
 
 

@@ -56,6 +56,30 @@ def test_a_mentor_creates_a_bot_with_a_token_and_no_password(mentor, issued):
     ).exists()
 
 
+def test_deactivating_the_owner_deactivates_their_bots(mentor, issued, group):
+    """A person cut off does not go on through a bot of theirs: its token
+    and its incoming webhooks stop with them, and stay off when the person
+    is let back in (an admin turns each bot on again)."""
+    from accounts import services as account_services
+    from messaging.integrations.webhooks import selectors as webhook_selectors
+    from messaging.integrations.webhooks.services import incoming as webhook_services
+
+    services.add_participants(actor=mentor, conversation_id=group.pk, users=[issued.bot.user])
+    hook = webhook_services.create_incoming_webhook(
+        actor=mentor, conversation_id=group.pk, name="CI"
+    )
+    bot_api = token_client(issued.token)
+    assert bot_api.get(f"/api/conversations/{group.pk}/messages/").status_code == 200
+    account_services.set_active(user=mentor, active=False)
+    issued.bot.user.refresh_from_db()
+    assert not issued.bot.user.is_active
+    assert bot_api.get(f"/api/conversations/{group.pk}/messages/").status_code == 401
+    assert webhook_selectors.webhook_for_token(hook.token) is None
+    account_services.set_active(user=mentor, active=True)
+    issued.bot.user.refresh_from_db()
+    assert not issued.bot.user.is_active
+
+
 def test_students_cannot_create_bots(student, api):
     with pytest.raises(AccessDenied):
         bot_services.create_bot(owner=student, display_name="Sneaky")
