@@ -10,6 +10,7 @@ bombs).
 """
 
 import io
+import threading
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,6 +24,13 @@ from messaging.files.sniffing import GIF, JPEG, PNG, WEBP, FileType
 JPEG_QUALITY = 88
 # Pillow's name for each image type Parley stores.
 _PILLOW_FORMATS = {JPEG: "JPEG", PNG: "PNG", GIF: "GIF", WEBP: "WEBP"}
+
+# Decoding an image within the pixel limit can take hundreds of MB and
+# seconds of CPU: at most this many at once in a process, whoever asks (an
+# upload, a link card's image), so a burst queues instead of exhausting the
+# process's memory.
+DECODES_AT_ONCE = 2
+_DECODES = threading.BoundedSemaphore(DECODES_AT_ONCE)
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,12 @@ def _thumbnail(first_frame: Image.Image) -> tuple[bytes, FileType, Image.Image]:
 
 
 def process(content: bytes, file_type: FileType) -> ProcessedImage:
+    """``_process``, at most ``DECODES_AT_ONCE`` at a time in a process."""
+    with _DECODES:
+        return _process(content, file_type)
+
+
+def _process(content: bytes, file_type: FileType) -> ProcessedImage:
     """Decode ``content`` (sniffed as ``file_type``, an image type) and make
     what is stored: the upright image re-encoded in its own type with no
     metadata (JPEG quality 88; PNG optimized; GIF animation kept, frames

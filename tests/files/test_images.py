@@ -166,3 +166,24 @@ def test_unreadable_exif_does_not_refuse_a_sound_image():
     result = images.process(out.getvalue(), sniffing.JPEG)
     assert (result.width, result.height) == (20, 10)
     assert b"Exif" not in result.content
+
+
+def test_decoding_takes_one_of_the_processes_few_slots(monkeypatch):
+    """Every decode (an upload's, a link card's image) holds one of
+    ``DECODES_AT_ONCE`` slots while it runs, and gives it back after, even
+    when the image is refused."""
+    held = []
+
+    def decode(content, file_type):
+        held.append(images._DECODES._value)
+        raise images._damaged()
+
+    monkeypatch.setattr(images, "_process", decode)
+    with pytest.raises(FileRefused):
+        images.process(b"", sniffing.PNG)
+    assert held == [images.DECODES_AT_ONCE - 1]
+    assert images._DECODES._value == images.DECODES_AT_ONCE
+    # The link card's image goes through the same door.
+    from messaging.threads.services import previews
+
+    assert previews.images.process is images.process

@@ -79,11 +79,6 @@ def _damaged(what: str) -> FileRefused:
 # cross-reference table only, so the wait is short.
 _PDFIUM = threading.Lock()
 
-# Decoding an image within the pixel limit can take hundreds of MB and
-# seconds of CPU: at most this many at once in a process, so a burst of
-# uploads queues instead of exhausting the web process's memory.
-_IMAGE_DECODES = threading.BoundedSemaphore(2)
-
 # A zip container's members may expand to at most this many bytes in all (a
 # zip bomb would hold the preview's LibreOffice far longer than its bytes).
 MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
@@ -134,8 +129,7 @@ def prepare(content: bytes, name: str) -> Prepared:
         raise FileRefused(_("The file is empty."), code="empty_file")
     file_type = sniffing.sniff(content, name)
     if file_type.kind == AttachmentKind.IMAGE:
-        with _IMAGE_DECODES:
-            image = images.process(content, file_type)
+        image = images.process(content, file_type)
         return Prepared(
             file_type=file_type,
             content=image.content,
