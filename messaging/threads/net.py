@@ -228,6 +228,10 @@ def resolve(host: str, port: int, *, timeout: float) -> list[IPAddress]:
     try:
         answers = future.result(timeout=timeout)
     except concurrent.futures.TimeoutError:
+        # Still queued behind lookups that hang: it leaves the queue, or
+        # names that never answer would pile up there without bound and
+        # make every later lookup of the process time out too.
+        future.cancel()
         raise Refused("timeout", "The site's name did not resolve in time.") from None
     except (OSError, UnicodeError):
         raise Refused("resolve", "The site's name does not resolve.") from None

@@ -812,3 +812,21 @@ def test_a_card_whose_fetch_was_lost_is_fetched_by_the_sweep(
     assert LinkPreview.objects.get(message=lost).title == "The & Title"
     assert LinkPreview.objects.get(message=abandoned).state == PreviewState.FAILED
     assert previews.requeue_stale() == 0
+
+
+def test_a_lookup_that_times_out_leaves_the_resolvers_queue(monkeypatch):
+    """A name whose nameserver never answers is given up after the fetch's
+    time, and its lookup leaves the queue rather than waiting there for a
+    thread: names that never answer cannot pile up and starve the others."""
+    import concurrent.futures
+
+    queued = concurrent.futures.Future()  # a lookup no thread has taken yet
+
+    class Busy:
+        def submit(self, *args):
+            return queued
+
+    monkeypatch.setattr(net, "_resolver", Busy())
+    with pytest.raises(net.Refused):
+        net.resolve("never-answers.example", 443, timeout=0.01)
+    assert queued.cancelled()
