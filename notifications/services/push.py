@@ -192,7 +192,21 @@ def subscribe(
             "session_key": session_key,
         },
     )
+    if created:
+        _keep_the_newest(user)
     return subscription, created
+
+
+# A person's browsers that receive push: a new one past this many replaces
+# their oldest, so nobody can make each notification go out thousands of times.
+MAX_DEVICES_PER_PERSON = 20
+
+
+def _keep_the_newest(user: User) -> None:
+    old = PushSubscription.objects.filter(user=user).order_by("-created_at", "-pk")[
+        MAX_DEVICES_PER_PERSON:
+    ]
+    PushSubscription.objects.filter(pk__in=list(old.values_list("pk", flat=True))).delete()
 
 
 def forget_devices(*, user: User, keep_session_key: str | None = None) -> int:

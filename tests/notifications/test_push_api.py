@@ -11,6 +11,7 @@ from accounts.models import Role
 from messaging.models import AuditLog
 from notifications import vapid
 from notifications.models import PushSubscription
+from notifications.services import push as push_services
 from notifications.vapid import b64url
 from tests.notifications.helpers import browser_keys
 
@@ -245,3 +246,15 @@ def test_deactivation_ends_every_subscription(student):
     client.post(LIST, body(), format="json")
     account_services.set_active(user=student, active=False)
     assert not PushSubscription.objects.exists()
+
+
+def test_a_new_device_past_the_limit_replaces_the_oldest(api, student):
+    client = api(student)
+    limit = push_services.MAX_DEVICES_PER_PERSON
+    for n in range(limit + 1):
+        answer = client.post(LIST, body(f"https://push.example.com/send/{n}"), format="json")
+        assert answer.status_code == 201
+    endpoints = set(PushSubscription.objects.values_list("endpoint", flat=True))
+    assert len(endpoints) == limit
+    assert "https://push.example.com/send/0" not in endpoints
+    assert f"https://push.example.com/send/{limit}" in endpoints
