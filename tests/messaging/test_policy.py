@@ -164,7 +164,11 @@ def _attempt(creator, kind, participants):
     """Call the service; return (outcome, conversation or None)."""
     try:
         conversation = services.create_conversation(
-            creator=creator, kind=kind, participants=participants, title="t"
+            creator=creator,
+            kind=kind,
+            participants=participants,
+            # A group needs a name; a direct conversation has none.
+            title="" if kind == ConversationType.DIRECT else "t",
         )
     except AccessDenied:
         return DENIED, None
