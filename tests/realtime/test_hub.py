@@ -291,7 +291,10 @@ async def test_revocation_closes_every_socket_of_the_session_across_processes(
 # --- Back-pressure ------------------------------------------------------------------
 
 STALLED_ENV = {
-    "PARLEY_SOCKET_SEND_BUFFER_BYTES": str(64 * 1024),
+    # The readers that keep reading get 32 of the test's 8 KB frames of
+    # slack: with 8 (64 KiB), the sender's own socket was once closed too,
+    # on a loaded machine where the test's loop read it late.
+    "PARLEY_SOCKET_SEND_BUFFER_BYTES": str(256 * 1024),
     "PARLEY_SEND_RATE_PER_SECOND": "1000",
     "PARLEY_SEND_BURST": "1000",
 }
