@@ -105,8 +105,8 @@ class KindsField(serializers.Field):
         "type": "string",
         "format": "date-time",
         "nullable": True,
-        "description": "When the mute ends (with its UTC offset, in the future, within "
-        "a year); null: until you turn it back on.",
+        "description": "When the mute ends (with its UTC offset, in the future); "
+        "null: until you turn it back on.",
     }
 )
 class MuteUntilField(AwareDateTimeField):
