@@ -1,5 +1,6 @@
-"""Safe HTTP to a URL someone typed: a GET for link previews, a JSON POST
-for outgoing webhooks (``post_json``); public addresses only.
+"""Safe HTTP to a URL someone typed: a GET for link previews, a POST for
+outgoing webhooks (``post_json``) and push services (``post``); public
+addresses only.
 
 The server fetches what a message links to, and posts to the URL a bot's
 owner gave, so neither may make it reach inside the network it runs in
@@ -44,7 +45,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urljoin, urlsplit
 
 from django.conf import settings
@@ -517,6 +518,8 @@ class Posted:
     status: int
     body: bytes  # at most max_bytes of the answer
     truncated: bool  # the answer went on past max_bytes
+    reason: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
 
 
 def post_json(
@@ -529,11 +532,36 @@ def post_json(
     allowed: AllowList | None = None,
     user_agent: str = USER_AGENT,
 ) -> Posted:
-    """POST ``body`` (JSON) to ``url`` within the module's rules, with
-    ``headers`` beside the ones it sets (``Host``, ``Content-Type``,
-    ``Content-Length``); one deadline (``timeout``) for the whole call, no
-    redirect followed. Any status is an answer (``Posted``); ``Refused``
-    when the target is refused or the call fails or runs out of time."""
+    """POST ``body`` (JSON) to ``url``: ``post`` with ``application/json``."""
+    return post(
+        url,
+        body=body,
+        content_type="application/json",
+        headers=headers,
+        max_bytes=max_bytes,
+        timeout=timeout,
+        allowed=allowed,
+        user_agent=user_agent,
+    )
+
+
+def post(
+    url: str,
+    *,
+    body: bytes,
+    content_type: str,
+    headers: dict[str, str],
+    max_bytes: int,
+    timeout: float,
+    allowed: AllowList | None = None,
+    user_agent: str = USER_AGENT,
+) -> Posted:
+    """POST ``body`` (of ``content_type``) to ``url`` within the module's
+    rules, with ``headers`` beside the ones it sets (``Host``,
+    ``User-Agent``, ``Content-Type``, ``Content-Length``); one deadline
+    (``timeout``) for the whole call, no redirect followed. Any status is an
+    answer (``Posted``); ``Refused`` when the target is refused or the call
+    fails or runs out of time."""
     deadline = Deadline(timeout)
     watchdog = Watchdog(deadline)
     try:
@@ -548,7 +576,7 @@ def post_json(
                     **headers,
                     "Host": _host_header(target),
                     "User-Agent": user_agent,
-                    "Content-Type": "application/json",
+                    "Content-Type": content_type,
                     "Content-Length": str(len(body)),
                     "Accept-Encoding": "identity",
                     "Connection": "close",
@@ -561,7 +589,15 @@ def post_json(
             answer, truncated = _read(response, sock, max_bytes, deadline)
             if watchdog.fired:
                 raise Refused("timeout", "The site did not answer in time.")
-            return Posted(status=response.status, body=answer, truncated=truncated)
+            return Posted(
+                status=response.status,
+                body=answer,
+                truncated=truncated,
+                reason=response.reason or "",
+                headers={
+                    name.lower(): _header_text(value) for name, value in response.getheaders()
+                },
+            )
         except TimeoutError:
             raise Refused("timeout", "The site did not answer in time.") from None
         except (OSError, http.client.HTTPException, ssl.CertificateError) as error:

@@ -8,7 +8,10 @@ sends nothing twice. The push service's answer decides the rest: 2xx sent;
 404/410 the device is gone (its subscription is deleted); 429, 5xx or no
 answer in time are retried here, in a bounded loop that honours
 ``Retry-After`` (docs/operations.md, "Web Push"); any other status fails the
-delivery.
+delivery. The send goes through ``push_transport``: public addresses only,
+checked when it is made, and one deadline for the whole call; an endpoint
+refused there (its name now leads inside the network) fails the delivery
+and its subscription is deleted.
 """
 
 import datetime as dt
@@ -24,7 +27,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from uuid import UUID
 
-import requests
 from celery import Task
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
@@ -49,6 +51,8 @@ from notifications.models import (
     PushSubscription,
 )
 from notifications.selectors import push as selectors
+from notifications.services import push_transport
+from notifications.services.push_transport import GuardedSession
 
 logger = logging.getLogger(__name__)
 
@@ -297,20 +301,19 @@ def deliver_notifications(*, notification_ids: list[str]) -> None:
     preferences = selectors.preferences_by_user(user_ids)
     devices = selectors.subscriptions_by_user(user_ids)
     now = timezone.now()
-    with requests.Session() as session:
-        # A push service that redirects is not followed (the endpoint was
-        # checked, where it redirects to was not).
-        session.max_redirects = 0
-        for notification in notifications:
-            preference = _preference(preferences, notification.user_id)
-            if not _still_wanted(notification, preference, now):
-                continue
-            # In the person's language, whoever's action caused it.
-            with speaking_to(notification.user):
-                shown = _payload(notification, preference)
-            payload = json.dumps(shown, separators=(",", ":"))
-            for subscription in devices.get(notification.user_id, []):
-                _deliver(notification, subscription, payload, session)
+    # No redirect is followed: the endpoint was checked, where it would
+    # redirect to was not (push_transport).
+    session = GuardedSession()
+    for notification in notifications:
+        preference = _preference(preferences, notification.user_id)
+        if not _still_wanted(notification, preference, now):
+            continue
+        # In the person's language, whoever's action caused it.
+        with speaking_to(notification.user):
+            shown = _payload(notification, preference)
+        payload = json.dumps(shown, separators=(",", ":"))
+        for subscription in devices.get(notification.user_id, []):
+            _deliver(notification, subscription, payload, session)
 
 
 def _still_wanted(
@@ -418,10 +421,11 @@ class _Answer:
     status: int | None  # None: no answer (timeout, connection refused)
     retry_after: float | None
     detail: str
+    refused: bool = False  # the endpoint itself was refused (push_transport)
 
 
 def _send(
-    subscription: PushSubscription, payload: str, urgency: str, session: requests.Session
+    subscription: PushSubscription, payload: str, urgency: str, session: GuardedSession
 ) -> _Answer:
     # Imported here: pywebpush brings aiohttp, about half a second of imports
     # in every process that loads this module (each web process, each test
@@ -450,13 +454,12 @@ def _send(
             return _Answer(None, None, str(error)[:500])
         return _Answer(
             answer.status_code,
-            _retry_after(answer.headers.get("Retry-After")),
+            _retry_after(answer.headers.get("retry-after")),
             f"{answer.status_code} {answer.reason}: {answer.text[:300]}",
         )
-    except requests.TooManyRedirects:
-        return _Answer(399, None, "the push service redirected")
-    except requests.RequestException as error:
-        return _Answer(None, None, f"no answer: {type(error).__name__}")
+    except net.Refused as refused:
+        final = refused.code in push_transport.FINAL_REFUSALS
+        return _Answer(None, None, f"{refused.code}: {refused}", refused=final)
     if isinstance(response, str):  # only with curl=True, never here
         return _Answer(None, None, "no response")
     return _Answer(response.status_code, None, "")
@@ -479,6 +482,8 @@ def _retry_after(value: str | None) -> float | None:
 
 
 def _retryable(answer: _Answer) -> bool:
+    if answer.refused:
+        return False
     return answer.status is None or answer.status == 429 or answer.status >= 500
 
 
@@ -492,7 +497,7 @@ def _deliver(
     notification: Notification,
     subscription: PushSubscription,
     payload: str,
-    session: requests.Session,
+    session: GuardedSession,
 ) -> None:
     delivery, _created = Delivery.objects.get_or_create(
         user_id=notification.user_id,
@@ -524,6 +529,12 @@ def _deliver(
             # The browser unsubscribed or the subscription expired: it will
             # never work again (RFC 8030, section 7.3).
             _finish(delivery, DeliveryState.FAILED, f"subscription gone: {answer.detail}")
+            PushSubscription.objects.filter(pk=subscription.pk).delete()
+            return
+        if answer.refused:
+            # Its name now leads inside the network (or a port or scheme the
+            # server does not call): no push will ever be sent to it.
+            _finish(delivery, DeliveryState.FAILED, f"endpoint refused: {answer.detail}")
             PushSubscription.objects.filter(pk=subscription.pk).delete()
             return
         if not _retryable(answer):

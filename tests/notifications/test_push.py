@@ -5,9 +5,11 @@ scripted. Each body is decrypted with the subscription's own private key
 public key, as a real push service and browser would."""
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import os
+import socket
 import stat
 import threading
 import uuid
@@ -552,3 +554,77 @@ def test_nothing_is_sent_without_a_vapid_key(push_service, subscribe, notify, st
     push.deliver_notifications(notification_ids=[str(notification.pk)])
     assert push_service.received == []
     assert deliveries() == []
+
+
+# --- The endpoint at send time ---------------------------------------------------------
+
+
+def test_an_endpoint_that_now_leads_inside_the_network_is_refused_when_sent_to(
+    push_service, subscribe, notify, student, settings
+):
+    """Checked when saved, an endpoint's name may later resolve to a private
+    address (DNS rebinding, or a name that changed hands): the send checks
+    the address again, sends nothing there, and ends the subscription."""
+    subscription, _ = subscribe(student)
+    kept, _ = subscribe(student)
+    # From here the loopback interface is inside the network, as in production.
+    settings.PUSH = {**settings.PUSH, "ALLOW_LOOPBACK_HTTP": False}
+    push.deliver_notifications(notification_ids=[str(notify(student).pk)])
+    assert push_service.received == []
+    for refused in (subscription, kept):
+        [delivery] = deliveries(refused)
+        assert delivery.state == DeliveryState.FAILED
+        assert delivery.error.startswith("endpoint refused: address"), delivery.error
+        assert delivery.attempts == 1
+    assert not PushSubscription.objects.filter(pk__in=[subscription.pk, kept.pk]).exists()
+
+
+@pytest.fixture
+def trickling_push_service():
+    """A push service that answers the status line, then one header line
+    every 0.2 s until the test ends (at most 30 s): each read returns well
+    within any per-read timeout."""
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(30)
+
+    def serve():
+        with contextlib.suppress(OSError):
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"HTTP/1.1 201 Created\r\n")
+                for n in range(150):
+                    if stop.wait(0.2):
+                        break
+                    connection.sendall(f"X-Slow-{n}: 1\r\n".encode())
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    listener.close()
+
+
+def test_a_push_service_answering_a_byte_at_a_time_is_cut_off_at_the_deadline(
+    trickling_push_service, notify, student, settings
+):
+    """The push's timeout bounds the whole call, not each read: a service
+    that trickles its answer ends the attempt at the deadline (a timeout,
+    retried like no answer), and the worker goes on."""
+    settings.PUSH = {**settings.PUSH, "TIMEOUT_SECONDS": 1.0, "MAX_ATTEMPTS": 1}
+    browser = Browser.new()
+    subscription, _ = push.subscribe(
+        user=student,
+        endpoint=f"{trickling_push_service}/push/{uuid.uuid4().hex}",
+        p256dh=browser.p256dh,
+        auth=b64url(browser.auth),
+        user_agent="",
+    )
+    push.deliver_notifications(notification_ids=[str(notify(student).pk)])
+    [delivery] = deliveries(subscription)
+    assert delivery.state == DeliveryState.FAILED
+    assert "timeout" in delivery.error, delivery.error
+    # A timeout is no reason to end the subscription.
+    assert PushSubscription.objects.filter(pk=subscription.pk).exists()
