@@ -59,17 +59,29 @@ def issue_api_token(*, user: User) -> str:
     return token.key
 
 
+# What an open socket holds of its person since it connected, and what
+# decides their powers there (messaging.policy reads the role; support and
+# moderation read is_staff).
+POWER_FIELDS = frozenset({"role", "is_staff", "is_superuser"})
+
+
 def save_account(*, user: User, changed: Collection[str] = ()) -> User:
     """Store an account as a form built or edited it (the admin's add and
     change pages; a new password is already hashed on ``user``). ``changed``
     names the fields the form changed: switching ``is_active`` on an existing
     account goes through ``set_active``, so a deactivated person's sockets
-    close."""
+    close. A change of role or staff status closes the person's sockets too
+    (4401, once this commits): each socket holds the account as it was when
+    it connected, so an admin made a mentor would keep an admin's powers
+    there. Their pages reconnect (the session still holds) with the new role,
+    and its limits."""
     existing = not user._state.adding
     with transaction.atomic():
         user.save()
         if existing and "is_active" in changed:
             set_active(user=user, active=user.is_active)
+        if existing and user.is_active and POWER_FIELDS.intersection(changed):
+            close_user_sockets(user_id=user.pk)
     return user
 
 

@@ -143,3 +143,25 @@ def test_issue_api_token_returns_the_same_key_until_the_token_is_deleted(student
     assert services.issue_api_token(user=mentor) != key
     Token.objects.filter(user=student).delete()
     assert services.issue_api_token(user=student) not in (key, "")
+
+
+@pytest.mark.parametrize(
+    ("changed", "closes"),
+    [
+        (["role"], True),
+        (["is_staff"], True),
+        (["display_name", "is_superuser"], True),
+        (["display_name", "time_zone"], False),
+        ([], False),
+    ],
+)
+def test_saving_an_account_closes_its_sockets_only_when_its_powers_change(
+    mentor, monkeypatch, changed, closes
+):
+    """The admin's save: a change of role or staff status closes the person's
+    sockets (they hold the account as it was); a change of their profile
+    does not."""
+    closed = []
+    monkeypatch.setattr(services, "close_user_sockets", lambda *, user_id: closed.append(user_id))
+    services.save_account(user=mentor, changed=changed)
+    assert closed == ([mentor.pk] if closes else [])

@@ -20,6 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from accounts import services as account_services
+from accounts.models import Role
 from messaging import services
 from messaging.models import ConversationType
 from tests.realtime.clients import RawSocket, origin_of
@@ -208,3 +209,36 @@ async def test_a_removed_member_is_pruned_and_gets_what_a_stranger_gets(
     finally:
         await removed.close()
         await sender.close()
+
+
+async def test_a_role_change_closes_the_persons_sockets_and_they_come_back_with_the_new_role(
+    asgi_server, make_user
+):
+    """A socket holds its person as they were when it connected: an admin
+    made a mentor must not keep an admin's powers there. The admin site's
+    save (``save_account`` with the fields its form changed) closes every
+    socket of theirs with 4401; the session still holds, so the page's next
+    socket opens, with the new role in its hello."""
+    server = asgi_server(extra_env=production_profile())
+    admin = await orm(make_user)(Role.ADMIN)
+    cookie = await orm(lambda: session_key(session_of(admin)))()
+    sockets = [await open_socket(server, cookie) for _ in range(2)]
+    try:
+        assert [s.hello["user"]["role"] for s in sockets] == ["admin", "admin"]
+
+        def demote():
+            admin.role = Role.MENTOR
+            account_services.save_account(user=admin, changed=["role"])
+
+        started = time.monotonic()
+        await orm(demote)()
+        assert [await close_code_of(s) for s in sockets] == [4401, 4401]
+        timed(started, "role change")
+    finally:
+        for socket in sockets:
+            await socket.close()
+    again = await open_socket(server, cookie)
+    try:
+        assert again.hello["user"]["role"] == "mentor"
+    finally:
+        await again.close()
