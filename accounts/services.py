@@ -15,6 +15,7 @@ from accounts import locale, selectors
 from accounts.models import MentorAssignment, Role, User
 from messaging import audit, validation
 from messaging.errors import InvalidInput
+from messaging.integrations.calendar import services as calendar_feeds
 from messaging.models import AuditAction
 from messaging.moderation.services import blocks
 from messaging.services.sockets import close_user_sockets
@@ -138,7 +139,8 @@ def change_password(
     ``keep_session_key`` (the one that made a change of one's own) is
     deleted, every socket of ``user`` closes with 4401 once this commits
     (the kept session's pages reconnect; a stolen copy of its cookie cannot),
-    and every API token of ``user`` is deleted. Audited as
+    every API token of ``user`` is deleted, and so are the push devices of
+    the ended sessions; their calendar feed gets a new URL. Audited as
     ``auth.password_changed``; ``via`` says where (``profile``, ``admin``,
     ``command``). A bot (``Role.BOT``) never gets a usable password: it
     signs in with its API token (``ValueError``)."""
@@ -155,6 +157,7 @@ def change_password(
         Session.objects.filter(session_key__in=ended).delete()
         close_user_sockets(user_id=user.pk)
         push_devices_ended = push.forget_devices(user=user, keep_session_key=keep_session_key)
+        calendar_feed_ended = calendar_feeds.end_with_password(user=user)
         audit.record(
             actor=actor,
             action=AuditAction.PASSWORD_CHANGED,
@@ -164,6 +167,7 @@ def change_password(
             sessions_ended=len(ended),
             tokens_revoked=tokens_revoked,
             push_devices_ended=push_devices_ended,
+            calendar_feed_ended=calendar_feed_ended,
         )
     return user
 

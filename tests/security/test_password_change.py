@@ -191,6 +191,7 @@ def test_a_self_change_keeps_only_the_current_session(owner_and_others):
         "sessions_ended": 2,
         "tokens_revoked": 1,
         "push_devices_ended": 0,
+        "calendar_feed_ended": False,
     }
 
 

@@ -1,5 +1,6 @@
 """A person's calendar feed token: made on first ask, rotated on demand
-(the old URL stops working at once; audited)."""
+(the old URL stops working at once; audited) and when their password
+changes (``end_with_password``)."""
 
 import secrets
 
@@ -43,3 +44,15 @@ def rotate_feed(*, user: User) -> CalendarFeed:
         feed.save(update_fields=["token", "rotated_at"])
         audit.record(actor=user, action=AuditAction.CALENDAR_FEED_ROTATE)
     return feed
+
+
+def end_with_password(*, user: User) -> bool:
+    """A password change ends what the old one let in: the feed's URL is a
+    credential to the person's reminders and meetings, like an API token.
+    Its token is replaced (the calendar app shows nothing new until the
+    person subscribes to the new URL, on the Calendar page); no feed is made
+    for someone who had none. Whether there was one to end. Audited by the
+    password change itself."""
+    return bool(
+        CalendarFeed.objects.filter(user=user).update(token=new_token(), rotated_at=timezone.now())
+    )

@@ -10,6 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from icalendar import Calendar
 
+from accounts import services as account_services
 from messaging import services as messaging_services
 from messaging.integrations.models import (
     CalendarFeed,
@@ -195,3 +196,28 @@ def test_a_meeting_as_a_file_for_members_only(api, student, outsider, world):
     assert refused.json() == missing.json()
     other = api(student).get(f"/api/meetings/{world['hidden_meeting'].pk}/ics")
     assert other.status_code == 404
+
+
+def test_a_password_change_retires_the_feeds_url(api, student, world):
+    """The feed's URL is a credential like an API token: a password change
+    (which ends the person's other sessions and tokens) ends it too. The
+    Calendar page then shows the new URL."""
+    path = feed_path(api(student))
+    assert Client().get(path).status_code == 200
+    account_services.change_password(
+        user=student, password="a-New-passphrase-2468", actor=student, via="profile"
+    )
+    assert Client().get(path).status_code == 404
+    client = api(student)  # a new token: the old one ended with the password
+    new = feed_path(client)
+    assert new != path
+    assert Client().get(new).status_code == 200
+    details = AuditLog.objects.get(action=AuditAction.PASSWORD_CHANGED).details
+    assert details["calendar_feed_ended"] is True
+
+
+def test_a_password_change_makes_no_feed_for_someone_without_one(student, db):
+    account_services.change_password(user=student, password=None, actor=None, via="command")
+    assert not CalendarFeed.objects.filter(user=student).exists()
+    details = AuditLog.objects.get(action=AuditAction.PASSWORD_CHANGED).details
+    assert details["calendar_feed_ended"] is False
