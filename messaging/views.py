@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from config.redirects import safe_next
-from messaging import policy, selectors, services, validation
+from messaging import notices, policy, selectors, services, validation
 from messaging.e2e import pages as e2e_pages
 from messaging.errors import InvalidInput, MessagingError, NotFound
 from messaging.events import message_payload
@@ -124,6 +124,10 @@ def _inbox_rows(user, *, kind=None, archived=False) -> list[dict]:
                 preview = _("Sent an image")
             else:
                 preview = _("Sent a file")
+        elif membership.last_message_type == MessageType.SYSTEM:
+            # "Maria added Sam" in the reader's language (messaging.notices).
+            notice = {"notice": membership.last_message_notice}
+            preview = notices.worded(notice) or text or ""
         else:
             preview = text or ""
         if sender_id and membership.last_message_type != MessageType.SYSTEM and preview:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext
 
+from messaging import notices
 from messaging.files.models import Attachment, AttachmentKind, PreviewState
 from messaging.threads import markdown
 
@@ -76,6 +77,9 @@ def message_text(message) -> str:
         return ""
     if message.message_type == "encrypted":
         return gettext("New encrypted message")
+    if message.message_type == "system":
+        # "Maria added Sam" in the active language (messaging.notices).
+        return notices.worded(message.metadata) or message.content
     if message.content_html:
         return markdown.plain_text(message.content_html)
     if message.content:
@@ -86,8 +90,11 @@ def message_text(message) -> str:
 
 def worded_by_the_server(message) -> bool:
     """Whether ``message_text`` words ``message`` in the active language
-    (files sent without a caption) rather than quoting its sender: what is
-    built from it for many people is then built in each one's language."""
+    (files sent without a caption, a system message's notice) rather than
+    quoting its sender: what is built from it for many people is then built
+    in each one's language."""
+    if message.message_type == "system" and not message.deleted_at:
+        return notices.worded(message.metadata) is not None
     return not (
         message.deleted_at
         or message.message_type == "encrypted"

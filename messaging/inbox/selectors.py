@@ -58,6 +58,7 @@ class InboxRow:
     last_message_deleted_at: datetime | None
     last_message_hidden_at: datetime | None
     last_message_sender_id: UUID | None
+    last_message_notice: dict | None
 
     @property
     def conversation_id(self) -> UUID:
@@ -160,7 +161,14 @@ def _load_support_requests(conversations: list[Conversation]) -> None:
 def _preview(
     last: dict,
 ) -> tuple[
-    int | None, str | None, str | None, str | None, datetime | None, datetime | None, UUID | None
+    int | None,
+    str | None,
+    str | None,
+    str | None,
+    datetime | None,
+    datetime | None,
+    UUID | None,
+    dict | None,
 ]:
     """The ``last_message`` object as the row's typed preview fields, in
     ``InboxRow``'s order (all None for an empty object)."""
@@ -173,6 +181,7 @@ def _preview(
         _as_datetime(last.get("deleted_at")),
         _as_datetime(last.get("hidden_at")),
         UUID(sender_id) if sender_id else None,
+        last.get("notice"),
     )
 
 

@@ -58,6 +58,8 @@ LAST_MESSAGE_COLUMNS = {
     "deleted_at": "deleted_at",
     "hidden_at": "hidden_at",
     "sender_id": "sender_id",
+    # A system message's words (messaging.notices), for the preview.
+    "notice": "metadata__notice",
 }
 
 # What a membership row ends with, after the conversation's columns.

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
-from messaging import audit, events, limits, policy
+from messaging import audit, events, limits, notices, policy
 from messaging.e2e import services as e2e_services
 from messaging.e2e.models import EncryptedConversation
 from messaging.e2e.payloads import cache_e2e_state
@@ -275,7 +275,9 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
             notice = _post_notice(
                 conversation,
                 actor=actor,
-                content=f"{actor.display_name} added {names}",
+                words=notices.notice(
+                    notices.PARTICIPANTS_ADDED, actor=actor.display_name, names=names
+                ),
                 metadata={"event": "participant.add", "user_ids": [str(u.pk) for u in added]},
             )
             # One row per person, so the log filters by whom it was about.
@@ -326,13 +328,18 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
             raise NotFound(_("%(name)s is not in this conversation.") % {"name": user.display_name})
         membership.left_at = timezone.now()
         membership.save(update_fields=["left_at"])
-        verb = "left" if actor.pk == user.pk else f"removed {user.display_name}"
+        if actor.pk == user.pk:
+            words = notices.notice(notices.PARTICIPANT_LEFT, actor=actor.display_name)
+        else:
+            words = notices.notice(
+                notices.PARTICIPANT_REMOVED, actor=actor.display_name, name=user.display_name
+            )
         notice = None
         if not conversation.is_archived:
             notice = _post_notice(
                 conversation,
                 actor=actor,
-                content=f"{actor.display_name} {verb}",
+                words=words,
                 metadata={"event": "participant.remove", "user_ids": [str(user.pk)]},
             )
         audit.record(
@@ -362,18 +369,19 @@ def _check_writable(conversation: Conversation) -> None:
 
 
 def _post_notice(
-    conversation: Conversation, *, actor: User, content: str, metadata: dict
+    conversation: Conversation, *, actor: User, words: dict, metadata: dict
 ) -> Message:
     """Store a system message under the next seq (the caller holds the
     conversation's lock and has checked the policy; the actor need not be a
     member, or may just have left). The actor wrote it, so it is not unread
-    for them."""
+    for them. ``words`` (``notices.notice``) is its English ``content`` and,
+    kept in its metadata, its words in each reader's language."""
     message = Message(
         conversation_id=conversation.pk,
         sender=actor,
-        content=content,
+        content=notices.english(words),
         message_type=MessageType.SYSTEM,
-        metadata=metadata,
+        metadata={**metadata, "notice": words},
         sent_at=timezone.now(),
     )
     store_message(message, claim=Conversation.objects.all(), audit_action=None)

@@ -12,6 +12,7 @@ import { alertNow } from "./announce.js";
 import { focusLeftBehind } from "./dialogs.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
 import { MessageKeyboard } from "./message-keyboard.js";
+import { noticeText } from "./notices.js";
 import {
   ReportDialog, closeMenus, menuKeydown, openMenu, wireBlockControl,
 } from "./moderation.js";
@@ -289,6 +290,11 @@ export class ConversationView {
       }
       content = message.plain.text;
       files = message.plain.files.length;
+    }
+    if (message.message_type === "system") {
+      // "Maria added Sam": its own words, in the page's language.
+      announce(noticeText(message));
+      return;
     }
     const text = (content || "").replace(/\s+/g, " ").trim();
     if (text) {

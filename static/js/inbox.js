@@ -2,6 +2,7 @@
 // kept current from the socket: last message, time, order, unread badge.
 
 import { gettext, interpolate, ngettext } from "./i18n.js";
+import { noticeText } from "./notices.js";
 import { announce, el, formatFull, formatShort, initials } from "./render.js";
 
 /** A message's words as its conversation shows them: the text of its
@@ -25,7 +26,9 @@ function preview(message, me, type) {
   // End-to-end encrypted: the list has no key to read it with (the same
   // msgid as the server-drawn preview).
   if (message.message_type === "encrypted") text = gettext("Encrypted message");
-  if (message.message_type === "system" || !message.sender) return text;
+  // "Maria added Sam" in the page's language (notices.js).
+  if (message.message_type === "system") return noticeText(message);
+  if (!message.sender) return text;
   // The same msgid as the server-drawn preview (messaging/views.py).
   if (message.sender.id === me) return interpolate(gettext("You: %(preview)s"), { preview: text });
   if (type !== "direct") {

@@ -7,6 +7,7 @@
 import {
   dateFormat, formatNumber, gettext, interpolate, locale, ngettext, pgettext,
 } from "./i18n.js";
+import { noticeText } from "./notices.js";
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
 const TRAILING = /[.,;:!?'")\]}]+$/;
@@ -247,7 +248,7 @@ export function messageElement(message, { me, names = null }) {
     },
   });
   if (message.message_type === "system") {
-    li.append(el("div", { class: "system-text", dir: "auto", text: message.content }));
+    li.append(el("div", { class: "system-text", dir: "auto", text: noticeText(message) }));
     return li;
   }
   const sent = new Date(message.sent_at);

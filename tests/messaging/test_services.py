@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from django.db import transaction
+from django.utils import translation
 
 from accounts.models import MentorAssignment, Role, User
 from messaging import events, services
@@ -16,6 +17,7 @@ from messaging.errors import (
     NotFound,
     NotVisible,
 )
+from messaging.files.payloads import message_text
 from messaging.models import (
     AuditAction,
     AuditLog,
@@ -350,7 +352,17 @@ def test_group_add_and_remove_write_system_messages_in_seq(group, assigned, make
     assert added.metadata == {
         "event": "participant.add",
         "user_ids": [str(colleague.pk), str(other_student.pk)],
+        "notice": {
+            "text": "%(actor)s added %(names)s",
+            "values": {"actor": name, "names": "Cleo Colleague, Otto Other"},
+        },
     }
+    # Each reader reads it in their language (messaging.notices).
+    with translation.override("es"):
+        assert message_text(added) == f"{name} añadió a Cleo Colleague, Otto Other"
+        assert message_text(Message.objects.get(conversation=group, seq=4)) == (
+            "Cleo Colleague salió"
+        )
     actions = list(
         AuditLog.objects.filter(conversation_id=group.pk)
         .order_by("id")

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from messaging import audit, events, policy, validation
+from messaging import audit, events, notices, policy, validation
 from messaging.errors import InvalidInput
 from messaging.models import (
     AuditAction,
@@ -98,8 +98,7 @@ def import_request(
             _post_notice(
                 conversation,
                 actor=requester,
-                content="Imported from the old Messages page "
-                f"({steps.label(SupportStatus, status)})",
+                words=notices.notice(notices.SUPPORT_IMPORTED, status=status),
                 metadata={
                     "support": {
                         "event": "opened",

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from messaging import policy, validation
+from messaging import notices, policy, validation
 from messaging.errors import (
     AccessDenied,
     ClientIdConflict,
@@ -94,8 +94,12 @@ def open_request(
                 conversation,
                 actor=opener,
                 event="opened",
-                content=f"{opener.display_name} opened a support request ({category.name}): "
-                f"{subject}",
+                words=notices.notice(
+                    notices.SUPPORT_OPENED,
+                    actor=opener.display_name,
+                    category=category.name,
+                    subject=subject,
+                ),
                 audit_action=AuditAction.SUPPORT_OPEN,
                 notify=False,
                 category=category.slug,
@@ -164,17 +168,19 @@ def assign(
         request.assignee = assignee
         request.save(update_fields=["assignee", "updated_at"])
         if assignee is None:
-            content = f"{actor.display_name} unassigned the request"
+            words = notices.notice(notices.SUPPORT_UNASSIGNED, actor=actor.display_name)
         elif assignee.pk == actor.pk:
-            content = f"{actor.display_name} took the request"
+            words = notices.notice(notices.SUPPORT_TOOK, actor=actor.display_name)
         else:
-            content = f"{actor.display_name} assigned the request to {assignee.display_name}"
+            words = notices.notice(
+                notices.SUPPORT_ASSIGNED, actor=actor.display_name, name=assignee.display_name
+            )
         return steps.announce(
             request,
             conversation,
             actor=actor,
             event="assign",
-            content=content,
+            words=words,
             audit_action=AuditAction.SUPPORT_ASSIGN,
             notify=True,
             target_user_id=assignee.pk if assignee else None,
@@ -202,8 +208,9 @@ def set_priority(*, actor: User, request_id: UUID | str, priority: str) -> Suppo
             conversation,
             actor=actor,
             event="priority",
-            content=f"{actor.display_name} set the priority to "
-            f"{steps.label(SupportPriority, priority)}",
+            words=notices.notice(
+                notices.SUPPORT_PRIORITY, actor=actor.display_name, priority=priority
+            ),
             audit_action=AuditAction.SUPPORT_PRIORITY,
             notify=False,
             previous=previous,
@@ -231,13 +238,15 @@ def rate(
         request.rating_comment = comment
         request.rated_at = timezone.now()
         request.save(update_fields=["satisfied", "rating_comment", "rated_at", "updated_at"])
-        verdict = "satisfied" if satisfied else "not satisfied"
         return steps.announce(
             request,
             conversation,
             actor=actor,
             event="rated",
-            content=f"{actor.display_name} rated the support: {verdict}",
+            words=notices.notice(
+                notices.SUPPORT_SATISFIED if satisfied else notices.SUPPORT_NOT_SATISFIED,
+                actor=actor.display_name,
+            ),
             audit_action=AuditAction.SUPPORT_RATE,
             notify=False,
             satisfied=bool(satisfied),

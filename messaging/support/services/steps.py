@@ -10,10 +10,11 @@ from uuid import UUID
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.locale import speaking_to
 from accounts.models import User
-from messaging import audit, events, limits, policy, validation
+from messaging import audit, events, limits, notices, policy, validation
 from messaging.errors import InvalidInput, NotFound
-from messaging.models import AuditAction, Conversation
+from messaging.models import AuditAction, Conversation, Message
 from messaging.services.conversations import _post_notice
 from messaging.services.transactions import lock_conversation
 from messaging.support import selectors
@@ -95,7 +96,7 @@ def announce(
     *,
     actor: User,
     event: str,
-    content: str,
+    words: dict,
     audit_action: str,
     notify: bool,
     target_user_id: UUID | None = None,
@@ -108,7 +109,7 @@ def announce(
     notice = _post_notice(
         conversation,
         actor=actor,
-        content=content,
+        words=words,
         metadata={"support": {"event": event, "request_id": str(request.pk), **details}},
     )
     audit.record(
@@ -131,7 +132,8 @@ def announce(
             message=notice,
             actor=actor,
             data={
-                "excerpt": content,
+                # In the requester's language, as the notification shows it.
+                "excerpt": _in_language_of(request.requester, notice),
                 "seq": notice.seq,
                 "conversation_title": conversation.title,
                 "conversation_type": conversation.type,
@@ -168,20 +170,21 @@ def move(
     previous = request.status
     set_status(request, status, now=timezone.now())
     request.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
-    named = label(SupportStatus, status)
-    if automatic:
-        content = f"{actor.display_name} wrote again: the request is {named}"
-    else:
-        content = f"{actor.display_name} changed the status to {named}"
+    sentence = notices.SUPPORT_WROTE_AGAIN if automatic else notices.SUPPORT_STATUS
     return announce(
         request,
         conversation,
         actor=actor,
         event="status",
-        content=content,
+        words=notices.notice(sentence, actor=actor.display_name, status=status),
         audit_action=AuditAction.SUPPORT_STATUS,
         notify=True,
         previous=previous,
         status=status,
         automatic=automatic,
     )
+
+
+def _in_language_of(user: User, notice: Message) -> str:
+    with speaking_to(user):
+        return notices.worded(notice.metadata) or notice.content
