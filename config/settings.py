@@ -605,6 +605,11 @@ PARLEY = {
     # Typing frames one socket may send: a burst, then so many a second.
     "TYPING_FRAME_BURST": 10,
     "TYPING_FRAMES_PER_SECOND": 2.0,
+    # Presence changes one socket's presence.set has told the person's
+    # contacts: a burst, then so many a second; past it the status the person
+    # then has is told once (messaging.realtime.presence_pace).
+    "PRESENCE_ANNOUNCE_BURST": 4,
+    "PRESENCE_ANNOUNCES_PER_SECOND": 0.2,
     # Frames of any kind one socket is answered: a burst, then so many a
     # second; beyond it its next frame waits its turn and the server reads
     # nothing more from the socket meanwhile (messaging.realtime.consumers).

@@ -233,6 +233,14 @@ def resume_page_size() -> int:
     return int(_limit("RESUME_PAGE_SIZE"))
 
 
+def presence_announce_burst() -> int:
+    return int(_limit("PRESENCE_ANNOUNCE_BURST"))
+
+
+def presence_announces_per_second() -> float:
+    return float(_limit("PRESENCE_ANNOUNCES_PER_SECOND"))
+
+
 def typing_ttl_seconds() -> int:
     return int(_limit("TYPING_TTL_SECONDS"))
 

@@ -36,6 +36,7 @@ from messaging.realtime.bucket import SocketBucket
 from messaging.realtime.database import db
 from messaging.realtime.hub import hub, send_buffer_bytes
 from messaging.realtime.outbox import Outbox
+from messaging.realtime.presence_pace import PresencePace
 from messaging.realtime.receipts import Receipts
 from messaging.realtime.typing import Typing
 from messaging.threads import validation as thread_validation
@@ -100,6 +101,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._typing: Typing | None = None  # made with the first typing frame
         self._receipts: Receipts | None = None  # made with the first receipt
         self._frames: SocketBucket | None = None  # made with the first frame
+        self._presence_pace: PresencePace | None = None  # made with the first presence.set
         self.outbox: Outbox | None = None  # set in connect(), once send exists
         self.registered = False
         self.released = False
@@ -261,6 +263,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.outbox.discard()
         if self._receipts is not None:
             self._receipts.discard()
+        if self._presence_pace is not None:
+            self._presence_pace.close()
         if not self.registered:
             return
         try:
@@ -612,7 +616,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if status not in (PresenceStatus.ONLINE, PresenceStatus.AWAY):
             raise InvalidInput(_("status must be online or away."))
         change = await presence_store.set_status(self.user.pk, self.socket_id, status)
-        await presence_store.announce(change)
+        if not change.changed:
+            return
+        # Told at a pace (messaging.realtime.presence_pace): held changes end
+        # in one announcement of the status the person then has.
+        if self._presence_pace is None:
+            user_id = self.user.pk
+            self._presence_pace = PresencePace(lambda: presence_store.announce_current(user_id))
+        if self._presence_pace.admit():
+            await presence_store.announce(change)
 
     async def query_presence(self, frame, echo):
         user_ids = frame.get("user_ids")

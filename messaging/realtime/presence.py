@@ -34,6 +34,7 @@ __all__ = [
     "LocalSocket",
     "PresenceChange",
     "announce",
+    "announce_current",
     "connect",
     "disconnect",
     "local_sockets",
@@ -188,3 +189,16 @@ async def announce(change: PresenceChange) -> None:
     await events.apublish_to_users(
         contacts, events.presence(user_id=change.user_id, status=change.after, last_seen=seen)
     )
+
+
+async def announce_current(user_id: UUID | str) -> None:
+    """Tell the user's contacts the status they have now, whatever they were
+    last told (a change held by ``presence_pace``)."""
+    try:
+        live = await presence_store().statuses([str(user_id)])
+    except StoreUnavailable as error:
+        health.report_failure("presence", error)
+        return
+    status = live.get(str(user_id))
+    if status is not None:
+        await announce(PresenceChange(str(user_id), "", status, 0))

@@ -616,6 +616,38 @@ async def test_presence_online_away_offline_and_query(open_socket, direct, assig
     await watcher.close()
 
 
+async def test_a_flood_of_presence_changes_is_told_at_a_pace_ending_on_the_last_word(
+    open_socket, direct, assigned, monkeypatch, fake_clock
+):
+    """Every flip between online and away cost a database write and an event
+    to every contact. Past its budget a socket's changes are held: its own
+    entry follows each one at once, and the status the person then has is
+    told once, when a token is back."""
+    monkeypatch.setitem(settings.PARLEY, "PRESENCE_ANNOUNCE_BURST", 2)
+    monkeypatch.setitem(settings.PARLEY, "PRESENCE_ANNOUNCES_PER_SECOND", 0.5)
+    mentor, student = assigned
+    watcher = await open_socket(student)
+    flipper = await open_socket(mentor)
+    assert (await _presence_of(watcher, mentor))["status"] == "online"
+
+    for n in range(31):  # away, online, away, ... away
+        await flipper.send({"type": "presence.set", "status": "online" if n % 2 else "away"})
+    assert (await flipper.request({"type": "ping"}))["type"] == "pong"
+    told = [(await _presence_of(watcher, mentor))["status"] for _ in range(2)]
+    assert told == ["away", "online"]
+    assert await watcher.nothing(ignore=())
+    # The store has the last word at once: a query is never stale.
+    state = await watcher.request({"type": "presence.query", "user_ids": [str(mentor.pk)]})
+    assert state["users"][0]["status"] == "away"
+
+    fake_clock.advance(2)
+    assert (await _presence_of(watcher, mentor))["status"] == "away"
+    assert await watcher.nothing(ignore=())
+    await flipper.close()
+    assert (await _presence_of(watcher, mentor))["status"] == "offline"
+    await watcher.close()
+
+
 async def _presence_of(socket, user):
     while True:
         frame = await socket.recv()
