@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 
 from accounts.locale import accepted_language, speaking_to
 from config.asgi_extensions import WRITE_TEXT
-from messaging import events, limits, selectors, services, shared_versions, validation
+from messaging import events, limits, policy, selectors, services, shared_versions, validation
 from messaging.e2e import messages as e2e_messages
 from messaging.errors import InvalidInput, MessagingError, ServiceUnavailable
 from messaging.models import PresenceStatus, ReceiptStatus
@@ -515,8 +515,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.typing_state.admit(start=True):
             return  # over the typing budget: ignored (docs/protocol.md, Typing)
         if self.typing_state.start_matters(conversation_id):
-            await db(selectors.membership_for)(self.user, conversation, attempted="typing")
-            await self.typing_state.start(conversation_id)
+            if await db(_may_type)(self.user, conversation):
+                await self.typing_state.start(conversation_id)
 
     async def typing_stop(self, frame, echo):
         conversation_id = str(
@@ -658,6 +658,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _send_error(self, code: str, message: str, **fields) -> None:
         await self._send_frame({"type": "error", "code": code, "message": message, **fields})
+
+
+def _may_type(user, conversation_id: uuid.UUID) -> bool:
+    """Whether ``user`` may be shown typing there: a member (else the refusal
+    a read gets) who may also post (not blocked by the other person of a
+    direct conversation, not muted, the conversation not archived); a
+    start from someone who may not post is not told, and not answered."""
+    membership = selectors.membership_for(user, conversation_id, attempted="typing")
+    return policy.may_post(user, membership.conversation, membership=membership)
 
 
 COMMANDS = {

@@ -10,6 +10,7 @@ from django.conf import settings
 from accounts import services as account_services
 from accounts.models import Role
 from messaging import services
+from messaging.moderation.services import blocks
 from messaging.models import (
     AuditAction,
     AuditLog,
@@ -366,6 +367,24 @@ def typing_frames(conversation_id, count, *, last):
         {"type": kinds[(count - 1 - n) % 2], "conversation_id": conversation_id}
         for n in range(count)
     ]
+
+
+async def test_someone_who_may_not_post_there_is_not_shown_typing(open_socket, direct, assigned):
+    """Blocked by the other person of a direct conversation, a student's send
+    is refused; their typing is not told either (nor answered)."""
+    mentor, student = assigned
+    await sync_to_async(blocks.block_person)(blocker=mentor, blocked_id=student.pk)
+    typist = await open_socket(student)
+    reader = await open_socket(mentor)
+    await typist.send({"type": "typing.start", "conversation_id": str(direct.pk)})
+    assert (await typist.request({"type": "ping"}))["type"] == "pong"
+    assert await reader.nothing()
+    assert await typist.nothing()
+    await sync_to_async(blocks.unblock_person)(blocker=mentor, blocked_id=student.pk)
+    await typist.send({"type": "typing.start", "conversation_id": str(direct.pk)})
+    assert (await reader.recv_type("typing"))["is_typing"] is True
+    await typist.close()
+    await reader.close()
 
 
 async def test_typing_flood_delivers_one_event_per_interval(
