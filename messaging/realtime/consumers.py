@@ -514,9 +514,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         conversation_id = str(conversation)
         if not self.typing_state.admit(start=True):
             return  # over the typing budget: ignored (docs/protocol.md, Typing)
-        if self.typing_state.start_matters(conversation_id):
-            if await db(_may_type)(self.user, conversation):
-                await self.typing_state.start(conversation_id)
+        if self.typing_state.start_matters(conversation_id) and await db(_may_type)(
+            self.user, conversation
+        ):
+            await self.typing_state.start(conversation_id)
 
     async def typing_stop(self, frame, echo):
         conversation_id = str(
