@@ -10,7 +10,6 @@ from django.conf import settings
 from accounts import services as account_services
 from accounts.models import Role
 from messaging import services
-from messaging.moderation.services import blocks
 from messaging.models import (
     AuditAction,
     AuditLog,
@@ -19,6 +18,7 @@ from messaging.models import (
     Message,
     MessageStatus,
 )
+from messaging.moderation.services import blocks
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
