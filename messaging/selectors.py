@@ -99,6 +99,22 @@ def membership_for(
         raise AssertionError("unreachable: check_read refused")  # pragma: no cover
 
 
+def member_of(user: User, conversation_ids: Iterable[UUID]) -> set[UUID]:
+    """Of ``conversation_ids``, those ``user`` is an active member of now."""
+    return set(
+        ConversationParticipant.objects.active()
+        .filter(user=user, conversation_id__in=list(conversation_ids))
+        .values_list("conversation_id", flat=True)
+    )
+
+
+def left_conversation_name() -> str:
+    """What a conversation someone is no longer in is called for them (on
+    their reminders and scheduled messages): its name now, or who is in it
+    now, is not theirs to read."""
+    return _("A conversation you left")
+
+
 def member_ids(conversation_id: UUID) -> list[UUID]:
     return list(
         ConversationParticipant.objects.active()

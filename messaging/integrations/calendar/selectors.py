@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import audit, policy
+from messaging import selectors as messaging_selectors
 from messaging.errors import NotFound
 from messaging.integrations.models import (
     CalendarFeed,
@@ -53,8 +54,15 @@ class FeedItems:
 
 def conversation_names(user: User, conversations: list[Conversation]) -> dict[UUID, str]:
     """What the person calls each conversation: its title, else the other
-    members' names (two queries whatever the count)."""
+    members' names (two queries whatever the count); for one they are no
+    longer in, "a conversation you left" (its name, or who is in it now, is
+    not theirs to read)."""
     names: dict[UUID, str] = {}
+    current = messaging_selectors.member_of(user, [c.pk for c in conversations])
+    left = [c for c in conversations if c.pk not in current]
+    for conversation in left:
+        names[conversation.pk] = messaging_selectors.left_conversation_name()
+    conversations = [c for c in conversations if c.pk in current]
     untitled = [c.pk for c in conversations if not c.title]
     others: dict[UUID, list[str]] = {}
     if untitled:

@@ -11,12 +11,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts.models import User
+from messaging import selectors as messaging_selectors
 from messaging.api import serializers as s
 from messaging.api.views import ParleyAPIView, _errors, _take_send_token, _valid
 from messaging.errors import InvalidInput
 from messaging.integrations.models import Reminder
 from messaging.integrations.reminders import presets, selectors, services
-from messaging.models import ConversationParticipant
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -25,12 +25,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _readable_conversations(user: User, reminders: list[Reminder]) -> set:
     """Of the reminders' conversations, those the person is a member of now."""
-    ids = {r.message.conversation_id for r in reminders}
-    return set(
-        ConversationParticipant.objects.active()
-        .filter(user=user, conversation_id__in=ids)
-        .values_list("conversation_id", flat=True)
-    )
+    return messaging_selectors.member_of(user, {r.message.conversation_id for r in reminders})
 
 
 def reminder_payload(reminder: Reminder, *, readable: set) -> dict:

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from messaging import selectors as messaging_selectors
 from messaging.errors import NotFound
 from messaging.integrations.models import ScheduledMessage, ScheduledState
 from messaging.models import Conversation, ConversationParticipant, ConversationType
@@ -58,11 +59,16 @@ def due_ids(*, now: datetime, limit: int) -> list[UUID]:
 def conversation_names(user: User, conversations: list[Conversation]) -> dict[UUID, str]:
     """What ``user`` calls each conversation: its title, else "Support" for
     an untitled support conversation, else the other members' names (those
-    who left included: a scheduled message may outlive a membership)."""
+    who left included: a scheduled message may outlive a membership); for
+    one ``user`` is no longer in, "a conversation you left" (its name, or who
+    is in it now, is not theirs to read)."""
     names: dict[UUID, str] = {}
     untitled = []
+    current = messaging_selectors.member_of(user, [c.pk for c in conversations])
     for conversation in conversations:
-        if conversation.title:
+        if conversation.pk not in current:
+            names[conversation.pk] = messaging_selectors.left_conversation_name()
+        elif conversation.title:
             names[conversation.pk] = conversation.title
         elif conversation.type == ConversationType.SUPPORT:
             names[conversation.pk] = _("Support")

@@ -221,3 +221,22 @@ def test_a_password_change_makes_no_feed_for_someone_without_one(student, db):
     assert not CalendarFeed.objects.filter(user=student).exists()
     details = AuditLog.objects.get(action=AuditAction.PASSWORD_CHANGED).details
     assert details["calendar_feed_ended"] is False
+
+
+def test_a_reminder_of_a_conversation_one_has_left_does_not_name_it(api, student, mentor, assigned):
+    """Its .ics file says only that it was a conversation they left: what
+    the group is called now is not theirs to read."""
+    group = messaging_services.create_conversation(
+        creator=mentor, kind="group", participants=[student], title="Study group"
+    )
+    message = messaging_services.send_message(
+        sender=mentor, conversation_id=group.pk, content="Bring the book", client_id=uuid.uuid4()
+    ).message
+    reminder = reminders.create_reminder(user=student, message_id=message.pk, remind_at=later(2))
+    messaging_services.remove_participant(actor=mentor, conversation_id=group.pk, user=student)
+    messaging_services.rename_conversation(
+        actor=mentor, conversation_id=group.pk, title="Plan to expel Student"
+    )
+    body = api(student).get(f"/api/reminders/{reminder.pk}/ics").content.decode()
+    assert "expel" not in body
+    assert "A conversation you left" in body

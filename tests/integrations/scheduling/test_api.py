@@ -190,3 +190,25 @@ def test_the_conversation_page_offers_the_schedule_control(direct, assigned, cli
     text = client.get(f"/c/{direct.pk}/").content.decode()
     assert 'id="schedule-open"' in text and 'type="datetime-local"' in text
     assert "js/scheduled.js" in text
+
+
+def test_a_conversation_one_has_left_is_not_named(assigned, client_for, schedule):
+    """A scheduled message outlives its author's membership; once they are
+    removed, what the group is called now (or who is in it) is not theirs."""
+    from messaging import services as messaging_services
+
+    mentor, student = assigned
+    group = messaging_services.create_conversation(
+        creator=mentor, kind="group", participants=[student], title="Study group"
+    )
+    scheduled = schedule(student, group, "See you all")
+    messaging_services.remove_participant(actor=mentor, conversation_id=group.pk, user=student)
+    messaging_services.rename_conversation(
+        actor=mentor, conversation_id=group.pk, title="Plan to expel Student"
+    )
+    client = client_for(student)
+    rows = client.get(LIST).json()["scheduled_messages"]
+    [row] = [r for r in rows if r["id"] == str(scheduled.pk)]
+    assert "expel" not in str(row)
+    assert row["conversation"]["name"] == "A conversation you left"
+    assert "expel" not in str(client.get(one(scheduled.pk)).json())
