@@ -827,6 +827,11 @@ AI_STREAM_EDIT_INTERVAL_SECONDS = env.float("AI_STREAM_EDIT_INTERVAL_SECONDS", d
 AI_SUMMARY_MAX_MESSAGES = env.int("AI_SUMMARY_MAX_MESSAGES", default=200)
 # Summaries one person may ask for (DRF's "count/period": s, m, h, d).
 AI_SUMMARY_RATE = env.str("AI_SUMMARY_RATE", default="20/h")
+# Answers one person's messages may ask of the assistants (each a paid call
+# of the endpoint and a worker held up to AI_TOTAL_TIMEOUT_SECONDS): a burst,
+# then so many an hour (messaging.integrations.assistant.budget).
+AI_ANSWER_BURST = env.int("AI_ANSWER_BURST", default=10)
+AI_ANSWERS_PER_HOUR = env.float("AI_ANSWERS_PER_HOUR", default=60.0)
 # Hosts, addresses or CIDR ranges the endpoint may be on although they are
 # loopback or private (a model served on this machine or the intranet).
 AI_ALLOW = env.list("AI_ALLOW", default=[])

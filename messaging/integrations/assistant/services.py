@@ -13,7 +13,9 @@ answer. Every call of the endpoint writes one ``assistant.answer`` or
 counts the endpoint gave, the outcome; never the text.
 """
 
+import contextlib
 import logging
+import math
 import time
 import unicodedata
 import uuid
@@ -22,13 +24,15 @@ from uuid import UUID
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from accounts.locale import speaking_to
 from accounts.models import User
 from messaging import audit, limits, policy
 from messaging import selectors as messaging_selectors
 from messaging.e2e import messages as e2e_messages
 from messaging.errors import ClientIdConflict, MessagingError
-from messaging.integrations.assistant import client, selectors
+from messaging.integrations.assistant import budget, client, selectors
 from messaging.integrations.assistant.errors import AssistantUnavailable, NoAssistant
 from messaging.integrations.assistant.indicator import TypingShown
 from messaging.integrations.models import Bot
@@ -240,6 +244,9 @@ def answer(*, bot_id: UUID, message_id: UUID) -> AnswerResult:
     existing = Message.objects.filter(sender=bot.user, client_id=client_id).first()
     if existing is not None:
         return AnswerResult("duplicate", existing)
+    wait = budget.spend(trigger.sender)
+    if wait:
+        return _limited(bot, trigger, client_id, wait)
 
     history = selectors.history_before(trigger, limit=settings.AI_MAX_HISTORY_MESSAGES)
     prompt = answer_prompt(bot, history, title=trigger.conversation.title)
@@ -296,6 +303,40 @@ def answer(*, bot_id: UUID, message_id: UUID) -> AnswerResult:
         seconds=round(time.monotonic() - started, 3),
     )
     return AnswerResult(outcome, writer.message)
+
+
+def _limited(bot: Bot, trigger: Message, client_id: UUID, wait: float) -> AnswerResult:
+    """The asker's answers are spent (``budget``): no call of the endpoint.
+    The first ask past the budget is answered with when to ask again (in the
+    asker's language; audited); later ones, until it refills, with nothing."""
+    if not budget.first_refusal(trigger.sender, wait):
+        logger.debug(
+            "Assistant answers of %s are spent: %s not answered", trigger.sender_id, trigger.pk
+        )
+        return AnswerResult("limited")
+    minutes = max(1, math.ceil(wait / 60))
+    with speaking_to(trigger.sender):
+        text = ngettext(
+            "I have answered as many questions from you as I may for now; "
+            "ask me again in %(minutes)s minute.",
+            "I have answered as many questions from you as I may for now; "
+            "ask me again in %(minutes)s minutes.",
+            minutes,
+        ) % {"minutes": minutes}
+    writer = _AnswerWriter(bot_user=bot.user, trigger=trigger, client_id=client_id, interval=0)
+    with contextlib.suppress(_Superseded, MessagingError):
+        writer.finish(text)  # else answered already, or the bot may not post there
+    audit.record(
+        actor=trigger.sender,
+        action=AuditAction.ASSISTANT_ANSWER,
+        conversation_id=trigger.conversation_id,
+        message_id=trigger.pk,
+        target_user_id=bot.user_id,
+        outcome="limited",
+        retry_after=round(wait),
+        answer_id=str(writer.message.pk) if writer.message else None,
+    )
+    return AnswerResult("limited", writer.message)
 
 
 # --- Summaries -------------------------------------------------------------------

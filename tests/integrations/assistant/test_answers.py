@@ -255,3 +255,35 @@ def test_each_call_is_audited_without_its_content(fake_ai, group, people, bot):
     assert row.details["answer_id"] == str(bot_messages(bot)[0].pk)
     text = json.dumps(row.details)
     assert "grades" not in text and "confidential" not in text
+
+
+def test_a_flood_of_questions_is_answered_within_the_askers_budget(
+    fake_ai, settings, group, people, bot
+):
+    """Each answer is a paid call: past their budget a person's questions
+    reach no endpoint; the first is told when to ask again, the rest get
+    nothing (no flood of refusals); someone else is answered as usual."""
+    settings.AI_ANSWER_BURST = 2
+    settings.AI_ANSWERS_PER_HOUR = 1
+    _mentor, sam, sofia = people
+    outcomes = [
+        services.answer(bot_id=bot.user_id, message_id=send(sam, group, f"Question {n}?").pk)
+        for n in range(5)
+    ]
+    assert [o.outcome for o in outcomes] == [
+        "answered",
+        "answered",
+        "limited",
+        "limited",
+        "limited",
+    ]
+    assert len(fake_ai.requests()) == 2
+    told = outcomes[2].message
+    assert told is not None and "ask me again in" in told.content
+    assert outcomes[3].message is None and outcomes[4].message is None
+    assert len(bot_messages(bot)) == 3
+    row = AuditLog.objects.get(action=AuditAction.ASSISTANT_ANSWER, details__outcome="limited")
+    assert row.actor_id == sam.pk and row.details["retry_after"] > 0
+    # Sofia's budget is her own.
+    theirs = services.answer(bot_id=bot.user_id, message_id=send(sofia, group, "Mine?").pk)
+    assert theirs.outcome == "answered" and len(fake_ai.requests()) == 3
