@@ -236,6 +236,7 @@ def answer(*, bot_id: UUID, message_id: UUID) -> AnswerResult:
         or trigger.is_deleted
         or trigger.is_hidden
         or trigger.message_type == MessageType.SYSTEM
+        or trigger.sender is None
         or trigger.sender_id == bot.user_id
         or not policy.may_read(bot.user, trigger.conversation)
     ):
@@ -244,9 +245,10 @@ def answer(*, bot_id: UUID, message_id: UUID) -> AnswerResult:
     existing = Message.objects.filter(sender=bot.user, client_id=client_id).first()
     if existing is not None:
         return AnswerResult("duplicate", existing)
-    wait = budget.spend(trigger.sender)
+    asker = trigger.sender
+    wait = budget.spend(asker)
     if wait:
-        return _limited(bot, trigger, client_id, wait)
+        return _limited(bot, trigger, asker, client_id, wait)
 
     history = selectors.history_before(trigger, limit=settings.AI_MAX_HISTORY_MESSAGES)
     prompt = answer_prompt(bot, history, title=trigger.conversation.title)
@@ -305,17 +307,17 @@ def answer(*, bot_id: UUID, message_id: UUID) -> AnswerResult:
     return AnswerResult(outcome, writer.message)
 
 
-def _limited(bot: Bot, trigger: Message, client_id: UUID, wait: float) -> AnswerResult:
+def _limited(bot: Bot, trigger: Message, asker: User, client_id: UUID, wait: float) -> AnswerResult:
     """The asker's answers are spent (``budget``): no call of the endpoint.
     The first ask past the budget is answered with when to ask again (in the
     asker's language; audited); later ones, until it refills, with nothing."""
-    if not budget.first_refusal(trigger.sender, wait):
+    if not budget.first_refusal(asker, wait):
         logger.debug(
             "Assistant answers of %s are spent: %s not answered", trigger.sender_id, trigger.pk
         )
         return AnswerResult("limited")
     minutes = max(1, math.ceil(wait / 60))
-    with speaking_to(trigger.sender):
+    with speaking_to(asker):
         text = ngettext(
             "I have answered as many questions from you as I may for now; "
             "ask me again in %(minutes)s minute.",
