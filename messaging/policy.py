@@ -496,11 +496,12 @@ def mutes_in_force(
     ``conversation`` (an id, or ``OuterRef("pk")`` in a query form) at
     ``now`` (default: now): started, not ended, not lifted, for that
     conversation or everywhere. A mute ends by the clock alone: no job
-    lifts it."""
+    lifts it. A bot is muted wherever its owner is: a person muted must not
+    go on through a bot of theirs (or its incoming webhooks)."""
     now = now or timezone.now()
     return Mute.objects.filter(
         Q(conversation=conversation) | Q(conversation__isnull=True),
-        user_id=user_id,
+        Q(user_id=user_id) | Q(user_id__in=Bot.objects.filter(user_id=user_id).values("owner_id")),
         starts_at__lte=now,
         ends_at__gt=now,
         lifted_at__isnull=True,

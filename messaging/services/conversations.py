@@ -24,6 +24,7 @@ from messaging.models import (
     MessageType,
     ParticipantRole,
 )
+from messaging.services.messages import refuse_if_muted
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from notifications import tasks as notification_tasks
@@ -96,6 +97,10 @@ def create_conversation(
         raise InvalidInput(_("A direct conversation has no title."))
     with audit.denials_recorded(actor=creator, attempted=AuditAction.CONVERSATION_CREATE):
         policy.check_new_conversation(creator=creator, kind=kind, others=others)
+    if kind == ConversationType.GROUP:
+        # Its title and its people told they were added: not from someone
+        # muted everywhere.
+        refuse_if_muted(creator, None)
 
     direct_key = (
         _direct_key(creator, others[0], encrypted=encrypted)
@@ -183,6 +188,8 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
             actor, conversation, refusal=_("Only the conversation's admins rename it.")
         )
         _check_writable(conversation)
+        # A title is words every member reads: not from someone muted here.
+        refuse_if_muted(actor, conversation.pk)
         if conversation.type == ConversationType.GROUP and not title.strip():
             raise InvalidInput(_("A group needs a name."))
         old_title = conversation.title
@@ -238,6 +245,8 @@ def add_participants(*, actor: User, conversation_id: UUID, users: Iterable[User
         policy.check_manage(
             actor, conversation, refusal=_("Only the conversation's admins add people.")
         )
+        # Bringing people (or one's bot) in is speaking there too.
+        refuse_if_muted(actor, conversation.pk)
         for user in users:
             if not policy.may_add_member(actor, conversation, user):
                 raise AccessDenied(_("You may not add %(name)s.") % {"name": user.display_name})
@@ -326,34 +335,64 @@ def remove_participant(*, actor: User, conversation_id: UUID, user: User) -> Con
         )
         if membership is None:
             raise NotFound(_("%(name)s is not in this conversation.") % {"name": user.display_name})
-        membership.left_at = timezone.now()
-        membership.save(update_fields=["left_at"])
         if actor.pk == user.pk:
             words = notices.notice(notices.PARTICIPANT_LEFT, actor=actor.display_name)
         else:
             words = notices.notice(
                 notices.PARTICIPANT_REMOVED, actor=actor.display_name, name=user.display_name
             )
-        notice = None
-        if not conversation.is_archived:
-            notice = _post_notice(
-                conversation,
-                actor=actor,
-                words=words,
-                metadata={"event": "participant.remove", "user_ids": [str(user.pk)]},
-            )
-        audit.record(
-            actor=actor,
-            action=AuditAction.PARTICIPANT_REMOVE,
-            conversation_id=conversation.pk,
-            message_id=notice.pk if notice else None,
-            target_user_id=user.pk,
-            user_ids=[str(user.pk)],
+        _take_out(conversation, membership, actor=actor, words=words)
+        # Their bots leave with them: a bot (and its incoming webhooks) must
+        # not go on reading and posting for someone no longer there.
+        bots = list(
+            ConversationParticipant.objects.active()
+            .filter(conversation=conversation, user__bot__owner=user)
+            .select_related("user")
         )
+        for bot in bots:
+            _take_out(
+                conversation,
+                bot,
+                actor=actor,
+                words=notices.notice(
+                    notices.PARTICIPANT_REMOVED,
+                    actor=actor.display_name,
+                    name=bot.user.display_name,
+                ),
+            )
         # Whoever left gets no key made after (read nothing said after).
         e2e_services.require_rotation([conversation.pk])
-        _announce_membership(conversation, removed=[user])
+        _announce_membership(conversation, removed=[user, *(bot.user for bot in bots)])
     return conversation
+
+
+def _take_out(
+    conversation: Conversation,
+    membership: ConversationParticipant,
+    *,
+    actor: User,
+    words: dict,
+) -> None:
+    """End ``membership`` now, with its notice (unless the conversation is
+    archived) and its audit row (the caller holds the conversation's lock)."""
+    membership.left_at = timezone.now()
+    membership.save(update_fields=["left_at"])
+    notice = None
+    if not conversation.is_archived:
+        notice = _post_notice(
+            conversation,
+            actor=actor,
+            words=words,
+            metadata={"event": "participant.remove", "user_ids": [str(membership.user_id)]},
+        )
+    audit.record(
+        actor=actor,
+        action=AuditAction.PARTICIPANT_REMOVE,
+        conversation_id=conversation.pk,
+        message_id=notice.pk if notice else None,
+        target_user_id=membership.user_id,
+        user_ids=[str(membership.user_id)],
+    )
 
 
 # --- Shared steps -------------------------------------------------------------------

@@ -51,7 +51,7 @@ class SendResult:
     created: bool
 
 
-def refuse_if_muted(user: User, conversation_id: UUID) -> None:
+def refuse_if_muted(user: User, conversation_id: UUID | None) -> None:
     """Raise Muted when a moderator's mute stops ``user`` posting in that
     conversation now, saying until when (the longest-lasting one)."""
     mute = moderation_selectors.active_mute(user, conversation_id)

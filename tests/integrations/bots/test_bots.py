@@ -10,10 +10,11 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from messaging import policy, services
-from messaging.errors import AccessDenied, InvalidInput, NotVisible
+from messaging.errors import AccessDenied, InvalidInput, Muted, NotVisible
 from messaging.integrations.bots import services as bot_services
 from messaging.integrations.models import Bot, BotKind
 from messaging.models import AuditAction, AuditLog, ConversationType
+from messaging.moderation.services.actions import mute_user
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -265,3 +266,65 @@ def test_a_bots_socket_stands_while_its_token_is_its_own(mentor, issued):
     assert revoked_sockets([socket, stranger]) == {stranger}
     bot_services.rotate_token(actor=mentor, bot=issued.bot)
     assert revoked_sockets([socket]) == {socket}
+
+
+# --- A muted or removed owner does not go on through a bot --------------------------
+
+
+def post_as_bot(issued, conversation):
+    return token_client(issued.token).post(
+        f"/api/conversations/{conversation.pk}/messages/",
+        {"content": "still here", "client_id": str(uuid.uuid4())},
+        format="json",
+    )
+
+
+def test_a_bot_is_muted_wherever_its_owner_is(mentor, issued, group, admin_user):
+    services.add_participants(actor=mentor, conversation_id=group.pk, users=[issued.bot.user])
+    assert post_as_bot(issued, group).status_code == 201
+    mute_user(
+        moderator=admin_user, user_id=mentor.pk, conversation_id=None, minutes=60, note="Spam"
+    )
+    answer = post_as_bot(issued, group)
+    assert answer.status_code == 403 and answer.json()["error"]["code"] == "muted"
+    assert not policy.may_post(issued.bot.user, group)
+
+
+def test_someone_muted_neither_renames_nor_adds_nor_makes_groups(
+    mentor, student, issued, group, admin_user
+):
+    mute_user(
+        moderator=admin_user, user_id=mentor.pk, conversation_id=group.pk, minutes=60, note="x"
+    )
+    with pytest.raises(Muted):
+        services.rename_conversation(actor=mentor, conversation_id=group.pk, title="ABUSIVE")
+    with pytest.raises(Muted):
+        services.add_participants(actor=mentor, conversation_id=group.pk, users=[issued.bot.user])
+    group.refresh_from_db()
+    assert group.title == "Study"
+    mute_user(moderator=admin_user, user_id=mentor.pk, conversation_id=None, minutes=60, note="x")
+    with pytest.raises(Muted):
+        services.create_conversation(
+            creator=mentor, kind=ConversationType.GROUP, participants=[student], title="New"
+        )
+
+
+def test_a_removed_owners_bots_leave_with_them(mentor, issued, group, admin_user, make_user):
+    """Removed from a group, a person's bot went on reading and posting
+    there for them (with its token, or an incoming webhook)."""
+    colleague = make_user(Role.MENTOR)
+    services.add_participants(
+        actor=admin_user, conversation_id=group.pk, users=[admin_user, colleague]
+    )
+    services.add_participants(actor=mentor, conversation_id=group.pk, users=[issued.bot.user])
+    services.remove_participant(actor=admin_user, conversation_id=group.pk, user=mentor)
+    assert not policy.may_read(issued.bot.user, group)
+    assert (
+        token_client(issued.token).get(f"/api/conversations/{group.pk}/messages/").status_code
+        == 404
+    )
+    assert post_as_bot(issued, group).status_code == 404
+    removed = AuditLog.objects.filter(
+        action=AuditAction.PARTICIPANT_REMOVE, conversation_id=group.pk
+    ).values_list("target_user_id", flat=True)
+    assert set(removed) == {mentor.pk, issued.bot.user_id}
