@@ -208,8 +208,11 @@ def time_zone_names() -> list[str]:
 
 @functools.cache
 def _time_zone_names() -> list[str]:
-    # Reading the tz database walks the file system: once per process.
-    return sorted(zoneinfo.available_timezones())
+    # Reading the tz database walks the file system: once per process. The
+    # database's old names without an area ("CET", "EST5EDT", "Japan",
+    # "localtime") are left out, UTC kept: a person picks a place's zone,
+    # whose rules follow its daylight saving time.
+    return sorted(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC")
 
 
 def check_time_zone(name: object) -> str:

@@ -69,8 +69,11 @@ def _errors(*codes: int) -> dict:
         "member of (the same answer; recorded in the audit log), or the id in the path is "
         "not a UUID",
         409: "archived, or client_id_conflict",
-        422: "too_many_files (more attachments than a message may carry)",
+        422: "too_many_files (more attachments than a message may carry), or "
+        "content_blocked (a content filter rule refused the text)",
         429: "rate_limited, with Retry-After",
+        503: "unavailable: a service the request needs did not answer; Retry-After says "
+        "when to try again",
     }
     return {code: OpenApiResponse(s.ErrorOut, description=described[code]) for code in codes}
 
@@ -321,7 +324,8 @@ class MessageDetailView(ParleyAPIView):
         responses={
             200: OpenApiResponse(s.MessageOut, description="The message, emptied; keeps its seq."),
             # 400: a system message (someone joined, left...) is nobody's to delete.
-            **_errors(400, 401, 403, 404, 429),
+            # 409: the conversation is archived.
+            **_errors(400, 401, 403, 404, 409, 429),
         },
     )
     def delete(self, request, message_id):

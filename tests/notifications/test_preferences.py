@@ -161,7 +161,9 @@ def test_out_of_range_and_mistyped_values_are_refused(student, field, value):
     assert refused_fields(user=student, **{field: value}) == {field}
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus", "CET+1", "+02:00", "", "europe/berlin"])
+@pytest.mark.parametrize(
+    "zone", ["Mars/Olympus", "CET+1", "+02:00", "", "europe/berlin", "CET", "EST5EDT", "localtime"]
+)
 def test_an_unknown_time_zone_is_refused_and_nothing_stored(student, zone):
     assert refused_fields(user=student, time_zone=zone, digest="off") == {"time_zone"}
     student.refresh_from_db()

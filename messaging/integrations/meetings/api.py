@@ -102,7 +102,7 @@ class MeetingDetailView(ParleyAPIView):
 class MeetingJoinView(ParleyAPIView):
     @extend_schema(
         operation_id="meetings_join",
-        responses={200: JoinOut, **_errors(401, 404, 429)},
+        responses={200: JoinOut, **_errors(401, 404, 409, 429, 503)},
         description="Your own join URL, made now by the call's provider (members only). "
         "503 `unavailable` when a BigBlueButton server does not answer.",
     )

@@ -70,7 +70,7 @@ class _TimeFields(s.InputSerializer):
 
 
 class ReminderIn(_TimeFields):
-    message_id = serializers.UUIDField()
+    message_id = s.UUIDField()
     note = serializers.CharField(
         required=False, allow_blank=True, max_length=services.NOTE_MAX_CHARS, default=""
     )

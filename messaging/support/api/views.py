@@ -19,13 +19,15 @@ _ERRORS = {
     401: "not authenticated",
     403: "forbidden: a staff action (assign, priority, bulk, the queue's filters) by "
     "someone who is not a platform admin, or a rating by someone other than the "
-    "requester; a platform admin opening a request for themselves",
+    "requester; a platform admin opening a request for themselves; muted: opening one "
+    "while muted everywhere",
     404: "not_found: no such support request, or one you may not see",
     429: "rate_limited: opening a request sends a message, and spends from the same "
     "per-user bucket as sends, with Retry-After",
     409: "invalid_transition: a status move the transitions table does not give you from "
     "the request's status, or a rating before it is resolved or closed, or a second one; "
     "client_id_conflict: the client_id was used for another message",
+    422: "content_blocked: a content filter rule refused the body; nothing was opened",
 }
 
 
@@ -81,7 +83,7 @@ class SupportRequestListView(ParleyAPIView):
                 s.SupportRequestOut,
                 description="Opened before with this client_id: the same request.",
             ),
-            **_errors(400, 401, 403, 409, 429),
+            **_errors(400, 401, 403, 409, 422, 429),
         },
         description="Open a support request: a support conversation with the platform admins, "
         "its first message `body`.",

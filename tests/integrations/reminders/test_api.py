@@ -120,6 +120,9 @@ def test_a_malformed_body_or_id(api, student, message):
         "/api/reminders/", {"message_id": "42", "preset": "in_1_hour"}, format="json"
     )
     assert no_uuid.status_code == 400
+    # A JSON number is not an id, whatever UUID it could be read as.
+    number = client.post("/api/reminders/", {"message_id": 5, "preset": "in_1_hour"}, format="json")
+    assert number.status_code == 400 and number.json()["error"]["code"] == "invalid"
     assert client.get("/api/reminders/not-a-uuid/").status_code == 404
 
 
