@@ -176,10 +176,13 @@ class ConversationArchiveView(ParleyAPIView):
 
     @extend_schema(
         request=None,
-        responses={200: s.ConversationOut, **_errors(401, 403, 404)},
+        responses={200: s.ConversationOut, **_errors(401, 403, 404, 429)},
         description="Archive (read-only, out of the inbox) or unarchive; repeating is harmless.",
     )
     def post(self, request, conversation_id):
+        # Each change is an audit row and an event to every member: it spends
+        # from the send bucket, as sends, edits and pins do.
+        _take_send_token(request.user)
         conversation = services.set_archived(
             actor=request.user, conversation_id=conversation_id, archived=self.archived
         )
@@ -194,12 +197,13 @@ class PersonalArchiveView(ParleyAPIView):
     @extend_schema(
         operation_id="conversation_put_away",
         request=None,
-        responses={200: s.PersonalArchiveOut, **_errors(401, 404)},
+        responses={200: s.PersonalArchiveOut, **_errors(401, 404, 429)},
         description="Archive the conversation for yourself: it leaves your inbox (it is "
         "listed with archived=true) until a message newer than this arrives, unless you "
         "have it muted. Nobody else sees a change. Repeating moves the time on.",
     )
     def put(self, request, conversation_id):
+        _take_send_token(request.user)
         membership = services.set_archived_for_me(
             user=request.user, conversation_id=conversation_id, archived=True
         )
@@ -207,11 +211,12 @@ class PersonalArchiveView(ParleyAPIView):
 
     @extend_schema(
         operation_id="conversation_bring_back",
-        responses={204: None, **_errors(401, 404)},
+        responses={204: None, **_errors(401, 404, 429)},
         description="Undo your own archive: the conversation is back in your inbox. "
         "Harmless when it was not archived by you.",
     )
     def delete(self, request, conversation_id):
+        _take_send_token(request.user)
         services.set_archived_for_me(
             user=request.user, conversation_id=conversation_id, archived=False
         )

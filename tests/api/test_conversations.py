@@ -434,3 +434,19 @@ def test_remove_from_direct_is_invalid(api, direct, mentor, student):
     response = api(mentor).delete(f"/api/conversations/{direct.pk}/participants/{student.pk}/")
     assert response.status_code == 400
     assert code(response) == "invalid"
+
+
+def test_archiving_spends_from_the_send_bucket(api, group, mentor, settings):
+    """Each archive and unarchive is an audit row and an event to every
+    member: past the send budget they are refused, and nothing is written."""
+    settings.PARLEY = {**settings.PARLEY, "SEND_BURST": 3, "SEND_RATE_PER_SECOND": 0.01}
+    client = api(mentor)
+    answers = [
+        client.post(f"/api/conversations/{group.pk}/{verb}/")
+        for verb in ("archive", "unarchive", "archive", "unarchive")
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[3].json()["error"]["code"] == "rate_limited"
+    assert int(answers[3]["Retry-After"]) >= 1
+    assert AuditLog.objects.filter(action=AuditAction.CONVERSATION_UNARCHIVE).count() == 1
+    assert client.put(f"/api/conversations/{group.pk}/personal-archive/").status_code == 429

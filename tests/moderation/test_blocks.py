@@ -182,3 +182,20 @@ def test_a_block_is_named_only_where_the_conversation_was_allowed(make_user):
     UserBlock.objects.create(blocker=stranger, blocked=student)
     with pytest.raises(AccessDenied):
         services.create_conversation(creator=student, kind="direct", participants=[stranger])
+
+
+def test_blocking_spends_from_the_send_bucket(api, make_user, mentor, settings):
+    """Each block and unblock is an audit row, kept for ever: past the send
+    budget they are refused, and nothing is written."""
+    settings.PARLEY = {**settings.PARLEY, "SEND_BURST": 3, "SEND_RATE_PER_SECOND": 0.01}
+    other = make_user(Role.MENTOR)
+    client = api(mentor)
+    answers = [
+        client.put(f"/api/blocks/{other.pk}/"),
+        client.delete(f"/api/blocks/{other.pk}/"),
+        client.put(f"/api/blocks/{other.pk}/"),
+        client.delete(f"/api/blocks/{other.pk}/"),
+    ]
+    assert [a.status_code for a in answers] == [201, 204, 201, 429]
+    assert answers[3].json()["error"]["code"] == "rate_limited"
+    assert UserBlock.objects.filter(blocker=mentor, blocked=other).exists()

@@ -6,7 +6,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut
-from messaging.api.views import ParleyAPIView
+from messaging.api.views import ParleyAPIView, _take_send_token
 from messaging.moderation import selectors
 from messaging.moderation.api import serializers as s
 from messaging.moderation.services import blocks
@@ -17,6 +17,7 @@ _ERRORS = {
     403: "forbidden: a student blocking their assigned mentor or an admin "
     "(recorded in the audit log; they report a message instead)",
     404: "not_found: no such user",
+    429: "rate_limited: blocking and unblocking spend from the send bucket, with Retry-After",
 }
 
 
@@ -41,12 +42,15 @@ class BlockDetailView(ParleyAPIView):
         responses={
             201: s.BlockOut,
             200: OpenApiResponse(s.BlockOut, description="You had blocked this person already."),
-            **_errors(400, 401, 403, 404),
+            **_errors(400, 401, 403, 404, 429),
         },
         description="Block someone: no direct messages between you, in either direction. "
         "Group conversations are unaffected.",
     )
     def put(self, request, user_id):
+        # Each block and unblock is an audit row (kept for ever): it spends
+        # from the send bucket, as sends, edits and pins do.
+        _take_send_token(request.user)
         block, created = blocks.block_person(blocker=request.user, blocked_id=user_id)
         return Response(
             s.BlockOut(block).data,
@@ -56,9 +60,10 @@ class BlockDetailView(ParleyAPIView):
     @extend_schema(
         operation_id="blocks_delete",
         request=None,
-        responses={204: None, **_errors(401)},
+        responses={204: None, **_errors(401, 429)},
         description="Lift your block of someone. Harmless if you had not blocked them.",
     )
     def delete(self, request, user_id):
+        _take_send_token(request.user)
         blocks.unblock_person(blocker=request.user, blocked_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
