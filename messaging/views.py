@@ -28,6 +28,7 @@ from messaging.models import (
     ReportReason,
 )
 from messaging.moderation import selectors as moderation_selectors
+from messaging.realtime import ratelimit
 from messaging.support import views as support_views
 from messaging.threads import markdown
 
@@ -341,6 +342,8 @@ def members(request, conversation_id):
 @_messaging_errors_shown
 def archive(request, conversation_id):
     archived = request.POST.get("archived") == "1"
+    # From the send bucket, as the API's archive (a refusal is shown).
+    ratelimit.take_sync(request.user.pk, role=request.user.role)
     services.set_archived(actor=request.user, conversation_id=conversation_id, archived=archived)
     messages.success(
         request, _("Conversation archived.") if archived else _("Conversation restored.")
@@ -354,6 +357,7 @@ def archive(request, conversation_id):
 def put_away(request, conversation_id):
     """The member's own archive: out of their inbox, or back into it."""
     archived = request.POST.get("archived") == "1"
+    ratelimit.take_sync(request.user.pk, role=request.user.role)
     services.set_archived_for_me(
         user=request.user, conversation_id=conversation_id, archived=archived
     )
