@@ -1,6 +1,5 @@
-"""Safe HTTP to a URL someone typed: a GET for link previews, a POST for
-outgoing webhooks (``post_json``) and push services (``post``); public
-addresses only.
+"""Safe HTTP to a URL someone typed: a GET for link previews, a POST
+(``post``) for outgoing webhooks and push services; public addresses only.
 
 The server fetches what a message links to, and posts to the URL a bot's
 owner gave, so neither may make it reach inside the network it runs in
@@ -520,29 +519,6 @@ class Posted:
     truncated: bool  # the answer went on past max_bytes
     reason: str = ""
     headers: dict[str, str] = field(default_factory=dict)  # names in lower case
-
-
-def post_json(
-    url: str,
-    *,
-    body: bytes,
-    headers: dict[str, str],
-    max_bytes: int,
-    timeout: float,
-    allowed: AllowList | None = None,
-    user_agent: str = USER_AGENT,
-) -> Posted:
-    """POST ``body`` (JSON) to ``url``: ``post`` with ``application/json``."""
-    return post(
-        url,
-        body=body,
-        content_type="application/json",
-        headers=headers,
-        max_bytes=max_bytes,
-        timeout=timeout,
-        allowed=allowed,
-        user_agent=user_agent,
-    )
 
 
 def post(

@@ -288,12 +288,10 @@ def answer(*, bot_id: UUID, message_id: UUID) -> AnswerResult:
             error = refusal.code
             logger.info("The assistant's answer to %s was refused: %s", trigger.pk, refusal)
             outcome = "refused"
-    audit.record(
-        actor=trigger.sender,
-        action=AuditAction.ASSISTANT_ANSWER,
-        conversation_id=trigger.conversation_id,
-        message_id=trigger.pk,
-        target_user_id=bot.user_id,
+    _audited(
+        trigger,
+        bot,
+        writer,
         model=endpoint.model,
         outcome=outcome,
         error=error,
@@ -301,7 +299,6 @@ def answer(*, bot_id: UUID, message_id: UUID) -> AnswerResult:
         prompt_tokens=completion.prompt_tokens if completion else None,
         completion_tokens=completion.completion_tokens if completion else None,
         history_messages=len(history),
-        answer_id=str(writer.message.pk) if writer.message else None,
         seconds=round(time.monotonic() - started, 3),
     )
     return AnswerResult(outcome, writer.message)
@@ -328,17 +325,21 @@ def _limited(bot: Bot, trigger: Message, asker: User, client_id: UUID, wait: flo
     writer = _AnswerWriter(bot_user=bot.user, trigger=trigger, client_id=client_id, interval=0)
     with contextlib.suppress(_Superseded, MessagingError):
         writer.finish(text)  # else answered already, or the bot may not post there
+    _audited(trigger, bot, writer, outcome="limited", retry_after=round(wait))
+    return AnswerResult("limited", writer.message)
+
+
+def _audited(trigger: Message, bot: Bot, writer: _AnswerWriter, **details) -> None:
+    """The ``assistant.answer`` row of an ask (never its text)."""
     audit.record(
         actor=trigger.sender,
         action=AuditAction.ASSISTANT_ANSWER,
         conversation_id=trigger.conversation_id,
         message_id=trigger.pk,
         target_user_id=bot.user_id,
-        outcome="limited",
-        retry_after=round(wait),
         answer_id=str(writer.message.pk) if writer.message else None,
+        **details,
     )
-    return AnswerResult("limited", writer.message)
 
 
 # --- Summaries -------------------------------------------------------------------

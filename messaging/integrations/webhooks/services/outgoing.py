@@ -153,9 +153,10 @@ def attempt_delivery(*, delivery_id: UUID) -> float | None:
     body = json.dumps(payload(bot, delivery.message), separators=(",", ":")).encode()
     timestamp = str(int(time.time()))
     try:
-        answer = net.post_json(
+        answer = net.post(
             bot.outgoing_url,
             body=body,
+            content_type="application/json",
             headers={
                 "X-Parley-Timestamp": timestamp,
                 "X-Parley-Signature": targets.signature(bot.signing_secret, timestamp, body),
