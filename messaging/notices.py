@@ -13,6 +13,7 @@ status or priority) is stored as its code and named in the reader's
 language.
 """
 
+from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
 from messaging.support.models import SupportPriority, SupportStatus
@@ -63,7 +64,8 @@ def notice(sentence: str, **values: str) -> dict:
 
 def english(words: dict) -> str:
     """The notice in English: the system message's stored ``content``."""
-    return words["text"] % _named(words["values"], translate=False)
+    with translation.override("en"):
+        return words["text"] % _named(words["values"])
 
 
 def worded(metadata: dict | None) -> str | None:
@@ -77,26 +79,18 @@ def worded(metadata: dict | None) -> str | None:
     if not isinstance(values, dict):
         return None
     try:
-        return gettext(words["text"]) % _named(values, translate=True)
+        return gettext(words["text"]) % _named(values)
     except (KeyError, TypeError, ValueError):
         return None
 
 
-def _named(values: dict, *, translate: bool) -> dict[str, str]:
+def _named(values: dict) -> dict[str, str]:
+    """The values to put in the sentence, a code named in the active language."""
     named = {}
     for key, value in values.items():
         choices = _CODED.get(key)
         if choices is not None and value in choices.values:
             # Lower case, as it reads in the middle of the sentence.
-            label = str(choices(value).label) if translate else _english_label(choices, value)
-            value = label.lower()
+            value = str(choices(value).label).lower()
         named[key] = str(value)
     return named
-
-
-def _english_label(choices, value: str) -> str:
-    """The label as the model spells it, whatever language is active."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        return str(choices(value).label)

@@ -14,6 +14,7 @@ from accounts.locale import speaking_to
 from accounts.models import User
 from messaging import audit, events, limits, notices, policy, validation
 from messaging.errors import InvalidInput, NotFound
+from messaging.files.payloads import message_text
 from messaging.models import AuditAction, Conversation, Message
 from messaging.services.conversations import _post_notice
 from messaging.services.transactions import lock_conversation
@@ -187,4 +188,4 @@ def move(
 
 def _in_language_of(user: User, notice: Message) -> str:
     with speaking_to(user):
-        return notices.worded(notice.metadata) or notice.content
+        return message_text(notice)
