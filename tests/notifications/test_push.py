@@ -156,13 +156,13 @@ def vapid_key(tmp_path, settings):
 @pytest.fixture
 def subscribe(push_service):
     """``subscribe(user)``: a new browser of ``user`` subscribed through the
-    service, its endpoint on the test's push service."""
+    service, its endpoint on the test's push service (or at ``origin``)."""
 
-    def make(user, *, user_agent=""):
+    def make(user, *, user_agent="", origin=None):
         browser = Browser.new()
         subscription, created = push.subscribe(
             user=user,
-            endpoint=f"{push_service.origin}/push/{uuid.uuid4().hex}",
+            endpoint=f"{origin or push_service.origin}/push/{uuid.uuid4().hex}",
             p256dh=browser.p256dh,
             auth=b64url(browser.auth),
             user_agent=user_agent,
@@ -608,20 +608,13 @@ def trickling_push_service():
 
 
 def test_a_push_service_answering_a_byte_at_a_time_is_cut_off_at_the_deadline(
-    trickling_push_service, notify, student, settings
+    trickling_push_service, subscribe, notify, student, settings
 ):
     """The push's timeout bounds the whole call, not each read: a service
     that trickles its answer ends the attempt at the deadline (a timeout,
     retried like no answer), and the worker goes on."""
     settings.PUSH = {**settings.PUSH, "TIMEOUT_SECONDS": 1.0, "MAX_ATTEMPTS": 1}
-    browser = Browser.new()
-    subscription, _ = push.subscribe(
-        user=student,
-        endpoint=f"{trickling_push_service}/push/{uuid.uuid4().hex}",
-        p256dh=browser.p256dh,
-        auth=b64url(browser.auth),
-        user_agent="",
-    )
+    subscription, _ = subscribe(student, origin=trickling_push_service)
     push.deliver_notifications(notification_ids=[str(notify(student).pk)])
     [delivery] = deliveries(subscription)
     assert delivery.state == DeliveryState.FAILED
