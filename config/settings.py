@@ -622,6 +622,9 @@ PARLEY = {
     "RECEIPT_FRAMES_PER_SECOND": env.float("PARLEY_RECEIPT_FRAMES_PER_SECOND", default=5.0),
     # Repeats of one refusal within this window are one audit row with a count.
     "AUDIT_DENIAL_WINDOW_SECONDS": env.int("PARLEY_AUDIT_DENIAL_WINDOW_SECONDS", default=60),
+    # Fetches of one file by one person within this window are one
+    # file.download row with a count.
+    "AUDIT_DOWNLOAD_WINDOW_SECONDS": env.int("PARLEY_AUDIT_DOWNLOAD_WINDOW_SECONDS", default=600),
     "PRESENCE_TTL_SECONDS": env.int("PARLEY_PRESENCE_TTL_SECONDS", default=90),
     "PRESENCE_HEARTBEAT_SECONDS": env.int("PARLEY_PRESENCE_HEARTBEAT_SECONDS", default=30),
     "LAST_SEEN_WRITE_INTERVAL_SECONDS": 60,

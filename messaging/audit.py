@@ -8,7 +8,9 @@ A refusal repeated within ``AUDIT_DENIAL_WINDOW_SECONDS`` (the same actor,
 attempt, conversation and reason) is one row with a count, not one row per
 attempt: a client cannot grow the log by retrying what it may not do. The
 log itself stays append-only; the count lives beside it
-(``AuditRepeat``), see ``record_denial``.
+(``AuditRepeat``), see ``record_denial``. Downloads of one file by one
+person are counted the same way, within ``AUDIT_DOWNLOAD_WINDOW_SECONDS``
+(``record_repeated``).
 """
 
 import hashlib
@@ -57,26 +59,54 @@ def record_denial(
 ) -> None:
     """Record an ``access.denied``, once per window.
 
-    Windows are ``AUDIT_DENIAL_WINDOW_SECONDS`` long, aligned on multiples
-    of it (``messaging.realtime.clock`` wall time). The first refusal in a
-    window writes its row at once (``details``: ``attempted``, ``reason``,
-    ``window_seconds``) with an ``AuditRepeat`` count of 1; each repeat in
-    the same window (same actor, ``attempted``, conversation and reason)
-    adds one to that count and writes no row. Two processes refusing the
-    same thing at once still write one row: the window is unique.
+    Windows are ``AUDIT_DENIAL_WINDOW_SECONDS`` long (``record_repeated``);
+    ``details``: ``attempted``, ``reason``, ``window_seconds``. The same
+    actor, attempt, conversation and reason within a window is one row with
+    a count.
     """
     window_seconds = limits.audit_denial_window_seconds()
+    record_repeated(
+        actor=actor,
+        action=AuditAction.ACCESS_DENIED,
+        same=(attempted, str(conversation_id or ""), reason),
+        window_length=window_seconds,
+        conversation_id=conversation_id,
+        attempted=attempted,
+        reason=reason,
+        window_seconds=window_seconds,
+    )
+
+
+def record_repeated(
+    *,
+    actor: User | None,
+    action: str,
+    same: tuple[str, ...],
+    window_length: int,
+    conversation_id: UUID | None = None,
+    message_id: UUID | None = None,
+    **details: Any,
+) -> None:
+    """Record ``action`` once per window for the same actor and ``same``
+    (what makes two occurrences the same thing).
+
+    Windows are ``window_length`` seconds long, aligned on multiples of it
+    (``messaging.realtime.clock`` wall time). The first occurrence in a
+    window writes its row at once with an ``AuditRepeat`` count of 1; each
+    repeat in the same window adds one to that count and writes no row. Two
+    processes recording the same thing at once still write one row: the
+    window is unique.
+    """
     actor = actor if actor is not None and actor.is_authenticated else None
-    who_what_where_why = "\x1f".join(
+    who_what_when = "\x1f".join(
         (
             str(actor.pk if actor else ""),
-            attempted,
-            str(conversation_id or ""),
-            reason,
-            str(int(clock.wall() // window_seconds)),
+            action,
+            *same,
+            str(int(clock.wall() // window_length)),
         )
     )
-    window = hashlib.sha256(who_what_where_why.encode("utf-8", "surrogatepass")).hexdigest()
+    window = hashlib.sha256(who_what_when.encode("utf-8", "surrogatepass")).hexdigest()
     now = timezone.now()
     this_window = AuditRepeat.objects.filter(window=window)
     with transaction.atomic():
@@ -86,16 +116,15 @@ def record_denial(
             with transaction.atomic():
                 row = record(
                     actor=actor,
-                    action=AuditAction.ACCESS_DENIED,
+                    action=action,
                     conversation_id=conversation_id,
-                    attempted=attempted,
-                    reason=reason,
-                    window_seconds=window_seconds,
+                    message_id=message_id,
+                    **details,
                 )
                 AuditRepeat.objects.create(entry=row, window=window, last_at=now)
                 return
         except IntegrityError:
-            pass  # the same refusal's row, written a moment ago elsewhere
+            pass  # the same occurrence's row, written a moment ago elsewhere
         this_window.update(count=F("count") + 1, last_at=now)
 
 

@@ -277,6 +277,10 @@ def audit_denial_window_seconds() -> int:
     return int(_limit("AUDIT_DENIAL_WINDOW_SECONDS"))
 
 
+def audit_download_window_seconds() -> int:
+    return int(_limit("AUDIT_DOWNLOAD_WINDOW_SECONDS"))
+
+
 def presence_ttl_seconds() -> int:
     return int(_limit("PRESENCE_TTL_SECONDS"))
 

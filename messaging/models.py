@@ -402,13 +402,15 @@ class AuditLog(models.Model):
 
 
 class AuditRepeat(models.Model):
-    """How many times the refusal an ``access.denied`` row records happened
-    within its window (``AUDIT_DENIAL_WINDOW_SECONDS``), the first included.
+    """How many times what a row records happened within its window, the
+    first included: an ``access.denied`` (``AUDIT_DENIAL_WINDOW_SECONDS``)
+    or a ``file.download`` (``AUDIT_DOWNLOAD_WINDOW_SECONDS``).
 
     The audit log stays append-only; repeats of one refusal (same actor,
-    attempt, conversation and reason) within a window add to this count
-    rather than write rows (``messaging.audit.record_denial``). It is the one
-    audit figure that changes, and only upwards while its window is open.
+    attempt, conversation and reason), or of one person's fetch of one
+    file, within a window add to this count rather than write rows
+    (``messaging.audit.record_repeated``). It is the one audit figure that
+    changes, and only upwards while its window is open.
     """
 
     entry = models.OneToOneField(

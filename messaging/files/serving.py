@@ -19,7 +19,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from messaging import audit
+from messaging import audit, limits
 from messaging.errors import NotFound
 from messaging.files import storage
 from messaging.files.models import Attachment, AttachmentKind
@@ -84,9 +84,12 @@ def serve_content(
     user: User, attachment: Attachment, *, download: bool, moderation: bool = False
 ) -> HttpResponseBase:
     """The original's bytes: images inline unless ``download``, the rest as
-    an attachment. Writes the ``file.download`` audit row (one per fetch,
-    the redirect to S3 included: the check is the fetch); ``moderation``
-    marks a moderator's fetch (``moderation: true`` in its details)."""
+    an attachment. Writes the ``file.download`` audit row (the redirect to
+    S3 included: the check is the fetch): one per person and file within
+    ``AUDIT_DOWNLOAD_WINDOW_SECONDS``, whose count grows with each fetch, so
+    fetching in a loop cannot grow the log. ``moderation`` marks a
+    moderator's fetch (``moderation: true`` in its details, and a row of
+    its own)."""
     content_type = served_type(attachment)
     response = _respond(
         key=attachment.storage_key,
@@ -97,9 +100,11 @@ def serve_content(
     details: dict[str, Any] = {"attachment_id": str(attachment.pk), "size": attachment.size}
     if moderation:
         details["moderation"] = True
-    audit.record(
+    audit.record_repeated(
         actor=user,
         action=AuditAction.FILE_DOWNLOAD,
+        same=(str(attachment.pk), "moderation" if moderation else ""),
+        window_length=limits.audit_download_window_seconds(),
         conversation_id=attachment.conversation_id,
         message_id=attachment.message_id,
         **details,

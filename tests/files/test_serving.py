@@ -1,19 +1,21 @@
 """Fetching files, thumbnails and preview pages (filesystem storage): who
 may (current members; an unsent upload's uploader), the exact headers, the
-audit row per download, and that removal and deletion end access at once."""
+audit row per person and file and window, and that removal and deletion end access at once."""
 
 import uuid
 
 import pytest
+from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from messaging import policy, services
+from messaging import audit, policy, services
 from messaging.errors import NotFound
 from messaging.files.models import AttachmentKind
 from messaging.files.selectors.access import attachment_for
 from messaging.models import AuditAction, AuditLog
+from messaging.realtime import clock
 from tests.files import makers
 from tests.files.factories import make_attachment
 
@@ -153,15 +155,24 @@ def test_token_auth_works_too(mentor, image):
     assert client.get(f"/api/attachments/{image.pk}/content/").status_code == 200
 
 
-def test_every_content_fetch_is_audited(mentor, image, group):
+def test_every_content_fetch_is_audited(mentor, student, image, group):
     client = client_for(mentor)
-    for _ in range(2):
+    with clock.replaced(clock.FakeClock()) as fake:
+        window = settings.PARLEY["AUDIT_DOWNLOAD_WINDOW_SECONDS"]
+        fake.advance(window - fake.wall() % window)  # the start of a window
+        for _ in range(3):
+            client.get(f"/api/attachments/{image.pk}/content/")
+        client.get(f"/api/attachments/{image.pk}/thumbnail/")  # not a download of the file
+        client_for(student).get(f"/api/attachments/{image.pk}/content/")  # someone else
+        fake.advance(window)  # the next window
         client.get(f"/api/attachments/{image.pk}/content/")
-    client.get(f"/api/attachments/{image.pk}/thumbnail/")  # not a download of the file
     rows = AuditLog.objects.filter(action=AuditAction.FILE_DOWNLOAD).order_by("id")
-    assert rows.count() == 2
-    row = rows.last()
-    assert row.actor_id == mentor.pk
+    assert [(row.actor_id, audit.repeats(row)) for row in rows] == [
+        (mentor.pk, 3),
+        (student.pk, 1),
+        (mentor.pk, 1),
+    ]
+    row = rows.first()
     assert row.conversation_id == group.pk
     assert row.message_id == image.message_id
     assert row.details == {"attachment_id": str(image.pk), "size": image.size}
