@@ -6,13 +6,18 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class SupportStatus(models.TextChoices):
-    OPEN = "open", _("Open")  # waiting for the admins
-    PENDING = "pending", _("Pending")  # waiting for the requester
-    RESOLVED = "resolved", _("Resolved")  # the admins consider it done; the requester may rate
-    CLOSED = "closed", _("Closed")  # finished; a new message does not reopen it
+    # In context: a request is feminine in Spanish ("abierta"), where a
+    # moderation case is not; the browser words a status the same way.
+    OPEN = "open", pgettext_lazy("support status", "Open")  # waiting for the admins
+    PENDING = "pending", pgettext_lazy("support status", "Pending")  # waiting for the requester
+    # the admins consider it done; the requester may rate
+    RESOLVED = "resolved", pgettext_lazy("support status", "Resolved")
+    # finished; a new message does not reopen it
+    CLOSED = "closed", pgettext_lazy("support status", "Closed")
 
 
 class SupportPriority(models.TextChoices):

@@ -7,7 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role
 from messaging import events
@@ -18,6 +18,7 @@ from messaging.errors import (
     InvalidInput,
     InvalidTransition,
 )
+from messaging.files.payloads import message_text
 from messaging.models import (
     AuditAction,
     AuditLog,
@@ -31,6 +32,7 @@ from messaging.models import (
     Message,
     MessageType,
 )
+from messaging.moderation.models import CaseStatus
 from messaging.support import selectors, services
 from messaging.support.models import SupportRequest, SupportStatus
 from notifications.models import Kind, Notification
@@ -323,6 +325,16 @@ def test_resolution_sets_and_reopening_clears_resolved_at(request_of, student, a
     assert reopened.resolved_at is None
     closed = services.change_status(actor=admin_user, request_id=request_of.pk, status="closed")
     assert closed.closed_at is not None
+
+
+def test_a_status_reads_as_the_browser_words_it_in_spanish(request_of, student, admin_user):
+    # A request is feminine in Spanish; a moderation case's "Open" is not.
+    services.change_status(actor=admin_user, request_id=request_of.pk, status="resolved")
+    services.change_status(actor=student, request_id=request_of.pk, status="open")
+    reopened = notices(request_of, "status")[-1]
+    with translation.override("es"):
+        assert message_text(reopened).endswith("cambió el estado a abierta")
+        assert str(CaseStatus.OPEN.label) == "Abierto"
 
 
 @pytest.mark.parametrize("status", ["pending", "resolved"])
