@@ -73,6 +73,10 @@ def refuse_if_muted(user: User, conversation_id: UUID | None) -> None:
     )
 
 
+class _SentBefore(Exception):
+    """The claim refused a send whose ``client_id`` the sender already used."""
+
+
 def _refuse_send(conversation_id: UUID, sender: User) -> None:
     """The send's claim matched nothing: raise why (NotFound, then the
     policy's AccessDenied or ConversationArchived, then Muted)."""
@@ -306,6 +310,11 @@ def _send(
                 searchable=e2e is None,
             )
             if not stored:
+                if Message.objects.filter(sender=sender, client_id=client_id).exists():
+                    # A resend of a stored message whose ack was lost: the
+                    # sender is answered with it, whatever changed since
+                    # (muted, removed, archived), as the protocol promises.
+                    raise _SentBefore
                 _refuse_send(conversation_id, sender)
             if e2e is not None:
                 # Under the conversation's lock the claim took, and before
@@ -327,7 +336,7 @@ def _send(
                 # Bots mentioned or written to directly are told after commit;
                 # no query unless the conversation has a bot.
                 bot_dispatch.queue_on_send(message)
-    except (IntegrityError, attach.AlreadyClaimed) as error:
+    except (IntegrityError, attach.AlreadyClaimed, _SentBefore) as error:
         # A resend collides: return what the first send stored.
         original = (
             with_extras(Message.objects.select_related("sender").prefetch_related("attachments"))

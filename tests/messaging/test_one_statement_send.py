@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
 from messaging import events, services
-from messaging.errors import AccessDenied
+from messaging.errors import AccessDenied, ClientIdConflict
 from messaging.models import AuditLog, Conversation, ConversationType, Message
 from messaging.moderation.models import FilterAction, FilterKind, FilterRule
 from messaging.search.models import SearchDocument
@@ -170,3 +170,18 @@ def test_placeholders_are_numbered_once_per_text():
         "SELECT $1, '100%', $2 FROM t WHERE a = $3"
     )
     assert numbered("SELECT 1") == "SELECT 1"
+
+
+def test_a_resend_after_the_sender_may_no_longer_post_returns_the_original(group, published):
+    # The ack was lost; meanwhile the sender was removed. Their outbox sends
+    # again and is answered with what was stored, not with the refusal.
+    conversation, admin, members = group
+    key = uuid.uuid4()
+    first = _send(members[0], conversation, "before the removal", client_id=key)
+    services.remove_participant(actor=admin, conversation_id=conversation.pk, user=members[0])
+    again = _send(members[0], conversation, "before the removal", client_id=key)
+    assert (again.created, again.message.pk) == (False, first.message.pk)
+    with pytest.raises(ClientIdConflict):
+        _send(members[0], conversation, "something else", client_id=key)
+    with pytest.raises(AccessDenied):
+        _send(members[0], conversation, "a new one")
