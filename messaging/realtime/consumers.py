@@ -569,9 +569,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
                     echo, conversation_id, after_seq=after_seq, limit=limits.resume_page_size()
                 )
             except MessagingError as error:
-                await self._send_error(
-                    error.code, error.message, conversation_id=str(conversation_id), **echo
-                )
+                # With the error's own fields (retry_after, until…), as any
+                # command's error frame carries them.
+                extra = {**error.fields(), "conversation_id": str(conversation_id)}
+                await self._send_error(error.code, error.message, **echo, **extra)
         await self._send_frame({"type": "resume.done", **echo})
 
     async def fetch_history(self, frame, echo):

@@ -9,7 +9,8 @@ from django.conf import settings
 
 from accounts import services as account_services
 from accounts.models import Role
-from messaging import services
+from messaging import selectors, services
+from messaging.errors import ServiceUnavailable
 from messaging.models import (
     AuditAction,
     AuditLog,
@@ -565,6 +566,39 @@ async def test_resume_returns_what_follows_each_cursor_in_pages(
     page = await socket.recv_type("history")
     assert [m["seq"] for m in page["messages"]] == [5] and page["has_more"] is False
     await socket.recv_type("resume.done")
+    await socket.close()
+
+
+async def test_a_resume_error_carries_its_fields_and_the_resume_goes_on(
+    open_socket, direct, assigned, monkeypatch
+):
+    # One conversation's page cannot be read now: its error frame tells when
+    # to ask again (retry_after), as any command's would; the rest follows.
+    mentor, student = assigned
+    other = await orm(services.create_conversation)(
+        creator=mentor, kind=ConversationType.GROUP, participants=[student], title="Other"
+    )
+    history_page = selectors.history_page
+
+    def failing_for_direct(*, conversation_id, **kwargs):
+        if conversation_id == direct.pk:
+            raise ServiceUnavailable("The database did not answer.", retry_after=7)
+        return history_page(conversation_id=conversation_id, **kwargs)
+
+    monkeypatch.setattr(selectors, "history_page", failing_for_direct)
+    socket = await open_socket(student)
+    await socket.send(
+        {"type": "resume", "ref": "r", "cursors": {str(direct.pk): 0, str(other.pk): 0}}
+    )
+    error = await socket.recv_type("error")
+    assert (error["code"], error["conversation_id"], error["retry_after"]) == (
+        "unavailable",
+        str(direct.pk),
+        7,
+    )
+    page = await socket.recv_type("history")
+    assert page["conversation_id"] == str(other.pk)
+    assert (await socket.recv_type("resume.done"))["ref"] == "r"
     await socket.close()
 
 
