@@ -40,6 +40,12 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **fields)
 
 
+# What decides a person's powers (messaging.policy reads the role; support
+# and moderation read is_staff). An open socket holds them as they were when
+# it connected, so a change of any of them closes the person's sockets.
+POWER_FIELDS = ("role", "is_staff", "is_superuser")
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A person on the platform. Logs in with an email address."""
 
@@ -80,6 +86,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.display_name
+
+    @property
+    def powers(self) -> tuple:
+        """The values of ``POWER_FIELDS``, to compare with a later read."""
+        return tuple(getattr(self, field) for field in POWER_FIELDS)
 
     @property
     def is_platform_admin(self) -> bool:

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from accounts import locale, selectors
-from accounts.models import MentorAssignment, Role, User
+from accounts.models import POWER_FIELDS, MentorAssignment, Role, User
 from messaging import audit, validation
 from messaging.errors import InvalidInput
 from messaging.integrations.calendar import services as calendar_feeds
@@ -60,12 +60,6 @@ def issue_api_token(*, user: User) -> str:
     return token.key
 
 
-# What an open socket holds of its person since it connected, and what
-# decides their powers there (messaging.policy reads the role; support and
-# moderation read is_staff).
-POWER_FIELDS = frozenset({"role", "is_staff", "is_superuser"})
-
-
 def save_account(*, user: User, changed: Collection[str] = ()) -> User:
     """Store an account as a form built or edited it (the admin's add and
     change pages; a new password is already hashed on ``user``). ``changed``
@@ -81,7 +75,7 @@ def save_account(*, user: User, changed: Collection[str] = ()) -> User:
         user.save()
         if existing and "is_active" in changed:
             set_active(user=user, active=user.is_active)
-        if existing and user.is_active and POWER_FIELDS.intersection(changed):
+        if existing and user.is_active and set(POWER_FIELDS).intersection(changed):
             close_user_sockets(user_id=user.pk)
     return user
 

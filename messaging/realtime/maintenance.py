@@ -180,8 +180,9 @@ async def sweep() -> list[PresenceChange]:
 
 async def recheck_access() -> int:
     """Close (4401) every socket of this process whose session or account
-    no longer stands. While the database cannot answer, sockets stay open
-    (they can do nothing that needs it) and are checked at the next beat.
+    no longer stands, or whose person's role or staff status changed since
+    it connected. While the database cannot answer, sockets stay open (they
+    can do nothing that needs it) and are checked at the next beat.
     Returns how many sockets were closed."""
     consumers = defaultdict(list)
     for socket in list(presence.local_sockets().values()):
@@ -191,13 +192,23 @@ async def recheck_access() -> int:
     if not consumers:
         return 0
     try:
-        revoked = await db(realtime_selectors.revoked_sockets)(list(consumers))
+        revoked, powers = await db(_access_now)(list(consumers))
     except ServiceUnavailable:
         logger.warning("Could not re-check socket sessions: the database is unavailable")
         return 0
     closed = 0
-    for pair in revoked:
-        for consumer in consumers[pair]:
-            consumer.revoke()
-            closed += 1
+    for pair, sockets in consumers.items():
+        for consumer in sockets:
+            if pair in revoked or powers.get(pair[1]) != consumer.user.powers:
+                consumer.revoke()
+                closed += 1
     return closed
+
+
+def _access_now(pairs: list[tuple[str | None, str]]) -> tuple[set, dict[str, tuple]]:
+    """``revoked_sockets`` and ``current_powers`` of ``pairs``, in one trip
+    to the thread pool."""
+    return (
+        realtime_selectors.revoked_sockets(pairs),
+        realtime_selectors.current_powers(user_id for _, user_id in pairs),
+    )

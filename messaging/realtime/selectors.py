@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from rest_framework.authtoken.models import Token
 
-from accounts.models import User
+from accounts.models import POWER_FIELDS, User
 from messaging import events
 from messaging.models import ConversationParticipant, Message, UserPresence
 from messaging.threads.payloads import with_extras
@@ -87,6 +87,17 @@ def revoked_sockets(sockets: Iterable[tuple[str | None, str]]) -> set[tuple[str 
         if user is None or (session is not None and not _session_of(session, user)):
             revoked.add((session_key, user_id))
     return revoked
+
+
+def current_powers(user_ids: Iterable[str]) -> dict[str, tuple]:
+    """Each active account's ``User.powers`` now, by id: a socket whose
+    person's powers changed since it connected must close (the admin's save
+    closes it at once; this is the heartbeat's second line, should that
+    event be lost)."""
+    return {
+        str(user.pk): user.powers
+        for user in User.objects.filter(pk__in=set(user_ids), is_active=True).only(*POWER_FIELDS)
+    }
 
 
 def _sessions(keys: Iterable[str]) -> dict[str, dict]:

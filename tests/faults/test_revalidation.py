@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.contrib.sessions.models import Session
 
-from accounts.models import User
+from accounts.models import Role, User
 from messaging import services
 from messaging.errors import AccessDenied
 from messaging.models import AuditAction, AuditLog, Message
@@ -31,6 +31,11 @@ def change_password_silently(user) -> None:
     User.objects.filter(pk=user.pk).update(password=user.password)
 
 
+def change_silently(user, **powers) -> None:
+    """A role or staff change whose socket close was lost."""
+    User.objects.filter(pk=user.pk).update(**powers)
+
+
 def end_session_silently(session_key: str) -> None:
     Session.objects.filter(session_key=session_key).delete()
 
@@ -41,6 +46,9 @@ def end_session_silently(session_key: str) -> None:
         pytest.param(lambda user, key: deactivate_silently(user), id="deactivated"),
         pytest.param(lambda user, key: change_password_silently(user), id="password-changed"),
         pytest.param(lambda user, key: end_session_silently(key), id="session-deleted"),
+        pytest.param(lambda user, key: change_silently(user, role=Role.ADMIN), id="role-changed"),
+        pytest.param(lambda user, key: change_silently(user, is_staff=True), id="made-staff"),
+        pytest.param(lambda user, key: change_silently(user, is_superuser=True), id="superuser"),
     ],
 )
 async def test_a_revoked_socket_closes_within_a_heartbeat_without_any_event(
