@@ -54,6 +54,18 @@ def test_a_member_reports_anothers_message_and_opens_its_case(
     assert row.details["reason"] == reason
 
 
+def test_reporting_spends_from_the_send_bucket(api, send, group, mentor, student, settings):
+    """A report opens a case and writes an audit row: past the send budget
+    it is refused, and nothing is written."""
+    messages = [send(mentor, group, f"message {n}") for n in range(3)]
+    settings.PARLEY = {**settings.PARLEY, "SEND_BURST": 2, "SEND_RATE_PER_SECOND": 0.01}
+    answers = [_report(api, student, message) for message in messages]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    assert answers[2].json()["error"]["code"] == "rate_limited"
+    assert Report.objects.count() == 2
+    assert not ModerationCase.objects.filter(message=messages[2]).exists()
+
+
 def test_reporting_twice_is_one_report(api, send, group, mentor, student):
     message = send(mentor, group)
     first = _report(api, student, message)

@@ -6,7 +6,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut
-from messaging.api.views import ParleyAPIView
+from messaging.api.views import ParleyAPIView, _take_send_token
 from messaging.moderation.api import serializers as s
 from messaging.moderation.services import reports
 
@@ -18,6 +18,8 @@ _ERRORS = {
     401: "not authenticated",
     404: "not_found: no such message, it was deleted, or you are not a member of its "
     "conversation (the same answer; the refusal is recorded in the audit log)",
+    429: "rate_limited: over the per-person send budget (each report opens a case and "
+    "writes an audit row)",
 }
 
 
@@ -39,6 +41,9 @@ class ReportMessageView(ParleyAPIView):
         serializer = s.ReportIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # A report is a case in the queue and an audit row, kept for ever:
+        # it spends from the sends' bucket, as a block does.
+        _take_send_token(request.user)
         report, created = reports.report_message(
             reporter=request.user,
             message_id=message_id,
