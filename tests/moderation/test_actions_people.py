@@ -206,6 +206,44 @@ def test_a_moderator_without_the_admin_role_cannot_mute_or_deactivate_an_admin(
     assert User.objects.get(pk=admin_user.pk).is_active
 
 
+def test_nobody_undoes_what_was_done_about_themselves_nor_a_non_admin_about_an_admin(
+    group, assigned, moderator, admin_user, make_user
+):
+    """A muted moderator cannot lift their own mute, restore their own
+    hidden message or dismiss a case about their own message; without the
+    admin role, neither what was done about an admin. Each refusal changes
+    nothing and is audited."""
+    mentor, _ = assigned
+    services.add_participants(actor=mentor, conversation_id=group.pk, users=[moderator])
+    other_moderator = make_user(Role.ADMIN, name="Ada Other")
+    own = say(moderator, group, "mine")
+    hidden = actions.hide_message(moderator=other_moderator, message_id=own.pk, note="no")
+    case = cases.open_case(say(moderator, group, "also mine"), reports=1)
+    mute = actions.mute_user(
+        moderator=other_moderator, user_id=moderator.pk, conversation_id=None, minutes=60, note="x"
+    )
+    admins_mute = actions.mute_user(
+        moderator=other_moderator, user_id=admin_user.pk, conversation_id=None, minutes=60, note="x"
+    )
+    refused = [
+        lambda: actions.lift_mute(moderator=moderator, mute_id=mute.pk, note="mine"),
+        lambda: actions.restore_message(moderator=moderator, message_id=hidden.pk, note="mine"),
+        lambda: actions.dismiss_case(moderator=moderator, case_id=case.pk, note="mine"),
+        lambda: actions.lift_mute(moderator=moderator, mute_id=admins_mute.pk, note="theirs"),
+    ]
+    for attempt in refused:
+        with pytest.raises(AccessDenied):
+            attempt()
+    assert Mute.objects.filter(lifted_at__isnull=True).count() == 2
+    assert Message.objects.get(pk=own.pk).hidden_at is not None
+    assert ModerationCase.objects.get(pk=case.pk).status == CaseStatus.OPEN
+    assert AuditLog.objects.filter(actor=moderator, action=AuditAction.ACCESS_DENIED).count() == 4
+    # A platform admin may.
+    actions.lift_mute(moderator=other_moderator, mute_id=admins_mute.pk, note="ok")
+    actions.lift_mute(moderator=admin_user, mute_id=mute.pk, note="ok")
+    assert not Mute.objects.filter(lifted_at__isnull=True).exists()
+
+
 # --- Warnings -------------------------------------------------------------------------
 
 

@@ -124,16 +124,36 @@ def _closed_and_announced(
     events.publish_on_commit(events.conversation_group(message.conversation_id), frame)
 
 
+def _check_may_undo(moderator: User, person: User | None, *, own: str, admins: str) -> None:
+    """A moderator does not undo what was done about themselves (their own
+    mute, their hidden message, a case about their message), nor, without
+    the admin role, what was done about an admin: ``own`` and ``admins``
+    say so. The same lines as muting and deactivating (``_target``)."""
+    if person is None:
+        return
+    if person.pk == moderator.pk:
+        raise AccessDenied(own)
+    if person.role == Role.ADMIN and moderator.role != Role.ADMIN:
+        raise AccessDenied(admins)
+
+
 def restore_message(*, moderator: User, message_id: UUID, note: str) -> Message:
     """Undo ``hide_message``: the message shows again to everyone, is found
     by search again, and its files may be fetched again; members' sockets
     get ``message.restored`` with the full payload. Notifications removed
     when it was hidden do not come back. Restoring a message that is not
-    hidden changes nothing."""
+    hidden changes nothing. Nobody restores their own message; only
+    platform admins an admin's."""
     with write_transaction(actor=moderator, attempted=AuditAction.MESSAGE_RESTORE):
         policy.check_moderate(moderator)
         note = _clean_note(note)
         message = _moderated_message(message_id)
+        _check_may_undo(
+            moderator,
+            message.sender,
+            own=_("You cannot restore your own message."),
+            admins=_("Only platform admins may restore an admin's message."),
+        )
         if not message.is_hidden:
             return message
         message.hidden_at = None
@@ -278,13 +298,20 @@ def mute_user(
 
 def lift_mute(*, moderator: User, mute_id: UUID, note: str) -> Mute:
     """End a mute now: the person may post again at once. Lifting a mute
-    that was lifted already changes nothing."""
+    that was lifted already changes nothing. Nobody lifts their own mute;
+    only platform admins an admin's."""
     with write_transaction(actor=moderator, attempted=AuditAction.UNMUTE):
         policy.check_moderate(moderator)
         note = _clean_note(note)
         mute = Mute.objects.select_for_update().filter(pk=mute_id).first()
         if mute is None:
             raise NotFound(_("No such mute."))
+        _check_may_undo(
+            moderator,
+            mute.user,
+            own=_("You cannot lift your own mute."),
+            admins=_("Only platform admins may lift an admin's mute."),
+        )
         if mute.lifted_at is not None:
             return mute
         mute.lifted_at = timezone.now()
@@ -324,13 +351,20 @@ def deactivate_user(*, moderator: User, user_id: UUID, note: str) -> User:
 
 def dismiss_case(*, moderator: User, case_id: UUID, note: str) -> ModerationCase:
     """Close a case with nothing done to the message (the reports or flags
-    did not hold). A later report reopens it."""
+    did not hold). A later report reopens it. Nobody dismisses a case about
+    their own message; only platform admins one about an admin's."""
     with write_transaction(actor=moderator, attempted=AuditAction.CASE_DISMISS):
         policy.check_moderate(moderator)
         note = _clean_note(note)
         case = ModerationCase.objects.select_for_update().filter(pk=case_id).first()
         if case is None:
             raise NotFound(_("No such case."))
+        _check_may_undo(
+            moderator,
+            case.sender,
+            own=_("You cannot dismiss a case about your own message."),
+            admins=_("Only platform admins may dismiss a case about an admin's message."),
+        )
         if case.status != CaseStatus.OPEN:
             raise InvalidInput(_("This case is already closed."))
         cases.close_case(case.message_id, moderator=moderator, status=CaseStatus.DISMISSED)
