@@ -659,6 +659,9 @@ PARLEY = {
     # waited longer than these for its first response, or for its resolution.
     "SUPPORT_FIRST_RESPONSE_HOURS": env.int("PARLEY_SUPPORT_FIRST_RESPONSE_HOURS", default=24),
     "SUPPORT_RESOLUTION_HOURS": env.int("PARLEY_SUPPORT_RESOLUTION_HOURS", default=72),
+    # Each request is a conversation with every admin in it: one person's
+    # waiting requests are bounded, so nobody can bury the admins' inbox.
+    "SUPPORT_MAX_OPEN_PER_PERSON": env.int("PARLEY_SUPPORT_MAX_OPEN_PER_PERSON", default=10),
     "SUPPORT_SUBJECT_MAX_CHARS": 200,
     "SUPPORT_RATING_COMMENT_MAX_CHARS": 2000,
     # Reactions, pins, threads (messaging.threads).

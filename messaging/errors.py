@@ -151,6 +151,14 @@ class UploadQuotaExceeded(MessagingError):
 # --- Support requests (messaging.support) -----------------------------------
 
 
+class TooManyOpenRequests(MessagingError):
+    """The requester has ``SUPPORT_MAX_OPEN_PER_PERSON`` support requests
+    open or pending already."""
+
+    code = "too_many_open_requests"
+    http_status = 409
+
+
 class InvalidTransition(MessagingError):
     """A support request cannot move from its status to the one asked, or
     not by this person (``support.transitions``); a rating before the

@@ -325,6 +325,11 @@ def support_resolution_hours() -> int:
     return int(_limit("SUPPORT_RESOLUTION_HOURS"))
 
 
+def support_max_open_per_person() -> int:
+    """How many requests one person may have open or pending at once."""
+    return int(_limit("SUPPORT_MAX_OPEN_PER_PERSON"))
+
+
 def support_subject_max_chars() -> int:
     return int(_limit("SUPPORT_SUBJECT_MAX_CHARS"))
 

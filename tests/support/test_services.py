@@ -17,6 +17,7 @@ from messaging.errors import (
     ContentBlocked,
     InvalidInput,
     InvalidTransition,
+    TooManyOpenRequests,
 )
 from messaging.files.payloads import message_text
 from messaging.models import (
@@ -140,6 +141,30 @@ def test_open_refuses_an_inactive_category(student, complaint, open_request):
     complaint.save()
     with pytest.raises(InvalidInput):
         open_request(student)
+
+
+def test_waiting_requests_are_bounded_per_person(student, admin_user, open_request, settings):
+    """Each request puts every admin in a new conversation: past the cap a
+    person opens no more until one is resolved or closed. An admin opening
+    one for them is not held to it, and a resend is still the same request."""
+    settings.PARLEY = {**settings.PARLEY, "SUPPORT_MAX_OPEN_PER_PERSON": 2}
+    key = uuid.uuid4()
+    first = open_request(student, client_id=key)
+    second = open_request(student)
+    services.change_status(actor=admin_user, request_id=second.pk, status="pending")
+    with pytest.raises(TooManyOpenRequests) as refused:
+        open_request(student, subject="A third")
+    assert refused.value.code == "too_many_open_requests"
+    assert "2 support requests waiting" in refused.value.message
+    assert SupportRequest.objects.filter(requester=student).count() == 2
+    # A resend of an opened one is answered as before.
+    assert open_request(student, client_id=key).pk == first.pk
+    # An admin may still open one for them.
+    open_request(student, opened_by=admin_user, subject="From the office")
+    # Once one is resolved there is room again.
+    services.change_status(actor=admin_user, request_id=first.pk, status="resolved")
+    services.change_status(actor=admin_user, request_id=second.pk, status="closed")
+    assert open_request(student, subject="A fourth").status == SupportStatus.OPEN
 
 
 def test_an_admin_does_not_open_a_request_for_themselves(admin_user, open_request):

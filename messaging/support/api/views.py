@@ -26,7 +26,9 @@ _ERRORS = {
     "per-user bucket as sends, with Retry-After",
     409: "invalid_transition: a status move the transitions table does not give you from "
     "the request's status, or a rating before it is resolved or closed, or a second one; "
-    "client_id_conflict: the client_id was used for another message",
+    "client_id_conflict: the client_id was used for another message; "
+    "too_many_open_requests: opening one with SUPPORT_MAX_OPEN_PER_PERSON open or pending "
+    "already",
     422: "content_blocked: a content filter rule refused the body; nothing was opened",
 }
 

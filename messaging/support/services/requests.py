@@ -8,19 +8,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from messaging import notices, policy, validation
+from messaging import limits, notices, policy, validation
 from messaging.errors import (
     AccessDenied,
     ClientIdConflict,
     InvalidInput,
     InvalidTransition,
     NotFound,
+    TooManyOpenRequests,
 )
 from messaging.models import AuditAction, ConversationType
 from messaging.moderation import filtering
 from messaging.services.conversations import add_participants, create_conversation
 from messaging.services.messages import send_message
-from messaging.services.transactions import lock_conversation, write_transaction
+from messaging.services.transactions import lock_conversation, lock_person, write_transaction
 from messaging.support import selectors, transitions
 from messaging.support.models import SupportPriority, SupportRequest, SupportStatus
 from messaging.support.services import steps
@@ -49,7 +50,10 @@ def open_request(
     was used for another message. ``subject`` and ``body`` are checked here
     (``clean_subject``, ``validation.clean_content``). A first message a
     blocking filter rule refuses (``ContentBlocked``) opens nothing; its
-    hit and ``moderation.filter_hit`` audit row are kept."""
+    hit and ``moderation.filter_hit`` audit row are kept. Someone with
+    ``SUPPORT_MAX_OPEN_PER_PERSON`` requests open or pending opens no more
+    (``TooManyOpenRequests``) until one is resolved or closed; an admin
+    opening one for them is not held to it."""
     opener = opened_by or requester
     existing = selectors.opened_with(opener=opener, client_id=client_id)
     if existing is not None:
@@ -73,6 +77,8 @@ def open_request(
                         "for one of them)."
                     )
                 )
+            if opener.pk == requester.pk:
+                _check_room_for_one_more(requester)
             conversation = create_conversation(
                 creator=opener,
                 kind=ConversationType.SUPPORT,
@@ -115,6 +121,24 @@ def open_request(
             raise
         return existing
     return request
+
+
+def _check_room_for_one_more(requester: User) -> None:
+    """Refuse a request past the requester's waiting ones. Their row is
+    locked first, so two opens at once cannot both see room for one."""
+    lock_person(requester)
+    waiting = SupportRequest.objects.filter(
+        requester=requester, status__in=[SupportStatus.OPEN, SupportStatus.PENDING]
+    ).count()
+    cap = limits.support_max_open_per_person()
+    if waiting >= cap:
+        raise TooManyOpenRequests(
+            _(
+                "You have %(count)s support requests waiting already: add to one of them, "
+                "or close one first."
+            )
+            % {"count": cap}
+        )
 
 
 # --- Status, assignee, priority, rating -------------------------------------------------
