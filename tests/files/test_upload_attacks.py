@@ -154,3 +154,42 @@ def test_a_zip_bomb_is_refused_from_its_directory(api, group, student, media_roo
     assert response.status_code == 422, response.content
     assert error_code(response) == "damaged_file"
     assert stored_files(media_root) == []
+
+
+@pytest.mark.parametrize("zip64", [False, True], ids=["zip", "zip64"])
+def test_a_zip_listing_too_many_members_is_refused_before_its_directory_is_read(
+    api, group, student, media_root, monkeypatch, zip64
+):
+    """A directory of many empty members costs its reading, not its
+    expansion: it is refused from the length the end record gives it, and
+    zipfile never parses it."""
+    import io
+    import zipfile
+
+    from messaging.files.services import uploads
+
+    monkeypatch.setattr(uploads, "MAX_ZIP_DIRECTORY_BYTES", 64 * 1024)
+    if zip64:
+        # Past 65,535 members zipfile writes the zip64 end records: so it
+        # does here past one.
+        monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 1)
+    many = io.BytesIO()
+    with zipfile.ZipFile(many, "w", zipfile.ZIP_STORED) as archive:
+        for n in range(2_000):
+            archive.writestr(f"{n:08}.txt", b"")
+    content = many.getvalue()
+    assert (b"PK\x06\x06" in content) == zip64
+    if zip64:
+        # zipfile believes the zip64 record: the classic one may say anything.
+        end = content.rfind(b"PK\x05\x06")
+        content = content[: end + 12] + bytes(4) + content[end + 16 :]
+
+    def not_read(*args, **kwargs):
+        raise AssertionError("the directory was parsed")
+
+    monkeypatch.setattr(zipfile, "ZipFile", not_read)
+    response = upload(api(student), group, content, "many.zip")
+    assert response.status_code == 422, response.content
+    assert error_code(response) == "damaged_file"
+    assert response.json()["error"]["message"] == "The archive lists too many files."
+    assert stored_files(media_root) == []

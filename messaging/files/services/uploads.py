@@ -83,6 +83,17 @@ _PDFIUM = threading.Lock()
 # zip bomb would hold the preview's LibreOffice far longer than its bytes).
 MAX_UNZIPPED_BYTES = 500 * 1024 * 1024
 
+# A zip's central directory may be at most this long. Reading it costs about
+# a second a megabyte (an object per member), so a 25 MB upload of empty
+# members would hold a worker for half a minute; a megabyte lists some
+# eight thousand files of ordinary names, far more than any document has.
+MAX_ZIP_DIRECTORY_BYTES = 1024 * 1024
+
+# End of central directory records (APPNOTE.TXT 4.3.14-4.3.16).
+_END_OF_DIRECTORY = b"PK\x05\x06"
+_ZIP64_LOCATOR = b"PK\x06\x07"
+_ZIP64_END_OF_DIRECTORY = b"PK\x06\x06"
+
 
 def _pdf_pages(content: bytes) -> int:
     """The number of pages of a PDF that PDFium opens; refused otherwise.
@@ -101,10 +112,33 @@ def _pdf_pages(content: bytes) -> int:
     return pages
 
 
+def _directory_bytes(content: bytes) -> int:
+    """The length a zip's end record gives its central directory (the zip64
+    record's when there is one): what ``zipfile`` would read and parse. 0
+    when there is no end record (``zipfile`` then refuses it)."""
+    end = content.rfind(_END_OF_DIRECTORY, max(0, len(content) - 22 - 0xFFFF))
+    if end < 0 or len(content) - end < 22:
+        return 0
+    size = int.from_bytes(content[end + 12 : end + 16], "little")
+    locator = end - 20
+    if locator >= 0 and content[locator : locator + 4] == _ZIP64_LOCATOR:
+        record = int.from_bytes(content[locator + 8 : locator + 16], "little")
+        if content[record : record + 4] == _ZIP64_END_OF_DIRECTORY:
+            size = int.from_bytes(content[record + 40 : record + 48], "little")
+    return size
+
+
 def _check_zip(content: bytes, what: str) -> None:
     """A zip container (an archive, or an office document of the zip kind)
-    whose central directory reads: a truncated one has none. Nothing is
+    whose central directory reads: a truncated one has none. Its length is
+    checked before it is read (``MAX_ZIP_DIRECTORY_BYTES``). Nothing is
     extracted."""
+    if _directory_bytes(content) > MAX_ZIP_DIRECTORY_BYTES:
+        messages = {
+            "archive": _("The archive lists too many files."),
+            "document": _("The document holds too many parts."),
+        }
+        raise FileRefused(messages[what], code="damaged_file")
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unzipped = sum(member.file_size for member in archive.infolist())
