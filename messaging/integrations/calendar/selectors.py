@@ -14,6 +14,7 @@ from accounts.models import User
 from messaging import audit, policy
 from messaging import selectors as messaging_selectors
 from messaging.errors import NotFound
+from messaging.integrations.meetings.selectors import announced_meetings
 from messaging.integrations.models import (
     CalendarFeed,
     Meeting,
@@ -110,7 +111,8 @@ def feed_items(user: User, *, now: dt.datetime | None = None) -> FeedItems:
     )
     since = now - dt.timedelta(days=settings.CALENDAR_FEED["PAST_DAYS"])
     meetings = list(
-        Meeting.objects.filter(conversation_id__in=member_of, starts_at__gte=since)
+        announced_meetings()
+        .filter(conversation_id__in=member_of, starts_at__gte=since)
         .select_related("conversation")
         .order_by("starts_at", "id")
     )
@@ -128,7 +130,7 @@ def feed_items(user: User, *, now: dt.datetime | None = None) -> FeedItems:
 def meeting_for(user: User, meeting_id: UUID | str) -> Meeting:
     """A meeting of a conversation the person may read; ``not_found`` as for
     a missing one otherwise."""
-    meeting = Meeting.objects.select_related("conversation").filter(pk=meeting_id).first()
+    meeting = announced_meetings().select_related("conversation").filter(pk=meeting_id).first()
     if meeting is None:
         raise NotFound(_("No such meeting."))
     with audit.denials_recorded(

@@ -16,13 +16,22 @@ def missing() -> str:
     return _("No such video call.")
 
 
+def announced_meetings() -> QuerySet[Meeting]:
+    """Calls whose announcement stands. A call whose message its starter
+    deleted, or a moderator hid, is withdrawn with it: its title, its
+    calendar entry and its join link go as the message's content does."""
+    return Meeting.objects.filter(message__deleted_at__isnull=True, message__hidden_at__isnull=True)
+
+
 def visible_meeting(*, user: User, meeting_id: UUID, attempted: str = "meeting.view") -> Meeting:
     """The call, with its conversation and starter, once ``user`` may read
-    its conversation (``membership_for``: an active member). An unknown id
-    and a call of someone else's conversation are the same ``not_found``;
-    the second is recorded as a refusal of ``attempted``."""
+    its conversation (``membership_for``: an active member). An unknown id,
+    a withdrawn call (``announced_meetings``) and a call of someone else's
+    conversation are the same ``not_found``; the last is recorded as a
+    refusal of ``attempted``."""
     meeting = (
-        Meeting.objects.select_related("conversation", "started_by", "message")
+        announced_meetings()
+        .select_related("conversation", "started_by", "message")
         .filter(pk=meeting_id)
         .first()
     )

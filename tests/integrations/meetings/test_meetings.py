@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from messaging import services
 from messaging.errors import ConversationArchived, InvalidInput, Muted, NotFound
+from messaging.integrations.calendar import selectors as calendar
 from messaging.integrations.meetings import demo, providers
 from messaging.integrations.meetings import services as meetings
 from messaging.integrations.models import Meeting
@@ -246,6 +247,39 @@ def test_a_member_who_left_cannot_join(group, people):
     services.remove_participant(actor=ann, conversation_id=group.pk, user=ann)
     with pytest.raises(NotFound):
         meetings.join_url(user=ann, meeting_id=meeting.pk)
+
+
+@pytest.mark.parametrize("withdrawn_by", ["the starter deleting", "a moderator hiding"])
+def test_a_call_whose_announcement_goes_is_withdrawn_everywhere(
+    group,
+    people,
+    api,
+    moderator,
+    withdrawn_by,  # noqa: F811
+):
+    """Its title (perhaps why it went) leaves the calendar feed and the
+    API, and its join link stops, as the message's content does."""
+    mentor, ann, _ = people
+    meeting = meetings.start_meeting(actor=mentor, conversation_id=group.pk, title="Abusive")
+    kept = meetings.start_meeting(actor=mentor, conversation_id=group.pk, title="Office hour")
+    assert {m.pk for m in calendar.feed_items(ann).meetings} == {meeting.pk, kept.pk}
+    if withdrawn_by == "the starter deleting":
+        services.delete_message(actor=mentor, message_id=meeting.message_id)
+    else:
+        actions.hide_message(moderator=moderator, message_id=meeting.message_id, note="abuse")
+    assert [m.pk for m in calendar.feed_items(ann).meetings] == [kept.pk]
+    with pytest.raises(NotFound):
+        meetings.join_url(user=ann, meeting_id=meeting.pk)
+    client = api(ann)
+    for path in (
+        reverse("api-meeting", args=[meeting.pk]),
+        reverse("api-meeting-join", args=[meeting.pk]),
+        f"/api/meetings/{meeting.pk}/ics",
+    ):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "Abusive" not in response.content.decode()
+    assert client.get(reverse("api-meeting", args=[kept.pk])).status_code == 200
 
 
 # --- The API and the join page ---------------------------------------------------------------
