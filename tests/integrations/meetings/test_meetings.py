@@ -254,8 +254,8 @@ def test_a_call_whose_announcement_goes_is_withdrawn_everywhere(
     group,
     people,
     api,
-    moderator,
-    withdrawn_by,  # noqa: F811
+    moderator,  # noqa: F811
+    withdrawn_by,
 ):
     """Its title (perhaps why it went) leaves the calendar feed and the
     API, and its join link stops, as the message's content does."""
