@@ -34,6 +34,7 @@ from messaging.models import (
     MessageType,
 )
 from messaging.moderation.models import CaseStatus
+from messaging.services import conversations as conversation_services
 from messaging.support import selectors, services
 from messaging.support.models import SupportRequest, SupportStatus
 from notifications.models import Kind, Notification
@@ -297,6 +298,28 @@ def test_the_requester_withdrawing_is_not_notified_of_it(request_of, student):
 
 
 # --- Rating ----------------------------------------------------------------------------------
+
+
+def test_a_requester_who_left_the_conversation_no_longer_acts_on_it(
+    request_of, student, admin_user
+):
+    """Each change is a notice in the conversation, in their name: once they
+    left it (or were removed) they may see their request, not move or rate
+    it. The staff still may."""
+    services.change_status(actor=admin_user, request_id=request_of.pk, status="resolved")
+    conversation_services.remove_participant(
+        actor=student, conversation_id=request_of.conversation_id, user=student
+    )
+    before = len(notices(request_of))
+    with pytest.raises(AccessDenied):
+        services.change_status(actor=student, request_id=request_of.pk, status="open")
+    with pytest.raises(AccessDenied):
+        services.rate(actor=student, request_id=request_of.pk, satisfied=False)
+    request_of.refresh_from_db()
+    assert (request_of.status, request_of.rated_at) == ("resolved", None)
+    assert len(notices(request_of)) == before
+    assert selectors.requests_of(student).filter(pk=request_of.pk).exists()
+    services.change_status(actor=admin_user, request_id=request_of.pk, status="closed")
 
 
 def test_the_requester_rates_once_after_resolution(request_of, student, admin_user):

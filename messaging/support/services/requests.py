@@ -153,7 +153,7 @@ def change_status(*, actor: User, request_id: UUID | str, status: str) -> Suppor
         raise InvalidInput(_("Unknown status %(status)s.") % {"status": repr(status)})
     with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_STATUS):
         request, conversation = steps.locked(request_id)
-        steps.check_visible(actor, request)
+        steps.check_may_act(actor, request, conversation)
         if not transitions.may_move(request, actor, status):
             raise InvalidTransition(
                 _("A request that is %(current)s cannot be moved to %(status)s by you.")
@@ -254,6 +254,7 @@ def rate(
         steps.check_visible(actor, request)
         if request.requester_id != actor.pk:
             raise AccessDenied(_("Only the requester rates a support request."))
+        steps.check_may_act(actor, request, conversation)
         if not policy.may_rate_support(actor, request):
             if request.rated_at is not None:
                 raise InvalidTransition(_("This support request was rated already."))

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.locale import speaking_to
 from accounts.models import User
 from messaging import audit, events, limits, notices, policy, validation
-from messaging.errors import InvalidInput, NotFound
+from messaging.errors import AccessDenied, InvalidInput, NotFound
 from messaging.files.payloads import message_text
 from messaging.models import AuditAction, Conversation, Message
 from messaging.services.conversations import _post_notice
@@ -79,6 +79,17 @@ def locked(request_id: UUID | str) -> tuple[SupportRequest, Conversation]:
 
 def check_visible(actor: User, request: SupportRequest) -> None:
     policy.check_see_support_request(actor, request)
+
+
+def check_may_act(actor: User, request: SupportRequest, conversation: Conversation) -> None:
+    """``check_visible``, and a requester acts on their request only while
+    they are in its conversation: a change is a notice there, in their
+    name. (Staff act from the queue, in it or not.)"""
+    check_visible(actor, request)
+    if policy.may_work_support_queue(actor):
+        return
+    if not conversation.participants.active().filter(user=actor).exists():
+        raise AccessDenied(_("You are no longer in this request's conversation."))
 
 
 def check_staff(actor: User, request: SupportRequest, refusal: str) -> None:
