@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from uuid import UUID
 
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import OuterRef, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +25,13 @@ from messaging.models import (
     UserPresence,
 )
 from messaging.threads.payloads import with_extras
+
+
+def one_page(rows: QuerySet, *, limit: int, offset: int) -> tuple[list, bool]:
+    """``limit`` rows of an ordered query from ``offset``, and whether more
+    follow (one row more is read to tell)."""
+    page = list(rows[offset : offset + limit + 1])
+    return page[:limit], len(page) > limit
 
 
 def unread_in(membership: ConversationParticipant) -> int:

@@ -281,6 +281,31 @@ def clean_resume_cursors(value: object) -> ResumeCursors:
     return parsed
 
 
+# Far beyond any real list; keeps OFFSET within what the database takes.
+MAX_LIST_OFFSET = 1_000_000
+
+
+def clean_list_window(limit: object, offset: object, *, default: int, most: int) -> tuple[int, int]:
+    """A page of a list paged by ``limit`` and ``offset``: ``limit`` 1 or
+    more, read as at most ``most`` (``default`` when absent); ``offset``
+    from 0 to ``MAX_LIST_OFFSET`` (0 when absent)."""
+    if limit is None:
+        limit = default
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise InvalidInput(_("limit must be a whole number, 1 or more."))
+    if offset is None:
+        offset = 0
+    if (
+        isinstance(offset, bool)
+        or not isinstance(offset, int)
+        or not 0 <= offset <= MAX_LIST_OFFSET
+    ):
+        raise InvalidInput(
+            _("offset must be a whole number from 0 to %(max)s.") % {"max": MAX_LIST_OFFSET}
+        )
+    return min(limit, most), offset
+
+
 def clean_page_size(value: object) -> int:
     """A history page size: the default when absent, capped at the maximum."""
     if value is None:

@@ -722,30 +722,28 @@ class ThreadHistoryQuery(HistoryQuery):
 
 
 class _WindowField(serializers.IntegerField):
-    """A whole number of the followed-threads list's window, checked by
-    ``threads.validation.clean_list_window``."""
+    """A whole number of a paged list's window (``limit``, ``offset``),
+    checked by ``validation.clean_list_window``."""
 
     def to_internal_value(self, data):
         return _whole_number(self, data)
 
 
 @extend_schema_field({"type": "integer", "minimum": 1})
-class _ListLimitField(_WindowField):
+class ListLimitField(_WindowField):
     pass
 
 
-@extend_schema_field(
-    {"type": "integer", "minimum": 0, "maximum": thread_validation.THREADS_LIST_MAX_OFFSET}
-)
-class _ListOffsetField(_WindowField):
+@extend_schema_field({"type": "integer", "minimum": 0, "maximum": validation.MAX_LIST_OFFSET})
+class ListOffsetField(_WindowField):
     pass
 
 
 class ThreadListQuery(QuerySerializer):
-    limit = _ListLimitField(
+    limit = ListLimitField(
         required=False, help_text="Page size, default 20; more than 100 is read as 100."
     )
-    offset = _ListOffsetField(required=False, help_text="Threads to skip, default 0.")
+    offset = ListOffsetField(required=False, help_text="Threads to skip, default 0.")
 
     def validate(self, attrs):
         limit, offset = _parsed(

@@ -11,8 +11,6 @@ from messaging.errors import InvalidInput
 # A page of the followed-threads list (``GET /api/threads/``).
 THREADS_LIST_DEFAULT = 20
 THREADS_LIST_MAX = 100
-# Far beyond any real list; keeps OFFSET within what the database takes.
-THREADS_LIST_MAX_OFFSET = 1_000_000
 
 
 def parse_optional_uuid(value: object, *, what: str) -> UUID | None:
@@ -39,21 +37,9 @@ def clean_thread_page_size(value: object) -> int:
 
 
 def clean_list_window(limit: object, offset: object) -> tuple[int, int]:
-    """``limit`` (1 or more, read as at most ``THREADS_LIST_MAX``; default
-    ``THREADS_LIST_DEFAULT``) and ``offset`` (0 to ``THREADS_LIST_MAX_OFFSET``,
-    default 0) of the followed-threads list."""
-    if limit is None:
-        limit = THREADS_LIST_DEFAULT
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise InvalidInput(_("limit must be a whole number, 1 or more."))
-    if offset is None:
-        offset = 0
-    if (
-        isinstance(offset, bool)
-        or not isinstance(offset, int)
-        or not 0 <= offset <= THREADS_LIST_MAX_OFFSET
-    ):
-        raise InvalidInput(
-            _("offset must be a whole number from 0 to %(max)s.") % {"max": THREADS_LIST_MAX_OFFSET}
-        )
-    return min(limit, THREADS_LIST_MAX), offset
+    """``limit`` and ``offset`` of the followed-threads list
+    (``validation.clean_list_window``; default ``THREADS_LIST_DEFAULT``, at
+    most ``THREADS_LIST_MAX``)."""
+    return validation.clean_list_window(
+        limit, offset, default=THREADS_LIST_DEFAULT, most=THREADS_LIST_MAX
+    )

@@ -98,6 +98,27 @@ def test_students_see_their_own_admins_the_queue(api, student, mentor, admin_use
     assert len(mine_only.json()["requests"]) == 2
 
 
+def test_the_list_comes_in_pages(api, student, mentor, admin_user, open_request):
+    """Newest first, limit at a time: each request once over the pages,
+    for the staff's queue and for a requester's own list alike."""
+    opened = [open_request(person) for person in (student, mentor, student, mentor, student)]
+    newest_first = [str(r.pk) for r in reversed(opened)]
+    for user, expected in (
+        (admin_user, newest_first),
+        (student, [i for i in newest_first if i in {str(r.pk) for r in opened[::2]}]),
+    ):
+        seen, offset = [], 0
+        while offset is not None:
+            page = api(user).get(BASE, {"limit": 2, "offset": offset}).json()
+            assert len(page["requests"]) <= 2
+            assert page["has_more"] == (page["next_offset"] is not None)
+            seen += [r["id"] for r in page["requests"]]
+            offset = page["next_offset"]
+        assert seen == expected
+    whole = api(admin_user).get(BASE).json()
+    assert (len(whole["requests"]), whole["has_more"], whole["next_offset"]) == (5, False, None)
+
+
 @pytest.mark.parametrize(
     "query",
     [
@@ -109,6 +130,10 @@ def test_students_see_their_own_admins_the_queue(api, student, mentor, admin_use
         "overdue=yes",
         "category=nope",
         "older_than_hours=99999999",
+        "limit=0",
+        "limit=ten",
+        "offset=-1",
+        "offset=1000001",
     ],
 )
 def test_bad_queue_filters_are_400(api, admin_user, query):

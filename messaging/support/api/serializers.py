@@ -8,15 +8,18 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from messaging import events
+from messaging import events, validation
 from messaging.api.serializers import (
     ContentField,
     InputSerializer,
+    ListLimitField,
+    ListOffsetField,
     QueryBooleanField,
     QuerySerializer,
     TextField,
     UserOut,
     UUIDField,
+    _parsed,
 )
 from messaging.support import transitions
 from messaging.support.models import SupportPriority, SupportStatus
@@ -25,6 +28,9 @@ from messaging.support.models import SupportPriority, SupportStatus
 # calendar's first year would be asked for.
 MAX_AGE_HOURS = 24 * 365 * 100  # a century: 876,000 (docs/api.md)
 MAX_BULK_IDS = 500
+# A page of GET requests/.
+QUEUE_LIST_DEFAULT = 50
+QUEUE_LIST_MAX = 200
 _DIGITS = re.compile(r"[0-9]{1,7}")
 _ASSIGNEE = re.compile(
     r"me|none|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -74,6 +80,22 @@ class SupportQueueQuery(QuerySerializer):
     older_than_hours = AgeHoursField(
         required=False, help_text="Only requests opened more than this many hours ago."
     )
+    limit = ListLimitField(
+        required=False,
+        help_text=f"Page size, default {QUEUE_LIST_DEFAULT}; more than {QUEUE_LIST_MAX} is read "
+        f"as {QUEUE_LIST_MAX}.",
+    )
+    offset = ListOffsetField(required=False, help_text="Requests to skip, default 0.")
+
+    def validate(self, attrs):
+        limit, offset = _parsed(
+            validation.clean_list_window,
+            attrs.pop("limit", None),
+            attrs.pop("offset", None),
+            default=QUEUE_LIST_DEFAULT,
+            most=QUEUE_LIST_MAX,
+        )
+        return {**attrs, "limit": limit, "offset": offset}
 
 
 class SupportRequestCreateIn(InputSerializer):
@@ -194,6 +216,10 @@ class SupportRequestOut(serializers.Serializer):
 
 class SupportRequestListOut(serializers.Serializer):
     requests = SupportRequestOut(many=True)
+    has_more = serializers.BooleanField(help_text="More requests follow this page.")
+    next_offset = serializers.IntegerField(
+        allow_null=True, help_text="The offset of the next page, or null on the last."
+    )
 
 
 class SupportBulkOut(serializers.Serializer):

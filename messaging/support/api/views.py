@@ -8,6 +8,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from messaging import policy
+from messaging import selectors as messaging_selectors
 from messaging.api.serializers import ErrorOut
 from messaging.api.views import ParleyAPIView, _take_send_token
 from messaging.support import selectors, services
@@ -69,12 +70,20 @@ class SupportRequestListView(ParleyAPIView):
     )
     def get(self, request):
         query = _valid(s.SupportQueueQuery, request.query_params)
+        limit, offset = query.pop("limit"), query.pop("offset")
         if policy.may_work_support_queue(request.user):
             requests = selectors.queue(user=request.user, **query)
         else:
             requests = selectors.requests_of(request.user)
-        out = s.SupportRequestOut(requests, many=True, context={"user": request.user})
-        return Response({"requests": out.data})
+        page, has_more = messaging_selectors.one_page(requests, limit=limit, offset=offset)
+        out = s.SupportRequestOut(page, many=True, context={"user": request.user})
+        return Response(
+            {
+                "requests": out.data,
+                "has_more": has_more,
+                "next_offset": offset + len(page) if has_more else None,
+            }
+        )
 
     @extend_schema(
         operation_id="support_requests_create",

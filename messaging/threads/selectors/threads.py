@@ -18,7 +18,7 @@ from accounts.models import User
 from messaging import limits
 from messaging.errors import NotFound
 from messaging.models import ConversationParticipant, Message
-from messaging.selectors import membership_for
+from messaging.selectors import membership_for, one_page
 from messaging.threads.models import Thread, ThreadFollow
 from messaging.threads.payloads import with_extras
 
@@ -156,14 +156,14 @@ def followed_threads(*, user: User, limit: int, offset: int) -> tuple[list[Follo
     member = ConversationParticipant.objects.active().filter(
         user=user, conversation_id=OuterRef("thread__conversation_id")
     )
-    follows = list(
+    follows, has_more = one_page(
         ThreadFollow.objects.filter(user=user, following=True, thread__reply_count__gt=0)
         .filter(Exists(member))
         .select_related("thread")
-        .order_by("-thread__last_reply_at", "-thread_id")[offset : offset + limit + 1]
+        .order_by("-thread__last_reply_at", "-thread_id"),
+        limit=limit,
+        offset=offset,
     )
-    has_more = len(follows) > limit
-    follows = follows[:limit]
     roots = {m.pk: m for m in _messages().filter(pk__in=[f.thread_id for f in follows])}
     unread = _unread_counts(user, follows)
     page = [
