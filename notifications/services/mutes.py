@@ -26,19 +26,32 @@ def _conversation_to_mute(user: User, conversation_id: UUID) -> Conversation:
     return conversation
 
 
+# A mute with an end ends within this many days; longer is "for ever" (no
+# end). A far end (year 9999) would not even show in a zone east of UTC.
+MAX_MUTE_DAYS = 366
+
+
 def mute_conversation(
     *, user: User, conversation_id: UUID, until: dt.datetime | None
 ) -> ConversationMute:
     """Silence the conversation's notifications to ``user`` until ``until``
     (an aware time in the future), or for ever (``None``); replaces an
     earlier mute. ``NotFound`` unless ``user`` is a member;
-    ``ValidationError`` naming ``until`` for a time without a zone or not
-    in the future."""
+    ``ValidationError`` naming ``until`` for a time without a zone, not in
+    the future, or more than ``MAX_MUTE_DAYS`` ahead."""
     if until is not None:
         if timezone.is_naive(until):
             raise ValidationError({"until": _("A time with its UTC offset.")}, code="invalid")
         if until <= timezone.now():
             raise ValidationError({"until": _("A mute ends in the future.")}, code="invalid")
+        if until > timezone.now() + dt.timedelta(days=MAX_MUTE_DAYS):
+            raise ValidationError(
+                {
+                    "until": _("A mute ends within %(days)s days; to mute for ever, give no end.")
+                    % {"days": MAX_MUTE_DAYS}
+                },
+                code="invalid",
+            )
     conversation = _conversation_to_mute(user, conversation_id)
     with transaction.atomic():
         mute, _created = ConversationMute.objects.update_or_create(

@@ -158,6 +158,10 @@ def test_a_non_member_or_unknown_conversation_is_404(api, direct, outsider):
         # Past year 9999 in UTC: PostgreSQL would store it and then fail to
         # read it back, and with it the fan-out of the whole conversation.
         {"until": "9999-12-31T23:59:59-23:59"},
+        # Stored, it would not show in any zone east of UTC (an overflow):
+        # an end is within a year; for ever is no end.
+        {"until": "9999-12-31T23:59:00Z"},
+        {"until": "2200-01-01T00:00:00Z"},
     ],
 )
 def test_a_bad_until_is_400_naming_it(api, direct, student, body):
