@@ -483,6 +483,12 @@ PUSH = {
     "MAX_RETRY_DELAY_SECONDS": env.float("PUSH_MAX_RETRY_DELAY_SECONDS", default=30.0),
     # Notifications per deliver_push task.
     "TASK_CHUNK": env.int("PUSH_TASK_CHUNK", default=100),
+    # What one task may spend on devices that do not take a push: its
+    # retry waits and the timeouts of unanswered sends, in all. Past it a
+    # failing send is not retried.
+    "TASK_RETRY_SECONDS": env.float("PUSH_TASK_RETRY_SECONDS", default=60.0),
+    # A device whose sends ran out of retries is not sent to for this long.
+    "REST_SECONDS": env.int("PUSH_REST_SECONDS", default=600),
     # Push services may be plain http on the loopback interface only in
     # DEBUG (tests run their own); production needs https to a public host.
     "ALLOW_LOOPBACK_HTTP": DEBUG,

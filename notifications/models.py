@@ -200,6 +200,11 @@ class PushSubscription(models.Model):
     session_key = models.CharField(max_length=40, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
+    # Sends to this device ran out of retries (or its push service asked to
+    # wait longer than a worker waits): nothing is sent to it until then,
+    # so a device that never answers costs one delivery's attempts, not
+    # every notification's (PUSH["REST_SECONDS"]).
+    resting_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "push_subscriptions"

@@ -304,6 +304,7 @@ def deliver_notifications(*, notification_ids: list[str]) -> None:
     # No redirect is followed: the endpoint was checked, where it would
     # redirect to was not (push_transport).
     session = GuardedSession()
+    patience = _Patience(settings.PUSH["TASK_RETRY_SECONDS"])
     for notification in notifications:
         preference = _preference(preferences, notification.user_id)
         if not _still_wanted(notification, preference, now):
@@ -313,7 +314,7 @@ def deliver_notifications(*, notification_ids: list[str]) -> None:
             shown = _payload(notification, preference)
         payload = json.dumps(shown, separators=(",", ":"))
         for subscription in devices.get(notification.user_id, []):
-            _deliver(notification, subscription, payload, session)
+            _deliver(notification, subscription, payload, session, patience)
 
 
 def _still_wanted(
@@ -493,11 +494,37 @@ def _backoff(attempt: int) -> float:
     return (2 ** (attempt - 1)) * (1 + random.random() / 4)
 
 
+class _Patience:
+    """The seconds one task may spend on sends that do not deliver: retry
+    waits and unanswered sends' timeouts. Counted, not timed, so what a
+    task does is decided by the answers it gets, whatever the machine's
+    speed."""
+
+    def __init__(self, seconds: float):
+        self.left = seconds
+
+    def spend(self, seconds: float) -> None:
+        self.left -= seconds
+
+    def affords(self, seconds: float) -> bool:
+        return seconds <= self.left
+
+
+def _rest(subscription: PushSubscription, now: dt.datetime) -> None:
+    """Send nothing more to this device for ``PUSH["REST_SECONDS"]``
+    (this task's later notifications included)."""
+    subscription.resting_until = now + dt.timedelta(seconds=settings.PUSH["REST_SECONDS"])
+    PushSubscription.objects.filter(pk=subscription.pk).update(
+        resting_until=subscription.resting_until
+    )
+
+
 def _deliver(
     notification: Notification,
     subscription: PushSubscription,
     payload: str,
     session: GuardedSession,
+    patience: _Patience,
 ) -> None:
     delivery, _created = Delivery.objects.get_or_create(
         user_id=notification.user_id,
@@ -506,6 +533,9 @@ def _deliver(
     )
     if delivery.state != DeliveryState.PENDING:
         return  # sent (or settled) by an earlier run of this task
+    if subscription.resting_until is not None and subscription.resting_until > timezone.now():
+        _finish(delivery, DeliveryState.FAILED, "device resting after sends that failed")
+        return
     max_attempts = max(1, settings.PUSH["MAX_ATTEMPTS"])
     max_delay = settings.PUSH["MAX_RETRY_DELAY_SECONDS"]
     urgency = _urgency(notification)
@@ -523,7 +553,9 @@ def _deliver(
         if answer.status is not None and 200 <= answer.status < 300:
             now = timezone.now()
             _finish(delivery, DeliveryState.SENT, "")
-            PushSubscription.objects.filter(pk=subscription.pk).update(last_success_at=now)
+            PushSubscription.objects.filter(pk=subscription.pk).update(
+                last_success_at=now, resting_until=None
+            )
             return
         if answer.status in (404, 410):
             # The browser unsubscribed or the subscription expired: it will
@@ -540,10 +572,14 @@ def _deliver(
         if not _retryable(answer):
             _finish(delivery, DeliveryState.FAILED, answer.detail)
             return
+        if answer.status is None:
+            patience.spend(settings.PUSH["TIMEOUT_SECONDS"])  # what no answer may have held
         delay = answer.retry_after if answer.retry_after is not None else _backoff(attempt)
-        if attempt >= max_attempts or delay > max_delay:
+        if attempt >= max_attempts or delay > max_delay or not patience.affords(delay):
             _finish(delivery, DeliveryState.FAILED, f"gave up after {attempt}: {answer.detail}")
+            _rest(subscription, timezone.now())
             return
+        patience.spend(delay)
         logger.info(
             "push to subscription %s answered %s; retrying in %.1f s",
             subscription.pk,

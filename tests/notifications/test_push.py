@@ -24,6 +24,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from django.utils import timezone
 
 from accounts.models import Role
 from config.celery import app as celery_app
@@ -377,6 +378,51 @@ def test_server_errors_are_retried_up_to_the_limit(
     [delivery] = deliveries(subscription)
     assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 3)
     assert PushSubscription.objects.filter(pk=subscription.pk).exists()
+
+
+def test_a_device_that_ran_out_of_retries_rests(push_service, subscribe, notify, student, settings):
+    """Its next notifications are not sent to it until the rest is over, so
+    a device that never takes a push costs one delivery's attempts."""
+    settings.PUSH = {**settings.PUSH, "MAX_ATTEMPTS": 2}
+    subscription, _ = subscribe(student)
+    push_service.script(path_of(subscription), *[(503, {"Retry-After": "0"})] * 10)
+    first, second = notify(student), notify(student)
+    push.deliver_notifications(notification_ids=[str(first.pk), str(second.pk)])
+    assert len(push_service.to(path_of(subscription))) == 2  # the first's two attempts
+    states = {d.key.split(":")[1]: (d.state, d.attempts, d.error) for d in deliveries()}
+    assert states[str(first.pk)][:2] == (DeliveryState.FAILED, 2)
+    assert states[str(second.pk)] == (
+        DeliveryState.FAILED,
+        0,
+        "device resting after sends that failed",
+    )
+    resting = PushSubscription.objects.get(pk=subscription.pk).resting_until
+    assert resting is not None and resting > timezone.now()
+    # Once the rest is over it is sent to again; a success ends the rest.
+    PushSubscription.objects.filter(pk=subscription.pk).update(
+        resting_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+    push_service.scripts[path_of(subscription)].clear()
+    push.deliver_notifications(notification_ids=[str(notify(student).pk)])
+    assert len(push_service.to(path_of(subscription))) == 3
+    assert PushSubscription.objects.get(pk=subscription.pk).resting_until is None
+
+
+def test_one_task_waits_on_failing_devices_within_its_budget(
+    push_service, subscribe, notify, student, settings, monkeypatch
+):
+    """Twenty devices each asking to be retried in 10 s would hold a worker
+    half an hour per notification: the task's waits are bounded in all."""
+    waits: list[float] = []
+    monkeypatch.setattr(push.time, "sleep", waits.append)
+    settings.PUSH = {**settings.PUSH, "TASK_RETRY_SECONDS": 25}
+    devices = [subscribe(student)[0] for _ in range(3)]
+    for device in devices:
+        push_service.script(path_of(device), *[(429, {"Retry-After": "10"})] * 10)
+    push.deliver_notifications(notification_ids=[str(notify(student).pk)])
+    assert sum(waits) <= 25 and waits == [10, 10]
+    assert [len(push_service.to(path_of(d))) for d in devices] == [3, 1, 1]
+    assert {d.state for d in deliveries()} == {DeliveryState.FAILED}
 
 
 def test_other_client_errors_fail_without_retry(push_service, subscribe, notify, student):
