@@ -668,6 +668,9 @@ PARLEY = {
     # Each request is a conversation with every admin in it: one person's
     # waiting requests are bounded, so nobody can bury the admins' inbox.
     "SUPPORT_MAX_OPEN_PER_PERSON": env.int("PARLEY_SUPPORT_MAX_OPEN_PER_PERSON", default=10),
+    # Each bot (an incoming webhook's included) is an account with its own
+    # send budget and sockets: a mentor's active bots are bounded.
+    "BOTS_MAX_PER_OWNER": env.int("PARLEY_BOTS_MAX_PER_OWNER", default=20),
     "SUPPORT_SUBJECT_MAX_CHARS": 200,
     "SUPPORT_RATING_COMMENT_MAX_CHARS": 2000,
     # Reactions, pins, threads (messaging.threads).

@@ -151,6 +151,14 @@ class UploadQuotaExceeded(MessagingError):
 # --- Support requests (messaging.support) -----------------------------------
 
 
+class TooManyBots(MessagingError):
+    """The owner has ``BOTS_MAX_PER_OWNER`` active bots (incoming webhooks'
+    included) already."""
+
+    code = "too_many_bots"
+    http_status = 409
+
+
 class TooManyOpenRequests(MessagingError):
     """The requester has ``SUPPORT_MAX_OPEN_PER_PERSON`` support requests
     open or pending already."""

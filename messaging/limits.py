@@ -325,6 +325,11 @@ def support_resolution_hours() -> int:
     return int(_limit("SUPPORT_RESOLUTION_HOURS"))
 
 
+def bots_max_per_owner() -> int:
+    """How many active bots (incoming webhooks' included) a mentor owns."""
+    return int(_limit("BOTS_MAX_PER_OWNER"))
+
+
 def support_max_open_per_person() -> int:
     """How many requests one person may have open or pending at once."""
     return int(_limit("SUPPORT_MAX_OPEN_PER_PERSON"))

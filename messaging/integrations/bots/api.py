@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut, InputSerializer
 from messaging.api.serializers import TextField as StrictText
-from messaging.api.views import ParleyAPIView
+from messaging.api.views import ParleyAPIView, _take_send_token
 from messaging.integrations.bots import selectors, services
 from messaging.integrations.models import Bot, BotKind
 
@@ -21,6 +21,10 @@ _ERRORS = {
     403: "forbidden: a student (only mentors and admins create bots), an assistant bot "
     "or instructions by someone who is not an admin",
     404: "not_found: no such bot, or one you do not manage",
+    409: "too_many_bots: a mentor with BOTS_MAX_PER_OWNER active bots (incoming webhooks' "
+    "included) creating another",
+    429: "rate_limited: creating, changing, rotating and deactivating bots spend from the "
+    "sends' bucket",
 }
 
 
@@ -106,11 +110,13 @@ class BotListView(ParleyAPIView):
     @extend_schema(
         operation_id="bots_create",
         request=BotCreateIn,
-        responses={201: BotCreatedOut, **_errors(400, 401, 403)},
+        responses={201: BotCreatedOut, **_errors(400, 401, 403, 409, 429)},
         description="Create a bot you own; its token and signing secret are shown this once.",
     )
     def post(self, request):
         data = _valid(BotCreateIn, request.data)
+        # Each change is an audit row (and a bot an account): from the sends' bucket.
+        _take_send_token(request.user)
         issued = services.create_bot(owner=request.user, **data)
         issued.bot.delivery_count = 0  # type: ignore[attr-defined]  # as the list annotates
         return Response(BotCreatedOut(issued).data, status=status.HTTP_201_CREATED)
@@ -124,24 +130,26 @@ class BotDetailView(ParleyAPIView):
     @extend_schema(
         operation_id="bots_update",
         request=BotUpdateIn,
-        responses={200: BotOut, **_errors(400, 401, 403, 404)},
+        responses={200: BotOut, **_errors(400, 401, 403, 404, 429)},
         description="Change the fields given: display_name, outgoing_url (checked as at "
         "creation; empty: no outgoing calls), instructions (admins).",
     )
     def patch(self, request, bot_id):
         bot = selectors.managed_bot(request.user, bot_id)
         data = _valid(BotUpdateIn, request.data)
+        _take_send_token(request.user)
         services.update_bot(actor=request.user, bot=bot, **data)
         return Response(BotOut(bot).data)
 
     @extend_schema(
         operation_id="bots_deactivate",
-        responses={204: None, **_errors(401, 404)},
+        responses={204: None, **_errors(401, 404, 429)},
         description="Deactivate the bot: its token is deleted, its sockets close, its "
         "incoming webhooks stop answering. Its messages stay.",
     )
     def delete(self, request, bot_id):
         bot = selectors.managed_bot(request.user, bot_id)
+        _take_send_token(request.user)
         services.deactivate_bot(actor=request.user, bot=bot)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -150,12 +158,13 @@ class BotTokenView(ParleyAPIView):
     @extend_schema(
         operation_id="bots_token_rotate",
         request=None,
-        responses={200: BotTokenOut, **_errors(400, 401, 404)},
+        responses={200: BotTokenOut, **_errors(400, 401, 404, 429)},
         description="Replace the bot's API token and signing secret; the new ones are "
         "shown this once. The old token stops working and the bot's sockets close.",
     )
     def post(self, request, bot_id):
         bot = selectors.managed_bot(request.user, bot_id)
+        _take_send_token(request.user)
         token = services.rotate_token(actor=request.user, bot=bot)
         return Response({"token": token, "signing_secret": bot.signing_secret})
 

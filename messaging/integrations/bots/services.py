@@ -18,12 +18,13 @@ from rest_framework.authtoken.models import Token
 
 from accounts import services as account_services
 from accounts.models import Role, User
-from messaging import audit, policy
-from messaging.errors import AccessDenied, InvalidInput
+from messaging import audit, limits, policy
+from messaging.errors import AccessDenied, InvalidInput, TooManyBots
 from messaging.integrations.models import Bot, BotKind
 from messaging.integrations.webhooks import targets
 from messaging.models import AuditAction
 from messaging.services.sockets import close_user_sockets
+from messaging.services.transactions import lock_person
 from messaging.validation import clean_display_name
 
 BOT_EMAIL_DOMAIN = "bots.parley.invalid"
@@ -46,6 +47,17 @@ def _clean_kind(kind: str, actor: User) -> str:
     return kind
 
 
+def _check_room_for_one_more(owner: User) -> None:
+    """Refuse a bot past the owner's cap. Their row is locked first, so two
+    creations at once cannot both see room for one."""
+    lock_person(owner)
+    cap = limits.bots_max_per_owner()
+    if Bot.objects.filter(owner=owner, user__is_active=True).count() >= cap:
+        raise TooManyBots(
+            _("You have %(count)s active bots already: deactivate one first.") % {"count": cap}
+        )
+
+
 def create_bot(
     *,
     owner: User,
@@ -58,7 +70,10 @@ def create_bot(
     """A new bot owned by ``owner`` (who ``policy.may_create_bot``), with
     an API token unless ``issue_token`` is False (an incoming webhook's own
     bot posts through its URL only). ``outgoing_url`` is checked
-    (``targets.check_outgoing_url``); ``InvalidInput`` says what is wrong."""
+    (``targets.check_outgoing_url``); ``InvalidInput`` says what is wrong.
+    A mentor owns at most ``BOTS_MAX_PER_OWNER`` active bots
+    (``TooManyBots``): each is an account with its own send budget and
+    sockets. Platform admins are not held to it."""
     policy.check_acting(owner)
     if not policy.may_create_bot(owner):
         raise AccessDenied(_("Only mentors and admins create bots."))
@@ -68,6 +83,8 @@ def create_bot(
     if instructions and owner.role != Role.ADMIN:
         raise AccessDenied(_("Only admins write a bot's instructions."))
     with transaction.atomic():
+        if owner.role != Role.ADMIN:
+            _check_room_for_one_more(owner)
         user = User.objects.create_user(
             email=f"bot-{uuid.uuid4().hex}@{BOT_EMAIL_DOMAIN}",
             password=None,

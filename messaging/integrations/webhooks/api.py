@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut, InputSerializer
 from messaging.api.serializers import TextField as StrictText
-from messaging.api.views import ParleyAPIView
+from messaging.api.views import ParleyAPIView, _take_send_token
 from messaging.integrations.models import IncomingWebhook
 from messaging.integrations.webhooks import selectors
 from messaging.integrations.webhooks.services import incoming
@@ -20,6 +20,9 @@ _ERRORS = {
     401: "not authenticated",
     403: "forbidden: a member who is not a mentor or admin managing the conversation",
     404: "not_found: no such conversation or webhook, or one you may not see or manage",
+    409: "too_many_bots: a mentor with BOTS_MAX_PER_OWNER active bots (a webhook is one) "
+    "creating another",
+    429: "rate_limited: creating and revoking webhooks spend from the sends' bucket",
 }
 
 
@@ -79,13 +82,15 @@ class ConversationWebhooksView(ParleyAPIView):
     @extend_schema(
         operation_id="conversation_webhooks_create",
         request=WebhookCreateIn,
-        responses={201: WebhookCreatedOut, **_errors(400, 401, 403, 404)},
+        responses={201: WebhookCreatedOut, **_errors(400, 401, 403, 404, 409, 429)},
         description="Create an incoming webhook posting into this group as a new bot "
         "named as the webhook (it joins the group). Its secret URL is shown this once.",
     )
     def post(self, request, conversation_id):
         serializer = WebhookCreateIn(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # A webhook is a bot (an account) and an audit row: from the sends' bucket.
+        _take_send_token(request.user)
         issued = incoming.create_incoming_webhook(
             actor=request.user,
             conversation_id=conversation_id,
@@ -99,11 +104,12 @@ class ConversationWebhooksView(ParleyAPIView):
 class WebhookDetailView(ParleyAPIView):
     @extend_schema(
         operation_id="webhooks_revoke",
-        responses={204: None, **_errors(401, 404)},
+        responses={204: None, **_errors(401, 404, 429)},
         description="Revoke the webhook: its URL answers 404 from now on and its bot is "
         "deactivated (its messages stay). Revoking again answers 204 too.",
     )
     def delete(self, request, webhook_id):
+        _take_send_token(request.user)
         incoming.revoke_incoming_webhook(actor=request.user, webhook_id=webhook_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -10,9 +10,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role
 from messaging import policy, services
-from messaging.errors import AccessDenied, InvalidInput, Muted, NotVisible
+from messaging.errors import AccessDenied, InvalidInput, Muted, NotVisible, TooManyBots
 from messaging.integrations.bots import services as bot_services
 from messaging.integrations.models import Bot, BotKind
+from messaging.integrations.webhooks.services import incoming
 from messaging.models import AuditAction, AuditLog, ConversationType
 from messaging.moderation.services.actions import mute_user
 
@@ -256,6 +257,43 @@ def test_rest_lists_creates_changes_and_deactivates_ones_own_bots(api, mentor, m
     assert not bot.user.is_active
     assert not Token.objects.filter(user=bot.user).exists()
     assert token_client(body["token"]).get("/api/me/").status_code == 401
+
+
+def test_a_mentors_active_bots_are_bounded_and_an_admins_are_not(
+    mentor, admin_user, group, settings
+):
+    """Each bot is an account with its own send budget and sockets; an
+    incoming webhook is one too. Deactivating one makes room."""
+    settings.PARLEY = {**settings.PARLEY, "BOTS_MAX_PER_OWNER": 2}
+    first = bot_services.create_bot(owner=mentor, display_name="One").bot
+    incoming.create_incoming_webhook(actor=mentor, conversation_id=group.pk, name="Alerts")
+    with pytest.raises(TooManyBots) as refused:
+        bot_services.create_bot(owner=mentor, display_name="Three")
+    assert refused.value.code == "too_many_bots"
+    with pytest.raises(TooManyBots):
+        incoming.create_incoming_webhook(actor=mentor, conversation_id=group.pk, name="More")
+    assert Bot.objects.filter(owner=mentor).count() == 2
+    bot_services.deactivate_bot(actor=mentor, bot=first)
+    bot_services.create_bot(owner=mentor, display_name="Three")
+    for n in range(3):
+        bot_services.create_bot(owner=admin_user, display_name=f"Admin's {n}")
+
+
+def test_managing_bots_spends_from_the_send_bucket(api, mentor, settings):
+    """Each creation, change, rotation and deactivation is an audit row:
+    past the send budget they are refused, and nothing is written."""
+    settings.PARLEY = {**settings.PARLEY, "SEND_BURST": 3, "SEND_RATE_PER_SECOND": 0.01}
+    client = api(mentor)
+    created = client.post("/api/bots/", {"display_name": "CI"}, format="json")
+    bot_id = created.json()["id"]
+    answers = [
+        client.patch(f"/api/bots/{bot_id}/", {"display_name": "CI Bot"}, format="json"),
+        client.post(f"/api/bots/{bot_id}/token/"),
+        client.post("/api/bots/", {"display_name": "Another"}, format="json"),
+    ]
+    assert [a.status_code for a in [created, *answers]] == [201, 200, 200, 429]
+    assert answers[2].json()["error"]["code"] == "rate_limited"
+    assert Bot.objects.filter(owner=mentor).count() == 1
 
 
 def test_a_bots_socket_stands_while_its_token_is_its_own(mentor, issued):
