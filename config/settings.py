@@ -820,6 +820,14 @@ if E2E_MAX_MEMBERS < 2:
     raise ImproperlyConfigured(
         f"PARLEY_E2E_MAX_MEMBERS must be at least 2; it is {E2E_MAX_MEMBERS}."
     )
+# A key version nothing required (no membership or device change, and the
+# poster's device can read the current one) spends from the conversation's
+# own bucket: every version is an envelope per device for good, and a new
+# device's approval re-wraps them all.
+E2E_UNREQUIRED_ROTATION_BURST = env.int("PARLEY_E2E_UNREQUIRED_ROTATION_BURST", default=10)
+E2E_UNREQUIRED_ROTATIONS_PER_HOUR = env.float(
+    "PARLEY_E2E_UNREQUIRED_ROTATIONS_PER_HOUR", default=6.0
+)
 
 
 # The AI assistant (messaging.integrations.assistant).

@@ -5,12 +5,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from messaging import audit
+from messaging import audit, limits
 from messaging.e2e import crypto
 from messaging.e2e import events as e2e_events
 from messaging.e2e import selectors as e2e_selectors
@@ -24,6 +25,7 @@ from messaging.e2e.models import (
 )
 from messaging.errors import InvalidInput
 from messaging.models import AuditAction, Conversation
+from messaging.realtime import ratelimit
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ def post_key_version(
         if signer is None:
             raise InvalidInput(_("Sign every envelope with one of your active devices."))
         check_signatures(envelopes, signer)
+        if not _required(state, signer):
+            _spend_unrequired_rotation(conversation_id)
         ConversationKey.objects.create(
             conversation_id=conversation_id, version=key_version, created_by_device=signer
         )
@@ -173,6 +177,32 @@ def post_key_version(
         )
         e2e_events.key_on_commit(state)
     return state
+
+
+def _required(state: EncryptedConversation, signer: Device) -> bool:
+    """Whether something asked for this version: a rotation is required, or
+    the posting device has no envelope of the current one (its person's
+    first device came after it was made: docs/e2e.md, Rotation)."""
+    return (
+        state.rotation_required
+        or not KeyEnvelope.objects.filter(
+            conversation_id=state.conversation_id, key_version=state.key_version, device=signer
+        ).exists()
+    )
+
+
+def _spend_unrequired_rotation(conversation_id: UUID) -> None:
+    """A version nothing required spends from the conversation's own bucket
+    (``E2E_UNREQUIRED_ROTATION_BURST``, then
+    ``E2E_UNREQUIRED_ROTATIONS_PER_HOUR``); past it ``RateLimited``."""
+    ratelimit.take_sync(
+        conversation_id,
+        kind="e2e-unrequired-rotation",
+        allowance=limits.SendAllowance(
+            rate=float(settings.E2E_UNREQUIRED_ROTATIONS_PER_HOUR) / 3600,
+            burst=int(settings.E2E_UNREQUIRED_ROTATION_BURST),
+        ),
+    )
 
 
 def store_approval_envelopes(

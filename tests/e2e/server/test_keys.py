@@ -94,6 +94,33 @@ def test_version_conflict(api, keyed, trio):
     assert not KeyEnvelope.objects.exists()
 
 
+def test_versions_nothing_required_spend_the_conversations_own_budget(api, keyed, trio, settings):
+    """A member scripting new versions grows every device's envelopes for
+    good: past the burst such a version is refused, while one a rotation
+    requires (here after a member is added) is always taken."""
+    settings.E2E_UNREQUIRED_ROTATION_BURST = 2
+    settings.E2E_UNREQUIRED_ROTATIONS_PER_HOUR = 0.001
+    mentor, _, newcomer = trio
+    conversation, laptop, _, _ = keyed
+    client = api(mentor)
+
+    def rotate(version):
+        devices = member_devices(key_state(client, conversation.pk))
+        envelopes = laptop.wrap_for(
+            devices, conversation_id=conversation.pk, key_version=version, key=new_key()
+        )
+        return post_key(client, conversation.pk, version, envelopes)
+
+    assert rotate(1).status_code == 201  # required: the first key
+    assert [rotate(2).status_code, rotate(3).status_code] == [201, 201]  # the burst
+    refused = rotate(4)
+    assert refused.status_code == 429, refused.content
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert EncryptedConversation.objects.get(conversation=conversation).key_version == 3
+    services.add_participants(actor=mentor, conversation_id=conversation.pk, users=[newcomer])
+    assert rotate(4).status_code == 201  # required by the change
+
+
 def test_device_set_mismatch_names_the_expected_devices(api, keyed, trio):
     mentor, _, _ = trio
     conversation, laptop, phone, student_laptop = keyed
