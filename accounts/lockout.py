@@ -3,7 +3,8 @@
 Every password check with a request (the login page, the admin's login page,
 ``POST /api/auth/token/``) goes through ``authenticate()``, so axes sees all
 of them. Failures count per account (the email, in any letter case) and per
-client address (``config.proxies.client_address``), over a sliding window of
+client address (``config.proxies.client_network``: an IPv6 client by its
+/64), over a sliding window of
 ``AXES_COOLOFF_TIME``:
 
 - an account is locked after ``AXES_FAILURE_LIMIT`` failures, from any

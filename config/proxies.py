@@ -9,7 +9,8 @@ the connection's peer (``REMOTE_ADDR``); with ``N`` the client is the
 outermost trusted proxy saw), so entries a client writes itself, to the
 left, never count. DRF's throttles (``NUM_PROXIES``), the login lockout
 (django-axes, through ``AXES_CLIENT_IP_CALLABLE``) and the lockout logs all
-read the address this way; ``SECURE_PROXY_SSL_HEADER`` (``X-Forwarded-Proto``)
+read the address this way, and count an IPv6 client by its /64
+(``client_network``); ``SECURE_PROXY_SSL_HEADER`` (``X-Forwarded-Proto``)
 is trusted only when it is set.
 """
 
@@ -39,3 +40,26 @@ def client_address(request: HttpRequest) -> str | None:
         return str(ipaddress.ip_address(candidate))
     except ValueError:
         return peer
+
+
+# What one IPv6 subscriber is given at the least (RFC 6177: a /64 for a
+# single network): within it a client changes its source address at will.
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_network(request: HttpRequest) -> str | None:
+    """``client_address``, an IPv6 address reduced to its /64 (written as
+    that network's first address): what the login lockout and the throttles
+    count. Counted per whole IPv6 address, one machine changing its source
+    address on every request would never be counted twice."""
+    address = client_address(request)
+    try:
+        parsed = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv4Address):
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is 192.0.2.1
+        return str(parsed.ipv4_mapped)
+    network = ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False)
+    return str(network.network_address)

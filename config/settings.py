@@ -557,7 +557,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # not reset their address's count.
 AXES_RESET_ON_SUCCESS = False
 AXES_USERNAME_CALLABLE = "accounts.lockout.username_of"
-AXES_CLIENT_IP_CALLABLE = "config.proxies.client_address"
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_network"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 
 # --- REST API -------------------------------------------------------------

@@ -23,6 +23,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services as account_services
+from config import proxies
 from config.cache import CACHE_FAULTS
 from messaging import policy, selectors, services
 from messaging.api import serializers as s
@@ -403,6 +404,10 @@ class TokenThrottle(AnonRateThrottle):
 
     scope = "auth_token"
     rate = "10/min"
+
+    def get_ident(self, request):
+        # An IPv6 client counts by its /64, as the login lockout counts it.
+        return proxies.client_network(request) or super().get_ident(request)
 
     def allow_request(self, request, view):
         try:

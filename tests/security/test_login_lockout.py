@@ -11,6 +11,7 @@ import re
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from datetime import timedelta
 from email.message import Message
 
@@ -176,6 +177,29 @@ def test_a_few_typos_behind_one_address_lock_nobody_else_out(make_user):
         client = Client(REMOTE_ADDR=address)
         assert page_login(client, person.email, PASSWORD).status_code == 302
         assert signed_in(client)
+
+
+def test_an_ipv6_client_counts_by_its_64_whatever_address_it_takes(student, mentor):
+    """Within its /64 a machine may take a new source address for every
+    request: the lockout and the token throttle count the network. Another
+    /64 is someone else."""
+    network = f"2001:db8:{uuid.uuid4().int % 0xFFFF:x}:1"
+    for n in range(address_limit()):
+        page_login(Client(REMOTE_ADDR=f"{network}::{n + 1:x}"), f"nobody{n}@example.test", "wrong")
+    assert_locked_page(
+        page_login(Client(REMOTE_ADDR=f"{network}:ffff:ffff:ffff:ffff"), student.email, PASSWORD)
+    )
+    elsewhere = Client(REMOTE_ADDR=f"{network.rsplit(':', 1)[0]}:2::1")  # the next /64
+    assert page_login(elsewhere, mentor.email, PASSWORD).status_code == 302
+
+    token_network = f"2001:db8:{uuid.uuid4().int % 0xFFFF:x}:2"
+    codes = [
+        token_request(
+            f"nobody{n}@example.test", "wrong", REMOTE_ADDR=f"{token_network}::{n + 1:x}"
+        ).status_code
+        for n in range(11)
+    ]
+    assert codes == [400] * 10 + [429]
 
 
 def test_rotating_x_forwarded_for_does_not_reset_the_count_without_a_proxy(student):

@@ -84,7 +84,7 @@ def test_by_default_no_forwarded_header_is_trusted():
         "proxies": 0,
         "num_proxies": 0,
         "ssl_header": None,
-        "axes_ip": "config.proxies.client_address",
+        "axes_ip": "config.proxies.client_network",
         "public_schema": False,
         "limits": [5, 20, 900.0],
     }
