@@ -45,6 +45,9 @@ class UserManager(BaseUserManager["User"]):
 # it connected, so a change of any of them closes the person's sockets.
 POWER_FIELDS = ("role", "is_staff", "is_superuser")
 
+# The roles that create and own bots (messaging.policy.may_create_bot).
+BOT_OWNER_ROLES = (Role.MENTOR, Role.ADMIN)
+
 
 class User(AbstractBaseUser, PermissionsMixin):
     """A person on the platform. Logs in with an email address."""

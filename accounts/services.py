@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from accounts import locale, selectors
-from accounts.models import POWER_FIELDS, MentorAssignment, Role, User
+from accounts.models import BOT_OWNER_ROLES, POWER_FIELDS, MentorAssignment, Role, User
 from messaging import audit, validation
 from messaging.errors import InvalidInput
 from messaging.integrations.calendar import services as calendar_feeds
@@ -69,7 +69,8 @@ def save_account(*, user: User, changed: Collection[str] = ()) -> User:
     (4401, once this commits): each socket holds the account as it was when
     it connected, so an admin made a mentor would keep an admin's powers
     there. Their pages reconnect (the session still holds) with the new role,
-    and its limits."""
+    and its limits. Someone made a student (who owns no bots) loses the bots
+    they own, as on deactivation."""
     existing = not user._state.adding
     with transaction.atomic():
         user.save()
@@ -77,6 +78,8 @@ def save_account(*, user: User, changed: Collection[str] = ()) -> User:
             set_active(user=user, active=user.is_active)
         if existing and user.is_active and set(POWER_FIELDS).intersection(changed):
             close_user_sockets(user_id=user.pk)
+        if existing and "role" in changed and user.role not in BOT_OWNER_ROLES:
+            _deactivate_bots_of(user)
     return user
 
 
@@ -114,9 +117,15 @@ def set_active(*, user: User, active: bool) -> User:
         if not active:
             close_user_sockets(user_id=user.pk)
             push.forget_devices(user=user)
-            for bot in User.objects.filter(bot__owner=user, is_active=True):
-                set_active(user=bot, active=False)
+            _deactivate_bots_of(user)
     return user
+
+
+def _deactivate_bots_of(owner: User) -> None:
+    """Deactivate the bots ``owner`` owns (tokens, sockets and incoming
+    webhooks stop); an admin turns each on again."""
+    for bot in User.objects.filter(bot__owner=owner, is_active=True):
+        set_active(user=bot, active=False)
 
 
 def change_password(

@@ -99,7 +99,7 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import MentorAssignment, Role, User
+from accounts.models import BOT_OWNER_ROLES, MentorAssignment, Role, User
 from messaging.errors import (
     AccessDenied,
     ConversationArchived,
@@ -380,7 +380,7 @@ def owns_bot(user: User, bot_user: User) -> bool:
 @_rule
 def may_create_bot(user: User) -> bool:
     """Create a bot (owned by oneself): mentors and admins."""
-    return user.role in (Role.MENTOR, Role.ADMIN)
+    return user.role in BOT_OWNER_ROLES
 
 
 @_rule

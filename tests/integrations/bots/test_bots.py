@@ -82,6 +82,25 @@ def test_deactivating_the_owner_deactivates_their_bots(mentor, issued, group):
     assert not issued.bot.user.is_active
 
 
+def test_a_mentor_made_a_student_loses_their_bots(mentor, issued, group):
+    """A student owns no bots: the change of role deactivates them (token,
+    incoming webhooks), as deactivating the person does."""
+    from accounts import services as account_services
+    from messaging.integrations.webhooks import selectors as webhook_selectors
+    from messaging.integrations.webhooks.services import incoming as webhook_services
+
+    hook = webhook_services.create_incoming_webhook(
+        actor=mentor, conversation_id=group.pk, name="CI"
+    )
+    mentor.role = Role.STUDENT
+    account_services.save_account(user=mentor, changed=["role"])
+    issued.bot.user.refresh_from_db()
+    assert not issued.bot.user.is_active
+    assert token_client(issued.token).get("/api/me/").status_code == 401
+    assert webhook_selectors.webhook_for_token(hook.token) is None
+    assert mentor.is_active
+
+
 def test_students_cannot_create_bots(student, api):
     with pytest.raises(AccessDenied):
         bot_services.create_bot(owner=student, display_name="Sneaky")
