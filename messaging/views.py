@@ -374,6 +374,8 @@ def put_away(request, conversation_id):
 @require_POST
 @_messaging_errors_shown
 def rename(request, conversation_id):
+    # From the send bucket, as the API's (each is an audit row and an event).
+    ratelimit.take_sync(request.user.pk, role=request.user.role)
     services.rename_conversation(
         actor=request.user,
         conversation_id=conversation_id,
@@ -393,6 +395,7 @@ def add_members(request, conversation_id):
     if not users:
         messages.error(request, _("Choose at least one person to add."))
         return redirect("members", conversation_id=conversation_id)
+    ratelimit.take_sync(request.user.pk, role=request.user.role)
     services.add_participants(actor=request.user, conversation_id=conversation_id, users=users)
     messages.success(
         request, _("Added %(names)s.") % {"names": ", ".join(u.display_name for u in users)}
@@ -405,6 +408,8 @@ def add_members(request, conversation_id):
 @_messaging_errors_shown
 def remove_member(request, conversation_id):
     user = _user_from_post(request)
+    if user.pk != request.user.pk:  # leaving is never held back
+        ratelimit.take_sync(request.user.pk, role=request.user.role)
     services.remove_participant(actor=request.user, conversation_id=conversation_id, user=user)
     if user.pk == request.user.pk:
         messages.success(request, _("You left the conversation."))
@@ -421,6 +426,7 @@ def remove_member(request, conversation_id):
 def new_direct(request):
     if request.method == "POST":
         other = _user_from_post(request)
+        ratelimit.take_sync(request.user.pk, role=request.user.role)
         convo = services.create_conversation(
             creator=request.user, kind=ConversationType.DIRECT, participants=[other]
         )
@@ -455,6 +461,7 @@ def new_group(request):
     if request.method == "POST":
         chosen = [p for p in people if str(p.pk) in set(request.POST.getlist("user_ids"))]
         try:
+            ratelimit.take_sync(request.user.pk, role=request.user.role)
             convo = services.create_conversation(
                 creator=request.user,
                 kind=ConversationType.GROUP,

@@ -30,6 +30,7 @@ from messaging.api import serializers as s
 from messaging.api.parsers import PARSER_CLASSES
 from messaging.api.schema import ParleyAutoSchema
 from messaging.errors import InvalidInput
+from messaging.models import ConversationType
 from messaging.realtime import presence, ratelimit
 
 logger = logging.getLogger(__name__)
@@ -120,11 +121,17 @@ class ConversationListView(ParleyAPIView):
                 s.ConversationDetailOut,
                 description="The direct conversation between the two already existed.",
             ),
-            **_errors(400, 401, 403),
+            **_errors(400, 401, 403, 429),
         },
     )
     def post(self, request):
         data = _valid(s.ConversationCreateIn, request.data)
+        if data["type"] == ConversationType.SUPPORT:
+            # A support conversation is a request's: its category, status and
+            # the cap on one person's waiting ones (messaging.support).
+            raise InvalidInput(_("Open a support request instead (POST /api/support/requests/)."))
+        # A conversation puts people in it and tells them: from the sends' bucket.
+        _take_send_token(request.user)
         started = timezone.now()
         conversation = services.create_conversation(
             creator=request.user,
@@ -161,11 +168,13 @@ class ConversationDetailView(ParleyAPIView):
     @extend_schema(
         operation_id="conversations_rename",
         request=s.ConversationUpdateIn,
-        responses={200: s.ConversationOut, **_errors(400, 401, 403, 404, 409)},
+        responses={200: s.ConversationOut, **_errors(400, 401, 403, 404, 409, 429)},
         description="Rename a group or support conversation (its admins, platform admins).",
     )
     def patch(self, request, conversation_id):
         data = _valid(s.ConversationUpdateIn, request.data)
+        # Each rename is an audit row and an event to every member.
+        _take_send_token(request.user)
         conversation = services.rename_conversation(
             actor=request.user, conversation_id=conversation_id, title=data["title"]
         )
@@ -228,11 +237,12 @@ class ParticipantListView(ParleyAPIView):
     @extend_schema(
         operation_id="participants_add",
         request=s.ParticipantsAddIn,
-        responses={200: s.ConversationOut, **_errors(400, 401, 403, 404, 409)},
+        responses={200: s.ConversationOut, **_errors(400, 401, 403, 404, 409, 429)},
         description="Add people to a group (or admins to a support conversation).",
     )
     def post(self, request, conversation_id):
         data = _valid(s.ParticipantsAddIn, request.data)
+        _take_send_token(request.user)
         conversation = services.add_participants(
             actor=request.user,
             conversation_id=conversation_id,
@@ -244,15 +254,16 @@ class ParticipantListView(ParleyAPIView):
 class ParticipantDetailView(ParleyAPIView):
     @extend_schema(
         operation_id="participants_remove",
-        responses={204: None, **_errors(400, 401, 403, 404)},
+        responses={204: None, **_errors(400, 401, 403, 404, 429)},
         description="Remove someone (the conversation's admins), or leave (your own id).",
     )
     def delete(self, request, conversation_id, user_id):
-        services.remove_participant(
-            actor=request.user,
-            conversation_id=conversation_id,
-            user=selectors.user_by_id(user_id),
-        )
+        user = selectors.user_by_id(user_id)
+        if user.pk != request.user.pk:
+            # Removing someone is a notice and their sockets told; leaving
+            # oneself is never held back.
+            _take_send_token(request.user)
+        services.remove_participant(actor=request.user, conversation_id=conversation_id, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

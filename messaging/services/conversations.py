@@ -176,7 +176,8 @@ def _reopened(conversation: Conversation, *, creator: User) -> Conversation:
 
 
 def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Conversation:
-    """Retitle a group or support conversation (``title`` clean)."""
+    """Retitle a group or support conversation (``title`` clean). The same
+    title again changes nothing: no audit row, no event."""
     with write_transaction(
         actor=actor, attempted=AuditAction.CONVERSATION_UPDATE, conversation_id=conversation_id
     ):
@@ -193,6 +194,8 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
         if conversation.type == ConversationType.GROUP and not title.strip():
             raise InvalidInput(_("A group needs a name."))
         old_title = conversation.title
+        if title == old_title:
+            return conversation
         conversation.title = title
         conversation.save(update_fields=["title", "updated_at"])
         audit.record(

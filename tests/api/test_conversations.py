@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from accounts.models import Role
+from accounts.models import MentorAssignment, Role
 from messaging import services
 from messaging.models import AuditAction, AuditLog, Conversation, ConversationParticipant
 
@@ -139,11 +139,52 @@ def test_create_direct_again_brings_it_back_from_the_archive(api, direct, assign
     assert (row.actor_id, row.conversation_id) == (student.pk, direct.pk)
 
 
-def test_create_support_adds_admins(api, student, admin_user):
+def test_a_support_conversation_is_opened_as_a_request_only(api, student, admin_user):
+    """A bare support conversation would put every admin in a conversation
+    with no category, status or cap: support is opened as a request."""
     response = api(student).post("/api/conversations/", {"type": "support"}, format="json")
-    assert response.status_code == 201
-    members = {p["user"]["id"] for p in response.json()["participants"]}
-    assert members == {str(student.pk), str(admin_user.pk)}
+    assert response.status_code == 400
+    assert code(response) == "invalid"
+    assert "POST /api/support/requests/" in response.json()["error"]["message"]
+    assert not Conversation.objects.exists()
+
+
+def test_creating_renaming_adding_and_removing_spend_from_the_send_bucket(
+    api, assigned, make_user, settings
+):
+    """Each is an audit row and events (and a notice or notification) to
+    people: past the send budget they are refused and nothing is written.
+    Leaving is never held back; the same title again writes nothing."""
+    mentor, student = assigned
+    other = make_user(Role.STUDENT)
+    MentorAssignment.objects.create(mentor=mentor, student=other)
+    settings.PARLEY = {**settings.PARLEY, "SEND_BURST": 4, "SEND_RATE_PER_SECOND": 0.01}
+    client = api(mentor)
+    created = client.post(
+        "/api/conversations/",
+        {"type": "group", "title": "Drafts", "participant_ids": [str(student.pk)]},
+        format="json",
+    )
+    group_id = created.json()["id"]
+    answers = [
+        client.patch(f"/api/conversations/{group_id}/", {"title": "Drafts"}, format="json"),
+        client.post(
+            f"/api/conversations/{group_id}/participants/",
+            {"user_ids": [str(other.pk)]},
+            format="json",
+        ),
+        client.delete(f"/api/conversations/{group_id}/participants/{other.pk}/"),
+        client.patch(f"/api/conversations/{group_id}/", {"title": "Final"}, format="json"),
+    ]
+    assert [a.status_code for a in [created, *answers]] == [201, 200, 200, 204, 429]
+    assert code(answers[3]) == "rate_limited"
+    assert Conversation.objects.get(pk=group_id).title == "Drafts"
+    assert not AuditLog.objects.filter(action=AuditAction.CONVERSATION_UPDATE).exists()
+    # Leaving needs no token.
+    assert (
+        api(student).delete(f"/api/conversations/{group_id}/participants/{student.pk}/").status_code
+        == 204
+    )
 
 
 def test_create_refused_by_policy_is_403_and_audited(api, student, outsider, denials):
