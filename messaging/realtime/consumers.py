@@ -54,6 +54,10 @@ CLOSE_TRY_AGAIN_LATER = 4503
 # PARLEY_SOCKET_SEND_BUFFER_BYTES of them queued): reconnect and resume.
 CLOSE_TOO_FAR_BEHIND = 4008
 MAX_REF_CHARS = 64
+# How many of a resume's cursors one frame of the socket's budget pays for
+# (each is a history page read): docs/protocol.md, Limits.
+RESUME_CURSORS_PER_FRAME = 10
+
 # What a send asks the shared cache besides its bucket: whether this
 # process's role limits and filter rules are current. Read in one trip.
 SEND_VERSIONS = (limits.ROLE_LIMITS_VERSION_KEY, filter_rules.VERSION_KEY)
@@ -559,6 +563,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # Each conversation once, however its id is spelled: a foreign one is
         # refused (and audited) once per frame, not once per spelling.
         parsed = validation.clean_resume_cursors(frame.get("cursors"))
+        # A page read per cursor: every RESUME_CURSORS_PER_FRAME of them
+        # beyond the first cost the frame budget one frame more, so a resume
+        # of 500 cursors is paced as 50 frames, not 1.
+        for _frame in range((len(parsed.cursors) - 1) // RESUME_CURSORS_PER_FRAME):
+            await self._pace()
         for given, error in parsed.refused:
             await self._send_error(
                 error.code, error.message, conversation_id=validation.echo_id(given), **echo

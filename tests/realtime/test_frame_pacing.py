@@ -7,6 +7,7 @@ socket is answered as usual."""
 
 import asyncio
 import json
+import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -37,6 +38,36 @@ async def test_frames_past_the_budget_wait_their_turn(
     fake_clock.advance(1.0)
     assert [(await socket.recv_type("pong"))["ref"] for _ in range(2)] == ["p6", "p7"]
     await socket.close()
+
+
+async def test_a_resume_is_paced_by_its_cursors(
+    open_socket, student, make_user, monkeypatch, fake_clock
+):
+    """Each cursor is a history page read: every ten beyond the first cost
+    one frame more, so one frame of 500 cursors is not 500 reads for one."""
+    monkeypatch.setitem(settings.PARLEY, "SOCKET_FRAME_BURST", 25)
+    monkeypatch.setitem(settings.PARLEY, "SOCKET_FRAMES_PER_SECOND", 1)
+    socket = await open_socket(student)
+    cursors = {str(uuid.uuid4()): 0 for _ in range(201)}  # 1 frame + 20 more
+    await socket.send({"type": "resume", "ref": "r1", "cursors": cursors})
+    await done_with(socket)  # 21 of the 25
+    await socket.send({"type": "resume", "ref": "r2", "cursors": cursors})
+    # Its own frame is the 22nd; its cursors need 20 more, 17 of them later.
+    assert await socket.nothing(ignore=("presence", "error"))
+    fake_clock.advance(16)
+    assert await socket.nothing(ignore=("presence", "error"))
+    fake_clock.advance(1)
+    assert (await done_with(socket))["ref"] == "r2"
+    await socket.close()
+
+
+async def done_with(socket) -> dict:
+    """The resume.done, past each unknown conversation's not_found."""
+    while True:
+        frame = await socket.recv()
+        if frame["type"] == "resume.done":
+            return frame
+        assert frame["type"] in ("error", "presence"), frame
 
 
 # Frames big enough that what the server leaves unread fills the kernels'
