@@ -305,10 +305,10 @@ ORM_WRITES_ALLOWED = [
     # The audit helper that every service calls to write its audit row
     # (inside the service's transaction, or after its rollback for refusals).
     Allowed("messaging/audit.py", "record", "create"),
-    # Its refusal counter: the first refusal in a window makes the count,
-    # repeats raise it (``record_denial``).
-    Allowed("messaging/audit.py", "record_denial", "create"),
-    Allowed("messaging/audit.py", "record_denial", "update"),
+    # Its counter of repeats (refusals, downloads): the first occurrence in a
+    # window makes the count, repeats raise it (``record_repeated``).
+    Allowed("messaging/audit.py", "record_repeated", "create"),
+    Allowed("messaging/audit.py", "record_repeated", "update"),
     # Pillow writing an image into a buffer (the files package's one encoder).
     Allowed("messaging/files/images.py", "_encode", "save"),
     # The model manager's own creation path (Django's contract for a custom
