@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from accounts import services as account_services
 from config import proxies
 from config.cache import CACHE_FAULTS
-from messaging import policy, selectors, services
+from messaging import limits, policy, selectors, services
 from messaging.api import serializers as s
 from messaging.api.parsers import PARSER_CLASSES
 from messaging.api.schema import ParleyAutoSchema
@@ -90,6 +90,19 @@ def _take_send_token(user) -> None:
     """Spend from the same per-user bucket as the socket's sends, edits and
     deletes, so the API is no way around the limit."""
     ratelimit.take_sync(user.pk, role=user.role)
+
+
+def _take_receipt_token(user) -> None:
+    """A read mark over the API spends from the person's receipt bucket,
+    the socket's receipt budget (``RECEIPT_FRAME_BURST``, then
+    ``RECEIPT_FRAMES_PER_SECOND``): each is a locked write."""
+    ratelimit.take_sync(
+        user.pk,
+        kind="receipt",
+        allowance=limits.SendAllowance(
+            rate=limits.receipt_frames_per_second(), burst=limits.receipt_frame_burst()
+        ),
+    )
 
 
 # --- Conversations ------------------------------------------------------------
@@ -355,11 +368,12 @@ class ReadView(ParleyAPIView):
     @extend_schema(
         operation_id="conversations_read",
         request=s.ReadIn,
-        responses={200: s.ReadOut, **_errors(400, 401, 403, 404)},
+        responses={200: s.ReadOut, **_errors(400, 401, 403, 404, 429)},
         description="Mark read up to seq. The cursor never moves back.",
     )
     def post(self, request, conversation_id):
         data = _valid(s.ReadIn, request.data)
+        _take_receipt_token(request.user)
         membership = services.mark_read(
             user=request.user, conversation_id=conversation_id, up_to_seq=data["seq"]
         )

@@ -420,6 +420,22 @@ def test_mark_read(api, thirteen, student):
     assert detail["unread_count"] == 0
 
 
+def test_read_marks_spend_the_receipt_budget(api, thirteen, student, settings):
+    """Each mark is a locked write (and perhaps an audit row and an event to
+    every member): the API is held to the socket's receipt budget."""
+    settings.PARLEY = {
+        **settings.PARLEY,
+        "RECEIPT_FRAME_BURST": 3,
+        "RECEIPT_FRAMES_PER_SECOND": 0.01,
+    }
+    client = api(student)
+    url = f"/api/conversations/{thirteen.pk}/read/"
+    answers = [client.post(url, {"seq": seq}, format="json") for seq in (1, 2, 3, 4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert code(answers[3]) == "rate_limited"
+    assert client.get(f"/api/conversations/{thirteen.pk}/").json()["unread_count"] == 10
+
+
 def test_mark_read_by_non_member_is_404_and_audited(api, thirteen, outsider, denials):
     response = api(outsider).post(
         f"/api/conversations/{thirteen.pk}/read/", {"seq": 3}, format="json"

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from messaging import events
 from messaging.api import serializers as s
-from messaging.api.views import ParleyAPIView, _errors, _valid
+from messaging.api.views import ParleyAPIView, _errors, _take_receipt_token, _valid
 from messaging.threads import payloads as thread_payloads
 from messaging.threads.selectors import threads as selectors
 from messaging.threads.services import follows
@@ -107,11 +107,12 @@ class ThreadReadView(ParleyAPIView):
     @extend_schema(
         operation_id="threads_read",
         request=s.ThreadReadIn,
-        responses={200: s.ThreadStateOut, **_errors(400, 401, 403, 404)},
+        responses={200: s.ThreadStateOut, **_errors(400, 401, 403, 404, 429)},
         description="Mark the thread read up to seq. The cursor never moves back.",
     )
     def post(self, request, root_id):
         data = _valid(s.ThreadReadIn, request.data)
+        _take_receipt_token(request.user)
         state = follows.mark_thread_read(user=request.user, root_id=root_id, up_to_seq=data["seq"])
         return Response(_state(state))
 
