@@ -61,5 +61,5 @@ def client_network(request: HttpRequest) -> str | None:
         return str(parsed)
     if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is 192.0.2.1
         return str(parsed.ipv4_mapped)
-    network = ipaddress.ip_network(f"{parsed}/{IPV6_CLIENT_PREFIX}", strict=False)
-    return str(network.network_address)
+    host_bits = 128 - IPV6_CLIENT_PREFIX
+    return str(ipaddress.IPv6Address(int(parsed) >> host_bits << host_bits))

@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from config.proxies import client_address
+from config.proxies import client_address, client_network
 from tests.accounts.test_settings import PRODUCTION, _run, load_settings
 
 PEER = "192.0.2.10"
@@ -50,6 +50,21 @@ def test_the_client_address(settings, proxies, forwarded, client):
     settings.PARLEY_TRUSTED_PROXIES = proxies
     request = RequestFactory().get("/", REMOTE_ADDR=PEER, HTTP_X_FORWARDED_FOR=forwarded)
     assert client_address(request) == client
+
+
+@pytest.mark.parametrize(
+    ("peer", "network"),
+    [
+        ("203.0.113.5", "203.0.113.5"),  # IPv4 as it is
+        ("::ffff:203.0.113.5", "203.0.113.5"),  # IPv4-mapped: the IPv4 address
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::"),  # its /64
+        ("2001:db8:1:2::1", "2001:db8:1:2::"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::"),  # the next /64 is another client
+        ("fe80::1%eth0", "fe80::"),  # a zone index does not matter
+    ],
+)
+def test_the_client_network(peer, network):
+    assert client_network(RequestFactory().get("/", REMOTE_ADDR=peer)) == network
 
 
 SETTINGS = """
