@@ -251,10 +251,9 @@ def rate(
     comment = steps.clean_rating_comment(comment)
     with write_transaction(actor=actor, attempted=AuditAction.SUPPORT_RATE):
         request, conversation = steps.locked(request_id)
-        steps.check_visible(actor, request)
+        steps.check_may_act(actor, request, conversation)
         if request.requester_id != actor.pk:
             raise AccessDenied(_("Only the requester rates a support request."))
-        steps.check_may_act(actor, request, conversation)
         if not policy.may_rate_support(actor, request):
             if request.rated_at is not None:
                 raise InvalidTransition(_("This support request was rated already."))
