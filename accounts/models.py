@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -132,3 +133,31 @@ class MentorAssignment(models.Model):
 
     def __str__(self):
         return f"{self.mentor} → {self.student}"
+
+
+class AccountSession(AbstractBaseSession):
+    """A signed-in browser's session (``accounts.sessions``, the session
+    engine): Django's database session with the account it is signed in as
+    kept beside the signed blob, so a password change ends a person's
+    sessions by an indexed column instead of decoding every stored session.
+    No foreign-key constraint: a session saved while its account is being
+    deleted must not fail the request (deleting the account still deletes
+    its sessions, through the ORM)."""
+
+    user = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    class Meta:
+        db_table = "account_sessions"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore

@@ -5,14 +5,21 @@ import functools
 import zoneinfo
 from collections.abc import Collection
 
-from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.authtoken.models import Token
 
 from accounts import locale, selectors
-from accounts.models import BOT_OWNER_ROLES, POWER_FIELDS, MentorAssignment, Role, User
+from accounts.models import (
+    BOT_OWNER_ROLES,
+    POWER_FIELDS,
+    AccountSession,
+    MentorAssignment,
+    Role,
+    User,
+)
 from messaging import audit, validation
 from messaging.errors import InvalidInput
 from messaging.integrations.calendar import services as calendar_feeds
@@ -156,8 +163,9 @@ def change_password(
             user.set_password(password)
         user.save(update_fields=["password"])
         tokens_revoked, _ = Token.objects.filter(user=user).delete()
-        ended = [key for key in selectors.session_keys_of(user) if key != keep_session_key]
-        Session.objects.filter(session_key__in=ended).delete()
+        sessions_ended, _ = (
+            selectors.sessions_of(user).exclude(session_key=keep_session_key or "").delete()
+        )
         close_user_sockets(user_id=user.pk)
         push_devices_ended = push.forget_devices(user=user, keep_session_key=keep_session_key)
         calendar_feed_ended = calendar_feeds.end_with_password(user=user)
@@ -167,12 +175,20 @@ def change_password(
             target_user_id=user.pk,
             user_id=str(user.pk),
             via=via,
-            sessions_ended=len(ended),
+            sessions_ended=sessions_ended,
             tokens_revoked=tokens_revoked,
             push_devices_ended=push_devices_ended,
             calendar_feed_ended=calendar_feed_ended,
         )
     return user
+
+
+def clear_expired_sessions() -> int:
+    """Delete the sessions past their expiry (periodic, daily); returns how
+    many. An expired session signs nobody in, but its row stays until
+    something deletes it."""
+    deleted, _ = AccountSession.objects.filter(expire_date__lt=timezone.now()).delete()
+    return deleted
 
 
 def record_lockout(

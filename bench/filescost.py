@@ -132,10 +132,10 @@ def _people(token: str):
     API token and a logged-in session for its socket."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
-    from django.contrib.sessions.backends.db import SessionStore
     from rest_framework.authtoken.models import Token
 
     from accounts.models import Role, User
+    from accounts.sessions import SessionStore
     from messaging import services
     from messaging.models import ConversationType
 

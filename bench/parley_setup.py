@@ -49,12 +49,11 @@ def main() -> None:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
     from django.contrib.sessions.backends.base import VALID_KEY_CHARS
-    from django.contrib.sessions.backends.db import SessionStore
-    from django.contrib.sessions.models import Session
     from django.utils import timezone
     from django.utils.crypto import get_random_string
 
-    from accounts.models import Role, User
+    from accounts.models import AccountSession, Role, User
+    from accounts.sessions import SessionStore
     from messaging import services
     from messaging.models import ConversationType
 
@@ -100,9 +99,13 @@ def main() -> None:
             BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
             HASH_SESSION_KEY: user.get_session_auth_hash(),
         }
-        rows.append(Session(session_key=key, session_data=store.encode(data), expire_date=expiry))
+        rows.append(
+            AccountSession(
+                session_key=key, session_data=store.encode(data), expire_date=expiry, user=user
+            )
+        )
         out_users.append({"id": str(user.pk), "session": key})
-    Session.objects.bulk_create(rows, batch_size=500)
+    AccountSession.objects.bulk_create(rows, batch_size=500)
 
     json.dump(
         {"cookie_name": settings.SESSION_COOKIE_NAME, "users": out_users, "rooms": rooms},

@@ -510,6 +510,10 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Security ---------------------------------------------------------------
+# Database sessions that also say whose they are (accounts.sessions): a
+# password change ends a person's sessions by an indexed column. Expired
+# rows go daily (the "accounts: clear expired sessions" periodic task).
+SESSION_ENGINE = "accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the browser client reads it for API writes
 X_FRAME_OPTIONS = "DENY"

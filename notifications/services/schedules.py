@@ -100,6 +100,16 @@ PERIODIC_TASKS = (
             "with the reason, and the author is told."
         ),
     ),
+    Periodic(
+        name="accounts: clear expired sessions",
+        task="accounts.tasks.clear_expired_sessions",
+        every=1,
+        period=IntervalSchedule.DAYS,
+        description=(
+            "Daily: deletes the sign-in sessions past their expiry (Django's "
+            "clearsessions), so the sessions table holds only live ones."
+        ),
+    ),
 )
 
 

@@ -6,9 +6,8 @@ consumer remembers of them."""
 import uuid
 
 import pytest
-from django.contrib.sessions.models import Session
 
-from accounts.models import Role, User
+from accounts.models import AccountSession, Role, User
 from messaging import services
 from messaging.errors import AccessDenied
 from messaging.models import AuditAction, AuditLog, Message
@@ -37,7 +36,7 @@ def change_silently(user, **powers) -> None:
 
 
 def end_session_silently(session_key: str) -> None:
-    Session.objects.filter(session_key=session_key).delete()
+    AccountSession.objects.filter(session_key=session_key).delete()
 
 
 @pytest.mark.parametrize(

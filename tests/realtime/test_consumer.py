@@ -765,8 +765,9 @@ async def test_added_member_receives_live_and_removed_member_stops(
 async def test_logout_closes_that_sessions_sockets(open_socket, student):
     socket = await open_socket(student)
     from django.contrib.auth import logout
-    from django.contrib.sessions.backends.db import SessionStore
     from django.http import HttpRequest
+
+    from accounts.sessions import SessionStore
 
     def log_out():
         request = HttpRequest()

@@ -6,10 +6,9 @@ many sockets there are."""
 from datetime import timedelta
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import AccountSession, User
 from messaging.realtime.selectors import revoked_sockets
 from tests.realtime.conftest import session_cookie
 
@@ -25,11 +24,11 @@ def cases(people):
     """(pair, revoked?) for every way a socket's access can stand or end."""
     standing, expired, deleted, borrowed, password, gone = people
     expired_key = session_cookie(expired)
-    Session.objects.filter(session_key=expired_key).update(
+    AccountSession.objects.filter(session_key=expired_key).update(
         expire_date=timezone.now() - timedelta(seconds=1)
     )
     deleted_key = session_cookie(deleted)
-    Session.objects.filter(session_key=deleted_key).delete()
+    AccountSession.objects.filter(session_key=deleted_key).delete()
     password_key = session_cookie(password)
     password.set_password("another-" + "y" * 12)
     User.objects.filter(pk=password.pk).update(password=password.password)

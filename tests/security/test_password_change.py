@@ -12,14 +12,13 @@ from unittest import mock
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts import services
-from accounts.models import Role, User
+from accounts.models import AccountSession, Role, User
 from messaging.models import AuditLog
 from tests.security.conftest import (
     close_code,
@@ -179,7 +178,7 @@ def test_a_self_change_keeps_only_the_current_session(owner_and_others):
     assert not Token.objects.filter(user=student).exists()
     assert api_status(token) == 401
     assert page_goes_to_login(other) and page_goes_to_login(third)
-    assert not Session.objects.filter(
+    assert not AccountSession.objects.filter(
         session_key__in=[session_key(other), session_key(third)]
     ).exists()
     assert mine.get(reverse("profile")).status_code == 200
@@ -306,10 +305,10 @@ def test_the_service_ends_sessions_of_that_person_only(owner_and_others, make_us
     closed.assert_called_once_with(user_id=student.pk)
     assert page_goes_to_login(other)
     # The kept session is left to its view (update_session_auth_hash).
-    assert Session.objects.filter(session_key=session_key(mine)).exists()
+    assert AccountSession.objects.filter(session_key=session_key(mine)).exists()
     assert not page_goes_to_login(theirs)
     assert api_status(their_token) == 200
-    assert settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+    assert settings.SESSION_ENGINE == "accounts.sessions"
 
 
 @pytest.fixture
