@@ -15,8 +15,10 @@ Matching rules, in the order they decide:
   word ends: with members "Sam" and "Sam Student", ``@Sam Student,`` is the
   longer one and ``@Sam Studio`` is "Sam".
 * ``@all`` and ``@here`` count only when ``policy.may_mention_everyone``;
-  otherwise they are plain text. A member whose name is "all" wins over the
-  keyword (a person is more specific than everyone).
+  otherwise they are plain text. When they count, they mean everyone even
+  if a member is named "all" or "here": a name cannot take a mentor's
+  broadcast over (such names are refused now, ``validation
+  .clean_display_name``, but older accounts may hold one).
 """
 
 import functools
@@ -84,7 +86,7 @@ def find_mentions(
     by_name: dict[str, list[tuple[str, str]]] = {}
     for user_id, name in members:
         name = name.strip()
-        if name:
+        if name and not (everyone_allowed and name.casefold() in EVERYONE):
             by_name.setdefault(name.casefold(), []).append((str(user_id), name))
     names = set(by_name)
     if everyone_allowed:

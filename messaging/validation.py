@@ -200,14 +200,25 @@ def clean_title(value: object) -> str:
 MAX_DISPLAY_NAME_CHARS = 150  # accounts.User.display_name
 
 
+# The words of ``@all`` and ``@here`` (messaging.mentions.EVERYONE): a
+# person named one of them would read as a broadcast, or be one.
+RESERVED_DISPLAY_NAMES = frozenset({"all", "here"})
+
+
 def clean_display_name(value: object) -> str:
     """A person's display name, stripped: required, at most 150 characters,
-    one line (``check_text(one_line=True)``)."""
+    one line (``check_text(one_line=True)``), and not one of
+    ``RESERVED_DISPLAY_NAMES`` in any case."""
     if not isinstance(value, str):
         raise InvalidInput(_("display_name must be text."))
     value = value.strip()
     if not value:
         raise InvalidInput(_("A display name is required."))
+    if value.casefold() in RESERVED_DISPLAY_NAMES:
+        raise InvalidInput(
+            _("“%(name)s” is how a message mentions everyone; choose another display name.")
+            % {"name": value}
+        )
     if len(value) > MAX_DISPLAY_NAME_CHARS:
         raise InvalidInput(
             _("A display name has at most %(count)s characters.")

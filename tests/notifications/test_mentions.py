@@ -5,7 +5,8 @@ import uuid
 import pytest
 
 from accounts.models import MentorAssignment, Role
-from messaging import services
+from messaging import services, validation
+from messaging.errors import InvalidInput
 from messaging.mentions import find_mentions
 from messaging.models import ConversationType
 
@@ -44,8 +45,20 @@ def test_everyone_only_when_allowed_and_all_wins_over_here():
     assert found("@here and @all", everyone=True).everyone == "all"
     assert found("@here now", everyone=True).everyone == "here"
     assert found("@allison", everyone=True).everyone is None
-    # A member called "All" is a person, more specific than everyone.
-    assert found("@all", everyone=True, members=[(ALL, "All")]).user_ids == [ALL]
+    # A member called "All" (an account older than the rule that refuses
+    # the name) cannot take a mentor's broadcast over; from someone who may
+    # not broadcast, "@all" is that person.
+    taken = found("@all read this", everyone=True, members=[(ALL, "All"), (SAM, "Sam")])
+    assert (taken.user_ids, taken.everyone) == ([], "all")
+    assert found("@Here", everyone=True, members=[(ALL, "here")]).everyone == "here"
+    assert found("@all", everyone=False, members=[(ALL, "All")]).user_ids == [ALL]
+
+
+@pytest.mark.parametrize("name", ["all", "ALL", " Here ", "hErE"])
+def test_the_broadcast_words_are_not_display_names(name):
+    with pytest.raises(InvalidInput, match="mentions everyone"):
+        validation.clean_display_name(name)
+    assert validation.clean_display_name("Allison") == "Allison"
 
 
 def test_metadata_shape():
