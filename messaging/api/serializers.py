@@ -374,6 +374,7 @@ class MessageSendIn(_WithE2e):
     also_to_conversation = StrictBooleanField(
         required=False,
         default=False,
+        allow_null=True,  # null reads as absent, as the socket reads it
         help_text="With parent_id: show the thread reply in the main stream too.",
     )
     e2e = E2eField(

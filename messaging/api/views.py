@@ -326,7 +326,7 @@ class MessageListView(ParleyAPIView):
             attachment_ids=data["attachments"],
             parent_id=data.get("parent_id"),
             reply_to_id=data.get("reply_to_id"),
-            also_to_conversation=data["also_to_conversation"],
+            also_to_conversation=bool(data["also_to_conversation"]),
             e2e=data.get("e2e"),
         )
         return Response(

@@ -68,6 +68,15 @@ def test_bad_reply_fields_are_400_invalid(api, people, group, fields):
     assert not Message.objects.filter(sender=ann).exists()
 
 
+@pytest.mark.parametrize("absent", [{"also_to_conversation": None}, {"parent_id": None}])
+def test_null_reply_fields_read_as_absent_as_on_the_socket(api, people, group, absent):
+    mentor, ann, bob = people
+    response = post_message(api(ann), group, "plain", **absent)
+    assert response.status_code == 201, response.json()
+    assert response.json()["also_to_conversation"] is False
+    assert response.json()["parent_id"] is None
+
+
 def test_thread_detail_messages_read_and_follow(api, people, group):
     mentor, ann, bob = people
     root = send(mentor, group, "root")
