@@ -8,6 +8,11 @@ redirect to a signed URL of the bucket, so ``img-src`` also names the
 storage's origin. A response that brings its own policy (a served file's)
 keeps it.
 
+``PrivateResponsesMiddleware``: what is made for a signed-in person is not
+kept by the browser (``Cache-Control: private, no-store``) unless the view
+said otherwise, so the Back button on a shared computer after logging out
+does not show the inbox, a conversation or an API answer again.
+
 ``DatabaseUnavailableMiddleware``: a database fault answers 503, not 500.
 """
 
@@ -22,6 +27,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.http import HttpResponse, JsonResponse
 from django.utils import translation
+from django.utils.cache import patch_cache_control
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
@@ -97,6 +103,19 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", site_policy())
+        return response
+
+
+class PrivateResponsesMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        # After the view: DRF's token authentication sets request.user too.
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            patch_cache_control(response, private=True, no_store=True)
         return response
 
 
