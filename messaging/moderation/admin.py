@@ -63,6 +63,7 @@ from messaging.moderation.services import actions, cases, review
 from messaging.moderation.services import limits as limits_service
 
 EXCERPT_CHARS = 80
+MAX_ROWS_PER_ACTION = 500
 ACTION_TEMPLATE = "admin/moderation/action_note.html"
 REVIEW_TEMPLATE = "admin/moderation/review.html"
 # The reported message's row: bold on yellow (static/css/admin.css; the page's
@@ -93,6 +94,35 @@ def excerpt(message: Message | None) -> str:
         return "(deleted)"
     text = Truncator(message.content or message.file_url or _("(no text)")).chars(EXCERPT_CHARS)
     return _("[hidden] %(text)s") % {"text": text} if message.hidden_at is not None else text
+
+
+def review_url(message: Message) -> str:
+    """The audited review page of ``message``'s conversation, at its page,
+    with it highlighted."""
+    url = reverse("admin:messaging_moderationcase_review", args=[message.conversation_id])
+    page = (message.seq - 1) // review.REVIEW_PAGE_SIZE + 1
+    return f"{url}?page={page}&message={message.pk}"
+
+
+def message_label(message: Message | None) -> str:
+    """Which message, not what it says: its place and sender. For the lists
+    of reactions, pins and link previews, which name any message of any
+    conversation: a moderator reads one through the audited review page."""
+    if message is None:
+        return "—"
+    return _("#%(seq)s by %(sender)s") % {"seq": message.seq, "sender": message.sender}
+
+
+def message_reference(message: Message | None):
+    """``message_label`` linked to the audited review page."""
+    if message is None:
+        return "—"
+    return format_html(
+        '<a href="{}">{}</a> ({})',
+        review_url(message),
+        message_label(message),
+        _("review, recorded in the audit log"),
+    )
 
 
 # --- The note form --------------------------------------------------------------
@@ -168,7 +198,16 @@ def note_page(
     rows (``(pk, row, what it says)``) and the form (the note, and minutes
     or text when the action needs them). Once the form comes back valid
     (``apply``), ``perform(cleaned_data)`` acts and the list says what came
-    of it; until then nothing is done."""
+    of it; until then nothing is done. More than ``MAX_ROWS_PER_ACTION``
+    rows (the admin's "select all" across pages) are refused: a moderator
+    acts on what they have looked at, and one request stays short."""
+    if len(selected) > MAX_ROWS_PER_ACTION:
+        model_admin.message_user(
+            request,
+            _("Select at most %(count)s rows for one action.") % {"count": MAX_ROWS_PER_ACTION},
+            messages.ERROR,
+        )
+        return None
     if "apply" in request.POST:
         form = form_class(request.POST)
         if form.is_valid():
@@ -326,7 +365,6 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("case"))
     def case_summary(self, obj):
-        review_url = self._review_url(obj.message)
         return format_html(
             "{} · {} report(s), {} flag(s) · opened {}{} · "
             '<a href="{}">Review the whole conversation</a> (recorded in the audit log)',
@@ -337,7 +375,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             f" · closed by {obj.closed_by} at {obj.closed_at:%Y-%m-%d %H:%M}"
             if obj.closed_at
             else "",
-            review_url,
+            review_url(obj.message),
         )
 
     @admin.display(description=gettext_lazy("message"))
@@ -464,11 +502,6 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
-
-    def _review_url(self, message: Message) -> str:
-        url = reverse("admin:messaging_moderationcase_review", args=[message.conversation_id])
-        page = (message.seq - 1) // review.REVIEW_PAGE_SIZE + 1
-        return f"{url}?page={page}&message={message.pk}"
 
     def _download_url(self, attachment_id: UUID) -> str:
         return reverse("admin:messaging_moderationcase_download", args=[attachment_id])

@@ -312,7 +312,7 @@ def test_a_moderator_unpins_through_the_admin(client, group, assigned, moderator
     pins.pin_message(user=mentor, message_id=message.pk)
     changelist = reverse("admin:messaging_pin_changelist")
     client.force_login(moderator)
-    assert "pinned thing" in client.get(changelist).content.decode()
+    assert f"#{message.seq} by {mentor.display_name}" in client.get(changelist).content.decode()
     form = {"action": "unpin", "_selected_action": [str(message.pk)], "apply": "1"}
     assert client.post(changelist, {**form, "note": "off topic"}).status_code == 302
     assert not Pin.objects.exists()

@@ -21,10 +21,11 @@ from messaging.errors import (
     TooManyReactions,
 )
 from messaging.models import AuditAction, AuditLog
+from messaging.moderation import admin as moderation_admin
 from messaging.moderation.services import actions, blocks
 from messaging.threads import emoji
-from messaging.threads.models import Reaction
-from messaging.threads.services import reactions
+from messaging.threads.models import LinkPreview, PreviewState, Reaction
+from messaging.threads.services import pins, reactions
 from tests.threads.extras import group, moderator, notice_in, say  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -283,6 +284,60 @@ def test_only_moderators_see_the_reactions_list(client, assigned, make_user, mod
     client.force_login(moderator)
     for name in ("reaction", "pin", "linkpreview"):
         assert client.get(reverse(f"admin:messaging_{name}_changelist")).status_code == 200
+
+
+def test_the_lists_name_messages_without_their_words(client, direct, assigned, moderator):
+    """A reaction, a pin or a link card may be on any message of any
+    conversation: the lists say which message and link to the audited
+    review page, and never show what a direct conversation says."""
+    mentor, student = assigned
+    secret = say(mentor, direct, "meet me about the scholarship appeal")
+    reactions.add_reaction(user=student, message_id=secret.pk, emoji="👍")
+    pins.pin_message(user=student, message_id=secret.pk)
+    LinkPreview.objects.create(
+        message=secret,
+        url="https://docs.example/appeal",
+        state=PreviewState.READY,
+        title="Appeal letter draft",
+        description="Grades and family circumstances",
+    )
+    client.force_login(moderator)
+    pages = [reverse(f"admin:messaging_{name}_changelist") for name in ("reaction", "pin")]
+    pages += [
+        reverse("admin:messaging_linkpreview_changelist"),
+        reverse("admin:messaging_linkpreview_change", args=[secret.pk]),
+    ]
+    review = reverse("admin:messaging_moderationcase_review", args=[direct.pk])
+    for url in pages:
+        page = client.get(url).content.decode()
+        for words in ("scholarship", "Appeal letter", "family circumstances"):
+            assert words not in page, (url, words)
+    searched = reverse("admin:messaging_linkpreview_changelist") + "?q=Appeal+letter"
+    assert "0 results" in client.get(searched).content.decode()
+    for url in pages[:3]:
+        assert f"{review}?page=1&amp;message={secret.pk}" in client.get(url).content.decode()
+    assert not AuditLog.objects.filter(action=AuditAction.REVIEW_CONVERSATION).exists()
+    assert "scholarship" in client.get(review, {"message": secret.pk}).content.decode()
+    assert AuditLog.objects.filter(action=AuditAction.REVIEW_CONVERSATION, actor=moderator).exists()
+
+
+def test_one_action_acts_on_at_most_so_many_rows(client, group, assigned, moderator, monkeypatch):
+    mentor, student = assigned
+    for text in ("one", "two"):
+        reactions.add_reaction(user=student, message_id=say(mentor, group, text).pk, emoji="👍")
+    monkeypatch.setattr(moderation_admin, "MAX_ROWS_PER_ACTION", 1)
+    client.force_login(moderator)
+    changelist = reverse("admin:messaging_reaction_changelist")
+    form = {
+        "action": "remove_reactions",
+        "select_across": "1",
+        "_selected_action": [Reaction.objects.first().pk],
+        "apply": "1",
+        "note": "all of them",
+    }
+    response = client.post(changelist, form, follow=True)
+    assert "Select at most 1 rows" in response.content.decode()
+    assert Reaction.objects.count() == 2
 
 
 def test_moderator_removal_is_refused_to_others(group, assigned):
