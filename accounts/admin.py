@@ -1,5 +1,5 @@
 from axes.models import AccessFailureLog
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
@@ -11,7 +11,7 @@ from accounts.forms import (
     UserChangeForm,
     UserCreationForm,
 )
-from accounts.models import MentorAssignment, User
+from accounts.models import MentorAssignment, Role, User
 
 # Parley keeps no log of each failed login (AXES_ENABLE_ACCESS_FAILURE_LOG
 # is off): Access attempts counts them and Access logs lists sign-ins, so
@@ -32,14 +32,23 @@ class AssignmentsAreAddedOrRemoved:
 class MentorAssignmentFormSet(BaseInlineFormSet):
     """The mentors inline stores and removes rows through the services."""
 
+    # The admin's request, set by the inline (``get_formset``): the actor
+    # of the audited assignment.
+    request = None
+
     def save_new(self, form, commit=True):
         if not commit:
             raise NotImplementedError("Mentor assignments are stored by accounts.services.")
-        return services.assign_mentor(mentor=form.cleaned_data["mentor"], student=self.instance)
+        return services.assign_mentor(
+            mentor=form.cleaned_data["mentor"], student=self.instance, actor=self._actor()
+        )
 
     def delete_existing(self, obj, commit=True):
         if commit:
-            services.unassign_mentor(mentor=obj.mentor, student=obj.student)
+            services.unassign_mentor(mentor=obj.mentor, student=obj.student, actor=self._actor())
+
+    def _actor(self):
+        return self.request.user if self.request is not None else None
 
 
 class MentorAssignmentInline(AssignmentsAreAddedOrRemoved, admin.TabularInline):
@@ -51,6 +60,21 @@ class MentorAssignmentInline(AssignmentsAreAddedOrRemoved, admin.TabularInline):
     autocomplete_fields = ["mentor"]
     verbose_name = _("mentor")
     verbose_name_plural = _("mentors")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.request = request
+        return formset
+
+
+# Only a superuser hands out these, and only a superuser changes the account
+# of someone who holds any of them (or the admin role): a staff member who
+# may edit accounts could otherwise make themselves a superuser.
+PRIVILEGE_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]
+
+
+def is_privileged(user: User) -> bool:
+    return user.is_superuser or user.is_staff or user.role == Role.ADMIN
 
 
 @admin.register(User)
@@ -67,18 +91,59 @@ class UserAdmin(DjangoUserAdmin):
     actions = ["deactivate", "activate"]
 
     def save_model(self, request, obj, form, change):
-        # Through the service, so a deactivated person's sockets close.
-        services.save_account(user=obj, changed=form.changed_data if change else ())
+        # Through the service, so a deactivated person's sockets close and
+        # the change is audited with what it was before.
+        changed = form.changed_data if change else ()
+        services.save_account(
+            user=obj,
+            changed=changed,
+            actor=request.user,
+            previous={field: form.initial.get(field) for field in changed},
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += PRIVILEGE_FIELDS
+        return fields
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and is_privileged(obj) and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and is_privileged(obj) and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role" and not request.user.is_superuser:
+            kwargs["choices"] = [(v, label) for v, label in Role.choices if v != Role.ADMIN]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     @admin.action(description=_("Deactivate the selected people (closes their sockets)"))
     def deactivate(self, request, queryset):
-        for user in queryset:
-            services.set_active(user=user, active=False)
+        self._set_active(request, queryset, active=False)
 
     @admin.action(description=_("Activate the selected people"))
     def activate(self, request, queryset):
+        self._set_active(request, queryset, active=True)
+
+    def _set_active(self, request, queryset, *, active: bool) -> None:
+        skipped = 0
         for user in queryset:
-            services.set_active(user=user, active=True)
+            if is_privileged(user) and not request.user.is_superuser:
+                skipped += 1
+                continue
+            services.set_active(user=user, active=active, actor=request.user)
+        if skipped:
+            self.message_user(
+                request,
+                _("Only a superuser changes staff and admin accounts: %(count)s left as they were.")
+                % {"count": skipped},
+                messages.WARNING,
+            )
 
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
@@ -114,14 +179,16 @@ class MentorAssignmentAdmin(AssignmentsAreAddedOrRemoved, admin.ModelAdmin):
     list_select_related = ["mentor", "student"]
 
     def save_model(self, request, obj, form, change):
-        stored = services.assign_mentor(mentor=obj.mentor, student=obj.student)
+        stored = services.assign_mentor(mentor=obj.mentor, student=obj.student, actor=request.user)
         # The admin logs and links to ``obj`` next: make it the stored row.
         obj.pk, obj.created_at = stored.pk, stored.created_at
         obj._state.adding = False
 
     def delete_model(self, request, obj):
-        services.unassign_mentor(mentor=obj.mentor, student=obj.student)
+        services.unassign_mentor(mentor=obj.mentor, student=obj.student, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for assignment in queryset.select_related("mentor", "student"):
-            services.unassign_mentor(mentor=assignment.mentor, student=assignment.student)
+            services.unassign_mentor(
+                mentor=assignment.mentor, student=assignment.student, actor=request.user
+            )

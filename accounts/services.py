@@ -3,7 +3,7 @@ than saving accounts, assignments or tokens themselves."""
 
 import functools
 import zoneinfo
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -39,23 +39,41 @@ def check_assignment_roles(*, mentor: User, student: User) -> None:
         raise ValidationError(_("%(person)s is not a student.") % {"person": student})
 
 
-def assign_mentor(*, mentor: User, student: User) -> MentorAssignment:
+def assign_mentor(*, mentor: User, student: User, actor: User | None = None) -> MentorAssignment:
     """Make ``mentor`` look after ``student``; returns the existing row if any.
     Raises ``ValidationError`` (nothing stored) when the roles do not fit.
     A block the student made of that mentor earlier is lifted with it
     (``blocks.lift_for_assignment``): a student may not block their
-    assigned mentor, and must be able to reach them."""
+    assigned mentor, and must be able to reach them. A new assignment is
+    audited (``mentor.assign``, by ``actor``): it opens direct messages
+    between the two."""
     check_assignment_roles(mentor=mentor, student=student)
     with transaction.atomic():
-        assignment, _ = MentorAssignment.objects.get_or_create(mentor=mentor, student=student)
+        assignment, made = MentorAssignment.objects.get_or_create(mentor=mentor, student=student)
         blocks.lift_for_assignment(student=student, mentor=mentor)
+        if made:
+            audit.record(
+                actor=actor,
+                action=AuditAction.MENTOR_ASSIGN,
+                target_user_id=student.pk,
+                mentor_id=str(mentor.pk),
+            )
     return assignment
 
 
-def unassign_mentor(*, mentor: User, student: User) -> bool:
+def unassign_mentor(*, mentor: User, student: User, actor: User | None = None) -> bool:
     """``mentor`` no longer looks after ``student``. Returns whether such an
-    assignment existed; conversations and messages between them stay."""
-    deleted, _ = MentorAssignment.objects.filter(mentor=mentor, student=student).delete()
+    assignment existed (then audited, ``mentor.unassign``); conversations
+    and messages between them stay."""
+    with transaction.atomic():
+        deleted, _ = MentorAssignment.objects.filter(mentor=mentor, student=student).delete()
+        if deleted:
+            audit.record(
+                actor=actor,
+                action=AuditAction.MENTOR_UNASSIGN,
+                target_user_id=student.pk,
+                mentor_id=str(mentor.pk),
+            )
     return deleted > 0
 
 
@@ -67,9 +85,23 @@ def issue_api_token(*, user: User) -> str:
     return token.key
 
 
-def save_account(*, user: User, changed: Collection[str] = ()) -> User:
+# An account change's audit row gives these fields' old and new values;
+# any other changed field is named only.
+AUDITED_ACCOUNT_FIELDS = ("email", "role", "is_active", "is_staff", "is_superuser")
+
+
+def save_account(
+    *,
+    user: User,
+    changed: Collection[str] = (),
+    actor: User | None = None,
+    previous: Mapping[str, object] | None = None,
+) -> User:
     """Store an account as a form built or edited it (the admin's add and
-    change pages; a new password is already hashed on ``user``). ``changed``
+    change pages; a new password is already hashed on ``user``), audited as
+    ``account.create`` or ``account.change`` by ``actor``: the fields
+    changed, with the old (``previous``, by field name) and new values of
+    ``AUDITED_ACCOUNT_FIELDS``. ``changed``
     names the fields the form changed: switching ``is_active`` on an existing
     account goes through ``set_active``, so a deactivated person's sockets
     close. A change of role or staff status closes the person's sockets too
@@ -81,6 +113,9 @@ def save_account(*, user: User, changed: Collection[str] = ()) -> User:
     existing = not user._state.adding
     with transaction.atomic():
         user.save()
+        _record_account_saved(
+            user, existing=existing, changed=changed, actor=actor, previous=previous
+        )
         if existing and "is_active" in changed:
             set_active(user=user, active=user.is_active)
         if existing and user.is_active and set(POWER_FIELDS).intersection(changed):
@@ -111,16 +146,58 @@ def update_profile(*, user: User, display_name: str, language: str | None = None
     return user
 
 
-def set_active(*, user: User, active: bool) -> User:
+def _record_account_saved(
+    user: User,
+    *,
+    existing: bool,
+    changed: Collection[str],
+    actor: User | None,
+    previous: Mapping[str, object] | None,
+) -> None:
+    if not existing:
+        audit.record(
+            actor=actor,
+            action=AuditAction.ACCOUNT_CREATE,
+            target_user_id=user.pk,
+            **{field: getattr(user, field) for field in AUDITED_ACCOUNT_FIELDS},
+        )
+        return
+    if not changed:
+        return
+    previous = previous or {}
+    audited = [field for field in AUDITED_ACCOUNT_FIELDS if field in changed]
+    audit.record(
+        actor=actor,
+        action=AuditAction.ACCOUNT_CHANGE,
+        target_user_id=user.pk,
+        changed=sorted(changed),
+        before={field: previous.get(field) for field in audited},
+        after={field: getattr(user, field) for field in audited},
+    )
+
+
+def set_active(*, user: User, active: bool, actor: User | None = None) -> User:
     """Activate or deactivate an account. Deactivation closes the person's
     open sockets at once and ends their push subscriptions; their messages
     stay. The bots they own are deactivated with them (their tokens, sockets
     and incoming webhooks stop, as Mattermost does): a person cut off must
     not go on through a bot. Reactivating the person leaves their bots off,
-    for an admin to turn on one by one."""
+    for an admin to turn on one by one. With an ``actor`` (the admin's
+    actions) a change is audited as ``account.change``; the moderators'
+    deactivation records its own ``moderation.deactivate``."""
     with transaction.atomic():
+        was_active = user.is_active
         user.is_active = active
         user.save(update_fields=["is_active"])
+        if actor is not None and was_active != active:
+            audit.record(
+                actor=actor,
+                action=AuditAction.ACCOUNT_CHANGE,
+                target_user_id=user.pk,
+                changed=["is_active"],
+                before={"is_active": was_active},
+                after={"is_active": active},
+            )
         if not active:
             close_user_sockets(user_id=user.pk)
             push.forget_devices(user=user)

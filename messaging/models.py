@@ -301,6 +301,11 @@ class AuditAction(models.TextChoices):
     ACCESS_DENIED = "access.denied"
     PASSWORD_CHANGED = "auth.password_changed"
     LOCKED_OUT = "auth.locked_out"
+    # The admin's account pages and actions (accounts.services).
+    ACCOUNT_CREATE = "account.create"
+    ACCOUNT_CHANGE = "account.change"
+    MENTOR_ASSIGN = "mentor.assign"
+    MENTOR_UNASSIGN = "mentor.unassign"
     FILE_UPLOAD = "file.upload"
     FILE_DOWNLOAD = "file.download"
     FILE_DISCARD = "file.discard"

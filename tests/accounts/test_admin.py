@@ -37,6 +37,11 @@ def calls(monkeypatch):
     return seen
 
 
+def root() -> User:
+    """The superuser ``admin_client`` signed in as."""
+    return User.objects.get(email="root@example.test")
+
+
 def _url(model, view, *args):
     return reverse(f"admin:accounts_{model._meta.model_name}_{view}", args=args)
 
@@ -61,7 +66,7 @@ def test_the_add_page_assigns_through_the_service(admin_client, calls, mentor, s
     assert response.status_code == 302
     assignment = MentorAssignment.objects.get()
     assert (assignment.mentor, assignment.student) == (mentor, student)
-    assert calls == [("assign_mentor", {"mentor": mentor, "student": student})]
+    assert calls == [("assign_mentor", {"mentor": mentor, "student": student, "actor": root()})]
     # The admin's history names the stored row.
     history = admin_client.get(_url(MentorAssignment, "history", assignment.pk))
     assert history.status_code == 200
@@ -111,7 +116,7 @@ def test_assignments_are_removed_through_the_service(admin_client, calls, make_u
 
     response = admin_client.post(_url(MentorAssignment, "delete", first.pk), {"post": "yes"})
     assert response.status_code == 302
-    assert calls == [("unassign_mentor", {"mentor": mentor, "student": one})]
+    assert calls == [("unassign_mentor", {"mentor": mentor, "student": one, "actor": root()})]
 
     calls.clear()
     response = admin_client.post(
@@ -207,7 +212,7 @@ def test_the_inline_assigns_through_the_service(admin_client, calls, make_user):
     assert list(MentorAssignment.objects.values_list("mentor", "student")) == [
         (mentor.pk, student.pk)
     ]
-    assert ("assign_mentor", {"mentor": mentor, "student": student}) in calls
+    assert ("assign_mentor", {"mentor": mentor, "student": student, "actor": root()}) in calls
 
 
 @pytest.mark.parametrize(
@@ -245,7 +250,7 @@ def test_the_inline_removes_through_the_service(admin_client, calls, make_user):
     response = _post_change(admin_client, student, delete=[drop])
     assert response.status_code == 302, _page_errors(response)
     assert list(MentorAssignment.objects.values_list("mentor", flat=True)) == [keep.pk]
-    assert ("unassign_mentor", {"mentor": drop, "student": student}) in calls
+    assert ("unassign_mentor", {"mentor": drop, "student": student, "actor": root()}) in calls
     assert not [c for c in calls if c[0] == "assign_mentor"]
 
 
@@ -360,3 +365,96 @@ def test_the_admin_refuses_display_names_the_text_rule_refuses(
     assert f"display_name must not contain {named}" in _page_errors(response)
     assert not User.objects.filter(email="new.student@example.test").exists()
     assert calls == []
+
+
+# --- Who may change whom, and the audit log ---------------------------------------
+
+
+@pytest.fixture
+def staff_editor(client, make_user):
+    """A staff member who may view and change accounts, and is no superuser."""
+    from django.contrib.auth.models import Permission
+
+    editor = make_user(Role.MENTOR, is_staff=True)
+    editor.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="accounts", codename__in=["view_user", "change_user"]
+        )
+    )
+    client.force_login(editor)
+    return client, editor
+
+
+def test_a_staff_editor_hands_out_no_privilege_nor_the_admin_role(staff_editor, student):
+    client, editor = staff_editor
+    url = _url(User, "change", student.pk)
+    page = client.get(url)
+    # Privileges and the admin role are not offered to them at all...
+    assert 'name="is_superuser"' not in page.content.decode()
+    assert '<option value="admin"' not in page.content.decode()
+    # ...and the same fields posted by hand change nothing.
+    data = _form_data(page)  # no mentors inline: they may not change assignments
+    response = client.post(url, {**data, "is_superuser": "on", "role": Role.ADMIN})
+    assert response.status_code == 200 and "valid choice" in _page_errors(response)
+    forged = {**data, "is_superuser": "on", "is_staff": "on", "display_name": "Sam S."}
+    assert client.post(url, forged).status_code == 302
+    student.refresh_from_db()
+    assert (student.display_name, student.role) == ("Sam S.", Role.STUDENT)
+    assert not (student.is_superuser or student.is_staff)
+    # Their own account holds a privilege (staff): theirs to look at only.
+    own = _url(User, "change", editor.pk)
+    assert client.get(own).status_code == 200
+    assert (
+        client.post(own, {**_form_data(client.get(own)), "is_superuser": "on"}).status_code == 403
+    )
+    editor.refresh_from_db()
+    assert not editor.is_superuser
+
+
+def test_a_staff_editor_leaves_admins_and_staff_alone(staff_editor, make_user, student):
+    client, editor = staff_editor
+    admin_person = make_user(Role.ADMIN)
+    url = _url(User, "change", admin_person.pk)
+    assert client.get(url).status_code == 200  # they may look
+    data = _form_data(client.get(url))
+    assert client.post(url, {**data, "role": Role.STUDENT}).status_code == 403
+    changelist = _url(User, "changelist")
+    selected = {"action": "deactivate", "_selected_action": [admin_person.pk, student.pk]}
+    response = client.post(changelist, selected, follow=True)
+    assert "1 left as they were" in response.content.decode()
+    admin_person.refresh_from_db()
+    student.refresh_from_db()
+    assert admin_person.is_active and not student.is_active
+
+
+def test_account_changes_and_assignments_are_audited(admin_client, student, mentor):
+    from messaging.models import AuditAction, AuditLog
+
+    url = _url(User, "change", student.pk)
+    page = admin_client.get(url)
+    data = {**_form_data(page), **_inline_data(page, student.pk)}
+    assert (
+        admin_client.post(url, {**data, "role": Role.MENTOR, "is_staff": "on"}).status_code == 302
+    )
+    row = AuditLog.objects.get(action=AuditAction.ACCOUNT_CHANGE)
+    assert (row.actor, row.target_user_id) == (root(), student.pk)
+    assert row.details == {
+        "changed": ["is_staff", "role"],
+        "before": {"role": "student", "is_staff": False},
+        "after": {"role": "mentor", "is_staff": True},
+    }
+
+    admin_client.post(
+        _url(User, "changelist"), {"action": "deactivate", "_selected_action": [mentor.pk]}
+    )
+    row = AuditLog.objects.filter(action=AuditAction.ACCOUNT_CHANGE, target_user_id=mentor.pk).get()
+    assert row.details["after"] == {"is_active": False} and row.actor == root()
+
+    other = User.objects.create_user(email="s2@example.test", password="x" * 12, display_name="S2")
+    admin_client.post(_url(MentorAssignment, "add"), {"mentor": mentor.pk, "student": other.pk})
+    row = AuditLog.objects.get(action=AuditAction.MENTOR_ASSIGN)
+    assert (row.actor, row.target_user_id, row.details) == (
+        root(),
+        other.pk,
+        {"mentor_id": str(mentor.pk)},
+    )
