@@ -1,3 +1,5 @@
+from typing import cast
+
 from axes.models import AccessFailureLog
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -62,7 +64,7 @@ class MentorAssignmentInline(AssignmentsAreAddedOrRemoved, admin.TabularInline):
     verbose_name_plural = _("mentors")
 
     def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
+        formset = cast(type[MentorAssignmentFormSet], super().get_formset(request, obj, **kwargs))
         formset.request = request
         return formset
 

@@ -55,7 +55,7 @@ def main() -> None:
         for i in range(n):
             if args.rate_check:
                 sender = members[i % len(members)]
-                ratelimit.take_sync(sender.pk, role=sender.role)
+                ratelimit.spend_send(sender)
             services.send_message(
                 sender=members[i % len(members)],
                 conversation_id=conversation.pk,

@@ -343,7 +343,7 @@ def members(request, conversation_id):
 def archive(request, conversation_id):
     archived = request.POST.get("archived") == "1"
     # From the send bucket, as the API's archive (a refusal is shown).
-    ratelimit.take_sync(request.user.pk, role=request.user.role)
+    ratelimit.spend_send(request.user)
     services.set_archived(actor=request.user, conversation_id=conversation_id, archived=archived)
     messages.success(
         request, _("Conversation archived.") if archived else _("Conversation restored.")
@@ -357,7 +357,7 @@ def archive(request, conversation_id):
 def put_away(request, conversation_id):
     """The member's own archive: out of their inbox, or back into it."""
     archived = request.POST.get("archived") == "1"
-    ratelimit.take_sync(request.user.pk, role=request.user.role)
+    ratelimit.spend_send(request.user)
     services.set_archived_for_me(
         user=request.user, conversation_id=conversation_id, archived=archived
     )
@@ -375,7 +375,7 @@ def put_away(request, conversation_id):
 @_messaging_errors_shown
 def rename(request, conversation_id):
     # From the send bucket, as the API's (each is an audit row and an event).
-    ratelimit.take_sync(request.user.pk, role=request.user.role)
+    ratelimit.spend_send(request.user)
     services.rename_conversation(
         actor=request.user,
         conversation_id=conversation_id,
@@ -395,7 +395,7 @@ def add_members(request, conversation_id):
     if not users:
         messages.error(request, _("Choose at least one person to add."))
         return redirect("members", conversation_id=conversation_id)
-    ratelimit.take_sync(request.user.pk, role=request.user.role)
+    ratelimit.spend_send(request.user)
     services.add_participants(actor=request.user, conversation_id=conversation_id, users=users)
     messages.success(
         request, _("Added %(names)s.") % {"names": ", ".join(u.display_name for u in users)}
@@ -409,7 +409,7 @@ def add_members(request, conversation_id):
 def remove_member(request, conversation_id):
     user = _user_from_post(request)
     if user.pk != request.user.pk:  # leaving is never held back
-        ratelimit.take_sync(request.user.pk, role=request.user.role)
+        ratelimit.spend_send(request.user)
     services.remove_participant(actor=request.user, conversation_id=conversation_id, user=user)
     if user.pk == request.user.pk:
         messages.success(request, _("You left the conversation."))
@@ -426,7 +426,7 @@ def remove_member(request, conversation_id):
 def new_direct(request):
     if request.method == "POST":
         other = _user_from_post(request)
-        ratelimit.take_sync(request.user.pk, role=request.user.role)
+        ratelimit.spend_send(request.user)
         convo = services.create_conversation(
             creator=request.user, kind=ConversationType.DIRECT, participants=[other]
         )
@@ -461,7 +461,7 @@ def new_group(request):
     if request.method == "POST":
         chosen = [p for p in people if str(p.pk) in set(request.POST.getlist("user_ids"))]
         try:
-            ratelimit.take_sync(request.user.pk, role=request.user.role)
+            ratelimit.spend_send(request.user)
             convo = services.create_conversation(
                 creator=request.user,
                 kind=ConversationType.GROUP,

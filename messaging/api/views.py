@@ -86,12 +86,6 @@ def _valid(serializer_class, data):
     return serializer.validated_data
 
 
-def _take_send_token(user) -> None:
-    """Spend from the same per-user bucket as the socket's sends, edits and
-    deletes, so the API is no way around the limit."""
-    ratelimit.take_sync(user.pk, role=user.role)
-
-
 def _take_receipt_token(user) -> None:
     """A read mark over the API spends from the person's receipt bucket,
     the socket's receipt budget (``RECEIPT_FRAME_BURST``, then
@@ -144,7 +138,7 @@ class ConversationListView(ParleyAPIView):
             # the cap on one person's waiting ones (messaging.support).
             raise InvalidInput(_("Open a support request instead (POST /api/support/requests/)."))
         # A conversation puts people in it and tells them: from the sends' bucket.
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         started = timezone.now()
         conversation = services.create_conversation(
             creator=request.user,
@@ -187,7 +181,7 @@ class ConversationDetailView(ParleyAPIView):
     def patch(self, request, conversation_id):
         data = _valid(s.ConversationUpdateIn, request.data)
         # Each rename is an audit row and an event to every member.
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         conversation = services.rename_conversation(
             actor=request.user, conversation_id=conversation_id, title=data["title"]
         )
@@ -205,7 +199,7 @@ class ConversationArchiveView(ParleyAPIView):
     def post(self, request, conversation_id):
         # Each change is an audit row and an event to every member: it spends
         # from the send bucket, as sends, edits and pins do.
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         conversation = services.set_archived(
             actor=request.user, conversation_id=conversation_id, archived=self.archived
         )
@@ -226,7 +220,7 @@ class PersonalArchiveView(ParleyAPIView):
         "have it muted. Nobody else sees a change. Repeating moves the time on.",
     )
     def put(self, request, conversation_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         membership = services.set_archived_for_me(
             user=request.user, conversation_id=conversation_id, archived=True
         )
@@ -239,7 +233,7 @@ class PersonalArchiveView(ParleyAPIView):
         "Harmless when it was not archived by you.",
     )
     def delete(self, request, conversation_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         services.set_archived_for_me(
             user=request.user, conversation_id=conversation_id, archived=False
         )
@@ -255,7 +249,7 @@ class ParticipantListView(ParleyAPIView):
     )
     def post(self, request, conversation_id):
         data = _valid(s.ParticipantsAddIn, request.data)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         conversation = services.add_participants(
             actor=request.user,
             conversation_id=conversation_id,
@@ -275,7 +269,7 @@ class ParticipantDetailView(ParleyAPIView):
         if user.pk != request.user.pk:
             # Removing someone is a notice and their sockets told; leaving
             # oneself is never held back.
-            _take_send_token(request.user)
+            ratelimit.spend_send(request.user)
         services.remove_participant(actor=request.user, conversation_id=conversation_id, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -317,7 +311,7 @@ class MessageListView(ParleyAPIView):
     )
     def post(self, request, conversation_id):
         data = _valid(s.MessageSendIn, request.data)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         result = services.send_message(
             sender=request.user,
             conversation_id=conversation_id,
@@ -343,7 +337,7 @@ class MessageDetailView(ParleyAPIView):
     )
     def patch(self, request, message_id):
         data = _valid(s.MessageEditIn, request.data)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         message = services.edit_message(
             editor=request.user, message_id=message_id, content=data["content"], e2e=data.get("e2e")
         )
@@ -359,7 +353,7 @@ class MessageDetailView(ParleyAPIView):
         },
     )
     def delete(self, request, message_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         message = services.delete_message(actor=request.user, message_id=message_id)
         return Response(s.MessageOut(message).data)
 

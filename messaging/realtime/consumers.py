@@ -449,7 +449,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return self._send_message_now(frame)
 
     def _send_message_now(self, frame) -> services.SendResult:
-        ratelimit.take_sync(self.user.pk, role=self.user.role)
+        ratelimit.spend_send(self.user)
         attachment_ids = validation.clean_attachment_ids(frame.get("attachments"))
         e2e = None
         if "e2e" in frame:
@@ -488,7 +488,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_frame({"type": "ok", **echo})
 
     def _edit_message(self, frame) -> None:
-        ratelimit.take_sync(self.user.pk, role=self.user.role)
+        ratelimit.spend_send(self.user)
         message_id = validation.parse_uuid(frame.get("message_id"), what="message_id")
         if "e2e" in frame:
             e2e_messages.clean_plain_content_absent(frame.get("content"))
@@ -507,7 +507,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send_frame({"type": "ok", **echo})
 
     def _delete_message(self, frame) -> None:
-        ratelimit.take_sync(self.user.pk, role=self.user.role)
+        ratelimit.spend_send(self.user)
         services.delete_message(
             actor=self.user,
             message_id=validation.parse_uuid(frame.get("message_id"), what="message_id"),

@@ -14,6 +14,7 @@ PostgreSQL, never Redis. The outage is logged once
 import threading
 from uuid import UUID
 
+from accounts.models import User
 from messaging import limits
 from messaging.realtime import health
 from messaging.realtime.backends import StoreUnavailable, rate_limiter
@@ -42,6 +43,15 @@ async def take(user_id: UUID | str, *, kind: str = "send", role: str | None = No
     except StoreUnavailable as error:
         health.report_failure("rate limit", error)
         await fallback_limiter().take(user_id, kind=kind, allowance=allowance)
+
+
+def spend_send(user: User) -> None:
+    """One token of ``user``'s send bucket (their role's rate and burst):
+    every write that others see spends it, on the socket, the API and the
+    pages alike (sends, edits, deletes, reactions, uploads, conversations
+    made or changed, reports…), so no door is a way around the limit.
+    ``RateLimited`` past it."""
+    take_sync(user.pk, role=user.role)
 
 
 def take_sync(

@@ -161,7 +161,7 @@ def new_request(request: SignedInRequest) -> HttpResponse:
             try:
                 if selectors.opened_with(opener=user, client_id=data["client_id"]) is None:
                     # Opening sends a message: the same bucket as every send.
-                    ratelimit.take_sync(user.pk, role=user.role)
+                    ratelimit.spend_send(user)
                 support_request = services.open_request(
                     requester=user,
                     category_id=data["category"].pk,

@@ -6,10 +6,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from messaging.api.views import ParleyAPIView, _errors, _take_send_token, _valid
+from messaging.api.views import ParleyAPIView, _errors, _valid
 from messaging.e2e import payloads, selectors, services
 from messaging.e2e.api import serializers as e
 from messaging.e2e.services.devices import Approval
+from messaging.realtime import ratelimit
 
 
 def _devices(devices) -> list[dict]:
@@ -44,7 +45,7 @@ class DeviceListView(ParleyAPIView):
         "it. 400 bad_signature: the approval does not verify.",
     )
     def post(self, request):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         data = _valid(e.DeviceIn, request.data)
         approval = data.get("approval")
         device = services.register_device(
@@ -67,7 +68,7 @@ class DeviceDetailView(ParleyAPIView):
         "conversation you are in then needs a new key.",
     )
     def delete(self, request, device_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         services.revoke_device(user=request.user, device_id=device_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -82,7 +83,7 @@ class DeviceApproveView(ParleyAPIView):
         "409 not_pending; 400 bad_signature.",
     )
     def post(self, request, device_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         data = _valid(e.DeviceApproveIn, request.data)
         device = services.approve_device(
             user=request.user,
@@ -143,7 +144,7 @@ class KeyVersionView(ParleyAPIView):
         "devices); 400 bad_signature.",
     )
     def post(self, request, conversation_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         data = _valid(e.KeyVersionIn, request.data)
         state = services.post_key_version(
             user=request.user,
@@ -189,7 +190,7 @@ class RecoveryView(ParleyAPIView):
         "the previous one (whose recovery device is revoked).",
     )
     def put(self, request):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         data = _valid(e.RecoveryIn, request.data)
         backup = services.put_recovery_backup(user=request.user, **data)
         return Response(payloads.recovery_payload(backup))

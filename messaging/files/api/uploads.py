@@ -16,11 +16,12 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut
-from messaging.api.views import ParleyAPIView, _take_send_token
+from messaging.api.views import ParleyAPIView
 from messaging.errors import FileTooLarge, InvalidInput
 from messaging.files.api.serializers import AttachmentOut
 from messaging.files.selectors import access
 from messaging.files.services import uploads
+from messaging.realtime import ratelimit
 
 # Room for the multipart framing (boundaries, part headers, a long file
 # name) around the file itself.
@@ -123,7 +124,7 @@ class UploadView(ParleyAPIView):
         encrypted = request.data.get("encrypted", "false")
         if encrypted not in ("true", "false"):
             raise InvalidInput(_("encrypted must be true or false."))
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         attachment = uploads.create_upload(
             uploader=request.user,
             conversation_id=conversation_id,

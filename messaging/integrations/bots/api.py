@@ -9,9 +9,10 @@ from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut, InputSerializer
 from messaging.api.serializers import TextField as StrictText
-from messaging.api.views import ParleyAPIView, _take_send_token
+from messaging.api.views import ParleyAPIView
 from messaging.integrations.bots import selectors, services
 from messaging.integrations.models import Bot, BotKind
+from messaging.realtime import ratelimit
 
 _ERRORS = {
     400: "invalid: a display name that is empty or too long, an unknown kind, an "
@@ -116,7 +117,7 @@ class BotListView(ParleyAPIView):
     def post(self, request):
         data = _valid(BotCreateIn, request.data)
         # Each change is an audit row (and a bot an account): from the sends' bucket.
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         issued = services.create_bot(owner=request.user, **data)
         issued.bot.delivery_count = 0  # type: ignore[attr-defined]  # as the list annotates
         return Response(BotCreatedOut(issued).data, status=status.HTTP_201_CREATED)
@@ -137,7 +138,7 @@ class BotDetailView(ParleyAPIView):
     def patch(self, request, bot_id):
         bot = selectors.managed_bot(request.user, bot_id)
         data = _valid(BotUpdateIn, request.data)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         services.update_bot(actor=request.user, bot=bot, **data)
         return Response(BotOut(bot).data)
 
@@ -149,7 +150,7 @@ class BotDetailView(ParleyAPIView):
     )
     def delete(self, request, bot_id):
         bot = selectors.managed_bot(request.user, bot_id)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         services.deactivate_bot(actor=request.user, bot=bot)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -164,7 +165,7 @@ class BotTokenView(ParleyAPIView):
     )
     def post(self, request, bot_id):
         bot = selectors.managed_bot(request.user, bot_id)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         token = services.rotate_token(actor=request.user, bot=bot)
         return Response({"token": token, "signing_secret": bot.signing_secret})
 

@@ -8,11 +8,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from messaging.api.views import ParleyAPIView, _errors, _take_send_token
+from messaging.api.views import ParleyAPIView, _errors
 from messaging.integrations.calendar import ics, selectors, services
 from messaging.integrations.calendar.views import calendar_response
 from messaging.integrations.models import CalendarFeed
 from messaging.integrations.reminders import selectors as reminder_selectors
+from messaging.realtime import ratelimit
 
 
 class FeedOut(serializers.Serializer):
@@ -51,7 +52,7 @@ class FeedRotateView(ParleyAPIView):
         description="A new secret URL; the old one answers 404 from now on. Audited.",
     )
     def post(self, request):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         return Response(_feed_payload(services.rotate_feed(user=request.user)))
 
 

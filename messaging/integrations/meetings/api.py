@@ -10,9 +10,10 @@ from rest_framework.response import Response
 
 from messaging import events
 from messaging.api import serializers as s
-from messaging.api.views import ParleyAPIView, _errors, _take_send_token, _valid
+from messaging.api.views import ParleyAPIView, _errors, _valid
 from messaging.integrations.meetings import selectors, services
 from messaging.integrations.models import Meeting
+from messaging.realtime import ratelimit
 
 
 def meeting_payload(meeting: Meeting) -> dict:
@@ -80,7 +81,7 @@ class ConversationMeetingsView(ParleyAPIView):
     )
     def post(self, request, conversation_id):
         data = _valid(MeetingStartIn, request.data)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         meeting = services.start_meeting(
             actor=request.user, conversation_id=conversation_id, title=data["title"]
         )
@@ -107,7 +108,7 @@ class MeetingJoinView(ParleyAPIView):
         "503 `unavailable` when a BigBlueButton server does not answer.",
     )
     def get(self, request, meeting_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         return Response(
             {"url": services.join_url(user=request.user, meeting_id=meeting_id)},
             headers={"Cache-Control": "no-store"},

@@ -29,7 +29,7 @@ def join(request: HttpRequest, meeting_id) -> HttpResponse:
         meeting = selectors.visible_meeting(
             user=user, meeting_id=meeting_id, attempted=AuditAction.MEETING_JOIN
         )
-        ratelimit.take_sync(user.pk, role=user.role)
+        ratelimit.spend_send(user)
         url = services.join_url(user=user, meeting_id=meeting.pk)
     except NotFound as missing:
         raise Http404(missing.message) from None

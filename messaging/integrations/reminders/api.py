@@ -13,10 +13,11 @@ from rest_framework.response import Response
 from accounts.models import User
 from messaging import selectors as messaging_selectors
 from messaging.api import serializers as s
-from messaging.api.views import ParleyAPIView, _errors, _take_send_token, _valid
+from messaging.api.views import ParleyAPIView, _errors, _valid
 from messaging.errors import InvalidInput
 from messaging.integrations.models import Reminder
 from messaging.integrations.reminders import presets, selectors, services
+from messaging.realtime import ratelimit
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -132,7 +133,7 @@ class ReminderListView(ParleyAPIView):
         "404: no such message or not yours to read; 409 hidden.",
     )
     def post(self, request):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         data = _valid(ReminderIn, request.data)
         reminder = services.create_reminder(
             user=request.user, message_id=data["message_id"], note=data["note"], **_times(data)
@@ -156,7 +157,7 @@ class ReminderDetailView(ParleyAPIView):
         "change the note.",
     )
     def patch(self, request, reminder_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         data = _valid(ReminderPatchIn, request.data)
         reminder = services.snooze_reminder(
             user=request.user, reminder_id=reminder_id, note=data.get("note"), **_times(data)
@@ -169,7 +170,7 @@ class ReminderDetailView(ParleyAPIView):
         description="Cancel (harmless when cancelled already).",
     )
     def delete(self, request, reminder_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         services.cancel_reminder(user=request.user, reminder_id=reminder_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

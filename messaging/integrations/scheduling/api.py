@@ -17,11 +17,12 @@ from messaging.api.serializers import (
     TextField,
     UUIDField,
 )
-from messaging.api.views import ParleyAPIView, _take_send_token
+from messaging.api.views import ParleyAPIView
 from messaging.errors import InvalidInput
 from messaging.integrations.models import ScheduledMessage, ScheduledState
 from messaging.integrations.scheduling import selectors, services, validation
 from messaging.integrations.scheduling.payloads import scheduled_payload
+from messaging.realtime import ratelimit
 
 _ERRORS = {
     400: "invalid: a field (send_at malformed, past, or too far ahead; an unknown "
@@ -180,7 +181,7 @@ class ScheduledListView(ParleyAPIView):
     )
     def post(self, request):
         data = _valid(ScheduledCreateIn, request, always_zone=True)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         scheduled = services.schedule_message(
             author=request.user,
             conversation_id=data["conversation_id"],
@@ -207,7 +208,7 @@ class ScheduledDetailView(ParleyAPIView):
     )
     def patch(self, request, scheduled_id):
         data = _valid(ScheduledEditIn, request)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         scheduled = services.edit_scheduled(
             author=request.user,
             scheduled_id=scheduled_id,

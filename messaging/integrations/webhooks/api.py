@@ -10,10 +10,11 @@ from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut, InputSerializer
 from messaging.api.serializers import TextField as StrictText
-from messaging.api.views import ParleyAPIView, _take_send_token
+from messaging.api.views import ParleyAPIView
 from messaging.integrations.models import IncomingWebhook
 from messaging.integrations.webhooks import selectors
 from messaging.integrations.webhooks.services import incoming
+from messaging.realtime import ratelimit
 
 _ERRORS = {
     400: "invalid: a name that is empty or too long, or a conversation that is not a group",
@@ -90,7 +91,7 @@ class ConversationWebhooksView(ParleyAPIView):
         serializer = WebhookCreateIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         # A webhook is a bot (an account) and an audit row: from the sends' bucket.
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         issued = incoming.create_incoming_webhook(
             actor=request.user,
             conversation_id=conversation_id,
@@ -109,7 +110,7 @@ class WebhookDetailView(ParleyAPIView):
         "deactivated (its messages stay). Revoking again answers 204 too.",
     )
     def delete(self, request, webhook_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         incoming.revoke_incoming_webhook(actor=request.user, webhook_id=webhook_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -6,10 +6,11 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut
-from messaging.api.views import ParleyAPIView, _take_send_token
+from messaging.api.views import ParleyAPIView
 from messaging.moderation import selectors
 from messaging.moderation.api import serializers as s
 from messaging.moderation.services import blocks
+from messaging.realtime import ratelimit
 
 _ERRORS = {
     400: "invalid: blocking yourself",
@@ -50,7 +51,7 @@ class BlockDetailView(ParleyAPIView):
     def put(self, request, user_id):
         # Each block and unblock is an audit row (kept for ever): it spends
         # from the send bucket, as sends, edits and pins do.
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         block, created = blocks.block_person(blocker=request.user, blocked_id=user_id)
         return Response(
             s.BlockOut(block).data,
@@ -64,6 +65,6 @@ class BlockDetailView(ParleyAPIView):
         description="Lift your block of someone. Harmless if you had not blocked them.",
     )
     def delete(self, request, user_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         blocks.unblock_person(blocker=request.user, blocked_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,9 +6,10 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from messaging.api.serializers import ErrorOut
-from messaging.api.views import ParleyAPIView, _take_send_token
+from messaging.api.views import ParleyAPIView
 from messaging.moderation.api import serializers as s
 from messaging.moderation.services import reports
+from messaging.realtime import ratelimit
 
 _ERRORS = {
     400: "invalid: an unknown reason, details over 1000 characters, one's own message, "
@@ -43,7 +44,7 @@ class ReportMessageView(ParleyAPIView):
         data = serializer.validated_data
         # A report is a case in the queue and an audit row, kept for ever:
         # it spends from the sends' bucket, as a block does.
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         report, created = reports.report_message(
             reporter=request.user,
             message_id=message_id,

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 from messaging import policy
 from messaging import selectors as messaging_selectors
 from messaging.api.serializers import ErrorOut
-from messaging.api.views import ParleyAPIView, _take_send_token
+from messaging.api.views import ParleyAPIView
+from messaging.realtime import ratelimit
 from messaging.support import selectors, services
 from messaging.support.api import serializers as s
 
@@ -107,7 +108,7 @@ class SupportRequestListView(ParleyAPIView):
             policy.check_see_support_request(request.user, existing)
             return _one(request, existing)
         category = selectors.category_by_slug(data["category"])
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         opened = services.open_request(
             requester=request.user,
             category_id=category.pk,

@@ -10,7 +10,8 @@ from rest_framework.response import Response
 
 from messaging import events, limits
 from messaging.api import serializers as s
-from messaging.api.views import ParleyAPIView, _errors, _take_send_token, _valid
+from messaging.api.views import ParleyAPIView, _errors, _valid
+from messaging.realtime import ratelimit
 from messaging.threads import emoji as emoji_table
 from messaging.threads import payloads
 from messaging.threads.emoji import clean_emoji
@@ -119,7 +120,7 @@ class ReactionView(ParleyAPIView):
     )
     def put(self, request, message_id, emoji):
         emoji = clean_emoji(emoji)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         reactions.add_reaction(user=request.user, message_id=message_id, emoji=emoji)
         return _reactions_now(request, message_id)
 
@@ -131,7 +132,7 @@ class ReactionView(ParleyAPIView):
     )
     def delete(self, request, message_id, emoji):
         emoji = clean_emoji(emoji)
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         reactions.remove_reaction(user=request.user, message_id=message_id, emoji=emoji)
         return _reactions_now(request, message_id)
 
@@ -145,7 +146,7 @@ class PinView(ParleyAPIView):
         "409: archived, hidden or too_many_pins.",
     )
     def put(self, request, message_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         pin = pins.pin_message(user=request.user, message_id=message_id)
         return Response({"pinned": payloads.pin_payload(pin, events.user_payload, _iso)})
 
@@ -155,7 +156,7 @@ class PinView(ParleyAPIView):
         description="Unpin (harmless when it is not pinned).",
     )
     def delete(self, request, message_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         pins.unpin_message(user=request.user, message_id=message_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -211,7 +212,7 @@ class SavedView(ParleyAPIView):
         description="Save the message for yourself (repeating is harmless). 409: hidden.",
     )
     def put(self, request, message_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         row = saved.save_message(user=request.user, message_id=message_id)
         return Response({"saved_at": _iso(row.saved_at)})
 
@@ -221,7 +222,7 @@ class SavedView(ParleyAPIView):
         description="Unsave (harmless when it is not saved).",
     )
     def delete(self, request, message_id):
-        _take_send_token(request.user)
+        ratelimit.spend_send(request.user)
         saved.unsave_message(user=request.user, message_id=message_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
