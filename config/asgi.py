@@ -18,6 +18,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
 from messaging.realtime.handshake import SocketHandshake  # noqa: E402
 from messaging.realtime.routing import websocket_urlpatterns  # noqa: E402
@@ -30,6 +31,10 @@ application = ProtocolTypeRouter(
         "websocket": SocketHandshake(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# Every view module, now rather than on the first request (which would
+# wait a third of a second or more for them), and so under gc.freeze too.
+get_resolver().url_patterns  # noqa: B018 - loading them is the point
 
 # Everything loaded so far (Django, the apps, their modules: ~145,000
 # objects) lives as long as the process. Moved out of the collector's reach,

@@ -219,7 +219,9 @@ def test_keyboard_only_search_and_open_a_hit(pair, searchable, browser, server, 
 
 def test_keyboard_only_search_in_spanish(pair, searchable, browser, server, console):
     _, student, direct = pair
-    context, page = open_as(browser, server, console, student, "/search/", language="es")
+    context, page = open_as(
+        browser, server, console, student, "/search/", language="es", login_form=True
+    )
     try:
         expect(page.locator("html")).to_have_attribute("lang", "es")
         expect(page.get_by_role("heading", level=1)).to_have_text("Buscar")

@@ -77,7 +77,7 @@ def study_group(pair):
 def test_live_message_delivered_read_and_typing(pair, study_group, browser, server, console):
     mentor, student, conversation = pair
     path = conversation_path(conversation)
-    _, student_page = open_as(browser, server, console, student, path)
+    _, student_page = open_as(browser, server, console, student, path, login_form=True)
     _, mentor_page = open_as(browser, server, console, mentor, "/")
     mentor_page.evaluate("window.__notReloaded = true")
 

@@ -4,6 +4,7 @@ schema (messages render through ``events.message_payload`` as everywhere)."""
 import re
 
 from django.utils.functional import lazy
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -41,16 +42,23 @@ class OffsetField(serializers.IntegerField):
         return _number("offset", data, lowest=0, highest=MAX_OFFSET)
 
 
-@extend_schema_field(
-    {
-        "type": "string",
-        "minLength": 1,
-        "maxLength": limits.search_max_query_chars(),
-        "pattern": schema.not_blank_pattern(),
-    }
-)
 class QueryTextField(s.TextField):
     """The query as typed; ``query.parse`` reads it (and refuses what it must)."""
+
+
+class QueryTextFieldSchema(OpenApiSerializerFieldExtension):
+    """The query's schema, made when the schema is (its pattern takes most
+    of a second to build: not on import, in every process)."""
+
+    target_class = QueryTextField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": limits.search_max_query_chars(),
+            "pattern": schema.not_blank_pattern(),
+        }
 
 
 def _q_help() -> str:
