@@ -11,6 +11,7 @@ import {
 import { alertNow } from "./announce.js";
 import { focusLeftBehind } from "./dialogs.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
+import { lengthProblem } from "./length-guard.js";
 import { MessageKeyboard } from "./message-keyboard.js";
 import { noticeText } from "./notices.js";
 import {
@@ -685,8 +686,9 @@ export class ConversationView {
     // Before the file picker: Shift+Tab from the box still reaches Attach.
     wireFormatting(this.input, { form: this.composer, anchor: document.getElementById("composer-files") || this.input });
     this.threads.attachMainComposer(this.composer, this.input, this.composer.querySelector(".format-toolbar"));
-    // The reason a draft came back goes once the draft is changed.
-    this.input.addEventListener("input", () => this._composerNotice(""));
+    // The reason a draft came back goes once the draft is changed; a draft
+    // over the length limit says so while it is (length-guard.js).
+    this.input.addEventListener("input", () => this._composerNotice(lengthProblem(this.input)));
     this._wireFiles();
     this.input.addEventListener("keydown", (event) => {
       if (this.mentions.onKeydown(event)) return;
@@ -766,6 +768,11 @@ export class ConversationView {
     }
     const ready = this.tray ? this.tray.ready() : [];
     if (!content.trim() && !ready.length) return;
+    const tooLong = lengthProblem(this.input);
+    if (tooLong) {
+      this._composerNotice(tooLong);
+      return;
+    }
     this._typingStop();
     this._composerNotice("");
     if (this.e2e) {

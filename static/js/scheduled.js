@@ -6,6 +6,7 @@
 
 import { announce } from "./announce.js";
 import { gettext, interpolate, locale } from "./i18n.js";
+import { lengthProblem } from "./length-guard.js";
 
 const API = "/api/scheduled-messages/";
 
@@ -94,6 +95,8 @@ function wireComposer() {
       error.textContent = gettext("Write a message and choose when to send it.");
       return;
     }
+    error.textContent = lengthProblem(content);
+    if (error.textContent) return;
     try {
       const scheduled = await call("POST", API, {
         conversation_id: dialog.dataset.conversationId,
@@ -165,7 +168,8 @@ function wireScheduledPage() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!editing) return;
-    error.textContent = "";
+    error.textContent = lengthProblem(content);
+    if (error.textContent) return;
     try {
       const saved = await call("PATCH", `${API}${editing.dataset.id}/`, {
         content: content.value,

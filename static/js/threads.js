@@ -16,6 +16,7 @@ import { wireFormatting } from "./format.js";
 import { MentionAutocomplete } from "./mentions.js";
 import { closeMenus, menuKeydown, openMenu } from "./moderation.js";
 import { formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
+import { lengthProblem } from "./length-guard.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const THREAD_PAGE = 50;
@@ -430,7 +431,20 @@ export class Threads {
           this.send();
         }
       });
+      this.input.addEventListener("input", () => this._lengthNotice());
     }
+  }
+
+  /** Says, under the reply box, that the reply is over the length limit
+   * (length-guard.js); true while it is. */
+  _lengthNotice() {
+    const notice = document.getElementById("thread-notice");
+    const problem = lengthProblem(this.input);
+    if (notice) {
+      notice.textContent = problem;
+      notice.hidden = !problem;
+    }
+    return Boolean(problem);
   }
 
   _openFromLocation() {
@@ -734,6 +748,7 @@ export class Threads {
     if (!this.input || !this.rootId) return;
     const content = this.input.value;
     if (!content.trim()) return;
+    if (this._lengthNotice()) return;
     this.view.app.outbox.add(this.view.id, content, {
       parentId: this.rootId,
       alsoToConversation: Boolean(this.also && this.also.checked),

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import MentorAssignment, Role, User
-from messaging import services
+from messaging import limits, services
 from messaging.models import ConversationType, Message
 from tests.browser.conftest import (
     PASSWORD,
@@ -412,3 +412,48 @@ def test_without_javascript_the_chat_says_so(pair, browser, server, console):
     expect(page.locator(".noscript-note")).to_contain_text("The chat needs JavaScript")
     expect(page.locator(".noscript-note").get_by_role("link", name="inbox")).to_be_visible()
     expect(page.locator("#message-list li")).to_have_count(0)
+
+
+def test_a_message_over_the_limit_is_kept_whole_and_said_before_it_is_sent(
+    pair, browser, server, console
+):
+    """Pasting more than a message may hold keeps every character in the
+    box (nothing is cut off unseen), says how long it is and what the limit
+    is, and sends nothing until it fits; the thread's reply box does the
+    same."""
+    mentor, student, conversation = pair
+    _, page = open_as(browser, server, console, student, conversation_path(conversation))
+    limit = int(page.locator("#composer-input").get_attribute("data-max-chars"))
+    assert limit == limits.max_content_chars()
+    pasted = "".join(f"line {n:05d} of a long pasted report\n" for n in range(limit // 20))
+    assert len(pasted.strip()) > limit
+    box = page.locator("#composer-input")
+    box.fill(pasted)
+    notice = page.locator("#composer-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text(f"{limit:,}")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    box.press("Enter")
+    assert page.evaluate("document.getElementById('composer-input').value") == pasted
+    assert outbox_entries(page) == []
+
+    # Cut down to the limit, it goes as written.
+    fitting = pasted.strip()[:limit]
+    box.fill(fitting)
+    expect(notice).to_be_hidden()
+    expect(box).not_to_have_attribute("aria-invalid", "true")
+    box.press("Enter")
+    expect(page.locator("#message-list li.message").last).to_contain_text("line 00000")
+    stored = off_loop(lambda: Message.objects.filter(sender=student).last())
+    assert stored.content == fitting
+
+    # The same in the thread of that message.
+    page.locator(f"#message-list li.message[data-id='{stored.pk}']").hover()
+    page.get_by_role("button", name="Reply in thread to Sam Student").click()
+    reply_box = page.get_by_label("Reply in the thread")
+    reply_box.fill(pasted)
+    thread_notice = page.locator("#thread-notice")
+    expect(thread_notice).to_contain_text(f"{limit:,}")
+    reply_box.press("Enter")
+    assert page.evaluate("document.getElementById('thread-input').value") == pasted
+    assert outbox_entries(page) == []
