@@ -6,6 +6,7 @@ report (docs/protocol.md lists them), and a message a person can read.
 
 from datetime import datetime
 
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -112,6 +113,12 @@ class FileTooLarge(MessagingError):
 
     code = "file_too_large"
     http_status = 413
+
+    def __init__(self, limit: int):
+        # In the units the page shows a file's size in (1024-based, as
+        # "25.0 MB"), not in bytes a person would have to count.
+        super().__init__(_("A file has at most %(size)s.") % {"size": filesizeformat(limit)})
+        self.limit = limit
 
 
 class UnsupportedFile(MessagingError):

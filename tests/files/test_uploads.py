@@ -10,10 +10,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
+from django.utils import translation
 from PIL import Image
 
 from messaging import services
-from messaging.errors import UploadQuotaExceeded
+from messaging.errors import FileTooLarge, UploadQuotaExceeded
 from messaging.files import storage
 from messaging.files.models import Attachment
 from messaging.files.services import uploads
@@ -197,6 +198,14 @@ def test_the_daily_count_is_limited(api, group, student, settings, media_root):
     assert len(stored_files(media_root)) == 2
 
 
+def test_sizes_are_said_in_the_units_the_page_shows():
+    """A person compares the limit with the size beside their file (25.7 MB
+    for 27,000,000 bytes): both in 1024-based units, never in raw bytes."""
+    assert FileTooLarge(26_214_400).message == "A file has at most 25.0\xa0MB."
+    with translation.override("es"):
+        assert FileTooLarge(26_214_400).message == "Un archivo tiene como máximo 25,0\xa0MB."
+
+
 def test_the_daily_bytes_are_limited(api, group, student, settings):
     settings.PARLEY = {**settings.PARLEY, "DAILY_UPLOAD_BYTES": 1_500}
     client = api(student)
@@ -204,6 +213,9 @@ def test_the_daily_bytes_are_limited(api, group, student, settings):
     refused = upload(client, group, b"b" * 501, "b.txt")
     assert refused.status_code == 429
     assert error_code(refused) == "upload_quota"
+    assert (
+        refused.json()["error"]["message"] == "At most 1.5\xa0KB of files in 24 hours; try later."
+    )
     assert upload(client, group, b"c" * 500, "c.txt").status_code == 201
 
 

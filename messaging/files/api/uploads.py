@@ -33,7 +33,7 @@ def _max_upload_bytes() -> int:
 
 
 def _too_large() -> FileTooLarge:
-    return FileTooLarge(_("A file has at most %(count)s bytes.") % {"count": _max_upload_bytes()})
+    return FileTooLarge(_max_upload_bytes())
 
 
 class _SizeLimit(FileUploadHandler):

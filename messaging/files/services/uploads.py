@@ -22,6 +22,7 @@ import pypdfium2
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -229,7 +230,7 @@ def _postable_conversation(uploader: User, conversation_id: UUID) -> Conversatio
 def _check_size(size: int) -> None:
     limit = settings.PARLEY["MAX_UPLOAD_BYTES"]
     if size > limit:
-        raise FileTooLarge(_("A file has at most %(count)s bytes.") % {"count": limit})
+        raise FileTooLarge(limit)
     if size == 0:
         raise FileRefused(_("The file is empty."), code="empty_file")
 
@@ -250,7 +251,7 @@ def _check_quota(uploader: User, size: int) -> None:
         )
     if used.bytes + size > total:
         raise UploadQuotaExceeded(
-            _("At most %(count)s bytes of files in 24 hours; try later.") % {"count": total}
+            _("At most %(size)s of files in 24 hours; try later.") % {"size": filesizeformat(total)}
         )
 
 
@@ -262,7 +263,7 @@ def _read(upload: UploadedFile) -> bytes:
     upload.seek(0)
     content = upload.read(limit + 1)
     if len(content) > limit:
-        raise FileTooLarge(_("A file has at most %(count)s bytes.") % {"count": limit})
+        raise FileTooLarge(limit)
     return content
 
 
