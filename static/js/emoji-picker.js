@@ -212,7 +212,12 @@ export class EmojiPicker {
       } catch (error) {
         this.status.textContent = gettext("The emoji list could not be loaded; recently used ones still work.");
       }
-      if (this.dialog.open) this._render();
+      // The full list makes the picker taller than it was placed for:
+      // placed again, so it does not run off the bottom of the window.
+      if (this.dialog.open && this.opener === opener) {
+        this._render();
+        this._place(opener);
+      }
     }
   }
 

@@ -79,6 +79,26 @@ def study_group(pair):
     return group, classmate
 
 
+def test_the_picker_opened_at_the_bottom_stays_in_the_window(pair, browser, server, console):
+    """The picker is placed beside its button; once the emoji list has come
+    (it grows the picker) it is placed again, so opened from the last
+    message it does not run off the bottom of the window."""
+    mentor, student, conversation = pair
+    for n in range(12):
+        last = say(student, conversation, f"Note {n} about the report.")
+    viewport = {"width": 1280, "height": 700}
+    _, page = open_as(browser, server, console, mentor, path_of(conversation), viewport)
+    tool(page, last, "react").click()
+    dialog = picker(page)
+    expect(dialog.locator("button[data-emoji]").nth(200)).to_be_attached()
+    page.wait_for_function(
+        "() => { const d = document.querySelector('dialog.emoji-picker[open]');"
+        " return d && d.getBoundingClientRect().bottom <= window.innerHeight; }"
+    )
+    box = dialog.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"]
+
+
 def test_react_from_the_picker_live_and_one_click_removal(pair, browser, server, console):
     mentor, student, conversation = pair
     message = say(student, conversation, "I pushed the first draft of the report.")
