@@ -98,11 +98,19 @@ def test_seed_demo_creates_the_demo_and_prints_the_logins(client):
     assert case.status == "open" and case.report_count == 1
     assert case.message.content == REPORTED_LINE[1] == case.reported_content
     assert case.reports.get().reporter.email == REPORTER
-    # The support request: Sam's complaint, assigned to the admin, pending.
-    [request] = SupportRequest.objects.select_related("category", "requester", "assignee")
-    assert request.category.slug == "complaint"
-    assert request.requester.email == "sam@parley.test"
-    assert request.assignee.role == Role.ADMIN and request.status == "pending"
+    # The support requests: Sam's complaint, assigned to the admin, pending;
+    # Tara's technical question, open. Every support conversation has its
+    # request (a bare one would be in nobody's queue and show no status).
+    requests = SupportRequest.objects.select_related("category", "requester", "assignee")
+    complaint, question = sorted(requests, key=lambda r: r.requester.email)
+    assert complaint.category.slug == "complaint"
+    assert complaint.requester.email == "sam@parley.test"
+    assert complaint.assignee.role == Role.ADMIN and complaint.status == "pending"
+    assert (question.category.slug, question.requester.email) == ("technical", "tara@parley.test")
+    assert question.status == "open" and question.subject == "Cannot upload my assignment"
+    assert not Conversation.objects.filter(
+        type=ConversationType.SUPPORT, support_request__isnull=True
+    ).exists()
     for conversation in Conversation.objects.all():
         seqs = list(conversation.messages.order_by("seq").values_list("seq", flat=True))
         assert seqs == list(range(1, conversation.last_seq + 1))
@@ -135,9 +143,11 @@ def test_seed_demo_runs_again_after_the_demo_was_used():
     edited, deleted = group.messages.exclude(sender=None).order_by("seq")[:2]
     services.edit_message(editor=edited.sender, message_id=edited.pk, content="edited")
     services.delete_message(actor=deleted.sender, message_id=deleted.pk)
-    support = Conversation.objects.get(type=ConversationType.SUPPORT, support_request__isnull=True)
+    support = SupportRequest.objects.get(requester__email="tara@parley.test")
     services.set_archived(
-        actor=User.objects.get(role=Role.ADMIN), conversation_id=support.pk, archived=True
+        actor=User.objects.get(role=Role.ADMIN),
+        conversation_id=support.conversation_id,
+        archived=True,
     )
     audit_rows = AuditLog.objects.count()
 

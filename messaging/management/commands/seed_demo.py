@@ -1,7 +1,7 @@
 """Demo data: an admin, two mentors, four students, conversations of each
 type with some history, a mention among it, a formatted message with a
-thread, reactions, a pin and a saved copy, a support request (a complaint,
-assigned and pending), a reported message in the moderation queue, content
+thread, reactions, a pin and a saved copy, two support requests (a
+complaint, assigned and pending; a technical question, open), a reported message in the moderation queue, content
 filter rules, and files (a PDF, a Word document and a picture, made by
 ``messaging.management.demo_files``). Running it again changes nothing.
 Notifications come from the messages as they would live (after the
@@ -114,16 +114,6 @@ CONVERSATIONS = [
                 "maria@parley.test",
                 "@Sam Student and @Sofia Student, please share your project plans by Friday.",
             ),
-        ],
-    ),
-    (
-        ConversationType.SUPPORT,
-        "tara@parley.test",
-        [],
-        "Cannot upload my assignment",
-        [
-            ("tara@parley.test", "The upload button does nothing when I pick a PDF."),
-            ("admin@parley.test", "Thanks Tara, we're looking into it. Which browser do you use?"),
         ],
     ),
 ]
@@ -380,13 +370,16 @@ class Command(BaseCommand):
         saved.save_message(user=users[SAVED_BY], message_id=plan.pk)
 
     def _seed_support_request(self, users: dict[str, User]) -> None:
-        """Sam's complaint, assigned to Ada and waiting for Sam (pending): the
-        support page and its queue show one from the start."""
+        """Sam's complaint, assigned to Ada and waiting for Sam (pending), and
+        Tara's technical question, open and answered: the support pages and
+        the queue show both from the start. Every support conversation has
+        its request (its status, its place in the queue)."""
+        support_services.ensure_default_categories()
+        self._seed_taras_question(users)
         sam, ada = users[SUPPORT_REQUESTER], users["admin@parley.test"]
         client_id = uuid.uuid5(uuid.NAMESPACE_URL, "parley-demo/support/0")
         if support_selectors.opened_with(opener=sam, client_id=client_id):
             return  # a later run leaves what was done with it since
-        support_services.ensure_default_categories()
         request = support_services.open_request(
             requester=sam,
             category_id=support_selectors.category_by_slug("complaint").pk,
@@ -403,6 +396,25 @@ class Command(BaseCommand):
             client_id=uuid.uuid5(uuid.NAMESPACE_URL, "parley-demo/support/0/answer"),
         )
         support_services.change_status(actor=ada, request_id=request.pk, status="pending")
+
+    def _seed_taras_question(self, users: dict[str, User]) -> None:
+        tara, ada = users["tara@parley.test"], users["admin@parley.test"]
+        client_id = uuid.uuid5(uuid.NAMESPACE_URL, "parley-demo/support/1")
+        if support_selectors.opened_with(opener=tara, client_id=client_id):
+            return
+        request = support_services.open_request(
+            requester=tara,
+            category_id=support_selectors.category_by_slug("technical").pk,
+            subject="Cannot upload my assignment",
+            body="The upload button does nothing when I pick a PDF.",
+            client_id=client_id,
+        )
+        services.send_message(
+            sender=ada,
+            conversation_id=request.conversation_id,
+            content="Thanks Tara, we're looking into it. Which browser do you use?",
+            client_id=uuid.uuid5(uuid.NAMESPACE_URL, "parley-demo/support/1/answer"),
+        )
 
     def _seed_files(self, users: dict[str, User]) -> None:
         for number, (index, sender, caption, files) in enumerate(FILES):
