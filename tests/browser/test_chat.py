@@ -457,3 +457,29 @@ def test_a_message_over_the_limit_is_kept_whole_and_said_before_it_is_sent(
     reply_box.press("Enter")
     assert page.evaluate("document.getElementById('thread-input').value") == pasted
     assert outbox_entries(page) == []
+
+
+def test_a_short_continued_message_shows_its_actions_beside_its_words(
+    pair, browser, server, console
+):
+    """On the second of two messages in a row (no name line above it), the
+    Edit and Delete links sit above the bubble, not on its words, and the
+    quick actions are one row beside it, not a column over the messages
+    below."""
+    mentor, student, conversation = pair
+    _, page = open_as(browser, server, console, student, conversation_path(conversation))
+    write(page, "ok")
+    write(page, "short")
+    last = page.locator("#message-list li.message").last
+    expect(last).to_have_class(re.compile(r"\bcontinued\b"))
+    expect(last.locator(".content")).to_have_text("short")
+    last.hover()
+    actions, tools = last.locator(".message-actions"), last.locator(".message-tools")
+    expect(actions).to_have_css("opacity", "1")
+    expect(tools).to_have_css("opacity", "1")
+    bubble = last.locator(".bubble").bounding_box()
+    links = actions.bounding_box()
+    assert links["y"] + links["height"] <= bubble["y"] + 1, (links, bubble)
+    row = tools.bounding_box()
+    button = tools.locator("button").first.bounding_box()
+    assert row["height"] < 2 * button["height"], (row, button)
