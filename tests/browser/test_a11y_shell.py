@@ -248,6 +248,26 @@ def test_the_inbox_in_arabic_is_mirrored(pair, group, browser, server, console):
     context.close()
 
 
+def test_an_english_title_on_an_arabic_page_stays_beside_its_avatar(
+    pair, group, browser, server, console
+):
+    """The title reads in its own direction (dir="auto") but is aligned as
+    the page is: at the right, next to the avatar, not across the header."""
+    _, student, _ = pair
+    context, page = open_as(browser, server, console, student, f"/c/{group.pk}/", language="ar")
+    title = page.locator("#chat-title")
+    expect(title).to_have_text("Capstone study group")
+    words = page.evaluate(
+        """() => { const range = document.createRange();
+                   range.selectNodeContents(document.getElementById('chat-title'));
+                   const box = range.getBoundingClientRect();
+                   return {left: box.left, right: box.right}; }"""
+    )
+    heading = title.bounding_box()
+    assert abs(heading["x"] + heading["width"] - words["right"]) <= 2, (heading, words)
+    context.close()
+
+
 def test_the_push_devices_page_is_accessible(pair, browser, server, console):
     _, student, _ = pair
     context, page = open_as(browser, server, console, student, "/settings/push/")
