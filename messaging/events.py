@@ -536,6 +536,13 @@ def saved_changed(*, message_id, saved: bool) -> dict:
     return {"type": "saved.changed", "message_id": str(message_id), "saved": saved}
 
 
+def block_changed(*, user_id) -> dict:
+    """A block between the receiver and ``user_id`` was made or lifted (by
+    either of them): whether they may write to each other directly
+    changed. To the other person's group; the one who acted is answered."""
+    return {"type": "block.changed", "user_id": str(user_id)}
+
+
 def link_preview_updated(message) -> dict:
     """A message's link card is ready, or its sender removed it (``null``)."""
     preview = thread_payloads.one_to_one(message, "link_preview")

@@ -227,6 +227,7 @@ export class ConversationView {
       }
     });
     conn.on("typing", (frame) => this._onTyping(frame));
+    conn.on("block.changed", (frame) => this._onBlockChanged(frame));
     conn.on("receipt", (frame) => {
       if (frame.conversation_id !== this.id) return;
       const person = this.participants.get(frame.user_id);
@@ -822,6 +823,17 @@ export class ConversationView {
       this.uploadStatus.textContent = "";
     }
     this.scrollToBottom();
+  }
+
+  /** The other person of this direct conversation blocked me, or lifted
+   * a block (block.changed): whether there is a box to write in is drawn
+   * by the server, so the page is drawn again, unless something is being
+   * written (its send then says whether it may go; a refused draft comes
+   * back with the reason). Pending sends wait in the outbox. */
+  _onBlockChanged(frame) {
+    if (this.type !== "direct" || frame.user_id === this.me || !this.participants.has(frame.user_id)) return;
+    if (this.input && this.input.value.trim()) return;
+    window.location.reload();
   }
 
   _onTyping(frame) {

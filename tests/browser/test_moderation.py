@@ -109,6 +109,9 @@ def test_blocking_from_a_direct_conversation_and_unblocking_from_the_profile(
     dialog.get_by_role("button", name="Cancel").click()
     expect(dialog).to_be_hidden()
     assert not off_loop(UserBlock.objects.exists)
+    # Sam is writing when Maria blocks him: his page keeps the draft.
+    box = student_page.get_by_label("Message Maria Mentor")
+    box.fill("Hello? Are you there?")
     mentor_page.get_by_role("button", name="Block").click()
     dialog.get_by_role("button", name="Block").click()
     expect(mentor_page.locator("#blocked-note")).to_contain_text("You blocked Sam Student")
@@ -117,8 +120,6 @@ def test_blocking_from_a_direct_conversation_and_unblocking_from_the_profile(
     assert off_loop(lambda: UserBlock.objects.filter(blocker=mentor, blocked=student).exists())
 
     # The student's open page: the send is refused, the draft stays with the reason.
-    box = student_page.get_by_label("Message Maria Mentor")
-    box.fill("Hello? Are you there?")
     box.press("Enter")
     expect(student_page.locator("#composer-notice")).to_have_text(
         "This person can't receive your messages."
@@ -143,6 +144,38 @@ def test_blocking_from_a_direct_conversation_and_unblocking_from_the_profile(
     mentor_page.goto(f"{server.http_url}{path}")
     expect(mentor_page.get_by_label("Message Sam Student")).to_be_visible()
     expect(mentor_page.get_by_role("button", name="Block")).to_be_visible()
+    # Sam's open page (nothing being written) takes the box back live.
+    expect(student_page.get_by_label("Message Maria Mentor")).to_be_visible()
+    expect(student_page.locator("#blocked-note")).to_have_count(0)
+
+
+def test_a_block_reaches_the_other_persons_open_page(pair, browser, server, console):
+    """Sam's page open on his conversation with Maria, nothing being
+    written: Maria's block takes his box away at once, and lifting it
+    brings it back, without him reloading."""
+    mentor, student, conversation = pair
+    path = conversation_path(conversation)
+    _, student_page = open_as(browser, server, console, student, path)
+    _, mentor_page = open_as(browser, server, console, mentor, path)
+    expect(student_page.get_by_label("Message Maria Mentor")).to_be_visible()
+    student_page.evaluate("window.__notReloaded = true")
+
+    mentor_page.get_by_role("button", name="Block").click()
+    mentor_page.get_by_role("dialog", name="Block Sam Student?").get_by_role(
+        "button", name="Block"
+    ).click()
+    expect(student_page.locator("#blocked-note")).to_contain_text(
+        "Maria Mentor can't receive your messages."
+    )
+    expect(student_page.locator("#composer-input")).to_have_count(0)
+    assert student_page.evaluate("window.__notReloaded") is None  # drawn again
+
+    mentor_page.get_by_role("button", name="Unblock").click()
+    mentor_page.get_by_role("dialog", name="Unblock Sam Student?").get_by_role(
+        "button", name="Unblock"
+    ).click()
+    expect(student_page.get_by_label("Message Maria Mentor")).to_be_visible()
+    expect(student_page.locator("#blocked-note")).to_have_count(0)
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
 """Demo data: an admin, two mentors, four students, conversations of each
 type with some history, a mention among it, a formatted message with a
 thread, reactions, a pin and a saved copy, two support requests (a
-complaint, assigned and pending; a technical question, open), a reported message in the moderation queue, content
-filter rules, and files (a PDF, a Word document and a picture, made by
+complaint, assigned and pending; a technical question, open), a reported
+message in the moderation queue, content filter rules, and files (a PDF,
+a Word document and a picture, made by
 ``messaging.management.demo_files``). Running it again changes nothing.
 Notifications come from the messages as they would live (after the
 command's transaction commits)."""

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from messaging import audit, policy
+from messaging import audit, events, policy
 from messaging.errors import NotFound
 from messaging.models import AuditAction, UserBlock
 
@@ -39,6 +39,7 @@ def block_person(*, blocker: User, blocked_id: UUID) -> tuple[UserBlock, bool]:
         with transaction.atomic():
             block = UserBlock.objects.create(blocker=blocker, blocked=blocked)
             audit.record(actor=blocker, action=AuditAction.BLOCK, target_user_id=blocked.pk)
+            _tell(blocked.pk, about=blocker.pk)
     except IntegrityError:
         return UserBlock.objects.get(blocker=blocker, blocked=blocked), False
     return block, True
@@ -54,6 +55,7 @@ def unblock_person(*, blocker: User, blocked_id: UUID) -> bool:
         ).delete()
         if deleted:
             audit.record(actor=blocker, action=AuditAction.UNBLOCK, target_user_id=blocked_id)
+            _tell(blocked_id, about=blocker.pk)
     return bool(deleted)
 
 
@@ -70,4 +72,13 @@ def lift_for_assignment(*, student: User, mentor: User) -> bool:
         audit.record(
             actor=student, action=AuditAction.UNBLOCK, target_user_id=mentor.pk, reason="assigned"
         )
+        _tell(mentor.pk, about=student.pk)
+        _tell(student.pk, about=mentor.pk)
     return bool(deleted)
+
+
+def _tell(user_id: UUID, *, about: UUID) -> None:
+    """``block.changed`` to ``user_id``'s sockets once this commits: a page
+    open on their direct conversation with ``about`` shows the new state
+    (docs/protocol.md)."""
+    events.publish_on_commit(events.user_group(user_id), events.block_changed(user_id=about))
