@@ -52,4 +52,7 @@ def seed_demo(users: dict[str, User]) -> None:
         reminder = services.create_reminder(
             user=sam, message_id=message.pk, preset="in_20_minutes", note=FIRED_NOTE
         )
+        # Set as if made a while ago and come due now: a fired reminder
+        # whose time is still ahead would read "12:20 · Fired" at 12:07.
+        Reminder.objects.filter(pk=reminder.pk).update(remind_at=timezone.now())
         services.fire_reminder(reminder_id=reminder.pk)

@@ -23,6 +23,9 @@ def test_sam_gets_a_pending_and_a_fired_reminder_and_a_feed(make_user, direct, a
         ReminderState.PENDING,
     ]
     assert {r.message_id for r in reminders} == {message.pk}
+    # The fired one came due before it fired, as a real one would.
+    fired = reminders.get(state=ReminderState.FIRED)
+    assert fired.remind_at <= fired.fired_at
     [told] = Notification.objects.filter(user=sam, kind=Kind.REMINDER)
     assert told.in_app and told.data["message_id"] == str(message.pk)
     assert CalendarFeed.objects.filter(user=sam).count() == 1
