@@ -238,4 +238,14 @@ async function main() {
   conn.start();
 }
 
+// A skip link to a control (the message box) puts the focus in it: a
+// fragment link alone only scrolls there.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a.skip-link[href^='#']");
+  const target = link && document.getElementById(link.getAttribute("href").slice(1));
+  if (!target || !target.matches("input, textarea, select, button")) return;
+  event.preventDefault();
+  target.focus();
+});
+
 main();

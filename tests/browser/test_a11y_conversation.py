@@ -327,3 +327,22 @@ def test_conversation_reflows_at_320_css_pixels(pair, browser, server, console):
     chat = page.locator("#chat")
     assert chat.evaluate("node => node.scrollWidth <= node.clientWidth")
     expect(page.get_by_label("Message Maria Mentor")).to_be_visible()
+
+
+def test_the_second_skip_link_goes_straight_to_the_message_box(pair, browser, server, console):
+    """From the top of a conversation, two Tabs and Enter put the focus in
+    the message box, past the top bar, the inbox and the header's buttons."""
+    mentor, student, conversation = pair
+    _, page = open_as(browser, server, console, student, path_of(conversation))
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the message box")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    box = page.get_by_label("Message Maria Mentor")
+    expect(box).to_be_focused()
+    page.keyboard.type("Straight to it")
+    page.keyboard.press("Enter")
+    expect(items(page).last.locator(".content")).to_have_text("Straight to it")
