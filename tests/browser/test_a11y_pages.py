@@ -332,3 +332,27 @@ def test_keyboard_only_mute_a_conversation(pair, browser, server, console):
         assert_accessible(page, within="#mute-control", state="mute control, muted")
     finally:
         context.close()
+
+
+def test_the_periodic_task_page_says_its_crontab_in_words(admin, browser, server, console):
+    """django-celery-beat's page runs its script from a file (the site's
+    policy refuses inline scripts: the console fixture fails on a refusal),
+    and choosing a crontab says it in words under the field."""
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    def make():
+        nightly = CrontabSchedule.objects.create(minute="30", hour="2")
+        return PeriodicTask.objects.create(
+            name="nightly report", task="messaging.tasks.sweep_presence", crontab=nightly
+        ), nightly
+
+    task, nightly = off_loop(make)
+    context, page = open_as(browser, server, console, admin, "/")
+    try:
+        change = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+        page.goto(f"{server.http_url}{change}")
+        page.locator("#id_crontab").select_option(str(nightly.pk))
+        expect(page.locator(".field-crontab .help")).to_contain_text("At 02:30")
+        assert console.csp_violations() == []
+    finally:
+        context.close()
