@@ -632,6 +632,15 @@ export class ConversationView {
     }
   }
 
+  /** "@all" or "@here" from someone whose words cannot reach everyone
+   * (docs/protocol.md: only mentors and admins, in groups and support
+   * conversations): said before it is sent as plain text. */
+  _everyoneHint() {
+    if (this.mayMentionEveryone && this.type !== "direct") return "";
+    if (!/(^|[\s(])@(all|here)(?![\w])/i.test(this.input.value)) return "";
+    return gettext("@all and @here reach everyone only from mentors and admins, in groups: here they are plain text.");
+  }
+
   /** A reason shown under the composer until the next send. */
   _composerNotice(text) {
     const notice = document.getElementById("composer-notice");
@@ -689,7 +698,9 @@ export class ConversationView {
     this.threads.attachMainComposer(this.composer, this.input, this.composer.querySelector(".format-toolbar"));
     // The reason a draft came back goes once the draft is changed; a draft
     // over the length limit says so while it is (length-guard.js).
-    this.input.addEventListener("input", () => this._composerNotice(lengthProblem(this.input)));
+    this.input.addEventListener("input", () => {
+      this._composerNotice(lengthProblem(this.input) || this._everyoneHint());
+    });
     this._wireFiles();
     this.input.addEventListener("keydown", (event) => {
       if (this.mentions.onKeydown(event)) return;

@@ -483,3 +483,25 @@ def test_a_short_continued_message_shows_its_actions_beside_its_words(
     row = tools.bounding_box()
     button = tools.locator("button").first.bounding_box()
     assert row["height"] < 2 * button["height"], (row, button)
+
+
+def test_a_students_at_all_is_said_to_be_plain_text_before_it_is_sent(
+    pair, browser, server, console
+):
+    """Only mentors and admins, in groups, reach everyone with @all: a
+    student writing it is told, and the message goes as plain text."""
+    mentor, student, conversation = pair
+    _, page = open_as(browser, server, console, student, conversation_path(conversation))
+    box = page.get_by_label("Message Maria Mentor")
+    notice = page.locator("#composer-notice")
+    box.fill("an email me@all.example is not one")
+    expect(notice).to_be_hidden()
+    box.fill("@all the slides are up")
+    expect(notice).to_contain_text("plain text")
+    box.press("Enter")
+    expect(notice).to_be_hidden()
+    expect(page.locator("#message-list li.message .content").last).to_have_text(
+        "@all the slides are up"
+    )
+    stored = off_loop(lambda: Message.objects.filter(sender=student).last())
+    assert "mention_everyone" not in stored.metadata
