@@ -27,7 +27,7 @@ from messaging.threads.services import pins, reactions
 
 @admin.register(Reaction)
 class ReactionAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
-    list_display = ["created_at", "emoji", "user", "message_excerpt", "conversation"]
+    list_display = ["created_at", "emoji", "user", "which_message", "conversation"]
     list_filter = ["created_at", "emoji", "message__conversation__type"]
     search_fields = ["emoji", "user__email", "user__display_name", "message__id"]
     list_select_related = ["user", "message__sender", "message__conversation"]
@@ -35,7 +35,7 @@ class ReactionAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     actions = ["remove_reactions"]
 
     @admin.display(description=gettext_lazy("message"))
-    def message_excerpt(self, obj):
+    def which_message(self, obj):
         return message_reference(obj.message)
 
     @admin.display(description=gettext_lazy("conversation"))
@@ -68,7 +68,7 @@ class ReactionAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
 @admin.register(Pin)
 class PinAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
-    list_display = ["pinned_at", "message_excerpt", "conversation", "pinned_by"]
+    list_display = ["pinned_at", "which_message", "conversation", "pinned_by"]
     list_filter = ["pinned_at", "conversation__type"]
     search_fields = ["pinned_by__email", "pinned_by__display_name", "message__id"]
     list_select_related = ["message__sender", "conversation", "pinned_by"]
@@ -76,7 +76,7 @@ class PinAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     actions = ["unpin"]
 
     @admin.display(description=gettext_lazy("message"))
-    def message_excerpt(self, obj):
+    def which_message(self, obj):
         return message_reference(obj.message)
 
     @admin.action(description=gettext_lazy("Unpin selected messages"), permissions=["moderate"])
@@ -107,7 +107,7 @@ class PinAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
 class LinkPreviewAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     """Read only: the sender removes a card (the link previews API)."""
 
-    list_display = ["created_at", "url", "state", "message_excerpt", "fetched_at"]
+    list_display = ["created_at", "url", "state", "which_message", "fetched_at"]
     list_filter = ["state", "created_at"]
     search_fields = ["url", "message__id"]
     list_select_related = ["message__sender"]
@@ -117,5 +117,5 @@ class LinkPreviewAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     date_hierarchy = "created_at"
 
     @admin.display(description=gettext_lazy("message"))
-    def message_excerpt(self, obj):
+    def which_message(self, obj):
         return message_reference(obj.message)
