@@ -265,7 +265,8 @@ def test_a_file_over_the_limit_says_so_in_words(pair, browser, asgi_server, medi
     expect(row).to_have_attribute("data-state", "failed")
     error = row.locator(".upload-error")
     expect(error).to_have_attribute("data-code", "file_too_large")
-    expect(error).to_contain_text("20000")
+    # In the units the page shows sizes in (20,000 bytes: 19.5 KB), not bytes.
+    expect(error).to_have_text("A file has at most 19.5\xa0KB.")
     # Said at once to screen readers, with the file's name.
     expect(page.locator("#alert-region")).to_contain_text("big.txt not uploaded")
     # Nothing to send: Enter with an empty caption sends nothing.

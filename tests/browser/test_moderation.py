@@ -13,7 +13,7 @@ from accounts.models import Role, User
 from messaging import services
 from messaging.models import ConversationType, Report, UserBlock
 from messaging.moderation.services import actions
-from tests.browser.conftest import off_loop, open_as
+from tests.browser.conftest import off_loop, open_as, wait_synced
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -170,6 +170,10 @@ def test_a_block_reaches_the_other_persons_open_page(pair, browser, server, cons
     expect(student_page.locator("#composer-input")).to_have_count(0)
     assert student_page.evaluate("window.__notReloaded") is None  # drawn again
 
+    # Maria's page drew itself again after her block: its controls work
+    # once its script has run.
+    expect(mentor_page.locator("#blocked-note")).to_contain_text("You blocked Sam Student")
+    wait_synced(mentor_page)
     mentor_page.get_by_role("button", name="Unblock").click()
     mentor_page.get_by_role("dialog", name="Unblock Sam Student?").get_by_role(
         "button", name="Unblock"

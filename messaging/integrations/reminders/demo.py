@@ -49,10 +49,12 @@ def seed_demo(users: dict[str, User]) -> None:
             note=PENDING_NOTE,
         )
     if FIRED_NOTE not in notes:
+        # Due a moment from now and fired at once: it reads as fired at
+        # its time (a preset 20 minutes ahead read "12:20 · Fired" at 12:07).
         reminder = services.create_reminder(
-            user=sam, message_id=message.pk, preset="in_20_minutes", note=FIRED_NOTE
+            user=sam,
+            message_id=message.pk,
+            remind_at=timezone.now() + dt.timedelta(seconds=5),
+            note=FIRED_NOTE,
         )
-        # Set as if made a while ago and come due now: a fired reminder
-        # whose time is still ahead would read "12:20 · Fired" at 12:07.
-        Reminder.objects.filter(pk=reminder.pk).update(remind_at=timezone.now())
         services.fire_reminder(reminder_id=reminder.pk)
