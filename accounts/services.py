@@ -190,13 +190,12 @@ def set_active(*, user: User, active: bool, actor: User | None = None) -> User:
         user.is_active = active
         user.save(update_fields=["is_active"])
         if actor is not None and was_active != active:
-            audit.record(
-                actor=actor,
-                action=AuditAction.ACCOUNT_CHANGE,
-                target_user_id=user.pk,
+            _record_account_saved(
+                user,
+                existing=True,
                 changed=["is_active"],
-                before={"is_active": was_active},
-                after={"is_active": active},
+                actor=actor,
+                previous={"is_active": was_active},
             )
         if not active:
             close_user_sockets(user_id=user.pk)
