@@ -122,6 +122,57 @@ def left_conversation_name() -> str:
     return _("A conversation you left")
 
 
+def name_from_title_or_people(conversation: Conversation, others: list[str]) -> str:
+    """What a conversation is called for someone: its title, else "Support"
+    for an untitled support conversation, else up to three of ``others``
+    (the other members' names, in order) and how many more."""
+    if conversation.title:
+        return conversation.title
+    if conversation.type == ConversationType.SUPPORT:
+        return _("Support")
+    if not others:
+        return _("Just you")
+    extra = f" +{len(others) - 3}" if len(others) > 3 else ""
+    return ", ".join(others[:3]) + extra
+
+
+def conversation_names(
+    user: User, conversations: list[Conversation], *, with_members_who_left: bool = False
+) -> dict[UUID, str]:
+    """What ``user`` calls each conversation (``name_from_title_or_people``),
+    in two queries whatever the count. For one ``user`` is no longer in,
+    ``left_conversation_name``: its name, or who is in it now, is not theirs
+    to read. ``with_members_who_left`` names the people who left too (for
+    what outlives a membership, such as a scheduled message)."""
+    names: dict[UUID, str] = {}
+    current = member_of(user, [c.pk for c in conversations])
+    named = []
+    for conversation in conversations:
+        if conversation.pk in current:
+            named.append(conversation)
+        else:
+            names[conversation.pk] = left_conversation_name()
+    untitled = [c.pk for c in named if not c.title and c.type != ConversationType.SUPPORT]
+    others: dict[UUID, list[str]] = {}
+    if untitled:
+        rows = ConversationParticipant.objects.all()
+        if not with_members_who_left:
+            rows = rows.active()
+        rows = (
+            rows.filter(conversation_id__in=untitled)
+            .exclude(user_id=user.pk)
+            .select_related("user")
+            .order_by("joined_at")
+        )
+        for row in rows:
+            others.setdefault(row.conversation_id, []).append(row.user.display_name)
+    for conversation in named:
+        names[conversation.pk] = name_from_title_or_people(
+            conversation, others.get(conversation.pk, [])
+        )
+    return names
+
+
 def member_ids(conversation_id: UUID) -> list[UUID]:
     return list(
         ConversationParticipant.objects.active()

@@ -45,22 +45,16 @@ FILTERS = [
 
 
 def title_for(conversation, members, user) -> str:
-    """What pages call a conversation: its title, else "Support" for an
-    untitled support conversation, else the other members' names.
+    """What pages call a conversation (``selectors.name_from_title_or_people``).
     ``members`` are its active memberships, or None to look them up only
     when the names are needed."""
-    if conversation.title:
-        return conversation.title
-    if conversation.type == ConversationType.SUPPORT:
-        return _("Support")
-    if members is None:
-        members = selectors.participants(conversation)
-    others = [m.user for m in members if m.user_id != user.pk]
-    if not others:
-        return _("Just you")
-    return ", ".join(u.display_name for u in others[:3]) + (
-        f" +{len(others) - 3}" if len(others) > 3 else ""
-    )
+    if not conversation.title and conversation.type != ConversationType.SUPPORT:
+        if members is None:
+            members = selectors.participants(conversation)
+        others = [m.user.display_name for m in members if m.user_id != user.pk]
+    else:
+        others = []
+    return selectors.name_from_title_or_people(conversation, others)
 
 
 def _other_person(conversation, members, user):

@@ -8,7 +8,7 @@ from django.conf import settings
 from accounts.models import Role
 from messaging import selectors, services, validation
 from messaging.errors import AccessDenied, InvalidInput, NotFound, NotVisible
-from messaging.models import AuditAction, AuditLog, ConversationType
+from messaging.models import AuditAction, AuditLog, Conversation, ConversationType
 from tests.messaging.helpers import send
 
 
@@ -170,3 +170,47 @@ def test_history_is_for_members_only(long_history, assigned, make_user):
     with pytest.raises(AccessDenied):
         selectors.message_for(outsider, message.pk)
     assert AuditLog.objects.filter(action=AuditAction.ACCESS_DENIED).count() == 2
+
+
+@pytest.mark.django_db
+def test_what_a_person_calls_a_conversation_is_said_one_way_everywhere(make_user):
+    """``conversation_names`` (the calendar, scheduled messages) and the
+    pages' ``title_for`` name a conversation alike: its title, "Support"
+    for an untitled support conversation, else three other members and how
+    many more; one the reader left is not theirs to name."""
+    from messaging.views import title_for
+
+    mentor = make_user(Role.ADMIN, name="Ada")
+    names = ["Ann", "Ben", "Cat", "Dan"]
+    students = [make_user(Role.STUDENT, name=name) for name in names]
+    crowd = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=students, title="Crowd"
+    )
+    # A group needs a name now; an imported one may have none.
+    Conversation.objects.filter(pk=crowd.pk).update(title="")
+    crowd.refresh_from_db()
+    titled = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=students[:1], title="Study"
+    )
+    left = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=students[:2], title="Old"
+    )
+    support = services.create_conversation(
+        creator=students[0], kind=ConversationType.SUPPORT, participants=[], title=""
+    )
+    services.remove_participant(actor=students[0], conversation_id=left.pk, user=students[0])
+    services.remove_participant(actor=students[3], conversation_id=crowd.pk, user=students[3])
+
+    reader = students[0]
+    said = selectors.conversation_names(reader, [crowd, titled, left, support])
+    assert said[crowd.pk] == f"{mentor.display_name}, Ben, Cat"
+    assert said[titled.pk] == "Study"
+    assert said[left.pk] == "A conversation you left"
+    assert said[support.pk] == "Support"
+    # Dan left the crowd: named only where members who left are.
+    with_left = selectors.conversation_names(reader, [crowd], with_members_who_left=True)
+    assert with_left[crowd.pk] == f"{mentor.display_name}, Ben, Cat +1"
+    members = selectors.participants(crowd)
+    for conversation in (crowd, titled, support):
+        assert title_for(conversation, None, reader) == said[conversation.pk]
+    assert title_for(crowd, members, reader) == said[crowd.pk]

@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
+from messaging import selectors as messaging_selectors
 from messaging.api.views import ParleyAPIView, _errors
 from messaging.integrations.calendar import ics, selectors, services
 from messaging.integrations.calendar.views import calendar_response
@@ -64,7 +65,9 @@ class ReminderIcsView(ParleyAPIView):
     )
     def get(self, request, reminder_id):
         reminder = reminder_selectors.reminder_of(request.user, reminder_id)
-        names = selectors.conversation_names(request.user, [reminder.message.conversation])
+        names = messaging_selectors.conversation_names(
+            request.user, [reminder.message.conversation]
+        )
         event = ics.reminder_event(
             reminder, conversation_name=names[reminder.message.conversation_id]
         )
@@ -80,7 +83,7 @@ class MeetingIcsView(ParleyAPIView):
     )
     def get(self, request, meeting_id):
         meeting = selectors.meeting_for(request.user, meeting_id)
-        names = selectors.conversation_names(request.user, [meeting.conversation])
+        names = messaging_selectors.conversation_names(request.user, [meeting.conversation])
         event = ics.meeting_event(meeting, conversation_name=names[meeting.conversation_id])
         return calendar_response(ics.single(event), filename=f"meeting-{meeting.pk}.ics")
 

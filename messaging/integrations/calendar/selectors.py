@@ -23,7 +23,7 @@ from messaging.integrations.models import (
     ScheduledMessage,
     ScheduledState,
 )
-from messaging.models import Conversation, ConversationParticipant
+from messaging.models import ConversationParticipant
 
 # What ``services.new_token`` makes, and nothing longer than the column.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
@@ -51,38 +51,6 @@ class FeedItems:
     meetings: list[Meeting]
     # conversation id -> what the person calls it
     names: dict[UUID, str]
-
-
-def conversation_names(user: User, conversations: list[Conversation]) -> dict[UUID, str]:
-    """What the person calls each conversation: its title, else the other
-    members' names (two queries whatever the count); for one they are no
-    longer in, "a conversation you left" (its name, or who is in it now, is
-    not theirs to read)."""
-    names: dict[UUID, str] = {}
-    current = messaging_selectors.member_of(user, [c.pk for c in conversations])
-    left = [c for c in conversations if c.pk not in current]
-    for conversation in left:
-        names[conversation.pk] = messaging_selectors.left_conversation_name()
-    conversations = [c for c in conversations if c.pk in current]
-    untitled = [c.pk for c in conversations if not c.title]
-    others: dict[UUID, list[str]] = {}
-    if untitled:
-        rows = (
-            ConversationParticipant.objects.active()
-            .filter(conversation_id__in=untitled)
-            .exclude(user=user)
-            .select_related("user")
-            .order_by("joined_at")
-        )
-        for row in rows:
-            others.setdefault(row.conversation_id, []).append(row.user.display_name)
-    for conversation in conversations:
-        if conversation.title:
-            names[conversation.pk] = conversation.title
-        else:
-            people = others.get(conversation.pk, [])
-            names[conversation.pk] = ", ".join(people[:3]) or _("Just you")
-    return names
 
 
 def feed_items(user: User, *, now: dt.datetime | None = None) -> FeedItems:
@@ -123,7 +91,10 @@ def feed_items(user: User, *, now: dt.datetime | None = None) -> FeedItems:
         + [m.conversation for m in meetings]
     }
     return FeedItems(
-        reminders, scheduled, meetings, conversation_names(user, list(conversations.values()))
+        reminders,
+        scheduled,
+        meetings,
+        messaging_selectors.conversation_names(user, list(conversations.values())),
     )
 
 

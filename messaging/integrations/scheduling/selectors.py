@@ -10,7 +10,7 @@ from accounts.models import User
 from messaging import selectors as messaging_selectors
 from messaging.errors import NotFound
 from messaging.integrations.models import ScheduledMessage, ScheduledState
-from messaging.models import Conversation, ConversationParticipant, ConversationType
+from messaging.models import Conversation
 
 # How many of one's sent, failed and cancelled ones the list keeps showing.
 MAX_FINISHED_LISTED = 50
@@ -57,40 +57,9 @@ def due_ids(*, now: datetime, limit: int) -> list[UUID]:
 
 
 def conversation_names(user: User, conversations: list[Conversation]) -> dict[UUID, str]:
-    """What ``user`` calls each conversation: its title, else "Support" for
-    an untitled support conversation, else the other members' names (those
-    who left included: a scheduled message may outlive a membership); for
-    one ``user`` is no longer in, "a conversation you left" (its name, or who
-    is in it now, is not theirs to read)."""
-    names: dict[UUID, str] = {}
-    untitled = []
-    current = messaging_selectors.member_of(user, [c.pk for c in conversations])
-    for conversation in conversations:
-        if conversation.pk not in current:
-            names[conversation.pk] = messaging_selectors.left_conversation_name()
-        elif conversation.title:
-            names[conversation.pk] = conversation.title
-        elif conversation.type == ConversationType.SUPPORT:
-            names[conversation.pk] = _("Support")
-        else:
-            untitled.append(conversation.pk)
-    others: dict[UUID, list[str]] = {}
-    rows = (
-        ConversationParticipant.objects.filter(conversation_id__in=untitled)
-        .exclude(user_id=user.pk)
-        .select_related("user")
-        .order_by("joined_at")
-    )
-    for row in rows:
-        others.setdefault(row.conversation_id, []).append(row.user.display_name)
-    for conversation_id in untitled:
-        people = others.get(conversation_id, [])
-        if not people:
-            names[conversation_id] = _("Just you")
-        else:
-            extra = f" +{len(people) - 3}" if len(people) > 3 else ""
-            names[conversation_id] = ", ".join(people[:3]) + extra
-    return names
+    """What ``user`` calls each conversation, naming members who left too:
+    a scheduled message may outlive a membership."""
+    return messaging_selectors.conversation_names(user, conversations, with_members_who_left=True)
 
 
 def conversation_name(user: User, conversation_id: UUID) -> str:
