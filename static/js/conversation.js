@@ -10,6 +10,7 @@ import {
 } from "./render.js";
 import { alertNow } from "./announce.js";
 import { focusLeftBehind } from "./dialogs.js";
+import { foldMenu } from "./fold-menu.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
 import { lengthProblem } from "./length-guard.js";
 import { MessageKeyboard } from "./message-keyboard.js";
@@ -108,6 +109,7 @@ export class ConversationView {
     }
     this._wireComposer();
     this._wireActions();
+    foldMenu(document.querySelector(".chat-header"), document.getElementById("chat-actions-toggle"), document.getElementById("chat-actions"));
     this._wireModeration();
     this._wireDeleteDialog();
     this.keyboard = new MessageKeyboard(this);

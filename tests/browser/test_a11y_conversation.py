@@ -329,6 +329,55 @@ def test_conversation_reflows_at_320_css_pixels(pair, browser, server, console):
     expect(page.get_by_label("Message Maria Mentor")).to_be_visible()
 
 
+def test_on_a_phone_the_header_folds_behind_more_and_a_tapped_message_shows_its_tools(
+    pair, group, browser, server, console
+):
+    """390 px: the header is the back link, the name and "More", whose
+    panel holds the actions (the mute choices inside it, not cut off by
+    its edge; Escape closes it). A message's tools take no room until the
+    message is tapped. Wide, there is no "More" and the actions show."""
+    mentor, student, _ = pair
+    send_as(mentor, group, "Tap me")
+    context, page = open_as(
+        browser, server, console, student, path_of(group), {"width": 390, "height": 800}
+    )
+    more = page.get_by_role("button", name="More", exact=True)
+    details = page.locator("#chat-actions").get_by_role("link", name="Details")
+    expect(more).to_be_visible()
+    expect(details).to_be_hidden()
+    header = page.locator(".chat-header").bounding_box()
+    assert header["height"] < 90, "one row: the actions are not in it"
+
+    more.click()
+    expect(more).to_have_attribute("aria-expanded", "true")
+    expect(details).to_be_in_viewport()
+    page.locator("#mute-toggle").click()
+    choice = page.get_by_role("button", name="Mute for 1 week")
+    expect(choice).to_be_visible()
+    assert choice.evaluate(
+        "n => { const r = n.getBoundingClientRect();"
+        " return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === n; }"
+    ), "the mute choices are not cut off by the panel"
+    page.keyboard.press("Escape")
+    expect(more).to_have_attribute("aria-expanded", "false")
+    expect(details).to_be_hidden()
+
+    item = items(page).last
+    reply = item.get_by_role("button", name=re.compile("^Reply in thread"))
+    tools = item.locator(".message-tools")
+    assert tools.bounding_box()["height"] <= 1, "the tools take no room before the tap"
+    item.locator(".bubble").click()
+    expect(reply).to_be_in_viewport()
+    assert tools.bounding_box()["height"] > 10
+    reply_box = reply.bounding_box()
+    assert reply_box["y"] > item.locator(".bubble").bounding_box()["y"], "under the message"
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    expect(more).to_be_hidden()
+    expect(details).to_be_visible()
+    context.close()
+
+
 def test_the_second_skip_link_goes_straight_to_the_message_box(pair, browser, server, console):
     """From the top of a conversation, two Tabs and Enter put the focus in
     the message box, past the top bar, the inbox and the header's buttons."""

@@ -403,7 +403,8 @@ def test_thread_covers_the_conversation_on_a_phone(pair, browser, server, consol
     close.click()
     expect(panel).to_be_hidden()
     assert "thread=" not in page.url
-    # Its quick actions are in the flow on a phone, reachable without hover.
+    # Its quick actions are in the flow on a phone once it is tapped, reachable without hover.
     item = main_item(page, root.pk)
+    item.locator(".bubble").click()
     expect(item.get_by_role("button", name="Reply in thread to Maria Mentor")).to_be_in_viewport()
     assert item.locator(".message-tools").evaluate("n => getComputedStyle(n).position") == "static"
