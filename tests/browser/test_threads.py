@@ -405,6 +405,10 @@ def test_thread_covers_the_conversation_on_a_phone(pair, browser, server, consol
     assert "thread=" not in page.url
     # Its quick actions are in the flow on a phone once it is tapped, reachable without hover.
     item = main_item(page, root.pk)
+    # Its summary is a line of text under it, not columns squeezed side by side.
+    summary = item.locator(".thread-summary")
+    expect(summary).to_contain_text("1 reply")
+    assert summary.bounding_box()["height"] < 36
     item.locator(".bubble").click()
     expect(item.get_by_role("button", name="Reply in thread to Maria Mentor")).to_be_in_viewport()
     assert item.locator(".message-tools").evaluate("n => getComputedStyle(n).position") == "static"
