@@ -330,6 +330,8 @@ else:
     # eager mode off). Anything else in this profile (tests, manage.py
     # commands) runs tasks eagerly, in-process, as before.
     CELERY_BROKER_URL = "filesystem://localhost/"
+    # kombu's, with message files written whole before the worker sees them.
+    CELERY_BROKER_TRANSPORT = "config.filesystem_broker:Transport"
     _celery_dir = VAR_DIR / "celery"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_dir / "queue"),

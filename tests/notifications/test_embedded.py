@@ -45,6 +45,7 @@ print(json.dumps({
     "timeout": settings.EMAIL_TIMEOUT,
     "site": settings.PARLEY_SITE_URL,
     "broker": app.conf.broker_url,
+    "transport": type(app.connection_for_read().transport).__module__,
     "eager": app.conf.task_always_eager,
     "scheduler": app.conf.beat_scheduler,
     "journal": settings.DATABASES["default"].get("OPTIONS", {}).get("init_command", ""),
@@ -98,6 +99,7 @@ def test_embedded_defaults_console_email_and_a_filesystem_broker(tmp_path):
     assert found["backend"] == "django.core.mail.backends.console.EmailBackend"
     assert found["timeout"] == 10
     assert found["broker"].startswith("filesystem://")
+    assert found["transport"] == "config.filesystem_broker"  # messages written whole
     assert found["eager"] is True  # tests and one-off commands
     assert found["scheduler"] == "django_celery_beat.schedulers:DatabaseScheduler"
     assert "journal_mode=WAL" in found["journal"]
