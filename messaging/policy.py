@@ -307,9 +307,13 @@ def may_open_support(creator: User, requester: User) -> bool:
 def may_add_member(actor: User, conversation: Conversation, target: User) -> bool:
     """Whether ``target`` may be brought into ``conversation`` by ``actor``
     (who must also ``may_manage`` it): anyone ``may_add_to_group`` for a
-    group, active admins for a support conversation, nobody for a direct one."""
+    group but the actor themselves, active admins for a support
+    conversation, nobody for a direct one. A platform admin manages groups
+    they are not in without reading them: adding themselves would open
+    the group's whole history to them (moderation reads are audited,
+    docs/security.md)."""
     if conversation.type == ConversationType.GROUP:
-        return may_add_to_group(actor, target)
+        return target.pk != actor.pk and may_add_to_group(actor, target)
     if conversation.type == ConversationType.SUPPORT:
         return target.is_active and target.role == Role.ADMIN
     return False
@@ -324,9 +328,9 @@ def addable_users(actor: User, conversation: Conversation) -> QuerySet[User]:
         return active.filter(role=Role.ADMIN)
     if conversation.type == ConversationType.GROUP:
         if actor.role == Role.ADMIN:
-            return active
+            return active.exclude(pk=actor.pk)
         if actor.role == Role.MENTOR:
-            return messageable_users(actor)
+            return messageable_users(actor).exclude(pk=actor.pk)
     return active.none()
 
 

@@ -491,3 +491,28 @@ def test_archiving_spends_from_the_send_bucket(api, group, mentor, settings):
     assert int(answers[3]["Retry-After"]) >= 1
     assert AuditLog.objects.filter(action=AuditAction.CONVERSATION_UNARCHIVE).count() == 1
     assert client.put(f"/api/conversations/{group.pk}/personal-archive/").status_code == 429
+
+
+def test_a_platform_admin_who_is_not_in_a_group_cannot_add_themselves_to_read_it(
+    api, group, make_user, mentor, send
+):
+    """An admin manages a group they are not in (adds, removes, renames)
+    without reading it; adding themselves is refused, so its history stays
+    closed to them. Others they may still add."""
+    send(mentor, group, "only for the group")
+    admin = make_user(Role.ADMIN)
+    newcomer = make_user(Role.STUDENT)
+    client = api(admin)
+    refused = client.post(
+        f"/api/conversations/{group.pk}/participants/", {"user_ids": [str(admin.pk)]}, format="json"
+    )
+    assert refused.status_code == 403
+    assert code(refused) == "forbidden"
+    assert client.get(f"/api/conversations/{group.pk}/messages/").status_code == 404
+    added = client.post(
+        f"/api/conversations/{group.pk}/participants/",
+        {"user_ids": [str(newcomer.pk)]},
+        format="json",
+    )
+    assert added.status_code == 200
+    assert client.get(f"/api/conversations/{group.pk}/messages/").status_code == 404

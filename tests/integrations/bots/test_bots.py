@@ -370,9 +370,7 @@ def test_a_removed_owners_bots_leave_with_them(mentor, issued, group, admin_user
     """Removed from a group, a person's bot went on reading and posting
     there for them (with its token, or an incoming webhook)."""
     colleague = make_user(Role.MENTOR)
-    services.add_participants(
-        actor=admin_user, conversation_id=group.pk, users=[admin_user, colleague]
-    )
+    services.add_participants(actor=admin_user, conversation_id=group.pk, users=[colleague])
     services.add_participants(actor=mentor, conversation_id=group.pk, users=[issued.bot.user])
     services.remove_participant(actor=admin_user, conversation_id=group.pk, user=mentor)
     assert not policy.may_read(issued.bot.user, group)
