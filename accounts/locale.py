@@ -69,6 +69,12 @@ def speaking_to(user, default: str | None = None):
             yield
 
 
+def person_locale_applied(request) -> bool:
+    """Whether ``PersonLocaleMiddleware`` spoke to ``request``'s person (a
+    session's); a token's is known only once the API has read it."""
+    return getattr(request, "person_locale_applied", False)
+
+
 class PersonLocaleMiddleware:
     """After ``LocaleMiddleware`` and authentication: a signed-in person's
     chosen language replaces the browser's, and their time zone becomes the
@@ -82,6 +88,7 @@ class PersonLocaleMiddleware:
         if user is None or not user.is_authenticated:
             return self.get_response(request)
         browser = translation.get_language()
+        request.person_locale_applied = True
         with speaking_to(user, default=browser):
             request.LANGUAGE_CODE = translation.get_language()
             response = self.get_response(request)

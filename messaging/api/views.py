@@ -5,11 +5,12 @@ services and shaped by ``messaging.api.errors``.
 """
 
 import logging
+from contextlib import ExitStack
 
 from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from django.template import Context, Engine
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -22,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from accounts import locale
 from accounts import services as account_services
 from config import proxies
 from config.cache import CACHE_FAULTS
@@ -58,6 +60,26 @@ class ParleyAPIView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONAnswers
     schema = ParleyAutoSchema()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # A token's person is known only now: PersonLocaleMiddleware ran
+        # before DRF read the token. Speak to them as to a signed-in browser
+        # (their language, else Accept-Language; their time zone).
+        self._speaking = None
+        if request.user.is_authenticated and not locale.person_locale_applied(request._request):
+            self._speaking = ExitStack()
+            browser = translation.get_language()
+            self._speaking.enter_context(locale.speaking_to(request.user, default=browser))
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        speaking = getattr(self, "_speaking", None)
+        if speaking is not None:
+            response.headers["Content-Language"] = translation.get_language()
+            self._speaking = None
+            speaking.close()
+        return response
 
 
 def _errors(*codes: int) -> dict:

@@ -81,6 +81,31 @@ def test_profile_choice_wins_over_the_browser(make_user):
 
 
 @pytest.mark.django_db
+def test_a_token_client_is_answered_in_the_profiles_language(make_user):
+    """A token is read by the API, after the middleware that speaks to a
+    session's person: its person's language (and time zone) still apply,
+    and end with the request (the next one, anonymous, is English)."""
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    person = make_user(Role.MENTOR, language="ar", time_zone="Asia/Tokyo")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=person).key}")
+    response = client.get(f"/api/conversations/{UNKNOWN}/messages/", HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 404
+    assert response.json()["error"] == {
+        "code": "not_found",
+        "message": said_in("ar", "No such conversation."),
+    }
+    assert response["Content-Language"] == "ar"
+    assert translation.get_language() != "ar"
+    assert timezone.get_current_timezone_name() == settings.TIME_ZONE
+    anonymous = APIClient().get(f"/api/conversations/{UNKNOWN}/messages/")
+    assert anonymous.status_code == 401
+    assert anonymous["Content-Language"] == "en"
+
+
+@pytest.mark.django_db
 def test_api_validation_error_keeps_its_code_in_spanish(make_user):
     """A DRF validation error (a serializer field's) and its ``code``."""
     english = make_user(Role.MENTOR)
