@@ -112,11 +112,19 @@ class PrivateResponsesMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        # After the view: DRF's token authentication sets request.user too.
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+        if _signed_in(request) and not response.has_header("Cache-Control"):
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+def _signed_in(request) -> bool:
+    """A person's request: its user (read after the view: DRF's token
+    authentication sets request.user too), or its credentials when the
+    view refused them (DRF's CSRF refusal leaves the user anonymous)."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return True
+    return settings.SESSION_COOKIE_NAME in request.COOKIES or "HTTP_AUTHORIZATION" in request.META
 
 
 def unavailable_page() -> str:

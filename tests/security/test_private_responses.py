@@ -47,3 +47,21 @@ def test_a_view_that_chose_its_caching_keeps_it(make_user):
     response = session_of(make_user(Role.STUDENT)).get("/api/emoji/")
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, max-age=86400"
+
+
+def test_a_refused_request_with_credentials_is_not_stored_either(student):
+    """A session write without its CSRF token, a bad token: the refusal
+    answers a request that carried credentials, so it is not kept either
+    (DRF leaves the user anonymous on such a refusal)."""
+    browser = session_of(student)
+    browser.handler.enforce_csrf_checks = True
+    refused = browser.post("/api/conversations/", {}, content_type="application/json")
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
+    assert kept_by_nobody(refused)
+
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    bad_token = api.get("/api/conversations/")
+    assert bad_token.status_code == 401
+    assert kept_by_nobody(bad_token)
