@@ -132,7 +132,7 @@ def _manage(*args: str, env: dict) -> None:
 def test_runembedded_emails_an_unread_message_to_the_console(tmp_path):
     """`make run`'s steps on a fresh var/: the demo leaves unread direct
     messages; the worker started with the server emails them (console)
-    after the delay, here 3 s; Ctrl-C stops both processes."""
+    after the delay, here 3 s; SIGTERM stops both processes."""
     env = child_env(
         PARLEY_PROFILE="embedded",
         PARLEY_VAR_DIR=str(tmp_path / "var"),
@@ -178,12 +178,25 @@ def test_runembedded_emails_an_unread_message_to_the_console(tmp_path):
             assert status == 200
             text = log_path.read_text(errors="replace")
             assert "database is locked" not in text
+            # Production's server (config.server), not runserver's daphne.
+            assert f"Uvicorn running on http://127.0.0.1:{port}" in text
+            # SIGTERM to the command alone (a process manager's stop) stops
+            # the server and the worker too: nothing is left of the group.
+            run.send_signal(signal.SIGTERM)
+            run.wait(timeout=30)
+            deadline = time.monotonic() + 30
+            while _group_alive(run.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not _group_alive(run.pid), "the server or the worker outlived runembedded"
         finally:
-            # Ctrl-C reaches the whole foreground group, as in a terminal.
-            os.killpg(run.pid, signal.SIGINT)
-            try:
-                run.wait(timeout=30)
-            except subprocess.TimeoutExpired:
+            if _group_alive(run.pid):
                 os.killpg(run.pid, signal.SIGKILL)
-                run.wait()
-                pytest.fail("runembedded did not stop on Ctrl-C")
+            run.wait()
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True

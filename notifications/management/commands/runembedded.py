@@ -1,7 +1,14 @@
-"""`make run`'s one command: the development web server and a Celery worker
-with beat inside it, on the embedded profile's broker (kombu's filesystem
-transport under var/celery/, no server to install). Ctrl-C stops both; if
-either stops on its own, the other is stopped too."""
+"""`make run`'s one command: the web server and a Celery worker with beat
+inside it, on the embedded profile's broker (kombu's filesystem transport
+under var/celery/, no server to install). Ctrl-C or SIGTERM stops both; if
+either stops on its own, the other is stopped too.
+
+The web server is production's (``python -m config.server``, the
+Procfile's ``web``), not ``runserver``: what docs/protocol.md promises of
+the server (close 1009 over 1 MiB, 1007 for bad UTF-8, 1012 on a restart,
+4008 for a socket that stops reading) is then true of ``make run`` too.
+Static files come from WhiteNoise, which reads them from the apps in this
+profile; there is no reload on code changes."""
 
 import os
 import signal
@@ -41,11 +48,17 @@ class Command(BaseCommand):
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--loglevel", "INFO",
         ]  # fmt: skip
-        server = [sys.executable, "manage.py", "runserver", addrport]
+        host, _colon, port = addrport.rpartition(":")
+        if not host or not port.isdigit():
+            raise CommandError(f"Expected host:port, not {addrport!r}.")
+        server = [sys.executable, "-m", "config.server", "--bind", host, "--port", port]
         processes = [
             subprocess.Popen(worker, cwd=ROOT, env=env),  # noqa: S603
             subprocess.Popen(server, cwd=ROOT, env=env),  # noqa: S603
         ]
+        # SIGTERM (a process manager, `kill`) stops both as Ctrl-C does,
+        # rather than leave them running without this command.
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
         try:
             while all(p.poll() is None for p in processes):
                 time.sleep(0.5)
@@ -61,3 +74,7 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
