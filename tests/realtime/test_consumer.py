@@ -58,6 +58,25 @@ async def test_foreign_origin_is_refused(open_socket, student):
     assert socket.connected is False
 
 
+@pytest.mark.parametrize("path", ["/ws", "/ws/x/", "/anything/", "/"])
+async def test_a_handshake_to_another_path_is_refused_without_an_error(path, student, caplog):
+    """Only /ws/ is a socket: elsewhere the handshake is refused as a
+    foreign origin is (HTTP 403), not answered 500 with a traceback logged
+    for each attempt."""
+    from channels.testing import WebsocketCommunicator
+
+    from config.asgi import application
+    from tests.realtime.conftest import HOST, ORIGIN, session_cookie
+
+    cookie = f"{settings.SESSION_COOKIE_NAME}={await orm(session_cookie)(student)}".encode()
+    headers = [(b"host", HOST), (b"origin", ORIGIN), (b"cookie", cookie)]
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected is False
+    await communicator.wait()
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
 async def test_hello_lists_conversations_and_limits(open_socket, direct, assigned):
     mentor, student = assigned
     await orm(services.send_message)(
