@@ -395,27 +395,31 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # RecursionError: nested deeper than the parser goes.
             await self._send_error("bad_json", _("The frame is not valid JSON."))
             return
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self._send_error("bad_frame", _("A frame is a JSON object with a string type."))
+        bad_frame = _("A frame is a JSON object with a string type.")
+        if not isinstance(frame, dict):
+            await self._send_error("bad_frame", bad_frame)
             return
+        # The echo first: every answer to an object says which command it
+        # answers (docs/protocol.md), unless its ref is itself the fault.
         ref = frame.get("ref")
-        echo = {}
-        if isinstance(ref, str) and len(ref) <= MAX_REF_CHARS:
-            echo["ref"] = ref
+        if ref is not None and not (isinstance(ref, str) and len(ref) <= MAX_REF_CHARS):
+            await self._send_error(
+                "invalid",
+                _("ref must be text of at most %(count)s characters.") % {"count": MAX_REF_CHARS},
+            )
+            return
+        echo = {} if ref is None else {"ref": ref}
         if isinstance(frame.get("client_id"), str) and len(frame["client_id"]) <= 64:
             echo["client_id"] = frame["client_id"]
+        if not isinstance(frame.get("type"), str):
+            await self._send_error("bad_frame", bad_frame, **echo)
+            return
         handler = COMMANDS.get(frame["type"])
         if handler is None:
             await self._send_error(
                 "unknown_type",
                 _("Unknown type %(type)s.") % {"type": repr(frame["type"][:40])},
                 **echo,
-            )
-            return
-        if ref is not None and "ref" not in echo:
-            await self._send_error(
-                "invalid",
-                _("ref must be text of at most %(count)s characters.") % {"count": MAX_REF_CHARS},
             )
             return
         try:

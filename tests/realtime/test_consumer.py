@@ -843,6 +843,34 @@ async def test_malformed_frames_get_clear_errors(open_socket, student, raw, code
 
 
 @pytest.mark.parametrize(
+    ("sent", "code", "echo"),
+    [
+        ({"ref": "q2", "client_id": "c"}, "bad_frame", {"ref": "q2", "client_id": "c"}),
+        ({"type": 5, "ref": "x2"}, "bad_frame", {"ref": "x2"}),
+        (
+            {"type": "teleport", "ref": "t", "client_id": "c"},
+            "unknown_type",
+            {"ref": "t", "client_id": "c"},
+        ),
+        # A bad ref is the fault first, whatever else is wrong: no echo.
+        ({"type": "teleport", "ref": 5, "client_id": "c"}, "invalid", {}),
+        ({"type": 5, "ref": "r" * 65, "client_id": "c"}, "invalid", {}),
+    ],
+    ids=["no-type", "number-type", "unknown", "unknown-bad-ref", "number-type-long-ref"],
+)
+async def test_an_error_about_an_object_echoes_its_ref_and_client_id(
+    open_socket, student, sent, code, echo
+):
+    socket = await open_socket(student)
+    await socket.send_text(json.dumps(sent))
+    error = await socket.recv_type("error")
+    assert error["code"] == code
+    assert {k: error[k] for k in ("ref", "client_id") if k in error} == echo
+    assert (await socket.request({"type": "ping"}))["type"] == "pong"
+    await socket.close()
+
+
+@pytest.mark.parametrize(
     "frame",
     [
         {"type": "read", "seq": 2**63},
