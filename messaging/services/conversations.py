@@ -27,6 +27,7 @@ from messaging.models import (
 from messaging.services.messages import refuse_if_muted
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
+from messaging.support.models import SupportRequest
 from notifications import tasks as notification_tasks
 
 
@@ -193,11 +194,18 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
         refuse_if_muted(actor, conversation.pk)
         if conversation.type == ConversationType.GROUP and not title.strip():
             raise InvalidInput(_("A group needs a name."))
+        # A support request's subject is its conversation's title (docs/api.md).
+        request = SupportRequest.objects.filter(conversation_id=conversation.pk).first()
+        if request is not None and not title.strip():
+            raise InvalidInput(_("A support request needs a subject."))
         old_title = conversation.title
         if title == old_title:
             return conversation
         conversation.title = title
         conversation.save(update_fields=["title", "updated_at"])
+        if request is not None:
+            request.subject = title
+            request.save(update_fields=["subject", "updated_at"])
         audit.record(
             actor=actor,
             action=AuditAction.CONVERSATION_UPDATE,

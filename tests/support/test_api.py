@@ -230,3 +230,23 @@ def test_bulk_over_the_api(api, student, mentor, admin_user, open_request):
     assert empty.status_code == 400
     unknown = staff.post(f"{BASE}bulk/", {"ids": ids, "action": "delete"}, format="json")
     assert unknown.status_code == 400
+
+
+def test_renaming_a_support_conversation_renames_its_request(api, request_of, admin_user):
+    """The subject is the conversation's title: renamed together, and a
+    request keeps a subject (a blank title is refused, nothing changes)."""
+    conversation_id = request_of.conversation_id
+    client = api(admin_user)
+    renamed = client.patch(
+        f"/api/conversations/{conversation_id}/", {"title": "Projector fixed?"}, format="json"
+    )
+    assert renamed.status_code == 200
+    request_of.refresh_from_db()
+    assert request_of.subject == renamed.json()["title"] == "Projector fixed?"
+    listed = client.get(f"/api/support/requests/{request_of.pk}/").json()
+    assert listed["subject"] == "Projector fixed?"
+    blank = client.patch(f"/api/conversations/{conversation_id}/", {"title": "  "}, format="json")
+    assert blank.status_code == 400
+    assert code_of(blank) == "invalid"
+    request_of.refresh_from_db()
+    assert request_of.subject == "Projector fixed?"
