@@ -185,7 +185,8 @@ def new_request(request: SignedInRequest) -> HttpResponse:
 def legacy_new_support_target(request: SignedInRequest) -> str:
     """Where the old "Contact support" form now leads: the new request page,
     with the subject typed there carried over."""
-    subject = request.POST.get("title", "").strip()
+    form = request.POST if request.method == "POST" else request.GET
+    subject = form.get("title", "").strip()
     target = reverse("support_new")
     return f"{target}?{urlencode({'subject': subject})}" if subject else target
 

@@ -106,6 +106,9 @@ def test_the_old_support_form_leads_to_the_new_request_page(client, student):
     page = client.get(response.url).content.decode()
     assert 'value="Upload broken"' in page
     assert client.get(reverse("new_support")).url == reverse("support_new")
+    # A link to the old form (GET) carries its title as well.
+    linked = client.get(reverse("new_support"), {"title": "Upload broken"})
+    assert linked.url == reverse("support_new") + "?subject=Upload+broken"
     assert not Conversation.objects.filter(type=ConversationType.SUPPORT).exists()
     new_direct = client.get(reverse("new_direct")).content.decode()
     assert f'href="{reverse("support_new")}"' in new_direct
