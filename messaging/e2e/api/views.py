@@ -10,6 +10,7 @@ from messaging.api.views import ParleyAPIView, _errors, _valid
 from messaging.e2e import payloads, selectors, services
 from messaging.e2e.api import serializers as e
 from messaging.e2e.services.devices import Approval
+from messaging.models import AuditAction
 from messaging.realtime import ratelimit
 
 
@@ -145,6 +146,10 @@ class KeyVersionView(ParleyAPIView):
     )
     def post(self, request, conversation_id):
         ratelimit.spend_send(request.user)
+        # Not a member: not_found before anything about the body (docs/api.md).
+        selectors.encrypted_state_for(
+            request.user, conversation_id, attempted=AuditAction.E2E_KEY_ROTATE
+        )
         data = _valid(e.KeyVersionIn, request.data)
         state = services.post_key_version(
             user=request.user,

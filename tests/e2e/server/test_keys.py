@@ -226,6 +226,18 @@ def test_a_plain_conversation_answers_as_a_missing_one(api, register, trio):
     assert post_key(client, plain.pk, 1, [envelope]).status_code == 404
 
 
+def test_a_non_member_is_told_not_found_whatever_the_body(api, keyed, trio):
+    """Membership is checked before the body: an outsider learns nothing
+    from which of their bodies is refused (docs/api.md: 404 first)."""
+    conversation, *_ = keyed
+    _, _, outsider = trio
+    client = api(outsider)
+    for body in ({"key_version": 1, "envelopes": []}, {}, {"key_version": "x"}):
+        answer = client.post(f"/api/e2e/conversations/{conversation.pk}/keys/", body, format="json")
+        assert answer.status_code == 404, body
+        assert answer.json()["error"]["code"] == "not_found"
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_racing_rotations_one_wins(api, keyed, trio):
