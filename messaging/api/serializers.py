@@ -205,6 +205,11 @@ class QueryBooleanField(serializers.BooleanField):
     TRUE_VALUES = {"true"}
     FALSE_VALUES = {"false"}
 
+    @staticmethod
+    def _lower_if_str(value):
+        # Exactly as written: DRF lowers the text first, taking "True" too.
+        return value
+
 
 def _at_most_group_size(ids: list) -> list:
     if len(ids) > limits.max_group_members():

@@ -62,6 +62,10 @@ class ParleyAPIView(APIView):
     schema = ParleyAutoSchema()
 
     def initial(self, request, *args, **kwargs):
+        # Read the query string here, so its limit on parameters
+        # (DATA_UPLOAD_MAX_NUMBER_FIELDS: 400 invalid) holds for every
+        # endpoint, not only those that read a parameter.
+        request.query_params  # noqa: B018
         super().initial(request, *args, **kwargs)
         # A token's person is known only now: PersonLocaleMiddleware ran
         # before DRF read the token. Speak to them as to a signed-in browser

@@ -148,10 +148,14 @@ def test_multipart_body_of_too_many_fields_is_415(token_client, csrf_session, gr
     assert error_of(response)["code"] == "unsupported_media_type"
 
 
-def test_query_of_too_many_parameters_is_invalid(token_client):
-    """Django's 1,000-field limit applies to query strings too."""
+@pytest.mark.parametrize(
+    ("method", "path"), [("get", "/api/conversations/"), ("get", "/api/me/"), ("post", "/api/me/")]
+)
+def test_query_of_too_many_parameters_is_invalid(token_client, method, path):
+    """Django's 1,000-field limit applies to query strings too, on every
+    endpoint, whether or not it reads a parameter."""
     query = _form({f"f{n}": "x" for n in range(1_001)})
-    response = token_client.get(f"/api/conversations/?{query}")
+    response = getattr(token_client, method)(f"{path}?{query}")
     assert response.status_code == 400
     error = error_of(response)
     assert error["code"] == "invalid"

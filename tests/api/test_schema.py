@@ -289,6 +289,8 @@ def test_every_operation_states_its_generic_errors(api, mentor):
         "archived=",
         "archived=1",
         "archived=yes",
+        "archived=True",
+        "archived=FALSE",
     ],
 )
 def test_empty_or_loose_list_filters_are_invalid(api, mentor, query):
