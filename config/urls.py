@@ -25,3 +25,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
 ]
 # Uploaded files are never served from MEDIA_URL: every fetch goes through
 # messaging.files' checked endpoints.
+
+# Refused before any view (a Host outside ALLOWED_HOSTS): JSON under /api/.
+handler400 = "messaging.api.errors.bad_request"

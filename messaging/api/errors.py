@@ -30,6 +30,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
@@ -198,3 +199,12 @@ def not_found(request, *args, **kwargs):
     nothing, and every other API view checks CSRF itself (DRF's session
     authentication), answering in the API's shape."""
     return JsonResponse(error_body("not_found", _("No such endpoint or object.")), status=404)
+
+
+def bad_request(request, exception):
+    """Django's 400 (``handler400``): a request refused before any view, as
+    one with a ``Host`` outside ``ALLOWED_HOSTS`` is; under ``/api/`` in the
+    API's shape, elsewhere Django's page (templates/400.html)."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body("invalid", _("The request is malformed.")), status=400)
+    return defaults.bad_request(request, exception)

@@ -432,3 +432,15 @@ def test_paths_with_a_newline_are_json_404(token_client, path):
     response = token_client.post(path, {}, format="json")
     assert response.status_code == 404
     assert error_of(response)["code"] == "not_found"
+
+
+def test_a_host_outside_allowed_hosts_is_refused_in_the_apis_shape(client, settings):
+    """Refused before any view (Django's DisallowedHost): under /api/ the
+    answer is JSON like every API error; elsewhere Django's 400 page."""
+    settings.DEBUG = False
+    api = client.get("/api/me/", HTTP_HOST="evil.example")
+    assert api.status_code == 400
+    assert api.json()["error"]["code"] == "invalid"
+    page = client.get("/login/", HTTP_HOST="evil.example")
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/html")
