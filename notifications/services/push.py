@@ -22,6 +22,7 @@ import json
 import logging
 import math
 import random
+import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -105,16 +106,35 @@ def check_endpoint(endpoint: str) -> None:
         return
     if parts.scheme != "https":
         raise InvalidInput(_("endpoint must be an https URL."))
+    # "localhost." is localhost: a final dot only says the name is complete.
+    host = host.rstrip(".")
     if host in _LOOPBACK_NAMES or host.endswith((".localhost", ".local", ".internal")):
         raise InvalidInput(_("endpoint must be a public push service."))
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
+    address = _written_address(host)
+    if address is None:
         if "." not in host:
-            raise InvalidInput(_("endpoint must be a public push service.")) from None
+            raise InvalidInput(_("endpoint must be a public push service."))
+        # A name: what it resolves to is checked at every delivery (net.post).
         return
     if not net.is_public_address(address):
         raise InvalidInput(_("endpoint must be a public push service."))
+
+
+def _written_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` is written as, if it is one: the standard forms,
+    and the shorthand IPv4 forms that resolvers read as addresses too
+    ("127.1", "0x7f.0.0.1", "2130706433"); None for a name."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    parts = host.split(".")
+    if all(p.isdigit() or (p[:2].lower() == "0x" and p[2:].isalnum()) for p in parts if p):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
 
 
 def _is_loopback(host: str) -> bool:

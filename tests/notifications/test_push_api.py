@@ -126,6 +126,12 @@ def test_a_browser_subscribed_again_by_someone_else_moves_to_them(api, student, 
         body("https://10.0.0.8/send/abc"),  # a private address
         body("https://169.254.169.254/latest"),  # link-local
         body("https://localhost/send"),
+        body("https://localhost./send"),  # a name's final dot changes nothing
+        body("https://127.0.0.1./send"),
+        # Shorthand IPv4, which resolvers read as the loopback address.
+        body("https://127.1/send"),
+        body("https://0x7f.0.0.1/send"),
+        body("https://2130706433/send"),
         body("https://user:pw@push.example.com/send"),
         body("ftp://push.example.com/send"),
         body("https://push.example.com/" + "a" * 1000),
