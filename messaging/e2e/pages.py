@@ -6,6 +6,7 @@ state for the browser). Everything that holds a key happens in the browser
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from messaging.e2e import selectors
 from messaging.e2e.models import EncryptedConversation
 
 
@@ -33,4 +34,10 @@ def devices(request):
     ones (approve with their code), the recovery key. The lists come from
     the API in the browser (static/js/e2e/devices.js), which alone holds
     this browser's keys."""
-    return render(request, "e2e/devices.html", {"page_data": {"me": str(request.user.pk)}})
+    page_data = {
+        "me": str(request.user.pk),
+        # Whether a recovery key is set, so the page asks for the backup
+        # only when there is one (asking answers 404 when there is none).
+        "recovery_set": selectors.has_recovery_backup(request.user),
+    }
+    return render(request, "e2e/devices.html", {"page_data": page_data})

@@ -114,6 +114,10 @@ def envelopes_for(
     )
 
 
+def has_recovery_backup(user: User) -> bool:
+    return RecoveryBackup.objects.filter(user=user).exists()
+
+
 def recovery_backup_of(user: User) -> RecoveryBackup:
     backup = RecoveryBackup.objects.filter(user=user).first()
     if backup is None:

@@ -18,6 +18,10 @@ const errorLine = document.getElementById("devices-error");
 let devices = [];
 let mine = null; // {local, device}
 let backup = null;
+// Whether a recovery key is set, as the server said when it drew the page
+// and as this page has seen since: the backup is asked for only then
+// (asking answers 404 when there is none).
+let recoverySet = JSON.parse(document.getElementById("page-data")?.textContent || "{}").recovery_set !== false;
 
 const statusWords = (device) => ({
   active: gettext("Active"), pending: gettext("Waiting for approval"), revoked: gettext("Removed"),
@@ -33,12 +37,15 @@ async function load() {
   try {
     mine = await keys.deviceState({ fresh: true });
     devices = await keys.myDevices();
-    try {
-      backup = await api("GET", "e2e/recovery/");
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
-      backup = null;
+    backup = null;
+    if (recoverySet) {
+      try {
+        backup = await api("GET", "e2e/recovery/");
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 404)) throw error;
+      }
     }
+    recoverySet = backup !== null;
   } catch (error) {
     errorLine.textContent = error.message;
     return;
@@ -189,6 +196,7 @@ document.getElementById("recovery-setup").addEventListener("click", async (event
       recoveryKey, userId: app.me, deviceId: id, ecdhPrivate: made.ecdhPrivate, signingPrivate: made.signingPrivate,
     });
     backup = await api("PUT", "e2e/recovery/", sealed);
+    recoverySet = true;
     // What is written from now on opens with the recovery key too.
     await keys.rotateAll();
     document.getElementById("recovery-key").textContent = recoveryKey;

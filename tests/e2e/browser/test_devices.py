@@ -32,6 +32,8 @@ def test_a_new_browser_approved_from_an_old_one_reads_the_history(
 ):
     mentor, sam = mentor_and_sam
     old_context, old_page = set_up_device(chromium, e2e_server, console, sam)
+    # No recovery key yet: the page did not ask for one (a 404 in the console).
+    assert not [line for line in console.lines if "404" in line], console.lines
     context, page, conversation_id = start_encrypted_direct(
         chromium, e2e_server, console, mentor, "Sam Student"
     )
