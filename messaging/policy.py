@@ -24,8 +24,9 @@ The rules:
 * Block: anyone but oneself, except that a student may not block their
   assigned mentor or any admin (they report instead).
 * Group: mentors and admins create groups. A mentor may add the people they
-  could message directly; an admin may add anyone active. Only admins join
-  a support conversation after it was opened.
+  could message directly; an admin may add anyone active, but not, to a
+  group they are not in, themselves or a bot other than an AI assistant
+  (either would read it for them). Only admins join a support conversation after it was opened.
 * Support: connects one student or mentor (the requester) with all admins.
   A student or mentor opens one for themselves; an admin opens one for a
   student or mentor.
@@ -93,6 +94,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import wraps
 from typing import Any, Final, TypeVar
+from uuid import UUID
 
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
@@ -109,7 +111,7 @@ from messaging.errors import (
     PersonBlocked,
 )
 from messaging.files.models import Attachment
-from messaging.integrations.models import Bot
+from messaging.integrations.models import Bot, BotKind
 from messaging.models import (
     Conversation,
     ConversationParticipant,
@@ -309,14 +311,30 @@ def may_add_member(actor: User, conversation: Conversation, target: User) -> boo
     (who must also ``may_manage`` it): anyone ``may_add_to_group`` for a
     group but the actor themselves, active admins for a support
     conversation, nobody for a direct one. A platform admin manages groups
-    they are not in without reading them: adding themselves would open
-    the group's whole history to them (moderation reads are audited,
-    docs/security.md)."""
+    they are not in without reading them: adding themselves, or a bot
+    that reads for someone (its token, which they may rotate; its outgoing
+    webhook), would open the group's whole history to them (moderation
+    reads are audited, docs/security.md). An AI assistant they may add."""
     if conversation.type == ConversationType.GROUP:
-        return target.pk != actor.pk and may_add_to_group(actor, target)
+        if target.pk == actor.pk:
+            return False
+        if _reads_for_someone(target) and _membership(actor, conversation, LOOK_UP) is None:
+            return False
+        return may_add_to_group(actor, target)
     if conversation.type == ConversationType.SUPPORT:
         return target.is_active and target.role == Role.ADMIN
     return False
+
+
+def _assistants(user_id: UUID | OuterRef) -> QuerySet[Bot]:
+    return Bot.objects.filter(user=user_id, kind=BotKind.ASSISTANT)
+
+
+def _reads_for_someone(user: User) -> bool:
+    """A bot whose reading reaches a person: its token's holder, or its
+    outgoing webhook's URL (every bot but an AI assistant, whose answers
+    stay in the conversation)."""
+    return user.role == Role.BOT and not _assistants(user.pk).exists()
 
 
 @_query
@@ -328,7 +346,10 @@ def addable_users(actor: User, conversation: Conversation) -> QuerySet[User]:
         return active.filter(role=Role.ADMIN)
     if conversation.type == ConversationType.GROUP:
         if actor.role == Role.ADMIN:
-            return active.exclude(pk=actor.pk)
+            pool = active.exclude(pk=actor.pk)
+            if _membership(actor, conversation, LOOK_UP) is None:
+                pool = pool.exclude(Q(role=Role.BOT) & ~Exists(_assistants(OuterRef("pk"))))
+            return pool
         if actor.role == Role.MENTOR:
             return messageable_users(actor).exclude(pk=actor.pk)
     return active.none()

@@ -61,28 +61,36 @@ class ParleyAPIView(APIView):
     content_negotiation_class = JSONAnswers
     schema = ParleyAutoSchema()
 
+    def dispatch(self, request, *args, **kwargs):
+        # What perform_authentication enters (a token's person's language
+        # and time zone) is left here, however the view ends: a database
+        # fault is re-raised past finalize_response (config.middleware
+        # answers it), and must not leave them active for the next request.
+        with ExitStack() as self._speaking:
+            return super().dispatch(request, *args, **kwargs)
+
     def initial(self, request, *args, **kwargs):
         # Read the query string here, so its limit on parameters
         # (DATA_UPLOAD_MAX_NUMBER_FIELDS: 400 invalid) holds for every
         # endpoint, not only those that read a parameter.
         request.query_params  # noqa: B018
         super().initial(request, *args, **kwargs)
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
         # A token's person is known only now: PersonLocaleMiddleware ran
         # before DRF read the token. Speak to them as to a signed-in browser
-        # (their language, else Accept-Language; their time zone).
-        self._speaking = None
+        # (their language, else Accept-Language; their time zone) from here
+        # on, permission and throttle refusals included.
         if request.user.is_authenticated and not locale.person_locale_applied(request._request):
-            self._speaking = ExitStack()
             browser = translation.get_language()
             self._speaking.enter_context(locale.speaking_to(request.user, default=browser))
+            request._request.person_locale_applied = True
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        speaking = getattr(self, "_speaking", None)
-        if speaking is not None:
+        if locale.person_locale_applied(request._request):
             response.headers["Content-Language"] = translation.get_language()
-            self._speaking = None
-            speaking.close()
         return response
 
 

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from accounts.models import MentorAssignment, Role
-from messaging import services
+from messaging import policy, services
 from messaging.models import AuditAction, AuditLog, Conversation, ConversationParticipant
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -509,6 +509,17 @@ def test_a_platform_admin_who_is_not_in_a_group_cannot_add_themselves_to_read_it
     assert refused.status_code == 403
     assert code(refused) == "forbidden"
     assert client.get(f"/api/conversations/{group.pk}/messages/").status_code == 404
+    # Nor a bot of theirs, whose token would read the group for them.
+    from messaging.integrations.bots.services import create_bot
+
+    bot = create_bot(owner=admin, display_name="Reader").bot
+    by_bot = client.post(
+        f"/api/conversations/{group.pk}/participants/",
+        {"user_ids": [str(bot.user_id)]},
+        format="json",
+    )
+    assert by_bot.status_code == 403
+    assert not policy.addable_users(admin, group).filter(pk__in=[admin.pk, bot.user_id]).exists()
     added = client.post(
         f"/api/conversations/{group.pk}/participants/",
         {"user_ids": [str(newcomer.pk)]},

@@ -106,6 +106,31 @@ def test_a_token_client_is_answered_in_the_profiles_language(make_user):
 
 
 @pytest.mark.django_db
+def test_a_token_clients_language_ends_with_a_request_the_database_failed(make_user, monkeypatch):
+    """A database fault leaves the view by an exception (answered 503 by
+    config.middleware), not through DRF's finalize_response: the token's
+    person's language and time zone end with it all the same."""
+    from django.db import OperationalError
+    from django.utils import timezone
+    from rest_framework.authtoken.models import Token
+
+    from messaging import selectors
+
+    def fails(*args, **kwargs):
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(selectors, "inbox", fails)
+    person = make_user(Role.MENTOR, language="ar", time_zone="Asia/Tokyo")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=person).key}")
+    answer = client.get("/api/conversations/")
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "unavailable"
+    assert translation.get_language() != "ar"
+    assert timezone.get_current_timezone_name() == settings.TIME_ZONE
+
+
+@pytest.mark.django_db
 def test_api_validation_error_keeps_its_code_in_spanish(make_user):
     """A DRF validation error (a serializer field's) and its ``code``."""
     english = make_user(Role.MENTOR)

@@ -181,9 +181,18 @@ def test_who_may_add_a_bot_to_a_group(make_user, mentor, student, issued, group,
     # A student member does not manage the group.
     with pytest.raises(AccessDenied):
         services.add_participants(actor=student, conversation_id=group.pk, users=[bot_user])
-    # The owner, managing the group; an admin anywhere.
+    # The owner, managing the group; an admin in a group they are in.
     assert policy.addable_users(mentor, group).filter(pk=bot_user.pk).exists()
     services.add_participants(actor=mentor, conversation_id=group.pk, users=[bot_user])
+    # Not in a group they are not in: the bot would read it for its token's holder.
+    assert not policy.addable_users(admin_user, their_group).filter(pk=bot_user.pk).exists()
+    with pytest.raises(AccessDenied):
+        services.add_participants(
+            actor=admin_user, conversation_id=their_group.pk, users=[bot_user]
+        )
+    services.add_participants(
+        actor=other_mentor, conversation_id=their_group.pk, users=[admin_user]
+    )
     services.add_participants(actor=admin_user, conversation_id=their_group.pk, users=[bot_user])
 
 
