@@ -198,14 +198,14 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
         request = SupportRequest.objects.filter(conversation_id=conversation.pk).first()
         if request is not None and not title.strip():
             raise InvalidInput(_("A support request needs a subject."))
+        if request is not None and request.subject != title:
+            request.subject = title
+            request.save(update_fields=["subject", "updated_at"])
         old_title = conversation.title
         if title == old_title:
             return conversation
         conversation.title = title
         conversation.save(update_fields=["title", "updated_at"])
-        if request is not None:
-            request.subject = title
-            request.save(update_fields=["subject", "updated_at"])
         audit.record(
             actor=actor,
             action=AuditAction.CONVERSATION_UPDATE,

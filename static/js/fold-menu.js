@@ -23,11 +23,14 @@ export function foldMenu(container, toggle, menu) {
   menu.addEventListener("keydown", closeOnEscape);
   toggle.addEventListener("keydown", closeOnEscape);
   // Focus or a click leaving the container closes the menu: it never hides
-  // what the person went to.
+  // what the person went to. A dialog opened from the menu (pinned
+  // messages, the safety number) is not leaving it: the menu stays open
+  // under the dialog, so the focus can go back to its button afterwards.
+  const left = (target) => !container.contains(target) && !target.closest?.("dialog[open]");
   document.addEventListener("focusin", (event) => {
-    if (!container.contains(event.target)) setOpen(false);
+    if (left(event.target)) setOpen(false);
   });
   document.addEventListener("click", (event) => {
-    if (!container.contains(event.target)) setOpen(false);
+    if (left(event.target)) setOpen(false);
   });
 }

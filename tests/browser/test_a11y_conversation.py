@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from accounts.models import MentorAssignment, Role, User
 from messaging import services
 from messaging.models import ConversationType
+from messaging.threads.services.pins import pin_message
 from tests.browser.accessibility import assert_accessible, tab_to
 from tests.browser.conftest import off_loop, open_as, send_as
 
@@ -337,7 +338,8 @@ def test_on_a_phone_the_header_folds_behind_more_and_a_tapped_message_shows_its_
     its edge; Escape closes it). A message's tools take no room until the
     message is tapped. Wide, there is no "More" and the actions show."""
     mentor, student, _ = pair
-    send_as(mentor, group, "Tap me")
+    tapped = send_as(mentor, group, "Tap me")
+    off_loop(pin_message, user=mentor, message_id=tapped.pk)
     context, page = open_as(
         browser, server, console, student, path_of(group), {"width": 390, "height": 800}
     )
@@ -361,6 +363,17 @@ def test_on_a_phone_the_header_folds_behind_more_and_a_tapped_message_shows_its_
     page.keyboard.press("Escape")
     expect(more).to_have_attribute("aria-expanded", "false")
     expect(details).to_be_hidden()
+    # A dialog opened from the panel gives the focus back to its button.
+    more.click()
+    pinned = page.locator("#pins-button")
+    pinned.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(pinned).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(more).to_have_attribute("aria-expanded", "false")
 
     item = items(page).last
     reply = item.get_by_role("button", name=re.compile("^Reply in thread"))

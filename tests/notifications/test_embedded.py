@@ -200,3 +200,17 @@ def _group_alive(group: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+@pytest.mark.parametrize(
+    ("given", "read"),
+    [
+        ("8000", ("127.0.0.1", "8000")),
+        ("0.0.0.0:8001", ("0.0.0.0", "8001")),
+        ("[::1]:8002", ("::1", "8002")),
+    ],
+)
+def test_runembedded_reads_an_address_as_runserver_does(given, read):
+    from notifications.management.commands.runembedded import _host_and_port
+
+    assert _host_and_port(given) == read

@@ -48,23 +48,24 @@ class Command(BaseCommand):
             "--without-gossip", "--without-mingle", "--without-heartbeat",
             "--loglevel", "INFO",
         ]  # fmt: skip
-        host, _colon, port = addrport.rpartition(":")
-        if not host or not port.isdigit():
-            raise CommandError(f"Expected host:port, not {addrport!r}.")
+        host, port = _host_and_port(addrport)
         server = [sys.executable, "-m", "config.server", "--bind", host, "--port", port]
-        processes = [
-            subprocess.Popen(worker, cwd=ROOT, env=env),  # noqa: S603
-            subprocess.Popen(server, cwd=ROOT, env=env),  # noqa: S603
-        ]
         # SIGTERM (a process manager, `kill`) stops both as Ctrl-C does,
-        # rather than leave them running without this command.
+        # rather than leave them running without this command; set before
+        # they start, so no moment is without it.
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        processes = []
         try:
+            processes.append(subprocess.Popen(worker, cwd=ROOT, env=env))  # noqa: S603
+            processes.append(subprocess.Popen(server, cwd=ROOT, env=env))  # noqa: S603
             while all(p.poll() is None for p in processes):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
+            # A second SIGTERM (managers send it again) must not cut the
+            # stopping short.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             for process in processes:
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
@@ -78,3 +79,15 @@ class Command(BaseCommand):
 
 def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt
+
+
+def _host_and_port(addrport: str) -> tuple[str, str]:
+    """``host:port``, ``[::1]:port`` or a port alone (on 127.0.0.1), as
+    runserver reads them."""
+    host, _colon, port = addrport.rpartition(":")
+    if not _colon:
+        host, port = "127.0.0.1", addrport
+    host = host.removeprefix("[").removesuffix("]")
+    if not host or not port.isdigit():
+        raise CommandError(f"Expected host:port or a port, not {addrport!r}.")
+    return host, port
