@@ -562,6 +562,27 @@ def may_manage(user: User, conversation: Conversation, *, membership: Membership
     return membership is not None and membership.role == ParticipantRole.ADMIN
 
 
+@_rule
+def may_archive(
+    user: User, conversation: Conversation, *, membership: Membership = LOOK_UP
+) -> bool:
+    """Archive ``conversation`` for everyone in it (read-only for all):
+    whoever ``may_manage`` it; a direct conversation only someone who
+    ``may_block`` the other person, since an archived one cuts the two off
+    as a block does (a student would otherwise shut out their assigned
+    mentor or an admin). Unarchiving needs ``may_manage`` only."""
+    if not may_manage(user, conversation, membership=membership):
+        return False
+    if conversation.type != ConversationType.DIRECT or user.role == Role.ADMIN:
+        return True
+    others = (
+        ConversationParticipant.objects.filter(conversation_id=conversation.pk)
+        .exclude(user_id=user.pk)
+        .select_related("user")
+    )
+    return all(may_block(user, row.user) for row in others)
+
+
 @_query
 def managed_conversations(user: User) -> QuerySet[Conversation]:
     if user.role == Role.ADMIN:

@@ -57,6 +57,14 @@ def title_for(conversation, members, user) -> str:
     return selectors.name_from_title_or_people(conversation, others)
 
 
+def _can_toggle_archive(user, conversation, membership) -> bool:
+    """Whether the page offers Archive (``policy.may_archive``) or, for an
+    archived conversation, Unarchive (``policy.may_manage``)."""
+    if conversation.is_archived:
+        return policy.may_manage(user, conversation, membership=membership)
+    return policy.may_archive(user, conversation, membership=membership)
+
+
 def _other_person(conversation, members, user):
     """The other person of a direct conversation, else None."""
     if conversation.type != ConversationType.DIRECT:
@@ -291,6 +299,7 @@ def conversation(request, conversation_id):
             "members": members,
             "page_data": page_data,
             "can_manage": policy.may_manage(user, convo, membership=membership),
+            "can_toggle_archive": _can_toggle_archive(user, convo, membership),
             "put_away": selectors.is_put_away(membership),
             "rows": _inbox_rows(user),
             "support": support,
@@ -326,6 +335,7 @@ def members(request, conversation_id):
             "members": people,
             "membership": membership,
             "can_manage": can_manage,
+            "can_toggle_archive": _can_toggle_archive(request.user, convo, membership),
             "candidates": candidates,
         },
     )

@@ -221,7 +221,9 @@ def set_archived(*, actor: User, conversation_id: UUID, archived: bool) -> Conve
     """Archive (read-only, out of the inbox) or unarchive a conversation.
 
     Allowed to whoever ``policy.may_manage`` it: the conversation's admins
-    (both people of a direct conversation) and platform admins.
+    (both people of a direct conversation) and platform admins; archiving a
+    direct conversation, only to someone who may block the other person
+    (``policy.may_archive``).
     """
     action = AuditAction.CONVERSATION_ARCHIVE if archived else AuditAction.CONVERSATION_UNARCHIVE
     with write_transaction(actor=actor, attempted=action, conversation_id=conversation_id):
@@ -230,6 +232,13 @@ def set_archived(*, actor: User, conversation_id: UUID, archived: bool) -> Conve
         policy.check_manage(
             actor, conversation, refusal=_("Only the conversation's admins archive it.")
         )
+        if archived and not policy.may_archive(actor, conversation):
+            raise AccessDenied(
+                _(
+                    "Archiving this conversation would shut the other person out, which "
+                    "you may not do; Archive for me puts it away for you alone."
+                )
+            )
         if conversation.is_archived == archived:
             return conversation
         conversation.archived_at = timezone.now() if archived else None

@@ -349,6 +349,26 @@ def test_archive_and_unarchive(api, group, mentor):
     assert not group.is_archived
 
 
+def test_a_student_cannot_archive_the_direct_conversation_with_their_mentor(
+    api, direct, assigned, denials
+):
+    """Archived, a direct conversation is read-only for both: as strong as
+    a block, which a student may not make against their assigned mentor.
+    The mentor may; either may unarchive; Archive for me stays everyone's."""
+    mentor, student = assigned
+    refused = api(student).post(f"/api/conversations/{direct.pk}/archive/")
+    assert refused.status_code == 403
+    assert code(refused) == "forbidden"
+    assert "Archive for me" in refused.json()["error"]["message"]
+    direct.refresh_from_db()
+    assert not direct.is_archived
+    assert denials(student, conversation_id=direct.pk)
+    put_away = api(student).put(f"/api/conversations/{direct.pk}/personal-archive/")
+    assert put_away.status_code == 200
+    assert api(mentor).post(f"/api/conversations/{direct.pk}/archive/").status_code == 200
+    assert api(student).post(f"/api/conversations/{direct.pk}/unarchive/").status_code == 200
+
+
 @pytest.mark.parametrize("action", ["archive", "unarchive"])
 def test_archive_by_non_manager_is_refused_and_audited(
     api, group, student, outsider, denials, action

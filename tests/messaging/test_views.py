@@ -224,6 +224,26 @@ def test_students_cannot_create_groups_or_manage_members(client, assigned, direc
     assert ConversationParticipant.objects.active().filter(conversation=group).count() == 2
 
 
+def test_the_archive_button_is_offered_only_to_who_may_archive(client, assigned, direct):
+    """A direct conversation's Archive (for both) is the mentor's, not
+    their student's, on the conversation and its details page; Archive for
+    me is on both people's."""
+    mentor, student = assigned
+    archive = reverse("archive", args=[direct.pk])
+    for person, offered in ((student, False), (mentor, True)):
+        client.force_login(person)
+        for page in ("conversation", "members"):
+            body = client.get(reverse(page, args=[direct.pk])).content.decode()
+            assert (f'action="{archive}"' in body) is offered, (person, page)
+        body = client.get(reverse("conversation", args=[direct.pk])).content.decode()
+        assert "Archive for me" in body
+    client.force_login(student)
+    refused = client.post(archive, {"archived": "1"}, follow=True)
+    assert "Archive for me puts it away for you alone" in refused.content.decode()
+    direct.refresh_from_db()
+    assert not direct.is_archived
+
+
 def test_the_old_support_form_leads_to_support_requests(client, student, admin_user):
     """Support requests have their own page (tests/support/test_pages.py)."""
     client.force_login(student)
