@@ -586,6 +586,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 # command's error frame carries them.
                 extra = {**error.fields(), "conversation_id": str(conversation_id)}
                 await self._send_error(error.code, error.message, **echo, **extra)
+                # A refused cursor costs what a history.fetch of it would, a
+                # frame: its refusal is looked up and audited, and a resume
+                # of 500 strangers' ids is not 500 audit rows for 50 frames.
+                await self._pace()
         await self._send_frame({"type": "resume.done", **echo})
 
     async def fetch_history(self, frame, echo):

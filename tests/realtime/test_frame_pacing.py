@@ -13,6 +13,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from accounts.models import Role
+from messaging import services
 from tests.realtime.clients import RawSocket
 from tests.realtime.conftest import session_cookie
 
@@ -44,30 +46,43 @@ async def test_a_resume_is_paced_by_its_cursors(
     open_socket, student, make_user, monkeypatch, fake_clock
 ):
     """Each cursor is a history page read: every ten beyond the first cost
-    one frame more, so one frame of 500 cursors is not 500 reads for one."""
-    monkeypatch.setitem(settings.PARLEY, "SOCKET_FRAME_BURST", 25)
+    one frame more, so one frame of 500 cursors is not 500 reads for one;
+    a refused cursor (no such conversation: looked up and audited) costs a
+    frame of its own, as a history.fetch of it would."""
+    monkeypatch.setitem(settings.PARLEY, "SOCKET_FRAME_BURST", 30)
     monkeypatch.setitem(settings.PARLEY, "SOCKET_FRAMES_PER_SECOND", 1)
+    admin = await orm(make_user)(Role.ADMIN)
+    own = [
+        await orm(services.create_conversation)(
+            creator=admin, kind="group", participants=[student], title=f"G{n}"
+        )
+        for n in range(21)
+    ]
     socket = await open_socket(student)
-    cursors = {str(uuid.uuid4()): 0 for _ in range(201)}  # 1 frame + 20 more
+    cursors = {str(c.pk): 0 for c in own}  # 1 frame + 2 more
     await socket.send({"type": "resume", "ref": "r1", "cursors": cursors})
-    await done_with(socket)  # 21 of the 25
-    await socket.send({"type": "resume", "ref": "r2", "cursors": cursors})
-    # Its own frame is the 22nd; its cursors need 20 more, 17 of them later.
+    await done_with(socket)  # 3 of the 30
+    strangers = {str(uuid.uuid4()): 0 for _ in range(21)}  # 1 + 2 + 21 refused
+    await socket.send({"type": "resume", "ref": "r2", "cursors": strangers})
+    await done_with(socket)  # 27 of the 30
+    await socket.send({"type": "resume", "ref": "r3", "cursors": strangers})
+    # Its own frame and the two for its cursors are the 28th to 30th; its
+    # 21 refusals need 21 more.
     assert await socket.nothing(ignore=("presence", "error"))
-    fake_clock.advance(16)
+    fake_clock.advance(20)
     assert await socket.nothing(ignore=("presence", "error"))
     fake_clock.advance(1)
-    assert (await done_with(socket))["ref"] == "r2"
+    assert (await done_with(socket))["ref"] == "r3"
     await socket.close()
 
 
 async def done_with(socket) -> dict:
-    """The resume.done, past each unknown conversation's not_found."""
+    """The resume.done, past each page and each unknown conversation's not_found."""
     while True:
         frame = await socket.recv()
         if frame["type"] == "resume.done":
             return frame
-        assert frame["type"] in ("error", "presence"), frame
+        assert frame["type"] in ("error", "presence", "history"), frame
 
 
 # Frames big enough that what the server leaves unread fills the kernels'
