@@ -42,6 +42,16 @@ export class Connection extends EventTarget {
       if (document.visibilityState === "visible" && !this.ws) this.reconnectNow();
     });
     window.addEventListener("pagehide", () => this._closeSocket(1000, "page hidden"));
+    // A form the page lets go (no script held it back) navigates away: Log
+    // out among them, whose session ends, and 4401 with it, before its
+    // answer comes. Going to the login page then would cancel the logout's
+    // navigation and leave the next person signing in on this browser sent
+    // to this page. Bubbling at the window, a script's preventDefault is
+    // known by then.
+    this.leaving = false;
+    window.addEventListener("submit", (event) => {
+      if (!event.defaultPrevented) this.leaving = true;
+    });
   }
 
   on(type, handler) {
@@ -121,7 +131,7 @@ export class Connection extends EventTarget {
     this.emit("down", { code: event.code });
     if (event.code === 4401) {
       this._setState("signed-out");
-      window.location.assign("/login/?next=" + encodeURIComponent(window.location.pathname));
+      if (!this.leaving) window.location.assign("/login/?next=" + encodeURIComponent(window.location.pathname));
       return;
     }
     if (!navigator.onLine) {

@@ -338,7 +338,8 @@ def test_on_a_phone_the_header_folds_behind_more_and_a_tapped_message_shows_its_
     its edge; Escape closes it). A message's tools take no room until the
     message is tapped. Wide, there is no "More" and the actions show."""
     mentor, student, _ = pair
-    tapped = send_as(mentor, group, "Tap me")
+    # One long line: the reply bar quotes it, cut to the screen's width.
+    tapped = send_as(mentor, group, "Tap me, " + "then read all of this long line " * 8)
     off_loop(pin_message, user=mentor, message_id=tapped.pk)
     context, page = open_as(
         browser, server, console, student, path_of(group), {"width": 390, "height": 800}
@@ -384,6 +385,13 @@ def test_on_a_phone_the_header_folds_behind_more_and_a_tapped_message_shows_its_
     assert tools.bounding_box()["height"] > 10
     reply_box = reply.bounding_box()
     assert reply_box["y"] > item.locator(".bubble").bounding_box()["y"], "under the message"
+    # Replying: the bar over the box fits the screen, its cancel in reach.
+    item.get_by_role("button", name=re.compile("^Reply to")).click()
+    cancel = page.locator("#composer .reply-bar-cancel")
+    expect(cancel).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
+    cancel.click()
+    expect(page.locator("#composer .reply-bar")).to_be_hidden()
 
     page.set_viewport_size({"width": 1280, "height": 800})
     expect(more).to_be_hidden()

@@ -382,3 +382,21 @@ def test_at_twice_the_text_size_the_conversation_loses_nothing(pair, browser, se
     assert box["y"] >= 0 and box["y"] + box["height"] <= 800
     assert_no_sideways_scroll(page, "conversation, 200% text")
     context.close()
+
+
+def test_logging_out_of_a_conversation_lands_on_the_plain_login_page(
+    pair, browser, server, console
+):
+    """The session ends, and the conversation's socket is closed 4401 with
+    it, before the logout's answer arrives: the page must not send itself
+    to /login/?next=<this conversation>, cancelling the logout's own
+    navigation and sending whoever signs in next on this browser here."""
+    _, student, direct = pair
+    context, page = open_as(browser, server, console, student, f"/c/{direct.pk}/")
+    page.get_by_role("button", name="Menu").click()
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(f"{server.http_url}/login/")
+    page.wait_for_load_state("load")
+    assert "next=" not in page.url
+    assert page.evaluate("fetch('/api/me/').then((r) => r.status)") == 401
+    context.close()

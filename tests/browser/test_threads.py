@@ -409,6 +409,13 @@ def test_thread_covers_the_conversation_on_a_phone(pair, browser, server, consol
     summary = item.locator(".thread-summary")
     expect(summary).to_contain_text("1 reply")
     assert summary.bounding_box()["height"] < 36
+    # One tap on it opens the thread: the tools its tap reveals come under
+    # it, not above it, so what the finger is on does not move away.
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    summary.click()
+    expect(panel).to_be_visible()
+    close.click()
+    expect(panel).to_be_hidden()
     item.locator(".bubble").click()
     expect(item.get_by_role("button", name="Reply in thread to Maria Mentor")).to_be_in_viewport()
     assert item.locator(".message-tools").evaluate("n => getComputedStyle(n).position") == "static"
