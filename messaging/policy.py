@@ -26,7 +26,8 @@ The rules:
 * Group: mentors and admins create groups. A mentor may add the people they
   could message directly; an admin may add anyone active, but not, to a
   group they are not in, themselves or a bot other than an AI assistant
-  (either would read it for them). Only admins join a support conversation after it was opened.
+  (either would read it for them). Only admins join a support conversation
+  after it was opened.
 * Support: connects one student or mentor (the requester) with all admins.
   A student or mentor opens one for themselves; an admin opens one for a
   student or mentor.

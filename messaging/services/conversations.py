@@ -28,6 +28,7 @@ from messaging.services.messages import refuse_if_muted
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from messaging.support.models import SupportRequest
+from messaging.support.subjects import clean_subject
 from notifications import tasks as notification_tasks
 
 
@@ -196,11 +197,11 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
             raise InvalidInput(_("A group needs a name."))
         # A support request's subject is its conversation's title (docs/api.md).
         request = SupportRequest.objects.filter(conversation_id=conversation.pk).first()
-        if request is not None and not title.strip():
-            raise InvalidInput(_("A support request needs a subject."))
-        if request is not None and request.subject != title:
-            request.subject = title
-            request.save(update_fields=["subject", "updated_at"])
+        if request is not None:
+            title = clean_subject(title)
+            if request.subject != title:
+                request.subject = title
+                request.save(update_fields=["subject", "updated_at"])
         old_title = conversation.title
         if title == old_title:
             return conversation

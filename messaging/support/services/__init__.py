@@ -33,7 +33,8 @@ from messaging.support.services.requests import (
     rate,
     set_priority,
 )
-from messaging.support.services.steps import clean_rating_comment, clean_subject
+from messaging.support.services.steps import clean_rating_comment
+from messaging.support.subjects import clean_subject
 
 __all__ = [
     "assign",

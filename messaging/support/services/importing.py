@@ -25,6 +25,7 @@ from messaging.services.messages import send_message
 from messaging.services.transactions import lock_conversation
 from messaging.support.models import SupportCategory, SupportRequest, SupportStatus
 from messaging.support.services import steps
+from messaging.support.subjects import clean_subject
 
 # The namespace of the client_ids of imported first messages (uuid5 of the
 # row's legacy key): a second import of a row sends nothing new.
@@ -61,7 +62,7 @@ def import_request(
     existing = SupportRequest.objects.filter(legacy_key=legacy_key).first()
     if existing is not None:
         return existing, False
-    subject = steps.clean_subject(subject)
+    subject = clean_subject(subject)
     body = validation.clean_content(body)
     if status not in SupportStatus.values:
         raise InvalidInput(_("Unknown status %(status)s.") % {"status": repr(status)})

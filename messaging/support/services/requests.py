@@ -25,6 +25,7 @@ from messaging.services.transactions import lock_conversation, lock_person, writ
 from messaging.support import selectors, transitions
 from messaging.support.models import SupportPriority, SupportRequest, SupportStatus
 from messaging.support.services import steps
+from messaging.support.subjects import clean_subject
 
 # --- Opening ----------------------------------------------------------------------------
 
@@ -59,7 +60,7 @@ def open_request(
     if existing is not None:
         steps.check_visible(opener, existing)
         return existing
-    subject = steps.clean_subject(subject)
+    subject = clean_subject(subject)
     body = validation.clean_content(body)
     category = steps.category(category_id)
     try:

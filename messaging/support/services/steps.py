@@ -26,20 +26,6 @@ from notifications.services import fanout as notification_fanout
 # --- Input ----------------------------------------------------------------------------
 
 
-def clean_subject(value: object) -> str:
-    """A request's subject: one line, stripped, not empty, at most
-    ``SUPPORT_SUBJECT_MAX_CHARS``."""
-    if not isinstance(value, str):
-        raise InvalidInput(_("subject must be text."))
-    value = value.strip()
-    if not value:
-        raise InvalidInput(_("A subject is required."))
-    limit = limits.support_subject_max_chars()
-    if len(value) > limit:
-        raise InvalidInput(_("A subject has at most %(count)s characters.") % {"count": limit})
-    return validation.check_text(value, what="subject", one_line=True)
-
-
 def clean_rating_comment(value: object) -> str:
     """A rating's comment: may be empty, at most
     ``SUPPORT_RATING_COMMENT_MAX_CHARS``."""
