@@ -199,6 +199,17 @@ def test_every_admin_page_opens(model, admin_client, populated):
         assert admin_client.get(changelist, {"q": "a"}).status_code == 200
 
 
+@pytest.mark.django_db
+def test_admin_pages_name_the_sites_icon(admin_client):
+    """Without a link of its own the browser asks /favicon.ico: a 404 in
+    the console of every admin page."""
+    signed_in = admin_client.get(reverse("admin:index"))
+    signing_in = Client().get(reverse("admin:login"))
+    for response in (signed_in, signing_in):
+        assert response.status_code == 200
+        assert b'rel="icon"' in response.content
+
+
 def _results(response):
     assert response.status_code == 200
     return list(response.context["cl"].result_list)
