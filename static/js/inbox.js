@@ -3,22 +3,12 @@
 
 import { gettext, interpolate, ngettext } from "./i18n.js";
 import { noticeText } from "./notices.js";
-import { announce, el, formatFull, formatShort, initials } from "./render.js";
-
-/** A message's words as its conversation shows them: the text of its
- * server-rendered ``content_html`` (parsed inert, in a <template>), without
- * the Markdown marks of ``content``; system messages have only ``content``. */
-function plainText(message) {
-  if (!message.content_html) return message.content || "";
-  const template = document.createElement("template");
-  template.innerHTML = message.content_html;
-  return template.content.textContent || "";
-}
+import { announce, el, formatFull, formatShort, initials, messageWords } from "./render.js";
 
 function preview(message, me, type) {
   if (message.deleted_at) return gettext("Message deleted");
   if (message.hidden) return gettext("Message hidden by a moderator");
-  let text = plainText(message).replace(/\s+/g, " ").trim();
+  let text = messageWords(message).replace(/\s+/g, " ").trim();
   if (message.message_type === "file" || message.message_type === "image") {
     // The caption when there is one; else what kind of file came.
     text = text || (message.message_type === "image" ? gettext("Sent an image") : gettext("Sent a file"));

@@ -8,21 +8,16 @@
 // message.unpinned; fetched again after each reconnect, since frames missed
 // while offline are not replayed.
 
-import { announce, el, formatFull, formatShort } from "./render.js";
+import { announce, el, formatFull, formatShort, messageWords } from "./render.js";
 import { api } from "./moderation.js";
 import { focusLeftBehind } from "./dialogs.js";
 import { formatNumber, gettext, interpolate } from "./i18n.js";
 
 const EXCERPT_CHARS = 140;
 
-/** The text of a message for a one-line excerpt: its rendered HTML's text
- * (parsed inertly: nothing in it runs or loads), else its source. */
+/** The text of a message for a one-line excerpt (``messageWords``). */
 export function excerptOf(message, limit = EXCERPT_CHARS) {
-  let text = message.content || "";
-  if (message.content_html) {
-    text = new DOMParser().parseFromString(message.content_html, "text/html").body.textContent || text;
-  }
-  text = text.replace(/\s+/g, " ").trim();
+  let text = messageWords(message).replace(/\s+/g, " ").trim();
   if (!text && (message.attachments || []).length) text = message.attachments.map((a) => a.name).join(", ");
   return text.length > limit ? `${text.slice(0, limit - 1).trimEnd()}…` : text;
 }

@@ -55,6 +55,17 @@ export function linkified(text) {
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+/** A message's words as its conversation shows them: the text of its
+ * server-rendered ``content_html`` (parsed inert, in a <template>: nothing in
+ * it runs or loads), without the Markdown marks of ``content``; a message
+ * with no HTML (a system message, a decrypted one) has only ``content``. */
+export function messageWords(message) {
+  if (!message.content_html) return message.content || "";
+  const template = document.createElement("template");
+  template.innerHTML = message.content_html;
+  return template.content.textContent || "";
+}
+
 /**
  * A message's stored ``content_html`` (rendered from its Markdown and
  * sanitized on the server, once: docs/protocol.md, "Rich text") as a

@@ -10,7 +10,7 @@
 
 import {
   addMessageDecorator, announce, el, formatFull, formatShort, initials, insertBySeq, messageElement, messageTools,
-  openLightbox, outboxElement,
+  messageWords, openLightbox, outboxElement,
 } from "./render.js";
 import { wireFormatting } from "./format.js";
 import { MentionAutocomplete } from "./mentions.js";
@@ -30,8 +30,9 @@ export function inMainStream(message) {
   return !message.parent_id || Boolean(message.also_to_conversation);
 }
 
+/** What the reply bar quotes: the message's words as shown (no Markdown marks). */
 function excerpt(message) {
-  const text = (message.content || "").replace(/\s+/g, " ").trim();
+  const text = messageWords(message).replace(/\s+/g, " ").trim();
   if (!text) return (message.attachments || []).length ? gettext("a file") : "";
   return text.length > EXCERPT_CHARS ? `${text.slice(0, EXCERPT_CHARS - 1)}…` : text;
 }

@@ -258,6 +258,18 @@ def test_reply_and_jump_to_an_old_parent(pair, long_history, browser, server, co
     expect(main_item(page, reply.pk)).to_have_class(TARGET)
 
 
+def test_the_reply_bar_quotes_the_words_not_the_markdown(pair, browser, server, console):
+    mentor, student, conversation = pair
+    post(mentor, conversation, "**Due** on _Friday_, see `rubric.pdf`")
+    _, page = open_as(browser, server, console, student, conversation_path(conversation))
+    message = page.locator("#message-list li.message", has_text="Due on Friday")
+    message.hover()
+    message.get_by_role("button", name="Reply to Maria Mentor").click()
+    expect(page.locator("#composer .reply-bar .reply-bar-text")).to_have_text(
+        "Replying to Maria Mentor: Due on Friday, see rubric.pdf"
+    )
+
+
 def test_quote_of_a_deleted_message(pair, browser, server, console):
     mentor, student, conversation = pair
     parent = post(mentor, conversation, "soon gone")
