@@ -159,6 +159,18 @@ class PageSizeField(serializers.IntegerField):
         return _parsed(validation.clean_page_size, _whole_number(self, data))
 
 
+class DateTimeOut(serializers.DateTimeField):
+    """A stored time as every answer writes it, the socket's frames too
+    (``messaging.events``): ISO 8601 in UTC with ``+00:00``, whatever zone
+    the person's request runs in (DRF's own wrote ``Z``, or the person's
+    offset once their time zone was active)."""
+
+    def to_representation(self, value):
+        if not isinstance(value, dt.datetime):
+            return super().to_representation(value)
+        return value.astimezone(dt.UTC).isoformat()
+
+
 @extend_schema_field({"type": "string", "format": "date-time"})
 class AwareDateTimeField(serializers.Field):
     """An ISO 8601 (RFC 3339) date and time with its offset or ``Z``: a time
@@ -478,7 +490,7 @@ class UserListOut(serializers.Serializer):
 
 class ThreadSummaryOut(serializers.Serializer):
     reply_count = serializers.IntegerField()
-    last_reply_at = serializers.DateTimeField(allow_null=True)
+    last_reply_at = DateTimeOut(allow_null=True)
     last_reply_seq = serializers.IntegerField()
     last_repliers = UserOut(many=True, help_text="The last three distinct repliers, newest first.")
 
@@ -501,7 +513,7 @@ class ReactionOut(serializers.Serializer):
 
 class PinnedOut(serializers.Serializer):
     pinned_by = UserOut(allow_null=True)
-    pinned_at = serializers.DateTimeField()
+    pinned_at = DateTimeOut()
 
 
 class LinkPreviewOut(serializers.Serializer):
@@ -527,9 +539,9 @@ class MessageOut(serializers.Serializer):
     attachments = AttachmentOut(
         many=True, help_text="Files and images; none once deleted or hidden."
     )
-    sent_at = serializers.DateTimeField()
-    edited_at = serializers.DateTimeField(allow_null=True)
-    deleted_at = serializers.DateTimeField(allow_null=True)
+    sent_at = DateTimeOut()
+    edited_at = DateTimeOut(allow_null=True)
+    deleted_at = DateTimeOut(allow_null=True)
     hidden = serializers.BooleanField(
         help_text="Hidden by a moderator: shown as a placeholder to everyone, sender included."
     )
@@ -564,7 +576,7 @@ class MessageOut(serializers.Serializer):
 class ParticipantOut(serializers.Serializer):
     user = UserOut()
     role = serializers.ChoiceField(choices=ParticipantRole.choices)
-    joined_at = serializers.DateTimeField()
+    joined_at = DateTimeOut()
     last_read_seq = serializers.IntegerField()
     last_delivered_seq = serializers.IntegerField()
 
@@ -585,10 +597,10 @@ class ConversationOut(serializers.Serializer):
     id = serializers.UUIDField()
     type = serializers.ChoiceField(choices=ConversationType.choices)
     title = TextField()
-    created_at = serializers.DateTimeField()
-    archived_at = serializers.DateTimeField(allow_null=True)
+    created_at = DateTimeOut()
+    archived_at = DateTimeOut(allow_null=True)
     last_seq = serializers.IntegerField()
-    last_message_at = serializers.DateTimeField(allow_null=True)
+    last_message_at = DateTimeOut(allow_null=True)
     metadata = serializers.DictField()
     participants = ParticipantOut(many=True)
     e2e = ConversationE2EOut(
@@ -621,7 +633,7 @@ class ConversationDetailOut(ConversationOut):
         help_text="Unread messages of the main stream; thread-only replies do not count "
         "(each thread has its own unread)."
     )
-    archived_for_me_at = serializers.DateTimeField(
+    archived_for_me_at = DateTimeOut(
         allow_null=True,
         help_text="When you archived it for yourself (PUT …/personal-archive/); null if "
         "you did not. A message newer than this brings it back to your inbox unless muted.",
@@ -637,7 +649,7 @@ class ConversationDetailOut(ConversationOut):
 
 class PersonalArchiveOut(serializers.Serializer):
     conversation_id = serializers.UUIDField()
-    archived_for_me_at = serializers.DateTimeField()
+    archived_for_me_at = DateTimeOut()
 
     def to_representation(self, membership):
         return {
@@ -692,7 +704,7 @@ class ReadOut(serializers.Serializer):
 class PresenceOut(serializers.Serializer):
     user_id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=PresenceStatus.choices)
-    last_seen = serializers.DateTimeField(allow_null=True)
+    last_seen = DateTimeOut(allow_null=True)
 
 
 class PresenceListOut(serializers.Serializer):

@@ -64,8 +64,8 @@ class NotificationOut(serializers.Serializer):
     url = serializers.CharField(
         allow_null=True, help_text="The page of the thing notified, the message in context."
     )
-    created_at = serializers.DateTimeField()
-    read_at = serializers.DateTimeField(allow_null=True)
+    created_at = s.DateTimeOut()
+    read_at = s.DateTimeOut(allow_null=True)
 
     def to_representation(self, notification):
         return events.notification_payload(notification)

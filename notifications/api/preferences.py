@@ -21,7 +21,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from accounts import services as account_services
-from messaging.api.serializers import AwareDateTimeField, ErrorOut, InputSerializer
+from messaging.api.serializers import AwareDateTimeField, DateTimeOut, ErrorOut, InputSerializer
 from messaging.api.views import ParleyAPIView
 from notifications import selectors, services
 from notifications.models import Channel, DigestFrequency, Kind, default_kinds
@@ -187,7 +187,7 @@ class MuteIn(InputSerializer):
 
 class MuteOut(serializers.Serializer):
     conversation_id = serializers.UUIDField()
-    until = serializers.DateTimeField(allow_null=True, help_text="null: muted until unmuted.")
+    until = DateTimeOut(allow_null=True, help_text="null: muted until unmuted.")
 
     def to_representation(self, mute):
         return {

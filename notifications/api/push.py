@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from messaging.api.serializers import ErrorOut, InputSerializer
+from messaging.api.serializers import DateTimeOut, ErrorOut, InputSerializer
 from messaging.api.views import ParleyAPIView
 from messaging.errors import MessagingError
 from notifications import vapid
@@ -80,8 +80,8 @@ class PushSubscriptionOut(serializers.Serializer):
     id = serializers.UUIDField()
     endpoint = serializers.CharField()
     device_name = serializers.CharField(help_text='From the User-Agent, e.g. "Chrome on Linux".')
-    created_at = serializers.DateTimeField()
-    last_success_at = serializers.DateTimeField(allow_null=True)
+    created_at = DateTimeOut()
+    last_success_at = DateTimeOut(allow_null=True)
 
 
 class PushSubscriptionListOut(serializers.Serializer):

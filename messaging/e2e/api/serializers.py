@@ -228,9 +228,9 @@ class DeviceOut(serializers.Serializer):
     signing_public = serializers.CharField()
     approved_by = serializers.UUIDField(allow_null=True)
     approval_signature = serializers.CharField(help_text="b64, or empty while pending.")
-    created_at = serializers.DateTimeField()
-    approved_at = serializers.DateTimeField(allow_null=True)
-    revoked_at = serializers.DateTimeField(allow_null=True)
+    created_at = s.DateTimeOut()
+    approved_at = s.DateTimeOut(allow_null=True)
+    revoked_at = s.DateTimeOut(allow_null=True)
 
     def to_representation(self, device):
         return payloads.device_payload(device)
@@ -287,7 +287,7 @@ class RecoveryOut(serializers.Serializer):
     iterations = serializers.IntegerField()
     nonce = serializers.CharField()
     ciphertext = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    created_at = s.DateTimeOut()
 
     def to_representation(self, backup):
         return payloads.recovery_payload(backup)

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from messaging.api.serializers import ErrorOut, InputSerializer
+from messaging.api.serializers import DateTimeOut, ErrorOut, InputSerializer
 from messaging.api.serializers import TextField as StrictText
 from messaging.api.views import ParleyAPIView
 from messaging.integrations.bots import selectors, services
@@ -40,7 +40,7 @@ class BotOut(serializers.Serializer):
     owner = serializers.DictField()
     outgoing_url = serializers.CharField()
     is_active = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
+    created_at = DateTimeOut()
     deliveries = serializers.IntegerField()
 
     def to_representation(self, bot: Bot):

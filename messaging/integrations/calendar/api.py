@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from messaging import selectors as messaging_selectors
+from messaging.api.serializers import DateTimeOut
 from messaging.api.views import ParleyAPIView, _errors
 from messaging.integrations.calendar import ics, selectors, services
 from messaging.integrations.calendar.views import calendar_response
@@ -19,7 +20,7 @@ from messaging.realtime import ratelimit
 
 class FeedOut(serializers.Serializer):
     url = serializers.URLField(help_text="Secret: whoever has it reads your calendar.")
-    rotated_at = serializers.DateTimeField(allow_null=True)
+    rotated_at = DateTimeOut(allow_null=True)
 
 
 def _feed_payload(feed: CalendarFeed) -> dict:

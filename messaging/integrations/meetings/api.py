@@ -52,7 +52,7 @@ class MeetingOut(serializers.Serializer):
     )
     provider = serializers.ChoiceField(choices=["jitsi", "bigbluebutton", "link"])
     title = serializers.CharField()
-    starts_at = serializers.DateTimeField()
+    starts_at = s.DateTimeOut()
     duration_minutes = serializers.IntegerField()
     started_by = s.UserOut(allow_null=True)
     join_path = serializers.CharField(

@@ -86,15 +86,15 @@ class ReminderPatchIn(_TimeFields):
 class ReminderOut(serializers.Serializer):
     id = serializers.UUIDField()
     state = serializers.ChoiceField(choices=["pending", "fired"])
-    remind_at = serializers.DateTimeField()
-    fired_at = serializers.DateTimeField(allow_null=True)
+    remind_at = s.DateTimeOut()
+    fired_at = s.DateTimeOut(allow_null=True)
     note = serializers.CharField()
     message_id = serializers.UUIDField()
     conversation_id = serializers.UUIDField(allow_null=True)
     conversation_title = serializers.CharField()
     excerpt = serializers.CharField(allow_null=True)
     url = serializers.CharField(allow_null=True)
-    created_at = serializers.DateTimeField()
+    created_at = s.DateTimeOut()
 
 
 class ReminderListOut(serializers.Serializer):

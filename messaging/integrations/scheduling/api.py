@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from accounts.services import time_zone_names
 from messaging.api.serializers import (
     ContentField,
+    DateTimeOut,
     ErrorOut,
     InputSerializer,
     TextField,
@@ -122,7 +123,7 @@ class ScheduledOut(serializers.Serializer):
     id = serializers.UUIDField(help_text="Also the sent message's client_id.")
     conversation = ScheduledConversationOut()
     content = serializers.CharField()
-    send_at = serializers.DateTimeField(help_text="The instant, in UTC.")
+    send_at = DateTimeOut(help_text="The instant, in UTC.")
     time_zone = serializers.CharField()
     send_at_local = serializers.CharField(
         help_text="send_at in time_zone, ISO-8601 with its offset."
@@ -131,8 +132,8 @@ class ScheduledOut(serializers.Serializer):
     failure = serializers.CharField(help_text="Why it was not sent (state failed), else empty.")
     message_id = serializers.UUIDField(allow_null=True, help_text="The sent message.")
     message_seq = serializers.IntegerField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    created_at = DateTimeOut()
+    updated_at = DateTimeOut()
 
     def to_representation(self, scheduled: ScheduledMessage):
         names = self.context.get("names") or {}

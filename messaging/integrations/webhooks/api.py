@@ -8,7 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from messaging.api.serializers import ErrorOut, InputSerializer
+from messaging.api.serializers import DateTimeOut, ErrorOut, InputSerializer
 from messaging.api.serializers import TextField as StrictText
 from messaging.api.views import ParleyAPIView
 from messaging.integrations.models import IncomingWebhook
@@ -37,9 +37,9 @@ class WebhookOut(serializers.Serializer):
     conversation_id = serializers.UUIDField()
     bot_id = serializers.UUIDField()
     created_by = serializers.UUIDField(allow_null=True)
-    created_at = serializers.DateTimeField()
-    last_used_at = serializers.DateTimeField(allow_null=True)
-    revoked_at = serializers.DateTimeField(allow_null=True)
+    created_at = DateTimeOut()
+    last_used_at = DateTimeOut(allow_null=True)
+    revoked_at = DateTimeOut(allow_null=True)
 
     def to_representation(self, webhook: IncomingWebhook):
         def iso(value):

@@ -4,7 +4,7 @@ them, outputs declared for the schema."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from messaging.api.serializers import InputSerializer, TextField, UserOut, _parsed
+from messaging.api.serializers import DateTimeOut, InputSerializer, TextField, UserOut, _parsed
 from messaging.e2e import franking
 from messaging.models import ReportReason
 from messaging.moderation.services import reports
@@ -57,12 +57,12 @@ class ReportOut(serializers.Serializer):
     message_id = serializers.UUIDField()
     reason = serializers.ChoiceField(choices=ReportReason.choices)
     details = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    created_at = DateTimeOut()
 
 
 class BlockOut(serializers.Serializer):
     user = UserOut(source="blocked")
-    created_at = serializers.DateTimeField()
+    created_at = DateTimeOut()
 
 
 class BlockListOut(serializers.Serializer):

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from messaging import events, selectors
-from messaging.api.serializers import ErrorOut
+from messaging.api.serializers import DateTimeOut, ErrorOut
 from messaging.api.views import ParleyAPIView
 from messaging.moderation import selectors as moderation_selectors
 
@@ -17,7 +17,7 @@ class WarningOut(serializers.Serializer):
     conversation_id = serializers.UUIDField()
     message_id = serializers.UUIDField(allow_null=True)
     text = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    created_at = DateTimeOut()
 
     def to_representation(self, warning):
         return events.warning_payload(warning)

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from messaging import events, validation
 from messaging.api.serializers import (
     ContentField,
+    DateTimeOut,
     InputSerializer,
     ListLimitField,
     ListOffsetField,
@@ -182,7 +183,7 @@ class SupportCategoryRefOut(serializers.Serializer):
 class SupportRatingOut(serializers.Serializer):
     satisfied = serializers.BooleanField()
     comment = serializers.CharField()
-    rated_at = serializers.DateTimeField()
+    rated_at = DateTimeOut()
 
 
 class SupportRequestOut(serializers.Serializer):
@@ -197,10 +198,10 @@ class SupportRequestOut(serializers.Serializer):
     category = SupportCategoryRefOut()
     requester = UserOut()
     assignee = UserOut(allow_null=True)
-    created_at = serializers.DateTimeField()
-    first_response_at = serializers.DateTimeField(allow_null=True)
-    resolved_at = serializers.DateTimeField(allow_null=True)
-    closed_at = serializers.DateTimeField(allow_null=True)
+    created_at = DateTimeOut()
+    first_response_at = DateTimeOut(allow_null=True)
+    resolved_at = DateTimeOut(allow_null=True)
+    closed_at = DateTimeOut(allow_null=True)
     overdue = serializers.BooleanField()
     rating = SupportRatingOut(allow_null=True)
     allowed_statuses = serializers.ListField(

@@ -64,11 +64,11 @@ class PinListOut(serializers.Serializer):
 
 
 class SavedOut(serializers.Serializer):
-    saved_at = serializers.DateTimeField()
+    saved_at = s.DateTimeOut()
 
 
 class SavedItemOut(serializers.Serializer):
-    saved_at = serializers.DateTimeField()
+    saved_at = s.DateTimeOut()
     message = s.MessageOut()
 
 
@@ -81,7 +81,7 @@ class SavedListQuery(s.QuerySerializer):
     conversation_id = serializers.UUIDField(
         required=False, help_text="Only this conversation's (you must be a member)."
     )
-    before = serializers.DateTimeField(
+    before = s.DateTimeOut(
         required=False,
         help_text="The saved_at of the last item you have: the next page (older saves).",
     )
