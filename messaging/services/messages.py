@@ -32,7 +32,7 @@ from messaging.services import claims, store
 from messaging.services.store import store_message
 from messaging.services.transactions import lock_conversation, write_transaction
 from messaging.threads import markdown
-from messaging.threads.payloads import with_extras
+from messaging.threads.payloads import as_sent, with_extras
 from messaging.threads.services import previews as link_previews
 from messaging.threads.services import replies
 from notifications import tasks as notification_tasks
@@ -345,6 +345,10 @@ def _send(
         )
         if original is None:
             raise error from None
+        if not policy.readable_conversations(sender).filter(pk=original.conversation_id).exists():
+            # The resend is answered (its ack was lost), but not with what
+            # others did in a conversation the sender may no longer read.
+            as_sent(original)
         if (
             original.conversation_id != conversation_id
             or original.content != content

@@ -45,6 +45,15 @@ def mark_fresh(message) -> None:
     cache["reactions"] = []
 
 
+def as_sent(message) -> None:
+    """``message`` as its sender sent it, for a sender who may no longer
+    read its conversation (removed, left): nothing the conversation did
+    since (reactions, a pin, its thread, a link card, the quoted message's
+    later state) shows in its payload, and none of it is asked."""
+    mark_fresh(message)
+    message._state.fields_cache["reply_to"] = None
+
+
 def one_to_one(message, name: str):
     """The related row, or None when there is none (cached or read now)."""
     try:

@@ -31,6 +31,7 @@ from messaging.models import (
     ReceiptStatus,
 )
 from messaging.moderation.services import actions
+from messaging.threads.services import pins, reactions
 from tests.messaging.helpers import send
 
 
@@ -222,6 +223,50 @@ def test_client_id_is_per_sender(direct, assigned):
     a = send(mentor, direct, "same", client_id=client_id)
     b = send(student, direct, "same", client_id=client_id)
     assert a.pk != b.pk and (a.seq, b.seq) == (1, 2)
+
+
+@pytest.mark.django_db
+def test_a_resend_after_removal_shows_nothing_done_since(group, assigned):
+    """The ack of a resend (its first ack was lost) is owed, but to someone
+    removed it carries the message as they sent it, not what the members
+    did with it after."""
+    mentor, student = assigned
+    quoted = send(mentor, group, "the rubric is in chapter 3")
+    client_id = uuid.uuid4()
+
+    def resend():
+        return services.send_message(
+            sender=student,
+            conversation_id=group.pk,
+            content="my question",
+            client_id=client_id,
+            reply_to_id=quoted.pk,
+        )
+
+    mine = resend().message
+    reactions.add_reaction(user=mentor, message_id=mine.pk, emoji="🎉")
+    pins.pin_message(user=mentor, message_id=mine.pk)
+    services.send_message(
+        sender=mentor,
+        conversation_id=group.pk,
+        content="in the thread",
+        client_id=uuid.uuid4(),
+        parent_id=mine.pk,
+    )
+    services.edit_message(editor=mentor, message_id=quoted.pk, content="edited after")
+
+    # A member's resend shows the message as it stands.
+    member = events.message_payload(resend().message)
+    assert member["reactions"] and member["pinned"] and member["thread"]
+    assert member["reply_to"]["excerpt"] == "edited after"
+
+    services.remove_participant(actor=mentor, conversation_id=group.pk, user=student)
+    again = resend()
+    assert not again.created and again.message.pk == mine.pk
+    gone = events.message_payload(again.message)
+    assert (gone["id"], gone["seq"], gone["content"]) == (str(mine.pk), mine.seq, "my question")
+    assert gone["reactions"] == [] and gone["pinned"] is None and gone["thread"] is None
+    assert gone["reply_to"] is None and gone["link_preview"] is None
 
 
 # --- Conversations --------------------------------------------------------------
