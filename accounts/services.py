@@ -177,9 +177,11 @@ def _record_account_saved(
 
 
 def set_active(*, user: User, active: bool, actor: User | None = None) -> User:
-    """Activate or deactivate an account. Deactivation closes the person's
-    open sockets at once and ends their push subscriptions; their messages
-    stay. The bots they own are deactivated with them (their tokens, sockets
+    """Activate or deactivate an account. Deactivation ends every way in
+    the person's credentials opened (``_end_what_credentials_let_in``:
+    sessions, API token, sockets at once, push subscriptions, calendar feed
+    URL), so reactivating them lets nothing taken before work again; their
+    messages stay. The bots they own are deactivated with them (their tokens, sockets
     and incoming webhooks stop, as Mattermost does): a person cut off must
     not go on through a bot. Reactivating the person leaves their bots off,
     for an admin to turn on one by one. With an ``actor`` (the admin's
@@ -198,10 +200,34 @@ def set_active(*, user: User, active: bool, actor: User | None = None) -> User:
                 previous={"is_active": was_active},
             )
         if not active:
-            close_user_sockets(user_id=user.pk)
-            push.forget_devices(user=user)
+            if user.role == Role.BOT:
+                # A bot's token is the bot: an admin turns it on again.
+                close_user_sockets(user_id=user.pk)
+                push.forget_devices(user=user)
+            else:
+                _end_what_credentials_let_in(user)
             _deactivate_bots_of(user)
     return user
+
+
+def _end_what_credentials_let_in(user: User, *, keep_session_key: str | None = None) -> dict:
+    """End every way in that ``user``'s credentials opened: their stored
+    sessions but ``keep_session_key``, their API token, their sockets (4401
+    once this commits), the push devices of the ended sessions and their
+    calendar feed's URL. A reactivated account, or one whose password was
+    changed, signs in afresh: nothing taken before works again. The counts,
+    for the audit row."""
+    tokens_revoked, _ = Token.objects.filter(user=user).delete()
+    sessions_ended, _ = (
+        selectors.sessions_of(user).exclude(session_key=keep_session_key or "").delete()
+    )
+    close_user_sockets(user_id=user.pk)
+    return {
+        "sessions_ended": sessions_ended,
+        "tokens_revoked": tokens_revoked,
+        "push_devices_ended": push.forget_devices(user=user, keep_session_key=keep_session_key),
+        "calendar_feed_ended": calendar_feeds.end_with_credentials(user=user),
+    }
 
 
 def _deactivate_bots_of(owner: User) -> None:
@@ -238,23 +264,14 @@ def change_password(
         else:
             user.set_password(password)
         user.save(update_fields=["password"])
-        tokens_revoked, _ = Token.objects.filter(user=user).delete()
-        sessions_ended, _ = (
-            selectors.sessions_of(user).exclude(session_key=keep_session_key or "").delete()
-        )
-        close_user_sockets(user_id=user.pk)
-        push_devices_ended = push.forget_devices(user=user, keep_session_key=keep_session_key)
-        calendar_feed_ended = calendar_feeds.end_with_password(user=user)
+        ended = _end_what_credentials_let_in(user, keep_session_key=keep_session_key)
         audit.record(
             actor=actor,
             action=AuditAction.PASSWORD_CHANGED,
             target_user_id=user.pk,
             user_id=str(user.pk),
             via=via,
-            sessions_ended=sessions_ended,
-            tokens_revoked=tokens_revoked,
-            push_devices_ended=push_devices_ended,
-            calendar_feed_ended=calendar_feed_ended,
+            **ended,
         )
     return user
 

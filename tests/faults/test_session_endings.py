@@ -1,5 +1,5 @@
 """Attack case 13 (docs/reliability.md): when a session ends (logout,
-deactivation, a password change) or a member is removed, that person's
+deactivation, even if undone later, a password change) or a member is removed, that person's
 sockets on a real server process (production profile) are closed (4401) or pruned
 (``conversation.removed``) as docs/protocol.md says, and what they held
 before no longer gets them anything: the old cookie opens a socket that is
@@ -110,6 +110,10 @@ async def test_deactivation_closes_every_socket_and_ends_cookie_and_token(asgi_s
     finally:
         for socket in sockets:
             await socket.close()
+    assert await the_old_cookie_is_refused(server, cookie)
+    assert await orm(api_status)(token) == 401
+    # Reactivated, they sign in afresh: nothing taken before works again.
+    await orm(account_services.set_active)(user=student, active=True)
     assert await the_old_cookie_is_refused(server, cookie)
     assert await orm(api_status)(token) == 401
 

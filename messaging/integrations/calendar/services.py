@@ -1,6 +1,6 @@
 """A person's calendar feed token: made on first ask, rotated on demand
 (the old URL stops working at once; audited) and when their password
-changes (``end_with_password``)."""
+changes or the account is deactivated (``end_with_credentials``)."""
 
 import secrets
 
@@ -46,13 +46,14 @@ def rotate_feed(*, user: User) -> CalendarFeed:
     return feed
 
 
-def end_with_password(*, user: User) -> bool:
-    """A password change ends what the old one let in: the feed's URL is a
-    credential to the person's reminders and meetings, like an API token.
+def end_with_credentials(*, user: User) -> bool:
+    """A password change or a deactivation ends what the person's
+    credentials let in: the feed's URL is a credential to the person's
+    reminders and meetings, like an API token.
     Its token is replaced (the calendar app shows nothing new until the
     person subscribes to the new URL, on the Calendar page); no feed is made
     for someone who had none. Whether there was one to end. Audited by the
-    password change itself."""
+    change that ends it."""
     return bool(
         CalendarFeed.objects.filter(user=user).update(token=new_token(), rotated_at=timezone.now())
     )
