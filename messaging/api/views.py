@@ -11,6 +11,7 @@ from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from django.template import Context, Engine
 from django.utils import timezone, translation
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
@@ -477,6 +478,13 @@ class ObtainTokenView(ParleyAPIView):
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [TokenThrottle]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # The answer is a credential, though its request carries none:
+        # never kept by a browser or a proxy (its refusals neither).
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_cache_control(response, private=True, no_store=True)
+        return response
 
     @extend_schema(
         operation_id="auth_token",

@@ -54,6 +54,8 @@ def test_token_from_email_and_password_authenticates_api_calls(api, student):
     assert response.status_code == 200
     token = response.json()["token"]
     assert Token.objects.get(user=student).key == token
+    # A credential: kept by no browser or proxy, though the request had none.
+    assert response["Cache-Control"] == "private, no-store"
 
     client = api()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
@@ -110,6 +112,7 @@ def test_token_requests_are_throttled_per_address(api, student):
     )
     assert last.status_code == 429
     assert last.json()["error"]["code"] == "rate_limited"
+    assert last["Cache-Control"] == "private, no-store"
     assert int(last["Retry-After"]) >= 1
 
 
