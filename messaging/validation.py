@@ -95,25 +95,47 @@ def check_text(value: str, *, what: str, one_line: bool = False) -> str:
     )
 
 
+URN_PREFIX = "urn:uuid:"
+
+
+def _read_uuid(text: str) -> UUID:
+    """``UUID(text)``, its ``urn:uuid:`` prefix read in any case (a URN's
+    scheme and namespace are case-insensitive; Python reads only lower
+    case)."""
+    if text[:9].lower() == URN_PREFIX:
+        text = URN_PREFIX + text[9:]
+    return UUID(text)
+
+
 def parse_uuid(value: object, *, what: str) -> UUID:
-    """``value`` (a UUID, or its text) as a UUID."""
+    """``value`` (a UUID, or its text in any spelling the UUID standard
+    reads) as a UUID."""
     if isinstance(value, UUID):
         return value
     if not isinstance(value, str):
         raise InvalidInput(_("%(field)s must be a UUID.") % {"field": what})
     try:
-        return UUID(value)
+        return _read_uuid(value)
     except ValueError:
         raise InvalidInput(_("%(field)s must be a UUID.") % {"field": what}) from None
 
 
 def echo_id(value: str) -> str:
     """An id as an error frame echoes it: canonical (lower case, dashed) if it
-    is a UUID in any spelling, else its first 64 characters."""
+    is a UUID in any spelling, else its first 64 characters with the
+    characters no frame may carry (``is_plain_text``) replaced by U+FFFD."""
     try:
-        return str(UUID(value))
+        return str(_read_uuid(value))
     except ValueError:
-        return value[:64]
+        return _EVERYWHERE.sub("\ufffd", value[:64])
+
+
+def is_plain_text(value: str) -> bool:
+    """Whether ``value`` holds none of the characters every string a person
+    supplies is refused for (``check_text``): what the server may echo back
+    in a frame as it came (a lone surrogate has no UTF-8, and a strict JSON
+    reader refuses a frame that carries one)."""
+    return _EVERYWHERE.search(value) is None
 
 
 def parse_uuids(values: object, *, what: str) -> list[UUID]:

@@ -402,15 +402,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         # The echo first: every answer to an object says which command it
         # answers (docs/protocol.md), unless its ref is itself the fault.
         ref = frame.get("ref")
-        if ref is not None and not (isinstance(ref, str) and len(ref) <= MAX_REF_CHARS):
-            await self._send_error(
-                "invalid",
-                _("ref must be text of at most %(count)s characters.") % {"count": MAX_REF_CHARS},
-            )
+        ref_problem = _ref_problem(ref)
+        if ref_problem is not None:
+            await self._send_error("invalid", ref_problem)
             return
         echo = {} if ref is None else {"ref": ref}
-        if isinstance(frame.get("client_id"), str) and len(frame["client_id"]) <= 64:
-            echo["client_id"] = frame["client_id"]
+        client_id = frame.get("client_id")
+        if isinstance(client_id, str) and len(client_id) <= 64:
+            if validation.is_plain_text(client_id):
+                echo["client_id"] = client_id
         if not isinstance(frame.get("type"), str):
             await self._send_error("bad_frame", bad_frame, **echo)
             return
@@ -686,6 +686,22 @@ def _may_type(user, conversation_id: uuid.UUID) -> bool:
     start from someone who may not post is not told, and not answered."""
     membership = selectors.membership_for(user, conversation_id, attempted="typing")
     return policy.may_post(user, membership.conversation, membership=membership)
+
+
+def _ref_problem(ref: object) -> str | None:
+    """Why a command's ``ref`` cannot be echoed (docs/protocol.md): not text,
+    longer than ``MAX_REF_CHARS``, or against the text rule (a lone
+    surrogate has no UTF-8: a strict JSON reader refuses the frame that
+    carries one back). None for a good ref, or none at all."""
+    if ref is None:
+        return None
+    if not isinstance(ref, str) or len(ref) > MAX_REF_CHARS:
+        return _("ref must be text of at most %(count)s characters.") % {"count": MAX_REF_CHARS}
+    try:
+        validation.check_text(ref, what="ref")
+    except MessagingError as error:
+        return error.message
+    return None
 
 
 COMMANDS = {

@@ -57,6 +57,10 @@ def test_uuid_from_text_or_uuid():
     assert validation.parse_uuid(value, what="x") is value
     assert validation.parse_uuid(str(value), what="x") == value
     assert validation.parse_uuid(value.hex.upper(), what="x") == value
+    # Every spelling RFC 9562 reads: braces, and its URN in any case.
+    for spelling in (f"{{{value}}}", f"urn:uuid:{value}", f"URN:UUID:{str(value).upper()}"):
+        assert validation.parse_uuid(spelling, what="x") == value
+        assert validation.echo_id(spelling) == str(value)
     assert validation.parse_uuids([str(value), value], what="ids") == [value]
     with pytest.raises(InvalidInput, match=r"ids\[\] must be a UUID"):
         validation.parse_uuids([str(value), "nope"], what="ids")

@@ -855,8 +855,20 @@ async def test_malformed_frames_get_clear_errors(open_socket, student, raw, code
         # A bad ref is the fault first, whatever else is wrong: no echo.
         ({"type": "teleport", "ref": 5, "client_id": "c"}, "invalid", {}),
         ({"type": 5, "ref": "r" * 65, "client_id": "c"}, "invalid", {}),
+        # Nothing a strict JSON reader refuses is sent back: a ref with a
+        # lone surrogate is refused, such a client_id is not echoed.
+        ({"type": "ping", "ref": "\ud800", "client_id": "c"}, "invalid", {}),
+        ({"type": "teleport", "ref": "t", "client_id": "c\udfff"}, "unknown_type", {"ref": "t"}),
     ],
-    ids=["no-type", "number-type", "unknown", "unknown-bad-ref", "number-type-long-ref"],
+    ids=[
+        "no-type",
+        "number-type",
+        "unknown",
+        "unknown-bad-ref",
+        "number-type-long-ref",
+        "surrogate-ref",
+        "surrogate-client-id",
+    ],
 )
 async def test_an_error_about_an_object_echoes_its_ref_and_client_id(
     open_socket, student, sent, code, echo
