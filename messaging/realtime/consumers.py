@@ -408,9 +408,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         echo = {} if ref is None else {"ref": ref}
         client_id = frame.get("client_id")
-        if isinstance(client_id, str) and len(client_id) <= 64:
-            if validation.is_plain_text(client_id):
-                echo["client_id"] = client_id
+        if (
+            isinstance(client_id, str)
+            and len(client_id) <= 64
+            and validation.is_plain_text(client_id)
+        ):
+            echo["client_id"] = client_id
         if not isinstance(frame.get("type"), str):
             await self._send_error("bad_frame", bad_frame, **echo)
             return
