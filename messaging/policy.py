@@ -781,7 +781,8 @@ def may_pin(user: User, conversation: Conversation, *, membership: Membership = 
     if membership is None:
         return False
     if conversation.type == ConversationType.DIRECT:
-        return True
+        # Not across a block: a pin is an event to the other person.
+        return not _direct_block(user, conversation)
     if conversation.type == ConversationType.GROUP:
         return user.role in (Role.MENTOR, Role.ADMIN) or membership.role == ParticipantRole.ADMIN
     if conversation.type == ConversationType.SUPPORT:
@@ -792,11 +793,14 @@ def may_pin(user: User, conversation: Conversation, *, membership: Membership = 
 def check_pin(user: User, message: Message, *, membership: Membership = LOOK_UP) -> None:
     """Raise unless ``user`` may pin ``message`` in its conversation:
     NotVisible ("No such message.") for a non-member, ConversationArchived,
-    then AccessDenied for a member whose role does not pin here."""
+    then PersonBlocked in a direct conversation across a block (as a send
+    there), then AccessDenied for a member whose role does not pin here."""
     conversation = message.conversation
     check_read_message(user, message, membership=membership)
     if conversation.is_archived:
         raise ConversationArchived(_("This conversation is archived."))
+    if conversation.type == ConversationType.DIRECT:
+        check_post(user, conversation, membership=membership)
     if not may_pin(user, conversation, membership=membership):
         raise AccessDenied(_("You may not pin messages in this conversation."))
 

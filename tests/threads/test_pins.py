@@ -18,10 +18,11 @@ from messaging.errors import (
     ConversationArchived,
     MessageHidden,
     NotFound,
+    PersonBlocked,
     TooManyPins,
 )
 from messaging.models import AuditAction, AuditLog, ConversationParticipant, ParticipantRole
-from messaging.moderation.services import actions
+from messaging.moderation.services import actions, blocks
 from messaging.threads.models import Pin
 from messaging.threads.selectors import pins as pin_selectors
 from messaging.threads.services import pins
@@ -159,6 +160,24 @@ def test_nobody_pins_in_an_archived_conversation(group, assigned):
         pins.pin_message(user=mentor, message_id=other.pk)
     with pytest.raises(ConversationArchived):
         pins.unpin_message(user=mentor, message_id=message.pk)
+
+
+def test_nobody_pins_across_a_block(direct, make_user):
+    """A pin is an event to the other person: across a block, refused as a
+    send there is, both ways, and undone by unblocking."""
+    first, second = make_user(Role.MENTOR), make_user(Role.MENTOR)
+    conversation = services.create_conversation(creator=first, kind="direct", participants=[second])
+    message = say(first, conversation)
+    pins.pin_message(user=first, message_id=message.pk)
+    blocks.block_person(blocker=second, blocked_id=first.pk)
+    for person in (first, second):
+        assert policy.may_pin(person, conversation) is False
+        with pytest.raises(PersonBlocked):
+            pins.unpin_message(user=person, message_id=message.pk)
+    assert Pin.objects.filter(message=message).exists()
+    blocks.unblock_person(blocker=second, blocked_id=first.pk)
+    pins.unpin_message(user=second, message_id=message.pk)
+    assert policy.may_pin(first, conversation) is True
 
 
 def test_a_deactivated_person_may_not_pin(direct, assigned):
