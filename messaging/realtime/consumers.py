@@ -549,12 +549,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         (``coalesced``; docs/protocol.md, "Receipts")."""
         conversation = validation.parse_uuid(frame.get("conversation_id"), what="conversation_id")
         seq = validation.clean_seq(frame.get("seq"))
-        await self.answer_receipt(conversation, kind, seq, echo)
+        # Held only for a conversation this socket is in (the hub's groups
+        # follow its membership): another is no receipt to promise.
+        joined = events.conversation_group(conversation) in self.hub_groups
+        await self.answer_receipt(conversation, kind, seq, echo, may_hold=joined)
 
-    async def answer_receipt(self, target: uuid.UUID, kind: str, seq: int, echo: dict) -> None:
+    async def answer_receipt(
+        self, target: uuid.UUID, kind: str, seq: int, echo: dict, *, may_hold: bool = True
+    ) -> None:
         """Spend the receipt budget on a receipt for ``target`` (see
         ``_apply_receipt``) and answer ``ok``, ``coalesced`` when it was held."""
-        applied = await self.receipts.receive(target, kind, seq)
+        applied = await self.receipts.receive(target, kind, seq, may_hold=may_hold)
         await self._send_frame({"type": "ok", **echo, **({} if applied else {"coalesced": True})})
 
     async def _apply_receipt(self, target: uuid.UUID, kind: str, seq: int) -> None:

@@ -12,7 +12,8 @@ send a ``receipt`` to every member, so a socket may send
 again (a later frame for the same conversation and kind joins it). The
 client hears that it was held (``ok`` with ``"coalesced": true``). At most
 ``MAX_HELD_RECEIPTS`` conversation-and-kind pairs are held; a frame that
-would hold one more is refused ``rate_limited``.
+would hold one more is refused ``rate_limited``. Only a conversation the
+socket is in is held: another is refused ``not_found`` at once.
 
 Held receipts are applied while the socket lives; a socket that closes
 drops what it still holds (its client sends its receipts again after it
@@ -31,7 +32,7 @@ from uuid import UUID
 from django.utils.translation import gettext as _
 
 from messaging import limits
-from messaging.errors import MessagingError, RateLimited
+from messaging.errors import MessagingError, NotFound, RateLimited
 from messaging.realtime import clock
 from messaging.realtime.bucket import SocketBucket
 
@@ -54,15 +55,22 @@ class Receipts:
         self._held: dict[tuple[UUID, str], int] = {}  # in the order first held
         self._flush: asyncio.Task | None = None
 
-    async def receive(self, conversation: UUID, kind: str, seq: int) -> bool:
+    async def receive(
+        self, conversation: UUID, kind: str, seq: int, *, may_hold: bool = True
+    ) -> bool:
         """A ``read`` or ``delivered`` frame: applied now (True) or held
-        (False); RateLimited when it can be neither."""
+        (False); RateLimited when it can be neither. ``may_hold`` False (the
+        socket is in no such conversation): one that cannot be applied now
+        is refused ``not_found``, as applying it would be, not held and
+        answered ``ok``."""
         key = (conversation, kind)
         if key not in self._held and self._budget.take(
             limits.receipt_frames_per_second(), limits.receipt_frame_burst()
         ):
             await self._apply(conversation, kind, seq)
             return True
+        if key not in self._held and not may_hold:
+            raise NotFound(_("No such conversation."))
         if key not in self._held and len(self._held) >= MAX_HELD_RECEIPTS:
             rate = limits.receipt_frames_per_second()
             raise RateLimited(

@@ -11,7 +11,7 @@ from django.conf import settings
 
 from messaging import services
 from messaging.models import ConversationParticipant
-from messaging.realtime.receipts import MAX_HELD_RECEIPTS
+from messaging.realtime import receipts
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -92,34 +92,47 @@ async def test_receipts_for_too_many_conversations_at_once_are_rate_limited(
 ):
     monkeypatch.setitem(settings.PARLEY, "RECEIPT_FRAME_BURST", 1)
     monkeypatch.setitem(settings.PARLEY, "RECEIPT_FRAMES_PER_SECOND", 5)
-    # More than a socket's frame burst, on a clock that stands still.
-    monkeypatch.setitem(settings.PARLEY, "SOCKET_FRAME_BURST", 10_000)
+    # Three pairs held at most: the limit, not its size, is what is tried.
+    monkeypatch.setattr(receipts, "MAX_HELD_RECEIPTS", 3)
     mentor, student = assigned
     await orm(send_many)(direct, mentor, 2)
+    groups = [
+        await orm(services.create_conversation)(
+            creator=mentor, kind="group", participants=[student], title=f"Group {n}"
+        )
+        for n in range(2)
+    ]
     reader = await open_socket(student)
     cid = str(direct.pk)
     assert "coalesced" not in await reader.request(
         {"type": "read", "conversation_id": cid, "seq": 1}
     )
-    # Conversations that do not exist are held all the same (looked up when
-    # applied); the last pair held is a real one.
-    others = [str(uuid.uuid4()) for _ in range(MAX_HELD_RECEIPTS - 1)]
-    for other in others:
-        reply = await reader.request({"type": "delivered", "conversation_id": other, "seq": 1})
+    # Over the budget, the socket's own conversations are held; the last
+    # pair held is the direct conversation's.
+    for conversation_id in [str(g.pk) for g in groups] + [cid]:
+        seq = 2 if conversation_id == cid else 1
+        reply = await reader.request(
+            {"type": "delivered", "conversation_id": conversation_id, "seq": seq}
+        )
         assert reply.get("coalesced") is True, reply
-    reply = await reader.request({"type": "delivered", "conversation_id": cid, "seq": 2})
-    assert reply.get("coalesced") is True, reply
-    stranger = str(uuid.uuid4())
-    refused = await reader.request({"type": "read", "conversation_id": stranger, "seq": 1})
+    # One more pair is refused; a conversation the socket is not in is
+    # refused as an unknown one is (nothing held, no ok promised).
+    refused = await reader.request({"type": "read", "conversation_id": cid, "seq": 2})
     assert refused["type"] == "error" and refused["code"] == "rate_limited", refused
-    assert refused["retry_after"] == 0.2 and refused["conversation_id"] == stranger
+    assert refused["retry_after"] == 0.2 and refused["conversation_id"] == cid
+    stranger = str(uuid.uuid4())
+    unknown = await reader.request({"type": "read", "conversation_id": stranger, "seq": 1})
+    assert unknown["type"] == "error" and unknown["code"] == "not_found", unknown
+    assert unknown["conversation_id"] == stranger
     # A pair already held still takes a higher seq.
-    joined = await reader.request({"type": "delivered", "conversation_id": others[0], "seq": 9})
+    joined = await reader.request(
+        {"type": "delivered", "conversation_id": str(groups[0].pk), "seq": 9}
+    )
     assert joined.get("coalesced") is True
     assert await orm(cursor_of)(direct, student) == (1, 1)
 
-    # One held receipt applied per unit of budget, in the order first held
-    # (the foreign ones refused quietly), the real one last.
+    # One held receipt applied per unit of budget, in the order first held,
+    # the direct conversation's last.
     async def delivered() -> bool:
         if (await orm(cursor_of)(direct, student))[1] == 2:
             return True
