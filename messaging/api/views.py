@@ -15,7 +15,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -76,6 +76,7 @@ class ParleyAPIView(APIView):
         # endpoint, not only those that read a parameter.
         request.query_params  # noqa: B018
         super().initial(request, *args, **kwargs)
+        _refuse_a_body_it_cannot_read(request)
 
     def perform_authentication(self, request):
         super().perform_authentication(request)
@@ -93,6 +94,20 @@ class ParleyAPIView(APIView):
         if locale.person_locale_applied(request._request):
             response.headers["Content-Language"] = translation.get_language()
         return response
+
+
+def _refuse_a_body_it_cannot_read(request) -> None:
+    """``415 unsupported_media_type`` for a body none of the view's parsers
+    reads (a form, text…), on every endpoint, as docs/api.md says: DRF looks
+    at the type only when a view reads the body, so one that takes none
+    (``read-all``, a block, a feed rotation) accepted any. Once the person
+    is known and allowed, so nothing of the body is read before that."""
+    meta = request._request.META
+    has_body = (meta.get("CONTENT_LENGTH") or "0") not in ("", "0") or (
+        "HTTP_TRANSFER_ENCODING" in meta
+    )
+    if has_body and request.negotiator.select_parser(request, request.parsers) is None:
+        raise exceptions.UnsupportedMediaType(request.content_type)
 
 
 def _errors(*codes: int) -> dict:

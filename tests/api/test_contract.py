@@ -15,7 +15,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
-from messaging.models import Message
+from accounts.models import Role
+from messaging.models import Message, UserBlock
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -138,6 +139,33 @@ def test_bodies_other_than_json_are_415(
         messages_url(group), {"client_id": str(uuid.uuid4()), "content": "ok"}, format="json"
     )
     assert sent.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/notifications/read-all/"),
+        ("post", "/api/calendar/feed/rotate/"),
+        ("put", "/api/blocks/{stranger}/"),
+    ],
+)
+def test_an_endpoint_that_takes_no_body_refuses_one_it_cannot_read(
+    token_client, mentor, make_user, method, path
+):
+    """docs/api.md: a body that is not JSON is 415, on every endpoint: DRF
+    looks at the type only where a view reads the body."""
+    url = path.format(stranger=make_user(Role.STUDENT).pk)
+    for content_type, body in (
+        ("application/x-www-form-urlencoded", "x=1"),
+        ("text/plain", "garbage"),
+    ):
+        response = token_client.generic(method.upper(), url, body, content_type=content_type)
+        assert response.status_code == 415, (url, content_type, response.content)
+        assert error_of(response)["code"] == "unsupported_media_type"
+    assert not UserBlock.objects.filter(blocker=mentor).exists()
+    # With no body, or a JSON one, it is done.
+    assert getattr(token_client, method)(url).status_code in (200, 201)
+    assert getattr(token_client, method)(url, {}, format="json").status_code == 200
 
 
 @pytest.mark.parametrize("auth", ["token", "session"])
