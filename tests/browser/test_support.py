@@ -179,6 +179,27 @@ def test_the_queue_closes_requests_in_bulk(people, three_requests, browser, serv
     context.close()
 
 
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_on_a_phone_the_request_tables_scroll_in_their_card_not_the_page(
+    people, three_requests, browser, server, console, language
+):
+    """390 px: a table wider than the screen scrolls inside its card. Its
+    row links' hidden words (absolutely placed) escaped the card's scroller
+    and widened the page: in Arabic it moved 19 px sideways."""
+    student, admin = people
+    off_loop(User.objects.filter(pk__in=[student.pk, admin.pk]).update, language=language)
+    for person in (student, admin):
+        context, page = open_as(
+            browser, server, console, person, "/support/", {"width": 390, "height": 800}
+        )
+        expect(page.locator("tbody tr")).to_have_count(3)
+        widths = page.evaluate(
+            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], (person.role, language, widths)
+        context.close()
+
+
 def test_the_forms_work_without_javascript(people, browser, server, console):
     """A student without JavaScript files a request, withdraws it and rates
     it: each form posts and the page comes back with the outcome."""
