@@ -130,6 +130,24 @@ function quoteElement(quote, onActivate) {
   return button;
 }
 
+const QUOTE_EXCERPT_CHARS = 200; // as the server cuts a quote's excerpt
+
+/** The quote of ``message`` as the server writes it (``reply_to``), from
+ * the message as it stands now: no words once it is deleted or hidden. */
+function quoteOf(message) {
+  const gone = Boolean(message.deleted_at || message.hidden);
+  const words = gone ? "" : (message.content || "").split(/\s+/).filter(Boolean).join(" ");
+  return {
+    id: message.id,
+    seq: message.seq,
+    parent_id: message.parent_id || null,
+    sender: message.sender,
+    excerpt: words.length <= QUOTE_EXCERPT_CHARS ? words : `${words.slice(0, QUOTE_EXCERPT_CHARS - 1).trimEnd()}…`,
+    deleted: Boolean(message.deleted_at),
+    hidden: Boolean(message.hidden),
+  };
+}
+
 const ID_REFERENCES = ["aria-labelledby", "aria-describedby", "aria-controls", "aria-activedescendant", "for"];
 
 /** The message that had the focus (or a control in it) was redrawn as
@@ -227,6 +245,25 @@ export class Threads {
     queueMicrotask(() => this._openFromLocation());
   }
 
+  /** The replies shown that quote ``message`` (in the conversation and in
+   * the thread panel) follow its edit, deletion, hiding or restoring at
+   * once: a deleted message's words do not stay in a quote until a reload. */
+  _refreshQuotesOf(message) {
+    const shown = document.querySelectorAll(`.reply-quote[data-quote-id="${message.id}"]`);
+    if (!shown.length) return;
+    const quote = quoteOf(message);
+    for (const old of shown) {
+      old.replaceWith(quoteElement(quote, (q, button) => this.goToQuote(q, button)));
+    }
+    // A reply drawn again later (its own edit) shows the same.
+    for (const reply of this.view.messages.values()) {
+      if (reply.reply_to && reply.reply_to.id === message.id) reply.reply_to = quote;
+    }
+    for (const reply of this.replies.values()) {
+      if (reply.reply_to && reply.reply_to.id === message.id) reply.reply_to = quote;
+    }
+  }
+
   // --- Decorating every message -------------------------------------------------
 
   decorate(li, message, { gone }) {
@@ -299,6 +336,7 @@ export class Threads {
 
   /** Every stored message the view receives (live, history, resume). */
   onMessage(message, { via = null } = {}) {
+    this._refreshQuotesOf(message);
     if (message.parent_id) {
       const known = this.summaryOf(message.parent_id, this.view.messages.get(message.parent_id)?.thread);
       // A reply newer than the summary we hold: count it now (the root shows

@@ -282,6 +282,22 @@ def test_quote_of_a_deleted_message(pair, browser, server, console):
     expect(quote.locator(".quote-text")).to_have_text("Deleted message")
 
 
+def test_a_quote_follows_its_message_live(pair, browser, server, console):
+    """Edited, the quote shows the new words; deleted, its words go at once
+    (they stayed in the quote until a reload), on every open page."""
+    mentor, student, conversation = pair
+    parent = post(mentor, conversation, "call me on 555-0100")
+    post(student, conversation, "noted", reply_to_id=parent.pk)
+    _, page = open_as(browser, server, console, student, conversation_path(conversation))
+    quote = page.locator("#message-list li.message", has_text="noted").locator(".reply-quote")
+    expect(quote.locator(".quote-text")).to_have_text("call me on 555-0100")
+    off_loop(services.edit_message, editor=mentor, message_id=parent.pk, content="call me later")
+    expect(quote.locator(".quote-text")).to_have_text("call me later")
+    off_loop(services.delete_message, actor=mentor, message_id=parent.pk)
+    expect(quote.locator(".quote-text")).to_have_text("Deleted message")
+    expect(page.locator("#message-list")).not_to_contain_text("555-0100")
+
+
 # --- Threads ---------------------------------------------------------------------
 
 
