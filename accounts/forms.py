@@ -45,6 +45,16 @@ class UserChangeForm(DisplayNameCleaned, auth_forms.UserChangeForm):
             raise forms.ValidationError(error.message_dict["time_zone"]) from None
 
 
+class ProfilePasswordChangeForm(auth_forms.PasswordChangeForm):
+    """Django's, without its autofocus: on the profile page the form comes
+    after the name and the language, and the focus scrolled the page past
+    them, down to "Old password"."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)
+
+
 class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
     """The admin's password page stores through ``change_password``: the
     person's sessions end, their sockets close and their API tokens are

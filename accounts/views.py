@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.shortcuts import redirect, render
@@ -10,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import locale, selectors, services
+from accounts.forms import ProfilePasswordChangeForm
 from config.redirects import safe_next
 from notifications.services import push
 
@@ -40,7 +40,7 @@ def _render_profile(request, *, password_form=None, status=200):
         {
             "mentors": list(selectors.mentors_of(request.user)),
             "students": list(selectors.students_of(request.user)),
-            "password_form": password_form or PasswordChangeForm(request.user),
+            "password_form": password_form or ProfilePasswordChangeForm(request.user),
             "languages": locale.language_choices(),
         },
         status=status,
@@ -76,7 +76,7 @@ def password_change(request):
     of theirs and revokes their API tokens. This session goes on under the
     new password and a new key (a stolen copy of its old cookie is dead); its
     pages reconnect their sockets with it."""
-    form = PasswordChangeForm(request.user, request.POST)
+    form = ProfilePasswordChangeForm(request.user, request.POST)
     if not form.is_valid():
         return _render_profile(request, password_form=form)
     kept = request.session.session_key

@@ -252,6 +252,15 @@ def test_the_old_support_form_leads_to_support_requests(client, student, admin_u
     assert not Conversation.objects.filter(type=ConversationType.SUPPORT).exists()
 
 
+def test_the_profile_page_opens_at_its_top(client, student):
+    """No field takes the focus on load: Django's password form would, and
+    the page opened scrolled past the name and language to it."""
+    client.force_login(student)
+    page = client.get(reverse("profile")).content.decode()
+    assert 'name="old_password"' in page
+    assert "autofocus" not in page
+
+
 def test_profile_updates_display_name(client, student):
     client.force_login(student)
     client.post(reverse("profile"), {"display_name": "Sam S."})
