@@ -249,6 +249,7 @@ class MessageStatus(models.Model):
 
     class Meta:
         db_table = "message_status"
+        verbose_name_plural = _("message statuses")
         constraints = [
             models.UniqueConstraint(fields=["message", "user"], name="uniq_message_status"),
         ]

@@ -238,6 +238,7 @@ class OutgoingDelivery(models.Model):
 
     class Meta:
         db_table = "outgoing_webhook_deliveries"
+        verbose_name_plural = _("outgoing deliveries")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["bot", "message"], name="outgoing_once_per_message")

@@ -204,6 +204,9 @@ def test_admin_pages_name_the_sites_icon(admin_client):
     """Without a link of its own the browser asks /favicon.ico: a 404 in
     the console of every admin page."""
     signed_in = admin_client.get(reverse("admin:index"))
+    # Model names read as English (not "Message statuss").
+    assert b"Message statuses" in signed_in.content
+    assert b"Outgoing deliveries" in signed_in.content
     signing_in = Client().get(reverse("admin:login"))
     for response in (signed_in, signing_in):
         assert response.status_code == 200
