@@ -563,7 +563,12 @@ export class ConversationView {
 
   /** Sent / delivered / read for each of my messages, from members' cursors. */
   updateReceipts() {
-    const others = [...this.participants.values()].filter((p) => p.id !== this.me);
+    // People, not the bots beside them (a bot reads everything at once, and
+    // "Seen by Study" tells nobody anything); a conversation with only a
+    // bot counts the bot.
+    const everyoneElse = [...this.participants.values()].filter((p) => p.id !== this.me);
+    const people = everyoneElse.filter((p) => p.role !== "bot");
+    const others = people.length ? people : everyoneElse;
     const mine = [...this.list.querySelectorAll("li.message.mine")];
     mine.forEach((node, index) => {
       const receipt = node.querySelector(".receipt");

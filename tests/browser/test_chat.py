@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from accounts.models import MentorAssignment, Role, User
 from messaging import limits, services
-from messaging.models import ConversationType, Message
+from messaging.models import ConversationParticipant, ConversationType, Message
 from tests.browser.conftest import (
     PASSWORD,
     TIMEOUT_MS,
@@ -72,6 +72,36 @@ def study_group(pair):
             sender=sender, conversation_id=group.pk, content=text, client_id=uuid.uuid4()
         )
     return group
+
+
+@pytest.fixture
+def read_by_a_bot_and_maria(pair, study_group):
+    """Sam's message in the group, read by a bot in it and by Maria (made
+    before the browser starts: services cannot run in Playwright's thread)."""
+    mentor, student, _ = pair
+    bot = User.objects.create_user(
+        email="helper@example.test", password=None, display_name="Study Helper", role=Role.BOT
+    )
+    ConversationParticipant.objects.create(conversation=study_group, user=bot)
+    mine = services.send_message(
+        sender=student,
+        conversation_id=study_group.pk,
+        content="Draft is up",
+        client_id=uuid.uuid4(),
+    ).message
+    for reader in (bot, mentor):
+        services.mark_read(user=reader, conversation_id=study_group.pk, up_to_seq=mine.seq)
+    return mine
+
+
+def test_a_bot_in_a_group_is_not_among_who_saw_a_message(
+    pair, study_group, read_by_a_bot_and_maria, browser, server, console
+):
+    """A bot reads everything at once: "Seen by" names the people only."""
+    _, student, _ = pair
+    _, page = open_as(browser, server, console, student, f"/c/{study_group.pk}/")
+    receipt = page.locator("li.message.mine", has_text="Draft is up").locator(".receipt-text")
+    expect(receipt).to_have_text("Seen by Maria")
 
 
 def test_live_message_delivered_read_and_typing(pair, study_group, browser, server, console):
