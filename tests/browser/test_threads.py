@@ -301,6 +301,38 @@ def test_a_quote_follows_its_message_live(pair, browser, server, console):
 # --- Threads ---------------------------------------------------------------------
 
 
+def test_a_replys_tools_open_inside_the_thread_panel(pair, browser, server, console):
+    """Hovered, a reply's quick actions are all in the panel, whoever wrote
+    it: beside the bubble, they were off the window or under the list."""
+    mentor, student, conversation = pair
+    root = post(mentor, conversation, "Questions about the rubric go here")
+    for sender, text in ((student, "Does the essay count twice?"), (mentor, "Once, at the end")):
+        post(sender, conversation, text, parent_id=root.pk)
+    _, page = open_as(browser, server, console, student, conversation_path(conversation))
+    item = main_item(page, root.pk)
+    item.hover()
+    item.get_by_role("button", name="Reply in thread to Maria Mentor").click()
+    panel = page.get_by_role("complementary", name="Thread")
+    expect(panel.locator("#thread-list li.message")).to_have_count(2)
+    edge = panel.bounding_box()
+    for text in ("Does the essay count twice?", "Once, at the end"):
+        reply = panel.locator("#thread-list li.message", has_text=text)
+        reply.hover()
+        tools = reply.locator(".message-tools")
+        expect(tools).to_be_visible()
+        box = tools.bounding_box()
+        assert edge["x"] <= box["x"] and box["x"] + box["width"] <= edge["x"] + edge["width"], (
+            text,
+            box,
+            edge,
+        )
+        # What it shows can be clicked: nothing lies over it.
+        assert tools.evaluate(
+            "n => { const r = n.getBoundingClientRect();"
+            " return n.contains(document.elementFromPoint(r.x + 4, r.y + r.height / 2)); }"
+        ), text
+
+
 def test_thread_reply_updates_the_count_live_for_another_member(pair, browser, server, console):
     mentor, student, conversation = pair
     root = post(mentor, conversation, "Who reviews the pull request?")
