@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('messaging', '0017_audit_account_actions'),
+        ("messaging", "0017_audit_account_actions"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='messagestatus',
-            options={'verbose_name_plural': 'message statuses'},
+            name="messagestatus",
+            options={"verbose_name_plural": "message statuses"},
         ),
         migrations.AlterModelOptions(
-            name='outgoingdelivery',
-            options={'ordering': ['-created_at'], 'verbose_name_plural': 'outgoing deliveries'},
+            name="outgoingdelivery",
+            options={"ordering": ["-created_at"], "verbose_name_plural": "outgoing deliveries"},
         ),
     ]

@@ -3,7 +3,7 @@
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import timedelta
 from uuid import UUID
 
 from django.db import IntegrityError, connection
@@ -59,9 +59,11 @@ def refuse_if_muted(user: User, conversation_id: UUID | None) -> None:
         return
     until = mute.ends_at
     now = timezone.now()
-    # The clock time alone when it is within the day; the date too beyond.
-    fmt = "%H:%M UTC" if until - now < timedelta(hours=12) else "%Y-%m-%d %H:%M UTC"
-    when = until.astimezone(UTC).strftime(fmt)
+    # The clock time alone when it is within the day; the date too beyond;
+    # on the person's clock (their time zone is active for their request
+    # or frame; UTC elsewhere), named.
+    fmt = "%H:%M" if until - now < timedelta(hours=12) else "%Y-%m-%d %H:%M"
+    when = f"{timezone.localtime(until).strftime(fmt)} {timezone.get_current_timezone_name()}"
     if mute.conversation_id:
         refusal = _("You are muted in this conversation until %(when)s.")
     else:

@@ -3,7 +3,8 @@ everywhere; ended by the clock or lifted), warnings, deactivation, the
 moderation delete with its note, dismissing a case; who may act."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group
@@ -93,6 +94,14 @@ def test_conversation_mute_refuses_sends_there_only(group, direct, assigned, mod
     assert 0 < error["retry_after"] <= 30 * 60
     assert int(response["Retry-After"]) >= 1
     assert not Message.objects.filter(conversation=group, sender=student).exists()
+
+    # In the person's own time zone, named (UTC unless they chose one).
+    assert error["message"].endswith(f"{mute.ends_at.astimezone(UTC):%H:%M} UTC.")
+    student.time_zone = "Asia/Kolkata"
+    student.save(update_fields=["time_zone"])
+    local = mute.ends_at.astimezone(ZoneInfo("Asia/Kolkata"))
+    message = api_send(student, group).json()["error"]["message"]
+    assert message.endswith(f"until {local:%H:%M} Asia/Kolkata."), message
 
     # Elsewhere the student writes as before.
     assert say(student, direct).seq == 1
