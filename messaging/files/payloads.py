@@ -80,10 +80,9 @@ def message_text(message) -> str:
     if message.message_type == "system":
         # "Maria added Sam" in the active language (messaging.notices).
         return notices.worded(message.metadata) or message.content
-    if message.content_html:
-        return markdown.plain_text(message.content_html)
-    if message.content:
-        return message.content
+    words = markdown.words_of(message)
+    if words:
+        return words
     names = [a.name for a in message.attachments.all()]
     return gettext("Sent %(names)s") % {"names": ", ".join(names)} if names else ""
 

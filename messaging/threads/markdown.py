@@ -282,3 +282,10 @@ def render(
 def plain_text(rendered: str) -> str:
     """The words of rendered HTML without its markup (search indexes this)."""
     return html.unescape(nh3.clean(rendered, tags=set())).strip()
+
+
+def words_of(message) -> str:
+    """A message's words as readers see them: its rendered text without
+    markup (``**word**`` is "word"); its source when nothing was rendered
+    (a system message, one stored before rich text)."""
+    return plain_text(message.content_html) if message.content_html else message.content

@@ -11,6 +11,7 @@ demand, correct but slower.
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch, QuerySet
 
+from messaging.threads.markdown import words_of
 from messaging.threads.models import Reaction
 
 # How much of a quoted message a reply shows.
@@ -80,7 +81,7 @@ def message_extras(message, *, user_payload, iso) -> dict:
 
 
 def quote_payload(message, *, user_payload) -> dict | None:
-    """The message a reply quotes: who, where, and an excerpt of its text
+    """The message a reply quotes: who, where, and an excerpt of its words
     (none once it is deleted or hidden)."""
     if not message.reply_to_id:
         return None
@@ -93,7 +94,7 @@ def quote_payload(message, *, user_payload) -> dict | None:
         "seq": quoted.seq,
         "parent_id": str(quoted.parent_id) if quoted.parent_id else None,
         "sender": user_payload(quoted.sender) if quoted.sender_id else None,
-        "excerpt": "" if gone else _excerpt(quoted.content),
+        "excerpt": "" if gone else _excerpt(words_of(quoted)),
         "deleted": bool(quoted.deleted_at),
         "hidden": bool(quoted.hidden_at),
     }

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from messaging import services
+from messaging import events, services
 from notifications.models import Notification
 
 SOURCE = "**Plan** for _Friday_: run `make test`"
@@ -31,3 +31,19 @@ def test_the_inbox_and_the_notification_show_the_words_not_the_marks(
 
     notification = Notification.objects.get(user=student)
     assert notification.data["excerpt"] == WORDS
+
+
+@pytest.mark.django_db
+def test_a_reply_quotes_the_words_not_the_marks(direct):
+    mentor = direct.created_by
+    quoted = services.send_message(
+        sender=mentor, conversation_id=direct.pk, content=SOURCE, client_id=uuid.uuid4()
+    ).message
+    reply = services.send_message(
+        sender=mentor,
+        conversation_id=direct.pk,
+        content="see above",
+        client_id=uuid.uuid4(),
+        reply_to_id=quoted.pk,
+    ).message
+    assert events.message_payload(reply)["reply_to"]["excerpt"] == WORDS

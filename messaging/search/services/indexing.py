@@ -61,9 +61,7 @@ def searchable_text(message: Message) -> str:
     """The words of a message as readers see them: its rendered text
     without markup (``**word**`` is "word"), so matches and snippets agree
     with the page; the source when nothing was rendered."""
-    if message.content_html:
-        return markdown.plain_text(message.content_html)
-    return message.content
+    return markdown.words_of(message)
 
 
 def _row(message: Message, attachments: Iterable[Attachment]) -> _Row:
