@@ -50,7 +50,8 @@ The rules:
   service's ``muted``). Taking one's own reaction back: any member, archived,
   blocked or muted.
 * Pin and unpin (``may_pin``): members only, never in an archived
-  conversation; in a direct conversation either person; in a group its
+  conversation; in a direct conversation either person, unless one of them
+  blocked the other (a pin is an event to them); in a group its
   mentors and admins (by platform role) and its conversation admins; in a
   support conversation the support staff (``may_work_support_queue``:
   platform admins and Support agents). Students in groups and requesters in

@@ -6,7 +6,7 @@
 
 import {
   announce, attachmentElement, dayKey, el, formatDay, insertBySeq, messageElement, nameList, openLightbox,
-  outboxElement, receiptText,
+  messageWords, outboxElement, receiptText,
 } from "./render.js";
 import { alertNow } from "./announce.js";
 import { focusLeftBehind } from "./dialogs.js";
@@ -284,7 +284,7 @@ export class ConversationView {
    * itself (its log role is not live) and never my own sends. */
   _announceArrival(message) {
     const name = message.sender.display_name;
-    let content = message.content;
+    let content = messageWords(message);
     let files = (message.attachments || []).length;
     if (message.message_type === "encrypted") {
       // Said once decrypted (e2e/chat.js calls here again), never before.

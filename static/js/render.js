@@ -58,7 +58,8 @@ const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** A message's words as its conversation shows them: the text of its
  * server-rendered ``content_html`` (parsed inert, in a <template>: nothing in
  * it runs or loads), without the Markdown marks of ``content``; a message
- * with no HTML (a system message, a decrypted one) has only ``content``. */
+ * with no HTML (a system message, one stored before rich text) has only
+ * ``content``. An encrypted message's words are its ``plain.text``. */
 export function messageWords(message) {
   if (!message.content_html) return message.content || "";
   const template = document.createElement("template");

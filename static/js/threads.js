@@ -136,13 +136,15 @@ const QUOTE_EXCERPT_CHARS = 200; // as the server cuts a quote's excerpt
  * the message as it stands now: no words once it is deleted or hidden. */
 function quoteOf(message) {
   const gone = Boolean(message.deleted_at || message.hidden);
-  const words = gone ? "" : (message.content || "").split(/\s+/).filter(Boolean).join(" ");
+  // Cut by characters, as the server cuts it (never inside an emoji).
+  const words = Array.from(gone ? "" : messageWords(message).split(/\s+/).filter(Boolean).join(" "));
   return {
     id: message.id,
     seq: message.seq,
     parent_id: message.parent_id || null,
     sender: message.sender,
-    excerpt: words.length <= QUOTE_EXCERPT_CHARS ? words : `${words.slice(0, QUOTE_EXCERPT_CHARS - 1).trimEnd()}…`,
+    excerpt: words.length <= QUOTE_EXCERPT_CHARS
+      ? words.join("") : `${words.slice(0, QUOTE_EXCERPT_CHARS - 1).join("").trimEnd()}…`,
     deleted: Boolean(message.deleted_at),
     hidden: Boolean(message.hidden),
   };
@@ -253,9 +255,13 @@ export class Threads {
     if (!shown.length) return;
     const quote = quoteOf(message);
     for (const old of shown) {
-      old.replaceWith(quoteElement(quote, (q, button) => this.goToQuote(q, button)));
+      const fresh = quoteElement(quote, (q, button) => this.goToQuote(q, button));
+      const focused = old.contains(document.activeElement);
+      old.replaceWith(fresh);
+      if (focused) fresh.focus();
     }
-    // A reply drawn again later (its own edit) shows the same.
+    // A reply drawn again later (its own edit, the panel's root) shows the same.
+    if (this.root?.reply_to?.id === message.id) this.root.reply_to = quote;
     for (const reply of this.view.messages.values()) {
       if (reply.reply_to && reply.reply_to.id === message.id) reply.reply_to = quote;
     }

@@ -320,6 +320,11 @@ def test_a_replys_tools_open_inside_the_thread_panel(pair, browser, server, cons
         reply.hover()
         tools = reply.locator(".message-tools")
         expect(tools).to_be_visible()
+        # The pointer goes from the words down to the tools: they stay.
+        bubble = reply.locator(".bubble").bounding_box()
+        page.mouse.move(bubble["x"] + 8, bubble["y"] + bubble["height"] - 2)
+        page.mouse.move(bubble["x"] + 8, bubble["y"] + bubble["height"] + 6, steps=8)
+        expect(tools).to_have_css("opacity", "1")
         box = tools.bounding_box()
         assert edge["x"] <= box["x"] and box["x"] + box["width"] <= edge["x"] + edge["width"], (
             text,

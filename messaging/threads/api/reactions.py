@@ -81,7 +81,7 @@ class SavedListQuery(s.QuerySerializer):
     conversation_id = serializers.UUIDField(
         required=False, help_text="Only this conversation's (you must be a member)."
     )
-    before = s.DateTimeOut(
+    before = serializers.DateTimeField(
         required=False,
         help_text="The saved_at of the last item you have: the next page (older saves).",
     )
