@@ -421,6 +421,12 @@ def test_the_emails_show_hostile_markup_as_text(smtp, stored, browser):
 
     def digests_now():
         at = timezone.now()
+        # Only theirs: everyone else's default digest (daily at 08:00) would
+        # be due too when the suite runs in that hour.
+        for user in User.objects.exclude(pk__in=[sam.pk, eve.pk]):
+            NotificationPreference.objects.update_or_create(
+                user=user, defaults={"digest": DigestFrequency.OFF}
+            )
         for user in (sam, eve):
             NotificationPreference.objects.update_or_create(
                 user=user,
