@@ -835,7 +835,7 @@ class ReportAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     list_display = ["created_at", "reporter", "reason", "message_excerpt", "case"]
     list_filter = ["reason", "created_at"]
     search_fields = ["reporter__email", "details"]
-    list_select_related = ["reporter", "message", "case"]
+    list_select_related = ["reporter", "message", "case__sender"]
     date_hierarchy = "created_at"
 
     @admin.display(description=gettext_lazy("message"))

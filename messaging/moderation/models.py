@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -149,7 +151,11 @@ class ModerationCase(models.Model):
         permissions = [("moderate", "Can moderate messages and people")]
 
     def __str__(self):
-        return f"Case for {self.message_id}"
+        # The admin's title and breadcrumbs: whose message, not its id.
+        return _("Message from %(sender)s, reported %(opened)s") % {
+            "sender": self.sender.display_name if self.sender else _("a deleted account"),
+            "opened": date_format(timezone.localtime(self.opened_at), "SHORT_DATETIME_FORMAT"),
+        }
 
 
 class ReportReason(models.TextChoices):
@@ -186,7 +192,7 @@ class Report(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.reporter} reported {self.message_id}"
+        return _("Report by %(reporter)s") % {"reporter": self.reporter.display_name}
 
 
 # --- Between people ---------------------------------------------------------

@@ -168,6 +168,17 @@ def test_the_case_page_shows_context_reports_hits_and_history(
     assert review_url(case.conversation) in page
 
 
+def test_a_case_is_titled_by_whose_message_it_is_not_its_id(client, moderator, reported, assigned):
+    case, _ = reported
+    _, student = assigned
+    logged_in(client, moderator)
+    page = client.get(change_url(case)).content.decode()
+    assert str(case.message_id) not in page.split("<title>")[1].split("</title>")[0]
+    assert f"Message from {student.display_name}, reported" in page
+    reports = client.get(reverse("admin:messaging_report_changelist")).content.decode()
+    assert f"Message from {student.display_name}, reported" in reports
+
+
 # --- The review and the download -------------------------------------------------
 
 
