@@ -15,7 +15,7 @@
 import { addMessageDecorator, announce, el, formatFull, messageTools } from "./render.js";
 import { api } from "./moderation.js";
 import { focusLeftBehind } from "./dialogs.js";
-import { gettext, interpolate } from "./i18n.js";
+import { gettext, interpolate, ngettext } from "./i18n.js";
 
 /** The presets the server knows, in the order it offers them; the labels
  * are looked up in the page's language when used. */
@@ -79,7 +79,14 @@ class ReminderDialog {
     this.opener = opener;
     this.error.textContent = "";
     this.note.value = "";
-    this.custom.value = localInputValue(new Date(Date.now() + 60 * 60 * 1000));
+    // The custom time's bounds, now to the most days ahead the server takes
+    // (section#chat's data-reminder-max-days): the browser's picker keeps
+    // to them and submit() words a refusal without the API's field names.
+    const now = Date.now();
+    this.maxDays = Number(document.getElementById("chat").dataset.reminderMaxDays);
+    this.custom.min = localInputValue(new Date(now));
+    this.custom.max = localInputValue(new Date(now + this.maxDays * 86400000));
+    this.custom.value = localInputValue(new Date(now + 60 * 60 * 1000));
     this.form.querySelector("input[value=in_1_hour]").checked = true;
     this.dialog.showModal();
   }
@@ -91,6 +98,14 @@ class ReminderDialog {
       const chosen = new Date(this.custom.value);
       if (!this.custom.value || Number.isNaN(chosen.getTime())) {
         this.error.textContent = gettext("Choose a date and time.");
+        return;
+      }
+      if (chosen.getTime() <= Date.now()) {
+        this.error.textContent = gettext("Choose a time to come.");
+        return;
+      }
+      if (this.custom.value > this.custom.max) {
+        this.error.textContent = interpolate(ngettext("Choose a time at most %(count)s day ahead.", "Choose a time at most %(count)s days ahead.", this.maxDays), { count: this.maxDays });
         return;
       }
       body.remind_at = chosen.toISOString();

@@ -5,7 +5,7 @@
 // REST API as they are with that zone: the server reads them there.
 
 import { announce } from "./announce.js";
-import { gettext, interpolate, locale } from "./i18n.js";
+import { gettext, interpolate, locale, ngettext } from "./i18n.js";
 import { lengthProblem } from "./length-guard.js";
 
 const API = "/api/scheduled-messages/";
@@ -35,15 +35,42 @@ async function call(method, path, body) {
 
 const pad = (n) => String(n).padStart(2, "0");
 
-/** Now as a datetime-local value ("2027-03-01T09:05") on the clocks of `zone`. */
-function wallNow(zone) {
+/** `date` (now by default) as a datetime-local value ("2027-03-01T09:05")
+ * on the clocks of `zone`. */
+function wallNow(zone, date = new Date()) {
   const parts = Object.fromEntries(
     new Intl.DateTimeFormat("en-US", {
       timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
       hour: "2-digit", minute: "2-digit",
-    }).formatToParts(new Date()).map((p) => [p.type, p.value]),
+    }).formatToParts(date).map((p) => [p.type, p.value]),
   );
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+}
+
+/** The zone a new scheduled message is written in: the profile's, or, while
+ * the profile says UTC (someone who never chose one), the browser's, as the
+ * notification settings offer it. Each message keeps the zone it was
+ * scheduled in. */
+function schedulingZone(profileZone) {
+  if (profileZone !== "UTC") return profileZone;
+  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return browserZone || profileZone;
+}
+
+/** Sets `at`'s bounds (now … `maxDays` ahead, on the clocks of `zone`) and
+ * returns a check of its value: the refusal in words, or "". The server
+ * checks again; this spares a person its field names. */
+function boundTime(at, zone, maxDays) {
+  const now = Date.now();
+  at.min = wallNow(zone, new Date(now));
+  at.max = wallNow(zone, new Date(now + maxDays * 86400000));
+  return () => {
+    if (at.value < at.min) return gettext("Choose a time to come.");
+    if (at.value > at.max) {
+      return interpolate(ngettext("Choose a time at most %(count)s day ahead.", "Choose a time at most %(count)s days ahead.", maxDays), { count: maxDays });
+    }
+    return "";
+  };
 }
 
 /** Tomorrow at 9:00 on the clocks of `zone`: the dialog's first offer. */
@@ -70,18 +97,23 @@ function wireComposer() {
   const opener = document.getElementById("schedule-open");
   const dialog = document.getElementById("schedule-dialog");
   if (!opener || !dialog) return;
-  const zone = dialog.dataset.timeZone || "UTC";
+  const zone = schedulingZone(dialog.dataset.timeZone || "UTC");
+  const maxDays = Number(dialog.dataset.maxDays);
   const form = dialog.querySelector("#schedule-form");
   const content = dialog.querySelector("#schedule-content");
   const at = dialog.querySelector("#schedule-at");
   const error = dialog.querySelector("#schedule-error");
   const composer = document.getElementById("composer-input");
+  if (zone !== dialog.dataset.timeZone) {
+    dialog.querySelector("[data-schedule-zone-words]").textContent = interpolate(gettext("In your browser's time zone, %(zone)s."), { zone });
+  }
+  let timeProblem = () => "";
   wireDialogClose(dialog, "[data-schedule-close]");
   dialog.addEventListener("close", () => opener.focus());
 
   opener.addEventListener("click", () => {
     content.value = composer ? composer.value : "";
-    at.min = wallNow(zone);
+    timeProblem = boundTime(at, zone, maxDays);
     at.value = tomorrowMorning(zone);
     error.textContent = "";
     dialog.showModal();
@@ -95,7 +127,7 @@ function wireComposer() {
       error.textContent = gettext("Write a message and choose when to send it.");
       return;
     }
-    error.textContent = lengthProblem(content);
+    error.textContent = timeProblem() || lengthProblem(content);
     if (error.textContent) return;
     try {
       const scheduled = await call("POST", API, {
@@ -128,6 +160,8 @@ function wireScheduledPage() {
   const at = dialog.querySelector("#scheduled-edit-at");
   const zoneHint = dialog.querySelector("#scheduled-edit-zone");
   const error = dialog.querySelector("#scheduled-edit-error");
+  const maxDays = Number(dialog.dataset.maxDays);
+  let timeProblem = () => "";
   let editing = null; // the <li> being edited
   let opener = null;
   wireDialogClose(dialog, "[data-scheduled-edit-close]");
@@ -144,7 +178,7 @@ function wireScheduledPage() {
       editing = item;
       opener = event.target.closest("button");
       content.value = item.querySelector("[data-scheduled-content]").textContent;
-      at.min = wallNow(item.dataset.timeZone);
+      timeProblem = boundTime(at, item.dataset.timeZone, maxDays);
       at.value = item.dataset.local;
       zoneHint.textContent = interpolate(gettext("In %(zone)s."), { zone: item.dataset.timeZone });
       error.textContent = "";
@@ -168,7 +202,7 @@ function wireScheduledPage() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (!editing) return;
-    error.textContent = lengthProblem(content);
+    error.textContent = timeProblem() || lengthProblem(content);
     if (error.textContent) return;
     try {
       const saved = await call("PATCH", `${API}${editing.dataset.id}/`, {

@@ -80,3 +80,29 @@ def test_a_reminder_set_from_a_message_rings_the_bell_when_it_fires(pair, browse
     expect(listed).to_contain_text("Pending")
     assert off_loop(lambda: Reminder.objects.get(pk=reminder.pk).state) == ReminderState.PENDING
     context.close()
+
+
+def test_a_custom_time_past_the_limit_or_gone_is_refused_in_words(
+    pair, browser, server, console, settings
+):
+    mentor, student, conversation = pair
+    message = send_as(mentor, conversation, "Project plan due in spring")
+    _, page = open_as(browser, server, console, student, f"/c/{conversation.pk}/", time_zone="UTC")
+    item = page.locator(f"#m-{message.pk}")
+    item.hover()
+    item.get_by_role("button", name="Remind me about this message").click()
+    dialog = page.get_by_role("dialog", name="Remind me about this message")
+    custom = dialog.get_by_label("Date and time")
+    days = settings.REMINDERS["MAX_DAYS_AHEAD"]
+    too_far = timezone.now().astimezone(dt.UTC) + dt.timedelta(days=days + 2)
+    assert custom.get_attribute("max") < too_far.strftime("%Y-%m-%dT%H:%M")
+    error = dialog.get_by_role("alert")
+
+    custom.fill(too_far.strftime("%Y-%m-%dT%H:%M"))
+    dialog.get_by_role("button", name="Set reminder").click()
+    expect(error).to_have_text(f"Choose a time at most {days} days ahead.")
+    gone = timezone.now().astimezone(dt.UTC) - dt.timedelta(hours=2)
+    custom.fill(gone.strftime("%Y-%m-%dT%H:%M"))
+    dialog.get_by_role("button", name="Set reminder").click()
+    expect(error).to_have_text("Choose a time to come.")
+    assert off_loop(Reminder.objects.count) == 0

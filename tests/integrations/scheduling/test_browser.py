@@ -97,3 +97,41 @@ def test_schedule_from_the_composer_then_edit_and_cancel_on_the_scheduled_page(
     assert off_loop(services.send_due, now=timezone.now() + timedelta(days=2)) == 1
     page.goto(f"{server.http_url}/c/{conversation.pk}/")
     expect(page.locator(".message").filter(has_text="Good morning, Sam! Edited")).to_have_count(1)
+
+
+def test_someone_who_never_chose_a_zone_schedules_on_their_browsers_clock_within_the_limit(
+    pair, browser, server, console, settings
+):
+    """A profile still at UTC: the dialog offers the browser's zone, as the
+    notification settings do, and says so; a time past the limit is refused
+    in words, with no field name, before anything is posted."""
+    mentor, _, conversation = pair
+    assert mentor.time_zone == "UTC"
+    _, page = open_as(
+        browser, server, console, mentor, f"/c/{conversation.pk}/", WIDE, time_zone="Asia/Tokyo"
+    )
+    page.get_by_label("Message Sam Student").fill("See you at the review")
+    page.get_by_role("button", name="Schedule", exact=True).first.click()
+    dialog = page.locator("#schedule-dialog")
+    expect(dialog.locator("#schedule-zone")).to_contain_text(
+        "In your browser's time zone, Asia/Tokyo."
+    )
+    send_at = dialog.get_by_label("Send at")
+    days = settings.SCHEDULED_MESSAGES_MAX_DAYS
+    too_far = timezone.now().astimezone(ZoneInfo("Asia/Tokyo")).date() + timedelta(days=days + 2)
+    assert send_at.get_attribute("max") < f"{too_far.isoformat()}T00:00"
+    send_at.fill(f"{too_far.isoformat()}T09:00")
+    dialog.get_by_role("button", name="Schedule", exact=True).click()
+    expect(dialog.locator("#schedule-error")).to_have_text(
+        f"Choose a time at most {days} days ahead."
+    )
+    assert off_loop(ScheduledMessage.objects.count) == 0
+
+    tomorrow = timezone.now().astimezone(ZoneInfo("Asia/Tokyo")).date() + timedelta(days=1)
+    send_at.fill(f"{tomorrow.isoformat()}T09:00")
+    dialog.get_by_role("button", name="Schedule", exact=True).click()
+    expect(dialog).to_be_hidden()
+    scheduled = off_loop(ScheduledMessage.objects.get, content="See you at the review")
+    tokyo = ZoneInfo("Asia/Tokyo")
+    assert scheduled.time_zone == "Asia/Tokyo"
+    assert scheduled.send_at == datetime.combine(tomorrow, time(9, 0), tzinfo=tokyo)
