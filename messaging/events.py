@@ -569,6 +569,30 @@ def moderation_warning(warning) -> dict:
     return {"type": "moderation.warning", "warning": warning_payload(warning)}
 
 
+def mute_payload(mute) -> dict:
+    """A moderator's mute as its person reads it: where (``conversation_id``
+    null: everywhere) and until when (``until``: its end, or the time it was
+    lifted)."""
+    return {
+        "id": str(mute.id),
+        "conversation_id": str(mute.conversation_id) if mute.conversation_id else None,
+        "everywhere": mute.conversation_id is None,
+        "until": _iso(mute.lifted_at or mute.ends_at),
+    }
+
+
+def moderation_muted(mute) -> dict:
+    """A moderator muted a person: to their own group only, so every open
+    page says so at once, not at the next refused send."""
+    return {"type": "moderation.muted", "mute": mute_payload(mute)}
+
+
+def moderation_unmuted(mute) -> dict:
+    """A moderator lifted a person's mute before its end (a mute that ends
+    by the clock sends nothing): to their own group only."""
+    return {"type": "moderation.unmuted", "mute": mute_payload(mute)}
+
+
 def attachment_updated(attachment) -> dict:
     """An attachment of a sent message changed (its preview is ready or
     failed): members' pages replace its placeholder."""

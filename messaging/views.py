@@ -21,7 +21,7 @@ from config.redirects import safe_next
 from messaging import notices, policy, selectors, services, validation
 from messaging.e2e import pages as e2e_pages
 from messaging.errors import InvalidInput, MessagingError, NotFound
-from messaging.events import message_payload
+from messaging.events import message_payload, mute_payload
 from messaging.models import (
     ConversationType,
     MessageType,
@@ -238,7 +238,7 @@ def _mute_of(user: User, conversation) -> dict | None:
     mute = moderation_selectors.active_mute(user, conversation.pk)
     if mute is None:
         return None
-    return {"until": mute.ends_at.isoformat(), "everywhere": mute.conversation_id is None}
+    return mute_payload(mute)
 
 
 @login_required

@@ -24,14 +24,29 @@ export class ModerationWarnings {
       // Said once, by the notice's own role=alert.
       this.show(warning);
     });
+    // A mute given or lifted while the page is open (docs/protocol.md,
+    // "Moderation"): said at once, not at the next refused send.
+    this.conn.on("moderation.muted", (frame) => {
+      if (this._concerns(frame.mute)) this.showMute(frame.mute, { live: true });
+    });
+    this.conn.on("moderation.unmuted", (frame) => {
+      if (frame.mute) this.node.querySelector(`[data-mute-id="${CSS.escape(frame.mute.id)}"]`)?.remove();
+    });
     // Warnings given while this page was closed or its socket down.
     this.conn.on("hello", () => this.refresh());
     this.refresh();
     if (view.muted) this.showMute(view.muted);
   }
 
-  /** A moderator's mute in force when the page was made, until it ends. */
-  showMute(muted) {
+  _concerns(mute) {
+    return Boolean(mute) && (mute.everywhere || mute.conversation_id === this.view.id);
+  }
+
+  /** A moderator's mute in force (when the page was made, or told live),
+   * until it ends or is lifted. Told live, it is an alert: a status region
+   * that arrives already filled is not read out. */
+  showMute(muted, { live = false } = {}) {
+    if (this.node.querySelector(`[data-mute-id="${CSS.escape(muted.id)}"]`)) return;
     const until = new Date(muted.until);
     const left = until.getTime() - Date.now();
     if (!(left > 0)) return;
@@ -39,7 +54,7 @@ export class ModerationWarnings {
     const sentence = muted.everywhere
       ? gettext("A moderator muted you everywhere until %(time)s. You can read, but not send.")
       : gettext("A moderator muted you in this conversation until %(time)s. You can read, but not send.");
-    const notice = el("div", { class: "moderation-warning moderation-mute", role: "status" },
+    const notice = el("div", { class: "moderation-warning moderation-mute", role: live ? "alert" : "status", dataset: { muteId: muted.id } },
       el("strong", { text: gettext("Muted:") }), " ", interpolate(sentence, { time }));
     this.node.append(notice);
     // It ends by the clock: nothing will tell the page, so it removes itself.

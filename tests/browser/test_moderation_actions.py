@@ -110,3 +110,26 @@ def test_a_muted_person_is_told_on_the_page_and_when_sending(
         "You are muted in this conversation until"
     )
     expect(box).to_have_value("Let me speak")
+
+
+def test_a_mute_given_and_lifted_while_the_page_is_open_shows_and_goes_live(
+    pair, moderator, browser, server, console
+):
+    mentor, student, conversation = pair
+    _, page = open_as(browser, server, console, student, f"/c/{conversation.pk}/")
+    wait_synced(page)
+    notice = page.locator(".moderation-mute")
+    expect(notice).to_have_count(0)
+    mute = off_loop(
+        actions.mute_user,
+        moderator=moderator,
+        user_id=student.pk,
+        conversation_id=None,
+        minutes=30,
+        note="cool off",
+    )
+    # No reload, no refused send: the socket told the page.
+    expect(notice).to_contain_text("A moderator muted you everywhere until")
+    expect(notice).to_have_attribute("role", "alert")
+    off_loop(actions.lift_mute, moderator=moderator, mute_id=mute.pk, note="ok")
+    expect(notice).to_have_count(0)

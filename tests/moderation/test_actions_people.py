@@ -411,6 +411,8 @@ def test_conversation_page_says_when_the_mute_ends(group, direct, assigned, mode
     client.force_login(student)
     page = client.get(f"/c/{group.pk}/")
     assert page.context["page_data"]["muted"] == {
+        "id": str(mute.pk),
+        "conversation_id": str(group.pk),
         "until": mute.ends_at.isoformat(),
         "everywhere": False,
     }

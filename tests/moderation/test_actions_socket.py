@@ -134,10 +134,20 @@ async def test_muted_sender_gets_a_muted_error_frame_and_nothing_is_delivered(
 ):
     mentor, student = assigned
     sender = await open_socket(student)
+    other_tab = await open_socket(student)
     watcher = await open_socket(mentor)
     mute = await orm(actions.mute_user)(
         moderator=moderator, user_id=student.pk, conversation_id=group.pk, minutes=15, note="x"
     )
+    # Every tab of the muted person is told at once; nobody else is.
+    told = {
+        "id": str(mute.pk),
+        "conversation_id": str(group.pk),
+        "everywhere": False,
+        "until": mute.ends_at.isoformat(),
+    }
+    for socket in (sender, other_tab):
+        assert (await socket.recv_type("moderation.muted"))["mute"] == told
     reply = await sender.request(send_frame(group, "let me speak"))
     assert reply["type"] == "error" and reply["code"] == "muted"
     assert reply["until"] == mute.ends_at.isoformat()
@@ -150,12 +160,18 @@ async def test_muted_sender_gets_a_muted_error_frame_and_nothing_is_delivered(
     assert (await sender.recv_type("ack"))["message"]["content"] == "still here"
     assert (await watcher.recv_type("message.new"))["message"]["content"] == "still here"
 
-    # Lifted: the same socket sends again at once.
-    await orm(actions.lift_mute)(moderator=moderator, mute_id=mute.pk, note="ok")
+    # Lifted: told, and the same socket sends again at once.
+    lifted = await orm(actions.lift_mute)(moderator=moderator, mute_id=mute.pk, note="ok")
+    for socket in (sender, other_tab):
+        # (Both saw "still here" in the direct conversation first.)
+        frame = await socket.recv_type("moderation.unmuted", also_skip=("message.new",))
+        assert frame["mute"] == {**told, "until": lifted.lifted_at.isoformat()}
     await sender.send(send_frame(group, "thanks"))
     assert (await sender.recv_type("ack"))["message"]["content"] == "thanks"
-    await sender.close()
-    await watcher.close()
+    assert (await watcher.recv_type("message.new"))["message"]["content"] == "thanks"
+    assert await watcher.nothing()
+    for socket in (sender, other_tab, watcher):
+        await socket.close()
 
 
 async def test_deactivation_closes_the_persons_sockets(open_socket, assigned, moderator):  # noqa: F811

@@ -255,7 +255,8 @@ def mute_user(
     """Stop a person posting (sending, editing) in one conversation, or
     everywhere (``conversation_id`` None), for ``minutes`` from now. Their
     sends are refused with ``muted`` (``until``, ``retry_after``); they
-    still read. The mute ends by the clock (no job), or by ``lift_mute``."""
+    still read, and their sockets are told (``moderation.muted``). The mute
+    ends by the clock (no job, no event), or by ``lift_mute``."""
     with write_transaction(
         actor=moderator, attempted=AuditAction.MUTE, conversation_id=conversation_id
     ):
@@ -293,11 +294,13 @@ def mute_user(
             until=mute.ends_at.isoformat(),
             everywhere=conversation_id is None,
         )
+        events.publish_on_commit(events.user_group(target.pk), events.moderation_muted(mute))
     return mute
 
 
 def lift_mute(*, moderator: User, mute_id: UUID, note: str) -> Mute:
-    """End a mute now: the person may post again at once. Lifting a mute
+    """End a mute now: the person may post again at once, and their sockets
+    are told (``moderation.unmuted``). Lifting a mute
     that was lifted already changes nothing. Nobody lifts their own mute;
     only platform admins an admin's."""
     with write_transaction(actor=moderator, attempted=AuditAction.UNMUTE):
@@ -325,6 +328,7 @@ def lift_mute(*, moderator: User, mute_id: UUID, note: str) -> Mute:
             note=note,
             mute_id=str(mute.pk),
         )
+        events.publish_on_commit(events.user_group(mute.user_id), events.moderation_unmuted(mute))
     return mute
 
 
