@@ -299,9 +299,12 @@ export function messageElement(message, { me, names = null }) {
   const extras = [];
   if (mine && !message.deleted_at) {
     // A hidden message may still be deleted by its sender, not edited; so
-    // may a call's announcement (meetings.js draws its card).
+    // may a call's announcement (meetings.js draws its card), and an
+    // encrypted one this browser cannot read (yet: drawn again once it can).
+    const editable = !message.hidden && message.message_type !== "meeting"
+      && (!encrypted || message.plain?.state === "ok");
     extras.push(el("div", { class: "message-actions" },
-      message.hidden || message.message_type === "meeting" ? null : el("button", {
+      !editable ? null : el("button", {
         type: "button", class: "link-btn", dataset: { action: "edit" }, "aria-label": gettext("Edit message"),
         "aria-keyshortcuts": "E", text: gettext("Edit"),
       }),

@@ -552,6 +552,7 @@ export class Threads {
     if (generation !== this.generation) return;
     this.status.textContent = "";
     if (frame.root) {
+      this.view.e2e?.prepare(frame.root, this.view.messages.get(frame.root.id));
       this.root = frame.root;
       if (frame.root.thread) this.applySummary(rootId, frame.root.thread);
       this._renderRoot();
@@ -675,7 +676,29 @@ export class Threads {
     ) {
       return false;
     }
+    // An encrypted reply fetched here is decrypted as the conversation's
+    // are (its text taken from a copy already read); redraw() draws it again.
+    this.view.e2e?.prepare(message, known || this.view.messages.get(message.id));
     this.replies.set(message.id, message);
+    this._drawReply(message);
+    this._renderOutbox();
+    return !known;
+  }
+
+  /** The root and replies the panel shows now (static/js/e2e/chat.js
+   * decrypts them again when this browser can read more). */
+  shown() {
+    return [this.root, ...this.replies.values()].filter(Boolean);
+  }
+
+  /** Draw ``message`` again where the panel shows this very copy (its
+   * decrypted text came). */
+  redraw(message) {
+    if (this.root === message) this._renderRoot();
+    else if (this.replies.get(message.id) === message) this._drawReply(message);
+  }
+
+  _drawReply(message) {
     const node = this._node(message);
     const existing = document.getElementById(`t-${message.id}`);
     if (existing) {
@@ -686,8 +709,6 @@ export class Threads {
     } else {
       insertBySeq(this.list, node, message.seq);
     }
-    this._renderOutbox();
-    return !known;
   }
 
   _idOfSeq(seq) {

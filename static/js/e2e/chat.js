@@ -142,6 +142,7 @@ export class EncryptedChat {
    */
   prepare(message, known) {
     if (message.message_type !== "encrypted" || message.deleted_at || message.hidden) return;
+    if (message.plain) return; // this very copy is decrypted, or being decrypted
     const same = known && known.plain && known.e2e && message.e2e
       && known.e2e.nonce === message.e2e.nonce && known.e2e.ciphertext === message.e2e.ciphertext;
     if (same) {
@@ -155,9 +156,13 @@ export class EncryptedChat {
   async _decrypt(message) {
     await this.ready;
     const plain = await this.decrypt(message);
-    if (this.view.messages.get(message.id) !== message) return; // replaced meanwhile
     message.plain = plain;
+    // Drawn again wherever this copy is shown: the conversation and the
+    // thread panel (its root and replies come by thread.fetch too). A copy
+    // replaced meanwhile is drawn by its replacement.
     this.view.redraw(message);
+    this.view.threads.redraw(message);
+    if (this.view.messages.get(message.id) !== message) return;
     if (message.announcePending) {
       message.announcePending = false;
       this.view._announceArrival(message);
@@ -191,8 +196,9 @@ export class EncryptedChat {
   /** Decrypt again every message not shown as text (a key came, this
    * browser was approved). */
   redecrypt() {
-    for (const message of this.view.messages.values()) {
+    for (const message of [...this.view.messages.values(), ...this.view.threads.shown()]) {
       if (message.message_type === "encrypted" && message.plain && message.plain.state !== "ok") {
+        message.plain = null;
         this.prepare(message, null);
       }
     }
