@@ -84,13 +84,26 @@ def worded(metadata: dict | None) -> str | None:
         return None
 
 
+# Unicode's first-strong isolate and its end (FSI … PDI).
+FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
+
+
 def _named(values: dict) -> dict[str, str]:
-    """The values to put in the sentence, a code named in the active language."""
+    """The values to put in the sentence, a code named in the active language.
+
+    In a right-to-left language a name, category or subject (often in
+    Latin letters) is isolated: it keeps its own direction without
+    reordering the sentence's parentheses and colons around it, nor setting
+    the direction of a paragraph (``dir="auto"``) that starts with it."""
+    isolate = translation.get_language_bidi()
     named = {}
     for key, value in values.items():
         choices = _CODED.get(key)
         if choices is not None and value in choices.values:
             # Lower case, as it reads in the middle of the sentence.
-            value = str(choices(value).label).lower()
-        named[key] = str(value)
+            named[key] = str(choices(value).label).lower()
+        elif isolate:
+            named[key] = f"{FIRST_STRONG_ISOLATE}{value}{POP_DIRECTIONAL_ISOLATE}"
+        else:
+            named[key] = str(value)
     return named

@@ -47,10 +47,16 @@ export function noticeText(message) {
   const notice = message.metadata && message.metadata.notice;
   const sentence = notice && typeof notice.text === "string" ? SENTENCES[notice.text] : undefined;
   if (!sentence || !notice.values || typeof notice.values !== "object") return message.content || "";
+  // In a right-to-left page a name, category or subject is isolated
+  // (FSI … PDI), as the server words it (messaging/notices.py): it keeps its
+  // own direction without reordering the sentence's punctuation, nor
+  // setting the direction of a line (dir="auto") that starts with it.
+  const isolate = document.documentElement.dir === "rtl";
   const values = {};
   for (const [key, value] of Object.entries(notice.values)) {
     const coded = CODED[key];
-    values[key] = coded && Object.hasOwn(coded, value) ? coded[value].toLocaleLowerCase(locale) : String(value);
+    if (coded && Object.hasOwn(coded, value)) values[key] = coded[value].toLocaleLowerCase(locale);
+    else values[key] = isolate ? `\u2068${value}\u2069` : String(value);
   }
   return interpolate(sentence, values);
 }

@@ -20,7 +20,11 @@ pytestmark = [
 SPOKEN = {
     "en": ("Maria Mentor added Cleo Colleague", "Maria Mentor removed Cleo Colleague"),
     "es": ("Maria Mentor añadió a Cleo Colleague", "Maria Mentor quitó a Cleo Colleague"),
-    "ar": ("أضاف Maria Mentor ‏Cleo Colleague", "أزال Maria Mentor ‏Cleo Colleague"),
+    # Names isolated (FSI … PDI) in a right-to-left sentence.
+    "ar": (
+        "أضاف \u2068Maria Mentor\u2069 \u200f\u2068Cleo Colleague\u2069",
+        "أزال \u2068Maria Mentor\u2069 \u200f\u2068Cleo Colleague\u2069",
+    ),
 }
 
 
