@@ -844,12 +844,15 @@ export class ConversationView {
   }
 
   /** The other person of this direct conversation blocked me, or lifted
-   * a block (block.changed): whether there is a box to write in is drawn
-   * by the server, so the page is drawn again, unless something is being
-   * written (its send then says whether it may go; a refused draft comes
-   * back with the reason). Pending sends wait in the outbox. */
+   * a block, or I did in another tab (block.changed): whether there is a
+   * box to write in is drawn by the server, so the page is drawn again,
+   * unless something is being written (its send then says whether it may
+   * go; a refused draft comes back with the reason) or this page made the
+   * change (it draws itself again on the answer). Pending sends wait in
+   * the outbox. */
   _onBlockChanged(frame) {
     if (this.type !== "direct" || frame.user_id === this.me || !this.participants.has(frame.user_id)) return;
+    if (document.body.dataset.blockChanging) return;
     if (this.input && this.input.value.trim()) return;
     window.location.reload();
   }

@@ -131,10 +131,14 @@ export function wireBlockControl(button, dialog) {
     dialog.querySelector("[data-block-cancel]").focus();
   });
   dialog.querySelector("[data-block-confirm]").addEventListener("click", async () => {
+    // This page draws itself again on the answer: the block.changed that
+    // the change also sends to this person's sockets is for their other tabs.
+    document.body.dataset.blockChanging = "true";
     try {
       await api(`/api/blocks/${encodeURIComponent(userId)}/`, { method: blocking ? "PUT" : "DELETE" });
       window.location.reload();
     } catch (failure) {
+      delete document.body.dataset.blockChanging;
       error.textContent = failure.message;
     }
   });

@@ -152,11 +152,14 @@ def test_blocking_from_a_direct_conversation_and_unblocking_from_the_profile(
 def test_a_block_reaches_the_other_persons_open_page(pair, browser, server, console):
     """Sam's page open on his conversation with Maria, nothing being
     written: Maria's block takes his box away at once, and lifting it
-    brings it back, without him reloading."""
+    brings it back, without him reloading; so does Maria's other tab."""
     mentor, student, conversation = pair
     path = conversation_path(conversation)
     _, student_page = open_as(browser, server, console, student, path)
-    _, mentor_page = open_as(browser, server, console, mentor, path)
+    mentor_context, mentor_page = open_as(browser, server, console, mentor, path)
+    other_tab = mentor_context.new_page()
+    other_tab.goto(f"{server.http_url}{path}")
+    wait_synced(other_tab)
     expect(student_page.get_by_label("Message Maria Mentor")).to_be_visible()
     student_page.evaluate("window.__notReloaded = true")
 
@@ -173,6 +176,7 @@ def test_a_block_reaches_the_other_persons_open_page(pair, browser, server, cons
     # Maria's page drew itself again after her block: its controls work
     # once its script has run.
     expect(mentor_page.locator("#blocked-note")).to_contain_text("You blocked Sam Student")
+    expect(other_tab.locator("#blocked-note")).to_contain_text("You blocked Sam Student")
     wait_synced(mentor_page)
     mentor_page.get_by_role("button", name="Unblock").click()
     mentor_page.get_by_role("dialog", name="Unblock Sam Student?").get_by_role(
@@ -180,6 +184,7 @@ def test_a_block_reaches_the_other_persons_open_page(pair, browser, server, cons
     ).click()
     expect(student_page.get_by_label("Message Maria Mentor")).to_be_visible()
     expect(student_page.locator("#blocked-note")).to_have_count(0)
+    expect(other_tab.locator("#blocked-note")).to_have_count(0)
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def block_person(*, blocker: User, blocked_id: UUID) -> tuple[UserBlock, bool]:
         with transaction.atomic():
             block = UserBlock.objects.create(blocker=blocker, blocked=blocked)
             audit.record(actor=blocker, action=AuditAction.BLOCK, target_user_id=blocked.pk)
-            _tell(blocked.pk, about=blocker.pk)
+            _tell_both(blocker.pk, blocked.pk)
     except IntegrityError:
         return UserBlock.objects.get(blocker=blocker, blocked=blocked), False
     return block, True
@@ -55,7 +55,7 @@ def unblock_person(*, blocker: User, blocked_id: UUID) -> bool:
         ).delete()
         if deleted:
             audit.record(actor=blocker, action=AuditAction.UNBLOCK, target_user_id=blocked_id)
-            _tell(blocked_id, about=blocker.pk)
+            _tell_both(blocker.pk, blocked_id)
     return bool(deleted)
 
 
@@ -72,13 +72,14 @@ def lift_for_assignment(*, student: User, mentor: User) -> bool:
         audit.record(
             actor=student, action=AuditAction.UNBLOCK, target_user_id=mentor.pk, reason="assigned"
         )
-        _tell(mentor.pk, about=student.pk)
-        _tell(student.pk, about=mentor.pk)
+        _tell_both(student.pk, mentor.pk)
     return bool(deleted)
 
 
-def _tell(user_id: UUID, *, about: UUID) -> None:
-    """``block.changed`` to ``user_id``'s sockets once this commits: a page
-    open on their direct conversation with ``about`` shows the new state
+def _tell_both(one: UUID, other: UUID) -> None:
+    """``block.changed`` to both people's sockets once this commits, each
+    naming the other: a page open on their direct conversation shows the
+    new state, the other tabs of the one who acted included
     (docs/protocol.md)."""
-    events.publish_on_commit(events.user_group(user_id), events.block_changed(user_id=about))
+    events.publish_on_commit(events.user_group(one), events.block_changed(user_id=other))
+    events.publish_on_commit(events.user_group(other), events.block_changed(user_id=one))
