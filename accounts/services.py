@@ -25,6 +25,7 @@ from messaging.errors import InvalidInput
 from messaging.integrations.calendar import services as calendar_feeds
 from messaging.models import AuditAction
 from messaging.moderation.services import blocks
+from messaging.services.people import tell_name_changed
 from messaging.services.sockets import close_user_sockets
 from notifications.services import push
 
@@ -122,6 +123,8 @@ def save_account(
             close_user_sockets(user_id=user.pk)
         if existing and "role" in changed and user.role not in BOT_OWNER_ROLES:
             _deactivate_bots_of(user)
+        if existing and user.is_active and {"display_name", "role"}.intersection(changed):
+            tell_name_changed(user)
     return user
 
 
@@ -130,7 +133,8 @@ def update_profile(*, user: User, display_name: str, language: str | None = None
     user-supplied string passes (``validation.clean_display_name``), and
     their language when given (one of ``settings.LANGUAGES``, or empty for
     the browser's); a refusal is a ``ValidationError`` with its message,
-    nothing stored."""
+    nothing stored. A new name reaches the pages of everyone who shares a
+    conversation with them (``user.updated``)."""
     try:
         display_name = validation.clean_display_name(display_name)
     except InvalidInput as error:
@@ -141,8 +145,12 @@ def update_profile(*, user: User, display_name: str, language: str | None = None
             raise ValidationError(_("Choose one of the languages offered."), code="invalid")
         user.language = language
         fields.append("language")
+    renamed = display_name != user.display_name
     user.display_name = display_name
-    user.save(update_fields=fields)
+    with transaction.atomic():
+        user.save(update_fields=fields)
+        if renamed:
+            tell_name_changed(user)
     return user
 
 

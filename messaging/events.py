@@ -268,6 +268,12 @@ async def apublish_to_users(user_ids: Iterable[UUID | str], frame: dict) -> None
     await apublish(PEOPLE_GROUP, frame, groups=[user_group(user_id) for user_id in user_ids])
 
 
+def publish_to_users_on_commit(user_ids: Iterable[UUID | str], frame: dict) -> None:
+    """``apublish_to_users`` once the current transaction commits: one layer
+    message, whoever the people are."""
+    publish_on_commit(PEOPLE_GROUP, frame, groups=[user_group(user_id) for user_id in user_ids])
+
+
 async def resubscribe() -> None:
     """Subscribe this process's channels and groups again, on the layers that
     can (``messaging.realtime.layer``): a restarted Redis forgot them all."""
@@ -562,6 +568,12 @@ def warning_payload(warning) -> dict:
         "text": warning.text,
         "created_at": _iso(warning.created_at),
     }
+
+
+def user_updated(user) -> dict:
+    """A person's name (or role) as others show it changed: to everyone who
+    shares a conversation with them, and their own sockets."""
+    return {"type": "user.updated", "user": user_payload(user)}
 
 
 def moderation_warning(warning) -> dict:

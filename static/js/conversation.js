@@ -230,6 +230,7 @@ export class ConversationView {
     });
     conn.on("typing", (frame) => this._onTyping(frame));
     conn.on("block.changed", (frame) => this._onBlockChanged(frame));
+    conn.on("user.updated", (frame) => this._onUserUpdated(frame.user));
     conn.on("receipt", (frame) => {
       if (frame.conversation_id !== this.id) return;
       const person = this.participants.get(frame.user_id);
@@ -855,6 +856,30 @@ export class ConversationView {
     if (document.body.dataset.blockChanging) return;
     if (this.input && this.input.value.trim()) return;
     window.location.reload();
+  }
+
+  /** Someone I share a conversation with changed their name
+   * (user.updated): their messages, the names that receipts and mentions
+   * use, the thread panel's copies and, in our direct conversation, the
+   * title show the new one without a reload. */
+  _onUserUpdated(user) {
+    if (!user || typeof user.id !== "string" || typeof user.display_name !== "string") return;
+    const person = this.participants.get(user.id);
+    if (person) {
+      person.display_name = user.display_name;
+      this._updateNames();
+      this.updateReceipts();
+    }
+    const renamed = (message) => {
+      if (!message.sender || message.sender.id !== user.id || message.sender.display_name === user.display_name) return false;
+      message.sender = { ...message.sender, display_name: user.display_name };
+      return true;
+    };
+    for (const message of this.messages.values()) if (renamed(message)) this.redraw(message);
+    for (const message of this.threads.shown()) if (renamed(message)) this.threads.redraw(message);
+    if (this.type === "direct" && person && user.id !== this.me) {
+      document.getElementById("chat-title").textContent = user.display_name;
+    }
   }
 
   _onTyping(frame) {

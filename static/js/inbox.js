@@ -80,6 +80,7 @@ export class InboxList {
     conn.on("conversation.added", (frame) => this.add(frame.conversation));
     conn.on("conversation.removed", (frame) => this.remove(frame.conversation_id));
     conn.on("conversation.updated", (frame) => this.updated(frame.conversation));
+    conn.on("user.updated", (frame) => this.renamed(frame.user));
   }
 
   /** Rows whose last message we have not seen: fetch just the newest. */
@@ -225,6 +226,17 @@ export class InboxList {
     if (!row) return;
     row.node.remove();
     this.rows.delete(conversationId);
+  }
+
+  /** The other person of a direct conversation changed their name
+   * (user.updated): its row's title and initials follow. */
+  renamed(user) {
+    if (!user || typeof user.id !== "string" || typeof user.display_name !== "string") return;
+    for (const row of this.rows.values()) {
+      if (row.type !== "direct" || !row.node.querySelector(`.presence-dot[data-presence-user="${CSS.escape(user.id)}"]`)) continue;
+      row.node.querySelector(".row-title").textContent = user.display_name;
+      row.node.querySelector(".avatar").textContent = initials(user.display_name);
+    }
   }
 
   updated(conversation) {

@@ -1,0 +1,37 @@
+"""A new display name, saved on the profile page, reaches the other
+person's open pages without a reload: their messages, the direct
+conversation's title and its inbox row (``user.updated``)."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import open_as, send_as, wait_synced
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.services,
+    pytest.mark.browser,
+]
+
+
+def test_a_new_name_reaches_the_other_persons_open_page(pair, browser, server, console):
+    mentor, student, conversation = pair
+    sent = send_as(student, conversation, "Here is my draft")
+    _, mentor_page = open_as(browser, server, console, mentor, f"/c/{conversation.pk}/")
+    wait_synced(mentor_page)
+    message = mentor_page.locator(f"#m-{sent.pk}")
+    expect(message).to_contain_text("Sam Student")
+    mentor_page.evaluate("window.__notReloaded = true")
+
+    _, student_page = open_as(browser, server, console, student, "/profile/")
+    student_page.get_by_label("Display name").fill("Sam Rivera")
+    student_page.get_by_role("button", name="Save").click()
+    expect(student_page.get_by_role("heading", level=1)).to_have_text("Sam Rivera")
+
+    expect(message).to_contain_text("Sam Rivera")
+    expect(message).not_to_contain_text("Sam Student")
+    expect(mentor_page.locator("#chat-title")).to_have_text("Sam Rivera")
+    row = mentor_page.locator(f".conversation-row[data-conversation-id='{conversation.pk}']")
+    expect(row.locator(".row-title")).to_have_text("Sam Rivera")
+    expect(row.locator(".avatar")).to_have_text("SR")
+    assert mentor_page.evaluate("window.__notReloaded") is True
