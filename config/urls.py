@@ -1,6 +1,12 @@
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
+from django.utils.translation import gettext_lazy as _
 from django.views.i18n import JavaScriptCatalog
+
+# The admin names the product (not "Django administration"), in the
+# reader's language.
+admin.site.site_header = _("Parley administration")
+admin.site.site_title = _("Parley admin")
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),

@@ -378,6 +378,10 @@ def test_thread_reply_updates_the_count_live_for_another_member(pair, browser, s
     expect(panel.locator("#thread-list li.message .content")).to_have_text(
         ["I can review it", "Done, merged"]
     )
+    # The screenshot shows a reply's quick actions, under it.
+    first_reply = panel.locator("#thread-list li.message").first
+    first_reply.hover()
+    expect(first_reply.locator(".message-tools")).to_have_css("opacity", "1")
     screenshot(student_page, "thread-panel.png")
 
     # Escape closes the panel and gives the focus back to what opened it.
