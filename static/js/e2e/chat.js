@@ -143,7 +143,9 @@ export class EncryptedChat {
   prepare(message, known) {
     if (message.message_type !== "encrypted" || message.deleted_at || message.hidden) return;
     if (message.plain) return; // this very copy is decrypted, or being decrypted
-    const same = known && known.plain && known.e2e && message.e2e
+    // A copy still being decrypted has no state to share: its result goes
+    // to that copy alone, so this one is decrypted on its own.
+    const same = known && known.plain && known.plain.state !== "pending" && known.e2e && message.e2e
       && known.e2e.nonce === message.e2e.nonce && known.e2e.ciphertext === message.e2e.ciphertext;
     if (same) {
       message.plain = known.plain;

@@ -55,6 +55,13 @@ def test_a_thread_in_an_encrypted_conversation_reads_in_the_panel_and_waits_for_
     expect(panel.locator("#thread-root .content")).to_have_text(ROOT)
     expect(panel.locator("[data-e2e-state]")).to_have_count(0)
 
+    # A link to the thread (a notification's) opens it as the page loads.
+    root_id = message(old_page, ROOT).get_attribute("data-id")
+    old_page.goto(f"{e2e_server.http_url}/c/{conversation_id}/?thread={root_id}")
+    panel = old_page.get_by_role("complementary", name="Thread")
+    expect(panel.locator("#thread-root .content")).to_have_text(ROOT)
+    expect(panel.locator("[data-e2e-state]")).to_have_count(0)
+
     # Sam's new browser, not approved yet.
     new_context, new_page = person(chromium, e2e_server, console, sam)
     open_conversation(new_page, e2e_server, conversation_id)
