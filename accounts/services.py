@@ -25,7 +25,7 @@ from messaging.errors import InvalidInput
 from messaging.integrations.calendar import services as calendar_feeds
 from messaging.models import AuditAction
 from messaging.moderation.services import blocks
-from messaging.services.people import tell_name_changed
+from messaging.services.people import name_changed
 from messaging.services.sockets import close_user_sockets
 from notifications.services import push
 
@@ -124,7 +124,7 @@ def save_account(
         if existing and "role" in changed and user.role not in BOT_OWNER_ROLES:
             _deactivate_bots_of(user)
         if existing and user.is_active and {"display_name", "role"}.intersection(changed):
-            tell_name_changed(user)
+            name_changed(user)
     return user
 
 
@@ -150,7 +150,7 @@ def update_profile(*, user: User, display_name: str, language: str | None = None
     with transaction.atomic():
         user.save(update_fields=fields)
         if renamed:
-            tell_name_changed(user)
+            name_changed(user)
     return user
 
 

@@ -1,14 +1,18 @@
-"""Telling others about a person: their name as others show it changed
-(their profile, or an admin's edit), so every open page that shows them
-draws it again without a reload (``user.updated``, docs/protocol.md)."""
+"""A person's name as others show it changed (their profile, or an
+admin's edit): the copies stored with their name follow, and every open
+page that shows them draws it again without a reload (``user.updated``,
+docs/protocol.md)."""
 
 from accounts.models import User
 from messaging import events
 from messaging.realtime.selectors import contact_ids
+from messaging.threads.services import replies
 
 
-def tell_name_changed(user: User) -> None:
-    """``user.updated`` to everyone who shares an active conversation with
-    ``user``, and to ``user``'s own sockets, once this commits: one layer
-    message however many they are."""
+def name_changed(user: User) -> None:
+    """Run in the transaction that saved the new name: the thread summaries
+    that name ``user`` take it, and ``user.updated`` goes, once this
+    commits, to everyone who shares an active conversation with them and to
+    their own sockets, one layer message however many they are."""
+    replies.rename_replier(user)
     events.publish_to_users_on_commit(contact_ids(user.pk), events.user_updated(user))

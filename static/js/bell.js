@@ -71,7 +71,6 @@ export class Bell {
     this.count = 0;
     this.refreshing = false;
     this.framesDuringRefresh = 0;
-    this.baseTitle = document.title.replace(/^\(\d+\)\s*/, "");
     this._wire();
     this._showAlertsOffer();
     app.conn.on("hello", () => this.refresh());
@@ -202,7 +201,9 @@ export class Bell {
     this.countNode.dataset.count = String(this.count);
     this.countNode.textContent = interpolate(ngettext("%(count)s unread", "%(count)s unread", this.count), { count: this.count });
     this.root.dataset.unread = String(this.count);
-    document.title = this.count ? `(${this.count}) ${this.baseTitle}` : this.baseTitle;
+    // The title as it is now: a page may have renamed someone in it.
+    const base = document.title.replace(/^\(\d+\)\s*/, "");
+    document.title = this.count ? `(${this.count}) ${base}` : base;
   }
 
   _render() {

@@ -5,7 +5,7 @@
 // way it arrived.
 
 import {
-  announce, attachmentElement, dayKey, el, formatDay, insertBySeq, messageElement, nameList, openLightbox,
+  announce, attachmentElement, dayKey, el, formatDay, initials, insertBySeq, messageElement, nameList, openLightbox,
   messageWords, outboxElement, receiptText,
 } from "./render.js";
 import { alertNow } from "./announce.js";
@@ -41,6 +41,27 @@ const PREVIEW_POLL_FOR_MS = 3 * 60 * 1000;
 const DRAFT_KEEPING_REFUSALS = new Set(["muted", "blocked", "content_blocked"]);
 // How much of an arriving message the live region reads out.
 const ANNOUNCED_CHARACTERS = 140;
+
+/** Puts ``user``'s new name wherever ``message`` names them (its sender,
+ * the sender of the message it quotes, its thread summary's repliers, its
+ * reactions' people); whether it named them. */
+function renameIn(message, user) {
+  let changed = false;
+  const named = (person) => {
+    if (!person || person.id !== user.id || person.display_name === user.display_name) return person;
+    changed = true;
+    return { ...person, display_name: user.display_name };
+  };
+  if (message.sender) message.sender = named(message.sender);
+  if (message.reply_to && message.reply_to.sender) message.reply_to.sender = named(message.reply_to.sender);
+  if (message.thread && Array.isArray(message.thread.last_repliers)) {
+    message.thread.last_repliers = message.thread.last_repliers.map(named);
+  }
+  for (const reaction of Array.isArray(message.reactions) ? message.reactions : []) {
+    if (Array.isArray(reaction.users)) reaction.users = reaction.users.map(named);
+  }
+  return changed;
+}
 
 export class ConversationView {
   constructor(app) {
@@ -859,27 +880,34 @@ export class ConversationView {
   }
 
   /** Someone I share a conversation with changed their name
-   * (user.updated): their messages, the names that receipts and mentions
-   * use, the thread panel's copies and, in our direct conversation, the
-   * title show the new one without a reload. */
+   * (user.updated): wherever this page names them (their messages, quotes
+   * of them, thread summaries and reactions, the names that receipts and
+   * mentions use, the thread panel's copies; in our direct conversation
+   * the title, its initials, the composer's placeholder, the tab's title
+   * and the block dialog) shows the new one without a reload. */
   _onUserUpdated(user) {
     if (!user || typeof user.id !== "string" || typeof user.display_name !== "string") return;
     const person = this.participants.get(user.id);
+    const before = person ? person.display_name : null;
     if (person) {
       person.display_name = user.display_name;
       this._updateNames();
       this.updateReceipts();
     }
-    const renamed = (message) => {
-      if (!message.sender || message.sender.id !== user.id || message.sender.display_name === user.display_name) return false;
-      message.sender = { ...message.sender, display_name: user.display_name };
-      return true;
-    };
-    for (const message of this.messages.values()) if (renamed(message)) this.redraw(message);
-    for (const message of this.threads.shown()) if (renamed(message)) this.threads.redraw(message);
-    if (this.type === "direct" && person && user.id !== this.me) {
-      document.getElementById("chat-title").textContent = user.display_name;
-    }
+    for (const message of this.messages.values()) if (renameIn(message, user)) this.redraw(message);
+    for (const message of this.threads.shown()) if (renameIn(message, user)) this.threads.redraw(message);
+    for (const summary of this.threads.summaries.values()) renameIn({ thread: summary }, user);
+    if (this.type !== "direct" || !before || user.id === this.me || before === user.display_name) return;
+    const swap = (text) => text.split(before).join(user.display_name);
+    document.getElementById("chat-title").textContent = user.display_name;
+    const avatar = document.querySelector(".chat-header .avatar");
+    if (avatar) avatar.textContent = initials(user.display_name);
+    if (this.input) this.input.placeholder = swap(this.input.placeholder);
+    const log = document.getElementById("messages");
+    log.setAttribute("aria-label", swap(log.getAttribute("aria-label") || ""));
+    const blockTitle = document.getElementById("block-title");
+    if (blockTitle) blockTitle.textContent = swap(blockTitle.textContent);
+    document.title = swap(document.title);
   }
 
   _onTyping(frame) {

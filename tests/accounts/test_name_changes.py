@@ -3,11 +3,15 @@ conversation with the person, and their own, as one ``user.updated``
 (docs/protocol.md); nobody else hears it, and saving the same name sends
 nothing."""
 
+import uuid
+
 import pytest
 from asgiref.sync import sync_to_async
 
 from accounts import services
 from accounts.models import Role
+from messaging import services as messaging_services
+from messaging.threads.models import Thread
 from tests.realtime.conftest import _fresh_presence, open_socket  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -51,3 +55,20 @@ async def test_an_admins_rename_tells_them_too(open_socket, direct, assigned):  
     frame = await contact.recv_type("user.updated")
     assert frame["user"]["display_name"] == "Samuel Student"
     await contact.close()
+
+
+def test_a_thread_summary_names_the_replier_by_the_new_name(direct, assigned):
+    mentor, student = assigned
+    root = messaging_services.send_message(
+        sender=mentor, conversation_id=direct.pk, client_id=uuid.uuid4(), content="Plan?"
+    ).message
+    messaging_services.send_message(
+        sender=student,
+        conversation_id=direct.pk,
+        client_id=uuid.uuid4(),
+        content="Mine is ready",
+        parent_id=root.pk,
+    )
+    services.update_profile(user=student, display_name="Sam Rivera")
+    (shown,) = Thread.objects.get(root_id=root.pk).last_repliers
+    assert shown == {"id": str(student.pk), "display_name": "Sam Rivera", "role": Role.STUDENT}

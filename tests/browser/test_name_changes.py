@@ -1,6 +1,8 @@
 """A new display name, saved on the profile page, reaches the other
-person's open pages without a reload: their messages, the direct
-conversation's title and its inbox row (``user.updated``)."""
+person's open pages without a reload: their messages, a thread summary
+naming them, the direct conversation's title, initials, composer and tab
+title, and its inbox row (``user.updated``); the summary keeps it after a
+reload (the server's stored copy follows)."""
 
 import pytest
 from playwright.sync_api import expect
@@ -17,10 +19,14 @@ pytestmark = [
 def test_a_new_name_reaches_the_other_persons_open_page(pair, browser, server, console):
     mentor, student, conversation = pair
     sent = send_as(student, conversation, "Here is my draft")
+    root = send_as(mentor, conversation, "Shall we go through it?")
+    send_as(student, conversation, "Yes, on Friday", parent_id=root.pk)
     _, mentor_page = open_as(browser, server, console, mentor, f"/c/{conversation.pk}/")
     wait_synced(mentor_page)
     message = mentor_page.locator(f"#m-{sent.pk}")
     expect(message).to_contain_text("Sam Student")
+    summary = mentor_page.locator(f"#m-{root.pk} .thread-summary")
+    expect(summary).to_contain_text("Sam Student")
     mentor_page.evaluate("window.__notReloaded = true")
 
     _, student_page = open_as(browser, server, console, student, "/profile/")
@@ -34,4 +40,15 @@ def test_a_new_name_reaches_the_other_persons_open_page(pair, browser, server, c
     row = mentor_page.locator(f".conversation-row[data-conversation-id='{conversation.pk}']")
     expect(row.locator(".row-title")).to_have_text("Sam Rivera")
     expect(row.locator(".avatar")).to_have_text("SR")
+    expect(summary).to_contain_text("Sam Rivera")
+    expect(mentor_page.locator(".chat-header .avatar")).to_have_text("SR")
+    expect(mentor_page.locator("#composer-input")).to_have_attribute(
+        "placeholder", "Message Sam Rivera"
+    )
+    assert "Sam Rivera" in mentor_page.title()
     assert mentor_page.evaluate("window.__notReloaded") is True
+
+    mentor_page.reload()
+    wait_synced(mentor_page)
+    expect(summary).to_contain_text("Sam Rivera")
+    expect(summary).not_to_contain_text("Sam Student")

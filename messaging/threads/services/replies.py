@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from messaging import events
 from messaging.errors import InvalidInput
-from messaging.models import Message, MessageType
+from messaging.models import ConversationParticipant, Message, MessageType
 from messaging.threads.models import Thread, ThreadFollow
 
 # How many distinct repliers a thread's summary shows, newest first.
@@ -182,3 +182,27 @@ def _follow_as_replier(thread: Thread, sender: User, seq: int) -> None:
         follow.following = True
         follow.last_read_seq = max(follow.last_read_seq, seq)
         follow.save(update_fields=["following", "last_read_seq", "updated_at"])
+
+
+def rename_replier(user: User) -> None:
+    """``user``'s new name in the thread summaries that name them (each
+    keeps its last repliers' payloads, so the stream shows them without a
+    query), in every conversation they are or were in. A reply stored at
+    the same moment may keep the old name in its summary until the next
+    reply."""
+    replier = events.user_payload(user)
+    conversations = ConversationParticipant.objects.filter(user_id=user.pk).values(
+        "conversation_id"
+    )
+    renamed = []
+    for thread in (
+        Thread.objects.filter(conversation_id__in=conversations)
+        .exclude(last_repliers=[])
+        .only("root_id", "last_repliers")
+        .iterator(chunk_size=500)
+    ):
+        repliers = [replier if r.get("id") == replier["id"] else r for r in thread.last_repliers]
+        if repliers != thread.last_repliers:
+            thread.last_repliers = repliers
+            renamed.append(thread)
+    Thread.objects.bulk_update(renamed, ["last_repliers"], batch_size=500)
