@@ -656,7 +656,7 @@ export class ConversationView {
         this.input.value = item.content;
         this.input.focus();
       } else if (this.input && this.input.value !== item.content) continue;
-      this._composerNotice(item.error || gettext("This message was not sent."));
+      this._composerNotice(item.error || gettext("This message was not sent."), item.code);
       this.app.outbox.remove(item.client_id);
     }
   }
@@ -670,12 +670,20 @@ export class ConversationView {
     return gettext("@all and @here reach everyone only from mentors and admins, in groups: here they are plain text.");
   }
 
-  /** A reason shown under the composer until the next send. */
-  _composerNotice(text) {
+  /** A reason shown under the composer until the next send; ``code``, a
+   * refusal's, lets what ends it (a mute lifted or over) take it away. */
+  _composerNotice(text, code = "") {
     const notice = document.getElementById("composer-notice");
     if (!notice) return;
     notice.textContent = text;
     notice.hidden = !text;
+    notice.dataset.code = text ? code : "";
+  }
+
+  /** The refusal ``code`` shown under the composer no longer holds. */
+  clearRefusal(code) {
+    const notice = document.getElementById("composer-notice");
+    if (notice && notice.dataset.code === code) this._composerNotice("");
   }
 
   _stored(clientId) {

@@ -5,10 +5,11 @@
 
 import { announce } from "./announce.js";
 import { gettext, interpolate } from "./i18n.js";
+import { browserZone as zoneOfBrowser } from "./zones.js";
 
 const select = document.getElementById("id_time_zone");
 if (select && select.dataset.zoneChosen === "false") {
-  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const browserZone = zoneOfBrowser();
   const known = [...select.options].some((option) => option.value === browserZone);
   if (browserZone && known && select.value !== browserZone) {
     select.value = browserZone;

@@ -3,8 +3,9 @@
 // On the conversation page (wireReminders, called by conversation.js): a
 // "Remind me" quick action on every message that is not a system message,
 // deleted or hidden; it opens a dialog with the presets (computed by the
-// server in the person's time zone), a custom time (the browser's clock),
-// and an optional note, and POSTs /api/reminders/.
+// server on the browser's clock, whose zone is sent with them), a custom
+// time (the browser's clock too), and an optional note, and POSTs
+// /api/reminders/.
 //
 // On the Reminders page (/reminders/, body data-page="reminders"): the
 // pending and fired reminders from GET /api/reminders/, each with Snooze
@@ -16,6 +17,7 @@ import { addMessageDecorator, announce, el, formatFull, messageTools } from "./r
 import { api } from "./moderation.js";
 import { focusLeftBehind } from "./dialogs.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
+import { browserZone } from "./zones.js";
 
 /** The presets the server knows, in the order it offers them; the labels
  * are looked up in the page's language when used. */
@@ -110,7 +112,9 @@ class ReminderDialog {
       }
       body.remind_at = chosen.toISOString();
     } else {
+      // On the browser's clock, as the custom time (static/js/zones.js).
       body.preset = when;
+      body.time_zone = browserZone();
     }
     try {
       const reminder = await api("/api/reminders/", { method: "POST", body });
@@ -208,7 +212,7 @@ class RemindersPage {
     try {
       if (button.dataset.snooze) {
         const preset = item.querySelector("select").value;
-        const reminder = await api(`/api/reminders/${id}/`, { method: "PATCH", body: { preset } });
+        const reminder = await api(`/api/reminders/${id}/`, { method: "PATCH", body: { preset, time_zone: browserZone() } });
         announce(interpolate(gettext("Snoozed until %(time)s."), { time: formatFull(new Date(reminder.remind_at)) }));
       } else if (button.dataset.cancel) {
         await api(`/api/reminders/${id}/`, { method: "DELETE" });

@@ -7,6 +7,7 @@
 import { announce } from "./announce.js";
 import { gettext, interpolate, locale, ngettext } from "./i18n.js";
 import { lengthProblem } from "./length-guard.js";
+import { clockZone, profileZone } from "./zones.js";
 
 const API = "/api/scheduled-messages/";
 
@@ -45,16 +46,6 @@ function wallNow(zone, date = new Date()) {
     }).formatToParts(date).map((p) => [p.type, p.value]),
   );
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
-}
-
-/** The zone a new scheduled message is written in: the profile's, or, while
- * the profile says UTC (someone who never chose one), the browser's, as the
- * notification settings offer it. Each message keeps the zone it was
- * scheduled in. */
-function schedulingZone(profileZone) {
-  if (profileZone !== "UTC") return profileZone;
-  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  return browserZone || profileZone;
 }
 
 /** Sets `at`'s bounds (now … `maxDays` ahead, on the clocks of `zone`) and
@@ -97,14 +88,15 @@ function wireComposer() {
   const opener = document.getElementById("schedule-open");
   const dialog = document.getElementById("schedule-dialog");
   if (!opener || !dialog) return;
-  const zone = schedulingZone(dialog.dataset.timeZone || "UTC");
+  // Each message keeps the zone it was scheduled in (static/js/zones.js).
+  const zone = clockZone();
   const maxDays = Number(dialog.dataset.maxDays);
   const form = dialog.querySelector("#schedule-form");
   const content = dialog.querySelector("#schedule-content");
   const at = dialog.querySelector("#schedule-at");
   const error = dialog.querySelector("#schedule-error");
   const composer = document.getElementById("composer-input");
-  if (zone !== dialog.dataset.timeZone) {
+  if (zone !== profileZone()) {
     dialog.querySelector("[data-schedule-zone-words]").textContent = interpolate(gettext("In your browser's time zone, %(zone)s."), { zone });
   }
   let timeProblem = () => "";

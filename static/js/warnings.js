@@ -5,6 +5,7 @@
 
 import { dateFormat, gettext, interpolate } from "./i18n.js";
 import { el } from "./render.js";
+import { profileZone } from "./zones.js";
 
 export class ModerationWarnings {
   constructor(view) {
@@ -30,7 +31,9 @@ export class ModerationWarnings {
       if (this._concerns(frame.mute)) this.showMute(frame.mute, { live: true });
     });
     this.conn.on("moderation.unmuted", (frame) => {
-      if (frame.mute) this.node.querySelector(`[data-mute-id="${CSS.escape(frame.mute.id)}"]`)?.remove();
+      if (!this._concerns(frame.mute)) return;
+      this.node.querySelector(`[data-mute-id="${CSS.escape(frame.mute.id)}"]`)?.remove();
+      view.clearRefusal("muted");
     });
     // Warnings given while this page was closed or its socket down.
     this.conn.on("hello", () => this.refresh());
@@ -50,7 +53,10 @@ export class ModerationWarnings {
     const until = new Date(muted.until);
     const left = until.getTime() - Date.now();
     if (!(left > 0)) return;
-    const time = dateFormat({ dateStyle: "medium", timeStyle: "short" }).format(until);
+    // On the profile's clock, its zone named, as the server's muted refusal
+    // says it ("until 15:30 Europe/Paris").
+    const zone = profileZone();
+    const time = `${dateFormat({ dateStyle: "medium", timeStyle: "short", timeZone: zone }).format(until)} ${zone}`;
     const sentence = muted.everywhere
       ? gettext("A moderator muted you everywhere until %(time)s. You can read, but not send.")
       : gettext("A moderator muted you in this conversation until %(time)s. You can read, but not send.");
@@ -58,7 +64,10 @@ export class ModerationWarnings {
       el("strong", { text: gettext("Muted:") }), " ", interpolate(sentence, { time }));
     this.node.append(notice);
     // It ends by the clock: nothing will tell the page, so it removes itself.
-    setTimeout(() => notice.remove(), Math.min(left, 2 ** 31 - 1));
+    setTimeout(() => {
+      notice.remove();
+      this.view.clearRefusal("muted");
+    }, Math.min(left, 2 ** 31 - 1));
   }
 
   _dismissed() {

@@ -128,8 +128,19 @@ def test_a_mute_given_and_lifted_while_the_page_is_open_shows_and_goes_live(
         minutes=30,
         note="cool off",
     )
-    # No reload, no refused send: the socket told the page.
+    # No reload, no refused send: the socket told the page, on the
+    # profile's clock with its zone, as the refusal of a send says it.
     expect(notice).to_contain_text("A moderator muted you everywhere until")
+    expect(notice).to_contain_text(" UTC.")
     expect(notice).to_have_attribute("role", "alert")
+    box = page.get_by_label(f"Message {mentor.display_name}")
+    box.fill("Can I still write?")
+    page.get_by_role("button", name="Send message").click()
+    refusal = page.locator("#composer-notice")
+    expect(refusal).to_contain_text("You are muted everywhere until")
+    expect(refusal).to_contain_text(" UTC.")
+
+    # Lifted: the notice and the refusal's line go.
     off_loop(actions.lift_mute, moderator=moderator, mute_id=mute.pk, note="ok")
     expect(notice).to_have_count(0)
+    expect(refusal).to_be_hidden()

@@ -66,7 +66,12 @@ class _TimeFields(s.InputSerializer):
     preset = serializers.ChoiceField(
         required=False,
         choices=list(presets.PRESETS),
-        help_text="Computed in your time zone (User.time_zone).",
+        help_text="Computed in time_zone if given, else in your time zone (User.time_zone).",
+    )
+    time_zone = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="An IANA time zone name (Europe/Madrid) whose clocks a preset is read on.",
     )
 
 
@@ -105,7 +110,11 @@ class ReminderListOut(serializers.Serializer):
 def _times(data: dict) -> dict:
     if "remind_at" in data and "preset" in data:
         raise InvalidInput(_("Give either remind_at or preset, not both."))
-    return {"remind_at": data.get("remind_at"), "preset": data.get("preset")}
+    return {
+        "remind_at": data.get("remind_at"),
+        "preset": data.get("preset"),
+        "time_zone": data.get("time_zone"),
+    }
 
 
 class ReminderListView(ParleyAPIView):

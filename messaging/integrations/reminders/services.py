@@ -31,6 +31,7 @@ from messaging import audit, policy
 from messaging.errors import InvalidInput, NotFound
 from messaging.integrations.models import Reminder, ReminderState
 from messaging.integrations.reminders import presets
+from messaging.integrations.scheduling.validation import clean_time_zone
 from messaging.models import AuditAction, ConversationParticipant, Message
 from messaging.services.transactions import write_transaction
 from messaging.threads.services.reactions import refuse_if_gone
@@ -44,18 +45,21 @@ def remind_time(
     user: User,
     remind_at: dt.datetime | None = None,
     preset: str | None = None,
+    time_zone: str | None = None,
     now: dt.datetime | None = None,
 ) -> dt.datetime:
     """The instant a reminder asked for with ``remind_at`` (aware) or
-    ``preset`` (``presets.PRESETS``, in the person's zone) fires: exactly
-    one of the two, in the future, within ``REMINDERS["MAX_DAYS_AHEAD"]``.
-    ``InvalidInput`` otherwise."""
+    ``preset`` (``presets.PRESETS``, on the clocks of ``time_zone`` when
+    given, else the person's zone) fires: exactly one of the two, in the
+    future, within ``REMINDERS["MAX_DAYS_AHEAD"]``. ``InvalidInput``
+    otherwise."""
     now = now or timezone.now()
     if (remind_at is None) == (preset is None):
         raise InvalidInput(_("Give either remind_at or preset."))
+    zone = user.time_zone if time_zone is None else clean_time_zone(time_zone)
     if preset is not None:
         try:
-            remind_at = presets.preset_time(preset, time_zone=user.time_zone, now=now)
+            remind_at = presets.preset_time(preset, time_zone=zone, now=now)
         except KeyError:
             raise InvalidInput(
                 _("Unknown preset. Use one of: %(names)s.") % {"names": ", ".join(presets.PRESETS)}
@@ -107,11 +111,12 @@ def create_reminder(
     message_id: UUID | str,
     remind_at: dt.datetime | None = None,
     preset: str | None = None,
+    time_zone: str | None = None,
     note: str = "",
 ) -> Reminder:
     """Remind ``user`` of a message they can read, at ``remind_at`` or
     ``preset`` (``remind_time``), with their ``note``. Audited."""
-    when = remind_time(user=user, remind_at=remind_at, preset=preset)
+    when = remind_time(user=user, remind_at=remind_at, preset=preset, time_zone=time_zone)
     note = _clean_note(note)
     with write_transaction(actor=user, attempted="reminder.create"):
         message = _readable_message(user, message_id)
@@ -139,6 +144,7 @@ def snooze_reminder(
     reminder_id: UUID | str,
     remind_at: dt.datetime | None = None,
     preset: str | None = None,
+    time_zone: str | None = None,
     note: str | None = None,
 ) -> Reminder:
     """Move one's own reminder (pending or fired) to a new time: it is
@@ -147,7 +153,7 @@ def snooze_reminder(
     still. Audited."""
     new_time = None
     if remind_at is not None or preset is not None:
-        new_time = remind_time(user=user, remind_at=remind_at, preset=preset)
+        new_time = remind_time(user=user, remind_at=remind_at, preset=preset, time_zone=time_zone)
     elif note is None:
         raise InvalidInput(_("Give remind_at, preset or note."))
     with write_transaction(actor=user, attempted="reminder.snooze"):

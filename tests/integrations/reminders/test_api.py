@@ -128,3 +128,41 @@ def test_a_malformed_body_or_id(api, student, message):
 
 def test_anonymous_is_refused(api):
     assert api().get("/api/reminders/").status_code == 401
+
+
+def test_a_preset_is_read_on_the_clocks_of_the_zone_given(api, student, message):
+    """A browser whose person never chose a zone sends its own: "tomorrow at
+    9:00" is 9:00 there, not in the profile's UTC; snoozing too."""
+    from zoneinfo import ZoneInfo
+
+    assert student.time_zone == "UTC"
+    client = api(student)
+    made = client.post(
+        "/api/reminders/",
+        {"message_id": str(message.pk), "preset": "tomorrow_9", "time_zone": "Asia/Tokyo"},
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    fires = dt.datetime.fromisoformat(made.json()["remind_at"]).astimezone(ZoneInfo("Asia/Tokyo"))
+    assert (fires.hour, fires.minute) == (9, 0)
+    tokyo_today = timezone.now().astimezone(ZoneInfo("Asia/Tokyo")).date()
+    assert fires.date() == tokyo_today + dt.timedelta(days=1)
+
+    snoozed = client.patch(
+        f"/api/reminders/{made.json()['id']}/",
+        {"preset": "next_monday_9", "time_zone": "America/New_York"},
+        format="json",
+    )
+    assert snoozed.status_code == 200, snoozed.content
+    fires = dt.datetime.fromisoformat(snoozed.json()["remind_at"])
+    fires = fires.astimezone(ZoneInfo("America/New_York"))
+    assert (fires.weekday(), fires.hour, fires.minute) == (0, 9, 0)
+
+    refused = client.post(
+        "/api/reminders/",
+        {"message_id": str(message.pk), "preset": "tomorrow_9", "time_zone": "Mars/Olympus"},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "invalid"
+    assert "time_zone" in refused.json()["error"]["message"]

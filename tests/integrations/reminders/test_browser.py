@@ -106,3 +106,26 @@ def test_a_custom_time_past_the_limit_or_gone_is_refused_in_words(
     dialog.get_by_role("button", name="Set reminder").click()
     expect(error).to_have_text("Choose a time to come.")
     assert off_loop(Reminder.objects.count) == 0
+
+
+def test_a_preset_is_on_the_browsers_clock_as_the_custom_time_is(pair, browser, server, console):
+    """Sam's profile says UTC, his browser is in Tokyo: "Tomorrow at 9:00"
+    is 9:00 in Tokyo, the clock his custom time is chosen on."""
+    from zoneinfo import ZoneInfo
+
+    mentor, student, conversation = pair
+    message = send_as(mentor, conversation, "Bring your notes tomorrow")
+    _, page = open_as(
+        browser, server, console, student, f"/c/{conversation.pk}/", time_zone="Asia/Tokyo"
+    )
+    item = page.locator(f"#m-{message.pk}")
+    item.hover()
+    item.get_by_role("button", name="Remind me about this message").click()
+    dialog = page.get_by_role("dialog", name="Remind me about this message")
+    dialog.get_by_label("Tomorrow at 9:00").check()
+    dialog.get_by_role("button", name="Set reminder").click()
+    expect(dialog).to_be_hidden()
+    reminder = off_loop(lambda: Reminder.objects.get(user=student))
+    fires = reminder.remind_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    tomorrow = timezone.now().astimezone(ZoneInfo("Asia/Tokyo")).date() + dt.timedelta(days=1)
+    assert (fires.date(), fires.hour, fires.minute) == (tomorrow, 9, 0)

@@ -1,0 +1,23 @@
+// Time zones in the browser.
+//
+// A scheduled message is written on the clocks of the person's zone: their
+// profile's, or, while the profile still says UTC (someone who never chose
+// one), the browser's, as the notification settings page offers it; the
+// dialog names it and sends it with the time. A reminder is set on the
+// browser's clock, its presets ("tomorrow at 9:00") as its custom time.
+
+/** The browser's own zone (undefined if it names none). */
+export function browserZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+}
+
+/** The profile's zone (body data-time-zone), "UTC" when none is said. */
+export function profileZone() {
+  return document.body.dataset.timeZone || "UTC";
+}
+
+/** The zone a scheduled message's time is chosen on (see above). */
+export function clockZone() {
+  const profile = profileZone();
+  return profile !== "UTC" ? profile : browserZone() || profile;
+}
