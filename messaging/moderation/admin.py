@@ -878,7 +878,7 @@ class MuteAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("where"))
     def where(self, obj):
-        return obj.conversation or "everywhere"
+        return obj.conversation or _("everywhere")
 
     @admin.action(description=gettext_lazy("Lift the mute"), permissions=["moderate"])
     def lift(self, request, queryset):

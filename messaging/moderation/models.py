@@ -7,8 +7,6 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
@@ -154,7 +152,8 @@ class ModerationCase(models.Model):
         # The admin's title and breadcrumbs: whose message, not its id.
         return _("Message from %(sender)s, reported %(opened)s") % {
             "sender": self.sender.display_name if self.sender else _("a deleted account"),
-            "opened": date_format(timezone.localtime(self.opened_at), "SHORT_DATETIME_FORMAT"),
+            # Written as the case's page writes its times.
+            "opened": self.opened_at.strftime("%Y-%m-%d %H:%M"),
         }
 
 

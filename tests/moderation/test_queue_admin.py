@@ -367,3 +367,13 @@ def test_a_mute_is_lifted_with_a_note(client, moderator, two_cases):
     mute.refresh_from_db()
     assert mute.lifted_at is not None and mute.lifted_by_id == moderator.pk
     assert AuditLog.objects.get(action=AuditAction.UNMUTE).details["note"] == "ok"
+
+
+def test_the_mutes_list_says_where_in_the_moderators_language(client, moderator, two_cases):
+    cases, _ = two_cases
+    logged_in(client, moderator)
+    act(client, "mute_everywhere", cases[:1], apply="1", note="cool off", minutes="60")
+    url = reverse("admin:messaging_mute_changelist")
+    assert "everywhere" in client.get(url).content.decode()
+    spanish = client.get(url, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "en todas partes" in spanish
