@@ -102,6 +102,9 @@ def test_a_student_files_a_complaint_and_sees_it_worked_live(people, browser, se
 
     rating = student_page.locator("#support-rating-form")
     expect(rating).to_be_visible()
+    # One line of choices until one is made: the banner stays short.
+    expect(rating.get_by_label("Comment")).to_be_hidden()
+    assert rating.bounding_box()["height"] < 100
     rating.get_by_label("Satisfied", exact=True).check()
     rating.get_by_label("Comment").fill("Fixed within the hour, thanks.")
     rating.get_by_role("button", name="Send rating").click()
