@@ -162,6 +162,12 @@ function wireScheduledPage() {
   const say = (text) => {
     status.textContent = text;
   };
+  // Every time written as an edit writes it (the server's format differs
+  // from the browser's: "Dec. 21, 8:15 a.m." beside "Dec 21, 8:15 AM").
+  for (const item of list.querySelectorAll(".scheduled-item")) {
+    const time = item.querySelector("[data-scheduled-time]");
+    if (time && time.dataset.datetime) time.textContent = showTime(time.dataset.datetime, item.dataset.timeZone);
+  }
 
   list.addEventListener("click", async (event) => {
     const item = event.target.closest(".scheduled-item");

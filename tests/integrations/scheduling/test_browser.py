@@ -75,12 +75,16 @@ def test_schedule_from_the_composer_then_edit_and_cancel_on_the_scheduled_page(
     expect(mine).to_contain_text(f"({ZONE})")
     assert_accessible(page, "the Scheduled page")
 
+    when = mine.locator("[data-scheduled-time]")
+    shown_before = when.text_content()
     mine.get_by_role("button", name="Edit").click()
     editor = page.locator("#scheduled-edit-dialog")
     editor.get_by_label("Message").fill("Good morning, Sam! Edited")
     editor.get_by_role("button", name="Save").click()
     expect(editor).to_be_hidden()
     expect(mine.locator("[data-scheduled-content]")).to_have_text("Good morning, Sam! Edited")
+    # The same time, written the same way before and after the edit.
+    expect(when).to_have_text(shown_before)
     expect(page.locator("#scheduled-status")).to_have_text("Your changes were saved.")
 
     cancelled = page.locator(f"#scheduled-{other.pk}")
