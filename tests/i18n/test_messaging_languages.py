@@ -258,3 +258,18 @@ def test_choice_labels_are_translated():
     with translation.override("ar"):
         assert str(ReportReason.HARASSMENT.label) == "تحرش أو تنمر"
     assert str(ReportReason.HARASSMENT.label) == "Harassment or bullying"
+
+
+@pytest.mark.django_db
+def test_the_schedule_dialog_names_the_message_as_a_noun(client, direct, student):
+    """ "Message" is a verb on a button ("Message Sam") and a noun on the
+    schedule dialog's field: each has its own translation."""
+    student.language = "es"
+    student.save(update_fields=["language"])
+    client.force_login(student)
+    page = client.get(f"/c/{direct.pk}/").content.decode()
+    assert '<label for="schedule-content">Mensaje</label>' in page
+    student.language = "ar"
+    student.save(update_fields=["language"])
+    page = client.get(f"/c/{direct.pk}/").content.decode()
+    assert '<label for="schedule-content">الرسالة</label>' in page
