@@ -74,6 +74,9 @@ export class ConversationView {
     this.type = data.type;
     this.archived = data.archived;
     this.removed = false;
+    // A block between the two people of a direct conversation: the server
+    // drew its note in place of the composer (a change redraws the page).
+    this.blocked = Boolean(document.getElementById("blocked-note"));
     this.hasMoreBefore = data.has_more_before;
     this.participants = new Map(data.participants.map((p) => [p.id, { ...p }]));
     this.mayMentionEveryone = !!data.may_mention_everyone;
@@ -336,6 +339,12 @@ export class ConversationView {
   _gone(text) {
     this.removed = true;
     this._disableComposer(text);
+  }
+
+  /** Whether I may write here now (send, reply, react, pin): a member, not
+   * archived, no block. */
+  mayWrite() {
+    return !this.archived && !this.removed && !this.blocked;
   }
 
   _disableComposer(text) {

@@ -145,7 +145,7 @@ class MessageExtras {
 
   /** Whether this conversation still takes reactions and pins. */
   writable() {
-    return !this.view.archived && !this.view.removed;
+    return this.view.mayWrite();
   }
 
   // --- Drawing -----------------------------------------------------------------

@@ -283,7 +283,9 @@ export class Threads {
       const thread = this.summaryOf(message.id, message.thread);
       if (thread && thread.reply_count > 0) this._placeSummary(li, message.id, thread);
     }
-    if (!gone) {
+    // Replying needs a conversation I may write in (its summary still
+    // opens an existing thread to read).
+    if (!gone && this.view.mayWrite()) {
       const tools = messageTools(li);
       const reply = el("button", {
         type: "button", class: "tool-btn", dataset: { action: "reply" },

@@ -12,8 +12,8 @@ from playwright.sync_api import expect
 from accounts.models import Role, User
 from messaging import services
 from messaging.models import ConversationType, Report, UserBlock
-from messaging.moderation.services import actions
-from tests.browser.conftest import off_loop, open_as, wait_synced
+from messaging.moderation.services import actions, blocks
+from tests.browser.conftest import off_loop, open_as, send_as, wait_synced
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -302,3 +302,21 @@ def test_a_muted_send_keeps_its_draft_and_is_not_retried(
     outbox = page.evaluate("JSON.stringify(window.parley.outbox.all())")
     assert outbox == "[]"
     assert off_loop(lambda: group.messages.filter(sender=student).count()) == 0
+
+
+def test_a_blocked_conversation_offers_no_reply_reaction_or_pin(pair, browser, server, console):
+    """Blocked, Sam can read his conversation with Maria and keep what he
+    needs from it (Save, Remind me), but is not offered what the server
+    would refuse: Reply, Thread, a reaction, a pin."""
+    mentor, student, conversation = pair
+    message = send_as(mentor, conversation, "See you on Monday")
+    off_loop(blocks.block_person, blocker=mentor, blocked_id=student.pk)
+    _, page = open_as(browser, server, console, student, conversation_path(conversation))
+    expect(page.locator("#blocked-note")).to_be_visible()
+    item = page.locator(f"#m-{message.pk}")
+    item.hover()
+    tools = item.locator(".message-tools")
+    expect(tools.get_by_role("button", name="Save")).to_be_visible()
+    for name in ("Reply to Maria Mentor", "Reply in thread to Maria Mentor", "Add reaction"):
+        expect(tools.get_by_role("button", name=name)).to_have_count(0)
+    expect(tools.locator("[data-extra='pin']:visible")).to_have_count(0)
