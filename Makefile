@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/parley
+# Where `make run` serves (`make run PORT=8010`); its links follow.
+PORT ?= 8000
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 
 .PHONY: run test install lint bench clean
@@ -26,11 +28,12 @@ run test: export PARLEY_PROFILE = embedded
 # The web server and a Celery worker (with beat) run together on a broker
 # that needs no server (docs/operations.md); tasks are queued, not run eagerly.
 run: export CELERY_TASK_ALWAYS_EAGER = false
+run: export PARLEY_SITE_URL ?= http://127.0.0.1:$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py setup_periodic_tasks
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runembedded 127.0.0.1:8000
+	$(BIN)/python manage.py runembedded 127.0.0.1:$(PORT)
 
 test: install
 	@if [ -z "$$DATABASE_URL" ] && $(BIN)/python -m tests.services_probe; then \
