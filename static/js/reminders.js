@@ -193,9 +193,11 @@ class RemindersPage {
       el("p", { class: "reminder-when" },
         el("time", { datetime: reminder.remind_at, text: formatFull(when) }), " · ",
         el("span", { class: "reminder-state", text: state })),
-      reminder.conversation_title ? el("p", { class: "muted", dir: "auto", text: reminder.conversation_title }) : null,
+      // A title or note in another script keeps its own order (bdi) but
+      // lines up with the page: English under Arabic starts at the right.
+      reminder.conversation_title ? el("p", { class: "muted" }, el("bdi", { text: reminder.conversation_title })) : null,
       el("p", {}, about),
-      reminder.note ? el("p", { class: "reminder-note", dir: "auto", text: reminder.note }) : null,
+      reminder.note ? el("p", { class: "reminder-note" }, el("bdi", { text: reminder.note })) : null,
       el("div", { class: "reminder-actions" },
         select,
         el("button", { type: "button", class: "btn btn-small", dataset: { snooze: "1" }, text: gettext("Snooze") }),

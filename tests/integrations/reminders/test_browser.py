@@ -129,3 +129,21 @@ def test_a_preset_is_on_the_browsers_clock_as_the_custom_time_is(pair, browser, 
     fires = reminder.remind_at.astimezone(ZoneInfo("Asia/Tokyo"))
     tomorrow = timezone.now().astimezone(ZoneInfo("Asia/Tokyo")).date() + dt.timedelta(days=1)
     assert (fires.date(), fires.hour, fires.minute) == (tomorrow, 9, 0)
+
+
+def test_an_english_title_lines_up_with_an_arabic_page(pair, browser, server, console):
+    mentor, student, conversation = pair
+    message = send_as(mentor, conversation, "Lab report due Thursday")
+    off_loop(
+        lambda: services.create_reminder(
+            user=student, message_id=message.pk, preset="in_1_hour", note="Check the format"
+        )
+    )
+    _, page = open_as(browser, server, console, student, "/reminders/", language="ar")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    note = page.locator("li.reminder-item .reminder-note")
+    expect(note).to_have_text("Check the format")
+    # Its words start at the page's side, the right, in their own order.
+    words = note.locator("bdi").bounding_box()
+    item = page.locator("li.reminder-item").bounding_box()
+    assert words["x"] + words["width"] > item["x"] + item["width"] - 24, (words, item)
