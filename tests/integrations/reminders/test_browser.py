@@ -26,17 +26,21 @@ def server(eager_server):
     return eager_server
 
 
+def open_reminder_dialog(page, message):
+    """The "Remind me" dialog of ``message``, opened from its quick actions."""
+    item = page.locator(f"#m-{message.pk}")
+    item.hover()
+    item.get_by_role("button", name="Remind me about this message").click()
+    return page.get_by_role("dialog", name="Remind me about this message")
+
+
 def test_a_reminder_set_from_a_message_rings_the_bell_when_it_fires(pair, browser, server, console):
     mentor, student, conversation = pair
     message = send_as(mentor, conversation, "Submit the lab report by Thursday")
     context, page = open_as(
         browser, server, console, student, f"/c/{conversation.pk}/", time_zone="UTC"
     )
-    item = page.locator(f"#m-{message.pk}")
-    item.hover()
-    item.get_by_role("button", name="Remind me about this message").click()
-
-    dialog = page.get_by_role("dialog", name="Remind me about this message")
+    dialog = open_reminder_dialog(page, message)
     expect(dialog).to_be_visible()
     expect(dialog.get_by_label("Tomorrow at 9:00")).to_be_visible()
     near = timezone.now().astimezone(dt.UTC) + dt.timedelta(minutes=3)
@@ -88,10 +92,7 @@ def test_a_custom_time_past_the_limit_or_gone_is_refused_in_words(
     mentor, student, conversation = pair
     message = send_as(mentor, conversation, "Project plan due in spring")
     _, page = open_as(browser, server, console, student, f"/c/{conversation.pk}/", time_zone="UTC")
-    item = page.locator(f"#m-{message.pk}")
-    item.hover()
-    item.get_by_role("button", name="Remind me about this message").click()
-    dialog = page.get_by_role("dialog", name="Remind me about this message")
+    dialog = open_reminder_dialog(page, message)
     custom = dialog.get_by_label("Date and time")
     days = settings.REMINDERS["MAX_DAYS_AHEAD"]
     too_far = timezone.now().astimezone(dt.UTC) + dt.timedelta(days=days + 2)
@@ -118,10 +119,7 @@ def test_a_preset_is_on_the_browsers_clock_as_the_custom_time_is(pair, browser, 
     _, page = open_as(
         browser, server, console, student, f"/c/{conversation.pk}/", time_zone="Asia/Tokyo"
     )
-    item = page.locator(f"#m-{message.pk}")
-    item.hover()
-    item.get_by_role("button", name="Remind me about this message").click()
-    dialog = page.get_by_role("dialog", name="Remind me about this message")
+    dialog = open_reminder_dialog(page, message)
     dialog.get_by_label("Tomorrow at 9:00").check()
     dialog.get_by_role("button", name="Set reminder").click()
     expect(dialog).to_be_hidden()
