@@ -123,7 +123,7 @@ def save_account(
             close_user_sockets(user_id=user.pk)
         if existing and "role" in changed and user.role not in BOT_OWNER_ROLES:
             _deactivate_bots_of(user)
-        if existing and user.is_active and {"display_name", "role"}.intersection(changed):
+        if existing and {"display_name", "role"}.intersection(changed):
             name_changed(user)
     return user
 

@@ -400,14 +400,15 @@ export class ConversationView {
   }
 
   /** Draw ``message`` again where it is (its decrypted text came). */
-  redraw(message) {
+  redraw(message, { decorate = true } = {}) {
     const existing = document.getElementById(`m-${message.id}`);
     if (!existing || this.messages.get(message.id) !== message) return;
     const node = messageElement(message, { me: this.me, names: this.names });
     const hadFocus = existing.contains(document.activeElement);
     existing.replaceWith(node);
     if (hadFocus) this.keyboard?.focus(node);
-    this.decorate();
+    // Many drawn at once (a rename) decorate once, after the last.
+    if (decorate) this.decorate();
   }
 
   /** My message is stored: it leaves the outbox. */
@@ -900,10 +901,11 @@ export class ConversationView {
    * (user.updated): wherever this page names them (their messages, quotes
    * of them, thread summaries and reactions, the names that receipts and
    * mentions use, the thread panel's copies; in our direct conversation
-   * the title, its initials, the composer's placeholder, the tab's title
-   * and the block dialog) shows the new one without a reload. */
+   * the title, its initials, the composer's name and the tab's title)
+   * shows the new one without a reload. */
   _onUserUpdated(user) {
     if (!user || typeof user.id !== "string" || typeof user.display_name !== "string") return;
+    if (user.id === this.me) this.app.myName = user.display_name;
     const person = this.participants.get(user.id);
     const before = person ? person.display_name : null;
     if (person) {
@@ -911,20 +913,33 @@ export class ConversationView {
       this._updateNames();
       this.updateReceipts();
     }
-    for (const message of this.messages.values()) if (renameIn(message, user)) this.redraw(message);
-    for (const message of this.threads.shown()) if (renameIn(message, user)) this.threads.redraw(message);
+    // Summaries first: a root drawn again shows the newest one it holds.
     for (const summary of this.threads.summaries.values()) renameIn({ thread: summary }, user);
+    // A live reply is one object in the stream and in the panel: drawn in both.
+    const renamed = new Set();
+    for (const message of [...this.messages.values(), ...this.threads.shown()]) {
+      if (renamed.has(message) || renameIn(message, user)) renamed.add(message);
+    }
+    for (const message of renamed) {
+      this.redraw(message, { decorate: false });
+      this.threads.redraw(message);
+    }
+    if (renamed.size) this.decorate();
     if (this.type !== "direct" || !before || user.id === this.me || before === user.display_name) return;
-    const swap = (text) => text.split(before).join(user.display_name);
     document.getElementById("chat-title").textContent = user.display_name;
     const avatar = document.querySelector(".chat-header .avatar");
     if (avatar) avatar.textContent = initials(user.display_name);
-    if (this.input) this.input.placeholder = swap(this.input.placeholder);
+    // The words around the name come from the server, in the page's language.
+    const named = (template) => interpolate(template, { name: user.display_name });
     const log = document.getElementById("messages");
-    log.setAttribute("aria-label", swap(log.getAttribute("aria-label") || ""));
-    const blockTitle = document.getElementById("block-title");
-    if (blockTitle) blockTitle.textContent = swap(blockTitle.textContent);
-    document.title = swap(document.title);
+    if (log.dataset.nameTemplate) log.setAttribute("aria-label", named(log.dataset.nameTemplate));
+    if (this.input && this.input.dataset.nameTemplate) {
+      this.input.placeholder = named(this.input.dataset.nameTemplate);
+      const label = document.getElementById("composer-label");
+      if (label) label.textContent = this.input.placeholder;
+    }
+    const count = document.title.match(/^\(\d+\)\s*/);
+    document.title = `${count ? count[0] : ""}${user.display_name} · Parley`;
   }
 
   _onTyping(frame) {

@@ -429,7 +429,10 @@ class MessageExtras {
       const messageId = li && li.dataset.id;
       if (!messageId || !this.payload(messageId)) return;
       const action = button.dataset.extra;
-      if (action === "toggle") this.react(messageId, button.dataset.emoji);
+      if (action === "toggle") {
+        // A chip is still drawn where I may not react (a block, archived).
+        if (this.writable()) this.react(messageId, button.dataset.emoji);
+      }
       else if (action === "react") picker().open(button, (emoji) => this.react(messageId, emoji));
       else if (action === "remove-preview") this.removePreview(messageId, button);
       else if (action === "pin") this.pins.toggle(messageId, button);

@@ -56,7 +56,8 @@ function boundTime(at, zone, maxDays) {
   at.min = wallNow(zone, new Date(now));
   at.max = wallNow(zone, new Date(now + maxDays * 86400000));
   return () => {
-    if (at.value < at.min) return gettext("Choose a time to come.");
+    // Now as it is when the form is sent: the dialog may have stayed open.
+    if (at.value < wallNow(zone)) return gettext("Choose a time to come.");
     if (at.value > at.max) {
       return interpolate(ngettext("Choose a time at most %(count)s day ahead.", "Choose a time at most %(count)s days ahead.", maxDays), { count: maxDays });
     }
@@ -166,7 +167,11 @@ function wireScheduledPage() {
   // from the browser's: "Dec. 21, 8:15 a.m." beside "Dec 21, 8:15 AM").
   for (const item of list.querySelectorAll(".scheduled-item")) {
     const time = item.querySelector("[data-scheduled-time]");
-    if (time && time.dataset.datetime) time.textContent = showTime(time.dataset.datetime, item.dataset.timeZone);
+    try {
+      if (time && time.dataset.datetime) time.textContent = showTime(time.dataset.datetime, item.dataset.timeZone);
+    } catch {
+      /* a zone this browser does not know: the server's words stay */
+    }
   }
 
   list.addEventListener("click", async (event) => {

@@ -32,8 +32,7 @@ export class ModerationWarnings {
     });
     this.conn.on("moderation.unmuted", (frame) => {
       if (!this._concerns(frame.mute)) return;
-      this.node.querySelector(`[data-mute-id="${CSS.escape(frame.mute.id)}"]`)?.remove();
-      view.clearRefusal("muted");
+      this._endMute(this.node.querySelector(`[data-mute-id="${CSS.escape(frame.mute.id)}"]`));
     });
     // Warnings given while this page was closed or its socket down.
     this.conn.on("hello", () => this.refresh());
@@ -54,9 +53,15 @@ export class ModerationWarnings {
     const left = until.getTime() - Date.now();
     if (!(left > 0)) return;
     // On the profile's clock, its zone named, as the server's muted refusal
-    // says it ("until 15:30 Europe/Paris").
-    const zone = profileZone();
-    const time = `${dateFormat({ dateStyle: "medium", timeStyle: "short", timeZone: zone }).format(until)} ${zone}`;
+    // says it ("until 15:30 Europe/Paris"); the browser's if it does not
+    // know that zone.
+    let time;
+    try {
+      const zone = profileZone();
+      time = `${dateFormat({ dateStyle: "medium", timeStyle: "short", timeZone: zone }).format(until)} ${zone}`;
+    } catch {
+      time = dateFormat({ dateStyle: "medium", timeStyle: "short" }).format(until);
+    }
     const sentence = muted.everywhere
       ? gettext("A moderator muted you everywhere until %(time)s. You can read, but not send.")
       : gettext("A moderator muted you in this conversation until %(time)s. You can read, but not send.");
@@ -64,10 +69,16 @@ export class ModerationWarnings {
       el("strong", { text: gettext("Muted:") }), " ", interpolate(sentence, { time }));
     this.node.append(notice);
     // It ends by the clock: nothing will tell the page, so it removes itself.
-    setTimeout(() => {
-      notice.remove();
-      this.view.clearRefusal("muted");
-    }, Math.min(left, 2 ** 31 - 1));
+    notice.timer = setTimeout(() => this._endMute(notice), Math.min(left, 2 ** 31 - 1));
+  }
+
+  /** A mute's notice goes (lifted, or over); the refusal's line under the
+   * composer goes with the last one. */
+  _endMute(notice) {
+    if (!notice) return;
+    clearTimeout(notice.timer);
+    notice.remove();
+    if (!this.node.querySelector(".moderation-mute")) this.view.clearRefusal("muted");
   }
 
   _dismissed() {

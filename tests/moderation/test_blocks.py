@@ -199,3 +199,16 @@ def test_blocking_spends_from_the_send_bucket(api, make_user, mentor, settings):
     assert [a.status_code for a in answers] == [201, 204, 201, 429]
     assert answers[3].json()["error"]["code"] == "rate_limited"
     assert UserBlock.objects.filter(blocker=mentor, blocked=other).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_both_people_hear_block_changed_each_naming_the_other(open_socket, direct, assigned):
+    mentor, student = assigned
+    blocker = await open_socket(mentor)
+    blocked = await open_socket(student)
+    for change in (blocks.block_person, blocks.unblock_person):
+        await orm(change)(blocker=mentor, blocked_id=student.pk)
+        assert (await blocker.recv_type("block.changed"))["user_id"] == str(student.pk)
+        assert (await blocked.recv_type("block.changed"))["user_id"] == str(mentor.pk)
+    await blocker.close()
+    await blocked.close()

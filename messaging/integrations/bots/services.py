@@ -23,6 +23,7 @@ from messaging.errors import AccessDenied, InvalidInput, TooManyBots
 from messaging.integrations.models import Bot, BotKind
 from messaging.integrations.webhooks import targets
 from messaging.models import AuditAction
+from messaging.services.people import name_changed
 from messaging.services.sockets import close_user_sockets
 from messaging.services.transactions import lock_person
 from messaging.validation import clean_display_name
@@ -149,6 +150,8 @@ def update_bot(
         audit.record(
             actor=actor, action=AuditAction.BOT_UPDATE, target_user_id=bot.user_id, **changed
         )
+        if "display_name" in changed:
+            name_changed(bot.user)
     return bot
 
 

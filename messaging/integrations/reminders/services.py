@@ -151,6 +151,9 @@ def snooze_reminder(
     pending again and fires then. ``note`` given: the note changes too; a
     note alone changes only the note. Needs the message to be readable
     still. Audited."""
+    if time_zone is not None:
+        # Checked whatever else is given, as POST checks it.
+        clean_time_zone(time_zone)
     new_time = None
     if remind_at is not None or preset is not None:
         new_time = remind_time(user=user, remind_at=remind_at, preset=preset, time_zone=time_zone)

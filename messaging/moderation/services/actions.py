@@ -328,7 +328,11 @@ def lift_mute(*, moderator: User, mute_id: UUID, note: str) -> Mute:
             note=note,
             mute_id=str(mute.pk),
         )
-        events.publish_on_commit(events.user_group(mute.user_id), events.moderation_unmuted(mute))
+        if mute.ends_at > mute.lifted_at:
+            # Ended by the clock already: its pages said so then.
+            events.publish_on_commit(
+                events.user_group(mute.user_id), events.moderation_unmuted(mute)
+            )
     return mute
 
 

@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from messaging import events
 from messaging.errors import InvalidInput
-from messaging.models import ConversationParticipant, Message, MessageType
+from messaging.models import Message, MessageType
 from messaging.threads.models import Thread, ThreadFollow
 
 # How many distinct repliers a thread's summary shows, newest first.
@@ -187,20 +187,19 @@ def _follow_as_replier(thread: Thread, sender: User, seq: int) -> None:
 def rename_replier(user: User) -> None:
     """``user``'s new name in the thread summaries that name them (each
     keeps its last repliers' payloads, so the stream shows them without a
-    query), in every conversation they are or were in. A reply stored at
-    the same moment may keep the old name in its summary until the next
-    reply."""
+    query). Every replier has a follow row of the thread (kept when they
+    unfollow), so those are the threads to look at. Each is locked as a
+    reply's ``record`` writes it: a reply stored meanwhile is not undone."""
     replier = events.user_payload(user)
-    conversations = ConversationParticipant.objects.filter(user_id=user.pk).values(
-        "conversation_id"
+    threads = (
+        Thread.objects.filter(follows__user_id=user.pk)
+        .exclude(last_repliers=[])
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .only("root_id", "last_repliers")
     )
     renamed = []
-    for thread in (
-        Thread.objects.filter(conversation_id__in=conversations)
-        .exclude(last_repliers=[])
-        .only("root_id", "last_repliers")
-        .iterator(chunk_size=500)
-    ):
+    for thread in threads:
         repliers = [replier if r.get("id") == replier["id"] else r for r in thread.last_repliers]
         if repliers != thread.last_repliers:
             thread.last_repliers = repliers

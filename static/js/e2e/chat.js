@@ -151,13 +151,16 @@ export class EncryptedChat {
       message.plain = known.plain;
       return;
     }
-    message.plain = { state: "pending" };
-    this._decrypt(message);
+    const pending = { state: "pending" };
+    message.plain = pending;
+    this._decrypt(message, pending);
   }
 
-  async _decrypt(message) {
+  async _decrypt(message, pending) {
     await this.ready;
     const plain = await this.decrypt(message);
+    // Decrypted again meanwhile (redecrypt): the newer attempt answers.
+    if (message.plain !== pending) return;
     message.plain = plain;
     // Drawn again wherever this copy is shown: the conversation and the
     // thread panel (its root and replies come by thread.fetch too). A copy
@@ -198,7 +201,7 @@ export class EncryptedChat {
   /** Decrypt again every message not shown as text (a key came, this
    * browser was approved). */
   redecrypt() {
-    for (const message of [...this.view.messages.values(), ...this.view.threads.shown()]) {
+    for (const message of new Set([...this.view.messages.values(), ...this.view.threads.shown()])) {
       if (message.message_type === "encrypted" && message.plain && message.plain.state !== "ok") {
         message.plain = null;
         this.prepare(message, null);

@@ -392,3 +392,27 @@ def test_a_removed_owners_bots_leave_with_them(mentor, issued, group, admin_user
         action=AuditAction.PARTICIPANT_REMOVE, conversation_id=group.pk
     ).values_list("target_user_id", flat=True)
     assert set(removed) == {mentor.pk, issued.bot.user_id}
+
+
+def test_renaming_a_bot_renames_its_thread_replies_summary(mentor, issued):
+    """A bot's new name reaches what was stored with the old one, as a
+    person's does (``messaging.services.people.name_changed``)."""
+    from messaging.threads.models import Thread
+
+    bot = issued.bot
+    group = services.create_conversation(
+        creator=mentor, kind=ConversationType.GROUP, participants=[bot.user], title="Lab"
+    )
+    root = services.send_message(
+        sender=mentor, conversation_id=group.pk, client_id=uuid.uuid4(), content="Status?"
+    ).message
+    services.send_message(
+        sender=bot.user,
+        conversation_id=group.pk,
+        client_id=uuid.uuid4(),
+        content="All green",
+        parent_id=root.pk,
+    )
+    bot_services.update_bot(actor=mentor, bot=bot, display_name="Status Bot")
+    (shown,) = Thread.objects.get(root_id=root.pk).last_repliers
+    assert shown["display_name"] == "Status Bot"

@@ -137,16 +137,18 @@ def test_a_preset_is_read_on_the_clocks_of_the_zone_given(api, student, message)
 
     assert student.time_zone == "UTC"
     client = api(student)
+    # Read before and after the request: a run across Tokyo's midnight.
+    tokyo_days = {timezone.now().astimezone(ZoneInfo("Asia/Tokyo")).date()}
     made = client.post(
         "/api/reminders/",
         {"message_id": str(message.pk), "preset": "tomorrow_9", "time_zone": "Asia/Tokyo"},
         format="json",
     )
+    tokyo_days.add(timezone.now().astimezone(ZoneInfo("Asia/Tokyo")).date())
     assert made.status_code == 201, made.content
     fires = dt.datetime.fromisoformat(made.json()["remind_at"]).astimezone(ZoneInfo("Asia/Tokyo"))
     assert (fires.hour, fires.minute) == (9, 0)
-    tokyo_today = timezone.now().astimezone(ZoneInfo("Asia/Tokyo")).date()
-    assert fires.date() == tokyo_today + dt.timedelta(days=1)
+    assert fires.date() in {day + dt.timedelta(days=1) for day in tokyo_days}
 
     snoozed = client.patch(
         f"/api/reminders/{made.json()['id']}/",
@@ -158,6 +160,14 @@ def test_a_preset_is_read_on_the_clocks_of_the_zone_given(api, student, message)
     fires = fires.astimezone(ZoneInfo("America/New_York"))
     assert (fires.weekday(), fires.hour, fires.minute) == (0, 9, 0)
 
+    # An unknown zone is refused, with a note alone too.
+    refused = client.patch(
+        f"/api/reminders/{made.json()['id']}/",
+        {"note": "later", "time_zone": "Mars/Olympus"},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert Reminder.objects.get(pk=made.json()["id"]).note == ""
     refused = client.post(
         "/api/reminders/",
         {"message_id": str(message.pk), "preset": "tomorrow_9", "time_zone": "Mars/Olympus"},
