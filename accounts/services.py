@@ -4,6 +4,7 @@ than saving accounts, assignments or tokens themselves."""
 import functools
 import zoneinfo
 from collections.abc import Collection, Mapping
+from typing import TypeGuard
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -340,7 +341,7 @@ def check_time_zone(name: object) -> str:
     ``ValidationError`` naming ``time_zone``. Abbreviations and offsets
     ("CET", "+02:00") are refused: quiet hours and digests need a zone whose
     rules follow daylight saving time."""
-    if not isinstance(name, str) or name not in _time_zone_set():
+    if not is_time_zone(name):
         raise ValidationError(
             {
                 "time_zone": _("%(name)r is not a known time zone (e.g. Europe/Berlin).")
@@ -349,6 +350,11 @@ def check_time_zone(name: object) -> str:
             code="invalid",
         )
     return name
+
+
+def is_time_zone(name: object) -> TypeGuard[str]:
+    """Whether ``name`` is one of ``time_zone_names``."""
+    return isinstance(name, str) and name in _time_zone_set()
 
 
 @functools.cache

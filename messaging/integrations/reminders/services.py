@@ -151,14 +151,15 @@ def snooze_reminder(
     pending again and fires then. ``note`` given: the note changes too; a
     note alone changes only the note. Needs the message to be readable
     still. Audited."""
-    if time_zone is not None:
-        # Checked whatever else is given, as POST checks it.
-        clean_time_zone(time_zone)
     new_time = None
     if remind_at is not None or preset is not None:
         new_time = remind_time(user=user, remind_at=remind_at, preset=preset, time_zone=time_zone)
-    elif note is None:
-        raise InvalidInput(_("Give remind_at, preset or note."))
+    else:
+        if time_zone is not None:
+            # remind_time checks it with a time; without one, as POST does.
+            clean_time_zone(time_zone)
+        if note is None:
+            raise InvalidInput(_("Give remind_at, preset or note."))
     with write_transaction(actor=user, attempted="reminder.snooze"):
         reminder = _own(user, reminder_id, lock=True)
         if new_time is not None:

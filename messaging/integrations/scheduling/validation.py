@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.services import time_zone_names
+from accounts.services import is_time_zone
 from messaging.errors import InvalidInput
 
 # A date and a time at least to the minute; fromisoformat reads the rest.
@@ -29,7 +29,7 @@ _MAX_TEXT = 64
 def clean_time_zone(value: object) -> str:
     """An IANA zone name this system knows (``accounts`` offers the same
     list on the settings page), or InvalidInput naming ``time_zone``."""
-    if not isinstance(value, str) or value not in set(time_zone_names()):
+    if not is_time_zone(value):
         raise InvalidInput(_("time_zone must be an IANA time zone name, such as Europe/Madrid."))
     return value
 
