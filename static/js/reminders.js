@@ -17,7 +17,7 @@ import { addMessageDecorator, announce, el, formatFull, messageTools } from "./r
 import { api } from "./moderation.js";
 import { focusLeftBehind } from "./dialogs.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
-import { browserZone } from "./zones.js";
+import { browserZone, wallClock } from "./zones.js";
 
 /** The presets the server knows, in the order it offers them; the labels
  * are looked up in the page's language when used. */
@@ -29,12 +29,6 @@ function presetLabels() {
     tomorrow_9: gettext("Tomorrow at 9:00"),
     next_monday_9: gettext("Next Monday at 9:00"),
   };
-}
-
-/** A datetime-local value for ``date`` in the browser's zone. */
-function localInputValue(date) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
 class ReminderDialog {
@@ -86,9 +80,9 @@ class ReminderDialog {
     // to them and submit() words a refusal without the API's field names.
     const now = Date.now();
     this.maxDays = Number(document.getElementById("chat").dataset.reminderMaxDays);
-    this.custom.min = localInputValue(new Date(now));
-    this.custom.max = localInputValue(new Date(now + this.maxDays * 86400000));
-    this.custom.value = localInputValue(new Date(now + 60 * 60 * 1000));
+    this.custom.min = wallClock(browserZone(), new Date(now));
+    this.custom.max = wallClock(browserZone(), new Date(now + this.maxDays * 86400000));
+    this.custom.value = wallClock(browserZone(), new Date(now + 60 * 60 * 1000));
     this.form.querySelector("input[value=in_1_hour]").checked = true;
     this.dialog.showModal();
   }

@@ -7,7 +7,7 @@
 import { announce } from "./announce.js";
 import { gettext, interpolate, locale, ngettext } from "./i18n.js";
 import { lengthProblem } from "./length-guard.js";
-import { clockZone, profileZone } from "./zones.js";
+import { clockZone, profileZone, wallClock } from "./zones.js";
 
 const API = "/api/scheduled-messages/";
 
@@ -36,28 +36,16 @@ async function call(method, path, body) {
 
 const pad = (n) => String(n).padStart(2, "0");
 
-/** `date` (now by default) as a datetime-local value ("2027-03-01T09:05")
- * on the clocks of `zone`. */
-function wallNow(zone, date = new Date()) {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-US", {
-      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit",
-    }).formatToParts(date).map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
-}
-
 /** Sets `at`'s bounds (now … `maxDays` ahead, on the clocks of `zone`) and
  * returns a check of its value: the refusal in words, or "". The server
  * checks again; this spares a person its field names. */
 function boundTime(at, zone, maxDays) {
   const now = Date.now();
-  at.min = wallNow(zone, new Date(now));
-  at.max = wallNow(zone, new Date(now + maxDays * 86400000));
+  at.min = wallClock(zone, new Date(now));
+  at.max = wallClock(zone, new Date(now + maxDays * 86400000));
   return () => {
     // Now as it is when the form is sent: the dialog may have stayed open.
-    if (at.value < wallNow(zone)) return gettext("Choose a time to come.");
+    if (at.value < wallClock(zone)) return gettext("Choose a time to come.");
     if (at.value > at.max) {
       return interpolate(ngettext("Choose a time at most %(count)s day ahead.", "Choose a time at most %(count)s days ahead.", maxDays), { count: maxDays });
     }
@@ -67,7 +55,7 @@ function boundTime(at, zone, maxDays) {
 
 /** Tomorrow at 9:00 on the clocks of `zone`: the dialog's first offer. */
 function tomorrowMorning(zone) {
-  const [year, month, day] = wallNow(zone).slice(0, 10).split("-").map(Number);
+  const [year, month, day] = wallClock(zone).slice(0, 10).split("-").map(Number);
   const next = new Date(Date.UTC(year, month - 1, day + 1));
   return `${next.getUTCFullYear()}-${pad(next.getUTCMonth() + 1)}-${pad(next.getUTCDate())}T09:00`;
 }

@@ -32,12 +32,16 @@ export class ModerationWarnings {
     });
     this.conn.on("moderation.unmuted", (frame) => {
       if (!this._concerns(frame.mute)) return;
-      this._endMute(this.node.querySelector(`[data-mute-id="${CSS.escape(frame.mute.id)}"]`));
+      this._endMute(this._muteNotice(frame.mute.id));
     });
     // Warnings given while this page was closed or its socket down.
     this.conn.on("hello", () => this.refresh());
     this.refresh();
     if (view.muted) this.showMute(view.muted);
+  }
+
+  _muteNotice(id) {
+    return this.node.querySelector(`[data-mute-id="${CSS.escape(id)}"]`);
   }
 
   _concerns(mute) {
@@ -48,7 +52,7 @@ export class ModerationWarnings {
    * until it ends or is lifted. Told live, it is an alert: a status region
    * that arrives already filled is not read out. */
   showMute(muted, { live = false } = {}) {
-    if (this.node.querySelector(`[data-mute-id="${CSS.escape(muted.id)}"]`)) return;
+    if (this._muteNotice(muted.id)) return;
     const until = new Date(muted.until);
     const left = until.getTime() - Date.now();
     if (!(left > 0)) return;

@@ -21,3 +21,15 @@ export function clockZone() {
   const profile = profileZone();
   return profile !== "UTC" ? profile : browserZone() || profile;
 }
+
+/** `date` (now by default) as a datetime-local value ("2027-03-01T09:05")
+ * on the clocks of `zone` (the browser's when undefined). */
+export function wallClock(zone, date = new Date()) {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit",
+    }).formatToParts(date).map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+}
