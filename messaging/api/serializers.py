@@ -352,11 +352,14 @@ class _WithE2e(InputSerializer):
     exclusive_fields = ("content", "e2e")
 
     def to_internal_value(self, data):
-        if isinstance(data, dict) and "e2e" in data:
-            try:
-                e2e_messages.clean_plain_content_absent(data.get("content"))
-            except InvalidInput as error:
-                raise serializers.ValidationError({"content": [error.message]}) from None
+        if isinstance(data, dict) and data.get("e2e") is not None:
+            if isinstance(data["e2e"], dict):
+                # A malformed e2e is the field's own error, not a word
+                # about the content beside it.
+                try:
+                    e2e_messages.clean_plain_content_absent(data.get("content"))
+                except InvalidInput as error:
+                    raise serializers.ValidationError({"content": [error.message]}) from None
             # Nothing else of a plain send applies.
             self.fields["content"] = serializers.HiddenField(default="")
         return super().to_internal_value(data)
@@ -403,7 +406,7 @@ class MessageSendIn(_WithE2e):
     def to_internal_value(self, data):
         # The content's rule depends on the attachments: with files it is a
         # caption and may be empty or absent.
-        if isinstance(data, dict) and data.get("attachments") and "e2e" not in data:
+        if isinstance(data, dict) and data.get("attachments") and data.get("e2e") is None:
             self.fields["content"] = CaptionField(required=False, default="")
         return super().to_internal_value(data)
 

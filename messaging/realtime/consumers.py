@@ -460,9 +460,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         attachment_ids = validation.clean_attachment_ids(frame.get("attachments"))
         e2e = None
         if "e2e" in frame:
-            # End-to-end encrypted (docs/e2e.md): no content, the e2e object.
-            e2e_messages.clean_plain_content_absent(frame.get("content"))
+            # End-to-end encrypted (docs/e2e.md): the e2e object (checked
+            # first: a null one is a malformed e2e, not encrypted content),
+            # and no content.
             e2e = e2e_messages.clean_e2e(frame["e2e"])
+            e2e_messages.clean_plain_content_absent(frame.get("content"))
             content = ""
         elif attachment_ids:
             # With files the text is a caption, and may be empty.
@@ -498,10 +500,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         ratelimit.spend_send(self.user)
         message_id = validation.parse_uuid(frame.get("message_id"), what="message_id")
         if "e2e" in frame:
+            e2e = e2e_messages.clean_e2e(frame["e2e"])
             e2e_messages.clean_plain_content_absent(frame.get("content"))
-            services.edit_message(
-                editor=self.user, message_id=message_id, e2e=e2e_messages.clean_e2e(frame["e2e"])
-            )
+            services.edit_message(editor=self.user, message_id=message_id, e2e=e2e)
             return
         services.edit_message(
             editor=self.user,

@@ -159,6 +159,20 @@ def test_e2e_with_content_is_refused(api, e2e_msg_pair, e2e_msg_group):
     assert answer.json()["error"]["code"] == "invalid"
 
 
+@pytest.mark.parametrize("e2e", [None, "sealed", ["x"]])
+def test_a_malformed_e2e_beside_content_names_e2e(api, e2e_msg_pair, e2e_msg_plain, e2e):
+    """Not "an encrypted message has no content": what is wrong is e2e."""
+    mentor, _ = e2e_msg_pair
+    answer = post(
+        api, mentor, e2e_msg_plain, {"client_id": str(uuid.uuid4()), "content": "hi", "e2e": e2e}
+    )
+    assert answer.status_code == 400, answer.json()
+    error = answer.json()["error"]
+    assert error["code"] == "invalid"
+    assert list(error["fields"]) == ["e2e"], error
+    assert not Message.objects.filter(conversation=e2e_msg_plain).exists()
+
+
 def test_a_device_that_is_not_the_senders_is_refused(api, e2e_msg_pair, e2e_msg_group):
     mentor, student = e2e_msg_pair
     client_id, sealed = e2e_msg_group.seal(mentor, "as someone else")

@@ -87,6 +87,11 @@ async def test_refusals_over_the_socket(open_socket, e2e_msg_pair, e2e_msg_group
     assert (wrong["type"], wrong["code"]) == ("error", "e2e_not_allowed")
     bad = await socket.request(send_frame(e2e_msg_group, client_id, {**sealed.e2e, "nonce": "%%%"}))
     assert (bad["type"], bad["code"]) == ("error", "invalid")
+    # A null e2e beside plain words is a malformed e2e, not "encrypted
+    # content": the words name the field that is wrong.
+    null = await socket.request({**send_frame(e2e_msg_plain, uuid.uuid4(), None), "content": "hi"})
+    assert (null["type"], null["code"]) == ("error", "invalid")
+    assert "e2e must be an object" in null["message"]
     # Over 64 KiB of base64 does not fit in a frame (PARLEY_MAX_FRAME_BYTES,
     # 64 KiB): the frame's own limit answers first (the REST API says too_large).
     await socket.send(
