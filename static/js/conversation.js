@@ -930,13 +930,16 @@ export class ConversationView {
     const avatar = document.querySelector(".chat-header .avatar");
     if (avatar) avatar.textContent = initials(user.display_name);
     // The words around the name come from the server, in the page's language.
-    const named = (template) => interpolate(template, { name: user.display_name });
-    const log = document.getElementById("messages");
-    if (log.dataset.nameTemplate) log.setAttribute("aria-label", named(log.dataset.nameTemplate));
-    if (this.input && this.input.dataset.nameTemplate) {
-      this.input.placeholder = named(this.input.dataset.nameTemplate);
-      const label = document.getElementById("composer-label");
-      if (label) label.textContent = this.input.placeholder;
+    // Each element says where its words go: the log's label, the composer's
+    // placeholder (and its label), the block dialog's title and note.
+    for (const element of document.querySelectorAll("[data-name-template]")) {
+      const words = interpolate(element.dataset.nameTemplate, { name: user.display_name });
+      if (element.id === "messages") element.setAttribute("aria-label", words);
+      else if (element === this.input) {
+        element.placeholder = words;
+        const label = document.getElementById("composer-label");
+        if (label) label.textContent = words;
+      } else element.textContent = words;
     }
     const count = document.title.match(/^\(\d+\)\s*/);
     document.title = `${count ? count[0] : ""}${user.display_name} · Parley`;

@@ -7,7 +7,8 @@ reload (the server's stored copy follows)."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import open_as, send_as, wait_synced
+from messaging.moderation.services import blocks
+from tests.browser.conftest import off_loop, open_as, send_as, wait_synced
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -52,3 +53,29 @@ def test_a_new_name_reaches_the_other_persons_open_page(pair, browser, server, c
     wait_synced(mentor_page)
     expect(summary).to_contain_text("Sam Rivera")
     expect(summary).not_to_contain_text("Sam Student")
+
+
+def test_a_blocked_persons_new_name_reaches_the_block_note_and_dialog(
+    pair, browser, server, console
+):
+    """The blocked direct conversation names them in its note and in the
+    (Unblock) dialog's title: both follow the new name too."""
+    mentor, student, conversation = pair
+    off_loop(blocks.block_person, blocker=mentor, blocked_id=student.pk)
+    _, mentor_page = open_as(browser, server, console, mentor, f"/c/{conversation.pk}/")
+    wait_synced(mentor_page)
+    note = mentor_page.locator("#blocked-note")
+    expect(note).to_contain_text("You blocked Sam Student")
+
+    _, student_page = open_as(browser, server, console, student, "/profile/")
+    student_page.get_by_label("Display name").fill("Sam Rivera")
+    student_page.get_by_role("button", name="Save").click()
+    expect(student_page.get_by_role("heading", level=1)).to_have_text("Sam Rivera")
+
+    expect(mentor_page.locator("#chat-title")).to_have_text("Sam Rivera")
+    expect(note).to_have_text(
+        "You blocked Sam Rivera: you can't message each other. Unblock them to write again."
+    )
+    mentor_page.locator("#block-toggle").click()
+    expect(mentor_page.get_by_role("dialog")).to_be_visible()
+    expect(mentor_page.locator("#block-title")).to_have_text("Unblock Sam Rivera?")
