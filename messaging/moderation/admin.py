@@ -24,14 +24,16 @@ Limits per role are edited here too (RoleLimits), saved through
 
 from collections.abc import Callable, Iterable
 from typing import TypeVar
+from urllib.parse import urlencode
 from uuid import UUID
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -65,6 +67,8 @@ from messaging.moderation.services import limits as limits_service
 EXCERPT_CHARS = 80
 MAX_ROWS_PER_ACTION = 500
 ACTION_TEMPLATE = "admin/moderation/action_note.html"
+# Posted with an action from a case's own page: once done, back to that page.
+FROM_CASE = "from_case"
 REVIEW_TEMPLATE = "admin/moderation/review.html"
 # The reported message's row: bold on yellow (static/css/admin.css; the page's
 # CSP refuses style attributes), and named current for a screen reader.
@@ -193,6 +197,7 @@ def note_page(
     form_class: type[NoteForm],
     selected: list[tuple[object, object, str]],
     perform: Callable[[dict], Outcome],
+    back_url: str | None = None,
 ) -> TemplateResponse | None:
     """The page between a moderation action and its effect: the selected
     rows (``(pk, row, what it says)``) and the form (the note, and minutes
@@ -200,7 +205,9 @@ def note_page(
     (``apply``), ``perform(cleaned_data)`` acts and the list says what came
     of it; until then nothing is done. More than ``MAX_ROWS_PER_ACTION``
     rows (the admin's "select all" across pages) are refused: a moderator
-    acts on what they have looked at, and one request stays short."""
+    acts on what they have looked at, and one request stays short.
+    ``back_url``: where Cancel goes (the list by default); the page carries
+    the request's ``from_case`` on, so its answer can lead back there."""
     if len(selected) > MAX_ROWS_PER_ACTION:
         model_admin.message_user(
             request,
@@ -232,6 +239,8 @@ def note_page(
         "cases": [(row, text) for _, row, text in selected],
         "selected_ids": [str(pk) for pk, _, _ in selected],
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "from_case": request.POST.get(FROM_CASE) == "1",
+        "back_url": back_url or reverse(admin_urlname(model_admin.opts, "changelist")),
     }
     return TemplateResponse(request, ACTION_TEMPLATE, context)
 
@@ -312,6 +321,8 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
     list_display_links = ["message_excerpt"]
     list_filter = [CaseStatusFilter, "conversation__type", ReasonFilter]
     list_select_related = ["message", "sender", "conversation"]
+    # The case's page offers the list's actions for itself.
+    change_form_template = "admin/moderation/case_change_form.html"
     search_fields = ["sender__email", "sender__display_name", "message__content"]
     readonly_fields = CASE_FIELDS
 
@@ -353,6 +364,18 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
                 cases.record_case_opened(moderator=request.user, case=case)
             except AccessDenied as error:
                 raise PermissionDenied(error.message) from None
+        # The list's actions, posted to the list with every status shown: a
+        # case already acted on (closed) may need a second measure.
+        extra_context = {
+            **(extra_context or {}),
+            "case_actions": [
+                (name, label) for name, label in self.get_action_choices(request) if name
+            ],
+            "case_actions_url": reverse(admin_urlname(self.opts, "changelist"))
+            + "?"
+            + urlencode({CaseStatusFilter.parameter_name: CaseStatusFilter.ALL}),
+            "from_case": FROM_CASE,
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- Columns ---------------------------------------------------------------
@@ -692,7 +715,13 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         perform: Callable[[list[ModerationCase], dict], Outcome],
     ):
         selected = list(queryset.select_related("message", "sender", "conversation"))
-        return note_page(
+        # From a case's own page (one case): Cancel and the result lead back there.
+        case_url = (
+            reverse(admin_urlname(self.opts, "change"), args=[selected[0].pk])
+            if request.POST.get(FROM_CASE) == "1" and len(selected) == 1
+            else None
+        )
+        response = note_page(
             self,
             request,
             action=action,
@@ -700,7 +729,11 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             form_class=form_class,
             selected=[(case.pk, case, excerpt(case.message)) for case in selected],
             perform=lambda data: perform(selected, data),
+            back_url=case_url,
         )
+        if response is None and case_url:
+            return HttpResponseRedirect(case_url)
+        return response
 
     @staticmethod
     def _each_message(

@@ -318,6 +318,42 @@ def test_a_mute_is_one_per_sender_and_closes_the_cases(client, moderator, two_ca
     assert AuditLog.objects.get(action=AuditAction.MUTE).details["note"] == "cool off"
 
 
+def test_a_case_page_acts_on_its_case_and_comes_back(client, moderator, two_cases, student):
+    """The case's page offers the list's actions for that case alone: the
+    note's page, then back to the case, and a second measure on the case
+    the first closed (the list's default filter would hide it)."""
+    cases, _ = two_cases
+    case, other = cases
+    logged_in(client, moderator)
+    page = client.get(change_url(case)).content.decode()
+    form = page[
+        page.index('id="case-actions"') : page.index("</form>", page.index('id="case-actions"'))
+    ]
+    assert f'name="_selected_action" value="{case.pk}"' in form
+    assert all(f'value="{action}"' in form for action in ACTIONS)
+    assert 'name="from_case" value="1"' in form
+    from_case = {"from_case": "1", "query": "?status=all"}
+
+    note = act(client, "hide", [case], **from_case)
+    assert note.templates[0].name == "admin/moderation/action_note.html"
+    assert 'name="from_case" value="1"' in note.content.decode()
+    assert f'href="{change_url(case)}" class="button cancel-link"' in note.content.decode()
+    done = act(client, "hide", [case], apply="1", note="insult", **from_case)
+    assert (done.status_code, done["Location"]) == (302, change_url(case))
+    assert Message.objects.get(pk=case.message_id).hidden_at is not None
+    assert ModerationCase.objects.get(pk=case.pk).status == CaseStatus.ACTIONED
+    assert "Hide the messages: 1 done." in notices(client.get(done["Location"]))
+    # The case is closed: a second measure from its page still finds it.
+    done = act(client, "mute_here", [case], apply="1", note="cool off", minutes="60", **from_case)
+    assert (done.status_code, done["Location"]) == (302, change_url(case))
+    assert Mute.objects.get().user_id == student.pk
+    # The other case was not touched.
+    assert Message.objects.get(pk=other.message_id).hidden_at is None
+    # From the list, an action still returns to the list.
+    listed_done = act(client, "dismiss", [other], apply="1", note="fine")
+    assert listed_done["Location"] == reverse(CHANGELIST)
+
+
 def test_mute_everywhere_and_deactivate(client, moderator, two_cases, student):
     cases, _ = two_cases
     logged_in(client, moderator)
