@@ -41,7 +41,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from messaging import policy
 from messaging.admin_mixins import ReadOnlyAdmin
@@ -95,7 +95,7 @@ def excerpt(message: Message | None) -> str:
     if message is None:
         return "—"
     if message.deleted_at is not None:
-        return "(deleted)"
+        return _("(deleted)")
     text = Truncator(message.content or message.file_url or _("(no text)")).chars(EXCERPT_CHARS)
     return _("[hidden] %(text)s") % {"text": text} if message.hidden_at is not None else text
 
@@ -388,17 +388,25 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("case"))
     def case_summary(self, obj):
-        return format_html(
-            "{} · {} report(s), {} flag(s) · opened {}{} · "
-            '<a href="{}">Review the whole conversation</a> (recorded in the audit log)',
+        parts = [
             obj.get_status_display(),
-            obj.report_count,
-            obj.flag_count,
-            obj.opened_at.strftime("%Y-%m-%d %H:%M"),
-            f" · closed by {obj.closed_by} at {obj.closed_at:%Y-%m-%d %H:%M}"
-            if obj.closed_at
-            else "",
+            ngettext("%(count)s report", "%(count)s reports", obj.report_count)
+            % {"count": obj.report_count},
+            ngettext("%(count)s flag", "%(count)s flags", obj.flag_count)
+            % {"count": obj.flag_count},
+            _("opened %(time)s") % {"time": _minute(obj.opened_at)},
+        ]
+        if obj.closed_at:
+            parts.append(
+                _("closed by %(who)s at %(time)s")
+                % {"who": obj.closed_by, "time": _minute(obj.closed_at)}
+            )
+        return format_html(
+            '{} · <a href="{}">{}</a> {}',
+            " · ".join(str(part) for part in parts),
             review_url(obj.message),
+            _("Review the whole conversation"),
+            _("(recorded in the audit log)"),
         )
 
     @admin.display(description=gettext_lazy("message"))
@@ -409,51 +417,62 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         message = obj.message
         state = []
         if message.hidden_at:
-            state.append(f"hidden {message.hidden_at:%Y-%m-%d %H:%M}")
+            state.append(_("hidden %(time)s") % {"time": _minute(message.hidden_at)})
         if message.deleted_at:
-            state.append(f"deleted {message.deleted_at:%Y-%m-%d %H:%M}")
+            state.append(_("deleted %(time)s") % {"time": _minute(message.deleted_at)})
         if message.edited_at:
-            state.append("edited")
+            state.append(_("edited"))
         reported_files = format_html_join(
             "", "<li>{}</li>", ((name,) for name in obj.reported_files)
         )
         reported = format_html(
             "<p><strong>{}</strong> · {} · #{} {}</p>"
-            "<p>As reported (when the case last opened, {}):</p>"
+            "<p>{}</p>"
             '<blockquote class="pre-wrap">{}</blockquote><ul>{}</ul>',
             message.sender or "—",
-            message.sent_at.strftime("%Y-%m-%d %H:%M"),
+            _minute(message.sent_at),
             message.seq,
             f"({', '.join(state)})" if state else "",
-            obj.opened_at.strftime("%Y-%m-%d %H:%M"),
+            _("As reported (when the case last opened, %(time)s):")
+            % {"time": _minute(obj.opened_at)},
             obj.reported_content,
             reported_files,
         )
-        return format_html("{}<p>Now: {}</p>", reported, self._current_state(obj))
+        return format_html("{}<p>{} {}</p>", reported, _("Now:"), self._current_state(obj))
 
     def _current_state(self, obj) -> str:
         message = obj.message
         if message.deleted_at:
-            by = "its author" if _deleted_by_author(message) else "a moderator"
+            deleted = (
+                _("deleted by its author at %(time)s")
+                if _deleted_by_author(message)
+                else _("deleted by a moderator at %(time)s")
+            )
             return format_html(
-                "<strong>deleted by {} at {}</strong>; the text above is what was reported.",
-                by,
-                message.deleted_at.strftime("%Y-%m-%d %H:%M"),
+                "<strong>{}</strong>; {}",
+                deleted % {"time": _minute(message.deleted_at)},
+                _("the text above is what was reported."),
             )
         files = format_html_join(
             "",
-            '<li><a href="{}">{}</a> ({} bytes)</li>',
+            '<li><a href="{}">{}</a> ({})</li>',
             (
-                (self._download_url(a.pk), a.name, a.size)
+                (
+                    self._download_url(a.pk),
+                    a.name,
+                    ngettext("%(size)s byte", "%(size)s bytes", a.size) % {"size": a.size},
+                )
                 for a in message.attachments.order_by("position")
             ),
         )
         if message.content == obj.reported_content:
-            return format_html("unchanged since it was reported.<ul>{}</ul>", files)
+            return format_html("{}<ul>{}</ul>", _("unchanged since it was reported."), files)
         return format_html(
-            "<strong>edited since{}</strong>; it now reads:"
-            '<blockquote class="pre-wrap">{}</blockquote><ul>{}</ul>',
-            f" (last at {message.edited_at:%Y-%m-%d %H:%M})" if message.edited_at else "",
+            '<strong>{}</strong>; {}<blockquote class="pre-wrap">{}</blockquote><ul>{}</ul>',
+            _("edited since (last at %(time)s)") % {"time": _minute(message.edited_at)}
+            if message.edited_at
+            else _("edited since"),
+            _("it now reads:"),
             message.content,
             files,
         )
@@ -469,7 +488,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    r.created_at.strftime("%Y-%m-%d %H:%M"),
+                    _minute(r.created_at),
                     r.reporter,
                     r.get_reason_display(),
                     _details_with_verified_text(r),
@@ -477,7 +496,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
                 for r in queue.reports_of(obj)
             ),
         )
-        return _table(("at", "reporter", "reason", "details"), rows)
+        return _table((_("at"), _("reporter"), _("reason"), _("details")), rows)
 
     @admin.display(description=gettext_lazy("filter hits"))
     def hits_view(self, obj):
@@ -485,11 +504,11 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
-                (h.at.strftime("%Y-%m-%d %H:%M"), h.rule_name, h.action, h.field, h.excerpt)
+                (_minute(h.at), h.rule_name, h.action, h.field, h.excerpt)
                 for h in queue.filter_hits_of(obj)
             ),
         )
-        return _table(("at", "rule", "action", "field", "excerpt"), rows)
+        return _table((_("at"), _("rule"), _("action"), _("field"), _("excerpt")), rows)
 
     @admin.display(description=gettext_lazy("history (this message and its sender)"))
     def moderation_history(self, obj):
@@ -498,15 +517,15 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    row.at.strftime("%Y-%m-%d %H:%M"),
+                    _minute(row.at),
                     row.action,
-                    row.actor or "system",
+                    row.actor or _("system"),
                     row.details.get("note", ""),
                 )
                 for row in queue.history_of(obj)
             ),
         )
-        return _table(("at", "action", "by", "note"), rows)
+        return _table((_("at"), _("action"), _("by"), _("note")), rows)
 
     # --- Review and download views --------------------------------------------------
 
@@ -778,6 +797,11 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         return perform
 
 
+def _minute(moment) -> str:
+    """A time on the moderation pages, to the minute."""
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
 def _deleted_by_author(message: Message) -> bool:
     """Whether the message's deletion was its sender's own (its
     ``message.delete`` audit row's actor)."""
@@ -813,7 +837,7 @@ def _details_with_verified_text(report) -> str:
 
 def _table(headings: Iterable[str], rows) -> str:
     if not rows:
-        return format_html("<p>{}</p>", "None.")
+        return format_html("<p>{}</p>", _("None."))
     head = format_html_join("", '<th scope="col">{}</th>', ((h,) for h in headings))
     return format_html("<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>", head, rows)
 
@@ -842,19 +866,19 @@ def _messages_table(
                 "</td><td>{}</td></tr>",
                 highlighted,
                 message.seq,
-                message.sent_at.strftime("%Y-%m-%d %H:%M"),
-                message.sender or "system",
+                _minute(message.sent_at),
+                message.sender or _("system"),
                 excerpt_full(message),
                 files,
             )
         )
     body = format_html_join("", "{}", ((row,) for row in rows))
-    return _table(("#", "at", "sender", "message", "files"), body)
+    return _table(("#", _("at"), _("sender"), _("message"), _("files")), body)
 
 
 def excerpt_full(message: Message) -> str:
     if message.deleted_at is not None:
-        return "(deleted)"
+        return _("(deleted)")
     if message.hidden_at is not None:
         return _("[hidden] %(text)s") % {"text": message.content}
     return message.content

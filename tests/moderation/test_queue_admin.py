@@ -413,3 +413,20 @@ def test_the_mutes_list_says_where_in_the_moderators_language(client, moderator,
     assert "everywhere" in client.get(url).content.decode()
     spanish = client.get(url, HTTP_ACCEPT_LANGUAGE="es").content.decode()
     assert "en todas partes" in spanish
+
+
+def test_a_case_page_speaks_the_moderators_language(client, moderator, reported):
+    """The case's own words (its summary, the message's state, the tables'
+    headings), not only Django's around them."""
+    case, _ = reported
+    logged_in(client, moderator)
+    english = client.get(change_url(case)).content.decode()
+    assert "1 report · 0 flags" in english and "Review the whole conversation" in english
+    assert "unchanged since it was reported." in english
+    spanish = client.get(change_url(case), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "1 denuncia · 0 marcas del filtro" in spanish
+    assert "Revisar toda la conversación" in spanish
+    assert "sin cambios desde la denuncia." in spanish
+    assert '<th scope="col">denunciante</th>' in spanish
+    for words in ("Review the whole conversation", "unchanged since", ">reporter<", "None."):
+        assert words not in spanish, words
