@@ -67,13 +67,16 @@ def unread_counts(user_ids: Iterable[UUID | str]) -> dict[UUID, int]:
 def unread_ids_in_conversation(*, user: User, conversation_id: UUID, up_to_seq: int) -> list[UUID]:
     """The user's unread notifications of the conversation about messages
     up to ``up_to_seq`` (and those about no message: being added). Thread
-    replies are read in their thread (``unread_ids_in_thread``), not here."""
+    replies are read in their thread (``unread_ids_in_thread``), not here:
+    a reply's own notification, and a mention in a reply that only the
+    thread shows (the conversation's stream never showed it)."""
+    in_the_stream = Q(message__parent__isnull=True) | Q(message__also_to_conversation=True)
     return list(
         Notification.objects.filter(
             user=user, conversation_id=conversation_id, read_at__isnull=True
         )
         .exclude(kind=Kind.THREAD_REPLY)
-        .filter(Q(message__isnull=True) | Q(message__seq__lte=up_to_seq))
+        .filter(Q(message__isnull=True) | (Q(message__seq__lte=up_to_seq) & in_the_stream))
         .values_list("id", flat=True)
     )
 

@@ -328,6 +328,26 @@ def test_reading_the_thread_clears_its_notifications_and_the_conversation_does_n
     ]
 
 
+def test_a_mention_in_a_thread_is_read_in_the_thread_not_the_conversation(people, group, sent):
+    """Reading the conversation's stream never showed a thread-only reply:
+    its mention stays unread until the thread is read. A reply also sent to
+    the conversation was in the stream, and reading it there clears it."""
+    mentor, ann, bob = people
+    root = sent(mentor, group, "root")
+    quiet = sent(ann, group, f"@{mentor.display_name} look", parent_id=root.pk)
+    shown = sent(
+        ann, group, f"@{mentor.display_name} and here", parent_id=root.pk, also_to_conversation=True
+    )
+    mentions = Notification.objects.filter(user=mentor, kind=Kind.MENTION)
+    assert set(mentions.values_list("message_id", flat=True)) == {quiet.pk, shown.pk}
+    services.mark_read(user=mentor, conversation_id=group.pk, up_to_seq=shown.seq)
+    assert list(mentions.filter(read_at__isnull=True).values_list("message_id", flat=True)) == [
+        quiet.pk
+    ]
+    follows.mark_thread_read(user=mentor, root_id=root.pk, up_to_seq=shown.seq)
+    assert not mentions.filter(read_at__isnull=True).exists()
+
+
 def test_a_thread_page_costs_the_same_queries_however_many_replies(people, group):
     from django.db import connection as conn
     from django.test.utils import CaptureQueriesContext
