@@ -28,7 +28,7 @@ from notifications.models import Channel, Kind, Notification
 from notifications.selectors import fanout as selectors
 from notifications.selectors import feed as feed_selectors
 from notifications.selectors.fanout import Audience
-from notifications.services import missed_email, notification_email, push
+from notifications.services import feed, missed_email, notification_email, push
 
 EXCERPT_LENGTH = 200
 
@@ -259,6 +259,7 @@ def _deliver(
     with transaction.atomic():
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         if message is not None:
+            feed.mark_read_on_arrival(notification_ids=[n.pk for n in rows], message=message)
             # Ours, and those an earlier run of this fan-out stored.
             stored = selectors.stored_for_message(
                 message.pk,
@@ -284,6 +285,10 @@ def _hand_off(
     channels: dict[tuple[UUID, str], set[str]],
     conversation_id: UUID | str | None,
 ) -> None:
+    # Read already (marked on arrival, or since an earlier run): the bell
+    # does not count it, and no push or email follows.
+    created = [n for n in created if n.read_at is None]
+    stored = [n for n in stored if n.read_at is None]
     in_app = [n for n in created if n.in_app]
     if in_app:
         counts = feed_selectors.unread_counts({n.user_id for n in in_app})

@@ -5,6 +5,7 @@ unread count), so every open tab's bell agrees."""
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
@@ -71,6 +72,33 @@ def mark_conversation_read(*, user: User, conversation_id: UUID, up_to_seq: int)
     if changed:
         _announce(user, ids)
     return changed
+
+
+# Notifications about a message of the conversation's stream itself (or
+# being added by its notice): what reading the conversation clears.
+_READ_IN_THE_STREAM = (Kind.DIRECT, Kind.GROUP, Kind.MENTION, Kind.ADDED)
+
+
+def mark_read_on_arrival(*, notification_ids: list[UUID], message: Message) -> int:
+    """Of the notifications just written about ``message``, mark read those
+    whose person has already read their conversation past it: they read it
+    live before the fan-out wrote them (reading marks only what exists), and
+    the bell would count it until their next read. Run in the fan-out's
+    transaction, before it hands the rest on to push and email."""
+    if not message.in_main_stream:
+        return 0  # a thread-only reply is read in its thread
+    read_past = ConversationParticipant.objects.active().filter(
+        conversation_id=message.conversation_id,
+        user_id=OuterRef("user_id"),
+        last_read_seq__gte=message.seq,
+    )
+    return (
+        Notification.objects.filter(
+            pk__in=notification_ids, read_at__isnull=True, kind__in=_READ_IN_THE_STREAM
+        )
+        .filter(Exists(read_past))
+        .update(read_at=timezone.now())
+    )
 
 
 def mark_thread_read(*, user: User, root_id: UUID, up_to_seq: int) -> int:

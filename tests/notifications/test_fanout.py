@@ -130,6 +130,27 @@ def test_a_send_enqueues_only_after_commit(direct, assigned):
     assert Notification.objects.filter(message=message, user=student).exists()
 
 
+def test_a_message_read_before_its_fanout_is_in_the_bell_as_read(direct, assigned):
+    """Read live (the conversation open) before the fan-out wrote its
+    notification: reading marked nothing then, so the fan-out marks it read
+    as it writes it, and the bell does not count it."""
+    from notifications.selectors import feed
+
+    mentor, student = assigned
+    with transaction.atomic():
+        message = send(mentor, direct, "seen at once")
+        services.mark_read(user=student, conversation_id=direct.pk, up_to_seq=message.seq)
+    notification = Notification.objects.get(message=message, user=student)
+    assert notification.read_at is not None
+    assert feed.unread_count(student) == 0
+    # Not read yet: unread, as before.
+    with transaction.atomic():
+        later = send(mentor, direct, "not seen")
+        services.mark_read(user=student, conversation_id=direct.pk, up_to_seq=later.seq - 1)
+    assert Notification.objects.get(message=later, user=student).read_at is None
+    assert feed.unread_count(student) == 1
+
+
 def test_a_resend_notifies_once(direct, assigned):
     mentor, student = assigned
     client_id = uuid.uuid4()
