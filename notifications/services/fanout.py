@@ -286,8 +286,7 @@ def _hand_off(
     conversation_id: UUID | str | None,
 ) -> None:
     # Read already (marked on arrival, or since an earlier run): the bell
-    # does not count it, and no push or email follows.
-    created = [n for n in created if n.read_at is None]
+    # lists it as read (its frame says so), and no push or email follows.
     stored = [n for n in stored if n.read_at is None]
     in_app = [n for n in created if n.in_app]
     if in_app:

@@ -8,6 +8,7 @@
 
 import { announce } from "./announce.js";
 import { gettext, interpolate, ngettext } from "./i18n.js";
+import { supportWord } from "./notices.js";
 import { el, formatFull, formatShort } from "./render.js";
 
 const PAGE = 20;
@@ -34,7 +35,7 @@ async function api(path, { method = "GET" } = {}) {
 function describe(n) {
   const who = n.actor ? n.actor.display_name : gettext("Someone");
   const where = n.data && n.data.conversation_title;
-  const status = n.data && n.data.status;
+  const status = n.data && n.data.status && supportWord("status", n.data.status);
   const say = (text) => interpolate(text, { who, where, status });
   // A scheduled message that could not be sent (its reason is the excerpt).
   if (n.data && n.data.scheduled_message_id) return gettext("Your scheduled message was not sent");
@@ -173,6 +174,8 @@ export class Bell {
     this.items = new Map([[n.id, n], ...this.items]);
     this._setCount(frame.unread_count);
     this._render();
+    // Read already (its message was read live before it was written): listed, not said.
+    if (n.read_at) return;
     // Only the newcomer is said: the list is rebuilt whole, and a live list
     // would be read again from the top each time. Not when it is about the
     // conversation open here: its message is said there already.
