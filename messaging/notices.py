@@ -84,6 +84,10 @@ def worded(metadata: dict | None) -> str | None:
         return None
 
 
+# Values worded by the catalogs when they hold them (a default support
+# category's name, messaging.support.services.categories); others as stored.
+_CATALOGUED = frozenset({"category"})
+
 # Unicode's first-strong isolate and its end (FSI … PDI).
 FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
 
@@ -102,7 +106,10 @@ def _named(values: dict) -> dict[str, str]:
         if choices is not None and value in choices.values:
             # Lower case, as it reads in the middle of the sentence.
             named[key] = str(choices(value).label).lower()
-        elif isolate:
+            continue
+        if key in _CATALOGUED and isinstance(value, str) and value:
+            value = gettext(value)  # a default category's name is in the catalogs
+        if isolate:
             named[key] = f"{FIRST_STRONG_ISOLATE}{value}{POP_DIRECTIONAL_ISOLATE}"
         else:
             named[key] = str(value)

@@ -26,12 +26,19 @@ def _checked(clean, value):
         raise forms.ValidationError(error.message) from None
 
 
+class CategoryChoiceField(forms.ModelChoiceField):
+    """Each category under its name in the reader's language."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.display_name
+
+
 class NewRequestForm(forms.Form):
     """``/support/new/``: the category (the active ones), a subject and the
     first message. ``client_id`` is made when the form is shown, so a second
     click on Send opens nothing twice."""
 
-    category = forms.ModelChoiceField(
+    category = CategoryChoiceField(
         queryset=SupportCategory.objects.none(),
         empty_label=_("Choose a category"),
         to_field_name="slug",
@@ -88,7 +95,10 @@ class QueueFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         category = self.fields["category"]
         assert isinstance(category, forms.ChoiceField)
-        category.choices = [("", _("Any category")), *((c.slug, c.name) for c in categories)]
+        category.choices = [
+            ("", _("Any category")),
+            *((c.slug, c.display_name) for c in categories),
+        ]
 
     def queue_filters(self) -> dict:
         """The keyword arguments for ``selectors.queue``: only the filters

@@ -5,8 +5,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 
 class SupportStatus(models.TextChoices):
@@ -46,6 +46,13 @@ class SupportCategory(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language: a default category's
+        (``services.categories``) is in the catalogs; a name an admin wrote
+        is shown as written."""
+        return gettext(self.name) if self.name else ""  # gettext("") is the catalog header
 
 
 class SupportRequest(models.Model):

@@ -41,6 +41,28 @@ const CODED = {
   },
 };
 
+// The default support categories' names (messaging/support/services/
+// categories.py), which the server also words in the reader's language; a
+// name an admin wrote stays as written.
+const CATEGORY_NAMES = {
+  "Technical support": gettext("Technical support"),
+  Feedback: gettext("Feedback"),
+  Complaint: gettext("Complaint"),
+};
+
+/** A support request's status or priority (`kind`) code as the support
+ * page names it ("Resolved"); an unknown code as it is. */
+export function supportLabel(kind, code) {
+  const coded = CODED[kind];
+  return coded && Object.hasOwn(coded, code) ? coded[code] : String(code);
+}
+
+/** The same in the middle of a sentence ("resolved"). */
+export function supportWord(kind, code) {
+  const coded = CODED[kind];
+  return coded && Object.hasOwn(coded, code) ? coded[code].toLocaleLowerCase(locale) : String(code);
+}
+
 /** The words of a system message in the page's language: its notice when
  * it has one this page knows, else its stored `content`. */
 export function noticeText(message) {
@@ -54,9 +76,12 @@ export function noticeText(message) {
   const isolate = document.documentElement.dir === "rtl";
   const values = {};
   for (const [key, value] of Object.entries(notice.values)) {
-    const coded = CODED[key];
-    if (coded && Object.hasOwn(coded, value)) values[key] = coded[value].toLocaleLowerCase(locale);
-    else values[key] = isolate ? `\u2068${value}\u2069` : String(value);
+    if (Object.hasOwn(CODED, key) && Object.hasOwn(CODED[key], value)) {
+      values[key] = supportWord(key, value);
+      continue;
+    }
+    const words = key === "category" && Object.hasOwn(CATEGORY_NAMES, value) ? CATEGORY_NAMES[value] : String(value);
+    values[key] = isolate ? `\u2068${words}\u2069` : words;
   }
   return interpolate(sentence, values);
 }

@@ -5,21 +5,10 @@
 // (/api/support/requests/{id}/…, docs/api.md) and the banner changes in
 // place. A status change is announced in the page's polite live region.
 
-import { formatNumber, gettext, interpolate, ngettext, pgettext } from "./i18n.js";
+import { formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
+import { supportLabel } from "./notices.js";
 import { announce } from "./render.js";
 
-const STATUS_LABELS = {
-  open: pgettext("support status", "Open"),
-  pending: pgettext("support status", "Pending"),
-  resolved: pgettext("support status", "Resolved"),
-  closed: pgettext("support status", "Closed"),
-};
-const PRIORITY_LABELS = {
-  low: pgettext("support priority", "Low"),
-  normal: pgettext("support priority", "Normal"),
-  high: pgettext("support priority", "High"),
-  urgent: pgettext("support priority", "Urgent"),
-};
 const FINISHED = new Set(["resolved", "closed"]);
 
 /** What the button moving a request from `current` to `target` says
@@ -53,7 +42,7 @@ function after(fromIso, toIso) {
   ];
   const first = units.findIndex(([, count]) => count > 0);
   const phrase = (text) => interpolate(gettext("after %(duration)s"), { duration: text });
-  if (first === -1) return phrase(duration("minute", 0));
+  if (first === -1) return gettext("within a minute");
   const larger = duration(...units[first]);
   const next = units[first + 1];
   if (!next || next[1] === 0) return phrase(larger);
@@ -148,18 +137,22 @@ export class SupportBanner {
     if (Array.isArray(support.allowed_statuses)) this.allowed = support.allowed_statuses;
     const node = this.node;
     const status = node.querySelector("#support-status");
-    status.textContent = STATUS_LABELS[support.status] || support.status;
+    status.textContent = supportLabel("status", support.status);
     status.dataset.status = support.status;
     node.dataset.status = support.status;
     node.querySelector("#support-overdue").hidden = !support.overdue;
-    const assignee = support.assignee
-      ? interpolate(gettext("Assigned to %(name)s"), { name: support.assignee.display_name })
-      : gettext("Unassigned");
+    const assignee = support.assignee ? support.assignee.display_name : gettext("Unassigned");
     node.querySelector("#support-assignee").textContent = assignee;
     const priority = node.querySelector("#support-priority");
-    priority.textContent = PRIORITY_LABELS[support.priority] || support.priority;
+    priority.textContent = supportLabel("priority", support.priority);
     priority.dataset.priority = support.priority;
-    node.querySelector("#support-category").textContent = support.category.name;
+    // The page words a default category in its language; the frame has the
+    // stored name, shown only when the category itself changed.
+    const category = node.querySelector("#support-category");
+    if (category.dataset.category !== support.category.slug) {
+      category.textContent = support.category.name;
+      category.dataset.category = support.category.slug;
+    }
     node.querySelector("#support-first-response").textContent = support.first_response_at
       ? after(support.created_at, support.first_response_at) : gettext("Not yet");
     node.querySelector("#support-resolution").textContent = support.resolved_at
@@ -167,11 +160,11 @@ export class SupportBanner {
     this._controls(support);
     const row = document.querySelector(`[data-support-status-for="${support.conversation_id}"]`);
     if (row) {
-      row.textContent = STATUS_LABELS[support.status] || support.status;
+      row.textContent = supportLabel("status", support.status);
       row.dataset.status = support.status;
     }
     if (before.status !== support.status) {
-      const status = STATUS_LABELS[support.status] || support.status;
+      const status = supportLabel("status", support.status);
       announce(interpolate(gettext("Support request status: %(status)s"), { status }));
     }
     if ((before.assignee?.id || null) !== (support.assignee?.id || null)) announce(assignee);

@@ -10,9 +10,10 @@ import uuid
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import Role
+from messaging import notices
 from messaging import services as messaging_services
 from messaging.models import Conversation, ConversationType, Message, MessageType
 from messaging.support import services
@@ -401,7 +402,9 @@ def test_an_admin_works_a_request_from_its_page(admin_client, admin_user, studen
     )
     assert response.redirect_chain[-1][0] == page
     assert f"Assigned to {admin_user.display_name}." in flashed(response)
-    assert f"Assigned to {admin_user.display_name}" in banner_of(response.content.decode())
+    # The banner's "Assignee" names them (not "Assignee: Assigned to …").
+    assignee = f'<dd id="support-assignee" dir="auto">{admin_user.display_name}</dd>'
+    assert assignee in banner_of(response.content.decode())
     response = admin_client.post(
         reverse("support_priority", args=[support_request.pk]), {"priority": "high"}, follow=True
     )
@@ -548,3 +551,33 @@ def test_the_queue_comes_in_pages_that_keep_the_filters(admin_client, student, m
     assert rows_of(second.content.decode()) == [str(opened[0].pk)]
     # A page number that is not one is the last page, not an error.
     assert admin_client.get(reverse("support"), {"page": "99"}).status_code == 200
+
+
+def test_a_default_category_and_times_read_in_the_persons_language(client, student, admin_user):
+    """A default category's name (stored in English) in Spanish on the
+    banner, the list, the form and the opening notice; one an admin wrote
+    as written. A first answer within the minute is "within a minute", not
+    "after 0 minutes"."""
+    student.language = "es"
+    student.save(update_fields=["language"])
+    support_request = open_request(student, subject="Subida rota")
+    client.force_login(student)
+    page = client.get(reverse("conversation", args=[support_request.conversation_id])).content
+    banner = banner_of(page.decode())
+    assert '<dd id="support-category" data-category="technical">Soporte técnico</dd>' in banner
+    opened = Message.objects.get(
+        conversation_id=support_request.conversation_id, message_type=MessageType.SYSTEM
+    )
+    with translation.override("es"):
+        assert "una solicitud de soporte (Soporte técnico)" in notices.worded(opened.metadata)
+    assert "<td>Soporte técnico</td>" in client.get(reverse("support")).content.decode()
+    assert ">Soporte técnico</option>" in client.get(reverse("support_new")).content.decode()
+    SupportCategory.objects.filter(slug="feedback").update(name="Ideas for the course")
+    assert ">Ideas for the course</option>" in client.get(reverse("support_new")).content.decode()
+    SupportRequest.objects.filter(pk=support_request.pk).update(
+        first_response_at=support_request.created_at + dt.timedelta(seconds=20)
+    )
+    banner = banner_of(
+        client.get(reverse("conversation", args=[support_request.conversation_id])).content.decode()
+    )
+    assert '<dd id="support-first-response">en menos de un minuto</dd>' in banner

@@ -3,12 +3,28 @@
 missing, for the demo data and for databases emptied since (a test's
 flush)."""
 
+from django.utils.translation import gettext_noop
+
 from messaging.support.models import SupportCategory
 
+# Stored in English; pages show a default's name in the reader's language
+# (``SupportCategory.display_name``), and one an admin renamed as written.
 DEFAULT_CATEGORIES = (
-    ("technical", "Technical support", "Something does not work: logins, pages, files."),
-    ("feedback", "Feedback", "An idea or an opinion about the platform or a course."),
-    ("complaint", "Complaint", "Something went wrong and should be looked into."),
+    (
+        "technical",
+        gettext_noop("Technical support"),
+        "Something does not work: logins, pages, files.",
+    ),
+    (
+        "feedback",
+        gettext_noop("Feedback"),
+        "An idea or an opinion about the platform or a course.",
+    ),
+    (
+        "complaint",
+        gettext_noop("Complaint"),
+        "Something went wrong and should be looked into.",
+    ),
 )
 
 
