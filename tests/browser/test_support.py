@@ -277,3 +277,29 @@ def test_a_change_made_while_the_socket_was_away_shows_once_it_is_back(
     held[-1].close()  # the client reconnects, now to the server
     expect(page.locator("#support-status")).to_have_text("Pending")
     expect(page.locator("#live-region")).to_contain_text("Support request status: Pending")
+
+
+def test_the_bell_words_a_status_change_in_the_requesters_language(
+    people, browser, server, console
+):
+    """Not the status's code ("resolved"): its word, in Spanish here."""
+    student, admin = people
+    student.language = "es"
+    off_loop(student.save, update_fields=["language"])
+    technical = off_loop(SupportCategory.objects.get, slug="technical")
+    request = off_loop(
+        services.open_request,
+        requester=student,
+        category_id=technical.pk,
+        subject="La subida falla",
+        body="Siempre al 99 %.",
+        client_id=uuid.uuid4(),
+    )
+    _, page = open_as(browser, server, console, student, "/")
+    off_loop(
+        services.change_status, actor=admin, request_id=request.pk, status=SupportStatus.RESOLVED
+    )
+    page.locator("#bell-button").click()
+    entry = page.locator("#bell-list li[data-kind='support']")
+    expect(entry).to_contain_text("Solicitud de soporte actualizada: resuelta")
+    expect(entry).not_to_contain_text("resolved")
