@@ -10,9 +10,7 @@ on its own (services and selectors check membership); an error frame never
 closes the socket.
 """
 
-import json
 import logging
-import math
 import uuid
 from typing import Any
 
@@ -25,7 +23,16 @@ from django.utils.translation import ngettext
 
 from accounts.locale import accepted_language, speaking_to
 from config.asgi_extensions import WRITE_TEXT
-from messaging import events, limits, policy, selectors, services, shared_versions, validation
+from messaging import (
+    events,
+    limits,
+    policy,
+    selectors,
+    services,
+    shared_versions,
+    strict_json,
+    validation,
+)
 from messaging.e2e import messages as e2e_messages
 from messaging.errors import InvalidInput, MessagingError, ServiceUnavailable
 from messaging.models import PresenceStatus, ReceiptStatus
@@ -61,27 +68,6 @@ RESUME_CURSORS_PER_FRAME = 10
 # What a send asks the shared cache besides its bucket: whether this
 # process's role limits and filter rules are current. Read in one trip.
 SEND_VERSIONS = (limits.ROLE_LIMITS_VERSION_KEY, filter_rules.VERSION_KEY)
-# Python's own limit on an integer's digits; a number spelled longer is not
-# one the protocol reads (docs/protocol.md, bad_json), float or not.
-MAX_NUMBER_DIGITS = 4300
-
-
-def _json_number(text: str) -> float:
-    if len(text) > MAX_NUMBER_DIGITS:
-        raise ValueError("number too long")
-    number = float(text)
-    if not math.isfinite(number):
-        raise ValueError("number out of range")
-    return number
-
-
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# JSON as RFC 8259 has it: no NaN or Infinity (Python's parser reads them),
-# no number that only reads as an infinite float (1e999).
-FRAME_DECODER = json.JSONDecoder(parse_float=_json_number, parse_constant=_not_json)
 
 
 def _socket_limits(role: str) -> tuple[int, limits.SendAllowance]:
@@ -390,7 +376,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             return
         try:
-            frame = FRAME_DECODER.decode(text_data)
+            frame = strict_json.loads(text_data)
         except (ValueError, RecursionError):
             # RecursionError: nested deeper than the parser goes.
             await self._send_error("bad_json", _("The frame is not valid JSON."))

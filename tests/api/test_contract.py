@@ -74,6 +74,24 @@ def test_nested_json_is_refused_on_every_body_taking_endpoint(api, group, mentor
         assert error_of(response)["code"] == "invalid"
 
 
+@pytest.mark.parametrize("number", ["1e999", "-1e999", "NaN", "Infinity", "1" * 4_301])
+def test_what_the_socket_calls_bad_json_is_invalid_here_and_nothing_is_stored(
+    api, group, mentor, number
+):
+    """The REST API reads a body as the socket reads a frame: a number that
+    is no JSON number is malformed JSON, not a stored message."""
+    client = api(mentor)
+    body = f'{{"client_id": "{uuid.uuid4()}", "content": "x", "n": {number}}}'
+    response = client.generic("POST", messages_url(group), body, content_type="application/json")
+    assert response.status_code == 400, number
+    assert error_of(response)["code"] == "invalid"
+    assert not Message.objects.filter(conversation=group, content="x").exists()
+    # A large finite number is a number: the body is read (its stray field ignored).
+    fine = f'{{"client_id": "{uuid.uuid4()}", "content": "x", "n": 1e300}}'
+    sent = client.generic("POST", messages_url(group), fine, content_type="application/json")
+    assert sent.status_code == 201
+
+
 @override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=10_000)
 def test_json_body_over_the_request_size_limit_is_413(api, group, mentor):
     body = json.dumps({"client_id": str(uuid.uuid4()), "content": "x" * 10_001})
