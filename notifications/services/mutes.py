@@ -52,6 +52,8 @@ def mute_conversation(
                 },
                 code="invalid",
             )
+        # Told back (the answer, conversation.muted) in UTC, as every time is.
+        until = until.astimezone(dt.UTC)
     conversation = _conversation_to_mute(user, conversation_id)
     with transaction.atomic():
         mute, _created = ConversationMute.objects.update_or_create(

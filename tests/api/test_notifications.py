@@ -169,3 +169,15 @@ def test_a_bad_until_is_400_naming_it(api, direct, student, body):
     assert response.status_code == 400
     assert list(response.json()["error"]["fields"]) == ["until"]
     assert selectors.mute_for(student, direct.pk) is None
+
+
+def test_a_mute_until_a_time_with_an_offset_is_answered_in_utc(api, student, direct):
+    """As every time in an answer (api.md): the same moment, written +00:00."""
+    moment = (timezone.now() + dt.timedelta(days=2)).replace(microsecond=0)
+    there = moment.astimezone(dt.timezone(dt.timedelta(hours=-7)))
+    answer = api(student).put(mute_url(direct.pk), {"until": there.isoformat()}, format="json")
+    assert answer.status_code == 200, answer.json()
+    until = answer.json()["until"]
+    assert until.endswith("+00:00"), until
+    assert dt.datetime.fromisoformat(until) == moment
+    assert selectors.active_mute(student, direct.pk).until == moment
