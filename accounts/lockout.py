@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_cache_control
 from django.utils.translation import ngettext
 
 from accounts import services
@@ -161,4 +162,7 @@ def lockout_response(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             status=429,
         )
     response["Retry-After"] = retry_after
+    # An answer to a sign-in, as the token's and its other refusals: never
+    # kept by a browser or a proxy.
+    patch_cache_control(response, private=True, no_store=True)
     return response

@@ -66,6 +66,7 @@ def assert_locked_page(response):
     page = response.content.decode()
     assert "Too many failed sign-in attempts" in page
     assert f"{lockout_minutes()} minutes" in page
+    assert set(response["Cache-Control"].split(", ")) == {"private", "no-store"}
 
 
 def assert_locked_api(response):
@@ -78,6 +79,8 @@ def assert_locked_api(response):
         }
     }
     assert response["Retry-After"] == str(lockout_minutes() * 60)
+    # As the token's other answers (api.md): never kept by a browser or proxy.
+    assert set(response["Cache-Control"].split(", ")) == {"private", "no-store"}
     assert "token" not in response.json()
 
 
