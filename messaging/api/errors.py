@@ -16,6 +16,7 @@ Django logs it and answers ``500 internal``.
 
 import logging
 import math
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -28,16 +29,19 @@ from django.core.exceptions import (
 )
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.utils import translation
 from django.utils.log import log_response
 from django.utils.translation import gettext as _
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
+from rest_framework.authentication import TokenAuthentication
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from accounts import locale
 from config.database import DATABASE_FAULTS
 from messaging.errors import MessagingError, Muted, RateLimited, ServiceUnavailable
 
@@ -197,8 +201,26 @@ def not_found(request, *args, **kwargs):
     shape rather than with Django's HTML page, with any method. Exempt from
     Django's CSRF check, whose refusal is an HTML page: this view changes
     nothing, and every other API view checks CSRF itself (DRF's session
-    authentication), answering in the API's shape."""
-    return JsonResponse(error_body("not_found", _("No such endpoint or object.")), status=404)
+    authentication), answering in the API's shape. A token's person is told
+    in their language, as by every API view (a session's already is)."""
+    person = _token_person(request)
+    speaking = (
+        locale.speaking_to(person, default=translation.get_language()) if person else nullcontext()
+    )
+    with speaking:
+        return JsonResponse(error_body("not_found", _("No such endpoint or object.")), status=404)
+
+
+def _token_person(request):
+    """The active person of a valid ``Authorization: Token`` header, if any;
+    nothing is refused here (the path is unknown either way)."""
+    if locale.person_locale_applied(request):
+        return None
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except exceptions.AuthenticationFailed:
+        return None
+    return found[0] if found else None
 
 
 def bad_request(request, exception):

@@ -7,6 +7,7 @@ from uuid import UUID
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging import events
@@ -38,7 +39,7 @@ def mark_read(*, user: User, notification_id: UUID) -> Notification:
             Notification.objects.select_for_update().filter(pk=notification_id, user=user).first()
         )
         if notification is None:
-            raise NotFound("No such notification.")
+            raise NotFound(_("No such notification."))
         if notification.read_at is None:
             notification.read_at = timezone.now()
             notification.save(update_fields=["read_at"])

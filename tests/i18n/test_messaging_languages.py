@@ -106,6 +106,32 @@ def test_a_token_client_is_answered_in_the_profiles_language(make_user):
 
 
 @pytest.mark.django_db
+def test_a_token_client_hears_an_unknown_endpoint_and_notification_in_its_language(make_user):
+    """Every 404 of the API, also outside its views (an unknown path) and
+    from a service (someone else's notification), in the person's language."""
+    from rest_framework.authtoken.models import Token
+
+    person = make_user(Role.STUDENT, language="es")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=person).key}")
+    unknown = client.get("/api/no-such-thing/")
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["message"] == said_in("es", "No such endpoint or object.")
+    assert unknown.json()["error"]["message"] != "No such endpoint or object."
+    assert translation.get_language() != "es"
+    notification = client.post(f"/api/notifications/{UNKNOWN}/read/")
+    assert notification.status_code == 404
+    assert notification.json()["error"]["message"] == said_in("es", "No such notification.")
+    assert notification.json()["error"]["message"] != "No such notification."
+    # A token that is no token is no one: English, and still a 404.
+    stranger = APIClient()
+    stranger.credentials(HTTP_AUTHORIZATION="Token nope")
+    assert stranger.get("/api/no-such-thing/").json()["error"]["message"] == (
+        "No such endpoint or object."
+    )
+
+
+@pytest.mark.django_db
 def test_a_token_clients_language_ends_with_a_request_the_database_failed(make_user, monkeypatch):
     """A database fault leaves the view by an exception (answered 503 by
     config.middleware), not through DRF's finalize_response: the token's
