@@ -30,7 +30,6 @@ from uuid import UUID
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.templatetags.admin_urls import admin_urlname
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 from django.http import Http404, HttpResponseRedirect
@@ -240,7 +239,7 @@ def note_page(
         "selected_ids": [str(pk) for pk, _, _ in selected],
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "from_case": request.POST.get(FROM_CASE) == "1",
-        "back_url": back_url or reverse(admin_urlname(model_admin.opts, "changelist")),
+        "back_url": back_url or reverse(_admin_url_name(model_admin.opts, "changelist")),
     }
     return TemplateResponse(request, ACTION_TEMPLATE, context)
 
@@ -371,7 +370,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             "case_actions": [
                 (name, label) for name, label in self.get_action_choices(request) if name
             ],
-            "case_actions_url": reverse(admin_urlname(self.opts, "changelist"))
+            "case_actions_url": reverse(_admin_url_name(self.opts, "changelist"))
             + "?"
             + urlencode({CaseStatusFilter.parameter_name: CaseStatusFilter.ALL}),
             "from_case": FROM_CASE,
@@ -736,7 +735,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
         selected = list(queryset.select_related("message", "sender", "conversation"))
         # From a case's own page (one case): Cancel and the result lead back there.
         case_url = (
-            reverse(admin_urlname(self.opts, "change"), args=[selected[0].pk])
+            reverse(_admin_url_name(self.opts, "change"), args=[selected[0].pk])
             if request.POST.get(FROM_CASE) == "1" and len(selected) == 1
             else None
         )
@@ -795,6 +794,11 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             return done, failures
 
         return perform
+
+
+def _admin_url_name(opts, view: str) -> str:
+    """The admin's URL name of a model's ``view`` (changelist, change…)."""
+    return f"admin:{opts.app_label}_{opts.model_name}_{view}"
 
 
 def _minute(moment) -> str:
