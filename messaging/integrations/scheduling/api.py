@@ -52,7 +52,8 @@ class _TimedIn(InputSerializer):
         user = self.context["user"]
         zone = attrs.get("time_zone")
         if zone is None:
-            zone = _zone_of(user)
+            # An edit keeps the zone the message was scheduled in.
+            zone = self.context.get("stored_zone") or _zone_of(user)
             if "send_at" in attrs or self.context.get("always_zone"):
                 attrs["time_zone"] = zone
         if "send_at" in attrs:
@@ -208,7 +209,8 @@ class ScheduledDetailView(ParleyAPIView):
         description="Change the text or the time of a message still waiting.",
     )
     def patch(self, request, scheduled_id):
-        data = _valid(ScheduledEditIn, request)
+        stored = selectors.scheduled_for(request.user, scheduled_id)
+        data = _valid(ScheduledEditIn, request, stored_zone=stored.time_zone)
         ratelimit.spend_send(request.user)
         scheduled = services.edit_scheduled(
             author=request.user,

@@ -140,6 +140,29 @@ def test_list_read_edit_and_cancel(direct, assigned, client_for):
     assert again.status_code == 409 and again.json()["error"]["code"] == "not_scheduled"
 
 
+def test_an_edit_keeps_the_zone_it_was_scheduled_in(direct, assigned, client_for):
+    """Scheduled on Tokyo's clock by someone whose profile says Berlin: a
+    new time without a zone is Tokyo's still, and the zone stays."""
+    mentor, _ = assigned
+    mentor.time_zone = "Europe/Berlin"
+    mentor.save(update_fields=["time_zone"])
+    client = client_for(mentor)
+    made = create(client, direct, send_at=f"{DAY}T09:00", time_zone="Asia/Tokyo").json()
+    assert made["time_zone"] == "Asia/Tokyo"
+    edited = client.patch(one(made["id"]), {"send_at": f"{DAY}T10:00"}, format="json").json()
+    assert edited["time_zone"] == "Asia/Tokyo"
+    assert edited["send_at_local"] == f"{DAY}T10:00+09:00"
+    # An instant (Z) is that instant, shown in the zone it keeps.
+    instant = client.patch(one(made["id"]), {"send_at": f"{DAY}T03:00Z"}, format="json").json()
+    assert instant["time_zone"] == "Asia/Tokyo"
+    assert instant["send_at_local"] == f"{DAY}T12:00+09:00"
+    # Naming another zone moves it there.
+    moved = client.patch(
+        one(made["id"]), {"send_at": f"{DAY}T10:00", "time_zone": "Europe/Berlin"}, format="json"
+    ).json()
+    assert moved["time_zone"] == "Europe/Berlin"
+
+
 def test_someone_elses_id_is_not_found_like_a_missing_one(direct, assigned, client_for):
     mentor, student = assigned
     mine = create(client_for(mentor), direct, send_at=local_tomorrow_nine("UTC")).json()
