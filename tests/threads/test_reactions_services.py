@@ -75,6 +75,17 @@ def test_the_catalog_lists_fully_qualified_untoned_emoji_with_names():
     assert emoji.catalog() is listed  # computed once
 
 
+def test_the_catalog_is_in_unicodes_order():
+    """Smileys first, flags last (api.md), not by English name (which put
+    the medals and the "AB button" first)."""
+    listed = [e["emoji"] for e in emoji.catalog()]
+    assert listed[:3] == ["😀", "😃", "😄"]
+    place = {value: index for index, value in enumerate(listed)}
+    assert place["😀"] < place["👍"] < place["🐶"] < place["🍎"] < place["🥇"]
+    assert place["🥇"] < place["🏁"] < place["🇪🇸"]
+    assert len(place) == len(listed)  # each once
+
+
 def test_the_emoji_endpoint_is_for_signed_in_people_and_cacheable(client, student):
     assert client.get("/api/emoji/").status_code == 401
     client.force_login(student)
