@@ -297,6 +297,10 @@ export function messageElement(message, { me, names = null }) {
       el("a", { href: message.file_url, rel: "noopener noreferrer", target: "_blank", text: gettext("Open attachment") })));
   }
   const extras = [];
+  // A message that continues its sender's run hides its name line, and the
+  // "(edited)" in it: this one, under the bubble, shows there instead (the
+  // summary already says it to a screen reader).
+  if (edited) extras.push(el("span", { class: "edited-below", "aria-hidden": "true", text: gettext("(edited)") }));
   if (mine && !message.deleted_at) {
     // A hidden message may still be deleted by its sender, not edited; so
     // may a call's announcement (meetings.js draws its card), and an

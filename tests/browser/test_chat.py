@@ -383,6 +383,10 @@ def test_first_page_renders_messages_as_live_ones(pair, browser, server, console
         expect(links.last).to_have_attribute("href", "https://example.test/guide")
         expect(items.nth(1).locator(".meta .edited")).to_have_text("(edited)")
         expect(items.locator(".edited")).to_have_count(1)
+        # Grouped under the first, its name line is hidden: "(edited)" shows
+        # under its bubble instead.
+        expect(items.nth(1).locator(".edited-below")).to_be_visible()
+        expect(items.locator(".edited-below")).to_have_count(1)
         expect(items.nth(2)).to_have_class(re.compile(r"\bdeleted\b"))
         # The student's second message follows his first: grouped under one name.
         expect(items.nth(0)).not_to_have_class(re.compile(r"\bcontinued\b"))
