@@ -5,7 +5,8 @@
 // way it arrived.
 
 import {
-  announce, attachmentElement, dayKey, el, formatDay, initials, insertBySeq, messageElement, nameList, openLightbox,
+  announce, attachmentElement, dayKey, el, formatDay, initials, insertBySeq, keepToolsInView, messageElement, nameList,
+  openLightbox,
   messageWords, outboxElement, receiptText,
 } from "./render.js";
 import { alertNow } from "./announce.js";
@@ -1013,6 +1014,7 @@ export class ConversationView {
       }
     });
     this.list.addEventListener("keydown", menuKeydown);
+    keepToolsInView(this.list, document.getElementById("messages"));
     document.addEventListener("click", (event) => {
       if (!event.target.closest(".message-menu")) closeMenus();
     });

@@ -232,6 +232,27 @@ function bubbleItem(li, { name, avatar, metaExtras = [], content, extras = [] })
 }
 
 /**
+ * A message's quick actions float beside its bubble; beside a wide one they
+ * would leave the conversation's area (and take the last buttons off the
+ * window). When a message is pointed at or focused in `list`, its actions
+ * that would cross `area`'s edges are drawn over the bubble's top corner
+ * instead (`tools-over`).
+ */
+export function keepToolsInView(list, area) {
+  const place = (event) => {
+    const li = event.target.closest?.("li.message");
+    const tools = li && li.querySelector(":scope > .bubble-wrap > .message-tools");
+    if (!tools) return;
+    li.classList.remove("tools-over");
+    const bounds = tools.getBoundingClientRect();
+    const inside = area.getBoundingClientRect();
+    if (bounds.right > inside.right || bounds.left < inside.left) li.classList.add("tools-over");
+  };
+  list.addEventListener("pointerover", place);
+  list.addEventListener("focusin", place);
+}
+
+/**
  * One stored message as a list item: the only renderer of messages in the
  * conversation page (its first page, live ones, older pages, gap fills).
  * My own messages get edit/delete controls and a receipt mark.

@@ -338,6 +338,34 @@ def test_a_replys_tools_open_inside_the_thread_panel(pair, browser, server, cons
         ), text
 
 
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1280, "height": 800}, {"width": 1000, "height": 800}]
+)
+def test_a_wide_messages_tools_stay_in_the_conversation(pair, browser, server, console, viewport):
+    """Beside a wide bubble there is no room: its quick actions are drawn
+    over its corner, every one of them on screen and clickable."""
+    mentor, student, conversation = pair
+    words = "We will go through every part of the rubric together on Friday, " * 6
+    wide = post(mentor, conversation, words.strip())
+    _, page = open_as(browser, server, console, student, conversation_path(conversation), viewport)
+    item = main_item(page, wide.pk)
+    item.hover()
+    tools = item.locator(".message-tools")
+    expect(tools).to_have_css("opacity", "1")
+    area = page.locator("#messages").bounding_box()
+    box = tools.bounding_box()
+    assert area["x"] <= box["x"] and box["x"] + box["width"] <= area["x"] + area["width"], (
+        box,
+        area,
+    )
+    last = tools.get_by_role("button").last
+    expect(last).to_be_in_viewport()
+    assert last.evaluate(
+        "n => { const r = n.getBoundingClientRect();"
+        " return n.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)); }"
+    )
+
+
 def test_thread_reply_updates_the_count_live_for_another_member(pair, browser, server, console):
     mentor, student, conversation = pair
     root = post(mentor, conversation, "Who reviews the pull request?")
