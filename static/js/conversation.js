@@ -12,7 +12,7 @@ import {
 import { alertNow } from "./announce.js";
 import { focusLeftBehind } from "./dialogs.js";
 import { foldMenu } from "./fold-menu.js";
-import { gettext, interpolate, ngettext } from "./i18n.js";
+import { formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
 import { lengthProblem } from "./length-guard.js";
 import { MessageKeyboard } from "./message-keyboard.js";
 import { noticeText } from "./notices.js";
@@ -278,7 +278,13 @@ export class ConversationView {
         this.updateReceipts();
         this._updateOnlineCount();
       }
-      if (conversation.title) document.getElementById("chat-title").textContent = conversation.title;
+      if (conversation.participants) {
+        const count = document.getElementById("member-count");
+        const members = conversation.participants.length;
+        if (count) count.textContent = interpolate(ngettext("%(count)s member", "%(count)s members", members), { count: formatNumber(members) });
+      }
+      // A direct conversation is named after the other person (user.updated).
+      if (conversation.title && this.type !== "direct") this._retitle(conversation.title);
       if (conversation.archived_at && !this.archived) {
         this.archived = true;
         this._disableComposer(gettext("This conversation was archived and is read-only."));
@@ -927,14 +933,20 @@ export class ConversationView {
     }
     if (renamed.size) this.decorate();
     if (this.type !== "direct" || !before || user.id === this.me || before === user.display_name) return;
-    document.getElementById("chat-title").textContent = user.display_name;
+    this._retitle(user.display_name);
     const avatar = document.querySelector(".chat-header .avatar");
     if (avatar) avatar.textContent = initials(user.display_name);
+  }
+
+  /** The conversation is called something else now (a group renamed, the
+   * other person of a direct one renamed): everywhere the page names it. */
+  _retitle(title) {
+    document.getElementById("chat-title").textContent = title;
     // The words around the name come from the server, in the page's language.
     // Each element says where its words go: the log's label, the composer's
     // placeholder (and its label), the block dialog's title and note.
     for (const element of document.querySelectorAll("[data-name-template]")) {
-      const words = interpolate(element.dataset.nameTemplate, { name: user.display_name });
+      const words = interpolate(element.dataset.nameTemplate, { name: title });
       if (element.id === "messages") element.setAttribute("aria-label", words);
       else if (element === this.input) {
         element.placeholder = words;
@@ -943,7 +955,7 @@ export class ConversationView {
       } else element.textContent = words;
     }
     const count = document.title.match(/^\(\d+\)\s*/);
-    document.title = `${count ? count[0] : ""}${user.display_name} · Parley`;
+    document.title = `${count ? count[0] : ""}${title} · Parley`;
   }
 
   _onTyping(frame) {

@@ -4,6 +4,8 @@ naming them, the direct conversation's title, initials, composer and tab
 title, and its inbox row (``user.updated``); the summary keeps it after a
 reload (the server's stored copy follows)."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -79,3 +81,43 @@ def test_a_blocked_persons_new_name_reaches_the_block_note_and_dialog(
     mentor_page.locator("#block-toggle").click()
     expect(mentor_page.get_by_role("dialog")).to_be_visible()
     expect(mentor_page.locator("#block-title")).to_have_text("Unblock Sam Rivera?")
+
+
+def test_a_renamed_group_and_a_removed_member_show_on_an_open_page(pair, browser, server, console):
+    """A group's new title reaches its title, tab title, composer and log
+    label; a member removed, its member count (conversation.updated)."""
+    from accounts.models import MentorAssignment, Role, User
+    from messaging import services
+    from messaging.models import ConversationType
+    from tests.browser.conftest import PASSWORD
+
+    mentor, student, _ = pair
+
+    def make_group():
+        third = User.objects.create_user(
+            email="sofia@example.test", password=PASSWORD, display_name="Sofia", role=Role.STUDENT
+        )
+        MentorAssignment.objects.create(mentor=mentor, student=third)
+        group = services.create_conversation(
+            creator=mentor,
+            kind=ConversationType.GROUP,
+            participants=[student, third],
+            title="Week 1",
+        )
+        return group, third
+
+    group, third = off_loop(make_group)
+    _, page = open_as(browser, server, console, student, f"/c/{group.pk}/")
+    wait_synced(page)
+    expect(page.locator("#member-count")).to_have_text("3 members")
+    page.evaluate("window.__notReloaded = true")
+
+    off_loop(services.rename_conversation, actor=mentor, conversation_id=group.pk, title="Week 2")
+    expect(page.locator("#chat-title")).to_have_text("Week 2")
+    expect(page.locator("#composer-input")).to_have_attribute("placeholder", "Message Week 2")
+    expect(page.locator("#messages")).to_have_attribute("aria-label", "Messages in Week 2")
+    expect(page).to_have_title(re.compile(r"^(\(\d+\) )?Week 2 · Parley$"))
+
+    off_loop(services.remove_participant, actor=mentor, conversation_id=group.pk, user=third)
+    expect(page.locator("#member-count")).to_have_text("2 members")
+    assert page.evaluate("window.__notReloaded") is True
