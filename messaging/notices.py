@@ -21,6 +21,7 @@ from messaging.support.models import SupportPriority, SupportStatus
 PARTICIPANTS_ADDED = gettext_noop("%(actor)s added %(names)s")
 PARTICIPANT_LEFT = gettext_noop("%(actor)s left")
 PARTICIPANT_REMOVED = gettext_noop("%(actor)s removed %(name)s")
+CONVERSATION_RENAMED = gettext_noop("%(actor)s renamed the conversation to %(title)s")
 SUPPORT_OPENED = gettext_noop("%(actor)s opened a support request (%(category)s): %(subject)s")
 SUPPORT_STATUS = gettext_noop("%(actor)s changed the status to %(status)s")
 SUPPORT_WROTE_AGAIN = gettext_noop("%(actor)s wrote again: the request is %(status)s")
@@ -37,6 +38,7 @@ SENTENCES = frozenset(
         PARTICIPANTS_ADDED,
         PARTICIPANT_LEFT,
         PARTICIPANT_REMOVED,
+        CONVERSATION_RENAMED,
         SUPPORT_OPENED,
         SUPPORT_STATUS,
         SUPPORT_WROTE_AGAIN,

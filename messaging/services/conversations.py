@@ -207,10 +207,20 @@ def rename_conversation(*, actor: User, conversation_id: UUID, title: str) -> Co
             return conversation
         conversation.title = title
         conversation.save(update_fields=["title", "updated_at"])
+        # Said in the conversation, as a member added or removed is.
+        notice = _post_notice(
+            conversation,
+            actor=actor,
+            words=notices.notice(
+                notices.CONVERSATION_RENAMED, actor=actor.display_name, title=title
+            ),
+            metadata={"event": "conversation.rename"},
+        )
         audit.record(
             actor=actor,
             action=AuditAction.CONVERSATION_UPDATE,
             conversation_id=conversation.pk,
+            message_id=notice.pk,
             old_title=old_title,
             new_title=title,
         )

@@ -10,6 +10,7 @@ const SENTENCES = {
   "%(actor)s added %(names)s": gettext("%(actor)s added %(names)s"),
   "%(actor)s left": gettext("%(actor)s left"),
   "%(actor)s removed %(name)s": gettext("%(actor)s removed %(name)s"),
+  "%(actor)s renamed the conversation to %(title)s": gettext("%(actor)s renamed the conversation to %(title)s"),
   "%(actor)s opened a support request (%(category)s): %(subject)s": gettext(
     "%(actor)s opened a support request (%(category)s): %(subject)s",
   ),

@@ -1,10 +1,17 @@
 import json
 
 import pytest
+from django.utils import translation
 
 from accounts.models import MentorAssignment, Role
-from messaging import policy, services
-from messaging.models import AuditAction, AuditLog, Conversation, ConversationParticipant
+from messaging import notices, policy, services
+from messaging.models import (
+    AuditAction,
+    AuditLog,
+    Conversation,
+    ConversationParticipant,
+    Message,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -258,6 +265,19 @@ def test_rename(api, group, mentor):
     assert response.json()["title"] == "Renamed"
     group.refresh_from_db()
     assert group.title == "Renamed"
+    # Said in the conversation (in each reader's language), as a member
+    # added or removed is; the same title again says nothing.
+    notice = Message.objects.filter(conversation=group).latest("seq")
+    assert notice.message_type == "system" and notice.seq == group.last_seq
+    assert notice.content == f"{mentor.display_name} renamed the conversation to Renamed"
+    with translation.override("es"):
+        assert notices.worded(notice.metadata) == (
+            f"{mentor.display_name} cambió el nombre de la conversación a Renamed"
+        )
+    row = AuditLog.objects.filter(action=AuditAction.CONVERSATION_UPDATE).latest("at")
+    assert row.message_id == notice.pk and row.details["new_title"] == "Renamed"
+    api(mentor).patch(f"/api/conversations/{group.pk}/", {"title": "Renamed"}, format="json")
+    assert Message.objects.filter(conversation=group).latest("seq").pk == notice.pk
 
 
 @pytest.mark.parametrize(
