@@ -2,7 +2,7 @@
 // kept current from the socket: last message, time, order, unread badge.
 
 import { gettext, interpolate, ngettext } from "./i18n.js";
-import { noticeText } from "./notices.js";
+import { noticeText, supportLabel } from "./notices.js";
 import { announce, el, formatFull, formatShort, initials, messageWords } from "./render.js";
 
 function preview(message, me, type) {
@@ -81,6 +81,7 @@ export class InboxList {
     conn.on("conversation.removed", (frame) => this.remove(frame.conversation_id));
     conn.on("conversation.updated", (frame) => this.updated(frame.conversation));
     conn.on("user.updated", (frame) => this.renamed(frame.user));
+    conn.on("support.updated", (frame) => this.supportUpdated(frame.support));
   }
 
   /** Rows whose last message we have not seen: fetch just the newest. */
@@ -237,6 +238,16 @@ export class InboxList {
       row.node.querySelector(".row-title").textContent = user.display_name;
       row.node.querySelector(".avatar").textContent = initials(user.display_name);
     }
+  }
+
+  /** A support request moved (support.updated): its row's status pill. */
+  supportUpdated(support) {
+    if (!support || typeof support.conversation_id !== "string") return;
+    const pill = this.node.querySelector(`[data-support-status-for="${CSS.escape(support.conversation_id)}"]`);
+    if (!pill) return;
+    // The words after the visually hidden comma that separates them from the title.
+    pill.lastChild.textContent = supportLabel("status", support.status);
+    pill.dataset.status = support.status;
   }
 
   updated(conversation) {

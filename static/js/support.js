@@ -158,11 +158,7 @@ export class SupportBanner {
     node.querySelector("#support-resolution").textContent = support.resolved_at
       ? after(support.created_at, support.resolved_at) : gettext("Not yet");
     this._controls(support);
-    const row = document.querySelector(`[data-support-status-for="${support.conversation_id}"]`);
-    if (row) {
-      row.textContent = supportLabel("status", support.status);
-      row.dataset.status = support.status;
-    }
+    // The inbox's row follows the same frame (inbox.js).
     if (before.status !== support.status) {
       const status = supportLabel("status", support.status);
       announce(interpolate(gettext("Support request status: %(status)s"), { status }));

@@ -282,7 +282,8 @@ def test_a_change_made_while_the_socket_was_away_shows_once_it_is_back(
 def test_the_bell_words_a_status_change_in_the_requesters_language(
     people, browser, server, console
 ):
-    """Not the status's code ("resolved"): its word, in Spanish here."""
+    """Not the status's code ("resolved"): its word, in Spanish here; and
+    the inbox's row says the new status without a reload."""
     student, admin = people
     student.language = "es"
     off_loop(student.save, update_fields=["language"])
@@ -296,9 +297,13 @@ def test_the_bell_words_a_status_change_in_the_requesters_language(
         client_id=uuid.uuid4(),
     )
     _, page = open_as(browser, server, console, student, "/")
+    pill = page.locator(f"[data-support-status-for='{request.conversation_id}']")
+    expect(pill).to_have_text(", Abierta")  # a visually hidden comma after the title
     off_loop(
         services.change_status, actor=admin, request_id=request.pk, status=SupportStatus.RESOLVED
     )
+    expect(pill).to_have_text(", Resuelta")
+    expect(pill).to_have_attribute("data-status", "resolved")
     page.locator("#bell-button").click()
     entry = page.locator("#bell-list li[data-kind='support']")
     expect(entry).to_contain_text("Solicitud de soporte actualizada: resuelta")
