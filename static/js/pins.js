@@ -8,7 +8,7 @@
 // message.unpinned; fetched again after each reconnect, since frames missed
 // while offline are not replayed.
 
-import { announce, el, formatFull, formatShort, messageWords } from "./render.js";
+import { announce, el, formatFull, formatShort, markBusy, messageWords, replaceKeepingFocus } from "./render.js";
 import { api } from "./moderation.js";
 import { focusLeftBehind } from "./dialogs.js";
 import { formatNumber, gettext, interpolate } from "./i18n.js";
@@ -83,7 +83,8 @@ export class Pins {
     const message = this.extras.payload(messageId);
     if (!message) return;
     const pinned = Boolean(message.pinned);
-    if (button) button.disabled = true;
+    const free = markBusy(button);
+    if (!free) return;
     try {
       await this.conn.request({ type: pinned ? "message.unpin" : "message.pin", message_id: messageId }, { done: ["ok"] });
       if (pinned) this.apply(messageId, null);
@@ -102,7 +103,7 @@ export class Pins {
       const template = pinned ? gettext("Not unpinned: %(reason)s") : gettext("Not pinned: %(reason)s");
       this.extras.notice(messageId, interpolate(template, { reason: this.extras.refusal(error) }));
     } finally {
-      if (button && button.isConnected) button.disabled = false;
+      free();
     }
   }
 
@@ -122,7 +123,7 @@ export class Pins {
       for (const li of this.extras.itemsOf(messageId)) {
         this.extras._drawPinLabel(li, held);
         const old = li.querySelector("button[data-extra='pin']");
-        if (old) old.replaceWith(this.toolButton(held));
+        if (old) replaceKeepingFocus(old, this.toolButton(held));
       }
     }
     if (pinned) {

@@ -13,7 +13,7 @@
 // to my own command (``ok``) is applied the same way as the frame that
 // follows it.
 
-import { addMessageDecorator, announce, el, messageTools } from "./render.js";
+import { addMessageDecorator, announce, el, messageTools, replaceKeepingFocus } from "./render.js";
 import { alertNow } from "./announce.js";
 import { api } from "./moderation.js";
 import { emojiName, loadCatalog, picker, rememberEmoji } from "./emoji-picker.js";
@@ -199,7 +199,10 @@ class MessageExtras {
         text: "+",
       }));
     }
-    if (old) old.replaceWith(row);
+    // The keyboard stays on the chip (or the add button) it was on.
+    // (A chip gone with its last reaction: the add button, after the chips.)
+    const sameChip = (at) => (at.dataset.emoji ? `[data-emoji="${CSS.escape(at.dataset.emoji)}"], .reaction-add` : ".reaction-add");
+    if (old) replaceKeepingFocus(old, row, sameChip);
     else (li.querySelector(".link-card") || this._anchor(li)).after(row);
   }
 

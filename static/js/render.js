@@ -232,6 +232,36 @@ function bubbleItem(li, { name, avatar, metaExtras = [], content, extras = [] })
 }
 
 /**
+ * A control pressed and waiting for its answer: marked busy (aria-disabled)
+ * rather than disabled, which would drop the keyboard's focus to the top of
+ * the page. Returns the function that frees it, or null when it is busy
+ * already (a second press while the first is on its way does nothing).
+ */
+export function markBusy(button) {
+  if (!button) return () => {};
+  if (button.getAttribute("aria-disabled") === "true") return null;
+  button.setAttribute("aria-disabled", "true");
+  return () => button.removeAttribute("aria-disabled");
+}
+
+/**
+ * `old` replaced by `fresh` (a control drawn again: Pin becomes Unpin, a
+ * reaction's count changes). When the keyboard was on `old`, or in it, it
+ * moves to `fresh`, or to the element in it that `sameAs` (a selector)
+ * finds for the one it was on, not to the top of the page.
+ */
+export function replaceKeepingFocus(old, fresh, sameAs = null) {
+  const at = document.activeElement;
+  const focused = at && old.contains(at) ? at : null;
+  const twin = focused && sameAs ? sameAs(focused) : null;
+  old.replaceWith(fresh);
+  if (!focused) return;
+  const target = (twin && fresh.querySelector(twin)) || fresh;
+  if (target.tabIndex < 0 && !target.matches("button, a[href], input, select, textarea")) return;
+  target.focus();
+}
+
+/**
  * A message's quick actions float beside its bubble; beside a wide one they
  * would leave the conversation's area (and take the last buttons off the
  * window). When a message is pointed at or focused in `list`, its actions

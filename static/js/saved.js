@@ -11,7 +11,7 @@
 // with its conversation, sender, time, rendered text, a link to it in
 // context and an Unsave button; live on saved.changed.
 
-import { announce, el, formatFull, formatShort, localizeTimes } from "./render.js";
+import { announce, el, formatFull, formatShort, localizeTimes, markBusy, replaceKeepingFocus } from "./render.js";
 import { api } from "./moderation.js";
 import { gettext, interpolate, pgettext } from "./i18n.js";
 
@@ -91,13 +91,15 @@ export class SavedMarks {
     const message = this.extras.payload(messageId);
     if (!message) return;
     for (const li of this.extras.itemsOf(messageId)) {
-      li.querySelector("button[data-extra='save']")?.replaceWith(this.toolButton(message));
+      const old = li.querySelector("button[data-extra='save']");
+      if (old) replaceKeepingFocus(old, this.toolButton(message));
     }
   }
 
   async toggle(messageId, button) {
     const saved = this.ids.has(messageId);
-    if (button) button.disabled = true;
+    const free = markBusy(button);
+    if (!free) return;
     try {
       await this.conn.request({ type: saved ? "message.unsave" : "message.save", message_id: messageId }, { done: ["ok"] });
       this.apply(messageId, !saved);
@@ -106,7 +108,7 @@ export class SavedMarks {
       const template = saved ? gettext("Not removed: %(reason)s") : gettext("Not saved: %(reason)s");
       this.extras.notice(messageId, interpolate(template, { reason: this.extras.refusal(error) }));
     } finally {
-      if (button && button.isConnected) button.disabled = false;
+      free();
     }
   }
 }

@@ -14,6 +14,7 @@ from accounts.models import MentorAssignment, Role, User
 from messaging import events, services
 from messaging.models import ConversationType
 from messaging.threads.models import LinkPreview, Pin, PreviewState, Reaction, SavedMessage
+from messaging.threads.services import reactions
 from tests.browser.conftest import PASSWORD, off_loop, open_as, screenshot
 
 pytestmark = [
@@ -422,3 +423,33 @@ def test_saved_page_pages_with_show_more(pair, browser, server, console):
     expect(items).to_have_count(55)
     expect(items.last.locator(".saved-content")).to_have_text("Tip 1")
     expect(more).to_be_hidden()
+
+
+def test_the_keyboard_stays_on_pin_save_and_a_reaction_it_pressed(
+    pair, study_group, browser, server, console
+):
+    """Pin, Save and a reaction chip are drawn again once done: the focus
+    moves to the new control (Unpin, Saved, the chip), not to the page's top."""
+    mentor, student, _ = pair
+    group, _ = study_group
+    message = say(student, group, "Notes for Friday")
+    _, page = open_as(browser, server, console, mentor, path_of(group))
+    expect(page.locator("#pins-button")).to_have_attribute("data-loaded", "true")
+    focused_text = "() => document.activeElement && document.activeElement.textContent.trim()"
+
+    for action, before, after in (("pin", "Pin", "Unpin"), ("save", "Save", "Saved")):
+        button = tool(page, message, action)
+        expect(button).to_have_text(before)
+        button.focus()
+        page.keyboard.press("Enter")
+        expect(tool(page, message, action)).to_have_text(re.compile(after))
+        expect(tool(page, message, action)).to_be_focused()
+        assert re.search(after, page.evaluate(focused_text))
+
+    off_loop(reactions.add_reaction, user=student, message_id=message.pk, emoji=THUMBS_UP)
+    the_chip = chip(page, message)
+    expect(the_chip).to_contain_text("1")
+    the_chip.focus()
+    page.keyboard.press("Enter")  # mine too: 2
+    expect(chip(page, message)).to_contain_text("2")
+    expect(chip(page, message)).to_be_focused()
