@@ -130,6 +130,19 @@ export class SupportBanner {
     }
   }
 
+  /** The control the keyboard was on may be hidden now (Mark resolved once
+   * pressed, the rating form once sent): it goes to its form's first button
+   * still shown, else to the request's status, not to the page's top. */
+  _keepFocus(focused) {
+    const shown = (node) => node.isConnected && !node.hidden && !node.closest("[hidden]");
+    if (!focused || shown(focused)) return;
+    const form = focused.closest("form");
+    const next = form ? [...form.querySelectorAll("button")].find(shown) : null;
+    const status = this.node.querySelector("#support-status");
+    if (!next) status.tabIndex = -1;
+    (next || status).focus();
+  }
+
   /** Show `support` (a payload); `allowed_statuses` when it has them. */
   show(support) {
     const before = this.support;
@@ -168,6 +181,7 @@ export class SupportBanner {
 
   _controls(support) {
     const node = this.node;
+    const focused = node.contains(document.activeElement) ? document.activeElement : null;
     const statusForm = node.querySelector("#support-status-form");
     statusForm.hidden = this.allowed.length === 0;
     for (const button of statusForm.querySelectorAll("button[data-status-target]")) {
@@ -194,5 +208,6 @@ export class SupportBanner {
     const ratingForm = node.querySelector("#support-rating-form");
     // The requester rates once, after it was resolved or closed (the policy's rule).
     if (ratingForm) ratingForm.hidden = !(FINISHED.has(support.status) && !support.rating);
+    this._keepFocus(focused);
   }
 }

@@ -92,6 +92,8 @@ def test_a_student_files_a_complaint_and_sees_it_worked_live(people, browser, se
     expect(student_page.locator("#support-assignee")).to_have_text("Ada Admin")
     admin_page.get_by_role("button", name="Mark resolved").click()
     expect(admin_page.locator("#support-status")).to_have_text("Resolved")
+    # The button pressed is gone: the keyboard is on the next one shown.
+    expect(admin_page.locator("#support-status-form button:focus")).to_be_visible()
     assert_not_reloaded(admin_page)
 
     expect(student_page.locator("#support-status")).to_have_text("Resolved")
@@ -110,6 +112,8 @@ def test_a_student_files_a_complaint_and_sees_it_worked_live(people, browser, se
     rating.get_by_role("button", name="Send rating").click()
     expect(student_page.locator("#support-rating")).to_contain_text("Satisfied")
     expect(rating).to_be_hidden()
+    # Its form gone, the keyboard is on the request's status, not the page's top.
+    expect(student_page.locator("#support-status")).to_be_focused()
     # Reopen is offered to the requester once it is resolved.
     expect(student_page.get_by_role("button", name="Reopen")).to_be_visible()
     assert_not_reloaded(student_page)
