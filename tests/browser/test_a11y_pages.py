@@ -356,3 +356,33 @@ def test_the_periodic_task_page_says_its_crontab_in_words(admin, browser, server
         assert console.csp_violations() == []
     finally:
         context.close()
+
+
+def test_a_case_with_a_long_unbroken_link_fits_its_page(
+    pair, group, admin, browser, server, console
+):
+    """A reported message of one long URL wraps in the case's quote and
+    context table; the page does not scroll sideways (its Files column was
+    cut off)."""
+    mentor, student, _ = pair
+    link = "https://example.test/" + "abcdefghij" * 30
+    message = send_as(student, group, f"look {link}")
+    case = off_loop(cases.open_case, message=message, reports=1)
+    context, page = open_as(
+        browser, server, console, admin, "/", viewport={"width": 1280, "height": 800}
+    )
+    try:
+        page.goto(
+            f"{server.http_url}{reverse('admin:messaging_moderationcase_change', args=[case.pk])}"
+        )
+        expect(page.locator("#case-actions")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        # Nothing of the case is cut off by the form's rows: each row's
+        # content fits in it (Django's .form-row hides what overflows).
+        cut = page.evaluate(
+            "() => [...document.querySelectorAll('.form-row')]"
+            ".filter((row) => row.scrollWidth > row.clientWidth + 1).length"
+        )
+        assert cut == 0
+    finally:
+        context.close()
