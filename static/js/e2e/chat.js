@@ -235,7 +235,10 @@ export class EncryptedChat {
 
   /** Why this browser cannot write now, in words, or "". */
   refusal(error) {
-    if (error && (error.code === "no_key" || error.code === "no_active_device")) {
+    // A browser still waiting for approval has no envelopes: the API says
+    // "no such device" (404), which is not what stands in the way.
+    const waiting = !this.device || this.device.status !== "active";
+    if (waiting || (error && (error.code === "no_key" || error.code === "no_active_device"))) {
       return gettext("This browser cannot send encrypted messages until another of your devices approves it.");
     }
     return interpolate(gettext("The message could not be encrypted: %(reason)s"), {

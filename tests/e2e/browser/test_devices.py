@@ -51,6 +51,15 @@ def test_a_new_browser_approved_from_an_old_one_reads_the_history(
     expect(not_yet).to_have_count(1)
     screenshot(new_page, "e2e-new-browser.png")
     assert_accessible(new_page, "an encrypted conversation on a browser waiting for approval")
+    # Writing before the approval is told why it cannot be sent (not "no
+    # such device"); the words stay in the box.
+    box = new_page.locator("#composer-input")
+    box.fill("too early")
+    box.press("Enter")
+    expect(new_page.locator("#composer-notice")).to_have_text(
+        "This browser cannot send encrypted messages until another of your devices approves it."
+    )
+    expect(box).to_have_value("too early")
 
     # The old browser shows the same code and approves.
     old_page.reload()
