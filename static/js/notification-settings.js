@@ -20,3 +20,7 @@ if (select && select.dataset.zoneChosen === "false") {
 
 const saved = document.querySelector(".flash-stack .flash-success");
 if (saved) announce(saved.textContent);
+
+// Not saved: the summary at the top takes the focus (and the page scrolls
+// there), where a mistake below the fold would have gone unseen.
+document.getElementById("settings-errors")?.focus();

@@ -98,6 +98,14 @@ def test_settings_page_saves_and_shows_the_choices_after_reload(pair, browser, s
     page.get_by_label("Quiet until").fill("")
     page.get_by_role("button", name="Save settings").click()
     expect(page.locator(".form-error")).to_contain_text("start and an end")
+    # Said at the top, where the page opens, with the focus there and a link
+    # to the field: a refusal far below the fold went unseen.
+    summary = page.locator("#settings-errors")
+    expect(summary).to_contain_text("Your settings were not saved.")
+    expect(summary).to_be_focused()
+    expect(summary).to_be_in_viewport()
+    summary.get_by_role("link").first.click()
+    expect(page.get_by_label("Quiet until")).to_be_focused()
     assert stored_preferences(student)[0].quiet_hours_end == dt.time(7, 30)
     context.close()
 
