@@ -67,6 +67,17 @@ def test_schedule_from_the_composer_then_edit_and_cancel_on_the_scheduled_page(
     page.keyboard.press("Enter")  # submits the dialog's form
     expect(dialog).to_be_hidden()
     expect(page.get_by_label("Message Sam Student")).to_have_value("")
+    # Said where it can be seen, under the composer, with the way to the list.
+    status = page.locator("#composer-status")
+    expect(status).to_be_visible()
+    expect(status).to_contain_text("Scheduled for")
+    expect(status.get_by_role("link", name="See your scheduled messages")).to_have_attribute(
+        "href", "/scheduled/"
+    )
+    assert_accessible(page, "a message just scheduled")
+    page.get_by_label("Message Sam Student").press_sequentially("a")
+    expect(status).to_be_hidden()
+    page.get_by_label("Message Sam Student").fill("")
 
     scheduled = off_loop(ScheduledMessage.objects.get, content="Good morning, Sam")
     assert scheduled.send_at == datetime.combine(tomorrow, time(9, 0), tzinfo=ZoneInfo(ZONE))
