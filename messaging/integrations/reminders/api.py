@@ -24,14 +24,22 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _readable_conversations(user: User, reminders: list[Reminder]) -> set:
-    """Of the reminders' conversations, those the person is a member of now."""
-    return messaging_selectors.member_of(user, {r.message.conversation_id for r in reminders})
+def _readable_conversations(user: User, reminders: list[Reminder]) -> dict:
+    """Of the reminders' conversations, those the person is a member of now,
+    each with what they call it (a direct one: the other person's name)."""
+    ids = messaging_selectors.member_of(user, {r.message.conversation_id for r in reminders})
+    conversations = {
+        r.message.conversation_id: r.message.conversation
+        for r in reminders
+        if r.message.conversation_id in ids
+    }
+    return messaging_selectors.conversation_names(user, list(conversations.values()))
 
 
-def reminder_payload(reminder: Reminder, *, readable: set) -> dict:
+def reminder_payload(reminder: Reminder, *, readable: dict) -> dict:
     """A reminder as the API and the page show it. The message's excerpt
-    and link only while the person may read it."""
+    and link only while the person may read it (``readable``: those
+    conversations, by what the person calls them)."""
     message = reminder.message
     shown = (
         message.conversation_id in readable
@@ -46,7 +54,7 @@ def reminder_payload(reminder: Reminder, *, readable: set) -> dict:
         "note": reminder.note,
         "message_id": str(reminder.message_id),
         "conversation_id": str(message.conversation_id) if shown else None,
-        "conversation_title": message.conversation.title if shown else "",
+        "conversation_title": readable[message.conversation_id] if shown else "",
         "excerpt": services.notification_data(reminder, readable=True)["excerpt"]
         if shown
         else None,

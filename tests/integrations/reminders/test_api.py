@@ -29,10 +29,13 @@ def test_set_list_read_snooze_and_cancel(api, student, message):
     assert body["note"] == "reply"
     assert body["excerpt"] == "Please read chapter 4 before Friday"
     assert body["url"] == f"/c/{message.conversation_id}/#seq-{message.seq}"
+    # A direct conversation has no title: it is named after the other person.
+    assert body["conversation_title"] == message.sender.display_name
     reminder_id = body["id"]
 
     listed = client.get("/api/reminders/").json()
     assert [r["id"] for r in listed["reminders"]] == [reminder_id]
+    assert listed["reminders"][0]["conversation_title"] == message.sender.display_name
     assert "tomorrow_9" in listed["presets"]
     assert client.get(f"/api/reminders/{reminder_id}/").json()["id"] == reminder_id
 
