@@ -366,6 +366,36 @@ def test_a_wide_messages_tools_stay_in_the_conversation(pair, browser, server, c
     )
 
 
+def test_my_messages_edit_and_delete_leave_its_name_and_time_readable(
+    pair, browser, server, console
+):
+    """Edit and Delete showed over my name line's end, where its time is."""
+    mentor, student, conversation = pair
+    for text in ("ok", "A longer message of mine that is wider than its name line, " * 3):
+        post(mentor, conversation, "Welcome")  # mine then starts a run: its name line shows
+        mine = post(student, conversation, text)
+        _, page = open_as(browser, server, console, student, conversation_path(conversation))
+        item = main_item(page, mine.pk)
+        item.hover()
+        actions = item.locator(".message-actions")
+        expect(actions).to_have_css("opacity", "1")
+        for part in (".meta time", ".meta .sender"):
+            a, b = actions.bounding_box(), item.locator(part).bounding_box()
+            apart = (
+                a["x"] + a["width"] <= b["x"]
+                or b["x"] + b["width"] <= a["x"]
+                or a["y"] + a["height"] <= b["y"]
+                or b["y"] + b["height"] <= a["y"]
+            )
+            assert apart, (text, part, a, b)
+        assert actions.evaluate(
+            "n => { const r = n.getBoundingClientRect();"
+            " return n.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2));"
+            " }"
+        )
+        page.context.close()
+
+
 def test_thread_reply_updates_the_count_live_for_another_member(pair, browser, server, console):
     mentor, student, conversation = pair
     root = post(mentor, conversation, "Who reviews the pull request?")
