@@ -20,11 +20,20 @@ def _number(text: str) -> float:
     return number
 
 
+def _whole_number(text: str) -> int:
+    # Python's own limit may be lifted (PYTHONINTMAXSTRDIGITS=0): not ours.
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError("number too long")
+    return int(text)
+
+
 def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(parse_float=_number, parse_constant=_not_json)
+_DECODER = json.JSONDecoder(
+    parse_float=_number, parse_int=_whole_number, parse_constant=_not_json
+)
 
 
 def loads(text: str) -> Any:

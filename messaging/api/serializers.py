@@ -24,7 +24,7 @@ from rest_framework.utils import html
 
 from messaging import events, limits, selectors, validation
 from messaging.e2e import messages as e2e_messages
-from messaging.errors import InvalidInput
+from messaging.errors import InvalidInput, MessagingError
 from messaging.files.api.serializers import AttachmentOut
 from messaging.models import ConversationType, MessageType, ParticipantRole, PresenceStatus
 from messaging.threads import validation as thread_validation
@@ -344,6 +344,14 @@ class E2eField(serializers.Field):
         return _parsed(e2e_messages.clean_e2e, data)
 
 
+def _is_clean_e2e(value: object) -> bool:
+    try:
+        e2e_messages.clean_e2e(value)
+    except MessagingError:
+        return False
+    return True
+
+
 class _WithE2e(InputSerializer):
     """A send or an edit: ``content``, or, end-to-end encrypted, ``e2e``
     with no content (absent, null or "")."""
@@ -353,9 +361,10 @@ class _WithE2e(InputSerializer):
 
     def to_internal_value(self, data):
         if isinstance(data, dict) and data.get("e2e") is not None:
-            if isinstance(data["e2e"], dict):
-                # A malformed e2e is the field's own error, not a word
-                # about the content beside it.
+            # The e2e object first, as the socket checks it: a malformed one
+            # is the field's own error (too_large included), not a word
+            # about the content beside it.
+            if _is_clean_e2e(data["e2e"]):
                 try:
                     e2e_messages.clean_plain_content_absent(data.get("content"))
                 except InvalidInput as error:

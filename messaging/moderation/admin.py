@@ -239,6 +239,7 @@ def note_page(
         "selected_ids": [str(pk) for pk, _, _ in selected],
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "from_case": request.POST.get(FROM_CASE) == "1",
+        "from_case_field": FROM_CASE,
         "back_url": back_url or reverse(_admin_url_name(model_admin.opts, "changelist")),
     }
     return TemplateResponse(request, ACTION_TEMPLATE, context)
@@ -373,7 +374,7 @@ class ModerationCaseAdmin(ModeratorsOnly, ReadOnlyAdmin, admin.ModelAdmin):
             "case_actions_url": reverse(_admin_url_name(self.opts, "changelist"))
             + "?"
             + urlencode({CaseStatusFilter.parameter_name: CaseStatusFilter.ALL}),
-            "from_case": FROM_CASE,
+            "from_case_field": FROM_CASE,
         }
         return super().change_view(request, object_id, form_url, extra_context)
 

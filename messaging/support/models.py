@@ -51,7 +51,8 @@ class SupportCategory(models.Model):
     def display_name(self) -> str:
         """The name in the active language: a default category's
         (``services.categories``) is in the catalogs; a name an admin wrote
-        is shown as written."""
+        is shown as written (unless it is, word for word, another of the
+        catalogs' texts)."""
         return gettext(self.name) if self.name else ""  # gettext("") is the catalog header
 
 

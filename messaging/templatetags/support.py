@@ -1,4 +1,4 @@
-"""How a support request's page words its times and categories."""
+"""How a support request's page words its times."""
 
 from datetime import datetime
 

@@ -25,8 +25,8 @@ const SENTENCES = {
   "Imported from the old Messages page (%(status)s)": gettext("Imported from the old Messages page (%(status)s)"),
 };
 
-// The codes a notice stores, named as the support page names them, in
-// lower case as they read in the middle of a sentence (as the server has them).
+// The codes a notice stores, named as the support page names them
+// (supportWord lowers them for the middle of a sentence, as the server does).
 const CODED = {
   status: {
     open: pgettext("support status", "Open"),
@@ -50,6 +50,12 @@ const CATEGORY_NAMES = {
   Feedback: gettext("Feedback"),
   Complaint: gettext("Complaint"),
 };
+
+/** A support category's name in the page's language when it is a
+ * default one; a name an admin wrote, as written. */
+export function categoryName(name) {
+  return Object.hasOwn(CATEGORY_NAMES, name) ? CATEGORY_NAMES[name] : String(name);
+}
 
 /** A support request's status or priority (`kind`) code as the support
  * page names it ("Resolved"); an unknown code as it is. */
@@ -81,7 +87,7 @@ export function noticeText(message) {
       values[key] = supportWord(key, value);
       continue;
     }
-    const words = key === "category" && Object.hasOwn(CATEGORY_NAMES, value) ? CATEGORY_NAMES[value] : String(value);
+    const words = key === "category" ? categoryName(value) : String(value);
     values[key] = isolate ? `\u2068${words}\u2069` : words;
   }
   return interpolate(sentence, values);

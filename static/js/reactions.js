@@ -183,7 +183,11 @@ class MessageExtras {
     const old = li.querySelector(".reactions");
     const reactions = (message.reactions || []).filter((r) => r.users && r.users.length);
     if (!reactions.length) {
+      // The last one taken back: the keyboard goes to the message's own
+      // reaction button rather than the page's top.
+      const focused = old && old.contains(document.activeElement);
       old?.remove();
+      if (focused) li.querySelector(".message-tools .tool-react")?.focus();
       return;
     }
     this._askNames();

@@ -265,8 +265,8 @@ export function replaceKeepingFocus(old, fresh, sameAs = null) {
  * A message's quick actions float beside its bubble; beside a wide one they
  * would leave the conversation's area (and take the last buttons off the
  * window). When a message is pointed at or focused in `list`, its actions
- * that would cross `area`'s edges are drawn over the bubble's top corner
- * instead (`tools-over`).
+ * that would cross `area`'s edges are drawn over the message's starting top
+ * corner instead (`tools-over`).
  */
 export function keepToolsInView(list, area) {
   const place = (event) => {

@@ -123,13 +123,14 @@ function wireComposer() {
       }
       dialog.close();
       const said = interpolate(gettext("Scheduled for %(when)s."), { when: showTime(scheduled.send_at, scheduled.time_zone) });
-      // Seen under the composer (a status region: read out too) until the next words typed.
+      announce(said);
+      // And seen under the composer, until the next words typed.
       const status = document.getElementById("composer-status");
       if (status) {
         status.querySelector("[data-status-text]").textContent = said;
         status.hidden = false;
         composer?.addEventListener("input", () => { status.hidden = true; }, { once: true });
-      } else announce(said);
+      }
     } catch (failure) {
       error.textContent = failure.message;
     }

@@ -6,7 +6,7 @@
 // place. A status change is announced in the page's polite live region.
 
 import { formatNumber, gettext, interpolate, ngettext } from "./i18n.js";
-import { supportLabel } from "./notices.js";
+import { categoryName, supportLabel } from "./notices.js";
 import { announce } from "./render.js";
 
 const FINISHED = new Set(["resolved", "closed"]);
@@ -159,11 +159,11 @@ export class SupportBanner {
     const priority = node.querySelector("#support-priority");
     priority.textContent = supportLabel("priority", support.priority);
     priority.dataset.priority = support.priority;
-    // The page words a default category in its language; the frame has the
-    // stored name, shown only when the category itself changed.
+    // The frame has the stored name: worded again only when the category
+    // itself changed (a default one in the page's language).
     const category = node.querySelector("#support-category");
     if (category.dataset.category !== support.category.slug) {
-      category.textContent = support.category.name;
+      category.textContent = categoryName(support.category.name);
       category.dataset.category = support.category.slug;
     }
     node.querySelector("#support-first-response").textContent = support.first_response_at

@@ -453,3 +453,11 @@ def test_the_keyboard_stays_on_pin_save_and_a_reaction_it_pressed(
     page.keyboard.press("Enter")  # mine too: 2
     expect(chip(page, message)).to_contain_text("2")
     expect(chip(page, message)).to_be_focused()
+    page.keyboard.press("Enter")  # mine taken back: 1
+    expect(chip(page, message)).to_contain_text("1")
+    expect(chip(page, message)).to_be_focused()
+    # The last one taken back (by its author): the row goes, the keyboard
+    # lands on the message's own reaction button.
+    off_loop(reactions.remove_reaction, user=student, message_id=message.pk, emoji=THUMBS_UP)
+    expect(chip(page, message)).to_have_count(0)
+    expect(item(page, message).locator(".message-tools .tool-react")).to_be_focused()

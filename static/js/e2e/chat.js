@@ -237,7 +237,7 @@ export class EncryptedChat {
   refusal(error) {
     // A browser still waiting for approval has no envelopes: the API says
     // "no such device" (404), which is not what stands in the way.
-    const waiting = !this.device || this.device.status !== "active";
+    const waiting = (!this.device || this.device.status !== "active") && error?.status === 404;
     if (waiting || (error && (error.code === "no_key" || error.code === "no_active_device"))) {
       return gettext("This browser cannot send encrypted messages until another of your devices approves it.");
     }

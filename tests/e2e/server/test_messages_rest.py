@@ -159,7 +159,7 @@ def test_e2e_with_content_is_refused(api, e2e_msg_pair, e2e_msg_group):
     assert answer.json()["error"]["code"] == "invalid"
 
 
-@pytest.mark.parametrize("e2e", [None, "sealed", ["x"]])
+@pytest.mark.parametrize("e2e", [None, "sealed", ["x"], {"nonce": "%%%"}])
 def test_a_malformed_e2e_beside_content_names_e2e(api, e2e_msg_pair, e2e_msg_plain, e2e):
     """Not "an encrypted message has no content": what is wrong is e2e."""
     mentor, _ = e2e_msg_pair
