@@ -31,9 +31,7 @@ def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(
-    parse_float=_number, parse_int=_whole_number, parse_constant=_not_json
-)
+_DECODER = json.JSONDecoder(parse_float=_number, parse_int=_whole_number, parse_constant=_not_json)
 
 
 def loads(text: str) -> Any:
