@@ -259,7 +259,7 @@ def _deliver(
     with transaction.atomic():
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         if message is not None:
-            feed.mark_read_on_arrival(notification_ids=[n.pk for n in rows], message=message)
+            feed.mark_read_on_arrival(notifications=rows, message=message)
             # Ours, and those an earlier run of this fan-out stored.
             stored = selectors.stored_for_message(
                 message.pk,

@@ -80,14 +80,30 @@ def mark_conversation_read(*, user: User, conversation_id: UUID, up_to_seq: int)
 _READ_IN_THE_STREAM = (Kind.DIRECT, Kind.GROUP, Kind.MENTION, Kind.ADDED)
 
 
-def mark_read_on_arrival(*, notification_ids: list[UUID], message: Message) -> int:
+def mark_read_on_arrival(*, notifications: list[Notification], message: Message) -> int:
     """Of the notifications just written about ``message``, mark read those
     whose person has already read their conversation past it: they read it
     live before the fan-out wrote them (reading marks only what exists), and
     the bell would count it until their next read. Run in the fan-out's
-    transaction, before it hands the rest on to push and email."""
-    if not message.in_main_stream:
+    transaction, before it hands the rest on to push and email.
+
+    The people's memberships are locked first: a read under way (its cursor
+    moved, not yet committed, so it could not see these rows) is waited for
+    and its cursor read here; one that starts later waits for this
+    transaction, and then finds the rows itself."""
+    if not message.in_main_stream or not notifications:
         return 0  # a thread-only reply is read in its thread
+    list(
+        ConversationParticipant.objects.active()
+        .filter(
+            conversation_id=message.conversation_id,
+            user_id__in={n.user_id for n in notifications},
+        )
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+    notification_ids = [n.pk for n in notifications]
     read_past = ConversationParticipant.objects.active().filter(
         conversation_id=message.conversation_id,
         user_id=OuterRef("user_id"),

@@ -151,6 +151,78 @@ def test_a_message_read_before_its_fanout_is_in_the_bell_as_read(direct, assigne
     assert feed.unread_count(student) == 1
 
 
+def test_a_read_under_way_while_the_fanout_writes_is_waited_for(direct, assigned):
+    """The read's cursor moved and it looked for notifications (none yet)
+    but has not committed when the fan-out writes: the fan-out waits for it
+    (the membership's lock) and stores the notification read. Without the
+    wait, neither side saw the other and the bell counted it."""
+    import threading
+    import time as clock
+
+    from django.db import connections
+
+    from notifications.selectors import feed
+
+    mentor, student = assigned
+    message = send(mentor, direct, "read as it arrives")
+    Notification.objects.filter(message=message).delete()  # as if not fanned out yet
+    read_open, release, fanout_pid, errors = (
+        threading.Event(),
+        threading.Event(),
+        [],
+        [],
+    )
+
+    def read():
+        try:
+            with transaction.atomic():
+                services.mark_read(user=student, conversation_id=direct.pk, up_to_seq=message.seq)
+                read_open.set()
+                release.wait(30)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def fan_out():
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                fanout_pid.append(cursor.fetchone()[0])
+            fanout.notify_message(message_id=message.pk)
+        except BaseException as error:  # reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert read_open.wait(30)
+    writer = threading.Thread(target=fan_out)
+    writer.start()
+    # Let the read commit once the fan-out is done or waiting on a lock
+    # (PostgreSQL says which), whichever comes first.
+    for _ in range(3000):
+        if not writer.is_alive():
+            break
+        if fanout_pid:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [fanout_pid[0]]
+                )
+                row = cursor.fetchone()
+            if row and row[0] == "Lock":
+                break
+        clock.sleep(0.01)
+    release.set()
+    reader.join(30)
+    writer.join(30)
+    assert not errors, errors
+    notification = Notification.objects.get(message=message, user=student)
+    assert notification.read_at is not None
+    assert feed.unread_count(student) == 0
+
+
 def test_a_resend_notifies_once(direct, assigned):
     mentor, student = assigned
     client_id = uuid.uuid4()
