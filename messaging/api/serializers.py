@@ -24,7 +24,7 @@ from rest_framework.utils import html
 
 from messaging import events, limits, selectors, validation
 from messaging.e2e import messages as e2e_messages
-from messaging.errors import InvalidInput, MessagingError
+from messaging.errors import InvalidInput
 from messaging.files.api.serializers import AttachmentOut
 from messaging.models import ConversationType, MessageType, ParticipantRole, PresenceStatus
 from messaging.threads import validation as thread_validation
@@ -344,14 +344,6 @@ class E2eField(serializers.Field):
         return _parsed(e2e_messages.clean_e2e, data)
 
 
-def _is_clean_e2e(value: object) -> bool:
-    try:
-        e2e_messages.clean_e2e(value)
-    except MessagingError:
-        return False
-    return True
-
-
 class _WithE2e(InputSerializer):
     """A send or an edit: ``content``, or, end-to-end encrypted, ``e2e``
     with no content (absent, null or "")."""
@@ -360,18 +352,20 @@ class _WithE2e(InputSerializer):
     exclusive_fields = ("content", "e2e")
 
     def to_internal_value(self, data):
-        if isinstance(data, dict) and data.get("e2e") is not None:
-            # The e2e object first, as the socket checks it: a malformed one
-            # is the field's own error (too_large included), not a word
-            # about the content beside it.
-            if _is_clean_e2e(data["e2e"]):
-                try:
-                    e2e_messages.clean_plain_content_absent(data.get("content"))
-                except InvalidInput as error:
-                    raise serializers.ValidationError({"content": [error.message]}) from None
+        encrypted = isinstance(data, dict) and data.get("e2e") is not None
+        if encrypted:
             # Nothing else of a plain send applies.
             self.fields["content"] = serializers.HiddenField(default="")
-        return super().to_internal_value(data)
+        # The e2e object first, as the socket checks it: a malformed one is
+        # the field's own error (too_large included), not a word about the
+        # content beside it.
+        attrs = super().to_internal_value(data)
+        if encrypted:
+            try:
+                e2e_messages.clean_plain_content_absent(data.get("content"))
+            except InvalidInput as error:
+                raise serializers.ValidationError({"content": [error.message]}) from None
+        return attrs
 
 
 class MessageSendIn(_WithE2e):
