@@ -5,7 +5,6 @@ unread count), so every open tab's bell agrees."""
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -93,7 +92,7 @@ def mark_read_on_arrival(*, notifications: list[Notification], message: Message)
     transaction, and then finds the rows itself."""
     if not message.in_main_stream or not notifications:
         return 0  # a thread-only reply is read in its thread
-    list(
+    cursors = (
         ConversationParticipant.objects.active()
         .filter(
             conversation_id=message.conversation_id,
@@ -101,21 +100,16 @@ def mark_read_on_arrival(*, notifications: list[Notification], message: Message)
         )
         .order_by("pk")
         .select_for_update(no_key=True)
-        .values_list("pk", flat=True)
+        .values_list("user_id", "last_read_seq")
     )
-    notification_ids = [n.pk for n in notifications]
-    read_past = ConversationParticipant.objects.active().filter(
-        conversation_id=message.conversation_id,
-        user_id=OuterRef("user_id"),
-        last_read_seq__gte=message.seq,
-    )
-    return (
-        Notification.objects.filter(
-            pk__in=notification_ids, read_at__isnull=True, kind__in=_READ_IN_THE_STREAM
-        )
-        .filter(Exists(read_past))
-        .update(read_at=timezone.now())
-    )
+    read_past = {user_id for user_id, last_read_seq in cursors if last_read_seq >= message.seq}
+    if not read_past:
+        return 0
+    return Notification.objects.filter(
+        pk__in=[n.pk for n in notifications if n.user_id in read_past],
+        read_at__isnull=True,
+        kind__in=_READ_IN_THE_STREAM,
+    ).update(read_at=timezone.now())
 
 
 def mark_thread_read(*, user: User, root_id: UUID, up_to_seq: int) -> int:
