@@ -16,7 +16,7 @@ language.
 from django.utils import translation
 from django.utils.translation import gettext, gettext_noop
 
-from messaging.support.models import SupportPriority, SupportStatus
+from messaging.support.models import SupportPriority, SupportStatus, category_name
 
 PARTICIPANTS_ADDED = gettext_noop("%(actor)s added %(names)s")
 PARTICIPANT_LEFT = gettext_noop("%(actor)s left")
@@ -86,10 +86,6 @@ def worded(metadata: dict | None) -> str | None:
         return None
 
 
-# Values worded by the catalogs when they hold them (a default support
-# category's name, messaging.support.services.categories); others as stored.
-_CATALOGUED = frozenset({"category"})
-
 # Unicode's first-strong isolate and its end (FSI … PDI).
 FIRST_STRONG_ISOLATE, POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
 
@@ -109,8 +105,8 @@ def _named(values: dict) -> dict[str, str]:
             # Lower case, as it reads in the middle of the sentence.
             named[key] = str(choices(value).label).lower()
             continue
-        if key in _CATALOGUED and isinstance(value, str) and value:
-            value = gettext(value)  # a default category's name is in the catalogs
+        if key == "category" and isinstance(value, str):
+            value = category_name(value)  # a default one's is in the catalogs
         if isolate:
             named[key] = f"{FIRST_STRONG_ISOLATE}{value}{POP_DIRECTIONAL_ISOLATE}"
         else:

@@ -49,11 +49,15 @@ class SupportCategory(models.Model):
 
     @property
     def display_name(self) -> str:
-        """The name in the active language: a default category's
-        (``services.categories``) is in the catalogs; a name an admin wrote
-        is shown as written (unless it is, word for word, another of the
-        catalogs' texts)."""
-        return gettext(self.name) if self.name else ""  # gettext("") is the catalog header
+        return category_name(self.name)
+
+
+def category_name(name: str) -> str:
+    """A category's name in the active language: a default category's
+    (``services.categories``) is in the catalogs; a name an admin wrote is
+    shown as written (unless it is, word for word, another of the catalogs'
+    texts). Pages and the notices that name one both ask here."""
+    return gettext(name) if name else ""  # gettext("") is the catalog header
 
 
 class SupportRequest(models.Model):
