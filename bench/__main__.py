@@ -36,6 +36,7 @@ from bench.stacks import (
     STACKS,
     Shape,
     database_exists,
+    parley_env_overrides,
     parse_shapes,
     recreate_database,
 )
@@ -725,7 +726,8 @@ def settings_of(args) -> dict:
 
 def parley_checkout() -> dict:
     """Which Parley ran: the checkout (``BENCH_PARLEY_ROOT``), its commit and
-    the ASGI server (``BENCH_PARLEY_SERVER``; unset is the Procfile's)."""
+    the ASGI server (``BENCH_PARLEY_SERVER``; unset is the Procfile's) and
+    any setting given to its servers on purpose (``BENCH_PARLEY_ENV``)."""
     root = Path(os.environ.get("BENCH_PARLEY_ROOT") or procs.ROOT).resolve()
     try:
         commit = subprocess.run(
@@ -740,6 +742,7 @@ def parley_checkout() -> dict:
         "root": str(root),
         "commit": commit,
         "server": os.environ.get("BENCH_PARLEY_SERVER") or "default (Procfile)",
+        "settings": parley_env_overrides(),
     }
 
 

@@ -406,6 +406,9 @@ def table(results: dict) -> str:
             f"Parley from {parley.get('root')} at {parley.get('commit') or '?'}, "
             f"ASGI server: {parley.get('server')}"
         )
+        if parley.get("settings"):
+            chosen = " ".join(f"{k}={v}" for k, v in parley["settings"].items())
+            lines.append(f"Parley's servers were given {chosen}")
     lines.append(
         f"{s['rooms']} conversations × {s['size']} members, 2 server processes per "
         f"stack, {s['duration']:g} s per rate step, {s['workers']} generator "

@@ -24,9 +24,12 @@ BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 BENCH_PG = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 
 
-# Each stack sets these itself; the caller's values (the test suite's
-# embedded profile, a developer's DATABASE_URL) must not leak into a server.
-_NOT_INHERITED = ("PARLEY_PROFILE", "DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG")
+# A server inherits only these from the caller: the process's own setting
+# up and the bench's knobs. Each stack sets the rest itself; the caller's
+# values (the test suite's embedded profile, a developer's DATABASE_URL or
+# DATABASE_POOL=false, which made every send open a connection) must not
+# leak into a server and change what is measured.
+_INHERITED = ("PATH", "HOME", "USER", "LANG", "LC_", "TZ", "TMPDIR", "VIRTUAL_ENV", "BENCH_")
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,20 @@ def parse_shapes(text: str) -> list[Shape]:
     return [parse_shape(part) for part in text.split(",") if part.strip()]
 
 
+def parley_env_overrides() -> dict[str, str]:
+    """``BENCH_PARLEY_ENV``: settings for Parley's servers, as
+    ``NAME=value`` pairs separated by spaces (``PARLEY_LIVE_ORDER_HOLD_MS=500
+    DATABASE_POOL_MAX=8``): the way to measure a setting, since nothing
+    else of the caller's environment reaches a server."""
+    pairs = os.environ.get("BENCH_PARLEY_ENV", "").split()
+    malformed = [pair for pair in pairs if "=" not in pair or pair.startswith("=")]
+    if malformed:
+        raise SystemExit(f"BENCH_PARLEY_ENV: expected NAME=value, got {' '.join(malformed)}")
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
 def _base_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in _NOT_INHERITED}
+    env = {k: v for k, v in os.environ.items() if k.startswith(_INHERITED)}
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONPATH"] = str(procs.ROOT)
     return env
@@ -301,6 +316,8 @@ class ParleyStack(Stack):
                 "PARLEY_SEND_BURST": "10000",
             }
         )
+        # A candidate setting, chosen on purpose (recorded with the run).
+        env.update(parley_env_overrides())
         return env
 
     def prepare(self):

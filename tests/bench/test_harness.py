@@ -4,6 +4,7 @@ timing goals live in bench/ and docs/benchmarks.md."""
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -633,3 +634,27 @@ def test_the_inbox_goal_is_judged_as_a_server_runs_it():
     assert [g for g in alone if "inbox" in g] == [
         "  inbox p99 ≤ 25 ms at 200 conversations: 93.8 ms NOT MET"
     ]
+
+
+def test_parley_servers_get_only_the_stack_settings_and_the_chosen_ones(monkeypatch):
+    """A developer's DATABASE_POOL=false (or any of Parley's settings) in the
+    shell running the bench does not reach the measured servers; a setting
+    named in BENCH_PARLEY_ENV does, and is recorded with the run."""
+    from bench import __main__ as bench_main
+    from bench.stacks import ParleyStack
+
+    monkeypatch.setenv("DATABASE_POOL", "false")
+    monkeypatch.setenv("PARLEY_LIVE_ORDER_HOLD_MS", "9")
+    monkeypatch.setenv("DEBUG", "true")
+    monkeypatch.setenv("BENCH_PARLEY_ENV", "PARLEY_LIVE_ORDER_HOLD_MS=500 DATABASE_POOL_MAX=8")
+    env = ParleyStack(shapes=[], log_dir=Path("."), run_id="t").env()
+    assert "DATABASE_POOL" not in env and "DEBUG" not in env
+    assert env["PARLEY_LIVE_ORDER_HOLD_MS"] == "500" and env["DATABASE_POOL_MAX"] == "8"
+    assert env["PARLEY_PROFILE"] == "production" and env["PATH"] == os.environ["PATH"]
+    assert bench_main.parley_checkout()["settings"] == {
+        "PARLEY_LIVE_ORDER_HOLD_MS": "500",
+        "DATABASE_POOL_MAX": "8",
+    }
+    monkeypatch.setenv("BENCH_PARLEY_ENV", "PARLEY_LIVE_ORDER_HOLD_MS")
+    with pytest.raises(SystemExit, match="NAME=value"):
+        ParleyStack(shapes=[], log_dir=Path("."), run_id="t").env()
