@@ -36,6 +36,14 @@ How it orders, per conversation:
   PostgreSQL (``selectors.message_new_frames``, the same frame the send
   published) and released in order before the held ones. A seq PostgreSQL
   does not have either (a purged message) is skipped.
+- One gap is read at a time per process (``concurrent_fills``); a gap
+  waiting for its turn is measured again when its turn comes, and not read
+  at all if the missing ones arrived meanwhile. Why: a process behind its
+  load (its loop late by more than the hold) sees every conversation's hold
+  expire while the missing events sit unread in its own socket buffer, and
+  a read per conversation at once takes the database threads its sends
+  need. Past the held rate, one at a time read less than half as many
+  gaps (docs/benchmarks.md, "7 December").
 - Any other event (an edit, a deletion, a receipt, a reaction, typing…)
   that arrives while messages are held waits until every message held
   before it has been released, then leaves in arrival order: an edit of
@@ -85,6 +93,8 @@ MAX_CONVERSATIONS = 10_000
 # layer lost a whole burst (Redis restarted): the rest is for the clients'
 # resume, a page at a time, not for one burst to every socket.
 FILL_LIMIT = 200
+# Gaps read from PostgreSQL at once, per process (see the module's text).
+CONCURRENT_FILLS = 1
 
 # fill(conversation hex, after_seq, before_seq) -> [(seq, message.new frame)]
 Fill = Callable[[str, int, int], Awaitable[list[tuple[int, str]]]]
@@ -139,12 +149,15 @@ class LiveOrder:
         hold_seconds: float | None = None,
         max_held: int = MAX_HELD,
         max_conversations: int = MAX_CONVERSATIONS,
+        concurrent_fills: int = CONCURRENT_FILLS,
     ) -> None:
         """``hold_seconds``: how long an early message waits for the ones
         before it (None: ``PARLEY_LIVE_ORDER_HOLD_MS``). ``fill`` reads the
-        missing ones (``fill_from_database``)."""
-        if max_held < 1 or max_conversations < 1:
-            raise ValueError("max_held and max_conversations must be at least 1.")
+        missing ones (``fill_from_database``), ``concurrent_fills`` gaps at
+        a time."""
+        if max_held < 1 or max_conversations < 1 or concurrent_fills < 1:
+            raise ValueError("max_held, max_conversations and concurrent_fills must be at least 1.")
+        self._fill_turns = asyncio.Semaphore(concurrent_fills)
         self._release = release
         self._fill = fill
         self._hold_seconds = hold_seconds_setting() if hold_seconds is None else hold_seconds
@@ -265,28 +278,39 @@ class LiveOrder:
 
     def _start_fill(self, conversation: str, stream: _Stream) -> None:
         stream.fill = asyncio.get_running_loop().create_task(
-            self._fill_gap(conversation, stream, stream.last, max(stream.held))
+            self._fill_gap(conversation, stream, max(stream.held))
         )
 
-    async def _fill_gap(self, conversation: str, stream: _Stream, after: int, upto: int) -> None:
-        """Read the seqs missing between ``after`` and ``upto`` (held), then
-        release everything up to ``upto`` in seq order."""
-        logger.debug("Reading seqs %d-%d of conversation %s", after + 1, upto - 1, conversation)
-        try:
-            frames = await self._fill(conversation, after, upto)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # The database is unavailable (or the read failed): release in
-            # order anyway; clients resume past the gap.
-            logger.warning(
-                "Could not read seqs %d-%d of conversation %s; releasing without them",
-                after + 1,
-                upto - 1,
-                conversation,
-                exc_info=True,
-            )
-            frames = []
+    async def _fill_gap(self, conversation: str, stream: _Stream, upto: int) -> None:
+        """When its turn comes, read the seqs missing between the cursor and
+        ``upto`` (the highest one held when the hold ended), then release
+        everything up to ``upto`` in seq order. Nothing is read if the gap
+        closed while it waited: a later gap then gets its own hold."""
+        async with self._fill_turns:
+            if self._streams.get(conversation) is not stream:
+                return  # forgotten (or dropped for room) while it waited
+            if stream.last >= upto:
+                stream.fill = None  # the missing ones came while it waited
+                if stream.held and stream.timer is None:
+                    self._start_hold(conversation, stream)
+                return
+            after = stream.last
+            logger.debug("Reading seqs %d-%d of conversation %s", after + 1, upto - 1, conversation)
+            try:
+                frames = await self._fill(conversation, after, upto)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database is unavailable (or the read failed): release in
+                # order anyway; clients resume past the gap.
+                logger.warning(
+                    "Could not read seqs %d-%d of conversation %s; releasing without them",
+                    after + 1,
+                    upto - 1,
+                    conversation,
+                    exc_info=True,
+                )
+                frames = []
         if self._streams.get(conversation) is not stream:
             return  # forgotten (or dropped for room) meanwhile
         stream.fill = None

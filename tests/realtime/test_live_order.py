@@ -227,6 +227,59 @@ async def test_a_failed_fill_still_releases_in_order(order, released, fill, fake
     assert released.seqs() == [1, 3, 5, "edit of 5", 6]
 
 
+# --- One gap read at a time ---------------------------------------------------------
+
+
+async def test_gaps_are_read_one_at_a_time(order, released, fill, fake_clock):
+    for conversation in (CONVERSATION, OTHER_CONVERSATION):
+        order.offer(new(1, conversation))
+        order.offer(new(3, conversation))
+    fake_clock.advance(HOLD)
+    assert await fill.called() == (CONVERSATION, 1, 3)
+    await spin()
+    assert len(fill.calls) == 1  # the other gap waits for its turn
+    fill.answer([2])
+    assert await fill.called(2) == (OTHER_CONVERSATION, 1, 3)
+    fill.answer([2])
+    await released.until(6)
+    assert released.seqs() == released.seqs(OTHER_CONVERSATION) == [1, 2, 3]
+
+
+async def test_a_gap_closed_while_waiting_for_its_turn_is_not_read(
+    order, released, fill, fake_clock
+):
+    for conversation in (CONVERSATION, OTHER_CONVERSATION):
+        order.offer(new(1, conversation))
+        order.offer(new(3, conversation))
+    fake_clock.advance(HOLD)
+    await fill.called()
+    order.offer(new(2, OTHER_CONVERSATION))  # the missing one arrives meanwhile
+    assert released.seqs(OTHER_CONVERSATION) == [1, 2, 3]
+    fill.answer([2])
+    await released.until(6)
+    await spin()
+    assert len(fill.calls) == 1
+
+
+async def test_a_later_gap_found_at_its_turn_gets_its_own_hold(order, released, fill, fake_clock):
+    for conversation in (CONVERSATION, OTHER_CONVERSATION):
+        order.offer(new(1, conversation))
+        order.offer(new(3, conversation))
+    fake_clock.advance(HOLD)
+    await fill.called()
+    order.offer(new(2, OTHER_CONVERSATION))
+    order.offer(new(5, OTHER_CONVERSATION))  # a new gap, younger than the hold
+    fill.answer([2])
+    await released.until(6)
+    await spin()
+    assert len(fill.calls) == 1 and released.seqs(OTHER_CONVERSATION) == [1, 2, 3]
+    order.offer(new(4, OTHER_CONVERSATION))  # within its own hold: nothing read
+    assert released.seqs(OTHER_CONVERSATION) == [1, 2, 3, 4, 5]
+    order.offer(new(7, OTHER_CONVERSATION))
+    fake_clock.advance(HOLD)
+    assert await fill.called(2) == (OTHER_CONVERSATION, 5, 7)
+
+
 # --- Other events behind held messages ---------------------------------------------
 
 
@@ -333,7 +386,7 @@ async def test_restart_after_an_outage_reads_no_gap_and_keeps_what_was_held(
 
 
 async def test_close_stops_timers_and_fills(released, fill, fake_clock):
-    order = LiveOrder(released, fill=fill, hold_seconds=HOLD)
+    order = LiveOrder(released, fill=fill, hold_seconds=HOLD, concurrent_fills=2)
     order.offer(new(1))
     order.offer(new(3))
     order.offer(new(1, OTHER_CONVERSATION))
