@@ -504,6 +504,12 @@ async def test_non_member_cannot_type(open_socket, direct, make_user, assigned):
     assert (await socket.recv_type("error"))["code"] == "not_found"
     assert await reader.nothing()
     assert await denials(outsider, "typing") == 1
+    # A stop asks for nothing: not answered (the next frame is the pong; an
+    # error before it fails recv_type), and nobody is told anything.
+    await socket.send({"type": "typing.stop", "conversation_id": str(direct.pk)})
+    await socket.send({"type": "ping"})
+    await socket.recv_type("pong")
+    assert await reader.nothing()
     await socket.close()
     await reader.close()
 
