@@ -736,8 +736,17 @@ def parley_checkout() -> dict:
             text=True,
             timeout=10,
         ).stdout.strip()
+        changed = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        commit = ""
+        commit = changed = ""
+    if commit and changed:
+        # What ran is that commit and uncommitted changes on top of it.
+        commit += "+changes"
     return {
         "root": str(root),
         "commit": commit,

@@ -658,3 +658,24 @@ def test_parley_servers_get_only_the_stack_settings_and_the_chosen_ones(monkeypa
     monkeypatch.setenv("BENCH_PARLEY_ENV", "PARLEY_LIVE_ORDER_HOLD_MS")
     with pytest.raises(SystemExit, match="NAME=value"):
         ParleyStack(shapes=[], log_dir=Path("."), run_id="t").env()
+
+
+def test_a_run_of_uncommitted_changes_says_so(tmp_path, monkeypatch):
+    """The run records the checkout's commit, marked when the working tree
+    differs from it: what ran was not that commit alone."""
+    import subprocess
+
+    from bench import __main__ as bench_main
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "app.py").write_text("A = 1\n")
+    git("add", "app.py")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "one")
+    monkeypatch.setenv("BENCH_PARLEY_ROOT", str(tmp_path))
+    clean = bench_main.parley_checkout()["commit"]
+    assert clean and not clean.endswith("+changes")
+    (tmp_path / "app.py").write_text("A = 2\n")
+    assert bench_main.parley_checkout()["commit"] == f"{clean}+changes"
