@@ -45,7 +45,12 @@ function describe(n) {
     case "group": return say(where ? gettext("%(who)s wrote in %(where)s") : gettext("%(who)s wrote"));
     case "added": return say(where ? gettext("%(who)s added you to %(where)s") : gettext("%(who)s added you to a conversation"));
     case "support": return say(status ? gettext("Support request updated: %(status)s") : gettext("Support request updated"));
-    case "reminder": return where ? say(gettext("Reminder about a message in %(where)s")) : gettext("Reminder about a message");
+    case "reminder":
+      if (!where) return gettext("Reminder about a message");
+      // A direct conversation is named after the other person.
+      return say(n.data.conversation_type === "direct"
+        ? gettext("Reminder about a message in your conversation with %(where)s")
+        : gettext("Reminder about a message in %(where)s"));
     default: return where ? say(gettext("%(who)s in %(where)s")) : who;
   }
 }

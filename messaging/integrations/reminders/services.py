@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from messaging import audit, policy
+from messaging import audit, policy, selectors
 from messaging.errors import InvalidInput, NotFound
 from messaging.integrations.models import Reminder, ReminderState
 from messaging.integrations.reminders import presets
@@ -210,7 +210,9 @@ def cancel_reminder(*, user: User, reminder_id: UUID | str) -> bool:
 def notification_data(reminder: Reminder, *, readable: bool) -> dict:
     """What the ``reminder`` notification shows without another query: the
     person's note always; the message's excerpt, place and seq only while
-    they may read it."""
+    they may read it. The place is named as its person's inbox names it (a
+    direct conversation after the other person): the notification is theirs
+    alone."""
     data: dict = {
         "reminder_id": str(reminder.pk),
         "note": reminder.note,
@@ -225,6 +227,10 @@ def notification_data(reminder: Reminder, *, readable: bool) -> dict:
     message = reminder.message
     # What a notification about the message shows, as the fan-out's do.
     data.update(message_data(message), message_id=str(message.pk))
+    conversation = message.conversation
+    data["conversation_title"] = selectors.conversation_names(reminder.user, [conversation])[
+        conversation.pk
+    ]
     return data
 
 

@@ -66,7 +66,10 @@ def test_a_reminder_set_from_a_message_rings_the_bell_when_it_fires(pair, browse
     expect(page.locator("#bell-count")).to_have_attribute("data-count", "1")
     page.locator("#bell-button").click()
     entry = page.locator("#bell-list li[data-kind='reminder']")
-    expect(entry).to_contain_text("Reminder about a message")
+    # A direct conversation is named after the other person.
+    expect(entry).to_contain_text(
+        f"Reminder about a message in your conversation with {mentor.display_name}"
+    )
     expect(entry).to_contain_text("Submit the lab report by Thursday")
     screenshot(page, "reminder-fired-bell.png")
 

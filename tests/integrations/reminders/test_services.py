@@ -159,6 +159,8 @@ def test_the_sweep_fires_what_is_due_once(student, message, django_capture_on_co
     assert notification.data["message_id"] == str(message.pk)
     assert notification.data["excerpt"] == "Please read chapter 4 before Friday"
     assert notification.data["note"] == "read it"
+    # Named as the student's inbox names it: after the other person.
+    assert notification.data["conversation_title"] == message.sender.display_name
     # Email is on for reminders by default: one email of its own.
     [email] = mail.outbox
     assert email.to == [student.email]
