@@ -91,6 +91,8 @@ def send_notification_email(*, notification_id: UUID | str, run_id: str = "") ->
                 "note": note,
                 "excerpt": excerpt,
                 "conversation_title": data.get("conversation_title") or "",
+                # A direct conversation's title is the other person's name.
+                "direct": data.get("conversation_type") == "direct",
                 "unavailable": bool(data.get("unavailable")),
                 "message_url": link_of(notification),
             },

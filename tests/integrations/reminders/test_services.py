@@ -167,6 +167,9 @@ def test_the_sweep_fires_what_is_due_once(student, message, django_capture_on_co
     assert email.subject == "Reminder: Please read chapter 4 before Friday"
     body = email.body
     assert "Your note: read it" in body
+    assert f"In your conversation with {message.sender.display_name}:" in body
+    html = email.alternatives[0][0]
+    assert f"In your conversation with {message.sender.display_name}<" in html
     assert f"/c/{message.conversation_id}/#seq-{message.seq}" in body
 
 
