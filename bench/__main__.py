@@ -729,19 +729,15 @@ def parley_checkout() -> dict:
     the ASGI server (``BENCH_PARLEY_SERVER``; unset is the Procfile's) and
     any setting given to its servers on purpose (``BENCH_PARLEY_ENV``)."""
     root = Path(os.environ.get("BENCH_PARLEY_ROOT") or procs.ROOT).resolve()
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         commit = changed = ""
     if commit and changed:
