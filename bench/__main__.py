@@ -258,6 +258,7 @@ def run_phase(
     shape = shape or stack.shapes[0]
     duration = duration or args.duration
     cpu0, svc0 = procs.total_cpu(stack.pids), procs.cpu_by_pid(procs.service_pids())
+    machine0 = procs.machine_cpu()
     raw = pool.run_phase(
         send_rate=rate / shape.size,
         duration=duration,
@@ -266,6 +267,7 @@ def run_phase(
         pad=pad,
     )
     cpu1 = procs.total_cpu(stack.pids)
+    machine = procs.machine_cores_used(machine0, procs.machine_cpu())
     svc = procs.cpu_delta(svc0, procs.cpu_by_pid(procs.service_pids()))
     out = raw.summary()
     out["offered_deliveries_per_s"] = rate
@@ -277,12 +279,16 @@ def run_phase(
     out["services_cpu_s_per_1k_deliveries"] = (
         round(1000 * svc / raw.delivered, 4) if raw.delivered else None
     )
+    # Whether the machine itself was full: a step that breaks with cores to
+    # spare is the server's fault; one that breaks with none is the machine's.
+    out["machine"] = machine
     out["held"] = held(out, p99_ms=args.p99_ms)
     lat = out["latency_ms"]
     log(
         f"{stack.name:6} {shape.key:>8} {rate:>8.0f}/s  delivered {out['delivered_per_s']}/s  "
         f"p50 {lat['p50']} p95 {lat['p95']} p99 {lat['p99']} ms  loss {out['loss_pct']}%  "
         f"errors {out['errors']}  cpu {out['server_cpu_s']}s  "
+        f"machine {machine['busy_cores']} cores busy, {machine['steal_cores']} stolen  "
         f"{'held' if out['held'] else 'BROKE'}"
     )
     if out["error_samples"]:

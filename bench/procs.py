@@ -26,6 +26,40 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def machine_cpu(stat: str | None = None) -> dict[str, float]:
+    """The whole machine's CPU seconds so far, every core together, from
+    the first line of ``/proc/stat`` (or ``stat``, its text): ``busy``
+    (user, nice, system, irq, softirq: every process, whoever runs it, and
+    the kernel's loopback networking, which a process's own times need not
+    carry), ``idle`` (iowait included) and ``steal`` (taken by the host for
+    other machines)."""
+    if stat is None:
+        with open("/proc/stat") as f:
+            stat = f.readline()
+    name, *ticks = stat.split()
+    assert name == "cpu", "the first line of /proc/stat sums every core"
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(t) for t in ticks[:8])
+    return {
+        "busy": (user + nice + system + irq + softirq) / CLOCK_TICKS,
+        "idle": (idle + iowait) / CLOCK_TICKS,
+        "steal": steal / CLOCK_TICKS,
+    }
+
+
+def machine_cores_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Cores busy and stolen between two ``machine_cpu`` readings, out of
+    the cores the machine has (busy + idle + steal over the interval)."""
+    spent = {part: after[part] - before[part] for part in before}
+    total = sum(spent.values())
+    if total <= 0:
+        return {"busy_cores": 0.0, "steal_cores": 0.0}
+    cores = os.cpu_count() or 1
+    return {
+        "busy_cores": round(cores * spent["busy"] / total, 2),
+        "steal_cores": round(cores * spent["steal"] / total, 2),
+    }
+
+
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:

@@ -679,3 +679,22 @@ def test_a_run_of_uncommitted_changes_says_so(tmp_path, monkeypatch):
     assert clean and not clean.endswith("+changes")
     (tmp_path / "app.py").write_text("A = 2\n")
     assert bench_main.parley_checkout()["commit"] == f"{clean}+changes"
+
+
+def test_machine_cpu_counts_the_kernel_and_the_host_apart(monkeypatch):
+    monkeypatch.setattr(procs, "CLOCK_TICKS", 100)
+    monkeypatch.setattr(procs.os, "cpu_count", lambda: 2)
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    before = procs.machine_cpu("cpu  1000 0 500 3000 100 0 400 0 0 0\n")
+    assert before == {"busy": 19.0, "idle": 31.0, "steal": 0.0}
+    # Over 10 s of two cores (2,000 ticks): 1,400 busy (200 of them the
+    # kernel's softirq), 400 idle, 200 stolen.
+    after = procs.machine_cpu("cpu  1800 100 800 3300 200 0 600 200 0 0\n")
+    assert procs.machine_cores_used(before, after) == {"busy_cores": 1.4, "steal_cores": 0.2}
+    assert procs.machine_cores_used(after, after) == {"busy_cores": 0.0, "steal_cores": 0.0}
+
+
+def test_machine_cpu_reads_this_machine():
+    reading = procs.machine_cpu()
+    assert set(reading) == {"busy", "idle", "steal"}
+    assert reading["busy"] > 0 and reading["idle"] >= 0
