@@ -151,6 +151,22 @@ def rows(results: dict) -> list[tuple[str, dict, bool | None]]:
                 True,
             )
         )
+        out.append(
+            (
+                f"  machine cores busy @ {base:,.0f}/s, all counted",
+                {n: _get(_phase(s, base), "machine", "busy_cores") for n, s in stacks.items()},
+                True,
+            )
+        )
+    out.append(
+        (
+            "machine cores busy at the held rate (of {:g})".format(
+                results.get("machine", {}).get("cpus") or 0
+            ),
+            {n: _get(s, "held_phase", "machine", "busy_cores") for n, s in stacks.items()},
+            None,
+        )
+    )
     top = max(fixed) if fixed else None
     for key in shapes:
         out.append(

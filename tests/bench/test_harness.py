@@ -317,6 +317,7 @@ def _results(parley_idle=20 * 1024, parley_cpu=0.2, parley_p99=15.0):
             "cpu_s_per_1k_deliveries": cpu,
             "services_cpu_s_per_1k_deliveries": 0.01,
             "ack_latency_ms": {"p99": 5.0},
+            "machine": {"busy_cores": rate / 4000, "steal_cores": 0.0},
         }
 
     def stack(held, cpu, p99, idle, stall):
@@ -447,6 +448,8 @@ def test_report_rows_ratios_and_goals():
     assert rows["memory per idle socket, KiB (1,000 sockets)"]["limit"] == 10.0
     assert rows["memory per idle socket, KiB (5,000 sockets)"]["parley"] == 20.0
     assert rows["server CPU-s per minute, 5,000 idle sockets"]["peer"] == 1.5
+    assert rows["machine cores busy @ 1,000/s, all counted"]["peer"] == 0.25
+    assert rows["machine cores busy at the held rate (of 2)"]["parley"] == 1.75
     assert report.number_ratio("4 closed 4008", "4 open") is None
     assert report.number_ratio(3.0, 1.5) == 2.0
 
